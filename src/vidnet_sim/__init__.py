@@ -1,0 +1,28 @@
+"""vidnet-sim: exact, fast packet simulation for sizing city networks.
+
+>>> import vidnet_sim
+>>> result = vidnet_sim.run("scenarios/small-town.toml", write=False)  # doctest: +SKIP
+>>> result.tables.summary  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from vidnet_sim.errors import ScenarioError, UnitError, VidnetError
+from vidnet_sim.results import Results, read_results
+from vidnet_sim.runner import RunResult, run
+from vidnet_sim.scenario import Scenario, load_scenario
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Results",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "UnitError",
+    "VidnetError",
+    "__version__",
+    "load_scenario",
+    "read_results",
+    "run",
+]

@@ -1,0 +1,135 @@
+"""The ``vidnet-sim`` command: a thin layer over the library.
+
+Results (and ``--json``) go to stdout; errors, logs and progress bars to stderr. Exit codes:
+0 ok, 1 runtime failure, 2 usage error, 3 invalid scenario, 4 partial results (sweeps).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from vidnet_sim import __version__
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_RUNTIME, ScenarioError, UnitError
+
+_err = Console(stderr=True, highlight=False)
+
+
+def _fail_scenario(exc: ScenarioError) -> None:
+    _err.print(exc.render(), markup=False)
+    sys.exit(EXIT_INVALID_SCENARIO)
+
+
+def _time_option(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    from vidnet_sim.scenario.units import parse_time
+
+    try:
+        t = parse_time(value)
+    except UnitError as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None
+    if t <= 0:
+        raise click.BadParameter(f"must be positive, got '{value}'", param_hint=name)
+    return t
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="vidnet-sim")
+def main() -> None:
+    """Exact packet simulation for sizing city camera and service networks."""
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def validate(file: Path) -> None:
+    """Check a scenario FILE (and its compiled network) without running it."""
+    from vidnet_sim.network.plan import build_plan
+    from vidnet_sim.scenario import load_scenario
+    from vidnet_sim.timeline.driver import scenario_actions
+
+    try:
+        scenario = load_scenario(file)
+        plan = build_plan(scenario, file.parent)
+        scenario_actions(scenario, plan)
+    except ScenarioError as exc:
+        _fail_scenario(exc)
+        return
+    click.echo(
+        f"{file}: valid — {len(plan.node_names)} nodes, {plan.n_links} directed links, "
+        f"{len(plan.sources)} sources, {plan.n_flows} flows"
+    )
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Results folder (default: results/<scenario name>/).")
+@click.option("--seed", type=click.IntRange(min=0), help="Override simulation.seed.")
+@click.option("--duration", help="Override simulation.duration, e.g. '10s'.")
+@click.option("--engine", type=click.Choice(["core", "reference"]), default="core",
+              show_default=True, help="The Numba core, or the SimPy reference (slow oracle).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+def run(file: Path, out_dir: Path | None, seed: int | None, duration: str | None, engine: str,
+        as_json: bool) -> None:
+    """Simulate scenario FILE; print a summary and write Parquet results."""
+    from vidnet_sim.results import render_summary, summary_json
+    from vidnet_sim.runner import run as run_scenario
+
+    duration_ps = _time_option(duration, "--duration")
+    progress, on_progress = _progress()
+    try:
+        if progress is not None:
+            progress.start()
+        result = run_scenario(file, seed=seed, duration_ps=duration_ps,
+                              engine=engine,  # type: ignore[arg-type]
+                              out_dir=out_dir, on_progress=on_progress)
+    except ScenarioError as exc:
+        if progress is not None:
+            progress.stop()
+        _fail_scenario(exc)
+        return
+    except Exception as exc:  # a bug or a resource problem: one line, exit 1
+        if progress is not None:
+            progress.stop()
+        _err.print(f"error: {type(exc).__name__}: {exc}", markup=False)
+        sys.exit(EXIT_RUNTIME)
+    if progress is not None:
+        progress.stop()
+    if as_json:
+        doc: dict[str, Any] = summary_json(result.tables)
+        doc["results"] = str(result.out_dir)
+        doc["packet_hops"] = result.stats.packet_hops
+        doc["wall_seconds"] = result.stats.wall_seconds
+        click.echo(json.dumps(doc, indent=2, allow_nan=False))
+        return
+    out = Console(highlight=False, width=max(120, Console().width))
+    render_summary(result.tables, out)
+    rate = result.stats.packet_hops / max(result.stats.wall_seconds, 1e-9)
+    out.print(f"{result.stats.packet_hops:,} packet-hops in {result.stats.wall_seconds:.2f} s "
+              f"({rate / 1e6:.1f} M/s) — results in {result.out_dir}")
+
+
+def _progress() -> tuple[Any, Any]:
+    """A rich progress bar on stderr when it is a terminal, else nothing."""
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                        TimeRemainingColumn(), console=_err, transient=True)
+    task = progress.add_task("run", total=1.0)
+
+    def on_progress(t_ps: int, end_ps: int) -> None:
+        progress.update(task, completed=min(1.0, t_ps / max(end_ps, 1)))
+
+    return progress, on_progress
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,234 @@
+"""The exact core engine: state setup around the Numba kernel, and its statistics."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import numpy.typing as npt
+
+from vidnet_sim.core import kernel as K
+from vidnet_sim.core.histogram import N_BUCKETS
+from vidnet_sim.core.stats import RunStats
+from vidnet_sim.network.plan import NetworkPlan, service_time_ps
+from vidnet_sim.traffic.generate import G_COLS, state_arrays, table_arrays
+from vidnet_sim.traffic.sources import (
+    KIND_CAMERA,
+    KIND_POISSON,
+    KIND_TRACE,
+    SIZE_CHOICE,
+    SIZE_UNIFORM,
+    SourceState,
+)
+
+I64 = npt.NDArray[np.int64]
+
+
+class CoreEngine:
+    """Runs a :class:`NetworkPlan` window by window in the Numba core.
+
+    ``advance(t)`` simulates everything before ``t`` under the sources' current state (a
+    timeline may change ``state.active`` and ``state.scale`` between calls); ``finish()``
+    runs what is left and returns the :class:`RunStats`. With ``log=True`` every packet
+    arrival at every link is recorded in ``packet_log`` as rows
+    ``(flow, seq, link, t_arrival, t_departure or -1 if dropped)``.
+    """
+
+    def __init__(
+        self,
+        plan: NetworkPlan,
+        state: SourceState,
+        *,
+        warmup_ps: int,
+        end_ps: int,
+        drain: bool,
+        window_ps: int,
+        log: bool = False,
+    ) -> None:
+        if window_ps <= 0:
+            raise ValueError("window must be positive")
+        self.plan = plan
+        self.state = state
+        self.warmup_ps = int(warmup_ps)
+        self.end_ps = int(end_ps)
+        self.drain = bool(drain)
+        self.window_ps = int(window_ps)
+        self.do_log = bool(log)
+        self.t = 0
+        self.packet_log: I64 | None = None
+        self._wall = 0.0
+        n_links, n_flows = plan.n_links, plan.n_flows
+        n_groups = len(plan.group_names)
+        src = plan.sources
+        flow_group = src.group[plan.flow_source].astype(np.int64)
+        flow_header = src.header_bytes[plan.flow_source].astype(np.int64)
+        self._FP = (flow_group, flow_header, np.full(n_flows, -1, np.int64))
+        self._FS = self._frame_slots()
+        self._LP = (plan.link_rate_bps, plan.link_prop_ps, plan.link_buffer_bytes,
+                    plan.link_buffer_packets)
+        self._items, in_off, in_cap = K.segmented_store(n_links, 64, K.N_COLS)
+        self._runs, run_off, run_cap = K.segmented_store(n_links, 4, 1)
+        self._ring, ring_off, ring_cap = K.segmented_store(n_links, 16, 2)
+        tops = np.array([len(self._items), len(self._runs), len(self._ring)], np.int64)
+        self._ST = (in_off, in_cap, np.zeros(n_links, np.int64), run_off, run_cap,
+                    np.zeros(n_links, np.int64), np.full(n_links, -1, np.int64), tops)
+        self._LS = (np.zeros(n_links, np.int64), ring_off, ring_cap,
+                    np.zeros(n_links, np.int64), np.zeros(n_links, np.int64),
+                    np.zeros(n_links, np.int64), np.zeros(1, np.int64))
+        self._succ_start, self._succ = _successors(plan)
+        self._gstat = np.zeros((K.N_GSTAT, n_groups), np.int64)
+        for k in (K.GS_LMIN, K.GS_LMAX, K.GS_FLMIN, K.GS_FLMAX):
+            self._gstat[k] = -1
+        self._phist = np.zeros((n_groups, N_BUCKETS), np.int64)
+        self._fhist = np.zeros((n_groups, N_BUCKETS), np.int64)
+        self._lstat = np.zeros((K.N_LSTAT, n_links), np.int64)
+        self._gen = np.empty((1024, G_COLS), np.int64)
+        self._log = np.empty((1024 if log else 1, 5), np.int64)
+        self._log_n = 0
+
+    # --- frame-slot rings ------------------------------------------------------------
+    def _max_wire_bytes(self) -> int:
+        s = self.plan.sources
+        best = 1
+        for i in range(len(s)):
+            h = int(s.header_bytes[i])
+            k = int(s.kind[i])
+            if k == KIND_CAMERA:
+                best = max(best, int(s.max_payload[i]) + h)
+            elif k == KIND_TRACE:
+                seg = s.trace_size[s.trace_start[i] : s.trace_end[i]]
+                best = max(best, int(seg.max()) + h)
+            elif s.size_kind[i] == SIZE_UNIFORM:
+                best = max(best, int(s.size_b[i]) + h)
+            elif s.size_kind[i] == SIZE_CHOICE:
+                best = max(best, int(s.choice_values[s.size_a[i] : s.size_b[i]].max()) + h)
+            else:
+                best = max(best, int(s.size_a[i]) + h)
+        return best
+
+    def _frame_slots(self) -> tuple[I64, ...]:
+        """Per camera flow, a ring of frame slots large enough for every frame in flight.
+
+        A frame is open from its window's injection until its last packet settles, at most
+        the route's worst-case delay (full buffers on every hop) plus two windows later.
+        """
+        plan = self.plan
+        src = plan.sources
+        wire_max = self._max_wire_bytes()
+        base = np.full(plan.n_flows, 0, np.int64)
+        mask = np.zeros(plan.n_flows, np.int64)
+        total = 0
+        for f in range(plan.n_flows):
+            s = int(plan.flow_source[f])
+            if src.kind[s] != KIND_CAMERA:
+                continue
+            worst = 0
+            for link in plan.route(f):
+                rate = int(plan.link_rate_bps[link])
+                buf = int(plan.link_buffer_bytes[link])
+                if buf < 0:
+                    buf = int(plan.link_buffer_packets[link]) * wire_max
+                worst += service_time_ps(buf + wire_max, rate) + int(plan.link_prop_ps[link])
+            period = max(1, (int(src.fps_den[s]) * 10**12) // int(src.fps_num[s]))
+            need = (worst + 2 * self.window_ps) // period + 4
+            size = 1 << int(need - 1).bit_length()
+            base[f] = total
+            mask[f] = size - 1
+            total += size
+        total = max(total, 1)
+        return (base, mask, np.zeros(total, np.int64), np.zeros(total, np.int64),
+                np.zeros(total, np.int64), np.zeros(total, np.int64))
+
+    # --- running -----------------------------------------------------------------------
+    def _call(self, t_to: int, final: bool) -> None:
+        plan = self.plan
+        w0 = time.perf_counter()
+        (self._gen, self._items, self._runs, self._ring, self._log, self._log_n,
+         err) = K.advance(
+            self.t, t_to, self.window_ps, final, table_arrays(plan.sources),
+            state_arrays(self.state), self._gen, plan.source_flow_start, plan.link_order,
+            self._LP, self._LS, self._ST, self._items, self._runs, self._ring, self._FP,
+            self._FS, plan.flow_route_start, plan.route_links, self._succ_start, self._succ,
+            self._gstat, self._phist,
+            self._fhist, self._lstat, self.warmup_ps, self.end_ps, self.drain,
+            plan.count_in_service, self._log, self._log_n, self.do_log,
+        )
+        self._wall += time.perf_counter() - w0
+        if err:
+            raise RuntimeError("internal error: a camera flow overflowed its frame-slot ring")
+        self.t = max(self.t, t_to)
+
+    def advance(self, t_to: int) -> None:
+        """Simulate every packet emitted before ``t_to`` (capped at the run's end)."""
+        t_to = min(int(t_to), self.end_ps)
+        if t_to > self.t:
+            self._call(t_to, final=False)
+
+    def finish(self) -> RunStats:
+        """Simulate to the end, drain the network and return the statistics."""
+        self.advance(self.end_ps)
+        self._call(self.end_ps, final=True)
+        if self.do_log:
+            self.packet_log = self._log[: self._log_n].copy()
+        return self.stats()
+
+    def stats(self) -> RunStats:
+        """The statistics gathered so far."""
+        plan = self.plan
+        g = self._gstat
+        ls = self._lstat
+        names = plan.node_names
+        return RunStats(
+            group_names=list(plan.group_names),
+            group_classes=list(plan.group_classes),
+            group_kinds=list(plan.group_kinds),
+            packets_sent=g[K.GS_SENT].copy(),
+            packets_delivered=g[K.GS_DELIVERED].copy(),
+            packets_dropped=g[K.GS_DROPPED].copy(),
+            packets_in_flight=g[K.GS_IN_FLIGHT].copy(),
+            bytes_delivered=g[K.GS_BYTES].copy(),
+            payload_bytes_delivered=g[K.GS_PAYLOAD].copy(),
+            frames_sent=g[K.GS_FSENT].copy(),
+            frames_delivered=g[K.GS_FDELIVERED].copy(),
+            frames_lost=g[K.GS_FLOST].copy(),
+            frames_in_flight=g[K.GS_FIN_FLIGHT].copy(),
+            jitter_sum_ps=g[K.GS_JSUM].copy(),
+            jitter_count=g[K.GS_JCOUNT].copy(),
+            latency_min_ps=g[K.GS_LMIN].copy(),
+            latency_max_ps=g[K.GS_LMAX].copy(),
+            frame_latency_min_ps=g[K.GS_FLMIN].copy(),
+            frame_latency_max_ps=g[K.GS_FLMAX].copy(),
+            packet_hist=self._phist.copy(),
+            frame_hist=self._fhist.copy(),
+            link_names=list(plan.link_names),
+            link_src=[names[i] for i in plan.link_src],
+            link_dst=[names[i] for i in plan.link_dst],
+            link_rate_bps=plan.link_rate_bps.copy(),
+            link_packets=ls[K.LS_PACKETS].copy(),
+            link_bytes=ls[K.LS_BYTES].copy(),
+            link_drops=ls[K.LS_DROPS].copy(),
+            link_drop_bytes=ls[K.LS_DROP_BYTES].copy(),
+            link_busy_ps=ls[K.LS_BUSY].copy(),
+            link_peak_queue_bytes=ls[K.LS_PEAK_B].copy(),
+            link_peak_queue_packets=ls[K.LS_PEAK_P].copy(),
+            link_peak_wait_ps=ls[K.LS_PEAK_WAIT].copy(),
+            measured_ps=self.end_ps - self.warmup_ps,
+            packet_hops=int(self._LS[6][0]),
+            wall_seconds=self._wall,
+        )
+
+
+__all__ = ["KIND_POISSON", "CoreEngine"]
+
+
+def _successors(plan: NetworkPlan) -> tuple[I64, I64]:
+    """CSR lists of the links each link feeds (over all routes)."""
+    nxt: list[set[int]] = [set() for _ in range(plan.n_links)]
+    for f in range(plan.n_flows):
+        r = plan.route(f)
+        for a, b in zip(r[:-1], r[1:]):
+            nxt[int(a)].add(int(b))
+    start = np.zeros(plan.n_links + 1, np.int64)
+    start[1:] = np.cumsum([len(x) for x in nxt])
+    flat = np.array([b for x in nxt for b in sorted(x)], np.int64)
+    return start, flat

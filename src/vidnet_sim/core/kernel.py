@@ -1,0 +1,457 @@
+"""The exact packet core: one Numba pass over all links per window.
+
+Because sources are open-loop and the graph "link a feeds link b" is acyclic, each link can be
+computed completely, in topological order, for all arrivals before the window's end ``t1``:
+a link's departures plus its propagation delay are its downstream links' arrivals. A FIFO
+link is the Lindley recursion ``D_n = max(A_n, D_{n-1}) + S_n`` with a drop-tail buffer whose
+occupancy is read off a ring of the admitted packets' departure times.
+
+Each link's *inbox* is a concatenation of *runs*, each sorted by ``(time, flow, seq)``: one run
+per source flow injected at that link, one per upstream link in each window, and the unread
+tails of earlier runs (arrivals at or after ``t1``). A heap merges the runs, so the link sees
+its arrivals in exactly that order — the same order as the SimPy reference engine.
+
+All per-link storage lives in a few *segmented stores* (one array each, see ``_relocate``): the
+inboxes, their run starts and the rings of packets in each link's buffer.
+
+Inbox item columns (int64): ``t`` arrival at this link (ps), ``key = flow << 40 | seq``,
+``origin`` emission time (ps), ``meta = wire_bytes | hop << 32``, ``frame`` (-1 if none).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+from vidnet_sim.core.histogram import bucket_index
+from vidnet_sim.traffic.generate import G_FRAME, G_NPK, G_SEQ, G_T, G_WIRE, gen_source
+
+INF = np.iinfo(np.int64).max
+FLOW_SHIFT = 40
+SEQ_MASK = (1 << FLOW_SHIFT) - 1
+SIZE_MASK = (1 << 32) - 1
+N_COLS = 5
+
+ERR_FRAME_SLOTS = 1
+
+# indices into the per-link statistics matrix LSTAT[k, l]
+LS_PACKETS, LS_BYTES, LS_DROPS, LS_DROP_BYTES, LS_BUSY, LS_PEAK_B, LS_PEAK_P, LS_PEAK_WAIT = range(8)
+N_LSTAT = 8
+# indices into the per-group statistics matrix GSTAT[k, g]
+(GS_SENT, GS_DELIVERED, GS_DROPPED, GS_IN_FLIGHT, GS_BYTES, GS_PAYLOAD, GS_FSENT, GS_FDELIVERED,
+ GS_FLOST, GS_FIN_FLIGHT, GS_JSUM, GS_JCOUNT, GS_LMIN, GS_LMAX, GS_FLMIN, GS_FLMAX) = range(16)
+N_GSTAT = 16
+
+
+@nb.njit(cache=True)
+def _service_ps(size: int, rate: int) -> int:
+    # ceil(size * 8 * 1e12 / rate): a transmission never takes less than its bits' worth
+    return (size * 8_000_000_000_000 + rate - 1) // rate
+
+
+@nb.njit(cache=True)
+def _relocate(data, off, cap, used, tops, which, l, need):  # type: ignore[no-untyped-def]
+    """Give segment ``l`` of a segmented store room for ``need`` rows.
+
+    A segmented store is one 2-D array shared by all links; link ``l`` owns rows
+    ``off[l] : off[l] + cap[l]``, of which ``used`` are filled. A full segment moves to the end
+    (the array doubles when needed); offsets of other segments never change, so a reader
+    holding one link's rows is never disturbed by appends to another link.
+    """
+    new_cap = max(need, 2 * cap[l], 8)
+    top = tops[which]
+    if top + new_cap > data.shape[0]:
+        bigger = np.empty((max(2 * data.shape[0], top + new_cap), data.shape[1]), np.int64)
+        bigger[:top] = data[:top]
+        data = bigger
+    o = off[l]
+    for j in range(used):
+        for c in range(data.shape[1]):
+            data[top + j, c] = data[o + j, c]
+    off[l] = top
+    cap[l] = new_cap
+    tops[which] = top + new_cap
+    return data
+
+
+@nb.njit(cache=True)
+def _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t, key, origin,  # type: ignore[no-untyped-def]
+            meta, frame):
+    """Append one item to link ``m``'s inbox (room reserved beforehand), opening a new run
+    when ``owner`` changes. (Arrays are passed one by one: unpacking a tuple of arrays in a
+    hot loop costs a reference-count round trip per array.)"""
+    n = in_n[m]
+    if run_owner[m] != owner:
+        run_owner[m] = owner
+        r = runs_n[m]
+        runs[run_off[m] + r, 0] = n
+        runs_n[m] = r + 1
+    row = in_off[m] + n
+    items[row, 0] = t
+    items[row, 1] = key
+    items[row, 2] = origin
+    items[row, 3] = meta
+    items[row, 4] = frame
+    in_n[m] = n + 1
+
+
+@nb.njit(cache=True)
+def _reserve(ST, items, runs, m, n_new):  # type: ignore[no-untyped-def]
+    """Make room in link ``m``'s inbox for ``n_new`` more items in one more run."""
+    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
+    if in_n[m] + n_new > in_cap[m]:
+        items = _relocate(items, in_off, in_cap, in_n[m], tops, 0, m, in_n[m] + n_new)
+    if runs_n[m] + 1 > run_cap[m]:
+        runs = _relocate(runs, run_off, run_cap, runs_n[m], tops, 1, m, runs_n[m] + 1)
+    return items, runs
+
+
+@nb.njit(cache=True)
+def _less(box, pos, a, b):  # type: ignore[no-untyped-def]
+    ia = pos[a]
+    ib = pos[b]
+    ta = box[ia, 0]
+    tb = box[ib, 0]
+    return ta < tb or (ta == tb and box[ia, 1] < box[ib, 1])
+
+
+@nb.njit(cache=True)
+def _sift_down(heap, hn, box, pos, i):  # type: ignore[no-untyped-def]
+    while True:
+        c = 2 * i + 1
+        if c >= hn:
+            return
+        if c + 1 < hn and _less(box, pos, heap[c + 1], heap[c]):
+            c += 1
+        if _less(box, pos, heap[c], heap[i]):
+            heap[c], heap[i] = heap[i], heap[c]
+            i = c
+        else:
+            return
+
+
+@nb.njit(cache=True)
+def _frame_event(slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags, GSTAT,  # type: ignore[no-untyped-def]
+                 FHIST, flow, g, frame, t, outcome, warmup):
+    """One packet of a camera frame is settled: outcome 0 delivered, 1 dropped, 2 in flight."""
+    slot = slot_base[flow] + (frame & slot_mask[flow])
+    if outcome == 0:
+        if t > slot_last[slot]:
+            slot_last[slot] = t
+    else:
+        slot_flags[slot] |= outcome  # bit 1 dropped, bit 2 in flight
+    slot_rem[slot] -= 1
+    if slot_rem[slot] == 0:
+        origin = slot_origin[slot]
+        if origin >= warmup:
+            if slot_flags[slot] & 1:
+                GSTAT[GS_FLOST, g] += 1
+            elif slot_flags[slot] & 2:
+                GSTAT[GS_FIN_FLIGHT, g] += 1
+            else:
+                lat = slot_last[slot] - origin
+                GSTAT[GS_FDELIVERED, g] += 1
+                FHIST[g, bucket_index(lat)] += 1
+                if GSTAT[GS_FLMIN, g] < 0 or lat < GSTAT[GS_FLMIN, g]:
+                    GSTAT[GS_FLMIN, g] = lat
+                if lat > GSTAT[GS_FLMAX, g]:
+                    GSTAT[GS_FLMAX, g] = lat
+
+
+@nb.njit(cache=True)
+def _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, slot_origin,  # type: ignore[no-untyped-def]
+            slot_last, slot_flags, GSTAT, PHIST, FHIST, flow, origin, frame, wire, t, dropped,
+            warmup, end, drain):
+    """A packet leaves the network: delivered at ``t`` or dropped at ``t``."""
+    g = flow_group[flow]
+    late = (not drain) and t > end
+    if origin >= warmup:
+        if late:
+            GSTAT[GS_IN_FLIGHT, g] += 1
+        elif dropped:
+            GSTAT[GS_DROPPED, g] += 1
+        else:
+            lat = t - origin
+            GSTAT[GS_DELIVERED, g] += 1
+            GSTAT[GS_BYTES, g] += wire
+            GSTAT[GS_PAYLOAD, g] += wire - flow_header[flow]
+            PHIST[g, bucket_index(lat)] += 1
+            if GSTAT[GS_LMIN, g] < 0 or lat < GSTAT[GS_LMIN, g]:
+                GSTAT[GS_LMIN, g] = lat
+            if lat > GSTAT[GS_LMAX, g]:
+                GSTAT[GS_LMAX, g] = lat
+            prev = last_lat[flow]
+            if prev >= 0:
+                GSTAT[GS_JSUM, g] += abs(lat - prev)
+                GSTAT[GS_JCOUNT, g] += 1
+    if not dropped and not late:
+        last_lat[flow] = t - origin
+    if frame >= 0:
+        outcome = 2 if late else (1 if dropped else 0)
+        _frame_event(slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags, GSTAT,
+                     FHIST, flow, g, frame, t, outcome, warmup)
+
+
+@nb.njit(cache=True)
+def _grow_ring(ring, ring_off, ring_cap, ring_head, rn, tops, l, need):  # type: ignore[no-untyped-def]
+    """Grow link ``l``'s ring of buffered packets to hold ``need`` (a power of two at least
+    twice the old size), unrolling it to start at its head."""
+    cap = ring_cap[l]
+    new_cap = 2 * cap
+    while new_cap < need:
+        new_cap *= 2
+    top = tops[2]
+    if top + new_cap > ring.shape[0]:
+        bigger = np.empty((max(2 * ring.shape[0], top + new_cap), 2), np.int64)
+        bigger[:top] = ring[:top]
+        ring = bigger
+    o = ring_off[l]
+    h = ring_head[l]
+    for j in range(rn):
+        src = o + ((h + j) & (cap - 1))
+        ring[top + j, 0] = ring[src, 0]
+        ring[top + j, 1] = ring[src, 1]
+    ring_off[l] = top
+    ring_cap[l] = new_cap
+    ring_head[l] = 0
+    tops[2] = top + new_cap
+    return ring
+
+
+@nb.njit(cache=True)
+def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, route_links,  # type: ignore[no-untyped-def]
+                  succ_start, succ, GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service, log, log_n,
+                  do_log):
+    """Serve every arrival before ``t1`` at link ``l``, in (time, flow, seq) order."""
+    rate_a, prop_a, bufb_a, bufp_a = LP
+    last_dep, ring_off, ring_cap, ring_head, ring_n, q_bytes, hops = LS
+    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
+    flow_group, flow_header, last_lat = FP
+    slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags = FS
+    n_items = in_n[l]
+    if n_items == 0:
+        return items, runs, ring, log, log_n
+    # reserve room downstream, in the ring and in the log, so nothing moves in the loop
+    for k in range(succ_start[l], succ_start[l + 1]):
+        items, runs = _reserve(ST, items, runs, succ[k], n_items)
+    if ring_n[l] + n_items > ring_cap[l]:
+        ring = _grow_ring(ring, ring_off, ring_cap, ring_head, ring_n[l], tops, l,
+                          ring_n[l] + n_items)
+    if do_log and log_n + n_items > log.shape[0]:
+        bigger = np.empty((2 * (log_n + n_items), 5), np.int64)
+        bigger[:log_n] = log[:log_n]
+        log = bigger
+    box = items
+    base = in_off[l]
+    R = runs_n[l]
+    ro = run_off[l]
+    pos = np.empty(R, np.int64)
+    stop = np.empty(R, np.int64)
+    heap = np.empty(R, np.int64)
+    hn = 0
+    for r in range(R):
+        pos[r] = base + runs[ro + r, 0]
+        stop[r] = base + (runs[ro + r + 1, 0] if r + 1 < R else n_items)
+        if pos[r] < stop[r] and box[pos[r], 0] < t1:
+            heap[hn] = r
+            hn += 1
+    for i in range(hn // 2 - 1, -1, -1):
+        _sift_down(heap, hn, box, pos, i)
+
+    rate = rate_a[l]
+    prop = prop_a[l]
+    bufb = bufb_a[l]
+    bufp = bufp_a[l]
+    rbase = ring_off[l]
+    cap = ring_cap[l]
+    head = ring_head[l]
+    rn = ring_n[l]
+    qb = q_bytes[l]
+    ld = last_dep[l]
+    n_hops = 0
+    while hn > 0:
+        r = heap[0]
+        i = pos[r]
+        t = box[i, 0]
+        key = box[i, 1]
+        origin = box[i, 2]
+        meta = box[i, 3]
+        frame = box[i, 4]
+        pos[r] = i + 1  # advance run r and restore the heap
+        if not (pos[r] < stop[r] and box[pos[r], 0] < t1):
+            hn -= 1
+            heap[0] = heap[hn]
+        if hn > 1:
+            _sift_down(heap, hn, box, pos, 0)
+
+        n_hops += 1
+        flow = key >> FLOW_SHIFT
+        size = meta & SIZE_MASK
+        hop = meta >> 32
+        # transmissions that ended by t leave the buffer first
+        while rn > 0 and ring[rbase + head, 0] <= t:
+            qb -= ring[rbase + head, 1]
+            head = (head + 1) & (cap - 1)
+            rn -= 1
+        occ_b = qb
+        occ_p = rn
+        if not count_in_service and rn > 0:  # the head of the ring is being transmitted
+            occ_b -= ring[rbase + head, 1]
+            occ_p -= 1
+        if bufb >= 0:
+            ok = occ_b + size <= bufb
+        else:
+            ok = occ_p + 1 <= bufp
+        measured = t >= warmup and t < end
+        if ok:
+            s = _service_ps(size, rate)
+            start = t if t > ld else ld
+            dep = start + s  # Lindley: D_n = max(A_n, D_{n-1}) + S_n
+            ld = dep
+            tail = rbase + ((head + rn) & (cap - 1))
+            ring[tail, 0] = dep
+            ring[tail, 1] = size
+            rn += 1
+            qb += size
+            if measured:
+                LSTAT[LS_PACKETS, l] += 1
+                LSTAT[LS_BYTES, l] += size
+                LSTAT[LS_BUSY, l] += s
+                if occ_b + size > LSTAT[LS_PEAK_B, l]:
+                    LSTAT[LS_PEAK_B, l] = occ_b + size
+                if occ_p + 1 > LSTAT[LS_PEAK_P, l]:
+                    LSTAT[LS_PEAK_P, l] = occ_p + 1
+                if start - t > LSTAT[LS_PEAK_WAIT, l]:
+                    LSTAT[LS_PEAK_WAIT, l] = start - t
+            if do_log:
+                log_n = _log(log, log_n, flow, key & SEQ_MASK, l, t, dep)
+            t_next = dep + prop
+            r0 = route_start[flow]
+            if r0 + hop + 1 < route_start[flow + 1]:
+                m = route_links[r0 + hop + 1]
+                _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, l, t_next,
+                        key, origin, size | ((hop + 1) << 32), frame)
+            else:
+                _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem,
+                        slot_origin, slot_last, slot_flags, GSTAT, PHIST, FHIST, flow, origin,
+                        frame, size, t_next, False, warmup, end, drain)
+        else:
+            if measured:
+                LSTAT[LS_DROPS, l] += 1
+                LSTAT[LS_DROP_BYTES, l] += size
+            if do_log:
+                log_n = _log(log, log_n, flow, key & SEQ_MASK, l, t, -1)
+            _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem,
+                    slot_origin, slot_last, slot_flags, GSTAT, PHIST, FHIST, flow, origin, frame,
+                    size, t, True, warmup, end, drain)
+
+    ring_head[l] = head
+    ring_n[l] = rn
+    q_bytes[l] = qb
+    last_dep[l] = ld
+    hops[0] += n_hops
+    # keep the unread tails (arrivals at or after t1) as runs at the front of the inbox;
+    # rows only move towards the front, so copying in order is safe
+    n = 0
+    nr = 0
+    ro = run_off[l]
+    for r in range(R):
+        if pos[r] < stop[r]:
+            runs[ro + nr, 0] = n
+            nr += 1
+            for j in range(pos[r], stop[r]):
+                for c in range(N_COLS):
+                    items[base + n, c] = box[j, c]
+                n += 1
+    in_n[l] = n
+    runs_n[l] = nr
+    run_owner[l] = -1
+    return items, runs, ring, log, log_n
+
+
+@nb.njit(cache=True)
+def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
+    log[log_n, 0] = flow
+    log[log_n, 1] = seq
+    log[log_n, 2] = l
+    log[log_n, 3] = t
+    log[log_n, 4] = dep
+    return log_n + 1
+
+
+@nb.njit(cache=True)
+def _inject(t0, t1, TA, SA, gen_buf, source_flow_start, route_start, route_links, ST, items,  # type: ignore[no-untyped-def]
+            runs, FP, FS, GSTAT, warmup):
+    """Generate every source's packets in ``[t0, t1)`` and put them in their first links' inboxes."""
+    flow_group = FP[0]
+    slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags = FS
+    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
+    n_src = source_flow_start.shape[0] - 1
+    err = 0
+    for s in range(n_src):
+        gen_buf, n = gen_source(s, t0, t1, TA, SA, gen_buf, 0)
+        if n == 0:
+            continue
+        for f in range(source_flow_start[s], source_flow_start[s + 1]):
+            m = route_links[route_start[f]]
+            g = flow_group[f]
+            owner = -2 - f
+            items, runs = _reserve(ST, items, runs, m, n)
+            for j in range(n):
+                t = gen_buf[j, G_T]
+                frame = gen_buf[j, G_FRAME]
+                _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t,
+                        (f << FLOW_SHIFT) | gen_buf[j, G_SEQ], t, gen_buf[j, G_WIRE], frame)
+                if t >= warmup:
+                    GSTAT[GS_SENT, g] += 1
+                if frame >= 0 and (j == 0 or gen_buf[j - 1, G_FRAME] != frame):
+                    slot = slot_base[f] + (frame & slot_mask[f])
+                    if slot_rem[slot] != 0:
+                        err = 1
+                    slot_rem[slot] = gen_buf[j, G_NPK]
+                    slot_origin[slot] = t
+                    slot_last[slot] = -1
+                    slot_flags[slot] = 0
+                    if t >= warmup:
+                        GSTAT[GS_FSENT, g] += 1
+            run_owner[m] = -1
+    return gen_buf, items, runs, err
+
+
+@nb.njit(cache=True)
+def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_flow_start, order, LP, LS, ST,  # type: ignore[no-untyped-def]
+            items, runs, ring, FP, FS, route_start, route_links, succ_start, succ, GSTAT, PHIST, FHIST, LSTAT,
+            warmup, end, drain, count_in_service, log, log_n, do_log):
+    """Simulate ``[t_from, t_to)`` window by window; with ``final``, then everything left.
+
+    Returns the (possibly reallocated) buffers and ``err``, non-zero when a camera flow had
+    more frames open than its frame-slot ring holds (a sizing bug the caller reports).
+    """
+    err = 0
+    t0 = t_from
+    while t0 < t_to:
+        t1 = min(t0 + window, t_to)
+        gen_buf, items, runs, e = _inject(t0, t1, TA, SA, gen_buf, source_flow_start,
+                                          route_start, route_links, ST, items, runs, FP, FS,
+                                          GSTAT, warmup)
+        err |= e
+        for l in order:
+            items, runs, ring, log, log_n = _process_link(
+                l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, route_links, succ_start,
+                succ, GSTAT,
+                PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service, log, log_n, do_log)
+        t0 = t1
+    if final:
+        for l in order:
+            items, runs, ring, log, log_n = _process_link(
+                l, INF, LP, LS, ST, items, runs, ring, FP, FS, route_start, route_links, succ_start,
+                succ, GSTAT,
+                PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service, log, log_n, do_log)
+    return gen_buf, items, runs, ring, log, log_n, err
+
+
+def segmented_store(n_segments: int, seg_rows: int, cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+    """A store of ``n_segments`` segments of ``seg_rows`` rows: (data, offsets, capacities)."""
+    data = np.zeros((max(1, n_segments * seg_rows), cols), np.int64)
+    off = np.arange(n_segments, dtype=np.int64) * seg_rows
+    cap = np.full(n_segments, seg_rows, np.int64)
+    return data, off, cap

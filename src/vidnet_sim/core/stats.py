@@ -1,0 +1,65 @@
+"""What one run measured, as plain arrays: the core's (and the reference engine's) output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass
+class RunStats:
+    """Counters and histograms of one run, indexed by flow group and by directed link.
+
+    A *group* is a camera group or a generic source of the scenario (its ``name``); every
+    packet belongs to exactly one group. Packet counters count one packet per destination
+    copy. Only packets created at or after the warm-up end are counted in the group
+    statistics; link statistics count arrivals at or after the warm-up end.
+
+    Conservation (checked by tests): ``packets_sent == packets_delivered + packets_dropped
+    + packets_in_flight`` per group, and the same for frames.
+    """
+
+    # --- groups, shape (G,) ---
+    group_names: list[str]
+    group_classes: list[str]
+    group_kinds: list[str]  # "camera", "cbr", "poisson", "trace"
+    packets_sent: I64
+    packets_delivered: I64
+    packets_dropped: I64
+    packets_in_flight: I64  # not delivered by the end of the run (only when drain is off)
+    bytes_delivered: I64  # wire bytes (payload + headers)
+    payload_bytes_delivered: I64
+    frames_sent: I64  # cameras only; 0 for other kinds
+    frames_delivered: I64  # every packet of the frame delivered
+    frames_lost: I64  # at least one packet of the frame dropped
+    frames_in_flight: I64
+    jitter_sum_ps: I64  # sum of |d_i - d_{i-1}| over consecutive delivered packets of a flow
+    jitter_count: I64
+    latency_min_ps: I64  # exact; -1 when no packet was delivered
+    latency_max_ps: I64
+    frame_latency_min_ps: I64
+    frame_latency_max_ps: I64
+    packet_hist: I64  # (G, N_BUCKETS) end-to-end packet latency, ps
+    frame_hist: I64  # (G, N_BUCKETS) frame latency (last packet delivered - capture), ps
+    # --- directed links, shape (L,) ---
+    link_names: list[str]
+    link_src: list[str]
+    link_dst: list[str]
+    link_rate_bps: I64
+    link_packets: I64  # admitted packets
+    link_bytes: I64  # admitted wire bytes
+    link_drops: I64
+    link_drop_bytes: I64
+    link_busy_ps: I64  # sum of transmission times of admitted packets
+    link_peak_queue_bytes: I64  # largest backlog seen by an arrival, itself included
+    link_peak_queue_packets: I64
+    link_peak_wait_ps: I64  # largest queueing delay (start of transmission - arrival)
+    # --- run ---
+    measured_ps: int  # duration - warm-up: the denominator of rates and utilisations
+    packet_hops: int  # every packet arrival processed at a link, warm-up included
+    wall_seconds: float = 0.0
+    extra: dict[str, object] = field(default_factory=dict)

@@ -1,0 +1,43 @@
+"""Results of a run as tidy pandas tables, their SLA check, Parquet storage and rendering."""
+
+from __future__ import annotations
+
+from vidnet_sim.results.console import render_summary, summary_json
+from vidnet_sim.results.sla import SlaTargets, check_sla
+from vidnet_sim.results.store import (
+    Results,
+    ResultsNotFoundError,
+    read_parquet_kwargs,
+    read_results,
+    write_results,
+)
+from vidnet_sim.results.tables import (
+    HIST_SCHEMA,
+    LINKS_SCHEMA,
+    SCHEMAS,
+    SUMMARY_SCHEMA,
+    Tables,
+    build_tables,
+    merge_hist,
+    quantile_from_hist,
+)
+
+__all__ = [
+    "HIST_SCHEMA",
+    "LINKS_SCHEMA",
+    "SCHEMAS",
+    "SUMMARY_SCHEMA",
+    "Results",
+    "ResultsNotFoundError",
+    "SlaTargets",
+    "Tables",
+    "build_tables",
+    "check_sla",
+    "merge_hist",
+    "quantile_from_hist",
+    "read_parquet_kwargs",
+    "read_results",
+    "render_summary",
+    "summary_json",
+    "write_results",
+]

@@ -1,0 +1,389 @@
+"""A run's counters and histograms (:class:`~vidnet_sim.core.stats.RunStats`) as tidy tables.
+
+Three pandas DataFrames, each with an explicit pyarrow schema (:data:`SUMMARY_SCHEMA`,
+:data:`LINKS_SCHEMA`, :data:`HIST_SCHEMA`) so that empty tables and all-NaN columns keep
+their types through Parquet:
+
+``summary``
+    One row per flow group (``level="group"``) and one per traffic class
+    (``level="class"``, ``kind=""``). A class row is an exact merge of its groups: counters
+    summed, histograms *added* and then read, min/max taken as min/max. Percentiles never
+    get averaged. Latencies are float64 picoseconds: a percentile is the midpoint of its
+    histogram bucket (within 0.4 %) clamped to the exact min/max; min and max are exact.
+    There is no mean latency: the run does not record the sum of latencies, and a mean
+    from bucket midpoints would not be exact. ``jitter_ps`` is exact (sum / count).
+    Rates use the measured time (``measured_ps``: duration minus warm-up):
+    ``throughput_bps`` counts wire bytes, ``goodput_bps`` payload bytes.
+    The raw counters needed to re-aggregate exactly (bytes, jitter sum and count,
+    ``measured_ps``) are columns too.
+
+``links``
+    One row per directed link: utilisation (``busy_ps / measured_ps``), admitted packets
+    and bytes, drops, loss (``drops / (packets + drops)``), peak queue and wait.
+
+``hist``
+    Long format, non-zero buckets only: ``level, name, metric, bucket, lo_ps, hi_ps,
+    count`` with ``metric`` ``"packet_latency"`` or ``"frame_latency"``; ``lo_ps`` is
+    inclusive and ``hi_ps`` exclusive. Rows exist for groups *and* classes: filter one
+    level before summing (a class is the sum of its groups). Summing ``count`` by
+    ``bucket`` across rows, runs or files reproduces the merged histogram exactly
+    (:func:`merge_hist`, :func:`quantile_from_hist`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+
+from vidnet_sim.core.histogram import N_BUCKETS, bucket_edges, quantile
+from vidnet_sim.core.stats import RunStats
+from vidnet_sim.errors import VidnetError
+from vidnet_sim.results.sla import SlaTargets, check_sla
+
+#: Quantiles reported in the summary: (column suffix, q).
+QUANTILES: tuple[tuple[str, float], ...] = (
+    ("p50", 0.5),
+    ("p95", 0.95),
+    ("p99", 0.99),
+    ("p999", 0.999),
+)
+
+_I = pa.int64()
+_F = pa.float64()
+_S = pa.string()
+_B = pa.bool_()
+
+
+def _latency_fields(prefix: str) -> list[tuple[str, pa.DataType]]:
+    return [
+        (f"{prefix}min_ps", _F),
+        *[(f"{prefix}{name}_ps", _F) for name, _ in QUANTILES],
+        (f"{prefix}max_ps", _F),
+    ]
+
+
+#: Schema of the ``summary`` table.
+SUMMARY_SCHEMA: pa.Schema = pa.schema(
+    [
+        ("level", _S),
+        ("name", _S),
+        ("class", _S),
+        ("kind", _S),
+        ("packets_sent", _I),
+        ("packets_delivered", _I),
+        ("packets_dropped", _I),
+        ("packets_in_flight", _I),
+        ("loss", _F),
+        *_latency_fields("latency_"),
+        ("frames_sent", _I),
+        ("frames_delivered", _I),
+        ("frames_lost", _I),
+        ("frames_in_flight", _I),
+        ("frame_loss", _F),
+        *_latency_fields("frame_latency_"),
+        ("jitter_ps", _F),
+        ("throughput_bps", _F),
+        ("goodput_bps", _F),
+        ("bytes_delivered", _I),
+        ("payload_bytes_delivered", _I),
+        ("jitter_sum_ps", _I),
+        ("jitter_count", _I),
+        ("measured_ps", _I),
+        ("sla_ok", _B),  # null when the class has no SLA
+        ("sla_violations", _S),  # "; "-joined, "" when met or no SLA
+    ]
+)
+
+#: Schema of the ``links`` table.
+LINKS_SCHEMA: pa.Schema = pa.schema(
+    [
+        ("link", _S),
+        ("src", _S),
+        ("dst", _S),
+        ("rate_bps", _I),
+        ("utilisation", _F),
+        ("packets", _I),
+        ("bytes", _I),
+        ("drops", _I),
+        ("drop_bytes", _I),
+        ("loss", _F),
+        ("peak_queue_bytes", _I),
+        ("peak_queue_packets", _I),
+        ("peak_wait_ps", _I),
+        ("throughput_bps", _F),
+        ("busy_ps", _I),
+        ("measured_ps", _I),
+    ]
+)
+
+#: Schema of the ``hist`` table.
+HIST_SCHEMA: pa.Schema = pa.schema(
+    [
+        ("level", _S),
+        ("name", _S),
+        ("metric", _S),
+        ("bucket", _I),
+        ("lo_ps", _I),
+        ("hi_ps", _I),
+        ("count", _I),
+    ]
+)
+
+#: The schema of each table, by table name.
+SCHEMAS: dict[str, pa.Schema] = {
+    "summary": SUMMARY_SCHEMA,
+    "links": LINKS_SCHEMA,
+    "hist": HIST_SCHEMA,
+}
+
+_PANDAS_DTYPES = {_I: "int64", _F: "float64", _S: "str", _B: "boolean"}
+
+
+@dataclass
+class Tables:
+    """The tidy tables of one run (see the module documentation)."""
+
+    summary: pd.DataFrame
+    links: pd.DataFrame
+    hist: pd.DataFrame
+
+
+def conform(df: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
+    """``df``'s columns of ``schema``, in its order, with its canonical pandas dtypes.
+
+    int64 → ``int64``, float64 → ``float64``, string → ``str``, bool → nullable
+    ``boolean``. Every table built or read by this package goes through here, so that
+    built and re-read tables compare equal, dtypes included. Other columns are dropped.
+    """
+    missing = [name for name in schema.names if name not in df.columns]
+    if missing:
+        raise VidnetError(f"table lacks column(s) {', '.join(missing)}")
+    data = {f.name: df[f.name].astype(_PANDAS_DTYPES[f.type]) for f in schema}
+    return pd.DataFrame(data, index=pd.RangeIndex(len(df)))
+
+
+def _empty(schema: pa.Schema) -> pd.DataFrame:
+    return conform(pd.DataFrame({name: [] for name in schema.names}), schema)
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else math.nan
+
+
+def _latency_stats(
+    prefix: str,
+    hist: npt.NDArray[np.int64],
+    mins: npt.NDArray[np.int64],
+    maxs: npt.NDArray[np.int64],
+) -> dict[str, float]:
+    """Exact min/max and clamped quantiles of merged groups (``-1`` min/max: none)."""
+    lo = mins[mins >= 0]
+    hi = maxs[maxs >= 0]
+    vmin = int(lo.min()) if lo.size else None
+    vmax = int(hi.max()) if hi.size else None
+    out = {f"{prefix}min_ps": math.nan if vmin is None else float(vmin)}
+    for name, q in QUANTILES:
+        out[f"{prefix}{name}_ps"] = quantile(hist, q, vmin, vmax)
+    out[f"{prefix}max_ps"] = math.nan if vmax is None else float(vmax)
+    return out
+
+
+def _aggregate(s: RunStats, idx: npt.NDArray[np.intp]) -> dict[str, object]:
+    """Summary columns of the groups ``idx`` merged exactly."""
+
+    def total(a: npt.NDArray[np.int64]) -> int:
+        return int(a[idx].sum())
+
+    sent = total(s.packets_sent)
+    delivered, dropped = total(s.packets_delivered), total(s.packets_dropped)
+    f_delivered, f_lost = total(s.frames_delivered), total(s.frames_lost)
+    wire, payload = total(s.bytes_delivered), total(s.payload_bytes_delivered)
+    j_sum, j_count = total(s.jitter_sum_ps), total(s.jitter_count)
+    seconds = s.measured_ps / 1e12
+    row: dict[str, object] = {
+        "packets_sent": sent,
+        "packets_delivered": delivered,
+        "packets_dropped": dropped,
+        "packets_in_flight": total(s.packets_in_flight),
+        "loss": _ratio(dropped, delivered + dropped),
+        **_latency_stats(
+            "latency_",
+            s.packet_hist[idx].sum(axis=0),
+            s.latency_min_ps[idx],
+            s.latency_max_ps[idx],
+        ),
+        "frames_sent": total(s.frames_sent),
+        "frames_delivered": f_delivered,
+        "frames_lost": f_lost,
+        "frames_in_flight": total(s.frames_in_flight),
+        "frame_loss": _ratio(f_lost, f_delivered + f_lost),
+        **_latency_stats(
+            "frame_latency_",
+            s.frame_hist[idx].sum(axis=0),
+            s.frame_latency_min_ps[idx],
+            s.frame_latency_max_ps[idx],
+        ),
+        "jitter_ps": _ratio(j_sum, j_count),
+        "throughput_bps": _ratio(wire * 8, seconds),
+        "goodput_bps": _ratio(payload * 8, seconds),
+        "bytes_delivered": wire,
+        "payload_bytes_delivered": payload,
+        "jitter_sum_ps": j_sum,
+        "jitter_count": j_count,
+        "measured_ps": s.measured_ps,
+    }
+    return row
+
+
+def _check_shapes(s: RunStats) -> None:
+    g, n_links = len(s.group_names), len(s.link_names)
+    if len(s.group_classes) != g or len(s.group_kinds) != g:
+        raise VidnetError("RunStats: group_names, group_classes and group_kinds differ in length")
+    for name in ("packet_hist", "frame_hist"):
+        shape = np.shape(getattr(s, name))
+        if shape != (g, N_BUCKETS):
+            raise VidnetError(f"RunStats.{name}: shape {shape}, expected {(g, N_BUCKETS)}")
+    if len(s.link_src) != n_links or len(s.link_dst) != n_links:
+        raise VidnetError("RunStats: link_names, link_src and link_dst differ in length")
+
+
+def _summary(s: RunStats, sla: Mapping[str, SlaTargets]) -> pd.DataFrame:
+    rows: list[dict[str, object]] = []
+    for g, (name, cls, kind) in enumerate(
+        zip(s.group_names, s.group_classes, s.group_kinds, strict=True)
+    ):
+        idx = np.array([g], dtype=np.intp)
+        rows.append(
+            {"level": "group", "name": name, "class": cls, "kind": kind, **_aggregate(s, idx)}
+        )
+    classes = np.asarray(s.group_classes, dtype=object)
+    for cls in dict.fromkeys(s.group_classes):
+        idx = np.flatnonzero(classes == cls)
+        rows.append({"level": "class", "name": cls, "class": cls, "kind": "", **_aggregate(s, idx)})
+    for row in rows:
+        targets = sla.get(str(row["class"]))
+        violations = check_sla(row, targets)
+        row["sla_ok"] = pd.NA if targets is None else not violations
+        row["sla_violations"] = "; ".join(violations)
+    if not rows:
+        return _empty(SUMMARY_SCHEMA)
+    return conform(pd.DataFrame(rows), SUMMARY_SCHEMA)
+
+
+def _links(s: RunStats) -> pd.DataFrame:
+    def arr(a: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        return np.asarray(a, dtype=np.float64)
+
+    packets, drops, busy = arr(s.link_packets), arr(s.link_drops), arr(s.link_busy_ps)
+    measured = float(s.measured_ps)
+    denom = packets + drops
+    loss = np.where(denom > 0, drops / np.where(denom > 0, denom, 1.0), np.nan)
+    if measured > 0:
+        util = busy / measured
+        thr = arr(s.link_bytes) * 8 / (measured / 1e12)
+    else:
+        util = thr = np.full(len(busy), np.nan)
+    df = pd.DataFrame(
+        {
+            "link": list(s.link_names),
+            "src": list(s.link_src),
+            "dst": list(s.link_dst),
+            "rate_bps": s.link_rate_bps,
+            "utilisation": util,
+            "packets": s.link_packets,
+            "bytes": s.link_bytes,
+            "drops": s.link_drops,
+            "drop_bytes": s.link_drop_bytes,
+            "loss": loss,
+            "peak_queue_bytes": s.link_peak_queue_bytes,
+            "peak_queue_packets": s.link_peak_queue_packets,
+            "peak_wait_ps": s.link_peak_wait_ps,
+            "throughput_bps": thr,
+            "busy_ps": s.link_busy_ps,
+            "measured_ps": np.full(len(s.link_names), s.measured_ps, dtype=np.int64),
+        }
+    )
+    return conform(df, LINKS_SCHEMA)
+
+
+def _hist_rows(
+    level: str, names: Sequence[str], metric: str, counts: npt.NDArray[np.int64]
+) -> pd.DataFrame:
+    row, bucket = np.nonzero(counts)
+    lo, hi = bucket_edges()
+    return pd.DataFrame(
+        {
+            "level": level,
+            "name": np.asarray(list(names), dtype=object)[row],
+            "metric": metric,
+            "bucket": bucket.astype(np.int64),
+            "lo_ps": lo[bucket],
+            "hi_ps": hi[bucket],
+            "count": counts[row, bucket],
+        }
+    )
+
+
+def _hist(s: RunStats) -> pd.DataFrame:
+    classes = list(dict.fromkeys(s.group_classes))
+    member = np.asarray(s.group_classes, dtype=object)
+    parts: list[pd.DataFrame] = []
+    for metric, h in (("packet_latency", s.packet_hist), ("frame_latency", s.frame_hist)):
+        parts.append(_hist_rows("group", s.group_names, metric, np.asarray(h, dtype=np.int64)))
+    for metric, h in (("packet_latency", s.packet_hist), ("frame_latency", s.frame_hist)):
+        h = np.asarray(h, dtype=np.int64)
+        merged = np.stack([h[member == c].sum(axis=0) for c in classes]) if classes else h[:0]
+        parts.append(_hist_rows("class", classes, metric, merged))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return _empty(HIST_SCHEMA)
+    return conform(pd.concat(parts, ignore_index=True), HIST_SCHEMA)
+
+
+def build_tables(stats: RunStats, sla: Mapping[str, SlaTargets] | None = None) -> Tables:
+    """The ``summary``, ``links`` and ``hist`` tables of one run.
+
+    ``sla`` maps a traffic class name to its targets; they apply to the class row and to
+    every group row of that class (``sla_ok`` is NA for classes without targets).
+    """
+    _check_shapes(stats)
+    return Tables(
+        summary=_summary(stats, sla or {}),
+        links=_links(stats),
+        hist=_hist(stats),
+    )
+
+
+def merge_hist(df: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """Bucket counts (``N_BUCKETS``, int64) summed over the rows of a ``hist`` table."""
+    out = np.zeros(N_BUCKETS, dtype=np.int64)
+    np.add.at(out, df["bucket"].to_numpy(dtype=np.int64), df["count"].to_numpy(dtype=np.int64))
+    return out
+
+
+def quantile_from_hist(
+    df: pd.DataFrame, q: float, vmin: float | None = None, vmax: float | None = None
+) -> float:
+    """The ``q``-quantile of the values counted by the rows of a ``hist`` table; NaN if none.
+
+    Rows may come from many groups, runs or files: their counts are summed by bucket
+    first (exact), then read like the summary does. Pass the exact ``vmin``/``vmax``
+    (e.g. the min of ``latency_min_ps`` and the max of ``latency_max_ps`` of the same rows
+    in ``summary``) to get the summary's clamped values. Refuses rows that mix metrics or
+    levels: a class row already counts its groups' values.
+    """
+    for col in ("metric", "level"):
+        if col in df.columns and df[col].nunique() > 1:
+            values = ", ".join(sorted(map(str, df[col].unique())))
+            raise VidnetError(f"hist rows mix {col}s ({values}): filter one {col} first")
+    if df.empty:
+        return math.nan
+    lo = None if vmin is None or math.isnan(vmin) else int(vmin)
+    hi = None if vmax is None or math.isnan(vmax) else int(vmax)
+    return quantile(merge_hist(df), q, lo, hi)

@@ -1,0 +1,614 @@
+"""Load a scenario file, validate it, and report every problem at once.
+
+:func:`load_scenario` reads a TOML file; :func:`parse_scenario_dict` validates data already
+parsed. Both raise one :class:`~vidnet_sim.errors.ScenarioError` listing every problem found:
+field errors from the models (bad units, unknown keys, missing keys, broken rules) and the checks
+that span the whole scenario (references to nodes and names, unique ids, linked routes,
+overlapping alarms, SLA classes, readable trace files). Each problem names the element at fault,
+e.g. ``links[3] (id="agg1-core").rate``, and says what was given and what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import itertools
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from vidnet_sim.errors import Problem, ScenarioError
+from vidnet_sim.scenario.model import UNITS_REQUIRED, Event, Scenario, Source
+from vidnet_sim.scenario.units import format_time
+
+__all__ = ["load_scenario", "parse_scenario_dict"]
+
+_CONTEXT = {UNITS_REQUIRED: True}
+_MISSING = object()
+# The list sections whose items are named in paths, and the key(s) naming them.
+_LABELS: dict[str, tuple[str, ...]] = {
+    "nodes": ("id",),
+    "links": ("id",),
+    "cameras": ("name",),
+    "sources": ("name",),
+    "routes": ("from", "to"),
+    "events": ("kind",),
+}
+
+
+# --------------------------------------------------------------------------- entry points
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Read, validate and return the scenario in the TOML file ``path``.
+
+    The scenario's ``name`` defaults to the file's stem; trace files are resolved relative to
+    the file's folder. Raises :class:`~vidnet_sim.errors.ScenarioError` with every problem.
+    """
+    file = Path(path)
+    source = str(path)
+    if not file.exists():
+        raise ScenarioError(f"file not found: {file}", source=source)
+    if not file.is_file():
+        raise ScenarioError(f"not a file: {file}", source=source)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"cannot read {file}: {exc.strerror or exc}", source=source) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ScenarioError(
+            Problem(f"line {line}", f"the file is not UTF-8 text (byte {exc.start})"), source
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(_toml_problem(exc, text), source=source) from None
+    if "name" not in data:
+        data["name"] = file.stem
+    return parse_scenario_dict(data, source=source, base_dir=file.parent)
+
+
+def parse_scenario_dict(
+    data: dict[str, Any], source: str = "", base_dir: Path | None = None
+) -> Scenario:
+    """Validate ``data`` (a scenario as parsed from TOML) and return the :class:`Scenario`.
+
+    Quantities must be strings with a unit. Relative trace ``file`` paths are resolved against
+    ``base_dir`` (default: the current directory), stored as absolute paths, and each trace is
+    read once to check it. Raises :class:`~vidnet_sim.errors.ScenarioError` (``source`` names
+    the input in its message) listing every problem found.
+    """
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"expected a table of keys (a TOML document), got {type(data).__name__}", source
+        )
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    data = _resolve_files(data, base)
+    problems: list[Problem] = []
+    scenario: Scenario | None
+    try:
+        scenario = Scenario.model_validate(data, context=_CONTEXT)
+    except ValidationError as exc:
+        scenario = None
+        for error in exc.errors():
+            problems += _problems_from_error(error, data)
+    problems += _cross_checks(data)
+    problems += _check_alarms(_valid_items(scenario, data, "events", Event), data)
+    problems += _check_traces(_valid_items(scenario, data, "sources", Source), data)
+    if problems or scenario is None:
+        raise ScenarioError(problems or [Problem("", "invalid scenario")], source=source)
+    return scenario
+
+
+# --------------------------------------------------------------------------- TOML syntax
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_TOML_END = re.compile(r"\s*\(at end of document\)$")
+# ``duration = 10s``: a quantity written without quotes
+_UNQUOTED = re.compile(
+    r"^(?P<key>[^=]+?)\s*=\s*(?P<value>[-+]?[0-9.]+\s*[A-Za-z\u00b5\u03bc/]+)\s*(#.*)?$"
+)
+
+
+def _toml_problem(exc: tomllib.TOMLDecodeError, text: str) -> Problem:
+    """One problem with the line and column of a TOML syntax error, and the line's text."""
+    message = str(exc)
+    lines = text.splitlines()
+    at = _TOML_AT.search(message)
+    if at:
+        line, column = int(at.group(1)), int(at.group(2))
+        message = message[: at.start()]
+    else:
+        end = _TOML_END.search(message)
+        if end:
+            message = message[: end.start()]
+        line = max(1, len(lines))
+        column = len(lines[-1]) + 1 if lines else 1
+    where = f"line {line}, column {column}"
+    detail = f"TOML syntax error: {message[:1].lower()}{message[1:]}"
+    if 1 <= line <= len(lines):
+        content = lines[line - 1].strip()
+        detail += f" in {content!r}"
+        unquoted = _UNQUOTED.match(content)
+        if unquoted:
+            fixed = f'{unquoted["key"]} = "{unquoted["value"]}"'
+            detail += f"; a quantity with a unit is a string in quotes: {fixed}"
+    return Problem(where, detail)
+
+
+# --------------------------------------------------------------------------- trace paths
+def _resolve_files(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Return ``data`` with each source's relative ``file`` made absolute against ``base``."""
+    sources = data.get("sources")
+    if not isinstance(sources, list) or not any(
+        isinstance(s, dict) and isinstance(s.get("file"), str) for s in sources
+    ):
+        return data
+    data = copy.copy(data)
+    data["sources"] = [
+        {**s, "file": str(base / s["file"])}
+        if isinstance(s, dict) and isinstance(s.get("file"), str) and s["file"]
+        else s
+        for s in sources
+    ]
+    return data
+
+
+# --------------------------------------------------------------------------- paths
+def _label(section: str, item: object) -> str:
+    """``' (id="agg1-core")'`` for a list item, from its raw data (empty if unnamed)."""
+    if not isinstance(item, dict):
+        return ""
+    keys = _LABELS.get(section, ())
+    values = {k: item.get(k) for k in keys}
+    if section == "links" and not isinstance(values["id"], str):
+        a, b = item.get("a"), item.get("b")
+        values["id"] = f"{a}-{b}" if isinstance(a, str) and isinstance(b, str) else None
+    shown = [f'{k}="{v}"' for k, v in values.items() if isinstance(v, str)]
+    return f" ({', '.join(shown)})" if shown else ""
+
+
+def _path(loc: Iterable[int | str], data: object) -> str:
+    """Readable path of ``loc`` in ``data``: ``links[3] (id="agg1-core").rate``."""
+    out = ""
+    node: object = data
+    section = ""
+    labelled = False
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            item = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
+            if not labelled and section in _LABELS:
+                out += _label(section, item)
+            labelled = True
+            node = item
+        else:
+            out += f".{part}" if out else part
+            if not section:
+                section = part
+            node = node.get(part) if isinstance(node, dict) else None
+    return out
+
+
+def _lookup(data: object, loc: Iterable[int | str]) -> object:
+    node = data
+    for part in loc:
+        in_list = isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node)
+        in_dict = isinstance(part, str) and isinstance(node, dict) and part in node
+        if not (in_list or in_dict):
+            return _MISSING
+        node = node[part]  # type: ignore[index]
+    return node
+
+
+def _show(value: object) -> str:
+    """A short TOML-like rendering of a raw value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --------------------------------------------------------------------------- pydantic errors
+def _problems_from_error(error: Any, data: dict[str, Any]) -> list[Problem]:
+    """Turn one pydantic error into problems with readable paths and messages."""
+    loc: tuple[int | str, ...] = tuple(error["loc"])
+    kind: str = error["type"]
+    ctx: dict[str, Any] = error.get("ctx") or {}
+    raw = _lookup(data, loc)
+    got = f"got {_show(raw)}: " if raw is not _MISSING and not isinstance(raw, dict | list) else ""
+
+    if kind == "rules":
+        return [
+            Problem(_path(loc + ((name,) if name else ()), data), text)
+            for name, text in ctx["problems"]
+        ]
+    if kind == "unit":
+        return [Problem(_path(loc, data), str(ctx["message"]))]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        known = _keys_at(loc[:-1])
+        return [Problem(_path(loc, data), f"unknown key {key!r}{_did_you_mean(key, known, True)}")]
+    if kind == "missing":
+        return [Problem(_path(loc, data), f"required key {str(loc[-1])!r} is missing")]
+    if kind == "literal_error":
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        listed = ", ".join(repr(o) for o in options)
+        hint = _did_you_mean(str(raw), options, False) if isinstance(raw, str) else ""
+        return [Problem(_path(loc, data), f"{got}expected one of {listed}{hint}")]
+    message = _MESSAGES.get(kind)
+    if message:
+        # bounds such as le=1.0 read better as 1
+        bounds = {
+            k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in ctx.items()
+        }
+        text = message.format(**bounds)
+    else:
+        text = _generic(error["msg"])
+    return [Problem(_path(loc, data), f"{got}{text}")]
+
+
+_MESSAGES = {
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be at most {le}",
+    "too_short": "needs at least {min_length} item(s), got {actual_length}",
+    "string_too_short": "must not be empty",
+    "string_type": "expected a string (in quotes)",
+    "int_type": "expected a whole number",
+    "int_from_float": "expected a whole number",
+    "float_type": "expected a number",
+    "bool_type": "expected true or false",
+    "list_type": "expected an array [...]",
+    "dict_type": "expected a table",
+    "model_type": "expected a table",
+    "model_attributes_type": "expected a table",
+}
+
+
+def _generic(message: str) -> str:
+    if message.startswith("Value error, "):
+        return message.removeprefix("Value error, ")
+    if message.startswith("Input should be "):
+        return "expected " + message.removeprefix("Input should be ")
+    return message[:1].lower() + message[1:]
+
+
+def _did_you_mean(word: str, choices: list[str], list_all: bool) -> str:
+    """``"; did you mean 'x'?"`` (or the list of choices) for an unknown word."""
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if not match:
+        lower = {c.lower(): c for c in choices}
+        if word.lower() in lower:
+            match = [lower[word.lower()]]
+    if match:
+        return f"; did you mean {match[0]!r}?"
+    if list_all and choices:
+        return "; expected one of: " + ", ".join(choices)
+    return ""
+
+
+def _strip(annotation: Any) -> Any:
+    """Remove ``Annotated`` and ``| None`` wrappers from a type annotation."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys accepted by the model at ``loc`` (for 'did you mean' on an unknown key)."""
+    current: Any = Scenario
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            fields = current.model_fields
+            found = next((f for name, f in fields.items() if part in (name, f.alias)), None)
+            if found is None:
+                return []
+            current = _strip(found.annotation)
+        else:
+            args = typing.get_args(current)
+            if not args:
+                return []
+            current = _strip(args[-1])  # list[X] -> X, dict[str, X] -> X
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or name for name, f in current.model_fields.items()]
+    return []
+
+
+# --------------------------------------------------------------------------- cross checks
+# --------------------------------------------------------------------------- cross checks
+# These run on the raw data (references are plain strings), so that an item with a bad field
+# elsewhere still has its references checked: every problem shows at once. Only the checks that
+# need parsed values (overlapping alarms, trace files) use the items that validated.
+_M = typing.TypeVar("_M", bound=BaseModel)
+
+
+def _valid_items(
+    scenario: Scenario | None, data: dict[str, Any], section: str, model: type[_M]
+) -> list[tuple[int, _M]]:
+    """``(index, model)`` of each item of ``section`` that is valid on its own."""
+    if scenario is not None:
+        return list(enumerate(getattr(scenario, section)))
+    valid = []
+    for i, item in _raw_items(data, section):
+        try:
+            valid.append((i, model.model_validate(item, context=_CONTEXT)))
+        except ValidationError:
+            continue
+    return valid
+
+
+def _raw_items(data: dict[str, Any], section: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    items = data.get(section)
+    if isinstance(items, list):
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                yield i, item
+
+
+def _raw_strings(data: dict[str, Any], section: str, key: str) -> set[str]:
+    return {v for _, item in _raw_items(data, section) if isinstance(v := item.get(key), str)}
+
+
+def _str_list(item: dict[str, Any], key: str) -> list[tuple[int, str]]:
+    values = item.get(key)
+    if not isinstance(values, list):
+        return []
+    return [(k, v) for k, v in enumerate(values) if isinstance(v, str)]
+
+
+def _cross_checks(data: dict[str, Any]) -> list[Problem]:
+    """Unique ids and names, and every reference to a node, checked on the raw data."""
+    problems: list[Problem] = []
+    node_ids = _raw_strings(data, "nodes", "id")
+    node_list = sorted(node_ids)
+
+    def check_node(value: object, *loc: int | str) -> list[Problem]:
+        if isinstance(value, str) and value not in node_ids:
+            hint = _did_you_mean(value, node_list, False)
+            return [Problem(_path(loc, data), f"got {value!r}: no node has this id{hint}")]
+        return []
+
+    # unique node ids
+    first_node: dict[str, int] = {}
+    for i, item in _raw_items(data, "nodes"):
+        nid = item.get("id")
+        if isinstance(nid, str):
+            if nid in first_node:
+                problems.append(
+                    Problem(
+                        _path(("nodes", i, "id"), data),
+                        f"duplicate node id {nid!r} (also nodes[{first_node[nid]}])",
+                    )
+                )
+            else:
+                first_node[nid] = i
+
+    # links: unique ids (explicit or a-b), endpoints exist
+    first_link: dict[str, int] = {}
+    for i, item in _raw_items(data, "links"):
+        a, b, lid = item.get("a"), item.get("b"), item.get("id")
+        if not isinstance(lid, str) and isinstance(a, str) and isinstance(b, str):
+            lid = f"{a}-{b}"
+        if isinstance(lid, str):
+            if lid in first_link:
+                hint = "" if "id" in item else "; parallel links need explicit ids"
+                problems.append(
+                    Problem(
+                        _path(("links", i, "id"), data),
+                        f"duplicate link id {lid!r} (also links[{first_link[lid]}]){hint}",
+                    )
+                )
+            else:
+                first_link[lid] = i
+        problems += check_node(a, "links", i, "a")
+        problems += check_node(b, "links", i, "b")
+
+    # camera groups and sources: unique names, origin and destination nodes exist
+    names: dict[str, str] = {}
+    for section, origin_key in (("cameras", "attach"), ("sources", "at")):
+        for i, item in _raw_items(data, section):
+            name = item.get("name")
+            if isinstance(name, str):
+                if name in names:
+                    problems.append(
+                        Problem(
+                            _path((section, i, "name"), data),
+                            f"duplicate name {name!r} (also {names[name]}); camera groups and "
+                            "sources need distinct names",
+                        )
+                    )
+                else:
+                    names[name] = f"{section}[{i}]"
+            origin = item.get(origin_key)
+            problems += check_node(origin, section, i, origin_key)
+            seen: set[str] = set()
+            for k, dest in _str_list(item, "destinations"):
+                loc = (section, i, "destinations", k)
+                if dest not in node_ids:
+                    problems += check_node(dest, *loc)
+                elif dest in seen:
+                    problems.append(
+                        Problem(_path(loc, data), f"destination {dest!r} is listed twice")
+                    )
+                elif section == "sources" and dest == origin:
+                    problems.append(
+                        Problem(
+                            _path(loc, data),
+                            f"destination {dest!r} is the node the source is at",
+                        )
+                    )
+                seen.add(dest)
+            count = item.get("count")
+            if section == "cameras" and isinstance(name, str) and isinstance(count, int):
+                pattern = re.compile(re.escape(name) + r"\[(\d+)\]")
+                taken = sorted(
+                    n for n in node_ids if (m := pattern.fullmatch(n)) and int(m.group(1)) < count
+                )
+                if taken:
+                    problems.append(
+                        Problem(
+                            _path((section, i, "name"), data),
+                            f"camera {taken[0]!r} of group {name!r} would have the id of a "
+                            "node (cameras are nodes named group[i]); rename the group or "
+                            "the node",
+                        )
+                    )
+    problems += _check_routes(data, node_ids, check_node)
+    problems += _check_targets(data, sorted(names))
+    problems += _check_sla_classes(data)
+    return problems
+
+
+def _check_routes(
+    data: dict[str, Any], node_ids: set[str], check_node: Callable[..., list[Problem]]
+) -> list[Problem]:
+    """Route nodes exist, each hop is a link in that direction, no loops, no duplicates."""
+    problems: list[Problem] = []
+    hops: dict[tuple[str, str], int] = {}
+    for i, item in _raw_items(data, "links"):
+        a, b = item.get("a"), item.get("b")
+        if isinstance(a, str) and isinstance(b, str):
+            hops.setdefault((a, b), i)
+            if item.get("duplex", True) is not False:
+                hops.setdefault((b, a), i)
+    first: dict[tuple[str, str], int] = {}
+    for i, item in _raw_items(data, "routes"):
+        start, end = item.get("from"), item.get("to")
+        problems += check_node(start, "routes", i, "from")
+        problems += check_node(end, "routes", i, "to")
+        if isinstance(start, str) and isinstance(end, str):
+            if (start, end) in first:
+                problems.append(
+                    Problem(
+                        _path(("routes", i), data),
+                        f"a second route from {start!r} to {end!r} "
+                        f"(also routes[{first[(start, end)]}])",
+                    )
+                )
+            else:
+                first[(start, end)] = i
+        path = _str_list(item, "path")
+        visited: set[str] = set()
+        for k, node in path:
+            problems += check_node(node, "routes", i, "path", k)
+            if node in visited:
+                problems.append(
+                    Problem(
+                        _path(("routes", i, "path", k), data),
+                        f"the path visits {node!r} twice (a loop)",
+                    )
+                )
+            visited.add(node)
+        for (_, u), (k, v) in itertools.pairwise(path):
+            if u in node_ids and v in node_ids and (u, v) not in hops:
+                why = (
+                    f" (links[{hops[(v, u)]}] is one-way, from {v!r} to {u!r})"
+                    if (v, u) in hops
+                    else ""
+                )
+                problems.append(
+                    Problem(
+                        _path(("routes", i, "path", k), data),
+                        f"no link from {u!r} to {v!r}{why}; consecutive path nodes must be "
+                        "joined by a link",
+                    )
+                )
+    return problems
+
+
+def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
+    """Event targets name camera groups or sources."""
+    problems: list[Problem] = []
+    for i, item in _raw_items(data, "events"):
+        for k, target in _str_list(item, "targets"):
+            if target not in names:
+                problems.append(
+                    Problem(
+                        _path(("events", i, "targets", k), data),
+                        f"got {target!r}: no camera group or source has this name"
+                        f"{_did_you_mean(target, names, False)}",
+                    )
+                )
+    return problems
+
+
+def _check_alarms(events: list[tuple[int, Event]], data: dict[str, Any]) -> list[Problem]:
+    """Two alarms on a common target must not overlap in time."""
+    problems: list[Problem] = []
+    alarms = [(i, e, e.end) for i, e in events if e.kind == "alarm" and e.end is not None]
+    for j, (i, event, end) in enumerate(alarms):
+        for i0, earlier, earlier_end in alarms[:j]:
+            common = [t for t in event.targets if t in earlier.targets]
+            if common and event.at < earlier_end and earlier.at < end:
+                problems.append(
+                    Problem(
+                        _path(("events", i), data),
+                        f"overlapping events: the alarm on {common[0]!r} from "
+                        f"{format_time(event.at)} to {format_time(end)} overlaps "
+                        f"events[{i0}] (from {format_time(earlier.at)} to "
+                        f"{format_time(earlier_end)}); alarms on a target must not overlap",
+                    )
+                )
+    return problems
+
+
+def _check_sla_classes(data: dict[str, Any]) -> list[Problem]:
+    """Every ``[sla.<class>]`` names a class some camera group or source uses."""
+    sla = data.get("sla")
+    if not isinstance(sla, dict):
+        return []
+    used: dict[str, None] = {}
+    for section, default in (("cameras", "video"), ("sources", "data")):
+        for _, item in _raw_items(data, section):
+            value = item.get("class", default)
+            if isinstance(value, str):
+                used[value] = None
+    classes = list(used)
+    problems = []
+    for name in sla:
+        if name not in used:
+            listed = ", ".join(classes) if classes else "none"
+            hint = _did_you_mean(name, classes, False).removeprefix("; ")
+            problems.append(
+                Problem(
+                    f"sla.{name}",
+                    f"class {name!r} is used by no camera group or source; classes in use: "
+                    f"{listed}" + (f" ({hint})" if hint else ""),
+                )
+            )
+    return problems
+
+
+def _check_traces(sources: list[tuple[int, Source]], data: dict[str, Any]) -> list[Problem]:
+    """Read each trace file once, so that ``vidnet-sim validate`` reports a bad trace."""
+    from vidnet_sim.traffic.trace import TraceError, load_trace
+
+    problems: list[Problem] = []
+    for i, src in sources:
+        if src.kind != "trace" or src.file is None:
+            continue
+        where = _path(("sources", i, "file"), data)
+        try:
+            load_trace(Path(src.file))
+        except TraceError as exc:
+            problems.append(Problem(where, exc.message))
+        except Exception as exc:  # a reader failing in an unforeseen way is still a bad file
+            problems.append(Problem(where, f"cannot read trace {src.file}: {exc}"))
+    return problems

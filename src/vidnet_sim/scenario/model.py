@@ -1,0 +1,543 @@
+"""The scenario as frozen pydantic models, every quantity an exact ``int`` in its base unit.
+
+Field names are the keys of the TOML file (``from`` and ``class`` are spelled ``from_`` and
+``class_`` in Python; both spellings are accepted). After validation, rates are ``int`` bit/s,
+sizes ``int`` bytes, times ``int`` picoseconds and lengths ``int`` metres.
+
+In a scenario file (:func:`~vidnet_sim.scenario.load_scenario`,
+:func:`~vidnet_sim.scenario.parse_scenario_dict`) every quantity needs a unit (``'10Gbps'``); a
+bare number is refused as ambiguous. From Python, a quantity may also be given as an ``int`` in
+the base unit (``rate=10**9``), so that ``Scenario.model_validate(s.model_dump())`` round-trips.
+
+Each model checks its own fields and the rules among them (``warmup < duration``, "give delay
+or length, not both", ...). Checks that span the whole scenario (references to nodes, unique
+ids, linked routes, overlapping alarms, SLA classes) are run by the loader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from vidnet_sim.errors import UnitError
+from vidnet_sim.scenario.units import (
+    format_rate,
+    format_size,
+    format_time,
+    parse_length,
+    parse_rate,
+    parse_size,
+    parse_time,
+)
+
+__all__ = [
+    "DEFAULT_LINK_BUFFER_BYTES",
+    "UNITS_REQUIRED",
+    "CameraGroup",
+    "Conventions",
+    "Event",
+    "Length",
+    "Link",
+    "Node",
+    "Rate",
+    "Route",
+    "Scenario",
+    "Simulation",
+    "Size",
+    "SizeDist",
+    "Sla",
+    "Source",
+    "Time",
+    "default_bitrate_bps",
+]
+
+#: Validation-context key: when true, quantities must be strings with a unit (scenario files).
+UNITS_REQUIRED = "units_required"
+
+#: Buffer of a link that gives neither ``buffer`` nor ``buffer_packets``: 1 MiB.
+DEFAULT_LINK_BUFFER_BYTES = 2**20
+
+_INT64_MAX = 2**63 - 1
+
+
+def _quantity(parser: Callable[[object], int], fmt: Callable[[int], str]) -> BeforeValidator:
+    """Return a validator turning a quantity string (or, from Python, a base-unit int) to int."""
+
+    def validate(value: object, info: ValidationInfo) -> object:
+        units_required = bool(info.context and info.context.get(UNITS_REQUIRED))
+        if isinstance(value, int) and not isinstance(value, bool) and not units_required:
+            if value < 0:
+                raise PydanticCustomError(
+                    "unit", "{message}", {"message": f"got {value!r}: must not be negative"}
+                )
+            result = value
+        else:
+            try:
+                result = parser(value)
+            except UnitError as exc:
+                detail = getattr(exc, "detail", str(exc))
+                raise PydanticCustomError(
+                    "unit", "{message}", {"message": f"got {value!r}: {detail}"}
+                ) from None
+        if result > _INT64_MAX:
+            raise PydanticCustomError(
+                "unit",
+                "{message}",
+                {"message": f"got {value!r}: too large (at most {fmt(_INT64_MAX)})"},
+            )
+        return result
+
+    return BeforeValidator(validate)
+
+
+#: A bit rate: ``'10Gbps'`` in a file, ``int`` bit/s after validation.
+Rate = Annotated[int, _quantity(parse_rate, format_rate)]
+#: A size: ``'1500B'``, ``'64KiB'`` in a file, ``int`` bytes after validation.
+Size = Annotated[int, _quantity(parse_size, format_size)]
+#: A time or duration: ``'40ms'``, ``'4.9us'`` in a file, ``int`` picoseconds after validation.
+Time = Annotated[int, _quantity(parse_time, format_time)]
+#: A length: ``'3km'`` in a file, ``int`` metres after validation.
+Length = Annotated[int, _quantity(parse_length, str)]
+
+_PositiveRate = Annotated[Rate, Field(gt=0)]
+_PositiveSize = Annotated[Size, Field(gt=0)]
+_PositiveTime = Annotated[Time, Field(gt=0)]
+_Name = Annotated[str, Field(min_length=1)]
+
+
+def _raise_rules(problems: list[tuple[str, str]]) -> None:
+    """Raise one error carrying every ``(field, message)`` rule violation of a model.
+
+    The loader reads ``ctx["problems"]`` to report each at its own path.
+    """
+    if problems:
+        message = "; ".join(f"{field}: {text}" if field else text for field, text in problems)
+        raise PydanticCustomError(
+            "rules", "{message}", {"message": message, "problems": tuple(problems)}
+        )
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- simulation
+class Simulation(_Model):
+    """How long to simulate, from which seed, and in which windows."""
+
+    duration: _PositiveTime
+    warmup: Time = 0
+    seed: Annotated[int, Field(ge=0)] = 0
+    window: _PositiveTime = parse_time("100ms")
+    drain: bool = True
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        if self.warmup >= self.duration:
+            _raise_rules(
+                [
+                    (
+                        "warmup",
+                        f"must be less than duration ({format_time(self.duration)}), "
+                        f"got {format_time(self.warmup)}",
+                    )
+                ]
+            )
+        return self
+
+
+class Conventions(_Model):
+    """Modelling conventions a comparison with another simulator must agree on."""
+
+    header_bytes: Size = 78
+    count_in_service: bool = True
+    propagation_per_km: Time = parse_time("4.9us")
+
+
+# --------------------------------------------------------------------------- network
+NodeKind = Literal[
+    "switch", "router", "site", "control_centre", "recorder", "gateway", "datacentre"
+]
+
+
+class Node(_Model):
+    """A network node (switch, router, site, ...) identified by ``id``."""
+
+    id: _Name
+    kind: NodeKind = "switch"
+
+
+class Link(_Model):
+    """A link between nodes ``a`` and ``b`` (both directions unless ``duplex = false``)."""
+
+    id: _Name | None = None
+    a: _Name
+    b: _Name
+    rate: _PositiveRate
+    delay: Time | None = None
+    length: Length | None = None
+    buffer: _PositiveSize | None = None
+    buffer_packets: Annotated[int, Field(gt=0)] | None = None
+    duplex: bool = True
+    blocked: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("id") is None:
+            a, b = data.get("a"), data.get("b")
+            if isinstance(a, str) and isinstance(b, str):
+                return {**data, "id": f"{a}-{b}"}
+        return data
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        problems: list[tuple[str, str]] = []
+        if self.a == self.b:
+            problems.append(
+                ("b", f"a link must join two different nodes; a and b are both {self.a!r}")
+            )
+        if self.delay is not None and self.length is not None:
+            problems.append(("length", "give either delay or length, not both"))
+        if self.buffer is not None and self.buffer_packets is not None:
+            problems.append(
+                ("buffer_packets", "give either buffer (bytes) or buffer_packets, not both")
+            )
+        _raise_rules(problems)
+        return self
+
+
+class Route(_Model):
+    """An explicit path for the traffic from node ``from`` to node ``to``."""
+
+    from_: _Name = Field(alias="from")
+    to: _Name
+    path: Annotated[list[_Name], Field(min_length=2)]
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        problems: list[tuple[str, str]] = []
+        if self.path[0] != self.from_:
+            problems.append(
+                ("path", f"must start at from={self.from_!r}, starts at {self.path[0]!r}")
+            )
+        if self.path[-1] != self.to:
+            problems.append(("path", f"must end at to={self.to!r}, ends at {self.path[-1]!r}"))
+        _raise_rules(problems)
+        return self
+
+
+# --------------------------------------------------------------------------- cameras
+Codec = Literal["h264", "h265"]
+Resolution = Literal["VGA", "D1", "720p", "1080p", "4MP", "4K"]
+
+# Mbit/s at (12 fps, 25 fps), H.264, from DOMAIN.md §2 (viomic.com [B]); 4MP and 4K are
+# extrapolated (twice and four times 1080p).
+_H264_MBPS: dict[str, tuple[Fraction, Fraction]] = {
+    "VGA": (Fraction("0.3"), Fraction("0.4")),
+    "D1": (Fraction("0.5"), Fraction("0.6")),
+    "720p": (Fraction(1), Fraction("1.5")),
+    "1080p": (Fraction(2), Fraction(3)),
+    "4MP": (Fraction(4), Fraction(6)),
+    "4K": (Fraction(8), Fraction(12)),
+}
+# Mbit/s at 25 fps, H.265 (DOMAIN.md §2: 2 MP 1.5-3, 4 MP 3-5, 8 MP 6-10); below 1080p 0.6 x H.264.
+_H265_25_MBPS: dict[str, Fraction] = {
+    "VGA": Fraction("0.6") * Fraction("0.4"),
+    "D1": Fraction("0.6") * Fraction("0.6"),
+    "720p": Fraction("0.6") * Fraction("1.5"),
+    "1080p": Fraction("2.25"),
+    "4MP": Fraction(4),
+    "4K": Fraction(8),
+}
+
+
+def default_bitrate_bps(codec: str, resolution: str, fps: float) -> int:
+    """Return the default mean bitrate of a camera stream, in bit/s, from DOMAIN.md §2.
+
+    H.264 at 12 / 25 fps (viomic.com [B]): VGA 0.3 / 0.4 Mbit/s, D1 0.5 / 0.6, 720p 1 / 1.5,
+    1080p 2 / 3; 4MP 4 / 6 and 4K 8 / 12 are extrapolated (2x and 4x 1080p), not sourced.
+    H.265 at 25 fps: 1080p 2.25, 4MP 4, 4K 8 Mbit/s (middle of the ranges quoted in DOMAIN.md
+    §2), VGA / D1 / 720p 0.6 x H.264. An H.265 12 fps value is the 25 fps value scaled by the
+    H.264 12/25 ratio of the same resolution.
+
+    Between 12 and 25 fps the rate is interpolated linearly; below 12 fps it falls linearly to
+    0 at 0 fps (``b12 * fps / 12``); above 25 fps it is extrapolated with the 12→25 slope.
+    Computed exactly with fractions, rounded to the nearest bit/s.
+    """
+    if resolution not in _H264_MBPS:
+        raise ValueError(f"unknown resolution {resolution!r}; expected one of {list(_H264_MBPS)}")
+    h264_12, h264_25 = _H264_MBPS[resolution]
+    if codec == "h264":
+        b12, b25 = h264_12, h264_25
+    elif codec == "h265":
+        b25 = _H265_25_MBPS[resolution]
+        b12 = h264_12 / h264_25 * b25
+    else:
+        raise ValueError(f"unknown codec {codec!r}; expected 'h264' or 'h265'")
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps!r}")
+    f = Fraction(fps)
+    mbps = b12 * f / 12 if f <= 12 else b12 + (b25 - b12) * (f - 12) / 13
+    return round(mbps * 10**6)
+
+
+class CameraGroup(_Model):
+    """``count`` identical cameras attached to node ``attach``, streaming to ``destinations``."""
+
+    name: _Name
+    count: Annotated[int, Field(ge=1)]
+    attach: _Name
+    access_rate: _PositiveRate = parse_rate("100Mbps")
+    access_delay: Time | None = None
+    access_length: Length | None = None
+    access_buffer: _PositiveSize = parse_size("1MiB")
+    codec: Codec = "h264"
+    resolution: Resolution = "1080p"
+    fps: Annotated[float, Field(gt=0, le=240)] = 25.0
+    bitrate: _PositiveRate | None = None
+    gop: Annotated[int, Field(ge=1)] | None = None
+    ip_ratio: Annotated[float, Field(gt=0)] = 10.0
+    p_sigma: Annotated[float, Field(ge=0)] = 0.3
+    i_sigma: Annotated[float, Field(ge=0)] = 0.04
+    rate_control: Literal["vbr", "cbr"] = "vbr"
+    max_payload: _PositiveSize = parse_size("1400B")
+    header_bytes: Size | None = None
+    phase: Literal["random", "aligned"] = "random"
+    start: Time = 0
+    stop: Time | None = None
+    destinations: Annotated[list[_Name], Field(min_length=1)]
+    class_: _Name = Field(default="video", alias="class")
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        problems: list[tuple[str, str]] = []
+        if self.access_delay is not None and self.access_length is not None:
+            problems.append(
+                ("access_length", "give either access_delay or access_length, not both")
+            )
+        if self.stop is not None and self.stop <= self.start:
+            problems.append(
+                (
+                    "stop",
+                    f"must be later than start ({format_time(self.start)}), "
+                    f"got {format_time(self.stop)}",
+                )
+            )
+        _raise_rules(problems)
+        return self
+
+    @property
+    def bitrate_bps(self) -> int:
+        """The mean bitrate: ``bitrate`` if given, else :func:`default_bitrate_bps`."""
+        if self.bitrate is not None:
+            return self.bitrate
+        return default_bitrate_bps(self.codec, self.resolution, self.fps)
+
+    @property
+    def gop_frames(self) -> int:
+        """The GOP length in frames: ``gop`` if given, else ``round(fps)`` (one I-frame/s)."""
+        return self.gop if self.gop is not None else max(1, round(self.fps))
+
+
+# --------------------------------------------------------------------------- sources
+class SizeDist(_Model):
+    """Distribution of payload sizes of a Poisson source: uniform or a weighted choice."""
+
+    kind: Literal["uniform", "choice"]
+    min: _PositiveSize | None = None
+    max: _PositiveSize | None = None
+    values: Annotated[list[_PositiveSize], Field(min_length=1)] | None = None
+    weights: list[Annotated[float, Field(gt=0)]] | None = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        problems: list[tuple[str, str]] = []
+        if self.kind == "uniform":
+            problems += [
+                (f, "required for kind 'uniform'")
+                for f in ("min", "max")
+                if getattr(self, f) is None
+            ]
+            problems += [
+                (f, "only for kind 'choice'")
+                for f in ("values", "weights")
+                if getattr(self, f) is not None
+            ]
+            if self.min is not None and self.max is not None and self.min > self.max:
+                problems.append(
+                    (
+                        "max",
+                        f"must be at least min ({format_size(self.min)}), "
+                        f"got {format_size(self.max)}",
+                    )
+                )
+        else:
+            if self.values is None:
+                problems.append(("values", "required for kind 'choice'"))
+            problems += [
+                (f, "only for kind 'uniform'")
+                for f in ("min", "max")
+                if getattr(self, f) is not None
+            ]
+            if (
+                self.values is not None
+                and self.weights is not None
+                and len(self.weights) != len(self.values)
+            ):
+                problems.append(
+                    (
+                        "weights",
+                        f"needs one weight per value: {len(self.values)} values, "
+                        f"{len(self.weights)} weights",
+                    )
+                )
+        _raise_rules(problems)
+        return self
+
+
+class Source(_Model):
+    """A generic traffic source: constant bit rate, Poisson, or the replay of a trace file."""
+
+    name: _Name
+    kind: Literal["cbr", "poisson", "trace"]
+    at: _Name
+    destinations: Annotated[list[_Name], Field(min_length=1)]
+    class_: _Name = Field(default="data", alias="class")
+    rate: _PositiveRate | None = None
+    packet_rate: Annotated[float, Field(gt=0)] | None = None
+    interval: _PositiveTime | None = None
+    size: _PositiveSize | None = None
+    size_dist: SizeDist | None = None
+    file: _Name | None = None
+    loop: bool = False
+    header_bytes: Size | None = None
+    start: Time = 0
+    stop: Time | None = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        problems: list[tuple[str, str]] = []
+        kind = self.kind
+
+        def only(fields: tuple[str, ...], kinds: str) -> None:
+            for f in fields:
+                if getattr(self, f) is not None:
+                    problems.append((f, f"only for kind {kinds}, not {kind!r}"))
+
+        def exactly_one(fields: tuple[str, ...]) -> None:
+            given = [f for f in fields if getattr(self, f) is not None]
+            if len(given) != 1:
+                names = ", ".join(fields)
+                what = "none given" if not given else "given: " + ", ".join(given)
+                problems.append(("", f"a {kind} source needs exactly one of {names} ({what})"))
+
+        if kind == "cbr":
+            if self.size is None:
+                problems.append(("size", "required for a cbr source (payload bytes)"))
+            exactly_one(("rate", "packet_rate", "interval"))
+            only(("size_dist",), "'poisson'")
+            only(("file",), "'trace'")
+        elif kind == "poisson":
+            exactly_one(("size", "size_dist"))
+            exactly_one(("rate", "packet_rate"))
+            only(("interval",), "'cbr'")
+            only(("file",), "'trace'")
+        else:
+            if self.file is None:
+                problems.append(("file", "required for a trace source (CSV or Parquet path)"))
+            for f in ("rate", "packet_rate", "interval", "size", "size_dist"):
+                if getattr(self, f) is not None:
+                    problems.append(
+                        (f, "not allowed for a trace source (the trace gives times and sizes)")
+                    )
+        if self.loop and kind != "trace":
+            problems.append(("loop", f"only for kind 'trace', not {kind!r}"))
+        if self.stop is not None and self.stop <= self.start:
+            problems.append(
+                (
+                    "stop",
+                    f"must be later than start ({format_time(self.start)}), "
+                    f"got {format_time(self.stop)}",
+                )
+            )
+        _raise_rules(problems)
+        return self
+
+
+# --------------------------------------------------------------------------- events, SLA
+class Event(_Model):
+    """A change on the timeline: an alarm raising bitrates for a while, or a start / stop."""
+
+    kind: Literal["alarm", "start", "stop"]
+    targets: Annotated[list[_Name], Field(min_length=1)]
+    at: Time
+    duration: _PositiveTime | None = None
+    bitrate_scale: Annotated[float, Field(gt=0)] = 3.0
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        problems: list[tuple[str, str]] = []
+        if self.kind == "alarm":
+            if self.duration is None:
+                problems.append(("duration", "required for an alarm"))
+        else:
+            if self.duration is not None:
+                problems.append(("duration", f"only for an alarm, not a {self.kind!r} event"))
+            if "bitrate_scale" in self.model_fields_set:
+                problems.append(("bitrate_scale", f"only for an alarm, not a {self.kind!r} event"))
+        _raise_rules(problems)
+        return self
+
+    @property
+    def end(self) -> int | None:
+        """End of an alarm (``at + duration``, ps); None for start / stop events."""
+        return None if self.duration is None else self.at + self.duration
+
+
+_Ratio = Annotated[float, Field(ge=0, le=1)]
+
+
+class Sla(_Model):
+    """Targets for one traffic class; every target is optional."""
+
+    packet_latency_p50: Time | None = None
+    packet_latency_p95: Time | None = None
+    packet_latency_p99: Time | None = None
+    packet_latency_p999: Time | None = None
+    packet_latency_max: Time | None = None
+    frame_latency_p50: Time | None = None
+    frame_latency_p95: Time | None = None
+    frame_latency_p99: Time | None = None
+    frame_latency_p999: Time | None = None
+    frame_latency_max: Time | None = None
+    loss: _Ratio | None = None
+    frame_loss: _Ratio | None = None
+
+
+# --------------------------------------------------------------------------- scenario
+class Scenario(_Model):
+    """A whole scenario: topology, traffic, timeline and targets."""
+
+    name: str | None = None
+    description: str = ""
+    simulation: Simulation
+    conventions: Conventions = Field(default_factory=Conventions)
+    nodes: Annotated[list[Node], Field(min_length=1)]
+    links: list[Link] = Field(default_factory=list)
+    routes: list[Route] = Field(default_factory=list)
+    cameras: list[CameraGroup] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+    sla: dict[str, Sla] = Field(default_factory=dict)

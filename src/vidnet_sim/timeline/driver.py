@@ -1,0 +1,147 @@
+"""The scenario timeline on SimPy, driving a packet engine epoch by epoch.
+
+SimPy owns only the scenario's events (groups starting and stopping, alarms raising a
+group's bitrate, periodic progress ticks); packets are the engine's business. The driver
+runs the engine up to the next event's time under the configuration in force, then lets
+SimPy apply the event: ``t = min(env.peek(), end)``, ``engine.advance(t)``, ``env.step()``.
+Running the engine inside a SimPy process instead would apply a change before the epoch it
+closes had been simulated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import simpy
+
+from vidnet_sim.core.stats import RunStats
+from vidnet_sim.errors import Problem, ScenarioError
+from vidnet_sim.traffic.sources import KIND_CAMERA, KIND_POISSON, SourceState
+
+if TYPE_CHECKING:
+    from vidnet_sim.network.plan import NetworkPlan
+    from vidnet_sim.scenario.model import Scenario
+
+
+class Engine(Protocol):
+    """What the driver needs of a packet engine (the core or the SimPy reference)."""
+
+    state: SourceState
+
+    def advance(self, t_to: int) -> None:
+        """Simulate every packet emitted before ``t_to`` under the current state."""
+
+    def finish(self) -> RunStats:
+        """Simulate what is left and return the statistics."""
+
+
+@dataclass(frozen=True)
+class Action:
+    """One change of source state at a time: ``active`` and/or ``scale`` for some sources."""
+
+    t_ps: int
+    sources: npt.NDArray[np.int64]
+    active: bool | None = None
+    scale: float | None = None
+    label: str = ""
+
+    def apply(self, state: SourceState) -> None:
+        """Apply the change to ``state``."""
+        if self.active is not None:
+            state.active[self.sources] = self.active
+        if self.scale is not None:
+            state.scale[self.sources] = self.scale
+
+
+def scenario_actions(scenario: Scenario, plan: NetworkPlan) -> list[Action]:
+    """The source-state changes a scenario implies, in scenario order.
+
+    Each camera group and source is switched on at its ``start`` and off at its ``stop``;
+    ``start``/``stop`` events switch whole groups; an ``alarm`` multiplies the bitrate of its
+    camera groups (and the rate of Poisson sources) by ``bitrate_scale`` for its duration.
+    """
+    src = plan.sources
+    members = {
+        name: np.flatnonzero(src.group == g).astype(np.int64)
+        for g, name in enumerate(plan.group_names)
+    }
+    spans = [(c.name, c.start, c.stop) for c in scenario.cameras]
+    spans += [(s.name, s.start, s.stop) for s in scenario.sources]
+    actions: list[Action] = []
+    for name, start, stop in spans:
+        actions.append(Action(start, members[name], active=True, label=f"{name} starts"))
+        if stop is not None:
+            actions.append(Action(stop, members[name], active=False, label=f"{name} stops"))
+    problems: list[Problem] = []
+    for i, ev in enumerate(scenario.events):
+        for j, target in enumerate(ev.targets):
+            idx = members[target]
+            if ev.kind == "alarm":
+                bad = [int(k) for k in src.kind[idx] if k not in (KIND_CAMERA, KIND_POISSON)]
+                if bad:
+                    problems.append(Problem(
+                        f"events[{i}].targets[{j}]",
+                        f"'{target}' is a {plan.group_kinds[plan.group_names.index(target)]} "
+                        "source; an alarm scales camera groups and poisson sources only",
+                    ))
+                    continue
+                assert ev.duration is not None
+                actions.append(Action(ev.at, idx, scale=ev.bitrate_scale,
+                                      label=f"alarm on {target}"))
+                actions.append(Action(ev.at + ev.duration, idx, scale=1.0,
+                                      label=f"alarm on {target} ends"))
+            else:
+                actions.append(Action(ev.at, idx, active=ev.kind == "start",
+                                      label=f"{target} {ev.kind}s"))
+    if problems:
+        raise ScenarioError(problems)
+    return actions
+
+
+def drive(
+    engine: Engine,
+    actions: list[Action],
+    end_ps: int,
+    *,
+    tick_ps: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> RunStats:
+    """Run ``engine`` to ``end_ps``, applying ``actions`` at their times; return its stats.
+
+    ``tick_ps`` adds periodic epochs (for progress reports through ``on_progress(t_ps, end_ps)``);
+    epochs never change results, since the engine's output does not depend on where its
+    windows start or end.
+    """
+    env = simpy.Environment(initial_time=0)
+
+    def at(action: Action) -> Generator[simpy.Event, None, None]:
+        yield env.timeout(action.t_ps)
+        action.apply(engine.state)
+
+    for action in sorted(actions, key=lambda a: a.t_ps):  # stable: scenario order at ties
+        if action.t_ps < end_ps:
+            env.process(at(action))
+
+    if tick_ps is not None and tick_ps > 0:
+        def ticker() -> Generator[simpy.Event, None, None]:
+            while True:
+                yield env.timeout(tick_ps)
+                if on_progress is not None:
+                    on_progress(int(env.now), end_ps)
+
+        env.process(ticker())
+
+    while True:
+        t_next = env.peek()
+        if t_next >= end_ps:
+            engine.advance(end_ps)
+            break
+        engine.advance(int(t_next))
+        env.step()
+    if on_progress is not None:
+        on_progress(end_ps, end_ps)
+    return engine.finish()
