@@ -18,10 +18,11 @@ from vidnet_sim import __version__
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_RUNTIME, ScenarioError, UnitError
 
 _err = Console(stderr=True, highlight=False)
+MAX_DURATION_PS = 40 * 86_400 * 10**12  # leaves room for draining within int64 ps
 
 
 def _fail_scenario(exc: ScenarioError) -> None:
-    _err.print(exc.render(), markup=False)
+    click.echo(exc.render(), err=True)  # one line per problem, never re-wrapped
     sys.exit(EXIT_INVALID_SCENARIO)
 
 
@@ -36,6 +37,10 @@ def _time_option(value: str | None, name: str) -> int | None:
         raise click.BadParameter(str(exc), param_hint=name) from None
     if t <= 0:
         raise click.BadParameter(f"must be positive, got '{value}'", param_hint=name)
+    if t > MAX_DURATION_PS:
+        raise click.BadParameter(
+            f"too large: '{value}'; simulated time is counted in int64 picoseconds, so a run "
+            "can last at most 40 days", param_hint=name)
     return t
 
 
@@ -58,7 +63,7 @@ def validate(file: Path) -> None:
         plan = build_plan(scenario, file.parent)
         scenario_actions(scenario, plan)
     except ScenarioError as exc:
-        _fail_scenario(exc)
+        _fail_scenario(exc.with_source(str(file)))
         return
     click.echo(
         f"{file}: valid — {len(plan.node_names)} nodes, {plan.n_links} directed links, "
@@ -97,7 +102,7 @@ def run(file: Path, out_dir: Path | None, seed: int | None, duration: str | None
     except Exception as exc:  # a bug or a resource problem: one line, exit 1
         if progress is not None:
             progress.stop()
-        _err.print(f"error: {type(exc).__name__}: {exc}", markup=False)
+        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_RUNTIME)
     if progress is not None:
         progress.stop()
@@ -130,6 +135,16 @@ def _progress() -> tuple[Any, Any]:
 
     return progress, on_progress
 
+
+def _register_sweeps() -> None:
+    from vidnet_sim.sweep.commands import compare as compare_command
+    from vidnet_sim.sweep.commands import sweep as sweep_command
+
+    main.add_command(sweep_command)
+    main.add_command(compare_command)
+
+
+_register_sweeps()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -44,6 +44,10 @@ class ScenarioError(VidnetError):
         self.source = source
         super().__init__(self.render())
 
+    def with_source(self, source: str) -> ScenarioError:
+        """This error, naming ``source`` (the scenario file) unless it already names one."""
+        return self if self.source else ScenarioError(self.problems, source)
+
     def render(self) -> str:
         """Return the error paragraph shown to the user."""
         head = f"invalid scenario {self.source}" if self.source else "invalid scenario"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from vidnet_sim.core.stats import RunStats
+from vidnet_sim.errors import ScenarioError
 from vidnet_sim.network.plan import NetworkPlan, build_plan
 from vidnet_sim.results import SlaTargets, Tables, build_tables, write_results
 from vidnet_sim.scenario import Scenario, load_scenario
@@ -105,8 +106,11 @@ def run(
     scenario = with_overrides(scenario, seed=seed, duration_ps=duration_ps)
     sim = scenario.simulation
     base_dir = source_path.parent if source_path is not None else None
-    plan = build_plan(scenario, base_dir)
-    actions = scenario_actions(scenario, plan)
+    try:
+        plan = build_plan(scenario, base_dir)
+        actions = scenario_actions(scenario, plan)
+    except ScenarioError as exc:
+        raise exc.with_source(str(source_path)) if source_path is not None else exc from None
     eng = make_engine(plan, scenario, engine)
     wall0 = time.perf_counter()
     stats = drive(eng, actions, sim.duration, tick_ps=max(1, sim.duration // 100),

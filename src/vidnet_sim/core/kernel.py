@@ -73,7 +73,7 @@ def _relocate(data, off, cap, used, tops, which, l, need):  # type: ignore[no-un
     return data
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False, inline="always")
 def _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t, key, origin,  # type: ignore[no-untyped-def]
             meta, frame):
     """Append one item to link ``m``'s inbox (room reserved beforehand), opening a new run
@@ -95,9 +95,8 @@ def _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t, 
 
 
 @nb.njit(cache=True)
-def _reserve(ST, items, runs, m, n_new):  # type: ignore[no-untyped-def]
+def _reserve(items, runs, in_off, in_cap, in_n, run_off, run_cap, runs_n, tops, m, n_new):  # type: ignore[no-untyped-def]
     """Make room in link ``m``'s inbox for ``n_new`` more items in one more run."""
-    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
     if in_n[m] + n_new > in_cap[m]:
         items = _relocate(items, in_off, in_cap, in_n[m], tops, 0, m, in_n[m] + n_new)
     if runs_n[m] + 1 > run_cap[m]:
@@ -105,31 +104,31 @@ def _reserve(ST, items, runs, m, n_new):  # type: ignore[no-untyped-def]
     return items, runs
 
 
-@nb.njit(cache=True)
-def _less(box, pos, a, b):  # type: ignore[no-untyped-def]
-    ia = pos[a]
-    ib = pos[b]
-    ta = box[ia, 0]
-    tb = box[ib, 0]
-    return ta < tb or (ta == tb and box[ia, 1] < box[ib, 1])
-
-
-@nb.njit(cache=True)
-def _sift_down(heap, hn, box, pos, i):  # type: ignore[no-untyped-def]
+@nb.njit(cache=True, _nrt=False, inline="always")
+def _sift_down(ht, hk, hr, hn, i):  # type: ignore[no-untyped-def]
+    """Restore the min-heap of run heads ``(ht, hk, hr)`` = (time, key, run) below ``i``."""
+    t = ht[i]
+    k = hk[i]
+    r = hr[i]
     while True:
         c = 2 * i + 1
         if c >= hn:
-            return
-        if c + 1 < hn and _less(box, pos, heap[c + 1], heap[c]):
+            break
+        if c + 1 < hn and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c] and hk[c + 1] < hk[c])):
             c += 1
-        if _less(box, pos, heap[c], heap[i]):
-            heap[c], heap[i] = heap[i], heap[c]
+        if ht[c] < t or (ht[c] == t and hk[c] < k):
+            ht[i] = ht[c]
+            hk[i] = hk[c]
+            hr[i] = hr[c]
             i = c
         else:
-            return
+            break
+    ht[i] = t
+    hk[i] = k
+    hr[i] = r
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False, inline="always")
 def _frame_event(slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags, GSTAT,  # type: ignore[no-untyped-def]
                  FHIST, flow, g, frame, t, outcome, warmup):
     """One packet of a camera frame is settled: outcome 0 delivered, 1 dropped, 2 in flight."""
@@ -157,7 +156,7 @@ def _frame_event(slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_fl
                     GSTAT[GS_FLMAX, g] = lat
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False, inline="always")
 def _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, slot_origin,  # type: ignore[no-untyped-def]
             slot_last, slot_flags, GSTAT, PHIST, FHIST, flow, origin, frame, wire, t, dropped,
             warmup, end, drain):
@@ -217,45 +216,42 @@ def _grow_ring(ring, ring_off, ring_cap, ring_head, rn, tops, l, need):  # type:
     return ring
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, route_links,  # type: ignore[no-untyped-def]
-                  succ_start, succ, GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service, log, log_n,
-                  do_log):
-    """Serve every arrival before ``t1`` at link ``l``, in (time, flow, seq) order."""
+                  scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service,
+                  log, log_n, do_log):
+    """Serve every arrival before ``t1`` at link ``l``, in (time, flow, seq) order.
+
+    The caller has reserved room downstream, in the ring, in the log and in ``scratch``
+    (5 x runs): this function allocates nothing, so it does no reference counting.
+    Returns the new log length.
+    """
     rate_a, prop_a, bufb_a, bufp_a = LP
     last_dep, ring_off, ring_cap, ring_head, ring_n, q_bytes, hops = LS
     in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
     flow_group, flow_header, last_lat = FP
     slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags = FS
     n_items = in_n[l]
-    if n_items == 0:
-        return items, runs, ring, log, log_n
-    # reserve room downstream, in the ring and in the log, so nothing moves in the loop
-    for k in range(succ_start[l], succ_start[l + 1]):
-        items, runs = _reserve(ST, items, runs, succ[k], n_items)
-    if ring_n[l] + n_items > ring_cap[l]:
-        ring = _grow_ring(ring, ring_off, ring_cap, ring_head, ring_n[l], tops, l,
-                          ring_n[l] + n_items)
-    if do_log and log_n + n_items > log.shape[0]:
-        bigger = np.empty((2 * (log_n + n_items), 5), np.int64)
-        bigger[:log_n] = log[:log_n]
-        log = bigger
     box = items
     base = in_off[l]
     R = runs_n[l]
     ro = run_off[l]
-    pos = np.empty(R, np.int64)
-    stop = np.empty(R, np.int64)
-    heap = np.empty(R, np.int64)
+    pos = scratch[0]
+    stop = scratch[1]
+    ht = scratch[2]  # heap of run heads: time, key, run
+    hk = scratch[3]
+    hr = scratch[4]
     hn = 0
     for r in range(R):
         pos[r] = base + runs[ro + r, 0]
         stop[r] = base + (runs[ro + r + 1, 0] if r + 1 < R else n_items)
         if pos[r] < stop[r] and box[pos[r], 0] < t1:
-            heap[hn] = r
+            ht[hn] = box[pos[r], 0]
+            hk[hn] = box[pos[r], 1]
+            hr[hn] = r
             hn += 1
     for i in range(hn // 2 - 1, -1, -1):
-        _sift_down(heap, hn, box, pos, i)
+        _sift_down(ht, hk, hr, hn, i)
 
     rate = rate_a[l]
     prop = prop_a[l]
@@ -268,20 +264,34 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, rou
     qb = q_bytes[l]
     ld = last_dep[l]
     n_hops = 0
+    st_packets = 0
+    st_bytes = 0
+    st_drops = 0
+    st_drop_bytes = 0
+    st_busy = 0
+    st_peak_b = LSTAT[LS_PEAK_B, l]
+    st_peak_p = LSTAT[LS_PEAK_P, l]
+    st_peak_wait = LSTAT[LS_PEAK_WAIT, l]
     while hn > 0:
-        r = heap[0]
+        r = hr[0]
         i = pos[r]
-        t = box[i, 0]
-        key = box[i, 1]
+        t = ht[0]
+        key = hk[0]
         origin = box[i, 2]
         meta = box[i, 3]
         frame = box[i, 4]
-        pos[r] = i + 1  # advance run r and restore the heap
-        if not (pos[r] < stop[r] and box[pos[r], 0] < t1):
+        i += 1  # advance run r and restore the heap
+        pos[r] = i
+        if i < stop[r] and box[i, 0] < t1:
+            ht[0] = box[i, 0]
+            hk[0] = box[i, 1]
+        else:
             hn -= 1
-            heap[0] = heap[hn]
+            ht[0] = ht[hn]
+            hk[0] = hk[hn]
+            hr[0] = hr[hn]
         if hn > 1:
-            _sift_down(heap, hn, box, pos, 0)
+            _sift_down(ht, hk, hr, hn, 0)
 
         n_hops += 1
         flow = key >> FLOW_SHIFT
@@ -313,15 +323,15 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, rou
             rn += 1
             qb += size
             if measured:
-                LSTAT[LS_PACKETS, l] += 1
-                LSTAT[LS_BYTES, l] += size
-                LSTAT[LS_BUSY, l] += s
-                if occ_b + size > LSTAT[LS_PEAK_B, l]:
-                    LSTAT[LS_PEAK_B, l] = occ_b + size
-                if occ_p + 1 > LSTAT[LS_PEAK_P, l]:
-                    LSTAT[LS_PEAK_P, l] = occ_p + 1
-                if start - t > LSTAT[LS_PEAK_WAIT, l]:
-                    LSTAT[LS_PEAK_WAIT, l] = start - t
+                st_packets += 1
+                st_bytes += size
+                st_busy += s
+                if occ_b + size > st_peak_b:
+                    st_peak_b = occ_b + size
+                if occ_p + 1 > st_peak_p:
+                    st_peak_p = occ_p + 1
+                if start - t > st_peak_wait:
+                    st_peak_wait = start - t
             if do_log:
                 log_n = _log(log, log_n, flow, key & SEQ_MASK, l, t, dep)
             t_next = dep + prop
@@ -336,14 +346,22 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, rou
                         frame, size, t_next, False, warmup, end, drain)
         else:
             if measured:
-                LSTAT[LS_DROPS, l] += 1
-                LSTAT[LS_DROP_BYTES, l] += size
+                st_drops += 1
+                st_drop_bytes += size
             if do_log:
                 log_n = _log(log, log_n, flow, key & SEQ_MASK, l, t, -1)
             _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem,
                     slot_origin, slot_last, slot_flags, GSTAT, PHIST, FHIST, flow, origin, frame,
                     size, t, True, warmup, end, drain)
 
+    LSTAT[LS_PACKETS, l] += st_packets
+    LSTAT[LS_BYTES, l] += st_bytes
+    LSTAT[LS_DROPS, l] += st_drops
+    LSTAT[LS_DROP_BYTES, l] += st_drop_bytes
+    LSTAT[LS_BUSY, l] += st_busy
+    LSTAT[LS_PEAK_B, l] = st_peak_b
+    LSTAT[LS_PEAK_P, l] = st_peak_p
+    LSTAT[LS_PEAK_WAIT, l] = st_peak_wait
     ring_head[l] = head
     ring_n[l] = rn
     q_bytes[l] = qb
@@ -365,10 +383,10 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, rou
     in_n[l] = n
     runs_n[l] = nr
     run_owner[l] = -1
-    return items, runs, ring, log, log_n
+    return log_n
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False, inline="always")
 def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
     log[log_n, 0] = flow
     log[log_n, 1] = seq
@@ -378,74 +396,103 @@ def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
     return log_n + 1
 
 
-@nb.njit(cache=True)
-def _inject(t0, t1, TA, SA, gen_buf, source_flow_start, route_start, route_links, ST, items,  # type: ignore[no-untyped-def]
-            runs, FP, FS, GSTAT, warmup):
-    """Generate every source's packets in ``[t0, t1)`` and put them in their first links' inboxes."""
+@nb.njit(cache=True, _nrt=False)
+def _inject_rows(f, m, gen_buf, n, items, runs, ST, FP, FS, GSTAT, warmup):  # type: ignore[no-untyped-def]
+    """Copy ``n`` generated packets into flow ``f``'s first link ``m`` (room reserved) as one
+    run, and open the slots of the camera frames they start. Returns 1 on slot overflow."""
+    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
     flow_group = FP[0]
     slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags = FS
-    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
-    n_src = source_flow_start.shape[0] - 1
+    g = flow_group[f]
     err = 0
-    for s in range(n_src):
-        gen_buf, n = gen_source(s, t0, t1, TA, SA, gen_buf, 0)
-        if n == 0:
-            continue
-        for f in range(source_flow_start[s], source_flow_start[s + 1]):
-            m = route_links[route_start[f]]
-            g = flow_group[f]
-            owner = -2 - f
-            items, runs = _reserve(ST, items, runs, m, n)
-            for j in range(n):
-                t = gen_buf[j, G_T]
-                frame = gen_buf[j, G_FRAME]
-                _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t,
-                        (f << FLOW_SHIFT) | gen_buf[j, G_SEQ], t, gen_buf[j, G_WIRE], frame)
-                if t >= warmup:
-                    GSTAT[GS_SENT, g] += 1
-                if frame >= 0 and (j == 0 or gen_buf[j - 1, G_FRAME] != frame):
-                    slot = slot_base[f] + (frame & slot_mask[f])
-                    if slot_rem[slot] != 0:
-                        err = 1
-                    slot_rem[slot] = gen_buf[j, G_NPK]
-                    slot_origin[slot] = t
-                    slot_last[slot] = -1
-                    slot_flags[slot] = 0
-                    if t >= warmup:
-                        GSTAT[GS_FSENT, g] += 1
-            run_owner[m] = -1
-    return gen_buf, items, runs, err
+    owner = -2 - f
+    for j in range(n):
+        t = gen_buf[j, G_T]
+        frame = gen_buf[j, G_FRAME]
+        _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t,
+                (f << FLOW_SHIFT) | gen_buf[j, G_SEQ], t, gen_buf[j, G_WIRE], frame)
+        if t >= warmup:
+            GSTAT[GS_SENT, g] += 1
+        if frame >= 0 and (j == 0 or gen_buf[j - 1, G_FRAME] != frame):
+            slot = slot_base[f] + (frame & slot_mask[f])
+            if slot_rem[slot] != 0:
+                err = 1
+            slot_rem[slot] = gen_buf[j, G_NPK]
+            slot_origin[slot] = t
+            slot_last[slot] = -1
+            slot_flags[slot] = 0
+            if t >= warmup:
+                GSTAT[GS_FSENT, g] += 1
+    run_owner[m] = -1
+    return err
 
 
 @nb.njit(cache=True)
 def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_flow_start, order, LP, LS, ST,  # type: ignore[no-untyped-def]
-            items, runs, ring, FP, FS, route_start, route_links, succ_start, succ, GSTAT, PHIST, FHIST, LSTAT,
-            warmup, end, drain, count_in_service, log, log_n, do_log):
+            items, runs, ring, FP, FS, route_start, route_links, succ_start, succ, GSTAT,
+            PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service, log, log_n, do_log):
     """Simulate ``[t_from, t_to)`` window by window; with ``final``, then everything left.
 
-    Returns the (possibly reallocated) buffers and ``err``, non-zero when a camera flow had
-    more frames open than its frame-slot ring holds (a sizing bug the caller reports).
+    This is the only kernel that allocates: it grows the buffers between calls to the
+    allocation-free workers. Returns the (possibly reallocated) buffers and ``err``,
+    non-zero when a camera flow had more frames open than its frame-slot ring holds (a
+    sizing bug the caller reports).
     """
+    last_dep, ring_off, ring_cap, ring_head, ring_n, q_bytes, hops = LS
+    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
+    n_src = source_flow_start.shape[0] - 1
+    scratch = np.empty((5, 64), np.int64)
     err = 0
     t0 = t_from
-    while t0 < t_to:
-        t1 = min(t0 + window, t_to)
-        gen_buf, items, runs, e = _inject(t0, t1, TA, SA, gen_buf, source_flow_start,
-                                          route_start, route_links, ST, items, runs, FP, FS,
-                                          GSTAT, warmup)
-        err |= e
+    n_pass = 0
+    while t0 < t_to or (final and n_pass == 0):
+        if t0 < t_to:
+            t1 = min(t0 + window, t_to)
+            for s in range(n_src):  # generation
+                n, done = gen_source(s, t0, t1, TA, SA, gen_buf, 0)
+                while not done:
+                    bigger = np.empty((2 * gen_buf.shape[0], gen_buf.shape[1]), np.int64)
+                    bigger[:n] = gen_buf[:n]
+                    gen_buf = bigger
+                    n, done = gen_source(s, t0, t1, TA, SA, gen_buf, n)
+                if n == 0:
+                    continue
+                for f in range(source_flow_start[s], source_flow_start[s + 1]):
+                    m = route_links[route_start[f]]
+                    if in_n[m] + n > in_cap[m] or runs_n[m] + 1 > run_cap[m]:
+                        items, runs = _reserve(items, runs, in_off, in_cap, in_n, run_off,
+                                               run_cap, runs_n, tops, m, n)
+                    err |= _inject_rows(f, m, gen_buf, n, items, runs, ST, FP, FS, GSTAT,
+                                        warmup)
+        else:  # the final pass: everything left, no new packets
+            t1 = INF
+            n_pass = 1
         for l in order:
-            items, runs, ring, log, log_n = _process_link(
-                l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, route_links, succ_start,
-                succ, GSTAT,
-                PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service, log, log_n, do_log)
-        t0 = t1
-    if final:
-        for l in order:
-            items, runs, ring, log, log_n = _process_link(
-                l, INF, LP, LS, ST, items, runs, ring, FP, FS, route_start, route_links, succ_start,
-                succ, GSTAT,
-                PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service, log, log_n, do_log)
+            n_items = in_n[l]
+            if n_items == 0:
+                continue
+            # reserve room downstream, in the ring, the log and the merge scratch
+            for k in range(succ_start[l], succ_start[l + 1]):
+                m = succ[k]
+                if in_n[m] + n_items > in_cap[m] or runs_n[m] + 1 > run_cap[m]:
+                    items, runs = _reserve(items, runs, in_off, in_cap, in_n, run_off, run_cap,
+                                           runs_n, tops, m, n_items)
+            if ring_n[l] + n_items > ring_cap[l]:
+                ring = _grow_ring(ring, ring_off, ring_cap, ring_head, ring_n[l], tops, l,
+                                  ring_n[l] + n_items)
+            if do_log and log_n + n_items > log.shape[0]:
+                bigger = np.empty((2 * (log_n + n_items), 5), np.int64)
+                bigger[:log_n] = log[:log_n]
+                log = bigger
+            if runs_n[l] > scratch.shape[1]:
+                scratch = np.empty((5, 2 * runs_n[l]), np.int64)
+            log_n = _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start,
+                                  route_links, scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end,
+                                  drain, count_in_service, log, log_n, do_log)
+        if t0 < t_to:
+            t0 = t1
+        else:
+            break
     return gen_buf, items, runs, ring, log, log_n, err
 
 

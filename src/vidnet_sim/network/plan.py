@@ -9,7 +9,6 @@ routed over directed links (explicit routes first, then fewest hops over links t
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -193,7 +192,7 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
     except CycleError as exc:
         cyc = " -> ".join(names[i] for i in exc.cycle + exc.cycle[:1])
         raise ScenarioError(Problem(
-            "routes",
+            "routes" if scenario.routes else "links",
             f"the routes make the link-dependency graph cyclic ({cyc}); the exact engine needs "
             "loop-free forwarding (a tree, a ring with one blocked link, hub-and-spoke): mark a "
             "ring link `blocked = true` or give explicit routes that do not close a loop",
@@ -249,12 +248,6 @@ def _group_path(scenario: Scenario, name: str) -> str:
         if s.name == name:
             return f'sources[{i}] (name="{name}")'
     return name
-
-
-def suggest(word: str, choices: list[str]) -> str:
-    """``" (did you mean 'x'?)"`` when a close match exists, else ``""``."""
-    m = difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean '{m[0]}'?)" if m else ""
 
 
 __all__ = ["KIND_NAMES", "NetworkPlan", "build_plan", "service_time_ps"]

@@ -206,6 +206,10 @@ def read_results(path: str | os.PathLike[str]) -> Results:
     p = Path(path)
     if p.is_file() and p.name in RUN_FILES:
         p = p.parent
+    from vidnet_sim.sweep.store import is_sweep_dir, read_sweep  # lazy: sweep imports results
+
+    if p.is_dir() and is_sweep_dir(p):
+        return read_sweep(p)
     if not p.is_dir():
         raise ResultsNotFoundError(f"no results at {p}: no such folder")
     if _is_run(p):

@@ -81,7 +81,7 @@ def _grow(out: npt.NDArray[np.int64], need: int) -> npt.NDArray[np.int64]:
     return new
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _put(out: npt.NDArray[np.int64], n: int, t: int, seq: int, payload: int, wire: int,
          frame: int, npk: int) -> None:
     out[n, 0] = t
@@ -92,7 +92,7 @@ def _put(out: npt.NDArray[np.int64], n: int, t: int, seq: int, payload: int, wir
     out[n, 5] = npk
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _draw_size(s: int, n: int, key: np.uint64, size_kind: npt.NDArray[np.int64],
                size_a: npt.NDArray[np.int64], size_b: npt.NDArray[np.int64],
                choice_values: npt.NDArray[np.int64], choice_cum: npt.NDArray[np.float64]) -> int:
@@ -108,23 +108,27 @@ def _draw_size(s: int, n: int, key: np.uint64, size_kind: npt.NDArray[np.int64],
     return choice_values[j]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
-               out: npt.NDArray[np.int64], n: int) -> tuple[npt.NDArray[np.int64], int]:
+               out: npt.NDArray[np.int64], n: int) -> tuple[int, bool]:
     """Append the packets source ``s`` emits in ``[t0, t1)`` to ``out[n:]``.
 
-    Returns the (possibly reallocated) buffer and the new row count. Advances the source's
-    counters even while it is inactive, so that its draws never depend on windowing.
+    Returns the new row count and whether the source is done with the window; ``False``
+    means ``out`` is full: grow it and call again, generation resumes where it stopped
+    (whole frames only). Advances the source's counters even while it is inactive, so
+    that its draws never depend on windowing. Allocates nothing (no reference counting).
     """
     (kind, key, header, anchor, fps_num, fps_den, gop, gop_offset, p_mean, ip_ratio, p_sigma,
      i_sigma, max_payload, interval, mean_gap, size_kind, size_a, size_b, choice_values,
      choice_cum, trace_start, trace_end, trace_period, trace_t, trace_size) = TA
     next_index, next_t, seqs, active, scale = SA
+    cap = out.shape[0]
     k = next_index[s]
     seq = seqs[s]
     on = active[s]
     key_s = key[s]
     hb = header[s]
+    done = True
     if kind[s] == KIND_CAMERA:
         mp = max_payload[s]
         while True:
@@ -141,8 +145,9 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
                     mean = p_mean[s] * scale[s]
                 nbytes = max(1, int(np.round(mean * np.exp(sig * z - 0.5 * sig * sig))))
                 npk = (nbytes + mp - 1) // mp
-                if n + npk > out.shape[0]:
-                    out = _grow(out, n + npk)
+                if n + npk > cap:
+                    done = False
+                    break
                 for j in range(npk):
                     pl = mp if j < npk - 1 else nbytes - (npk - 1) * mp
                     _put(out, n, t, seq, pl, pl + hb, k, npk)
@@ -155,9 +160,10 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
             if t >= t1:
                 break
             if on:
+                if n == cap:
+                    done = False
+                    break
                 pl = size_a[s]
-                if n + 1 > out.shape[0]:
-                    out = _grow(out, n + 1)
                 _put(out, n, t, seq, pl, pl + hb, -1, 1)
                 n += 1
                 seq += 1
@@ -169,10 +175,11 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
                                          * mean_gap[s] / scale[s]))
         while t < t1:
             if on:
+                if n == cap:
+                    done = False
+                    break
                 pl = _draw_size(s, k, key_s, size_kind, size_a, size_b, choice_values,
                                 choice_cum)
-                if n + 1 > out.shape[0]:
-                    out = _grow(out, n + 1)
                 _put(out, n, t, seq, pl, pl + hb, -1, 1)
                 n += 1
                 seq += 1
@@ -191,15 +198,27 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
             if t >= t1:
                 break
             if on:
+                if n == cap:
+                    done = False
+                    break
                 pl = trace_size[i]
-                if n + 1 > out.shape[0]:
-                    out = _grow(out, n + 1)
                 _put(out, n, t, seq, pl, pl + hb, -1, 1)
                 n += 1
                 seq += 1
             k += 1
     next_index[s] = k
     seqs[s] = seq
+    return n, done
+
+
+@nb.njit(cache=True)
+def gen_source_all(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
+                   out: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], int]:
+    """All packets of source ``s`` in ``[t0, t1)``, growing ``out`` as needed."""
+    n, done = gen_source(s, t0, t1, TA, SA, out, 0)
+    while not done:
+        out = _grow(out, 2 * out.shape[0])
+        n, done = gen_source(s, t0, t1, TA, SA, out, n)
     return out, n
 
 
@@ -208,6 +227,6 @@ def generate(table: SourceTable, state: SourceState, t0: int, t1: int) -> list[n
     ta, sa = table_arrays(table), state_arrays(state)
     result = []
     for s in range(len(table)):
-        out, n = gen_source(s, t0, t1, ta, sa, np.empty((64, G_COLS), np.int64), 0)
+        out, n = gen_source_all(s, t0, t1, ta, sa, np.empty((64, G_COLS), np.int64))
         result.append(out[:n].copy())
     return result

@@ -1,0 +1,181 @@
+"""Compare two sets of results per traffic class and per link, with confidence intervals.
+
+Each side is a sweep folder (:func:`~vidnet_sim.sweep.store.read_sweep`) or a run folder
+(:func:`vidnet_sim.read_results`). Rows are matched on the table's keys (class or group
+name; link) and on the sweep parameters both sides share; replications of one design are
+aggregated into a mean and a Student-t confidence interval. A difference is *significant*
+when the two intervals do not overlap (both sides need at least two replications).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vidnet_sim.results.store import Results
+from vidnet_sim.results.tables import SCHEMAS
+from vidnet_sim.sweep.plan import POINT_COLUMNS
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "compare_results",
+    "load_results",
+    "parameter_columns",
+]
+
+#: Metrics compared by default, per table.
+DEFAULT_METRICS: dict[str, tuple[str, ...]] = {
+    "summary": ("loss", "latency_p50_ps", "latency_p99_ps", "latency_p999_ps",
+                "frame_latency_p99_ps", "frame_loss", "jitter_ps", "throughput_bps"),
+    "links": ("utilisation", "loss", "drops", "peak_queue_bytes", "peak_wait_ps",
+              "throughput_bps"),
+}
+
+#: Output columns, in order (the parameter columns go after ``name``).
+STAT_COLUMNS = ("metric", "mean_a", "ci_a", "n_a", "mean_b", "ci_b", "n_b", "diff",
+                "rel_diff", "significant")
+
+
+def load_results(path: str | os.PathLike[str]) -> Results:
+    """A sweep folder (``_sweep.json``) or a run folder, read as :class:`Results`."""
+    from vidnet_sim.results.store import read_results
+    from vidnet_sim.sweep.store import is_sweep_dir, read_sweep
+
+    return read_sweep(path) if is_sweep_dir(path) else read_results(path)
+
+
+def parameter_columns(df: pd.DataFrame, table: str) -> list[str]:
+    """The columns of a table that identify a design: sweep parameters (or ``run``)."""
+    own = set(SCHEMAS[table].names)
+    return [c for c in df.columns if c not in own and c not in POINT_COLUMNS]
+
+
+def _t_quantile(confidence: float, dof: np.ndarray) -> np.ndarray:
+    from scipy.stats import t
+
+    out = np.full(dof.shape, np.nan)
+    ok = dof >= 1
+    out[ok] = t.ppf(0.5 + confidence / 2, dof[ok])
+    return np.asarray(out, dtype=float)
+
+
+def _long(df: pd.DataFrame, keys: list[str], params: list[str],
+          metrics: Sequence[str]) -> pd.DataFrame:
+    ids = keys + params
+    present = [m for m in metrics if m in df.columns]
+    long = df[ids + present].melt(id_vars=ids, value_vars=present, var_name="metric")
+    long["value"] = long["value"].astype("float64")
+    grouped = long.groupby([*ids, "metric"], sort=False, dropna=False)["value"]
+    stats = grouped.agg(["mean", "std", "count"]).reset_index()
+    return stats
+
+
+def _one_table(a: pd.DataFrame, b: pd.DataFrame, table: str, metrics: Sequence[str],
+               confidence: float) -> pd.DataFrame:
+    if table == "summary":
+        keys = ["level", "name"]
+    else:
+        a = a.assign(level="link", name=a["link"])
+        b = b.assign(level="link", name=b["link"])
+        keys = ["level", "name"]
+    pa_, pb_ = parameter_columns(a, table), parameter_columns(b, table)
+    pa_ = [p for p in pa_ if p not in ("level", "name")]
+    pb_ = [p for p in pb_ if p not in ("level", "name")]
+    common = [p for p in pa_ if p in pb_]
+    la, lb = _long(a, keys, pa_, metrics), _long(b, keys, pb_, metrics)
+    # a parameter only one side has keeps its name; a shared one is a join key
+    on = [*keys, *common, "metric"]
+    merged = la.merge(lb, on=on, how="inner", suffixes=("_a", "_b"), sort=False)
+    out = pd.DataFrame({"table": pd.Series([table] * len(merged), dtype="str")})
+    for c in [*keys, *pa_, *[p for p in pb_ if p not in pa_]]:
+        out[c] = merged[c].to_numpy()
+    out["metric"] = merged["metric"].astype("str").to_numpy()
+    for side in ("a", "b"):
+        n = merged[f"count_{side}"].to_numpy(dtype="int64")
+        sd = merged[f"std_{side}"].to_numpy(dtype="float64")
+        half = _t_quantile(confidence, (n - 1).astype(float)) * sd / np.sqrt(np.maximum(n, 1))
+        out[f"mean_{side}"] = merged[f"mean_{side}"].to_numpy(dtype="float64")
+        out[f"ci_{side}"] = np.where(n >= 2, half, np.nan)
+        out[f"n_{side}"] = n
+    out["diff"] = out["mean_b"] - out["mean_a"]
+    base = out["mean_a"].abs()
+    out["rel_diff"] = np.where(base > 0, out["diff"] / base.where(base > 0, 1.0), np.nan)
+    lo_a, hi_a = out["mean_a"] - out["ci_a"], out["mean_a"] + out["ci_a"]
+    lo_b, hi_b = out["mean_b"] - out["ci_b"], out["mean_b"] + out["ci_b"]
+    apart = (lo_a > hi_b) | (lo_b > hi_a)
+    out["significant"] = (apart & out["ci_a"].notna() & out["ci_b"].notna()).astype("bool")
+    return out
+
+
+def compare_results(
+    a: Results,
+    b: Results,
+    *,
+    confidence: float = 0.95,
+    metrics: Sequence[str] | None = None,
+    groups: bool = False,
+) -> pd.DataFrame:
+    """The per-class and per-link differences ``b - a``, one row per item and metric.
+
+    Columns: ``table`` (summary or links), ``level`` (class, group or link), ``name``, the
+    parameter columns, ``metric``, ``mean_a``, ``ci_a`` (half-width of the ``confidence``
+    interval of the mean; NaN with one replication), ``n_a``, the same for ``b``, ``diff``,
+    ``rel_diff`` (``diff / |mean_a|``) and ``significant`` (the intervals do not overlap).
+    ``metrics`` (column names of either table) default to :data:`DEFAULT_METRICS`; the
+    summary's groups are included with ``groups``.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    frames = []
+    for table in ("summary", "links"):
+        da, db = getattr(a, table), getattr(b, table)
+        if table == "summary" and not groups:
+            da, db = da[da["level"] == "class"], db[db["level"] == "class"]
+        wanted = ([m for m in metrics if m in SCHEMAS[table].names] if metrics is not None
+                  else list(DEFAULT_METRICS[table]))
+        if wanted:
+            frames.append(_one_table(da, db, table, wanted, confidence))
+    if not frames:
+        return pd.DataFrame(columns=["table", "level", "name", *STAT_COLUMNS])
+    out = pd.concat(frames, ignore_index=True)
+    params = [c for c in out.columns if c not in ("table", "level", "name", *STAT_COLUMNS)]
+    return out[["table", "level", "name", *params, *STAT_COLUMNS]]
+
+
+def format_value(metric: str, value: float) -> str:
+    """A readable value of ``metric``: ms for ``*_ps``, Mbit/s for ``*_bps``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if metric.endswith("_ps"):
+        return f"{value / 1e9:.4g} ms"
+    if metric.endswith("_bps"):
+        return f"{value / 1e6:.4g} Mb/s"
+    if metric in ("utilisation",):
+        return f"{100 * value:.3g} %"
+    if metric.endswith("bytes"):
+        return f"{value:,.0f} B"
+    return f"{value:.4g}"
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a comparison to ``path`` (Parquet, or CSV by suffix), atomically."""
+    import io
+
+    from vidnet_sim.sweep.store import atomic_write
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.suffix.lower() == ".csv":
+        data: Any = df.to_csv(index=False).encode("utf-8")
+    else:
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False, engine="pyarrow")
+        data = buf.getvalue()
+    atomic_write(target, data)
+    return target
