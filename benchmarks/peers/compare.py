@@ -435,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
         row["ns3_build"] = float(o["wall_build"])
         row["ns3_events"] = int(o["events"])
         row["ns3_unmatched"] = int(o["unmatched"])
+        row["ns3_tc_drops"] = int(o["tc_drops"])
+        row["ns3_queue_drops"] = int(o["queue_drops"])
         row["per_packet"] = per_packet(pk, npk)
         if key == "d":
             pk78 = data["d78"][2]
@@ -549,6 +551,14 @@ def report(rows: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
              "statistics of the per-packet latencies of each tool (vidnet-sim's from its "
              "packet log; its summary tables report the log-linear histogram's value, within "
              "0.4 %).\n")
+    acc = [r for r in rows.values() if "ns3" in r]
+    if acc:
+        L.append("ns-3 accounting: packets neither received nor dropped: "
+                 f"{sum(r['ns3']['unaccounted'] for r in acc)}; drops seen by the "
+                 f"traffic-control layer (`TcDrop`): {sum(r['ns3_tc_drops'] for r in acc):,}, "
+                 f"by the device queues (`Drop`): {sum(r['ns3_queue_drops'] for r in acc):,}; "
+                 f"received packets not matched to a sent one: "
+                 f"{sum(r['ns3_unmatched'] for r in acc)}.\n")
     L.append("## Speed\n")
     L.append("| case | packet-hops | vidnet-sim wall (s) | vidnet-sim hops/s | ns-3 run (s) | "
              "ns-3 hops/s | SimPy reference hops/s (run) | vidnet-sim / ns-3 | "

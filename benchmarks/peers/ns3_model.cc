@@ -139,7 +139,7 @@ class Model
             Ptr<Node> node = m_nodes.Get(n);
             Ptr<TrafficControlLayer> tc = node->GetObject<TrafficControlLayer>();
             if (!tc || !tc->TraceConnectWithoutContext(
-                           "TcDrop", MakeBoundCallback(&Model::OnDropStatic, this, n)))
+                           "TcDrop", MakeBoundCallback(&Model::OnTcDrop, this, n)))
             {
                 throw std::runtime_error("cannot connect TrafficControlLayer/TcDrop");
             }
@@ -152,7 +152,7 @@ class Model
                     continue; // the loopback device
                 }
                 if (!dev->GetQueue()->TraceConnectWithoutContext(
-                        "Drop", MakeBoundCallback(&Model::OnDropStatic, this, n)))
+                        "Drop", MakeBoundCallback(&Model::OnQueueDrop, this, n)))
                 {
                     throw std::runtime_error("cannot connect DropTailQueue/Drop");
                 }
@@ -298,6 +298,17 @@ class Model
         return m_unmatched;
     }
 
+    // drops seen by the traffic-control layer (device queue stopped) and by the queue itself
+    uint64_t TcDrops() const
+    {
+        return m_tcDrops;
+    }
+
+    uint64_t QueueDrops() const
+    {
+        return m_queueDrops;
+    }
+
   private:
     static void SetQueuePackets(Ptr<NetDevice> d, uint32_t packets)
     {
@@ -385,12 +396,24 @@ class Model
         }
     }
 
-    static void OnDropStatic(Model* self, uint32_t node, Ptr<const Packet> p)
+    static void OnTcDrop(Model* self, uint32_t node, Ptr<const Packet> p)
     {
-        int64_t i = self->IndexOf(p);
+        ++self->m_tcDrops;
+        self->Dropped(node, p);
+    }
+
+    static void OnQueueDrop(Model* self, uint32_t node, Ptr<const Packet> p)
+    {
+        ++self->m_queueDrops;
+        self->Dropped(node, p);
+    }
+
+    void Dropped(uint32_t node, Ptr<const Packet> p)
+    {
+        int64_t i = IndexOf(p);
         if (i >= 0)
         {
-            self->m_dropNode[i] = node;
+            m_dropNode[i] = node;
         }
     }
 
@@ -405,6 +428,8 @@ class Model
     std::vector<int64_t> m_idxOfUid;
     size_t m_next{0};
     uint64_t m_unmatched{0};
+    uint64_t m_tcDrops{0};
+    uint64_t m_queueDrops{0};
     Ptr<ExponentialRandomVariable> m_exp;
     int m_poissonFlow{0};
     uint32_t m_poissonPayload{0};

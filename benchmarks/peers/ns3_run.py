@@ -78,9 +78,10 @@ def run_job(ns, cppyy, path: Path) -> None:  # type: ignore[no-untyped-def]
     m.Results(out["t"], out["payload"], out["flow"], out["recv"], out["drop_node"])
     events = int(m.NumEvents())
     unmatched = int(m.Unmatched())
+    tc_drops, queue_drops = int(m.TcDrops()), int(m.QueueDrops())
     m.Destroy()
     np.savez(path.with_suffix(".out.npz"), wall_run=wall, wall_build=build, events=events,
-             unmatched=unmatched, **out)
+             unmatched=unmatched, tc_drops=tc_drops, queue_drops=queue_drops, **out)
     print(f"{path.name}: {n} packets, {events} events, run {wall:.2f} s", file=sys.stderr,
           flush=True)
 

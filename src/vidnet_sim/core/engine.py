@@ -64,8 +64,10 @@ class CoreEngine:
         flow_header = src.header_bytes[plan.flow_source].astype(np.int64)
         self._FP = (flow_group, flow_header, np.full(n_flows, -1, np.int64))
         self._FS = self._frame_slots()
-        self._LP = (plan.link_rate_bps, plan.link_prop_ps, plan.link_buffer_bytes,
-                    plan.link_buffer_packets)
+        rate = plan.link_rate_bps
+        ps_per_byte = np.where(8 * 10**12 % rate == 0, 8 * 10**12 // rate, 0).astype(np.int64)
+        self._LP = (rate, plan.link_prop_ps, plan.link_buffer_bytes, plan.link_buffer_packets,
+                    ps_per_byte)
         self._items, in_off, in_cap = K.segmented_store(n_links, 64, K.N_COLS)
         self._runs, run_off, run_cap = K.segmented_store(n_links, 4, 1)
         self._ring, ring_off, ring_cap = K.segmented_store(n_links, 16, 2)

@@ -18,7 +18,7 @@ LINEAR_LIMIT = 2 * SUB_COUNT  # values below 256 have one bucket each
 N_BUCKETS = LINEAR_LIMIT + (63 - (SUB_BITS + 1)) * SUB_COUNT  # 7296: covers all int64 >= 0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy", inline="always")
 def bucket_index(v: int) -> int:
     """Index of the bucket holding ``v`` (``v >= 0``)."""
     if v < LINEAR_LIMIT:
@@ -96,7 +96,7 @@ def histogram_of(values: npt.ArrayLike) -> npt.NDArray[np.int64]:
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _add_all(out: npt.NDArray[np.int64], v: npt.NDArray[np.int64]) -> None:
     for x in v:
         out[bucket_index(x)] += 1

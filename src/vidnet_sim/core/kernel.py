@@ -42,13 +42,13 @@ N_LSTAT = 8
 N_GSTAT = 16
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _service_ps(size: int, rate: int) -> int:
     # ceil(size * 8 * 1e12 / rate): a transmission never takes less than its bits' worth
     return (size * 8_000_000_000_000 + rate - 1) // rate
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _relocate(data, off, cap, used, tops, which, l, need):  # type: ignore[no-untyped-def]
     """Give segment ``l`` of a segmented store room for ``need`` rows.
 
@@ -73,7 +73,7 @@ def _relocate(data, off, cap, used, tops, which, l, need):  # type: ignore[no-un
     return data
 
 
-@nb.njit(cache=True, _nrt=False, inline="always")
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t, key, origin,  # type: ignore[no-untyped-def]
             meta, frame):
     """Append one item to link ``m``'s inbox (room reserved beforehand), opening a new run
@@ -94,7 +94,7 @@ def _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t, 
     in_n[m] = n + 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _reserve(items, runs, in_off, in_cap, in_n, run_off, run_cap, runs_n, tops, m, n_new):  # type: ignore[no-untyped-def]
     """Make room in link ``m``'s inbox for ``n_new`` more items in one more run."""
     if in_n[m] + n_new > in_cap[m]:
@@ -104,7 +104,7 @@ def _reserve(items, runs, in_off, in_cap, in_n, run_off, run_cap, runs_n, tops, 
     return items, runs
 
 
-@nb.njit(cache=True, _nrt=False, inline="always")
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _sift_down(ht, hk, hr, hn, i):  # type: ignore[no-untyped-def]
     """Restore the min-heap of run heads ``(ht, hk, hr)`` = (time, key, run) below ``i``."""
     t = ht[i]
@@ -128,7 +128,7 @@ def _sift_down(ht, hk, hr, hn, i):  # type: ignore[no-untyped-def]
     hr[i] = r
 
 
-@nb.njit(cache=True, _nrt=False, inline="always")
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _frame_event(slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags, GSTAT,  # type: ignore[no-untyped-def]
                  FHIST, flow, g, frame, t, outcome, warmup):
     """One packet of a camera frame is settled: outcome 0 delivered, 1 dropped, 2 in flight."""
@@ -156,7 +156,7 @@ def _frame_event(slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_fl
                     GSTAT[GS_FLMAX, g] = lat
 
 
-@nb.njit(cache=True, _nrt=False, inline="always")
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, slot_origin,  # type: ignore[no-untyped-def]
             slot_last, slot_flags, GSTAT, PHIST, FHIST, flow, origin, frame, wire, t, dropped,
             warmup, end, drain):
@@ -190,7 +190,7 @@ def _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, s
                      FHIST, flow, g, frame, t, outcome, warmup)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _grow_ring(ring, ring_off, ring_cap, ring_head, rn, tops, l, need):  # type: ignore[no-untyped-def]
     """Grow link ``l``'s ring of buffered packets to hold ``need`` (a power of two at least
     twice the old size), unrolling it to start at its head."""
@@ -216,7 +216,7 @@ def _grow_ring(ring, ring_off, ring_cap, ring_head, rn, tops, l, need):  # type:
     return ring
 
 
-@nb.njit(cache=True, _nrt=False)
+@nb.njit(cache=True, error_model="numpy", _nrt=False)
 def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, route_links,  # type: ignore[no-untyped-def]
                   scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service,
                   log, log_n, do_log):
@@ -226,7 +226,7 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, rou
     (5 x runs): this function allocates nothing, so it does no reference counting.
     Returns the new log length.
     """
-    rate_a, prop_a, bufb_a, bufp_a = LP
+    rate_a, prop_a, bufb_a, bufp_a, ppb_a = LP
     last_dep, ring_off, ring_cap, ring_head, ring_n, q_bytes, hops = LS
     in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
     flow_group, flow_header, last_lat = FP
@@ -254,6 +254,7 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, rou
         _sift_down(ht, hk, hr, hn, i)
 
     rate = rate_a[l]
+    ppb = ppb_a[l]  # ps per byte when 8e12 / rate is whole: S = size * ppb, no division
     prop = prop_a[l]
     bufb = bufb_a[l]
     bufp = bufp_a[l]
@@ -313,7 +314,7 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, rou
             ok = occ_p + 1 <= bufp
         measured = t >= warmup and t < end
         if ok:
-            s = _service_ps(size, rate)
+            s = size * ppb if ppb > 0 else _service_ps(size, rate)
             start = t if t > ld else ld
             dep = start + s  # Lindley: D_n = max(A_n, D_{n-1}) + S_n
             ld = dep
@@ -386,7 +387,7 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, rou
     return log_n
 
 
-@nb.njit(cache=True, _nrt=False, inline="always")
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
     log[log_n, 0] = flow
     log[log_n, 1] = seq
@@ -396,7 +397,7 @@ def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
     return log_n + 1
 
 
-@nb.njit(cache=True, _nrt=False)
+@nb.njit(cache=True, error_model="numpy", _nrt=False)
 def _inject_rows(f, m, gen_buf, n, items, runs, ST, FP, FS, GSTAT, warmup):  # type: ignore[no-untyped-def]
     """Copy ``n`` generated packets into flow ``f``'s first link ``m`` (room reserved) as one
     run, and open the slots of the camera frames they start. Returns 1 on slot overflow."""
@@ -427,7 +428,7 @@ def _inject_rows(f, m, gen_buf, n, items, runs, ST, FP, FS, GSTAT, warmup):  # t
     return err
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_flow_start, order, LP, LS, ST,  # type: ignore[no-untyped-def]
             items, runs, ring, FP, FS, route_start, route_links, succ_start, succ, GSTAT,
             PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service, log, log_n, do_log):

@@ -63,7 +63,7 @@ def state_arrays(s: SourceState) -> tuple[npt.NDArray[np.generic], ...]:
     return (s.next_index, s.next_t, s.seq, s.active, s.scale)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def frame_time(anchor: int, k: int, num: int, den: int) -> int:
     """``anchor + floor(k * den * 1e12 / num)`` without overflow or drift."""
     q = k // num
@@ -71,7 +71,7 @@ def frame_time(anchor: int, k: int, num: int, den: int) -> int:
     return anchor + q * den * PS_PER_S + (r * den * PS_PER_S) // num
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _grow(out: npt.NDArray[np.int64], need: int) -> npt.NDArray[np.int64]:
     if need <= out.shape[0]:
         return out
@@ -81,7 +81,7 @@ def _grow(out: npt.NDArray[np.int64], need: int) -> npt.NDArray[np.int64]:
     return new
 
 
-@nb.njit(cache=True, _nrt=False)
+@nb.njit(cache=True, error_model="numpy", _nrt=False)
 def _put(out: npt.NDArray[np.int64], n: int, t: int, seq: int, payload: int, wire: int,
          frame: int, npk: int) -> None:
     out[n, 0] = t
@@ -92,7 +92,7 @@ def _put(out: npt.NDArray[np.int64], n: int, t: int, seq: int, payload: int, wir
     out[n, 5] = npk
 
 
-@nb.njit(cache=True, _nrt=False)
+@nb.njit(cache=True, error_model="numpy", _nrt=False)
 def _draw_size(s: int, n: int, key: np.uint64, size_kind: npt.NDArray[np.int64],
                size_a: npt.NDArray[np.int64], size_b: npt.NDArray[np.int64],
                choice_values: npt.NDArray[np.int64], choice_cum: npt.NDArray[np.float64]) -> int:
@@ -108,7 +108,7 @@ def _draw_size(s: int, n: int, key: np.uint64, size_kind: npt.NDArray[np.int64],
     return choice_values[j]
 
 
-@nb.njit(cache=True, _nrt=False)
+@nb.njit(cache=True, error_model="numpy", _nrt=False)
 def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
                out: npt.NDArray[np.int64], n: int) -> tuple[int, bool]:
     """Append the packets source ``s`` emits in ``[t0, t1)`` to ``out[n:]``.
@@ -211,7 +211,7 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
     return n, done
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def gen_source_all(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
                    out: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], int]:
     """All packets of source ``s`` in ``[t0, t1)``, growing ``out`` as needed."""

@@ -1,0 +1,1 @@
+"""Benchmarks are opt-in: ``python -m pytest -m benchmark --benchmark-enable``."""

@@ -1,0 +1,84 @@
+"""Engine speed and memory: the mid-size city on the Numba core, the SimPy reference on a
+reduced case in the same run (their ratio is what matters: machines are noisy).
+
+Run: ``python -m pytest benchmarks -m benchmark --benchmark-enable -s``
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vidnet_sim.network.plan import build_plan
+from vidnet_sim.runner import make_engine, with_overrides
+from vidnet_sim.scenario import load_scenario
+from vidnet_sim.timeline.driver import drive, scenario_actions
+
+ROOT = Path(__file__).resolve().parent.parent
+MID_CITY = ROOT / "scenarios" / "mid-city.toml"
+S = 10**12
+
+pytestmark = pytest.mark.benchmark
+
+
+def _run(duration_ps: int, engine: str = "core") -> tuple[int, float]:
+    scenario = with_overrides(load_scenario(MID_CITY), duration_ps=duration_ps)
+    plan = build_plan(scenario)
+    actions = scenario_actions(scenario, plan)
+    stats = drive(make_engine(plan, scenario, engine), actions, duration_ps)  # type: ignore[arg-type]
+    return stats.packet_hops, stats.wall_seconds
+
+
+def _case(duration: str, engine: str = "core") -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run_case.py"), str(MID_CITY), duration, engine],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_mid_city_core_vs_reference(benchmark) -> None:  # type: ignore[no-untyped-def]
+    """Packet-hops/s of the core on 10 s of the mid-size city (the timeline-driven run,
+    scenario compilation excluded); the reference on 0.3 s of the same city."""
+    _run(S // 10)  # compile / load the cache
+    scenario = with_overrides(load_scenario(MID_CITY), duration_ps=10 * S)
+    plan = build_plan(scenario)
+    actions = scenario_actions(scenario, plan)
+    hops: list[int] = []
+
+    def setup() -> tuple[tuple[object, ...], dict[str, object]]:
+        return (make_engine(plan, scenario), actions, 10 * S), {}
+
+    def simulate(engine, acts, end):  # type: ignore[no-untyped-def]
+        hops.append(drive(engine, acts, end).packet_hops)
+
+    benchmark.pedantic(simulate, setup=setup, rounds=3, iterations=1)
+    hops_core = hops[-1]
+    core_rate = hops_core / benchmark.stats["min"]
+    small = 3 * S // 10
+    hops_ref, wall_ref = _run(small, "reference")
+    hops_small, wall_small = _run(small, "core")
+    assert hops_small == hops_ref  # same packets simulated
+    ref_rate = hops_ref / wall_ref
+    benchmark.extra_info.update(
+        core_hops_per_s=core_rate, reference_hops_per_s=ref_rate, ratio=core_rate / ref_rate,
+        packet_hops=hops_core,
+    )
+    print(f"\ncore: {core_rate / 1e6:.1f} M packet-hops/s ({hops_core:,} hops, best of 3)")
+    print(f"reference (0.3 s case): {ref_rate / 1e6:.3f} M packet-hops/s; "
+          f"ratio core/reference = {core_rate / ref_rate:.0f}x")
+
+
+def test_mid_city_memory_flat() -> None:
+    """Peak memory of 600 s simulated stays within 20 % of 60 s (fresh processes)."""
+    short = _case("60s")
+    long = _case("600s")
+    growth = long["peak_rss_mib"] / short["peak_rss_mib"]
+    print(f"\n60 s: {short['peak_rss_mib']:.0f} MiB peak, {short['hops_per_s'] / 1e6:.1f} M hops/s; "
+          f"600 s: {long['peak_rss_mib']:.0f} MiB peak, {long['hops_per_s'] / 1e6:.1f} M hops/s; "
+          f"ratio {growth:.3f}")
+    assert growth <= 1.2
