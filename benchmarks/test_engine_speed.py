@@ -61,7 +61,7 @@ def test_mid_city_core_vs_reference(benchmark) -> None:  # type: ignore[no-untyp
     core_rate = hops_core / benchmark.stats["min"]
     small = 3 * S // 10
     hops_ref, wall_ref = _run(small, "reference")
-    hops_small, wall_small = _run(small, "core")
+    hops_small, _wall_small = _run(small, "core")
     assert hops_small == hops_ref  # same packets simulated
     ref_rate = hops_ref / wall_ref
     benchmark.extra_info.update(
@@ -78,7 +78,8 @@ def test_mid_city_memory_flat() -> None:
     short = _case("60s")
     long = _case("600s")
     growth = long["peak_rss_mib"] / short["peak_rss_mib"]
-    print(f"\n60 s: {short['peak_rss_mib']:.0f} MiB peak, {short['hops_per_s'] / 1e6:.1f} M hops/s; "
+    print(f"\n60 s: {short['peak_rss_mib']:.0f} MiB peak, "
+          f"{short['hops_per_s'] / 1e6:.1f} M hops/s; "
           f"600 s: {long['peak_rss_mib']:.0f} MiB peak, {long['hops_per_s'] / 1e6:.1f} M hops/s; "
           f"ratio {growth:.3f}")
     assert growth <= 1.2

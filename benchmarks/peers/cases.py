@@ -127,7 +127,9 @@ def case_e(scale: float = 1.0, seed: int = 1) -> Case:
 def case_d(trace: Path, rate_mid: str = "100Mbps", key: str = "d",
            title: str = "(d) trace replay, 3 hops", header: str = NS3_HEADER) -> Case:
     """(d) one packet trace replayed over three hops (1 Gbit/s, a slower hop, 1 Gbit/s)."""
-    times, _ = read_trace_csv(trace)
+    from vidnet_sim.traffic.trace import load_trace
+
+    times, _ = load_trace(trace)
     end_ps = int(times[-1]) + 1_000_000_000  # 1 ms after the last packet
     sc = {
         "name": f"peers-{key}",
@@ -182,21 +184,6 @@ def make_trace(path: Path, n_packets: int = 150_000, seed: int = 7) -> Path:
         for t, s in zip(t_ns.tolist(), sizes.tolist(), strict=True):
             fh.write(f"{t // 10**9}.{t % 10**9:09d},{s}\n")
     return path
-
-
-def read_trace_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Times (ps) and sizes of a ``time,size`` CSV with decimal seconds, read exactly."""
-    times: list[int] = []
-    sizes: list[int] = []
-    with path.open() as fh:
-        header = fh.readline().strip().split(",")
-        it, isz = header.index("time"), header.index("size")
-        for line in fh:
-            cols = line.strip().split(",")
-            whole, _, frac = cols[it].partition(".")
-            times.append(int(whole) * 10**12 + int((frac + "0" * 12)[:12] or 0))
-            sizes.append(int(cols[isz]))
-    return np.array(times, np.int64), np.array(sizes, np.int64)
 
 
 # --- TOML (to keep the exact scenarios next to the results) ---------------------------------

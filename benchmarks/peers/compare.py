@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="Markdown report to write")
     args = ap.parse_args(argv)
     wanted = set(args.cases.split(","))
-    out: Path = args.out
+    out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
 
     cases: list[Case] = []
@@ -342,8 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     if "c" in wanted:
         cases.append(case_c(args.scale))
     if "d" in wanted:
-        trace = args.trace or make_trace(out / "trace_d.csv",
-                                         n_packets=max(1000, round(150_000 * args.scale)))
+        n_trace = max(1000, round(150_000 * args.scale))
+        trace = (args.trace.resolve() if args.trace
+                 else make_trace(out / "trace_d.csv", n_packets=n_trace))
         cases.append(case_d(trace))
         cases.append(case_d(trace, rate_mid="155Mbps", key="d155",
                             title="(d') the same trace, 155 Mbit/s middle hop"))
@@ -393,18 +394,18 @@ def main(argv: list[str] | None = None) -> int:
             row["ours_ci"] = batch_ci(pk)
         rows[c.key] = row
         data[c.key] = (scenario, plan, pk, st)
-        if True:  # job files are written even with --no-ns3 (run them with ns3_run.py)
-            job = out / f"job_{c.key}.npz"
-            write_replay_job(job, plan, st, pk)
-            jobs.append(job)
-            if c.key == "d":
-                job3 = out / f"job_{c.key}_deferred.npz"
-                write_replay_job(job3, plan, st, pk, defer_arrivals=True)
-                jobs.append(job3)
-            if c.ns3_poisson:
-                job2 = out / f"job_{c.key}_own.npz"
-                write_poisson_job(job2, plan, scenario.simulation.duration, seed=12345, run=1)
-                jobs.append(job2)
+        # job files are written even with --no-ns3 (run them later with ns3_run.py)
+        job = out / f"job_{c.key}.npz"
+        write_replay_job(job, plan, st, pk)
+        jobs.append(job)
+        if c.key == "d":
+            job3 = out / f"job_{c.key}_deferred.npz"
+            write_replay_job(job3, plan, st, pk, defer_arrivals=True)
+            jobs.append(job3)
+        if c.ns3_poisson:
+            job2 = out / f"job_{c.key}_own.npz"
+            write_poisson_job(job2, plan, scenario.simulation.duration, seed=12345, run=1)
+            jobs.append(job2)
         # header convention off: vidnet-sim's default 78 B against ns-3's 30 B (case d only)
         if c.key == "d":
             c78 = case_d(Path(c.scenario["sources"][0]["file"]), key="d78",

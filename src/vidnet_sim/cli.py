@@ -126,8 +126,9 @@ def _progress() -> tuple[Any, Any]:
         return None, None
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    progress = Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                        TimeRemainingColumn(), console=_err, transient=True)
+    progress = Progress(TextColumn("simulating"), BarColumn(),
+                        TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
+                        console=_err, transient=True)
     task = progress.add_task("run", total=1.0)
 
     def on_progress(t_ps: int, end_ps: int) -> None:

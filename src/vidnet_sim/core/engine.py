@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
 import numpy.typing as npt
 
-from vidnet_sim.core import kernel as K
+from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core.histogram import N_BUCKETS
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.network.plan import NetworkPlan, service_time_ps
@@ -228,7 +229,7 @@ def _successors(plan: NetworkPlan) -> tuple[I64, I64]:
     nxt: list[set[int]] = [set() for _ in range(plan.n_links)]
     for f in range(plan.n_flows):
         r = plan.route(f)
-        for a, b in zip(r[:-1], r[1:]):
+        for a, b in itertools.pairwise(r):
             nxt[int(a)].add(int(b))
     start = np.zeros(plan.n_links + 1, np.int64)
     start[1:] = np.cumsum([len(x) for x in nxt])

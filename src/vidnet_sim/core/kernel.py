@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+import numpy.typing as npt
+
 from vidnet_sim.core.histogram import bucket_index
 from vidnet_sim.traffic.generate import G_FRAME, G_NPK, G_SEQ, G_T, G_WIRE, gen_source
 
@@ -34,7 +36,8 @@ N_COLS = 5
 ERR_FRAME_SLOTS = 1
 
 # indices into the per-link statistics matrix LSTAT[k, l]
-LS_PACKETS, LS_BYTES, LS_DROPS, LS_DROP_BYTES, LS_BUSY, LS_PEAK_B, LS_PEAK_P, LS_PEAK_WAIT = range(8)
+(LS_PACKETS, LS_BYTES, LS_DROPS, LS_DROP_BYTES, LS_BUSY, LS_PEAK_B, LS_PEAK_P,
+ LS_PEAK_WAIT) = range(8)
 N_LSTAT = 8
 # indices into the per-group statistics matrix GSTAT[k, g]
 (GS_SENT, GS_DELIVERED, GS_DROPPED, GS_IN_FLIGHT, GS_BYTES, GS_PAYLOAD, GS_FSENT, GS_FDELIVERED,
@@ -73,7 +76,7 @@ def _relocate(data, off, cap, used, tops, which, l, need):  # type: ignore[no-un
     return data
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t, key, origin,  # type: ignore[no-untyped-def]
             meta, frame):
     """Append one item to link ``m``'s inbox (room reserved beforehand), opening a new run
@@ -104,7 +107,7 @@ def _reserve(items, runs, in_off, in_cap, in_n, run_off, run_cap, runs_n, tops, 
     return items, runs
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _sift_down(ht, hk, hr, hn, i):  # type: ignore[no-untyped-def]
     """Restore the min-heap of run heads ``(ht, hk, hr)`` = (time, key, run) below ``i``."""
     t = ht[i]
@@ -128,7 +131,7 @@ def _sift_down(ht, hk, hr, hn, i):  # type: ignore[no-untyped-def]
     hr[i] = r
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _frame_event(slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags, GSTAT,  # type: ignore[no-untyped-def]
                  FHIST, flow, g, frame, t, outcome, warmup):
     """One packet of a camera frame is settled: outcome 0 delivered, 1 dropped, 2 in flight."""
@@ -156,7 +159,7 @@ def _frame_event(slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_fl
                     GSTAT[GS_FLMAX, g] = lat
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, slot_origin,  # type: ignore[no-untyped-def]
             slot_last, slot_flags, GSTAT, PHIST, FHIST, flow, origin, frame, wire, t, dropped,
             warmup, end, drain):
@@ -216,7 +219,7 @@ def _grow_ring(ring, ring_off, ring_cap, ring_head, rn, tops, l, need):  # type:
     return ring
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False)
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
 def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, route_links,  # type: ignore[no-untyped-def]
                   scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service,
                   log, log_n, do_log):
@@ -387,7 +390,7 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, rou
     return log_n
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
     log[log_n, 0] = flow
     log[log_n, 1] = seq
@@ -397,7 +400,7 @@ def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
     return log_n + 1
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False)
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
 def _inject_rows(f, m, gen_buf, n, items, runs, ST, FP, FS, GSTAT, warmup):  # type: ignore[no-untyped-def]
     """Copy ``n`` generated packets into flow ``f``'s first link ``m`` (room reserved) as one
     run, and open the slots of the camera frames they start. Returns 1 on slot overflow."""
@@ -497,7 +500,9 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_flow_start, ord
     return gen_buf, items, runs, ring, log, log_n, err
 
 
-def segmented_store(n_segments: int, seg_rows: int, cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+def segmented_store(
+    n_segments: int, seg_rows: int, cols: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """A store of ``n_segments`` segments of ``seg_rows`` rows: (data, offsets, capacities)."""
     data = np.zeros((max(1, n_segments * seg_rows), cols), np.int64)
     off = np.arange(n_segments, dtype=np.int64) * seg_rows

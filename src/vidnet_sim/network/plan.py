@@ -9,6 +9,7 @@ routed over directed links (explicit routes first, then fewest hops over links t
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -148,7 +149,7 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
     explicit: dict[tuple[int, int], list[int]] = {}
     for r in scenario.routes:
         hops = [node_index[x] for x in r.path]
-        explicit[(hops[0], hops[-1])] = [link_by_pair[(u, v)] for u, v in zip(hops, hops[1:])]
+        explicit[(hops[0], hops[-1])] = [link_by_pair[(u, v)] for u, v in itertools.pairwise(hops)]
 
     problems: list[Problem] = []
     flow_source: list[int] = []
@@ -185,8 +186,8 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
 
     edges: set[tuple[int, int]] = set()
     for f in range(len(flow_source)):
-        r = route_links[route_start[f] : route_start[f + 1]]
-        edges.update(zip(r, r[1:]))
+        flow_links = route_links[route_start[f] : route_start[f + 1]]
+        edges.update(itertools.pairwise(flow_links))
     try:
         order = topological_order(len(names), edges)
     except CycleError as exc:

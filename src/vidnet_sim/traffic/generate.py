@@ -81,7 +81,7 @@ def _grow(out: npt.NDArray[np.int64], need: int) -> npt.NDArray[np.int64]:
     return new
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False)
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
 def _put(out: npt.NDArray[np.int64], n: int, t: int, seq: int, payload: int, wire: int,
          frame: int, npk: int) -> None:
     out[n, 0] = t
@@ -92,23 +92,23 @@ def _put(out: npt.NDArray[np.int64], n: int, t: int, seq: int, payload: int, wir
     out[n, 5] = npk
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False)
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
 def _draw_size(s: int, n: int, key: np.uint64, size_kind: npt.NDArray[np.int64],
                size_a: npt.NDArray[np.int64], size_b: npt.NDArray[np.int64],
                choice_values: npt.NDArray[np.int64], choice_cum: npt.NDArray[np.float64]) -> int:
     kind = size_kind[s]
     if kind == SIZE_FIXED:
-        return size_a[s]
+        return size_a[s]  # type: ignore[no-any-return]
     u = uniform(key, STREAM_PACKET_SIZE, n)
     if kind == SIZE_UNIFORM:
-        return size_a[s] + int(u * (size_b[s] - size_a[s] + 1))
+        return size_a[s] + int(u * (size_b[s] - size_a[s] + 1))  # type: ignore[no-any-return]
     j = size_a[s]
     while j < size_b[s] - 1 and choice_cum[j] < u:
         j += 1
-    return choice_values[j]
+    return choice_values[j]  # type: ignore[no-any-return]
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False)
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
 def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
                out: npt.NDArray[np.int64], n: int) -> tuple[int, bool]:
     """Append the packets source ``s`` emits in ``[t0, t1)`` to ``out[n:]``.
@@ -222,7 +222,9 @@ def gen_source_all(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: igno
     return out, n
 
 
-def generate(table: SourceTable, state: SourceState, t0: int, t1: int) -> list[npt.NDArray[np.int64]]:
+def generate(
+    table: SourceTable, state: SourceState, t0: int, t1: int
+) -> list[npt.NDArray[np.int64]]:
     """Packets of every source in ``[t0, t1)`` (one array of rows per source); updates ``state``."""
     ta, sa = table_arrays(table), state_arrays(state)
     result = []

@@ -55,7 +55,7 @@ def standard_normal(key: np.uint64, stream: int, counter: int) -> float:
     """A standard normal draw (Box–Muller on counters ``2c`` and ``2c + 1``)."""
     u1 = uniform(key, stream, 2 * counter)
     u2 = uniform(key, stream, 2 * counter + 1)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)  # type: ignore[no-any-return]
 
 
 def source_key(seed: int, name: str, index: int = 0) -> np.uint64:

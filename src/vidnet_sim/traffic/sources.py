@@ -131,6 +131,39 @@ def p_mean_bytes(bitrate_bps: int, fps: Fraction, gop: int, ip_ratio: float) -> 
     return float(bitrate_bps * gop / (8 * float(fps) * (gop - 1 + ip_ratio)))
 
 
+@dataclass
+class _Row:
+    """One source's parameters while :func:`build_sources` collects them (a column each)."""
+
+    name: str
+    origin: str
+    dests: list[str]
+    group: int
+    kind: int
+    key: np.uint64
+    header: int
+    start: int
+    stop: int  # -1: never
+    anchor: int
+    fps_num: int = 1
+    fps_den: int = 1
+    gop: int = 1
+    gop_offset: int = 0
+    p_mean: float = 0.0
+    ip_ratio: float = 1.0
+    p_sigma: float = 0.0
+    i_sigma: float = 0.0
+    max_payload: int = 1
+    interval: int = 0
+    mean_gap: float = 0.0
+    size_kind: int = SIZE_FIXED
+    size_a: int = 0
+    size_b: int = 0
+    trace_start: int = 0
+    trace_end: int = 0
+    trace_period: int = 0
+
+
 def build_sources(
     scenario: Scenario,
     groups: list[str],
@@ -142,7 +175,7 @@ def build_sources(
 
     seed = scenario.simulation.seed
     default_header = scenario.conventions.header_bytes
-    rows: list[dict[str, object]] = []
+    rows: list[_Row] = []
     choice_values: list[int] = []
     choice_cum: list[float] = []
     trace_t: list[npt.NDArray[np.int64]] = []
@@ -150,16 +183,12 @@ def build_sources(
     n_trace = 0
 
     def base(name: str, idx: int, origin: str, dests: list[str], group: int, kind: int,
-             header: int | None, start: int, stop: int | None) -> dict[str, object]:
-        return dict(
+             header: int | None, start: int, stop: int | None) -> _Row:
+        return _Row(
             name=name, origin=origin, dests=list(dests), group=group, kind=kind,
             key=source_key(seed, name, idx),
             header=default_header if header is None else header,
             start=start, stop=-1 if stop is None else stop, anchor=start,
-            fps_num=1, fps_den=1, gop=1, gop_offset=0, p_mean=0.0, ip_ratio=1.0,
-            p_sigma=0.0, i_sigma=0.0, max_payload=1, interval=0, mean_gap=0.0,
-            size_kind=SIZE_FIXED, size_a=0, size_b=0, trace_start=0, trace_end=0,
-            trace_period=0,
         )
 
     for cam in scenario.cameras:
@@ -176,20 +205,22 @@ def build_sources(
             name = camera_name(cam, i)
             row = base(name, 0, name, cam.destinations, g, KIND_CAMERA, cam.header_bytes,
                        cam.start, cam.stop)
-            key = row["key"]
-            assert isinstance(key, np.uint64)
+            key = row.key
             phase = 0
             gop_offset = 0
             if cam.phase == "random":
                 phase = int(_uniform_py(key, 1, 0) * float(period))
                 gop_offset = int(_uniform_py(key, 2, 0) * gop) % gop
-            row.update(
-                anchor=cam.start + phase, fps_num=fps.numerator, fps_den=fps.denominator,
-                gop=gop, gop_offset=gop_offset,
-                p_mean=p_mean_bytes(bitrate, fps, gop, cam.ip_ratio), ip_ratio=cam.ip_ratio,
-                p_sigma=cam.p_sigma if vbr else 0.0, i_sigma=cam.i_sigma if vbr else 0.0,
-                max_payload=cam.max_payload,
-            )
+            row.anchor = cam.start + phase
+            row.fps_num = fps.numerator
+            row.fps_den = fps.denominator
+            row.gop = gop
+            row.gop_offset = gop_offset
+            row.p_mean = p_mean_bytes(bitrate, fps, gop, cam.ip_ratio)
+            row.ip_ratio = cam.ip_ratio
+            row.p_sigma = cam.p_sigma if vbr else 0.0
+            row.i_sigma = cam.i_sigma if vbr else 0.0
+            row.max_payload = cam.max_payload
             rows.append(row)
 
     for src in scenario.sources:
@@ -197,60 +228,64 @@ def build_sources(
         kind = {"cbr": KIND_CBR, "poisson": KIND_POISSON, "trace": KIND_TRACE}[src.kind]
         row = base(src.name, 0, src.at, src.destinations, g, kind, src.header_bytes,
                    src.start, src.stop)
-        header = int(row["header"])  # type: ignore[call-overload]
+        header = row.header
         if kind == KIND_TRACE:
             assert src.file is not None
             path = Path(src.file)
             if base_dir is not None and not path.is_absolute():
                 path = base_dir / path
             t, s = load_trace(path)
-            row.update(trace_start=n_trace, trace_end=n_trace + len(t),
-                       trace_period=_trace_period(t) if src.loop else 0)
+            row.trace_start = n_trace
+            row.trace_end = n_trace + len(t)
+            row.trace_period = _trace_period(t) if src.loop else 0
             trace_t.append(t)
             trace_size.append(s)
             n_trace += len(t)
         else:
-            _size_params(src, row, choice_values, choice_cum)
-            mean_wire = float(row.pop("mean_payload")) + header  # type: ignore[arg-type]
+            mean_payload = _size_params(src, row, choice_values, choice_cum)
+            mean_wire = mean_payload + header
             pps = _packet_rate(src, mean_wire)
             if kind == KIND_CBR:
-                row["interval"] = (
+                row.interval = (
                     src.interval if src.interval is not None else round(PS_PER_S / pps)
                 )
             else:
-                row["mean_gap"] = PS_PER_S / pps
+                row.mean_gap = PS_PER_S / pps
         rows.append(row)
 
-    def col(key: str, dtype: type) -> npt.NDArray[np.generic]:
-        return np.array([r[key] for r in rows], dtype=dtype)
+    def icol(key: str) -> I64:
+        return np.array([getattr(r, key) for r in rows], dtype=np.int64)
+
+    def fcol(key: str) -> F64:
+        return np.array([getattr(r, key) for r in rows], dtype=np.float64)
 
     periods = [
-        frame_time_ps(0, 1, int(r["fps_num"]), int(r["fps_den"]))  # type: ignore[call-overload]
-        for r in rows if r["kind"] == KIND_CAMERA
+        frame_time_ps(0, 1, r.fps_num, r.fps_den)
+        for r in rows if r.kind == KIND_CAMERA
     ]
     return SourceTable(
-        names=[str(r["name"]) for r in rows],
-        origin_nodes=[str(r["origin"]) for r in rows],
-        destinations=[list(r["dests"]) for r in rows],  # type: ignore[call-overload]
-        group=col("group", np.int64), kind=col("kind", np.int64),
-        key=np.array([r["key"] for r in rows], dtype=np.uint64),
-        header_bytes=col("header", np.int64), anchor_ps=col("anchor", np.int64),
-        fps_num=col("fps_num", np.int64), fps_den=col("fps_den", np.int64),
-        gop=col("gop", np.int64), gop_offset=col("gop_offset", np.int64),
-        p_mean_bytes=col("p_mean", np.float64), ip_ratio=col("ip_ratio", np.float64),
-        p_sigma=col("p_sigma", np.float64), i_sigma=col("i_sigma", np.float64),
-        max_payload=col("max_payload", np.int64), interval_ps=col("interval", np.int64),
-        mean_gap_ps=col("mean_gap", np.float64), size_kind=col("size_kind", np.int64),
-        size_a=col("size_a", np.int64), size_b=col("size_b", np.int64),
+        names=[str(r.name) for r in rows],
+        origin_nodes=[str(r.origin) for r in rows],
+        destinations=[list(r.dests) for r in rows],
+        group=icol("group"), kind=icol("kind"),
+        key=np.array([r.key for r in rows], dtype=np.uint64),
+        header_bytes=icol("header"), anchor_ps=icol("anchor"),
+        fps_num=icol("fps_num"), fps_den=icol("fps_den"),
+        gop=icol("gop"), gop_offset=icol("gop_offset"),
+        p_mean_bytes=fcol("p_mean"), ip_ratio=fcol("ip_ratio"),
+        p_sigma=fcol("p_sigma"), i_sigma=fcol("i_sigma"),
+        max_payload=icol("max_payload"), interval_ps=icol("interval"),
+        mean_gap_ps=fcol("mean_gap"), size_kind=icol("size_kind"),
+        size_a=icol("size_a"), size_b=icol("size_b"),
         choice_values=np.array(choice_values, dtype=np.int64),
         choice_cum=np.array(choice_cum, dtype=np.float64),
-        trace_start=col("trace_start", np.int64), trace_end=col("trace_end", np.int64),
-        trace_period_ps=col("trace_period", np.int64),
+        trace_start=icol("trace_start"), trace_end=icol("trace_end"),
+        trace_period_ps=icol("trace_period"),
         trace_t=np.concatenate(trace_t) if trace_t else np.zeros(0, np.int64),
         trace_size=np.concatenate(trace_size) if trace_size else np.zeros(0, np.int64),
-        start_ps=col("start", np.int64), stop_ps=col("stop", np.int64),
+        start_ps=icol("start"), stop_ps=icol("stop"),
         frame_period_max_ps=max(periods, default=0),
-    )  # type: ignore[arg-type]
+    )
 
 
 def camera_name(cam: CameraGroup, i: int) -> str:
@@ -264,27 +299,33 @@ def _uniform_py(key: np.uint64, stream: int, counter: int) -> float:
     return float(uniform(key, stream, counter))
 
 
-def _size_params(src: Source, row: dict[str, object], values: list[int],
-                 cum: list[float]) -> None:
+def _size_params(src: Source, row: _Row, values: list[int], cum: list[float]) -> float:
+    """Set ``row``'s payload-size parameters (extending the shared choice arrays); returns
+    the mean payload in bytes."""
     dist = src.size_dist
     if dist is None:
         assert src.size is not None
-        row.update(size_kind=SIZE_FIXED, size_a=src.size, mean_payload=float(src.size))
-    elif dist.kind == "uniform":
+        row.size_kind = SIZE_FIXED
+        row.size_a = src.size
+        return float(src.size)
+    if dist.kind == "uniform":
         assert dist.min is not None and dist.max is not None
-        row.update(size_kind=SIZE_UNIFORM, size_a=dist.min, size_b=dist.max,
-                   mean_payload=(dist.min + dist.max) / 2)
-    else:
-        assert dist.values is not None
-        w = np.asarray(dist.weights if dist.weights is not None else [1.0] * len(dist.values))
-        w = w / w.sum()
-        row.update(size_kind=SIZE_CHOICE, size_a=len(values),
-                   size_b=len(values) + len(dist.values),
-                   mean_payload=float(np.dot(w, dist.values)))
-        values.extend(int(v) for v in dist.values)
-        c = np.cumsum(w)
-        c[-1] = 1.0
-        cum.extend(float(x) for x in c)
+        row.size_kind = SIZE_UNIFORM
+        row.size_a = dist.min
+        row.size_b = dist.max
+        return (dist.min + dist.max) / 2
+    assert dist.values is not None
+    w = np.asarray(dist.weights if dist.weights is not None else [1.0] * len(dist.values))
+    w = w / w.sum()
+    row.size_kind = SIZE_CHOICE
+    row.size_a = len(values)
+    row.size_b = len(values) + len(dist.values)
+    mean_payload = float(np.dot(w, dist.values))
+    values.extend(int(v) for v in dist.values)
+    c = np.cumsum(w)
+    c[-1] = 1.0
+    cum.extend(float(x) for x in c)
+    return mean_payload
 
 
 def _packet_rate(src: Source, mean_wire_bytes: float) -> float:
