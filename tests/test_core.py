@@ -43,8 +43,13 @@ from vidnet_sim.reference import ReferenceEngine, stats_differences
 from vidnet_sim.traffic.sources import SourceState
 
 NO_DEP = -1
-PROPERTY = settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROPERTY = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 # --------------------------------------------------------------------------- running both engines
@@ -57,8 +62,12 @@ def sort_log(log: np.ndarray) -> np.ndarray:
     return log[np.lexsort((log[:, 3], log[:, 1], log[:, 0]))]
 
 
-def drive(engine: CoreEngine | ReferenceEngine, state: SourceState, cuts: Sequence[int],
-          changes: Sequence[Change]) -> RunStats:
+def drive(
+    engine: CoreEngine | ReferenceEngine,
+    state: SourceState,
+    cuts: Sequence[int],
+    changes: Sequence[Change],
+) -> RunStats:
     """Advance ``engine`` to every cut in turn, applying the changes made at each cut just
     after advancing to it (as the timeline driver does), then finish."""
     for t in cuts:
@@ -70,12 +79,21 @@ def drive(engine: CoreEngine | ReferenceEngine, state: SourceState, cuts: Sequen
     return engine.finish()
 
 
-def run_core(plan: NetworkPlan, *, warmup: int, end: int, drain: bool, window: int,
-             cuts: Sequence[int] = (), changes: Sequence[Change] = (),
-             log: bool = True) -> tuple[RunStats, np.ndarray]:
+def run_core(
+    plan: NetworkPlan,
+    *,
+    warmup: int,
+    end: int,
+    drain: bool,
+    window: int,
+    cuts: Sequence[int] = (),
+    changes: Sequence[Change] = (),
+    log: bool = True,
+) -> tuple[RunStats, np.ndarray]:
     state = active_state(plan)
-    engine = CoreEngine(plan, state, warmup_ps=warmup, end_ps=end, drain=drain,
-                        window_ps=window, log=log)
+    engine = CoreEngine(
+        plan, state, warmup_ps=warmup, end_ps=end, drain=drain, window_ps=window, log=log
+    )
     stats = drive(engine, state, cuts, changes)
     if not log:
         return stats, np.zeros((0, 5), np.int64)
@@ -84,9 +102,15 @@ def run_core(plan: NetworkPlan, *, warmup: int, end: int, drain: bool, window: i
     return stats, sort_log(engine.packet_log)
 
 
-def run_ref(plan: NetworkPlan, *, warmup: int, end: int, drain: bool,
-            cuts: Sequence[int] = (), changes: Sequence[Change] = ()
-            ) -> tuple[RunStats, np.ndarray]:
+def run_ref(
+    plan: NetworkPlan,
+    *,
+    warmup: int,
+    end: int,
+    drain: bool,
+    cuts: Sequence[int] = (),
+    changes: Sequence[Change] = (),
+) -> tuple[RunStats, np.ndarray]:
     state = active_state(plan)
     engine = ReferenceEngine(plan, state, warmup_ps=warmup, end_ps=end, drain=drain, log=True)
     stats = drive(engine, state, cuts, changes)
@@ -99,9 +123,11 @@ def first_difference(a: np.ndarray, b: np.ndarray) -> str:
     n = min(len(a), len(b))
     bad = np.flatnonzero(np.any(a[:n] != b[:n], axis=1))
     i = int(bad[0]) if len(bad) else n
-    return (f"{len(a)} vs {len(b)} rows; first difference at row {i}: "
-            f"{a[i].tolist() if i < len(a) else None} vs {b[i].tolist() if i < len(b) else None}"
-            " (flow, seq, link, t_arrival, t_departure)")
+    return (
+        f"{len(a)} vs {len(b)} rows; first difference at row {i}: "
+        f"{a[i].tolist() if i < len(a) else None} vs {b[i].tolist() if i < len(b) else None}"
+        " (flow, seq, link, t_arrival, t_departure)"
+    )
 
 
 def assert_same(core: tuple[RunStats, np.ndarray], ref: tuple[RunStats, np.ndarray]) -> None:
@@ -112,9 +138,11 @@ def assert_same(core: tuple[RunStats, np.ndarray], ref: tuple[RunStats, np.ndarr
 
 def assert_conserved(st_: RunStats) -> None:
     np.testing.assert_array_equal(
-        st_.packets_sent, st_.packets_delivered + st_.packets_dropped + st_.packets_in_flight)
+        st_.packets_sent, st_.packets_delivered + st_.packets_dropped + st_.packets_in_flight
+    )
     np.testing.assert_array_equal(
-        st_.frames_sent, st_.frames_delivered + st_.frames_lost + st_.frames_in_flight)
+        st_.frames_sent, st_.frames_delivered + st_.frames_lost + st_.frames_in_flight
+    )
 
 
 # --------------------------------------------------------------------------- random cases
@@ -137,9 +165,15 @@ class Case:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def plan(self) -> NetworkPlan:
-        return tree_plan(self.parents, self.rates, self.props, self.buffers,
-                         sources=self.sources, buffer_packets=self.buffer_packets,
-                         count_in_service=self.count_in_service)
+        return tree_plan(
+            self.parents,
+            self.rates,
+            self.props,
+            self.buffers,
+            sources=self.sources,
+            buffer_packets=self.buffer_packets,
+            count_in_service=self.count_in_service,
+        )
 
 
 KINDS = {"camera": KIND_CAMERA, "cbr": KIND_CBR, "poisson": KIND_POISSON, "trace": KIND_TRACE}
@@ -176,12 +210,17 @@ def cases(draw: st.DrawFn, *, max_end: int = 2 * MS, min_end: int = 20 * US) -> 
         if draw(st.booleans()):
             buffer_packets[c] = draw(st.one_of(st.integers(1, 6), st.just(1000)))
         elif rnd:
-            buffers[c] = draw(st.one_of(st.integers(1, 12).map(lambda k: 125 * k),
-                                        st.integers(1, 40).map(lambda k: 500 * k),
-                                        st.just(1 << 20)))
+            buffers[c] = draw(
+                st.one_of(
+                    st.integers(1, 12).map(lambda k: 125 * k),
+                    st.integers(1, 40).map(lambda k: 500 * k),
+                    st.just(1 << 20),
+                )
+            )
         else:
-            buffers[c] = draw(st.one_of(st.integers(1, 4000), st.integers(4000, 40_000),
-                                        st.just(1 << 20)))
+            buffers[c] = draw(
+                st.one_of(st.integers(1, 4000), st.integers(4000, 40_000), st.just(1 << 20))
+            )
     end = draw(st.integers(max(1, min_end // grain), max_end // grain)) * grain
 
     def t_(lo: int, hi: int) -> int:  # a time in [lo, hi] on the grain
@@ -215,8 +254,11 @@ def cases(draw: st.DrawFn, *, max_end: int = 2 * MS, min_end: int = 20 * US) -> 
         elif kind == "poisson":
             lo = size()
             size_max = draw(st.integers(lo, 1500)) if draw(st.booleans()) else None
-            sources.append(poisson(float(end) / n_pk, lo, size_max=size_max,
-                                   seed=draw(st.integers(0, 99)), **kw))
+            sources.append(
+                poisson(
+                    float(end) / n_pk, lo, size_max=size_max, seed=draw(st.integers(0, 99)), **kw
+                )
+            )
         elif kind == "camera":
             frames = draw(st.integers(1, 12))
             if rnd:  # a frame every `den` µs: fps = 10^6 / den
@@ -226,13 +268,24 @@ def cases(draw: st.DrawFn, *, max_end: int = 2 * MS, min_end: int = 20 * US) -> 
                 num = max(1, round(frames * 10**12 * den / end))
             gop = draw(st.integers(1, 5))
             vbr = draw(st.booleans())
-            sources.append(camera(
-                num, float(draw(st.integers(50, 6000))), fps_den=den, gop=gop,
-                gop_offset=draw(st.integers(0, gop - 1)),
-                ip_ratio=draw(st.sampled_from([1.0, 2.5, 4.0])),
-                max_payload=draw(st.sampled_from([500, 1000]) if rnd else st.integers(400, 1500)),
-                p_sigma=0.3 if vbr else 0.0, i_sigma=0.2 if vbr else 0.0,
-                anchor_ps=t_(0, end // 4), seed=draw(st.integers(0, 99)), **kw))
+            sources.append(
+                camera(
+                    num,
+                    float(draw(st.integers(50, 6000))),
+                    fps_den=den,
+                    gop=gop,
+                    gop_offset=draw(st.integers(0, gop - 1)),
+                    ip_ratio=draw(st.sampled_from([1.0, 2.5, 4.0])),
+                    max_payload=draw(
+                        st.sampled_from([500, 1000]) if rnd else st.integers(400, 1500)
+                    ),
+                    p_sigma=0.3 if vbr else 0.0,
+                    i_sigma=0.2 if vbr else 0.0,
+                    anchor_ps=t_(0, end // 4),
+                    seed=draw(st.integers(0, 99)),
+                    **kw,
+                )
+            )
         else:
             m = draw(st.integers(1, 6))
             times = sorted(t_(0, end // 2) for _ in range(m))
@@ -242,17 +295,26 @@ def cases(draw: st.DrawFn, *, max_end: int = 2 * MS, min_end: int = 20 * US) -> 
             period = 0
             if draw(st.booleans()):  # loop
                 period = max(times[-1] + grain, t_(end // 40, end))
-            sources.append(trace(times, [size() for _ in range(m)], period_ps=period,
-                                 anchor_ps=t_(0, end // 4), **kw))
+            sources.append(
+                trace(
+                    times,
+                    [size() for _ in range(m)],
+                    period_ps=period,
+                    anchor_ps=t_(0, end // 4),
+                    **kw,
+                )
+            )
     warmup = draw(st.one_of(st.just(0), st.integers(0, end // grain).map(lambda k: k * grain)))
     drain = draw(st.booleans())
-    window = draw(st.one_of(
-        st.integers(end // 100 + 1, end // 2 + 1),  # tens of windows
-        st.integers(end // 100 // grain + 1, end // 2 // grain + 1).map(
-            lambda k: k * grain),  # round cases: edges on event instants
-        st.integers(end, 2 * end)))  # one window
-    return Case(parents, rates, props, buffers, buffer_packets, draw(st.booleans()), sources,
-                end, warmup, drain, window)
+    tens = st.integers(end // 100 + 1, end // 2 + 1)  # tens of windows
+    # round cases: window edges on event instants (grain 1: the same as `tens`)
+    aligned = st.integers(end // 100 // grain + 1, end // 2 // grain + 1).map(lambda k: k * grain)
+    one = st.integers(end, 2 * end)  # one window
+    window = draw(st.one_of(tens, aligned, one))
+    cis = draw(st.booleans())
+    return Case(
+        parents, rates, props, buffers, buffer_packets, cis, sources, end, warmup, drain, window
+    )
 
 
 # --------------------------------------------------------------------------- oracle equality
@@ -281,7 +343,8 @@ def test_windowed_equals_one_shot(case: Case, data: st.DataObject) -> None:
     for w in (tiny, few, case.end, case.window):
         stats, log = run_core(plan, window=w, **kw)
         assert np.array_equal(log, one_shot[1]), f"window {w}: " + first_difference(
-            log, one_shot[1])
+            log, one_shot[1]
+        )
         assert stats_differences(stats, one_shot[0]) == [], f"window {w}"
     no_log, _ = run_core(plan, window=case.window, log=False, **kw)
     assert stats_differences(no_log, one_shot[0]) == []
@@ -294,22 +357,36 @@ def test_advance_in_pieces_with_state_changes(case: Case, data: st.DataObject) -
     and switching sources off/on and rescaling them at cut points gives the same result in
     both engines (model.md §10)."""
     plan = case.plan()
-    end = case.end
+    end, w = case.end, case.window
     kw = dict(warmup=case.warmup, end=end, drain=case.drain)
-    cuts = sorted(data.draw(st.lists(st.one_of(
-        st.integers(0, end),
-        st.integers(0, end // US).map(lambda k: k * US),  # on round event instants
-        st.integers(0, end // case.window).map(lambda k: k * case.window),  # on window edges
-    ), min_size=1, max_size=12), label="cuts"))
+    cuts = sorted(
+        data.draw(
+            st.lists(
+                st.one_of(
+                    st.integers(0, end),
+                    st.integers(0, end // US).map(lambda k: k * US),  # on round event instants
+                    st.integers(0, end // w).map(lambda k: k * w),  # on window edges
+                ),
+                min_size=1,
+                max_size=12,
+            ),
+            label="cuts",
+        )
+    )
     cuts.append(cuts[-1])  # the same instant twice
     whole = run_core(plan, window=case.window, **kw)
     assert_same(run_core(plan, window=case.window, cuts=cuts, **kw), whole)
 
     n_src = len(plan.sources)
     changes: list[Change] = [
-        (data.draw(st.sampled_from(cuts)), data.draw(st.integers(0, n_src - 1)),
-         data.draw(st.booleans()), data.draw(st.sampled_from([0.5, 1.0, 2.0])))
-        for _ in range(data.draw(st.integers(1, 4), label="changes"))]
+        (
+            data.draw(st.sampled_from(cuts)),
+            data.draw(st.integers(0, n_src - 1)),
+            data.draw(st.booleans()),
+            data.draw(st.sampled_from([0.5, 1.0, 2.0])),
+        )
+        for _ in range(data.draw(st.integers(1, 4), label="changes"))
+    ]
     changes.sort(key=lambda c: c[0])
     core = run_core(plan, window=case.window, cuts=cuts, changes=changes, **kw)
     ref = run_ref(plan, cuts=cuts, changes=changes, **kw)
@@ -322,8 +399,11 @@ def test_state_changes_switch_sources_as_the_timeline_says() -> None:
     frame size from 50 µs on."""
     cam = camera(100_000, 1000.0, max_payload=1000, name="cam")  # a frame every 10 µs
     plan = tree_plan({"a": "r"}, GBPS, 0, sources=[cbr(10 * US, 1000, name="c"), cam])
-    changes: list[Change] = [(30 * US, 0, False, 1.0), (50 * US, 1, True, 2.0),
-                             (60 * US, 0, True, 1.0)]
+    changes: list[Change] = [
+        (30 * US, 0, False, 1.0),
+        (50 * US, 1, True, 2.0),
+        (60 * US, 0, True, 1.0),
+    ]
     cuts = [30 * US, 50 * US, 60 * US]
     kw = dict(warmup=0, end=100 * US, drain=True)
     core = run_core(plan, window=7 * US, cuts=cuts, changes=changes, **kw)
@@ -343,13 +423,20 @@ def boundary_plan() -> NetworkPlan:
     """Round numbers, so that emissions, arrivals, departures, drops and deliveries share
     instants: two cameras and a cbr source over a 2-level tree with small buffers."""
     sources = [
-        camera(50_000, 1000.0, gop=2, ip_ratio=2.0, max_payload=1000, at="a", name="ca",
-               to=("m", "r")),  # a frame every 20 µs: 1 or 2 packets, two copies
+        camera(
+            50_000, 1000.0, gop=2, ip_ratio=2.0, max_payload=1000, at="a", name="ca", to=("m", "r")
+        ),  # a frame every 20 µs: 1 or 2 packets, two copies
         camera(50_000, 1500.0, max_payload=1000, at="b", name="cb", anchor_ps=4 * US),
         cbr(12 * US, 500, at="b", name="c", anchor_ps=2 * US),
     ]
-    return tree_plan({"a": "m", "b": "m", "m": "r"}, GBPS, {"a": 0, "b": 1 * US, "m": 2 * US},
-                     {"a": 3000, "m": 2000}, sources=sources, buffer_packets={"b": 2})
+    return tree_plan(
+        {"a": "m", "b": "m", "m": "r"},
+        GBPS,
+        {"a": 0, "b": 1 * US, "m": 2 * US},
+        {"a": 3000, "m": 2000},
+        sources=sources,
+        buffer_packets={"b": 2},
+    )
 
 
 def test_run_boundaries_at_event_instants() -> None:
@@ -359,8 +446,9 @@ def test_run_boundaries_at_event_instants() -> None:
     plan = boundary_plan()
     st_, log = run_ref(plan, warmup=0, end=60 * US, drain=True)
     assert np.all(st_.frames_lost[:2] > 0) and np.all(st_.frames_delivered[:2] > 0)
-    instants = np.unique(np.concatenate([log[:, 3], log[log[:, 4] >= 0, 4],
-                                         log[log[:, 4] >= 0, 4] + 2 * US]))
+    instants = np.unique(
+        np.concatenate([log[:, 3], log[log[:, 4] >= 0, 4], log[log[:, 4] >= 0, 4] + 2 * US])
+    )
     instants = instants[(instants > 0) & (instants <= 60 * US)]
     assert len(instants) > 30
     for i, end in enumerate(instants.tolist()):
@@ -398,10 +486,13 @@ def test_conservation_on_a_random_overloaded_tree(seed: int) -> None:
         assert drained.link_drops[li] == np.sum(counted & (rows[:, 4] == NO_DEP))
 
 
-@pytest.mark.parametrize(("end", "windows"), [
-    (200 * US, [1000, 1 * US + 1, 10 * US, 3 * MS]),  # 1 ns: 200 000 windows
-    (6 * MS, [2 * MS, 3 * MS, 7 * MS]),  # a few ms, and one window
-])
+@pytest.mark.parametrize(
+    ("end", "windows"),
+    [
+        (200 * US, [1000, 1 * US + 1, 10 * US, 3 * MS]),  # 1 ns: 200 000 windows
+        (6 * MS, [2 * MS, 3 * MS, 7 * MS]),  # a few ms, and one window
+    ],
+)
 def test_random_tree_windowed_equals_one_shot(end: int, windows: list[int]) -> None:
     plan = random_tree_plan(2)
     kw = dict(warmup=end // 6, end=end, drain=False)
@@ -427,15 +518,37 @@ def test_larger_tree_equals_reference() -> None:
     rates |= {"a0": 300 * 10**6, "a1": 250 * 10**6}
     props = {p: (i * 7919) % 5 * US for i, p in enumerate(parents)}
     sources = [
-        camera(25, 40_000.0, gop=5, ip_ratio=4.0, max_payload=1400, header=78, at=f"c{i}",
-               anchor_ps=i * 3 * MS, gop_offset=i % 5, p_sigma=0.3 * (i % 2),
-               i_sigma=0.2 * (i % 2), seed=i, group="cams",
-               to=(f"a{i % 4 % 2}", "core") if i in (3, 8) else ("core",))
-        for i in range(12)]
-    sources += [poisson(60.0 * US, 200, size_max=1400, at="e1", name="bg", seed=7),
-                cbr(100 * US, 1200, at="e2", to=("a0", "core"), name="ctl", header=40)]
-    plan = tree_plan(parents, rates, props, {"a0": 60_000, "a1": 30_000, "e0": 20_000},
-                     sources=sources, buffer_packets={"e3": 8}, count_in_service=True)
+        camera(
+            25,
+            40_000.0,
+            gop=5,
+            ip_ratio=4.0,
+            max_payload=1400,
+            header=78,
+            at=f"c{i}",
+            anchor_ps=i * 3 * MS,
+            gop_offset=i % 5,
+            p_sigma=0.3 * (i % 2),
+            i_sigma=0.2 * (i % 2),
+            seed=i,
+            group="cams",
+            to=(f"a{i % 4 % 2}", "core") if i in (3, 8) else ("core",),
+        )
+        for i in range(12)
+    ]
+    sources += [
+        poisson(60.0 * US, 200, size_max=1400, at="e1", name="bg", seed=7),
+        cbr(100 * US, 1200, at="e2", to=("a0", "core"), name="ctl", header=40),
+    ]
+    plan = tree_plan(
+        parents,
+        rates,
+        props,
+        {"a0": 60_000, "a1": 30_000, "e0": 20_000},
+        sources=sources,
+        buffer_packets={"e3": 8},
+        count_in_service=True,
+    )
     kw = dict(warmup=40 * MS, end=400 * MS, drain=True)
     core = run_core(plan, window=7 * MS, **kw)
     ref = run_ref(plan, **kw)

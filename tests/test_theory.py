@@ -30,10 +30,24 @@ def service_ps(wire_bytes: int, rate_bps: int) -> int:
     return -(-wire_bytes * 8 * 10**12 // rate_bps)
 
 
-def run(plan: NetworkPlan, end: int, *, warmup: int = 0, drain: bool = True,
-        window: int = 5 * MS, log: bool = True) -> tuple[RunStats, np.ndarray]:
-    engine = CoreEngine(plan, active_state(plan), warmup_ps=warmup, end_ps=end, drain=drain,
-                        window_ps=window, log=log)
+def run(
+    plan: NetworkPlan,
+    end: int,
+    *,
+    warmup: int = 0,
+    drain: bool = True,
+    window: int = 5 * MS,
+    log: bool = True,
+) -> tuple[RunStats, np.ndarray]:
+    engine = CoreEngine(
+        plan,
+        active_state(plan),
+        warmup_ps=warmup,
+        end_ps=end,
+        drain=drain,
+        window_ps=window,
+        log=log,
+    )
     stats = engine.finish()
     return stats, (engine.packet_log if log else np.zeros((0, 5), np.int64))
 
@@ -55,8 +69,9 @@ def waits(log: np.ndarray, S: int, warmup: int = 0) -> np.ndarray:
         (GBPS, 1000, 8 * US, 0),  # rho = 1 exactly: every arrival meets the last departure
     ],
 )
-def test_dd1_every_latency_is_exactly_service_plus_propagation(rate: int, wire: int,
-                                                                interval: int, prop: int) -> None:
+def test_dd1_every_latency_is_exactly_service_plus_propagation(
+    rate: int, wire: int, interval: int, prop: int
+) -> None:
     # D/D/1 with interval >= S never queues: latency = S + P for every packet. With
     # interval == S each arrival coincides with a departure, and with a buffer of exactly one
     # packet it is admitted only because the departure goes first (model.md §4).
@@ -199,13 +214,18 @@ def test_mg1k_formula_sanity() -> None:
         (1.5, 10, True, 10),
     ],
 )
-def test_md1k_loss_with_a_packet_buffer(rho: float, buffer_packets: int,
-                                        count_in_service: bool, K: int) -> None:
+def test_md1k_loss_with_a_packet_buffer(
+    rho: float, buffer_packets: int, count_in_service: bool, K: int
+) -> None:
     S = 8 * US
     gap = S / rho
     n = 2_000_000
-    plan = line_plan([GBPS], sources=[poisson(gap, 1000, seed=3)],
-                     buffer_packets=buffer_packets, count_in_service=count_in_service)
+    plan = line_plan(
+        [GBPS],
+        sources=[poisson(gap, 1000, seed=3)],
+        buffer_packets=buffer_packets,
+        count_in_service=count_in_service,
+    )
     warmup = int(1000 * gap)
     st, _ = run(plan, int(n * gap), warmup=warmup, log=False)
     loss = st.packets_dropped[0] / st.packets_sent[0]
@@ -232,8 +252,9 @@ def test_cbr_overload_loss_and_delay_bound(rho: float, count_in_service: bool) -
     interval = round(S / rho)
     assert interval * rho == S
     n = 200_000
-    plan = line_plan([rate], prop, k * wire, sources=[cbr(interval, wire)],
-                     count_in_service=count_in_service)
+    plan = line_plan(
+        [rate], prop, k * wire, sources=[cbr(interval, wire)], count_in_service=count_in_service
+    )
     st, log = run(plan, n * interval)
     loss = st.packets_dropped[0] / st.packets_sent[0]
     assert st.packets_sent[0] == n

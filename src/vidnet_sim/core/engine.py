@@ -32,7 +32,8 @@ class CoreEngine:
     timeline may change ``state.active`` and ``state.scale`` between calls); ``finish()``
     runs what is left and returns the :class:`RunStats`. With ``log=True`` every packet
     arrival at every link is recorded in ``packet_log`` as rows
-    ``(flow, seq, link, t_arrival, t_departure or -1 if dropped)``.
+    ``(flow, seq, link, t_arrival, t_departure or -1 if dropped)``, sorted by
+    ``(flow, seq, t_arrival)``.
     """
 
     def __init__(
@@ -171,8 +172,9 @@ class CoreEngine:
         """Simulate to the end, drain the network and return the statistics."""
         self.advance(self.end_ps)
         self._call(self.end_ps, final=True)
-        if self.do_log:
-            self.packet_log = self._log[: self._log_n].copy()
+        if self.do_log:  # sorted like the reference engine's: by packet, then along its route
+            log = self._log[: self._log_n]
+            self.packet_log = log[np.lexsort((log[:, 3], log[:, 1], log[:, 0]))]
         return self.stats()
 
     def stats(self) -> RunStats:

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vidnet_sim.errors import Problem, ScenarioError
-from vidnet_sim.network.routing import CycleError, shortest_path, topological_order
+from vidnet_sim.network.routing import CycleError, next_hops_to, topological_order
 from vidnet_sim.traffic.sources import KIND_NAMES, SourceTable, build_sources, camera_name
 
 if TYPE_CHECKING:
@@ -139,9 +139,11 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
                      cam.access_rate, p, cam.access_buffer, -1, True)
 
     out_links: list[list[tuple[int, int]]] = [[] for _ in nodes]
+    in_links: list[list[tuple[int, int]]] = [[] for _ in nodes]
     for i in range(len(names)):
         if usable[i]:
             out_links[src[i]].append((i, dst[i]))
+            in_links[dst[i]].append((i, src[i]))
     link_by_pair: dict[tuple[int, int], int] = {}
     for i in range(len(names)):
         link_by_pair.setdefault((src[i], dst[i]), i)
@@ -157,13 +159,13 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
     route_start = [0]
     route_links: list[int] = []
     source_flow_start = [0]
-    cache: dict[tuple[int, int], list[int] | None] = {}
+    trees: dict[int, list[int]] = {}
     reported: set[tuple[str, str]] = set()
     for s, origin in enumerate(sources.origin_nodes):
         o = node_index[origin]
         for d_name in sources.destinations[s]:
             d = node_index[d_name]
-            path = _route(o, d, explicit, out_links, cache, len(nodes), src, dst)
+            path = _route(o, d, explicit, trees, in_links, out_links, dst)
             if path is None or not path:
                 g = int(sources.group[s])
                 key = (groups[g], d_name)
@@ -223,21 +225,26 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
 
 
 def _route(o: int, d: int, explicit: dict[tuple[int, int], list[int]],
-           out_links: list[list[tuple[int, int]]], cache: dict[tuple[int, int], list[int] | None],
-           n_nodes: int, src: list[int], dst: list[int]) -> list[int] | None:
-    if (o, d) in cache:
-        return cache[(o, d)]
-    path: list[int] | None
+           trees: dict[int, list[int]], in_links: list[list[tuple[int, int]]],
+           out_links: list[list[tuple[int, int]]], dst: list[int]) -> list[int] | None:
+    """Explicit route if given (for a camera: from its attach node), else the fewest-hop
+    path of the destination's forwarding tree."""
     if (o, d) in explicit:
-        path = explicit[(o, d)]
-    else:
-        # a camera's first hop is its access link; explicit routes apply from its attach node
-        first = out_links[o]
-        if len(first) == 1 and (dst[first[0][0]], d) in explicit:
-            path = [first[0][0], *explicit[(dst[first[0][0]], d)]]
-        else:
-            path = shortest_path(n_nodes, out_links, o, d)
-    cache[(o, d)] = path
+        return explicit[(o, d)]
+    first = out_links[o]
+    if len(first) == 1 and (dst[first[0][0]], d) in explicit:  # a camera's access link
+        return [first[0][0], *explicit[(dst[first[0][0]], d)]]
+    if d not in trees:
+        trees[d] = next_hops_to(len(in_links), in_links, d)
+    nxt = trees[d]
+    path: list[int] = []
+    node = o
+    while node != d:
+        link = nxt[node]
+        if link < 0:
+            return None
+        path.append(link)
+        node = dst[link]
     return path
 
 

@@ -12,47 +12,56 @@ def shortest_path(
     src: int,
     dst: int,
 ) -> list[int] | None:
-    """Fewest-hop path from ``src`` to ``dst`` as a list of directed link indices.
+    """Fewest-hop path from ``src`` to ``dst`` as a list of directed link indices, the one
+    :func:`next_hops_to` forwards on; None when ``dst`` is unreachable.
 
-    ``out_links[node]`` lists ``(link, next_node)`` pairs. Ties are broken deterministically:
-    among equal-length paths the one whose link indices compare smallest, hop by hop from
-    the destination backwards, wins (Dijkstra with a ``(hops, node)`` heap and strict
-    improvement only). Returns None when ``dst`` is unreachable.
+    ``out_links[node]`` lists ``(link, next_node)`` pairs.
     """
-    if src == dst:
-        return []
-    dist = [-1] * n_nodes
-    via = [-1] * n_nodes
-    dist[src] = 0
-    heap = [(0, src)]
-    while heap:
-        d, u = heapq.heappop(heap)
-        if d > dist[u]:
-            continue
-        if u == dst:
-            break
-        for link, v in out_links[u]:
-            if dist[v] == -1 or d + 1 < dist[v]:
-                dist[v] = d + 1
-                via[v] = link
-                heapq.heappush(heap, (d + 1, v))
-    if dist[dst] == -1:
-        return None
-    return _walk_back(via, dst, src, out_links)
-
-
-def _walk_back(
-    via: list[int], dst: int, src: int, out_links: Sequence[Sequence[tuple[int, int]]]
-) -> list[int]:
-    link_to = {link: (u, v) for u, row in enumerate(out_links) for link, v in row}
+    in_links: list[list[tuple[int, int]]] = [[] for _ in range(n_nodes)]
+    to_node: dict[int, int] = {}
+    for u, row in enumerate(out_links):
+        for link, v in row:
+            in_links[v].append((link, u))
+            to_node[link] = v
+    for row in in_links:
+        row.sort()
+    nxt = next_hops_to(n_nodes, in_links, dst)
     path: list[int] = []
-    node = dst
-    while node != src:
-        link = via[node]
-        path.append(link)
-        node = link_to[link][0]
-    path.reverse()
+    node = src
+    while node != dst:
+        if nxt[node] < 0:
+            return None
+        path.append(nxt[node])
+        node = to_node[nxt[node]]
     return path
+
+
+def next_hops_to(
+    n_nodes: int,
+    in_links: Sequence[Sequence[tuple[int, int]]],
+    dst: int,
+) -> list[int]:
+    """Destination-based forwarding: for every node, the link it uses towards ``dst``.
+
+    A breadth-first search from ``dst`` over reversed links (``in_links[node]`` lists
+    ``(link, previous_node)`` pairs, in increasing link order) gives every node a fewest-hop
+    path; among equal-length paths the first discovered wins, deterministically. All flows
+    to one destination then follow one tree, as IP forwarding does. ``-1``: no path.
+    """
+    nxt = [-1] * n_nodes
+    seen = [False] * n_nodes
+    seen[dst] = True
+    frontier = [dst]
+    while frontier:
+        following: list[int] = []
+        for v in frontier:
+            for link, u in in_links[v]:
+                if not seen[u]:
+                    seen[u] = True
+                    nxt[u] = link
+                    following.append(u)
+        frontier = following
+    return nxt
 
 
 def topological_order(n_links: int, edges: set[tuple[int, int]]) -> list[int]:
