@@ -43,13 +43,16 @@ from vidnet_sim.reference import ReferenceEngine, stats_differences
 from vidnet_sim.traffic.sources import SourceState
 
 NO_DEP = -1
+# Each example takes ~10-50 ms (median ~60 packet hops, half of them with drops), so the
+# oracle test affords more examples than the usual 25; derandomized: the same every run.
 PROPERTY = settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+ORACLE = settings(PROPERTY, max_examples=100)
 
 
 # --------------------------------------------------------------------------- running both engines
@@ -318,7 +321,7 @@ def cases(draw: st.DrawFn, *, max_end: int = 2 * MS, min_end: int = 20 * US) -> 
 
 
 # --------------------------------------------------------------------------- oracle equality
-@PROPERTY
+@ORACLE
 @given(cases())
 def test_core_equals_reference(case: Case) -> None:
     plan = case.plan()

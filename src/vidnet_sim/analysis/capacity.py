@@ -1,0 +1,285 @@
+"""Capacity: the largest camera count (or load scale, or field value) meeting every SLA.
+
+The search assumes the SLA verdict is monotone in the variable (more load never helps):
+
+1. **bracket**: from the start value, double while every SLA holds (halve while one fails)
+   until a passing and a failing value enclose the threshold;
+2. **bisection** between them until they are one apart (whole variables) or within a
+   relative tolerance.
+
+Each value is judged from independent replications: for each class and each target, the
+Student-t confidence interval of the metric's mean must lie entirely below the target
+(pass) or entirely above it (fail). While an interval straddles a target, replications are
+added up to ``max_replications``; a value still undecided then is judged by its mean and
+marked ``uncertain``. Replications whose values are all equal (a deterministic scenario)
+decide at once. The binding class is the one whose target is exceeded the most (largest
+value / target) at the first failing value; the binding link is that run's most utilised
+link (and the one dropping the most packets, if any drops).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vidnet_sim.analysis.runs import RunCache, RunRecord, mean_ci
+from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw, make_vary
+from vidnet_sim.results.sla import SlaTargets
+
+__all__ = ["CapacityResult", "Verdict", "find_capacity", "sla_columns"]
+
+
+def sla_columns(targets: SlaTargets) -> dict[str, float]:
+    """Summary column → target of every target set (``latency_p99_ps``: 5e10, ...)."""
+    out: dict[str, float] = {}
+    for f in fields(targets):
+        v = getattr(targets, f.name)
+        if v is None:
+            continue
+        col = f.name
+        if col.startswith("packet_latency_"):
+            col = "latency_" + col[len("packet_latency_"):]
+        out[col] = float(v)
+    return out
+
+
+@dataclass
+class Verdict:
+    """The judgement of one value: ``ok`` and its checks (class, metric, mean, CI, target)."""
+
+    x: float
+    ok: bool
+    uncertain: bool
+    replications: int
+    checks: pd.DataFrame
+    links: pd.DataFrame
+
+    def binding(self) -> dict[str, Any]:
+        """The most violated target (or the closest to its target when all pass)."""
+        c = self.checks.sort_values("ratio", ascending=False)
+        row = c.iloc[0]
+        out = {"class": row["class"], "metric": row["metric"], "mean": row["mean"],
+               "target": row["target"], "ratio": row["ratio"]}
+        if len(self.links):
+            top = self.links.sort_values("utilisation", ascending=False).iloc[0]
+            out["link"] = top["link"]
+            out["link_utilisation"] = float(top["utilisation"])
+            drops = self.links.sort_values("drops", ascending=False).iloc[0]
+            if drops["drops"] > 0:
+                out["dropping_link"] = drops["link"]
+                out["link_drops"] = float(drops["drops"])
+        return out
+
+
+@dataclass
+class CapacityResult:
+    """The outcome of :func:`find_capacity`."""
+
+    vary: Vary
+    capacity: float | None  # the largest passing value found; None: none passes
+    first_fail: float | None  # the smallest failing value found; None: none fails up to max
+    verdicts: list[Verdict] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    binding: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def partial(self) -> bool:
+        """Did runs fail, so that some values were judged on fewer replications?"""
+        return bool(self.failures)
+
+    @property
+    def uncertain(self) -> bool:
+        """Was the boundary decided by a mean whose interval still straddled a target?"""
+        return any(v.uncertain for v in self.verdicts
+                   if v.x in (self.capacity, self.first_fail))
+
+    def table(self) -> pd.DataFrame:
+        """Every judged value: x, ok, uncertain, replications, binding class and metric."""
+        rows = []
+        for v in self.verdicts:
+            b = v.binding()
+            rows.append({"x": v.x, "ok": v.ok, "uncertain": v.uncertain,
+                         "replications": v.replications, "class": b["class"],
+                         "metric": b["metric"], "mean": b["mean"], "target": b["target"],
+                         "link": b.get("link", ""),
+                         "link_utilisation": b.get("link_utilisation", math.nan)})
+        return pd.DataFrame(rows).sort_values("x", ignore_index=True)
+
+
+def _judge(x: float, records: list[RunRecord], targets: dict[str, dict[str, float]],
+           confidence: float) -> tuple[Verdict, bool]:
+    """The verdict from the runs so far, and whether it is decided."""
+    good = [r for r in records if r.summary is not None]
+    rows = []
+    decided = True
+    any_fail = False
+    for cls, cols in targets.items():
+        for col, target in cols.items():
+            vals = []
+            for r in good:
+                assert r.summary is not None
+                s = r.summary[(r.summary["level"] == "class") & (r.summary["name"] == cls)]
+                v = float(s[col].iloc[0]) if len(s) else math.nan
+                sent = float(s["frames_sent" if col.startswith("frame") else
+                                "packets_sent"].iloc[0]) if len(s) else 0.0
+                if math.isnan(v):  # nothing delivered: a violation when something was sent
+                    v = math.inf if sent > 0 else 0.0
+                vals.append(v)
+            arr = np.array(vals, np.float64)
+            if len(arr) and np.isinf(arr).any():
+                mean, lo, hi = math.inf, math.inf, math.inf
+            else:
+                mean, lo, hi = mean_ci(arr, confidence)
+            if math.isnan(mean):
+                state = "unknown"
+            elif not math.isnan(lo) and hi <= target:
+                state = "pass"
+            elif not math.isnan(lo) and lo > target:
+                state = "fail"
+            else:
+                state = "open"
+            if state in ("open", "unknown"):
+                decided = False
+            if state == "fail" or (state == "open" and mean > target):
+                any_fail = True
+            ratio = mean / target if target > 0 else (math.inf if mean > 0 else 0.0)
+            rows.append({"class": cls, "metric": col, "mean": mean, "ci_low": lo, "ci_high": hi,
+                         "target": target, "state": state, "ratio": ratio})
+    # a decided failure of one target decides the value, whatever the others
+    checks = pd.DataFrame(rows)
+    if (checks["state"] == "fail").any():
+        decided = True
+    links = pd.concat([r.links for r in good if r.links is not None], ignore_index=True) \
+        if good else pd.DataFrame(columns=["link", "utilisation", "drops"])
+    if len(links):
+        links = links.groupby("link", as_index=False)[["utilisation", "drops"]].mean()
+    return Verdict(x, not any_fail, not decided, len(good), checks, links), decided
+
+
+def find_capacity(file: str | Path, what: str = "cameras", *, start: str | float | None = None,
+                  maximum: str | float | None = None, replications: int = 3,
+                  max_replications: int = 10, confidence: float = 0.95,
+                  rel_tol: float = 0.01, cache_dir: str | Path | None = None,
+                  duration_ps: int | None = None, max_values: int = 40,
+                  on_run: Callable[[RunRecord], None] | None = None) -> CapacityResult:
+    """Search the largest value of ``what`` for which every SLA of the scenario holds.
+
+    ``start`` defaults to the scenario's current value; ``maximum`` bounds the bracketing
+    (default 1024 × start). Raises :class:`AnalysisInputError` when the scenario has no SLA,
+    the options are inconsistent, or the SLA fails even at the smallest value (no load
+    level meets it: the message names the class and target).
+    """
+    from vidnet_sim.runner import sla_targets
+    from vidnet_sim.scenario import load_scenario
+
+    if replications < 2 and max_replications < 2:
+        raise AnalysisInputError("--replications: need at least 2 for a confidence interval")
+    if max_replications < replications:
+        raise AnalysisInputError("--max-replications must be ≥ --replications")
+    scenario = load_scenario(file)
+    targets = {cls: sla_columns(t) for cls, t in sla_targets(scenario).items()}
+    targets = {c: t for c, t in targets.items() if t}
+    if not targets:
+        raise AnalysisInputError(
+            f"{file}: the scenario has no SLA targets ([sla.<class>]): capacity means the "
+            "largest load meeting every target, so at least one is needed")
+    data, base_dir = load_raw(file)
+    vary = make_vary(data, what)
+    x0 = vary.parse(start) if start is not None else vary.current
+    if x0 < vary.minimum or (x0 <= 0):
+        raise AnalysisInputError(f"--start {vary.label(x0)}: must be positive")
+    xmax = vary.parse(maximum) if maximum is not None else x0 * 1024
+    if xmax < x0:
+        raise AnalysisInputError(
+            f"the search range is reversed: --max {vary.label(xmax)} is below the start "
+            f"{vary.label(x0)}")
+    cache = RunCache(data, base_dir, vary, Path(cache_dir) if cache_dir else None,
+                     duration_ps, on_run)
+    judged: dict[float, Verdict] = {}
+
+    def norm(x: float) -> float:
+        return float(round(x)) if vary.integer else float(x)
+
+    def judge(x: float) -> Verdict:
+        x = norm(x)
+        if x in judged:
+            return judged[x]
+        recs = [cache.run(x, k) for k in range(replications)]
+        verdict, decided = _judge(x, recs, targets, confidence)
+        k = replications
+        while not decided and k < max_replications:
+            recs.append(cache.run(x, k))
+            k += 1
+            verdict, decided = _judge(x, recs, targets, confidence)
+        judged[x] = verdict
+        if len(judged) > max_values:
+            raise AnalysisInputError(f"the search judged more than {max_values} values "
+                                     "without converging; is the SLA monotone in "
+                                     f"{vary.what}?")
+        return verdict
+
+    def close(lo: float, hi: float) -> bool:
+        return hi - lo <= 1 if vary.integer else hi - lo <= rel_tol * max(abs(hi), 1e-300)
+
+    lo: float | None = None
+    hi: float | None = None
+    v = judge(x0)
+    if v.ok:
+        lo = norm(x0)
+        x = lo
+        while hi is None:
+            if x >= xmax:
+                break
+            x = norm(min(max(2 * x, x + 1) if vary.integer else 2 * x, xmax))
+            if judge(x).ok:
+                lo = x
+            else:
+                hi = x
+    else:
+        hi = norm(x0)
+        x = hi
+        while lo is None:
+            nxt = norm(x / 2)
+            if vary.integer:
+                nxt = max(nxt, vary.minimum)
+            if nxt >= x or (not vary.integer and nxt < x0 * 1e-6):
+                break
+            if judge(nxt).ok:
+                lo = nxt
+            else:
+                hi = x = nxt
+        if lo is None:
+            b = judged[hi].binding()
+            raise AnalysisInputError(
+                f"no {vary.what} value meets the SLA: even at {vary.what} = "
+                f"{vary.label(hi)}, class {b['class']!r} {b['metric']} is "
+                f"{_show(b['metric'], b['mean'])} against a target of "
+                f"{_show(b['metric'], b['target'])}; the target cannot be met at any load "
+                "(relax it, or change the network)")
+    while lo is not None and hi is not None and not close(lo, hi):
+        mid = norm((lo + hi) / 2)
+        if mid in (lo, hi):
+            break
+        if judge(mid).ok:
+            lo = mid
+        else:
+            hi = mid
+    failures = [{"x": r.x, "replication": r.replication, "seed": r.seed, "error": r.error}
+                for r in cache.records if r.error is not None]
+    result = CapacityResult(vary, lo, hi, sorted(judged.values(), key=lambda v: v.x),
+                            failures)
+    result.binding = judged[hi].binding() if hi is not None else judged[lo].binding() \
+        if lo is not None else {}
+    return result
+
+
+def _show(metric: str, value: float) -> str:
+    if metric.endswith("_ps"):
+        return f"{value / 1e9:.4g} ms"
+    return f"{value:.3g}"

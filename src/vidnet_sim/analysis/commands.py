@@ -1,0 +1,223 @@
+"""The ``curve`` and ``capacity`` commands (registered in ``vidnet_sim.cli``).
+
+Exit codes (as the rest of ``vidnet-sim``): 0 ok, 1 runtime failure, 2 usage error,
+3 invalid input (scenario, variable, range, an SLA no load meets), 4 partial results (some
+runs failed: what was computed is written and labelled partial).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vidnet_sim.errors import (
+    EXIT_INVALID_SCENARIO,
+    EXIT_PARTIAL,
+    EXIT_RUNTIME,
+    ScenarioError,
+    UnitError,
+)
+
+__all__ = ["capacity", "curve"]
+
+
+def _duration(value: str | None) -> int | None:
+    if value is None:
+        return None
+    from vidnet_sim.scenario.units import parse_time
+
+    try:
+        t = parse_time(value)
+    except UnitError as exc:
+        raise click.BadParameter(str(exc), param_hint="--duration") from None
+    if t <= 0:
+        raise click.BadParameter(f"must be positive, got '{value}'", param_hint="--duration")
+    return t
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "vary"
+
+
+class _Bar:
+    """A rich progress bar over runs on stderr (when it is a terminal)."""
+
+    def __init__(self, label: str, total: int | None) -> None:
+        self.progress: Any = None
+        self.task: Any = None
+        self.reused = 0
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self.progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                                     TextColumn("{task.description}"),
+                                     console=Console(stderr=True), transient=True)
+            self.task = self.progress.add_task("", total=total)
+
+    def __enter__(self) -> _Bar:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def __call__(self, rec: Any) -> None:
+        self.reused += int(rec.reused)
+        if self.progress is not None:
+            self.progress.update(self.task, advance=1,
+                                 description=f"x={rec.x:g} rep {rec.replication}"
+                                 f"{' (reused)' if rec.reused else ''}")
+
+
+def _invalid(exc: Exception) -> None:
+    text = exc.render() if isinstance(exc, ScenarioError) else f"invalid input: {exc}"
+    click.echo(text, err=True)
+    sys.exit(EXIT_INVALID_SCENARIO)
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--vary", "what", required=True,
+              help="'cameras' (total count), 'bitrate' (a scale) or a dotted field path, "
+                   "e.g. 'links[\"agg1-core\"].rate'.")
+@click.option("--from", "start", required=True, help="First value (quantities with a unit).")
+@click.option("--to", "stop", required=True, help="Last value.")
+@click.option("--steps", type=int, default=5, show_default=True, help="Number of values.")
+@click.option("--replications", type=int, default=3, show_default=True,
+              help="Independent runs per value (confidence intervals need ≥ 2).")
+@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option("--duration", help="Override simulation.duration of every run, e.g. '10s'.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default results/curves/<scenario>-<vary>/); runs stored "
+                   "there are reused.")
+@click.option("--no-plot", is_flag=True, help="Do not draw curve.png.")
+@click.option("--json", "as_json", is_flag=True, help="Print the curve table as JSON.")
+def curve(file: Path, what: str, start: str, stop: str, steps: int, replications: int,
+          confidence: float, duration: str | None, out_dir: Path | None, no_plot: bool,
+          as_json: bool) -> None:
+    """Latency percentiles and loss per class against a varied load, with confidence
+    intervals and the fast estimates (60 % rule, Gaussian, network calculus)."""
+    from vidnet_sim.analysis.curve import run_curve, write_curve
+    from vidnet_sim.analysis.vary import AnalysisInputError
+
+    duration_ps = _duration(duration)
+    out = out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}"
+    try:
+        with _Bar("curve", None) as bar:
+            res = run_curve(file, what, start, stop, steps, replications=replications,
+                            confidence=confidence, cache_dir=out, duration_ps=duration_ps,
+                            on_run=bar)
+    except (ScenarioError, AnalysisInputError) as exc:
+        _invalid(exc)
+        return
+    except Exception as exc:
+        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_RUNTIME)
+    files = write_curve(res, out, plot=not no_plot)
+    if as_json:
+        click.echo(res.table.to_json(orient="records"))
+    else:
+        t = res.table[res.table["metric"].isin(["latency_p99_ps", "loss"])]
+        for (cls, metric), g in t.groupby(["class", "metric"]):
+            scale = 1e9 if metric.endswith("_ps") else 1.0
+            unit = " ms" if metric.endswith("_ps") else ""
+            cells = ", ".join(
+                f"{res.vary.label(x)}: {m / scale:.4g}{unit}"
+                + ("" if math.isnan(h) else f" ±{(h - m) / scale:.2g}")
+                for x, m, h in zip(g["x"], g["mean"], g["ci_high"], strict=True))
+            click.echo(f"{cls} {metric}: {cells}")
+        click.echo(f"{len(res.runs)} runs ({bar.reused} reused); files: "
+                   + ", ".join(str(f) for f in files))
+    if res.partial:
+        click.echo(f"PARTIAL: {len(res.failures)} run(s) failed; the curve misses them "
+                   f"(see {out / 'manifest.json'}):", err=True)
+        for f in res.failures[:5]:
+            click.echo(f"  x={f['x']:g} replication {f['replication']}: {f['error']}",
+                       err=True)
+        sys.exit(EXIT_PARTIAL)
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--vary", "what", default="cameras", show_default=True,
+              help="'cameras', 'bitrate' or a dotted field path.")
+@click.option("--start", help="First value tried (default: the scenario's).")
+@click.option("--max", "maximum", help="Largest value tried (default 1024 × start).")
+@click.option("--replications", type=int, default=3, show_default=True)
+@click.option("--max-replications", type=int, default=10, show_default=True,
+              help="Replications added while a confidence interval straddles a target.")
+@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option("--tolerance", type=float, default=0.01, show_default=True,
+              help="Relative precision for non-integer variables.")
+@click.option("--duration", help="Override simulation.duration of every run.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default results/capacity/<scenario>-<vary>/).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def capacity(file: Path, what: str, start: str | None, maximum: str | None, replications: int,
+             max_replications: int, confidence: float, tolerance: float,
+             duration: str | None, out_dir: Path | None, as_json: bool) -> None:
+    """The largest camera count (or load) for which every SLA holds; reports the binding
+    class and link."""
+    from vidnet_sim.analysis.capacity import find_capacity
+    from vidnet_sim.analysis.vary import AnalysisInputError
+
+    duration_ps = _duration(duration)
+    out = out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}"
+    try:
+        with _Bar("capacity", None) as bar:
+            res = find_capacity(file, what, start=start, maximum=maximum,
+                                replications=replications, max_replications=max_replications,
+                                confidence=confidence, rel_tol=tolerance, cache_dir=out,
+                                duration_ps=duration_ps, on_run=bar)
+    except (ScenarioError, AnalysisInputError) as exc:
+        _invalid(exc)
+        return
+    except Exception as exc:
+        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_RUNTIME)
+    out.mkdir(parents=True, exist_ok=True)
+    res.table().assign(partial=res.partial).to_parquet(out / "capacity.parquet", index=False)
+    doc = {
+        "vary": res.vary.what,
+        "capacity": res.capacity,
+        "capacity_label": res.vary.label(res.capacity) if res.capacity is not None else None,
+        "first_failing": res.first_fail,
+        "reached_max_without_failing": res.first_fail is None,
+        "binding": res.binding,
+        "uncertain": res.uncertain,
+        "partial": res.partial,
+        "failures": res.failures,
+    }
+    (out / "capacity.json").write_text(json.dumps(doc, indent=2, default=str), "utf-8")
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, default=str))
+    else:
+        v = res.vary
+        if res.first_fail is None:
+            click.echo(f"capacity: {v.what} ≥ {v.label(res.capacity or 0)} (every SLA still "
+                       "holds at the largest value tried; raise --max)")
+        else:
+            b = res.binding
+            click.echo(f"capacity: {v.what} = {v.label(res.capacity or 0)} "
+                       f"(fails at {v.label(res.first_fail)})"
+                       + (" [uncertain: decided by the mean]" if res.uncertain else ""))
+            click.echo(f"binding: class {b.get('class')!r} {b.get('metric')} "
+                       f"(mean {b.get('mean'):.4g} vs target {b.get('target'):.4g}); "
+                       f"link {b.get('link')} at utilisation "
+                       f"{b.get('link_utilisation', math.nan):.1%}"
+                       + (f"; drops on {b['dropping_link']}" if "dropping_link" in b else ""))
+        click.echo(f"{len(res.verdicts)} values judged, {bar.reused} runs reused; "
+                   f"results in {out}")
+    if res.partial:
+        click.echo(f"PARTIAL: {len(res.failures)} run(s) failed; values were judged on the "
+                   "others", err=True)
+        sys.exit(EXIT_PARTIAL)

@@ -1,0 +1,198 @@
+"""What a curve or a capacity search varies, applied to a scenario's raw TOML data.
+
+``cameras``
+    The total camera count: every camera group's ``count`` scaled in proportion
+    (``round(count × N / N₀)``, at least 1), so a single group gets exactly ``N``.
+``bitrate``
+    A bitrate scale: every camera group's ``bitrate`` (its default when not given), every
+    ``cbr`` / ``poisson`` source's ``rate`` or ``packet_rate`` multiplied by it (a cbr
+    ``interval`` divided). Trace sources are left alone.
+any dotted path
+    A scenario field (``links["agg1-core"].rate``, ``cameras[0].count``,
+    ``sources[0].packet_rate``), written with :mod:`vidnet_sim.sweep.paths`. A quantity
+    field takes quantities with units (``--from 100Mbps``) and is interpolated in its base
+    unit; an integer field is rounded.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidnet_sim.errors import VidnetError
+from vidnet_sim.sweep.paths import Loc, PathError, resolve, set_value
+from vidnet_sim.sweep.spec import QUANTITY_KINDS, quantity_kind
+
+__all__ = ["AnalysisInputError", "Vary", "load_raw", "make_vary", "vary_values"]
+
+_BASE_UNIT = {"rate": "bps", "size": "B", "time": "ps", "length": "m"}
+
+
+class AnalysisInputError(VidnetError):
+    """Bad input to a curve or capacity search (exit code 3): says which and why."""
+
+
+def load_raw(path: str | Path) -> tuple[dict[str, Any], Path]:
+    """A scenario file's raw TOML data (validated once) and its folder."""
+    from vidnet_sim.scenario import load_scenario
+
+    file = Path(path)
+    load_scenario(file)  # raises ScenarioError with every problem
+    data = tomllib.loads(file.read_text(encoding="utf-8"))
+    data.setdefault("name", file.stem)
+    return data, file.parent.resolve()
+
+
+@dataclass
+class Vary:
+    """A variable of a scenario: how to read it as a number and how to set it."""
+
+    what: str
+    kind: str  # "cameras", "bitrate", "int", "float" or a quantity kind ("rate", ...)
+    loc: Loc | None
+    current: float
+
+    @property
+    def integer(self) -> bool:
+        """Does the variable only take whole values?"""
+        return self.kind in ("cameras", "int") or self.kind in QUANTITY_KINDS
+
+    @property
+    def minimum(self) -> float:
+        """Smallest meaningful value."""
+        return 1.0 if self.kind in ("cameras", "int") or self.kind in QUANTITY_KINDS else 0.0
+
+    def parse(self, text: str | float) -> float:
+        """A command-line value (``'100Mbps'`` for a rate field) as a number."""
+        if isinstance(text, int | float):
+            return float(text)
+        if self.kind in QUANTITY_KINDS:
+            parser = QUANTITY_KINDS[self.kind][0]
+            try:
+                return float(parser(text))
+            except ValueError as exc:
+                raise AnalysisInputError(f"{self.what}: {exc}") from None
+        try:
+            return float(text)
+        except ValueError:
+            raise AnalysisInputError(f"{self.what}: expected a number, got {text!r}") from None
+
+    def label(self, x: float) -> str:
+        """``x`` as the user would write it."""
+        if self.kind in QUANTITY_KINDS:
+            return QUANTITY_KINDS[self.kind][1](int(x))
+        return f"{int(x)}" if self.integer else f"{x:g}"
+
+    def apply(self, data: dict[str, Any], x: float) -> dict[str, Any]:
+        """A copy of ``data`` with the variable set to ``x``."""
+        out = copy.deepcopy(data)
+        if self.kind == "cameras":
+            cams = out.get("cameras", [])
+            total = sum(int(c["count"]) for c in cams)
+            for c in cams:
+                c["count"] = max(1, round(int(c["count"]) * x / total))
+        elif self.kind == "bitrate":
+            _scale_bitrates(out, x)
+        else:
+            assert self.loc is not None
+            if self.kind in QUANTITY_KINDS:
+                value: Any = f"{int(round(x))}{_BASE_UNIT[self.kind]}"
+            elif self.kind == "int":
+                value = int(round(x))
+            else:
+                value = float(x)
+            set_value(out, self.loc, value)
+        return out
+
+
+def _scale_bitrates(data: dict[str, Any], x: float) -> None:
+    from vidnet_sim.scenario import parse_scenario_dict
+    from vidnet_sim.scenario.model import default_bitrate_bps
+    from vidnet_sim.scenario.units import parse_rate, parse_time
+
+    sc = parse_scenario_dict(copy.deepcopy(data))
+    for raw, cam in zip(data.get("cameras", []), sc.cameras, strict=True):
+        b = cam.bitrate if cam.bitrate is not None else default_bitrate_bps(
+            cam.codec, cam.resolution, cam.fps)
+        raw["bitrate"] = f"{max(1, round(b * x))}bps"
+    for raw in data.get("sources", []):
+        if raw.get("kind") == "trace":
+            continue
+        if "rate" in raw:
+            raw["rate"] = f"{max(1, round(parse_rate(raw['rate']) * x))}bps"
+        elif "packet_rate" in raw:
+            raw["packet_rate"] = float(raw["packet_rate"]) * x
+        elif "interval" in raw:
+            raw["interval"] = f"{max(1, round(parse_time(raw['interval']) / x))}ps"
+
+
+def make_vary(data: dict[str, Any], what: str) -> Vary:
+    """The variable ``what`` (``cameras``, ``bitrate`` or a dotted path) of raw ``data``."""
+    if what == "cameras":
+        cams = data.get("cameras") or []
+        if not cams:
+            raise AnalysisInputError("--vary cameras: the scenario has no camera group")
+        return Vary(what, "cameras", None, float(sum(int(c["count"]) for c in cams)))
+    if what == "bitrate":
+        return Vary(what, "bitrate", None, 1.0)
+    try:
+        loc = resolve(data, what)
+    except PathError as exc:
+        raise AnalysisInputError(f"--vary {what}: {exc}") from None
+    node: Any = data
+    try:
+        for part in loc:
+            node = node[part]
+    except (KeyError, IndexError, TypeError):
+        node = None
+    if isinstance(node, bool):
+        raise AnalysisInputError(f"--vary {what}: a boolean field cannot be varied")
+    if isinstance(node, int):
+        return Vary(what, "int", loc, float(node))
+    if isinstance(node, float):
+        return Vary(what, "float", loc, node)
+    if isinstance(node, str):
+        kind = quantity_kind(node)
+        if kind is None:
+            raise AnalysisInputError(f"--vary {what}: the field holds {node!r}, not a number "
+                                     "or a quantity")
+        return Vary(what, kind, loc, float(QUANTITY_KINDS[kind][0](node)))
+    raise AnalysisInputError(
+        f"--vary {what}: the field is not set in the scenario; set it in the file first "
+        "(its type decides how values are written)")
+
+
+def vary_values(vary: Vary, start: float, stop: float, steps: int) -> list[float]:
+    """``steps`` values from ``start`` to ``stop`` (whole values for integer variables).
+
+    Raises :class:`AnalysisInputError` for a reversed or empty range.
+    """
+    if steps < 1:
+        raise AnalysisInputError(f"--steps: must be at least 1, got {steps}")
+    if not (math.isfinite(start) and math.isfinite(stop)):
+        raise AnalysisInputError("--from/--to: must be finite numbers")
+    if stop < start:
+        raise AnalysisInputError(
+            f"the vary range is reversed: --from {vary.label(start)} is above --to "
+            f"{vary.label(stop)}; swap them")
+    if stop == start and steps > 1:
+        raise AnalysisInputError(
+            f"the vary range is empty: --from and --to are both {vary.label(start)} but "
+            f"--steps is {steps}; widen the range or use --steps 1")
+    if vary.kind == "bitrate" and start <= 0:
+        raise AnalysisInputError(f"--from {start:g}: a bitrate scale must be positive")
+    if start < vary.minimum:
+        raise AnalysisInputError(
+            f"--from {vary.label(start)}: {vary.what} must be at least "
+            f"{vary.label(vary.minimum)}")
+    values = np.linspace(start, stop, steps)
+    if vary.integer:
+        out = sorted({int(round(v)) for v in values})  # distinct whole values only
+        return [float(v) for v in out]
+    return [float(v) for v in values]

@@ -1,0 +1,308 @@
+"""Fast estimates, curves and the capacity search (vidnet_sim.analysis, docs/analysis.md)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vidnet_sim.analysis import estimate, gaussian_alpha
+from vidnet_sim.analysis.capacity import find_capacity
+from vidnet_sim.analysis.commands import capacity as capacity_cmd
+from vidnet_sim.analysis.commands import curve as curve_cmd
+from vidnet_sim.analysis.curve import run_curve
+from vidnet_sim.analysis.estimates import _bucket_from_trace
+from vidnet_sim.analysis.vary import AnalysisInputError, make_vary, vary_values
+from vidnet_sim.network.plan import service_time_ps
+from vidnet_sim.runner import run
+from vidnet_sim.scenario import parse_scenario_dict
+
+MS = 10**9
+
+
+def write_toml(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- estimates
+def test_gaussian_alpha_matches_the_formula() -> None:
+    assert gaussian_alpha(1e-3) == pytest.approx(math.sqrt(-2 * math.log(1e-3)
+                                                           - math.log(2 * math.pi)))
+    with pytest.raises(ValueError):
+        gaussian_alpha(0.5)
+
+
+def test_bucket_from_trace_is_the_smallest_token_bucket() -> None:
+    # 3 packets of 100 B at t = 0, one at t = 10 ps, r = 8e12 bit/s = 1 B/ps
+    times = np.array([0, 0, 0, 10])
+    sizes = np.array([100, 100, 100, 100])
+    assert _bucket_from_trace(times, sizes, 8e12) == pytest.approx(390.0)
+    # brute force over every closed window
+    b = max(sizes[(times >= s) & (times <= t)].sum() - (t - s) for s in times for t in times
+            if t >= s)
+    assert _bucket_from_trace(times, sizes, 8e12) == pytest.approx(b)
+
+
+def test_sum_of_means_and_60_percent_rule_on_cbr_sources() -> None:
+    sc = parse_scenario_dict({
+        "name": "cbr", "simulation": {"duration": "100ms"},
+        "nodes": [{"id": "a"}, {"id": "b"}],
+        "links": [{"a": "a", "b": "b", "rate": "100Mbps"}],
+        "sources": [{"name": "s", "kind": "cbr", "at": "a", "destinations": ["b"],
+                     "size": "922B", "interval": "100us"}],
+    })
+    est = estimate(sc)
+    row = est.links.set_index("link").loc["a->b"]
+    assert row["mean_bps"] == pytest.approx(1000 * 8 / 100e-6)  # 80 Mbit/s
+    assert row["utilisation"] == pytest.approx(0.8)
+    assert not row["ok_60"]
+    assert row["gaussian_bps"] == pytest.approx(row["mean_bps"])  # CBR: no variance
+    assert row["ok_gaussian"]
+    # one CBR source alone on a link: its packet never waits: S + 1 ps slack bound
+    s = service_time_ps(1000, 10**8)
+    bound = float(est.groups.set_index("name").loc["s", "nc_bound_ps"])
+    assert s <= bound <= s * 1.001 + 10
+
+
+def _line_scenario(draw: Any) -> dict[str, Any]:
+    """A random tree: a line of nodes to a sink, cameras and cbr sources on them."""
+    n = draw(st.integers(2, 4))
+    nodes = [{"id": f"n{i}"} for i in range(n)]
+    links = []
+    for i in range(n - 1):
+        links.append({"a": f"n{i}", "b": f"n{i + 1}",
+                      "rate": f"{draw(st.sampled_from([20, 50, 100, 1000]))}Mbps",
+                      "delay": f"{draw(st.integers(0, 50))}us"})
+    cams = []
+    for g in range(draw(st.integers(1, 3))):
+        cams.append({
+            "name": f"c{g}", "count": draw(st.integers(1, 4)),
+            "attach": f"n{draw(st.integers(0, n - 2))}", "destinations": [f"n{n - 1}"],
+            "bitrate": f"{draw(st.sampled_from([1, 2, 4]))}Mbps",
+            "fps": draw(st.sampled_from([10, 25])),
+            "rate_control": draw(st.sampled_from(["cbr", "vbr"])),
+            "phase": draw(st.sampled_from(["aligned", "random"])),
+            "access_rate": f"{draw(st.sampled_from([50, 100]))}Mbps",
+        })
+    sources = []
+    if draw(st.booleans()):
+        sources.append({"name": "cbr", "kind": "cbr", "at": "n0", "destinations": [f"n{n - 1}"],
+                        "size": f"{draw(st.integers(100, 1400))}B",
+                        "rate": f"{draw(st.integers(1, 5))}Mbps"})
+    if draw(st.booleans()):
+        sources.append({"name": "poi", "kind": "poisson", "at": "n0",
+                        "destinations": [f"n{n - 1}"], "size": "500B",
+                        "rate": f"{draw(st.integers(1, 3))}Mbps", "class": "data"})
+    return {"name": "nc", "simulation": {"duration": "400ms", "seed": draw(st.integers(0, 99))},
+            "nodes": nodes, "links": links, "cameras": cams, "sources": sources}
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.data())
+def test_network_calculus_bound_is_above_every_simulated_maximum(data: Any) -> None:
+    """For arrival curves that truly bound the traffic: the realised trace ("trace" mode,
+    any source), and the parameter model for deterministic sources (CBR rate control, cbr):
+    the bound is ≥ the exact simulated maximum packet and frame latency of every group."""
+    raw = _line_scenario(data.draw)
+    sc = parse_scenario_dict(copy.deepcopy(raw))
+    res = run(sc, write=False)
+    summ = res.tables.summary.set_index(["level", "name"])
+    trace = estimate(sc, res.plan, arrivals="trace").groups.set_index("name")
+    model = estimate(sc, res.plan, arrivals="model").groups.set_index("name")
+    deterministic = {c["name"] for c in raw["cameras"] if c["rate_control"] == "cbr"} | {"cbr"}
+    for name in res.plan.group_names:
+        row = summ.loc[("group", name)]
+        worst = np.nanmax([row["latency_max_ps"], row["frame_latency_max_ps"], 0.0])
+        assert trace.loc[name, "nc_bound_ps"] >= worst, name
+        if name in deterministic:
+            assert model.loc[name, "nc_bound_ps"] >= worst, name
+
+
+# --------------------------------------------------------------------------- vary
+def test_vary_range_errors_say_which_and_why() -> None:
+    data = {"cameras": [{"name": "a", "count": 4}], "links": [{"a": "x", "b": "y",
+                                                                "rate": "1Gbps"}]}
+    v = make_vary(data, "cameras")
+    with pytest.raises(AnalysisInputError, match="reversed"):
+        vary_values(v, 10, 2, 3)
+    with pytest.raises(AnalysisInputError, match="empty"):
+        vary_values(v, 5, 5, 3)
+    assert vary_values(v, 5, 5, 1) == [5.0]
+    assert vary_values(v, 1, 3, 5) == [1.0, 2.0, 3.0]  # whole values, no duplicates
+    r = make_vary(data, 'links["x-y"].rate')
+    assert r.kind == "rate" and r.parse("100Mbps") == 1e8
+    assert r.apply(data, 2e8)["links"][0]["rate"] == "200000000bps"
+    with pytest.raises(AnalysisInputError, match="no item named"):
+        make_vary(data, "links[\"nope\"].rate")
+
+
+# --------------------------------------------------------------------------- capacity
+DD1 = """
+name = "dd1"
+[simulation]
+duration = "100ms"
+[conventions]
+header_bytes = "78B"
+[[nodes]]
+id = "a"
+[[nodes]]
+id = "b"
+[[links]]
+a = "a"
+b = "b"
+rate = "1Gbps"
+delay = "5us"
+[[sources]]
+name = "s"
+kind = "cbr"
+at = "a"
+destinations = ["b"]
+size = "922B"
+packet_rate = 50000.0
+[sla.data]
+packet_latency_max = "13us"
+"""
+
+
+def test_capacity_finds_the_dd1_threshold(tmp_path: Path) -> None:
+    # D/D/1: packets of 1000 B on the wire at 1 Gbit/s (S = 8 us) never wait while the
+    # interval round(1e12 / rate) >= S; then latency = S + 5 us = 13 us = the target.
+    # Above, the queue grows and the max latency exceeds it. Threshold: 1e12 / (S - 0.5).
+    f = write_toml(tmp_path / "dd1.toml", DD1)
+    res = find_capacity(f, "sources[0].packet_rate", replications=2, rel_tol=0.001)
+    threshold = 1e12 / (8 * 10**6 - 0.5)
+    assert res.capacity is not None and res.first_fail is not None
+    assert res.capacity <= threshold < res.first_fail
+    assert res.first_fail - res.capacity <= 0.001 * res.first_fail
+    assert res.binding["class"] == "data"
+    assert res.binding["link"] == "a->b"
+
+
+CAMS = """
+name = "cams"
+[simulation]
+duration = "300ms"
+[[nodes]]
+id = "agg"
+[[nodes]]
+id = "cc"
+[[links]]
+a = "agg"
+b = "cc"
+rate = "100Mbps"
+[[cameras]]
+name = "north"
+count = 2
+attach = "agg"
+bitrate = "4Mbps"
+rate_control = "cbr"
+phase = "aligned"
+destinations = ["cc"]
+[sla.video]
+packet_latency_max = "40ms"
+"""
+
+
+def test_capacity_camera_count_matches_brute_force(tmp_path: Path) -> None:
+    f = write_toml(tmp_path / "cams.toml", CAMS)
+    res = find_capacity(f, "cameras", replications=2)
+    from vidnet_sim.analysis.vary import load_raw
+
+    data, _ = load_raw(f)
+    ok = []
+    for n in range(1, (res.first_fail or 0) + 2):
+        d = copy.deepcopy(data)
+        d["cameras"][0]["count"] = n
+        s = run(parse_scenario_dict(d), write=False).tables.summary
+        ok.append(float(s.query("level == 'class'")["latency_max_ps"].iloc[0]) <= 40 * MS)
+    # aligned CBR cameras: deterministic and monotone; the search finds the last passing n
+    expected = max(n for n, good in enumerate(ok, start=1) if good)
+    assert res.capacity == expected
+    assert res.first_fail == expected + 1
+    assert res.binding["metric"] == "latency_max_ps"
+
+
+def test_capacity_sla_that_no_load_meets_is_invalid_input(tmp_path: Path) -> None:
+    f = write_toml(tmp_path / "cams.toml",
+                   CAMS.replace('packet_latency_max = "40ms"', 'packet_latency_max = "1us"'))
+    with pytest.raises(AnalysisInputError, match="no cameras value meets the SLA"):
+        find_capacity(f, "cameras", replications=2)
+    r = CliRunner().invoke(capacity_cmd, [str(f), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 3
+    assert "cannot be met at any load" in r.output
+
+
+def test_capacity_cli_writes_json(tmp_path: Path) -> None:
+    f = write_toml(tmp_path / "cams.toml", CAMS)
+    out = tmp_path / "cap"
+    r = CliRunner().invoke(capacity_cmd, [str(f), "--out", str(out), "--replications", "2",
+                                          "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((out / "capacity.json").read_text())
+    assert doc["capacity"] >= 1 and doc["binding"]["class"] == "video"
+    assert not doc["partial"]
+
+
+# --------------------------------------------------------------------------- curve
+def test_curve_cli_writes_tables_plot_and_reuses_runs(tmp_path: Path) -> None:
+    f = write_toml(tmp_path / "cams.toml", CAMS.replace('rate_control = "cbr"', ""))
+    out = tmp_path / "curve"
+    args = [str(f), "--vary", "cameras", "--from", "2", "--to", "10", "--steps", "3",
+            "--replications", "2", "--out", str(out)]
+    r = CliRunner().invoke(curve_cmd, args)
+    assert r.exit_code == 0, r.output
+    t = pd.read_parquet(out / "curve.parquet")
+    assert set(t["x"]) == {2.0, 6.0, 10.0}
+    p99 = t[(t["class"] == "video") & (t["metric"] == "latency_p99_ps")]
+    assert (p99["n"] == 2).all() and (p99["ci_low"] <= p99["mean"]).all()
+    est = pd.read_parquet(out / "estimates.parquet")
+    assert {"sum-of-means-60%", "gaussian-equivalent-capacity",
+            "network-calculus-bound"} <= set(est["method"])
+    assert (out / "curve.png").stat().st_size > 1000
+    r2 = CliRunner().invoke(curve_cmd, args)
+    assert r2.exit_code == 0
+    assert "6 runs (6 reused)" in r2.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["reused_runs"] == 6 and not manifest["partial"]
+
+
+def test_curve_bad_ranges_exit_3(tmp_path: Path) -> None:
+    f = write_toml(tmp_path / "cams.toml", CAMS)
+    base = [str(f), "--vary", "cameras", "--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(curve_cmd, [*base, "--from", "10", "--to", "2"])
+    assert r.exit_code == 3 and "reversed" in r.output
+    r = CliRunner().invoke(curve_cmd, [*base, "--from", "4", "--to", "4", "--steps", "3"])
+    assert r.exit_code == 3 and "empty" in r.output
+
+
+def test_curve_with_failing_runs_is_partial_exit_4(tmp_path: Path) -> None:
+    f = write_toml(tmp_path / "cams.toml", CAMS.replace('phase = "aligned"',
+                                                        'phase = "aligned"\nip_ratio = 5.0'))
+    out = tmp_path / "p"
+    r = CliRunner().invoke(curve_cmd, [str(f), "--vary", "cameras[0].ip_ratio", "--from", "0",
+                                       "--to", "10", "--steps", "3", "--replications", "1",
+                                       "--out", str(out), "--no-plot"])
+    assert r.exit_code == 4, r.output
+    assert "PARTIAL" in r.output
+    t = pd.read_parquet(out / "curve.parquet")
+    assert t["partial"].all() and set(t["x"]) == {5.0, 10.0}
+    assert json.loads((out / "manifest.json").read_text())["failures"][0]["x"] == 0.0
+
+
+def test_run_curve_library_api(tmp_path: Path) -> None:
+    f = write_toml(tmp_path / "cams.toml", CAMS)
+    res = run_curve(f, "bitrate", 0.5, 1.0, 2, replications=2)
+    assert res.values == [0.5, 1.0] and not res.partial
+    lat = res.table[(res.table["metric"] == "latency_max_ps")].set_index("x")["mean"]
+    assert lat.loc[0.5] < lat.loc[1.0]  # aligned CBR cameras: bursts grow with bitrate
