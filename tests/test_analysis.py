@@ -221,7 +221,7 @@ def test_capacity_camera_count_matches_brute_force(tmp_path: Path) -> None:
 
     data, _ = load_raw(f)
     ok = []
-    for n in range(1, (res.first_fail or 0) + 2):
+    for n in range(1, int(res.first_fail or 0) + 2):
         d = copy.deepcopy(data)
         d["cameras"][0]["count"] = n
         s = run(parse_scenario_dict(d), write=False).tables.summary
