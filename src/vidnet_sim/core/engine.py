@@ -80,7 +80,9 @@ class CoreEngine:
                     np.zeros(n_links, np.int64), np.zeros(n_links, np.int64),
                     np.zeros(n_links, np.int64), np.zeros(1, np.int64))
         self._succ_start, self._succ = _successors(plan)
-        self._gstat = np.zeros((K.N_GSTAT, n_groups), np.int64)
+        # indexed [statistic, group] by the kernel, stored group-major so that one packet's
+        # updates to its group touch one or two cache lines
+        self._gstat = np.zeros((n_groups, K.N_GSTAT), np.int64).T
         for k in (K.GS_LMIN, K.GS_LMAX, K.GS_FLMIN, K.GS_FLMAX):
             self._gstat[k] = -1
         self._phist = np.zeros((n_groups, N_BUCKETS), np.int64)
@@ -135,13 +137,15 @@ class CoreEngine:
                 worst += service_time_ps(buf + wire_max, rate) + int(plan.link_prop_ps[link])
             period = max(1, (int(src.fps_den[s]) * 10**12) // int(src.fps_num[s]))
             need = (worst + 2 * self.window_ps) // period + 4
+            need = min(need, self.end_ps // period + 4)  # never more frames than the run has
             size = 1 << int(need - 1).bit_length()
             base[f] = total
             mask[f] = size - 1
             total += size
         total = max(total, 1)
-        return (base, mask, np.zeros(total, np.int64), np.zeros(total, np.int64),
-                np.zeros(total, np.int64), np.zeros(total, np.int64))
+        # remaining packets, capture time, last delivery, flags: one slot's fields side by side
+        slots = np.zeros((total, 4), np.int64)
+        return (base, mask, slots[:, 0], slots[:, 1], slots[:, 2], slots[:, 3])
 
     # --- running -----------------------------------------------------------------------
     def _call(self, t_to: int, final: bool) -> None:
