@@ -185,7 +185,14 @@ ROUND_SIZES = [125, 250, 500, 1000, 1000, 1500]  # whole µs at 1 Gbit/s (125 B 
 
 
 @st.composite
-def cases(draw: st.DrawFn, *, max_end: int = 2 * MS, min_end: int = 20 * US) -> Case:
+def cases(
+    draw: st.DrawFn,
+    *,
+    max_end: int = 2 * MS,
+    min_end: int = 20 * US,
+    max_sources: int = 4,
+    max_packets: int = 120,
+) -> Case:
     """A small line or tree (2-6 uplinks towards the root) with 1-4 random sources.
 
     "Round" cases put every rate, size and time on a grain of 1 or 8 µs, so that arrivals,
@@ -240,14 +247,14 @@ def cases(draw: st.DrawFn, *, max_end: int = 2 * MS, min_end: int = 20 * US) -> 
             chain.append(x)
         ancestors[c] = chain
     sources: list[SourceSpec] = []
-    for i in range(draw(st.integers(1, 4), label="sources")):
+    for i in range(draw(st.integers(1, max_sources), label="sources")):
         at = draw(st.sampled_from(children))
         up = ancestors[at]
         k = draw(st.integers(1, min(2, len(up))))
         to = tuple(draw(st.permutations(up))[:k])  # one or two destinations
         kind = draw(st.sampled_from(["cbr", "poisson", "camera", "trace"]))
         header = 0 if rnd else draw(st.sampled_from([0, 40, 78]))
-        n_pk = draw(st.integers(1, 120))  # ~packets over the run: from light to overloaded
+        n_pk = draw(st.integers(1, max_packets))  # ~packets in the run: light to overloaded
         kw: dict[str, Any] = dict(at=at, to=to, header=header, name=f"s{i}")
         if sources and sources[0].kind == KINDS[kind] and draw(st.booleans()):
             kw["group"] = sources[0].name  # two sources of one kind in one group

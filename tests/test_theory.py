@@ -143,14 +143,15 @@ def test_md1_mean_wait_and_idle_probability(rho: float) -> None:
     # 0.08 percentage points; tolerance 0.5 points (about 6 SE; 2.5 % of 1 - rho at 0.8).
     assert abs(np.mean(w == 0) - (1 - rho)) < 0.005
     # the stats see the same run: max latency = max wait + S (P = 0)
-    assert st.latency_max_ps[0] >= w.max() + S
+    assert st.latency_max_ps.tolist() == [w.max() + S]
 
 
 def test_mg1_uniform_sizes_mean_wait() -> None:
     # Poisson arrivals of uniform payloads 64..1500 B + 40 B header at 1 Gbit/s, rho ~ 0.7.
     # The P-K formula with the exact discrete distribution of S (each wire size equally
-    # likely, S rounded up per packet). With M/D/1 at the same rho the mean wait would be
-    # E[S]^2 / E[S^2] = 0.80 of this: 20 % off, 10 SE of this test's 2 %.
+    # likely, S rounded up per packet). Relative SE of the mean wait at n = 2e6: 0.34 %
+    # (measured with 8 seeds at 3e5: 0.89 %), so 2 % is ~6 SE. Fixed-size packets at the same
+    # rho would wait E[S]^2 / E[S^2] = 0.80 of this: 20 % off, ten times the tolerance.
     rate = GBPS
     wires = np.arange(64, 1501) + 40
     s_values = np.array([service_ps(int(w), rate) for w in wires], np.int64)

@@ -145,7 +145,16 @@ def _register_sweeps() -> None:
     main.add_command(compare_command)
 
 
+def _register_analysis() -> None:
+    from vidnet_sim.analysis.commands import capacity, curve, size
+
+    main.add_command(curve)
+    main.add_command(capacity)
+    main.add_command(size)
+
+
 _register_sweeps()
+_register_analysis()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

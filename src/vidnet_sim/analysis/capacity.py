@@ -64,15 +64,16 @@ class Verdict:
         """The most violated target (or the closest to its target when all pass)."""
         c = self.checks.sort_values("ratio", ascending=False)
         row = c.iloc[0]
-        out = {"class": row["class"], "metric": row["metric"], "mean": row["mean"],
-               "target": row["target"], "ratio": row["ratio"]}
+        out = {"class": str(row["class"]), "metric": str(row["metric"]),
+               "mean": float(row["mean"]), "target": float(row["target"]),
+               "ratio": float(row["ratio"])}
         if len(self.links):
             top = self.links.sort_values("utilisation", ascending=False).iloc[0]
-            out["link"] = top["link"]
+            out["link"] = str(top["link"])
             out["link_utilisation"] = float(top["utilisation"])
             drops = self.links.sort_values("drops", ascending=False).iloc[0]
             if drops["drops"] > 0:
-                out["dropping_link"] = drops["link"]
+                out["dropping_link"] = str(drops["link"])
                 out["link_drops"] = float(drops["drops"])
         return out
 
@@ -87,6 +88,7 @@ class CapacityResult:
     verdicts: list[Verdict] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
     binding: dict[str, Any] = field(default_factory=dict)
+    estimates: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def partial(self) -> bool:
@@ -166,12 +168,14 @@ def find_capacity(file: str | Path, what: str = "cameras", *, start: str | float
                   maximum: str | float | None = None, replications: int = 3,
                   max_replications: int = 10, confidence: float = 0.95,
                   rel_tol: float = 0.01, cache_dir: str | Path | None = None,
-                  duration_ps: int | None = None, max_values: int = 40,
+                  duration_ps: int | None = None, max_values: int = 40, estimates: bool = True,
                   on_run: Callable[[RunRecord], None] | None = None) -> CapacityResult:
     """Search the largest value of ``what`` for which every SLA of the scenario holds.
 
     ``start`` defaults to the scenario's current value; ``maximum`` bounds the bracketing
-    (default 1024 × start). Raises :class:`AnalysisInputError` when the scenario has no SLA,
+    (default 1024 × start). With ``estimates``, also the capacity each fast estimate
+    predicts (:func:`estimated_capacities`). Raises :class:`AnalysisInputError` when the
+    scenario has no SLA,
     the options are inconsistent, or the SLA fails even at the smallest value (no load
     level meets it: the message names the class and target).
     """
@@ -259,8 +263,8 @@ def find_capacity(file: str | Path, what: str = "cameras", *, start: str | float
             raise AnalysisInputError(
                 f"no {vary.what} value meets the SLA: even at {vary.what} = "
                 f"{vary.label(hi)}, class {b['class']!r} {b['metric']} is "
-                f"{_show(b['metric'], b['mean'])} against a target of "
-                f"{_show(b['metric'], b['target'])}; the target cannot be met at any load "
+                f"{show_value(b['metric'], b['mean'])} against a target of "
+                f"{show_value(b['metric'], b['target'])}; the target cannot be met at any load "
                 "(relax it, or change the network)")
     while lo is not None and hi is not None and not close(lo, hi):
         mid = norm((lo + hi) / 2)
@@ -276,10 +280,106 @@ def find_capacity(file: str | Path, what: str = "cameras", *, start: str | float
                             failures)
     result.binding = judged[hi].binding() if hi is not None else judged[lo].binding() \
         if lo is not None else {}
+    if estimates:
+        result.estimates = estimated_capacities(cache, targets, x0, xmax, rel_tol)
     return result
 
 
-def _show(metric: str, value: float) -> str:
+def _search(ok: Callable[[float], bool], x0: float, xmax: float, integer: bool,
+            minimum: float, rel_tol: float) -> float | None:
+    """Largest x in [minimum, xmax] with ``ok(x)`` (monotone), by doubling/halving then
+    bisection; ``None`` when even the smallest value tried fails."""
+    def norm(x: float) -> float:
+        return float(round(x)) if integer else float(x)
+
+    lo: float | None = None
+    hi: float | None = None
+    x = norm(x0)
+    if ok(x):
+        lo = x
+        while lo < xmax:
+            x = norm(min(max(2 * lo, lo + 1) if integer else 2 * lo, xmax))
+            if ok(x):
+                lo = x
+            else:
+                hi = x
+                break
+        if hi is None:
+            return lo
+    else:
+        hi = x
+        while lo is None:
+            nxt = norm(max(hi / 2, minimum)) if integer else hi / 2
+            if nxt >= hi or (not integer and nxt < x0 * 1e-6):
+                return None
+            if ok(nxt):
+                lo = nxt
+            else:
+                hi = nxt
+    while (hi - lo > 1) if integer else (hi - lo > rel_tol * hi):
+        mid = norm((lo + hi) / 2)
+        if mid in (lo, hi):
+            break
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def estimated_capacities(cache: RunCache, targets: dict[str, dict[str, float]], x0: float,
+                         xmax: float, rel_tol: float = 0.01) -> dict[str, float | None]:
+    """The capacity each fast estimate predicts (no simulation), by the same search:
+    ``sum-of-means-60%`` and ``gaussian-equivalent-capacity`` (every link accepted), and
+    ``network-calculus-bound`` (every class's worst-case bound within each of its latency
+    targets: a guaranteed, conservative capacity; loss targets are not covered by it)."""
+    from vidnet_sim.analysis.estimates import (
+        METHOD_GAUSSIAN,
+        METHOD_NC,
+        METHOD_SUM_OF_MEANS,
+        Estimates,
+        estimate,
+    )
+    from vidnet_sim.errors import ScenarioError
+    from vidnet_sim.network.plan import build_plan
+    from vidnet_sim.scenario import parse_scenario_dict
+
+    memo: dict[float, Estimates | None] = {}
+
+    def est(x: float) -> Estimates | None:
+        if x not in memo:
+            try:
+                sc = parse_scenario_dict(cache.scenario_data(x, 0), base_dir=cache.base_dir)
+                memo[x] = estimate(sc, build_plan(sc, cache.base_dir))
+            except ScenarioError:
+                memo[x] = None
+        return memo[x]
+
+    def nc_ok(x: float) -> bool:
+        e = est(x)
+        if e is None:
+            return False
+        for cls, cols in targets.items():
+            lat = [t for c, t in cols.items() if c.endswith("_ps")]
+            if lat and not e.group_bound_ps(cls) <= min(lat):
+                return False
+        return True
+
+    vary = cache.vary
+    out: dict[str, float | None] = {}
+    for method in (METHOD_SUM_OF_MEANS, METHOD_GAUSSIAN):
+
+        def accepted(x: float, method: str = method) -> bool:
+            e = est(x)
+            return e is not None and e.ok(method)
+
+        out[method] = _search(accepted, x0, xmax, vary.integer, vary.minimum, rel_tol)
+    out[METHOD_NC] = _search(nc_ok, x0, xmax, vary.integer, vary.minimum, rel_tol)
+    return out
+
+
+def show_value(metric: str, value: float) -> str:
+    """A metric's value as text: latencies in ms, losses as fractions."""
     if metric.endswith("_ps"):
         return f"{value / 1e9:.4g} ms"
     return f"{value:.3g}"

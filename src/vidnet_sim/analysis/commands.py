@@ -24,7 +24,7 @@ from vidnet_sim.errors import (
     UnitError,
 )
 
-__all__ = ["capacity", "curve"]
+__all__ = ["capacity", "curve", "size"]
 
 
 def _duration(value: str | None) -> int | None:
@@ -128,8 +128,9 @@ def curve(file: Path, what: str, start: str, stop: str, steps: int, replications
     else:
         t = res.table[res.table["metric"].isin(["latency_p99_ps", "loss"])]
         for (cls, metric), g in t.groupby(["class", "metric"]):
-            scale = 1e9 if metric.endswith("_ps") else 1.0
-            unit = " ms" if metric.endswith("_ps") else ""
+            is_time = str(metric).endswith("_ps")
+            scale = 1e9 if is_time else 1.0
+            unit = " ms" if is_time else ""
             cells = ", ".join(
                 f"{res.vary.label(x)}: {m / scale:.4g}{unit}"
                 + ("" if math.isnan(h) else f" ±{(h - m) / scale:.2g}")
@@ -167,7 +168,7 @@ def capacity(file: Path, what: str, start: str | None, maximum: str | None, repl
              duration: str | None, out_dir: Path | None, as_json: bool) -> None:
     """The largest camera count (or load) for which every SLA holds; reports the binding
     class and link."""
-    from vidnet_sim.analysis.capacity import find_capacity
+    from vidnet_sim.analysis.capacity import find_capacity, show_value
     from vidnet_sim.analysis.vary import AnalysisInputError
 
     duration_ps = _duration(duration)
@@ -193,6 +194,7 @@ def capacity(file: Path, what: str, start: str | None, maximum: str | None, repl
         "first_failing": res.first_fail,
         "reached_max_without_failing": res.first_fail is None,
         "binding": res.binding,
+        "estimates": res.estimates,
         "uncertain": res.uncertain,
         "partial": res.partial,
         "failures": res.failures,
@@ -210,14 +212,71 @@ def capacity(file: Path, what: str, start: str | None, maximum: str | None, repl
             click.echo(f"capacity: {v.what} = {v.label(res.capacity or 0)} "
                        f"(fails at {v.label(res.first_fail)})"
                        + (" [uncertain: decided by the mean]" if res.uncertain else ""))
-            click.echo(f"binding: class {b.get('class')!r} {b.get('metric')} "
-                       f"(mean {b.get('mean'):.4g} vs target {b.get('target'):.4g}); "
+            metric = str(b.get("metric"))
+            click.echo(f"binding: class {b.get('class')!r} {metric} "
+                       f"(mean {show_value(metric, float(b['mean']))} vs target "
+                       f"{show_value(metric, float(b['target']))}); "
                        f"link {b.get('link')} at utilisation "
                        f"{b.get('link_utilisation', math.nan):.1%}"
                        + (f"; drops on {b['dropping_link']}" if "dropping_link" in b else ""))
+        for method, x in res.estimates.items():
+            click.echo(f"estimate [{method}]: "
+                       + ("no value passes" if x is None else f"{v.what} = {v.label(x)}"))
         click.echo(f"{len(res.verdicts)} values judged, {bar.reused} runs reused; "
                    f"results in {out}")
     if res.partial:
         click.echo(f"PARTIAL: {len(res.failures)} run(s) failed; values were judged on the "
                    "others", err=True)
         sys.exit(EXIT_PARTIAL)
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--costs", "costs_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Cost model TOML (fibre_per_km, port, new_fibre, currency, [optics] "
+                   "rate → cost); default: DOMAIN.md §7 orders of magnitude.")
+@click.option("--replications", type=int, default=3, show_default=True)
+@click.option("--max-replications", type=int, default=10, show_default=True)
+@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option("--duration", help="Override simulation.duration of every run.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default results/size/<scenario>/).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def size(file: Path, costs_file: Path | None, replications: int, max_replications: int,
+         confidence: float, duration: str | None, out_dir: Path | None,
+         as_json: bool) -> None:
+    """Choose a rate tier for every link so that every SLA holds, and cost it (greedy:
+    upgrade the busiest link until the simulation meets every SLA)."""
+    from vidnet_sim.analysis.cost import CostModel, load_cost_model, size_network
+    from vidnet_sim.analysis.vary import AnalysisInputError
+
+    duration_ps = _duration(duration)
+    out = out_dir or Path("results") / "size" / file.stem
+    try:
+        model = load_cost_model(costs_file) if costs_file is not None else CostModel()
+        with _Bar("size", None) as bar:
+            res = size_network(file, model, replications=replications,
+                               max_replications=max_replications, confidence=confidence,
+                               duration_ps=duration_ps, cache_dir=out, on_run=bar)
+    except (ScenarioError, AnalysisInputError) as exc:
+        _invalid(exc)
+        return
+    except Exception as exc:
+        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_RUNTIME)
+    out.mkdir(parents=True, exist_ok=True)
+    res.links.to_parquet(out / "size.parquet", index=False)
+    doc = {"total_cost": res.total_cost, "currency": res.currency,
+           "links": res.links.to_dict("records"), "steps": res.steps,
+           "uncertain": res.uncertain}
+    (out / "size.json").write_text(json.dumps(doc, indent=2, default=str), "utf-8")
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, default=str))
+        return
+    for row in res.links.to_dict("records"):
+        click.echo(f"{row['link']}: {float(row['rate_bps']) / 1e9:g} Gbit/s, "
+                   f"{float(row['length_m']) / 1000:.3g} km, "
+                   f"{float(row['cost']):,.0f} {res.currency}")
+    click.echo(f"total: {res.total_cost:,.0f} {res.currency} after {len(res.steps)} "
+               f"simulated choice(s)" + (" [uncertain]" if res.uncertain else "")
+               + f"; results in {out}")

@@ -69,13 +69,14 @@ def curve_estimates(cache: RunCache, values: list[float]) -> pd.DataFrame:
         except ScenarioError:
             continue
         links = est.links
+        busiest = int(links["utilisation"].to_numpy().argmax())
         rows.append({"x": x, "method": METHOD_SUM_OF_MEANS, "class": "",
                      "value": float(links["utilisation"].max()), "ok": est.ok(METHOD_SUM_OF_MEANS),
-                     "link": str(links.loc[links["utilisation"].idxmax(), "link"])})
+                     "link": str(links["link"].iloc[busiest])})
         ratio = links["gaussian_bps"] / links["rate_bps"]
         rows.append({"x": x, "method": METHOD_GAUSSIAN, "class": "",
                      "value": float(ratio.max()), "ok": est.ok(METHOD_GAUSSIAN),
-                     "link": str(links.loc[ratio.idxmax(), "link"])})
+                     "link": str(links["link"].iloc[int(ratio.to_numpy().argmax())])})
         for cls in sorted(set(est.groups["class"])):
             b = est.group_bound_ps(cls)
             rows.append({"x": x, "method": METHOD_NC, "class": cls, "value": b,
@@ -160,7 +161,7 @@ def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) 
     manifest = {"vary": result.vary.what, "values": result.values,
                 "confidence": result.confidence, "partial": result.partial,
                 "failures": result.failures,
-                "runs": int(len(result.runs)),
+                "runs": len(result.runs),
                 "reused_runs": int(result.runs["reused"].sum()) if len(result.runs) else 0}
     files[3].write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
     if plot and len(result.table):

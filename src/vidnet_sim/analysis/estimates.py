@@ -267,7 +267,7 @@ def arrival_curves(plan: NetworkPlan, scenario: Scenario, mode: ArrivalMode = "m
 
             def cap(mean: float, sig: float) -> int:
                 # the generator: round(mean * exp(sig z - sig^2/2)), at least 1 byte
-                return max(1, int(math.floor(mean * math.exp(sig * z - 0.5 * sig * sig) + 0.5)))
+                return max(1, math.floor(mean * math.exp(sig * z - 0.5 * sig * sig) + 0.5))
 
             i_cap, p_cap = cap(i, si), cap(p, sp)
 
@@ -293,17 +293,17 @@ def arrival_curves(plan: NetworkPlan, scenario: Scenario, mode: ArrivalMode = "m
         elif kind == KIND_TRACE:
             a, b = int(t.trace_start[s]), int(t.trace_end[s])
             times = t.trace_t[a:b].copy()
-            w = t.trace_size[a:b].astype(np.float64) + hb
+            tw = t.trace_size[a:b].astype(np.float64) + hb
             period = int(t.trace_period_ps[s])
             if period:
                 times = np.concatenate([times, times + period])  # two plays: every window
-                w = np.concatenate([w, w])
-                rate[s] = 8.0 * w.sum() / 2 * PS_PER_S / period * 1.001
+                tw = np.concatenate([tw, tw])
+                rate[s] = 8.0 * tw.sum() / 2 * PS_PER_S / period * 1.001
             else:
                 span = max(int(times[-1] - times[0]), 1)
-                rate[s] = 8.0 * w.sum() * PS_PER_S / span * 1.001
-            burst[s] = _bucket_from_trace(times, w, rate[s])
-            pmax[s], pmin[s] = float(w.max()), float(w.min())
+                rate[s] = 8.0 * tw.sum() * PS_PER_S / span * 1.001
+            burst[s] = _bucket_from_trace(times, tw, rate[s])
+            pmax[s], pmin[s] = float(tw.max()), float(tw.min())
         else:
             m, _ = source_rate_moments(plan, scale=scale)
             rate[s] = m[s]
@@ -380,7 +380,7 @@ def nc_delay_bounds(plan: NetworkPlan, curves: ArrivalCurves) -> tuple[np.ndarra
         tfa = float(dlink[r].sum())
         theta = 0.0
         rmin = math.inf
-        for j, link in enumerate(r):
+        for link in r:
             link = int(link)
             users = on_link[link]
             b_cross = sum(burst_at[g][k] for g, k in users if g != f)

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
 
 from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.sweep.paths import set_value
@@ -45,6 +44,8 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float,
     sd = float(v.std(ddof=1))
     if sd == 0.0:
         return m, m, m
+    from scipy import stats as st  # lazily: scipy.stats costs a second of start-up
+
     h = float(st.t.ppf(0.5 + confidence / 2, len(v) - 1)) * sd / math.sqrt(len(v))
     return m, m - h, m + h
 

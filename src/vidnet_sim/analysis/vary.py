@@ -54,7 +54,7 @@ class Vary:
     """A variable of a scenario: how to read it as a number and how to set it."""
 
     what: str
-    kind: str  # "cameras", "bitrate", "int", "float" or a quantity kind ("rate", ...)
+    kind: str  # "cameras", "bitrate", "int", "float", "fixed" or a quantity kind ("rate"...)
     loc: Loc | None
     current: float
 
@@ -92,6 +92,8 @@ class Vary:
     def apply(self, data: dict[str, Any], x: float) -> dict[str, Any]:
         """A copy of ``data`` with the variable set to ``x``."""
         out = copy.deepcopy(data)
+        if self.kind == "fixed":  # nothing varies (sizing: the data is set by the caller)
+            return out
         if self.kind == "cameras":
             cams = out.get("cameras", [])
             total = sum(int(c["count"]) for c in cams)
@@ -102,9 +104,9 @@ class Vary:
         else:
             assert self.loc is not None
             if self.kind in QUANTITY_KINDS:
-                value: Any = f"{int(round(x))}{_BASE_UNIT[self.kind]}"
+                value: Any = f"{round(x)}{_BASE_UNIT[self.kind]}"
             elif self.kind == "int":
-                value = int(round(x))
+                value = round(x)
             else:
                 value = float(x)
             set_value(out, self.loc, value)
@@ -193,6 +195,6 @@ def vary_values(vary: Vary, start: float, stop: float, steps: int) -> list[float
             f"{vary.label(vary.minimum)}")
     values = np.linspace(start, stop, steps)
     if vary.integer:
-        out = sorted({int(round(v)) for v in values})  # distinct whole values only
+        out = sorted({round(float(v)) for v in values})  # distinct whole values only
         return [float(v) for v in out]
     return [float(v) for v in values]
