@@ -30,12 +30,11 @@ import json
 import os
 import socket
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -43,7 +42,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vidnet_sim.errors import VidnetError
-from vidnet_sim.results.store import Results, ResultsNotFoundError, to_jsonable, versions
+from vidnet_sim.results.store import (
+    Results,
+    ResultsNotFoundError,
+    _atomic_write,
+    to_jsonable,
+    versions,
+)
 from vidnet_sim.results.tables import SCHEMAS, Tables, conform
 from vidnet_sim.sweep.plan import SCHEME, Point, Sweep, canonical_json
 
@@ -124,17 +129,10 @@ def point_files(point: Point, tables: Tables) -> dict[str, bytes]:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a hidden temporary file, then rename it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    def write(f: IO[bytes]) -> None:
+        f.write(data)
+
+    _atomic_write(path, write)
 
 
 def _json_bytes(doc: Mapping[str, Any]) -> bytes:
