@@ -533,3 +533,18 @@ def test_network_errors_name_the_file(tmp_path: Path) -> None:
         assert_invalid(result, case.needles)
         head = flat(result.stderr).split(": ", 1)[0]
         assert head == f"invalid scenario {file}", head
+
+
+def test_validate_accepts_a_sweep_file_and_reports_its_errors(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent / "scenarios"
+    ok = CliRunner().invoke(main, ["validate", str(root / "sweep-small-town.toml")])
+    assert ok.exit_code == 0, ok.output
+    assert "valid sweep" in ok.output and "54 points" in ok.output
+    bad = tmp_path / "bad-sweep.toml"
+    bad.write_text(
+        f'[sweep]\nscenario = "{(root / "small-town.toml").as_posix()}"\n'
+        '[sweep.grid]\n"links.core-uplink.rate" = ["1gbps"]\n'
+    )
+    res = CliRunner().invoke(main, ["validate", str(bad)])
+    assert res.exit_code == 3
+    assert "Gbps" in res.output and "Traceback" not in res.output

@@ -53,11 +53,23 @@ def main() -> None:
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def validate(file: Path) -> None:
-    """Check a scenario FILE (and its compiled network) without running it."""
+    """Check a scenario FILE (and its compiled network) or a sweep file, without running it."""
     from vidnet_sim.network.plan import build_plan
     from vidnet_sim.scenario import load_scenario
     from vidnet_sim.timeline.driver import scenario_actions
 
+    if _is_sweep_file(file):
+        from vidnet_sim.sweep import load_sweep
+
+        try:
+            sw = load_sweep(file)
+            sw.check()
+        except ScenarioError as exc:
+            _fail_scenario(exc.with_source(str(file)))
+            return
+        click.echo(f"{file}: valid sweep — {len(sw.points)} points over {len(sw.parameters)} "
+                   "parameters")
+        return
     try:
         scenario = load_scenario(file)
         plan = build_plan(scenario, file.parent)
@@ -118,6 +130,17 @@ def run(file: Path, out_dir: Path | None, seed: int | None, duration: str | None
     rate = result.stats.packet_hops / max(result.stats.wall_seconds, 1e-9)
     out.print(f"{result.stats.packet_hops:,} packet-hops in {result.stats.wall_seconds:.2f} s "
               f"({rate / 1e6:.1f} M/s) — results in {result.out_dir}")
+
+
+def _is_sweep_file(file: Path) -> bool:
+    """Whether ``file`` parses as TOML with a top-level ``[sweep]`` section."""
+    import tomllib
+
+    try:
+        with open(file, "rb") as f:
+            return "sweep" in tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError):
+        return False  # the scenario loader reports it properly
 
 
 def _progress() -> tuple[Any, Any]:
