@@ -80,6 +80,13 @@ class CoreEngine:
                     np.zeros(n_links, np.int64), np.zeros(n_links, np.int64),
                     np.zeros(n_links, np.int64), np.zeros(1, np.int64))
         self._succ_start, self._succ = _successors(plan)
+        # every route followed by -1, and where each flow's route starts in it
+        self._flow_pos0 = (plan.flow_route_start[:-1]
+                           + np.arange(n_flows, dtype=np.int64)).astype(np.int64)
+        self._route_seq = np.full(len(plan.route_links) + n_flows, -1, np.int64)
+        for f in range(n_flows):
+            r = plan.route(f)
+            self._route_seq[self._flow_pos0[f] : self._flow_pos0[f] + len(r)] = r
         # indexed [statistic, group] by the kernel, stored group-major so that one packet's
         # updates to its group touch one or two cache lines
         self._gstat = np.zeros((n_groups, K.N_GSTAT), np.int64).T
@@ -156,7 +163,7 @@ class CoreEngine:
             self.t, t_to, self.window_ps, final, table_arrays(plan.sources),
             state_arrays(self.state), self._gen, plan.source_flow_start, plan.link_order,
             self._LP, self._LS, self._ST, self._items, self._runs, self._ring, self._FP,
-            self._FS, plan.flow_route_start, plan.route_links, self._succ_start, self._succ,
+            self._FS, self._flow_pos0, self._route_seq, self._succ_start, self._succ,
             self._gstat, self._phist,
             self._fhist, self._lstat, self.warmup_ps, self.end_ps, self.drain,
             plan.count_in_service, self._log, self._log_n, self.do_log,

@@ -15,7 +15,8 @@ All per-link storage lives in a few *segmented stores* (one array each, see ``_r
 inboxes, their run starts and the rings of packets in each link's buffer.
 
 Inbox item columns (int64): ``t`` arrival at this link (ps), ``key = flow << 40 | seq``,
-``origin`` emission time (ps), ``meta = wire_bytes | hop << 32``, ``frame`` (-1 if none).
+``origin`` emission time (ps), ``meta = wire_bytes | p << 32`` where ``p`` is the position of
+this link in ``route_seq`` (every flow's route followed by -1), ``frame`` (-1 if none).
 """
 
 from __future__ import annotations
@@ -220,7 +221,7 @@ def _grow_ring(ring, ring_off, ring_cap, ring_head, rn, tops, l, need):  # type:
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, route_links,  # type: ignore[no-untyped-def]
+def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_seq,  # type: ignore[no-untyped-def]
                   scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service,
                   log, log_n, do_log):
     """Serve every arrival before ``t1`` at link ``l``, in (time, flow, seq) order.
@@ -300,7 +301,7 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, rou
         n_hops += 1
         flow = key >> FLOW_SHIFT
         size = meta & SIZE_MASK
-        hop = meta >> 32
+        p = meta >> 32  # this hop's position in route_seq
         # transmissions that ended by t leave the buffer first
         while rn > 0 and ring[rbase + head, 0] <= t:
             qb -= ring[rbase + head, 1]
@@ -339,11 +340,10 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start, rou
             if do_log:
                 log_n = _log(log, log_n, flow, key & SEQ_MASK, l, t, dep)
             t_next = dep + prop
-            r0 = route_start[flow]
-            if r0 + hop + 1 < route_start[flow + 1]:
-                m = route_links[r0 + hop + 1]
+            m = route_seq[p + 1]
+            if m >= 0:
                 _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, l, t_next,
-                        key, origin, size | ((hop + 1) << 32), frame)
+                        key, origin, size | ((p + 1) << 32), frame)
             else:
                 _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem,
                         slot_origin, slot_last, slot_flags, GSTAT, PHIST, FHIST, flow, origin,
@@ -401,7 +401,7 @@ def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _inject_rows(f, m, gen_buf, n, items, runs, ST, FP, FS, GSTAT, warmup):  # type: ignore[no-untyped-def]
+def _inject_rows(f, m, pos0, gen_buf, n, items, runs, ST, FP, FS, GSTAT, warmup):  # type: ignore[no-untyped-def]
     """Copy ``n`` generated packets into flow ``f``'s first link ``m`` (room reserved) as one
     run, and open the slots of the camera frames they start. Returns 1 on slot overflow."""
     in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
@@ -414,7 +414,8 @@ def _inject_rows(f, m, gen_buf, n, items, runs, ST, FP, FS, GSTAT, warmup):  # t
         t = gen_buf[j, G_T]
         frame = gen_buf[j, G_FRAME]
         _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t,
-                (f << FLOW_SHIFT) | gen_buf[j, G_SEQ], t, gen_buf[j, G_WIRE], frame)
+                (f << FLOW_SHIFT) | gen_buf[j, G_SEQ], t, gen_buf[j, G_WIRE] | (pos0 << 32),
+                frame)
         if t >= warmup:
             GSTAT[GS_SENT, g] += 1
         if frame >= 0 and (j == 0 or gen_buf[j - 1, G_FRAME] != frame):
@@ -433,7 +434,7 @@ def _inject_rows(f, m, gen_buf, n, items, runs, ST, FP, FS, GSTAT, warmup):  # t
 
 @nb.njit(cache=True, error_model="numpy")
 def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_flow_start, order, LP, LS, ST,  # type: ignore[no-untyped-def]
-            items, runs, ring, FP, FS, route_start, route_links, succ_start, succ, GSTAT,
+            items, runs, ring, FP, FS, flow_pos0, route_seq, succ_start, succ, GSTAT,
             PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service, log, log_n, do_log):
     """Simulate ``[t_from, t_to)`` window by window; with ``final``, then everything left.
 
@@ -462,12 +463,12 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_flow_start, ord
                 if n == 0:
                     continue
                 for f in range(source_flow_start[s], source_flow_start[s + 1]):
-                    m = route_links[route_start[f]]
+                    m = route_seq[flow_pos0[f]]
                     if in_n[m] + n > in_cap[m] or runs_n[m] + 1 > run_cap[m]:
                         items, runs = _reserve(items, runs, in_off, in_cap, in_n, run_off,
                                                run_cap, runs_n, tops, m, n)
-                    err |= _inject_rows(f, m, gen_buf, n, items, runs, ST, FP, FS, GSTAT,
-                                        warmup)
+                    err |= _inject_rows(f, m, flow_pos0[f], gen_buf, n, items, runs, ST, FP, FS,
+                                        GSTAT, warmup)
         else:  # the final pass: everything left, no new packets
             t1 = INF
             n_pass = 1
@@ -490,8 +491,8 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_flow_start, ord
                 log = bigger
             if runs_n[l] > scratch.shape[1]:
                 scratch = np.empty((5, 2 * runs_n[l]), np.int64)
-            log_n = _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_start,
-                                  route_links, scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end,
+            log_n = _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_seq,
+                                  scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end,
                                   drain, count_in_service, log, log_n, do_log)
         if t0 < t_to:
             t0 = t1
