@@ -116,6 +116,14 @@ _PositiveTime = Annotated[Time, Field(gt=0)]
 _Name = Annotated[str, Field(min_length=1)]
 
 
+def _stop_after_start(start: int, stop: int | None) -> list[tuple[str, str]]:
+    """The rule that a group's ``stop`` comes after its ``start``, as a problem list."""
+    if stop is not None and stop <= start:
+        return [("stop", f"must be later than start ({format_time(start)}), "
+                         f"got {format_time(stop)}")]
+    return []
+
+
 def _raise_rules(problems: list[tuple[str, str]]) -> None:
     """Raise one error carrying every ``(field, message)`` rule violation of a model.
 
@@ -327,14 +335,7 @@ class CameraGroup(_Model):
             problems.append(
                 ("access_length", "give either access_delay or access_length, not both")
             )
-        if self.stop is not None and self.stop <= self.start:
-            problems.append(
-                (
-                    "stop",
-                    f"must be later than start ({format_time(self.start)}), "
-                    f"got {format_time(self.stop)}",
-                )
-            )
+        problems += _stop_after_start(self.start, self.stop)
         _raise_rules(problems)
         return self
 
@@ -464,14 +465,7 @@ class Source(_Model):
                     )
         if self.loop and kind != "trace":
             problems.append(("loop", f"only for kind 'trace', not {kind!r}"))
-        if self.stop is not None and self.stop <= self.start:
-            problems.append(
-                (
-                    "stop",
-                    f"must be later than start ({format_time(self.start)}), "
-                    f"got {format_time(self.stop)}",
-                )
-            )
+        problems += _stop_after_start(self.start, self.stop)
         _raise_rules(problems)
         return self
 
