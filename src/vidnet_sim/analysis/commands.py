@@ -7,12 +7,14 @@ runs failed: what was computed is written and labelled partial).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -78,10 +80,24 @@ class _Bar:
                                  f"{' (reused)' if rec.reused else ''}")
 
 
-def _invalid(exc: Exception) -> None:
+def _invalid(exc: Exception) -> NoReturn:
     text = exc.render() if isinstance(exc, ScenarioError) else f"invalid input: {exc}"
     click.echo(text, err=True)
     sys.exit(EXIT_INVALID_SCENARIO)
+
+
+@contextlib.contextmanager
+def _reported_errors() -> Iterator[None]:
+    """Invalid input exits 3 with its message; anything else exits 1 with one line."""
+    from vidnet_sim.analysis.vary import AnalysisInputError
+
+    try:
+        yield
+    except (ScenarioError, AnalysisInputError) as exc:
+        _invalid(exc)
+    except Exception as exc:  # a bug or a resource problem: one line, no traceback
+        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_RUNTIME)
 
 
 @click.command()
@@ -107,21 +123,13 @@ def curve(file: Path, what: str, start: str, stop: str, steps: int, replications
     """Latency percentiles and loss per class against a varied load, with confidence
     intervals and the fast estimates (60 % rule, Gaussian, network calculus)."""
     from vidnet_sim.analysis.curve import run_curve, write_curve
-    from vidnet_sim.analysis.vary import AnalysisInputError
 
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}"
-    try:
-        with _Bar("curve", None) as bar:
-            res = run_curve(file, what, start, stop, steps, replications=replications,
-                            confidence=confidence, cache_dir=out, duration_ps=duration_ps,
-                            on_run=bar)
-    except (ScenarioError, AnalysisInputError) as exc:
-        _invalid(exc)
-        return
-    except Exception as exc:
-        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(EXIT_RUNTIME)
+    with _reported_errors(), _Bar("curve", None) as bar:
+        res = run_curve(file, what, start, stop, steps, replications=replications,
+                        confidence=confidence, cache_dir=out, duration_ps=duration_ps,
+                        on_run=bar)
     files = write_curve(res, out, plot=not no_plot)
     if as_json:
         click.echo(res.table.to_json(orient="records"))
@@ -169,22 +177,14 @@ def capacity(file: Path, what: str, start: str | None, maximum: str | None, repl
     """The largest camera count (or load) for which every SLA holds; reports the binding
     class and link."""
     from vidnet_sim.analysis.capacity import find_capacity, show_value
-    from vidnet_sim.analysis.vary import AnalysisInputError
 
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}"
-    try:
-        with _Bar("capacity", None) as bar:
-            res = find_capacity(file, what, start=start, maximum=maximum,
-                                replications=replications, max_replications=max_replications,
-                                confidence=confidence, rel_tol=tolerance, cache_dir=out,
-                                duration_ps=duration_ps, on_run=bar)
-    except (ScenarioError, AnalysisInputError) as exc:
-        _invalid(exc)
-        return
-    except Exception as exc:
-        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(EXIT_RUNTIME)
+    with _reported_errors(), _Bar("capacity", None) as bar:
+        res = find_capacity(file, what, start=start, maximum=maximum,
+                            replications=replications, max_replications=max_replications,
+                            confidence=confidence, rel_tol=tolerance, cache_dir=out,
+                            duration_ps=duration_ps, on_run=bar)
     out.mkdir(parents=True, exist_ok=True)
     res.table().assign(partial=res.partial).to_parquet(out / "capacity.parquet", index=False)
     doc = {
@@ -248,22 +248,15 @@ def size(file: Path, costs_file: Path | None, replications: int, max_replication
     """Choose a rate tier for every link so that every SLA holds, and cost it (greedy:
     upgrade the busiest link until the simulation meets every SLA)."""
     from vidnet_sim.analysis.cost import CostModel, load_cost_model, size_network
-    from vidnet_sim.analysis.vary import AnalysisInputError
 
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "size" / file.stem
-    try:
+    with _reported_errors():
         model = load_cost_model(costs_file) if costs_file is not None else CostModel()
         with _Bar("size", None) as bar:
             res = size_network(file, model, replications=replications,
                                max_replications=max_replications, confidence=confidence,
                                duration_ps=duration_ps, cache_dir=out, on_run=bar)
-    except (ScenarioError, AnalysisInputError) as exc:
-        _invalid(exc)
-        return
-    except Exception as exc:
-        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(EXIT_RUNTIME)
     out.mkdir(parents=True, exist_ok=True)
     res.links.to_parquet(out / "size.parquet", index=False)
     doc = {"total_cost": res.total_cost, "currency": res.currency,
