@@ -181,16 +181,17 @@ def _read_run(folder: Path) -> Results:
         name: conform(pd.read_parquet(folder / TABLE_FILES[name], engine="pyarrow"), schema)
         for name, schema in SCHEMAS.items()
     }
-    return Results(**tables, manifest=_read_manifest(folder / MANIFEST_FILE))
+    return Results(**tables, manifest=read_json_object(folder / MANIFEST_FILE))
 
 
-def _read_manifest(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path, error: type[VidnetError] = VidnetError) -> dict[str, Any]:
+    """The JSON object in ``path``; ``error`` (a message naming the file) if it is not one."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise VidnetError(f"cannot read {path}: {e}") from e
+        raise error(f"cannot read {path}: {e}") from e
     if not isinstance(data, dict):
-        raise VidnetError(f"{path}: expected a JSON object")
+        raise error(f"{path}: expected a JSON object")
     return data
 
 
@@ -233,6 +234,6 @@ def read_results(path: str | os.PathLike[str]) -> Results:
             frames.append(df)
         sweep_schema = schema.insert(0, pa.field("run", pa.string()))
         tables[name] = conform(pd.concat(frames, ignore_index=True), sweep_schema)
-    manifest = _read_manifest(p / MANIFEST_FILE) if (p / MANIFEST_FILE).is_file() else {}
+    manifest = read_json_object(p / MANIFEST_FILE) if (p / MANIFEST_FILE).is_file() else {}
     manifest["runs"] = {run: res.manifest for run, res in parts.items()}
     return Results(**tables, manifest=manifest)

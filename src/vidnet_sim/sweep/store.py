@@ -46,6 +46,7 @@ from vidnet_sim.results.store import (
     Results,
     ResultsNotFoundError,
     _atomic_write,
+    read_json_object,
     to_jsonable,
     versions,
 )
@@ -213,13 +214,7 @@ class SweepStore:
         path = self.root / SWEEP_FILE
         if not path.is_file():
             return None
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise SweepFolderError(f"cannot read {path}: {exc}") from exc
-        if not isinstance(data, dict):
-            raise SweepFolderError(f"{path}: expected a JSON object")
-        return data
+        return read_json_object(path, SweepFolderError)
 
     def check(self, sweep: Sweep) -> None:
         """Refuse a folder that holds points of another scenario, seed or seed scheme."""
