@@ -509,7 +509,7 @@ def test_event_rules() -> None:
     ]
     assert problems_of(scenario_with(events=events)) == [
         'events[0] (kind="alarm").duration: required for an alarm',
-        "events[1] (kind=\"start\").duration: only for an alarm, not a 'start' event",
+        "events[1] (kind=\"start\").duration: only for an alarm or a failure, not a 'start' event",
         "events[1] (kind=\"start\").bitrate_scale: only for an alarm, not a 'start' event",
     ]
 

@@ -10,6 +10,18 @@ import numpy.typing as npt
 I64 = npt.NDArray[np.int64]
 
 
+def _empty() -> I64:
+    return np.zeros(0, np.int64)
+
+
+def _empty2() -> I64:
+    return np.zeros((0, 0), np.int64)
+
+
+def _empty3() -> I64:
+    return np.zeros((0, 0, 0), np.int64)
+
+
 @dataclass
 class RunStats:
     """Counters and histograms of one run, indexed by flow group and by directed link.
@@ -63,3 +75,20 @@ class RunStats:
     packet_hops: int  # every packet arrival processed at a link, warm-up included
     wall_seconds: float = 0.0
     extra: dict[str, object] = field(default_factory=dict)
+    # --- classes (docs/model.md rule 11) and failures (rule 13) ---
+    class_names: list[str] = field(default_factory=list)
+    group_class: I64 = field(default_factory=_empty)  # (G,) index into class_names
+    packets_failed: I64 = field(default_factory=_empty)  # (G,) lost to a link failure (in dropped)
+    link_fail_drops: I64 = field(default_factory=_empty)  # (L,) arrivals lost to a failure
+    # --- epochs (rule 14): E epochs starting at epoch_starts_ps ---
+    epoch_starts_ps: I64 = field(default_factory=_empty)  # (E,)
+    epoch_labels: list[str] = field(default_factory=list)  # (E,) what started each epoch
+    epoch_sent: I64 = field(default_factory=_empty2)  # (E, G)
+    epoch_delivered: I64 = field(default_factory=_empty2)  # (E, G)
+    epoch_dropped: I64 = field(default_factory=_empty2)  # (E, G), failure losses included
+    epoch_failed: I64 = field(default_factory=_empty2)  # (E, G)
+    epoch_packet_hist: I64 = field(default_factory=_empty3)  # (E, G, N_BUCKETS)
+    epoch_link_bytes: I64 = field(default_factory=_empty2)  # (E, L) admitted wire bytes
+    epoch_link_busy_ps: I64 = field(default_factory=_empty2)  # (E, L)
+    epoch_link_drops: I64 = field(default_factory=_empty2)  # (E, L) buffer drops
+    epoch_link_fail_drops: I64 = field(default_factory=_empty2)  # (E, L)

@@ -102,6 +102,8 @@ def parse_scenario_dict(
             problems += _problems_from_error(error, data)
     problems += _cross_checks(data)
     problems += _check_alarms(_valid_items(scenario, data, "events", Event), data)
+    problems += _check_failures(_valid_items(scenario, data, "events", Event), data)
+    problems += _check_qos(scenario, data)
     problems += _check_traces(_valid_items(scenario, data, "sources", Source), data)
     if problems or scenario is None:
         raise ScenarioError(problems or [Problem("", "invalid scenario")], source=source)
@@ -566,6 +568,59 @@ def _check_alarms(events: list[tuple[int, Event]], data: dict[str, Any]) -> list
                         f"{format_time(earlier_end)}); alarms on a target must not overlap",
                     )
                 )
+    return problems
+
+
+def _check_failures(events: list[tuple[int, Event]], data: dict[str, Any]) -> list[Problem]:
+    """A failure names a link that exists; two failures of one link must not overlap."""
+    problems: list[Problem] = []
+    link_ids: list[str] = []
+    for _, item in _raw_items(data, "links"):
+        lid, a, b = item.get("id"), item.get("a"), item.get("b")
+        if not isinstance(lid, str) and isinstance(a, str) and isinstance(b, str):
+            lid = f"{a}-{b}"
+        if isinstance(lid, str):
+            link_ids.append(lid)
+    failures = [(i, e) for i, e in events if e.kind == "failure" and e.link is not None]
+    for j, (i, ev) in enumerate(failures):
+        assert ev.link is not None and ev.end is not None
+        if ev.link not in link_ids:
+            problems.append(Problem(
+                _path(("events", i, "link"), data),
+                f"got {ev.link!r}: no link has this id{_did_you_mean(ev.link, link_ids, False)}"
+                " (a link's id is its `id`, or `a-b`)"))
+            continue
+        for i0, other in failures[:j]:
+            assert other.end is not None
+            if other.link == ev.link and ev.at < other.end and other.at < ev.end:
+                problems.append(Problem(
+                    _path(("events", i), data),
+                    f"overlapping events: the failure of {ev.link!r} from {format_time(ev.at)} "
+                    f"to {format_time(ev.end)} overlaps events[{i0}] (from "
+                    f"{format_time(other.at)} to {format_time(other.end)})"))
+    return problems
+
+
+def _check_qos(scenario: Scenario | None, data: dict[str, Any]) -> list[Problem]:
+    """Classes in use are known and queued; links ask for a scheduler only with ``[qos]``."""
+    problems: list[Problem] = []
+    qos = scenario.qos if scenario is not None else None
+    if scenario is None or qos is None:
+        if data.get("qos") is None:
+            for i, item in _raw_items(data, "links"):
+                sched = item.get("scheduler")
+                if isinstance(sched, str) and sched != "fifo":
+                    problems.append(Problem(
+                        _path(("links", i, "scheduler"), data),
+                        f"got {sched!r}: a {sched} scheduler needs queues; add a [qos] section "
+                        "with [[qos.queues]] (or use 'fifo')"))
+        return problems
+    used: dict[str, str] = {}
+    for section, items in (("cameras", scenario.cameras), ("sources", scenario.sources)):
+        for i, item in enumerate(items):
+            used.setdefault(item.class_, _path((section, i), data))
+    for path, message in qos.problems(used):
+        problems.append(Problem(path, message))
     return problems
 
 

@@ -16,26 +16,17 @@ ids, linked routes, overlapping alarms, SLA classes) are run by the loader.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from fractions import Fraction
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
-    ValidationInfo,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
-from vidnet_sim.errors import UnitError
 from vidnet_sim.scenario.units import (
-    format_rate,
     format_size,
     format_time,
-    parse_length,
     parse_rate,
     parse_size,
     parse_time,
@@ -62,82 +53,23 @@ __all__ = [
     "default_bitrate_bps",
 ]
 
-#: Validation-context key: when true, quantities must be strings with a unit (scenario files).
-UNITS_REQUIRED = "units_required"
 
-#: Buffer of a link that gives neither ``buffer`` nor ``buffer_packets``: 1 MiB.
-DEFAULT_LINK_BUFFER_BYTES = 2**20
-
-_INT64_MAX = 2**63 - 1
-
-
-def _quantity(parser: Callable[[object], int], fmt: Callable[[int], str]) -> BeforeValidator:
-    """Return a validator turning a quantity string (or, from Python, a base-unit int) to int."""
-
-    def validate(value: object, info: ValidationInfo) -> object:
-        units_required = bool(info.context and info.context.get(UNITS_REQUIRED))
-        if isinstance(value, int) and not isinstance(value, bool) and not units_required:
-            if value < 0:
-                raise PydanticCustomError(
-                    "unit", "{message}", {"message": f"got {value!r}: must not be negative"}
-                )
-            result = value
-        else:
-            try:
-                result = parser(value)
-            except UnitError as exc:
-                detail = getattr(exc, "detail", str(exc))
-                raise PydanticCustomError(
-                    "unit", "{message}", {"message": f"got {value!r}: {detail}"}
-                ) from None
-        if result > _INT64_MAX:
-            raise PydanticCustomError(
-                "unit",
-                "{message}",
-                {"message": f"got {value!r}: too large (at most {fmt(_INT64_MAX)})"},
-            )
-        return result
-
-    return BeforeValidator(validate)
-
-
-#: A bit rate: ``'10Gbps'`` in a file, ``int`` bit/s after validation.
-Rate = Annotated[int, _quantity(parse_rate, format_rate)]
-#: A size: ``'1500B'``, ``'64KiB'`` in a file, ``int`` bytes after validation.
-Size = Annotated[int, _quantity(parse_size, format_size)]
-#: A time or duration: ``'40ms'``, ``'4.9us'`` in a file, ``int`` picoseconds after validation.
-Time = Annotated[int, _quantity(parse_time, format_time)]
-#: A length: ``'3km'`` in a file, ``int`` metres after validation.
-Length = Annotated[int, _quantity(parse_length, str)]
-
-_PositiveRate = Annotated[Rate, Field(gt=0)]
-_PositiveSize = Annotated[Size, Field(gt=0)]
-_PositiveTime = Annotated[Time, Field(gt=0)]
-_Name = Annotated[str, Field(min_length=1)]
-
-
-def _stop_after_start(start: int, stop: int | None) -> list[tuple[str, str]]:
-    """The rule that a group's ``stop`` comes after its ``start``, as a problem list."""
-    if stop is not None and stop <= start:
-        return [("stop", f"must be later than start ({format_time(start)}), "
-                         f"got {format_time(stop)}")]
-    return []
-
-
-def _raise_rules(problems: list[tuple[str, str]]) -> None:
-    """Raise one error carrying every ``(field, message)`` rule violation of a model.
-
-    The loader reads ``ctx["problems"]`` to report each at its own path.
-    """
-    if problems:
-        message = "; ".join(f"{field}: {text}" if field else text for field, text in problems)
-        raise PydanticCustomError(
-            "rules", "{message}", {"message": message, "problems": tuple(problems)}
-        )
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+from vidnet_sim.scenario.fields import (
+    DEFAULT_LINK_BUFFER_BYTES,
+    UNITS_REQUIRED,
+    Length,
+    Rate,
+    Size,
+    Time,
+    _Model,
+    _Name,
+    _PositiveRate,
+    _PositiveSize,
+    _PositiveTime,
+    _raise_rules,
+    _stop_after_start,
+)
+from vidnet_sim.scenario.qos import Qos, Scheduler
 
 
 # --------------------------------------------------------------------------- simulation
@@ -149,6 +81,7 @@ class Simulation(_Model):
     seed: Annotated[int, Field(ge=0)] = 0
     window: _PositiveTime = parse_time("100ms")
     drain: bool = True
+    report_interval: _PositiveTime | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -199,6 +132,7 @@ class Link(_Model):
     buffer_packets: Annotated[int, Field(gt=0)] | None = None
     duplex: bool = True
     blocked: bool = False
+    scheduler: Scheduler | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -327,6 +261,7 @@ class CameraGroup(_Model):
     stop: Time | None = None
     destinations: Annotated[list[_Name], Field(min_length=1)]
     class_: _Name = Field(default="video", alias="class")
+    multicast: bool = False
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -416,6 +351,7 @@ class Source(_Model):
     at: _Name
     destinations: Annotated[list[_Name], Field(min_length=1)]
     class_: _Name = Field(default="data", alias="class")
+    multicast: bool = False
     rate: _PositiveRate | None = None
     packet_rate: Annotated[float, Field(gt=0)] | None = None
     interval: _PositiveTime | None = None
@@ -472,31 +408,53 @@ class Source(_Model):
 
 # --------------------------------------------------------------------------- events, SLA
 class Event(_Model):
-    """A change on the timeline: an alarm raising bitrates for a while, or a start / stop."""
+    """A change on the timeline: an alarm raising bitrates for a while, a start / stop, or a
+    link failure (``link`` down from ``at`` for ``duration``, traffic rerouted after
+    ``convergence``)."""
 
-    kind: Literal["alarm", "start", "stop"]
-    targets: Annotated[list[_Name], Field(min_length=1)]
+    kind: Literal["alarm", "start", "stop", "failure"]
+    targets: Annotated[list[_Name], Field(min_length=1)] | None = None
     at: Time
     duration: _PositiveTime | None = None
     bitrate_scale: Annotated[float, Field(gt=0)] = 3.0
+    gop: Annotated[int, Field(ge=1)] | None = None
+    link: _Name | None = None
+    convergence: Time = parse_time("50ms")
+    revert: bool = True
+    on_unreachable: Literal["lose", "error"] = "lose"
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
         problems: list[tuple[str, str]] = []
-        if self.kind == "alarm":
-            if self.duration is None:
-                problems.append(("duration", "required for an alarm"))
+        kind = self.kind
+        set_ = self.model_fields_set
+        if kind in ("alarm", "failure") and self.duration is None:
+            what = "an alarm" if kind == "alarm" else "a failure (the time to repair)"
+            problems.append(("duration", f"required for {what}"))
+        if kind in ("start", "stop") and self.duration is not None:
+            problems.append(("duration", f"only for an alarm or a failure, not a {kind!r} event"))
+        if kind != "alarm":
+            for f in ("bitrate_scale", "gop"):
+                if f in set_:
+                    problems.append((f, f"only for an alarm, not a {kind!r} event"))
+        if kind == "failure":
+            if self.link is None:
+                problems.append(("link", "required for a failure (the id of the failed link)"))
+            if self.targets is not None:
+                problems.append(("targets", "not for a failure (give link)"))
         else:
-            if self.duration is not None:
-                problems.append(("duration", f"only for an alarm, not a {self.kind!r} event"))
-            if "bitrate_scale" in self.model_fields_set:
-                problems.append(("bitrate_scale", f"only for an alarm, not a {self.kind!r} event"))
+            if self.targets is None:
+                problems.append(("targets", f"required for {'an' if kind == 'alarm' else 'a'} "
+                                            f"{kind!r} event"))
+            for f in ("link", "convergence", "revert", "on_unreachable"):
+                if f in set_:
+                    problems.append((f, f"only for a failure, not a {kind!r} event"))
         _raise_rules(problems)
         return self
 
     @property
     def end(self) -> int | None:
-        """End of an alarm (``at + duration``, ps); None for start / stop events."""
+        """End of an alarm or failure (``at + duration``, ps); None for start / stop events."""
         return None if self.duration is None else self.at + self.duration
 
 
@@ -535,3 +493,4 @@ class Scenario(_Model):
     sources: list[Source] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
     sla: dict[str, Sla] = Field(default_factory=dict)
+    qos: Qos | None = None

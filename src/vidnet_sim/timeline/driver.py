@@ -48,6 +48,9 @@ class Action:
     active: bool | None = None
     scale: float | None = None
     label: str = ""
+    trees: npt.NDArray[np.int64] | None = None  # reroute: these trees ...
+    pos0: npt.NDArray[np.int64] | None = None  # ... take these layouts
+    epoch: bool = True  # the action starts an epoch of the results
 
     def apply(self, state: SourceState) -> None:
         """Apply the change to ``state``."""
@@ -55,6 +58,8 @@ class Action:
             state.active[self.sources] = self.active
         if self.scale is not None:
             state.scale[self.sources] = self.scale
+        if self.trees is not None and self.pos0 is not None:
+            state.tree_pos0[self.trees] = self.pos0
 
 
 def scenario_actions(scenario: Scenario, plan: NetworkPlan) -> list[Action]:
@@ -77,8 +82,14 @@ def scenario_actions(scenario: Scenario, plan: NetworkPlan) -> list[Action]:
         if stop is not None:
             actions.append(Action(stop, members[name], active=False, label=f"{name} stops"))
     problems: list[Problem] = []
+    none = np.zeros(0, np.int64)
+    for down, up, label in plan.failure_events:
+        actions.append(Action(down, none, label=label))
+        actions.append(Action(up, none, label=f"{label} ends (repaired)"))
+    for sw in plan.route_switches:
+        actions.append(Action(sw.t_ps, none, label=sw.label, trees=sw.trees, pos0=sw.pos0))
     for i, ev in enumerate(scenario.events):
-        for j, target in enumerate(ev.targets):
+        for j, target in enumerate(ev.targets or ()):
             idx = members[target]
             if ev.kind == "alarm":
                 bad = [int(k) for k in src.kind[idx] if k not in (KIND_CAMERA, KIND_POISSON)]

@@ -76,6 +76,7 @@ class SourceTable:
     # timeline
     start_ps: I64
     stop_ps: I64  # -1: never
+    multicast: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, np.bool_))
     frame_period_max_ps: int = 0
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -92,10 +93,13 @@ class SourceState:
     seq: I64  # packets emitted so far (per source)
     active: npt.NDArray[np.bool_]
     scale: F64  # bitrate scale (alarms): frame sizes x scale, Poisson rate x scale
+    #: per tree of the plan, the first position of the tree in force (reroutes change it)
+    tree_pos0: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @classmethod
-    def initial(cls, table: SourceTable) -> SourceState:
-        """State at time zero: every source off until the timeline switches it on."""
+    def initial(cls, table: SourceTable, tree_pos0: I64 | None = None) -> SourceState:
+        """State at time zero: every source off until the timeline switches it on; trees in
+        their initial layout ``tree_pos0`` (the plan's)."""
         n = len(table)
         next_t = np.where(table.kind == KIND_POISSON, table.start_ps, 0).astype(np.int64)
         return cls(
@@ -104,13 +108,15 @@ class SourceState:
             seq=np.zeros(n, np.int64),
             active=np.zeros(n, np.bool_),
             scale=np.ones(n, np.float64),
+            tree_pos0=(np.zeros(0, np.int64) if tree_pos0 is None
+                       else np.array(tree_pos0, np.int64)),
         )
 
     def copy(self) -> SourceState:
         """An independent copy."""
         return SourceState(
             self.next_index.copy(), self.next_t.copy(), self.seq.copy(),
-            self.active.copy(), self.scale.copy(),
+            self.active.copy(), self.scale.copy(), self.tree_pos0.copy(),
         )
 
 
@@ -162,6 +168,7 @@ class _Row:
     trace_start: int = 0
     trace_end: int = 0
     trace_period: int = 0
+    multicast: bool = False
 
 
 def build_sources(
@@ -221,6 +228,7 @@ def build_sources(
             row.p_sigma = cam.p_sigma if vbr else 0.0
             row.i_sigma = cam.i_sigma if vbr else 0.0
             row.max_payload = cam.max_payload
+            row.multicast = cam.multicast
             rows.append(row)
 
     for src in scenario.sources:
@@ -229,6 +237,7 @@ def build_sources(
         row = base(src.name, 0, src.at, src.destinations, g, kind, src.header_bytes,
                    src.start, src.stop)
         header = row.header
+        row.multicast = src.multicast
         if kind == KIND_TRACE:
             assert src.file is not None
             path = Path(src.file)
@@ -284,8 +293,30 @@ def build_sources(
         trace_t=np.concatenate(trace_t) if trace_t else np.zeros(0, np.int64),
         trace_size=np.concatenate(trace_size) if trace_size else np.zeros(0, np.int64),
         start_ps=icol("start"), stop_ps=icol("stop"),
+        multicast=np.array([r.multicast for r in rows], dtype=np.bool_),
         frame_period_max_ps=max(periods, default=0),
     )
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    """The statistics groups of a scenario (one row each in the results)."""
+
+    names: list[str]
+    classes: list[str]
+    kinds: list[str]
+    paths: list[str]  # where each group is defined, for error messages: 'cameras[0]'
+
+
+def scenario_groups(scenario: Scenario) -> GroupInfo:
+    """The groups :func:`build_sources` assigns sources to, in order: camera groups, then
+    generic sources."""
+    names = [c.name for c in scenario.cameras] + [s.name for s in scenario.sources]
+    classes = [c.class_ for c in scenario.cameras] + [s.class_ for s in scenario.sources]
+    kinds = ["camera"] * len(scenario.cameras) + [s.kind for s in scenario.sources]
+    paths = [f'cameras[{i}] (name="{c.name}")' for i, c in enumerate(scenario.cameras)]
+    paths += [f'sources[{i}] (name="{s.name}")' for i, s in enumerate(scenario.sources)]
+    return GroupInfo(names, classes, kinds, paths)
 
 
 def camera_name(cam: CameraGroup, i: int) -> str:
