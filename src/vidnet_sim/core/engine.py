@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 
 import numpy as np
@@ -46,6 +45,7 @@ class CoreEngine:
         drain: bool,
         window_ps: int,
         log: bool = False,
+        epochs: I64 | None = None,
     ) -> None:
         if window_ps <= 0:
             raise ValueError("window must be positive")
@@ -61,6 +61,8 @@ class CoreEngine:
         self._wall = 0.0
         n_links, n_flows = plan.n_links, plan.n_flows
         n_groups = len(plan.group_names)
+        if len(state.tree_pos0) == 0:
+            state.tree_pos0 = plan.tree_pos0.copy()
         src = plan.sources
         flow_group = src.group[plan.flow_source].astype(np.int64)
         flow_header = src.header_bytes[plan.flow_source].astype(np.int64)
@@ -73,20 +75,43 @@ class CoreEngine:
         self._items, in_off, in_cap = K.segmented_store(n_links, 64, K.N_COLS)
         self._runs, run_off, run_cap = K.segmented_store(n_links, 4, 1)
         self._ring, ring_off, ring_cap = K.segmented_store(n_links, 16, 2)
-        tops = np.array([len(self._items), len(self._runs), len(self._ring)], np.int64)
+        # per (link, queue) rings of waiting packets: only scheduled links use them
+        nq = plan.n_queues
+        seg_cap = np.repeat(np.where(plan.link_sched > 0, 16, 1), nq).astype(np.int64)
+        qs_off = np.zeros(n_links * nq, np.int64)
+        qs_off[1:] = np.cumsum(seg_cap)[:-1]
+        self._qdata = np.zeros((max(1, int(seg_cap.sum())), K.N_COLS), np.int64)
+        tops = np.array([len(self._items), len(self._runs), len(self._ring),
+                         int(seg_cap.sum())], np.int64)
         self._ST = (in_off, in_cap, np.zeros(n_links, np.int64), run_off, run_cap,
                     np.zeros(n_links, np.int64), np.full(n_links, -1, np.int64), tops)
         self._LS = (np.zeros(n_links, np.int64), ring_off, ring_cap,
                     np.zeros(n_links, np.int64), np.zeros(n_links, np.int64),
                     np.zeros(n_links, np.int64), np.zeros(1, np.int64))
+        tree_group = src.group[plan.tree_source].astype(np.int64)
+        tree_queue = plan.class_queue[plan.group_class[tree_group]].astype(np.int64)
+        self._SQ = (plan.link_sched.astype(np.int64), tree_queue,
+                    np.ascontiguousarray(plan.link_queue_buffer_bytes, np.int64),
+                    np.ascontiguousarray(plan.link_queue_buffer_packets, np.int64),
+                    plan.queue_quantum.astype(np.int64), np.zeros(n_links, np.int64),
+                    np.full(n_links, -1, np.int64))
+        self._QS = (qs_off, seg_cap.copy(), np.zeros(n_links * nq, np.int64),
+                    np.zeros(n_links * nq, np.int64), np.zeros(n_links * nq, np.int64),
+                    np.zeros(n_links * nq, np.int64), np.zeros(n_links * nq, np.int64),
+                    np.zeros(n_links, np.int64), np.zeros(n_links, np.int64),
+                    np.zeros(n_links, np.int64))
+        self._PA = (plan.pos_link, plan.pos_first_child, plan.pos_sibling, plan.pos_deliver,
+                    plan.pos_end)
+        self._FA = (plan.fail_start, plan.fail_down, plan.fail_up,
+                    plan.fail_start[:-1].copy(), np.zeros(n_links, np.int64))
+        ep = np.zeros(1, np.int64) if epochs is None else np.asarray(epochs, np.int64)
+        if len(ep) == 0 or ep[0] != 0 or np.any(np.diff(ep) <= 0):
+            raise ValueError("epochs must start at 0 and increase")
+        n_ep = len(ep)
+        self._EA = (ep, np.zeros((n_ep, K.N_ESTAT, n_groups), np.int64),
+                    np.zeros((n_ep if n_ep > 1 else 0, n_groups, N_BUCKETS), np.int64),
+                    np.zeros((n_ep, K.N_ELSTAT, n_links), np.int64))
         self._succ_start, self._succ = _successors(plan)
-        # every route followed by -1, and where each flow's route starts in it
-        self._flow_pos0 = (plan.flow_route_start[:-1]
-                           + np.arange(n_flows, dtype=np.int64)).astype(np.int64)
-        self._route_seq = np.full(len(plan.route_links) + n_flows, -1, np.int64)
-        for f in range(n_flows):
-            r = plan.route(f)
-            self._route_seq[self._flow_pos0[f] : self._flow_pos0[f] + len(r)] = r
         # indexed [statistic, group] by the kernel, stored group-major so that one packet's
         # updates to its group touch one or two cache lines
         self._gstat = np.zeros((n_groups, K.N_GSTAT), np.int64).T
@@ -131,17 +156,12 @@ class CoreEngine:
         base = np.full(plan.n_flows, 0, np.int64)
         mask = np.zeros(plan.n_flows, np.int64)
         total = 0
+        worst_of = _worst_delays(plan, wire_max)
         for f in range(plan.n_flows):
             s = int(plan.flow_source[f])
             if src.kind[s] != KIND_CAMERA:
                 continue
-            worst = 0
-            for link in plan.route(f):
-                rate = int(plan.link_rate_bps[link])
-                buf = int(plan.link_buffer_bytes[link])
-                if buf < 0:
-                    buf = int(plan.link_buffer_packets[link]) * wire_max
-                worst += service_time_ps(buf + wire_max, rate) + int(plan.link_prop_ps[link])
+            worst = worst_of[f]
             period = max(1, (int(src.fps_den[s]) * 10**12) // int(src.fps_num[s]))
             need = (worst + 2 * self.window_ps) // period + 4
             need = min(need, self.end_ps // period + 4)  # never more frames than the run has
@@ -158,15 +178,15 @@ class CoreEngine:
     def _call(self, t_to: int, final: bool) -> None:
         plan = self.plan
         w0 = time.perf_counter()
-        (self._gen, self._items, self._runs, self._ring, self._log, self._log_n,
+        (self._gen, self._items, self._runs, self._ring, self._qdata, self._log, self._log_n,
          err) = K.advance(
             self.t, t_to, self.window_ps, final, table_arrays(plan.sources),
-            state_arrays(self.state), self._gen, plan.source_flow_start, plan.link_order,
-            self._LP, self._LS, self._ST, self._items, self._runs, self._ring, self._FP,
-            self._FS, self._flow_pos0, self._route_seq, self._succ_start, self._succ,
-            self._gstat, self._phist,
-            self._fhist, self._lstat, self.warmup_ps, self.end_ps, self.drain,
-            plan.count_in_service, self._log, self._log_n, self.do_log,
+            state_arrays(self.state), self._gen, plan.source_tree_start, self.state.tree_pos0,
+            plan.link_order, self._LP, self._LS, self._ST, self._items, self._runs, self._ring,
+            self._qdata, self._SQ, self._QS, self._FP, self._FS, self._PA, self._FA, self._EA,
+            self._succ_start, self._succ, self._gstat, self._phist, self._fhist, self._lstat,
+            self.warmup_ps, self.end_ps, self.drain, plan.count_in_service, self._log,
+            self._log_n, self.do_log,
         )
         self._wall += time.perf_counter() - w0
         if err:
@@ -231,20 +251,83 @@ class CoreEngine:
             measured_ps=self.end_ps - self.warmup_ps,
             packet_hops=int(self._LS[6][0]),
             wall_seconds=self._wall,
+            class_names=list(plan.class_names),
+            group_class=plan.group_class.copy(),
+            packets_failed=g[K.GS_FAILED].copy(),
+            link_fail_drops=ls[K.LS_FAIL].copy(),
+            **self._epoch_stats(),
         )
+
+    def _epoch_stats(self) -> dict[str, I64]:
+        """The per-epoch arrays of :class:`RunStats` (with one epoch: the totals)."""
+        ep, es, eph, el = self._EA
+        g, ls = self._gstat, self._lstat
+        if len(ep) == 1:
+            es = es.copy()
+            es[0, K.ES_SENT] = g[K.GS_SENT]
+            es[0, K.ES_DELIVERED] = g[K.GS_DELIVERED]
+            es[0, K.ES_DROPPED] = g[K.GS_DROPPED]
+            es[0, K.ES_FAILED] = g[K.GS_FAILED]
+            eph = self._phist[None].copy()
+            el = el.copy()
+            el[0, K.EL_BYTES] = ls[K.LS_BYTES]
+            el[0, K.EL_BUSY] = ls[K.LS_BUSY]
+            el[0, K.EL_DROPS] = ls[K.LS_DROPS]
+            el[0, K.EL_FAIL] = ls[K.LS_FAIL]
+        return {
+            "epoch_starts_ps": ep.copy(),
+            "epoch_sent": es[:, K.ES_SENT].copy(),
+            "epoch_delivered": es[:, K.ES_DELIVERED].copy(),
+            "epoch_dropped": es[:, K.ES_DROPPED].copy(),
+            "epoch_failed": es[:, K.ES_FAILED].copy(),
+            "epoch_packet_hist": eph.copy(),
+            "epoch_link_bytes": el[:, K.EL_BYTES].copy(),
+            "epoch_link_busy_ps": el[:, K.EL_BUSY].copy(),
+            "epoch_link_drops": el[:, K.EL_DROPS].copy(),
+            "epoch_link_fail_drops": el[:, K.EL_FAIL].copy(),
+        }
 
 
 __all__ = ["KIND_POISSON", "CoreEngine"]
 
 
 def _successors(plan: NetworkPlan) -> tuple[I64, I64]:
-    """CSR lists of the links each link feeds (over all routes)."""
+    """CSR lists of the links each link feeds (over every layout of every tree)."""
     nxt: list[set[int]] = [set() for _ in range(plan.n_links)]
-    for f in range(plan.n_flows):
-        r = plan.route(f)
-        for a, b in itertools.pairwise(r):
-            nxt[int(a)].add(int(b))
+    for p, link in enumerate(plan.pos_link):
+        if link >= 0:
+            for c in plan.children(p):
+                nxt[int(link)].add(int(plan.pos_link[c]))
     start = np.zeros(plan.n_links + 1, np.int64)
     start[1:] = np.cumsum([len(x) for x in nxt])
     flat = np.array([b for x in nxt for b in sorted(x)], np.int64)
     return start, flat
+
+
+def _worst_delays(plan: NetworkPlan, wire_max: int) -> list[int]:
+    """Per flow, the largest delay any of its paths (in any layout) can add: full buffers
+    and propagation on every hop."""
+    per_link = []
+    for link in range(plan.n_links):
+        rate = int(plan.link_rate_bps[link])
+        buf = int(plan.link_buffer_bytes[link])
+        if buf < 0:
+            buf = int(plan.link_buffer_packets[link]) * wire_max
+        qb = plan.link_queue_buffer_bytes[link]
+        qp = plan.link_queue_buffer_packets[link]
+        if plan.link_sched[link] > 0:  # every queue may be full ahead of the packet
+            buf = int(np.where(qb >= 0, qb, qp * wire_max).sum())
+        per_link.append(service_time_ps(buf + wire_max, rate) + int(plan.link_prop_ps[link]))
+    worst = [0] * plan.n_flows
+    parent = np.full(len(plan.pos_link), -1, np.int64)
+    acc = np.zeros(len(plan.pos_link), np.int64)
+    for p in range(len(plan.pos_link)):  # positions are laid out depth first: parents first
+        link = int(plan.pos_link[p])
+        above = int(acc[parent[p]]) if parent[p] >= 0 else 0
+        acc[p] = above + (per_link[link] if link >= 0 else 0)
+        for c in plan.children(p):
+            parent[c] = p
+        f = int(plan.pos_deliver[p])
+        if f >= 0:
+            worst[f] = max(worst[f], int(acc[p]))
+    return worst

@@ -14,9 +14,15 @@ its arrivals in exactly that order — the same order as the SimPy reference eng
 All per-link storage lives in a few *segmented stores* (one array each, see ``_relocate``): the
 inboxes, their run starts and the rings of packets in each link's buffer.
 
-Inbox item columns (int64): ``t`` arrival at this link (ps), ``key = flow << 40 | seq``,
-``origin`` emission time (ps), ``meta = wire_bytes | p << 32`` where ``p`` is the position of
-this link in ``route_seq`` (every flow's route followed by -1), ``frame`` (-1 if none).
+Inbox item columns (int64): ``t`` arrival at this link (ps), ``key = tree << 40 | seq``,
+``origin`` emission time (ps), ``meta = wire_bytes | p << 32`` where ``p`` is the packet's
+position in its tree (``docs/model.md`` rule 12), ``frame`` (-1 if none).
+
+Links with a scheduler (strict priority, DRR; rule 11) are event loops over the merged
+arrivals and the transmitter's choices (``_process_link_sched``): a choice at ``d`` needs only
+the arrivals before ``d``, so every choice at ``d <= t1`` is made in the window and packets
+still waiting stay in per-queue rings for the next one. Failures (rule 13) are per-link
+intervals both loops check at each arrival.
 """
 
 from __future__ import annotations
@@ -38,12 +44,18 @@ ERR_FRAME_SLOTS = 1
 
 # indices into the per-link statistics matrix LSTAT[k, l]
 (LS_PACKETS, LS_BYTES, LS_DROPS, LS_DROP_BYTES, LS_BUSY, LS_PEAK_B, LS_PEAK_P,
- LS_PEAK_WAIT) = range(8)
-N_LSTAT = 8
+ LS_PEAK_WAIT, LS_FAIL) = range(9)
+N_LSTAT = 9
 # indices into the per-group statistics matrix GSTAT[k, g]
 (GS_SENT, GS_DELIVERED, GS_DROPPED, GS_IN_FLIGHT, GS_BYTES, GS_PAYLOAD, GS_FSENT, GS_FDELIVERED,
- GS_FLOST, GS_FIN_FLIGHT, GS_JSUM, GS_JCOUNT, GS_LMIN, GS_LMAX, GS_FLMIN, GS_FLMAX) = range(16)
-N_GSTAT = 16
+ GS_FLOST, GS_FIN_FLIGHT, GS_JSUM, GS_JCOUNT, GS_LMIN, GS_LMAX, GS_FLMIN, GS_FLMAX,
+ GS_FAILED) = range(17)
+N_GSTAT = 17
+# per-epoch statistics: ESTAT[e, k, g] and ELSTAT[e, k, l]
+ES_SENT, ES_DELIVERED, ES_DROPPED, ES_FAILED = range(4)
+N_ESTAT = 4
+EL_BYTES, EL_BUSY, EL_DROPS, EL_FAIL = range(4)
+N_ELSTAT = 4
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -161,23 +173,51 @@ def _frame_event(slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_fl
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _epoch_of(ep, t):  # type: ignore[no-untyped-def]
+    """Index of the epoch containing ``t`` (``ep`` sorted, ``ep[0] = 0``)."""
+    lo = 0
+    hi = ep.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi + 1) >> 1
+        if ep[mid] <= t:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, slot_origin,  # type: ignore[no-untyped-def]
             slot_last, slot_flags, GSTAT, PHIST, FHIST, flow, origin, frame, wire, t, dropped,
-            warmup, end, drain):
-    """A packet leaves the network: delivered at ``t`` or dropped at ``t``."""
+            warmup, end, drain, failed, EP, ESTAT, EPHIST):
+    """A packet leaves the network for delivery flow ``flow``: delivered at ``t`` or
+    dropped at ``t`` (``failed``: lost to a link failure)."""
     g = flow_group[flow]
     late = (not drain) and t > end
     if origin >= warmup:
+        e = -1  # epoch of the emission; only tracked with several epochs
+        if EP.shape[0] > 1:
+            e = _epoch_of(EP, origin)
         if late:
             GSTAT[GS_IN_FLIGHT, g] += 1
         elif dropped:
             GSTAT[GS_DROPPED, g] += 1
+            if e >= 0:
+                ESTAT[e, ES_DROPPED, g] += 1
+            if failed:
+                GSTAT[GS_FAILED, g] += 1
+                if e >= 0:
+                    ESTAT[e, ES_FAILED, g] += 1
         else:
             lat = t - origin
             GSTAT[GS_DELIVERED, g] += 1
             GSTAT[GS_BYTES, g] += wire
             GSTAT[GS_PAYLOAD, g] += wire - flow_header[flow]
-            PHIST[g, bucket_index(lat)] += 1
+            b = bucket_index(lat)
+            PHIST[g, b] += 1
+            if e >= 0:
+                ESTAT[e, ES_DELIVERED, g] += 1
+                EPHIST[e, g, b] += 1
             if GSTAT[GS_LMIN, g] < 0 or lat < GSTAT[GS_LMIN, g]:
                 GSTAT[GS_LMIN, g] = lat
             if lat > GSTAT[GS_LMAX, g]:
@@ -194,57 +234,73 @@ def _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, s
                      FHIST, flow, g, frame, t, outcome, warmup)
 
 
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+def _lose(p, t, origin, size, frame, failed, PA, FP, FS, GSTAT, PHIST, FHIST, warmup, end,  # type: ignore[no-untyped-def]
+          drain, EP, ESTAT, EPHIST):
+    """The packet at position ``p`` is dropped at ``t`` (``failed``: by a link failure): lost
+    for every delivery flow below ``p``. Not inlined: drops are rare, code size matters."""
+    pos_deliver, pos_end = PA[3], PA[4]
+    flow_group, flow_header, last_lat = FP
+    slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags = FS
+    for q in range(p, pos_end[p]):
+        d = pos_deliver[q]
+        if d >= 0:
+            _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem,
+                    slot_origin, slot_last, slot_flags, GSTAT, PHIST, FHIST, d, origin,
+                    frame, size, t, True, warmup, end, drain, failed, EP, ESTAT, EPHIST)
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _forward(p, t, key, origin, size, frame, PA, items, runs, ST, FP, FS, GSTAT, PHIST, FHIST,  # type: ignore[no-untyped-def]
+             warmup, end, drain, owner, EP, ESTAT, EPHIST):
+    """The packet at position ``p`` reaches the far end of its link at ``t``: it arrives at
+    each child position's link, and is delivered if ``p`` delivers."""
+    pos_link, pos_first, pos_sib, pos_deliver, pos_end = PA
+    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
+    flow_group, flow_header, last_lat = FP
+    slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags = FS
+    c = pos_first[p]
+    while c >= 0:
+        _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, pos_link[c], owner, t,
+                key, origin, size | (c << 32), frame)
+        c = pos_sib[c]
+    d = pos_deliver[p]
+    if d >= 0:
+        _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, slot_origin,
+                slot_last, slot_flags, GSTAT, PHIST, FHIST, d, origin, frame, size, t, False,
+                warmup, end, drain, False, EP, ESTAT, EPHIST)
+
+
 @nb.njit(cache=True, error_model="numpy")
-def _grow_ring(ring, ring_off, ring_cap, ring_head, rn, tops, l, need):  # type: ignore[no-untyped-def]
-    """Grow link ``l``'s ring of buffered packets to hold ``need`` (a power of two at least
-    twice the old size), unrolling it to start at its head."""
+def _grow_ring(ring, ring_off, ring_cap, ring_head, rn, tops, which, l, need):  # type: ignore[no-untyped-def]
+    """Grow ring ``l`` of a segmented store of rings to hold ``need`` rows (a power of two at
+    least twice the old size), unrolling it to start at its head."""
     cap = ring_cap[l]
     new_cap = 2 * cap
     while new_cap < need:
         new_cap *= 2
-    top = tops[2]
+    top = tops[which]
+    cols = ring.shape[1]
     if top + new_cap > ring.shape[0]:
-        bigger = np.empty((max(2 * ring.shape[0], top + new_cap), 2), np.int64)
+        bigger = np.empty((max(2 * ring.shape[0], top + new_cap), cols), np.int64)
         bigger[:top] = ring[:top]
         ring = bigger
     o = ring_off[l]
     h = ring_head[l]
     for j in range(rn):
         src = o + ((h + j) & (cap - 1))
-        ring[top + j, 0] = ring[src, 0]
-        ring[top + j, 1] = ring[src, 1]
+        for c in range(cols):
+            ring[top + j, c] = ring[src, c]
     ring_off[l] = top
     ring_cap[l] = new_cap
     ring_head[l] = 0
-    tops[2] = top + new_cap
+    tops[which] = top + new_cap
     return ring
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_seq,  # type: ignore[no-untyped-def]
-                  scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service,
-                  log, log_n, do_log):
-    """Serve every arrival before ``t1`` at link ``l``, in (time, flow, seq) order.
-
-    The caller has reserved room downstream, in the ring, in the log and in ``scratch``
-    (5 x runs): this function allocates nothing, so it does no reference counting.
-    Returns the new log length.
-    """
-    rate_a, prop_a, bufb_a, bufp_a, ppb_a = LP
-    last_dep, ring_off, ring_cap, ring_head, ring_n, q_bytes, hops = LS
-    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
-    flow_group, flow_header, last_lat = FP
-    slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags = FS
-    n_items = in_n[l]
-    box = items
-    base = in_off[l]
-    R = runs_n[l]
-    ro = run_off[l]
-    pos = scratch[0]
-    stop = scratch[1]
-    ht = scratch[2]  # heap of run heads: time, key, run
-    hk = scratch[3]
-    hr = scratch[4]
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _heap_start(box, runs, base, ro, R, n_items, t1, pos, stop, ht, hk, hr):  # type: ignore[no-untyped-def]
+    """Open the merge of a link's ``R`` inbox runs: a heap of the heads before ``t1``."""
     hn = 0
     for r in range(R):
         pos[r] = base + runs[ro + r, 0]
@@ -256,6 +312,75 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_seq,  # ty
             hn += 1
     for i in range(hn // 2 - 1, -1, -1):
         _sift_down(ht, hk, hr, hn, i)
+    return hn
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _heap_pop(box, t1, pos, stop, ht, hk, hr, hn):  # type: ignore[no-untyped-def]
+    """Take the smallest head: returns (its row, the new heap size)."""
+    r = hr[0]
+    i = pos[r]
+    pos[r] = i + 1
+    if i + 1 < stop[r] and box[i + 1, 0] < t1:
+        ht[0] = box[i + 1, 0]
+        hk[0] = box[i + 1, 1]
+    else:
+        hn -= 1
+        ht[0] = ht[hn]
+        hk[0] = hk[hn]
+        hr[0] = hr[hn]
+    if hn > 1:
+        _sift_down(ht, hk, hr, hn, 0)
+    return i, hn
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _keep_tails(l, items, runs, ST, base, R, pos, stop):  # type: ignore[no-untyped-def]
+    """Keep the unread tails of the runs (arrivals at or after t1) as runs at the front of the
+    inbox; rows only move towards the front, so copying in order is safe."""
+    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
+    n = 0
+    nr = 0
+    ro = run_off[l]
+    for r in range(R):
+        if pos[r] < stop[r]:
+            runs[ro + nr, 0] = n
+            nr += 1
+            for j in range(pos[r], stop[r]):
+                for c in range(N_COLS):
+                    items[base + n, c] = items[j, c]
+                n += 1
+    in_n[l] = n
+    runs_n[l] = nr
+    run_owner[l] = -1
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,  # type: ignore[no-untyped-def]
+                  scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service,
+                  log, log_n, do_log):
+    """Serve every arrival before ``t1`` at FIFO link ``l``, in (time, tree, seq) order.
+
+    The caller has reserved room downstream, in the ring, in the log and in ``scratch``
+    (5 x runs): this function allocates nothing, so it does no reference counting.
+    Returns the new log length.
+    """
+    rate_a, prop_a, bufb_a, bufp_a, ppb_a = LP
+    last_dep, ring_off, ring_cap, ring_head, ring_n, q_bytes, hops = LS
+    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
+    fail_start, fail_down, fail_up, fail_ptr, fail_flushed = FA
+    EP, ESTAT, EPHIST, ELSTAT = EA
+    n_ep = EP.shape[0]
+    n_items = in_n[l]
+    box = items
+    base = in_off[l]
+    R = runs_n[l]
+    pos = scratch[0]
+    stop = scratch[1]
+    ht = scratch[2]  # heap of run heads: time, key, run
+    hk = scratch[3]
+    hr = scratch[4]
+    hn = _heap_start(box, runs, base, run_off[l], R, n_items, t1, pos, stop, ht, hk, hr)
 
     rate = rate_a[l]
     ppb = ppb_a[l]  # ps per byte when 8e12 / rate is whole: S = size * ppb, no division
@@ -268,40 +393,65 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_seq,  # ty
     rn = ring_n[l]
     qb = q_bytes[l]
     ld = last_dep[l]
+    fi = fail_ptr[l]
+    fe = fail_start[l + 1]
+    fdown = fail_down[fi] if fi < fe else INF
+    fup = fail_up[fi] if fi < fe else INF
+    flushed = fail_flushed[l]
+    e = -1
     n_hops = 0
     st_packets = 0
     st_bytes = 0
     st_drops = 0
     st_drop_bytes = 0
     st_busy = 0
+    st_fail = 0
     st_peak_b = LSTAT[LS_PEAK_B, l]
     st_peak_p = LSTAT[LS_PEAK_P, l]
     st_peak_wait = LSTAT[LS_PEAK_WAIT, l]
     while hn > 0:
-        r = hr[0]
-        i = pos[r]
         t = ht[0]
         key = hk[0]
+        i, hn = _heap_pop(box, t1, pos, stop, ht, hk, hr, hn)
         origin = box[i, 2]
         meta = box[i, 3]
         frame = box[i, 4]
-        i += 1  # advance run r and restore the heap
-        pos[r] = i
-        if i < stop[r] and box[i, 0] < t1:
-            ht[0] = box[i, 0]
-            hk[0] = box[i, 1]
-        else:
-            hn -= 1
-            ht[0] = ht[hn]
-            hk[0] = hk[hn]
-            hr[0] = hr[hn]
-        if hn > 1:
-            _sift_down(ht, hk, hr, hn, 0)
-
         n_hops += 1
-        flow = key >> FLOW_SHIFT
         size = meta & SIZE_MASK
-        p = meta >> 32  # this hop's position in route_seq
+        p = meta >> 32  # this hop's position in its tree
+        measured = t >= warmup and t < end
+        if measured and n_ep > 1:
+            if e < 0:
+                e = _epoch_of(EP, t)
+            while e + 1 < n_ep and t >= EP[e + 1]:
+                e += 1
+        if t >= fdown:  # a failure of this link began: flush once, move past repairs
+            while True:
+                if flushed == 0:
+                    rn = 0
+                    qb = 0
+                    head = 0
+                    if ld > fup:
+                        ld = fup
+                    flushed = 1
+                if t < fup:
+                    break
+                fi += 1
+                flushed = 0
+                fdown = fail_down[fi] if fi < fe else INF
+                fup = fail_up[fi] if fi < fe else INF
+                if t < fdown:
+                    break
+            if t >= fdown:  # the link is down: lost at arrival
+                if measured:
+                    st_fail += 1
+                    if n_ep > 1:
+                        ELSTAT[e, EL_FAIL, l] += 1
+                if do_log:
+                    log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
+                _lose(p, t, origin, size, frame, True, PA, FP, FS, GSTAT, PHIST, FHIST,
+                  warmup, end, drain, EP, ESTAT, EPHIST)
+                continue
         # transmissions that ended by t leave the buffer first
         while rn > 0 and ring[rbase + head, 0] <= t:
             qb -= ring[rbase + head, 1]
@@ -316,7 +466,6 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_seq,  # ty
             ok = occ_b + size <= bufb
         else:
             ok = occ_p + 1 <= bufp
-        measured = t >= warmup and t < end
         if ok:
             s = size * ppb if ppb > 0 else _service_ps(size, rate)
             start = t if t > ld else ld
@@ -327,6 +476,7 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_seq,  # ty
             ring[tail, 1] = size
             rn += 1
             qb += size
+            lost = dep + prop > fdown  # still in the buffer or on the fibre when it fails
             if measured:
                 st_packets += 1
                 st_bytes += size
@@ -337,32 +487,38 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_seq,  # ty
                     st_peak_p = occ_p + 1
                 if start - t > st_peak_wait:
                     st_peak_wait = start - t
+                if n_ep > 1:
+                    ELSTAT[e, EL_BYTES, l] += size
+                    ELSTAT[e, EL_BUSY, l] += s
+                if lost:
+                    st_fail += 1
+                    if n_ep > 1:
+                        ELSTAT[e, EL_FAIL, l] += 1
             if do_log:
-                log_n = _log(log, log_n, flow, key & SEQ_MASK, l, t, dep)
-            t_next = dep + prop
-            m = route_seq[p + 1]
-            if m >= 0:
-                _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, l, t_next,
-                        key, origin, size | ((p + 1) << 32), frame)
+                log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, dep)
+            if lost:
+                _lose(p, fdown, origin, size, frame, True, PA, FP, FS, GSTAT, PHIST, FHIST,
+                  warmup, end, drain, EP, ESTAT, EPHIST)
             else:
-                _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem,
-                        slot_origin, slot_last, slot_flags, GSTAT, PHIST, FHIST, flow, origin,
-                        frame, size, t_next, False, warmup, end, drain)
+                _forward(p, dep + prop, key, origin, size, frame, PA, items, runs, ST, FP, FS,
+                         GSTAT, PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST)
         else:
             if measured:
                 st_drops += 1
                 st_drop_bytes += size
+                if n_ep > 1:
+                    ELSTAT[e, EL_DROPS, l] += 1
             if do_log:
-                log_n = _log(log, log_n, flow, key & SEQ_MASK, l, t, -1)
-            _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem,
-                    slot_origin, slot_last, slot_flags, GSTAT, PHIST, FHIST, flow, origin, frame,
-                    size, t, True, warmup, end, drain)
+                log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
+            _lose(p, t, origin, size, frame, False, PA, FP, FS, GSTAT, PHIST, FHIST,
+                  warmup, end, drain, EP, ESTAT, EPHIST)
 
     LSTAT[LS_PACKETS, l] += st_packets
     LSTAT[LS_BYTES, l] += st_bytes
     LSTAT[LS_DROPS, l] += st_drops
     LSTAT[LS_DROP_BYTES, l] += st_drop_bytes
     LSTAT[LS_BUSY, l] += st_busy
+    LSTAT[LS_FAIL, l] += st_fail
     LSTAT[LS_PEAK_B, l] = st_peak_b
     LSTAT[LS_PEAK_P, l] = st_peak_p
     LSTAT[LS_PEAK_WAIT, l] = st_peak_wait
@@ -370,23 +526,245 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_seq,  # ty
     ring_n[l] = rn
     q_bytes[l] = qb
     last_dep[l] = ld
+    fail_ptr[l] = fi
+    fail_flushed[l] = flushed
     hops[0] += n_hops
-    # keep the unread tails (arrivals at or after t1) as runs at the front of the inbox;
-    # rows only move towards the front, so copying in order is safe
-    n = 0
-    nr = 0
-    ro = run_off[l]
-    for r in range(R):
-        if pos[r] < stop[r]:
-            runs[ro + nr, 0] = n
-            nr += 1
-            for j in range(pos[r], stop[r]):
-                for c in range(N_COLS):
-                    items[base + n, c] = box[j, c]
-                n += 1
-    in_n[l] = n
-    runs_n[l] = nr
-    run_owner[l] = -1
+    _keep_tails(l, items, runs, ST, base, R, pos, stop)
+    return log_n
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _drr_choose(sb, NQ, l, QS, qdata, quantum):  # type: ignore[no-untyped-def]
+    """Deficit round robin (rule 11): the queue whose head packet goes next."""
+    qs_off, qs_cap, qs_head, qs_n, qs_bytes, deficit, act, act_head, act_n, begun = QS
+    while True:
+        h = act_head[l]
+        q = act[sb + h]
+        seg = sb + q
+        if begun[l] == 0:
+            deficit[seg] += quantum[q]
+            begun[l] = 1
+        size = qdata[qs_off[seg] + qs_head[seg], 3] & SIZE_MASK
+        if size <= deficit[seg]:
+            deficit[seg] -= size
+            if qs_n[seg] == 1:  # the queue empties: its turn is over
+                deficit[seg] = 0
+                act_head[l] = (h + 1) % NQ
+                act_n[l] -= 1
+                begun[l] = 0
+            return q
+        # the head does not fit: the queue goes to the tail of the round
+        act_head[l] = (h + 1) % NQ
+        act[sb + (h + act_n[l]) % NQ] = q
+        begun[l] = 0
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, PA, FA, EA,  # type: ignore[no-untyped-def]
+                        scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain,
+                        count_in_service, log, log_n, do_log):
+    """Link ``l`` with a strict-priority or DRR scheduler (rule 11): an event loop over the
+    merged arrivals before ``t1`` and the transmitter's choices at ``d <= t1``; packets still
+    waiting stay in their queue rings. Allocates nothing (room reserved by the caller)."""
+    rate_a, prop_a, bufb_a, bufp_a, ppb_a = LP
+    last_dep, ring_off, ring_cap, ring_head, ring_n, q_bytes, hops = LS
+    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
+    sched_a, tree_queue, qbuf_b, qbuf_p, quantum, svc_size, svc_queue = SQ
+    qs_off, qs_cap, qs_head, qs_n, qs_bytes, deficit, act, act_head, act_n, begun = QS
+    fail_start, fail_down, fail_up, fail_ptr, fail_flushed = FA
+    EP, ESTAT, EPHIST, ELSTAT = EA
+    n_ep = EP.shape[0]
+    NQ = quantum.shape[0]
+    sb = l * NQ
+    drr = sched_a[l] == 2
+    n_items = in_n[l]
+    box = items
+    base = in_off[l]
+    R = runs_n[l]
+    pos = scratch[0]
+    stop = scratch[1]
+    ht = scratch[2]
+    hk = scratch[3]
+    hr = scratch[4]
+    hn = _heap_start(box, runs, base, run_off[l], R, n_items, t1, pos, stop, ht, hk, hr)
+    rate = rate_a[l]
+    ppb = ppb_a[l]
+    prop = prop_a[l]
+    free_at = last_dep[l]
+    ssize = svc_size[l]
+    squeue = svc_queue[l]
+    qtot = 0
+    for q in range(NQ):
+        qtot += qs_n[sb + q]
+    fi = fail_ptr[l]
+    fe = fail_start[l + 1]
+    fdown = fail_down[fi] if fi < fe else INF
+    fup = fail_up[fi] if fi < fe else INF
+    flushed = fail_flushed[l]
+    n_hops = 0
+    e = 0
+    while True:
+        ta = ht[0] if hn > 0 else INF
+        have_dec = qtot > 0 and free_at <= ta  # the transmitter chooses before arrivals at d
+        if have_dec and free_at > t1:
+            break  # arrivals before that choice are not all known yet
+        tnext = free_at if have_dec else ta
+        if tnext == INF:
+            break
+        if tnext >= fdown:
+            if flushed == 0:  # everything waiting at the failure is lost then
+                for q in range(NQ):
+                    seg = sb + q
+                    o = qs_off[seg]
+                    mask = qs_cap[seg] - 1
+                    for j in range(qs_n[seg]):
+                        row = o + ((qs_head[seg] + j) & mask)
+                        tx = qdata[row, 0]
+                        if tx >= warmup and tx < end:
+                            LSTAT[LS_FAIL, l] += 1
+                            if n_ep > 1:
+                                ELSTAT[_epoch_of(EP, tx), EL_FAIL, l] += 1
+                        _lose(qdata[row, 3] >> 32, fdown, qdata[row, 2], qdata[row, 3] & SIZE_MASK,
+                              qdata[row, 4], True, PA, FP, FS, GSTAT, PHIST, FHIST, warmup, end,
+                              drain, EP, ESTAT, EPHIST)
+                    qs_n[seg] = 0
+                    qs_head[seg] = 0
+                    qs_bytes[seg] = 0
+                    deficit[seg] = 0
+                act_n[l] = 0
+                act_head[l] = 0
+                begun[l] = 0
+                qtot = 0
+                if free_at > fup:
+                    free_at = fup
+                flushed = 1
+                continue
+            if tnext >= fup:  # repaired: move on to the next failure
+                fi += 1
+                flushed = 0
+                fdown = fail_down[fi] if fi < fe else INF
+                fup = fail_up[fi] if fi < fe else INF
+                continue
+        if have_dec:
+            if drr:
+                q = _drr_choose(sb, NQ, l, QS, qdata, quantum)
+            else:
+                q = 0
+                while qs_n[sb + q] == 0:
+                    q += 1
+            seg = sb + q
+            row = qs_off[seg] + qs_head[seg]
+            qs_head[seg] = (qs_head[seg] + 1) & (qs_cap[seg] - 1)
+            qs_n[seg] -= 1
+            qtot -= 1
+            t = qdata[row, 0]
+            key = qdata[row, 1]
+            origin = qdata[row, 2]
+            meta = qdata[row, 3]
+            frame = qdata[row, 4]
+            size = meta & SIZE_MASK
+            qs_bytes[seg] -= size
+            start = free_at
+        else:
+            t = ta
+            key = hk[0]
+            i, hn = _heap_pop(box, t1, pos, stop, ht, hk, hr, hn)
+            origin = box[i, 2]
+            meta = box[i, 3]
+            frame = box[i, 4]
+            n_hops += 1
+            size = meta & SIZE_MASK
+            measured = t >= warmup and t < end
+            if measured and n_ep > 1:
+                e = _epoch_of(EP, t)
+            if t >= fdown:  # down (after the flush): lost at arrival
+                if measured:
+                    LSTAT[LS_FAIL, l] += 1
+                    if n_ep > 1:
+                        ELSTAT[e, EL_FAIL, l] += 1
+                if do_log:
+                    log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
+                _lose(meta >> 32, t, origin, size, frame, True, PA, FP, FS, GSTAT, PHIST, FHIST,
+                  warmup, end, drain, EP, ESTAT, EPHIST)
+                continue
+            q = tree_queue[key >> FLOW_SHIFT]
+            seg = sb + q
+            occ_b = qs_bytes[seg]
+            occ_p = qs_n[seg]
+            if count_in_service and free_at > t and squeue == q:
+                occ_b += ssize
+                occ_p += 1
+            bb = qbuf_b[l, q]
+            if bb >= 0:
+                ok = occ_b + size <= bb
+            else:
+                ok = occ_p + 1 <= qbuf_p[l, q]
+            if not ok:
+                if measured:
+                    LSTAT[LS_DROPS, l] += 1
+                    LSTAT[LS_DROP_BYTES, l] += size
+                    if n_ep > 1:
+                        ELSTAT[e, EL_DROPS, l] += 1
+                if do_log:
+                    log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
+                _lose(meta >> 32, t, origin, size, frame, False, PA, FP, FS, GSTAT, PHIST, FHIST,
+                  warmup, end, drain, EP, ESTAT, EPHIST)
+                continue
+            s = size * ppb if ppb > 0 else _service_ps(size, rate)
+            if measured:
+                LSTAT[LS_PACKETS, l] += 1
+                LSTAT[LS_BYTES, l] += size
+                LSTAT[LS_BUSY, l] += s
+                if occ_b + size > LSTAT[LS_PEAK_B, l]:
+                    LSTAT[LS_PEAK_B, l] = occ_b + size
+                if occ_p + 1 > LSTAT[LS_PEAK_P, l]:
+                    LSTAT[LS_PEAK_P, l] = occ_p + 1
+                if n_ep > 1:
+                    ELSTAT[e, EL_BYTES, l] += size
+                    ELSTAT[e, EL_BUSY, l] += s
+            if qtot > 0 or free_at > t:  # wait in its queue
+                if drr and qs_n[seg] == 0:
+                    act[sb + (act_head[l] + act_n[l]) % NQ] = q
+                    act_n[l] += 1
+                    deficit[seg] = 0
+                row = qs_off[seg] + ((qs_head[seg] + qs_n[seg]) & (qs_cap[seg] - 1))
+                qdata[row, 0] = t
+                qdata[row, 1] = key
+                qdata[row, 2] = origin
+                qdata[row, 3] = meta
+                qdata[row, 4] = frame
+                qs_n[seg] += 1
+                qs_bytes[seg] += size
+                qtot += 1
+                continue
+            start = t  # an idle transmitter with empty queues starts at once
+        # transmission of (t, key, origin, meta, frame) from queue q starts at `start`
+        s = size * ppb if ppb > 0 else _service_ps(size, rate)
+        dep = start + s
+        free_at = dep
+        ssize = size
+        squeue = q
+        if t >= warmup and t < end and start - t > LSTAT[LS_PEAK_WAIT, l]:
+            LSTAT[LS_PEAK_WAIT, l] = start - t
+        if do_log:
+            log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, dep)
+        if dep + prop > fdown:  # on the link or the fibre when it fails
+            if t >= warmup and t < end:
+                LSTAT[LS_FAIL, l] += 1
+                if n_ep > 1:
+                    ELSTAT[_epoch_of(EP, t), EL_FAIL, l] += 1
+            _lose(meta >> 32, fdown, origin, size, frame, True, PA, FP, FS, GSTAT, PHIST, FHIST,
+                  warmup, end, drain, EP, ESTAT, EPHIST)
+        else:
+            _forward(meta >> 32, dep + prop, key, origin, size, frame, PA, items, runs, ST, FP,
+                     FS, GSTAT, PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST)
+    last_dep[l] = free_at
+    svc_size[l] = ssize
+    svc_queue[l] = squeue
+    fail_ptr[l] = fi
+    fail_flushed[l] = flushed
+    hops[0] += n_hops
+    _keep_tails(l, items, runs, ST, base, R, pos, stop)
     return log_n
 
 
@@ -401,41 +779,59 @@ def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _inject_rows(f, m, pos0, gen_buf, n, items, runs, ST, FP, FS, GSTAT, warmup):  # type: ignore[no-untyped-def]
-    """Copy ``n`` generated packets into flow ``f``'s first link ``m`` (room reserved) as one
-    run, and open the slots of the camera frames they start. Returns 1 on slot overflow."""
+def _inject_rows(tree, root, gen_buf, n, items, runs, ST, FP, FS, PA, GSTAT, EA, warmup):  # type: ignore[no-untyped-def]
+    """Copy ``n`` generated packets of ``tree`` into the links of its root's children (room
+    reserved), one run each, and count them sent and open their camera frames for every
+    delivery flow of the tree. Returns 1 on frame-slot overflow."""
     in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
     flow_group = FP[0]
     slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags = FS
-    g = flow_group[f]
+    pos_link, pos_first, pos_sib, pos_deliver, pos_end = PA
+    EP, ESTAT, EPHIST, ELSTAT = EA
+    n_ep = EP.shape[0]
     err = 0
-    owner = -2 - f
-    for j in range(n):
-        t = gen_buf[j, G_T]
-        frame = gen_buf[j, G_FRAME]
-        _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t,
-                (f << FLOW_SHIFT) | gen_buf[j, G_SEQ], t, gen_buf[j, G_WIRE] | (pos0 << 32),
-                frame)
-        if t >= warmup:
-            GSTAT[GS_SENT, g] += 1
-        if frame >= 0 and (j == 0 or gen_buf[j - 1, G_FRAME] != frame):
-            slot = slot_base[f] + (frame & slot_mask[f])
-            if slot_rem[slot] != 0:
-                err = 1
-            slot_rem[slot] = gen_buf[j, G_NPK]
-            slot_origin[slot] = t
-            slot_last[slot] = -1
-            slot_flags[slot] = 0
+    owner = -2 - tree
+    key0 = tree << FLOW_SHIFT
+    c = pos_first[root]
+    while c >= 0:
+        m = pos_link[c]
+        for j in range(n):
+            t = gen_buf[j, G_T]
+            _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t,
+                    key0 | gen_buf[j, G_SEQ], t, gen_buf[j, G_WIRE] | (c << 32),
+                    gen_buf[j, G_FRAME])
+        run_owner[m] = -1
+        c = pos_sib[c]
+    for q in range(root, pos_end[root]):
+        f = pos_deliver[q]
+        if f < 0:
+            continue
+        g = flow_group[f]
+        for j in range(n):
+            t = gen_buf[j, G_T]
+            frame = gen_buf[j, G_FRAME]
             if t >= warmup:
-                GSTAT[GS_FSENT, g] += 1
-    run_owner[m] = -1
+                GSTAT[GS_SENT, g] += 1
+                if n_ep > 1:
+                    ESTAT[_epoch_of(EP, t), ES_SENT, g] += 1
+            if frame >= 0 and (j == 0 or gen_buf[j - 1, G_FRAME] != frame):
+                slot = slot_base[f] + (frame & slot_mask[f])
+                if slot_rem[slot] != 0:
+                    err = 1
+                slot_rem[slot] = gen_buf[j, G_NPK]
+                slot_origin[slot] = t
+                slot_last[slot] = -1
+                slot_flags[slot] = 0
+                if t >= warmup:
+                    GSTAT[GS_FSENT, g] += 1
     return err
 
 
 @nb.njit(cache=True, error_model="numpy")
-def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_flow_start, order, LP, LS, ST,  # type: ignore[no-untyped-def]
-            items, runs, ring, FP, FS, flow_pos0, route_seq, succ_start, succ, GSTAT,
-            PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service, log, log_n, do_log):
+def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tree_pos0, order,  # type: ignore[no-untyped-def]
+            LP, LS, ST, items, runs, ring, qdata, SQ, QS, FP, FS, PA, FA, EA, succ_start, succ,
+            GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service, log, log_n,
+            do_log):
     """Simulate ``[t_from, t_to)`` window by window; with ``final``, then everything left.
 
     This is the only kernel that allocates: it grows the buffers between calls to the
@@ -445,7 +841,11 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_flow_start, ord
     """
     last_dep, ring_off, ring_cap, ring_head, ring_n, q_bytes, hops = LS
     in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
-    n_src = source_flow_start.shape[0] - 1
+    qs_off, qs_cap, qs_head, qs_n, qs_bytes, deficit, act, act_head, act_n, begun = QS
+    sched = SQ[0]
+    pos_link, pos_first, pos_sib, pos_deliver, pos_end = PA
+    NQ = SQ[4].shape[0]
+    n_src = source_tree_start.shape[0] - 1
     scratch = np.empty((5, 64), np.int64)
     err = 0
     t0 = t_from
@@ -462,13 +862,17 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_flow_start, ord
                     n, done = gen_source(s, t0, t1, TA, SA, gen_buf, n)
                 if n == 0:
                     continue
-                for f in range(source_flow_start[s], source_flow_start[s + 1]):
-                    m = route_seq[flow_pos0[f]]
-                    if in_n[m] + n > in_cap[m] or runs_n[m] + 1 > run_cap[m]:
-                        items, runs = _reserve(items, runs, in_off, in_cap, in_n, run_off,
-                                               run_cap, runs_n, tops, m, n)
-                    err |= _inject_rows(f, m, flow_pos0[f], gen_buf, n, items, runs, ST, FP, FS,
-                                        GSTAT, warmup)
+                for tr in range(source_tree_start[s], source_tree_start[s + 1]):
+                    root = tree_pos0[tr]
+                    c = pos_first[root]
+                    while c >= 0:
+                        m = pos_link[c]
+                        if in_n[m] + n > in_cap[m] or runs_n[m] + 1 > run_cap[m]:
+                            items, runs = _reserve(items, runs, in_off, in_cap, in_n, run_off,
+                                                   run_cap, runs_n, tops, m, n)
+                        c = pos_sib[c]
+                    err |= _inject_rows(tr, root, gen_buf, n, items, runs, ST, FP, FS, PA, GSTAT,
+                                        EA, warmup)
         else:  # the final pass: everything left, no new packets
             t1 = INF
             n_pass = 1
@@ -476,29 +880,40 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_flow_start, ord
             n_items = in_n[l]
             if n_items == 0:
                 continue
-            # reserve room downstream, in the ring, the log and the merge scratch
+            # reserve room downstream, in the ring or queues, the log and the merge scratch
             for k in range(succ_start[l], succ_start[l + 1]):
                 m = succ[k]
                 if in_n[m] + n_items > in_cap[m] or runs_n[m] + 1 > run_cap[m]:
                     items, runs = _reserve(items, runs, in_off, in_cap, in_n, run_off, run_cap,
                                            runs_n, tops, m, n_items)
-            if ring_n[l] + n_items > ring_cap[l]:
-                ring = _grow_ring(ring, ring_off, ring_cap, ring_head, ring_n[l], tops, l,
-                                  ring_n[l] + n_items)
             if do_log and log_n + n_items > log.shape[0]:
                 bigger = np.empty((2 * (log_n + n_items), 5), np.int64)
                 bigger[:log_n] = log[:log_n]
                 log = bigger
             if runs_n[l] > scratch.shape[1]:
                 scratch = np.empty((5, 2 * runs_n[l]), np.int64)
-            log_n = _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, route_seq,
-                                  scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end,
-                                  drain, count_in_service, log, log_n, do_log)
+            if sched[l] == 0:
+                if ring_n[l] + n_items > ring_cap[l]:
+                    ring = _grow_ring(ring, ring_off, ring_cap, ring_head, ring_n[l], tops, 2, l,
+                                      ring_n[l] + n_items)
+                log_n = _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,
+                                      scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end,
+                                      drain, count_in_service, log, log_n, do_log)
+            else:
+                for q in range(NQ):
+                    seg = l * NQ + q
+                    if qs_n[seg] + n_items > qs_cap[seg]:
+                        qdata = _grow_ring(qdata, qs_off, qs_cap, qs_head, qs_n[seg], tops, 3,
+                                           seg, qs_n[seg] + n_items)
+                log_n = _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP,
+                                            FS, PA, FA, EA, scratch, GSTAT, PHIST, FHIST, LSTAT,
+                                            warmup, end, drain, count_in_service, log, log_n,
+                                            do_log)
         if t0 < t_to:
             t0 = t1
         else:
             break
-    return gen_buf, items, runs, ring, log, log_n, err
+    return gen_buf, items, runs, ring, qdata, log, log_n, err
 
 
 def segmented_store(

@@ -79,7 +79,7 @@ class RunStats:
     class_names: list[str] = field(default_factory=list)
     group_class: I64 = field(default_factory=_empty)  # (G,) index into class_names
     packets_failed: I64 = field(default_factory=_empty)  # (G,) lost to a link failure (in dropped)
-    link_fail_drops: I64 = field(default_factory=_empty)  # (L,) arrivals lost to a failure
+    link_fail_drops: I64 = field(default_factory=_empty)  # (L,) lost to a failure at the link
     # --- epochs (rule 14): E epochs starting at epoch_starts_ps ---
     epoch_starts_ps: I64 = field(default_factory=_empty)  # (E,)
     epoch_labels: list[str] = field(default_factory=list)  # (E,) what started each epoch
