@@ -70,14 +70,16 @@ class CoreEngine:
         self._FS = self._frame_slots()
         rate = plan.link_rate_bps
         ps_per_byte = np.where(8 * 10**12 % rate == 0, 8 * 10**12 // rate, 0).astype(np.int64)
-        self._LP = (rate, plan.link_prop_ps, plan.link_buffer_bytes, plan.link_buffer_packets,
-                    ps_per_byte)
+        tree_group = src.group[plan.tree_source].astype(np.int64)
+        tree_queue = plan.class_queue[plan.group_class[tree_group]].astype(np.int64)
+        sched, buf_b, buf_p = _effective_schedulers(plan, tree_queue)
+        self._LP = (rate, plan.link_prop_ps, buf_b, buf_p, ps_per_byte)
         self._items, in_off, in_cap = K.segmented_store(n_links, 64, K.N_COLS)
         self._runs, run_off, run_cap = K.segmented_store(n_links, 4, 1)
         self._ring, ring_off, ring_cap = K.segmented_store(n_links, 16, 2)
         # per (link, queue) rings of waiting packets: only scheduled links use them
         nq = plan.n_queues
-        seg_cap = np.repeat(np.where(plan.link_sched > 0, 16, 1), nq).astype(np.int64)
+        seg_cap = np.repeat(np.where(sched > 0, 16, 1), nq).astype(np.int64)
         qs_off = np.zeros(n_links * nq, np.int64)
         qs_off[1:] = np.cumsum(seg_cap)[:-1]
         self._qdata = np.zeros((max(1, int(seg_cap.sum())), K.N_COLS), np.int64)
@@ -88,9 +90,7 @@ class CoreEngine:
         self._LS = (np.zeros(n_links, np.int64), ring_off, ring_cap,
                     np.zeros(n_links, np.int64), np.zeros(n_links, np.int64),
                     np.zeros(n_links, np.int64), np.zeros(1, np.int64))
-        tree_group = src.group[plan.tree_source].astype(np.int64)
-        tree_queue = plan.class_queue[plan.group_class[tree_group]].astype(np.int64)
-        self._SQ = (plan.link_sched.astype(np.int64), tree_queue,
+        self._SQ = (sched, tree_queue,
                     np.ascontiguousarray(plan.link_queue_buffer_bytes, np.int64),
                     np.ascontiguousarray(plan.link_queue_buffer_packets, np.int64),
                     plan.queue_quantum.astype(np.int64), np.zeros(n_links, np.int64),
@@ -302,6 +302,33 @@ def _successors(plan: NetworkPlan) -> tuple[I64, I64]:
     start[1:] = np.cumsum([len(x) for x in nxt])
     flat = np.array([b for x in nxt for b in sorted(x)], np.int64)
     return start, flat
+
+
+def _effective_schedulers(plan: NetworkPlan, tree_queue: I64) -> tuple[I64, I64, I64]:
+    """Per link: the scheduler the kernel runs and the FIFO buffer (bytes, packets).
+
+    A scheduled link that only ever carries one queue's packets (in every layout) is exactly
+    a FIFO link with that queue's buffer (rule 11): it takes the faster FIFO loop.
+    """
+    used: list[set[int]] = [set() for _ in range(plan.n_links)]
+    roots = [(t, int(r)) for t, r in enumerate(plan.tree_pos0)]
+    for sw in plan.route_switches:
+        roots += [(int(t), int(r)) for t, r in zip(sw.trees, sw.pos0, strict=True)]
+    for t, r in roots:
+        q = int(tree_queue[t])
+        for p in range(r + 1, int(plan.pos_end[r])):
+            used[int(plan.pos_link[p])].add(q)
+    sched = plan.link_sched.astype(np.int64).copy()
+    buf_b = plan.link_buffer_bytes.astype(np.int64).copy()
+    buf_p = plan.link_buffer_packets.astype(np.int64).copy()
+    for link in range(plan.n_links):
+        if sched[link] != 0 and len(used[link]) <= 1:
+            sched[link] = 0
+            if used[link]:
+                q = next(iter(used[link]))
+                buf_b[link] = plan.link_queue_buffer_bytes[link, q]
+                buf_p[link] = plan.link_queue_buffer_packets[link, q]
+    return sched, buf_b, buf_p
 
 
 def _worst_delays(plan: NetworkPlan, wire_max: int) -> list[int]:

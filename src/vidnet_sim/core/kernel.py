@@ -620,6 +620,9 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
                     for j in range(qs_n[seg]):
                         row = o + ((qs_head[seg] + j) & mask)
                         tx = qdata[row, 0]
+                        if do_log:
+                            log_n = _log(log, log_n, qdata[row, 1] >> FLOW_SHIFT,
+                                         qdata[row, 1] & SEQ_MASK, l, tx, -1)
                         if tx >= warmup and tx < end:
                             LSTAT[LS_FAIL, l] += 1
                             if n_ep > 1:
@@ -878,16 +881,20 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
             n_pass = 1
         for l in order:
             n_items = in_n[l]
-            if n_items == 0:
+            n_out = n_items  # packets that may leave the link in this pass
+            if sched[l] != 0:
+                for q in range(NQ):  # a scheduled link may still have packets waiting
+                    n_out += qs_n[l * NQ + q]
+            if n_out == 0:
                 continue
             # reserve room downstream, in the ring or queues, the log and the merge scratch
             for k in range(succ_start[l], succ_start[l + 1]):
                 m = succ[k]
-                if in_n[m] + n_items > in_cap[m] or runs_n[m] + 1 > run_cap[m]:
+                if in_n[m] + n_out > in_cap[m] or runs_n[m] + 1 > run_cap[m]:
                     items, runs = _reserve(items, runs, in_off, in_cap, in_n, run_off, run_cap,
-                                           runs_n, tops, m, n_items)
-            if do_log and log_n + n_items > log.shape[0]:
-                bigger = np.empty((2 * (log_n + n_items), 5), np.int64)
+                                           runs_n, tops, m, n_out)
+            if do_log and log_n + n_out > log.shape[0]:
+                bigger = np.empty((2 * (log_n + n_out), 5), np.int64)
                 bigger[:log_n] = log[:log_n]
                 log = bigger
             if runs_n[l] > scratch.shape[1]:
