@@ -4,7 +4,11 @@ Describe sources with :func:`cbr`, :func:`poisson`, :func:`trace` and :func:`cam
 build a plan with :func:`line_plan` (``n0 -> n1 -> ... -> nH``), :func:`tree_plan` (every node
 sends to its parent) or :func:`build_plan` (any links). Each source is its own group unless
 sources share a ``group`` name; a source's flows follow its ``to`` list in order (default: the
-plan's sink), routed over fewest hops. :func:`active_state` switches every source on.
+plan's sink), routed over fewest hops; a ``multicast`` source sends one copy along the tree of
+its routes (``docs/model.md`` rule 12). :func:`active_state` switches every source on.
+:func:`with_queues` gives a plan's links schedulers and queues (rule 11), :func:`with_failures`
+failure intervals (rule 13), :func:`with_chain_layout` another layout for a unicast tree (a
+reroute, applied through ``SourceState.tree_pos0``).
 
     plan = line_plan([10**9, 10**9], props=[1000, 0], buffers=[10_000, 3_000],
                      sources=[cbr(interval_ps=10**7, size=1000)])
@@ -21,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vidnet_sim.network.plan import NetworkPlan
+from vidnet_sim.network.plan import SCHED_CODES, NetworkPlan, _Positions
 from vidnet_sim.network.routing import shortest_path, topological_order
 from vidnet_sim.traffic.rng import source_key
 from vidnet_sim.traffic.sources import (
@@ -53,6 +57,7 @@ class SourceSpec:
     name: str | None = None  # default "<kind><index>"
     group: str | None = None  # default: the source's name (a group of its own)
     cls: str = "default"
+    multicast: bool = False  # one copy along the tree of its routes (rule 12)
     header: int = 0
     anchor_ps: int = 0
     start_ps: int = 0
@@ -174,6 +179,7 @@ def source_table(specs: Sequence[SourceSpec], group_names: Sequence[str]) -> Sou
         start_ps=col([s.start_ps for s in specs], i64),
         stop_ps=col([s.stop_ps for s in specs], i64),
         frame_period_max_ps=max(periods, default=0),
+        multicast=np.array([s.multicast for s in specs], dtype=np.bool_),
     )
 
 
@@ -229,6 +235,22 @@ def build_plan(nodes: Sequence[str], links: Sequence[LinkSpec], sources: Sequenc
     def arr(values: Sequence[int]) -> npt.NDArray[np.int64]:
         return np.array(values, dtype=np.int64)
 
+    trees: dict[str, Any] = {}  # none: one chain per flow, laid out by NetworkPlan
+    if any(s.multicast for s in specs):
+        positions = _Positions()
+        tree_source: list[int] = []
+        roots: list[int] = []
+        for si, s in enumerate(specs):
+            flows = range(source_flow_start[si], source_flow_start[si + 1])
+            groups = [list(flows)] if s.multicast else [[f] for f in flows]
+            for fl in groups:
+                tree_source.append(si)
+                roots.append(positions.add_tree(
+                    [(f, route_links[route_start[f] : route_start[f + 1]]) for f in fl]))
+        trees = dict(tree_source=arr(tree_source),
+                     source_tree_start=arr(np.searchsorted(tree_source, range(len(specs) + 1))),
+                     tree_pos0=arr(roots), **positions.arrays())
+
     return NetworkPlan(
         node_names=list(nodes),
         link_names=[ln.name or f"{ln.src}->{ln.dst}" for ln in links],
@@ -251,7 +273,87 @@ def build_plan(nodes: Sequence[str], links: Sequence[LinkSpec], sources: Sequenc
         group_kinds=group_kinds,
         sources=source_table(specs, group_names),
         source_flow_start=arr(source_flow_start),
+        **trees,
     )
+
+
+def with_queues(plan: NetworkPlan, scheduler: str | Sequence[str], *,
+                class_queue: Mapping[str, int] | None = None,
+                quantum: Sequence[int] | None = None,
+                buffers: Sequence[int | None] | None = None,
+                buffer_packets: Sequence[int | None] | None = None) -> NetworkPlan:
+    """A copy of ``plan`` whose links have ``scheduler`` (``fifo``, ``priority`` or ``drr``;
+    one for all links or one per link) and one queue per queue index of ``class_queue``
+    (class name -> queue, 0 served first; default: every class in queue 0).
+
+    ``quantum`` gives each queue's DRR quantum in bytes (default 1538). Queue ``k``'s buffer
+    is ``buffers[k]`` bytes, or ``buffer_packets[k]`` packets, or (``None`` or not given) the
+    link's own buffer, on every link.
+    """
+    cq = dict(class_queue or {})
+    missing = [c for c in plan.class_names if c not in cq]
+    if class_queue is not None and missing:
+        raise ValueError(f"class_queue misses classes {missing}")
+    n_queues = max([*cq.values(), len(quantum or ()) - 1, 0]) + 1
+    n = plan.n_links
+    scheds = _per_link(scheduler, n, "scheduler")
+    qb = np.repeat(plan.link_buffer_bytes.reshape(n, 1), n_queues, axis=1)
+    qp = np.repeat(plan.link_buffer_packets.reshape(n, 1), n_queues, axis=1)
+    for k in range(n_queues):
+        if buffers is not None and k < len(buffers) and buffers[k] is not None:
+            qb[:, k], qp[:, k] = buffers[k], -1
+        if buffer_packets is not None and k < len(buffer_packets) and buffer_packets[k] is not None:
+            qb[:, k], qp[:, k] = -1, buffer_packets[k]
+    return replace(
+        plan,
+        queue_names=[f"q{k}" for k in range(n_queues)],
+        class_queue=np.array([cq.get(c, 0) for c in plan.class_names], np.int64),
+        queue_quantum=np.array(quantum if quantum is not None else [1538] * n_queues, np.int64),
+        link_sched=np.array([SCHED_CODES[x] for x in scheds], np.int64),
+        link_queue_buffer_bytes=qb,
+        link_queue_buffer_packets=qp,
+    )
+
+
+def with_failures(plan: NetworkPlan,
+                  failures: Mapping[int, Sequence[tuple[int, int]]]) -> NetworkPlan:
+    """A copy of ``plan`` whose link ``l`` is down over each ``[down, up)`` of
+    ``failures[l]`` (the intervals sorted and disjoint); routes are unchanged."""
+    start = [0]
+    down: list[int] = []
+    up: list[int] = []
+    for link in range(plan.n_links):
+        for a, b in failures.get(link, ()):
+            down.append(a)
+            up.append(b)
+        start.append(len(down))
+    return replace(plan, fail_start=np.array(start, np.int64), fail_down=np.array(down, np.int64),
+                   fail_up=np.array(up, np.int64))
+
+
+def with_chain_layout(plan: NetworkPlan, flow: int,
+                      links: Sequence[int]) -> tuple[NetworkPlan, int]:
+    """A copy of ``plan`` with one more layout: a chain over ``links`` delivering ``flow``;
+    returns it and the layout's root position (to put in ``SourceState.tree_pos0``).
+    ``link_order`` is recomputed over every layout."""
+    r = len(plan.pos_link)
+    n = len(links)
+    pos_link = [-1, *links]
+    first_child = [r + i + 1 for i in range(n)] + [-1]
+    deliver = [-1] * n + [flow]
+    new = replace(
+        plan,
+        pos_link=np.concatenate([plan.pos_link, np.array(pos_link, np.int64)]),
+        pos_first_child=np.concatenate([plan.pos_first_child, np.array(first_child, np.int64)]),
+        pos_sibling=np.concatenate([plan.pos_sibling, np.full(n + 1, -1, np.int64)]),
+        pos_deliver=np.concatenate([plan.pos_deliver, np.array(deliver, np.int64)]),
+        pos_end=np.concatenate([plan.pos_end, np.full(n + 1, r + n + 1, np.int64)]),
+    )
+    edges = {(int(new.pos_link[p]), int(new.pos_link[c]))
+             for p in range(len(new.pos_link)) if new.pos_link[p] >= 0
+             for c in new.children(p)}
+    new.link_order = np.array(topological_order(new.n_links, edges), np.int64)
+    return new, r
 
 
 def _per_link(value: Any, n: int, what: str) -> list[Any]:
@@ -326,11 +428,12 @@ def tree_plan(parents: Mapping[str, str], rates: Mapping[str, int] | int,
                       count_in_service=count_in_service)
 
 
-def random_tree_plan(seed: int) -> NetworkPlan:
+def random_tree_plan(seed: int, *, multicast: bool = False) -> NetworkPlan:
     """A two-level tree overloaded at one trunk, with every kind of source (a VBR camera at
     10 000 fps with two destinations, a looping trace with two), byte and packet buffers,
     zero and non-zero delays; ``seed`` draws the loads, delays, buffers and
-    ``count_in_service``. Seeds 1-3 drop packets and lose frames within 2 ms."""
+    ``count_in_service``. Seeds 1-3 drop packets and lose frames within 2 ms. With
+    ``multicast`` the camera and the trace send one copy along their trees (rule 12)."""
     rng = np.random.default_rng(seed)
     parents = {"a": "m1", "b": "m1", "c": "m2", "m1": "r", "m2": "r"}
     rates = {"a": GBPS, "b": GBPS, "c": GBPS, "m1": GBPS // 2, "m2": GBPS}
@@ -341,9 +444,10 @@ def random_tree_plan(seed: int) -> NetworkPlan:
         cbr(int(rng.integers(3, 9)) * US, int(rng.integers(200, 1400)), at="c",
             anchor_ps=int(rng.integers(0, 5)) * US),
         camera(10_000, float(rng.integers(2000, 6000)), gop=5, ip_ratio=3.0, max_payload=1200,
-               p_sigma=0.3, i_sigma=0.2, at="b", to=("m1", "r"), header=40, seed=seed),
+               p_sigma=0.3, i_sigma=0.2, at="b", to=("m1", "r"), header=40, seed=seed,
+               multicast=multicast),
         trace([0, 0, 3 * US, 7 * US], [1400, 1400, 64, 900], period_ps=10 * US, at="c",
-              to=("m2", "r")),
+              to=("m2", "r"), multicast=multicast),
     ]
     return tree_plan(parents, rates, props, {"m1": int(rng.integers(3, 12)) * 1000, "a": 4000},
                      sources=sources, buffer_packets={"m2": int(rng.integers(2, 6))},
@@ -360,5 +464,6 @@ def active_state(plan: NetworkPlan) -> SourceState:
 __all__ = [
     "GBPS", "KIND_CAMERA", "KIND_CBR", "KIND_POISSON", "KIND_TRACE", "MS", "US", "LinkSpec",
     "SourceSpec", "active_state", "build_plan", "camera", "cbr", "line_plan", "poisson",
-    "random_tree_plan", "source_table", "trace", "tree_plan",
+    "random_tree_plan", "source_table", "trace", "tree_plan", "with_chain_layout",
+    "with_failures", "with_queues",
 ]

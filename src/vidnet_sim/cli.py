@@ -92,18 +92,24 @@ def validate(file: Path) -> None:
 @click.option("--engine", type=click.Choice(["core", "reference"]), default="core",
               show_default=True, help="The Numba core, or the SimPy reference (slow oracle).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.option("--all-links", is_flag=True,
+              help="List every camera access link instead of one summary row.")
+@click.option("--year", type=click.IntRange(min=1),
+              help="Run year N of the scenario's growth plan (default results folder "
+                   "results/<scenario name>-yearN/).")
 def run(file: Path, out_dir: Path | None, seed: int | None, duration: str | None, engine: str,
-        as_json: bool) -> None:
+        as_json: bool, all_links: bool, year: int | None) -> None:
     """Simulate scenario FILE; print a summary and write Parquet results."""
-    from vidnet_sim.results import render_summary, summary_json
+    from vidnet_sim.results import render_summary, render_warnings, summary_json
     from vidnet_sim.runner import run as run_scenario
 
     duration_ps = _time_option(duration, "--duration")
+    target, out_dir = _year_target(file, year, out_dir)
     progress, on_progress = _progress()
     try:
         if progress is not None:
             progress.start()
-        result = run_scenario(file, seed=seed, duration_ps=duration_ps,
+        result = run_scenario(target, seed=seed, duration_ps=duration_ps,
                               engine=engine,  # type: ignore[arg-type]
                               out_dir=out_dir, on_progress=on_progress)
     except ScenarioError as exc:
@@ -118,18 +124,44 @@ def run(file: Path, out_dir: Path | None, seed: int | None, duration: str | None
         sys.exit(EXIT_RUNTIME)
     if progress is not None:
         progress.stop()
+    render_warnings(result.warnings, _err)
     if as_json:
         doc: dict[str, Any] = summary_json(result.tables)
+        doc["warnings"] = result.warnings
         doc["results"] = str(result.out_dir)
         doc["packet_hops"] = result.stats.packet_hops
         doc["wall_seconds"] = result.stats.wall_seconds
         click.echo(json.dumps(doc, indent=2, allow_nan=False))
         return
     out = Console(highlight=False, width=max(120, Console().width))
-    render_summary(result.tables, out)
+    render_summary(result.tables, out, all_links=all_links)
     rate = result.stats.packet_hops / max(result.stats.wall_seconds, 1e-9)
     out.print(f"{result.stats.packet_hops:,} packet-hops in {result.stats.wall_seconds:.2f} s "
               f"({rate / 1e6:.1f} M/s) — results in {result.out_dir}")
+
+
+def _year_target(file: Path, year: int | None,
+                 out_dir: Path | None) -> tuple[Path | Any, Path | None]:
+    """What ``run --year`` simulates: the file itself, or the scenario of that year of its
+    growth plan (a year outside the plan is a usage error) and its default results folder."""
+    if year is None:
+        return file, out_dir
+    from vidnet_sim.scenario import load_scenario
+    from vidnet_sim.scenario.growth import plan_years, scenario_for_year
+
+    try:
+        scenario = load_scenario(file)
+    except ScenarioError as exc:
+        _fail_scenario(exc)
+        raise  # not reached: _fail_scenario exits
+    years = plan_years(scenario)
+    if year not in years:
+        raise click.BadParameter(
+            f"{year}: the growth plan of {file} covers years 1–{years[-1]}"
+            if len(years) > 1 else f"{year}: {file} has no growth plan beyond year 1",
+            param_hint="--year")
+    return (scenario_for_year(scenario, year),
+            out_dir or Path("results") / f"{scenario.name}-year{year}")
 
 
 def _is_sweep_file(file: Path) -> bool:

@@ -8,16 +8,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
+
+from vidnet_sim.core.histogram import N_BUCKETS
 from vidnet_sim.core.stats import RunStats
-from vidnet_sim.errors import ScenarioError
+from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.plan import NetworkPlan, build_plan
 from vidnet_sim.results import SlaTargets, Tables, build_tables, write_results
 from vidnet_sim.scenario import Scenario, load_scenario
 from vidnet_sim.scenario.model import Simulation
-from vidnet_sim.timeline.driver import Engine, drive, scenario_actions
-from vidnet_sim.traffic.sources import SourceState
+from vidnet_sim.scenario.units import format_time
+from vidnet_sim.timeline.driver import Engine, drive, epoch_bounds, scenario_actions
+from vidnet_sim.traffic.sources import SourceState, camera_name
 
 EngineName = Literal["core", "reference"]
+
+#: Largest memory the per-epoch latency histograms of a run may take (epochs x groups x
+#: buckets x 8 bytes); a finer ``simulation.report_interval`` is refused.
+EPOCH_HIST_BUDGET_BYTES = 1 << 30
 
 
 @dataclass
@@ -30,6 +39,7 @@ class RunResult:
     manifest: dict[str, Any]
     out_dir: Path | None = None
     plan: NetworkPlan | None = field(default=None, repr=False)
+    warnings: list[str] = field(default_factory=list)  # the plan's (also in the manifest)
 
 
 def with_overrides(
@@ -66,20 +76,57 @@ def sla_targets(scenario: Scenario) -> dict[str, SlaTargets]:
 
 
 def make_engine(
-    plan: NetworkPlan, scenario: Scenario, engine: EngineName = "core", *, log: bool = False
+    plan: NetworkPlan,
+    scenario: Scenario,
+    engine: EngineName = "core",
+    *,
+    log: bool = False,
+    epochs: npt.NDArray[np.int64] | None = None,
 ) -> Engine:
-    """A fresh engine of the given kind for ``plan`` (all sources off until the timeline)."""
+    """A fresh engine of the given kind for ``plan`` (all sources off until the timeline).
+
+    ``epochs``: start times of the epochs the engine counts separately (docs/model.md
+    rule 14; from :func:`~vidnet_sim.timeline.driver.epoch_bounds`); ``None``: one epoch.
+    """
     sim = scenario.simulation
     state = SourceState.initial(plan.sources)
     if engine == "reference":
         from vidnet_sim.reference import ReferenceEngine
 
         return ReferenceEngine(plan, state, warmup_ps=sim.warmup, end_ps=sim.duration,
-                               drain=sim.drain, log=log)
+                               drain=sim.drain, log=log, epochs=epochs)
     from vidnet_sim.core.engine import CoreEngine
 
     return CoreEngine(plan, state, warmup_ps=sim.warmup, end_ps=sim.duration, drain=sim.drain,
-                      window_ps=sim.window, log=log)
+                      window_ps=sim.window, log=log, epochs=epochs)
+
+
+def check_epoch_count(scenario: Scenario, n_groups: int, n_epochs: int) -> None:
+    """Refuse a run whose per-epoch latency histograms would exceed
+    :data:`EPOCH_HIST_BUDGET_BYTES` (a :class:`ScenarioError` naming the field at fault)."""
+    per_epoch = max(1, n_groups) * N_BUCKETS * 8
+    if n_epochs <= 1 or n_epochs * per_epoch <= EPOCH_HIST_BUDGET_BYTES:
+        return
+    sim = scenario.simulation
+    need = f"{n_epochs * per_epoch / 2**30:.1f} GiB"
+    budget = f"{EPOCH_HIST_BUDGET_BYTES / 2**30:g} GiB"
+    if sim.report_interval is None:
+        raise ScenarioError(Problem("events", (
+            f"{n_epochs} event times cut the run into as many epochs; their latency "
+            f"histograms ({n_groups} groups each) would need {need}, more than {budget}")))
+    n_max = max(1, EPOCH_HIST_BUDGET_BYTES // per_epoch)
+    shortest = -(-sim.duration // n_max)
+    raise ScenarioError(Problem("simulation.report_interval", (
+        f"got '{format_time(sim.report_interval)}': {n_epochs} epochs of latency histograms "
+        f"for {n_groups} groups would need {need}, more than {budget}; "
+        f"expected at least '{format_time(shortest)}' (fewer events leave room for more)")))
+
+
+def access_links(scenario: Scenario, plan: NetworkPlan) -> list[str]:
+    """Names of the cameras' access links (the links leaving a camera node)."""
+    cameras = {camera_name(cam, i) for cam in scenario.cameras for i in range(cam.count)}
+    return [name for name, src in zip(plan.link_names, plan.link_src, strict=True)
+            if plan.node_names[int(src)] in cameras]
 
 
 def run(
@@ -109,15 +156,26 @@ def run(
     try:
         plan = build_plan(scenario, base_dir)
         actions = scenario_actions(scenario, plan)
+        interval = sim.report_interval
+        n_events = len(epoch_bounds(actions, sim.duration)[0])
+        n_ticks = 0 if interval is None else (sim.duration - 1) // interval
+        check_epoch_count(scenario, len(plan.group_names), n_events + n_ticks)  # at most
+        epoch_starts, epoch_labels = epoch_bounds(actions, sim.duration, interval)
     except ScenarioError as exc:
         raise exc.with_source(str(source_path)) if source_path is not None else exc from None
-    eng = make_engine(plan, scenario, engine)
+    eng = make_engine(plan, scenario, engine, epochs=epoch_starts)
     wall0 = time.perf_counter()
     stats = drive(eng, actions, sim.duration, tick_ps=max(1, sim.duration // 100),
                   on_progress=on_progress)
     wall = time.perf_counter() - wall0
     stats.wall_seconds = wall
-    tables = build_tables(stats, sla_targets(scenario))
+    if len(stats.epoch_starts_ps) == len(epoch_starts):
+        stats.epoch_labels = list(epoch_labels)
+    elif len(stats.epoch_starts_ps):
+        raise RuntimeError(f"the {engine} engine counted {len(stats.epoch_starts_ps)} epochs, "
+                           f"{len(epoch_starts)} were asked for")
+    tables = build_tables(stats, sla_targets(scenario), warmup_ps=sim.warmup,
+                          access_links=access_links(scenario, plan))
     manifest: dict[str, Any] = {
         "scenario_name": scenario.name,
         "scenario_file": str(source_path) if source_path is not None else None,
@@ -130,8 +188,12 @@ def run(
         "wall_seconds": wall,
         "packet_hops": stats.packet_hops,
         "packet_hops_per_second": stats.packet_hops / wall if wall > 0 else None,
+        "report_interval_ps": sim.report_interval,
+        "epochs": len(epoch_starts),
+        "warnings": list(plan.warnings),
     }
-    result = RunResult(scenario, stats, tables, manifest, plan=plan)
+    result = RunResult(scenario, stats, tables, manifest, plan=plan,
+                       warnings=list(plan.warnings))
     if write:
         target = Path(out_dir) if out_dir is not None else Path("results") / str(scenario.name)
         result.out_dir = write_results(target, tables, manifest)

@@ -1,11 +1,11 @@
 """Analysis on top of the simulator: fast estimates, latency/loss curves, capacity search,
-and costed tier sizing. See ``docs/analysis.md``.
+and costed tier sizing over a growth plan with its report. See ``docs/analysis.md``.
 """
 
 from __future__ import annotations
 
 from vidnet_sim.analysis.capacity import CapacityResult, find_capacity
-from vidnet_sim.analysis.cost import CostModel, SizingResult, load_cost_model, size_network
+from vidnet_sim.analysis.cost import CostModel, load_cost_model
 from vidnet_sim.analysis.curve import CurveResult, run_curve, write_curve
 from vidnet_sim.analysis.estimates import (
     METHOD_GAUSSIAN,
@@ -19,6 +19,8 @@ from vidnet_sim.analysis.estimates import (
     nc_delay_bounds,
     source_rate_moments,
 )
+from vidnet_sim.analysis.report import write_sizing
+from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, YearSizing, size_network
 from vidnet_sim.analysis.vary import AnalysisInputError
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "CurveResult",
     "Estimates",
     "SizingResult",
+    "SizingStoppedError",
+    "YearSizing",
     "arrival_curves",
     "estimate",
     "find_capacity",
@@ -42,4 +46,5 @@ __all__ = [
     "size_network",
     "source_rate_moments",
     "write_curve",
+    "write_sizing",
 ]

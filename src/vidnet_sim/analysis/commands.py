@@ -1,8 +1,9 @@
-"""The ``curve`` and ``capacity`` commands (registered in ``vidnet_sim.cli``).
+"""The ``curve``, ``capacity`` and ``size`` commands (registered in ``vidnet_sim.cli``).
 
 Exit codes (as the rest of ``vidnet-sim``): 0 ok, 1 runtime failure, 2 usage error,
-3 invalid input (scenario, variable, range, an SLA no load meets), 4 partial results (some
-runs failed: what was computed is written and labelled partial).
+3 invalid input (scenario, variable, range, an SLA no load or tier meets — ``size`` then
+writes the years it sized, labelled partial), 4 partial results (some runs failed: what was
+computed is written and labelled partial).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def _slug(text: str) -> str:
 class _Bar:
     """A rich progress bar over runs on stderr (when it is a terminal)."""
 
-    def __init__(self, label: str, total: int | None) -> None:
+    def __init__(self, label: str, total: int | None, x_name: str = "x") -> None:
+        self.x_name = x_name
         self.progress: Any = None
         self.task: Any = None
         self.reused = 0
@@ -76,7 +78,8 @@ class _Bar:
         self.reused += int(rec.reused)
         if self.progress is not None:
             self.progress.update(self.task, advance=1,
-                                 description=f"x={rec.x:g} rep {rec.replication}"
+                                 description=f"{self.x_name}={rec.x:g} rep "
+                                             f"{rec.replication}"
                                  f"{' (reused)' if rec.reused else ''}")
 
 
@@ -235,41 +238,73 @@ def capacity(file: Path, what: str, start: str | None, maximum: str | None, repl
 @click.option("--costs", "costs_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Cost model TOML (fibre_per_km, port, new_fibre, currency, [optics] "
                    "rate → cost); default: DOMAIN.md §7 orders of magnitude.")
-@click.option("--replications", type=int, default=3, show_default=True)
-@click.option("--max-replications", type=int, default=10, show_default=True)
+@click.option("--replications", type=int, default=3, show_default=True,
+              help="Independent runs per design.")
+@click.option("--max-replications", type=int, default=10, show_default=True,
+              help="Replications added while a confidence interval straddles a target.")
 @click.option("--confidence", type=float, default=0.95, show_default=True)
 @click.option("--duration", help="Override simulation.duration of every run.")
+@click.option("--max-designs", type=click.IntRange(min=2), default=40, show_default=True,
+              help="Designs simulated per year before the search falls back to greedy "
+                   "upgrades.")
+@click.option("--no-vendor-check", is_flag=True,
+              help="Do not simulate the 60 %-rule design (it is still costed).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default results/size/<scenario>/).")
+              help="Output folder (default results/size/<scenario>/); runs stored there are "
+                   "reused.")
+@click.option("--no-plot", is_flag=True, help="Do not draw size.png.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def size(file: Path, costs_file: Path | None, replications: int, max_replications: int,
-         confidence: float, duration: str | None, out_dir: Path | None,
-         as_json: bool) -> None:
-    """Choose a rate tier for every link so that every SLA holds, and cost it (greedy:
-    upgrade the busiest link until the simulation meets every SLA)."""
-    from vidnet_sim.analysis.cost import CostModel, load_cost_model, size_network
+         confidence: float, duration: str | None, max_designs: int, no_vendor_check: bool,
+         out_dir: Path | None, no_plot: bool, as_json: bool) -> None:
+    """The cheapest rate tier per link meeting every SLA, for each year of the growth plan:
+    upgrade schedule, CAPEX per year and a report (report.md) for a council."""
+    from vidnet_sim.analysis.cost import CostModel, load_cost_model
+    from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
+    from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
 
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "size" / file.stem
+    stopped: SizingStoppedError | None = None
     with _reported_errors():
         model = load_cost_model(costs_file) if costs_file is not None else CostModel()
-        with _Bar("size", None) as bar:
-            res = size_network(file, model, replications=replications,
-                               max_replications=max_replications, confidence=confidence,
-                               duration_ps=duration_ps, cache_dir=out, on_run=bar)
-    out.mkdir(parents=True, exist_ok=True)
-    res.links.to_parquet(out / "size.parquet", index=False)
-    doc = {"total_cost": res.total_cost, "currency": res.currency,
-           "links": res.links.to_dict("records"), "steps": res.steps,
-           "uncertain": res.uncertain}
-    (out / "size.json").write_text(json.dumps(doc, indent=2, default=str), "utf-8")
+        with _Bar("size", None, "year") as bar:
+            try:
+                res = size_network(file, model, replications=replications,
+                                   max_replications=max_replications, confidence=confidence,
+                                   duration_ps=duration_ps, cache_dir=out,
+                                   max_designs=max_designs, vendor_check=not no_vendor_check,
+                                   on_run=bar)
+            except SizingStoppedError as exc:
+                res, stopped = exc.result, exc
+        write_sizing(res, out, plot=not no_plot)
     if as_json:
-        click.echo(json.dumps(doc, indent=2, default=str))
-        return
-    for row in res.links.to_dict("records"):
-        click.echo(f"{row['link']}: {float(row['rate_bps']) / 1e9:g} Gbit/s, "
-                   f"{float(row['length_m']) / 1000:.3g} km, "
-                   f"{float(row['cost']):,.0f} {res.currency}")
-    click.echo(f"total: {res.total_cost:,.0f} {res.currency} after {len(res.steps)} "
-               f"simulated choice(s)" + (" [uncertain]" if res.uncertain else "")
-               + f"; results in {out}")
+        click.echo((out / "size.json").read_text(encoding="utf-8"))
+    elif res.years:
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console(highlight=False, width=max(120, Console().width))
+        tables = sizing_tables(res)
+        for key, title in (("years", "investment per year"),
+                           ("schedule", "tier per link and year (→: upgrade)")):
+            header, rows = tables[key]
+            t = Table(title=title + (" — PARTIAL" if res.partial else ""))
+            for h in header:
+                t.add_column(h)
+            for r in rows:
+                t.add_row(*(c.replace("**", "") for c in r))
+            console.print(t)
+        console.print(f"total CAPEX, {years_label([y.year for y in res.years])}: "
+                      f"{res.total_capex:,.0f} {res.currency}"
+                      + (" [uncertain]" if res.uncertain else "")
+                      + f"; {bar.reused} runs reused; report: {out / 'report.md'}")
+    if stopped is not None:
+        click.echo(f"PARTIAL: {stopped} (years sized: "
+                   f"{', '.join(str(y.year) for y in res.years) or 'none'}; written to "
+                   f"{out})", err=True)
+        sys.exit(EXIT_INVALID_SCENARIO if stopped.kind == "infeasible" else EXIT_PARTIAL)
+    if res.partial:
+        click.echo(f"PARTIAL: {len(res.failures)} run(s) failed; designs were judged on the "
+                   f"others (see {out / 'size.json'})", err=True)
+        sys.exit(EXIT_PARTIAL)

@@ -169,10 +169,14 @@ def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) 
     return files
 
 
-def plot_curve(result: CurveResult, path: str | Path) -> Path:
+def plot_curve(result: CurveResult, path: str | Path, *,
+               targets: dict[str, dict[str, float]] | None = None, limits: bool = True,
+               title: str | None = None) -> Path:
     """One row per traffic class: packet latency percentiles (with confidence intervals) and
     the network-calculus bound against the variable, the 60 % and Gaussian capacity limits
-    as vertical lines; loss on the right."""
+    as vertical lines (``limits``); loss on the right. ``targets`` (class → summary column →
+    target, as :func:`~vidnet_sim.analysis.capacity.sla_columns`) draws the packet-latency
+    and loss targets as horizontal lines."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -182,11 +186,11 @@ def plot_curve(result: CurveResult, path: str | Path) -> Path:
     classes = sorted(set(t["class"]))
     fig, axes = plt.subplots(len(classes), 2, figsize=(12, 4 * len(classes)), squeeze=False)
     est = result.estimates
-    limits = {}
+    lines: dict[str, tuple[float, str]] = {}
     for method, style in ((METHOD_SUM_OF_MEANS, "tab:orange"), (METHOD_GAUSSIAN, "tab:purple")):
         e = est[(est["method"] == method) & est["ok"]]
-        if len(e):
-            limits[method] = (float(e["x"].max()), style)
+        if limits and len(e):
+            lines[method] = (float(e["x"].max()), style)
     for row, cls in enumerate(classes):
         ax, ax_loss = axes[row]
         for metric, label in (("latency_p50_ps", "p50"), ("latency_p99_ps", "p99"),
@@ -198,25 +202,41 @@ def plot_curve(result: CurveResult, path: str | Path) -> Path:
                 ax.errorbar(d["x"], d["mean"] / 1e9, yerr=np.nan_to_num(err), capsize=3,
                             marker="o", label=f"simulated {label}")
         nc = est[(est["method"] == METHOD_NC) & (est["class"] == cls)].sort_values("x")
-        finite = nc[np.isfinite(nc["value"])]
-        if len(finite):
-            ax.plot(finite["x"], finite["value"] / 1e9, "k--", label="network-calculus bound")
-        for method, (x, colour) in limits.items():
+        if np.isfinite(nc["value"]).any():  # no bound (inf): a gap in the line
+            bound = nc["value"].where(np.isfinite(nc["value"])) / 1e9
+            ax.plot(nc["x"], bound, "k--", marker=".", label="network-calculus bound")
+        for method, (x, colour) in lines.items():
             ax.axvline(x, color=colour, linestyle=":", label=f"{method}: last OK")
             ax_loss.axvline(x, color=colour, linestyle=":")
+        for metric, target in (targets or {}).get(cls, {}).items():
+            if metric.startswith("latency_") or metric.startswith("frame_latency_"):
+                ax.axhline(target / 1e9, color="tab:red", linestyle="-.", linewidth=1,
+                           label=f"target {metric.removesuffix('_ps')}")
+            elif metric == "loss":
+                ax_loss.axhline(target, color="tab:red", linestyle="-.", linewidth=1,
+                                label="target loss")
+                ax_loss.legend(fontsize=7)
         ax.set_yscale("log")
         ax.set_xlabel(result.vary.what)
         ax.set_ylabel("packet latency (ms)")
         ax.set_title(f"class {cls}")
         ax.legend(fontsize=7)
         d = t[(t["class"] == cls) & (t["metric"] == "loss")].sort_values("x")
-        err = np.vstack([d["mean"] - d["ci_low"], d["ci_high"] - d["mean"]])
+        # a loss is never negative: the interval is drawn from 0 at the lowest
+        err = np.vstack([d["mean"] - d["ci_low"].clip(lower=0.0), d["ci_high"] - d["mean"]])
         ax_loss.errorbar(d["x"], d["mean"], yerr=np.nan_to_num(err), capsize=3, marker="o")
         ax_loss.set_xlabel(result.vary.what)
+        if result.vary.integer:
+            from matplotlib.ticker import MaxNLocator
+
+            for a in (ax, ax_loss):
+                a.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax_loss.set_ylabel("packet loss")
         ax_loss.set_title(f"class {cls}: loss")
     if result.partial:
         fig.suptitle("PARTIAL: some runs failed (see manifest.json)", color="red")
+    elif title:
+        fig.suptitle(title)
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=90)

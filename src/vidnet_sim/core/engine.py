@@ -203,9 +203,9 @@ class CoreEngine:
         """Simulate to the end, drain the network and return the statistics."""
         self.advance(self.end_ps)
         self._call(self.end_ps, final=True)
-        if self.do_log:  # sorted like the reference engine's: by packet, then along its route
+        if self.do_log:  # sorted like the reference engine's: by packet, then along its tree
             log = self._log[: self._log_n]
-            self.packet_log = log[np.lexsort((log[:, 3], log[:, 1], log[:, 0]))]
+            self.packet_log = log[np.lexsort((log[:, 2], log[:, 3], log[:, 1], log[:, 0]))]
         return self.stats()
 
     def stats(self) -> RunStats:

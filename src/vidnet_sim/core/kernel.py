@@ -485,7 +485,7 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,  # t
                     st_peak_b = occ_b + size
                 if occ_p + 1 > st_peak_p:
                     st_peak_p = occ_p + 1
-                if start - t > st_peak_wait:
+                if start - t > st_peak_wait and start < fdown:  # (it did start)
                     st_peak_wait = start - t
                 if n_ep > 1:
                     ELSTAT[e, EL_BYTES, l] += size
@@ -495,7 +495,8 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,  # t
                     if n_ep > 1:
                         ELSTAT[e, EL_FAIL, l] += 1
             if do_log:
-                log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, dep)
+                log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t,
+                             -1 if lost else dep)
             if lost:
                 _lose(p, fdown, origin, size, frame, True, PA, FP, FS, GSTAT, PHIST, FHIST,
                   warmup, end, drain, EP, ESTAT, EPHIST)
@@ -750,7 +751,8 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
         if t >= warmup and t < end and start - t > LSTAT[LS_PEAK_WAIT, l]:
             LSTAT[LS_PEAK_WAIT, l] = start - t
         if do_log:
-            log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, dep)
+            log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t,
+                         -1 if dep + prop > fdown else dep)
         if dep + prop > fdown:  # on the link or the fibre when it fails
             if t >= warmup and t < end:
                 LSTAT[LS_FAIL, l] += 1

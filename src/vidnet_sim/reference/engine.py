@@ -1,28 +1,32 @@
 """A per-packet SimPy model of the network: the oracle the exact core must equal packet for packet.
 
-Every packet copy is an object; every link is a FIFO transmitter driven by SimPy events. The
-model is the one written down in ``docs/model.md`` (open-loop sources, one non-preemptive FIFO
-transmitter per directed link, drop-tail byte- or packet-counted buffers, a fixed order of
-events at equal times). Nothing here shares code with the Numba core except packet generation,
+Every generated packet and every copy of it on a link is an object; every link is a
+transmitter driven by SimPy events. The model is the one written down in ``docs/model.md``
+(open-loop sources, trees of positions, one non-preemptive transmitter per directed link in
+front of one FIFO queue or of several queues under a strict-priority or DRR scheduler,
+drop-tail byte- or packet-counted buffers, link failures, a fixed order of events at equal
+times). Nothing here shares code with the Numba core except packet generation,
 ``service_time_ps`` and the histogram buckets, so a mistake in one engine shows up as a
 difference between the two.
 
-Events at one instant ``t`` are processed in two phases, by SimPy priority:
+Events at one instant ``t`` are processed in three phases, by SimPy priority:
 
-1. ``DEPART`` (SimPy's ``NORMAL``): every transmission that ends at ``t`` completes; the link
-   starts its next waiting packet at ``t``; the finished packet is handed to its next link, or
-   delivered, ``P`` later (possibly at ``t`` itself when ``P == 0``).
-2. ``ADMIT`` (one larger): the *admission batch* of ``t``: every packet arriving at any link
-   at ``t`` is admitted or dropped, one by one in increasing ``(flow, seq)`` order. An admitted
-   packet that finds its link idle starts transmitting at once; its transmission ends at
-   ``t + S > t``, so phase 1 of ``t`` never needs to run again.
+1. ``DEPART`` (SimPy's ``NORMAL``): every transmission that ends at ``t`` completes; the
+   link's scheduler chooses its next packet among those already waiting and starts it at
+   ``t``; the finished packet reaches the links of its child positions, or is delivered,
+   ``P`` later (possibly at ``t`` itself when ``P == 0``).
+2. ``FAIL`` (one larger): a link failing at ``t`` loses every packet on it (rule 13).
+3. ``ADMIT`` (one larger still): the *admission batch* of ``t``: every packet arriving at any
+   link at ``t`` is admitted or dropped, one by one in increasing ``(tree, seq)`` order. An
+   admitted packet that finds its link idle starts transmitting at once; its transmission
+   ends at ``t + S > t``, so phase 1 of ``t`` never needs to run again.
 """
 
 from __future__ import annotations
 
-import itertools
 import time
-from collections import deque
+from bisect import bisect_right
+from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -30,129 +34,116 @@ import numpy.typing as npt
 import simpy
 from simpy.events import NORMAL, EventPriority
 
-from vidnet_sim.core.histogram import N_BUCKETS, histogram_of
 from vidnet_sim.core.stats import RunStats
-from vidnet_sim.network.plan import NetworkPlan, service_time_ps
-from vidnet_sim.traffic.generate import G_FRAME, G_NPK, G_PAYLOAD, G_SEQ, G_T, G_WIRE, generate
+from vidnet_sim.network.plan import SCHED_FIFO, NetworkPlan, service_time_ps
+from vidnet_sim.reference.link import Link
+from vidnet_sim.reference.packets import DELIVERED, DROPPED, FAILED, Copy, Packet
+from vidnet_sim.reference.results import run_stats
+from vidnet_sim.traffic.generate import G_WIRE, generate
 from vidnet_sim.traffic.sources import SourceState
 
 I64 = npt.NDArray[np.int64]
 
 DEPART = NORMAL  # transmissions ending at t complete first ...
-ADMIT = EventPriority(NORMAL + 1)  # ... then the arrivals at t are admitted
+FAIL = EventPriority(NORMAL + 1)  # ... then links failing at t lose what they hold ...
+ADMIT = EventPriority(NORMAL + 2)  # ... then the arrivals at t are admitted
 
 #: Columns of :attr:`ReferenceEngine.packet_log`.
 LOG_FLOW, LOG_SEQ, LOG_LINK, LOG_ARRIVAL, LOG_DEPARTURE = range(5)
 
 
-class _Packet:
-    """One copy of a generated packet, travelling along its flow's route."""
+class _At(simpy.Event):
+    """An event that fires at ``t`` with ``priority``, carrying ``value``."""
 
-    __slots__ = ("dropped", "emit", "flow", "frame", "hop", "log_row", "npk", "payload", "route",
-                 "seq", "service", "t_arrival", "t_end", "wire")
-
-    def __init__(self, flow: int, route: tuple[int, ...], row: list[int]) -> None:
-        self.flow = flow
-        self.route = route
-        self.seq = row[G_SEQ]
-        self.emit = row[G_T]
-        self.wire = row[G_WIRE]
-        self.payload = row[G_PAYLOAD]
-        self.frame = row[G_FRAME]
-        self.npk = row[G_NPK]
-        self.hop = 0  # index into route of the link the packet is at
-        self.t_arrival = self.emit  # arrival time at the current link
-        self.service = 0  # transmission time at the current link
-        self.t_end = -1  # delivery time, or drop time when dropped
-        self.dropped = False
-        self.log_row = -1
-
-
-class _Link:
-    """One directed link: a FIFO queue in front of a single non-preemptive transmitter."""
-
-    __slots__ = ("buffer_bytes", "buffer_packets", "busy_ps", "bytes", "current", "drop_bytes",
-                 "drops", "occ_bytes", "occ_packets", "packets", "peak_bytes", "peak_packets",
-                 "peak_wait", "prop", "rate", "waiting")
-
-    def __init__(self, rate: int, prop: int, buffer_bytes: int, buffer_packets: int) -> None:
-        self.rate = rate
-        self.prop = prop
-        self.buffer_bytes = buffer_bytes  # >= 0: the buffer counts bytes
-        self.buffer_packets = buffer_packets  # >= 0: the buffer counts packets
-        self.waiting: deque[_Packet] = deque()  # admitted, not yet transmitting
-        self.current: _Packet | None = None  # being transmitted
-        self.occ_bytes = 0  # admitted and not yet departed, the one in transmission included
-        self.occ_packets = 0
-        # counters over arrivals with warm-up <= t < end
-        self.packets = 0
-        self.bytes = 0
-        self.drops = 0
-        self.drop_bytes = 0
-        self.busy_ps = 0
-        self.peak_bytes = 0
-        self.peak_packets = 0
-        self.peak_wait = 0
-
-
-class _AdmissionBatch(simpy.Event):
-    """Fires at ``t`` after every ``DEPART`` event of ``t``: the arrivals of ``t`` are admitted."""
-
-    def __init__(self, env: simpy.Environment, t: int) -> None:
+    def __init__(self, env: simpy.Environment, t: int, priority: EventPriority,
+                 value: Any) -> None:
         super().__init__(env)
         self._ok = True
-        self._value = t
-        env.schedule(self, ADMIT, t - env.now)
+        self._value = value
+        env.schedule(self, priority, t - env.now)
 
 
-def _identity(p: _Packet) -> tuple[int, int]:
-    return (p.flow, p.seq)
+def _key(c: Copy) -> tuple[int, int]:
+    return c.key
 
 
 class ReferenceEngine:
     """Per-packet SimPy simulation of ``plan`` over ``[0, end_ps)``.
 
-    The caller (a timeline driver) alternates changes of ``state`` (``active``, ``scale``) with
-    :meth:`advance`; :meth:`finish` runs the rest and returns the :class:`RunStats`. With
-    ``log=True`` :attr:`packet_log` holds, after :meth:`finish`, one int64 row per packet
-    arrival at a link: ``(flow, seq, link, t_arrival, t_departure)`` with ``t_departure = -1``
-    for a drop, sorted by ``(flow, seq, t_arrival)`` (that is: by packet, then along its route).
+    The caller (a timeline driver) alternates changes of ``state`` (``active``, ``scale``,
+    ``tree_pos0``) with :meth:`advance`; :meth:`finish` runs the rest and returns the
+    :class:`RunStats`, with per-epoch counters for the epochs starting at ``epochs`` (sorted,
+    strictly increasing, the first 0; default one epoch). With ``log=True``
+    :attr:`packet_log` holds, after :meth:`finish`, one int64 row per arrival of a packet
+    copy at a link: ``(tree, seq, link, t_arrival, t_departure)`` with ``t_departure = -1``
+    when the packet is lost at that link (dropped, or lost to a failure), sorted by
+    ``(tree, seq, t_arrival, link)``: by packet, then along its tree.
     """
 
     def __init__(self, plan: NetworkPlan, state: SourceState, *, warmup_ps: int, end_ps: int,
-                 drain: bool, log: bool = False) -> None:
+                 drain: bool, log: bool = False, epochs: I64 | Sequence[int] | None = None
+                 ) -> None:
         if not 0 <= warmup_ps <= end_ps:
             raise ValueError(f"need 0 <= warmup_ps <= end_ps, got {warmup_ps}, {end_ps}")
         self.plan = plan
         self.state = state
+        if len(state.tree_pos0) == 0:
+            state.tree_pos0 = np.asarray(plan.tree_pos0, np.int64).copy()
+        if len(state.tree_pos0) != plan.n_trees:
+            raise ValueError(f"state.tree_pos0 has {len(state.tree_pos0)} entries for "
+                             f"{plan.n_trees} trees")
         self.warmup_ps = int(warmup_ps)
         self.end_ps = int(end_ps)
         self.drain = drain
+        self._epochs = [0] if epochs is None else [int(x) for x in epochs]
+        if self._epochs[:1] != [0] or any(
+                b <= a for a, b in zip(self._epochs, self._epochs[1:], strict=False)):
+            raise ValueError(f"epochs must start at 0 and increase strictly, got {self._epochs}")
         self.packet_log: I64 | None = None
         self._log_rows: list[list[int]] | None = [] if log else None
         self._count_in_service = bool(plan.count_in_service)
-        self._links: list[_Link] = []
-        for i in range(plan.n_links):
-            bb, bp = int(plan.link_buffer_bytes[i]), int(plan.link_buffer_packets[i])
-            if (bb >= 0) == (bp >= 0):
-                raise ValueError(f"link {plan.link_names[i]!r}: exactly one of buffer bytes "
-                                 f"({bb}) and buffer packets ({bp}) must be >= 0")
-            if int(plan.link_rate_bps[i]) <= 0 or int(plan.link_prop_ps[i]) < 0:
-                raise ValueError(f"link {plan.link_names[i]!r}: need rate > 0 and delay >= 0")
-            self._links.append(_Link(int(plan.link_rate_bps[i]), int(plan.link_prop_ps[i]),
-                                     bb, bp))
-        self._routes = [tuple(int(x) for x in plan.route(f)) for f in range(plan.n_flows)]
-        for f, r in enumerate(self._routes):
-            if not r:
-                raise ValueError(f"flow {f} has an empty route")
+        self._links = [self._make_link(i) for i in range(plan.n_links)]
+        # the tree layouts: per position its link, child positions, delivery flow, and the
+        # delivery flows of its subtree (rule 12)
+        self._pos_link = [int(x) for x in plan.pos_link]
+        self._pos_children = [plan.children(p) for p in range(len(plan.pos_link))]
+        self._pos_deliver = [int(x) for x in plan.pos_deliver]
+        self._pos_flows = [
+            tuple(int(f) for f in plan.pos_deliver[p : int(plan.pos_end[p])] if f >= 0)
+            for p in range(len(plan.pos_link))]
+        group_queue = [int(plan.class_queue[int(c)]) for c in plan.group_class]
+        if any(not 0 <= q < plan.n_queues for q in group_queue):
+            raise ValueError(f"class_queue {plan.class_queue.tolist()} names a queue outside "
+                             f"0..{plan.n_queues - 1}")
+        self._source_queue = [group_queue[int(g)] for g in plan.sources.group]
         self.env = simpy.Environment()
-        self._batches: dict[int, list[_Packet]] = {}  # arrivals waiting for their batch
-        self._packets: list[_Packet] = []
+        for link in self._links:
+            for down in link.down:
+                _At(self.env, down, FAIL, link).callbacks.append(self._fail)
+        self._batches: dict[int, list[Copy]] = {}  # arrivals waiting for their batch
+        self._packets: list[Packet] = []
         self._hops = 0
         self._t_gen = 0  # generation covers [0, _t_gen)
         self._t_sim = 0  # every event before _t_sim is processed
         self._finished = False
         self._wall = 0.0
+
+    def _make_link(self, i: int) -> Link:
+        plan = self.plan
+        sched = int(plan.link_sched[i])
+        if sched == SCHED_FIFO:  # one queue: the link's own buffer (rules 3-6)
+            bb, bp = [int(plan.link_buffer_bytes[i])], [int(plan.link_buffer_packets[i])]
+            quantum = [1]
+        else:
+            bb = [int(x) for x in plan.link_queue_buffer_bytes[i]]
+            bp = [int(x) for x in plan.link_queue_buffer_packets[i]]
+            quantum = [int(x) for x in plan.queue_quantum]
+            if min(quantum) <= 0:
+                raise ValueError(f"DRR quanta must be > 0, got {quantum}")
+        a, b = int(plan.fail_start[i]), int(plan.fail_start[i + 1])
+        return Link(plan.link_names[i], int(plan.link_rate_bps[i]), int(plan.link_prop_ps[i]),
+                    sched, bb, bp, quantum, [int(x) for x in plan.fail_down[a:b]],
+                    [int(x) for x in plan.fail_up[a:b]], len(self._epochs))
 
     # ----------------------------------------------------------------------------- driving
     def advance(self, t_to: int) -> None:
@@ -189,226 +180,153 @@ class ReferenceEngine:
         self._finished = True
         if self._log_rows is not None:
             log = np.array(self._log_rows, dtype=np.int64).reshape(-1, 5)
-            order = np.lexsort((log[:, LOG_ARRIVAL], log[:, LOG_SEQ], log[:, LOG_FLOW]))
+            order = np.lexsort((log[:, LOG_LINK], log[:, LOG_ARRIVAL], log[:, LOG_SEQ],
+                                log[:, LOG_FLOW]))
             self.packet_log = log[order]
-        stats = self._stats()
+        stats = run_stats(self.plan, self._packets, self._links, warmup_ps=self.warmup_ps,
+                          end_ps=self.end_ps, drain=self.drain, epochs=self._epochs,
+                          packet_hops=self._hops)
         stats.wall_seconds = self._wall + time.perf_counter() - wall
         return stats
 
     # ----------------------------------------------------------------------------- packets
     def _emit(self, t0: int, t1: int) -> None:
-        """Create the packet copies of ``[t0, t1)`` and schedule their first arrivals."""
-        starts = self.plan.source_flow_start
-        for s, rows in enumerate(generate(self.plan.sources, self.state, t0, t1)):
+        """Create the packets of ``[t0, t1)`` on each source's trees in force (``state``)
+        and schedule their first arrivals."""
+        plan = self.plan
+        starts = plan.source_tree_start
+        for s, rows in enumerate(generate(plan.sources, self.state, t0, t1)):
             if len(rows) and int(rows[:, G_WIRE].min()) <= 0:
                 # S >= 1 ps is what lets all departures of an instant precede its admissions
-                raise ValueError(f"source {self.plan.sources.names[s]!r} emitted a packet of "
+                raise ValueError(f"source {plan.sources.names[s]!r} emitted a packet of "
                                  "0 wire bytes")
             packet_rows: list[list[int]] = rows.tolist()  # (G_T, G_SEQ, ...) as Python ints
-            for f in range(int(starts[s]), int(starts[s + 1])):
-                route = self._routes[f]
+            for tree in range(int(starts[s]), int(starts[s + 1])):
+                root = int(self.state.tree_pos0[tree])
+                flows = self._pos_flows[root]
                 for row in packet_rows:
-                    p = _Packet(f, route, row)
+                    p = Packet(tree, self._source_queue[s], flows, row)
                     self._packets.append(p)
-                    self._arrive(p, p.emit)
+                    self._reach(p, root, p.emit)
 
-    def _arrive(self, p: _Packet, t: int) -> None:
-        """Packet ``p`` reaches link ``p.route[p.hop]`` at ``t``: join the batch of ``t``."""
-        p.t_arrival = t
+    def _reach(self, p: Packet, pos: int, t: int) -> None:
+        """``p`` is done with position ``pos`` (or emitted, at a root) at ``t``: it is
+        delivered if ``pos`` delivers and arrives at the link of each child position."""
+        f = self._pos_deliver[pos]
+        if f >= 0:
+            p.outcome[f] = (t, DELIVERED)
+        for child in self._pos_children[pos]:
+            self._arrive(Copy(p, child, self._pos_link[child], t))
+
+    def _lose(self, c: Copy, t: int, how: int) -> None:
+        """The copy ``c`` is lost at ``t`` (``DROPPED`` or ``FAILED``): for every delivery
+        flow below its position."""
+        outcome = c.packet.outcome
+        for f in self._pos_flows[c.pos]:
+            outcome[f] = (t, how)
+
+    def _arrive(self, c: Copy) -> None:
+        """``c`` reaches its link at ``c.t_arrival``: join the admission batch of that time."""
+        t = c.t_arrival
         batch = self._batches.get(t)
         if batch is None:
             batch = self._batches[t] = []
-            _AdmissionBatch(self.env, t).callbacks.append(self._admit_batch)
-        batch.append(p)
+            _At(self.env, t, ADMIT, t).callbacks.append(self._admit_batch)
+        batch.append(c)
 
     def _admit_batch(self, event: simpy.Event) -> None:
         t = int(self.env.now)
         batch = self._batches.pop(t)
-        batch.sort(key=_identity)  # (flow, seq) is unique at one instant
-        for p in batch:
-            self._admit(p, t)
+        batch.sort(key=_key)  # (tree, seq): one packet reaches a link once
+        for c in batch:
+            self._admit(c, t)
 
-    def _admit(self, p: _Packet, t: int) -> None:
-        li = p.route[p.hop]
-        link = self._links[li]
+    # ----------------------------------------------------------------------------- links
+    def _epoch(self, t: int) -> int:
+        return bisect_right(self._epochs, t) - 1
+
+    def _admit(self, c: Copy, t: int) -> None:
+        """Rule 5 (per queue, rule 11) for the arrival of ``c`` at its link at ``t``."""
+        link = self._links[c.link]
+        wire = c.packet.wire
         self._hops += 1
         if self._log_rows is not None:
-            p.log_row = len(self._log_rows)
-            self._log_rows.append([p.flow, p.seq, li, t, -1])
-        occ_bytes, occ_packets = link.occ_bytes, link.occ_packets
-        if link.current is not None and not self._count_in_service:
-            occ_bytes -= link.current.wire
-            occ_packets -= 1
-        if link.buffer_bytes >= 0:
-            admitted = occ_bytes + p.wire <= link.buffer_bytes
-        else:
-            admitted = occ_packets + 1 <= link.buffer_packets
+            c.log_row = len(self._log_rows)
+            self._log_rows.append([c.packet.tree, c.packet.seq, c.link, t, -1])
         counted = self.warmup_ps <= t < self.end_ps
-        if not admitted:
-            p.dropped = True
-            p.t_end = t
+        e = self._epoch(t) if counted else -1
+        if link.is_down(t):  # rule 13: lost to the failure at its arrival
+            if counted:
+                link.fail_drops += 1
+                link.e_fail_drops[e] += 1
+            self._lose(c, t, FAILED)
+            return
+        q = link.queue_of(c)
+        occ_bytes, occ_packets = link.occupancy(q, self._count_in_service)
+        if not link.fits(q, wire, occ_bytes, occ_packets):
             if counted:
                 link.drops += 1
-                link.drop_bytes += p.wire
+                link.drop_bytes += wire
+                link.e_drops[e] += 1
+            self._lose(c, t, DROPPED)
             return
-        p.service = service_time_ps(p.wire, link.rate)
-        link.occ_bytes += p.wire
-        link.occ_packets += 1
+        c.service = service_time_ps(wire, link.rate)
         if counted:
             link.packets += 1
-            link.bytes += p.wire
-            link.busy_ps += p.service
-            link.peak_bytes = max(link.peak_bytes, occ_bytes + p.wire)
+            link.bytes += wire
+            link.busy_ps += c.service
+            link.peak_bytes = max(link.peak_bytes, occ_bytes + wire)
             link.peak_packets = max(link.peak_packets, occ_packets + 1)
-        if link.current is None:
-            self._start(link, p)
-        else:
-            link.waiting.append(p)
+            link.e_bytes[e] += wire
+            link.e_busy_ps[e] += c.service
+        link.enqueue(c, q)
+        if link.current is None:  # idle, so every queue was empty: it starts at once
+            self._start_next(link)
 
-    def _start(self, link: _Link, p: _Packet) -> None:
-        """``link`` starts transmitting ``p`` now; the transmission ends ``p.service`` later."""
-        link.current = p
-        if self.warmup_ps <= p.t_arrival < self.end_ps:
-            link.peak_wait = max(link.peak_wait, int(self.env.now) - p.t_arrival)
-        self.env.timeout(p.service, link).callbacks.append(self._end_transmission)
+    def _start_next(self, link: Link) -> None:
+        """The transmitter is free now: the scheduler chooses the next packet, if any."""
+        t = int(self.env.now)
+        if link.is_down(t):  # failing at t: the FAIL event of t takes the waiting packets
+            return
+        c = link.choose()
+        if c is None:
+            return
+        link.current = c
+        if self.warmup_ps <= c.t_arrival < self.end_ps:
+            link.peak_wait = max(link.peak_wait, t - c.t_arrival)
+        self.env.timeout(c.service, c).callbacks.append(self._end_transmission)
 
     def _end_transmission(self, event: simpy.Event) -> None:
-        link = cast(_Link, event.value)
+        c = cast(Copy, event.value)
+        link = self._links[c.link]
+        if link.current is not c:  # the link failed during this transmission
+            return
         t = int(self.env.now)
-        p = link.current
-        assert p is not None
         link.current = None
-        link.occ_bytes -= p.wire
-        link.occ_packets -= 1
-        if self._log_rows is not None:
-            self._log_rows[p.log_row][LOG_DEPARTURE] = t
-        p.hop += 1
-        if p.hop < len(p.route):
-            self._arrive(p, t + link.prop)
+        t_next = t + link.prop
+        down = link.next_down(t)
+        if down < t_next:  # still on the fibre when the link fails: lost then (rule 13)
+            self._count_failure(link, c)
+            self._lose(c, down, FAILED)
         else:
-            p.t_end = t + link.prop  # delivered
-        if link.waiting:
-            self._start(link, link.waiting.popleft())
+            if self._log_rows is not None:
+                self._log_rows[c.log_row][LOG_DEPARTURE] = t
+            self._reach(c.packet, c.pos, t_next)
+        self._start_next(link)
 
-    # ----------------------------------------------------------------------------- results
-    def _stats(self) -> RunStats:
-        plan, W, T, drain = self.plan, self.warmup_ps, self.end_ps, self.drain
-        n_groups = len(plan.group_names)
-        flow_group = [int(plan.sources.group[int(s)]) for s in plan.flow_source]
+    def _fail(self, event: simpy.Event) -> None:
+        """A failure of ``link`` begins now: everything it holds is lost (rule 13)."""
+        link = cast(Link, event.value)
+        t = int(self.env.now)
+        for c in link.flush():
+            self._count_failure(link, c)
+            self._lose(c, t, FAILED)
 
-        def zeros() -> I64:
-            return np.zeros(n_groups, np.int64)
-
-        sent, delivered, dropped, in_flight = zeros(), zeros(), zeros(), zeros()
-        bytes_delivered, payload_delivered = zeros(), zeros()
-        f_sent, f_delivered, f_lost, f_in_flight = zeros(), zeros(), zeros(), zeros()
-        jitter_sum, jitter_count = zeros(), zeros()
-        latencies: list[list[int]] = [[] for _ in range(n_groups)]
-        frame_latencies: list[list[int]] = [[] for _ in range(n_groups)]
-        frames: dict[tuple[int, int], list[_Packet]] = {}
-        by_flow: list[list[_Packet]] = [[] for _ in range(plan.n_flows)]
-
-        def settled(p: _Packet) -> bool:  # delivered or dropped by the end of the run
-            return drain or p.t_end <= T
-
-        for p in self._packets:
-            if p.frame >= 0:
-                frames.setdefault((p.flow, p.frame), []).append(p)
-            if not p.dropped and settled(p):
-                by_flow[p.flow].append(p)
-            if p.emit < W:
-                continue
-            g = flow_group[p.flow]
-            sent[g] += 1
-            if not settled(p):
-                in_flight[g] += 1
-            elif p.dropped:
-                dropped[g] += 1
-            else:
-                delivered[g] += 1
-                bytes_delivered[g] += p.wire
-                payload_delivered[g] += p.payload
-                latencies[g].append(p.t_end - p.emit)
-
-        for (flow, _k), pkts in frames.items():
-            capture = pkts[0].emit
-            if capture < W:
-                continue
-            assert len(pkts) == pkts[0].npk
-            g = flow_group[flow]
-            f_sent[g] += 1
-            if any(p.dropped and settled(p) for p in pkts):
-                f_lost[g] += 1
-            elif not all(settled(p) for p in pkts):
-                f_in_flight[g] += 1
-            else:
-                f_delivered[g] += 1
-                frame_latencies[g].append(max(p.t_end for p in pkts) - capture)
-
-        for flow, pkts in enumerate(by_flow):
-            pkts.sort(key=lambda p: (p.t_end, p.seq))
-            g = flow_group[flow]
-            for prev, p in itertools.pairwise(pkts):
-                if p.emit >= W:
-                    jitter_sum[g] += abs((p.t_end - p.emit) - (prev.t_end - prev.emit))
-                    jitter_count[g] += 1
-
-        def extremes(values: list[list[int]]) -> tuple[I64, I64]:
-            lo = np.array([min(v, default=-1) for v in values], np.int64)
-            hi = np.array([max(v, default=-1) for v in values], np.int64)
-            return lo, hi
-
-        def hist(values: list[list[int]]) -> I64:
-            out = np.zeros((n_groups, N_BUCKETS), np.int64)
-            for g, v in enumerate(values):
-                if v:
-                    out[g] = histogram_of(v)
-            return out
-
-        lat_min, lat_max = extremes(latencies)
-        f_lat_min, f_lat_max = extremes(frame_latencies)
-        links = self._links
-
-        def link_col(name: str) -> I64:
-            return np.array([getattr(link, name) for link in links], np.int64)
-
-        return RunStats(
-            group_names=list(plan.group_names),
-            group_classes=list(plan.group_classes),
-            group_kinds=list(plan.group_kinds),
-            packets_sent=sent,
-            packets_delivered=delivered,
-            packets_dropped=dropped,
-            packets_in_flight=in_flight,
-            bytes_delivered=bytes_delivered,
-            payload_bytes_delivered=payload_delivered,
-            frames_sent=f_sent,
-            frames_delivered=f_delivered,
-            frames_lost=f_lost,
-            frames_in_flight=f_in_flight,
-            jitter_sum_ps=jitter_sum,
-            jitter_count=jitter_count,
-            latency_min_ps=lat_min,
-            latency_max_ps=lat_max,
-            frame_latency_min_ps=f_lat_min,
-            frame_latency_max_ps=f_lat_max,
-            packet_hist=hist(latencies),
-            frame_hist=hist(frame_latencies),
-            link_names=list(plan.link_names),
-            link_src=[plan.node_names[int(i)] for i in plan.link_src],
-            link_dst=[plan.node_names[int(i)] for i in plan.link_dst],
-            link_rate_bps=np.asarray(plan.link_rate_bps, np.int64).copy(),
-            link_packets=link_col("packets"),
-            link_bytes=link_col("bytes"),
-            link_drops=link_col("drops"),
-            link_drop_bytes=link_col("drop_bytes"),
-            link_busy_ps=link_col("busy_ps"),
-            link_peak_queue_bytes=link_col("peak_bytes"),
-            link_peak_queue_packets=link_col("peak_packets"),
-            link_peak_wait_ps=link_col("peak_wait"),
-            measured_ps=T - W,
-            packet_hops=self._hops,
-        )
+    def _count_failure(self, link: Link, c: Copy) -> None:
+        """Count an admitted packet lost to a failure, by its arrival time at the link."""
+        if self.warmup_ps <= c.t_arrival < self.end_ps:
+            link.fail_drops += 1
+            link.e_fail_drops[self._epoch(c.t_arrival)] += 1
 
 
 def stats_differences(a: RunStats, b: RunStats) -> list[str]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from vidnet_sim.results.console import render_summary, summary_json
+from vidnet_sim.results.console import render_summary, render_warnings, summary_json
+from vidnet_sim.results.epochs import epoch_links_table, epochs_table
 from vidnet_sim.results.sla import SlaTargets, check_sla
 from vidnet_sim.results.store import (
     Results,
@@ -12,8 +13,11 @@ from vidnet_sim.results.store import (
     write_results,
 )
 from vidnet_sim.results.tables import (
+    EPOCH_LINKS_SCHEMA,
+    EPOCHS_SCHEMA,
     HIST_SCHEMA,
     LINKS_SCHEMA,
+    RUN_SCHEMAS,
     SCHEMAS,
     SUMMARY_SCHEMA,
     Tables,
@@ -23,8 +27,11 @@ from vidnet_sim.results.tables import (
 )
 
 __all__ = [
+    "EPOCHS_SCHEMA",
+    "EPOCH_LINKS_SCHEMA",
     "HIST_SCHEMA",
     "LINKS_SCHEMA",
+    "RUN_SCHEMAS",
     "SCHEMAS",
     "SUMMARY_SCHEMA",
     "Results",
@@ -33,11 +40,14 @@ __all__ = [
     "Tables",
     "build_tables",
     "check_sla",
+    "epoch_links_table",
+    "epochs_table",
     "merge_hist",
     "quantile_from_hist",
     "read_parquet_kwargs",
     "read_results",
     "render_summary",
+    "render_warnings",
     "summary_json",
     "write_results",
 ]

@@ -1,12 +1,13 @@
-"""Human-readable (rich) and ``--json`` views of a run's tables.
+"""Human-readable (rich) and ``--json`` views of a run's tables, and its warnings.
 
-Both accept :class:`~vidnet_sim.results.tables.Tables` or
+Both views accept :class:`~vidnet_sim.results.tables.Tables` or
 :class:`~vidnet_sim.results.store.Results` (a sweep's ``run`` column is shown too).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import pandas as pd
@@ -17,9 +18,14 @@ from rich.text import Text
 
 from vidnet_sim.results.sla import format_significant
 from vidnet_sim.results.store import to_jsonable
+from vidnet_sim.scenario.units import format_time
 
 #: Links shown in full up to this many; beyond, the most utilised ones.
 MAX_LINKS = 30
+#: Epochs shown at most (every epoch is in the ``epochs`` table).
+MAX_EPOCHS = 40
+#: Warnings printed at most (every warning is in the manifest).
+MAX_WARNINGS = 5
 
 
 class TablesLike(Protocol):
@@ -27,6 +33,11 @@ class TablesLike(Protocol):
 
     summary: pd.DataFrame
     links: pd.DataFrame
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``df`` as dicts keyed by column name."""
+    return [{str(k): v for k, v in r.items()} for r in df.to_dict("records")]
 
 
 def _missing(x: object) -> bool:
@@ -87,57 +98,132 @@ def _name_column(table: Table, header: str, values: pd.Series) -> None:
     table.add_column(header, no_wrap=True, min_width=min(longest, 12))
 
 
-def _summary_table(title: str, rows: pd.DataFrame, groups: bool) -> Table:
-    table = _table(title)
-    has_run = "run" in rows.columns
+def _summary_cells(row: dict[str, Any], failures: bool) -> list[str | Text]:
+    cells: list[str | Text] = [
+        _sla_cell(row["sla_ok"]),
+        str(row["packets_sent"]),
+        _sci(row["loss"]),
+    ]
+    if failures:
+        cells.append(_sci(row["failure_loss"]))
+    cells += [
+        _ms(row["latency_p50_ps"]),
+        _ms(row["latency_p99_ps"]),
+        _ms(row["latency_p999_ps"]),
+        _ms(row["latency_max_ps"]),
+        _ms(row["frame_latency_p99_ps"]),
+        _sci(row["frame_loss"]),
+        _ms(row["jitter_ps"]),
+        _mbps(row["throughput_bps"]),
+    ]
+    return cells
+
+
+def _class_blocks(summary: pd.DataFrame) -> list[list[dict[str, Any]]]:
+    """Each class row followed by its group rows (per run for a sweep), in table order;
+    groups whose class has no row come last, on their own."""
+    records = _records(summary)
+    run = "run" in summary.columns
+
+    def key(r: dict[str, Any]) -> tuple[object, ...]:
+        return (r["run"], r["class"]) if run else (r["class"],)
+
+    groups: dict[tuple[object, ...], list[dict[str, Any]]] = {}
+    for r in records:
+        if r["level"] == "group":
+            groups.setdefault(key(r), []).append(r)
+    blocks: list[list[dict[str, Any]]] = []
+    for r in records:
+        if r["level"] == "class":
+            blocks.append([r, *groups.pop(key(r), [])])
+    blocks += list(groups.values())
+    return blocks
+
+
+def _summary_table(summary: pd.DataFrame) -> Table:
+    """Classes, each followed by its groups (indented); failure loss when any was lost."""
+    table = _table("Traffic classes and their flow groups (latency in ms)")
+    has_run = "run" in summary.columns
+    failures = bool((summary["packets_failed"] > 0).any())
     if has_run:
-        _name_column(table, "run", rows["run"])
-    _name_column(table, "group" if groups else "class", rows["name"])
-    if groups:
-        _name_column(table, "class", rows["class"])
+        _name_column(table, "run", summary["run"])
+    _name_column(table, "class / group", "  " + summary["name"].astype(str))
+    table.add_column("kind", no_wrap=True)
     table.add_column("SLA", no_wrap=True)
-    numbers = ("sent", "loss", "p50", "p99", "p99.9", "max", "frame\np99", "frame\nloss")
-    for header in (*numbers, "jitter", "Mbit/s"):
+    numbers = ["sent", "loss", *(["fail\nloss"] if failures else []), "p50", "p99", "p99.9",
+               "max", "frame\np99", "frame\nloss", "jitter", "Mbit/s"]
+    for header in numbers:
         table.add_column(header, justify="right", no_wrap=True)
-    for row in rows.to_dict("records"):
-        failed = not _missing(row["sla_ok"]) and not bool(row["sla_ok"])
-        cells: list[str | Text] = [Text(str(row["run"]))] if has_run else []
-        cells.append(Text(str(row["name"])))
-        if groups:
-            cells.append(Text(str(row["class"])))
-        cells += [
-            _sla_cell(row["sla_ok"]),
-            str(row["packets_sent"]),
-            _sci(row["loss"]),
-            _ms(row["latency_p50_ps"]),
-            _ms(row["latency_p99_ps"]),
-            _ms(row["latency_p999_ps"]),
-            _ms(row["latency_max_ps"]),
-            _ms(row["frame_latency_p99_ps"]),
-            _sci(row["frame_loss"]),
-            _ms(row["jitter_ps"]),
-            _mbps(row["throughput_bps"]),
-        ]
-        table.add_row(*cells, style="red" if failed else None)
+    for block in _class_blocks(summary):
+        for i, row in enumerate(block):
+            is_class = row["level"] == "class"
+            failed = not _missing(row["sla_ok"]) and not bool(row["sla_ok"])
+            cells: list[str | Text] = [Text(str(row["run"]))] if has_run else []
+            if is_class:
+                cells += [Text(str(row["name"]), style="bold"), Text("class", style="bold")]
+            else:
+                cells += [Text(f"  {row['name']}"), Text(str(row["kind"]), style="dim")]
+            cells += _summary_cells(row, failures)
+            style = "red" if failed else ("bold" if is_class else None)
+            table.add_row(*cells, style=style, end_section=i == len(block) - 1)
     return table
 
 
-def _links_table(links: pd.DataFrame) -> Table:
-    n = len(links)
-    shown = links.sort_values("utilisation", ascending=False, na_position="last", kind="stable")
+def _access_rows(access: pd.DataFrame, has_run: bool) -> list[dict[str, Any]]:
+    """One row per run summing up the cameras' access links."""
+    parts = [access] if not has_run else [g for _, g in access.groupby("run", sort=False)]
+    rows = []
+    for part in parts:
+        if part.empty:
+            continue
+        rates = part["rate_bps"].unique()
+        packets, drops = int(part["packets"].sum()), int(part["drops"].sum())
+        rows.append({
+            "run": part["run"].iloc[0] if has_run else None,
+            "link": f"access links ({len(part)})",
+            "src_dst": "cameras → their switch",
+            "rate_bps": rates[0] if len(rates) == 1 else math.nan,
+            "utilisation": part["utilisation"].max(),
+            "throughput_bps": part["throughput_bps"].sum(min_count=1),
+            "drops": drops,
+            "fail_drops": int(part["fail_drops"].sum()),
+            "loss": drops / (packets + drops) if packets + drops > 0 else math.nan,
+            "peak_queue_bytes": part["peak_queue_bytes"].max(),
+            "peak_queue_packets": part["peak_queue_packets"].max(),
+            "peak_wait_ps": part["peak_wait_ps"].max(),
+        })
+    return rows
+
+
+def _links_table(links: pd.DataFrame, all_links: bool = False) -> Table:
+    """Links by utilisation; by default the cameras' access links as one row."""
+    access = links["access"].fillna(False).astype(bool)
+    listed = links if all_links else links[~access]
+    n = len(listed)
+    shown = listed.sort_values("utilisation", ascending=False, na_position="last", kind="stable")
     title = "Links by utilisation (utilisation in %, throughput in Mbit/s, wait in ms)"
-    if n > MAX_LINKS:
+    if n > MAX_LINKS and not all_links:
         shown = shown.head(MAX_LINKS)
         title = f"Links: the {MAX_LINKS} most utilised of {n} (utilisation in %, Mbit/s, ms)"
-    table = _table(title)
     has_run = "run" in links.columns
+    rows = [{**r, "src_dst": f"{r['src']} → {r['dst']}"} for r in _records(shown)]
+    summed = [] if all_links else _access_rows(links[access], has_run)
+    table = _table(title)
+    if summed:
+        table.caption = ("access links: largest utilisation, peak queue and wait; summed "
+                         "throughput and drops (all links: --all-links)")
+        table.caption_justify = "left"
+    failures = bool((links["fail_drops"] > 0).any())
+    everything = pd.DataFrame(rows + summed, columns=["run", "link", "src_dst"])
     if has_run:
-        _name_column(table, "run", shown["run"])
-    _name_column(table, "link", shown["link"])
-    _name_column(table, "from → to", shown["src"] + " → " + shown["dst"])
-    for header in ("rate", "util", "Mbit/s", "drops", "loss", "peak KiB", "peak pkts", "wait"):
+        _name_column(table, "run", everything["run"])
+    _name_column(table, "link", everything["link"])
+    _name_column(table, "from → to", everything["src_dst"])
+    headers = ["rate", "util", "Mbit/s", "drops", *(["fail\ndrops"] if failures else []),
+               "loss", "peak KiB", "peak pkts", "wait"]
+    for header in headers:
         table.add_column(header, justify="right", no_wrap=True)
-    for row in shown.to_dict("records"):
+    for i, row in enumerate(rows + summed):
         util = row["utilisation"]
         util_text = Text("-" if _missing(util) else f"{100 * float(util):.1f}")
         if not _missing(util) and float(util) >= 0.9:
@@ -146,34 +232,135 @@ def _links_table(links: pd.DataFrame) -> Table:
         cells: list[str | Text] = [Text(str(row["run"]))] if has_run else []
         cells += [
             Text(str(row["link"])),
-            Text(f"{row['src']} → {row['dst']}"),
+            Text(str(row["src_dst"])),
             _mbps(row["rate_bps"]),
             util_text,
             _mbps(row["throughput_bps"]),
             drops,
+        ]
+        if failures:
+            fail = int(row["fail_drops"])
+            cells.append(Text(str(fail), style="red" if fail > 0 else ""))
+        cells += [
             _sci(row["loss"]),
             format_significant(float(row["peak_queue_bytes"]) / 1024),
             str(row["peak_queue_packets"]),
             _ms(row["peak_wait_ps"]),
         ]
-        table.add_row(*cells)
+        table.add_row(*cells, style="dim" if i >= len(rows) else None)
     return table
 
 
-def render_summary(tables: TablesLike, console: Console) -> None:
-    """Print the class, group and link tables, the SLA violations and an SLA verdict.
+def _busiest_links(epoch_links: pd.DataFrame, keys: list[str]) -> dict[tuple[object, ...], Any]:
+    """The most utilised link of each epoch (access links only when there is no other)."""
+    if epoch_links.empty:
+        return {}
+    access = epoch_links["access"].fillna(False).astype(bool)
+    pool = epoch_links[~access] if (~access).any() else epoch_links
+    pool = pool[pool["utilisation"].notna()]
+    if pool.empty:
+        return {}
+    best = pool.loc[pool.groupby(keys, sort=False)["utilisation"].idxmax()]
+    return {tuple(r[k] for k in keys): r for r in _records(best)}
 
+
+def _epochs_table(epochs: pd.DataFrame, epoch_links: pd.DataFrame) -> Table | None:
+    """Per epoch and class: loss, p99 and max; the epoch's busiest link. ``None`` when the
+    run has a single epoch (the summary says it all)."""
+    has_run = "run" in epochs.columns
+    keys = ["run", "epoch"] if has_run else ["epoch"]
+    classes = epochs[epochs["level"] == "class"]
+    spans = classes.drop_duplicates(keys)
+    most = spans.groupby("run").size().max() if has_run else len(spans)
+    if classes.empty or most <= 1:
+        return None
+    failures = bool((classes["packets_failed"] > 0).any())
+    total = len(spans)
+    title = "Epochs (latency in ms, utilisation in %)"
+    if total > MAX_EPOCHS:
+        spans = spans.head(MAX_EPOCHS)
+        title = f"Epochs: the first {MAX_EPOCHS} of {total} (latency in ms, utilisation in %)"
+    busiest = _busiest_links(epoch_links, keys)
+    table = _table(title)
+    if has_run:
+        table.add_column("run", no_wrap=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("from", no_wrap=True)
+    table.add_column("to", no_wrap=True)
+    table.add_column("what", max_width=40)
+    table.add_column("class", no_wrap=True)
+    for header in ("sent", "loss", *(["fail\nloss"] if failures else []), "p99", "max"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("busiest link", no_wrap=True)
+    table.add_column("util", justify="right", no_wrap=True)
+    by_epoch = {k: g for k, g in classes.groupby(keys, sort=False)}
+    for span in _records(spans):
+        key = tuple(span[k] for k in keys)
+        rows = _records(by_epoch[key])
+        link = busiest.get(key)
+        for i, row in enumerate(rows):
+            first = i == 0
+            cells: list[str | Text] = []
+            if has_run:
+                cells.append(str(row["run"]) if first else "")
+            cells += [
+                str(row["epoch"]) if first else "",
+                format_time(int(row["t_start_ps"])) if first else "",
+                format_time(int(row["t_end_ps"])) if first else "",
+                Text(str(row["label"]), style="italic") if first else "",
+                str(row["name"]),
+                str(row["packets_sent"]),
+                _sci(row["loss"]),
+            ]
+            if failures:
+                cells.append(_sci(row["failure_loss"]))
+            cells += [_ms(row["latency_p99_ps"]), _ms(row["latency_max_ps"])]
+            if first and link is not None:
+                util = float(link["utilisation"])
+                cells += [str(link["link"]),
+                          Text(f"{100 * util:.1f}", style="bold yellow" if util >= 0.9 else "")]
+            else:
+                cells += ["", ""]
+            table.add_row(*cells, end_section=i == len(rows) - 1)
+    return table
+
+
+def render_warnings(
+    warnings: Sequence[str], console: Console, limit: int | None = MAX_WARNINGS
+) -> None:
+    """Print the run's warnings (e.g. traffic unreachable during a failure) in yellow, one
+    ``warning: ...`` paragraph each; beyond ``limit`` (``None``: no limit), one line
+    counting the others (every warning is in the run's manifest)."""
+    shown = list(warnings) if limit is None else list(warnings)[:limit]
+    for text in shown:
+        console.print(Text(f"warning: {text}", style="yellow"))
+    if len(warnings) > len(shown):
+        console.print(Text(f"warning: {len(warnings) - len(shown)} more warning(s), listed "
+                           'under "warnings" in manifest.json', style="yellow"))
+
+
+def render_summary(tables: TablesLike, console: Console, *, all_links: bool = False) -> None:
+    """Print the classes with their groups, the links, the epochs, the SLA violations and an
+    SLA verdict.
+
+    Each traffic class (bold) is followed by its flow groups (indented, with their kind).
     Latencies in ms (3 significant digits; p50, p99, p99.9, max: p95 is in the data),
-    losses in scientific notation, throughput (wire) in Mbit/s; rows failing their SLA in
-    red and every violation listed. The last line is ``SLA: all targets met``,
-    ``SLA: N violation(s)`` or, when no class has targets, ``SLA: no targets set``.
+    losses in scientific notation (a ``fail loss`` column when packets were lost to link
+    failures), throughput (wire) in Mbit/s; rows failing their SLA in red and every
+    violation listed. The cameras' access links make one summary row unless ``all_links``.
+    A run with several epochs gets an epochs table (per epoch and class: loss, p99, max;
+    the busiest link). The last line is ``SLA: all targets met``, ``SLA: N violation(s)``
+    or, when no class has targets, ``SLA: no targets set``.
     """
     s = tables.summary
-    console.print(
-        _summary_table("Traffic classes (latency in ms)", s[s["level"] == "class"], False)
-    )
-    console.print(_summary_table("Flow groups (latency in ms)", s[s["level"] == "group"], True))
-    console.print(_links_table(tables.links))
+    console.print(_summary_table(s))
+    console.print(_links_table(tables.links, all_links))
+    epochs = getattr(tables, "epochs", None)
+    epoch_links = getattr(tables, "epoch_links", None)
+    if epochs is not None and epoch_links is not None:
+        table = _epochs_table(epochs, epoch_links)
+        if table is not None:
+            console.print(table)
     violations = _violations(s)
     for who, what in violations:
         line = Text("SLA FAIL ", style="bold red")
@@ -188,16 +375,20 @@ def render_summary(tables: TablesLike, console: Console) -> None:
 
 
 def summary_json(tables: TablesLike) -> dict[str, Any]:
-    """The summary and links as JSON-ready records (NaN and NA become ``null``).
+    """The summary, links and epochs as JSON-ready records (NaN and NA become ``null``).
 
-    ``{"summary": [...], "links": [...], "sla": {"checked": bool, "violations": int,
-    "ok": bool | None}}``; ``ok`` is ``None`` when no class has targets.
+    ``{"summary": [...], "links": [...], "epochs": [...], "sla": {"checked": bool,
+    "violations": int, "ok": bool | None}}``; ``ok`` is ``None`` when no class has targets.
+    ``epochs`` holds the ``epochs`` table (groups and classes); the per-epoch link table is
+    left out (it has a row per epoch and link: read ``epoch_links.parquet``).
     """
     s = tables.summary
     n = len(_violations(s))
     checked = bool(s["sla_ok"].notna().any())
+    epochs = getattr(tables, "epochs", None)
     return {
         "summary": to_jsonable(s.to_dict("records")),
         "links": to_jsonable(tables.links.to_dict("records")),
+        "epochs": to_jsonable([] if epochs is None else epochs.to_dict("records")),
         "sla": {"checked": checked, "violations": n, "ok": (n == 0) if checked else None},
     }

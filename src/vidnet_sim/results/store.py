@@ -1,10 +1,13 @@
-"""Runs on disk: one folder per run, three Parquet tables and a JSON manifest.
+"""Runs on disk: one folder per run, five Parquet tables and a JSON manifest.
 
-A run folder holds ``summary.parquet``, ``links.parquet``, ``hist.parquet`` (each with its
-explicit schema from :mod:`vidnet_sim.results.tables`) and ``manifest.json``. Each file is
-written to a hidden temporary name (``.summary.parquet.<pid>.<random>.tmp``) in the same
-folder, flushed to disk, then renamed over its final name (atomic on POSIX and Windows);
-the manifest is renamed last, so a folder with all four files is a complete run.
+A run folder holds ``summary.parquet``, ``links.parquet``, ``hist.parquet``,
+``epochs.parquet``, ``epoch_links.parquet`` (each with its explicit schema from
+:mod:`vidnet_sim.results.tables`) and ``manifest.json``, whose ``"tables"`` maps each table
+to its file. Each file is written to a hidden temporary name
+(``.summary.parquet.<pid>.<random>.tmp``) in the same folder, flushed to disk, then renamed
+over its final name (atomic on POSIX and Windows); the manifest is renamed last, so a folder
+with its manifest and the files it lists is a complete run. (Folders written before the
+epoch tables existed have no ``"tables"`` entry: their epoch tables read as empty.)
 A sweep folder holds one run folder per point.
 
 Reading:
@@ -40,14 +43,20 @@ import pandas as pd
 import pyarrow as pa
 
 from vidnet_sim.errors import VidnetError
-from vidnet_sim.results.tables import SCHEMAS, Tables, conform
+from vidnet_sim.results.tables import (
+    EPOCH_LINKS_SCHEMA,
+    EPOCHS_SCHEMA,
+    RUN_SCHEMAS,
+    SCHEMAS,
+    Tables,
+    conform,
+    empty_table,
+)
 
 #: File name of each table in a run folder.
-TABLE_FILES: dict[str, str] = {
-    "summary": "summary.parquet",
-    "links": "links.parquet",
-    "hist": "hist.parquet",
-}
+TABLE_FILES: dict[str, str] = {name: f"{name}.parquet" for name in RUN_SCHEMAS}
+#: The tables of folders written before the manifest listed its tables.
+_LEGACY_TABLES: tuple[str, ...] = tuple(SCHEMAS)
 MANIFEST_FILE = "manifest.json"
 RUN_FILES: tuple[str, ...] = (*TABLE_FILES.values(), MANIFEST_FILE)
 
@@ -62,12 +71,16 @@ class Results:
 
     For a sweep, each table has a leading ``run`` column and ``manifest`` is the sweep
     folder's own ``manifest.json`` (if any) plus ``"runs"``: ``{run: its manifest}``.
+    ``epochs`` and ``epoch_links`` are empty for a sweep folder written by ``vidnet-sim
+    sweep`` (its points store the other three tables) and for runs written before them.
     """
 
     summary: pd.DataFrame
     links: pd.DataFrame
     hist: pd.DataFrame
     manifest: dict[str, Any] = field(default_factory=dict)
+    epochs: pd.DataFrame = field(default_factory=lambda: empty_table(EPOCHS_SCHEMA))
+    epoch_links: pd.DataFrame = field(default_factory=lambda: empty_table(EPOCH_LINKS_SCHEMA))
 
 
 def read_parquet_kwargs(table: str = "summary") -> dict[str, Any]:
@@ -151,14 +164,16 @@ def write_results(
     """Write ``tables`` and ``manifest`` into the run folder ``out_dir`` (created if needed).
 
     Each file is replaced atomically; the manifest goes last. ``versions`` and ``created``
-    (UTC, ISO 8601) are added to the manifest when missing. Returns the folder.
+    (UTC, ISO 8601) are added to the manifest when missing, and ``tables`` (each table's
+    file name) is set. Returns the folder.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name, schema in SCHEMAS.items():
+    for name, schema in RUN_SCHEMAS.items():
         df = conform(getattr(tables, name), schema)
         _atomic_write(out / TABLE_FILES[name], _parquet_writer(df, schema))
     full = dict(manifest)
+    full["tables"] = dict(TABLE_FILES)
     full.setdefault("versions", versions())
     full.setdefault("created", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     text = json.dumps(to_jsonable(full), indent=2, allow_nan=False) + "\n"
@@ -170,18 +185,33 @@ def _is_run(folder: Path) -> bool:
     return (folder / TABLE_FILES["summary"]).is_file()
 
 
+def _incomplete(folder: Path, missing: list[str]) -> ResultsNotFoundError:
+    return ResultsNotFoundError(
+        f"incomplete run folder {folder}: missing {', '.join(missing)} "
+        "(was the run interrupted? run it again or remove the folder)"
+    )
+
+
 def _read_run(folder: Path) -> Results:
-    missing = [name for name in RUN_FILES if not (folder / name).is_file()]
+    if not (folder / MANIFEST_FILE).is_file():
+        legacy = [TABLE_FILES[name] for name in _LEGACY_TABLES]
+        raise _incomplete(folder, [f for f in (*legacy, MANIFEST_FILE)
+                                   if not (folder / f).is_file()])
+    manifest = read_json_object(folder / MANIFEST_FILE)
+    listed = manifest.get("tables")
+    if isinstance(listed, dict):
+        names = [n for n in RUN_SCHEMAS if n in listed]
+    else:  # written before the manifest listed its tables
+        names = list(_LEGACY_TABLES)
+    missing = [TABLE_FILES[n] for n in names if not (folder / TABLE_FILES[n]).is_file()]
     if missing:
-        raise ResultsNotFoundError(
-            f"incomplete run folder {folder}: missing {', '.join(missing)} "
-            "(was the run interrupted? run it again or remove the folder)"
-        )
+        raise _incomplete(folder, missing)
     tables = {
         name: conform(pd.read_parquet(folder / TABLE_FILES[name], engine="pyarrow"), schema)
-        for name, schema in SCHEMAS.items()
+        if name in names else empty_table(schema)
+        for name, schema in RUN_SCHEMAS.items()
     }
-    return Results(**tables, manifest=read_json_object(folder / MANIFEST_FILE))
+    return Results(**tables, manifest=manifest)
 
 
 def read_json_object(path: Path, error: type[VidnetError] = VidnetError) -> dict[str, Any]:
@@ -226,7 +256,7 @@ def read_results(path: str | os.PathLike[str]) -> Results:
     if len(parts) < len(runs):
         raise VidnetError(f"{p}: two run folders have the same name, one with a 'run=' prefix")
     tables: dict[str, pd.DataFrame] = {}
-    for name, schema in SCHEMAS.items():
+    for name, schema in RUN_SCHEMAS.items():
         frames = []
         for run, res in parts.items():
             df = getattr(res, name)

@@ -1,25 +1,33 @@
 """A run's counters and histograms (:class:`~vidnet_sim.core.stats.RunStats`) as tidy tables.
 
-Three pandas DataFrames, each with an explicit pyarrow schema (:data:`SUMMARY_SCHEMA`,
-:data:`LINKS_SCHEMA`, :data:`HIST_SCHEMA`) so that empty tables and all-NaN columns keep
-their types through Parquet:
+Five pandas DataFrames, each with an explicit pyarrow schema (:data:`SUMMARY_SCHEMA`,
+:data:`LINKS_SCHEMA`, :data:`HIST_SCHEMA`, :data:`EPOCHS_SCHEMA`,
+:data:`EPOCH_LINKS_SCHEMA`) so that empty tables and all-NaN columns keep their types
+through Parquet. The per-epoch tables are described in :mod:`vidnet_sim.results.epochs`;
+``docs/results.md`` is the user's guide.
 
 ``summary``
-    One row per flow group (``level="group"``) and one per traffic class
-    (``level="class"``, ``kind=""``). A class row is an exact merge of its groups: counters
-    summed, histograms *added* and then read, min/max taken as min/max. Percentiles never
-    get averaged. Latencies are float64 picoseconds: a percentile is the midpoint of its
-    histogram bucket (within 0.4 %) clamped to the exact min/max; min and max are exact.
+    One row per flow group (``level="group"``, with its traffic ``class`` and its ``kind``:
+    camera, service or source kind) and one per traffic class (``level="class"``,
+    ``kind=""``), classes in the plan's order. A class row is an exact merge of its groups:
+    counters summed, histograms *added* and then read, min/max taken as min/max.
+    Percentiles never get averaged. Latencies are float64 picoseconds: a percentile is the
+    midpoint of its histogram bucket (within 0.4 %) clamped to the exact min/max; min and
+    max are exact.
     There is no mean latency: the run does not record the sum of latencies, and a mean
     from bucket midpoints would not be exact. ``jitter_ps`` is exact (sum / count).
     Rates use the measured time (``measured_ps``: duration minus warm-up):
     ``throughput_bps`` counts wire bytes, ``goodput_bps`` payload bytes.
     The raw counters needed to re-aggregate exactly (bytes, jitter sum and count,
-    ``measured_ps``) are columns too.
+    ``measured_ps``) are columns too. ``packets_failed`` counts the packets lost to link
+    failures (they are in ``packets_dropped`` too); ``failure_loss`` is their share of the
+    delivered and dropped packets, like ``loss``.
 
 ``links``
-    One row per directed link: utilisation (``busy_ps / measured_ps``), admitted packets
-    and bytes, drops, loss (``drops / (packets + drops)``), peak queue and wait.
+    One row per directed link: ``access`` (a camera's access link), utilisation
+    (``busy_ps / measured_ps``), admitted packets and bytes, drops (buffer overflows), loss
+    (``drops / (packets + drops)``), ``fail_drops`` (lost to a failure of the link, not in
+    ``drops`` nor ``loss``), peak queue and wait.
 
 ``hist``
     Long format, non-zero buckets only: ``level, name, metric, bucket, lo_ps, hi_ps,
@@ -33,8 +41,8 @@ their types through Parquet:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -79,7 +87,9 @@ SUMMARY_SCHEMA: pa.Schema = pa.schema(
         ("packets_delivered", _I),
         ("packets_dropped", _I),
         ("packets_in_flight", _I),
+        ("packets_failed", _I),  # lost to link failures; counted in packets_dropped too
         ("loss", _F),
+        ("failure_loss", _F),
         *_latency_fields("latency_"),
         ("frames_sent", _I),
         ("frames_delivered", _I),
@@ -106,12 +116,14 @@ LINKS_SCHEMA: pa.Schema = pa.schema(
         ("link", _S),
         ("src", _S),
         ("dst", _S),
+        ("access", _B),  # a camera's access link
         ("rate_bps", _I),
         ("utilisation", _F),
         ("packets", _I),
         ("bytes", _I),
         ("drops", _I),
         ("drop_bytes", _I),
+        ("fail_drops", _I),  # lost to a failure of the link (not in drops)
         ("loss", _F),
         ("peak_queue_bytes", _I),
         ("peak_queue_packets", _I),
@@ -135,12 +147,68 @@ HIST_SCHEMA: pa.Schema = pa.schema(
     ]
 )
 
-#: The schema of each table, by table name.
+_EPOCH_FIELDS: list[tuple[str, pa.DataType]] = [
+    ("epoch", _I),
+    ("t_start_ps", _I),
+    ("t_end_ps", _I),
+    ("label", _S),
+]
+
+#: Schema of the ``epochs`` table.
+EPOCHS_SCHEMA: pa.Schema = pa.schema(
+    [
+        *_EPOCH_FIELDS,
+        ("level", _S),
+        ("name", _S),
+        ("class", _S),
+        ("kind", _S),
+        ("packets_sent", _I),
+        ("packets_delivered", _I),
+        ("packets_dropped", _I),
+        ("packets_in_flight", _I),
+        ("packets_failed", _I),
+        ("loss", _F),
+        ("failure_loss", _F),
+        *[(f"latency_{name}_ps", _F) for name, _ in QUANTILES],
+        ("latency_max_ps", _F),
+        ("measured_ps", _I),
+    ]
+)
+
+#: Schema of the ``epoch_links`` table.
+EPOCH_LINKS_SCHEMA: pa.Schema = pa.schema(
+    [
+        *_EPOCH_FIELDS,
+        ("link", _S),
+        ("src", _S),
+        ("dst", _S),
+        ("access", _B),
+        ("rate_bps", _I),
+        ("utilisation", _F),
+        ("throughput_bps", _F),
+        ("bytes", _I),
+        ("busy_ps", _I),
+        ("drops", _I),
+        ("fail_drops", _I),
+        ("measured_ps", _I),
+    ]
+)
+
+#: The schema of each table a sweep point stores too, by table name.
 SCHEMAS: dict[str, pa.Schema] = {
     "summary": SUMMARY_SCHEMA,
     "links": LINKS_SCHEMA,
     "hist": HIST_SCHEMA,
 }
+
+#: The schema of the per-epoch tables, by table name.
+EPOCH_SCHEMAS: dict[str, pa.Schema] = {
+    "epochs": EPOCHS_SCHEMA,
+    "epoch_links": EPOCH_LINKS_SCHEMA,
+}
+
+#: The schema of every table of a run, by table name.
+RUN_SCHEMAS: dict[str, pa.Schema] = {**SCHEMAS, **EPOCH_SCHEMAS}
 
 _PANDAS_DTYPES = {_I: "int64", _F: "float64", _S: "str", _B: "boolean"}
 
@@ -152,6 +220,8 @@ class Tables:
     summary: pd.DataFrame
     links: pd.DataFrame
     hist: pd.DataFrame
+    epochs: pd.DataFrame = field(default_factory=lambda: empty_table(EPOCHS_SCHEMA))
+    epoch_links: pd.DataFrame = field(default_factory=lambda: empty_table(EPOCH_LINKS_SCHEMA))
 
 
 def conform(df: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
@@ -168,7 +238,8 @@ def conform(df: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
     return pd.DataFrame(data, index=pd.RangeIndex(len(df)))
 
 
-def _empty(schema: pa.Schema) -> pd.DataFrame:
+def empty_table(schema: pa.Schema) -> pd.DataFrame:
+    """A table of ``schema`` with no rows (typed columns)."""
     return conform(pd.DataFrame({name: [] for name in schema.names}), schema)
 
 
@@ -194,6 +265,20 @@ def _latency_stats(
     return out
 
 
+def or_zeros(a: npt.ArrayLike, shape: tuple[int, ...]) -> npt.NDArray[np.int64]:
+    """``a`` as int64, or zeros of ``shape`` when the engine left it empty (size 0)."""
+    arr = np.asarray(a, dtype=np.int64)
+    return np.zeros(shape, np.int64) if arr.size == 0 and math.prod(shape) > 0 else arr
+
+
+def class_members(s: RunStats) -> dict[str, npt.NDArray[np.intp]]:
+    """The groups of each traffic class that has any, in the order of ``s.class_names``
+    (then any other class, in group order)."""
+    member = np.asarray(s.group_classes, dtype=object)
+    order = [c for c in dict.fromkeys([*s.class_names, *s.group_classes]) if c in member]
+    return {c: np.flatnonzero(member == c) for c in order}
+
+
 def _aggregate(s: RunStats, idx: npt.NDArray[np.intp]) -> dict[str, object]:
     """Summary columns of the groups ``idx`` merged exactly."""
 
@@ -202,6 +287,7 @@ def _aggregate(s: RunStats, idx: npt.NDArray[np.intp]) -> dict[str, object]:
 
     sent = total(s.packets_sent)
     delivered, dropped = total(s.packets_delivered), total(s.packets_dropped)
+    failed = total(or_zeros(s.packets_failed, (len(s.group_names),)))
     f_delivered, f_lost = total(s.frames_delivered), total(s.frames_lost)
     wire, payload = total(s.bytes_delivered), total(s.payload_bytes_delivered)
     j_sum, j_count = total(s.jitter_sum_ps), total(s.jitter_count)
@@ -211,7 +297,9 @@ def _aggregate(s: RunStats, idx: npt.NDArray[np.intp]) -> dict[str, object]:
         "packets_delivered": delivered,
         "packets_dropped": dropped,
         "packets_in_flight": total(s.packets_in_flight),
+        "packets_failed": failed,
         "loss": _ratio(dropped, delivered + dropped),
+        "failure_loss": _ratio(failed, delivered + dropped),
         **_latency_stats(
             "latency_",
             s.packet_hist[idx].sum(axis=0),
@@ -251,6 +339,10 @@ def _check_shapes(s: RunStats) -> None:
             raise VidnetError(f"RunStats.{name}: shape {shape}, expected {(g, N_BUCKETS)}")
     if len(s.link_src) != n_links or len(s.link_dst) != n_links:
         raise VidnetError("RunStats: link_names, link_src and link_dst differ in length")
+    for name, n in (("packets_failed", g), ("link_fail_drops", n_links)):
+        shape = np.shape(getattr(s, name))
+        if shape not in ((0,), (n,)):
+            raise VidnetError(f"RunStats.{name}: shape {shape}, expected {(n,)} or empty")
 
 
 def _summary(s: RunStats, sla: Mapping[str, SlaTargets]) -> pd.DataFrame:
@@ -262,9 +354,7 @@ def _summary(s: RunStats, sla: Mapping[str, SlaTargets]) -> pd.DataFrame:
         rows.append(
             {"level": "group", "name": name, "class": cls, "kind": kind, **_aggregate(s, idx)}
         )
-    classes = np.asarray(s.group_classes, dtype=object)
-    for cls in dict.fromkeys(s.group_classes):
-        idx = np.flatnonzero(classes == cls)
+    for cls, idx in class_members(s).items():
         rows.append({"level": "class", "name": cls, "class": cls, "kind": "", **_aggregate(s, idx)})
     for row in rows:
         targets = sla.get(str(row["class"]))
@@ -272,11 +362,11 @@ def _summary(s: RunStats, sla: Mapping[str, SlaTargets]) -> pd.DataFrame:
         row["sla_ok"] = pd.NA if targets is None else not violations
         row["sla_violations"] = "; ".join(violations)
     if not rows:
-        return _empty(SUMMARY_SCHEMA)
+        return empty_table(SUMMARY_SCHEMA)
     return conform(pd.DataFrame(rows), SUMMARY_SCHEMA)
 
 
-def _links(s: RunStats) -> pd.DataFrame:
+def _links(s: RunStats, access: npt.NDArray[np.bool_]) -> pd.DataFrame:
     def arr(a: npt.ArrayLike) -> npt.NDArray[np.float64]:
         return np.asarray(a, dtype=np.float64)
 
@@ -294,12 +384,14 @@ def _links(s: RunStats) -> pd.DataFrame:
             "link": list(s.link_names),
             "src": list(s.link_src),
             "dst": list(s.link_dst),
+            "access": access,
             "rate_bps": s.link_rate_bps,
             "utilisation": util,
             "packets": s.link_packets,
             "bytes": s.link_bytes,
             "drops": s.link_drops,
             "drop_bytes": s.link_drop_bytes,
+            "fail_drops": or_zeros(s.link_fail_drops, (len(s.link_names),)),
             "loss": loss,
             "peak_queue_bytes": s.link_peak_queue_bytes,
             "peak_queue_packets": s.link_peak_queue_packets,
@@ -331,32 +423,47 @@ def _hist_rows(
 
 
 def _hist(s: RunStats) -> pd.DataFrame:
-    classes = list(dict.fromkeys(s.group_classes))
-    member = np.asarray(s.group_classes, dtype=object)
+    members = class_members(s)
+    classes = list(members)
     parts: list[pd.DataFrame] = []
     for metric, h in (("packet_latency", s.packet_hist), ("frame_latency", s.frame_hist)):
         parts.append(_hist_rows("group", s.group_names, metric, np.asarray(h, dtype=np.int64)))
     for metric, h in (("packet_latency", s.packet_hist), ("frame_latency", s.frame_hist)):
         h = np.asarray(h, dtype=np.int64)
-        merged = np.stack([h[member == c].sum(axis=0) for c in classes]) if classes else h[:0]
+        merged = np.stack([h[idx].sum(axis=0) for idx in members.values()]) if classes else h[:0]
         parts.append(_hist_rows("class", classes, metric, merged))
     parts = [p for p in parts if len(p)]
     if not parts:
-        return _empty(HIST_SCHEMA)
+        return empty_table(HIST_SCHEMA)
     return conform(pd.concat(parts, ignore_index=True), HIST_SCHEMA)
 
 
-def build_tables(stats: RunStats, sla: Mapping[str, SlaTargets] | None = None) -> Tables:
-    """The ``summary``, ``links`` and ``hist`` tables of one run.
+def build_tables(
+    stats: RunStats,
+    sla: Mapping[str, SlaTargets] | None = None,
+    *,
+    warmup_ps: int = 0,
+    access_links: Collection[str] = (),
+) -> Tables:
+    """The ``summary``, ``links``, ``hist``, ``epochs`` and ``epoch_links`` tables of a run.
 
     ``sla`` maps a traffic class name to its targets; they apply to the class row and to
     every group row of that class (``sla_ok`` is NA for classes without targets).
+    ``warmup_ps`` is the run's warm-up (the run ends at ``warmup_ps + measured_ps``): the
+    epochs measure only their part after it. ``access_links`` names the cameras' access
+    links (the ``access`` column of the link tables).
     """
+    from vidnet_sim.results.epochs import epoch_links_table, epochs_table  # they use ours
+
     _check_shapes(stats)
+    known = set(access_links)
+    access = np.array([name in known for name in stats.link_names], dtype=np.bool_)
     return Tables(
         summary=_summary(stats, sla or {}),
-        links=_links(stats),
+        links=_links(stats, access),
         hist=_hist(stats),
+        epochs=epochs_table(stats, warmup_ps),
+        epoch_links=epoch_links_table(stats, warmup_ps, access),
     )
 
 

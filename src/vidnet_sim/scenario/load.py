@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from vidnet_sim.errors import Problem, ScenarioError
+from vidnet_sim.scenario.growth import growth_problems, plan_data, resolve_growth_files
 from vidnet_sim.scenario.model import UNITS_REQUIRED, Event, Scenario, Source
 from vidnet_sim.scenario.units import format_time
 
@@ -38,6 +39,7 @@ _LABELS: dict[str, tuple[str, ...]] = {
     "links": ("id",),
     "cameras": ("name",),
     "sources": ("name",),
+    "services": ("name",),
     "routes": ("from", "to"),
     "events": ("kind",),
 }
@@ -91,7 +93,7 @@ def parse_scenario_dict(
             f"expected a table of keys (a TOML document), got {type(data).__name__}", source
         )
     base = Path(base_dir) if base_dir is not None else Path.cwd()
-    data = _resolve_files(data, base)
+    data = resolve_growth_files(_resolve_files(data, base), base)
     problems: list[Problem] = []
     scenario: Scenario | None
     try:
@@ -104,7 +106,10 @@ def parse_scenario_dict(
     problems += _check_alarms(_valid_items(scenario, data, "events", Event), data)
     problems += _check_failures(_valid_items(scenario, data, "events", Event), data)
     problems += _check_qos(scenario, data)
+    problems += _check_group_names(scenario, data)
     problems += _check_traces(_valid_items(scenario, data, "sources", Source), data)
+    if not problems and scenario is not None and scenario.growth:
+        problems += growth_problems(scenario, data, source, base)  # every year of the plan
     if problems or scenario is None:
         raise ScenarioError(problems or [Problem("", "invalid scenario")], source=source)
     return scenario
@@ -422,9 +427,9 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
         problems += check_node(a, "links", i, "a")
         problems += check_node(b, "links", i, "b")
 
-    # camera groups and sources: unique names, origin and destination nodes exist
+    # camera groups, sources and services: unique names, origin and destination nodes exist
     names: dict[str, str] = {}
-    for section, origin_key in (("cameras", "attach"), ("sources", "at")):
+    for section, origin_key in (("cameras", "attach"), ("sources", "at"), ("services", "at")):
         for i, item in _raw_items(data, section):
             name = item.get("name")
             if isinstance(name, str):
@@ -432,8 +437,9 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
                     problems.append(
                         Problem(
                             _path((section, i, "name"), data),
-                            f"duplicate name {name!r} (also {names[name]}); camera groups and "
-                            "sources need distinct names",
+                            f"duplicate name {name!r} (also {names[name]}); camera groups"
+                            + (", sources and services" if "services" in (section, names[name][:8])
+                               else " and sources") + " need distinct names",
                         )
                     )
                 else:
@@ -449,14 +455,18 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
                     problems.append(
                         Problem(_path(loc, data), f"destination {dest!r} is listed twice")
                     )
-                elif section == "sources" and dest == origin:
+                elif section != "cameras" and dest == origin:
                     problems.append(
                         Problem(
                             _path(loc, data),
-                            f"destination {dest!r} is the node the source is at",
+                            f"destination {dest!r} is the node the {section[:-1]} is at",
                         )
                     )
                 seen.add(dest)
+            if section == "cameras":  # each stream's own destinations
+                for j, stream in _raw_items(item, "streams"):
+                    for k, dest in _str_list(stream, "destinations"):
+                        problems += check_node(dest, section, i, "streams", j, "destinations", k)
             count = item.get("count")
             if section == "cameras" and isinstance(name, str) and isinstance(count, int):
                 pattern = re.compile(re.escape(name) + r"\[(\d+)\]")
@@ -474,7 +484,7 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
                     )
     problems += _check_routes(data, node_ids, check_node)
     problems += _check_targets(data, sorted(names))
-    problems += _check_sla_classes(data)
+    problems += _check_sla_classes(plan_data(data))  # a class used in any year of the plan
     return problems
 
 
@@ -536,7 +546,7 @@ def _check_routes(
 
 
 def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
-    """Event targets name camera groups or sources."""
+    """Event targets name camera groups, sources or services."""
     problems: list[Problem] = []
     for i, item in _raw_items(data, "events"):
         for k, target in _str_list(item, "targets"):
@@ -544,7 +554,7 @@ def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
                 problems.append(
                     Problem(
                         _path(("events", i, "targets", k), data),
-                        f"got {target!r}: no camera group or source has this name"
+                        f"got {target!r}: no camera group, source or service has this name"
                         f"{_did_you_mean(target, names, False)}",
                     )
                 )
@@ -616,25 +626,61 @@ def _check_qos(scenario: Scenario | None, data: dict[str, Any]) -> list[Problem]
                         "with [[qos.queues]] (or use 'fifo')"))
         return problems
     used: dict[str, str] = {}
-    for section, items in (("cameras", scenario.cameras), ("sources", scenario.sources)):
-        for i, item in enumerate(items):
-            used.setdefault(item.class_, _path((section, i), data))
+    for i, cam in enumerate(scenario.cameras):
+        if not cam.streams or any(st.class_ is None for st in cam.streams):
+            used.setdefault(cam.class_, _path(("cameras", i), data))
+        for j, st in enumerate(cam.streams):
+            if st.class_ is not None:
+                used.setdefault(st.class_, _path(("cameras", i, "streams", j), data))
+    for i, src in enumerate(scenario.sources):
+        used.setdefault(src.class_, _path(("sources", i), data))
+    for i, svc in enumerate(scenario.services):
+        used.setdefault(svc.class_name, _path(("services", i), data))
     for path, message in qos.problems(used):
         problems.append(Problem(path, message))
     return problems
 
 
+def _check_group_names(scenario: Scenario | None, data: dict[str, Any]) -> list[Problem]:
+    """The statistics groups (``north/live``, ``voip:up``) have distinct names."""
+    if scenario is None:
+        return []
+    from vidnet_sim.traffic.sources import scenario_groups
+
+    info = scenario_groups(scenario)
+    first: dict[str, tuple[str, bool]] = {}  # name -> (path, is the item's own name)
+    problems = []
+    for name, path, owner in zip(info.names, info.paths, info.owners, strict=True):
+        plain = name == owner
+        if name in first and not (plain and first[name][1]):  # two items: reported already
+            problems.append(Problem(path, f"its results group {name!r} has the name of another "
+                                          f"group (also {first[name][0]}); rename one of them"))
+        first.setdefault(name, (path, plain))
+    return problems
+
+
 def _check_sla_classes(data: dict[str, Any]) -> list[Problem]:
-    """Every ``[sla.<class>]`` names a class some camera group or source uses."""
+    """Every ``[sla.<class>]`` names a class some camera group, source or service uses."""
     sla = data.get("sla")
     if not isinstance(sla, dict):
         return []
+    from vidnet_sim.scenario.services import DEFAULT_CLASS
+
     used: dict[str, None] = {}
     for section, default in (("cameras", "video"), ("sources", "data")):
         for _, item in _raw_items(data, section):
             value = item.get("class", default)
             if isinstance(value, str):
                 used[value] = None
+            for _, stream in _raw_items(item, "streams") if section == "cameras" else ():
+                value = stream.get("class", value)
+                if isinstance(value, str):
+                    used[value] = None
+    for _, item in _raw_items(data, "services"):
+        kind = item.get("kind")
+        value = item.get("class", DEFAULT_CLASS.get(kind) if isinstance(kind, str) else None)
+        if isinstance(value, str):
+            used[value] = None
     classes = list(used)
     problems = []
     for name in sla:

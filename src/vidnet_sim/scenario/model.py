@@ -36,14 +36,19 @@ __all__ = [
     "DEFAULT_LINK_BUFFER_BYTES",
     "UNITS_REQUIRED",
     "CameraGroup",
+    "CameraStream",
     "Conventions",
+    "DayNight",
     "Event",
+    "GrowthYear",
     "Length",
     "Link",
+    "Motion",
     "Node",
     "Rate",
     "Route",
     "Scenario",
+    "Service",
     "Simulation",
     "Size",
     "SizeDist",
@@ -54,6 +59,7 @@ __all__ = [
 ]
 
 
+from vidnet_sim.scenario.behaviour import DayNight, Motion
 from vidnet_sim.scenario.fields import (
     DEFAULT_LINK_BUFFER_BYTES,
     UNITS_REQUIRED,
@@ -69,7 +75,9 @@ from vidnet_sim.scenario.fields import (
     _raise_rules,
     _stop_after_start,
 )
+from vidnet_sim.scenario.growth import GrowthYear
 from vidnet_sim.scenario.qos import Qos, Scheduler
+from vidnet_sim.scenario.services import Service
 
 
 # --------------------------------------------------------------------------- simulation
@@ -235,6 +243,29 @@ def default_bitrate_bps(codec: str, resolution: str, fps: float) -> int:
     return round(mbps * 10**6)
 
 
+class CameraStream(_Model):
+    """One of several streams every camera of a group sends (recording, low-res live view).
+
+    Unset keys take the group's value; the bitrate is ``bitrate`` if given, else the default
+    of the stream's codec, resolution and fps when it sets any of them, else the group's.
+    """
+
+    name: _Name
+    codec: Codec | None = None
+    resolution: Resolution | None = None
+    fps: Annotated[float, Field(gt=0, le=240)] | None = None
+    bitrate: _PositiveRate | None = None
+    gop: Annotated[int, Field(ge=1)] | None = None
+    ip_ratio: Annotated[float, Field(gt=0)] | None = None
+    p_sigma: Annotated[float, Field(ge=0)] | None = None
+    i_sigma: Annotated[float, Field(ge=0)] | None = None
+    rate_control: Literal["vbr", "cbr"] | None = None
+    max_payload: _PositiveSize | None = None
+    destinations: Annotated[list[_Name], Field(min_length=1)] | None = None
+    class_: _Name | None = Field(default=None, alias="class")
+    multicast: bool | None = None
+
+
 class CameraGroup(_Model):
     """``count`` identical cameras attached to node ``attach``, streaming to ``destinations``."""
 
@@ -262,6 +293,9 @@ class CameraGroup(_Model):
     destinations: Annotated[list[_Name], Field(min_length=1)]
     class_: _Name = Field(default="video", alias="class")
     multicast: bool = False
+    streams: list[CameraStream] = Field(default_factory=list)
+    motion: Motion | None = None
+    day_night: DayNight | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -271,6 +305,12 @@ class CameraGroup(_Model):
                 ("access_length", "give either access_delay or access_length, not both")
             )
         problems += _stop_after_start(self.start, self.stop)
+        seen: dict[str, int] = {}
+        for j, stream in enumerate(self.streams):
+            if stream.name in seen:
+                problems.append((f"streams[{j}].name", f"duplicate stream name {stream.name!r} "
+                                                       f"(also streams[{seen[stream.name]}])"))
+            seen.setdefault(stream.name, j)
         _raise_rules(problems)
         return self
 
@@ -344,10 +384,11 @@ class SizeDist(_Model):
 
 
 class Source(_Model):
-    """A generic traffic source: constant bit rate, Poisson, or the replay of a trace file."""
+    """A generic traffic source: constant bit rate, Poisson, the replay of a trace file, or
+    on/off (CBR while on, Pareto on and off periods; ``rate`` is the rate while on)."""
 
     name: _Name
-    kind: Literal["cbr", "poisson", "trace"]
+    kind: Literal["cbr", "poisson", "trace", "onoff"]
     at: _Name
     destinations: Annotated[list[_Name], Field(min_length=1)]
     class_: _Name = Field(default="data", alias="class")
@@ -362,6 +403,10 @@ class Source(_Model):
     header_bytes: Size | None = None
     start: Time = 0
     stop: Time | None = None
+    on_mean: _PositiveTime | None = None
+    off_mean: _PositiveTime | None = None
+    on_shape: Annotated[float, Field(gt=1)] | None = None
+    off_shape: Annotated[float, Field(gt=1)] | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -380,9 +425,9 @@ class Source(_Model):
                 what = "none given" if not given else "given: " + ", ".join(given)
                 problems.append(("", f"a {kind} source needs exactly one of {names} ({what})"))
 
-        if kind == "cbr":
+        if kind in ("cbr", "onoff"):
             if self.size is None:
-                problems.append(("size", "required for a cbr source (payload bytes)"))
+                problems.append(("size", f"required for a {kind} source (payload bytes)"))
             exactly_one(("rate", "packet_rate", "interval"))
             only(("size_dist",), "'poisson'")
             only(("file",), "'trace'")
@@ -401,6 +446,11 @@ class Source(_Model):
                     )
         if self.loop and kind != "trace":
             problems.append(("loop", f"only for kind 'trace', not {kind!r}"))
+        if kind == "onoff":
+            problems += [(f, "required for an onoff source") for f in ("on_mean", "off_mean")
+                         if getattr(self, f) is None]
+        else:
+            only(("on_mean", "off_mean", "on_shape", "off_shape"), "'onoff'")
         problems += _stop_after_start(self.start, self.stop)
         _raise_rules(problems)
         return self
@@ -491,6 +541,8 @@ class Scenario(_Model):
     routes: list[Route] = Field(default_factory=list)
     cameras: list[CameraGroup] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
+    services: list[Service] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
     sla: dict[str, Sla] = Field(default_factory=dict)
     qos: Qos | None = None
+    growth: list[GrowthYear] = Field(default_factory=list)

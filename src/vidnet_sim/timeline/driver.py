@@ -20,7 +20,7 @@ import simpy
 
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import Problem, ScenarioError
-from vidnet_sim.traffic.sources import KIND_CAMERA, KIND_POISSON, SourceState
+from vidnet_sim.traffic.sources import KIND_CAMERA, KIND_POISSON, SourceState, scenario_groups
 
 if TYPE_CHECKING:
     from vidnet_sim.network.plan import NetworkPlan
@@ -41,7 +41,8 @@ class Engine(Protocol):
 
 @dataclass(frozen=True)
 class Action:
-    """One change of source state at a time: ``active`` and/or ``scale`` for some sources."""
+    """One change of source state at a time: ``active``, ``scale`` and/or the GOP override
+    (``gop``, 0 to clear) for some sources."""
 
     t_ps: int
     sources: npt.NDArray[np.int64]
@@ -51,6 +52,7 @@ class Action:
     trees: npt.NDArray[np.int64] | None = None  # reroute: these trees ...
     pos0: npt.NDArray[np.int64] | None = None  # ... take these layouts
     epoch: bool = True  # the action starts an epoch of the results
+    gop: int | None = None  # an alarm's GOP (cameras); 0 clears it
 
     def apply(self, state: SourceState) -> None:
         """Apply the change to ``state``."""
@@ -58,6 +60,8 @@ class Action:
             state.active[self.sources] = self.active
         if self.scale is not None:
             state.scale[self.sources] = self.scale
+        if self.gop is not None:
+            state.gop_override[self.sources] = self.gop
         if self.trees is not None and self.pos0 is not None:
             state.tree_pos0[self.trees] = self.pos0
 
@@ -67,15 +71,21 @@ def scenario_actions(scenario: Scenario, plan: NetworkPlan) -> list[Action]:
 
     Each camera group and source is switched on at its ``start`` and off at its ``stop``;
     ``start``/``stop`` events switch whole groups; an ``alarm`` multiplies the bitrate of its
-    camera groups (and the rate of Poisson sources) by ``bitrate_scale`` for its duration.
+    camera groups (and the rate of Poisson sources) by ``bitrate_scale`` for its duration,
+    and with ``gop`` shortens the cameras' GOP to it (a new GOP starts at the change). A
+    camera group's actions apply to every stream; services switch on and off like sources.
     """
     src = plan.sources
-    members = {
-        name: np.flatnonzero(src.group == g).astype(np.int64)
-        for g, name in enumerate(plan.group_names)
-    }
+    info = scenario_groups(scenario)
+    owners = info.owners  # the camera group, source or service of each group
+    owner_index = {name: k for k, name in enumerate(dict.fromkeys(owners))}
+    row_owner = np.array([owner_index[o] for o in owners], np.int64)[src.group]
+    members = {name: np.flatnonzero(row_owner == k).astype(np.int64)
+               for name, k in owner_index.items()}
     spans = [(c.name, c.start, c.stop) for c in scenario.cameras]
     spans += [(s.name, s.start, s.stop) for s in scenario.sources]
+    spans += [(s.name, s.start, s.stop) for s in scenario.services]
+    services = {s.name for s in scenario.services}
     actions: list[Action] = []
     for name, start, stop in spans:
         actions.append(Action(start, members[name], active=True, label=f"{name} starts"))
@@ -96,14 +106,17 @@ def scenario_actions(scenario: Scenario, plan: NetworkPlan) -> list[Action]:
                 if bad:
                     problems.append(Problem(
                         f"events[{i}].targets[{j}]",
-                        f"'{target}' is a {plan.group_kinds[plan.group_names.index(target)]} "
-                        "source; an alarm scales camera groups and poisson sources only",
+                        f"'{target}' is a {info.kinds[owners.index(target)]} "
+                        f"{'service' if target in services else 'source'}; an alarm scales "
+                        "camera groups and poisson sources only",
                     ))
                     continue
                 assert ev.duration is not None
-                actions.append(Action(ev.at, idx, scale=ev.bitrate_scale,
+                # an alarm's gop shortens the cameras' GOP (other kinds ignore it)
+                actions.append(Action(ev.at, idx, scale=ev.bitrate_scale, gop=ev.gop,
                                       label=f"alarm on {target}"))
                 actions.append(Action(ev.at + ev.duration, idx, scale=1.0,
+                                      gop=None if ev.gop is None else 0,
                                       label=f"alarm on {target} ends"))
             else:
                 actions.append(Action(ev.at, idx, active=ev.kind == "start",
@@ -111,6 +124,43 @@ def scenario_actions(scenario: Scenario, plan: NetworkPlan) -> list[Action]:
     if problems:
         raise ScenarioError(problems)
     return actions
+
+
+#: Label of the first epoch, and of epochs cut only by ``simulation.report_interval``.
+EPOCH_START_LABEL = "start"
+EPOCH_INTERVAL_LABEL = "interval"
+
+
+def epoch_bounds(
+    actions: list[Action], end_ps: int, report_interval_ps: int | None = None
+) -> tuple[npt.NDArray[np.int64], list[str]]:
+    """Start times (ps, increasing, the first 0) and labels of the epochs of a run.
+
+    Epochs start at 0 (labelled ``"start"``), at the time of every action with ``epoch``
+    set that falls in ``(0, end_ps)`` and, with ``report_interval_ps``, at its multiples
+    below ``end_ps`` (``"interval"``). Actions at the same time make one epoch whose label
+    joins theirs with ``"; "`` (each distinct label once, in scenario order); a multiple of
+    the interval that coincides with an action adds nothing to its label.
+    """
+    labels: dict[int, list[str]] = {0: []}
+    for action in sorted(actions, key=lambda a: a.t_ps):  # stable: scenario order at ties
+        if action.epoch and 0 < action.t_ps < end_ps:
+            at = labels.setdefault(int(action.t_ps), [])
+            label = action.label or "event"
+            if label not in at:
+                at.append(label)
+    if report_interval_ps is not None:
+        if report_interval_ps <= 0:
+            raise ValueError(f"report_interval_ps must be positive, got {report_interval_ps}")
+        for t in range(report_interval_ps, end_ps, report_interval_ps):
+            labels.setdefault(t, [])
+    starts = sorted(labels)
+    names = [
+        "; ".join(labels[t]) or (EPOCH_START_LABEL if t == 0 else EPOCH_INTERVAL_LABEL)
+        for t in starts
+    ]
+    names[0] = EPOCH_START_LABEL
+    return np.array(starts, dtype=np.int64), names
 
 
 def drive(

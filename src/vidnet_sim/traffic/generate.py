@@ -10,6 +10,20 @@ lognormal with mean ``p_mean x scale`` and log-sd ``p_sigma``; an I-frame's is l
 mean ``ip_ratio x p_mean x scale`` and log-sd ``i_sigma``. The frame is cut into packets of
 ``max_payload`` bytes (the last one shorter), all released at the capture time: the camera's
 access link then serialises them back to back at the access rate.
+
+Camera behaviour (``scenario/behaviour.py``), applied frame by frame to a frame captured at
+``t``: in *motion* (the camera's two-state process, ``traffic/modulation.py``) the mean sizes
+are multiplied by ``motion_scale`` and the GOP is ``min(gop, motion_gop)``; at *night* (the
+time of day ``(tod0 + t) mod 24 h`` in ``[night_start, day_start)``) by ``night_scale``; an
+alarm's GOP (``SourceState.gop_override``) shortens the GOP the same way. When the GOP in force
+changes, the frame is an I-frame and a new GOP starts; a GOP of ``g'`` frames uses the P-frame
+mean ``p_mean g' (g - 1 + r) / (g (g' - 1 + r))`` so that the mean bitrate stays the stream's
+(times the multipliers). A camera with none of these runs the plain loop below unchanged.
+
+On/off sources (``onoff``) send CBR packets ``interval`` apart from the start of each on
+period while it lasts. ``burst`` sources draw Poisson request times exactly like a
+``poisson`` row with the same key; request ``k`` starts, ``burst_delay`` later or when the
+previous burst has been sent, ``burst_packets`` packets ``interval`` apart.
 """
 
 from __future__ import annotations
@@ -18,6 +32,7 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
+from vidnet_sim.traffic.modulation import mod_next, mod_start
 from vidnet_sim.traffic.rng import (
     STREAM_FRAME_SIZE,
     STREAM_GAP,
@@ -26,8 +41,12 @@ from vidnet_sim.traffic.rng import (
     uniform,
 )
 from vidnet_sim.traffic.sources import (
+    BEH_DAY_NIGHT,
+    BEH_MOTION,
+    KIND_BURST,
     KIND_CAMERA,
     KIND_CBR,
+    KIND_ONOFF,
     KIND_POISSON,
     PS_PER_S,
     SIZE_FIXED,
@@ -46,6 +65,7 @@ G_NPK = 5  # packets in this packet's frame (cameras), 1 otherwise
 G_COLS = 6
 
 NEVER = np.iinfo(np.int64).max
+DAY_PS = 86_400 * PS_PER_S
 
 
 def table_arrays(t: SourceTable) -> tuple[npt.NDArray[np.generic], ...]:
@@ -55,12 +75,16 @@ def table_arrays(t: SourceTable) -> tuple[npt.NDArray[np.generic], ...]:
         t.p_mean_bytes, t.ip_ratio, t.p_sigma, t.i_sigma, t.max_payload, t.interval_ps,
         t.mean_gap_ps, t.size_kind, t.size_a, t.size_b, t.choice_values, t.choice_cum,
         t.trace_start, t.trace_end, t.trace_period_ps, t.trace_t, t.trace_size,
+        t.beh_flags, t.motion_scale, t.motion_gop, t.dn_day_ps, t.dn_night_ps, t.dn_tod0_ps,
+        t.dn_night_scale, t.mod_key, t.mod_t0_ps, t.mod_mean0_ps, t.mod_mean1_ps,
+        t.mod_shape0, t.mod_shape1, t.burst_packets, t.burst_delay_ps,
     )
 
 
 def state_arrays(s: SourceState) -> tuple[npt.NDArray[np.generic], ...]:
     """The source state as the tuple the kernels unpack (arrays are updated in place)."""
-    return (s.next_index, s.next_t, s.seq, s.active, s.scale)
+    return (s.next_index, s.next_t, s.seq, s.active, s.scale, s.mod_state, s.mod_end_ps,
+            s.mod_count, s.gop_cur, s.gop_pos, s.gop_override, s.burst_pos, s.burst_free_ps)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -120,8 +144,11 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
     """
     (kind, key, header, anchor, fps_num, fps_den, gop, gop_offset, p_mean, ip_ratio, p_sigma,
      i_sigma, max_payload, interval, mean_gap, size_kind, size_a, size_b, choice_values,
-     choice_cum, trace_start, trace_end, trace_period, trace_t, trace_size) = TA
-    next_index, next_t, seqs, active, scale = SA
+     choice_cum, trace_start, trace_end, trace_period, trace_t, trace_size, beh_flags,
+     _m_scale, _m_gop, _dn_day, _dn_night, _dn_tod0, _dn_scale, mod_key, mod_t0, mod_mean0,
+     mod_mean1, mod_shape0, mod_shape1, burst_packets, burst_delay) = TA
+    (next_index, next_t, seqs, active, scale, mod_state, mod_end, mod_count, gop_cur, _gop_pos,
+     gop_override, burst_pos, burst_free) = SA
     cap = out.shape[0]
     k = next_index[s]
     seq = seqs[s]
@@ -129,7 +156,10 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
     key_s = key[s]
     hb = header[s]
     done = True
-    if kind[s] == KIND_CAMERA:
+    if kind[s] == KIND_CAMERA and (beh_flags[s] != 0 or gop_cur[s] != 0
+                                   or gop_override[s] != 0):
+        n, k, seq, done = _camera_behaviour(s, t1, TA, SA, out, n, k, seq, on)
+    elif kind[s] == KIND_CAMERA:
         mp = max_payload[s]
         while True:
             t = frame_time(anchor[s], k, fps_num[s], fps_den[s])
@@ -186,6 +216,68 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
             k += 1
             t += int(np.round(-np.log(uniform(key_s, STREAM_GAP, k)) * mean_gap[s] / scale[s]))
         next_t[s] = t
+    elif kind[s] == KIND_ONOFF:
+        # state: in sojourn mod_count (state st, ends at end); next packet at t while on
+        mk = mod_key[s]
+        m0, m1, a0, a1 = mod_mean0[s], mod_mean1[s], mod_shape0[s], mod_shape1[s]
+        st, end, cnt, t = mod_state[s], mod_end[s], mod_count[s], next_t[s]
+        if cnt == 0:
+            st, end, cnt = mod_start(mk, mod_t0[s], m0, m1, a0, a1)
+            t = mod_t0[s]
+        iv = interval[s]
+        pl = size_a[s]
+        while True:
+            if st == 1 and t < end:
+                if t >= t1:
+                    break
+                if on:
+                    if n == cap:
+                        done = False
+                        break
+                    _put(out, n, t, seq, pl, pl + hb, -1, 1)
+                    n += 1
+                    seq += 1
+                k += 1
+                t += iv
+            else:  # the sojourn is over (or off): the next one; an on period restarts t
+                begin = end
+                st, end, cnt = mod_next(mk, st, end, cnt, m0, m1, a0, a1)
+                if st == 1:
+                    t = begin
+        mod_state[s], mod_end[s], mod_count[s], next_t[s] = st, end, cnt, t
+    elif kind[s] == KIND_BURST:
+        # state: request k at t_req (the poisson rule), j packets of its burst sent, the
+        # next packet no earlier than free
+        t_req = next_t[s]
+        j = burst_pos[s]
+        free = burst_free[s]
+        if k == 0 and j == 0:
+            t_req = anchor[s] + int(np.round(-np.log(uniform(key_s, STREAM_GAP, 0))
+                                             * mean_gap[s] / scale[s]))
+        npk = burst_packets[s]
+        iv = interval[s]
+        pl = size_a[s]
+        while True:
+            t = free
+            if j == 0:
+                t = t_req + burst_delay[s]
+            if t >= t1:
+                break
+            if on:
+                if n == cap:
+                    done = False
+                    break
+                _put(out, n, t, seq, pl, pl + hb, -1, 1)
+                n += 1
+                seq += 1
+            free = t + iv
+            j += 1
+            if j == npk:
+                j = 0
+                k += 1
+                t_req += int(np.round(-np.log(uniform(key_s, STREAM_GAP, k))
+                                      * mean_gap[s] / scale[s]))
+        next_t[s], burst_pos[s], burst_free[s] = t_req, j, free
     else:  # trace
         m = trace_end[s] - trace_start[s]
         period = trace_period[s]
@@ -209,6 +301,94 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
     next_index[s] = k
     seqs[s] = seq
     return n, done
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
+def _camera_behaviour(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
+                      out: npt.NDArray[np.int64], n: int, k: int, seq: int,
+                      on: bool) -> tuple[int, int, int, bool]:
+    """The camera loop with motion, day/night and GOP changes (see the module docstring).
+
+    Returns ``(n, k, seq, done)`` like :func:`gen_source`'s camera loop; carries the GOP in
+    force, the next frame's place in it and the motion process in ``SA``.
+    """
+    (_kind, key, header, anchor, fps_num, fps_den, gop, gop_offset, p_mean, ip_ratio, p_sigma,
+     i_sigma, max_payload, _interval, _mean_gap, _size_kind, _size_a, _size_b, _cv, _cc,
+     _ts, _te, _tp, _tt, _tsz, beh_flags, motion_scale, motion_gop, dn_day, dn_night, dn_tod0,
+     dn_scale, mod_key, mod_t0, mod_mean0, mod_mean1, mod_shape0, mod_shape1, _bp, _bd) = TA
+    (_ni, _nt, _seq, _active, scale, mod_state, mod_end, mod_count, gop_cur, gop_pos,
+     gop_override, _bpos, _bfree) = SA
+    cap = out.shape[0]
+    key_s = key[s]
+    hb = header[s]
+    mp = max_payload[s]
+    g = gop[s]
+    r = ip_ratio[s]
+    flags = beh_flags[s]
+    motion = (flags & BEH_MOTION) != 0
+    night_on = (flags & BEH_DAY_NIGHT) != 0
+    gc = gop_cur[s]
+    pos = gop_pos[s]
+    if gc == 0:  # leaving the plain model: frame k's place in its GOP
+        gc = g
+        pos = (k + gop_offset[s]) % g
+    mk = mod_key[s]
+    m0, m1, a0, a1 = mod_mean0[s], mod_mean1[s], mod_shape0[s], mod_shape1[s]
+    st, end, cnt = mod_state[s], mod_end[s], mod_count[s]
+    if motion and cnt == 0:
+        st, end, cnt = mod_start(mk, mod_t0[s], m0, m1, a0, a1)
+    ov = gop_override[s]
+    done = True
+    while True:
+        t = frame_time(anchor[s], k, fps_num[s], fps_den[s])
+        if t >= t1:
+            break
+        mult = scale[s]
+        geff = g
+        if motion:
+            while t >= end:
+                st, end, cnt = mod_next(mk, st, end, cnt, m0, m1, a0, a1)
+            if st == 1:
+                mult *= motion_scale[s]
+                if 0 < motion_gop[s] < geff:
+                    geff = motion_gop[s]
+        if 0 < ov < geff:
+            geff = ov
+        if night_on:
+            tod = (dn_tod0[s] + t) % DAY_PS
+            d, ni = dn_day[s], dn_night[s]
+            if (tod < d or tod >= ni) if d < ni else (ni <= tod < d):
+                mult *= dn_scale[s]
+        p = 0 if geff != gc else pos
+        if on:
+            z = standard_normal(key_s, STREAM_FRAME_SIZE, k)
+            pm = p_mean[s]
+            if geff != g:  # the stream's mean bitrate over a GOP of geff frames
+                pm = pm * (geff * (g - 1 + r)) / (g * (geff - 1 + r))
+            if p == 0:
+                sig = i_sigma[s]
+                mean = pm * r * mult
+            else:
+                sig = p_sigma[s]
+                mean = pm * mult
+            nbytes = max(1, int(np.round(mean * np.exp(sig * z - 0.5 * sig * sig))))
+            npk = (nbytes + mp - 1) // mp
+            if n + npk > cap:
+                done = False
+                break
+            for j in range(npk):
+                pl = mp if j < npk - 1 else nbytes - (npk - 1) * mp
+                _put(out, n, t, seq, pl, pl + hb, k, npk)
+                n += 1
+                seq += 1
+        gc = geff
+        pos = p + 1
+        if pos >= geff:
+            pos = 0
+        k += 1
+    gop_cur[s], gop_pos[s] = gc, pos
+    mod_state[s], mod_end[s], mod_count[s] = st, end, cnt
+    return n, k, seq, done
 
 
 @nb.njit(cache=True, error_model="numpy")

@@ -32,6 +32,7 @@ STREAM_GOP_OFFSET = 2
 STREAM_FRAME_SIZE = 3
 STREAM_GAP = 4
 STREAM_PACKET_SIZE = 5
+STREAM_MODULATION = 6  # two-state modulating process: initial state, then sojourn lengths
 
 
 @nb.njit(cache=True, inline="always")

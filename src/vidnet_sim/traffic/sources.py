@@ -1,14 +1,21 @@
 """The traffic sources of a scenario as flat arrays the generator kernel reads.
 
-One row per source: each camera of a camera group, and each generic ``cbr`` / ``poisson`` /
-``trace`` source. Parameters are fixed for the run; what the timeline changes (on/off and
-the bitrate scale of an alarm) lives in :class:`SourceState`.
+One row per source: each stream of each camera of a camera group, each generic ``cbr`` /
+``poisson`` / ``trace`` / ``onoff`` source, and the rows a service expands to
+(:mod:`vidnet_sim.traffic.services`). Parameters are fixed for the run; what the timeline
+changes (on/off, the bitrate scale and GOP of an alarm) and what the generator carries from
+one window to the next live in :class:`SourceState`.
+
+Statistics groups (:func:`scenario_groups`): a camera group with one stream is the group
+``<name>``; with ``[[cameras.streams]]`` each stream is the group ``<name>/<stream>``; a
+generic source is ``<name>``; a service is ``<name>:<direction>`` (``<name>`` when it has one
+direction).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,13 +26,19 @@ import numpy.typing as npt
 from vidnet_sim.traffic.rng import source_key
 
 if TYPE_CHECKING:
-    from vidnet_sim.scenario.model import CameraGroup, Scenario, Source
+    from vidnet_sim.scenario.model import CameraGroup, CameraStream, Scenario, Source
 
 KIND_CAMERA = 0
 KIND_CBR = 1
 KIND_POISSON = 2
 KIND_TRACE = 3
-KIND_NAMES = ("camera", "cbr", "poisson", "trace")
+KIND_ONOFF = 4  # CBR while on; Pareto on and off periods (traffic/modulation.py)
+KIND_BURST = 5  # Poisson bursts of back-to-back packets (responses to Poisson requests)
+KIND_NAMES = ("camera", "cbr", "poisson", "trace", "onoff", "burst")
+
+# Camera behaviour flags (``SourceTable.beh_flags``); 0: the plain GOP model.
+BEH_MOTION = 1
+BEH_DAY_NIGHT = 2
 
 SIZE_FIXED = 0
 SIZE_UNIFORM = 1
@@ -35,6 +48,7 @@ PS_PER_S = 10**12
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+U64 = npt.NDArray[np.uint64]
 
 
 @dataclass
@@ -79,9 +93,44 @@ class SourceTable:
     multicast: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, np.bool_))
     frame_period_max_ps: int = 0
     extra: dict[str, object] = field(default_factory=dict)
+    # Columns added after the first release default to "not used" (zeros, filled in by
+    # __post_init__), so tables built by hand without them stay valid.
+    # camera behaviour (scenario/behaviour.py)
+    beh_flags: I64 = None  # type: ignore[assignment]  # BEH_MOTION | BEH_DAY_NIGHT
+    motion_scale: F64 = None  # type: ignore[assignment]  # bitrate x this in motion
+    motion_gop: I64 = None  # type: ignore[assignment]  # GOP in motion (0: unchanged)
+    dn_day_ps: I64 = None  # type: ignore[assignment]  # time of day the day starts
+    dn_night_ps: I64 = None  # type: ignore[assignment]  # time of day the night starts
+    dn_tod0_ps: I64 = None  # type: ignore[assignment]  # time of day at simulation time 0
+    dn_night_scale: F64 = None  # type: ignore[assignment]  # bitrate x this at night
+    # two-state modulating process: camera motion (state 1 = motion), onoff (1 = on)
+    mod_key: U64 = None  # type: ignore[assignment]  # RNG key (shared by a camera's streams)
+    mod_t0_ps: I64 = None  # type: ignore[assignment]  # origin of the process
+    mod_mean0_ps: F64 = None  # type: ignore[assignment]  # mean sojourn in state 0 (idle / off)
+    mod_mean1_ps: F64 = None  # type: ignore[assignment]  # mean sojourn in state 1 (motion / on)
+    mod_shape0: F64 = None  # type: ignore[assignment]  # 0: exponential, > 1: Pareto shape
+    mod_shape1: F64 = None  # type: ignore[assignment]
+    # burst: Poisson burst starts (mean_gap_ps), burst_packets packets interval_ps apart
+    burst_packets: I64 = None  # type: ignore[assignment]
+    burst_delay_ps: I64 = None  # type: ignore[assignment]  # burst start after its request
+
+    def __post_init__(self) -> None:
+        n = len(self.names)
+        for f in fields(self):
+            if getattr(self, f.name) is None:
+                if f.name == "mod_key":
+                    self.mod_key = np.array(self.key, np.uint64)
+                else:
+                    dtype = np.float64 if f.name in _FLOAT_COLUMNS else np.int64
+                    setattr(self, f.name, np.zeros(n, dtype))
 
     def __len__(self) -> int:
         return len(self.names)
+
+
+_FLOAT_COLUMNS = frozenset(
+    {"motion_scale", "dn_night_scale", "mod_mean0_ps", "mod_mean1_ps", "mod_shape0",
+     "mod_shape1"})
 
 
 @dataclass
@@ -95,6 +144,21 @@ class SourceState:
     scale: F64  # bitrate scale (alarms): frame sizes x scale, Poisson rate x scale
     #: per tree of the plan, the first position of the tree in force (reroutes change it)
     tree_pos0: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    # Carried by the generator (zeros: not started), except gop_override (the timeline's).
+    mod_state: I64 = None  # type: ignore[assignment]  # modulating process: 0 or 1
+    mod_end_ps: I64 = None  # type: ignore[assignment]  # end of the current sojourn
+    mod_count: I64 = None  # type: ignore[assignment]  # sojourns drawn (0: not started)
+    gop_cur: I64 = None  # type: ignore[assignment]  # camera: GOP in force (0: plain model)
+    gop_pos: I64 = None  # type: ignore[assignment]  # camera: next frame's place in its GOP
+    gop_override: I64 = None  # type: ignore[assignment]  # alarm's GOP (0: none)
+    burst_pos: I64 = None  # type: ignore[assignment]  # burst: packets of it already sent
+    burst_free_ps: I64 = None  # type: ignore[assignment]  # burst: earliest next packet
+
+    def __post_init__(self) -> None:
+        n = len(self.next_index)
+        for f in fields(self):
+            if getattr(self, f.name) is None:
+                setattr(self, f.name, np.zeros(n, np.int64))
 
     @classmethod
     def initial(cls, table: SourceTable, tree_pos0: I64 | None = None) -> SourceState:
@@ -114,10 +178,7 @@ class SourceState:
 
     def copy(self) -> SourceState:
         """An independent copy."""
-        return SourceState(
-            self.next_index.copy(), self.next_t.copy(), self.seq.copy(),
-            self.active.copy(), self.scale.copy(), self.tree_pos0.copy(),
-        )
+        return SourceState(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
 
 
 def fps_fraction(fps: float) -> Fraction:
@@ -138,7 +199,7 @@ def p_mean_bytes(bitrate_bps: int, fps: Fraction, gop: int, ip_ratio: float) -> 
 
 
 @dataclass
-class _Row:
+class SourceRow:
     """One source's parameters while :func:`build_sources` collects them (a column each)."""
 
     name: str
@@ -169,6 +230,104 @@ class _Row:
     trace_end: int = 0
     trace_period: int = 0
     multicast: bool = False
+    beh_flags: int = 0
+    motion_scale: float = 1.0
+    motion_gop: int = 0
+    dn_day: int = 0
+    dn_night: int = 0
+    dn_tod0: int = 0
+    dn_night_scale: float = 1.0
+    mod_key: np.uint64 | None = None  # None: the row's own key
+    mod_t0: int = 0
+    mod_mean0: float = 0.0
+    mod_mean1: float = 0.0
+    mod_shape0: float = 0.0
+    mod_shape1: float = 0.0
+    burst_packets: int = 0
+    burst_delay: int = 0
+
+
+def new_row(seed: int, name: str, origin: str, dests: list[str], group: int, kind: int,
+            header: int, start: int, stop: int | None) -> SourceRow:
+    """A row keyed by ``(seed, name)``, starting (anchor) at ``start``."""
+    return SourceRow(
+        name=name, origin=origin, dests=list(dests), group=group, kind=kind,
+        key=source_key(seed, name, 0), header=header,
+        start=start, stop=-1 if stop is None else stop, anchor=start,
+    )
+
+
+def cbr_interval_ps(wire_bytes: int, rate_bps: int) -> int:
+    """Packet interval of ``wire_bytes`` packets at ``rate_bps``, rounded to the nearest ps
+    (at least 1 ps)."""
+    num = wire_bytes * 8 * PS_PER_S
+    return max(1, (2 * num + rate_bps) // (2 * rate_bps))
+
+
+@dataclass(frozen=True)
+class StreamParams:
+    """A camera stream with the group's values filled in (see :class:`CameraStream`)."""
+
+    suffix: str | None  # None: the group's only stream
+    fps: Fraction
+    gop: int
+    bitrate_bps: int
+    ip_ratio: float
+    p_sigma: float  # 0 with rate_control = "cbr"
+    i_sigma: float
+    max_payload: int
+    destinations: list[str]
+    class_: str
+    multicast: bool
+
+
+def camera_streams(cam: CameraGroup) -> list[StreamParams]:
+    """The streams of every camera of ``cam``: its ``streams``, or the group itself."""
+    if not cam.streams:
+        vbr = cam.rate_control == "vbr"
+        return [StreamParams(
+            None, fps_fraction(cam.fps), cam.gop_frames, cam.bitrate_bps, cam.ip_ratio,
+            cam.p_sigma if vbr else 0.0, cam.i_sigma if vbr else 0.0, cam.max_payload,
+            list(cam.destinations), cam.class_, cam.multicast)]
+    return [_stream_params(cam, st) for st in cam.streams]
+
+
+def _stream_params(cam: CameraGroup, st: CameraStream) -> StreamParams:
+    from vidnet_sim.scenario.model import default_bitrate_bps
+
+    fps = st.fps if st.fps is not None else cam.fps
+    if st.bitrate is not None:
+        bitrate = st.bitrate
+    elif st.codec is not None or st.resolution is not None or st.fps is not None:
+        bitrate = default_bitrate_bps(st.codec or cam.codec, st.resolution or cam.resolution,
+                                      fps)
+    else:
+        bitrate = cam.bitrate_bps
+    if st.gop is not None:
+        gop = st.gop
+    elif st.fps is not None:
+        gop = max(1, round(st.fps))
+    else:
+        gop = cam.gop_frames
+    vbr = (st.rate_control or cam.rate_control) == "vbr"
+
+    def pick(value: float | None, default: float) -> float:
+        return float(value) if value is not None else float(default)
+
+    return StreamParams(
+        st.name, fps_fraction(fps), gop, bitrate, pick(st.ip_ratio, cam.ip_ratio),
+        pick(st.p_sigma, cam.p_sigma) if vbr else 0.0,
+        pick(st.i_sigma, cam.i_sigma) if vbr else 0.0,
+        st.max_payload if st.max_payload is not None else cam.max_payload,
+        list(st.destinations if st.destinations is not None else cam.destinations),
+        st.class_ if st.class_ is not None else cam.class_,
+        st.multicast if st.multicast is not None else cam.multicast,
+    )
+
+
+def stream_group_name(cam: CameraGroup, stream: StreamParams) -> str:
+    """Statistics group of a stream: the group's name, or ``<group>/<stream>``."""
+    return cam.name if stream.suffix is None else f"{cam.name}/{stream.suffix}"
 
 
 def build_sources(
@@ -176,66 +335,43 @@ def build_sources(
     groups: list[str],
     base_dir: Path | None = None,
 ) -> SourceTable:
-    """Flatten the scenario's camera groups and generic sources into a :class:`SourceTable`."""
-    from vidnet_sim.scenario.model import default_bitrate_bps
+    """Flatten the scenario's camera groups, generic sources and services into a
+    :class:`SourceTable`."""
+    from vidnet_sim.traffic.services import service_rows
     from vidnet_sim.traffic.trace import load_trace
 
     seed = scenario.simulation.seed
     default_header = scenario.conventions.header_bytes
-    rows: list[_Row] = []
+    group_index = {g: i for i, g in enumerate(groups)}
+    rows: list[SourceRow] = []
     choice_values: list[int] = []
     choice_cum: list[float] = []
     trace_t: list[npt.NDArray[np.int64]] = []
     trace_size: list[npt.NDArray[np.int64]] = []
     n_trace = 0
 
-    def base(name: str, idx: int, origin: str, dests: list[str], group: int, kind: int,
-             header: int | None, start: int, stop: int | None) -> _Row:
-        return _Row(
-            name=name, origin=origin, dests=list(dests), group=group, kind=kind,
-            key=source_key(seed, name, idx),
-            header=default_header if header is None else header,
-            start=start, stop=-1 if stop is None else stop, anchor=start,
-        )
+    def header_of(header: int | None) -> int:
+        return default_header if header is None else header
 
     for cam in scenario.cameras:
-        g = groups.index(cam.name)
-        fps = fps_fraction(cam.fps)
-        gop = cam.gop if cam.gop is not None else max(1, round(cam.fps))
-        bitrate = (
-            cam.bitrate if cam.bitrate is not None
-            else default_bitrate_bps(cam.codec, cam.resolution, cam.fps)
-        )
-        vbr = cam.rate_control == "vbr"
-        period = Fraction(PS_PER_S) / fps
+        streams = camera_streams(cam)
+        stream_groups = [group_index[stream_group_name(cam, st)] for st in streams]
         for i in range(cam.count):
-            name = camera_name(cam, i)
-            row = base(name, 0, name, cam.destinations, g, KIND_CAMERA, cam.header_bytes,
-                       cam.start, cam.stop)
-            key = row.key
-            phase = 0
-            gop_offset = 0
-            if cam.phase == "random":
-                phase = int(_uniform_py(key, 1, 0) * float(period))
-                gop_offset = int(_uniform_py(key, 2, 0) * gop) % gop
-            row.anchor = cam.start + phase
-            row.fps_num = fps.numerator
-            row.fps_den = fps.denominator
-            row.gop = gop
-            row.gop_offset = gop_offset
-            row.p_mean = p_mean_bytes(bitrate, fps, gop, cam.ip_ratio)
-            row.ip_ratio = cam.ip_ratio
-            row.p_sigma = cam.p_sigma if vbr else 0.0
-            row.i_sigma = cam.i_sigma if vbr else 0.0
-            row.max_payload = cam.max_payload
-            row.multicast = cam.multicast
-            rows.append(row)
+            cname = camera_name(cam, i)
+            cam_key = source_key(seed, cname, 0)
+            for st, g in zip(streams, stream_groups, strict=True):
+                name = cname if st.suffix is None else f"{cname}/{st.suffix}"
+                row = new_row(seed, name, cname, st.destinations, g, KIND_CAMERA,
+                              header_of(cam.header_bytes), cam.start, cam.stop)
+                _camera_row(row, cam, st, cam_key)
+                rows.append(row)
 
     for src in scenario.sources:
-        g = groups.index(src.name)
-        kind = {"cbr": KIND_CBR, "poisson": KIND_POISSON, "trace": KIND_TRACE}[src.kind]
-        row = base(src.name, 0, src.at, src.destinations, g, kind, src.header_bytes,
-                   src.start, src.stop)
+        g = group_index[src.name]
+        kind = {"cbr": KIND_CBR, "poisson": KIND_POISSON, "trace": KIND_TRACE,
+                "onoff": KIND_ONOFF}[src.kind]
+        row = new_row(seed, src.name, src.at, src.destinations, g, kind,
+                      header_of(src.header_bytes), src.start, src.stop)
         header = row.header
         row.multicast = src.multicast
         if kind == KIND_TRACE:
@@ -254,13 +390,21 @@ def build_sources(
             mean_payload = _size_params(src, row, choice_values, choice_cum)
             mean_wire = mean_payload + header
             pps = _packet_rate(src, mean_wire)
-            if kind == KIND_CBR:
+            if kind in (KIND_CBR, KIND_ONOFF):
                 row.interval = (
                     src.interval if src.interval is not None else round(PS_PER_S / pps)
                 )
+                row.interval = max(1, row.interval)
             else:
                 row.mean_gap = PS_PER_S / pps
+            if kind == KIND_ONOFF:
+                _onoff_row(row, src)
         rows.append(row)
+
+    link_rate = _fastest_link_rate(scenario)
+    for i, svc in enumerate(scenario.services):
+        rows += service_rows(svc, group_index, seed, header_of(svc.header_bytes), link_rate,
+                             f'services[{i}] (name="{svc.name}")')
 
     def icol(key: str) -> I64:
         return np.array([getattr(r, key) for r in rows], dtype=np.int64)
@@ -295,7 +439,76 @@ def build_sources(
         start_ps=icol("start"), stop_ps=icol("stop"),
         multicast=np.array([r.multicast for r in rows], dtype=np.bool_),
         frame_period_max_ps=max(periods, default=0),
+        beh_flags=icol("beh_flags"), motion_scale=fcol("motion_scale"),
+        motion_gop=icol("motion_gop"), dn_day_ps=icol("dn_day"), dn_night_ps=icol("dn_night"),
+        dn_tod0_ps=icol("dn_tod0"), dn_night_scale=fcol("dn_night_scale"),
+        mod_key=np.array([r.key if r.mod_key is None else r.mod_key for r in rows],
+                         dtype=np.uint64),
+        mod_t0_ps=icol("mod_t0"), mod_mean0_ps=fcol("mod_mean0"),
+        mod_mean1_ps=fcol("mod_mean1"), mod_shape0=fcol("mod_shape0"),
+        mod_shape1=fcol("mod_shape1"), burst_packets=icol("burst_packets"),
+        burst_delay_ps=icol("burst_delay"),
     )
+
+
+def _camera_row(row: SourceRow, cam: CameraGroup, st: StreamParams, cam_key: np.uint64) -> None:
+    """Fill a camera stream's columns: GOP model, phase, motion and day/night."""
+    fps = st.fps
+    gop = st.gop
+    period = Fraction(PS_PER_S) / fps
+    phase = 0
+    gop_offset = 0
+    if cam.phase == "random":
+        phase = int(_uniform_py(row.key, 1, 0) * float(period))
+        gop_offset = int(_uniform_py(row.key, 2, 0) * gop) % gop
+    row.anchor = cam.start + phase
+    row.fps_num = fps.numerator
+    row.fps_den = fps.denominator
+    row.gop = gop
+    row.gop_offset = gop_offset
+    row.p_mean = p_mean_bytes(st.bitrate_bps, fps, gop, st.ip_ratio)
+    row.ip_ratio = st.ip_ratio
+    row.p_sigma = st.p_sigma
+    row.i_sigma = st.i_sigma
+    row.max_payload = st.max_payload
+    row.multicast = st.multicast
+    if cam.motion is not None:
+        m = cam.motion
+        row.beh_flags |= BEH_MOTION
+        row.mod_key = cam_key  # every stream of a camera sees the same motion
+        row.mod_t0 = cam.start
+        row.mod_mean0 = float(m.idle_mean)
+        row.mod_mean1 = float(m.motion_mean)
+        row.motion_scale = m.bitrate_scale
+        row.motion_gop = m.gop or 0
+    if cam.day_night is not None:
+        dn = cam.day_night
+        row.beh_flags |= BEH_DAY_NIGHT
+        row.dn_day = dn.day_start
+        row.dn_night = dn.night_start
+        row.dn_tod0 = dn.time_of_day_at_start
+        row.dn_night_scale = dn.night_scale
+
+
+def _onoff_row(row: SourceRow, src: Source) -> None:
+    """The on/off columns of a generic ``onoff`` source (its own key and start)."""
+    from vidnet_sim.scenario.services import DEFAULT_PARETO_SHAPE
+
+    assert src.on_mean is not None and src.off_mean is not None
+    row.mod_t0 = src.start
+    row.mod_mean0 = float(src.off_mean)
+    row.mod_mean1 = float(src.on_mean)
+    row.mod_shape0 = src.off_shape if src.off_shape is not None else DEFAULT_PARETO_SHAPE
+    row.mod_shape1 = src.on_shape if src.on_shape is not None else DEFAULT_PARETO_SHAPE
+
+
+def _fastest_link_rate(scenario: Scenario) -> dict[str, int]:
+    """The fastest link at each node (a service's default response rate)."""
+    out: dict[str, int] = {}
+    for link in scenario.links:
+        for node in (link.a, link.b):
+            out[node] = max(out.get(node, 0), link.rate)
+    return out
 
 
 @dataclass(frozen=True)
@@ -306,17 +519,40 @@ class GroupInfo:
     classes: list[str]
     kinds: list[str]
     paths: list[str]  # where each group is defined, for error messages: 'cameras[0]'
+    owners: list[str]  # the camera group, source or service each group belongs to
 
 
 def scenario_groups(scenario: Scenario) -> GroupInfo:
-    """The groups :func:`build_sources` assigns sources to, in order: camera groups, then
-    generic sources."""
-    names = [c.name for c in scenario.cameras] + [s.name for s in scenario.sources]
-    classes = [c.class_ for c in scenario.cameras] + [s.class_ for s in scenario.sources]
-    kinds = ["camera"] * len(scenario.cameras) + [s.kind for s in scenario.sources]
-    paths = [f'cameras[{i}] (name="{c.name}")' for i, c in enumerate(scenario.cameras)]
-    paths += [f'sources[{i}] (name="{s.name}")' for i, s in enumerate(scenario.sources)]
-    return GroupInfo(names, classes, kinds, paths)
+    """The groups :func:`build_sources` assigns sources to, in order: camera groups (one per
+    stream), generic sources, then services (one per direction)."""
+    names: list[str] = []
+    classes: list[str] = []
+    kinds: list[str] = []
+    paths: list[str] = []
+    owners: list[str] = []
+    for i, cam in enumerate(scenario.cameras):
+        where = f'cameras[{i}] (name="{cam.name}")'
+        for j, st in enumerate(camera_streams(cam)):
+            names.append(stream_group_name(cam, st))
+            classes.append(st.class_)
+            kinds.append("camera")
+            paths.append(where if st.suffix is None
+                         else f'{where}.streams[{j}] (name="{st.suffix}")')
+            owners.append(cam.name)
+    for i, src in enumerate(scenario.sources):
+        names.append(src.name)
+        classes.append(src.class_)
+        kinds.append(src.kind)
+        paths.append(f'sources[{i}] (name="{src.name}")')
+        owners.append(src.name)
+    for i, svc in enumerate(scenario.services):
+        for g in svc.group_names():
+            names.append(g)
+            classes.append(svc.class_name)
+            kinds.append(svc.kind)
+            paths.append(f'services[{i}] (name="{svc.name}")')
+            owners.append(svc.name)
+    return GroupInfo(names, classes, kinds, paths, owners)
 
 
 def camera_name(cam: CameraGroup, i: int) -> str:
@@ -330,7 +566,7 @@ def _uniform_py(key: np.uint64, stream: int, counter: int) -> float:
     return float(uniform(key, stream, counter))
 
 
-def _size_params(src: Source, row: _Row, values: list[int], cum: list[float]) -> float:
+def _size_params(src: Source, row: SourceRow, values: list[int], cum: list[float]) -> float:
     """Set ``row``'s payload-size parameters (extending the shared choice arrays); returns
     the mean payload in bytes."""
     dist = src.size_dist

@@ -1,0 +1,345 @@
+"""The ``[[growth]]`` section: what each year of a growth plan adds to the network.
+
+A scenario describes the network as it is built in **year 1**. Each ``[[growth]]`` entry
+names a ``year`` (1, 2, ...; strictly increasing from entry to entry) and what that year adds:
+
+``scale_cameras``
+    Multiply the ``count`` of camera groups that exist before this entry: a number scales
+    every group, a table (``{ "north-streets" = 1.5 }``) the groups it names. The new count is
+    ``max(1, floor(count × factor + ½))`` (half up), applied year after year to the count of
+    the time. Applied before the entry's own additions.
+``nodes``, ``links``, ``cameras``, ``sources``, ``services``
+    Items appended to the scenario's sections of the same name, written exactly as there
+    (``[[growth.cameras]]``, ...). A new district brings its switch (``nodes``), its uplink
+    (``links``) and its cameras.
+
+**The scenario of year N** (:func:`scenario_for_year`, ``vidnet-sim run FILE --year N``) is the
+base scenario plus every entry with ``year ≤ N``, applied in order. The plan's horizon is the
+last entry's year (:func:`plan_years`: ``1 … horizon``; a scenario without growth has the one
+year 1). A year without an entry is the same as the year before.
+
+The items are kept as raw tables here: they are validated by building each year's scenario
+when the file is loaded, with the loader's full checks (units, references, unique names), and
+a problem is reported at its place in the growth plan, e.g.
+``growth[2].cameras[0] (name="east").attach: got 'agg-est': no node has this id``.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
+
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
+
+from vidnet_sim.errors import Problem, ScenarioError
+from vidnet_sim.scenario.fields import UNITS_REQUIRED, Model, raise_rules
+
+if TYPE_CHECKING:
+    from vidnet_sim.scenario.model import Scenario
+
+__all__ = [
+    "GROWTH_SECTIONS",
+    "GrowthYear",
+    "growth_problems",
+    "plan_data",
+    "plan_years",
+    "remap_problem",
+    "resolve_growth_files",
+    "scaled_count",
+    "scenario_for_year",
+    "year_data",
+]
+
+#: The scenario sections a growth entry may add items to, in the order they are applied.
+GROWTH_SECTIONS = ("nodes", "links", "cameras", "sources", "services")
+
+_Table = dict[str, Any]
+
+
+def _check_scale(value: object) -> object:
+    """One clear error for a ``scale_cameras`` that is neither a positive number nor a table
+    of them (instead of one per member of the union)."""
+    def bad(x: object) -> bool:
+        return isinstance(x, bool) or not isinstance(x, int | float) or not x > 0
+
+    if value is None:
+        return value
+    if isinstance(value, dict):
+        for name, factor in value.items():
+            if bad(factor):
+                raise ValueError(f"{name} = {factor!r}: a factor must be a positive number")
+        return {k: float(v) for k, v in value.items()}
+    if bad(value):
+        raise ValueError("expected a positive number (every group) or a table of group "
+                         "name = positive number")
+    return float(value)  # type: ignore[arg-type]
+
+
+_Scale = Annotated[float | dict[str, float] | None, BeforeValidator(_check_scale)]
+
+
+class GrowthYear(Model):
+    """One entry of the growth plan: the year and what it adds (raw tables, see the module)."""
+
+    year: Annotated[int, Field(ge=1)]
+    description: str = ""
+    scale_cameras: _Scale = None
+    nodes: list[_Table] = Field(default_factory=list)
+    links: list[_Table] = Field(default_factory=list)
+    cameras: list[_Table] = Field(default_factory=list)
+    sources: list[_Table] = Field(default_factory=list)
+    services: list[_Table] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        if self.scale_cameras is None and not any(getattr(self, s) for s in GROWTH_SECTIONS):
+            raise_rules([("", "a growth entry adds nothing: give scale_cameras or items of "
+                              + ", ".join(GROWTH_SECTIONS))])
+        return self
+
+    def items(self, section: str) -> list[_Table]:
+        """The raw items this entry adds to ``section``."""
+        return list(getattr(self, section))
+
+
+def scaled_count(count: int, factor: float) -> int:
+    """A camera group's count after ``scale_cameras``: ``max(1, floor(count × f + ½))``."""
+    return max(1, math.floor(count * factor + 0.5))
+
+
+def plan_years(scenario: Scenario) -> list[int]:
+    """The years of the growth plan, ``[1, …, last entry's year]`` (``[1]`` without one)."""
+    last = max((g.year for g in scenario.growth), default=1)
+    return list(range(1, last + 1))
+
+
+# --------------------------------------------------------------------------- merging
+_T = TypeVar("_T")
+
+
+def _grow(
+    sections: dict[str, list[_T]],
+    entries: Sequence[tuple[Any, dict[str, list[_T]]]],
+    name_of: Callable[[_T], object],
+    count_of: Callable[[_T], object],
+    with_count: Callable[[_T, int], _T],
+) -> dict[str, list[_T]]:
+    """Apply growth entries ``(scale_cameras, items by section)`` in order to ``sections``.
+
+    One implementation for raw tables (:func:`year_data`) and for models
+    (:func:`scenario_for_year`); values of the wrong type are left for validation to report.
+    """
+    out = {s: list(sections.get(s, [])) for s in GROWTH_SECTIONS}
+    for scale, items in entries:
+        if scale is not None:
+            cams = out["cameras"]
+            for i, cam in enumerate(cams):
+                count = count_of(cam)
+                if isinstance(scale, dict):
+                    factor = scale.get(name_of(cam)) if isinstance(name_of(cam), str) else None
+                else:
+                    factor = scale
+                if (isinstance(count, int) and not isinstance(count, bool)
+                        and isinstance(factor, int | float) and not isinstance(factor, bool)
+                        and factor > 0):
+                    cams[i] = with_count(cam, scaled_count(count, float(factor)))
+        for s in GROWTH_SECTIONS:
+            out[s].extend(items.get(s, []))
+    return out
+
+
+def _raw_entries(data: dict[str, Any], year: int) -> list[tuple[int, dict[str, Any]]]:
+    """``(index, entry)`` of the raw growth entries applying by ``year`` (malformed skipped)."""
+    growth = data.get("growth")
+    if not isinstance(growth, list):
+        return []
+    out = []
+    for g, entry in enumerate(growth):
+        y = entry.get("year") if isinstance(entry, dict) else None
+        if isinstance(y, int) and not isinstance(y, bool) and y <= year:
+            out.append((g, entry))
+    return out
+
+
+def year_data(data: dict[str, Any], year: int, *, prune_sla: bool = True) -> dict[str, Any]:
+    """The raw data (as parsed from TOML) of the scenario in ``year``: the base plus every
+    growth entry with ``year ≤ year``, without the ``growth`` section. A deep copy.
+
+    With ``prune_sla``, the ``[sla.<class>]`` of a class no group uses yet (it arrives in a
+    later year) is left out, so that the year validates on its own.
+    """
+    out = copy.deepcopy({k: v for k, v in data.items() if k != "growth"})
+    entries = []
+    for _, entry in _raw_entries(data, year):
+        items = {s: [copy.deepcopy(i) for i in entry.get(s, [])]
+                 for s in GROWTH_SECTIONS if isinstance(entry.get(s), list)}
+        entries.append((entry.get("scale_cameras"), items))
+    if entries:
+        base = {s: out[s] for s in GROWTH_SECTIONS if isinstance(out.get(s), list)}
+        grown = _grow(base, entries,
+                      lambda c: c.get("name") if isinstance(c, dict) else None,
+                      lambda c: c.get("count") if isinstance(c, dict) else None,
+                      lambda c, n: {**c, "count": n})
+        for s in GROWTH_SECTIONS:
+            if grown[s] or s in out:
+                out[s] = grown[s]
+    if prune_sla and data.get("growth") and isinstance(out.get("sla"), dict):
+        from vidnet_sim.scenario.load import _check_sla_classes
+
+        unused = {p.path.removeprefix("sla.") for p in _check_sla_classes(out)}
+        out["sla"] = {k: v for k, v in out["sla"].items() if k not in unused}
+    return out
+
+
+def plan_data(data: dict[str, Any]) -> dict[str, Any]:
+    """The raw data with every growth entry applied (the plan's last year); ``data`` itself
+    when there is no growth section."""
+    return year_data(data, sys.maxsize, prune_sla=False) if data.get("growth") else data
+
+
+def scenario_for_year(scenario: Scenario, year: int) -> Scenario:
+    """The scenario in ``year`` of its growth plan: the base plus every entry with
+    ``year ≤ year`` (scaled camera counts, added items), with an empty ``growth``.
+
+    Year 1 is the base with the entries of year 1, if any. A scenario loaded from a file had
+    every year checked by the loader; here the added items are validated as models (units
+    required, as in a file). Raises :class:`~vidnet_sim.errors.ScenarioError` for a year
+    outside the plan or an invalid item.
+    """
+    from vidnet_sim.scenario.model import CameraGroup, Link, Node, Service, Source
+
+    years = plan_years(scenario)
+    if year not in years:
+        raise ScenarioError(Problem(
+            "growth", f"there is no year {year}: the growth plan covers years "
+                      f"{years[0]}–{years[-1]}" if len(years) > 1 else
+                      f"there is no year {year}: the scenario has no growth plan beyond "
+                      "year 1"))
+    models: dict[str, Any] = {"nodes": Node, "links": Link, "cameras": CameraGroup,
+                              "sources": Source, "services": Service}
+    problems: list[Problem] = []
+    entries = []
+    for g, entry in enumerate(scenario.growth):
+        if entry.year > year:
+            continue
+        items: dict[str, list[Any]] = {}
+        for s in GROWTH_SECTIONS:
+            items[s] = []
+            for k, raw in enumerate(entry.items(s)):
+                try:
+                    items[s].append(models[s].model_validate(
+                        raw, context={UNITS_REQUIRED: True}))
+                except ValidationError as exc:
+                    for err in exc.errors():
+                        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
+                                      for p in err["loc"])
+                        problems.append(Problem(f"growth[{g}].{s}[{k}]{loc}", err["msg"]))
+        entries.append((entry.scale_cameras, items))
+    if problems:
+        raise ScenarioError(problems)
+    base = {s: list(getattr(scenario, s)) for s in GROWTH_SECTIONS}
+    grown = _grow(base, entries, lambda c: c.name, lambda c: c.count,
+                  lambda c, n: c.model_copy(update={"count": n}))
+    return scenario.model_copy(update={**grown, "growth": []})
+
+
+# --------------------------------------------------------------------------- loading
+def resolve_growth_files(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``data`` with each growth source's relative trace ``file`` made absolute against
+    ``base`` (as the loader does for ``[[sources]]``)."""
+    growth = data.get("growth")
+    if not isinstance(growth, list):
+        return data
+    changed = False
+    entries = []
+    for entry in growth:
+        srcs = entry.get("sources") if isinstance(entry, dict) else None
+        if isinstance(srcs, list) and any(isinstance(s, dict) and isinstance(s.get("file"), str)
+                                          and s["file"] for s in srcs):
+            changed = True
+            entry = {**entry, "sources": [
+                {**s, "file": str(base / s["file"])}
+                if isinstance(s, dict) and isinstance(s.get("file"), str) and s["file"] else s
+                for s in srcs]}
+        entries.append(entry)
+    return {**data, "growth": entries} if changed else data
+
+
+_ITEM = re.compile(r"(?<![\w.\]])(" + "|".join(GROWTH_SECTIONS) + r")\[(\d+)\]")
+
+
+def _where_added(data: dict[str, Any], year: int) -> dict[tuple[str, int], str]:
+    """Index of each item of ``year_data(data, year)`` added by growth → its growth path."""
+    out: dict[tuple[str, int], str] = {}
+    for s in GROWTH_SECTIONS:
+        base = data.get(s)
+        n = len(base) if isinstance(base, list) else 0
+        for g, entry in _raw_entries(data, year):
+            items = entry.get(s)
+            for k in range(len(items) if isinstance(items, list) else 0):
+                out[(s, n)] = f"growth[{g}].{s}[{k}]"
+                n += 1
+    return out
+
+
+def remap_problem(problem: Problem, data: dict[str, Any], year: int, *,
+                  note_year: bool = True) -> Problem:
+    """A problem of ``year``'s scenario, with the items growth added named by their place in
+    the growth plan (``cameras[7]`` → ``growth[2].cameras[0]``); a problem of a base item
+    says which year it appears in (``note_year``)."""
+    where = _where_added(data, year)
+
+    def sub(text: str) -> str:
+        return _ITEM.sub(lambda m: where.get((m.group(1), int(m.group(2))), m.group(0)), text)
+
+    path, message = sub(problem.path), sub(problem.message)
+    if note_year and not path.startswith("growth[") and path == problem.path:
+        message += f" (in year {year} of the growth plan)"
+    return Problem(path, message)
+
+
+def growth_problems(scenario: Scenario, data: dict[str, Any], source: str = "",
+                    base_dir: Path | None = None) -> list[Problem]:
+    """Check the growth plan of a scenario whose base is valid: years increase, the groups
+    ``scale_cameras`` names exist by then, and the scenario of every year validates (each
+    problem reported once, at its place in the plan)."""
+    from vidnet_sim.scenario.load import parse_scenario_dict
+
+    problems: list[Problem] = []
+    names = [c.name for c in scenario.cameras]
+    for g, entry in enumerate(scenario.growth):
+        if g and entry.year <= scenario.growth[g - 1].year:
+            problems.append(Problem(
+                f"growth[{g}].year",
+                f"got {entry.year}: years must increase from one entry to the next "
+                f"(growth[{g - 1}] is year {scenario.growth[g - 1].year})"))
+        if isinstance(entry.scale_cameras, dict):
+            for name in entry.scale_cameras:
+                if name not in names:
+                    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+                    hint = (f"; did you mean {close[0]!r}?" if close else
+                            f"; groups then: {', '.join(dict.fromkeys(names)) or 'none'}")
+                    problems.append(Problem(
+                        f"growth[{g}].scale_cameras.{name}",
+                        f"got {name!r}: no camera group has this name before this entry "
+                        f"(year {entry.year}){hint}"))
+        names += [c["name"] for c in entry.cameras if isinstance(c.get("name"), str)]
+    seen: set[str] = set()
+    for year in sorted({g.year for g in scenario.growth}):
+        try:
+            parse_scenario_dict(year_data(data, year), source, base_dir)
+        except ScenarioError as exc:
+            for p in exc.problems:
+                if p.path.startswith("sla."):
+                    continue  # SLA classes are checked over the whole plan, with the base
+                key = str(remap_problem(p, data, year, note_year=False))
+                if key not in seen:
+                    seen.add(key)
+                    problems.append(remap_problem(p, data, year))
+    return problems

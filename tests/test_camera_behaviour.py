@@ -1,0 +1,312 @@
+"""Camera behaviour over time: several streams per camera, motion, day/night, alarm GOPs.
+
+Oracles: the model's own definitions checked on the generated frames — the long-run fraction
+of time in motion of a two-state Markov process (``motion_mean / (idle_mean +
+motion_mean)``), the mean bitrate over a GOP (``bitrate_scale x bitrate``), I-frame spacing
+(``gop`` frames, a new GOP at each change), the night multiplier on exactly the frames
+captured at night; the plain GOP loop against the behaviour loop with neutral settings
+(packet for packet); windowed against one-shot generation with state changes; the timeline's
+alarm GOP through ``scenario_actions``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pytest
+
+from test_services import BASE, all_on, windowed
+from vidnet_sim.errors import ScenarioError
+from vidnet_sim.network.plan import NetworkPlan, build_plan
+from vidnet_sim.scenario import default_bitrate_bps, parse_scenario_dict
+from vidnet_sim.scenario.model import Scenario
+from vidnet_sim.timeline.driver import scenario_actions
+from vidnet_sim.traffic.generate import G_FRAME, G_PAYLOAD, G_T, generate
+from vidnet_sim.traffic.sources import SourceState, p_mean_bytes
+
+S = 10**12
+MS = 10**9
+H = 3600 * S
+
+
+def cameras(*groups: dict[str, Any], **top: Any) -> Scenario:
+    data = copy.deepcopy(BASE)
+    data["cameras"] = [
+        {"name": "north", "count": 1, "attach": "site", "destinations": ["cc"], **g}
+        for g in copy.deepcopy(groups)
+    ]
+    data.update(copy.deepcopy(top))
+    return parse_scenario_dict(data)
+
+
+def frames(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(frame index, capture time, payload bytes)`` of each frame of one source."""
+    k, first = np.unique(rows[:, G_FRAME], return_index=True)
+    size = np.bincount(np.searchsorted(k, rows[:, G_FRAME]), weights=rows[:, G_PAYLOAD])
+    return k, rows[first, G_T], size.astype(np.int64)
+
+
+def i_frames(size: np.ndarray, p_max: float) -> np.ndarray:
+    """Indices of the frames bigger than any P-frame can be (exact sizes: cbr control)."""
+    return np.flatnonzero(size > p_max)
+
+
+CBR = {"rate_control": "cbr", "bitrate": "2Mbps", "fps": 10, "gop": 20, "ip_ratio": 8.0,
+       "max_payload": "1400B"}
+#: one frame a second, every frame an I-frame of 250 000 B sent as one packet
+ONE_FPS = {**CBR, "fps": 1, "gop": 1, "ip_ratio": 1.0, "max_payload": "1MB",
+           "phase": "aligned"}
+
+
+# --------------------------------------------------------------------------- streams
+def test_streams_are_groups_sharing_the_camera_node() -> None:
+    sc = cameras(
+        {"count": 3, "streams": [
+            {"name": "rec"},
+            {"name": "live", "resolution": "VGA", "fps": 7, "class": "live", "multicast": True,
+             "destinations": ["cc", "gw"]},
+        ]},
+        {"name": "south", "count": 2},
+    )
+    plan = build_plan(sc)
+    assert plan.group_names == ["north/rec", "north/live", "south"]
+    assert plan.group_classes == ["video", "live", "video"]
+    src = plan.sources
+    assert src.names[:4] == ["north[0]/rec", "north[0]/live", "north[1]/rec", "north[1]/live"]
+    assert src.origin_nodes[:6] == ["north[0]", "north[0]", "north[1]", "north[1]",
+                                    "north[2]", "north[2]"]
+    assert src.destinations[1] == ["cc", "gw"] and bool(src.multicast[1])
+    assert src.destinations[0] == ["cc"] and not bool(src.multicast[0])
+    # the live stream: 640x360-class VGA at 7 fps, its default bitrate and one I-frame per s
+    assert (int(src.fps_num[1]), int(src.fps_den[1]), int(src.gop[1])) == (7, 1, 7)
+    bitrate = default_bitrate_bps("h264", "VGA", 7)
+    assert src.p_mean_bytes[1] == pytest.approx(p_mean_bytes(bitrate, Fraction(7), 7, 10.0))
+    # one access link per camera, shared by its streams
+    assert sum(1 for n in plan.link_names if n.startswith("north[")) == 3
+
+
+def test_the_timeline_switches_and_scales_every_stream_of_a_group() -> None:
+    sc = cameras({"count": 2, "start": "1s", "streams": [{"name": "a"}, {"name": "b"}]},
+                 events=[{"kind": "alarm", "targets": ["north"], "at": "2s",
+                          "duration": "1s", "bitrate_scale": 2.0}])
+    plan = build_plan(sc)
+    acts = {a.label: a for a in scenario_actions(sc, plan)}
+    assert sorted(acts["north starts"].sources.tolist()) == [0, 1, 2, 3]
+    assert sorted(acts["alarm on north"].sources.tolist()) == [0, 1, 2, 3]
+
+
+# --------------------------------------------------------------------------- motion
+def test_fraction_of_time_in_motion() -> None:
+    idle, motion, scale = 10.0, 2.0, 3.0
+    n_cams, seconds = 20, 4000
+    sc = cameras({**ONE_FPS, "count": n_cams,
+                  "motion": {"idle_mean": f"{idle:g}s", "motion_mean": f"{motion:g}s",
+                             "bitrate_scale": scale}})
+    plan = build_plan(sc)
+    out = generate(plan.sources, all_on(plan), 0, seconds * S)
+    p = 2_000_000 / 8  # bytes per frame at 1 fps, every frame an I-frame
+    sizes = np.concatenate([frames(o)[2] for o in out])
+    assert set(np.unique(sizes).tolist()) == {round(p), round(p * scale)}
+    fraction = float(np.mean(sizes == round(p * scale)))
+    # two-state Markov process, rates a = 1/idle, b = 1/motion: time in motion b/(a+b) on
+    # average, the time average over T having variance 2ab / (a+b)^3 / T
+    a, b = 1 / idle, 1 / motion
+    expected = a / (a + b)
+    sd = math.sqrt(2 * a * b / (a + b) ** 3 / (n_cams * seconds))
+    assert expected == pytest.approx(motion / (idle + motion))
+    assert abs(fraction - expected) < 4 * sd
+
+
+def motion_run(seconds: int = 600) -> tuple[NetworkPlan, np.ndarray, np.ndarray, np.ndarray]:
+    sc = cameras({**CBR, "motion": {"idle_mean": "20s", "motion_mean": "10s",
+                                    "bitrate_scale": 2.5, "gop": 5}})
+    plan = build_plan(sc)
+    (rows,) = generate(plan.sources, all_on(plan), 0, seconds * S)
+    return plan, *frames(rows)
+
+
+def test_motion_scales_the_bitrate_and_shortens_the_gop() -> None:
+    plan, k, t, size = motion_run()
+    g, g2, r, fps, scale = 20, 5, 8.0, 10, 2.5
+    p = p_mean_bytes(2_000_000, Fraction(fps), g, r)
+    p2 = p * scale * g2 * (g - 1 + r) / (g * (g2 - 1 + r))  # same mean bitrate over g2 frames
+    kinds = {round(p): "P idle", round(p * r): "I idle", round(p2): "P motion",
+             round(p2 * r): "I motion"}
+    assert set(np.unique(size).tolist()) == set(kinds)
+    label = np.array([kinds[int(x)] for x in size])
+    in_motion = np.char.endswith(label.astype(str), "motion")
+    is_i = np.char.startswith(label.astype(str), "I")
+    assert 0.2 < in_motion.mean() < 0.5
+    # a GOP starts (I-frame) at the first frame of every state change ...
+    change = np.flatnonzero(np.diff(in_motion.astype(int)) != 0) + 1
+    assert len(change) > 20 and is_i[change].all()
+    # ... and I-frames come every g frames when idle, every g2 in motion
+    for a, b in zip(np.concatenate([[0], change]), np.concatenate([change, [len(k)]]),
+                    strict=True):
+        gap = g2 if in_motion[a] else g
+        where = np.flatnonzero(is_i[a:b])
+        if a > 0 or in_motion[0]:  # a new GOP at the change; at 0 idle keeps its phase
+            assert where[0] == 0
+        assert where[0] < gap and set(np.diff(where).tolist()) <= {gap}
+    # the bitrate over a whole motion GOP is bitrate_scale x bitrate (within rounding)
+    starts = [i for i in np.flatnonzero(is_i & in_motion)
+              if i + g2 <= len(k) and in_motion[i:i + g2].all() and not is_i[i + 1:i + g2].any()]
+    assert starts
+    for i in starts[:50]:
+        bits = 8 * int(size[i:i + g2].sum())
+        assert bits * fps / g2 == pytest.approx(scale * 2_000_000, abs=8 * g2 * fps)
+
+
+def test_every_stream_of_a_camera_sees_the_same_motion() -> None:
+    sc = cameras({**CBR, "gop": 1, "ip_ratio": 1.0, "phase": "aligned", "count": 2,
+                  "streams": [{"name": "rec"}, {"name": "low", "fps": 5, "bitrate": "500kbps"}],
+                  "motion": {"idle_mean": "5s", "motion_mean": "5s", "bitrate_scale": 2.0}})
+    plan = build_plan(sc)
+    out = generate(plan.sources, all_on(plan), 0, 120 * S)
+
+    def motion(s: int) -> dict[int, bool]:
+        """Capture time -> in motion (motion frames have twice the idle frame's bytes)."""
+        _, t, size = frames(out[s])
+        return {int(x): bool(y > 1.5 * size.min()) for x, y in zip(t, size, strict=True)}
+
+    cam0, low0, cam1 = motion(0), motion(1), motion(2)
+    assert set(low0) < set(cam0)  # aligned: the 5 fps frames are at 10 fps frame times
+    assert all(cam0[t] == m for t, m in low0.items())
+    assert 0.3 < np.mean(list(low0.values())) < 0.7
+    assert any(cam1[t] != m for t, m in cam0.items())  # another camera, another process
+
+
+# --------------------------------------------------------------------------- day / night
+def test_night_multiplier_on_exactly_the_night_frames() -> None:
+    sc = cameras({**ONE_FPS,
+                  "day_night": {"day_start": "7h", "night_start": "19h", "night_scale": 1.5,
+                                "time_of_day_at_start": "6.99h"}})
+    plan = build_plan(sc)
+    (rows,) = generate(plan.sources, all_on(plan), 0, 12 * H + 3600 * S // 50)
+    _, t, size = frames(rows)
+    tod = (int(6.99 * 3600) * S + t) % (24 * H)
+    night = (tod < 7 * H) | (tod >= 19 * H)
+    p = 2_000_000 / 8
+    assert np.array_equal(size, np.where(night, round(p * 1.5), round(p)))
+    assert night[0] and not night[36] and night[-1]  # 7h is day from 36 s, 19h is night
+    assert tod[36] == 7 * H and tod[12 * 3600 + 36] == 19 * H
+
+
+# --------------------------------------------------------------------------- alarm GOP
+def test_alarm_gop_restarts_the_gop_and_restores_it() -> None:
+    sc = cameras({**CBR}, events=[{"kind": "alarm", "targets": ["north"], "at": "10s",
+                                   "duration": "5s", "bitrate_scale": 2.0, "gop": 4}])
+    plan = build_plan(sc)
+    state = all_on(plan)
+    changes: dict[int, Any] = {}
+    for act in scenario_actions(sc, plan):
+        if act.label.startswith("alarm"):
+            changes[act.t_ps] = act.apply
+    (rows,) = windowed(plan, state, [10 * S, 15 * S, 30 * S], changes)
+    k, t, size = frames(rows)
+    p = p_mean_bytes(2_000_000, Fraction(10), 20, 8.0)
+    is_i = i_frames(size, 3 * p)  # P-frames: p, or 2 p x 4 x 27 / (20 x 11) in the alarm
+    during = (t >= 10 * S) & (t < 15 * S)
+    first_alarm, first_after = int(np.argmax(during)), int(np.argmax(t >= 15 * S))
+    before = is_i[is_i < first_alarm]
+    assert set(np.diff(before).tolist()) == {20}
+    alarm = is_i[(is_i >= first_alarm) & (is_i < first_after)]
+    assert alarm[0] == first_alarm and set(np.diff(alarm).tolist()) == {4}
+    after = is_i[is_i >= first_after]
+    assert after[0] == first_after and set(np.diff(after).tolist()) == {20}
+    # the alarm's bitrate is bitrate_scale x the stream's, over its 4-frame GOPs
+    bits = 8 * size[first_alarm:first_alarm + 48].sum()
+    assert bits * 10 / 48 == pytest.approx(2.0 * 2_000_000, rel=1e-3)
+
+
+# --------------------------------------------------------------------------- exactness
+def test_neutral_behaviour_equals_the_plain_gop_loop() -> None:
+    vbr = {"bitrate": "3Mbps", "count": 4}
+    plain = cameras(vbr)
+    neutral = cameras({**vbr, "motion": {"bitrate_scale": 1.0, "idle_mean": "1s",
+                                         "motion_mean": "1s"},
+                       "day_night": {"night_scale": 1.0}})
+    a = build_plan(plain)
+    b = build_plan(neutral)
+    ga = generate(a.sources, all_on(a), 0, 5 * S)
+    gb = generate(b.sources, all_on(b), 0, 5 * S)
+    for x, y in zip(ga, gb, strict=True):
+        assert np.array_equal(x, y)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_windowed_equals_one_shot_with_motion_night_and_alarm_gop(seed: int) -> None:
+    sc = cameras({"count": 3, "bitrate": "4Mbps",
+                  "streams": [{"name": "rec"}, {"name": "live", "fps": 7, "gop": 14}],
+                  "motion": {"idle_mean": "300ms", "motion_mean": "200ms", "gop": 6},
+                  "day_night": {"time_of_day_at_start": "18.9997h"}},
+                 events=[{"kind": "alarm", "targets": ["north"], "at": "700ms",
+                          "duration": "400ms", "gop": 3}],
+                 simulation={"duration": "2s", "seed": seed})
+    plan = build_plan(sc)
+
+    def changes_at(cuts: list[int]) -> dict[int, Any]:
+        out: dict[int, Any] = {}
+        for act in scenario_actions(sc, plan):
+            if act.label.startswith("alarm"):
+                assert act.t_ps in cuts
+                out[act.t_ps] = act.apply
+        return out
+
+    coarse = [700 * MS, 1100 * MS, 2 * S]
+    rng = np.random.default_rng(seed)
+    fine = sorted({int(x) for x in rng.integers(1, 2 * S, 15)} | set(coarse))
+    a = windowed(plan, all_on(plan), coarse, changes_at(coarse))
+    b = windowed(plan, all_on(plan), fine, changes_at(fine))
+    for s, (x, y) in enumerate(zip(a, b, strict=True)):
+        assert len(x) > 0 and np.array_equal(x, y), plan.sources.names[s]
+
+
+def test_state_copy_keeps_the_behaviour_state() -> None:
+    sc = cameras({**CBR, "motion": {"idle_mean": "1s", "motion_mean": "1s"}})
+    plan = build_plan(sc)
+    state = all_on(plan)
+    generate(plan.sources, state, 0, 3 * S)
+    copy_ = state.copy()
+    assert isinstance(copy_, SourceState)
+    assert copy_.mod_count[0] == state.mod_count[0] > 0 and copy_.gop_cur[0] == 20
+    rest_a = generate(plan.sources, state, 3 * S, 6 * S)
+    rest_b = generate(plan.sources, copy_, 3 * S, 6 * S)
+    assert np.array_equal(rest_a[0], rest_b[0])
+
+
+# --------------------------------------------------------------------------- bad input
+def camera_problems(**group: Any) -> list[str]:
+    data = copy.deepcopy(BASE)
+    data["cameras"] = [{"name": "north", "count": 1, "attach": "site", "destinations": ["cc"],
+                        **group}]
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario_dict(data)
+    return [str(p) for p in info.value.problems]
+
+
+def test_bad_motion_and_day_night() -> None:
+    assert camera_problems(
+        streams=[{"name": "a", "destinations": ["ccc"]}],
+        motion={"idle_mean": "0s", "bitrate_scale": 0},
+        day_night={"day_start": "25h", "night_start": "19h"},
+    ) == [
+        'cameras[0] (name="north").motion.idle_mean: got \'0s\': must be greater than 0',
+        'cameras[0] (name="north").motion.bitrate_scale: got 0: must be greater than 0',
+        'cameras[0] (name="north").day_night.day_start: must be a time of day below 24h, '
+        "got 25h",
+        'cameras[0] (name="north").streams[0].destinations[0]: got \'ccc\': no node has this '
+        "id; did you mean 'cc'?",
+    ]
+    assert camera_problems(day_night={"day_start": "6h", "night_start": "6h"}) == [
+        'cameras[0] (name="north").day_night.night_start: must differ from day_start (both 6h)']
+
+
+def test_stream_names_are_unique_in_a_group() -> None:
+    assert camera_problems(streams=[{"name": "a"}, {"name": "a"}]) == [
+        'cameras[0] (name="north").streams[1].name: duplicate stream name \'a\' (also '
+        "streams[0])"]
