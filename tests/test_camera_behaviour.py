@@ -21,7 +21,7 @@ import pytest
 
 from test_services import BASE, all_on, windowed
 from vidnet_sim.errors import ScenarioError
-from vidnet_sim.network.plan import NetworkPlan, build_plan
+from vidnet_sim.network.plan import build_plan
 from vidnet_sim.scenario import default_bitrate_bps, parse_scenario_dict
 from vidnet_sim.scenario.model import Scenario
 from vidnet_sim.timeline.driver import scenario_actions
@@ -121,16 +121,16 @@ def test_fraction_of_time_in_motion() -> None:
     assert abs(fraction - expected) < 4 * sd
 
 
-def motion_run(seconds: int = 600) -> tuple[NetworkPlan, np.ndarray, np.ndarray, np.ndarray]:
+def motion_run(seconds: int = 600) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     sc = cameras({**CBR, "motion": {"idle_mean": "20s", "motion_mean": "10s",
                                     "bitrate_scale": 2.5, "gop": 5}})
     plan = build_plan(sc)
     (rows,) = generate(plan.sources, all_on(plan), 0, seconds * S)
-    return plan, *frames(rows)
+    return frames(rows)
 
 
 def test_motion_scales_the_bitrate_and_shortens_the_gop() -> None:
-    plan, k, t, size = motion_run()
+    k, _, size = motion_run()
     g, g2, r, fps, scale = 20, 5, 8.0, 10, 2.5
     p = p_mean_bytes(2_000_000, Fraction(fps), g, r)
     p2 = p * scale * g2 * (g - 1 + r) / (g * (g2 - 1 + r))  # same mean bitrate over g2 frames
@@ -207,7 +207,7 @@ def test_alarm_gop_restarts_the_gop_and_restores_it() -> None:
         if act.label.startswith("alarm"):
             changes[act.t_ps] = act.apply
     (rows,) = windowed(plan, state, [10 * S, 15 * S, 30 * S], changes)
-    k, t, size = frames(rows)
+    _, t, size = frames(rows)
     p = p_mean_bytes(2_000_000, Fraction(10), 20, 8.0)
     is_i = i_frames(size, 3 * p)  # P-frames: p, or 2 p x 4 x 27 / (20 x 11) in the alarm
     during = (t >= 10 * S) & (t < 15 * S)

@@ -21,10 +21,11 @@ from click.testing import CliRunner, Result
 import vidnet_sim
 from vidnet_sim.cli import main
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK, EXIT_USAGE
+from vidnet_sim.results import store
 
 DATA = Path(__file__).parent / "data" / "cli"
 SRC = Path(__file__).parent.parent / "src"
-RUN_FILES = {"summary.parquet", "links.parquet", "hist.parquet", "manifest.json"}
+RUN_FILES = set(store.RUN_FILES)
 
 # A small valid scenario: two VBR cameras and a CBR source through one switch to a recorder.
 GOOD = """\

@@ -11,7 +11,9 @@ from click.testing import CliRunner
 
 from vidnet_sim.cli import main
 from vidnet_sim.errors import EXIT_OK
+from vidnet_sim.results import store
 from vidnet_sim.scenario import load_scenario
+from vidnet_sim.traffic.sources import scenario_groups
 
 # sweep-*.toml are sweep files (a scenario plus a [sweep] section): tests/test_sweep.py runs them
 SCENARIOS = sorted(
@@ -19,7 +21,7 @@ SCENARIOS = sorted(
     for p in (Path(__file__).parent.parent / "scenarios").glob("*.toml")
     if not p.name.startswith("sweep-")
 )
-RUN_FILES = {"summary.parquet", "links.parquet", "hist.parquet", "manifest.json"}
+RUN_FILES = set(store.RUN_FILES)
 #: Simulated time of each example run: long enough for a few GOPs, short enough for CI.
 DURATION = "2s"
 
@@ -46,7 +48,7 @@ def test_example_runs(file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "Traceback" not in result.output
     doc = json.loads(result.stdout)
     scenario = load_scenario(file)
-    groups = {c.name for c in scenario.cameras} | {s.name for s in scenario.sources}
+    groups = set(scenario_groups(scenario).names)
     rows = {r["name"]: r for r in doc["summary"] if r["level"] == "group"}
     assert set(rows) == groups
     assert any(r["packets_sent"] > 0 for r in rows.values())
@@ -56,3 +58,31 @@ def test_example_runs(file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         )
     assert {r["level"] for r in doc["summary"]} == {"group", "class"}
     assert set(os.listdir(out)) == RUN_FILES
+
+
+def test_shared_city_example_shows_the_failure_and_its_reroute(tmp_path: Path) -> None:
+    """mid-city-services.toml to just after the ring repair: the failure's epoch loses
+    packets to the failure (and only the epochs around it do), traffic reroutes over the
+    protection link, strict priority keeps voice and signals within their SLA outside the
+    failure, and every service appears as groups of its class."""
+    from vidnet_sim.runner import run
+
+    file = Path(__file__).parent.parent / "scenarios" / "mid-city-services.toml"
+    res = run(file, duration_ps=6_200_000_000_000, write=False)
+    st = res.stats
+    assert st.packets_failed.sum() > 0
+    labels = st.epoch_labels
+    failure = labels.index("failure of ring-ab")
+    reroute = labels.index("reroute around ring-ab")
+    assert st.epoch_failed[failure].sum() > 0
+    # packets lost to the failure were emitted in the failure's convergence epoch or just
+    # before it (in flight at 4 s), never after the reroute
+    assert st.epoch_failed[reroute:].sum() == 0
+    busy = dict(zip(st.link_names, st.epoch_link_bytes[reroute], strict=True))
+    assert busy["ring-da:ring-d->ring-a"] > 0  # the protection link carries the ring's traffic
+    assert st.epoch_link_bytes[: failure, st.link_names.index("ring-da:ring-d->ring-a")].sum() == 0
+    classes = set(st.group_classes)
+    assert {"video", "voice", "wifi", "iot", "signals", "web", "bulk"} <= classes
+    for g, cls in enumerate(st.group_classes):  # priority: the realtime queue never drops
+        if cls in ("voice", "signals"):
+            assert st.packets_dropped[g] == st.packets_failed[g]

@@ -440,3 +440,31 @@ def test_validate_exits_3_naming_the_field(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["validate", str(file)])
     assert result.exit_code == EXIT_INVALID_SCENARIO
     assert 'services[0] (name="wifi").users: got 0: must be at least 1' in result.output
+
+
+# --------------------------------------------------------------------------- docs
+def test_the_examples_in_the_docs_load_and_compile(tmp_path: Path) -> None:
+    text = (Path(__file__).parent.parent / "docs" / "scenario.md").read_text(encoding="utf-8")
+    blocks = {}
+    for title in ("## `[[services]]`", "### Several streams per camera", "### Motion",
+                  "### Day and night"):
+        after = text[text.index(title):]
+        blocks[title] = after[after.index("```toml\n") + 8:after.index("```\n", 8)]
+    nodes = ["agg1", "agg2", "cc", "gw", "dc", "ap-square", "recorder", "op1", "op2"]
+    network = '[simulation]\nduration = "1s"\n' + "".join(
+        f'[[nodes]]\nid = "{n}"\n' for n in nodes) + "".join(
+        f'[[links]]\na = "{n}"\nb = "cc"\nrate = "10Gbps"\n' for n in nodes if n != "cc")
+    cams = blocks["### Several streams per camera"].replace(
+        "[[cameras.streams]]", "[[cameras.streams]]", 1)
+    head, first_stream = cams.split("[[cameras.streams]]", 1)
+    cams = (head + blocks["### Motion"] + blocks["### Day and night"]
+            + "[[cameras.streams]]" + first_stream)
+    file = tmp_path / "docs.toml"
+    file.write_text(network + blocks["## `[[services]]`"] + cams, encoding="utf-8")
+    from vidnet_sim.scenario import load_scenario
+
+    sc = load_scenario(file)
+    plan = build_plan(sc)
+    assert [s.kind for s in sc.services] == ["voip", "wifi", "iot", "signals", "web", "bulk"]
+    assert sc.cameras[0].motion is not None and sc.cameras[0].day_night is not None
+    assert "north/live" in plan.group_names and "phones:up" in plan.group_names

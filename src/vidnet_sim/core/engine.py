@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -258,7 +259,7 @@ class CoreEngine:
             **self._epoch_stats(),
         )
 
-    def _epoch_stats(self) -> dict[str, I64]:
+    def _epoch_stats(self) -> dict[str, Any]:
         """The per-epoch arrays of :class:`RunStats` (with one epoch: the totals)."""
         ep, es, eph, el = self._EA
         g, ls = self._gstat, self._lstat

@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -439,8 +439,8 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
         moved_trees: list[int] = []
         moved_pos: list[int] = []
         for t, fl in enumerate(tree_flows):
-            key = (t, failed)
-            if key not in layouts:
+            lkey = (t, failed)
+            if lkey not in layouts:
                 paths: list[tuple[int, list[int]]] = []
                 for f in fl:
                     s = int(flow_source[f])
@@ -449,8 +449,9 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
                         ev = scenario.events[failure_index[k]]
                         where = f"events[{failure_index[k]}]"
                         msg = (f"during the failure of {ev.link!r}, traffic of "
-                               f"{sources.names[s]!r} to {nodes[int(flow_dest[f])]!r} has no "
-                               "path (no protection link); it is counted lost until the repair")
+                               f"{groups[int(sources.group[s])]!r} to "
+                               f"{nodes[int(flow_dest[f])]!r} has no path (no protection "
+                               "link); it is counted lost until the repair")
                         if ev.on_unreachable == "error":
                             failure_problems.append(Problem(where, msg))
                         elif msg not in warnings:
@@ -459,12 +460,12 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
                     paths.append((f, path))
                 old = _tree_paths(positions, current[t])
                 new_paths = {f: p for f, p in paths}
-                layouts[key] = (current[t] if old == new_paths
-                                else positions.add_tree(paths))
-            if layouts[key] != current[t]:
-                current[t] = layouts[key]
+                layouts[lkey] = (current[t] if old == new_paths
+                                 else positions.add_tree(paths))
+            if layouts[lkey] != current[t]:
+                current[t] = layouts[lkey]
                 moved_trees.append(t)
-                moved_pos.append(layouts[key])
+                moved_pos.append(layouts[lkey])
         if moved_trees:
             switches.append(RouteSwitch(t_switch, np.array(moved_trees, np.int64),
                                         np.array(moved_pos, np.int64), label))
@@ -516,7 +517,7 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
         tree_source=np.array(tree_source, np.int64),
         source_tree_start=np.array(source_tree_start, np.int64),
         tree_pos0=np.array(tree_pos0, np.int64),
-        **positions.arrays(),
+        **cast("dict[str, Any]", positions.arrays()),
         fail_start=np.array(fail_start, np.int64),
         fail_down=np.array(fail_down, np.int64),
         fail_up=np.array(fail_up, np.int64),

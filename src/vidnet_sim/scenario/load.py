@@ -554,7 +554,9 @@ def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
                 problems.append(
                     Problem(
                         _path(("events", i, "targets", k), data),
-                        f"got {target!r}: no camera group, source or service has this name"
+                        f"got {target!r}: no camera group"
+                        + (", source or service" if data.get("services") else " or source")
+                        + " has this name"
                         f"{_did_you_mean(target, names, False)}",
                     )
                 )
@@ -567,7 +569,7 @@ def _check_alarms(events: list[tuple[int, Event]], data: dict[str, Any]) -> list
     alarms = [(i, e, e.end) for i, e in events if e.kind == "alarm" and e.end is not None]
     for j, (i, event, end) in enumerate(alarms):
         for i0, earlier, earlier_end in alarms[:j]:
-            common = [t for t in event.targets if t in earlier.targets]
+            common = [t for t in event.targets or () if t in (earlier.targets or ())]
             if common and event.at < earlier_end and earlier.at < end:
                 problems.append(
                     Problem(

@@ -260,7 +260,7 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
         while True:
             t = free
             if j == 0:
-                t = t_req + burst_delay[s]
+                t = max(t_req + burst_delay[s], free)
             if t >= t1:
                 break
             if on:
