@@ -217,67 +217,9 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
             t += int(np.round(-np.log(uniform(key_s, STREAM_GAP, k)) * mean_gap[s] / scale[s]))
         next_t[s] = t
     elif kind[s] == KIND_ONOFF:
-        # state: in sojourn mod_count (state st, ends at end); next packet at t while on
-        mk = mod_key[s]
-        m0, m1, a0, a1 = mod_mean0[s], mod_mean1[s], mod_shape0[s], mod_shape1[s]
-        st, end, cnt, t = mod_state[s], mod_end[s], mod_count[s], next_t[s]
-        if cnt == 0:
-            st, end, cnt = mod_start(mk, mod_t0[s], m0, m1, a0, a1)
-            t = mod_t0[s]
-        iv = interval[s]
-        pl = size_a[s]
-        while True:
-            if st == 1 and t < end:
-                if t >= t1:
-                    break
-                if on:
-                    if n == cap:
-                        done = False
-                        break
-                    _put(out, n, t, seq, pl, pl + hb, -1, 1)
-                    n += 1
-                    seq += 1
-                k += 1
-                t += iv
-            else:  # the sojourn is over (or off): the next one; an on period restarts t
-                begin = end
-                st, end, cnt = mod_next(mk, st, end, cnt, m0, m1, a0, a1)
-                if st == 1:
-                    t = begin
-        mod_state[s], mod_end[s], mod_count[s], next_t[s] = st, end, cnt, t
+        n, k, seq, done = _gen_onoff(s, t1, TA, SA, out, n, k, seq, on)
     elif kind[s] == KIND_BURST:
-        # state: request k at t_req (the poisson rule), j packets of its burst sent, the
-        # next packet no earlier than free
-        t_req = next_t[s]
-        j = burst_pos[s]
-        free = burst_free[s]
-        if k == 0 and j == 0:
-            t_req = anchor[s] + int(np.round(-np.log(uniform(key_s, STREAM_GAP, 0))
-                                             * mean_gap[s] / scale[s]))
-        npk = burst_packets[s]
-        iv = interval[s]
-        pl = size_a[s]
-        while True:
-            t = free
-            if j == 0:
-                t = max(t_req + burst_delay[s], free)
-            if t >= t1:
-                break
-            if on:
-                if n == cap:
-                    done = False
-                    break
-                _put(out, n, t, seq, pl, pl + hb, -1, 1)
-                n += 1
-                seq += 1
-            free = t + iv
-            j += 1
-            if j == npk:
-                j = 0
-                k += 1
-                t_req += int(np.round(-np.log(uniform(key_s, STREAM_GAP, k))
-                                      * mean_gap[s] / scale[s]))
-        next_t[s], burst_pos[s], burst_free[s] = t_req, j, free
+        n, k, seq, done = _gen_burst(s, t1, TA, SA, out, n, k, seq, on)
     else:  # trace
         m = trace_end[s] - trace_start[s]
         period = trace_period[s]
@@ -301,6 +243,102 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
     next_index[s] = k
     seqs[s] = seq
     return n, done
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
+def _gen_onoff(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
+               out: npt.NDArray[np.int64], n: int, k: int, seq: int,
+               on: bool) -> tuple[int, int, int, bool]:
+    """The ``onoff`` loop of :func:`gen_source`: returns ``(n, k, seq, done)``."""
+    (_kind, key, header, anchor, _fn, _fd, _gop, _go, _pm, _ir, _ps, _is, _mp, interval,
+     mean_gap, _sk, size_a, _sb, _cv, _cc, _ts, _te, _tp, _tt, _tsz, _bf, _msc, _mg, _dd, _dn,
+     _dt, _ds, mod_key, mod_t0, mod_mean0, mod_mean1, mod_shape0, mod_shape1, burst_packets,
+     burst_delay) = TA
+    (_ni, next_t, _seq, _active, scale, mod_state, mod_end, mod_count, _gc, _gp, _go2,
+     burst_pos, burst_free) = SA
+    cap = out.shape[0]
+    key_s = key[s]
+    hb = header[s]
+    done = True
+    # state: in sojourn mod_count (state st, ends at end); next packet at t while on
+    mk = mod_key[s]
+    m0, m1, a0, a1 = mod_mean0[s], mod_mean1[s], mod_shape0[s], mod_shape1[s]
+    st, end, cnt, t = mod_state[s], mod_end[s], mod_count[s], next_t[s]
+    if cnt == 0:
+        st, end, cnt = mod_start(mk, mod_t0[s], m0, m1, a0, a1)
+        t = mod_t0[s]
+    iv = interval[s]
+    pl = size_a[s]
+    while True:
+        if st == 1 and t < end:
+            if t >= t1:
+                break
+            if on:
+                if n == cap:
+                    done = False
+                    break
+                _put(out, n, t, seq, pl, pl + hb, -1, 1)
+                n += 1
+                seq += 1
+            k += 1
+            t += iv
+        else:  # the sojourn is over (or off): the next one; an on period restarts t
+            begin = end
+            st, end, cnt = mod_next(mk, st, end, cnt, m0, m1, a0, a1)
+            if st == 1:
+                t = begin
+    mod_state[s], mod_end[s], mod_count[s], next_t[s] = st, end, cnt, t
+    return n, k, seq, done
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
+def _gen_burst(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
+               out: npt.NDArray[np.int64], n: int, k: int, seq: int,
+               on: bool) -> tuple[int, int, int, bool]:
+    """The ``burst`` loop of :func:`gen_source`: returns ``(n, k, seq, done)``."""
+    (_kind, key, header, anchor, _fn, _fd, _gop, _go, _pm, _ir, _ps, _is, _mp, interval,
+     mean_gap, _sk, size_a, _sb, _cv, _cc, _ts, _te, _tp, _tt, _tsz, _bf, _msc, _mg, _dd, _dn,
+     _dt, _ds, mod_key, mod_t0, mod_mean0, mod_mean1, mod_shape0, mod_shape1, burst_packets,
+     burst_delay) = TA
+    (_ni, next_t, _seq, _active, scale, mod_state, mod_end, mod_count, _gc, _gp, _go2,
+     burst_pos, burst_free) = SA
+    cap = out.shape[0]
+    key_s = key[s]
+    hb = header[s]
+    done = True
+    # state: request k at t_req (the poisson rule), j packets of its burst sent, the
+    # next packet no earlier than free
+    t_req = next_t[s]
+    j = burst_pos[s]
+    free = burst_free[s]
+    if k == 0 and j == 0:
+        t_req = anchor[s] + int(np.round(-np.log(uniform(key_s, STREAM_GAP, 0))
+                                         * mean_gap[s] / scale[s]))
+    npk = burst_packets[s]
+    iv = interval[s]
+    pl = size_a[s]
+    while True:
+        t = free
+        if j == 0:
+            t = max(t_req + burst_delay[s], free)
+        if t >= t1:
+            break
+        if on:
+            if n == cap:
+                done = False
+                break
+            _put(out, n, t, seq, pl, pl + hb, -1, 1)
+            n += 1
+            seq += 1
+        free = t + iv
+        j += 1
+        if j == npk:
+            j = 0
+            k += 1
+            t_req += int(np.round(-np.log(uniform(key_s, STREAM_GAP, k))
+                                  * mean_gap[s] / scale[s]))
+    next_t[s], burst_pos[s], burst_free[s] = t_req, j, free
+    return n, k, seq, done
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
