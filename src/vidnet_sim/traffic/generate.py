@@ -43,6 +43,14 @@ from vidnet_sim.traffic.rng import (
 from vidnet_sim.traffic.sources import (
     BEH_DAY_NIGHT,
     BEH_MOTION,
+    C_BURST_FREE,
+    C_BURST_POS,
+    C_GOP_CUR,
+    C_GOP_OVERRIDE,
+    C_GOP_POS,
+    C_MOD_COUNT,
+    C_MOD_END,
+    C_MOD_STATE,
     KIND_BURST,
     KIND_CAMERA,
     KIND_CBR,
@@ -83,8 +91,7 @@ def table_arrays(t: SourceTable) -> tuple[npt.NDArray[np.generic], ...]:
 
 def state_arrays(s: SourceState) -> tuple[npt.NDArray[np.generic], ...]:
     """The source state as the tuple the kernels unpack (arrays are updated in place)."""
-    return (s.next_index, s.next_t, s.seq, s.active, s.scale, s.mod_state, s.mod_end_ps,
-            s.mod_count, s.gop_cur, s.gop_pos, s.gop_override, s.burst_pos, s.burst_free_ps)
+    return (s.next_index, s.next_t, s.seq, s.active, s.scale, s.carry)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -145,10 +152,8 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
     (kind, key, header, anchor, fps_num, fps_den, gop, gop_offset, p_mean, ip_ratio, p_sigma,
      i_sigma, max_payload, interval, mean_gap, size_kind, size_a, size_b, choice_values,
      choice_cum, trace_start, trace_end, trace_period, trace_t, trace_size, beh_flags,
-     _m_scale, _m_gop, _dn_day, _dn_night, _dn_tod0, _dn_scale, mod_key, mod_t0, mod_mean0,
-     mod_mean1, mod_shape0, mod_shape1, burst_packets, burst_delay) = TA
-    (next_index, next_t, seqs, active, scale, mod_state, mod_end, mod_count, gop_cur, _gop_pos,
-     gop_override, burst_pos, burst_free) = SA
+     _msc, _mg, _dd, _dn, _dt, _ds, _mk, _mt, _m0, _m1, _a0, _a1, _bp, _bd) = TA
+    next_index, next_t, seqs, active, scale, carry = SA
     cap = out.shape[0]
     k = next_index[s]
     seq = seqs[s]
@@ -156,8 +161,8 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
     key_s = key[s]
     hb = header[s]
     done = True
-    if kind[s] == KIND_CAMERA and (beh_flags[s] != 0 or gop_cur[s] != 0
-                                   or gop_override[s] != 0):
+    if kind[s] == KIND_CAMERA and (beh_flags[s] != 0 or carry[s, C_GOP_CUR] != 0
+                                   or carry[s, C_GOP_OVERRIDE] != 0):
         n, k, seq, done = _camera_behaviour(s, t1, TA, SA, out, n, k, seq, on)
     elif kind[s] == KIND_CAMERA:
         mp = max_payload[s]
@@ -250,20 +255,19 @@ def _gen_onoff(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
                out: npt.NDArray[np.int64], n: int, k: int, seq: int,
                on: bool) -> tuple[int, int, int, bool]:
     """The ``onoff`` loop of :func:`gen_source`: returns ``(n, k, seq, done)``."""
-    (_kind, key, header, anchor, _fn, _fd, _gop, _go, _pm, _ir, _ps, _is, _mp, interval,
-     mean_gap, _sk, size_a, _sb, _cv, _cc, _ts, _te, _tp, _tt, _tsz, _bf, _msc, _mg, _dd, _dn,
-     _dt, _ds, mod_key, mod_t0, mod_mean0, mod_mean1, mod_shape0, mod_shape1, burst_packets,
-     burst_delay) = TA
-    (_ni, next_t, _seq, _active, scale, mod_state, mod_end, mod_count, _gc, _gp, _go2,
-     burst_pos, burst_free) = SA
+    (_kind, _key, header, _anchor, _fn, _fd, _gop, _go, _pm, _ir, _ps, _is, _mp, interval,
+     _mean_gap, _sk, size_a, _sb, _cv, _cc, _ts, _te, _tp, _tt, _tsz, _bf, _msc, _mg, _dd, _dn,
+     _dt, _ds, mod_key, mod_t0, mod_mean0, mod_mean1, mod_shape0, mod_shape1, _bp,
+     _bd) = TA
+    _ni, next_t, _seq, _active, _scale, carry = SA
     cap = out.shape[0]
-    key_s = key[s]
     hb = header[s]
     done = True
     # state: in sojourn mod_count (state st, ends at end); next packet at t while on
     mk = mod_key[s]
     m0, m1, a0, a1 = mod_mean0[s], mod_mean1[s], mod_shape0[s], mod_shape1[s]
-    st, end, cnt, t = mod_state[s], mod_end[s], mod_count[s], next_t[s]
+    st, end, cnt = carry[s, C_MOD_STATE], carry[s, C_MOD_END], carry[s, C_MOD_COUNT]
+    t = next_t[s]
     if cnt == 0:
         st, end, cnt = mod_start(mk, mod_t0[s], m0, m1, a0, a1)
         t = mod_t0[s]
@@ -287,7 +291,8 @@ def _gen_onoff(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
             st, end, cnt = mod_next(mk, st, end, cnt, m0, m1, a0, a1)
             if st == 1:
                 t = begin
-    mod_state[s], mod_end[s], mod_count[s], next_t[s] = st, end, cnt, t
+    carry[s, C_MOD_STATE], carry[s, C_MOD_END], carry[s, C_MOD_COUNT] = st, end, cnt
+    next_t[s] = t
     return n, k, seq, done
 
 
@@ -298,10 +303,8 @@ def _gen_burst(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
     """The ``burst`` loop of :func:`gen_source`: returns ``(n, k, seq, done)``."""
     (_kind, key, header, anchor, _fn, _fd, _gop, _go, _pm, _ir, _ps, _is, _mp, interval,
      mean_gap, _sk, size_a, _sb, _cv, _cc, _ts, _te, _tp, _tt, _tsz, _bf, _msc, _mg, _dd, _dn,
-     _dt, _ds, mod_key, mod_t0, mod_mean0, mod_mean1, mod_shape0, mod_shape1, burst_packets,
-     burst_delay) = TA
-    (_ni, next_t, _seq, _active, scale, mod_state, mod_end, mod_count, _gc, _gp, _go2,
-     burst_pos, burst_free) = SA
+     _dt, _ds, _mk, _mt, _m0, _m1, _a0, _a1, burst_packets, burst_delay) = TA
+    _ni, next_t, _seq, _active, scale, carry = SA
     cap = out.shape[0]
     key_s = key[s]
     hb = header[s]
@@ -309,8 +312,8 @@ def _gen_burst(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
     # state: request k at t_req (the poisson rule), j packets of its burst sent, the
     # next packet no earlier than free
     t_req = next_t[s]
-    j = burst_pos[s]
-    free = burst_free[s]
+    j = carry[s, C_BURST_POS]
+    free = carry[s, C_BURST_FREE]
     if k == 0 and j == 0:
         t_req = anchor[s] + int(np.round(-np.log(uniform(key_s, STREAM_GAP, 0))
                                          * mean_gap[s] / scale[s]))
@@ -337,7 +340,8 @@ def _gen_burst(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
             k += 1
             t_req += int(np.round(-np.log(uniform(key_s, STREAM_GAP, k))
                                   * mean_gap[s] / scale[s]))
-    next_t[s], burst_pos[s], burst_free[s] = t_req, j, free
+    next_t[s] = t_req
+    carry[s, C_BURST_POS], carry[s, C_BURST_FREE] = j, free
     return n, k, seq, done
 
 
@@ -354,8 +358,7 @@ def _camera_behaviour(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[typ
      i_sigma, max_payload, _interval, _mean_gap, _size_kind, _size_a, _size_b, _cv, _cc,
      _ts, _te, _tp, _tt, _tsz, beh_flags, motion_scale, motion_gop, dn_day, dn_night, dn_tod0,
      dn_scale, mod_key, mod_t0, mod_mean0, mod_mean1, mod_shape0, mod_shape1, _bp, _bd) = TA
-    (_ni, _nt, _seq, _active, scale, mod_state, mod_end, mod_count, gop_cur, gop_pos,
-     gop_override, _bpos, _bfree) = SA
+    _ni, _nt, _seq, _active, scale, carry = SA
     cap = out.shape[0]
     key_s = key[s]
     hb = header[s]
@@ -365,17 +368,17 @@ def _camera_behaviour(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[typ
     flags = beh_flags[s]
     motion = (flags & BEH_MOTION) != 0
     night_on = (flags & BEH_DAY_NIGHT) != 0
-    gc = gop_cur[s]
-    pos = gop_pos[s]
+    gc = carry[s, C_GOP_CUR]
+    pos = carry[s, C_GOP_POS]
     if gc == 0:  # leaving the plain model: frame k's place in its GOP
         gc = g
         pos = (k + gop_offset[s]) % g
     mk = mod_key[s]
     m0, m1, a0, a1 = mod_mean0[s], mod_mean1[s], mod_shape0[s], mod_shape1[s]
-    st, end, cnt = mod_state[s], mod_end[s], mod_count[s]
+    st, end, cnt = carry[s, C_MOD_STATE], carry[s, C_MOD_END], carry[s, C_MOD_COUNT]
     if motion and cnt == 0:
         st, end, cnt = mod_start(mk, mod_t0[s], m0, m1, a0, a1)
-    ov = gop_override[s]
+    ov = carry[s, C_GOP_OVERRIDE]
     done = True
     while True:
         t = frame_time(anchor[s], k, fps_num[s], fps_den[s])
@@ -424,8 +427,8 @@ def _camera_behaviour(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[typ
         if pos >= geff:
             pos = 0
         k += 1
-    gop_cur[s], gop_pos[s] = gc, pos
-    mod_state[s], mod_end[s], mod_count[s] = st, end, cnt
+    carry[s, C_GOP_CUR], carry[s, C_GOP_POS] = gc, pos
+    carry[s, C_MOD_STATE], carry[s, C_MOD_END], carry[s, C_MOD_COUNT] = st, end, cnt
     return n, k, seq, done
 
 

@@ -40,6 +40,17 @@ KIND_NAMES = ("camera", "cbr", "poisson", "trace", "onoff", "burst")
 BEH_MOTION = 1
 BEH_DAY_NIGHT = 2
 
+# Columns of ``SourceState.carry``.
+C_MOD_STATE = 0
+C_MOD_END = 1
+C_MOD_COUNT = 2
+C_GOP_CUR = 3
+C_GOP_POS = 4
+C_GOP_OVERRIDE = 5
+C_BURST_POS = 6
+C_BURST_FREE = 7
+N_CARRY = 8
+
 SIZE_FIXED = 0
 SIZE_UNIFORM = 1
 SIZE_CHOICE = 2
@@ -144,21 +155,54 @@ class SourceState:
     scale: F64  # bitrate scale (alarms): frame sizes x scale, Poisson rate x scale
     #: per tree of the plan, the first position of the tree in force (reroutes change it)
     tree_pos0: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
-    # Carried by the generator (zeros: not started), except gop_override (the timeline's).
-    mod_state: I64 = None  # type: ignore[assignment]  # modulating process: 0 or 1
-    mod_end_ps: I64 = None  # type: ignore[assignment]  # end of the current sojourn
-    mod_count: I64 = None  # type: ignore[assignment]  # sojourns drawn (0: not started)
-    gop_cur: I64 = None  # type: ignore[assignment]  # camera: GOP in force (0: plain model)
-    gop_pos: I64 = None  # type: ignore[assignment]  # camera: next frame's place in its GOP
-    gop_override: I64 = None  # type: ignore[assignment]  # alarm's GOP (0: none)
-    burst_pos: I64 = None  # type: ignore[assignment]  # burst: packets of it already sent
-    burst_free_ps: I64 = None  # type: ignore[assignment]  # burst: earliest next packet
+    #: (source, C_*) the behaviour state the generator carries (zeros: not started), one row
+    #: per source (one cache line); the timeline sets only the ``gop_override`` column. One
+    #: array rather than eight keeps the kernels' argument tuple short (measurably faster).
+    carry: I64 = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        n = len(self.next_index)
-        for f in fields(self):
-            if getattr(self, f.name) is None:
-                setattr(self, f.name, np.zeros(n, np.int64))
+        if self.carry is None:
+            self.carry = np.zeros((len(self.next_index), N_CARRY), np.int64)
+
+    @property
+    def mod_state(self) -> I64:
+        """Modulating process (motion, on/off): the current state, 0 or 1 (a view)."""
+        return self.carry[:, C_MOD_STATE]
+
+    @property
+    def mod_end_ps(self) -> I64:
+        """End of the current sojourn of the modulating process (a view)."""
+        return self.carry[:, C_MOD_END]
+
+    @property
+    def mod_count(self) -> I64:
+        """Sojourns drawn so far; 0: the process has not started (a view)."""
+        return self.carry[:, C_MOD_COUNT]
+
+    @property
+    def gop_cur(self) -> I64:
+        """Camera: the GOP in force; 0 while the plain GOP model applies (a view)."""
+        return self.carry[:, C_GOP_CUR]
+
+    @property
+    def gop_pos(self) -> I64:
+        """Camera: the next frame's place in its GOP, 0 for an I-frame (a view)."""
+        return self.carry[:, C_GOP_POS]
+
+    @property
+    def gop_override(self) -> I64:
+        """Camera: the GOP an alarm imposes, 0 for none (a view the timeline writes)."""
+        return self.carry[:, C_GOP_OVERRIDE]
+
+    @property
+    def burst_pos(self) -> I64:
+        """Burst source: packets of the current burst already sent (a view)."""
+        return self.carry[:, C_BURST_POS]
+
+    @property
+    def burst_free_ps(self) -> I64:
+        """Burst source: earliest time of the next packet (a view)."""
+        return self.carry[:, C_BURST_FREE]
 
     @classmethod
     def initial(cls, table: SourceTable, tree_pos0: I64 | None = None) -> SourceState:
