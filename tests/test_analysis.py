@@ -358,3 +358,46 @@ def test_public_names() -> None:
         n for n in dir(analysis) if not n.startswith("_") and n.isidentifier()
         and n not in {"annotations", "estimates", "capacity", "cost", "curve", "runs", "vary"}
         and not isinstance(getattr(analysis, n), type(analysis)))
+
+
+def test_estimated_mean_rates_of_service_sources_match_their_traffic() -> None:
+    """The estimates' mean wire rate of on/off (Wi-Fi) and burst (web responses) sources
+    against the bytes the generator actually emits over a long run (within 5 %: 200 users'
+    Pareto on/off periods average out), and the on/off source's token bucket (its CBR peak)
+    is never exceeded."""
+    from vidnet_sim.analysis.estimates import arrival_curves, source_rate_moments
+    from vidnet_sim.network.plan import build_plan
+    from vidnet_sim.traffic.generate import G_T, G_WIRE, generate
+    from vidnet_sim.traffic.sources import KIND_BURST, KIND_ONOFF, SourceState
+
+    sc = parse_scenario_dict({
+        "simulation": {"duration": "200s"},
+        "nodes": [{"id": "ap"}, {"id": "gw"}],
+        "links": [{"a": "ap", "b": "gw", "rate": "10Gbps"}],
+        "services": [
+            {"name": "wifi", "kind": "wifi", "at": "ap", "destinations": ["gw"], "users": 200},
+            {"name": "web", "kind": "web", "at": "ap", "destinations": ["gw"], "users": 100},
+        ],
+    })
+    plan = build_plan(sc)
+    t = plan.sources
+    kinds = set(t.kind.tolist())
+    assert {KIND_ONOFF, KIND_BURST} <= kinds
+    mean, _ = source_rate_moments(plan)
+    curves = arrival_curves(plan, sc)
+    state = SourceState.initial(t)
+    state.active[:] = True
+    end = sc.simulation.duration
+    sent = np.zeros(len(t))
+    for s, rows in enumerate(generate(t, state, 0, end)):
+        sent[s] = 8.0 * rows[:, G_WIRE].sum() * 1e12 / end
+        if t.kind[s] == KIND_ONOFF and len(rows) > 1:  # token bucket (b, r) holds
+            times, wire = rows[:, G_T], rows[:, G_WIRE].astype(float)
+            cum = np.cumsum(wire)
+            elapsed = (times - times[0]) / 1e12
+            assert np.all(cum <= curves.burst_bytes[s] + curves.rate_bps[s] / 8 * elapsed
+                          + 1e-6)
+    for kind in (KIND_ONOFF, KIND_BURST):
+        mask = t.kind == kind
+        est, real = mean[mask].sum(), sent[mask].sum()
+        assert abs(est / real - 1) < 0.05, (kind, est, real)

@@ -34,8 +34,10 @@ import numpy as np
 import pandas as pd
 
 from vidnet_sim.traffic.sources import (
+    KIND_BURST,
     KIND_CAMERA,
     KIND_CBR,
+    KIND_ONOFF,
     KIND_POISSON,
     KIND_TRACE,
     PS_PER_S,
@@ -130,6 +132,18 @@ def source_rate_moments(plan: NetworkPlan, timescale_ps: int | None = None,
             var[s] = 64.0 * m_frames * max(e2 - ew * ew, 0.0) / (tau * tau)
         elif kind == KIND_CBR:
             mean[s] = 8.0 * (float(t.size_a[s]) + hb) * PS_PER_S / float(t.interval_ps[s])
+        elif kind == KIND_ONOFF:  # CBR while on: peak x P(on); variance of a two-state rate
+            peak = 8.0 * (float(t.size_a[s]) + hb) * PS_PER_S / float(t.interval_ps[s])
+            m0, m1 = float(t.mod_mean0_ps[s]), float(t.mod_mean1_ps[s])
+            p_on = m1 / (m0 + m1) if m0 + m1 > 0 else 1.0
+            mean[s] = peak * p_on
+            var[s] = peak * peak * p_on * (1.0 - p_on)  # periods much longer than tau
+        elif kind == KIND_BURST:  # Poisson bursts of n packets: compound Poisson
+            lam = PS_PER_S / float(t.mean_gap_ps[s]) * sc[s]
+            burst_bytes = float(t.burst_packets[s]) * (float(t.size_a[s]) + hb)
+            tau = (timescale_ps or 40 * 10**9) / PS_PER_S
+            mean[s] = 8.0 * lam * burst_bytes
+            var[s] = 64.0 * lam * burst_bytes * burst_bytes / tau
         elif kind == KIND_POISSON:
             m1, m2 = _payload_moments(t, s)
             lam = PS_PER_S / float(t.mean_gap_ps[s]) * sc[s]
@@ -285,11 +299,17 @@ def arrival_curves(plan: NetworkPlan, scenario: Scenario, mode: ArrivalMode = "m
             rate[s] = 8.0 * max(mean_frame, wire(p_cap)) * fps * (1 + 1e-9)
             pmax[s] = min(mp, max(i_cap, p_cap)) + hb
             pmin[s] = 1 + hb
-        elif kind == KIND_CBR:
+        elif kind in (KIND_CBR, KIND_ONOFF):  # on/off: never more than its CBR peak
             w = float(t.size_a[s]) + hb
             burst[s] = w
             rate[s] = 8.0 * w * PS_PER_S / float(t.interval_ps[s])
             pmax[s] = pmin[s] = w
+        elif kind == KIND_BURST:
+            m, _ = source_rate_moments(plan, scale=scale)
+            rate[s] = m[s]
+            burst[s] = math.inf
+            pmax[s] = pmin[s] = float(t.size_a[s]) + hb
+            notes.append(f"{t.names[s]}: Poisson bursts have no deterministic burst bound")
         elif kind == KIND_TRACE:
             a, b = int(t.trace_start[s]), int(t.trace_end[s])
             times = t.trace_t[a:b].copy()
