@@ -399,6 +399,8 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,  # t
     fup = fail_up[fi] if fi < fe else INF
     flushed = fail_flushed[l]
     e = -1
+    eb0 = 0
+    ebusy0 = 0
     n_hops = 0
     st_packets = 0
     st_bytes = 0
@@ -420,10 +422,16 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,  # t
         size = meta & SIZE_MASK
         p = meta >> 32  # this hop's position in its tree
         measured = t >= warmup and t < end
-        if measured and n_ep > 1:
+        if measured and n_ep > 1:  # epoch bytes and busy time: flushed when the epoch changes
             if e < 0:
                 e = _epoch_of(EP, t)
+                eb0 = st_bytes
+                ebusy0 = st_busy
             while e + 1 < n_ep and t >= EP[e + 1]:
+                ELSTAT[e, EL_BYTES, l] += st_bytes - eb0
+                ELSTAT[e, EL_BUSY, l] += st_busy - ebusy0
+                eb0 = st_bytes
+                ebusy0 = st_busy
                 e += 1
         if t >= fdown:  # a failure of this link began: flush once, move past repairs
             while True:
@@ -487,9 +495,6 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,  # t
                     st_peak_p = occ_p + 1
                 if start - t > st_peak_wait and start < fdown:  # (it did start)
                     st_peak_wait = start - t
-                if n_ep > 1:
-                    ELSTAT[e, EL_BYTES, l] += size
-                    ELSTAT[e, EL_BUSY, l] += s
                 if lost:
                     st_fail += 1
                     if n_ep > 1:
@@ -514,6 +519,9 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,  # t
             _lose(p, t, origin, size, frame, False, PA, FP, FS, GSTAT, PHIST, FHIST,
                   warmup, end, drain, EP, ESTAT, EPHIST)
 
+    if e >= 0:
+        ELSTAT[e, EL_BYTES, l] += st_bytes - eb0
+        ELSTAT[e, EL_BUSY, l] += st_busy - ebusy0
     LSTAT[LS_PACKETS, l] += st_packets
     LSTAT[LS_BYTES, l] += st_bytes
     LSTAT[LS_DROPS, l] += st_drops
