@@ -124,6 +124,23 @@ def _put(out: npt.NDArray[np.int64], n: int, t: int, seq: int, payload: int, wir
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
+def _frame_bytes(mean: float, sig: float, z: float) -> int:
+    """A frame's size: lognormal with mean ``mean`` and log-sd ``sig`` (``z`` standard
+    normal), at least one byte."""
+    return max(1, int(np.round(mean * np.exp(sig * z - 0.5 * sig * sig))))
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
+def _put_frame(out: npt.NDArray[np.int64], n: int, t: int, seq: int, nbytes: int, npk: int,
+               mp: int, hb: int, k: int) -> None:
+    """Rows ``n .. n + npk - 1``: frame ``k`` of ``nbytes`` cut into ``npk`` packets of at most
+    ``mp`` payload bytes (the last one shorter), all at ``t`` (room checked by the caller)."""
+    for j in range(npk):
+        pl = mp if j < npk - 1 else nbytes - (npk - 1) * mp
+        _put(out, n + j, t, seq + j, pl, pl + hb, k, npk)
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
 def _draw_size(s: int, n: int, key: np.uint64, size_kind: npt.NDArray[np.int64],
                size_a: npt.NDArray[np.int64], size_b: npt.NDArray[np.int64],
                choice_values: npt.NDArray[np.int64], choice_cum: npt.NDArray[np.float64]) -> int:
@@ -178,16 +195,14 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
                 else:
                     sig = p_sigma[s]
                     mean = p_mean[s] * scale[s]
-                nbytes = max(1, int(np.round(mean * np.exp(sig * z - 0.5 * sig * sig))))
+                nbytes = _frame_bytes(mean, sig, z)
                 npk = (nbytes + mp - 1) // mp
                 if n + npk > cap:
                     done = False
                     break
-                for j in range(npk):
-                    pl = mp if j < npk - 1 else nbytes - (npk - 1) * mp
-                    _put(out, n, t, seq, pl, pl + hb, k, npk)
-                    n += 1
-                    seq += 1
+                _put_frame(out, n, t, seq, nbytes, npk, mp, hb, k)
+                n += npk
+                seq += npk
             k += 1
     elif kind[s] == KIND_CBR:
         while True:
@@ -412,16 +427,14 @@ def _camera_behaviour(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[typ
             else:
                 sig = p_sigma[s]
                 mean = pm * mult
-            nbytes = max(1, int(np.round(mean * np.exp(sig * z - 0.5 * sig * sig))))
+            nbytes = _frame_bytes(mean, sig, z)
             npk = (nbytes + mp - 1) // mp
             if n + npk > cap:
                 done = False
                 break
-            for j in range(npk):
-                pl = mp if j < npk - 1 else nbytes - (npk - 1) * mp
-                _put(out, n, t, seq, pl, pl + hb, k, npk)
-                n += 1
-                seq += 1
+            _put_frame(out, n, t, seq, nbytes, npk, mp, hb, k)
+            n += npk
+            seq += npk
         gc = geff
         pos = p + 1
         if pos >= geff:
