@@ -75,8 +75,9 @@ class CoreEngine:
         tree_queue = plan.class_queue[plan.group_class[tree_group]].astype(np.int64)
         sched, buf_b, buf_p = _effective_schedulers(plan, tree_queue)
         self._LP = (rate, plan.link_prop_ps, buf_b, buf_p, ps_per_byte)
-        self._items, in_off, in_cap = K.segmented_store(n_links, 64, K.N_COLS)
-        self._runs, run_off, run_cap = K.segmented_store(n_links, 4, 1)
+        # inboxes: one per link and the staging inbox last (see K.advance)
+        self._items, in_off, in_cap = K.segmented_store(n_links + 1, 64, K.N_COLS)
+        self._runs, run_off, run_cap = K.segmented_store(n_links + 1, 4, 1)
         self._ring, ring_off, ring_cap = K.segmented_store(n_links, 16, 2)
         # per (link, queue) rings of waiting packets: only scheduled links use them
         nq = plan.n_queues
@@ -86,8 +87,8 @@ class CoreEngine:
         self._qdata = np.zeros((max(1, int(seg_cap.sum())), K.N_COLS), np.int64)
         tops = np.array([len(self._items), len(self._runs), len(self._ring),
                          int(seg_cap.sum())], np.int64)
-        self._ST = (in_off, in_cap, np.zeros(n_links, np.int64), run_off, run_cap,
-                    np.zeros(n_links, np.int64), np.full(n_links, -1, np.int64), tops)
+        self._ST = (in_off, in_cap, np.zeros(n_links + 1, np.int64), run_off, run_cap,
+                    np.zeros(n_links + 1, np.int64), np.full(n_links + 1, -1, np.int64), tops)
         self._LS = (np.zeros(n_links, np.int64), ring_off, ring_cap,
                     np.zeros(n_links, np.int64), np.zeros(n_links, np.int64),
                     np.zeros(n_links, np.int64), np.zeros(1, np.int64))
@@ -113,6 +114,7 @@ class CoreEngine:
                     np.zeros((n_ep if n_ep > 1 else 0, n_groups, N_BUCKETS), np.int64),
                     np.zeros((n_ep, K.N_ELSTAT, n_links), np.int64))
         self._succ_start, self._succ = _successors(plan)
+        self._work, self._fused = _work_order(plan, sched)
         # indexed [statistic, group] by the kernel, stored group-major so that one packet's
         # updates to its group touch one or two cache lines
         self._gstat = np.zeros((n_groups, K.N_GSTAT), np.int64).T
@@ -183,10 +185,10 @@ class CoreEngine:
          err) = K.advance(
             self.t, t_to, self.window_ps, final, table_arrays(plan.sources),
             state_arrays(self.state), self._gen, plan.source_tree_start, self.state.tree_pos0,
-            plan.link_order, self._LP, self._LS, self._ST, self._items, self._runs, self._ring,
-            self._qdata, self._SQ, self._QS, self._FP, self._FS, self._PA, self._FA, self._EA,
-            self._succ_start, self._succ, self._gstat, self._phist, self._fhist, self._lstat,
-            self.warmup_ps, self.end_ps, self.drain, plan.count_in_service, self._log,
+            self._work, self._fused, self._LP, self._LS, self._ST, self._items, self._runs,
+            self._ring, self._qdata, self._SQ, self._QS, self._FP, self._FS, self._PA, self._FA,
+            self._EA, self._succ_start, self._succ, self._gstat, self._phist, self._fhist,
+            self._lstat, self.warmup_ps, self.end_ps, self.drain, plan.count_in_service, self._log,
             self._log_n, self.do_log,
         )
         self._wall += time.perf_counter() - w0
@@ -303,6 +305,71 @@ def _successors(plan: NetworkPlan) -> tuple[I64, I64]:
     start[1:] = np.cumsum([len(x) for x in nxt])
     flat = np.array([b for x in nxt for b in sorted(x)], np.int64)
     return start, flat
+
+
+def _work_order(plan: NetworkPlan, sched: I64) -> tuple[I64, I64]:
+    """The kernel's work list for a window (``-1 - s`` injects source ``s``, ``l >= 0``
+    computes link ``l``) and which links are *fused* (0/1 per link).
+
+    A fused link is the first FIFO link fed by one source alone in every layout (a
+    camera's access link): it comes right after its source and reads the staging inbox
+    while the packets are still in the cache. The list is a depth-first post-order: each
+    link right after the links and sources feeding it, so that its inbox was written
+    recently. Any order that computes a link after everything feeding it gives the same
+    results.
+    """
+    n_links, n_src = plan.n_links, len(plan.source_tree_start) - 1
+    feed_links: list[set[int]] = [set() for _ in range(n_links)]
+    feed_sources: list[set[int]] = [set() for _ in range(n_links)]
+    for p, link in enumerate(plan.pos_link):
+        if link >= 0:
+            for c in plan.children(p):
+                feed_links[int(plan.pos_link[c])].add(int(link))
+    roots = [(t, int(r)) for t, r in enumerate(plan.tree_pos0)]
+    for sw in plan.route_switches:
+        roots += [(int(t), int(r)) for t, r in zip(sw.trees, sw.pos0, strict=True)]
+    for t, r in roots:
+        for c in plan.children(r):
+            feed_sources[int(plan.pos_link[c])].add(int(plan.tree_source[t]))
+    fused = np.zeros(n_links, np.bool_)
+    fused_of = [-1] * n_src
+    for link in range(n_links):
+        srcs = feed_sources[link]
+        if sched[link] == 0 and not feed_links[link] and len(srcs) == 1:
+            s = next(iter(srcs))
+            if fused_of[s] < 0:  # one staging inbox: one fused link per source
+                fused_of[s] = link
+                fused[link] = True
+    work: list[int] = []
+    done_link = [False] * n_links
+    done_src = [False] * n_src
+
+    def source(s: int) -> None:
+        if not done_src[s]:
+            done_src[s] = True
+            work.append(-1 - s)
+            f = fused_of[s]
+            if f >= 0:
+                done_link[f] = True
+                work.append(f)
+
+    def visit(link: int) -> None:
+        if done_link[link]:
+            return
+        for u in sorted(feed_links[link]):
+            visit(u)
+        for s in sorted(feed_sources[link]):
+            source(s)
+        if not done_link[link]:
+            done_link[link] = True
+            work.append(link)
+
+    feeds = {u for f in feed_links for u in f}
+    for link in [v for v in range(n_links) if v not in feeds] + list(range(n_links)):
+        visit(link)
+    for s in range(n_src):
+        source(s)
+    return np.array(work, np.int64), fused.astype(np.int64)
 
 
 def _effective_schedulers(plan: NetworkPlan, tree_queue: I64) -> tuple[I64, I64, I64]:

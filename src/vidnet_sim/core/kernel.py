@@ -356,10 +356,12 @@ def _keep_tails(l, items, runs, ST, base, R, pos, stop):  # type: ignore[no-unty
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,  # type: ignore[no-untyped-def]
+def _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,  # type: ignore[no-untyped-def]
                   scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service,
                   log, log_n, do_log):
-    """Serve every arrival before ``t1`` at FIFO link ``l``, in (time, tree, seq) order.
+    """Serve every arrival before ``t1`` at FIFO link ``l``, in (time, tree, seq) order,
+    reading them from inbox ``ib`` (``l``'s own, or the staging inbox of a link fed by one
+    source alone).
 
     The caller has reserved room downstream, in the ring, in the log and in ``scratch``
     (5 x runs): this function allocates nothing, so it does no reference counting.
@@ -371,16 +373,16 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,  # t
     fail_start, fail_down, fail_up, fail_ptr, fail_flushed = FA
     EP, ESTAT, EPHIST, ELSTAT = EA
     n_ep = EP.shape[0]
-    n_items = in_n[l]
+    n_items = in_n[ib]
     box = items
-    base = in_off[l]
-    R = runs_n[l]
+    base = in_off[ib]
+    R = runs_n[ib]
     pos = scratch[0]
     stop = scratch[1]
     ht = scratch[2]  # heap of run heads: time, key, run
     hk = scratch[3]
     hr = scratch[4]
-    hn = _heap_start(box, runs, base, run_off[l], R, n_items, t1, pos, stop, ht, hk, hr)
+    hn = _heap_start(box, runs, base, run_off[ib], R, n_items, t1, pos, stop, ht, hk, hr)
 
     rate = rate_a[l]
     ppb = ppb_a[l]  # ps per byte when 8e12 / rate is whole: S = size * ppb, no division
@@ -538,7 +540,7 @@ def _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,  # t
     fail_ptr[l] = fi
     fail_flushed[l] = flushed
     hops[0] += n_hops
-    _keep_tails(l, items, runs, ST, base, R, pos, stop)
+    _keep_tails(ib, items, runs, ST, base, R, pos, stop)
     return log_n
 
 
@@ -792,10 +794,12 @@ def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _inject_rows(tree, root, gen_buf, n, items, runs, ST, FP, FS, PA, GSTAT, EA, warmup):  # type: ignore[no-untyped-def]
-    """Copy ``n`` generated packets of ``tree`` into the links of its root's children (room
-    reserved), one run each, and count them sent and open their camera frames for every
-    delivery flow of the tree. Returns 1 on frame-slot overflow."""
+def _inject_rows(tree, root, gen_buf, n, items, runs, ST, FP, FS, PA, GSTAT, EA, warmup,  # type: ignore[no-untyped-def]
+                 fused, stage):
+    """Copy ``n`` generated packets of ``tree`` (in time order, whole frames) into the
+    inboxes of its root's children's links (room reserved; the staging inbox for a
+    ``fused`` link), one run each, and count them sent and open their camera frames for
+    every delivery flow of the tree. Returns 1 on frame-slot overflow."""
     in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
     flow_group = FP[0]
     slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags = FS
@@ -808,6 +812,8 @@ def _inject_rows(tree, root, gen_buf, n, items, runs, ST, FP, FS, PA, GSTAT, EA,
     c = pos_first[root]
     while c >= 0:
         m = pos_link[c]
+        if fused[m]:
+            m = stage
         for j in range(n):
             t = gen_buf[j, G_T]
             _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t,
@@ -815,20 +821,31 @@ def _inject_rows(tree, root, gen_buf, n, items, runs, ST, FP, FS, PA, GSTAT, EA,
                     gen_buf[j, G_FRAME])
         run_owner[m] = -1
         c = pos_sib[c]
+    j0 = 0  # rows are in time order: the first one counted
+    while j0 < n and gen_buf[j0, G_T] < warmup:
+        j0 += 1
+    camera = n > 0 and gen_buf[0, G_FRAME] >= 0  # (whole frames only, in order)
     for q in range(root, pos_end[root]):
         f = pos_deliver[q]
         if f < 0:
             continue
         g = flow_group[f]
-        for j in range(n):
-            t = gen_buf[j, G_T]
-            frame = gen_buf[j, G_FRAME]
-            if t >= warmup:
-                GSTAT[GS_SENT, g] += 1
-                if n_ep > 1:
-                    ESTAT[_epoch_of(EP, t), ES_SENT, g] += 1
-            if frame >= 0 and (j == 0 or gen_buf[j - 1, G_FRAME] != frame):
-                slot = slot_base[f] + (frame & slot_mask[f])
+        GSTAT[GS_SENT, g] += n - j0
+        if n_ep > 1 and j0 < n:
+            e = _epoch_of(EP, gen_buf[j0, G_T])
+            k = 0
+            for j in range(j0, n):
+                while e + 1 < n_ep and gen_buf[j, G_T] >= EP[e + 1]:
+                    ESTAT[e, ES_SENT, g] += k
+                    k = 0
+                    e += 1
+                k += 1
+            ESTAT[e, ES_SENT, g] += k
+        if camera:
+            j = 0
+            while j < n:  # one frame: open its slot
+                t = gen_buf[j, G_T]
+                slot = slot_base[f] + (gen_buf[j, G_FRAME] & slot_mask[f])
                 if slot_rem[slot] != 0:
                     err = 1
                 slot_rem[slot] = gen_buf[j, G_NPK]
@@ -837,15 +854,24 @@ def _inject_rows(tree, root, gen_buf, n, items, runs, ST, FP, FS, PA, GSTAT, EA,
                 slot_flags[slot] = 0
                 if t >= warmup:
                     GSTAT[GS_FSENT, g] += 1
+                j += gen_buf[j, G_NPK]
     return err
 
 
 @nb.njit(cache=True, error_model="numpy")
-def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tree_pos0, order,  # type: ignore[no-untyped-def]
+def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tree_pos0, work,  # type: ignore[no-untyped-def]
+            fused,
             LP, LS, ST, items, runs, ring, qdata, SQ, QS, FP, FS, PA, FA, EA, succ_start, succ,
             GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service, log, log_n,
             do_log):
     """Simulate ``[t_from, t_to)`` window by window; with ``final``, then everything left.
+
+    Each window runs ``work`` in order: ``-1 - s`` generates source ``s``'s packets and
+    injects them, ``l >= 0`` computes link ``l`` (every link after the links feeding it).
+    A FIFO link fed by one source alone (``fused[l]``, at most one per source: a camera's
+    access link) comes right after that source, and its packets go through the staging
+    inbox (the inbox store's last segment, reused by every such link, so it stays in the
+    cache) instead of its own.
 
     This is the only kernel that allocates: it grows the buffers between calls to the
     allocation-free workers. Returns the (possibly reallocated) buffers and ``err``,
@@ -858,7 +884,7 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
     sched = SQ[0]
     pos_link, pos_first, pos_sib, pos_deliver, pos_end = PA
     NQ = SQ[4].shape[0]
-    n_src = source_tree_start.shape[0] - 1
+    stage = in_n.shape[0] - 1  # the staging inbox
     scratch = np.empty((5, 64), np.int64)
     err = 0
     t0 = t_from
@@ -866,7 +892,14 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
     while t0 < t_to or (final and n_pass == 0):
         if t0 < t_to:
             t1 = min(t0 + window, t_to)
-            for s in range(n_src):  # generation
+        else:  # the final pass: everything left, no new packets
+            t1 = INF
+            n_pass = 1
+        for l in work:
+            if l < 0:  # generation and injection of source -1 - l
+                if t1 == INF:
+                    continue
+                s = -1 - l
                 n, done = gen_source(s, t0, t1, TA, SA, gen_buf, 0)
                 while not done:
                     bigger = np.empty((2 * gen_buf.shape[0], gen_buf.shape[1]), np.int64)
@@ -880,17 +913,17 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
                     c = pos_first[root]
                     while c >= 0:
                         m = pos_link[c]
+                        if fused[m]:
+                            m = stage
                         if in_n[m] + n > in_cap[m] or runs_n[m] + 1 > run_cap[m]:
                             items, runs = _reserve(items, runs, in_off, in_cap, in_n, run_off,
                                                    run_cap, runs_n, tops, m, n)
                         c = pos_sib[c]
                     err |= _inject_rows(tr, root, gen_buf, n, items, runs, ST, FP, FS, PA, GSTAT,
-                                        EA, warmup)
-        else:  # the final pass: everything left, no new packets
-            t1 = INF
-            n_pass = 1
-        for l in order:
-            n_items = in_n[l]
+                                        EA, warmup, fused, stage)
+                continue
+            ib = stage if fused[l] else l
+            n_items = in_n[ib]
             n_out = n_items  # packets that may leave the link in this pass
             if sched[l] != 0:
                 for q in range(NQ):  # a scheduled link may still have packets waiting
@@ -907,13 +940,13 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
                 bigger = np.empty((2 * (log_n + n_out), 5), np.int64)
                 bigger[:log_n] = log[:log_n]
                 log = bigger
-            if runs_n[l] > scratch.shape[1]:
-                scratch = np.empty((5, 2 * runs_n[l]), np.int64)
+            if runs_n[ib] > scratch.shape[1]:
+                scratch = np.empty((5, 2 * runs_n[ib]), np.int64)
             if sched[l] == 0:
                 if ring_n[l] + n_items > ring_cap[l]:
                     ring = _grow_ring(ring, ring_off, ring_cap, ring_head, ring_n[l], tops, 2, l,
                                       ring_n[l] + n_items)
-                log_n = _process_link(l, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,
+                log_n = _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,
                                       scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end,
                                       drain, count_in_service, log, log_n, do_log)
             else:

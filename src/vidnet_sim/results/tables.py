@@ -76,20 +76,25 @@ def _latency_fields(prefix: str) -> list[tuple[str, pa.DataType]]:
     ]
 
 
+#: The row identity and packet counts shared by ``summary`` and ``epochs``.
+_GROUP_PACKET_FIELDS: list[tuple[str, pa.DataType]] = [
+    ("level", _S),
+    ("name", _S),
+    ("class", _S),
+    ("kind", _S),
+    ("packets_sent", _I),
+    ("packets_delivered", _I),
+    ("packets_dropped", _I),
+    ("packets_in_flight", _I),
+    ("packets_failed", _I),  # lost to link failures; counted in packets_dropped too
+    ("loss", _F),
+    ("failure_loss", _F),
+]
+
 #: Schema of the ``summary`` table.
 SUMMARY_SCHEMA: pa.Schema = pa.schema(
     [
-        ("level", _S),
-        ("name", _S),
-        ("class", _S),
-        ("kind", _S),
-        ("packets_sent", _I),
-        ("packets_delivered", _I),
-        ("packets_dropped", _I),
-        ("packets_in_flight", _I),
-        ("packets_failed", _I),  # lost to link failures; counted in packets_dropped too
-        ("loss", _F),
-        ("failure_loss", _F),
+        *_GROUP_PACKET_FIELDS,
         *_latency_fields("latency_"),
         ("frames_sent", _I),
         ("frames_delivered", _I),
@@ -158,17 +163,7 @@ _EPOCH_FIELDS: list[tuple[str, pa.DataType]] = [
 EPOCHS_SCHEMA: pa.Schema = pa.schema(
     [
         *_EPOCH_FIELDS,
-        ("level", _S),
-        ("name", _S),
-        ("class", _S),
-        ("kind", _S),
-        ("packets_sent", _I),
-        ("packets_delivered", _I),
-        ("packets_dropped", _I),
-        ("packets_in_flight", _I),
-        ("packets_failed", _I),
-        ("loss", _F),
-        ("failure_loss", _F),
+        *_GROUP_PACKET_FIELDS,
         *[(f"latency_{name}_ps", _F) for name, _ in QUANTILES],
         ("latency_max_ps", _F),
         ("measured_ps", _I),

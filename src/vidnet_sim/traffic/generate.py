@@ -124,6 +124,16 @@ def _put(out: npt.NDArray[np.int64], n: int, t: int, seq: int, payload: int, wir
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
+def _put_one(out: npt.NDArray[np.int64], n: int, t: int, seq: int, pl: int,
+             hb: int) -> tuple[int, int, bool]:
+    """A single-packet row (no frame) at ``n`` if ``out`` has room: ``(n, seq, room)``."""
+    if n == out.shape[0]:
+        return n, seq, False
+    _put(out, n, t, seq, pl, pl + hb, -1, 1)
+    return n + 1, seq + 1, True
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
 def _frame_bytes(mean: float, sig: float, z: float) -> int:
     """A frame's size: lognormal with mean ``mean`` and log-sd ``sig`` (``z`` standard
     normal), at least one byte."""
@@ -210,13 +220,10 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
             if t >= t1:
                 break
             if on:
-                if n == cap:
-                    done = False
-                    break
                 pl = size_a[s]
-                _put(out, n, t, seq, pl, pl + hb, -1, 1)
-                n += 1
-                seq += 1
+                n, seq, done = _put_one(out, n, t, seq, pl, hb)
+                if not done:
+                    break
             k += 1
     elif kind[s] == KIND_POISSON:
         t = next_t[s]
@@ -225,14 +232,11 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
                                          * mean_gap[s] / scale[s]))
         while t < t1:
             if on:
-                if n == cap:
-                    done = False
-                    break
                 pl = _draw_size(s, k, key_s, size_kind, size_a, size_b, choice_values,
                                 choice_cum)
-                _put(out, n, t, seq, pl, pl + hb, -1, 1)
-                n += 1
-                seq += 1
+                n, seq, done = _put_one(out, n, t, seq, pl, hb)
+                if not done:
+                    break
             k += 1
             t += int(np.round(-np.log(uniform(key_s, STREAM_GAP, k)) * mean_gap[s] / scale[s]))
         next_t[s] = t
@@ -252,13 +256,10 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
             if t >= t1:
                 break
             if on:
-                if n == cap:
-                    done = False
-                    break
                 pl = trace_size[i]
-                _put(out, n, t, seq, pl, pl + hb, -1, 1)
-                n += 1
-                seq += 1
+                n, seq, done = _put_one(out, n, t, seq, pl, hb)
+                if not done:
+                    break
             k += 1
     next_index[s] = k
     seqs[s] = seq
@@ -275,7 +276,6 @@ def _gen_onoff(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
      _dt, _ds, mod_key, mod_t0, mod_mean0, mod_mean1, mod_shape0, mod_shape1, _bp,
      _bd) = TA
     _ni, next_t, _seq, _active, _scale, carry = SA
-    cap = out.shape[0]
     hb = header[s]
     done = True
     # state: in sojourn mod_count (state st, ends at end); next packet at t while on
@@ -293,12 +293,9 @@ def _gen_onoff(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
             if t >= t1:
                 break
             if on:
-                if n == cap:
-                    done = False
+                n, seq, done = _put_one(out, n, t, seq, pl, hb)
+                if not done:
                     break
-                _put(out, n, t, seq, pl, pl + hb, -1, 1)
-                n += 1
-                seq += 1
             k += 1
             t += iv
         else:  # the sojourn is over (or off): the next one; an on period restarts t
@@ -320,7 +317,6 @@ def _gen_burst(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
      mean_gap, _sk, size_a, _sb, _cv, _cc, _ts, _te, _tp, _tt, _tsz, _bf, _msc, _mg, _dd, _dn,
      _dt, _ds, _mk, _mt, _m0, _m1, _a0, _a1, burst_packets, burst_delay) = TA
     _ni, next_t, _seq, _active, scale, carry = SA
-    cap = out.shape[0]
     key_s = key[s]
     hb = header[s]
     done = True
@@ -342,12 +338,9 @@ def _gen_burst(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
         if t >= t1:
             break
         if on:
-            if n == cap:
-                done = False
+            n, seq, done = _put_one(out, n, t, seq, pl, hb)
+            if not done:
                 break
-            _put(out, n, t, seq, pl, pl + hb, -1, 1)
-            n += 1
-            seq += 1
         free = t + iv
         j += 1
         if j == npk:
