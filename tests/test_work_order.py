@@ -1,0 +1,137 @@
+"""The kernel's work order: every link after everything feeding it, and *fused* links (a
+camera's access link, fed by one source alone) computed from the staging inbox right after
+their source. The order may change speed, never results: the fused cases are checked
+against the SimPy reference packet for packet."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from planning import (
+    GBPS,
+    MS,
+    US,
+    LinkSpec,
+    build_plan,
+    camera,
+    cbr,
+    poisson,
+    random_tree_plan,
+    tree_plan,
+    with_failures,
+)
+from test_core import assert_conserved, assert_same, run_core, run_ref
+from vidnet_sim.core.engine import _effective_schedulers, _work_order
+from vidnet_sim.network.plan import NetworkPlan
+
+PARENTS = {"a": "m", "b": "m", "c": "m", "m": "r"}
+
+
+def _feeders(plan: NetworkPlan) -> tuple[list[set[int]], list[set[int]]]:
+    """Per link, the links and the sources that feed it (over every layout)."""
+    links: list[set[int]] = [set() for _ in range(plan.n_links)]
+    sources: list[set[int]] = [set() for _ in range(plan.n_links)]
+    roots = set(int(r) for r in plan.tree_pos0)
+    for sw in plan.route_switches:
+        roots |= {int(r) for r in sw.pos0}
+    tree_of_root = {int(r): t for t, r in enumerate(plan.tree_pos0)}
+    for sw in plan.route_switches:
+        tree_of_root.update({int(r): int(t) for t, r in zip(sw.trees, sw.pos0, strict=True)})
+    for p, link in enumerate(plan.pos_link):
+        for c in plan.children(p):
+            m = int(plan.pos_link[c])
+            if link >= 0:
+                links[m].add(int(link))
+            else:
+                sources[m].add(int(plan.tree_source[tree_of_root[p]]))
+    return links, sources
+
+
+def _check_order(plan: NetworkPlan) -> np.ndarray:
+    """Assert the work list's contract; return the fused flags."""
+    tree_queue = plan.class_queue[plan.group_class[plan.sources.group[plan.tree_source]]]
+    sched, _, _ = _effective_schedulers(plan, tree_queue.astype(np.int64))
+    work, fused = _work_order(plan, sched)
+    n_src = len(plan.source_tree_start) - 1
+    links = sorted(int(w) for w in work if w >= 0)
+    sources = sorted(-1 - int(w) for w in work if w < 0)
+    assert links == list(range(plan.n_links)) and sources == list(range(n_src))
+    at = {int(w): i for i, w in enumerate(work)}
+    feed_links, feed_sources = _feeders(plan)
+    for link in range(plan.n_links):
+        for u in feed_links[link]:
+            assert at[u] < at[link]
+        for s in feed_sources[link]:
+            assert at[-1 - s] < at[link]
+        if fused[link]:
+            (s,) = feed_sources[link]  # one source alone, no link, a FIFO link
+            assert not feed_links[link] and sched[link] == 0
+            assert at[link] == at[-1 - s] + 1
+    owners = [next(iter(feed_sources[link])) for link in np.flatnonzero(fused)]
+    assert len(owners) == len(set(owners))  # one staging inbox: one fused link per source
+    return fused
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("multicast", [False, True])
+def test_work_order_contract_on_random_trees(seed: int, multicast: bool) -> None:
+    fused = _check_order(random_tree_plan(seed, multicast=multicast))
+    assert fused.sum() == 1  # leaf "a" has one source of its own; "b" and "c" have two
+
+
+def _fused_plan(*, multicast: bool) -> NetworkPlan:
+    """A camera alone at leaf "a" with two destinations (two copies, or one multicast copy,
+    through its access link); two sources sharing leaf "b"; a CBR alone at "c"."""
+    sources = [
+        camera(5_000, 3000.0, gop=4, ip_ratio=3.0, max_payload=1000, p_sigma=0.3,
+               i_sigma=0.2, at="a", to=("m", "r"), header=40, seed=3, multicast=multicast),
+        poisson(9 * US, 600, size_max=1400, at="b", seed=4),
+        cbr(7 * US, 900, at="b"),
+        cbr(4 * US, 1200, at="c", anchor_ps=US),
+    ]
+    return tree_plan(PARENTS, {"a": GBPS // 4, "b": GBPS, "c": GBPS, "m": GBPS // 2},
+                     {"a": 2000, "m": 1000}, {"m": 6000, "a": 3000}, sources=sources)
+
+
+@pytest.mark.parametrize("multicast", [False, True])
+@pytest.mark.parametrize("window", [3 * US, 50 * US, 10 * MS])
+def test_fused_links_equal_reference(multicast: bool, window: int) -> None:
+    plan = _fused_plan(multicast=multicast)
+    fused = _check_order(plan)
+    assert [plan.link_names[k] for k in np.flatnonzero(fused)] == ["a->m", "c->m"]
+    kw = dict(warmup=20 * US, end=2 * MS, drain=False)
+    core = run_core(plan, window=window, **kw)
+    assert_same(core, run_ref(plan, **kw))
+    assert_conserved(core[0])
+    assert core[0].packets_dropped.sum() > 0  # the access buffer and the trunk overflow
+
+
+def test_fused_link_failure_equals_reference() -> None:
+    """A fused access link fails and is repaired mid-run: losses at arrival, in the buffer
+    and on the fibre, exactly as the reference has them."""
+    plan = _fused_plan(multicast=False)
+    a = plan.link_names.index("a->m")
+    plan = with_failures(plan, {a: [(300 * US, 700 * US), (1200 * US, 1250 * US)]})
+    kw = dict(warmup=0, end=2 * MS, drain=True)
+    core = run_core(plan, window=40 * US, **kw)
+    assert_same(core, run_ref(plan, **kw))
+    assert core[0].packets_failed.sum() > 0
+
+
+def test_one_fused_link_per_source() -> None:
+    """A camera at a node with two links out, one destination behind each: both links are
+    fed by it alone, but one staging inbox holds one link's packets, so only the first is
+    fused; the other is computed from its own inbox."""
+    links = [LinkSpec("s", "x", GBPS // 4, 1000, 4000), LinkSpec("s", "y", GBPS // 8, 0, 3000),
+             LinkSpec("x", "r", GBPS, 500), LinkSpec("y", "r", GBPS, 500)]
+    sources = [camera(5_000, 2500.0, gop=3, ip_ratio=2.5, max_payload=700, p_sigma=0.3,
+                      i_sigma=0.2, at="s", to=("x", "y"), header=40, seed=5),
+               cbr(6 * US, 800, at="x")]
+    plan = build_plan(["s", "x", "y", "r"], links, sources, origin="s", sink="r")
+    fused = _check_order(plan)
+    assert fused.tolist() == [1, 0, 1, 0]  # s->x (not s->y) and x->r (the CBR alone)
+    kw = dict(warmup=0, end=MS, drain=True)
+    core = run_core(plan, window=30 * US, **kw)
+    assert_same(core, run_ref(plan, **kw))
+    assert core[0].packets_dropped.sum() > 0
