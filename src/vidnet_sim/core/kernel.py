@@ -613,7 +613,7 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
     fup = fail_up[fi] if fi < fe else INF
     flushed = fail_flushed[l]
     n_hops = 0
-    e = 0
+    e = -1  # the epoch of the latest measured arrival (several epochs only)
     while True:
         ta = ht[0] if hn > 0 else INF
         have_dec = qtot > 0 and free_at <= ta  # the transmitter chooses before arrivals at d
@@ -689,8 +689,11 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
             n_hops += 1
             size = meta & SIZE_MASK
             measured = t >= warmup and t < end
-            if measured and n_ep > 1:
-                e = _epoch_of(EP, t)
+            if measured and n_ep > 1:  # arrivals come in time order: the epoch only moves on
+                if e < 0:
+                    e = _epoch_of(EP, t)
+                while e + 1 < n_ep and t >= EP[e + 1]:
+                    e += 1
             if t >= fdown:  # down (after the flush): lost at arrival
                 if measured:
                     LSTAT[LS_FAIL, l] += 1
