@@ -16,12 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vidnet_sim.analysis import estimate, gaussian_alpha
+from vidnet_sim.analysis import runs as runs_module
 from vidnet_sim.analysis.capacity import find_capacity
 from vidnet_sim.analysis.commands import capacity as capacity_cmd
 from vidnet_sim.analysis.commands import curve as curve_cmd
 from vidnet_sim.analysis.curve import run_curve
 from vidnet_sim.analysis.estimates import _bucket_from_trace
 from vidnet_sim.analysis.vary import AnalysisInputError, make_vary, vary_values
+from vidnet_sim.fingerprint import MODEL_PACKAGES, engine_fingerprint
 from vidnet_sim.network.plan import service_time_ps
 from vidnet_sim.runner import run
 from vidnet_sim.scenario import parse_scenario_dict
@@ -275,6 +277,27 @@ def test_curve_cli_writes_tables_plot_and_reuses_runs(tmp_path: Path) -> None:
     assert "6 runs (6 reused)" in r2.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["reused_runs"] == 6 and not manifest["partial"]
+
+
+def test_runs_stored_by_another_engine_are_not_reused(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run store's key holds the engine's fingerprint: after a change of the model's
+    code (here a pretended one) every run is simulated again."""
+    f = write_toml(tmp_path / "cams.toml", CAMS)
+    out = tmp_path / "curve"
+    args = [str(f), "--vary", "cameras", "--from", "2", "--to", "4", "--steps", "2",
+            "--out", str(out)]
+    assert CliRunner().invoke(curve_cmd, args).exit_code == 0
+    assert "6 runs (6 reused)" in CliRunner().invoke(curve_cmd, args).output
+    monkeypatch.setattr(runs_module, "engine_fingerprint", lambda: "another-build")
+    r = CliRunner().invoke(curve_cmd, args)
+    assert r.exit_code == 0 and "6 runs (0 reused)" in r.output, r.output
+
+
+def test_engine_fingerprint_follows_the_model_sources() -> None:
+    fp = engine_fingerprint()
+    assert len(fp) == 16 and fp == engine_fingerprint()
+    assert set(MODEL_PACKAGES) >= {"core", "traffic", "network", "scenario"}
 
 
 def test_curve_bad_ranges_exit_3(tmp_path: Path) -> None:

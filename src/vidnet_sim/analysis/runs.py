@@ -1,7 +1,9 @@
 """Replicated runs of a varied scenario, each stored once and reused.
 
 A run is identified by its content: the full raw scenario data (with the varied value and
-the seed set) and the folder its relative files are read from. Its summary and links tables
+the seed set), the folder its relative files are read from and the engine's fingerprint
+(:func:`vidnet_sim.fingerprint.engine_fingerprint`: runs stored by another build of the
+model are simulated again). Its summary and links tables
 are written to ``<cache>/runs/<key>.summary.parquet`` / ``.links.parquet`` (atomically: a
 temporary file, then a rename), and the same scenario, parameters and seed are never
 simulated twice. Seeds come from the content of the varied value, like sweep points
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from vidnet_sim.analysis.vary import Vary
+from vidnet_sim.fingerprint import engine_fingerprint
 from vidnet_sim.sweep.paths import set_value
 from vidnet_sim.sweep.plan import canonical_json, point_seed
 
@@ -103,7 +106,8 @@ class RunCache:
         seed = int(data["simulation"]["seed"])
         key = hashlib.sha256(canonical_json(
             {"scenario": data, "base_dir": str(self.base_dir),
-             "duration_ps": self.duration_ps}).encode()).hexdigest()[:24]
+             "duration_ps": self.duration_ps, "engine": engine_fingerprint()}).encode()
+        ).hexdigest()[:24]
         rec: RunRecord | None = None
         if self.folder is not None:
             s_path = self.folder / "runs" / f"{key}.summary.parquet"
