@@ -363,9 +363,12 @@ def _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA, 
     reading them from inbox ``ib`` (``l``'s own, or the staging inbox of a link fed by one
     source alone).
 
-    The caller has reserved room downstream, in the ring, in the log and in ``scratch``
-    (5 x runs): this function allocates nothing, so it does no reference counting.
-    Returns the new log length.
+    The caller has reserved room downstream, in the log and in ``scratch`` (5 x runs):
+    this function allocates nothing, so it does no reference counting. When the ring of
+    packets in the buffer is full it stops before the next arrival, keeping the unread
+    arrivals in the inbox: the caller grows the ring and calls again (the ring stays as
+    small as the queue ever was, so it stays in the cache). Returns the new log length
+    and whether it stopped so.
     """
     rate_a, prop_a, bufb_a, bufp_a, ppb_a = LP
     last_dep, ring_off, ring_cap, ring_head, ring_n, q_bytes, hops = LS
@@ -413,8 +416,17 @@ def _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA, 
     st_peak_b = LSTAT[LS_PEAK_B, l]
     st_peak_p = LSTAT[LS_PEAK_P, l]
     st_peak_wait = LSTAT[LS_PEAK_WAIT, l]
+    full = False
     while hn > 0:
         t = ht[0]
+        # transmissions that ended by t leave the buffer first
+        while rn > 0 and ring[rbase + head, 0] <= t:
+            qb -= ring[rbase + head, 1]
+            head = (head + 1) & (cap - 1)
+            rn -= 1
+        if rn == cap:  # no room in the ring: the caller grows it and calls again
+            full = True
+            break
         key = hk[0]
         i, hn = _heap_pop(box, t1, pos, stop, ht, hk, hr, hn)
         origin = box[i, 2]
@@ -462,11 +474,6 @@ def _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA, 
                 _lose(p, t, origin, size, frame, True, PA, FP, FS, GSTAT, PHIST, FHIST,
                   warmup, end, drain, EP, ESTAT, EPHIST)
                 continue
-        # transmissions that ended by t leave the buffer first
-        while rn > 0 and ring[rbase + head, 0] <= t:
-            qb -= ring[rbase + head, 1]
-            head = (head + 1) & (cap - 1)
-            rn -= 1
         occ_b = qb
         occ_p = rn
         if not count_in_service and rn > 0:  # the head of the ring is being transmitted
@@ -541,7 +548,7 @@ def _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA, 
     fail_flushed[l] = flushed
     hops[0] += n_hops
     _keep_tails(ib, items, runs, ST, base, R, pos, stop)
-    return log_n
+    return log_n, full
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -946,12 +953,17 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
             if runs_n[ib] > scratch.shape[1]:
                 scratch = np.empty((5, 2 * runs_n[ib]), np.int64)
             if sched[l] == 0:
-                if ring_n[l] + n_items > ring_cap[l]:
+                while True:
+                    log_n, full = _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP,
+                                                FS, PA, FA, EA, scratch, GSTAT, PHIST, FHIST,
+                                                LSTAT, warmup, end, drain, count_in_service,
+                                                log, log_n, do_log)
+                    if not full:
+                        break
                     ring = _grow_ring(ring, ring_off, ring_cap, ring_head, ring_n[l], tops, 2, l,
-                                      ring_n[l] + n_items)
-                log_n = _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,
-                                      scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end,
-                                      drain, count_in_service, log, log_n, do_log)
+                                      2 * ring_cap[l])
+                    if runs_n[ib] > scratch.shape[1]:
+                        scratch = np.empty((5, 2 * runs_n[ib]), np.int64)
             else:
                 for q in range(NQ):
                     seg = l * NQ + q
