@@ -12,7 +12,15 @@ tails of earlier runs (arrivals at or after ``t1``). A heap merges the runs, so 
 its arrivals in exactly that order — the same order as the SimPy reference engine.
 
 All per-link storage lives in a few *segmented stores* (one array each, see ``_relocate``): the
-inboxes, their run starts and the rings of packets in each link's buffer.
+inboxes, their run starts and the rings of packets in each link's buffer. A ring grows with its
+link's queue (the link loop stops when it is full and is called again), so it stays as small
+as the longest queue seen.
+
+A window runs a *work list* (``advance``, built by ``core.engine._work_order``): each source's
+generation and injection, and each link after everything feeding it, depth first so that an
+inbox is read soon after it was written. A camera's access link, fed by its source alone, is
+computed right after the source from the *staging inbox* (the inbox store's last segment,
+reused by every such link and so always in the cache).
 
 Inbox item columns (int64): ``t`` arrival at this link (ps), ``key = tree << 40 | seq``,
 ``origin`` emission time (ps), ``meta = wire_bytes | p << 32`` where ``p`` is the packet's
