@@ -218,3 +218,31 @@ def test_run_year_simulates_that_year(tmp_path: Path, monkeypatch: pytest.Monkey
     assert groups[4]["phones"]["packets_sent"] == 10  # one every 20 ms over 200 ms
     r = CliRunner().invoke(main, ["run", str(f), "--year", "5"])
     assert r.exit_code == EXIT_USAGE and "covers years 1–4" in r.output
+
+
+ISLAND = """
+[[growth]]
+year = 5
+[[growth.nodes]]
+id = "island"
+[[growth.cameras]]
+name = "pier"
+count = 2
+attach = "island"
+destinations = ["cc"]
+"""
+
+
+def test_validate_compiles_every_year_of_the_plan(tmp_path: Path) -> None:
+    """A later year whose network cannot carry its traffic (a node added without a link)
+    is an invalid scenario for ``validate``, named with its year and field, not only
+    when that year is run or sized."""
+    good = write(tmp_path / "town.toml", BASE + GROWTH)
+    r = CliRunner().invoke(main, ["validate", str(good)])
+    assert r.exit_code == EXIT_OK, r.output
+    assert "growth plan of 4 years, each compiled" in r.output
+    bad = write(tmp_path / "island.toml", BASE + GROWTH + ISLAND)
+    r = CliRunner().invoke(main, ["validate", str(bad)])
+    assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
+    assert "growth (year 5)" in r.output and "island" in r.output
+    assert "Traceback" not in r.output

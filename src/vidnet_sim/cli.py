@@ -15,7 +15,13 @@ import click
 from rich.console import Console
 
 from vidnet_sim import __version__
-from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_RUNTIME, ScenarioError, UnitError
+from vidnet_sim.errors import (
+    EXIT_INVALID_SCENARIO,
+    EXIT_RUNTIME,
+    Problem,
+    ScenarioError,
+    UnitError,
+)
 
 _err = Console(stderr=True, highlight=False)
 MAX_DURATION_PS = 40 * 86_400 * 10**12  # leaves room for draining within int64 ps
@@ -70,6 +76,8 @@ def validate(file: Path) -> None:
         click.echo(f"{file}: valid sweep — {len(sw.points)} points over {len(sw.parameters)} "
                    "parameters")
         return
+    from vidnet_sim.scenario.growth import plan_years, scenario_for_year
+
     try:
         scenario = load_scenario(file)
         plan = build_plan(scenario, file.parent)
@@ -77,9 +85,23 @@ def validate(file: Path) -> None:
     except ScenarioError as exc:
         _fail_scenario(exc.with_source(str(file)))
         return
+    years = plan_years(scenario)
+    problems: list[Problem] = []
+    for year in years[1:]:  # every later year's network compiles too (routes, failures)
+        try:
+            later = scenario_for_year(scenario, year)
+            scenario_actions(later, build_plan(later, file.parent))
+        except ScenarioError as exc:
+            problems += [Problem(f"growth (year {year}): {p.path}" if p.path
+                                 else f"growth (year {year})", p.message)
+                         for p in exc.problems]
+    if problems:
+        _fail_scenario(ScenarioError(problems, str(file)))
+        return
+    grows = f"; growth plan of {len(years)} years, each compiled" if len(years) > 1 else ""
     click.echo(
         f"{file}: valid — {len(plan.node_names)} nodes, {plan.n_links} directed links, "
-        f"{len(plan.sources)} sources, {plan.n_flows} flows"
+        f"{len(plan.sources)} sources, {plan.n_flows} flows{grows}"
     )
 
 
