@@ -591,7 +591,9 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
                         count_in_service, log, log_n, do_log):
     """Link ``l`` with a strict-priority or DRR scheduler (rule 11): an event loop over the
     merged arrivals before ``t1`` and the transmitter's choices at ``d <= t1``; packets still
-    waiting stay in their queue rings. Allocates nothing (room reserved by the caller)."""
+    waiting stay in their queue rings. Allocates nothing (room reserved by the caller); when
+    an arrival's queue ring is full it stops before it, like ``_process_link``, and returns
+    ``(log length, True)`` for the caller to grow that ring and call again."""
     rate_a, prop_a, bufb_a, bufp_a, ppb_a = LP
     last_dep, ring_off, ring_cap, ring_head, ring_n, q_bytes, hops = LS
     in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
@@ -629,6 +631,7 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
     flushed = fail_flushed[l]
     n_hops = 0
     e = -1  # the epoch of the latest measured arrival (several epochs only)
+    full = False
     while True:
         ta = ht[0] if hn > 0 else INF
         have_dec = qtot > 0 and free_at <= ta  # the transmitter chooses before arrivals at d
@@ -697,6 +700,10 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
         else:
             t = ta
             key = hk[0]
+            seg = sb + tree_queue[key >> FLOW_SHIFT]
+            if qs_n[seg] == qs_cap[seg]:  # no room in its queue's ring: the caller grows
+                full = True  # it and calls again
+                break
             i, hn = _heap_pop(box, t1, pos, stop, ht, hk, hr, hn)
             origin = box[i, 2]
             meta = box[i, 3]
@@ -798,7 +805,7 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
     fail_flushed[l] = flushed
     hops[0] += n_hops
     _keep_tails(l, items, runs, ST, base, R, pos, stop)
-    return log_n
+    return log_n, full
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -973,15 +980,20 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
                     if runs_n[ib] > scratch.shape[1]:
                         scratch = np.empty((5, 2 * runs_n[ib]), np.int64)
             else:
-                for q in range(NQ):
-                    seg = l * NQ + q
-                    if qs_n[seg] + n_items > qs_cap[seg]:
-                        qdata = _grow_ring(qdata, qs_off, qs_cap, qs_head, qs_n[seg], tops, 3,
-                                           seg, qs_n[seg] + n_items)
-                log_n = _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP,
-                                            FS, PA, FA, EA, scratch, GSTAT, PHIST, FHIST, LSTAT,
-                                            warmup, end, drain, count_in_service, log, log_n,
-                                            do_log)
+                while True:
+                    log_n, full = _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ,
+                                                      QS, FP, FS, PA, FA, EA, scratch, GSTAT,
+                                                      PHIST, FHIST, LSTAT, warmup, end, drain,
+                                                      count_in_service, log, log_n, do_log)
+                    if not full:
+                        break
+                    for q in range(NQ):
+                        seg = l * NQ + q
+                        if qs_n[seg] == qs_cap[seg]:
+                            qdata = _grow_ring(qdata, qs_off, qs_cap, qs_head, qs_n[seg], tops,
+                                               3, seg, 2 * qs_cap[seg])
+                    if runs_n[l] > scratch.shape[1]:
+                        scratch = np.empty((5, 2 * runs_n[l]), np.int64)
         if t0 < t_to:
             t0 = t1
         else:
