@@ -141,13 +141,18 @@ def _frame_bytes(mean: float, sig: float, z: float) -> int:
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
-def _put_frame(out: npt.NDArray[np.int64], n: int, t: int, seq: int, nbytes: int, npk: int,
-               mp: int, hb: int, k: int) -> None:
-    """Rows ``n .. n + npk - 1``: frame ``k`` of ``nbytes`` cut into ``npk`` packets of at most
-    ``mp`` payload bytes (the last one shorter), all at ``t`` (room checked by the caller)."""
+def _put_frame(out: npt.NDArray[np.int64], n: int, t: int, seq: int, nbytes: int, mp: int,
+               hb: int, k: int) -> tuple[int, int, bool]:
+    """Frame ``k`` of ``nbytes`` cut into packets of at most ``mp`` payload bytes (the last
+    one shorter), all at ``t``, at row ``n`` if ``out`` has room for the whole frame:
+    ``(n, seq, room)``."""
+    npk = (nbytes + mp - 1) // mp
+    if n + npk > out.shape[0]:
+        return n, seq, False
     for j in range(npk):
         pl = mp if j < npk - 1 else nbytes - (npk - 1) * mp
         _put(out, n + j, t, seq + j, pl, pl + hb, k, npk)
+    return n + npk, seq + npk, True
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
@@ -181,7 +186,6 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
      choice_cum, trace_start, trace_end, trace_period, trace_t, trace_size, beh_flags,
      _msc, _mg, _dd, _dn, _dt, _ds, _mk, _mt, _m0, _m1, _a0, _a1, _bp, _bd) = TA
     next_index, next_t, seqs, active, scale, carry = SA
-    cap = out.shape[0]
     k = next_index[s]
     seq = seqs[s]
     on = active[s]
@@ -205,14 +209,9 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
                 else:
                     sig = p_sigma[s]
                     mean = p_mean[s] * scale[s]
-                nbytes = _frame_bytes(mean, sig, z)
-                npk = (nbytes + mp - 1) // mp
-                if n + npk > cap:
-                    done = False
+                n, seq, done = _put_frame(out, n, t, seq, _frame_bytes(mean, sig, z), mp, hb, k)
+                if not done:
                     break
-                _put_frame(out, n, t, seq, nbytes, npk, mp, hb, k)
-                n += npk
-                seq += npk
             k += 1
     elif kind[s] == KIND_CBR:
         while True:
@@ -367,7 +366,6 @@ def _camera_behaviour(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[typ
      _ts, _te, _tp, _tt, _tsz, beh_flags, motion_scale, motion_gop, dn_day, dn_night, dn_tod0,
      dn_scale, mod_key, mod_t0, mod_mean0, mod_mean1, mod_shape0, mod_shape1, _bp, _bd) = TA
     _ni, _nt, _seq, _active, scale, carry = SA
-    cap = out.shape[0]
     key_s = key[s]
     hb = header[s]
     mp = max_payload[s]
@@ -420,14 +418,9 @@ def _camera_behaviour(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[typ
             else:
                 sig = p_sigma[s]
                 mean = pm * mult
-            nbytes = _frame_bytes(mean, sig, z)
-            npk = (nbytes + mp - 1) // mp
-            if n + npk > cap:
-                done = False
+            n, seq, done = _put_frame(out, n, t, seq, _frame_bytes(mean, sig, z), mp, hb, k)
+            if not done:
                 break
-            _put_frame(out, n, t, seq, nbytes, npk, mp, hb, k)
-            n += npk
-            seq += npk
         gc = geff
         pos = p + 1
         if pos >= geff:
