@@ -22,7 +22,7 @@ from planning import (
     with_failures,
 )
 from test_core import assert_conserved, assert_same, run_core, run_ref
-from vidnet_sim.core.engine import _effective_schedulers, _work_order
+from vidnet_sim.core.engine import _effective_schedulers, _successors, _work_order
 from vidnet_sim.network.plan import NetworkPlan
 
 PARENTS = {"a": "m", "b": "m", "c": "m", "m": "r"}
@@ -52,7 +52,7 @@ def _check_order(plan: NetworkPlan) -> np.ndarray:
     """Assert the work list's contract; return the fused flags."""
     tree_queue = plan.class_queue[plan.group_class[plan.sources.group[plan.tree_source]]]
     sched, _, _ = _effective_schedulers(plan, tree_queue.astype(np.int64))
-    work, fused = _work_order(plan, sched)
+    work, fused = _work_order(plan, sched, *_successors(plan))
     n_src = len(plan.source_tree_start) - 1
     links = sorted(int(w) for w in work if w >= 0)
     sources = sorted(-1 - int(w) for w in work if w < 0)

@@ -114,7 +114,7 @@ class CoreEngine:
                     np.zeros((n_ep if n_ep > 1 else 0, n_groups, N_BUCKETS), np.int64),
                     np.zeros((n_ep, K.N_ELSTAT, n_links), np.int64))
         self._succ_start, self._succ = _successors(plan)
-        self._work, self._fused = _work_order(plan, sched)
+        self._work, self._fused = _work_order(plan, sched, self._succ_start, self._succ)
         # indexed [statistic, group] by the kernel, stored group-major so that one packet's
         # updates to its group touch one or two cache lines
         self._gstat = np.zeros((n_groups, K.N_GSTAT), np.int64).T
@@ -307,11 +307,22 @@ def _successors(plan: NetworkPlan) -> tuple[I64, I64]:
     return start, flat
 
 
-def _work_order(plan: NetworkPlan, sched: I64) -> tuple[I64, I64]:
+def _layout_roots(plan: NetworkPlan) -> list[tuple[int, int]]:
+    """Every ``(tree, root position)`` a run can use: each tree's first layout and the
+    layouts its reroutes switch to."""
+    roots = [(t, int(r)) for t, r in enumerate(plan.tree_pos0)]
+    for sw in plan.route_switches:
+        roots += [(int(t), int(r)) for t, r in zip(sw.trees, sw.pos0, strict=True)]
+    return roots
+
+
+def _work_order(plan: NetworkPlan, sched: I64, succ_start: I64,
+                succ: I64) -> tuple[I64, I64]:
     """The kernel's work list for a window (``-1 - s`` injects source ``s``, ``l >= 0``
     computes link ``l``) and which links are *fused* (0/1 per link).
 
-    A fused link is the first FIFO link fed by one source alone in every layout (a
+    ``succ_start``/``succ`` are the links each link feeds (:func:`_successors`). A fused
+    link is the first FIFO link fed by one source alone in every layout (a
     camera's access link): it comes right after its source and reads the staging inbox
     while the packets are still in the cache. The list is a depth-first post-order: each
     link right after the links and sources feeding it, so that its inbox was written
@@ -320,15 +331,11 @@ def _work_order(plan: NetworkPlan, sched: I64) -> tuple[I64, I64]:
     """
     n_links, n_src = plan.n_links, len(plan.source_tree_start) - 1
     feed_links: list[set[int]] = [set() for _ in range(n_links)]
+    for a in range(n_links):
+        for b in succ[succ_start[a]: succ_start[a + 1]]:
+            feed_links[int(b)].add(a)
     feed_sources: list[set[int]] = [set() for _ in range(n_links)]
-    for p, link in enumerate(plan.pos_link):
-        if link >= 0:
-            for c in plan.children(p):
-                feed_links[int(plan.pos_link[c])].add(int(link))
-    roots = [(t, int(r)) for t, r in enumerate(plan.tree_pos0)]
-    for sw in plan.route_switches:
-        roots += [(int(t), int(r)) for t, r in zip(sw.trees, sw.pos0, strict=True)]
-    for t, r in roots:
+    for t, r in _layout_roots(plan):
         for c in plan.children(r):
             feed_sources[int(plan.pos_link[c])].add(int(plan.tree_source[t]))
     fused = np.zeros(n_links, np.bool_)
@@ -379,10 +386,7 @@ def _effective_schedulers(plan: NetworkPlan, tree_queue: I64) -> tuple[I64, I64,
     a FIFO link with that queue's buffer (rule 11): it takes the faster FIFO loop.
     """
     used: list[set[int]] = [set() for _ in range(plan.n_links)]
-    roots = [(t, int(r)) for t, r in enumerate(plan.tree_pos0)]
-    for sw in plan.route_switches:
-        roots += [(int(t), int(r)) for t, r in zip(sw.trees, sw.pos0, strict=True)]
-    for t, r in roots:
+    for t, r in _layout_roots(plan):
         q = int(tree_queue[t])
         for p in range(r + 1, int(plan.pos_end[r])):
             used[int(plan.pos_link[p])].add(q)

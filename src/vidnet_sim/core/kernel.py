@@ -976,9 +976,7 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
                     if not full:
                         break
                     ring = _grow_ring(ring, ring_off, ring_cap, ring_head, ring_n[l], tops, 2, l,
-                                      2 * ring_cap[l])
-                    if runs_n[ib] > scratch.shape[1]:
-                        scratch = np.empty((5, 2 * runs_n[ib]), np.int64)
+                                      2 * ring_cap[l])  # (the kept tails fit the scratch)
             else:
                 while True:
                     log_n, full = _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ,
@@ -992,8 +990,6 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
                         if qs_n[seg] == qs_cap[seg]:
                             qdata = _grow_ring(qdata, qs_off, qs_cap, qs_head, qs_n[seg], tops,
                                                3, seg, 2 * qs_cap[seg])
-                    if runs_n[l] > scratch.shape[1]:
-                        scratch = np.empty((5, 2 * runs_n[l]), np.int64)
         if t0 < t_to:
             t0 = t1
         else:
