@@ -371,8 +371,8 @@ def _work_order(plan: NetworkPlan, sched: I64, succ_start: I64,
             done_link[link] = True
             work.append(link)
 
-    feeds = {u for f in feed_links for u in f}
-    for link in [v for v in range(n_links) if v not in feeds] + list(range(n_links)):
+    sinks = [v for v in range(n_links) if succ_start[v] == succ_start[v + 1]]
+    for link in sinks + list(range(n_links)):
         visit(link)
     for s in range(n_src):
         source(s)
