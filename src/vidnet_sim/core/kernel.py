@@ -66,6 +66,13 @@ EL_BYTES, EL_BUSY, EL_DROPS, EL_FAIL = range(4)
 N_ELSTAT = 4
 
 
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _u(i):  # type: ignore[no-untyped-def]
+    """``i`` (>= 0) as an unsigned index: Numba then skips the negative-index wrap-around
+    arithmetic it adds to every signed index (a few instructions per access in hot loops)."""
+    return nb.uint64(i)
+
+
 @nb.njit(cache=True, error_model="numpy")
 def _service_ps(size: int, rate: int) -> int:
     # ceil(size * 8 * 1e12 / rate): a transmission never takes less than its bits' worth
@@ -103,19 +110,19 @@ def _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t, 
     """Append one item to link ``m``'s inbox (room reserved beforehand), opening a new run
     when ``owner`` changes. (Arrays are passed one by one: unpacking a tuple of arrays in a
     hot loop costs a reference-count round trip per array.)"""
-    n = in_n[m]
-    if run_owner[m] != owner:
-        run_owner[m] = owner
-        r = runs_n[m]
-        runs[run_off[m] + r, 0] = n
-        runs_n[m] = r + 1
-    row = in_off[m] + n
+    n = in_n[_u(m)]
+    if run_owner[_u(m)] != owner:
+        run_owner[_u(m)] = owner
+        r = runs_n[_u(m)]
+        runs[_u(run_off[_u(m)] + r), 0] = n
+        runs_n[_u(m)] = r + 1
+    row = _u(in_off[_u(m)] + n)
     items[row, 0] = t
     items[row, 1] = key
     items[row, 2] = origin
     items[row, 3] = meta
     items[row, 4] = frame
-    in_n[m] = n + 1
+    in_n[_u(m)] = n + 1
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -131,32 +138,33 @@ def _reserve(items, runs, in_off, in_cap, in_n, run_off, run_cap, runs_n, tops, 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _sift_down(ht, hk, hr, hn, i):  # type: ignore[no-untyped-def]
     """Restore the min-heap of run heads ``(ht, hk, hr)`` = (time, key, run) below ``i``."""
-    t = ht[i]
-    k = hk[i]
-    r = hr[i]
+    t = ht[_u(i)]
+    k = hk[_u(i)]
+    r = hr[_u(i)]
     while True:
         c = 2 * i + 1
         if c >= hn:
             break
-        if c + 1 < hn and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c] and hk[c + 1] < hk[c])):
+        if c + 1 < hn and (ht[_u(c + 1)] < ht[_u(c)]
+                          or (ht[_u(c + 1)] == ht[_u(c)] and hk[_u(c + 1)] < hk[_u(c)])):
             c += 1
-        if ht[c] < t or (ht[c] == t and hk[c] < k):
-            ht[i] = ht[c]
-            hk[i] = hk[c]
-            hr[i] = hr[c]
+        if ht[_u(c)] < t or (ht[_u(c)] == t and hk[_u(c)] < k):
+            ht[_u(i)] = ht[_u(c)]
+            hk[_u(i)] = hk[_u(c)]
+            hr[_u(i)] = hr[_u(c)]
             i = c
         else:
             break
-    ht[i] = t
-    hk[i] = k
-    hr[i] = r
+    ht[_u(i)] = t
+    hk[_u(i)] = k
+    hr[_u(i)] = r
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _frame_event(slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags, GSTAT,  # type: ignore[no-untyped-def]
                  FHIST, flow, g, frame, t, outcome, warmup):
     """One packet of a camera frame is settled: outcome 0 delivered, 1 dropped, 2 in flight."""
-    slot = slot_base[flow] + (frame & slot_mask[flow])
+    slot = _u(slot_base[_u(flow)] + (frame & slot_mask[_u(flow)]))
     if outcome == 0:
         if t > slot_last[slot]:
             slot_last[slot] = t
@@ -173,7 +181,7 @@ def _frame_event(slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_fl
             else:
                 lat = slot_last[slot] - origin
                 GSTAT[GS_FDELIVERED, g] += 1
-                FHIST[g, bucket_index(lat)] += 1
+                FHIST[_u(g), _u(bucket_index(lat))] += 1
                 if GSTAT[GS_FLMIN, g] < 0 or lat < GSTAT[GS_FLMIN, g]:
                     GSTAT[GS_FLMIN, g] = lat
                 if lat > GSTAT[GS_FLMAX, g]:
@@ -200,7 +208,7 @@ def _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, s
             warmup, end, drain, failed, EP, ESTAT, EPHIST):
     """A packet leaves the network for delivery flow ``flow``: delivered at ``t`` or
     dropped at ``t`` (``failed``: lost to a link failure)."""
-    g = flow_group[flow]
+    g = _u(flow_group[_u(flow)])
     late = (not drain) and t > end
     if origin >= warmup:
         e = -1  # epoch of the emission; only tracked with several epochs
@@ -220,8 +228,8 @@ def _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, s
             lat = t - origin
             GSTAT[GS_DELIVERED, g] += 1
             GSTAT[GS_BYTES, g] += wire
-            GSTAT[GS_PAYLOAD, g] += wire - flow_header[flow]
-            b = bucket_index(lat)
+            GSTAT[GS_PAYLOAD, g] += wire - flow_header[_u(flow)]
+            b = _u(bucket_index(lat))
             PHIST[g, b] += 1
             if e >= 0:
                 ESTAT[e, ES_DELIVERED, g] += 1
@@ -230,12 +238,12 @@ def _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, s
                 GSTAT[GS_LMIN, g] = lat
             if lat > GSTAT[GS_LMAX, g]:
                 GSTAT[GS_LMAX, g] = lat
-            prev = last_lat[flow]
+            prev = last_lat[_u(flow)]
             if prev >= 0:
                 GSTAT[GS_JSUM, g] += abs(lat - prev)
                 GSTAT[GS_JCOUNT, g] += 1
     if not dropped and not late:
-        last_lat[flow] = t - origin
+        last_lat[_u(flow)] = t - origin
     if frame >= 0:
         outcome = 2 if late else (1 if dropped else 0)
         _frame_event(slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags, GSTAT,
@@ -267,12 +275,12 @@ def _forward(p, t, key, origin, size, frame, PA, items, runs, ST, FP, FS, GSTAT,
     in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
     flow_group, flow_header, last_lat = FP
     slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags = FS
-    c = pos_first[p]
+    c = pos_first[_u(p)]
     while c >= 0:
-        _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, pos_link[c], owner, t,
+        _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, pos_link[_u(c)], owner, t,
                 key, origin, size | (c << 32), frame)
-        c = pos_sib[c]
-    d = pos_deliver[p]
+        c = pos_sib[_u(c)]
+    d = pos_deliver[_u(p)]
     if d >= 0:
         _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, slot_origin,
                 slot_last, slot_flags, GSTAT, PHIST, FHIST, d, origin, frame, size, t, False,
@@ -311,12 +319,12 @@ def _heap_start(box, runs, base, ro, R, n_items, t1, pos, stop, ht, hk, hr):  # 
     """Open the merge of a link's ``R`` inbox runs: a heap of the heads before ``t1``."""
     hn = 0
     for r in range(R):
-        pos[r] = base + runs[ro + r, 0]
-        stop[r] = base + (runs[ro + r + 1, 0] if r + 1 < R else n_items)
-        if pos[r] < stop[r] and box[pos[r], 0] < t1:
-            ht[hn] = box[pos[r], 0]
-            hk[hn] = box[pos[r], 1]
-            hr[hn] = r
+        pos[r] = base + runs[_u(ro + r), 0]
+        stop[r] = base + (runs[_u(ro + r + 1), 0] if r + 1 < R else n_items)
+        if pos[r] < stop[r] and box[_u(pos[r]), 0] < t1:
+            ht[_u(hn)] = box[_u(pos[r]), 0]
+            hk[_u(hn)] = box[_u(pos[r]), 1]
+            hr[_u(hn)] = r
             hn += 1
     for i in range(hn // 2 - 1, -1, -1):
         _sift_down(ht, hk, hr, hn, i)
@@ -326,17 +334,17 @@ def _heap_start(box, runs, base, ro, R, n_items, t1, pos, stop, ht, hk, hr):  # 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _heap_pop(box, t1, pos, stop, ht, hk, hr, hn):  # type: ignore[no-untyped-def]
     """Take the smallest head: returns (its row, the new heap size)."""
-    r = hr[0]
+    r = _u(hr[0])
     i = pos[r]
     pos[r] = i + 1
-    if i + 1 < stop[r] and box[i + 1, 0] < t1:
-        ht[0] = box[i + 1, 0]
-        hk[0] = box[i + 1, 1]
+    if i + 1 < stop[r] and box[_u(i + 1), 0] < t1:
+        ht[0] = box[_u(i + 1), 0]
+        hk[0] = box[_u(i + 1), 1]
     else:
         hn -= 1
-        ht[0] = ht[hn]
-        hk[0] = hk[hn]
-        hr[0] = hr[hn]
+        ht[0] = ht[_u(hn)]
+        hk[0] = hk[_u(hn)]
+        hr[0] = hr[_u(hn)]
     if hn > 1:
         _sift_down(ht, hk, hr, hn, 0)
     return i, hn
@@ -356,7 +364,7 @@ def _keep_tails(l, items, runs, ST, base, R, pos, stop):  # type: ignore[no-unty
             nr += 1
             for j in range(pos[r], stop[r]):
                 for c in range(N_COLS):
-                    items[base + n, c] = items[j, c]
+                    items[_u(base + n), c] = items[_u(j), c]
                 n += 1
     in_n[l] = n
     runs_n[l] = nr
@@ -428,8 +436,8 @@ def _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA, 
     while hn > 0:
         t = ht[0]
         # transmissions that ended by t leave the buffer first
-        while rn > 0 and ring[rbase + head, 0] <= t:
-            qb -= ring[rbase + head, 1]
+        while rn > 0 and ring[_u(rbase + head), 0] <= t:
+            qb -= ring[_u(rbase + head), 1]
             head = (head + 1) & (cap - 1)
             rn -= 1
         if rn == cap:  # no room in the ring: the caller grows it and calls again
@@ -437,9 +445,9 @@ def _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA, 
             break
         key = hk[0]
         i, hn = _heap_pop(box, t1, pos, stop, ht, hk, hr, hn)
-        origin = box[i, 2]
-        meta = box[i, 3]
-        frame = box[i, 4]
+        origin = box[_u(i), 2]
+        meta = box[_u(i), 3]
+        frame = box[_u(i), 4]
         n_hops += 1
         size = meta & SIZE_MASK
         p = meta >> 32  # this hop's position in its tree
@@ -485,7 +493,7 @@ def _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA, 
         occ_b = qb
         occ_p = rn
         if not count_in_service and rn > 0:  # the head of the ring is being transmitted
-            occ_b -= ring[rbase + head, 1]
+            occ_b -= ring[_u(rbase + head), 1]
             occ_p -= 1
         if bufb >= 0:
             ok = occ_b + size <= bufb
@@ -496,7 +504,7 @@ def _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA, 
             start = t if t > ld else ld
             dep = start + s  # Lindley: D_n = max(A_n, D_{n-1}) + S_n
             ld = dep
-            tail = rbase + ((head + rn) & (cap - 1))
+            tail = _u(rbase + ((head + rn) & (cap - 1)))
             ring[tail, 0] = dep
             ring[tail, 1] = size
             rn += 1
@@ -566,11 +574,11 @@ def _drr_choose(sb, NQ, l, QS, qdata, quantum):  # type: ignore[no-untyped-def]
     while True:
         h = act_head[l]
         q = act[sb + h]
-        seg = sb + q
+        seg = _u(sb + q)
         if begun[l] == 0:
             deficit[seg] += quantum[q]
             begun[l] = 1
-        size = qdata[qs_off[seg] + qs_head[seg], 3] & SIZE_MASK
+        size = qdata[_u(qs_off[seg] + qs_head[seg]), 3] & SIZE_MASK
         if size <= deficit[seg]:
             deficit[seg] -= size
             if qs_n[seg] == 1:  # the queue empties: its turn is over
@@ -643,7 +651,7 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
         if tnext >= fdown:
             if flushed == 0:  # everything waiting at the failure is lost then
                 for q in range(NQ):
-                    seg = sb + q
+                    seg = _u(sb + q)
                     o = qs_off[seg]
                     mask = qs_cap[seg] - 1
                     for j in range(qs_n[seg]):
@@ -684,8 +692,8 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
                 q = 0
                 while qs_n[sb + q] == 0:
                     q += 1
-            seg = sb + q
-            row = qs_off[seg] + qs_head[seg]
+            seg = _u(sb + q)
+            row = _u(qs_off[seg] + qs_head[seg])
             qs_head[seg] = (qs_head[seg] + 1) & (qs_cap[seg] - 1)
             qs_n[seg] -= 1
             qtot -= 1
@@ -700,14 +708,14 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
         else:
             t = ta
             key = hk[0]
-            seg = sb + tree_queue[key >> FLOW_SHIFT]
+            seg = _u(sb + tree_queue[key >> FLOW_SHIFT])
             if qs_n[seg] == qs_cap[seg]:  # no room in its queue's ring: the caller grows
                 full = True  # it and calls again
                 break
             i, hn = _heap_pop(box, t1, pos, stop, ht, hk, hr, hn)
-            origin = box[i, 2]
-            meta = box[i, 3]
-            frame = box[i, 4]
+            origin = box[_u(i), 2]
+            meta = box[_u(i), 3]
+            frame = box[_u(i), 4]
             n_hops += 1
             size = meta & SIZE_MASK
             measured = t >= warmup and t < end
@@ -727,7 +735,7 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
                   warmup, end, drain, EP, ESTAT, EPHIST)
                 continue
             q = tree_queue[key >> FLOW_SHIFT]
-            seg = sb + q
+            seg = _u(sb + q)
             occ_b = qs_bytes[seg]
             occ_p = qs_n[seg]
             if count_in_service and free_at > t and squeue == q:
@@ -766,7 +774,7 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
                     act[sb + (act_head[l] + act_n[l]) % NQ] = q
                     act_n[l] += 1
                     deficit[seg] = 0
-                row = qs_off[seg] + ((qs_head[seg] + qs_n[seg]) & (qs_cap[seg] - 1))
+                row = _u(qs_off[seg] + ((qs_head[seg] + qs_n[seg]) & (qs_cap[seg] - 1)))
                 qdata[row, 0] = t
                 qdata[row, 1] = key
                 qdata[row, 2] = origin
@@ -836,16 +844,16 @@ def _inject_rows(tree, root, gen_buf, n, items, runs, ST, FP, FS, PA, GSTAT, EA,
     key0 = tree << FLOW_SHIFT
     c = pos_first[root]
     while c >= 0:
-        m = pos_link[c]
-        if fused[m]:
+        m = pos_link[_u(c)]
+        if fused[_u(m)]:
             m = stage
         for j in range(n):
-            t = gen_buf[j, G_T]
+            t = gen_buf[_u(j), G_T]
             _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t,
-                    key0 | gen_buf[j, G_SEQ], t, gen_buf[j, G_WIRE] | (c << 32),
-                    gen_buf[j, G_FRAME])
+                    key0 | gen_buf[_u(j), G_SEQ], t, gen_buf[_u(j), G_WIRE] | (c << 32),
+                    gen_buf[_u(j), G_FRAME])
         run_owner[m] = -1
-        c = pos_sib[c]
+        c = pos_sib[_u(c)]
     j0 = 0  # rows are in time order: the first one counted
     while j0 < n and gen_buf[j0, G_T] < warmup:
         j0 += 1
@@ -869,17 +877,17 @@ def _inject_rows(tree, root, gen_buf, n, items, runs, ST, FP, FS, PA, GSTAT, EA,
         if camera:
             j = 0
             while j < n:  # one frame: open its slot
-                t = gen_buf[j, G_T]
-                slot = slot_base[f] + (gen_buf[j, G_FRAME] & slot_mask[f])
+                t = gen_buf[_u(j), G_T]
+                slot = _u(slot_base[f] + (gen_buf[_u(j), G_FRAME] & slot_mask[f]))
                 if slot_rem[slot] != 0:
                     err = 1
-                slot_rem[slot] = gen_buf[j, G_NPK]
+                slot_rem[slot] = gen_buf[_u(j), G_NPK]
                 slot_origin[slot] = t
                 slot_last[slot] = -1
                 slot_flags[slot] = 0
                 if t >= warmup:
                     GSTAT[GS_FSENT, g] += 1
-                j += gen_buf[j, G_NPK]
+                j += gen_buf[_u(j), G_NPK]
     return err
 
 

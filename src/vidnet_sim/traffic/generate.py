@@ -115,12 +115,13 @@ def _grow(out: npt.NDArray[np.int64], need: int) -> npt.NDArray[np.int64]:
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
 def _put(out: npt.NDArray[np.int64], n: int, t: int, seq: int, payload: int, wire: int,
          frame: int, npk: int) -> None:
-    out[n, 0] = t
-    out[n, 1] = seq
-    out[n, 2] = payload
-    out[n, 3] = wire
-    out[n, 4] = frame
-    out[n, 5] = npk
+    row = nb.uint64(n)  # (unsigned: no negative-index wrap-around arithmetic)
+    out[row, 0] = t
+    out[row, 1] = seq
+    out[row, 2] = payload
+    out[row, 3] = wire
+    out[row, 4] = frame
+    out[row, 5] = npk
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
