@@ -67,32 +67,47 @@ class CoreEngine:
         src = plan.sources
         flow_group = src.group[plan.flow_source].astype(np.int64)
         flow_header = src.header_bytes[plan.flow_source].astype(np.int64)
-        self._FP = (flow_group, flow_header, np.full(n_flows, -1, np.int64))
-        self._FS = self._frame_slots()
+        # per delivery flow: group, header bytes, last latency (jitter), frame-slot ring
+        self._flow = K.table(n_flows, K.N_FCOLS)
+        self._flow[:, K.F_GROUP] = flow_group
+        self._flow[:, K.F_HEADER] = flow_header
+        self._flow[:, K.F_LAST_LAT] = -1
+        slot_base, slot_mask, self._slots = self._frame_slots()
+        self._flow[:, K.F_SLOT_BASE] = slot_base
+        self._flow[:, K.F_SLOT_MASK] = slot_mask
         rate = plan.link_rate_bps
         ps_per_byte = np.where(8 * 10**12 % rate == 0, 8 * 10**12 // rate, 0).astype(np.int64)
         tree_group = src.group[plan.tree_source].astype(np.int64)
         tree_queue = plan.class_queue[plan.group_class[tree_group]].astype(np.int64)
         sched, buf_b, buf_p = _effective_schedulers(plan, tree_queue)
-        self._LP = (rate, plan.link_prop_ps, buf_b, buf_p, ps_per_byte)
-        # inboxes: one per link and the staging inbox last (see K.advance)
-        self._items, in_off, in_cap = K.segmented_store(n_links + 1, 64, K.N_COLS)
-        self._runs, run_off, run_cap = K.segmented_store(n_links + 1, 4, 1)
-        self._ring, ring_off, ring_cap = K.segmented_store(n_links, 16, 2)
+        # the link table: one row per link, the staging inbox last (see K.advance)
+        L = self._L = K.table(n_links + 1, K.N_LCOLS)
+        links = slice(0, n_links)
+        L[links, K.L_RATE] = rate
+        L[links, K.L_PROP] = plan.link_prop_ps
+        L[links, K.L_BUF_B] = buf_b
+        L[links, K.L_BUF_P] = buf_p
+        L[links, K.L_PPB] = ps_per_byte
+        L[links, K.L_SCHED] = sched
+        L[links, K.L_FAIL_PTR] = plan.fail_start[:-1]
+        L[links, K.L_FAIL_END] = plan.fail_start[1:]
+        L[:, K.L_RUN_OWNER] = -1
+        self._items, L[:, K.L_IN_OFF], L[:, K.L_IN_CAP] = K.segmented_store(
+            n_links + 1, 64, K.N_COLS)
+        self._runs, L[:, K.L_RUN_OFF], L[:, K.L_RUN_CAP] = K.segmented_store(n_links + 1, 4, 1)
+        self._ring, L[links, K.L_RING_OFF], L[links, K.L_RING_CAP] = K.segmented_store(
+            n_links, 16, 2)
         # per (link, queue) rings of waiting packets: only scheduled links use them
         nq = plan.n_queues
         seg_cap = np.repeat(np.where(sched > 0, 16, 1), nq).astype(np.int64)
         qs_off = np.zeros(n_links * nq, np.int64)
         qs_off[1:] = np.cumsum(seg_cap)[:-1]
         self._qdata = np.zeros((max(1, int(seg_cap.sum())), K.N_COLS), np.int64)
-        tops = np.array([len(self._items), len(self._runs), len(self._ring),
-                         int(seg_cap.sum())], np.int64)
-        self._ST = (in_off, in_cap, np.zeros(n_links + 1, np.int64), run_off, run_cap,
-                    np.zeros(n_links + 1, np.int64), np.full(n_links + 1, -1, np.int64), tops)
-        self._LS = (np.zeros(n_links, np.int64), ring_off, ring_cap,
-                    np.zeros(n_links, np.int64), np.zeros(n_links, np.int64),
-                    np.zeros(n_links, np.int64), np.zeros(1, np.int64))
-        self._SQ = (sched, tree_queue,
+        # the stores' tops (K.TOP_*) and the packet-hop count (K.C_HOPS)
+        self._counters = np.zeros(K.N_COUNTERS, np.int64)
+        self._counters[[K.TOP_ITEMS, K.TOP_RUNS, K.TOP_RING, K.TOP_QDATA]] = (
+            len(self._items), len(self._runs), len(self._ring), int(seg_cap.sum()))
+        self._SQ = (tree_queue,
                     np.ascontiguousarray(plan.link_queue_buffer_bytes, np.int64),
                     np.ascontiguousarray(plan.link_queue_buffer_packets, np.int64),
                     plan.queue_quantum.astype(np.int64), np.zeros(n_links, np.int64),
@@ -102,10 +117,11 @@ class CoreEngine:
                     np.zeros(n_links * nq, np.int64), np.zeros(n_links * nq, np.int64),
                     np.zeros(n_links, np.int64), np.zeros(n_links, np.int64),
                     np.zeros(n_links, np.int64))
-        self._PA = (plan.pos_link, plan.pos_first_child, plan.pos_sibling, plan.pos_deliver,
-                    plan.pos_end)
-        self._FA = (plan.fail_start, plan.fail_down, plan.fail_up,
-                    plan.fail_start[:-1].copy(), np.zeros(n_links, np.int64))
+        self._pos = K.table(len(plan.pos_link), K.N_PCOLS)
+        self._pos[:, K.P_LINK] = plan.pos_link
+        self._pos[:, K.P_FIRST] = plan.pos_first_child
+        self._pos[:, K.P_SIB] = plan.pos_sibling
+        self._pos[:, K.P_DELIVER] = plan.pos_deliver
         ep = np.zeros(1, np.int64) if epochs is None else np.asarray(epochs, np.int64)
         if len(ep) == 0 or ep[0] != 0 or np.any(np.diff(ep) <= 0):
             raise ValueError("epochs must start at 0 and increase")
@@ -114,7 +130,8 @@ class CoreEngine:
                     np.zeros((n_ep if n_ep > 1 else 0, n_groups, N_BUCKETS), np.int64),
                     np.zeros((n_ep, K.N_ELSTAT, n_links), np.int64))
         self._succ_start, self._succ = _successors(plan)
-        self._work, self._fused = _work_order(plan, sched, self._succ_start, self._succ)
+        self._work, fused = _work_order(plan, sched, self._succ_start, self._succ)
+        L[links, K.L_FUSED] = fused
         # indexed [statistic, group] by the kernel, stored group-major so that one packet's
         # updates to its group touch one or two cache lines
         self._gstat = np.zeros((n_groups, K.N_GSTAT), np.int64).T
@@ -147,7 +164,7 @@ class CoreEngine:
                 best = max(best, int(s.size_a[i]) + h)
         return best
 
-    def _frame_slots(self) -> tuple[I64, ...]:
+    def _frame_slots(self) -> tuple[I64, I64, I64]:
         """Per camera flow, a ring of frame slots large enough for every frame in flight.
 
         A frame is open from its window's injection until its last packet settles, at most
@@ -174,8 +191,7 @@ class CoreEngine:
             total += size
         total = max(total, 1)
         # remaining packets, capture time, last delivery, flags: one slot's fields side by side
-        slots = np.zeros((total, 4), np.int64)
-        return (base, mask, slots[:, 0], slots[:, 1], slots[:, 2], slots[:, 3])
+        return base, mask, K.table(total, K.N_SCOLS)
 
     # --- running -----------------------------------------------------------------------
     def _call(self, t_to: int, final: bool) -> None:
@@ -185,9 +201,10 @@ class CoreEngine:
          err) = K.advance(
             self.t, t_to, self.window_ps, final, table_arrays(plan.sources),
             state_arrays(self.state), self._gen, plan.source_tree_start, self.state.tree_pos0,
-            self._work, self._fused, self._LP, self._LS, self._ST, self._items, self._runs,
-            self._ring, self._qdata, self._SQ, self._QS, self._FP, self._FS, self._PA, self._FA,
-            self._EA, self._succ_start, self._succ, self._gstat, self._phist, self._fhist,
+            self._work, self._L, self._counters, self._items, self._runs, self._ring,
+            self._qdata, self._SQ, self._QS, self._flow, self._slots, self._pos, plan.pos_end,
+            plan.fail_down, plan.fail_up, self._EA, self._succ_start, self._succ, self._gstat,
+            self._phist, self._fhist,
             self._lstat, self.warmup_ps, self.end_ps, self.drain, plan.count_in_service, self._log,
             self._log_n, self.do_log,
         )
@@ -252,7 +269,7 @@ class CoreEngine:
             link_peak_queue_packets=ls[K.LS_PEAK_P].copy(),
             link_peak_wait_ps=ls[K.LS_PEAK_WAIT].copy(),
             measured_ps=self.end_ps - self.warmup_ps,
-            packet_hops=int(self._LS[6][0]),
+            packet_hops=int(self._counters[K.C_HOPS]),
             wall_seconds=self._wall,
             class_names=list(plan.class_names),
             group_class=plan.group_class.copy(),

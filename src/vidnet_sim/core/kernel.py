@@ -50,6 +50,25 @@ N_COLS = 5
 
 ERR_FRAME_SLOTS = 1
 
+# columns of the link table L[l, c] (one row per link, the staging inbox's last), laid out so
+# that what one packet touches downstream (its inbox counters) is one cache line
+(L_IN_OFF, L_IN_N, L_RUN_OFF, L_RUNS_N, L_RUN_OWNER, L_IN_CAP, L_RUN_CAP, L_SCHED,  # inbox
+ L_LAST_DEP, L_RING_OFF, L_RING_CAP, L_RING_HEAD, L_RING_N, L_Q_BYTES, L_FAIL_PTR,  # state
+ L_FAIL_FLUSHED,
+ L_RATE, L_PROP, L_BUF_B, L_BUF_P, L_PPB, L_FAIL_END, L_FUSED) = range(23)  # parameters
+N_LCOLS = 24
+# columns of the position table POS[p, c] (docs/model.md rule 12; pos_end apart, it is cold)
+P_LINK, P_FIRST, P_SIB, P_DELIVER = range(4)
+N_PCOLS = 4
+# columns of the delivery-flow table FLOW[f, c] and of the frame-slot table SLOTS[s, c]
+F_GROUP, F_HEADER, F_LAST_LAT, F_SLOT_BASE, F_SLOT_MASK = range(5)
+N_FCOLS = 8
+S_REM, S_ORIGIN, S_LAST, S_FLAGS = range(4)
+N_SCOLS = 4
+# entries of the counters array: store tops (items, runs, rings, queue rings), packet-hops
+TOP_ITEMS, TOP_RUNS, TOP_RING, TOP_QDATA, C_HOPS = range(5)
+N_COUNTERS = 5
+
 # indices into the per-link statistics matrix LSTAT[k, l]
 (LS_PACKETS, LS_BYTES, LS_DROPS, LS_DROP_BYTES, LS_BUSY, LS_PEAK_B, LS_PEAK_P,
  LS_PEAK_WAIT, LS_FAIL) = range(9)
@@ -80,59 +99,67 @@ def _service_ps(size: int, rate: int) -> int:
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _relocate(data, off, cap, used, tops, which, l, need):  # type: ignore[no-untyped-def]
+def _relocate(data, L, c_off, c_cap, used, tops, which, l, need):  # type: ignore[no-untyped-def]
     """Give segment ``l`` of a segmented store room for ``need`` rows.
 
     A segmented store is one 2-D array shared by all links; link ``l`` owns rows
-    ``off[l] : off[l] + cap[l]``, of which ``used`` are filled. A full segment moves to the end
-    (the array doubles when needed); offsets of other segments never change, so a reader
-    holding one link's rows is never disturbed by appends to another link.
+    ``L[l, c_off] : L[l, c_off] + L[l, c_cap]``, of which ``used`` are filled. A full segment
+    moves to the end (the array doubles when needed); offsets of other segments never change,
+    so a reader holding one link's rows is never disturbed by appends to another link.
     """
-    new_cap = max(need, 2 * cap[l], 8)
+    new_cap = max(need, 2 * L[l, c_cap], 8)
     top = tops[which]
     if top + new_cap > data.shape[0]:
         bigger = np.empty((max(2 * data.shape[0], top + new_cap), data.shape[1]), np.int64)
         bigger[:top] = data[:top]
         data = bigger
-    o = off[l]
+    o = L[l, c_off]
     for j in range(used):
         for c in range(data.shape[1]):
             data[top + j, c] = data[o + j, c]
-    off[l] = top
-    cap[l] = new_cap
+    L[l, c_off] = top
+    L[l, c_cap] = new_cap
     tops[which] = top + new_cap
     return data
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t, key, origin,  # type: ignore[no-untyped-def]
-            meta, frame):
+def _append(items, runs, L, m, owner, t, key, origin, meta, frame):  # type: ignore[no-untyped-def]
     """Append one item to link ``m``'s inbox (room reserved beforehand), opening a new run
     when ``owner`` changes. (Arrays are passed one by one: unpacking a tuple of arrays in a
     hot loop costs a reference-count round trip per array.)"""
-    n = in_n[_u(m)]
-    if run_owner[_u(m)] != owner:
-        run_owner[_u(m)] = owner
-        r = runs_n[_u(m)]
-        runs[_u(run_off[_u(m)] + r), 0] = n
-        runs_n[_u(m)] = r + 1
-    row = _u(in_off[_u(m)] + n)
+    mu = _u(m)
+    n = L[mu, L_IN_N]
+    if L[mu, L_RUN_OWNER] != owner:
+        L[mu, L_RUN_OWNER] = owner
+        r = L[mu, L_RUNS_N]
+        runs[_u(L[mu, L_RUN_OFF] + r), 0] = n
+        L[mu, L_RUNS_N] = r + 1
+    row = _u(L[mu, L_IN_OFF] + n)
     items[row, 0] = t
     items[row, 1] = key
     items[row, 2] = origin
     items[row, 3] = meta
     items[row, 4] = frame
-    in_n[_u(m)] = n + 1
+    L[mu, L_IN_N] = n + 1
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _reserve(items, runs, in_off, in_cap, in_n, run_off, run_cap, runs_n, tops, m, n_new):  # type: ignore[no-untyped-def]
+def _reserve(items, runs, L, tops, m, n_new):  # type: ignore[no-untyped-def]
     """Make room in link ``m``'s inbox for ``n_new`` more items in one more run."""
-    if in_n[m] + n_new > in_cap[m]:
-        items = _relocate(items, in_off, in_cap, in_n[m], tops, 0, m, in_n[m] + n_new)
-    if runs_n[m] + 1 > run_cap[m]:
-        runs = _relocate(runs, run_off, run_cap, runs_n[m], tops, 1, m, runs_n[m] + 1)
+    n = L[m, L_IN_N]
+    if n + n_new > L[m, L_IN_CAP]:
+        items = _relocate(items, L, L_IN_OFF, L_IN_CAP, n, tops, TOP_ITEMS, m, n + n_new)
+    r = L[m, L_RUNS_N]
+    if r + 1 > L[m, L_RUN_CAP]:
+        runs = _relocate(runs, L, L_RUN_OFF, L_RUN_CAP, r, tops, TOP_RUNS, m, r + 1)
     return items, runs
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _needs_room(L, m, n_new):  # type: ignore[no-untyped-def]
+    """Whether link ``m``'s inbox lacks room for ``n_new`` more items in one more run."""
+    return L[m, L_IN_N] + n_new > L[m, L_IN_CAP] or L[m, L_RUNS_N] + 1 > L[m, L_RUN_CAP]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -161,27 +188,33 @@ def _sift_down(ht, hk, hr, hn, i):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _frame_event(slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags, GSTAT,  # type: ignore[no-untyped-def]
-                 FHIST, flow, g, frame, t, outcome, warmup):
+def _frame_slot(FLOW, flow, frame):  # type: ignore[no-untyped-def]
+    """The row of ``SLOTS`` holding camera frame ``frame`` of delivery flow ``flow``."""
+    f = _u(flow)
+    return _u(FLOW[f, F_SLOT_BASE] + (frame & FLOW[f, F_SLOT_MASK]))
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _frame_event(FLOW, SLOTS, GSTAT, FHIST, flow, g, frame, t, outcome, warmup):  # type: ignore[no-untyped-def]
     """One packet of a camera frame is settled: outcome 0 delivered, 1 dropped, 2 in flight."""
-    slot = _u(slot_base[_u(flow)] + (frame & slot_mask[_u(flow)]))
+    slot = _frame_slot(FLOW, flow, frame)
     if outcome == 0:
-        if t > slot_last[slot]:
-            slot_last[slot] = t
+        if t > SLOTS[slot, S_LAST]:
+            SLOTS[slot, S_LAST] = t
     else:
-        slot_flags[slot] |= outcome  # bit 1 dropped, bit 2 in flight
-    slot_rem[slot] -= 1
-    if slot_rem[slot] == 0:
-        origin = slot_origin[slot]
+        SLOTS[slot, S_FLAGS] |= outcome  # bit 1 dropped, bit 2 in flight
+    SLOTS[slot, S_REM] -= 1
+    if SLOTS[slot, S_REM] == 0:
+        origin = SLOTS[slot, S_ORIGIN]
         if origin >= warmup:
-            if slot_flags[slot] & 1:
+            if SLOTS[slot, S_FLAGS] & 1:
                 GSTAT[GS_FLOST, g] += 1
-            elif slot_flags[slot] & 2:
+            elif SLOTS[slot, S_FLAGS] & 2:
                 GSTAT[GS_FIN_FLIGHT, g] += 1
             else:
-                lat = slot_last[slot] - origin
+                lat = SLOTS[slot, S_LAST] - origin
                 GSTAT[GS_FDELIVERED, g] += 1
-                FHIST[_u(g), _u(bucket_index(lat))] += 1
+                FHIST[g, _u(bucket_index(lat))] += 1
                 if GSTAT[GS_FLMIN, g] < 0 or lat < GSTAT[GS_FLMIN, g]:
                     GSTAT[GS_FLMIN, g] = lat
                 if lat > GSTAT[GS_FLMAX, g]:
@@ -203,12 +236,12 @@ def _epoch_of(ep, t):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, slot_origin,  # type: ignore[no-untyped-def]
-            slot_last, slot_flags, GSTAT, PHIST, FHIST, flow, origin, frame, wire, t, dropped,
-            warmup, end, drain, failed, EP, ESTAT, EPHIST):
+def _settle(FLOW, SLOTS, GSTAT, PHIST, FHIST, flow, origin, frame, wire, t, dropped, warmup,  # type: ignore[no-untyped-def]
+            end, drain, failed, EP, ESTAT, EPHIST):
     """A packet leaves the network for delivery flow ``flow``: delivered at ``t`` or
     dropped at ``t`` (``failed``: lost to a link failure)."""
-    g = _u(flow_group[_u(flow)])
+    fu = _u(flow)
+    g = _u(FLOW[fu, F_GROUP])
     late = (not drain) and t > end
     if origin >= warmup:
         e = -1  # epoch of the emission; only tracked with several epochs
@@ -228,7 +261,7 @@ def _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, s
             lat = t - origin
             GSTAT[GS_DELIVERED, g] += 1
             GSTAT[GS_BYTES, g] += wire
-            GSTAT[GS_PAYLOAD, g] += wire - flow_header[_u(flow)]
+            GSTAT[GS_PAYLOAD, g] += wire - FLOW[fu, F_HEADER]
             b = _u(bucket_index(lat))
             PHIST[g, b] += 1
             if e >= 0:
@@ -238,53 +271,43 @@ def _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, s
                 GSTAT[GS_LMIN, g] = lat
             if lat > GSTAT[GS_LMAX, g]:
                 GSTAT[GS_LMAX, g] = lat
-            prev = last_lat[_u(flow)]
+            prev = FLOW[fu, F_LAST_LAT]
             if prev >= 0:
                 GSTAT[GS_JSUM, g] += abs(lat - prev)
                 GSTAT[GS_JCOUNT, g] += 1
     if not dropped and not late:
-        last_lat[_u(flow)] = t - origin
+        FLOW[fu, F_LAST_LAT] = t - origin
     if frame >= 0:
         outcome = 2 if late else (1 if dropped else 0)
-        _frame_event(slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags, GSTAT,
-                     FHIST, flow, g, frame, t, outcome, warmup)
+        _frame_event(FLOW, SLOTS, GSTAT, FHIST, flow, g, frame, t, outcome, warmup)
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _lose(p, t, origin, size, frame, failed, PA, FP, FS, GSTAT, PHIST, FHIST, warmup, end,  # type: ignore[no-untyped-def]
-          drain, EP, ESTAT, EPHIST):
+def _lose(p, t, origin, size, frame, failed, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST,  # type: ignore[no-untyped-def]
+          warmup, end, drain, EP, ESTAT, EPHIST):
     """The packet at position ``p`` is dropped at ``t`` (``failed``: by a link failure): lost
     for every delivery flow below ``p``. Not inlined: drops are rare, code size matters."""
-    pos_deliver, pos_end = PA[3], PA[4]
-    flow_group, flow_header, last_lat = FP
-    slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags = FS
     for q in range(p, pos_end[p]):
-        d = pos_deliver[q]
+        d = POS[q, P_DELIVER]
         if d >= 0:
-            _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem,
-                    slot_origin, slot_last, slot_flags, GSTAT, PHIST, FHIST, d, origin,
-                    frame, size, t, True, warmup, end, drain, failed, EP, ESTAT, EPHIST)
+            _settle(FLOW, SLOTS, GSTAT, PHIST, FHIST, d, origin, frame, size, t, True, warmup,
+                    end, drain, failed, EP, ESTAT, EPHIST)
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _forward(p, t, key, origin, size, frame, PA, items, runs, ST, FP, FS, GSTAT, PHIST, FHIST,  # type: ignore[no-untyped-def]
-             warmup, end, drain, owner, EP, ESTAT, EPHIST):
+def _forward(p, t, key, origin, size, frame, POS, L, items, runs, FLOW, SLOTS, GSTAT, PHIST,  # type: ignore[no-untyped-def]
+             FHIST, warmup, end, drain, owner, EP, ESTAT, EPHIST):
     """The packet at position ``p`` reaches the far end of its link at ``t``: it arrives at
     each child position's link, and is delivered if ``p`` delivers."""
-    pos_link, pos_first, pos_sib, pos_deliver, pos_end = PA
-    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
-    flow_group, flow_header, last_lat = FP
-    slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags = FS
-    c = pos_first[_u(p)]
+    c = POS[_u(p), P_FIRST]
     while c >= 0:
-        _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, pos_link[_u(c)], owner, t,
-                key, origin, size | (c << 32), frame)
-        c = pos_sib[_u(c)]
-    d = pos_deliver[_u(p)]
+        _append(items, runs, L, POS[_u(c), P_LINK], owner, t, key, origin, size | (c << 32),
+                frame)
+        c = POS[_u(c), P_SIB]
+    d = POS[_u(p), P_DELIVER]
     if d >= 0:
-        _settle(flow_group, flow_header, last_lat, slot_base, slot_mask, slot_rem, slot_origin,
-                slot_last, slot_flags, GSTAT, PHIST, FHIST, d, origin, frame, size, t, False,
-                warmup, end, drain, False, EP, ESTAT, EPHIST)
+        _settle(FLOW, SLOTS, GSTAT, PHIST, FHIST, d, origin, frame, size, t, False, warmup, end,
+                drain, False, EP, ESTAT, EPHIST)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -351,13 +374,12 @@ def _heap_pop(box, t1, pos, stop, ht, hk, hr, hn):  # type: ignore[no-untyped-de
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _keep_tails(l, items, runs, ST, base, R, pos, stop):  # type: ignore[no-untyped-def]
+def _keep_tails(l, items, runs, L, base, R, pos, stop):  # type: ignore[no-untyped-def]
     """Keep the unread tails of the runs (arrivals at or after t1) as runs at the front of the
     inbox; rows only move towards the front, so copying in order is safe."""
-    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
     n = 0
     nr = 0
-    ro = run_off[l]
+    ro = L[l, L_RUN_OFF]
     for r in range(R):
         if pos[r] < stop[r]:
             runs[ro + nr, 0] = n
@@ -366,15 +388,15 @@ def _keep_tails(l, items, runs, ST, base, R, pos, stop):  # type: ignore[no-unty
                 for c in range(N_COLS):
                     items[_u(base + n), c] = items[_u(j), c]
                 n += 1
-    in_n[l] = n
-    runs_n[l] = nr
-    run_owner[l] = -1
+    L[l, L_IN_N] = n
+    L[l, L_RUNS_N] = nr
+    L[l, L_RUN_OWNER] = -1
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA,  # type: ignore[no-untyped-def]
-                  scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service,
-                  log, log_n, do_log):
+def _process_link(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fail_down,  # type: ignore[no-untyped-def]
+                  fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT, counters, warmup, end,
+                  drain, count_in_service, log, log_n, do_log):
     """Serve every arrival before ``t1`` at FIFO link ``l``, in (time, tree, seq) order,
     reading them from inbox ``ib`` (``l``'s own, or the staging inbox of a link fed by one
     source alone).
@@ -386,39 +408,35 @@ def _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA, 
     small as the queue ever was, so it stays in the cache). Returns the new log length
     and whether it stopped so.
     """
-    rate_a, prop_a, bufb_a, bufp_a, ppb_a = LP
-    last_dep, ring_off, ring_cap, ring_head, ring_n, q_bytes, hops = LS
-    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
-    fail_start, fail_down, fail_up, fail_ptr, fail_flushed = FA
     EP, ESTAT, EPHIST, ELSTAT = EA
     n_ep = EP.shape[0]
-    n_items = in_n[ib]
+    n_items = L[ib, L_IN_N]
     box = items
-    base = in_off[ib]
-    R = runs_n[ib]
+    base = L[ib, L_IN_OFF]
+    R = L[ib, L_RUNS_N]
     pos = scratch[0]
     stop = scratch[1]
     ht = scratch[2]  # heap of run heads: time, key, run
     hk = scratch[3]
     hr = scratch[4]
-    hn = _heap_start(box, runs, base, run_off[ib], R, n_items, t1, pos, stop, ht, hk, hr)
+    hn = _heap_start(box, runs, base, L[ib, L_RUN_OFF], R, n_items, t1, pos, stop, ht, hk, hr)
 
-    rate = rate_a[l]
-    ppb = ppb_a[l]  # ps per byte when 8e12 / rate is whole: S = size * ppb, no division
-    prop = prop_a[l]
-    bufb = bufb_a[l]
-    bufp = bufp_a[l]
-    rbase = ring_off[l]
-    cap = ring_cap[l]
-    head = ring_head[l]
-    rn = ring_n[l]
-    qb = q_bytes[l]
-    ld = last_dep[l]
-    fi = fail_ptr[l]
-    fe = fail_start[l + 1]
+    rate = L[l, L_RATE]
+    ppb = L[l, L_PPB]  # ps per byte when 8e12 / rate is whole: S = size * ppb, no division
+    prop = L[l, L_PROP]
+    bufb = L[l, L_BUF_B]
+    bufp = L[l, L_BUF_P]
+    rbase = L[l, L_RING_OFF]
+    cap = L[l, L_RING_CAP]
+    head = L[l, L_RING_HEAD]
+    rn = L[l, L_RING_N]
+    qb = L[l, L_Q_BYTES]
+    ld = L[l, L_LAST_DEP]
+    fi = L[l, L_FAIL_PTR]
+    fe = L[l, L_FAIL_END]
     fdown = fail_down[fi] if fi < fe else INF
     fup = fail_up[fi] if fi < fe else INF
-    flushed = fail_flushed[l]
+    flushed = L[l, L_FAIL_FLUSHED]
     e = -1
     eb0 = 0
     ebusy0 = 0
@@ -487,8 +505,8 @@ def _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA, 
                         ELSTAT[e, EL_FAIL, l] += 1
                 if do_log:
                     log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
-                _lose(p, t, origin, size, frame, True, PA, FP, FS, GSTAT, PHIST, FHIST,
-                  warmup, end, drain, EP, ESTAT, EPHIST)
+                _lose(p, t, origin, size, frame, True, POS, pos_end, FLOW, SLOTS, GSTAT,
+                      PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
                 continue
         occ_b = qb
         occ_p = rn
@@ -528,10 +546,10 @@ def _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA, 
                 log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t,
                              -1 if lost else dep)
             if lost:
-                _lose(p, fdown, origin, size, frame, True, PA, FP, FS, GSTAT, PHIST, FHIST,
-                  warmup, end, drain, EP, ESTAT, EPHIST)
+                _lose(p, fdown, origin, size, frame, True, POS, pos_end, FLOW, SLOTS, GSTAT,
+                      PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
             else:
-                _forward(p, dep + prop, key, origin, size, frame, PA, items, runs, ST, FP, FS,
+                _forward(p, dep + prop, key, origin, size, frame, POS, L, items, runs, FLOW, SLOTS,
                          GSTAT, PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST)
         else:
             if measured:
@@ -541,8 +559,8 @@ def _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA, 
                     ELSTAT[e, EL_DROPS, l] += 1
             if do_log:
                 log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
-            _lose(p, t, origin, size, frame, False, PA, FP, FS, GSTAT, PHIST, FHIST,
-                  warmup, end, drain, EP, ESTAT, EPHIST)
+            _lose(p, t, origin, size, frame, False, POS, pos_end, FLOW, SLOTS, GSTAT,
+                      PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
 
     if e >= 0:
         ELSTAT[e, EL_BYTES, l] += st_bytes - eb0
@@ -556,14 +574,14 @@ def _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP, FS, PA, FA, EA, 
     LSTAT[LS_PEAK_B, l] = st_peak_b
     LSTAT[LS_PEAK_P, l] = st_peak_p
     LSTAT[LS_PEAK_WAIT, l] = st_peak_wait
-    ring_head[l] = head
-    ring_n[l] = rn
-    q_bytes[l] = qb
-    last_dep[l] = ld
-    fail_ptr[l] = fi
-    fail_flushed[l] = flushed
-    hops[0] += n_hops
-    _keep_tails(ib, items, runs, ST, base, R, pos, stop)
+    L[l, L_RING_HEAD] = head
+    L[l, L_RING_N] = rn
+    L[l, L_Q_BYTES] = qb
+    L[l, L_LAST_DEP] = ld
+    L[l, L_FAIL_PTR] = fi
+    L[l, L_FAIL_FLUSHED] = flushed
+    counters[C_HOPS] += n_hops
+    _keep_tails(ib, items, runs, L, base, R, pos, stop)
     return log_n, full
 
 
@@ -594,49 +612,45 @@ def _drr_choose(sb, NQ, l, QS, qdata, quantum):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, PA, FA, EA,  # type: ignore[no-untyped-def]
-                        scratch, GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain,
-                        count_in_service, log, log_n, do_log):
+def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, pos_end,  # type: ignore[no-untyped-def]
+                        fail_down, fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT, counters,
+                        warmup, end, drain, count_in_service, log, log_n, do_log):
     """Link ``l`` with a strict-priority or DRR scheduler (rule 11): an event loop over the
     merged arrivals before ``t1`` and the transmitter's choices at ``d <= t1``; packets still
     waiting stay in their queue rings. Allocates nothing (room reserved by the caller); when
     an arrival's queue ring is full it stops before it, like ``_process_link``, and returns
     ``(log length, True)`` for the caller to grow that ring and call again."""
-    rate_a, prop_a, bufb_a, bufp_a, ppb_a = LP
-    last_dep, ring_off, ring_cap, ring_head, ring_n, q_bytes, hops = LS
-    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
-    sched_a, tree_queue, qbuf_b, qbuf_p, quantum, svc_size, svc_queue = SQ
+    tree_queue, qbuf_b, qbuf_p, quantum, svc_size, svc_queue = SQ
     qs_off, qs_cap, qs_head, qs_n, qs_bytes, deficit, act, act_head, act_n, begun = QS
-    fail_start, fail_down, fail_up, fail_ptr, fail_flushed = FA
     EP, ESTAT, EPHIST, ELSTAT = EA
     n_ep = EP.shape[0]
     NQ = quantum.shape[0]
     sb = l * NQ
-    drr = sched_a[l] == 2
-    n_items = in_n[l]
+    drr = L[l, L_SCHED] == 2
+    n_items = L[l, L_IN_N]
     box = items
-    base = in_off[l]
-    R = runs_n[l]
+    base = L[l, L_IN_OFF]
+    R = L[l, L_RUNS_N]
     pos = scratch[0]
     stop = scratch[1]
     ht = scratch[2]
     hk = scratch[3]
     hr = scratch[4]
-    hn = _heap_start(box, runs, base, run_off[l], R, n_items, t1, pos, stop, ht, hk, hr)
-    rate = rate_a[l]
-    ppb = ppb_a[l]
-    prop = prop_a[l]
-    free_at = last_dep[l]
+    hn = _heap_start(box, runs, base, L[l, L_RUN_OFF], R, n_items, t1, pos, stop, ht, hk, hr)
+    rate = L[l, L_RATE]
+    ppb = L[l, L_PPB]
+    prop = L[l, L_PROP]
+    free_at = L[l, L_LAST_DEP]
     ssize = svc_size[l]
     squeue = svc_queue[l]
     qtot = 0
     for q in range(NQ):
         qtot += qs_n[sb + q]
-    fi = fail_ptr[l]
-    fe = fail_start[l + 1]
+    fi = L[l, L_FAIL_PTR]
+    fe = L[l, L_FAIL_END]
     fdown = fail_down[fi] if fi < fe else INF
     fup = fail_up[fi] if fi < fe else INF
-    flushed = fail_flushed[l]
+    flushed = L[l, L_FAIL_FLUSHED]
     n_hops = 0
     e = -1  # the epoch of the latest measured arrival (several epochs only)
     full = False
@@ -665,8 +679,8 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
                             if n_ep > 1:
                                 ELSTAT[_epoch_of(EP, tx), EL_FAIL, l] += 1
                         _lose(qdata[row, 3] >> 32, fdown, qdata[row, 2], qdata[row, 3] & SIZE_MASK,
-                              qdata[row, 4], True, PA, FP, FS, GSTAT, PHIST, FHIST, warmup, end,
-                              drain, EP, ESTAT, EPHIST)
+                              qdata[row, 4], True, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST,
+                              FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
                     qs_n[seg] = 0
                     qs_head[seg] = 0
                     qs_bytes[seg] = 0
@@ -731,8 +745,8 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
                         ELSTAT[e, EL_FAIL, l] += 1
                 if do_log:
                     log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
-                _lose(meta >> 32, t, origin, size, frame, True, PA, FP, FS, GSTAT, PHIST, FHIST,
-                  warmup, end, drain, EP, ESTAT, EPHIST)
+                _lose(meta >> 32, t, origin, size, frame, True, POS, pos_end, FLOW, SLOTS, GSTAT,
+                      PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
                 continue
             q = tree_queue[key >> FLOW_SHIFT]
             seg = _u(sb + q)
@@ -754,8 +768,8 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
                         ELSTAT[e, EL_DROPS, l] += 1
                 if do_log:
                     log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
-                _lose(meta >> 32, t, origin, size, frame, False, PA, FP, FS, GSTAT, PHIST, FHIST,
-                  warmup, end, drain, EP, ESTAT, EPHIST)
+                _lose(meta >> 32, t, origin, size, frame, False, POS, pos_end, FLOW, SLOTS, GSTAT,
+                      PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
                 continue
             s = size * ppb if ppb > 0 else _service_ps(size, rate)
             if measured:
@@ -801,18 +815,18 @@ def _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ, QS, FP, FS, P
                 LSTAT[LS_FAIL, l] += 1
                 if n_ep > 1:
                     ELSTAT[_epoch_of(EP, t), EL_FAIL, l] += 1
-            _lose(meta >> 32, fdown, origin, size, frame, True, PA, FP, FS, GSTAT, PHIST, FHIST,
-                  warmup, end, drain, EP, ESTAT, EPHIST)
+            _lose(meta >> 32, fdown, origin, size, frame, True, POS, pos_end, FLOW, SLOTS, GSTAT,
+                      PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
         else:
-            _forward(meta >> 32, dep + prop, key, origin, size, frame, PA, items, runs, ST, FP,
-                     FS, GSTAT, PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST)
-    last_dep[l] = free_at
+            _forward(meta >> 32, dep + prop, key, origin, size, frame, POS, L, items, runs,
+                     FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST)
+    L[l, L_LAST_DEP] = free_at
     svc_size[l] = ssize
     svc_queue[l] = squeue
-    fail_ptr[l] = fi
-    fail_flushed[l] = flushed
-    hops[0] += n_hops
-    _keep_tails(l, items, runs, ST, base, R, pos, stop)
+    L[l, L_FAIL_PTR] = fi
+    L[l, L_FAIL_FLUSHED] = flushed
+    counters[C_HOPS] += n_hops
+    _keep_tails(l, items, runs, L, base, R, pos, stop)
     return log_n, full
 
 
@@ -827,42 +841,37 @@ def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _inject_rows(tree, root, gen_buf, n, items, runs, ST, FP, FS, PA, GSTAT, EA, warmup,  # type: ignore[no-untyped-def]
-                 fused, stage):
+def _inject_rows(tree, root, gen_buf, n, items, runs, L, FLOW, SLOTS, POS, pos_end, GSTAT, EA,  # type: ignore[no-untyped-def]
+                 warmup, stage):
     """Copy ``n`` generated packets of ``tree`` (in time order, whole frames) into the
     inboxes of its root's children's links (room reserved; the staging inbox for a
-    ``fused`` link), one run each, and count them sent and open their camera frames for
-    every delivery flow of the tree. Returns 1 on frame-slot overflow."""
-    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
-    flow_group = FP[0]
-    slot_base, slot_mask, slot_rem, slot_origin, slot_last, slot_flags = FS
-    pos_link, pos_first, pos_sib, pos_deliver, pos_end = PA
+    fused link), one run each, and count them sent and open their camera frames for every
+    delivery flow of the tree. Returns 1 on frame-slot overflow."""
     EP, ESTAT, EPHIST, ELSTAT = EA
     n_ep = EP.shape[0]
     err = 0
     owner = -2 - tree
     key0 = tree << FLOW_SHIFT
-    c = pos_first[root]
+    c = POS[root, P_FIRST]
     while c >= 0:
-        m = pos_link[_u(c)]
-        if fused[_u(m)]:
+        m = POS[_u(c), P_LINK]
+        if L[_u(m), L_FUSED]:
             m = stage
         for j in range(n):
             t = gen_buf[_u(j), G_T]
-            _append(items, runs, in_off, in_n, run_off, runs_n, run_owner, m, owner, t,
-                    key0 | gen_buf[_u(j), G_SEQ], t, gen_buf[_u(j), G_WIRE] | (c << 32),
-                    gen_buf[_u(j), G_FRAME])
-        run_owner[m] = -1
-        c = pos_sib[_u(c)]
+            _append(items, runs, L, m, owner, t, key0 | gen_buf[_u(j), G_SEQ], t,
+                    gen_buf[_u(j), G_WIRE] | (c << 32), gen_buf[_u(j), G_FRAME])
+        L[m, L_RUN_OWNER] = -1
+        c = POS[_u(c), P_SIB]
     j0 = 0  # rows are in time order: the first one counted
     while j0 < n and gen_buf[j0, G_T] < warmup:
         j0 += 1
     camera = n > 0 and gen_buf[0, G_FRAME] >= 0  # (whole frames only, in order)
     for q in range(root, pos_end[root]):
-        f = pos_deliver[q]
+        f = POS[q, P_DELIVER]
         if f < 0:
             continue
-        g = flow_group[f]
+        g = FLOW[f, F_GROUP]
         GSTAT[GS_SENT, g] += n - j0
         if n_ep > 1 and j0 < n:
             e = _epoch_of(EP, gen_buf[j0, G_T])
@@ -878,13 +887,13 @@ def _inject_rows(tree, root, gen_buf, n, items, runs, ST, FP, FS, PA, GSTAT, EA,
             j = 0
             while j < n:  # one frame: open its slot
                 t = gen_buf[_u(j), G_T]
-                slot = _u(slot_base[f] + (gen_buf[_u(j), G_FRAME] & slot_mask[f]))
-                if slot_rem[slot] != 0:
+                slot = _frame_slot(FLOW, f, gen_buf[_u(j), G_FRAME])
+                if SLOTS[slot, S_REM] != 0:
                     err = 1
-                slot_rem[slot] = gen_buf[_u(j), G_NPK]
-                slot_origin[slot] = t
-                slot_last[slot] = -1
-                slot_flags[slot] = 0
+                SLOTS[slot, S_REM] = gen_buf[_u(j), G_NPK]
+                SLOTS[slot, S_ORIGIN] = t
+                SLOTS[slot, S_LAST] = -1
+                SLOTS[slot, S_FLAGS] = 0
                 if t >= warmup:
                     GSTAT[GS_FSENT, g] += 1
                 j += gen_buf[_u(j), G_NPK]
@@ -893,15 +902,14 @@ def _inject_rows(tree, root, gen_buf, n, items, runs, ST, FP, FS, PA, GSTAT, EA,
 
 @nb.njit(cache=True, error_model="numpy")
 def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tree_pos0, work,  # type: ignore[no-untyped-def]
-            fused,
-            LP, LS, ST, items, runs, ring, qdata, SQ, QS, FP, FS, PA, FA, EA, succ_start, succ,
-            GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain, count_in_service, log, log_n,
-            do_log):
+            L, counters, items, runs, ring, qdata, SQ, QS, FLOW, SLOTS, POS, pos_end, fail_down,
+            fail_up, EA, succ_start, succ, GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain,
+            count_in_service, log, log_n, do_log):
     """Simulate ``[t_from, t_to)`` window by window; with ``final``, then everything left.
 
     Each window runs ``work`` in order: ``-1 - s`` generates source ``s``'s packets and
     injects them, ``l >= 0`` computes link ``l`` (every link after the links feeding it).
-    A FIFO link fed by one source alone (``fused[l]``, at most one per source: a camera's
+    A FIFO link fed by one source alone (``L[l, L_FUSED]``, at most one per source: a camera's
     access link) comes right after that source, and its packets go through the staging
     inbox (the inbox store's last segment, reused by every such link, so it stays in the
     cache) instead of its own.
@@ -911,13 +919,9 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
     non-zero when a camera flow had more frames open than its frame-slot ring holds (a
     sizing bug the caller reports).
     """
-    last_dep, ring_off, ring_cap, ring_head, ring_n, q_bytes, hops = LS
-    in_off, in_cap, in_n, run_off, run_cap, runs_n, run_owner, tops = ST
     qs_off, qs_cap, qs_head, qs_n, qs_bytes, deficit, act, act_head, act_n, begun = QS
-    sched = SQ[0]
-    pos_link, pos_first, pos_sib, pos_deliver, pos_end = PA
-    NQ = SQ[4].shape[0]
-    stage = in_n.shape[0] - 1  # the staging inbox
+    NQ = SQ[3].shape[0]
+    stage = L.shape[0] - 1  # the staging inbox
     scratch = np.empty((5, 64), np.int64)
     err = 0
     t0 = t_from
@@ -943,22 +947,21 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
                     continue
                 for tr in range(source_tree_start[s], source_tree_start[s + 1]):
                     root = tree_pos0[tr]
-                    c = pos_first[root]
+                    c = POS[root, P_FIRST]
                     while c >= 0:
-                        m = pos_link[c]
-                        if fused[m]:
+                        m = POS[c, P_LINK]
+                        if L[m, L_FUSED]:
                             m = stage
-                        if in_n[m] + n > in_cap[m] or runs_n[m] + 1 > run_cap[m]:
-                            items, runs = _reserve(items, runs, in_off, in_cap, in_n, run_off,
-                                                   run_cap, runs_n, tops, m, n)
-                        c = pos_sib[c]
-                    err |= _inject_rows(tr, root, gen_buf, n, items, runs, ST, FP, FS, PA, GSTAT,
-                                        EA, warmup, fused, stage)
+                        if _needs_room(L, m, n):
+                            items, runs = _reserve(items, runs, L, counters, m, n)
+                        c = POS[c, P_SIB]
+                    err |= _inject_rows(tr, root, gen_buf, n, items, runs, L, FLOW, SLOTS, POS,
+                                        pos_end, GSTAT, EA, warmup, stage)
                 continue
-            ib = stage if fused[l] else l
-            n_items = in_n[ib]
-            n_out = n_items  # packets that may leave the link in this pass
-            if sched[l] != 0:
+            ib = stage if L[l, L_FUSED] else l
+            n_out = L[ib, L_IN_N]  # packets that may leave the link in this pass
+            sched = L[l, L_SCHED]
+            if sched != 0:
                 for q in range(NQ):  # a scheduled link may still have packets waiting
                     n_out += qs_n[l * NQ + q]
             if n_out == 0:
@@ -966,43 +969,52 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
             # reserve room downstream, in the ring or queues, the log and the merge scratch
             for k in range(succ_start[l], succ_start[l + 1]):
                 m = succ[k]
-                if in_n[m] + n_out > in_cap[m] or runs_n[m] + 1 > run_cap[m]:
-                    items, runs = _reserve(items, runs, in_off, in_cap, in_n, run_off, run_cap,
-                                           runs_n, tops, m, n_out)
+                if _needs_room(L, m, n_out):
+                    items, runs = _reserve(items, runs, L, counters, m, n_out)
             if do_log and log_n + n_out > log.shape[0]:
                 bigger = np.empty((2 * (log_n + n_out), 5), np.int64)
                 bigger[:log_n] = log[:log_n]
                 log = bigger
-            if runs_n[ib] > scratch.shape[1]:
-                scratch = np.empty((5, 2 * runs_n[ib]), np.int64)
-            if sched[l] == 0:
+            if L[ib, L_RUNS_N] > scratch.shape[1]:
+                scratch = np.empty((5, 2 * L[ib, L_RUNS_N]), np.int64)
+            if sched == 0:
                 while True:
-                    log_n, full = _process_link(l, ib, t1, LP, LS, ST, items, runs, ring, FP,
-                                                FS, PA, FA, EA, scratch, GSTAT, PHIST, FHIST,
-                                                LSTAT, warmup, end, drain, count_in_service,
-                                                log, log_n, do_log)
+                    log_n, full = _process_link(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS,
+                                                pos_end, fail_down, fail_up, EA, scratch, GSTAT,
+                                                PHIST, FHIST, LSTAT, counters, warmup, end, drain,
+                                                count_in_service, log, log_n, do_log)
                     if not full:
                         break
-                    ring = _grow_ring(ring, ring_off, ring_cap, ring_head, ring_n[l], tops, 2, l,
-                                      2 * ring_cap[l])  # (the kept tails fit the scratch)
+                    ring = _grow_ring(ring, L[:, L_RING_OFF], L[:, L_RING_CAP],
+                                      L[:, L_RING_HEAD], L[l, L_RING_N], counters, TOP_RING, l,
+                                      2 * L[l, L_RING_CAP])  # (the kept tails fit the scratch)
             else:
                 while True:
-                    log_n, full = _process_link_sched(l, t1, LP, LS, ST, items, runs, qdata, SQ,
-                                                      QS, FP, FS, PA, FA, EA, scratch, GSTAT,
-                                                      PHIST, FHIST, LSTAT, warmup, end, drain,
+                    log_n, full = _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW,
+                                                      SLOTS, POS, pos_end, fail_down, fail_up, EA,
+                                                      scratch, GSTAT, PHIST, FHIST, LSTAT,
+                                                      counters, warmup, end, drain,
                                                       count_in_service, log, log_n, do_log)
                     if not full:
                         break
                     for q in range(NQ):
                         seg = l * NQ + q
                         if qs_n[seg] == qs_cap[seg]:
-                            qdata = _grow_ring(qdata, qs_off, qs_cap, qs_head, qs_n[seg], tops,
-                                               3, seg, 2 * qs_cap[seg])
+                            qdata = _grow_ring(qdata, qs_off, qs_cap, qs_head, qs_n[seg],
+                                               counters, TOP_QDATA, seg, 2 * qs_cap[seg])
         if t0 < t_to:
             t0 = t1
         else:
             break
     return gen_buf, items, runs, ring, qdata, log, log_n, err
+
+
+def table(rows: int, cols: int, fill: int = 0) -> npt.NDArray[np.int64]:
+    """A ``rows`` x ``cols`` int64 table filled with ``fill`` whose rows start on 64-byte cache
+    lines (for ``cols`` a multiple of 8), so a row of 8 is one line."""
+    buf = np.full(rows * cols + 8, fill, np.int64)
+    skip = (-buf.ctypes.data % 64) // 8
+    return buf[skip : skip + rows * cols].reshape(rows, cols)
 
 
 def segmented_store(
