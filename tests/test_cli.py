@@ -209,6 +209,15 @@ BAD: dict[str, Bad] = {
         [f"{TELEMETRY}.size", "'-500B'", "must not be negative"],
         variant(('size = "500B"', 'size = "-500B"')),
     ),
+    "packet-larger-than-the-core-holds": Bad(
+        ["group 'telemetry'", "packets of up to 2097", "expected at most 1048575 bytes"],
+        variant(('size = "500B"', 'size = "2MiB"')),
+    ),
+    "more-frames-in-flight-than-the-core-holds": Bad(
+        ["group 'cams'", "frames of one camera in flight", "expected at most 262144"],
+        variant(('duration = "200ms"', 'duration = "4h"'),
+                ('rate = "1Gbps"\nbuffer = "256KiB"', 'rate = "1kbps"\nbuffer = "64MiB"')),
+    ),
     "unknown-attach-node": Bad(
         [f"{CAMS}.attach", "'edg'", "no node has this id", "did you mean 'edge'?"],
         variant(('attach = "edge"', 'attach = "edg"')),

@@ -60,6 +60,7 @@ def main() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def validate(file: Path) -> None:
     """Check a scenario FILE (and its compiled network) or a sweep file, without running it."""
+    from vidnet_sim.core.limits import check_limits
     from vidnet_sim.network.plan import build_plan
     from vidnet_sim.scenario import load_scenario
     from vidnet_sim.timeline.driver import scenario_actions
@@ -82,6 +83,7 @@ def validate(file: Path) -> None:
         scenario = load_scenario(file)
         plan = build_plan(scenario, file.parent)
         scenario_actions(scenario, plan)
+        check_limits(plan, scenario.simulation.window, scenario.simulation.duration)
     except ScenarioError as exc:
         _fail_scenario(exc.with_source(str(file)))
         return
@@ -90,7 +92,9 @@ def validate(file: Path) -> None:
     for year in years[1:]:  # every later year's network compiles too (routes, failures)
         try:
             later = scenario_for_year(scenario, year)
-            scenario_actions(later, build_plan(later, file.parent))
+            later_plan = build_plan(later, file.parent)
+            scenario_actions(later, later_plan)
+            check_limits(later_plan, later.simulation.window, later.simulation.duration)
         except ScenarioError as exc:
             problems += [Problem(f"growth (year {year}): {p.path}" if p.path
                                  else f"growth (year {year})", p.message)

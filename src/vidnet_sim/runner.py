@@ -161,9 +161,9 @@ def run(
         n_ticks = 0 if interval is None else (sim.duration - 1) // interval
         check_epoch_count(scenario, len(plan.group_names), n_events + n_ticks)  # at most
         epoch_starts, epoch_labels = epoch_bounds(actions, sim.duration, interval)
+        eng = make_engine(plan, scenario, engine, epochs=epoch_starts)
     except ScenarioError as exc:
         raise exc.with_source(str(source_path)) if source_path is not None else exc from None
-    eng = make_engine(plan, scenario, engine, epochs=epoch_starts)
     wall0 = time.perf_counter()
     stats = drive(eng, actions, sim.duration, tick_ps=max(1, sim.duration // 100),
                   on_progress=on_progress)

@@ -10,15 +10,12 @@ import numpy.typing as npt
 
 from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core.histogram import N_BUCKETS
+from vidnet_sim.core.limits import check_limits, frame_slots_needed
 from vidnet_sim.core.stats import RunStats
-from vidnet_sim.network.plan import NetworkPlan, service_time_ps
+from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.traffic.generate import G_COLS, state_arrays, table_arrays
 from vidnet_sim.traffic.sources import (
-    KIND_CAMERA,
     KIND_POISSON,
-    KIND_TRACE,
-    SIZE_CHOICE,
-    SIZE_UNIFORM,
     SourceState,
 )
 
@@ -68,6 +65,7 @@ class CoreEngine:
         flow_group = src.group[plan.flow_source].astype(np.int64)
         flow_header = src.header_bytes[plan.flow_source].astype(np.int64)
         # per delivery flow: group, header bytes, last latency (jitter), frame-slot ring
+        check_limits(plan, self.window_ps, self.end_ps)
         self._flow = K.table(n_flows, K.N_FCOLS)
         self._flow[:, K.F_GROUP] = flow_group
         self._flow[:, K.F_HEADER] = flow_header
@@ -102,7 +100,7 @@ class CoreEngine:
         seg_cap = np.repeat(np.where(sched > 0, 16, 1), nq).astype(np.int64)
         qs_off = np.zeros(n_links * nq, np.int64)
         qs_off[1:] = np.cumsum(seg_cap)[:-1]
-        self._qdata = np.zeros((max(1, int(seg_cap.sum())), K.N_COLS), np.int64)
+        self._qdata = K.table(max(1, int(seg_cap.sum())), K.N_COLS)
         # the stores' tops (K.TOP_*) and the packet-hop count (K.C_HOPS)
         self._counters = np.zeros(K.N_COUNTERS, np.int64)
         self._counters[[K.TOP_ITEMS, K.TOP_RUNS, K.TOP_RING, K.TOP_QDATA]] = (
@@ -117,11 +115,15 @@ class CoreEngine:
                     np.zeros(n_links * nq, np.int64), np.zeros(n_links * nq, np.int64),
                     np.zeros(n_links, np.int64), np.zeros(n_links, np.int64),
                     np.zeros(n_links, np.int64))
-        self._pos = K.table(len(plan.pos_link), K.N_PCOLS)
+        self._pos = K.table(len(plan.pos_link), K.N_PCOLS, np.int32)
         self._pos[:, K.P_LINK] = plan.pos_link
         self._pos[:, K.P_FIRST] = plan.pos_first_child
         self._pos[:, K.P_SIB] = plan.pos_sibling
         self._pos[:, K.P_DELIVER] = plan.pos_deliver
+        self._pos[:, K.P_FIRST_LINK] = np.where(
+            plan.pos_first_child >= 0, plan.pos_link[plan.pos_first_child], -1)
+        self._pos[:, K.P_SIB_LINK] = np.where(
+            plan.pos_sibling >= 0, plan.pos_link[plan.pos_sibling], -1)
         ep = np.zeros(1, np.int64) if epochs is None else np.asarray(epochs, np.int64)
         if len(ep) == 0 or ep[0] != 0 or np.any(np.diff(ep) <= 0):
             raise ValueError("epochs must start at 0 and increase")
@@ -145,46 +147,16 @@ class CoreEngine:
         self._log_n = 0
 
     # --- frame-slot rings ------------------------------------------------------------
-    def _max_wire_bytes(self) -> int:
-        s = self.plan.sources
-        best = 1
-        for i in range(len(s)):
-            h = int(s.header_bytes[i])
-            k = int(s.kind[i])
-            if k == KIND_CAMERA:
-                best = max(best, int(s.max_payload[i]) + h)
-            elif k == KIND_TRACE:
-                seg = s.trace_size[s.trace_start[i] : s.trace_end[i]]
-                best = max(best, int(seg.max()) + h)
-            elif s.size_kind[i] == SIZE_UNIFORM:
-                best = max(best, int(s.size_b[i]) + h)
-            elif s.size_kind[i] == SIZE_CHOICE:
-                best = max(best, int(s.choice_values[s.size_a[i] : s.size_b[i]].max()) + h)
-            else:
-                best = max(best, int(s.size_a[i]) + h)
-        return best
-
     def _frame_slots(self) -> tuple[I64, I64, I64]:
-        """Per camera flow, a ring of frame slots large enough for every frame in flight.
-
-        A frame is open from its window's injection until its last packet settles, at most
-        the route's worst-case delay (full buffers on every hop) plus two windows later.
-        """
+        """Per camera flow, a ring of frame slots for every frame it can have in flight
+        (``limits.frame_slots_needed``): (first slot, ring mask, the slot table)."""
         plan = self.plan
-        src = plan.sources
-        wire_max = self._max_wire_bytes()
         base = np.full(plan.n_flows, 0, np.int64)
         mask = np.zeros(plan.n_flows, np.int64)
         total = 0
-        worst_of = _worst_delays(plan, wire_max)
-        for f in range(plan.n_flows):
-            s = int(plan.flow_source[f])
-            if src.kind[s] != KIND_CAMERA:
+        for f, need in enumerate(frame_slots_needed(plan, self.window_ps, self.end_ps)):
+            if need == 0:
                 continue
-            worst = worst_of[f]
-            period = max(1, (int(src.fps_den[s]) * 10**12) // int(src.fps_num[s]))
-            need = (worst + 2 * self.window_ps) // period + 4
-            need = min(need, self.end_ps // period + 4)  # never more frames than the run has
             size = 1 << int(need - 1).bit_length()
             base[f] = total
             mask[f] = size - 1
@@ -418,32 +390,3 @@ def _effective_schedulers(plan: NetworkPlan, tree_queue: I64) -> tuple[I64, I64,
                 buf_b[link] = plan.link_queue_buffer_bytes[link, q]
                 buf_p[link] = plan.link_queue_buffer_packets[link, q]
     return sched, buf_b, buf_p
-
-
-def _worst_delays(plan: NetworkPlan, wire_max: int) -> list[int]:
-    """Per flow, the largest delay any of its paths (in any layout) can add: full buffers
-    and propagation on every hop."""
-    per_link = []
-    for link in range(plan.n_links):
-        rate = int(plan.link_rate_bps[link])
-        buf = int(plan.link_buffer_bytes[link])
-        if buf < 0:
-            buf = int(plan.link_buffer_packets[link]) * wire_max
-        qb = plan.link_queue_buffer_bytes[link]
-        qp = plan.link_queue_buffer_packets[link]
-        if plan.link_sched[link] > 0:  # every queue may be full ahead of the packet
-            buf = int(np.where(qb >= 0, qb, qp * wire_max).sum())
-        per_link.append(service_time_ps(buf + wire_max, rate) + int(plan.link_prop_ps[link]))
-    worst = [0] * plan.n_flows
-    parent = np.full(len(plan.pos_link), -1, np.int64)
-    acc = np.zeros(len(plan.pos_link), np.int64)
-    for p in range(len(plan.pos_link)):  # positions are laid out depth first: parents first
-        link = int(plan.pos_link[p])
-        above = int(acc[parent[p]]) if parent[p] >= 0 else 0
-        acc[p] = above + (per_link[link] if link >= 0 else 0)
-        for c in plan.children(p):
-            parent[c] = p
-        f = int(plan.pos_deliver[p])
-        if f >= 0:
-            worst[f] = max(worst[f], int(acc[p]))
-    return worst

@@ -22,9 +22,11 @@ inbox is read soon after it was written. A camera's access link, fed by its sour
 computed right after the source from the *staging inbox* (the inbox store's last segment,
 reused by every such link and so always in the cache).
 
-Inbox item columns (int64): ``t`` arrival at this link (ps), ``key = tree << 40 | seq``,
-``origin`` emission time (ps), ``meta = wire_bytes | p << 32`` where ``p`` is the packet's
-position in its tree (``docs/model.md`` rule 12), ``frame`` (-1 if none).
+Inbox item columns (int64, 32 bytes, so an item never straddles two cache lines): ``t``
+arrival at this link (ps), ``key = tree << 40 | seq``, ``origin`` emission time (ps), and
+``meta`` = wire bytes (20 bits) | ``p`` << 20 (24 bits), the packet's position in its tree
+(``docs/model.md`` rule 12) | camera frame slot tag << 44 (0 if none, else the frame number's
+low 18 bits + 1; only these bits pick its frame slot). ``MAX_*`` bound what fits.
 
 Links with a scheduler (strict priority, DRR; rule 11) are event loops over the merged
 arrivals and the transmitter's choices (``_process_link_sched``): a choice at ``d`` needs only
@@ -34,6 +36,8 @@ intervals both loops check at each arrival.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -45,8 +49,16 @@ from vidnet_sim.traffic.generate import G_FRAME, G_NPK, G_SEQ, G_T, G_WIRE, gen_
 INF = np.iinfo(np.int64).max
 FLOW_SHIFT = 40
 SEQ_MASK = (1 << FLOW_SHIFT) - 1
-SIZE_MASK = (1 << 32) - 1
-N_COLS = 5
+N_COLS = 4
+SIZE_MASK = (1 << 20) - 1
+POS_SHIFT = 20
+POS_MASK = (1 << 24) - 1
+FRAME_SHIFT = 44
+FRAME_MASK = (1 << 18) - 1
+NOT_POS = ~(POS_MASK << POS_SHIFT)
+MAX_WIRE_BYTES = SIZE_MASK  # the largest packet, headers included
+MAX_POSITIONS = POS_MASK + 1  # positions of all trees together
+MAX_FRAME_SLOTS = FRAME_MASK + 1  # frame slots of one camera flow
 
 ERR_FRAME_SLOTS = 1
 
@@ -58,8 +70,10 @@ ERR_FRAME_SLOTS = 1
  L_RATE, L_PROP, L_BUF_B, L_BUF_P, L_PPB, L_FAIL_END, L_FUSED) = range(23)  # parameters
 N_LCOLS = 24
 # columns of the position table POS[p, c] (docs/model.md rule 12; pos_end apart, it is cold)
-P_LINK, P_FIRST, P_SIB, P_DELIVER = range(4)
-N_PCOLS = 4
+# (a position's row also holds the links of its first child and of its next sibling, so that
+# forwarding a packet reads its position's row and then the next link's inbox counters)
+P_LINK, P_FIRST, P_SIB, P_DELIVER, P_FIRST_LINK, P_SIB_LINK = range(6)
+N_PCOLS = 8
 # columns of the delivery-flow table FLOW[f, c] and of the frame-slot table SLOTS[s, c]
 F_GROUP, F_HEADER, F_LAST_LAT, F_SLOT_BASE, F_SLOT_MASK = range(5)
 N_FCOLS = 8
@@ -90,6 +104,26 @@ def _u(i):  # type: ignore[no-untyped-def]
     """``i`` (>= 0) as an unsigned index: Numba then skips the negative-index wrap-around
     arithmetic it adds to every signed index (a few instructions per access in hot loops)."""
     return nb.uint64(i)
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _meta(size, p, frame):  # type: ignore[no-untyped-def]
+    """An item's ``meta``: ``size`` wire bytes at position ``p`` of camera frame ``frame``
+    (-1 if none)."""
+    tag = (frame & FRAME_MASK) + 1 if frame >= 0 else 0
+    return size | (p << POS_SHIFT) | (tag << FRAME_SHIFT)
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _meta_pos(meta):  # type: ignore[no-untyped-def]
+    """The position in ``meta``."""
+    return (meta >> POS_SHIFT) & POS_MASK
+
+
+@nb.njit(cache=True, error_model="numpy", inline="always")
+def _meta_frame(meta):  # type: ignore[no-untyped-def]
+    """The frame in ``meta`` (its low bits, all its slot needs), or -1."""
+    return (meta >> FRAME_SHIFT) - 1
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -124,7 +158,7 @@ def _relocate(data, L, c_off, c_cap, used, tops, which, l, need):  # type: ignor
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _append(items, runs, L, m, owner, t, key, origin, meta, frame):  # type: ignore[no-untyped-def]
+def _append(items, runs, L, m, owner, t, key, origin, meta):  # type: ignore[no-untyped-def]
     """Append one item to link ``m``'s inbox (room reserved beforehand), opening a new run
     when ``owner`` changes. (Arrays are passed one by one: unpacking a tuple of arrays in a
     hot loop costs a reference-count round trip per array.)"""
@@ -140,7 +174,6 @@ def _append(items, runs, L, m, owner, t, key, origin, meta, frame):  # type: ign
     items[row, 1] = key
     items[row, 2] = origin
     items[row, 3] = meta
-    items[row, 4] = frame
     L[mu, L_IN_N] = n + 1
 
 
@@ -295,19 +328,21 @@ def _lose(p, t, origin, size, frame, failed, POS, pos_end, FLOW, SLOTS, GSTAT, P
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _forward(p, t, key, origin, size, frame, POS, L, items, runs, FLOW, SLOTS, GSTAT, PHIST,  # type: ignore[no-untyped-def]
-             FHIST, warmup, end, drain, owner, EP, ESTAT, EPHIST):
+def _forward(p, t, key, origin, meta, POS, L, items, runs, FLOW, SLOTS, GSTAT, PHIST, FHIST,  # type: ignore[no-untyped-def]
+             warmup, end, drain, owner, EP, ESTAT, EPHIST):
     """The packet at position ``p`` reaches the far end of its link at ``t``: it arrives at
     each child position's link, and is delivered if ``p`` delivers."""
     c = POS[_u(p), P_FIRST]
+    m = POS[_u(p), P_FIRST_LINK]
     while c >= 0:
-        _append(items, runs, L, POS[_u(c), P_LINK], owner, t, key, origin, size | (c << 32),
-                frame)
+        _append(items, runs, L, m, owner, t, key, origin,
+                (meta & NOT_POS) | (nb.int64(c) << POS_SHIFT))
+        m = POS[_u(c), P_SIB_LINK]
         c = POS[_u(c), P_SIB]
     d = POS[_u(p), P_DELIVER]
     if d >= 0:
-        _settle(FLOW, SLOTS, GSTAT, PHIST, FHIST, d, origin, frame, size, t, False, warmup, end,
-                drain, False, EP, ESTAT, EPHIST)
+        _settle(FLOW, SLOTS, GSTAT, PHIST, FHIST, d, origin, _meta_frame(meta), meta & SIZE_MASK,
+                t, False, warmup, end, drain, False, EP, ESTAT, EPHIST)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -465,10 +500,9 @@ def _process_link(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fa
         i, hn = _heap_pop(box, t1, pos, stop, ht, hk, hr, hn)
         origin = box[_u(i), 2]
         meta = box[_u(i), 3]
-        frame = box[_u(i), 4]
         n_hops += 1
         size = meta & SIZE_MASK
-        p = meta >> 32  # this hop's position in its tree
+        p = _meta_pos(meta)  # this hop's position in its tree
         measured = t >= warmup and t < end
         if measured and n_ep > 1:  # epoch bytes and busy time: flushed when the epoch changes
             if e < 0:
@@ -505,7 +539,7 @@ def _process_link(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fa
                         ELSTAT[e, EL_FAIL, l] += 1
                 if do_log:
                     log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
-                _lose(p, t, origin, size, frame, True, POS, pos_end, FLOW, SLOTS, GSTAT,
+                _lose(p, t, origin, size, _meta_frame(meta), True, POS, pos_end, FLOW, SLOTS, GSTAT,
                       PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
                 continue
         occ_b = qb
@@ -546,11 +580,11 @@ def _process_link(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fa
                 log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t,
                              -1 if lost else dep)
             if lost:
-                _lose(p, fdown, origin, size, frame, True, POS, pos_end, FLOW, SLOTS, GSTAT,
-                      PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
+                _lose(p, fdown, origin, size, _meta_frame(meta), True, POS, pos_end, FLOW, SLOTS,
+                      GSTAT, PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
             else:
-                _forward(p, dep + prop, key, origin, size, frame, POS, L, items, runs, FLOW, SLOTS,
-                         GSTAT, PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST)
+                _forward(p, dep + prop, key, origin, meta, POS, L, items, runs, FLOW, SLOTS, GSTAT,
+                         PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST)
         else:
             if measured:
                 st_drops += 1
@@ -559,8 +593,8 @@ def _process_link(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fa
                     ELSTAT[e, EL_DROPS, l] += 1
             if do_log:
                 log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
-            _lose(p, t, origin, size, frame, False, POS, pos_end, FLOW, SLOTS, GSTAT,
-                      PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
+            _lose(p, t, origin, size, _meta_frame(meta), False, POS, pos_end, FLOW, SLOTS, GSTAT,
+                  PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
 
     if e >= 0:
         ELSTAT[e, EL_BYTES, l] += st_bytes - eb0
@@ -678,9 +712,10 @@ def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, 
                             LSTAT[LS_FAIL, l] += 1
                             if n_ep > 1:
                                 ELSTAT[_epoch_of(EP, tx), EL_FAIL, l] += 1
-                        _lose(qdata[row, 3] >> 32, fdown, qdata[row, 2], qdata[row, 3] & SIZE_MASK,
-                              qdata[row, 4], True, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST,
-                              FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
+                        qm = qdata[row, 3]
+                        _lose(_meta_pos(qm), fdown, qdata[row, 2], qm & SIZE_MASK, _meta_frame(qm),
+                              True, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end,
+                              drain, EP, ESTAT, EPHIST)
                     qs_n[seg] = 0
                     qs_head[seg] = 0
                     qs_bytes[seg] = 0
@@ -715,7 +750,6 @@ def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, 
             key = qdata[row, 1]
             origin = qdata[row, 2]
             meta = qdata[row, 3]
-            frame = qdata[row, 4]
             size = meta & SIZE_MASK
             qs_bytes[seg] -= size
             start = free_at
@@ -729,7 +763,6 @@ def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, 
             i, hn = _heap_pop(box, t1, pos, stop, ht, hk, hr, hn)
             origin = box[_u(i), 2]
             meta = box[_u(i), 3]
-            frame = box[_u(i), 4]
             n_hops += 1
             size = meta & SIZE_MASK
             measured = t >= warmup and t < end
@@ -745,8 +778,8 @@ def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, 
                         ELSTAT[e, EL_FAIL, l] += 1
                 if do_log:
                     log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
-                _lose(meta >> 32, t, origin, size, frame, True, POS, pos_end, FLOW, SLOTS, GSTAT,
-                      PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
+                _lose(_meta_pos(meta), t, origin, size, _meta_frame(meta), True, POS, pos_end, FLOW,
+                      SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
                 continue
             q = tree_queue[key >> FLOW_SHIFT]
             seg = _u(sb + q)
@@ -768,8 +801,8 @@ def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, 
                         ELSTAT[e, EL_DROPS, l] += 1
                 if do_log:
                     log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
-                _lose(meta >> 32, t, origin, size, frame, False, POS, pos_end, FLOW, SLOTS, GSTAT,
-                      PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
+                _lose(_meta_pos(meta), t, origin, size, _meta_frame(meta), False, POS, pos_end,
+                      FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
                 continue
             s = size * ppb if ppb > 0 else _service_ps(size, rate)
             if measured:
@@ -793,13 +826,12 @@ def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, 
                 qdata[row, 1] = key
                 qdata[row, 2] = origin
                 qdata[row, 3] = meta
-                qdata[row, 4] = frame
                 qs_n[seg] += 1
                 qs_bytes[seg] += size
                 qtot += 1
                 continue
             start = t  # an idle transmitter with empty queues starts at once
-        # transmission of (t, key, origin, meta, frame) from queue q starts at `start`
+        # transmission of (t, key, origin, meta) from queue q starts at `start`
         s = size * ppb if ppb > 0 else _service_ps(size, rate)
         dep = start + s
         free_at = dep
@@ -815,11 +847,11 @@ def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, 
                 LSTAT[LS_FAIL, l] += 1
                 if n_ep > 1:
                     ELSTAT[_epoch_of(EP, t), EL_FAIL, l] += 1
-            _lose(meta >> 32, fdown, origin, size, frame, True, POS, pos_end, FLOW, SLOTS, GSTAT,
-                      PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
+            _lose(_meta_pos(meta), fdown, origin, size, _meta_frame(meta), True, POS, pos_end, FLOW,
+                  SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
         else:
-            _forward(meta >> 32, dep + prop, key, origin, size, frame, POS, L, items, runs,
-                     FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST)
+            _forward(_meta_pos(meta), dep + prop, key, origin, meta, POS, L, items, runs, FLOW,
+                     SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST)
     L[l, L_LAST_DEP] = free_at
     svc_size[l] = ssize
     svc_queue[l] = squeue
@@ -860,7 +892,7 @@ def _inject_rows(tree, root, gen_buf, n, items, runs, L, FLOW, SLOTS, POS, pos_e
         for j in range(n):
             t = gen_buf[_u(j), G_T]
             _append(items, runs, L, m, owner, t, key0 | gen_buf[_u(j), G_SEQ], t,
-                    gen_buf[_u(j), G_WIRE] | (c << 32), gen_buf[_u(j), G_FRAME])
+                    _meta(gen_buf[_u(j), G_WIRE], nb.int64(c), gen_buf[_u(j), G_FRAME]))
         L[m, L_RUN_OWNER] = -1
         c = POS[_u(c), P_SIB]
     j0 = 0  # rows are in time order: the first one counted
@@ -1009,11 +1041,12 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
     return gen_buf, items, runs, ring, qdata, log, log_n, err
 
 
-def table(rows: int, cols: int, fill: int = 0) -> npt.NDArray[np.int64]:
-    """A ``rows`` x ``cols`` int64 table filled with ``fill`` whose rows start on 64-byte cache
-    lines (for ``cols`` a multiple of 8), so a row of 8 is one line."""
-    buf = np.full(rows * cols + 8, fill, np.int64)
-    skip = (-buf.ctypes.data % 64) // 8
+def table(rows: int, cols: int, dtype: type = np.int64) -> npt.NDArray[Any]:
+    """A ``rows`` x ``cols`` table of zeros that starts on a 64-byte cache line, so that rows
+    of 64 bytes (or of 32, 16...) are each in one line."""
+    size = np.dtype(dtype).itemsize
+    buf: npt.NDArray[Any] = np.zeros(rows * cols + 64 // size, dtype)
+    skip = (-buf.ctypes.data % 64) // size
     return buf[skip : skip + rows * cols].reshape(rows, cols)
 
 
@@ -1021,7 +1054,7 @@ def segmented_store(
     n_segments: int, seg_rows: int, cols: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """A store of ``n_segments`` segments of ``seg_rows`` rows: (data, offsets, capacities)."""
-    data = np.zeros((max(1, n_segments * seg_rows), cols), np.int64)
+    data = table(max(1, n_segments * seg_rows), cols)
     off = np.arange(n_segments, dtype=np.int64) * seg_rows
     cap = np.full(n_segments, seg_rows, np.int64)
     return data, off, cap

@@ -1,0 +1,118 @@
+"""What the core's packed packet fields can hold, checked before a run.
+
+An inbox item packs a packet's wire size, its position in its delivery tree and its camera
+frame's slot tag into one integer (``core.kernel``): a scenario whose packets, trees or frames
+in flight exceed those fields is refused with a :class:`ScenarioError` before anything runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vidnet_sim.core import kernel as K  # noqa: N812
+from vidnet_sim.errors import Problem, ScenarioError
+from vidnet_sim.network.plan import NetworkPlan, service_time_ps
+from vidnet_sim.traffic.sources import KIND_CAMERA, KIND_TRACE, SIZE_CHOICE, SIZE_UNIFORM
+
+
+def wire_bytes(plan: NetworkPlan, i: int) -> int:
+    """The largest packet source ``i`` emits, headers included."""
+    s = plan.sources
+    h = int(s.header_bytes[i])
+    if s.kind[i] == KIND_CAMERA:
+        return int(s.max_payload[i]) + h
+    if s.kind[i] == KIND_TRACE:
+        return int(s.trace_size[s.trace_start[i] : s.trace_end[i]].max()) + h
+    if s.size_kind[i] == SIZE_UNIFORM:
+        return int(s.size_b[i]) + h
+    if s.size_kind[i] == SIZE_CHOICE:
+        return int(s.choice_values[s.size_a[i] : s.size_b[i]].max()) + h
+    return int(s.size_a[i]) + h
+
+
+def max_wire_bytes(plan: NetworkPlan) -> int:
+    """The largest packet of any source, headers included (1 if there are none)."""
+    return max([1] + [wire_bytes(plan, i) for i in range(len(plan.sources))])
+
+
+def frame_slots_needed(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[int]:
+    """Per delivery flow, how many of its camera frames can be open at once (0 if it is not
+    a camera flow).
+
+    A frame is open from its window's injection until its last packet settles, at most the
+    route's worst-case delay (full buffers on every hop) plus two windows later.
+    """
+    src = plan.sources
+    worst_of = _worst_delays(plan, max_wire_bytes(plan))
+    need = [0] * plan.n_flows
+    for f in range(plan.n_flows):
+        s = int(plan.flow_source[f])
+        if src.kind[s] != KIND_CAMERA:
+            continue
+        period = max(1, (int(src.fps_den[s]) * 10**12) // int(src.fps_num[s]))
+        n = (worst_of[f] + 2 * window_ps) // period + 4
+        need[f] = min(n, end_ps // period + 4)  # never more frames than the run has
+    return need
+
+
+def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> None:
+    """Raise a :class:`ScenarioError` naming everything the core cannot hold (``K.MAX_*``)."""
+    problems: list[Problem] = []
+    groups = plan.group_names
+    too_big: dict[str, int] = {}
+    for i in range(len(plan.sources)):
+        wire = wire_bytes(plan, i)
+        if wire > K.MAX_WIRE_BYTES:
+            g = groups[int(plan.sources.group[i])]
+            too_big[g] = max(too_big.get(g, 0), wire)
+    for g, wire in too_big.items():
+        problems.append(Problem(
+            f"group {g!r}", f"packets of up to {wire} bytes (headers included); expected at "
+            f"most {K.MAX_WIRE_BYTES} bytes (an IP packet is at most 65535)"))
+    if len(plan.pos_link) > K.MAX_POSITIONS:
+        problems.append(Problem(
+            "routes", f"{len(plan.pos_link)} hops in all delivery trees together; expected at "
+            f"most {K.MAX_POSITIONS}"))
+    if not too_big:  # (the frame rings depend on the largest packet)
+        most: dict[str, int] = {}
+        for f, need in enumerate(frame_slots_needed(plan, window_ps, end_ps)):
+            if need > K.MAX_FRAME_SLOTS:
+                g = groups[int(plan.sources.group[int(plan.flow_source[f])])]
+                most[g] = max(most.get(g, 0), need)
+        for g, need in most.items():
+            problems.append(Problem(
+                f"group {g!r}", f"up to {need} frames of one camera in flight at once (the "
+                f"route's worst-case delay with full buffers, plus two windows); expected at "
+                f"most {K.MAX_FRAME_SLOTS}: smaller buffers on the route, a shorter window or "
+                f"a lower frame rate"))
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _worst_delays(plan: NetworkPlan, wire_max: int) -> list[int]:
+    """Per flow, the largest delay any of its paths (in any layout) can add: full buffers
+    and propagation on every hop."""
+    per_link = []
+    for link in range(plan.n_links):
+        rate = int(plan.link_rate_bps[link])
+        buf = int(plan.link_buffer_bytes[link])
+        if buf < 0:
+            buf = int(plan.link_buffer_packets[link]) * wire_max
+        qb = plan.link_queue_buffer_bytes[link]
+        qp = plan.link_queue_buffer_packets[link]
+        if plan.link_sched[link] > 0:  # every queue may be full ahead of the packet
+            buf = int(np.where(qb >= 0, qb, qp * wire_max).sum())
+        per_link.append(service_time_ps(buf + wire_max, rate) + int(plan.link_prop_ps[link]))
+    worst = [0] * plan.n_flows
+    parent = np.full(len(plan.pos_link), -1, np.int64)
+    acc = np.zeros(len(plan.pos_link), np.int64)
+    for p in range(len(plan.pos_link)):  # positions are laid out depth first: parents first
+        link = int(plan.pos_link[p])
+        above = int(acc[parent[p]]) if parent[p] >= 0 else 0
+        acc[p] = above + (per_link[link] if link >= 0 else 0)
+        for c in plan.children(p):
+            parent[c] = p
+        f = int(plan.pos_deliver[p])
+        if f >= 0:
+            worst[f] = max(worst[f], int(acc[p]))
+    return worst
