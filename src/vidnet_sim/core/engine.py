@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core.histogram import N_BUCKETS
-from vidnet_sim.core.limits import check_limits, frame_slots_needed
+from vidnet_sim.core.limits import check_limits
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.traffic.generate import G_COLS, state_arrays, table_arrays
@@ -64,13 +64,13 @@ class CoreEngine:
         src = plan.sources
         flow_group = src.group[plan.flow_source].astype(np.int64)
         flow_header = src.header_bytes[plan.flow_source].astype(np.int64)
+        frames_needed = check_limits(plan, self.window_ps, self.end_ps)
         # per delivery flow: group, header bytes, last latency (jitter), frame-slot ring
-        check_limits(plan, self.window_ps, self.end_ps)
         self._flow = K.table(n_flows, K.N_FCOLS)
         self._flow[:, K.F_GROUP] = flow_group
         self._flow[:, K.F_HEADER] = flow_header
         self._flow[:, K.F_LAST_LAT] = -1
-        slot_base, slot_mask, self._slots = self._frame_slots()
+        slot_base, slot_mask, self._slots = self._frame_slots(frames_needed)
         self._flow[:, K.F_SLOT_BASE] = slot_base
         self._flow[:, K.F_SLOT_MASK] = slot_mask
         rate = plan.link_rate_bps
@@ -147,14 +147,15 @@ class CoreEngine:
         self._log_n = 0
 
     # --- frame-slot rings ------------------------------------------------------------
-    def _frame_slots(self) -> tuple[I64, I64, I64]:
+    def _frame_slots(self, needed: list[int]) -> tuple[I64, I64, I64]:
         """Per camera flow, a ring of frame slots for every frame it can have in flight
-        (``limits.frame_slots_needed``): (first slot, ring mask, the slot table)."""
+        (``needed``, from ``limits.frame_slots_needed``): (first slot, ring mask, the slot
+        table)."""
         plan = self.plan
         base = np.full(plan.n_flows, 0, np.int64)
         mask = np.zeros(plan.n_flows, np.int64)
         total = 0
-        for f, need in enumerate(frame_slots_needed(plan, self.window_ps, self.end_ps)):
+        for f, need in enumerate(needed):
             if need == 0:
                 continue
             size = 1 << int(need - 1).bit_length()

@@ -55,8 +55,9 @@ def frame_slots_needed(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[i
     return need
 
 
-def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> None:
-    """Raise a :class:`ScenarioError` naming everything the core cannot hold (``K.MAX_*``)."""
+def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[int]:
+    """Raise a :class:`ScenarioError` naming everything the core cannot hold (``K.MAX_*``);
+    otherwise return :func:`frame_slots_needed`, which it checked."""
     problems: list[Problem] = []
     groups = plan.group_names
     too_big: dict[str, int] = {}
@@ -73,9 +74,11 @@ def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> None:
         problems.append(Problem(
             "routes", f"{len(plan.pos_link)} hops in all delivery trees together; expected at "
             f"most {K.MAX_POSITIONS}"))
+    needs: list[int] = []
     if not too_big:  # (the frame rings depend on the largest packet)
+        needs = frame_slots_needed(plan, window_ps, end_ps)
         most: dict[str, int] = {}
-        for f, need in enumerate(frame_slots_needed(plan, window_ps, end_ps)):
+        for f, need in enumerate(needs):
             if need > K.MAX_FRAME_SLOTS:
                 g = groups[int(plan.sources.group[int(plan.flow_source[f])])]
                 most[g] = max(most.get(g, 0), need)
@@ -87,6 +90,7 @@ def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> None:
                 f"a lower frame rate"))
     if problems:
         raise ScenarioError(problems)
+    return needs
 
 
 def _worst_delays(plan: NetworkPlan, wire_max: int) -> list[int]:
