@@ -61,8 +61,8 @@ def main() -> None:
 def validate(file: Path) -> None:
     """Check a scenario FILE (and its compiled network) or a sweep file, without running it."""
     from vidnet_sim.core.limits import check_limits
-    from vidnet_sim.network.plan import build_plan
-    from vidnet_sim.scenario import load_scenario
+    from vidnet_sim.network.plan import NetworkPlan, build_plan
+    from vidnet_sim.scenario import Scenario, load_scenario
     from vidnet_sim.timeline.driver import scenario_actions
 
     if _is_sweep_file(file):
@@ -79,11 +79,16 @@ def validate(file: Path) -> None:
         return
     from vidnet_sim.scenario.growth import plan_years, scenario_for_year
 
+    def compile_year(sc: Scenario) -> NetworkPlan:
+        """The year's network, its timeline and what the core can hold: all checked."""
+        plan = build_plan(sc, file.parent)
+        scenario_actions(sc, plan)
+        check_limits(plan, sc.simulation.window, sc.simulation.duration)
+        return plan
+
     try:
         scenario = load_scenario(file)
-        plan = build_plan(scenario, file.parent)
-        scenario_actions(scenario, plan)
-        check_limits(plan, scenario.simulation.window, scenario.simulation.duration)
+        plan = compile_year(scenario)
     except ScenarioError as exc:
         _fail_scenario(exc.with_source(str(file)))
         return
@@ -91,10 +96,7 @@ def validate(file: Path) -> None:
     problems: list[Problem] = []
     for year in years[1:]:  # every later year's network compiles too (routes, failures)
         try:
-            later = scenario_for_year(scenario, year)
-            later_plan = build_plan(later, file.parent)
-            scenario_actions(later, later_plan)
-            check_limits(later_plan, later.simulation.window, later.simulation.duration)
+            compile_year(scenario_for_year(scenario, year))
         except ScenarioError as exc:
             problems += [Problem(f"growth (year {year}): {p.path}" if p.path
                                  else f"growth (year {year})", p.message)
