@@ -451,6 +451,10 @@ def test_run_prints_summary_and_writes_results(tmp_path: Path) -> None:
     assert res.manifest["scenario_name"] == "cli-good"
     assert res.manifest["seed"] == 3
     assert res.manifest["engine"] == "core"
+    # the simulation's wall time and rate, the kernels' start-up apart
+    assert res.manifest["startup_seconds"] >= 0 and res.manifest["wall_seconds"] > 0
+    assert res.manifest["packet_hops_per_second"] == pytest.approx(
+        res.manifest["packet_hops"] / res.manifest["wall_seconds"])
     assert json.loads((out / "manifest.json").read_text())["seed"] == 3
 
 

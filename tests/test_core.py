@@ -360,6 +360,18 @@ def test_windowed_equals_one_shot(case: Case, data: st.DataObject) -> None:
     assert stats_differences(no_log, one_shot[0]) == []
 
 
+def test_prepare_simulates_nothing() -> None:
+    """``prepare()`` (the kernels' start-up, kept out of a run's wall time) leaves the run as
+    it was: the same statistics as without it, and no wall time counted."""
+    plan = random_tree_plan(1)
+    kw: dict[str, Any] = dict(warmup_ps=300 * US, end_ps=2 * MS, drain=True, window_ps=170 * US)
+    plain = CoreEngine(plan, active_state(plan), **kw)
+    prepared = CoreEngine(plan, active_state(plan), **kw)
+    prepared.prepare()
+    assert prepared.t == 0 and prepared._wall == 0.0
+    assert stats_differences(prepared.finish(), plain.finish()) == []
+
+
 @PROPERTY
 @given(cases(max_end=1 * MS), st.data())
 def test_advance_in_pieces_with_state_changes(case: Case, data: st.DataObject) -> None:

@@ -14,6 +14,7 @@ from planning import (
     MS,
     US,
     active_state,
+    camera,
     cbr,
     line_plan,
     poisson,
@@ -22,7 +23,9 @@ from planning import (
     with_queues,
 )
 from test_reference_qos import check_cobham
+from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core.engine import CoreEngine
+from vidnet_sim.core.limits import frame_slots_needed
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.reference import ReferenceEngine, stats_differences
@@ -89,6 +92,12 @@ def test_core_equals_reference_with_schedulers_multicast_failures(
     np.testing.assert_array_equal(sc.packets_sent,
                                   sc.packets_delivered + sc.packets_dropped
                                   + sc.packets_in_flight)
+    # one epoch and no log: FIFO links without a failure left run the plain loop
+    # (``kernel._process_link_plain``), which must count exactly what the general loop counts
+    runs = [CoreEngine(plan, active_state(plan), warmup_ps=100 * US, end_ps=end, drain=drain,
+                       window_ps=window_us * US, log=log, epochs=np.array([0])).finish()
+            for log in (True, False)]
+    assert stats_differences(runs[1], runs[0]) == []
 
 
 def test_the_property_exercises_what_it_should() -> None:
@@ -139,3 +148,30 @@ def test_priority_protects_signals_from_saturating_wifi_on_the_core(sched: str) 
         assert st_.latency_max_ps[crit] <= s1500 + s200 + 5000
     else:
         assert st_.latency_max_ps[crit] > 100 * (s1500 + s200)  # behind ~200 kB of Wi-Fi
+
+
+def test_a_starved_camera_grows_its_frame_slots_and_equals_the_reference() -> None:
+    """A camera in the low strict-priority queue behind a saturating high-priority stream is
+    starved until the stream stops: its frames stay open far longer than the route's buffers
+    bound, so the core grows the camera's ring of frame slots (it used to stop with an
+    internal error); every count still equals the reference's, frames included."""
+    sources = [poisson(8 * US, 1500, cls="bulk", seed=3),  # 1.5 Gbit/s on a 1 Gbit/s link
+               camera(25, 20_000.0, gop=5, ip_ratio=3.0, max_payload=1400, cls="video")]
+    plan = line_plan([GBPS], props=5000, buffers=400_000, sources=sources)
+    plan = with_queues(plan, "priority", class_queue={"bulk": 0, "video": 1})
+    end, window = 600 * MS, 10 * MS
+    camera_flow = 1
+    initial = frame_slots_needed(plan, window, end)[camera_flow]
+    core = CoreEngine(plan, active_state(plan), warmup_ps=0, end_ps=end, drain=True,
+                      window_ps=window)
+    ref = ReferenceEngine(plan, active_state(plan), warmup_ps=0, end_ps=end, drain=True)
+    for eng in (core, ref):  # the high-priority stream (source 0) stops at 300 ms
+        eng.advance(300 * MS)
+        eng.state.active[0] = False
+    sc, sr = core.finish(), ref.finish()
+    assert stats_differences(sc, sr) == []
+    video = plan.group_classes.index("video")
+    assert sc.frames_delivered[video] == sc.frames_sent[video] > 0
+    assert sc.latency_max_ps[video] > 250 * MS  # starved for most of 300 ms
+    ring = 1 << (initial - 1).bit_length()  # the ring the route's buffers call for
+    assert core._flow[camera_flow, K.F_SLOT_MASK] + 1 > ring  # grew while starved

@@ -70,7 +70,7 @@ class CoreEngine:
         self._flow[:, K.F_GROUP] = flow_group
         self._flow[:, K.F_HEADER] = flow_header
         self._flow[:, K.F_LAST_LAT] = -1
-        slot_base, slot_mask, self._slots = self._frame_slots(frames_needed)
+        slot_base, slot_mask, self._slots, slots_used = self._frame_slots(frames_needed)
         self._flow[:, K.F_SLOT_BASE] = slot_base
         self._flow[:, K.F_SLOT_MASK] = slot_mask
         rate = plan.link_rate_bps
@@ -103,8 +103,9 @@ class CoreEngine:
         self._qdata = K.table(max(1, int(seg_cap.sum())), K.N_COLS)
         # the stores' tops (K.TOP_*) and the packet-hop count (K.C_HOPS)
         self._counters = np.zeros(K.N_COUNTERS, np.int64)
-        self._counters[[K.TOP_ITEMS, K.TOP_RUNS, K.TOP_RING, K.TOP_QDATA]] = (
-            len(self._items), len(self._runs), len(self._ring), int(seg_cap.sum()))
+        self._counters[[K.TOP_ITEMS, K.TOP_RUNS, K.TOP_RING, K.TOP_QDATA, K.TOP_SLOTS]] = (
+            len(self._items), len(self._runs), len(self._ring), int(seg_cap.sum()),
+            slots_used)
         self._SQ = (tree_queue,
                     np.ascontiguousarray(plan.link_queue_buffer_bytes, np.int64),
                     np.ascontiguousarray(plan.link_queue_buffer_packets, np.int64),
@@ -147,10 +148,10 @@ class CoreEngine:
         self._log_n = 0
 
     # --- frame-slot rings ------------------------------------------------------------
-    def _frame_slots(self, needed: list[int]) -> tuple[I64, I64, I64]:
+    def _frame_slots(self, needed: list[int]) -> tuple[I64, I64, I64, int]:
         """Per camera flow, a ring of frame slots for every frame it can have in flight
-        (``needed``, from ``limits.frame_slots_needed``): (first slot, ring mask, the slot
-        table)."""
+        (``needed``, from ``limits.frame_slots_needed``; the kernel grows a ring that proves
+        too small): (first slot, ring mask, the slot table, its rows in use)."""
         plan = self.plan
         base = np.full(plan.n_flows, 0, np.int64)
         mask = np.zeros(plan.n_flows, np.int64)
@@ -162,16 +163,15 @@ class CoreEngine:
             base[f] = total
             mask[f] = size - 1
             total += size
-        total = max(total, 1)
         # remaining packets, capture time, last delivery, flags: one slot's fields side by side
-        return base, mask, K.table(total, K.N_SCOLS)
+        return base, mask, K.table(max(total, 1), K.N_SCOLS), total
 
     # --- running -----------------------------------------------------------------------
     def _call(self, t_to: int, final: bool) -> None:
         plan = self.plan
         w0 = time.perf_counter()
-        (self._gen, self._items, self._runs, self._ring, self._qdata, self._log, self._log_n,
-         err) = K.advance(
+        (self._gen, self._items, self._runs, self._ring, self._qdata, self._slots, self._log,
+         self._log_n, err) = K.advance(
             self.t, t_to, self.window_ps, final, table_arrays(plan.sources),
             state_arrays(self.state), self._gen, plan.source_tree_start, self.state.tree_pos0,
             self._work, self._L, self._counters, self._items, self._runs, self._ring,
@@ -183,8 +183,19 @@ class CoreEngine:
         )
         self._wall += time.perf_counter() - w0
         if err:
-            raise RuntimeError("internal error: a camera flow overflowed its frame-slot ring")
+            raise RuntimeError(
+                f"a camera flow had more than {K.MAX_FRAME_SLOTS} frames in flight at once "
+                "(starved for hours in a low strict-priority queue?): more than the core "
+                "can track; give its class a higher queue or a DRR share")
         self.t = max(self.t, t_to)
+
+    def prepare(self) -> None:
+        """Load the Numba kernels from their cache (or compile them, the first time on a
+        machine: about two minutes) by a call over an empty interval, which simulates
+        nothing; its time is not counted in the run's ``wall_seconds``."""
+        wall = self._wall
+        self._call(self.t, final=False)
+        self._wall = wall
 
     def advance(self, t_to: int) -> None:
         """Simulate every packet emitted before ``t_to`` (capped at the run's end)."""

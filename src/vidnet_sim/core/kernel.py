@@ -79,9 +79,13 @@ F_GROUP, F_HEADER, F_LAST_LAT, F_SLOT_BASE, F_SLOT_MASK = range(5)
 N_FCOLS = 8
 S_REM, S_ORIGIN, S_LAST, S_FLAGS = range(4)
 N_SCOLS = 4
-# entries of the counters array: store tops (items, runs, rings, queue rings), packet-hops
-TOP_ITEMS, TOP_RUNS, TOP_RING, TOP_QDATA, C_HOPS = range(5)
-N_COUNTERS = 5
+# S_FLAGS: bit 0 a packet was dropped, bit 1 one was in flight at the end; the frame number's
+# low bits (``& FRAME_MASK``) above them, so that a grown ring can rehouse its open frames
+FLAG_BITS = 2
+# entries of the counters array: store tops (items, runs, rings, queue rings), packet-hops,
+# the frame-slot table's top
+TOP_ITEMS, TOP_RUNS, TOP_RING, TOP_QDATA, C_HOPS, TOP_SLOTS = range(6)
+N_COUNTERS = 6
 
 # indices into the per-link statistics matrix LSTAT[k, l]
 (LS_PACKETS, LS_BYTES, LS_DROPS, LS_DROP_BYTES, LS_BUSY, LS_PEAK_B, LS_PEAK_P,
@@ -428,23 +432,17 @@ def _keep_tails(l, items, runs, L, base, R, pos, stop):  # type: ignore[no-untyp
     L[l, L_RUN_OWNER] = -1
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _process_link(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fail_down,  # type: ignore[no-untyped-def]
-                  fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT, counters, warmup, end,
-                  drain, count_in_service, log, log_n, do_log):
-    """Serve every arrival before ``t1`` at FIFO link ``l``, in (time, tree, seq) order,
-    reading them from inbox ``ib`` (``l``'s own, or the staging inbox of a link fed by one
-    source alone).
-
-    The caller has reserved room downstream, in the log and in ``scratch`` (5 x runs):
-    this function allocates nothing, so it does no reference counting. When the ring of
-    packets in the buffer is full it stops before the next arrival, keeping the unread
-    arrivals in the inbox: the caller grows the ring and calls again (the ring stays as
-    small as the queue ever was, so it stays in the cache). Returns the new log length
-    and whether it stopped so.
-    """
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _fifo_link(plain, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fail_down,  # type: ignore[no-untyped-def]
+               fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT, counters, warmup, end,
+               drain, count_in_service, log, log_n, do_log):
+    """The FIFO link loop of ``_process_link`` (general) and ``_process_link_plain``
+    (``plain``: one epoch, no log and no failure left on this link, so those branches are
+    compiled out and the loop keeps its hot values in registers)."""
     EP, ESTAT, EPHIST, ELSTAT = EA
-    n_ep = EP.shape[0]
+    n_ep = 1 if plain else EP.shape[0]
+    if plain:
+        do_log = False
     n_items = L[ib, L_IN_N]
     box = items
     base = L[ib, L_IN_OFF]
@@ -469,8 +467,8 @@ def _process_link(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fa
     ld = L[l, L_LAST_DEP]
     fi = L[l, L_FAIL_PTR]
     fe = L[l, L_FAIL_END]
-    fdown = fail_down[fi] if fi < fe else INF
-    fup = fail_up[fi] if fi < fe else INF
+    fdown = fail_down[fi] if fi < fe and not plain else INF
+    fup = fail_up[fi] if fi < fe and not plain else INF
     flushed = L[l, L_FAIL_FLUSHED]
     e = -1
     eb0 = 0
@@ -515,7 +513,7 @@ def _process_link(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fa
                 eb0 = st_bytes
                 ebusy0 = st_busy
                 e += 1
-        if t >= fdown:  # a failure of this link began: flush once, move past repairs
+        if not plain and t >= fdown:  # a failure of this link began: flush once, move past repairs
             while True:
                 if flushed == 0:
                     rn = 0
@@ -561,7 +559,7 @@ def _process_link(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fa
             ring[tail, 1] = size
             rn += 1
             qb += size
-            lost = dep + prop > fdown  # still in the buffer or on the fibre when it fails
+            lost = not plain and dep + prop > fdown  # in the buffer or on the fibre at a failure
             if measured:
                 st_packets += 1
                 st_bytes += size
@@ -617,6 +615,38 @@ def _process_link(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fa
     counters[C_HOPS] += n_hops
     _keep_tails(ib, items, runs, L, base, R, pos, stop)
     return log_n, full
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+def _process_link(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fail_down,  # type: ignore[no-untyped-def]
+                  fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT, counters, warmup, end,
+                  drain, count_in_service, log, log_n, do_log):
+    """Serve every arrival before ``t1`` at FIFO link ``l``, in (time, tree, seq) order,
+    reading them from inbox ``ib`` (``l``'s own, or the staging inbox of a link fed by one
+    source alone).
+
+    The caller has reserved room downstream, in the log and in ``scratch`` (5 x runs):
+    this function allocates nothing, so it does no reference counting. When the ring of
+    packets in the buffer is full it stops before the next arrival, keeping the unread
+    arrivals in the inbox: the caller grows the ring and calls again (the ring stays as
+    small as the queue ever was, so it stays in the cache). Returns the new log length
+    and whether it stopped so.
+    """
+    return _fifo_link(False, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end,
+                      fail_down, fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT, counters,
+                      warmup, end, drain, count_in_service, log, log_n, do_log)
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+def _process_link_plain(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fail_down,  # type: ignore[no-untyped-def]
+                        fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT, counters, warmup, end,
+                        drain, count_in_service, log, log_n, do_log):
+    """``_process_link`` for the common case, the same loop with its rare branches compiled
+    out: one epoch, no packet log, and no failure interval left on link ``l`` (the caller
+    checks; the results are the same as the general loop's, only faster)."""
+    return _fifo_link(True, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end,
+                      fail_down, fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT, counters,
+                      warmup, end, drain, count_in_service, log, log_n, do_log)
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -921,15 +951,54 @@ def _inject_rows(tree, root, gen_buf, n, items, runs, L, FLOW, SLOTS, POS, pos_e
                 t = gen_buf[_u(j), G_T]
                 slot = _frame_slot(FLOW, f, gen_buf[_u(j), G_FRAME])
                 if SLOTS[slot, S_REM] != 0:
-                    err = 1
+                    err = ERR_FRAME_SLOTS
                 SLOTS[slot, S_REM] = gen_buf[_u(j), G_NPK]
                 SLOTS[slot, S_ORIGIN] = t
                 SLOTS[slot, S_LAST] = -1
-                SLOTS[slot, S_FLAGS] = 0
+                SLOTS[slot, S_FLAGS] = (gen_buf[_u(j), G_FRAME] & FRAME_MASK) << FLAG_BITS
                 if t >= warmup:
                     GSTAT[GS_FSENT, g] += 1
                 j += gen_buf[_u(j), G_NPK]
     return err
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+def _frames_fit(FLOW, SLOTS, f, gen_buf, n):  # type: ignore[no-untyped-def]
+    """Whether each camera frame of ``gen_buf[:n]`` (whole frames) finds its slot of delivery
+    flow ``f`` free."""
+    j = 0
+    while j < n:
+        if SLOTS[_frame_slot(FLOW, f, gen_buf[_u(j), G_FRAME]), S_REM] != 0:
+            return False
+        j += gen_buf[_u(j), G_NPK]
+    return True
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _grow_slots(FLOW, SLOTS, counters, f):  # type: ignore[no-untyped-def]
+    """Double delivery flow ``f``'s ring of frame slots: a new ring at the table's top (the
+    table grows when full), each open frame moved to its slot there. Returns the table.
+
+    The rings are sized at the start from the route's worst-case delay, which bounds how
+    long a frame stays open on FIFO and DRR links; a camera in a low strict-priority queue
+    can be starved for as long as the higher queues stay busy, and grows its ring here."""
+    size = FLOW[f, F_SLOT_MASK] + 1
+    base = FLOW[f, F_SLOT_BASE]
+    new_size = 2 * size
+    top = counters[TOP_SLOTS]
+    if top + new_size > SLOTS.shape[0]:  # (rows above the top are still zero)
+        bigger = np.zeros((max(2 * SLOTS.shape[0], top + new_size), N_SCOLS), np.int64)
+        bigger[:top] = SLOTS[:top]
+        SLOTS = bigger
+    for j in range(size):
+        if SLOTS[base + j, S_REM] != 0:
+            row = top + ((SLOTS[base + j, S_FLAGS] >> FLAG_BITS) & (new_size - 1))
+            for c in range(N_SCOLS):
+                SLOTS[row, c] = SLOTS[base + j, c]
+    FLOW[f, F_SLOT_BASE] = top
+    FLOW[f, F_SLOT_MASK] = new_size - 1
+    counters[TOP_SLOTS] = top + new_size
+    return SLOTS
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -954,6 +1023,7 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
     qs_off, qs_cap, qs_head, qs_n, qs_bytes, deficit, act, act_head, act_n, begun = QS
     NQ = SQ[3].shape[0]
     stage = L.shape[0] - 1  # the staging inbox
+    plain = EA[0].shape[0] == 1 and not do_log  # FIFO links without failures: the plain loop
     scratch = np.empty((5, 64), np.int64)
     err = 0
     t0 = t_from
@@ -977,8 +1047,14 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
                     n, done = gen_source(s, t0, t1, TA, SA, gen_buf, n)
                 if n == 0:
                     continue
+                camera = gen_buf[0, G_FRAME] >= 0
                 for tr in range(source_tree_start[s], source_tree_start[s + 1]):
                     root = tree_pos0[tr]
+                    for q in range(root, pos_end[root] if camera else root):
+                        f = POS[q, P_DELIVER]  # each frame opens a slot per delivery flow
+                        while (f >= 0 and not _frames_fit(FLOW, SLOTS, f, gen_buf, n)
+                               and FLOW[f, F_SLOT_MASK] + 1 < MAX_FRAME_SLOTS):
+                            SLOTS = _grow_slots(FLOW, SLOTS, counters, f)
                     c = POS[root, P_FIRST]
                     while c >= 0:
                         m = POS[c, P_LINK]
@@ -1011,10 +1087,16 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
                 scratch = np.empty((5, 2 * L[ib, L_RUNS_N]), np.int64)
             if sched == 0:
                 while True:
-                    log_n, full = _process_link(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS,
-                                                pos_end, fail_down, fail_up, EA, scratch, GSTAT,
-                                                PHIST, FHIST, LSTAT, counters, warmup, end, drain,
-                                                count_in_service, log, log_n, do_log)
+                    if plain and L[l, L_FAIL_PTR] >= L[l, L_FAIL_END]:
+                        log_n, full = _process_link_plain(
+                            l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end,
+                            fail_down, fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT,
+                            counters, warmup, end, drain, count_in_service, log, log_n, do_log)
+                    else:
+                        log_n, full = _process_link(
+                            l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end,
+                            fail_down, fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT,
+                            counters, warmup, end, drain, count_in_service, log, log_n, do_log)
                     if not full:
                         break
                     ring = _grow_ring(ring, L[:, L_RING_OFF], L[:, L_RING_CAP],
@@ -1038,7 +1120,7 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
             t0 = t1
         else:
             break
-    return gen_buf, items, runs, ring, qdata, log, log_n, err
+    return gen_buf, items, runs, ring, qdata, SLOTS, log, log_n, err
 
 
 def table(rows: int, cols: int, dtype: type = np.int64) -> npt.NDArray[Any]:

@@ -146,6 +146,9 @@ class ReferenceEngine:
                     [int(x) for x in plan.fail_up[a:b]], len(self._epochs))
 
     # ----------------------------------------------------------------------------- driving
+    def prepare(self) -> None:
+        """Nothing to prepare: the reference engine is plain Python."""
+
     def advance(self, t_to: int) -> None:
         """Simulate every event before ``t_to`` (exclusive) under the current ``state``.
 

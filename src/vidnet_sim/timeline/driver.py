@@ -32,6 +32,10 @@ class Engine(Protocol):
 
     state: SourceState
 
+    def prepare(self) -> None:
+        """Get ready to run (load or compile the kernels), simulating nothing: a run's wall
+        time then measures the simulation alone."""
+
     def advance(self, t_to: int) -> None:
         """Simulate every packet emitted before ``t_to`` under the current state."""
 
