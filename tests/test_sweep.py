@@ -37,6 +37,7 @@ from vidnet_sim.sweep import (
     run_sweep,
     sweep_from_dict,
 )
+from vidnet_sim.sweep import plan as sweep_plan
 from vidnet_sim.sweep.cluster import JobOptions, jobqueue_cluster, sbatch_script
 from vidnet_sim.sweep.commands import compare, sweep
 from vidnet_sim.sweep.paths import PathError, parse_path, resolve, set_value
@@ -386,6 +387,17 @@ def test_a_folder_of_another_sweep_is_refused(tmp_path: Path,
         run_sweep(load_sweep(file), out, workers=1)
     result = CliRunner().invoke(make_cli(), ["sweep", str(file), "--out", str(out)])
     assert result.exit_code == 2 and "choose another --out" in result.output
+
+
+def test_a_folder_of_another_build_of_the_model_is_refused(
+        tmp_path: Path, reference: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resuming a sweep with another build of the model (a new version, a changed kernel)
+    would mix points the two builds computed: refused like a changed scenario."""
+    file, out = reference
+    assert run_sweep(load_sweep(file), out, workers=1).computed == []  # same build: all done
+    monkeypatch.setattr(sweep_plan, "engine_fingerprint", lambda: "another-build")
+    with pytest.raises(SweepFolderError, match="build of the model"):
+        run_sweep(load_sweep(file), out, workers=1)
 
 
 def test_cli_invalid_spec_exits_3_and_options_conflict_exit_2(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from vidnet_sim.errors import Problem, ScenarioError
+from vidnet_sim.fingerprint import engine_fingerprint
 from vidnet_sim.scenario import Scenario, load_scenario, parse_scenario_dict
 from vidnet_sim.sweep.paths import Loc, PathError, format_loc, resolve, set_value
 from vidnet_sim.sweep.spec import (
@@ -307,14 +308,15 @@ def _base_seed(data: Mapping[str, Any]) -> int:
 
 
 def _fingerprint(data: dict[str, Any], root_seed: int, crn: bool) -> str:
-    """What a sweep folder's points depend on besides their parameters."""
+    """What a sweep folder's points depend on besides their parameters: the base scenario,
+    the seeds and the build of the model that computes them (``engine_fingerprint``)."""
     base = copy.deepcopy(data)
     base.pop("name", None)
     base.pop("description", None)
     if isinstance(base.get("simulation"), dict):
         base["simulation"].pop("seed", None)
     doc = {"scheme": SCHEME, "scenario": base, "root_seed": root_seed,
-           "common_random_numbers": crn}
+           "common_random_numbers": crn, "engine": engine_fingerprint()}
     return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()[:32]
 
 

@@ -217,15 +217,17 @@ class SweepStore:
         return read_json_object(path, SweepFolderError)
 
     def check(self, sweep: Sweep) -> None:
-        """Refuse a folder that holds points of another scenario, seed or seed scheme."""
+        """Refuse a folder that holds points of another scenario, seed, seed scheme or build
+        of the model."""
         meta = self.read_meta()
         if meta is None:
             return
         theirs = meta.get("fingerprint")
         if theirs != sweep.fingerprint:
             raise SweepFolderError(
-                f"{self.root} holds a sweep of another base scenario, root seed or seed "
-                f"scheme (fingerprint {theirs}, this sweep {sweep.fingerprint}); its points "
+                f"{self.root} holds a sweep of another base scenario, root seed, seed "
+                f"scheme or build of the model (vidnet-sim's version or its model code; "
+                f"fingerprint {theirs}, this sweep {sweep.fingerprint}); its points "
                 "would not be comparable: choose another --out folder, or delete that one"
             )
 
