@@ -380,6 +380,26 @@ def test_version() -> None:
     assert result.stdout.strip() == f"vidnet-sim, version {vidnet_sim.__version__}"
 
 
+def test_console_script_exits_with_the_commands_code_and_a_frozen_heap() -> None:
+    """``entry`` (the console script) exits as ``main`` does, after freezing the heap so that
+    the interpreter's last garbage collection skips the kernels' compiler objects."""
+    code = ("import gc, sys\n"
+            "from vidnet_sim.cli import entry\n"
+            "sys.argv = ['vidnet-sim', '--version']\n"
+            "try:\n"
+            "    entry()\n"
+            "except SystemExit as e:\n"
+            "    print(e.code, gc.get_freeze_count() > 0)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0] == f"vidnet-sim, version {vidnet_sim.__version__}"
+    assert lines[-1] == "0 True"
+
+
 def test_unknown_command_and_engine_are_usage_errors(tmp_path: Path) -> None:
     file = write(tmp_path, GOOD)
     assert invoke("simulate", file).exit_code == EXIT_USAGE
