@@ -35,15 +35,18 @@ def max_wire_bytes(plan: NetworkPlan) -> int:
     return max([1] + [wire_bytes(plan, i) for i in range(len(plan.sources))])
 
 
-def frame_slots_needed(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[int]:
+def frame_slots_needed(plan: NetworkPlan, window_ps: int, end_ps: int,
+                       wire_max: int | None = None) -> list[int]:
     """Per delivery flow, how many of its camera frames can be open at once (0 if it is not
     a camera flow).
 
     A frame is open from its window's injection until its last packet settles, at most the
-    route's worst-case delay (full buffers on every hop) plus two windows later.
+    route's worst-case delay (full buffers on every hop) plus two windows later (the core
+    grows a ring that a starved camera outgrows). ``wire_max``: the largest packet, if the
+    caller has it (``max_wire_bytes``).
     """
     src = plan.sources
-    worst_of = _worst_delays(plan, max_wire_bytes(plan))
+    worst_of = _worst_delays(plan, max_wire_bytes(plan) if wire_max is None else wire_max)
     need = [0] * plan.n_flows
     for f in range(plan.n_flows):
         s = int(plan.flow_source[f])
@@ -61,8 +64,8 @@ def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[int]:
     problems: list[Problem] = []
     groups = plan.group_names
     too_big: dict[str, int] = {}
-    for i in range(len(plan.sources)):
-        wire = wire_bytes(plan, i)
+    wires = [wire_bytes(plan, i) for i in range(len(plan.sources))]
+    for i, wire in enumerate(wires):
         if wire > K.MAX_WIRE_BYTES:
             g = groups[int(plan.sources.group[i])]
             too_big[g] = max(too_big.get(g, 0), wire)
@@ -76,7 +79,7 @@ def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[int]:
             f"most {K.MAX_POSITIONS}"))
     needs: list[int] = []
     if not too_big:  # (the frame rings depend on the largest packet)
-        needs = frame_slots_needed(plan, window_ps, end_ps)
+        needs = frame_slots_needed(plan, window_ps, end_ps, max([1, *wires]))
         most: dict[str, int] = {}
         for f, need in enumerate(needs):
             if need > K.MAX_FRAME_SLOTS:
