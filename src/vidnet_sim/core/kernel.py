@@ -194,6 +194,13 @@ def _reserve(items, runs, L, tops, m, n_new):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _inbox_of(L, m, stage):  # type: ignore[no-untyped-def]
+    """The inbox link ``m``'s arrivals go to: its own, or the staging inbox ``stage`` when
+    ``m`` is fused (fed by one source alone, computed right after it)."""
+    return stage if L[_u(m), L_FUSED] else m
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _needs_room(L, m, n_new):  # type: ignore[no-untyped-def]
     """Whether link ``m``'s inbox lacks room for ``n_new`` more items in one more run."""
     return L[m, L_IN_N] + n_new > L[m, L_IN_CAP] or L[m, L_RUNS_N] + 1 > L[m, L_RUN_CAP]
@@ -916,9 +923,7 @@ def _inject_rows(tree, root, gen_buf, n, items, runs, L, FLOW, SLOTS, POS, pos_e
     key0 = tree << FLOW_SHIFT
     c = POS[root, P_FIRST]
     while c >= 0:
-        m = POS[_u(c), P_LINK]
-        if L[_u(m), L_FUSED]:
-            m = stage
+        m = _inbox_of(L, POS[_u(c), P_LINK], stage)
         for j in range(n):
             t = gen_buf[_u(j), G_T]
             _append(items, runs, L, m, owner, t, key0 | gen_buf[_u(j), G_SEQ], t,
@@ -1057,16 +1062,14 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
                             SLOTS = _grow_slots(FLOW, SLOTS, counters, f)
                     c = POS[root, P_FIRST]
                     while c >= 0:
-                        m = POS[c, P_LINK]
-                        if L[m, L_FUSED]:
-                            m = stage
+                        m = _inbox_of(L, POS[c, P_LINK], stage)
                         if _needs_room(L, m, n):
                             items, runs = _reserve(items, runs, L, counters, m, n)
                         c = POS[c, P_SIB]
                     err |= _inject_rows(tr, root, gen_buf, n, items, runs, L, FLOW, SLOTS, POS,
                                         pos_end, GSTAT, EA, warmup, stage)
                 continue
-            ib = stage if L[l, L_FUSED] else l
+            ib = _inbox_of(L, l, stage)
             n_out = L[ib, L_IN_N]  # packets that may leave the link in this pass
             sched = L[l, L_SCHED]
             if sched != 0:
