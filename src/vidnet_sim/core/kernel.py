@@ -137,6 +137,19 @@ def _service_ps(size: int, rate: int) -> int:
 
 
 @nb.njit(cache=True, error_model="numpy")
+def _room_at_top(data, top, need):  # type: ignore[no-untyped-def]
+    """A store's array with rows ``top : top + need`` free: ``data`` itself when it has them,
+    else a zeroed array twice as long (at least ``top + need`` rows) holding its first ``top``
+    rows. Rows above a store's top are never read before they are written (the frame-slot
+    table relies on their being zero: a zero slot is free)."""
+    if top + need <= data.shape[0]:
+        return data
+    bigger = np.zeros((max(2 * data.shape[0], top + need), data.shape[1]), np.int64)
+    bigger[:top] = data[:top]
+    return bigger
+
+
+@nb.njit(cache=True, error_model="numpy")
 def _relocate(data, L, c_off, c_cap, used, tops, which, l, need):  # type: ignore[no-untyped-def]
     """Give segment ``l`` of a segmented store room for ``need`` rows.
 
@@ -147,10 +160,7 @@ def _relocate(data, L, c_off, c_cap, used, tops, which, l, need):  # type: ignor
     """
     new_cap = max(need, 2 * L[l, c_cap], 8)
     top = tops[which]
-    if top + new_cap > data.shape[0]:
-        bigger = np.empty((max(2 * data.shape[0], top + new_cap), data.shape[1]), np.int64)
-        bigger[:top] = data[:top]
-        data = bigger
+    data = _room_at_top(data, top, new_cap)
     o = L[l, c_off]
     for j in range(used):
         for c in range(data.shape[1]):
@@ -366,10 +376,7 @@ def _grow_ring(ring, ring_off, ring_cap, ring_head, rn, tops, which, l, need):  
         new_cap *= 2
     top = tops[which]
     cols = ring.shape[1]
-    if top + new_cap > ring.shape[0]:
-        bigger = np.empty((max(2 * ring.shape[0], top + new_cap), cols), np.int64)
-        bigger[:top] = ring[:top]
-        ring = bigger
+    ring = _room_at_top(ring, top, new_cap)
     o = ring_off[l]
     h = ring_head[l]
     for j in range(rn):
@@ -991,10 +998,7 @@ def _grow_slots(FLOW, SLOTS, counters, f):  # type: ignore[no-untyped-def]
     base = FLOW[f, F_SLOT_BASE]
     new_size = 2 * size
     top = counters[TOP_SLOTS]
-    if top + new_size > SLOTS.shape[0]:  # (rows above the top are still zero)
-        bigger = np.zeros((max(2 * SLOTS.shape[0], top + new_size), N_SCOLS), np.int64)
-        bigger[:top] = SLOTS[:top]
-        SLOTS = bigger
+    SLOTS = _room_at_top(SLOTS, top, new_size)  # (its new rows are zero: free slots)
     for j in range(size):
         if SLOTS[base + j, S_REM] != 0:
             row = top + ((SLOTS[base + j, S_FLAGS] >> FLAG_BITS) & (new_size - 1))
