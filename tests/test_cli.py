@@ -320,12 +320,17 @@ def test_error_lines_are_not_hard_wrapped(tmp_path: Path) -> None:
     assert all(line.startswith("  - ") for line in lines[1:]), lines
 
 
+def _env_with_src() -> dict[str, str]:
+    """The environment of a real process that imports vidnet_sim from this checkout."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
 def test_bad_input_real_process(tmp_path: Path) -> None:
     """The installed entry point's behaviour in a real process: exit 3, no traceback."""
     file = write(tmp_path, variant(('rate = "1Gbps"', 'rate = "10gbps"')))
     out = tmp_path / "res"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env = _env_with_src()
     proc = subprocess.run(
         [sys.executable, "-m", "vidnet_sim.cli", "run", str(file), "--out", str(out)],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False,
@@ -390,8 +395,7 @@ def test_console_script_exits_with_the_commands_code_and_a_frozen_heap() -> None
             "    entry()\n"
             "except SystemExit as e:\n"
             "    print(e.code, gc.get_freeze_count() > 0)\n")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env = _env_with_src()
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
