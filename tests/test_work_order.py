@@ -19,10 +19,11 @@ from planning import (
     poisson,
     random_tree_plan,
     tree_plan,
+    with_chain_layout,
     with_failures,
 )
 from test_core import assert_conserved, assert_same, run_core, run_ref
-from vidnet_sim.core.engine import _effective_schedulers, _successors, _work_order
+from vidnet_sim.core.engine import _chains, _effective_schedulers, _successors, _work_order
 from vidnet_sim.network.plan import NetworkPlan
 
 PARENTS = {"a": "m", "b": "m", "c": "m", "m": "r"}
@@ -135,3 +136,42 @@ def test_one_fused_link_per_source() -> None:
     core = run_core(plan, window=30 * US, **kw)
     assert_same(core, run_ref(plan, **kw))
     assert core[0].packets_dropped.sum() > 0
+
+
+def _chains_by_definition(plan: NetworkPlan) -> list[int]:
+    """``L_CHAIN`` spelled out position by position: the next link of a link all of whose
+    positions have one child, laid out right after them, and deliver nothing; else -1."""
+    nxt: list[set[int]] = [set() for _ in range(plan.n_links)]
+    for p, link in enumerate(plan.pos_link):
+        if link < 0:
+            continue
+        kids = plan.children(p)
+        simple = (len(kids) == 1 and kids[0] == p + 1 and plan.pos_deliver[p] < 0)
+        nxt[int(link)].add(int(plan.pos_link[kids[0]]) if simple else -1)
+    return [x.pop() if len(x) == 1 else -1 for x in nxt]
+
+
+@pytest.mark.parametrize("multicast", [False, True])
+def test_chain_links_forward_to_one_next_position(multicast: bool) -> None:
+    """Links whose packets all go on to one position right after theirs, on one link, and
+    are delivered nowhere on the way, forward without reading a position row; the rest
+    read it. Results are the same either way (the core equals the reference above and in
+    test_core): this checks which links take the short way."""
+    plan = random_tree_plan(1, multicast=multicast)
+    chains = _chains(plan).tolist()
+    assert chains == _chains_by_definition(plan)
+    named = {plan.link_names[k]: (plan.link_names[c] if c >= 0 else None)
+             for k, c in enumerate(chains)}
+    # a->m1 feeds m1->r alone; b->m1 and c->m2 carry copies that end at m1 / m2; the trunks
+    # deliver at r
+    assert named == {"a->m1": "m1->r", "b->m1": None, "c->m2": None, "m1->r": None,
+                     "m2->r": None}
+    # a reroute layout that takes a->m1 on to a link other than m1->r ends its chain
+    a, m1r = plan.link_names.index("a->m1"), plan.link_names.index("m1->r")
+    flow = int(plan.pos_deliver[np.flatnonzero(plan.pos_deliver >= 0)[0]])
+    ok, _ = with_chain_layout(plan, flow, [a, m1r])
+    assert _chains(ok).tolist()[a] == m1r
+    other = plan.link_names.index("m2->r")
+    rerouted, _ = with_chain_layout(plan, flow, [a, other])
+    assert _chains(rerouted).tolist()[a] == -1
+    assert _chains(rerouted).tolist() == _chains_by_definition(rerouted)

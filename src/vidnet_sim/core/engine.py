@@ -135,6 +135,7 @@ class CoreEngine:
         self._succ_start, self._succ = _successors(plan)
         self._work, fused = _work_order(plan, sched, self._succ_start, self._succ)
         L[links, K.L_FUSED] = fused
+        L[links, K.L_CHAIN] = _chains(plan)
         # indexed [statistic, group] by the kernel, stored group-major so that one packet's
         # updates to its group touch one or two cache lines
         self._gstat = np.zeros((n_groups, K.N_GSTAT), np.int64).T
@@ -306,6 +307,25 @@ def _successors(plan: NetworkPlan) -> tuple[I64, I64]:
     start[1:] = np.cumsum([len(x) for x in nxt])
     flat = np.array([b for x in nxt for b in sorted(x)], np.int64)
     return start, flat
+
+
+def _chains(plan: NetworkPlan) -> I64:
+    """Per link, the link every packet leaving it goes to next when each of its positions
+    (in every layout) has exactly one child, laid out right after it, and delivers nothing;
+    else -1 (``kernel.L_CHAIN``: forwarding then reads no position row)."""
+    link, first = plan.pos_link, plan.pos_first_child
+    p = np.flatnonzero(link >= 0)
+    c = first[p]
+    ok = (c == p + 1) & (plan.pos_deliver[p] < 0)
+    cc = np.where(ok, c, 0)
+    ok &= plan.pos_sibling[cc] < 0
+    nxt = np.where(ok, link[cc], -1).astype(np.int64)
+    big = np.iinfo(np.int64).max
+    lo = np.full(plan.n_links, big, np.int64)
+    hi = np.full(plan.n_links, -big, np.int64)
+    np.minimum.at(lo, link[p], nxt)
+    np.maximum.at(hi, link[p], nxt)
+    return np.where((lo == hi) & (lo >= 0), lo, -1)
 
 
 def _layout_roots(plan: NetworkPlan) -> list[tuple[int, int]]:

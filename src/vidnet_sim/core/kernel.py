@@ -56,6 +56,7 @@ POS_MASK = (1 << 24) - 1
 FRAME_SHIFT = 44
 FRAME_MASK = (1 << 18) - 1
 NOT_POS = ~(POS_MASK << POS_SHIFT)
+POS_ONE = 1 << POS_SHIFT  # the meta of position p + 1 is meta + POS_ONE
 MAX_WIRE_BYTES = SIZE_MASK  # the largest packet, headers included
 MAX_POSITIONS = POS_MASK + 1  # positions of all trees together
 MAX_FRAME_SLOTS = FRAME_MASK + 1  # frame slots of one camera flow
@@ -67,8 +68,11 @@ ERR_FRAME_SLOTS = 1
 (L_IN_OFF, L_IN_N, L_RUN_OFF, L_RUNS_N, L_RUN_OWNER, L_IN_CAP, L_RUN_CAP, L_SCHED,  # inbox
  L_LAST_DEP, L_RING_OFF, L_RING_CAP, L_RING_HEAD, L_RING_N, L_Q_BYTES, L_FAIL_PTR,  # state
  L_FAIL_FLUSHED,
- L_RATE, L_PROP, L_BUF_B, L_BUF_P, L_PPB, L_FAIL_END, L_FUSED) = range(23)  # parameters
+ L_RATE, L_PROP, L_BUF_B, L_BUF_P, L_PPB, L_FAIL_END, L_FUSED, L_CHAIN) = range(24)  # parameters
 N_LCOLS = 24
+# L_CHAIN: the link every packet leaving this link goes to next, when each of its positions
+# has one child, right after it (``p + 1``), on that link, and delivers nothing; else -1.
+# Forwarding from such a link reads no position row (docs/model.md rule 12)
 # columns of the position table POS[p, c] (docs/model.md rule 12; pos_end apart, it is cold)
 # (a position's row also holds the links of its first child and of its next sibling, so that
 # forwarding a packet reads its position's row and then the next link's inbox counters)
@@ -350,9 +354,13 @@ def _lose(p, t, origin, size, frame, failed, POS, pos_end, FLOW, SLOTS, GSTAT, P
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _forward(p, t, key, origin, meta, POS, L, items, runs, FLOW, SLOTS, GSTAT, PHIST, FHIST,  # type: ignore[no-untyped-def]
-             warmup, end, drain, owner, EP, ESTAT, EPHIST):
+             warmup, end, drain, owner, EP, ESTAT, EPHIST, chain):
     """The packet at position ``p`` reaches the far end of its link at ``t``: it arrives at
-    each child position's link, and is delivered if ``p`` delivers."""
+    each child position's link, and is delivered if ``p`` delivers. ``chain`` is the link's
+    ``L_CHAIN``: when >= 0, the one child is ``p + 1`` on that link and no row is read."""
+    if chain >= 0:
+        _append(items, runs, L, chain, owner, t, key, origin, meta + POS_ONE)
+        return
     c = POS[_u(p), P_FIRST]
     m = POS[_u(p), P_FIRST_LINK]
     while c >= 0:
@@ -484,6 +492,7 @@ def _fifo_link(plain, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end
     fdown = fail_down[fi] if fi < fe and not plain else INF
     fup = fail_up[fi] if fi < fe and not plain else INF
     flushed = L[l, L_FAIL_FLUSHED]
+    chain = L[l, L_CHAIN]
     e = -1
     eb0 = 0
     ebusy0 = 0
@@ -596,7 +605,7 @@ def _fifo_link(plain, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end
                       GSTAT, PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
             else:
                 _forward(p, dep + prop, key, origin, meta, POS, L, items, runs, FLOW, SLOTS, GSTAT,
-                         PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST)
+                         PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST, chain)
         else:
             if measured:
                 st_drops += 1
@@ -721,6 +730,7 @@ def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, 
     free_at = L[l, L_LAST_DEP]
     ssize = svc_size[l]
     squeue = svc_queue[l]
+    chain = L[l, L_CHAIN]
     qtot = 0
     for q in range(NQ):
         qtot += qs_n[sb + q]
@@ -895,7 +905,8 @@ def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, 
                   SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
         else:
             _forward(_meta_pos(meta), dep + prop, key, origin, meta, POS, L, items, runs, FLOW,
-                     SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST)
+                     SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST,
+                     chain)
     L[l, L_LAST_DEP] = free_at
     svc_size[l] = ssize
     svc_queue[l] = squeue
