@@ -176,10 +176,9 @@ def _relocate(data, L, c_off, c_cap, used, tops, which, l, need):  # type: ignor
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _append(items, runs, L, m, owner, t, key, origin, meta):  # type: ignore[no-untyped-def]
-    """Append one item to link ``m``'s inbox (room reserved beforehand), opening a new run
-    when ``owner`` changes. (Arrays are passed one by one: unpacking a tuple of arrays in a
-    hot loop costs a reference-count round trip per array.)"""
+def _open_run(runs, L, m, owner):  # type: ignore[no-untyped-def]
+    """Make ``owner``'s items the last run of link ``m``'s inbox (a new run unless it is
+    already); returns the inbox's first row and its item count."""
     mu = _u(m)
     n = L[mu, L_IN_N]
     if L[mu, L_RUN_OWNER] != owner:
@@ -187,12 +186,26 @@ def _append(items, runs, L, m, owner, t, key, origin, meta):  # type: ignore[no-
         r = L[mu, L_RUNS_N]
         runs[_u(L[mu, L_RUN_OFF] + r), 0] = n
         L[mu, L_RUNS_N] = r + 1
-    row = _u(L[mu, L_IN_OFF] + n)
-    items[row, 0] = t
-    items[row, 1] = key
-    items[row, 2] = origin
-    items[row, 3] = meta
-    L[mu, L_IN_N] = n + 1
+    return L[mu, L_IN_OFF], n
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _put(items, row, t, key, origin, meta):  # type: ignore[no-untyped-def]
+    """Write one inbox item at ``row``."""
+    items[_u(row), 0] = t
+    items[_u(row), 1] = key
+    items[_u(row), 2] = origin
+    items[_u(row), 3] = meta
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _append(items, runs, L, m, owner, t, key, origin, meta):  # type: ignore[no-untyped-def]
+    """Append one item to link ``m``'s inbox (room reserved beforehand), opening a new run
+    when ``owner`` changes. (Arrays are passed one by one: unpacking a tuple of arrays in a
+    hot loop costs a reference-count round trip per array.)"""
+    off, n = _open_run(runs, L, m, owner)
+    _put(items, off + n, t, key, origin, meta)
+    L[_u(m), L_IN_N] = n + 1
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -493,6 +506,8 @@ def _fifo_link(plain, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end
     fup = fail_up[fi] if fi < fe and not plain else INF
     flushed = L[l, L_FAIL_FLUSHED]
     chain = L[l, L_CHAIN]
+    c_off = 0  # a chain link's next inbox: its first row and item count, -1 until opened
+    c_n = -1
     e = -1
     eb0 = 0
     ebusy0 = 0
@@ -603,9 +618,14 @@ def _fifo_link(plain, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end
             if lost:
                 _lose(p, fdown, origin, size, _meta_frame(meta), True, POS, pos_end, FLOW, SLOTS,
                       GSTAT, PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
+            elif chain >= 0:  # (the next inbox's count stays in a register meanwhile)
+                if c_n < 0:
+                    c_off, c_n = _open_run(runs, L, chain, l)
+                _put(items, c_off + c_n, dep + prop, key, origin, meta + POS_ONE)
+                c_n += 1
             else:
                 _forward(p, dep + prop, key, origin, meta, POS, L, items, runs, FLOW, SLOTS, GSTAT,
-                         PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST, chain)
+                         PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST, -1)
         else:
             if measured:
                 st_drops += 1
@@ -617,6 +637,8 @@ def _fifo_link(plain, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end
             _lose(p, t, origin, size, _meta_frame(meta), False, POS, pos_end, FLOW, SLOTS, GSTAT,
                   PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
 
+    if c_n >= 0:
+        L[chain, L_IN_N] = c_n
     if e >= 0:
         ELSTAT[e, EL_BYTES, l] += st_bytes - eb0
         ELSTAT[e, EL_BUSY, l] += st_busy - ebusy0
