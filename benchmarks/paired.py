@@ -58,8 +58,11 @@ def _setup(name: str, scenario: Path, duration_ps: int) -> tuple[Any, ...]:
     plan = plan_mod.build_plan(sc, scenario.parent)
     actions = driver.scenario_actions(sc, plan)
     warm = runner.with_overrides(sc, duration_ps=min(duration_ps, S // 10))
-    driver.drive(runner.make_engine(plan, warm), actions, warm.simulation.duration)
-    return runner, driver, sc, plan, actions
+    warm_epochs, _ = driver.epoch_bounds(actions, warm.simulation.duration)
+    driver.drive(runner.make_engine(plan, warm, epochs=warm_epochs), actions,
+                 warm.simulation.duration)
+    epochs, _ = driver.epoch_bounds(actions, duration_ps)  # as `vidnet-sim run` has them
+    return runner, driver, sc, plan, actions, epochs
 
 
 def main() -> None:
@@ -81,8 +84,9 @@ def main() -> None:
         for i in range(args.pairs):
             rate = {}
             for name in ("vs_base", "vs_new") if i % 2 == 0 else ("vs_new", "vs_base"):
-                runner, driver, sc, plan, actions = setups[name]
-                st = driver.drive(runner.make_engine(plan, sc), actions, duration_ps)
+                runner, driver, sc, plan, actions, epochs = setups[name]
+                st = driver.drive(runner.make_engine(plan, sc, epochs=epochs), actions,
+                                  duration_ps)
                 rate[name] = st.packet_hops / st.wall_seconds
                 best[name] = max(best[name], rate[name])
             ratios.append(rate["vs_new"] / rate["vs_base"])
