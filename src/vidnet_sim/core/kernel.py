@@ -199,6 +199,17 @@ def _put(items, row, t, key, origin, meta):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _chain_put(items, runs, L, chain, owner, c_off, c_n, t, key, origin, meta):  # type: ignore[no-untyped-def]
+    """Forward a packet from a chain link (``L_CHAIN``) to position ``p + 1`` on link
+    ``chain``, whose inbox's first row and item count the link loop holds in registers
+    (``c_n`` -1 until this call opened its run; the loop stores ``c_n`` at its end)."""
+    if c_n < 0:
+        c_off, c_n = _open_run(runs, L, chain, owner)
+    _put(items, c_off + c_n, t, key, origin, meta + POS_ONE)
+    return c_off, c_n + 1
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _append(items, runs, L, m, owner, t, key, origin, meta):  # type: ignore[no-untyped-def]
     """Append one item to link ``m``'s inbox (room reserved beforehand), opening a new run
     when ``owner`` changes. (Arrays are passed one by one: unpacking a tuple of arrays in a
@@ -367,13 +378,10 @@ def _lose(p, t, origin, size, frame, failed, POS, pos_end, FLOW, SLOTS, GSTAT, P
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _forward(p, t, key, origin, meta, POS, L, items, runs, FLOW, SLOTS, GSTAT, PHIST, FHIST,  # type: ignore[no-untyped-def]
-             warmup, end, drain, owner, EP, ESTAT, EPHIST, chain):
+             warmup, end, drain, owner, EP, ESTAT, EPHIST):
     """The packet at position ``p`` reaches the far end of its link at ``t``: it arrives at
-    each child position's link, and is delivered if ``p`` delivers. ``chain`` is the link's
-    ``L_CHAIN``: when >= 0, the one child is ``p + 1`` on that link and no row is read."""
-    if chain >= 0:
-        _append(items, runs, L, chain, owner, t, key, origin, meta + POS_ONE)
-        return
+    each child position's link, and is delivered if ``p`` delivers (a chain link's loop
+    forwards with ``_chain_put`` instead, reading no position row)."""
     c = POS[_u(p), P_FIRST]
     m = POS[_u(p), P_FIRST_LINK]
     while c >= 0:
@@ -618,14 +626,12 @@ def _fifo_link(plain, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end
             if lost:
                 _lose(p, fdown, origin, size, _meta_frame(meta), True, POS, pos_end, FLOW, SLOTS,
                       GSTAT, PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
-            elif chain >= 0:  # (the next inbox's count stays in a register meanwhile)
-                if c_n < 0:
-                    c_off, c_n = _open_run(runs, L, chain, l)
-                _put(items, c_off + c_n, dep + prop, key, origin, meta + POS_ONE)
-                c_n += 1
+            elif chain >= 0:
+                c_off, c_n = _chain_put(items, runs, L, chain, l, c_off, c_n, dep + prop, key,
+                                        origin, meta)
             else:
                 _forward(p, dep + prop, key, origin, meta, POS, L, items, runs, FLOW, SLOTS, GSTAT,
-                         PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST, -1)
+                         PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST)
         else:
             if measured:
                 st_drops += 1
@@ -753,6 +759,8 @@ def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, 
     ssize = svc_size[l]
     squeue = svc_queue[l]
     chain = L[l, L_CHAIN]
+    c_off = 0  # the next inbox of a chain link (see _chain_put)
+    c_n = -1
     qtot = 0
     for q in range(NQ):
         qtot += qs_n[sb + q]
@@ -925,10 +933,14 @@ def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, 
                     ELSTAT[_epoch_of(EP, t), EL_FAIL, l] += 1
             _lose(_meta_pos(meta), fdown, origin, size, _meta_frame(meta), True, POS, pos_end, FLOW,
                   SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
+        elif chain >= 0:
+            c_off, c_n = _chain_put(items, runs, L, chain, l, c_off, c_n, dep + prop, key,
+                                    origin, meta)
         else:
             _forward(_meta_pos(meta), dep + prop, key, origin, meta, POS, L, items, runs, FLOW,
-                     SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST,
-                     chain)
+                     SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST)
+    if c_n >= 0:
+        L[chain, L_IN_N] = c_n
     L[l, L_LAST_DEP] = free_at
     svc_size[l] = ssize
     svc_queue[l] = squeue
