@@ -33,11 +33,15 @@ S = 10**12
 def _export(dest: Path, name: str, rev: str | None) -> None:
     """Copy ``src/vidnet_sim`` (of ``rev``, or the working tree) to ``dest/name``, renamed."""
     if rev is None:
-        shutil.copytree(ROOT / "src" / "vidnet_sim", dest / name,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / "src" / "vidnet_sim", dest / name, ignore=shutil.ignore_patterns("__pycache__")
+        )
     else:
-        blob = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src/vidnet_sim"],
-                              check=True, capture_output=True).stdout
+        blob = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", rev, "src/vidnet_sim"],
+            check=True,
+            capture_output=True,
+        ).stdout
         with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
             if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4
                 tar.extractall(dest / "_export", filter="data")
@@ -45,22 +49,23 @@ def _export(dest: Path, name: str, rev: str | None) -> None:
                 tar.extractall(dest / "_export")  # our own git archive
         (dest / "_export" / "src" / "vidnet_sim").rename(dest / name)
     for f in (dest / name).rglob("*.py"):
-        f.write_text(f.read_text(encoding="utf-8").replace("vidnet_sim", name),
-                     encoding="utf-8")
+        f.write_text(f.read_text(encoding="utf-8").replace("vidnet_sim", name), encoding="utf-8")
 
 
 def _setup(name: str, scenario: Path, duration_ps: int) -> tuple[Any, ...]:
     runner = importlib.import_module(f"{name}.runner")
     plan_mod = importlib.import_module(f"{name}.network.plan")
     driver = importlib.import_module(f"{name}.timeline.driver")
-    sc = runner.with_overrides(importlib.import_module(f"{name}.scenario").load_scenario(
-        scenario), duration_ps=duration_ps)
+    sc = runner.with_overrides(
+        importlib.import_module(f"{name}.scenario").load_scenario(scenario), duration_ps=duration_ps
+    )
     plan = plan_mod.build_plan(sc, scenario.parent)
     actions = driver.scenario_actions(sc, plan)
     warm = runner.with_overrides(sc, duration_ps=min(duration_ps, S // 10))
     warm_epochs, _ = driver.epoch_bounds(actions, warm.simulation.duration)
-    driver.drive(runner.make_engine(plan, warm, epochs=warm_epochs), actions,
-                 warm.simulation.duration)
+    driver.drive(
+        runner.make_engine(plan, warm, epochs=warm_epochs), actions, warm.simulation.duration
+    )
     epochs, _ = driver.epoch_bounds(actions, duration_ps)  # as `vidnet-sim run` has them
     return runner, driver, sc, plan, actions, epochs
 
@@ -77,24 +82,24 @@ def main() -> None:
         _export(Path(tmp), "vs_base", args.base)
         _export(Path(tmp), "vs_new", None)
         sys.path.insert(0, tmp)
-        setups = {n: _setup(n, args.scenario.resolve(), duration_ps)
-                  for n in ("vs_base", "vs_new")}
+        setups = {n: _setup(n, args.scenario.resolve(), duration_ps) for n in ("vs_base", "vs_new")}
         ratios: list[float] = []
         best = dict.fromkeys(setups, 0.0)
         for i in range(args.pairs):
             rate = {}
             for name in ("vs_base", "vs_new") if i % 2 == 0 else ("vs_new", "vs_base"):
                 runner, driver, sc, plan, actions, epochs = setups[name]
-                st = driver.drive(runner.make_engine(plan, sc, epochs=epochs), actions,
-                                  duration_ps)
+                st = driver.drive(runner.make_engine(plan, sc, epochs=epochs), actions, duration_ps)
                 rate[name] = st.packet_hops / st.wall_seconds
                 best[name] = max(best[name], rate[name])
             ratios.append(rate["vs_new"] / rate["vs_base"])
-        print(f"{args.scenario.name}, {args.duration:g} s simulated, {args.pairs} pairs: "
-              f"best {best['vs_base'] / 1e6:.2f} M/s ({args.base}) vs "
-              f"{best['vs_new'] / 1e6:.2f} M/s (working tree); "
-              f"new/base median {statistics.median(ratios):.3f} "
-              f"(range {min(ratios):.3f}–{max(ratios):.3f})")
+        print(
+            f"{args.scenario.name}, {args.duration:g} s simulated, {args.pairs} pairs: "
+            f"best {best['vs_base'] / 1e6:.2f} M/s ({args.base}) vs "
+            f"{best['vs_new'] / 1e6:.2f} M/s (working tree); "
+            f"new/base median {statistics.median(ratios):.3f} "
+            f"(range {min(ratios):.3f}–{max(ratios):.3f})"
+        )
 
 
 if __name__ == "__main__":

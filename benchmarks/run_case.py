@@ -31,13 +31,20 @@ def main() -> None:
     t0 = time.perf_counter()
     stats = drive(make_engine(plan, scenario, engine), actions, duration)  # type: ignore[arg-type]
     wall = time.perf_counter() - t0
-    print(json.dumps({
-        "scenario": path, "duration_s": duration / 1e12, "engine": engine,
-        "packet_hops": stats.packet_hops, "wall_s": wall,
-        "hops_per_s": stats.packet_hops / wall,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "rss_before_run_mib": rss_before / 1024,
-    }))
+    print(
+        json.dumps(
+            {
+                "scenario": path,
+                "duration_s": duration / 1e12,
+                "engine": engine,
+                "packet_hops": stats.packet_hops,
+                "wall_s": wall,
+                "hops_per_s": stats.packet_hops / wall,
+                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rss_before_run_mib": rss_before / 1024,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,9 @@ def _run(duration_ps: int, engine: str = "core", path: Path = MID_CITY) -> tuple
 def _case(duration: str, engine: str = "core") -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run_case.py"), str(MID_CITY), duration, engine],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -68,12 +70,16 @@ def test_mid_city_core_vs_reference(benchmark) -> None:  # type: ignore[no-untyp
     assert hops_small == hops_ref  # same packets simulated
     ref_rate = hops_ref / wall_ref
     benchmark.extra_info.update(
-        core_hops_per_s=core_rate, reference_hops_per_s=ref_rate, ratio=core_rate / ref_rate,
+        core_hops_per_s=core_rate,
+        reference_hops_per_s=ref_rate,
+        ratio=core_rate / ref_rate,
         packet_hops=hops_core,
     )
     print(f"\ncore: {core_rate / 1e6:.1f} M packet-hops/s ({hops_core:,} hops, best of 3)")
-    print(f"reference (0.3 s case): {ref_rate / 1e6:.3f} M packet-hops/s; "
-          f"ratio core/reference = {core_rate / ref_rate:.0f}x")
+    print(
+        f"reference (0.3 s case): {ref_rate / 1e6:.3f} M packet-hops/s; "
+        f"ratio core/reference = {core_rate / ref_rate:.0f}x"
+    )
 
 
 def test_mid_city_memory_flat() -> None:
@@ -84,10 +90,12 @@ def test_mid_city_memory_flat() -> None:
     short = _case("60s")
     long = _case("600s")
     growth = long["peak_rss_mib"] / short["peak_rss_mib"]
-    print(f"\n60 s: {short['peak_rss_mib']:.0f} MiB peak, "
-          f"{short['hops_per_s'] / 1e6:.1f} M hops/s; "
-          f"600 s: {long['peak_rss_mib']:.0f} MiB peak, {long['hops_per_s'] / 1e6:.1f} M hops/s; "
-          f"ratio {growth:.3f}")
+    print(
+        f"\n60 s: {short['peak_rss_mib']:.0f} MiB peak, "
+        f"{short['hops_per_s'] / 1e6:.1f} M hops/s; "
+        f"600 s: {long['peak_rss_mib']:.0f} MiB peak, {long['hops_per_s'] / 1e6:.1f} M hops/s; "
+        f"ratio {growth:.3f}"
+    )
     assert growth <= 1.2
 
 
@@ -104,6 +112,8 @@ def test_mid_city_with_services_and_classes() -> None:
             best = max(best, hops / wall)
         rates[name] = best
     ratio = rates["services"] / rates["fifo"]
-    print(f"\nmid-city (FIFO): {rates['fifo'] / 1e6:.1f} M packet-hops/s; "
-          f"mid-city-services (priority queues, services, failure): "
-          f"{rates['services'] / 1e6:.1f} M packet-hops/s; ratio {ratio:.2f}")
+    print(
+        f"\nmid-city (FIFO): {rates['fifo'] / 1e6:.1f} M packet-hops/s; "
+        f"mid-city-services (priority queues, services, failure): "
+        f"{rates['services'] / 1e6:.1f} M packet-hops/s; ratio {ratio:.2f}"
+    )

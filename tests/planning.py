@@ -86,35 +86,47 @@ class SourceSpec:
 
 def cbr(interval_ps: int, size: int, *, anchor_ps: int = 0, **kw: Any) -> SourceSpec:
     """Constant bit rate: ``size``-byte payloads at ``anchor + n * interval``."""
-    return SourceSpec(KIND_CBR, interval_ps=interval_ps, size=size, anchor_ps=anchor_ps,
-                      **kw)
+    return SourceSpec(KIND_CBR, interval_ps=interval_ps, size=size, anchor_ps=anchor_ps, **kw)
 
 
-def poisson(mean_gap_ps: float, size: int, *, size_max: int | None = None,
-            **kw: Any) -> SourceSpec:
+def poisson(mean_gap_ps: float, size: int, *, size_max: int | None = None, **kw: Any) -> SourceSpec:
     """Poisson arrivals with mean gap ``mean_gap_ps``; fixed size, or uniform up to
     ``size_max``. The draws depend on ``seed`` and ``name``."""
-    return SourceSpec(KIND_POISSON, mean_gap_ps=mean_gap_ps, size=size, size_max=size_max,
-                      **kw)
+    return SourceSpec(KIND_POISSON, mean_gap_ps=mean_gap_ps, size=size, size_max=size_max, **kw)
 
 
-def trace(times: Sequence[int], sizes: Sequence[int], *, period_ps: int = 0,
-          **kw: Any) -> SourceSpec:
+def trace(
+    times: Sequence[int], sizes: Sequence[int], *, period_ps: int = 0, **kw: Any
+) -> SourceSpec:
     """A packet trace: payload ``sizes[i]`` at ``anchor + times[i]`` (times non-decreasing);
     ``period_ps > 0`` replays it in a loop."""
     assert len(times) == len(sizes) > 0
-    return SourceSpec(KIND_TRACE, times=tuple(times), sizes=tuple(sizes), period_ps=period_ps,
-                      **kw)
+    return SourceSpec(KIND_TRACE, times=tuple(times), sizes=tuple(sizes), period_ps=period_ps, **kw)
 
 
-def camera(fps_num: int, p_bytes: float, *, fps_den: int = 1, gop: int = 1,
-           ip_ratio: float = 1.0, max_payload: int = 1400, **kw: Any) -> SourceSpec:
+def camera(
+    fps_num: int,
+    p_bytes: float,
+    *,
+    fps_den: int = 1,
+    gop: int = 1,
+    ip_ratio: float = 1.0,
+    max_payload: int = 1400,
+    **kw: Any,
+) -> SourceSpec:
     """A GOP camera: frame ``k`` at ``anchor + k * fps_den / fps_num`` s, I-frames of
     ``ip_ratio * p_bytes`` when ``(k + gop_offset) % gop == 0``, P-frames of ``p_bytes``
     (exact sizes unless ``p_sigma`` / ``i_sigma`` are set), cut into ``max_payload`` packets."""
-    return SourceSpec(KIND_CAMERA, fps_num=fps_num, fps_den=fps_den, p_bytes=p_bytes,
-                      gop=gop, ip_ratio=ip_ratio, max_payload=max_payload,
-                      **kw)
+    return SourceSpec(
+        KIND_CAMERA,
+        fps_num=fps_num,
+        fps_den=fps_den,
+        p_bytes=p_bytes,
+        gop=gop,
+        ip_ratio=ip_ratio,
+        max_payload=max_payload,
+        **kw,
+    )
 
 
 @dataclass(frozen=True)
@@ -183,9 +195,16 @@ def source_table(specs: Sequence[SourceSpec], group_names: Sequence[str]) -> Sou
     )
 
 
-def build_plan(nodes: Sequence[str], links: Sequence[LinkSpec], sources: Sequence[SourceSpec],
-               *, origin: str, sink: str, count_in_service: bool = True,
-               routes: Mapping[tuple[str, str], Sequence[int]] | None = None) -> NetworkPlan:
+def build_plan(
+    nodes: Sequence[str],
+    links: Sequence[LinkSpec],
+    sources: Sequence[SourceSpec],
+    *,
+    origin: str,
+    sink: str,
+    count_in_service: bool = True,
+    routes: Mapping[tuple[str, str], Sequence[int]] | None = None,
+) -> NetworkPlan:
     """A :class:`NetworkPlan` over ``links``; sources without ``at`` / ``to`` start at
     ``origin`` / go to ``sink``. Flows are routed over fewest hops unless ``routes`` gives the
     link indices for an ``(origin, destination)`` pair."""
@@ -193,8 +212,15 @@ def build_plan(nodes: Sequence[str], links: Sequence[LinkSpec], sources: Sequenc
     specs: list[SourceSpec] = []
     for i, s in enumerate(sources):
         name = s.name if s.name is not None else f"{KIND_NAMES[s.kind]}{i}"
-        specs.append(replace(s, name=name, group=s.group if s.group is not None else name,
-                             at=s.at if s.at is not None else origin, to=s.to or (sink,)))
+        specs.append(
+            replace(
+                s,
+                name=name,
+                group=s.group if s.group is not None else name,
+                at=s.at if s.at is not None else origin,
+                to=s.to or (sink,),
+            )
+        )
     group_names: list[str] = []
     group_classes: list[str] = []
     group_kinds: list[str] = []
@@ -218,8 +244,7 @@ def build_plan(nodes: Sequence[str], links: Sequence[LinkSpec], sources: Sequenc
             if routes is not None and key in routes:
                 path: list[int] | None = list(routes[key])
             else:
-                path = shortest_path(len(nodes), out_links, node_index[str(s.at)],
-                                     node_index[dest])
+                path = shortest_path(len(nodes), out_links, node_index[str(s.at)], node_index[dest])
             if not path:
                 raise ValueError(f"no route from {s.at} to {dest}")
             flow_source.append(si)
@@ -245,11 +270,17 @@ def build_plan(nodes: Sequence[str], links: Sequence[LinkSpec], sources: Sequenc
             groups = [list(flows)] if s.multicast else [[f] for f in flows]
             for fl in groups:
                 tree_source.append(si)
-                roots.append(positions.add_tree(
-                    [(f, route_links[route_start[f] : route_start[f + 1]]) for f in fl]))
-        trees = dict(tree_source=arr(tree_source),
-                     source_tree_start=arr(np.searchsorted(tree_source, range(len(specs) + 1))),
-                     tree_pos0=arr(roots), **positions.arrays())
+                roots.append(
+                    positions.add_tree(
+                        [(f, route_links[route_start[f] : route_start[f + 1]]) for f in fl]
+                    )
+                )
+        trees = dict(
+            tree_source=arr(tree_source),
+            source_tree_start=arr(np.searchsorted(tree_source, range(len(specs) + 1))),
+            tree_pos0=arr(roots),
+            **positions.arrays(),
+        )
 
     return NetworkPlan(
         node_names=list(nodes),
@@ -258,10 +289,10 @@ def build_plan(nodes: Sequence[str], links: Sequence[LinkSpec], sources: Sequenc
         link_dst=arr([node_index[ln.dst] for ln in links]),
         link_rate_bps=arr([ln.rate_bps for ln in links]),
         link_prop_ps=arr([ln.prop_ps for ln in links]),
-        link_buffer_bytes=arr([-1 if ln.buffer_bytes is None else ln.buffer_bytes
-                               for ln in links]),
-        link_buffer_packets=arr([-1 if ln.buffer_packets is None else ln.buffer_packets
-                                 for ln in links]),
+        link_buffer_bytes=arr([-1 if ln.buffer_bytes is None else ln.buffer_bytes for ln in links]),
+        link_buffer_packets=arr(
+            [-1 if ln.buffer_packets is None else ln.buffer_packets for ln in links]
+        ),
         link_order=arr(topological_order(len(links), edges)),
         count_in_service=count_in_service,
         flow_source=arr(flow_source),
@@ -277,11 +308,15 @@ def build_plan(nodes: Sequence[str], links: Sequence[LinkSpec], sources: Sequenc
     )
 
 
-def with_queues(plan: NetworkPlan, scheduler: str | Sequence[str], *,
-                class_queue: Mapping[str, int] | None = None,
-                quantum: Sequence[int] | None = None,
-                buffers: Sequence[int | None] | None = None,
-                buffer_packets: Sequence[int | None] | None = None) -> NetworkPlan:
+def with_queues(
+    plan: NetworkPlan,
+    scheduler: str | Sequence[str],
+    *,
+    class_queue: Mapping[str, int] | None = None,
+    quantum: Sequence[int] | None = None,
+    buffers: Sequence[int | None] | None = None,
+    buffer_packets: Sequence[int | None] | None = None,
+) -> NetworkPlan:
     """A copy of ``plan`` whose links have ``scheduler`` (``fifo``, ``priority`` or ``drr``;
     one for all links or one per link) and one queue per queue index of ``class_queue``
     (class name -> queue, 0 served first; default: every class in queue 0).
@@ -315,8 +350,9 @@ def with_queues(plan: NetworkPlan, scheduler: str | Sequence[str], *,
     )
 
 
-def with_failures(plan: NetworkPlan,
-                  failures: Mapping[int, Sequence[tuple[int, int]]]) -> NetworkPlan:
+def with_failures(
+    plan: NetworkPlan, failures: Mapping[int, Sequence[tuple[int, int]]]
+) -> NetworkPlan:
     """A copy of ``plan`` whose link ``l`` is down over each ``[down, up)`` of
     ``failures[l]`` (the intervals sorted and disjoint); routes are unchanged."""
     start = [0]
@@ -327,12 +363,17 @@ def with_failures(plan: NetworkPlan,
             down.append(a)
             up.append(b)
         start.append(len(down))
-    return replace(plan, fail_start=np.array(start, np.int64), fail_down=np.array(down, np.int64),
-                   fail_up=np.array(up, np.int64))
+    return replace(
+        plan,
+        fail_start=np.array(start, np.int64),
+        fail_down=np.array(down, np.int64),
+        fail_up=np.array(up, np.int64),
+    )
 
 
-def with_chain_layout(plan: NetworkPlan, flow: int,
-                      links: Sequence[int]) -> tuple[NetworkPlan, int]:
+def with_chain_layout(
+    plan: NetworkPlan, flow: int, links: Sequence[int]
+) -> tuple[NetworkPlan, int]:
     """A copy of ``plan`` with one more layout: a chain over ``links`` delivering ``flow``;
     returns it and the layout's root position (to put in ``SourceState.tree_pos0``).
     ``link_order`` is recomputed over every layout."""
@@ -349,9 +390,12 @@ def with_chain_layout(plan: NetworkPlan, flow: int,
         pos_deliver=np.concatenate([plan.pos_deliver, np.array(deliver, np.int64)]),
         pos_end=np.concatenate([plan.pos_end, np.full(n + 1, r + n + 1, np.int64)]),
     )
-    edges = {(int(new.pos_link[p]), int(new.pos_link[c]))
-             for p in range(len(new.pos_link)) if new.pos_link[p] >= 0
-             for c in new.children(p)}
+    edges = {
+        (int(new.pos_link[p]), int(new.pos_link[c]))
+        for p in range(len(new.pos_link))
+        if new.pos_link[p] >= 0
+        for c in new.children(p)
+    }
     new.link_order = np.array(topological_order(new.n_links, edges), np.int64)
     return new, r
 
@@ -372,10 +416,15 @@ def _buffers(buffers: Any, buffer_packets: Any, n: int) -> list[tuple[Any, Any]]
     return [(x, None) for x in b]
 
 
-def line_plan(rates: Sequence[int], props: Sequence[int] | int = 0,
-              buffers: Sequence[int] | int | None = None, *, sources: Sequence[SourceSpec],
-              buffer_packets: Sequence[int] | int | None = None,
-              count_in_service: bool = True) -> NetworkPlan:
+def line_plan(
+    rates: Sequence[int],
+    props: Sequence[int] | int = 0,
+    buffers: Sequence[int] | int | None = None,
+    *,
+    sources: Sequence[SourceSpec],
+    buffer_packets: Sequence[int] | int | None = None,
+    count_in_service: bool = True,
+) -> NetworkPlan:
     """A line ``n0 -> n1 -> ... -> nH`` with link ``i`` from ``n{i}`` to ``n{i+1}``.
 
     ``props``, ``buffers`` (bytes) and ``buffer_packets`` are one value per link or one for
@@ -385,18 +434,25 @@ def line_plan(rates: Sequence[int], props: Sequence[int] | int = 0,
     nodes = [f"n{i}" for i in range(n + 1)]
     prop = _per_link(props, n, "props")
     buf = _buffers(buffers, buffer_packets, n)
-    links = [LinkSpec(nodes[i], nodes[i + 1], int(rates[i]), int(prop[i]),
-                      buf[i][0], buf[i][1]) for i in range(n)]
-    return build_plan(nodes, links, sources, origin=nodes[0], sink=nodes[-1],
-                      count_in_service=count_in_service)
+    links = [
+        LinkSpec(nodes[i], nodes[i + 1], int(rates[i]), int(prop[i]), buf[i][0], buf[i][1])
+        for i in range(n)
+    ]
+    return build_plan(
+        nodes, links, sources, origin=nodes[0], sink=nodes[-1], count_in_service=count_in_service
+    )
 
 
-def tree_plan(parents: Mapping[str, str], rates: Mapping[str, int] | int,
-              props: Mapping[str, int] | int = 0,
-              buffers: Mapping[str, int] | int | None = None, *,
-              sources: Sequence[SourceSpec],
-              buffer_packets: Mapping[str, int] | int | None = None,
-              count_in_service: bool = True) -> NetworkPlan:
+def tree_plan(
+    parents: Mapping[str, str],
+    rates: Mapping[str, int] | int,
+    props: Mapping[str, int] | int = 0,
+    buffers: Mapping[str, int] | int | None = None,
+    *,
+    sources: Sequence[SourceSpec],
+    buffer_packets: Mapping[str, int] | int | None = None,
+    count_in_service: bool = True,
+) -> NetworkPlan:
     """A tree whose every node ``c`` in ``parents`` has one uplink ``c -> parents[c]``
     (links in the order of ``parents``; nodes in order of first mention).
 
@@ -424,8 +480,14 @@ def tree_plan(parents: Mapping[str, str], rates: Mapping[str, int] | int,
         bp = pick(buffer_packets, c)
         bb = None if bp is not None else pick(buffers, c, DEFAULT_BUFFER_BYTES)
         links.append(LinkSpec(c, p, int(pick(rates, c)), int(pick(props, c, 0)), bb, bp))
-    return build_plan(nodes, links, sources, origin=next(iter(parents)), sink=roots[0],
-                      count_in_service=count_in_service)
+    return build_plan(
+        nodes,
+        links,
+        sources,
+        origin=next(iter(parents)),
+        sink=roots[0],
+        count_in_service=count_in_service,
+    )
 
 
 def random_tree_plan(seed: int, *, multicast: bool = False) -> NetworkPlan:
@@ -441,17 +503,44 @@ def random_tree_plan(seed: int, *, multicast: bool = False) -> NetworkPlan:
     sources = [
         poisson(float(rng.integers(5, 15)) * US, 200, size_max=1400, at="a", seed=seed),
         poisson(float(rng.integers(5, 15)) * US, 1000, at="b", seed=seed),
-        cbr(int(rng.integers(3, 9)) * US, int(rng.integers(200, 1400)), at="c",
-            anchor_ps=int(rng.integers(0, 5)) * US),
-        camera(10_000, float(rng.integers(2000, 6000)), gop=5, ip_ratio=3.0, max_payload=1200,
-               p_sigma=0.3, i_sigma=0.2, at="b", to=("m1", "r"), header=40, seed=seed,
-               multicast=multicast),
-        trace([0, 0, 3 * US, 7 * US], [1400, 1400, 64, 900], period_ps=10 * US, at="c",
-              to=("m2", "r"), multicast=multicast),
+        cbr(
+            int(rng.integers(3, 9)) * US,
+            int(rng.integers(200, 1400)),
+            at="c",
+            anchor_ps=int(rng.integers(0, 5)) * US,
+        ),
+        camera(
+            10_000,
+            float(rng.integers(2000, 6000)),
+            gop=5,
+            ip_ratio=3.0,
+            max_payload=1200,
+            p_sigma=0.3,
+            i_sigma=0.2,
+            at="b",
+            to=("m1", "r"),
+            header=40,
+            seed=seed,
+            multicast=multicast,
+        ),
+        trace(
+            [0, 0, 3 * US, 7 * US],
+            [1400, 1400, 64, 900],
+            period_ps=10 * US,
+            at="c",
+            to=("m2", "r"),
+            multicast=multicast,
+        ),
     ]
-    return tree_plan(parents, rates, props, {"m1": int(rng.integers(3, 12)) * 1000, "a": 4000},
-                     sources=sources, buffer_packets={"m2": int(rng.integers(2, 6))},
-                     count_in_service=bool(rng.integers(0, 2)))
+    return tree_plan(
+        parents,
+        rates,
+        props,
+        {"m1": int(rng.integers(3, 12)) * 1000, "a": 4000},
+        sources=sources,
+        buffer_packets={"m2": int(rng.integers(2, 6))},
+        count_in_service=bool(rng.integers(0, 2)),
+    )
 
 
 def active_state(plan: NetworkPlan) -> SourceState:
@@ -462,8 +551,26 @@ def active_state(plan: NetworkPlan) -> SourceState:
 
 
 __all__ = [
-    "GBPS", "KIND_CAMERA", "KIND_CBR", "KIND_POISSON", "KIND_TRACE", "MS", "US", "LinkSpec",
-    "SourceSpec", "active_state", "build_plan", "camera", "cbr", "line_plan", "poisson",
-    "random_tree_plan", "source_table", "trace", "tree_plan", "with_chain_layout",
-    "with_failures", "with_queues",
+    "GBPS",
+    "KIND_CAMERA",
+    "KIND_CBR",
+    "KIND_POISSON",
+    "KIND_TRACE",
+    "MS",
+    "US",
+    "LinkSpec",
+    "SourceSpec",
+    "active_state",
+    "build_plan",
+    "camera",
+    "cbr",
+    "line_plan",
+    "poisson",
+    "random_tree_plan",
+    "source_table",
+    "trace",
+    "tree_plan",
+    "with_chain_layout",
+    "with_failures",
+    "with_queues",
 ]

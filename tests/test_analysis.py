@@ -38,8 +38,9 @@ def write_toml(path: Path, text: str) -> Path:
 
 # --------------------------------------------------------------------------- estimates
 def test_gaussian_alpha_matches_the_formula() -> None:
-    assert gaussian_alpha(1e-3) == pytest.approx(math.sqrt(-2 * math.log(1e-3)
-                                                           - math.log(2 * math.pi)))
+    assert gaussian_alpha(1e-3) == pytest.approx(
+        math.sqrt(-2 * math.log(1e-3) - math.log(2 * math.pi))
+    )
     with pytest.raises(ValueError):
         gaussian_alpha(0.5)
 
@@ -50,19 +51,31 @@ def test_bucket_from_trace_is_the_smallest_token_bucket() -> None:
     sizes = np.array([100, 100, 100, 100])
     assert _bucket_from_trace(times, sizes, 8e12) == pytest.approx(390.0)
     # brute force over every closed window
-    b = max(sizes[(times >= s) & (times <= t)].sum() - (t - s) for s in times for t in times
-            if t >= s)
+    b = max(
+        sizes[(times >= s) & (times <= t)].sum() - (t - s) for s in times for t in times if t >= s
+    )
     assert _bucket_from_trace(times, sizes, 8e12) == pytest.approx(b)
 
 
 def test_sum_of_means_and_60_percent_rule_on_cbr_sources() -> None:
-    sc = parse_scenario_dict({
-        "name": "cbr", "simulation": {"duration": "100ms"},
-        "nodes": [{"id": "a"}, {"id": "b"}],
-        "links": [{"a": "a", "b": "b", "rate": "100Mbps"}],
-        "sources": [{"name": "s", "kind": "cbr", "at": "a", "destinations": ["b"],
-                     "size": "922B", "interval": "100us"}],
-    })
+    sc = parse_scenario_dict(
+        {
+            "name": "cbr",
+            "simulation": {"duration": "100ms"},
+            "nodes": [{"id": "a"}, {"id": "b"}],
+            "links": [{"a": "a", "b": "b", "rate": "100Mbps"}],
+            "sources": [
+                {
+                    "name": "s",
+                    "kind": "cbr",
+                    "at": "a",
+                    "destinations": ["b"],
+                    "size": "922B",
+                    "interval": "100us",
+                }
+            ],
+        }
+    )
     est = estimate(sc)
     row = est.links.set_index("link").loc["a->b"]
     assert row["mean_bps"] == pytest.approx(1000 * 8 / 100e-6)  # 80 Mbit/s
@@ -82,35 +95,68 @@ def _line_scenario(draw: Any) -> dict[str, Any]:
     nodes = [{"id": f"n{i}"} for i in range(n)]
     links = []
     for i in range(n - 1):
-        links.append({"a": f"n{i}", "b": f"n{i + 1}",
-                      "rate": f"{draw(st.sampled_from([20, 50, 100, 1000]))}Mbps",
-                      "delay": f"{draw(st.integers(0, 50))}us"})
+        links.append(
+            {
+                "a": f"n{i}",
+                "b": f"n{i + 1}",
+                "rate": f"{draw(st.sampled_from([20, 50, 100, 1000]))}Mbps",
+                "delay": f"{draw(st.integers(0, 50))}us",
+            }
+        )
     cams = []
     for g in range(draw(st.integers(1, 3))):
-        cams.append({
-            "name": f"c{g}", "count": draw(st.integers(1, 4)),
-            "attach": f"n{draw(st.integers(0, n - 2))}", "destinations": [f"n{n - 1}"],
-            "bitrate": f"{draw(st.sampled_from([1, 2, 4]))}Mbps",
-            "fps": draw(st.sampled_from([10, 25])),
-            "rate_control": draw(st.sampled_from(["cbr", "vbr"])),
-            "phase": draw(st.sampled_from(["aligned", "random"])),
-            "access_rate": f"{draw(st.sampled_from([50, 100]))}Mbps",
-        })
+        cams.append(
+            {
+                "name": f"c{g}",
+                "count": draw(st.integers(1, 4)),
+                "attach": f"n{draw(st.integers(0, n - 2))}",
+                "destinations": [f"n{n - 1}"],
+                "bitrate": f"{draw(st.sampled_from([1, 2, 4]))}Mbps",
+                "fps": draw(st.sampled_from([10, 25])),
+                "rate_control": draw(st.sampled_from(["cbr", "vbr"])),
+                "phase": draw(st.sampled_from(["aligned", "random"])),
+                "access_rate": f"{draw(st.sampled_from([50, 100]))}Mbps",
+            }
+        )
     sources = []
     if draw(st.booleans()):
-        sources.append({"name": "cbr", "kind": "cbr", "at": "n0", "destinations": [f"n{n - 1}"],
-                        "size": f"{draw(st.integers(100, 1400))}B",
-                        "rate": f"{draw(st.integers(1, 5))}Mbps"})
+        sources.append(
+            {
+                "name": "cbr",
+                "kind": "cbr",
+                "at": "n0",
+                "destinations": [f"n{n - 1}"],
+                "size": f"{draw(st.integers(100, 1400))}B",
+                "rate": f"{draw(st.integers(1, 5))}Mbps",
+            }
+        )
     if draw(st.booleans()):
-        sources.append({"name": "poi", "kind": "poisson", "at": "n0",
-                        "destinations": [f"n{n - 1}"], "size": "500B",
-                        "rate": f"{draw(st.integers(1, 3))}Mbps", "class": "data"})
-    return {"name": "nc", "simulation": {"duration": "400ms", "seed": draw(st.integers(0, 99))},
-            "nodes": nodes, "links": links, "cameras": cams, "sources": sources}
+        sources.append(
+            {
+                "name": "poi",
+                "kind": "poisson",
+                "at": "n0",
+                "destinations": [f"n{n - 1}"],
+                "size": "500B",
+                "rate": f"{draw(st.integers(1, 3))}Mbps",
+                "class": "data",
+            }
+        )
+    return {
+        "name": "nc",
+        "simulation": {"duration": "400ms", "seed": draw(st.integers(0, 99))},
+        "nodes": nodes,
+        "links": links,
+        "cameras": cams,
+        "sources": sources,
+    }
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(st.data())
 def test_network_calculus_bound_is_above_every_simulated_maximum(data: Any) -> None:
     """For arrival curves that truly bound the traffic: the realised trace ("trace" mode,
@@ -133,8 +179,10 @@ def test_network_calculus_bound_is_above_every_simulated_maximum(data: Any) -> N
 
 # --------------------------------------------------------------------------- vary
 def test_vary_range_errors_say_which_and_why() -> None:
-    data = {"cameras": [{"name": "a", "count": 4}], "links": [{"a": "x", "b": "y",
-                                                                "rate": "1Gbps"}]}
+    data = {
+        "cameras": [{"name": "a", "count": 4}],
+        "links": [{"a": "x", "b": "y", "rate": "1Gbps"}],
+    }
     v = make_vary(data, "cameras")
     with pytest.raises(AnalysisInputError, match="reversed"):
         vary_values(v, 10, 2, 3)
@@ -146,7 +194,7 @@ def test_vary_range_errors_say_which_and_why() -> None:
     assert r.kind == "rate" and r.parse("100Mbps") == 1e8
     assert r.apply(data, 2e8)["links"][0]["rate"] == "200000000bps"
     with pytest.raises(AnalysisInputError, match="no item named"):
-        make_vary(data, "links[\"nope\"].rate")
+        make_vary(data, 'links["nope"].rate')
 
 
 # --------------------------------------------------------------------------- capacity
@@ -236,8 +284,10 @@ def test_capacity_camera_count_matches_brute_force(tmp_path: Path) -> None:
 
 
 def test_capacity_sla_that_no_load_meets_is_invalid_input(tmp_path: Path) -> None:
-    f = write_toml(tmp_path / "cams.toml",
-                   CAMS.replace('packet_latency_max = "40ms"', 'packet_latency_max = "1us"'))
+    f = write_toml(
+        tmp_path / "cams.toml",
+        CAMS.replace('packet_latency_max = "40ms"', 'packet_latency_max = "1us"'),
+    )
     with pytest.raises(AnalysisInputError, match="no cameras value meets the SLA"):
         find_capacity(f, "cameras", replications=2)
     r = CliRunner().invoke(capacity_cmd, [str(f), "--out", str(tmp_path / "o")])
@@ -248,8 +298,9 @@ def test_capacity_sla_that_no_load_meets_is_invalid_input(tmp_path: Path) -> Non
 def test_capacity_cli_writes_json(tmp_path: Path) -> None:
     f = write_toml(tmp_path / "cams.toml", CAMS)
     out = tmp_path / "cap"
-    r = CliRunner().invoke(capacity_cmd, [str(f), "--out", str(out), "--replications", "2",
-                                          "--json"])
+    r = CliRunner().invoke(
+        capacity_cmd, [str(f), "--out", str(out), "--replications", "2", "--json"]
+    )
     assert r.exit_code == 0, r.output
     doc = json.loads((out / "capacity.json").read_text())
     assert doc["capacity"] >= 1 and doc["binding"]["class"] == "video"
@@ -260,8 +311,21 @@ def test_capacity_cli_writes_json(tmp_path: Path) -> None:
 def test_curve_cli_writes_tables_plot_and_reuses_runs(tmp_path: Path) -> None:
     f = write_toml(tmp_path / "cams.toml", CAMS.replace('rate_control = "cbr"', ""))
     out = tmp_path / "curve"
-    args = [str(f), "--vary", "cameras", "--from", "2", "--to", "10", "--steps", "3",
-            "--replications", "2", "--out", str(out)]
+    args = [
+        str(f),
+        "--vary",
+        "cameras",
+        "--from",
+        "2",
+        "--to",
+        "10",
+        "--steps",
+        "3",
+        "--replications",
+        "2",
+        "--out",
+        str(out),
+    ]
     r = CliRunner().invoke(curve_cmd, args)
     assert r.exit_code == 0, r.output
     t = pd.read_parquet(out / "curve.parquet")
@@ -269,8 +333,9 @@ def test_curve_cli_writes_tables_plot_and_reuses_runs(tmp_path: Path) -> None:
     p99 = t[(t["class"] == "video") & (t["metric"] == "latency_p99_ps")]
     assert (p99["n"] == 2).all() and (p99["ci_low"] <= p99["mean"]).all()
     est = pd.read_parquet(out / "estimates.parquet")
-    assert {"sum-of-means-60%", "gaussian-equivalent-capacity",
-            "network-calculus-bound"} <= set(est["method"])
+    assert {"sum-of-means-60%", "gaussian-equivalent-capacity", "network-calculus-bound"} <= set(
+        est["method"]
+    )
     assert (out / "curve.png").stat().st_size > 1000
     r2 = CliRunner().invoke(curve_cmd, args)
     assert r2.exit_code == 0
@@ -279,14 +344,26 @@ def test_curve_cli_writes_tables_plot_and_reuses_runs(tmp_path: Path) -> None:
     assert manifest["reused_runs"] == 6 and not manifest["partial"]
 
 
-def test_runs_stored_by_another_engine_are_not_reused(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_runs_stored_by_another_engine_are_not_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The run store's key holds the engine's fingerprint: after a change of the model's
     code (here a pretended one) every run is simulated again."""
     f = write_toml(tmp_path / "cams.toml", CAMS)
     out = tmp_path / "curve"
-    args = [str(f), "--vary", "cameras", "--from", "2", "--to", "4", "--steps", "2",
-            "--out", str(out)]
+    args = [
+        str(f),
+        "--vary",
+        "cameras",
+        "--from",
+        "2",
+        "--to",
+        "4",
+        "--steps",
+        "2",
+        "--out",
+        str(out),
+    ]
     assert CliRunner().invoke(curve_cmd, args).exit_code == 0
     assert "6 runs (6 reused)" in CliRunner().invoke(curve_cmd, args).output
     monkeypatch.setattr(runs_module, "engine_fingerprint", lambda: "another-build")
@@ -310,12 +387,30 @@ def test_curve_bad_ranges_exit_3(tmp_path: Path) -> None:
 
 
 def test_curve_with_failing_runs_is_partial_exit_4(tmp_path: Path) -> None:
-    f = write_toml(tmp_path / "cams.toml", CAMS.replace('phase = "aligned"',
-                                                        'phase = "aligned"\nip_ratio = 5.0'))
+    f = write_toml(
+        tmp_path / "cams.toml",
+        CAMS.replace('phase = "aligned"', 'phase = "aligned"\nip_ratio = 5.0'),
+    )
     out = tmp_path / "p"
-    r = CliRunner().invoke(curve_cmd, [str(f), "--vary", "cameras[0].ip_ratio", "--from", "0",
-                                       "--to", "10", "--steps", "3", "--replications", "1",
-                                       "--out", str(out), "--no-plot"])
+    r = CliRunner().invoke(
+        curve_cmd,
+        [
+            str(f),
+            "--vary",
+            "cameras[0].ip_ratio",
+            "--from",
+            "0",
+            "--to",
+            "10",
+            "--steps",
+            "3",
+            "--replications",
+            "1",
+            "--out",
+            str(out),
+            "--no-plot",
+        ],
+    )
     assert r.exit_code == 4, r.output
     assert "PARTIAL" in r.output
     t = pd.read_parquet(out / "curve.parquet")
@@ -350,8 +445,17 @@ def test_capacity_reports_the_estimates_beside_the_simulation(tmp_path: Path) ->
 def _record(x: float, rep: int, p99_ms: float) -> Any:
     from vidnet_sim.analysis.runs import RunRecord
 
-    summary = pd.DataFrame([{"level": "class", "name": "video", "latency_p99_ps": p99_ms * MS,
-                             "packets_sent": 10, "frames_sent": 1}])
+    summary = pd.DataFrame(
+        [
+            {
+                "level": "class",
+                "name": "video",
+                "latency_p99_ps": p99_ms * MS,
+                "packets_sent": 10,
+                "frames_sent": 1,
+            }
+        ]
+    )
     links = pd.DataFrame([{"link": "a->b", "utilisation": 0.5, "drops": 0}])
     return RunRecord(x, rep, rep, f"k{rep}", summary, links, reused=False)
 
@@ -364,8 +468,9 @@ def test_a_value_is_decided_only_when_the_interval_clears_the_target() -> None:
     v, decided = _judge(1, [_record(1, 0, 40), _record(1, 1, 58)], targets, 0.95)
     assert not decided and v.ok and v.uncertain
     # tight below / above the target -> decided
-    v, decided = _judge(1, [_record(1, 0, 40), _record(1, 1, 41), _record(1, 2, 40.5)],
-                        targets, 0.95)
+    v, decided = _judge(
+        1, [_record(1, 0, 40), _record(1, 1, 41), _record(1, 2, 40.5)], targets, 0.95
+    )
     assert decided and v.ok
     v, decided = _judge(1, [_record(1, 0, 60), _record(1, 1, 61)], targets, 0.95)
     assert decided and not v.ok
@@ -378,9 +483,13 @@ def test_public_names() -> None:
     import vidnet_sim.analysis as analysis
 
     assert sorted(analysis.__all__) == sorted(
-        n for n in dir(analysis) if not n.startswith("_") and n.isidentifier()
+        n
+        for n in dir(analysis)
+        if not n.startswith("_")
+        and n.isidentifier()
         and n not in {"annotations", "estimates", "capacity", "cost", "curve", "runs", "vary"}
-        and not isinstance(getattr(analysis, n), type(analysis)))
+        and not isinstance(getattr(analysis, n), type(analysis))
+    )
 
 
 def test_estimated_mean_rates_of_service_sources_match_their_traffic() -> None:
@@ -393,15 +502,17 @@ def test_estimated_mean_rates_of_service_sources_match_their_traffic() -> None:
     from vidnet_sim.traffic.generate import G_T, G_WIRE, generate
     from vidnet_sim.traffic.sources import KIND_BURST, KIND_ONOFF, SourceState
 
-    sc = parse_scenario_dict({
-        "simulation": {"duration": "200s"},
-        "nodes": [{"id": "ap"}, {"id": "gw"}],
-        "links": [{"a": "ap", "b": "gw", "rate": "10Gbps"}],
-        "services": [
-            {"name": "wifi", "kind": "wifi", "at": "ap", "destinations": ["gw"], "users": 200},
-            {"name": "web", "kind": "web", "at": "ap", "destinations": ["gw"], "users": 100},
-        ],
-    })
+    sc = parse_scenario_dict(
+        {
+            "simulation": {"duration": "200s"},
+            "nodes": [{"id": "ap"}, {"id": "gw"}],
+            "links": [{"a": "ap", "b": "gw", "rate": "10Gbps"}],
+            "services": [
+                {"name": "wifi", "kind": "wifi", "at": "ap", "destinations": ["gw"], "users": 200},
+                {"name": "web", "kind": "web", "at": "ap", "destinations": ["gw"], "users": 100},
+            ],
+        }
+    )
     plan = build_plan(sc)
     t = plan.sources
     kinds = set(t.kind.tolist())
@@ -418,8 +529,7 @@ def test_estimated_mean_rates_of_service_sources_match_their_traffic() -> None:
             times, wire = rows[:, G_T], rows[:, G_WIRE].astype(float)
             cum = np.cumsum(wire)
             elapsed = (times - times[0]) / 1e12
-            assert np.all(cum <= curves.burst_bytes[s] + curves.rate_bps[s] / 8 * elapsed
-                          + 1e-6)
+            assert np.all(cum <= curves.burst_bytes[s] + curves.rate_bps[s] / 8 * elapsed + 1e-6)
     for kind in (KIND_ONOFF, KIND_BURST):
         mask = t.kind == kind
         est, real = mean[mask].sum(), sent[mask].sum()

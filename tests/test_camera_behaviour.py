@@ -55,21 +55,35 @@ def i_frames(size: np.ndarray, p_max: float) -> np.ndarray:
     return np.flatnonzero(size > p_max)
 
 
-CBR = {"rate_control": "cbr", "bitrate": "2Mbps", "fps": 10, "gop": 20, "ip_ratio": 8.0,
-       "max_payload": "1400B"}
+CBR = {
+    "rate_control": "cbr",
+    "bitrate": "2Mbps",
+    "fps": 10,
+    "gop": 20,
+    "ip_ratio": 8.0,
+    "max_payload": "1400B",
+}
 #: one frame a second, every frame an I-frame of 250 000 B sent as one packet
-ONE_FPS = {**CBR, "fps": 1, "gop": 1, "ip_ratio": 1.0, "max_payload": "1MB",
-           "phase": "aligned"}
+ONE_FPS = {**CBR, "fps": 1, "gop": 1, "ip_ratio": 1.0, "max_payload": "1MB", "phase": "aligned"}
 
 
 # --------------------------------------------------------------------------- streams
 def test_streams_are_groups_sharing_the_camera_node() -> None:
     sc = cameras(
-        {"count": 3, "streams": [
-            {"name": "rec"},
-            {"name": "live", "resolution": "VGA", "fps": 7, "class": "live", "multicast": True,
-             "destinations": ["cc", "gw"]},
-        ]},
+        {
+            "count": 3,
+            "streams": [
+                {"name": "rec"},
+                {
+                    "name": "live",
+                    "resolution": "VGA",
+                    "fps": 7,
+                    "class": "live",
+                    "multicast": True,
+                    "destinations": ["cc", "gw"],
+                },
+            ],
+        },
         {"name": "south", "count": 2},
     )
     plan = build_plan(sc)
@@ -77,8 +91,14 @@ def test_streams_are_groups_sharing_the_camera_node() -> None:
     assert plan.group_classes == ["video", "live", "video"]
     src = plan.sources
     assert src.names[:4] == ["north[0]/rec", "north[0]/live", "north[1]/rec", "north[1]/live"]
-    assert src.origin_nodes[:6] == ["north[0]", "north[0]", "north[1]", "north[1]",
-                                    "north[2]", "north[2]"]
+    assert src.origin_nodes[:6] == [
+        "north[0]",
+        "north[0]",
+        "north[1]",
+        "north[1]",
+        "north[2]",
+        "north[2]",
+    ]
     assert src.destinations[1] == ["cc", "gw"] and bool(src.multicast[1])
     assert src.destinations[0] == ["cc"] and not bool(src.multicast[0])
     # the live stream: 640x360-class VGA at 7 fps, its default bitrate and one I-frame per s
@@ -90,9 +110,18 @@ def test_streams_are_groups_sharing_the_camera_node() -> None:
 
 
 def test_the_timeline_switches_and_scales_every_stream_of_a_group() -> None:
-    sc = cameras({"count": 2, "start": "1s", "streams": [{"name": "a"}, {"name": "b"}]},
-                 events=[{"kind": "alarm", "targets": ["north"], "at": "2s",
-                          "duration": "1s", "bitrate_scale": 2.0}])
+    sc = cameras(
+        {"count": 2, "start": "1s", "streams": [{"name": "a"}, {"name": "b"}]},
+        events=[
+            {
+                "kind": "alarm",
+                "targets": ["north"],
+                "at": "2s",
+                "duration": "1s",
+                "bitrate_scale": 2.0,
+            }
+        ],
+    )
     plan = build_plan(sc)
     acts = {a.label: a for a in scenario_actions(sc, plan)}
     assert sorted(acts["north starts"].sources.tolist()) == [0, 1, 2, 3]
@@ -103,9 +132,17 @@ def test_the_timeline_switches_and_scales_every_stream_of_a_group() -> None:
 def test_fraction_of_time_in_motion() -> None:
     idle, motion, scale = 10.0, 2.0, 3.0
     n_cams, seconds = 20, 4000
-    sc = cameras({**ONE_FPS, "count": n_cams,
-                  "motion": {"idle_mean": f"{idle:g}s", "motion_mean": f"{motion:g}s",
-                             "bitrate_scale": scale}})
+    sc = cameras(
+        {
+            **ONE_FPS,
+            "count": n_cams,
+            "motion": {
+                "idle_mean": f"{idle:g}s",
+                "motion_mean": f"{motion:g}s",
+                "bitrate_scale": scale,
+            },
+        }
+    )
     plan = build_plan(sc)
     out = generate(plan.sources, all_on(plan), 0, seconds * S)
     p = 2_000_000 / 8  # bytes per frame at 1 fps, every frame an I-frame
@@ -122,8 +159,12 @@ def test_fraction_of_time_in_motion() -> None:
 
 
 def motion_run(seconds: int = 600) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    sc = cameras({**CBR, "motion": {"idle_mean": "20s", "motion_mean": "10s",
-                                    "bitrate_scale": 2.5, "gop": 5}})
+    sc = cameras(
+        {
+            **CBR,
+            "motion": {"idle_mean": "20s", "motion_mean": "10s", "bitrate_scale": 2.5, "gop": 5},
+        }
+    )
     plan = build_plan(sc)
     (rows,) = generate(plan.sources, all_on(plan), 0, seconds * S)
     return frames(rows)
@@ -134,8 +175,12 @@ def test_motion_scales_the_bitrate_and_shortens_the_gop() -> None:
     g, g2, r, fps, scale = 20, 5, 8.0, 10, 2.5
     p = p_mean_bytes(2_000_000, Fraction(fps), g, r)
     p2 = p * scale * g2 * (g - 1 + r) / (g * (g2 - 1 + r))  # same mean bitrate over g2 frames
-    kinds = {round(p): "P idle", round(p * r): "I idle", round(p2): "P motion",
-             round(p2 * r): "I motion"}
+    kinds = {
+        round(p): "P idle",
+        round(p * r): "I idle",
+        round(p2): "P motion",
+        round(p2 * r): "I motion",
+    }
     assert set(np.unique(size).tolist()) == set(kinds)
     label = np.array([kinds[int(x)] for x in size])
     in_motion = np.char.endswith(label.astype(str), "motion")
@@ -145,26 +190,36 @@ def test_motion_scales_the_bitrate_and_shortens_the_gop() -> None:
     change = np.flatnonzero(np.diff(in_motion.astype(int)) != 0) + 1
     assert len(change) > 20 and is_i[change].all()
     # ... and I-frames come every g frames when idle, every g2 in motion
-    for a, b in zip(np.concatenate([[0], change]), np.concatenate([change, [len(k)]]),
-                    strict=True):
+    for a, b in zip(np.concatenate([[0], change]), np.concatenate([change, [len(k)]]), strict=True):
         gap = g2 if in_motion[a] else g
         where = np.flatnonzero(is_i[a:b])
         if a > 0 or in_motion[0]:  # a new GOP at the change; at 0 idle keeps its phase
             assert where[0] == 0
         assert where[0] < gap and set(np.diff(where).tolist()) <= {gap}
     # the bitrate over a whole motion GOP is bitrate_scale x bitrate (within rounding)
-    starts = [i for i in np.flatnonzero(is_i & in_motion)
-              if i + g2 <= len(k) and in_motion[i:i + g2].all() and not is_i[i + 1:i + g2].any()]
+    starts = [
+        i
+        for i in np.flatnonzero(is_i & in_motion)
+        if i + g2 <= len(k) and in_motion[i : i + g2].all() and not is_i[i + 1 : i + g2].any()
+    ]
     assert starts
     for i in starts[:50]:
-        bits = 8 * int(size[i:i + g2].sum())
+        bits = 8 * int(size[i : i + g2].sum())
         assert bits * fps / g2 == pytest.approx(scale * 2_000_000, abs=8 * g2 * fps)
 
 
 def test_every_stream_of_a_camera_sees_the_same_motion() -> None:
-    sc = cameras({**CBR, "gop": 1, "ip_ratio": 1.0, "phase": "aligned", "count": 2,
-                  "streams": [{"name": "rec"}, {"name": "low", "fps": 5, "bitrate": "500kbps"}],
-                  "motion": {"idle_mean": "5s", "motion_mean": "5s", "bitrate_scale": 2.0}})
+    sc = cameras(
+        {
+            **CBR,
+            "gop": 1,
+            "ip_ratio": 1.0,
+            "phase": "aligned",
+            "count": 2,
+            "streams": [{"name": "rec"}, {"name": "low", "fps": 5, "bitrate": "500kbps"}],
+            "motion": {"idle_mean": "5s", "motion_mean": "5s", "bitrate_scale": 2.0},
+        }
+    )
     plan = build_plan(sc)
     out = generate(plan.sources, all_on(plan), 0, 120 * S)
 
@@ -182,9 +237,17 @@ def test_every_stream_of_a_camera_sees_the_same_motion() -> None:
 
 # --------------------------------------------------------------------------- day / night
 def test_night_multiplier_on_exactly_the_night_frames() -> None:
-    sc = cameras({**ONE_FPS,
-                  "day_night": {"day_start": "7h", "night_start": "19h", "night_scale": 1.5,
-                                "time_of_day_at_start": "6.99h"}})
+    sc = cameras(
+        {
+            **ONE_FPS,
+            "day_night": {
+                "day_start": "7h",
+                "night_start": "19h",
+                "night_scale": 1.5,
+                "time_of_day_at_start": "6.99h",
+            },
+        }
+    )
     plan = build_plan(sc)
     (rows,) = generate(plan.sources, all_on(plan), 0, 12 * H + 3600 * S // 50)
     _, t, size = frames(rows)
@@ -198,8 +261,19 @@ def test_night_multiplier_on_exactly_the_night_frames() -> None:
 
 # --------------------------------------------------------------------------- alarm GOP
 def test_alarm_gop_restarts_the_gop_and_restores_it() -> None:
-    sc = cameras({**CBR}, events=[{"kind": "alarm", "targets": ["north"], "at": "10s",
-                                   "duration": "5s", "bitrate_scale": 2.0, "gop": 4}])
+    sc = cameras(
+        {**CBR},
+        events=[
+            {
+                "kind": "alarm",
+                "targets": ["north"],
+                "at": "10s",
+                "duration": "5s",
+                "bitrate_scale": 2.0,
+                "gop": 4,
+            }
+        ],
+    )
     plan = build_plan(sc)
     state = all_on(plan)
     changes: dict[int, Any] = {}
@@ -219,7 +293,7 @@ def test_alarm_gop_restarts_the_gop_and_restores_it() -> None:
     after = is_i[is_i >= first_after]
     assert after[0] == first_after and set(np.diff(after).tolist()) == {20}
     # the alarm's bitrate is bitrate_scale x the stream's, over its 4-frame GOPs
-    bits = 8 * size[first_alarm:first_alarm + 48].sum()
+    bits = 8 * size[first_alarm : first_alarm + 48].sum()
     assert bits * 10 / 48 == pytest.approx(2.0 * 2_000_000, rel=1e-3)
 
 
@@ -227,9 +301,13 @@ def test_alarm_gop_restarts_the_gop_and_restores_it() -> None:
 def test_neutral_behaviour_equals_the_plain_gop_loop() -> None:
     vbr = {"bitrate": "3Mbps", "count": 4}
     plain = cameras(vbr)
-    neutral = cameras({**vbr, "motion": {"bitrate_scale": 1.0, "idle_mean": "1s",
-                                         "motion_mean": "1s"},
-                       "day_night": {"night_scale": 1.0}})
+    neutral = cameras(
+        {
+            **vbr,
+            "motion": {"bitrate_scale": 1.0, "idle_mean": "1s", "motion_mean": "1s"},
+            "day_night": {"night_scale": 1.0},
+        }
+    )
     a = build_plan(plain)
     b = build_plan(neutral)
     ga = generate(a.sources, all_on(a), 0, 5 * S)
@@ -240,13 +318,19 @@ def test_neutral_behaviour_equals_the_plain_gop_loop() -> None:
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_windowed_equals_one_shot_with_motion_night_and_alarm_gop(seed: int) -> None:
-    sc = cameras({"count": 3, "bitrate": "4Mbps",
-                  "streams": [{"name": "rec"}, {"name": "live", "fps": 7, "gop": 14}],
-                  "motion": {"idle_mean": "300ms", "motion_mean": "200ms", "gop": 6},
-                  "day_night": {"time_of_day_at_start": "18.9997h"}},
-                 events=[{"kind": "alarm", "targets": ["north"], "at": "700ms",
-                          "duration": "400ms", "gop": 3}],
-                 simulation={"duration": "2s", "seed": seed})
+    sc = cameras(
+        {
+            "count": 3,
+            "bitrate": "4Mbps",
+            "streams": [{"name": "rec"}, {"name": "live", "fps": 7, "gop": 14}],
+            "motion": {"idle_mean": "300ms", "motion_mean": "200ms", "gop": 6},
+            "day_night": {"time_of_day_at_start": "18.9997h"},
+        },
+        events=[
+            {"kind": "alarm", "targets": ["north"], "at": "700ms", "duration": "400ms", "gop": 3}
+        ],
+        simulation={"duration": "2s", "seed": seed},
+    )
     plan = build_plan(sc)
 
     def changes_at(cuts: list[int]) -> dict[int, Any]:
@@ -282,8 +366,9 @@ def test_state_copy_keeps_the_behaviour_state() -> None:
 # --------------------------------------------------------------------------- bad input
 def camera_problems(**group: Any) -> list[str]:
     data = copy.deepcopy(BASE)
-    data["cameras"] = [{"name": "north", "count": 1, "attach": "site", "destinations": ["cc"],
-                        **group}]
+    data["cameras"] = [
+        {"name": "north", "count": 1, "attach": "site", "destinations": ["cc"], **group}
+    ]
     with pytest.raises(ScenarioError) as info:
         parse_scenario_dict(data)
     return [str(p) for p in info.value.problems]
@@ -295,18 +380,18 @@ def test_bad_motion_and_day_night() -> None:
         motion={"idle_mean": "0s", "bitrate_scale": 0},
         day_night={"day_start": "25h", "night_start": "19h"},
     ) == [
-        'cameras[0] (name="north").motion.idle_mean: got \'0s\': must be greater than 0',
+        "cameras[0] (name=\"north\").motion.idle_mean: got '0s': must be greater than 0",
         'cameras[0] (name="north").motion.bitrate_scale: got 0: must be greater than 0',
-        'cameras[0] (name="north").day_night.day_start: must be a time of day below 24h, '
-        "got 25h",
-        'cameras[0] (name="north").streams[0].destinations[0]: got \'ccc\': no node has this '
+        'cameras[0] (name="north").day_night.day_start: must be a time of day below 24h, got 25h',
+        "cameras[0] (name=\"north\").streams[0].destinations[0]: got 'ccc': no node has this "
         "id; did you mean 'cc'?",
     ]
     assert camera_problems(day_night={"day_start": "6h", "night_start": "6h"}) == [
-        'cameras[0] (name="north").day_night.night_start: must differ from day_start (both 6h)']
+        'cameras[0] (name="north").day_night.night_start: must differ from day_start (both 6h)'
+    ]
 
 
 def test_stream_names_are_unique_in_a_group() -> None:
     assert camera_problems(streams=[{"name": "a"}, {"name": "a"}]) == [
-        'cameras[0] (name="north").streams[1].name: duplicate stream name \'a\' (also '
-        "streams[0])"]
+        "cameras[0] (name=\"north\").streams[1].name: duplicate stream name 'a' (also streams[0])"
+    ]

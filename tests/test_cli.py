@@ -162,8 +162,9 @@ CAMS = 'cameras[0] (name="cams")'
 TELEMETRY = 'sources[0] (name="telemetry")'
 
 BAD: dict[str, Bad] = {
-    "missing-file": Bad(["file not found", "no-such-scenario.toml"],
-                        file=DATA / "no-such-scenario.toml"),
+    "missing-file": Bad(
+        ["file not found", "no-such-scenario.toml"], file=DATA / "no-such-scenario.toml"
+    ),
     "toml-syntax": _syntax_case(),
     "unknown-key": Bad(
         [f"{LINK}.bufer", "unknown key 'bufer'", "did you mean 'buffer'?"],
@@ -215,8 +216,10 @@ BAD: dict[str, Bad] = {
     ),
     "more-frames-in-flight-than-the-core-holds": Bad(
         ["group 'cams'", "frames of one camera in flight", "expected at most 262144"],
-        variant(('duration = "200ms"', 'duration = "4h"'),
-                ('rate = "1Gbps"\nbuffer = "256KiB"', 'rate = "1kbps"\nbuffer = "64MiB"')),
+        variant(
+            ('duration = "200ms"', 'duration = "4h"'),
+            ('rate = "1Gbps"\nbuffer = "256KiB"', 'rate = "1kbps"\nbuffer = "64MiB"'),
+        ),
     ),
     "unknown-attach-node": Bad(
         [f"{CAMS}.attach", "'edg'", "no node has this id", "did you mean 'edge'?"],
@@ -230,8 +233,13 @@ BAD: dict[str, Bad] = {
         ),
     ),
     "destination-only-over-blocked-link": Bad(
-        [f"{CAMS}.destinations", f"{TELEMETRY}.destinations", "'nvr'", "cannot be reached",
-         "blocked"],
+        [
+            f"{CAMS}.destinations",
+            f"{TELEMETRY}.destinations",
+            "'nvr'",
+            "cannot be reached",
+            "blocked",
+        ],
         variant(('buffer = "256KiB"\n', 'buffer = "256KiB"\nblocked = true\n')),
     ),
     "cyclic-ring-shortest-paths": Bad(
@@ -302,16 +310,20 @@ def test_bad_input_run_json_prints_no_json(tmp_path: Path) -> None:
 
 
 def test_every_problem_reported_at_once(tmp_path: Path) -> None:
-    file = write(tmp_path, variant(('rate = "1Gbps"', 'rate = "10gbps"'),
-                                   ('attach = "edge"', 'attach = "edg"')))
+    file = write(
+        tmp_path,
+        variant(('rate = "1Gbps"', 'rate = "10gbps"'), ('attach = "edge"', 'attach = "edg"')),
+    )
     result = invoke("validate", file)
     assert_invalid(result, ["2 problems", f"{LINK}.rate", f"{CAMS}.attach"])
 
 
 def test_error_lines_are_not_hard_wrapped(tmp_path: Path) -> None:
     """Each problem is one line, whatever the width: the paragraph is grep-able in logs."""
-    file = write(tmp_path, variant(('rate = "1Gbps"', 'rate = "10gbps"'),
-                                   ('attach = "edge"', 'attach = "edg"')))
+    file = write(
+        tmp_path,
+        variant(('rate = "1Gbps"', 'rate = "10gbps"'), ('attach = "edge"', 'attach = "edg"')),
+    )
     result = invoke("validate", file)
     assert result.exit_code == EXIT_INVALID_SCENARIO
     lines = result.stderr.strip().splitlines()
@@ -322,8 +334,10 @@ def test_error_lines_are_not_hard_wrapped(tmp_path: Path) -> None:
 
 def _env_with_src() -> dict[str, str]:
     """The environment of a real process that imports vidnet_sim from this checkout."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
 
 
 def test_bad_input_real_process(tmp_path: Path) -> None:
@@ -333,7 +347,12 @@ def test_bad_input_real_process(tmp_path: Path) -> None:
     env = _env_with_src()
     proc = subprocess.run(
         [sys.executable, "-m", "vidnet_sim.cli", "run", str(file), "--out", str(out)],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == EXIT_INVALID_SCENARIO, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -388,16 +407,24 @@ def test_version() -> None:
 def test_console_script_exits_with_the_commands_code_and_a_frozen_heap() -> None:
     """``entry`` (the console script) exits as ``main`` does, after freezing the heap so that
     the interpreter's last garbage collection skips the kernels' compiler objects."""
-    code = ("import gc, sys\n"
-            "from vidnet_sim.cli import entry\n"
-            "sys.argv = ['vidnet-sim', '--version']\n"
-            "try:\n"
-            "    entry()\n"
-            "except SystemExit as e:\n"
-            "    print(e.code, gc.get_freeze_count() > 0)\n")
+    code = (
+        "import gc, sys\n"
+        "from vidnet_sim.cli import entry\n"
+        "sys.argv = ['vidnet-sim', '--version']\n"
+        "try:\n"
+        "    entry()\n"
+        "except SystemExit as e:\n"
+        "    print(e.code, gc.get_freeze_count() > 0)\n"
+    )
     env = _env_with_src()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines[0] == f"vidnet-sim, version {vidnet_sim.__version__}"
@@ -441,8 +468,12 @@ def test_run_json(tmp_path: Path) -> None:
     doc = json.loads(result.stdout)  # the whole of stdout is one JSON document
     assert result.stdout.lstrip().startswith("{")
     rows = {(r["level"], r["name"]) for r in doc["summary"]}
-    assert rows == {("group", "cams"), ("group", "telemetry"), ("class", "video"),
-                    ("class", "data")}
+    assert rows == {
+        ("group", "cams"),
+        ("group", "telemetry"),
+        ("class", "video"),
+        ("class", "data"),
+    }
     cams = next(r for r in doc["summary"] if r["name"] == "cams")
     assert cams["packets_sent"] > 0 and cams["packets_delivered"] == cams["packets_sent"]
     assert cams["sla_ok"] is True
@@ -478,7 +509,8 @@ def test_run_prints_summary_and_writes_results(tmp_path: Path) -> None:
     # the simulation's wall time and rate, the kernels' start-up apart
     assert res.manifest["startup_seconds"] >= 0 and res.manifest["wall_seconds"] > 0
     assert res.manifest["packet_hops_per_second"] == pytest.approx(
-        res.manifest["packet_hops"] / res.manifest["wall_seconds"])
+        res.manifest["packet_hops"] / res.manifest["wall_seconds"]
+    )
     assert json.loads((out / "manifest.json").read_text())["seed"] == 3
 
 
@@ -544,8 +576,10 @@ def test_duration_override(tmp_path: Path) -> None:
     full = run_tables(tmp_path, "full")
     assert short.manifest["duration_ps"] == 100 * 10**9
     assert full.manifest["duration_ps"] == 200 * 10**9
-    sent = {r: t.summary.set_index("name").loc["telemetry", "packets_sent"]
-            for r, t in (("short", short), ("full", full))}
+    sent = {
+        r: t.summary.set_index("name").loc["telemetry", "packets_sent"]
+        for r, t in (("short", short), ("full", full))
+    }
     assert 0 < sent["short"] < sent["full"]
 
 
@@ -556,8 +590,7 @@ def test_reference_engine_gives_the_same_tables(tmp_path: Path) -> None:
     summary = core.summary.set_index("name")
     assert summary.loc["cams", "packets_dropped"] > 0  # the case is not trivial
     wall = [c for c in core.summary.columns if "wall" in c]  # none today; never compared
-    pd.testing.assert_frame_equal(core.summary.drop(columns=wall),
-                                  ref.summary.drop(columns=wall))
+    pd.testing.assert_frame_equal(core.summary.drop(columns=wall), ref.summary.drop(columns=wall))
     pd.testing.assert_frame_equal(core.links, ref.links)
     pd.testing.assert_frame_equal(core.hist, ref.hist)
 

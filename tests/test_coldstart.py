@@ -18,9 +18,22 @@ def test_cold_start_compiles_and_runs(tmp_path: Path) -> None:
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
     out = tmp_path / "res"
     proc = subprocess.run(
-        [sys.executable, "-m", "vidnet_sim.cli", "run", str(ROOT / "scenarios" / "small-town.toml"),
-         "--duration", "1s", "--out", str(out), "--json"],
-        env=env, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "vidnet_sim.cli",
+            "run",
+            str(ROOT / "scenarios" / "small-town.toml"),
+            "--duration",
+            "1s",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stderr
     assert (out / "summary.parquet").exists()

@@ -80,7 +80,7 @@ def test_shared_city_example_shows_the_failure_and_its_reroute(tmp_path: Path) -
     assert st.epoch_failed[reroute:].sum() == 0
     busy = dict(zip(st.link_names, st.epoch_link_bytes[reroute], strict=True))
     assert busy["ring-da:ring-d->ring-a"] > 0  # the protection link carries the ring's traffic
-    assert st.epoch_link_bytes[: failure, st.link_names.index("ring-da:ring-d->ring-a")].sum() == 0
+    assert st.epoch_link_bytes[:failure, st.link_names.index("ring-da:ring-d->ring-a")].sum() == 0
     classes = set(st.group_classes)
     assert {"video", "voice", "wifi", "iot", "signals", "web", "bulk"} <= classes
     for g, cls in enumerate(st.group_classes):  # priority: the realtime queue never drops

@@ -88,8 +88,9 @@ def write(path: Path, text: str) -> Path:
 def test_each_year_adds_the_right_cameras_nodes_and_sources() -> None:
     sc = parse_scenario_dict(tomllib.loads(BASE + GROWTH))
     assert plan_years(sc) == [1, 2, 3, 4]
-    counts = {y: {c.name: c.count for c in scenario_for_year(sc, y).cameras}
-              for y in plan_years(sc)}
+    counts = {
+        y: {c.name: c.count for c in scenario_for_year(sc, y).cameras} for y in plan_years(sc)
+    }
     # year 1 is the base; year 2 scales the groups then there (10 x 1.25 = 12.5 -> 13 half
     # up, 3 x 1.25 = 3.75 -> 4) and adds east; year 3 has no entry; year 4 scales only the
     # groups it names, from their year-3 counts (13 x 1.1 = 14.3 -> 14, 5 x 2 = 10)
@@ -107,8 +108,9 @@ def test_each_year_adds_the_right_cameras_nodes_and_sources() -> None:
 
 
 def test_a_scenario_without_growth_is_its_own_year_1() -> None:
-    sc = parse_scenario_dict(tomllib.loads(BASE.replace('[sla.voice]\npacket_latency_p99 = '
-                                                        '"20ms"', "")))
+    sc = parse_scenario_dict(
+        tomllib.loads(BASE.replace('[sla.voice]\npacket_latency_p99 = "20ms"', ""))
+    )
     assert plan_years(sc) == [1]
     assert scenario_for_year(sc, 1) == sc
     with pytest.raises(ScenarioError, match="no growth plan beyond year 1"):
@@ -131,43 +133,53 @@ def test_raw_year_data_and_model_years_agree() -> None:
 
 
 def test_scaled_count_is_half_up_and_at_least_one() -> None:
-    assert [scaled_count(c, f) for c, f in ((10, 1.25), (3, 1.5), (5, 1.3), (1, 0.1),
-                                            (4, 0.5))] == [13, 5, 7, 1, 2]
+    assert [
+        scaled_count(c, f) for c, f in ((10, 1.25), (3, 1.5), (5, 1.3), (1, 0.1), (4, 0.5))
+    ] == [13, 5, 7, 1, 2]
 
 
 def test_errors_in_growth_entries_are_reported_with_their_paths(tmp_path: Path) -> None:
-    bad = (GROWTH.replace('attach = "agg-east"', 'attach = "agg-est"\ncolour = "red"')
-           .replace('size = "160B"', "size = 160")
-           .replace("scale_cameras = { east = 2.0, north = 1.1 }",
-                    "scale_cameras = { eats = 2.0 }"))
+    bad = (
+        GROWTH.replace('attach = "agg-east"', 'attach = "agg-est"\ncolour = "red"')
+        .replace('size = "160B"', "size = 160")
+        .replace("scale_cameras = { east = 2.0, north = 1.1 }", "scale_cameras = { eats = 2.0 }")
+    )
     bad += '\n[[growth]]\nyear = 3\n[[growth]]\nyear = 5\nscale_cameras = "x"\n'
     f = write(tmp_path / "bad.toml", BASE + bad)
     with pytest.raises(ScenarioError) as info:
         load_scenario(f)
     got = sorted(str(p) for p in info.value.problems)
-    assert got == sorted([
-        "growth[2]: a growth entry adds nothing: give scale_cameras or items of nodes, "
-        "links, cameras, sources, services",
-        "growth[3].scale_cameras: got 'x': expected a positive number (every group) or a "
-        "table of group name = positive number",
-    ]), got  # the structure first: the years cannot be built while it is broken
-    f = write(tmp_path / "bad.toml", BASE + bad.split("\n[[growth]]\nyear = 3")[0]
-              + "\n[[growth]]\nyear = 3\nscale_cameras = 2\n")
+    assert got == sorted(
+        [
+            "growth[2]: a growth entry adds nothing: give scale_cameras or items of nodes, "
+            "links, cameras, sources, services",
+            "growth[3].scale_cameras: got 'x': expected a positive number (every group) or a "
+            "table of group name = positive number",
+        ]
+    ), got  # the structure first: the years cannot be built while it is broken
+    f = write(
+        tmp_path / "bad.toml",
+        BASE
+        + bad.split("\n[[growth]]\nyear = 3")[0]
+        + "\n[[growth]]\nyear = 3\nscale_cameras = 2\n",
+    )
     with pytest.raises(ScenarioError) as info:
         load_scenario(f)
     got = sorted(str(p) for p in info.value.problems)
-    assert got == sorted([
-        "growth[0].cameras[0] (name=\"east\").attach: got 'agg-est': no node has this id; "
-        "did you mean 'agg-east'?",
-        "growth[0].cameras[0] (name=\"east\").colour: unknown key 'colour'"
-        + got[1].split("unknown key 'colour'")[1],
-        "growth[1].scale_cameras.eats: got 'eats': no camera group has this name before this "
-        "entry (year 4); did you mean 'east'?",
-        "growth[1].sources[0] (name=\"phones\").size: got 160: a unit is required (a bare "
-        "number is ambiguous); did you mean '160B'?",
-        "growth[2].year: got 3: years must increase from one entry to the next (growth[1] is "
-        "year 4)",
-    ]), got
+    assert got == sorted(
+        [
+            "growth[0].cameras[0] (name=\"east\").attach: got 'agg-est': no node has this id; "
+            "did you mean 'agg-east'?",
+            "growth[0].cameras[0] (name=\"east\").colour: unknown key 'colour'"
+            + got[1].split("unknown key 'colour'")[1],
+            "growth[1].scale_cameras.eats: got 'eats': no camera group has this name before this "
+            "entry (year 4); did you mean 'east'?",
+            'growth[1].sources[0] (name="phones").size: got 160: a unit is required (a bare '
+            "number is ambiguous); did you mean '160B'?",
+            "growth[2].year: got 3: years must increase from one entry to the next (growth[1] is "
+            "year 4)",
+        ]
+    ), got
     assert "expected one of: name, count, attach" in got[1]
     r = CliRunner().invoke(main, ["validate", str(f)])
     assert r.exit_code == EXIT_INVALID_SCENARIO and "Traceback" not in r.output
@@ -175,13 +187,15 @@ def test_errors_in_growth_entries_are_reported_with_their_paths(tmp_path: Path) 
 
 
 def test_a_growth_item_clashing_with_the_base_names_the_entry() -> None:
-    data = tomllib.loads(BASE + GROWTH.replace('name = "east"', 'name = "north"')
-                         .replace("east = 2.0, ", ""))
+    data = tomllib.loads(
+        BASE + GROWTH.replace('name = "east"', 'name = "north"').replace("east = 2.0, ", "")
+    )
     with pytest.raises(ScenarioError) as info:
         parse_scenario_dict(data)
     assert [str(p) for p in info.value.problems] == [
-        'growth[0].cameras[0] (name="north").name: duplicate name \'north\' (also '
-        "cameras[0]); camera groups and sources need distinct names"]
+        "growth[0].cameras[0] (name=\"north\").name: duplicate name 'north' (also "
+        "cameras[0]); camera groups and sources need distinct names"
+    ]
 
 
 def test_sla_classes_are_checked_over_the_whole_plan() -> None:
@@ -193,10 +207,13 @@ def test_sla_classes_are_checked_over_the_whole_plan() -> None:
 
 def test_growth_trace_files_resolve_next_to_the_scenario(tmp_path: Path) -> None:
     shutil.copy(DATA / "trace_small.csv", tmp_path / "t.csv")
-    f = write(tmp_path / "s.toml", BASE + '\n[[growth]]\nyear = 2\n[[growth.sources]]\n'
-              'name = "replay"\nkind = "trace"\nat = "agg"\ndestinations = ["cc"]\n'
-              'file = "t.csv"\n' + '[[growth.sources]]\nname = "v"\nkind = "cbr"\nat = "agg"\n'
-              'destinations = ["cc"]\nsize = "100B"\nrate = "1Mbps"\nclass = "voice"\n')
+    f = write(
+        tmp_path / "s.toml",
+        BASE + "\n[[growth]]\nyear = 2\n[[growth.sources]]\n"
+        'name = "replay"\nkind = "trace"\nat = "agg"\ndestinations = ["cc"]\n'
+        'file = "t.csv"\n' + '[[growth.sources]]\nname = "v"\nkind = "cbr"\nat = "agg"\n'
+        'destinations = ["cc"]\nsize = "100B"\nrate = "1Mbps"\nclass = "voice"\n',
+    )
     y2 = scenario_for_year(load_scenario(f), 2)
     assert Path(str(y2.sources[0].file)) == tmp_path / "t.csv"
 

@@ -18,8 +18,12 @@ def _holds(v: int) -> bool:
 
 
 def test_every_edge_and_its_neighbours() -> None:
-    values = sorted({x for k in range(64) for x in (2**k - 1, 2**k, 2**k + 1) if x <= INT64_MAX}
-                    | set(range(1024)) | {int(x) for x in LO} | {int(x) - 1 for x in LO[1:]})
+    values = sorted(
+        {x for k in range(64) for x in (2**k - 1, 2**k, 2**k + 1) if x <= INT64_MAX}
+        | set(range(1024))
+        | {int(x) for x in LO}
+        | {int(x) - 1 for x in LO[1:]}
+    )
     assert all(_holds(v) for v in values)
     idx = [bucket_index(v) for v in values]
     assert idx == sorted(idx)  # monotone in the value

@@ -25,12 +25,24 @@ BASE: dict[str, Any] = {
         {"id": "up", "a": "a", "b": "cc", "rate": "10Gbps"},
     ],
     "cameras": [{"name": "cams", "count": 2, "attach": "b", "destinations": ["cc"]}],
-    "sources": [{"name": "poll", "kind": "cbr", "at": "cc", "destinations": ["c"],
-                 "interval": "1ms", "size": "100B", "class": "signals"}],
-    "qos": {"scheduler": "priority", "queues": [
-        {"name": "rt", "dscp": ["EF", "CS5"], "priority": 0},
-        {"name": "rest", "dscp": ["CS3", "BE"], "priority": 1},
-    ]},
+    "sources": [
+        {
+            "name": "poll",
+            "kind": "cbr",
+            "at": "cc",
+            "destinations": ["c"],
+            "interval": "1ms",
+            "size": "100B",
+            "class": "signals",
+        }
+    ],
+    "qos": {
+        "scheduler": "priority",
+        "queues": [
+            {"name": "rt", "dscp": ["EF", "CS5"], "priority": 0},
+            {"name": "rest", "dscp": ["CS3", "BE"], "priority": 1},
+        ],
+    },
 }
 
 
@@ -58,24 +70,34 @@ def test_unknown_class_and_dscp_without_a_queue() -> None:
     data["cameras"][0]["class"] = "vidoe"
     data["sources"][0]["class"] = "bulk"  # default class, CS1: no queue takes it
     got = problems(data)
-    assert any(p.startswith('cameras[0] (name="cams").class: unknown class \'vidoe\'')
-               for p in got), got
-    assert any(p.startswith('sources[0] (name="poll").class: class \'bulk\' is marked DSCP 8')
-               and "no queue" in p for p in got), got
+    assert any(
+        p.startswith("cameras[0] (name=\"cams\").class: unknown class 'vidoe'") for p in got
+    ), got
+    assert any(
+        p.startswith("sources[0] (name=\"poll\").class: class 'bulk' is marked DSCP 8")
+        and "no queue" in p
+        for p in got
+    ), got
 
 
-@pytest.mark.parametrize(("queue", "field", "expect"), [
-    ({"weight": 0}, "weight", "greater than 0"),
-    ({"weight": -1.5}, "weight", "greater than 0"),
-    ({"dscp": ["EF", "XX1"]}, "dscp", "expected a DSCP name"),
-    ({"dscp": [64]}, "dscp", "a DSCP is 0-63"),
-])
+@pytest.mark.parametrize(
+    ("queue", "field", "expect"),
+    [
+        ({"weight": 0}, "weight", "greater than 0"),
+        ({"weight": -1.5}, "weight", "greater than 0"),
+        ({"dscp": ["EF", "XX1"]}, "dscp", "expected a DSCP name"),
+        ({"dscp": [64]}, "dscp", "a DSCP is 0-63"),
+    ],
+)
 def test_bad_queue_fields(queue: dict[str, Any], field: str, expect: str) -> None:
     data = with_()
     data["qos"]["queues"][1].update(queue)
     got = problems(data)
-    assert any((p.startswith(f'qos.queues[1] (name="rest").{field}') and expect in p)
-               or (p.startswith(f"qos.queues[1].{field}") and expect in p) for p in got), got
+    assert any(
+        (p.startswith(f'qos.queues[1] (name="rest").{field}') and expect in p)
+        or (p.startswith(f"qos.queues[1].{field}") and expect in p)
+        for p in got
+    ), got
 
 
 def test_a_dscp_taken_by_two_queues() -> None:
@@ -91,27 +113,42 @@ def test_a_scheduler_without_qos() -> None:
     data["links"][0]["scheduler"] = "drr"
     assert problems(data) == [
         "links[0] (id=\"ab\").scheduler: got 'drr': a drr scheduler needs queues; add a [qos] "
-        "section with [[qos.queues]] (or use 'fifo')"]
+        "section with [[qos.queues]] (or use 'fifo')"
+    ]
 
 
 def test_failure_of_a_link_that_does_not_exist_and_overlaps() -> None:
-    data = with_(events=[
-        {"kind": "failure", "link": "abx", "at": "100ms", "duration": "50ms"},
-        {"kind": "failure", "link": "bc", "at": "100ms", "duration": "50ms"},
-        {"kind": "failure", "link": "bc", "at": "120ms", "duration": "50ms"},
-        {"kind": "failure", "at": "-1ms", "duration": "0s", "link": "bc"},
-    ])
+    data = with_(
+        events=[
+            {"kind": "failure", "link": "abx", "at": "100ms", "duration": "50ms"},
+            {"kind": "failure", "link": "bc", "at": "100ms", "duration": "50ms"},
+            {"kind": "failure", "link": "bc", "at": "120ms", "duration": "50ms"},
+            {"kind": "failure", "at": "-1ms", "duration": "0s", "link": "bc"},
+        ]
+    )
     got = problems(data)
-    assert any(p.startswith('events[0] (kind="failure").link: got \'abx\': no link has this id')
-               and "did you mean 'ab'" in p for p in got), got
+    assert any(
+        p.startswith("events[0] (kind=\"failure\").link: got 'abx': no link has this id")
+        and "did you mean 'ab'" in p
+        for p in got
+    ), got
     assert any(p.startswith('events[2] (kind="failure"): overlapping events') for p in got), got
     assert any(p.startswith('events[3] (kind="failure").at') for p in got), got
     assert any(p.startswith('events[3] (kind="failure").duration') for p in got), got
 
 
 def unprotected(on_unreachable: str) -> dict[str, Any]:
-    data = with_(events=[{"kind": "failure", "link": "up", "at": "100ms", "duration": "50ms",
-                          "on_unreachable": on_unreachable}])
+    data = with_(
+        events=[
+            {
+                "kind": "failure",
+                "link": "up",
+                "at": "100ms",
+                "duration": "50ms",
+                "on_unreachable": on_unreachable,
+            }
+        ]
+    )
     return data
 
 
@@ -126,7 +163,7 @@ def test_a_failure_without_protection_is_a_warning_or_an_error() -> None:
 
 def test_validate_exits_3_without_a_traceback(tmp_path: Path) -> None:
     file = tmp_path / "bad.toml"
-    file.write_text('''
+    file.write_text("""
 [simulation]
 duration = "1s"
 [[nodes]]
@@ -155,7 +192,7 @@ kind = "failure"
 link = "nope"
 at = "1ms"
 duration = "1ms"
-''')
+""")
     res = CliRunner().invoke(main, ["validate", str(file)])
     assert res.exit_code == EXIT_INVALID_SCENARIO
     assert "Traceback" not in res.output

@@ -31,11 +31,18 @@ from vidnet_sim.reference import ReferenceEngine, stats_differences
 NO_DEP = -1
 
 
-def run(plan: NetworkPlan, end_ps: int, *, warmup_ps: int = 0, drain: bool = True,
-        pieces: Sequence[int] = ()) -> tuple[RunStats, np.ndarray]:
+def run(
+    plan: NetworkPlan,
+    end_ps: int,
+    *,
+    warmup_ps: int = 0,
+    drain: bool = True,
+    pieces: Sequence[int] = (),
+) -> tuple[RunStats, np.ndarray]:
     """Run the reference engine, advancing through ``pieces`` first; (stats, packet log)."""
-    engine = ReferenceEngine(plan, active_state(plan), warmup_ps=warmup_ps, end_ps=end_ps,
-                             drain=drain, log=True)
+    engine = ReferenceEngine(
+        plan, active_state(plan), warmup_ps=warmup_ps, end_ps=end_ps, drain=drain, log=True
+    )
     for t in pieces:
         engine.advance(t)
     stats = engine.finish()
@@ -49,9 +56,11 @@ def rows(log: np.ndarray) -> list[tuple[int, ...]]:
 
 def assert_conserved(st: RunStats) -> None:
     np.testing.assert_array_equal(
-        st.packets_sent, st.packets_delivered + st.packets_dropped + st.packets_in_flight)
+        st.packets_sent, st.packets_delivered + st.packets_dropped + st.packets_in_flight
+    )
     np.testing.assert_array_equal(
-        st.frames_sent, st.frames_delivered + st.frames_lost + st.frames_in_flight)
+        st.frames_sent, st.frames_delivered + st.frames_lost + st.frames_in_flight
+    )
 
 
 # --------------------------------------------------------------------------- single link
@@ -135,15 +144,15 @@ def test_burst_into_a_small_byte_buffer() -> None:
 
 @pytest.mark.parametrize("count_in_service", [True, False])
 def test_count_in_service_changes_a_drop(count_in_service: bool) -> None:
-    plan = line_plan([GBPS], 0, 2000, sources=[trace([0, 0, 0], [1000] * 3)],
-                     count_in_service=count_in_service)
+    plan = line_plan(
+        [GBPS], 0, 2000, sources=[trace([0, 0, 0], [1000] * 3)], count_in_service=count_in_service
+    )
     st, log = run(plan, 1 * US)
     if count_in_service:  # seq 2 sees 2000 B (seq 0 in transmission, seq 1 waiting)
         assert rows(log) == [(0, 0, 0, 0, 8 * US), (0, 1, 0, 0, 16 * US), (0, 2, 0, 0, NO_DEP)]
         assert st.link_drops.tolist() == [1]
     else:  # seq 2 sees only seq 1 (1000 B)
-        assert rows(log) == [(0, 0, 0, 0, 8 * US), (0, 1, 0, 0, 16 * US),
-                             (0, 2, 0, 0, 24 * US)]
+        assert rows(log) == [(0, 0, 0, 0, 8 * US), (0, 1, 0, 0, 16 * US), (0, 2, 0, 0, 24 * US)]
         assert st.link_drops.tolist() == [0]
     assert st.link_peak_queue_bytes.tolist() == [2000]
     assert st.link_peak_queue_packets.tolist() == [2]
@@ -151,8 +160,12 @@ def test_count_in_service_changes_a_drop(count_in_service: bool) -> None:
 
 @pytest.mark.parametrize(("count_in_service", "dropped"), [(True, [2, 3]), (False, [3])])
 def test_packet_counted_buffer(count_in_service: bool, dropped: list[int]) -> None:
-    plan = line_plan([GBPS], sources=[trace([0] * 4, [1000, 10, 10, 10])], buffer_packets=2,
-                     count_in_service=count_in_service)
+    plan = line_plan(
+        [GBPS],
+        sources=[trace([0] * 4, [1000, 10, 10, 10])],
+        buffer_packets=2,
+        count_in_service=count_in_service,
+    )
     assert plan.link_buffer_bytes.tolist() == [-1]
     st, log = run(plan, 1 * US)
     assert [int(r[1]) for r in log if r[4] == NO_DEP] == dropped
@@ -196,9 +209,13 @@ def test_zero_propagation_joins_the_arrivals_of_the_same_instant(swap: bool) -> 
 
 def tree(trunk_buffer: int) -> NetworkPlan:
     # a -> m and b -> m (1 ns), m -> r (0.5 ns), all 1 Gbit/s
-    return tree_plan({"a": "m", "b": "m", "m": "r"}, GBPS, {"a": 1000, "b": 1000, "m": 500},
-                     {"m": trunk_buffer},
-                     sources=[trace([0, 0], [1000, 1000], at="a"), trace([0], [1000], at="b")])
+    return tree_plan(
+        {"a": "m", "b": "m", "m": "r"},
+        GBPS,
+        {"a": 1000, "b": 1000, "m": 500},
+        {"m": trunk_buffer},
+        sources=[trace([0, 0], [1000, 1000], at="a"), trace([0], [1000], at="b")],
+    )
 
 
 def test_tree_merge() -> None:
@@ -241,8 +258,7 @@ def test_multi_destination_copies_queue_separately() -> None:
     plan = line_plan([GBPS, GBPS], sources=[trace([0], [1000], to=("n1", "n2"))])
     assert plan.route(0).tolist() == [0] and plan.route(1).tolist() == [0, 1]
     st, log = run(plan, 1 * US)
-    assert rows(log) == [(0, 0, 0, 0, 8 * US), (1, 0, 0, 0, 16 * US),
-                         (1, 0, 1, 16 * US, 24 * US)]
+    assert rows(log) == [(0, 0, 0, 0, 8 * US), (1, 0, 0, 0, 16 * US), (1, 0, 1, 16 * US, 24 * US)]
     assert st.packets_sent.tolist() == [2]
     assert st.latency_min_ps.tolist() == [8 * US] and st.latency_max_ps.tolist() == [24 * US]
 
@@ -251,14 +267,18 @@ def test_multi_destination_copies_queue_separately() -> None:
 def overloaded_line() -> NetworkPlan:
     # link 1 at 500 Mbit/s holds one packet: seq 0 reaches it at 8 (leaves 24), seq 1 at 16
     # (dropped), seq 2 at 24 (admitted after seq 0 leaves; leaves 40)
-    return line_plan([GBPS, GBPS // 2], 0, [1 << 20, 1000],
-                     sources=[trace([0, 1 * US, 2 * US], [1000] * 3)])
+    return line_plan(
+        [GBPS, GBPS // 2], 0, [1 << 20, 1000], sources=[trace([0, 1 * US, 2 * US], [1000] * 3)]
+    )
 
 
 def test_overloaded_line_drained() -> None:
     st, log = run(overloaded_line(), 12 * US)
     assert [tuple(int(x) for x in r[2:]) for r in log if r[2] == 1] == [
-        (1, 8 * US, 24 * US), (1, 16 * US, NO_DEP), (1, 24 * US, 40 * US)]
+        (1, 8 * US, 24 * US),
+        (1, 16 * US, NO_DEP),
+        (1, 24 * US, 40 * US),
+    ]
     assert st.packets_delivered.tolist() == [2] and st.packets_dropped.tolist() == [1]
     assert st.packets_in_flight.tolist() == [0]
 
@@ -270,8 +290,9 @@ def test_overloaded_line_drained() -> None:
         (12 * US, 0, 0, 3, 1, 0),  # the drop at 16 > T is in flight
     ],
 )
-def test_no_drain_counts_in_flight(end: int, delivered: int, dropped: int, in_flight: int,
-                                   link1_packets: int, link1_drops: int) -> None:
+def test_no_drain_counts_in_flight(
+    end: int, delivered: int, dropped: int, in_flight: int, link1_packets: int, link1_drops: int
+) -> None:
     st, log = run(overloaded_line(), end, drain=False)
     assert len(log) == 6 and st.packet_hops == 6  # still simulated to completion
     assert st.packets_sent.tolist() == [3]
@@ -339,8 +360,10 @@ def test_frames_after_warmup_and_in_flight() -> None:
     assert st.packets_delivered.tolist() == [2] and st.packets_in_flight.tolist() == [1]
 
 
-@pytest.mark.parametrize(("warmup", "jitter_sum", "jitter_count"),
-                         [(0, 14 * US, 3), (20 * US, 14 * US, 3), (40 * US, 10 * US, 2)])
+@pytest.mark.parametrize(
+    ("warmup", "jitter_sum", "jitter_count"),
+    [(0, 14 * US, 3), (20 * US, 14 * US, 3), (40 * US, 10 * US, 2)],
+)
 def test_jitter(warmup: int, jitter_sum: int, jitter_count: int) -> None:
     # latencies 8, 4, 8, 2 µs; the 1000 B packet at 60 µs is dropped (250 + 1000 > 1000)
     src = trace([0, 20 * US, 40 * US, 60 * US, 60 * US], [1000, 500, 1000, 250, 1000])

@@ -51,33 +51,47 @@ def service_ps(wire_bytes: int, rate_bps: int) -> int:
 def assert_invariants(st: RunStats) -> None:
     """Conservation per group (rule 8) and the epoch arrays summing to the totals (rule 14)."""
     np.testing.assert_array_equal(
-        st.packets_sent, st.packets_delivered + st.packets_dropped + st.packets_in_flight)
+        st.packets_sent, st.packets_delivered + st.packets_dropped + st.packets_in_flight
+    )
     np.testing.assert_array_equal(
-        st.frames_sent, st.frames_delivered + st.frames_lost + st.frames_in_flight)
+        st.frames_sent, st.frames_delivered + st.frames_lost + st.frames_in_flight
+    )
     assert np.all(st.packets_failed <= st.packets_dropped)
     n_epochs, n_groups, n_links = len(st.epoch_starts_ps), len(st.group_names), len(st.link_names)
     assert st.epoch_sent.shape == (n_epochs, n_groups)
     assert st.epoch_link_bytes.shape == (n_epochs, n_links)
     for per_epoch, total in [
-        (st.epoch_sent, st.packets_sent), (st.epoch_delivered, st.packets_delivered),
-        (st.epoch_dropped, st.packets_dropped), (st.epoch_failed, st.packets_failed),
-        (st.epoch_packet_hist, st.packet_hist), (st.epoch_link_bytes, st.link_bytes),
-        (st.epoch_link_busy_ps, st.link_busy_ps), (st.epoch_link_drops, st.link_drops),
+        (st.epoch_sent, st.packets_sent),
+        (st.epoch_delivered, st.packets_delivered),
+        (st.epoch_dropped, st.packets_dropped),
+        (st.epoch_failed, st.packets_failed),
+        (st.epoch_packet_hist, st.packet_hist),
+        (st.epoch_link_bytes, st.link_bytes),
+        (st.epoch_link_busy_ps, st.link_busy_ps),
+        (st.epoch_link_drops, st.link_drops),
         (st.epoch_link_fail_drops, st.link_fail_drops),
     ]:
         np.testing.assert_array_equal(per_epoch.sum(axis=0), total)
 
 
-def run(plan: NetworkPlan, end_ps: int, *, warmup_ps: int = 0, drain: bool = True,
-        epochs: Sequence[int] | None = None, state: SourceState | None = None,
-        pieces: Sequence[tuple[int, int, bool]] = ()) -> tuple[RunStats, np.ndarray]:
+def run(
+    plan: NetworkPlan,
+    end_ps: int,
+    *,
+    warmup_ps: int = 0,
+    drain: bool = True,
+    epochs: Sequence[int] | None = None,
+    state: SourceState | None = None,
+    pieces: Sequence[tuple[int, int, bool]] = (),
+) -> tuple[RunStats, np.ndarray]:
     """Run the reference engine (epochs default: thirds of the run) and check the invariants;
     ``pieces`` are ``(t, source, active)`` switches applied after advancing to ``t``."""
     if epochs is None:
         epochs = [0, end_ps // 3, 2 * end_ps // 3]
     state = state if state is not None else active_state(plan)
-    engine = ReferenceEngine(plan, state, warmup_ps=warmup_ps, end_ps=end_ps, drain=drain,
-                             log=True, epochs=epochs)
+    engine = ReferenceEngine(
+        plan, state, warmup_ps=warmup_ps, end_ps=end_ps, drain=drain, log=True, epochs=epochs
+    )
     for t, source, active in pieces:
         engine.advance(t)
         state.active[source] = active
@@ -99,16 +113,21 @@ def line_mix(seed: int) -> NetworkPlan:
         cbr(7 * US, 1000, anchor_ps=seed * US, at="n1", header=40),
         poisson(5 * US, 700, seed=seed, at="n0", to=("n2",)),
     ]
-    return line_plan([GBPS, GBPS // 2, GBPS], props=[0, 1000, 0],
-                     buffers=[20_000, 6_000, 20_000], sources=sources,
-                     count_in_service=seed % 2 == 0)
+    return line_plan(
+        [GBPS, GBPS // 2, GBPS],
+        props=[0, 1000, 0],
+        buffers=[20_000, 6_000, 20_000],
+        sources=sources,
+        count_in_service=seed % 2 == 0,
+    )
 
 
 @pytest.mark.parametrize("failure", [False, True])
 @pytest.mark.parametrize("make", [random_tree_plan, line_mix], ids=["tree", "line"])
 @pytest.mark.parametrize("seed", [1, 2])
-def test_fifo_equals_priority_and_drr_with_one_queue(make: object, seed: int,
-                                                     failure: bool) -> None:
+def test_fifo_equals_priority_and_drr_with_one_queue(
+    make: object, seed: int, failure: bool
+) -> None:
     assert callable(make)
     plan: NetworkPlan = make(seed)
     if failure:  # the busiest link fails for a while (waiting packets and arrivals lost)
@@ -135,8 +154,9 @@ def engine_log(engine: str, plan: NetworkPlan, end_ps: int) -> np.ndarray:
         return ref.packet_log
     from vidnet_sim.core.engine import CoreEngine
 
-    core = CoreEngine(plan, state, warmup_ps=0, end_ps=end_ps, drain=True, window_ps=5 * MS,
-                      log=True)
+    core = CoreEngine(
+        plan, state, warmup_ps=0, end_ps=end_ps, drain=True, window_ps=5 * MS, log=True
+    )
     core.finish()
     assert core.packet_log is not None
     return np.asarray(core.packet_log)
@@ -177,8 +197,9 @@ def check_cobham(engine: str, n_packets: int = 60_000, *, plain: bool = False) -
     S = service_ps(size, GBPS)
     gap = S / rho_k
     end = int(n_packets * gap / 2)
-    plan = line_plan([GBPS], sources=[poisson(gap, size, cls="hi", seed=3),
-                                      poisson(gap, size, cls="lo", seed=3)])
+    plan = line_plan(
+        [GBPS], sources=[poisson(gap, size, cls="hi", seed=3), poisson(gap, size, cls="lo", seed=3)]
+    )
     plan = with_queues(plan, "priority", class_queue={"hi": 0, "lo": 1})
     log = engine_log(engine, plan, end)
     assert np.all(log[:, DEP] != NO_DEP)  # no drops: the buffers are large
@@ -220,8 +241,9 @@ def test_drr_shares_a_saturated_link_by_quantum() -> None:
     # class a: 700 B every 4 µs (1.4 Gbit/s), class b: 1100 B every 6 µs (1.47 Gbit/s), one
     # 1 Gbit/s link, quanta 4500 and 1500 B (weights 3:1, each >= the largest packet)
     sizes, quanta = (700, 1100), (4500, 1500)
-    plan = line_plan([GBPS], sources=[cbr(4 * US, sizes[0], cls="a"),
-                                      cbr(6 * US, sizes[1], cls="b")])
+    plan = line_plan(
+        [GBPS], sources=[cbr(4 * US, sizes[0], cls="a"), cbr(6 * US, sizes[1], cls="b")]
+    )
     plan = with_queues(plan, "drr", class_queue={"a": 0, "b": 1}, quantum=list(quanta))
     end = 3 * MS
     st, log = run(plan, end)
@@ -241,8 +263,7 @@ def test_drr_shares_a_saturated_link_by_quantum() -> None:
     for q in (0, 1):
         mine = chosen == q
         sent = np.cumsum(d[:, FLOW] == q)[:-1]
-        waiting[mine] = (np.searchsorted(arrivals[q], choices[mine], side="left")
-                         - sent[mine])
+        waiting[mine] = np.searchsorted(arrivals[q], choices[mine], side="left") - sent[mine]
     emptied = np.flatnonzero((waiting < 2) & (choices < end))
     assert len(emptied) > 0 and emptied[-1] < 20  # only at the start
     # from then on every turn ends with a head that does not fit: turns are the runs of one
@@ -252,8 +273,7 @@ def test_drr_shares_a_saturated_link_by_quantum() -> None:
     starts = starts[starts > emptied[-1] + 1]
     turns = np.split(seq[starts[0] : starts[-1]], starts[1:-1] - starts[0])
     assert len(turns) > 100
-    assert [int(t[0]) for t in turns] == [(int(seq[starts[0]]) + k) % 2
-                                          for k in range(len(turns))]
+    assert [int(t[0]) for t in turns] == [(int(seq[starts[0]]) + k) % 2 for k in range(len(turns))]
     # each turn adds a quantum to the deficit and leaves less than a packet in it, so after
     # j turns queue q has sent j quanta within one packet; after each round the byte
     # shares are 3:1 within a packet of each
@@ -271,8 +291,9 @@ def test_drr_shares_a_saturated_link_by_quantum() -> None:
 def test_drr_gives_an_idle_class_share_to_the_other() -> None:
     # as above, but class b stops at 200 µs: once its queue is empty, a has the whole link
     sizes = (700, 1100)
-    plan = line_plan([GBPS], sources=[cbr(4 * US, sizes[0], cls="a"),
-                                      cbr(6 * US, sizes[1], cls="b")])
+    plan = line_plan(
+        [GBPS], sources=[cbr(4 * US, sizes[0], cls="a"), cbr(6 * US, sizes[1], cls="b")]
+    )
     plan = with_queues(plan, "drr", class_queue={"a": 0, "b": 1}, quantum=[4500, 1500])
     st, log = run(plan, 2 * MS, pieces=[(200 * US, 1, False)])
     d = departures(log)
@@ -292,10 +313,14 @@ def test_priority_bounds_the_latency_of_a_critical_class(sched: str) -> None:
     # critical: 200 B every 37 µs; best effort: Poisson 1500 B, mean gap 10 µs (1.2 Gbit/s)
     # on a 1 Gbit/s link with P = 5 µs and 1 MB buffers
     prop = 5 * US
-    plan = line_plan([GBPS], props=prop, sources=[
-        cbr(37 * US, 160, header=40, anchor_ps=3 * US, cls="critical"),
-        poisson(10 * US, 1460, header=40, seed=4, cls="best-effort"),
-    ])
+    plan = line_plan(
+        [GBPS],
+        props=prop,
+        sources=[
+            cbr(37 * US, 160, header=40, anchor_ps=3 * US, cls="critical"),
+            poisson(10 * US, 1460, header=40, seed=4, cls="best-effort"),
+        ],
+    )
     plan = with_queues(plan, sched, class_queue={"critical": 0, "best-effort": 1})
     st, _ = run(plan, 3 * MS)
     crit = st.group_names.index("cbr0")
@@ -310,13 +335,19 @@ def test_priority_bounds_the_latency_of_a_critical_class(sched: str) -> None:
 
 
 # --------------------------------------------------------------------------- 5. multicast
-def fork_plan(*, multicast: bool, buffers: tuple[int, int, int] = (10**6, 10**6, 10**6),
-              packets_bd: int | None = None) -> NetworkPlan:
+def fork_plan(
+    *,
+    multicast: bool,
+    buffers: tuple[int, int, int] = (10**6, 10**6, 10**6),
+    packets_bd: int | None = None,
+) -> NetworkPlan:
     """a -> b, then b -> c and b -> d; a camera at a sends to c and d (1000 fps, 3000 B
     frames: packets of 1400, 1400, 200 B)."""
-    links = [LinkSpec("a", "b", GBPS, 1000, buffers[0]),
-             LinkSpec("b", "c", GBPS, 2000, buffers[1]),
-             LinkSpec("b", "d", GBPS // 2, 0, None if packets_bd else buffers[2], packets_bd)]
+    links = [
+        LinkSpec("a", "b", GBPS, 1000, buffers[0]),
+        LinkSpec("b", "c", GBPS, 2000, buffers[1]),
+        LinkSpec("b", "d", GBPS // 2, 0, None if packets_bd else buffers[2], packets_bd),
+    ]
     cam = camera(1000, 3000.0, max_payload=1400, to=("c", "d"), multicast=multicast)
     return build_plan(["a", "b", "c", "d"], links, [cam], origin="a", sink="c")
 
@@ -363,8 +394,7 @@ def failure_plan() -> NetworkPlan:
     """n0 -> n1 at 2 Gbit/s (4 µs per 1000 B, P = 1 µs), n1 -> n2 at 1 Gbit/s (8 µs, P = 2 µs)
     down over [50, 80) µs; 1000 B packets emitted at 20 (x5), 45, 60 (x2) and 75 µs."""
     times = [20 * US] * 5 + [45 * US, 60 * US, 60 * US, 75 * US]
-    plan = line_plan([2 * GBPS, GBPS], props=[1 * US, 2 * US],
-                     sources=[trace(times, [1000] * 9)])
+    plan = line_plan([2 * GBPS, GBPS], props=[1 * US, 2 * US], sources=[trace(times, [1000] * 9)])
     return with_failures(plan, {1: [(50 * US, 80 * US)]})
 
 
@@ -383,9 +413,17 @@ def test_failure_by_hand(sched: str) -> None:
     # lost at 50. #5 arrives at 50, #6 and #7 at 65 and 69: lost on arrival. At 80 the link
     # is idle and empty: #8 (arriving at 80) goes at once.
     link1 = [(s, a, d) for _, s, link, a, d in rows(log) if link == 1]
-    assert link1 == [(0, 25 * US, 33 * US), (1, 29 * US, 41 * US), (2, 33 * US, NO_DEP),
-                     (3, 37 * US, NO_DEP), (4, 41 * US, NO_DEP), (5, 50 * US, NO_DEP),
-                     (6, 65 * US, NO_DEP), (7, 69 * US, NO_DEP), (8, 80 * US, 88 * US)]
+    assert link1 == [
+        (0, 25 * US, 33 * US),
+        (1, 29 * US, 41 * US),
+        (2, 33 * US, NO_DEP),
+        (3, 37 * US, NO_DEP),
+        (4, 41 * US, NO_DEP),
+        (5, 50 * US, NO_DEP),
+        (6, 65 * US, NO_DEP),
+        (7, 69 * US, NO_DEP),
+        (8, 80 * US, 88 * US),
+    ]
     assert st.packets_sent.tolist() == [9] and st.packets_delivered.tolist() == [3]
     assert st.packets_dropped.tolist() == [6] and st.packets_failed.tolist() == [6]
     assert sorted([st.latency_min_ps[0], st.latency_max_ps[0]]) == [15 * US, 23 * US]
@@ -401,11 +439,14 @@ def test_failure_by_hand(sched: str) -> None:
     assert st.epoch_link_bytes[:, 1].tolist() == [5000, 0, 1000]
 
 
-@pytest.mark.parametrize(("end", "dropped", "in_flight"), [
-    (50 * US, 4, 0),  # #2-#5 are lost at 50 µs: counted at a run's end of exactly 50
-    (50 * US - 1, 0, 4),  # ... and after an end 1 ps earlier
-    (66 * US, 5, 1),  # #6 lost on arrival at 65, #7 at 69
-])
+@pytest.mark.parametrize(
+    ("end", "dropped", "in_flight"),
+    [
+        (50 * US, 4, 0),  # #2-#5 are lost at 50 µs: counted at a run's end of exactly 50
+        (50 * US - 1, 0, 4),  # ... and after an end 1 ps earlier
+        (66 * US, 5, 1),  # #6 lost on arrival at 65, #7 at 69
+    ],
+)
 def test_failure_loss_times(end: int, dropped: int, in_flight: int) -> None:
     st, _ = run(failure_plan(), end, drain=False, epochs=EPOCHS)
     assert st.packets_dropped.tolist() == [dropped] == st.packets_failed.tolist()
@@ -434,14 +475,25 @@ def test_failure_empties_every_queue_of_a_scheduler() -> None:
     # priority, 2 queues: a burst of 3 + 3 packets at 0, failure over [10, 20) µs: #0 of the
     # high class is in transmission (lost), everything waiting in both queues is lost; at 20
     # the link restarts empty and idle: a low-class packet arriving then starts at once
-    plan = line_plan([GBPS], sources=[trace([0, 0, 0], [1000] * 3, cls="hi"),
-                                      trace([0, 0, 0, 20 * US], [1000] * 4, cls="lo")])
+    plan = line_plan(
+        [GBPS],
+        sources=[
+            trace([0, 0, 0], [1000] * 3, cls="hi"),
+            trace([0, 0, 0, 20 * US], [1000] * 4, cls="lo"),
+        ],
+    )
     plan = with_queues(plan, "priority", class_queue={"hi": 0, "lo": 1})
     plan = with_failures(plan, {0: [(10 * US, 20 * US)]})
     st, log = run(plan, 40 * US, epochs=[0, 10 * US])
-    assert rows(log) == [(0, 0, 0, 0, 8 * US), (0, 1, 0, 0, NO_DEP), (0, 2, 0, 0, NO_DEP),
-                         (1, 0, 0, 0, NO_DEP), (1, 1, 0, 0, NO_DEP), (1, 2, 0, 0, NO_DEP),
-                         (1, 3, 0, 20 * US, 28 * US)]
+    assert rows(log) == [
+        (0, 0, 0, 0, 8 * US),
+        (0, 1, 0, 0, NO_DEP),
+        (0, 2, 0, 0, NO_DEP),
+        (1, 0, 0, 0, NO_DEP),
+        (1, 1, 0, 0, NO_DEP),
+        (1, 2, 0, 0, NO_DEP),
+        (1, 3, 0, 20 * US, 28 * US),
+    ]
     assert st.packets_failed.tolist() == [2, 3] and st.link_fail_drops.tolist() == [5]
     assert st.epoch_failed.tolist() == [[2, 3], [0, 0]]
 
@@ -449,8 +501,12 @@ def test_failure_empties_every_queue_of_a_scheduler() -> None:
 # --------------------------------------------------------------------------- rerouting
 def test_packets_follow_the_tree_in_force_at_their_emission() -> None:
     # s -> x -> t is the route; at 50 µs the timeline switches the tree to s -> y -> t
-    links = [LinkSpec("s", "x", GBPS, 1000), LinkSpec("x", "t", GBPS, 1000),
-             LinkSpec("s", "y", GBPS, 2000), LinkSpec("y", "t", GBPS, 2000)]
+    links = [
+        LinkSpec("s", "x", GBPS, 1000),
+        LinkSpec("x", "t", GBPS, 1000),
+        LinkSpec("s", "y", GBPS, 2000),
+        LinkSpec("y", "t", GBPS, 2000),
+    ]
     plan = build_plan(["s", "x", "y", "t"], links, [cbr(10 * US, 1000)], origin="s", sink="t")
     assert plan.route(0).tolist() == [0, 1]
     plan, alt = with_chain_layout(plan, 0, [2, 3])
@@ -463,4 +519,6 @@ def test_packets_follow_the_tree_in_force_at_their_emission() -> None:
         assert link in ((0, 1) if seq < 5 else (2, 3))
     assert st.link_packets.tolist() == [5, 5, 5, 5]
     assert sorted({int(x) for x in [st.latency_min_ps[0], st.latency_max_ps[0]]}) == [
-        2 * 8 * US + 2000, 2 * 8 * US + 4000]
+        2 * 8 * US + 2000,
+        2 * 8 * US + 4000,
+    ]

@@ -648,8 +648,13 @@ def epoch_tables() -> Tables:
     return build_tables(epoch_stats(), {"video": VIDEO_SLA}, warmup_ps=WARMUP)
 
 
-COUNTERS = ["packets_sent", "packets_delivered", "packets_dropped", "packets_in_flight",
-            "packets_failed"]
+COUNTERS = [
+    "packets_sent",
+    "packets_delivered",
+    "packets_dropped",
+    "packets_in_flight",
+    "packets_failed",
+]
 
 
 def test_epoch_rows_sum_to_the_totals(epoch_tables: Tables) -> None:
@@ -830,8 +835,13 @@ def test_console_groups_rows_under_their_class(tables: Tables) -> None:
         assert len(hits) == 1, prefix
         return hits[0]
 
-    order = [at(" video "), at("   cams-north "), at("   cams-south "), at(" telemetry "),
-             at("   sensors ")]
+    order = [
+        at(" video "),
+        at("   cams-north "),
+        at("   cams-south "),
+        at(" telemetry "),
+        at("   sensors "),
+    ]
     assert order == sorted(order)
     assert "class" in lines[at(" video ")]
     assert "camera" in lines[at("   cams-north ")]
@@ -944,8 +954,7 @@ def test_epoch_bounds_labels_and_dedupe() -> None:
     starts, labels = epoch_bounds(actions, 5 * S)
     assert starts.dtype == np.int64
     assert list(starts) == [0, 1 * S, 3 * S, 4 * S]
-    assert labels == ["start", "alarm on north", "failure of ring-1; alarm on north ends",
-                      "event"]
+    assert labels == ["start", "alarm on north", "failure of ring-1; alarm on north ends", "event"]
     assert [list(x) for x in epoch_bounds([], 5 * S)] == [[0], ["start"]]
 
 
@@ -963,8 +972,13 @@ def test_epoch_bounds_with_a_report_interval() -> None:
 def test_too_many_epochs_are_refused_naming_the_field() -> None:
     sc = load_scenario(SMALL_TOWN)
     check_epoch_count(sc, 4, 20)  # 20 epochs x 4 groups: a few MB
-    fine = sc.model_copy(update={"simulation": Simulation.model_validate(
-        {**sc.simulation.model_dump(), "report_interval": MS})})
+    fine = sc.model_copy(
+        update={
+            "simulation": Simulation.model_validate(
+                {**sc.simulation.model_dump(), "report_interval": MS}
+            )
+        }
+    )
     n = fine.simulation.duration // MS
     with pytest.raises(ScenarioError, match=r"simulation\.report_interval: got '1ms'") as err:
         check_epoch_count(fine, 4, n)
@@ -995,11 +1009,16 @@ def test_a_run_with_an_alarm_and_a_failure_has_epoch_rows(tmp_path: Path) -> Non
     from vidnet_sim.cli import main
 
     text = SMALL_TOWN.read_text()
-    text = text.replace('duration = "20s"\nwarmup = "1s"',
-                        'duration = "3s"\nwarmup = "500ms"\nreport_interval = "1s"')
+    text = text.replace(
+        'duration = "20s"\nwarmup = "1s"',
+        'duration = "3s"\nwarmup = "500ms"\nreport_interval = "1s"',
+    )
     text = text.replace('at = "10s"\nduration = "5s"', 'at = "1s"\nduration = "1s"')
-    text = text.replace("[sla.video]", '[[events]]\nkind = "failure"\nlink = "agg-north-core"\n'
-                        'at = "1500ms"\nduration = "500ms"\n\n[sla.video]')
+    text = text.replace(
+        "[sla.video]",
+        '[[events]]\nkind = "failure"\nlink = "agg-north-core"\n'
+        'at = "1500ms"\nduration = "500ms"\n\n[sla.video]',
+    )
     scenario = tmp_path / "town.toml"
     scenario.write_text(text)
     out = tmp_path / "res"
@@ -1014,7 +1033,9 @@ def test_a_run_with_an_alarm_and_a_failure_has_epoch_rows(tmp_path: Path) -> Non
     spans = e.drop_duplicates("epoch")
     assert list(spans["t_start_ps"]) == [0, S, 3 * S // 2, 2 * S]
     assert list(spans["label"]) == [
-        "start", "alarm on centre-square", "failure of agg-north-core",
+        "start",
+        "alarm on centre-square",
+        "failure of agg-north-core",
         "failure of agg-north-core ends (repaired); alarm on centre-square ends",
     ]
     for level in ("group", "class"):

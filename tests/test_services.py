@@ -45,8 +45,12 @@ I64 = npt.NDArray[np.int64]
 
 BASE: dict[str, Any] = {
     "simulation": {"duration": "10s"},
-    "nodes": [{"id": "site"}, {"id": "core"}, {"id": "cc", "kind": "control_centre"},
-              {"id": "gw", "kind": "gateway"}],
+    "nodes": [
+        {"id": "site"},
+        {"id": "core"},
+        {"id": "cc", "kind": "control_centre"},
+        {"id": "gw", "kind": "gateway"},
+    ],
     "links": [
         {"a": "site", "b": "core", "rate": "1Gbps"},
         {"a": "core", "b": "cc", "rate": "10Gbps"},
@@ -83,8 +87,9 @@ def group_rows(plan: NetworkPlan, out: list[I64], group: str) -> list[I64]:
     return [out[s] for s in range(len(plan.sources)) if plan.sources.group[s] == g]
 
 
-def windowed(plan: NetworkPlan, state: SourceState, cuts: list[int],
-             changes: dict[int, Any] | None = None) -> list[I64]:
+def windowed(
+    plan: NetworkPlan, state: SourceState, cuts: list[int], changes: dict[int, Any] | None = None
+) -> list[I64]:
     """Every source's packets generated window by window (``cuts`` = window ends), through
     ``gen_source`` with a buffer of a few rows so that generation stops and resumes often;
     ``changes[t](state)`` is applied after the window ending at ``t``."""
@@ -126,24 +131,70 @@ def wire_bits(rows: list[I64]) -> int:
 
 # --------------------------------------------------------------------------- groups
 def test_groups_per_service_and_direction() -> None:
-    sc = scenario([
-        {"name": "phones", "kind": "voip", "at": "site", "destinations": ["cc"], "calls": 2},
-        {"name": "ap", "kind": "wifi", "at": "site", "destinations": ["gw"], "users": 3},
-        {"name": "lora", "kind": "iot", "at": "site", "destinations": ["cc"], "uplinks": 5},
-        {"name": "ntcip", "kind": "signals", "at": "site", "destinations": ["cc"],
-         "controllers": 2, "bidirectional": False},
-        {"name": "portal", "kind": "web", "at": "site", "destinations": ["gw"], "users": 2,
-         "class": "data"},
-        {"name": "backup", "kind": "bulk", "at": "site", "destinations": ["cc"],
-         "rate": "10Mbps"},
-    ])
+    sc = scenario(
+        [
+            {"name": "phones", "kind": "voip", "at": "site", "destinations": ["cc"], "calls": 2},
+            {"name": "ap", "kind": "wifi", "at": "site", "destinations": ["gw"], "users": 3},
+            {"name": "lora", "kind": "iot", "at": "site", "destinations": ["cc"], "uplinks": 5},
+            {
+                "name": "ntcip",
+                "kind": "signals",
+                "at": "site",
+                "destinations": ["cc"],
+                "controllers": 2,
+                "bidirectional": False,
+            },
+            {
+                "name": "portal",
+                "kind": "web",
+                "at": "site",
+                "destinations": ["gw"],
+                "users": 2,
+                "class": "data",
+            },
+            {
+                "name": "backup",
+                "kind": "bulk",
+                "at": "site",
+                "destinations": ["cc"],
+                "rate": "10Mbps",
+            },
+        ]
+    )
     plan = build_plan(sc)
-    assert plan.group_names == ["phones:up", "phones:down", "ap:down", "ap:up", "lora",
-                                "ntcip", "portal:down", "portal:up", "backup"]
-    assert plan.group_kinds == ["voip", "voip", "wifi", "wifi", "iot", "signals", "web", "web",
-                                "bulk"]
-    assert plan.group_classes == ["voice", "voice", "wifi", "wifi", "iot", "signals", "data",
-                                  "data", "bulk"]
+    assert plan.group_names == [
+        "phones:up",
+        "phones:down",
+        "ap:down",
+        "ap:up",
+        "lora",
+        "ntcip",
+        "portal:down",
+        "portal:up",
+        "backup",
+    ]
+    assert plan.group_kinds == [
+        "voip",
+        "voip",
+        "wifi",
+        "wifi",
+        "iot",
+        "signals",
+        "web",
+        "web",
+        "bulk",
+    ]
+    assert plan.group_classes == [
+        "voice",
+        "voice",
+        "wifi",
+        "wifi",
+        "iot",
+        "signals",
+        "data",
+        "data",
+        "bulk",
+    ]
     src = plan.sources
     for s in range(len(src)):  # up: from `at` to the destinations; down: back to `at`
         group = plan.group_names[int(src.group[s])]
@@ -158,9 +209,21 @@ def test_groups_per_service_and_direction() -> None:
 def test_a_service_switches_on_at_start_and_off_at_stop() -> None:
     from vidnet_sim.runner import run
 
-    sc = scenario([{"name": "backup", "kind": "bulk", "at": "site", "destinations": ["cc"],
-                    "rate": "8Mbps", "size": "922B", "start": "1s", "stop": "3s"}],
-                  simulation={"duration": "4s"})
+    sc = scenario(
+        [
+            {
+                "name": "backup",
+                "kind": "bulk",
+                "at": "site",
+                "destinations": ["cc"],
+                "rate": "8Mbps",
+                "size": "922B",
+                "start": "1s",
+                "stop": "3s",
+            }
+        ],
+        simulation={"duration": "4s"},
+    )
     stats = run(sc, write=False).stats
     wire = 922 + 78
     interval = wire * 8 * S // 8_000_000  # exactly 1 ms
@@ -172,8 +235,19 @@ def test_a_service_switches_on_at_start_and_off_at_stop() -> None:
 def test_voip_bitrate_per_direction_is_domains_figure(codec: str, kbps: int) -> None:
     # DOMAIN.md §5 counts RTP/UDP/IP 40 B + Ethernet header and FCS 18 B per packet
     calls, end = 7, 3 * S  # a whole number of 20 ms packet times
-    sc = scenario([{"name": "v", "kind": "voip", "at": "site", "destinations": ["cc"],
-                    "calls": calls, "codec": codec}], conventions={"header_bytes": "58B"})
+    sc = scenario(
+        [
+            {
+                "name": "v",
+                "kind": "voip",
+                "at": "site",
+                "destinations": ["cc"],
+                "calls": calls,
+                "codec": codec,
+            }
+        ],
+        conventions={"header_bytes": "58B"},
+    )
     plan, out = packets(sc, end)
     for group in ("v:up", "v:down"):
         rows = group_rows(plan, out, group)
@@ -189,23 +263,37 @@ def test_voip_bitrate_per_direction_is_domains_figure(codec: str, kbps: int) -> 
 
 
 def test_voip_with_the_default_header_counts_preamble_and_gap() -> None:
-    sc = scenario([{"name": "v", "kind": "voip", "at": "site", "destinations": ["cc"],
-                    "calls": 1}])
+    sc = scenario([{"name": "v", "kind": "voip", "at": "site", "destinations": ["cc"], "calls": 1}])
     plan, out = packets(sc, S)
     assert wire_bits(group_rows(plan, out, "v:up")) == 50 * (160 + 78) * 8  # 95.2 kbit/s
 
 
 # --------------------------------------------------------------------------- on/off
 def onoff_sources(n: int, shape: float) -> list[dict[str, Any]]:
-    return [{"name": f"u{i}", "kind": "onoff", "at": "site", "destinations": ["cc"],
-             "size": "250B", "interval": "2ms", "on_mean": "200ms", "off_mean": "600ms",
-             "on_shape": shape, "off_shape": shape} for i in range(n)]
+    return [
+        {
+            "name": f"u{i}",
+            "kind": "onoff",
+            "at": "site",
+            "destinations": ["cc"],
+            "size": "250B",
+            "interval": "2ms",
+            "on_mean": "200ms",
+            "off_mean": "600ms",
+            "on_shape": shape,
+            "off_shape": shape,
+        }
+        for i in range(n)
+    ]
 
 
-@pytest.mark.parametrize(("shape", "n", "seconds", "tolerance"), [
-    (2.5, 10, 1000, 0.04),  # finite variance: close to the mean
-    (1.5, 40, 2500, 0.08),  # heavy tails: slow convergence (12 seeds gave at most 4.1 %)
-])
+@pytest.mark.parametrize(
+    ("shape", "n", "seconds", "tolerance"),
+    [
+        (2.5, 10, 1000, 0.04),  # finite variance: close to the mean
+        (1.5, 40, 2500, 0.08),  # heavy tails: slow convergence (12 seeds gave at most 4.1 %)
+    ],
+)
 def test_onoff_mean_rate(shape: float, n: int, seconds: int, tolerance: float) -> None:
     sc = scenario(sources=onoff_sources(n, shape), conventions={"header_bytes": "0B"})
     _, out = packets(sc, seconds * S)
@@ -223,7 +311,7 @@ def test_pareto_sojourns_have_the_mean_and_the_tail() -> None:
     x = np.array([sojourn_ps(key, c, mean, a) for c in range(1, 200_001)], np.float64)
     assert x.min() >= round(xm)
     for mult in (2, 5, 20, 100):  # P(X > m x_m) = m^-a, binomial 4-sigma bands
-        p = mult ** -a
+        p = mult**-a
         sd = math.sqrt(p * (1 - p) / len(x))
         assert abs(np.mean(x > mult * xm) - p) < 4 * sd
     y = np.array([sojourn_ps(key, c, mean, 0.0) for c in range(1, 200_001)], np.float64)
@@ -232,8 +320,20 @@ def test_pareto_sojourns_have_the_mean_and_the_tail() -> None:
 
 
 def test_wifi_users_share_one_on_off_process_for_both_directions() -> None:
-    sc = scenario([{"name": "ap", "kind": "wifi", "at": "site", "destinations": ["gw"],
-                    "users": 4, "profile": "hd", "on_mean": "300ms", "off_mean": "300ms"}])
+    sc = scenario(
+        [
+            {
+                "name": "ap",
+                "kind": "wifi",
+                "at": "site",
+                "destinations": ["gw"],
+                "users": 4,
+                "profile": "hd",
+                "on_mean": "300ms",
+                "off_mean": "300ms",
+            }
+        ]
+    )
     plan, out = packets(sc, 20 * S)
     down, up = group_rows(plan, out, "ap:down"), group_rows(plan, out, "ap:up")
     interval_down = -(-(1460 + 78) * 8 * S // 5_000_000)  # HD: 5 Mbit/s while on
@@ -254,8 +354,18 @@ def test_wifi_users_share_one_on_off_process_for_both_directions() -> None:
 # --------------------------------------------------------------------------- iot
 def test_iot_is_poisson_at_gateways_times_uplinks() -> None:
     end = 200 * S
-    sc = scenario([{"name": "lora", "kind": "iot", "at": "site", "destinations": ["cc"],
-                    "gateways": 4, "uplinks": 12.5}])
+    sc = scenario(
+        [
+            {
+                "name": "lora",
+                "kind": "iot",
+                "at": "site",
+                "destinations": ["cc"],
+                "gateways": 4,
+                "uplinks": 12.5,
+            }
+        ]
+    )
     _, out = packets(sc, end)
     (rows,) = out
     expected = 4 * 12.5 * 200
@@ -269,8 +379,19 @@ def test_iot_is_poisson_at_gateways_times_uplinks() -> None:
 
 # --------------------------------------------------------------------------- signals
 def test_signal_polls_and_responses_are_exactly_periodic() -> None:
-    sc = scenario([{"name": "sig", "kind": "signals", "at": "site", "destinations": ["cc"],
-                    "controllers": 5, "response_delay": "30ms", "start": "1s"}])
+    sc = scenario(
+        [
+            {
+                "name": "sig",
+                "kind": "signals",
+                "at": "site",
+                "destinations": ["cc"],
+                "controllers": 5,
+                "response_delay": "30ms",
+                "start": "1s",
+            }
+        ]
+    )
     plan, out = packets(sc, 11 * S)
     polls, responses = group_rows(plan, out, "sig:down"), group_rows(plan, out, "sig:up")
     for p, r in zip(polls, responses, strict=True):
@@ -284,8 +405,18 @@ def test_signal_polls_and_responses_are_exactly_periodic() -> None:
 # --------------------------------------------------------------------------- web
 def test_web_responses_are_bursts_answering_the_requests() -> None:
     users, end = 20, 60 * S
-    sc = scenario([{"name": "web", "kind": "web", "at": "site", "destinations": ["gw"],
-                    "users": users, "response_delay": "5ms"}])
+    sc = scenario(
+        [
+            {
+                "name": "web",
+                "kind": "web",
+                "at": "site",
+                "destinations": ["gw"],
+                "users": users,
+                "response_delay": "5ms",
+            }
+        ]
+    )
     plan, out = packets(sc, end)
     (req,), (resp,) = group_rows(plan, out, "web:up"), group_rows(plan, out, "web:down")
     n = 20
@@ -310,8 +441,19 @@ def test_web_responses_are_bursts_answering_the_requests() -> None:
 
 # --------------------------------------------------------------------------- bulk
 def test_bulk_is_a_capped_cbr_between_start_and_stop() -> None:
-    sc = scenario([{"name": "export", "kind": "bulk", "at": "site", "destinations": ["cc"],
-                    "rate": "100Mbps", "start": "2s", "stop": "4s"}])
+    sc = scenario(
+        [
+            {
+                "name": "export",
+                "kind": "bulk",
+                "at": "site",
+                "destinations": ["cc"],
+                "rate": "100Mbps",
+                "start": "2s",
+                "stop": "4s",
+            }
+        ]
+    )
     plan = build_plan(sc)
     (row,) = generate(plan.sources, all_on(plan), 0, 4 * S)  # stop is the timeline's
     interval = (1460 + 78) * 8 * S // 10**8
@@ -324,21 +466,41 @@ def test_bulk_is_a_capped_cbr_between_start_and_stop() -> None:
 # --------------------------------------------------------------------------- windows
 EVERY_SERVICE = [
     {"name": "v", "kind": "voip", "at": "site", "destinations": ["cc", "gw"], "calls": 2},
-    {"name": "w", "kind": "wifi", "at": "site", "destinations": ["gw"], "users": 3,
-     "on_mean": "50ms", "off_mean": "80ms"},
+    {
+        "name": "w",
+        "kind": "wifi",
+        "at": "site",
+        "destinations": ["gw"],
+        "users": 3,
+        "on_mean": "50ms",
+        "off_mean": "80ms",
+    },
     {"name": "i", "kind": "iot", "at": "site", "destinations": ["cc"], "uplinks": 300},
-    {"name": "s", "kind": "signals", "at": "site", "destinations": ["cc"], "controllers": 3,
-     "interval": "100ms"},
-    {"name": "web", "kind": "web", "at": "site", "destinations": ["gw", "cc"], "users": 30,
-     "response_rate": "200Mbps"},
+    {
+        "name": "s",
+        "kind": "signals",
+        "at": "site",
+        "destinations": ["cc"],
+        "controllers": 3,
+        "interval": "100ms",
+    },
+    {
+        "name": "web",
+        "kind": "web",
+        "at": "site",
+        "destinations": ["gw", "cc"],
+        "users": 30,
+        "response_rate": "200Mbps",
+    },
     {"name": "b", "kind": "bulk", "at": "site", "destinations": ["cc"], "rate": "20Mbps"},
 ]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_windowed_generation_equals_one_shot_for_every_service(seed: int) -> None:
-    sc = scenario(EVERY_SERVICE, sources=onoff_sources(2, 1.3),
-                  simulation={"duration": "2s", "seed": seed})
+    sc = scenario(
+        EVERY_SERVICE, sources=onoff_sources(2, 1.3), simulation={"duration": "2s", "seed": seed}
+    )
     assert_windowed_equals_one_shot(sc, 2 * S, seed)
 
 
@@ -369,44 +531,75 @@ def problems(services: list[dict[str, Any]]) -> list[str]:
 
 def test_unknown_kind() -> None:
     assert problems([{"name": "x", "kind": "voice", "at": "site", "destinations": ["cc"]}]) == [
-        'services[0] (name="x").kind: got \'voice\': expected one of \'voip\', \'wifi\', '
-        "'iot', 'signals', 'web', 'bulk'; did you mean 'voip'?"]
+        "services[0] (name=\"x\").kind: got 'voice': expected one of 'voip', 'wifi', "
+        "'iot', 'signals', 'web', 'bulk'; did you mean 'voip'?"
+    ]
 
 
 @pytest.mark.parametrize("users", [0, -3])
 def test_users_must_be_positive(users: int) -> None:
-    assert problems([{"name": "wifi", "kind": "wifi", "at": "site", "destinations": ["gw"],
-                      "users": users}]) == [
-        f'services[0] (name="wifi").users: got {users}: must be at least 1']
+    assert problems(
+        [{"name": "wifi", "kind": "wifi", "at": "site", "destinations": ["gw"], "users": users}]
+    ) == [f'services[0] (name="wifi").users: got {users}: must be at least 1']
 
 
 def test_bad_codec_suggests_the_closest() -> None:
-    assert problems([{"name": "v", "kind": "voip", "at": "site", "destinations": ["cc"],
-                      "calls": 1, "codec": "g7111"}]) == [
+    assert problems(
+        [
+            {
+                "name": "v",
+                "kind": "voip",
+                "at": "site",
+                "destinations": ["cc"],
+                "calls": 1,
+                "codec": "g7111",
+            }
+        ]
+    ) == [
         "services[0] (name=\"v\").codec: got 'g7111': expected one of 'g711', 'g729'; "
-        "did you mean 'g711'?"]
+        "did you mean 'g711'?"
+    ]
 
 
 def test_unknown_destination_and_origin_nodes() -> None:
-    assert problems([{"name": "v", "kind": "voip", "at": "sight", "destinations": ["cc", "ccc"],
-                      "calls": 1}]) == [
+    assert problems(
+        [{"name": "v", "kind": "voip", "at": "sight", "destinations": ["cc", "ccc"], "calls": 1}]
+    ) == [
         "services[0] (name=\"v\").at: got 'sight': no node has this id; did you mean 'site'?",
         "services[0] (name=\"v\").destinations[1]: got 'ccc': no node has this id; did you "
-        "mean 'cc'?"]
+        "mean 'cc'?",
+    ]
 
 
 def test_kind_rules() -> None:
-    assert problems([
-        {"name": "a", "kind": "voip", "at": "site", "destinations": ["cc"], "users": 3},
-        {"name": "b", "kind": "iot", "at": "site", "destinations": ["site"], "uplinks": 1,
-         "bidirectional": True, "size_min": "300B"},
-        {"name": "c", "kind": "wifi", "at": "site", "destinations": ["gw"], "users": 1,
-         "profile": "hd", "rate": "1Mbps", "on_shape": 1.0},
-        {"name": "a", "kind": "bulk", "at": "site", "destinations": ["cc"], "rate": "1Mbps"},
-    ]) == [
-        'services[0] (name="a").users: only for kind \'wifi\', \'web\', not \'voip\'',
+    assert problems(
+        [
+            {"name": "a", "kind": "voip", "at": "site", "destinations": ["cc"], "users": 3},
+            {
+                "name": "b",
+                "kind": "iot",
+                "at": "site",
+                "destinations": ["site"],
+                "uplinks": 1,
+                "bidirectional": True,
+                "size_min": "300B",
+            },
+            {
+                "name": "c",
+                "kind": "wifi",
+                "at": "site",
+                "destinations": ["gw"],
+                "users": 1,
+                "profile": "hd",
+                "rate": "1Mbps",
+                "on_shape": 1.0,
+            },
+            {"name": "a", "kind": "bulk", "at": "site", "destinations": ["cc"], "rate": "1Mbps"},
+        ]
+    ) == [
+        "services[0] (name=\"a\").users: only for kind 'wifi', 'web', not 'voip'",
         'services[0] (name="a").calls: required for a voip service',
-        'services[1] (name="b").bidirectional: only for kind \'voip\', \'wifi\', \'signals\', '
+        "services[1] (name=\"b\").bidirectional: only for kind 'voip', 'wifi', 'signals', "
         "'web', not 'iot'",
         'services[1] (name="b").size_max: must be at least size_min (300B), got 242B',
         'services[2] (name="c").on_shape: got 1.0: must be greater than 1',
@@ -419,15 +612,25 @@ def test_kind_rules() -> None:
 
 def test_group_names_must_not_collide() -> None:
     data = copy.deepcopy(BASE)
-    data["services"] = [{"name": "v", "kind": "voip", "at": "site", "destinations": ["cc"],
-                         "calls": 1}]
-    data["sources"] = [{"name": "v:up", "kind": "cbr", "at": "site", "destinations": ["cc"],
-                        "size": "100B", "rate": "1Mbps"}]
+    data["services"] = [
+        {"name": "v", "kind": "voip", "at": "site", "destinations": ["cc"], "calls": 1}
+    ]
+    data["sources"] = [
+        {
+            "name": "v:up",
+            "kind": "cbr",
+            "at": "site",
+            "destinations": ["cc"],
+            "size": "100B",
+            "rate": "1Mbps",
+        }
+    ]
     with pytest.raises(ScenarioError) as info:
         parse_scenario_dict(data)
     assert [str(p) for p in info.value.problems] == [
-        'services[0] (name="v"): its results group \'v:up\' has the name of another group '
-        '(also sources[0] (name="v:up")); rename one of them']
+        "services[0] (name=\"v\"): its results group 'v:up' has the name of another group "
+        '(also sources[0] (name="v:up")); rename one of them'
+    ]
 
 
 def test_validate_exits_3_naming_the_field(tmp_path: Path) -> None:
@@ -436,7 +639,8 @@ def test_validate_exits_3_naming_the_field(tmp_path: Path) -> None:
         '[simulation]\nduration = "1s"\n[[nodes]]\nid = "a"\n[[nodes]]\nid = "b"\n'
         '[[links]]\na = "a"\nb = "b"\nrate = "1Gbps"\n'
         '[[services]]\nname = "wifi"\nkind = "wifi"\nat = "a"\ndestinations = ["b"]\n'
-        'users = 0\n')
+        "users = 0\n"
+    )
     result = CliRunner().invoke(main, ["validate", str(file)])
     assert result.exit_code == EXIT_INVALID_SCENARIO
     assert 'services[0] (name="wifi").users: got 0: must be at least 1' in result.output
@@ -446,19 +650,31 @@ def test_validate_exits_3_naming_the_field(tmp_path: Path) -> None:
 def test_the_examples_in_the_docs_load_and_compile(tmp_path: Path) -> None:
     text = (Path(__file__).parent.parent / "docs" / "scenario.md").read_text(encoding="utf-8")
     blocks = {}
-    for title in ("## `[[services]]`", "### Several streams per camera", "### Motion",
-                  "### Day and night"):
-        after = text[text.index(title):]
-        blocks[title] = after[after.index("```toml\n") + 8:after.index("```\n", 8)]
+    for title in (
+        "## `[[services]]`",
+        "### Several streams per camera",
+        "### Motion",
+        "### Day and night",
+    ):
+        after = text[text.index(title) :]
+        blocks[title] = after[after.index("```toml\n") + 8 : after.index("```\n", 8)]
     nodes = ["agg1", "agg2", "cc", "gw", "dc", "ap-square", "recorder", "op1", "op2"]
-    network = '[simulation]\nduration = "1s"\n' + "".join(
-        f'[[nodes]]\nid = "{n}"\n' for n in nodes) + "".join(
-        f'[[links]]\na = "{n}"\nb = "cc"\nrate = "10Gbps"\n' for n in nodes if n != "cc")
+    network = (
+        '[simulation]\nduration = "1s"\n'
+        + "".join(f'[[nodes]]\nid = "{n}"\n' for n in nodes)
+        + "".join(f'[[links]]\na = "{n}"\nb = "cc"\nrate = "10Gbps"\n' for n in nodes if n != "cc")
+    )
     cams = blocks["### Several streams per camera"].replace(
-        "[[cameras.streams]]", "[[cameras.streams]]", 1)
+        "[[cameras.streams]]", "[[cameras.streams]]", 1
+    )
     head, first_stream = cams.split("[[cameras.streams]]", 1)
-    cams = (head + blocks["### Motion"] + blocks["### Day and night"]
-            + "[[cameras.streams]]" + first_stream)
+    cams = (
+        head
+        + blocks["### Motion"]
+        + blocks["### Day and night"]
+        + "[[cameras.streams]]"
+        + first_stream
+    )
     file = tmp_path / "docs.toml"
     file.write_text(network + blocks["## `[[services]]`"] + cams, encoding="utf-8")
     from vidnet_sim.scenario import load_scenario

@@ -167,7 +167,9 @@ def test_an_sla_below_the_propagation_delay_is_rejected(tmp_path: Path) -> None:
 
 
 def test_a_year_that_cannot_be_met_keeps_the_years_before_as_partial(tmp_path: Path) -> None:
-    far = PROP.replace('delay = "1ms"', 'delay = "10us"') + """
+    far = (
+        PROP.replace('delay = "1ms"', 'delay = "10us"')
+        + """
 [[growth]]
 year = 2
 [[growth.nodes]]
@@ -185,6 +187,7 @@ destinations = ["b"]
 size = "500B"
 interval = "1ms"
 """
+    )
     f = write(tmp_path / "far.toml", far)
     out = tmp_path / "o"
     r = CliRunner().invoke(size_cmd, [str(f), "--replications", "2", "--out", str(out)])
@@ -201,8 +204,11 @@ interval = "1ms"
 def test_a_load_above_the_fastest_tier_names_the_link(tmp_path: Path) -> None:
     f = write(tmp_path / "two.toml", TWO)
     only_10m = write(tmp_path / "c.toml", 'port = 0.0\n[optics]\n"10Mbps" = 1.0\n')
-    with pytest.raises(SizingStoppedError, match=r"link b-c carries 25 Mbit/s on average"
-                       r".*fastest tier of the cost table \(10 Mbit/s\); add a faster tier"):
+    with pytest.raises(
+        SizingStoppedError,
+        match=r"link b-c carries 25 Mbit/s on average"
+        r".*fastest tier of the cost table \(10 Mbit/s\); add a faster tier",
+    ):
         size_network(f, load_cost_model(only_10m), replications=2)
 
 
@@ -294,9 +300,11 @@ def test_upgrades_are_scheduled_monotone_and_costed_per_year(tmp_path: Path) -> 
     model = load_cost_model(write(tmp_path / "c.toml", COSTS))
     res = size_network(f, model, replications=2)
     rates = {y.year: y.rates for y in res.years}
-    assert rates == {1: {"agg-core": M100, "core-cc": M100},
-                     2: {"agg-core": M100, "core-cc": G1},
-                     3: {"agg-core": G1, "core-cc": G1}}
+    assert rates == {
+        1: {"agg-core": M100, "core-cc": M100},
+        2: {"agg-core": M100, "core-cc": G1},
+        3: {"agg-core": G1, "core-cc": G1},
+    }
     sched = res.schedule().set_index(["year", "link"])
     for link in ("agg-core", "core-cc"):  # never down a tier
         r = [rates[y][link] for y in (1, 2, 3)]
@@ -305,8 +313,9 @@ def test_upgrades_are_scheduled_monotone_and_costed_per_year(tmp_path: Path) -> 
     # us/km = 10 km at 100 per km); later years pay the new optics of the upgraded link
     assert [y.capex for y in res.years] == [2 * 5 + 200 + 2 * 5 + 1000, 2 * 20, 2 * 20]
     assert res.total_capex == 1300.0
-    assert bool(sched.loc[(2, "core-cc"), "upgraded"]) and sched.loc[(2, "core-cc"),
-                                                                     "capex"] == 40.0
+    assert (
+        bool(sched.loc[(2, "core-cc"), "upgraded"]) and sched.loc[(2, "core-cc"), "capex"] == 40.0
+    )
     assert not bool(sched.loc[(2, "agg-core"), "upgraded"])
     assert bool(sched.loc[(1, "agg-core"), "built"])
     # the oracle: one tier down on the link upgraded in each year breaks the SLA then
@@ -330,14 +339,27 @@ def test_size_cli_writes_the_report_and_reuses_runs(tmp_path: Path) -> None:
     r = CliRunner().invoke(size_cmd, args)
     assert r.exit_code == EXIT_OK, r.output
     assert "1,300 USD" in r.output and "→ 1G" in r.output
-    for name in ("size.parquet", "size_years.parquet", "size_margins.parquet",
-                 "size_trials.parquet", "size.json", "size.png", "report.md"):
+    for name in (
+        "size.parquet",
+        "size_years.parquet",
+        "size_margins.parquet",
+        "size_trials.parquet",
+        "size.json",
+        "size.png",
+        "report.md",
+    ):
         assert (out / name).is_file(), name
     report = (out / "report.md").read_text()
     assert "PARTIAL" not in report
-    for heading in ("## Scenario", "## Investment per year", "## Upgrade schedule per link",
-                    "## SLA margins achieved", "## Simulation beside the estimates",
-                    "## Latency over the years", "## Method and assumptions"):
+    for heading in (
+        "## Scenario",
+        "## Investment per year",
+        "## Upgrade schedule per link",
+        "## SLA margins achieved",
+        "## Simulation beside the estimates",
+        "## Latency over the years",
+        "## Method and assumptions",
+    ):
         assert heading in report
     assert "| core-cc | 10 km | **100M** (built) | **→ 1G** | 1G | 1,050 USD |" in report
     assert "**Total CAPEX, years 1–3: 1,300 USD**" in report

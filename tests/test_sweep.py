@@ -178,11 +178,11 @@ def test_spec_errors_are_reported_at_once_with_their_paths() -> None:
     assert "sweep.replications: got 0: must be at least 1" in got
     assert "sweep.zap: unknown key 'zap'" in got
     assert 'sweep.grid["links[0].rate"]: needs at least 1 item(s)' in got
-    assert any(p.startswith('sweep.grid["cameras[3].count"]: cameras[3]: no such item')
-               for p in got)
+    assert any(
+        p.startswith('sweep.grid["cameras[3].count"]: cameras[3]: no such item') for p in got
+    )
     assert any(p.startswith('sweep.grid["cameras.nort.count"]') and "'north'" in p for p in got)
-    assert any(p.startswith('sweep.random.params["links[0].buffer"]: low \'1Gbps\'')
-               for p in got)
+    assert any(p.startswith("sweep.random.params[\"links[0].buffer\"]: low '1Gbps'") for p in got)
     # spec structure fine, zip lengths not
     with pytest.raises(ScenarioError) as exc:
         sweep_from_dict(base_data(), {"zip": spec["zip"]})
@@ -191,8 +191,9 @@ def test_spec_errors_are_reported_at_once_with_their_paths() -> None:
         "'cameras[0].fps': 1"
     ]
     with pytest.raises(ScenarioError) as exc:
-        sweep_from_dict(base_data(), {"grid": {"cameras[0].count": [1],
-                                               "cameras.north.count": [2]}})
+        sweep_from_dict(
+            base_data(), {"grid": {"cameras[0].count": [1], "cameras.north.count": [2]}}
+        )
     assert "overlaps 'cameras[0].count'" in problems(exc)[0]
     with pytest.raises(ScenarioError) as exc:
         sweep_from_dict(base_data(), {"grid": {"simulation.seed": [1, 2]}, "replications": 2})
@@ -200,28 +201,34 @@ def test_spec_errors_are_reported_at_once_with_their_paths() -> None:
 
 
 def test_point_scenarios_are_validated_and_errors_name_the_sweep_value() -> None:
-    sw = sweep_from_dict(base_data(), {"grid": {"cameras[0].count": [4, -1],
-                                                "links[0].rate": ["1gbps"]}},
-                         source="tiny.toml")
+    sw = sweep_from_dict(
+        base_data(),
+        {"grid": {"cameras[0].count": [4, -1], "links[0].rate": ["1gbps"]}},
+        source="tiny.toml",
+    )
     with pytest.raises(ScenarioError) as exc:
         sw.check()
     got = problems(exc)
-    assert 'sweep.grid["links[0].rate"][0]: "1gbps" makes links[0] (id="edge-nvr").rate: ' \
-           "got '1gbps': unknown unit 'gbps': did you mean 'Gbps'?" in got
-    assert any(p.startswith('sweep.grid["cameras[0].count"][1]: -1 makes cameras[0]')
-               for p in got)
+    assert (
+        'sweep.grid["links[0].rate"][0]: "1gbps" makes links[0] (id="edge-nvr").rate: '
+        "got '1gbps': unknown unit 'gbps': did you mean 'Gbps'?" in got
+    )
+    assert any(p.startswith('sweep.grid["cameras[0].count"][1]: -1 makes cameras[0]') for p in got)
 
 
 def test_sweep_section_in_the_scenario_or_in_a_separate_file(tmp_path: Path) -> None:
     inline = load_sweep(write_sweep(tmp_path))
     (tmp_path / "base.toml").write_text(SCENARIO, encoding="utf-8")
-    (tmp_path / "sweep-base.toml").write_text('[sweep]\nscenario = "base.toml"\n'
-                                              + SWEEP.removeprefix("[sweep]\n"))
+    (tmp_path / "sweep-base.toml").write_text(
+        '[sweep]\nscenario = "base.toml"\n' + SWEEP.removeprefix("[sweep]\n")
+    )
     separate = load_sweep(tmp_path / "sweep-base.toml")
     assert [p.point_id for p in inline.points] == [p.point_id for p in separate.points]
     assert inline.fingerprint == separate.fingerprint
     assert len(inline.points) == N_POINTS and inline.parameters == [
-        "cameras.north.count", "links[0].rate"]
+        "cameras.north.count",
+        "links[0].rate",
+    ]
     # the scenario of a point: parameters and seed set, validated like any scenario
     p = inline.points[-1]
     scenario = inline.base.scenario(p)
@@ -245,13 +252,19 @@ def test_example_sweeps_load_and_validate(file: Path) -> None:
 def test_grid_zip_and_random_points() -> None:
     spec = {
         "grid": {"cameras[0].count": [2, 3]},
-        "zip": [{"cameras[0].codec": ["h264", "h265"], "cameras[0].bitrate": ["8Mbps", "4Mbps"]},
-                {"links[0].buffer": ["64KiB", "1MiB", "4MiB"]}],
-        "random": {"samples": 5, "method": "lhs", "params": {
-            "links[0].rate": {"low": "10Mbps", "high": "1Gbps", "log": True, "step": "1Mbps"},
-            "events": {"choices": [[]]},
-            "cameras[0].fps": {"low": 10.0, "high": 30.0},
-        }},
+        "zip": [
+            {"cameras[0].codec": ["h264", "h265"], "cameras[0].bitrate": ["8Mbps", "4Mbps"]},
+            {"links[0].buffer": ["64KiB", "1MiB", "4MiB"]},
+        ],
+        "random": {
+            "samples": 5,
+            "method": "lhs",
+            "params": {
+                "links[0].rate": {"low": "10Mbps", "high": "1Gbps", "log": True, "step": "1Mbps"},
+                "events": {"choices": [[]]},
+                "cameras[0].fps": {"low": 10.0, "high": 30.0},
+            },
+        },
     }
     sw = sweep_from_dict(base_data(), spec)
     assert len(sw.points) == 2 * 2 * 3 * 5
@@ -266,16 +279,27 @@ def test_grid_zip_and_random_points() -> None:
 
 
 def test_latin_hypercube_is_stratified_and_uniform_draws_extend() -> None:
-    spec = {"random": {"samples": 16, "params": {
-        "cameras[0].fps": {"low": 0.0, "high": 16.0}, "links[0].buffer": {
-            "low": "0B", "high": "15B"}}}}
+    spec = {
+        "random": {
+            "samples": 16,
+            "params": {
+                "cameras[0].fps": {"low": 0.0, "high": 16.0},
+                "links[0].buffer": {"low": "0B", "high": "15B"},
+            },
+        }
+    }
     sw = sweep_from_dict(base_data(), spec)
     fps = sorted(int(p.params["cameras[0].fps"]) for p in sw.points)
     assert fps == list(range(16))  # one sample in each of the 16 strata
     sizes = sorted(parse_size(p.params["links[0].buffer"]) for p in sw.points)
     assert sizes == list(range(16))  # 16 whole values, one per stratum
-    uniform = {"random": {"samples": 4, "method": "uniform",
-                          "params": {"cameras[0].fps": {"low": 1.0, "high": 30.0}}}}
+    uniform = {
+        "random": {
+            "samples": 4,
+            "method": "uniform",
+            "params": {"cameras[0].fps": {"low": 1.0, "high": 30.0}},
+        }
+    }
     more = copy.deepcopy(uniform)
     more["random"]["samples"] = 7
     a = [p.params for p in sweep_from_dict(base_data(), uniform).points]
@@ -289,21 +313,28 @@ def test_ids_and_seeds_come_from_content_only() -> None:
         return {p.point_id: (json.dumps(p.params, sort_keys=True), p.seed) for p in sw.points}
 
     small = points({"grid": {"cameras[0].count": [2, 4], "links[0].rate": ["1Gbps"]}})
-    bigger = points({"replications": 3,
-                     "grid": {"links[0].rate": ["1Gbps", "10Gbps"], "cameras[0].count": [4, 2, 8]}})
+    bigger = points(
+        {
+            "replications": 3,
+            "grid": {"links[0].rate": ["1Gbps", "10Gbps"], "cameras[0].count": [4, 2, 8]},
+        }
+    )
     assert len(bigger) == 18
     for pid, value in small.items():  # added values, reordered keys, more replications
         assert bigger[pid] == value
     seeds = [seed for _, seed in bigger.values()]
     assert len(set(seeds)) == len(seeds)
     # another root seed changes every seed (and the folder fingerprint), not the ids
-    other = sweep_from_dict(base_data(), {"seed": 99, "grid": {"cameras[0].count": [2, 4],
-                                                               "links[0].rate": ["1Gbps"]}})
+    other = sweep_from_dict(
+        base_data(), {"seed": 99, "grid": {"cameras[0].count": [2, 4], "links[0].rate": ["1Gbps"]}}
+    )
     assert {p.point_id for p in other.points} == set(small)
     assert all(p.seed != small[p.point_id][1] for p in other.points)
     # common random numbers: replication r has one seed at every design
-    crn = sweep_from_dict(base_data(), {"replications": 2, "common_random_numbers": True,
-                                        "grid": {"cameras[0].count": [2, 4, 8]}})
+    crn = sweep_from_dict(
+        base_data(),
+        {"replications": 2, "common_random_numbers": True, "grid": {"cameras[0].count": [2, 4, 8]}},
+    )
     by_rep: dict[int, set[int]] = {}
     for p in crn.points:
         by_rep.setdefault(p.replication, set()).add(p.seed)
@@ -317,9 +348,14 @@ def test_serial_sweep_reads_back_as_one_tidy_frame(reference: tuple[Path, Path])
     n_params = 2
     for name, schema in SCHEMAS.items():
         df = getattr(res, name)
-        assert list(df.columns[:3 + n_params]) == ["point_id", "replication", "seed",
-                                                    "cameras.north.count", "links[0].rate"]
-        assert list(df.columns[3 + n_params:]) == schema.names
+        assert list(df.columns[: 3 + n_params]) == [
+            "point_id",
+            "replication",
+            "seed",
+            "cameras.north.count",
+            "links[0].rate",
+        ]
+        assert list(df.columns[3 + n_params :]) == schema.names
         assert df["point_id"].nunique() == N_POINTS
     s = res.summary
     assert s["cameras.north.count"].dtype == "int64" and s["seed"].dtype == "int64"
@@ -347,7 +383,8 @@ def test_a_finished_sweep_is_not_recomputed(reference: tuple[Path, Path]) -> Non
 
 
 def test_failed_points_are_recorded_and_the_sweep_goes_on(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import vidnet_sim.runner as runner
 
     real_run = runner.run
@@ -357,8 +394,10 @@ def test_failed_points_are_recorded_and_the_sweep_goes_on(
             raise RuntimeError("boom at four cameras")
         return real_run(scenario, **kwargs)
 
-    file = write_sweep(tmp_path, SWEEP.replace("[2, 4, 6]", "[2, 4]").replace(
-        "replications = 2", "replications = 1"))
+    file = write_sweep(
+        tmp_path,
+        SWEEP.replace("[2, 4, 6]", "[2, 4]").replace("replications = 2", "replications = 1"),
+    )
     out = tmp_path / "out"
     monkeypatch.setattr(runner, "run", flaky)
     cli = make_cli()
@@ -379,8 +418,7 @@ def test_failed_points_are_recorded_and_the_sweep_goes_on(
     assert list((out / "_failed").iterdir()) == []
 
 
-def test_a_folder_of_another_sweep_is_refused(tmp_path: Path,
-                                              reference: tuple[Path, Path]) -> None:
+def test_a_folder_of_another_sweep_is_refused(tmp_path: Path, reference: tuple[Path, Path]) -> None:
     _, out = reference
     file = write_sweep(tmp_path, SWEEP.replace("replications = 2", "replications = 2\nseed = 8"))
     with pytest.raises(SweepFolderError, match="another base scenario, root seed"):
@@ -390,7 +428,8 @@ def test_a_folder_of_another_sweep_is_refused(tmp_path: Path,
 
 
 def test_a_folder_of_another_build_of_the_model_is_refused(
-        tmp_path: Path, reference: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, reference: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Resuming a sweep with another build of the model (a new version, a changed kernel)
     would mix points the two builds computed: refused like a changed scenario."""
     file, out = reference
@@ -412,41 +451,69 @@ def test_cli_invalid_spec_exits_3_and_options_conflict_exit_2(tmp_path: Path) ->
     assert result.exit_code == 2 and "cannot be used together" in result.output
 
 
-def test_index_mode_runs_one_job_array_task(tmp_path: Path,
-                                            reference: tuple[Path, Path]) -> None:
+def test_index_mode_runs_one_job_array_task(tmp_path: Path, reference: tuple[Path, Path]) -> None:
     file, ref_out = reference
     out = tmp_path / "out"
     cli = make_cli()
-    result = CliRunner().invoke(cli, ["sweep", str(file), "--out", str(out), "--index", "2",
-                                      "--chunk", "3"])
+    result = CliRunner().invoke(
+        cli, ["sweep", str(file), "--out", str(out), "--index", "2", "--chunk", "3"]
+    )
     assert result.exit_code == 0, result.output
     sw = load_sweep(file)
     assert SweepStore(out).done_ids() == {p.point_id for p in sw.points[6:9]}
     for p in sw.points[6:9]:
         name = f"summary/{p.point_id}.parquet"
         assert (out / name).read_bytes() == (ref_out / name).read_bytes()
-    beyond = CliRunner().invoke(cli, ["sweep", str(file), "--out", str(out), "--index", "9",
-                                      "--chunk", "3"])
+    beyond = CliRunner().invoke(
+        cli, ["sweep", str(file), "--out", str(out), "--index", "9", "--chunk", "3"]
+    )
     assert beyond.exit_code == 0 and "has no points" in beyond.output
 
 
 def test_print_sbatch_writes_a_job_array_script(tmp_path: Path) -> None:
     file = write_sweep(tmp_path)
     out = tmp_path / "out"
-    result = CliRunner().invoke(make_cli(), [
-        "sweep", str(file), "--out", str(out), "--print-sbatch", "--chunk", "5",
-        "--max-parallel", "2", "--walltime", "00:30:00", "--queue", "short",
-        "--account", "city", "--memory", "2G", "--job-option=--qos=low"])
+    result = CliRunner().invoke(
+        make_cli(),
+        [
+            "sweep",
+            str(file),
+            "--out",
+            str(out),
+            "--print-sbatch",
+            "--chunk",
+            "5",
+            "--max-parallel",
+            "2",
+            "--walltime",
+            "00:30:00",
+            "--queue",
+            "short",
+            "--account",
+            "city",
+            "--memory",
+            "2G",
+            "--job-option=--qos=low",
+        ],
+    )
     assert result.exit_code == 0, result.output
     script = result.output
     assert script.startswith("#!/bin/bash\n")
-    for line in ["#SBATCH --array=0-2%2", "#SBATCH --time=00:30:00", "#SBATCH --partition=short",
-                 "#SBATCH --account=city", "#SBATCH --mem=2G", "#SBATCH --qos=low",
-                 f"#SBATCH --output={out.resolve()}/_logs/%A_%a.out",
-                 "export NUMBA_NUM_THREADS=1"]:
+    for line in [
+        "#SBATCH --array=0-2%2",
+        "#SBATCH --time=00:30:00",
+        "#SBATCH --partition=short",
+        "#SBATCH --account=city",
+        "#SBATCH --mem=2G",
+        "#SBATCH --qos=low",
+        f"#SBATCH --output={out.resolve()}/_logs/%A_%a.out",
+        "export NUMBA_NUM_THREADS=1",
+    ]:
         assert line in script.splitlines()
-    assert f"sweep {file.resolve()} --out {out.resolve()} --index $SLURM_ARRAY_TASK_ID " \
-           "--chunk 5" in script
+    assert (
+        f"sweep {file.resolve()} --out {out.resolve()} --index $SLURM_ARRAY_TASK_ID "
+        "--chunk 5" in script
+    )
     assert (out / "_logs").is_dir() and (out / "_sweep.json").is_file()
     plain = sbatch_script(file, out, 4, command=["vidnet-sim"])
     assert "#SBATCH --array=0-3\n" in plain and "--chunk" not in plain
@@ -454,8 +521,11 @@ def test_print_sbatch_writes_a_job_array_script(tmp_path: Path) -> None:
 
 def test_jobqueue_cluster_pins_numba_threads() -> None:
     pytest.importorskip("dask_jobqueue")
-    cluster = jobqueue_cluster("slurm", 0, JobOptions(walltime="00:10:00", queue="short",
-                                                      cores=2, directives=["--qos=low"]))
+    cluster = jobqueue_cluster(
+        "slurm",
+        0,
+        JobOptions(walltime="00:10:00", queue="short", cores=2, directives=["--qos=low"]),
+    )
     try:
         script = cluster.job_script()
     finally:
@@ -484,22 +554,28 @@ def test_process_pool_survives_a_point_that_kills_its_worker(tmp_path: Path) -> 
 
 
 # --------------------------------------------------------------------------- Dask
-def test_dask_local_cluster_gives_the_serial_files(tmp_path: Path,
-                                                   reference: tuple[Path, Path]) -> None:
+def test_dask_local_cluster_gives_the_serial_files(
+    tmp_path: Path, reference: tuple[Path, Path]
+) -> None:
     distributed = pytest.importorskip("distributed")
     file, ref_out = reference
     out = tmp_path / "dask"
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         report = run_sweep(load_sweep(file), out, executor=DaskExecutor(client))
         assert report.exit_code == 0 and len(report.computed) == N_POINTS
         workers = client.run(lambda: os.environ.get("NUMBA_NUM_THREADS"))
         # the command line, on the same scheduler, redoes the points whose summary is gone
         for f in sorted((out / "summary").glob("*.parquet"))[:3]:
             f.unlink()
-        result = CliRunner().invoke(make_cli(), [
-            "sweep", str(file), "--out", str(out), "--scheduler", cluster.scheduler_address])
+        result = CliRunner().invoke(
+            make_cli(),
+            ["sweep", str(file), "--out", str(out), "--scheduler", cluster.scheduler_address],
+        )
         assert result.exit_code == 0, result.output
         assert f"{N_POINTS} point(s): 3 computed, {N_POINTS - 3} already done" in result.output
     assert set(workers.values()) == {"1"} and len(workers) == 2
@@ -514,15 +590,24 @@ _SUBPROCESS = (
 
 
 def test_a_killed_sweep_resumes_without_losing_or_redoing_points(
-        tmp_path: Path, reference: tuple[Path, Path]) -> None:
+    tmp_path: Path, reference: tuple[Path, Path]
+) -> None:
     file, ref_out = reference
     out = tmp_path / "out"
     summary = out / "summary"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(PACKAGE_PARENT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(PACKAGE_PARENT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        ),
+    }
     proc = subprocess.Popen(
         [sys.executable, "-c", _SUBPROCESS, str(file), "--out", str(out), "--workers", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 240
     done: list[Path] = []
     try:
@@ -566,15 +651,24 @@ def _results(values: dict[str, list[float]], param: str = "design") -> Results:
     rows = []
     for design, xs in values.items():
         for rep, x in enumerate(xs):
-            rows.append({"point_id": f"{design}-{rep}", "replication": rep, "seed": rep,
-                         param: design, "level": "class", "name": "video",
-                         "latency_p99_ps": x})
+            rows.append(
+                {
+                    "point_id": f"{design}-{rep}",
+                    "replication": rep,
+                    "seed": rep,
+                    param: design,
+                    "level": "class",
+                    "name": "video",
+                    "latency_p99_ps": x,
+                }
+            )
     summary = pd.DataFrame(rows)
     for col in SCHEMAS["summary"].names:
         if col not in summary:
             summary[col] = 0.0 if col not in ("class", "kind", "sla_violations") else ""
-    links = pd.DataFrame(columns=["point_id", "replication", "seed", param,
-                                  *SCHEMAS["links"].names])
+    links = pd.DataFrame(
+        columns=["point_id", "replication", "seed", param, *SCHEMAS["links"].names]
+    )
     return Results(summary=summary, links=links, hist=pd.DataFrame())
 
 
@@ -609,9 +703,19 @@ def test_compare_cli_on_sweeps_and_runs(tmp_path: Path, reference: tuple[Path, P
     data = base_data()
     runner.run(parse_scenario_dict(data), out_dir=run_dir)
     assert read_results(run_dir).summary is not None
-    result = CliRunner().invoke(cli, ["compare", str(run_dir), str(out), "--json",
-                                      "--metric", "latency_p99_ps", "--out",
-                                      str(tmp_path / "c.parquet")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "compare",
+            str(run_dir),
+            str(out),
+            "--json",
+            "--metric",
+            "latency_p99_ps",
+            "--out",
+            str(tmp_path / "c.parquet"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     records = json.loads(result.output)
     assert {r["links[0].rate"] for r in records} == {"100Mbps", "1Gbps"}

@@ -85,14 +85,31 @@ def _fused_plan(*, multicast: bool) -> NetworkPlan:
     """A camera alone at leaf "a" with two destinations (two copies, or one multicast copy,
     through its access link); two sources sharing leaf "b"; a CBR alone at "c"."""
     sources = [
-        camera(5_000, 3000.0, gop=4, ip_ratio=3.0, max_payload=1000, p_sigma=0.3,
-               i_sigma=0.2, at="a", to=("m", "r"), header=40, seed=3, multicast=multicast),
+        camera(
+            5_000,
+            3000.0,
+            gop=4,
+            ip_ratio=3.0,
+            max_payload=1000,
+            p_sigma=0.3,
+            i_sigma=0.2,
+            at="a",
+            to=("m", "r"),
+            header=40,
+            seed=3,
+            multicast=multicast,
+        ),
         poisson(9 * US, 600, size_max=1400, at="b", seed=4),
         cbr(7 * US, 900, at="b"),
         cbr(4 * US, 1200, at="c", anchor_ps=US),
     ]
-    return tree_plan(PARENTS, {"a": GBPS // 4, "b": GBPS, "c": GBPS, "m": GBPS // 2},
-                     {"a": 2000, "m": 1000}, {"m": 6000, "a": 3000}, sources=sources)
+    return tree_plan(
+        PARENTS,
+        {"a": GBPS // 4, "b": GBPS, "c": GBPS, "m": GBPS // 2},
+        {"a": 2000, "m": 1000},
+        {"m": 6000, "a": 3000},
+        sources=sources,
+    )
 
 
 @pytest.mark.parametrize("multicast", [False, True])
@@ -124,11 +141,28 @@ def test_one_fused_link_per_source() -> None:
     """A camera at a node with two links out, one destination behind each: both links are
     fed by it alone, but one staging inbox holds one link's packets, so only the first is
     fused; the other is computed from its own inbox."""
-    links = [LinkSpec("s", "x", GBPS // 4, 1000, 4000), LinkSpec("s", "y", GBPS // 8, 0, 3000),
-             LinkSpec("x", "r", GBPS, 500), LinkSpec("y", "r", GBPS, 500)]
-    sources = [camera(5_000, 2500.0, gop=3, ip_ratio=2.5, max_payload=700, p_sigma=0.3,
-                      i_sigma=0.2, at="s", to=("x", "y"), header=40, seed=5),
-               cbr(6 * US, 800, at="x")]
+    links = [
+        LinkSpec("s", "x", GBPS // 4, 1000, 4000),
+        LinkSpec("s", "y", GBPS // 8, 0, 3000),
+        LinkSpec("x", "r", GBPS, 500),
+        LinkSpec("y", "r", GBPS, 500),
+    ]
+    sources = [
+        camera(
+            5_000,
+            2500.0,
+            gop=3,
+            ip_ratio=2.5,
+            max_payload=700,
+            p_sigma=0.3,
+            i_sigma=0.2,
+            at="s",
+            to=("x", "y"),
+            header=40,
+            seed=5,
+        ),
+        cbr(6 * US, 800, at="x"),
+    ]
     plan = build_plan(["s", "x", "y", "r"], links, sources, origin="s", sink="r")
     fused = _check_order(plan)
     assert fused.tolist() == [1, 0, 1, 0]  # s->x (not s->y) and x->r (the CBR alone)
@@ -146,7 +180,7 @@ def _chains_by_definition(plan: NetworkPlan) -> list[int]:
         if link < 0:
             continue
         kids = plan.children(p)
-        simple = (len(kids) == 1 and kids[0] == p + 1 and plan.pos_deliver[p] < 0)
+        simple = len(kids) == 1 and kids[0] == p + 1 and plan.pos_deliver[p] < 0
         nxt[int(link)].add(int(plan.pos_link[kids[0]]) if simple else -1)
     return [x.pop() if len(x) == 1 else -1 for x in nxt]
 
@@ -160,12 +194,12 @@ def test_chain_links_forward_to_one_next_position(multicast: bool) -> None:
     plan = random_tree_plan(1, multicast=multicast)
     chains = _chains(plan).tolist()
     assert chains == _chains_by_definition(plan)
-    named = {plan.link_names[k]: (plan.link_names[c] if c >= 0 else None)
-             for k, c in enumerate(chains)}
+    named = {
+        plan.link_names[k]: (plan.link_names[c] if c >= 0 else None) for k, c in enumerate(chains)
+    }
     # a->m1 feeds m1->r alone; b->m1 and c->m2 carry copies that end at m1 / m2; the trunks
     # deliver at r
-    assert named == {"a->m1": "m1->r", "b->m1": None, "c->m2": None, "m1->r": None,
-                     "m2->r": None}
+    assert named == {"a->m1": "m1->r", "b->m1": None, "c->m2": None, "m1->r": None, "m2->r": None}
     # a reroute layout that takes a->m1 on to a link other than m1->r ends its chain
     a, m1r = plan.link_names.index("a->m1"), plan.link_names.index("m1->r")
     flow = int(plan.pos_deliver[np.flatnonzero(plan.pos_deliver >= 0)[0]])

@@ -54,21 +54,43 @@ def case_a(rho: float, scale: float = 1.0, seed: int = 1) -> Case:
         "simulation": {"duration": _secs(duration_s), "seed": seed, "window": "100ms"},
         "conventions": _conventions(),
         "nodes": [{"id": "src"}, {"id": "dst"}],
-        "links": [{"a": "src", "b": "dst", "rate": "100Mbps", "delay": "10us",
-                   "buffer_packets": 1_000_000, "duplex": False}],
-        "sources": [{"name": "poisson", "kind": "poisson", "at": "src", "destinations": ["dst"],
-                     "size": f"{payload}B", "rate": f"{round(rho * rate_bps)}bps",
-                     "header_bytes": NS3_HEADER}],
+        "links": [
+            {
+                "a": "src",
+                "b": "dst",
+                "rate": "100Mbps",
+                "delay": "10us",
+                "buffer_packets": 1_000_000,
+                "duplex": False,
+            }
+        ],
+        "sources": [
+            {
+                "name": "poisson",
+                "kind": "poisson",
+                "at": "src",
+                "destinations": ["dst"],
+                "size": f"{payload}B",
+                "rate": f"{round(rho * rate_bps)}bps",
+                "header_bytes": NS3_HEADER,
+            }
+        ],
     }
     s_ps = wire * 8 * 10**12 // rate_bps
     lam = rho / s_ps
-    return Case(f"a{round(rho * 100)}", f"(a) Poisson M/D/1, rho = {rho}", sc, "src->dst",
-                md1={"lam": lam, "S": float(s_ps), "P": 10_000_000.0, "rho": rho},
-                ns3_poisson=True)
+    return Case(
+        f"a{round(rho * 100)}",
+        f"(a) Poisson M/D/1, rho = {rho}",
+        sc,
+        "src->dst",
+        md1={"lam": lam, "S": float(s_ps), "P": 10_000_000.0, "rho": rho},
+        ns3_poisson=True,
+    )
 
 
-def _cameras(name: str, uplink_rate: str, uplink_packets: int, scale: float, seed: int,
-             title: str, key: str) -> Case:
+def _cameras(
+    name: str, uplink_rate: str, uplink_packets: int, scale: float, seed: int, title: str, key: str
+) -> Case:
     duration_s = 30.0 * scale
     sc = {
         "name": name,
@@ -76,27 +98,62 @@ def _cameras(name: str, uplink_rate: str, uplink_packets: int, scale: float, see
         "simulation": {"duration": _secs(duration_s), "seed": seed, "window": "100ms"},
         "conventions": _conventions(),
         "nodes": [{"id": "agg"}, {"id": "cc", "kind": "control_centre"}],
-        "links": [{"id": "uplink", "a": "agg", "b": "cc", "rate": uplink_rate,
-                   "delay": "50us", "buffer_packets": uplink_packets, "duplex": False}],
-        "cameras": [{"name": "cams", "count": 50, "attach": "agg", "resolution": "1080p",
-                     "fps": 25, "bitrate": "3Mbps", "gop": 25, "ip_ratio": 10,
-                     "max_payload": "1400B", "header_bytes": NS3_HEADER,
-                     "access_rate": "100Mbps", "access_delay": "5us",
-                     "destinations": ["cc"]}],
+        "links": [
+            {
+                "id": "uplink",
+                "a": "agg",
+                "b": "cc",
+                "rate": uplink_rate,
+                "delay": "50us",
+                "buffer_packets": uplink_packets,
+                "duplex": False,
+            }
+        ],
+        "cameras": [
+            {
+                "name": "cams",
+                "count": 50,
+                "attach": "agg",
+                "resolution": "1080p",
+                "fps": 25,
+                "bitrate": "3Mbps",
+                "gop": 25,
+                "ip_ratio": 10,
+                "max_payload": "1400B",
+                "header_bytes": NS3_HEADER,
+                "access_rate": "100Mbps",
+                "access_delay": "5us",
+                "destinations": ["cc"],
+            }
+        ],
     }
     return Case(key, title, sc, "uplink:agg->cc")
 
 
 def case_b(scale: float = 1.0, seed: int = 1) -> Case:
     """(b) 50 cameras (3 Mbit/s, GOP 25, I = 10 P), random phases, on a 200 Mbit/s uplink."""
-    return _cameras("peers-b-cameras", "200Mbps", 1000, scale, seed,
-                    "(b) 50 cameras, GOP bursts, 200 Mbit/s uplink", "b")
+    return _cameras(
+        "peers-b-cameras",
+        "200Mbps",
+        1000,
+        scale,
+        seed,
+        "(b) 50 cameras, GOP bursts, 200 Mbit/s uplink",
+        "b",
+    )
 
 
 def case_c(scale: float = 1.0, seed: int = 1) -> Case:
     """(c) the same 50 cameras on a 125 Mbit/s uplink with 100 packets of buffer (overload)."""
-    return _cameras("peers-c-overload", "125Mbps", 100, scale, seed,
-                    "(c) 50 cameras, overloaded 125 Mbit/s uplink", "c")
+    return _cameras(
+        "peers-c-overload",
+        "125Mbps",
+        100,
+        scale,
+        seed,
+        "(c) 50 cameras, overloaded 125 Mbit/s uplink",
+        "c",
+    )
 
 
 def case_e(scale: float = 1.0, seed: int = 1) -> Case:
@@ -105,27 +162,67 @@ def case_e(scale: float = 1.0, seed: int = 1) -> Case:
     n_agg, per_agg = 20, 50
     nodes = [{"id": f"agg{i}"} for i in range(n_agg)]
     nodes += [{"id": "core"}, {"id": "cc", "kind": "control_centre"}]
-    links = [{"a": f"agg{i}", "b": "core", "rate": "1Gbps", "length": "2km",
-              "buffer_packets": 1000, "duplex": False} for i in range(n_agg)]
-    links.append({"id": "core-cc", "a": "core", "b": "cc", "rate": "5Gbps", "delay": "10us",
-                  "buffer_packets": 2000, "duplex": False})
-    cams = [{"name": f"district{i}", "count": per_agg, "attach": f"agg{i}",
-             "resolution": "1080p", "fps": 25, "bitrate": "3Mbps", "gop": 25, "ip_ratio": 10,
-             "max_payload": "1400B", "header_bytes": NS3_HEADER, "access_rate": "100Mbps",
-             "access_delay": "5us", "destinations": ["cc"]} for i in range(n_agg)]
+    links = [
+        {
+            "a": f"agg{i}",
+            "b": "core",
+            "rate": "1Gbps",
+            "length": "2km",
+            "buffer_packets": 1000,
+            "duplex": False,
+        }
+        for i in range(n_agg)
+    ]
+    links.append(
+        {
+            "id": "core-cc",
+            "a": "core",
+            "b": "cc",
+            "rate": "5Gbps",
+            "delay": "10us",
+            "buffer_packets": 2000,
+            "duplex": False,
+        }
+    )
+    cams = [
+        {
+            "name": f"district{i}",
+            "count": per_agg,
+            "attach": f"agg{i}",
+            "resolution": "1080p",
+            "fps": 25,
+            "bitrate": "3Mbps",
+            "gop": 25,
+            "ip_ratio": 10,
+            "max_payload": "1400B",
+            "header_bytes": NS3_HEADER,
+            "access_rate": "100Mbps",
+            "access_delay": "5us",
+            "destinations": ["cc"],
+        }
+        for i in range(n_agg)
+    ]
     sc = {
         "name": "peers-e-city",
         "description": "1000 cameras, 20 aggregation switches (1 Gbit/s), 5 Gbit/s core uplink",
         "simulation": {"duration": _secs(duration_s), "seed": seed, "window": "100ms"},
         "conventions": _conventions(),
-        "nodes": nodes, "links": links, "cameras": cams,
+        "nodes": nodes,
+        "links": links,
+        "cameras": cams,
     }
-    return Case("e", "(e) city: 1000 cameras, 20 aggregation switches, 3 hops", sc,
-                "core-cc:core->cc")
+    return Case(
+        "e", "(e) city: 1000 cameras, 20 aggregation switches, 3 hops", sc, "core-cc:core->cc"
+    )
 
 
-def case_d(trace: Path, rate_mid: str = "100Mbps", key: str = "d",
-           title: str = "(d) trace replay, 3 hops", header: str = NS3_HEADER) -> Case:
+def case_d(
+    trace: Path,
+    rate_mid: str = "100Mbps",
+    key: str = "d",
+    title: str = "(d) trace replay, 3 hops",
+    header: str = NS3_HEADER,
+) -> Case:
     """(d) one packet trace replayed over three hops (1 Gbit/s, a slower hop, 1 Gbit/s)."""
     from vidnet_sim.traffic.trace import load_trace
 
@@ -138,20 +235,47 @@ def case_d(trace: Path, rate_mid: str = "100Mbps", key: str = "d",
         "conventions": {"header_bytes": header, "count_in_service": False},
         "nodes": [{"id": "n0"}, {"id": "n1"}, {"id": "n2"}, {"id": "n3"}],
         "links": [
-            {"a": "n0", "b": "n1", "rate": "1Gbps", "delay": "5us", "buffer_packets": 1000,
-             "duplex": False},
-            {"a": "n1", "b": "n2", "rate": rate_mid, "delay": "20us", "buffer_packets": 64,
-             "duplex": False},
-            {"a": "n2", "b": "n3", "rate": "1Gbps", "delay": "1us", "buffer_packets": 1000,
-             "duplex": False},
+            {
+                "a": "n0",
+                "b": "n1",
+                "rate": "1Gbps",
+                "delay": "5us",
+                "buffer_packets": 1000,
+                "duplex": False,
+            },
+            {
+                "a": "n1",
+                "b": "n2",
+                "rate": rate_mid,
+                "delay": "20us",
+                "buffer_packets": 64,
+                "duplex": False,
+            },
+            {
+                "a": "n2",
+                "b": "n3",
+                "rate": "1Gbps",
+                "delay": "1us",
+                "buffer_packets": 1000,
+                "duplex": False,
+            },
         ],
-        "sources": [{"name": "trace", "kind": "trace", "at": "n0", "destinations": ["n3"],
-                     "file": str(trace), "header_bytes": header}],
+        "sources": [
+            {
+                "name": "trace",
+                "kind": "trace",
+                "at": "n0",
+                "destinations": ["n3"],
+                "file": str(trace),
+                "header_bytes": header,
+            }
+        ],
     }
     return Case(key, title, sc, "n1->n2")
 
 
 # --- the trace of case d --------------------------------------------------------------------
+
 
 def make_trace(path: Path, n_packets: int = 150_000, seed: int = 7) -> Path:
     """Write a bursty packet trace (CSV ``time,size``; times in seconds with ns precision).
@@ -187,6 +311,7 @@ def make_trace(path: Path, n_packets: int = 150_000, seed: int = 7) -> Path:
 
 
 # --- TOML (to keep the exact scenarios next to the results) ---------------------------------
+
 
 def to_toml(sc: dict[str, Any]) -> str:
     """A TOML rendering of a scenario dict (the subset of TOML these dicts use)."""

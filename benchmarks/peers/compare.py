@@ -64,6 +64,7 @@ def log(msg: str) -> None:
 
 # --- vidnet-sim side -------------------------------------------------------------------------
 
+
 @dataclass
 class OursRun:
     wall: float
@@ -89,8 +90,9 @@ def load_case(case: Case, base_dir: Path) -> tuple[Scenario, NetworkPlan]:
     return scenario, build_plan(scenario, base_dir)
 
 
-def run_ours(scenario: Scenario, plan: NetworkPlan, engine: str = "core",
-             log_packets: bool = False) -> tuple[OursRun, Any]:
+def run_ours(
+    scenario: Scenario, plan: NetworkPlan, engine: str = "core", log_packets: bool = False
+) -> tuple[OursRun, Any]:
     eng = make_engine(plan, scenario, engine, log=log_packets)  # type: ignore[arg-type]
     actions = scenario_actions(scenario, plan)
     w0 = time.perf_counter()
@@ -132,8 +134,10 @@ def outcomes_from_log(pk: Packets, packet_log: np.ndarray, plan: NetworkPlan) ->
     last = np.r_[key[1:] != key[:-1], True]
     ukey = key[first]
     idx = np.searchsorted(ukey, _keys(pk.flow, pk.seq, n_seq))
-    if len(ukey) != len(pk.t) or (ukey[np.minimum(idx, len(ukey) - 1)] !=
-                                  _keys(pk.flow, pk.seq, n_seq)).any():
+    if (
+        len(ukey) != len(pk.t)
+        or (ukey[np.minimum(idx, len(ukey) - 1)] != _keys(pk.flow, pk.seq, n_seq)).any()
+    ):
         raise AssertionError("exported packets differ from the packets the engine simulated")
     emit = lg[first, 3][idx]
     if (emit != pk.t).any():
@@ -149,6 +153,7 @@ def outcomes_from_log(pk: Packets, packet_log: np.ndarray, plan: NetworkPlan) ->
 
 
 # --- ns-3 jobs -------------------------------------------------------------------------------
+
 
 def network_arrays(plan: NetworkPlan, stats: Any | None) -> dict[str, np.ndarray]:
     """Undirected point-to-point links for ns-3 from the plan's directed links."""
@@ -175,8 +180,10 @@ def network_arrays(plan: NetworkPlan, stats: Any | None) -> dict[str, np.ndarray
             # a byte buffer: ns-3 gets an unlimited packet queue; valid only if vidnet-sim
             # dropped nothing there (checked by the caller)
             if stats is not None and int(stats.link_drops[i]) > 0:
-                raise ValueError(f"link {plan.link_names[i]} counts bytes and drops packets: "
-                                 "not comparable with an ns-3 packet queue")
+                raise ValueError(
+                    f"link {plan.link_names[i]} counts bytes and drops packets: "
+                    "not comparable with an ns-3 packet queue"
+                )
             return UNLIMITED_PACKETS
 
         cols["a"].append(a)
@@ -201,22 +208,34 @@ def network_arrays(plan: NetworkPlan, stats: Any | None) -> dict[str, np.ndarray
     return out
 
 
-def write_replay_job(path: Path, plan: NetworkPlan, stats: Any, pk: Packets,
-                     defer_arrivals: bool = False) -> None:
+def write_replay_job(
+    path: Path, plan: NetworkPlan, stats: Any, pk: Packets, defer_arrivals: bool = False
+) -> None:
     payload = pk.wire - NS3_OVERHEAD
     if (payload < 0).any() or (pk.wire > 1502).any():
         raise ValueError("wire sizes must be 30..1502 B (UDP payload 0..1472, no fragmentation)")
-    np.savez(path, mode="replay", t=pk.t, payload=payload, flow=pk.flow,
-             defer_arrivals=defer_arrivals, **network_arrays(plan, stats))
+    np.savez(
+        path,
+        mode="replay",
+        t=pk.t,
+        payload=payload,
+        flow=pk.flow,
+        defer_arrivals=defer_arrivals,
+        **network_arrays(plan, stats),
+    )
 
 
 def write_poisson_job(path: Path, plan: NetworkPlan, end_ps: int, seed: int, run: int) -> None:
     """ns-3's own Poisson source on flow 0, same mean gap and payload as vidnet-sim's."""
     src = plan.sources
     payload = int(src.size_a[0])
-    np.savez(path, mode="poisson",
-             poisson=np.array([0, 0, payload, 0, end_ps, seed, run], I64),
-             poisson_mean_gap_ps=float(src.mean_gap_ps[0]), **network_arrays(plan, None))
+    np.savez(
+        path,
+        mode="poisson",
+        poisson=np.array([0, 0, payload, 0, end_ps, seed, run], I64),
+        poisson_mean_gap_ps=float(src.mean_gap_ps[0]),
+        **network_arrays(plan, None),
+    )
 
 
 def run_ns3(python: str, jobs: list[Path]) -> tuple[int, str]:
@@ -239,8 +258,12 @@ def ns3_packets(out: Any, plan: NetworkPlan, replay: Packets | None) -> Packets:
             raise AssertionError("ns-3 replayed other packets than it was given")
         pk = Packets(replay.t, replay.wire, replay.flow, replay.seq)
     else:
-        pk = Packets(out["t"].astype(I64), out["payload"].astype(I64) + NS3_OVERHEAD, flow,
-                     np.arange(len(flow), dtype=I64))
+        pk = Packets(
+            out["t"].astype(I64),
+            out["payload"].astype(I64) + NS3_OVERHEAD,
+            flow,
+            np.arange(len(flow), dtype=I64),
+        )
     recv, drop_node = out["recv"].astype(I64), out["drop_node"].astype(I64)
     pk.deliver = recv
     pk.dropped = drop_node >= 0
@@ -250,7 +273,7 @@ def ns3_packets(out: Any, plan: NetworkPlan, replay: Packets | None) -> Packets:
     n_route = (start[flow + 1] - start[flow]).astype(I64)
     hops = n_route.copy()
     for i in np.flatnonzero(pk.dropped):
-        r = links[start[flow[i]]: start[flow[i] + 1]]
+        r = links[start[flow[i]] : start[flow[i] + 1]]
         pos = np.flatnonzero(plan.link_src[r] == drop_node[i])
         hops[i] = int(pos[0]) + 1 if len(pos) else n_route[i]
     lost = (recv < 0) & ~pk.dropped
@@ -261,6 +284,7 @@ def ns3_packets(out: Any, plan: NetworkPlan, replay: Packets | None) -> Packets:
 
 # --- statistics ------------------------------------------------------------------------------
 
+
 def summary(pk: Packets) -> dict[str, float]:
     ok = pk.deliver >= 0
     lat = np.sort(pk.deliver[ok] - pk.t[ok])
@@ -270,11 +294,15 @@ def summary(pk: Packets) -> dict[str, float]:
         return float(lat[max(1, math.ceil(p * n)) - 1]) if n else float("nan")
 
     return {
-        "sent": len(pk.t), "delivered": int(n), "dropped": int(pk.dropped.sum()),
+        "sent": len(pk.t),
+        "delivered": int(n),
+        "dropped": int(pk.dropped.sum()),
         "unaccounted": int(((pk.deliver < 0) & ~pk.dropped).sum()),
         "loss": float(pk.dropped.sum() / len(pk.t)) if len(pk.t) else float("nan"),
         "mean": float(lat.mean()) if n else float("nan"),
-        "p50": q(0.50), "p99": q(0.99), "max": float(lat[-1]) if n else float("nan"),
+        "p50": q(0.50),
+        "p99": q(0.99),
+        "max": float(lat[-1]) if n else float("nan"),
         "hops": int(pk.hops.sum()),
     }
 
@@ -295,16 +323,22 @@ def batch_ci(pk: Packets, batches: int = 20) -> dict[str, float]:
 
     k = float(student.ppf(0.975, batches - 1)) / math.sqrt(batches)
     p99 = np.sort(lat)[max(1, math.ceil(0.99 * len(lat))) - 1]
-    return {"mean": float(k * means.std(ddof=1) / lat.mean()),
-            "p99": float(k * p99s.std(ddof=1) / p99)}
+    return {
+        "mean": float(k * means.std(ddof=1) / lat.mean()),
+        "p99": float(k * p99s.std(ddof=1) / p99),
+    }
 
 
 def per_packet(ours: Packets, other: Packets) -> dict[str, float]:
     both = (ours.deliver >= 0) & (other.deliver >= 0)
     d = other.deliver[both] - ours.deliver[both]
     outcome = int(((ours.deliver >= 0) != (other.deliver >= 0)).sum())
-    return {"compared": int(both.sum()), "max_abs_diff_ps": int(np.abs(d).max(initial=0)),
-            "n_diff": int((d != 0).sum()), "outcome_mismatch": outcome}
+    return {
+        "compared": int(both.sum()),
+        "max_abs_diff_ps": int(np.abs(d).max(initial=0)),
+        "n_diff": int((d != 0).sum()),
+        "outcome_mismatch": outcome,
+    }
 
 
 def rel(a: float, b: float) -> float:
@@ -313,22 +347,39 @@ def rel(a: float, b: float) -> float:
 
 # --- main ------------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--scale", type=float, default=1.0,
-                    help="multiply every case's duration (default 1: a 60 s, b/c 30 s, "
-                    "d 150 000 packets, e 5 s)")
+    ap.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiply every case's duration (default 1: a 60 s, b/c 30 s, "
+        "d 150 000 packets, e 5 s)",
+    )
     ap.add_argument("--cases", default="a,b,c,d,e", help="comma-separated: a, b, c, d, e")
-    ap.add_argument("--ns3-python", default=sys.executable,
-                    help="interpreter with the ns3 package (default: this one)")
+    ap.add_argument(
+        "--ns3-python",
+        default=sys.executable,
+        help="interpreter with the ns3 package (default: this one)",
+    )
     ap.add_argument("--no-ns3", action="store_true", help="vidnet-sim and SimPy only")
-    ap.add_argument("--ref-hops", type=int, default=200_000,
-                    help="packet-hops for the SimPy reference speed run (default 200000)")
-    ap.add_argument("--trace", type=Path, default=None,
-                    help="trace CSV (time,size) for case d (default: generated, seeded)")
+    ap.add_argument(
+        "--ref-hops",
+        type=int,
+        default=200_000,
+        help="packet-hops for the SimPy reference speed run (default 200000)",
+    )
+    ap.add_argument(
+        "--trace",
+        type=Path,
+        default=None,
+        help="trace CSV (time,size) for case d (default: generated, seeded)",
+    )
     ap.add_argument("--out", type=Path, default=HERE / "out", help="work directory")
-    ap.add_argument("--results", type=Path, default=HERE / "results.md",
-                    help="Markdown report to write")
+    ap.add_argument(
+        "--results", type=Path, default=HERE / "results.md", help="Markdown report to write"
+    )
     args = ap.parse_args(argv)
     wanted = set(args.cases.split(","))
     out: Path = args.out.resolve()
@@ -343,11 +394,20 @@ def main(argv: list[str] | None = None) -> int:
         cases.append(case_c(args.scale))
     if "d" in wanted:
         n_trace = max(1000, round(150_000 * args.scale))
-        trace = (args.trace.resolve() if args.trace
-                 else make_trace(out / "trace_d.csv", n_packets=n_trace))
+        trace = (
+            args.trace.resolve()
+            if args.trace
+            else make_trace(out / "trace_d.csv", n_packets=n_trace)
+        )
         cases.append(case_d(trace))
-        cases.append(case_d(trace, rate_mid="155Mbps", key="d155",
-                            title="(d') the same trace, 155 Mbit/s middle hop"))
+        cases.append(
+            case_d(
+                trace,
+                rate_mid="155Mbps",
+                key="d155",
+                title="(d') the same trace, 155 Mbit/s middle hop",
+            )
+        )
     if "e" in wanted:
         cases.append(case_e(args.scale))
     for c in cases:
@@ -376,8 +436,13 @@ def main(argv: list[str] | None = None) -> int:
         if int(st.packet_hops) != int(pk.hops.sum()):
             raise AssertionError("packet_hops differs from the packet log's arrivals")
         log(f"  vidnet-sim: {len(pk.t)} packets, {timed.hops} hops, {timed.wall:.2f} s")
-        row: dict[str, Any] = {"case": c.key, "title": c.title, "ours": summary(pk),
-                               "ours_wall": timed.wall, "ours_hops": timed.hops}
+        row: dict[str, Any] = {
+            "case": c.key,
+            "title": c.title,
+            "ours": summary(pk),
+            "ours_wall": timed.wall,
+            "ours_hops": timed.hops,
+        }
         hist_q = _hist_percentiles(st)
         row["ours_hist"] = hist_q
         # SimPy reference on a shortened run
@@ -386,8 +451,12 @@ def main(argv: list[str] | None = None) -> int:
         sc_ref = with_overrides(scenario, duration_ps=min(dur, scenario.simulation.duration))
         ref, _ = run_ours(sc_ref, build_plan(sc_ref, out), engine="reference")
         core_short, _ = run_ours(sc_ref, build_plan(sc_ref, out))
-        row["ref"] = {"wall": ref.wall, "hops": ref.hops, "duration_ps": sc_ref.simulation.duration,
-                      "core_wall_same": core_short.wall}
+        row["ref"] = {
+            "wall": ref.wall,
+            "hops": ref.hops,
+            "duration_ps": sc_ref.simulation.duration,
+            "core_wall_same": core_short.wall,
+        }
         log(f"  SimPy reference: {ref.hops} hops in {ref.wall:.2f} s")
         if c.md1:
             row["md1"] = md1.latency_stats(c.md1["lam"], c.md1["S"], c.md1["P"])
@@ -408,8 +477,12 @@ def main(argv: list[str] | None = None) -> int:
             jobs.append(job2)
         # header convention off: vidnet-sim's default 78 B against ns-3's 30 B (case d only)
         if c.key == "d":
-            c78 = case_d(Path(c.scenario["sources"][0]["file"]), key="d78",
-                         title="(d) with vidnet-sim's default 78 B headers", header="78B")
+            c78 = case_d(
+                Path(c.scenario["sources"][0]["file"]),
+                key="d78",
+                title="(d) with vidnet-sim's default 78 B headers",
+                header="78B",
+            )
             sc78, plan78 = load_case(c78, out)
             _, eng78 = run_ours(sc78, plan78, log_packets=True)
             pk78 = export_packets(sc78, plan78)
@@ -457,9 +530,13 @@ def main(argv: list[str] | None = None) -> int:
             row["ns3_own_wall"] = float(o2["wall_run"])
 
     meta = {
-        "python": sys.version.split()[0], "platform": platform.platform(),
-        "cpus": os.cpu_count(), "scale": args.scale, "ns3_status": ns3_status,
-        "ns3_import_seconds": import_s, "argv": sys.argv[1:],
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "scale": args.scale,
+        "ns3_status": ns3_status,
+        "ns3_import_seconds": import_s,
+        "argv": sys.argv[1:],
         "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
     (out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
@@ -483,6 +560,7 @@ def _hist_percentiles(st: Any) -> dict[str, float]:
 
 # --- report ----------------------------------------------------------------------------------
 
+
 def _ci(row: dict[str, Any], what: str) -> str:
     a, b = row["ours_ci"][what], row["ns3_own_ci"][what]
     return f"{100 * math.hypot(a, b):.2f} %"
@@ -499,71 +577,93 @@ def _pct(x: float) -> str:
 def report(rows: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
     L: list[str] = []
     L.append("# vidnet-sim against ns-3 3.44 and its SimPy reference\n")
-    L.append(f"Produced by `python benchmarks/peers/compare.py {' '.join(meta['argv'])}` on "
-             f"{meta['when']} ({meta['platform']}, {meta['cpus']} CPUs, Python "
-             f"{meta['python']}). Latencies in µs; ns-3 replays the packets vidnet-sim's "
-             "sources emitted (same input), so the two should agree packet for packet. "
-             "See docs/peers.md for the conventions.\n")
+    L.append(
+        f"Produced by `python benchmarks/peers/compare.py {' '.join(meta['argv'])}` on "
+        f"{meta['when']} ({meta['platform']}, {meta['cpus']} CPUs, Python "
+        f"{meta['python']}). Latencies in µs; ns-3 replays the packets vidnet-sim's "
+        "sources emitted (same input), so the two should agree packet for packet. "
+        "See docs/peers.md for the conventions.\n"
+    )
     L.append("## Agreement\n")
-    L.append("| case | packets | tool | p50 | p99 | max | mean | loss | Δmean | Δp99 | "
-             "per packet: max \\|Δ\\| (ps) / delays differing / outcomes differing |")
+    L.append(
+        "| case | packets | tool | p50 | p99 | max | mean | loss | Δmean | Δp99 | "
+        "per packet: max \\|Δ\\| (ps) / delays differing / outcomes differing |"
+    )
     L.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for row in rows.values():
         o = row["ours"]
-        L.append(f"| {row['title']} | {o['sent']:,} | vidnet-sim | {_us(o['p50'])} | "
-                 f"{_us(o['p99'])} | {_us(o['max'])} | {_us(o['mean'])} | {o['loss']:.4%} "
-                 "| | | |")
+        L.append(
+            f"| {row['title']} | {o['sent']:,} | vidnet-sim | {_us(o['p50'])} | "
+            f"{_us(o['p99'])} | {_us(o['max'])} | {_us(o['mean'])} | {o['loss']:.4%} "
+            "| | | |"
+        )
         if "ns3" in row:
             n, pp = row["ns3"], row["per_packet"]
-            L.append(f"| | | ns-3 | {_us(n['p50'])} | {_us(n['p99'])} | {_us(n['max'])} | "
-                     f"{_us(n['mean'])} | {n['loss']:.4%} | {_pct(rel(n['mean'], o['mean']))} "
-                     f"| {_pct(rel(n['p99'], o['p99']))} | {pp['max_abs_diff_ps']} / "
-                     f"{pp['n_diff']} / {pp['outcome_mismatch']} |")
+            L.append(
+                f"| | | ns-3 | {_us(n['p50'])} | {_us(n['p99'])} | {_us(n['max'])} | "
+                f"{_us(n['mean'])} | {n['loss']:.4%} | {_pct(rel(n['mean'], o['mean']))} "
+                f"| {_pct(rel(n['p99'], o['p99']))} | {pp['max_abs_diff_ps']} / "
+                f"{pp['n_diff']} / {pp['outcome_mismatch']} |"
+            )
         if "ns3_deferred" in row:
             n, pp = row["ns3_deferred"], row["per_packet_deferred"]
-            L.append(f"| | | ns-3, arrivals deferred behind completions | {_us(n['p50'])} | "
-                     f"{_us(n['p99'])} | {_us(n['max'])} | {_us(n['mean'])} | {n['loss']:.4%} "
-                     f"| {_pct(rel(n['mean'], o['mean']))} | {_pct(rel(n['p99'], o['p99']))} | "
-                     f"{pp['max_abs_diff_ps']} / {pp['n_diff']} / {pp['outcome_mismatch']} |")
+            L.append(
+                f"| | | ns-3, arrivals deferred behind completions | {_us(n['p50'])} | "
+                f"{_us(n['p99'])} | {_us(n['max'])} | {_us(n['mean'])} | {n['loss']:.4%} "
+                f"| {_pct(rel(n['mean'], o['mean']))} | {_pct(rel(n['p99'], o['p99']))} | "
+                f"{pp['max_abs_diff_ps']} / {pp['n_diff']} / {pp['outcome_mismatch']} |"
+            )
         if "ns3_own" in row:
             n = row["ns3_own"]
-            L.append(f"| | {n['sent']:,} | ns-3, own Poisson RNG | {_us(n['p50'])} | "
-                     f"{_us(n['p99'])} | {_us(n['max'])} | {_us(n['mean'])} | "
-                     f"{n['loss']:.4%} | {_pct(rel(n['mean'], o['mean']))} | "
-                     f"{_pct(rel(n['p99'], o['p99']))} | independent random numbers; 95 % "
-                     f"CI of Δmean ±{_ci(row, 'mean')}, of Δp99 ±{_ci(row, 'p99')} |")
+            L.append(
+                f"| | {n['sent']:,} | ns-3, own Poisson RNG | {_us(n['p50'])} | "
+                f"{_us(n['p99'])} | {_us(n['max'])} | {_us(n['mean'])} | "
+                f"{n['loss']:.4%} | {_pct(rel(n['mean'], o['mean']))} | "
+                f"{_pct(rel(n['p99'], o['p99']))} | independent random numbers; 95 % "
+                f"CI of Δmean ±{_ci(row, 'mean')}, of Δp99 ±{_ci(row, 'p99')} |"
+            )
         if "md1" in row:
             m = row["md1"]
-            L.append(f"| | | M/D/1 (exact) | {_us(m['p50'])} | {_us(m['p99'])} | ∞ | "
-                     f"{_us(m['mean'])} | 0 | {_pct(rel(o['mean'], m['mean']))} | "
-                     f"{_pct(rel(o['p99'], m['p99']))} | Δ here: (vidnet-sim − M/D/1) / M/D/1;"
-                     f" 95 % CI ±{100 * row['ours_ci']['mean']:.2f} % (mean), "
-                     f"±{100 * row['ours_ci']['p99']:.2f} % (p99) |")
+            L.append(
+                f"| | | M/D/1 (exact) | {_us(m['p50'])} | {_us(m['p99'])} | ∞ | "
+                f"{_us(m['mean'])} | 0 | {_pct(rel(o['mean'], m['mean']))} | "
+                f"{_pct(rel(o['p99'], m['p99']))} | Δ here: (vidnet-sim − M/D/1) / M/D/1;"
+                f" 95 % CI ±{100 * row['ours_ci']['mean']:.2f} % (mean), "
+                f"±{100 * row['ours_ci']['p99']:.2f} % (p99) |"
+            )
         if "per_packet_78" in row:
             o7, pp = row["ours_78"], row["per_packet_78"]
-            L.append(f"| (d) vidnet-sim with its default 78 B headers | {o7['sent']:,} | "
-                     f"vidnet-sim | {_us(o7['p50'])} | {_us(o7['p99'])} | {_us(o7['max'])} | "
-                     f"{_us(o7['mean'])} | {o7['loss']:.4%} | "
-                     f"{_pct(rel(row['ns3']['mean'], o7['mean']))} | "
-                     f"{_pct(rel(row['ns3']['p99'], o7['p99']))} | {pp['max_abs_diff_ps']} / "
-                     f"{pp['n_diff']} / {pp['outcome_mismatch']} |")
+            L.append(
+                f"| (d) vidnet-sim with its default 78 B headers | {o7['sent']:,} | "
+                f"vidnet-sim | {_us(o7['p50'])} | {_us(o7['p99'])} | {_us(o7['max'])} | "
+                f"{_us(o7['mean'])} | {o7['loss']:.4%} | "
+                f"{_pct(rel(row['ns3']['mean'], o7['mean']))} | "
+                f"{_pct(rel(row['ns3']['p99'], o7['p99']))} | {pp['max_abs_diff_ps']} / "
+                f"{pp['n_diff']} / {pp['outcome_mismatch']} |"
+            )
     L.append("")
-    L.append("Δmean, Δp99: (ns-3 − vidnet-sim) / vidnet-sim. Percentiles are exact order "
-             "statistics of the per-packet latencies of each tool (vidnet-sim's from its "
-             "packet log; its summary tables report the log-linear histogram's value, within "
-             "0.4 %).\n")
+    L.append(
+        "Δmean, Δp99: (ns-3 − vidnet-sim) / vidnet-sim. Percentiles are exact order "
+        "statistics of the per-packet latencies of each tool (vidnet-sim's from its "
+        "packet log; its summary tables report the log-linear histogram's value, within "
+        "0.4 %).\n"
+    )
     acc = [r for r in rows.values() if "ns3" in r]
     if acc:
-        L.append("ns-3 accounting: packets neither received nor dropped: "
-                 f"{sum(r['ns3']['unaccounted'] for r in acc)}; drops seen by the "
-                 f"traffic-control layer (`TcDrop`): {sum(r['ns3_tc_drops'] for r in acc):,}, "
-                 f"by the device queues (`Drop`): {sum(r['ns3_queue_drops'] for r in acc):,}; "
-                 f"received packets not matched to a sent one: "
-                 f"{sum(r['ns3_unmatched'] for r in acc)}.\n")
+        L.append(
+            "ns-3 accounting: packets neither received nor dropped: "
+            f"{sum(r['ns3']['unaccounted'] for r in acc)}; drops seen by the "
+            f"traffic-control layer (`TcDrop`): {sum(r['ns3_tc_drops'] for r in acc):,}, "
+            f"by the device queues (`Drop`): {sum(r['ns3_queue_drops'] for r in acc):,}; "
+            f"received packets not matched to a sent one: "
+            f"{sum(r['ns3_unmatched'] for r in acc)}.\n"
+        )
     L.append("## Speed\n")
-    L.append("| case | packet-hops | vidnet-sim wall (s) | vidnet-sim hops/s | ns-3 run (s) | "
-             "ns-3 hops/s | SimPy reference hops/s (run) | vidnet-sim / ns-3 | "
-             "vidnet-sim / SimPy |")
+    L.append(
+        "| case | packet-hops | vidnet-sim wall (s) | vidnet-sim hops/s | ns-3 run (s) | "
+        "ns-3 hops/s | SimPy reference hops/s (run) | vidnet-sim / ns-3 | "
+        "vidnet-sim / SimPy |"
+    )
     L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     tot = {"ours_w": 0.0, "ours_h": 0, "ns_w": 0.0, "ns_h": 0, "ref_w": 0.0, "ref_h": 0}
     for row in rows.values():
@@ -582,25 +682,31 @@ def report(rows: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         tot["ours_h"] += row["ours_hops"]
         tot["ref_w"] += ref["wall"]
         tot["ref_h"] += ref["hops"]
-        L.append(f"| {row['case']} | {row['ours_hops']:,} | {row['ours_wall']:.2f} | "
-                 f"{ours_rate:,.0f} | {ns_cells} | {ref_rate:,.0f} ({ref['hops']:,} hops) | "
-                 f"{ratio_ns} | {ours_rate / ref_rate:,.0f}× |")
+        L.append(
+            f"| {row['case']} | {row['ours_hops']:,} | {row['ours_wall']:.2f} | "
+            f"{ours_rate:,.0f} | {ns_cells} | {ref_rate:,.0f} ({ref['hops']:,} hops) | "
+            f"{ratio_ns} | {ours_rate / ref_rate:,.0f}× |"
+        )
     if tot["ours_w"] > 0:
         o = tot["ours_h"] / tot["ours_w"]
         r = tot["ref_h"] / tot["ref_w"]
         n = tot["ns_h"] / tot["ns_w"] if tot["ns_w"] else float("nan")
-        L.append(f"| all | {tot['ours_h']:,} | {tot['ours_w']:.2f} | {o:,.0f} | "
-                 f"{tot['ns_w']:.2f} | {n:,.0f} | {r:,.0f} | "
-                 f"{'–' if n != n else f'{o / n:,.1f}×'} | {o / r:,.0f}× |")
+        L.append(
+            f"| all | {tot['ours_h']:,} | {tot['ours_w']:.2f} | {o:,.0f} | "
+            f"{tot['ns_w']:.2f} | {n:,.0f} | {r:,.0f} | "
+            f"{'–' if n != n else f'{o / n:,.1f}×'} | {o / r:,.0f}× |"
+        )
     L.append("")
-    L.append("packet-hops: arrivals of a packet at a link (drops included), the same count in "
-             "both tools. vidnet-sim wall: the whole run of the timeline and the core "
-             "(packet generation, simulation, statistics; Numba already compiled). ns-3 run: "
-             "`Simulator::Run()` only, with the per-packet receive and drop accounting in "
-             "C++; building the network, routing tables and the packet list is not counted "
-             f"(importing ns-3 took {meta['ns3_import_seconds'] or float('nan'):.0f} s). "
-             "SimPy reference: `--engine reference` on the first part of the same scenario "
-             "(about 200 000 packet-hops).\n")
+    L.append(
+        "packet-hops: arrivals of a packet at a link (drops included), the same count in "
+        "both tools. vidnet-sim wall: the whole run of the timeline and the core "
+        "(packet generation, simulation, statistics; Numba already compiled). ns-3 run: "
+        "`Simulator::Run()` only, with the per-packet receive and drop accounting in "
+        "C++; building the network, routing tables and the packet list is not counted "
+        f"(importing ns-3 took {meta['ns3_import_seconds'] or float('nan'):.0f} s). "
+        "SimPy reference: `--engine reference` on the first part of the same scenario "
+        "(about 200 000 packet-hops).\n"
+    )
     return "\n".join(L)
 
 

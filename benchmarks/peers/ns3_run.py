@@ -54,8 +54,9 @@ def run_job(ns, cppyy, path: Path) -> None:  # type: ignore[no-untyped-def]
     static = "route_node" in job.files
     m.Finalize(9, not static)
     if static:
-        for node, link, dst in zip(job["route_node"], job["route_link"], job["route_dst"],
-                                   strict=True):
+        for node, link, dst in zip(
+            job["route_node"], job["route_link"], job["route_dst"], strict=True
+        ):
             m.AddHostRoute(int(node), int(link), int(dst))
     for s, d in zip(job["flow_src"], job["flow_dst"], strict=True):
         m.AddFlow(int(s), int(d))
@@ -67,8 +68,15 @@ def run_job(ns, cppyy, path: Path) -> None:  # type: ignore[no-untyped-def]
         m.SetPackets(t, pl, fl, len(t))
     elif mode == "poisson":
         p = job["poisson"]  # flow, mean gap ps, payload, start ps, end ps, seed, run
-        m.SetPoisson(int(p[0]), float(job["poisson_mean_gap_ps"]), int(p[2]), int(p[3]),
-                     int(p[4]), int(p[5]), int(p[6]))
+        m.SetPoisson(
+            int(p[0]),
+            float(job["poisson_mean_gap_ps"]),
+            int(p[2]),
+            int(p[3]),
+            int(p[4]),
+            int(p[5]),
+            int(p[6]),
+        )
     else:
         raise ValueError(f"unknown mode {mode!r}")
     build = time.perf_counter() - t0
@@ -80,10 +88,19 @@ def run_job(ns, cppyy, path: Path) -> None:  # type: ignore[no-untyped-def]
     unmatched = int(m.Unmatched())
     tc_drops, queue_drops = int(m.TcDrops()), int(m.QueueDrops())
     m.Destroy()
-    np.savez(path.with_suffix(".out.npz"), wall_run=wall, wall_build=build, events=events,
-             unmatched=unmatched, tc_drops=tc_drops, queue_drops=queue_drops, **out)
-    print(f"{path.name}: {n} packets, {events} events, run {wall:.2f} s", file=sys.stderr,
-          flush=True)
+    np.savez(
+        path.with_suffix(".out.npz"),
+        wall_run=wall,
+        wall_build=build,
+        events=events,
+        unmatched=unmatched,
+        tc_drops=tc_drops,
+        queue_drops=queue_drops,
+        **out,
+    )
+    print(
+        f"{path.name}: {n} packets, {events} events, run {wall:.2f} s", file=sys.stderr, flush=True
+    )
 
 
 def main(argv: list[str]) -> int:

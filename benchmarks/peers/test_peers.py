@@ -36,8 +36,20 @@ def test_md1_formula_against_known_values() -> None:
 def test_ns3_replays_agree_packet_for_packet(tmp_path: Path) -> None:
     import compare
 
-    rc = compare.main(["--scale", "0.01", "--cases", "a,c,d", "--ref-hops", "2000",
-                       "--out", str(tmp_path), "--results", str(tmp_path / "results.md")])
+    rc = compare.main(
+        [
+            "--scale",
+            "0.01",
+            "--cases",
+            "a,c,d",
+            "--ref-hops",
+            "2000",
+            "--out",
+            str(tmp_path),
+            "--results",
+            str(tmp_path / "results.md"),
+        ]
+    )
     assert rc == 0
     rows = json.loads((tmp_path / "results.json").read_text())["rows"]
     for key in ("a50", "a80", "a90", "c"):

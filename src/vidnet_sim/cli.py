@@ -47,7 +47,9 @@ def _time_option(value: str | None, name: str) -> int | None:
     if t > MAX_DURATION_PS:
         raise click.BadParameter(
             f"too large: '{value}'; simulated time is counted in int64 picoseconds, so a run "
-            "can last at most 40 days", param_hint=name)
+            "can last at most 40 days",
+            param_hint=name,
+        )
     return t
 
 
@@ -87,8 +89,9 @@ def validate(file: Path) -> None:
         except ScenarioError as exc:
             _fail_scenario(exc.with_source(str(file)))
             return
-        click.echo(f"{file}: valid sweep — {len(sw.points)} points over {len(sw.parameters)} "
-                   "parameters")
+        click.echo(
+            f"{file}: valid sweep — {len(sw.points)} points over {len(sw.parameters)} parameters"
+        )
         return
     from vidnet_sim.scenario.growth import plan_years, scenario_for_year
 
@@ -111,9 +114,13 @@ def validate(file: Path) -> None:
         try:
             compile_year(scenario_for_year(scenario, year))
         except ScenarioError as exc:
-            problems += [Problem(f"growth (year {year}): {p.path}" if p.path
-                                 else f"growth (year {year})", p.message)
-                         for p in exc.problems]
+            problems += [
+                Problem(
+                    f"growth (year {year}): {p.path}" if p.path else f"growth (year {year})",
+                    p.message,
+                )
+                for p in exc.problems
+            ]
     if problems:
         _fail_scenario(ScenarioError(problems, str(file)))
         return
@@ -126,20 +133,41 @@ def validate(file: Path) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Results folder (default: results/<scenario name>/).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Results folder (default: results/<scenario name>/).",
+)
 @click.option("--seed", type=click.IntRange(min=0), help="Override simulation.seed.")
 @click.option("--duration", help="Override simulation.duration, e.g. '10s'.")
-@click.option("--engine", type=click.Choice(["core", "reference"]), default="core",
-              show_default=True, help="The Numba core, or the SimPy reference (slow oracle).")
+@click.option(
+    "--engine",
+    type=click.Choice(["core", "reference"]),
+    default="core",
+    show_default=True,
+    help="The Numba core, or the SimPy reference (slow oracle).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
-@click.option("--all-links", is_flag=True,
-              help="List every camera access link instead of one summary row.")
-@click.option("--year", type=click.IntRange(min=1),
-              help="Run year N of the scenario's growth plan (default results folder "
-                   "results/<scenario name>-yearN/).")
-def run(file: Path, out_dir: Path | None, seed: int | None, duration: str | None, engine: str,
-        as_json: bool, all_links: bool, year: int | None) -> None:
+@click.option(
+    "--all-links", is_flag=True, help="List every camera access link instead of one summary row."
+)
+@click.option(
+    "--year",
+    type=click.IntRange(min=1),
+    help="Run year N of the scenario's growth plan (default results folder "
+    "results/<scenario name>-yearN/).",
+)
+def run(
+    file: Path,
+    out_dir: Path | None,
+    seed: int | None,
+    duration: str | None,
+    engine: str,
+    as_json: bool,
+    all_links: bool,
+    year: int | None,
+) -> None:
     """Simulate scenario FILE; print a summary and write Parquet results."""
     from vidnet_sim.results import render_summary, render_warnings, summary_json
     from vidnet_sim.runner import run as run_scenario
@@ -150,9 +178,14 @@ def run(file: Path, out_dir: Path | None, seed: int | None, duration: str | None
     try:
         if progress is not None:
             progress.start()
-        result = run_scenario(target, seed=seed, duration_ps=duration_ps,
-                              engine=engine,  # type: ignore[arg-type]
-                              out_dir=out_dir, on_progress=on_progress)
+        result = run_scenario(
+            target,
+            seed=seed,
+            duration_ps=duration_ps,
+            engine=engine,  # type: ignore[arg-type]
+            out_dir=out_dir,
+            on_progress=on_progress,
+        )
     except ScenarioError as exc:
         if progress is not None:
             progress.stop()
@@ -177,12 +210,15 @@ def run(file: Path, out_dir: Path | None, seed: int | None, duration: str | None
     out = Console(highlight=False, width=max(120, Console().width))
     render_summary(result.tables, out, all_links=all_links)
     rate = result.stats.packet_hops / max(result.stats.wall_seconds, 1e-9)
-    out.print(f"{result.stats.packet_hops:,} packet-hops in {result.stats.wall_seconds:.2f} s "
-              f"({rate / 1e6:.1f} M/s) — results in {result.out_dir}")
+    out.print(
+        f"{result.stats.packet_hops:,} packet-hops in {result.stats.wall_seconds:.2f} s "
+        f"({rate / 1e6:.1f} M/s) — results in {result.out_dir}"
+    )
 
 
-def _year_target(file: Path, year: int | None,
-                 out_dir: Path | None) -> tuple[Path | Any, Path | None]:
+def _year_target(
+    file: Path, year: int | None, out_dir: Path | None
+) -> tuple[Path | Any, Path | None]:
     """What ``run --year`` simulates: the file itself, or the scenario of that year of its
     growth plan (a year outside the plan is a usage error) and its default results folder."""
     if year is None:
@@ -199,10 +235,14 @@ def _year_target(file: Path, year: int | None,
     if year not in years:
         raise click.BadParameter(
             f"{year}: the growth plan of {file} covers years 1–{years[-1]}"
-            if len(years) > 1 else f"{year}: {file} has no growth plan beyond year 1",
-            param_hint="--year")
-    return (scenario_for_year(scenario, year),
-            out_dir or Path("results") / f"{scenario.name}-year{year}")
+            if len(years) > 1
+            else f"{year}: {file} has no growth plan beyond year 1",
+            param_hint="--year",
+        )
+    return (
+        scenario_for_year(scenario, year),
+        out_dir or Path("results") / f"{scenario.name}-year{year}",
+    )
 
 
 def _is_sweep_file(file: Path) -> bool:
@@ -222,9 +262,14 @@ def _progress() -> tuple[Any, Any]:
         return None, None
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    progress = Progress(TextColumn("simulating"), BarColumn(),
-                        TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
-                        console=_err, transient=True)
+    progress = Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=_err,
+        transient=True,
+    )
     task = progress.add_task("run", total=1.0)
 
     def on_progress(t_ps: int, end_ps: int) -> None:

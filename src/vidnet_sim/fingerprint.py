@@ -25,8 +25,10 @@ def engine_fingerprint() -> str:
     h = hashlib.sha256(__version__.encode())
     root = resources.files("vidnet_sim")
     for package in MODEL_PACKAGES:
-        files = sorted((f for f in root.joinpath(package).iterdir() if f.name.endswith(".py")),
-                       key=lambda f: f.name)
+        files = sorted(
+            (f for f in root.joinpath(package).iterdir() if f.name.endswith(".py")),
+            key=lambda f: f.name,
+        )
         for f in files:
             h.update(f"{package}/{f.name}\0".encode())
             h.update(f.read_bytes())

@@ -93,12 +93,27 @@ def make_engine(
     if engine == "reference":
         from vidnet_sim.reference import ReferenceEngine
 
-        return ReferenceEngine(plan, state, warmup_ps=sim.warmup, end_ps=sim.duration,
-                               drain=sim.drain, log=log, epochs=epochs)
+        return ReferenceEngine(
+            plan,
+            state,
+            warmup_ps=sim.warmup,
+            end_ps=sim.duration,
+            drain=sim.drain,
+            log=log,
+            epochs=epochs,
+        )
     from vidnet_sim.core.engine import CoreEngine
 
-    return CoreEngine(plan, state, warmup_ps=sim.warmup, end_ps=sim.duration, drain=sim.drain,
-                      window_ps=sim.window, log=log, epochs=epochs)
+    return CoreEngine(
+        plan,
+        state,
+        warmup_ps=sim.warmup,
+        end_ps=sim.duration,
+        drain=sim.drain,
+        window_ps=sim.window,
+        log=log,
+        epochs=epochs,
+    )
 
 
 def check_epoch_count(scenario: Scenario, n_groups: int, n_epochs: int) -> None:
@@ -111,22 +126,37 @@ def check_epoch_count(scenario: Scenario, n_groups: int, n_epochs: int) -> None:
     need = f"{n_epochs * per_epoch / 2**30:.1f} GiB"
     budget = f"{EPOCH_HIST_BUDGET_BYTES / 2**30:g} GiB"
     if sim.report_interval is None:
-        raise ScenarioError(Problem("events", (
-            f"{n_epochs} event times cut the run into as many epochs; their latency "
-            f"histograms ({n_groups} groups each) would need {need}, more than {budget}")))
+        raise ScenarioError(
+            Problem(
+                "events",
+                (
+                    f"{n_epochs} event times cut the run into as many epochs; their latency "
+                    f"histograms ({n_groups} groups each) would need {need}, more than {budget}"
+                ),
+            )
+        )
     n_max = max(1, EPOCH_HIST_BUDGET_BYTES // per_epoch)
     shortest = -(-sim.duration // n_max)
-    raise ScenarioError(Problem("simulation.report_interval", (
-        f"got '{format_time(sim.report_interval)}': {n_epochs} epochs of latency histograms "
-        f"for {n_groups} groups would need {need}, more than {budget}; "
-        f"expected at least '{format_time(shortest)}' (fewer events leave room for more)")))
+    raise ScenarioError(
+        Problem(
+            "simulation.report_interval",
+            (
+                f"got '{format_time(sim.report_interval)}': {n_epochs} epochs of latency "
+                f"histograms for {n_groups} groups would need {need}, more than {budget}; "
+                f"expected at least '{format_time(shortest)}' (fewer events leave room for more)"
+            ),
+        )
+    )
 
 
 def access_links(scenario: Scenario, plan: NetworkPlan) -> list[str]:
     """Names of the cameras' access links (the links leaving a camera node)."""
     cameras = {camera_name(cam, i) for cam in scenario.cameras for i in range(cam.count)}
-    return [name for name, src in zip(plan.link_names, plan.link_src, strict=True)
-            if plan.node_names[int(src)] in cameras]
+    return [
+        name
+        for name, src in zip(plan.link_names, plan.link_src, strict=True)
+        if plan.node_names[int(src)] in cameras
+    ]
 
 
 def run(
@@ -167,17 +197,24 @@ def run(
     wall0 = time.perf_counter()
     eng.prepare()  # the kernels' start-up is reported apart from the simulation's speed
     wall1 = time.perf_counter()
-    stats = drive(eng, actions, sim.duration, tick_ps=max(1, sim.duration // 100),
-                  on_progress=on_progress)
+    stats = drive(
+        eng, actions, sim.duration, tick_ps=max(1, sim.duration // 100), on_progress=on_progress
+    )
     wall = time.perf_counter() - wall1
     stats.wall_seconds = wall
     if len(stats.epoch_starts_ps) == len(epoch_starts):
         stats.epoch_labels = list(epoch_labels)
     elif len(stats.epoch_starts_ps):
-        raise RuntimeError(f"the {engine} engine counted {len(stats.epoch_starts_ps)} epochs, "
-                           f"{len(epoch_starts)} were asked for")
-    tables = build_tables(stats, sla_targets(scenario), warmup_ps=sim.warmup,
-                          access_links=access_links(scenario, plan))
+        raise RuntimeError(
+            f"the {engine} engine counted {len(stats.epoch_starts_ps)} epochs, "
+            f"{len(epoch_starts)} were asked for"
+        )
+    tables = build_tables(
+        stats,
+        sla_targets(scenario),
+        warmup_ps=sim.warmup,
+        access_links=access_links(scenario, plan),
+    )
     manifest: dict[str, Any] = {
         "scenario_name": scenario.name,
         "scenario_file": str(source_path) if source_path is not None else None,
@@ -195,8 +232,7 @@ def run(
         "epochs": len(epoch_starts),
         "warnings": list(plan.warnings),
     }
-    result = RunResult(scenario, stats, tables, manifest, plan=plan,
-                       warnings=list(plan.warnings))
+    result = RunResult(scenario, stats, tables, manifest, plan=plan, warnings=list(plan.warnings))
     if write:
         target = Path(out_dir) if out_dir is not None else Path("results") / str(scenario.name)
         result.out_dir = write_results(target, tables, manifest)

@@ -44,7 +44,7 @@ def sla_columns(targets: SlaTargets) -> dict[str, float]:
             continue
         col = f.name
         if col.startswith("packet_latency_"):
-            col = "latency_" + col[len("packet_latency_"):]
+            col = "latency_" + col[len("packet_latency_") :]
         out[col] = float(v)
     return out
 
@@ -64,9 +64,13 @@ class Verdict:
         """The most violated target (or the closest to its target when all pass)."""
         c = self.checks.sort_values("ratio", ascending=False)
         row = c.iloc[0]
-        out = {"class": str(row["class"]), "metric": str(row["metric"]),
-               "mean": float(row["mean"]), "target": float(row["target"]),
-               "ratio": float(row["ratio"])}
+        out = {
+            "class": str(row["class"]),
+            "metric": str(row["metric"]),
+            "mean": float(row["mean"]),
+            "target": float(row["target"]),
+            "ratio": float(row["ratio"]),
+        }
         if len(self.links):
             top = self.links.sort_values("utilisation", ascending=False).iloc[0]
             out["link"] = str(top["link"])
@@ -98,24 +102,33 @@ class CapacityResult:
     @property
     def uncertain(self) -> bool:
         """Was the boundary decided by a mean whose interval still straddled a target?"""
-        return any(v.uncertain for v in self.verdicts
-                   if v.x in (self.capacity, self.first_fail))
+        return any(v.uncertain for v in self.verdicts if v.x in (self.capacity, self.first_fail))
 
     def table(self) -> pd.DataFrame:
         """Every judged value: x, ok, uncertain, replications, binding class and metric."""
         rows = []
         for v in self.verdicts:
             b = v.binding()
-            rows.append({"x": v.x, "ok": v.ok, "uncertain": v.uncertain,
-                         "replications": v.replications, "class": b["class"],
-                         "metric": b["metric"], "mean": b["mean"], "target": b["target"],
-                         "link": b.get("link", ""),
-                         "link_utilisation": b.get("link_utilisation", math.nan)})
+            rows.append(
+                {
+                    "x": v.x,
+                    "ok": v.ok,
+                    "uncertain": v.uncertain,
+                    "replications": v.replications,
+                    "class": b["class"],
+                    "metric": b["metric"],
+                    "mean": b["mean"],
+                    "target": b["target"],
+                    "link": b.get("link", ""),
+                    "link_utilisation": b.get("link_utilisation", math.nan),
+                }
+            )
         return pd.DataFrame(rows).sort_values("x", ignore_index=True)
 
 
-def _judge(x: float, records: list[RunRecord], targets: dict[str, dict[str, float]],
-           confidence: float) -> tuple[Verdict, bool]:
+def _judge(
+    x: float, records: list[RunRecord], targets: dict[str, dict[str, float]], confidence: float
+) -> tuple[Verdict, bool]:
     """The verdict from the runs so far, and whether it is decided."""
     good = [r for r in records if r.summary is not None]
     rows = []
@@ -128,8 +141,11 @@ def _judge(x: float, records: list[RunRecord], targets: dict[str, dict[str, floa
                 assert r.summary is not None
                 s = r.summary[(r.summary["level"] == "class") & (r.summary["name"] == cls)]
                 v = float(s[col].iloc[0]) if len(s) else math.nan
-                sent = float(s["frames_sent" if col.startswith("frame") else
-                                "packets_sent"].iloc[0]) if len(s) else 0.0
+                sent = (
+                    float(s["frames_sent" if col.startswith("frame") else "packets_sent"].iloc[0])
+                    if len(s)
+                    else 0.0
+                )
                 if math.isnan(v):  # nothing delivered: a violation when something was sent
                     v = math.inf if sent > 0 else 0.0
                 vals.append(v)
@@ -151,25 +167,48 @@ def _judge(x: float, records: list[RunRecord], targets: dict[str, dict[str, floa
             if state == "fail" or (state == "open" and mean > target):
                 any_fail = True
             ratio = mean / target if target > 0 else (math.inf if mean > 0 else 0.0)
-            rows.append({"class": cls, "metric": col, "mean": mean, "ci_low": lo, "ci_high": hi,
-                         "target": target, "state": state, "ratio": ratio})
+            rows.append(
+                {
+                    "class": cls,
+                    "metric": col,
+                    "mean": mean,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "target": target,
+                    "state": state,
+                    "ratio": ratio,
+                }
+            )
     # a decided failure of one target decides the value, whatever the others
     checks = pd.DataFrame(rows)
     if (checks["state"] == "fail").any():
         decided = True
-    links = pd.concat([r.links for r in good if r.links is not None], ignore_index=True) \
-        if good else pd.DataFrame(columns=["link", "utilisation", "drops"])
+    links = (
+        pd.concat([r.links for r in good if r.links is not None], ignore_index=True)
+        if good
+        else pd.DataFrame(columns=["link", "utilisation", "drops"])
+    )
     if len(links):
         links = links.groupby("link", as_index=False)[["utilisation", "drops"]].mean()
     return Verdict(x, not any_fail, not decided, len(good), checks, links), decided
 
 
-def find_capacity(file: str | Path, what: str = "cameras", *, start: str | float | None = None,
-                  maximum: str | float | None = None, replications: int = 3,
-                  max_replications: int = 10, confidence: float = 0.95,
-                  rel_tol: float = 0.01, cache_dir: str | Path | None = None,
-                  duration_ps: int | None = None, max_values: int = 40, estimates: bool = True,
-                  on_run: Callable[[RunRecord], None] | None = None) -> CapacityResult:
+def find_capacity(
+    file: str | Path,
+    what: str = "cameras",
+    *,
+    start: str | float | None = None,
+    maximum: str | float | None = None,
+    replications: int = 3,
+    max_replications: int = 10,
+    confidence: float = 0.95,
+    rel_tol: float = 0.01,
+    cache_dir: str | Path | None = None,
+    duration_ps: int | None = None,
+    max_values: int = 40,
+    estimates: bool = True,
+    on_run: Callable[[RunRecord], None] | None = None,
+) -> CapacityResult:
     """Search the largest value of ``what`` for which every SLA of the scenario holds.
 
     ``start`` defaults to the scenario's current value; ``maximum`` bounds the bracketing
@@ -192,7 +231,8 @@ def find_capacity(file: str | Path, what: str = "cameras", *, start: str | float
     if not targets:
         raise AnalysisInputError(
             f"{file}: the scenario has no SLA targets ([sla.<class>]): capacity means the "
-            "largest load meeting every target, so at least one is needed")
+            "largest load meeting every target, so at least one is needed"
+        )
     data, base_dir = load_raw(file)
     vary = make_vary(data, what)
     x0 = vary.parse(start) if start is not None else vary.current
@@ -202,9 +242,11 @@ def find_capacity(file: str | Path, what: str = "cameras", *, start: str | float
     if xmax < x0:
         raise AnalysisInputError(
             f"the search range is reversed: --max {vary.label(xmax)} is below the start "
-            f"{vary.label(x0)}")
-    cache = RunCache(data, base_dir, vary, Path(cache_dir) if cache_dir else None,
-                     duration_ps, on_run)
+            f"{vary.label(x0)}"
+        )
+    cache = RunCache(
+        data, base_dir, vary, Path(cache_dir) if cache_dir else None, duration_ps, on_run
+    )
     judged: dict[float, Verdict] = {}
 
     def norm(x: float) -> float:
@@ -223,9 +265,11 @@ def find_capacity(file: str | Path, what: str = "cameras", *, start: str | float
             verdict, decided = _judge(x, recs, targets, confidence)
         judged[x] = verdict
         if len(judged) > max_values:
-            raise AnalysisInputError(f"the search judged more than {max_values} values "
-                                     "without converging; is the SLA monotone in "
-                                     f"{vary.what}?")
+            raise AnalysisInputError(
+                f"the search judged more than {max_values} values "
+                "without converging; is the SLA monotone in "
+                f"{vary.what}?"
+            )
         return verdict
 
     def close(lo: float, hi: float) -> bool:
@@ -265,7 +309,8 @@ def find_capacity(file: str | Path, what: str = "cameras", *, start: str | float
                 f"{vary.label(hi)}, class {b['class']!r} {b['metric']} is "
                 f"{show_value(b['metric'], b['mean'])} against a target of "
                 f"{show_value(b['metric'], b['target'])}; the target cannot be met at any load "
-                "(relax it, or change the network)")
+                "(relax it, or change the network)"
+            )
     while lo is not None and hi is not None and not close(lo, hi):
         mid = norm((lo + hi) / 2)
         if mid in (lo, hi):
@@ -274,21 +319,31 @@ def find_capacity(file: str | Path, what: str = "cameras", *, start: str | float
             lo = mid
         else:
             hi = mid
-    failures = [{"x": r.x, "replication": r.replication, "seed": r.seed, "error": r.error}
-                for r in cache.records if r.error is not None]
-    result = CapacityResult(vary, lo, hi, sorted(judged.values(), key=lambda v: v.x),
-                            failures)
-    result.binding = judged[hi].binding() if hi is not None else judged[lo].binding() \
-        if lo is not None else {}
+    failures = [
+        {"x": r.x, "replication": r.replication, "seed": r.seed, "error": r.error}
+        for r in cache.records
+        if r.error is not None
+    ]
+    result = CapacityResult(vary, lo, hi, sorted(judged.values(), key=lambda v: v.x), failures)
+    result.binding = (
+        judged[hi].binding() if hi is not None else judged[lo].binding() if lo is not None else {}
+    )
     if estimates:
         result.estimates = estimated_capacities(cache, targets, x0, xmax, rel_tol)
     return result
 
 
-def _search(ok: Callable[[float], bool], x0: float, xmax: float, integer: bool,
-            minimum: float, rel_tol: float) -> float | None:
+def _search(
+    ok: Callable[[float], bool],
+    x0: float,
+    xmax: float,
+    integer: bool,
+    minimum: float,
+    rel_tol: float,
+) -> float | None:
     """Largest x in [minimum, xmax] with ``ok(x)`` (monotone), by doubling/halving then
     bisection; ``None`` when even the smallest value tried fails."""
+
     def norm(x: float) -> float:
         return float(round(x)) if integer else float(x)
 
@@ -327,8 +382,13 @@ def _search(ok: Callable[[float], bool], x0: float, xmax: float, integer: bool,
     return lo
 
 
-def estimated_capacities(cache: RunCache, targets: dict[str, dict[str, float]], x0: float,
-                         xmax: float, rel_tol: float = 0.01) -> dict[str, float | None]:
+def estimated_capacities(
+    cache: RunCache,
+    targets: dict[str, dict[str, float]],
+    x0: float,
+    xmax: float,
+    rel_tol: float = 0.01,
+) -> dict[str, float | None]:
     """The capacity each fast estimate predicts (no simulation), by the same search:
     ``sum-of-means-60%`` and ``gaussian-equivalent-capacity`` (every link accepted), and
     ``network-calculus-bound`` (every class's worst-case bound within each of its latency

@@ -60,9 +60,14 @@ class _Bar:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-            self.progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("{task.description}"),
-                                     console=Console(stderr=True), transient=True)
+            self.progress = Progress(
+                TextColumn(label),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                console=Console(stderr=True),
+                transient=True,
+            )
             self.task = self.progress.add_task("", total=total)
 
     def __enter__(self) -> _Bar:
@@ -77,10 +82,13 @@ class _Bar:
     def __call__(self, rec: Any) -> None:
         self.reused += int(rec.reused)
         if self.progress is not None:
-            self.progress.update(self.task, advance=1,
-                                 description=f"{self.x_name}={rec.x:g} rep "
-                                             f"{rec.replication}"
-                                 f"{' (reused)' if rec.reused else ''}")
+            self.progress.update(
+                self.task,
+                advance=1,
+                description=f"{self.x_name}={rec.x:g} rep "
+                f"{rec.replication}"
+                f"{' (reused)' if rec.reused else ''}",
+            )
 
 
 def _invalid(exc: Exception) -> NoReturn:
@@ -105,24 +113,46 @@ def _reported_errors() -> Iterator[None]:
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--vary", "what", required=True,
-              help="'cameras' (total count), 'bitrate' (a scale) or a dotted field path, "
-                   "e.g. 'links[\"agg1-core\"].rate'.")
+@click.option(
+    "--vary",
+    "what",
+    required=True,
+    help="'cameras' (total count), 'bitrate' (a scale) or a dotted field path, "
+    "e.g. 'links[\"agg1-core\"].rate'.",
+)
 @click.option("--from", "start", required=True, help="First value (quantities with a unit).")
 @click.option("--to", "stop", required=True, help="Last value.")
 @click.option("--steps", type=int, default=5, show_default=True, help="Number of values.")
-@click.option("--replications", type=int, default=3, show_default=True,
-              help="Independent runs per value (confidence intervals need ≥ 2).")
+@click.option(
+    "--replications",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Independent runs per value (confidence intervals need ≥ 2).",
+)
 @click.option("--confidence", type=float, default=0.95, show_default=True)
 @click.option("--duration", help="Override simulation.duration of every run, e.g. '10s'.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default results/curves/<scenario>-<vary>/); runs stored "
-                   "there are reused.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default results/curves/<scenario>-<vary>/); runs stored there are reused.",
+)
 @click.option("--no-plot", is_flag=True, help="Do not draw curve.png.")
 @click.option("--json", "as_json", is_flag=True, help="Print the curve table as JSON.")
-def curve(file: Path, what: str, start: str, stop: str, steps: int, replications: int,
-          confidence: float, duration: str | None, out_dir: Path | None, no_plot: bool,
-          as_json: bool) -> None:
+def curve(
+    file: Path,
+    what: str,
+    start: str,
+    stop: str,
+    steps: int,
+    replications: int,
+    confidence: float,
+    duration: str | None,
+    out_dir: Path | None,
+    no_plot: bool,
+    as_json: bool,
+) -> None:
     """Latency percentiles and loss per class against a varied load, with confidence
     intervals and the fast estimates (60 % rule, Gaussian, network calculus)."""
     from vidnet_sim.analysis.curve import run_curve, write_curve
@@ -130,9 +160,18 @@ def curve(file: Path, what: str, start: str, stop: str, steps: int, replications
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}"
     with _reported_errors(), _Bar("curve", None) as bar:
-        res = run_curve(file, what, start, stop, steps, replications=replications,
-                        confidence=confidence, cache_dir=out, duration_ps=duration_ps,
-                        on_run=bar)
+        res = run_curve(
+            file,
+            what,
+            start,
+            stop,
+            steps,
+            replications=replications,
+            confidence=confidence,
+            cache_dir=out,
+            duration_ps=duration_ps,
+            on_run=bar,
+        )
     files = write_curve(res, out, plot=not no_plot)
     if as_json:
         click.echo(res.table.to_json(orient="records"))
@@ -145,38 +184,72 @@ def curve(file: Path, what: str, start: str, stop: str, steps: int, replications
             cells = ", ".join(
                 f"{res.vary.label(x)}: {m / scale:.4g}{unit}"
                 + ("" if math.isnan(h) else f" ±{(h - m) / scale:.2g}")
-                for x, m, h in zip(g["x"], g["mean"], g["ci_high"], strict=True))
+                for x, m, h in zip(g["x"], g["mean"], g["ci_high"], strict=True)
+            )
             click.echo(f"{cls} {metric}: {cells}")
-        click.echo(f"{len(res.runs)} runs ({bar.reused} reused); files: "
-                   + ", ".join(str(f) for f in files))
+        click.echo(
+            f"{len(res.runs)} runs ({bar.reused} reused); files: "
+            + ", ".join(str(f) for f in files)
+        )
     if res.partial:
-        click.echo(f"PARTIAL: {len(res.failures)} run(s) failed; the curve misses them "
-                   f"(see {out / 'manifest.json'}):", err=True)
+        click.echo(
+            f"PARTIAL: {len(res.failures)} run(s) failed; the curve misses them "
+            f"(see {out / 'manifest.json'}):",
+            err=True,
+        )
         for f in res.failures[:5]:
-            click.echo(f"  x={f['x']:g} replication {f['replication']}: {f['error']}",
-                       err=True)
+            click.echo(f"  x={f['x']:g} replication {f['replication']}: {f['error']}", err=True)
         sys.exit(EXIT_PARTIAL)
 
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--vary", "what", default="cameras", show_default=True,
-              help="'cameras', 'bitrate' or a dotted field path.")
+@click.option(
+    "--vary",
+    "what",
+    default="cameras",
+    show_default=True,
+    help="'cameras', 'bitrate' or a dotted field path.",
+)
 @click.option("--start", help="First value tried (default: the scenario's).")
 @click.option("--max", "maximum", help="Largest value tried (default 1024 × start).")
 @click.option("--replications", type=int, default=3, show_default=True)
-@click.option("--max-replications", type=int, default=10, show_default=True,
-              help="Replications added while a confidence interval straddles a target.")
+@click.option(
+    "--max-replications",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Replications added while a confidence interval straddles a target.",
+)
 @click.option("--confidence", type=float, default=0.95, show_default=True)
-@click.option("--tolerance", type=float, default=0.01, show_default=True,
-              help="Relative precision for non-integer variables.")
+@click.option(
+    "--tolerance",
+    type=float,
+    default=0.01,
+    show_default=True,
+    help="Relative precision for non-integer variables.",
+)
 @click.option("--duration", help="Override simulation.duration of every run.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default results/capacity/<scenario>-<vary>/).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default results/capacity/<scenario>-<vary>/).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def capacity(file: Path, what: str, start: str | None, maximum: str | None, replications: int,
-             max_replications: int, confidence: float, tolerance: float,
-             duration: str | None, out_dir: Path | None, as_json: bool) -> None:
+def capacity(
+    file: Path,
+    what: str,
+    start: str | None,
+    maximum: str | None,
+    replications: int,
+    max_replications: int,
+    confidence: float,
+    tolerance: float,
+    duration: str | None,
+    out_dir: Path | None,
+    as_json: bool,
+) -> None:
     """The largest camera count (or load) for which every SLA holds; reports the binding
     class and link."""
     from vidnet_sim.analysis.capacity import find_capacity, show_value
@@ -184,10 +257,19 @@ def capacity(file: Path, what: str, start: str | None, maximum: str | None, repl
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}"
     with _reported_errors(), _Bar("capacity", None) as bar:
-        res = find_capacity(file, what, start=start, maximum=maximum,
-                            replications=replications, max_replications=max_replications,
-                            confidence=confidence, rel_tol=tolerance, cache_dir=out,
-                            duration_ps=duration_ps, on_run=bar)
+        res = find_capacity(
+            file,
+            what,
+            start=start,
+            maximum=maximum,
+            replications=replications,
+            max_replications=max_replications,
+            confidence=confidence,
+            rel_tol=tolerance,
+            cache_dir=out,
+            duration_ps=duration_ps,
+            on_run=bar,
+        )
     out.mkdir(parents=True, exist_ok=True)
     res.table().assign(partial=res.partial).to_parquet(out / "capacity.parquet", index=False)
     doc = {
@@ -208,55 +290,94 @@ def capacity(file: Path, what: str, start: str | None, maximum: str | None, repl
     else:
         v = res.vary
         if res.first_fail is None:
-            click.echo(f"capacity: {v.what} ≥ {v.label(res.capacity or 0)} (every SLA still "
-                       "holds at the largest value tried; raise --max)")
+            click.echo(
+                f"capacity: {v.what} ≥ {v.label(res.capacity or 0)} (every SLA still "
+                "holds at the largest value tried; raise --max)"
+            )
         else:
             b = res.binding
-            click.echo(f"capacity: {v.what} = {v.label(res.capacity or 0)} "
-                       f"(fails at {v.label(res.first_fail)})"
-                       + (" [uncertain: decided by the mean]" if res.uncertain else ""))
+            click.echo(
+                f"capacity: {v.what} = {v.label(res.capacity or 0)} "
+                f"(fails at {v.label(res.first_fail)})"
+                + (" [uncertain: decided by the mean]" if res.uncertain else "")
+            )
             metric = str(b.get("metric"))
-            click.echo(f"binding: class {b.get('class')!r} {metric} "
-                       f"(mean {show_value(metric, float(b['mean']))} vs target "
-                       f"{show_value(metric, float(b['target']))}); "
-                       f"link {b.get('link')} at utilisation "
-                       f"{b.get('link_utilisation', math.nan):.1%}"
-                       + (f"; drops on {b['dropping_link']}" if "dropping_link" in b else ""))
+            click.echo(
+                f"binding: class {b.get('class')!r} {metric} "
+                f"(mean {show_value(metric, float(b['mean']))} vs target "
+                f"{show_value(metric, float(b['target']))}); "
+                f"link {b.get('link')} at utilisation "
+                f"{b.get('link_utilisation', math.nan):.1%}"
+                + (f"; drops on {b['dropping_link']}" if "dropping_link" in b else "")
+            )
         for method, x in res.estimates.items():
-            click.echo(f"estimate [{method}]: "
-                       + ("no value passes" if x is None else f"{v.what} = {v.label(x)}"))
-        click.echo(f"{len(res.verdicts)} values judged, {bar.reused} runs reused; "
-                   f"results in {out}")
+            click.echo(
+                f"estimate [{method}]: "
+                + ("no value passes" if x is None else f"{v.what} = {v.label(x)}")
+            )
+        click.echo(f"{len(res.verdicts)} values judged, {bar.reused} runs reused; results in {out}")
     if res.partial:
-        click.echo(f"PARTIAL: {len(res.failures)} run(s) failed; values were judged on the "
-                   "others", err=True)
+        click.echo(
+            f"PARTIAL: {len(res.failures)} run(s) failed; values were judged on the others",
+            err=True,
+        )
         sys.exit(EXIT_PARTIAL)
 
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--costs", "costs_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Cost model TOML (fibre_per_km, port, new_fibre, currency, [optics] "
-                   "rate → cost); default: DOMAIN.md §7 orders of magnitude.")
-@click.option("--replications", type=int, default=3, show_default=True,
-              help="Independent runs per design.")
-@click.option("--max-replications", type=int, default=10, show_default=True,
-              help="Replications added while a confidence interval straddles a target.")
+@click.option(
+    "--costs",
+    "costs_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Cost model TOML (fibre_per_km, port, new_fibre, currency, [optics] "
+    "rate → cost); default: DOMAIN.md §7 orders of magnitude.",
+)
+@click.option(
+    "--replications", type=int, default=3, show_default=True, help="Independent runs per design."
+)
+@click.option(
+    "--max-replications",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Replications added while a confidence interval straddles a target.",
+)
 @click.option("--confidence", type=float, default=0.95, show_default=True)
 @click.option("--duration", help="Override simulation.duration of every run.")
-@click.option("--max-designs", type=click.IntRange(min=2), default=40, show_default=True,
-              help="Designs simulated per year before the search falls back to greedy "
-                   "upgrades.")
-@click.option("--no-vendor-check", is_flag=True,
-              help="Do not simulate the 60 %-rule design (it is still costed).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default results/size/<scenario>/); runs stored there are "
-                   "reused.")
+@click.option(
+    "--max-designs",
+    type=click.IntRange(min=2),
+    default=40,
+    show_default=True,
+    help="Designs simulated per year before the search falls back to greedy upgrades.",
+)
+@click.option(
+    "--no-vendor-check",
+    is_flag=True,
+    help="Do not simulate the 60 %-rule design (it is still costed).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default results/size/<scenario>/); runs stored there are reused.",
+)
 @click.option("--no-plot", is_flag=True, help="Do not draw size.png.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def size(file: Path, costs_file: Path | None, replications: int, max_replications: int,
-         confidence: float, duration: str | None, max_designs: int, no_vendor_check: bool,
-         out_dir: Path | None, no_plot: bool, as_json: bool) -> None:
+def size(
+    file: Path,
+    costs_file: Path | None,
+    replications: int,
+    max_replications: int,
+    confidence: float,
+    duration: str | None,
+    max_designs: int,
+    no_vendor_check: bool,
+    out_dir: Path | None,
+    no_plot: bool,
+    as_json: bool,
+) -> None:
     """The cheapest rate tier per link meeting every SLA, for each year of the growth plan:
     upgrade schedule, CAPEX per year and a report (report.md) for a council."""
     from vidnet_sim.analysis.cost import CostModel, load_cost_model
@@ -270,11 +391,18 @@ def size(file: Path, costs_file: Path | None, replications: int, max_replication
         model = load_cost_model(costs_file) if costs_file is not None else CostModel()
         with _Bar("size", None, "year") as bar:
             try:
-                res = size_network(file, model, replications=replications,
-                                   max_replications=max_replications, confidence=confidence,
-                                   duration_ps=duration_ps, cache_dir=out,
-                                   max_designs=max_designs, vendor_check=not no_vendor_check,
-                                   on_run=bar)
+                res = size_network(
+                    file,
+                    model,
+                    replications=replications,
+                    max_replications=max_replications,
+                    confidence=confidence,
+                    duration_ps=duration_ps,
+                    cache_dir=out,
+                    max_designs=max_designs,
+                    vendor_check=not no_vendor_check,
+                    on_run=bar,
+                )
             except SizingStoppedError as exc:
                 res, stopped = exc.result, exc
         write_sizing(res, out, plot=not no_plot)
@@ -286,8 +414,10 @@ def size(file: Path, costs_file: Path | None, replications: int, max_replication
 
         console = Console(highlight=False, width=max(120, Console().width))
         tables = sizing_tables(res)
-        for key, title in (("years", "investment per year"),
-                           ("schedule", "tier per link and year (→: upgrade)")):
+        for key, title in (
+            ("years", "investment per year"),
+            ("schedule", "tier per link and year (→: upgrade)"),
+        ):
             header, rows = tables[key]
             t = Table(title=title + (" — PARTIAL" if res.partial else ""))
             for h in header:
@@ -295,16 +425,24 @@ def size(file: Path, costs_file: Path | None, replications: int, max_replication
             for r in rows:
                 t.add_row(*(c.replace("**", "") for c in r))
             console.print(t)
-        console.print(f"total CAPEX, {years_label([y.year for y in res.years])}: "
-                      f"{res.total_capex:,.0f} {res.currency}"
-                      + (" [uncertain]" if res.uncertain else "")
-                      + f"; {bar.reused} runs reused; report: {out / 'report.md'}")
+        console.print(
+            f"total CAPEX, {years_label([y.year for y in res.years])}: "
+            f"{res.total_capex:,.0f} {res.currency}"
+            + (" [uncertain]" if res.uncertain else "")
+            + f"; {bar.reused} runs reused; report: {out / 'report.md'}"
+        )
     if stopped is not None:
-        click.echo(f"PARTIAL: {stopped} (years sized: "
-                   f"{', '.join(str(y.year) for y in res.years) or 'none'}; written to "
-                   f"{out})", err=True)
+        click.echo(
+            f"PARTIAL: {stopped} (years sized: "
+            f"{', '.join(str(y.year) for y in res.years) or 'none'}; written to "
+            f"{out})",
+            err=True,
+        )
         sys.exit(EXIT_INVALID_SCENARIO if stopped.kind == "infeasible" else EXIT_PARTIAL)
     if res.partial:
-        click.echo(f"PARTIAL: {len(res.failures)} run(s) failed; designs were judged on the "
-                   f"others (see {out / 'size.json'})", err=True)
+        click.echo(
+            f"PARTIAL: {len(res.failures)} run(s) failed; designs were judged on the "
+            f"others (see {out / 'size.json'})",
+            err=True,
+        )
         sys.exit(EXIT_PARTIAL)

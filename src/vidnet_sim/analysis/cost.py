@@ -59,8 +59,9 @@ class CostModel:
     def upgrade_cost(self, rate_bps: int) -> float:
         """Equipping a link (built or upgraded) for ``rate_bps``: two transceivers, two ports."""
         if rate_bps not in self.optics:
-            raise AnalysisInputError(f"no optics cost for a {rate_bps} bit/s link; tiers: "
-                                     f"{self.tiers}")
+            raise AnalysisInputError(
+                f"no optics cost for a {rate_bps} bit/s link; tiers: {self.tiers}"
+            )
         return 2 * (self.optics[rate_bps] + self.port)
 
     def fibre_cost(self, length_m: float) -> float:
@@ -84,26 +85,32 @@ def load_cost_model(path: str | Path) -> CostModel:
     known = {"fibre_per_km", "port", "optics", "new_fibre", "currency"}
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise AnalysisInputError(f"cost model {path}: unknown key(s) {unknown}; known: "
-                                 f"{sorted(known)}")
+        raise AnalysisInputError(
+            f"cost model {path}: unknown key(s) {unknown}; known: {sorted(known)}"
+        )
+
     def cost(key: str, value: object) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise AnalysisInputError(f"cost model {path}: {key}: got {value!r}, expected a "
-                                     "cost (a number ≥ 0)")
+            raise AnalysisInputError(
+                f"cost model {path}: {key}: got {value!r}, expected a cost (a number ≥ 0)"
+            )
         return float(value)
 
     kwargs: dict[str, Any] = {k: cost(k, raw[k]) for k in ("fibre_per_km", "port") if k in raw}
     if "new_fibre" in raw:
         if not isinstance(raw["new_fibre"], bool):
-            raise AnalysisInputError(f"cost model {path}: new_fibre: got "
-                                     f"{raw['new_fibre']!r}, expected true or false")
+            raise AnalysisInputError(
+                f"cost model {path}: new_fibre: got {raw['new_fibre']!r}, expected true or false"
+            )
         kwargs["new_fibre"] = raw["new_fibre"]
     if "currency" in raw:
         kwargs["currency"] = str(raw["currency"])
     if "optics" in raw:
         if not isinstance(raw["optics"], dict) or not raw["optics"]:
-            raise AnalysisInputError(f"cost model {path}: optics: expected a table of rate "
-                                     "tier = cost, with at least one tier")
+            raise AnalysisInputError(
+                f"cost model {path}: optics: expected a table of rate "
+                "tier = cost, with at least one tier"
+            )
         optics: dict[int, float] = {}
         for k, v in raw["optics"].items():
             try:
@@ -151,6 +158,13 @@ def link_costs(data: dict[str, Any], model: CostModel) -> pd.DataFrame:
 
     sc = parse_scenario_dict(copy.deepcopy(data))
     lengths = link_lengths(sc)
-    rows = [{"link": str(link.id), "rate_bps": link.rate, "length_m": lengths[str(link.id)],
-             "cost": model.link_cost(link.rate, lengths[str(link.id)])} for link in sc.links]
+    rows = [
+        {
+            "link": str(link.id),
+            "rate_bps": link.rate,
+            "length_m": lengths[str(link.id)],
+            "cost": model.link_cost(link.rate, lengths[str(link.id)]),
+        }
+        for link in sc.links
+    ]
     return pd.DataFrame(rows, columns=["link", "rate_bps", "length_m", "cost"])

@@ -23,14 +23,28 @@ from vidnet_sim.analysis.estimates import METHOD_GAUSSIAN, METHOD_NC, METHOD_SUM
 from vidnet_sim.analysis.runs import RunCache, RunRecord, mean_ci
 from vidnet_sim.analysis.vary import Vary, load_raw, make_vary, vary_values
 
-__all__ = ["CURVE_METRICS", "CurveResult", "curve_estimates", "plot_curve", "run_curve",
-           "write_curve"]
+__all__ = [
+    "CURVE_METRICS",
+    "CurveResult",
+    "curve_estimates",
+    "plot_curve",
+    "run_curve",
+    "write_curve",
+]
 
 #: Summary columns a curve reports (per traffic class).
 CURVE_METRICS = (
-    "latency_p50_ps", "latency_p95_ps", "latency_p99_ps", "latency_p999_ps", "latency_max_ps",
-    "frame_latency_p50_ps", "frame_latency_p99_ps", "frame_latency_max_ps",
-    "loss", "frame_loss", "throughput_bps",
+    "latency_p50_ps",
+    "latency_p95_ps",
+    "latency_p99_ps",
+    "latency_p999_ps",
+    "latency_max_ps",
+    "frame_latency_p50_ps",
+    "frame_latency_p99_ps",
+    "frame_latency_max_ps",
+    "loss",
+    "frame_loss",
+    "throughput_bps",
 )
 
 
@@ -70,22 +84,45 @@ def curve_estimates(cache: RunCache, values: list[float]) -> pd.DataFrame:
             continue
         links = est.links
         busiest = int(links["utilisation"].to_numpy().argmax())
-        rows.append({"x": x, "method": METHOD_SUM_OF_MEANS, "class": "",
-                     "value": float(links["utilisation"].max()), "ok": est.ok(METHOD_SUM_OF_MEANS),
-                     "link": str(links["link"].iloc[busiest])})
+        rows.append(
+            {
+                "x": x,
+                "method": METHOD_SUM_OF_MEANS,
+                "class": "",
+                "value": float(links["utilisation"].max()),
+                "ok": est.ok(METHOD_SUM_OF_MEANS),
+                "link": str(links["link"].iloc[busiest]),
+            }
+        )
         ratio = links["gaussian_bps"] / links["rate_bps"]
-        rows.append({"x": x, "method": METHOD_GAUSSIAN, "class": "",
-                     "value": float(ratio.max()), "ok": est.ok(METHOD_GAUSSIAN),
-                     "link": str(links["link"].iloc[int(ratio.to_numpy().argmax())])})
+        rows.append(
+            {
+                "x": x,
+                "method": METHOD_GAUSSIAN,
+                "class": "",
+                "value": float(ratio.max()),
+                "ok": est.ok(METHOD_GAUSSIAN),
+                "link": str(links["link"].iloc[int(ratio.to_numpy().argmax())]),
+            }
+        )
         for cls in sorted(set(est.groups["class"])):
             b = est.group_bound_ps(cls)
-            rows.append({"x": x, "method": METHOD_NC, "class": cls, "value": b,
-                         "ok": bool(math.isfinite(b)), "link": ""})
+            rows.append(
+                {
+                    "x": x,
+                    "method": METHOD_NC,
+                    "class": cls,
+                    "value": b,
+                    "ok": bool(math.isfinite(b)),
+                    "link": "",
+                }
+            )
     return pd.DataFrame(rows, columns=["x", "method", "class", "value", "ok", "link"])
 
 
-def aggregate(records: list[RunRecord], confidence: float = 0.95) -> tuple[pd.DataFrame,
-                                                                            pd.DataFrame]:
+def aggregate(
+    records: list[RunRecord], confidence: float = 0.95
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per value, class and metric: mean and confidence interval over the replications;
     and the per-run class rows (``runs``)."""
     frames = []
@@ -106,17 +143,34 @@ def aggregate(records: list[RunRecord], confidence: float = 0.95) -> tuple[pd.Da
             for m in CURVE_METRICS:
                 vals = g[m].to_numpy(np.float64)
                 mean, lo, hi = mean_ci(vals, confidence)
-                rows.append({"x": x, "class": cls, "metric": m, "mean": mean, "ci_low": lo,
-                             "ci_high": hi, "n": int((~np.isnan(vals)).sum())})
-    table = pd.DataFrame(rows, columns=["x", "class", "metric", "mean", "ci_low", "ci_high",
-                                        "n"])
+                rows.append(
+                    {
+                        "x": x,
+                        "class": cls,
+                        "metric": m,
+                        "mean": mean,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "n": int((~np.isnan(vals)).sum()),
+                    }
+                )
+    table = pd.DataFrame(rows, columns=["x", "class", "metric", "mean", "ci_low", "ci_high", "n"])
     return table, runs
 
 
-def run_curve(file: str | Path, what: str, start: str | float, stop: str | float, steps: int,
-              *, replications: int = 3, confidence: float = 0.95,
-              cache_dir: str | Path | None = None, duration_ps: int | None = None,
-              on_run: Callable[[RunRecord], None] | None = None) -> CurveResult:
+def run_curve(
+    file: str | Path,
+    what: str,
+    start: str | float,
+    stop: str | float,
+    steps: int,
+    *,
+    replications: int = 3,
+    confidence: float = 0.95,
+    cache_dir: str | Path | None = None,
+    duration_ps: int | None = None,
+    on_run: Callable[[RunRecord], None] | None = None,
+) -> CurveResult:
     """Simulate ``replications`` runs at each of ``steps`` values of ``what``.
 
     Raises :class:`~vidnet_sim.errors.ScenarioError` for an invalid scenario and
@@ -132,16 +186,21 @@ def run_curve(file: str | Path, what: str, start: str | float, stop: str | float
     data, base_dir = load_raw(file)
     vary = make_vary(data, what)
     values = vary_values(vary, vary.parse(start), vary.parse(stop), steps)
-    cache = RunCache(data, base_dir, vary, Path(cache_dir) if cache_dir else None,
-                     duration_ps, on_run)
+    cache = RunCache(
+        data, base_dir, vary, Path(cache_dir) if cache_dir else None, duration_ps, on_run
+    )
     for x in values:
         for k in range(replications):
             cache.run(x, k)
     table, runs = aggregate(cache.records, confidence)
-    failures = [{"x": r.x, "replication": r.replication, "seed": r.seed, "error": r.error}
-                for r in cache.records if r.error is not None]
-    return CurveResult(vary, values, table, curve_estimates(cache, values), runs, failures,
-                       confidence)
+    failures = [
+        {"x": r.x, "replication": r.replication, "seed": r.seed, "error": r.error}
+        for r in cache.records
+        if r.error is not None
+    ]
+    return CurveResult(
+        vary, values, table, curve_estimates(cache, values), runs, failures, confidence
+    )
 
 
 def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) -> list[Path]:
@@ -153,25 +212,38 @@ def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) 
     table["partial"] = result.partial
     est = result.estimates.copy()
     est.insert(0, "vary", result.vary.what)
-    files = [out / "curve.parquet", out / "estimates.parquet", out / "runs.parquet",
-             out / "manifest.json"]
+    files = [
+        out / "curve.parquet",
+        out / "estimates.parquet",
+        out / "runs.parquet",
+        out / "manifest.json",
+    ]
     table.to_parquet(files[0], index=False)
     est.to_parquet(files[1], index=False)
     result.runs.to_parquet(files[2], index=False)
-    manifest = {"vary": result.vary.what, "values": result.values,
-                "confidence": result.confidence, "partial": result.partial,
-                "failures": result.failures,
-                "runs": len(result.runs),
-                "reused_runs": int(result.runs["reused"].sum()) if len(result.runs) else 0}
+    manifest = {
+        "vary": result.vary.what,
+        "values": result.values,
+        "confidence": result.confidence,
+        "partial": result.partial,
+        "failures": result.failures,
+        "runs": len(result.runs),
+        "reused_runs": int(result.runs["reused"].sum()) if len(result.runs) else 0,
+    }
     files[3].write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
     if plot and len(result.table):
         files.append(plot_curve(result, out / "curve.png"))
     return files
 
 
-def plot_curve(result: CurveResult, path: str | Path, *,
-               targets: dict[str, dict[str, float]] | None = None, limits: bool = True,
-               title: str | None = None) -> Path:
+def plot_curve(
+    result: CurveResult,
+    path: str | Path,
+    *,
+    targets: dict[str, dict[str, float]] | None = None,
+    limits: bool = True,
+    title: str | None = None,
+) -> Path:
     """One row per traffic class: packet latency percentiles (with confidence intervals) and
     the network-calculus bound against the variable, the 60 % and Gaussian capacity limits
     as vertical lines (``limits``); loss on the right. ``targets`` (class → summary column →
@@ -193,14 +265,23 @@ def plot_curve(result: CurveResult, path: str | Path, *,
             lines[method] = (float(e["x"].max()), style)
     for row, cls in enumerate(classes):
         ax, ax_loss = axes[row]
-        for metric, label in (("latency_p50_ps", "p50"), ("latency_p99_ps", "p99"),
-                              ("latency_max_ps", "max"), ("frame_latency_p99_ps",
-                                                          "frame p99")):
+        for metric, label in (
+            ("latency_p50_ps", "p50"),
+            ("latency_p99_ps", "p99"),
+            ("latency_max_ps", "max"),
+            ("frame_latency_p99_ps", "frame p99"),
+        ):
             d = t[(t["class"] == cls) & (t["metric"] == metric)].sort_values("x")
             if d["mean"].notna().any():
                 err = np.vstack([d["mean"] - d["ci_low"], d["ci_high"] - d["mean"]]) / 1e9
-                ax.errorbar(d["x"], d["mean"] / 1e9, yerr=np.nan_to_num(err), capsize=3,
-                            marker="o", label=f"simulated {label}")
+                ax.errorbar(
+                    d["x"],
+                    d["mean"] / 1e9,
+                    yerr=np.nan_to_num(err),
+                    capsize=3,
+                    marker="o",
+                    label=f"simulated {label}",
+                )
         nc = est[(est["method"] == METHOD_NC) & (est["class"] == cls)].sort_values("x")
         if np.isfinite(nc["value"]).any():  # no bound (inf): a gap in the line
             bound = nc["value"].where(np.isfinite(nc["value"])) / 1e9
@@ -210,11 +291,17 @@ def plot_curve(result: CurveResult, path: str | Path, *,
             ax_loss.axvline(x, color=colour, linestyle=":")
         for metric, target in (targets or {}).get(cls, {}).items():
             if metric.startswith("latency_") or metric.startswith("frame_latency_"):
-                ax.axhline(target / 1e9, color="tab:red", linestyle="-.", linewidth=1,
-                           label=f"target {metric.removesuffix('_ps')}")
+                ax.axhline(
+                    target / 1e9,
+                    color="tab:red",
+                    linestyle="-.",
+                    linewidth=1,
+                    label=f"target {metric.removesuffix('_ps')}",
+                )
             elif metric == "loss":
-                ax_loss.axhline(target, color="tab:red", linestyle="-.", linewidth=1,
-                                label="target loss")
+                ax_loss.axhline(
+                    target, color="tab:red", linestyle="-.", linewidth=1, label="target loss"
+                )
                 ax_loss.legend(fontsize=7)
         ax.set_yscale("log")
         ax.set_xlabel(result.vary.what)

@@ -96,8 +96,9 @@ def _payload_moments(t: SourceTable, s: int) -> tuple[float, float]:
     return float(np.dot(w, vals)), float(np.dot(w, vals * vals))
 
 
-def source_rate_moments(plan: NetworkPlan, timescale_ps: int | None = None,
-                        scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def source_rate_moments(
+    plan: NetworkPlan, timescale_ps: int | None = None, scale: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean wire rate (bit/s) of each source and the variance of its rate over ``τ``.
 
     ``τ`` defaults to each camera's frame period (40 ms for generic sources). Camera frames
@@ -124,8 +125,10 @@ def source_rate_moments(plan: NetworkPlan, timescale_ps: int | None = None,
                 return x + hb * (x / mp + 0.5)  # noqa: B023
 
             ew = (wire(i) + (g - 1) * wire(p)) / g
-            e2 = (wire(i) ** 2 * math.exp(float(t.i_sigma[s]) ** 2)
-                  + (g - 1) * wire(p) ** 2 * math.exp(float(t.p_sigma[s]) ** 2)) / g
+            e2 = (
+                wire(i) ** 2 * math.exp(float(t.i_sigma[s]) ** 2)
+                + (g - 1) * wire(p) ** 2 * math.exp(float(t.p_sigma[s]) ** 2)
+            ) / g
             tau = (timescale_ps / PS_PER_S) if timescale_ps else 1.0 / fps
             m_frames = max(tau * fps, 1e-12)
             mean[s] = 8.0 * ew * fps
@@ -202,8 +205,9 @@ def _bucket_from_trace(times: np.ndarray, sizes: np.ndarray, rate_bps: float) ->
     return float(np.max(after - run_min))
 
 
-def arrival_curves(plan: NetworkPlan, scenario: Scenario, mode: ArrivalMode = "model", *,
-                   quantile: float = 0.999) -> ArrivalCurves:
+def arrival_curves(
+    plan: NetworkPlan, scenario: Scenario, mode: ArrivalMode = "model", *, quantile: float = 0.999
+) -> ArrivalCurves:
     """Token-bucket arrival curves of every source.
 
     ``"model"``: from the parameters. A camera's burst ``b`` is its largest frame on the
@@ -238,8 +242,10 @@ def arrival_curves(plan: NetworkPlan, scenario: Scenario, mode: ArrivalMode = "m
         state.scale[:] = scale
         for s in range(n):
             if int(t.kind[s]) == KIND_POISSON and scale[s] != 1.0:
-                notes.append(f"{t.names[s]}: a Poisson source under an alarm; its realised "
-                             "trace at scale 1 is not a superset, so no bound is given")
+                notes.append(
+                    f"{t.names[s]}: a Poisson source under an alarm; its realised "
+                    "trace at scale 1 is not a superset, so no bound is given"
+                )
         end = scenario.simulation.duration
         step = max(scenario.simulation.window, 1)
         chunks: list[list[np.ndarray]] = [[] for _ in range(n)]
@@ -289,8 +295,7 @@ def arrival_curves(plan: NetworkPlan, scenario: Scenario, mode: ArrivalMode = "m
                 return x + int(hb) * (-(-x // mp))  # noqa: B023
 
             if si > 0 or sp > 0:
-                notes.append(f"{t.names[s]}: VBR frame sizes capped at their "
-                             f"{quantile:g} quantile")
+                notes.append(f"{t.names[s]}: VBR frame sizes capped at their {quantile:g} quantile")
             # frames of any window: at most one I per gop frames; P ≤ mean frame; a bucket
             # of the largest frame refilled at an upper bound of the mean wire rate.
             big = max(wire(i_cap), wire(p_cap))
@@ -328,11 +333,20 @@ def arrival_curves(plan: NetworkPlan, scenario: Scenario, mode: ArrivalMode = "m
             m, _ = source_rate_moments(plan, scale=scale)
             rate[s] = m[s]
             burst[s] = math.inf
-            lo = int(t.size_a[s]) if int(t.size_kind[s]) != SIZE_CHOICE else int(
-                t.choice_values[int(t.size_a[s]):int(t.size_b[s])].min())
-            hi = int(t.size_a[s]) if int(t.size_kind[s]) == SIZE_FIXED else (
-                int(t.size_b[s]) if int(t.size_kind[s]) == SIZE_UNIFORM
-                else int(t.choice_values[int(t.size_a[s]):int(t.size_b[s])].max()))
+            lo = (
+                int(t.size_a[s])
+                if int(t.size_kind[s]) != SIZE_CHOICE
+                else int(t.choice_values[int(t.size_a[s]) : int(t.size_b[s])].min())
+            )
+            hi = (
+                int(t.size_a[s])
+                if int(t.size_kind[s]) == SIZE_FIXED
+                else (
+                    int(t.size_b[s])
+                    if int(t.size_kind[s]) == SIZE_UNIFORM
+                    else int(t.choice_values[int(t.size_a[s]) : int(t.size_b[s])].max())
+                )
+            )
             pmax[s], pmin[s] = hi + hb, lo + hb
             notes.append(f"{t.names[s]}: Poisson arrivals have no deterministic burst bound")
     return ArrivalCurves(burst, rate, pmax, pmin, mode, notes)
@@ -441,9 +455,16 @@ class Estimates:
         return float(g["nc_bound_ps"].max()) if len(g) else math.nan
 
 
-def estimate(scenario: Scenario, plan: NetworkPlan | None = None, *, eps: float = 1e-3,
-             utilisation_ceiling: float = 0.6, timescale_ps: int | None = None,
-             arrivals: ArrivalMode = "model", quantile: float = 0.999) -> Estimates:
+def estimate(
+    scenario: Scenario,
+    plan: NetworkPlan | None = None,
+    *,
+    eps: float = 1e-3,
+    utilisation_ceiling: float = 0.6,
+    timescale_ps: int | None = None,
+    arrivals: ArrivalMode = "model",
+    quantile: float = 0.999,
+) -> Estimates:
     """The fast estimates of ``scenario`` (``plan`` is built when not given).
 
     ``links``: per directed link carrying traffic, ``mean_bps`` (sum of means),
@@ -472,25 +493,29 @@ def estimate(scenario: Scenario, plan: NetworkPlan | None = None, *, eps: float 
     fb, dlink = nc_delay_bounds(plan, curves)
     rate = plan.link_rate_bps.astype(np.float64)
     idx = np.flatnonzero(used)
-    links = pd.DataFrame({
-        "link": [plan.link_names[i] for i in idx],
-        "rate_bps": plan.link_rate_bps[idx],
-        "mean_bps": m[idx],
-        "utilisation": m[idx] / rate[idx],
-        "ok_60": m[idx] <= utilisation_ceiling * rate[idx],
-        "gaussian_bps": m[idx] + alpha * np.sqrt(v[idx]),
-        "ok_gaussian": m[idx] + alpha * np.sqrt(v[idx]) <= rate[idx],
-        "nc_delay_ps": dlink[idx],
-    })
+    links = pd.DataFrame(
+        {
+            "link": [plan.link_names[i] for i in idx],
+            "rate_bps": plan.link_rate_bps[idx],
+            "mean_bps": m[idx],
+            "utilisation": m[idx] / rate[idx],
+            "ok_60": m[idx] <= utilisation_ceiling * rate[idx],
+            "gaussian_bps": m[idx] + alpha * np.sqrt(v[idx]),
+            "ok_gaussian": m[idx] + alpha * np.sqrt(v[idx]) <= rate[idx],
+            "nc_delay_ps": dlink[idx],
+        }
+    )
     rows = []
     for gi, name in enumerate(plan.group_names):
         flows = np.flatnonzero(plan.sources.group[plan.flow_source] == gi)
-        rows.append({
-            "name": name,
-            "class": plan.group_classes[gi],
-            "kind": plan.group_kinds[gi],
-            "nc_bound_ps": float(fb[flows].max()) if len(flows) else math.nan,
-            "method": METHOD_NC,
-            "arrivals": curves.mode,
-        })
+        rows.append(
+            {
+                "name": name,
+                "class": plan.group_classes[gi],
+                "kind": plan.group_kinds[gi],
+                "nc_bound_ps": float(fb[flows].max()) if len(flows) else math.nan,
+                "method": METHOD_NC,
+                "arrivals": curves.mode,
+            }
+        )
     return Estimates(links, pd.DataFrame(rows), curves.notes)

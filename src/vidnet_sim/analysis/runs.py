@@ -86,8 +86,7 @@ class RunCache:
 
     def seed(self, x: float, replication: int) -> int:
         """Seed of replication ``replication`` of value ``x`` (from their content)."""
-        digest = hashlib.sha256(
-            canonical_json({"vary": self.vary.what, "x": x}).encode()).digest()
+        digest = hashlib.sha256(canonical_json({"vary": self.vary.what, "x": x}).encode()).digest()
         return point_seed(self.root_seed(), digest, replication)
 
     def scenario_data(self, x: float, replication: int) -> dict[str, Any]:
@@ -104,33 +103,49 @@ class RunCache:
 
         data = self.scenario_data(x, replication)
         seed = int(data["simulation"]["seed"])
-        key = hashlib.sha256(canonical_json(
-            {"scenario": data, "base_dir": str(self.base_dir),
-             "duration_ps": self.duration_ps, "engine": engine_fingerprint()}).encode()
+        key = hashlib.sha256(
+            canonical_json(
+                {
+                    "scenario": data,
+                    "base_dir": str(self.base_dir),
+                    "duration_ps": self.duration_ps,
+                    "engine": engine_fingerprint(),
+                }
+            ).encode()
         ).hexdigest()[:24]
         rec: RunRecord | None = None
         if self.folder is not None:
             s_path = self.folder / "runs" / f"{key}.summary.parquet"
             l_path = self.folder / "runs" / f"{key}.links.parquet"
             if s_path.is_file() and l_path.is_file():
-                rec = RunRecord(x, replication, seed, key, pd.read_parquet(s_path),
-                                pd.read_parquet(l_path), reused=True)
+                rec = RunRecord(
+                    x,
+                    replication,
+                    seed,
+                    key,
+                    pd.read_parquet(s_path),
+                    pd.read_parquet(l_path),
+                    reused=True,
+                )
         if rec is None:
             try:
-                sc = parse_scenario_dict(data, source=f"{self.vary.what} = "
-                                         f"{self.vary.label(x)}", base_dir=self.base_dir)
+                sc = parse_scenario_dict(
+                    data, source=f"{self.vary.what} = {self.vary.label(x)}", base_dir=self.base_dir
+                )
                 if self.duration_ps is not None:
                     from vidnet_sim.runner import with_overrides
 
                     sc = with_overrides(sc, duration_ps=self.duration_ps)
                 res = run_scenario(sc, write=False)
-                rec = RunRecord(x, replication, seed, key, res.tables.summary,
-                                res.tables.links, reused=False)
+                rec = RunRecord(
+                    x, replication, seed, key, res.tables.summary, res.tables.links, reused=False
+                )
             except ScenarioError as exc:
                 rec = RunRecord(x, replication, seed, key, None, None, False, exc.render())
             except Exception as exc:  # a failed run is kept as a failure, not fatal
-                rec = RunRecord(x, replication, seed, key, None, None, False,
-                                f"{type(exc).__name__}: {exc}")
+                rec = RunRecord(
+                    x, replication, seed, key, None, None, False, f"{type(exc).__name__}: {exc}"
+                )
             if self.folder is not None and rec.error is None:
                 _write_atomic(rec.summary, self.folder / "runs" / f"{key}.summary.parquet")
                 _write_atomic(rec.links, self.folder / "runs" / f"{key}.links.parquet")

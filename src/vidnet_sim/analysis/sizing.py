@@ -53,8 +53,14 @@ from vidnet_sim.analysis.cost import CostModel, link_lengths, scenario_links
 from vidnet_sim.analysis.runs import RunCache, RunRecord
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary
 
-__all__ = ["VENDOR_CEILING", "SizingResult", "SizingStoppedError", "Trial", "YearSizing",
-           "size_network"]
+__all__ = [
+    "VENDOR_CEILING",
+    "SizingResult",
+    "SizingStoppedError",
+    "Trial",
+    "YearSizing",
+    "size_network",
+]
 
 #: The vendor-tool rule: the sum of the mean rates on a link at most this share of its rate.
 VENDOR_CEILING = 0.6
@@ -123,9 +129,13 @@ class YearSizing:
         if not len(c):
             return {}
         row = c.sort_values("ratio", ascending=False).iloc[0]
-        return {"class": str(row["class"]), "metric": str(row["metric"]),
-                "mean": float(row["mean"]), "target": float(row["target"]),
-                "margin": 1.0 - float(row["mean"]) / float(row["target"])}
+        return {
+            "class": str(row["class"]),
+            "metric": str(row["metric"]),
+            "mean": float(row["mean"]),
+            "target": float(row["target"]),
+            "margin": 1.0 - float(row["mean"]) / float(row["target"]),
+        }
 
     @property
     def classes(self) -> set[str]:
@@ -188,8 +198,17 @@ class SizingResult:
         for y in self.years:
             for lid, c in y.link_capex.items():
                 paid[lid] = paid.get(lid, 0.0) + c
-        return pd.DataFrame([{"link": lid, "rate_bps": r, "length_m": last.lengths_m[lid],
-                              "cost": paid.get(lid, 0.0)} for lid, r in last.rates.items()])
+        return pd.DataFrame(
+            [
+                {
+                    "link": lid,
+                    "rate_bps": r,
+                    "length_m": last.lengths_m[lid],
+                    "cost": paid.get(lid, 0.0),
+                }
+                for lid, r in last.rates.items()
+            ]
+        )
 
     def schedule(self) -> pd.DataFrame:
         """One row per year and link: its rate, the rate before, whether it was built or
@@ -198,16 +217,23 @@ class SizingResult:
         for y in self.years:
             for lid, rate in y.rates.items():
                 prev = y.previous[lid]
-                rows.append({
-                    "year": y.year, "link": lid, "rate_bps": rate,
-                    "previous_rate_bps": prev if prev is not None else 0,
-                    "built": prev is None, "upgraded": prev is not None and rate > prev,
-                    "capex": y.link_capex[lid], "length_m": y.lengths_m[lid],
-                    "mean_load_bps": y.load_bps.get(lid, 0.0),
-                    "gaussian_bps": y.gaussian_bps.get(lid, 0.0),
-                    "utilisation": y.utilisation.get(lid, math.nan),
-                    "vendor_rate_bps": y.vendor_rates[lid], "partial": self.partial,
-                })
+                rows.append(
+                    {
+                        "year": y.year,
+                        "link": lid,
+                        "rate_bps": rate,
+                        "previous_rate_bps": prev if prev is not None else 0,
+                        "built": prev is None,
+                        "upgraded": prev is not None and rate > prev,
+                        "capex": y.link_capex[lid],
+                        "length_m": y.lengths_m[lid],
+                        "mean_load_bps": y.load_bps.get(lid, 0.0),
+                        "gaussian_bps": y.gaussian_bps.get(lid, 0.0),
+                        "utilisation": y.utilisation.get(lid, math.nan),
+                        "vendor_rate_bps": y.vendor_rates[lid],
+                        "partial": self.partial,
+                    }
+                )
         return pd.DataFrame(rows)
 
     def year_table(self) -> pd.DataFrame:
@@ -219,16 +245,25 @@ class SizingResult:
             total += y.capex
             vendor_total += y.vendor_capex
             b = y.binding()
-            rows.append({
-                "year": y.year, **y.counts, "upgrades": len(y.upgrades), "capex": y.capex,
-                "cumulative_capex": total, "vendor_capex": y.vendor_capex,
-                "vendor_cumulative_capex": vendor_total,
-                "vendor_ok": None if y.vendor_verdict is None else y.vendor_verdict.ok,
-                "binding_class": b.get("class", ""), "binding_metric": b.get("metric", ""),
-                "binding_margin": b.get("margin", math.nan), "uncertain": y.verdict.uncertain,
-                "optimal": y.optimal, "designs_simulated": y.simulated,
-                "partial": self.partial,
-            })
+            rows.append(
+                {
+                    "year": y.year,
+                    **y.counts,
+                    "upgrades": len(y.upgrades),
+                    "capex": y.capex,
+                    "cumulative_capex": total,
+                    "vendor_capex": y.vendor_capex,
+                    "vendor_cumulative_capex": vendor_total,
+                    "vendor_ok": None if y.vendor_verdict is None else y.vendor_verdict.ok,
+                    "binding_class": b.get("class", ""),
+                    "binding_metric": b.get("metric", ""),
+                    "binding_margin": b.get("margin", math.nan),
+                    "uncertain": y.verdict.uncertain,
+                    "optimal": y.optimal,
+                    "designs_simulated": y.simulated,
+                    "partial": self.partial,
+                }
+            )
         return pd.DataFrame(rows)
 
     def margins(self) -> pd.DataFrame:
@@ -240,26 +275,46 @@ class SizingResult:
             c = c[c["class"].isin(y.classes)]
             c.insert(0, "year", y.year)
             c["margin"] = 1.0 - c["mean"] / c["target"]
-            c["nc_bound_ps"] = [y.nc_bound_ps.get(str(k), math.nan) if str(m).endswith("_ps")
-                                else math.nan for k, m in zip(c["class"], c["metric"],
-                                                              strict=True)]
+            c["nc_bound_ps"] = [
+                y.nc_bound_ps.get(str(k), math.nan) if str(m).endswith("_ps") else math.nan
+                for k, m in zip(c["class"], c["metric"], strict=True)
+            ]
             frames.append(c)
-        cols = ["year", "class", "metric", "mean", "ci_low", "ci_high", "target", "state",
-                "ratio", "margin", "nc_bound_ps"]
-        return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(
-            columns=cols)
+        cols = [
+            "year",
+            "class",
+            "metric",
+            "mean",
+            "ci_low",
+            "ci_high",
+            "target",
+            "state",
+            "ratio",
+            "margin",
+            "nc_bound_ps",
+        ]
+        return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
 
     def trials(self) -> pd.DataFrame:
         """Every design considered: year, rates, CAPEX, verdict (None: skipped)."""
         rows = []
         for y in self.years:
             for t in y.trials:
-                rows.append({"year": t.year, "rates": ",".join(
-                    f"{k}={v}" for k, v in t.rates.items()), "capex": t.capex, "ok": t.ok,
-                    "class": t.binding.get("class", ""), "metric": t.binding.get("metric", ""),
-                    "mean": t.binding.get("mean", math.nan),
-                    "target": t.binding.get("target", math.nan), "uncertain": t.uncertain,
-                    "replications": t.replications, "note": t.note})
+                rows.append(
+                    {
+                        "year": t.year,
+                        "rates": ",".join(f"{k}={v}" for k, v in t.rates.items()),
+                        "capex": t.capex,
+                        "ok": t.ok,
+                        "class": t.binding.get("class", ""),
+                        "metric": t.binding.get("metric", ""),
+                        "mean": t.binding.get("mean", math.nan),
+                        "target": t.binding.get("target", math.nan),
+                        "uncertain": t.uncertain,
+                        "replications": t.replications,
+                        "note": t.note,
+                    }
+                )
         return pd.DataFrame(rows)
 
 
@@ -317,8 +372,7 @@ def _capex(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> list[float]:
     out = []
     for i, lv in enumerate(levels):
         if yr.prev[i] is None:
-            out.append(ctx.model.upgrade_cost(ctx.tiers[lv]) + ctx.model.fibre_cost(
-                yr.lengths[i]))
+            out.append(ctx.model.upgrade_cost(ctx.tiers[lv]) + ctx.model.fibre_cost(yr.lengths[i]))
         elif lv != yr.prev[i]:
             out.append(ctx.model.upgrade_cost(ctx.tiers[lv]))
         else:
@@ -326,16 +380,21 @@ def _capex(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> list[float]:
     return out
 
 
-def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdict,
-                                                                          list[RunRecord]]:
+def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdict, list[RunRecord]]:
     """Simulate design ``levels`` (replications until decided); memoised per year."""
     if levels in yr.memo:
         return yr.memo[levels]
     trial = copy.deepcopy(yr.data)
     for link, lv in zip(trial["links"], levels, strict=True):
         link["rate"] = f"{ctx.tiers[lv]}bps"
-    cache = RunCache(trial, ctx.base_dir, Vary("size", "fixed", None, 0.0), ctx.folder,
-                     ctx.duration_ps, ctx.on_run)
+    cache = RunCache(
+        trial,
+        ctx.base_dir,
+        Vary("size", "fixed", None, 0.0),
+        ctx.folder,
+        ctx.duration_ps,
+        ctx.on_run,
+    )
     x = float(yr.year)
     recs = [cache.run(x, k) for k in range(ctx.replications)]
     verdict, decided = _judge(x, recs, ctx.targets, ctx.confidence)
@@ -346,9 +405,15 @@ def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdic
         verdict, decided = _judge(x, recs, ctx.targets, ctx.confidence)
     for r in recs:
         if r.error is not None:
-            ctx.failures.append({"year": yr.year, "rates": _rates(ctx, yr, levels),
-                                 "replication": r.replication, "seed": r.seed,
-                                 "error": r.error})
+            ctx.failures.append(
+                {
+                    "year": yr.year,
+                    "rates": _rates(ctx, yr, levels),
+                    "replication": r.replication,
+                    "seed": r.seed,
+                    "error": r.error,
+                }
+            )
     if not any(r.summary is not None for r in recs):
         raise _RunsFailedError(f"year {yr.year}: every run of a design failed: {recs[0].error}")
     yr.memo[levels] = (verdict, recs)
@@ -377,8 +442,11 @@ def _culprits(yr: _Year, verdict: Verdict) -> set[int]:
     traffic reaching them burstier). Every link when no class crosses any."""
     c = verdict.checks
     bad = (c["state"] == "fail") | ((c["state"] == "open") & (c["mean"] > c["target"]))
-    drops = dict(zip(verdict.links["link"].astype(str), verdict.links["drops"],
-                     strict=True)) if len(verdict.links) else {}
+    drops = (
+        dict(zip(verdict.links["link"].astype(str), verdict.links["drops"], strict=True))
+        if len(verdict.links)
+        else {}
+    )
     dropping = {i for i, ds in enumerate(yr.dirs) if any(drops.get(d, 0) > 0 for d in ds)}
     out: set[int] = set()
     for cls in sorted(set(c.loc[bad, "class"].astype(str))):
@@ -390,35 +458,43 @@ def _culprits(yr: _Year, verdict: Verdict) -> set[int]:
 
 
 def _link_util(yr: _Year, verdict: Verdict) -> list[float]:
-    util = dict(zip(verdict.links["link"].astype(str), verdict.links["utilisation"],
-                    strict=True)) if len(verdict.links) else {}
+    util = (
+        dict(zip(verdict.links["link"].astype(str), verdict.links["utilisation"], strict=True))
+        if len(verdict.links)
+        else {}
+    )
     return [max((float(util[d]) for d in dirs if d in util), default=0.0) for dirs in yr.dirs]
 
 
 def _unreachable(ctx: _Context, yr: _Year, verdict: Verdict) -> str:
     """Why no tier meets the SLA: the class, its target, and the link or path at fault."""
     cls = _failing(verdict)
-    c = verdict.checks[verdict.checks["class"].isin(cls)].sort_values("ratio",
-                                                                      ascending=False)
+    c = verdict.checks[verdict.checks["class"].isin(cls)].sort_values("ratio", ascending=False)
     row = c.iloc[0]
     name, metric = str(row["class"]), str(row["metric"])
     mean, target = float(row["mean"]), float(row["target"])
-    head = (f"the SLA cannot be met at any tier in year {yr.year}: class {name!r} {metric} is "
-            f"{show_value(metric, mean)} against a target of {show_value(metric, target)} "
-            f"even with every link at the fastest tier ({_show_rate(ctx.tiers[-1])})")
+    head = (
+        f"the SLA cannot be met at any tier in year {yr.year}: class {name!r} {metric} is "
+        f"{show_value(metric, mean)} against a target of {show_value(metric, target)} "
+        f"even with every link at the fastest tier ({_show_rate(ctx.tiers[-1])})"
+    )
     prop, path = yr.class_path.get(name, (0.0, []))
     if metric.endswith("_ps") and prop >= target:
-        return (f"{head}: the propagation delay of its longest path (link"
-                f"{'s' if len(path) != 1 else ''} {', '.join(path)}) is "
-                f"{show_value(metric, prop)} alone; relax the target or shorten the path")
+        return (
+            f"{head}: the propagation delay of its longest path (link"
+            f"{'s' if len(path) != 1 else ''} {', '.join(path)}) is "
+            f"{show_value(metric, prop)} alone; relax the target or shorten the path"
+        )
     on_path = sorted(yr.class_links.get(name, set()))
     if not on_path:
         return f"{head}: it crosses none of the links sized here (only access links)"
     util = _link_util(yr, verdict)
     busiest = max(on_path, key=lambda i: util[i])
-    return (f"{head}; the busiest link on its path is {yr.ids[busiest]} (utilisation "
-            f"{util[busiest]:.1%} at {_show_rate(ctx.tiers[-1])}); add a faster tier to the "
-            "cost table, or change the network")
+    return (
+        f"{head}; the busiest link on its path is {yr.ids[busiest]} (utilisation "
+        f"{util[busiest]:.1%} at {_show_rate(ctx.tiers[-1])}); add a faster tier to the "
+        "cost table, or change the network"
+    )
 
 
 def _show_rate(bps: float) -> str:
@@ -428,8 +504,9 @@ def _show_rate(bps: float) -> str:
     return f"{bps:g} bit/s"
 
 
-def _search(ctx: _Context, yr: _Year, lb: tuple[int, ...]) -> tuple[tuple[int, ...],
-                                                                     list[Trial], bool]:
+def _search(
+    ctx: _Context, yr: _Year, lb: tuple[int, ...]
+) -> tuple[tuple[int, ...], list[Trial], bool]:
     """The cheapest design ≥ ``lb`` meeting every SLA (see the module doc), the designs
     considered, and whether the search completed (``False``: greedy fallback)."""
     trials: list[Trial] = []
@@ -440,8 +517,18 @@ def _search(ctx: _Context, yr: _Year, lb: tuple[int, ...]) -> tuple[tuple[int, .
 
     def judge(levels: tuple[int, ...], note: str = "") -> Verdict:
         v, _ = _evaluate(ctx, yr, levels)
-        trials.append(Trial(yr.year, _rates(ctx, yr, levels), cost(levels), v.ok,
-                            v.binding(), v.uncertain, v.replications, note))
+        trials.append(
+            Trial(
+                yr.year,
+                _rates(ctx, yr, levels),
+                cost(levels),
+                v.ok,
+                v.binding(),
+                v.uncertain,
+                v.replications,
+                note,
+            )
+        )
         return v
 
     v = judge(lb, "lower bound")
@@ -469,7 +556,7 @@ def _search(ctx: _Context, yr: _Year, lb: tuple[int, ...]) -> tuple[tuple[int, .
     def push_up(levels: tuple[int, ...]) -> None:
         for i in range(len(levels)):
             if levels[i] + 1 < len(ctx.tiers):
-                nxt = (*levels[:i], levels[i] + 1, *levels[i + 1:])
+                nxt = (*levels[:i], levels[i] + 1, *levels[i + 1 :])
                 if nxt not in seen:
                     seen.add(nxt)
                     heapq.heappush(heap, (cost(nxt), nxt))
@@ -479,8 +566,9 @@ def _search(ctx: _Context, yr: _Year, lb: tuple[int, ...]) -> tuple[tuple[int, .
     while heap:
         _, levels = heapq.heappop(heap)
         pops += 1
-        if pops > _MAX_VISITS or (sum(t.ok is not None for t in trials) >= ctx.max_designs
-                                  and levels not in yr.memo):
+        if pops > _MAX_VISITS or (
+            sum(t.ok is not None for t in trials) >= ctx.max_designs and levels not in yr.memo
+        ):
             return _greedy(ctx, yr, lb, trials, judge), trials, False
         if dominated(levels):
             push_up(levels)
@@ -493,8 +581,13 @@ def _search(ctx: _Context, yr: _Year, lb: tuple[int, ...]) -> tuple[tuple[int, .
     return top, trials, True  # not reached: the top design passes
 
 
-def _greedy(ctx: _Context, yr: _Year, lb: tuple[int, ...], trials: list[Trial],
-            judge: Callable[[tuple[int, ...], str], Verdict]) -> tuple[int, ...]:
+def _greedy(
+    ctx: _Context,
+    yr: _Year,
+    lb: tuple[int, ...],
+    trials: list[Trial],
+    judge: Callable[[tuple[int, ...], str], Verdict],
+) -> tuple[int, ...]:
     """Fallback: from ``lb``, upgrade the busiest link a failing class crosses, one tier at a
     time, until every SLA holds."""
     levels = lb
@@ -504,16 +597,18 @@ def _greedy(ctx: _Context, yr: _Year, lb: tuple[int, ...], trials: list[Trial],
             return levels
         util = _link_util(yr, v)
         up = [i for i in _culprits(yr, v) if levels[i] + 1 < len(ctx.tiers)] or [
-            i for i in range(len(levels)) if levels[i] + 1 < len(ctx.tiers)]
+            i for i in range(len(levels)) if levels[i] + 1 < len(ctx.tiers)
+        ]
         if not up:
             raise _InfeasibleError(_unreachable(ctx, yr, v))
         i = max(up, key=lambda j: (util[j], -j))
-        levels = (*levels[:i], levels[i] + 1, *levels[i + 1:])
+        levels = (*levels[:i], levels[i] + 1, *levels[i + 1 :])
         judge(levels, "greedy (search limit reached)")
 
 
-def _class_paths(plan: Any, ids: list[str], dirs: list[list[str]]) -> tuple[
-        dict[str, set[int]], dict[str, tuple[float, list[str]]]]:
+def _class_paths(
+    plan: Any, ids: list[str], dirs: list[list[str]]
+) -> tuple[dict[str, set[int]], dict[str, tuple[float, list[str]]]]:
     """Per class: the positions of the scenario links its flows cross, and its longest
     propagation delay (ps) with that path's links."""
     pos = {d: i for i, ds in enumerate(dirs) for d in ds}
@@ -536,16 +631,29 @@ def _per_link(dirs: list[list[str]], values: dict[str, float]) -> list[float]:
 
 
 def _counts(sc: Any) -> dict[str, int]:
-    return {"cameras": int(sum(c.count for c in sc.cameras)), "camera_groups": len(sc.cameras),
-            "sources": len(sc.sources), "services": len(sc.services), "links": len(sc.links)}
+    return {
+        "cameras": int(sum(c.count for c in sc.cameras)),
+        "camera_groups": len(sc.cameras),
+        "sources": len(sc.sources),
+        "services": len(sc.services),
+        "links": len(sc.links),
+    }
 
 
 # --------------------------------------------------------------------------- entry point
-def size_network(file: str | Path, model: CostModel | None = None, *, replications: int = 3,
-                 max_replications: int = 10, confidence: float = 0.95,
-                 duration_ps: int | None = None, cache_dir: str | Path | None = None,
-                 max_designs: int = 40, vendor_check: bool = True,
-                 on_run: Callable[[RunRecord], None] | None = None) -> SizingResult:
+def size_network(
+    file: str | Path,
+    model: CostModel | None = None,
+    *,
+    replications: int = 3,
+    max_replications: int = 10,
+    confidence: float = 0.95,
+    duration_ps: int | None = None,
+    cache_dir: str | Path | None = None,
+    max_designs: int = 40,
+    vendor_check: bool = True,
+    on_run: Callable[[RunRecord], None] | None = None,
+) -> SizingResult:
     """Size every year of the scenario's growth plan (see the module doc).
 
     Returns a :class:`SizingResult`. Raises :class:`~vidnet_sim.errors.ScenarioError` for an
@@ -562,8 +670,9 @@ def size_network(file: str | Path, model: CostModel | None = None, *, replicatio
     from vidnet_sim.scenario.growth import plan_years, remap_problem, year_data
 
     if replications < 1 or max_replications < replications:
-        raise AnalysisInputError("--replications must be ≥ 1 and --max-replications ≥ "
-                                 "--replications")
+        raise AnalysisInputError(
+            "--replications must be ≥ 1 and --max-replications ≥ --replications"
+        )
     if not 0 < confidence < 1:
         raise AnalysisInputError(f"--confidence: must be in (0, 1), got {confidence}")
     model = model or CostModel()
@@ -571,23 +680,47 @@ def size_network(file: str | Path, model: CostModel | None = None, *, replicatio
     if not tiers:
         raise AnalysisInputError("the cost model has no rate tier ([optics])")
     scenario = load_scenario(file)
-    targets = {c: t for c, t in ((c, sla_columns(t)) for c, t in
-                                 sla_targets(scenario).items()) if t}
+    targets = {
+        c: t for c, t in ((c, sla_columns(t)) for c, t in sla_targets(scenario).items()) if t
+    }
     if not targets:
-        raise AnalysisInputError(f"{file}: the scenario has no SLA targets ([sla.<class>]) "
-                                 "to size the network for")
+        raise AnalysisInputError(
+            f"{file}: the scenario has no SLA targets ([sla.<class>]) to size the network for"
+        )
     data, base_dir = load_raw(file)
     years = plan_years(scenario)
-    ctx = _Context(model, tiers, targets, base_dir, Path(cache_dir) if cache_dir else None,
-                   duration_ps, replications, max_replications, confidence, max_designs,
-                   on_run)
+    ctx = _Context(
+        model,
+        tiers,
+        targets,
+        base_dir,
+        Path(cache_dir) if cache_dir else None,
+        duration_ps,
+        replications,
+        max_replications,
+        confidence,
+        max_designs,
+        on_run,
+    )
     result = SizingResult(
-        str(file), str(scenario.name), scenario.description, years[-1], targets, model,
-        {"replications": replications, "max_replications": max_replications,
-         "confidence": confidence, "duration_ps": duration_ps or scenario.simulation.duration,
-         "warmup_ps": scenario.simulation.warmup, "seed": scenario.simulation.seed,
-         "max_designs": max_designs, "tiers_bps": tiers},
-        failures=ctx.failures)
+        str(file),
+        str(scenario.name),
+        scenario.description,
+        years[-1],
+        targets,
+        model,
+        {
+            "replications": replications,
+            "max_replications": max_replications,
+            "confidence": confidence,
+            "duration_ps": duration_ps or scenario.simulation.duration,
+            "warmup_ps": scenario.simulation.warmup,
+            "seed": scenario.simulation.seed,
+            "max_designs": max_designs,
+            "tiers_bps": tiers,
+        },
+        failures=ctx.failures,
+    )
     prev: dict[str, int] = {}  # link id -> tier index chosen the year before
     prev_vendor: dict[str, int] = {}
     for year in years:
@@ -596,8 +729,9 @@ def size_network(file: str | Path, model: CostModel | None = None, *, replicatio
             sc = parse_scenario_dict(copy.deepcopy(ydata), source=f"{file}", base_dir=base_dir)
             plan = build_plan(sc, base_dir)
         except ScenarioError as exc:
-            raise ScenarioError([remap_problem(p, data, year) for p in exc.problems],
-                                str(file)) from None
+            raise ScenarioError(
+                [remap_problem(p, data, year) for p in exc.problems], str(file)
+            ) from None
         if not sc.links:
             raise AnalysisInputError(f"{file}: the scenario has no links to size")
         names = scenario_links(ydata)
@@ -605,13 +739,23 @@ def size_network(file: str | Path, model: CostModel | None = None, *, replicatio
         dirs = [d for _, d in names]
         lengths = link_lengths(sc)
         est = estimate(sc, plan).links
-        load = _per_link(dirs, dict(zip(est["link"].astype(str), est["mean_bps"],
-                                        strict=True)))
-        gauss = _per_link(dirs, dict(zip(est["link"].astype(str), est["gaussian_bps"],
-                                         strict=True)))
+        load = _per_link(dirs, dict(zip(est["link"].astype(str), est["mean_bps"], strict=True)))
+        gauss = _per_link(
+            dirs, dict(zip(est["link"].astype(str), est["gaussian_bps"], strict=True))
+        )
         class_links, class_path = _class_paths(plan, ids, dirs)
-        yr = _Year(year, ydata, ids, dirs, [lengths[i] for i in ids],
-                   [prev.get(i) for i in ids], load, gauss, class_links, class_path)
+        yr = _Year(
+            year,
+            ydata,
+            ids,
+            dirs,
+            [lengths[i] for i in ids],
+            [prev.get(i) for i in ids],
+            load,
+            gauss,
+            class_links,
+            class_path,
+        )
         try:
             lb: list[int] = []
             for i, lid in enumerate(ids):
@@ -621,7 +765,8 @@ def size_network(file: str | Path, model: CostModel | None = None, *, replicatio
                         f"the SLA cannot be met at any tier in year {year}: link {lid} "
                         f"carries {_show_rate(load[i])} on average (sum of mean rates), more "
                         f"than the fastest tier of the cost table ({_show_rate(tiers[-1])}); "
-                        "add a faster tier to [optics]")
+                        "add a faster tier to [optics]"
+                    )
                 lb.append(max(fit[0], prev.get(lid, 0)))
             levels, trials, optimal = _search(ctx, yr, tuple(lb))
             verdict, records = _evaluate(ctx, yr, levels)
@@ -632,8 +777,19 @@ def size_network(file: str | Path, model: CostModel | None = None, *, replicatio
                 if not fit:
                     vnotes.append(lid)
                 vlev.append(max(fit[0] if fit else len(tiers) - 1, prev_vendor.get(lid, 0)))
-            vyr = _Year(year, ydata, ids, dirs, yr.lengths, [prev_vendor.get(i) for i in ids],
-                        load, gauss, class_links, class_path, yr.memo)
+            vyr = _Year(
+                year,
+                ydata,
+                ids,
+                dirs,
+                yr.lengths,
+                [prev_vendor.get(i) for i in ids],
+                load,
+                gauss,
+                class_links,
+                class_path,
+                yr.memo,
+            )
             vendor_verdict = _evaluate(ctx, yr, tuple(vlev))[0] if vendor_check else None
         except _InfeasibleError as exc:
             result.stopped, result.stopped_year = str(exc), year
@@ -648,22 +804,33 @@ def size_network(file: str | Path, model: CostModel | None = None, *, replicatio
         csc = parse_scenario_dict(chosen, base_dir=base_dir)
         cest = estimate(csc, build_plan(csc, base_dir))
         nc = {str(c): float(cest.group_bound_ps(str(c))) for c in set(cest.groups["class"])}
-        result.years.append(YearSizing(
-            year=year, rates=_rates(ctx, yr, levels),
-            previous={lid: (tiers[p] if p is not None else None)
-                      for lid, p in zip(ids, yr.prev, strict=True)},
-            lengths_m=dict(zip(ids, yr.lengths, strict=True)),
-            link_capex=dict(zip(ids, _capex(ctx, yr, levels), strict=True)),
-            verdict=verdict, records=records, trials=trials, optimal=optimal,
-            load_bps=dict(zip(ids, load, strict=True)),
-            gaussian_bps=dict(zip(ids, gauss, strict=True)),
-            utilisation=dict(zip(ids, _link_util(yr, verdict), strict=True)),
-            nc_bound_ps=nc, vendor_rates=_rates(ctx, yr, tuple(vlev)),
-            vendor_capex=float(sum(_capex(ctx, vyr, tuple(vlev)))),
-            vendor_verdict=vendor_verdict,
-            vendor_note=("over 60 % even at the fastest tier: " + ", ".join(vnotes))
-            if vnotes else "",
-            counts=_counts(sc)))
+        result.years.append(
+            YearSizing(
+                year=year,
+                rates=_rates(ctx, yr, levels),
+                previous={
+                    lid: (tiers[p] if p is not None else None)
+                    for lid, p in zip(ids, yr.prev, strict=True)
+                },
+                lengths_m=dict(zip(ids, yr.lengths, strict=True)),
+                link_capex=dict(zip(ids, _capex(ctx, yr, levels), strict=True)),
+                verdict=verdict,
+                records=records,
+                trials=trials,
+                optimal=optimal,
+                load_bps=dict(zip(ids, load, strict=True)),
+                gaussian_bps=dict(zip(ids, gauss, strict=True)),
+                utilisation=dict(zip(ids, _link_util(yr, verdict), strict=True)),
+                nc_bound_ps=nc,
+                vendor_rates=_rates(ctx, yr, tuple(vlev)),
+                vendor_capex=float(sum(_capex(ctx, vyr, tuple(vlev)))),
+                vendor_verdict=vendor_verdict,
+                vendor_note=("over 60 % even at the fastest tier: " + ", ".join(vnotes))
+                if vnotes
+                else "",
+                counts=_counts(sc),
+            )
+        )
         prev = {lid: lv for lid, lv in zip(ids, levels, strict=True)}
         prev_vendor = {lid: lv for lid, lv in zip(ids, vlev, strict=True)}
     return result

@@ -120,8 +120,11 @@ def _scale_bitrates(data: dict[str, Any], x: float) -> None:
 
     sc = parse_scenario_dict(copy.deepcopy(data))
     for raw, cam in zip(data.get("cameras", []), sc.cameras, strict=True):
-        b = cam.bitrate if cam.bitrate is not None else default_bitrate_bps(
-            cam.codec, cam.resolution, cam.fps)
+        b = (
+            cam.bitrate
+            if cam.bitrate is not None
+            else default_bitrate_bps(cam.codec, cam.resolution, cam.fps)
+        )
         raw["bitrate"] = f"{max(1, round(b * x))}bps"
     for raw in data.get("sources", []):
         if raw.get("kind") == "trace":
@@ -162,12 +165,14 @@ def make_vary(data: dict[str, Any], what: str) -> Vary:
     if isinstance(node, str):
         kind = quantity_kind(node)
         if kind is None:
-            raise AnalysisInputError(f"--vary {what}: the field holds {node!r}, not a number "
-                                     "or a quantity")
+            raise AnalysisInputError(
+                f"--vary {what}: the field holds {node!r}, not a number or a quantity"
+            )
         return Vary(what, kind, loc, float(QUANTITY_KINDS[kind][0](node)))
     raise AnalysisInputError(
         f"--vary {what}: the field is not set in the scenario; set it in the file first "
-        "(its type decides how values are written)")
+        "(its type decides how values are written)"
+    )
 
 
 def vary_values(vary: Vary, start: float, stop: float, steps: int) -> list[float]:
@@ -182,17 +187,19 @@ def vary_values(vary: Vary, start: float, stop: float, steps: int) -> list[float
     if stop < start:
         raise AnalysisInputError(
             f"the vary range is reversed: --from {vary.label(start)} is above --to "
-            f"{vary.label(stop)}; swap them")
+            f"{vary.label(stop)}; swap them"
+        )
     if stop == start and steps > 1:
         raise AnalysisInputError(
             f"the vary range is empty: --from and --to are both {vary.label(start)} but "
-            f"--steps is {steps}; widen the range or use --steps 1")
+            f"--steps is {steps}; widen the range or use --steps 1"
+        )
     if vary.kind == "bitrate" and start <= 0:
         raise AnalysisInputError(f"--from {start:g}: a bitrate scale must be positive")
     if start < vary.minimum:
         raise AnalysisInputError(
-            f"--from {vary.label(start)}: {vary.what} must be at least "
-            f"{vary.label(vary.minimum)}")
+            f"--from {vary.label(start)}: {vary.what} must be at least {vary.label(vary.minimum)}"
+        )
     values = np.linspace(start, stop, steps)
     if vary.integer:
         out = sorted({round(float(v)) for v in values})  # distinct whole values only

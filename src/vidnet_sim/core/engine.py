@@ -91,10 +91,12 @@ class CoreEngine:
         L[links, K.L_FAIL_END] = plan.fail_start[1:]
         L[:, K.L_RUN_OWNER] = -1
         self._items, L[:, K.L_IN_OFF], L[:, K.L_IN_CAP] = K.segmented_store(
-            n_links + 1, 64, K.N_COLS)
+            n_links + 1, 64, K.N_COLS
+        )
         self._runs, L[:, K.L_RUN_OFF], L[:, K.L_RUN_CAP] = K.segmented_store(n_links + 1, 4, 1)
         self._ring, L[links, K.L_RING_OFF], L[links, K.L_RING_CAP] = K.segmented_store(
-            n_links, 16, 2)
+            n_links, 16, 2
+        )
         # per (link, queue) rings of waiting packets: only scheduled links use them
         nq = plan.n_queues
         seg_cap = np.repeat(np.where(sched > 0, 16, 1), nq).astype(np.int64)
@@ -104,34 +106,53 @@ class CoreEngine:
         # the stores' tops (K.TOP_*) and the packet-hop count (K.C_HOPS)
         self._counters = np.zeros(K.N_COUNTERS, np.int64)
         self._counters[[K.TOP_ITEMS, K.TOP_RUNS, K.TOP_RING, K.TOP_QDATA, K.TOP_SLOTS]] = (
-            len(self._items), len(self._runs), len(self._ring), int(seg_cap.sum()),
-            slots_used)
-        self._SQ = (tree_queue,
-                    np.ascontiguousarray(plan.link_queue_buffer_bytes, np.int64),
-                    np.ascontiguousarray(plan.link_queue_buffer_packets, np.int64),
-                    plan.queue_quantum.astype(np.int64), np.zeros(n_links, np.int64),
-                    np.full(n_links, -1, np.int64))
-        self._QS = (qs_off, seg_cap.copy(), np.zeros(n_links * nq, np.int64),
-                    np.zeros(n_links * nq, np.int64), np.zeros(n_links * nq, np.int64),
-                    np.zeros(n_links * nq, np.int64), np.zeros(n_links * nq, np.int64),
-                    np.zeros(n_links, np.int64), np.zeros(n_links, np.int64),
-                    np.zeros(n_links, np.int64))
+            len(self._items),
+            len(self._runs),
+            len(self._ring),
+            int(seg_cap.sum()),
+            slots_used,
+        )
+        self._SQ = (
+            tree_queue,
+            np.ascontiguousarray(plan.link_queue_buffer_bytes, np.int64),
+            np.ascontiguousarray(plan.link_queue_buffer_packets, np.int64),
+            plan.queue_quantum.astype(np.int64),
+            np.zeros(n_links, np.int64),
+            np.full(n_links, -1, np.int64),
+        )
+        self._QS = (
+            qs_off,
+            seg_cap.copy(),
+            np.zeros(n_links * nq, np.int64),
+            np.zeros(n_links * nq, np.int64),
+            np.zeros(n_links * nq, np.int64),
+            np.zeros(n_links * nq, np.int64),
+            np.zeros(n_links * nq, np.int64),
+            np.zeros(n_links, np.int64),
+            np.zeros(n_links, np.int64),
+            np.zeros(n_links, np.int64),
+        )
         self._pos = K.table(len(plan.pos_link), K.N_PCOLS, np.int32)
         self._pos[:, K.P_LINK] = plan.pos_link
         self._pos[:, K.P_FIRST] = plan.pos_first_child
         self._pos[:, K.P_SIB] = plan.pos_sibling
         self._pos[:, K.P_DELIVER] = plan.pos_deliver
         self._pos[:, K.P_FIRST_LINK] = np.where(
-            plan.pos_first_child >= 0, plan.pos_link[plan.pos_first_child], -1)
+            plan.pos_first_child >= 0, plan.pos_link[plan.pos_first_child], -1
+        )
         self._pos[:, K.P_SIB_LINK] = np.where(
-            plan.pos_sibling >= 0, plan.pos_link[plan.pos_sibling], -1)
+            plan.pos_sibling >= 0, plan.pos_link[plan.pos_sibling], -1
+        )
         ep = np.zeros(1, np.int64) if epochs is None else np.asarray(epochs, np.int64)
         if len(ep) == 0 or ep[0] != 0 or np.any(np.diff(ep) <= 0):
             raise ValueError("epochs must start at 0 and increase")
         n_ep = len(ep)
-        self._EA = (ep, np.zeros((n_ep, K.N_ESTAT, n_groups), np.int64),
-                    np.zeros((n_ep if n_ep > 1 else 0, n_groups, N_BUCKETS), np.int64),
-                    np.zeros((n_ep, K.N_ELSTAT, n_links), np.int64))
+        self._EA = (
+            ep,
+            np.zeros((n_ep, K.N_ESTAT, n_groups), np.int64),
+            np.zeros((n_ep if n_ep > 1 else 0, n_groups, N_BUCKETS), np.int64),
+            np.zeros((n_ep, K.N_ELSTAT, n_links), np.int64),
+        )
         self._succ_start, self._succ = _successors(plan)
         self._work, fused = _work_order(plan, sched, self._succ_start, self._succ)
         L[links, K.L_FUSED] = fused
@@ -171,23 +192,63 @@ class CoreEngine:
     def _call(self, t_to: int, final: bool) -> None:
         plan = self.plan
         w0 = time.perf_counter()
-        (self._gen, self._items, self._runs, self._ring, self._qdata, self._slots, self._log,
-         self._log_n, err) = K.advance(
-            self.t, t_to, self.window_ps, final, table_arrays(plan.sources),
-            state_arrays(self.state), self._gen, plan.source_tree_start, self.state.tree_pos0,
-            self._work, self._L, self._counters, self._items, self._runs, self._ring,
-            self._qdata, self._SQ, self._QS, self._flow, self._slots, self._pos, plan.pos_end,
-            plan.fail_down, plan.fail_up, self._EA, self._succ_start, self._succ, self._gstat,
-            self._phist, self._fhist,
-            self._lstat, self.warmup_ps, self.end_ps, self.drain, plan.count_in_service, self._log,
-            self._log_n, self.do_log,
+        (
+            self._gen,
+            self._items,
+            self._runs,
+            self._ring,
+            self._qdata,
+            self._slots,
+            self._log,
+            self._log_n,
+            err,
+        ) = K.advance(
+            self.t,
+            t_to,
+            self.window_ps,
+            final,
+            table_arrays(plan.sources),
+            state_arrays(self.state),
+            self._gen,
+            plan.source_tree_start,
+            self.state.tree_pos0,
+            self._work,
+            self._L,
+            self._counters,
+            self._items,
+            self._runs,
+            self._ring,
+            self._qdata,
+            self._SQ,
+            self._QS,
+            self._flow,
+            self._slots,
+            self._pos,
+            plan.pos_end,
+            plan.fail_down,
+            plan.fail_up,
+            self._EA,
+            self._succ_start,
+            self._succ,
+            self._gstat,
+            self._phist,
+            self._fhist,
+            self._lstat,
+            self.warmup_ps,
+            self.end_ps,
+            self.drain,
+            plan.count_in_service,
+            self._log,
+            self._log_n,
+            self.do_log,
         )
         self._wall += time.perf_counter() - w0
         if err:
             raise RuntimeError(
                 f"a camera flow had more than {K.MAX_FRAME_SLOTS} frames in flight at once "
                 "(starved for hours in a low strict-priority queue?): more than the core "
-                "can track; give its class a higher queue or a DRR share")
+                "can track; give its class a higher queue or a DRR share"
+            )
         self.t = max(self.t, t_to)
 
     def prepare(self) -> None:
@@ -337,8 +398,7 @@ def _layout_roots(plan: NetworkPlan) -> list[tuple[int, int]]:
     return roots
 
 
-def _work_order(plan: NetworkPlan, sched: I64, succ_start: I64,
-                succ: I64) -> tuple[I64, I64]:
+def _work_order(plan: NetworkPlan, sched: I64, succ_start: I64, succ: I64) -> tuple[I64, I64]:
     """The kernel's work list for a window (``-1 - s`` injects source ``s``, ``l >= 0``
     computes link ``l``) and which links are *fused* (0/1 per link).
 
@@ -353,7 +413,7 @@ def _work_order(plan: NetworkPlan, sched: I64, succ_start: I64,
     n_links, n_src = plan.n_links, len(plan.source_tree_start) - 1
     feed_links: list[set[int]] = [set() for _ in range(n_links)]
     for a in range(n_links):
-        for b in succ[succ_start[a]: succ_start[a + 1]]:
+        for b in succ[succ_start[a] : succ_start[a + 1]]:
             feed_links[int(b)].add(a)
     feed_sources: list[set[int]] = [set() for _ in range(n_links)]
     for t, r in _layout_roots(plan):

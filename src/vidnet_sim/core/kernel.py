@@ -65,10 +65,32 @@ ERR_FRAME_SLOTS = 1
 
 # columns of the link table L[l, c] (one row per link, the staging inbox's last), laid out so
 # that what one packet touches downstream (its inbox counters) is one cache line
-(L_IN_OFF, L_IN_N, L_RUN_OFF, L_RUNS_N, L_RUN_OWNER, L_IN_CAP, L_RUN_CAP, L_SCHED,  # inbox
- L_LAST_DEP, L_RING_OFF, L_RING_CAP, L_RING_HEAD, L_RING_N, L_Q_BYTES, L_FAIL_PTR,  # state
- L_FAIL_FLUSHED,
- L_RATE, L_PROP, L_BUF_B, L_BUF_P, L_PPB, L_FAIL_END, L_FUSED, L_CHAIN) = range(24)  # parameters
+(
+    L_IN_OFF,
+    L_IN_N,
+    L_RUN_OFF,
+    L_RUNS_N,
+    L_RUN_OWNER,
+    L_IN_CAP,
+    L_RUN_CAP,
+    L_SCHED,  # inbox
+    L_LAST_DEP,
+    L_RING_OFF,
+    L_RING_CAP,
+    L_RING_HEAD,
+    L_RING_N,
+    L_Q_BYTES,
+    L_FAIL_PTR,  # state
+    L_FAIL_FLUSHED,
+    L_RATE,
+    L_PROP,
+    L_BUF_B,
+    L_BUF_P,
+    L_PPB,
+    L_FAIL_END,
+    L_FUSED,
+    L_CHAIN,
+) = range(24)  # parameters
 N_LCOLS = 24
 # L_CHAIN: the link every packet leaving this link goes to next, when each of its positions
 # has one child, right after it (``p + 1``), on that link, and delivers nothing; else -1.
@@ -92,13 +114,38 @@ TOP_ITEMS, TOP_RUNS, TOP_RING, TOP_QDATA, C_HOPS, TOP_SLOTS = range(6)
 N_COUNTERS = 6
 
 # indices into the per-link statistics matrix LSTAT[k, l]
-(LS_PACKETS, LS_BYTES, LS_DROPS, LS_DROP_BYTES, LS_BUSY, LS_PEAK_B, LS_PEAK_P,
- LS_PEAK_WAIT, LS_FAIL) = range(9)
+(
+    LS_PACKETS,
+    LS_BYTES,
+    LS_DROPS,
+    LS_DROP_BYTES,
+    LS_BUSY,
+    LS_PEAK_B,
+    LS_PEAK_P,
+    LS_PEAK_WAIT,
+    LS_FAIL,
+) = range(9)
 N_LSTAT = 9
 # indices into the per-group statistics matrix GSTAT[k, g]
-(GS_SENT, GS_DELIVERED, GS_DROPPED, GS_IN_FLIGHT, GS_BYTES, GS_PAYLOAD, GS_FSENT, GS_FDELIVERED,
- GS_FLOST, GS_FIN_FLIGHT, GS_JSUM, GS_JCOUNT, GS_LMIN, GS_LMAX, GS_FLMIN, GS_FLMAX,
- GS_FAILED) = range(17)
+(
+    GS_SENT,
+    GS_DELIVERED,
+    GS_DROPPED,
+    GS_IN_FLIGHT,
+    GS_BYTES,
+    GS_PAYLOAD,
+    GS_FSENT,
+    GS_FDELIVERED,
+    GS_FLOST,
+    GS_FIN_FLIGHT,
+    GS_JSUM,
+    GS_JCOUNT,
+    GS_LMIN,
+    GS_LMAX,
+    GS_FLMIN,
+    GS_FLMAX,
+    GS_FAILED,
+) = range(17)
 N_GSTAT = 17
 # per-epoch statistics: ESTAT[e, k, g] and ELSTAT[e, k, l]
 ES_SENT, ES_DELIVERED, ES_DROPPED, ES_FAILED = range(4)
@@ -254,8 +301,9 @@ def _sift_down(ht, hk, hr, hn, i):  # type: ignore[no-untyped-def]
         c = 2 * i + 1
         if c >= hn:
             break
-        if c + 1 < hn and (ht[_u(c + 1)] < ht[_u(c)]
-                          or (ht[_u(c + 1)] == ht[_u(c)] and hk[_u(c + 1)] < hk[_u(c)])):
+        if c + 1 < hn and (
+            ht[_u(c + 1)] < ht[_u(c)] or (ht[_u(c + 1)] == ht[_u(c)] and hk[_u(c + 1)] < hk[_u(c)])
+        ):
             c += 1
         if ht[_u(c)] < t or (ht[_u(c)] == t and hk[_u(c)] < k):
             ht[_u(i)] = ht[_u(c)]
@@ -318,8 +366,26 @@ def _epoch_of(ep, t):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _settle(FLOW, SLOTS, GSTAT, PHIST, FHIST, flow, origin, frame, wire, t, dropped, warmup,  # type: ignore[no-untyped-def]
-            end, drain, failed, EP, ESTAT, EPHIST):
+def _settle(  # type: ignore[no-untyped-def]
+    FLOW,
+    SLOTS,
+    GSTAT,
+    PHIST,
+    FHIST,
+    flow,
+    origin,
+    frame,
+    wire,
+    t,
+    dropped,
+    warmup,
+    end,
+    drain,
+    failed,
+    EP,
+    ESTAT,
+    EPHIST,
+):
     """A packet leaves the network for delivery flow ``flow``: delivered at ``t`` or
     dropped at ``t`` (``failed``: lost to a link failure)."""
     fu = _u(flow)
@@ -365,34 +431,111 @@ def _settle(FLOW, SLOTS, GSTAT, PHIST, FHIST, flow, origin, frame, wire, t, drop
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _lose(p, t, origin, size, frame, failed, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST,  # type: ignore[no-untyped-def]
-          warmup, end, drain, EP, ESTAT, EPHIST):
+def _lose(  # type: ignore[no-untyped-def]
+    p,
+    t,
+    origin,
+    size,
+    frame,
+    failed,
+    POS,
+    pos_end,
+    FLOW,
+    SLOTS,
+    GSTAT,
+    PHIST,
+    FHIST,
+    warmup,
+    end,
+    drain,
+    EP,
+    ESTAT,
+    EPHIST,
+):
     """The packet at position ``p`` is dropped at ``t`` (``failed``: by a link failure): lost
     for every delivery flow below ``p``. Not inlined: drops are rare, code size matters."""
     for q in range(p, pos_end[p]):
         d = POS[q, P_DELIVER]
         if d >= 0:
-            _settle(FLOW, SLOTS, GSTAT, PHIST, FHIST, d, origin, frame, size, t, True, warmup,
-                    end, drain, failed, EP, ESTAT, EPHIST)
+            _settle(
+                FLOW,
+                SLOTS,
+                GSTAT,
+                PHIST,
+                FHIST,
+                d,
+                origin,
+                frame,
+                size,
+                t,
+                True,
+                warmup,
+                end,
+                drain,
+                failed,
+                EP,
+                ESTAT,
+                EPHIST,
+            )
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _forward(p, t, key, origin, meta, POS, L, items, runs, FLOW, SLOTS, GSTAT, PHIST, FHIST,  # type: ignore[no-untyped-def]
-             warmup, end, drain, owner, EP, ESTAT, EPHIST):
+def _forward(  # type: ignore[no-untyped-def]
+    p,
+    t,
+    key,
+    origin,
+    meta,
+    POS,
+    L,
+    items,
+    runs,
+    FLOW,
+    SLOTS,
+    GSTAT,
+    PHIST,
+    FHIST,
+    warmup,
+    end,
+    drain,
+    owner,
+    EP,
+    ESTAT,
+    EPHIST,
+):
     """The packet at position ``p`` reaches the far end of its link at ``t``: it arrives at
     each child position's link, and is delivered if ``p`` delivers (a chain link's loop
     forwards with ``_chain_put`` instead, reading no position row)."""
     c = POS[_u(p), P_FIRST]
     m = POS[_u(p), P_FIRST_LINK]
     while c >= 0:
-        _append(items, runs, L, m, owner, t, key, origin,
-                (meta & NOT_POS) | (nb.int64(c) << POS_SHIFT))
+        _append(
+            items, runs, L, m, owner, t, key, origin, (meta & NOT_POS) | (nb.int64(c) << POS_SHIFT)
+        )
         m = POS[_u(c), P_SIB_LINK]
         c = POS[_u(c), P_SIB]
     d = POS[_u(p), P_DELIVER]
     if d >= 0:
-        _settle(FLOW, SLOTS, GSTAT, PHIST, FHIST, d, origin, _meta_frame(meta), meta & SIZE_MASK,
-                t, False, warmup, end, drain, False, EP, ESTAT, EPHIST)
+        _settle(
+            FLOW,
+            SLOTS,
+            GSTAT,
+            PHIST,
+            FHIST,
+            d,
+            origin,
+            _meta_frame(meta),
+            meta & SIZE_MASK,
+            t,
+            False,
+            warmup,
+            end,
+            drain,
+            False,
+            EP,
+            ESTAT,
+            EPHIST,
+        )
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -476,9 +619,36 @@ def _keep_tails(l, items, runs, L, base, R, pos, stop):  # type: ignore[no-untyp
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _fifo_link(plain, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fail_down,  # type: ignore[no-untyped-def]
-               fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT, counters, warmup, end,
-               drain, count_in_service, log, log_n, do_log):
+def _fifo_link(  # type: ignore[no-untyped-def]
+    plain,
+    l,
+    ib,
+    t1,
+    L,
+    items,
+    runs,
+    ring,
+    FLOW,
+    SLOTS,
+    POS,
+    pos_end,
+    fail_down,
+    fail_up,
+    EA,
+    scratch,
+    GSTAT,
+    PHIST,
+    FHIST,
+    LSTAT,
+    counters,
+    warmup,
+    end,
+    drain,
+    count_in_service,
+    log,
+    log_n,
+    do_log,
+):
     """The FIFO link loop of ``_process_link`` (general) and ``_process_link_plain``
     (``plain``: one epoch, no log and no failure left on this link, so those branches are
     compiled out and the loop keeps its hot values in registers)."""
@@ -583,8 +753,27 @@ def _fifo_link(plain, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end
                         ELSTAT[e, EL_FAIL, l] += 1
                 if do_log:
                     log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
-                _lose(p, t, origin, size, _meta_frame(meta), True, POS, pos_end, FLOW, SLOTS, GSTAT,
-                      PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
+                _lose(
+                    p,
+                    t,
+                    origin,
+                    size,
+                    _meta_frame(meta),
+                    True,
+                    POS,
+                    pos_end,
+                    FLOW,
+                    SLOTS,
+                    GSTAT,
+                    PHIST,
+                    FHIST,
+                    warmup,
+                    end,
+                    drain,
+                    EP,
+                    ESTAT,
+                    EPHIST,
+                )
                 continue
         occ_b = qb
         occ_p = rn
@@ -621,17 +810,59 @@ def _fifo_link(plain, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end
                     if n_ep > 1:
                         ELSTAT[e, EL_FAIL, l] += 1
             if do_log:
-                log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t,
-                             -1 if lost else dep)
+                log_n = _log(
+                    log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1 if lost else dep
+                )
             if lost:
-                _lose(p, fdown, origin, size, _meta_frame(meta), True, POS, pos_end, FLOW, SLOTS,
-                      GSTAT, PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
+                _lose(
+                    p,
+                    fdown,
+                    origin,
+                    size,
+                    _meta_frame(meta),
+                    True,
+                    POS,
+                    pos_end,
+                    FLOW,
+                    SLOTS,
+                    GSTAT,
+                    PHIST,
+                    FHIST,
+                    warmup,
+                    end,
+                    drain,
+                    EP,
+                    ESTAT,
+                    EPHIST,
+                )
             elif chain >= 0:
-                c_off, c_n = _chain_put(items, runs, L, chain, l, c_off, c_n, dep + prop, key,
-                                        origin, meta)
+                c_off, c_n = _chain_put(
+                    items, runs, L, chain, l, c_off, c_n, dep + prop, key, origin, meta
+                )
             else:
-                _forward(p, dep + prop, key, origin, meta, POS, L, items, runs, FLOW, SLOTS, GSTAT,
-                         PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST)
+                _forward(
+                    p,
+                    dep + prop,
+                    key,
+                    origin,
+                    meta,
+                    POS,
+                    L,
+                    items,
+                    runs,
+                    FLOW,
+                    SLOTS,
+                    GSTAT,
+                    PHIST,
+                    FHIST,
+                    warmup,
+                    end,
+                    drain,
+                    l,
+                    EP,
+                    ESTAT,
+                    EPHIST,
+                )
         else:
             if measured:
                 st_drops += 1
@@ -640,8 +871,27 @@ def _fifo_link(plain, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end
                     ELSTAT[e, EL_DROPS, l] += 1
             if do_log:
                 log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
-            _lose(p, t, origin, size, _meta_frame(meta), False, POS, pos_end, FLOW, SLOTS, GSTAT,
-                  PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
+            _lose(
+                p,
+                t,
+                origin,
+                size,
+                _meta_frame(meta),
+                False,
+                POS,
+                pos_end,
+                FLOW,
+                SLOTS,
+                GSTAT,
+                PHIST,
+                FHIST,
+                warmup,
+                end,
+                drain,
+                EP,
+                ESTAT,
+                EPHIST,
+            )
 
     if c_n >= 0:
         L[chain, L_IN_N] = c_n
@@ -669,9 +919,35 @@ def _fifo_link(plain, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _process_link(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fail_down,  # type: ignore[no-untyped-def]
-                  fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT, counters, warmup, end,
-                  drain, count_in_service, log, log_n, do_log):
+def _process_link(  # type: ignore[no-untyped-def]
+    l,
+    ib,
+    t1,
+    L,
+    items,
+    runs,
+    ring,
+    FLOW,
+    SLOTS,
+    POS,
+    pos_end,
+    fail_down,
+    fail_up,
+    EA,
+    scratch,
+    GSTAT,
+    PHIST,
+    FHIST,
+    LSTAT,
+    counters,
+    warmup,
+    end,
+    drain,
+    count_in_service,
+    log,
+    log_n,
+    do_log,
+):
     """Serve every arrival before ``t1`` at FIFO link ``l``, in (time, tree, seq) order,
     reading them from inbox ``ib`` (``l``'s own, or the staging inbox of a link fed by one
     source alone).
@@ -683,21 +959,101 @@ def _process_link(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fa
     small as the queue ever was, so it stays in the cache). Returns the new log length
     and whether it stopped so.
     """
-    return _fifo_link(False, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end,
-                      fail_down, fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT, counters,
-                      warmup, end, drain, count_in_service, log, log_n, do_log)
+    return _fifo_link(
+        False,
+        l,
+        ib,
+        t1,
+        L,
+        items,
+        runs,
+        ring,
+        FLOW,
+        SLOTS,
+        POS,
+        pos_end,
+        fail_down,
+        fail_up,
+        EA,
+        scratch,
+        GSTAT,
+        PHIST,
+        FHIST,
+        LSTAT,
+        counters,
+        warmup,
+        end,
+        drain,
+        count_in_service,
+        log,
+        log_n,
+        do_log,
+    )
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _process_link_plain(l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end, fail_down,  # type: ignore[no-untyped-def]
-                        fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT, counters, warmup, end,
-                        drain, count_in_service, log, log_n, do_log):
+def _process_link_plain(  # type: ignore[no-untyped-def]
+    l,
+    ib,
+    t1,
+    L,
+    items,
+    runs,
+    ring,
+    FLOW,
+    SLOTS,
+    POS,
+    pos_end,
+    fail_down,
+    fail_up,
+    EA,
+    scratch,
+    GSTAT,
+    PHIST,
+    FHIST,
+    LSTAT,
+    counters,
+    warmup,
+    end,
+    drain,
+    count_in_service,
+    log,
+    log_n,
+    do_log,
+):
     """``_process_link`` for the common case, the same loop with its rare branches compiled
     out: one epoch, no packet log, and no failure interval left on link ``l`` (the caller
     checks; the results are the same as the general loop's, only faster)."""
-    return _fifo_link(True, l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end,
-                      fail_down, fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT, counters,
-                      warmup, end, drain, count_in_service, log, log_n, do_log)
+    return _fifo_link(
+        True,
+        l,
+        ib,
+        t1,
+        L,
+        items,
+        runs,
+        ring,
+        FLOW,
+        SLOTS,
+        POS,
+        pos_end,
+        fail_down,
+        fail_up,
+        EA,
+        scratch,
+        GSTAT,
+        PHIST,
+        FHIST,
+        LSTAT,
+        counters,
+        warmup,
+        end,
+        drain,
+        count_in_service,
+        log,
+        log_n,
+        do_log,
+    )
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -727,9 +1083,36 @@ def _drr_choose(sb, NQ, l, QS, qdata, quantum):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, pos_end,  # type: ignore[no-untyped-def]
-                        fail_down, fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT, counters,
-                        warmup, end, drain, count_in_service, log, log_n, do_log):
+def _process_link_sched(  # type: ignore[no-untyped-def]
+    l,
+    t1,
+    L,
+    items,
+    runs,
+    qdata,
+    SQ,
+    QS,
+    FLOW,
+    SLOTS,
+    POS,
+    pos_end,
+    fail_down,
+    fail_up,
+    EA,
+    scratch,
+    GSTAT,
+    PHIST,
+    FHIST,
+    LSTAT,
+    counters,
+    warmup,
+    end,
+    drain,
+    count_in_service,
+    log,
+    log_n,
+    do_log,
+):
     """Link ``l`` with a strict-priority or DRR scheduler (rule 11): an event loop over the
     merged arrivals before ``t1`` and the transmitter's choices at ``d <= t1``; packets still
     waiting stay in their queue rings. Allocates nothing (room reserved by the caller); when
@@ -790,16 +1173,41 @@ def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, 
                         row = o + ((qs_head[seg] + j) & mask)
                         tx = qdata[row, 0]
                         if do_log:
-                            log_n = _log(log, log_n, qdata[row, 1] >> FLOW_SHIFT,
-                                         qdata[row, 1] & SEQ_MASK, l, tx, -1)
+                            log_n = _log(
+                                log,
+                                log_n,
+                                qdata[row, 1] >> FLOW_SHIFT,
+                                qdata[row, 1] & SEQ_MASK,
+                                l,
+                                tx,
+                                -1,
+                            )
                         if tx >= warmup and tx < end:
                             LSTAT[LS_FAIL, l] += 1
                             if n_ep > 1:
                                 ELSTAT[_epoch_of(EP, tx), EL_FAIL, l] += 1
                         qm = qdata[row, 3]
-                        _lose(_meta_pos(qm), fdown, qdata[row, 2], qm & SIZE_MASK, _meta_frame(qm),
-                              True, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end,
-                              drain, EP, ESTAT, EPHIST)
+                        _lose(
+                            _meta_pos(qm),
+                            fdown,
+                            qdata[row, 2],
+                            qm & SIZE_MASK,
+                            _meta_frame(qm),
+                            True,
+                            POS,
+                            pos_end,
+                            FLOW,
+                            SLOTS,
+                            GSTAT,
+                            PHIST,
+                            FHIST,
+                            warmup,
+                            end,
+                            drain,
+                            EP,
+                            ESTAT,
+                            EPHIST,
+                        )
                     qs_n[seg] = 0
                     qs_head[seg] = 0
                     qs_bytes[seg] = 0
@@ -862,8 +1270,27 @@ def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, 
                         ELSTAT[e, EL_FAIL, l] += 1
                 if do_log:
                     log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
-                _lose(_meta_pos(meta), t, origin, size, _meta_frame(meta), True, POS, pos_end, FLOW,
-                      SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
+                _lose(
+                    _meta_pos(meta),
+                    t,
+                    origin,
+                    size,
+                    _meta_frame(meta),
+                    True,
+                    POS,
+                    pos_end,
+                    FLOW,
+                    SLOTS,
+                    GSTAT,
+                    PHIST,
+                    FHIST,
+                    warmup,
+                    end,
+                    drain,
+                    EP,
+                    ESTAT,
+                    EPHIST,
+                )
                 continue
             q = tree_queue[key >> FLOW_SHIFT]
             seg = _u(sb + q)
@@ -885,8 +1312,27 @@ def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, 
                         ELSTAT[e, EL_DROPS, l] += 1
                 if do_log:
                     log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
-                _lose(_meta_pos(meta), t, origin, size, _meta_frame(meta), False, POS, pos_end,
-                      FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
+                _lose(
+                    _meta_pos(meta),
+                    t,
+                    origin,
+                    size,
+                    _meta_frame(meta),
+                    False,
+                    POS,
+                    pos_end,
+                    FLOW,
+                    SLOTS,
+                    GSTAT,
+                    PHIST,
+                    FHIST,
+                    warmup,
+                    end,
+                    drain,
+                    EP,
+                    ESTAT,
+                    EPHIST,
+                )
                 continue
             s = size * ppb if ppb > 0 else _service_ps(size, rate)
             if measured:
@@ -924,21 +1370,69 @@ def _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW, SLOTS, POS, 
         if t >= warmup and t < end and start - t > LSTAT[LS_PEAK_WAIT, l]:
             LSTAT[LS_PEAK_WAIT, l] = start - t
         if do_log:
-            log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t,
-                         -1 if dep + prop > fdown else dep)
+            log_n = _log(
+                log,
+                log_n,
+                key >> FLOW_SHIFT,
+                key & SEQ_MASK,
+                l,
+                t,
+                -1 if dep + prop > fdown else dep,
+            )
         if dep + prop > fdown:  # on the link or the fibre when it fails
             if t >= warmup and t < end:
                 LSTAT[LS_FAIL, l] += 1
                 if n_ep > 1:
                     ELSTAT[_epoch_of(EP, t), EL_FAIL, l] += 1
-            _lose(_meta_pos(meta), fdown, origin, size, _meta_frame(meta), True, POS, pos_end, FLOW,
-                  SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EP, ESTAT, EPHIST)
+            _lose(
+                _meta_pos(meta),
+                fdown,
+                origin,
+                size,
+                _meta_frame(meta),
+                True,
+                POS,
+                pos_end,
+                FLOW,
+                SLOTS,
+                GSTAT,
+                PHIST,
+                FHIST,
+                warmup,
+                end,
+                drain,
+                EP,
+                ESTAT,
+                EPHIST,
+            )
         elif chain >= 0:
-            c_off, c_n = _chain_put(items, runs, L, chain, l, c_off, c_n, dep + prop, key,
-                                    origin, meta)
+            c_off, c_n = _chain_put(
+                items, runs, L, chain, l, c_off, c_n, dep + prop, key, origin, meta
+            )
         else:
-            _forward(_meta_pos(meta), dep + prop, key, origin, meta, POS, L, items, runs, FLOW,
-                     SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, l, EP, ESTAT, EPHIST)
+            _forward(
+                _meta_pos(meta),
+                dep + prop,
+                key,
+                origin,
+                meta,
+                POS,
+                L,
+                items,
+                runs,
+                FLOW,
+                SLOTS,
+                GSTAT,
+                PHIST,
+                FHIST,
+                warmup,
+                end,
+                drain,
+                l,
+                EP,
+                ESTAT,
+                EPHIST,
+            )
     if c_n >= 0:
         L[chain, L_IN_N] = c_n
     L[l, L_LAST_DEP] = free_at
@@ -962,8 +1456,23 @@ def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _inject_rows(tree, root, gen_buf, n, items, runs, L, FLOW, SLOTS, POS, pos_end, GSTAT, EA,  # type: ignore[no-untyped-def]
-                 warmup, stage):
+def _inject_rows(  # type: ignore[no-untyped-def]
+    tree,
+    root,
+    gen_buf,
+    n,
+    items,
+    runs,
+    L,
+    FLOW,
+    SLOTS,
+    POS,
+    pos_end,
+    GSTAT,
+    EA,
+    warmup,
+    stage,
+):
     """Copy ``n`` generated packets of ``tree`` (in time order, whole frames) into the
     inboxes of its root's children's links (room reserved; the staging inbox for a
     fused link), one run each, and count them sent and open their camera frames for every
@@ -978,8 +1487,17 @@ def _inject_rows(tree, root, gen_buf, n, items, runs, L, FLOW, SLOTS, POS, pos_e
         m = _inbox_of(L, POS[_u(c), P_LINK], stage)
         for j in range(n):
             t = gen_buf[_u(j), G_T]
-            _append(items, runs, L, m, owner, t, key0 | gen_buf[_u(j), G_SEQ], t,
-                    _meta(gen_buf[_u(j), G_WIRE], nb.int64(c), gen_buf[_u(j), G_FRAME]))
+            _append(
+                items,
+                runs,
+                L,
+                m,
+                owner,
+                t,
+                key0 | gen_buf[_u(j), G_SEQ],
+                t,
+                _meta(gen_buf[_u(j), G_WIRE], nb.int64(c), gen_buf[_u(j), G_FRAME]),
+            )
         L[m, L_RUN_OWNER] = -1
         c = POS[_u(c), P_SIB]
     j0 = 0  # rows are in time order: the first one counted
@@ -1056,10 +1574,46 @@ def _grow_slots(FLOW, SLOTS, counters, f):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy")
-def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tree_pos0, work,  # type: ignore[no-untyped-def]
-            L, counters, items, runs, ring, qdata, SQ, QS, FLOW, SLOTS, POS, pos_end, fail_down,
-            fail_up, EA, succ_start, succ, GSTAT, PHIST, FHIST, LSTAT, warmup, end, drain,
-            count_in_service, log, log_n, do_log):
+def advance(  # type: ignore[no-untyped-def]
+    t_from,
+    t_to,
+    window,
+    final,
+    TA,
+    SA,
+    gen_buf,
+    source_tree_start,
+    tree_pos0,
+    work,
+    L,
+    counters,
+    items,
+    runs,
+    ring,
+    qdata,
+    SQ,
+    QS,
+    FLOW,
+    SLOTS,
+    POS,
+    pos_end,
+    fail_down,
+    fail_up,
+    EA,
+    succ_start,
+    succ,
+    GSTAT,
+    PHIST,
+    FHIST,
+    LSTAT,
+    warmup,
+    end,
+    drain,
+    count_in_service,
+    log,
+    log_n,
+    do_log,
+):
     """Simulate ``[t_from, t_to)`` window by window; with ``final``, then everything left.
 
     Each window runs ``work`` in order: ``-1 - s`` generates source ``s``'s packets and
@@ -1106,8 +1660,11 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
                     root = tree_pos0[tr]
                     for q in range(root, pos_end[root] if camera else root):
                         f = POS[q, P_DELIVER]  # each frame opens a slot per delivery flow
-                        while (f >= 0 and not _frames_fit(FLOW, SLOTS, f, gen_buf, n)
-                               and FLOW[f, F_SLOT_MASK] + 1 < MAX_FRAME_SLOTS):
+                        while (
+                            f >= 0
+                            and not _frames_fit(FLOW, SLOTS, f, gen_buf, n)
+                            and FLOW[f, F_SLOT_MASK] + 1 < MAX_FRAME_SLOTS
+                        ):
                             SLOTS = _grow_slots(FLOW, SLOTS, counters, f)
                     c = POS[root, P_FIRST]
                     while c >= 0:
@@ -1115,8 +1672,23 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
                         if _needs_room(L, m, n):
                             items, runs = _reserve(items, runs, L, counters, m, n)
                         c = POS[c, P_SIB]
-                    err |= _inject_rows(tr, root, gen_buf, n, items, runs, L, FLOW, SLOTS, POS,
-                                        pos_end, GSTAT, EA, warmup, stage)
+                    err |= _inject_rows(
+                        tr,
+                        root,
+                        gen_buf,
+                        n,
+                        items,
+                        runs,
+                        L,
+                        FLOW,
+                        SLOTS,
+                        POS,
+                        pos_end,
+                        GSTAT,
+                        EA,
+                        warmup,
+                        stage,
+                    )
                 continue
             ib = _inbox_of(L, l, stage)
             n_out = L[ib, L_IN_N]  # packets that may leave the link in this pass
@@ -1141,33 +1713,125 @@ def advance(t_from, t_to, window, final, TA, SA, gen_buf, source_tree_start, tre
                 while True:
                     if plain and L[l, L_FAIL_PTR] >= L[l, L_FAIL_END]:
                         log_n, full = _process_link_plain(
-                            l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end,
-                            fail_down, fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT,
-                            counters, warmup, end, drain, count_in_service, log, log_n, do_log)
+                            l,
+                            ib,
+                            t1,
+                            L,
+                            items,
+                            runs,
+                            ring,
+                            FLOW,
+                            SLOTS,
+                            POS,
+                            pos_end,
+                            fail_down,
+                            fail_up,
+                            EA,
+                            scratch,
+                            GSTAT,
+                            PHIST,
+                            FHIST,
+                            LSTAT,
+                            counters,
+                            warmup,
+                            end,
+                            drain,
+                            count_in_service,
+                            log,
+                            log_n,
+                            do_log,
+                        )
                     else:
                         log_n, full = _process_link(
-                            l, ib, t1, L, items, runs, ring, FLOW, SLOTS, POS, pos_end,
-                            fail_down, fail_up, EA, scratch, GSTAT, PHIST, FHIST, LSTAT,
-                            counters, warmup, end, drain, count_in_service, log, log_n, do_log)
+                            l,
+                            ib,
+                            t1,
+                            L,
+                            items,
+                            runs,
+                            ring,
+                            FLOW,
+                            SLOTS,
+                            POS,
+                            pos_end,
+                            fail_down,
+                            fail_up,
+                            EA,
+                            scratch,
+                            GSTAT,
+                            PHIST,
+                            FHIST,
+                            LSTAT,
+                            counters,
+                            warmup,
+                            end,
+                            drain,
+                            count_in_service,
+                            log,
+                            log_n,
+                            do_log,
+                        )
                     if not full:
                         break
-                    ring = _grow_ring(ring, L[:, L_RING_OFF], L[:, L_RING_CAP],
-                                      L[:, L_RING_HEAD], L[l, L_RING_N], counters, TOP_RING, l,
-                                      2 * L[l, L_RING_CAP])  # (the kept tails fit the scratch)
+                    ring = _grow_ring(
+                        ring,
+                        L[:, L_RING_OFF],
+                        L[:, L_RING_CAP],
+                        L[:, L_RING_HEAD],
+                        L[l, L_RING_N],
+                        counters,
+                        TOP_RING,
+                        l,
+                        2 * L[l, L_RING_CAP],
+                    )  # (the kept tails fit the scratch)
             else:
                 while True:
-                    log_n, full = _process_link_sched(l, t1, L, items, runs, qdata, SQ, QS, FLOW,
-                                                      SLOTS, POS, pos_end, fail_down, fail_up, EA,
-                                                      scratch, GSTAT, PHIST, FHIST, LSTAT,
-                                                      counters, warmup, end, drain,
-                                                      count_in_service, log, log_n, do_log)
+                    log_n, full = _process_link_sched(
+                        l,
+                        t1,
+                        L,
+                        items,
+                        runs,
+                        qdata,
+                        SQ,
+                        QS,
+                        FLOW,
+                        SLOTS,
+                        POS,
+                        pos_end,
+                        fail_down,
+                        fail_up,
+                        EA,
+                        scratch,
+                        GSTAT,
+                        PHIST,
+                        FHIST,
+                        LSTAT,
+                        counters,
+                        warmup,
+                        end,
+                        drain,
+                        count_in_service,
+                        log,
+                        log_n,
+                        do_log,
+                    )
                     if not full:
                         break
                     for q in range(NQ):
                         seg = l * NQ + q
                         if qs_n[seg] == qs_cap[seg]:
-                            qdata = _grow_ring(qdata, qs_off, qs_cap, qs_head, qs_n[seg],
-                                               counters, TOP_QDATA, seg, 2 * qs_cap[seg])
+                            qdata = _grow_ring(
+                                qdata,
+                                qs_off,
+                                qs_cap,
+                                qs_head,
+                                qs_n[seg],
+                                counters,
+                                TOP_QDATA,
+                                seg,
+                                2 * qs_cap[seg],
+                            )
         if t0 < t_to:
             t0 = t1
         else:

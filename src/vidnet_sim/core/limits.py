@@ -35,8 +35,9 @@ def max_wire_bytes(plan: NetworkPlan) -> int:
     return max([1] + [wire_bytes(plan, i) for i in range(len(plan.sources))])
 
 
-def frame_slots_needed(plan: NetworkPlan, window_ps: int, end_ps: int,
-                       wire_max: int | None = None) -> list[int]:
+def frame_slots_needed(
+    plan: NetworkPlan, window_ps: int, end_ps: int, wire_max: int | None = None
+) -> list[int]:
     """Per delivery flow, how many of its camera frames can be open at once (0 if it is not
     a camera flow).
 
@@ -70,13 +71,21 @@ def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[int]:
             g = groups[int(plan.sources.group[i])]
             too_big[g] = max(too_big.get(g, 0), wire)
     for g, wire in too_big.items():
-        problems.append(Problem(
-            f"group {g!r}", f"packets of up to {wire} bytes (headers included); expected at "
-            f"most {K.MAX_WIRE_BYTES} bytes (an IP packet is at most 65535)"))
+        problems.append(
+            Problem(
+                f"group {g!r}",
+                f"packets of up to {wire} bytes (headers included); expected at "
+                f"most {K.MAX_WIRE_BYTES} bytes (an IP packet is at most 65535)",
+            )
+        )
     if len(plan.pos_link) > K.MAX_POSITIONS:
-        problems.append(Problem(
-            "routes", f"{len(plan.pos_link)} hops in all delivery trees together; expected at "
-            f"most {K.MAX_POSITIONS}"))
+        problems.append(
+            Problem(
+                "routes",
+                f"{len(plan.pos_link)} hops in all delivery trees together; expected at "
+                f"most {K.MAX_POSITIONS}",
+            )
+        )
     needs: list[int] = []
     if not too_big:  # (the frame rings depend on the largest packet)
         needs = frame_slots_needed(plan, window_ps, end_ps, max([1, *wires]))
@@ -86,11 +95,15 @@ def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[int]:
                 g = groups[int(plan.sources.group[int(plan.flow_source[f])])]
                 most[g] = max(most.get(g, 0), need)
         for g, need in most.items():
-            problems.append(Problem(
-                f"group {g!r}", f"up to {need} frames of one camera in flight at once (the "
-                f"route's worst-case delay with full buffers, plus two windows); expected at "
-                f"most {K.MAX_FRAME_SLOTS}: smaller buffers on the route, a shorter window or "
-                f"a lower frame rate"))
+            problems.append(
+                Problem(
+                    f"group {g!r}",
+                    f"up to {need} frames of one camera in flight at once (the "
+                    f"route's worst-case delay with full buffers, plus two windows); expected at "
+                    f"most {K.MAX_FRAME_SLOTS}: smaller buffers on the route, a shorter window or "
+                    f"a lower frame rate",
+                )
+            )
     if problems:
         raise ScenarioError(problems)
     return needs

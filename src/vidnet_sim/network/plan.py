@@ -106,8 +106,9 @@ class NetworkPlan:
     def __post_init__(self) -> None:
         if self.tree_source is None:
             pos = _Positions()
-            roots = [pos.add_tree([(f, [int(x) for x in self.route(f)])])
-                     for f in range(self.n_flows)]
+            roots = [
+                pos.add_tree([(f, [int(x) for x in self.route(f)])]) for f in range(self.n_flows)
+            ]
             self.tree_source = self.flow_source.copy()
             self.source_tree_start = self.source_flow_start.copy()
             self.tree_pos0 = np.array(roots, np.int64)
@@ -115,8 +116,9 @@ class NetworkPlan:
                 setattr(self, name, values)
         if self.class_names is None:
             self.class_names = list(dict.fromkeys(self.group_classes))
-            self.group_class = np.array([self.class_names.index(c) for c in self.group_classes],
-                                        np.int64)
+            self.group_class = np.array(
+                [self.class_names.index(c) for c in self.group_classes], np.int64
+            )
         if self.queue_names is None:
             n = self.n_links
             self.queue_names = ["default"]
@@ -269,8 +271,18 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
     link_owner: list[str] = []  # the scenario link id (or the camera access link)
     sched_name: list[str | None] = []
 
-    def add_link(name: str, a: int, b: int, r: int, p: int, bb: int, bp: int, ok: bool,
-                 owner: str, sched: str | None) -> None:
+    def add_link(
+        name: str,
+        a: int,
+        b: int,
+        r: int,
+        p: int,
+        bb: int,
+        bp: int,
+        ok: bool,
+        owner: str,
+        sched: str | None,
+    ) -> None:
         names.append(name)
         src.append(a)
         dst.append(b)
@@ -313,9 +325,18 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
             cname = camera_name(cam, i)
             node_index[cname] = len(nodes)
             nodes.append(cname)
-            add_link(f"{cname}->{cam.attach}", node_index[cname], node_index[cam.attach],
-                     cam.access_rate, p, cam.access_buffer, -1, True, f"{cname}->{cam.attach}",
-                     None)
+            add_link(
+                f"{cname}->{cam.attach}",
+                node_index[cname],
+                node_index[cam.attach],
+                cam.access_rate,
+                p,
+                cam.access_buffer,
+                -1,
+                True,
+                f"{cname}->{cam.attach}",
+                None,
+            )
 
     link_by_pair: dict[tuple[int, int], int] = {}
     for i in range(len(names)):
@@ -366,11 +387,15 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
                 key = (groups[g], d_name)
                 if key not in reported:
                     reported.add(key)
-                    why = ("is the node it starts from" if path is not None
-                           else f"cannot be reached from '{origin}' over links that are not "
-                                "blocked; add a link or an explicit route")
-                    problems.append(Problem(f"{info.paths[g]}.destinations",
-                                            f"destination '{d_name}' {why}"))
+                    why = (
+                        "is the node it starts from"
+                        if path is not None
+                        else f"cannot be reached from '{origin}' over links that are not "
+                        "blocked; add a link or an explicit route"
+                    )
+                    problems.append(
+                        Problem(f"{info.paths[g]}.destinations", f"destination '{d_name}' {why}")
+                    )
                 continue
             src_flows.append(len(flow_source))
             flow_source.append(s)
@@ -420,13 +445,21 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
         failure_events.append((ev.at, ev.end, label))
         changes.append((ev.at + ev.convergence, len(changes), k, True, f"reroute around {ev.link}"))
         if ev.revert:
-            changes.append((ev.end + ev.convergence, len(changes), k, False,
-                            f"{ev.link} restored: routes revert"))
+            changes.append(
+                (
+                    ev.end + ev.convergence,
+                    len(changes),
+                    k,
+                    False,
+                    f"{ev.link} restored: routes revert",
+                )
+            )
     changes.sort()
     failed_now: set[int] = set()
     current = list(tree_pos0)
     layouts: dict[tuple[int, frozenset[int]], int] = {
-        (t, frozenset()): p for t, p in enumerate(tree_pos0)}
+        (t, frozenset()): p for t, p in enumerate(tree_pos0)
+    }
     switches: list[RouteSwitch] = []
     warnings: list[str] = []
     for t_switch, _, k, down, label in changes:
@@ -448,10 +481,12 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
                     if path is None:
                         ev = scenario.events[failure_index[k]]
                         where = f"events[{failure_index[k]}]"
-                        msg = (f"during the failure of {ev.link!r}, traffic of "
-                               f"{groups[int(sources.group[s])]!r} to "
-                               f"{nodes[int(flow_dest[f])]!r} has no path (no protection "
-                               "link); it is counted lost until the repair")
+                        msg = (
+                            f"during the failure of {ev.link!r}, traffic of "
+                            f"{groups[int(sources.group[s])]!r} to "
+                            f"{nodes[int(flow_dest[f])]!r} has no path (no protection "
+                            "link); it is counted lost until the repair"
+                        )
                         if ev.on_unreachable == "error":
                             failure_problems.append(Problem(where, msg))
                         elif msg not in warnings:
@@ -460,15 +495,17 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
                     paths.append((f, path))
                 old = _tree_paths(positions, current[t])
                 new_paths = {f: p for f, p in paths}
-                layouts[lkey] = (current[t] if old == new_paths
-                                 else positions.add_tree(paths))
+                layouts[lkey] = current[t] if old == new_paths else positions.add_tree(paths)
             if layouts[lkey] != current[t]:
                 current[t] = layouts[lkey]
                 moved_trees.append(t)
                 moved_pos.append(layouts[lkey])
         if moved_trees:
-            switches.append(RouteSwitch(t_switch, np.array(moved_trees, np.int64),
-                                        np.array(moved_pos, np.int64), label))
+            switches.append(
+                RouteSwitch(
+                    t_switch, np.array(moved_trees, np.int64), np.array(moved_pos, np.int64), label
+                )
+            )
     if failure_problems:
         raise ScenarioError(failure_problems)
 
@@ -477,12 +514,15 @@ def build_plan(scenario: Scenario, base_dir: Path | None = None) -> NetworkPlan:
         order = topological_order(len(names), edges)
     except CycleError as exc:
         cyc = " -> ".join(names[i] for i in exc.cycle + exc.cycle[:1])
-        raise ScenarioError(Problem(
-            "routes" if scenario.routes else "links",
-            f"the routes make the link-dependency graph cyclic ({cyc}); the exact engine needs "
-            "loop-free forwarding (a tree, a ring with one blocked link, hub-and-spoke): mark a "
-            "ring link `blocked = true` or give explicit routes that do not close a loop",
-        )) from None
+        raise ScenarioError(
+            Problem(
+                "routes" if scenario.routes else "links",
+                f"the routes make the link-dependency graph cyclic ({cyc}); the exact engine "
+                "needs loop-free forwarding (a tree, a ring with one blocked link, "
+                "hub-and-spoke): mark a "
+                "ring link `blocked = true` or give explicit routes that do not close a loop",
+            )
+        ) from None
 
     fail_start = [0]
     fail_down: list[int] = []
@@ -545,9 +585,14 @@ def _tree_paths(positions: _Positions, root: int) -> dict[int, list[int]]:
     return out
 
 
-def _compile_qos(scenario: Scenario, groups: list[str], classes: list[str],
-                 sched_name: list[str | None], buf_b: list[int],
-                 buf_p: list[int]) -> dict[str, Any]:
+def _compile_qos(
+    scenario: Scenario,
+    groups: list[str],
+    classes: list[str],
+    sched_name: list[str | None],
+    buf_b: list[int],
+    buf_p: list[int],
+) -> dict[str, Any]:
     """Classes, queues, per-link schedulers and per-queue buffers (rule 11)."""
     class_names = list(dict.fromkeys(classes))
     group_class = np.array([class_names.index(c) for c in classes], np.int64)
@@ -555,7 +600,9 @@ def _compile_qos(scenario: Scenario, groups: list[str], classes: list[str],
     qos = scenario.qos
     if qos is None:
         return dict(
-            class_names=class_names, group_class=group_class, queue_names=["default"],
+            class_names=class_names,
+            group_class=group_class,
+            queue_names=["default"],
             class_queue=np.zeros(len(class_names), np.int64),
             queue_quantum=np.array([1538], np.int64),
             link_sched=np.zeros(n_links, np.int64),
@@ -566,8 +613,8 @@ def _compile_qos(scenario: Scenario, groups: list[str], classes: list[str],
     queues = [qos.queues[i] for i in order]
     marks = qos.class_dscp()
     class_queue = np.array(
-        [next(k for k, q in enumerate(queues) if marks[c] in q.dscp) for c in class_names],
-        np.int64)
+        [next(k for k, q in enumerate(queues) if marks[c] in q.dscp) for c in class_names], np.int64
+    )
     qb = np.zeros((n_links, len(queues)), np.int64)
     qp = np.zeros((n_links, len(queues)), np.int64)
     for k, q in enumerate(queues):
@@ -577,20 +624,30 @@ def _compile_qos(scenario: Scenario, groups: list[str], classes: list[str],
             qb[:, k], qp[:, k] = -1, q.buffer_packets
         else:
             qb[:, k], qp[:, k] = buf_b, buf_p
-    sched = np.array([SCHED_CODES[s if s is not None else qos.scheduler] for s in sched_name],
-                     np.int64)
+    sched = np.array(
+        [SCHED_CODES[s if s is not None else qos.scheduler] for s in sched_name], np.int64
+    )
     return dict(
-        class_names=class_names, group_class=group_class,
-        queue_names=[q.name for q in queues], class_queue=class_queue,
-        queue_quantum=np.array([max(1, round(q.weight * qos.quantum)) for q in queues],
-                               np.int64),
-        link_sched=sched, link_queue_buffer_bytes=qb, link_queue_buffer_packets=qp,
+        class_names=class_names,
+        group_class=group_class,
+        queue_names=[q.name for q in queues],
+        class_queue=class_queue,
+        queue_quantum=np.array([max(1, round(q.weight * qos.quantum)) for q in queues], np.int64),
+        link_sched=sched,
+        link_queue_buffer_bytes=qb,
+        link_queue_buffer_packets=qp,
     )
 
 
-def _route(o: int, d: int, explicit: dict[tuple[int, int], list[int]],
-           trees: dict[int, list[int]], in_links: list[list[tuple[int, int]]],
-           out_links: list[list[tuple[int, int]]], dst: list[int]) -> list[int] | None:
+def _route(
+    o: int,
+    d: int,
+    explicit: dict[tuple[int, int], list[int]],
+    trees: dict[int, list[int]],
+    in_links: list[list[tuple[int, int]]],
+    out_links: list[list[tuple[int, int]]],
+    dst: list[int],
+) -> list[int] | None:
     """Explicit route if given (for a camera: from its attach node), else the fewest-hop
     path of the destination's forwarding tree."""
     if (o, d) in explicit:
@@ -612,5 +669,13 @@ def _route(o: int, d: int, explicit: dict[tuple[int, int], list[int]],
     return path
 
 
-__all__ = ["KIND_NAMES", "SCHED_DRR", "SCHED_FIFO", "SCHED_PRIORITY", "NetworkPlan", "RouteSwitch",
-           "build_plan", "service_time_ps"]
+__all__ = [
+    "KIND_NAMES",
+    "SCHED_DRR",
+    "SCHED_FIFO",
+    "SCHED_PRIORITY",
+    "NetworkPlan",
+    "RouteSwitch",
+    "build_plan",
+    "service_time_ps",
+]

@@ -55,8 +55,7 @@ LOG_FLOW, LOG_SEQ, LOG_LINK, LOG_ARRIVAL, LOG_DEPARTURE = range(5)
 class _At(simpy.Event):
     """An event that fires at ``t`` with ``priority``, carrying ``value``."""
 
-    def __init__(self, env: simpy.Environment, t: int, priority: EventPriority,
-                 value: Any) -> None:
+    def __init__(self, env: simpy.Environment, t: int, priority: EventPriority, value: Any) -> None:
         super().__init__(env)
         self._ok = True
         self._value = value
@@ -80,9 +79,17 @@ class ReferenceEngine:
     ``(tree, seq, t_arrival, link)``: by packet, then along its tree.
     """
 
-    def __init__(self, plan: NetworkPlan, state: SourceState, *, warmup_ps: int, end_ps: int,
-                 drain: bool, log: bool = False, epochs: I64 | Sequence[int] | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        plan: NetworkPlan,
+        state: SourceState,
+        *,
+        warmup_ps: int,
+        end_ps: int,
+        drain: bool,
+        log: bool = False,
+        epochs: I64 | Sequence[int] | None = None,
+    ) -> None:
         if not 0 <= warmup_ps <= end_ps:
             raise ValueError(f"need 0 <= warmup_ps <= end_ps, got {warmup_ps}, {end_ps}")
         self.plan = plan
@@ -90,14 +97,16 @@ class ReferenceEngine:
         if len(state.tree_pos0) == 0:
             state.tree_pos0 = np.asarray(plan.tree_pos0, np.int64).copy()
         if len(state.tree_pos0) != plan.n_trees:
-            raise ValueError(f"state.tree_pos0 has {len(state.tree_pos0)} entries for "
-                             f"{plan.n_trees} trees")
+            raise ValueError(
+                f"state.tree_pos0 has {len(state.tree_pos0)} entries for {plan.n_trees} trees"
+            )
         self.warmup_ps = int(warmup_ps)
         self.end_ps = int(end_ps)
         self.drain = drain
         self._epochs = [0] if epochs is None else [int(x) for x in epochs]
         if self._epochs[:1] != [0] or any(
-                b <= a for a, b in zip(self._epochs, self._epochs[1:], strict=False)):
+            b <= a for a, b in zip(self._epochs, self._epochs[1:], strict=False)
+        ):
             raise ValueError(f"epochs must start at 0 and increase strictly, got {self._epochs}")
         self.packet_log: I64 | None = None
         self._log_rows: list[list[int]] | None = [] if log else None
@@ -110,11 +119,14 @@ class ReferenceEngine:
         self._pos_deliver = [int(x) for x in plan.pos_deliver]
         self._pos_flows = [
             tuple(int(f) for f in plan.pos_deliver[p : int(plan.pos_end[p])] if f >= 0)
-            for p in range(len(plan.pos_link))]
+            for p in range(len(plan.pos_link))
+        ]
         group_queue = [int(plan.class_queue[int(c)]) for c in plan.group_class]
         if any(not 0 <= q < plan.n_queues for q in group_queue):
-            raise ValueError(f"class_queue {plan.class_queue.tolist()} names a queue outside "
-                             f"0..{plan.n_queues - 1}")
+            raise ValueError(
+                f"class_queue {plan.class_queue.tolist()} names a queue outside "
+                f"0..{plan.n_queues - 1}"
+            )
         self._source_queue = [group_queue[int(g)] for g in plan.sources.group]
         self.env = simpy.Environment()
         for link in self._links:
@@ -141,9 +153,18 @@ class ReferenceEngine:
             if min(quantum) <= 0:
                 raise ValueError(f"DRR quanta must be > 0, got {quantum}")
         a, b = int(plan.fail_start[i]), int(plan.fail_start[i + 1])
-        return Link(plan.link_names[i], int(plan.link_rate_bps[i]), int(plan.link_prop_ps[i]),
-                    sched, bb, bp, quantum, [int(x) for x in plan.fail_down[a:b]],
-                    [int(x) for x in plan.fail_up[a:b]], len(self._epochs))
+        return Link(
+            plan.link_names[i],
+            int(plan.link_rate_bps[i]),
+            int(plan.link_prop_ps[i]),
+            sched,
+            bb,
+            bp,
+            quantum,
+            [int(x) for x in plan.fail_down[a:b]],
+            [int(x) for x in plan.fail_up[a:b]],
+            len(self._epochs),
+        )
 
     # ----------------------------------------------------------------------------- driving
     def prepare(self) -> None:
@@ -183,12 +204,20 @@ class ReferenceEngine:
         self._finished = True
         if self._log_rows is not None:
             log = np.array(self._log_rows, dtype=np.int64).reshape(-1, 5)
-            order = np.lexsort((log[:, LOG_LINK], log[:, LOG_ARRIVAL], log[:, LOG_SEQ],
-                                log[:, LOG_FLOW]))
+            order = np.lexsort(
+                (log[:, LOG_LINK], log[:, LOG_ARRIVAL], log[:, LOG_SEQ], log[:, LOG_FLOW])
+            )
             self.packet_log = log[order]
-        stats = run_stats(self.plan, self._packets, self._links, warmup_ps=self.warmup_ps,
-                          end_ps=self.end_ps, drain=self.drain, epochs=self._epochs,
-                          packet_hops=self._hops)
+        stats = run_stats(
+            self.plan,
+            self._packets,
+            self._links,
+            warmup_ps=self.warmup_ps,
+            end_ps=self.end_ps,
+            drain=self.drain,
+            epochs=self._epochs,
+            packet_hops=self._hops,
+        )
         stats.wall_seconds = self._wall + time.perf_counter() - wall
         return stats
 
@@ -201,8 +230,9 @@ class ReferenceEngine:
         for s, rows in enumerate(generate(plan.sources, self.state, t0, t1)):
             if len(rows) and int(rows[:, G_WIRE].min()) <= 0:
                 # S >= 1 ps is what lets all departures of an instant precede its admissions
-                raise ValueError(f"source {plan.sources.names[s]!r} emitted a packet of "
-                                 "0 wire bytes")
+                raise ValueError(
+                    f"source {plan.sources.names[s]!r} emitted a packet of 0 wire bytes"
+                )
             packet_rows: list[list[int]] = rows.tolist()  # (G_T, G_SEQ, ...) as Python ints
             for tree in range(int(starts[s]), int(starts[s + 1])):
                 root = int(self.state.tree_pos0[tree])

@@ -19,27 +19,66 @@ NEVER = 1 << 62
 class Link:
     """A directed link: queues in front of a single non-preemptive transmitter."""
 
-    __slots__ = ("active", "buffer_bytes", "buffer_packets", "busy_ps", "bytes", "current",
-                 "deficit", "down", "drop_bytes", "drops", "e_busy_ps", "e_bytes", "e_drops",
-                 "e_fail_drops", "fail_drops", "name", "packets", "peak_bytes", "peak_packets",
-                 "peak_wait", "prop", "quantum", "queued_bytes", "queues", "rate", "sched",
-                 "turn_begun", "up")
+    __slots__ = (
+        "active",
+        "buffer_bytes",
+        "buffer_packets",
+        "busy_ps",
+        "bytes",
+        "current",
+        "deficit",
+        "down",
+        "drop_bytes",
+        "drops",
+        "e_busy_ps",
+        "e_bytes",
+        "e_drops",
+        "e_fail_drops",
+        "fail_drops",
+        "name",
+        "packets",
+        "peak_bytes",
+        "peak_packets",
+        "peak_wait",
+        "prop",
+        "quantum",
+        "queued_bytes",
+        "queues",
+        "rate",
+        "sched",
+        "turn_begun",
+        "up",
+    )
 
-    def __init__(self, name: str, rate: int, prop: int, sched: int, buffer_bytes: list[int],
-                 buffer_packets: list[int], quantum: list[int], down: list[int], up: list[int],
-                 n_epochs: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        rate: int,
+        prop: int,
+        sched: int,
+        buffer_bytes: list[int],
+        buffer_packets: list[int],
+        quantum: list[int],
+        down: list[int],
+        up: list[int],
+        n_epochs: int,
+    ) -> None:
         if rate <= 0 or prop < 0:
             raise ValueError(f"link {name!r}: need rate > 0 and delay >= 0, got {rate}, {prop}")
         if sched not in (SCHED_FIFO, SCHED_PRIORITY, SCHED_DRR):
             raise ValueError(f"link {name!r}: unknown scheduler code {sched}")
         for q, (bb, bp) in enumerate(zip(buffer_bytes, buffer_packets, strict=True)):
             if (bb >= 0) == (bp >= 0):
-                raise ValueError(f"link {name!r}, queue {q}: exactly one of buffer bytes ({bb}) "
-                                 f"and buffer packets ({bp}) must be >= 0")
+                raise ValueError(
+                    f"link {name!r}, queue {q}: exactly one of buffer bytes ({bb}) "
+                    f"and buffer packets ({bp}) must be >= 0"
+                )
         for i, (a, b) in enumerate(zip(down, up, strict=True)):
             if not a < b or (i > 0 and a < up[i - 1]):
-                raise ValueError(f"link {name!r}: failure intervals must be sorted, "
-                                 f"non-overlapping and non-empty, got [{a}, {b})")
+                raise ValueError(
+                    f"link {name!r}: failure intervals must be sorted, "
+                    f"non-overlapping and non-empty, got [{a}, {b})"
+                )
         self.name = name
         self.rate = rate
         self.prop = prop

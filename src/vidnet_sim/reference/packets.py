@@ -12,8 +12,18 @@ class Packet:
     """One generated packet of one tree (``docs/model.md`` rule 12): what all its copies
     share, and its outcome for each delivery flow of the tree it was emitted on."""
 
-    __slots__ = ("emit", "flows", "frame", "npk", "outcome", "payload", "queue", "seq", "tree",
-                 "wire")
+    __slots__ = (
+        "emit",
+        "flows",
+        "frame",
+        "npk",
+        "outcome",
+        "payload",
+        "queue",
+        "seq",
+        "tree",
+        "wire",
+    )
 
     def __init__(self, tree: int, queue: int, flows: tuple[int, ...], row: list[int]) -> None:
         self.tree = tree

@@ -19,9 +19,17 @@ from vidnet_sim.reference.packets import DELIVERED, FAILED, Packet
 I64 = npt.NDArray[np.int64]
 
 
-def run_stats(plan: NetworkPlan, packets: Sequence[Packet], links: Sequence[Link], *,
-              warmup_ps: int, end_ps: int, drain: bool, epochs: Sequence[int],
-              packet_hops: int) -> RunStats:
+def run_stats(
+    plan: NetworkPlan,
+    packets: Sequence[Packet],
+    links: Sequence[Link],
+    *,
+    warmup_ps: int,
+    end_ps: int,
+    drain: bool,
+    epochs: Sequence[int],
+    packet_hops: int,
+) -> RunStats:
     """The :class:`RunStats` of a finished run (every packet delivered or dropped for every
     delivery flow of its tree)."""
     W, T = warmup_ps, end_ps
@@ -122,8 +130,11 @@ def run_stats(plan: NetworkPlan, packets: Sequence[Packet], links: Sequence[Link
         return np.array([getattr(link, name) for link in links], np.int64)
 
     def link_epochs(name: str) -> I64:
-        return np.array([getattr(link, name) for link in links], np.int64).reshape(
-            len(links), n_epochs).T.copy()
+        return (
+            np.array([getattr(link, name) for link in links], np.int64)
+            .reshape(len(links), n_epochs)
+            .T.copy()
+        )
 
     lat_min, lat_max = extremes(latencies)
     f_lat_min, f_lat_max = extremes(frame_latencies)

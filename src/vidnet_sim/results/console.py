@@ -150,8 +150,19 @@ def _summary_table(summary: pd.DataFrame) -> Table:
     _name_column(table, "class / group", "  " + summary["name"].astype(str))
     table.add_column("kind", no_wrap=True)
     table.add_column("SLA", no_wrap=True)
-    numbers = ["sent", "loss", *(["fail\nloss"] if failures else []), "p50", "p99", "p99.9",
-               "max", "frame\np99", "frame\nloss", "jitter", "Mbit/s"]
+    numbers = [
+        "sent",
+        "loss",
+        *(["fail\nloss"] if failures else []),
+        "p50",
+        "p99",
+        "p99.9",
+        "max",
+        "frame\np99",
+        "frame\nloss",
+        "jitter",
+        "Mbit/s",
+    ]
     for header in numbers:
         table.add_column(header, justify="right", no_wrap=True)
     for block in _class_blocks(summary):
@@ -178,20 +189,22 @@ def _access_rows(access: pd.DataFrame, has_run: bool) -> list[dict[str, Any]]:
             continue
         rates = part["rate_bps"].unique()
         packets, drops = int(part["packets"].sum()), int(part["drops"].sum())
-        rows.append({
-            "run": part["run"].iloc[0] if has_run else None,
-            "link": f"access links ({len(part)})",
-            "src_dst": "cameras → their switch",
-            "rate_bps": rates[0] if len(rates) == 1 else math.nan,
-            "utilisation": part["utilisation"].max(),
-            "throughput_bps": part["throughput_bps"].sum(min_count=1),
-            "drops": drops,
-            "fail_drops": int(part["fail_drops"].sum()),
-            "loss": drops / (packets + drops) if packets + drops > 0 else math.nan,
-            "peak_queue_bytes": part["peak_queue_bytes"].max(),
-            "peak_queue_packets": part["peak_queue_packets"].max(),
-            "peak_wait_ps": part["peak_wait_ps"].max(),
-        })
+        rows.append(
+            {
+                "run": part["run"].iloc[0] if has_run else None,
+                "link": f"access links ({len(part)})",
+                "src_dst": "cameras → their switch",
+                "rate_bps": rates[0] if len(rates) == 1 else math.nan,
+                "utilisation": part["utilisation"].max(),
+                "throughput_bps": part["throughput_bps"].sum(min_count=1),
+                "drops": drops,
+                "fail_drops": int(part["fail_drops"].sum()),
+                "loss": drops / (packets + drops) if packets + drops > 0 else math.nan,
+                "peak_queue_bytes": part["peak_queue_bytes"].max(),
+                "peak_queue_packets": part["peak_queue_packets"].max(),
+                "peak_wait_ps": part["peak_wait_ps"].max(),
+            }
+        )
     return rows
 
 
@@ -210,8 +223,10 @@ def _links_table(links: pd.DataFrame, all_links: bool = False) -> Table:
     summed = [] if all_links else _access_rows(links[access], has_run)
     table = _table(title)
     if summed:
-        table.caption = ("access links: largest utilisation, peak queue and wait; summed "
-                         "throughput and drops (all links: --all-links)")
+        table.caption = (
+            "access links: largest utilisation, peak queue and wait; summed "
+            "throughput and drops (all links: --all-links)"
+        )
         table.caption_justify = "left"
     failures = bool((links["fail_drops"] > 0).any())
     everything = pd.DataFrame(rows + summed, columns=["run", "link", "src_dst"])
@@ -219,8 +234,17 @@ def _links_table(links: pd.DataFrame, all_links: bool = False) -> Table:
         _name_column(table, "run", everything["run"])
     _name_column(table, "link", everything["link"])
     _name_column(table, "from → to", everything["src_dst"])
-    headers = ["rate", "util", "Mbit/s", "drops", *(["fail\ndrops"] if failures else []),
-               "loss", "peak KiB", "peak pkts", "wait"]
+    headers = [
+        "rate",
+        "util",
+        "Mbit/s",
+        "drops",
+        *(["fail\ndrops"] if failures else []),
+        "loss",
+        "peak KiB",
+        "peak pkts",
+        "wait",
+    ]
     for header in headers:
         table.add_column(header, justify="right", no_wrap=True)
     for i, row in enumerate(rows + summed):
@@ -317,8 +341,10 @@ def _epochs_table(epochs: pd.DataFrame, epoch_links: pd.DataFrame) -> Table | No
             cells += [_ms(row["latency_p99_ps"]), _ms(row["latency_max_ps"])]
             if first and link is not None:
                 util = float(link["utilisation"])
-                cells += [str(link["link"]),
-                          Text(f"{100 * util:.1f}", style="bold yellow" if util >= 0.9 else "")]
+                cells += [
+                    str(link["link"]),
+                    Text(f"{100 * util:.1f}", style="bold yellow" if util >= 0.9 else ""),
+                ]
             else:
                 cells += ["", ""]
             table.add_row(*cells, end_section=i == len(rows) - 1)
@@ -335,8 +361,13 @@ def render_warnings(
     for text in shown:
         console.print(Text(f"warning: {text}", style="yellow"))
     if len(warnings) > len(shown):
-        console.print(Text(f"warning: {len(warnings) - len(shown)} more warning(s), listed "
-                           'under "warnings" in manifest.json', style="yellow"))
+        console.print(
+            Text(
+                f"warning: {len(warnings) - len(shown)} more warning(s), listed "
+                'under "warnings" in manifest.json',
+                style="yellow",
+            )
+        )
 
 
 def render_summary(tables: TablesLike, console: Console, *, all_links: bool = False) -> None:

@@ -140,8 +140,11 @@ def hist_quantiles(
     lo_arr = np.full(rows, np.nan) if vmin is None else np.asarray(vmin, dtype=np.float64)
     hi_arr = np.full(rows, np.nan) if vmax is None else np.asarray(vmax, dtype=np.float64)
     lo, hi = bucket_edges()
-    mid = np.where(hi - lo == 1, lo.astype(np.float64),
-                   (lo.astype(np.float64) + (hi - 1).astype(np.float64)) / 2.0)
+    mid = np.where(
+        hi - lo == 1,
+        lo.astype(np.float64),
+        (lo.astype(np.float64) + (hi - 1).astype(np.float64)) / 2.0,
+    )
     q = np.asarray(qs, dtype=np.float64)
     out = np.full((rows, len(q)), np.nan)
     for r in np.flatnonzero(h.any(axis=1)):
@@ -200,12 +203,12 @@ def epochs_table(s: RunStats, warmup_ps: int = 0) -> pd.DataFrame:
         "t_start_ps": np.repeat(d.starts_ps, n_units),
         "t_end_ps": np.repeat(d.ends_ps, n_units),
         "label": np.repeat(np.asarray(d.labels, dtype=object), n_units),
-        "level": np.tile(np.array(["group"] * g + ["class"] * len(classes), dtype=object),
-                         n_epochs),
+        "level": np.tile(
+            np.array(["group"] * g + ["class"] * len(classes), dtype=object), n_epochs
+        ),
         "name": np.tile(np.array([*s.group_names, *classes], dtype=object), n_epochs),
         "class": np.tile(np.array([*s.group_classes, *classes], dtype=object), n_epochs),
-        "kind": np.tile(np.array([*s.group_kinds, *([""] * len(classes))], dtype=object),
-                        n_epochs),
+        "kind": np.tile(np.array([*s.group_kinds, *([""] * len(classes))], dtype=object), n_epochs),
         "packets_sent": sent,
         "packets_delivered": delivered,
         "packets_dropped": dropped,
@@ -237,22 +240,24 @@ def epoch_links_table(
     nbytes = d.link_bytes.reshape(-1)
     ok = measured > 0
     safe = np.where(ok, measured, 1.0)
-    df = pd.DataFrame({
-        "epoch": np.repeat(np.arange(e, dtype=np.int64), n),
-        "t_start_ps": np.repeat(d.starts_ps, n),
-        "t_end_ps": np.repeat(d.ends_ps, n),
-        "label": np.repeat(np.asarray(d.labels, dtype=object), n),
-        "link": np.tile(np.asarray(s.link_names, dtype=object), e),
-        "src": np.tile(np.asarray(s.link_src, dtype=object), e),
-        "dst": np.tile(np.asarray(s.link_dst, dtype=object), e),
-        "access": np.tile(flags, e),
-        "rate_bps": np.tile(np.asarray(s.link_rate_bps, np.int64), e),
-        "utilisation": np.where(ok, busy / safe, np.nan),
-        "throughput_bps": np.where(ok, nbytes * 8.0 / (safe / 1e12), np.nan),
-        "bytes": nbytes,
-        "busy_ps": d.link_busy_ps.reshape(-1),
-        "drops": d.link_drops.reshape(-1),
-        "fail_drops": d.link_fail_drops.reshape(-1),
-        "measured_ps": np.repeat(d.measured_ps, n),
-    })
+    df = pd.DataFrame(
+        {
+            "epoch": np.repeat(np.arange(e, dtype=np.int64), n),
+            "t_start_ps": np.repeat(d.starts_ps, n),
+            "t_end_ps": np.repeat(d.ends_ps, n),
+            "label": np.repeat(np.asarray(d.labels, dtype=object), n),
+            "link": np.tile(np.asarray(s.link_names, dtype=object), e),
+            "src": np.tile(np.asarray(s.link_src, dtype=object), e),
+            "dst": np.tile(np.asarray(s.link_dst, dtype=object), e),
+            "access": np.tile(flags, e),
+            "rate_bps": np.tile(np.asarray(s.link_rate_bps, np.int64), e),
+            "utilisation": np.where(ok, busy / safe, np.nan),
+            "throughput_bps": np.where(ok, nbytes * 8.0 / (safe / 1e12), np.nan),
+            "bytes": nbytes,
+            "busy_ps": d.link_busy_ps.reshape(-1),
+            "drops": d.link_drops.reshape(-1),
+            "fail_drops": d.link_fail_drops.reshape(-1),
+            "measured_ps": np.repeat(d.measured_ps, n),
+        }
+    )
     return conform(df, EPOCH_LINKS_SCHEMA)

@@ -195,8 +195,9 @@ def _incomplete(folder: Path, missing: list[str]) -> ResultsNotFoundError:
 def _read_run(folder: Path) -> Results:
     if not (folder / MANIFEST_FILE).is_file():
         legacy = [TABLE_FILES[name] for name in _LEGACY_TABLES]
-        raise _incomplete(folder, [f for f in (*legacy, MANIFEST_FILE)
-                                   if not (folder / f).is_file()])
+        raise _incomplete(
+            folder, [f for f in (*legacy, MANIFEST_FILE) if not (folder / f).is_file()]
+        )
     manifest = read_json_object(folder / MANIFEST_FILE)
     listed = manifest.get("tables")
     if isinstance(listed, dict):
@@ -208,7 +209,8 @@ def _read_run(folder: Path) -> Results:
         raise _incomplete(folder, missing)
     tables = {
         name: conform(pd.read_parquet(folder / TABLE_FILES[name], engine="pyarrow"), schema)
-        if name in names else empty_table(schema)
+        if name in names
+        else empty_table(schema)
         for name, schema in RUN_SCHEMAS.items()
     }
     return Results(**tables, manifest=manifest)

@@ -61,11 +61,13 @@ class DayNight(Model):
         for name in ("day_start", "night_start", "time_of_day_at_start"):
             value = getattr(self, name)
             if value >= DAY_PS:
-                problems.append((name, f"must be a time of day below 24h, got "
-                                       f"{format_time(value)}"))
+                problems.append(
+                    (name, f"must be a time of day below 24h, got {format_time(value)}")
+                )
         if self.day_start == self.night_start:
-            problems.append(("night_start", "must differ from day_start (both "
-                                            f"{format_time(self.day_start)})"))
+            problems.append(
+                ("night_start", f"must differ from day_start (both {format_time(self.day_start)})")
+            )
         raise_rules(problems)
         return self
 

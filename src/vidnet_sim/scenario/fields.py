@@ -80,8 +80,9 @@ _Name = Annotated[str, Field(min_length=1)]
 def _stop_after_start(start: int, stop: int | None) -> list[tuple[str, str]]:
     """The rule that a group's ``stop`` comes after its ``start``, as a problem list."""
     if stop is not None and stop <= start:
-        return [("stop", f"must be later than start ({format_time(start)}), "
-                         f"got {format_time(stop)}")]
+        return [
+            ("stop", f"must be later than start ({format_time(start)}), got {format_time(stop)}")
+        ]
     return []
 
 
@@ -110,7 +111,21 @@ raise_rules = _raise_rules
 stop_after_start = _stop_after_start
 
 __all__ = [
-    "DEFAULT_LINK_BUFFER_BYTES", "UNITS_REQUIRED", "Length", "Model", "Name", "PositiveRate",
-    "PositiveSize", "PositiveTime", "Rate", "Size", "Time", "parse_length", "parse_rate",
-    "parse_size", "parse_time", "raise_rules", "stop_after_start",
+    "DEFAULT_LINK_BUFFER_BYTES",
+    "UNITS_REQUIRED",
+    "Length",
+    "Model",
+    "Name",
+    "PositiveRate",
+    "PositiveSize",
+    "PositiveTime",
+    "Rate",
+    "Size",
+    "Time",
+    "parse_length",
+    "parse_rate",
+    "parse_size",
+    "parse_time",
+    "raise_rules",
+    "stop_after_start",
 ]

@@ -65,6 +65,7 @@ _Table = dict[str, Any]
 def _check_scale(value: object) -> object:
     """One clear error for a ``scale_cameras`` that is neither a positive number nor a table
     of them (instead of one per member of the union)."""
+
     def bad(x: object) -> bool:
         return isinstance(x, bool) or not isinstance(x, int | float) or not x > 0
 
@@ -76,8 +77,9 @@ def _check_scale(value: object) -> object:
                 raise ValueError(f"{name} = {factor!r}: a factor must be a positive number")
         return {k: float(v) for k, v in value.items()}
     if bad(value):
-        raise ValueError("expected a positive number (every group) or a table of group "
-                         "name = positive number")
+        raise ValueError(
+            "expected a positive number (every group) or a table of group name = positive number"
+        )
     return float(value)  # type: ignore[arg-type]
 
 
@@ -99,8 +101,15 @@ class GrowthYear(Model):
     @model_validator(mode="after")
     def _rules(self) -> Self:
         if self.scale_cameras is None and not any(getattr(self, s) for s in GROWTH_SECTIONS):
-            raise_rules([("", "a growth entry adds nothing: give scale_cameras or items of "
-                              + ", ".join(GROWTH_SECTIONS))])
+            raise_rules(
+                [
+                    (
+                        "",
+                        "a growth entry adds nothing: give scale_cameras or items of "
+                        + ", ".join(GROWTH_SECTIONS),
+                    )
+                ]
+            )
         return self
 
     def items(self, section: str) -> list[_Table]:
@@ -145,9 +154,13 @@ def _grow(
                     factor = scale.get(name_of(cam)) if isinstance(name_of(cam), str) else None
                 else:
                     factor = scale
-                if (isinstance(count, int) and not isinstance(count, bool)
-                        and isinstance(factor, int | float) and not isinstance(factor, bool)
-                        and factor > 0):
+                if (
+                    isinstance(count, int)
+                    and not isinstance(count, bool)
+                    and isinstance(factor, int | float)
+                    and not isinstance(factor, bool)
+                    and factor > 0
+                ):
                     cams[i] = with_count(cam, scaled_count(count, float(factor)))
         for s in GROWTH_SECTIONS:
             out[s].extend(items.get(s, []))
@@ -177,15 +190,21 @@ def year_data(data: dict[str, Any], year: int, *, prune_sla: bool = True) -> dic
     out = copy.deepcopy({k: v for k, v in data.items() if k != "growth"})
     entries = []
     for _, entry in _raw_entries(data, year):
-        items = {s: [copy.deepcopy(i) for i in entry.get(s, [])]
-                 for s in GROWTH_SECTIONS if isinstance(entry.get(s), list)}
+        items = {
+            s: [copy.deepcopy(i) for i in entry.get(s, [])]
+            for s in GROWTH_SECTIONS
+            if isinstance(entry.get(s), list)
+        }
         entries.append((entry.get("scale_cameras"), items))
     if entries:
         base = {s: out[s] for s in GROWTH_SECTIONS if isinstance(out.get(s), list)}
-        grown = _grow(base, entries,
-                      lambda c: c.get("name") if isinstance(c, dict) else None,
-                      lambda c: c.get("count") if isinstance(c, dict) else None,
-                      lambda c, n: {**c, "count": n})
+        grown = _grow(
+            base,
+            entries,
+            lambda c: c.get("name") if isinstance(c, dict) else None,
+            lambda c: c.get("count") if isinstance(c, dict) else None,
+            lambda c, n: {**c, "count": n},
+        )
         for s in GROWTH_SECTIONS:
             if grown[s] or s in out:
                 out[s] = grown[s]
@@ -216,13 +235,21 @@ def scenario_for_year(scenario: Scenario, year: int) -> Scenario:
 
     years = plan_years(scenario)
     if year not in years:
-        raise ScenarioError(Problem(
-            "growth", f"there is no year {year}: the growth plan covers years "
-                      f"{years[0]}–{years[-1]}" if len(years) > 1 else
-                      f"there is no year {year}: the scenario has no growth plan beyond "
-                      "year 1"))
-    models: dict[str, Any] = {"nodes": Node, "links": Link, "cameras": CameraGroup,
-                              "sources": Source, "services": Service}
+        raise ScenarioError(
+            Problem(
+                "growth",
+                f"there is no year {year}: the growth plan covers years {years[0]}–{years[-1]}"
+                if len(years) > 1
+                else f"there is no year {year}: the scenario has no growth plan beyond year 1",
+            )
+        )
+    models: dict[str, Any] = {
+        "nodes": Node,
+        "links": Link,
+        "cameras": CameraGroup,
+        "sources": Source,
+        "services": Service,
+    }
     problems: list[Problem] = []
     entries = []
     for g, entry in enumerate(scenario.growth):
@@ -233,19 +260,24 @@ def scenario_for_year(scenario: Scenario, year: int) -> Scenario:
             items[s] = []
             for k, raw in enumerate(entry.items(s)):
                 try:
-                    items[s].append(models[s].model_validate(
-                        raw, context={UNITS_REQUIRED: True}))
+                    items[s].append(models[s].model_validate(raw, context={UNITS_REQUIRED: True}))
                 except ValidationError as exc:
                     for err in exc.errors():
-                        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
-                                      for p in err["loc"])
+                        loc = "".join(
+                            f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]
+                        )
                         problems.append(Problem(f"growth[{g}].{s}[{k}]{loc}", err["msg"]))
         entries.append((entry.scale_cameras, items))
     if problems:
         raise ScenarioError(problems)
     base = {s: list(getattr(scenario, s)) for s in GROWTH_SECTIONS}
-    grown = _grow(base, entries, lambda c: c.name, lambda c: c.count,
-                  lambda c, n: c.model_copy(update={"count": n}))
+    grown = _grow(
+        base,
+        entries,
+        lambda c: c.name,
+        lambda c: c.count,
+        lambda c, n: c.model_copy(update={"count": n}),
+    )
     return scenario.model_copy(update={**grown, "growth": []})
 
 
@@ -260,13 +292,19 @@ def resolve_growth_files(data: dict[str, Any], base: Path) -> dict[str, Any]:
     entries = []
     for entry in growth:
         srcs = entry.get("sources") if isinstance(entry, dict) else None
-        if isinstance(srcs, list) and any(isinstance(s, dict) and isinstance(s.get("file"), str)
-                                          and s["file"] for s in srcs):
+        if isinstance(srcs, list) and any(
+            isinstance(s, dict) and isinstance(s.get("file"), str) and s["file"] for s in srcs
+        ):
             changed = True
-            entry = {**entry, "sources": [
-                {**s, "file": str(base / s["file"])}
-                if isinstance(s, dict) and isinstance(s.get("file"), str) and s["file"] else s
-                for s in srcs]}
+            entry = {
+                **entry,
+                "sources": [
+                    {**s, "file": str(base / s["file"])}
+                    if isinstance(s, dict) and isinstance(s.get("file"), str) and s["file"]
+                    else s
+                    for s in srcs
+                ],
+            }
         entries.append(entry)
     return {**data, "growth": entries} if changed else data
 
@@ -288,8 +326,9 @@ def _where_added(data: dict[str, Any], year: int) -> dict[tuple[str, int], str]:
     return out
 
 
-def remap_problem(problem: Problem, data: dict[str, Any], year: int, *,
-                  note_year: bool = True) -> Problem:
+def remap_problem(
+    problem: Problem, data: dict[str, Any], year: int, *, note_year: bool = True
+) -> Problem:
     """A problem of ``year``'s scenario, with the items growth added named by their place in
     the growth plan (``cameras[7]`` → ``growth[2].cameras[0]``); a problem of a base item
     says which year it appears in (``note_year``)."""
@@ -304,8 +343,9 @@ def remap_problem(problem: Problem, data: dict[str, Any], year: int, *,
     return Problem(path, message)
 
 
-def growth_problems(scenario: Scenario, data: dict[str, Any], source: str = "",
-                    base_dir: Path | None = None) -> list[Problem]:
+def growth_problems(
+    scenario: Scenario, data: dict[str, Any], source: str = "", base_dir: Path | None = None
+) -> list[Problem]:
     """Check the growth plan of a scenario whose base is valid: years increase, the groups
     ``scale_cameras`` names exist by then, and the scenario of every year validates (each
     problem reported once, at its place in the plan)."""
@@ -315,20 +355,29 @@ def growth_problems(scenario: Scenario, data: dict[str, Any], source: str = "",
     names = [c.name for c in scenario.cameras]
     for g, entry in enumerate(scenario.growth):
         if g and entry.year <= scenario.growth[g - 1].year:
-            problems.append(Problem(
-                f"growth[{g}].year",
-                f"got {entry.year}: years must increase from one entry to the next "
-                f"(growth[{g - 1}] is year {scenario.growth[g - 1].year})"))
+            problems.append(
+                Problem(
+                    f"growth[{g}].year",
+                    f"got {entry.year}: years must increase from one entry to the next "
+                    f"(growth[{g - 1}] is year {scenario.growth[g - 1].year})",
+                )
+            )
         if isinstance(entry.scale_cameras, dict):
             for name in entry.scale_cameras:
                 if name not in names:
                     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-                    hint = (f"; did you mean {close[0]!r}?" if close else
-                            f"; groups then: {', '.join(dict.fromkeys(names)) or 'none'}")
-                    problems.append(Problem(
-                        f"growth[{g}].scale_cameras.{name}",
-                        f"got {name!r}: no camera group has this name before this entry "
-                        f"(year {entry.year}){hint}"))
+                    hint = (
+                        f"; did you mean {close[0]!r}?"
+                        if close
+                        else f"; groups then: {', '.join(dict.fromkeys(names)) or 'none'}"
+                    )
+                    problems.append(
+                        Problem(
+                            f"growth[{g}].scale_cameras.{name}",
+                            f"got {name!r}: no camera group has this name before this entry "
+                            f"(year {entry.year}){hint}",
+                        )
+                    )
         names += [c["name"] for c in entry.cameras if isinstance(c.get("name"), str)]
     seen: set[str] = set()
     for year in sorted({g.year for g in scenario.growth}):

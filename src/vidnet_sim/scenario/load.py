@@ -438,8 +438,12 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
                         Problem(
                             _path((section, i, "name"), data),
                             f"duplicate name {name!r} (also {names[name]}); camera groups"
-                            + (", sources and services" if "services" in (section, names[name][:8])
-                               else " and sources") + " need distinct names",
+                            + (
+                                ", sources and services"
+                                if "services" in (section, names[name][:8])
+                                else " and sources"
+                            )
+                            + " need distinct names",
                         )
                     )
                 else:
@@ -597,19 +601,25 @@ def _check_failures(events: list[tuple[int, Event]], data: dict[str, Any]) -> li
     for j, (i, ev) in enumerate(failures):
         assert ev.link is not None and ev.end is not None
         if ev.link not in link_ids:
-            problems.append(Problem(
-                _path(("events", i, "link"), data),
-                f"got {ev.link!r}: no link has this id{_did_you_mean(ev.link, link_ids, False)}"
-                " (a link's id is its `id`, or `a-b`)"))
+            problems.append(
+                Problem(
+                    _path(("events", i, "link"), data),
+                    f"got {ev.link!r}: no link has this id{_did_you_mean(ev.link, link_ids, False)}"
+                    " (a link's id is its `id`, or `a-b`)",
+                )
+            )
             continue
         for i0, other in failures[:j]:
             assert other.end is not None
             if other.link == ev.link and ev.at < other.end and other.at < ev.end:
-                problems.append(Problem(
-                    _path(("events", i), data),
-                    f"overlapping events: the failure of {ev.link!r} from {format_time(ev.at)} "
-                    f"to {format_time(ev.end)} overlaps events[{i0}] (from "
-                    f"{format_time(other.at)} to {format_time(other.end)})"))
+                problems.append(
+                    Problem(
+                        _path(("events", i), data),
+                        f"overlapping events: the failure of {ev.link!r} from {format_time(ev.at)} "
+                        f"to {format_time(ev.end)} overlaps events[{i0}] (from "
+                        f"{format_time(other.at)} to {format_time(other.end)})",
+                    )
+                )
     return problems
 
 
@@ -622,10 +632,13 @@ def _check_qos(scenario: Scenario | None, data: dict[str, Any]) -> list[Problem]
             for i, item in _raw_items(data, "links"):
                 sched = item.get("scheduler")
                 if isinstance(sched, str) and sched != "fifo":
-                    problems.append(Problem(
-                        _path(("links", i, "scheduler"), data),
-                        f"got {sched!r}: a {sched} scheduler needs queues; add a [qos] section "
-                        "with [[qos.queues]] (or use 'fifo')"))
+                    problems.append(
+                        Problem(
+                            _path(("links", i, "scheduler"), data),
+                            f"got {sched!r}: a {sched} scheduler needs queues; add a [qos] section "
+                            "with [[qos.queues]] (or use 'fifo')",
+                        )
+                    )
         return problems
     used: dict[str, str] = {}
     for i, cam in enumerate(scenario.cameras):
@@ -655,8 +668,13 @@ def _check_group_names(scenario: Scenario | None, data: dict[str, Any]) -> list[
     for name, path, owner in zip(info.names, info.paths, info.owners, strict=True):
         plain = name == owner
         if name in first and not (plain and first[name][1]):  # two items: reported already
-            problems.append(Problem(path, f"its results group {name!r} has the name of another "
-                                          f"group (also {first[name][0]}); rename one of them"))
+            problems.append(
+                Problem(
+                    path,
+                    f"its results group {name!r} has the name of another "
+                    f"group (also {first[name][0]}); rename one of them",
+                )
+            )
         first.setdefault(name, (path, plain))
     return problems
 

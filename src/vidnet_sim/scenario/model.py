@@ -308,8 +308,13 @@ class CameraGroup(_Model):
         seen: dict[str, int] = {}
         for j, stream in enumerate(self.streams):
             if stream.name in seen:
-                problems.append((f"streams[{j}].name", f"duplicate stream name {stream.name!r} "
-                                                       f"(also streams[{seen[stream.name]}])"))
+                problems.append(
+                    (
+                        f"streams[{j}].name",
+                        f"duplicate stream name {stream.name!r} "
+                        f"(also streams[{seen[stream.name]}])",
+                    )
+                )
             seen.setdefault(stream.name, j)
         _raise_rules(problems)
         return self
@@ -447,8 +452,11 @@ class Source(_Model):
         if self.loop and kind != "trace":
             problems.append(("loop", f"only for kind 'trace', not {kind!r}"))
         if kind == "onoff":
-            problems += [(f, "required for an onoff source") for f in ("on_mean", "off_mean")
-                         if getattr(self, f) is None]
+            problems += [
+                (f, "required for an onoff source")
+                for f in ("on_mean", "off_mean")
+                if getattr(self, f) is None
+            ]
         else:
             only(("on_mean", "off_mean", "on_shape", "off_shape"), "'onoff'")
         problems += _stop_after_start(self.start, self.stop)
@@ -494,8 +502,9 @@ class Event(_Model):
                 problems.append(("targets", "not for a failure (give link)"))
         else:
             if self.targets is None:
-                problems.append(("targets", f"required for {'an' if kind == 'alarm' else 'a'} "
-                                            f"{kind!r} event"))
+                problems.append(
+                    ("targets", f"required for {'an' if kind == 'alarm' else 'a'} {kind!r} event")
+                )
             for f in ("link", "convergence", "revert", "on_unreachable"):
                 if f in set_:
                     problems.append((f, f"only for a failure, not a {kind!r} event"))

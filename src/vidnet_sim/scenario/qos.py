@@ -24,8 +24,18 @@ Scheduler = Literal["fifo", "priority", "drr"]
 
 #: DSCP code points by name (RFC 2474, 2597, 3246, 5865).
 DSCP_NAMES: dict[str, int] = {
-    "BE": 0, "DF": 0, "CS0": 0, "CS1": 8, "CS2": 16, "CS3": 24, "CS4": 32, "CS5": 40,
-    "CS6": 48, "CS7": 56, "EF": 46, "VA": 44,
+    "BE": 0,
+    "DF": 0,
+    "CS0": 0,
+    "CS1": 8,
+    "CS2": 16,
+    "CS3": 24,
+    "CS4": 32,
+    "CS5": 40,
+    "CS6": 48,
+    "CS7": 56,
+    "EF": 46,
+    "VA": 44,
     **{f"AF{c}{d}": 8 * c + 2 * d for c in range(1, 5) for d in range(1, 4)},
 }
 
@@ -96,8 +106,9 @@ class QosQueue(Model):
     @model_validator(mode="after")
     def _rules(self) -> Self:
         if self.buffer is not None and self.buffer_packets is not None:
-            raise_rules([("buffer_packets", "give either buffer (bytes) or buffer_packets, "
-                                            "not both")])
+            raise_rules(
+                [("buffer_packets", "give either buffer (bytes) or buffer_packets, not both")]
+            )
         return self
 
 
@@ -122,8 +133,12 @@ class Qos(Model):
         for i, q in enumerate(self.queues):
             for j, d in enumerate(q.dscp):
                 if d in seen and seen[d] != q.name:
-                    probs.append((f"qos.queues[{i}].dscp[{j}]",
-                                  f"DSCP {d} is already taken by queue {seen[d]!r}"))
+                    probs.append(
+                        (
+                            f"qos.queues[{i}].dscp[{j}]",
+                            f"DSCP {d} is already taken by queue {seen[d]!r}",
+                        )
+                    )
                 seen.setdefault(d, q.name)
         names = [q.name for q in self.queues]
         for i, q in enumerate(self.queues):
@@ -132,13 +147,21 @@ class Qos(Model):
         known = self.class_dscp()
         for cls, where in used_classes.items():
             if cls not in known:
-                probs.append((f"{where}.class",
-                              f"unknown class {cls!r}: declare it in qos.classes with a dscp, or "
-                              f"use one of {sorted(known)}"))
+                probs.append(
+                    (
+                        f"{where}.class",
+                        f"unknown class {cls!r}: declare it in qos.classes with a dscp, or "
+                        f"use one of {sorted(known)}",
+                    )
+                )
             elif known[cls] not in seen:
-                probs.append((f"{where}.class",
-                              f"class {cls!r} is marked DSCP {known[cls]}, which no queue in "
-                              "qos.queues takes; add it to a queue's dscp list"))
+                probs.append(
+                    (
+                        f"{where}.class",
+                        f"class {cls!r} is marked DSCP {known[cls]}, which no queue in "
+                        "qos.queues takes; add it to a queue's dscp list",
+                    )
+                )
         return probs
 
     def queue_order(self) -> list[int]:
@@ -146,5 +169,12 @@ class Qos(Model):
         return sorted(range(len(self.queues)), key=lambda i: (self.queues[i].priority, i))
 
 
-__all__ = ["DEFAULT_CLASS_DSCP", "DSCP_NAMES", "Qos", "QosClass", "QosQueue", "Scheduler",
-           "parse_dscp"]
+__all__ = [
+    "DEFAULT_CLASS_DSCP",
+    "DSCP_NAMES",
+    "Qos",
+    "QosClass",
+    "QosQueue",
+    "Scheduler",
+    "parse_dscp",
+]

@@ -54,7 +54,11 @@ WifiProfile = Literal["browsing", "sd", "hd", "4k"]
 
 #: Default traffic class per kind (their DSCP marks: ``scenario.qos.DEFAULT_CLASS_DSCP``).
 DEFAULT_CLASS: dict[str, str] = {
-    "voip": "voice", "wifi": "wifi", "iot": "iot", "signals": "signals", "web": "web",
+    "voip": "voice",
+    "wifi": "wifi",
+    "iot": "iot",
+    "signals": "signals",
+    "web": "web",
     "bulk": "bulk",
 }
 
@@ -70,7 +74,10 @@ VOIP_PTIME_PS = parse_time("20ms")
 #: Rate of an active Wi-Fi user while on, by profile, bit/s (DOMAIN.md §5: browsing 0.5,
 #: SD video 3, HD 5, 4K 25 Mbit/s; Linksys AP guide [A], FCC guide [B]).
 WIFI_PROFILE_BPS: dict[str, int] = {
-    "browsing": 500_000, "sd": 3_000_000, "hd": 5_000_000, "4k": 25_000_000,
+    "browsing": 500_000,
+    "sd": 3_000_000,
+    "hd": 5_000_000,
+    "4k": 25_000_000,
 }
 #: Pareto shape of on and off periods (1 < a < 2: heavy tails, self-similar aggregate;
 #: Willinger et al., IEEE/ACM ToN 1997). Assumed 1.4, inside the usual 1.2-1.5.
@@ -105,24 +112,58 @@ WEB_RESPONSE_PACKETS = 20
 #: Fields each kind accepts (besides the common ones).
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "voip": ("bidirectional", "calls", "codec", "ptime", "size"),
-    "wifi": ("bidirectional", "users", "profile", "rate", "on_mean", "off_mean", "on_shape",
-             "off_shape", "size", "up_rate", "up_size"),
+    "wifi": (
+        "bidirectional",
+        "users",
+        "profile",
+        "rate",
+        "on_mean",
+        "off_mean",
+        "on_shape",
+        "off_shape",
+        "size",
+        "up_rate",
+        "up_size",
+    ),
     "iot": ("gateways", "uplinks", "size_min", "size_max"),
-    "signals": ("bidirectional", "controllers", "interval", "poll_size", "response_size",
-                "response_delay"),
-    "web": ("bidirectional", "users", "rate", "requests", "request_size", "response_size",
-            "response_packets", "response_rate", "response_delay"),
+    "signals": (
+        "bidirectional",
+        "controllers",
+        "interval",
+        "poll_size",
+        "response_size",
+        "response_delay",
+    ),
+    "web": (
+        "bidirectional",
+        "users",
+        "rate",
+        "requests",
+        "request_size",
+        "response_size",
+        "response_packets",
+        "response_rate",
+        "response_delay",
+    ),
     "bulk": ("rate", "size"),
 }
 #: Fields each kind requires.
 KIND_REQUIRED: dict[str, tuple[str, ...]] = {
-    "voip": ("calls",), "wifi": ("users",), "iot": ("uplinks",), "signals": ("controllers",),
-    "web": ("users",), "bulk": ("rate",),
+    "voip": ("calls",),
+    "wifi": ("users",),
+    "iot": ("uplinks",),
+    "signals": ("controllers",),
+    "web": ("users",),
+    "bulk": ("rate",),
 }
 #: Directions of each kind, main direction first.
 KIND_DIRECTIONS: dict[str, tuple[str, ...]] = {
-    "voip": ("up", "down"), "wifi": ("down", "up"), "iot": ("up",),
-    "signals": ("down", "up"), "web": ("down", "up"), "bulk": ("up",),
+    "voip": ("up", "down"),
+    "wifi": ("down", "up"),
+    "iot": ("up",),
+    "signals": ("down", "up"),
+    "web": ("down", "up"),
+    "bulk": ("up",),
 }
 
 _Count = Annotated[int, Field(ge=1)]
@@ -192,15 +233,28 @@ class Service(Model):
         if kind == "wifi" and self.profile is not None and self.rate is not None:
             problems.append(("rate", "give profile or rate (the rate while on), not both"))
         if kind == "web" and self.rate is not None and self.requests is not None:
-            problems.append(("requests", "give rate (mean per user) or requests (per user "
-                                         "per second), not both"))
+            problems.append(
+                (
+                    "requests",
+                    "give rate (mean per user) or requests (per user per second), not both",
+                )
+            )
         lo, hi = self.iot_sizes
         if kind == "iot" and lo > hi:
-            problems.append(("size_max", f"must be at least size_min ({format_size(lo)}), "
-                                         f"got {format_size(hi)}"))
+            problems.append(
+                (
+                    "size_max",
+                    f"must be at least size_min ({format_size(lo)}), got {format_size(hi)}",
+                )
+            )
         if kind == "voip" and self.size is None and self.voip_payload < 1:
-            problems.append(("ptime", f"too short: the {self.codec or 'g711'} payload of one "
-                                      "packet would be under 1 byte"))
+            problems.append(
+                (
+                    "ptime",
+                    f"too short: the {self.codec or 'g711'} payload of one "
+                    "packet would be under 1 byte",
+                )
+            )
         problems += stop_after_start(self.start, self.stop)
         raise_rules(problems)
         return self
@@ -261,10 +315,29 @@ _FIELD_KINDS = _field_kinds()
 
 
 __all__ = [
-    "DEFAULT_CLASS", "DEFAULT_PARETO_SHAPE", "FULL_PAYLOAD", "IOT_SIZE_MAX", "IOT_SIZE_MIN",
-    "KIND_DIRECTIONS", "KIND_FIELDS", "KIND_REQUIRED", "SIGNALS_INTERVAL_PS",
-    "SIGNALS_POLL_SIZE", "SIGNALS_RESPONSE_SIZE", "VOIP_CODEC_BPS", "VOIP_PTIME_PS",
-    "WEB_RATE_BPS", "WEB_REQUEST_SIZE", "WEB_RESPONSE_PACKETS", "WIFI_OFF_MEAN_PS",
-    "WIFI_ON_MEAN_PS", "WIFI_PROFILE_BPS", "WIFI_UP_SHARE", "WIFI_UP_SIZE", "Service",
-    "ServiceKind", "VoipCodec", "WifiProfile",
+    "DEFAULT_CLASS",
+    "DEFAULT_PARETO_SHAPE",
+    "FULL_PAYLOAD",
+    "IOT_SIZE_MAX",
+    "IOT_SIZE_MIN",
+    "KIND_DIRECTIONS",
+    "KIND_FIELDS",
+    "KIND_REQUIRED",
+    "SIGNALS_INTERVAL_PS",
+    "SIGNALS_POLL_SIZE",
+    "SIGNALS_RESPONSE_SIZE",
+    "VOIP_CODEC_BPS",
+    "VOIP_PTIME_PS",
+    "WEB_RATE_BPS",
+    "WEB_REQUEST_SIZE",
+    "WEB_RESPONSE_PACKETS",
+    "WIFI_OFF_MEAN_PS",
+    "WIFI_ON_MEAN_PS",
+    "WIFI_PROFILE_BPS",
+    "WIFI_UP_SHARE",
+    "WIFI_UP_SIZE",
+    "Service",
+    "ServiceKind",
+    "VoipCodec",
+    "WifiProfile",
 ]

@@ -36,8 +36,9 @@ class JobOptions:
     directives: list[str] = field(default_factory=list)  # extra "#SBATCH" / "#PBS" lines
 
 
-def jobqueue_cluster(kind: str, jobs: int, options: JobOptions,
-                     log_directory: str | Path | None = None) -> Any:
+def jobqueue_cluster(
+    kind: str, jobs: int, options: JobOptions, log_directory: str | Path | None = None
+) -> Any:
     """Start a dask-jobqueue cluster of ``jobs`` batch jobs (``kind``: slurm or pbs).
 
     Each job runs ``options.cores`` single-threaded worker processes with
@@ -52,8 +53,9 @@ def jobqueue_cluster(kind: str, jobs: int, options: JobOptions,
             "(or pip install dask-jobqueue)"
         ) from None
     if kind not in JOBQUEUE_CLASSES:
-        raise VidnetError(f"unknown cluster kind {kind!r}: expected one of "
-                          f"{', '.join(JOBQUEUE_CLASSES)}")
+        raise VidnetError(
+            f"unknown cluster kind {kind!r}: expected one of {', '.join(JOBQUEUE_CLASSES)}"
+        )
     cls = getattr(dask_jobqueue, JOBQUEUE_CLASSES[kind])
     if log_directory is not None:
         Path(log_directory).mkdir(parents=True, exist_ok=True)
@@ -124,8 +126,15 @@ def sbatch_script(
     if opts.account:
         lines.append(f"#SBATCH --account={opts.account}")
     lines += [f"#SBATCH {d}" for d in opts.directives]
-    cmd = [*(command or _command()), "sweep", str(Path(file).resolve()),
-           "--out", str(out), "--index", "$SLURM_ARRAY_TASK_ID"]
+    cmd = [
+        *(command or _command()),
+        "sweep",
+        str(Path(file).resolve()),
+        "--out",
+        str(out),
+        "--index",
+        "$SLURM_ARRAY_TASK_ID",
+    ]
     if chunk != 1:
         cmd += ["--chunk", str(chunk)]
     rendered = " ".join(

@@ -54,8 +54,9 @@ class _Eta(ProgressColumn):
         left = max(0.0, (task.total - task.completed) * elapsed / task.completed)
         h, rem = divmod(int(left + 0.5), 3600)
         m, s = divmod(rem, 60)
-        return Text(f"ETA {h}:{m:02d}:{s:02d}" if h else f"ETA {m}:{s:02d}",
-                    style="progress.remaining")
+        return Text(
+            f"ETA {h}:{m:02d}:{s:02d}" if h else f"ETA {m}:{s:02d}", style="progress.remaining"
+        )
 
 
 def _params_text(params: dict[str, Any]) -> str:
@@ -65,42 +66,101 @@ def _params_text(params: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- sweep
 @click.command("sweep", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Sweep folder (default: results/sweeps/<FILE stem>/).")
-@click.option("--workers", "-j", type=click.IntRange(min=1),
-              help="Local worker processes (default: all CPUs; 1 runs in this process).")
-@click.option("--scheduler", metavar="ADDRESS|FILE",
-              help="Run on a Dask scheduler: tcp://host:8786, or a scheduler JSON file.")
-@click.option("--cluster", type=click.Choice(["slurm", "pbs"]),
-              help="Start a dask-jobqueue cluster of --jobs batch jobs (extra 'cluster').")
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Batch jobs of the --cluster.")
-@click.option("--cores", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes (CPUs) per --cluster batch job.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Sweep folder (default: results/sweeps/<FILE stem>/).",
+)
+@click.option(
+    "--workers",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Local worker processes (default: all CPUs; 1 runs in this process).",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS|FILE",
+    help="Run on a Dask scheduler: tcp://host:8786, or a scheduler JSON file.",
+)
+@click.option(
+    "--cluster",
+    type=click.Choice(["slurm", "pbs"]),
+    help="Start a dask-jobqueue cluster of --jobs batch jobs (extra 'cluster').",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Batch jobs of the --cluster.",
+)
+@click.option(
+    "--cores",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes (CPUs) per --cluster batch job.",
+)
 @click.option("--memory", help="Memory per batch job or array task, e.g. '4GB'.")
 @click.option("--walltime", help="Wall-time limit per batch job or array task, e.g. '02:00:00'.")
 @click.option("--queue", help="SLURM partition / PBS queue.")
 @click.option("--account", help="Account to charge.")
-@click.option("--job-option", "directives", multiple=True, metavar="DIRECTIVE",
-              help="Extra batch directive, e.g. '--qos=short' (repeatable).")
-@click.option("--index", type=click.IntRange(min=0),
-              help="Run only job-array task INDEX's points (no other dependency).")
-@click.option("--chunk", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Points per --index task (and per --print-sbatch array task).")
-@click.option("--print-sbatch", is_flag=True,
-              help="Validate, prepare the folder and print a SLURM job-array script.")
-@click.option("--max-parallel", type=click.IntRange(min=1),
-              help="--print-sbatch: at most this many array tasks at once.")
+@click.option(
+    "--job-option",
+    "directives",
+    multiple=True,
+    metavar="DIRECTIVE",
+    help="Extra batch directive, e.g. '--qos=short' (repeatable).",
+)
+@click.option(
+    "--index",
+    type=click.IntRange(min=0),
+    help="Run only job-array task INDEX's points (no other dependency).",
+)
+@click.option(
+    "--chunk",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Points per --index task (and per --print-sbatch array task).",
+)
+@click.option(
+    "--print-sbatch",
+    is_flag=True,
+    help="Validate, prepare the folder and print a SLURM job-array script.",
+)
+@click.option(
+    "--max-parallel",
+    type=click.IntRange(min=1),
+    help="--print-sbatch: at most this many array tasks at once.",
+)
 @click.option("--status", is_flag=True, help="List done, failed and missing points.")
 @click.option("--list", "list_points", is_flag=True, help="List the points of the sweep.")
 @click.option("--skip-failed", is_flag=True, help="Do not retry points that failed before.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report or status as JSON.")
-def sweep(file: Path, out_dir: Path | None, workers: int | None, scheduler: str | None,
-          cluster: str | None, jobs: int, cores: int, memory: str | None,
-          walltime: str | None, queue: str | None, account: str | None,
-          directives: tuple[str, ...], index: int | None, chunk: int, print_sbatch: bool,
-          max_parallel: int | None, status: bool, list_points: bool, skip_failed: bool,
-          as_json: bool) -> None:
+def sweep(
+    file: Path,
+    out_dir: Path | None,
+    workers: int | None,
+    scheduler: str | None,
+    cluster: str | None,
+    jobs: int,
+    cores: int,
+    memory: str | None,
+    walltime: str | None,
+    queue: str | None,
+    account: str | None,
+    directives: tuple[str, ...],
+    index: int | None,
+    chunk: int,
+    print_sbatch: bool,
+    max_parallel: int | None,
+    status: bool,
+    list_points: bool,
+    skip_failed: bool,
+    as_json: bool,
+) -> None:
     """Run the parameter sweep of FILE, one Parquet file per point; resume where it stopped.
 
     FILE is a scenario with a [sweep] section, or a sweep file with [sweep] and
@@ -111,11 +171,18 @@ def sweep(file: Path, out_dir: Path | None, workers: int | None, scheduler: str 
     from vidnet_sim.sweep.plan import load_sweep
     from vidnet_sim.sweep.store import SweepFolderError, SweepStore
 
-    modes = [name for name, on in (("--status", status), ("--list", list_points),
-                                   ("--print-sbatch", print_sbatch),
-                                   ("--index", index is not None),
-                                   ("--scheduler", scheduler is not None),
-                                   ("--cluster", cluster is not None)) if on]
+    modes = [
+        name
+        for name, on in (
+            ("--status", status),
+            ("--list", list_points),
+            ("--print-sbatch", print_sbatch),
+            ("--index", index is not None),
+            ("--scheduler", scheduler is not None),
+            ("--cluster", cluster is not None),
+        )
+        if on
+    ]
     if len(modes) > 1:
         raise click.UsageError(f"{' and '.join(modes)} cannot be used together")
     if workers is not None and modes and modes[0] != "--status":
@@ -126,8 +193,14 @@ def sweep(file: Path, out_dir: Path | None, workers: int | None, scheduler: str 
         _exit(EXIT_INVALID_SCENARIO, exc.render())
     out = out_dir if out_dir is not None else Path("results") / "sweeps" / sw.name
     store = SweepStore(out)
-    options = JobOptions(walltime=walltime, queue=queue, account=account, memory=memory,
-                         cores=cores, directives=list(directives))
+    options = JobOptions(
+        walltime=walltime,
+        queue=queue,
+        account=account,
+        memory=memory,
+        cores=cores,
+        directives=list(directives),
+    )
     try:
         store.check(sw)
         if status:
@@ -139,9 +212,19 @@ def sweep(file: Path, out_dir: Path | None, workers: int | None, scheduler: str 
         if print_sbatch:
             _print_sbatch(sw, file, out, chunk, max_parallel, options)
             return
-        _run(sw, out, workers=workers, scheduler=scheduler, cluster=cluster, jobs=jobs,
-             options=options, index=index, chunk=chunk, skip_failed=skip_failed,
-             as_json=as_json)
+        _run(
+            sw,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            cluster=cluster,
+            jobs=jobs,
+            options=options,
+            index=index,
+            chunk=chunk,
+            skip_failed=skip_failed,
+            as_json=as_json,
+        )
     except ScenarioError as exc:
         _exit(EXIT_INVALID_SCENARIO, exc.render())
     except SweepFolderError as exc:
@@ -150,9 +233,20 @@ def sweep(file: Path, out_dir: Path | None, workers: int | None, scheduler: str 
         _exit(EXIT_RUNTIME, f"error: {exc}")
 
 
-def _run(sw: Any, out: Path, *, workers: int | None, scheduler: str | None,
-         cluster: str | None, jobs: int, options: Any, index: int | None, chunk: int,
-         skip_failed: bool, as_json: bool) -> None:
+def _run(
+    sw: Any,
+    out: Path,
+    *,
+    workers: int | None,
+    scheduler: str | None,
+    cluster: str | None,
+    jobs: int,
+    options: Any,
+    index: int | None,
+    chunk: int,
+    skip_failed: bool,
+    as_json: bool,
+) -> None:
     from vidnet_sim.sweep.cluster import jobqueue_cluster
     from vidnet_sim.sweep.execute import (
         DaskExecutor,
@@ -165,19 +259,25 @@ def _run(sw: Any, out: Path, *, workers: int | None, scheduler: str | None,
     points = None
     executor: Executor | None = None
     if index is not None:
-        points = sw.points[index * chunk:(index + 1) * chunk]
+        points = sw.points[index * chunk : (index + 1) * chunk]
         if not points:
             n_tasks = -(-len(sw.points) // chunk)
-            _err.print(f"sweep: task {index} has no points (the sweep has {len(sw.points)} "
-                       f"points: {n_tasks} task(s) of {chunk})", markup=False)
+            _err.print(
+                f"sweep: task {index} has no points (the sweep has {len(sw.points)} "
+                f"points: {n_tasks} task(s) of {chunk})",
+                markup=False,
+            )
             return
         executor = SerialExecutor()
     elif scheduler is not None:
         import importlib.util
 
         if importlib.util.find_spec("distributed") is None:
-            _exit(EXIT_USAGE, "error: --scheduler needs Dask distributed: pip install "
-                              "'vidnet-sim[cluster]' (or pip install distributed)")
+            _exit(
+                EXIT_USAGE,
+                "error: --scheduler needs Dask distributed: pip install "
+                "'vidnet-sim[cluster]' (or pip install distributed)",
+            )
         if Path(scheduler).is_file():
             executor = DaskExecutor(scheduler_file=scheduler)
         else:
@@ -186,8 +286,11 @@ def _run(sw: Any, out: Path, *, workers: int | None, scheduler: str | None,
         import importlib.util
 
         if importlib.util.find_spec("dask_jobqueue") is None:
-            _exit(EXIT_USAGE, "error: --cluster needs dask-jobqueue: pip install "
-                              "'vidnet-sim[cluster]' (or pip install dask-jobqueue)")
+            _exit(
+                EXIT_USAGE,
+                "error: --cluster needs dask-jobqueue: pip install "
+                "'vidnet-sim[cluster]' (or pip install dask-jobqueue)",
+            )
         kind = cluster
 
         def start_cluster() -> Any:
@@ -200,8 +303,11 @@ def _run(sw: Any, out: Path, *, workers: int | None, scheduler: str | None,
 
     def on_start(n_todo: int, n_skipped: int, where: str) -> None:
         nonlocal progress, task
-        _err.print(f"sweep {sw.name}: {n_todo} point(s) to run, {n_skipped} already done; "
-                   f"{where}; results in {out}", markup=False)
+        _err.print(
+            f"sweep {sw.name}: {n_todo} point(s) to run, {n_skipped} already done; "
+            f"{where}; results in {out}",
+            markup=False,
+        )
         if n_todo and _err.is_terminal:
             from rich.progress import (
                 BarColumn,
@@ -211,24 +317,41 @@ def _run(sw: Any, out: Path, *, workers: int | None, scheduler: str | None,
                 TimeElapsedColumn,
             )
 
-            progress = Progress(TextColumn("points"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("[red]{task.fields[failed]} failed"),
-                                TimeElapsedColumn(), _Eta(), console=_err, transient=True)
+            progress = Progress(
+                TextColumn("points"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("[red]{task.fields[failed]} failed"),
+                TimeElapsedColumn(),
+                _Eta(),
+                console=_err,
+                transient=True,
+            )
             task = progress.add_task("sweep", total=n_todo, failed=0)
             progress.start()
 
     def on_progress(outcome: PointOutcome, n_ok: int, n_failed: int, n_todo: int) -> None:
         if outcome.error is not None:
-            line = (f"point #{outcome.point.index} {outcome.point.point_id} failed: "
-                    f"{outcome.error.get('error')}: {outcome.error.get('message')}")
+            line = (
+                f"point #{outcome.point.index} {outcome.point.point_id} failed: "
+                f"{outcome.error.get('error')}: {outcome.error.get('message')}"
+            )
             (_err if progress is None else progress.console).print(line, markup=False)
         if progress is not None:
             progress.update(task, completed=n_ok + n_failed, failed=n_failed)
 
     try:
-        report = run_sweep(sw, out, executor=executor, workers=workers, points=points,
-                           skip_failed=skip_failed, on_start=on_start, on_progress=on_progress,
-                           update_meta=index is None)
+        report = run_sweep(
+            sw,
+            out,
+            executor=executor,
+            workers=workers,
+            points=points,
+            skip_failed=skip_failed,
+            on_start=on_start,
+            on_progress=on_progress,
+            update_meta=index is None,
+        )
     except (ScenarioError, VidnetError):
         raise
     except KeyboardInterrupt:
@@ -245,12 +368,15 @@ def _run(sw: Any, out: Path, *, workers: int | None, scheduler: str | None,
         click.echo(json.dumps(report.as_dict(), indent=2, allow_nan=False))
     else:
         n_ok, n_failed = len(report.computed), len(report.failed)
-        click.echo(f"{report.total} point(s): {n_ok} computed, {report.skipped} already done, "
-                   f"{n_failed} failed ({report.wall_seconds:.1f} s, {report.executor}) — "
-                   f"results in {out}")
+        click.echo(
+            f"{report.total} point(s): {n_ok} computed, {report.skipped} already done, "
+            f"{n_failed} failed ({report.wall_seconds:.1f} s, {report.executor}) — "
+            f"results in {out}"
+        )
         if n_failed:
-            click.echo(f"failed points are listed by: vidnet-sim sweep {sw.file} --out {out} "
-                       "--status")
+            click.echo(
+                f"failed points are listed by: vidnet-sim sweep {sw.file} --out {out} --status"
+            )
     sys.exit(report.exit_code)
 
 
@@ -276,13 +402,17 @@ def _print_status(sw: Any, store: Any, as_json: bool) -> None:
     if st.failed:
         out.print("failed:")
         for p, rec in st.failed:
-            out.print(f"  #{p.index} {p.point_id} {escape(_params_text(p.params))}: "
-                      f"{escape(str(rec.get('error')))}: {escape(str(rec.get('message')))}")
+            out.print(
+                f"  #{p.index} {p.point_id} {escape(_params_text(p.params))}: "
+                f"{escape(str(rec.get('error')))}: {escape(str(rec.get('message')))}"
+            )
     if st.missing:
         shown = st.missing[:20]
-        out.print("missing: " + ", ".join(f"#{p.index} {p.point_id}" for p in shown)
-                  + (f" … and {len(st.missing) - len(shown)} more" if len(st.missing) > 20
-                     else ""))
+        out.print(
+            "missing: "
+            + ", ".join(f"#{p.index} {p.point_id}" for p in shown)
+            + (f" … and {len(st.missing) - len(shown)} more" if len(st.missing) > 20 else "")
+        )
 
 
 def _print_points(sw: Any, store: Any, as_json: bool) -> None:
@@ -292,23 +422,41 @@ def _print_points(sw: Any, store: Any, as_json: bool) -> None:
         return "done" if pid in done else "failed" if pid in failed else "missing"
 
     if as_json:
-        click.echo(json.dumps([{"index": p.index, "point_id": p.point_id,
-                                "replication": p.replication, "seed": p.seed,
-                                "params": p.params, "status": state(p.point_id)}
-                               for p in sw.points], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "index": p.index,
+                        "point_id": p.point_id,
+                        "replication": p.replication,
+                        "seed": p.seed,
+                        "params": p.params,
+                        "status": state(p.point_id),
+                    }
+                    for p in sw.points
+                ],
+                indent=2,
+            )
+        )
         return
     table = Table(title=f"sweep {sw.name}: {len(sw.points)} point(s)")
     for col in ("#", "point_id", "rep", "seed", *sw.parameters, "status"):
         table.add_column(col, overflow="fold")
     for p in sw.points:
-        table.add_row(str(p.index), p.point_id, str(p.replication), str(p.seed),
-                      *[json.dumps(p.params[k], ensure_ascii=False) for k in sw.parameters],
-                      state(p.point_id))
+        table.add_row(
+            str(p.index),
+            p.point_id,
+            str(p.replication),
+            str(p.seed),
+            *[json.dumps(p.params[k], ensure_ascii=False) for k in sw.parameters],
+            state(p.point_id),
+        )
     _stdout().print(table)
 
 
-def _print_sbatch(sw: Any, file: Path, out: Path, chunk: int, max_parallel: int | None,
-                  options: Any) -> None:
+def _print_sbatch(
+    sw: Any, file: Path, out: Path, chunk: int, max_parallel: int | None, options: Any
+) -> None:
     from vidnet_sim.sweep.cluster import sbatch_script
     from vidnet_sim.sweep.store import SweepStore
 
@@ -316,28 +464,64 @@ def _print_sbatch(sw: Any, file: Path, out: Path, chunk: int, max_parallel: int 
     store = SweepStore(out)
     store.write_meta(sw)
     (out / "_logs").mkdir(parents=True, exist_ok=True)
-    click.echo(sbatch_script(file, out, len(sw.points), chunk=chunk, max_parallel=max_parallel,
-                             options=options, job_name=f"vidnet-{sw.name}",
-                             workdir=Path.cwd()), nl=False)
+    click.echo(
+        sbatch_script(
+            file,
+            out,
+            len(sw.points),
+            chunk=chunk,
+            max_parallel=max_parallel,
+            options=options,
+            job_name=f"vidnet-{sw.name}",
+            workdir=Path.cwd(),
+        ),
+        nl=False,
+    )
 
 
 # --------------------------------------------------------------------------- compare
 @click.command("compare", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("a", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("b", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the full table here (.parquet or .csv; default "
-                   "results/compare/<A>-vs-<B>.parquet).")
-@click.option("--metric", "metrics", multiple=True,
-              help="A column of the summary or links table to compare (repeatable).")
-@click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-              default=0.95, show_default=True, help="Confidence level of the intervals.")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the full table here (.parquet or .csv; default "
+    "results/compare/<A>-vs-<B>.parquet).",
+)
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    help="A column of the summary or links table to compare (repeatable).",
+)
+@click.option(
+    "--confidence",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="Confidence level of the intervals.",
+)
 @click.option("--groups", is_flag=True, help="Compare flow groups too, not only classes.")
-@click.option("--limit", type=click.IntRange(min=1), default=60, show_default=True,
-              help="Print at most this many rows (the significant ones first).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=60,
+    show_default=True,
+    help="Print at most this many rows (the significant ones first).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON records.")
-def compare(a: Path, b: Path, out_file: Path | None, metrics: tuple[str, ...],
-            confidence: float, groups: bool, limit: int, as_json: bool) -> None:
+def compare(
+    a: Path,
+    b: Path,
+    out_file: Path | None,
+    metrics: tuple[str, ...],
+    confidence: float,
+    groups: bool,
+    limit: int,
+    as_json: bool,
+) -> None:
     """Compare results B against A (run or sweep folders), per class and per link.
 
     Replications of one design give a mean and a confidence interval; rows whose intervals
@@ -349,14 +533,12 @@ def compare(a: Path, b: Path, out_file: Path | None, metrics: tuple[str, ...],
     known = set(SCHEMAS["summary"].names) | set(SCHEMAS["links"].names)
     unknown = [m for m in metrics if m not in known]
     if unknown:
-        raise click.BadParameter(f"unknown column(s) {', '.join(unknown)}",
-                                 param_hint="--metric")
+        raise click.BadParameter(f"unknown column(s) {', '.join(unknown)}", param_hint="--metric")
     try:
         ra, rb = load_results(a), load_results(b)
     except VidnetError as exc:
         _exit(EXIT_USAGE, f"error: {exc}")
-    df = compare_results(ra, rb, confidence=confidence, metrics=metrics or None,
-                         groups=groups)
+    df = compare_results(ra, rb, confidence=confidence, metrics=metrics or None, groups=groups)
     target = out_file or Path("results") / "compare" / f"{a.name}-vs-{b.name}.parquet"
     written = write_table(df, target)
     if as_json:
@@ -366,8 +548,9 @@ def compare(a: Path, b: Path, out_file: Path | None, metrics: tuple[str, ...],
     sys.exit(EXIT_OK)
 
 
-def _render_comparison(df: Any, a: Path, b: Path, confidence: float, limit: int,
-                       written: Path) -> None:
+def _render_comparison(
+    df: Any, a: Path, b: Path, confidence: float, limit: int, written: Path
+) -> None:
     from vidnet_sim.sweep.compare import STAT_COLUMNS, format_value
 
     out = _stdout()
@@ -377,8 +560,10 @@ def _render_comparison(df: Any, a: Path, b: Path, confidence: float, limit: int,
         shown = df.sort_values("significant", ascending=False, kind="stable").head(limit)
         shown = shown.sort_index()
     pct = f"{100 * confidence:g} %"
-    table = Table(title=f"{escape(str(b))} − {escape(str(a))} (mean ± {pct} CI; "
-                        "≠: intervals do not overlap)", title_justify="left")
+    table = Table(
+        title=f"{escape(str(b))} − {escape(str(a))} (mean ± {pct} CI; ≠: intervals do not overlap)",
+        title_justify="left",
+    )
     for col in ("", "level", "name", *params, "metric", "A", "B", "B − A", "rel"):
         table.add_column(escape(col), overflow="fold")
     for rec in shown.to_dict("records"):
@@ -390,16 +575,24 @@ def _render_comparison(df: Any, a: Path, b: Path, confidence: float, limit: int,
             return text + (f" ± {format_value(m, ci)}" if ci == ci else "")
 
         rel = rec["rel_diff"]
-        table.add_row("≠" if rec["significant"] else "", str(rec["level"]),
-                      escape(str(rec["name"])), *[escape(str(rec[p])) for p in params],
-                      m, side("a"), side("b"), format_value(m, rec["diff"]),
-                      f"{100 * rel:+.1f} %" if rel == rel else "–",
-                      style="bold" if rec["significant"] else None)
+        table.add_row(
+            "≠" if rec["significant"] else "",
+            str(rec["level"]),
+            escape(str(rec["name"])),
+            *[escape(str(rec[p])) for p in params],
+            m,
+            side("a"),
+            side("b"),
+            format_value(m, rec["diff"]),
+            f"{100 * rel:+.1f} %" if rel == rel else "–",
+            style="bold" if rec["significant"] else None,
+        )
     out.print(table)
     n_sig = int(df["significant"].sum()) if len(df) else 0
     if len(shown) < len(df):
         out.print(f"{len(df) - len(shown)} more row(s) not shown (--limit)")
     if len(df) and int(df["n_a"].max()) < 2 and int(df["n_b"].max()) < 2:
-        out.print("one replication per design: no confidence intervals "
-                  "(set sweep.replications >= 2)")
+        out.print(
+            "one replication per design: no confidence intervals (set sweep.replications >= 2)"
+        )
     out.print(f"{len(df)} difference(s), {n_sig} significant — table written to {written}")

@@ -31,15 +31,32 @@ __all__ = [
 
 #: Metrics compared by default, per table.
 DEFAULT_METRICS: dict[str, tuple[str, ...]] = {
-    "summary": ("loss", "latency_p50_ps", "latency_p99_ps", "latency_p999_ps",
-                "frame_latency_p99_ps", "frame_loss", "jitter_ps", "throughput_bps"),
-    "links": ("utilisation", "loss", "drops", "peak_queue_bytes", "peak_wait_ps",
-              "throughput_bps"),
+    "summary": (
+        "loss",
+        "latency_p50_ps",
+        "latency_p99_ps",
+        "latency_p999_ps",
+        "frame_latency_p99_ps",
+        "frame_loss",
+        "jitter_ps",
+        "throughput_bps",
+    ),
+    "links": ("utilisation", "loss", "drops", "peak_queue_bytes", "peak_wait_ps", "throughput_bps"),
 }
 
 #: Output columns, in order (the parameter columns go after ``name``).
-STAT_COLUMNS = ("metric", "mean_a", "ci_a", "n_a", "mean_b", "ci_b", "n_b", "diff",
-                "rel_diff", "significant")
+STAT_COLUMNS = (
+    "metric",
+    "mean_a",
+    "ci_a",
+    "n_a",
+    "mean_b",
+    "ci_b",
+    "n_b",
+    "diff",
+    "rel_diff",
+    "significant",
+)
 
 
 def load_results(path: str | os.PathLike[str]) -> Results:
@@ -65,8 +82,9 @@ def _t_quantile(confidence: float, dof: np.ndarray) -> np.ndarray:
     return np.asarray(out, dtype=float)
 
 
-def _long(df: pd.DataFrame, keys: list[str], params: list[str],
-          metrics: Sequence[str]) -> pd.DataFrame:
+def _long(
+    df: pd.DataFrame, keys: list[str], params: list[str], metrics: Sequence[str]
+) -> pd.DataFrame:
     ids = keys + params
     present = [m for m in metrics if m in df.columns]
     long = df[ids + present].melt(id_vars=ids, value_vars=present, var_name="metric")
@@ -76,8 +94,9 @@ def _long(df: pd.DataFrame, keys: list[str], params: list[str],
     return stats
 
 
-def _one_table(a: pd.DataFrame, b: pd.DataFrame, table: str, metrics: Sequence[str],
-               confidence: float) -> pd.DataFrame:
+def _one_table(
+    a: pd.DataFrame, b: pd.DataFrame, table: str, metrics: Sequence[str], confidence: float
+) -> pd.DataFrame:
     if table == "summary":
         keys = ["level", "name"]
     else:
@@ -137,8 +156,11 @@ def compare_results(
         da, db = getattr(a, table), getattr(b, table)
         if table == "summary" and not groups:
             da, db = da[da["level"] == "class"], db[db["level"] == "class"]
-        wanted = ([m for m in metrics if m in SCHEMAS[table].names] if metrics is not None
-                  else list(DEFAULT_METRICS[table]))
+        wanted = (
+            [m for m in metrics if m in SCHEMAS[table].names]
+            if metrics is not None
+            else list(DEFAULT_METRICS[table])
+        )
         if wanted:
             frames.append(_one_table(da, db, table, wanted, confidence))
     if not frames:

@@ -94,8 +94,7 @@ def compute_point(base: SweepBase, point: Point) -> PointOutcome:
         result = run(base.scenario(point), write=False)
         files = point_files(point, result.tables)
     except Exception as exc:
-        return PointOutcome(point, error=_error_record(exc),
-                            wall_seconds=time.perf_counter() - t0)
+        return PointOutcome(point, error=_error_record(exc), wall_seconds=time.perf_counter() - t0)
     return PointOutcome(point, files=files, wall_seconds=time.perf_counter() - t0)
 
 
@@ -107,8 +106,9 @@ class Executor(Protocol):
 
     def __enter__(self) -> Executor: ...
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None: ...
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
 
     def close(self) -> None: ...
 
@@ -120,8 +120,9 @@ class _Base:
     def __enter__(self) -> Any:
         return self
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -133,8 +134,7 @@ class SerialExecutor(_Base):
 
     description = "serial, in this process"
 
-    def __init__(self, point_fn: Callable[[SweepBase, Point], PointOutcome] | None = None
-                 ) -> None:
+    def __init__(self, point_fn: Callable[[SweepBase, Point], PointOutcome] | None = None) -> None:
         self.point_fn = point_fn or compute_point
 
     def run(self, base: SweepBase, points: Sequence[Point]) -> Iterator[PointOutcome]:
@@ -152,8 +152,9 @@ def _init_worker(started: Any) -> None:
     _started = started
 
 
-def _pool_task(point_fn: Callable[[SweepBase, Point], PointOutcome], base: SweepBase,
-               point: Point) -> PointOutcome:
+def _pool_task(
+    point_fn: Callable[[SweepBase, Point], PointOutcome], base: SweepBase, point: Point
+) -> PointOutcome:
     if _started is not None:
         _started.put(point.point_id)
     return point_fn(base, point)
@@ -182,8 +183,12 @@ class ProcessExecutor(_Base):
     :func:`compute_point`.
     """
 
-    def __init__(self, workers: int | None = None, *,
-                 point_fn: Callable[[SweepBase, Point], PointOutcome] | None = None) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        point_fn: Callable[[SweepBase, Point], PointOutcome] | None = None,
+    ) -> None:
         self.workers = max(1, workers or available_cpus())
         self.point_fn = point_fn or compute_point
 
@@ -200,20 +205,28 @@ class ProcessExecutor(_Base):
                 while suspects:  # alone, a crash names its point
                     crashed, suspects = yield from self._round(base, suspects, 1)
                     for point in crashed:
-                        yield PointOutcome(point, error={
-                            "error": "WorkerDied",
-                            "message": "the worker process died while running this point, "
-                                       "twice (a crash, or out of memory)",
-                        })
+                        yield PointOutcome(
+                            point,
+                            error={
+                                "error": "WorkerDied",
+                                "message": "the worker process died while running this point, "
+                                "twice (a crash, or out of memory)",
+                            },
+                        )
 
-    def _round(self, base: SweepBase, points: list[Point], workers: int
-               ) -> Generator[PointOutcome, None, tuple[list[Point], list[Point]]]:
+    def _round(
+        self, base: SweepBase, points: list[Point], workers: int
+    ) -> Generator[PointOutcome, None, tuple[list[Point], list[Point]]]:
         """Run ``points`` in a fresh pool; yield outcomes; return the points a broken pool
         left: ``(running when it broke, not started)``."""
         ctx = mp.get_context("spawn")
         started = ctx.SimpleQueue()
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(points)), mp_context=ctx,
-                                   initializer=_init_worker, initargs=(started,))
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(points)),
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(started,),
+        )
         finished: set[str] = set()
         left: list[Point] = []
         try:
@@ -241,9 +254,12 @@ class ProcessExecutor(_Base):
         if left and not running and not finished:
             raise BrokenProcessPool(
                 "the worker processes die before running any point (is the program that "
-                "starts the sweep missing an 'if __name__ == \"__main__\":' guard?)")
-        return ([p for p in left if p.point_id in running],
-                [p for p in left if p.point_id not in running])
+                "starts the sweep missing an 'if __name__ == \"__main__\":' guard?)"
+            )
+        return (
+            [p for p in left if p.point_id in running],
+            [p for p in left if p.point_id not in running],
+        )
 
 
 # -- Dask
@@ -266,9 +282,15 @@ class DaskExecutor(_Base):
     writes them.
     """
 
-    def __init__(self, client: Any = None, *, address: str | None = None,
-                 scheduler_file: str | None = None, cluster: Any = None,
-                 cluster_factory: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        address: str | None = None,
+        scheduler_file: str | None = None,
+        cluster: Any = None,
+        cluster_factory: Callable[[], Any] | None = None,
+    ) -> None:
         self._own_client = client is None
         self._cluster = cluster
         self._cluster_factory = cluster_factory
@@ -313,8 +335,9 @@ class DaskExecutor(_Base):
             client.run(exec, _PIN_CODE)
         [base_future] = client.scatter([base], broadcast=True, hash=False)
         by_key = {f"vidnet-point-{p.point_id}-{os.getpid()}-{id(self)}": p for p in points}
-        futures = client.map(_dask_task, list(by_key.values()), key=list(by_key),
-                             base=base_future, pure=False)
+        futures = client.map(
+            _dask_task, list(by_key.values()), key=list(by_key), base=base_future, pure=False
+        )
         try:
             for fut in as_completed(futures):
                 point = by_key[fut.key]
@@ -362,8 +385,10 @@ class SweepReport:
             "skipped": self.skipped,
             "computed": len(self.computed),
             "failed": len(self.failed),
-            "failed_points": {k: {"error": v.get("error"), "message": v.get("message")}
-                              for k, v in self.failed.items()},
+            "failed_points": {
+                k: {"error": v.get("error"), "message": v.get("message")}
+                for k, v in self.failed.items()
+            },
             "executor": self.executor,
             "wall_seconds": self.wall_seconds,
         }
@@ -415,8 +440,9 @@ def run_sweep(
     if executor is None:
         n = workers if workers is not None else available_cpus()
         executor = SerialExecutor() if n <= 1 or len(todo) <= 1 else ProcessExecutor(n)
-    report = SweepReport(store.root, len(selected), len(selected) - len(todo),
-                         executor=executor.description)
+    report = SweepReport(
+        store.root, len(selected), len(selected) - len(todo), executor=executor.description
+    )
     if on_start is not None:
         on_start(len(todo), report.skipped, report.executor)
     if todo:

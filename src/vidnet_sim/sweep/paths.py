@@ -141,7 +141,7 @@ def resolve(data: dict[str, Any], path: str) -> Loc:
             node = node.get(seg) if isinstance(node, dict) else None
         else:
             raise PathError(
-                f"{format_loc((*loc, *segments[i:i + 1]))}: {here} is a value "
+                f"{format_loc((*loc, *segments[i : i + 1]))}: {here} is a value "
                 f"({node!r}), not a table or an array"
             )
     return tuple(loc)

@@ -68,24 +68,36 @@ _SEED_PATH: Loc = ("simulation", "seed")
 # Table columns a parameter must not be named like (summary, links, hist).
 _RESERVED = {
     *POINT_COLUMNS,
-    "level", "name", "class", "kind", "link", "src", "dst", "metric", "bucket", "count",
-    "loss", "run",
+    "level",
+    "name",
+    "class",
+    "kind",
+    "link",
+    "src",
+    "dst",
+    "metric",
+    "bucket",
+    "count",
+    "loss",
+    "run",
 }
 
 
 def canonical_json(value: object) -> str:
     """Compact JSON with sorted keys: the canonical text that content keys hash."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
-def point_seed(root_seed: int, params_digest: bytes, replication: int,
-               common_random_numbers: bool = False) -> int:
+def point_seed(
+    root_seed: int, params_digest: bytes, replication: int, common_random_numbers: bool = False
+) -> int:
     """The ``simulation.seed`` of a point (a non-negative int64)."""
     if common_random_numbers:
         key: tuple[int, ...] = (_SEED_COMMON, replication)
     else:
-        words = tuple(int.from_bytes(params_digest[i:i + 4], "little") for i in range(0, 16, 4))
+        words = tuple(int.from_bytes(params_digest[i : i + 4], "little") for i in range(0, 16, 4))
         key = (_SEED_CONTENT, *words, replication)
     ss = np.random.SeedSequence(root_seed, spawn_key=key)
     return int(ss.generate_state(1, dtype=np.uint64)[0]) >> 1
@@ -231,8 +243,11 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
     data = _read_toml(file)
     if "sweep" not in data:
         raise ScenarioError(
-            Problem("sweep", "no [sweep] section: add one to the scenario, or write a sweep "
-                    "file with [sweep] and scenario = \"<scenario file>\""),
+            Problem(
+                "sweep",
+                "no [sweep] section: add one to the scenario, or write a sweep "
+                'file with [sweep] and scenario = "<scenario file>"',
+            ),
             source=source,
         )
     spec_data = data.pop("sweep")
@@ -241,27 +256,37 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
     if isinstance(scenario_ref, str) and scenario_ref:
         if data:
             raise ScenarioError(
-                Problem(", ".join(sorted(data)), "a sweep file that names its scenario "
-                        "(sweep.scenario) must hold only the [sweep] section"),
+                Problem(
+                    ", ".join(sorted(data)),
+                    "a sweep file that names its scenario "
+                    "(sweep.scenario) must hold only the [sweep] section",
+                ),
                 source=source,
             )
         scenario_file = (file.parent / scenario_ref).resolve()
         if not scenario_file.is_file():
             raise ScenarioError(
-                Problem("sweep.scenario", f"got {scenario_ref!r}: no such file "
-                        f"{scenario_file}"), source=source)
+                Problem("sweep.scenario", f"got {scenario_ref!r}: no such file {scenario_file}"),
+                source=source,
+            )
         data = _read_toml(scenario_file)
         if "sweep" in data:
             raise ScenarioError(
-                Problem("sweep.scenario", f"{scenario_file} has a [sweep] section of its "
-                        "own: run that file, or remove one of the two"), source=source)
+                Problem(
+                    "sweep.scenario",
+                    f"{scenario_file} has a [sweep] section of its "
+                    "own: run that file, or remove one of the two",
+                ),
+                source=source,
+            )
         data.setdefault("name", scenario_file.stem)
         base_dir = scenario_file.parent
         source = f"{source} (scenario {scenario_ref})"
     else:
         data.setdefault("name", file.stem)
-    sweep = sweep_from_dict(data, spec_data, name=file.stem, source=source,
-                            base_dir=base_dir.resolve())
+    sweep = sweep_from_dict(
+        data, spec_data, name=file.stem, source=source, base_dir=base_dir.resolve()
+    )
     sweep.file = file
     return sweep
 
@@ -289,14 +314,19 @@ def sweep_from_dict(
     seed_param = next((k for k, loc in targets.items() if loc == _SEED_PATH), None)
     seed_swept = seed_param is not None
     if seed_swept and parsed.replications > 1:
-        problems.append(Problem("sweep.replications", "must be 1 when simulation.seed is "
-                                "swept (the seeds are given)"))
+        problems.append(
+            Problem(
+                "sweep.replications",
+                "must be 1 when simulation.seed is swept (the seeds are given)",
+            )
+        )
     if problems:
         raise ScenarioError(problems, source=source)
     root_seed = parsed.seed if parsed.seed is not None else _base_seed(data)
     fingerprint = _fingerprint(data, root_seed, parsed.common_random_numbers)
-    base = SweepBase(data, targets, source, str(base_dir) if base_dir is not None else None,
-                     seed_swept)
+    base = SweepBase(
+        data, targets, source, str(base_dir) if base_dir is not None else None, seed_swept
+    )
     points, origins, duplicates = _expand(parsed, root_seed, seed_param, source)
     return Sweep(name, parsed, base, root_seed, fingerprint, points, None, duplicates, origins)
 
@@ -315,8 +345,13 @@ def _fingerprint(data: dict[str, Any], root_seed: int, crn: bool) -> str:
     base.pop("description", None)
     if isinstance(base.get("simulation"), dict):
         base["simulation"].pop("seed", None)
-    doc = {"scheme": SCHEME, "scenario": base, "root_seed": root_seed,
-           "common_random_numbers": crn, "engine": engine_fingerprint()}
+    doc = {
+        "scheme": SCHEME,
+        "scenario": base,
+        "root_seed": root_seed,
+        "common_random_numbers": crn,
+        "engine": engine_fingerprint(),
+    }
     return hashlib.sha256(canonical_json(doc).encode("utf-8")).hexdigest()[:32]
 
 
@@ -340,8 +375,7 @@ def _raw_param_keys(spec: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...]
     if isinstance(zips, dict):
         keys += [(("zip", k), k) for k in zips]
     elif isinstance(zips, list):
-        keys += [(("zip", i, k), k) for i, g in enumerate(zips) if isinstance(g, dict)
-                 for k in g]
+        keys += [(("zip", i, k), k) for i, g in enumerate(zips) if isinstance(g, dict) for k in g]
     rnd = spec.get("random")
     params = rnd.get("params") if isinstance(rnd, dict) else None
     if isinstance(params, dict):
@@ -349,8 +383,9 @@ def _raw_param_keys(spec: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...]
     return keys
 
 
-def _targets(keys: list[tuple[tuple[str | int, ...], str]], data: dict[str, Any]
-             ) -> tuple[dict[str, Loc], list[Problem]]:
+def _targets(
+    keys: list[tuple[tuple[str | int, ...], str]], data: dict[str, Any]
+) -> tuple[dict[str, Loc], list[Problem]]:
     targets: dict[str, Loc] = {}
     where: dict[str, str] = {}
     problems: list[Problem] = []
@@ -371,8 +406,13 @@ def _targets(keys: list[tuple[tuple[str | int, ...], str]], data: dict[str, Any]
         for other, other_loc in targets.items():
             shorter = min(len(target), len(other_loc))
             if target[:shorter] == other_loc[:shorter]:
-                problems.append(Problem(at, f"{path!r} sets {format_loc(target)}, which "
-                                        f"overlaps {other!r} ({where[other]})"))
+                problems.append(
+                    Problem(
+                        at,
+                        f"{path!r} sets {format_loc(target)}, which "
+                        f"overlaps {other!r} ({where[other]})",
+                    )
+                )
                 break
         else:
             targets[path] = target
@@ -383,15 +423,18 @@ def _targets(keys: list[tuple[tuple[str | int, ...], str]], data: dict[str, Any]
 Row = list[tuple[str, Any, tuple[str | int, ...]]]
 
 
-def _expand(spec: SweepSpec, root_seed: int, seed_param: str | None, source: str = ""
-            ) -> tuple[list[Point], dict[str, dict[str, tuple[str | int, ...]]], int]:
+def _expand(
+    spec: SweepSpec, root_seed: int, seed_param: str | None, source: str = ""
+) -> tuple[list[Point], dict[str, dict[str, tuple[str | int, ...]]], int]:
     blocks: list[list[Row]] = []
     if spec.grid:
         keys = list(spec.grid)
-        blocks.append([
-            [(k, spec.grid[k][i], ("grid", k, i)) for k, i in zip(keys, combo, strict=True)]
-            for combo in itertools.product(*(range(len(spec.grid[k])) for k in keys))
-        ])
+        blocks.append(
+            [
+                [(k, spec.grid[k][i], ("grid", k, i)) for k, i in zip(keys, combo, strict=True)]
+                for combo in itertools.product(*(range(len(spec.grid[k])) for k in keys))
+            ]
+        )
     for loc, group in spec.zip_groups():
         n = len(next(iter(group.values())))
         blocks.append([[(k, v[i], (*loc, k, i)) for k, v in group.items()] for i in range(n)])
@@ -414,8 +457,12 @@ def _expand(spec: SweepSpec, root_seed: int, seed_param: str | None, source: str
                 seed = params[seed_param]
                 if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
                     raise ScenarioError(
-                        Problem(spec_path(origins[design][seed_param]),
-                                f"got {seed!r}: a seed is a whole number >= 0"), source)
+                        Problem(
+                            spec_path(origins[design][seed_param]),
+                            f"got {seed!r}: a seed is a whole number >= 0",
+                        ),
+                        source,
+                    )
             else:
                 seed = point_seed(root_seed, digest, rep, spec.common_random_numbers)
             points.append(Point(len(points), f"{design}-{rep}", rep, seed, params))
@@ -435,11 +482,14 @@ def _sample(block: RandomBlock, root_seed: int) -> list[Row]:
     else:
         for i in range(n):
             rng = np.random.default_rng(
-                np.random.SeedSequence(seed, spawn_key=(_SAMPLE_UNIFORM, i)))
+                np.random.SeedSequence(seed, spawn_key=(_SAMPLE_UNIFORM, i))
+            )
             u[i] = rng.random(d)
     return [
-        [(k, _value(block.params[k], float(u[i, j])), ("random", "params", k))
-         for j, k in enumerate(keys)]
+        [
+            (k, _value(block.params[k], float(u[i, j])), ("random", "params", k))
+            for j, k in enumerate(keys)
+        ]
         for i in range(n)
     ]
 
@@ -458,13 +508,15 @@ def _value(p: RandomParam, u: float) -> Any:
     integer = p.integer
     if integer is None:
         integer = all(isinstance(x, int) for x in (low, high)) and not isinstance(p.step, float)
-    value = _scale(low, high, u, p.log, p.step if isinstance(p.step, int | float) else None,
-                   integer)
+    value = _scale(
+        low, high, u, p.log, p.step if isinstance(p.step, int | float) else None, integer
+    )
     return int(value) if integer else float(f"{value:.12g}")
 
 
-def _scale(low: float, high: float, u: float, log: bool, step: float | None,
-           integer: bool) -> float:
+def _scale(
+    low: float, high: float, u: float, log: bool, step: float | None, integer: bool
+) -> float:
     if integer and step is None:
         step = 1
     if log:

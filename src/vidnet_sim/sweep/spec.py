@@ -151,17 +151,16 @@ class RandomParam(_Model):
                 return [f"step must be a {kinds[0]} like low and high, got {self.step!r}"]
         else:
             lo, hi = low, high  # type: ignore[assignment]
-            if self.step is not None and (
-                isinstance(self.step, str | bool) or self.step <= 0
-            ):
+            if self.step is not None and (isinstance(self.step, str | bool) or self.step <= 0):
                 return [f"step must be a positive number, got {self.step!r}"]
         if not lo < hi:
             return [f"low must be less than high, got low={low!r}, high={high!r}"]
         if self.log and lo <= 0:
             return ["a log range needs low > 0"]
-        if isinstance(self.step, str) and QUANTITY_KINDS[str(quantity_kind(self.step))][0](
-            self.step
-        ) <= 0:
+        if (
+            isinstance(self.step, str)
+            and QUANTITY_KINDS[str(quantity_kind(self.step))][0](self.step) <= 0
+        ):
             return ["step must be positive"]
         return []
 

@@ -106,8 +106,11 @@ def point_table(point: Point, df: pd.DataFrame, schema: pa.Schema) -> pa.Table:
         "replication": pd.Series([point.replication] * n, dtype="int64"),
         "seed": pd.Series([point.seed] * n, dtype="int64"),
     }
-    fields = [pa.field("point_id", pa.string()), pa.field("replication", pa.int64()),
-              pa.field("seed", pa.int64())]
+    fields = [
+        pa.field("point_id", pa.string()),
+        pa.field("replication", pa.int64()),
+        pa.field("seed", pa.int64()),
+    ]
     for path, value in point.params.items():
         columns[path], typ = _param_column(value, n)
         fields.append(pa.field(path, typ))
@@ -130,6 +133,7 @@ def point_files(point: Point, tables: Tables) -> dict[str, bytes]:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a hidden temporary file, then rename it."""
+
     def write(f: IO[bytes]) -> None:
         f.write(data)
 
@@ -164,9 +168,14 @@ class SweepStatus:
             "extra": len(self.extra),
             "temp_files": self.temp_files,
             "failed_points": [
-                {"index": p.index, "point_id": p.point_id, "params": p.params,
-                 "replication": p.replication, "error": rec.get("error"),
-                 "message": rec.get("message")}
+                {
+                    "index": p.index,
+                    "point_id": p.point_id,
+                    "params": p.params,
+                    "replication": p.replication,
+                    "error": rec.get("error"),
+                    "message": rec.get("message"),
+                }
                 for p, rec in self.failed
             ],
             "missing_points": [p.point_id for p in self.missing],
@@ -191,8 +200,9 @@ class SweepStore:
             names = os.listdir(folder)
         except FileNotFoundError:
             return set()
-        return {n[: -len(suffix)] for n in names
-                if n.endswith(suffix) and not n.startswith((".", "_"))}
+        return {
+            n[: -len(suffix)] for n in names if n.endswith(suffix) and not n.startswith((".", "_"))
+        }
 
     def done_ids(self) -> set[str]:
         """Ids of the points whose summary file exists."""
@@ -252,8 +262,13 @@ class SweepStore:
             "scenario": sweep.base.data,
             "spec": sweep.spec.model_dump(mode="json", exclude_none=True),
             "points": [
-                {"index": p.index, "point_id": p.point_id, "replication": p.replication,
-                 "seed": p.seed, "params": p.params}
+                {
+                    "index": p.index,
+                    "point_id": p.point_id,
+                    "replication": p.replication,
+                    "seed": p.seed,
+                    "params": p.params,
+                }
                 for p in sweep.points
             ],
             "versions": versions(),
@@ -292,8 +307,11 @@ class SweepStore:
         for d in (*TABLE_DIRS.values(), FAILED_DIR, "."):
             folder = self.root / d
             if folder.is_dir():
-                out += [p for p in folder.iterdir()
-                        if p.name.startswith(".") and p.name.endswith(".tmp")]
+                out += [
+                    p
+                    for p in folder.iterdir()
+                    if p.name.startswith(".") and p.name.endswith(".tmp")
+                ]
         return out
 
     def clean_temp(self, older_than: float = STALE_TEMP_SECONDS) -> int:
@@ -330,14 +348,17 @@ class SweepStore:
 _POINT_DTYPES = {"point_id": "str", "replication": "int64", "seed": "int64"}
 
 
-def _read_table(files: Sequence[Path], schema: pa.Schema,
-                parameters: Sequence[str] = ()) -> pd.DataFrame:
+def _read_table(
+    files: Sequence[Path], schema: pa.Schema, parameters: Sequence[str] = ()
+) -> pd.DataFrame:
     """Concatenate the files of one table (in order), parameters first, dtypes canonical."""
     if not files:
-        empty = pd.DataFrame({
-            **{c: pd.Series([], dtype=t) for c, t in _POINT_DTYPES.items()},
-            **{c: pd.Series([], dtype="object") for c in parameters},
-        })
+        empty = pd.DataFrame(
+            {
+                **{c: pd.Series([], dtype=t) for c, t in _POINT_DTYPES.items()},
+                **{c: pd.Series([], dtype="object") for c in parameters},
+            }
+        )
         body = conform(pd.DataFrame({n: [] for n in schema.names}), schema)
         out: pd.DataFrame = pd.concat([empty, body], axis=1)
         return out
@@ -355,8 +376,9 @@ def _read_table(files: Sequence[Path], schema: pa.Schema,
         frames.append(df)
     df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     df = df.sort_values("__order", kind="stable").reset_index(drop=True)
-    params = [c for c in df.columns if c not in schema.names and c not in _POINT_DTYPES
-              and c != "__order"]
+    params = [
+        c for c in df.columns if c not in schema.names and c not in _POINT_DTYPES and c != "__order"
+    ]
     head = pd.DataFrame({c: df[c].astype(t) for c, t in _POINT_DTYPES.items()})
     result: pd.DataFrame = pd.concat([head, df[params], conform(df, schema)], axis=1)
     return result

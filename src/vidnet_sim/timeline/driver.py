@@ -84,8 +84,9 @@ def scenario_actions(scenario: Scenario, plan: NetworkPlan) -> list[Action]:
     owners = info.owners  # the camera group, source or service of each group
     owner_index = {name: k for k, name in enumerate(dict.fromkeys(owners))}
     row_owner = np.array([owner_index[o] for o in owners], np.int64)[src.group]
-    members = {name: np.flatnonzero(row_owner == k).astype(np.int64)
-               for name, k in owner_index.items()}
+    members = {
+        name: np.flatnonzero(row_owner == k).astype(np.int64) for name, k in owner_index.items()
+    }
     spans = [(c.name, c.start, c.stop) for c in scenario.cameras]
     spans += [(s.name, s.start, s.stop) for s in scenario.sources]
     spans += [(s.name, s.start, s.stop) for s in scenario.services]
@@ -108,23 +109,35 @@ def scenario_actions(scenario: Scenario, plan: NetworkPlan) -> list[Action]:
             if ev.kind == "alarm":
                 bad = [int(k) for k in src.kind[idx] if k not in (KIND_CAMERA, KIND_POISSON)]
                 if bad:
-                    problems.append(Problem(
-                        f"events[{i}].targets[{j}]",
-                        f"'{target}' is a {info.kinds[owners.index(target)]} "
-                        f"{'service' if target in services else 'source'}; an alarm scales "
-                        "camera groups and poisson sources only",
-                    ))
+                    problems.append(
+                        Problem(
+                            f"events[{i}].targets[{j}]",
+                            f"'{target}' is a {info.kinds[owners.index(target)]} "
+                            f"{'service' if target in services else 'source'}; an alarm scales "
+                            "camera groups and poisson sources only",
+                        )
+                    )
                     continue
                 assert ev.duration is not None
                 # an alarm's gop shortens the cameras' GOP (other kinds ignore it)
-                actions.append(Action(ev.at, idx, scale=ev.bitrate_scale, gop=ev.gop,
-                                      label=f"alarm on {target}"))
-                actions.append(Action(ev.at + ev.duration, idx, scale=1.0,
-                                      gop=None if ev.gop is None else 0,
-                                      label=f"alarm on {target} ends"))
+                actions.append(
+                    Action(
+                        ev.at, idx, scale=ev.bitrate_scale, gop=ev.gop, label=f"alarm on {target}"
+                    )
+                )
+                actions.append(
+                    Action(
+                        ev.at + ev.duration,
+                        idx,
+                        scale=1.0,
+                        gop=None if ev.gop is None else 0,
+                        label=f"alarm on {target} ends",
+                    )
+                )
             else:
-                actions.append(Action(ev.at, idx, active=ev.kind == "start",
-                                      label=f"{target} {ev.kind}s"))
+                actions.append(
+                    Action(ev.at, idx, active=ev.kind == "start", label=f"{target} {ev.kind}s")
+                )
     if problems:
         raise ScenarioError(problems)
     return actions
@@ -192,6 +205,7 @@ def drive(
             env.process(at(action))
 
     if tick_ps is not None and tick_ps > 0:
+
         def ticker() -> Generator[simpy.Event, None, None]:
             while True:
                 yield env.timeout(tick_ps)

@@ -79,13 +79,46 @@ DAY_PS = 86_400 * PS_PER_S
 def table_arrays(t: SourceTable) -> tuple[npt.NDArray[np.generic], ...]:
     """The source table as the tuple the kernels unpack (order fixed here)."""
     return (
-        t.kind, t.key, t.header_bytes, t.anchor_ps, t.fps_num, t.fps_den, t.gop, t.gop_offset,
-        t.p_mean_bytes, t.ip_ratio, t.p_sigma, t.i_sigma, t.max_payload, t.interval_ps,
-        t.mean_gap_ps, t.size_kind, t.size_a, t.size_b, t.choice_values, t.choice_cum,
-        t.trace_start, t.trace_end, t.trace_period_ps, t.trace_t, t.trace_size,
-        t.beh_flags, t.motion_scale, t.motion_gop, t.dn_day_ps, t.dn_night_ps, t.dn_tod0_ps,
-        t.dn_night_scale, t.mod_key, t.mod_t0_ps, t.mod_mean0_ps, t.mod_mean1_ps,
-        t.mod_shape0, t.mod_shape1, t.burst_packets, t.burst_delay_ps,
+        t.kind,
+        t.key,
+        t.header_bytes,
+        t.anchor_ps,
+        t.fps_num,
+        t.fps_den,
+        t.gop,
+        t.gop_offset,
+        t.p_mean_bytes,
+        t.ip_ratio,
+        t.p_sigma,
+        t.i_sigma,
+        t.max_payload,
+        t.interval_ps,
+        t.mean_gap_ps,
+        t.size_kind,
+        t.size_a,
+        t.size_b,
+        t.choice_values,
+        t.choice_cum,
+        t.trace_start,
+        t.trace_end,
+        t.trace_period_ps,
+        t.trace_t,
+        t.trace_size,
+        t.beh_flags,
+        t.motion_scale,
+        t.motion_gop,
+        t.dn_day_ps,
+        t.dn_night_ps,
+        t.dn_tod0_ps,
+        t.dn_night_scale,
+        t.mod_key,
+        t.mod_t0_ps,
+        t.mod_mean0_ps,
+        t.mod_mean1_ps,
+        t.mod_shape0,
+        t.mod_shape1,
+        t.burst_packets,
+        t.burst_delay_ps,
     )
 
 
@@ -113,8 +146,16 @@ def _grow(out: npt.NDArray[np.int64], need: int) -> npt.NDArray[np.int64]:
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
-def _put(out: npt.NDArray[np.int64], n: int, t: int, seq: int, payload: int, wire: int,
-         frame: int, npk: int) -> None:
+def _put(
+    out: npt.NDArray[np.int64],
+    n: int,
+    t: int,
+    seq: int,
+    payload: int,
+    wire: int,
+    frame: int,
+    npk: int,
+) -> None:
     row = nb.uint64(n)  # (unsigned: no negative-index wrap-around arithmetic)
     out[row, 0] = t
     out[row, 1] = seq
@@ -125,8 +166,9 @@ def _put(out: npt.NDArray[np.int64], n: int, t: int, seq: int, payload: int, wir
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
-def _put_one(out: npt.NDArray[np.int64], n: int, t: int, seq: int, pl: int,
-             hb: int) -> tuple[int, int, bool]:
+def _put_one(
+    out: npt.NDArray[np.int64], n: int, t: int, seq: int, pl: int, hb: int
+) -> tuple[int, int, bool]:
     """A single-packet row (no frame) at ``n`` if ``out`` has room: ``(n, seq, room)``."""
     if n == out.shape[0]:
         return n, seq, False
@@ -142,8 +184,9 @@ def _frame_bytes(mean: float, sig: float, z: float) -> int:
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
-def _put_frame(out: npt.NDArray[np.int64], n: int, t: int, seq: int, nbytes: int, mp: int,
-               hb: int, k: int) -> tuple[int, int, bool]:
+def _put_frame(
+    out: npt.NDArray[np.int64], n: int, t: int, seq: int, nbytes: int, mp: int, hb: int, k: int
+) -> tuple[int, int, bool]:
     """Frame ``k`` of ``nbytes`` cut into packets of at most ``mp`` payload bytes (the last
     one shorter), all at ``t``, at row ``n`` if ``out`` has room for the whole frame:
     ``(n, seq, room)``."""
@@ -157,9 +200,16 @@ def _put_frame(out: npt.NDArray[np.int64], n: int, t: int, seq: int, nbytes: int
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
-def _draw_size(s: int, n: int, key: np.uint64, size_kind: npt.NDArray[np.int64],
-               size_a: npt.NDArray[np.int64], size_b: npt.NDArray[np.int64],
-               choice_values: npt.NDArray[np.int64], choice_cum: npt.NDArray[np.float64]) -> int:
+def _draw_size(
+    s: int,
+    n: int,
+    key: np.uint64,
+    size_kind: npt.NDArray[np.int64],
+    size_a: npt.NDArray[np.int64],
+    size_b: npt.NDArray[np.int64],
+    choice_values: npt.NDArray[np.int64],
+    choice_cum: npt.NDArray[np.float64],
+) -> int:
     kind = size_kind[s]
     if kind == SIZE_FIXED:
         return size_a[s]  # type: ignore[no-any-return]
@@ -173,8 +223,15 @@ def _draw_size(s: int, n: int, key: np.uint64, size_kind: npt.NDArray[np.int64],
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
-def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
-               out: npt.NDArray[np.int64], n: int) -> tuple[int, bool]:
+def gen_source(
+    s: int,
+    t0: int,
+    t1: int,
+    TA: tuple,  # type: ignore[type-arg]
+    SA: tuple,  # type: ignore[type-arg]
+    out: npt.NDArray[np.int64],
+    n: int,
+) -> tuple[int, bool]:
     """Append the packets source ``s`` emits in ``[t0, t1)`` to ``out[n:]``.
 
     Returns the new row count and whether the source is done with the window; ``False``
@@ -182,10 +239,48 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
     (whole frames only). Advances the source's counters even while it is inactive, so
     that its draws never depend on windowing. Allocates nothing (no reference counting).
     """
-    (kind, key, header, anchor, fps_num, fps_den, gop, gop_offset, p_mean, ip_ratio, p_sigma,
-     i_sigma, max_payload, interval, mean_gap, size_kind, size_a, size_b, choice_values,
-     choice_cum, trace_start, trace_end, trace_period, trace_t, trace_size, beh_flags,
-     _msc, _mg, _dd, _dn, _dt, _ds, _mk, _mt, _m0, _m1, _a0, _a1, _bp, _bd) = TA
+    (
+        kind,
+        key,
+        header,
+        anchor,
+        fps_num,
+        fps_den,
+        gop,
+        gop_offset,
+        p_mean,
+        ip_ratio,
+        p_sigma,
+        i_sigma,
+        max_payload,
+        interval,
+        mean_gap,
+        size_kind,
+        size_a,
+        size_b,
+        choice_values,
+        choice_cum,
+        trace_start,
+        trace_end,
+        trace_period,
+        trace_t,
+        trace_size,
+        beh_flags,
+        _msc,
+        _mg,
+        _dd,
+        _dn,
+        _dt,
+        _ds,
+        _mk,
+        _mt,
+        _m0,
+        _m1,
+        _a0,
+        _a1,
+        _bp,
+        _bd,
+    ) = TA
     next_index, next_t, seqs, active, scale, carry = SA
     k = next_index[s]
     seq = seqs[s]
@@ -193,8 +288,9 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
     key_s = key[s]
     hb = header[s]
     done = True
-    if kind[s] == KIND_CAMERA and (beh_flags[s] != 0 or carry[s, C_GOP_CUR] != 0
-                                   or carry[s, C_GOP_OVERRIDE] != 0):
+    if kind[s] == KIND_CAMERA and (
+        beh_flags[s] != 0 or carry[s, C_GOP_CUR] != 0 or carry[s, C_GOP_OVERRIDE] != 0
+    ):
         n, k, seq, done = _camera_behaviour(s, t1, TA, SA, out, n, k, seq, on)
     elif kind[s] == KIND_CAMERA:
         mp = max_payload[s]
@@ -228,12 +324,12 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
     elif kind[s] == KIND_POISSON:
         t = next_t[s]
         if k == 0:  # first arrival one exponential gap after the start
-            t = anchor[s] + int(np.round(-np.log(uniform(key_s, STREAM_GAP, 0))
-                                         * mean_gap[s] / scale[s]))
+            t = anchor[s] + int(
+                np.round(-np.log(uniform(key_s, STREAM_GAP, 0)) * mean_gap[s] / scale[s])
+            )
         while t < t1:
             if on:
-                pl = _draw_size(s, k, key_s, size_kind, size_a, size_b, choice_values,
-                                choice_cum)
+                pl = _draw_size(s, k, key_s, size_kind, size_a, size_b, choice_values, choice_cum)
                 n, seq, done = _put_one(out, n, t, seq, pl, hb)
                 if not done:
                     break
@@ -267,14 +363,60 @@ def gen_source(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[t
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
-def _gen_onoff(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
-               out: npt.NDArray[np.int64], n: int, k: int, seq: int,
-               on: bool) -> tuple[int, int, int, bool]:
+def _gen_onoff(
+    s: int,
+    t1: int,
+    TA: tuple,  # type: ignore[type-arg]
+    SA: tuple,  # type: ignore[type-arg]
+    out: npt.NDArray[np.int64],
+    n: int,
+    k: int,
+    seq: int,
+    on: bool,
+) -> tuple[int, int, int, bool]:
     """The ``onoff`` loop of :func:`gen_source`: returns ``(n, k, seq, done)``."""
-    (_kind, _key, header, _anchor, _fn, _fd, _gop, _go, _pm, _ir, _ps, _is, _mp, interval,
-     _mean_gap, _sk, size_a, _sb, _cv, _cc, _ts, _te, _tp, _tt, _tsz, _bf, _msc, _mg, _dd, _dn,
-     _dt, _ds, mod_key, mod_t0, mod_mean0, mod_mean1, mod_shape0, mod_shape1, _bp,
-     _bd) = TA
+    (
+        _kind,
+        _key,
+        header,
+        _anchor,
+        _fn,
+        _fd,
+        _gop,
+        _go,
+        _pm,
+        _ir,
+        _ps,
+        _is,
+        _mp,
+        interval,
+        _mean_gap,
+        _sk,
+        size_a,
+        _sb,
+        _cv,
+        _cc,
+        _ts,
+        _te,
+        _tp,
+        _tt,
+        _tsz,
+        _bf,
+        _msc,
+        _mg,
+        _dd,
+        _dn,
+        _dt,
+        _ds,
+        mod_key,
+        mod_t0,
+        mod_mean0,
+        mod_mean1,
+        mod_shape0,
+        mod_shape1,
+        _bp,
+        _bd,
+    ) = TA
     _ni, next_t, _seq, _active, _scale, carry = SA
     hb = header[s]
     done = True
@@ -309,13 +451,60 @@ def _gen_onoff(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
-def _gen_burst(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
-               out: npt.NDArray[np.int64], n: int, k: int, seq: int,
-               on: bool) -> tuple[int, int, int, bool]:
+def _gen_burst(
+    s: int,
+    t1: int,
+    TA: tuple,  # type: ignore[type-arg]
+    SA: tuple,  # type: ignore[type-arg]
+    out: npt.NDArray[np.int64],
+    n: int,
+    k: int,
+    seq: int,
+    on: bool,
+) -> tuple[int, int, int, bool]:
     """The ``burst`` loop of :func:`gen_source`: returns ``(n, k, seq, done)``."""
-    (_kind, key, header, anchor, _fn, _fd, _gop, _go, _pm, _ir, _ps, _is, _mp, interval,
-     mean_gap, _sk, size_a, _sb, _cv, _cc, _ts, _te, _tp, _tt, _tsz, _bf, _msc, _mg, _dd, _dn,
-     _dt, _ds, _mk, _mt, _m0, _m1, _a0, _a1, burst_packets, burst_delay) = TA
+    (
+        _kind,
+        key,
+        header,
+        anchor,
+        _fn,
+        _fd,
+        _gop,
+        _go,
+        _pm,
+        _ir,
+        _ps,
+        _is,
+        _mp,
+        interval,
+        mean_gap,
+        _sk,
+        size_a,
+        _sb,
+        _cv,
+        _cc,
+        _ts,
+        _te,
+        _tp,
+        _tt,
+        _tsz,
+        _bf,
+        _msc,
+        _mg,
+        _dd,
+        _dn,
+        _dt,
+        _ds,
+        _mk,
+        _mt,
+        _m0,
+        _m1,
+        _a0,
+        _a1,
+        burst_packets,
+        burst_delay,
+    ) = TA
     _ni, next_t, _seq, _active, scale, carry = SA
     key_s = key[s]
     hb = header[s]
@@ -326,8 +515,9 @@ def _gen_burst(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
     j = carry[s, C_BURST_POS]
     free = carry[s, C_BURST_FREE]
     if k == 0 and j == 0:
-        t_req = anchor[s] + int(np.round(-np.log(uniform(key_s, STREAM_GAP, 0))
-                                         * mean_gap[s] / scale[s]))
+        t_req = anchor[s] + int(
+            np.round(-np.log(uniform(key_s, STREAM_GAP, 0)) * mean_gap[s] / scale[s])
+        )
     npk = burst_packets[s]
     iv = interval[s]
     pl = size_a[s]
@@ -346,26 +536,71 @@ def _gen_burst(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
         if j == npk:
             j = 0
             k += 1
-            t_req += int(np.round(-np.log(uniform(key_s, STREAM_GAP, k))
-                                  * mean_gap[s] / scale[s]))
+            t_req += int(np.round(-np.log(uniform(key_s, STREAM_GAP, k)) * mean_gap[s] / scale[s]))
     next_t[s] = t_req
     carry[s, C_BURST_POS], carry[s, C_BURST_FREE] = j, free
     return n, k, seq, done
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
-def _camera_behaviour(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
-                      out: npt.NDArray[np.int64], n: int, k: int, seq: int,
-                      on: bool) -> tuple[int, int, int, bool]:
+def _camera_behaviour(
+    s: int,
+    t1: int,
+    TA: tuple,  # type: ignore[type-arg]
+    SA: tuple,  # type: ignore[type-arg]
+    out: npt.NDArray[np.int64],
+    n: int,
+    k: int,
+    seq: int,
+    on: bool,
+) -> tuple[int, int, int, bool]:
     """The camera loop with motion, day/night and GOP changes (see the module docstring).
 
     Returns ``(n, k, seq, done)`` like :func:`gen_source`'s camera loop; carries the GOP in
     force, the next frame's place in it and the motion process in ``SA``.
     """
-    (_kind, key, header, anchor, fps_num, fps_den, gop, gop_offset, p_mean, ip_ratio, p_sigma,
-     i_sigma, max_payload, _interval, _mean_gap, _size_kind, _size_a, _size_b, _cv, _cc,
-     _ts, _te, _tp, _tt, _tsz, beh_flags, motion_scale, motion_gop, dn_day, dn_night, dn_tod0,
-     dn_scale, mod_key, mod_t0, mod_mean0, mod_mean1, mod_shape0, mod_shape1, _bp, _bd) = TA
+    (
+        _kind,
+        key,
+        header,
+        anchor,
+        fps_num,
+        fps_den,
+        gop,
+        gop_offset,
+        p_mean,
+        ip_ratio,
+        p_sigma,
+        i_sigma,
+        max_payload,
+        _interval,
+        _mean_gap,
+        _size_kind,
+        _size_a,
+        _size_b,
+        _cv,
+        _cc,
+        _ts,
+        _te,
+        _tp,
+        _tt,
+        _tsz,
+        beh_flags,
+        motion_scale,
+        motion_gop,
+        dn_day,
+        dn_night,
+        dn_tod0,
+        dn_scale,
+        mod_key,
+        mod_t0,
+        mod_mean0,
+        mod_mean1,
+        mod_shape0,
+        mod_shape1,
+        _bp,
+        _bd,
+    ) = TA
     _ni, _nt, _seq, _active, scale, carry = SA
     key_s = key[s]
     hb = header[s]
@@ -433,8 +668,14 @@ def _camera_behaviour(s: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[typ
 
 
 @nb.njit(cache=True, error_model="numpy")
-def gen_source_all(s: int, t0: int, t1: int, TA: tuple, SA: tuple,  # type: ignore[type-arg]
-                   out: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], int]:
+def gen_source_all(
+    s: int,
+    t0: int,
+    t1: int,
+    TA: tuple,  # type: ignore[type-arg]
+    SA: tuple,  # type: ignore[type-arg]
+    out: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], int]:
     """All packets of source ``s`` in ``[t0, t1)``, growing ``out`` as needed."""
     n, done = gen_source(s, t0, t1, TA, SA, out, 0)
     while not done:

@@ -42,8 +42,9 @@ def sojourn_ps(key: np.uint64, count: int, mean_ps: float, shape: float) -> int:
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def mod_start(key: np.uint64, t0: int, mean0: float, mean1: float, shape0: float,
-              shape1: float) -> tuple[int, int, int]:
+def mod_start(
+    key: np.uint64, t0: int, mean0: float, mean1: float, shape0: float, shape1: float
+) -> tuple[int, int, int]:
     """The first sojourn from ``t0``: ``(state, end time, sojourn count = 1)``."""
     p1 = mean1 / (mean0 + mean1)
     state = 1 if uniform(key, STREAM_MODULATION, 0) < p1 else 0
@@ -55,8 +56,16 @@ def mod_start(key: np.uint64, t0: int, mean0: float, mean1: float, shape0: float
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
-def mod_next(key: np.uint64, state: int, end: int, count: int, mean0: float, mean1: float,
-             shape0: float, shape1: float) -> tuple[int, int, int]:
+def mod_next(
+    key: np.uint64,
+    state: int,
+    end: int,
+    count: int,
+    mean0: float,
+    mean1: float,
+    shape0: float,
+    shape1: float,
+) -> tuple[int, int, int]:
     """The sojourn after the one ending at ``end``: ``(state, end time, count)``."""
     count += 1
     if state == 0:

@@ -55,8 +55,14 @@ from vidnet_sim.traffic.sources import (
 )
 
 
-def service_rows(svc: Service, group_index: dict[str, int], seed: int, header: int,
-                 fastest_link_bps: dict[str, int], where: str = "services") -> list[SourceRow]:
+def service_rows(
+    svc: Service,
+    group_index: dict[str, int],
+    seed: int,
+    header: int,
+    fastest_link_bps: dict[str, int],
+    where: str = "services",
+) -> list[SourceRow]:
     """The source rows of service ``svc`` (see the module's table), in a fixed order.
 
     ``group_index`` maps group names to indices, ``header`` is the service's header bytes,
@@ -97,8 +103,17 @@ class _Expander:
         if "up" not in self.group:
             return None
         svc = self.svc
-        row = new_row(self.seed, f"{name}:up", svc.at, svc.destinations, self.group["up"],
-                      kind, self.header, svc.start, svc.stop)
+        row = new_row(
+            self.seed,
+            f"{name}:up",
+            svc.at,
+            svc.destinations,
+            self.group["up"],
+            kind,
+            self.header,
+            svc.start,
+            svc.stop,
+        )
         self.rows.append(row)
         return row
 
@@ -110,8 +125,17 @@ class _Expander:
         out = []
         for d in svc.destinations:
             suffix = "" if len(svc.destinations) == 1 else f"@{d}"
-            row = new_row(self.seed, f"{name}:down{suffix}", d, [svc.at], self.group["down"],
-                          kind, self.header, svc.start, svc.stop)
+            row = new_row(
+                self.seed,
+                f"{name}:down{suffix}",
+                d,
+                [svc.at],
+                self.group["down"],
+                kind,
+                self.header,
+                svc.start,
+                svc.stop,
+            )
             self.rows.append(row)
             out.append(row)
         return out
@@ -126,8 +150,10 @@ class _Expander:
         assert svc.calls is not None
         size, ptime = svc.voip_payload, svc.voip_ptime
         for i in range(svc.calls):
-            for row in [self.up(f"{svc.name}[{i}]", KIND_CBR), *self.down(f"{svc.name}[{i}]",
-                                                                           KIND_CBR)]:
+            for row in [
+                self.up(f"{svc.name}[{i}]", KIND_CBR),
+                *self.down(f"{svc.name}[{i}]", KIND_CBR),
+            ]:
                 if row is not None:
                     row.size_a = size
                     row.interval = ptime
@@ -176,8 +202,7 @@ class _Expander:
         delay = svc.response_delay or 0
         for i in range(svc.controllers):
             ctl = f"{svc.name}[{i}]"
-            phase = int(float(uniform(source_key(self.seed, ctl, 0), STREAM_PHASE, 0))
-                        * interval)
+            phase = int(float(uniform(source_key(self.seed, ctl, 0), STREAM_PHASE, 0)) * interval)
             for row in self.down(ctl, KIND_CBR):
                 row.size_a, row.interval, row.anchor = poll, interval, svc.start + phase
             up = self.up(ctl, KIND_CBR)
@@ -209,10 +234,13 @@ class _Expander:
             if bps is None:
                 bps = fastest_link_bps.get(row.origin, 0)
                 if bps <= 0:
-                    raise ScenarioError(Problem(
-                        f"{where}.response_rate",
-                        f"destination {row.origin!r} has no link to take its rate from; "
-                        "give response_rate"))
+                    raise ScenarioError(
+                        Problem(
+                            f"{where}.response_rate",
+                            f"destination {row.origin!r} has no link to take its rate from; "
+                            "give response_rate",
+                        )
+                    )
             row.key = key
             row.size_a = resp
             row.mean_gap = mean_gap

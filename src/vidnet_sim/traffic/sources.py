@@ -140,8 +140,8 @@ class SourceTable:
 
 
 _FLOAT_COLUMNS = frozenset(
-    {"motion_scale", "dn_night_scale", "mod_mean0_ps", "mod_mean1_ps", "mod_shape0",
-     "mod_shape1"})
+    {"motion_scale", "dn_night_scale", "mod_mean0_ps", "mod_mean1_ps", "mod_shape0", "mod_shape1"}
+)
 
 
 @dataclass
@@ -216,8 +216,9 @@ class SourceState:
             seq=np.zeros(n, np.int64),
             active=np.zeros(n, np.bool_),
             scale=np.ones(n, np.float64),
-            tree_pos0=(np.zeros(0, np.int64) if tree_pos0 is None
-                       else np.array(tree_pos0, np.int64)),
+            tree_pos0=(
+                np.zeros(0, np.int64) if tree_pos0 is None else np.array(tree_pos0, np.int64)
+            ),
         )
 
     def copy(self) -> SourceState:
@@ -291,13 +292,29 @@ class SourceRow:
     burst_delay: int = 0
 
 
-def new_row(seed: int, name: str, origin: str, dests: list[str], group: int, kind: int,
-            header: int, start: int, stop: int | None) -> SourceRow:
+def new_row(
+    seed: int,
+    name: str,
+    origin: str,
+    dests: list[str],
+    group: int,
+    kind: int,
+    header: int,
+    start: int,
+    stop: int | None,
+) -> SourceRow:
     """A row keyed by ``(seed, name)``, starting (anchor) at ``start``."""
     return SourceRow(
-        name=name, origin=origin, dests=list(dests), group=group, kind=kind,
-        key=source_key(seed, name, 0), header=header,
-        start=start, stop=-1 if stop is None else stop, anchor=start,
+        name=name,
+        origin=origin,
+        dests=list(dests),
+        group=group,
+        kind=kind,
+        key=source_key(seed, name, 0),
+        header=header,
+        start=start,
+        stop=-1 if stop is None else stop,
+        anchor=start,
     )
 
 
@@ -329,10 +346,21 @@ def camera_streams(cam: CameraGroup) -> list[StreamParams]:
     """The streams of every camera of ``cam``: its ``streams``, or the group itself."""
     if not cam.streams:
         vbr = cam.rate_control == "vbr"
-        return [StreamParams(
-            None, fps_fraction(cam.fps), cam.gop_frames, cam.bitrate_bps, cam.ip_ratio,
-            cam.p_sigma if vbr else 0.0, cam.i_sigma if vbr else 0.0, cam.max_payload,
-            list(cam.destinations), cam.class_, cam.multicast)]
+        return [
+            StreamParams(
+                None,
+                fps_fraction(cam.fps),
+                cam.gop_frames,
+                cam.bitrate_bps,
+                cam.ip_ratio,
+                cam.p_sigma if vbr else 0.0,
+                cam.i_sigma if vbr else 0.0,
+                cam.max_payload,
+                list(cam.destinations),
+                cam.class_,
+                cam.multicast,
+            )
+        ]
     return [_stream_params(cam, st) for st in cam.streams]
 
 
@@ -343,8 +371,7 @@ def _stream_params(cam: CameraGroup, st: CameraStream) -> StreamParams:
     if st.bitrate is not None:
         bitrate = st.bitrate
     elif st.codec is not None or st.resolution is not None or st.fps is not None:
-        bitrate = default_bitrate_bps(st.codec or cam.codec, st.resolution or cam.resolution,
-                                      fps)
+        bitrate = default_bitrate_bps(st.codec or cam.codec, st.resolution or cam.resolution, fps)
     else:
         bitrate = cam.bitrate_bps
     if st.gop is not None:
@@ -359,7 +386,11 @@ def _stream_params(cam: CameraGroup, st: CameraStream) -> StreamParams:
         return float(value) if value is not None else float(default)
 
     return StreamParams(
-        st.name, fps_fraction(fps), gop, bitrate, pick(st.ip_ratio, cam.ip_ratio),
+        st.name,
+        fps_fraction(fps),
+        gop,
+        bitrate,
+        pick(st.ip_ratio, cam.ip_ratio),
         pick(st.p_sigma, cam.p_sigma) if vbr else 0.0,
         pick(st.i_sigma, cam.i_sigma) if vbr else 0.0,
         st.max_payload if st.max_payload is not None else cam.max_payload,
@@ -405,17 +436,36 @@ def build_sources(
             cam_key = source_key(seed, cname, 0)
             for st, g in zip(streams, stream_groups, strict=True):
                 name = cname if st.suffix is None else f"{cname}/{st.suffix}"
-                row = new_row(seed, name, cname, st.destinations, g, KIND_CAMERA,
-                              header_of(cam.header_bytes), cam.start, cam.stop)
+                row = new_row(
+                    seed,
+                    name,
+                    cname,
+                    st.destinations,
+                    g,
+                    KIND_CAMERA,
+                    header_of(cam.header_bytes),
+                    cam.start,
+                    cam.stop,
+                )
                 _camera_row(row, cam, st, cam_key)
                 rows.append(row)
 
     for src in scenario.sources:
         g = group_index[src.name]
-        kind = {"cbr": KIND_CBR, "poisson": KIND_POISSON, "trace": KIND_TRACE,
-                "onoff": KIND_ONOFF}[src.kind]
-        row = new_row(seed, src.name, src.at, src.destinations, g, kind,
-                      header_of(src.header_bytes), src.start, src.stop)
+        kind = {"cbr": KIND_CBR, "poisson": KIND_POISSON, "trace": KIND_TRACE, "onoff": KIND_ONOFF}[
+            src.kind
+        ]
+        row = new_row(
+            seed,
+            src.name,
+            src.at,
+            src.destinations,
+            g,
+            kind,
+            header_of(src.header_bytes),
+            src.start,
+            src.stop,
+        )
         header = row.header
         row.multicast = src.multicast
         if kind == KIND_TRACE:
@@ -435,9 +485,7 @@ def build_sources(
             mean_wire = mean_payload + header
             pps = _packet_rate(src, mean_wire)
             if kind in (KIND_CBR, KIND_ONOFF):
-                row.interval = (
-                    src.interval if src.interval is not None else round(PS_PER_S / pps)
-                )
+                row.interval = src.interval if src.interval is not None else round(PS_PER_S / pps)
                 row.interval = max(1, row.interval)
             else:
                 row.mean_gap = PS_PER_S / pps
@@ -447,8 +495,14 @@ def build_sources(
 
     link_rate = _fastest_link_rate(scenario)
     for i, svc in enumerate(scenario.services):
-        rows += service_rows(svc, group_index, seed, header_of(svc.header_bytes), link_rate,
-                             f'services[{i}] (name="{svc.name}")')
+        rows += service_rows(
+            svc,
+            group_index,
+            seed,
+            header_of(svc.header_bytes),
+            link_rate,
+            f'services[{i}] (name="{svc.name}")',
+        )
 
     def icol(key: str) -> I64:
         return np.array([getattr(r, key) for r in rows], dtype=np.int64)
@@ -456,41 +510,57 @@ def build_sources(
     def fcol(key: str) -> F64:
         return np.array([getattr(r, key) for r in rows], dtype=np.float64)
 
-    periods = [
-        frame_time_ps(0, 1, r.fps_num, r.fps_den)
-        for r in rows if r.kind == KIND_CAMERA
-    ]
+    periods = [frame_time_ps(0, 1, r.fps_num, r.fps_den) for r in rows if r.kind == KIND_CAMERA]
     return SourceTable(
         names=[str(r.name) for r in rows],
         origin_nodes=[str(r.origin) for r in rows],
         destinations=[list(r.dests) for r in rows],
-        group=icol("group"), kind=icol("kind"),
+        group=icol("group"),
+        kind=icol("kind"),
         key=np.array([r.key for r in rows], dtype=np.uint64),
-        header_bytes=icol("header"), anchor_ps=icol("anchor"),
-        fps_num=icol("fps_num"), fps_den=icol("fps_den"),
-        gop=icol("gop"), gop_offset=icol("gop_offset"),
-        p_mean_bytes=fcol("p_mean"), ip_ratio=fcol("ip_ratio"),
-        p_sigma=fcol("p_sigma"), i_sigma=fcol("i_sigma"),
-        max_payload=icol("max_payload"), interval_ps=icol("interval"),
-        mean_gap_ps=fcol("mean_gap"), size_kind=icol("size_kind"),
-        size_a=icol("size_a"), size_b=icol("size_b"),
+        header_bytes=icol("header"),
+        anchor_ps=icol("anchor"),
+        fps_num=icol("fps_num"),
+        fps_den=icol("fps_den"),
+        gop=icol("gop"),
+        gop_offset=icol("gop_offset"),
+        p_mean_bytes=fcol("p_mean"),
+        ip_ratio=fcol("ip_ratio"),
+        p_sigma=fcol("p_sigma"),
+        i_sigma=fcol("i_sigma"),
+        max_payload=icol("max_payload"),
+        interval_ps=icol("interval"),
+        mean_gap_ps=fcol("mean_gap"),
+        size_kind=icol("size_kind"),
+        size_a=icol("size_a"),
+        size_b=icol("size_b"),
         choice_values=np.array(choice_values, dtype=np.int64),
         choice_cum=np.array(choice_cum, dtype=np.float64),
-        trace_start=icol("trace_start"), trace_end=icol("trace_end"),
+        trace_start=icol("trace_start"),
+        trace_end=icol("trace_end"),
         trace_period_ps=icol("trace_period"),
         trace_t=np.concatenate(trace_t) if trace_t else np.zeros(0, np.int64),
         trace_size=np.concatenate(trace_size) if trace_size else np.zeros(0, np.int64),
-        start_ps=icol("start"), stop_ps=icol("stop"),
+        start_ps=icol("start"),
+        stop_ps=icol("stop"),
         multicast=np.array([r.multicast for r in rows], dtype=np.bool_),
         frame_period_max_ps=max(periods, default=0),
-        beh_flags=icol("beh_flags"), motion_scale=fcol("motion_scale"),
-        motion_gop=icol("motion_gop"), dn_day_ps=icol("dn_day"), dn_night_ps=icol("dn_night"),
-        dn_tod0_ps=icol("dn_tod0"), dn_night_scale=fcol("dn_night_scale"),
-        mod_key=np.array([r.key if r.mod_key is None else r.mod_key for r in rows],
-                         dtype=np.uint64),
-        mod_t0_ps=icol("mod_t0"), mod_mean0_ps=fcol("mod_mean0"),
-        mod_mean1_ps=fcol("mod_mean1"), mod_shape0=fcol("mod_shape0"),
-        mod_shape1=fcol("mod_shape1"), burst_packets=icol("burst_packets"),
+        beh_flags=icol("beh_flags"),
+        motion_scale=fcol("motion_scale"),
+        motion_gop=icol("motion_gop"),
+        dn_day_ps=icol("dn_day"),
+        dn_night_ps=icol("dn_night"),
+        dn_tod0_ps=icol("dn_tod0"),
+        dn_night_scale=fcol("dn_night_scale"),
+        mod_key=np.array(
+            [r.key if r.mod_key is None else r.mod_key for r in rows], dtype=np.uint64
+        ),
+        mod_t0_ps=icol("mod_t0"),
+        mod_mean0_ps=fcol("mod_mean0"),
+        mod_mean1_ps=fcol("mod_mean1"),
+        mod_shape0=fcol("mod_shape0"),
+        mod_shape1=fcol("mod_shape1"),
+        burst_packets=icol("burst_packets"),
         burst_delay_ps=icol("burst_delay"),
     )
 
@@ -580,8 +650,9 @@ def scenario_groups(scenario: Scenario) -> GroupInfo:
             names.append(stream_group_name(cam, st))
             classes.append(st.class_)
             kinds.append("camera")
-            paths.append(where if st.suffix is None
-                         else f'{where}.streams[{j}] (name="{st.suffix}")')
+            paths.append(
+                where if st.suffix is None else f'{where}.streams[{j}] (name="{st.suffix}")'
+            )
             owners.append(cam.name)
     for i, src in enumerate(scenario.sources):
         names.append(src.name)
