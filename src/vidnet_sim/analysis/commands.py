@@ -350,7 +350,8 @@ def capacity(
     type=click.IntRange(min=2),
     default=40,
     show_default=True,
-    help="Designs simulated per year before the search falls back to greedy upgrades.",
+    help="Designs judged per year in cost order; past it, the best design found is improved "
+    "locally and reported as not proven optimal.",
 )
 @click.option(
     "--no-vendor-check",

@@ -87,6 +87,7 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
                 b,
                 _money(vendor_total, cur),
                 vok,
+                "optimal" if y.optimal else f"best found (gap ≤ {_money(y.gap, cur)})",
             ]
         )
     out["years"] = (
@@ -99,6 +100,7 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
             "binding SLA (margin)",
             "60 % rule: cumulative",
             "60 % rule meets SLA",
+            "design",
         ],
         rows,
     )
@@ -400,11 +402,17 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
         "(or, when replications run out, its mean does). For each year, the design with the "
         "least CAPEX that year is chosen among those that keep every link at least at its "
         "tier of the year before (links are upgraded just in time, never downgraded): "
-        "designs are tried in increasing cost, starting from the least each link needs to "
-        "carry its mean load, skipping designs no faster on the links a failing class "
-        "crosses than a design that already failed for it. This assumes the verdict is "
-        "monotone (a faster link never hurts the traffic crossing it) and that links a "
-        "class does not cross do not help it. A link costs two transceivers and two switch "
+        "designs are judged in increasing cost, starting from the least each link needs to "
+        "carry its mean load with headers (the only designs skipped unjudged: a slower link "
+        "loses packets in steady state). The first design that meets every SLA is the "
+        "cheapest for the simulated verdicts (*optimal*). Nothing is assumed monotone: a "
+        "faster link upstream can make a queue downstream worse, so no design is skipped for "
+        "being no faster than one that failed. When the search budget runs out, the "
+        "cheapest design found is improved link by link (every single downgrade that still "
+        "meets the SLA is kept) and reported as *best found, not proven optimal*, with the "
+        "gap to the lower bound (the cost of the cheapest design not judged). Links that no "
+        "class with an SLA crosses stay at the tier their mean load needs. "
+        "A link costs two transceivers and two switch "
         "ports when it is built or upgraded (nothing is resold), plus its fibre if new "
         "fibre is laid; camera access links are not costed. Costs are undiscounted "
         "orders of magnitude (DOMAIN.md §7) unless a cost table was given. The simulated "

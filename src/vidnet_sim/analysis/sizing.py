@@ -7,24 +7,27 @@ goes down a tier: the links of year *y* start from their tiers of year *y − 1*
 paid for when it is built (optics and ports at both ends, and the fibre when
 ``CostModel.new_fibre``) and again whenever it moves up a tier (new optics and ports).
 
-The search of one year (simulation decides, estimates prune):
+The search of one year (:mod:`vidnet_sim.analysis.search`; simulation decides, only sound
+bounds prune):
 
-1. **lower bound**: each link at least at its tier of the year before and above its mean load
-   (sum of means: no slower tier can carry it); a link whose mean load exceeds the fastest
-   tier of the cost table makes the SLA unreachable at once;
-2. the lower-bound design is simulated; if it meets every SLA, it is the answer;
-3. the **top** design (every link at the fastest tier) is simulated: if even it fails, the
-   SLA cannot be met at any tier (the message names the class, the link and the year);
-4. **best first**: designs above the lower bound are visited in increasing order of the
-   year's CAPEX; a design is skipped without simulating when a design already failed for a
-   class and this one is no faster on any link that class crosses — or, when only its loss
-   targets failed, on any link that dropped packets (:func:`_culprits`). The verdict is
-   assumed monotone: a faster link never hurts the traffic crossing it, links a class does
-   not cross do not help it, and upgrading links other than the one dropping packets only
-   makes the traffic reaching it burstier. The first design meeting every SLA is the
-   cheapest under these assumptions.
-   After ``max_designs`` simulated designs the search falls back to upgrading, one tier at a
-   time, the busiest link crossed by a failing class (marked ``optimal = False``).
+1. **floor**: each link at least at its tier of the year before and above its mean offered
+   load with headers (sum of means: no slower tier can carry it in steady state); a link
+   whose mean load exceeds the fastest tier, or a latency target below a class's
+   propagation delay, makes the SLA unreachable at once (exit 3);
+2. **best first in cost order** from the floor design (one link one tier up at a time, a
+   seen-set), equal costs ordered by where failing classes were dropped or waited longest
+   in the designs judged so far; the fastest design is judged second, as an incumbent. The
+   first feasible design in cost order is reported **optimal** (for the simulated
+   verdicts). Links that no class with an SLA crosses stay at their floor; groups of links
+   given with ``one_tier`` move together;
+3. after ``max_designs`` verdicts, the cheapest feasible design found is improved locally
+   (every single-link downgrade, largest saving first, kept when every SLA still holds)
+   and reported **best found, not proven optimal** with the gap to the lower bound;
+4. when no design is feasible, sizing stops (exit 3) naming the year, the class, the
+   metric and the link on the class's path where it fails.
+
+The culprit of a failing design is read from the failing class's own path: the sized link
+where its packets were dropped, else where they waited longest (:func:`_causes`).
 
 Each design is judged like a capacity value (:func:`~vidnet_sim.analysis.capacity._judge`):
 replications until every target's confidence interval is clear of it (or
@@ -38,7 +41,6 @@ bound are computed for the chosen design.
 from __future__ import annotations
 
 import copy
-import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +53,8 @@ import pandas as pd
 from vidnet_sim.analysis.capacity import Verdict, _judge, show_value, sla_columns
 from vidnet_sim.analysis.cost import CostModel, link_lengths, scenario_links
 from vidnet_sim.analysis.runs import RunCache, RunRecord
+from vidnet_sim.analysis.search import Judgement, YearOutcome, YearSpace, search_year
+from vidnet_sim.analysis.search import Trial as SearchTrial
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary
 
 __all__ = [
@@ -64,8 +68,6 @@ __all__ = [
 
 #: The vendor-tool rule: the sum of the mean rates on a link at most this share of its rate.
 VENDOR_CEILING = 0.6
-#: Designs the best-first search may visit (simulated or skipped) before it falls back.
-_MAX_VISITS = 100_000
 
 
 @dataclass
@@ -81,6 +83,7 @@ class Trial:
     uncertain: bool = False
     replications: int = 0
     note: str = ""
+    cause: str = ""  # the worst failure: class, metric, value > target, on which link
 
 
 @dataclass
@@ -95,7 +98,7 @@ class YearSizing:
     verdict: Verdict
     records: list[RunRecord]
     trials: list[Trial]
-    optimal: bool
+    optimal: bool  # proven the cheapest feasible design (for the simulated verdicts)
     load_bps: dict[str, float]  # sum of means, the busier direction
     gaussian_bps: dict[str, float]  # Gaussian equivalent capacity, the busier direction
     utilisation: dict[str, float]  # simulated, the busier direction
@@ -105,6 +108,18 @@ class YearSizing:
     vendor_verdict: Verdict | None
     vendor_note: str
     counts: dict[str, int]  # cameras, camera groups, sources, services, links
+    lower_bound: float = math.nan  # no feasible design of the year costs less
+    floor_rates: dict[str, int] = field(default_factory=dict)  # tiers the search starts from
+
+    @property
+    def status(self) -> str:
+        """``optimal`` or ``best found, not proven optimal``."""
+        return "optimal" if self.optimal else "best found, not proven optimal"
+
+    @property
+    def gap(self) -> float:
+        """The year's CAPEX above the best lower bound (0 when optimal)."""
+        return 0.0 if self.optimal else max(self.capex - self.lower_bound, 0.0)
 
     @property
     def capex(self) -> float:
@@ -260,6 +275,9 @@ class SizingResult:
                     "binding_margin": b.get("margin", math.nan),
                     "uncertain": y.verdict.uncertain,
                     "optimal": y.optimal,
+                    "status": y.status,
+                    "lower_bound": y.lower_bound,
+                    "gap": y.gap,
                     "designs_simulated": y.simulated,
                     "partial": self.partial,
                 }
@@ -313,6 +331,7 @@ class SizingResult:
                         "uncertain": t.uncertain,
                         "replications": t.replications,
                         "note": t.note,
+                        "cause": t.cause,
                     }
                 )
         return pd.DataFrame(rows)
@@ -343,6 +362,8 @@ class _Context:
     confidence: float
     max_designs: int
     on_run: Callable[[RunRecord], None] | None
+    verdict: Callable[[int, dict[str, int]], Verdict] | None = None
+    groups: list[list[str]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -361,28 +382,132 @@ class _Year:
     class_links: dict[str, set[int]]  # class -> positions of the links its flows cross
     class_path: dict[str, tuple[float, list[str]]]  # class -> (longest propagation, links)
     memo: dict[tuple[int, ...], tuple[Verdict, list[RunRecord]]] = field(default_factory=dict)
+    class_min_prop: dict[str, float] = field(default_factory=dict)  # shortest propagation
 
 
 def _rates(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> dict[str, int]:
     return {lid: ctx.tiers[i] for lid, i in zip(yr.ids, levels, strict=True)}
 
 
+def _price(ctx: _Context, yr: _Year, i: int, level: int, prev: int | None) -> float:
+    """What link ``i`` costs this year at tier ``level``: built (optics, ports and new
+    fibre), upgraded (optics and ports) or kept (nothing)."""
+    if prev is None:
+        return ctx.model.upgrade_cost(ctx.tiers[level]) + ctx.model.fibre_cost(yr.lengths[i])
+    return 0.0 if level == prev else ctx.model.upgrade_cost(ctx.tiers[level])
+
+
 def _capex(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> list[float]:
     """What each link costs this year in design ``levels``."""
-    out = []
-    for i, lv in enumerate(levels):
-        if yr.prev[i] is None:
-            out.append(ctx.model.upgrade_cost(ctx.tiers[lv]) + ctx.model.fibre_cost(yr.lengths[i]))
-        elif lv != yr.prev[i]:
-            out.append(ctx.model.upgrade_cost(ctx.tiers[lv]))
-        else:
-            out.append(0.0)
-    return out
+    return [_price(ctx, yr, i, lv, yr.prev[i]) for i, lv in enumerate(levels)]
+
+
+def _space(ctx: _Context, yr: _Year, floor: list[int]) -> YearSpace:
+    """The designs of one year: links crossed by no class with an SLA are held at their
+    mean-load floor (nothing they carry is judged), ring spans sized at one tier move
+    together."""
+    sla = set(ctx.targets)
+    crossed = {i for cls, links in yr.class_links.items() if cls in sla for i in links}
+    pos = {lid: i for i, lid in enumerate(yr.ids)}
+    groups = [[pos[x] for x in g if x in pos] for g in ctx.groups]
+    return YearSpace(
+        yr.year,
+        yr.ids,
+        len(ctx.tiers),
+        floor,
+        lambda i, lv, p: _price(ctx, yr, i, lv, p),
+        frozenset(i for i in range(len(yr.ids)) if i not in crossed),
+        [g for g in groups if len(g) > 1],
+    )
+
+
+def _trial(ctx: _Context, yr: _Year, t: SearchTrial) -> Trial:
+    verdict, causes = t.judgement.detail
+    return Trial(
+        yr.year,
+        _rates(ctx, yr, t.levels),
+        t.cost,
+        verdict.ok,
+        verdict.binding(),
+        verdict.uncertain,
+        verdict.replications,
+        t.note,
+        _cause_text(causes[0]) if causes else "",
+    )
+
+
+def _cause_text(cause: dict[str, Any]) -> str:
+    """``video latency_p99_ps 34 ms > 30 ms on core-cc (…)``."""
+    m = cause["metric"]
+    where = (
+        f" on {cause['link']} ({cause['why']})"
+        if cause["link"]
+        else " (it crosses no sized link: only access links)"
+    )
+    return (
+        f"{cause['class']} {m.removesuffix('_ps')} {show_value(m, cause['mean'])} > "
+        f"{show_value(m, cause['target'])}{where}"
+    )
+
+
+def _check_propagation(ctx: _Context, yr: _Year) -> None:
+    """A latency target below the propagation delay of the class's paths cannot be met at
+    any tier (a sound bound: every packet of a flow takes at least its path's propagation;
+    the maximum at least the longest path's, any percentile at least the shortest's)."""
+    for cls, cols in ctx.targets.items():
+        if cls not in yr.class_path:
+            continue
+        longest, path = yr.class_path[cls]
+        shortest = yr.class_min_prop.get(cls, 0.0)
+        for metric, target in cols.items():
+            if not metric.endswith("_ps"):
+                continue
+            prop = longest if metric.endswith("max_ps") else shortest
+            if prop >= target:
+                which = "longest" if metric.endswith("max_ps") else "shortest"
+                raise _InfeasibleError(
+                    f"the SLA cannot be met at any tier in year {yr.year}: class {cls!r} "
+                    f"{metric} has a target of {show_value(metric, target)}, but the "
+                    f"propagation delay of its {which} path"
+                    + (
+                        f" (link{'s' if len(path) != 1 else ''} {', '.join(path)})"
+                        if which == "longest"
+                        else ""
+                    )
+                    + f" is {show_value(metric, prop)} alone; relax the target or shorten "
+                    "the path"
+                )
+
+
+def _no_design(ctx: _Context, yr: _Year, outcome: YearOutcome) -> str:
+    """Why no design was found: the fastest design's worst failure (class, metric, value,
+    target, the link on its path) and whether every design was judged."""
+    fastest = [t for t in outcome.trials if t.note == "fastest tiers"] or outcome.trials[-1:]
+    n = len(outcome.trials)
+    _, causes = fastest[0].judgement.detail
+    cause = _cause_text(causes[0]) if causes else "a target is missed"
+    rate = _show_rate(ctx.tiers[-1])
+    if outcome.exhausted:
+        return (
+            f"the SLA cannot be met at any tier in year {yr.year}: {cause}, even with every "
+            f"link at the fastest tier ({rate}); every one of the {n} designs above the "
+            "mean-load bounds was judged; add a faster tier to the cost table, or change "
+            "the network"
+        )
+    return (
+        f"no design found in year {yr.year} within the search budget: {cause}, even with "
+        f"every link at the fastest tier ({rate}); none of the {n} designs judged "
+        f"(--max-designs {ctx.max_designs}) meets every SLA; raise --max-designs, add a "
+        "faster tier to the cost table, or change the network"
+    )
 
 
 def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdict, list[RunRecord]]:
     """Simulate design ``levels`` (replications until decided); memoised per year."""
     if levels in yr.memo:
+        return yr.memo[levels]
+    if ctx.verdict is not None:
+        yr.memo[levels] = (ctx.verdict(yr.year, _rates(ctx, yr, levels)), [])
         return yr.memo[levels]
     trial = copy.deepcopy(yr.data)
     for link, lv in zip(trial["links"], levels, strict=True):
@@ -435,26 +560,60 @@ def _failing(verdict: Verdict) -> list[str]:
     return sorted(set(c.loc[bad, "class"].astype(str)))
 
 
-def _culprits(yr: _Year, verdict: Verdict) -> set[int]:
-    """The links a design that failed must upgrade (at least one of them) to do better: per
-    failing class, the links it crosses; when only its loss targets fail and some of those
-    links drop packets, just the dropping ones (upgrading a link elsewhere only makes the
-    traffic reaching them burstier). Every link when no class crosses any."""
+def _causes(yr: _Year, verdict: Verdict, records: list[RunRecord]) -> list[dict[str, Any]]:
+    """Why a design fails, per failing target (worst first): class, metric, measured mean,
+    target, and the culprit on the class's own path: the sized link where packets were
+    dropped (the most drops over the runs), else where they waited longest (peak queue
+    wait); ``link`` is ``None`` when the class crosses no sized link. Never a link the class
+    does not cross, never whole-run utilisation."""
     c = verdict.checks
     bad = (c["state"] == "fail") | ((c["state"] == "open") & (c["mean"] > c["target"]))
-    drops = (
-        dict(zip(verdict.links["link"].astype(str), verdict.links["drops"], strict=True))
-        if len(verdict.links)
-        else {}
+    drops: dict[str, float] = {}
+    wait: dict[str, float] = {}
+    for r in records:
+        if r.links is None:
+            continue
+        for name, d, w in zip(
+            r.links["link"].astype(str), r.links["drops"], r.links["peak_wait_ps"], strict=True
+        ):
+            drops[name] = drops.get(name, 0.0) + float(d)
+            wait[name] = max(wait.get(name, 0.0), float(w))
+    out = []
+    for row in c[bad].sort_values("ratio", ascending=False).to_dict("records"):
+        cls = str(row["class"])
+        path = sorted(yr.class_links.get(cls, set()))
+        link: int | None = None
+        why = ""
+        if path:
+            d = [sum(drops.get(x, 0.0) for x in yr.dirs[i]) for i in path]
+            w = [max((wait.get(x, 0.0) for x in yr.dirs[i]), default=0.0) for i in path]
+            if max(d) > 0:
+                link = path[max(range(len(path)), key=lambda k: (d[k], -k))]
+                why = f"{d[path.index(link)] / max(len(records), 1):,.0f} packets dropped per run"
+            else:
+                link = path[max(range(len(path)), key=lambda k: (w[k], -k))]
+                why = f"queue wait up to {show_value('latency_max_ps', w[path.index(link)])}"
+        out.append(
+            {
+                "class": cls,
+                "metric": str(row["metric"]),
+                "mean": float(row["mean"]),
+                "target": float(row["target"]),
+                "link": yr.ids[link] if link is not None else None,
+                "position": link,
+                "why": why,
+            }
+        )
+    return out
+
+
+def _judgement(yr: _Year, verdict: Verdict, records: list[RunRecord]) -> Judgement:
+    causes = [] if verdict.ok else _causes(yr, verdict, records)
+    return Judgement(
+        verdict.ok,
+        frozenset(x["position"] for x in causes if x["position"] is not None),
+        (verdict, causes),
     )
-    dropping = {i for i, ds in enumerate(yr.dirs) if any(drops.get(d, 0) > 0 for d in ds)}
-    out: set[int] = set()
-    for cls in sorted(set(c.loc[bad, "class"].astype(str))):
-        path = yr.class_links.get(cls, set())
-        metrics = set(c.loc[bad & (c["class"] == cls), "metric"].astype(str))
-        only_loss = metrics <= {"loss", "frame_loss"}
-        out |= (path & dropping) if only_loss and path & dropping else path
-    return out or set(range(len(yr.ids)))
 
 
 def _link_util(yr: _Year, verdict: Verdict) -> list[float]:
@@ -466,37 +625,6 @@ def _link_util(yr: _Year, verdict: Verdict) -> list[float]:
     return [max((float(util[d]) for d in dirs if d in util), default=0.0) for dirs in yr.dirs]
 
 
-def _unreachable(ctx: _Context, yr: _Year, verdict: Verdict) -> str:
-    """Why no tier meets the SLA: the class, its target, and the link or path at fault."""
-    cls = _failing(verdict)
-    c = verdict.checks[verdict.checks["class"].isin(cls)].sort_values("ratio", ascending=False)
-    row = c.iloc[0]
-    name, metric = str(row["class"]), str(row["metric"])
-    mean, target = float(row["mean"]), float(row["target"])
-    head = (
-        f"the SLA cannot be met at any tier in year {yr.year}: class {name!r} {metric} is "
-        f"{show_value(metric, mean)} against a target of {show_value(metric, target)} "
-        f"even with every link at the fastest tier ({_show_rate(ctx.tiers[-1])})"
-    )
-    prop, path = yr.class_path.get(name, (0.0, []))
-    if metric.endswith("_ps") and prop >= target:
-        return (
-            f"{head}: the propagation delay of its longest path (link"
-            f"{'s' if len(path) != 1 else ''} {', '.join(path)}) is "
-            f"{show_value(metric, prop)} alone; relax the target or shorten the path"
-        )
-    on_path = sorted(yr.class_links.get(name, set()))
-    if not on_path:
-        return f"{head}: it crosses none of the links sized here (only access links)"
-    util = _link_util(yr, verdict)
-    busiest = max(on_path, key=lambda i: util[i])
-    return (
-        f"{head}; the busiest link on its path is {yr.ids[busiest]} (utilisation "
-        f"{util[busiest]:.1%} at {_show_rate(ctx.tiers[-1])}); add a faster tier to the "
-        "cost table, or change the network"
-    )
-
-
 def _show_rate(bps: float) -> str:
     for unit, scale in (("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
         if bps >= scale:
@@ -504,116 +632,15 @@ def _show_rate(bps: float) -> str:
     return f"{bps:g} bit/s"
 
 
-def _search(
-    ctx: _Context, yr: _Year, lb: tuple[int, ...]
-) -> tuple[tuple[int, ...], list[Trial], bool]:
-    """The cheapest design ≥ ``lb`` meeting every SLA (see the module doc), the designs
-    considered, and whether the search completed (``False``: greedy fallback)."""
-    trials: list[Trial] = []
-    top = tuple(len(ctx.tiers) - 1 for _ in lb)
-
-    def cost(levels: tuple[int, ...]) -> float:
-        return float(sum(_capex(ctx, yr, levels)))
-
-    def judge(levels: tuple[int, ...], note: str = "") -> Verdict:
-        v, _ = _evaluate(ctx, yr, levels)
-        trials.append(
-            Trial(
-                yr.year,
-                _rates(ctx, yr, levels),
-                cost(levels),
-                v.ok,
-                v.binding(),
-                v.uncertain,
-                v.replications,
-                note,
-            )
-        )
-        return v
-
-    v = judge(lb, "lower bound")
-    if v.ok:
-        return lb, trials, True
-    failed: list[tuple[tuple[int, ...], set[int]]] = []
-
-    def remember(levels: tuple[int, ...], verdict: Verdict) -> None:
-        failed.append((levels, _culprits(yr, verdict)))
-
-    remember(lb, v)
-    if top != lb:
-        vt = judge(top, "fastest tiers")
-        if not vt.ok:
-            raise _InfeasibleError(_unreachable(ctx, yr, vt))
-    else:
-        raise _InfeasibleError(_unreachable(ctx, yr, v))
-
-    def dominated(levels: tuple[int, ...]) -> bool:
-        return any(all(levels[i] <= f[i] for i in rel) for f, rel in failed)
-
-    heap: list[tuple[float, tuple[int, ...]]] = []
-    seen = {lb}
-
-    def push_up(levels: tuple[int, ...]) -> None:
-        for i in range(len(levels)):
-            if levels[i] + 1 < len(ctx.tiers):
-                nxt = (*levels[:i], levels[i] + 1, *levels[i + 1 :])
-                if nxt not in seen:
-                    seen.add(nxt)
-                    heapq.heappush(heap, (cost(nxt), nxt))
-
-    push_up(lb)
-    pops = 0
-    while heap:
-        _, levels = heapq.heappop(heap)
-        pops += 1
-        if pops > _MAX_VISITS or (
-            sum(t.ok is not None for t in trials) >= ctx.max_designs and levels not in yr.memo
-        ):
-            return _greedy(ctx, yr, lb, trials, judge), trials, False
-        if dominated(levels):
-            push_up(levels)
-            continue
-        v = judge(levels)
-        if v.ok:
-            return levels, trials, True
-        remember(levels, v)
-        push_up(levels)
-    return top, trials, True  # not reached: the top design passes
-
-
-def _greedy(
-    ctx: _Context,
-    yr: _Year,
-    lb: tuple[int, ...],
-    trials: list[Trial],
-    judge: Callable[[tuple[int, ...], str], Verdict],
-) -> tuple[int, ...]:
-    """Fallback: from ``lb``, upgrade the busiest link a failing class crosses, one tier at a
-    time, until every SLA holds."""
-    levels = lb
-    while True:
-        v, _ = _evaluate(ctx, yr, levels)
-        if v.ok:
-            return levels
-        util = _link_util(yr, v)
-        up = [i for i in _culprits(yr, v) if levels[i] + 1 < len(ctx.tiers)] or [
-            i for i in range(len(levels)) if levels[i] + 1 < len(ctx.tiers)
-        ]
-        if not up:
-            raise _InfeasibleError(_unreachable(ctx, yr, v))
-        i = max(up, key=lambda j: (util[j], -j))
-        levels = (*levels[:i], levels[i] + 1, *levels[i + 1 :])
-        judge(levels, "greedy (search limit reached)")
-
-
 def _class_paths(
     plan: Any, ids: list[str], dirs: list[list[str]]
-) -> tuple[dict[str, set[int]], dict[str, tuple[float, list[str]]]]:
-    """Per class: the positions of the scenario links its flows cross, and its longest
-    propagation delay (ps) with that path's links."""
+) -> tuple[dict[str, set[int]], dict[str, tuple[float, list[str]]], dict[str, float]]:
+    """Per class: the positions of the scenario links its flows cross, its longest
+    propagation delay (ps) with that path's links, and its shortest."""
     pos = {d: i for i, ds in enumerate(dirs) for d in ds}
     links: dict[str, set[int]] = {}
     longest: dict[str, tuple[float, list[str]]] = {}
+    shortest: dict[str, float] = {}
     group = plan.sources.group[plan.flow_source]
     for f in range(plan.n_flows):
         cls = str(plan.group_classes[int(group[f])])
@@ -623,7 +650,8 @@ def _class_paths(
         prop = float(np.sum(plan.link_prop_ps[route])) if route else 0.0
         if prop > longest.get(cls, (-1.0, []))[0]:
             longest[cls] = (prop, [ids[i] for i in crossed])
-    return links, longest
+        shortest[cls] = min(shortest.get(cls, prop), prop)
+    return links, longest, shortest
 
 
 def _per_link(dirs: list[list[str]], values: dict[str, float]) -> list[float]:
@@ -653,8 +681,14 @@ def size_network(
     max_designs: int = 40,
     vendor_check: bool = True,
     on_run: Callable[[RunRecord], None] | None = None,
+    one_tier: list[list[str]] | None = None,
+    judge: Callable[[int, dict[str, int]], Verdict] | None = None,
 ) -> SizingResult:
     """Size every year of the scenario's growth plan (see the module doc).
+
+    ``one_tier``: groups of link ids held at one tier (e.g. the spans of a ring).
+    ``judge``: judge designs with this function of (year, link id -> rate) instead of
+    simulating them (for tests of the search; nothing is simulated then).
 
     Returns a :class:`SizingResult`. Raises :class:`~vidnet_sim.errors.ScenarioError` for an
     invalid scenario (any year), :class:`AnalysisInputError` for bad options or a scenario
@@ -701,6 +735,8 @@ def size_network(
         confidence,
         max_designs,
         on_run,
+        judge,
+        [list(g) for g in one_tier or []],
     )
     result = SizingResult(
         str(file),
@@ -743,7 +779,7 @@ def size_network(
         gauss = _per_link(
             dirs, dict(zip(est["link"].astype(str), est["gaussian_bps"], strict=True))
         )
-        class_links, class_path = _class_paths(plan, ids, dirs)
+        class_links, class_path, class_min_prop = _class_paths(plan, ids, dirs)
         yr = _Year(
             year,
             ydata,
@@ -755,9 +791,10 @@ def size_network(
             gauss,
             class_links,
             class_path,
+            class_min_prop=class_min_prop,
         )
         try:
-            lb: list[int] = []
+            floor: list[int] = []
             for i, lid in enumerate(ids):
                 fit = [k for k, t in enumerate(tiers) if t > load[i]]
                 if not fit:
@@ -767,8 +804,19 @@ def size_network(
                         f"than the fastest tier of the cost table ({_show_rate(tiers[-1])}); "
                         "add a faster tier to [optics]"
                     )
-                lb.append(max(fit[0], prev.get(lid, 0)))
-            levels, trials, optimal = _search(ctx, yr, tuple(lb))
+                floor.append(fit[0])
+            _check_propagation(ctx, yr)
+            outcome = search_year(
+                _space(ctx, yr, floor),
+                [prev.get(lid) for lid in ids],
+                lambda lv, yr=yr: _judgement(yr, *_evaluate(ctx, yr, lv)),  # type: ignore[misc]
+                ctx.max_designs,
+            )
+            if outcome.levels is None:
+                raise _InfeasibleError(_no_design(ctx, yr, outcome))
+            levels = outcome.levels
+            trials = [_trial(ctx, yr, t) for t in outcome.trials]
+            optimal = outcome.optimal
             verdict, records = _evaluate(ctx, yr, levels)
             # the 60 % rule, monotone over the years like the simulated design
             vlev, vnotes = [], []
@@ -829,6 +877,8 @@ def size_network(
                 if vnotes
                 else "",
                 counts=_counts(sc),
+                lower_bound=outcome.lower_bound,
+                floor_rates=_rates(ctx, yr, outcome.floor),
             )
         )
         prev = {lid: lv for lid, lv in zip(ids, levels, strict=True)}

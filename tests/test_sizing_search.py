@@ -1,0 +1,433 @@
+"""The sizing search against exhaustive enumeration of every tier vector.
+
+The verdicts are given: synthetic ones (deterministic, deliberately not monotone: a faster
+link can turn a feasible design infeasible) for the search alone and for ``size_network``
+on random small networks, and real short simulations on a tiny network. Under the same
+verdicts, the plan's cost and per-year feasibility must equal those of judging every design.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import math
+import random
+import tomllib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from vidnet_sim.analysis.capacity import Verdict, _judge, sla_columns
+from vidnet_sim.analysis.cost import CostModel, scenario_links
+from vidnet_sim.analysis.runs import RunRecord
+from vidnet_sim.analysis.search import Judgement, YearSpace, search_year
+from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
+
+Levels = tuple[int, ...]
+
+
+# --------------------------------------------------------------------------- the oracle
+def designs(space: YearSpace, prev: Sequence[int | None]) -> list[Levels]:
+    """Every design of the year: each unit from its floor (mean load, the year before) to
+    the fastest tier, held units at their floor, groups at one tier."""
+    units = space.units()
+    base = [max(space.floor[i], prev[i] or 0) for i in range(len(space.ids))]
+    ranges = []
+    for u in units:
+        lo = max(base[i] for i in u)
+        ranges.append([lo] if all(i in space.held for i in u) else range(lo, space.n_tiers))
+    out = []
+    for combo in itertools.product(*ranges):
+        lv = list(base)
+        for u, x in zip(units, combo, strict=True):
+            for i in u:
+                lv[i] = x
+        out.append(tuple(lv))
+    return out
+
+
+def cost(space: YearSpace, prev: Sequence[int | None], levels: Levels) -> float:
+    return sum(space.price(i, lv, prev[i]) for i, lv in enumerate(levels))
+
+
+def exhaustive(
+    spaces: list[YearSpace], ok: Callable[[int, Levels], bool]
+) -> list[tuple[Levels, float] | None]:
+    """Year by year, the cheapest feasible design among all of them (None: none)."""
+    out: list[tuple[Levels, float] | None] = []
+    prev: dict[str, int] = {}
+    for y, space in enumerate(spaces):
+        p = [prev.get(lid) for lid in space.ids]
+        feas = [(cost(space, p, d), d) for d in designs(space, p) if ok(y, d)]
+        if not feas:
+            out.append(None)
+            break
+        c, d = min(feas)
+        out.append((d, c))
+        prev = dict(zip(space.ids, d, strict=True))
+    return out
+
+
+def floors(raw: dict, year: int, tiers: list[int]) -> list[int]:
+    """Per scenario link, the slowest tier above its mean offered load (either direction)."""
+    from vidnet_sim.analysis.estimates import estimate
+    from vidnet_sim.network.plan import build_plan
+    from vidnet_sim.scenario import parse_scenario_dict
+    from vidnet_sim.scenario.growth import year_data
+
+    sc = parse_scenario_dict(copy.deepcopy(year_data(raw, year)))
+    est = estimate(sc, build_plan(sc, Path("."))).links
+    load = dict(zip(est["link"].astype(str), est["mean_bps"], strict=True))
+    return [
+        min(k for k, t in enumerate(tiers) if t > max(load.get(d, 0.0) for d in dirs))
+        for _, dirs in scenario_links(raw)
+    ]
+
+
+# --------------------------------------------------------------------------- random spaces
+def random_spaces(rng: random.Random) -> list[YearSpace]:
+    """≤ 6 links, 3 tiers, 2 years (a link may appear in year 2); random prices increasing
+    with the tier, floors, held links and groups."""
+    n = rng.randint(1, 6)
+    ids = [f"l{i}" for i in range(n)]
+    n_tiers = 3
+    spaces = []
+    new_in_2 = {ids[-1]} if n > 1 and rng.random() < 0.3 else set()
+    # per link (so that two designs almost surely never cost the same: with ties, the
+    # design chosen among equals, and so the next year, would depend on the order)
+    upgrade = {lid: sorted(rng.uniform(1, 100) for _ in range(n_tiers)) for lid in ids}
+    build = {lid: rng.uniform(0, 50) for lid in ids}
+    for year in (1, 2):
+        yids = [lid for lid in ids if year == 2 or lid not in new_in_2]
+
+        def price(i: int, lv: int, p: int | None, yids: list[str] = yids) -> float:
+            if p is None:
+                return upgrade[yids[i]][lv] + build[yids[i]]
+            return 0.0 if lv == p else upgrade[yids[i]][lv]
+
+        floor = [rng.choice([0, 0, 0, 1]) for _ in yids]
+        held = frozenset(i for i in range(len(yids)) if rng.random() < 0.15)
+        groups = []
+        if len(yids) >= 3 and rng.random() < 0.3:
+            groups = [rng.sample(range(len(yids)), 2)]
+        spaces.append(YearSpace(year, yids, n_tiers, floor, price, held, groups))
+    return spaces
+
+
+def synthetic(rng: random.Random) -> Callable[[int, Levels], bool]:
+    """Feasible when the tiers add up to enough (more in year 2), except for a random set
+    of designs carved out (so a faster design can fail where a slower one passed)."""
+    need = [rng.randint(0, 6), rng.randint(2, 9)]
+    salt = rng.random()
+
+    def ok(y: int, levels: Levels) -> bool:
+        h = hashlib.sha256(repr((salt, y, levels)).encode()).digest()[0]
+        return sum(lv * lv for lv in levels) >= need[y] and h % 5 != 0
+
+    return ok
+
+
+def judged(ok: Callable[[int, Levels], bool], y: int, log: list[Levels]) -> Callable:
+    def judge(levels: Levels) -> Judgement:
+        log.append(levels)
+        # hints from the synthetic verdict: the slowest links "dropped packets"
+        slow = min(levels) if levels else 0
+        return Judgement(ok(y, levels), frozenset(i for i, x in enumerate(levels) if x == slow))
+
+    return judge
+
+
+def run_plan(
+    spaces: list[YearSpace], ok: Callable[[int, Levels], bool], budget: int
+) -> list[tuple[Levels | None, float, bool, float]]:
+    out = []
+    prev: dict[str, int] = {}
+    for y, space in enumerate(spaces):
+        p = [prev.get(lid) for lid in space.ids]
+        res = search_year(space, p, judged(ok, y, []), budget)
+        out.append((res.levels, res.cost, res.optimal, res.lower_bound))
+        if res.levels is None:
+            break
+        prev = dict(zip(space.ids, res.levels, strict=True))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_search_equals_exhaustive_enumeration(seed: int) -> None:
+    rng = random.Random(seed)
+    spaces, ok = random_spaces(rng), synthetic(rng)
+    want = exhaustive(spaces, ok)
+    got = run_plan(spaces, ok, budget=10**6)
+    assert len(got) == len(want)
+    for (levels, c, optimal, lower), w in zip(got, want, strict=True):
+        if w is None:
+            assert levels is None and not optimal
+        else:
+            assert levels == w[0] and math.isclose(c, w[1]) and optimal
+            assert math.isclose(lower, c)
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_a_spent_budget_returns_a_local_optimum_never_called_optimal_wrongly(seed: int) -> None:
+    rng = random.Random(seed)
+    spaces, ok = random_spaces(rng), synthetic(rng)
+    budget = rng.randint(1, 4)
+    want = exhaustive(spaces, ok)
+    prev: dict[str, int] = {}
+    for y, space in enumerate(spaces):
+        p = [prev.get(lid) for lid in space.ids]
+        log: list[Levels] = []
+        res = search_year(space, p, judged(ok, y, log), budget)
+        assert len(set(log)) == len(log)  # every design judged once
+        feas = [cost(space, p, d) for d in designs(space, p) if ok(y, d)]
+        if res.levels is None:
+            assert not res.optimal
+            if res.exhausted:
+                assert not feas
+            break
+        assert ok(y, res.levels)
+        best = min(feas)
+        assert res.lower_bound <= best + 1e-9 <= res.cost + 2e-9
+        if res.optimal:
+            assert math.isclose(res.cost, best)
+        else:
+            assert res.budget_spent and res.gap > 0
+            # no single-unit downgrade of the returned design is feasible
+            floor = res.floor
+            for u in space.units():
+                for lv in range(floor[u[0]], res.levels[u[0]]):
+                    d = list(res.levels)
+                    for i in u:
+                        d[i] = lv
+                    assert not ok(y, tuple(d)), (u, lv)
+        # a year's plan is the next year's floor: follow the search's own choice
+        prev = dict(zip(space.ids, res.levels, strict=True))
+        if want[y] is None or res.levels != want[y][0]:
+            break
+
+
+# --------------------------------------------------------------------------- size_network
+def chain_scenario(rng: random.Random) -> tuple[str, list[str]]:
+    """A chain of 2-6 nodes (1-5 sizable links) with data sent end to end over every link
+    and a second class on the first link only; year 2 adds a source."""
+    n = rng.randint(2, 6)
+    nodes = "".join(f'[[nodes]]\nid = "n{i}"\n' for i in range(n))
+    links = "".join(
+        f'[[links]]\na = "n{i}"\nb = "n{i + 1}"\nrate = "10Mbps"\n'
+        f'length = "{rng.randint(1, 9)}km"\n'
+        for i in range(n - 1)
+    )
+    text = f"""
+name = "chain"
+[simulation]
+duration = "50ms"
+{nodes}{links}
+[[sources]]
+name = "x"
+kind = "cbr"
+at = "n0"
+destinations = ["n{n - 1}"]
+size = "1000B"
+interval = "2ms"
+[[sources]]
+name = "y"
+kind = "cbr"
+at = "n0"
+destinations = ["n1"]
+size = "1000B"
+interval = "2ms"
+class = "bulk"
+[sla.data]
+packet_latency_max = "10ms"
+
+[[growth]]
+year = 2
+[[growth.sources]]
+name = "z"
+kind = "cbr"
+at = "n0"
+destinations = ["n{n - 1}"]
+size = "1000B"
+interval = "1ms"
+"""
+    return text, [f"n{i}-n{i + 1}" for i in range(n - 1)]
+
+
+def fake_verdict(ok: bool) -> Verdict:
+    checks = pd.DataFrame(
+        [
+            {
+                "class": "data",
+                "metric": "latency_max_ps",
+                "mean": 1.0 if ok else 3.0,
+                "ci_low": math.nan,
+                "ci_high": math.nan,
+                "target": 2.0,
+                "state": "pass" if ok else "fail",
+                "ratio": 0.5 if ok else 1.5,
+            }
+        ]
+    )
+    links = pd.DataFrame(columns=["link", "utilisation", "drops"])
+    return Verdict(0.0, ok, False, 1, checks, links)
+
+
+COSTS = CostModel(port=0.0, optics={10**7: 1.0, 10**8: 3.5, 10**9: 8.25})
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_size_network_equals_exhaustive_enumeration_on_random_chains(
+    seed: int, tmp_path: Path
+) -> None:
+    rng = random.Random(1000 + seed)
+    text, ids = chain_scenario(rng)
+    f = tmp_path / "chain.toml"
+    f.write_text(text, encoding="utf-8")
+    tiers = COSTS.useful_tiers
+    ok_levels = synthetic(rng)
+
+    def judge(year: int, rates: dict[str, int]) -> Verdict:
+        return fake_verdict(ok_levels(year - 1, tuple(tiers.index(rates[k]) for k in ids)))
+
+    # every link is crossed by class data (the one with an SLA): none is held
+    spaces = [
+        YearSpace(
+            y,
+            ids,
+            len(tiers),
+            floors(tomllib.loads(text), y, tiers),
+            lambda i, lv, p: COSTS.upgrade_cost(tiers[lv]) if p is None or lv != p else 0.0,
+        )
+        for y in (1, 2)
+    ]
+    try:
+        res = size_network(f, COSTS, judge=judge, vendor_check=False)
+        years = res.years
+        stopped = None
+    except SizingStoppedError as exc:
+        years, stopped = exc.result.years, str(exc)
+    # the oracle, year by year from the year before as sized (equal-cost designs are
+    # common here, every link having the same prices: which one was chosen may differ)
+    prev: list[int | None] = [None] * len(ids)
+    for k, space in enumerate(spaces):
+        feas = [(cost(space, prev, d), d) for d in designs(space, prev) if ok_levels(k, d)]
+        if not feas:
+            assert len(years) == k and stopped is not None
+            assert f"cannot be met at any tier in year {k + 1}" in stopped
+            assert "data latency_max" in stopped
+            break
+        y = years[k]
+        chosen = tuple(tiers.index(y.rates[x]) for x in ids)
+        assert ok_levels(k, chosen) and y.optimal
+        assert math.isclose(y.capex, min(feas)[0])
+        assert math.isclose(cost(space, prev, chosen), y.capex)
+        prev = list(chosen)
+    else:
+        assert stopped is None and len(years) == 2
+
+
+# --------------------------------------------------------------------------- real verdicts
+TINY = """
+name = "tiny"
+[simulation]
+duration = "60ms"
+[[nodes]]
+id = "a"
+[[nodes]]
+id = "b"
+[[nodes]]
+id = "c"
+[[links]]
+a = "a"
+b = "b"
+rate = "10Mbps"
+[[links]]
+a = "b"
+b = "c"
+rate = "10Mbps"
+[[sources]]
+name = "x"
+kind = "cbr"
+at = "a"
+destinations = ["c"]
+size = "1172B"
+interval = "2ms"
+[[sources]]
+name = "y"
+kind = "cbr"
+at = "b"
+destinations = ["c"]
+size = "1172B"
+rate = "20Mbps"
+class = "bulk"
+[sla.data]
+packet_latency_max = "1.05ms"
+
+[[growth]]
+year = 2
+[[growth.sources]]
+name = "w"
+kind = "cbr"
+at = "a"
+destinations = ["c"]
+size = "1172B"
+rate = "6Mbps"
+class = "bulk"
+"""
+
+
+def test_real_simulations_on_a_tiny_network_equal_exhaustive_enumeration(
+    tmp_path: Path,
+) -> None:
+    from vidnet_sim.runner import run, sla_targets
+    from vidnet_sim.scenario import parse_scenario_dict
+    from vidnet_sim.scenario.growth import year_data
+
+    f = tmp_path / "tiny.toml"
+    f.write_text(TINY, encoding="utf-8")
+    raw = tomllib.loads(TINY)
+    model = CostModel(port=0.0, optics={10**7: 1.0, 10**8: 10.0, 10**9: 12.0})
+    tiers = model.useful_tiers
+    ids = [lid for lid, _ in scenario_links(raw)]
+    memo: dict[tuple[int, Levels], Verdict] = {}
+
+    def judge(year: int, rates: dict[str, int]) -> Verdict:
+        key = (year, tuple(tiers.index(rates[k]) for k in ids))
+        if key not in memo:
+            d = copy.deepcopy(year_data(raw, year))
+            for link in d["links"]:
+                link["rate"] = f"{rates[link['a'] + '-' + link['b']]}bps"
+            sc = parse_scenario_dict(d)
+            targets = {c: sla_columns(t) for c, t in sla_targets(sc).items()}
+            res = run(sc, write=False)
+            rec = RunRecord(0.0, 0, 0, "", res.tables.summary, res.tables.links, False)
+            memo[key] = _judge(0.0, [rec], targets, 0.95)[0]
+        return memo[key]
+
+    res = size_network(f, model, judge=judge, vendor_check=False)
+    # the oracle: every tier vector above the floors, judged by the same simulations
+    spaces = [
+        YearSpace(
+            year,
+            ids,
+            len(tiers),
+            floors(raw, year, tiers),
+            lambda i, lv, p: model.upgrade_cost(tiers[lv]) if p is None or lv != p else 0.0,
+        )
+        for year in (1, 2)
+    ]
+    want = exhaustive(
+        spaces, lambda y, lv: judge(y + 1, dict(zip(ids, [tiers[x] for x in lv], strict=True))).ok
+    )
+    assert [y.year for y in res.years] == [1, 2]
+    for y, w in zip(res.years, want, strict=True):
+        assert w is not None and y.optimal
+        assert [y.rates[k] for k in ids] == [tiers[x] for x in w[0]]
+        assert math.isclose(y.capex, w[1])
+    # year 1 as by hand (test_sizing's two designs): b-c at 1G, a-b at 10M; year 2's extra
+    # 6 Mbit/s on a-b pushes it above 10M
+    assert res.years[0].rates == {"a-b": 10**7, "b-c": 10**9}
+    assert res.years[1].rates["a-b"] > 10**7
