@@ -388,3 +388,84 @@ def test_the_example_growth_scenario_sizes(tmp_path: Path) -> None:
     for y0, y1 in zip(res.years, res.years[1:], strict=False):
         assert all(y1.rates[k] >= v for k, v in y0.rates.items())
     assert res.years[-1].verdict.ok
+
+
+# --------------------------------------------------------------------------- why upgrades
+# TWO, plus a class with a loose SLA on its own link b-d (never failing) and bulk traffic
+# without SLA on c-e: only b-c, crossed by the failing class data, is upgraded, and the
+# report says why.
+WIDE = (
+    TWO.replace("[sla.data]", '[sla.voice]\npacket_latency_max = "50ms"\n[sla.data]')
+    + """
+[[nodes]]
+id = "d"
+[[nodes]]
+id = "e"
+[[links]]
+a = "b"
+b = "d"
+rate = "10Mbps"
+[[links]]
+a = "c"
+b = "e"
+rate = "10Mbps"
+[[sources]]
+name = "v"
+kind = "cbr"
+at = "b"
+destinations = ["d"]
+size = "1172B"
+rate = "8Mbps"
+class = "voice"
+[[sources]]
+name = "u"
+kind = "cbr"
+at = "c"
+destinations = ["e"]
+size = "1172B"
+rate = "8Mbps"
+class = "bulk"
+"""
+)
+
+
+def test_every_upgrade_is_explained_and_none_is_off_the_failing_path(tmp_path: Path) -> None:
+    f = write(tmp_path / "wide.toml", WIDE)
+    model = load_cost_model(write(tmp_path / "c.toml", TWO_COSTS))
+    res = size_network(f, model, replications=2)
+    (year,) = res.years
+    assert year.rates == {"a-b": M10, "b-c": G1, "b-d": M10, "c-e": M10}
+    reasons = res.reasons().set_index("link")
+    assert set(reasons.index) == {"a-b", "b-c", "b-d", "c-e"}  # all built in year 1
+    assert (reasons.drop(index="b-c")["reason"] == "mean load").all()
+    why = reasons.loc["b-c"]
+    assert why["reason"] == "sla" and why["class"] == "data" and bool(why["crosses"])
+    assert why["metric"] == "latency_max_ps" and why["hop"] == "b-c"
+    assert why["mean"] > why["target"] == 1.05 * MS  # (10M, 100M) fails as by hand
+    assert "at 100 Mbit/s: data latency_max" in why["text"]
+    # the class crossing no link above its floor is never the reason of an upgrade, and
+    # c-e (no class with an SLA crosses it) is held at its floor by construction
+    for _, r in reasons.iterrows():
+        if r["reason"] == "sla":
+            assert r["class"] != "voice"
+    out = tmp_path / "o"
+    r = CliRunner().invoke(
+        size_cmd,
+        [
+            str(f),
+            "--costs",
+            str(tmp_path / "c.toml"),
+            "--replications",
+            "2",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert r.exit_code == EXIT_OK, r.output
+    doc = json.loads(r.output)
+    (up,) = [u for u in doc["upgrades"] if u["reason"] == "sla"]
+    assert (up["link"], up["class"], up["metric"]) == ("b-c", "data", "latency_max_ps")
+    assert doc["binding"]["1"]["class"] in {"data", "voice"}
+    report = (out / "report.md").read_text()
+    assert "## Why each upgrade" in report and "| 1 | b-c | built at 1G |" in report

@@ -179,6 +179,22 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
                     show_tier(gt) if gt is not None else "over the fastest tier",
                 ]
             )
+    out["reasons"] = (
+        ["year", "link", "change", "forced by"],
+        [
+            [
+                str(r["year"]),
+                str(r["link"]),
+                (
+                    f"{show_tier(r['previous_rate_bps'])} → {show_tier(r['rate_bps'])}"
+                    if r["previous_rate_bps"] is not None and not pd.isna(r["previous_rate_bps"])
+                    else f"built at {show_tier(r['rate_bps'])}"
+                ),
+                str(r["text"]),
+            ]
+            for r in result.reasons().to_dict("records")
+        ],
+    )
     out["estimates"] = (
         [
             "link",
@@ -364,6 +380,23 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
             "**Bold**: the year a link is built or must be upgraded, before that year's "
             "growth goes live.",
             "",
+            "## Why each upgrade",
+            "",
+            markdown_table(*tables["reasons"]),
+            "",
+            "For each link built or upgraded: its mean offered load, or the SLA the same "
+            "design misses with that link one tier slower (class, metric, simulated value "
+            "against its target, the epoch where the class did worst, and the hop of its "
+            "path where its packets were dropped or waited longest).",
+            "",
+            "Binding SLA of each year's design, and the hop that dominates it: "
+            + "; ".join(
+                f"year {y.year}: {y.binding_hop['text']}" for y in result.years if y.binding_hop
+            )
+            + ".",
+            "",
+            *[f"> **Warning**: {w}" for w in result.warnings],
+            *([""] if result.warnings else []),
             "## SLA margins achieved",
             "",
             markdown_table(*tables["margins"]),
@@ -508,6 +541,9 @@ def write_sizing(result: SizingResult, out_dir: str | Path, *, plot: bool = True
         "years": result.year_table().to_dict("records"),
         "links": result.schedule().to_dict("records"),
         "failures": result.failures,
+        "upgrades": result.reasons().to_dict("records"),
+        "binding": {str(y.year): y.binding_hop for y in result.years},
+        "warnings": result.warnings,
     }
     files[4].write_text(json.dumps(doc, indent=2, default=str), encoding="utf-8")
     png = _plot(result, out / "size.png") if plot and result.years else None

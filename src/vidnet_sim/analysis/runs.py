@@ -65,6 +65,8 @@ class RunRecord:
     links: pd.DataFrame | None
     reused: bool
     error: str | None = None
+    epochs: pd.DataFrame | None = None  # per epoch and class (None: not stored)
+    epoch_links: pd.DataFrame | None = None  # per epoch and directed link
 
 
 @dataclass
@@ -126,6 +128,8 @@ class RunCache:
                     pd.read_parquet(s_path),
                     pd.read_parquet(l_path),
                     reused=True,
+                    epochs=_read_optional(self.folder / "runs" / f"{key}.epochs.parquet"),
+                    epoch_links=_read_optional(self.folder / "runs" / f"{key}.epoch_links.parquet"),
                 )
         if rec is None:
             try:
@@ -138,7 +142,15 @@ class RunCache:
                     sc = with_overrides(sc, duration_ps=self.duration_ps)
                 res = run_scenario(sc, write=False)
                 rec = RunRecord(
-                    x, replication, seed, key, res.tables.summary, res.tables.links, reused=False
+                    x,
+                    replication,
+                    seed,
+                    key,
+                    res.tables.summary,
+                    res.tables.links,
+                    reused=False,
+                    epochs=res.tables.epochs,
+                    epoch_links=res.tables.epoch_links,
                 )
             except ScenarioError as exc:
                 rec = RunRecord(x, replication, seed, key, None, None, False, exc.render())
@@ -147,12 +159,20 @@ class RunCache:
                     x, replication, seed, key, None, None, False, f"{type(exc).__name__}: {exc}"
                 )
             if self.folder is not None and rec.error is None:
+                # the epoch tables first: a stored summary means the run is complete
+                for name, df in (("epochs", rec.epochs), ("epoch_links", rec.epoch_links)):
+                    if df is not None:
+                        _write_atomic(df, self.folder / "runs" / f"{key}.{name}.parquet")
                 _write_atomic(rec.summary, self.folder / "runs" / f"{key}.summary.parquet")
                 _write_atomic(rec.links, self.folder / "runs" / f"{key}.links.parquet")
         self.records.append(rec)
         if self.on_run is not None:
             self.on_run(rec)
         return rec
+
+
+def _read_optional(path: Path) -> pd.DataFrame | None:
+    return pd.read_parquet(path) if path.is_file() else None
 
 
 def _write_atomic(df: pd.DataFrame | None, path: Path) -> None:

@@ -110,6 +110,8 @@ class YearSizing:
     counts: dict[str, int]  # cameras, camera groups, sources, services, links
     lower_bound: float = math.nan  # no feasible design of the year costs less
     floor_rates: dict[str, int] = field(default_factory=dict)  # tiers the search starts from
+    reasons: dict[str, dict[str, Any]] = field(default_factory=dict)  # link built / upgraded
+    binding_hop: dict[str, Any] = field(default_factory=dict)  # binding SLA and its hop
 
     @property
     def status(self) -> str:
@@ -313,6 +315,43 @@ class SizingResult:
         ]
         return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
 
+    def reasons(self) -> pd.DataFrame:
+        """Per year, every link built or upgraded and what forced it: ``reason`` (``mean
+        load`` or ``sla``), and for an SLA: the class, metric, measured ``mean`` against
+        ``target``, the ``epoch`` and the ``hop`` where the design one tier lower failed,
+        whether the class ``crosses`` the link, and the sentence (``text``)."""
+        cols = [
+            "year",
+            "link",
+            "previous_rate_bps",
+            "rate_bps",
+            "reason",
+            "class",
+            "metric",
+            "mean",
+            "target",
+            "epoch",
+            "hop",
+            "crosses",
+            "text",
+        ]
+        rows = [{c: r.get(c) for c in cols} for y in self.years for r in y.reasons.values()]
+        return pd.DataFrame(rows, columns=cols)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Binding SLAs limited on links the plan does not size, and upgrades forced by a
+        class that does not cross the link (the verdict is not monotone)."""
+        out = [y.binding_hop["warning"] for y in self.years if "warning" in y.binding_hop]
+        for y in self.years:
+            for r in y.reasons.values():
+                if r.get("reason") == "sla" and not r.get("crosses", True):
+                    out.append(
+                        f"year {y.year}: {r['link']} is upgraded for class {r['class']!r}, "
+                        "which does not cross it (a faster link elsewhere changes its queues)"
+                    )
+        return out
+
     def trials(self) -> pd.DataFrame:
         """Every design considered: year, rates, CAPEX, verdict (None: skipped)."""
         rows = []
@@ -383,6 +422,7 @@ class _Year:
     class_path: dict[str, tuple[float, list[str]]]  # class -> (longest propagation, links)
     memo: dict[tuple[int, ...], tuple[Verdict, list[RunRecord]]] = field(default_factory=dict)
     class_min_prop: dict[str, float] = field(default_factory=dict)  # shortest propagation
+    class_dirs: dict[str, set[str]] = field(default_factory=dict)  # every directed link crossed
 
 
 def _rates(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> dict[str, int]:
@@ -440,13 +480,15 @@ def _cause_text(cause: dict[str, Any]) -> str:
     """``video latency_p99_ps 34 ms > 30 ms on core-cc (…)``."""
     m = cause["metric"]
     where = (
-        f" on {cause['link']} ({cause['why']})"
+        f" on {cause['link']}{'' if cause['sized'] else ' (not sized by this plan)'} "
+        f"({cause['why']})"
         if cause["link"]
-        else " (it crosses no sized link: only access links)"
+        else ""
     )
+    when = f" in epoch '{cause['epoch']}'" if cause["epoch"] else ""
     return (
         f"{cause['class']} {m.removesuffix('_ps')} {show_value(m, cause['mean'])} > "
-        f"{show_value(m, cause['target'])}{where}"
+        f"{show_value(m, cause['target'])}{when}{where}"
     )
 
 
@@ -560,50 +602,203 @@ def _failing(verdict: Verdict) -> list[str]:
     return sorted(set(c.loc[bad, "class"].astype(str)))
 
 
+def _worst_epoch(cls: str, metric: str, records: list[RunRecord]) -> tuple[int, str] | None:
+    """The epoch (number, label) where ``metric`` of class ``cls`` was worst over the runs;
+    ``None`` with a single epoch, or a metric the epochs table does not hold (frames)."""
+    col = metric.removeprefix("packet_")
+    frames = [
+        r.epochs[(r.epochs["level"] == "class") & (r.epochs["name"] == cls)]
+        for r in records
+        if r.epochs is not None and col in r.epochs.columns
+    ]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return None
+    ep = pd.concat(frames, ignore_index=True)
+    if ep["epoch"].nunique() < 2:
+        return None
+    worst = ep.groupby("epoch")[col].max()
+    if worst.isna().all():
+        return None
+    vals = worst.astype(float).fillna(-math.inf)
+    e = int(vals.index[int(np.argmax(vals.to_numpy()))])
+    return e, str(ep.loc[ep["epoch"] == e, "label"].iloc[0])
+
+
 def _causes(yr: _Year, verdict: Verdict, records: list[RunRecord]) -> list[dict[str, Any]]:
     """Why a design fails, per failing target (worst first): class, metric, measured mean,
-    target, and the culprit on the class's own path: the sized link where packets were
-    dropped (the most drops over the runs), else where they waited longest (peak queue
-    wait); ``link`` is ``None`` when the class crosses no sized link. Never a link the class
-    does not cross, never whole-run utilisation."""
+    target, the epoch where the class did worst (when the run has several), and the culprit
+    on the class's own path: the link where its packets were dropped in that epoch (the
+    most buffer drops over the runs), else where they waited longest (peak queue wait).
+    ``link`` is a sized link's id, or a directed link the plan does not size (a camera's
+    access link) with ``position`` ``None``. Never a link the class does not cross, never
+    whole-run utilisation."""
     c = verdict.checks
     bad = (c["state"] == "fail") | ((c["state"] == "open") & (c["mean"] > c["target"]))
-    drops: dict[str, float] = {}
-    wait: dict[str, float] = {}
-    for r in records:
-        if r.links is None:
-            continue
-        for name, d, w in zip(
-            r.links["link"].astype(str), r.links["drops"], r.links["peak_wait_ps"], strict=True
-        ):
-            drops[name] = drops.get(name, 0.0) + float(d)
-            wait[name] = max(wait.get(name, 0.0), float(w))
     out = []
     for row in c[bad].sort_values("ratio", ascending=False).to_dict("records"):
-        cls = str(row["class"])
-        path = sorted(yr.class_links.get(cls, set()))
-        link: int | None = None
-        why = ""
-        if path:
-            d = [sum(drops.get(x, 0.0) for x in yr.dirs[i]) for i in path]
-            w = [max((wait.get(x, 0.0) for x in yr.dirs[i]), default=0.0) for i in path]
-            if max(d) > 0:
-                link = path[max(range(len(path)), key=lambda k: (d[k], -k))]
-                why = f"{d[path.index(link)] / max(len(records), 1):,.0f} packets dropped per run"
-            else:
-                link = path[max(range(len(path)), key=lambda k: (w[k], -k))]
-                why = f"queue wait up to {show_value('latency_max_ps', w[path.index(link)])}"
+        cls, metric = str(row["class"]), str(row["metric"])
+        epoch = _worst_epoch(cls, metric, records)
         out.append(
             {
                 "class": cls,
-                "metric": str(row["metric"]),
+                "metric": metric,
                 "mean": float(row["mean"]),
                 "target": float(row["target"]),
-                "link": yr.ids[link] if link is not None else None,
-                "position": link,
-                "why": why,
+                "epoch": epoch[1] if epoch is not None else "",
+                **_hop(yr, cls, records, epoch[0] if epoch is not None else None),
             }
         )
+    return out
+
+
+def _hop(yr: _Year, cls: str, records: list[RunRecord], epoch: int | None) -> dict[str, Any]:
+    """The hop of class ``cls``'s own path that dominates its loss or latency: the link
+    where its packets were dropped (the most buffer drops over the runs, in ``epoch`` when
+    given), else where they waited longest (peak queue wait). ``link``: a sized link's id or
+    the directed link's name (``sized`` False: the plan does not size it, e.g. a camera's
+    access link); ``position``: the sized link's position; ``why``: the drops or the wait."""
+    wait: dict[str, float] = {}
+    access: set[str] = set()
+    drops: dict[str, float] = {}
+    for r in records:
+        if r.links is not None:
+            for name, w in zip(r.links["link"].astype(str), r.links["peak_wait_ps"], strict=True):
+                wait[name] = max(wait.get(name, 0.0), float(w))
+            access |= set(r.links.loc[r.links["access"].astype(bool), "link"].astype(str))
+        t = r.links
+        if epoch is not None and r.epoch_links is not None:
+            t = r.epoch_links[r.epoch_links["epoch"] == epoch]
+        if t is not None:
+            for name, d in zip(t["link"].astype(str), t["drops"], strict=True):
+                drops[name] = drops.get(name, 0.0) + float(d)
+    path = sorted(yr.class_dirs.get(cls, set()))
+    if not path:
+        return {"link": None, "sized": False, "access": False, "position": None, "why": ""}
+    worst = max(path, key=lambda x: (drops.get(x, 0.0), wait.get(x, 0.0)))
+    if drops.get(worst, 0.0) > 0:
+        why = f"{drops[worst] / max(len(records), 1):,.0f} packets dropped per run"
+    else:
+        worst = max(path, key=lambda x: wait.get(x, 0.0))
+        why = f"queue wait up to {show_value('latency_max_ps', wait.get(worst, 0.0))}"
+    pos = {d: i for i, ds in enumerate(yr.dirs) for d in ds}.get(worst)
+    return {
+        "link": yr.ids[pos] if pos is not None else worst,
+        "sized": pos is not None,
+        "access": worst in access,
+        "position": pos,
+        "why": why,
+    }
+
+
+def _reasons(
+    ctx: _Context, yr: _Year, levels: tuple[int, ...], mean_floor: list[int]
+) -> dict[str, dict[str, Any]]:
+    """Why each link built or upgraded this year is at its tier: its mean offered load
+    (``reason`` ``"mean load"``), or the failure of the design one tier lower on that link
+    (its group), all else equal (``reason`` ``"sla"``: class, metric, measured mean, target,
+    epoch, the hop where it failed, and ``crosses``: whether the class crosses the link).
+    That design is cheaper, so the search judged it before choosing this one."""
+    out: dict[str, dict[str, Any]] = {}
+    units = {i: [i] for i in range(len(yr.ids))}
+    pos = {lid: i for i, lid in enumerate(yr.ids)}
+    for g in ctx.groups:
+        members = [pos[x] for x in g if x in pos]
+        for i in members:
+            units[i] = members
+    for i, lid in enumerate(yr.ids):
+        prev = yr.prev[i]
+        if prev is not None and levels[i] == prev:
+            continue
+        base: dict[str, Any] = {
+            "year": yr.year,
+            "link": lid,
+            "previous_rate_bps": ctx.tiers[prev] if prev is not None else None,
+            "rate_bps": ctx.tiers[levels[i]],
+        }
+        lowest = max([mean_floor[j] for j in units[i]] + [yr.prev[j] or 0 for j in units[i]])
+        if levels[i] <= lowest:
+            out[lid] = {
+                **base,
+                "reason": "mean load",
+                "mean_load_bps": yr.load[i],
+                "text": (
+                    f"built at the slowest tier above its mean load ({_show_rate(yr.load[i])})"
+                    if prev is None
+                    else f"mean offered load {_show_rate(yr.load[i])} needs more than "
+                    f"{_show_rate(ctx.tiers[levels[i] - 1])}"
+                ),
+            }
+            continue
+        lower = list(levels)
+        for j in units[i]:
+            lower[j] = levels[i] - 1
+        judged = yr.memo.get(tuple(lower))
+        if judged is None:  # not reached: a cheaper design is judged before
+            out[lid] = {
+                **base,
+                "reason": "not judged",
+                "text": "the design one tier lower on this link was not judged",
+            }
+            continue
+        causes = _causes(yr, *judged)
+        crossing = [c for c in causes if i in yr.class_links.get(c["class"], set())]
+        if not causes:
+            out[lid] = {**base, "reason": "sla", "text": "the design one tier lower failed"}
+            continue
+        cause = (crossing or causes)[0]
+        out[lid] = {
+            **base,
+            "reason": "sla",
+            **{k: v for k, v in cause.items() if k != "position"},
+            "hop": cause["link"],
+            "link": lid,
+            "crosses": bool(crossing),
+            "text": f"at {_show_rate(ctx.tiers[levels[i] - 1])}: {_cause_text(cause)}",
+        }
+    return out
+
+
+def _binding_hop(yr: _Year, verdict: Verdict, records: list[RunRecord]) -> dict[str, Any]:
+    """The binding SLA of the chosen design (the target closest to its limit) and the hop
+    of its class's path that dominates it (:func:`_hop`), with a warning when that hop is
+    a link the plan does not size."""
+    c = verdict.checks
+    classes = set()
+    for r in records:
+        if r.summary is not None:
+            classes |= set(r.summary.loc[r.summary["level"] == "class", "name"].astype(str))
+    c = c[c["class"].isin(classes)] if classes else c
+    if not len(c):
+        return {}
+    row = c.sort_values("ratio", ascending=False).iloc[0]
+    cls, metric = str(row["class"]), str(row["metric"])
+    epoch = _worst_epoch(cls, metric, records)
+    hop = _hop(yr, cls, records, epoch[0] if epoch is not None else None)
+    hop.pop("position")
+    out = {
+        "class": cls,
+        "metric": metric,
+        "mean": float(row["mean"]),
+        "target": float(row["target"]),
+        "epoch": epoch[1] if epoch is not None else "",
+        **hop,
+    }
+    text = (
+        f"{cls} {metric.removesuffix('_ps')} {show_value(metric, out['mean'])} "
+        f"(target {show_value(metric, out['target'])})"
+    )
+    if hop["link"]:
+        text += f", dominated by {hop['link']} ({hop['why']})"
+        if not hop["sized"]:
+            what = "a camera access link" if hop["access"] else "a link"
+            text += f": {what} not sized by this plan"
+            out["warning"] = (
+                f"year {yr.year}: the binding SLA ({cls} {metric.removesuffix('_ps')}) is "
+                f"limited on {hop['link']}, {what} this plan does not size; faster sized "
+                "links cannot help it"
+            )
+    out["text"] = text
     return out
 
 
@@ -634,24 +829,29 @@ def _show_rate(bps: float) -> str:
 
 def _class_paths(
     plan: Any, ids: list[str], dirs: list[list[str]]
-) -> tuple[dict[str, set[int]], dict[str, tuple[float, list[str]]], dict[str, float]]:
+) -> tuple[
+    dict[str, set[int]], dict[str, tuple[float, list[str]]], dict[str, float], dict[str, set[str]]
+]:
     """Per class: the positions of the scenario links its flows cross, its longest
-    propagation delay (ps) with that path's links, and its shortest."""
+    propagation delay (ps) with that path's links, its shortest, and the names of every
+    directed link it crosses (access links too)."""
     pos = {d: i for i, ds in enumerate(dirs) for d in ds}
     links: dict[str, set[int]] = {}
     longest: dict[str, tuple[float, list[str]]] = {}
     shortest: dict[str, float] = {}
+    names: dict[str, set[str]] = {}
     group = plan.sources.group[plan.flow_source]
     for f in range(plan.n_flows):
         cls = str(plan.group_classes[int(group[f])])
         route = [int(x) for x in plan.route(f)]
         crossed = [pos[plan.link_names[x]] for x in route if plan.link_names[x] in pos]
         links.setdefault(cls, set()).update(crossed)
+        names.setdefault(cls, set()).update(str(plan.link_names[x]) for x in route)
         prop = float(np.sum(plan.link_prop_ps[route])) if route else 0.0
         if prop > longest.get(cls, (-1.0, []))[0]:
             longest[cls] = (prop, [ids[i] for i in crossed])
         shortest[cls] = min(shortest.get(cls, prop), prop)
-    return links, longest, shortest
+    return links, longest, shortest, names
 
 
 def _per_link(dirs: list[list[str]], values: dict[str, float]) -> list[float]:
@@ -779,7 +979,7 @@ def size_network(
         gauss = _per_link(
             dirs, dict(zip(est["link"].astype(str), est["gaussian_bps"], strict=True))
         )
-        class_links, class_path, class_min_prop = _class_paths(plan, ids, dirs)
+        class_links, class_path, class_min_prop, class_dirs = _class_paths(plan, ids, dirs)
         yr = _Year(
             year,
             ydata,
@@ -792,6 +992,7 @@ def size_network(
             class_links,
             class_path,
             class_min_prop=class_min_prop,
+            class_dirs=class_dirs,
         )
         try:
             floor: list[int] = []
@@ -879,6 +1080,8 @@ def size_network(
                 counts=_counts(sc),
                 lower_bound=outcome.lower_bound,
                 floor_rates=_rates(ctx, yr, outcome.floor),
+                reasons=_reasons(ctx, yr, levels, floor),
+                binding_hop=_binding_hop(yr, verdict, records),
             )
         )
         prev = {lid: lv for lid, lv in zip(ids, levels, strict=True)}
