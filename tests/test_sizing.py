@@ -469,3 +469,118 @@ def test_every_upgrade_is_explained_and_none_is_off_the_failing_path(tmp_path: P
     assert doc["binding"]["1"]["class"] in {"data", "voice"}
     report = (out / "report.md").read_text()
     assert "## Why each upgrade" in report and "| 1 | b-c | built at 1G |" in report
+
+
+# --------------------------------------------------------------------------- N-1
+# A ring r0-r1-r2-r3 with the span r3-r0 blocked (protection). 30 Mbit/s from r1 and from r2
+# to r0: normally r0-r1 carries 60 and r1-r2 30 Mbit/s (100M each), r2-r3 and r3-r0
+# nothing (10M). A cut of r0-r1 sends everything round r1-r2-r3-r0 (60 Mbit/s on r2-r3 and
+# r3-r0), a cut of r1-r2 sends r2's 30 Mbit/s over r2-r3-r0: surviving any single cut
+# needs every span at 100M. The failure of r2-r3 or r3-r0 moves no traffic: not a case.
+RING = """
+name = "ring"
+[simulation]
+duration = "300ms"
+[[nodes]]
+id = "r0"
+[[nodes]]
+id = "r1"
+[[nodes]]
+id = "r2"
+[[nodes]]
+id = "r3"
+[[links]]
+a = "r0"
+b = "r1"
+rate = "10Mbps"
+[[links]]
+a = "r1"
+b = "r2"
+rate = "10Mbps"
+[[links]]
+a = "r2"
+b = "r3"
+rate = "10Mbps"
+[[links]]
+a = "r3"
+b = "r0"
+rate = "10Mbps"
+blocked = true
+[[sources]]
+name = "x"
+kind = "cbr"
+at = "r1"
+destinations = ["r0"]
+size = "1172B"
+rate = "30Mbps"
+class = "video"
+[[sources]]
+name = "y"
+kind = "cbr"
+at = "r2"
+destinations = ["r0"]
+size = "1172B"
+rate = "30Mbps"
+class = "video"
+[sla.video]
+packet_latency_max = "5ms"
+loss = 0.001
+"""
+SPANS = ["r0-r1", "r1-r2", "r2-r3", "r3-r0"]
+
+
+def test_n_minus_1_survives_every_single_cut(tmp_path: Path) -> None:
+    f = write(tmp_path / "ring.toml", RING)
+    model = load_cost_model(write(tmp_path / "c.toml", TWO_COSTS))
+    plain = size_network(f, model, replications=2, vendor_check=False)
+    assert plain.years[0].rates == {"r0-r1": M100, "r1-r2": M100, "r2-r3": M10, "r3-r0": M10}
+    assert plain.cases()["case"].tolist() == ["normal"]
+    # one tier for the ring's spans: the busiest span's floor for all
+    ring = size_network(f, model, replications=2, vendor_check=False, one_tier=[SPANS])
+    assert set(ring.years[0].rates.values()) == {M100} and ring.total_capex == 80.0
+    # N-1: the plain design loses the rerouted traffic; the whole ring at 100M survives
+    n1 = size_network(f, model, replications=2, vendor_check=False, survive="single-link")
+    (year,) = n1.years
+    assert year.rates == dict.fromkeys(SPANS, M100) and year.optimal
+    cases = n1.cases()
+    assert cases["case"].tolist() == ["normal", "failure of r0-r1", "failure of r1-r2"]
+    assert cases["ok"].all() and (cases["margin"] > 0).all()
+    # the convergence losses (50 ms of r1's traffic at the cut) are not buffer losses
+    why = n1.reasons().set_index("link")
+    for span in ("r2-r3", "r3-r0"):
+        assert why.loc[span, "reason"] == "sla" and why.loc[span, "case"].startswith("failure")
+        assert "during the failure of" in why.loc[span, "text"]
+    # the oracle: with r2-r3 at 10M, the cut of r1-r2 queues r2's traffic there (no
+    # buffer limit: latency grows, nothing but the convergence is lost)
+    from vidnet_sim.scenario.growth import year_data
+
+    raw = year_data(tomllib.loads(RING), 1)
+    raw["events"] = [{"kind": "failure", "link": "r1-r2", "at": "0ms", "duration": "300ms"}]
+    d = copy.deepcopy(raw)
+    for link in d["links"]:
+        link["rate"] = "10Mbps" if link["a"] == "r2" else "100Mbps"
+    s = run(parse_scenario_dict(d), write=False).tables
+    row = s.summary[(s.summary["level"] == "class") & (s.summary["name"] == "video")].iloc[0]
+    assert row["latency_max_ps"] > 5 * MS and row["loss"] == row["failure_loss"] > 0.01
+    # the CLI and the report
+    out = tmp_path / "o"
+    args = [str(f), "--costs", str(tmp_path / "c.toml"), "--replications", "2", "--out"]
+    r = CliRunner().invoke(size_cmd, [*args, str(out), "--survive", "single-link", "--json"])
+    assert r.exit_code == EXIT_OK, r.output
+    doc = json.loads(r.output)
+    assert [c["case"] for c in doc["cases"]] == cases["case"].tolist()
+    report = (out / "report.md").read_text()
+    assert "## Failure cases (N-1)" in report and "| 1 | failure of r1-r2 | yes |" in report
+    # a budget for the convergence losses that no tier meets: exit 3 naming the year, the
+    # failure case, the class, the metric and the link
+    r = CliRunner().invoke(
+        size_cmd,
+        [*args, str(tmp_path / "p"), "--survive", "single-link", "--failure-loss", "0.01"],
+    )
+    assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
+    msg = " ".join(r.output.split())
+    assert "year 1" in msg and "during the failure of r0-r1" in msg
+    assert "video failure_loss" in msg and " on " in msg
+    # a protected link must have a protection path
+    with pytest.raises(AnalysisInputError, match="sizing.protected: got 'nope'"):
+        size_network(f, model, survive="single-link", protected=["nope"])

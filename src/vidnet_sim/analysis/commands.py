@@ -359,6 +359,30 @@ def capacity(
     help="Do not simulate the 60 %-rule design (it is still costed).",
 )
 @click.option(
+    "--survive",
+    type=click.Choice(["none", "single-link"]),
+    help="single-link: every design must meet the SLA with any one protected link failed "
+    "(default: the scenario's [sizing] survive, else none).",
+)
+@click.option(
+    "--protect",
+    "protected",
+    multiple=True,
+    help="A link whose failure is a case under --survive single-link (repeat; default: every "
+    "link with a protection path).",
+)
+@click.option(
+    "--failure-loss",
+    type=click.FloatRange(0, 1),
+    help="Share of packets a class may lose to a failure's convergence (beside its loss "
+    "target, which counts buffer losses).",
+)
+@click.option(
+    "--one-tier",
+    multiple=True,
+    help="Comma-separated link ids held at one tier, e.g. the spans of a ring (repeat).",
+)
+@click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -375,6 +399,10 @@ def size(
     duration: str | None,
     max_designs: int,
     no_vendor_check: bool,
+    survive: str | None,
+    protected: tuple[str, ...],
+    failure_loss: float | None,
+    one_tier: tuple[str, ...],
     out_dir: Path | None,
     no_plot: bool,
     as_json: bool,
@@ -403,6 +431,10 @@ def size(
                     max_designs=max_designs,
                     vendor_check=not no_vendor_check,
                     on_run=bar,
+                    survive=survive,
+                    protected=list(protected) or None,
+                    failure_loss=failure_loss,
+                    one_tier=[[x.strip() for x in g.split(",") if x.strip()] for g in one_tier],
                 )
             except SizingStoppedError as exc:
                 res, stopped = exc.result, exc

@@ -209,6 +209,43 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
     return out
 
 
+def _cases_section(result: SizingResult) -> list[str]:
+    """``## Failure cases (N-1)``: every case of every year's design, with its binding SLA
+    and margin (nothing without N-1)."""
+    cases = result.cases()
+    if result.settings.get("survive") != "single-link" or not len(cases):
+        return []
+    rows = [
+        [
+            str(r["year"]),
+            str(r["case"]),
+            "yes" if r["ok"] else "**no**",
+            f"{r['class']} {str(r['metric']).removesuffix('_ps')} "
+            f"{show_value(str(r['metric']), r['mean'])} (target "
+            f"{show_value(str(r['metric']), r['target'])})",
+            f"{r['margin']:.0%}",
+        ]
+        for r in cases.to_dict("records")
+    ]
+    budget = result.settings.get("failure_loss")
+    return [
+        "## Failure cases (N-1)",
+        "",
+        markdown_table(["year", "case", "meets every SLA", "binding SLA", "margin"], rows),
+        "",
+        "Each year's design is simulated with every protected link failed in turn (from the "
+        "end of the warm-up to the end of the run, traffic rerouted after "
+        f"{result.settings['convergence_ps'] / 1e9:g} ms of convergence). Loss targets count "
+        "buffer losses; the packets lost while a failure converges are "
+        + (
+            f"held to their own budget ({budget:.2%} per class)."
+            if budget is not None
+            else "not counted against them (no `failure_loss` budget given)."
+        ),
+        "",
+    ]
+
+
 def _change(y: YearSizing, lid: str) -> str:
     prev = y.previous[lid]
     return (
@@ -397,6 +434,7 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
             "",
             *[f"> **Warning**: {w}" for w in result.warnings],
             *([""] if result.warnings else []),
+            *_cases_section(result),
             "## SLA margins achieved",
             "",
             markdown_table(*tables["margins"]),
@@ -544,6 +582,7 @@ def write_sizing(result: SizingResult, out_dir: str | Path, *, plot: bool = True
         "upgrades": result.reasons().to_dict("records"),
         "binding": {str(y.year): y.binding_hop for y in result.years},
         "warnings": result.warnings,
+        "cases": result.cases().to_dict("records"),
     }
     files[4].write_text(json.dumps(doc, indent=2, default=str), encoding="utf-8")
     png = _plot(result, out / "size.png") if plot and result.years else None

@@ -41,6 +41,7 @@ bound are computed for the chosen design.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,6 +113,7 @@ class YearSizing:
     floor_rates: dict[str, int] = field(default_factory=dict)  # tiers the search starts from
     reasons: dict[str, dict[str, Any]] = field(default_factory=dict)  # link built / upgraded
     binding_hop: dict[str, Any] = field(default_factory=dict)  # binding SLA and its hop
+    cases: list[dict[str, Any]] = field(default_factory=list)  # normal + failure cases (N-1)
 
     @property
     def status(self) -> str:
@@ -318,7 +320,8 @@ class SizingResult:
     def reasons(self) -> pd.DataFrame:
         """Per year, every link built or upgraded and what forced it: ``reason`` (``mean
         load`` or ``sla``), and for an SLA: the class, metric, measured ``mean`` against
-        ``target``, the ``epoch`` and the ``hop`` where the design one tier lower failed,
+        ``target``, the failure ``case`` (N-1), the ``epoch`` and the ``hop`` where the
+        design one tier lower failed,
         whether the class ``crosses`` the link, and the sentence (``text``)."""
         cols = [
             "year",
@@ -330,6 +333,7 @@ class SizingResult:
             "metric",
             "mean",
             "target",
+            "case",
             "epoch",
             "hop",
             "crosses",
@@ -351,6 +355,12 @@ class SizingResult:
                         "which does not cross it (a faster link elsewhere changes its queues)"
                     )
         return out
+
+    def cases(self) -> pd.DataFrame:
+        """Per year, every case the chosen design was judged in (``normal`` and, under N-1,
+        each ``failure of <link>``) with its binding SLA and margin."""
+        cols = ["year", "case", "ok", "uncertain", "class", "metric", "mean", "target", "margin"]
+        return pd.DataFrame([c for y in self.years for c in y.cases], columns=cols)
 
     def trials(self) -> pd.DataFrame:
         """Every design considered: year, rates, CAPEX, verdict (None: skipped)."""
@@ -403,7 +413,31 @@ class _Context:
     on_run: Callable[[RunRecord], None] | None
     verdict: Callable[[int, dict[str, int]], Verdict] | None = None
     groups: list[list[str]] = field(default_factory=list)
+    failure_loss: float | None = None  # budget of each class for losses to a failure
+    survive: str = "none"  # "single-link": every protected link's failure is a case
+    protected: list[str] | None = None  # None: every link with a protection path
+    convergence_ps: int = 50 * 10**9
+
+    @property
+    def case_targets(self) -> dict[str, dict[str, float]]:
+        """The targets each case is judged on: the SLA, and ``failure_loss`` when given."""
+        if self.failure_loss is None:
+            return self.targets
+        return {c: {**t, "failure_loss": self.failure_loss} for c, t in self.targets.items()}
+
     failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _Case:
+    """One failure case of a year: the failed link and the year's data with its failure."""
+
+    link: str
+    data: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return f"failure of {self.link}"
 
 
 @dataclass
@@ -423,6 +457,9 @@ class _Year:
     memo: dict[tuple[int, ...], tuple[Verdict, list[RunRecord]]] = field(default_factory=dict)
     class_min_prop: dict[str, float] = field(default_factory=dict)  # shortest propagation
     class_dirs: dict[str, set[str]] = field(default_factory=dict)  # every directed link crossed
+    cases: list[_Case] = field(default_factory=list)  # failure cases (N-1)
+    failed_case: dict[tuple[int, ...], str] = field(default_factory=dict)
+    case_verdicts: dict[tuple[int, ...], list[tuple[str, Verdict]]] = field(default_factory=dict)
 
 
 def _rates(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> dict[str, int]:
@@ -486,6 +523,8 @@ def _cause_text(cause: dict[str, Any]) -> str:
         else ""
     )
     when = f" in epoch '{cause['epoch']}'" if cause["epoch"] else ""
+    if cause.get("case"):
+        when = f" during the {cause['case']}" + when
     return (
         f"{cause['class']} {m.removesuffix('_ps')} {show_value(m, cause['mean'])} > "
         f"{show_value(m, cause['target'])}{when}{where}"
@@ -529,12 +568,17 @@ def _no_design(ctx: _Context, yr: _Year, outcome: YearOutcome) -> str:
     _, causes = fastest[0].judgement.detail
     cause = _cause_text(causes[0]) if causes else "a target is missed"
     rate = _show_rate(ctx.tiers[-1])
+    fix = "add a faster tier to the cost table, or change the network"
+    if causes and causes[0]["metric"] == "failure_loss":
+        fix = (
+            "the packets lost while a failure converges do not depend on the tiers: raise "
+            "failure_loss, or shorten the protection's convergence"
+        )
     if outcome.exhausted:
         return (
             f"the SLA cannot be met at any tier in year {yr.year}: {cause}, even with every "
             f"link at the fastest tier ({rate}); every one of the {n} designs above the "
-            "mean-load bounds was judged; add a faster tier to the cost table, or change "
-            "the network"
+            f"mean-load bounds was judged; {fix}"
         )
     return (
         f"no design found in year {yr.year} within the search budget: {cause}, even with "
@@ -545,13 +589,38 @@ def _no_design(ctx: _Context, yr: _Year, outcome: YearOutcome) -> str:
 
 
 def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdict, list[RunRecord]]:
-    """Simulate design ``levels`` (replications until decided); memoised per year."""
+    """Judge design ``levels``: the normal case, then (when it passes) every failure case in
+    order, stopping at the first that fails; memoised per year. Returns the deciding case's
+    verdict and runs (the normal case's when every case passes); the failing case's name is
+    kept in ``yr.failed_case`` and every case judged in ``yr.case_verdicts``."""
     if levels in yr.memo:
         return yr.memo[levels]
     if ctx.verdict is not None:
         yr.memo[levels] = (ctx.verdict(yr.year, _rates(ctx, yr, levels)), [])
         return yr.memo[levels]
-    trial = copy.deepcopy(yr.data)
+    verdict, recs = _evaluate_case(ctx, yr, levels, yr.data)
+    judged = [("normal", verdict)]
+    decided = (verdict, recs)
+    if verdict.ok:
+        for case in yr.cases:
+            v, r = _evaluate_case(ctx, yr, levels, case.data)
+            judged.append((case.name, v))
+            if not v.ok:
+                decided = (v, r)
+                yr.failed_case[levels] = case.name
+                break
+    yr.case_verdicts[levels] = judged
+    yr.memo[levels] = decided
+    return decided
+
+
+def _evaluate_case(
+    ctx: _Context, yr: _Year, levels: tuple[int, ...], data: dict[str, Any]
+) -> tuple[Verdict, list[RunRecord]]:
+    """Simulate one case of design ``levels`` (replications until decided). Loss targets
+    count buffer losses only (``loss − failure_loss``): the packets lost while a failure
+    converges are a property of the protection scheme, judged against ``failure_loss``."""
+    trial = copy.deepcopy(data)
     for link, lv in zip(trial["links"], levels, strict=True):
         link["rate"] = f"{ctx.tiers[lv]}bps"
     cache = RunCache(
@@ -564,12 +633,16 @@ def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdic
     )
     x = float(yr.year)
     recs = [cache.run(x, k) for k in range(ctx.replications)]
-    verdict, decided = _judge(x, recs, ctx.targets, ctx.confidence)
+
+    def judge() -> tuple[Verdict, bool]:
+        return _judge(x, [_buffer_loss(r) for r in recs], ctx.case_targets, ctx.confidence)
+
+    verdict, decided = judge()
     k = ctx.replications
     while not decided and k < ctx.max_replications:
         recs.append(cache.run(x, k))
         k += 1
-        verdict, decided = _judge(x, recs, ctx.targets, ctx.confidence)
+        verdict, decided = judge()
     for r in recs:
         if r.error is not None:
             ctx.failures.append(
@@ -583,8 +656,16 @@ def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdic
             )
     if not any(r.summary is not None for r in recs):
         raise _RunsFailedError(f"year {yr.year}: every run of a design failed: {recs[0].error}")
-    yr.memo[levels] = (verdict, recs)
     return verdict, recs
+
+
+def _buffer_loss(rec: RunRecord) -> RunRecord:
+    """``rec`` with ``loss`` counting buffer losses only (the failure losses taken out)."""
+    if rec.summary is None or not (rec.summary["failure_loss"] > 0).any():
+        return rec
+    s = rec.summary.copy()
+    s["loss"] = (s["loss"] - s["failure_loss"]).clip(lower=0.0)
+    return dataclasses.replace(rec, summary=s)
 
 
 class _RunsFailedError(Exception):
@@ -625,7 +706,9 @@ def _worst_epoch(cls: str, metric: str, records: list[RunRecord]) -> tuple[int, 
     return e, str(ep.loc[ep["epoch"] == e, "label"].iloc[0])
 
 
-def _causes(yr: _Year, verdict: Verdict, records: list[RunRecord]) -> list[dict[str, Any]]:
+def _causes(
+    yr: _Year, verdict: Verdict, records: list[RunRecord], case: str = ""
+) -> list[dict[str, Any]]:
     """Why a design fails, per failing target (worst first): class, metric, measured mean,
     target, the epoch where the class did worst (when the run has several), and the culprit
     on the class's own path: the link where its packets were dropped in that epoch (the
@@ -645,19 +728,25 @@ def _causes(yr: _Year, verdict: Verdict, records: list[RunRecord]) -> list[dict[
                 "metric": metric,
                 "mean": float(row["mean"]),
                 "target": float(row["target"]),
+                "case": case,
                 "epoch": epoch[1] if epoch is not None else "",
-                **_hop(yr, cls, records, epoch[0] if epoch is not None else None),
+                **_hop(yr, cls, records, epoch[0] if epoch is not None else None, metric),
             }
         )
     return out
 
 
-def _hop(yr: _Year, cls: str, records: list[RunRecord], epoch: int | None) -> dict[str, Any]:
+def _hop(
+    yr: _Year, cls: str, records: list[RunRecord], epoch: int | None, metric: str = ""
+) -> dict[str, Any]:
     """The hop of class ``cls``'s own path that dominates its loss or latency: the link
     where its packets were dropped (the most buffer drops over the runs, in ``epoch`` when
     given), else where they waited longest (peak queue wait). ``link``: a sized link's id or
     the directed link's name (``sized`` False: the plan does not size it, e.g. a camera's
-    access link); ``position``: the sized link's position; ``why``: the drops or the wait."""
+    access link); ``position``: the sized link's position; ``why``: the drops or the wait.
+    For ``failure_loss``, the packets lost to a failure count instead of buffer drops."""
+    col = "fail_drops" if metric == "failure_loss" else "drops"
+    lost = "lost to the failure" if col == "fail_drops" else "dropped"
     wait: dict[str, float] = {}
     access: set[str] = set()
     drops: dict[str, float] = {}
@@ -670,14 +759,14 @@ def _hop(yr: _Year, cls: str, records: list[RunRecord], epoch: int | None) -> di
         if epoch is not None and r.epoch_links is not None:
             t = r.epoch_links[r.epoch_links["epoch"] == epoch]
         if t is not None:
-            for name, d in zip(t["link"].astype(str), t["drops"], strict=True):
+            for name, d in zip(t["link"].astype(str), t[col], strict=True):
                 drops[name] = drops.get(name, 0.0) + float(d)
     path = sorted(yr.class_dirs.get(cls, set()))
     if not path:
         return {"link": None, "sized": False, "access": False, "position": None, "why": ""}
     worst = max(path, key=lambda x: (drops.get(x, 0.0), wait.get(x, 0.0)))
     if drops.get(worst, 0.0) > 0:
-        why = f"{drops[worst] / max(len(records), 1):,.0f} packets dropped per run"
+        why = f"{drops[worst] / max(len(records), 1):,.0f} packets {lost} per run"
     else:
         worst = max(path, key=lambda x: wait.get(x, 0.0))
         why = f"queue wait up to {show_value('latency_max_ps', wait.get(worst, 0.0))}"
@@ -741,7 +830,7 @@ def _reasons(
                 "text": "the design one tier lower on this link was not judged",
             }
             continue
-        causes = _causes(yr, *judged)
+        causes = _causes(yr, *judged, yr.failed_case.get(tuple(lower), ""))
         crossing = [c for c in causes if i in yr.class_links.get(c["class"], set())]
         if not causes:
             out[lid] = {**base, "reason": "sla", "text": "the design one tier lower failed"}
@@ -756,6 +845,28 @@ def _reasons(
             "crosses": bool(crossing),
             "text": f"at {_show_rate(ctx.tiers[levels[i] - 1])}: {_cause_text(cause)}",
         }
+    return out
+
+
+def _case_table(yr: _Year, levels: tuple[int, ...]) -> list[dict[str, Any]]:
+    """Every case the chosen design was judged in (normal, then each failure) with its
+    binding SLA: class, metric, mean, target and margin ``1 − mean / target``."""
+    out = []
+    for name, v in yr.case_verdicts.get(levels, []):
+        b = v.binding()
+        out.append(
+            {
+                "year": yr.year,
+                "case": name,
+                "ok": v.ok,
+                "uncertain": v.uncertain,
+                "class": b["class"],
+                "metric": b["metric"],
+                "mean": b["mean"],
+                "target": b["target"],
+                "margin": 1.0 - b["ratio"],
+            }
+        )
     return out
 
 
@@ -774,7 +885,7 @@ def _binding_hop(yr: _Year, verdict: Verdict, records: list[RunRecord]) -> dict[
     row = c.sort_values("ratio", ascending=False).iloc[0]
     cls, metric = str(row["class"]), str(row["metric"])
     epoch = _worst_epoch(cls, metric, records)
-    hop = _hop(yr, cls, records, epoch[0] if epoch is not None else None)
+    hop = _hop(yr, cls, records, epoch[0] if epoch is not None else None, metric)
     hop.pop("position")
     out = {
         "class": cls,
@@ -802,8 +913,10 @@ def _binding_hop(yr: _Year, verdict: Verdict, records: list[RunRecord]) -> dict[
     return out
 
 
-def _judgement(yr: _Year, verdict: Verdict, records: list[RunRecord]) -> Judgement:
-    causes = [] if verdict.ok else _causes(yr, verdict, records)
+def _judgement(
+    yr: _Year, levels: tuple[int, ...], verdict: Verdict, records: list[RunRecord]
+) -> Judgement:
+    causes = [] if verdict.ok else _causes(yr, verdict, records, yr.failed_case.get(levels, ""))
     return Judgement(
         verdict.ok,
         frozenset(x["position"] for x in causes if x["position"] is not None),
@@ -854,6 +967,85 @@ def _class_paths(
     return links, longest, shortest, names
 
 
+def _layout_class_dirs(plan: Any) -> dict[str, set[str]]:
+    """Per class: the names of the directed links its trees cross in every layout of the
+    plan (the normal routes and every reroute around a failure)."""
+    roots: list[list[int]] = [[int(p)] for p in plan.tree_pos0]
+    for sw in plan.route_switches:
+        for t, p in zip(sw.trees, sw.pos0, strict=True):
+            roots[int(t)].append(int(p))
+    out: dict[str, set[str]] = {}
+    for t, rs in enumerate(roots):
+        cls = str(plan.group_classes[int(plan.sources.group[int(plan.tree_source[t])])])
+        for r in rs:
+            links = plan.pos_link[r : int(plan.pos_end[r])]
+            out.setdefault(cls, set()).update(str(plan.link_names[x]) for x in links if x >= 0)
+    return out
+
+
+def _failure_cases(
+    ctx: _Context,
+    year: int,
+    sc: Any,
+    ydata: dict[str, Any],
+    base_dir: Path,
+    ids: list[str],
+    carried: set[str],
+) -> tuple[list[_Case], list[Any]]:
+    """The failure cases of a year under ``survive = "single-link"``: one per protected link
+    (``ctx.protected``, else every link carrying traffic whose failure leaves all of it a
+    path), failed from the end of the warm-up to the end of the run; and their plans."""
+    from vidnet_sim.network.plan import build_plan
+    from vidnet_sim.scenario import parse_scenario_dict
+
+    total = ctx.duration_ps or sc.simulation.duration
+    at = sc.simulation.warmup
+    explicit = ctx.protected is not None
+    cases: list[_Case] = []
+    plans: list[Any] = []
+    for lid in ctx.protected if ctx.protected is not None else ids:
+        if lid not in ids or (not explicit and lid not in carried):
+            continue
+        data = copy.deepcopy(ydata)
+        data.setdefault("events", []).append(
+            {
+                "kind": "failure",
+                "link": lid,
+                "at": f"{at}ps",
+                "duration": f"{total - at}ps",
+                "convergence": f"{ctx.convergence_ps}ps",
+            }
+        )
+        plan = build_plan(parse_scenario_dict(copy.deepcopy(data), base_dir=base_dir), base_dir)
+        lost = [w for w in plan.warnings if "has no path" in w]
+        if lost:
+            if explicit:
+                raise AnalysisInputError(
+                    f"sizing.protected: link {lid!r} has no protection path in year {year}: "
+                    f"{lost[0]}; expected links whose failure leaves all traffic a path"
+                )
+            continue
+        cases.append(_Case(lid, data))
+        plans.append(plan)
+    return cases, plans
+
+
+def _check_sizing_links(ctx: _Context, data: dict[str, Any], years: list[int]) -> None:
+    """Every link named in ``protected`` and ``one_tier`` is a link of the plan's last
+    year (links are only ever added)."""
+    from vidnet_sim.scenario.growth import year_data
+
+    known = [lid for lid, _ in scenario_links(year_data(data, years[-1]))]
+    named = [("sizing.protected", x) for x in ctx.protected or []] + [
+        (f"sizing.one_tier[{k}]", x) for k, g in enumerate(ctx.groups) for x in g
+    ]
+    for where, lid in named:
+        if lid not in known:
+            raise AnalysisInputError(
+                f"{where}: got {lid!r}: no link has this id; expected one of {known}"
+            )
+
+
 def _per_link(dirs: list[list[str]], values: dict[str, float]) -> list[float]:
     return [max((float(values[d]) for d in ds if d in values), default=0.0) for ds in dirs]
 
@@ -883,10 +1075,15 @@ def size_network(
     on_run: Callable[[RunRecord], None] | None = None,
     one_tier: list[list[str]] | None = None,
     judge: Callable[[int, dict[str, int]], Verdict] | None = None,
+    survive: str | None = None,
+    protected: list[str] | None = None,
+    failure_loss: float | None = None,
 ) -> SizingResult:
     """Size every year of the scenario's growth plan (see the module doc).
 
-    ``one_tier``: groups of link ids held at one tier (e.g. the spans of a ring).
+    ``one_tier``: groups of link ids held at one tier (e.g. the spans of a ring), beside the
+    scenario's ``[sizing] one_tier``. ``survive``, ``protected``, ``failure_loss``: override
+    the scenario's ``[sizing]`` (``survive = "single-link"``: N-1, see the module doc).
     ``judge``: judge designs with this function of (year, link id -> rate) instead of
     simulating them (for tests of the search; nothing is simulated then).
 
@@ -902,6 +1099,7 @@ def size_network(
     from vidnet_sim.runner import sla_targets
     from vidnet_sim.scenario import load_scenario, parse_scenario_dict
     from vidnet_sim.scenario.growth import plan_years, remap_problem, year_data
+    from vidnet_sim.scenario.units import parse_time
 
     if replications < 1 or max_replications < replications:
         raise AnalysisInputError(
@@ -923,6 +1121,11 @@ def size_network(
         )
     data, base_dir = load_raw(file)
     years = plan_years(scenario)
+    setup = scenario.sizing
+    if survive not in (None, "none", "single-link"):
+        raise AnalysisInputError(f"--survive: got {survive!r}, expected 'none' or 'single-link'")
+    if failure_loss is not None and not 0 <= failure_loss <= 1:
+        raise AnalysisInputError(f"--failure-loss: got {failure_loss}, expected a share in [0, 1]")
     ctx = _Context(
         model,
         tiers,
@@ -936,8 +1139,13 @@ def size_network(
         max_designs,
         on_run,
         judge,
-        [list(g) for g in one_tier or []],
+        [list(g) for g in (setup.one_tier if setup else [])] + [list(g) for g in one_tier or []],
+        failure_loss if failure_loss is not None else setup.failure_loss if setup else None,
+        survive or (setup.survive if setup else "none"),
+        protected if protected is not None else setup.protected if setup else None,
+        setup.convergence if setup else parse_time("50ms"),
     )
+    _check_sizing_links(ctx, data, years)
     result = SizingResult(
         str(file),
         str(scenario.name),
@@ -954,6 +1162,11 @@ def size_network(
             "seed": scenario.simulation.seed,
             "max_designs": max_designs,
             "tiers_bps": tiers,
+            "survive": ctx.survive,
+            "protected": ctx.protected,
+            "failure_loss": ctx.failure_loss,
+            "convergence_ps": ctx.convergence_ps,
+            "one_tier": ctx.groups,
         },
         failures=ctx.failures,
     )
@@ -994,6 +1207,17 @@ def size_network(
             class_min_prop=class_min_prop,
             class_dirs=class_dirs,
         )
+        if ctx.survive == "single-link":
+            carried = {ids[i] for links in class_links.values() for i in links}
+            yr.cases, case_plans = _failure_cases(ctx, year, sc, ydata, base_dir, ids, carried)
+            # the classes' paths include their reroutes (culprits, links held)
+            pos = {d: i for i, ds in enumerate(dirs) for d in ds}
+            for cplan in case_plans:
+                for cls, crossed in _layout_class_dirs(cplan).items():
+                    yr.class_dirs.setdefault(cls, set()).update(crossed)
+                    yr.class_links.setdefault(cls, set()).update(
+                        pos[x] for x in crossed if x in pos
+                    )
         try:
             floor: list[int] = []
             for i, lid in enumerate(ids):
@@ -1010,7 +1234,7 @@ def size_network(
             outcome = search_year(
                 _space(ctx, yr, floor),
                 [prev.get(lid) for lid in ids],
-                lambda lv, yr=yr: _judgement(yr, *_evaluate(ctx, yr, lv)),  # type: ignore[misc]
+                lambda lv, yr=yr: _judgement(yr, lv, *_evaluate(ctx, yr, lv)),  # type: ignore[misc]
                 ctx.max_designs,
             )
             if outcome.levels is None:
@@ -1081,6 +1305,7 @@ def size_network(
                 lower_bound=outcome.lower_bound,
                 floor_rates=_rates(ctx, yr, outcome.floor),
                 reasons=_reasons(ctx, yr, levels, floor),
+                cases=_case_table(yr, levels),
                 binding_hop=_binding_hop(yr, verdict, records),
             )
         )

@@ -52,6 +52,7 @@ __all__ = [
     "Simulation",
     "Size",
     "SizeDist",
+    "Sizing",
     "Sla",
     "Source",
     "Time",
@@ -537,6 +538,23 @@ class Sla(_Model):
     frame_loss: _Ratio | None = None
 
 
+class Sizing(_Model):
+    """How ``vidnet-sim size`` sizes the network (``[sizing]``; ignored by ``run``).
+
+    ``survive = "single-link"``: every design the search accepts is also simulated with
+    each ``protected`` link failed (default: every link whose failure leaves all traffic a
+    path), after ``convergence``; the plan meets every SLA in every case. ``failure_loss``:
+    the share of packets each class may lose to a failure (convergence), beside its
+    ``loss`` target, which counts buffer losses only. ``one_tier``: groups of link ids
+    held at one tier (e.g. the spans of a ring)."""
+
+    survive: Literal["none", "single-link"] = "none"
+    protected: list[_Name] | None = None
+    convergence: Time = parse_time("50ms")
+    failure_loss: _Ratio | None = None
+    one_tier: list[Annotated[list[_Name], Field(min_length=2)]] = Field(default_factory=list)
+
+
 # --------------------------------------------------------------------------- scenario
 class Scenario(_Model):
     """A whole scenario: topology, traffic, timeline and targets."""
@@ -555,3 +573,4 @@ class Scenario(_Model):
     sla: dict[str, Sla] = Field(default_factory=dict)
     qos: Qos | None = None
     growth: list[GrowthYear] = Field(default_factory=list)
+    sizing: Sizing | None = None
