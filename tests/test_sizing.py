@@ -581,6 +581,82 @@ def test_n_minus_1_survives_every_single_cut(tmp_path: Path) -> None:
     msg = " ".join(r.output.split())
     assert "year 1" in msg and "during the failure of r0-r1" in msg
     assert "video failure_loss" in msg and " on " in msg
-    # a protected link must have a protection path
-    with pytest.raises(AnalysisInputError, match="sizing.protected: got 'nope'"):
+    # a protected link must be a link of the scenario
+    with pytest.raises(AnalysisInputError, match=r"sizing\.protected: got 'nope'"):
         size_network(f, model, survive="single-link", protected=["nope"])
+
+
+# --------------------------------------------------------------------------- steady state
+# Poisson packets at 98 % of a 10 Mbit/s link (9.2 Mbit/s of 1172-byte payloads, 9.8 Mbit/s
+# on the wire): the queue relaxes in about 10 s, so in 200 ms runs its latency has not
+# grown to its stationary level. The short runs meet a 12 ms p99; runs ten times longer
+# do not. The sizing must not accept 10M on the short runs.
+FLIP = """
+name = "flip"
+[simulation]
+duration = "200ms"
+[[nodes]]
+id = "a"
+[[nodes]]
+id = "b"
+[[links]]
+a = "a"
+b = "b"
+rate = "10Mbps"
+[[sources]]
+name = "x"
+kind = "poisson"
+at = "a"
+destinations = ["b"]
+size = "1172B"
+rate = "9.2Mbps"
+class = "data"
+[sla.data]
+packet_latency_p99 = "12ms"
+"""
+
+
+def test_a_verdict_that_flips_in_a_longer_run_is_never_accepted_on_the_short_run(
+    tmp_path: Path,
+) -> None:
+    f = write(tmp_path / "flip.toml", FLIP)
+    model = CostModel(port=0.0, optics={M10: 1.0, M100: 10.0})
+    # the short runs alone (no stationarity check) accept 10M
+    short = size_network(f, model, vendor_check=False, max_extend=1)
+    assert short.years[0].rates == {"a-b": M10}
+    # the oracle: in runs ten times longer, the same design misses the target
+    raw = tomllib.loads(FLIP)
+    p99 = []
+    for seed in range(3):
+        d = copy.deepcopy(raw)
+        d["simulation"].update(duration="2s", seed=seed)
+        s = run(parse_scenario_dict(d), write=False).tables.summary
+        p99.append(float(s[s["level"] == "class"]["latency_p99_ps"].iloc[0]))
+    assert sum(p99) / 3 > 12 * MS
+    # with the check, 10M rests on a transient (98 % utilisation, measured 0.2 s): its runs
+    # are extended until its verdict turns, and 100M is bought
+    res = size_network(f, model, vendor_check=False)
+    (year,) = res.years
+    assert year.rates == {"a-b": M100} and not year.transient
+    (t10,) = [t for t in year.trials if t.rates == {"a-b": M10}]
+    assert t10.ok is False and t10.duration_factor > 1
+
+
+def test_stationarity_rules() -> None:
+    import numpy as np
+
+    from vidnet_sim.analysis.steady import mser5, relaxation_ps, trend
+
+    rng = np.random.default_rng(7)
+    noise = rng.normal(10.0, 1.0, 50)
+    assert not trend(noise).transient
+    warm = noise.copy()
+    warm[:10] -= np.linspace(8, 0, 10)  # a start-up transient, then stationary
+    assert mser5(warm) >= 5 and not trend(warm).transient
+    growing = noise + np.linspace(0, 6, 50)
+    t = trend(growing)
+    assert t.transient and t.slope > 0 and t.p_value < 0.05
+    assert not trend(np.full(50, 3.0)).transient
+    assert relaxation_ps(0.98, 1e9) == pytest.approx(9.9e12, rel=1e-2)
+    assert relaxation_ps(0.5, 1.0) == pytest.approx(1 / (1 - 0.5**0.5) ** 2)
+    assert relaxation_ps(1.0, 1.0) == float("inf") and relaxation_ps(0.0, 1.0) == 0.0

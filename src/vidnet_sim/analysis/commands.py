@@ -378,6 +378,14 @@ def capacity(
     "target, which counts buffer losses).",
 )
 @click.option(
+    "--max-extend",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="A design is accepted only on stationary runs, extended up to this many times the "
+    "duration (1: no stationarity check).",
+)
+@click.option(
     "--one-tier",
     multiple=True,
     help="Comma-separated link ids held at one tier, e.g. the spans of a ring (repeat).",
@@ -402,6 +410,7 @@ def size(
     survive: str | None,
     protected: tuple[str, ...],
     failure_loss: float | None,
+    max_extend: int,
     one_tier: tuple[str, ...],
     out_dir: Path | None,
     no_plot: bool,
@@ -434,6 +443,7 @@ def size(
                     survive=survive,
                     protected=list(protected) or None,
                     failure_loss=failure_loss,
+                    max_extend=max_extend,
                     one_tier=[[x.strip() for x in g.split(",") if x.strip()] for g in one_tier],
                 )
             except SizingStoppedError as exc:

@@ -87,7 +87,8 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
                 b,
                 _money(vendor_total, cur),
                 vok,
-                "optimal" if y.optimal else f"best found (gap ≤ {_money(y.gap, cur)})",
+                ("optimal" if y.optimal else f"best found (gap ≤ {_money(y.gap, cur)})")
+                + (f"; **rests on a transient** ({'; '.join(y.transient)})" if y.transient else ""),
             ]
         )
     out["years"] = (
@@ -408,7 +409,11 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
             "target closest to its limit in that year's design, with its margin "
             "(1 − simulated / target). The 60 % rule columns are the design a vendor "
             "calculator would buy (sum of mean rates ≤ 60 % of each link's rate), costed the "
-            "same way and simulated.",
+            "same way and simulated. A design is accepted only on stationary runs: when an "
+            "SLA metric still grows over the run (MSER-5 warm-up, then a batch-means "
+            "trend), the runs are doubled in length, up to "
+            f"{st.get('max_extend', 1)}× the duration; a design still growing then is marked "
+            "as resting on a transient.",
             "",
             "## Upgrade schedule per link",
             "",

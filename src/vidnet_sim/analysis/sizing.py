@@ -69,6 +69,8 @@ __all__ = [
 
 #: The vendor-tool rule: the sum of the mean rates on a link at most this share of its rate.
 VENDOR_CEILING = 0.6
+#: Equal report intervals per run, for the stationarity check (10 MSER-5 batches).
+_INTERVALS = 50
 
 
 @dataclass
@@ -85,6 +87,7 @@ class Trial:
     replications: int = 0
     note: str = ""
     cause: str = ""  # the worst failure: class, metric, value > target, on which link
+    duration_factor: int = 1  # runs extended to this many times the duration (steady state)
 
 
 @dataclass
@@ -114,6 +117,8 @@ class YearSizing:
     reasons: dict[str, dict[str, Any]] = field(default_factory=dict)  # link built / upgraded
     binding_hop: dict[str, Any] = field(default_factory=dict)  # binding SLA and its hop
     cases: list[dict[str, Any]] = field(default_factory=list)  # normal + failure cases (N-1)
+    transient: list[str] = field(default_factory=list)  # metrics still growing at the limit
+    extended: dict[str, int] = field(default_factory=dict)  # case -> duration factor (> 1)
 
     @property
     def status(self) -> str:
@@ -280,6 +285,8 @@ class SizingResult:
                     "uncertain": y.verdict.uncertain,
                     "optimal": y.optimal,
                     "status": y.status,
+                    "transient": ", ".join(y.transient),
+                    "duration_factor": max(y.extended.values(), default=1),
                     "lower_bound": y.lower_bound,
                     "gap": y.gap,
                     "designs_simulated": y.simulated,
@@ -381,6 +388,7 @@ class SizingResult:
                         "replications": t.replications,
                         "note": t.note,
                         "cause": t.cause,
+                        "duration_factor": t.duration_factor,
                     }
                 )
         return pd.DataFrame(rows)
@@ -417,6 +425,7 @@ class _Context:
     survive: str = "none"  # "single-link": every protected link's failure is a case
     protected: list[str] | None = None  # None: every link with a protection path
     convergence_ps: int = 50 * 10**9
+    max_extend: int = 16  # longest run for a stationary verdict, × the duration (1: no check)
 
     @property
     def case_targets(self) -> dict[str, dict[str, float]]:
@@ -458,6 +467,9 @@ class _Year:
     class_min_prop: dict[str, float] = field(default_factory=dict)  # shortest propagation
     class_dirs: dict[str, set[str]] = field(default_factory=dict)  # every directed link crossed
     cases: list[_Case] = field(default_factory=list)  # failure cases (N-1)
+    duration_ps: int = 0  # the scenario's simulated duration
+    transient: dict[tuple[int, ...], list[str]] = field(default_factory=dict)
+    extended: dict[tuple[int, ...], dict[str, int]] = field(default_factory=dict)
     failed_case: dict[tuple[int, ...], str] = field(default_factory=dict)
     case_verdicts: dict[tuple[int, ...], list[tuple[str, Verdict]]] = field(default_factory=dict)
 
@@ -510,6 +522,7 @@ def _trial(ctx: _Context, yr: _Year, t: SearchTrial) -> Trial:
         verdict.replications,
         t.note,
         _cause_text(causes[0]) if causes else "",
+        max(yr.extended.get(t.levels, {}).values(), default=1),
     )
 
 
@@ -598,12 +611,12 @@ def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdic
     if ctx.verdict is not None:
         yr.memo[levels] = (ctx.verdict(yr.year, _rates(ctx, yr, levels)), [])
         return yr.memo[levels]
-    verdict, recs = _evaluate_case(ctx, yr, levels, yr.data)
+    verdict, recs = _steady_case(ctx, yr, levels, yr.data, "normal")
     judged = [("normal", verdict)]
     decided = (verdict, recs)
     if verdict.ok:
         for case in yr.cases:
-            v, r = _evaluate_case(ctx, yr, levels, case.data)
+            v, r = _steady_case(ctx, yr, levels, case.data, case.name)
             judged.append((case.name, v))
             if not v.ok:
                 decided = (v, r)
@@ -614,8 +627,90 @@ def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdic
     return decided
 
 
+def _steady_case(
+    ctx: _Context, yr: _Year, levels: tuple[int, ...], data: dict[str, Any], case: str
+) -> tuple[Verdict, list[RunRecord]]:
+    """Judge one case, accepting a feasible verdict only when every SLA metric is
+    stationary over the run (:mod:`vidnet_sim.analysis.steady`): otherwise the duration is
+    doubled, up to ``ctx.max_extend`` times the scenario's, and the case judged again. A
+    feasible verdict still resting on a transient at the limit is kept and recorded in
+    ``yr.transient``; the factor each case was decided at in ``yr.extended``."""
+    base = ctx.duration_ps or yr.duration_ps
+    factor = 1
+    while True:
+        verdict, recs = _evaluate_case(
+            ctx, yr, levels, data, base * factor if factor > 1 else ctx.duration_ps, base * factor
+        )
+        growing = _growing(ctx, yr, recs) if verdict.ok and ctx.max_extend > 1 else []
+        if not growing:
+            break
+        if factor * 2 > ctx.max_extend:
+            yr.transient.setdefault(levels, []).extend(f"{case}: {g}" for g in growing)
+            break
+        factor *= 2
+    if factor > 1:
+        yr.extended.setdefault(levels, {})[case] = factor
+    return verdict, recs
+
+
+def _growing(ctx: _Context, yr: _Year, records: list[RunRecord]) -> list[str]:
+    """What a feasible verdict rests on that is not stationary: the SLA metrics (``class
+    metric``) whose per-interval values, averaged over the replications, show a positive
+    batch-means trend after the MSER-5 warm-up, and the links crossed by a class with an
+    SLA measured for less than their queue's relaxation time."""
+    from vidnet_sim.analysis.steady import relaxation_ps, trend
+
+    crossed = {d for cls in ctx.targets for d in yr.class_dirs.get(cls, set())}
+    slow: dict[str, tuple[float, float]] = {}
+    for r in records:
+        if r.links is None:
+            continue
+        for row in r.links[r.links["link"].astype(str).isin(crossed)].to_dict("records"):
+            if row["packets"] <= 0 or row["measured_ps"] <= 0:
+                continue
+            service = 8e12 * row["bytes"] / row["packets"] / row["rate_bps"]
+            relax = relaxation_ps(float(row["utilisation"]), service)
+            if relax > row["measured_ps"]:
+                name = str(row["link"])
+                slow[name] = max(slow.get(name, (0.0, 0.0)), (relax, float(row["utilisation"])))
+    out = [
+        f"{name} at {u:.1%} utilisation settles in "
+        + ("never" if math.isinf(t) else f"{t / 1e12:.3g} s")
+        + f", longer than the {records[0].links['measured_ps'].iloc[0] / 1e12:.3g} s measured"
+        if records and records[0].links is not None and len(records[0].links)
+        else ""
+        for name, (t, u) in sorted(slow.items())
+    ]
+    frames = [r.epochs for r in records if r.epochs is not None and len(r.epochs)]
+    if not frames:
+        return out
+    ep = pd.concat(frames, ignore_index=True)
+    ep = ep[ep["level"] == "class"]
+    for cls, cols in ctx.targets.items():
+        e = ep[ep["name"] == cls]
+        if not len(e):
+            continue
+        for metric in cols:
+            col = metric.removeprefix("packet_")
+            if col == "loss":
+                values = (e["loss"] - e["failure_loss"]).clip(lower=0.0)
+            elif col in e.columns:
+                values = e[col]
+            else:
+                continue  # frame metrics: no per-interval column
+            series = values.groupby(e["epoch"]).mean().sort_index().to_numpy(np.float64)
+            if trend(series).transient:
+                out.append(f"{cls} {metric.removesuffix('_ps')} still growing at the end")
+    return out
+
+
 def _evaluate_case(
-    ctx: _Context, yr: _Year, levels: tuple[int, ...], data: dict[str, Any]
+    ctx: _Context,
+    yr: _Year,
+    levels: tuple[int, ...],
+    data: dict[str, Any],
+    duration_ps: int | None,
+    run_ps: int,
 ) -> tuple[Verdict, list[RunRecord]]:
     """Simulate one case of design ``levels`` (replications until decided). Loss targets
     count buffer losses only (``loss − failure_loss``): the packets lost while a failure
@@ -623,12 +718,14 @@ def _evaluate_case(
     trial = copy.deepcopy(data)
     for link, lv in zip(trial["links"], levels, strict=True):
         link["rate"] = f"{ctx.tiers[lv]}bps"
+    if ctx.max_extend > 1:  # equal intervals for the stationarity check
+        trial.setdefault("simulation", {})["report_interval"] = f"{run_ps // _INTERVALS}ps"
     cache = RunCache(
         trial,
         ctx.base_dir,
         Vary("size", "fixed", None, 0.0),
         ctx.folder,
-        ctx.duration_ps,
+        duration_ps,
         ctx.on_run,
     )
     x = float(yr.year)
@@ -1078,12 +1175,16 @@ def size_network(
     survive: str | None = None,
     protected: list[str] | None = None,
     failure_loss: float | None = None,
+    max_extend: int = 16,
 ) -> SizingResult:
     """Size every year of the scenario's growth plan (see the module doc).
 
     ``one_tier``: groups of link ids held at one tier (e.g. the spans of a ring), beside the
     scenario's ``[sizing] one_tier``. ``survive``, ``protected``, ``failure_loss``: override
     the scenario's ``[sizing]`` (``survive = "single-link"``: N-1, see the module doc).
+    ``max_extend``: a feasible verdict is accepted only on stationary runs, extended up to
+    this many times the duration (1: no stationarity check; :mod:`~vidnet_sim.analysis.
+    steady`).
     ``judge``: judge designs with this function of (year, link id -> rate) instead of
     simulating them (for tests of the search; nothing is simulated then).
 
@@ -1124,6 +1225,8 @@ def size_network(
     setup = scenario.sizing
     if survive not in (None, "none", "single-link"):
         raise AnalysisInputError(f"--survive: got {survive!r}, expected 'none' or 'single-link'")
+    if max_extend < 1:
+        raise AnalysisInputError(f"--max-extend: got {max_extend}, expected an integer ≥ 1")
     if failure_loss is not None and not 0 <= failure_loss <= 1:
         raise AnalysisInputError(f"--failure-loss: got {failure_loss}, expected a share in [0, 1]")
     ctx = _Context(
@@ -1144,6 +1247,7 @@ def size_network(
         survive or (setup.survive if setup else "none"),
         protected if protected is not None else setup.protected if setup else None,
         setup.convergence if setup else parse_time("50ms"),
+        max_extend,
     )
     _check_sizing_links(ctx, data, years)
     result = SizingResult(
@@ -1167,6 +1271,7 @@ def size_network(
             "failure_loss": ctx.failure_loss,
             "convergence_ps": ctx.convergence_ps,
             "one_tier": ctx.groups,
+            "max_extend": max_extend,
         },
         failures=ctx.failures,
     )
@@ -1206,6 +1311,7 @@ def size_network(
             class_path,
             class_min_prop=class_min_prop,
             class_dirs=class_dirs,
+            duration_ps=int(sc.simulation.duration),
         )
         if ctx.survive == "single-link":
             carried = {ids[i] for links in class_links.values() for i in links}
@@ -1306,6 +1412,8 @@ def size_network(
                 floor_rates=_rates(ctx, yr, outcome.floor),
                 reasons=_reasons(ctx, yr, levels, floor),
                 cases=_case_table(yr, levels),
+                transient=yr.transient.get(levels, []),
+                extended=yr.extended.get(levels, {}),
                 binding_hop=_binding_hop(yr, verdict, records),
             )
         )
