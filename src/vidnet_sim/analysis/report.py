@@ -437,8 +437,7 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
             )
             + ".",
             "",
-            *[f"> **Warning**: {w}" for w in result.warnings],
-            *([""] if result.warnings else []),
+            *[line for w in result.warnings for line in (f"> **Warning**: {w}", "")],
             *_cases_section(result),
             "## SLA margins achieved",
             "",

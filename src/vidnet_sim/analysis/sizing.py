@@ -800,7 +800,8 @@ def _worst_epoch(cls: str, metric: str, records: list[RunRecord]) -> tuple[int, 
         return None
     vals = worst.astype(float).fillna(-math.inf)
     e = int(vals.index[int(np.argmax(vals.to_numpy()))])
-    return e, str(ep.loc[ep["epoch"] == e, "label"].iloc[0])
+    row = ep.loc[ep["epoch"] == e].iloc[0]
+    return e, f"{row['label']}, {row['t_start_ps'] / 1e12:g}–{row['t_end_ps'] / 1e12:g} s"
 
 
 def _causes(
@@ -1033,8 +1034,8 @@ def _link_util(yr: _Year, verdict: Verdict) -> list[float]:
 def _show_rate(bps: float) -> str:
     for unit, scale in (("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
         if bps >= scale:
-            return f"{bps / scale:g} {unit}"
-    return f"{bps:g} bit/s"
+            return f"{bps / scale:.4g} {unit}"
+    return f"{bps:.4g} bit/s"
 
 
 def _class_paths(
