@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from test_sizing import TWO  # the two-link network whose year 1 is worked out by hand
 from vidnet_sim.analysis.capacity import Verdict, _judge, sla_columns
 from vidnet_sim.analysis.cost import CostModel, scenario_links
 from vidnet_sim.analysis.runs import RunRecord
@@ -330,42 +331,9 @@ def test_size_network_equals_exhaustive_enumeration_on_random_chains(
 
 
 # --------------------------------------------------------------------------- real verdicts
-TINY = """
-name = "tiny"
-[simulation]
-duration = "60ms"
-[[nodes]]
-id = "a"
-[[nodes]]
-id = "b"
-[[nodes]]
-id = "c"
-[[links]]
-a = "a"
-b = "b"
-rate = "10Mbps"
-[[links]]
-a = "b"
-b = "c"
-rate = "10Mbps"
-[[sources]]
-name = "x"
-kind = "cbr"
-at = "a"
-destinations = ["c"]
-size = "1172B"
-interval = "2ms"
-[[sources]]
-name = "y"
-kind = "cbr"
-at = "b"
-destinations = ["c"]
-size = "1172B"
-rate = "20Mbps"
-class = "bulk"
-[sla.data]
-packet_latency_max = "1.05ms"
-
+TINY = (
+    TWO
+    + """
 [[growth]]
 year = 2
 [[growth.sources]]
@@ -377,6 +345,7 @@ size = "1172B"
 rate = "6Mbps"
 class = "bulk"
 """
+)
 
 
 def test_real_simulations_on_a_tiny_network_equal_exhaustive_enumeration(
