@@ -716,6 +716,7 @@ def _evaluate_case(
     count buffer losses only (``loss − failure_loss``): the packets lost while a failure
     converges are a property of the protection scheme, judged against ``failure_loss``."""
     trial = copy.deepcopy(data)
+    trial.pop("sizing", None)  # not read by a run: runs are stored by what they simulate
     for link, lv in zip(trial["links"], levels, strict=True):
         link["rate"] = f"{ctx.tiers[lv]}bps"
     if ctx.max_extend > 1:  # equal intervals for the stationarity check
