@@ -660,3 +660,14 @@ def test_stationarity_rules() -> None:
     assert relaxation_ps(0.98, 1e9) == pytest.approx(9.9e12, rel=1e-2)
     assert relaxation_ps(0.5, 1.0) == pytest.approx(1 / (1 - 0.5**0.5) ** 2)
     assert relaxation_ps(1.0, 1.0) == float("inf") and relaxation_ps(0.0, 1.0) == 0.0
+
+
+def test_a_span_raised_with_its_ring_says_so(tmp_path: Path) -> None:
+    f = write(tmp_path / "ring.toml", RING)
+    model = load_cost_model(write(tmp_path / "c.toml", TWO_COSTS))
+    res = size_network(f, model, replications=2, vendor_check=False, one_tier=[SPANS])
+    why = res.reasons().set_index("link")["text"]
+    assert why["r3-r0"] == (
+        "held at one tier with r0-r1, whose mean offered load 60 Mbit/s needs 100 Mbit/s"
+    )
+    assert why["r0-r1"].startswith("built at the slowest tier above its mean load (60")

@@ -905,6 +905,17 @@ def _reasons(
             "rate_bps": ctx.tiers[levels[i]],
         }
         lowest = max([mean_floor[j] for j in units[i]] + [yr.prev[j] or 0 for j in units[i]])
+        own = max(mean_floor[i], prev or 0)
+        if own < levels[i] <= lowest:  # raised with its group
+            top = max(units[i], key=lambda j: (max(mean_floor[j], yr.prev[j] or 0), -j))
+            out[lid] = {
+                **base,
+                "reason": "mean load",
+                "mean_load_bps": yr.load[i],
+                "text": f"held at one tier with {yr.ids[top]}, whose mean offered load "
+                f"{_show_rate(yr.load[top])} needs {_show_rate(ctx.tiers[levels[i]])}",
+            }
+            continue
         if levels[i] <= lowest:
             out[lid] = {
                 **base,
