@@ -37,11 +37,9 @@ from typing import Any
 __all__ = [
     "Judge",
     "Judgement",
-    "PlanOutcome",
     "Trial",
     "YearOutcome",
     "YearSpace",
-    "plan_years",
     "search_year",
 ]
 
@@ -59,16 +57,17 @@ class Judgement:
     detail: Any = None
 
 
-#: A verdict function: (year index, tier vector) -> :class:`Judgement`.
-Judge = Callable[[int, Levels], Judgement]
+#: A verdict function: tier vector -> :class:`Judgement`.
+Judge = Callable[[Levels], Judgement]
 
 
 @dataclass
 class YearSpace:
     """The designs of one year: ``n_tiers`` tiers, one entry per sizable link (``ids``),
     its mean-load ``floor`` (tier index), ``price(position, level, previous level or
-    None)`` its cost this year, ``held`` positions kept at their floor, and ``groups`` of
-    positions held at one tier (each position in at most one group)."""
+    None)`` its cost this year (never lower at a faster level: the cost order rests on
+    it), ``held`` positions kept at their floor, and ``groups`` of positions held at one
+    tier (each position in at most one group)."""
 
     year: int
     ids: list[str]
@@ -119,19 +118,6 @@ class YearOutcome:
         return max(self.cost - self.lower_bound, 0.0) if self.levels is not None else 0.0
 
 
-@dataclass
-class PlanOutcome:
-    """Every year searched, in order; the last one has ``levels`` ``None`` when no design
-    was found for it."""
-
-    years: list[YearOutcome]
-
-    @property
-    def cost(self) -> float:
-        """The plan's cost over the years with a design."""
-        return float(sum(y.cost for y in self.years if y.levels is not None))
-
-
 def _start(space: YearSpace, prev: Sequence[int | None]) -> tuple[list[list[int]], Levels]:
     units = space.units()
     lv = [max(space.floor[i], prev[i] or 0) for i in range(len(space.ids))]
@@ -160,7 +146,7 @@ def _set(levels: Levels, unit: list[int], level: int) -> Levels:
 def search_year(
     space: YearSpace,
     prev: Sequence[int | None],
-    judge: Callable[[Levels], Judgement],
+    judge: Judge,
     max_designs: int,
 ) -> YearOutcome:
     """The cheapest feasible design of ``space`` given the previous year's levels ``prev``
@@ -269,23 +255,3 @@ def _improve(
                 break
         else:
             return levels
-
-
-def plan_years(
-    spaces: Sequence[YearSpace],
-    judge: Judge,
-    max_designs: int,
-    link_ids: Callable[[int], list[str]] | None = None,
-) -> PlanOutcome:
-    """Search every year in order, each starting from the year before's design (links
-    matched by id); stops after the first year without a design."""
-    out: list[YearOutcome] = []
-    chosen: dict[str, int] = {}
-    for y, space in enumerate(spaces):
-        prev = [chosen.get(lid) for lid in space.ids]
-        res = search_year(space, prev, lambda lv, y=y: judge(y, lv), max_designs)  # type: ignore[misc]
-        out.append(res)
-        if res.levels is None:
-            break
-        chosen = dict(zip(space.ids, res.levels, strict=True))
-    return PlanOutcome(out)
