@@ -27,7 +27,8 @@ bounds prune):
    metric and the link on the class's path where it fails.
 
 The culprit of a failing design is read from the failing class's own path: the sized link
-where its packets were dropped, else where they waited longest (:func:`_causes`).
+where its packets were dropped, else where they waited longest
+(:mod:`vidnet_sim.analysis.explain`); designs are judged by :mod:`vidnet_sim.analysis.verdict`.
 
 Each design is judged like a capacity value (:func:`~vidnet_sim.analysis.capacity._judge`):
 replications until every target's confidence interval is clear of it (or
@@ -41,22 +42,39 @@ bound are computed for the chosen design.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from vidnet_sim.analysis.capacity import Verdict, _judge, show_value, sla_columns
+from vidnet_sim.analysis.capacity import Verdict, show_value, sla_columns
 from vidnet_sim.analysis.cost import CostModel, link_lengths, scenario_links
-from vidnet_sim.analysis.runs import RunCache, RunRecord
-from vidnet_sim.analysis.search import Judgement, YearOutcome, YearSpace, search_year
+from vidnet_sim.analysis.explain import (
+    _binding_hop,
+    _case_table,
+    _cause_text,
+    _judgement,
+    _reasons,
+    _show_rate,
+)
+from vidnet_sim.analysis.runs import RunRecord
 from vidnet_sim.analysis.search import Trial as SearchTrial
-from vidnet_sim.analysis.vary import AnalysisInputError, Vary
+from vidnet_sim.analysis.search import YearOutcome, YearSpace, search_year
+from vidnet_sim.analysis.vary import AnalysisInputError
+from vidnet_sim.analysis.verdict import (
+    _class_paths,
+    _Context,
+    _evaluate,
+    _failure_cases,
+    _layout_class_dirs,
+    _per_link,
+    _rates,
+    _RunsFailedError,
+    _Year,
+)
 
 __all__ = [
     "VENDOR_CEILING",
@@ -69,8 +87,6 @@ __all__ = [
 
 #: The vendor-tool rule: the sum of the mean rates on a link at most this share of its rate.
 VENDOR_CEILING = 0.6
-#: Equal report intervals per run, for the stationarity check (10 MSER-5 batches).
-_INTERVALS = 50
 
 
 @dataclass
@@ -406,76 +422,6 @@ class SizingStoppedError(AnalysisInputError):
 
 
 # --------------------------------------------------------------------------- one year
-@dataclass
-class _Context:
-    model: CostModel
-    tiers: list[int]
-    targets: dict[str, dict[str, float]]
-    base_dir: Path
-    folder: Path | None
-    duration_ps: int | None
-    replications: int
-    max_replications: int
-    confidence: float
-    max_designs: int
-    on_run: Callable[[RunRecord], None] | None
-    verdict: Callable[[int, dict[str, int]], Verdict] | None = None
-    groups: list[list[str]] = field(default_factory=list)
-    failure_loss: float | None = None  # budget of each class for losses to a failure
-    survive: str = "none"  # "single-link": every protected link's failure is a case
-    protected: list[str] | None = None  # None: every link with a protection path
-    convergence_ps: int = 50 * 10**9
-    max_extend: int = 16  # longest run for a stationary verdict, × the duration (1: no check)
-
-    @property
-    def case_targets(self) -> dict[str, dict[str, float]]:
-        """The targets each case is judged on: the SLA, and ``failure_loss`` when given."""
-        if self.failure_loss is None:
-            return self.targets
-        return {c: {**t, "failure_loss": self.failure_loss} for c, t in self.targets.items()}
-
-    failures: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class _Case:
-    """One failure case of a year: the failed link and the year's data with its failure."""
-
-    link: str
-    data: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        return f"failure of {self.link}"
-
-
-@dataclass
-class _Year:
-    """What the search of one year knows: its raw data, links, loads, and the class paths."""
-
-    year: int
-    data: dict[str, Any]
-    ids: list[str]
-    dirs: list[list[str]]
-    lengths: list[float]
-    prev: list[int | None]  # tier index the year before
-    load: list[float]
-    gaussian: list[float]
-    class_links: dict[str, set[int]]  # class -> positions of the links its flows cross
-    class_path: dict[str, tuple[float, list[str]]]  # class -> (longest propagation, links)
-    memo: dict[tuple[int, ...], tuple[Verdict, list[RunRecord]]] = field(default_factory=dict)
-    class_min_prop: dict[str, float] = field(default_factory=dict)  # shortest propagation
-    class_dirs: dict[str, set[str]] = field(default_factory=dict)  # every directed link crossed
-    cases: list[_Case] = field(default_factory=list)  # failure cases (N-1)
-    duration_ps: int = 0  # the scenario's simulated duration
-    transient: dict[tuple[int, ...], list[str]] = field(default_factory=dict)
-    extended: dict[tuple[int, ...], dict[str, int]] = field(default_factory=dict)
-    failed_case: dict[tuple[int, ...], str] = field(default_factory=dict)
-    case_verdicts: dict[tuple[int, ...], list[tuple[str, Verdict]]] = field(default_factory=dict)
-
-
-def _rates(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> dict[str, int]:
-    return {lid: ctx.tiers[i] for lid, i in zip(yr.ids, levels, strict=True)}
 
 
 def _price(ctx: _Context, yr: _Year, i: int, level: int, prev: int | None) -> float:
@@ -523,24 +469,6 @@ def _trial(ctx: _Context, yr: _Year, t: SearchTrial) -> Trial:
         t.note,
         _cause_text(causes[0]) if causes else "",
         max(yr.extended.get(t.levels, {}).values(), default=1),
-    )
-
-
-def _cause_text(cause: dict[str, Any]) -> str:
-    """``video latency_p99_ps 34 ms > 30 ms on core-cc (…)``."""
-    m = cause["metric"]
-    where = (
-        f" on {cause['link']}{'' if cause['sized'] else ' (not sized by this plan)'} "
-        f"({cause['why']})"
-        if cause["link"]
-        else ""
-    )
-    when = f" in epoch '{cause['epoch']}'" if cause["epoch"] else ""
-    if cause.get("case"):
-        when = f" during the {cause['case']}" + when
-    return (
-        f"{cause['class']} {m.removesuffix('_ps')} {show_value(m, cause['mean'])} > "
-        f"{show_value(m, cause['target'])}{when}{where}"
     )
 
 
@@ -601,437 +529,8 @@ def _no_design(ctx: _Context, yr: _Year, outcome: YearOutcome) -> str:
     )
 
 
-def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdict, list[RunRecord]]:
-    """Judge design ``levels``: the normal case, then (when it passes) every failure case in
-    order, stopping at the first that fails; memoised per year. Returns the deciding case's
-    verdict and runs (the normal case's when every case passes); the failing case's name is
-    kept in ``yr.failed_case`` and every case judged in ``yr.case_verdicts``."""
-    if levels in yr.memo:
-        return yr.memo[levels]
-    if ctx.verdict is not None:
-        yr.memo[levels] = (ctx.verdict(yr.year, _rates(ctx, yr, levels)), [])
-        return yr.memo[levels]
-    verdict, recs = _steady_case(ctx, yr, levels, yr.data, "normal")
-    judged = [("normal", verdict)]
-    decided = (verdict, recs)
-    if verdict.ok:
-        for case in yr.cases:
-            v, r = _steady_case(ctx, yr, levels, case.data, case.name)
-            judged.append((case.name, v))
-            if not v.ok:
-                decided = (v, r)
-                yr.failed_case[levels] = case.name
-                break
-    yr.case_verdicts[levels] = judged
-    yr.memo[levels] = decided
-    return decided
-
-
-def _steady_case(
-    ctx: _Context, yr: _Year, levels: tuple[int, ...], data: dict[str, Any], case: str
-) -> tuple[Verdict, list[RunRecord]]:
-    """Judge one case, accepting a feasible verdict only when every SLA metric is
-    stationary over the run (:mod:`vidnet_sim.analysis.steady`): otherwise the duration is
-    doubled, up to ``ctx.max_extend`` times the scenario's, and the case judged again. A
-    feasible verdict still resting on a transient at the limit is kept and recorded in
-    ``yr.transient``; the factor each case was decided at in ``yr.extended``."""
-    base = ctx.duration_ps or yr.duration_ps
-    factor = 1
-    while True:
-        verdict, recs = _evaluate_case(
-            ctx, yr, levels, data, base * factor if factor > 1 else ctx.duration_ps, base * factor
-        )
-        growing = _growing(ctx, yr, recs) if verdict.ok and ctx.max_extend > 1 else []
-        if not growing:
-            break
-        if factor * 2 > ctx.max_extend:
-            yr.transient.setdefault(levels, []).extend(f"{case}: {g}" for g in growing)
-            break
-        factor *= 2
-    if factor > 1:
-        yr.extended.setdefault(levels, {})[case] = factor
-    return verdict, recs
-
-
-def _growing(ctx: _Context, yr: _Year, records: list[RunRecord]) -> list[str]:
-    """What a feasible verdict rests on that is not stationary: the SLA metrics (``class
-    metric``) whose per-interval values, averaged over the replications, show a positive
-    batch-means trend after the MSER-5 warm-up, and the links crossed by a class with an
-    SLA measured for less than their queue's relaxation time."""
-    from vidnet_sim.analysis.steady import relaxation_ps, trend
-
-    crossed = {d for cls in ctx.targets for d in yr.class_dirs.get(cls, set())}
-    slow: dict[str, tuple[float, float]] = {}
-    for r in records:
-        if r.links is None:
-            continue
-        for row in r.links[r.links["link"].astype(str).isin(crossed)].to_dict("records"):
-            if row["packets"] <= 0 or row["measured_ps"] <= 0:
-                continue
-            service = 8e12 * row["bytes"] / row["packets"] / row["rate_bps"]
-            relax = relaxation_ps(float(row["utilisation"]), service)
-            if relax > row["measured_ps"]:
-                name = str(row["link"])
-                slow[name] = max(slow.get(name, (0.0, 0.0)), (relax, float(row["utilisation"])))
-    out = [
-        f"{name} at {u:.1%} utilisation settles in "
-        + ("never" if math.isinf(t) else f"{t / 1e12:.3g} s")
-        + f", longer than the {records[0].links['measured_ps'].iloc[0] / 1e12:.3g} s measured"
-        if records and records[0].links is not None and len(records[0].links)
-        else ""
-        for name, (t, u) in sorted(slow.items())
-    ]
-    frames = [r.epochs for r in records if r.epochs is not None and len(r.epochs)]
-    if not frames:
-        return out
-    ep = pd.concat(frames, ignore_index=True)
-    ep = ep[ep["level"] == "class"]
-    for cls, cols in ctx.targets.items():
-        e = ep[ep["name"] == cls]
-        if not len(e):
-            continue
-        for metric in cols:
-            col = metric.removeprefix("packet_")
-            if col == "loss":
-                values = (e["loss"] - e["failure_loss"]).clip(lower=0.0)
-            elif col in e.columns:
-                values = e[col]
-            else:
-                continue  # frame metrics: no per-interval column
-            series = values.groupby(e["epoch"]).mean().sort_index().to_numpy(np.float64)
-            if trend(series).transient:
-                out.append(f"{cls} {metric.removesuffix('_ps')} still growing at the end")
-    return out
-
-
-def _evaluate_case(
-    ctx: _Context,
-    yr: _Year,
-    levels: tuple[int, ...],
-    data: dict[str, Any],
-    duration_ps: int | None,
-    run_ps: int,
-) -> tuple[Verdict, list[RunRecord]]:
-    """Simulate one case of design ``levels`` (replications until decided). Loss targets
-    count buffer losses only (``loss − failure_loss``): the packets lost while a failure
-    converges are a property of the protection scheme, judged against ``failure_loss``."""
-    trial = copy.deepcopy(data)
-    trial.pop("sizing", None)  # not read by a run: runs are stored by what they simulate
-    for link, lv in zip(trial["links"], levels, strict=True):
-        link["rate"] = f"{ctx.tiers[lv]}bps"
-    if ctx.max_extend > 1:  # equal intervals for the stationarity check
-        trial.setdefault("simulation", {})["report_interval"] = f"{run_ps // _INTERVALS}ps"
-    cache = RunCache(
-        trial,
-        ctx.base_dir,
-        Vary("size", "fixed", None, 0.0),
-        ctx.folder,
-        duration_ps,
-        ctx.on_run,
-    )
-    x = float(yr.year)
-    recs = [cache.run(x, k) for k in range(ctx.replications)]
-
-    def judge() -> tuple[Verdict, bool]:
-        return _judge(x, [_buffer_loss(r) for r in recs], ctx.case_targets, ctx.confidence)
-
-    verdict, decided = judge()
-    k = ctx.replications
-    while not decided and k < ctx.max_replications:
-        recs.append(cache.run(x, k))
-        k += 1
-        verdict, decided = judge()
-    for r in recs:
-        if r.error is not None:
-            ctx.failures.append(
-                {
-                    "year": yr.year,
-                    "rates": _rates(ctx, yr, levels),
-                    "replication": r.replication,
-                    "seed": r.seed,
-                    "error": r.error,
-                }
-            )
-    if not any(r.summary is not None for r in recs):
-        raise _RunsFailedError(f"year {yr.year}: every run of a design failed: {recs[0].error}")
-    return verdict, recs
-
-
-def _buffer_loss(rec: RunRecord) -> RunRecord:
-    """``rec`` with ``loss`` counting buffer losses only (the failure losses taken out)."""
-    if rec.summary is None or not (rec.summary["failure_loss"] > 0).any():
-        return rec
-    s = rec.summary.copy()
-    s["loss"] = (s["loss"] - s["failure_loss"]).clip(lower=0.0)
-    return dataclasses.replace(rec, summary=s)
-
-
-class _RunsFailedError(Exception):
-    """Every run of a design failed."""
-
-
 class _InfeasibleError(Exception):
     """No tier meets an SLA (the message says which and why)."""
-
-
-def _failing(verdict: Verdict) -> list[str]:
-    """Classes with a target judged violated (decided, or by the mean)."""
-    c = verdict.checks
-    bad = (c["state"] == "fail") | ((c["state"] == "open") & (c["mean"] > c["target"]))
-    return sorted(set(c.loc[bad, "class"].astype(str)))
-
-
-def _worst_epoch(cls: str, metric: str, records: list[RunRecord]) -> tuple[int, str] | None:
-    """The epoch (number, label) where ``metric`` of class ``cls`` was worst over the runs;
-    ``None`` with a single epoch, or a metric the epochs table does not hold (frames)."""
-    col = metric.removeprefix("packet_")
-    frames = [
-        r.epochs[(r.epochs["level"] == "class") & (r.epochs["name"] == cls)]
-        for r in records
-        if r.epochs is not None and col in r.epochs.columns
-    ]
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return None
-    ep = pd.concat(frames, ignore_index=True)
-    if ep["epoch"].nunique() < 2:
-        return None
-    worst = ep.groupby("epoch")[col].max()
-    if worst.isna().all():
-        return None
-    vals = worst.astype(float).fillna(-math.inf)
-    e = int(vals.index[int(np.argmax(vals.to_numpy()))])
-    row = ep.loc[ep["epoch"] == e].iloc[0]
-    return e, f"{row['label']}, {row['t_start_ps'] / 1e12:g}–{row['t_end_ps'] / 1e12:g} s"
-
-
-def _causes(
-    yr: _Year, verdict: Verdict, records: list[RunRecord], case: str = ""
-) -> list[dict[str, Any]]:
-    """Why a design fails, per failing target (worst first): class, metric, measured mean,
-    target, the epoch where the class did worst (when the run has several), and the culprit
-    on the class's own path: the link where its packets were dropped in that epoch (the
-    most buffer drops over the runs), else where they waited longest (peak queue wait).
-    ``link`` is a sized link's id, or a directed link the plan does not size (a camera's
-    access link) with ``position`` ``None``. Never a link the class does not cross, never
-    whole-run utilisation."""
-    c = verdict.checks
-    bad = (c["state"] == "fail") | ((c["state"] == "open") & (c["mean"] > c["target"]))
-    out = []
-    for row in c[bad].sort_values("ratio", ascending=False).to_dict("records"):
-        cls, metric = str(row["class"]), str(row["metric"])
-        epoch = _worst_epoch(cls, metric, records)
-        out.append(
-            {
-                "class": cls,
-                "metric": metric,
-                "mean": float(row["mean"]),
-                "target": float(row["target"]),
-                "case": case,
-                "epoch": epoch[1] if epoch is not None else "",
-                **_hop(yr, cls, records, epoch[0] if epoch is not None else None, metric),
-            }
-        )
-    return out
-
-
-def _hop(
-    yr: _Year, cls: str, records: list[RunRecord], epoch: int | None, metric: str = ""
-) -> dict[str, Any]:
-    """The hop of class ``cls``'s own path that dominates its loss or latency: the link
-    where its packets were dropped (the most buffer drops over the runs, in ``epoch`` when
-    given), else where they waited longest (peak queue wait). ``link``: a sized link's id or
-    the directed link's name (``sized`` False: the plan does not size it, e.g. a camera's
-    access link); ``position``: the sized link's position; ``why``: the drops or the wait.
-    For ``failure_loss``, the packets lost to a failure count instead of buffer drops."""
-    col = "fail_drops" if metric == "failure_loss" else "drops"
-    lost = "lost to the failure" if col == "fail_drops" else "dropped"
-    wait: dict[str, float] = {}
-    access: set[str] = set()
-    drops: dict[str, float] = {}
-    for r in records:
-        if r.links is not None:
-            for name, w in zip(r.links["link"].astype(str), r.links["peak_wait_ps"], strict=True):
-                wait[name] = max(wait.get(name, 0.0), float(w))
-            access |= set(r.links.loc[r.links["access"].astype(bool), "link"].astype(str))
-        t = r.links
-        if epoch is not None and r.epoch_links is not None:
-            t = r.epoch_links[r.epoch_links["epoch"] == epoch]
-        if t is not None:
-            for name, d in zip(t["link"].astype(str), t[col], strict=True):
-                drops[name] = drops.get(name, 0.0) + float(d)
-    path = sorted(yr.class_dirs.get(cls, set()))
-    if not path:
-        return {"link": None, "sized": False, "access": False, "position": None, "why": ""}
-    worst = max(path, key=lambda x: (drops.get(x, 0.0), wait.get(x, 0.0)))
-    if drops.get(worst, 0.0) > 0:
-        why = f"{drops[worst] / max(len(records), 1):,.0f} packets {lost} per run"
-    else:
-        worst = max(path, key=lambda x: wait.get(x, 0.0))
-        why = f"queue wait up to {show_value('latency_max_ps', wait.get(worst, 0.0))}"
-    pos = {d: i for i, ds in enumerate(yr.dirs) for d in ds}.get(worst)
-    return {
-        "link": yr.ids[pos] if pos is not None else worst,
-        "sized": pos is not None,
-        "access": worst in access,
-        "position": pos,
-        "why": why,
-    }
-
-
-def _reasons(
-    ctx: _Context, yr: _Year, levels: tuple[int, ...], mean_floor: list[int]
-) -> dict[str, dict[str, Any]]:
-    """Why each link built or upgraded this year is at its tier: its mean offered load
-    (``reason`` ``"mean load"``), or the failure of the design one tier lower on that link
-    (its group), all else equal (``reason`` ``"sla"``: class, metric, measured mean, target,
-    epoch, the hop where it failed, and ``crosses``: whether the class crosses the link).
-    That design is cheaper, so the search judged it before choosing this one."""
-    out: dict[str, dict[str, Any]] = {}
-    units = {i: [i] for i in range(len(yr.ids))}
-    pos = {lid: i for i, lid in enumerate(yr.ids)}
-    for g in ctx.groups:
-        members = [pos[x] for x in g if x in pos]
-        for i in members:
-            units[i] = members
-    for i, lid in enumerate(yr.ids):
-        prev = yr.prev[i]
-        if prev is not None and levels[i] == prev:
-            continue
-        base: dict[str, Any] = {
-            "year": yr.year,
-            "link": lid,
-            "previous_rate_bps": ctx.tiers[prev] if prev is not None else None,
-            "rate_bps": ctx.tiers[levels[i]],
-        }
-        lowest = max([mean_floor[j] for j in units[i]] + [yr.prev[j] or 0 for j in units[i]])
-        own = max(mean_floor[i], prev or 0)
-        if own < levels[i] <= lowest:  # raised with its group
-            top = max(units[i], key=lambda j: (max(mean_floor[j], yr.prev[j] or 0), -j))
-            out[lid] = {
-                **base,
-                "reason": "mean load",
-                "mean_load_bps": yr.load[i],
-                "text": f"held at one tier with {yr.ids[top]}, whose mean offered load "
-                f"{_show_rate(yr.load[top])} needs {_show_rate(ctx.tiers[levels[i]])}",
-            }
-            continue
-        if levels[i] <= lowest:
-            out[lid] = {
-                **base,
-                "reason": "mean load",
-                "mean_load_bps": yr.load[i],
-                "text": (
-                    f"built at the slowest tier above its mean load ({_show_rate(yr.load[i])})"
-                    if prev is None
-                    else f"mean offered load {_show_rate(yr.load[i])} needs more than "
-                    f"{_show_rate(ctx.tiers[levels[i] - 1])}"
-                ),
-            }
-            continue
-        lower = list(levels)
-        for j in units[i]:
-            lower[j] = levels[i] - 1
-        judged = yr.memo.get(tuple(lower))
-        if judged is None:  # not reached: a cheaper design is judged before
-            out[lid] = {
-                **base,
-                "reason": "not judged",
-                "text": "the design one tier lower on this link was not judged",
-            }
-            continue
-        causes = _causes(yr, *judged, yr.failed_case.get(tuple(lower), ""))
-        crossing = [c for c in causes if i in yr.class_links.get(c["class"], set())]
-        if not causes:
-            out[lid] = {**base, "reason": "sla", "text": "the design one tier lower failed"}
-            continue
-        cause = (crossing or causes)[0]
-        out[lid] = {
-            **base,
-            "reason": "sla",
-            **{k: v for k, v in cause.items() if k != "position"},
-            "hop": cause["link"],
-            "link": lid,
-            "crosses": bool(crossing),
-            "text": f"at {_show_rate(ctx.tiers[levels[i] - 1])}: {_cause_text(cause)}",
-        }
-    return out
-
-
-def _case_table(yr: _Year, levels: tuple[int, ...]) -> list[dict[str, Any]]:
-    """Every case the chosen design was judged in (normal, then each failure) with its
-    binding SLA: class, metric, mean, target and margin ``1 − mean / target``."""
-    out = []
-    for name, v in yr.case_verdicts.get(levels, []):
-        b = v.binding()
-        out.append(
-            {
-                "year": yr.year,
-                "case": name,
-                "ok": v.ok,
-                "uncertain": v.uncertain,
-                "class": b["class"],
-                "metric": b["metric"],
-                "mean": b["mean"],
-                "target": b["target"],
-                "margin": 1.0 - b["ratio"],
-            }
-        )
-    return out
-
-
-def _binding_hop(yr: _Year, verdict: Verdict, records: list[RunRecord]) -> dict[str, Any]:
-    """The binding SLA of the chosen design (the target closest to its limit) and the hop
-    of its class's path that dominates it (:func:`_hop`), with a warning when that hop is
-    a link the plan does not size."""
-    c = verdict.checks
-    classes = set()
-    for r in records:
-        if r.summary is not None:
-            classes |= set(r.summary.loc[r.summary["level"] == "class", "name"].astype(str))
-    c = c[c["class"].isin(classes)] if classes else c
-    if not len(c):
-        return {}
-    row = c.sort_values("ratio", ascending=False).iloc[0]
-    cls, metric = str(row["class"]), str(row["metric"])
-    epoch = _worst_epoch(cls, metric, records)
-    hop = _hop(yr, cls, records, epoch[0] if epoch is not None else None, metric)
-    hop.pop("position")
-    out = {
-        "class": cls,
-        "metric": metric,
-        "mean": float(row["mean"]),
-        "target": float(row["target"]),
-        "epoch": epoch[1] if epoch is not None else "",
-        **hop,
-    }
-    text = (
-        f"{cls} {metric.removesuffix('_ps')} {show_value(metric, out['mean'])} "
-        f"(target {show_value(metric, out['target'])})"
-    )
-    if hop["link"]:
-        text += f", dominated by {hop['link']} ({hop['why']})"
-        if not hop["sized"]:
-            what = "a camera access link" if hop["access"] else "a link"
-            text += f": {what} not sized by this plan"
-            out["warning"] = (
-                f"year {yr.year}: the binding SLA ({cls} {metric.removesuffix('_ps')}) is "
-                f"limited on {hop['link']}, {what} this plan does not size; faster sized "
-                "links cannot help it"
-            )
-    out["text"] = text
-    return out
-
-
-def _judgement(
-    yr: _Year, levels: tuple[int, ...], verdict: Verdict, records: list[RunRecord]
-) -> Judgement:
-    causes = [] if verdict.ok else _causes(yr, verdict, records, yr.failed_case.get(levels, ""))
-    return Judgement(
-        verdict.ok,
-        frozenset(x["position"] for x in causes if x["position"] is not None),
-        (verdict, causes),
-    )
 
 
 def _link_util(yr: _Year, verdict: Verdict) -> list[float]:
@@ -1041,103 +540,6 @@ def _link_util(yr: _Year, verdict: Verdict) -> list[float]:
         else {}
     )
     return [max((float(util[d]) for d in dirs if d in util), default=0.0) for dirs in yr.dirs]
-
-
-def _show_rate(bps: float) -> str:
-    for unit, scale in (("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
-        if bps >= scale:
-            return f"{bps / scale:.4g} {unit}"
-    return f"{bps:.4g} bit/s"
-
-
-def _class_paths(
-    plan: Any, ids: list[str], dirs: list[list[str]]
-) -> tuple[
-    dict[str, set[int]], dict[str, tuple[float, list[str]]], dict[str, float], dict[str, set[str]]
-]:
-    """Per class: the positions of the scenario links its flows cross, its longest
-    propagation delay (ps) with that path's links, its shortest, and the names of every
-    directed link it crosses (access links too)."""
-    pos = {d: i for i, ds in enumerate(dirs) for d in ds}
-    links: dict[str, set[int]] = {}
-    longest: dict[str, tuple[float, list[str]]] = {}
-    shortest: dict[str, float] = {}
-    names: dict[str, set[str]] = {}
-    group = plan.sources.group[plan.flow_source]
-    for f in range(plan.n_flows):
-        cls = str(plan.group_classes[int(group[f])])
-        route = [int(x) for x in plan.route(f)]
-        crossed = [pos[plan.link_names[x]] for x in route if plan.link_names[x] in pos]
-        links.setdefault(cls, set()).update(crossed)
-        names.setdefault(cls, set()).update(str(plan.link_names[x]) for x in route)
-        prop = float(np.sum(plan.link_prop_ps[route])) if route else 0.0
-        if prop > longest.get(cls, (-1.0, []))[0]:
-            longest[cls] = (prop, [ids[i] for i in crossed])
-        shortest[cls] = min(shortest.get(cls, prop), prop)
-    return links, longest, shortest, names
-
-
-def _layout_class_dirs(plan: Any) -> dict[str, set[str]]:
-    """Per class: the names of the directed links its trees cross in every layout of the
-    plan (the normal routes and every reroute around a failure)."""
-    roots: list[list[int]] = [[int(p)] for p in plan.tree_pos0]
-    for sw in plan.route_switches:
-        for t, p in zip(sw.trees, sw.pos0, strict=True):
-            roots[int(t)].append(int(p))
-    out: dict[str, set[str]] = {}
-    for t, rs in enumerate(roots):
-        cls = str(plan.group_classes[int(plan.sources.group[int(plan.tree_source[t])])])
-        for r in rs:
-            links = plan.pos_link[r : int(plan.pos_end[r])]
-            out.setdefault(cls, set()).update(str(plan.link_names[x]) for x in links if x >= 0)
-    return out
-
-
-def _failure_cases(
-    ctx: _Context,
-    year: int,
-    sc: Any,
-    ydata: dict[str, Any],
-    base_dir: Path,
-    ids: list[str],
-    carried: set[str],
-) -> tuple[list[_Case], list[Any]]:
-    """The failure cases of a year under ``survive = "single-link"``: one per protected link
-    (``ctx.protected``, else every link carrying traffic whose failure leaves all of it a
-    path), failed from the end of the warm-up to the end of the run; and their plans."""
-    from vidnet_sim.network.plan import build_plan
-    from vidnet_sim.scenario import parse_scenario_dict
-
-    total = ctx.duration_ps or sc.simulation.duration
-    at = sc.simulation.warmup
-    explicit = ctx.protected is not None
-    cases: list[_Case] = []
-    plans: list[Any] = []
-    for lid in ctx.protected if ctx.protected is not None else ids:
-        if lid not in ids or (not explicit and lid not in carried):
-            continue
-        data = copy.deepcopy(ydata)
-        data.setdefault("events", []).append(
-            {
-                "kind": "failure",
-                "link": lid,
-                "at": f"{at}ps",
-                "duration": f"{total - at}ps",
-                "convergence": f"{ctx.convergence_ps}ps",
-            }
-        )
-        plan = build_plan(parse_scenario_dict(copy.deepcopy(data), base_dir=base_dir), base_dir)
-        lost = [w for w in plan.warnings if "has no path" in w]
-        if lost:
-            if explicit:
-                raise AnalysisInputError(
-                    f"sizing.protected: link {lid!r} has no protection path in year {year}: "
-                    f"{lost[0]}; expected links whose failure leaves all traffic a path"
-                )
-            continue
-        cases.append(_Case(lid, data))
-        plans.append(plan)
-    return cases, plans
 
 
 def _check_sizing_links(ctx: _Context, data: dict[str, Any], years: list[int]) -> None:
@@ -1154,10 +556,6 @@ def _check_sizing_links(ctx: _Context, data: dict[str, Any], years: list[int]) -
             raise AnalysisInputError(
                 f"{where}: got {lid!r}: no link has this id; expected one of {known}"
             )
-
-
-def _per_link(dirs: list[list[str]], values: dict[str, float]) -> list[float]:
-    return [max((float(values[d]) for d in ds if d in values), default=0.0) for ds in dirs]
 
 
 def _counts(sc: Any) -> dict[str, int]:
