@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from vidnet_sim.analysis import estimate, gaussian_alpha
 from vidnet_sim.analysis import runs as runs_module
 from vidnet_sim.analysis.capacity import find_capacity
-from vidnet_sim.analysis.commands import capacity as capacity_cmd
-from vidnet_sim.analysis.commands import curve as curve_cmd
 from vidnet_sim.analysis.curve import run_curve
 from vidnet_sim.analysis.estimates import _bucket_from_trace
 from vidnet_sim.analysis.vary import AnalysisInputError, make_vary, vary_values
+from vidnet_sim.cli.analysis import capacity as capacity_cmd
+from vidnet_sim.cli.analysis import curve as curve_cmd
 from vidnet_sim.fingerprint import MODEL_PACKAGES, engine_fingerprint
 from vidnet_sim.network.plan import service_time_ps
 from vidnet_sim.runner import run

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
+from vidnet_sim.cli.summary import render_summary, render_warnings
 from vidnet_sim.core.histogram import N_BUCKETS, histogram_of, quantile
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import ScenarioError, VidnetError
@@ -32,8 +33,6 @@ from vidnet_sim.results import (
     quantile_from_hist,
     read_parquet_kwargs,
     read_results,
-    render_summary,
-    render_warnings,
     summary_json,
     write_results,
 )

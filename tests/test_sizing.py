@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from vidnet_sim.analysis.commands import size as size_cmd
 from vidnet_sim.analysis.cost import CostModel, load_cost_model
 from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import AnalysisInputError
+from vidnet_sim.cli.analysis import size as size_cmd
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK
 from vidnet_sim.network.plan import service_time_ps
 from vidnet_sim.runner import run

@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 import vidnet_sim
+from vidnet_sim.cli.sweep import compare, sweep
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.results import Results, read_results
 from vidnet_sim.results.tables import SCHEMAS
@@ -39,7 +40,6 @@ from vidnet_sim.sweep import (
 )
 from vidnet_sim.sweep import plan as sweep_plan
 from vidnet_sim.sweep.cluster import JobOptions, jobqueue_cluster, sbatch_script
-from vidnet_sim.sweep.commands import compare, sweep
 from vidnet_sim.sweep.paths import PathError, parse_path, resolve, set_value
 from vidnet_sim.sweep.plan import Point, SweepBase
 
@@ -584,7 +584,7 @@ def test_dask_local_cluster_gives_the_serial_files(
 
 # --------------------------------------------------------------------------- SIGKILL
 _SUBPROCESS = (
-    "import sys; from vidnet_sim.sweep.commands import sweep; "
+    "import sys; from vidnet_sim.cli.sweep import sweep; "
     "sweep.main(sys.argv[1:], prog_name='vidnet-sim sweep')"
 )
 

@@ -12,14 +12,22 @@ import numpy as np
 import numpy.typing as npt
 
 from vidnet_sim.core.histogram import N_BUCKETS
+from vidnet_sim.core.limits import check_limits
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.plan import NetworkPlan, build_plan
 from vidnet_sim.results import SlaTargets, Tables, build_tables, write_results
 from vidnet_sim.scenario import Scenario, load_scenario
+from vidnet_sim.scenario.growth import plan_years, scenario_for_year
 from vidnet_sim.scenario.model import Simulation
 from vidnet_sim.scenario.units import format_time
-from vidnet_sim.timeline.driver import Engine, drive, epoch_bounds, scenario_actions
+from vidnet_sim.timeline.driver import (
+    Action,
+    Engine,
+    drive,
+    epoch_bounds,
+    scenario_actions,
+)
 from vidnet_sim.traffic.sources import SourceState, camera_name
 
 EngineName = Literal["core", "reference"]
@@ -59,6 +67,69 @@ def with_overrides(
     if window_ps is not None:
         sim["window"] = window_ps
     return scenario.model_copy(update={"simulation": Simulation.model_validate(sim)})
+
+
+@dataclass(frozen=True)
+class CompiledScenario:
+    """A scenario ready to simulate: what :func:`compile_scenario` returns."""
+
+    scenario: Scenario  #: with the overrides applied
+    plan: NetworkPlan  #: its compiled network
+    actions: list[Action]  #: its timeline (events and failures as engine actions)
+    source: Path | None  #: the TOML file it was loaded from, if any
+    years: tuple[int, ...]  #: the years of its growth plan (``(1,)`` without one)
+
+
+def compile_scenario(
+    scenario: Scenario | str | Path,
+    *,
+    seed: int | None = None,
+    duration_ps: int | None = None,
+    core_limits: bool = True,
+    every_year: bool = False,
+) -> CompiledScenario:
+    """Load (from a path) and compile a scenario: its network plan, its timeline and, with
+    ``core_limits``, what the Numba core's packed fields can hold.
+
+    With ``every_year``, the network of each later year of the growth plan is compiled and
+    checked too (routes, failures, limits), its problems named ``growth (year N): <field>``.
+    Raises one :class:`~vidnet_sim.errors.ScenarioError` naming the file (and every problem
+    of the later years together) for a scenario that cannot be simulated.
+    """
+    source: Path | None = None
+    if not isinstance(scenario, Scenario):
+        source = Path(scenario)
+        scenario = load_scenario(source)
+    base_dir = source.parent if source is not None else None
+
+    def compile_year(sc: Scenario) -> tuple[NetworkPlan, list[Action]]:
+        plan = build_plan(sc, base_dir)
+        actions = scenario_actions(sc, plan)
+        if core_limits:
+            check_limits(plan, sc.simulation.window, sc.simulation.duration)
+        return plan, actions
+
+    try:
+        scenario = with_overrides(scenario, seed=seed, duration_ps=duration_ps)
+        plan, actions = compile_year(scenario)
+    except ScenarioError as exc:
+        raise exc.with_source(str(source)) if source is not None else exc from None
+    years = tuple(plan_years(scenario))
+    problems: list[Problem] = []
+    for year in years[1:] if every_year else ():
+        try:
+            compile_year(scenario_for_year(scenario, year))
+        except ScenarioError as exc:
+            problems += [
+                Problem(
+                    f"growth (year {year}): {p.path}" if p.path else f"growth (year {year})",
+                    p.message,
+                )
+                for p in exc.problems
+            ]
+    if problems:
+        raise ScenarioError(problems, str(source) if source is not None else "")
+    return CompiledScenario(scenario, plan, actions, source, years)
 
 
 def sla_targets(scenario: Scenario) -> dict[str, SlaTargets]:
@@ -176,16 +247,12 @@ def run(
     :class:`~vidnet_sim.errors.ScenarioError` for an invalid scenario, before anything is
     written.
     """
-    source_path: Path | None = None
-    if not isinstance(scenario, Scenario):
-        source_path = Path(scenario)
-        scenario = load_scenario(source_path)
-    scenario = with_overrides(scenario, seed=seed, duration_ps=duration_ps)
+    # the core checks its own limits when it is built; the reference has none
+    compiled = compile_scenario(scenario, seed=seed, duration_ps=duration_ps, core_limits=False)
+    scenario, plan, actions = compiled.scenario, compiled.plan, compiled.actions
+    source_path = compiled.source
     sim = scenario.simulation
-    base_dir = source_path.parent if source_path is not None else None
     try:
-        plan = build_plan(scenario, base_dir)
-        actions = scenario_actions(scenario, plan)
         interval = sim.report_interval
         n_events = len(epoch_bounds(actions, sim.duration)[0])
         n_ticks = 0 if interval is None else (sim.duration - 1) // interval

@@ -1,8 +1,7 @@
-"""Results of a run as tidy pandas tables, their SLA check, Parquet storage and rendering."""
+"""Results of a run as tidy pandas tables, their SLA check, Parquet storage and JSON view."""
 
 from __future__ import annotations
 
-from vidnet_sim.results.console import render_summary, render_warnings, summary_json
 from vidnet_sim.results.epochs import epoch_links_table, epochs_table
 from vidnet_sim.results.sla import SlaTargets, check_sla
 from vidnet_sim.results.store import (
@@ -12,6 +11,7 @@ from vidnet_sim.results.store import (
     read_results,
     write_results,
 )
+from vidnet_sim.results.summary import sla_violations, summary_json
 from vidnet_sim.results.tables import (
     EPOCH_LINKS_SCHEMA,
     EPOCHS_SCHEMA,
@@ -46,8 +46,7 @@ __all__ = [
     "quantile_from_hist",
     "read_parquet_kwargs",
     "read_results",
-    "render_summary",
-    "render_warnings",
+    "sla_violations",
     "summary_json",
     "write_results",
 ]

@@ -1,7 +1,6 @@
 """The ``vidnet-sim sweep`` and ``vidnet-sim compare`` commands.
 
-Register them on the main group with ``main.add_command(sweep)`` and
-``main.add_command(compare)``. Results and ``--json`` go to stdout; errors, logs and the
+Results and ``--json`` go to stdout; errors, logs and the
 progress bar to stderr. Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid
 scenario or sweep spec, 4 some points failed.
 """
@@ -11,37 +10,51 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import ProgressColumn, Task
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
-from vidnet_sim.errors import (
-    EXIT_INVALID_SCENARIO,
-    EXIT_OK,
-    EXIT_RUNTIME,
-    EXIT_USAGE,
-    ScenarioError,
-    VidnetError,
+from vidnet_sim.cli.output import (
+    fail,
+    note,
+    progress_console,
+    reported_errors,
+    stdout_console,
+    stop,
 )
+from vidnet_sim.errors import EXIT_OK, EXIT_USAGE, ScenarioError, VidnetError
+from vidnet_sim.results.tables import SCHEMAS
+from vidnet_sim.sweep.cluster import JobOptions, jobqueue_cluster, sbatch_script
+from vidnet_sim.sweep.compare import (
+    STAT_COLUMNS,
+    compare_results,
+    format_value,
+    load_results,
+    write_table,
+)
+from vidnet_sim.sweep.execute import (
+    DaskExecutor,
+    Executor,
+    PointOutcome,
+    SerialExecutor,
+    run_sweep,
+)
+from vidnet_sim.sweep.plan import load_sweep
+from vidnet_sim.sweep.store import SweepStore
 
 __all__ = ["compare", "sweep"]
-
-_err = Console(stderr=True, highlight=False)
-
-
-def _exit(code: int, message: str | None = None) -> NoReturn:
-    if message:
-        _err.print(message, markup=False)
-    sys.exit(code)
-
-
-def _stdout() -> Console:
-    return Console(highlight=False, width=max(120, Console().width))
 
 
 class _Eta(ProgressColumn):
@@ -167,10 +180,6 @@ def sweep(
     scenario = "<scenario file>". Points whose files exist are skipped; a failed point is
     recorded with its error and the sweep goes on (exit code 4).
     """
-    from vidnet_sim.sweep.cluster import JobOptions
-    from vidnet_sim.sweep.plan import load_sweep
-    from vidnet_sim.sweep.store import SweepFolderError, SweepStore
-
     modes = [
         name
         for name, on in (
@@ -190,7 +199,7 @@ def sweep(
     try:
         sw = load_sweep(file)
     except ScenarioError as exc:
-        _exit(EXIT_INVALID_SCENARIO, exc.render())
+        fail(exc)
     out = out_dir if out_dir is not None else Path("results") / "sweeps" / sw.name
     store = SweepStore(out)
     options = JobOptions(
@@ -201,7 +210,7 @@ def sweep(
         cores=cores,
         directives=list(directives),
     )
-    try:
+    with reported_errors():
         store.check(sw)
         if status:
             _print_status(sw, store, as_json)
@@ -225,12 +234,6 @@ def sweep(
             skip_failed=skip_failed,
             as_json=as_json,
         )
-    except ScenarioError as exc:
-        _exit(EXIT_INVALID_SCENARIO, exc.render())
-    except SweepFolderError as exc:
-        _exit(EXIT_USAGE, f"error: {exc}")
-    except VidnetError as exc:
-        _exit(EXIT_RUNTIME, f"error: {exc}")
 
 
 def _run(
@@ -247,25 +250,15 @@ def _run(
     skip_failed: bool,
     as_json: bool,
 ) -> None:
-    from vidnet_sim.sweep.cluster import jobqueue_cluster
-    from vidnet_sim.sweep.execute import (
-        DaskExecutor,
-        Executor,
-        PointOutcome,
-        SerialExecutor,
-        run_sweep,
-    )
-
     points = None
     executor: Executor | None = None
     if index is not None:
         points = sw.points[index * chunk : (index + 1) * chunk]
         if not points:
             n_tasks = -(-len(sw.points) // chunk)
-            _err.print(
+            note(
                 f"sweep: task {index} has no points (the sweep has {len(sw.points)} "
-                f"points: {n_tasks} task(s) of {chunk})",
-                markup=False,
+                f"points: {n_tasks} task(s) of {chunk})"
             )
             return
         executor = SerialExecutor()
@@ -273,7 +266,7 @@ def _run(
         import importlib.util
 
         if importlib.util.find_spec("distributed") is None:
-            _exit(
+            stop(
                 EXIT_USAGE,
                 "error: --scheduler needs Dask distributed: pip install "
                 "'vidnet-sim[cluster]' (or pip install distributed)",
@@ -286,7 +279,7 @@ def _run(
         import importlib.util
 
         if importlib.util.find_spec("dask_jobqueue") is None:
-            _exit(
+            stop(
                 EXIT_USAGE,
                 "error: --cluster needs dask-jobqueue: pip install "
                 "'vidnet-sim[cluster]' (or pip install dask-jobqueue)",
@@ -303,20 +296,11 @@ def _run(
 
     def on_start(n_todo: int, n_skipped: int, where: str) -> None:
         nonlocal progress, task
-        _err.print(
+        note(
             f"sweep {sw.name}: {n_todo} point(s) to run, {n_skipped} already done; "
-            f"{where}; results in {out}",
-            markup=False,
+            f"{where}; results in {out}"
         )
-        if n_todo and _err.is_terminal:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
+        if n_todo and sys.stderr.isatty():
             progress = Progress(
                 TextColumn("points"),
                 BarColumn(),
@@ -324,7 +308,7 @@ def _run(
                 TextColumn("[red]{task.fields[failed]} failed"),
                 TimeElapsedColumn(),
                 _Eta(),
-                console=_err,
+                console=progress_console(),
                 transient=True,
             )
             task = progress.add_task("sweep", total=n_todo, failed=0)
@@ -336,7 +320,10 @@ def _run(
                 f"point #{outcome.point.index} {outcome.point.point_id} failed: "
                 f"{outcome.error.get('error')}: {outcome.error.get('message')}"
             )
-            (_err if progress is None else progress.console).print(line, markup=False)
+            if progress is None:
+                note(line)
+            else:
+                progress.console.print(line, markup=False)
         if progress is not None:
             progress.update(task, completed=n_ok + n_failed, failed=n_failed)
 
@@ -352,14 +339,9 @@ def _run(
             on_progress=on_progress,
             update_meta=index is None,
         )
-    except (ScenarioError, VidnetError):
-        raise
     except KeyboardInterrupt:
         _stop(progress)
-        _exit(130, "sweep: interrupted; finished points are kept, run again to resume")
-    except Exception as exc:  # a bug or a resource problem: one line, exit 1
-        _stop(progress)
-        _exit(EXIT_RUNTIME, f"error: {type(exc).__name__}: {exc}")
+        stop(130, "sweep: interrupted; finished points are kept, run again to resume")
     finally:
         _stop(progress)
         if executor is not None:
@@ -390,7 +372,7 @@ def _print_status(sw: Any, store: Any, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(st.as_dict(), indent=2, allow_nan=False, default=str))
         return
-    out = _stdout()
+    out = stdout_console()
     out.print(f"sweep {escape(sw.name)}: {st.total} point(s) in {escape(str(store.root))}")
     out.print(f"  done     {len(st.done)}")
     out.print(f"  failed   {len(st.failed)}")
@@ -451,15 +433,12 @@ def _print_points(sw: Any, store: Any, as_json: bool) -> None:
             *[json.dumps(p.params[k], ensure_ascii=False) for k in sw.parameters],
             state(p.point_id),
         )
-    _stdout().print(table)
+    stdout_console().print(table)
 
 
 def _print_sbatch(
     sw: Any, file: Path, out: Path, chunk: int, max_parallel: int | None, options: Any
 ) -> None:
-    from vidnet_sim.sweep.cluster import sbatch_script
-    from vidnet_sim.sweep.store import SweepStore
-
     sw.check()
     store = SweepStore(out)
     store.write_meta(sw)
@@ -527,17 +506,14 @@ def compare(
     Replications of one design give a mean and a confidence interval; rows whose intervals
     do not overlap are marked. Shared sweep parameters are matched.
     """
-    from vidnet_sim.results.tables import SCHEMAS
-    from vidnet_sim.sweep.compare import compare_results, load_results, write_table
-
     known = set(SCHEMAS["summary"].names) | set(SCHEMAS["links"].names)
     unknown = [m for m in metrics if m not in known]
     if unknown:
         raise click.BadParameter(f"unknown column(s) {', '.join(unknown)}", param_hint="--metric")
     try:
         ra, rb = load_results(a), load_results(b)
-    except VidnetError as exc:
-        _exit(EXIT_USAGE, f"error: {exc}")
+    except VidnetError as exc:  # a folder named on the command line that cannot be read
+        fail(exc, EXIT_USAGE)
     df = compare_results(ra, rb, confidence=confidence, metrics=metrics or None, groups=groups)
     target = out_file or Path("results") / "compare" / f"{a.name}-vs-{b.name}.parquet"
     written = write_table(df, target)
@@ -551,9 +527,7 @@ def compare(
 def _render_comparison(
     df: Any, a: Path, b: Path, confidence: float, limit: int, written: Path
 ) -> None:
-    from vidnet_sim.sweep.compare import STAT_COLUMNS, format_value
-
-    out = _stdout()
+    out = stdout_console()
     params = [c for c in df.columns if c not in ("table", "level", "name", *STAT_COLUMNS)]
     shown = df
     if len(df) > limit:

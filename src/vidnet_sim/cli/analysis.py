@@ -1,4 +1,4 @@
-"""The ``curve``, ``capacity`` and ``size`` commands (registered in ``vidnet_sim.cli``).
+"""The ``vidnet-sim curve``, ``capacity`` and ``size`` commands.
 
 Exit codes (as the rest of ``vidnet-sim``): 0 ok, 1 runtime failure, 2 usage error,
 3 invalid input (scenario, variable, range, an SLA no load or tier meets — ``size`` then
@@ -8,40 +8,31 @@ computed is written and labelled partial).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
 
-from vidnet_sim.errors import (
-    EXIT_INVALID_SCENARIO,
-    EXIT_PARTIAL,
-    EXIT_RUNTIME,
-    ScenarioError,
-    UnitError,
-)
+from vidnet_sim.analysis.capacity import find_capacity, show_value
+from vidnet_sim.analysis.cost import CostModel, load_cost_model
+from vidnet_sim.analysis.curve import run_curve, write_curve
+from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
+from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
+from vidnet_sim.cli.output import progress_console, reported_errors, stdout_console
+from vidnet_sim.cli.run import time_option
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL
 
 __all__ = ["capacity", "curve", "size"]
 
 
 def _duration(value: str | None) -> int | None:
-    if value is None:
-        return None
-    from vidnet_sim.scenario.units import parse_time
-
-    try:
-        t = parse_time(value)
-    except UnitError as exc:
-        raise click.BadParameter(str(exc), param_hint="--duration") from None
-    if t <= 0:
-        raise click.BadParameter(f"must be positive, got '{value}'", param_hint="--duration")
-    return t
+    return time_option(value, "--duration")
 
 
 def _slug(text: str) -> str:
@@ -57,15 +48,12 @@ class _Bar:
         self.task: Any = None
         self.reused = 0
         if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
             self.progress = Progress(
                 TextColumn(label),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.description}"),
-                console=Console(stderr=True),
+                console=progress_console(),
                 transient=True,
             )
             self.task = self.progress.add_task("", total=total)
@@ -89,26 +77,6 @@ class _Bar:
                 f"{rec.replication}"
                 f"{' (reused)' if rec.reused else ''}",
             )
-
-
-def _invalid(exc: Exception) -> NoReturn:
-    text = exc.render() if isinstance(exc, ScenarioError) else f"invalid input: {exc}"
-    click.echo(text, err=True)
-    sys.exit(EXIT_INVALID_SCENARIO)
-
-
-@contextlib.contextmanager
-def _reported_errors() -> Iterator[None]:
-    """Invalid input exits 3 with its message; anything else exits 1 with one line."""
-    from vidnet_sim.analysis.vary import AnalysisInputError
-
-    try:
-        yield
-    except (ScenarioError, AnalysisInputError) as exc:
-        _invalid(exc)
-    except Exception as exc:  # a bug or a resource problem: one line, no traceback
-        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(EXIT_RUNTIME)
 
 
 @click.command()
@@ -155,11 +123,9 @@ def curve(
 ) -> None:
     """Latency percentiles and loss per class against a varied load, with confidence
     intervals and the fast estimates (60 % rule, Gaussian, network calculus)."""
-    from vidnet_sim.analysis.curve import run_curve, write_curve
-
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}"
-    with _reported_errors(), _Bar("curve", None) as bar:
+    with reported_errors(), _Bar("curve", None) as bar:
         res = run_curve(
             file,
             what,
@@ -252,11 +218,9 @@ def capacity(
 ) -> None:
     """The largest camera count (or load) for which every SLA holds; reports the binding
     class and link."""
-    from vidnet_sim.analysis.capacity import find_capacity, show_value
-
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}"
-    with _reported_errors(), _Bar("capacity", None) as bar:
+    with reported_errors(), _Bar("capacity", None) as bar:
         res = find_capacity(
             file,
             what,
@@ -380,14 +344,10 @@ def size(
 ) -> None:
     """The cheapest rate tier per link meeting every SLA, for each year of the growth plan:
     upgrade schedule, CAPEX per year and a report (report.md) for a council."""
-    from vidnet_sim.analysis.cost import CostModel, load_cost_model
-    from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
-    from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
-
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "size" / file.stem
     stopped: SizingStoppedError | None = None
-    with _reported_errors():
+    with reported_errors():
         model = load_cost_model(costs_file) if costs_file is not None else CostModel()
         with _Bar("size", None, "year") as bar:
             try:
@@ -409,10 +369,7 @@ def size(
     if as_json:
         click.echo((out / "size.json").read_text(encoding="utf-8"))
     elif res.years:
-        from rich.console import Console
-        from rich.table import Table
-
-        console = Console(highlight=False, width=max(120, Console().width))
+        console = stdout_console()
         tables = sizing_tables(res)
         for key, title in (
             ("years", "investment per year"),

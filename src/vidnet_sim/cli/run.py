@@ -1,43 +1,47 @@
-"""The ``vidnet-sim`` command: a thin layer over the library.
+"""The ``vidnet-sim run`` and ``vidnet-sim validate`` commands.
 
-Results (and ``--json``) go to stdout; errors, logs and progress bars to stderr. Exit codes:
-0 ok, 1 runtime failure, 2 usage error, 3 invalid scenario, 4 partial results (sweeps).
+Results (and ``--json``) go to stdout; errors, warnings and the progress bar to stderr.
+Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid scenario.
 """
 
 from __future__ import annotations
 
-import gc
 import json
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from vidnet_sim import __version__
-from vidnet_sim.errors import (
-    EXIT_INVALID_SCENARIO,
-    EXIT_RUNTIME,
-    Problem,
-    ScenarioError,
-    UnitError,
+from vidnet_sim.cli.output import (
+    fail,
+    progress_console,
+    reported_errors,
+    stderr_console,
+    stdout_console,
 )
+from vidnet_sim.cli.summary import render_summary, render_warnings
+from vidnet_sim.errors import ScenarioError, UnitError
+from vidnet_sim.results import summary_json
+from vidnet_sim.runner import compile_scenario
+from vidnet_sim.runner import run as run_scenario
+from vidnet_sim.scenario import load_scenario
+from vidnet_sim.scenario.growth import plan_years, scenario_for_year
+from vidnet_sim.scenario.units import parse_time
+from vidnet_sim.sweep import load_sweep
 
-_err = Console(stderr=True, highlight=False)
+__all__ = ["run", "time_option", "validate"]
+
 MAX_DURATION_PS = 40 * 86_400 * 10**12  # leaves room for draining within int64 ps
 
 
-def _fail_scenario(exc: ScenarioError) -> None:
-    click.echo(exc.render(), err=True)  # one line per problem, never re-wrapped
-    sys.exit(EXIT_INVALID_SCENARIO)
-
-
-def _time_option(value: str | None, name: str) -> int | None:
+def time_option(value: str | None, name: str) -> int | None:
+    """The picoseconds of a positive duration option (``None`` if not given); a bad value is
+    a usage error naming option ``name``."""
     if value is None:
         return None
-    from vidnet_sim.scenario.units import parse_time
-
     try:
         t = parse_time(value)
     except UnitError as exc:
@@ -53,77 +57,25 @@ def _time_option(value: str | None, name: str) -> int | None:
     return t
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="vidnet-sim")
-def main() -> None:
-    """Exact packet simulation for sizing city camera and service networks."""
-
-
-def entry() -> None:
-    """The ``vidnet-sim`` console script: :func:`main`, then the heap frozen before exit.
-
-    Loading the Numba kernels leaves a large heap of compiler objects, which the
-    interpreter's final garbage collection would walk (about 0.5 s with cached kernels,
-    1.5 s after a compile) unless it is frozen first."""
-    try:
-        main()
-    finally:
-        gc.freeze()
-
-
-@main.command()
+@click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def validate(file: Path) -> None:
     """Check a scenario FILE (and its compiled network) or a sweep file, without running it."""
-    from vidnet_sim.core.limits import check_limits
-    from vidnet_sim.network.plan import NetworkPlan, build_plan
-    from vidnet_sim.scenario import Scenario, load_scenario
-    from vidnet_sim.timeline.driver import scenario_actions
-
     if _is_sweep_file(file):
-        from vidnet_sim.sweep import load_sweep
-
         try:
             sw = load_sweep(file)
             sw.check()
         except ScenarioError as exc:
-            _fail_scenario(exc.with_source(str(file)))
-            return
+            fail(exc.with_source(str(file)))
         click.echo(
             f"{file}: valid sweep — {len(sw.points)} points over {len(sw.parameters)} parameters"
         )
         return
-    from vidnet_sim.scenario.growth import plan_years, scenario_for_year
-
-    def compile_year(sc: Scenario) -> NetworkPlan:
-        """The year's network, its timeline and what the core can hold: all checked."""
-        plan = build_plan(sc, file.parent)
-        scenario_actions(sc, plan)
-        check_limits(plan, sc.simulation.window, sc.simulation.duration)
-        return plan
-
     try:
-        scenario = load_scenario(file)
-        plan = compile_year(scenario)
+        compiled = compile_scenario(file, every_year=True)
     except ScenarioError as exc:
-        _fail_scenario(exc.with_source(str(file)))
-        return
-    years = plan_years(scenario)
-    problems: list[Problem] = []
-    for year in years[1:]:  # every later year's network compiles too (routes, failures)
-        try:
-            compile_year(scenario_for_year(scenario, year))
-        except ScenarioError as exc:
-            problems += [
-                Problem(
-                    f"growth (year {year}): {p.path}" if p.path else f"growth (year {year})",
-                    p.message,
-                )
-                for p in exc.problems
-            ]
-    if problems:
-        _fail_scenario(ScenarioError(problems, str(file)))
-        return
+        fail(exc.with_source(str(file)))
+    plan, years = compiled.plan, compiled.years
     grows = f"; growth plan of {len(years)} years, each compiled" if len(years) > 1 else ""
     click.echo(
         f"{file}: valid — {len(plan.node_names)} nodes, {plan.n_links} directed links, "
@@ -131,7 +83,7 @@ def validate(file: Path) -> None:
     )
 
 
-@main.command()
+@click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--out",
@@ -169,36 +121,25 @@ def run(
     year: int | None,
 ) -> None:
     """Simulate scenario FILE; print a summary and write Parquet results."""
-    from vidnet_sim.results import render_summary, render_warnings, summary_json
-    from vidnet_sim.runner import run as run_scenario
-
-    duration_ps = _time_option(duration, "--duration")
+    duration_ps = time_option(duration, "--duration")
     target, out_dir = _year_target(file, year, out_dir)
     progress, on_progress = _progress()
-    try:
+    with reported_errors():
         if progress is not None:
             progress.start()
-        result = run_scenario(
-            target,
-            seed=seed,
-            duration_ps=duration_ps,
-            engine=engine,  # type: ignore[arg-type]
-            out_dir=out_dir,
-            on_progress=on_progress,
-        )
-    except ScenarioError as exc:
-        if progress is not None:
-            progress.stop()
-        _fail_scenario(exc)
-        return
-    except Exception as exc:  # a bug or a resource problem: one line, exit 1
-        if progress is not None:
-            progress.stop()
-        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(EXIT_RUNTIME)
-    if progress is not None:
-        progress.stop()
-    render_warnings(result.warnings, _err)
+        try:
+            result = run_scenario(
+                target,
+                seed=seed,
+                duration_ps=duration_ps,
+                engine=engine,  # type: ignore[arg-type]
+                out_dir=out_dir,
+                on_progress=on_progress,
+            )
+        finally:
+            if progress is not None:
+                progress.stop()
+    render_warnings(result.warnings, stderr_console())
     if as_json:
         doc: dict[str, Any] = summary_json(result.tables)
         doc["warnings"] = result.warnings
@@ -207,7 +148,7 @@ def run(
         doc["wall_seconds"] = result.stats.wall_seconds
         click.echo(json.dumps(doc, indent=2, allow_nan=False))
         return
-    out = Console(highlight=False, width=max(120, Console().width))
+    out = stdout_console()
     render_summary(result.tables, out, all_links=all_links)
     rate = result.stats.packet_hops / max(result.stats.wall_seconds, 1e-9)
     out.print(
@@ -223,14 +164,10 @@ def _year_target(
     growth plan (a year outside the plan is a usage error) and its default results folder."""
     if year is None:
         return file, out_dir
-    from vidnet_sim.scenario import load_scenario
-    from vidnet_sim.scenario.growth import plan_years, scenario_for_year
-
     try:
         scenario = load_scenario(file)
     except ScenarioError as exc:
-        _fail_scenario(exc)
-        raise  # not reached: _fail_scenario exits
+        fail(exc)
     years = plan_years(scenario)
     if year not in years:
         raise click.BadParameter(
@@ -247,8 +184,6 @@ def _year_target(
 
 def _is_sweep_file(file: Path) -> bool:
     """Whether ``file`` parses as TOML with a top-level ``[sweep]`` section."""
-    import tomllib
-
     try:
         with open(file, "rb") as f:
             return "sweep" in tomllib.load(f)
@@ -260,14 +195,12 @@ def _progress() -> tuple[Any, Any]:
     """A rich progress bar on stderr when it is a terminal, else nothing."""
     if not sys.stderr.isatty():
         return None, None
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     progress = Progress(
         TextColumn("simulating"),
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
         TimeRemainingColumn(),
-        console=_err,
+        console=progress_console(),
         transient=True,
     )
     task = progress.add_task("run", total=1.0)
@@ -276,26 +209,3 @@ def _progress() -> tuple[Any, Any]:
         progress.update(task, completed=min(1.0, t_ps / max(end_ps, 1)))
 
     return progress, on_progress
-
-
-def _register_sweeps() -> None:
-    from vidnet_sim.sweep.commands import compare as compare_command
-    from vidnet_sim.sweep.commands import sweep as sweep_command
-
-    main.add_command(sweep_command)
-    main.add_command(compare_command)
-
-
-def _register_analysis() -> None:
-    from vidnet_sim.analysis.commands import capacity, curve, size
-
-    main.add_command(curve)
-    main.add_command(capacity)
-    main.add_command(size)
-
-
-_register_sweeps()
-_register_analysis()
-
-if __name__ == "__main__":  # pragma: no cover
-    entry()
