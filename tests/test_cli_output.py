@@ -15,7 +15,18 @@ from pathlib import Path
 import pytest
 
 import vidnet_sim
-from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK, EXIT_USAGE
+from vidnet_sim.analysis.vary import AnalysisInputError
+from vidnet_sim.cli.output import error_message, exit_code, reported_errors
+from vidnet_sim.errors import (
+    EXIT_INVALID_SCENARIO,
+    EXIT_OK,
+    EXIT_RUNTIME,
+    EXIT_USAGE,
+    ScenarioError,
+    VidnetError,
+)
+from vidnet_sim.results.store import ResultsNotFoundError
+from vidnet_sim.sweep.store import SweepFolderError
 
 # where this process imports vidnet_sim from (src/, or site-packages in CI)
 PACKAGE_PARENT = Path(vidnet_sim.__file__).resolve().parent.parent
@@ -165,3 +176,24 @@ def test_a_sweep_folder_refusal_is_one_line_from_a_long_path(
     assert len(err) == 1, refused.stderr
     assert err[0].startswith("error: ") and str(out) in err[0]
     assert err[0].endswith("choose another --out folder, or delete that one"), err[0]
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "message"),
+    [
+        (ScenarioError("links[0].rate: bad"), EXIT_INVALID_SCENARIO, "invalid scenario: 1 problem"),
+        (AnalysisInputError("--from: bad"), EXIT_INVALID_SCENARIO, "invalid input: --from: bad"),
+        (SweepFolderError("another sweep"), EXIT_USAGE, "error: another sweep"),
+        (ResultsNotFoundError("no results at x"), EXIT_USAGE, "error: no results at x"),
+        (VidnetError("broken"), EXIT_RUNTIME, "error: broken"),
+        (MemoryError("too big"), EXIT_RUNTIME, "error: MemoryError: too big"),
+    ],
+)
+def test_one_mapping_of_errors_to_exit_codes_and_messages(
+    exc: Exception, code: int, message: str
+) -> None:
+    assert exit_code(exc) == code
+    assert error_message(exc).splitlines()[0] == message
+    with pytest.raises(SystemExit) as stopped, reported_errors():
+        raise exc
+    assert stopped.value.code == code
