@@ -14,7 +14,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# (the version comes first: modules imported below read it)
+# (the version comes first: modules imported below read it). Sweeps and analyses are
+# imported eagerly: they add about 50 ms to the 0.5 s that the run machinery takes.
 from vidnet_sim.analysis import find_capacity, run_curve, size_network
 from vidnet_sim.errors import ScenarioError, UnitError, VidnetError
 from vidnet_sim.results import Results, read_results

@@ -96,10 +96,7 @@ def compile_scenario(
     Raises one :class:`~vidnet_sim.errors.ScenarioError` naming the file (and every problem
     of the later years together) for a scenario that cannot be simulated.
     """
-    source: Path | None = None
-    if not isinstance(scenario, Scenario):
-        source = Path(scenario)
-        scenario = load_scenario(source)
+    source = None if isinstance(scenario, Scenario) else Path(scenario)
     base_dir = source.parent if source is not None else None
 
     def compile_year(sc: Scenario) -> tuple[NetworkPlan, list[Action]]:
@@ -110,6 +107,8 @@ def compile_scenario(
         return plan, actions
 
     try:
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario)
         scenario = with_overrides(scenario, seed=seed, duration_ps=duration_ps)
         plan, actions = compile_year(scenario)
     except ScenarioError as exc:

@@ -71,10 +71,8 @@ def validate(file: Path) -> None:
             f"{file}: valid sweep — {len(sw.points)} points over {len(sw.parameters)} parameters"
         )
         return
-    try:
+    with reported_errors():  # its errors name the file
         compiled = compile_scenario(file, every_year=True)
-    except ScenarioError as exc:
-        fail(exc.with_source(str(file)))
     plan, years = compiled.plan, compiled.years
     grows = f"; growth plan of {len(years)} years, each compiled" if len(years) > 1 else ""
     click.echo(

@@ -34,7 +34,7 @@ from vidnet_sim.cli.output import (
     stdout_console,
     stop,
 )
-from vidnet_sim.errors import EXIT_OK, EXIT_USAGE, ScenarioError, VidnetError
+from vidnet_sim.errors import EXIT_OK, EXIT_USAGE, VidnetError
 from vidnet_sim.results.tables import SCHEMAS
 from vidnet_sim.sweep.cluster import JobOptions, jobqueue_cluster, sbatch_script
 from vidnet_sim.sweep.compare import (
@@ -196,10 +196,8 @@ def sweep(
         raise click.UsageError(f"{' and '.join(modes)} cannot be used together")
     if workers is not None and modes and modes[0] != "--status":
         raise click.UsageError(f"--workers cannot be used with {modes[0]}")
-    try:
+    with reported_errors():
         sw = load_sweep(file)
-    except ScenarioError as exc:
-        fail(exc)
     out = out_dir if out_dir is not None else Path("results") / "sweeps" / sw.name
     store = SweepStore(out)
     options = JobOptions(
