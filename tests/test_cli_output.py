@@ -150,7 +150,7 @@ def test_messages_and_results_are_whole_lines_from_a_long_path(
             "did you mean 'Mbps'?"
         ], invalid.stderr
 
-    out = deep / "results-of-a-run-with-a-long-name"
+    out = deep / "results-of-[a]-run-with-a-long-name"  # brackets are not rich markup
     run = cli(deep, "run", str(file), "--out", str(out), columns=columns)
     assert run.returncode == EXIT_OK, run.stderr
     assert UNREACHABLE in lines(run.stderr), run.stderr

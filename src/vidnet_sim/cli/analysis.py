@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -380,13 +381,14 @@ def size(
             for h in header:
                 t.add_column(h)
             for r in rows:
-                t.add_row(*(c.replace("**", "") for c in r))
+                t.add_row(*(escape(c.replace("**", "")) for c in r))
             console.print(t)
         console.print(
             f"total CAPEX, {years_label([y.year for y in res.years])}: "
             f"{res.total_capex:,.0f} {res.currency}"
             + (" [uncertain]" if res.uncertain else "")
-            + f"; {bar.reused} runs reused; report: {out / 'report.md'}"
+            + f"; {bar.reused} runs reused; report: {out / 'report.md'}",
+            markup=False,  # "[uncertain]" and the path are text, not rich markup
         )
     if stopped is not None:
         click.echo(

@@ -151,7 +151,8 @@ def run(
     rate = result.stats.packet_hops / max(result.stats.wall_seconds, 1e-9)
     out.print(
         f"{result.stats.packet_hops:,} packet-hops in {result.stats.wall_seconds:.2f} s "
-        f"({rate / 1e6:.1f} M/s) — results in {result.out_dir}"
+        f"({rate / 1e6:.1f} M/s) — results in {result.out_dir}",
+        markup=False,  # a path may hold brackets
     )
 
 
