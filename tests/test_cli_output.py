@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import vidnet_sim
-from vidnet_sim.analysis.vary import AnalysisInputError
+from vidnet_sim.analysis import AnalysisInputError
 from vidnet_sim.cli.output import error_message, exit_code, reported_errors
 from vidnet_sim.errors import (
     EXIT_INVALID_SCENARIO,
@@ -25,8 +25,8 @@ from vidnet_sim.errors import (
     ScenarioError,
     VidnetError,
 )
-from vidnet_sim.results.store import ResultsNotFoundError
-from vidnet_sim.sweep.store import SweepFolderError
+from vidnet_sim.results import ResultsNotFoundError
+from vidnet_sim.sweep import SweepFolderError
 
 # where this process imports vidnet_sim from (src/, or site-packages in CI)
 PACKAGE_PARENT = Path(vidnet_sim.__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from typing import NoReturn
 import click
 from rich.console import Console
 
-from vidnet_sim.analysis.vary import AnalysisInputError
+from vidnet_sim.analysis import AnalysisInputError
 from vidnet_sim.errors import (
     EXIT_INVALID_SCENARIO,
     EXIT_RUNTIME,
@@ -25,8 +25,8 @@ from vidnet_sim.errors import (
     ScenarioError,
     VidnetError,
 )
-from vidnet_sim.results.store import ResultsNotFoundError
-from vidnet_sim.sweep.store import SweepFolderError
+from vidnet_sim.results import ResultsNotFoundError
+from vidnet_sim.sweep import SweepFolderError
 
 #: Width given to rich when the output is not a terminal: wider than any line it prints, so
 #: that nothing is wrapped (rich pads no line to the width).

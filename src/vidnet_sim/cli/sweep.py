@@ -35,24 +35,20 @@ from vidnet_sim.cli.output import (
     stop,
 )
 from vidnet_sim.errors import EXIT_OK, EXIT_USAGE, VidnetError
-from vidnet_sim.results.tables import SCHEMAS
-from vidnet_sim.sweep.cluster import JobOptions, jobqueue_cluster, sbatch_script
-from vidnet_sim.sweep.compare import (
-    STAT_COLUMNS,
-    compare_results,
-    format_value,
-    load_results,
-    write_table,
-)
-from vidnet_sim.sweep.execute import (
+from vidnet_sim.results import SCHEMAS
+from vidnet_sim.sweep import (
     DaskExecutor,
     Executor,
     PointOutcome,
     SerialExecutor,
+    SweepStore,
+    compare_results,
+    load_results,
+    load_sweep,
     run_sweep,
 )
-from vidnet_sim.sweep.plan import load_sweep
-from vidnet_sim.sweep.store import SweepStore
+from vidnet_sim.sweep.cluster import JobOptions, jobqueue_cluster, sbatch_script
+from vidnet_sim.sweep.compare import STAT_COLUMNS, format_value, write_table
 
 __all__ = ["compare", "sweep"]
 
