@@ -22,7 +22,7 @@ from click.testing import CliRunner
 import vidnet_sim
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.results import Results, read_results
-from vidnet_sim.results.tables import SCHEMAS
+from vidnet_sim.results.schema import SCHEMAS
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.units import parse_rate, parse_size
 from vidnet_sim.sweep import (
@@ -40,8 +40,8 @@ from vidnet_sim.sweep import (
 from vidnet_sim.sweep import plan as sweep_plan
 from vidnet_sim.sweep.cluster import JobOptions, jobqueue_cluster, sbatch_script
 from vidnet_sim.sweep.commands import compare, sweep
-from vidnet_sim.sweep.paths import PathError, parse_path, resolve, set_value
 from vidnet_sim.sweep.plan import Point, SweepBase
+from vidnet_sim.variation.paths import PathError, parse_path, resolve, set_value
 
 # where this process imports vidnet_sim from (src/, or site-packages in CI): subprocesses
 # import the same copy, and so share its Numba cache

@@ -11,8 +11,7 @@ from vidnet_sim.errors import ScenarioError, UnitError, VidnetError
 from vidnet_sim.results import Results, read_results
 from vidnet_sim.runner import RunResult, run
 from vidnet_sim.scenario import Scenario, load_scenario
-
-__version__ = "0.1.0"
+from vidnet_sim.version import __version__
 
 __all__ = [
     "Results",

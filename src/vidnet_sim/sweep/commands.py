@@ -527,15 +527,16 @@ def compare(
     Replications of one design give a mean and a confidence interval; rows whose intervals
     do not overlap are marked. Shared sweep parameters are matched.
     """
-    from vidnet_sim.results.tables import SCHEMAS
-    from vidnet_sim.sweep.compare import compare_results, load_results, write_table
+    from vidnet_sim.results.read import read_results
+    from vidnet_sim.results.schema import SCHEMAS
+    from vidnet_sim.sweep.compare import compare_results, write_table
 
     known = set(SCHEMAS["summary"].names) | set(SCHEMAS["links"].names)
     unknown = [m for m in metrics if m not in known]
     if unknown:
         raise click.BadParameter(f"unknown column(s) {', '.join(unknown)}", param_hint="--metric")
     try:
-        ra, rb = load_results(a), load_results(b)
+        ra, rb = read_results(a), read_results(b)
     except VidnetError as exc:
         _exit(EXIT_USAGE, f"error: {exc}")
     df = compare_results(ra, rb, confidence=confidence, metrics=metrics or None, groups=groups)

@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
+from vidnet_sim import runner
 from vidnet_sim.errors import EXIT_OK, EXIT_PARTIAL
 from vidnet_sim.sweep.plan import Point, Sweep, SweepBase
 from vidnet_sim.sweep.store import SweepStore, point_files
@@ -87,11 +88,9 @@ def _error_record(exc: BaseException, attempt: str = "") -> dict[str, Any]:
 
 def compute_point(base: SweepBase, point: Point) -> PointOutcome:
     """Simulate one point; return its tables as Parquet bytes (or the error it raised)."""
-    from vidnet_sim.runner import run
-
     t0 = time.perf_counter()
     try:
-        result = run(base.scenario(point), write=False)
+        result = runner.run(base.scenario(point), write=False)  # looked up here: patchable
         files = point_files(point, result.tables)
     except Exception as exc:
         return PointOutcome(point, error=_error_record(exc), wall_seconds=time.perf_counter() - t0)
