@@ -41,7 +41,8 @@ _Scale = Annotated[float | dict[str, float] | None, BeforeValidator(_check_scale
 
 
 class GrowthYear(Model):
-    """One entry of the growth plan: the year and what it adds (raw tables, see the module)."""
+    """One entry of the growth plan: the year and what it adds (raw tables, see
+    :mod:`vidnet_sim.scenario.growth`)."""
 
     year: Annotated[int, Field(ge=1)]
     description: str = ""

@@ -1,7 +1,7 @@
 """Compare two sets of results per traffic class and per link, with confidence intervals.
 
-Each side is a sweep folder (:func:`~vidnet_sim.sweep.store.read_sweep`) or a run folder
-(:func:`vidnet_sim.read_results`). Rows are matched on the table's keys (class or group
+Each side is a sweep folder, a run folder or a folder of runs, as
+:func:`vidnet_sim.read_results` reads them. Rows are matched on the table's keys (class or group
 name; link) and on the sweep parameters both sides share; replications of one design are
 aggregated into a mean and a Student-t confidence interval. A difference is *significant*
 when the two intervals do not overlap (both sides need at least two replications).
