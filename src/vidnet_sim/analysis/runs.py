@@ -25,13 +25,14 @@ import numpy as np
 import pandas as pd
 
 from vidnet_sim.analysis.vary import Vary
+from vidnet_sim.canonical import canonical_json
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.fingerprint import engine_fingerprint
 from vidnet_sim.runner import run as run_scenario
 from vidnet_sim.runner import with_overrides
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.variation.paths import set_value
-from vidnet_sim.variation.seeds import canonical_json, point_seed
+from vidnet_sim.variation.seeds import point_seed
 
 __all__ = ["RunCache", "RunRecord", "mean_ci"]
 

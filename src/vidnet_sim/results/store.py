@@ -27,18 +27,18 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import io
 import json
 import math
 import os
 import platform
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from vidnet_sim.errors import VidnetError
 from vidnet_sim.results.atomic import atomic_write
@@ -67,12 +67,13 @@ class ResultsNotFoundError(VidnetError, FileNotFoundError):
 
 @dataclass
 class Results:
-    """Tables and manifest read back from a run folder or a sweep folder.
+    """Tables and manifest read back from a run folder, a folder of runs or a sweep folder.
 
-    For a sweep, each table has a leading ``run`` column and ``manifest`` is the sweep
-    folder's own ``manifest.json`` (if any) plus ``"runs"``: ``{run: its manifest}``.
-    ``epochs`` and ``epoch_links`` are empty for a sweep folder written by ``vidnet-sim
-    sweep`` (its points store the other three tables) and for runs written before them.
+    For a folder of runs, each table has a leading ``run`` column and ``manifest`` is the
+    folder's own ``manifest.json`` (if any) plus ``"runs"``: ``{run: its manifest}``. For a
+    sweep folder, each table starts with the point columns (``point_id``, ``replication``,
+    ``seed``, the parameters) and ``manifest`` is its ``_sweep.json``. ``epochs`` and
+    ``epoch_links`` are empty for runs written before the epoch tables existed.
     """
 
     summary: pd.DataFrame
@@ -127,11 +128,38 @@ def to_jsonable(obj: object) -> Any:
     return str(obj)
 
 
-def _parquet_writer(df: pd.DataFrame, schema: pa.Schema) -> Callable[[IO[bytes]], None]:
-    def write(f: IO[bytes]) -> None:
-        df.to_parquet(f, engine="pyarrow", schema=schema, index=False)
+def run_files(tables: Tables, manifest: Mapping[str, Any]) -> dict[str, bytes]:
+    """The bytes of each file of a run folder: its five tables and ``manifest.json``.
 
-    return write
+    ``versions`` and ``created`` (UTC, ISO 8601) are added to the manifest when missing,
+    and ``tables`` (each table's file name) is set.
+    """
+    files: dict[str, bytes] = {}
+    for name, schema in RUN_SCHEMAS.items():
+        buf = io.BytesIO()
+        conform(getattr(tables, name), schema).to_parquet(
+            buf, engine="pyarrow", schema=schema, index=False
+        )
+        files[TABLE_FILES[name]] = buf.getvalue()
+    full = dict(manifest)
+    full["tables"] = dict(TABLE_FILES)
+    full.setdefault("versions", versions())
+    full.setdefault("created", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    text = json.dumps(to_jsonable(full), indent=2, allow_nan=False) + "\n"
+    files[MANIFEST_FILE] = text.encode("utf-8")
+    return files
+
+
+def write_run_files(out_dir: str | os.PathLike[str], files: Mapping[str, bytes]) -> Path:
+    """Write the files of a run folder (:func:`run_files`) into ``out_dir`` (created if
+    needed): each atomically, the manifest last. Returns the folder."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        if name != MANIFEST_FILE:
+            atomic_write(out / name, data)
+    atomic_write(out / MANIFEST_FILE, files[MANIFEST_FILE])
+    return out
 
 
 def write_results(
@@ -139,22 +167,10 @@ def write_results(
 ) -> Path:
     """Write ``tables`` and ``manifest`` into the run folder ``out_dir`` (created if needed).
 
-    Each file is replaced atomically; the manifest goes last. ``versions`` and ``created``
-    (UTC, ISO 8601) are added to the manifest when missing, and ``tables`` (each table's
-    file name) is set. Returns the folder.
+    Each file is replaced atomically; the manifest goes last (see :func:`run_files` for
+    what is added to it). Returns the folder.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, schema in RUN_SCHEMAS.items():
-        df = conform(getattr(tables, name), schema)
-        atomic_write(out / TABLE_FILES[name], _parquet_writer(df, schema))
-    full = dict(manifest)
-    full["tables"] = dict(TABLE_FILES)
-    full.setdefault("versions", versions())
-    full.setdefault("created", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-    text = json.dumps(to_jsonable(full), indent=2, allow_nan=False) + "\n"
-    atomic_write(out / MANIFEST_FILE, text.encode("utf-8"))
-    return out
+    return write_run_files(out_dir, run_files(tables, manifest))
 
 
 def is_run(folder: Path) -> bool:

@@ -91,7 +91,7 @@ def compute_point(base: SweepBase, point: Point) -> PointOutcome:
     t0 = time.perf_counter()
     try:
         result = runner.run(base.scenario(point), write=False)  # looked up here: patchable
-        files = point_files(point, result.tables)
+        files = point_files(point, result.tables, result.manifest)
     except Exception as exc:
         return PointOutcome(point, error=_error_record(exc), wall_seconds=time.perf_counter() - t0)
     return PointOutcome(point, files=files, wall_seconds=time.perf_counter() - t0)
@@ -412,7 +412,7 @@ def run_sweep(
 ) -> SweepReport:
     """Run the points of ``sweep`` (or just ``points``) that ``out_dir`` lacks.
 
-    Points whose summary file exists are skipped; with ``skip_failed`` so are points with a
+    Points whose run folder has its manifest are skipped; with ``skip_failed`` so are points with a
     failure record. Unless ``check`` is false, the scenarios of the points to run are
     validated first (a :class:`~vidnet_sim.errors.ScenarioError` before anything is
     written). ``executor`` defaults to a :class:`ProcessExecutor` of ``workers`` processes

@@ -29,8 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from vidnet_sim.canonical import canonical_json
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.fingerprint import engine_fingerprint
+from vidnet_sim.results.sweep_folder import POINT_COLUMNS
 from vidnet_sim.scenario import Scenario, load_scenario, parse_scenario_dict
 from vidnet_sim.sweep.spec import (
     RandomBlock,
@@ -41,7 +43,7 @@ from vidnet_sim.sweep.spec import (
 )
 from vidnet_sim.variation.paths import Loc, PathError, format_loc, resolve, set_value
 from vidnet_sim.variation.quantities import QUANTITY_KINDS, quantity_kind
-from vidnet_sim.variation.seeds import canonical_json, point_seed
+from vidnet_sim.variation.seeds import point_seed
 
 __all__ = [
     "POINT_COLUMNS",
@@ -52,8 +54,6 @@ __all__ = [
     "sweep_from_dict",
 ]
 
-#: Columns every table of a sweep point starts with, before the parameter columns.
-POINT_COLUMNS = ("point_id", "replication", "seed")
 
 #: Version of the point-id and seed scheme (part of a sweep folder's fingerprint).
 SCHEME = 1

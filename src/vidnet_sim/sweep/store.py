@@ -1,19 +1,18 @@
-"""Writing a sweep folder: one Parquet file per point and table, written atomically.
+"""Writing a sweep folder: one ordinary run folder per point, written atomically.
 
 The layout, and how it is read back, is described in :mod:`vidnet_sim.results.sweep_folder`.
-Every table of a point starts with ``point_id``, ``replication``, ``seed`` and one column per
-swept parameter (named by its field path, e.g. ``cameras[0].count``), then the columns of the
-run table (:mod:`vidnet_sim.results.schema`). Files are written with
-:func:`~vidnet_sim.results.atomic.atomic_write`: a reader never sees a partial file, and a
-point whose summary is missing is simply not done (its other files are overwritten when it
-runs again).
+A point's run folder is what ``vidnet-sim run`` writes
+(:func:`~vidnet_sim.results.store.run_files`), its manifest holding the point (id, index,
+replication, seed, parameters) too.
+Files are written with :func:`~vidnet_sim.results.atomic.atomic_write`, the manifest last: a
+reader never sees a partial file, and a point whose manifest is missing is simply not done
+(its other files are overwritten when it runs again).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import io
 import json
 import socket
 import time
@@ -22,28 +21,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from vidnet_sim.results.atomic import atomic_write
-from vidnet_sim.results.schema import SCHEMAS, Tables, conform
-from vidnet_sim.results.store import to_jsonable, versions
+from vidnet_sim.results.schema import Tables
+from vidnet_sim.results.store import run_files, to_jsonable, versions, write_run_files
 from vidnet_sim.results.sweep_folder import (
     FAILED_DIR,
     SWEEP_FILE,
-    TABLE_DIRS,
     SweepFolder,
     SweepFolderError,
     is_sweep_dir,
     read_sweep,
 )
 from vidnet_sim.sweep.plan import SCHEME, Point, Sweep
-from vidnet_sim.variation.seeds import canonical_json
 
 __all__ = [
     "SWEEP_FILE",
-    "TABLE_DIRS",
     "SweepFolderError",
     "SweepStatus",
     "SweepStore",
@@ -57,50 +49,17 @@ STALE_TEMP_SECONDS = 600.0
 
 
 # --------------------------------------------------------------------------- files of a point
-def _param_column(value: Any, n: int) -> tuple[pd.Series, pa.DataType]:
-    """A constant column holding a parameter value, typed by the value itself."""
-    if isinstance(value, bool):
-        return pd.Series([value] * n, dtype="boolean"), pa.bool_()
-    if isinstance(value, int) and -(2**63) <= value < 2**63:
-        return pd.Series([value] * n, dtype="int64"), pa.int64()
-    if isinstance(value, float):
-        return pd.Series([value] * n, dtype="float64"), pa.float64()
-    text = value if isinstance(value, str) else canonical_json(value)
-    return pd.Series([text] * n, dtype="str"), pa.string()
-
-
-def point_table(point: Point, df: pd.DataFrame, schema: pa.Schema) -> pa.Table:
-    """One run table of ``point`` with the point and parameter columns in front."""
-    body = conform(df, schema)
-    n = len(body)
-    columns: dict[str, pd.Series] = {
-        "point_id": pd.Series([point.point_id] * n, dtype="str"),
-        "replication": pd.Series([point.replication] * n, dtype="int64"),
-        "seed": pd.Series([point.seed] * n, dtype="int64"),
+def point_files(point: Point, tables: Tables, manifest: Mapping[str, Any]) -> dict[str, bytes]:
+    """The files of ``point``'s run folder (file name -> bytes): its tables, and the run's
+    manifest with the point added."""
+    record = {
+        "point_id": point.point_id,
+        "index": point.index,
+        "replication": point.replication,
+        "seed": point.seed,
+        "params": point.params,
     }
-    fields = [
-        pa.field("point_id", pa.string()),
-        pa.field("replication", pa.int64()),
-        pa.field("seed", pa.int64()),
-    ]
-    for path, value in point.params.items():
-        columns[path], typ = _param_column(value, n)
-        fields.append(pa.field(path, typ))
-    for name in schema.names:
-        columns[name] = body[name]
-    full = pa.schema([*fields, *schema])
-    frame = pd.DataFrame(columns, index=pd.RangeIndex(n))
-    return pa.Table.from_pandas(frame, schema=full, preserve_index=False)
-
-
-def point_files(point: Point, tables: Tables) -> dict[str, bytes]:
-    """The Parquet bytes of each table of ``point`` (``summary``, ``links``, ``hist``)."""
-    out: dict[str, bytes] = {}
-    for name, schema in SCHEMAS.items():
-        buf = io.BytesIO()
-        pq.write_table(point_table(point, getattr(tables, name), schema), buf)
-        out[name] = buf.getvalue()
-    return out
+    return run_files(tables, {**manifest, "point": record})
 
 
 def _json_bytes(doc: Mapping[str, Any]) -> bytes:
@@ -166,8 +125,7 @@ class SweepStore(SweepFolder):
 
     def write_meta(self, sweep: Sweep, *, only_if_missing: bool = False) -> None:
         """Create the folders and write ``_sweep.json`` (atomically)."""
-        for d in (*TABLE_DIRS.values(), FAILED_DIR):
-            (self.root / d).mkdir(parents=True, exist_ok=True)
+        (self.root / FAILED_DIR).mkdir(parents=True, exist_ok=True)
         if only_if_missing and (self.root / SWEEP_FILE).is_file():
             return
         doc = {
@@ -201,11 +159,8 @@ class SweepStore(SweepFolder):
 
     # -- points
     def write_point(self, point_id: str, files: Mapping[str, bytes]) -> None:
-        """Write a point's tables (the summary last: the completion marker)."""
-        for table in ("links", "hist", "summary"):
-            path = self.table_path(table, point_id)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, files[table])
+        """Write a point's run folder (the manifest last: the completion marker)."""
+        write_run_files(self.point_dir(point_id), files)
         with contextlib.suppress(FileNotFoundError):
             self.failure_path(point_id).unlink()
 
@@ -227,8 +182,7 @@ class SweepStore(SweepFolder):
 
     def temp_files(self) -> list[Path]:
         out: list[Path] = []
-        for d in (*TABLE_DIRS.values(), FAILED_DIR, "."):
-            folder = self.root / d
+        for folder in (self.root, self.root / FAILED_DIR, *self.point_dirs()):
             if folder.is_dir():
                 out += [
                     p
@@ -251,7 +205,7 @@ class SweepStore(SweepFolder):
     def status(self, sweep: Sweep) -> SweepStatus:
         """Done, failed and missing points of ``sweep`` in this folder."""
         done = self.done_ids()
-        failed = self._ids(self.root / FAILED_DIR, ".json")
+        failed = self.failed_ids()
         st = SweepStatus(total=len(sweep.points))
         listed = set()
         for p in sweep.points:

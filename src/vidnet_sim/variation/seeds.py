@@ -1,7 +1,7 @@
 """Seeds derived from content: the same varied scenario gets the same numbers anywhere.
 
 A sweep point or an analysis run is keyed by the canonical JSON of what it varies
-(:func:`canonical_json`); its ``simulation.seed`` is drawn from
+(:func:`~vidnet_sim.canonical.canonical_json`); its ``simulation.seed`` is drawn from
 ``numpy.random.SeedSequence(root seed, spawn_key=(0, <the key's hash as four 32-bit words>,
 replication))``, or with common random numbers ``spawn_key=(1, replication)``, the same for
 every value (:func:`point_seed`). So a run's numbers do not depend on the worker, the order or
@@ -10,21 +10,12 @@ the other runs.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
-__all__ = ["canonical_json", "point_seed"]
+__all__ = ["point_seed"]
 
 _SEED_CONTENT = 0
 _SEED_COMMON = 1
-
-
-def canonical_json(value: object) -> str:
-    """Compact JSON with sorted keys: the canonical text that content keys hash."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
 
 
 def point_seed(
