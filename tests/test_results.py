@@ -6,6 +6,7 @@ import io
 import json
 import math
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,7 @@ from vidnet_sim.results import (
     write_results,
 )
 from vidnet_sim.results import store as store_mod
+from vidnet_sim.results.atomic import atomic_write
 from vidnet_sim.results.epochs import hist_quantiles
 from vidnet_sim.runner import access_links, check_epoch_count
 from vidnet_sim.scenario import load_scenario
@@ -417,7 +419,15 @@ def test_failed_write_removes_its_temporary_file(
     monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
     with pytest.raises(OSError, match="disk full"):
         write_results(tmp_path / "run", tables, {})
-    assert list((tmp_path / "run").iterdir()) == []
+    assert not (tmp_path / "run").exists()  # the files are made before the folder
+
+    def cut_short(f: IO[bytes]) -> None:
+        f.write(b"PAR1 partial")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(tmp_path / "summary.parquet", cut_short)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_read_sweep_adds_run_column(tables: Tables, tmp_path: Path) -> None:

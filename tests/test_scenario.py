@@ -21,7 +21,7 @@ from vidnet_sim.scenario import (
     load_scenario,
     parse_scenario_dict,
 )
-from vidnet_sim.traffic.trace import TraceError, load_trace
+from vidnet_sim.scenario.trace import TraceError, load_trace
 
 DATA = Path(__file__).parent / "data"
 DOCS = Path(__file__).parent.parent / "docs" / "scenario.md"

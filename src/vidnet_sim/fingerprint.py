@@ -13,7 +13,7 @@ import hashlib
 from functools import lru_cache
 from importlib import resources
 
-from vidnet_sim import __version__
+from vidnet_sim.version import __version__
 
 #: Sub-packages whose code decides a run's results.
 MODEL_PACKAGES = ("core", "network", "reference", "results", "scenario", "timeline", "traffic")

@@ -11,13 +11,16 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from vidnet_sim.core.engine import CoreEngine
 from vidnet_sim.core.histogram import N_BUCKETS
 from vidnet_sim.core.limits import check_limits
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.plan import NetworkPlan, build_plan
+from vidnet_sim.reference import ReferenceEngine
 from vidnet_sim.results import SlaTargets, Tables, build_tables, write_results
 from vidnet_sim.scenario import Scenario, load_scenario
+from vidnet_sim.scenario.groups import camera_name
 from vidnet_sim.scenario.growth import plan_years, scenario_for_year
 from vidnet_sim.scenario.model import Simulation
 from vidnet_sim.scenario.units import format_time
@@ -28,7 +31,7 @@ from vidnet_sim.timeline.driver import (
     epoch_bounds,
     scenario_actions,
 )
-from vidnet_sim.traffic.sources import SourceState, camera_name
+from vidnet_sim.traffic.sources import SourceState
 
 EngineName = Literal["core", "reference"]
 
@@ -161,8 +164,6 @@ def make_engine(
     sim = scenario.simulation
     state = SourceState.initial(plan.sources)
     if engine == "reference":
-        from vidnet_sim.reference import ReferenceEngine
-
         return ReferenceEngine(
             plan,
             state,
@@ -172,7 +173,6 @@ def make_engine(
             log=log,
             epochs=epochs,
         )
-    from vidnet_sim.core.engine import CoreEngine
 
     return CoreEngine(
         plan,

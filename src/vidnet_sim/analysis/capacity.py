@@ -28,9 +28,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vidnet_sim.analysis.estimates import (
+    METHOD_GAUSSIAN,
+    METHOD_NC,
+    METHOD_SUM_OF_MEANS,
+    Estimates,
+    estimate,
+)
 from vidnet_sim.analysis.runs import RunCache, RunRecord, mean_ci
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw, make_vary
+from vidnet_sim.errors import ScenarioError
+from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.sla import SlaTargets
+from vidnet_sim.runner import sla_targets
+from vidnet_sim.scenario import load_scenario, parse_scenario_dict
 
 __all__ = ["CapacityResult", "Verdict", "find_capacity", "sla_columns"]
 
@@ -218,8 +229,6 @@ def find_capacity(
     the options are inconsistent, or the SLA fails even at the smallest value (no load
     level meets it: the message names the class and target).
     """
-    from vidnet_sim.runner import sla_targets
-    from vidnet_sim.scenario import load_scenario
 
     if replications < 2 and max_replications < 2:
         raise AnalysisInputError("--replications: need at least 2 for a confidence interval")
@@ -393,16 +402,6 @@ def estimated_capacities(
     ``sum-of-means-60%`` and ``gaussian-equivalent-capacity`` (every link accepted), and
     ``network-calculus-bound`` (every class's worst-case bound within each of its latency
     targets: a guaranteed, conservative capacity; loss targets are not covered by it)."""
-    from vidnet_sim.analysis.estimates import (
-        METHOD_GAUSSIAN,
-        METHOD_NC,
-        METHOD_SUM_OF_MEANS,
-        Estimates,
-        estimate,
-    )
-    from vidnet_sim.errors import ScenarioError
-    from vidnet_sim.network.plan import build_plan
-    from vidnet_sim.scenario import parse_scenario_dict
 
     memo: dict[float, Estimates | None] = {}
 

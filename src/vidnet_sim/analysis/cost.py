@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from vidnet_sim.analysis.vary import AnalysisInputError
+from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.scenario.units import parse_rate
 
 if TYPE_CHECKING:
     from vidnet_sim.scenario.model import Scenario
@@ -76,8 +78,6 @@ class CostModel:
 def load_cost_model(path: str | Path) -> CostModel:
     """A :class:`CostModel` from TOML: ``fibre_per_km``, ``port``, ``new_fibre``,
     ``currency`` and an ``[optics]`` table of rate (with unit) → cost."""
-    from vidnet_sim.scenario.units import parse_rate
-
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -154,8 +154,6 @@ def link_lengths(scenario: Scenario) -> dict[str, float]:
 
 def link_costs(data: dict[str, Any], model: CostModel) -> pd.DataFrame:
     """Per scenario link: id, rate, length and cost under ``model`` (raw scenario data)."""
-    from vidnet_sim.scenario import parse_scenario_dict
-
     sc = parse_scenario_dict(copy.deepcopy(data))
     lengths = link_lengths(sc)
     rows = [

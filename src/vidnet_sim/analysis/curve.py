@@ -19,9 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vidnet_sim.analysis.estimates import METHOD_GAUSSIAN, METHOD_NC, METHOD_SUM_OF_MEANS
+from vidnet_sim.analysis.estimates import METHOD_GAUSSIAN, METHOD_NC, METHOD_SUM_OF_MEANS, estimate
 from vidnet_sim.analysis.runs import RunCache, RunRecord, mean_ci
-from vidnet_sim.analysis.vary import Vary, load_raw, make_vary, vary_values
+from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw, make_vary, vary_values
+from vidnet_sim.errors import ScenarioError
+from vidnet_sim.network.plan import build_plan
+from vidnet_sim.scenario import parse_scenario_dict
 
 __all__ = [
     "CURVE_METRICS",
@@ -69,10 +72,6 @@ class CurveResult:
 
 def curve_estimates(cache: RunCache, values: list[float]) -> pd.DataFrame:
     """The fast estimates at each value (parameters only, no simulation)."""
-    from vidnet_sim.analysis.estimates import estimate
-    from vidnet_sim.errors import ScenarioError
-    from vidnet_sim.network.plan import build_plan
-    from vidnet_sim.scenario import parse_scenario_dict
 
     rows: list[dict[str, Any]] = []
     for x in values:
@@ -177,8 +176,6 @@ def run_curve(
     :class:`~vidnet_sim.analysis.vary.AnalysisInputError` for a bad variable or range,
     before anything runs. Runs that fail are listed in ``failures`` (a partial curve).
     """
-    from vidnet_sim.analysis.vary import AnalysisInputError
-
     if replications < 1:
         raise AnalysisInputError(f"--replications: must be at least 1, got {replications}")
     if not 0 < confidence < 1:

@@ -33,6 +33,9 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from vidnet_sim.network.plan import build_plan
+from vidnet_sim.timeline.driver import scenario_actions
+from vidnet_sim.traffic.generate import G_T, G_WIRE, generate
 from vidnet_sim.traffic.sources import (
     KIND_BURST,
     KIND_CAMERA,
@@ -44,6 +47,7 @@ from vidnet_sim.traffic.sources import (
     SIZE_CHOICE,
     SIZE_FIXED,
     SIZE_UNIFORM,
+    SourceState,
     SourceTable,
 )
 
@@ -181,8 +185,6 @@ class ArrivalCurves:
 
 
 def _max_scales(scenario: Scenario, plan: NetworkPlan) -> np.ndarray:
-    from vidnet_sim.timeline.driver import scenario_actions
-
     scale = np.ones(len(plan.sources))
     for act in scenario_actions(scenario, plan):
         if act.scale is not None:
@@ -234,9 +236,6 @@ def arrival_curves(
     pmin = np.zeros(n)
     notes: list[str] = []
     if mode == "trace":
-        from vidnet_sim.traffic.generate import G_T, G_WIRE, generate
-        from vidnet_sim.traffic.sources import SourceState
-
         state = SourceState.initial(t)
         state.active[:] = True
         state.scale[:] = scale
@@ -473,8 +472,6 @@ def estimate(
     source, ``nc_bound_ps`` (largest over its flows) and the method label.
     """
     if plan is None:
-        from vidnet_sim.network.plan import build_plan
-
         plan = build_plan(scenario)
     mean, var = source_rate_moments(plan, timescale_ps)
     alpha = gaussian_alpha(eps)

@@ -20,7 +20,10 @@ from typing import Any
 import pandas as pd
 
 from vidnet_sim.analysis.capacity import show_value
+from vidnet_sim.analysis.curve import CurveResult, aggregate, plot_curve
+from vidnet_sim.analysis.estimates import METHOD_NC
 from vidnet_sim.analysis.sizing import VENDOR_CEILING, SizingResult, YearSizing
+from vidnet_sim.analysis.vary import Vary
 
 __all__ = [
     "markdown_table",
@@ -426,9 +429,6 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
 
 
 def _plot(result: SizingResult, path: Path) -> Path | None:
-    from vidnet_sim.analysis.curve import CurveResult, aggregate, plot_curve
-    from vidnet_sim.analysis.estimates import METHOD_NC
-    from vidnet_sim.analysis.vary import Vary
 
     records = [r for y in result.years for r in y.records]
     table, runs = aggregate(records, float(result.settings["confidence"]))

@@ -7,7 +7,7 @@ model are simulated again). Its summary and links tables
 are written to ``<cache>/runs/<key>.summary.parquet`` / ``.links.parquet`` (atomically: a
 temporary file, then a rename), and the same scenario, parameters and seed are never
 simulated twice. Seeds come from the content of the varied value, like sweep points
-(:func:`vidnet_sim.sweep.plan.point_seed`): replication ``k`` of value ``x`` has the same
+(:func:`vidnet_sim.variation.seeds.point_seed`): replication ``k`` of value ``x`` has the same
 seed in a curve and in a capacity search.
 """
 
@@ -25,9 +25,14 @@ import numpy as np
 import pandas as pd
 
 from vidnet_sim.analysis.vary import Vary
+from vidnet_sim.canonical import canonical_json
+from vidnet_sim.errors import ScenarioError
 from vidnet_sim.fingerprint import engine_fingerprint
-from vidnet_sim.sweep.paths import set_value
-from vidnet_sim.sweep.plan import canonical_json, point_seed
+from vidnet_sim.runner import run as run_scenario
+from vidnet_sim.runner import with_overrides
+from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.variation.paths import set_value
+from vidnet_sim.variation.seeds import point_seed
 
 __all__ = ["RunCache", "RunRecord", "mean_ci"]
 
@@ -97,9 +102,6 @@ class RunCache:
 
     def run(self, x: float, replication: int) -> RunRecord:
         """One run (from the store when done before); errors are recorded, not raised."""
-        from vidnet_sim.errors import ScenarioError
-        from vidnet_sim.runner import run as run_scenario
-        from vidnet_sim.scenario import parse_scenario_dict
 
         data = self.scenario_data(x, replication)
         seed = int(data["simulation"]["seed"])
@@ -133,8 +135,6 @@ class RunCache:
                     data, source=f"{self.vary.what} = {self.vary.label(x)}", base_dir=self.base_dir
                 )
                 if self.duration_ps is not None:
-                    from vidnet_sim.runner import with_overrides
-
                     sc = with_overrides(sc, duration_ps=self.duration_ps)
                 res = run_scenario(sc, write=False)
                 rec = RunRecord(

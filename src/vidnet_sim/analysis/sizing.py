@@ -50,8 +50,14 @@ import pandas as pd
 
 from vidnet_sim.analysis.capacity import Verdict, _judge, show_value, sla_columns
 from vidnet_sim.analysis.cost import CostModel, link_lengths, scenario_links
+from vidnet_sim.analysis.estimates import estimate
 from vidnet_sim.analysis.runs import RunCache, RunRecord
-from vidnet_sim.analysis.vary import AnalysisInputError, Vary
+from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
+from vidnet_sim.errors import ScenarioError
+from vidnet_sim.network.plan import build_plan
+from vidnet_sim.runner import sla_targets
+from vidnet_sim.scenario import load_scenario, parse_scenario_dict
+from vidnet_sim.scenario.growth import plan_years, remap_problem, year_data
 
 __all__ = [
     "VENDOR_CEILING",
@@ -661,13 +667,6 @@ def size_network(
     without SLA targets or links, and :class:`SizingStoppedError` (with the years sized so far in
     ``result``) when a year's SLA cannot be met at any tier or every run of a design fails.
     """
-    from vidnet_sim.analysis.estimates import estimate
-    from vidnet_sim.analysis.vary import load_raw
-    from vidnet_sim.errors import ScenarioError
-    from vidnet_sim.network.plan import build_plan
-    from vidnet_sim.runner import sla_targets
-    from vidnet_sim.scenario import load_scenario, parse_scenario_dict
-    from vidnet_sim.scenario.growth import plan_years, remap_problem, year_data
 
     if replications < 1 or max_replications < replications:
         raise AnalysisInputError(

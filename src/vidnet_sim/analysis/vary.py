@@ -9,7 +9,7 @@
     ``interval`` divided). Trace sources are left alone.
 any dotted path
     A scenario field (``links["agg1-core"].rate``, ``cameras[0].count``,
-    ``sources[0].packet_rate``), written with :mod:`vidnet_sim.sweep.paths`. A quantity
+    ``sources[0].packet_rate``), written with :mod:`vidnet_sim.variation.paths`. A quantity
     field takes quantities with units (``--from 100Mbps``) and is interpolated in its base
     unit; an integer field is rounded.
 """
@@ -26,8 +26,11 @@ from typing import Any
 import numpy as np
 
 from vidnet_sim.errors import VidnetError
-from vidnet_sim.sweep.paths import Loc, PathError, resolve, set_value
-from vidnet_sim.sweep.spec import QUANTITY_KINDS, quantity_kind
+from vidnet_sim.scenario import load_scenario, parse_scenario_dict
+from vidnet_sim.scenario.model import default_bitrate_bps
+from vidnet_sim.scenario.units import parse_rate, parse_time
+from vidnet_sim.variation.paths import Loc, PathError, resolve, set_value
+from vidnet_sim.variation.quantities import QUANTITY_KINDS, quantity_kind
 
 __all__ = ["AnalysisInputError", "Vary", "load_raw", "make_vary", "vary_values"]
 
@@ -40,8 +43,6 @@ class AnalysisInputError(VidnetError):
 
 def load_raw(path: str | Path) -> tuple[dict[str, Any], Path]:
     """A scenario file's raw TOML data (validated once) and its folder."""
-    from vidnet_sim.scenario import load_scenario
-
     file = Path(path)
     load_scenario(file)  # raises ScenarioError with every problem
     data = tomllib.loads(file.read_text(encoding="utf-8"))
@@ -114,9 +115,6 @@ class Vary:
 
 
 def _scale_bitrates(data: dict[str, Any], x: float) -> None:
-    from vidnet_sim.scenario import parse_scenario_dict
-    from vidnet_sim.scenario.model import default_bitrate_bps
-    from vidnet_sim.scenario.units import parse_rate, parse_time
 
     sc = parse_scenario_dict(copy.deepcopy(data))
     for raw, cam in zip(data.get("cameras", []), sc.cameras, strict=True):

@@ -35,7 +35,7 @@ from vidnet_sim.cli.output import (
     stop,
 )
 from vidnet_sim.errors import EXIT_OK, EXIT_USAGE, VidnetError
-from vidnet_sim.results import SCHEMAS
+from vidnet_sim.results import SCHEMAS, read_results
 from vidnet_sim.sweep import (
     DaskExecutor,
     Executor,
@@ -43,7 +43,6 @@ from vidnet_sim.sweep import (
     SerialExecutor,
     SweepStore,
     compare_results,
-    load_results,
     load_sweep,
     run_sweep,
 )
@@ -505,7 +504,7 @@ def compare(
     if unknown:
         raise click.BadParameter(f"unknown column(s) {', '.join(unknown)}", param_hint="--metric")
     try:
-        ra, rb = load_results(a), load_results(b)
+        ra, rb = read_results(a), read_results(b)
     except VidnetError as exc:  # a folder named on the command line that cannot be read
         fail(exc, EXIT_USAGE)
     df = compare_results(ra, rb, confidence=confidence, metrics=metrics or None, groups=groups)

@@ -3,16 +3,8 @@
 from __future__ import annotations
 
 from vidnet_sim.results.epochs import epoch_links_table, epochs_table
-from vidnet_sim.results.sla import SlaTargets, check_sla
-from vidnet_sim.results.store import (
-    Results,
-    ResultsNotFoundError,
-    read_parquet_kwargs,
-    read_results,
-    write_results,
-)
-from vidnet_sim.results.summary import sla_violations, summary_json
-from vidnet_sim.results.tables import (
+from vidnet_sim.results.read import read_results
+from vidnet_sim.results.schema import (
     EPOCH_LINKS_SCHEMA,
     EPOCHS_SCHEMA,
     HIST_SCHEMA,
@@ -21,6 +13,16 @@ from vidnet_sim.results.tables import (
     SCHEMAS,
     SUMMARY_SCHEMA,
     Tables,
+)
+from vidnet_sim.results.sla import SlaTargets, check_sla
+from vidnet_sim.results.store import (
+    Results,
+    ResultsNotFoundError,
+    read_parquet_kwargs,
+    write_results,
+)
+from vidnet_sim.results.summary import sla_violations, summary_json
+from vidnet_sim.results.tables import (
     build_tables,
     merge_hist,
     quantile_from_hist,

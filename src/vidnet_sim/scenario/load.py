@@ -18,15 +18,19 @@ import re
 import tomllib
 import types
 import typing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from vidnet_sim.errors import Problem, ScenarioError
-from vidnet_sim.scenario.growth import growth_problems, plan_data, resolve_growth_files
+from vidnet_sim.scenario.groups import scenario_groups
+from vidnet_sim.scenario.growth import plan_data, remap_problem, resolve_growth_files, year_data
 from vidnet_sim.scenario.model import UNITS_REQUIRED, Event, Scenario, Source
+from vidnet_sim.scenario.raw import did_you_mean, raw_items
+from vidnet_sim.scenario.sla_classes import sla_class_problems
+from vidnet_sim.scenario.trace import TraceError, load_trace
 from vidnet_sim.scenario.units import format_time
 
 __all__ = ["load_scenario", "parse_scenario_dict"]
@@ -109,7 +113,7 @@ def parse_scenario_dict(
     problems += _check_group_names(scenario, data)
     problems += _check_traces(_valid_items(scenario, data, "sources", Source), data)
     if not problems and scenario is not None and scenario.growth:
-        problems += growth_problems(scenario, data, source, base)  # every year of the plan
+        problems += _growth_problems(scenario, data, source, base)  # every year of the plan
     if problems or scenario is None:
         raise ScenarioError(problems or [Problem("", "invalid scenario")], source=source)
     return scenario
@@ -242,13 +246,13 @@ def _problems_from_error(error: Any, data: dict[str, Any]) -> list[Problem]:
     if kind == "extra_forbidden":
         key = str(loc[-1])
         known = _keys_at(loc[:-1])
-        return [Problem(_path(loc, data), f"unknown key {key!r}{_did_you_mean(key, known, True)}")]
+        return [Problem(_path(loc, data), f"unknown key {key!r}{did_you_mean(key, known, True)}")]
     if kind == "missing":
         return [Problem(_path(loc, data), f"required key {str(loc[-1])!r} is missing")]
     if kind == "literal_error":
         options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         listed = ", ".join(repr(o) for o in options)
-        hint = _did_you_mean(str(raw), options, False) if isinstance(raw, str) else ""
+        hint = did_you_mean(str(raw), options, False) if isinstance(raw, str) else ""
         return [Problem(_path(loc, data), f"{got}expected one of {listed}{hint}")]
     message = _MESSAGES.get(kind)
     if message:
@@ -287,20 +291,6 @@ def _generic(message: str) -> str:
     if message.startswith("Input should be "):
         return "expected " + message.removeprefix("Input should be ")
     return message[:1].lower() + message[1:]
-
-
-def _did_you_mean(word: str, choices: list[str], list_all: bool) -> str:
-    """``"; did you mean 'x'?"`` (or the list of choices) for an unknown word."""
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    if not match:
-        lower = {c.lower(): c for c in choices}
-        if word.lower() in lower:
-            match = [lower[word.lower()]]
-    if match:
-        return f"; did you mean {match[0]!r}?"
-    if list_all and choices:
-        return "; expected one of: " + ", ".join(choices)
-    return ""
 
 
 def _strip(annotation: Any) -> Any:
@@ -353,7 +343,7 @@ def _valid_items(
     if scenario is not None:
         return list(enumerate(getattr(scenario, section)))
     valid = []
-    for i, item in _raw_items(data, section):
+    for i, item in raw_items(data, section):
         try:
             valid.append((i, model.model_validate(item, context=_CONTEXT)))
         except ValidationError:
@@ -361,16 +351,8 @@ def _valid_items(
     return valid
 
 
-def _raw_items(data: dict[str, Any], section: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    items = data.get(section)
-    if isinstance(items, list):
-        for i, item in enumerate(items):
-            if isinstance(item, dict):
-                yield i, item
-
-
 def _raw_strings(data: dict[str, Any], section: str, key: str) -> set[str]:
-    return {v for _, item in _raw_items(data, section) if isinstance(v := item.get(key), str)}
+    return {v for _, item in raw_items(data, section) if isinstance(v := item.get(key), str)}
 
 
 def _str_list(item: dict[str, Any], key: str) -> list[tuple[int, str]]:
@@ -388,13 +370,13 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
 
     def check_node(value: object, *loc: int | str) -> list[Problem]:
         if isinstance(value, str) and value not in node_ids:
-            hint = _did_you_mean(value, node_list, False)
+            hint = did_you_mean(value, node_list, False)
             return [Problem(_path(loc, data), f"got {value!r}: no node has this id{hint}")]
         return []
 
     # unique node ids
     first_node: dict[str, int] = {}
-    for i, item in _raw_items(data, "nodes"):
+    for i, item in raw_items(data, "nodes"):
         nid = item.get("id")
         if isinstance(nid, str):
             if nid in first_node:
@@ -409,7 +391,7 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
 
     # links: unique ids (explicit or a-b), endpoints exist
     first_link: dict[str, int] = {}
-    for i, item in _raw_items(data, "links"):
+    for i, item in raw_items(data, "links"):
         a, b, lid = item.get("a"), item.get("b"), item.get("id")
         if not isinstance(lid, str) and isinstance(a, str) and isinstance(b, str):
             lid = f"{a}-{b}"
@@ -430,7 +412,7 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
     # camera groups, sources and services: unique names, origin and destination nodes exist
     names: dict[str, str] = {}
     for section, origin_key in (("cameras", "attach"), ("sources", "at"), ("services", "at")):
-        for i, item in _raw_items(data, section):
+        for i, item in raw_items(data, section):
             name = item.get("name")
             if isinstance(name, str):
                 if name in names:
@@ -468,7 +450,7 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
                     )
                 seen.add(dest)
             if section == "cameras":  # each stream's own destinations
-                for j, stream in _raw_items(item, "streams"):
+                for j, stream in raw_items(item, "streams"):
                     for k, dest in _str_list(stream, "destinations"):
                         problems += check_node(dest, section, i, "streams", j, "destinations", k)
             count = item.get("count")
@@ -488,7 +470,7 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
                     )
     problems += _check_routes(data, node_ids, check_node)
     problems += _check_targets(data, sorted(names))
-    problems += _check_sla_classes(plan_data(data))  # a class used in any year of the plan
+    problems += sla_class_problems(plan_data(data))  # a class used in any year of the plan
     return problems
 
 
@@ -498,14 +480,14 @@ def _check_routes(
     """Route nodes exist, each hop is a link in that direction, no loops, no duplicates."""
     problems: list[Problem] = []
     hops: dict[tuple[str, str], int] = {}
-    for i, item in _raw_items(data, "links"):
+    for i, item in raw_items(data, "links"):
         a, b = item.get("a"), item.get("b")
         if isinstance(a, str) and isinstance(b, str):
             hops.setdefault((a, b), i)
             if item.get("duplex", True) is not False:
                 hops.setdefault((b, a), i)
     first: dict[tuple[str, str], int] = {}
-    for i, item in _raw_items(data, "routes"):
+    for i, item in raw_items(data, "routes"):
         start, end = item.get("from"), item.get("to")
         problems += check_node(start, "routes", i, "from")
         problems += check_node(end, "routes", i, "to")
@@ -552,7 +534,7 @@ def _check_routes(
 def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
     """Event targets name camera groups, sources or services."""
     problems: list[Problem] = []
-    for i, item in _raw_items(data, "events"):
+    for i, item in raw_items(data, "events"):
         for k, target in _str_list(item, "targets"):
             if target not in names:
                 problems.append(
@@ -561,7 +543,7 @@ def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
                         f"got {target!r}: no camera group"
                         + (", source or service" if data.get("services") else " or source")
                         + " has this name"
-                        f"{_did_you_mean(target, names, False)}",
+                        f"{did_you_mean(target, names, False)}",
                     )
                 )
     return problems
@@ -591,7 +573,7 @@ def _check_failures(events: list[tuple[int, Event]], data: dict[str, Any]) -> li
     """A failure names a link that exists; two failures of one link must not overlap."""
     problems: list[Problem] = []
     link_ids: list[str] = []
-    for _, item in _raw_items(data, "links"):
+    for _, item in raw_items(data, "links"):
         lid, a, b = item.get("id"), item.get("a"), item.get("b")
         if not isinstance(lid, str) and isinstance(a, str) and isinstance(b, str):
             lid = f"{a}-{b}"
@@ -604,7 +586,7 @@ def _check_failures(events: list[tuple[int, Event]], data: dict[str, Any]) -> li
             problems.append(
                 Problem(
                     _path(("events", i, "link"), data),
-                    f"got {ev.link!r}: no link has this id{_did_you_mean(ev.link, link_ids, False)}"
+                    f"got {ev.link!r}: no link has this id{did_you_mean(ev.link, link_ids, False)}"
                     " (a link's id is its `id`, or `a-b`)",
                 )
             )
@@ -629,7 +611,7 @@ def _check_qos(scenario: Scenario | None, data: dict[str, Any]) -> list[Problem]
     qos = scenario.qos if scenario is not None else None
     if scenario is None or qos is None:
         if data.get("qos") is None:
-            for i, item in _raw_items(data, "links"):
+            for i, item in raw_items(data, "links"):
                 sched = item.get("scheduler")
                 if isinstance(sched, str) and sched != "fifo":
                     problems.append(
@@ -660,8 +642,6 @@ def _check_group_names(scenario: Scenario | None, data: dict[str, Any]) -> list[
     """The statistics groups (``north/live``, ``voip:up``) have distinct names."""
     if scenario is None:
         return []
-    from vidnet_sim.traffic.sources import scenario_groups
-
     info = scenario_groups(scenario)
     first: dict[str, tuple[str, bool]] = {}  # name -> (path, is the item's own name)
     problems = []
@@ -679,48 +659,8 @@ def _check_group_names(scenario: Scenario | None, data: dict[str, Any]) -> list[
     return problems
 
 
-def _check_sla_classes(data: dict[str, Any]) -> list[Problem]:
-    """Every ``[sla.<class>]`` names a class some camera group, source or service uses."""
-    sla = data.get("sla")
-    if not isinstance(sla, dict):
-        return []
-    from vidnet_sim.scenario.services import DEFAULT_CLASS
-
-    used: dict[str, None] = {}
-    for section, default in (("cameras", "video"), ("sources", "data")):
-        for _, item in _raw_items(data, section):
-            value = item.get("class", default)
-            if isinstance(value, str):
-                used[value] = None
-            for _, stream in _raw_items(item, "streams") if section == "cameras" else ():
-                value = stream.get("class", value)
-                if isinstance(value, str):
-                    used[value] = None
-    for _, item in _raw_items(data, "services"):
-        kind = item.get("kind")
-        value = item.get("class", DEFAULT_CLASS.get(kind) if isinstance(kind, str) else None)
-        if isinstance(value, str):
-            used[value] = None
-    classes = list(used)
-    problems = []
-    for name in sla:
-        if name not in used:
-            listed = ", ".join(classes) if classes else "none"
-            hint = _did_you_mean(name, classes, False).removeprefix("; ")
-            problems.append(
-                Problem(
-                    f"sla.{name}",
-                    f"class {name!r} is used by no camera group or source; classes in use: "
-                    f"{listed}" + (f" ({hint})" if hint else ""),
-                )
-            )
-    return problems
-
-
 def _check_traces(sources: list[tuple[int, Source]], data: dict[str, Any]) -> list[Problem]:
     """Read each trace file once, so that ``vidnet-sim validate`` reports a bad trace."""
-    from vidnet_sim.traffic.trace import TraceError, load_trace
-
     problems: list[Problem] = []
     for i, src in sources:
         if src.kind != "trace" or src.file is None:
@@ -732,4 +672,53 @@ def _check_traces(sources: list[tuple[int, Source]], data: dict[str, Any]) -> li
             problems.append(Problem(where, exc.message))
         except Exception as exc:  # a reader failing in an unforeseen way is still a bad file
             problems.append(Problem(where, f"cannot read trace {src.file}: {exc}"))
+    return problems
+
+
+def _growth_problems(
+    scenario: Scenario, data: dict[str, Any], source: str = "", base_dir: Path | None = None
+) -> list[Problem]:
+    """Check the growth plan of a scenario whose base is valid: years increase, the groups
+    ``scale_cameras`` names exist by then, and the scenario of every year validates (each
+    problem reported once, at its place in the plan)."""
+    problems: list[Problem] = []
+    names = [c.name for c in scenario.cameras]
+    for g, entry in enumerate(scenario.growth):
+        if g and entry.year <= scenario.growth[g - 1].year:
+            problems.append(
+                Problem(
+                    f"growth[{g}].year",
+                    f"got {entry.year}: years must increase from one entry to the next "
+                    f"(growth[{g - 1}] is year {scenario.growth[g - 1].year})",
+                )
+            )
+        if isinstance(entry.scale_cameras, dict):
+            for name in entry.scale_cameras:
+                if name not in names:
+                    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+                    hint = (
+                        f"; did you mean {close[0]!r}?"
+                        if close
+                        else f"; groups then: {', '.join(dict.fromkeys(names)) or 'none'}"
+                    )
+                    problems.append(
+                        Problem(
+                            f"growth[{g}].scale_cameras.{name}",
+                            f"got {name!r}: no camera group has this name before this entry "
+                            f"(year {entry.year}){hint}",
+                        )
+                    )
+        names += [c["name"] for c in entry.cameras if isinstance(c.get("name"), str)]
+    seen: set[str] = set()
+    for year in sorted({g.year for g in scenario.growth}):
+        try:
+            parse_scenario_dict(year_data(data, year), source, base_dir)
+        except ScenarioError as exc:
+            for p in exc.problems:
+                if p.path.startswith("sla."):
+                    continue  # SLA classes are checked over the whole plan, with the base
+                key = str(remap_problem(p, data, year, note_year=False))
+                if key not in seen:
+                    seen.add(key)
+                    problems.append(remap_problem(p, data, year))
     return problems

@@ -75,7 +75,7 @@ from vidnet_sim.scenario.fields import (
     _raise_rules,
     _stop_after_start,
 )
-from vidnet_sim.scenario.growth import GrowthYear
+from vidnet_sim.scenario.growth_year import GrowthYear
 from vidnet_sim.scenario.qos import Qos, Scheduler
 from vidnet_sim.scenario.services import Service
 

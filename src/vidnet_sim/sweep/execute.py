@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
+from vidnet_sim import runner
 from vidnet_sim.errors import EXIT_OK, EXIT_PARTIAL
 from vidnet_sim.sweep.plan import Point, Sweep, SweepBase
 from vidnet_sim.sweep.store import SweepStore, point_files
@@ -87,12 +88,10 @@ def _error_record(exc: BaseException, attempt: str = "") -> dict[str, Any]:
 
 def compute_point(base: SweepBase, point: Point) -> PointOutcome:
     """Simulate one point; return its tables as Parquet bytes (or the error it raised)."""
-    from vidnet_sim.runner import run
-
     t0 = time.perf_counter()
     try:
-        result = run(base.scenario(point), write=False)
-        files = point_files(point, result.tables)
+        result = runner.run(base.scenario(point), write=False)  # looked up here: patchable
+        files = point_files(point, result.tables, result.manifest)
     except Exception as exc:
         return PointOutcome(point, error=_error_record(exc), wall_seconds=time.perf_counter() - t0)
     return PointOutcome(point, files=files, wall_seconds=time.perf_counter() - t0)
@@ -413,7 +412,7 @@ def run_sweep(
 ) -> SweepReport:
     """Run the points of ``sweep`` (or just ``points``) that ``out_dir`` lacks.
 
-    Points whose summary file exists are skipped; with ``skip_failed`` so are points with a
+    Points whose run folder has its manifest are skipped; with ``skip_failed`` so are points with a
     failure record. Unless ``check`` is false, the scenarios of the points to run are
     validated first (a :class:`~vidnet_sim.errors.ScenarioError` before anything is
     written). ``executor`` defaults to a :class:`ProcessExecutor` of ``workers`` processes

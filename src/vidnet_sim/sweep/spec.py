@@ -36,48 +36,18 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from vidnet_sim.errors import Problem
-from vidnet_sim.scenario.units import (
-    format_length,
-    format_rate,
-    format_size,
-    format_time,
-    parse_length,
-    parse_rate,
-    parse_size,
-    parse_time,
-)
+from vidnet_sim.variation.quantities import QUANTITY_KINDS, quantity_kind
 
 __all__ = [
-    "QUANTITY_KINDS",
     "RandomBlock",
     "RandomParam",
     "SweepSpec",
     "check_value",
     "parse_spec",
-    "quantity_kind",
     "spec_path",
 ]
 
 Scalar = str | int | float | bool
-
-#: Quantity kinds a random parameter may sample: name → (parser, exact formatter).
-QUANTITY_KINDS = {
-    "rate": (parse_rate, format_rate),
-    "size": (parse_size, format_size),
-    "time": (parse_time, format_time),
-    "length": (parse_length, format_length),
-}
-
-
-def quantity_kind(value: str) -> str | None:
-    """The kind of a quantity string (``'10Gbps'`` → ``'rate'``), or ``None``."""
-    for kind, (parser, _) in QUANTITY_KINDS.items():
-        try:
-            parser(value)
-        except ValueError:
-            continue
-        return kind
-    return None
 
 
 def check_value(value: object) -> str | None:
