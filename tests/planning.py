@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from vidnet_sim.network.failures import Failures
 from vidnet_sim.network.layouts import Positions
-from vidnet_sim.network.plan import NetworkPlan
+from vidnet_sim.network.plan import NetworkPlan, plan_fields
 from vidnet_sim.network.qos import SCHED_CODES, fifo_qos
 from vidnet_sim.network.routing import shortest_path, topological_order
 from vidnet_sim.traffic.rng import source_key
@@ -280,7 +280,6 @@ def build_plan(
     buffer_bytes = [-1 if ln.buffer_bytes is None else ln.buffer_bytes for ln in links]
     buffer_packets = [-1 if ln.buffer_packets is None else ln.buffer_packets for ln in links]
     qos = fifo_qos(group_classes, buffer_bytes, buffer_packets)
-    failures = Failures.none(len(links))
 
     return NetworkPlan(
         node_names=list(nodes),
@@ -304,23 +303,7 @@ def build_plan(
         source_flow_start=arr(source_flow_start),
         tree_source=arr(tree_source),
         source_tree_start=np.searchsorted(tree_source, range(len(specs) + 1)).astype(np.int64),
-        tree_pos0=layouts.tree_pos0,
-        pos_link=layouts.pos_link,
-        pos_first_child=layouts.pos_first_child,
-        pos_sibling=layouts.pos_sibling,
-        pos_deliver=layouts.pos_deliver,
-        pos_end=layouts.pos_end,
-        class_names=qos.class_names,
-        group_class=qos.group_class,
-        queue_names=qos.queue_names,
-        class_queue=qos.class_queue,
-        queue_quantum=qos.queue_quantum,
-        link_sched=qos.link_sched,
-        link_queue_buffer_bytes=qos.link_queue_buffer_bytes,
-        link_queue_buffer_packets=qos.link_queue_buffer_packets,
-        fail_start=failures.fail_start,
-        fail_down=failures.fail_down,
-        fail_up=failures.fail_up,
+        **plan_fields(layouts, qos, Failures.none(len(links))),
     )
 
 

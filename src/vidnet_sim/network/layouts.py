@@ -56,6 +56,7 @@ class Positions:
         self.end: list[int] = [] if start is None else start.pos_end.tolist()
 
     def _new(self, link: int) -> int:
+        """A new position on ``link``, without children, delivery or subtree yet."""
         self.link.append(link)
         self.first_child.append(-1)
         self.sibling.append(-1)

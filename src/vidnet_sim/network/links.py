@@ -20,6 +20,8 @@ DEFAULT_BUFFER_BYTES = 1 << 20
 
 
 class _Row(NamedTuple):
+    """One directed link as :func:`build_links` collects it."""
+
     name: str
     src: int
     dst: int

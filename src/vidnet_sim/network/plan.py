@@ -15,16 +15,16 @@ their layouts (:mod:`~vidnet_sim.network.layouts`), failures and the reroutes th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from vidnet_sim.network.failures import Failures, plan_failures
 from vidnet_sim.network.flows import Flows, route_flows
-from vidnet_sim.network.layouts import lay_out_trees
+from vidnet_sim.network.layouts import Layouts, lay_out_trees
 from vidnet_sim.network.links import DEFAULT_BUFFER_BYTES, LinkTable, build_links
 from vidnet_sim.network.order import link_order
 from vidnet_sim.network.qos import (
@@ -186,7 +186,6 @@ def _assemble(
     def arr(values: tuple[int, ...]) -> I64:
         return np.array(values, np.int64)
 
-    layouts = rerouted.layouts
     return NetworkPlan(
         node_names=list(links.node_names),
         link_names=list(links.names),
@@ -209,27 +208,19 @@ def _assemble(
         source_flow_start=arr(flows.source_flow_start),
         tree_source=arr(flows.tree_source),
         source_tree_start=arr(flows.source_tree_start),
-        tree_pos0=layouts.tree_pos0,
-        pos_link=layouts.pos_link,
-        pos_first_child=layouts.pos_first_child,
-        pos_sibling=layouts.pos_sibling,
-        pos_deliver=layouts.pos_deliver,
-        pos_end=layouts.pos_end,
-        class_names=qos.class_names,
-        group_class=qos.group_class,
-        queue_names=qos.queue_names,
-        class_queue=qos.class_queue,
-        queue_quantum=qos.queue_quantum,
-        link_sched=qos.link_sched,
-        link_queue_buffer_bytes=qos.link_queue_buffer_bytes,
-        link_queue_buffer_packets=qos.link_queue_buffer_packets,
-        fail_start=failures.fail_start,
-        fail_down=failures.fail_down,
-        fail_up=failures.fail_up,
+        **plan_fields(rerouted.layouts, qos, failures),
         route_switches=rerouted.route_switches,
         failure_events=failures.failure_events,
         warnings=rerouted.warnings,
     )
+
+
+def plan_fields(layouts: Layouts, qos: QosPlan, failures: Failures) -> dict[str, Any]:
+    """The :class:`NetworkPlan` fields of the layouts, QoS and failure steps' results, as
+    keyword arguments (the plan holds them under the same names)."""
+    out = {f.name: getattr(part, f.name) for part in (layouts, qos) for f in fields(part)}
+    fail = {"fail_start": failures.fail_start, "fail_down": failures.fail_down}
+    return {**out, **fail, "fail_up": failures.fail_up}
 
 
 __all__ = [
@@ -242,5 +233,6 @@ __all__ = [
     "NetworkPlan",
     "RouteSwitch",
     "build_plan",
+    "plan_fields",
     "service_time_ps",
 ]
