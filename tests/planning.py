@@ -31,7 +31,7 @@ from vidnet_sim.network.plan import NetworkPlan, plan_fields
 from vidnet_sim.network.qos import SCHED_CODES, fifo_qos
 from vidnet_sim.network.routing import shortest_path, topological_order
 from vidnet_sim.traffic.rng import source_key
-from vidnet_sim.traffic.sources import (
+from vidnet_sim.traffic.rows import (
     KIND_CAMERA,
     KIND_CBR,
     KIND_NAMES,
@@ -39,10 +39,8 @@ from vidnet_sim.traffic.sources import (
     KIND_TRACE,
     SIZE_FIXED,
     SIZE_UNIFORM,
-    SourceState,
-    SourceTable,
-    frame_time_ps,
 )
+from vidnet_sim.traffic.sources import SourceState, SourceTable, frame_time_ps
 
 US = 10**6  # picoseconds per microsecond
 MS = 10**9

@@ -500,7 +500,8 @@ def test_estimated_mean_rates_of_service_sources_match_their_traffic() -> None:
     from vidnet_sim.analysis.estimates import arrival_curves, source_rate_moments
     from vidnet_sim.network.plan import build_plan
     from vidnet_sim.traffic.generate import G_T, G_WIRE, generate
-    from vidnet_sim.traffic.sources import KIND_BURST, KIND_ONOFF, SourceState
+    from vidnet_sim.traffic.rows import KIND_BURST, KIND_ONOFF
+    from vidnet_sim.traffic.sources import SourceState
 
     sc = parse_scenario_dict(
         {

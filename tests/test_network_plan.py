@@ -21,8 +21,9 @@ from vidnet_sim.network.plan import build_plan
 from vidnet_sim.network.qos import SCHED_FIFO, compile_qos, fifo_qos
 from vidnet_sim.network.routing import scenario_router
 from vidnet_sim.scenario import load_scenario, parse_scenario_dict
+from vidnet_sim.scenario.groups import scenario_groups
 from vidnet_sim.scenario.model import Scenario
-from vidnet_sim.traffic.sources import build_sources, scenario_groups
+from vidnet_sim.traffic.sources import build_sources
 
 MS = 10**9
 DATA = Path(__file__).parent / "data" / "cli"

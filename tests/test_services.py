@@ -37,7 +37,8 @@ from vidnet_sim.traffic.generate import (
 )
 from vidnet_sim.traffic.modulation import sojourn_ps
 from vidnet_sim.traffic.rng import source_key
-from vidnet_sim.traffic.sources import KIND_CAMERA, SourceState
+from vidnet_sim.traffic.rows import KIND_CAMERA
+from vidnet_sim.traffic.sources import SourceState
 
 S = 10**12
 MS = 10**9

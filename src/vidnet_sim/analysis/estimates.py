@@ -36,7 +36,7 @@ import pandas as pd
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.timeline.driver import scenario_actions
 from vidnet_sim.traffic.generate import G_T, G_WIRE, generate
-from vidnet_sim.traffic.sources import (
+from vidnet_sim.traffic.rows import (
     KIND_BURST,
     KIND_CAMERA,
     KIND_CBR,
@@ -47,9 +47,8 @@ from vidnet_sim.traffic.sources import (
     SIZE_CHOICE,
     SIZE_FIXED,
     SIZE_UNIFORM,
-    SourceState,
-    SourceTable,
 )
+from vidnet_sim.traffic.sources import SourceState, SourceTable
 
 if TYPE_CHECKING:
     from vidnet_sim.network.plan import NetworkPlan

@@ -14,10 +14,8 @@ from vidnet_sim.core.limits import check_limits
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.traffic.generate import G_COLS, state_arrays, table_arrays
-from vidnet_sim.traffic.sources import (
-    KIND_POISSON,
-    SourceState,
-)
+from vidnet_sim.traffic.rows import KIND_POISSON
+from vidnet_sim.traffic.sources import SourceState
 
 I64 = npt.NDArray[np.int64]
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.links import LinkTable
 from vidnet_sim.network.routing import RouteFn
-from vidnet_sim.traffic.sources import GroupInfo, SourceTable
+from vidnet_sim.scenario.groups import GroupInfo
+from vidnet_sim.traffic.sources import SourceTable
 
 
 @dataclass(frozen=True)

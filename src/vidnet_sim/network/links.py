@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
-from vidnet_sim.traffic.sources import camera_name
+from vidnet_sim.scenario.groups import camera_name
 
 if TYPE_CHECKING:
     from vidnet_sim.scenario.model import Scenario

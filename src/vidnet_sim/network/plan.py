@@ -37,13 +37,9 @@ from vidnet_sim.network.qos import (
 )
 from vidnet_sim.network.reroutes import RerouteContext, Reroutes, RouteSwitch, reroute
 from vidnet_sim.network.routing import scenario_router
-from vidnet_sim.traffic.sources import (
-    KIND_NAMES,
-    GroupInfo,
-    SourceTable,
-    build_sources,
-    scenario_groups,
-)
+from vidnet_sim.scenario.groups import GroupInfo, scenario_groups
+from vidnet_sim.traffic.rows import KIND_NAMES
+from vidnet_sim.traffic.sources import SourceTable, build_sources
 
 if TYPE_CHECKING:
     from vidnet_sim.scenario.model import Scenario

@@ -21,7 +21,8 @@ from vidnet_sim.network.failures import Failures, RouteChange
 from vidnet_sim.network.flows import Flows
 from vidnet_sim.network.layouts import Layouts, Positions
 from vidnet_sim.network.routing import RouteFn, Router
-from vidnet_sim.traffic.sources import GroupInfo, SourceTable
+from vidnet_sim.scenario.groups import GroupInfo
+from vidnet_sim.traffic.sources import SourceTable
 
 if TYPE_CHECKING:
     from vidnet_sim.scenario.model import Scenario

@@ -40,6 +40,16 @@ from vidnet_sim.traffic.rng import (
     standard_normal,
     uniform,
 )
+from vidnet_sim.traffic.rows import (
+    KIND_BURST,
+    KIND_CAMERA,
+    KIND_CBR,
+    KIND_ONOFF,
+    KIND_POISSON,
+    PS_PER_S,
+    SIZE_FIXED,
+    SIZE_UNIFORM,
+)
 from vidnet_sim.traffic.sources import (
     BEH_DAY_NIGHT,
     BEH_MOTION,
@@ -51,14 +61,6 @@ from vidnet_sim.traffic.sources import (
     C_MOD_COUNT,
     C_MOD_END,
     C_MOD_STATE,
-    KIND_BURST,
-    KIND_CAMERA,
-    KIND_CBR,
-    KIND_ONOFF,
-    KIND_POISSON,
-    PS_PER_S,
-    SIZE_FIXED,
-    SIZE_UNIFORM,
     SourceState,
     SourceTable,
 )

@@ -23,8 +23,6 @@ from vidnet_sim.scenario.groups import (
     StreamParams,
     camera_name,
     camera_streams,
-    fps_fraction,
-    scenario_groups,
     stream_group_name,
 )
 from vidnet_sim.scenario.model import CameraGroup, Scenario, Source
@@ -32,10 +30,8 @@ from vidnet_sim.scenario.services import DEFAULT_PARETO_SHAPE
 from vidnet_sim.scenario.trace import load_trace
 from vidnet_sim.traffic.rng import source_key, uniform
 from vidnet_sim.traffic.rows import (
-    KIND_BURST,
     KIND_CAMERA,
     KIND_CBR,
-    KIND_NAMES,
     KIND_ONOFF,
     KIND_POISSON,
     KIND_TRACE,
@@ -44,7 +40,6 @@ from vidnet_sim.traffic.rows import (
     SIZE_FIXED,
     SIZE_UNIFORM,
     SourceRow,
-    cbr_interval_ps,
     new_row,
 )
 from vidnet_sim.traffic.services import service_rows
@@ -62,32 +57,12 @@ __all__ = [
     "C_MOD_COUNT",
     "C_MOD_END",
     "C_MOD_STATE",
-    "KIND_BURST",
-    "KIND_CAMERA",
-    "KIND_CBR",
-    "KIND_NAMES",
-    "KIND_ONOFF",
-    "KIND_POISSON",
-    "KIND_TRACE",
     "N_CARRY",
-    "PS_PER_S",
-    "SIZE_CHOICE",
-    "SIZE_FIXED",
-    "SIZE_UNIFORM",
-    "SourceRow",
     "SourceState",
     "SourceTable",
-    "StreamParams",
     "build_sources",
-    "camera_name",
-    "camera_streams",
-    "cbr_interval_ps",
-    "fps_fraction",
     "frame_time_ps",
-    "new_row",
     "p_mean_bytes",
-    "scenario_groups",
-    "stream_group_name",
 ]
 
 # Camera behaviour flags (``SourceTable.beh_flags``); 0: the plain GOP model.
