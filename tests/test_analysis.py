@@ -432,7 +432,7 @@ def test_capacity_reports_the_estimates_beside_the_simulation(tmp_path: Path) ->
     est = res.estimates
     # aligned CBR cameras (I-frames line up): the network-calculus bound is tight, so its
     # guaranteed capacity is the simulated one or just below; the averaging rules, blind to
-    # the bursts, overestimate it (DOMAIN.md §2)
+    # the bursts, overestimate it (docs/domain.md §2)
     assert est["network-calculus-bound"] is not None
     assert est["network-calculus-bound"] <= res.capacity
     assert est["network-calculus-bound"] >= res.capacity - 1
