@@ -24,7 +24,6 @@ from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK, EXIT_USAGE
 from vidnet_sim.results import store
 
 DATA = Path(__file__).parent / "data" / "cli"
-SRC = Path(__file__).parent.parent / "src"
 RUN_FILES = set(store.RUN_FILES)
 
 # A small valid scenario: two VBR cameras and a CBR source through one switch to a recorder.
@@ -327,19 +326,11 @@ def test_error_lines_are_not_hard_wrapped(tmp_path: Path) -> None:
     assert all(line.startswith("  - ") for line in lines[1:]), lines
 
 
-def _env_with_src() -> dict[str, str]:
-    """The environment of a real process that imports vidnet_sim from this checkout."""
-    return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])]),
-    }
-
-
-def test_bad_input_real_process(tmp_path: Path) -> None:
+def test_bad_input_real_process(tmp_path: Path, src_env: dict[str, str]) -> None:
     """The installed entry point's behaviour in a real process: exit 3, no traceback."""
     file = write(tmp_path, variant(('rate = "1Gbps"', 'rate = "10gbps"')))
     out = tmp_path / "res"
-    env = _env_with_src()
+    env = src_env
     proc = subprocess.run(
         [sys.executable, "-m", "vidnet_sim.cli", "run", str(file), "--out", str(out)],
         capture_output=True,
@@ -399,7 +390,9 @@ def test_version() -> None:
     assert result.stdout.strip() == f"vidnet-sim, version {vidnet_sim.__version__}"
 
 
-def test_console_script_exits_with_the_commands_code_and_a_frozen_heap() -> None:
+def test_console_script_exits_with_the_commands_code_and_a_frozen_heap(
+    src_env: dict[str, str],
+) -> None:
     """``entry`` (the console script) exits as ``main`` does, after freezing the heap so that
     the interpreter's last garbage collection skips the kernels' compiler objects."""
     code = (
@@ -411,7 +404,7 @@ def test_console_script_exits_with_the_commands_code_and_a_frozen_heap() -> None
         "except SystemExit as e:\n"
         "    print(e.code, gc.get_freeze_count() > 0)\n"
     )
-    env = _env_with_src()
+    env = src_env
     proc = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

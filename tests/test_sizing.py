@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -22,11 +23,6 @@ from vidnet_sim.scenario import parse_scenario_dict
 
 MS = 10**9
 M10, M100, G1 = 10**7, 10**8, 10**9
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def max_latency_ps(raw: dict, rates: dict[str, int], cls: str) -> float:
@@ -96,9 +92,11 @@ port = 0.0
 """
 
 
-def test_sizing_picks_the_cheaper_of_two_feasible_designs(tmp_path: Path) -> None:
-    f = write(tmp_path / "two.toml", TWO)
-    model = load_cost_model(write(tmp_path / "c.toml", TWO_COSTS))
+def test_sizing_picks_the_cheaper_of_two_feasible_designs(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    f = write_text(tmp_path / "two.toml", TWO)
+    model = load_cost_model(write_text(tmp_path / "c.toml", TWO_COSTS))
     res = size_network(f, model, replications=2)
     (year,) = res.years
     assert year.rates == {"a-b": M10, "b-c": G1}
@@ -149,8 +147,10 @@ packet_latency_max = "0.5ms"
 """
 
 
-def test_an_sla_below_the_propagation_delay_is_rejected(tmp_path: Path) -> None:
-    f = write(tmp_path / "prop.toml", PROP)
+def test_an_sla_below_the_propagation_delay_is_rejected(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    f = write_text(tmp_path / "prop.toml", PROP)
     with pytest.raises(SizingStoppedError) as info:
         size_network(f, CostModel(), replications=2)
     exc = info.value
@@ -166,7 +166,9 @@ def test_an_sla_below_the_propagation_delay_is_rejected(tmp_path: Path) -> None:
     assert "**PARTIAL** — sized: no year" in (out / "report.md").read_text()
 
 
-def test_a_year_that_cannot_be_met_keeps_the_years_before_as_partial(tmp_path: Path) -> None:
+def test_a_year_that_cannot_be_met_keeps_the_years_before_as_partial(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
     far = (
         PROP.replace('delay = "1ms"', 'delay = "10us"')
         + """
@@ -188,7 +190,7 @@ size = "500B"
 interval = "1ms"
 """
     )
-    f = write(tmp_path / "far.toml", far)
+    f = write_text(tmp_path / "far.toml", far)
     out = tmp_path / "o"
     r = CliRunner().invoke(size_cmd, [str(f), "--replications", "2", "--out", str(out)])
     assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
@@ -201,9 +203,11 @@ interval = "1ms"
     assert json.loads((out / "size.json").read_text())["stopped_year"] == 2
 
 
-def test_a_load_above_the_fastest_tier_names_the_link(tmp_path: Path) -> None:
-    f = write(tmp_path / "two.toml", TWO)
-    only_10m = write(tmp_path / "c.toml", 'port = 0.0\n[optics]\n"10Mbps" = 1.0\n')
+def test_a_load_above_the_fastest_tier_names_the_link(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    f = write_text(tmp_path / "two.toml", TWO)
+    only_10m = write_text(tmp_path / "c.toml", 'port = 0.0\n[optics]\n"10Mbps" = 1.0\n')
     with pytest.raises(
         SizingStoppedError,
         match=r"link b-c carries 25 Mbit/s on average"
@@ -212,18 +216,20 @@ def test_a_load_above_the_fastest_tier_names_the_link(tmp_path: Path) -> None:
         size_network(f, load_cost_model(only_10m), replications=2)
 
 
-def test_bad_options_and_cost_tables(tmp_path: Path) -> None:
-    f = write(tmp_path / "two.toml", TWO)
+def test_bad_options_and_cost_tables(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    f = write_text(tmp_path / "two.toml", TWO)
     with pytest.raises(AnalysisInputError, match="--max-replications"):
         size_network(f, replications=3, max_replications=2)
     with pytest.raises(AnalysisInputError, match="no SLA targets"):
-        size_network(write(tmp_path / "n.toml", TWO.split("[sla.data]")[0]))
+        size_network(write_text(tmp_path / "n.toml", TWO.split("[sla.data]")[0]))
     with pytest.raises(AnalysisInputError, match="unknown key"):
-        load_cost_model(write(tmp_path / "c.toml", "optic = 1\n"))
+        load_cost_model(write_text(tmp_path / "c.toml", "optic = 1\n"))
     with pytest.raises(AnalysisInputError, match=r"optics\.10Gbps: got -1, expected a cost"):
-        load_cost_model(write(tmp_path / "c.toml", '[optics]\n"10Gbps" = -1\n'))
+        load_cost_model(write_text(tmp_path / "c.toml", '[optics]\n"10Gbps" = -1\n'))
     with pytest.raises(AnalysisInputError, match=r"optics\.10gbps: .*did you mean 'Gbps'"):
-        load_cost_model(write(tmp_path / "c.toml", '[optics]\n"10gbps" = 1\n'))
+        load_cost_model(write_text(tmp_path / "c.toml", '[optics]\n"10gbps" = 1\n'))
     # a tier no cheaper than a faster one is never worth buying
     model = CostModel(optics={M10: 5.0, M100: 4.0, G1: 9.0})
     assert model.useful_tiers == [M100, G1]
@@ -295,9 +301,11 @@ new_fibre = true
 """
 
 
-def test_upgrades_are_scheduled_monotone_and_costed_per_year(tmp_path: Path) -> None:
-    f = write(tmp_path / "grow.toml", GROW)
-    model = load_cost_model(write(tmp_path / "c.toml", COSTS))
+def test_upgrades_are_scheduled_monotone_and_costed_per_year(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    f = write_text(tmp_path / "grow.toml", GROW)
+    model = load_cost_model(write_text(tmp_path / "c.toml", COSTS))
     res = size_network(f, model, replications=2)
     rates = {y.year: y.rates for y in res.years}
     assert rates == {
@@ -331,9 +339,11 @@ def test_upgrades_are_scheduled_monotone_and_costed_per_year(tmp_path: Path) -> 
     assert res.year_table()["vendor_capex"].tolist() == [1220.0, 0.0, 0.0]
 
 
-def test_size_cli_writes_the_report_and_reuses_runs(tmp_path: Path) -> None:
-    f = write(tmp_path / "grow.toml", GROW)
-    c = write(tmp_path / "c.toml", COSTS)
+def test_size_cli_writes_the_report_and_reuses_runs(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    f = write_text(tmp_path / "grow.toml", GROW)
+    c = write_text(tmp_path / "c.toml", COSTS)
     out = tmp_path / "size"
     args = [str(f), "--costs", str(c), "--replications", "2", "--out", str(out)]
     r = CliRunner().invoke(size_cmd, args)

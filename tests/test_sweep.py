@@ -19,7 +19,6 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-import vidnet_sim
 from vidnet_sim.cli.sweep import compare, sweep
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.results import Results, read_parquet_kwargs, read_results
@@ -45,7 +44,6 @@ from vidnet_sim.variation.paths import PathError, parse_path, resolve, set_value
 
 # where this process imports vidnet_sim from (src/, or site-packages in CI): subprocesses
 # import the same copy, and so share its Numba cache
-PACKAGE_PARENT = Path(vidnet_sim.__file__).resolve().parent.parent
 
 # A tiny network: one 100 Mbit/s or 1 Gbit/s link, 2 to 6 cameras, 1 s simulated.
 SCENARIO = """\
@@ -597,16 +595,11 @@ _SUBPROCESS = (
 
 
 def test_a_killed_sweep_resumes_without_losing_or_redoing_points(
-    tmp_path: Path, reference: tuple[Path, Path]
+    tmp_path: Path, reference: tuple[Path, Path], src_env: dict[str, str]
 ) -> None:
     file, ref_out = reference
     out = tmp_path / "out"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [str(PACKAGE_PARENT), *filter(None, [os.environ.get("PYTHONPATH")])]
-        ),
-    }
+    env = src_env
     proc = subprocess.Popen(
         [sys.executable, "-c", _SUBPROCESS, str(file), "--out", str(out), "--workers", "2"],
         env=env,

@@ -1,6 +1,6 @@
 """A cost model of the network's links: rate tiers, optics, ports and fibre.
 
-Every figure is a user parameter; the defaults are the orders of magnitude of DOMAIN.md §7
+Every figure is a user parameter; the defaults are the orders of magnitude of docs/domain.md §7
 (USD): underground fibre ≈ 53 k/km, a transceiver per link end by rate tier (1G 10, 10G 24,
 25G 40, 100G 57.5), a switch port per link end ≈ 180. A link costs
 ``2 × (optics(rate) + port) + fibre_per_km × length_km × new_fibre`` when it is built, and

@@ -4,7 +4,7 @@ Three estimates, each labelled by the method it uses (``docs/analysis.md``):
 
 ``sum-of-means-60%``
     The vendor-tool method: add the mean wire rates of the flows crossing each directed link
-    and require utilisation ≤ 60 % (Genetec's ceiling, DOMAIN.md §3). Ignores bursts and
+    and require utilisation ≤ 60 % (Genetec's ceiling, docs/domain.md §3). Ignores bursts and
     I-frame alignment.
 ``gaussian-equivalent-capacity``
     Statistical multiplexing (Guérin et al. 1991): a link needs ``C = m + α′σ`` with ``m``

@@ -410,7 +410,7 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
         "class does not cross do not help it. A link costs two transceivers and two switch "
         "ports when it is built or upgraded (nothing is resold), plus its fibre if new "
         "fibre is laid; camera access links are not costed. Costs are undiscounted "
-        "orders of magnitude (DOMAIN.md §7) unless a cost table was given. The simulated "
+        "orders of magnitude (docs/domain.md §7) unless a cost table was given. The simulated "
         f"duration is short: rare events (long alarms, failures) weigh only as much as the "
         f"scenario's timeline contains them. The 60 % rule (≤ {VENDOR_CEILING:.0%} "
         "utilisation) is shown for comparison only.",

@@ -296,7 +296,7 @@ def capacity(
     "costs_file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Cost model TOML (fibre_per_km, port, new_fibre, currency, [optics] "
-    "rate → cost); default: DOMAIN.md §7 orders of magnitude.",
+    "rate → cost); default: docs/domain.md §7 orders of magnitude.",
 )
 @click.option(
     "--replications", type=int, default=3, show_default=True, help="Independent runs per design."

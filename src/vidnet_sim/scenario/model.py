@@ -192,7 +192,7 @@ class Route(_Model):
 Codec = Literal["h264", "h265"]
 Resolution = Literal["VGA", "D1", "720p", "1080p", "4MP", "4K"]
 
-# Mbit/s at (12 fps, 25 fps), H.264, from DOMAIN.md §2 (viomic.com [B]); 4MP and 4K are
+# Mbit/s at (12 fps, 25 fps), H.264, from docs/domain.md §2 (viomic.com [B]); 4MP and 4K are
 # extrapolated (twice and four times 1080p).
 _H264_MBPS: dict[str, tuple[Fraction, Fraction]] = {
     "VGA": (Fraction("0.3"), Fraction("0.4")),
@@ -202,7 +202,8 @@ _H264_MBPS: dict[str, tuple[Fraction, Fraction]] = {
     "4MP": (Fraction(4), Fraction(6)),
     "4K": (Fraction(8), Fraction(12)),
 }
-# Mbit/s at 25 fps, H.265 (DOMAIN.md §2: 2 MP 1.5-3, 4 MP 3-5, 8 MP 6-10); below 1080p 0.6 x H.264.
+# Mbit/s at 25 fps, H.265 (docs/domain.md §2: 2 MP 1.5-3, 4 MP 3-5, 8 MP 6-10); below 1080p
+# 0.6 x H.264.
 _H265_25_MBPS: dict[str, Fraction] = {
     "VGA": Fraction("0.6") * Fraction("0.4"),
     "D1": Fraction("0.6") * Fraction("0.6"),
@@ -214,11 +215,11 @@ _H265_25_MBPS: dict[str, Fraction] = {
 
 
 def default_bitrate_bps(codec: str, resolution: str, fps: float) -> int:
-    """Return the default mean bitrate of a camera stream, in bit/s, from DOMAIN.md §2.
+    """Return the default mean bitrate of a camera stream, in bit/s (docs/domain.md §2).
 
     H.264 at 12 / 25 fps (viomic.com [B]): VGA 0.3 / 0.4 Mbit/s, D1 0.5 / 0.6, 720p 1 / 1.5,
     1080p 2 / 3; 4MP 4 / 6 and 4K 8 / 12 are extrapolated (2x and 4x 1080p), not sourced.
-    H.265 at 25 fps: 1080p 2.25, 4MP 4, 4K 8 Mbit/s (middle of the ranges quoted in DOMAIN.md
+    H.265 at 25 fps: 1080p 2.25, 4MP 4, 4K 8 Mbit/s (middle of the ranges quoted in docs/domain.md
     §2), VGA / D1 / 720p 0.6 x H.264. An H.265 12 fps value is the 25 fps value scaled by the
     H.264 12/25 ratio of the same resolution.
 

@@ -39,7 +39,7 @@ DSCP_NAMES: dict[str, int] = {
     **{f"AF{c}{d}": 8 * c + 2 * d for c in range(1, 5) for d in range(1, 4)},
 }
 
-#: Marks of the classes a scenario may use without declaring them (RFC 4594, DOMAIN.md §3:
+#: Marks of the classes a scenario may use without declaring them (RFC 4594, docs/domain.md §3:
 #: surveillance video as Broadcast Video CS3, voice EF, signalling CS5, interactive video
 #: AF41, IoT and network control CS2, bulk CS1, the rest best effort).
 DEFAULT_CLASS_DSCP: dict[str, int] = {

@@ -4,7 +4,7 @@ Sources are open-loop: what they emit never depends on the network, so the exact
 the SimPy reference engine consume the very same packets. A generated packet is one row of
 an int64 array with the columns below.
 
-Camera GOP model (DOMAIN.md §2): frame ``k`` is captured at ``anchor + k / fps`` (exact
+Camera GOP model (docs/domain.md §2): frame ``k`` is captured at ``anchor + k / fps`` (exact
 integer arithmetic); it is an I-frame when ``(k + gop_offset) % gop == 0``. A P-frame's size is
 lognormal with mean ``p_mean x scale`` and log-sd ``p_sigma``; an I-frame's is lognormal with
 mean ``ip_ratio x p_mean x scale`` and log-sd ``i_sigma``. The frame is cut into packets of
