@@ -7,12 +7,11 @@
 
 from __future__ import annotations
 
+from vidnet_sim._version import __version__
 from vidnet_sim.errors import ScenarioError, UnitError, VidnetError
 from vidnet_sim.results import Results, read_results
 from vidnet_sim.runner import RunResult, run
 from vidnet_sim.scenario import Scenario, load_scenario
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Results",

@@ -32,6 +32,7 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
+from vidnet_sim._compile_cache import use_compile_cache
 from vidnet_sim.traffic.modulation import mod_next, mod_start
 from vidnet_sim.traffic.rng import (
     STREAM_FRAME_SIZE,
@@ -62,6 +63,8 @@ from vidnet_sim.traffic.sources import (
     SourceState,
     SourceTable,
 )
+
+use_compile_cache()
 
 # Columns of a generated packet row.
 G_T = 0  # emission time, ps

@@ -23,7 +23,10 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from vidnet_sim._compile_cache import use_compile_cache
 from vidnet_sim.traffic.rng import STREAM_MODULATION, uniform
+
+use_compile_cache()
 
 #: Longest sojourn, ps (2^60 ps ≈ 13.3 days).
 SOJOURN_CAP_PS = float(2**60)

@@ -17,6 +17,10 @@ import hashlib
 import numba as nb
 import numpy as np
 
+from vidnet_sim._compile_cache import use_compile_cache
+
+use_compile_cache()
+
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
