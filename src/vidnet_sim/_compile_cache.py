@@ -47,7 +47,8 @@ def candidate_bases(environ: Mapping[str, str] | None = None) -> list[Path]:
     env = os.environ if environ is None else environ
     bases = [Path(env["NUMBA_CACHE_DIR"])] if env.get("NUMBA_CACHE_DIR") else []
     bases.append(PACKAGE_DIR / "__pycache__")
-    bases.append(Path(AppDirs(appname="vidnet-sim", appauthor=False).user_cache_dir))
+    user_dirs = AppDirs(appname="vidnet-sim", appauthor=False)  # type: ignore[no-untyped-call]
+    bases.append(Path(user_dirs.user_cache_dir))
     return bases
 
 
@@ -101,5 +102,5 @@ def use_compile_cache() -> Path:
     module before its first ``njit`` decorator: Numba chooses a function's cache location
     when it decorates it."""
     folder = compile_cache_dir()
-    numba_config.CACHE_DIR = str(folder)
+    numba_config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]
     return folder
