@@ -115,13 +115,15 @@ def test_the_kernels_use_the_fingerprint_folder() -> None:
     assert folder.name == cc.FOLDER_PREFIX + kernel_fingerprint()
     assert folder.is_dir()
     for dispatcher in (advance, uniform):
-        assert Path(dispatcher.stats.cache_path).parent == folder
+        path = dispatcher.stats.cache_path
+        assert path is not None and Path(path).parent == folder
 
 
 def test_numba_cache_dir_holds_the_fingerprint_folder(tmp_path: Path) -> None:
     bases = cc.candidate_bases({"NUMBA_CACHE_DIR": str(tmp_path / "mine")})
     assert bases[0] == tmp_path / "mine"
-    assert cc.choose_folder("0123456789abcdef", bases) == tmp_path / "mine/vidnet-sim-0123456789abcdef"
+    folder = cc.choose_folder("0123456789abcdef", bases)
+    assert folder == tmp_path / "mine" / "vidnet-sim-0123456789abcdef"
     default = cc.candidate_bases({})
     assert default[0] == PACKAGE_DIR / "__pycache__"
     assert len(default) == 2  # then the user's cache folder
