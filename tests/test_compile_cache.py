@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from numba.core import config as numba_config
 
 from vidnet_sim import _compile_cache as cc
 from vidnet_sim.fingerprint import KERNEL_SOURCES, PACKAGE_DIR, kernel_fingerprint
@@ -107,7 +108,7 @@ def test_kernel_fingerprint_changes_with_each_kernel_source_only(tmp_path: Path)
         assert kernel_fingerprint(pkg) == before, rel
 
 
-def test_the_kernels_use_the_fingerprint_folder() -> None:
+def test_the_kernels_use_the_fingerprint_folder_and_only_they() -> None:
     from vidnet_sim.core.kernel import advance
     from vidnet_sim.traffic.rng import uniform
 
@@ -117,6 +118,8 @@ def test_the_kernels_use_the_fingerprint_folder() -> None:
     for dispatcher in (advance, uniform):
         path = dispatcher.stats.cache_path
         assert path is not None and Path(path).parent == folder
+    # other code's cached functions stay where Numba puts them
+    assert os.environ.get("NUMBA_CACHE_DIR", "") == numba_config.CACHE_DIR  # type: ignore[attr-defined]
 
 
 def test_numba_cache_dir_holds_the_fingerprint_folder(tmp_path: Path) -> None:

@@ -3,9 +3,10 @@
 Numba checks a cached function against its own source file only, so after an edit (or an
 upgrade) of a function it calls in another file the cache would still hand back the old
 machine code. Every module defining ``njit`` functions therefore calls
-:func:`use_compile_cache` before its first decorator: it points ``numba.config.CACHE_DIR``
-at a folder named after :func:`vidnet_sim.fingerprint.kernel_fingerprint` (all the files
-the kernels are compiled from), so a folder compiled from other sources is never read.
+:func:`use_compile_cache` before its first decorator (and :func:`end_compile_cache` after
+its last): it points ``numba.config.CACHE_DIR`` at a folder named after
+:func:`vidnet_sim.fingerprint.kernel_fingerprint` (all the files the kernels are compiled
+from), so a folder compiled from other sources is never read.
 
 The folder lives under, in order of preference (the first writable one):
 
@@ -96,11 +97,22 @@ def compile_cache_dir() -> Path:
     return choose_folder(kernel_fingerprint(), candidate_bases())
 
 
+#: Numba's cache settings before each :func:`use_compile_cache`, put back by
+#: :func:`end_compile_cache`.
+_outer: list[str] = []
+
+
 def use_compile_cache() -> Path:
-    """Point Numba's cache at :func:`compile_cache_dir` (again: Numba resets its setting
-    when a ``NUMBA_*`` environment variable changes) and return it. Call it in a kernel
-    module before its first ``njit`` decorator: Numba chooses a function's cache location
-    when it decorates it."""
+    """Point Numba's cache at :func:`compile_cache_dir` for the ``njit`` decorators that
+    follow, and return it. Call it in a kernel module before its first decorator (Numba
+    chooses a function's cache folder when it decorates it) and :func:`end_compile_cache`
+    after its last, so other code's cached functions stay where Numba puts them."""
     folder = compile_cache_dir()
+    _outer.append(numba_config.CACHE_DIR)  # type: ignore[attr-defined]
     numba_config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]
     return folder
+
+
+def end_compile_cache() -> None:
+    """Put back Numba's cache setting from before the matching :func:`use_compile_cache`."""
+    numba_config.CACHE_DIR = _outer.pop()  # type: ignore[attr-defined]

@@ -32,7 +32,7 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
-from vidnet_sim._compile_cache import use_compile_cache
+from vidnet_sim._compile_cache import end_compile_cache, use_compile_cache
 from vidnet_sim.traffic.modulation import mod_next, mod_start
 from vidnet_sim.traffic.rng import (
     STREAM_FRAME_SIZE,
@@ -697,3 +697,6 @@ def generate(
         out, n = gen_source_all(s, t0, t1, ta, sa, np.empty((64, G_COLS), np.int64))
         result.append(out[:n].copy())
     return result
+
+
+end_compile_cache()  # (after the last njit decorator)

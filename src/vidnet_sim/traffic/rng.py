@@ -17,7 +17,7 @@ import hashlib
 import numba as nb
 import numpy as np
 
-from vidnet_sim._compile_cache import use_compile_cache
+from vidnet_sim._compile_cache import end_compile_cache, use_compile_cache
 
 use_compile_cache()
 
@@ -69,3 +69,6 @@ def source_key(seed: int, name: str, index: int = 0) -> np.uint64:
     content = int.from_bytes(digest, "little")
     ss = np.random.SeedSequence(seed, spawn_key=(content & 0xFFFFFFFF, content >> 32, index))
     return np.uint64(ss.generate_state(1, dtype=np.uint64)[0])
+
+
+end_compile_cache()  # (after the last njit decorator)
