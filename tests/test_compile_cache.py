@@ -138,6 +138,9 @@ def test_an_unwritable_base_falls_back_to_the_next(tmp_path: Path) -> None:
     folder = cc.choose_folder("0123456789abcdef", [blocked, tmp_path / "next"])
     assert folder == tmp_path / "next" / "vidnet-sim-0123456789abcdef"
     assert folder.is_dir()
+    alone = cc.choose_folder("0123456789abcdef", [blocked])  # a private temporary folder
+    assert alone.is_dir() and alone.name.startswith("vidnet-sim-0123456789abcdef-")
+    assert not any(alone.iterdir())
 
 
 def test_folders_of_other_fingerprints_are_pruned_once_unused(tmp_path: Path) -> None:

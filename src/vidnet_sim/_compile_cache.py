@@ -21,6 +21,7 @@ another installation sharing the same ``NUMBA_CACHE_DIR`` that is in use).
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -55,8 +56,9 @@ def candidate_bases(environ: Mapping[str, str] | None = None) -> list[Path]:
 
 def choose_folder(fingerprint: str, bases: list[Path]) -> Path:
     """The cache folder of ``fingerprint`` under the first base where it can be written
-    (created, marked as just used, its stale siblings pruned); under the first base if none
-    can be (Numba then falls back to its own locations or compiles without caching)."""
+    (created, marked as just used, its stale siblings pruned). If none can be, a temporary
+    folder of this process's own, removed when it exits: the kernels are then compiled in
+    each process, but never read from a folder of other sources."""
     name = FOLDER_PREFIX + fingerprint
     for base in bases:
         folder = base / name
@@ -68,7 +70,12 @@ def choose_folder(fingerprint: str, bases: list[Path]) -> Path:
             continue
         prune(base, keep=name)
         return folder
-    return bases[0] / name
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=name + "-"))
+    except OSError:
+        return bases[0] / name  # nothing writable: Numba's own locations, or no caching
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def prune(base: Path, keep: str, older_than_s: float = PRUNE_AFTER_S) -> None:
