@@ -56,16 +56,43 @@ def _imported_files(rel: str) -> set[str]:
     return found
 
 
-def _defines_njit(rel: str) -> bool:
-    for node in ast.walk(ast.parse((PACKAGE_DIR / rel).read_text())):
-        if isinstance(node, ast.FunctionDef):
-            for d in node.decorator_list:
-                target = d.func if isinstance(d, ast.Call) else d
-                name = target.attr if isinstance(target, ast.Attribute) else ""
-                name = target.id if isinstance(target, ast.Name) else name
-                if name in {"njit", "jit", "vectorize", "guvectorize", "cfunc"}:
-                    return True
+def _is_jitted(node: ast.AST) -> bool:
+    if isinstance(node, ast.FunctionDef):
+        for d in node.decorator_list:
+            target = d.func if isinstance(d, ast.Call) else d
+            name = target.attr if isinstance(target, ast.Attribute) else ""
+            name = target.id if isinstance(target, ast.Name) else name
+            if name in {"njit", "jit", "vectorize", "guvectorize", "cfunc"}:
+                return True
     return False
+
+
+def _defines_njit(rel: str) -> bool:
+    return any(_is_jitted(node) for node in ast.walk(ast.parse((PACKAGE_DIR / rel).read_text())))
+
+
+def _calls(node: ast.stmt, name: str) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+        and node.value.func.id == name
+    )
+
+
+def test_every_jitted_module_brackets_its_decorators_with_the_cache_folder() -> None:
+    files = [f.relative_to(PACKAGE_DIR).as_posix() for f in PACKAGE_DIR.rglob("*.py")]
+    modules = [f for f in files if _defines_njit(f)]
+    assert "core/kernel.py" in modules
+    for rel in modules:
+        body = ast.parse((PACKAGE_DIR / rel).read_text()).body
+        jitted = [i for i, node in enumerate(body) if _is_jitted(node)]
+        nested = [n for n in ast.walk(ast.Module(body, type_ignores=[])) if _is_jitted(n)]
+        assert len(nested) == len(jitted), f"{rel}: an njit function below module level"
+        use = [i for i, node in enumerate(body) if _calls(node, "use_compile_cache")]
+        end = [i for i, node in enumerate(body) if _calls(node, "end_compile_cache")]
+        assert len(use) == 1 and use[0] < jitted[0], rel
+        assert len(end) == 1 and end[0] > jitted[-1], rel
 
 
 def test_kernel_sources_are_every_file_the_kernels_compile() -> None:
