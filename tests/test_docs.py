@@ -39,13 +39,6 @@ DOC_FILES = [
     *sorted(p.relative_to(REPO).as_posix() for p in (REPO / "docs").glob("*.md")),
 ]
 
-#: Files another change is rewriting; their examples are reported as skipped until it lands
-#: with its skip markers.
-PENDING: dict[str, str] = {
-    "docs/sweeps.md": "being rewritten with the single on-disk format of a set of runs; "
-    "its cluster and placeholder examples need doc-test markers first",
-}
-
 #: Languages whose blocks run.
 RUN_LANGUAGES = {"bash", "console", "python"}
 
@@ -210,7 +203,7 @@ def run_python_block(block: Block, namespace: dict[str, object]) -> None:
 
 
 #: The files with something to run (the others only have marked blocks, TOML or output).
-RUN_FILES = [f for f in DOC_FILES if runnable(f) or f in PENDING]
+RUN_FILES = [f for f in DOC_FILES if runnable(f)]
 
 
 @pytest.mark.parametrize("file", RUN_FILES)
@@ -223,8 +216,6 @@ def test_examples_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every unmarked command and Python block of ``file`` runs, in order, without error."""
-    if file in PENDING:
-        pytest.skip(f"{file}: {PENDING[file]}")
     todo = runnable(file)
     cwd = tmp_path / "work"
     shutil.copytree(doc_workspace, cwd)

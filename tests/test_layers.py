@@ -38,7 +38,7 @@ PACKAGE = "vidnet_sim"
 
 #: Each layer's packages and modules, lowest first (names relative to ``vidnet_sim``).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "version", "fingerprint", "canonical"),
+    ("errors", "version", "fingerprint", "canonical", "_compile_cache"),
     ("scenario",),
     ("traffic",),
     ("network",),

@@ -28,10 +28,13 @@ previous burst has been sent, ``burst_packets`` packets ``interval`` apart.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba as nb
 import numpy as np
 import numpy.typing as npt
 
+from vidnet_sim._compile_cache import end_compile_cache, use_compile_cache
 from vidnet_sim.traffic.modulation import mod_next, mod_start
 from vidnet_sim.traffic.rng import (
     STREAM_FRAME_SIZE,
@@ -41,16 +44,6 @@ from vidnet_sim.traffic.rng import (
     uniform,
 )
 from vidnet_sim.traffic.rows import (
-    KIND_BURST,
-    KIND_CAMERA,
-    KIND_CBR,
-    KIND_ONOFF,
-    KIND_POISSON,
-    PS_PER_S,
-    SIZE_FIXED,
-    SIZE_UNIFORM,
-)
-from vidnet_sim.traffic.sources import (
     BEH_DAY_NIGHT,
     BEH_MOTION,
     C_BURST_FREE,
@@ -61,9 +54,20 @@ from vidnet_sim.traffic.sources import (
     C_MOD_COUNT,
     C_MOD_END,
     C_MOD_STATE,
-    SourceState,
-    SourceTable,
+    KIND_BURST,
+    KIND_CAMERA,
+    KIND_CBR,
+    KIND_ONOFF,
+    KIND_POISSON,
+    PS_PER_S,
+    SIZE_FIXED,
+    SIZE_UNIFORM,
 )
+
+if TYPE_CHECKING:
+    from vidnet_sim.traffic.sources import SourceState, SourceTable
+
+use_compile_cache()
 
 # Columns of a generated packet row.
 G_T = 0  # emission time, ps
@@ -696,3 +700,6 @@ def generate(
         out, n = gen_source_all(s, t0, t1, ta, sa, np.empty((64, G_COLS), np.int64))
         result.append(out[:n].copy())
     return result
+
+
+end_compile_cache()  # (after the last njit decorator)

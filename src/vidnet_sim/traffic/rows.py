@@ -14,6 +14,16 @@ import numpy as np
 from vidnet_sim.traffic.rng import source_key
 
 __all__ = [
+    "BEH_DAY_NIGHT",
+    "BEH_MOTION",
+    "C_BURST_FREE",
+    "C_BURST_POS",
+    "C_GOP_CUR",
+    "C_GOP_OVERRIDE",
+    "C_GOP_POS",
+    "C_MOD_COUNT",
+    "C_MOD_END",
+    "C_MOD_STATE",
     "KIND_BURST",
     "KIND_CAMERA",
     "KIND_CBR",
@@ -21,6 +31,7 @@ __all__ = [
     "KIND_ONOFF",
     "KIND_POISSON",
     "KIND_TRACE",
+    "N_CARRY",
     "PS_PER_S",
     "SIZE_CHOICE",
     "SIZE_FIXED",
@@ -29,6 +40,21 @@ __all__ = [
     "cbr_interval_ps",
     "new_row",
 ]
+
+# Camera behaviour flags (``SourceTable.beh_flags``); 0: the plain GOP model.
+BEH_MOTION = 1
+BEH_DAY_NIGHT = 2
+
+# Columns of ``SourceState.carry``.
+C_MOD_STATE = 0
+C_MOD_END = 1
+C_MOD_COUNT = 2
+C_GOP_CUR = 3
+C_GOP_POS = 4
+C_GOP_OVERRIDE = 5
+C_BURST_POS = 6
+C_BURST_FREE = 7
+N_CARRY = 8
 
 KIND_CAMERA = 0
 KIND_CBR = 1

@@ -30,11 +30,22 @@ from vidnet_sim.scenario.services import DEFAULT_PARETO_SHAPE
 from vidnet_sim.scenario.trace import load_trace
 from vidnet_sim.traffic.rng import source_key, uniform
 from vidnet_sim.traffic.rows import (
+    BEH_DAY_NIGHT,
+    BEH_MOTION,
+    C_BURST_FREE,
+    C_BURST_POS,
+    C_GOP_CUR,
+    C_GOP_OVERRIDE,
+    C_GOP_POS,
+    C_MOD_COUNT,
+    C_MOD_END,
+    C_MOD_STATE,
     KIND_CAMERA,
     KIND_CBR,
     KIND_ONOFF,
     KIND_POISSON,
     KIND_TRACE,
+    N_CARRY,
     PS_PER_S,
     SIZE_CHOICE,
     SIZE_FIXED,
@@ -47,38 +58,12 @@ from vidnet_sim.traffic.services import service_rows
 # The source rows' codes and the group naming are defined in traffic/rows.py and
 # scenario/groups.py; the kernels and the network plan import them from here too.
 __all__ = [
-    "BEH_DAY_NIGHT",
-    "BEH_MOTION",
-    "C_BURST_FREE",
-    "C_BURST_POS",
-    "C_GOP_CUR",
-    "C_GOP_OVERRIDE",
-    "C_GOP_POS",
-    "C_MOD_COUNT",
-    "C_MOD_END",
-    "C_MOD_STATE",
-    "N_CARRY",
     "SourceState",
     "SourceTable",
     "build_sources",
     "frame_time_ps",
     "p_mean_bytes",
 ]
-
-# Camera behaviour flags (``SourceTable.beh_flags``); 0: the plain GOP model.
-BEH_MOTION = 1
-BEH_DAY_NIGHT = 2
-
-# Columns of ``SourceState.carry``.
-C_MOD_STATE = 0
-C_MOD_END = 1
-C_MOD_COUNT = 2
-C_GOP_CUR = 3
-C_GOP_POS = 4
-C_GOP_OVERRIDE = 5
-C_BURST_POS = 6
-C_BURST_FREE = 7
-N_CARRY = 8
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
