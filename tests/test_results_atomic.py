@@ -32,6 +32,7 @@ from vidnet_sim.results import (
 )
 from vidnet_sim.results import atomic as atomic_mod
 from vidnet_sim.results.store import RUN_FILES, run_files, write_run_files
+from vidnet_sim.sweep.store import SweepStore
 
 MINIMAL = Path(__file__).resolve().parent / "data" / "minimal.toml"
 MODES = pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "aside"])
@@ -326,3 +327,25 @@ def test_a_cli_run_killed_at_random_leaves_a_whole_run(
         proc.kill()
         proc.communicate(timeout=600)
         assert_run_of_one_seed(out, cli_refs)
+
+
+def test_a_sweep_removes_stale_temporary_point_folders(
+    runs: list[dict[str, bytes]], tmp_path: Path
+) -> None:
+    store = SweepStore(tmp_path)
+    point = tmp_path / "0123456789abcdef-0"
+
+    def body() -> None:
+        atomic_mod.on_step = kill_at(3)  # mid-way through writing the point's tables
+        store.write_point(point.name, runs[0])
+
+    assert wait(fork(body)) == -signal.SIGKILL
+    assert not point.exists() and store.done_ids() == set()
+    (left,) = store.temp_files()
+    assert left.is_dir() and left.name.startswith(f".{point.name}.")
+    assert store.clean_temp() == 0  # a write may still be running
+    assert store.clean_temp(older_than=-1) == 1
+    assert store.temp_files() == []
+    store.write_point(point.name, runs[1])  # the point runs again
+    assert store.done_ids() == {point.name}
+    assert seed_of(point, runs) == 2
