@@ -53,10 +53,12 @@ def mode(monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], None]:
     """``mode(False)`` makes the writers (forked after it) use the rename-aside fallback."""
 
     def set_mode(exchange: bool) -> None:
+        # looked up before forking (a child of a threaded process should not load libraries)
+        can_exchange = atomic_mod._renameat2() is not None
         if not exchange:
             monkeypatch.setattr(atomic_mod, "_exchange", lambda a, b: False)
         else:
-            assert atomic_mod._renameat2() is not None or sys.platform != "linux"
+            assert can_exchange or sys.platform != "linux"
 
     return set_mode
 
