@@ -111,6 +111,12 @@ def make_cli() -> click.Group:
     return main
 
 
+def manifests(out: Path) -> list[Path]:
+    """The manifests of a sweep folder's finished points (not of hidden folders being
+    written)."""
+    return sorted(f for f in out.glob("*/manifest.json") if not f.parent.name.startswith("."))
+
+
 def data_files(out: Path) -> dict[str, bytes]:
     """Every table file of a sweep folder's points: relative path -> bytes."""
     return {
@@ -575,7 +581,7 @@ def test_dask_local_cluster_gives_the_serial_files(
         assert report.exit_code == 0 and len(report.computed) == N_POINTS
         workers = client.run(lambda: os.environ.get("NUMBA_NUM_THREADS"))
         # the command line, on the same scheduler, redoes the points whose manifest is gone
-        for f in sorted(out.glob("*/manifest.json"))[:3]:
+        for f in manifests(out)[:3]:
             f.unlink()
         result = CliRunner().invoke(
             make_cli(),
@@ -611,7 +617,7 @@ def test_a_killed_sweep_resumes_without_losing_or_redoing_points(
     done: list[Path] = []
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            done = list(out.glob("*/manifest.json"))
+            done = manifests(out)
             if len(done) >= 3:
                 break
             time.sleep(0.005)
@@ -624,7 +630,7 @@ def test_a_killed_sweep_resumes_without_losing_or_redoing_points(
         stderr = proc.stderr.read().decode()
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL, stderr
-    finished = {f.parent.name: f.stat() for f in out.glob("*/manifest.json")}
+    finished = {f.parent.name: f.stat() for f in manifests(out)}
     assert 3 <= len(finished) < N_POINTS, "the sweep was not killed mid-way"
     # a write cut short leaves at most a hidden temporary file: plant one, and a stray table
     some = next(iter(finished))

@@ -18,7 +18,14 @@ from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.plan import NetworkPlan, build_plan
 from vidnet_sim.reference import ReferenceEngine
-from vidnet_sim.results import SlaTargets, Tables, build_tables, write_results
+from vidnet_sim.results import (
+    SlaTargets,
+    Tables,
+    build_tables,
+    check_run_folder,
+    default_run_dir,
+    write_results,
+)
 from vidnet_sim.scenario import Scenario, load_scenario
 from vidnet_sim.scenario.groups import camera_name
 from vidnet_sim.scenario.growth import plan_years, scenario_for_year
@@ -242,7 +249,8 @@ def run(
     """Simulate a scenario (a loaded :class:`Scenario` or a path to its TOML file).
 
     Returns a :class:`RunResult`; unless ``write`` is false, also writes the Parquet tables
-    and ``manifest.json`` to ``out_dir`` (default ``results/<scenario name>/``). Raises
+    and ``manifest.json`` to ``out_dir`` (default ``results/<scenario name>/``, the name made a
+    safe file name), replacing the run there in one step. Raises
     :class:`~vidnet_sim.errors.ScenarioError` for an invalid scenario, before anything is
     written.
     """
@@ -260,6 +268,9 @@ def run(
         eng = make_engine(plan, scenario, engine, epochs=epoch_starts)
     except ScenarioError as exc:
         raise exc.with_source(str(source_path)) if source_path is not None else exc from None
+    target = Path(out_dir) if out_dir is not None else default_run_dir(scenario.name)
+    if write:
+        check_run_folder(target)  # before simulating, not after
     wall0 = time.perf_counter()
     eng.prepare()  # the kernels' start-up is reported apart from the simulation's speed
     wall1 = time.perf_counter()
@@ -300,6 +311,5 @@ def run(
     }
     result = RunResult(scenario, stats, tables, manifest, plan=plan, warnings=list(plan.warnings))
     if write:
-        target = Path(out_dir) if out_dir is not None else Path("results") / str(scenario.name)
         result.out_dir = write_results(target, tables, manifest)
     return result

@@ -25,7 +25,7 @@ from vidnet_sim.errors import (
     ScenarioError,
     VidnetError,
 )
-from vidnet_sim.results import ResultsNotFoundError
+from vidnet_sim.results import ResultsFolderError, ResultsNotFoundError
 from vidnet_sim.sweep import SweepFolderError
 
 #: Width given to rich when the output is not a terminal: wider than any line it prints, so
@@ -75,7 +75,7 @@ def exit_code(exc: BaseException) -> int:
     """
     if isinstance(exc, ScenarioError | AnalysisInputError):
         return EXIT_INVALID_SCENARIO
-    if isinstance(exc, SweepFolderError | ResultsNotFoundError):
+    if isinstance(exc, SweepFolderError | ResultsNotFoundError | ResultsFolderError):
         return EXIT_USAGE
     return EXIT_RUNTIME
 

@@ -24,7 +24,7 @@ from vidnet_sim.cli.output import (
 )
 from vidnet_sim.cli.summary import render_summary, render_warnings
 from vidnet_sim.errors import ScenarioError, UnitError
-from vidnet_sim.results import summary_json
+from vidnet_sim.results import default_run_dir, summary_json
 from vidnet_sim.runner import compile_scenario
 from vidnet_sim.runner import run as run_scenario
 from vidnet_sim.scenario import load_scenario
@@ -177,7 +177,7 @@ def _year_target(
         )
     return (
         scenario_for_year(scenario, year),
-        out_dir or Path("results") / f"{scenario.name}-year{year}",
+        out_dir or default_run_dir(scenario.name, f"-year{year}"),
     )
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 
 from vidnet_sim.errors import VidnetError
+from vidnet_sim.results.atomic import recover_folder
 from vidnet_sim.results.schema import RUN_SCHEMAS, conform
 from vidnet_sim.results.store import (
     MANIFEST_FILE,
@@ -38,6 +39,7 @@ def read_results(path: str | os.PathLike[str]) -> Results:
     p = Path(path)
     if p.is_file() and p.name in RUN_FILES:
         p = p.parent
+    recover_folder(p)  # a writer killed while replacing the folder left the previous run aside
     if p.is_dir() and is_sweep_dir(p):
         return read_sweep(p)
     if not p.is_dir():

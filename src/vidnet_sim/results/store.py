@@ -3,11 +3,14 @@
 A run folder holds ``summary.parquet``, ``links.parquet``, ``hist.parquet``,
 ``epochs.parquet``, ``epoch_links.parquet`` (each with its explicit schema from
 :mod:`vidnet_sim.results.schema`) and ``manifest.json``, whose ``"tables"`` maps each table
-to its file. Each file is written to a hidden temporary name
-(``.summary.parquet.<pid>.<random>.tmp``) in the same folder, flushed to disk, then renamed
-over its final name (atomic on POSIX and Windows); the manifest is renamed last, so a folder
-with its manifest and the files it lists is a complete run. (Folders written before the
-epoch tables existed have no ``"tables"`` entry: their epoch tables read as empty.)
+to its file and ``"sha256"`` each file to the SHA-256 of its bytes. A run is written whole
+into a hidden sibling folder, then put in the place of the previous one in one step
+(:func:`~vidnet_sim.results.atomic.replace_folder`): a reader sees the previous run or the
+new one, never a mix, and writers of one folder replace it one after the other. Reading
+checks every table against its hash, so a folder whose files come from different runs is
+refused. Only a folder that is empty or holds a run's files is replaced: any other is
+refused (:class:`ResultsFolderError`). (Folders written before the epoch tables existed
+have no ``"tables"`` entry: their epoch tables read as empty.)
 
 Reading:
 
@@ -26,12 +29,14 @@ Reading:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib.metadata
 import io
 import json
 import math
 import os
 import platform
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from vidnet_sim.errors import VidnetError
-from vidnet_sim.results.atomic import atomic_write
+from vidnet_sim.results.atomic import replace_folder
 from vidnet_sim.results.schema import (
     EPOCH_LINKS_SCHEMA,
     EPOCHS_SCHEMA,
@@ -59,10 +64,40 @@ TABLE_FILES: dict[str, str] = {name: f"{name}.parquet" for name in RUN_SCHEMAS}
 _LEGACY_TABLES: tuple[str, ...] = tuple(SCHEMAS)
 MANIFEST_FILE = "manifest.json"
 RUN_FILES: tuple[str, ...] = (*TABLE_FILES.values(), MANIFEST_FILE)
+#: Folder under which runs go when no results folder is named.
+DEFAULT_RESULTS_DIR = Path("results")
 
 
 class ResultsNotFoundError(VidnetError, FileNotFoundError):
     """No (complete) results where some were expected."""
+
+
+class ResultsFolderError(VidnetError):
+    """A results folder that cannot be written: it holds something other than a run."""
+
+
+_UNSAFE = re.compile(r"[^\w.-]+")
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10))}
+_RESERVED |= {f"LPT{i}" for i in range(10)}
+
+
+def safe_name(name: str, default: str = "scenario") -> str:
+    """``name`` made a plain file name: each run of characters other than letters, digits,
+    ``_``, ``.`` and ``-`` becomes ``-``, leading and trailing ``.``, ``-`` and ``_`` go, at
+    most 100 characters; ``default`` when nothing is left. A name such as ``../../x`` or
+    ``/etc/x`` can thus never point outside the folder it is joined to."""
+    out = _UNSAFE.sub("-", name).strip(".-_")[:100].rstrip(".-_")
+    if not out:
+        return default
+    if out.split(".")[0].upper() in _RESERVED:  # names Windows keeps for devices
+        out = f"{out}_"
+    return out
+
+
+def default_run_dir(name: str | None, suffix: str = "") -> Path:
+    """The results folder of a run when none is named: ``results/<name><suffix>``, with the
+    scenario's name made a safe file name (:func:`safe_name`)."""
+    return DEFAULT_RESULTS_DIR / (safe_name(str(name or "")) + suffix)
 
 
 @dataclass
@@ -132,7 +167,7 @@ def run_files(tables: Tables, manifest: Mapping[str, Any]) -> dict[str, bytes]:
     """The bytes of each file of a run folder: its five tables and ``manifest.json``.
 
     ``versions`` and ``created`` (UTC, ISO 8601) are added to the manifest when missing,
-    and ``tables`` (each table's file name) is set.
+    ``tables`` (each table's file name) and ``sha256`` (each table file's hash) are set.
     """
     files: dict[str, bytes] = {}
     for name, schema in RUN_SCHEMAS.items():
@@ -143,6 +178,7 @@ def run_files(tables: Tables, manifest: Mapping[str, Any]) -> dict[str, bytes]:
         files[TABLE_FILES[name]] = buf.getvalue()
     full = dict(manifest)
     full["tables"] = dict(TABLE_FILES)
+    full["sha256"] = {f: hashlib.sha256(data).hexdigest() for f, data in files.items()}
     full.setdefault("versions", versions())
     full.setdefault("created", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     text = json.dumps(to_jsonable(full), indent=2, allow_nan=False) + "\n"
@@ -151,15 +187,37 @@ def run_files(tables: Tables, manifest: Mapping[str, Any]) -> dict[str, bytes]:
 
 
 def write_run_files(out_dir: str | os.PathLike[str], files: Mapping[str, bytes]) -> Path:
-    """Write the files of a run folder (:func:`run_files`) into ``out_dir`` (created if
-    needed): each atomically, the manifest last. Returns the folder."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        if name != MANIFEST_FILE:
-            atomic_write(out / name, data)
-    atomic_write(out / MANIFEST_FILE, files[MANIFEST_FILE])
-    return out
+    """Make ``out_dir`` a run folder holding ``files`` (:func:`run_files`), replacing the
+    run there in one step (:func:`~vidnet_sim.results.atomic.replace_folder`).
+
+    Raises :class:`ResultsFolderError` if ``out_dir`` holds anything but a run's files.
+    Returns the folder.
+    """
+    ordered = {n: d for n, d in files.items() if n != MANIFEST_FILE}
+    ordered[MANIFEST_FILE] = files[MANIFEST_FILE]
+    return replace_folder(Path(out_dir), ordered, check=check_run_folder)
+
+
+def check_run_folder(folder: str | os.PathLike[str]) -> None:
+    """Raise :class:`ResultsFolderError` unless a run may be written to ``folder``: it does
+    not exist yet, or is a folder holding only a run's files (or nothing)."""
+    folder = Path(folder)
+    if not (folder.exists() or folder.is_symlink()):
+        return
+    if not folder.is_dir():
+        raise ResultsFolderError(f"cannot write results to {folder}: it is not a folder")
+    others = sorted(
+        n
+        for n in os.listdir(folder)
+        if n not in RUN_FILES and not (n.startswith(".") and n.endswith(".tmp"))
+    )
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise ResultsFolderError(
+            f"cannot write results to {folder}: it holds {shown}, which are not a run's "
+            "results, and writing a run replaces the whole folder; name an empty or new "
+            "folder (or a previous run's)"
+        )
 
 
 def write_results(
@@ -167,8 +225,8 @@ def write_results(
 ) -> Path:
     """Write ``tables`` and ``manifest`` into the run folder ``out_dir`` (created if needed).
 
-    Each file is replaced atomically; the manifest goes last (see :func:`run_files` for
-    what is added to it). Returns the folder.
+    The previous run there is replaced in one step (:func:`write_run_files`; see
+    :func:`run_files` for what is added to the manifest). Returns the folder.
     """
     return write_run_files(out_dir, run_files(tables, manifest))
 
@@ -185,6 +243,29 @@ def _incomplete(folder: Path, missing: list[str]) -> ResultsNotFoundError:
 
 
 def read_run(folder: Path) -> Results:
+    """Read one run folder, checking its tables against the manifest's hashes.
+
+    A folder replaced while it is read (its manifest changed meanwhile) is read again.
+    """
+    for attempt in range(3):
+        before = _manifest_id(folder)
+        try:
+            return _read_run(folder)
+        except (ResultsNotFoundError, FileNotFoundError):
+            if attempt == 2 or _manifest_id(folder) == before:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _manifest_id(folder: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(folder / MANIFEST_FILE)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
+def _read_run(folder: Path) -> Results:
     if not (folder / MANIFEST_FILE).is_file():
         legacy = [TABLE_FILES[name] for name in _LEGACY_TABLES]
         raise _incomplete(
@@ -199,13 +280,25 @@ def read_run(folder: Path) -> Results:
     missing = [TABLE_FILES[n] for n in names if not (folder / TABLE_FILES[n]).is_file()]
     if missing:
         raise _incomplete(folder, missing)
+    hashes = manifest.get("sha256")
     tables = {
-        name: conform(pd.read_parquet(folder / TABLE_FILES[name], engine="pyarrow"), schema)
+        name: conform(_read_table(folder, TABLE_FILES[name], hashes), schema)
         if name in names
         else empty_table(schema)
         for name, schema in RUN_SCHEMAS.items()
     }
     return Results(**tables, manifest=manifest)
+
+
+def _read_table(folder: Path, file: str, hashes: object) -> pd.DataFrame:
+    """A table of a run folder, checked against its hash in the manifest (if it has one)."""
+    data = (folder / file).read_bytes()
+    if isinstance(hashes, dict) and hashes.get(file) != hashlib.sha256(data).hexdigest():
+        raise ResultsNotFoundError(
+            f"inconsistent run folder {folder}: {file} is not the file its manifest lists "
+            "(its SHA-256 differs: written by another run, or damaged); run it again"
+        )
+    return pd.read_parquet(io.BytesIO(data), engine="pyarrow")
 
 
 def read_json_object(path: Path, error: type[VidnetError] = VidnetError) -> dict[str, Any]:

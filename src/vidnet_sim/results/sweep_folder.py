@@ -10,9 +10,12 @@ Layout::
     <out>/_sweep.json            the sweep: fingerprint, scenario, spec, points
     <out>/_logs/                 job-array logs (--print-sbatch)
 
-Files are written to a hidden temporary name (``.<name>.<pid>.<random>.tmp``) in their
-folder, flushed, then renamed: a reader never sees a partial file, and a point whose manifest
-is missing is simply not done (its other files are overwritten when it runs again).
+A point's run folder is written whole under a hidden temporary name
+(``.<point_id>.<pid>.<random>.tmp/``) then put in place in one step
+(:func:`~vidnet_sim.results.atomic.replace_folder`), and the sweep's own files are written to
+a hidden temporary name then renamed: a reader never sees a partial file or folder, and a
+point whose folder or manifest is missing is simply not done (its folder is replaced when it
+runs again).
 
 :func:`read_sweep` (which :func:`~vidnet_sim.results.read.read_results` calls for a folder
 holding ``_sweep.json``) reads every finished point; each table starts with ``point_id``,

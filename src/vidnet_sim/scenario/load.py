@@ -96,7 +96,9 @@ def parse_scenario_dict(
         raise ScenarioError(
             f"expected a table of keys (a TOML document), got {type(data).__name__}", source
         )
-    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    # absolute, so that resolved paths stay right whatever the current folder, and resolving
+    # them again (each year of a growth plan, the network's trace loader) changes nothing
+    base = Path(os.path.abspath(base_dir if base_dir is not None else Path.cwd()))
     data = resolve_growth_files(_resolve_files(data, base), base)
     problems: list[Problem] = []
     scenario: Scenario | None

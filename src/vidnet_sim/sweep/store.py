@@ -4,9 +4,11 @@ The layout, and how it is read back, is described in :mod:`vidnet_sim.results.sw
 A point's run folder is what ``vidnet-sim run`` writes
 (:func:`~vidnet_sim.results.store.run_files`), its manifest holding the point (id, index,
 replication, seed, parameters) too.
-Files are written with :func:`~vidnet_sim.results.atomic.atomic_write`, the manifest last: a
-reader never sees a partial file, and a point whose manifest is missing is simply not done
-(its other files are overwritten when it runs again).
+A point's folder is replaced whole, in one step
+(:func:`~vidnet_sim.results.store.write_run_files`), the sweep's own files with
+:func:`~vidnet_sim.results.atomic.atomic_write`: a reader never sees a partial file or
+folder, and a point whose manifest is missing is simply not done (its folder is replaced
+when it runs again).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import shutil
 import socket
 import time
 from collections.abc import Mapping
@@ -77,7 +80,8 @@ class SweepStatus:
     missing: list[Point] = field(default_factory=list)
     #: ids of finished points in the folder that the sweep no longer lists
     extra: list[str] = field(default_factory=list)
-    #: hidden temporary files (leftovers of killed writers, or writes in progress)
+    #: hidden temporary files and point folders (leftovers of killed writers, or writes in
+    #: progress)
     temp_files: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -198,7 +202,10 @@ class SweepStore(SweepFolder):
         for p in self.temp_files():
             with contextlib.suppress(OSError):
                 if now - p.stat().st_mtime > older_than:
-                    p.unlink()
+                    if p.is_dir():  # a point's folder being written
+                        shutil.rmtree(p)
+                    else:
+                        p.unlink()
                     removed += 1
         return removed
 
