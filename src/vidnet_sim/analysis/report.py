@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from vidnet_sim.analysis.bill.tables import bill_table, recorders_table, switches_table
 from vidnet_sim.analysis.capacity import show_value
 from vidnet_sim.analysis.curve import CurveResult, aggregate, plot_curve
 from vidnet_sim.analysis.estimates import METHOD_NC
@@ -26,6 +27,7 @@ from vidnet_sim.analysis.sizing import VENDOR_CEILING, SizingResult, YearSizing
 from vidnet_sim.analysis.vary import Vary
 
 __all__ = [
+    "bill_section",
     "markdown_table",
     "render_report",
     "show_tier",
@@ -341,6 +343,7 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
     ]
     if result.years:
         md += ["## In short", "", _summary(result), ""]
+        md += bill_section(result)
         md += [
             "## Investment per year",
             "",
@@ -428,6 +431,49 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
     return "\n".join(md)
 
 
+def bill_section(result: SizingResult) -> list[str]:
+    """The report's "whole bill" section (empty without a bill)."""
+    bill = result.bill
+    if bill is None:
+        return []
+    cur = bill.currency
+    years = [int(y) for y in bill.years["year"]]
+    md = [
+        "## The whole bill",
+        "",
+        f"**Net present cost, years {years[0]}–{years[-1]}: {_money(bill.npc, cur)}** "
+        f"(discount rate {bill.discount_rate:.1%}; undiscounted {_money(bill.total, cur)})"
+        + (
+            f"; the 60 % rule's design: {_money(result.vendor_bill.npc, cur)}"
+            if result.vendor_bill is not None
+            else ""
+        )
+        + ".",
+        "",
+        markdown_table(*bill_table(bill, result.vendor_bill)),
+        "",
+        f"All amounts in {cur}. Purchases: fibre (by each link's status), optics (two "
+        "transceivers per link, by reach), switches (the cheapest catalogue stack per node "
+        "for its cameras' ports and PoE and its links), recording (disks and servers for the "
+        "retention period). Running costs: energy (switches, PoE, recorders), maintenance (a "
+        "share of the equipment installed), leased fibre rent. Each year is discounted to "
+        "year 1.",
+        "",
+        "### Recording storage",
+        "",
+        markdown_table(*recorders_table(bill)),
+        "",
+        "From the bytes the simulation delivered to each recorder, scaled to a day, for "
+        "each camera group's retention period; raw TB after the usable-capacity factor.",
+        "",
+        "### Switches and PoE",
+        "",
+        markdown_table(*switches_table(bill)),
+        "",
+    ]
+    return md
+
+
 def _plot(result: SizingResult, path: Path) -> Path | None:
 
     records = [r for y in result.years for r in y.records]
@@ -501,6 +547,11 @@ def write_sizing(result: SizingResult, out_dir: str | Path, *, plot: bool = True
         "links": result.schedule().to_dict("records"),
         "failures": result.failures,
     }
+    if result.bill is not None:
+        doc["bill"] = result.bill.to_json()
+        doc["net_present_cost"] = result.bill.npc
+    if result.vendor_bill is not None:
+        doc["vendor_bill"] = result.vendor_bill.to_json()
     files[4].write_text(json.dumps(doc, indent=2, default=str), encoding="utf-8")
     png = _plot(result, out / "size.png") if plot and result.years else None
     if png is not None:

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from vidnet_sim.analysis.bill.model import BillModel, CostModelError, load_bill_model
 from vidnet_sim.analysis.bill.npc import discount_factor, net_present_cost
-from vidnet_sim.analysis.bill.price import Bill, YearDesign, nominal_storage, price_plan
+from vidnet_sim.analysis.bill.price import (
+    Bill,
+    YearDesign,
+    check_plan,
+    nominal_storage,
+    price_plan,
+)
 from vidnet_sim.analysis.bill.switches import PortNeed, SwitchChoice, choose_switches
 
 __all__ = [
@@ -16,6 +22,7 @@ __all__ = [
     "PortNeed",
     "SwitchChoice",
     "YearDesign",
+    "check_plan",
     "choose_switches",
     "discount_factor",
     "load_bill_model",

@@ -132,6 +132,14 @@ def _default_switches() -> list[SwitchModel]:
             power_w=60,
         ),
         SwitchModel(
+            name="access-48-poe-bt-100g",
+            ports={"1Gbps": 48, "25Gbps": 4, "100Gbps": 2},
+            poe_budget_w=1_800,
+            poe_port_w=90,
+            price=9_500,
+            power_w=120,
+        ),
+        SwitchModel(
             name="aggregation-24x10g",
             ports={"10Gbps": 24, "100Gbps": 2},
             price=6_500,

@@ -56,6 +56,7 @@ __all__ = [
     "SWITCHED_KINDS",
     "Bill",
     "YearDesign",
+    "check_plan",
     "nominal_storage",
     "price_plan",
 ]
@@ -162,13 +163,16 @@ def _rent(model: BillModel, lid: str, length_m: float) -> float | None:
     return (f.leased_per_link_year or 0.0) + (f.leased_per_km_year or 0.0) * length_m / 1000
 
 
-def _check_rents(years: Sequence[YearDesign], model: BillModel) -> None:
+def check_plan(scenarios: Sequence[Scenario], model: BillModel, *, partial: bool = False) -> None:
+    """Raise :class:`~vidnet_sim.analysis.bill.model.CostModelError` with every leased link
+    of ``scenarios`` (the plan's years) the model gives no rent for, and (unless
+    ``partial``: the first years only) every rent for a link no year has."""
     problems: list[Problem] = []
     seen: set[str] = set()
-    for yd in years:
-        for i, link in enumerate(yd.scenario.links):
+    for sc in scenarios:
+        for i, link in enumerate(sc.links):
             lid = str(link.id)
-            if lid in seen or yd.scenario.link_fibre(link) != "leased":
+            if lid in seen or sc.link_fibre(link) != "leased":
                 continue
             seen.add(lid)
             if _rent(model, lid, 0.0) is None:
@@ -180,12 +184,12 @@ def _check_rents(years: Sequence[YearDesign], model: BillModel) -> None:
                         "fibre.leased_per_km_year",
                     )
                 )
-    unknown = sorted(
-        set(model.fibre.rent) - {str(lk.id) for yd in years for lk in yd.scenario.links}
-    )
-    problems += [
-        Problem(f'fibre.rent."{lid}"', "no link of the scenario has this id") for lid in unknown
-    ]
+    if not partial:
+        ids = {str(lk.id) for sc in scenarios for lk in sc.links}
+        unknown = sorted(set(model.fibre.rent) - ids)
+        problems += [
+            Problem(f'fibre.rent."{lid}"', "no link of the scenario has this id") for lid in unknown
+        ]
     if problems:
         raise CostModelError(problems)
 
@@ -208,7 +212,7 @@ def price_plan(years: Sequence[YearDesign], model: BillModel) -> Bill:
     a rent, and :class:`~vidnet_sim.analysis.vary.AnalysisInputError` for a rate without an
     optics price or a node no catalogue switch can serve.
     """
-    _check_rents(years, model)
+    check_plan([yd.scenario for yd in years], model, partial=True)
     rec = model.recording
     rows: list[dict[str, Any]] = []
     sw_rows: list[dict[str, Any]] = []
