@@ -324,9 +324,16 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
             )
             + f", {_count(n['links'], 'link')}"
         ]
+    tiers_line = (
+        f"- rate tiers: {', '.join(show_tier(t) for t in st['tiers_bps'])}; priced with the "
+        "whole bill (below: fibre by each link's status, optics by reach, switches, "
+        f"recording, running costs; {cur})"
+    )
     md += [
         f"- SLA targets: {_targets_text(result)}",
-        f"- rate tiers: {', '.join(show_tier(t) for t in st['tiers_bps'])}; per link end "
+        tiers_line
+        if result.bill is not None
+        else f"- rate tiers: {', '.join(show_tier(t) for t in st['tiers_bps'])}; per link end "
         + "optics "
         + ", ".join(f"{show_tier(t)} {result.model.optics[t]:g}" for t in st["tiers_bps"])
         + f", port {result.model.port:g}"
@@ -347,7 +354,12 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
         md += [
             "## Investment per year",
             "",
-            f"**Total CAPEX, {years_label(sized)}: {_money(result.total_capex, cur)}**"
+            (
+                f"**Links (fibre and optics), {years_label(sized)}: "
+                f"{_money(result.total_capex, cur)}** (the whole bill is above)"
+                if result.bill is not None
+                else f"**Total CAPEX, {years_label(sized)}: {_money(result.total_capex, cur)}**"
+            )
             + (" (PARTIAL)" if result.partial else ""),
             "",
         ]

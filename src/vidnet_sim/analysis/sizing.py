@@ -434,6 +434,23 @@ def _price_sizing(result: SizingResult, bill: BillModel) -> None:
     if designs:
         result.bill = price_plan(designs, bill)
         result.vendor_bill = price_plan(vendor, bill)
+        # the link tables show what the bill pays for each link: its fibre and optics
+        paid = _link_paid(result.bill)
+        vpaid = _link_paid(result.vendor_bill)
+        for y in result.years:
+            y.link_capex = {lid: paid.get((y.year, lid), 0.0) for lid in y.rates}
+            y.vendor_capex = float(sum(vpaid.get((y.year, lid), 0.0) for lid in y.rates))
+
+
+def _link_paid(bill: Bill) -> dict[tuple[int, str], float]:
+    """(year, link) → the fibre and optics the bill buys for it that year."""
+    links = bill.links
+    return {
+        (int(yr), str(lid)): float(f) + float(o)
+        for yr, lid, f, o in zip(
+            links["year"], links["link"], links["fibre_capex"], links["optics_capex"], strict=True
+        )
+    }
 
 
 def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdict, list[RunRecord]]:
