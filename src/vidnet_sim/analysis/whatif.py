@@ -46,7 +46,7 @@ from vidnet_sim.analysis.vary import AnalysisInputError, load_raw
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.growth import plan_years, scenario_for_year
-from vidnet_sim.variation.paths import PathError, resolve, set_value
+from vidnet_sim.variation.paths import PathError, parse_path, resolve, set_value
 
 __all__ = [
     "BASELINE",
@@ -155,7 +155,10 @@ def apply_variant(data: dict[str, Any], variant: Variant) -> dict[str, Any]:
             continue
         except PathError as exc:
             first = exc
+        section = parse_path(path)[0]
         for entry in out.get("growth", []):  # an item the growth plan adds
+            if not isinstance(entry, dict) or not isinstance(entry.get(section), list):
+                continue
             try:
                 set_value(entry, resolve(entry, path), copy.deepcopy(value))
                 break
