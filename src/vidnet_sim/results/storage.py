@@ -14,6 +14,7 @@ The usable-capacity factor (RAID, file system) and the price are the cost model'
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -26,6 +27,7 @@ __all__ = [
     "STORAGE_COLUMNS",
     "TB",
     "recorder_totals",
+    "storage_from",
     "storage_manifest",
     "storage_table",
 ]
@@ -45,38 +47,49 @@ STORAGE_COLUMNS = [
 ]
 
 
-def storage_table(scenario: Scenario, summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per recorder and camera stream group recorded there (see the module doc):
-    ``bytes_per_day`` recorded, ``tb_per_day`` and ``tb_retention`` (for the group's
-    ``retention_days``). ``summary`` is a run's summary table."""
+def storage_from(scenario: Scenario, per_day: Mapping[str, float]) -> pd.DataFrame:
+    """The storage table of ``scenario`` from ``per_day``: statistics group of a camera
+    stream → bytes one copy of it brings a destination per day (streams not in it, or not
+    sent to a recorder, are left out)."""
     recorders = {n.id for n in scenario.nodes if n.kind == "recorder"}
-    g = summary[summary["level"] == "group"]
-    names = g["name"].astype(str).tolist()
-    payload = dict(zip(names, g["payload_bytes_delivered"].astype("int64").tolist(), strict=True))
-    measured = dict(zip(names, g["measured_ps"].astype("int64").tolist(), strict=True))
     rows: list[dict[str, Any]] = []
     for cam in scenario.cameras:
         for st in camera_streams(cam):
             name = stream_group_name(cam, st)
-            dests = [d for d in st.destinations if d in recorders]
-            if not dests or name not in payload:
+            if name not in per_day:
                 continue
-            seconds = measured[name] / 1e12
-            per_day = payload[name] / seconds * SECONDS_PER_DAY if seconds > 0 else 0.0
-            share = per_day / len(st.destinations)
-            for d in dests:
+            for d in (d for d in st.destinations if d in recorders):
                 rows.append(
                     {
                         "recorder": d,
                         "group": name,
                         "camera_group": cam.name,
                         "retention_days": cam.retention_days,
-                        "bytes_per_day": share,
-                        "tb_per_day": share / TB,
-                        "tb_retention": share * cam.retention_days / TB,
+                        "bytes_per_day": per_day[name],
+                        "tb_per_day": per_day[name] / TB,
+                        "tb_retention": per_day[name] * cam.retention_days / TB,
                     }
                 )
     return pd.DataFrame(rows, columns=STORAGE_COLUMNS)
+
+
+def storage_table(scenario: Scenario, summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per recorder and camera stream group recorded there (see the module doc):
+    ``bytes_per_day`` recorded, ``tb_per_day`` and ``tb_retention`` (for the group's
+    ``retention_days``). ``summary`` is a run's summary table."""
+    g = summary[summary["level"] == "group"]
+    names = g["name"].astype(str).tolist()
+    payload = dict(zip(names, g["payload_bytes_delivered"].astype("int64").tolist(), strict=True))
+    measured = dict(zip(names, g["measured_ps"].astype("int64").tolist(), strict=True))
+    per_day: dict[str, float] = {}
+    for cam in scenario.cameras:
+        for st in camera_streams(cam):
+            name = stream_group_name(cam, st)
+            if name in payload:
+                seconds = measured[name] / 1e12
+                day = payload[name] / seconds * SECONDS_PER_DAY if seconds > 0 else 0.0
+                per_day[name] = day / len(st.destinations)  # one copy's share
+    return storage_from(scenario, per_day)
 
 
 def recorder_totals(storage: pd.DataFrame) -> pd.DataFrame:

@@ -45,7 +45,7 @@ from vidnet_sim.analysis.bill.switches import (
 )
 from vidnet_sim.analysis.cost import link_lengths
 from vidnet_sim.errors import Problem
-from vidnet_sim.results.storage import SECONDS_PER_DAY, STORAGE_COLUMNS, TB, recorder_totals
+from vidnet_sim.results.storage import SECONDS_PER_DAY, recorder_totals, storage_from
 from vidnet_sim.scenario.groups import camera_streams, stream_group_name
 from vidnet_sim.scenario.model import Scenario
 
@@ -120,24 +120,12 @@ class Bill:
 def nominal_storage(scenario: Scenario) -> pd.DataFrame:
     """The storage table of ``scenario`` from its cameras' mean bitrates (no simulation,
     no alarms): what :func:`price_plan` uses for a year given no measured storage."""
-    recorders = {n.id for n in scenario.nodes if n.kind == "recorder"}
-    rows = []
-    for cam in scenario.cameras:
-        for st in camera_streams(cam):
-            per_day = cam.count * st.bitrate_bps / 8 * SECONDS_PER_DAY  # one copy each
-            for d in (d for d in st.destinations if d in recorders):
-                rows.append(
-                    {
-                        "recorder": d,
-                        "group": stream_group_name(cam, st),
-                        "camera_group": cam.name,
-                        "retention_days": cam.retention_days,
-                        "bytes_per_day": per_day,
-                        "tb_per_day": per_day / TB,
-                        "tb_retention": per_day * cam.retention_days / TB,
-                    }
-                )
-    return pd.DataFrame(rows, columns=STORAGE_COLUMNS)
+    per_day = {
+        stream_group_name(cam, st): cam.count * st.bitrate_bps / 8 * SECONDS_PER_DAY
+        for cam in scenario.cameras
+        for st in camera_streams(cam)
+    }
+    return storage_from(scenario, per_day)
 
 
 def _node_needs(sc: Scenario, rates: Mapping[str, int]) -> dict[str, list[PortNeed]]:
