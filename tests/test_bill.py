@@ -101,7 +101,7 @@ def test_leased_link_without_rent_is_one_error() -> None:
 # --------------------------------------------------------------------------- switches
 def _brute_fits(model: SwitchModel, needs: list[PortNeed]) -> bool:
     """Every injective assignment of needs to the model's ports, checked one by one."""
-    ports = [r for r, n in model.port_counts().items() for _ in range(n)]
+    ports = [r for r, n in model.port_counts.items() for _ in range(n)]
     if sum(n.poe_w for n in needs) > model.poe_budget_w + 1e-9:
         return False
     for chosen in itertools.permutations(range(len(ports)), len(needs)):

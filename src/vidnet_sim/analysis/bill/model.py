@@ -9,6 +9,7 @@ wrong types and negative prices are all reported at once, each with its path
 from __future__ import annotations
 
 import tomllib
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -89,6 +90,7 @@ class SwitchModel(_Model):
             raise ValueError("a switch needs at least one port")
         return ports
 
+    @cached_property
     def port_counts(self) -> dict[int, int]:
         """Ports by speed (bit/s)."""
         out: dict[int, int] = {}

@@ -64,7 +64,7 @@ class SwitchChoice:
 
 def fits(model: SwitchModel, needs: Sequence[PortNeed]) -> bool:
     """Does one ``model`` switch give ``needs`` their ports and PoE (see the module doc)?"""
-    ports = model.port_counts()
+    ports = model.port_counts
     for rate in {n.rate_bps for n in needs}:
         wanted = sum(1 for n in needs if n.rate_bps >= rate)
         if wanted > sum(c for r, c in ports.items() if r >= rate):
@@ -86,7 +86,7 @@ def purchase(owned: SwitchChoice | None, model: SwitchModel, count: int) -> floa
 def split(needs: Sequence[PortNeed], count: int) -> list[list[PortNeed]]:
     """``needs`` dealt to ``count`` switches in turn, most power first, then fastest first."""
     order = sorted(needs, key=lambda n: (-n.poe_w, -n.rate_bps))
-    return [order[i::count] for i in range(count)]
+    return [list(order[i::count]) for i in range(count)]
 
 
 def choose_switches(
