@@ -133,7 +133,7 @@ def test_size_cli_prints_and_reports_the_bill(tmp_path: Path) -> None:
     r = CliRunner().invoke(size_cmd, args)
     assert r.exit_code == EXIT_OK, r.output
     assert "whole bill per year (EUR)" in r.output and "net present cost" in r.output
-    assert "TB/day" in r.output
+    assert "TB/day" in r.output and "PoE" in r.output
     report = (out / "report.md").read_text()
     for heading in ("## The whole bill", "### Recording storage", "### Switches and PoE"):
         assert heading in report

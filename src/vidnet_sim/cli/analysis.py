@@ -419,6 +419,14 @@ def size(
                     f"{r['servers']} server(s)",
                     markup=False,
                 )
+            sw = res.bill.switches[res.bill.switches["year"] == res.bill.switches["year"].max()]
+            if len(sw):
+                console.print(
+                    f"switches (year {int(sw['year'].max())}): {int(sw['count'].sum())} at "
+                    f"{len(sw)} nodes, PoE {sw['poe_w'].sum():,.0f} W of "
+                    f"{sw['poe_budget_w'].sum():,.0f} W budget",
+                    markup=False,
+                )
             console.print(
                 f"net present cost: {res.bill.npc:,.0f} {res.bill.currency} "
                 f"(60 % rule: {res.vendor_bill.npc:,.0f})"
