@@ -3,6 +3,7 @@ cost of a hand-written plan."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from pathlib import Path
@@ -17,6 +18,7 @@ from vidnet_sim.analysis.bill import (
     CostModelError,
     PortNeed,
     YearDesign,
+    check_growth_plan,
     choose_switches,
     load_bill_model,
     price_plan,
@@ -299,3 +301,24 @@ def test_net_present_cost_of_a_hand_written_plan() -> None:
     assert bill.npc == pytest.approx(npc, rel=1e-12)
     assert years["cumulative_discounted"].iloc[-1] == pytest.approx(npc, rel=1e-12)
     assert bill.switches.query("year == 2 and node == 'a'")["count"].item() == 2
+
+
+def test_leased_link_added_by_growth_is_named_where_it_is_written() -> None:
+    data = _scenario(fibre="existing")
+    data["growth"] = [
+        {
+            "year": 2,
+            "nodes": [{"id": "c"}],
+            "links": [{"a": "c", "b": "b", "rate": "1Gbps", "length": "3km", "fibre": "leased"}],
+        }
+    ]
+    sc = parse_scenario_dict(copy.deepcopy(data))
+    with pytest.raises(CostModelError) as exc:
+        check_growth_plan(sc, data, BillModel())
+    (problem,) = exc.value.problems
+    assert problem.path == 'growth[0].links[0] (id="c-b").fibre'
+    # a rent for a link no year has is an error too
+    model = BillModel.model_validate({"fibre": {"rent": {"c-b": 1.0, "x-y": 2.0}}})
+    with pytest.raises(CostModelError) as exc:
+        check_growth_plan(sc, data, model)
+    assert [p.path for p in exc.value.problems] == ['fibre.rent."x-y"']

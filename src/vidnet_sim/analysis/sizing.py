@@ -48,7 +48,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vidnet_sim.analysis.bill import Bill, BillModel, YearDesign, check_plan, price_plan
+from vidnet_sim.analysis.bill import (
+    Bill,
+    BillModel,
+    YearDesign,
+    check_growth_plan,
+    price_plan,
+)
 from vidnet_sim.analysis.capacity import Verdict, _judge, show_value, sla_columns
 from vidnet_sim.analysis.cost import CostModel, link_lengths, scenario_links
 from vidnet_sim.analysis.estimates import estimate
@@ -59,7 +65,7 @@ from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.storage import STORAGE_COLUMNS, storage_table
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import load_scenario, parse_scenario_dict
-from vidnet_sim.scenario.growth import plan_years, remap_problem, scenario_for_year, year_data
+from vidnet_sim.scenario.growth import plan_years, remap_problem, year_data
 from vidnet_sim.scenario.model import Scenario
 
 __all__ = [
@@ -764,7 +770,7 @@ def size_network(
     data, base_dir = load_raw(file)
     years = plan_years(scenario)
     if bill is not None:  # a leased link without a rent: before anything runs
-        check_plan([scenario_for_year(scenario, y) for y in years], bill)
+        check_growth_plan(scenario, data, bill)
     ctx = _Context(
         model,
         tiers,

@@ -38,14 +38,13 @@ from typing import Any
 
 import pandas as pd
 
-from vidnet_sim.analysis.bill import BillModel, check_plan
+from vidnet_sim.analysis.bill import BillModel, CostModelError, check_growth_plan
 from vidnet_sim.analysis.report import write_sizing
 from vidnet_sim.analysis.runs import RunRecord
 from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.scenario import parse_scenario_dict
-from vidnet_sim.scenario.growth import plan_years, scenario_for_year
 from vidnet_sim.variation.paths import PathError, parse_path, resolve, set_value
 
 __all__ = [
@@ -249,11 +248,14 @@ def run_whatifs(
         texts[v.name] = toml_text(apply_variant(data, v))
         changes[v.name] = v.changes
     for name, text in texts.items():  # every variant checked before anything runs
+        vdata = tomllib.loads(text)
         try:
-            sc = parse_scenario_dict(tomllib.loads(text), base_dir=base_dir)
-        except ScenarioError as exc:
-            raise exc.with_source(f'{file} (variant "{name}")') from None
-        check_plan([scenario_for_year(sc, y) for y in plan_years(sc)], bill)
+            sc = parse_scenario_dict(copy.deepcopy(vdata), base_dir=base_dir)
+            check_growth_plan(sc, vdata, bill)
+        except (ScenarioError, CostModelError) as exc:
+            if isinstance(exc, ScenarioError):
+                raise exc.with_source(f'{file} (variant "{name}")') from None
+            raise CostModelError(exc.problems, f'for {file} (variant "{name}")') from None
     out = Path(out_dir)
     rows, results = [], {}
     for name, text in texts.items():

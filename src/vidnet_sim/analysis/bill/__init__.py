@@ -9,6 +9,7 @@ from vidnet_sim.analysis.bill.npc import discount_factor, net_present_cost
 from vidnet_sim.analysis.bill.price import (
     Bill,
     YearDesign,
+    check_growth_plan,
     check_plan,
     nominal_storage,
     price_plan,
@@ -22,6 +23,7 @@ __all__ = [
     "PortNeed",
     "SwitchChoice",
     "YearDesign",
+    "check_growth_plan",
     "check_plan",
     "choose_switches",
     "discount_factor",

@@ -47,6 +47,7 @@ from vidnet_sim.analysis.cost import link_lengths
 from vidnet_sim.errors import Problem
 from vidnet_sim.results.storage import SECONDS_PER_DAY, recorder_totals, storage_from
 from vidnet_sim.scenario.groups import camera_streams, stream_group_name
+from vidnet_sim.scenario.growth import plan_years, remap_problem, scenario_for_year
 from vidnet_sim.scenario.model import Scenario
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "SWITCHED_KINDS",
     "Bill",
     "YearDesign",
+    "check_growth_plan",
     "check_plan",
     "nominal_storage",
     "price_plan",
@@ -151,33 +153,54 @@ def _rent(model: BillModel, lid: str, length_m: float) -> float | None:
     return (f.leased_per_link_year or 0.0) + (f.leased_per_km_year or 0.0) * length_m / 1000
 
 
+def _missing_rents(sc: Scenario, model: BillModel) -> list[Problem]:
+    return [
+        Problem(
+            f'links[{i}] (id="{link.id}").fibre',
+            "the link is leased but the cost model gives no rent: set "
+            f'fibre.rent."{link.id}", fibre.leased_per_link_year or fibre.leased_per_km_year',
+        )
+        for i, link in enumerate(sc.links)
+        if sc.link_fibre(link) == "leased" and _rent(model, str(link.id), 0.0) is None
+    ]
+
+
+def _unknown_rents(scenarios: Sequence[Scenario], model: BillModel) -> list[Problem]:
+    ids = {str(lk.id) for sc in scenarios for lk in sc.links}
+    return [
+        Problem(f'fibre.rent."{lid}"', "no link of the scenario has this id")
+        for lid in sorted(set(model.fibre.rent) - ids)
+    ]
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
+
+
 def check_plan(scenarios: Sequence[Scenario], model: BillModel, *, partial: bool = False) -> None:
     """Raise :class:`~vidnet_sim.analysis.bill.model.CostModelError` with every leased link
     of ``scenarios`` (the plan's years) the model gives no rent for, and (unless
     ``partial``: the first years only) every rent for a link no year has."""
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for sc in scenarios:
-        for i, link in enumerate(sc.links):
-            lid = str(link.id)
-            if lid in seen or sc.link_fibre(link) != "leased":
-                continue
-            seen.add(lid)
-            if _rent(model, lid, 0.0) is None:
-                problems.append(
-                    Problem(
-                        f'links[{i}] (id="{lid}").fibre',
-                        "the link is leased but the cost model gives no rent: set "
-                        f'fibre.rent."{lid}", fibre.leased_per_link_year or '
-                        "fibre.leased_per_km_year",
-                    )
-                )
+    problems = _unique([p for sc in scenarios for p in _missing_rents(sc, model)])
     if not partial:
-        ids = {str(lk.id) for sc in scenarios for lk in sc.links}
-        unknown = sorted(set(model.fibre.rent) - ids)
-        problems += [
-            Problem(f'fibre.rent."{lid}"', "no link of the scenario has this id") for lid in unknown
+        problems += _unknown_rents(scenarios, model)
+    if problems:
+        raise CostModelError(problems)
+
+
+def check_growth_plan(scenario: Scenario, data: dict[str, Any], model: BillModel) -> None:
+    """:func:`check_plan` over every year of ``scenario``'s growth plan (``data``: its raw
+    tables), the links a growth entry adds named by their place in it
+    (``growth[0].links[0]``)."""
+    years = [scenario_for_year(scenario, y) for y in plan_years(scenario)]
+    problems = _unique(
+        [
+            remap_problem(p, data, year, note_year=False)
+            for year, sc in zip(plan_years(scenario), years, strict=True)
+            for p in _missing_rents(sc, model)
         ]
+    )
+    problems += _unknown_rents(years, model)
     if problems:
         raise CostModelError(problems)
 
