@@ -431,6 +431,17 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
         "utilisation) is shown for comparison only.",
         "",
     ]
+    if result.bill is not None:
+        md += [
+            "With the whole bill, the designs of a year are tried in increasing net present "
+            "cost of the plan so far (that year's design included, its running costs carried "
+            "to the model's horizon), and the link tables count each link's fibre (by its "
+            "status) and optics (by reach) instead of the link-only costs above. The recording "
+            "storage scales the bytes the runs delivered to a day: a run that over-represents "
+            "alarms over-states it. Every figure of the cost model is a parameter "
+            "(`--costs`).",
+            "",
+        ]
     md += [
         "## Files",
         "",
