@@ -10,9 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from vidnet_sim.analysis.bill import YearDesign, load_bill_model, price_plan
-from vidnet_sim.analysis.sizing import measured_storage, size_network
+from vidnet_sim.analysis.sizing import size_network
 from vidnet_sim.cli.analysis import size as size_cmd
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK
+from vidnet_sim.results.storage import mean_storage
 
 M10, M100, G1 = 10**7, 10**8, 10**9
 
@@ -101,13 +102,13 @@ def test_size_prices_the_whole_bill(tmp_path: Path) -> None:
     res = size_network(f, bill=model, replications=2)
     assert res.bill is not None and res.vendor_bill is not None
     # the bill is price_plan of the chosen design with the storage its runs measured
-    again = price_plan(
-        [
-            YearDesign(y.year, y.scenario, y.rates, measured_storage(y.scenario, y.records))  # type: ignore[arg-type]
-            for y in res.years
-        ],
-        model,
-    )
+    designs = []
+    for y in res.years:
+        assert y.scenario is not None
+        summaries = [r.summary for r in y.records if r.summary is not None]
+        storage = mean_storage(y.scenario, summaries)
+        designs.append(YearDesign(y.year, y.scenario, y.rates, storage))
+    again = price_plan(designs, model)
     assert res.bill.npc == pytest.approx(again.npc, rel=1e-12)
     years = res.bill.years
     assert list(years["year"]) == [1, 2, 3]  # horizon_years: year 3 runs on

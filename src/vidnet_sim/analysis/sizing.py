@@ -53,6 +53,7 @@ from vidnet_sim.analysis.bill import (
     BillModel,
     YearDesign,
     check_growth_plan,
+    plan_npc,
     price_plan,
 )
 from vidnet_sim.analysis.capacity import Verdict, _judge, show_value, sla_columns
@@ -62,7 +63,7 @@ from vidnet_sim.analysis.runs import RunCache, RunRecord
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.network.plan import build_plan
-from vidnet_sim.results.storage import STORAGE_COLUMNS, storage_table
+from vidnet_sim.results.storage import mean_storage
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import load_scenario, parse_scenario_dict
 from vidnet_sim.scenario.growth import plan_years, remap_problem, year_data
@@ -402,61 +403,31 @@ def _capex(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> list[float]:
 
 
 def plan_cost(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> float:
-    """The net present cost of the plan so far with design ``levels`` for this year (the
-    whole bill, :func:`~vidnet_sim.analysis.bill.price_plan`; storage from the cameras'
-    mean bitrates, the same for every design of the year); infinite for a design the cost
-    model cannot equip (no catalogue switch has the ports it needs)."""
+    """The net present cost of the plan so far with design ``levels`` for this year
+    (:func:`~vidnet_sim.analysis.bill.plan_npc`; storage from the cameras' mean bitrates,
+    the same for every design of the year)."""
     assert ctx.bill is not None and yr.scenario is not None
     design = YearDesign(yr.year, yr.scenario, _rates(ctx, yr, levels))
-    try:
-        return price_plan([*ctx.designs, design], ctx.bill).npc
-    except AnalysisInputError:  # e.g. no catalogue switch has the ports: never chosen
-        return math.inf
-
-
-def measured_storage(scenario: Scenario, records: list[RunRecord]) -> pd.DataFrame | None:
-    """The recording storage of a design: :func:`~vidnet_sim.results.storage.storage_table`
-    averaged over its runs (``None`` when no run succeeded)."""
-    tables = [storage_table(scenario, r.summary) for r in records if r.summary is not None]
-    if not tables:
-        return None
-    rows = pd.concat(tables, ignore_index=True)
-    keys = ["recorder", "group", "camera_group", "retention_days"]
-    mean = rows.groupby(keys, sort=False, as_index=False)[
-        ["bytes_per_day", "tb_per_day", "tb_retention"]
-    ].mean()
-    return mean[STORAGE_COLUMNS]
+    return plan_npc([*ctx.designs, design], ctx.bill)
 
 
 def _price_sizing(result: SizingResult, bill: BillModel) -> None:
     """The whole bill of the sized design and of the 60 % rule's (both with the storage the
-    sized design's runs measured)."""
+    sized design's runs measured); the link tables then show each link's fibre and optics."""
     designs, vendor = [], []
     for y in result.years:
         assert y.scenario is not None
-        storage = measured_storage(y.scenario, y.records)
+        summaries = [r.summary for r in y.records if r.summary is not None]
+        storage = mean_storage(y.scenario, summaries)
         designs.append(YearDesign(y.year, y.scenario, y.rates, storage))
         vendor.append(YearDesign(y.year, y.scenario, y.vendor_rates, storage))
     if designs:
         result.bill = price_plan(designs, bill)
         result.vendor_bill = price_plan(vendor, bill)
-        # the link tables show what the bill pays for each link: its fibre and optics
-        paid = _link_paid(result.bill)
-        vpaid = _link_paid(result.vendor_bill)
+        paid, vpaid = result.bill.link_capex(), result.vendor_bill.link_capex()
         for y in result.years:
             y.link_capex = {lid: paid.get((y.year, lid), 0.0) for lid in y.rates}
             y.vendor_capex = float(sum(vpaid.get((y.year, lid), 0.0) for lid in y.rates))
-
-
-def _link_paid(bill: Bill) -> dict[tuple[int, str], float]:
-    """(year, link) → the fibre and optics the bill buys for it that year."""
-    links = bill.links
-    return {
-        (int(yr), str(lid)): float(f) + float(o)
-        for yr, lid, f, o in zip(
-            links["year"], links["link"], links["fibre_capex"], links["optics_capex"], strict=True
-        )
-    }
 
 
 def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdict, list[RunRecord]]:

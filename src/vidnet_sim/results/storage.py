@@ -14,7 +14,7 @@ The usable-capacity factor (RAID, file system) and the price are the cost model'
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -26,6 +26,7 @@ __all__ = [
     "SECONDS_PER_DAY",
     "STORAGE_COLUMNS",
     "TB",
+    "mean_storage",
     "recorder_totals",
     "storage_from",
     "storage_manifest",
@@ -90,6 +91,20 @@ def storage_table(scenario: Scenario, summary: pd.DataFrame) -> pd.DataFrame:
                 day = payload[name] / seconds * SECONDS_PER_DAY if seconds > 0 else 0.0
                 per_day[name] = day / len(st.destinations)  # one copy's share
     return storage_from(scenario, per_day)
+
+
+def mean_storage(scenario: Scenario, summaries: Sequence[pd.DataFrame]) -> pd.DataFrame | None:
+    """The storage table of ``scenario`` averaged over runs (their summary tables); ``None``
+    without any."""
+    tables = [storage_table(scenario, s) for s in summaries]
+    if not tables:
+        return None
+    rows = pd.concat(tables, ignore_index=True)
+    keys = ["recorder", "group", "camera_group", "retention_days"]
+    mean = rows.groupby(keys, sort=False, as_index=False)[
+        ["bytes_per_day", "tb_per_day", "tb_retention"]
+    ].mean()
+    return mean[STORAGE_COLUMNS]
 
 
 def recorder_totals(storage: pd.DataFrame) -> pd.DataFrame:

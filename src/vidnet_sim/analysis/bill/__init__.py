@@ -12,6 +12,7 @@ from vidnet_sim.analysis.bill.price import (
     check_growth_plan,
     check_plan,
     nominal_storage,
+    plan_npc,
     price_plan,
 )
 from vidnet_sim.analysis.bill.switches import PortNeed, SwitchChoice, choose_switches
@@ -30,5 +31,6 @@ __all__ = [
     "load_bill_model",
     "net_present_cost",
     "nominal_storage",
+    "plan_npc",
     "price_plan",
 ]

@@ -44,6 +44,7 @@ from vidnet_sim.analysis.bill.switches import (
     purchase,
 )
 from vidnet_sim.analysis.cost import link_lengths
+from vidnet_sim.analysis.vary import AnalysisInputError
 from vidnet_sim.errors import Problem
 from vidnet_sim.results.storage import SECONDS_PER_DAY, recorder_totals, storage_from
 from vidnet_sim.scenario.groups import camera_streams, stream_group_name
@@ -60,6 +61,7 @@ __all__ = [
     "check_growth_plan",
     "check_plan",
     "nominal_storage",
+    "plan_npc",
     "price_plan",
 ]
 
@@ -105,6 +107,16 @@ class Bill:
     def total(self) -> float:
         """Undiscounted total of every year."""
         return float(self.years["total"].sum()) if len(self.years) else 0.0
+
+    def link_capex(self) -> dict[tuple[int, str], float]:
+        """(year, link) → the fibre and optics bought for the link that year."""
+        t = self.links
+        return {
+            (int(y), str(lid)): float(f) + float(o)
+            for y, lid, f, o in zip(
+                t["year"], t["link"], t["fibre_capex"], t["optics_capex"], strict=True
+            )
+        }
 
     def to_json(self) -> dict[str, Any]:
         """The bill as plain JSON values."""
@@ -333,6 +345,16 @@ def price_plan(years: Sequence[YearDesign], model: BillModel) -> Bill:
         pd.DataFrame(rec_rows),
         pd.DataFrame(link_rows),
     )
+
+
+def plan_npc(years: Sequence[YearDesign], model: BillModel) -> float:
+    """The net present cost of the plan ``years`` (:func:`price_plan`), infinite for a plan
+    the model cannot equip (a rate without optics, a node no catalogue switch serves): what a
+    search over designs minimises."""
+    try:
+        return price_plan(years, model).npc
+    except AnalysisInputError:
+        return math.inf
 
 
 def _year_row(year: int, cost: dict[str, float], rate: float, power_w: float) -> dict[str, Any]:
