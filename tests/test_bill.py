@@ -23,7 +23,7 @@ from vidnet_sim.analysis.bill import (
     load_bill_model,
     price_plan,
 )
-from vidnet_sim.analysis.bill.model import SwitchModel
+from vidnet_sim.analysis.bill.model import SwitchModel, parse_bill_model
 from vidnet_sim.analysis.bill.switches import fits
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.scenario import parse_scenario_dict
@@ -322,3 +322,19 @@ def test_leased_link_added_by_growth_is_named_where_it_is_written() -> None:
     with pytest.raises(CostModelError) as exc:
         check_growth_plan(sc, data, model)
     assert [p.path for p in exc.value.problems] == ['fibre.rent."x-y"']
+
+
+@pytest.mark.parametrize(
+    ("optics", "path", "words"),
+    [
+        ({"10Gbps": "cheap"}, "optics.10Gbps", "expected a price, or a table"),
+        ({"10Gbps": -3}, "optics.10Gbps", "got -3: must be at least 0"),
+        ({"10Gbps": {"short": 1}}, "optics.10Gbps.long", "required key 'long' is missing"),
+        ({"10Gbps": {"short": 1, "long": 2, "mid": 3}}, "optics.10Gbps.mid", "unknown key"),
+    ],
+)
+def test_bad_optics_give_one_error(optics: dict[str, Any], path: str, words: str) -> None:
+    with pytest.raises(CostModelError) as exc:
+        parse_bill_model({"optics": optics})
+    (problem,) = exc.value.problems
+    assert problem.path == path and words in problem.message

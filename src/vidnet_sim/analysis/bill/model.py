@@ -13,7 +13,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from vidnet_sim.analysis.cost import CostModel
 from vidnet_sim.analysis.vary import AnalysisInputError
@@ -168,7 +175,20 @@ class Recording(_Model):
     disk_power_w: _Price = 8.0
 
 
-_DEFAULT_OPTICS: dict[str, Optics | float] = {
+def _optics_value(value: Any) -> Any:
+    """A plain price is both reaches' price."""
+    if isinstance(value, dict | Optics):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected a price, or a table { short = ..., long = ... }")
+    if value < 0:
+        raise ValueError("must be at least 0")
+    return {"short": value, "long": value}
+
+
+_OpticsEntry = Annotated[Optics, BeforeValidator(_optics_value)]
+
+_DEFAULT_OPTICS: dict[str, Optics] = {
     "1Gbps": Optics(short=10.0, long=40.0),
     "10Gbps": Optics(short=24.0, long=90.0),
     "25Gbps": Optics(short=40.0, long=160.0),
@@ -185,7 +205,7 @@ class BillModel(_Model):
     maintenance_share: _Share = 0.05  # of the installed equipment, per year
     horizon_years: Annotated[int, Field(ge=1, le=100)] | None = None
     short_reach_km: Annotated[float, Field(gt=0)] = 10.0
-    optics: dict[str, Optics | _Price] = Field(default_factory=lambda: dict(_DEFAULT_OPTICS))
+    optics: dict[str, _OpticsEntry] = Field(default_factory=lambda: dict(_DEFAULT_OPTICS))
     fibre: Fibre = Field(default_factory=Fibre)
     switches: list[SwitchModel] = Field(default_factory=_default_switches)
     recording: Recording = Field(default_factory=Recording)
@@ -202,10 +222,7 @@ class BillModel(_Model):
         """One transceiver for a link of ``rate_bps`` and ``length_m``."""
         for key, value in self.optics.items():
             if parse_rate(key) == rate_bps:
-                if isinstance(value, Optics):
-                    short = length_m <= self.short_reach_km * 1000
-                    return value.short if short else value.long
-                return float(value)
+                return value.short if length_m <= self.short_reach_km * 1000 else value.long
         raise AnalysisInputError(
             f"no optics price for a {format_rate(rate_bps)} link; tiers: " + ", ".join(self.optics)
         )
@@ -213,10 +230,7 @@ class BillModel(_Model):
     def link_model(self) -> CostModel:
         """The link-only model of the tier search: short-reach optics per tier, no ports
         nor fibre (those are in the whole bill)."""
-        optics = {
-            parse_rate(k): (v.short if isinstance(v, Optics) else float(v))
-            for k, v in self.optics.items()
-        }
+        optics = {parse_rate(k): v.short for k, v in self.optics.items()}
         return CostModel(port=0.0, optics=optics, new_fibre=False, currency=self.currency)
 
 
@@ -225,8 +239,6 @@ def _path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("Optics", "float", "constrained-float"):
-            continue  # the union's branch names
         else:
             out += f".{part}" if out else str(part)
     return out
@@ -257,7 +269,6 @@ def _rate_keys(keys: Any, what: str) -> None:
 
 def _problems(error: ValidationError) -> list[Problem]:
     out: list[Problem] = []
-    seen: set[str] = set()
     for e in error.errors():
         loc = tuple(e["loc"])
         kind = e["type"]
@@ -275,12 +286,7 @@ def _problems(error: ValidationError) -> list[Problem]:
         else:
             msg = str(e["msg"]).removeprefix("Value error, ")
             text = f"got {e.get('input')!r}: {msg}" if not isinstance(e.get("input"), dict) else msg
-        path = _path(loc)
-        # a union (optics: a price or a table) reports each branch: keep the first
-        if path in seen and path.startswith("optics"):
-            continue
-        seen.add(path)
-        out.append(Problem(path, text))
+        out.append(Problem(_path(loc), text))
     return out
 
 
