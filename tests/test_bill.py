@@ -119,13 +119,16 @@ def _brute_fits(model: SwitchModel, needs: list[PortNeed]) -> bool:
 def _brute_cheapest(
     catalogue: list[SwitchModel], needs: list[PortNeed], max_stack: int
 ) -> float | None:
-    """The cheapest stack over every model, count and split of the needs among switches."""
+    """The cheapest stack over every model, count and split of the needs among switches
+    (each switch of a stack also gives a port, at the fastest rate needed, to the stack)."""
     best: float | None = None
     for model in catalogue:
         for count in range(1, max_stack + 1):
+            stack = [PortNeed(max(n.rate_bps for n in needs))] if count > 1 else []
             for owner in itertools.product(range(count), repeat=len(needs)):
                 shares = [
-                    [n for n, o in zip(needs, owner, strict=True) if o == k] for k in range(count)
+                    [n for n, o in zip(needs, owner, strict=True) if o == k] + stack
+                    for k in range(count)
                 ]
                 if all(_brute_fits(model, s) for s in shares):
                     price = model.price * count

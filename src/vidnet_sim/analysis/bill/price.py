@@ -291,7 +291,7 @@ def price_plan(years: Sequence[YearDesign], model: BillModel) -> Bill:
                     "node": node,
                     "model": choice.model.name,
                     "count": choice.count,
-                    "ports_used": len(needs),
+                    "ports_used": choice.ports_used,
                     "poe_w": sum(choice.poe_w),
                     "poe_budget_w": choice.model.poe_budget_w * choice.count,
                     "power_w": choice.power_w,

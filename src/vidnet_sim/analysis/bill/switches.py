@@ -14,10 +14,11 @@ the cheapest ``count × price`` that fits, ties to the fewer switches then the c
 In a later year the stack already in place counts: adding switches of its model costs only
 the switches added, changing model costs the whole new stack.
 The needs are dealt to the switches of a stack in turn, most power first (then fastest first),
-which balances ports and PoE; a stack fits when each switch fits its share. With ``count = 1``
-the choice is exact; a stack found this way may cost more than the best possible split in
-corner cases (documented in ``docs/analysis.md``), never less, and no PoE budget is ever
-exceeded.
+which balances ports and PoE, and each switch of a stack gives one more port, at the fastest
+rate the node needs, to the stack's interconnect; a stack fits when each switch fits its
+share. With ``count = 1`` the choice is exact; a stack found this way may cost more than the
+best possible split in corner cases (documented in ``docs/analysis.md``), never less, and no
+PoE budget is ever exceeded.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class SwitchChoice:
     model: SwitchModel
     count: int
     poe_w: tuple[float, ...]
+    ports_used: int = 0  # the interconnect of a stack included
 
     @property
     def price(self) -> float:
@@ -84,9 +86,15 @@ def purchase(owned: SwitchChoice | None, model: SwitchModel, count: int) -> floa
 
 
 def split(needs: Sequence[PortNeed], count: int) -> list[list[PortNeed]]:
-    """``needs`` dealt to ``count`` switches in turn, most power first, then fastest first."""
+    """``needs`` dealt to ``count`` switches in turn, most power first, then fastest first;
+    in a stack (``count > 1``) each switch also gives one port, at the fastest rate the
+    node needs, to the stack's interconnect."""
     order = sorted(needs, key=lambda n: (-n.poe_w, -n.rate_bps))
-    return [list(order[i::count]) for i in range(count)]
+    shares = [list(order[i::count]) for i in range(count)]
+    if count > 1:
+        link = PortNeed(max(n.rate_bps for n in needs))
+        shares = [[*share, link] for share in shares]
+    return shares
 
 
 def choose_switches(
@@ -110,9 +118,8 @@ def choose_switches(
             shares = split(needs, count)
             if all(fits(model, s) for s in shares):
                 best = key
-                choice = SwitchChoice(
-                    node, model, count, tuple(sum(n.poe_w for n in s) for s in shares)
-                )
+                poe = tuple(sum(n.poe_w for n in s) for s in shares)
+                choice = SwitchChoice(node, model, count, poe, sum(len(s) for s in shares))
                 break
     if choice is None:
         poe = sum(n.poe_w for n in needs)
