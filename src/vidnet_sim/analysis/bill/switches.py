@@ -122,10 +122,10 @@ def choose_switches(
                 choice = SwitchChoice(node, model, count, poe, sum(len(s) for s in shares))
                 break
     if choice is None:
-        poe = sum(n.poe_w for n in needs)
+        total_w = sum(n.poe_w for n in needs)
         raise AnalysisInputError(
             f"node {node!r}: no stack of up to {max_stack} identical switches of the cost "
-            f"model's catalogue gives its {len(needs)} ports ({poe:g} W of PoE); add a "
+            f"model's catalogue gives its {len(needs)} ports ({total_w:g} W of PoE); add a "
             "larger switch to [[switches]]"
         )
     return choice
