@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from vidnet_sim.core.engine import CoreEngine
 from vidnet_sim.core.histogram import N_BUCKETS
@@ -26,6 +27,7 @@ from vidnet_sim.results import (
     default_run_dir,
     write_results,
 )
+from vidnet_sim.results.storage import storage_manifest, storage_table
 from vidnet_sim.scenario import Scenario, load_scenario
 from vidnet_sim.scenario.groups import camera_name
 from vidnet_sim.scenario.growth import plan_years, scenario_for_year
@@ -58,6 +60,8 @@ class RunResult:
     out_dir: Path | None = None
     plan: NetworkPlan | None = field(default=None, repr=False)
     warnings: list[str] = field(default_factory=list)  # the plan's (also in the manifest)
+    #: Recording storage per recorder and camera group (:mod:`vidnet_sim.results.storage`)
+    storage: pd.DataFrame | None = field(default=None, repr=False)
 
 
 def with_overrides(
@@ -292,6 +296,7 @@ def run(
         warmup_ps=sim.warmup,
         access_links=access_links(scenario, plan),
     )
+    storage = storage_table(scenario, tables.summary)
     manifest: dict[str, Any] = {
         "scenario_name": scenario.name,
         "scenario_file": str(source_path) if source_path is not None else None,
@@ -308,8 +313,17 @@ def run(
         "report_interval_ps": sim.report_interval,
         "epochs": len(epoch_starts),
         "warnings": list(plan.warnings),
+        "storage": storage_manifest(storage),
     }
-    result = RunResult(scenario, stats, tables, manifest, plan=plan, warnings=list(plan.warnings))
+    result = RunResult(
+        scenario,
+        stats,
+        tables,
+        manifest,
+        plan=plan,
+        warnings=list(plan.warnings),
+        storage=storage,
+    )
     if write:
         result.out_dir = write_results(target, tables, manifest)
     return result

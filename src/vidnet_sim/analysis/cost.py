@@ -28,7 +28,18 @@ from vidnet_sim.scenario.units import parse_rate
 if TYPE_CHECKING:
     from vidnet_sim.scenario.model import Scenario
 
-__all__ = ["CostModel", "link_costs", "link_lengths", "load_cost_model", "scenario_links"]
+__all__ = [
+    "LEGACY_KEYS",
+    "CostModel",
+    "link_costs",
+    "link_lengths",
+    "load_cost_model",
+    "scenario_links",
+]
+
+#: Keys only this link-only cost table has (the whole bill,
+#: :mod:`vidnet_sim.analysis.bill`, prices fibre by each link's status and ports by switch).
+LEGACY_KEYS = frozenset({"fibre_per_km", "port", "new_fibre"})
 
 _DEFAULT_OPTICS = {10**9: 10.0, 10 * 10**9: 24.0, 25 * 10**9: 40.0, 100 * 10**9: 57.5}
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from vidnet_sim.analysis.bill.tables import bill_table, recorders_table, switches_table
 from vidnet_sim.analysis.capacity import show_value
 from vidnet_sim.analysis.curve import CurveResult, aggregate, plot_curve
 from vidnet_sim.analysis.estimates import METHOD_NC
@@ -26,6 +27,7 @@ from vidnet_sim.analysis.sizing import VENDOR_CEILING, SizingResult, YearSizing
 from vidnet_sim.analysis.vary import Vary
 
 __all__ = [
+    "bill_section",
     "markdown_table",
     "render_report",
     "show_tier",
@@ -322,9 +324,16 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
             )
             + f", {_count(n['links'], 'link')}"
         ]
+    tiers_line = (
+        f"- rate tiers: {', '.join(show_tier(t) for t in st['tiers_bps'])}; priced with the "
+        "whole bill (below: fibre by each link's status, optics by reach, switches, "
+        f"recording, running costs; {cur})"
+    )
     md += [
         f"- SLA targets: {_targets_text(result)}",
-        f"- rate tiers: {', '.join(show_tier(t) for t in st['tiers_bps'])}; per link end "
+        tiers_line
+        if result.bill is not None
+        else f"- rate tiers: {', '.join(show_tier(t) for t in st['tiers_bps'])}; per link end "
         + "optics "
         + ", ".join(f"{show_tier(t)} {result.model.optics[t]:g}" for t in st["tiers_bps"])
         + f", port {result.model.port:g}"
@@ -341,10 +350,16 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
     ]
     if result.years:
         md += ["## In short", "", _summary(result), ""]
+        md += bill_section(result)
         md += [
             "## Investment per year",
             "",
-            f"**Total CAPEX, {years_label(sized)}: {_money(result.total_capex, cur)}**"
+            (
+                f"**Links (fibre and optics), {years_label(sized)}: "
+                f"{_money(result.total_capex, cur)}** (the whole bill is above)"
+                if result.bill is not None
+                else f"**Total CAPEX, {years_label(sized)}: {_money(result.total_capex, cur)}**"
+            )
             + (" (PARTIAL)" if result.partial else ""),
             "",
         ]
@@ -416,6 +431,17 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
         "utilisation) is shown for comparison only.",
         "",
     ]
+    if result.bill is not None:
+        md += [
+            "With the whole bill, the designs of a year are tried in increasing net present "
+            "cost of the plan so far (that year's design included, its running costs carried "
+            "to the model's horizon), and the link tables count each link's fibre (by its "
+            "status) and optics (by reach) instead of the link-only costs above. The recording "
+            "storage scales the bytes the runs delivered to a day: a run that over-represents "
+            "alarms over-states it. Every figure of the cost model is a parameter "
+            "(`--costs`).",
+            "",
+        ]
     md += [
         "## Files",
         "",
@@ -426,6 +452,49 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
         "",
     ]
     return "\n".join(md)
+
+
+def bill_section(result: SizingResult) -> list[str]:
+    """The report's "whole bill" section (empty without a bill)."""
+    bill = result.bill
+    if bill is None:
+        return []
+    cur = bill.currency
+    years = [int(y) for y in bill.years["year"]]
+    md = [
+        "## The whole bill",
+        "",
+        f"**Net present cost, years {years[0]}–{years[-1]}: {_money(bill.npc, cur)}** "
+        f"(discount rate {bill.discount_rate:.1%}; undiscounted {_money(bill.total, cur)})"
+        + (
+            f"; the 60 % rule's design: {_money(result.vendor_bill.npc, cur)}"
+            if result.vendor_bill is not None
+            else ""
+        )
+        + ".",
+        "",
+        markdown_table(*bill_table(bill, result.vendor_bill)),
+        "",
+        f"All amounts in {cur}. Purchases: fibre (by each link's status), optics (two "
+        "transceivers per link, by reach), switches (the cheapest catalogue stack per node "
+        "for its cameras' ports and PoE and its links), recording (disks and servers for the "
+        "retention period). Running costs: energy (switches, PoE, recorders), maintenance (a "
+        "share of the equipment installed), leased fibre rent. Each year is discounted to "
+        "year 1.",
+        "",
+        "### Recording storage",
+        "",
+        markdown_table(*recorders_table(bill)),
+        "",
+        "From the bytes the simulation delivered to each recorder, scaled to a day, for "
+        "each camera group's retention period; raw TB after the usable-capacity factor.",
+        "",
+        "### Switches and PoE",
+        "",
+        markdown_table(*switches_table(bill)),
+        "",
+    ]
+    return md
 
 
 def _plot(result: SizingResult, path: Path) -> Path | None:
@@ -501,6 +570,11 @@ def write_sizing(result: SizingResult, out_dir: str | Path, *, plot: bool = True
         "links": result.schedule().to_dict("records"),
         "failures": result.failures,
     }
+    if result.bill is not None:
+        doc["bill"] = result.bill.to_json()
+        doc["net_present_cost"] = result.bill.npc
+    if result.vendor_bill is not None:
+        doc["vendor_bill"] = result.vendor_bill.to_json()
     files[4].write_text(json.dumps(doc, indent=2, default=str), encoding="utf-8")
     png = _plot(result, out / "size.png") if plot and result.years else None
     if png is not None:

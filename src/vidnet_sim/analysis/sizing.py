@@ -48,6 +48,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vidnet_sim.analysis.bill import (
+    Bill,
+    BillModel,
+    YearDesign,
+    check_growth_plan,
+    plan_npc,
+    price_plan,
+)
 from vidnet_sim.analysis.capacity import Verdict, _judge, show_value, sla_columns
 from vidnet_sim.analysis.cost import CostModel, link_lengths, scenario_links
 from vidnet_sim.analysis.estimates import estimate
@@ -55,9 +63,11 @@ from vidnet_sim.analysis.runs import RunCache, RunRecord
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.network.plan import build_plan
+from vidnet_sim.results.storage import mean_storage
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import load_scenario, parse_scenario_dict
 from vidnet_sim.scenario.growth import plan_years, remap_problem, year_data
+from vidnet_sim.scenario.model import Scenario
 
 __all__ = [
     "VENDOR_CEILING",
@@ -111,6 +121,7 @@ class YearSizing:
     vendor_verdict: Verdict | None
     vendor_note: str
     counts: dict[str, int]  # cameras, camera groups, sources, services, links
+    scenario: Scenario | None = None  # the year's scenario (for the whole bill)
 
     @property
     def capex(self) -> float:
@@ -168,6 +179,8 @@ class SizingResult:
     failures: list[dict[str, Any]] = field(default_factory=list)
     stopped: str | None = None  # the message when a year could not be sized
     stopped_year: int | None = None
+    bill: Bill | None = None  # the whole bill of the sized design (with a BillModel)
+    vendor_bill: Bill | None = None  # the whole bill of the 60 % rule's design
 
     @property
     def currency(self) -> str:
@@ -350,6 +363,8 @@ class _Context:
     max_designs: int
     on_run: Callable[[RunRecord], None] | None
     failures: list[dict[str, Any]] = field(default_factory=list)
+    bill: BillModel | None = None  # set: designs are ordered by the plan's net present cost
+    designs: list[YearDesign] = field(default_factory=list)  # the years chosen so far
 
 
 @dataclass
@@ -367,6 +382,7 @@ class _Year:
     class_links: dict[str, set[int]]  # class -> positions of the links its flows cross
     class_path: dict[str, tuple[float, list[str]]]  # class -> (longest propagation, links)
     memo: dict[tuple[int, ...], tuple[Verdict, list[RunRecord]]] = field(default_factory=dict)
+    scenario: Scenario | None = None
 
 
 def _rates(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> dict[str, int]:
@@ -384,6 +400,34 @@ def _capex(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> list[float]:
         else:
             out.append(0.0)
     return out
+
+
+def plan_cost(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> float:
+    """The net present cost of the plan so far with design ``levels`` for this year
+    (:func:`~vidnet_sim.analysis.bill.plan_npc`; storage from the cameras' mean bitrates,
+    the same for every design of the year)."""
+    assert ctx.bill is not None and yr.scenario is not None
+    design = YearDesign(yr.year, yr.scenario, _rates(ctx, yr, levels))
+    return plan_npc([*ctx.designs, design], ctx.bill)
+
+
+def _price_sizing(result: SizingResult, bill: BillModel) -> None:
+    """The whole bill of the sized design and of the 60 % rule's (both with the storage the
+    sized design's runs measured); the link tables then show each link's fibre and optics."""
+    designs, vendor = [], []
+    for y in result.years:
+        assert y.scenario is not None
+        summaries = [r.summary for r in y.records if r.summary is not None]
+        storage = mean_storage(y.scenario, summaries)
+        designs.append(YearDesign(y.year, y.scenario, y.rates, storage))
+        vendor.append(YearDesign(y.year, y.scenario, y.vendor_rates, storage))
+    if designs:
+        result.bill = price_plan(designs, bill)
+        result.vendor_bill = price_plan(vendor, bill)
+        paid, vpaid = result.bill.link_capex(), result.vendor_bill.link_capex()
+        for y in result.years:
+            y.link_capex = {lid: paid.get((y.year, lid), 0.0) for lid in y.rates}
+            y.vendor_capex = float(sum(vpaid.get((y.year, lid), 0.0) for lid in y.rates))
 
 
 def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdict, list[RunRecord]]:
@@ -519,6 +563,8 @@ def _search(
     top = tuple(len(ctx.tiers) - 1 for _ in lb)
 
     def cost(levels: tuple[int, ...]) -> float:
+        if ctx.bill is not None:
+            return plan_cost(ctx, yr, levels)
         return float(sum(_capex(ctx, yr, levels)))
 
     def judge(levels: tuple[int, ...], note: str = "") -> Verdict:
@@ -659,8 +705,14 @@ def size_network(
     max_designs: int = 40,
     vendor_check: bool = True,
     on_run: Callable[[RunRecord], None] | None = None,
+    bill: BillModel | None = None,
 ) -> SizingResult:
     """Size every year of the scenario's growth plan (see the module doc).
+
+    With ``bill`` (the whole cost model), designs are ordered by the plan's net present cost
+    (:func:`plan_cost`), the link tiers are the bill's optics tiers (unless ``model`` is
+    given), and the result carries the whole bill of the sized design and of the 60 % rule's
+    (``result.bill``, ``result.vendor_bill``).
 
     Returns a :class:`SizingResult`. Raises :class:`~vidnet_sim.errors.ScenarioError` for an
     invalid scenario (any year), :class:`AnalysisInputError` for bad options or a scenario
@@ -674,7 +726,7 @@ def size_network(
         )
     if not 0 < confidence < 1:
         raise AnalysisInputError(f"--confidence: must be in (0, 1), got {confidence}")
-    model = model or CostModel()
+    model = model or (bill.link_model() if bill is not None else CostModel())
     tiers = model.useful_tiers
     if not tiers:
         raise AnalysisInputError("the cost model has no rate tier ([optics])")
@@ -688,6 +740,8 @@ def size_network(
         )
     data, base_dir = load_raw(file)
     years = plan_years(scenario)
+    if bill is not None:  # a leased link without a rent: before anything runs
+        check_growth_plan(scenario, data, bill)
     ctx = _Context(
         model,
         tiers,
@@ -700,6 +754,7 @@ def size_network(
         confidence,
         max_designs,
         on_run,
+        bill=bill,
     )
     result = SizingResult(
         str(file),
@@ -754,6 +809,7 @@ def size_network(
             gauss,
             class_links,
             class_path,
+            scenario=sc,
         )
         try:
             lb: list[int] = []
@@ -828,8 +884,12 @@ def size_network(
                 if vnotes
                 else "",
                 counts=_counts(sc),
+                scenario=sc,
             )
         )
+        ctx.designs.append(YearDesign(year, sc, _rates(ctx, yr, levels)))
         prev = {lid: lv for lid, lv in zip(ids, levels, strict=True)}
         prev_vendor = {lid: lv for lid, lv in zip(ids, vlev, strict=True)}
+    if bill is not None:
+        _price_sizing(result, bill)
     return result

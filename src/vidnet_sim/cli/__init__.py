@@ -4,8 +4,8 @@ Results (and ``--json``) go to stdout; errors, logs and progress bars to stderr,
 hard-wrapped when they do not go to a terminal (:mod:`vidnet_sim.cli.output`). Exit codes:
 0 ok, 1 runtime failure, 2 usage error, 3 invalid scenario, 4 partial results.
 
-Each command lives in a module of its own (``run``, ``sweep``, ``analysis``); this module
-gathers them into the :func:`main` group. Only this package imports click and rich.
+Each command lives in a module of its own (``run``, ``sweep``, ``analysis``, ``whatif``);
+this module gathers them into the :func:`main` group. Only this package imports click and rich.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import gc
 import click
 
 from vidnet_sim import __version__
-from vidnet_sim.cli import analysis, run, sweep
+from vidnet_sim.cli import analysis, run, sweep, whatif
 
 __all__ = ["entry", "main"]
 
@@ -34,6 +34,7 @@ for _command in (
     analysis.curve,
     analysis.capacity,
     analysis.size,
+    whatif.whatif,
 ):
     main.add_command(_command)
 

@@ -12,6 +12,7 @@ import json
 import math
 import re
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from vidnet_sim.analysis.bill import BillModel, load_bill_model
+from vidnet_sim.analysis.bill.tables import bill_table
 from vidnet_sim.analysis.capacity import find_capacity, show_value
-from vidnet_sim.analysis.cost import CostModel, load_cost_model
+from vidnet_sim.analysis.cost import LEGACY_KEYS, CostModel, load_cost_model
 from vidnet_sim.analysis.curve import run_curve, write_curve
 from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
 from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
@@ -289,14 +292,28 @@ def capacity(
         sys.exit(EXIT_PARTIAL)
 
 
+def _cost_models(path: Path | None) -> tuple[CostModel | None, BillModel | None]:
+    """The cost model of ``size --costs``: the whole bill, or a link-only cost table in the
+    earlier format (``fibre_per_km``, ``port``, ``new_fibre``: links priced alone, no bill)."""
+    if path is None:
+        return None, BillModel()
+    try:
+        keys = set(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError):
+        keys = set()  # load_bill_model reports it
+    if keys & LEGACY_KEYS:
+        return load_cost_model(path), None
+    return None, load_bill_model(path)
+
+
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--costs",
     "costs_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Cost model TOML (fibre_per_km, port, new_fibre, currency, [optics] "
-    "rate → cost); default: docs/domain.md §7 orders of magnitude.",
+    help="Cost model TOML (fibre, optics, switches, recording, running costs, discount "
+    "rate; see docs/analysis.md); default: the documented defaults.",
 )
 @click.option(
     "--replications", type=int, default=3, show_default=True, help="Independent runs per design."
@@ -349,12 +366,13 @@ def size(
     out = out_dir or Path("results") / "size" / file.stem
     stopped: SizingStoppedError | None = None
     with reported_errors():
-        model = load_cost_model(costs_file) if costs_file is not None else CostModel()
+        model, bill = _cost_models(costs_file)
         with _Bar("size", None, "year") as bar:
             try:
                 res = size_network(
                     file,
                     model,
+                    bill=bill,
                     replications=replications,
                     max_replications=max_replications,
                     confidence=confidence,
@@ -383,9 +401,47 @@ def size(
             for r in rows:
                 t.add_row(*(escape(c.replace("**", "")) for c in r))
             console.print(t)
+        if res.bill is not None:
+            header, rows = bill_table(res.bill, res.vendor_bill)
+            t = Table(title=f"whole bill per year ({res.bill.currency})")
+            for h in header:
+                t.add_column(h, justify="right")
+            for r in rows:
+                t.add_row(*r)
+            console.print(t)
+            last = res.bill.recorders[
+                res.bill.recorders["year"] == res.bill.recorders["year"].max()
+            ]
+            for r in last.to_dict("records"):
+                console.print(
+                    f"recorder {r['recorder']} (year {r['year']}): {r['tb_per_day']:.2f} TB/day, "
+                    f"{r['tb_retention']:.1f} TB kept, {r['disks']} disks in "
+                    f"{r['servers']} server(s)",
+                    markup=False,
+                )
+            sw = res.bill.switches[res.bill.switches["year"] == res.bill.switches["year"].max()]
+            if len(sw):
+                console.print(
+                    f"switches (year {int(sw['year'].max())}): {int(sw['count'].sum())} at "
+                    f"{len(sw)} nodes, PoE {sw['poe_w'].sum():,.0f} W of "
+                    f"{sw['poe_budget_w'].sum():,.0f} W budget",
+                    markup=False,
+                )
+            console.print(
+                f"net present cost: {res.bill.npc:,.0f} {res.bill.currency} "
+                f"(60 % rule: {res.vendor_bill.npc:,.0f})"
+                if res.vendor_bill is not None
+                else f"net present cost: {res.bill.npc:,.0f} {res.bill.currency}",
+                markup=False,
+            )
+        capex = (
+            float(res.bill.years["capex"][res.bill.years["year"] <= res.years[-1].year].sum())
+            if res.bill is not None
+            else res.total_capex
+        )
         console.print(
             f"total CAPEX, {years_label([y.year for y in res.years])}: "
-            f"{res.total_capex:,.0f} {res.currency}"
+            f"{capex:,.0f} {res.currency}"
             + (" [uncertain]" if res.uncertain else "")
             + f"; {bar.reused} runs reused; report: {out / 'report.md'}",
             markup=False,  # "[uncertain]" and the path are text, not rich markup

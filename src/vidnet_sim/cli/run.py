@@ -22,7 +22,7 @@ from vidnet_sim.cli.output import (
     stderr_console,
     stdout_console,
 )
-from vidnet_sim.cli.summary import render_summary, render_warnings
+from vidnet_sim.cli.summary import render_storage, render_summary, render_warnings
 from vidnet_sim.errors import ScenarioError, UnitError
 from vidnet_sim.results import default_run_dir, summary_json
 from vidnet_sim.runner import compile_scenario
@@ -141,6 +141,7 @@ def run(
     if as_json:
         doc: dict[str, Any] = summary_json(result.tables)
         doc["warnings"] = result.warnings
+        doc["storage"] = result.manifest.get("storage", {})
         doc["results"] = str(result.out_dir)
         doc["packet_hops"] = result.stats.packet_hops
         doc["wall_seconds"] = result.stats.wall_seconds
@@ -148,6 +149,7 @@ def run(
         return
     out = stdout_console()
     render_summary(result.tables, out, all_links=all_links)
+    render_storage(result.storage, out)
     rate = result.stats.packet_hops / max(result.stats.wall_seconds, 1e-9)
     out.print(
         f"{result.stats.packet_hops:,} packet-hops in {result.stats.wall_seconds:.2f} s "

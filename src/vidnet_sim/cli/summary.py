@@ -374,3 +374,23 @@ def render_summary(tables: TablesLike, console: Console, *, all_links: bool = Fa
         console.print(Text("SLA: all targets met", style="bold green"))
     else:
         console.print("SLA: no targets set")
+
+
+def render_storage(storage: pd.DataFrame | None, console: Console) -> None:
+    """Print the recording storage per recorder (TB per day, TB for the retention period,
+    the groups and their retention), nothing when no camera records to a recorder."""
+    if storage is None or not len(storage):
+        return
+    table = _table("Recording storage (payload delivered, scaled to a day)")
+    for header in ("recorder", "groups", "retention", "TB/day", "TB kept"):
+        table.add_column(header, justify="left" if header in ("recorder", "groups") else "right")
+    for rec, rows in storage.groupby("recorder", sort=True):
+        days = sorted({int(d) for d in rows["retention_days"]})
+        table.add_row(
+            str(rec),
+            str(len(rows)),
+            " / ".join(f"{d} d" for d in days),
+            f"{rows['tb_per_day'].sum():.3f}",
+            f"{rows['tb_retention'].sum():.2f}",
+        )
+    console.print(table)

@@ -34,6 +34,10 @@ from vidnet_sim.scenario.units import (
 
 __all__ = [
     "DEFAULT_LINK_BUFFER_BYTES",
+    "DEFAULT_POE_CLASS",
+    "DEFAULT_RETENTION_DAYS",
+    "FIBRE_STATUSES",
+    "POE_CLASS_WATTS",
     "UNITS_REQUIRED",
     "CameraGroup",
     "CameraStream",
@@ -127,8 +131,18 @@ class Node(_Model):
     kind: NodeKind = "switch"
 
 
+#: What the fibre of a link is: owned (``existing``), pulled in an existing duct (``duct``),
+#: laid in a new trench (``trench``) or rented (``leased``). Priced by the cost model.
+FibreStatus = Literal["existing", "duct", "trench", "leased"]
+FIBRE_STATUSES: tuple[str, ...] = ("existing", "duct", "trench", "leased")
+
+
 class Link(_Model):
-    """A link between nodes ``a`` and ``b`` (both directions unless ``duplex = false``)."""
+    """A link between nodes ``a`` and ``b`` (both directions unless ``duplex = false``).
+
+    ``fibre`` says what its fibre is (``None``: the scenario's ``fibre``); only the cost
+    model reads it.
+    """
 
     id: _Name | None = None
     a: _Name
@@ -141,6 +155,7 @@ class Link(_Model):
     duplex: bool = True
     blocked: bool = False
     scheduler: Scheduler | None = None
+    fibre: FibreStatus | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -190,6 +205,17 @@ class Route(_Model):
 
 # --------------------------------------------------------------------------- cameras
 Codec = Literal["h264", "h265"]
+#: The kind of a camera, which gives its default PoE class.
+CameraKind = Literal["fixed", "ptz", "heater"]
+#: IEEE 802.3 PoE classes by the power a switch port must supply (W): 802.3af, 802.3at,
+#: 802.3bt type 3 and type 4.
+PoeClass = Literal["af", "at", "bt3", "bt4"]
+POE_CLASS_WATTS: dict[str, float] = {"af": 15.4, "at": 30.0, "bt3": 60.0, "bt4": 90.0}
+#: A camera's PoE class when it gives none, by kind: a fixed camera 802.3af, a PTZ camera
+#: 802.3at, a camera with a heater (or a PTZ with one) 802.3bt type 3.
+DEFAULT_POE_CLASS: dict[str, str] = {"fixed": "af", "ptz": "at", "heater": "bt3"}
+#: Days a recorder keeps a camera group's recordings when the group gives no retention_days.
+DEFAULT_RETENTION_DAYS = 30
 Resolution = Literal["VGA", "D1", "720p", "1080p", "4MP", "4K"]
 
 # Mbit/s at (12 fps, 25 fps), H.264, from docs/domain.md §2 (viomic.com [B]); 4MP and 4K are
@@ -297,6 +323,9 @@ class CameraGroup(_Model):
     streams: list[CameraStream] = Field(default_factory=list)
     motion: Motion | None = None
     day_night: DayNight | None = None
+    kind: CameraKind = "fixed"
+    poe_class: PoeClass | None = None
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = DEFAULT_RETENTION_DAYS
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -326,6 +355,11 @@ class CameraGroup(_Model):
         if self.bitrate is not None:
             return self.bitrate
         return default_bitrate_bps(self.codec, self.resolution, self.fps)
+
+    @property
+    def poe_watts(self) -> float:
+        """The power (W) its switch port must supply: ``poe_class``, else the kind's default."""
+        return POE_CLASS_WATTS[self.poe_class or DEFAULT_POE_CLASS[self.kind]]
 
     @property
     def gop_frames(self) -> int:
@@ -556,3 +590,8 @@ class Scenario(_Model):
     sla: dict[str, Sla] = Field(default_factory=dict)
     qos: Qos | None = None
     growth: list[GrowthYear] = Field(default_factory=list)
+    fibre: FibreStatus = "existing"
+
+    def link_fibre(self, link: Link) -> str:
+        """The fibre status of ``link``: its own ``fibre``, else the scenario's."""
+        return link.fibre or self.fibre
