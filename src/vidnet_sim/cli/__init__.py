@@ -34,6 +34,7 @@ for _command in (
     analysis.curve,
     analysis.capacity,
     analysis.size,
+    analysis.report,
 ):
     main.add_command(_command)
 

@@ -23,13 +23,15 @@ from rich.table import Table
 from vidnet_sim.analysis.capacity import find_capacity, show_value
 from vidnet_sim.analysis.cost import CostModel, load_cost_model
 from vidnet_sim.analysis.curve import run_curve, write_curve
+from vidnet_sim.analysis.html import rerender, write_report
 from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
+from vidnet_sim.analysis.report_pages import capacity_report, curve_report
 from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
 from vidnet_sim.cli.output import progress_console, reported_errors, stdout_console
 from vidnet_sim.cli.run import time_option
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL
 
-__all__ = ["capacity", "curve", "size"]
+__all__ = ["capacity", "curve", "report", "size"]
 
 
 def _duration(value: str | None) -> int | None:
@@ -139,7 +141,9 @@ def curve(
             duration_ps=duration_ps,
             on_run=bar,
         )
-    files = write_curve(res, out, plot=not no_plot)
+    with reported_errors():
+        files = write_curve(res, out, plot=not no_plot)
+        files += write_report(curve_report(res, file, res.targets), out)
     if as_json:
         click.echo(res.table.to_json(orient="records"))
     else:
@@ -250,6 +254,8 @@ def capacity(
         "failures": res.failures,
     }
     (out / "capacity.json").write_text(json.dumps(doc, indent=2, default=str), "utf-8")
+    with reported_errors():
+        write_report(capacity_report(res, file), out)
     if as_json:
         click.echo(json.dumps(doc, indent=2, default=str))
     else:
@@ -280,7 +286,10 @@ def capacity(
                 f"estimate [{method}]: "
                 + ("no value passes" if x is None else f"{v.what} = {v.label(x)}")
             )
-        click.echo(f"{len(res.verdicts)} values judged, {bar.reused} runs reused; results in {out}")
+        click.echo(
+            f"{len(res.verdicts)} values judged, {bar.reused} runs reused; results in {out} "
+            f"(report: {out / 'report.html'})"
+        )
     if res.partial:
         click.echo(
             f"PARTIAL: {len(res.failures)} run(s) failed; values were judged on the others",
@@ -387,7 +396,8 @@ def size(
             f"total CAPEX, {years_label([y.year for y in res.years])}: "
             f"{res.total_capex:,.0f} {res.currency}"
             + (" [uncertain]" if res.uncertain else "")
-            + f"; {bar.reused} runs reused; report: {out / 'report.md'}",
+            + f"; {bar.reused} runs reused; report: {out / 'report.html'} "
+            f"(and report.md)",
             markup=False,  # "[uncertain]" and the path are text, not rich markup
         )
     if stopped is not None:
@@ -405,3 +415,13 @@ def size(
             err=True,
         )
         sys.exit(EXIT_PARTIAL)
+
+
+@click.command()
+@click.argument("results_dir", type=click.Path(file_okay=False, path_type=Path))
+def report(results_dir: Path) -> None:
+    """Draw report.html again from the report.json that size, capacity or curve stored in
+    RESULTS_DIR (nothing is simulated)."""
+    with reported_errors():
+        path = rerender(results_dir)
+    click.echo(f"report: {path}")

@@ -1,0 +1,86 @@
+"""Which single fibre cut would cut cameras off: the topology's single points of failure.
+
+A structural check, no simulation: for each link, remove it (both directions) and count
+the cameras left without any path to one of their destinations. It says whether the network
+*can* survive every single cut (the simulator reroutes around a failed link, ``docs/model.md``),
+not whether the SLA still holds on the remaining links: that needs the failure simulated.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vidnet_sim.scenario.model import Link, Scenario
+
+__all__ = ["CutExposure", "fibre_cut_text", "single_cut_exposure"]
+
+
+@dataclass(frozen=True)
+class CutExposure:
+    """A link whose cut leaves ``cameras`` cameras (of ``groups``) without a path."""
+
+    link: str
+    cameras: int
+    groups: tuple[str, ...]
+
+
+def _reaches(adj: dict[str, set[str]], start: str, goals: set[str]) -> bool:
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        u = queue.popleft()
+        if u in goals:
+            return True
+        for v in adj[u] - seen:
+            seen.add(v)
+            queue.append(v)
+    return False
+
+
+def single_cut_exposure(scenario: Scenario) -> list[CutExposure]:
+    """Every link whose cut disconnects cameras from all their destinations, the worst first
+    (blocked links carry nothing and are left out; a directed link counts one way)."""
+    links = [link for link in scenario.links if not link.blocked]
+
+    def graph(cut: Link | None) -> dict[str, set[str]]:
+        adj: dict[str, set[str]] = {n.id: set() for n in scenario.nodes}
+        for link in links:
+            if link is not cut:
+                adj[link.a].add(link.b)
+                if link.duplex:
+                    adj[link.b].add(link.a)
+        return adj
+
+    full = graph(None)
+    connected = [c for c in scenario.cameras if _reaches(full, c.attach, set(c.destinations))]
+    out = []
+    for cut in links:
+        adj = graph(cut)
+        lost = [c for c in connected if not _reaches(adj, c.attach, set(c.destinations))]
+        if lost:
+            out.append(
+                CutExposure(str(cut.id), sum(c.count for c in lost), tuple(c.name for c in lost))
+            )
+    return sorted(out, key=lambda e: (-e.cameras, e.link))
+
+
+def fibre_cut_text(scenario: Scenario) -> str:
+    """One sentence for a council: is every single fibre cut survived (a path remains)?"""
+    exposed = single_cut_exposure(scenario)
+    total = sum(c.count for c in scenario.cameras)
+    if not exposed:
+        return (
+            "Single fibre cut: every camera keeps a path to its recorder after any one link "
+            "is cut (connectivity only; the load after a cut was not simulated)."
+        )
+    worst = exposed[0]
+    more = f"; {len(exposed) - 1} other link(s) likewise" if len(exposed) > 1 else ""
+    return (
+        f"Single fibre cut: **not survived** — a cut of {worst.link} cuts off "
+        f"{worst.cameras:,} of {total:,} cameras ({', '.join(worst.groups[:3])}"
+        f"{'…' if len(worst.groups) > 3 else ''}){more}: the network has no alternative "
+        "path (a tree)."
+    )
