@@ -30,6 +30,7 @@ __all__ = [
 
 #: The lowest loss drawn when nothing else sets the axis (no loss anywhere, no target).
 LOSS_FLOOR = 1e-6
+_MARK_COLOURS = ("tab:orange", "tab:purple", "tab:brown", "tab:olive", "tab:cyan")
 _TARGET = {"color": "tab:red", "linestyle": "-.", "linewidth": 1.3}
 
 
@@ -114,8 +115,8 @@ def _draw_panel(ax: Any, panel: Panel, x_label: str, integer_x: bool) -> None:
     for t in panel.targets:
         if math.isfinite(t.value):
             ax.axhline(t.value, label=t.label, **_TARGET)
-    for mark in panel.marks:
-        ax.axvline(mark.x, color="tab:purple", linestyle=":", label=mark.label)
+    for mark, colour in zip(panel.marks, _MARK_COLOURS, strict=False):
+        ax.axvline(mark.x, color=colour, linestyle=":", linewidth=1.6, label=mark.label)
     if loss:
         ax.set_yscale("log")
         ax.set_ylim(floor / 2, 1.5)

@@ -400,9 +400,11 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
                 "",
                 f"![latency per class and year, sized design]({plot})",
                 "",
-                "Each year with the design chosen for it: simulated packet latency "
-                "percentiles with their confidence intervals, the SLA targets (dash-dot) "
-                "and the network-calculus bound (dashed); loss on the right.",
+                "Each year with the design chosen for it, one class per panel: simulated "
+                "packet latency percentiles with their confidence intervals (clipped at 0), "
+                "the SLA targets (red dash-dot) and the network-calculus bound (dashed, or a "
+                "note saying why there is none); loss on a log axis in the row below. "
+                "`report.html` has the same with the network drawn and the cost per year.",
                 "",
             ]
     md += [
