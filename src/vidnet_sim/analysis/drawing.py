@@ -233,7 +233,9 @@ def draw_network(view: NetworkView) -> bytes:
         for k, t in enumerate(tiers)
     ]
     if any(link.binding for link in view.links):
-        handles.append(Line2D([], [], color="tab:red", lw=8, alpha=0.35, label="binding link"))
+        handles.append(
+            Line2D([], [], color="tab:red", lw=8, alpha=0.35, label="binding link (busiest)")
+        )
     ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]

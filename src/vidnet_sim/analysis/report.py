@@ -518,7 +518,7 @@ def _cost_chart(result: SizingResult) -> CostChart:
 
 
 def _history(result: SizingResult, lid: str) -> str:
-    """What happened to a link over the years: ``new in year 2``, ``→10G in year 3``."""
+    """What happened to a link over the years: ``new in year 2``, ``1G→10G in year 3``."""
     out = []
     for k, y in enumerate(result.years):
         if lid not in y.rates:
@@ -527,7 +527,7 @@ def _history(result: SizingResult, lid: str) -> str:
         if prev is None and k > 0:
             out.append(f"new in year {y.year}")
         elif prev is not None and y.rates[lid] > prev:
-            out.append(f"→{show_tier(y.rates[lid])} in year {y.year}")
+            out.append(f"{show_tier(prev)}→{show_tier(y.rates[lid])} in year {y.year}")
     return ", ".join(out)
 
 
