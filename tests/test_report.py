@@ -431,7 +431,8 @@ def test_single_fibre_cuts_on_a_tree_and_on_a_ring() -> None:
 COSTS = '[optics]\n"100Mbps" = 5.0\n"1Gbps" = 20.0\n'
 
 
-def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> None:
+def size_tree(tmp_path: Path) -> Path:
+    """``vidnet-sim size`` of the tree (2 replications); returns the output folder."""
     f = tmp_path / "tree.toml"
     f.write_text(tree())
     c = tmp_path / "c.toml"
@@ -441,6 +442,11 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
         main, ["size", str(f), "--costs", str(c), "--replications", "2", "--out", str(out)]
     )
     assert r.exit_code == EXIT_OK, r.output
+    return out
+
+
+def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> None:
+    out = size_tree(tmp_path)
     page = (out / "report.html").read_text()
     data = json.loads((out / "report.json").read_text())
     assert data["kind"] == "size" and data["headline"].startswith("Build for")

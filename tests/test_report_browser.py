@@ -15,13 +15,10 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from test_report import COSTS, sample_report, tree
+from test_report import sample_report, size_tree
 from vidnet_sim.analysis.html import CSP, render_html
-from vidnet_sim.cli import main
-from vidnet_sim.errors import EXIT_OK
 
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
@@ -129,15 +126,7 @@ def test_sample_report_renders_offline_in_chromium(tmp_path: Path) -> None:
 
 
 def test_a_sized_network_report_renders_offline_in_chromium(tmp_path: Path) -> None:
-    f = tmp_path / "tree.toml"
-    f.write_text(tree())
-    c = tmp_path / "c.toml"
-    c.write_text(COSTS)
-    out = tmp_path / "size"
-    r = CliRunner().invoke(
-        main, ["size", str(f), "--costs", str(c), "--replications", "2", "--out", str(out)]
-    )
-    assert r.exit_code == EXIT_OK, r.output
+    out = size_tree(tmp_path)
     seen = check_in_browser((out / "report.html").read_text(), tmp_path, tmp_path / "first.png")
     images = seen["images"]
     assert isinstance(images, list)

@@ -300,6 +300,16 @@ def _targets_text(result: SizingResult) -> str:
     return "; ".join(parts)
 
 
+def _partial_why(result: SizingResult) -> str:
+    """Why a sizing is partial: where it stopped, and how many runs failed."""
+    why = []
+    if result.stopped is not None:
+        why.append(f"sizing stopped: {result.stopped}")
+    if result.failures:
+        why.append(f"{len(result.failures)} run(s) failed and were left out (see size.json)")
+    return "; ".join(why)
+
+
 def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
     """The Markdown report (``plot``: the latency plot's file name, or None)."""
     cur = result.currency
@@ -307,14 +317,9 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
     st = result.settings
     md: list[str] = [f"# Network sizing: {result.name}", ""]
     if result.partial:
-        why = []
-        if result.stopped is not None:
-            why.append(f"sizing stopped: {result.stopped}")
-        if result.failures:
-            why.append(f"{len(result.failures)} run(s) failed and were left out (see size.json)")
         md += [
             f"> **PARTIAL** — sized: {years_label(sized)} of the plan's "
-            f"1–{result.horizon}. " + "; ".join(why),
+            f"1–{result.horizon}. " + _partial_why(result),
             "",
         ]
     first, last = (result.years[0], result.years[-1]) if result.years else (None, None)
@@ -637,14 +642,9 @@ def sizing_report(result: SizingResult, plot: bool = True) -> ReportData:
         )
     partial = ""
     if result.partial:
-        why = []
-        if result.stopped is not None:
-            why.append(f"sizing stopped: {result.stopped}")
-        if result.failures:
-            why.append(f"{len(result.failures)} run(s) failed and were left out")
         partial = (
             f"sized {years_label([y.year for y in result.years])} of 1–{result.horizon}; "
-            + "; ".join(why)
+            + _partial_why(result)
         )
     tables = []
     if result.years:
