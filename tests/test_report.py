@@ -37,7 +37,7 @@ from vidnet_sim.analysis.report_data import (
 )
 from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.cli import main
-from vidnet_sim.errors import EXIT_OK, EXIT_USAGE, ScenarioError
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK, EXIT_USAGE, ScenarioError
 from vidnet_sim.results import ResultsNotFoundError
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.coordinates import distance_m
@@ -219,8 +219,11 @@ def test_html_is_self_contained_and_leads_with_the_recommendation() -> None:
     # the what-ifs table, with plain words for each verdict
     for cell in ("800 USD", "misses an SLA", "meets every SLA", "not judged"):
         assert f"<td>{cell}</td>" in page
-    # text from the scenario is escaped
+    # a partial result says so on the first page; text from the scenario is escaped
     data = sample_report()
+    data.partial = "sized year 1 of 1–2"
+    first = render_html(data).split("The network</h2>")[0]
+    assert '<p class="partial">PARTIAL — sized year 1 of 1–2</p>' in first
     data.description = "<b>bold</b> & co"
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in render_html(data)
 
@@ -431,13 +434,13 @@ def test_single_fibre_cuts_on_a_tree_and_on_a_ring() -> None:
 COSTS = '[optics]\n"100Mbps" = 5.0\n"1Gbps" = 20.0\n'
 
 
-def size_tree(tmp_path: Path) -> Path:
+def size_tree(tmp_path: Path, name: str = "size", text: str | None = None) -> Path:
     """``vidnet-sim size`` of the tree (2 replications); returns the output folder."""
-    f = tmp_path / "tree.toml"
-    f.write_text(tree())
+    f = tmp_path / f"{name}.toml"
+    f.write_text(text or tree())
     c = tmp_path / "c.toml"
     c.write_text(COSTS)
-    out = tmp_path / "size"
+    out = tmp_path / name
     r = CliRunner().invoke(
         main, ["size", str(f), "--costs", str(c), "--replications", "2", "--out", str(out)]
     )
@@ -464,6 +467,32 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
     assert (out / "report.html").read_text() == page  # drawn again, byte for byte
     r = CliRunner().invoke(main, ["report", str(tmp_path / "nothing")])
     assert r.exit_code == EXIT_USAGE and "no report data" in r.output
+    # what-ifs: a sizing with six times the bitrate beside this one
+    more = size_tree(tmp_path, "more", tree().replace('"2Mbps"', '"12Mbps"'))
+    r = CliRunner().invoke(main, ["report", str(out), "--compare", f"x6={more}"])
+    assert r.exit_code == EXIT_OK, r.output
+    data = load_report_data(out)
+    costs = {
+        n: json.loads((d / "size.json").read_text())["total_capex"]
+        for n, d in (("size", out), ("x6", more))
+    }
+    assert [(v.name, v.cost, v.ok) for v in data.variants] == [
+        ("size", costs["size"], True),
+        ("x6", costs["x6"], True),
+    ]
+    assert costs["x6"] > costs["size"]  # core-cc needs 1G
+    page = (out / "report.html").read_text()
+    assert "What-ifs side by side" in page and f"<td>{costs['x6']:,.0f} USD</td>" in page
+    assert len(re.findall(r'src="data:image/png;base64,', page)) == 4
+    CliRunner().invoke(main, ["report", str(out)])  # drawn again: the what-ifs stay
+    assert (out / "report.html").read_text() == page
+    r = CliRunner().invoke(main, ["report", str(out), "--compare", "x6"])
+    assert r.exit_code == EXIT_USAGE and "expected NAME=RESULTS_DIR" in r.output
+    data.kind, data.total_cost = "curve", None
+    data.save(more)
+    r = CliRunner().invoke(main, ["report", str(out), "--compare", f"c={more}"])
+    assert r.exit_code == EXIT_INVALID_SCENARIO
+    assert "c: a curve report has no total cost to compare" in r.output
 
 
 def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:

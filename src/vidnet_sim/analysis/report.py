@@ -665,6 +665,11 @@ def sizing_report(result: SizingResult, plot: bool = True) -> ReportData:
         kind="size",
         title=f"Network sizing: {result.name}",
         description=result.description,
+        total_cost=result.total_capex,
+        currency=result.currency,
+        meets_sla=bool(result.years)
+        and result.stopped is None
+        and all(y.verdict.ok for y in result.years),
         headline=headline,
         recommendation=rec,
         risk=risk,

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from vidnet_sim.analysis.vary import AnalysisInputError
 from vidnet_sim.results import ResultsNotFoundError
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "VerticalMark",
     "load_report_data",
     "report_from_dict",
+    "with_variants",
 ]
 
 #: File name of the stored report data in a results folder.
@@ -184,7 +186,8 @@ class TableView:
 class ReportData:
     """Everything a report shows. ``kind``: ``"size"``, ``"capacity"`` or ``"curve"``; the
     first page is ``headline``, ``recommendation``, ``risk`` and ``changes`` (lists of
-    sentences, ``**bold**`` allowed)."""
+    sentences, ``**bold**`` allowed). ``total_cost``, ``currency`` and ``meets_sla`` let
+    sizing reports be set side by side as what-ifs (:func:`with_variants`)."""
 
     kind: str
     title: str
@@ -194,6 +197,9 @@ class ReportData:
     changes: list[str]
     partial: str = ""  # why the result is partial ("" when complete)
     description: str = ""
+    total_cost: float | None = None  # what the recommendation costs (sizing), in currency
+    currency: str = ""
+    meets_sla: bool | None = None  # does the recommended design meet every SLA?
     network: NetworkView | None = None
     costs: CostChart | None = None
     plots: PanelGrid | None = None
@@ -213,6 +219,38 @@ class ReportData:
         path = Path(out_dir) / REPORT_JSON
         path.write_text(self.to_json(), encoding="utf-8")
         return path
+
+
+def with_variants(base: ReportData, others: dict[str, ReportData], base_name: str) -> ReportData:
+    """``base`` with the what-ifs table and chart: itself (``base_name``) and each of
+    ``others`` (name → its report data) side by side, by total cost and SLA verdict.
+
+    Raises :class:`~vidnet_sim.analysis.vary.AnalysisInputError` naming a report that has
+    no total cost (only sizing reports have one), or when the currencies differ."""
+    for name, data in {base_name: base, **others}.items():
+        if data.total_cost is None:
+            raise AnalysisInputError(
+                f"{name}: a {data.kind} report has no total cost to compare; what-ifs compare "
+                "sizing reports (`vidnet-sim size`)"
+                if data.kind != "size"
+                else f"{name}: its report data has no total cost (written by an older "
+                "vidnet-sim): run `vidnet-sim size` again, its runs are reused"
+            )
+    variants = [
+        Variant(
+            name,
+            float(data.total_cost or 0.0),
+            data.meets_sla,
+            note=f"{data.title}" + (f" — PARTIAL: {data.partial}" if data.partial else ""),
+        )
+        for name, data in {base_name: base, **others}.items()
+    ]
+    currencies = {d.currency for d in (base, *others.values())}
+    if len(currencies) > 1:
+        raise AnalysisInputError(
+            f"the reports are costed in different currencies: {sorted(currencies)}"
+        )
+    return replace(base, variants=variants, variants_currency=base.currency)
 
 
 def _finite(obj: Any) -> Any:

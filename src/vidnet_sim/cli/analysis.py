@@ -23,8 +23,9 @@ from rich.table import Table
 from vidnet_sim.analysis.capacity import find_capacity, show_value
 from vidnet_sim.analysis.cost import CostModel, load_cost_model
 from vidnet_sim.analysis.curve import run_curve, write_curve
-from vidnet_sim.analysis.html import rerender, write_report
+from vidnet_sim.analysis.html import REPORT_HTML, rerender, write_report
 from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
+from vidnet_sim.analysis.report_data import load_report_data, with_variants
 from vidnet_sim.analysis.report_pages import capacity_report, curve_report
 from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
 from vidnet_sim.cli.output import progress_console, reported_errors, stdout_console
@@ -417,11 +418,40 @@ def size(
         sys.exit(EXIT_PARTIAL)
 
 
+def _variant(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for v in values:
+        name, sep, folder = v.partition("=")
+        if not sep or not name or not folder:
+            raise click.BadParameter(f"expected NAME=RESULTS_DIR, got {v!r}")
+        if name in out:
+            raise click.BadParameter(f"the name {name!r} is given twice")
+        out[name] = Path(folder)
+    return out
+
+
 @click.command()
 @click.argument("results_dir", type=click.Path(file_okay=False, path_type=Path))
-def report(results_dir: Path) -> None:
+@click.option(
+    "--compare",
+    "variants",
+    multiple=True,
+    callback=_variant,
+    metavar="NAME=RESULTS_DIR",
+    help="Set another sizing beside this one as a what-if (repeatable), e.g. "
+    "'h265=results/size/town-h265'; stored in RESULTS_DIR/report.json.",
+)
+def report(results_dir: Path, variants: dict[str, Path]) -> None:
     """Draw report.html again from the report.json that size, capacity or curve stored in
-    RESULTS_DIR (nothing is simulated)."""
+    RESULTS_DIR (nothing is simulated); with --compare, add what-ifs side by side."""
     with reported_errors():
-        path = rerender(results_dir)
+        if variants:
+            base = load_report_data(results_dir)
+            others = {name: load_report_data(folder) for name, folder in variants.items()}
+            write_report(with_variants(base, others, results_dir.name), results_dir)
+            path = results_dir / REPORT_HTML
+        else:
+            path = rerender(results_dir)
     click.echo(f"report: {path}")
