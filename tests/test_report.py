@@ -20,7 +20,7 @@ from PIL import Image
 
 from vidnet_sim.analysis.cost import link_lengths
 from vidnet_sim.analysis.curve import NO_NC_BOUND, CurveResult, curve_grid, x_axis_label
-from vidnet_sim.analysis.drawing import network_view
+from vidnet_sim.analysis.drawing import draw_network, network_view
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text, single_cut_exposure
 from vidnet_sim.analysis.html import CSP, render_html
 from vidnet_sim.analysis.plots import clip_interval, draw_panels
@@ -355,6 +355,8 @@ def test_coordinates_place_nodes_and_give_fibre_lengths() -> None:
     sc = parse(tree(**xy, len1=""))
     view = network_view(sc, "t")
     assert view.coordinates == "xy"
+    w, h = png_size(draw_network(view))
+    assert w > h > 300
     assert {n.id: (n.x, n.y) for n in view.nodes}["core"] == (3000.0, 4000.0)
     lengths = link_lengths(sc)
     assert lengths["acc1-core"] == pytest.approx(5000.0)  # no length given: the straight line

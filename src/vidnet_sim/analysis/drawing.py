@@ -175,7 +175,9 @@ def draw_network(view: NetworkView) -> bytes:
         if link.binding:
             ax.plot([x1, x2], [y1, y2], color="tab:red", lw=9 + 2 * k, alpha=0.35, zorder=1)
         ax.plot([x1, x2], [y1, y2], color=colour[link.rate_bps], lw=1.8 + 1.6 * k, zorder=2)
-        label = [f"{show_rate(link.rate_bps)}"]
+        label = [show_rate(link.rate_bps)]
+        if link.length_m > 0:
+            label[0] += f", {link.length_m / 1000:.3g} km"
         if link.changed:
             label[0] += f" ({link.changed})"
         if link.load_bps is not None and math.isfinite(link.load_bps):
@@ -241,9 +243,9 @@ def draw_network(view: NetworkView) -> bytes:
     ys = [p[1] for p in pos.values()]
     padx = max(0.15 * (max(xs) - min(xs)), drop)
     ax.set_xlim(min(xs) - padx, max(xs) + padx)
-    ax.set_ylim(min(ys) - 2.2 * drop, max(ys) + 0.8 * drop)
+    ax.set_ylim(min(ys) - 2.2 * drop, max(ys) + (0.8 if view.coordinates else 0.5) * drop)
     if view.coordinates:
-        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_aspect("equal", adjustable="box")
         ax.set_xlabel("x (m)" if view.coordinates == "xy" else "longitude (scaled)")
         ax.set_ylabel("y (m)" if view.coordinates == "xy" else "latitude (°)")
     else:
