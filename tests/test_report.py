@@ -538,4 +538,14 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     assert "raise --max" in data.recommendation[0]
     assert data.changes[0].startswith("The busiest link at the largest value is acc2-core")
     assert any("cuts off 20 of 20 cameras" in s for s in data.risk)  # the network at 20
+    assert data.plots is not None
+    lat = data.plots.panels[0]
+    assert lat.title == "video: latency" and [t.value for t in lat.targets] == [50.0]
+    cap = json.loads((out / "capacity.json").read_text())
+    assert {m.label.split(":")[0]: m.x for m in lat.marks} == {
+        k: v for k, v in cap["estimates"].items() if v is not None
+    }
+    assert sorted(lat.series[0].x) == sorted(
+        float(x) for x in pd.read_parquet(out / "capacity.parquet")["x"]
+    )
     assert "report.html" in r.output and (out / "report.html").is_file()

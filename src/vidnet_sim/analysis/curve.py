@@ -303,8 +303,9 @@ def curve_grid(
 ) -> PanelGrid:
     """The curve as report panels: per class one latency panel (simulated percentiles with
     their intervals, the network-calculus bound or a note why there is none, the latency
-    targets) and one loss panel (loss target); with ``limits``, the last value the 60 % rule
-    and the Gaussian estimate accept as vertical lines (or a note when they accept none)."""
+    targets) and one loss panel (loss target); with ``limits``, the last value the 60 % rule,
+    the Gaussian estimate and any other whole-network estimate (rows with ``class`` "")
+    accept as vertical lines (or a note when they accept none)."""
     t = result.table
     classes = sorted(set(t["class"]))
     est = result.estimates
@@ -312,8 +313,11 @@ def curve_grid(
     marks: list[VerticalMark] = []
     notes: list[str] = []
     if limits:
-        for method in (METHOD_SUM_OF_MEANS, METHOD_GAUSSIAN):
-            e = est[est["method"] == method]
+        whole = sorted(set(est.loc[est["class"] == "", "method"]))
+        limit_methods = [METHOD_SUM_OF_MEANS, METHOD_GAUSSIAN]
+        limit_methods += [m for m in whole if m not in limit_methods]  # e.g. a capacity's
+        for method in limit_methods:
+            e = est[(est["method"] == method) & (est["class"] == "")]
             ok = e[e["ok"].astype(bool)]
             if len(ok):
                 marks.append(VerticalMark(f"{method}: last value accepted", float(ok["x"].max())))
@@ -347,7 +351,7 @@ def curve_grid(
                 panel.notes.append(f"no finite network-calculus bound at {x_label} = {gaps}")
         elif len(nc):
             panel.notes.append(NO_NC_BOUND)
-        else:
+        elif (est["class"] != "").any():
             panel.notes.append("network-calculus bound not computed for this class")
         lpanel = Panel(f"{cls}: loss", "loss", marks=list(marks))
         for metric, label in (("loss", "simulated packet loss"), ("frame_loss", "frame loss")):

@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from vidnet_sim.analysis.capacity import CapacityResult, show_value
@@ -21,7 +22,7 @@ from vidnet_sim.analysis.curve import CurveResult, curve_grid
 from vidnet_sim.analysis.drawing import network_view
 from vidnet_sim.analysis.estimates import estimate
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text
-from vidnet_sim.analysis.report_data import NetworkView, ReportData, TableView
+from vidnet_sim.analysis.report_data import NetworkView, PanelGrid, ReportData, TableView
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.network.plan import build_plan
@@ -214,9 +215,47 @@ def curve_report(
     )
 
 
-def capacity_report(result: CapacityResult, file: str | Path) -> ReportData:
+def _capacity_grid(result: CapacityResult, confidence: float) -> PanelGrid | None:
+    """The judged values as curve panels: each target's mean and interval against the
+    variable, the targets, and the value each fast estimate accepts."""
+    rows = [
+        {**c, "x": v.x, "n": v.replications}
+        for v in result.verdicts
+        for c in v.checks[["class", "metric", "mean", "ci_low", "ci_high"]].to_dict("records")
+    ]
+    if not rows:
+        return None
+    targets: dict[str, dict[str, float]] = {}
+    for v in result.verdicts:
+        for c in v.checks.to_dict("records"):
+            targets.setdefault(str(c["class"]), {})[str(c["metric"])] = float(c["target"])
+    table = pd.DataFrame(rows)
+    table = table[np.isfinite(table["mean"].to_numpy(np.float64))]  # nothing delivered: inf
+    est = pd.DataFrame(
+        [
+            {
+                "x": x if x is not None else math.nan,
+                "method": m,
+                "class": "",
+                "value": math.nan,
+                "ok": x is not None,
+                "link": "",
+            }
+            for m, x in result.estimates.items()
+        ],
+        columns=["x", "method", "class", "value", "ok", "link"],
+    )
+    xs = sorted({v.x for v in result.verdicts})
+    curve = CurveResult(result.vary, xs, table, est, pd.DataFrame(), result.failures, confidence)
+    return curve_grid(curve, targets=targets, title=f"every value judged ({result.vary.what})")
+
+
+def capacity_report(
+    result: CapacityResult, file: str | Path, confidence: float = 0.95
+) -> ReportData:
     """The report data of a capacity search: the capacity, the binding target and link, the
-    network drawn at the capacity."""
+    network drawn at the capacity, every judged value's targets (``confidence``: of their
+    intervals)."""
     vary = result.vary
     b = result.binding
     data, base_dir = load_raw(file)
@@ -317,6 +356,7 @@ def capacity_report(result: CapacityResult, file: str | Path) -> ReportData:
             else ""
         ),
         network=network,
+        plots=_capacity_grid(result, confidence),
         tables=[
             TableView(
                 "Every value judged",

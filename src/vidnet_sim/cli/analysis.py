@@ -256,7 +256,7 @@ def capacity(
     }
     (out / "capacity.json").write_text(json.dumps(doc, indent=2, default=str), "utf-8")
     with reported_errors():
-        write_report(capacity_report(res, file), out)
+        write_report(capacity_report(res, file, confidence), out)
     if as_json:
         click.echo(json.dumps(doc, indent=2, default=str))
     else:
