@@ -524,6 +524,8 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     data = load_report_data(out)
     assert data.kind == "curve" and data.plots is not None and data.network is not None
     assert data.plots.x_label == "cameras (total)"
+    assert {lk.rate_bps for lk in data.network.links} == {1e8, 1e9}
+    assert all(lk.load_bps is None and lk.utilisation is None for lk in data.network.links)
     assert {t.value for p in data.plots.panels for t in p.targets} == {50.0, 1e-3}
     assert "Every SLA holds up to cameras = 18" in data.headline
     assert (out / "report.html").stat().st_size > 10_000
@@ -534,6 +536,9 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     assert r.exit_code == EXIT_OK, r.output
     data = load_report_data(out)
     assert data.kind == "capacity" and data.network is not None
+    util = {lk.id: lk.utilisation for lk in data.network.links}
+    assert util["core-cc"] is not None and 0 < util["core-cc"] < util["acc2-core"] < 1  # type: ignore[operator]
+    assert [lk.id for lk in data.network.links if lk.binding] == ["acc2-core"]  # the busiest
     assert data.headline == "Every SLA holds up to cameras = 20 (the largest tried)"
     assert "raise --max" in data.recommendation[0]
     assert data.changes[0].startswith("The busiest link at the largest value is acc2-core")

@@ -27,17 +27,16 @@ class CutExposure:
     groups: tuple[str, ...]
 
 
-def _reaches(adj: dict[str, set[str]], start: str, goals: set[str]) -> bool:
-    seen = {start}
-    queue = deque([start])
+def _reaching(radj: dict[str, set[str]], goals: frozenset[str]) -> set[str]:
+    """Every node with a path to one of ``goals`` (a search back from them)."""
+    seen = set(goals)
+    queue = deque(goals)
     while queue:
-        u = queue.popleft()
-        if u in goals:
-            return True
-        for v in adj[u] - seen:
-            seen.add(v)
-            queue.append(v)
-    return False
+        v = queue.popleft()
+        for u in radj[v] - seen:
+            seen.add(u)
+            queue.append(u)
+    return seen
 
 
 def single_cut_exposure(scenario: Scenario) -> list[CutExposure]:
@@ -45,21 +44,25 @@ def single_cut_exposure(scenario: Scenario) -> list[CutExposure]:
     (blocked links carry nothing and are left out; a directed link counts one way)."""
     links = [link for link in scenario.links if not link.blocked]
 
-    def graph(cut: Link | None) -> dict[str, set[str]]:
-        adj: dict[str, set[str]] = {n.id: set() for n in scenario.nodes}
+    def reverse(cut: Link | None) -> dict[str, set[str]]:
+        radj: dict[str, set[str]] = {n.id: set() for n in scenario.nodes}
         for link in links:
             if link is not cut:
-                adj[link.a].add(link.b)
+                radj[link.b].add(link.a)
                 if link.duplex:
-                    adj[link.b].add(link.a)
-        return adj
+                    radj[link.a].add(link.b)
+        return radj
 
-    full = graph(None)
-    connected = [c for c in scenario.cameras if _reaches(full, c.attach, set(c.destinations))]
+    def reachers(radj: dict[str, set[str]]) -> dict[frozenset[str], set[str]]:
+        goals = {frozenset(c.destinations) for c in scenario.cameras}
+        return {g: _reaching(radj, g) for g in goals}
+
+    full = reachers(reverse(None))
+    connected = [c for c in scenario.cameras if c.attach in full[frozenset(c.destinations)]]
     out = []
     for cut in links:
-        adj = graph(cut)
-        lost = [c for c in connected if not _reaches(adj, c.attach, set(c.destinations))]
+        ok = reachers(reverse(cut))
+        lost = [c for c in connected if c.attach not in ok[frozenset(c.destinations)]]
         if lost:
             out.append(
                 CutExposure(str(cut.id), sum(c.count for c in lost), tuple(c.name for c in lost))

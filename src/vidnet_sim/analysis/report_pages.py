@@ -20,12 +20,10 @@ from vidnet_sim.analysis.capacity import CapacityResult, show_value
 from vidnet_sim.analysis.cost import link_lengths, scenario_links
 from vidnet_sim.analysis.curve import CurveResult, curve_grid
 from vidnet_sim.analysis.drawing import network_view
-from vidnet_sim.analysis.estimates import estimate
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text
 from vidnet_sim.analysis.report_data import NetworkView, PanelGrid, ReportData, TableView
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw
 from vidnet_sim.errors import ScenarioError
-from vidnet_sim.network.plan import build_plan
 from vidnet_sim.scenario import parse_scenario_dict
 
 __all__ = ["capacity_report", "curve_report", "scenario_link_of", "scenario_view"]
@@ -50,21 +48,16 @@ def scenario_view(
 ) -> tuple[NetworkView, str]:
     """The drawing's data of raw scenario ``data`` and the single-fibre-cut sentence.
 
-    Without ``loads_bps``, each link's mean load is the sum of the mean rates crossing it
-    (the busier direction) and, without ``utilisation``, its utilisation that load over the
-    link's rate. Raises :class:`~vidnet_sim.errors.ScenarioError` for an invalid scenario."""
+    Per scenario link: ``rates`` (default the scenario's), mean ``loads_bps`` and
+    ``utilisation`` (busier direction; a load without ``loads_bps`` is the utilisation times
+    the rate; a link with neither is drawn with its tier and length only). Nothing is
+    simulated or estimated. Raises :class:`~vidnet_sim.errors.ScenarioError` for an invalid
+    scenario."""
     sc = parse_scenario_dict(copy.deepcopy(data), base_dir=base_dir)
-    if loads_bps is None:
-        est = estimate(sc, build_plan(sc, base_dir)).links
-        per_dir = dict(zip(est["link"].astype(str), est["mean_bps"].astype(float), strict=True))
-        loads_bps = {
-            lid: max((per_dir.get(d, 0.0) for d in dirs), default=0.0)
-            for lid, dirs in scenario_links(data)
-        }
-    if utilisation is None:
+    if loads_bps is None and utilisation is not None:
         rate_of = {str(link.id): float(link.rate) for link in sc.links}
         rate_of.update(rates or {})
-        utilisation = {k: v / rate_of[k] for k, v in loads_bps.items() if rate_of.get(k)}
+        loads_bps = {k: u * rate_of[k] for k, u in utilisation.items() if k in rate_of}
     view = network_view(
         sc,
         title,
@@ -171,9 +164,9 @@ def curve_report(
         network, cut = scenario_view(
             data,
             base_dir,
-            f"The network as in {Path(file).name} (mean loads: sum of means)",
-            caption="Link labels: rate tier, mean load (sum of the mean rates crossing it, "
-            "busier direction) and headroom at the scenario's own load.",
+            f"The network as in {Path(file).name}",
+            caption="Cameras gathered per switch; links coloured by rate tier and labelled "
+            "with tier and length (a capacity search or a sizing also gives their loads).",
         )
         risk.append(cut)
     except ScenarioError:
@@ -316,6 +309,13 @@ def capacity_report(
         )
     network = None
     binding = link_of.get(str(b["link"])) if b.get("link") else None
+    util: dict[str, float] = {}
+    at_cap = [v for v in result.verdicts if v.x == result.capacity]
+    if at_cap and len(at_cap[0].links):
+        for d, u in zip(at_cap[0].links["link"], at_cap[0].links["utilisation"], strict=True):
+            lid = link_of.get(str(d))
+            if lid is not None and math.isfinite(float(u)):
+                util[lid] = max(util.get(lid, 0.0), float(u))
     try:
         at = vary.apply(data, result.capacity) if result.capacity is not None else data
         network, cut = scenario_view(
@@ -323,9 +323,12 @@ def capacity_report(
             base_dir,
             f"The network at {vary.what} = "
             + (vary.label(result.capacity) if result.capacity is not None else "its own value"),
+            utilisation=util or None,
             binding=binding,
-            caption="Link labels: rate tier, mean load (sum of means, busier direction) and "
-            "headroom; the binding link is the busiest at the first failing value.",
+            caption="Cameras gathered per switch; links coloured by rate tier and labelled "
+            "with tier, length, load and headroom (1 − utilisation, simulated at the "
+            "capacity, busier direction); the binding link (red) is the busiest at the first "
+            "failing value (or at the largest value judged).",
         )
         risk.append(cut)
     except (ScenarioError, AnalysisInputError):
