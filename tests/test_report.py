@@ -411,6 +411,48 @@ def test_bad_coordinates_name_the_field(nodes: dict[str, str], path: str, messag
     assert len(err.value.problems) == 1, str(err.value)
 
 
+def test_a_large_network_gathers_its_districts() -> None:
+    nodes = [{"id": "cc", "kind": "control_centre"}, {"id": "core"}]
+    links = [{"a": "core", "b": "cc", "rate": "10Gbps"}]
+    cams = []
+    for h in range(3):
+        nodes.append({"id": f"hub{h}"})
+        links.append({"a": f"hub{h}", "b": "core", "rate": "10Gbps"})
+        for k in range(14):
+            nodes.append({"id": f"sw{h}-{k}"})
+            links.append({"a": f"sw{h}-{k}", "b": f"hub{h}", "rate": "1Gbps"})
+            cams.append(
+                {
+                    "name": f"c{h}-{k}",
+                    "count": k + 1,
+                    "attach": f"sw{h}-{k}",
+                    "destinations": ["cc"],
+                }
+            )
+    sc = parse_scenario_dict(
+        {"simulation": {"duration": "1s"}, "nodes": nodes, "links": links, "cameras": cams}
+    )
+    util = {f"sw1-{k}-hub1": k / 20 for k in range(14)}
+    view = network_view(sc, "t", utilisation=util, binding="sw1-13-hub1")
+    assert sorted(n.id for n in view.nodes) == [
+        "cc",
+        "core",
+        "hub0",
+        "hub0 district",
+        "hub1",
+        "hub1 district",
+        "hub2",
+        "hub2 district",
+    ]
+    d1 = next(n for n in view.nodes if n.id == "hub1 district")
+    assert (d1.cameras, d1.groups, d1.layer) == (105, ["14 switches"], 3)
+    up = next(lk for lk in view.links if lk.id == "hub1 district uplinks")
+    assert (up.count, up.rate_bps, up.utilisation, up.binding) == (14, 1e9, 13 / 20, True)
+    assert "Districts gathered" in view.caption
+    w, h = png_size(draw_network(view))
+    assert w > h
+
+
 # --------------------------------------------------------------------------- fibre cuts
 def test_single_fibre_cuts_on_a_tree_and_on_a_ring() -> None:
     sc = parse(tree())
@@ -425,8 +467,8 @@ def test_single_fibre_cuts_on_a_tree_and_on_a_ring() -> None:
     ) and "core-cc cuts off 9 of 9 cameras" in fibre_cut_text(sc)
     ring_links = (
         '[[links]]\na = "acc1"\nb = "acc2"\nrate = "100Mbps"\n'
-        '[[links]]\na = "acc1"\nb = "cc"\nrate = "1Gbps"\n'
-    )
+        '[[links]]\na = "acc1"\nb = "cc"\nrate = "1Gbps"\nblocked = true\n'
+    )  # a protected ring: its blocked link carries traffic once a link has failed
     ring = parse(tree(extra=ring_links))
     assert single_cut_exposure(ring) == []
     assert "every camera keeps a path" in fibre_cut_text(ring)

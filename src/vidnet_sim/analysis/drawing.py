@@ -24,10 +24,13 @@ from vidnet_sim.scenario.coordinates import coordinate_system, node_points
 if TYPE_CHECKING:
     from vidnet_sim.scenario.model import Scenario
 
-__all__ = ["CENTRE_KINDS", "draw_network", "network_view", "show_rate"]
+__all__ = ["CENTRE_KINDS", "LARGE_NETWORK", "draw_network", "network_view", "show_rate"]
 
 #: Node kinds that make up the centre of a layered drawing.
 CENTRE_KINDS = frozenset({"control_centre", "recorder", "datacentre"})
+#: Above this many nodes a drawing labels only the links that matter (binding, changed, at
+#: the centre), camera boxes give only their count, and the figure widens with its rows.
+LARGE_NETWORK = 40
 _PALETTE = ("#7f7f7f", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
 
 
@@ -119,7 +122,62 @@ def network_view(
             "Layered layout: node(s) " + ", ".join(missing[:5]) + " have no coordinates."
         )
         system = ""
-    return NetworkView(title, nodes, links, system, caption)
+    view = NetworkView(title, nodes, links, system, caption)
+    return _districts(view) if len(nodes) > LARGE_NETWORK and not system else view
+
+
+def _districts(view: NetworkView) -> NetworkView:
+    """A large network with its districts gathered: the camera switches hanging from one
+    node by a single link each (three or more) become one district node, their uplinks one
+    drawn link (``count``; the busiest uplink's load and headroom)."""
+    degree: dict[str, list[NetLink]] = {n.id: [] for n in view.nodes}
+    for link in view.links:
+        degree[link.a].append(link)
+        degree[link.b].append(link)
+    node = {n.id: n for n in view.nodes}
+    leaves: dict[str, list[str]] = {}
+    for n in view.nodes:
+        if n.cameras and len(degree[n.id]) == 1 and n.kind not in CENTRE_KINDS:
+            link = degree[n.id][0]
+            leaves.setdefault(link.b if link.a == n.id else link.a, []).append(n.id)
+    gathered = {p: ids for p, ids in leaves.items() if len(ids) >= 3}
+    if not gathered:
+        return view
+    gone = {i for ids in gathered.values() for i in ids}
+    nodes = [n for n in view.nodes if n.id not in gone]
+    links = [lk for lk in view.links if lk.a not in gone and lk.b not in gone]
+    for parent, ids in gathered.items():
+        did = f"{parent} district"
+        nodes.append(
+            NetNode(
+                did,
+                "switch",
+                node[ids[0]].layer,
+                cameras=sum(node[i].cameras for i in ids),
+                groups=[f"{len(ids)} switches"],
+            )
+        )
+        ups = [degree[i][0] for i in ids]
+        busiest = max(ups, key=lambda lk: lk.utilisation or 0.0)
+        links.append(
+            NetLink(
+                f"{did} uplinks",
+                did,
+                parent,
+                busiest.rate_bps,
+                busiest.length_m,
+                busiest.load_bps,
+                busiest.utilisation,
+                any(lk.binding for lk in ups),
+                "; ".join(sorted({lk.changed for lk in ups if lk.changed})),
+                len(ups),
+            )
+        )
+    caption = (view.caption + " " if view.caption else "") + (
+        "Districts gathered: the camera switches under one node drawn as one, their uplinks "
+        "as one line labelled with the count and the busiest uplink's figures."
+    )
+    return NetworkView(view.title, nodes, links, view.coordinates, caption)
 
 
 def _positions(view: NetworkView) -> tuple[dict[str, tuple[float, float]], float]:
@@ -168,7 +226,17 @@ def draw_network(view: NetworkView) -> bytes:
     pos, drop = _positions(view)
     tiers = sorted({link.rate_bps for link in view.links})
     colour = {t: _PALETTE[min(k + 1, len(_PALETTE) - 1)] for k, t in enumerate(tiers)}
-    fig, ax = plt.subplots(figsize=(12, 7))
+    large = len(view.nodes) > LARGE_NETWORK
+    layer = {n.id: n.layer for n in view.nodes}
+    if large:
+        rows: dict[float, int] = {}
+        for _, y in pos.values():
+            rows[y] = rows.get(y, 0) + 1
+        width = min(30.0, max(12.0, 0.55 * max(rows.values())))
+    else:
+        width = 12.0
+    fig, ax = plt.subplots(figsize=(width, width * 7 / 12))
+    small = 5.5 if large else 7.5
     for link in view.links:
         (x1, y1), (x2, y2) = pos[link.a], pos[link.b]
         k = tiers.index(link.rate_bps)
@@ -176,6 +244,8 @@ def draw_network(view: NetworkView) -> bytes:
             ax.plot([x1, x2], [y1, y2], color="tab:red", lw=9 + 2 * k, alpha=0.35, zorder=1)
         ax.plot([x1, x2], [y1, y2], color=colour[link.rate_bps], lw=1.8 + 1.6 * k, zorder=2)
         label = [show_rate(link.rate_bps)]
+        if link.count > 1:
+            label[0] = f"{link.count} × {label[0]}"
         if link.length_m > 0:
             label[0] += f", {link.length_m / 1000:.3g} km"
         if link.changed:
@@ -186,12 +256,16 @@ def draw_network(view: NetworkView) -> bytes:
             label.append(f"{1 - link.utilisation:.0%} headroom")
         if link.binding:
             label.append("BINDING")
+        if large and not (
+            link.binding or link.changed or link.count > 1 or min(layer[link.a], layer[link.b]) == 0
+        ):
+            continue  # a large network: labels on the links that matter only
         ax.annotate(
             "\n".join(label),
             ((x1 + x2) / 2, (y1 + y2) / 2),
             ha="center",
             va="center",
-            fontsize=7.5,
+            fontsize=small,
             color="tab:red" if link.binding else "black",
             bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.8", "alpha": 0.9},
             zorder=5,
@@ -202,7 +276,7 @@ def draw_network(view: NetworkView) -> bytes:
         ax.scatter(
             [x],
             [y],
-            s=420 if centre else 260,
+            s=(420 if centre else 260) / (3 if large else 1),
             marker="s" if centre else "o",
             color="#ffe9a8" if centre else "#dfe9f5",
             edgecolors="black",
@@ -211,22 +285,25 @@ def draw_network(view: NetworkView) -> bytes:
         ax.annotate(
             n.id,
             (x, y),
-            xytext=(0, 13),
+            xytext=(0, 8 if large else 13),
             textcoords="offset points",
             ha="center",
-            fontsize=9,
+            fontsize=small if large else 9,
             fontweight="bold",
+            rotation=30 if large else 0,
             zorder=7,
         )
         if n.cameras:
             ax.plot([x, x], [y, y - drop], color="0.55", lw=1, zorder=3)
             groups = ", ".join(n.groups[:3]) + ("…" if len(n.groups) > 3 else "")
             ax.annotate(
-                f"{n.cameras:,} cameras\n{groups}",
+                f"{n.cameras:,} cameras\n{groups}"
+                if not large or n.id.endswith(" district")
+                else f"{n.cameras:,}",
                 (x, y - drop),
                 ha="center",
                 va="top",
-                fontsize=7.5,
+                fontsize=small,
                 bbox={"boxstyle": "round", "fc": "#f3f3f3", "ec": "0.5"},
                 zorder=6,
             )

@@ -41,13 +41,14 @@ def _reaching(radj: dict[str, set[str]], goals: frozenset[str]) -> set[str]:
 
 def single_cut_exposure(scenario: Scenario) -> list[CutExposure]:
     """Every link whose cut disconnects cameras from all their destinations, the worst first
-    (blocked links carry nothing and are left out; a directed link counts one way)."""
-    links = [link for link in scenario.links if not link.blocked]
+    (a directed link counts one way). A blocked link (the spare link of a protected ring)
+    carries nothing until a link fails, and then may: it counts after a cut, not before."""
+    links = list(scenario.links)
 
     def reverse(cut: Link | None) -> dict[str, set[str]]:
         radj: dict[str, set[str]] = {n.id: set() for n in scenario.nodes}
         for link in links:
-            if link is not cut:
+            if link is not cut and (cut is not None or not link.blocked):
                 radj[link.b].add(link.a)
                 if link.duplex:
                     radj[link.a].add(link.b)
@@ -63,7 +64,7 @@ def single_cut_exposure(scenario: Scenario) -> list[CutExposure]:
     for cut in links:
         ok = reachers(reverse(cut))
         lost = [c for c in connected if c.attach not in ok[frozenset(c.destinations)]]
-        if lost:
+        if lost and not cut.blocked:
             out.append(
                 CutExposure(str(cut.id), sum(c.count for c in lost), tuple(c.name for c in lost))
             )
@@ -84,6 +85,6 @@ def fibre_cut_text(scenario: Scenario) -> str:
     return (
         f"Single fibre cut: **not survived** — a cut of {worst.link} cuts off "
         f"{worst.cameras:,} of {total:,} cameras ({', '.join(worst.groups[:3])}"
-        f"{'…' if len(worst.groups) > 3 else ''}){more}: the network has no alternative "
-        "path (a tree)."
+        f"{'…' if len(worst.groups) > 3 else ''}){more}: no other path around "
+        + ("it." if len(exposed) == 1 else "them.")
     )

@@ -141,6 +141,7 @@ class NetLink:
     utilisation: float | None = None
     binding: bool = False
     changed: str = ""
+    count: int = 1  # parallel links drawn as one (a district's uplinks): the busiest's figures
 
 
 @dataclass
