@@ -33,7 +33,7 @@ body { font-family: "DejaVu Sans", Arial, Helvetica, sans-serif; margin: 0 auto;
   max-width: 1180px; padding: 24px 32px; color: #1d1d1f; line-height: 1.45; }
 h1 { font-size: 30px; margin: 0 0 4px; }
 h2 { font-size: 21px; border-bottom: 2px solid #dde3ea; padding-bottom: 4px; margin-top: 36px; }
-.first { min-height: 90vh; }
+.first { margin-bottom: 28px; }
 .headline { font-size: 24px; font-weight: bold; background: #eef5ee; border-left: 8px solid
   #2f8a3c; padding: 12px 16px; margin: 18px 0; }
 .partial { font-size: 18px; font-weight: bold; color: #fff; background: #b3261e;
@@ -51,7 +51,7 @@ table { border-collapse: collapse; margin: 10px 0; font-size: 13.5px; }
 th, td { border: 1px solid #cfd6de; padding: 3px 8px; text-align: left; }
 th { background: #eef1f4; }
 .note { color: #555; font-size: 14px; }
-@media print { .first { page-break-after: always; min-height: 0; }
+@media print { .first { page-break-after: always; }
   h2 { page-break-after: avoid; } figure { page-break-inside: avoid; } }
 """
 

@@ -688,11 +688,14 @@ def sizing_report(result: SizingResult, plot: bool = True) -> ReportData:
         ],
         files=[
             "report.md",
+            "report.json",
             "size.json",
             "size.parquet",
             "size_years.parquet",
             "size_margins.parquet",
             "size_trials.parquet",
+            *(["size.png"] if plot else []),
+            "runs/",
         ],
     )
 

@@ -204,7 +204,15 @@ def curve_report(
             f"at most; a target holds when the upper end of its {result.confidence:.0%} "
             "confidence interval (the mean with a single replication) is at most the target."
         ],
-        files=["curve.parquet", "estimates.parquet", "runs.parquet", "manifest.json", "curve.png"],
+        files=[
+            "report.json",
+            "curve.parquet",
+            "estimates.parquet",
+            "runs.parquet",
+            "manifest.json",
+            "curve.png",
+            "runs/",
+        ],
     )
 
 
@@ -377,5 +385,5 @@ def capacity_report(
             "The largest value for which every SLA target holds, by bracketing and bisection; "
             "the verdict is assumed monotone in the variable (docs/analysis.md)."
         ],
-        files=["capacity.json", "capacity.parquet"],
+        files=["report.json", "capacity.json", "capacity.parquet", "runs/"],
     )
