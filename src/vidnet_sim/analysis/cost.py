@@ -7,7 +7,8 @@ Every figure is a user parameter; the defaults are the orders of magnitude of do
 ``2 × (optics(rate) + port)`` when it is upgraded to a faster tier (new transceivers and
 ports at both ends; the fibre stays). Camera access links are the cameras' business and not
 costed. A link's length is its ``length``, else its ``delay`` divided by
-``conventions.propagation_per_km``, else 0. The sizing that uses it is
+``conventions.propagation_per_km``, else the straight line between its nodes' coordinates,
+else 0. The sizing that uses it is
 :mod:`vidnet_sim.analysis.sizing`.
 """
 
@@ -23,6 +24,7 @@ import pandas as pd
 
 from vidnet_sim.analysis.vary import AnalysisInputError
 from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.scenario.coordinates import distance_m
 from vidnet_sim.scenario.units import parse_rate
 
 if TYPE_CHECKING:
@@ -149,8 +151,10 @@ def scenario_links(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
 
 def link_lengths(scenario: Scenario) -> dict[str, float]:
     """Length (m) of every scenario link: its ``length``, else ``delay`` at the scenario's
-    ``propagation_per_km``, else 0."""
+    ``propagation_per_km``, else the straight line between its nodes' coordinates
+    (:mod:`vidnet_sim.scenario.coordinates`), else 0."""
     per_km = scenario.conventions.propagation_per_km
+    nodes = {n.id: n for n in scenario.nodes}
     out: dict[str, float] = {}
     for link in scenario.links:
         if link.length is not None:
@@ -158,7 +162,8 @@ def link_lengths(scenario: Scenario) -> dict[str, float]:
         elif link.delay is not None and per_km > 0:
             length = link.delay / per_km * 1000
         else:
-            length = 0.0
+            d = distance_m(nodes[link.a], nodes[link.b])
+            length = 0.0 if d is None else d
         out[str(link.id)] = length
     return out
 

@@ -35,6 +35,7 @@ for _command in (
     analysis.capacity,
     analysis.size,
     whatif.whatif,
+    analysis.report,
 ):
     main.add_command(_command)
 

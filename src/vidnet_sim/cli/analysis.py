@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import pandas as pd
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
@@ -26,13 +27,16 @@ from vidnet_sim.analysis.bill.tables import bill_table
 from vidnet_sim.analysis.capacity import find_capacity, show_value
 from vidnet_sim.analysis.cost import LEGACY_KEYS, CostModel, load_cost_model
 from vidnet_sim.analysis.curve import run_curve, write_curve
+from vidnet_sim.analysis.html import REPORT_HTML, rerender, write_report
 from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
+from vidnet_sim.analysis.report_data import load_report_data, with_variants
+from vidnet_sim.analysis.report_pages import capacity_report, curve_report
 from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
 from vidnet_sim.cli.output import progress_console, reported_errors, stdout_console
 from vidnet_sim.cli.run import time_option
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL
 
-__all__ = ["capacity", "curve", "size"]
+__all__ = ["capacity", "curve", "report", "size"]
 
 
 def _duration(value: str | None) -> int | None:
@@ -142,7 +146,9 @@ def curve(
             duration_ps=duration_ps,
             on_run=bar,
         )
-    files = write_curve(res, out, plot=not no_plot)
+    with reported_errors():
+        files = write_curve(res, out, plot=not no_plot)
+        files += write_report(curve_report(res, file, res.targets), out)
     if as_json:
         click.echo(res.table.to_json(orient="records"))
     else:
@@ -253,6 +259,8 @@ def capacity(
         "failures": res.failures,
     }
     (out / "capacity.json").write_text(json.dumps(doc, indent=2, default=str), "utf-8")
+    with reported_errors():
+        write_report(capacity_report(res, file, confidence), out)
     if as_json:
         click.echo(json.dumps(doc, indent=2, default=str))
     else:
@@ -283,7 +291,10 @@ def capacity(
                 f"estimate [{method}]: "
                 + ("no value passes" if x is None else f"{v.what} = {v.label(x)}")
             )
-        click.echo(f"{len(res.verdicts)} values judged, {bar.reused} runs reused; results in {out}")
+        click.echo(
+            f"{len(res.verdicts)} values judged, {bar.reused} runs reused; results in {out} "
+            f"(report: {out / 'report.html'})"
+        )
     if res.partial:
         click.echo(
             f"PARTIAL: {len(res.failures)} run(s) failed; values were judged on the others",
@@ -304,6 +315,14 @@ def _cost_models(path: Path | None) -> tuple[CostModel | None, BillModel | None]
     if keys & LEGACY_KEYS:
         return load_cost_model(path), None
     return None, load_bill_model(path)
+
+
+def _last_year(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a bill table's last year (none when the plan had nothing of its kind)."""
+    if not len(table):
+        return table
+    last: pd.DataFrame = table[table["year"] == table["year"].max()]
+    return last
 
 
 @click.command()
@@ -409,17 +428,14 @@ def size(
             for r in rows:
                 t.add_row(*r)
             console.print(t)
-            last = res.bill.recorders[
-                res.bill.recorders["year"] == res.bill.recorders["year"].max()
-            ]
-            for r in last.to_dict("records"):
+            for rec in _last_year(res.bill.recorders).to_dict("records"):
                 console.print(
-                    f"recorder {r['recorder']} (year {r['year']}): {r['tb_per_day']:.2f} TB/day, "
-                    f"{r['tb_retention']:.1f} TB kept, {r['disks']} disks in "
-                    f"{r['servers']} server(s)",
+                    f"recorder {rec['recorder']} (year {rec['year']}): "
+                    f"{rec['tb_per_day']:.2f} TB/day, {rec['tb_retention']:.1f} TB kept, "
+                    f"{rec['disks']} disks in {rec['servers']} server(s)",
                     markup=False,
                 )
-            sw = res.bill.switches[res.bill.switches["year"] == res.bill.switches["year"].max()]
+            sw = _last_year(res.bill.switches)
             if len(sw):
                 console.print(
                     f"switches (year {int(sw['year'].max())}): {int(sw['count'].sum())} at "
@@ -443,7 +459,8 @@ def size(
             f"total CAPEX, {years_label([y.year for y in res.years])}: "
             f"{capex:,.0f} {res.currency}"
             + (" [uncertain]" if res.uncertain else "")
-            + f"; {bar.reused} runs reused; report: {out / 'report.md'}",
+            + f"; {bar.reused} runs reused; report: {out / 'report.html'} "
+            f"(and report.md)",
             markup=False,  # "[uncertain]" and the path are text, not rich markup
         )
     if stopped is not None:
@@ -461,3 +478,42 @@ def size(
             err=True,
         )
         sys.exit(EXIT_PARTIAL)
+
+
+def _variant(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for v in values:
+        name, sep, folder = v.partition("=")
+        if not sep or not name or not folder:
+            raise click.BadParameter(f"expected NAME=RESULTS_DIR, got {v!r}")
+        if name in out:
+            raise click.BadParameter(f"the name {name!r} is given twice")
+        out[name] = Path(folder)
+    return out
+
+
+@click.command()
+@click.argument("results_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--compare",
+    "variants",
+    multiple=True,
+    callback=_variant,
+    metavar="NAME=RESULTS_DIR",
+    help="Set another sizing beside this one as a what-if (repeatable), e.g. "
+    "'h265=results/size/town-h265'; stored in RESULTS_DIR/report.json.",
+)
+def report(results_dir: Path, variants: dict[str, Path]) -> None:
+    """Draw report.html again from the report.json that size, capacity or curve stored in
+    RESULTS_DIR (nothing is simulated); with --compare, add what-ifs side by side."""
+    with reported_errors():
+        if variants:
+            base = load_report_data(results_dir)
+            others = {name: load_report_data(folder) for name, folder in variants.items()}
+            write_report(with_variants(base, others, results_dir.name), results_dir)
+            path = results_dir / REPORT_HTML
+        else:
+            path = rerender(results_dir)
+    click.echo(f"report: {path}")

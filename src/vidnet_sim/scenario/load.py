@@ -391,6 +391,25 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
             else:
                 first_node[nid] = i
 
+    # node coordinates: one system (x/y or lat/lon) for the whole scenario
+    systems: dict[str, int] = {}
+    for i, item in raw_items(data, "nodes"):
+        if "x" in item and "lat" in item:
+            continue  # the node's own check says: not both
+        for system, key in (("x/y", "x"), ("lat/lon", "lat")):
+            if key in item:
+                systems.setdefault(system, i)
+    if len(systems) > 1:
+        i = max(systems.values())
+        key = "lat" if systems["lat/lon"] == i else "x"
+        problems.append(
+            Problem(
+                _path(("nodes", i, key), data),
+                f"nodes[{systems['x/y']}] uses x/y and nodes[{systems['lat/lon']}] lat/lon: "
+                "give every node's coordinates in one system",
+            )
+        )
+
     # links: unique ids (explicit or a-b), endpoints exist
     first_link: dict[str, int] = {}
     for i, item in raw_items(data, "links"):

@@ -125,10 +125,29 @@ NodeKind = Literal[
 
 
 class Node(_Model):
-    """A network node (switch, router, site, ...) identified by ``id``."""
+    """A network node (switch, router, site, ...) identified by ``id``.
+
+    Optional coordinates place it on a drawing and give a link without ``length`` or
+    ``delay`` its straight-line fibre length for costing: ``x``/``y`` (lengths from an
+    origin, e.g. ``'1.2km'``) or ``lat``/``lon`` (degrees, WGS 84), not both."""
 
     id: _Name
     kind: NodeKind = "switch"
+    x: Length | None = None
+    y: Length | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+    @model_validator(mode="after")
+    def _coordinates(self) -> Self:
+        problems: list[tuple[str, str]] = []
+        for one, other in (("x", "y"), ("y", "x"), ("lat", "lon"), ("lon", "lat")):
+            if getattr(self, one) is not None and getattr(self, other) is None:
+                problems.append((other, f"{one} is given: give {other} too (a point needs both)"))
+        if self.x is not None and self.lat is not None:
+            problems.append(("lat", "give either x/y or lat/lon, not both"))
+        _raise_rules(problems)
+        return self
 
 
 #: What the fibre of a link is: owned (``existing``), pulled in an existing duct (``duct``),
