@@ -332,10 +332,12 @@ def with_queues(
     qb = np.repeat(plan.link_buffer_bytes.reshape(n, 1), n_queues, axis=1)
     qp = np.repeat(plan.link_buffer_packets.reshape(n, 1), n_queues, axis=1)
     for k in range(n_queues):
-        if buffers is not None and k < len(buffers) and buffers[k] is not None:
-            qb[:, k], qp[:, k] = buffers[k], -1
-        if buffer_packets is not None and k < len(buffer_packets) and buffer_packets[k] is not None:
-            qb[:, k], qp[:, k] = -1, buffer_packets[k]
+        b = buffers[k] if buffers is not None and k < len(buffers) else None
+        if b is not None:
+            qb[:, k], qp[:, k] = b, -1
+        p = buffer_packets[k] if buffer_packets is not None and k < len(buffer_packets) else None
+        if p is not None:
+            qb[:, k], qp[:, k] = -1, p
     return replace(
         plan,
         queue_names=[f"q{k}" for k in range(n_queues)],

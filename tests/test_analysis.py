@@ -81,7 +81,7 @@ def test_sum_of_means_and_60_percent_rule_on_cbr_sources() -> None:
     assert row["ok_gaussian"]
     # one CBR source alone on a link: its packet never waits: S + 1 ps slack bound
     s = service_time_ps(1000, 10**8)
-    bound = float(est.groups.set_index("name").loc["s", "nc_bound_ps"])
+    bound = float(est.groups.set_index("name")["nc_bound_ps"].loc["s"])
     assert s <= bound <= s * 1.001 + 10
 
 
@@ -165,8 +165,9 @@ def test_network_calculus_bound_is_above_every_simulated_maximum(data: Any) -> N
     trace = estimate(sc, res.plan, arrivals="trace").groups.set_index("name")
     model = estimate(sc, res.plan, arrivals="model").groups.set_index("name")
     deterministic = {c["name"] for c in raw["cameras"] if c["rate_control"] == "cbr"} | {"cbr"}
+    assert res.plan is not None
     for name in res.plan.group_names:
-        row = summ.loc[("group", name)]
+        row = summ.xs(("group", name))
         worst = np.nanmax([row["latency_max_ps"], row["frame_latency_max_ps"], 0.0])
         assert trace.loc[name, "nc_bound_ps"] >= worst, name
         if name in deterministic:
@@ -438,10 +439,13 @@ def test_capacity_reports_the_estimates_beside_the_simulation(
     f = write_text(tmp_path / "cams.toml", CAMS)
     res = find_capacity(f, "cameras", replications=2)
     est = res.estimates
+    assert res.capacity is not None
     # aligned CBR cameras (I-frames line up): the network-calculus bound is tight, so its
     # guaranteed capacity is the simulated one or just below; the averaging rules, blind to
     # the bursts, overestimate it (docs/domain.md §2)
     assert est["network-calculus-bound"] is not None
+    assert est["sum-of-means-60%"] is not None
+    assert est["gaussian-equivalent-capacity"] is not None
     assert est["network-calculus-bound"] <= res.capacity
     assert est["network-calculus-bound"] >= res.capacity - 1
     assert est["sum-of-means-60%"] > res.capacity

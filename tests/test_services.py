@@ -465,7 +465,7 @@ def test_bulk_is_a_capped_cbr_between_start_and_stop() -> None:
 
 
 # --------------------------------------------------------------------------- windows
-EVERY_SERVICE = [
+EVERY_SERVICE: list[dict[str, Any]] = [
     {"name": "v", "kind": "voip", "at": "site", "destinations": ["cc", "gw"], "calls": 2},
     {
         "name": "w",

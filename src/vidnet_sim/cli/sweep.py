@@ -41,6 +41,7 @@ from vidnet_sim.sweep import (
     Executor,
     PointOutcome,
     SerialExecutor,
+    SweepReport,
     SweepStore,
     compare_results,
     load_sweep,
@@ -244,20 +245,60 @@ def _run(
     as_json: bool,
 ) -> None:
     points = None
-    executor: Executor | None = None
+    executor: Executor | None
     if index is not None:
-        points = sw.points[index * chunk : (index + 1) * chunk]
-        if not points:
-            n_tasks = -(-len(sw.points) // chunk)
-            note(
-                f"sweep: task {index} has no points (the sweep has {len(sw.points)} "
-                f"points: {n_tasks} task(s) of {chunk})"
-            )
+        points = _task_points(sw, index, chunk)
+        if points is None:
             return
         executor = SerialExecutor()
-    elif scheduler is not None:
-        import importlib.util
+    else:
+        executor = _executor(out, scheduler=scheduler, cluster=cluster, jobs=jobs, options=options)
+    bar = _SweepProgress(sw, out)
+    try:
+        report = run_sweep(
+            sw,
+            out,
+            executor=executor,
+            workers=workers,
+            points=points,
+            skip_failed=skip_failed,
+            on_start=bar.on_start,
+            on_progress=bar.on_progress,
+            update_meta=index is None,
+        )
+    except KeyboardInterrupt:
+        bar.stop()
+        stop(130, "sweep: interrupted; finished points are kept, run again to resume")
+    finally:
+        bar.stop()
+        if executor is not None:
+            executor.close()
+    _print_report(sw, out, report, as_json)
+    sys.exit(report.exit_code)
 
+
+def _task_points(sw: Any, index: int, chunk: int) -> Any:
+    """The points of array task ``index`` (``chunk`` points per task), or None (after a
+    note) when the task has none."""
+    points = sw.points[index * chunk : (index + 1) * chunk]
+    if not points:
+        n_tasks = -(-len(sw.points) // chunk)
+        note(
+            f"sweep: task {index} has no points (the sweep has {len(sw.points)} "
+            f"points: {n_tasks} task(s) of {chunk})"
+        )
+        return None
+    return points
+
+
+def _executor(
+    out: Path, *, scheduler: str | None, cluster: str | None, jobs: int, options: Any
+) -> Executor | None:
+    """The executor of ``--scheduler`` or ``--cluster``; None (the default, local
+    processes) without either. Exits with a usage error when the extra is missing."""
+    import importlib.util
+
+    if scheduler is not None:
         if importlib.util.find_spec("distributed") is None:
             stop(
                 EXIT_USAGE,
@@ -265,12 +306,9 @@ def _run(
                 "'vidnet-sim[cluster]' (or pip install distributed)",
             )
         if Path(scheduler).is_file():
-            executor = DaskExecutor(scheduler_file=scheduler)
-        else:
-            executor = DaskExecutor(address=scheduler)
-    elif cluster is not None:
-        import importlib.util
-
+            return DaskExecutor(scheduler_file=scheduler)
+        return DaskExecutor(address=scheduler)
+    if cluster is not None:
         if importlib.util.find_spec("dask_jobqueue") is None:
             stop(
                 EXIT_USAGE,
@@ -282,19 +320,25 @@ def _run(
         def start_cluster() -> Any:
             return jobqueue_cluster(kind, jobs, options, log_directory=out / "_logs")
 
-        executor = DaskExecutor(cluster_factory=start_cluster)
+        return DaskExecutor(cluster_factory=start_cluster)
+    return None
 
-    progress: Any = None
-    task: Any = None
 
-    def on_start(n_todo: int, n_skipped: int, where: str) -> None:
-        nonlocal progress, task
+class _SweepProgress:
+    """The sweep's start note, failed-point lines and progress bar (on a terminal)."""
+
+    def __init__(self, sw: Any, out: Path) -> None:
+        self.sw, self.out = sw, out
+        self.progress: Any = None
+        self.task: Any = None
+
+    def on_start(self, n_todo: int, n_skipped: int, where: str) -> None:
         note(
-            f"sweep {sw.name}: {n_todo} point(s) to run, {n_skipped} already done; "
-            f"{where}; results in {out}"
+            f"sweep {self.sw.name}: {n_todo} point(s) to run, {n_skipped} already done; "
+            f"{where}; results in {self.out}"
         )
         if n_todo and sys.stderr.isatty():
-            progress = Progress(
+            self.progress = Progress(
                 TextColumn("points"),
                 BarColumn(),
                 MofNCompleteColumn(),
@@ -304,55 +348,40 @@ def _run(
                 console=progress_console(),
                 transient=True,
             )
-            task = progress.add_task("sweep", total=n_todo, failed=0)
-            progress.start()
+            self.task = self.progress.add_task("sweep", total=n_todo, failed=0)
+            self.progress.start()
 
-    def on_progress(outcome: PointOutcome, n_ok: int, n_failed: int, n_todo: int) -> None:
+    def on_progress(self, outcome: PointOutcome, n_ok: int, n_failed: int, n_todo: int) -> None:
         if outcome.error is not None:
             line = (
                 f"point #{outcome.point.index} {outcome.point.point_id} failed: "
                 f"{outcome.error.get('error')}: {outcome.error.get('message')}"
             )
-            if progress is None:
+            if self.progress is None:
                 note(line)
             else:
-                progress.console.print(line, markup=False)
-        if progress is not None:
-            progress.update(task, completed=n_ok + n_failed, failed=n_failed)
+                self.progress.console.print(line, markup=False)
+        if self.progress is not None:
+            self.progress.update(self.task, completed=n_ok + n_failed, failed=n_failed)
 
-    try:
-        report = run_sweep(
-            sw,
-            out,
-            executor=executor,
-            workers=workers,
-            points=points,
-            skip_failed=skip_failed,
-            on_start=on_start,
-            on_progress=on_progress,
-            update_meta=index is None,
-        )
-    except KeyboardInterrupt:
-        _stop(progress)
-        stop(130, "sweep: interrupted; finished points are kept, run again to resume")
-    finally:
-        _stop(progress)
-        if executor is not None:
-            executor.close()
+    def stop(self) -> None:
+        _stop(self.progress)
+
+
+def _print_report(sw: Any, out: Path, report: SweepReport, as_json: bool) -> None:
+    """The sweep's report on stdout: JSON, or one summary line (and where to find the
+    failed points)."""
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, allow_nan=False))
-    else:
-        n_ok, n_failed = len(report.computed), len(report.failed)
-        click.echo(
-            f"{report.total} point(s): {n_ok} computed, {report.skipped} already done, "
-            f"{n_failed} failed ({report.wall_seconds:.1f} s, {report.executor}) — "
-            f"results in {out}"
-        )
-        if n_failed:
-            click.echo(
-                f"failed points are listed by: vidnet-sim sweep {sw.file} --out {out} --status"
-            )
-    sys.exit(report.exit_code)
+        return
+    n_ok, n_failed = len(report.computed), len(report.failed)
+    click.echo(
+        f"{report.total} point(s): {n_ok} computed, {report.skipped} already done, "
+        f"{n_failed} failed ({report.wall_seconds:.1f} s, {report.executor}) — "
+        f"results in {out}"
+    )
+    if n_failed:
+        click.echo(f"failed points are listed by: vidnet-sim sweep {sw.file} --out {out} --status")
 
 
 def _stop(progress: Any) -> None:
