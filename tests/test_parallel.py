@@ -316,3 +316,18 @@ def test_the_speedup_benchmark_measures_and_checks_what_it_reports(
         )
         assert set(report) >= {"speedup", "serial_fraction", "predicted_speedup_32"}
         assert 0.0 <= report["serial_fraction"] <= 1.0
+
+
+def test_the_progress_bar_follows_the_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from vidnet_sim.cli.analysis import _Bar
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with _Bar("capacity") as bar:
+        assert bar.progress is not None
+        bar(JobProgress(done=3, running=2, total=8, reused=1, detail="cameras=8 rep 1"))
+        task = bar.progress.tasks[0]
+        assert (task.completed, task.total) == (3, 8)
+        assert task.fields == {"running": 2, "reused": 1}
+    assert bar.reused == 1
