@@ -12,6 +12,7 @@ lower layers, never of a higher layer nor of another package of its own layer::
     results     tables, their schemas and their folders on disk
     runner      one run from scenario to results
     variation   field paths, quantity kinds and seeds shared by sweeps and analyses
+    execute     executors (local processes, Dask) and job progress, shared likewise
     sweep       sweeps of many runs | analysis  capacity, curves, sizing
     vidnet_sim  the public API (vidnet_sim/__init__.py)
     cli         the command line
@@ -47,6 +48,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("results",),
     ("runner",),
     ("variation",),
+    ("execute",),
     ("sweep", "analysis"),
     ("",),  # the package's own __init__: the public API
     ("cli",),

@@ -27,6 +27,7 @@ from vidnet_sim.analysis.report_data import Panel, PanelGrid, Series, Target, Ve
 from vidnet_sim.analysis.runs import RunCache, RunRecord, mean_ci
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw, make_vary, vary_values
 from vidnet_sim.errors import ScenarioError
+from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import parse_scenario_dict
@@ -179,8 +180,14 @@ def run_curve(
     cache_dir: str | Path | None = None,
     duration_ps: int | None = None,
     on_run: Callable[[RunRecord], None] | None = None,
+    executor: Executor | None = None,
+    on_progress: ProgressFn | None = None,
 ) -> CurveResult:
     """Simulate ``replications`` runs at each of ``steps`` values of ``what``.
+
+    Every run goes to ``executor`` at once (default: one after the other in this process);
+    the curve is the same whatever the executor. ``on_progress`` follows the simulations
+    (:class:`~vidnet_sim.execute.JobProgress`).
 
     Raises :class:`~vidnet_sim.errors.ScenarioError` for an invalid scenario and
     :class:`~vidnet_sim.analysis.vary.AnalysisInputError` for a bad variable or range,
@@ -204,11 +211,16 @@ def run_curve(
     vary = make_vary(data, what)
     values = vary_values(vary, vary.parse(start), vary.parse(stop), steps)
     cache = RunCache(
-        data, base_dir, vary, Path(cache_dir) if cache_dir else None, duration_ps, on_run
+        data,
+        base_dir,
+        vary,
+        Path(cache_dir) if cache_dir else None,
+        duration_ps,
+        on_run,
+        executor=executor,
+        progress=ProgressTracker(on_progress),
     )
-    for x in values:
-        for k in range(replications):
-            cache.run(x, k)
+    cache.run_many([(x, k) for x in values for k in range(replications)])
     table, runs = aggregate(cache.records, confidence)
     failures = [
         {"x": r.x, "replication": r.replication, "seed": r.seed, "error": r.error}

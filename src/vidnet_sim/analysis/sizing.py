@@ -56,12 +56,13 @@ from vidnet_sim.analysis.bill import (
     plan_npc,
     price_plan,
 )
-from vidnet_sim.analysis.capacity import Verdict, _judge, show_value, sla_columns
+from vidnet_sim.analysis.capacity import Verdict, judge_many, show_value, sla_columns
 from vidnet_sim.analysis.cost import CostModel, link_lengths, scenario_links
 from vidnet_sim.analysis.estimates import estimate
 from vidnet_sim.analysis.runs import RunCache, RunRecord
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
 from vidnet_sim.errors import ScenarioError
+from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.storage import mean_storage
 from vidnet_sim.runner import sla_targets
@@ -82,6 +83,8 @@ __all__ = [
 VENDOR_CEILING = 0.6
 #: Designs the best-first search may visit (simulated or skipped) before it falls back.
 _MAX_VISITS = 100_000
+#: Designs next in cost order whose first runs may fill idle workers (speculation).
+_AHEAD = 4
 
 
 @dataclass
@@ -365,6 +368,9 @@ class _Context:
     failures: list[dict[str, Any]] = field(default_factory=list)
     bill: BillModel | None = None  # set: designs are ordered by the plan's net present cost
     designs: list[YearDesign] = field(default_factory=list)  # the years chosen so far
+    executor: Executor | None = None
+    progress: ProgressTracker | None = None
+    caches: dict[tuple[int, tuple[int, ...]], RunCache] = field(default_factory=dict)
 
 
 @dataclass
@@ -430,29 +436,43 @@ def _price_sizing(result: SizingResult, bill: BillModel) -> None:
             y.vendor_capex = float(sum(vpaid.get((y.year, lid), 0.0) for lid in y.rates))
 
 
-def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdict, list[RunRecord]]:
-    """Simulate design ``levels`` (replications until decided); memoised per year."""
+def _design_cache(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> RunCache:
+    """The runs of design ``levels`` in year ``yr`` (kept: runs made ahead are reused)."""
+    if (yr.year, levels) not in ctx.caches:
+        trial = copy.deepcopy(yr.data)
+        for link, lv in zip(trial["links"], levels, strict=True):
+            link["rate"] = f"{ctx.tiers[lv]}bps"
+        ctx.caches[yr.year, levels] = RunCache(
+            trial,
+            ctx.base_dir,
+            Vary("size", "fixed", None, 0.0),
+            ctx.folder,
+            ctx.duration_ps,
+            ctx.on_run,
+            executor=ctx.executor,
+            progress=ctx.progress,
+        )
+    return ctx.caches[yr.year, levels]
+
+
+def _evaluate(
+    ctx: _Context, yr: _Year, levels: tuple[int, ...], ahead: list[tuple[int, ...]] | None = None
+) -> tuple[Verdict, list[RunRecord]]:
+    """Simulate design ``levels`` (replications until decided, at once on the executor);
+    memoised per year. The first runs of the designs ``ahead`` (those judged next) fill
+    idle workers (:func:`~vidnet_sim.analysis.capacity.judge_many`)."""
     if levels in yr.memo:
         return yr.memo[levels]
-    trial = copy.deepcopy(yr.data)
-    for link, lv in zip(trial["links"], levels, strict=True):
-        link["rate"] = f"{ctx.tiers[lv]}bps"
-    cache = RunCache(
-        trial,
-        ctx.base_dir,
-        Vary("size", "fixed", None, 0.0),
-        ctx.folder,
-        ctx.duration_ps,
-        ctx.on_run,
-    )
     x = float(yr.year)
-    recs = [cache.run(x, k) for k in range(ctx.replications)]
-    verdict, decided = _judge(x, recs, ctx.targets, ctx.confidence)
-    k = ctx.replications
-    while not decided and k < ctx.max_replications:
-        recs.append(cache.run(x, k))
-        k += 1
-        verdict, decided = _judge(x, recs, ctx.targets, ctx.confidence)
+    spec = [(_design_cache(ctx, yr, a), x) for a in ahead or () if a not in yr.memo]
+    [(verdict, recs)] = judge_many(
+        [(_design_cache(ctx, yr, levels), x)],
+        ctx.targets,
+        ctx.confidence,
+        ctx.replications,
+        ctx.max_replications,
+        ahead=spec,
+    )
     for r in recs:
         if r.error is not None:
             ctx.failures.append(
@@ -567,8 +587,10 @@ def _search(
             return plan_cost(ctx, yr, levels)
         return float(sum(_capex(ctx, yr, levels)))
 
-    def judge(levels: tuple[int, ...], note: str = "") -> Verdict:
-        v, _ = _evaluate(ctx, yr, levels)
+    def judge(
+        levels: tuple[int, ...], note: str = "", ahead: list[tuple[int, ...]] | None = None
+    ) -> Verdict:
+        v, _ = _evaluate(ctx, yr, levels, ahead)
         trials.append(
             Trial(
                 yr.year,
@@ -625,7 +647,8 @@ def _search(
         if dominated(levels):
             push_up(levels)
             continue
-        v = judge(levels)
+        ahead = [lv for _, lv in heapq.nsmallest(_AHEAD, heap) if not dominated(lv)]
+        v = judge(levels, ahead=ahead)
         if v.ok:
             return levels, trials, True
         remember(levels, v)
@@ -706,6 +729,8 @@ def size_network(
     vendor_check: bool = True,
     on_run: Callable[[RunRecord], None] | None = None,
     bill: BillModel | None = None,
+    executor: Executor | None = None,
+    on_progress: ProgressFn | None = None,
 ) -> SizingResult:
     """Size every year of the scenario's growth plan (see the module doc).
 
@@ -713,6 +738,10 @@ def size_network(
     (:func:`plan_cost`), the link tiers are the bill's optics tiers (unless ``model`` is
     given), and the result carries the whole bill of the sized design and of the 60 % rule's
     (``result.bill``, ``result.vendor_bill``).
+
+    The runs go to ``executor`` (default: in this process): the replications of a design at
+    once, and the first runs of the next designs in cost order when workers would be idle;
+    the answer is the same whatever the executor. ``on_progress`` follows the simulations.
 
     Returns a :class:`SizingResult`. Raises :class:`~vidnet_sim.errors.ScenarioError` for an
     invalid scenario (any year), :class:`AnalysisInputError` for bad options or a scenario
@@ -755,6 +784,8 @@ def size_network(
         max_designs,
         on_run,
         bill=bill,
+        executor=executor,
+        progress=ProgressTracker(on_progress),
     )
     result = SizingResult(
         str(file),

@@ -19,7 +19,7 @@ from typing import Any
 import click
 import pandas as pd
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vidnet_sim.analysis.bill import BillModel, load_bill_model
@@ -32,9 +32,11 @@ from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
 from vidnet_sim.analysis.report_data import load_report_data, with_variants
 from vidnet_sim.analysis.report_pages import capacity_report, curve_report
 from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
+from vidnet_sim.cli.executors import ExecutorOptions, executor_options
 from vidnet_sim.cli.output import progress_console, reported_errors, stdout_console
 from vidnet_sim.cli.run import time_option
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL
+from vidnet_sim.execute import JobProgress
 
 __all__ = ["capacity", "curve", "report", "size"]
 
@@ -48,23 +50,31 @@ def _slug(text: str) -> str:
 
 
 class _Bar:
-    """A rich progress bar over runs on stderr (when it is a terminal)."""
+    """One rich progress bar for the whole job on stderr (when it is a terminal): done of
+    total simulations (the total grows as a search goes), how many run now, how many were
+    reused from the store."""
 
-    def __init__(self, label: str, total: int | None, x_name: str = "x") -> None:
-        self.x_name = x_name
+    def __init__(self, label: str) -> None:
         self.progress: Any = None
         self.task: Any = None
-        self.reused = 0
+        self.state = JobProgress()
         if sys.stderr.isatty():
             self.progress = Progress(
                 TextColumn(label),
                 BarColumn(),
                 MofNCompleteColumn(),
+                TextColumn("simulations, {task.fields[running]} running, "),
+                TextColumn("{task.fields[reused]} reused"),
+                TimeElapsedColumn(),
                 TextColumn("{task.description}"),
                 console=progress_console(),
                 transient=True,
             )
-            self.task = self.progress.add_task("", total=total)
+            self.task = self.progress.add_task("", total=None, running=0, reused=0)
+
+    @property
+    def reused(self) -> int:
+        return self.state.reused
 
     def __enter__(self) -> _Bar:
         if self.progress is not None:
@@ -75,15 +85,16 @@ class _Bar:
         if self.progress is not None:
             self.progress.stop()
 
-    def __call__(self, rec: Any) -> None:
-        self.reused += int(rec.reused)
+    def __call__(self, state: JobProgress) -> None:
+        self.state = state
         if self.progress is not None:
             self.progress.update(
                 self.task,
-                advance=1,
-                description=f"{self.x_name}={rec.x:g} rep "
-                f"{rec.replication}"
-                f"{' (reused)' if rec.reused else ''}",
+                completed=state.done,
+                total=state.total or None,
+                running=state.running,
+                reused=state.reused,
+                description=state.detail,
             )
 
 
@@ -116,6 +127,7 @@ class _Bar:
 )
 @click.option("--no-plot", is_flag=True, help="Do not draw curve.png.")
 @click.option("--json", "as_json", is_flag=True, help="Print the curve table as JSON.")
+@executor_options
 def curve(
     file: Path,
     what: str,
@@ -128,12 +140,14 @@ def curve(
     out_dir: Path | None,
     no_plot: bool,
     as_json: bool,
+    executor_opts: ExecutorOptions,
 ) -> None:
     """Latency percentiles and loss per class against a varied load, with confidence
     intervals and the fast estimates (60 % rule, Gaussian, network calculus)."""
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}"
-    with reported_errors(), _Bar("curve", None) as bar:
+    executor = executor_opts.executor(out / "_logs")
+    with reported_errors(), executor, _Bar("curve") as bar:
         res = run_curve(
             file,
             what,
@@ -144,7 +158,8 @@ def curve(
             confidence=confidence,
             cache_dir=out,
             duration_ps=duration_ps,
-            on_run=bar,
+            executor=executor,
+            on_progress=bar,
         )
     with reported_errors():
         files = write_curve(res, out, plot=not no_plot)
@@ -213,6 +228,7 @@ def curve(
     help="Output folder (default results/capacity/<scenario>-<vary>/).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@executor_options
 def capacity(
     file: Path,
     what: str,
@@ -225,12 +241,14 @@ def capacity(
     duration: str | None,
     out_dir: Path | None,
     as_json: bool,
+    executor_opts: ExecutorOptions,
 ) -> None:
     """The largest camera count (or load) for which every SLA holds; reports the binding
     class and link."""
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}"
-    with reported_errors(), _Bar("capacity", None) as bar:
+    executor = executor_opts.executor(out / "_logs")
+    with reported_errors(), executor, _Bar("capacity") as bar:
         res = find_capacity(
             file,
             what,
@@ -242,7 +260,8 @@ def capacity(
             rel_tol=tolerance,
             cache_dir=out,
             duration_ps=duration_ps,
-            on_run=bar,
+            executor=executor,
+            on_progress=bar,
         )
     out.mkdir(parents=True, exist_ok=True)
     res.table().assign(partial=res.partial).to_parquet(out / "capacity.parquet", index=False)
@@ -366,6 +385,7 @@ def _last_year(table: pd.DataFrame) -> pd.DataFrame:
 )
 @click.option("--no-plot", is_flag=True, help="Do not draw size.png.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@executor_options
 def size(
     file: Path,
     costs_file: Path | None,
@@ -378,15 +398,17 @@ def size(
     out_dir: Path | None,
     no_plot: bool,
     as_json: bool,
+    executor_opts: ExecutorOptions,
 ) -> None:
     """The cheapest rate tier per link meeting every SLA, for each year of the growth plan:
     upgrade schedule, CAPEX per year and a report (report.md) for a council."""
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "size" / file.stem
     stopped: SizingStoppedError | None = None
-    with reported_errors():
+    executor = executor_opts.executor(out / "_logs")
+    with reported_errors(), executor:
         model, bill = _cost_models(costs_file)
-        with _Bar("size", None, "year") as bar:
+        with _Bar("size") as bar:
             try:
                 res = size_network(
                     file,
@@ -399,7 +421,8 @@ def size(
                     cache_dir=out,
                     max_designs=max_designs,
                     vendor_check=not no_vendor_check,
-                    on_run=bar,
+                    executor=executor,
+                    on_progress=bar,
                 )
             except SizingStoppedError as exc:
                 res, stopped = exc.result, exc

@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from vidnet_sim.cli.executors import ExecutorOptions, executor_options
 from vidnet_sim.cli.output import (
     fail,
     note,
@@ -37,7 +38,6 @@ from vidnet_sim.cli.output import (
 from vidnet_sim.errors import EXIT_OK, EXIT_USAGE, VidnetError
 from vidnet_sim.results import SCHEMAS, read_results
 from vidnet_sim.sweep import (
-    DaskExecutor,
     Executor,
     PointOutcome,
     SerialExecutor,
@@ -47,7 +47,7 @@ from vidnet_sim.sweep import (
     load_sweep,
     run_sweep,
 )
-from vidnet_sim.sweep.cluster import JobOptions, jobqueue_cluster, sbatch_script
+from vidnet_sim.sweep.cluster import sbatch_script
 from vidnet_sim.sweep.compare import STAT_COLUMNS, format_value, write_table
 
 __all__ = ["compare", "sweep"]
@@ -81,47 +81,7 @@ def _params_text(params: dict[str, Any]) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     help="Sweep folder (default: results/sweeps/<FILE stem>/).",
 )
-@click.option(
-    "--workers",
-    "-j",
-    type=click.IntRange(min=1),
-    help="Local worker processes (default: all CPUs; 1 runs in this process).",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS|FILE",
-    help="Run on a Dask scheduler: tcp://host:8786, or a scheduler JSON file.",
-)
-@click.option(
-    "--cluster",
-    type=click.Choice(["slurm", "pbs"]),
-    help="Start a dask-jobqueue cluster of --jobs batch jobs (extra 'cluster').",
-)
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Batch jobs of the --cluster.",
-)
-@click.option(
-    "--cores",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Worker processes (CPUs) per --cluster batch job.",
-)
-@click.option("--memory", help="Memory per batch job or array task, e.g. '4GB'.")
-@click.option("--walltime", help="Wall-time limit per batch job or array task, e.g. '02:00:00'.")
-@click.option("--queue", help="SLURM partition / PBS queue.")
-@click.option("--account", help="Account to charge.")
-@click.option(
-    "--job-option",
-    "directives",
-    multiple=True,
-    metavar="DIRECTIVE",
-    help="Extra batch directive, e.g. '--qos=short' (repeatable).",
-)
+@executor_options
 @click.option(
     "--index",
     type=click.IntRange(min=0),
@@ -151,16 +111,7 @@ def _params_text(params: dict[str, Any]) -> str:
 def sweep(
     file: Path,
     out_dir: Path | None,
-    workers: int | None,
-    scheduler: str | None,
-    cluster: str | None,
-    jobs: int,
-    cores: int,
-    memory: str | None,
-    walltime: str | None,
-    queue: str | None,
-    account: str | None,
-    directives: tuple[str, ...],
+    executor_opts: ExecutorOptions,
     index: int | None,
     chunk: int,
     print_sbatch: bool,
@@ -176,6 +127,11 @@ def sweep(
     scenario = "<scenario file>". Points whose files exist are skipped; a failed point is
     recorded with its error and the sweep goes on (exit code 4).
     """
+    workers, scheduler, cluster = (
+        executor_opts.workers,
+        executor_opts.scheduler,
+        executor_opts.cluster,
+    )
     modes = [
         name
         for name, on in (
@@ -196,14 +152,7 @@ def sweep(
         sw = load_sweep(file)
     out = out_dir if out_dir is not None else Path("results") / "sweeps" / sw.name
     store = SweepStore(out)
-    options = JobOptions(
-        walltime=walltime,
-        queue=queue,
-        account=account,
-        memory=memory,
-        cores=cores,
-        directives=list(directives),
-    )
+    options = executor_opts.job_options()
     with reported_errors():
         store.check(sw)
         if status:
@@ -218,11 +167,7 @@ def sweep(
         _run(
             sw,
             out,
-            workers=workers,
-            scheduler=scheduler,
-            cluster=cluster,
-            jobs=jobs,
-            options=options,
+            executor_opts=executor_opts,
             index=index,
             chunk=chunk,
             skip_failed=skip_failed,
@@ -234,11 +179,7 @@ def _run(
     sw: Any,
     out: Path,
     *,
-    workers: int | None,
-    scheduler: str | None,
-    cluster: str | None,
-    jobs: int,
-    options: Any,
+    executor_opts: ExecutorOptions,
     index: int | None,
     chunk: int,
     skip_failed: bool,
@@ -252,14 +193,14 @@ def _run(
             return
         executor = SerialExecutor()
     else:
-        executor = _executor(out, scheduler=scheduler, cluster=cluster, jobs=jobs, options=options)
+        executor = executor_opts.remote(out / "_logs")
     bar = _SweepProgress(sw, out)
     try:
         report = run_sweep(
             sw,
             out,
             executor=executor,
-            workers=workers,
+            workers=executor_opts.workers,
             points=points,
             skip_failed=skip_failed,
             on_start=bar.on_start,
@@ -289,39 +230,6 @@ def _task_points(sw: Any, index: int, chunk: int) -> Any:
         )
         return None
     return points
-
-
-def _executor(
-    out: Path, *, scheduler: str | None, cluster: str | None, jobs: int, options: Any
-) -> Executor | None:
-    """The executor of ``--scheduler`` or ``--cluster``; None (the default, local
-    processes) without either. Exits with a usage error when the extra is missing."""
-    import importlib.util
-
-    if scheduler is not None:
-        if importlib.util.find_spec("distributed") is None:
-            stop(
-                EXIT_USAGE,
-                "error: --scheduler needs Dask distributed: pip install "
-                "'vidnet-sim[cluster]' (or pip install distributed)",
-            )
-        if Path(scheduler).is_file():
-            return DaskExecutor(scheduler_file=scheduler)
-        return DaskExecutor(address=scheduler)
-    if cluster is not None:
-        if importlib.util.find_spec("dask_jobqueue") is None:
-            stop(
-                EXIT_USAGE,
-                "error: --cluster needs dask-jobqueue: pip install "
-                "'vidnet-sim[cluster]' (or pip install dask-jobqueue)",
-            )
-        kind = cluster
-
-        def start_cluster() -> Any:
-            return jobqueue_cluster(kind, jobs, options, log_directory=out / "_logs")
-
-        return DaskExecutor(cluster_factory=start_cluster)
-    return None
 
 
 class _SweepProgress:

@@ -64,13 +64,13 @@ def whatif(
         if bill is None:
             raise click.UsageError("whatif needs the whole cost model, not a link-only table")
         variants = load_variants(variants_file)
-        with _Bar("whatif", None, "variant") as bar:
+        with _Bar("whatif") as bar:
             res = run_whatifs(
                 file,
                 variants,
                 bill,
                 out,
-                on_run=bar,
+                on_progress=bar,
                 replications=replications,
                 max_replications=max_replications,
                 confidence=confidence,
