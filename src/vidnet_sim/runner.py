@@ -15,6 +15,7 @@ from vidnet_sim.core.engine import CoreEngine
 from vidnet_sim.core.histogram import N_BUCKETS
 from vidnet_sim.core.limits import check_limits
 from vidnet_sim.core.stats import RunStats
+from vidnet_sim.core.volume import check_volume
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.plan import NetworkPlan, build_plan
 from vidnet_sim.reference import ReferenceEngine
@@ -104,6 +105,7 @@ def compile_scenario(
 
     def compile_year(sc: Scenario) -> tuple[NetworkPlan, list[Action]]:
         plan = build_plan(sc, base_dir)
+        check_volume(plan, sc.simulation.duration)
         actions = scenario_actions(sc, plan)
         if core_limits:
             check_limits(plan, sc.simulation.window, sc.simulation.duration)

@@ -99,7 +99,9 @@ def _raise_rules(problems: list[tuple[str, str]]) -> None:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 PositiveRate = _PositiveRate

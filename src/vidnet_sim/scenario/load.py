@@ -15,7 +15,6 @@ import difflib
 import itertools
 import os
 import re
-import tomllib
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -24,14 +23,25 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from vidnet_sim.errors import Problem, ScenarioError
+from vidnet_sim.errors import Problem, ScenarioError, UnitError
+from vidnet_sim.scenario.bounds import MAX_CAMERAS
 from vidnet_sim.scenario.groups import scenario_groups
 from vidnet_sim.scenario.growth import plan_data, remap_problem, resolve_growth_files, year_data
 from vidnet_sim.scenario.model import UNITS_REQUIRED, Event, Scenario, Source
 from vidnet_sim.scenario.raw import did_you_mean, raw_items
 from vidnet_sim.scenario.sla_classes import sla_class_problems
+from vidnet_sim.scenario.toml_file import nesting_problem, read_toml
 from vidnet_sim.scenario.trace import TraceError, load_trace
-from vidnet_sim.scenario.units import format_time
+from vidnet_sim.scenario.units import (
+    format_length,
+    format_rate,
+    format_size,
+    format_time,
+    parse_length,
+    parse_rate,
+    parse_size,
+    parse_time,
+)
 
 __all__ = ["load_scenario", "parse_scenario_dict"]
 
@@ -57,29 +67,10 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     the file's folder. Raises :class:`~vidnet_sim.errors.ScenarioError` with every problem.
     """
     file = Path(path)
-    source = str(path)
-    if not file.exists():
-        raise ScenarioError(f"file not found: {file}", source=source)
-    if not file.is_file():
-        raise ScenarioError(f"not a file: {file}", source=source)
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(f"cannot read {file}: {exc.strerror or exc}", source=source) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ScenarioError(
-            Problem(f"line {line}", f"the file is not UTF-8 text (byte {exc.start})"), source
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(_toml_problem(exc, text), source=source) from None
+    data = read_toml(path)
     if "name" not in data:
         data["name"] = file.stem
-    return parse_scenario_dict(data, source=source, base_dir=file.parent)
+    return parse_scenario_dict(data, source=str(path), base_dir=file.parent)
 
 
 def parse_scenario_dict(
@@ -96,6 +87,9 @@ def parse_scenario_dict(
         raise ScenarioError(
             f"expected a table of keys (a TOML document), got {type(data).__name__}", source
         )
+    too_deep = nesting_problem(data)
+    if too_deep is not None:
+        raise ScenarioError(too_deep, source)
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     data = resolve_growth_files(_resolve_files(data, base), base)
     problems: list[Problem] = []
@@ -107,6 +101,7 @@ def parse_scenario_dict(
         for error in exc.errors():
             problems += _problems_from_error(error, data)
     problems += _cross_checks(data)
+    problems += _check_totals(data)
     problems += _check_alarms(_valid_items(scenario, data, "events", Event), data)
     problems += _check_failures(_valid_items(scenario, data, "events", Event), data)
     problems += _check_qos(scenario, data)
@@ -117,41 +112,6 @@ def parse_scenario_dict(
     if problems or scenario is None:
         raise ScenarioError(problems or [Problem("", "invalid scenario")], source=source)
     return scenario
-
-
-# --------------------------------------------------------------------------- TOML syntax
-_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
-_TOML_END = re.compile(r"\s*\(at end of document\)$")
-# ``duration = 10s``: a quantity written without quotes
-_UNQUOTED = re.compile(
-    r"^(?P<key>[^=]+?)\s*=\s*(?P<value>[-+]?[0-9.]+\s*[A-Za-z\u00b5\u03bc/]+)\s*(#.*)?$"
-)
-
-
-def _toml_problem(exc: tomllib.TOMLDecodeError, text: str) -> Problem:
-    """One problem with the line and column of a TOML syntax error, and the line's text."""
-    message = str(exc)
-    lines = text.splitlines()
-    at = _TOML_AT.search(message)
-    if at:
-        line, column = int(at.group(1)), int(at.group(2))
-        message = message[: at.start()]
-    else:
-        end = _TOML_END.search(message)
-        if end:
-            message = message[: end.start()]
-        line = max(1, len(lines))
-        column = len(lines[-1]) + 1 if lines else 1
-    where = f"line {line}, column {column}"
-    detail = f"TOML syntax error: {message[:1].lower()}{message[1:]}"
-    if 1 <= line <= len(lines):
-        content = lines[line - 1].strip()
-        detail += f" in {content!r}"
-        unquoted = _UNQUOTED.match(content)
-        if unquoted:
-            fixed = f'{unquoted["key"]} = "{unquoted["value"]}"'
-            detail += f"; a quantity with a unit is a string in quotes: {fixed}"
-    return Problem(where, detail)
 
 
 # --------------------------------------------------------------------------- trace paths
@@ -260,6 +220,11 @@ def _problems_from_error(error: Any, data: dict[str, Any]) -> list[Problem]:
         bounds = {
             k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in ctx.items()
         }
+        fmt = _quantity_format(raw)
+        if fmt is not None:  # a bound of a quantity, in its unit: 'at least '1ms''
+            bounds = {
+                k: f"'{fmt(v)}'" if isinstance(v, int) and v else v for k, v in bounds.items()
+            }
         text = message.format(**bounds)
     else:
         text = _generic(error["msg"])
@@ -272,17 +237,39 @@ _MESSAGES = {
     "less_than": "must be less than {lt}",
     "less_than_equal": "must be at most {le}",
     "too_short": "needs at least {min_length} item(s), got {actual_length}",
+    "too_long": "expected at most {max_length} item(s), got {actual_length}",
     "string_too_short": "must not be empty",
     "string_type": "expected a string (in quotes)",
     "int_type": "expected a whole number",
     "int_from_float": "expected a whole number",
     "float_type": "expected a number",
+    "finite_number": "expected a finite number",
     "bool_type": "expected true or false",
     "list_type": "expected an array [...]",
     "dict_type": "expected a table",
     "model_type": "expected a table",
     "model_attributes_type": "expected a table",
 }
+
+
+def _quantity_format(raw: object) -> Callable[[int], str] | None:
+    """How to show a bound of the quantity ``raw`` (``'1ps'``: a time), or None."""
+    if isinstance(raw, str):
+        for parse, fmt in _QUANTITIES:
+            try:
+                parse(raw)
+            except UnitError:
+                continue
+            return fmt
+    return None
+
+
+_QUANTITIES: tuple[tuple[Callable[[object], int], Callable[[int], str]], ...] = (
+    (parse_time, format_time),
+    (parse_rate, format_rate),
+    (parse_size, format_size),
+    (parse_length, format_length),
+)
 
 
 def _generic(message: str) -> str:
@@ -472,6 +459,26 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
     problems += _check_targets(data, sorted(names))
     problems += sla_class_problems(plan_data(data))  # a class used in any year of the plan
     return problems
+
+
+def _check_totals(data: dict[str, Any]) -> list[Problem]:
+    """The cameras of all groups together are at most :data:`MAX_CAMERAS` (a group over it
+    alone is reported at its ``count``)."""
+    counts = [
+        c
+        for _, item in raw_items(data, "cameras")
+        if isinstance(c := item.get("count"), int) and not isinstance(c, bool) and c > 0
+    ]
+    total = sum(counts)
+    if total <= MAX_CAMERAS or max(counts) > MAX_CAMERAS:
+        return []
+    return [
+        Problem(
+            "cameras",
+            f"{total} cameras in {len(counts)} groups; expected at most {MAX_CAMERAS} in a "
+            "scenario (each camera is a node, an access link and a source of its own)",
+        )
+    ]
 
 
 def _check_routes(

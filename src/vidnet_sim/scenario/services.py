@@ -34,6 +34,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
+from vidnet_sim.scenario.bounds import MAX_PACKET_RATE, MAX_SERVICE_COUNT, MIN_PACKET_RATE
 from vidnet_sim.scenario.fields import (
     Model,
     Name,
@@ -166,7 +167,8 @@ KIND_DIRECTIONS: dict[str, tuple[str, ...]] = {
     "bulk": ("up",),
 }
 
-_Count = Annotated[int, Field(ge=1)]
+_Count = Annotated[int, Field(ge=1, le=MAX_SERVICE_COUNT)]
+_PerSecond = Annotated[float, Field(ge=MIN_PACKET_RATE, le=MAX_PACKET_RATE)]
 _Shape = Annotated[float, Field(gt=1)]
 
 
@@ -204,7 +206,7 @@ class Service(Model):
     up_size: PositiveSize | None = None
     # iot
     gateways: _Count | None = None
-    uplinks: Annotated[float, Field(gt=0)] | None = None
+    uplinks: _PerSecond | None = None
     size_min: PositiveSize | None = None
     size_max: PositiveSize | None = None
     # signals, web
@@ -212,7 +214,7 @@ class Service(Model):
     interval: PositiveTime | None = None
     poll_size: PositiveSize | None = None
     request_size: PositiveSize | None = None
-    requests: Annotated[float, Field(gt=0)] | None = None
+    requests: _PerSecond | None = None
     response_size: PositiveSize | None = None
     response_packets: _Count | None = None
     response_rate: PositiveRate | None = None

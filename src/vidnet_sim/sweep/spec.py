@@ -39,15 +39,21 @@ from vidnet_sim.errors import Problem
 from vidnet_sim.variation.quantities import QUANTITY_KINDS, quantity_kind
 
 __all__ = [
+    "MAX_SWEEP_POINTS",
     "RandomBlock",
     "RandomParam",
     "SweepSpec",
     "check_value",
     "parse_spec",
+    "point_count",
     "spec_path",
 ]
 
 Scalar = str | int | float | bool
+
+#: Most runs of one sweep (points x replications): each is a run folder, and the whole
+#: list is expanded in memory before the first runs.
+MAX_SWEEP_POINTS = 100_000
 
 
 def check_value(value: object) -> str | None:
@@ -259,4 +265,36 @@ def parse_spec(data: object) -> tuple[SweepSpec | None, list[Problem]]:
             problems.append(
                 Problem(spec_path(loc), f"the arrays of a zip must have one length, got {listed}")
             )
+    if not problems:
+        problems += _size_problems(spec)
     return (None if problems else spec), problems
+
+
+def point_count(spec: SweepSpec) -> tuple[int, str]:
+    """How many runs ``spec`` makes (before duplicate points are dropped), and how: the
+    factors, e.g. ``'grid 3 x 2 x zip 4 x 3 replications'``."""
+    factors = [
+        (f"grid {len(v)}" if i == 0 else str(len(v))) for i, v in enumerate(spec.grid.values())
+    ]
+    factors += [f"zip {len(next(iter(g.values())))}" for _, g in spec.zip_groups()]
+    if spec.random is not None:
+        factors.append(f"{spec.random.samples} samples")
+    factors.append(f"{spec.replications} replication{'s' if spec.replications != 1 else ''}")
+    n = math.prod(len(v) for v in spec.grid.values())
+    n *= math.prod(len(next(iter(g.values()))) for _, g in spec.zip_groups())
+    n *= spec.random.samples if spec.random is not None else 1
+    return n * spec.replications, " x ".join(factors)
+
+
+def _size_problems(spec: SweepSpec) -> list[Problem]:
+    """A sweep of more than :data:`MAX_SWEEP_POINTS` runs, refused before it is expanded."""
+    n, how = point_count(spec)
+    if n <= MAX_SWEEP_POINTS:
+        return []
+    return [
+        Problem(
+            "sweep",
+            f"{n} runs ({how}); expected at most {MAX_SWEEP_POINTS} runs in one sweep: "
+            "split it, or sample it with [sweep.random]",
+        )
+    ]
