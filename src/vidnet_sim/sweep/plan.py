@@ -271,10 +271,11 @@ def sweep_from_dict(
     """
     data = copy.deepcopy(dict(scenario))
     data.pop("sweep", None)
-    parsed, problems = parse_spec(dict(spec))
+    parsed, problems = parse_spec(dict(spec) if isinstance(spec, Mapping) else spec)
     if parsed is None:
         # report the field paths' problems too, where the spec's structure allows it
-        problems += _targets(_raw_param_keys(spec), data)[1]
+        if isinstance(spec, Mapping):
+            problems += _targets(_raw_param_keys(spec), data)[1]
         raise ScenarioError(problems, source=source)
     targets, problems = _targets(_param_keys(parsed), data)
     seed_param = next((k for k, loc in targets.items() if loc == _SEED_PATH), None)
