@@ -611,3 +611,19 @@ def test_random_mutations_in_a_subprocess(seed: int, tmp_path: Path) -> None:
     assert proc.returncode in (0, 3), proc.stderr
     assert "Traceback" not in proc.stderr
     assert took < TIME_LIMIT / 2
+
+
+def test_a_shortest_path_of_1200_hops_compiles() -> None:
+    """Routing and the delivery trees walk paths without recursion: a chain of 1200 links
+    (no explicit route) compiles."""
+    n = 1201
+    data = {
+        "name": "chain",
+        "simulation": {"duration": "1s"},
+        "nodes": [{"id": f"n{i}"} for i in range(n)],
+        "links": [{"a": f"n{i}", "b": f"n{i + 1}", "rate": "10Gbps"} for i in range(n - 1)],
+        "cameras": [{"name": "c", "count": 1, "attach": "n0", "destinations": [f"n{n - 1}"]}],
+    }
+    compiled = compile_scenario(parse_scenario_dict(data))
+    assert compiled.plan.n_flows == 1
+    assert len(compiled.plan.pos_link) == n + 1  # the virtual root, the access link, 1200 hops
