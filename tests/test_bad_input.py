@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from vidnet_sim.cli import main
 from vidnet_sim.errors import MAX_SHOWN_PROBLEMS, Problem, ScenarioError
-from vidnet_sim.runner import compile_scenario
+from vidnet_sim.runner import compile_scenario, with_overrides
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.bounds import (
     MAX_BITRATE_SCALE,
@@ -38,6 +38,7 @@ from vidnet_sim.scenario.bounds import (
     MAX_FILE_BYTES,
     MAX_GOP,
     MAX_GROWTH_SCALE,
+    MAX_GROWTH_YEARS,
     MAX_IP_RATIO,
     MAX_NESTING,
     MAX_PACKET_RATE,
@@ -84,6 +85,7 @@ CORPUS: dict[str, tuple[str, str]] = {
     "cameras_total.toml": ("cameras", f"expected at most {MAX_CAMERAS}"),
     "voip_billion.toml": ('services[0] (name="phones").calls', f"at most {MAX_SERVICE_COUNT}"),
     "growth_scale_1e9.toml": ("growth[0].scale_cameras", f"up to {MAX_GROWTH_SCALE:g}"),
+    "growth_year_1e9.toml": ("growth[0].year", f"at most {MAX_GROWTH_YEARS}"),
     "window_1ns.toml": ("simulation.window", "at least '1ms'"),
     "packet_rate_1e300.toml": ('sources[0] (name="data").packet_rate', "at most 1000000000"),
     "packet_rate_1e-300.toml": ('sources[0] (name="data").packet_rate', "at least 1e-06"),
@@ -314,6 +316,11 @@ BOUNDS: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {
         _alarm(MAX_BITRATE_SCALE),
         _alarm(MAX_BITRATE_SCALE * 1.001),
         "bitrate_scale",
+    ),
+    "growth year": (
+        _set(BASE, ("growth",), [{"year": MAX_GROWTH_YEARS, "scale_cameras": 1.01}]),
+        _set(BASE, ("growth",), [{"year": MAX_GROWTH_YEARS + 1, "scale_cameras": 1.01}]),
+        "growth[0].year",
     ),
     "scale_cameras": (
         _growth(MAX_GROWTH_SCALE / 2**5),
@@ -627,3 +634,19 @@ def test_a_shortest_path_of_1200_hops_compiles() -> None:
     compiled = compile_scenario(parse_scenario_dict(data))
     assert compiled.plan.n_flows == 1
     assert len(compiled.plan.pos_link) == n + 1  # the virtual root, the access link, 1200 hops
+
+
+def test_overridden_settings_are_held_to_the_same_bounds() -> None:
+    """``run --duration`` and the sweeps re-validate the settings: a setting out of bounds
+    is a :class:`ScenarioError` naming it, shown in the file's units."""
+    scenario = parse_scenario_dict(_sim(window="1ms"))
+    assert with_overrides(scenario, duration_ps=MAX_WINDOWS * 10**9).simulation.window == 10**9
+    with pytest.raises(ScenarioError) as err:
+        with_overrides(scenario, duration_ps=(MAX_WINDOWS + 1) * 10**9)
+    (problem,) = err.value.problems
+    assert problem.path == "simulation.window"
+    assert f"expected at most {MAX_WINDOWS}" in problem.message
+    with pytest.raises(
+        ScenarioError, match=r"simulation\.window: got '1ps': must be at least '1ms'"
+    ):
+        with_overrides(scenario, window_ps=1)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import ValidationError
 
 from vidnet_sim.core.engine import CoreEngine
 from vidnet_sim.core.histogram import N_BUCKETS
@@ -23,6 +24,7 @@ from vidnet_sim.results import SlaTargets, Tables, build_tables, write_results
 from vidnet_sim.scenario import Scenario, load_scenario
 from vidnet_sim.scenario.groups import camera_name
 from vidnet_sim.scenario.growth import plan_years, scenario_for_year
+from vidnet_sim.scenario.load import section_problems
 from vidnet_sim.scenario.model import Simulation
 from vidnet_sim.scenario.units import format_time
 from vidnet_sim.timeline.driver import (
@@ -61,7 +63,8 @@ def with_overrides(
     duration_ps: int | None = None,
     window_ps: int | None = None,
 ) -> Scenario:
-    """A copy of ``scenario`` with simulation settings replaced (and re-validated)."""
+    """A copy of ``scenario`` with simulation settings replaced (and re-validated: a
+    :class:`ScenarioError` names a setting out of its bounds)."""
     sim = scenario.simulation.model_dump()
     if seed is not None:
         sim["seed"] = seed
@@ -70,7 +73,13 @@ def with_overrides(
         sim["warmup"] = min(sim["warmup"], duration_ps // 2)
     if window_ps is not None:
         sim["window"] = window_ps
-    return scenario.model_copy(update={"simulation": Simulation.model_validate(sim)})
+    try:
+        simulation = Simulation.model_validate(sim)
+    except ValidationError as exc:  # e.g. a duration of more windows than the bound
+        times = ("duration", "warmup", "window", "report_interval")
+        shown = {k: format_time(v) if k in times and v is not None else v for k, v in sim.items()}
+        raise ScenarioError(section_problems(exc, "simulation", shown)) from None
+    return scenario.model_copy(update={"simulation": simulation})
 
 
 @dataclass(frozen=True)

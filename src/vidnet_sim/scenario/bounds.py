@@ -16,6 +16,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_GOP",
     "MAX_GROWTH_SCALE",
+    "MAX_GROWTH_YEARS",
     "MAX_IP_RATIO",
     "MAX_NESTING",
     "MAX_PACKETS",
@@ -82,6 +83,8 @@ MAX_SIGMA = 3.0
 #: Largest bitrate scale of an alarm, of motion or of the night: 100 times a stream's
 #: bitrate is far beyond any encoder's range.
 MAX_BITRATE_SCALE = 100.0
+#: Last year of a growth plan: every year of the plan is built and checked.
+MAX_GROWTH_YEARS = 100
 #: Largest ``scale_cameras`` factor of one growth year.
 MAX_GROWTH_SCALE = 100.0
 #: Highest packet rate of one source (packets/s): 1e9 is a 400 Gbit/s link of 50-byte

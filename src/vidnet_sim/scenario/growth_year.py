@@ -6,7 +6,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from vidnet_sim.scenario.bounds import MAX_GROWTH_SCALE
+from vidnet_sim.scenario.bounds import MAX_GROWTH_SCALE, MAX_GROWTH_YEARS
 from vidnet_sim.scenario.fields import Model, raise_rules
 
 __all__ = ["GROWTH_SECTIONS", "GrowthYear"]
@@ -51,7 +51,7 @@ class GrowthYear(Model):
     """One entry of the growth plan: the year and what it adds (raw tables, see
     :mod:`vidnet_sim.scenario.growth`)."""
 
-    year: Annotated[int, Field(ge=1)]
+    year: Annotated[int, Field(ge=1, le=MAX_GROWTH_YEARS)]
     description: str = ""
     scale_cameras: _Scale = None
     nodes: list[_Table] = Field(default_factory=list)

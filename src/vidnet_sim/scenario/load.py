@@ -43,7 +43,7 @@ from vidnet_sim.scenario.units import (
     parse_time,
 )
 
-__all__ = ["load_scenario", "parse_scenario_dict"]
+__all__ = ["load_scenario", "parse_scenario_dict", "section_problems"]
 
 _CONTEXT = {UNITS_REQUIRED: True}
 _MISSING = object()
@@ -188,6 +188,17 @@ def _show(value: object) -> str:
 
 
 # --------------------------------------------------------------------------- pydantic errors
+def section_problems(exc: ValidationError, section: str, data: dict[str, Any]) -> list[Problem]:
+    """The problems of a model of one ``section`` (``"simulation"``) that failed on ``data``,
+    named as in a scenario file (``simulation.window: ...``)."""
+    whole = {section: data}
+    return [
+        p
+        for error in exc.errors()
+        for p in _problems_from_error({**error, "loc": (section, *error["loc"])}, whole)
+    ]
+
+
 def _problems_from_error(error: Any, data: dict[str, Any]) -> list[Problem]:
     """Turn one pydantic error into problems with readable paths and messages."""
     loc: tuple[int | str, ...] = tuple(error["loc"])
