@@ -61,10 +61,8 @@ __all__ = [
 
 from vidnet_sim.scenario.behaviour import DayNight, Motion
 from vidnet_sim.scenario.bounds import (
-    MAX_BITRATE_SCALE,
     MAX_CAMERAS,
     MAX_DURATION_PS,
-    MAX_GOP,
     MAX_IP_RATIO,
     MAX_PACKET_RATE,
     MAX_PATH_NODES,
@@ -73,14 +71,16 @@ from vidnet_sim.scenario.bounds import (
     MAX_WEIGHT,
     MAX_WINDOWS,
     MIN_FPS,
-    MIN_PACKET_RATE,
     MIN_REPORT_INTERVAL_PS,
     MIN_WINDOW_PS,
 )
 from vidnet_sim.scenario.fields import (
     DEFAULT_LINK_BUFFER_BYTES,
     UNITS_REQUIRED,
+    BitrateScale,
+    Gop,
     Length,
+    PerSecond,
     Rate,
     Size,
     Time,
@@ -229,11 +229,8 @@ class Route(_Model):
 
 # --------------------------------------------------------------------------- cameras
 _Fps = Annotated[float, Field(ge=MIN_FPS, le=240)]
-_Gop = Annotated[int, Field(ge=1, le=MAX_GOP)]
 _IpRatio = Annotated[float, Field(gt=0, le=MAX_IP_RATIO)]
 _Sigma = Annotated[float, Field(ge=0, le=MAX_SIGMA)]
-_Scale = Annotated[float, Field(gt=0, le=MAX_BITRATE_SCALE)]
-_PacketRate = Annotated[float, Field(ge=MIN_PACKET_RATE, le=MAX_PACKET_RATE)]
 _MIN_INTERVAL_PS = round(10**12 / MAX_PACKET_RATE)  # the interval of the highest packet rate
 
 Codec = Literal["h264", "h265"]
@@ -302,7 +299,7 @@ class CameraStream(_Model):
     resolution: Resolution | None = None
     fps: _Fps | None = None
     bitrate: _PositiveRate | None = None
-    gop: _Gop | None = None
+    gop: Gop | None = None
     ip_ratio: _IpRatio | None = None
     p_sigma: _Sigma | None = None
     i_sigma: _Sigma | None = None
@@ -327,7 +324,7 @@ class CameraGroup(_Model):
     resolution: Resolution = "1080p"
     fps: _Fps = 25.0
     bitrate: _PositiveRate | None = None
-    gop: _Gop | None = None
+    gop: Gop | None = None
     ip_ratio: _IpRatio = 10.0
     p_sigma: _Sigma = 0.3
     i_sigma: _Sigma = 0.04
@@ -446,7 +443,7 @@ class Source(_Model):
     class_: _Name = Field(default="data", alias="class")
     multicast: bool = False
     rate: _PositiveRate | None = None
-    packet_rate: _PacketRate | None = None
+    packet_rate: PerSecond | None = None
     interval: Annotated[Time, Field(ge=_MIN_INTERVAL_PS)] | None = None
     size: _PositiveSize | None = None
     size_dist: SizeDist | None = None
@@ -521,8 +518,8 @@ class Event(_Model):
     targets: Annotated[list[_Name], Field(min_length=1)] | None = None
     at: Time
     duration: _PositiveTime | None = None
-    bitrate_scale: _Scale = 3.0
-    gop: _Gop | None = None
+    bitrate_scale: BitrateScale = 3.0
+    gop: Gop | None = None
     link: _Name | None = None
     convergence: Time = parse_time("50ms")
     revert: bool = True
