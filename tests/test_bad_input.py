@@ -651,3 +651,32 @@ def test_overridden_settings_are_held_to_the_same_bounds() -> None:
         ScenarioError, match=r"simulation\.window: got '1ps': must be at least '1ms'"
     ):
         with_overrides(scenario, window_ps=1)
+
+
+def test_checks_across_many_items_take_time_in_proportion() -> None:
+    """5000 groups, nodes and alarms (and 2000 alarms of one group) validate in seconds: the
+    checks of overlapping events, of camera names against node ids and of event targets do
+    not compare every pair. Oracle: the one overlapping pair is still found, once."""
+    n = 5000
+    data = _set(BASE, ("nodes",), BASE["nodes"] + [{"id": f"x{i}"} for i in range(n)])
+    data["cameras"] = [
+        {"name": f"c{i}", "count": 1, "attach": "edge", "destinations": ["nvr"]} for i in range(n)
+    ]
+    alarms = [
+        {"kind": "alarm", "targets": [f"c{i}"], "at": "1s", "duration": "1ms"} for i in range(n)
+    ]
+    alarms += [
+        {"kind": "alarm", "targets": ["c0"], "at": f"{2000 + 2 * k}ms", "duration": "1ms"}
+        for k in range(2000)
+    ]
+    alarms.append({"kind": "alarm", "targets": ["c7", "c0"], "at": "2002.5ms", "duration": "1ms"})
+    data["events"] = alarms
+    data["simulation"]["duration"] = "10s"
+    t0 = time.monotonic()
+    problems = _problems(data)
+    assert time.monotonic() - t0 < 20
+    assert [str(p) for p in problems] == [
+        f"events[{len(alarms) - 1}] (kind=\"alarm\"): overlapping events: the alarm on 'c0' from "
+        f"2.0025s to 2.0035s overlaps events[{n + 1}] (from 2.002s to 2.003s); alarms on a "
+        "target must not overlap"
+    ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import heapq
 import itertools
 import os
 import re
@@ -408,6 +409,10 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
         problems += check_node(b, "links", i, "b")
 
     # camera groups, sources and services: unique names, origin and destination nodes exist
+    indexed: dict[str, list[tuple[str, int]]] = {}  # "north" -> node ids "north[i]", with i
+    for n in node_ids:
+        if m := _INDEXED.fullmatch(n):
+            indexed.setdefault(m.group(1), []).append((n, int(m.group(2))))
     names: dict[str, str] = {}
     for section, origin_key in (("cameras", "attach"), ("sources", "at"), ("services", "at")):
         for i, item in raw_items(data, section):
@@ -453,10 +458,7 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
                         problems += check_node(dest, section, i, "streams", j, "destinations", k)
             count = item.get("count")
             if section == "cameras" and isinstance(name, str) and isinstance(count, int):
-                pattern = re.compile(re.escape(name) + r"\[(\d+)\]")
-                taken = sorted(
-                    n for n in node_ids if (m := pattern.fullmatch(n)) and int(m.group(1)) < count
-                )
+                taken = sorted(n for n, k in indexed.get(name, ()) if k < count)
                 if taken:
                     problems.append(
                         Problem(
@@ -470,6 +472,9 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
     problems += _check_targets(data, sorted(names))
     problems += sla_class_problems(plan_data(data))  # a class used in any year of the plan
     return problems
+
+
+_INDEXED = re.compile(r"(.*)\[(\d{1,18})\]", re.DOTALL)  # a node id named like a camera
 
 
 def _check_totals(data: dict[str, Any]) -> list[Problem]:
@@ -552,9 +557,10 @@ def _check_routes(
 def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
     """Event targets name camera groups, sources or services."""
     problems: list[Problem] = []
+    known = set(names)
     for i, item in raw_items(data, "events"):
         for k, target in _str_list(item, "targets"):
-            if target not in names:
+            if target not in known:
                 problems.append(
                     Problem(
                         _path(("events", i, "targets", k), data),
@@ -567,23 +573,47 @@ def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
     return problems
 
 
+def _overlaps(spans: Iterable[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """The pairs ``(later, earlier)`` of the ``(start, end, index)`` spans that overlap in
+    time, by index; in time ``n log n`` plus the pairs (at most :data:`_MAX_OVERLAPS`)."""
+    pairs: set[tuple[int, int]] = set()
+    active: list[tuple[int, int]] = []  # (end, index) of the spans begun and not yet ended
+    for start, end, j in sorted(spans):
+        while active and active[0][0] <= start:
+            heapq.heappop(active)
+        pairs.update((max(j, k), min(j, k)) for _, k in active)
+        if len(pairs) >= _MAX_OVERLAPS:
+            break
+        heapq.heappush(active, (end, j))
+    return sorted(pairs)[:_MAX_OVERLAPS]
+
+
+#: Most overlapping pairs of events reported (each is one problem).
+_MAX_OVERLAPS = 1000
+
+
 def _check_alarms(events: list[tuple[int, Event]], data: dict[str, Any]) -> list[Problem]:
     """Two alarms on a common target must not overlap in time."""
     problems: list[Problem] = []
     alarms = [(i, e, e.end) for i, e in events if e.kind == "alarm" and e.end is not None]
-    for j, (i, event, end) in enumerate(alarms):
-        for i0, earlier, earlier_end in alarms[:j]:
-            common = [t for t in event.targets or () if t in (earlier.targets or ())]
-            if common and event.at < earlier_end and earlier.at < end:
-                problems.append(
-                    Problem(
-                        _path(("events", i), data),
-                        f"overlapping events: the alarm on {common[0]!r} from "
-                        f"{format_time(event.at)} to {format_time(end)} overlaps "
-                        f"events[{i0}] (from {format_time(earlier.at)} to "
-                        f"{format_time(earlier_end)}); alarms on a target must not overlap",
-                    )
-                )
+    spans: dict[str, list[tuple[int, int, int]]] = {}  # per target
+    for j, (_, event, end) in enumerate(alarms):
+        for target in dict.fromkeys(event.targets or ()):
+            spans.setdefault(target, []).append((event.at, end, j))
+    pairs = sorted({pair for per_target in spans.values() for pair in _overlaps(per_target)})
+    for j, j0 in pairs[:_MAX_OVERLAPS]:
+        i, event, end = alarms[j]
+        i0, earlier, earlier_end = alarms[j0]
+        common = [t for t in event.targets or () if t in (earlier.targets or ())]
+        problems.append(
+            Problem(
+                _path(("events", i), data),
+                f"overlapping events: the alarm on {common[0]!r} from "
+                f"{format_time(event.at)} to {format_time(end)} overlaps "
+                f"events[{i0}] (from {format_time(earlier.at)} to "
+                f"{format_time(earlier_end)}); alarms on a target must not overlap",
+            )
+        )
     return problems
 
 
@@ -598,9 +628,19 @@ def _check_failures(events: list[tuple[int, Event]], data: dict[str, Any]) -> li
         if isinstance(lid, str):
             link_ids.append(lid)
     failures = [(i, e) for i, e in events if e.kind == "failure" and e.link is not None]
+    known = set(link_ids)
+    spans: dict[str, list[tuple[int, int, int]]] = {}  # per link
+    for j, (_, ev) in enumerate(failures):
+        assert ev.link is not None and ev.end is not None
+        if ev.link in known:
+            spans.setdefault(ev.link, []).append((ev.at, ev.end, j))
+    overlapping: dict[int, list[int]] = {}
+    for per_link in spans.values():
+        for j, j0 in _overlaps(per_link):
+            overlapping.setdefault(j, []).append(j0)
     for j, (i, ev) in enumerate(failures):
         assert ev.link is not None and ev.end is not None
-        if ev.link not in link_ids:
+        if ev.link not in known:
             problems.append(
                 Problem(
                     _path(("events", i, "link"), data),
@@ -609,17 +649,17 @@ def _check_failures(events: list[tuple[int, Event]], data: dict[str, Any]) -> li
                 )
             )
             continue
-        for i0, other in failures[:j]:
+        for j0 in sorted(overlapping.get(j, ())):
+            i0, other = failures[j0]
             assert other.end is not None
-            if other.link == ev.link and ev.at < other.end and other.at < ev.end:
-                problems.append(
-                    Problem(
-                        _path(("events", i), data),
-                        f"overlapping events: the failure of {ev.link!r} from {format_time(ev.at)} "
-                        f"to {format_time(ev.end)} overlaps events[{i0}] (from "
-                        f"{format_time(other.at)} to {format_time(other.end)})",
-                    )
+            problems.append(
+                Problem(
+                    _path(("events", i), data),
+                    f"overlapping events: the failure of {ev.link!r} from {format_time(ev.at)} "
+                    f"to {format_time(ev.end)} overlaps events[{i0}] (from "
+                    f"{format_time(other.at)} to {format_time(other.end)})",
                 )
+            )
     return problems
 
 
