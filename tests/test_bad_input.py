@@ -680,3 +680,9 @@ def test_checks_across_many_items_take_time_in_proportion() -> None:
         f"2.0025s to 2.0035s overlaps events[{n + 1}] (from 2.002s to 2.003s); alarms on a "
         "target must not overlap"
     ]
+
+
+def test_an_empty_zip_group_is_a_problem_not_a_crash() -> None:
+    spec, problems = parse_spec({"zip": [{}], "grid": {"a": [1]}})
+    assert spec is None
+    assert [str(p) for p in problems] == ["sweep.zip[0]: an empty zip group: give its arrays"]

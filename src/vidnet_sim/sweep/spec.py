@@ -259,6 +259,8 @@ def parse_spec(data: object) -> tuple[SweepSpec | None, list[Problem]]:
                 if why := check_value(v):
                     problems.append(Problem(spec_path((*loc, key, i)), why))
     for loc, group in spec.zip_groups():
+        if not group:
+            problems.append(Problem(spec_path(loc), "an empty zip group: give its arrays"))
         lengths = {key: len(values) for key, values in group.items()}
         if len(set(lengths.values())) > 1:
             listed = ", ".join(f"{k!r}: {n}" for k, n in lengths.items())
@@ -276,12 +278,12 @@ def point_count(spec: SweepSpec) -> tuple[int, str]:
     factors = [
         (f"grid {len(v)}" if i == 0 else str(len(v))) for i, v in enumerate(spec.grid.values())
     ]
-    factors += [f"zip {len(next(iter(g.values())))}" for _, g in spec.zip_groups()]
+    zips = [max(map(len, g.values()), default=0) for _, g in spec.zip_groups()]
+    factors += [f"zip {n}" for n in zips]
     if spec.random is not None:
         factors.append(f"{spec.random.samples} samples")
     factors.append(f"{spec.replications} replication{'s' if spec.replications != 1 else ''}")
-    n = math.prod(len(v) for v in spec.grid.values())
-    n *= math.prod(len(next(iter(g.values()))) for _, g in spec.zip_groups())
+    n = math.prod(len(v) for v in spec.grid.values()) * math.prod(zips)
     n *= spec.random.samples if spec.random is not None else 1
     return n * spec.replications, " x ".join(factors)
 
