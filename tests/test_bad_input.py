@@ -686,3 +686,19 @@ def test_an_empty_zip_group_is_a_problem_not_a_crash() -> None:
     spec, problems = parse_spec({"zip": [{}], "grid": {"a": [1]}})
     assert spec is None
     assert [str(p) for p in problems] == ["sweep.zip[0]: an empty zip group: give its arrays"]
+
+
+def test_suggestions_for_many_unknown_names_are_bounded() -> None:
+    """5000 unknown attach nodes among 20 000 nodes: the first get a 'did you mean', the
+    rest none, and the check ends in seconds (each suggestion compares with every node)."""
+    data = _set(BASE, ("nodes",), BASE["nodes"] + [{"id": f"agg{i}"} for i in range(20_000)])
+    data["cameras"] = [
+        {"name": f"c{i}", "count": 1, "attach": f"agg{i}x", "destinations": ["nvr"]}
+        for i in range(5000)
+    ]
+    t0 = time.monotonic()
+    problems = _problems(data)
+    assert time.monotonic() - t0 < 20
+    assert len(problems) == 5000
+    assert problems[0].message == "got 'agg0x': no node has this id; did you mean 'agg0'?"
+    assert problems[-1].message == "got 'agg4999x': no node has this id"

@@ -361,15 +361,35 @@ def _str_list(item: dict[str, Any], key: str) -> list[tuple[int, str]]:
     return [(k, v) for k, v in enumerate(values) if isinstance(v, str)]
 
 
+#: Comparisons of unknown names with known ones spent on suggestions, per check.
+_HINT_BUDGET = 500_000
+
+
+class _Hints:
+    """``"; did you mean 'x'?"`` for unknown names among ``choices``, within a budget: a
+    suggestion compares the name with every choice, so a scenario with thousands of unknown
+    names among thousands of choices gets suggestions for its first ones only."""
+
+    def __init__(self, choices: list[str], budget: int = _HINT_BUDGET) -> None:
+        self.choices = choices
+        self.budget = budget
+
+    def __call__(self, word: str) -> str:
+        if self.budget < len(self.choices):
+            return ""
+        self.budget -= len(self.choices)
+        return did_you_mean(word, self.choices, False)
+
+
 def _cross_checks(data: dict[str, Any]) -> list[Problem]:
     """Unique ids and names, and every reference to a node, checked on the raw data."""
     problems: list[Problem] = []
     node_ids = _raw_strings(data, "nodes", "id")
-    node_list = sorted(node_ids)
+    hint_node = _Hints(sorted(node_ids))
 
     def check_node(value: object, *loc: int | str) -> list[Problem]:
         if isinstance(value, str) and value not in node_ids:
-            hint = did_you_mean(value, node_list, False)
+            hint = hint_node(value)
             return [Problem(_path(loc, data), f"got {value!r}: no node has this id{hint}")]
         return []
 
@@ -558,6 +578,7 @@ def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
     """Event targets name camera groups, sources or services."""
     problems: list[Problem] = []
     known = set(names)
+    hint = _Hints(names)
     for i, item in raw_items(data, "events"):
         for k, target in _str_list(item, "targets"):
             if target not in known:
@@ -567,7 +588,7 @@ def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
                         f"got {target!r}: no camera group"
                         + (", source or service" if data.get("services") else " or source")
                         + " has this name"
-                        f"{did_you_mean(target, names, False)}",
+                        f"{hint(target)}",
                     )
                 )
     return problems
@@ -629,6 +650,7 @@ def _check_failures(events: list[tuple[int, Event]], data: dict[str, Any]) -> li
             link_ids.append(lid)
     failures = [(i, e) for i, e in events if e.kind == "failure" and e.link is not None]
     known = set(link_ids)
+    hint = _Hints(link_ids)
     spans: dict[str, list[tuple[int, int, int]]] = {}  # per link
     for j, (_, ev) in enumerate(failures):
         assert ev.link is not None and ev.end is not None
@@ -644,7 +666,7 @@ def _check_failures(events: list[tuple[int, Event]], data: dict[str, Any]) -> li
             problems.append(
                 Problem(
                     _path(("events", i, "link"), data),
-                    f"got {ev.link!r}: no link has this id{did_you_mean(ev.link, link_ids, False)}"
+                    f"got {ev.link!r}: no link has this id{hint(ev.link)}"
                     " (a link's id is its `id`, or `a-b`)",
                 )
             )
