@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from vidnet_sim.cli import main
 from vidnet_sim.errors import MAX_SHOWN_PROBLEMS, Problem, ScenarioError
-from vidnet_sim.runner import compile_scenario, with_overrides
+from vidnet_sim.runner import compile_scenario, run, with_overrides
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.bounds import (
     MAX_BITRATE_SCALE,
@@ -702,3 +702,24 @@ def test_suggestions_for_many_unknown_names_are_bounded() -> None:
     assert len(problems) == 5000
     assert problems[0].message == "got 'agg0x': no node has this id; did you mean 'agg0'?"
     assert problems[-1].message == "got 'agg4999x': no node has this id"
+
+
+def test_the_packet_estimate_bounds_what_a_run_sends() -> None:
+    """Oracle: a run's own count of the packets sent (warm-up 0, every destination's copy).
+    The estimate counts each frame's packets as its mean size / payload + 1 (at least the
+    mean of the rounded-up count), so it is a little above, never below."""
+    data = _set(BASE, ("cameras", 0), {**BASE["cameras"][0], "count": 10, "bitrate": "4Mbps"})
+    data["simulation"]["duration"] = "5s"
+    src = {"at": "edge", "destinations": ["nvr"], "size": "200B"}
+    data["sources"] = [
+        {**src, "name": "c", "kind": "cbr", "packet_rate": 500.0},
+        {**src, "name": "p", "kind": "poisson", "packet_rate": 300.0, "stop": "4s"},
+    ]
+    scenario = parse_scenario_dict(data)
+    estimate = compile_scenario(scenario).packets
+    stats = run(scenario, write=False).stats
+    sent = stats.packets_sent
+    by_group = dict(zip(stats.group_names, sent, strict=True))
+    assert by_group["c"] == 2500  # 500/s for 5 s, exactly
+    assert abs(by_group["p"] - 1200) < 4 * 1200**0.5  # Poisson: 300/s for 4 s
+    assert sent.sum() <= estimate <= 1.1 * sent.sum(), (estimate, sent.sum())

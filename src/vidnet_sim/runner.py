@@ -91,6 +91,7 @@ class CompiledScenario:
     actions: list[Action]  #: its timeline (events and failures as engine actions)
     source: Path | None  #: the TOML file it was loaded from, if any
     years: tuple[int, ...]  #: the years of its growth plan (``(1,)`` without one)
+    packets: float = 0.0  #: about how many packets a run sends (:func:`check_volume`)
 
 
 def compile_scenario(
@@ -112,19 +113,19 @@ def compile_scenario(
     source = None if isinstance(scenario, Scenario) else Path(scenario)
     base_dir = source.parent if source is not None else None
 
-    def compile_year(sc: Scenario) -> tuple[NetworkPlan, list[Action]]:
+    def compile_year(sc: Scenario) -> tuple[NetworkPlan, list[Action], float]:
         plan = build_plan(sc, base_dir)
-        check_volume(plan, sc.simulation.duration)
+        packets = check_volume(plan, sc.simulation.duration)
         actions = scenario_actions(sc, plan)
         if core_limits:
             check_limits(plan, sc.simulation.window, sc.simulation.duration)
-        return plan, actions
+        return plan, actions, packets
 
     try:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
         scenario = with_overrides(scenario, seed=seed, duration_ps=duration_ps)
-        plan, actions = compile_year(scenario)
+        plan, actions, packets = compile_year(scenario)
     except ScenarioError as exc:
         raise exc.with_source(str(source)) if source is not None else exc from None
     years = tuple(plan_years(scenario))
@@ -142,7 +143,7 @@ def compile_scenario(
             ]
     if problems:
         raise ScenarioError(problems, str(source) if source is not None else "")
-    return CompiledScenario(scenario, plan, actions, source, years)
+    return CompiledScenario(scenario, plan, actions, source, years, packets)
 
 
 def sla_targets(scenario: Scenario) -> dict[str, SlaTargets]:
