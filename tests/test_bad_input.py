@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vidnet_sim.cli import main
-from vidnet_sim.errors import MAX_SHOWN_PROBLEMS, Problem, ScenarioError
+from vidnet_sim.errors import MAX_SHOWN_LINE, MAX_SHOWN_PROBLEMS, Problem, ScenarioError
 from vidnet_sim.runner import compile_scenario, run, with_overrides
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.bounds import (
@@ -723,3 +723,17 @@ def test_the_packet_estimate_bounds_what_a_run_sends() -> None:
     assert by_group["c"] == 2500  # 500/s for 5 s, exactly
     assert abs(by_group["p"] - 1200) < 4 * 1200**0.5  # Poisson: 300/s for 4 s
     assert sent.sum() <= estimate <= 1.1 * sent.sum(), (estimate, sent.sum())
+
+
+def test_a_huge_name_does_not_make_a_huge_message() -> None:
+    name = "n" * 1_000_000
+    data = _set(BASE, ("cameras", 0), {**BASE["cameras"][0], "name": name, "attach": name})
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario_dict(data)
+    text = err.value.render()
+    assert all(len(line) <= MAX_SHOWN_LINE for line in text.splitlines())
+    (problem,) = err.value.problems
+    assert problem.path == 'cameras[0] (name="' + "n" * 37 + '...").attach'
+    assert problem.message == "got '" + "n" * 56 + "...: no node has this id"
+    long = ScenarioError([Problem("x", "m" * 5000)]).render().splitlines()[1]
+    assert len(long) == MAX_SHOWN_LINE and long.endswith("...")

@@ -17,6 +17,8 @@ EXIT_PARTIAL = 4
 MAX_SHOWN_PROBLEMS = 20
 #: The most places shown for one problem found at several places.
 MAX_SHOWN_PLACES = 10
+#: The longest line of a problem shown (a name or value may be any length).
+MAX_SHOWN_LINE = 1000
 
 
 class VidnetError(Exception):
@@ -72,7 +74,9 @@ class ScenarioError(VidnetError):
             named = [p for p in paths if p][:MAX_SHOWN_PLACES]
             more = len([p for p in paths if p]) - len(named)
             where = ", ".join(named) + (f" and {more} more places" if more else "")
-            lines.append(f"  - {where}: {message}" if where else f"  - {message}")
+            line = f"  - {where}: {message}" if where else f"  - {message}"
+            cut = len(line) > MAX_SHOWN_LINE
+            lines.append(line[: MAX_SHOWN_LINE - 3] + "..." if cut else line)
             shown += len(paths)
         if n > shown:
             rest = len(places) - MAX_SHOWN_PROBLEMS

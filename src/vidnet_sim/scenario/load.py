@@ -143,7 +143,11 @@ def _label(section: str, item: object) -> str:
     if section == "links" and not isinstance(values["id"], str):
         a, b = item.get("a"), item.get("b")
         values["id"] = f"{a}-{b}" if isinstance(a, str) and isinstance(b, str) else None
-    shown = [f'{k}="{v}"' for k, v in values.items() if isinstance(v, str)]
+    shown = [
+        f'{k}="{v if len(v) <= 40 else v[:37] + "..."}"'
+        for k, v in values.items()
+        if isinstance(v, str)
+    ]
     return f" ({', '.join(shown)})" if shown else ""
 
 
@@ -390,7 +394,7 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
     def check_node(value: object, *loc: int | str) -> list[Problem]:
         if isinstance(value, str) and value not in node_ids:
             hint = hint_node(value)
-            return [Problem(_path(loc, data), f"got {value!r}: no node has this id{hint}")]
+            return [Problem(_path(loc, data), f"got {_show(value)}: no node has this id{hint}")]
         return []
 
     # unique node ids
