@@ -151,8 +151,8 @@ def test_errors_in_growth_entries_are_reported_with_their_paths(
         [
             "growth[2]: a growth entry adds nothing: give scale_cameras or items of nodes, "
             "links, cameras, sources, services",
-            "growth[3].scale_cameras: got 'x': expected a positive number (every group) or a "
-            "table of group name = positive number",
+            "growth[3].scale_cameras: got 'x': expected a positive number up to 100 (every "
+            "group) or a table of group name = such a number",
         ]
     ), got  # the structure first: the years cannot be built while it is broken
     f = write_text(

@@ -11,11 +11,13 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from pydantic import ValidationError
 
 from vidnet_sim.core.engine import CoreEngine
 from vidnet_sim.core.histogram import N_BUCKETS
 from vidnet_sim.core.limits import check_limits
 from vidnet_sim.core.stats import RunStats
+from vidnet_sim.core.volume import check_volume
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.plan import NetworkPlan, build_plan
 from vidnet_sim.reference import ReferenceEngine
@@ -31,6 +33,7 @@ from vidnet_sim.results.storage import storage_manifest, storage_table
 from vidnet_sim.scenario import Scenario, load_scenario
 from vidnet_sim.scenario.groups import camera_name
 from vidnet_sim.scenario.growth import plan_years, scenario_for_year
+from vidnet_sim.scenario.load import section_problems
 from vidnet_sim.scenario.model import Simulation
 from vidnet_sim.scenario.units import format_time
 from vidnet_sim.timeline.driver import (
@@ -71,7 +74,8 @@ def with_overrides(
     duration_ps: int | None = None,
     window_ps: int | None = None,
 ) -> Scenario:
-    """A copy of ``scenario`` with simulation settings replaced (and re-validated)."""
+    """A copy of ``scenario`` with simulation settings replaced (and re-validated: a
+    :class:`ScenarioError` names a setting out of its bounds)."""
     sim = scenario.simulation.model_dump()
     if seed is not None:
         sim["seed"] = seed
@@ -80,7 +84,13 @@ def with_overrides(
         sim["warmup"] = min(sim["warmup"], duration_ps // 2)
     if window_ps is not None:
         sim["window"] = window_ps
-    return scenario.model_copy(update={"simulation": Simulation.model_validate(sim)})
+    try:
+        simulation = Simulation.model_validate(sim)
+    except ValidationError as exc:  # e.g. a duration of more windows than the bound
+        times = ("duration", "warmup", "window", "report_interval")
+        shown = {k: format_time(v) if k in times and v is not None else v for k, v in sim.items()}
+        raise ScenarioError(section_problems(exc, "simulation", shown)) from None
+    return scenario.model_copy(update={"simulation": simulation})
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,7 @@ class CompiledScenario:
     actions: list[Action]  #: its timeline (events and failures as engine actions)
     source: Path | None  #: the TOML file it was loaded from, if any
     years: tuple[int, ...]  #: the years of its growth plan (``(1,)`` without one)
+    packets: float = 0.0  #: about how many packets a run sends (:func:`check_volume`)
 
 
 def compile_scenario(
@@ -113,18 +124,19 @@ def compile_scenario(
     source = None if isinstance(scenario, Scenario) else Path(scenario)
     base_dir = source.parent if source is not None else None
 
-    def compile_year(sc: Scenario) -> tuple[NetworkPlan, list[Action]]:
+    def compile_year(sc: Scenario) -> tuple[NetworkPlan, list[Action], float]:
         plan = build_plan(sc, base_dir)
+        packets = check_volume(plan, sc.simulation.duration)
         actions = scenario_actions(sc, plan)
         if core_limits:
             check_limits(plan, sc.simulation.window, sc.simulation.duration)
-        return plan, actions
+        return plan, actions, packets
 
     try:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
         scenario = with_overrides(scenario, seed=seed, duration_ps=duration_ps)
-        plan, actions = compile_year(scenario)
+        plan, actions, packets = compile_year(scenario)
     except ScenarioError as exc:
         raise exc.with_source(str(source)) if source is not None else exc from None
     years = tuple(plan_years(scenario))
@@ -142,7 +154,7 @@ def compile_scenario(
             ]
     if problems:
         raise ScenarioError(problems, str(source) if source is not None else "")
-    return CompiledScenario(scenario, plan, actions, source, years)
+    return CompiledScenario(scenario, plan, actions, source, years, packets)
 
 
 def sla_targets(scenario: Scenario) -> dict[str, SlaTargets]:

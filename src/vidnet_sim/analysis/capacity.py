@@ -36,7 +36,13 @@ from vidnet_sim.analysis.estimates import (
     estimate,
 )
 from vidnet_sim.analysis.runs import RunCache, RunRecord, mean_ci, run_all
-from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw, make_vary
+from vidnet_sim.analysis.vary import (
+    MAX_REPLICATIONS,
+    AnalysisInputError,
+    Vary,
+    load_raw,
+    make_vary,
+)
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker
 from vidnet_sim.network.plan import build_plan
@@ -310,6 +316,14 @@ def find_capacity(
         raise AnalysisInputError("--replications: need at least 2 for a confidence interval")
     if max_replications < replications:
         raise AnalysisInputError("--max-replications must be ≥ --replications")
+    if max_replications > MAX_REPLICATIONS:
+        raise AnalysisInputError(
+            f"--max-replications: expected at most {MAX_REPLICATIONS}, got {max_replications}"
+        )
+    if not 0 < rel_tol < 1:
+        raise AnalysisInputError(f"--tolerance: expected a number in (0, 1), got {rel_tol}")
+    if not 0 < confidence < 1:
+        raise AnalysisInputError(f"--confidence: must be in (0, 1), got {confidence}")
     scenario = load_scenario(file)
     targets = {cls: sla_columns(t) for cls, t in sla_targets(scenario).items()}
     targets = {c: t for c, t in targets.items() if t}

@@ -25,7 +25,14 @@ from vidnet_sim.analysis.estimates import METHOD_GAUSSIAN, METHOD_NC, METHOD_SUM
 from vidnet_sim.analysis.plots import draw_panels
 from vidnet_sim.analysis.report_data import Panel, PanelGrid, Series, Target, VerticalMark
 from vidnet_sim.analysis.runs import RunCache, RunRecord, mean_ci
-from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw, make_vary, vary_values
+from vidnet_sim.analysis.vary import (
+    MAX_REPLICATIONS,
+    AnalysisInputError,
+    Vary,
+    load_raw,
+    make_vary,
+    vary_values,
+)
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker
 from vidnet_sim.network.plan import build_plan
@@ -193,8 +200,10 @@ def run_curve(
     :class:`~vidnet_sim.analysis.vary.AnalysisInputError` for a bad variable or range,
     before anything runs. Runs that fail are listed in ``failures`` (a partial curve).
     """
-    if replications < 1:
-        raise AnalysisInputError(f"--replications: must be at least 1, got {replications}")
+    if not 1 <= replications <= MAX_REPLICATIONS:
+        raise AnalysisInputError(
+            f"--replications: expected 1 to {MAX_REPLICATIONS}, got {replications}"
+        )
     if not 0 < confidence < 1:
         raise AnalysisInputError(f"--confidence: must be in (0, 1), got {confidence}")
     data, base_dir = load_raw(file)

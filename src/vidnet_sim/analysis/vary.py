@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,11 +27,25 @@ import numpy as np
 from vidnet_sim.errors import VidnetError
 from vidnet_sim.scenario import load_scenario, parse_scenario_dict
 from vidnet_sim.scenario.model import default_bitrate_bps
+from vidnet_sim.scenario.toml_file import read_toml
 from vidnet_sim.scenario.units import parse_rate, parse_time
 from vidnet_sim.variation.paths import Loc, PathError, resolve, set_value
 from vidnet_sim.variation.quantities import QUANTITY_KINDS, quantity_kind
 
-__all__ = ["AnalysisInputError", "Vary", "load_raw", "make_vary", "vary_values"]
+__all__ = [
+    "MAX_REPLICATIONS",
+    "MAX_STEPS",
+    "AnalysisInputError",
+    "Vary",
+    "load_raw",
+    "make_vary",
+    "vary_values",
+]
+
+#: Most values of one curve (``--steps``): each is ``--replications`` runs.
+MAX_STEPS = 1000
+#: Most replications of one value of a curve or a capacity search.
+MAX_REPLICATIONS = 1000
 
 _BASE_UNIT = {"rate": "bps", "size": "B", "time": "ps", "length": "m"}
 
@@ -45,7 +58,7 @@ def load_raw(path: str | Path) -> tuple[dict[str, Any], Path]:
     """A scenario file's raw TOML data (validated once) and its folder."""
     file = Path(path)
     load_scenario(file)  # raises ScenarioError with every problem
-    data = tomllib.loads(file.read_text(encoding="utf-8"))
+    data = read_toml(file)
     data.setdefault("name", file.stem)
     return data, file.parent.resolve()
 
@@ -178,8 +191,8 @@ def vary_values(vary: Vary, start: float, stop: float, steps: int) -> list[float
 
     Raises :class:`AnalysisInputError` for a reversed or empty range.
     """
-    if steps < 1:
-        raise AnalysisInputError(f"--steps: must be at least 1, got {steps}")
+    if not 1 <= steps <= MAX_STEPS:
+        raise AnalysisInputError(f"--steps: expected 1 to {MAX_STEPS}, got {steps}")
     if not (math.isfinite(start) and math.isfinite(stop)):
         raise AnalysisInputError("--from/--to: must be finite numbers")
     if stop < start:

@@ -32,6 +32,7 @@ from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
 from vidnet_sim.analysis.report_data import load_report_data, with_variants
 from vidnet_sim.analysis.report_pages import capacity_report, curve_report
 from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
+from vidnet_sim.analysis.vary import MAX_REPLICATIONS, MAX_STEPS
 from vidnet_sim.cli.executors import ExecutorOptions, executor_options
 from vidnet_sim.cli.output import progress_console, reported_errors, stdout_console
 from vidnet_sim.cli.run import time_option
@@ -109,15 +110,26 @@ class _Bar:
 )
 @click.option("--from", "start", required=True, help="First value (quantities with a unit).")
 @click.option("--to", "stop", required=True, help="Last value.")
-@click.option("--steps", type=int, default=5, show_default=True, help="Number of values.")
+@click.option(
+    "--steps",
+    type=click.IntRange(1, MAX_STEPS),
+    default=5,
+    show_default=True,
+    help="Number of values.",
+)
 @click.option(
     "--replications",
-    type=int,
+    type=click.IntRange(1, MAX_REPLICATIONS),
     default=3,
     show_default=True,
     help="Independent runs per value (confidence intervals need ≥ 2).",
 )
-@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option(
+    "--confidence",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+)
 @click.option("--duration", help="Override simulation.duration of every run, e.g. '10s'.")
 @click.option(
     "--out",
@@ -204,18 +216,25 @@ def curve(
 )
 @click.option("--start", help="First value tried (default: the scenario's).")
 @click.option("--max", "maximum", help="Largest value tried (default 1024 × start).")
-@click.option("--replications", type=int, default=3, show_default=True)
+@click.option(
+    "--replications", type=click.IntRange(1, MAX_REPLICATIONS), default=3, show_default=True
+)
 @click.option(
     "--max-replications",
-    type=int,
+    type=click.IntRange(1, MAX_REPLICATIONS),
     default=10,
     show_default=True,
     help="Replications added while a confidence interval straddles a target.",
 )
-@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option(
+    "--confidence",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+)
 @click.option(
     "--tolerance",
-    type=float,
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
     default=0.01,
     show_default=True,
     help="Relative precision for non-integer variables.",

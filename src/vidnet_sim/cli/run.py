@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +27,13 @@ from vidnet_sim.results import default_run_dir, summary_json
 from vidnet_sim.runner import compile_scenario
 from vidnet_sim.runner import run as run_scenario
 from vidnet_sim.scenario import load_scenario
+from vidnet_sim.scenario.bounds import MAX_DURATION_PS
 from vidnet_sim.scenario.growth import plan_years, scenario_for_year
-from vidnet_sim.scenario.units import parse_time
+from vidnet_sim.scenario.toml_file import read_toml
+from vidnet_sim.scenario.units import format_time, parse_time
 from vidnet_sim.sweep import load_sweep
 
 __all__ = ["run", "time_option", "validate"]
-
-MAX_DURATION_PS = 40 * 86_400 * 10**12  # leaves room for draining within int64 ps
 
 
 def time_option(value: str | None, name: str) -> int | None:
@@ -75,9 +74,11 @@ def validate(file: Path) -> None:
         compiled = compile_scenario(file, every_year=True)
     plan, years = compiled.plan, compiled.years
     grows = f"; growth plan of {len(years)} years, each compiled" if len(years) > 1 else ""
+    duration = format_time(compiled.scenario.simulation.duration)
     click.echo(
         f"{file}: valid — {len(plan.node_names)} nodes, {plan.n_links} directed links, "
-        f"{len(plan.sources)} sources, {plan.n_flows} flows{grows}"
+        f"{len(plan.sources)} sources, {plan.n_flows} flows, about "
+        f"{compiled.packets:,.0f} packets in {duration}{grows}"
     )
 
 
@@ -186,9 +187,8 @@ def _year_target(
 def _is_sweep_file(file: Path) -> bool:
     """Whether ``file`` parses as TOML with a top-level ``[sweep]`` section."""
     try:
-        with open(file, "rb") as f:
-            return "sweep" in tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError):
+        return "sweep" in read_toml(file)
+    except ScenarioError:
         return False  # the scenario loader reports it properly
 
 

@@ -8,7 +8,7 @@ A tree's *layout* is the trie of its flows' routes under a virtual root (link -1
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,27 +75,28 @@ class Positions:
                     node["__flows__"].append(flow)
                 node = node["__kids__"]
 
-        def lay(link: int, entry: dict[str, Any] | None) -> int:
-            p = self._new(link)
-            if entry is not None:
-                flows = entry["__flows__"]
-                if flows:
-                    self.deliver[p] = flows[0]
-                kids = entry["__kids__"]
+        # depth first, without recursion (a path may cross any number of hops): each stack
+        # entry is a position, its remaining children and the last child laid
+        root = self._new(-1)
+        stack: list[tuple[int, Iterator[tuple[int, Any]], int]] = [(root, iter(trie.items()), -1)]
+        while stack:
+            p, kids, prev = stack[-1]
+            step = next(kids, None)
+            if step is None:
+                self.end[p] = len(self.link)
+                stack.pop()
+                continue
+            child_link, child = step
+            c = self._new(child_link)
+            if child["__flows__"]:
+                self.deliver[c] = child["__flows__"][0]
+            if prev < 0:
+                self.first_child[p] = c
             else:
-                kids = trie
-            prev = -1
-            for child_link, child in kids.items():
-                c = lay(child_link, child)
-                if prev < 0:
-                    self.first_child[p] = c
-                else:
-                    self.sibling[prev] = c
-                prev = c
-            self.end[p] = len(self.link)
-            return p
-
-        return lay(-1, None)
+                self.sibling[prev] = c
+            stack[-1] = (p, kids, c)
+            stack.append((c, iter(child["__kids__"].items()), -1))
+        return root
 
     def paths(self, root: int) -> dict[int, list[int]]:
         """``{flow: links}`` of the layout at ``root``."""

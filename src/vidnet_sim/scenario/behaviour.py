@@ -8,11 +8,19 @@ new (they only change frame sizes and I-frame positions, which are source behavi
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
-from vidnet_sim.scenario.fields import Model, PositiveTime, Time, parse_time, raise_rules
+from vidnet_sim.scenario.fields import (
+    BitrateScale,
+    Gop,
+    Model,
+    PositiveTime,
+    Time,
+    parse_time,
+    raise_rules,
+)
 from vidnet_sim.scenario.units import format_time
 
 #: One day, ps.
@@ -37,8 +45,8 @@ class Motion(Model):
 
     idle_mean: PositiveTime = parse_time("10min")
     motion_mean: PositiveTime = parse_time("30s")
-    bitrate_scale: Annotated[float, Field(gt=0)] = 2.5
-    gop: Annotated[int, Field(ge=1)] | None = None
+    bitrate_scale: BitrateScale = 2.5
+    gop: Gop | None = None
 
 
 class DayNight(Model):
@@ -53,7 +61,7 @@ class DayNight(Model):
 
     day_start: Time = parse_time("7h")
     night_start: Time = parse_time("19h")
-    night_scale: Annotated[float, Field(gt=0)] = 1.4
+    night_scale: BitrateScale = 1.4
     time_of_day_at_start: Time = 0
 
     @model_validator(mode="after")

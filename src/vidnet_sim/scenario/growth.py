@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from vidnet_sim.errors import Problem, ScenarioError
+from vidnet_sim.scenario.bounds import MAX_CAMERAS, MAX_GROWTH_SCALE
 from vidnet_sim.scenario.fields import UNITS_REQUIRED
 from vidnet_sim.scenario.growth_year import GROWTH_SECTIONS, GrowthYear
 from vidnet_sim.scenario.model import CameraGroup, Link, Node, Scenario, Service, Source
@@ -92,12 +93,13 @@ def _grow(
                     factor = scale.get(name_of(cam)) if isinstance(name_of(cam), str) else None
                 else:
                     factor = scale
-                if (
+                if (  # (values out of bounds are left for validation to report)
                     isinstance(count, int)
                     and not isinstance(count, bool)
+                    and 0 < count <= MAX_CAMERAS
                     and isinstance(factor, int | float)
                     and not isinstance(factor, bool)
-                    and factor > 0
+                    and 0 < factor <= MAX_GROWTH_SCALE
                 ):
                     cams[i] = with_count(cam, scaled_count(count, float(factor)))
         for s in GROWTH_SECTIONS:

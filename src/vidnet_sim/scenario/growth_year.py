@@ -6,6 +6,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from vidnet_sim.scenario.bounds import MAX_GROWTH_SCALE, MAX_GROWTH_YEARS
 from vidnet_sim.scenario.fields import Model, raise_rules
 
 __all__ = ["GROWTH_SECTIONS", "GrowthYear"]
@@ -21,18 +22,24 @@ def _check_scale(value: object) -> object:
     of them (instead of one per member of the union)."""
 
     def bad(x: object) -> bool:
-        return isinstance(x, bool) or not isinstance(x, int | float) or not x > 0
+        return (
+            isinstance(x, bool) or not isinstance(x, int | float) or not 0 < x <= MAX_GROWTH_SCALE
+        )
 
     if value is None:
         return value
     if isinstance(value, dict):
         for name, factor in value.items():
             if bad(factor):
-                raise ValueError(f"{name} = {factor!r}: a factor must be a positive number")
+                raise ValueError(
+                    f"{name} = {factor!r}: a factor must be a positive number, "
+                    f"at most {MAX_GROWTH_SCALE:g}"
+                )
         return {k: float(v) for k, v in value.items()}
     if bad(value):
         raise ValueError(
-            "expected a positive number (every group) or a table of group name = positive number"
+            f"expected a positive number up to {MAX_GROWTH_SCALE:g} (every "
+            "group) or a table of group name = such a number"
         )
     return float(value)  # type: ignore[arg-type]
 
@@ -44,7 +51,7 @@ class GrowthYear(Model):
     """One entry of the growth plan: the year and what it adds (raw tables, see
     :mod:`vidnet_sim.scenario.growth`)."""
 
-    year: Annotated[int, Field(ge=1)]
+    year: Annotated[int, Field(ge=1, le=MAX_GROWTH_YEARS)]
     description: str = ""
     scale_cameras: _Scale = None
     nodes: list[_Table] = Field(default_factory=list)

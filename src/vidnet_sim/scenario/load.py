@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import copy
 import difflib
+import heapq
 import itertools
 import os
 import re
-import tomllib
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -24,16 +24,27 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from vidnet_sim.errors import Problem, ScenarioError
+from vidnet_sim.errors import Problem, ScenarioError, UnitError
+from vidnet_sim.scenario.bounds import MAX_CAMERAS
 from vidnet_sim.scenario.groups import scenario_groups
 from vidnet_sim.scenario.growth import plan_data, remap_problem, resolve_growth_files, year_data
 from vidnet_sim.scenario.model import UNITS_REQUIRED, Event, Scenario, Source
 from vidnet_sim.scenario.raw import did_you_mean, raw_items
 from vidnet_sim.scenario.sla_classes import sla_class_problems
+from vidnet_sim.scenario.toml_file import nesting_problem, read_toml
 from vidnet_sim.scenario.trace import TraceError, load_trace
-from vidnet_sim.scenario.units import format_time
+from vidnet_sim.scenario.units import (
+    format_length,
+    format_rate,
+    format_size,
+    format_time,
+    parse_length,
+    parse_rate,
+    parse_size,
+    parse_time,
+)
 
-__all__ = ["load_scenario", "parse_scenario_dict"]
+__all__ = ["load_scenario", "parse_scenario_dict", "section_problems"]
 
 _CONTEXT = {UNITS_REQUIRED: True}
 _MISSING = object()
@@ -57,29 +68,10 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     the file's folder. Raises :class:`~vidnet_sim.errors.ScenarioError` with every problem.
     """
     file = Path(path)
-    source = str(path)
-    if not file.exists():
-        raise ScenarioError(f"file not found: {file}", source=source)
-    if not file.is_file():
-        raise ScenarioError(f"not a file: {file}", source=source)
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(f"cannot read {file}: {exc.strerror or exc}", source=source) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ScenarioError(
-            Problem(f"line {line}", f"the file is not UTF-8 text (byte {exc.start})"), source
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(_toml_problem(exc, text), source=source) from None
+    data = read_toml(path)
     if "name" not in data:
         data["name"] = file.stem
-    return parse_scenario_dict(data, source=source, base_dir=file.parent)
+    return parse_scenario_dict(data, source=str(path), base_dir=file.parent)
 
 
 def parse_scenario_dict(
@@ -96,6 +88,9 @@ def parse_scenario_dict(
         raise ScenarioError(
             f"expected a table of keys (a TOML document), got {type(data).__name__}", source
         )
+    too_deep = nesting_problem(data)
+    if too_deep is not None:
+        raise ScenarioError(too_deep, source)
     # absolute, so that resolved paths stay right whatever the current folder, and resolving
     # them again (each year of a growth plan, the network's trace loader) changes nothing
     base = Path(os.path.abspath(base_dir if base_dir is not None else Path.cwd()))
@@ -109,6 +104,7 @@ def parse_scenario_dict(
         for error in exc.errors():
             problems += _problems_from_error(error, data)
     problems += _cross_checks(data)
+    problems += _check_totals(data)
     problems += _check_alarms(_valid_items(scenario, data, "events", Event), data)
     problems += _check_failures(_valid_items(scenario, data, "events", Event), data)
     problems += _check_qos(scenario, data)
@@ -119,41 +115,6 @@ def parse_scenario_dict(
     if problems or scenario is None:
         raise ScenarioError(problems or [Problem("", "invalid scenario")], source=source)
     return scenario
-
-
-# --------------------------------------------------------------------------- TOML syntax
-_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
-_TOML_END = re.compile(r"\s*\(at end of document\)$")
-# ``duration = 10s``: a quantity written without quotes
-_UNQUOTED = re.compile(
-    r"^(?P<key>[^=]+?)\s*=\s*(?P<value>[-+]?[0-9.]+\s*[A-Za-z\u00b5\u03bc/]+)\s*(#.*)?$"
-)
-
-
-def _toml_problem(exc: tomllib.TOMLDecodeError, text: str) -> Problem:
-    """One problem with the line and column of a TOML syntax error, and the line's text."""
-    message = str(exc)
-    lines = text.splitlines()
-    at = _TOML_AT.search(message)
-    if at:
-        line, column = int(at.group(1)), int(at.group(2))
-        message = message[: at.start()]
-    else:
-        end = _TOML_END.search(message)
-        if end:
-            message = message[: end.start()]
-        line = max(1, len(lines))
-        column = len(lines[-1]) + 1 if lines else 1
-    where = f"line {line}, column {column}"
-    detail = f"TOML syntax error: {message[:1].lower()}{message[1:]}"
-    if 1 <= line <= len(lines):
-        content = lines[line - 1].strip()
-        detail += f" in {content!r}"
-        unquoted = _UNQUOTED.match(content)
-        if unquoted:
-            fixed = f'{unquoted["key"]} = "{unquoted["value"]}"'
-            detail += f"; a quantity with a unit is a string in quotes: {fixed}"
-    return Problem(where, detail)
 
 
 # --------------------------------------------------------------------------- trace paths
@@ -184,7 +145,11 @@ def _label(section: str, item: object) -> str:
     if section == "links" and not isinstance(values["id"], str):
         a, b = item.get("a"), item.get("b")
         values["id"] = f"{a}-{b}" if isinstance(a, str) and isinstance(b, str) else None
-    shown = [f'{k}="{v}"' for k, v in values.items() if isinstance(v, str)]
+    shown = [
+        f'{k}="{v if len(v) <= 40 else v[:37] + "..."}"'
+        for k, v in values.items()
+        if isinstance(v, str)
+    ]
     return f" ({', '.join(shown)})" if shown else ""
 
 
@@ -230,6 +195,17 @@ def _show(value: object) -> str:
 
 
 # --------------------------------------------------------------------------- pydantic errors
+def section_problems(exc: ValidationError, section: str, data: dict[str, Any]) -> list[Problem]:
+    """The problems of a model of one ``section`` (``"simulation"``) that failed on ``data``,
+    named as in a scenario file (``simulation.window: ...``)."""
+    whole = {section: data}
+    return [
+        p
+        for error in exc.errors()
+        for p in _problems_from_error({**error, "loc": (section, *error["loc"])}, whole)
+    ]
+
+
 def _problems_from_error(error: Any, data: dict[str, Any]) -> list[Problem]:
     """Turn one pydantic error into problems with readable paths and messages."""
     loc: tuple[int | str, ...] = tuple(error["loc"])
@@ -262,6 +238,11 @@ def _problems_from_error(error: Any, data: dict[str, Any]) -> list[Problem]:
         bounds = {
             k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in ctx.items()
         }
+        fmt = _quantity_format(raw)
+        if fmt is not None:  # a bound of a quantity, in its unit: 'at least '1ms''
+            bounds = {
+                k: f"'{fmt(v)}'" if isinstance(v, int) and v else v for k, v in bounds.items()
+            }
         text = message.format(**bounds)
     else:
         text = _generic(error["msg"])
@@ -274,17 +255,39 @@ _MESSAGES = {
     "less_than": "must be less than {lt}",
     "less_than_equal": "must be at most {le}",
     "too_short": "needs at least {min_length} item(s), got {actual_length}",
+    "too_long": "expected at most {max_length} item(s), got {actual_length}",
     "string_too_short": "must not be empty",
     "string_type": "expected a string (in quotes)",
     "int_type": "expected a whole number",
     "int_from_float": "expected a whole number",
     "float_type": "expected a number",
+    "finite_number": "expected a finite number",
     "bool_type": "expected true or false",
     "list_type": "expected an array [...]",
     "dict_type": "expected a table",
     "model_type": "expected a table",
     "model_attributes_type": "expected a table",
 }
+
+
+def _quantity_format(raw: object) -> Callable[[int], str] | None:
+    """How to show a bound of the quantity ``raw`` (``'1ps'``: a time), or None."""
+    if isinstance(raw, str):
+        for parse, fmt in _QUANTITIES:
+            try:
+                parse(raw)
+            except UnitError:
+                continue
+            return fmt
+    return None
+
+
+_QUANTITIES: tuple[tuple[Callable[[object], int], Callable[[int], str]], ...] = (
+    (parse_time, format_time),
+    (parse_rate, format_rate),
+    (parse_size, format_size),
+    (parse_length, format_length),
+)
 
 
 def _generic(message: str) -> str:
@@ -364,16 +367,36 @@ def _str_list(item: dict[str, Any], key: str) -> list[tuple[int, str]]:
     return [(k, v) for k, v in enumerate(values) if isinstance(v, str)]
 
 
+#: Comparisons of unknown names with known ones spent on suggestions, per check.
+_HINT_BUDGET = 500_000
+
+
+class _Hints:
+    """``"; did you mean 'x'?"`` for unknown names among ``choices``, within a budget: a
+    suggestion compares the name with every choice, so a scenario with thousands of unknown
+    names among thousands of choices gets suggestions for its first ones only."""
+
+    def __init__(self, choices: list[str], budget: int = _HINT_BUDGET) -> None:
+        self.choices = choices
+        self.budget = budget
+
+    def __call__(self, word: str) -> str:
+        if self.budget < len(self.choices):
+            return ""
+        self.budget -= len(self.choices)
+        return did_you_mean(word, self.choices, False)
+
+
 def _cross_checks(data: dict[str, Any]) -> list[Problem]:
     """Unique ids and names, and every reference to a node, checked on the raw data."""
     problems: list[Problem] = []
     node_ids = _raw_strings(data, "nodes", "id")
-    node_list = sorted(node_ids)
+    hint_node = _Hints(sorted(node_ids))
 
     def check_node(value: object, *loc: int | str) -> list[Problem]:
         if isinstance(value, str) and value not in node_ids:
-            hint = did_you_mean(value, node_list, False)
-            return [Problem(_path(loc, data), f"got {value!r}: no node has this id{hint}")]
+            hint = hint_node(value)
+            return [Problem(_path(loc, data), f"got {_show(value)}: no node has this id{hint}")]
         return []
 
     # unique node ids
@@ -431,6 +454,10 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
         problems += check_node(b, "links", i, "b")
 
     # camera groups, sources and services: unique names, origin and destination nodes exist
+    indexed: dict[str, list[tuple[str, int]]] = {}  # "north" -> node ids "north[i]", with i
+    for n in node_ids:
+        if m := _INDEXED.fullmatch(n):
+            indexed.setdefault(m.group(1), []).append((n, int(m.group(2))))
     names: dict[str, str] = {}
     for section, origin_key in (("cameras", "attach"), ("sources", "at"), ("services", "at")):
         for i, item in raw_items(data, section):
@@ -476,10 +503,7 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
                         problems += check_node(dest, section, i, "streams", j, "destinations", k)
             count = item.get("count")
             if section == "cameras" and isinstance(name, str) and isinstance(count, int):
-                pattern = re.compile(re.escape(name) + r"\[(\d+)\]")
-                taken = sorted(
-                    n for n in node_ids if (m := pattern.fullmatch(n)) and int(m.group(1)) < count
-                )
+                taken = sorted(n for n, k in indexed.get(name, ()) if k < count)
                 if taken:
                     problems.append(
                         Problem(
@@ -493,6 +517,29 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
     problems += _check_targets(data, sorted(names))
     problems += sla_class_problems(plan_data(data))  # a class used in any year of the plan
     return problems
+
+
+_INDEXED = re.compile(r"(.*)\[(\d{1,18})\]", re.DOTALL)  # a node id named like a camera
+
+
+def _check_totals(data: dict[str, Any]) -> list[Problem]:
+    """The cameras of all groups together are at most :data:`MAX_CAMERAS` (a group over it
+    alone is reported at its ``count``)."""
+    counts = [
+        c
+        for _, item in raw_items(data, "cameras")
+        if isinstance(c := item.get("count"), int) and not isinstance(c, bool) and c > 0
+    ]
+    total = sum(counts)
+    if total <= MAX_CAMERAS or max(counts) > MAX_CAMERAS:
+        return []
+    return [
+        Problem(
+            "cameras",
+            f"{total} cameras in {len(counts)} groups; expected at most {MAX_CAMERAS} in a "
+            "scenario (each camera is a node, an access link and a source of its own)",
+        )
+    ]
 
 
 def _check_routes(
@@ -555,38 +602,64 @@ def _check_routes(
 def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
     """Event targets name camera groups, sources or services."""
     problems: list[Problem] = []
+    known = set(names)
+    hint = _Hints(names)
     for i, item in raw_items(data, "events"):
         for k, target in _str_list(item, "targets"):
-            if target not in names:
+            if target not in known:
                 problems.append(
                     Problem(
                         _path(("events", i, "targets", k), data),
                         f"got {target!r}: no camera group"
                         + (", source or service" if data.get("services") else " or source")
                         + " has this name"
-                        f"{did_you_mean(target, names, False)}",
+                        f"{hint(target)}",
                     )
                 )
     return problems
+
+
+def _overlaps(spans: Iterable[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """The pairs ``(later, earlier)`` of the ``(start, end, index)`` spans that overlap in
+    time, by index; in time ``n log n`` plus the pairs (at most :data:`_MAX_OVERLAPS`)."""
+    pairs: set[tuple[int, int]] = set()
+    active: list[tuple[int, int]] = []  # (end, index) of the spans begun and not yet ended
+    for start, end, j in sorted(spans):
+        while active and active[0][0] <= start:
+            heapq.heappop(active)
+        pairs.update((max(j, k), min(j, k)) for _, k in active)
+        if len(pairs) >= _MAX_OVERLAPS:
+            break
+        heapq.heappush(active, (end, j))
+    return sorted(pairs)[:_MAX_OVERLAPS]
+
+
+#: Most overlapping pairs of events reported (each is one problem).
+_MAX_OVERLAPS = 1000
 
 
 def _check_alarms(events: list[tuple[int, Event]], data: dict[str, Any]) -> list[Problem]:
     """Two alarms on a common target must not overlap in time."""
     problems: list[Problem] = []
     alarms = [(i, e, e.end) for i, e in events if e.kind == "alarm" and e.end is not None]
-    for j, (i, event, end) in enumerate(alarms):
-        for i0, earlier, earlier_end in alarms[:j]:
-            common = [t for t in event.targets or () if t in (earlier.targets or ())]
-            if common and event.at < earlier_end and earlier.at < end:
-                problems.append(
-                    Problem(
-                        _path(("events", i), data),
-                        f"overlapping events: the alarm on {common[0]!r} from "
-                        f"{format_time(event.at)} to {format_time(end)} overlaps "
-                        f"events[{i0}] (from {format_time(earlier.at)} to "
-                        f"{format_time(earlier_end)}); alarms on a target must not overlap",
-                    )
-                )
+    spans: dict[str, list[tuple[int, int, int]]] = {}  # per target
+    for j, (_, event, end) in enumerate(alarms):
+        for target in dict.fromkeys(event.targets or ()):
+            spans.setdefault(target, []).append((event.at, end, j))
+    pairs = sorted({pair for per_target in spans.values() for pair in _overlaps(per_target)})
+    for j, j0 in pairs[:_MAX_OVERLAPS]:
+        i, event, end = alarms[j]
+        i0, earlier, earlier_end = alarms[j0]
+        common = [t for t in event.targets or () if t in (earlier.targets or ())]
+        problems.append(
+            Problem(
+                _path(("events", i), data),
+                f"overlapping events: the alarm on {common[0]!r} from "
+                f"{format_time(event.at)} to {format_time(end)} overlaps "
+                f"events[{i0}] (from {format_time(earlier.at)} to "
+                f"{format_time(earlier_end)}); alarms on a target must not overlap",
+            )
+        )
     return problems
 
 
@@ -601,28 +674,39 @@ def _check_failures(events: list[tuple[int, Event]], data: dict[str, Any]) -> li
         if isinstance(lid, str):
             link_ids.append(lid)
     failures = [(i, e) for i, e in events if e.kind == "failure" and e.link is not None]
+    known = set(link_ids)
+    hint = _Hints(link_ids)
+    spans: dict[str, list[tuple[int, int, int]]] = {}  # per link
+    for j, (_, ev) in enumerate(failures):
+        assert ev.link is not None and ev.end is not None
+        if ev.link in known:
+            spans.setdefault(ev.link, []).append((ev.at, ev.end, j))
+    overlapping: dict[int, list[int]] = {}
+    for per_link in spans.values():
+        for j, j0 in _overlaps(per_link):
+            overlapping.setdefault(j, []).append(j0)
     for j, (i, ev) in enumerate(failures):
         assert ev.link is not None and ev.end is not None
-        if ev.link not in link_ids:
+        if ev.link not in known:
             problems.append(
                 Problem(
                     _path(("events", i, "link"), data),
-                    f"got {ev.link!r}: no link has this id{did_you_mean(ev.link, link_ids, False)}"
+                    f"got {ev.link!r}: no link has this id{hint(ev.link)}"
                     " (a link's id is its `id`, or `a-b`)",
                 )
             )
             continue
-        for i0, other in failures[:j]:
+        for j0 in sorted(overlapping.get(j, ())):
+            i0, other = failures[j0]
             assert other.end is not None
-            if other.link == ev.link and ev.at < other.end and other.at < ev.end:
-                problems.append(
-                    Problem(
-                        _path(("events", i), data),
-                        f"overlapping events: the failure of {ev.link!r} from {format_time(ev.at)} "
-                        f"to {format_time(ev.end)} overlaps events[{i0}] (from "
-                        f"{format_time(other.at)} to {format_time(other.end)})",
-                    )
+            problems.append(
+                Problem(
+                    _path(("events", i), data),
+                    f"overlapping events: the failure of {ev.link!r} from {format_time(ev.at)} "
+                    f"to {format_time(ev.end)} overlaps events[{i0}] (from "
+                    f"{format_time(other.at)} to {format_time(other.end)})",
                 )
+            )
     return problems
 
 

@@ -64,10 +64,27 @@ __all__ = [
 
 
 from vidnet_sim.scenario.behaviour import DayNight, Motion
+from vidnet_sim.scenario.bounds import (
+    MAX_CAMERAS,
+    MAX_DURATION_PS,
+    MAX_IP_RATIO,
+    MAX_PACKET_RATE,
+    MAX_PATH_NODES,
+    MAX_REPORT_EPOCHS,
+    MAX_SIGMA,
+    MAX_WEIGHT,
+    MAX_WINDOWS,
+    MIN_FPS,
+    MIN_REPORT_INTERVAL_PS,
+    MIN_WINDOW_PS,
+)
 from vidnet_sim.scenario.fields import (
     DEFAULT_LINK_BUFFER_BYTES,
     UNITS_REQUIRED,
+    BitrateScale,
+    Gop,
     Length,
+    PerSecond,
     Rate,
     Size,
     Time,
@@ -88,12 +105,12 @@ from vidnet_sim.scenario.services import Service
 class Simulation(_Model):
     """How long to simulate, from which seed, and in which windows."""
 
-    duration: _PositiveTime
+    duration: Annotated[_PositiveTime, Field(le=MAX_DURATION_PS)]
     warmup: Time = 0
     seed: Annotated[int, Field(ge=0)] = 0
-    window: _PositiveTime = parse_time("100ms")
+    window: Annotated[Time, Field(ge=MIN_WINDOW_PS)] = parse_time("100ms")
     drain: bool = True
-    report_interval: _PositiveTime | None = None
+    report_interval: Annotated[Time, Field(ge=MIN_REPORT_INTERVAL_PS)] | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -107,6 +124,28 @@ class Simulation(_Model):
                     )
                 ]
             )
+        problems: list[tuple[str, str]] = []
+        if self.duration // self.window > MAX_WINDOWS:
+            problems.append(
+                (
+                    "window",
+                    f"got {format_time(self.window)}: {self.duration // self.window} windows "
+                    f"in {format_time(self.duration)}; expected at most {MAX_WINDOWS} "
+                    f"(a window of at least {format_time(-(-self.duration // MAX_WINDOWS))})",
+                )
+            )
+        ri = self.report_interval
+        if ri is not None and self.duration // ri > MAX_REPORT_EPOCHS:
+            problems.append(
+                (
+                    "report_interval",
+                    f"got {format_time(ri)}: {self.duration // ri} report epochs in "
+                    f"{format_time(self.duration)}; expected at most {MAX_REPORT_EPOCHS} "
+                    f"(an interval of at least "
+                    f"{format_time(-(-self.duration // MAX_REPORT_EPOCHS))})",
+                )
+            )
+        _raise_rules(problems)
         return self
 
 
@@ -207,7 +246,7 @@ class Route(_Model):
 
     from_: _Name = Field(alias="from")
     to: _Name
-    path: Annotated[list[_Name], Field(min_length=2)]
+    path: Annotated[list[_Name], Field(min_length=2, max_length=MAX_PATH_NODES)]
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -223,6 +262,11 @@ class Route(_Model):
 
 
 # --------------------------------------------------------------------------- cameras
+_Fps = Annotated[float, Field(ge=MIN_FPS, le=240)]
+_IpRatio = Annotated[float, Field(gt=0, le=MAX_IP_RATIO)]
+_Sigma = Annotated[float, Field(ge=0, le=MAX_SIGMA)]
+_MIN_INTERVAL_PS = round(10**12 / MAX_PACKET_RATE)  # the interval of the highest packet rate
+
 Codec = Literal["h264", "h265"]
 #: The kind of a camera, which gives its default PoE class.
 CameraKind = Literal["fixed", "ptz", "heater"]
@@ -299,12 +343,12 @@ class CameraStream(_Model):
     name: _Name
     codec: Codec | None = None
     resolution: Resolution | None = None
-    fps: Annotated[float, Field(gt=0, le=240)] | None = None
+    fps: _Fps | None = None
     bitrate: _PositiveRate | None = None
-    gop: Annotated[int, Field(ge=1)] | None = None
-    ip_ratio: Annotated[float, Field(gt=0)] | None = None
-    p_sigma: Annotated[float, Field(ge=0)] | None = None
-    i_sigma: Annotated[float, Field(ge=0)] | None = None
+    gop: Gop | None = None
+    ip_ratio: _IpRatio | None = None
+    p_sigma: _Sigma | None = None
+    i_sigma: _Sigma | None = None
     rate_control: Literal["vbr", "cbr"] | None = None
     max_payload: _PositiveSize | None = None
     destinations: Annotated[list[_Name], Field(min_length=1)] | None = None
@@ -316,7 +360,7 @@ class CameraGroup(_Model):
     """``count`` identical cameras attached to node ``attach``, streaming to ``destinations``."""
 
     name: _Name
-    count: Annotated[int, Field(ge=1)]
+    count: Annotated[int, Field(ge=1, le=MAX_CAMERAS)]
     attach: _Name
     access_rate: _PositiveRate = parse_rate("100Mbps")
     access_delay: Time | None = None
@@ -324,12 +368,12 @@ class CameraGroup(_Model):
     access_buffer: _PositiveSize = parse_size("1MiB")
     codec: Codec = "h264"
     resolution: Resolution = "1080p"
-    fps: Annotated[float, Field(gt=0, le=240)] = 25.0
+    fps: _Fps = 25.0
     bitrate: _PositiveRate | None = None
-    gop: Annotated[int, Field(ge=1)] | None = None
-    ip_ratio: Annotated[float, Field(gt=0)] = 10.0
-    p_sigma: Annotated[float, Field(ge=0)] = 0.3
-    i_sigma: Annotated[float, Field(ge=0)] = 0.04
+    gop: Gop | None = None
+    ip_ratio: _IpRatio = 10.0
+    p_sigma: _Sigma = 0.3
+    i_sigma: _Sigma = 0.04
     rate_control: Literal["vbr", "cbr"] = "vbr"
     max_payload: _PositiveSize = parse_size("1400B")
     header_bytes: Size | None = None
@@ -394,7 +438,7 @@ class SizeDist(_Model):
     min: _PositiveSize | None = None
     max: _PositiveSize | None = None
     values: Annotated[list[_PositiveSize], Field(min_length=1)] | None = None
-    weights: list[Annotated[float, Field(gt=0)]] | None = None
+    weights: list[Annotated[float, Field(gt=0, le=MAX_WEIGHT)]] | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -453,8 +497,8 @@ class Source(_Model):
     class_: _Name = Field(default="data", alias="class")
     multicast: bool = False
     rate: _PositiveRate | None = None
-    packet_rate: Annotated[float, Field(gt=0)] | None = None
-    interval: _PositiveTime | None = None
+    packet_rate: PerSecond | None = None
+    interval: Annotated[Time, Field(ge=_MIN_INTERVAL_PS)] | None = None
     size: _PositiveSize | None = None
     size_dist: SizeDist | None = None
     file: _Name | None = None
@@ -528,8 +572,8 @@ class Event(_Model):
     targets: Annotated[list[_Name], Field(min_length=1)] | None = None
     at: Time
     duration: _PositiveTime | None = None
-    bitrate_scale: Annotated[float, Field(gt=0)] = 3.0
-    gop: Annotated[int, Field(ge=1)] | None = None
+    bitrate_scale: BitrateScale = 3.0
+    gop: Gop | None = None
     link: _Name | None = None
     convergence: Time = parse_time("50ms")
     revert: bool = True

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from vidnet_sim.scenario.bounds import MAX_WEIGHT
 from vidnet_sim.scenario.fields import (
     Model,
     Name,
@@ -93,7 +94,7 @@ class QosQueue(Model):
     name: Name
     dscp: Annotated[list[int], Field(min_length=1)]
     priority: Annotated[int, Field(ge=0)] = 0
-    weight: Annotated[float, Field(gt=0)] = 1.0
+    weight: Annotated[float, Field(gt=0, le=MAX_WEIGHT)] = 1.0
     buffer: PositiveSize | None = None
     buffer_packets: Annotated[int, Field(gt=0)] | None = None
 

@@ -34,9 +34,11 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
+from vidnet_sim.scenario.bounds import MAX_SERVICE_COUNT
 from vidnet_sim.scenario.fields import (
     Model,
     Name,
+    PerSecond,
     PositiveRate,
     PositiveSize,
     PositiveTime,
@@ -166,7 +168,7 @@ KIND_DIRECTIONS: dict[str, tuple[str, ...]] = {
     "bulk": ("up",),
 }
 
-_Count = Annotated[int, Field(ge=1)]
+_Count = Annotated[int, Field(ge=1, le=MAX_SERVICE_COUNT)]
 _Shape = Annotated[float, Field(gt=1)]
 
 
@@ -204,7 +206,7 @@ class Service(Model):
     up_size: PositiveSize | None = None
     # iot
     gateways: _Count | None = None
-    uplinks: Annotated[float, Field(gt=0)] | None = None
+    uplinks: PerSecond | None = None
     size_min: PositiveSize | None = None
     size_max: PositiveSize | None = None
     # signals, web
@@ -212,7 +214,7 @@ class Service(Model):
     interval: PositiveTime | None = None
     poll_size: PositiveSize | None = None
     request_size: PositiveSize | None = None
-    requests: Annotated[float, Field(gt=0)] | None = None
+    requests: PerSecond | None = None
     response_size: PositiveSize | None = None
     response_packets: _Count | None = None
     response_rate: PositiveRate | None = None

@@ -21,7 +21,6 @@ import json
 import math
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,8 @@ from vidnet_sim.canonical import canonical_json
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.fingerprint import engine_fingerprint
 from vidnet_sim.results.sweep_folder import POINT_COLUMNS
-from vidnet_sim.scenario import Scenario, load_scenario, parse_scenario_dict
+from vidnet_sim.scenario import Scenario, parse_scenario_dict
+from vidnet_sim.scenario.toml_file import read_toml
 from vidnet_sim.sweep.spec import (
     RandomBlock,
     RandomParam,
@@ -195,16 +195,6 @@ def _within(path: str, prefix: str) -> bool:
 
 
 # --------------------------------------------------------------------------- loading
-def _read_toml(file: Path) -> dict[str, Any]:
-    try:
-        text = file.read_text(encoding="utf-8")
-        return tomllib.loads(text)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        # the scenario loader reports a missing file, bad bytes or TOML syntax clearly
-        load_scenario(file)
-        raise  # pragma: no cover - load_scenario raised already
-
-
 def load_sweep(path: str | os.PathLike[str]) -> Sweep:
     """Read a sweep from a TOML file and expand its points.
 
@@ -216,7 +206,7 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
     """
     file = Path(path)
     source = str(path)
-    data = _read_toml(file)
+    data = read_toml(file)
     if "sweep" not in data:
         raise ScenarioError(
             Problem(
@@ -245,7 +235,7 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
                 Problem("sweep.scenario", f"got {scenario_ref!r}: no such file {scenario_file}"),
                 source=source,
             )
-        data = _read_toml(scenario_file)
+        data = read_toml(scenario_file)
         if "sweep" in data:
             raise ScenarioError(
                 Problem(
@@ -281,10 +271,11 @@ def sweep_from_dict(
     """
     data = copy.deepcopy(dict(scenario))
     data.pop("sweep", None)
-    parsed, problems = parse_spec(dict(spec))
+    parsed, problems = parse_spec(dict(spec) if isinstance(spec, Mapping) else spec)
     if parsed is None:
         # report the field paths' problems too, where the spec's structure allows it
-        problems += _targets(_raw_param_keys(spec), data)[1]
+        if isinstance(spec, Mapping):
+            problems += _targets(_raw_param_keys(spec), data)[1]
         raise ScenarioError(problems, source=source)
     targets, problems = _targets(_param_keys(parsed), data)
     seed_param = next((k for k, loc in targets.items() if loc == _SEED_PATH), None)
