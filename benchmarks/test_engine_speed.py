@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,10 +44,10 @@ def _case(duration: str, engine: str = "core") -> dict[str, float]:
         capture_output=True,
         text=True,
     ).stdout
-    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(out.strip().splitlines()[-1])
 
 
-def test_mid_city_core_vs_reference(benchmark) -> None:  # type: ignore[no-untyped-def]
+def test_mid_city_core_vs_reference(benchmark: Any) -> None:
     """Packet-hops/s of the core on 10 s of the mid-size city (the timeline-driven run,
     scenario compilation excluded); the reference on 0.3 s of the same city."""
     _run(S // 10)  # compile / load the cache
@@ -58,7 +59,7 @@ def test_mid_city_core_vs_reference(benchmark) -> None:  # type: ignore[no-untyp
     def setup() -> tuple[tuple[object, ...], dict[str, object]]:
         return (make_engine(plan, scenario), actions, 10 * S), {}
 
-    def simulate(engine, acts, end):  # type: ignore[no-untyped-def]
+    def simulate(engine: Any, acts: Any, end: int) -> None:
         hops.append(drive(engine, acts, end).packet_hops)
 
     benchmark.pedantic(simulate, setup=setup, rounds=3, iterations=1)

@@ -25,10 +25,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vidnet_sim.network.plan import SCHED_CODES, NetworkPlan, _Positions
+from vidnet_sim.network.failures import Failures
+from vidnet_sim.network.layouts import Positions
+from vidnet_sim.network.plan import NetworkPlan, plan_fields
+from vidnet_sim.network.qos import SCHED_CODES, fifo_qos
 from vidnet_sim.network.routing import shortest_path, topological_order
 from vidnet_sim.traffic.rng import source_key
-from vidnet_sim.traffic.sources import (
+from vidnet_sim.traffic.rows import (
     KIND_CAMERA,
     KIND_CBR,
     KIND_NAMES,
@@ -36,10 +39,8 @@ from vidnet_sim.traffic.sources import (
     KIND_TRACE,
     SIZE_FIXED,
     SIZE_UNIFORM,
-    SourceState,
-    SourceTable,
-    frame_time_ps,
 )
+from vidnet_sim.traffic.sources import SourceState, SourceTable, frame_time_ps
 
 US = 10**6  # picoseconds per microsecond
 MS = 10**9
@@ -260,27 +261,23 @@ def build_plan(
     def arr(values: Sequence[int]) -> npt.NDArray[np.int64]:
         return np.array(values, dtype=np.int64)
 
-    trees: dict[str, Any] = {}  # none: one chain per flow, laid out by NetworkPlan
-    if any(s.multicast for s in specs):
-        positions = _Positions()
-        tree_source: list[int] = []
-        roots: list[int] = []
-        for si, s in enumerate(specs):
-            flows = range(source_flow_start[si], source_flow_start[si + 1])
-            groups = [list(flows)] if s.multicast else [[f] for f in flows]
-            for fl in groups:
-                tree_source.append(si)
-                roots.append(
-                    positions.add_tree(
-                        [(f, route_links[route_start[f] : route_start[f + 1]]) for f in fl]
-                    )
+    positions = Positions()  # one tree per flow, or per source for a multicast source
+    tree_source: list[int] = []
+    roots: list[int] = []
+    for si, s in enumerate(specs):
+        flows = range(source_flow_start[si], source_flow_start[si + 1])
+        groups = [list(flows)] if s.multicast else [[f] for f in flows]
+        for fl in groups:
+            tree_source.append(si)
+            roots.append(
+                positions.add_tree(
+                    [(f, route_links[route_start[f] : route_start[f + 1]]) for f in fl]
                 )
-        trees = dict(
-            tree_source=arr(tree_source),
-            source_tree_start=arr(np.searchsorted(tree_source, range(len(specs) + 1))),
-            tree_pos0=arr(roots),
-            **positions.arrays(),
-        )
+            )
+    layouts = positions.freeze(roots)
+    buffer_bytes = [-1 if ln.buffer_bytes is None else ln.buffer_bytes for ln in links]
+    buffer_packets = [-1 if ln.buffer_packets is None else ln.buffer_packets for ln in links]
+    qos = fifo_qos(group_classes, buffer_bytes, buffer_packets)
 
     return NetworkPlan(
         node_names=list(nodes),
@@ -289,10 +286,8 @@ def build_plan(
         link_dst=arr([node_index[ln.dst] for ln in links]),
         link_rate_bps=arr([ln.rate_bps for ln in links]),
         link_prop_ps=arr([ln.prop_ps for ln in links]),
-        link_buffer_bytes=arr([-1 if ln.buffer_bytes is None else ln.buffer_bytes for ln in links]),
-        link_buffer_packets=arr(
-            [-1 if ln.buffer_packets is None else ln.buffer_packets for ln in links]
-        ),
+        link_buffer_bytes=arr(buffer_bytes),
+        link_buffer_packets=arr(buffer_packets),
         link_order=arr(topological_order(len(links), edges)),
         count_in_service=count_in_service,
         flow_source=arr(flow_source),
@@ -304,7 +299,9 @@ def build_plan(
         group_kinds=group_kinds,
         sources=source_table(specs, group_names),
         source_flow_start=arr(source_flow_start),
-        **trees,
+        tree_source=arr(tree_source),
+        source_tree_start=np.searchsorted(tree_source, range(len(specs) + 1)).astype(np.int64),
+        **plan_fields(layouts, qos, Failures.none(len(links))),
     )
 
 
@@ -335,10 +332,12 @@ def with_queues(
     qb = np.repeat(plan.link_buffer_bytes.reshape(n, 1), n_queues, axis=1)
     qp = np.repeat(plan.link_buffer_packets.reshape(n, 1), n_queues, axis=1)
     for k in range(n_queues):
-        if buffers is not None and k < len(buffers) and buffers[k] is not None:
-            qb[:, k], qp[:, k] = buffers[k], -1
-        if buffer_packets is not None and k < len(buffer_packets) and buffer_packets[k] is not None:
-            qb[:, k], qp[:, k] = -1, buffer_packets[k]
+        b = buffers[k] if buffers is not None and k < len(buffers) else None
+        if b is not None:
+            qb[:, k], qp[:, k] = b, -1
+        p = buffer_packets[k] if buffer_packets is not None and k < len(buffer_packets) else None
+        if p is not None:
+            qb[:, k], qp[:, k] = -1, p
     return replace(
         plan,
         queue_names=[f"q{k}" for k in range(n_queues)],
@@ -396,8 +395,8 @@ def with_chain_layout(
         if new.pos_link[p] >= 0
         for c in new.children(p)
     }
-    new.link_order = np.array(topological_order(new.n_links, edges), np.int64)
-    return new, r
+    order = np.array(topological_order(new.n_links, edges), np.int64)
+    return replace(new, link_order=order), r
 
 
 def _per_link(value: Any, n: int, what: str) -> list[Any]:

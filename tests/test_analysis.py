@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +19,17 @@ from hypothesis import strategies as st
 from vidnet_sim.analysis import estimate, gaussian_alpha
 from vidnet_sim.analysis import runs as runs_module
 from vidnet_sim.analysis.capacity import find_capacity
-from vidnet_sim.analysis.commands import capacity as capacity_cmd
-from vidnet_sim.analysis.commands import curve as curve_cmd
 from vidnet_sim.analysis.curve import run_curve
 from vidnet_sim.analysis.estimates import _bucket_from_trace
 from vidnet_sim.analysis.vary import AnalysisInputError, make_vary, vary_values
+from vidnet_sim.cli.analysis import capacity as capacity_cmd
+from vidnet_sim.cli.analysis import curve as curve_cmd
 from vidnet_sim.fingerprint import MODEL_PACKAGES, engine_fingerprint
 from vidnet_sim.network.plan import service_time_ps
 from vidnet_sim.runner import run
 from vidnet_sim.scenario import parse_scenario_dict
 
 MS = 10**9
-
-
-def write_toml(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 # --------------------------------------------------------------------------- estimates
@@ -85,7 +81,7 @@ def test_sum_of_means_and_60_percent_rule_on_cbr_sources() -> None:
     assert row["ok_gaussian"]
     # one CBR source alone on a link: its packet never waits: S + 1 ps slack bound
     s = service_time_ps(1000, 10**8)
-    bound = float(est.groups.set_index("name").loc["s", "nc_bound_ps"])
+    bound = float(est.groups.set_index("name")["nc_bound_ps"].loc["s"])
     assert s <= bound <= s * 1.001 + 10
 
 
@@ -169,8 +165,9 @@ def test_network_calculus_bound_is_above_every_simulated_maximum(data: Any) -> N
     trace = estimate(sc, res.plan, arrivals="trace").groups.set_index("name")
     model = estimate(sc, res.plan, arrivals="model").groups.set_index("name")
     deterministic = {c["name"] for c in raw["cameras"] if c["rate_control"] == "cbr"} | {"cbr"}
+    assert res.plan is not None
     for name in res.plan.group_names:
-        row = summ.loc[("group", name)]
+        row = summ.xs(("group", name))
         worst = np.nanmax([row["latency_max_ps"], row["frame_latency_max_ps"], 0.0])
         assert trace.loc[name, "nc_bound_ps"] >= worst, name
         if name in deterministic:
@@ -225,11 +222,13 @@ packet_latency_max = "13us"
 """
 
 
-def test_capacity_finds_the_dd1_threshold(tmp_path: Path) -> None:
+def test_capacity_finds_the_dd1_threshold(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
     # D/D/1: packets of 1000 B on the wire at 1 Gbit/s (S = 8 us) never wait while the
     # interval round(1e12 / rate) >= S; then latency = S + 5 us = 13 us = the target.
     # Above, the queue grows and the max latency exceeds it. Threshold: 1e12 / (S - 0.5).
-    f = write_toml(tmp_path / "dd1.toml", DD1)
+    f = write_text(tmp_path / "dd1.toml", DD1)
     res = find_capacity(f, "sources[0].packet_rate", replications=2, rel_tol=0.001)
     threshold = 1e12 / (8 * 10**6 - 0.5)
     assert res.capacity is not None and res.first_fail is not None
@@ -264,8 +263,10 @@ packet_latency_max = "40ms"
 """
 
 
-def test_capacity_camera_count_matches_brute_force(tmp_path: Path) -> None:
-    f = write_toml(tmp_path / "cams.toml", CAMS)
+def test_capacity_camera_count_matches_brute_force(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    f = write_text(tmp_path / "cams.toml", CAMS)
     res = find_capacity(f, "cameras", replications=2)
     from vidnet_sim.analysis.vary import load_raw
 
@@ -283,8 +284,10 @@ def test_capacity_camera_count_matches_brute_force(tmp_path: Path) -> None:
     assert res.binding["metric"] == "latency_max_ps"
 
 
-def test_capacity_sla_that_no_load_meets_is_invalid_input(tmp_path: Path) -> None:
-    f = write_toml(
+def test_capacity_sla_that_no_load_meets_is_invalid_input(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    f = write_text(
         tmp_path / "cams.toml",
         CAMS.replace('packet_latency_max = "40ms"', 'packet_latency_max = "1us"'),
     )
@@ -295,8 +298,8 @@ def test_capacity_sla_that_no_load_meets_is_invalid_input(tmp_path: Path) -> Non
     assert "cannot be met at any load" in r.output
 
 
-def test_capacity_cli_writes_json(tmp_path: Path) -> None:
-    f = write_toml(tmp_path / "cams.toml", CAMS)
+def test_capacity_cli_writes_json(tmp_path: Path, write_text: Callable[[Path, str], Path]) -> None:
+    f = write_text(tmp_path / "cams.toml", CAMS)
     out = tmp_path / "cap"
     r = CliRunner().invoke(
         capacity_cmd, [str(f), "--out", str(out), "--replications", "2", "--json"]
@@ -308,8 +311,10 @@ def test_capacity_cli_writes_json(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- curve
-def test_curve_cli_writes_tables_plot_and_reuses_runs(tmp_path: Path) -> None:
-    f = write_toml(tmp_path / "cams.toml", CAMS.replace('rate_control = "cbr"', ""))
+def test_curve_cli_writes_tables_plot_and_reuses_runs(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    f = write_text(tmp_path / "cams.toml", CAMS.replace('rate_control = "cbr"', ""))
     out = tmp_path / "curve"
     args = [
         str(f),
@@ -345,11 +350,11 @@ def test_curve_cli_writes_tables_plot_and_reuses_runs(tmp_path: Path) -> None:
 
 
 def test_runs_stored_by_another_engine_are_not_reused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_text: Callable[[Path, str], Path]
 ) -> None:
     """The run store's key holds the engine's fingerprint: after a change of the model's
     code (here a pretended one) every run is simulated again."""
-    f = write_toml(tmp_path / "cams.toml", CAMS)
+    f = write_text(tmp_path / "cams.toml", CAMS)
     out = tmp_path / "curve"
     args = [
         str(f),
@@ -377,8 +382,8 @@ def test_engine_fingerprint_follows_the_model_sources() -> None:
     assert set(MODEL_PACKAGES) >= {"core", "traffic", "network", "scenario"}
 
 
-def test_curve_bad_ranges_exit_3(tmp_path: Path) -> None:
-    f = write_toml(tmp_path / "cams.toml", CAMS)
+def test_curve_bad_ranges_exit_3(tmp_path: Path, write_text: Callable[[Path, str], Path]) -> None:
+    f = write_text(tmp_path / "cams.toml", CAMS)
     base = [str(f), "--vary", "cameras", "--out", str(tmp_path / "o")]
     r = CliRunner().invoke(curve_cmd, [*base, "--from", "10", "--to", "2"])
     assert r.exit_code == 3 and "reversed" in r.output
@@ -386,8 +391,10 @@ def test_curve_bad_ranges_exit_3(tmp_path: Path) -> None:
     assert r.exit_code == 3 and "empty" in r.output
 
 
-def test_curve_with_failing_runs_is_partial_exit_4(tmp_path: Path) -> None:
-    f = write_toml(
+def test_curve_with_failing_runs_is_partial_exit_4(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    f = write_text(
         tmp_path / "cams.toml",
         CAMS.replace('phase = "aligned"', 'phase = "aligned"\nip_ratio = 5.0'),
     )
@@ -418,22 +425,27 @@ def test_curve_with_failing_runs_is_partial_exit_4(tmp_path: Path) -> None:
     assert json.loads((out / "manifest.json").read_text())["failures"][0]["x"] == 0.0
 
 
-def test_run_curve_library_api(tmp_path: Path) -> None:
-    f = write_toml(tmp_path / "cams.toml", CAMS)
+def test_run_curve_library_api(tmp_path: Path, write_text: Callable[[Path, str], Path]) -> None:
+    f = write_text(tmp_path / "cams.toml", CAMS)
     res = run_curve(f, "bitrate", 0.5, 1.0, 2, replications=2)
     assert res.values == [0.5, 1.0] and not res.partial
     lat = res.table[(res.table["metric"] == "latency_max_ps")].set_index("x")["mean"]
     assert lat.loc[0.5] < lat.loc[1.0]  # aligned CBR cameras: bursts grow with bitrate
 
 
-def test_capacity_reports_the_estimates_beside_the_simulation(tmp_path: Path) -> None:
-    f = write_toml(tmp_path / "cams.toml", CAMS)
+def test_capacity_reports_the_estimates_beside_the_simulation(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    f = write_text(tmp_path / "cams.toml", CAMS)
     res = find_capacity(f, "cameras", replications=2)
     est = res.estimates
+    assert res.capacity is not None
     # aligned CBR cameras (I-frames line up): the network-calculus bound is tight, so its
     # guaranteed capacity is the simulated one or just below; the averaging rules, blind to
-    # the bursts, overestimate it (DOMAIN.md §2)
+    # the bursts, overestimate it (docs/domain.md §2)
     assert est["network-calculus-bound"] is not None
+    assert est["sum-of-means-60%"] is not None
+    assert est["gaussian-equivalent-capacity"] is not None
     assert est["network-calculus-bound"] <= res.capacity
     assert est["network-calculus-bound"] >= res.capacity - 1
     assert est["sum-of-means-60%"] > res.capacity
@@ -500,7 +512,8 @@ def test_estimated_mean_rates_of_service_sources_match_their_traffic() -> None:
     from vidnet_sim.analysis.estimates import arrival_curves, source_rate_moments
     from vidnet_sim.network.plan import build_plan
     from vidnet_sim.traffic.generate import G_T, G_WIRE, generate
-    from vidnet_sim.traffic.sources import KIND_BURST, KIND_ONOFF, SourceState
+    from vidnet_sim.traffic.rows import KIND_BURST, KIND_ONOFF
+    from vidnet_sim.traffic.sources import SourceState
 
     sc = parse_scenario_dict(
         {

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.mark.slow
-def test_cold_start_compiles_and_runs(tmp_path: Path) -> None:
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+def test_cold_start_compiles_and_runs(tmp_path: Path, repo: Path, src_env: dict[str, str]) -> None:
+    env = dict(src_env, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
     out = tmp_path / "res"
     proc = subprocess.run(
         [
@@ -23,7 +19,7 @@ def test_cold_start_compiles_and_runs(tmp_path: Path) -> None:
             "-m",
             "vidnet_sim.cli",
             "run",
-            str(ROOT / "scenarios" / "small-town.toml"),
+            str(repo / "scenarios" / "small-town.toml"),
             "--duration",
             "1s",
             "--out",

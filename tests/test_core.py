@@ -184,28 +184,11 @@ ROUND_RATES = [10**8, 5 * 10**8, GBPS, GBPS, 2 * GBPS]
 ROUND_SIZES = [125, 250, 500, 1000, 1000, 1500]  # whole µs at 1 Gbit/s (125 B per µs)
 
 
-@st.composite
-def cases(
-    draw: st.DrawFn,
-    *,
-    max_end: int = 2 * MS,
-    min_end: int = 20 * US,
-    max_sources: int = 4,
-    max_packets: int = 120,
-) -> Case:
-    """A small line or tree (2-6 uplinks towards the root) with 1-4 random sources.
-
-    "Round" cases put every rate, size and time on a grain of 1 or 8 µs, so that arrivals,
-    departures and window edges often fall on the very same picosecond (the tie rules of
-    model.md §4); the others use arbitrary integers (the ceil of model.md §3)."""
-    n = draw(st.integers(2, 6), label="links")
-    rnd = draw(st.booleans(), label="round")
-    grain = draw(st.sampled_from([US, 8 * US])) if rnd else 1
-    if draw(st.booleans(), label="line"):
-        parents = {f"v{i}": f"v{i + 1}" for i in range(n)}
-    else:
-        parents = {f"v{i}": f"v{draw(st.integers(0, i - 1))}" for i in range(1, n + 1)}
-    children = list(parents)
+def _draw_links(
+    draw: st.DrawFn, children: list[str], rnd: bool, grain: int
+) -> tuple[dict[str, int], dict[str, int], dict[str, int], dict[str, int]]:
+    """Each uplink's rate, propagation delay and buffer (bytes or packets), for
+    :func:`cases`: ``(rates, props, buffers, buffer_packets)``."""
     rates: dict[str, int] = {}
     props: dict[str, int] = {}
     buffers: dict[str, int] = {}
@@ -231,6 +214,32 @@ def cases(
             buffers[c] = draw(
                 st.one_of(st.integers(1, 4000), st.integers(4000, 40_000), st.just(1 << 20))
             )
+    return rates, props, buffers, buffer_packets
+
+
+@st.composite
+def cases(
+    draw: st.DrawFn,
+    *,
+    max_end: int = 2 * MS,
+    min_end: int = 20 * US,
+    max_sources: int = 4,
+    max_packets: int = 120,
+) -> Case:
+    """A small line or tree (2-6 uplinks towards the root) with 1-4 random sources.
+
+    "Round" cases put every rate, size and time on a grain of 1 or 8 µs, so that arrivals,
+    departures and window edges often fall on the very same picosecond (the tie rules of
+    model.md §4); the others use arbitrary integers (the ceil of model.md §3)."""
+    n = draw(st.integers(2, 6), label="links")
+    rnd = draw(st.booleans(), label="round")
+    grain = draw(st.sampled_from([US, 8 * US])) if rnd else 1
+    if draw(st.booleans(), label="line"):
+        parents = {f"v{i}": f"v{i + 1}" for i in range(n)}
+    else:
+        parents = {f"v{i}": f"v{draw(st.integers(0, i - 1))}" for i in range(1, n + 1)}
+    children = list(parents)
+    rates, props, buffers, buffer_packets = _draw_links(draw, children, rnd, grain)
     end = draw(st.integers(max(1, min_end // grain), max_end // grain)) * grain
 
     def t_(lo: int, hi: int) -> int:  # a time in [lo, hi] on the grain
@@ -332,7 +341,7 @@ def cases(
 @given(cases())
 def test_core_equals_reference(case: Case) -> None:
     plan = case.plan()
-    kw = dict(warmup=case.warmup, end=case.end, drain=case.drain)
+    kw: dict[str, Any] = dict(warmup=case.warmup, end=case.end, drain=case.drain)
     core = run_core(plan, window=case.window, **kw)
     ref = run_ref(plan, **kw)
     assert_same(core, ref)
@@ -346,7 +355,7 @@ def test_windowed_equals_one_shot(case: Case, data: st.DataObject) -> None:
     """Windows of ~1 ns (a boundary at nearly every event), of a few µs (a few per run) and one
     window longer than the run give the same log and stats (one-shot has no boundary)."""
     plan = case.plan()
-    kw = dict(warmup=case.warmup, end=case.end, drain=case.drain)
+    kw: dict[str, Any] = dict(warmup=case.warmup, end=case.end, drain=case.drain)
     one_shot = run_core(plan, window=2 * case.end + 1, **kw)
     tiny = data.draw(st.sampled_from([1000, 997, 1001, 8000]), label="tiny window")
     few = data.draw(st.integers(case.end // 8 + 1, case.end // 2), label="few window")
@@ -380,7 +389,7 @@ def test_advance_in_pieces_with_state_changes(case: Case, data: st.DataObject) -
     both engines (model.md §10)."""
     plan = case.plan()
     end, w = case.end, case.window
-    kw = dict(warmup=case.warmup, end=end, drain=case.drain)
+    kw: dict[str, Any] = dict(warmup=case.warmup, end=end, drain=case.drain)
     cuts = sorted(
         data.draw(
             st.lists(
@@ -427,7 +436,7 @@ def test_state_changes_switch_sources_as_the_timeline_says() -> None:
         (60 * US, 0, True, 1.0),
     ]
     cuts = [30 * US, 50 * US, 60 * US]
-    kw = dict(warmup=0, end=100 * US, drain=True)
+    kw: dict[str, Any] = dict(warmup=0, end=100 * US, drain=True)
     core = run_core(plan, window=7 * US, cuts=cuts, changes=changes, **kw)
     ref = run_ref(plan, cuts=cuts, changes=changes, **kw)
     assert_same(core, ref)
@@ -476,7 +485,7 @@ def test_run_boundaries_at_event_instants() -> None:
     for i, end in enumerate(instants.tolist()):
         warmup = int(instants[i // 2])  # also an event instant, <= end
         for drain in (False, True):
-            kw = dict(warmup=warmup, end=end, drain=drain)
+            kw: dict[str, Any] = dict(warmup=warmup, end=end, drain=drain)
             window = [end, 3 * US, 1 * US, 7 * US + 1][i % 4]
             core = run_core(plan, window=window, **kw)
             assert_same(core, run_ref(plan, **kw))
@@ -517,7 +526,7 @@ def test_conservation_on_a_random_overloaded_tree(seed: int) -> None:
 )
 def test_random_tree_windowed_equals_one_shot(end: int, windows: list[int]) -> None:
     plan = random_tree_plan(2)
-    kw = dict(warmup=end // 6, end=end, drain=False)
+    kw: dict[str, Any] = dict(warmup=end // 6, end=end, drain=False)
     one_shot = run_core(plan, window=10 * end, **kw)
     assert one_shot[0].packets_dropped.sum() > 0
     for w in windows:
@@ -527,7 +536,7 @@ def test_random_tree_windowed_equals_one_shot(end: int, windows: list[int]) -> N
 @pytest.mark.parametrize(("seed", "drain"), [(1, True), (2, False), (3, True), (4, False)])
 def test_random_tree_equals_reference(seed: int, drain: bool) -> None:
     plan = random_tree_plan(seed)
-    kw = dict(warmup=300 * US, end=3 * MS, drain=drain)
+    kw: dict[str, Any] = dict(warmup=300 * US, end=3 * MS, drain=drain)
     assert_same(run_core(plan, window=170 * US, **kw), run_ref(plan, **kw))
 
 
@@ -571,7 +580,7 @@ def test_larger_tree_equals_reference() -> None:
         buffer_packets={"e3": 8},
         count_in_service=True,
     )
-    kw = dict(warmup=40 * MS, end=400 * MS, drain=True)
+    kw: dict[str, Any] = dict(warmup=40 * MS, end=400 * MS, drain=True)
     core = run_core(plan, window=7 * MS, **kw)
     ref = run_ref(plan, **kw)
     assert_same(core, ref)

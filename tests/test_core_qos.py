@@ -4,6 +4,8 @@ run long enough for 3 % on both classes' plain mean waits."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -78,8 +80,7 @@ def qos_plan(seed: int, data: st.DataObject) -> NetworkPlan:
         st.lists(st.integers(0, n_classes - 1), min_size=n_groups, max_size=n_groups),
         label="group_class",
     )
-    plan.class_names = classes
-    plan.group_class = np.array(group_class, np.int64)
+    plan = replace(plan, class_names=classes, group_class=np.array(group_class, np.int64))
     n_queues = data.draw(st.integers(1, 3), label="queues")
     class_queue = {
         c: data.draw(st.integers(0, n_queues - 1), label=f"queue of {c}") for c in classes
@@ -151,8 +152,8 @@ def test_the_property_exercises_what_it_should() -> None:
     seen = {"drops": 0, "failed": 0, "sched": 0, "multicast": 0}
     for seed in range(1, 7):
         plan = random_tree_plan(seed, multicast=True)
-        plan.class_names = ["c0", "c1"]
-        plan.group_class = np.array([g % 2 for g in range(len(plan.group_names))], np.int64)
+        group_class = np.array([g % 2 for g in range(len(plan.group_names))], np.int64)
+        plan = replace(plan, class_names=["c0", "c1"], group_class=group_class)
         plan = with_queues(plan, "priority", class_queue={"c0": 0, "c1": 1})
         plan = with_failures(plan, {3: [(600 * US, 900 * US)]})
         sc, _, sr, _ = both(plan, 2 * MS, window_ps=50 * US, epochs=[0, MS])

@@ -13,7 +13,7 @@ from vidnet_sim.cli import main
 from vidnet_sim.errors import EXIT_OK
 from vidnet_sim.results import store
 from vidnet_sim.scenario import load_scenario
-from vidnet_sim.traffic.sources import scenario_groups
+from vidnet_sim.scenario.groups import scenario_groups
 
 # sweep-*.toml are sweep files (a scenario plus a [sweep] section): tests/test_sweep.py runs them
 SCENARIOS = sorted(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -80,11 +81,6 @@ class = "voice"
 """
 
 
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def test_each_year_adds_the_right_cameras_nodes_and_sources() -> None:
     sc = parse_scenario_dict(tomllib.loads(BASE + GROWTH))
     assert plan_years(sc) == [1, 2, 3, 4]
@@ -138,14 +134,16 @@ def test_scaled_count_is_half_up_and_at_least_one() -> None:
     ] == [13, 5, 7, 1, 2]
 
 
-def test_errors_in_growth_entries_are_reported_with_their_paths(tmp_path: Path) -> None:
+def test_errors_in_growth_entries_are_reported_with_their_paths(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
     bad = (
         GROWTH.replace('attach = "agg-east"', 'attach = "agg-est"\ncolour = "red"')
         .replace('size = "160B"', "size = 160")
         .replace("scale_cameras = { east = 2.0, north = 1.1 }", "scale_cameras = { eats = 2.0 }")
     )
     bad += '\n[[growth]]\nyear = 3\n[[growth]]\nyear = 5\nscale_cameras = "x"\n'
-    f = write(tmp_path / "bad.toml", BASE + bad)
+    f = write_text(tmp_path / "bad.toml", BASE + bad)
     with pytest.raises(ScenarioError) as info:
         load_scenario(f)
     got = sorted(str(p) for p in info.value.problems)
@@ -153,11 +151,11 @@ def test_errors_in_growth_entries_are_reported_with_their_paths(tmp_path: Path) 
         [
             "growth[2]: a growth entry adds nothing: give scale_cameras or items of nodes, "
             "links, cameras, sources, services",
-            "growth[3].scale_cameras: got 'x': expected a positive number (every group) or a "
-            "table of group name = positive number",
+            "growth[3].scale_cameras: got 'x': expected a positive number up to 100 (every "
+            "group) or a table of group name = such a number",
         ]
     ), got  # the structure first: the years cannot be built while it is broken
-    f = write(
+    f = write_text(
         tmp_path / "bad.toml",
         BASE
         + bad.split("\n[[growth]]\nyear = 3")[0]
@@ -205,9 +203,11 @@ def test_sla_classes_are_checked_over_the_whole_plan() -> None:
         parse_scenario_dict(tomllib.loads(BASE + GROWTH.replace('class = "voice"', "")))
 
 
-def test_growth_trace_files_resolve_next_to_the_scenario(tmp_path: Path) -> None:
+def test_growth_trace_files_resolve_next_to_the_scenario(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
     shutil.copy(DATA / "trace_small.csv", tmp_path / "t.csv")
-    f = write(
+    f = write_text(
         tmp_path / "s.toml",
         BASE + "\n[[growth]]\nyear = 2\n[[growth.sources]]\n"
         'name = "replay"\nkind = "trace"\nat = "agg"\ndestinations = ["cc"]\n'
@@ -218,9 +218,11 @@ def test_growth_trace_files_resolve_next_to_the_scenario(tmp_path: Path) -> None
     assert Path(str(y2.sources[0].file)) == tmp_path / "t.csv"
 
 
-def test_run_year_simulates_that_year(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_year_simulates_that_year(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_text: Callable[[Path, str], Path]
+) -> None:
     monkeypatch.chdir(tmp_path)
-    f = write(tmp_path / "town.toml", BASE + GROWTH)
+    f = write_text(tmp_path / "town.toml", BASE + GROWTH)
     groups = {}
     for year in (1, 4):
         r = CliRunner().invoke(main, ["run", str(f), "--year", str(year), "--json"])
@@ -250,15 +252,17 @@ destinations = ["cc"]
 """
 
 
-def test_validate_compiles_every_year_of_the_plan(tmp_path: Path) -> None:
+def test_validate_compiles_every_year_of_the_plan(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
     """A later year whose network cannot carry its traffic (a node added without a link)
     is an invalid scenario for ``validate``, named with its year and field, not only
     when that year is run or sized."""
-    good = write(tmp_path / "town.toml", BASE + GROWTH)
+    good = write_text(tmp_path / "town.toml", BASE + GROWTH)
     r = CliRunner().invoke(main, ["validate", str(good)])
     assert r.exit_code == EXIT_OK, r.output
     assert "growth plan of 4 years, each compiled" in r.output
-    bad = write(tmp_path / "island.toml", BASE + GROWTH + ISLAND)
+    bad = write_text(tmp_path / "island.toml", BASE + GROWTH + ISLAND)
     r = CliRunner().invoke(main, ["validate", str(bad)])
     assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
     assert "growth (year 5)" in r.output and "island" in r.output

@@ -436,7 +436,7 @@ def test_conservation_on_a_random_overloaded_tree(seed: int) -> None:
         assert drained.link_packets[li] == np.sum(counted & (log[:, 4] != NO_DEP))
         assert drained.link_drops[li] == np.sum(counted & (log[:, 4] == NO_DEP))
     # a packet is dropped at most once, and then goes no further
-    last = {}
+    last: dict[tuple[int, int], int] = {}
     for f, s, _li, _t_arr, t_dep in rows(log):
         assert last.get((f, s), 0) != NO_DEP
         last[(f, s)] = t_dep

@@ -6,12 +6,14 @@ import io
 import json
 import math
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
 import pytest
 from rich.console import Console
 
+from vidnet_sim.cli.summary import render_summary, render_warnings
 from vidnet_sim.core.histogram import N_BUCKETS, histogram_of, quantile
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import ScenarioError, VidnetError
@@ -32,12 +34,11 @@ from vidnet_sim.results import (
     quantile_from_hist,
     read_parquet_kwargs,
     read_results,
-    render_summary,
-    render_warnings,
     summary_json,
     write_results,
 )
 from vidnet_sim.results import store as store_mod
+from vidnet_sim.results.atomic import atomic_write
 from vidnet_sim.results.epochs import hist_quantiles
 from vidnet_sim.runner import access_links, check_epoch_count
 from vidnet_sim.scenario import load_scenario
@@ -418,7 +419,15 @@ def test_failed_write_removes_its_temporary_file(
     monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
     with pytest.raises(OSError, match="disk full"):
         write_results(tmp_path / "run", tables, {})
-    assert list((tmp_path / "run").iterdir()) == []
+    assert not (tmp_path / "run").exists()  # the files are made before the folder
+
+    def cut_short(f: IO[bytes]) -> None:
+        f.write(b"PAR1 partial")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic_write(tmp_path / "summary.parquet", cut_short)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_read_sweep_adds_run_column(tables: Tables, tmp_path: Path) -> None:
@@ -684,7 +693,7 @@ def test_epoch_spans_labels_and_warmup(epoch_tables: Tables) -> None:
 
 def test_epoch_latencies_come_from_the_epoch_histograms(epoch_tables: Tables) -> None:
     e = epoch_tables.epochs.set_index(["epoch", "level", "name"])
-    north = e.loc[(1, "group", "cams-north")]
+    north = e.xs((1, "group", "cams-north"))
     values = EPOCH_LAT["cams-north"][1]
     h = histogram_of(values)
     for col, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999), ("max", 1.0)):
@@ -694,13 +703,13 @@ def test_epoch_latencies_come_from_the_epoch_histograms(epoch_tables: Tables) ->
     assert north["loss"] == pytest.approx(2 / 5)
     assert north["failure_loss"] == pytest.approx(1 / 5)
     # a class in an epoch: the merged histogram, not an average of its groups' percentiles
-    video = e.loc[(1, "class", "video")]
+    video = e.xs((1, "class", "video"))
     merged = EPOCH_LAT["cams-north"][1] + EPOCH_LAT["cams-south"][1]
     assert video["latency_p99_ps"] == quantile(histogram_of(merged), 0.99, 1 * MS, 90 * MS)
     assert video["latency_p50_ps"] == pytest.approx(5 * MS, rel=0.004)
-    assert math.isnan(e.loc[(1, "group", "sensors")]["latency_p99_ps"])  # nothing emitted
-    assert math.isnan(e.loc[(1, "group", "sensors")]["loss"])
-    south = e.loc[(2, "group", "cams-south")]
+    assert math.isnan(e["latency_p99_ps"].loc[(1, "group", "sensors")])  # nothing emitted
+    assert math.isnan(e["loss"].loc[(1, "group", "sensors")])
+    south = e.xs((2, "group", "cams-south"))
     assert south["latency_p50_ps"] == pytest.approx(7 * MS, rel=0.004)
 
 
@@ -733,10 +742,10 @@ def test_epoch_link_utilisation_uses_the_measured_part(epoch_tables: Tables) -> 
     links = epoch_tables.links.set_index("link")
     for link, part in el.groupby("link"):
         for col in ("bytes", "busy_ps", "drops", "fail_drops"):
-            assert part[col].sum() == links.loc[link, col]
+            assert part[col].sum() == links[col].loc[link]
         # utilisation weighted by the measured time gives the run's
         weighted = (part["utilisation"] * part["measured_ps"]).sum() / part["measured_ps"].sum()
-        assert weighted == pytest.approx(links.loc[link, "utilisation"])
+        assert weighted == pytest.approx(links["utilisation"].loc[link])
 
 
 def test_an_epoch_inside_the_warmup_has_no_rates() -> None:
@@ -1043,8 +1052,9 @@ def test_a_run_with_an_alarm_and_a_failure_has_epoch_rows(tmp_path: Path) -> Non
         totals = s[s["level"] == level].set_index("name")[COUNTERS]
         pd.testing.assert_frame_equal(per_epoch, totals.loc[per_epoch.index], check_names=False)
     north = e[(e["level"] == "group") & (e["name"] == "north-streets")].set_index("epoch")
-    assert north.loc[2, "packets_failed"] > 0  # the failure's own epoch
-    assert north.loc[0, "packets_failed"] == 0 and north.loc[3, "packets_failed"] == 0
+    failed = north["packets_failed"]
+    assert failed.loc[2] > 0  # the failure's own epoch
+    assert failed.loc[0] == 0 and failed.loc[3] == 0
     assert row(res, "group", "north-streets")["failure_loss"] > 0
     el = res.epoch_links
     for link, part in el.groupby("link"):

@@ -21,7 +21,7 @@ from vidnet_sim.scenario import (
     load_scenario,
     parse_scenario_dict,
 )
-from vidnet_sim.traffic.trace import TraceError, load_trace
+from vidnet_sim.scenario.trace import TraceError, load_trace
 
 DATA = Path(__file__).parent / "data"
 DOCS = Path(__file__).parent.parent / "docs" / "scenario.md"
@@ -327,7 +327,7 @@ def test_unknown_top_level_and_nested_keys() -> None:
 def test_unknown_key_without_close_match_lists_the_keys() -> None:
     data = scenario_with(nodes=[{"id": "agg1", "zzz": 1}, {"id": "core"}, {"id": "cc"}])
     assert one_problem(data) == (
-        "nodes[0] (id=\"agg1\").zzz: unknown key 'zzz'; expected one of: id, kind"
+        "nodes[0] (id=\"agg1\").zzz: unknown key 'zzz'; expected one of: id, kind, x, y, lat, lon"
     )
 
 

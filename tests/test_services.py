@@ -1,6 +1,6 @@
 """City services (``[[services]]``) and the on/off and burst generators they use.
 
-Oracles: exact arithmetic for periodic models (VoIP per-direction bitrate against DOMAIN.md
+Oracles: exact arithmetic for periodic models (VoIP per-direction bitrate against docs/domain.md
 §5's 87.2 / 31.2 kbit/s, signal polls, bulk), renewal theory for on/off sources (mean rate =
 rate x E[on] / (E[on] + E[off])) and the Pareto tail, Poisson counts for IoT and web requests,
 the request/response rule for web bursts, packet-for-packet equality of windowed and one-shot
@@ -37,7 +37,8 @@ from vidnet_sim.traffic.generate import (
 )
 from vidnet_sim.traffic.modulation import sojourn_ps
 from vidnet_sim.traffic.rng import source_key
-from vidnet_sim.traffic.sources import KIND_CAMERA, SourceState
+from vidnet_sim.traffic.rows import KIND_CAMERA
+from vidnet_sim.traffic.sources import SourceState
 
 S = 10**12
 MS = 10**9
@@ -233,7 +234,7 @@ def test_a_service_switches_on_at_start_and_off_at_stop() -> None:
 # --------------------------------------------------------------------------- voip
 @pytest.mark.parametrize(("codec", "kbps"), [("g711", 87_200), ("g729", 31_200)])
 def test_voip_bitrate_per_direction_is_domains_figure(codec: str, kbps: int) -> None:
-    # DOMAIN.md §5 counts RTP/UDP/IP 40 B + Ethernet header and FCS 18 B per packet
+    # docs/domain.md §5 counts RTP/UDP/IP 40 B + Ethernet header and FCS 18 B per packet
     calls, end = 7, 3 * S  # a whole number of 20 ms packet times
     sc = scenario(
         [
@@ -432,7 +433,7 @@ def test_web_responses_are_bursts_answering_the_requests() -> None:
     expected_t = np.array(expected, np.int64)
     expected_t = expected_t[expected_t < end]
     assert np.array_equal(resp[:, G_T], expected_t)
-    # about 1 Mbit/s per user downstream (DOMAIN.md §5), Poisson in the number of requests
+    # about 1 Mbit/s per user downstream (docs/domain.md §5), Poisson in the number of requests
     per_user = 10**6 / (8 * n * (1460 + 78))
     k = users * per_user * 60
     assert abs(len(req) - k) < 4 * math.sqrt(k)
@@ -464,7 +465,7 @@ def test_bulk_is_a_capped_cbr_between_start_and_stop() -> None:
 
 
 # --------------------------------------------------------------------------- windows
-EVERY_SERVICE = [
+EVERY_SERVICE: list[dict[str, Any]] = [
     {"name": "v", "kind": "voip", "at": "site", "destinations": ["cc", "gw"], "calls": 2},
     {
         "name": "w",

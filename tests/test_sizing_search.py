@@ -9,6 +9,7 @@ verdicts, the plan's cost and per-year feasibility must equal those of judging e
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import itertools
 import math
@@ -16,11 +17,13 @@ import random
 import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from test_sizing import TWO  # the two-link network whose year 1 is worked out by hand
+from vidnet_sim.analysis import search
 from vidnet_sim.analysis.capacity import Verdict, _judge, sla_columns
 from vidnet_sim.analysis.cost import CostModel, scenario_links
 from vidnet_sim.analysis.runs import RunRecord
@@ -51,6 +54,8 @@ def designs(space: YearSpace, prev: Sequence[int | None]) -> list[Levels]:
 
 
 def cost(space: YearSpace, prev: Sequence[int | None], levels: Levels) -> float:
+    if space.cost is not None:
+        return space.cost(levels)
     return sum(space.price(i, lv, prev[i]) for i, lv in enumerate(levels))
 
 
@@ -118,6 +123,30 @@ def random_spaces(rng: random.Random) -> list[YearSpace]:
     return spaces
 
 
+def non_monotone(rng: random.Random, spaces: list[YearSpace]) -> list[YearSpace]:
+    """The same spaces with a whole-design cost that can fall with a faster tier (like a
+    switch whose faster ports draw less power): per link and tier a cost drawn in no order,
+    less a discount when two given links share a tier."""
+    out = []
+    for space in spaces:
+        per = {lid: [rng.uniform(0, 120) for _ in range(space.n_tiers)] for lid in space.ids}
+        pair = rng.sample(range(len(space.ids)), 2) if len(space.ids) >= 2 else []
+        bonus = rng.uniform(0, 80)
+
+        def whole(
+            levels: Levels,
+            ids: list[str] = space.ids,
+            per: dict[str, list[float]] = per,
+            pair: list[int] = pair,
+            bonus: float = bonus,
+        ) -> float:
+            c = sum(per[ids[i]][lv] for i, lv in enumerate(levels))
+            return c - bonus if pair and levels[pair[0]] == levels[pair[1]] else c
+
+        out.append(dataclasses.replace(space, cost=whole))
+    return out
+
+
 def synthetic(rng: random.Random) -> Callable[[int, Levels], bool]:
     """Feasible when the tiers add up to enough (more in year 2), except for a random set
     of designs carved out (so a faster design can fail where a slower one passed)."""
@@ -172,6 +201,81 @@ def test_search_equals_exhaustive_enumeration(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(300))
+def test_search_equals_exhaustive_enumeration_with_a_cost_not_monotone_in_tiers(
+    seed: int,
+) -> None:
+    # the search's own exact bound (the least cost at or above a design)
+    rng = random.Random(seed)
+    spaces, ok = random_spaces(rng), synthetic(rng)
+    spaces = non_monotone(rng, spaces)
+    want = exhaustive(spaces, ok)
+    got = run_plan(spaces, ok, budget=10**6)
+    assert len(got) == len(want)
+    for (levels, c, optimal, lower), w in zip(got, want, strict=True):
+        if w is None:
+            assert levels is None and not optimal
+        else:
+            assert math.isclose(c, w[1]) and optimal
+            assert math.isclose(lower, c)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_without_a_bound_a_cost_not_monotone_is_never_called_optimal_wrongly(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "MAX_ENUMERATED", 0)  # too many designs for the exact bound
+    rng = random.Random(seed)
+    spaces, ok = random_spaces(rng), synthetic(rng)
+    spaces = non_monotone(rng, spaces)
+    prev: dict[str, int] = {}
+    for y, space in enumerate(spaces):
+        p = [prev.get(lid) for lid in space.ids]
+        res = search_year(space, p, judged(ok, y, []), 10**6)
+        feas = [cost(space, p, d) for d in designs(space, p) if ok(y, d)]
+        if res.levels is None:
+            assert not feas
+            break
+        assert ok(y, res.levels)
+        assert not res.optimal and not res.proven and math.isnan(res.gap)
+        # locally improved: no cheaper single-unit downgrade is feasible
+        for u in space.units():
+            for lv in range(res.floor[u[0]], res.levels[u[0]]):
+                d = list(res.levels)
+                for i in u:
+                    d[i] = lv
+                if cost(space, p, tuple(d)) <= res.cost:
+                    assert not ok(y, tuple(d)), (u, lv)
+        prev = dict(zip(space.ids, res.levels, strict=True))
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_a_given_bound_makes_a_cost_not_monotone_exact(seed: int) -> None:
+    rng = random.Random(seed)
+    spaces, ok = random_spaces(rng), synthetic(rng)
+    spaces = non_monotone(rng, spaces)
+    bounded = []
+    for space in spaces:
+        whole = space.cost
+        assert whole is not None
+
+        def at_or_above(levels: Levels, space: YearSpace = space, whole: Any = whole) -> float:
+            # a loose but sound bound: the least cost of every design of the year
+            del levels
+            return min(
+                whole(d) for d in itertools.product(range(space.n_tiers), repeat=len(space.ids))
+            )
+
+        bounded.append(dataclasses.replace(space, bound=at_or_above))
+    want = exhaustive(bounded, ok)
+    got = run_plan(bounded, ok, budget=10**6)
+    for (levels, c, optimal, _), w in zip(got, want, strict=True):
+        if w is None:
+            assert levels is None
+        else:
+            assert math.isclose(c, w[1]) and optimal
+
+
+@pytest.mark.parametrize("seed", range(300))
 def test_a_spent_budget_returns_a_local_optimum_never_called_optimal_wrongly(seed: int) -> None:
     rng = random.Random(seed)
     spaces, ok = random_spaces(rng), synthetic(rng)
@@ -206,7 +310,8 @@ def test_a_spent_budget_returns_a_local_optimum_never_called_optimal_wrongly(see
                     assert not ok(y, tuple(d)), (u, lv)
         # a year's plan is the next year's floor: follow the search's own choice
         prev = dict(zip(space.ids, res.levels, strict=True))
-        if want[y] is None or res.levels != want[y][0]:
+        w = want[y]
+        if w is None or res.levels != w[0]:
             break
 
 

@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-import vidnet_sim
+from vidnet_sim.cli.sweep import compare, sweep
 from vidnet_sim.errors import ScenarioError
-from vidnet_sim.results import Results, read_results
-from vidnet_sim.results.tables import SCHEMAS
+from vidnet_sim.results import Results, read_parquet_kwargs, read_results
+from vidnet_sim.results.schema import SCHEMAS
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.units import parse_rate, parse_size
 from vidnet_sim.sweep import (
@@ -39,13 +39,11 @@ from vidnet_sim.sweep import (
 )
 from vidnet_sim.sweep import plan as sweep_plan
 from vidnet_sim.sweep.cluster import JobOptions, jobqueue_cluster, sbatch_script
-from vidnet_sim.sweep.commands import compare, sweep
-from vidnet_sim.sweep.paths import PathError, parse_path, resolve, set_value
 from vidnet_sim.sweep.plan import Point, SweepBase
+from vidnet_sim.variation.paths import PathError, parse_path, resolve, set_value
 
 # where this process imports vidnet_sim from (src/, or site-packages in CI): subprocesses
 # import the same copy, and so share its Numba cache
-PACKAGE_PARENT = Path(vidnet_sim.__file__).resolve().parent.parent
 
 # A tiny network: one 100 Mbit/s or 1 Gbit/s link, 2 to 6 cameras, 1 s simulated.
 SCENARIO = """\
@@ -113,13 +111,19 @@ def make_cli() -> click.Group:
     return main
 
 
+def manifests(out: Path) -> list[Path]:
+    """The manifests of a sweep folder's finished points (not of hidden folders being
+    written)."""
+    return sorted(f for f in out.glob("*/manifest.json") if not f.parent.name.startswith("."))
+
+
 def data_files(out: Path) -> dict[str, bytes]:
-    """Every table file of a sweep folder: relative path -> bytes."""
-    found = {}
-    for table in ("summary", "_links", "_hist"):
-        for f in sorted((out / table).glob("*.parquet")):
-            found[f"{table}/{f.name}"] = f.read_bytes()
-    return found
+    """Every table file of a sweep folder's points: relative path -> bytes."""
+    return {
+        f"{f.parent.name}/{f.name}": f.read_bytes()
+        for f in sorted(out.glob("*/*.parquet"))
+        if not f.parent.name.startswith(("_", "."))
+    }
 
 
 def assert_same_files(a: Path, b: Path) -> None:
@@ -363,12 +367,19 @@ def test_serial_sweep_reads_back_as_one_tidy_frame(reference: tuple[Path, Path])
     assert len(classes) == N_POINTS
     sent = classes.groupby("cameras.north.count")["packets_sent"].mean()
     assert sent[2] < sent[4] < sent[6]
-    # plain pandas reads the whole sweep too: the summary from the folder, links beside
-    plain = pd.read_parquet(out)
-    assert len(plain) == len(s)
-    assert set(plain["point_id"]) == set(s["point_id"])
-    assert len(pd.read_parquet(out / "_links")) == len(res.links)
-    # the manifest lists the points; read_results stays for single runs
+    # every point is an ordinary run folder, and the one reading function reads the sweep
+    some = res.summary["point_id"].iloc[0]
+    run = read_results(out / some)
+    assert run.summary.equals(
+        res.summary[res.summary["point_id"] == some][run.summary.columns].reset_index(drop=True)
+    )
+    assert run.manifest["point"]["point_id"] == some
+    assert read_results(out).summary.equals(s)
+    assert set(res.epochs["point_id"]) == set(s["point_id"])  # the epoch tables too
+    # plain pandas reads one table of every point (without the point columns)
+    assert len(pd.read_parquet(out, **read_parquet_kwargs("summary"))) == len(s)
+    assert len(pd.read_parquet(out, **read_parquet_kwargs("links"))) == len(res.links)
+    # the manifest lists the points
     assert len(res.manifest["points"]) == N_POINTS
     status = SweepStore(out).status(load_sweep(file))
     assert (len(status.done), len(status.failed), len(status.missing)) == (N_POINTS, 0, 0)
@@ -462,7 +473,7 @@ def test_index_mode_runs_one_job_array_task(tmp_path: Path, reference: tuple[Pat
     sw = load_sweep(file)
     assert SweepStore(out).done_ids() == {p.point_id for p in sw.points[6:9]}
     for p in sw.points[6:9]:
-        name = f"summary/{p.point_id}.parquet"
+        name = f"{p.point_id}/summary.parquet"
         assert (out / name).read_bytes() == (ref_out / name).read_bytes()
     beyond = CliRunner().invoke(
         cli, ["sweep", str(file), "--out", str(out), "--index", "9", "--chunk", "3"]
@@ -569,8 +580,8 @@ def test_dask_local_cluster_gives_the_serial_files(
         report = run_sweep(load_sweep(file), out, executor=DaskExecutor(client))
         assert report.exit_code == 0 and len(report.computed) == N_POINTS
         workers = client.run(lambda: os.environ.get("NUMBA_NUM_THREADS"))
-        # the command line, on the same scheduler, redoes the points whose summary is gone
-        for f in sorted((out / "summary").glob("*.parquet"))[:3]:
+        # the command line, on the same scheduler, redoes the points whose manifest is gone
+        for f in manifests(out)[:3]:
             f.unlink()
         result = CliRunner().invoke(
             make_cli(),
@@ -584,23 +595,17 @@ def test_dask_local_cluster_gives_the_serial_files(
 
 # --------------------------------------------------------------------------- SIGKILL
 _SUBPROCESS = (
-    "import sys; from vidnet_sim.sweep.commands import sweep; "
+    "import sys; from vidnet_sim.cli.sweep import sweep; "
     "sweep.main(sys.argv[1:], prog_name='vidnet-sim sweep')"
 )
 
 
 def test_a_killed_sweep_resumes_without_losing_or_redoing_points(
-    tmp_path: Path, reference: tuple[Path, Path]
+    tmp_path: Path, reference: tuple[Path, Path], src_env: dict[str, str]
 ) -> None:
     file, ref_out = reference
     out = tmp_path / "out"
-    summary = out / "summary"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [str(PACKAGE_PARENT), *filter(None, [os.environ.get("PYTHONPATH")])]
-        ),
-    }
+    env = src_env
     proc = subprocess.Popen(
         [sys.executable, "-c", _SUBPROCESS, str(file), "--out", str(out), "--workers", "2"],
         env=env,
@@ -612,7 +617,7 @@ def test_a_killed_sweep_resumes_without_losing_or_redoing_points(
     done: list[Path] = []
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            done = list(summary.glob("*.parquet")) if summary.is_dir() else []
+            done = manifests(out)
             if len(done) >= 3:
                 break
             time.sleep(0.005)
@@ -625,22 +630,23 @@ def test_a_killed_sweep_resumes_without_losing_or_redoing_points(
         stderr = proc.stderr.read().decode()
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL, stderr
-    finished = {f.name: f.stat() for f in summary.glob("*.parquet")}
+    finished = {f.parent.name: f.stat() for f in manifests(out)}
     assert 3 <= len(finished) < N_POINTS, "the sweep was not killed mid-way"
     # a write cut short leaves at most a hidden temporary file: plant one, and a stray table
-    (summary / ".deadbeef-0.parquet.1.abc.tmp").write_bytes(b"PAR1 half a file")
-    missing = next(p for p in load_sweep(file).points if f"{p.point_id}.parquet" not in finished)
-    (out / "_links" / f"{missing.point_id}.parquet").write_bytes(b"stale")
+    some = next(iter(finished))
+    (out / some / ".summary.parquet.1.abc.tmp").write_bytes(b"PAR1 half a file")
+    missing = next(p for p in load_sweep(file).points if p.point_id not in finished)
+    (out / missing.point_id).mkdir(exist_ok=True)
+    (out / missing.point_id / "links.parquet").write_bytes(b"stale")
     # what is there reads whole: every finished point, nothing else
     partial = read_sweep(out)
-    assert partial.summary["point_id"].nunique() == len(finished)
-    assert len(pd.read_parquet(out)) == len(partial.summary)
+    assert set(partial.summary["point_id"]) == set(finished)
 
     report = run_sweep(load_sweep(file), out, workers=1)
     assert report.skipped == len(finished)
     assert len(report.computed) == N_POINTS - len(finished) and not report.failed
     for name, st in finished.items():  # not recomputed: the very same files
-        now = (summary / name).stat()
+        now = (out / name / "manifest.json").stat()
         assert (now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns)
     assert_same_files(ref_out, out)  # no point lost, the stray table overwritten
     assert read_sweep(out).summary.equals(read_sweep(ref_out).summary)
@@ -678,7 +684,7 @@ def test_compare_marks_intervals_that_do_not_overlap() -> None:
     df = compare_results(a, b, metrics=["latency_p99_ps"])
     df = df.set_index("design")
     assert bool(df.loc["x", "significant"]) and not bool(df.loc["y", "significant"])
-    assert not bool(df.loc["z", "significant"]) and np.isnan(df.loc["z", "ci_a"])
+    assert not bool(df.loc["z", "significant"]) and np.isnan(df["ci_a"].loc["z"])
     assert df.loc["x", "diff"] == pytest.approx(10.0)
     assert df.loc["x", "rel_diff"] == pytest.approx(10.0 / 11.0)
     half = 4.302652729749464 * 1.0 / np.sqrt(3)  # t(0.975, 2) * sd / sqrt(n)

@@ -49,7 +49,10 @@ def run(
         log=log,
     )
     stats = engine.finish()
-    return stats, (engine.packet_log if log else np.zeros((0, 5), np.int64))
+    if not log:
+        return stats, np.zeros((0, 5), np.int64)
+    assert engine.packet_log is not None
+    return stats, engine.packet_log
 
 
 def waits(log: np.ndarray, S: int, warmup: int = 0) -> np.ndarray:

@@ -5,6 +5,8 @@ against the SimPy reference packet for packet."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -118,7 +120,7 @@ def test_fused_links_equal_reference(multicast: bool, window: int) -> None:
     plan = _fused_plan(multicast=multicast)
     fused = _check_order(plan)
     assert [plan.link_names[k] for k in np.flatnonzero(fused)] == ["a->m", "c->m"]
-    kw = dict(warmup=20 * US, end=2 * MS, drain=False)
+    kw: dict[str, Any] = dict(warmup=20 * US, end=2 * MS, drain=False)
     core = run_core(plan, window=window, **kw)
     assert_same(core, run_ref(plan, **kw))
     assert_conserved(core[0])
@@ -131,7 +133,7 @@ def test_fused_link_failure_equals_reference() -> None:
     plan = _fused_plan(multicast=False)
     a = plan.link_names.index("a->m")
     plan = with_failures(plan, {a: [(300 * US, 700 * US), (1200 * US, 1250 * US)]})
-    kw = dict(warmup=0, end=2 * MS, drain=True)
+    kw: dict[str, Any] = dict(warmup=0, end=2 * MS, drain=True)
     core = run_core(plan, window=40 * US, **kw)
     assert_same(core, run_ref(plan, **kw))
     assert core[0].packets_failed.sum() > 0
@@ -166,7 +168,7 @@ def test_one_fused_link_per_source() -> None:
     plan = build_plan(["s", "x", "y", "r"], links, sources, origin="s", sink="r")
     fused = _check_order(plan)
     assert fused.tolist() == [1, 0, 1, 0]  # s->x (not s->y) and x->r (the CBR alone)
-    kw = dict(warmup=0, end=MS, drain=True)
+    kw: dict[str, Any] = dict(warmup=0, end=MS, drain=True)
     core = run_core(plan, window=30 * US, **kw)
     assert_same(core, run_ref(plan, **kw))
     assert core[0].packets_dropped.sum() > 0

@@ -224,7 +224,7 @@ def case_d(
     header: str = NS3_HEADER,
 ) -> Case:
     """(d) one packet trace replayed over three hops (1 Gbit/s, a slower hop, 1 Gbit/s)."""
-    from vidnet_sim.traffic.trace import load_trace
+    from vidnet_sim.scenario.trace import load_trace
 
     times, _ = load_trace(trace)
     end_ps = int(times[-1]) + 1_000_000_000  # 1 ms after the last packet

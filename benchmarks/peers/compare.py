@@ -155,7 +155,7 @@ def outcomes_from_log(pk: Packets, packet_log: np.ndarray, plan: NetworkPlan) ->
 # --- ns-3 jobs -------------------------------------------------------------------------------
 
 
-def network_arrays(plan: NetworkPlan, stats: Any | None) -> dict[str, np.ndarray]:
+def network_arrays(plan: NetworkPlan, stats: Any | None) -> dict[str, Any]:
     """Undirected point-to-point links for ns-3 from the plan's directed links."""
     pairs: dict[tuple[int, int], list[int]] = {}
     for i in range(plan.n_links):
@@ -348,7 +348,7 @@ def rel(a: float, b: float) -> float:
 # --- main ------------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
         "--scale",
@@ -380,11 +380,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--results", type=Path, default=HERE / "results.md", help="Markdown report to write"
     )
-    args = ap.parse_args(argv)
-    wanted = set(args.cases.split(","))
-    out: Path = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    return ap.parse_args(argv)
 
+
+def _make_cases(args: argparse.Namespace, out: Path) -> list[Case]:
+    """The cases asked for by ``--cases`` (case d writes its trace into ``out``)."""
+    wanted = set(args.cases.split(","))
     cases: list[Case] = []
     if "a" in wanted:
         cases += [case_a(r, args.scale) for r in (0.5, 0.8, 0.9)]
@@ -410,6 +411,125 @@ def main(argv: list[str] | None = None) -> int:
         )
     if "e" in wanted:
         cases.append(case_e(args.scale))
+    return cases
+
+
+def _run_case(
+    c: Case,
+    out: Path,
+    ref_hops: int,
+    rows: dict[str, dict[str, Any]],
+    data: dict[str, Any],
+    jobs: list[Path],
+) -> None:
+    """Simulate case ``c`` with vidnet-sim (and the SimPy reference on a shortened run);
+    add its row to ``rows``, its packets to ``data`` and its ns-3 job files to ``jobs``."""
+    log(f"[{c.key}] {c.title}")
+    scenario, plan = load_case(c, out)
+    timed, _ = run_ours(scenario, plan)
+    _, eng = run_ours(scenario, plan, log_packets=True)
+    pk = export_packets(scenario, plan)
+    outcomes_from_log(pk, eng.packet_log, plan)
+    st = timed.stats
+    if int(st.packets_dropped.sum()) != int(pk.dropped.sum()):
+        raise AssertionError("drops from the statistics and from the packet log differ")
+    if int(st.packet_hops) != int(pk.hops.sum()):
+        raise AssertionError("packet_hops differs from the packet log's arrivals")
+    log(f"  vidnet-sim: {len(pk.t)} packets, {timed.hops} hops, {timed.wall:.2f} s")
+    row: dict[str, Any] = {
+        "case": c.key,
+        "title": c.title,
+        "ours": summary(pk),
+        "ours_wall": timed.wall,
+        "ours_hops": timed.hops,
+    }
+    hist_q = _hist_percentiles(st)
+    row["ours_hist"] = hist_q
+    # SimPy reference on a shortened run
+    frac = min(1.0, ref_hops / max(1, timed.hops))
+    dur = max(10**9, int(scenario.simulation.duration * frac) // 10**9 * 10**9)
+    sc_ref = with_overrides(scenario, duration_ps=min(dur, scenario.simulation.duration))
+    ref, _ = run_ours(sc_ref, build_plan(sc_ref, out), engine="reference")
+    core_short, _ = run_ours(sc_ref, build_plan(sc_ref, out))
+    row["ref"] = {
+        "wall": ref.wall,
+        "hops": ref.hops,
+        "duration_ps": sc_ref.simulation.duration,
+        "core_wall_same": core_short.wall,
+    }
+    log(f"  SimPy reference: {ref.hops} hops in {ref.wall:.2f} s")
+    if c.md1:
+        row["md1"] = md1.latency_stats(c.md1["lam"], c.md1["S"], c.md1["P"])
+        row["ours_ci"] = batch_ci(pk)
+    rows[c.key] = row
+    data[c.key] = (scenario, plan, pk, st)
+    # job files are written even with --no-ns3 (run them later with ns3_run.py)
+    job = out / f"job_{c.key}.npz"
+    write_replay_job(job, plan, st, pk)
+    jobs.append(job)
+    if c.key == "d":
+        job3 = out / f"job_{c.key}_deferred.npz"
+        write_replay_job(job3, plan, st, pk, defer_arrivals=True)
+        jobs.append(job3)
+    if c.ns3_poisson:
+        job2 = out / f"job_{c.key}_own.npz"
+        write_poisson_job(job2, plan, scenario.simulation.duration, seed=12345, run=1)
+        jobs.append(job2)
+    # header convention off: vidnet-sim's default 78 B against ns-3's 30 B (case d only)
+    if c.key == "d":
+        c78 = case_d(
+            Path(c.scenario["sources"][0]["file"]),
+            key="d78",
+            title="(d) with vidnet-sim's default 78 B headers",
+            header="78B",
+        )
+        sc78, plan78 = load_case(c78, out)
+        _, eng78 = run_ours(sc78, plan78, log_packets=True)
+        pk78 = export_packets(sc78, plan78)
+        outcomes_from_log(pk78, eng78.packet_log, plan78)
+        data["d78"] = (sc78, plan78, pk78, None)
+
+
+def _add_ns3(key: str, row: dict[str, Any], data: dict[str, Any], out: Path) -> None:
+    """Add the ns-3 results of case ``key`` (when its job ran) to its row."""
+    _, plan, pk, _ = data[key]
+    res = out / f"job_{key}.out.npz"
+    if not res.exists():
+        return
+    o = np.load(res)
+    npk = ns3_packets(o, plan, pk)
+    row["ns3"] = summary(npk)
+    row["ns3_wall"] = float(o["wall_run"])
+    row["ns3_build"] = float(o["wall_build"])
+    row["ns3_events"] = int(o["events"])
+    row["ns3_unmatched"] = int(o["unmatched"])
+    row["ns3_tc_drops"] = int(o["tc_drops"])
+    row["ns3_queue_drops"] = int(o["queue_drops"])
+    row["per_packet"] = per_packet(pk, npk)
+    if key == "d":
+        pk78 = data["d78"][2]
+        row["per_packet_78"] = per_packet(pk78, npk)
+        row["ours_78"] = summary(pk78)
+    deferred = out / f"job_{key}_deferred.out.npz"
+    if deferred.exists():
+        dpk = ns3_packets(np.load(deferred), plan, pk)
+        row["ns3_deferred"] = summary(dpk)
+        row["per_packet_deferred"] = per_packet(pk, dpk)
+    own = out / f"job_{key}_own.out.npz"
+    if own.exists():
+        o2 = np.load(own)
+        own_pk = ns3_packets(o2, plan, None)
+        row["ns3_own"] = summary(own_pk)
+        row["ns3_own_ci"] = batch_ci(own_pk)
+        row["ns3_own_wall"] = float(o2["wall_run"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+
+    cases = _make_cases(args, out)
     for c in cases:
         (out / f"{c.scenario['name']}.toml").write_text(to_toml(c.scenario))
 
@@ -424,70 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs: list[Path] = []
     data: dict[str, Any] = {}
     for c in cases:
-        log(f"[{c.key}] {c.title}")
-        scenario, plan = load_case(c, out)
-        timed, _ = run_ours(scenario, plan)
-        _, eng = run_ours(scenario, plan, log_packets=True)
-        pk = export_packets(scenario, plan)
-        outcomes_from_log(pk, eng.packet_log, plan)
-        st = timed.stats
-        if int(st.packets_dropped.sum()) != int(pk.dropped.sum()):
-            raise AssertionError("drops from the statistics and from the packet log differ")
-        if int(st.packet_hops) != int(pk.hops.sum()):
-            raise AssertionError("packet_hops differs from the packet log's arrivals")
-        log(f"  vidnet-sim: {len(pk.t)} packets, {timed.hops} hops, {timed.wall:.2f} s")
-        row: dict[str, Any] = {
-            "case": c.key,
-            "title": c.title,
-            "ours": summary(pk),
-            "ours_wall": timed.wall,
-            "ours_hops": timed.hops,
-        }
-        hist_q = _hist_percentiles(st)
-        row["ours_hist"] = hist_q
-        # SimPy reference on a shortened run
-        frac = min(1.0, args.ref_hops / max(1, timed.hops))
-        dur = max(10**9, int(scenario.simulation.duration * frac) // 10**9 * 10**9)
-        sc_ref = with_overrides(scenario, duration_ps=min(dur, scenario.simulation.duration))
-        ref, _ = run_ours(sc_ref, build_plan(sc_ref, out), engine="reference")
-        core_short, _ = run_ours(sc_ref, build_plan(sc_ref, out))
-        row["ref"] = {
-            "wall": ref.wall,
-            "hops": ref.hops,
-            "duration_ps": sc_ref.simulation.duration,
-            "core_wall_same": core_short.wall,
-        }
-        log(f"  SimPy reference: {ref.hops} hops in {ref.wall:.2f} s")
-        if c.md1:
-            row["md1"] = md1.latency_stats(c.md1["lam"], c.md1["S"], c.md1["P"])
-            row["ours_ci"] = batch_ci(pk)
-        rows[c.key] = row
-        data[c.key] = (scenario, plan, pk, st)
-        # job files are written even with --no-ns3 (run them later with ns3_run.py)
-        job = out / f"job_{c.key}.npz"
-        write_replay_job(job, plan, st, pk)
-        jobs.append(job)
-        if c.key == "d":
-            job3 = out / f"job_{c.key}_deferred.npz"
-            write_replay_job(job3, plan, st, pk, defer_arrivals=True)
-            jobs.append(job3)
-        if c.ns3_poisson:
-            job2 = out / f"job_{c.key}_own.npz"
-            write_poisson_job(job2, plan, scenario.simulation.duration, seed=12345, run=1)
-            jobs.append(job2)
-        # header convention off: vidnet-sim's default 78 B against ns-3's 30 B (case d only)
-        if c.key == "d":
-            c78 = case_d(
-                Path(c.scenario["sources"][0]["file"]),
-                key="d78",
-                title="(d) with vidnet-sim's default 78 B headers",
-                header="78B",
-            )
-            sc78, plan78 = load_case(c78, out)
-            _, eng78 = run_ours(sc78, plan78, log_packets=True)
-            pk78 = export_packets(sc78, plan78)
-            outcomes_from_log(pk78, eng78.packet_log, plan78)
-            data["d78"] = (sc78, plan78, pk78, None)
+        _run_case(c, out, args.ref_hops, rows, data, jobs)
 
     for job in jobs:
         job.with_suffix(".out.npz").unlink(missing_ok=True)
@@ -497,37 +554,9 @@ def main(argv: list[str] | None = None) -> int:
     imp = out / "ns3_import_seconds.txt"
     if imp.exists() and not args.no_ns3:
         import_s = float(imp.read_text())
-    for key, row in rows.items():
-        _, plan, pk, _ = data[key]
-        res = out / f"job_{key}.out.npz"
-        if args.no_ns3 or not res.exists():
-            continue
-        o = np.load(res)
-        npk = ns3_packets(o, plan, pk)
-        row["ns3"] = summary(npk)
-        row["ns3_wall"] = float(o["wall_run"])
-        row["ns3_build"] = float(o["wall_build"])
-        row["ns3_events"] = int(o["events"])
-        row["ns3_unmatched"] = int(o["unmatched"])
-        row["ns3_tc_drops"] = int(o["tc_drops"])
-        row["ns3_queue_drops"] = int(o["queue_drops"])
-        row["per_packet"] = per_packet(pk, npk)
-        if key == "d":
-            pk78 = data["d78"][2]
-            row["per_packet_78"] = per_packet(pk78, npk)
-            row["ours_78"] = summary(pk78)
-        deferred = out / f"job_{key}_deferred.out.npz"
-        if deferred.exists():
-            dpk = ns3_packets(np.load(deferred), plan, pk)
-            row["ns3_deferred"] = summary(dpk)
-            row["per_packet_deferred"] = per_packet(pk, dpk)
-        own = out / f"job_{key}_own.out.npz"
-        if own.exists():
-            o2 = np.load(own)
-            own_pk = ns3_packets(o2, plan, None)
-            row["ns3_own"] = summary(own_pk)
-            row["ns3_own_ci"] = batch_ci(own_pk)
-            row["ns3_own_wall"] = float(o2["wall_run"])
+    if not args.no_ns3:
+        for key, row in rows.items():
+            _add_ns3(key, row, data, out)
 
     meta = {
         "python": sys.version.split()[0],

@@ -19,13 +19,14 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 
 
-def _load_ns3():  # type: ignore[no-untyped-def]
+def _load_ns3() -> tuple[Any, Any, float]:
     t0 = time.perf_counter()
     # ns-3's loader globs the current directory for shared libraries: start from a small one
     cwd = os.getcwd()
@@ -42,7 +43,7 @@ def _load_ns3():  # type: ignore[no-untyped-def]
     return ns, cppyy, time.perf_counter() - t0
 
 
-def run_job(ns, cppyy, path: Path) -> None:  # type: ignore[no-untyped-def]
+def run_job(ns: Any, cppyy: Any, path: Path) -> None:
     job = np.load(path)
     t0 = time.perf_counter()
     m = cppyy.gbl.vidnet_peer.Model()
@@ -82,7 +83,9 @@ def run_job(ns, cppyy, path: Path) -> None:  # type: ignore[no-untyped-def]
     build = time.perf_counter() - t0
     wall = float(m.Run())
     n = int(m.NumPackets())
-    out = {k: np.empty(n, np.int64) for k in ("t", "payload", "flow", "recv", "drop_node")}
+    out: dict[str, Any] = {
+        k: np.empty(n, np.int64) for k in ("t", "payload", "flow", "recv", "drop_node")
+    }
     m.Results(out["t"], out["payload"], out["flow"], out["recv"], out["drop_node"])
     events = int(m.NumEvents())
     unmatched = int(m.Unmatched())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,6 +12,13 @@ EXIT_RUNTIME = 1
 EXIT_USAGE = 2
 EXIT_INVALID_SCENARIO = 3
 EXIT_PARTIAL = 4
+
+#: The most problems a :class:`ScenarioError` shows; the rest are counted.
+MAX_SHOWN_PROBLEMS = 20
+#: The most places shown for one problem found at several places.
+MAX_SHOWN_PLACES = 10
+#: The longest line of a problem shown (a name or value may be any length).
+MAX_SHOWN_LINE = 1000
 
 
 class VidnetError(Exception):
@@ -49,11 +57,34 @@ class ScenarioError(VidnetError):
         return self if self.source else ScenarioError(self.problems, source)
 
     def render(self) -> str:
-        """Return the error paragraph shown to the user."""
+        """Return the error paragraph shown to the user.
+
+        A problem found at several places is said once, with its places (the first
+        :data:`MAX_SHOWN_PLACES`); the first :data:`MAX_SHOWN_PROBLEMS` problems are shown and
+        the rest counted, so that a file with thousands of mistakes still gives a short
+        message."""
+        places: dict[str, dict[str, None]] = {}  # message -> its distinct paths, in order
+        for p in self.problems:
+            places.setdefault(p.message, {})[p.path] = None
+        n = sum(len(paths) for paths in places.values())
         head = f"invalid scenario {self.source}" if self.source else "invalid scenario"
-        n = len(self.problems)
         lines = [f"{head}: {n} problem{'s' if n != 1 else ''}"]
-        lines += [f"  - {p}" for p in self.problems]
+        shown = 0
+        for message, paths in itertools.islice(places.items(), MAX_SHOWN_PROBLEMS):
+            named = [p for p in paths if p][:MAX_SHOWN_PLACES]
+            more = len([p for p in paths if p]) - len(named)
+            where = ", ".join(named) + (f" and {more} more places" if more else "")
+            line = f"  - {where}: {message}" if where else f"  - {message}"
+            cut = len(line) > MAX_SHOWN_LINE
+            lines.append(line[: MAX_SHOWN_LINE - 3] + "..." if cut else line)
+            shown += len(paths)
+        if n > shown:
+            rest = len(places) - MAX_SHOWN_PROBLEMS
+            lines.append(
+                f"  ... and {n - shown} more problem{'s' if n - shown != 1 else ''}"
+                + (f" ({rest} different)" if rest != n - shown else "")
+                + ": fix the ones above and validate again"
+            )
         return "\n".join(lines)
 
 

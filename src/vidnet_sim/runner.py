@@ -10,17 +10,40 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
+from pydantic import ValidationError
 
+from vidnet_sim.core.engine import CoreEngine
 from vidnet_sim.core.histogram import N_BUCKETS
+from vidnet_sim.core.limits import check_limits
 from vidnet_sim.core.stats import RunStats
+from vidnet_sim.core.volume import check_volume
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.plan import NetworkPlan, build_plan
-from vidnet_sim.results import SlaTargets, Tables, build_tables, write_results
+from vidnet_sim.reference import ReferenceEngine
+from vidnet_sim.results import (
+    SlaTargets,
+    Tables,
+    build_tables,
+    check_run_folder,
+    default_run_dir,
+    write_results,
+)
+from vidnet_sim.results.storage import storage_manifest, storage_table
 from vidnet_sim.scenario import Scenario, load_scenario
+from vidnet_sim.scenario.groups import camera_name
+from vidnet_sim.scenario.growth import plan_years, scenario_for_year
+from vidnet_sim.scenario.load import section_problems
 from vidnet_sim.scenario.model import Simulation
 from vidnet_sim.scenario.units import format_time
-from vidnet_sim.timeline.driver import Engine, drive, epoch_bounds, scenario_actions
-from vidnet_sim.traffic.sources import SourceState, camera_name
+from vidnet_sim.timeline.driver import (
+    Action,
+    Engine,
+    drive,
+    epoch_bounds,
+    scenario_actions,
+)
+from vidnet_sim.traffic.sources import SourceState
 
 EngineName = Literal["core", "reference"]
 
@@ -40,6 +63,8 @@ class RunResult:
     out_dir: Path | None = None
     plan: NetworkPlan | None = field(default=None, repr=False)
     warnings: list[str] = field(default_factory=list)  # the plan's (also in the manifest)
+    #: Recording storage per recorder and camera group (:mod:`vidnet_sim.results.storage`)
+    storage: pd.DataFrame | None = field(default=None, repr=False)
 
 
 def with_overrides(
@@ -49,7 +74,8 @@ def with_overrides(
     duration_ps: int | None = None,
     window_ps: int | None = None,
 ) -> Scenario:
-    """A copy of ``scenario`` with simulation settings replaced (and re-validated)."""
+    """A copy of ``scenario`` with simulation settings replaced (and re-validated: a
+    :class:`ScenarioError` names a setting out of its bounds)."""
     sim = scenario.simulation.model_dump()
     if seed is not None:
         sim["seed"] = seed
@@ -58,7 +84,77 @@ def with_overrides(
         sim["warmup"] = min(sim["warmup"], duration_ps // 2)
     if window_ps is not None:
         sim["window"] = window_ps
-    return scenario.model_copy(update={"simulation": Simulation.model_validate(sim)})
+    try:
+        simulation = Simulation.model_validate(sim)
+    except ValidationError as exc:  # e.g. a duration of more windows than the bound
+        times = ("duration", "warmup", "window", "report_interval")
+        shown = {k: format_time(v) if k in times and v is not None else v for k, v in sim.items()}
+        raise ScenarioError(section_problems(exc, "simulation", shown)) from None
+    return scenario.model_copy(update={"simulation": simulation})
+
+
+@dataclass(frozen=True)
+class CompiledScenario:
+    """A scenario ready to simulate: what :func:`compile_scenario` returns."""
+
+    scenario: Scenario  #: with the overrides applied
+    plan: NetworkPlan  #: its compiled network
+    actions: list[Action]  #: its timeline (events and failures as engine actions)
+    source: Path | None  #: the TOML file it was loaded from, if any
+    years: tuple[int, ...]  #: the years of its growth plan (``(1,)`` without one)
+    packets: float = 0.0  #: about how many packets a run sends (:func:`check_volume`)
+
+
+def compile_scenario(
+    scenario: Scenario | str | Path,
+    *,
+    seed: int | None = None,
+    duration_ps: int | None = None,
+    core_limits: bool = True,
+    every_year: bool = False,
+) -> CompiledScenario:
+    """Load (from a path) and compile a scenario: its network plan, its timeline and, with
+    ``core_limits``, what the Numba core's packed fields can hold.
+
+    With ``every_year``, the network of each later year of the growth plan is compiled and
+    checked too (routes, failures, limits), its problems named ``growth (year N): <field>``.
+    Raises one :class:`~vidnet_sim.errors.ScenarioError` naming the file (and every problem
+    of the later years together) for a scenario that cannot be simulated.
+    """
+    source = None if isinstance(scenario, Scenario) else Path(scenario)
+    base_dir = source.parent if source is not None else None
+
+    def compile_year(sc: Scenario) -> tuple[NetworkPlan, list[Action], float]:
+        plan = build_plan(sc, base_dir)
+        packets = check_volume(plan, sc.simulation.duration)
+        actions = scenario_actions(sc, plan)
+        if core_limits:
+            check_limits(plan, sc.simulation.window, sc.simulation.duration)
+        return plan, actions, packets
+
+    try:
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario)
+        scenario = with_overrides(scenario, seed=seed, duration_ps=duration_ps)
+        plan, actions, packets = compile_year(scenario)
+    except ScenarioError as exc:
+        raise exc.with_source(str(source)) if source is not None else exc from None
+    years = tuple(plan_years(scenario))
+    problems: list[Problem] = []
+    for year in years[1:] if every_year else ():
+        try:
+            compile_year(scenario_for_year(scenario, year))
+        except ScenarioError as exc:
+            problems += [
+                Problem(
+                    f"growth (year {year}): {p.path}" if p.path else f"growth (year {year})",
+                    p.message,
+                )
+                for p in exc.problems
+            ]
+    if problems:
+        raise ScenarioError(problems, str(source) if source is not None else "")
+    return CompiledScenario(scenario, plan, actions, source, years, packets)
 
 
 def sla_targets(scenario: Scenario) -> dict[str, SlaTargets]:
@@ -91,8 +187,6 @@ def make_engine(
     sim = scenario.simulation
     state = SourceState.initial(plan.sources)
     if engine == "reference":
-        from vidnet_sim.reference import ReferenceEngine
-
         return ReferenceEngine(
             plan,
             state,
@@ -102,7 +196,6 @@ def make_engine(
             log=log,
             epochs=epochs,
         )
-    from vidnet_sim.core.engine import CoreEngine
 
     return CoreEngine(
         plan,
@@ -172,20 +265,17 @@ def run(
     """Simulate a scenario (a loaded :class:`Scenario` or a path to its TOML file).
 
     Returns a :class:`RunResult`; unless ``write`` is false, also writes the Parquet tables
-    and ``manifest.json`` to ``out_dir`` (default ``results/<scenario name>/``). Raises
+    and ``manifest.json`` to ``out_dir`` (default ``results/<scenario name>/``, the name made a
+    safe file name), replacing the run there in one step. Raises
     :class:`~vidnet_sim.errors.ScenarioError` for an invalid scenario, before anything is
     written.
     """
-    source_path: Path | None = None
-    if not isinstance(scenario, Scenario):
-        source_path = Path(scenario)
-        scenario = load_scenario(source_path)
-    scenario = with_overrides(scenario, seed=seed, duration_ps=duration_ps)
+    # the core checks its own limits when it is built; the reference has none
+    compiled = compile_scenario(scenario, seed=seed, duration_ps=duration_ps, core_limits=False)
+    scenario, plan, actions = compiled.scenario, compiled.plan, compiled.actions
+    source_path = compiled.source
     sim = scenario.simulation
-    base_dir = source_path.parent if source_path is not None else None
     try:
-        plan = build_plan(scenario, base_dir)
-        actions = scenario_actions(scenario, plan)
         interval = sim.report_interval
         n_events = len(epoch_bounds(actions, sim.duration)[0])
         n_ticks = 0 if interval is None else (sim.duration - 1) // interval
@@ -194,6 +284,9 @@ def run(
         eng = make_engine(plan, scenario, engine, epochs=epoch_starts)
     except ScenarioError as exc:
         raise exc.with_source(str(source_path)) if source_path is not None else exc from None
+    target = Path(out_dir) if out_dir is not None else default_run_dir(scenario.name)
+    if write:
+        check_run_folder(target)  # before simulating, not after
     wall0 = time.perf_counter()
     eng.prepare()  # the kernels' start-up is reported apart from the simulation's speed
     wall1 = time.perf_counter()
@@ -215,6 +308,7 @@ def run(
         warmup_ps=sim.warmup,
         access_links=access_links(scenario, plan),
     )
+    storage = storage_table(scenario, tables.summary)
     manifest: dict[str, Any] = {
         "scenario_name": scenario.name,
         "scenario_file": str(source_path) if source_path is not None else None,
@@ -231,9 +325,17 @@ def run(
         "report_interval_ps": sim.report_interval,
         "epochs": len(epoch_starts),
         "warnings": list(plan.warnings),
+        "storage": storage_manifest(storage),
     }
-    result = RunResult(scenario, stats, tables, manifest, plan=plan, warnings=list(plan.warnings))
+    result = RunResult(
+        scenario,
+        stats,
+        tables,
+        manifest,
+        plan=plan,
+        warnings=list(plan.warnings),
+        storage=storage,
+    )
     if write:
-        target = Path(out_dir) if out_dir is not None else Path("results") / str(scenario.name)
         result.out_dir = write_results(target, tables, manifest)
     return result

@@ -20,7 +20,7 @@ link (and the one dropping the most packets, if any drops).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -28,11 +28,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vidnet_sim.analysis.runs import RunCache, RunRecord, mean_ci
-from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw, make_vary
+from vidnet_sim.analysis.estimates import (
+    METHOD_GAUSSIAN,
+    METHOD_NC,
+    METHOD_SUM_OF_MEANS,
+    Estimates,
+    estimate,
+)
+from vidnet_sim.analysis.runs import RunCache, RunRecord, mean_ci, run_all
+from vidnet_sim.analysis.vary import (
+    MAX_REPLICATIONS,
+    AnalysisInputError,
+    Vary,
+    load_raw,
+    make_vary,
+)
+from vidnet_sim.errors import ScenarioError
+from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker
+from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.sla import SlaTargets
+from vidnet_sim.runner import sla_targets
+from vidnet_sim.scenario import load_scenario, parse_scenario_dict
 
-__all__ = ["CapacityResult", "Verdict", "find_capacity", "sla_columns"]
+__all__ = ["CapacityResult", "Verdict", "find_capacity", "judge_many", "sla_columns"]
 
 
 def sla_columns(targets: SlaTargets) -> dict[str, float]:
@@ -193,6 +211,78 @@ def _judge(
     return Verdict(x, not any_fail, not decided, len(good), checks, links), decided
 
 
+def judge_many(
+    candidates: Sequence[tuple[RunCache, float]],
+    targets: dict[str, dict[str, float]],
+    confidence: float,
+    replications: int,
+    max_replications: int,
+    *,
+    ahead: Sequence[tuple[RunCache, float]] = (),
+    read: Callable[[RunRecord], RunRecord] | None = None,
+) -> list[tuple[Verdict, list[RunRecord]]]:
+    """Judge several values (or designs) at once: each from ``replications`` runs, adding one
+    at a time while undecided, up to ``max_replications``; the verdicts and the runs they
+    used are exactly those of judging each alone, one run after the other.
+
+    The runs go to the caches' executor together: the first replications of every candidate,
+    then further replications of the undecided ones (a few ahead, so that every worker is
+    busy; the ones a decision does not need are kept, not used). ``ahead`` are candidates
+    judged next if the caller's search goes that way: their first runs fill workers that would
+    otherwise be idle (speculation), and are stored for later. ``read``: what the verdict
+    reads of each run (default: the run itself); the runs returned are the runs themselves.
+    """
+    if not candidates:
+        return []
+    slots = max(1, _slots(candidates[0][0]))
+    wanted = [(c, x, k) for c, x in candidates for k in range(replications)]
+    recs: list[list[RunRecord]] = [[] for _ in candidates]
+    verdicts: list[tuple[Verdict, bool] | None] = [None] * len(candidates)
+    next_k = [0] * len(candidates)
+    first = True
+    while wanted:
+        extra: list[tuple[RunCache, float, int]] = []
+        if first:
+            spare = -len(wanted) % slots
+            for k in range(replications):
+                for c, x in ahead:
+                    if len(extra) < spare:
+                        extra.append((c, x, k))
+            first = False
+        got = run_all([*wanted, *extra])
+        by_run = {(id(c), x, k): r for (c, x, k), r in zip(wanted, got, strict=False)}
+        wanted = []
+        open_ = []
+        for i, (c, x) in enumerate(candidates):
+            while (id(c), x, next_k[i]) in by_run:
+                recs[i].append(by_run[id(c), x, next_k[i]])
+                next_k[i] += 1
+                if next_k[i] < replications:
+                    continue
+                seen = recs[i] if read is None else [read(r) for r in recs[i]]
+                verdicts[i] = _judge(x, seen, targets, confidence)
+                if verdicts[i][1] or next_k[i] >= max_replications:  # type: ignore[index]
+                    break
+            else:
+                v = verdicts[i]
+                if v is not None and not v[1] and next_k[i] < max_replications:
+                    open_.append(i)
+        for i in open_:
+            c, x = candidates[i]
+            n = max(1, slots // len(open_))
+            last = min(next_k[i] + n, max_replications)
+            wanted += [(c, x, k) for k in range(next_k[i], last)]
+    out = []
+    for v, r in zip(verdicts, recs, strict=True):
+        assert v is not None
+        out.append((v[0], r))
+    return out
+
+
+def _slots(cache: RunCache) -> int:
+    return cache.executor.slots if cache.executor is not None else 1
+
+
 def find_capacity(
     file: str | Path,
     what: str = "cameras",
@@ -208,23 +298,35 @@ def find_capacity(
     max_values: int = 40,
     estimates: bool = True,
     on_run: Callable[[RunRecord], None] | None = None,
+    executor: Executor | None = None,
+    on_progress: ProgressFn | None = None,
 ) -> CapacityResult:
     """Search the largest value of ``what`` for which every SLA of the scenario holds.
 
     ``start`` defaults to the scenario's current value; ``maximum`` bounds the bracketing
     (default 1024 × start). With ``estimates``, also the capacity each fast estimate
-    predicts (:func:`estimated_capacities`). Raises :class:`AnalysisInputError` when the
+    predicts (:func:`estimated_capacities`). The runs go to ``executor`` (default: in this
+    process): the replications of each value at once, and the first runs of both values that
+    may come next when workers would be idle; the answer is the same whatever the executor.
+    ``on_progress`` follows the simulations (:class:`~vidnet_sim.execute.JobProgress`).
+    Raises :class:`AnalysisInputError` when the
     scenario has no SLA,
     the options are inconsistent, or the SLA fails even at the smallest value (no load
     level meets it: the message names the class and target).
     """
-    from vidnet_sim.runner import sla_targets
-    from vidnet_sim.scenario import load_scenario
 
     if replications < 2 and max_replications < 2:
         raise AnalysisInputError("--replications: need at least 2 for a confidence interval")
     if max_replications < replications:
         raise AnalysisInputError("--max-replications must be ≥ --replications")
+    if max_replications > MAX_REPLICATIONS:
+        raise AnalysisInputError(
+            f"--max-replications: expected at most {MAX_REPLICATIONS}, got {max_replications}"
+        )
+    if not 0 < rel_tol < 1:
+        raise AnalysisInputError(f"--tolerance: expected a number in (0, 1), got {rel_tol}")
+    if not 0 < confidence < 1:
+        raise AnalysisInputError(f"--confidence: must be in (0, 1), got {confidence}")
     scenario = load_scenario(file)
     targets = {cls: sla_columns(t) for cls, t in sla_targets(scenario).items()}
     targets = {c: t for c, t in targets.items() if t}
@@ -245,25 +347,32 @@ def find_capacity(
             f"{vary.label(x0)}"
         )
     cache = RunCache(
-        data, base_dir, vary, Path(cache_dir) if cache_dir else None, duration_ps, on_run
+        data,
+        base_dir,
+        vary,
+        Path(cache_dir) if cache_dir else None,
+        duration_ps,
+        on_run,
+        executor=executor,
+        progress=ProgressTracker(on_progress),
     )
     judged: dict[float, Verdict] = {}
+    used: list[RunRecord] = []
 
     def norm(x: float) -> float:
         return float(round(x)) if vary.integer else float(x)
 
-    def judge(x: float) -> Verdict:
-        x = norm(x)
+    def judge(x: float, ahead: list[float | None]) -> Verdict:
+        """Judge ``x``; the first runs of ``ahead`` (the values judged next, whichever way
+        ``x`` goes) fill idle workers."""
         if x in judged:
             return judged[x]
-        recs = [cache.run(x, k) for k in range(replications)]
-        verdict, decided = _judge(x, recs, targets, confidence)
-        k = replications
-        while not decided and k < max_replications:
-            recs.append(cache.run(x, k))
-            k += 1
-            verdict, decided = _judge(x, recs, targets, confidence)
+        spec = [(cache, a) for a in dict.fromkeys(ahead) if a is not None and a not in judged]
+        [(verdict, recs)] = judge_many(
+            [(cache, x)], targets, confidence, replications, max_replications, ahead=spec
+        )
         judged[x] = verdict
+        used.extend(recs)
         if len(judged) > max_values:
             raise AnalysisInputError(
                 f"the search judged more than {max_values} values "
@@ -275,53 +384,49 @@ def find_capacity(
     def close(lo: float, hi: float) -> bool:
         return hi - lo <= 1 if vary.integer else hi - lo <= rel_tol * max(abs(hi), 1e-300)
 
-    lo: float | None = None
-    hi: float | None = None
-    v = judge(x0)
-    if v.ok:
-        lo = norm(x0)
-        x = lo
-        while hi is None:
-            if x >= xmax:
-                break
-            x = norm(min(max(2 * x, x + 1) if vary.integer else 2 * x, xmax))
-            if judge(x).ok:
-                lo = x
-            else:
-                hi = x
-    else:
-        hi = norm(x0)
-        x = hi
-        while lo is None:
-            nxt = norm(x / 2)
+    def next_value(lo: float | None, hi: float | None) -> float | None:
+        """The value to judge next, knowing the largest passing (``lo``) and smallest failing
+        (``hi``) values so far; ``None`` when the search ends. Bracketing doubles from a
+        passing start or halves from a failing one; then bisection."""
+        if lo is None and hi is None:
+            return norm(x0)
+        if hi is None:  # every value passed so far: double, up to the maximum
+            assert lo is not None
+            if lo >= xmax:
+                return None
+            return norm(min(max(2 * lo, lo + 1) if vary.integer else 2 * lo, xmax))
+        if lo is None:  # every value failed so far: halve
+            nxt = norm(hi / 2)
             if vary.integer:
                 nxt = max(nxt, vary.minimum)
-            if nxt >= x or (not vary.integer and nxt < x0 * 1e-6):
-                break
-            if judge(nxt).ok:
-                lo = nxt
-            else:
-                hi = x = nxt
-        if lo is None:
-            b = judged[hi].binding()
-            raise AnalysisInputError(
-                f"no {vary.what} value meets the SLA: even at {vary.what} = "
-                f"{vary.label(hi)}, class {b['class']!r} {b['metric']} is "
-                f"{show_value(b['metric'], b['mean'])} against a target of "
-                f"{show_value(b['metric'], b['target'])}; the target cannot be met at any load "
-                "(relax it, or change the network)"
-            )
-    while lo is not None and hi is not None and not close(lo, hi):
+            if nxt >= hi or (not vary.integer and nxt < x0 * 1e-6):
+                return None
+            return nxt
+        if close(lo, hi):
+            return None
         mid = norm((lo + hi) / 2)
-        if mid in (lo, hi):
-            break
-        if judge(mid).ok:
-            lo = mid
+        return None if mid in (lo, hi) else mid
+
+    lo: float | None = None
+    hi: float | None = None
+    while (x := next_value(lo, hi)) is not None:
+        if judge(x, [next_value(x, hi), next_value(lo, x)]).ok:
+            lo = x
         else:
-            hi = mid
+            hi = x
+    if lo is None:
+        assert hi is not None
+        b = judged[hi].binding()
+        raise AnalysisInputError(
+            f"no {vary.what} value meets the SLA: even at {vary.what} = "
+            f"{vary.label(hi)}, class {b['class']!r} {b['metric']} is "
+            f"{show_value(b['metric'], b['mean'])} against a target of "
+            f"{show_value(b['metric'], b['target'])}; the target cannot be met at any load "
+            "(relax it, or change the network)"
+        )
     failures = [
         {"x": r.x, "replication": r.replication, "seed": r.seed, "error": r.error}
-        for r in cache.records
+        for r in used
         if r.error is not None
     ]
     result = CapacityResult(vary, lo, hi, sorted(judged.values(), key=lambda v: v.x), failures)
@@ -393,16 +498,6 @@ def estimated_capacities(
     ``sum-of-means-60%`` and ``gaussian-equivalent-capacity`` (every link accepted), and
     ``network-calculus-bound`` (every class's worst-case bound within each of its latency
     targets: a guaranteed, conservative capacity; loss targets are not covered by it)."""
-    from vidnet_sim.analysis.estimates import (
-        METHOD_GAUSSIAN,
-        METHOD_NC,
-        METHOD_SUM_OF_MEANS,
-        Estimates,
-        estimate,
-    )
-    from vidnet_sim.errors import ScenarioError
-    from vidnet_sim.network.plan import build_plan
-    from vidnet_sim.scenario import parse_scenario_dict
 
     memo: dict[float, Estimates | None] = {}
 

@@ -1,13 +1,14 @@
 """A cost model of the network's links: rate tiers, optics, ports and fibre.
 
-Every figure is a user parameter; the defaults are the orders of magnitude of DOMAIN.md §7
+Every figure is a user parameter; the defaults are the orders of magnitude of docs/domain.md §7
 (USD): underground fibre ≈ 53 k/km, a transceiver per link end by rate tier (1G 10, 10G 24,
 25G 40, 100G 57.5), a switch port per link end ≈ 180. A link costs
 ``2 × (optics(rate) + port) + fibre_per_km × length_km × new_fibre`` when it is built, and
 ``2 × (optics(rate) + port)`` when it is upgraded to a faster tier (new transceivers and
 ports at both ends; the fibre stays). Camera access links are the cameras' business and not
 costed. A link's length is its ``length``, else its ``delay`` divided by
-``conventions.propagation_per_km``, else 0. The sizing that uses it is
+``conventions.propagation_per_km``, else the straight line between its nodes' coordinates,
+else 0. The sizing that uses it is
 :mod:`vidnet_sim.analysis.sizing`.
 """
 
@@ -22,11 +23,25 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from vidnet_sim.analysis.vary import AnalysisInputError
+from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.scenario.coordinates import distance_m
+from vidnet_sim.scenario.units import parse_rate
 
 if TYPE_CHECKING:
     from vidnet_sim.scenario.model import Scenario
 
-__all__ = ["CostModel", "link_costs", "link_lengths", "load_cost_model", "scenario_links"]
+__all__ = [
+    "LEGACY_KEYS",
+    "CostModel",
+    "link_costs",
+    "link_lengths",
+    "load_cost_model",
+    "scenario_links",
+]
+
+#: Keys only this link-only cost table has (the whole bill,
+#: :mod:`vidnet_sim.analysis.bill`, prices fibre by each link's status and ports by switch).
+LEGACY_KEYS = frozenset({"fibre_per_km", "port", "new_fibre"})
 
 _DEFAULT_OPTICS = {10**9: 10.0, 10 * 10**9: 24.0, 25 * 10**9: 40.0, 100 * 10**9: 57.5}
 
@@ -76,8 +91,6 @@ class CostModel:
 def load_cost_model(path: str | Path) -> CostModel:
     """A :class:`CostModel` from TOML: ``fibre_per_km``, ``port``, ``new_fibre``,
     ``currency`` and an ``[optics]`` table of rate (with unit) → cost."""
-    from vidnet_sim.scenario.units import parse_rate
-
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -138,8 +151,10 @@ def scenario_links(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
 
 def link_lengths(scenario: Scenario) -> dict[str, float]:
     """Length (m) of every scenario link: its ``length``, else ``delay`` at the scenario's
-    ``propagation_per_km``, else 0."""
+    ``propagation_per_km``, else the straight line between its nodes' coordinates
+    (:mod:`vidnet_sim.scenario.coordinates`), else 0."""
     per_km = scenario.conventions.propagation_per_km
+    nodes = {n.id: n for n in scenario.nodes}
     out: dict[str, float] = {}
     for link in scenario.links:
         if link.length is not None:
@@ -147,15 +162,14 @@ def link_lengths(scenario: Scenario) -> dict[str, float]:
         elif link.delay is not None and per_km > 0:
             length = link.delay / per_km * 1000
         else:
-            length = 0.0
+            d = distance_m(nodes[link.a], nodes[link.b])
+            length = 0.0 if d is None else d
         out[str(link.id)] = length
     return out
 
 
 def link_costs(data: dict[str, Any], model: CostModel) -> pd.DataFrame:
     """Per scenario link: id, rate, length and cost under ``model`` (raw scenario data)."""
-    from vidnet_sim.scenario import parse_scenario_dict
-
     sc = parse_scenario_dict(copy.deepcopy(data))
     lengths = link_lengths(sc)
     rows = [

@@ -9,6 +9,7 @@ metric the mean and its Student-t confidence interval, beside the fast estimates
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections.abc import Callable
@@ -19,17 +20,35 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vidnet_sim.analysis.estimates import METHOD_GAUSSIAN, METHOD_NC, METHOD_SUM_OF_MEANS
+from vidnet_sim.analysis.capacity import sla_columns
+from vidnet_sim.analysis.estimates import METHOD_GAUSSIAN, METHOD_NC, METHOD_SUM_OF_MEANS, estimate
+from vidnet_sim.analysis.plots import draw_panels
+from vidnet_sim.analysis.report_data import Panel, PanelGrid, Series, Target, VerticalMark
 from vidnet_sim.analysis.runs import RunCache, RunRecord, mean_ci
-from vidnet_sim.analysis.vary import Vary, load_raw, make_vary, vary_values
+from vidnet_sim.analysis.vary import (
+    MAX_REPLICATIONS,
+    AnalysisInputError,
+    Vary,
+    load_raw,
+    make_vary,
+    vary_values,
+)
+from vidnet_sim.errors import ScenarioError
+from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker
+from vidnet_sim.network.plan import build_plan
+from vidnet_sim.runner import sla_targets
+from vidnet_sim.scenario import parse_scenario_dict
 
 __all__ = [
     "CURVE_METRICS",
+    "NO_NC_BOUND",
     "CurveResult",
     "curve_estimates",
+    "curve_grid",
     "plot_curve",
     "run_curve",
     "write_curve",
+    "x_axis_label",
 ]
 
 #: Summary columns a curve reports (per traffic class).
@@ -51,7 +70,8 @@ CURVE_METRICS = (
 @dataclass
 class CurveResult:
     """A curve: ``table`` (x, class, metric, mean, ci_low, ci_high, n) and ``estimates``
-    (x, method, class, value, ok); ``partial`` when some runs failed (``failures``)."""
+    (x, method, class, value, ok); ``partial`` when some runs failed (``failures``);
+    ``targets``: the scenario's SLA targets (class → summary column → target)."""
 
     vary: Vary
     values: list[float]
@@ -60,6 +80,7 @@ class CurveResult:
     runs: pd.DataFrame
     failures: list[dict[str, Any]] = field(default_factory=list)
     confidence: float = 0.95
+    targets: dict[str, dict[str, float]] = field(default_factory=dict)  # class -> column -> target
 
     @property
     def partial(self) -> bool:
@@ -69,10 +90,6 @@ class CurveResult:
 
 def curve_estimates(cache: RunCache, values: list[float]) -> pd.DataFrame:
     """The fast estimates at each value (parameters only, no simulation)."""
-    from vidnet_sim.analysis.estimates import estimate
-    from vidnet_sim.errors import ScenarioError
-    from vidnet_sim.network.plan import build_plan
-    from vidnet_sim.scenario import parse_scenario_dict
 
     rows: list[dict[str, Any]] = []
     for x in values:
@@ -170,28 +187,49 @@ def run_curve(
     cache_dir: str | Path | None = None,
     duration_ps: int | None = None,
     on_run: Callable[[RunRecord], None] | None = None,
+    executor: Executor | None = None,
+    on_progress: ProgressFn | None = None,
 ) -> CurveResult:
     """Simulate ``replications`` runs at each of ``steps`` values of ``what``.
+
+    Every run goes to ``executor`` at once (default: one after the other in this process);
+    the curve is the same whatever the executor. ``on_progress`` follows the simulations
+    (:class:`~vidnet_sim.execute.JobProgress`).
 
     Raises :class:`~vidnet_sim.errors.ScenarioError` for an invalid scenario and
     :class:`~vidnet_sim.analysis.vary.AnalysisInputError` for a bad variable or range,
     before anything runs. Runs that fail are listed in ``failures`` (a partial curve).
     """
-    from vidnet_sim.analysis.vary import AnalysisInputError
-
-    if replications < 1:
-        raise AnalysisInputError(f"--replications: must be at least 1, got {replications}")
+    if not 1 <= replications <= MAX_REPLICATIONS:
+        raise AnalysisInputError(
+            f"--replications: expected 1 to {MAX_REPLICATIONS}, got {replications}"
+        )
     if not 0 < confidence < 1:
         raise AnalysisInputError(f"--confidence: must be in (0, 1), got {confidence}")
     data, base_dir = load_raw(file)
+    targets = {
+        c: cols
+        for c, cols in (
+            (c, sla_columns(t))
+            for c, t in sla_targets(
+                parse_scenario_dict(copy.deepcopy(data), base_dir=base_dir)
+            ).items()
+        )
+        if cols
+    }
     vary = make_vary(data, what)
     values = vary_values(vary, vary.parse(start), vary.parse(stop), steps)
     cache = RunCache(
-        data, base_dir, vary, Path(cache_dir) if cache_dir else None, duration_ps, on_run
+        data,
+        base_dir,
+        vary,
+        Path(cache_dir) if cache_dir else None,
+        duration_ps,
+        on_run,
+        executor=executor,
+        progress=ProgressTracker(on_progress),
     )
-    for x in values:
-        for k in range(replications):
-            cache.run(x, k)
+    cache.run_many([(x, k) for x in values for k in range(replications)])
     table, runs = aggregate(cache.records, confidence)
     failures = [
         {"x": r.x, "replication": r.replication, "seed": r.seed, "error": r.error}
@@ -199,7 +237,7 @@ def run_curve(
         if r.error is not None
     ]
     return CurveResult(
-        vary, values, table, curve_estimates(cache, values), runs, failures, confidence
+        vary, values, table, curve_estimates(cache, values), runs, failures, confidence, targets
     )
 
 
@@ -232,8 +270,143 @@ def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) 
     }
     files[3].write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
     if plot and len(result.table):
-        files.append(plot_curve(result, out / "curve.png"))
+        files.append(plot_curve(result, out / "curve.png", targets=result.targets))
     return files
+
+
+#: Latency series drawn per class: summary column → label.
+_LATENCY_SERIES = (
+    ("latency_p50_ps", "simulated packet p50"),
+    ("latency_p99_ps", "simulated packet p99"),
+    ("latency_max_ps", "simulated packet max"),
+    ("frame_latency_p99_ps", "simulated frame p99"),
+)
+#: Why a class has no finite network-calculus bound.
+NO_NC_BOUND = (
+    "no finite network-calculus bound: a Poisson source, or token-bucket rates (VBR "
+    "cameras at their 99.9 % frame size) above a link's rate"
+)
+
+
+def x_axis_label(vary: Vary) -> str:
+    """The x axis of a curve, with its unit: ``cameras``, ``× nominal bitrate``, ..."""
+    if vary.kind == "cameras":
+        return "cameras (total)"
+    if vary.kind == "bitrate":
+        return "× nominal bitrate"
+    if vary.kind == "fixed":
+        return "year" if vary.what == "year" else vary.what
+    units = {"rate": "bit/s", "size": "bytes", "time": "ps", "length": "m"}
+    unit = units.get(vary.kind)
+    return f"{vary.what} ({unit})" if unit else vary.what
+
+
+def _series(t: pd.DataFrame, cls: str, metric: str, label: str, scale: float) -> Series | None:
+    d = t[(t["class"] == cls) & (t["metric"] == metric)].sort_values("x")
+    if not d["mean"].notna().any():
+        return None
+    return Series(
+        label,
+        [float(v) for v in d["x"]],
+        [float(v) / scale for v in d["mean"]],
+        [float(v) / scale for v in d["ci_low"]],
+        [float(v) / scale for v in d["ci_high"]],
+    )
+
+
+def curve_grid(
+    result: CurveResult,
+    *,
+    targets: dict[str, dict[str, float]] | None = None,
+    limits: bool = True,
+    title: str = "",
+    x_label: str | None = None,
+) -> PanelGrid:
+    """The curve as report panels: per class one latency panel (simulated percentiles with
+    their intervals, the network-calculus bound or a note why there is none, the latency
+    targets) and one loss panel (loss target); with ``limits``, the last value the 60 % rule,
+    the Gaussian estimate and any other whole-network estimate (rows with ``class`` "")
+    accept as vertical lines (or a note when they accept none)."""
+    t = result.table
+    classes = sorted(set(t["class"]))
+    est = result.estimates
+    x_label = x_label or x_axis_label(result.vary)
+    marks: list[VerticalMark] = []
+    notes: list[str] = []
+    if limits:
+        whole = sorted(set(est.loc[est["class"] == "", "method"]))
+        limit_methods = [METHOD_SUM_OF_MEANS, METHOD_GAUSSIAN]
+        limit_methods += [m for m in whole if m not in limit_methods]  # e.g. a capacity's
+        for method in limit_methods:
+            e = est[(est["method"] == method) & (est["class"] == "")]
+            ok = e[e["ok"].astype(bool)]
+            if len(ok):
+                marks.append(VerticalMark(f"{method}: last value accepted", float(ok["x"].max())))
+            elif len(e):
+                notes.append(f"{method}: accepts none of the values tried")
+            else:
+                notes.append(f"{method}: not computed (the scenario could not be estimated)")
+    latency, loss = [], []
+    for cls in classes:
+        panel = Panel(f"{cls}: latency", "latency_ms", marks=list(marks), notes=list(notes))
+        for metric, label in _LATENCY_SERIES:
+            s = _series(t, cls, metric, label, 1e9)
+            if s is not None:
+                panel.series.append(s)
+        nc = est[(est["method"] == METHOD_NC) & (est["class"] == cls)].sort_values("x")
+        finite = np.isfinite(nc["value"].to_numpy(np.float64))
+        if finite.any():
+            panel.series.append(
+                Series(
+                    "network-calculus bound",
+                    [float(v) for v in nc["x"]],
+                    [
+                        float(v) / 1e9 if f else math.nan
+                        for v, f in zip(nc["value"], finite, strict=True)
+                    ],
+                    style="bound",
+                )
+            )
+            if not finite.all():
+                gaps = ", ".join(f"{x:g}" for x in nc["x"][~finite])
+                panel.notes.append(f"no finite network-calculus bound at {x_label} = {gaps}")
+        elif len(nc):
+            panel.notes.append(NO_NC_BOUND)
+        elif (est["class"] != "").any():
+            panel.notes.append("network-calculus bound not computed for this class")
+        lpanel = Panel(f"{cls}: loss", "loss", marks=list(marks))
+        for metric, label in (("loss", "simulated packet loss"), ("frame_loss", "frame loss")):
+            s = _series(t, cls, metric, label, 1.0)
+            if s is not None:
+                lpanel.series.append(s)
+        for metric, target in (targets or {}).get(cls, {}).items():
+            name = metric.removesuffix("_ps").replace("_", " ")
+            if metric.endswith("_ps"):
+                panel.targets.append(Target(f"target {name} ({target / 1e9:g} ms)", target / 1e9))
+            elif metric == "loss":
+                lpanel.targets.append(Target(f"target loss ({target:g})", target))
+            else:
+                lpanel.targets.append(Target(f"target {name} ({target:g})", target))
+        latency.append(panel)
+        loss.append(lpanel)
+    n = len(classes)
+    if n == 1:
+        panels, columns = [latency[0], loss[0]], 2
+    else:
+        columns = min(n, 4)
+        panels = []
+        for k in range(0, n, columns):  # a row of latencies, then their losses
+            panels += latency[k : k + columns] + loss[k : k + columns]
+    return PanelGrid(
+        ("PARTIAL: some runs failed (see manifest.json)" if result.partial else title),
+        x_label,
+        panels,
+        columns,
+        result.vary.integer or result.vary.kind == "fixed",
+        "Simulated means with their "
+        f"{result.confidence:.0%} confidence intervals (clipped to what is possible: latency "
+        "≥ 0, loss in [0, 1]); SLA targets dash-dot red; worst-case bounds dashed.",
+    )
 
 
 def plot_curve(
@@ -243,89 +416,10 @@ def plot_curve(
     targets: dict[str, dict[str, float]] | None = None,
     limits: bool = True,
     title: str | None = None,
+    x_label: str | None = None,
 ) -> Path:
-    """One row per traffic class: packet latency percentiles (with confidence intervals) and
-    the network-calculus bound against the variable, the 60 % and Gaussian capacity limits
-    as vertical lines (``limits``); loss on the right. ``targets`` (class → summary column →
-    target, as :func:`~vidnet_sim.analysis.capacity.sla_columns`) draws the packet-latency
-    and loss targets as horizontal lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    t = result.table
-    classes = sorted(set(t["class"]))
-    fig, axes = plt.subplots(len(classes), 2, figsize=(12, 4 * len(classes)), squeeze=False)
-    est = result.estimates
-    lines: dict[str, tuple[float, str]] = {}
-    for method, style in ((METHOD_SUM_OF_MEANS, "tab:orange"), (METHOD_GAUSSIAN, "tab:purple")):
-        e = est[(est["method"] == method) & est["ok"]]
-        if limits and len(e):
-            lines[method] = (float(e["x"].max()), style)
-    for row, cls in enumerate(classes):
-        ax, ax_loss = axes[row]
-        for metric, label in (
-            ("latency_p50_ps", "p50"),
-            ("latency_p99_ps", "p99"),
-            ("latency_max_ps", "max"),
-            ("frame_latency_p99_ps", "frame p99"),
-        ):
-            d = t[(t["class"] == cls) & (t["metric"] == metric)].sort_values("x")
-            if d["mean"].notna().any():
-                err = np.vstack([d["mean"] - d["ci_low"], d["ci_high"] - d["mean"]]) / 1e9
-                ax.errorbar(
-                    d["x"],
-                    d["mean"] / 1e9,
-                    yerr=np.nan_to_num(err),
-                    capsize=3,
-                    marker="o",
-                    label=f"simulated {label}",
-                )
-        nc = est[(est["method"] == METHOD_NC) & (est["class"] == cls)].sort_values("x")
-        if np.isfinite(nc["value"]).any():  # no bound (inf): a gap in the line
-            bound = nc["value"].where(np.isfinite(nc["value"])) / 1e9
-            ax.plot(nc["x"], bound, "k--", marker=".", label="network-calculus bound")
-        for method, (x, colour) in lines.items():
-            ax.axvline(x, color=colour, linestyle=":", label=f"{method}: last OK")
-            ax_loss.axvline(x, color=colour, linestyle=":")
-        for metric, target in (targets or {}).get(cls, {}).items():
-            if metric.startswith("latency_") or metric.startswith("frame_latency_"):
-                ax.axhline(
-                    target / 1e9,
-                    color="tab:red",
-                    linestyle="-.",
-                    linewidth=1,
-                    label=f"target {metric.removesuffix('_ps')}",
-                )
-            elif metric == "loss":
-                ax_loss.axhline(
-                    target, color="tab:red", linestyle="-.", linewidth=1, label="target loss"
-                )
-                ax_loss.legend(fontsize=7)
-        ax.set_yscale("log")
-        ax.set_xlabel(result.vary.what)
-        ax.set_ylabel("packet latency (ms)")
-        ax.set_title(f"class {cls}")
-        ax.legend(fontsize=7)
-        d = t[(t["class"] == cls) & (t["metric"] == "loss")].sort_values("x")
-        # a loss is never negative: the interval is drawn from 0 at the lowest
-        err = np.vstack([d["mean"] - d["ci_low"].clip(lower=0.0), d["ci_high"] - d["mean"]])
-        ax_loss.errorbar(d["x"], d["mean"], yerr=np.nan_to_num(err), capsize=3, marker="o")
-        ax_loss.set_xlabel(result.vary.what)
-        if result.vary.integer:
-            from matplotlib.ticker import MaxNLocator
-
-            for a in (ax, ax_loss):
-                a.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax_loss.set_ylabel("packet loss")
-        ax_loss.set_title(f"class {cls}: loss")
-    if result.partial:
-        fig.suptitle("PARTIAL: some runs failed (see manifest.json)", color="red")
-    elif title:
-        fig.suptitle(title)
-    fig.tight_layout()
+    """Draw :func:`curve_grid` into the PNG ``path``; returns it."""
     out = Path(path)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
+    grid = curve_grid(result, targets=targets, limits=limits, title=title or "", x_label=x_label)
+    out.write_bytes(draw_panels(grid))
     return out

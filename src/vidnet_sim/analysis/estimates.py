@@ -4,7 +4,7 @@ Three estimates, each labelled by the method it uses (``docs/analysis.md``):
 
 ``sum-of-means-60%``
     The vendor-tool method: add the mean wire rates of the flows crossing each directed link
-    and require utilisation ≤ 60 % (Genetec's ceiling, DOMAIN.md §3). Ignores bursts and
+    and require utilisation ≤ 60 % (Genetec's ceiling, docs/domain.md §3). Ignores bursts and
     I-frame alignment.
 ``gaussian-equivalent-capacity``
     Statistical multiplexing (Guérin et al. 1991): a link needs ``C = m + α′σ`` with ``m``
@@ -33,7 +33,10 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from vidnet_sim.traffic.sources import (
+from vidnet_sim.network.plan import build_plan
+from vidnet_sim.timeline.driver import scenario_actions
+from vidnet_sim.traffic.generate import G_T, G_WIRE, generate
+from vidnet_sim.traffic.rows import (
     KIND_BURST,
     KIND_CAMERA,
     KIND_CBR,
@@ -44,8 +47,8 @@ from vidnet_sim.traffic.sources import (
     SIZE_CHOICE,
     SIZE_FIXED,
     SIZE_UNIFORM,
-    SourceTable,
 )
+from vidnet_sim.traffic.sources import SourceState, SourceTable
 
 if TYPE_CHECKING:
     from vidnet_sim.network.plan import NetworkPlan
@@ -181,8 +184,6 @@ class ArrivalCurves:
 
 
 def _max_scales(scenario: Scenario, plan: NetworkPlan) -> np.ndarray:
-    from vidnet_sim.timeline.driver import scenario_actions
-
     scale = np.ones(len(plan.sources))
     for act in scenario_actions(scenario, plan):
         if act.scale is not None:
@@ -223,133 +224,174 @@ def arrival_curves(
     scale — a superset of what the run emits, so the bound stays valid), with ``r`` the
     realised mean rate plus 0.1 %.
     """
-    from scipy.stats import norm
+    scale = _max_scales(scenario, plan)
+    if mode == "trace":
+        return _trace_curves(plan, scenario, scale)
+    return _model_curves(plan, scale, quantile, mode)
 
+
+def _emitted_rows(t: SourceTable, scale: np.ndarray, scenario: Scenario) -> list[np.ndarray]:
+    """Per source: ``(time, wire bytes)`` of every packet it emits over the run when on
+    throughout at ``scale`` (generated window by window, as the run does)."""
+    n = len(t)
+    state = SourceState.initial(t)
+    state.active[:] = True
+    state.scale[:] = scale
+    end = scenario.simulation.duration
+    step = max(scenario.simulation.window, 1)
+    chunks: list[list[np.ndarray]] = [[] for _ in range(n)]
+    t0 = 0
+    while t0 < end:
+        t1 = min(end, t0 + step)
+        for s, rows in enumerate(generate(t, state, t0, t1)):
+            if len(rows):
+                chunks[s].append(rows[:, [G_T, G_WIRE]])
+        t0 = t1
+    return [np.concatenate(c) if c else np.zeros((0, 2), np.int64) for c in chunks]
+
+
+def _trace_curves(plan: NetworkPlan, scenario: Scenario, scale: np.ndarray) -> ArrivalCurves:
+    """The ``"trace"`` mode of :func:`arrival_curves`."""
     t = plan.sources
     n = len(t)
-    scale = _max_scales(scenario, plan)
     burst = np.zeros(n)
     rate = np.zeros(n)
     pmax = np.zeros(n)
     pmin = np.zeros(n)
     notes: list[str] = []
-    if mode == "trace":
-        from vidnet_sim.traffic.generate import G_T, G_WIRE, generate
-        from vidnet_sim.traffic.sources import SourceState
+    for s in range(n):
+        if int(t.kind[s]) == KIND_POISSON and scale[s] != 1.0:
+            notes.append(
+                f"{t.names[s]}: a Poisson source under an alarm; its realised "
+                "trace at scale 1 is not a superset, so no bound is given"
+            )
+    end = scenario.simulation.duration
+    for s, rows in enumerate(_emitted_rows(t, scale, scenario)):
+        if int(t.kind[s]) == KIND_POISSON and scale[s] != 1.0:
+            burst[s] = math.inf
+        if len(rows) == 0:
+            rate[s] = 0.0
+            pmax[s] = pmin[s] = 1.0
+            continue
+        span = max(int(end - rows[0, 0]), 1)
+        rate[s] = 8.0 * rows[:, 1].sum() * PS_PER_S / span * 1.001
+        if not math.isinf(burst[s]):
+            burst[s] = _bucket_from_trace(rows[:, 0], rows[:, 1], rate[s])
+        pmax[s] = float(rows[:, 1].max())
+        pmin[s] = float(rows[:, 1].min())
+    return ArrivalCurves(burst, rate, pmax, pmin, "trace", notes)
 
-        state = SourceState.initial(t)
-        state.active[:] = True
-        state.scale[:] = scale
-        for s in range(n):
-            if int(t.kind[s]) == KIND_POISSON and scale[s] != 1.0:
-                notes.append(
-                    f"{t.names[s]}: a Poisson source under an alarm; its realised "
-                    "trace at scale 1 is not a superset, so no bound is given"
-                )
-        end = scenario.simulation.duration
-        step = max(scenario.simulation.window, 1)
-        chunks: list[list[np.ndarray]] = [[] for _ in range(n)]
-        t0 = 0
-        while t0 < end:
-            t1 = min(end, t0 + step)
-            for s, rows in enumerate(generate(t, state, t0, t1)):
-                if len(rows):
-                    chunks[s].append(rows[:, [G_T, G_WIRE]])
-            t0 = t1
-        for s in range(n):
-            rows = np.concatenate(chunks[s]) if chunks[s] else np.zeros((0, 2), np.int64)
-            if int(t.kind[s]) == KIND_POISSON and scale[s] != 1.0:
-                burst[s] = math.inf
-            if len(rows) == 0:
-                rate[s] = 0.0
-                pmax[s] = pmin[s] = 1.0
-                continue
-            span = max(int(end - rows[0, 0]), 1)
-            rate[s] = 8.0 * rows[:, 1].sum() * PS_PER_S / span * 1.001
-            if not math.isinf(burst[s]):
-                burst[s] = _bucket_from_trace(rows[:, 0], rows[:, 1], rate[s])
-            pmax[s] = float(rows[:, 1].max())
-            pmin[s] = float(rows[:, 1].min())
-        return ArrivalCurves(burst, rate, pmax, pmin, mode, notes)
 
+#: One source's model arrival curve: ``(burst, rate, largest packet, smallest packet)``.
+_Curve = tuple[float, float, float, float]
+
+
+def _model_curves(
+    plan: NetworkPlan, scale: np.ndarray, quantile: float, mode: str
+) -> ArrivalCurves:
+    """The ``"model"`` mode of :func:`arrival_curves`."""
+    from scipy.stats import norm
+
+    t = plan.sources
+    n = len(t)
+    burst = np.zeros(n)
+    rate = np.zeros(n)
+    pmax = np.zeros(n)
+    pmin = np.zeros(n)
+    notes: list[str] = []
     z = float(norm.ppf(quantile))
     for s in range(n):
-        hb = float(t.header_bytes[s])
         kind = int(t.kind[s])
         if kind == KIND_CAMERA:
-            fps = float(t.fps_num[s]) / float(t.fps_den[s])
-            g = int(t.gop[s])
-            mp = int(t.max_payload[s])
-            # same float operations as the generator (traffic/generate.py)
-            p = float(t.p_mean_bytes[s]) * scale[s]
-            i = float(t.p_mean_bytes[s]) * float(t.ip_ratio[s]) * scale[s]
-            si, sp = float(t.i_sigma[s]), float(t.p_sigma[s])
-
-            def cap(mean: float, sig: float) -> int:
-                # the generator: round(mean * exp(sig z - sig^2/2)), at least 1 byte
-                return max(1, math.floor(mean * math.exp(sig * z - 0.5 * sig * sig) + 0.5))
-
-            i_cap, p_cap = cap(i, si), cap(p, sp)
-
-            def wire(x: int) -> int:
-                return x + int(hb) * (-(-x // mp))  # noqa: B023
-
-            if si > 0 or sp > 0:
+            curve = _camera_curve(t, s, scale[s], z)
+            if float(t.i_sigma[s]) > 0 or float(t.p_sigma[s]) > 0:
                 notes.append(f"{t.names[s]}: VBR frame sizes capped at their {quantile:g} quantile")
-            # frames of any window: at most one I per gop frames; P ≤ mean frame; a bucket
-            # of the largest frame refilled at an upper bound of the mean wire rate.
-            big = max(wire(i_cap), wire(p_cap))
-            mean_frame = (wire(i_cap) + (g - 1) * wire(p_cap)) / g
-            burst[s] = big + 1.0
-            rate[s] = 8.0 * max(mean_frame, wire(p_cap)) * fps * (1 + 1e-9)
-            pmax[s] = min(mp, max(i_cap, p_cap)) + hb
-            pmin[s] = 1 + hb
         elif kind in (KIND_CBR, KIND_ONOFF):  # on/off: never more than its CBR peak
-            w = float(t.size_a[s]) + hb
-            burst[s] = w
-            rate[s] = 8.0 * w * PS_PER_S / float(t.interval_ps[s])
-            pmax[s] = pmin[s] = w
-        elif kind == KIND_BURST:
-            m, _ = source_rate_moments(plan, scale=scale)
-            rate[s] = m[s]
-            burst[s] = math.inf
-            pmax[s] = pmin[s] = float(t.size_a[s]) + hb
-            notes.append(f"{t.names[s]}: Poisson bursts have no deterministic burst bound")
+            w = float(t.size_a[s]) + float(t.header_bytes[s])
+            curve = (w, 8.0 * w * PS_PER_S / float(t.interval_ps[s]), w, w)
         elif kind == KIND_TRACE:
-            a, b = int(t.trace_start[s]), int(t.trace_end[s])
-            times = t.trace_t[a:b].copy()
-            tw = t.trace_size[a:b].astype(np.float64) + hb
-            period = int(t.trace_period_ps[s])
-            if period:
-                times = np.concatenate([times, times + period])  # two plays: every window
-                tw = np.concatenate([tw, tw])
-                rate[s] = 8.0 * tw.sum() / 2 * PS_PER_S / period * 1.001
-            else:
-                span = max(int(times[-1] - times[0]), 1)
-                rate[s] = 8.0 * tw.sum() * PS_PER_S / span * 1.001
-            burst[s] = _bucket_from_trace(times, tw, rate[s])
-            pmax[s], pmin[s] = float(tw.max()), float(tw.min())
+            curve = _trace_file_curve(t, s)
         else:
-            m, _ = source_rate_moments(plan, scale=scale)
-            rate[s] = m[s]
-            burst[s] = math.inf
-            lo = (
-                int(t.size_a[s])
-                if int(t.size_kind[s]) != SIZE_CHOICE
-                else int(t.choice_values[int(t.size_a[s]) : int(t.size_b[s])].min())
-            )
-            hi = (
-                int(t.size_a[s])
-                if int(t.size_kind[s]) == SIZE_FIXED
-                else (
-                    int(t.size_b[s])
-                    if int(t.size_kind[s]) == SIZE_UNIFORM
-                    else int(t.choice_values[int(t.size_a[s]) : int(t.size_b[s])].max())
-                )
-            )
-            pmax[s], pmin[s] = hi + hb, lo + hb
-            notes.append(f"{t.names[s]}: Poisson arrivals have no deterministic burst bound")
+            curve = _poisson_curve(plan, s, scale)
+            what = "Poisson bursts" if kind == KIND_BURST else "Poisson arrivals"
+            notes.append(f"{t.names[s]}: {what} have no deterministic burst bound")
+        burst[s], rate[s], pmax[s], pmin[s] = curve
     return ArrivalCurves(burst, rate, pmax, pmin, mode, notes)
+
+
+def _camera_curve(t: SourceTable, s: int, scale: float, z: float) -> _Curve:
+    """A camera's model curve, frame sizes capped at the quantile ``z`` of the normal law."""
+    hb = float(t.header_bytes[s])
+    fps = float(t.fps_num[s]) / float(t.fps_den[s])
+    g = int(t.gop[s])
+    mp = int(t.max_payload[s])
+    # same float operations as the generator (traffic/generate.py)
+    p = float(t.p_mean_bytes[s]) * scale
+    i = float(t.p_mean_bytes[s]) * float(t.ip_ratio[s]) * scale
+    si, sp = float(t.i_sigma[s]), float(t.p_sigma[s])
+
+    def cap(mean: float, sig: float) -> int:
+        # the generator: round(mean * exp(sig z - sig^2/2)), at least 1 byte
+        return max(1, math.floor(mean * math.exp(sig * z - 0.5 * sig * sig) + 0.5))
+
+    i_cap, p_cap = cap(i, si), cap(p, sp)
+
+    def wire(x: int) -> int:
+        return x + int(hb) * (-(-x // mp))
+
+    # frames of any window: at most one I per gop frames; P ≤ mean frame; a bucket
+    # of the largest frame refilled at an upper bound of the mean wire rate.
+    big = max(wire(i_cap), wire(p_cap))
+    mean_frame = (wire(i_cap) + (g - 1) * wire(p_cap)) / g
+    return (
+        big + 1.0,
+        8.0 * max(mean_frame, wire(p_cap)) * fps * (1 + 1e-9),
+        min(mp, max(i_cap, p_cap)) + hb,
+        1 + hb,
+    )
+
+
+def _trace_file_curve(t: SourceTable, s: int) -> _Curve:
+    """A trace source's model curve, computed from its file (two plays when it loops, so
+    that every window is seen)."""
+    hb = float(t.header_bytes[s])
+    a, b = int(t.trace_start[s]), int(t.trace_end[s])
+    times = t.trace_t[a:b].copy()
+    tw = t.trace_size[a:b].astype(np.float64) + hb
+    period = int(t.trace_period_ps[s])
+    if period:
+        times = np.concatenate([times, times + period])  # two plays: every window
+        tw = np.concatenate([tw, tw])
+        rate = 8.0 * tw.sum() / 2 * PS_PER_S / period * 1.001
+    else:
+        span = max(int(times[-1] - times[0]), 1)
+        rate = 8.0 * tw.sum() * PS_PER_S / span * 1.001
+    return _bucket_from_trace(times, tw, rate), rate, float(tw.max()), float(tw.min())
+
+
+def _poisson_curve(plan: NetworkPlan, s: int, scale: np.ndarray) -> _Curve:
+    """A Poisson (or Poisson-burst) source's curve: its mean rate, no burst bound."""
+    t = plan.sources
+    hb = float(t.header_bytes[s])
+    m, _ = source_rate_moments(plan, scale=scale)
+    if int(t.kind[s]) == KIND_BURST:
+        w = float(t.size_a[s]) + hb
+        return math.inf, m[s], w, w
+    lo = (
+        int(t.size_a[s])
+        if int(t.size_kind[s]) != SIZE_CHOICE
+        else int(t.choice_values[int(t.size_a[s]) : int(t.size_b[s])].min())
+    )
+    hi = (
+        int(t.size_a[s])
+        if int(t.size_kind[s]) == SIZE_FIXED
+        else (
+            int(t.size_b[s])
+            if int(t.size_kind[s]) == SIZE_UNIFORM
+            else int(t.choice_values[int(t.size_a[s]) : int(t.size_b[s])].max())
+        )
+    )
+    return math.inf, m[s], hi + hb, lo + hb
 
 
 # --------------------------------------------------------------------------- network calculus
@@ -473,8 +515,6 @@ def estimate(
     source, ``nc_bound_ps`` (largest over its flows) and the method label.
     """
     if plan is None:
-        from vidnet_sim.network.plan import build_plan
-
         plan = build_plan(scenario)
     mean, var = source_rate_moments(plan, timescale_ps)
     alpha = gaussian_alpha(eps)

@@ -19,13 +19,27 @@ from typing import Any
 
 import pandas as pd
 
+from vidnet_sim.analysis.bill.price import CATEGORIES, Bill
+from vidnet_sim.analysis.bill.tables import bill_table, recorders_table, switches_table
 from vidnet_sim.analysis.capacity import show_value
+from vidnet_sim.analysis.curve import CurveResult, aggregate, curve_grid
+from vidnet_sim.analysis.drawing import show_rate
+from vidnet_sim.analysis.estimates import METHOD_NC
+from vidnet_sim.analysis.html import write_report
+from vidnet_sim.analysis.plots import draw_panels
+from vidnet_sim.analysis.report_data import CostChart, PanelGrid, ReportData, TableView
+from vidnet_sim.analysis.report_pages import scenario_view
 from vidnet_sim.analysis.sizing import VENDOR_CEILING, SizingResult, YearSizing
+from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
+from vidnet_sim.errors import ScenarioError
+from vidnet_sim.scenario.growth import year_data
 
 __all__ = [
+    "bill_section",
     "markdown_table",
     "render_report",
     "show_tier",
+    "sizing_report",
     "sizing_tables",
     "write_sizing",
     "years_label",
@@ -34,10 +48,7 @@ __all__ = [
 
 def show_tier(bps: float) -> str:
     """A rate tier as a council reads it: ``10G``, ``100M``."""
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if bps >= scale:
-            return f"{bps / scale:g}{unit}"
-    return f"{bps:g}"
+    return show_rate(bps)
 
 
 def _money(x: float, currency: str) -> str:
@@ -87,7 +98,13 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
                 b,
                 _money(vendor_total, cur),
                 vok,
-                ("optimal" if y.optimal else f"best found (gap ≤ {_money(y.gap, cur)})")
+                (
+                    "optimal"
+                    if y.optimal
+                    else "best found (no lower bound)"
+                    if math.isnan(y.gap)
+                    else f"best found (gap ≤ {_money(y.gap, cur)})"
+                )
                 + (f"; **rests on a transient** ({'; '.join(y.transient)})" if y.transient else ""),
             ]
         )
@@ -213,10 +230,26 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
 def _cases_section(result: SizingResult) -> list[str]:
     """``## Failure cases (N-1)``: every case of every year's design, with its binding SLA
     and margin (nothing without N-1)."""
+    header, rows = _case_rows(result)
+    if not rows:
+        return []
+    return [
+        "## Failure cases (N-1)",
+        "",
+        markdown_table(header, rows),
+        "",
+        _cases_note(result),
+        "",
+    ]
+
+
+def _case_rows(result: SizingResult) -> tuple[list[str], list[list[str]]]:
+    """Every case of every year's design (N-1 only): its binding SLA and margin."""
+    header = ["year", "case", "meets every SLA", "binding SLA", "margin"]
     cases = result.cases()
     if result.settings.get("survive") != "single-link" or not len(cases):
-        return []
-    rows = [
+        return header, []
+    return header, [
         [
             str(r["year"]),
             str(r["case"]),
@@ -228,12 +261,11 @@ def _cases_section(result: SizingResult) -> list[str]:
         ]
         for r in cases.to_dict("records")
     ]
+
+
+def _cases_note(result: SizingResult) -> str:
     budget = result.settings.get("failure_loss")
-    return [
-        "## Failure cases (N-1)",
-        "",
-        markdown_table(["year", "case", "meets every SLA", "binding SLA", "margin"], rows),
-        "",
+    return (
         "Each year's design is simulated with every protected link failed in turn (from the "
         "end of the warm-up to the end of the run, traffic rerouted after "
         f"{result.settings['convergence_ps'] / 1e9:g} ms of convergence). Loss targets count "
@@ -242,9 +274,8 @@ def _cases_section(result: SizingResult) -> list[str]:
             f"held to their own budget ({budget:.2%} per class)."
             if budget is not None
             else "not counted against them (no `failure_loss` budget given)."
-        ),
-        "",
-    ]
+        )
+    )
 
 
 def _change(y: YearSizing, lid: str) -> str:
@@ -283,6 +314,12 @@ def _raised(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
 def _summary(result: SizingResult) -> str:
     """A few sentences: what to build or upgrade in which year, and what the 60 % rule would
     have bought instead."""
+    *years, vendor = _summary_parts(result)
+    return " ".join(years) + "\n\n" + vendor
+
+
+def _summary_parts(result: SizingResult) -> list[str]:
+    """The summary's sentences: one per year with work to do, then the 60 % rule's."""
     cur = result.currency
     first = result.years[0]
     by_rate: dict[int, list[str]] = {}
@@ -329,7 +366,7 @@ def _summary(result: SizingResult) -> str:
             + ", ".join(f"year {y}" for y in vfail)
             + "."
         )
-    return " ".join(parts) + "\n\n" + text
+    return [*parts, text]
 
 
 def _targets_text(result: SizingResult) -> str:
@@ -342,6 +379,16 @@ def _targets_text(result: SizingResult) -> str:
     return "; ".join(parts)
 
 
+def _partial_why(result: SizingResult) -> str:
+    """Why a sizing is partial: where it stopped, and how many runs failed."""
+    why = []
+    if result.stopped is not None:
+        why.append(f"sizing stopped: {result.stopped}")
+    if result.failures:
+        why.append(f"{len(result.failures)} run(s) failed and were left out (see size.json)")
+    return "; ".join(why)
+
+
 def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
     """The Markdown report (``plot``: the latency plot's file name, or None)."""
     cur = result.currency
@@ -349,14 +396,9 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
     st = result.settings
     md: list[str] = [f"# Network sizing: {result.name}", ""]
     if result.partial:
-        why = []
-        if result.stopped is not None:
-            why.append(f"sizing stopped: {result.stopped}")
-        if result.failures:
-            why.append(f"{len(result.failures)} run(s) failed and were left out (see size.json)")
         md += [
             f"> **PARTIAL** — sized: {years_label(sized)} of the plan's "
-            f"1–{result.horizon}. " + "; ".join(why),
+            f"1–{result.horizon}. " + _partial_why(result),
             "",
         ]
     first, last = (result.years[0], result.years[-1]) if result.years else (None, None)
@@ -375,9 +417,16 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
             )
             + f", {_count(n['links'], 'link')}"
         ]
+    tiers_line = (
+        f"- rate tiers: {', '.join(show_tier(t) for t in st['tiers_bps'])}; priced with the "
+        "whole bill (below: fibre by each link's status, optics by reach, switches, "
+        f"recording, running costs; {cur})"
+    )
     md += [
         f"- SLA targets: {_targets_text(result)}",
-        f"- rate tiers: {', '.join(show_tier(t) for t in st['tiers_bps'])}; per link end "
+        tiers_line
+        if result.bill is not None
+        else f"- rate tiers: {', '.join(show_tier(t) for t in st['tiers_bps'])}; per link end "
         + "optics "
         + ", ".join(f"{show_tier(t)} {result.model.optics[t]:g}" for t in st["tiers_bps"])
         + f", port {result.model.port:g}"
@@ -394,10 +443,16 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
     ]
     if result.years:
         md += ["## In short", "", _summary(result), ""]
+        md += bill_section(result)
         md += [
             "## Investment per year",
             "",
-            f"**Total CAPEX, {years_label(sized)}: {_money(result.total_capex, cur)}**"
+            (
+                f"**Links (fibre and optics), {years_label(sized)}: "
+                f"{_money(result.total_capex, cur)}** (the whole bill is above)"
+                if result.bill is not None
+                else f"**Total CAPEX, {years_label(sized)}: {_money(result.total_capex, cur)}**"
+            )
             + (" (PARTIAL)" if result.partial else ""),
             "",
         ]
@@ -463,9 +518,11 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
                 "",
                 f"![latency per class and year, sized design]({plot})",
                 "",
-                "Each year with the design chosen for it: simulated packet latency "
-                "percentiles with their confidence intervals, the SLA targets (dash-dot) "
-                "and the network-calculus bound (dashed); loss on the right.",
+                "Each year with the design chosen for it, one class per panel: simulated "
+                "packet latency percentiles with their confidence intervals (clipped at 0), "
+                "the SLA targets (red dash-dot) and the network-calculus bound (dashed, or a "
+                "note saying why there is none); loss on a log axis in the row below. "
+                "`report.html` has the same with the network drawn and the cost per year.",
                 "",
             ]
     md += [
@@ -490,12 +547,23 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
         "A link costs two transceivers and two switch "
         "ports when it is built or upgraded (nothing is resold), plus its fibre if new "
         "fibre is laid; camera access links are not costed. Costs are undiscounted "
-        "orders of magnitude (DOMAIN.md §7) unless a cost table was given. The simulated "
+        "orders of magnitude (docs/domain.md §7) unless a cost table was given. The simulated "
         f"duration is short: rare events (long alarms, failures) weigh only as much as the "
         f"scenario's timeline contains them. The 60 % rule (≤ {VENDOR_CEILING:.0%} "
         "utilisation) is shown for comparison only.",
         "",
     ]
+    if result.bill is not None:
+        md += [
+            "With the whole bill, the designs of a year are tried in increasing net present "
+            "cost of the plan so far (that year's design included, its running costs carried "
+            "to the model's horizon), and the link tables count each link's fibre (by its "
+            "status) and optics (by reach) instead of the link-only costs above. The recording "
+            "storage scales the bytes the runs delivered to a day: a run that over-represents "
+            "alarms over-states it. Every figure of the cost model is a parameter "
+            "(`--costs`).",
+            "",
+        ]
     md += [
         "## Files",
         "",
@@ -508,11 +576,51 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
     return "\n".join(md)
 
 
-def _plot(result: SizingResult, path: Path) -> Path | None:
-    from vidnet_sim.analysis.curve import CurveResult, aggregate, plot_curve
-    from vidnet_sim.analysis.estimates import METHOD_NC
-    from vidnet_sim.analysis.vary import Vary
+def bill_section(result: SizingResult) -> list[str]:
+    """The report's "whole bill" section (empty without a bill)."""
+    bill = result.bill
+    if bill is None:
+        return []
+    cur = bill.currency
+    years = [int(y) for y in bill.years["year"]]
+    md = [
+        "## The whole bill",
+        "",
+        f"**Net present cost, years {years[0]}–{years[-1]}: {_money(bill.npc, cur)}** "
+        f"(discount rate {bill.discount_rate:.1%}; undiscounted {_money(bill.total, cur)})"
+        + (
+            f"; the 60 % rule's design: {_money(result.vendor_bill.npc, cur)}"
+            if result.vendor_bill is not None
+            else ""
+        )
+        + ".",
+        "",
+        markdown_table(*bill_table(bill, result.vendor_bill)),
+        "",
+        f"All amounts in {cur}. Purchases: fibre (by each link's status), optics (two "
+        "transceivers per link, by reach), switches (the cheapest catalogue stack per node "
+        "for its cameras' ports and PoE and its links), recording (disks and servers for the "
+        "retention period). Running costs: energy (switches, PoE, recorders), maintenance (a "
+        "share of the equipment installed), leased fibre rent. Each year is discounted to "
+        "year 1.",
+        "",
+        "### Recording storage",
+        "",
+        markdown_table(*recorders_table(bill)),
+        "",
+        "From the bytes the simulation delivered to each recorder, scaled to a day, for "
+        "each camera group's retention period; raw TB after the usable-capacity factor.",
+        "",
+        "### Switches and PoE",
+        "",
+        markdown_table(*switches_table(bill)),
+        "",
+    ]
+    return md
 
+
+def _grid(result: SizingResult) -> PanelGrid | None:
+    """The latency and loss panels over the years, each year with its chosen design."""
     records = [r for y in result.years for r in y.records]
     table, runs = aggregate(records, float(result.settings["confidence"]))
     table = table[table["class"].isin(list(result.targets))]  # the classes with an SLA
@@ -534,7 +642,7 @@ def _plot(result: SizingResult, path: Path) -> Path | None:
         columns=["x", "method", "class", "value", "ok", "link"],
     )
     curve = CurveResult(
-        Vary("year", "int", None, 1.0),
+        Vary("year", "fixed", None, 1.0),
         [float(y.year) for y in result.years],
         table,
         est,
@@ -547,12 +655,310 @@ def _plot(result: SizingResult, path: Path) -> Path | None:
         if result.partial
         else f"{result.name}: sized design, years 1–{result.horizon}"
     )
-    return plot_curve(curve, path, targets=result.targets, limits=False, title=title)
+    return curve_grid(curve, targets=result.targets, limits=False, title=title, x_label="year")
+
+
+def _bill_chart(result: SizingResult, bill: Bill) -> CostChart:
+    """Cost per year stacked by the whole bill's categories (purchases and running costs)."""
+    years = bill.years
+    cats = {c: [float(v) for v in years[c]] for c in CATEGORIES if c in years}
+    cats = {k: v for k, v in cats.items() if any(v)} or {"total": [0.0 for _ in result.years]}
+    return CostChart(
+        "Cost per year",
+        [f"year {int(y)}" for y in years["year"]],
+        cats,
+        bill.currency,
+        f"Purchases and running costs each year, undiscounted; net present cost "
+        f"{_money(bill.npc, bill.currency)} at a {bill.discount_rate:.1%} discount rate.",
+    )
+
+
+def _cost_chart(result: SizingResult) -> CostChart:
+    """Cost per year by category: the whole bill's categories when the sizing was priced
+    with it; otherwise link CAPEX by optics, ports and fibre from the link cost model, one
+    category when the years' link costs are not the model's sum (a cost model this
+    breakdown does not know)."""
+    if result.bill is not None and len(result.bill.years):
+        return _bill_chart(result, result.bill)
+    model = result.model
+    cats: dict[str, list[float]] = {"optics": [], "switch ports": [], "new fibre": []}
+    for y in result.years:
+        optics = ports = fibre = 0.0
+        for lid, c in y.link_capex.items():
+            if c <= 0:
+                continue
+            optics += 2 * model.optics.get(y.rates[lid], math.nan)
+            ports += 2 * model.port
+            if y.previous[lid] is None:
+                fibre += model.fibre_cost(y.lengths_m[lid])
+        cats["optics"].append(optics)
+        cats["switch ports"].append(ports)
+        cats["new fibre"].append(fibre)
+    split = [sum(v) for v in zip(*cats.values(), strict=True)]
+    if not all(
+        math.isclose(a, y.capex, rel_tol=1e-9, abs_tol=1e-6)
+        for a, y in zip(split, result.years, strict=True)
+    ):
+        cats = {"CAPEX": [y.capex for y in result.years]}
+    cats = {k: v for k, v in cats.items() if any(v)} or {"CAPEX": [0.0 for _ in result.years]}
+    vendor = sum(y.vendor_capex for y in result.years)
+    return CostChart(
+        "CAPEX per year",
+        [f"year {y.year}" for y in result.years],
+        cats,
+        result.currency,
+        f"Links built or upgraded each year; total {_money(result.total_capex, result.currency)}"
+        f" (the 60 % rule: {_money(vendor, result.currency)}). Undiscounted; camera access "
+        "links not costed.",
+    )
+
+
+def _history(result: SizingResult, lid: str) -> str:
+    """What happened to a link over the years: ``new in year 2``, ``1G→10G in year 3``."""
+    out = []
+    for k, y in enumerate(result.years):
+        if lid not in y.rates:
+            continue
+        prev = y.previous[lid]
+        if prev is None and k > 0:
+            out.append(f"new in year {y.year}")
+        elif prev is not None and y.rates[lid] > prev:
+            out.append(f"{show_tier(prev)}→{show_tier(y.rates[lid])} in year {y.year}")
+    return ", ".join(out)
+
+
+def _metric_name(metric: str) -> str:
+    return metric.removesuffix("_ps").replace("_", " ")
+
+
+def _cut_risk(result: SizingResult, cut: str) -> str:
+    """Whether a single fibre cut is survived: the N-1 cases simulated when the sizing ran
+    them (every protected link's failure, every year), beside the connectivity check when it
+    finds a link whose cut leaves cameras without a path."""
+    cases = result.cases()
+    if result.settings.get("survive") != "single-link" or not len(cases):
+        return cut
+    failed = [r for r in cases.to_dict("records") if r["case"] != "normal"]
+    if not failed:
+        return cut
+    worst = min(failed, key=lambda r: float(r["margin"]))
+    n = len({r["case"] for r in failed})
+    sim = (
+        f"Single fibre cut: **survived** — the failure of each of the {n} protected link(s), "
+        f"with its reroute, was simulated in every year and meets every SLA (tightest: "
+        f"{worst['case']} in year {int(worst['year'])}, class {worst['class']} "
+        f"{_metric_name(str(worst['metric']))} margin {float(worst['margin']):.0%})."
+        if all(r["ok"] for r in failed)
+        else "Single fibre cut: **not survived** in simulation — "
+        + ", ".join(f"{r['case']} (year {r['year']})" for r in failed if not r["ok"])
+        + "."
+    )
+    if "not survived" in cut:  # links whose cut leaves cameras without any path
+        return f"{sim} {cut}"
+    return sim
+
+
+def _first_page(result: SizingResult, cut: str) -> tuple[str, list[str], list[str], list[str]]:
+    cur = result.currency
+    last = result.years[-1]
+    cost = (
+        f"a net present cost of {_money(result.bill.npc, result.bill.currency)} "
+        "(purchases and running costs)"
+        if result.bill is not None
+        else _money(result.total_capex, cur)
+    )
+    headline = f"Build for {cost} over {years_label([y.year for y in result.years])}" + (
+        " (PARTIAL)" if result.partial else ""
+    )
+    rec = _summary_parts(result)
+    risk = []
+    tight = [(y, y.binding()) for y in result.years]
+    tight = [(y, b) for y, b in tight if b]
+    if tight:
+        y, b = min(tight, key=lambda yb: yb[1]["margin"])
+        risk.append(
+            f"Binding target: class **{b['class']}** {_metric_name(b['metric'])} "
+            f"in year {y.year}: {show_value(b['metric'], b['mean'])} against "
+            f"{show_value(b['metric'], b['target'])} — margin **{b['margin']:.0%}**"
+            + (" (decided by the mean: uncertain)." if y.verdict.uncertain else ".")
+        )
+    risk.append(_cut_risk(result, cut))
+    if any(not y.optimal for y in result.years):
+        risk.append(
+            "Best found, not proven optimal in "
+            + ", ".join(f"year {y.year}" for y in result.years if not y.optimal)
+            + ": the search budget ran out (the design was improved link by link); a cheaper "
+            "design may exist (raise --max-designs)."
+        )
+    transient = [f"year {y.year}: {t}" for y in result.years for t in y.transient]
+    if transient:
+        risk.append(
+            "Verdict **rests on a transient** (still changing in the longest run): "
+            + "; ".join(transient)
+            + "."
+        )
+    risk += [f"Warning: {w}" for w in result.warnings]
+    changes = []
+    util = {k: v for k, v in last.utilisation.items() if math.isfinite(v)}
+    if util:
+        lid = max(util, key=lambda k: util[k])
+        rate = last.rates[lid]
+        load = last.load_bps.get(lid, 0.0)
+        tiers = [t for t in result.settings["tiers_bps"] if t > rate]
+        growth = rate / load if load > 0 else math.inf
+        changes.append(
+            f"The busiest link in year {last.year} is **{lid}** at {show_tier(rate)}: "
+            f"{util[lid]:.0%} utilised in simulation, {load / 1e6:,.0f} Mbit/s of mean load. "
+            + (
+                f"Its next upgrade ({show_tier(tiers[0])}) is due before its load grows "
+                f"×{growth:.2g} (the rate itself), sooner if the SLA binds first."
+                if tiers
+                else "It is already at the fastest tier of the cost table."
+            )
+        )
+    later = [
+        (y.year, lid) for y in result.years[1:] for lid in y.upgrades if y.previous[lid] is not None
+    ]
+    if later:
+        yr, lid = later[0]
+        changes.append(
+            f"The first upgrade of a built link falls in year {yr} ({lid}): growth faster than "
+            "planned brings it forward."
+        )
+    if tight:
+        changes.append(
+            "A tighter target for the binding class, more cameras or higher bitrates than "
+            "the growth plan would change the tiers; `vidnet-sim capacity` finds the load "
+            "at which the last year's design stops meeting the SLA."
+        )
+    return headline, rec, risk, changes
+
+
+def sizing_report(result: SizingResult, plot: bool = True) -> ReportData:
+    """The report data of a sizing: first page, the last year's network drawn, CAPEX per
+    year by category, the latency/loss panels over the years and the report's tables."""
+    cut = "Single fibre cut: not analysed."
+    network = None
+    if result.years:
+        last = result.years[-1]
+        util = {k: v for k, v in last.utilisation.items() if math.isfinite(v)}
+        busiest = max(util, key=lambda k: util[k]) if util else None
+        try:
+            raw, base_dir = load_raw(result.file)
+            network, cut = scenario_view(
+                year_data(raw, last.year),
+                base_dir,
+                f"Year {last.year}: the sized network",
+                rates={k: float(v) for k, v in last.rates.items()},
+                loads_bps=last.load_bps,
+                utilisation=util,
+                binding=busiest,
+                changed={lid: _history(result, lid) for lid in last.rates},
+                caption=(
+                    "Cameras gathered per switch; links coloured by rate tier and labelled "
+                    "with tier, what changed over the years, mean load (sum of means, busier "
+                    "direction) and headroom (1 − simulated utilisation); the binding link "
+                    "(red) is the most utilised one."
+                ),
+            )
+        except (OSError, ScenarioError, AnalysisInputError) as exc:
+            cut = f"Single fibre cut: not analysed ({exc})."
+    if result.years:
+        headline, rec, risk, changes = _first_page(result, cut)
+    else:
+        headline, rec, risk, changes = (
+            "No year could be sized",
+            [result.stopped or ""],
+            [cut],
+            ["—"],
+        )
+    partial = ""
+    if result.partial:
+        partial = (
+            f"sized {years_label([y.year for y in result.years])} of 1–{result.horizon}; "
+            + _partial_why(result)
+        )
+    tables = []
+    if result.years:
+        t = sizing_tables(result)
+        tables = [
+            TableView("Investment per year", *t["years"]),
+            TableView(
+                "Upgrade schedule per link",
+                *t["schedule"],
+                note="**Bold**: built or upgraded that year.",
+            ),
+            TableView("SLA margins achieved", *t["margins"]),
+            TableView(
+                "Why each link was built or upgraded",
+                *t["reasons"],
+                note="What forced each change: the mean load, or the SLA the design one tier "
+                "slower missed (class, metric, value against target, epoch or failure case, and "
+                "the hop where the class was dropped or waited longest).",
+            ),
+            TableView(
+                f"Simulation beside the estimates (year {result.years[-1].year})", *t["estimates"]
+            ),
+        ]
+        header, cases = _case_rows(result)
+        if cases:
+            tables.insert(3, TableView("Failure cases (N-1)", header, cases, _cases_note(result)))
+        hops = [
+            [str(y), str(b.get("text", "")), "yes" if "warning" in b else "no"]
+            for y, b in ((y.year, y.binding_hop) for y in result.years)
+            if b
+        ]
+        if hops:
+            tables.insert(
+                3,
+                TableView(
+                    "Binding SLA and the hop that dominates it",
+                    ["year", "binding SLA", "on links the plan does not size"],
+                    hops,
+                ),
+            )
+    return ReportData(
+        kind="size",
+        title=f"Network sizing: {result.name}",
+        description=result.description,
+        total_cost=result.bill.npc if result.bill is not None else result.total_capex,
+        currency=result.currency,
+        meets_sla=bool(result.years)
+        and result.stopped is None
+        and all(y.verdict.ok for y in result.years),
+        headline=headline,
+        recommendation=rec,
+        risk=risk,
+        changes=changes,
+        partial=partial,
+        network=network,
+        costs=_cost_chart(result) if result.years else None,
+        plots=_grid(result) if plot and result.years else None,
+        tables=tables,
+        method=[
+            f"Each design judged on {result.settings['replications']}–"
+            f"{result.settings['max_replications']} independent runs of "
+            f"{result.settings['duration_ps'] / 1e12:g} s simulated, "
+            f"{result.settings['confidence']:.0%} confidence; the cheapest design each year "
+            "that meets every SLA, links never downgraded (report.md has the full method)."
+        ],
+        files=[
+            "report.md",
+            "report.json",
+            "size.json",
+            "size.parquet",
+            "size_years.parquet",
+            "size_margins.parquet",
+            "size_trials.parquet",
+            *(["size.png"] if plot else []),
+            "runs/",
+        ],
+    )
 
 
 def write_sizing(result: SizingResult, out_dir: str | Path, *, plot: bool = True) -> list[Path]:
-    """Write the sizing's tables, ``size.json``, ``size.png`` (``plot``) and ``report.md``
-    to ``out_dir``; returns the files written."""
+    """Write the sizing's tables, ``size.json``, ``size.png`` (``plot``), ``report.md``,
+    ``report.json`` and ``report.html`` to ``out_dir``; returns the files written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = [
@@ -588,13 +994,22 @@ def write_sizing(result: SizingResult, out_dir: str | Path, *, plot: bool = True
         "warnings": result.warnings,
         "cases": result.cases().to_dict("records"),
     }
+    if result.bill is not None:
+        doc["bill"] = result.bill.to_json()
+        doc["net_present_cost"] = result.bill.npc
+    if result.vendor_bill is not None:
+        doc["vendor_bill"] = result.vendor_bill.to_json()
     files[4].write_text(json.dumps(doc, indent=2, default=str), encoding="utf-8")
-    png = _plot(result, out / "size.png") if plot and result.years else None
-    if png is not None:
+    data = sizing_report(result, plot)
+    png = None
+    if data.plots is not None:
+        png = out / "size.png"
+        png.write_bytes(draw_panels(data.plots))
         files.append(png)
     report = out / "report.md"
     report.write_text(
         render_report(result, png.name if png is not None else None), encoding="utf-8"
     )
     files.append(report)
+    files += write_report(data, out)
     return files

@@ -7,7 +7,7 @@ model are simulated again). Its summary and links tables
 are written to ``<cache>/runs/<key>.summary.parquet`` / ``.links.parquet`` (atomically: a
 temporary file, then a rename), and the same scenario, parameters and seed are never
 simulated twice. Seeds come from the content of the varied value, like sweep points
-(:func:`vidnet_sim.sweep.plan.point_seed`): replication ``k`` of value ``x`` has the same
+(:func:`vidnet_sim.variation.seeds.point_seed`): replication ``k`` of value ``x`` has the same
 seed in a curve and in a capacity search.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,17 @@ import numpy as np
 import pandas as pd
 
 from vidnet_sim.analysis.vary import Vary
+from vidnet_sim.canonical import canonical_json
+from vidnet_sim.errors import ScenarioError
+from vidnet_sim.execute import Executor, ProgressTracker, SerialExecutor
 from vidnet_sim.fingerprint import engine_fingerprint
-from vidnet_sim.sweep.paths import set_value
-from vidnet_sim.sweep.plan import canonical_json, point_seed
+from vidnet_sim.runner import run as run_scenario
+from vidnet_sim.runner import with_overrides
+from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.variation.paths import set_value
+from vidnet_sim.variation.seeds import point_seed
 
-__all__ = ["RunCache", "RunRecord", "mean_ci"]
+__all__ = ["RunCache", "RunRecord", "RunSettings", "mean_ci", "run_all", "simulate_run"]
 
 
 def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -69,9 +75,49 @@ class RunRecord:
     epoch_links: pd.DataFrame | None = None  # per epoch and directed link
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """What every run of a job shares: the folder relative files are read from, and the
+    duration override."""
+
+    base_dir: Path
+    duration_ps: int | None = None
+
+
+#: A run's summary, links, epochs and epoch-links tables, or its error's text.
+RunOutput = tuple[
+    pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None, str | None
+]
+
+
+def simulate_run(_: None, item: tuple[RunSettings, dict[str, Any], str]) -> RunOutput:
+    """Simulate one run (``item``: its settings, raw scenario data and a source label); its
+    summary and links tables, or the scenario error's text. What the executors run."""
+    settings, data, source = item
+    try:
+        sc = parse_scenario_dict(data, source=source, base_dir=settings.base_dir)
+        if settings.duration_ps is not None:
+            sc = with_overrides(sc, duration_ps=settings.duration_ps)
+        res = run_scenario(sc, write=False)
+    except ScenarioError as exc:
+        return None, None, None, None, exc.render()
+    t = res.tables
+    return t.summary, t.links, t.epochs, t.epoch_links, None
+
+
+def _error_text(error: dict[str, Any]) -> str:
+    return f"{error.get('error', 'Error')}: {error.get('message', '')}"
+
+
 @dataclass
 class RunCache:
-    """Runs a varied scenario, reusing stored runs (``folder`` ``None``: keep nothing)."""
+    """Runs a varied scenario, reusing stored runs (``folder`` ``None``: keep nothing).
+
+    Runs go to ``executor`` (default: one after the other in this process), many at once with
+    :meth:`run_many`; the runs of one job are also kept in memory, so a run computed ahead
+    (speculatively) is not computed again. ``progress`` counts them for one progress bar;
+    ``on_run`` is called with each run obtained (simulated, or read from the store).
+    """
 
     data: dict[str, Any]
     base_dir: Path
@@ -80,6 +126,9 @@ class RunCache:
     duration_ps: int | None = None
     on_run: Callable[[RunRecord], None] | None = None
     records: list[RunRecord] = field(default_factory=list)
+    executor: Executor | None = None
+    progress: ProgressTracker | None = None
+    memo: dict[str, RunRecord] = field(default_factory=dict)
 
     def root_seed(self) -> int:
         sim = self.data.get("simulation", {})
@@ -97,15 +146,9 @@ class RunCache:
         set_value(data, ("simulation", "seed"), self.seed(x, replication))
         return data
 
-    def run(self, x: float, replication: int) -> RunRecord:
-        """One run (from the store when done before); errors are recorded, not raised."""
-        from vidnet_sim.errors import ScenarioError
-        from vidnet_sim.runner import run as run_scenario
-        from vidnet_sim.scenario import parse_scenario_dict
-
-        data = self.scenario_data(x, replication)
-        seed = int(data["simulation"]["seed"])
-        key = hashlib.sha256(
+    def key(self, data: dict[str, Any]) -> str:
+        """The store key of a run: a hash of its content (see the module doc)."""
+        return hashlib.sha256(
             canonical_json(
                 {
                     "scenario": data,
@@ -115,60 +158,126 @@ class RunCache:
                 }
             ).encode()
         ).hexdigest()[:24]
-        rec: RunRecord | None = None
-        if self.folder is not None:
-            s_path = self.folder / "runs" / f"{key}.summary.parquet"
-            l_path = self.folder / "runs" / f"{key}.links.parquet"
-            if s_path.is_file() and l_path.is_file():
-                rec = RunRecord(
-                    x,
-                    replication,
-                    seed,
-                    key,
-                    pd.read_parquet(s_path),
-                    pd.read_parquet(l_path),
-                    reused=True,
-                    epochs=_read_optional(self.folder / "runs" / f"{key}.epochs.parquet"),
-                    epoch_links=_read_optional(self.folder / "runs" / f"{key}.epoch_links.parquet"),
-                )
-        if rec is None:
-            try:
-                sc = parse_scenario_dict(
-                    data, source=f"{self.vary.what} = {self.vary.label(x)}", base_dir=self.base_dir
-                )
-                if self.duration_ps is not None:
-                    from vidnet_sim.runner import with_overrides
 
-                    sc = with_overrides(sc, duration_ps=self.duration_ps)
-                res = run_scenario(sc, write=False)
-                rec = RunRecord(
-                    x,
-                    replication,
-                    seed,
-                    key,
-                    res.tables.summary,
-                    res.tables.links,
-                    reused=False,
-                    epochs=res.tables.epochs,
-                    epoch_links=res.tables.epoch_links,
-                )
-            except ScenarioError as exc:
-                rec = RunRecord(x, replication, seed, key, None, None, False, exc.render())
-            except Exception as exc:  # a failed run is kept as a failure, not fatal
-                rec = RunRecord(
-                    x, replication, seed, key, None, None, False, f"{type(exc).__name__}: {exc}"
-                )
-            if self.folder is not None and rec.error is None:
-                # the epoch tables first: a stored summary means the run is complete
-                for name, df in (("epochs", rec.epochs), ("epoch_links", rec.epoch_links)):
-                    if df is not None:
-                        _write_atomic(df, self.folder / "runs" / f"{key}.{name}.parquet")
-                _write_atomic(rec.summary, self.folder / "runs" / f"{key}.summary.parquet")
-                _write_atomic(rec.links, self.folder / "runs" / f"{key}.links.parquet")
-        self.records.append(rec)
+    def run(self, x: float, replication: int) -> RunRecord:
+        """One run (from the store when done before); errors are recorded, not raised."""
+        return self.run_many([(x, replication)])[0]
+
+    def run_many(self, wanted: Sequence[tuple[float, int]]) -> list[RunRecord]:
+        """The runs ``(x, replication)`` in this order (see :func:`run_all`)."""
+        return run_all([(self, x, k) for x, k in wanted])
+
+    def _stored(self, x: float, k: int, seed: int, key: str) -> RunRecord | None:
+        if self.folder is None:
+            return None
+        s_path = self.folder / "runs" / f"{key}.summary.parquet"
+        l_path = self.folder / "runs" / f"{key}.links.parquet"
+        if not (s_path.is_file() and l_path.is_file()):
+            return None
+        return RunRecord(
+            x,
+            k,
+            seed,
+            key,
+            pd.read_parquet(s_path),
+            pd.read_parquet(l_path),
+            reused=True,
+            epochs=_read_optional(self.folder / "runs" / f"{key}.epochs.parquet"),
+            epoch_links=_read_optional(self.folder / "runs" / f"{key}.epoch_links.parquet"),
+        )
+
+    def _obtained(self, rec: RunRecord) -> None:
+        self.memo[rec.key] = rec
+        if self.progress is not None:
+            self.progress.finished(
+                f"{self.vary.what}={self.vary.label(rec.x)} rep {rec.replication}",
+                reused=rec.reused,
+                failed=rec.error is not None,
+            )
         if self.on_run is not None:
             self.on_run(rec)
-        return rec
+
+
+def run_all(requests: Sequence[tuple[RunCache, float, int]]) -> list[RunRecord]:
+    """The runs ``(cache, x, replication)`` in this order: stored or already obtained ones
+    reused, the others simulated at once on the first cache's executor (default: in this
+    process). Errors are recorded, not raised. The records depend neither on the executor nor
+    on the order the runs finish in."""
+    out: dict[tuple[int, float, int], RunRecord] = {}
+    todo: dict[str, tuple[RunCache, float, int, int, dict[str, Any]]] = {}
+    same: list[tuple[RunCache, float, int, int, str]] = []  # content of a run to simulate
+    seen: set[tuple[int, float, int]] = set()
+    for cache, x, k in requests:
+        if (id(cache), x, k) in seen:
+            continue
+        seen.add((id(cache), x, k))
+        data = cache.scenario_data(x, k)
+        key = cache.key(data)
+        seed = int(data["simulation"]["seed"])
+        if key in cache.memo or key in todo:
+            same.append((cache, x, k, seed, key))
+            continue
+        rec = cache._stored(x, k, seed, key)
+        if rec is not None:
+            if cache.progress is not None:
+                cache.progress.planned(1)
+            cache._obtained(rec)
+            out[id(cache), x, k] = rec
+        else:
+            todo[key] = (cache, x, k, seed, data)
+    if todo:
+        _simulate(todo, out)
+    for cache, x, k, seed, key in same:
+        m = cache.memo.get(key) or next(r for r in out.values() if r.key == key)
+        out[id(cache), x, k] = RunRecord(
+            x, k, seed, key, m.summary, m.links, m.reused, m.error, m.epochs, m.epoch_links
+        )
+    recs = [out[id(cache), x, k] for cache, x, k in requests]
+    for (cache, _, _), rec in zip(requests, recs, strict=True):
+        cache.records.append(rec)
+    return recs
+
+
+def _simulate(
+    todo: dict[str, tuple[RunCache, float, int, int, dict[str, Any]]],
+    out: dict[tuple[int, float, int], RunRecord],
+) -> None:
+    first = next(iter(todo.values()))[0]
+    executor = first.executor or SerialExecutor()
+    progress = first.progress
+    items = {
+        key: (
+            RunSettings(cache.base_dir, cache.duration_ps),
+            data,
+            f"{cache.vary.what} = {cache.vary.label(x)}",
+        )
+        for key, (cache, x, _, _, data) in todo.items()
+    }
+    slots = executor.slots
+    if progress is not None:
+        progress.planned(len(items))
+        progress.running(min(slots, len(items)))
+    left = len(items)
+    for outcome in executor.run_tasks(simulate_run, None, items):
+        cache, x, k, seed, _ = todo[outcome.key]
+        if outcome.error is not None:
+            summary = links = epochs = epoch_links = None
+            error: str | None = _error_text(outcome.error)
+        else:
+            summary, links, epochs, epoch_links, error = outcome.value
+        rec = RunRecord(x, k, seed, outcome.key, summary, links, False, error, epochs, epoch_links)
+        if cache.folder is not None and error is None:
+            # the epoch tables first: a stored summary means the run is complete
+            for name, df in (("epochs", epochs), ("epoch_links", epoch_links)):
+                if df is not None:
+                    _write_atomic(df, cache.folder / "runs" / f"{outcome.key}.{name}.parquet")
+            _write_atomic(summary, cache.folder / "runs" / f"{outcome.key}.summary.parquet")
+            _write_atomic(links, cache.folder / "runs" / f"{outcome.key}.links.parquet")
+        left -= 1
+        if progress is not None:
+            progress.running(min(slots, left))
+        cache._obtained(rec)
+        out[id(cache), x, k] = rec
 
 
 def _read_optional(path: Path) -> pd.DataFrame | None:

@@ -9,11 +9,22 @@ said of the answer.
   its *floor*: the tier of the year before (tiers never go down) and the slowest tier above
   the link's mean offered load (a slower link loses packets in steady state whatever the
   rest of the design: the only sound pruning). A *held* unit stays at its floor.
-- **Cost order.** The cost of a design is the sum of what each link costs this year
-  (:attr:`YearSpace.price`): nothing for a link kept at its tier, more for every faster
-  tier. A child (one unit one tier up) never costs less than its parent, so a priority
-  queue seeded with the floor design and a seen-set visits every design in increasing
-  cost. Equal costs are ordered by simulation hints (designs faster on more of the links
+- **Cost order.** The cost of a design is computed for each design: by default the sum of
+  what each link costs this year (:attr:`YearSpace.price`: nothing for a link kept at its
+  tier, more for every faster tier), or any function of the whole design
+  (:attr:`YearSpace.cost`, e.g. the net present cost of the whole bill, which need not rise
+  with a tier: a switch with faster ports can draw less power). The priority queue holds
+  two kinds of entries: a design *to judge*, keyed by its cost, and a design *to expand*
+  (push its children: one unit one tier up), keyed by :attr:`YearSpace.bound`, a lower
+  bound of the cost of every design at or above it. Every design not yet in the queue lies
+  above a queued design to expand, so it costs at least the queue's smallest key: the
+  designs are judged in increasing cost. Without a bound, the sum of ``price`` is its own
+  bound (a faster tier never costs less); a ``cost`` without a bound gets the exact one,
+  the least cost of the designs at or above (computed over the year's designs when there
+  are at most :data:`MAX_ENUMERATED`); beyond that, the design's own cost is used as its
+  key, which proves nothing: the answer is then improved locally and never called
+  optimal (``YearOutcome.proven`` is false, the lower bound unknown).
+  Equal costs are ordered by simulation hints (designs faster on more of the links
   where failing classes were dropped or waited longest first), then by the tier vector.
   Hints only *order*; nothing is skipped for being "no faster on the failing link", since
   a faster upstream link can make a downstream queue worse (the verdict is not monotone).
@@ -30,6 +41,7 @@ said of the answer.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +56,9 @@ __all__ = [
 ]
 
 Levels = tuple[int, ...]
+#: Designs of a year over which the exact bound of a whole-design cost is computed.
+MAX_ENUMERATED = 4096
+_JUDGE, _EXPAND = 0, 1  # queue entries: a design to judge, a design whose children to push
 
 
 @dataclass(frozen=True)
@@ -65,9 +80,11 @@ Judge = Callable[[Levels], Judgement]
 class YearSpace:
     """The designs of one year: ``n_tiers`` tiers, one entry per sizable link (``ids``),
     its mean-load ``floor`` (tier index), ``price(position, level, previous level or
-    None)`` its cost this year (never lower at a faster level: the cost order rests on
-    it), ``held`` positions kept at their floor, and ``groups`` of positions held at one
-    tier (each position in at most one group)."""
+    None)`` its cost this year, ``held`` positions kept at their floor, and ``groups`` of
+    positions held at one tier (each position in at most one group). ``cost``: the cost of
+    a whole design (default: the sum of ``price``); ``bound``: a lower bound of the cost of
+    every design at or above the given one, unit by unit (default: the design's own cost,
+    sound when no faster tier costs less; see the module doc)."""
 
     year: int
     ids: list[str]
@@ -76,6 +93,8 @@ class YearSpace:
     price: Callable[[int, int, int | None], float]
     held: frozenset[int] = frozenset()
     groups: list[list[int]] = field(default_factory=list)
+    cost: Callable[[Levels], float] | None = None
+    bound: Callable[[Levels], float] | None = None
 
     def units(self) -> list[list[int]]:
         """The positions that move together: each group, then every other link alone."""
@@ -111,6 +130,7 @@ class YearOutcome:
     floor: Levels
     trials: list[Trial]
     budget_spent: bool = False
+    proven: bool = True  # False: the cost order rested on no bound (never optimal then)
 
     @property
     def gap(self) -> float:
@@ -129,7 +149,16 @@ def _start(space: YearSpace, prev: Sequence[int | None]) -> tuple[list[list[int]
 
 
 def _cost(space: YearSpace, prev: Sequence[int | None], levels: Levels) -> float:
+    if space.cost is not None:
+        return float(space.cost(levels))
     return float(sum(space.price(i, lv, prev[i]) for i, lv in enumerate(levels)))
+
+
+def _n_designs(space: YearSpace, units: list[list[int]], movable: list[int], floor: Levels) -> int:
+    n = 1
+    for k in movable:
+        n *= space.n_tiers - floor[units[k][0]]
+    return n
 
 
 def _movable(space: YearSpace, units: list[list[int]]) -> list[int]:
@@ -152,81 +181,140 @@ def search_year(
     """The cheapest feasible design of ``space`` given the previous year's levels ``prev``
     (``None``: link built this year), judging at most ``max_designs`` new designs before the
     local-improvement pass (see the module doc)."""
-    units, floor = _start(space, prev)
-    movable = _movable(space, units)
-    trials: list[Trial] = []
-    seen_verdicts: dict[Levels, Judgement] = {}
-    hints: set[int] = set()
+    return _YearSearch(space, prev, judge).run(max_designs)
 
-    def cost(levels: Levels) -> float:
-        return _cost(space, prev, levels)
 
-    def verdict(levels: Levels, note: str = "") -> Judgement:
-        if levels not in seen_verdicts:
-            j = judge(levels)
-            seen_verdicts[levels] = j
-            trials.append(Trial(levels, cost(levels), j, note))
+class _YearSearch:
+    """The state of one year's search: costs, bounds, verdicts and hints so far."""
+
+    def __init__(self, space: YearSpace, prev: Sequence[int | None], judge: Judge) -> None:
+        self.space, self.prev, self.judge = space, prev, judge
+        self.units, self.floor = _start(space, prev)
+        self.movable = _movable(space, self.units)
+        self.trials: list[Trial] = []
+        self.verdicts: dict[Levels, Judgement] = {}
+        self.hints: set[int] = set()
+        self.costs: dict[Levels, float] = {}
+        self.least: dict[Levels, float] = {}  # the least cost at or above a design
+        # is the queue's key of a design to expand a true bound?
+        self.proven = (
+            space.cost is None
+            or space.bound is not None
+            or _n_designs(space, self.units, self.movable, self.floor) <= MAX_ENUMERATED
+        )
+        # (key, kind, -hint, levels): _JUDGE keyed by the cost, _EXPAND by the bound
+        self.heap: list[tuple[float, int, int, Levels]] = []
+        self.seen = {self.floor}
+
+    def cost(self, levels: Levels) -> float:
+        if levels not in self.costs:
+            self.costs[levels] = _cost(self.space, self.prev, levels)
+        return self.costs[levels]
+
+    def children(self, levels: Levels) -> list[Levels]:
+        out = []
+        for k in self.movable:
+            unit = self.units[k]
+            if levels[unit[0]] + 1 < self.space.n_tiers:
+                out.append(_set(levels, unit, levels[unit[0]] + 1))
+        return out
+
+    def at_or_above(self, levels: Levels) -> float:
+        """The least cost of the designs at or above ``levels`` (the exact bound)."""
+        if levels not in self.least:
+            self.least[levels] = min(
+                [self.cost(levels), *(self.at_or_above(c) for c in self.children(levels))]
+            )
+        return self.least[levels]
+
+    def bound(self, levels: Levels) -> float:
+        if self.space.bound is not None:
+            return float(self.space.bound(levels))
+        if self.space.cost is not None and self.proven:
+            return self.at_or_above(levels)
+        return self.cost(levels)
+
+    def verdict(self, levels: Levels, note: str = "") -> Judgement:
+        if levels not in self.verdicts:
+            j = self.judge(levels)
+            self.verdicts[levels] = j
+            self.trials.append(Trial(levels, self.cost(levels), j, note))
             if not j.ok:
-                hints.update(j.culprits)
-        return seen_verdicts[levels]
+                self.hints.update(j.culprits)
+        return self.verdicts[levels]
 
-    def hint(levels: Levels) -> int:
-        return sum(levels[i] - floor[i] for i in hints)
+    def hint(self, levels: Levels) -> int:
+        return sum(levels[i] - self.floor[i] for i in self.hints)
 
-    def outcome(levels: Levels | None, optimal: bool, lower: float, exhausted: bool) -> YearOutcome:
-        c = cost(levels) if levels is not None else 0.0
+    def push_children(self, levels: Levels) -> None:
+        for nxt in self.children(levels):
+            if nxt in self.seen:
+                continue
+            self.seen.add(nxt)
+            if nxt not in self.verdicts:
+                heapq.heappush(self.heap, (self.cost(nxt), _JUDGE, -self.hint(nxt), nxt))
+            heapq.heappush(self.heap, (self.bound(nxt), _EXPAND, -self.hint(nxt), nxt))
+
+    def improve(self, levels: Levels) -> Levels:
+        return _improve(
+            self.space, self.units, self.movable, self.floor, levels, self.cost, self.verdict
+        )
+
+    def outcome(
+        self, levels: Levels | None, optimal: bool, lower: float, exhausted: bool
+    ) -> YearOutcome:
+        proven = self.proven
+        if not proven:  # the queue's keys were no bounds: nothing is proven
+            optimal, lower = False, math.nan
+            if levels is not None:
+                levels = self.improve(levels)
+        c = self.cost(levels) if levels is not None else 0.0
         return YearOutcome(
-            space.year,
+            self.space.year,
             levels,
             c,
             optimal,
             c if optimal else lower,
             exhausted,
-            floor,
-            trials,
+            self.floor,
+            self.trials,
             budget_spent=not optimal and not exhausted,
+            proven=proven,
         )
 
-    if verdict(floor, "lower bound").ok:
-        return outcome(floor, True, cost(floor), False)
-    top = floor
-    for k in movable:
-        top = _set(top, units[k], space.n_tiers - 1)
-    incumbent: Levels | None = None
-    if top != floor and verdict(top, "fastest tiers").ok:
-        incumbent = top
-    heap: list[tuple[float, int, Levels]] = []
-    seen = {floor}
-
-    def push_children(levels: Levels) -> None:
-        for k in movable:
-            i = units[k][0]
-            if levels[i] + 1 < space.n_tiers:
-                nxt = _set(levels, units[k], levels[i] + 1)
-                if nxt not in seen:
-                    seen.add(nxt)
-                    heapq.heappush(heap, (cost(nxt), -hint(nxt), nxt))
-
-    push_children(floor)
-    while heap:
-        c, _, levels = heap[0]
-        if incumbent is not None and c >= cost(incumbent):
-            return outcome(incumbent, True, cost(incumbent), False)
-        if levels not in seen_verdicts and len(trials) >= max_designs:
-            break
-        heapq.heappop(heap)
-        if verdict(levels).ok:
-            return outcome(levels, True, c, False)
-        push_children(levels)
-    else:
-        if incumbent is not None:  # pragma: no cover - the loop returns first
-            return outcome(incumbent, True, cost(incumbent), False)
-        return outcome(None, False, 0.0, True)
-    lower = heap[0][0]
-    if incumbent is None:
-        return outcome(None, False, lower, False)
-    best = _improve(space, units, movable, floor, incumbent, cost, verdict)
-    return outcome(best, cost(best) <= lower, lower, False)
+    def run(self, max_designs: int) -> YearOutcome:
+        floor = self.floor
+        incumbent: Levels | None = None
+        if self.verdict(floor, "lower bound").ok:
+            incumbent = floor  # the optimum unless a design above it costs less
+        else:
+            top = floor
+            for k in self.movable:
+                top = _set(top, self.units[k], self.space.n_tiers - 1)
+            if top != floor and self.verdict(top, "fastest tiers").ok:
+                incumbent = top
+        heap = self.heap
+        heapq.heappush(heap, (self.bound(floor), _EXPAND, 0, floor))
+        while heap:
+            c, kind, _, levels = heap[0]
+            if incumbent is not None and c >= self.cost(incumbent):
+                return self.outcome(incumbent, True, self.cost(incumbent), False)
+            if kind == _JUDGE and len(self.trials) >= max_designs:
+                break
+            heapq.heappop(heap)
+            if kind == _EXPAND:
+                self.push_children(levels)
+            elif self.verdict(levels).ok:
+                return self.outcome(levels, True, c, False)
+        else:
+            if incumbent is not None:
+                return self.outcome(incumbent, True, self.cost(incumbent), False)
+            return self.outcome(None, False, 0.0, True)
+        lower = heap[0][0]
+        if incumbent is None:
+            return self.outcome(None, False, lower, False)
+        best = self.improve(incumbent)
+        return self.outcome(best, self.cost(best) <= lower, lower, False)
 
 
 def _improve(
@@ -248,6 +336,7 @@ def _improve(
             for lv in range(floor[u[0]], levels[u[0]]):
                 d = _set(levels, u, lv)
                 cands.append((here - cost(d), k, lv, d))
+        cands = [c for c in cands if c[0] >= 0]  # a downgrade never costs more
         cands.sort(key=lambda t: (-t[0], t[1], t[2]))
         for _, _, _, d in cands:
             if verdict(d, "local improvement").ok:

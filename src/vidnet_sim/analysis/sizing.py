@@ -50,8 +50,17 @@ from typing import Any
 
 import pandas as pd
 
+from vidnet_sim.analysis.bill import (
+    Bill,
+    BillModel,
+    YearDesign,
+    check_growth_plan,
+    plan_npc,
+    price_plan,
+)
 from vidnet_sim.analysis.capacity import Verdict, show_value, sla_columns
 from vidnet_sim.analysis.cost import CostModel, link_lengths, scenario_links
+from vidnet_sim.analysis.estimates import estimate
 from vidnet_sim.analysis.explain import (
     _binding_hop,
     _case_table,
@@ -63,7 +72,7 @@ from vidnet_sim.analysis.explain import (
 from vidnet_sim.analysis.runs import RunRecord
 from vidnet_sim.analysis.search import Trial as SearchTrial
 from vidnet_sim.analysis.search import YearOutcome, YearSpace, search_year
-from vidnet_sim.analysis.vary import AnalysisInputError
+from vidnet_sim.analysis.vary import AnalysisInputError, load_raw
 from vidnet_sim.analysis.verdict import (
     _class_paths,
     _Context,
@@ -75,6 +84,15 @@ from vidnet_sim.analysis.verdict import (
     _RunsFailedError,
     _Year,
 )
+from vidnet_sim.errors import ScenarioError
+from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker
+from vidnet_sim.network.plan import build_plan
+from vidnet_sim.results.storage import mean_storage
+from vidnet_sim.runner import sla_targets
+from vidnet_sim.scenario import load_scenario, parse_scenario_dict
+from vidnet_sim.scenario.growth import plan_years, remap_problem, year_data
+from vidnet_sim.scenario.model import Scenario
+from vidnet_sim.scenario.units import parse_time
 
 __all__ = [
     "VENDOR_CEILING",
@@ -128,13 +146,15 @@ class YearSizing:
     vendor_verdict: Verdict | None
     vendor_note: str
     counts: dict[str, int]  # cameras, camera groups, sources, services, links
-    lower_bound: float = math.nan  # no feasible design of the year costs less
+    lower_bound: float = math.nan  # no feasible design of the year costs less (nan: unknown)
+    cost: float = math.nan  # what the search minimised: the year's CAPEX, or the plan's NPC
     floor_rates: dict[str, int] = field(default_factory=dict)  # tiers the search starts from
     reasons: dict[str, dict[str, Any]] = field(default_factory=dict)  # link built / upgraded
     binding_hop: dict[str, Any] = field(default_factory=dict)  # binding SLA and its hop
     cases: list[dict[str, Any]] = field(default_factory=list)  # normal + failure cases (N-1)
     transient: list[str] = field(default_factory=list)  # metrics still growing at the limit
     extended: dict[str, int] = field(default_factory=dict)  # case -> duration factor (> 1)
+    scenario: Scenario | None = None  # the year's scenario (for the whole bill)
 
     @property
     def status(self) -> str:
@@ -143,8 +163,9 @@ class YearSizing:
 
     @property
     def gap(self) -> float:
-        """The year's CAPEX above the best lower bound (0 when optimal)."""
-        return 0.0 if self.optimal else max(self.capex - self.lower_bound, 0.0)
+        """What the search minimised (the year's CAPEX, or the plan's net present cost with
+        the whole bill) above the best lower bound: 0 when optimal, nan when unknown."""
+        return 0.0 if self.optimal else max(self.cost - self.lower_bound, 0.0)
 
     @property
     def capex(self) -> float:
@@ -202,6 +223,8 @@ class SizingResult:
     failures: list[dict[str, Any]] = field(default_factory=list)
     stopped: str | None = None  # the message when a year could not be sized
     stopped_year: int | None = None
+    bill: Bill | None = None  # the whole bill of the sized design (with a BillModel)
+    vendor_bill: Bill | None = None  # the whole bill of the 60 % rule's design
 
     @property
     def currency(self) -> str:
@@ -437,10 +460,43 @@ def _capex(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> list[float]:
     return [_price(ctx, yr, i, lv, yr.prev[i]) for i, lv in enumerate(levels)]
 
 
-def _space(ctx: _Context, yr: _Year, floor: list[int]) -> YearSpace:
+def plan_cost(
+    ctx: _Context, yr: _Year, levels: tuple[int, ...], bill: BillModel, designs: list[YearDesign]
+) -> float:
+    """The net present cost of the plan so far (``designs``, the years chosen before) with
+    design ``levels`` for this year (:func:`~vidnet_sim.analysis.bill.plan_npc`; storage
+    from the cameras' mean bitrates, the same for every design of the year)."""
+    assert yr.scenario is not None
+    design = YearDesign(yr.year, yr.scenario, _rates(ctx, yr, levels))
+    return plan_npc([*designs, design], bill)
+
+
+def _price_sizing(result: SizingResult, bill: BillModel) -> None:
+    """The whole bill of the sized design and of the 60 % rule's (both with the storage the
+    sized design's runs measured); the link tables then show each link's fibre and optics."""
+    designs, vendor = [], []
+    for y in result.years:
+        assert y.scenario is not None
+        summaries = [r.summary for r in y.records if r.summary is not None]
+        storage = mean_storage(y.scenario, summaries)
+        designs.append(YearDesign(y.year, y.scenario, y.rates, storage))
+        vendor.append(YearDesign(y.year, y.scenario, y.vendor_rates, storage))
+    if designs:
+        result.bill = price_plan(designs, bill)
+        result.vendor_bill = price_plan(vendor, bill)
+        paid, vpaid = result.bill.link_capex(), result.vendor_bill.link_capex()
+        for y in result.years:
+            y.link_capex = {lid: paid.get((y.year, lid), 0.0) for lid in y.rates}
+            y.vendor_capex = float(sum(vpaid.get((y.year, lid), 0.0) for lid in y.rates))
+
+
+def _space(
+    ctx: _Context, yr: _Year, floor: list[int], cost: Callable[[tuple[int, ...]], float] | None
+) -> YearSpace:
     """The designs of one year: links crossed by no class with an SLA are held at their
     mean-load floor (nothing they carry is judged), ring spans sized at one tier move
-    together."""
+    together. ``cost``: the cost of a whole design (the plan's net present cost with the
+    whole bill; default: the links' CAPEX this year)."""
     sla = set(ctx.targets)
     crossed = {i for cls, links in yr.class_links.items() if cls in sla for i in links}
     pos = {lid: i for i, lid in enumerate(yr.ids)}
@@ -453,6 +509,7 @@ def _space(ctx: _Context, yr: _Year, floor: list[int]) -> YearSpace:
         lambda i, lv, p: _price(ctx, yr, i, lv, p),
         frozenset(i for i in range(len(yr.ids)) if i not in crossed),
         [g for g in groups if len(g) > 1],
+        cost=cost,
     )
 
 
@@ -545,8 +602,6 @@ def _link_util(yr: _Year, verdict: Verdict) -> list[float]:
 def _check_sizing_links(ctx: _Context, data: dict[str, Any], years: list[int]) -> None:
     """Every link named in ``protected`` and ``one_tier`` is a link of the plan's last
     year (links are only ever added)."""
-    from vidnet_sim.scenario.growth import year_data
-
     known = [lid for lid, _ in scenario_links(year_data(data, years[-1]))]
     named = [("sizing.protected", x) for x in ctx.protected or []] + [
         (f"sizing.one_tier[{k}]", x) for k, g in enumerate(ctx.groups) for x in g
@@ -587,8 +642,21 @@ def size_network(
     protected: list[str] | None = None,
     failure_loss: float | None = None,
     max_extend: int = 16,
+    bill: BillModel | None = None,
+    executor: Executor | None = None,
+    on_progress: ProgressFn | None = None,
 ) -> SizingResult:
     """Size every year of the scenario's growth plan (see the module doc).
+
+    With ``bill`` (the whole cost model), designs are ordered by the plan's net present cost
+    (:func:`plan_cost`; the search stays exact for it, see :mod:`~vidnet_sim.analysis.
+    search`), the link tiers are the bill's optics tiers (unless ``model`` is given), and
+    the result carries the whole bill of the sized design and of the 60 % rule's
+    (``result.bill``, ``result.vendor_bill``).
+
+    The runs go to ``executor`` (default: in this process): the replications of a design
+    at once; the answer is the same whatever the executor. ``on_progress`` follows the
+    simulations.
 
     ``one_tier``: groups of link ids held at one tier (e.g. the spans of a ring), beside the
     scenario's ``[sizing] one_tier``. ``survive``, ``protected``, ``failure_loss``: override
@@ -604,22 +672,13 @@ def size_network(
     without SLA targets or links, and :class:`SizingStoppedError` (with the years sized so far in
     ``result``) when a year's SLA cannot be met at any tier or every run of a design fails.
     """
-    from vidnet_sim.analysis.estimates import estimate
-    from vidnet_sim.analysis.vary import load_raw
-    from vidnet_sim.errors import ScenarioError
-    from vidnet_sim.network.plan import build_plan
-    from vidnet_sim.runner import sla_targets
-    from vidnet_sim.scenario import load_scenario, parse_scenario_dict
-    from vidnet_sim.scenario.growth import plan_years, remap_problem, year_data
-    from vidnet_sim.scenario.units import parse_time
-
     if replications < 1 or max_replications < replications:
         raise AnalysisInputError(
             "--replications must be ≥ 1 and --max-replications ≥ --replications"
         )
     if not 0 < confidence < 1:
         raise AnalysisInputError(f"--confidence: must be in (0, 1), got {confidence}")
-    model = model or CostModel()
+    model = model or (bill.link_model() if bill is not None else CostModel())
     tiers = model.useful_tiers
     if not tiers:
         raise AnalysisInputError("the cost model has no rate tier ([optics])")
@@ -633,6 +692,8 @@ def size_network(
         )
     data, base_dir = load_raw(file)
     years = plan_years(scenario)
+    if bill is not None:  # a leased link without a rent: before anything runs
+        check_growth_plan(scenario, data, bill)
     setup = scenario.sizing
     if survive not in (None, "none", "single-link"):
         raise AnalysisInputError(f"--survive: got {survive!r}, expected 'none' or 'single-link'")
@@ -659,7 +720,10 @@ def size_network(
         protected if protected is not None else setup.protected if setup else None,
         setup.convergence if setup else parse_time("50ms"),
         max_extend,
+        executor=executor,
+        progress=ProgressTracker(on_progress),
     )
+    designs: list[YearDesign] = []  # the years chosen so far (the whole bill's plan)
     _check_sizing_links(ctx, data, years)
     result = SizingResult(
         str(file),
@@ -723,6 +787,7 @@ def size_network(
             class_min_prop=class_min_prop,
             class_dirs=class_dirs,
             duration_ps=int(sc.simulation.duration),
+            scenario=sc,
         )
         if ctx.survive == "single-link":
             carried = {ids[i] for links in class_links.values() for i in links}
@@ -749,7 +814,14 @@ def size_network(
                 floor.append(fit[0])
             _check_propagation(ctx, yr)
             outcome = search_year(
-                _space(ctx, yr, floor),
+                _space(
+                    ctx,
+                    yr,
+                    floor,
+                    None
+                    if bill is None
+                    else lambda lv, yr=yr: plan_cost(ctx, yr, lv, bill, designs),  # type: ignore[misc]
+                ),
                 [prev.get(lid) for lid in ids],
                 lambda lv, yr=yr: _judgement(yr, lv, *_evaluate(ctx, yr, lv)),  # type: ignore[misc]
                 ctx.max_designs,
@@ -820,14 +892,19 @@ def size_network(
                 else "",
                 counts=_counts(sc),
                 lower_bound=outcome.lower_bound,
+                cost=outcome.cost,
                 floor_rates=_rates(ctx, yr, outcome.floor),
                 reasons=_reasons(ctx, yr, levels, floor),
                 cases=_case_table(yr, levels),
                 transient=yr.transient.get(levels, []),
                 extended=yr.extended.get(levels, {}),
                 binding_hop=_binding_hop(yr, verdict, records),
+                scenario=sc,
             )
         )
+        designs.append(YearDesign(year, sc, _rates(ctx, yr, levels)))
         prev = {lid: lv for lid, lv in zip(ids, levels, strict=True)}
         prev_vendor = {lid: lv for lid, lv in zip(ids, vlev, strict=True)}
+    if bill is not None:
+        _price_sizing(result, bill)
     return result

@@ -9,7 +9,7 @@
     ``interval`` divided). Trace sources are left alone.
 any dotted path
     A scenario field (``links["agg1-core"].rate``, ``cameras[0].count``,
-    ``sources[0].packet_rate``), written with :mod:`vidnet_sim.sweep.paths`. A quantity
+    ``sources[0].packet_rate``), written with :mod:`vidnet_sim.variation.paths`. A quantity
     field takes quantities with units (``--from 100Mbps``) and is interpolated in its base
     unit; an integer field is rounded.
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,27 @@ from typing import Any
 import numpy as np
 
 from vidnet_sim.errors import VidnetError
-from vidnet_sim.sweep.paths import Loc, PathError, resolve, set_value
-from vidnet_sim.sweep.spec import QUANTITY_KINDS, quantity_kind
+from vidnet_sim.scenario import load_scenario, parse_scenario_dict
+from vidnet_sim.scenario.model import default_bitrate_bps
+from vidnet_sim.scenario.toml_file import read_toml
+from vidnet_sim.scenario.units import parse_rate, parse_time
+from vidnet_sim.variation.paths import Loc, PathError, resolve, set_value
+from vidnet_sim.variation.quantities import QUANTITY_KINDS, quantity_kind
 
-__all__ = ["AnalysisInputError", "Vary", "load_raw", "make_vary", "vary_values"]
+__all__ = [
+    "MAX_REPLICATIONS",
+    "MAX_STEPS",
+    "AnalysisInputError",
+    "Vary",
+    "load_raw",
+    "make_vary",
+    "vary_values",
+]
+
+#: Most values of one curve (``--steps``): each is ``--replications`` runs.
+MAX_STEPS = 1000
+#: Most replications of one value of a curve or a capacity search.
+MAX_REPLICATIONS = 1000
 
 _BASE_UNIT = {"rate": "bps", "size": "B", "time": "ps", "length": "m"}
 
@@ -40,11 +56,9 @@ class AnalysisInputError(VidnetError):
 
 def load_raw(path: str | Path) -> tuple[dict[str, Any], Path]:
     """A scenario file's raw TOML data (validated once) and its folder."""
-    from vidnet_sim.scenario import load_scenario
-
     file = Path(path)
     load_scenario(file)  # raises ScenarioError with every problem
-    data = tomllib.loads(file.read_text(encoding="utf-8"))
+    data = read_toml(file)
     data.setdefault("name", file.stem)
     return data, file.parent.resolve()
 
@@ -114,9 +128,6 @@ class Vary:
 
 
 def _scale_bitrates(data: dict[str, Any], x: float) -> None:
-    from vidnet_sim.scenario import parse_scenario_dict
-    from vidnet_sim.scenario.model import default_bitrate_bps
-    from vidnet_sim.scenario.units import parse_rate, parse_time
 
     sc = parse_scenario_dict(copy.deepcopy(data))
     for raw, cam in zip(data.get("cameras", []), sc.cameras, strict=True):
@@ -180,8 +191,8 @@ def vary_values(vary: Vary, start: float, stop: float, steps: int) -> list[float
 
     Raises :class:`AnalysisInputError` for a reversed or empty range.
     """
-    if steps < 1:
-        raise AnalysisInputError(f"--steps: must be at least 1, got {steps}")
+    if not 1 <= steps <= MAX_STEPS:
+        raise AnalysisInputError(f"--steps: expected 1 to {MAX_STEPS}, got {steps}")
     if not (math.isfinite(start) and math.isfinite(stop)):
         raise AnalysisInputError("--from/--to: must be finite numbers")
     if stop < start:

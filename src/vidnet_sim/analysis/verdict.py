@@ -22,10 +22,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vidnet_sim.analysis.capacity import Verdict, _judge
+from vidnet_sim.analysis.capacity import Verdict, judge_many
 from vidnet_sim.analysis.cost import CostModel
 from vidnet_sim.analysis.runs import RunCache, RunRecord
+from vidnet_sim.analysis.steady import relaxation_ps, trend
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary
+from vidnet_sim.execute import Executor, ProgressTracker
+from vidnet_sim.network.plan import build_plan
+from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.scenario.model import Scenario
 
 #: Equal report intervals per run, for the stationarity check (10 MSER-5 batches).
 _INTERVALS = 50
@@ -51,6 +56,8 @@ class _Context:
     protected: list[str] | None = None  # None: every link with a protection path
     convergence_ps: int = 50 * 10**9
     max_extend: int = 16  # longest run for a stationary verdict, × the duration (1: no check)
+    executor: Executor | None = None  # where the runs go (None: in this process)
+    progress: ProgressTracker | None = None
 
     @property
     def case_targets(self) -> dict[str, dict[str, float]]:
@@ -97,6 +104,7 @@ class _Year:
     extended: dict[tuple[int, ...], dict[str, int]] = field(default_factory=dict)
     failed_case: dict[tuple[int, ...], str] = field(default_factory=dict)
     case_verdicts: dict[tuple[int, ...], list[tuple[str, Verdict]]] = field(default_factory=dict)
+    scenario: Scenario | None = None  # the year's scenario (the whole bill prices it)
 
 
 def _rates(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> dict[str, int]:
@@ -160,8 +168,6 @@ def _growing(ctx: _Context, yr: _Year, records: list[RunRecord]) -> list[str]:
     metric``) whose per-interval values, averaged over the replications, show a positive
     batch-means trend after the MSER-5 warm-up, and the links crossed by a class with an
     SLA measured for less than their queue's relaxation time."""
-    from vidnet_sim.analysis.steady import relaxation_ps, trend
-
     crossed = {d for cls in ctx.targets for d in yr.class_dirs.get(cls, set())}
     slow: dict[str, tuple[float, float]] = {}
     for r in records:
@@ -214,9 +220,11 @@ def _evaluate_case(
     duration_ps: int | None,
     run_ps: int,
 ) -> tuple[Verdict, list[RunRecord]]:
-    """Simulate one case of design ``levels`` (replications until decided). Loss targets
-    count buffer losses only (``loss − failure_loss``): the packets lost while a failure
-    converges are a property of the protection scheme, judged against ``failure_loss``."""
+    """Simulate one case of design ``levels`` (replications until decided, those of one
+    round at once on ``ctx.executor``: :func:`~vidnet_sim.analysis.capacity.judge_many`).
+    Loss targets count buffer losses only (``loss − failure_loss``): the packets lost while a
+    failure converges are a property of the protection scheme, judged against
+    ``failure_loss``."""
     trial = copy.deepcopy(data)
     trial.pop("sizing", None)  # not read by a run: runs are stored by what they simulate
     for link, lv in zip(trial["links"], levels, strict=True):
@@ -230,19 +238,18 @@ def _evaluate_case(
         ctx.folder,
         duration_ps,
         ctx.on_run,
+        executor=ctx.executor,
+        progress=ctx.progress,
     )
     x = float(yr.year)
-    recs = [cache.run(x, k) for k in range(ctx.replications)]
-
-    def judge() -> tuple[Verdict, bool]:
-        return _judge(x, [_buffer_loss(r) for r in recs], ctx.case_targets, ctx.confidence)
-
-    verdict, decided = judge()
-    k = ctx.replications
-    while not decided and k < ctx.max_replications:
-        recs.append(cache.run(x, k))
-        k += 1
-        verdict, decided = judge()
+    [(verdict, recs)] = judge_many(  # the replications at once on the executor
+        [(cache, x)],
+        ctx.case_targets,
+        ctx.confidence,
+        ctx.replications,
+        ctx.max_replications,
+        read=_buffer_loss,
+    )
     for r in recs:
         if r.error is not None:
             ctx.failures.append(
@@ -327,9 +334,6 @@ def _failure_cases(
     """The failure cases of a year under ``survive = "single-link"``: one per protected link
     (``ctx.protected``, else every link carrying traffic whose failure leaves all of it a
     path), failed from the end of the warm-up to the end of the run; and their plans."""
-    from vidnet_sim.network.plan import build_plan
-    from vidnet_sim.scenario import parse_scenario_dict
-
     total = ctx.duration_ps or sc.simulation.duration
     at = sc.simulation.warmup
     explicit = ctx.protected is not None

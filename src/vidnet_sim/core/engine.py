@@ -14,10 +14,8 @@ from vidnet_sim.core.limits import check_limits
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.traffic.generate import G_COLS, state_arrays, table_arrays
-from vidnet_sim.traffic.sources import (
-    KIND_POISSON,
-    SourceState,
-)
+from vidnet_sim.traffic.rows import KIND_POISSON
+from vidnet_sim.traffic.sources import SourceState
 
 I64 = npt.NDArray[np.int64]
 
@@ -410,7 +408,20 @@ def _work_order(plan: NetworkPlan, sched: I64, succ_start: I64, succ: I64) -> tu
     recently. Any order that computes a link after everything feeding it gives the same
     results.
     """
-    n_links, n_src = plan.n_links, len(plan.source_tree_start) - 1
+    n_src = len(plan.source_tree_start) - 1
+    feed_links, feed_sources = _feeders(plan, succ_start, succ)
+    fused_of = _fused_links(sched, feed_links, feed_sources, n_src)
+    fused = np.zeros(plan.n_links, np.int64)
+    fused[[f for f in fused_of if f >= 0]] = 1
+    work = _post_order(feed_links, feed_sources, fused_of, succ_start)
+    return np.array(work, np.int64), fused
+
+
+def _feeders(
+    plan: NetworkPlan, succ_start: I64, succ: I64
+) -> tuple[list[set[int]], list[set[int]]]:
+    """Per link: the links feeding it and the sources feeding it (in any layout)."""
+    n_links = plan.n_links
     feed_links: list[set[int]] = [set() for _ in range(n_links)]
     for a in range(n_links):
         for b in succ[succ_start[a] : succ_start[a + 1]]:
@@ -419,15 +430,31 @@ def _work_order(plan: NetworkPlan, sched: I64, succ_start: I64, succ: I64) -> tu
     for t, r in _layout_roots(plan):
         for c in plan.children(r):
             feed_sources[int(plan.pos_link[c])].add(int(plan.tree_source[t]))
-    fused = np.zeros(n_links, np.bool_)
+    return feed_links, feed_sources
+
+
+def _fused_links(
+    sched: I64, feed_links: list[set[int]], feed_sources: list[set[int]], n_src: int
+) -> list[int]:
+    """Per source: its fused link, or -1. A link qualifies when it is FIFO, fed by no link
+    and by exactly one source; a source has one staging inbox, hence at most one fused
+    link (the lowest-numbered candidate)."""
     fused_of = [-1] * n_src
-    for link in range(n_links):
-        srcs = feed_sources[link]
+    for link, srcs in enumerate(feed_sources):
         if sched[link] == 0 and not feed_links[link] and len(srcs) == 1:
             s = next(iter(srcs))
-            if fused_of[s] < 0:  # one staging inbox: one fused link per source
+            if fused_of[s] < 0:
                 fused_of[s] = link
-                fused[link] = True
+    return fused_of
+
+
+def _post_order(
+    feed_links: list[set[int]], feed_sources: list[set[int]], fused_of: list[int], succ_start: I64
+) -> list[int]:
+    """The depth-first post-order work list of :func:`_work_order`: from the sinks (then
+    every link), each link after the links and sources feeding it; a source is followed
+    by its fused link; sources feeding no link come last."""
+    n_links, n_src = len(feed_links), len(fused_of)
     work: list[int] = []
     done_link = [False] * n_links
     done_src = [False] * n_src
@@ -457,7 +484,7 @@ def _work_order(plan: NetworkPlan, sched: I64, succ_start: I64, succ: I64) -> tu
         visit(link)
     for s in range(n_src):
         source(s)
-    return np.array(work, np.int64), fused.astype(np.int64)
+    return work
 
 
 def _effective_schedulers(plan: NetworkPlan, tree_queue: I64) -> tuple[I64, I64, I64]:

@@ -12,6 +12,10 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
+from vidnet_sim._compile_cache import end_compile_cache, use_compile_cache
+
+use_compile_cache()
+
 SUB_BITS = 7
 SUB_COUNT = 1 << SUB_BITS  # 128 sub-buckets per octave
 LINEAR_LIMIT = 2 * SUB_COUNT  # values below 256 have one bucket each
@@ -100,3 +104,6 @@ def histogram_of(values: npt.ArrayLike) -> npt.NDArray[np.int64]:
 def _add_all(out: npt.NDArray[np.int64], v: npt.NDArray[np.int64]) -> None:
     for x in v:
         out[bucket_index(x)] += 1
+
+
+end_compile_cache()  # (after the last njit decorator)

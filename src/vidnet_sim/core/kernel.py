@@ -43,8 +43,11 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
+from vidnet_sim._compile_cache import end_compile_cache, use_compile_cache
 from vidnet_sim.core.histogram import bucket_index
 from vidnet_sim.traffic.generate import G_FRAME, G_NPK, G_SEQ, G_T, G_WIRE, gen_source
+
+use_compile_cache()
 
 INF = np.iinfo(np.int64).max
 FLOW_SHIFT = 40
@@ -1856,3 +1859,6 @@ def segmented_store(
     off = np.arange(n_segments, dtype=np.int64) * seg_rows
     cap = np.full(n_segments, seg_rows, np.int64)
     return data, off, cap
+
+
+end_compile_cache()  # (after the last njit decorator)

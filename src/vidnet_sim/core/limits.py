@@ -12,7 +12,7 @@ import numpy as np
 from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.plan import NetworkPlan, service_time_ps
-from vidnet_sim.traffic.sources import KIND_CAMERA, KIND_TRACE, SIZE_CHOICE, SIZE_UNIFORM
+from vidnet_sim.traffic.rows import KIND_CAMERA, KIND_TRACE, SIZE_CHOICE, SIZE_UNIFORM
 
 
 def wire_bytes(plan: NetworkPlan, i: int) -> int:

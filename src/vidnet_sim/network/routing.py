@@ -1,9 +1,94 @@
-"""Routes over the directed link graph, and the acyclicity check the exact engine relies on."""
+"""Routes over the directed link graph, and the acyclicity check the exact engine relies on.
+
+A flow follows its explicit route when the scenario gives one (for a camera: its access link,
+then the explicit route from its attach node), else the fewest-hop path of its destination's
+forwarding tree over the links that work.
+"""
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vidnet_sim.network.links import LinkTable
+    from vidnet_sim.scenario.model import Scenario
+
+#: ``route(origin, destination)``: directed link indices, or None when unreachable.
+RouteFn = Callable[[int, int], "list[int] | None"]
+
+
+@dataclass(frozen=True)
+class Router:
+    """Routing over a :class:`LinkTable` with the scenario's explicit routes."""
+
+    links: LinkTable
+    explicit: dict[tuple[int, int], list[int]]  # (origin node, destination node) -> links
+
+    def routes(self, failed: frozenset[int] = frozenset()) -> RouteFn:
+        """Routing over the links that work: without ``failed`` links, and with the blocked
+        (protection) links usable while any link has failed."""
+        links = self.links
+        out_links: list[list[tuple[int, int]]] = [[] for _ in links.node_names]
+        in_links: list[list[tuple[int, int]]] = [[] for _ in links.node_names]
+        for i in range(links.n_links):
+            if i in failed or not (links.usable[i] or failed):
+                continue
+            out_links[links.src[i]].append((i, links.dst[i]))
+            in_links[links.dst[i]].append((i, links.src[i]))
+        trees: dict[int, list[int]] = {}
+        explicit = {k: v for k, v in self.explicit.items() if not failed.intersection(v)}
+
+        def route(o: int, d: int) -> list[int] | None:
+            return _route(o, d, explicit, trees, in_links, out_links, links.dst)
+
+        return route
+
+
+def scenario_router(scenario: Scenario, links: LinkTable) -> Router:
+    """The :class:`Router` of ``scenario``'s links and explicit routes."""
+    node_index = links.node_index()
+    link_by_pair: dict[tuple[int, int], int] = {}
+    for i in range(links.n_links):
+        link_by_pair.setdefault((links.src[i], links.dst[i]), i)
+    explicit: dict[tuple[int, int], list[int]] = {}
+    for r in scenario.routes:
+        hops = [node_index[x] for x in r.path]
+        explicit[(hops[0], hops[-1])] = [link_by_pair[(u, v)] for u, v in itertools.pairwise(hops)]
+    return Router(links, explicit)
+
+
+def _route(
+    o: int,
+    d: int,
+    explicit: dict[tuple[int, int], list[int]],
+    trees: dict[int, list[int]],
+    in_links: list[list[tuple[int, int]]],
+    out_links: list[list[tuple[int, int]]],
+    dst: Sequence[int],
+) -> list[int] | None:
+    """Explicit route if given (for a camera: from its attach node), else the fewest-hop
+    path of the destination's forwarding tree (``trees`` caches them)."""
+    if (o, d) in explicit:
+        return explicit[(o, d)]
+    first = out_links[o]
+    if len(first) == 1 and (dst[first[0][0]], d) in explicit:  # a camera's access link
+        return [first[0][0], *explicit[(dst[first[0][0]], d)]]
+    if d not in trees:
+        trees[d] = next_hops_to(len(in_links), in_links, d)
+    nxt = trees[d]
+    path: list[int] = []
+    node = o
+    while node != d:
+        link = nxt[node]
+        if link < 0:
+            return None
+        path.append(link)
+        node = dst[link]
+    return path
 
 
 def shortest_path(
@@ -115,3 +200,14 @@ def _find_cycle(succ: list[list[int]], remaining: list[int]) -> list[int]:
     cycle = path[seen[node] :]
     cycle.reverse()
     return cycle
+
+
+__all__ = [
+    "CycleError",
+    "RouteFn",
+    "Router",
+    "next_hops_to",
+    "scenario_router",
+    "shortest_path",
+    "topological_order",
+]

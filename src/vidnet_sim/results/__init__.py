@@ -1,18 +1,10 @@
-"""Results of a run as tidy pandas tables, their SLA check, Parquet storage and rendering."""
+"""Results of a run as tidy pandas tables, their SLA check, Parquet storage and JSON view."""
 
 from __future__ import annotations
 
-from vidnet_sim.results.console import render_summary, render_warnings, summary_json
 from vidnet_sim.results.epochs import epoch_links_table, epochs_table
-from vidnet_sim.results.sla import SlaTargets, check_sla
-from vidnet_sim.results.store import (
-    Results,
-    ResultsNotFoundError,
-    read_parquet_kwargs,
-    read_results,
-    write_results,
-)
-from vidnet_sim.results.tables import (
+from vidnet_sim.results.read import read_results
+from vidnet_sim.results.schema import (
     EPOCH_LINKS_SCHEMA,
     EPOCHS_SCHEMA,
     HIST_SCHEMA,
@@ -21,6 +13,20 @@ from vidnet_sim.results.tables import (
     SCHEMAS,
     SUMMARY_SCHEMA,
     Tables,
+)
+from vidnet_sim.results.sla import SlaTargets, check_sla
+from vidnet_sim.results.store import (
+    Results,
+    ResultsFolderError,
+    ResultsNotFoundError,
+    check_run_folder,
+    default_run_dir,
+    read_parquet_kwargs,
+    safe_name,
+    write_results,
+)
+from vidnet_sim.results.summary import sla_violations, summary_json
+from vidnet_sim.results.tables import (
     build_tables,
     merge_hist,
     quantile_from_hist,
@@ -35,19 +41,22 @@ __all__ = [
     "SCHEMAS",
     "SUMMARY_SCHEMA",
     "Results",
+    "ResultsFolderError",
     "ResultsNotFoundError",
     "SlaTargets",
     "Tables",
     "build_tables",
+    "check_run_folder",
     "check_sla",
+    "default_run_dir",
     "epoch_links_table",
     "epochs_table",
     "merge_hist",
     "quantile_from_hist",
     "read_parquet_kwargs",
     "read_results",
-    "render_summary",
-    "render_warnings",
+    "safe_name",
+    "sla_violations",
     "summary_json",
     "write_results",
 ]

@@ -37,14 +37,13 @@ import pandas as pd
 from vidnet_sim.core.histogram import N_BUCKETS, bucket_edges
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import VidnetError
-from vidnet_sim.results.tables import (
+from vidnet_sim.results.counters import class_members, or_zeros
+from vidnet_sim.results.schema import (
     EPOCH_LINKS_SCHEMA,
     EPOCHS_SCHEMA,
     QUANTILES,
-    class_members,
     conform,
     empty_table,
-    or_zeros,
 )
 from vidnet_sim.timeline.driver import EPOCH_START_LABEL
 

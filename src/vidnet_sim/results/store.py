@@ -2,48 +2,52 @@
 
 A run folder holds ``summary.parquet``, ``links.parquet``, ``hist.parquet``,
 ``epochs.parquet``, ``epoch_links.parquet`` (each with its explicit schema from
-:mod:`vidnet_sim.results.tables`) and ``manifest.json``, whose ``"tables"`` maps each table
-to its file. Each file is written to a hidden temporary name
-(``.summary.parquet.<pid>.<random>.tmp``) in the same folder, flushed to disk, then renamed
-over its final name (atomic on POSIX and Windows); the manifest is renamed last, so a folder
-with its manifest and the files it lists is a complete run. (Folders written before the
-epoch tables existed have no ``"tables"`` entry: their epoch tables read as empty.)
-A sweep folder holds one run folder per point.
+:mod:`vidnet_sim.results.schema`) and ``manifest.json``, whose ``"tables"`` maps each table
+to its file and ``"sha256"`` each file to the SHA-256 of its bytes. A run is written whole
+into a hidden sibling folder, then put in the place of the previous one in one step
+(:func:`~vidnet_sim.results.atomic.replace_folder`): a reader sees the previous run or the
+new one, never a mix, and writers of one folder replace it one after the other. Reading
+checks every table against its hash, so a folder whose files come from different runs is
+refused. Only a folder that is empty or holds a run's files is replaced: any other is
+refused (:class:`ResultsFolderError`). (Folders written before the epoch tables existed
+have no ``"tables"`` entry: their epoch tables read as empty.)
 
 Reading:
 
-- :func:`read_results` reads a run folder, or a sweep folder (its direct sub-folders that
-  hold runs), adding a ``run`` column (the sub-folder name, less a ``run=`` prefix) to
-  every table of a sweep.
+- :func:`~vidnet_sim.results.read.read_results` reads a run folder, a folder of runs (its
+  direct sub-folders that hold runs), adding a ``run`` column (the sub-folder name, less a
+  ``run=`` prefix) to every table, or a sweep folder written by ``vidnet-sim sweep``
+  (:mod:`vidnet_sim.results.sweep_folder`: one file per point and table).
 - With pandas alone, ``pd.read_parquet(run / "summary.parquet")`` reads one table of one
-  run. ``pd.read_parquet(folder)`` on a run or sweep folder fails, because the folder
-  mixes three tables and a JSON file; ``pd.read_parquet(folder,
+  run. ``pd.read_parquet(folder)`` on a run folder or a folder of runs fails, because the folder
+  mixes five tables and a JSON file; ``pd.read_parquet(folder,
   **read_parquet_kwargs("summary"))`` reads the summary of that run, or of every run in
-  the sweep (at any depth, without a ``run`` column unless the run folders are named
+  the folder (at any depth, without a ``run`` column unless the run folders are named
   ``run=<name>``, which pyarrow reads as a hive partition).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import hashlib
 import importlib.metadata
+import io
 import json
 import math
 import os
 import platform
-import uuid
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from vidnet_sim.errors import VidnetError
-from vidnet_sim.results.tables import (
+from vidnet_sim.results.atomic import replace_folder
+from vidnet_sim.results.schema import (
     EPOCH_LINKS_SCHEMA,
     EPOCHS_SCHEMA,
     RUN_SCHEMAS,
@@ -52,6 +56,7 @@ from vidnet_sim.results.tables import (
     conform,
     empty_table,
 )
+from vidnet_sim.version import __version__
 
 #: File name of each table in a run folder.
 TABLE_FILES: dict[str, str] = {name: f"{name}.parquet" for name in RUN_SCHEMAS}
@@ -59,20 +64,51 @@ TABLE_FILES: dict[str, str] = {name: f"{name}.parquet" for name in RUN_SCHEMAS}
 _LEGACY_TABLES: tuple[str, ...] = tuple(SCHEMAS)
 MANIFEST_FILE = "manifest.json"
 RUN_FILES: tuple[str, ...] = (*TABLE_FILES.values(), MANIFEST_FILE)
+#: Folder under which runs go when no results folder is named.
+DEFAULT_RESULTS_DIR = Path("results")
 
 
 class ResultsNotFoundError(VidnetError, FileNotFoundError):
     """No (complete) results where some were expected."""
 
 
+class ResultsFolderError(VidnetError):
+    """A results folder that cannot be written: it holds something other than a run."""
+
+
+_UNSAFE = re.compile(r"[^\w.-]+")
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10))}
+_RESERVED |= {f"LPT{i}" for i in range(10)}
+
+
+def safe_name(name: str, default: str = "scenario") -> str:
+    """``name`` made a plain file name: each run of characters other than letters, digits,
+    ``_``, ``.`` and ``-`` becomes ``-``, leading and trailing ``.``, ``-`` and ``_`` go, at
+    most 100 characters; ``default`` when nothing is left. A name such as ``../../x`` or
+    ``/etc/x`` can thus never point outside the folder it is joined to."""
+    out = _UNSAFE.sub("-", name).strip(".-_")[:100].rstrip(".-_")
+    if not out:
+        return default
+    if out.split(".")[0].upper() in _RESERVED:  # names Windows keeps for devices
+        out = f"{out}_"
+    return out
+
+
+def default_run_dir(name: str | None, suffix: str = "") -> Path:
+    """The results folder of a run when none is named: ``results/<name><suffix>``, with the
+    scenario's name made a safe file name (:func:`safe_name`)."""
+    return DEFAULT_RESULTS_DIR / (safe_name(str(name or "")) + suffix)
+
+
 @dataclass
 class Results:
-    """Tables and manifest read back from a run folder or a sweep folder.
+    """Tables and manifest read back from a run folder, a folder of runs or a sweep folder.
 
-    For a sweep, each table has a leading ``run`` column and ``manifest`` is the sweep
-    folder's own ``manifest.json`` (if any) plus ``"runs"``: ``{run: its manifest}``.
-    ``epochs`` and ``epoch_links`` are empty for a sweep folder written by ``vidnet-sim
-    sweep`` (its points store the other three tables) and for runs written before them.
+    For a folder of runs, each table has a leading ``run`` column and ``manifest`` is the
+    folder's own ``manifest.json`` (if any) plus ``"runs"``: ``{run: its manifest}``. For a
+    sweep folder, each table starts with the point columns (``point_id``, ``replication``,
+    ``seed``, the parameters) and ``manifest`` is its ``_sweep.json``. ``epochs`` and
+    ``epoch_links`` are empty for runs written before the epoch tables existed.
     """
 
     summary: pd.DataFrame
@@ -97,8 +133,6 @@ def read_parquet_kwargs(table: str = "summary") -> dict[str, Any]:
 
 def versions() -> dict[str, str | None]:
     """Versions of vidnet-sim, its main dependencies and Python (``None``: not installed)."""
-    from vidnet_sim import __version__
-
     out: dict[str, str | None] = {"vidnet_sim": __version__}
     for pkg in ("numpy", "numba", "simpy", "pandas", "pyarrow"):
         try:
@@ -129,33 +163,61 @@ def to_jsonable(obj: object) -> Any:
     return str(obj)
 
 
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write ``path`` through a hidden temporary file in its folder, then rename it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+def run_files(tables: Tables, manifest: Mapping[str, Any]) -> dict[str, bytes]:
+    """The bytes of each file of a run folder: its five tables and ``manifest.json``.
+
+    ``versions`` and ``created`` (UTC, ISO 8601) are added to the manifest when missing,
+    ``tables`` (each table's file name) and ``sha256`` (each table file's hash) are set.
+    """
+    files: dict[str, bytes] = {}
+    for name, schema in RUN_SCHEMAS.items():
+        buf = io.BytesIO()
+        conform(getattr(tables, name), schema).to_parquet(
+            buf, engine="pyarrow", schema=schema, index=False
+        )
+        files[TABLE_FILES[name]] = buf.getvalue()
+    full = dict(manifest)
+    full["tables"] = dict(TABLE_FILES)
+    full["sha256"] = {f: hashlib.sha256(data).hexdigest() for f, data in files.items()}
+    full.setdefault("versions", versions())
+    full.setdefault("created", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    text = json.dumps(to_jsonable(full), indent=2, allow_nan=False) + "\n"
+    files[MANIFEST_FILE] = text.encode("utf-8")
+    return files
 
 
-def _parquet_writer(df: pd.DataFrame, schema: pa.Schema) -> Callable[[IO[bytes]], None]:
-    def write(f: IO[bytes]) -> None:
-        df.to_parquet(f, engine="pyarrow", schema=schema, index=False)
+def write_run_files(out_dir: str | os.PathLike[str], files: Mapping[str, bytes]) -> Path:
+    """Make ``out_dir`` a run folder holding ``files`` (:func:`run_files`), replacing the
+    run there in one step (:func:`~vidnet_sim.results.atomic.replace_folder`).
 
-    return write
+    Raises :class:`ResultsFolderError` if ``out_dir`` holds anything but a run's files.
+    Returns the folder.
+    """
+    ordered = {n: d for n, d in files.items() if n != MANIFEST_FILE}
+    ordered[MANIFEST_FILE] = files[MANIFEST_FILE]
+    return replace_folder(Path(out_dir), ordered, check=check_run_folder)
 
 
-def _bytes_writer(data: bytes) -> Callable[[IO[bytes]], None]:
-    def write(f: IO[bytes]) -> None:
-        f.write(data)
-
-    return write
+def check_run_folder(folder: str | os.PathLike[str]) -> None:
+    """Raise :class:`ResultsFolderError` unless a run may be written to ``folder``: it does
+    not exist yet, or is a folder holding only a run's files (or nothing)."""
+    folder = Path(folder)
+    if not (folder.exists() or folder.is_symlink()):
+        return
+    if not folder.is_dir():
+        raise ResultsFolderError(f"cannot write results to {folder}: it is not a folder")
+    others = sorted(
+        n
+        for n in os.listdir(folder)
+        if n not in RUN_FILES and not (n.startswith(".") and n.endswith(".tmp"))
+    )
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise ResultsFolderError(
+            f"cannot write results to {folder}: it holds {shown}, which are not a run's "
+            "results, and writing a run replaces the whole folder; name an empty or new "
+            "folder (or a previous run's)"
+        )
 
 
 def write_results(
@@ -163,25 +225,13 @@ def write_results(
 ) -> Path:
     """Write ``tables`` and ``manifest`` into the run folder ``out_dir`` (created if needed).
 
-    Each file is replaced atomically; the manifest goes last. ``versions`` and ``created``
-    (UTC, ISO 8601) are added to the manifest when missing, and ``tables`` (each table's
-    file name) is set. Returns the folder.
+    The previous run there is replaced in one step (:func:`write_run_files`; see
+    :func:`run_files` for what is added to the manifest). Returns the folder.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, schema in RUN_SCHEMAS.items():
-        df = conform(getattr(tables, name), schema)
-        _atomic_write(out / TABLE_FILES[name], _parquet_writer(df, schema))
-    full = dict(manifest)
-    full["tables"] = dict(TABLE_FILES)
-    full.setdefault("versions", versions())
-    full.setdefault("created", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-    text = json.dumps(to_jsonable(full), indent=2, allow_nan=False) + "\n"
-    _atomic_write(out / MANIFEST_FILE, _bytes_writer(text.encode("utf-8")))
-    return out
+    return write_run_files(out_dir, run_files(tables, manifest))
 
 
-def _is_run(folder: Path) -> bool:
+def is_run(folder: Path) -> bool:
     return (folder / TABLE_FILES["summary"]).is_file()
 
 
@@ -190,6 +240,29 @@ def _incomplete(folder: Path, missing: list[str]) -> ResultsNotFoundError:
         f"incomplete run folder {folder}: missing {', '.join(missing)} "
         "(was the run interrupted? run it again or remove the folder)"
     )
+
+
+def read_run(folder: Path) -> Results:
+    """Read one run folder, checking its tables against the manifest's hashes.
+
+    A folder replaced while it is read (its manifest changed meanwhile) is read again.
+    """
+    for attempt in range(3):
+        before = _manifest_id(folder)
+        try:
+            return _read_run(folder)
+        except (ResultsNotFoundError, FileNotFoundError):
+            if attempt == 2 or _manifest_id(folder) == before:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _manifest_id(folder: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(folder / MANIFEST_FILE)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
 
 
 def _read_run(folder: Path) -> Results:
@@ -207,13 +280,25 @@ def _read_run(folder: Path) -> Results:
     missing = [TABLE_FILES[n] for n in names if not (folder / TABLE_FILES[n]).is_file()]
     if missing:
         raise _incomplete(folder, missing)
+    hashes = manifest.get("sha256")
     tables = {
-        name: conform(pd.read_parquet(folder / TABLE_FILES[name], engine="pyarrow"), schema)
+        name: conform(_read_table(folder, TABLE_FILES[name], hashes), schema)
         if name in names
         else empty_table(schema)
         for name, schema in RUN_SCHEMAS.items()
     }
     return Results(**tables, manifest=manifest)
+
+
+def _read_table(folder: Path, file: str, hashes: object) -> pd.DataFrame:
+    """A table of a run folder, checked against its hash in the manifest (if it has one)."""
+    data = (folder / file).read_bytes()
+    if isinstance(hashes, dict) and hashes.get(file) != hashlib.sha256(data).hexdigest():
+        raise ResultsNotFoundError(
+            f"inconsistent run folder {folder}: {file} is not the file its manifest lists "
+            "(its SHA-256 differs: written by another run, or damaged); run it again"
+        )
+    return pd.read_parquet(io.BytesIO(data), engine="pyarrow")
 
 
 def read_json_object(path: Path, error: type[VidnetError] = VidnetError) -> dict[str, Any]:
@@ -225,47 +310,3 @@ def read_json_object(path: Path, error: type[VidnetError] = VidnetError) -> dict
     if not isinstance(data, dict):
         raise error(f"{path}: expected a JSON object")
     return data
-
-
-def read_results(path: str | os.PathLike[str]) -> Results:
-    """Read a run folder, or a sweep folder whose direct sub-folders are runs.
-
-    ``path`` may also be one of a run's files (its folder is read). For a sweep, every
-    table gets a leading ``run`` column holding the sub-folder name (without a hive-style
-    ``run=`` prefix), runs in folder-name order. Folders whose name starts with ``.`` or
-    ``_`` are skipped, like pyarrow does.
-    Raises :class:`ResultsNotFoundError` when there is no run, or a run is incomplete.
-    """
-    p = Path(path)
-    if p.is_file() and p.name in RUN_FILES:
-        p = p.parent
-    from vidnet_sim.sweep.store import is_sweep_dir, read_sweep  # lazy: sweep imports results
-
-    if p.is_dir() and is_sweep_dir(p):
-        return read_sweep(p)
-    if not p.is_dir():
-        raise ResultsNotFoundError(f"no results at {p}: no such folder")
-    if _is_run(p):
-        return _read_run(p)
-    runs = sorted(
-        d for d in p.iterdir() if d.is_dir() and not d.name.startswith((".", "_")) and _is_run(d)
-    )
-    if not runs:
-        raise ResultsNotFoundError(
-            f"no results in {p}: expected {', '.join(RUN_FILES)}, or sub-folders holding them"
-        )
-    parts = {d.name.removeprefix("run="): _read_run(d) for d in runs}
-    if len(parts) < len(runs):
-        raise VidnetError(f"{p}: two run folders have the same name, one with a 'run=' prefix")
-    tables: dict[str, pd.DataFrame] = {}
-    for name, schema in RUN_SCHEMAS.items():
-        frames = []
-        for run, res in parts.items():
-            df = getattr(res, name)
-            df.insert(0, "run", pd.Series(run, index=df.index, dtype="str"))
-            frames.append(df)
-        sweep_schema = schema.insert(0, pa.field("run", pa.string()))
-        tables[name] = conform(pd.concat(frames, ignore_index=True), sweep_schema)
-    manifest = read_json_object(p / MANIFEST_FILE) if (p / MANIFEST_FILE).is_file() else {}
-    manifest["runs"] = {run: res.manifest for run, res in parts.items()}
-    return Results(**tables, manifest=manifest)

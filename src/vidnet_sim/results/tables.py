@@ -42,200 +42,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
 
 from vidnet_sim.core.histogram import N_BUCKETS, bucket_edges, quantile
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import VidnetError
+from vidnet_sim.results.counters import class_members, or_zeros
+from vidnet_sim.results.epochs import epoch_links_table, epochs_table
+from vidnet_sim.results.schema import (
+    HIST_SCHEMA,
+    LINKS_SCHEMA,
+    QUANTILES,
+    SUMMARY_SCHEMA,
+    Tables,
+    conform,
+    empty_table,
+)
 from vidnet_sim.results.sla import SlaTargets, check_sla
-
-#: Quantiles reported in the summary: (column suffix, q).
-QUANTILES: tuple[tuple[str, float], ...] = (
-    ("p50", 0.5),
-    ("p95", 0.95),
-    ("p99", 0.99),
-    ("p999", 0.999),
-)
-
-_I = pa.int64()
-_F = pa.float64()
-_S = pa.string()
-_B = pa.bool_()
-
-
-def _latency_fields(prefix: str) -> list[tuple[str, pa.DataType]]:
-    return [
-        (f"{prefix}min_ps", _F),
-        *[(f"{prefix}{name}_ps", _F) for name, _ in QUANTILES],
-        (f"{prefix}max_ps", _F),
-    ]
-
-
-#: The row identity and packet counts shared by ``summary`` and ``epochs``.
-_GROUP_PACKET_FIELDS: list[tuple[str, pa.DataType]] = [
-    ("level", _S),
-    ("name", _S),
-    ("class", _S),
-    ("kind", _S),
-    ("packets_sent", _I),
-    ("packets_delivered", _I),
-    ("packets_dropped", _I),
-    ("packets_in_flight", _I),
-    ("packets_failed", _I),  # lost to link failures; counted in packets_dropped too
-    ("loss", _F),
-    ("failure_loss", _F),
-]
-
-#: Schema of the ``summary`` table.
-SUMMARY_SCHEMA: pa.Schema = pa.schema(
-    [
-        *_GROUP_PACKET_FIELDS,
-        *_latency_fields("latency_"),
-        ("frames_sent", _I),
-        ("frames_delivered", _I),
-        ("frames_lost", _I),
-        ("frames_in_flight", _I),
-        ("frame_loss", _F),
-        *_latency_fields("frame_latency_"),
-        ("jitter_ps", _F),
-        ("throughput_bps", _F),
-        ("goodput_bps", _F),
-        ("bytes_delivered", _I),
-        ("payload_bytes_delivered", _I),
-        ("jitter_sum_ps", _I),
-        ("jitter_count", _I),
-        ("measured_ps", _I),
-        ("sla_ok", _B),  # null when the class has no SLA
-        ("sla_violations", _S),  # "; "-joined, "" when met or no SLA
-    ]
-)
-
-#: Schema of the ``links`` table.
-LINKS_SCHEMA: pa.Schema = pa.schema(
-    [
-        ("link", _S),
-        ("src", _S),
-        ("dst", _S),
-        ("access", _B),  # a camera's access link
-        ("rate_bps", _I),
-        ("utilisation", _F),
-        ("packets", _I),
-        ("bytes", _I),
-        ("drops", _I),
-        ("drop_bytes", _I),
-        ("fail_drops", _I),  # lost to a failure of the link (not in drops)
-        ("loss", _F),
-        ("peak_queue_bytes", _I),
-        ("peak_queue_packets", _I),
-        ("peak_wait_ps", _I),
-        ("throughput_bps", _F),
-        ("busy_ps", _I),
-        ("measured_ps", _I),
-    ]
-)
-
-#: Schema of the ``hist`` table.
-HIST_SCHEMA: pa.Schema = pa.schema(
-    [
-        ("level", _S),
-        ("name", _S),
-        ("metric", _S),
-        ("bucket", _I),
-        ("lo_ps", _I),
-        ("hi_ps", _I),
-        ("count", _I),
-    ]
-)
-
-_EPOCH_FIELDS: list[tuple[str, pa.DataType]] = [
-    ("epoch", _I),
-    ("t_start_ps", _I),
-    ("t_end_ps", _I),
-    ("label", _S),
-]
-
-#: Schema of the ``epochs`` table.
-EPOCHS_SCHEMA: pa.Schema = pa.schema(
-    [
-        *_EPOCH_FIELDS,
-        *_GROUP_PACKET_FIELDS,
-        *[(f"latency_{name}_ps", _F) for name, _ in QUANTILES],
-        ("latency_max_ps", _F),
-        ("measured_ps", _I),
-    ]
-)
-
-#: Schema of the ``epoch_links`` table.
-EPOCH_LINKS_SCHEMA: pa.Schema = pa.schema(
-    [
-        *_EPOCH_FIELDS,
-        ("link", _S),
-        ("src", _S),
-        ("dst", _S),
-        ("access", _B),
-        ("rate_bps", _I),
-        ("utilisation", _F),
-        ("throughput_bps", _F),
-        ("bytes", _I),
-        ("busy_ps", _I),
-        ("drops", _I),
-        ("fail_drops", _I),
-        ("measured_ps", _I),
-    ]
-)
-
-#: The schema of each table a sweep point stores too, by table name.
-SCHEMAS: dict[str, pa.Schema] = {
-    "summary": SUMMARY_SCHEMA,
-    "links": LINKS_SCHEMA,
-    "hist": HIST_SCHEMA,
-}
-
-#: The schema of the per-epoch tables, by table name.
-EPOCH_SCHEMAS: dict[str, pa.Schema] = {
-    "epochs": EPOCHS_SCHEMA,
-    "epoch_links": EPOCH_LINKS_SCHEMA,
-}
-
-#: The schema of every table of a run, by table name.
-RUN_SCHEMAS: dict[str, pa.Schema] = {**SCHEMAS, **EPOCH_SCHEMAS}
-
-_PANDAS_DTYPES = {_I: "int64", _F: "float64", _S: "str", _B: "boolean"}
-
-
-@dataclass
-class Tables:
-    """The tidy tables of one run (see the module documentation)."""
-
-    summary: pd.DataFrame
-    links: pd.DataFrame
-    hist: pd.DataFrame
-    epochs: pd.DataFrame = field(default_factory=lambda: empty_table(EPOCHS_SCHEMA))
-    epoch_links: pd.DataFrame = field(default_factory=lambda: empty_table(EPOCH_LINKS_SCHEMA))
-
-
-def conform(df: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
-    """``df``'s columns of ``schema``, in its order, with its canonical pandas dtypes.
-
-    int64 → ``int64``, float64 → ``float64``, string → ``str``, bool → nullable
-    ``boolean``. Every table built or read by this package goes through here, so that
-    built and re-read tables compare equal, dtypes included. Other columns are dropped.
-    """
-    missing = [name for name in schema.names if name not in df.columns]
-    if missing:
-        raise VidnetError(f"table lacks column(s) {', '.join(missing)}")
-    data = {f.name: df[f.name].astype(_PANDAS_DTYPES[f.type]) for f in schema}
-    return pd.DataFrame(data, index=pd.RangeIndex(len(df)))
-
-
-def empty_table(schema: pa.Schema) -> pd.DataFrame:
-    """A table of ``schema`` with no rows (typed columns)."""
-    return conform(pd.DataFrame({name: [] for name in schema.names}), schema)
 
 
 def _ratio(num: float, den: float) -> float:
@@ -258,20 +84,6 @@ def _latency_stats(
         out[f"{prefix}{name}_ps"] = quantile(hist, q, vmin, vmax)
     out[f"{prefix}max_ps"] = math.nan if vmax is None else float(vmax)
     return out
-
-
-def or_zeros(a: npt.ArrayLike, shape: tuple[int, ...]) -> npt.NDArray[np.int64]:
-    """``a`` as int64, or zeros of ``shape`` when the engine left it empty (size 0)."""
-    arr = np.asarray(a, dtype=np.int64)
-    return np.zeros(shape, np.int64) if arr.size == 0 and math.prod(shape) > 0 else arr
-
-
-def class_members(s: RunStats) -> dict[str, npt.NDArray[np.intp]]:
-    """The groups of each traffic class that has any, in the order of ``s.class_names``
-    (then any other class, in group order)."""
-    member = np.asarray(s.group_classes, dtype=object)
-    order = [c for c in dict.fromkeys([*s.class_names, *s.group_classes]) if c in member]
-    return {c: np.flatnonzero(member == c) for c in order}
 
 
 def _aggregate(s: RunStats, idx: npt.NDArray[np.intp]) -> dict[str, object]:
@@ -448,8 +260,6 @@ def build_tables(
     epochs measure only their part after it. ``access_links`` names the cameras' access
     links (the ``access`` column of the link tables).
     """
-    from vidnet_sim.results.epochs import epoch_links_table, epochs_table  # they use ours
-
     _check_shapes(stats)
     known = set(access_links)
     access = np.array([name in known for name in stats.link_names], dtype=np.bool_)

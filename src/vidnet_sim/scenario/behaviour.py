@@ -8,11 +8,19 @@ new (they only change frame sizes and I-frame positions, which are source behavi
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
-from vidnet_sim.scenario.fields import Model, PositiveTime, Time, parse_time, raise_rules
+from vidnet_sim.scenario.fields import (
+    BitrateScale,
+    Gop,
+    Model,
+    PositiveTime,
+    Time,
+    parse_time,
+    raise_rules,
+)
 from vidnet_sim.scenario.units import format_time
 
 #: One day, ps.
@@ -28,23 +36,24 @@ class Motion(Model):
     new state. The long-run fraction of time in motion is
     ``motion_mean / (idle_mean + motion_mean)``.
 
-    The defaults are assumptions, not figures from DOMAIN.md: DOMAIN.md §2 only says that
-    motion and scene complexity raise the bitrate (I/P ratio 1.3 in high motion against 5.6–44
-    for static scenes, "+300 %" for a complex outdoor scene) and that dynamic GOP schemes
-    lengthen the GOP when the scene is idle. Set them for the site being modelled.
+    The defaults are assumptions, not published figures: the sources of docs/domain.md §2
+    only say that motion and scene complexity raise the bitrate (I/P ratio 1.3 in high
+    motion against 5.6–44 for static scenes, "+300 %" for a complex outdoor scene) and that
+    dynamic GOP schemes lengthen the GOP when the scene is idle. Set them for the site being
+    modelled.
     """
 
     idle_mean: PositiveTime = parse_time("10min")
     motion_mean: PositiveTime = parse_time("30s")
-    bitrate_scale: Annotated[float, Field(gt=0)] = 2.5
-    gop: Annotated[int, Field(ge=1)] | None = None
+    bitrate_scale: BitrateScale = 2.5
+    gop: Gop | None = None
 
 
 class DayNight(Model):
     """A bitrate multiplier by time of day: ``night_scale`` from ``night_start`` to
     ``day_start`` (across midnight), 1 during the day.
 
-    Low light raises a VBR camera's bitrate through sensor noise (DOMAIN.md §2, Videotec and
+    Low light raises a VBR camera's bitrate through sensor noise (docs/domain.md §2, Videotec and
     Vivotek manuals [A]); the magnitude is not known, so ``night_scale`` (default 1.4) is an
     assumption to set per camera model. ``time_of_day_at_start`` is the time of day at the
     simulation's time 0 (default midnight).
@@ -52,7 +61,7 @@ class DayNight(Model):
 
     day_start: Time = parse_time("7h")
     night_start: Time = parse_time("19h")
-    night_scale: Annotated[float, Field(gt=0)] = 1.4
+    night_scale: BitrateScale = 1.4
     time_of_day_at_start: Time = 0
 
     @model_validator(mode="after")

@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from vidnet_sim.errors import UnitError
+from vidnet_sim.scenario.bounds import MAX_BITRATE_SCALE, MAX_GOP, MAX_PACKET_RATE, MIN_PACKET_RATE
 from vidnet_sim.scenario.units import (
     format_rate,
     format_size,
@@ -71,6 +72,13 @@ Time = Annotated[int, _quantity(parse_time, format_time)]
 #: A length: ``'3km'`` in a file, ``int`` metres after validation.
 Length = Annotated[int, _quantity(parse_length, str)]
 
+#: A GOP length in frames.
+Gop = Annotated[int, Field(ge=1, le=MAX_GOP)]
+#: A bitrate multiplier (alarm, motion, night).
+BitrateScale = Annotated[float, Field(gt=0, le=MAX_BITRATE_SCALE)]
+#: A number of packets (or requests) per second.
+PerSecond = Annotated[float, Field(ge=MIN_PACKET_RATE, le=MAX_PACKET_RATE)]
+
 _PositiveRate = Annotated[Rate, Field(gt=0)]
 _PositiveSize = Annotated[Size, Field(gt=0)]
 _PositiveTime = Annotated[Time, Field(gt=0)]
@@ -99,7 +107,9 @@ def _raise_rules(problems: list[tuple[str, str]]) -> None:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 PositiveRate = _PositiveRate
@@ -113,9 +123,12 @@ stop_after_start = _stop_after_start
 __all__ = [
     "DEFAULT_LINK_BUFFER_BYTES",
     "UNITS_REQUIRED",
+    "BitrateScale",
+    "Gop",
     "Length",
     "Model",
     "Name",
+    "PerSecond",
     "PositiveRate",
     "PositiveSize",
     "PositiveTime",

@@ -27,26 +27,25 @@ a problem is reported at its place in the growth plan, e.g.
 from __future__ import annotations
 
 import copy
-import difflib
 import math
 import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Self, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BeforeValidator, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
 from vidnet_sim.errors import Problem, ScenarioError
-from vidnet_sim.scenario.fields import UNITS_REQUIRED, Model, raise_rules
-
-if TYPE_CHECKING:
-    from vidnet_sim.scenario.model import Scenario
+from vidnet_sim.scenario.bounds import MAX_CAMERAS, MAX_GROWTH_SCALE
+from vidnet_sim.scenario.fields import UNITS_REQUIRED
+from vidnet_sim.scenario.growth_year import GROWTH_SECTIONS, GrowthYear
+from vidnet_sim.scenario.model import CameraGroup, Link, Node, Scenario, Service, Source
+from vidnet_sim.scenario.sla_classes import sla_class_problems
 
 __all__ = [
     "GROWTH_SECTIONS",
     "GrowthYear",
-    "growth_problems",
     "plan_data",
     "plan_years",
     "remap_problem",
@@ -55,66 +54,6 @@ __all__ = [
     "scenario_for_year",
     "year_data",
 ]
-
-#: The scenario sections a growth entry may add items to, in the order they are applied.
-GROWTH_SECTIONS = ("nodes", "links", "cameras", "sources", "services")
-
-_Table = dict[str, Any]
-
-
-def _check_scale(value: object) -> object:
-    """One clear error for a ``scale_cameras`` that is neither a positive number nor a table
-    of them (instead of one per member of the union)."""
-
-    def bad(x: object) -> bool:
-        return isinstance(x, bool) or not isinstance(x, int | float) or not x > 0
-
-    if value is None:
-        return value
-    if isinstance(value, dict):
-        for name, factor in value.items():
-            if bad(factor):
-                raise ValueError(f"{name} = {factor!r}: a factor must be a positive number")
-        return {k: float(v) for k, v in value.items()}
-    if bad(value):
-        raise ValueError(
-            "expected a positive number (every group) or a table of group name = positive number"
-        )
-    return float(value)  # type: ignore[arg-type]
-
-
-_Scale = Annotated[float | dict[str, float] | None, BeforeValidator(_check_scale)]
-
-
-class GrowthYear(Model):
-    """One entry of the growth plan: the year and what it adds (raw tables, see the module)."""
-
-    year: Annotated[int, Field(ge=1)]
-    description: str = ""
-    scale_cameras: _Scale = None
-    nodes: list[_Table] = Field(default_factory=list)
-    links: list[_Table] = Field(default_factory=list)
-    cameras: list[_Table] = Field(default_factory=list)
-    sources: list[_Table] = Field(default_factory=list)
-    services: list[_Table] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _rules(self) -> Self:
-        if self.scale_cameras is None and not any(getattr(self, s) for s in GROWTH_SECTIONS):
-            raise_rules(
-                [
-                    (
-                        "",
-                        "a growth entry adds nothing: give scale_cameras or items of "
-                        + ", ".join(GROWTH_SECTIONS),
-                    )
-                ]
-            )
-        return self
-
-    def items(self, section: str) -> list[_Table]:
-        """The raw items this entry adds to ``section``."""
-        return list(getattr(self, section))
 
 
 def scaled_count(count: int, factor: float) -> int:
@@ -154,12 +93,13 @@ def _grow(
                     factor = scale.get(name_of(cam)) if isinstance(name_of(cam), str) else None
                 else:
                     factor = scale
-                if (
+                if (  # (values out of bounds are left for validation to report)
                     isinstance(count, int)
                     and not isinstance(count, bool)
+                    and 0 < count <= MAX_CAMERAS
                     and isinstance(factor, int | float)
                     and not isinstance(factor, bool)
-                    and factor > 0
+                    and 0 < factor <= MAX_GROWTH_SCALE
                 ):
                     cams[i] = with_count(cam, scaled_count(count, float(factor)))
         for s in GROWTH_SECTIONS:
@@ -209,9 +149,7 @@ def year_data(data: dict[str, Any], year: int, *, prune_sla: bool = True) -> dic
             if grown[s] or s in out:
                 out[s] = grown[s]
     if prune_sla and data.get("growth") and isinstance(out.get("sla"), dict):
-        from vidnet_sim.scenario.load import _check_sla_classes
-
-        unused = {p.path.removeprefix("sla.") for p in _check_sla_classes(out)}
+        unused = {p.path.removeprefix("sla.") for p in sla_class_problems(out)}
         out["sla"] = {k: v for k, v in out["sla"].items() if k not in unused}
     return out
 
@@ -231,8 +169,6 @@ def scenario_for_year(scenario: Scenario, year: int) -> Scenario:
     required, as in a file). Raises :class:`~vidnet_sim.errors.ScenarioError` for a year
     outside the plan or an invalid item.
     """
-    from vidnet_sim.scenario.model import CameraGroup, Link, Node, Service, Source
-
     years = plan_years(scenario)
     if year not in years:
         raise ScenarioError(
@@ -341,54 +277,3 @@ def remap_problem(
     if note_year and not path.startswith("growth[") and path == problem.path:
         message += f" (in year {year} of the growth plan)"
     return Problem(path, message)
-
-
-def growth_problems(
-    scenario: Scenario, data: dict[str, Any], source: str = "", base_dir: Path | None = None
-) -> list[Problem]:
-    """Check the growth plan of a scenario whose base is valid: years increase, the groups
-    ``scale_cameras`` names exist by then, and the scenario of every year validates (each
-    problem reported once, at its place in the plan)."""
-    from vidnet_sim.scenario.load import parse_scenario_dict
-
-    problems: list[Problem] = []
-    names = [c.name for c in scenario.cameras]
-    for g, entry in enumerate(scenario.growth):
-        if g and entry.year <= scenario.growth[g - 1].year:
-            problems.append(
-                Problem(
-                    f"growth[{g}].year",
-                    f"got {entry.year}: years must increase from one entry to the next "
-                    f"(growth[{g - 1}] is year {scenario.growth[g - 1].year})",
-                )
-            )
-        if isinstance(entry.scale_cameras, dict):
-            for name in entry.scale_cameras:
-                if name not in names:
-                    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-                    hint = (
-                        f"; did you mean {close[0]!r}?"
-                        if close
-                        else f"; groups then: {', '.join(dict.fromkeys(names)) or 'none'}"
-                    )
-                    problems.append(
-                        Problem(
-                            f"growth[{g}].scale_cameras.{name}",
-                            f"got {name!r}: no camera group has this name before this entry "
-                            f"(year {entry.year}){hint}",
-                        )
-                    )
-        names += [c["name"] for c in entry.cameras if isinstance(c.get("name"), str)]
-    seen: set[str] = set()
-    for year in sorted({g.year for g in scenario.growth}):
-        try:
-            parse_scenario_dict(year_data(data, year), source, base_dir)
-        except ScenarioError as exc:
-            for p in exc.problems:
-                if p.path.startswith("sla."):
-                    continue  # SLA classes are checked over the whole plan, with the base
-                key = str(remap_problem(p, data, year, note_year=False))
-                if key not in seen:
-                    seen.add(key)
-                    problems.append(remap_problem(p, data, year))
-    return problems

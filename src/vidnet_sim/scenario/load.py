@@ -12,24 +12,39 @@ from __future__ import annotations
 
 import copy
 import difflib
+import heapq
 import itertools
 import os
 import re
-import tomllib
 import types
 import typing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from vidnet_sim.errors import Problem, ScenarioError
-from vidnet_sim.scenario.growth import growth_problems, plan_data, resolve_growth_files
+from vidnet_sim.errors import Problem, ScenarioError, UnitError
+from vidnet_sim.scenario.bounds import MAX_CAMERAS
+from vidnet_sim.scenario.groups import scenario_groups
+from vidnet_sim.scenario.growth import plan_data, remap_problem, resolve_growth_files, year_data
 from vidnet_sim.scenario.model import UNITS_REQUIRED, Event, Scenario, Source
-from vidnet_sim.scenario.units import format_time
+from vidnet_sim.scenario.raw import did_you_mean, raw_items
+from vidnet_sim.scenario.sla_classes import sla_class_problems
+from vidnet_sim.scenario.toml_file import nesting_problem, read_toml
+from vidnet_sim.scenario.trace import TraceError, load_trace
+from vidnet_sim.scenario.units import (
+    format_length,
+    format_rate,
+    format_size,
+    format_time,
+    parse_length,
+    parse_rate,
+    parse_size,
+    parse_time,
+)
 
-__all__ = ["load_scenario", "parse_scenario_dict"]
+__all__ = ["load_scenario", "parse_scenario_dict", "section_problems"]
 
 _CONTEXT = {UNITS_REQUIRED: True}
 _MISSING = object()
@@ -53,29 +68,10 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     the file's folder. Raises :class:`~vidnet_sim.errors.ScenarioError` with every problem.
     """
     file = Path(path)
-    source = str(path)
-    if not file.exists():
-        raise ScenarioError(f"file not found: {file}", source=source)
-    if not file.is_file():
-        raise ScenarioError(f"not a file: {file}", source=source)
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(f"cannot read {file}: {exc.strerror or exc}", source=source) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ScenarioError(
-            Problem(f"line {line}", f"the file is not UTF-8 text (byte {exc.start})"), source
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(_toml_problem(exc, text), source=source) from None
+    data = read_toml(path)
     if "name" not in data:
         data["name"] = file.stem
-    return parse_scenario_dict(data, source=source, base_dir=file.parent)
+    return parse_scenario_dict(data, source=str(path), base_dir=file.parent)
 
 
 def parse_scenario_dict(
@@ -92,7 +88,12 @@ def parse_scenario_dict(
         raise ScenarioError(
             f"expected a table of keys (a TOML document), got {type(data).__name__}", source
         )
-    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    too_deep = nesting_problem(data)
+    if too_deep is not None:
+        raise ScenarioError(too_deep, source)
+    # absolute, so that resolved paths stay right whatever the current folder, and resolving
+    # them again (each year of a growth plan, the network's trace loader) changes nothing
+    base = Path(os.path.abspath(base_dir if base_dir is not None else Path.cwd()))
     data = resolve_growth_files(_resolve_files(data, base), base)
     problems: list[Problem] = []
     scenario: Scenario | None
@@ -103,51 +104,17 @@ def parse_scenario_dict(
         for error in exc.errors():
             problems += _problems_from_error(error, data)
     problems += _cross_checks(data)
+    problems += _check_totals(data)
     problems += _check_alarms(_valid_items(scenario, data, "events", Event), data)
     problems += _check_failures(_valid_items(scenario, data, "events", Event), data)
     problems += _check_qos(scenario, data)
     problems += _check_group_names(scenario, data)
     problems += _check_traces(_valid_items(scenario, data, "sources", Source), data)
     if not problems and scenario is not None and scenario.growth:
-        problems += growth_problems(scenario, data, source, base)  # every year of the plan
+        problems += _growth_problems(scenario, data, source, base)  # every year of the plan
     if problems or scenario is None:
         raise ScenarioError(problems or [Problem("", "invalid scenario")], source=source)
     return scenario
-
-
-# --------------------------------------------------------------------------- TOML syntax
-_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
-_TOML_END = re.compile(r"\s*\(at end of document\)$")
-# ``duration = 10s``: a quantity written without quotes
-_UNQUOTED = re.compile(
-    r"^(?P<key>[^=]+?)\s*=\s*(?P<value>[-+]?[0-9.]+\s*[A-Za-z\u00b5\u03bc/]+)\s*(#.*)?$"
-)
-
-
-def _toml_problem(exc: tomllib.TOMLDecodeError, text: str) -> Problem:
-    """One problem with the line and column of a TOML syntax error, and the line's text."""
-    message = str(exc)
-    lines = text.splitlines()
-    at = _TOML_AT.search(message)
-    if at:
-        line, column = int(at.group(1)), int(at.group(2))
-        message = message[: at.start()]
-    else:
-        end = _TOML_END.search(message)
-        if end:
-            message = message[: end.start()]
-        line = max(1, len(lines))
-        column = len(lines[-1]) + 1 if lines else 1
-    where = f"line {line}, column {column}"
-    detail = f"TOML syntax error: {message[:1].lower()}{message[1:]}"
-    if 1 <= line <= len(lines):
-        content = lines[line - 1].strip()
-        detail += f" in {content!r}"
-        unquoted = _UNQUOTED.match(content)
-        if unquoted:
-            fixed = f'{unquoted["key"]} = "{unquoted["value"]}"'
-            detail += f"; a quantity with a unit is a string in quotes: {fixed}"
-    return Problem(where, detail)
 
 
 # --------------------------------------------------------------------------- trace paths
@@ -178,7 +145,11 @@ def _label(section: str, item: object) -> str:
     if section == "links" and not isinstance(values["id"], str):
         a, b = item.get("a"), item.get("b")
         values["id"] = f"{a}-{b}" if isinstance(a, str) and isinstance(b, str) else None
-    shown = [f'{k}="{v}"' for k, v in values.items() if isinstance(v, str)]
+    shown = [
+        f'{k}="{v if len(v) <= 40 else v[:37] + "..."}"'
+        for k, v in values.items()
+        if isinstance(v, str)
+    ]
     return f" ({', '.join(shown)})" if shown else ""
 
 
@@ -224,6 +195,17 @@ def _show(value: object) -> str:
 
 
 # --------------------------------------------------------------------------- pydantic errors
+def section_problems(exc: ValidationError, section: str, data: dict[str, Any]) -> list[Problem]:
+    """The problems of a model of one ``section`` (``"simulation"``) that failed on ``data``,
+    named as in a scenario file (``simulation.window: ...``)."""
+    whole = {section: data}
+    return [
+        p
+        for error in exc.errors()
+        for p in _problems_from_error({**error, "loc": (section, *error["loc"])}, whole)
+    ]
+
+
 def _problems_from_error(error: Any, data: dict[str, Any]) -> list[Problem]:
     """Turn one pydantic error into problems with readable paths and messages."""
     loc: tuple[int | str, ...] = tuple(error["loc"])
@@ -242,13 +224,13 @@ def _problems_from_error(error: Any, data: dict[str, Any]) -> list[Problem]:
     if kind == "extra_forbidden":
         key = str(loc[-1])
         known = _keys_at(loc[:-1])
-        return [Problem(_path(loc, data), f"unknown key {key!r}{_did_you_mean(key, known, True)}")]
+        return [Problem(_path(loc, data), f"unknown key {key!r}{did_you_mean(key, known, True)}")]
     if kind == "missing":
         return [Problem(_path(loc, data), f"required key {str(loc[-1])!r} is missing")]
     if kind == "literal_error":
         options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         listed = ", ".join(repr(o) for o in options)
-        hint = _did_you_mean(str(raw), options, False) if isinstance(raw, str) else ""
+        hint = did_you_mean(str(raw), options, False) if isinstance(raw, str) else ""
         return [Problem(_path(loc, data), f"{got}expected one of {listed}{hint}")]
     message = _MESSAGES.get(kind)
     if message:
@@ -256,6 +238,11 @@ def _problems_from_error(error: Any, data: dict[str, Any]) -> list[Problem]:
         bounds = {
             k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in ctx.items()
         }
+        fmt = _quantity_format(raw)
+        if fmt is not None:  # a bound of a quantity, in its unit: 'at least '1ms''
+            bounds = {
+                k: f"'{fmt(v)}'" if isinstance(v, int) and v else v for k, v in bounds.items()
+            }
         text = message.format(**bounds)
     else:
         text = _generic(error["msg"])
@@ -268,11 +255,13 @@ _MESSAGES = {
     "less_than": "must be less than {lt}",
     "less_than_equal": "must be at most {le}",
     "too_short": "needs at least {min_length} item(s), got {actual_length}",
+    "too_long": "expected at most {max_length} item(s), got {actual_length}",
     "string_too_short": "must not be empty",
     "string_type": "expected a string (in quotes)",
     "int_type": "expected a whole number",
     "int_from_float": "expected a whole number",
     "float_type": "expected a number",
+    "finite_number": "expected a finite number",
     "bool_type": "expected true or false",
     "list_type": "expected an array [...]",
     "dict_type": "expected a table",
@@ -281,26 +270,32 @@ _MESSAGES = {
 }
 
 
+def _quantity_format(raw: object) -> Callable[[int], str] | None:
+    """How to show a bound of the quantity ``raw`` (``'1ps'``: a time), or None."""
+    if isinstance(raw, str):
+        for parse, fmt in _QUANTITIES:
+            try:
+                parse(raw)
+            except UnitError:
+                continue
+            return fmt
+    return None
+
+
+_QUANTITIES: tuple[tuple[Callable[[object], int], Callable[[int], str]], ...] = (
+    (parse_time, format_time),
+    (parse_rate, format_rate),
+    (parse_size, format_size),
+    (parse_length, format_length),
+)
+
+
 def _generic(message: str) -> str:
     if message.startswith("Value error, "):
         return message.removeprefix("Value error, ")
     if message.startswith("Input should be "):
         return "expected " + message.removeprefix("Input should be ")
     return message[:1].lower() + message[1:]
-
-
-def _did_you_mean(word: str, choices: list[str], list_all: bool) -> str:
-    """``"; did you mean 'x'?"`` (or the list of choices) for an unknown word."""
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    if not match:
-        lower = {c.lower(): c for c in choices}
-        if word.lower() in lower:
-            match = [lower[word.lower()]]
-    if match:
-        return f"; did you mean {match[0]!r}?"
-    if list_all and choices:
-        return "; expected one of: " + ", ".join(choices)
-    return ""
 
 
 def _strip(annotation: Any) -> Any:
@@ -353,7 +348,7 @@ def _valid_items(
     if scenario is not None:
         return list(enumerate(getattr(scenario, section)))
     valid = []
-    for i, item in _raw_items(data, section):
+    for i, item in raw_items(data, section):
         try:
             valid.append((i, model.model_validate(item, context=_CONTEXT)))
         except ValidationError:
@@ -361,16 +356,8 @@ def _valid_items(
     return valid
 
 
-def _raw_items(data: dict[str, Any], section: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    items = data.get(section)
-    if isinstance(items, list):
-        for i, item in enumerate(items):
-            if isinstance(item, dict):
-                yield i, item
-
-
 def _raw_strings(data: dict[str, Any], section: str, key: str) -> set[str]:
-    return {v for _, item in _raw_items(data, section) if isinstance(v := item.get(key), str)}
+    return {v for _, item in raw_items(data, section) if isinstance(v := item.get(key), str)}
 
 
 def _str_list(item: dict[str, Any], key: str) -> list[tuple[int, str]]:
@@ -380,21 +367,41 @@ def _str_list(item: dict[str, Any], key: str) -> list[tuple[int, str]]:
     return [(k, v) for k, v in enumerate(values) if isinstance(v, str)]
 
 
+#: Comparisons of unknown names with known ones spent on suggestions, per check.
+_HINT_BUDGET = 500_000
+
+
+class _Hints:
+    """``"; did you mean 'x'?"`` for unknown names among ``choices``, within a budget: a
+    suggestion compares the name with every choice, so a scenario with thousands of unknown
+    names among thousands of choices gets suggestions for its first ones only."""
+
+    def __init__(self, choices: list[str], budget: int = _HINT_BUDGET) -> None:
+        self.choices = choices
+        self.budget = budget
+
+    def __call__(self, word: str) -> str:
+        if self.budget < len(self.choices):
+            return ""
+        self.budget -= len(self.choices)
+        return did_you_mean(word, self.choices, False)
+
+
 def _cross_checks(data: dict[str, Any]) -> list[Problem]:
     """Unique ids and names, and every reference to a node, checked on the raw data."""
     problems: list[Problem] = []
     node_ids = _raw_strings(data, "nodes", "id")
-    node_list = sorted(node_ids)
+    hint_node = _Hints(sorted(node_ids))
 
     def check_node(value: object, *loc: int | str) -> list[Problem]:
         if isinstance(value, str) and value not in node_ids:
-            hint = _did_you_mean(value, node_list, False)
-            return [Problem(_path(loc, data), f"got {value!r}: no node has this id{hint}")]
+            hint = hint_node(value)
+            return [Problem(_path(loc, data), f"got {_show(value)}: no node has this id{hint}")]
         return []
 
     # unique node ids
     first_node: dict[str, int] = {}
-    for i, item in _raw_items(data, "nodes"):
+    for i, item in raw_items(data, "nodes"):
         nid = item.get("id")
         if isinstance(nid, str):
             if nid in first_node:
@@ -407,9 +414,28 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
             else:
                 first_node[nid] = i
 
+    # node coordinates: one system (x/y or lat/lon) for the whole scenario
+    systems: dict[str, int] = {}
+    for i, item in raw_items(data, "nodes"):
+        if "x" in item and "lat" in item:
+            continue  # the node's own check says: not both
+        for system, key in (("x/y", "x"), ("lat/lon", "lat")):
+            if key in item:
+                systems.setdefault(system, i)
+    if len(systems) > 1:
+        i = max(systems.values())
+        key = "lat" if systems["lat/lon"] == i else "x"
+        problems.append(
+            Problem(
+                _path(("nodes", i, key), data),
+                f"nodes[{systems['x/y']}] uses x/y and nodes[{systems['lat/lon']}] lat/lon: "
+                "give every node's coordinates in one system",
+            )
+        )
+
     # links: unique ids (explicit or a-b), endpoints exist
     first_link: dict[str, int] = {}
-    for i, item in _raw_items(data, "links"):
+    for i, item in raw_items(data, "links"):
         a, b, lid = item.get("a"), item.get("b"), item.get("id")
         if not isinstance(lid, str) and isinstance(a, str) and isinstance(b, str):
             lid = f"{a}-{b}"
@@ -428,9 +454,13 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
         problems += check_node(b, "links", i, "b")
 
     # camera groups, sources and services: unique names, origin and destination nodes exist
+    indexed: dict[str, list[tuple[str, int]]] = {}  # "north" -> node ids "north[i]", with i
+    for n in node_ids:
+        if m := _INDEXED.fullmatch(n):
+            indexed.setdefault(m.group(1), []).append((n, int(m.group(2))))
     names: dict[str, str] = {}
     for section, origin_key in (("cameras", "attach"), ("sources", "at"), ("services", "at")):
-        for i, item in _raw_items(data, section):
+        for i, item in raw_items(data, section):
             name = item.get("name")
             if isinstance(name, str):
                 if name in names:
@@ -468,15 +498,12 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
                     )
                 seen.add(dest)
             if section == "cameras":  # each stream's own destinations
-                for j, stream in _raw_items(item, "streams"):
+                for j, stream in raw_items(item, "streams"):
                     for k, dest in _str_list(stream, "destinations"):
                         problems += check_node(dest, section, i, "streams", j, "destinations", k)
             count = item.get("count")
             if section == "cameras" and isinstance(name, str) and isinstance(count, int):
-                pattern = re.compile(re.escape(name) + r"\[(\d+)\]")
-                taken = sorted(
-                    n for n in node_ids if (m := pattern.fullmatch(n)) and int(m.group(1)) < count
-                )
+                taken = sorted(n for n, k in indexed.get(name, ()) if k < count)
                 if taken:
                     problems.append(
                         Problem(
@@ -488,8 +515,31 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
                     )
     problems += _check_routes(data, node_ids, check_node)
     problems += _check_targets(data, sorted(names))
-    problems += _check_sla_classes(plan_data(data))  # a class used in any year of the plan
+    problems += sla_class_problems(plan_data(data))  # a class used in any year of the plan
     return problems
+
+
+_INDEXED = re.compile(r"(.*)\[(\d{1,18})\]", re.DOTALL)  # a node id named like a camera
+
+
+def _check_totals(data: dict[str, Any]) -> list[Problem]:
+    """The cameras of all groups together are at most :data:`MAX_CAMERAS` (a group over it
+    alone is reported at its ``count``)."""
+    counts = [
+        c
+        for _, item in raw_items(data, "cameras")
+        if isinstance(c := item.get("count"), int) and not isinstance(c, bool) and c > 0
+    ]
+    total = sum(counts)
+    if total <= MAX_CAMERAS or max(counts) > MAX_CAMERAS:
+        return []
+    return [
+        Problem(
+            "cameras",
+            f"{total} cameras in {len(counts)} groups; expected at most {MAX_CAMERAS} in a "
+            "scenario (each camera is a node, an access link and a source of its own)",
+        )
+    ]
 
 
 def _check_routes(
@@ -498,14 +548,14 @@ def _check_routes(
     """Route nodes exist, each hop is a link in that direction, no loops, no duplicates."""
     problems: list[Problem] = []
     hops: dict[tuple[str, str], int] = {}
-    for i, item in _raw_items(data, "links"):
+    for i, item in raw_items(data, "links"):
         a, b = item.get("a"), item.get("b")
         if isinstance(a, str) and isinstance(b, str):
             hops.setdefault((a, b), i)
             if item.get("duplex", True) is not False:
                 hops.setdefault((b, a), i)
     first: dict[tuple[str, str], int] = {}
-    for i, item in _raw_items(data, "routes"):
+    for i, item in raw_items(data, "routes"):
         start, end = item.get("from"), item.get("to")
         problems += check_node(start, "routes", i, "from")
         problems += check_node(end, "routes", i, "to")
@@ -552,38 +602,64 @@ def _check_routes(
 def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
     """Event targets name camera groups, sources or services."""
     problems: list[Problem] = []
-    for i, item in _raw_items(data, "events"):
+    known = set(names)
+    hint = _Hints(names)
+    for i, item in raw_items(data, "events"):
         for k, target in _str_list(item, "targets"):
-            if target not in names:
+            if target not in known:
                 problems.append(
                     Problem(
                         _path(("events", i, "targets", k), data),
                         f"got {target!r}: no camera group"
                         + (", source or service" if data.get("services") else " or source")
                         + " has this name"
-                        f"{_did_you_mean(target, names, False)}",
+                        f"{hint(target)}",
                     )
                 )
     return problems
+
+
+def _overlaps(spans: Iterable[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """The pairs ``(later, earlier)`` of the ``(start, end, index)`` spans that overlap in
+    time, by index; in time ``n log n`` plus the pairs (at most :data:`_MAX_OVERLAPS`)."""
+    pairs: set[tuple[int, int]] = set()
+    active: list[tuple[int, int]] = []  # (end, index) of the spans begun and not yet ended
+    for start, end, j in sorted(spans):
+        while active and active[0][0] <= start:
+            heapq.heappop(active)
+        pairs.update((max(j, k), min(j, k)) for _, k in active)
+        if len(pairs) >= _MAX_OVERLAPS:
+            break
+        heapq.heappush(active, (end, j))
+    return sorted(pairs)[:_MAX_OVERLAPS]
+
+
+#: Most overlapping pairs of events reported (each is one problem).
+_MAX_OVERLAPS = 1000
 
 
 def _check_alarms(events: list[tuple[int, Event]], data: dict[str, Any]) -> list[Problem]:
     """Two alarms on a common target must not overlap in time."""
     problems: list[Problem] = []
     alarms = [(i, e, e.end) for i, e in events if e.kind == "alarm" and e.end is not None]
-    for j, (i, event, end) in enumerate(alarms):
-        for i0, earlier, earlier_end in alarms[:j]:
-            common = [t for t in event.targets or () if t in (earlier.targets or ())]
-            if common and event.at < earlier_end and earlier.at < end:
-                problems.append(
-                    Problem(
-                        _path(("events", i), data),
-                        f"overlapping events: the alarm on {common[0]!r} from "
-                        f"{format_time(event.at)} to {format_time(end)} overlaps "
-                        f"events[{i0}] (from {format_time(earlier.at)} to "
-                        f"{format_time(earlier_end)}); alarms on a target must not overlap",
-                    )
-                )
+    spans: dict[str, list[tuple[int, int, int]]] = {}  # per target
+    for j, (_, event, end) in enumerate(alarms):
+        for target in dict.fromkeys(event.targets or ()):
+            spans.setdefault(target, []).append((event.at, end, j))
+    pairs = sorted({pair for per_target in spans.values() for pair in _overlaps(per_target)})
+    for j, j0 in pairs[:_MAX_OVERLAPS]:
+        i, event, end = alarms[j]
+        i0, earlier, earlier_end = alarms[j0]
+        common = [t for t in event.targets or () if t in (earlier.targets or ())]
+        problems.append(
+            Problem(
+                _path(("events", i), data),
+                f"overlapping events: the alarm on {common[0]!r} from "
+                f"{format_time(event.at)} to {format_time(end)} overlaps "
+                f"events[{i0}] (from {format_time(earlier.at)} to "
+                f"{format_time(earlier_end)}); alarms on a target must not overlap",
+            )
+        )
     return problems
 
 
@@ -591,35 +667,46 @@ def _check_failures(events: list[tuple[int, Event]], data: dict[str, Any]) -> li
     """A failure names a link that exists; two failures of one link must not overlap."""
     problems: list[Problem] = []
     link_ids: list[str] = []
-    for _, item in _raw_items(data, "links"):
+    for _, item in raw_items(data, "links"):
         lid, a, b = item.get("id"), item.get("a"), item.get("b")
         if not isinstance(lid, str) and isinstance(a, str) and isinstance(b, str):
             lid = f"{a}-{b}"
         if isinstance(lid, str):
             link_ids.append(lid)
     failures = [(i, e) for i, e in events if e.kind == "failure" and e.link is not None]
+    known = set(link_ids)
+    hint = _Hints(link_ids)
+    spans: dict[str, list[tuple[int, int, int]]] = {}  # per link
+    for j, (_, ev) in enumerate(failures):
+        assert ev.link is not None and ev.end is not None
+        if ev.link in known:
+            spans.setdefault(ev.link, []).append((ev.at, ev.end, j))
+    overlapping: dict[int, list[int]] = {}
+    for per_link in spans.values():
+        for j, j0 in _overlaps(per_link):
+            overlapping.setdefault(j, []).append(j0)
     for j, (i, ev) in enumerate(failures):
         assert ev.link is not None and ev.end is not None
-        if ev.link not in link_ids:
+        if ev.link not in known:
             problems.append(
                 Problem(
                     _path(("events", i, "link"), data),
-                    f"got {ev.link!r}: no link has this id{_did_you_mean(ev.link, link_ids, False)}"
+                    f"got {ev.link!r}: no link has this id{hint(ev.link)}"
                     " (a link's id is its `id`, or `a-b`)",
                 )
             )
             continue
-        for i0, other in failures[:j]:
+        for j0 in sorted(overlapping.get(j, ())):
+            i0, other = failures[j0]
             assert other.end is not None
-            if other.link == ev.link and ev.at < other.end and other.at < ev.end:
-                problems.append(
-                    Problem(
-                        _path(("events", i), data),
-                        f"overlapping events: the failure of {ev.link!r} from {format_time(ev.at)} "
-                        f"to {format_time(ev.end)} overlaps events[{i0}] (from "
-                        f"{format_time(other.at)} to {format_time(other.end)})",
-                    )
+            problems.append(
+                Problem(
+                    _path(("events", i), data),
+                    f"overlapping events: the failure of {ev.link!r} from {format_time(ev.at)} "
+                    f"to {format_time(ev.end)} overlaps events[{i0}] (from "
+                    f"{format_time(other.at)} to {format_time(other.end)})",
                 )
+            )
     return problems
 
 
@@ -629,7 +716,7 @@ def _check_qos(scenario: Scenario | None, data: dict[str, Any]) -> list[Problem]
     qos = scenario.qos if scenario is not None else None
     if scenario is None or qos is None:
         if data.get("qos") is None:
-            for i, item in _raw_items(data, "links"):
+            for i, item in raw_items(data, "links"):
                 sched = item.get("scheduler")
                 if isinstance(sched, str) and sched != "fifo":
                     problems.append(
@@ -660,8 +747,6 @@ def _check_group_names(scenario: Scenario | None, data: dict[str, Any]) -> list[
     """The statistics groups (``north/live``, ``voip:up``) have distinct names."""
     if scenario is None:
         return []
-    from vidnet_sim.traffic.sources import scenario_groups
-
     info = scenario_groups(scenario)
     first: dict[str, tuple[str, bool]] = {}  # name -> (path, is the item's own name)
     problems = []
@@ -679,48 +764,8 @@ def _check_group_names(scenario: Scenario | None, data: dict[str, Any]) -> list[
     return problems
 
 
-def _check_sla_classes(data: dict[str, Any]) -> list[Problem]:
-    """Every ``[sla.<class>]`` names a class some camera group, source or service uses."""
-    sla = data.get("sla")
-    if not isinstance(sla, dict):
-        return []
-    from vidnet_sim.scenario.services import DEFAULT_CLASS
-
-    used: dict[str, None] = {}
-    for section, default in (("cameras", "video"), ("sources", "data")):
-        for _, item in _raw_items(data, section):
-            value = item.get("class", default)
-            if isinstance(value, str):
-                used[value] = None
-            for _, stream in _raw_items(item, "streams") if section == "cameras" else ():
-                value = stream.get("class", value)
-                if isinstance(value, str):
-                    used[value] = None
-    for _, item in _raw_items(data, "services"):
-        kind = item.get("kind")
-        value = item.get("class", DEFAULT_CLASS.get(kind) if isinstance(kind, str) else None)
-        if isinstance(value, str):
-            used[value] = None
-    classes = list(used)
-    problems = []
-    for name in sla:
-        if name not in used:
-            listed = ", ".join(classes) if classes else "none"
-            hint = _did_you_mean(name, classes, False).removeprefix("; ")
-            problems.append(
-                Problem(
-                    f"sla.{name}",
-                    f"class {name!r} is used by no camera group or source; classes in use: "
-                    f"{listed}" + (f" ({hint})" if hint else ""),
-                )
-            )
-    return problems
-
-
 def _check_traces(sources: list[tuple[int, Source]], data: dict[str, Any]) -> list[Problem]:
     """Read each trace file once, so that ``vidnet-sim validate`` reports a bad trace."""
-    from vidnet_sim.traffic.trace import TraceError, load_trace
-
     problems: list[Problem] = []
     for i, src in sources:
         if src.kind != "trace" or src.file is None:
@@ -732,4 +777,53 @@ def _check_traces(sources: list[tuple[int, Source]], data: dict[str, Any]) -> li
             problems.append(Problem(where, exc.message))
         except Exception as exc:  # a reader failing in an unforeseen way is still a bad file
             problems.append(Problem(where, f"cannot read trace {src.file}: {exc}"))
+    return problems
+
+
+def _growth_problems(
+    scenario: Scenario, data: dict[str, Any], source: str = "", base_dir: Path | None = None
+) -> list[Problem]:
+    """Check the growth plan of a scenario whose base is valid: years increase, the groups
+    ``scale_cameras`` names exist by then, and the scenario of every year validates (each
+    problem reported once, at its place in the plan)."""
+    problems: list[Problem] = []
+    names = [c.name for c in scenario.cameras]
+    for g, entry in enumerate(scenario.growth):
+        if g and entry.year <= scenario.growth[g - 1].year:
+            problems.append(
+                Problem(
+                    f"growth[{g}].year",
+                    f"got {entry.year}: years must increase from one entry to the next "
+                    f"(growth[{g - 1}] is year {scenario.growth[g - 1].year})",
+                )
+            )
+        if isinstance(entry.scale_cameras, dict):
+            for name in entry.scale_cameras:
+                if name not in names:
+                    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+                    hint = (
+                        f"; did you mean {close[0]!r}?"
+                        if close
+                        else f"; groups then: {', '.join(dict.fromkeys(names)) or 'none'}"
+                    )
+                    problems.append(
+                        Problem(
+                            f"growth[{g}].scale_cameras.{name}",
+                            f"got {name!r}: no camera group has this name before this entry "
+                            f"(year {entry.year}){hint}",
+                        )
+                    )
+        names += [c["name"] for c in entry.cameras if isinstance(c.get("name"), str)]
+    seen: set[str] = set()
+    for year in sorted({g.year for g in scenario.growth}):
+        try:
+            parse_scenario_dict(year_data(data, year), source, base_dir)
+        except ScenarioError as exc:
+            for p in exc.problems:
+                if p.path.startswith("sla."):
+                    continue  # SLA classes are checked over the whole plan, with the base
+                key = str(remap_problem(p, data, year, note_year=False))
+                if key not in seen:
+                    seen.add(key)
+                    problems.append(remap_problem(p, data, year))
     return problems

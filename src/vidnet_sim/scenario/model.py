@@ -34,6 +34,10 @@ from vidnet_sim.scenario.units import (
 
 __all__ = [
     "DEFAULT_LINK_BUFFER_BYTES",
+    "DEFAULT_POE_CLASS",
+    "DEFAULT_RETENTION_DAYS",
+    "FIBRE_STATUSES",
+    "POE_CLASS_WATTS",
     "UNITS_REQUIRED",
     "CameraGroup",
     "CameraStream",
@@ -61,10 +65,27 @@ __all__ = [
 
 
 from vidnet_sim.scenario.behaviour import DayNight, Motion
+from vidnet_sim.scenario.bounds import (
+    MAX_CAMERAS,
+    MAX_DURATION_PS,
+    MAX_IP_RATIO,
+    MAX_PACKET_RATE,
+    MAX_PATH_NODES,
+    MAX_REPORT_EPOCHS,
+    MAX_SIGMA,
+    MAX_WEIGHT,
+    MAX_WINDOWS,
+    MIN_FPS,
+    MIN_REPORT_INTERVAL_PS,
+    MIN_WINDOW_PS,
+)
 from vidnet_sim.scenario.fields import (
     DEFAULT_LINK_BUFFER_BYTES,
     UNITS_REQUIRED,
+    BitrateScale,
+    Gop,
     Length,
+    PerSecond,
     Rate,
     Size,
     Time,
@@ -76,7 +97,7 @@ from vidnet_sim.scenario.fields import (
     _raise_rules,
     _stop_after_start,
 )
-from vidnet_sim.scenario.growth import GrowthYear
+from vidnet_sim.scenario.growth_year import GrowthYear
 from vidnet_sim.scenario.qos import Qos, Scheduler
 from vidnet_sim.scenario.services import Service
 
@@ -85,12 +106,12 @@ from vidnet_sim.scenario.services import Service
 class Simulation(_Model):
     """How long to simulate, from which seed, and in which windows."""
 
-    duration: _PositiveTime
+    duration: Annotated[_PositiveTime, Field(le=MAX_DURATION_PS)]
     warmup: Time = 0
     seed: Annotated[int, Field(ge=0)] = 0
-    window: _PositiveTime = parse_time("100ms")
+    window: Annotated[Time, Field(ge=MIN_WINDOW_PS)] = parse_time("100ms")
     drain: bool = True
-    report_interval: _PositiveTime | None = None
+    report_interval: Annotated[Time, Field(ge=MIN_REPORT_INTERVAL_PS)] | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -104,6 +125,28 @@ class Simulation(_Model):
                     )
                 ]
             )
+        problems: list[tuple[str, str]] = []
+        if self.duration // self.window > MAX_WINDOWS:
+            problems.append(
+                (
+                    "window",
+                    f"got {format_time(self.window)}: {self.duration // self.window} windows "
+                    f"in {format_time(self.duration)}; expected at most {MAX_WINDOWS} "
+                    f"(a window of at least {format_time(-(-self.duration // MAX_WINDOWS))})",
+                )
+            )
+        ri = self.report_interval
+        if ri is not None and self.duration // ri > MAX_REPORT_EPOCHS:
+            problems.append(
+                (
+                    "report_interval",
+                    f"got {format_time(ri)}: {self.duration // ri} report epochs in "
+                    f"{format_time(self.duration)}; expected at most {MAX_REPORT_EPOCHS} "
+                    f"(an interval of at least "
+                    f"{format_time(-(-self.duration // MAX_REPORT_EPOCHS))})",
+                )
+            )
+        _raise_rules(problems)
         return self
 
 
@@ -122,14 +165,43 @@ NodeKind = Literal[
 
 
 class Node(_Model):
-    """A network node (switch, router, site, ...) identified by ``id``."""
+    """A network node (switch, router, site, ...) identified by ``id``.
+
+    Optional coordinates place it on a drawing and give a link without ``length`` or
+    ``delay`` its straight-line fibre length for costing: ``x``/``y`` (lengths from an
+    origin, e.g. ``'1.2km'``) or ``lat``/``lon`` (degrees, WGS 84), not both."""
 
     id: _Name
     kind: NodeKind = "switch"
+    x: Length | None = None
+    y: Length | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+    @model_validator(mode="after")
+    def _coordinates(self) -> Self:
+        problems: list[tuple[str, str]] = []
+        for one, other in (("x", "y"), ("y", "x"), ("lat", "lon"), ("lon", "lat")):
+            if getattr(self, one) is not None and getattr(self, other) is None:
+                problems.append((other, f"{one} is given: give {other} too (a point needs both)"))
+        if self.x is not None and self.lat is not None:
+            problems.append(("lat", "give either x/y or lat/lon, not both"))
+        _raise_rules(problems)
+        return self
+
+
+#: What the fibre of a link is: owned (``existing``), pulled in an existing duct (``duct``),
+#: laid in a new trench (``trench``) or rented (``leased``). Priced by the cost model.
+FibreStatus = Literal["existing", "duct", "trench", "leased"]
+FIBRE_STATUSES: tuple[str, ...] = ("existing", "duct", "trench", "leased")
 
 
 class Link(_Model):
-    """A link between nodes ``a`` and ``b`` (both directions unless ``duplex = false``)."""
+    """A link between nodes ``a`` and ``b`` (both directions unless ``duplex = false``).
+
+    ``fibre`` says what its fibre is (``None``: the scenario's ``fibre``); only the cost
+    model reads it.
+    """
 
     id: _Name | None = None
     a: _Name
@@ -142,6 +214,7 @@ class Link(_Model):
     duplex: bool = True
     blocked: bool = False
     scheduler: Scheduler | None = None
+    fibre: FibreStatus | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -174,7 +247,7 @@ class Route(_Model):
 
     from_: _Name = Field(alias="from")
     to: _Name
-    path: Annotated[list[_Name], Field(min_length=2)]
+    path: Annotated[list[_Name], Field(min_length=2, max_length=MAX_PATH_NODES)]
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -190,10 +263,26 @@ class Route(_Model):
 
 
 # --------------------------------------------------------------------------- cameras
+_Fps = Annotated[float, Field(ge=MIN_FPS, le=240)]
+_IpRatio = Annotated[float, Field(gt=0, le=MAX_IP_RATIO)]
+_Sigma = Annotated[float, Field(ge=0, le=MAX_SIGMA)]
+_MIN_INTERVAL_PS = round(10**12 / MAX_PACKET_RATE)  # the interval of the highest packet rate
+
 Codec = Literal["h264", "h265"]
+#: The kind of a camera, which gives its default PoE class.
+CameraKind = Literal["fixed", "ptz", "heater"]
+#: IEEE 802.3 PoE classes by the power a switch port must supply (W): 802.3af, 802.3at,
+#: 802.3bt type 3 and type 4.
+PoeClass = Literal["af", "at", "bt3", "bt4"]
+POE_CLASS_WATTS: dict[str, float] = {"af": 15.4, "at": 30.0, "bt3": 60.0, "bt4": 90.0}
+#: A camera's PoE class when it gives none, by kind: a fixed camera 802.3af, a PTZ camera
+#: 802.3at, a camera with a heater (or a PTZ with one) 802.3bt type 3.
+DEFAULT_POE_CLASS: dict[str, str] = {"fixed": "af", "ptz": "at", "heater": "bt3"}
+#: Days a recorder keeps a camera group's recordings when the group gives no retention_days.
+DEFAULT_RETENTION_DAYS = 30
 Resolution = Literal["VGA", "D1", "720p", "1080p", "4MP", "4K"]
 
-# Mbit/s at (12 fps, 25 fps), H.264, from DOMAIN.md §2 (viomic.com [B]); 4MP and 4K are
+# Mbit/s at (12 fps, 25 fps), H.264, from docs/domain.md §2 (viomic.com [B]); 4MP and 4K are
 # extrapolated (twice and four times 1080p).
 _H264_MBPS: dict[str, tuple[Fraction, Fraction]] = {
     "VGA": (Fraction("0.3"), Fraction("0.4")),
@@ -203,7 +292,8 @@ _H264_MBPS: dict[str, tuple[Fraction, Fraction]] = {
     "4MP": (Fraction(4), Fraction(6)),
     "4K": (Fraction(8), Fraction(12)),
 }
-# Mbit/s at 25 fps, H.265 (DOMAIN.md §2: 2 MP 1.5-3, 4 MP 3-5, 8 MP 6-10); below 1080p 0.6 x H.264.
+# Mbit/s at 25 fps, H.265 (docs/domain.md §2: 2 MP 1.5-3, 4 MP 3-5, 8 MP 6-10); below 1080p
+# 0.6 x H.264.
 _H265_25_MBPS: dict[str, Fraction] = {
     "VGA": Fraction("0.6") * Fraction("0.4"),
     "D1": Fraction("0.6") * Fraction("0.6"),
@@ -215,11 +305,11 @@ _H265_25_MBPS: dict[str, Fraction] = {
 
 
 def default_bitrate_bps(codec: str, resolution: str, fps: float) -> int:
-    """Return the default mean bitrate of a camera stream, in bit/s, from DOMAIN.md §2.
+    """Return the default mean bitrate of a camera stream, in bit/s (docs/domain.md §2).
 
     H.264 at 12 / 25 fps (viomic.com [B]): VGA 0.3 / 0.4 Mbit/s, D1 0.5 / 0.6, 720p 1 / 1.5,
     1080p 2 / 3; 4MP 4 / 6 and 4K 8 / 12 are extrapolated (2x and 4x 1080p), not sourced.
-    H.265 at 25 fps: 1080p 2.25, 4MP 4, 4K 8 Mbit/s (middle of the ranges quoted in DOMAIN.md
+    H.265 at 25 fps: 1080p 2.25, 4MP 4, 4K 8 Mbit/s (middle of the ranges quoted in docs/domain.md
     §2), VGA / D1 / 720p 0.6 x H.264. An H.265 12 fps value is the 25 fps value scaled by the
     H.264 12/25 ratio of the same resolution.
 
@@ -254,12 +344,12 @@ class CameraStream(_Model):
     name: _Name
     codec: Codec | None = None
     resolution: Resolution | None = None
-    fps: Annotated[float, Field(gt=0, le=240)] | None = None
+    fps: _Fps | None = None
     bitrate: _PositiveRate | None = None
-    gop: Annotated[int, Field(ge=1)] | None = None
-    ip_ratio: Annotated[float, Field(gt=0)] | None = None
-    p_sigma: Annotated[float, Field(ge=0)] | None = None
-    i_sigma: Annotated[float, Field(ge=0)] | None = None
+    gop: Gop | None = None
+    ip_ratio: _IpRatio | None = None
+    p_sigma: _Sigma | None = None
+    i_sigma: _Sigma | None = None
     rate_control: Literal["vbr", "cbr"] | None = None
     max_payload: _PositiveSize | None = None
     destinations: Annotated[list[_Name], Field(min_length=1)] | None = None
@@ -271,7 +361,7 @@ class CameraGroup(_Model):
     """``count`` identical cameras attached to node ``attach``, streaming to ``destinations``."""
 
     name: _Name
-    count: Annotated[int, Field(ge=1)]
+    count: Annotated[int, Field(ge=1, le=MAX_CAMERAS)]
     attach: _Name
     access_rate: _PositiveRate = parse_rate("100Mbps")
     access_delay: Time | None = None
@@ -279,12 +369,12 @@ class CameraGroup(_Model):
     access_buffer: _PositiveSize = parse_size("1MiB")
     codec: Codec = "h264"
     resolution: Resolution = "1080p"
-    fps: Annotated[float, Field(gt=0, le=240)] = 25.0
+    fps: _Fps = 25.0
     bitrate: _PositiveRate | None = None
-    gop: Annotated[int, Field(ge=1)] | None = None
-    ip_ratio: Annotated[float, Field(gt=0)] = 10.0
-    p_sigma: Annotated[float, Field(ge=0)] = 0.3
-    i_sigma: Annotated[float, Field(ge=0)] = 0.04
+    gop: Gop | None = None
+    ip_ratio: _IpRatio = 10.0
+    p_sigma: _Sigma = 0.3
+    i_sigma: _Sigma = 0.04
     rate_control: Literal["vbr", "cbr"] = "vbr"
     max_payload: _PositiveSize = parse_size("1400B")
     header_bytes: Size | None = None
@@ -297,6 +387,9 @@ class CameraGroup(_Model):
     streams: list[CameraStream] = Field(default_factory=list)
     motion: Motion | None = None
     day_night: DayNight | None = None
+    kind: CameraKind = "fixed"
+    poe_class: PoeClass | None = None
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = DEFAULT_RETENTION_DAYS
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -328,6 +421,11 @@ class CameraGroup(_Model):
         return default_bitrate_bps(self.codec, self.resolution, self.fps)
 
     @property
+    def poe_watts(self) -> float:
+        """The power (W) its switch port must supply: ``poe_class``, else the kind's default."""
+        return POE_CLASS_WATTS[self.poe_class or DEFAULT_POE_CLASS[self.kind]]
+
+    @property
     def gop_frames(self) -> int:
         """The GOP length in frames: ``gop`` if given, else ``round(fps)`` (one I-frame/s)."""
         return self.gop if self.gop is not None else max(1, round(self.fps))
@@ -341,7 +439,7 @@ class SizeDist(_Model):
     min: _PositiveSize | None = None
     max: _PositiveSize | None = None
     values: Annotated[list[_PositiveSize], Field(min_length=1)] | None = None
-    weights: list[Annotated[float, Field(gt=0)]] | None = None
+    weights: list[Annotated[float, Field(gt=0, le=MAX_WEIGHT)]] | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -400,8 +498,8 @@ class Source(_Model):
     class_: _Name = Field(default="data", alias="class")
     multicast: bool = False
     rate: _PositiveRate | None = None
-    packet_rate: Annotated[float, Field(gt=0)] | None = None
-    interval: _PositiveTime | None = None
+    packet_rate: PerSecond | None = None
+    interval: Annotated[Time, Field(ge=_MIN_INTERVAL_PS)] | None = None
     size: _PositiveSize | None = None
     size_dist: SizeDist | None = None
     file: _Name | None = None
@@ -475,8 +573,8 @@ class Event(_Model):
     targets: Annotated[list[_Name], Field(min_length=1)] | None = None
     at: Time
     duration: _PositiveTime | None = None
-    bitrate_scale: Annotated[float, Field(gt=0)] = 3.0
-    gop: Annotated[int, Field(ge=1)] | None = None
+    bitrate_scale: BitrateScale = 3.0
+    gop: Gop | None = None
     link: _Name | None = None
     convergence: Time = parse_time("50ms")
     revert: bool = True
@@ -574,3 +672,8 @@ class Scenario(_Model):
     qos: Qos | None = None
     growth: list[GrowthYear] = Field(default_factory=list)
     sizing: Sizing | None = None
+    fibre: FibreStatus = "existing"
+
+    def link_fibre(self, link: Link) -> str:
+        """The fibre status of ``link``: its own ``fibre``, else the scenario's."""
+        return link.fibre or self.fibre

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from vidnet_sim.scenario.bounds import MAX_WEIGHT
 from vidnet_sim.scenario.fields import (
     Model,
     Name,
@@ -39,7 +40,7 @@ DSCP_NAMES: dict[str, int] = {
     **{f"AF{c}{d}": 8 * c + 2 * d for c in range(1, 5) for d in range(1, 4)},
 }
 
-#: Marks of the classes a scenario may use without declaring them (RFC 4594, DOMAIN.md §3:
+#: Marks of the classes a scenario may use without declaring them (RFC 4594, docs/domain.md §3:
 #: surveillance video as Broadcast Video CS3, voice EF, signalling CS5, interactive video
 #: AF41, IoT and network control CS2, bulk CS1, the rest best effort).
 DEFAULT_CLASS_DSCP: dict[str, int] = {
@@ -93,7 +94,7 @@ class QosQueue(Model):
     name: Name
     dscp: Annotated[list[int], Field(min_length=1)]
     priority: Annotated[int, Field(ge=0)] = 0
-    weight: Annotated[float, Field(gt=0)] = 1.0
+    weight: Annotated[float, Field(gt=0, le=MAX_WEIGHT)] = 1.0
     buffer: PositiveSize | None = None
     buffer_packets: Annotated[int, Field(gt=0)] | None = None
 

@@ -4,7 +4,7 @@ A service attaches at node ``at`` (where its users or devices are: a site with p
 Wi-Fi access point, a LoRaWAN gateway, a signal controller cabinet) and exchanges traffic with
 each of its ``destinations`` (control centre, data centre, internet gateway). *Up* is from
 ``at`` to the destinations, *down* from each destination back to ``at``. Kinds and their
-defaults (DOMAIN.md §5 unless marked as an assumption):
+defaults (docs/domain.md §5 unless marked as an assumption):
 
 ========  ======================================================================  ============
 kind      model                                                                    directions
@@ -34,9 +34,11 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
+from vidnet_sim.scenario.bounds import MAX_SERVICE_COUNT
 from vidnet_sim.scenario.fields import (
     Model,
     Name,
+    PerSecond,
     PositiveRate,
     PositiveSize,
     PositiveTime,
@@ -64,14 +66,14 @@ DEFAULT_CLASS: dict[str, str] = {
 
 #: Codec payload bit rates, bit/s (ITU-T G.711 64 kbit/s, G.729 8 kbit/s). With 20 ms
 #: packets: 160 B and 20 B of payload; with RTP/UDP/IP 40 B and Ethernet 18 B per packet
-#: (``header_bytes = "58B"``) a direction carries 87.2 and 31.2 kbit/s, DOMAIN.md §5 (Avaya
+#: (``header_bytes = "58B"``) a direction carries 87.2 and 31.2 kbit/s, docs/domain.md §5 (Avaya
 #: [A]); the default ``header_bytes`` of 78 B also counts preamble, SFD and inter-frame gap
 #: (20 B): 95.2 and 39.2 kbit/s on the wire.
 VOIP_CODEC_BPS: dict[str, int] = {"g711": 64_000, "g729": 8_000}
-#: Packetisation interval of a call (DOMAIN.md §5: 20 ms).
+#: Packetisation interval of a call (docs/domain.md §5: 20 ms).
 VOIP_PTIME_PS = parse_time("20ms")
 
-#: Rate of an active Wi-Fi user while on, by profile, bit/s (DOMAIN.md §5: browsing 0.5,
+#: Rate of an active Wi-Fi user while on, by profile, bit/s (docs/domain.md §5: browsing 0.5,
 #: SD video 3, HD 5, 4K 25 Mbit/s; Linksys AP guide [A], FCC guide [B]).
 WIFI_PROFILE_BPS: dict[str, int] = {
     "browsing": 500_000,
@@ -82,7 +84,7 @@ WIFI_PROFILE_BPS: dict[str, int] = {
 #: Pareto shape of on and off periods (1 < a < 2: heavy tails, self-similar aggregate;
 #: Willinger et al., IEEE/ACM ToN 1997). Assumed 1.4, inside the usual 1.2-1.5.
 DEFAULT_PARETO_SHAPE = 1.4
-#: Mean on and off periods of a Wi-Fi user: assumptions (not in DOMAIN.md).
+#: Mean on and off periods of a Wi-Fi user: assumptions (no published figure).
 WIFI_ON_MEAN_PS = parse_time("1s")
 WIFI_OFF_MEAN_PS = parse_time("1s")
 #: Upstream of a Wi-Fi user while on (requests, TCP acknowledgements): assumed 1/20 of the
@@ -93,17 +95,17 @@ WIFI_UP_SIZE = 64
 #: Full-size payload: 1460 B + 40 B of transport/IP headers = an Ethernet MTU of 1500 B.
 FULL_PAYLOAD = 1460
 
-#: LoRaWAN application payloads (DOMAIN.md §5: 51-242 B, LoRaWAN regional parameters [A]).
+#: LoRaWAN application payloads (docs/domain.md §5: 51-242 B, LoRaWAN regional parameters [A]).
 IOT_SIZE_MIN = 51
 IOT_SIZE_MAX = 242
 
-#: NTCIP 1202 polling once per second (DOMAIN.md §5 [A]); message sizes are assumptions
-#: ("kbit/s" per controller in DOMAIN.md).
+#: NTCIP 1202 polling once per second (docs/domain.md §5 [A]); message sizes are assumptions
+#: (only "kbit/s" per controller is published).
 SIGNALS_INTERVAL_PS = parse_time("1s")
 SIGNALS_POLL_SIZE = 100
 SIGNALS_RESPONSE_SIZE = 300
 
-#: Web / open data: about 1 Mbit/s per active user (DOMAIN.md §5, FCC [B]), as the mean
+#: Web / open data: about 1 Mbit/s per active user (docs/domain.md §5, FCC [B]), as the mean
 #: downstream wire rate; request size and response length are assumptions.
 WEB_RATE_BPS = 1_000_000
 WEB_REQUEST_SIZE = 500
@@ -166,7 +168,7 @@ KIND_DIRECTIONS: dict[str, tuple[str, ...]] = {
     "bulk": ("up",),
 }
 
-_Count = Annotated[int, Field(ge=1)]
+_Count = Annotated[int, Field(ge=1, le=MAX_SERVICE_COUNT)]
 _Shape = Annotated[float, Field(gt=1)]
 
 
@@ -204,7 +206,7 @@ class Service(Model):
     up_size: PositiveSize | None = None
     # iot
     gateways: _Count | None = None
-    uplinks: Annotated[float, Field(gt=0)] | None = None
+    uplinks: PerSecond | None = None
     size_min: PositiveSize | None = None
     size_max: PositiveSize | None = None
     # signals, web
@@ -212,7 +214,7 @@ class Service(Model):
     interval: PositiveTime | None = None
     poll_size: PositiveSize | None = None
     request_size: PositiveSize | None = None
-    requests: Annotated[float, Field(gt=0)] | None = None
+    requests: PerSecond | None = None
     response_size: PositiveSize | None = None
     response_packets: _Count | None = None
     response_rate: PositiveRate | None = None

@@ -11,7 +11,7 @@ See ``docs/sweeps.md``.
 
 from __future__ import annotations
 
-from vidnet_sim.sweep.compare import compare_results, load_results
+from vidnet_sim.sweep.compare import compare_results
 from vidnet_sim.sweep.execute import (
     DaskExecutor,
     Executor,
@@ -49,7 +49,6 @@ __all__ = [
     "compare_results",
     "compute_point",
     "is_sweep_dir",
-    "load_results",
     "load_sweep",
     "read_sweep",
     "run_sweep",

@@ -1,8 +1,8 @@
-"""Batch clusters: a dask-jobqueue SLURM/PBS cluster, or a plain SLURM job-array script.
+"""SLURM job-array scripts for sweeps (a plain SLURM job array, no Dask).
 
-dask-jobqueue is optional (``pip install 'vidnet-sim[cluster]'``) and imported only here,
-when a cluster is asked for. The job-array script needs nothing but SLURM: each array task
-runs ``vidnet-sim sweep FILE --out OUT --index $SLURM_ARRAY_TASK_ID [--chunk K]``.
+Each array task runs ``vidnet-sim sweep FILE --out OUT --index $SLURM_ARRAY_TASK_ID
+[--chunk K]``. Batch-job resources are :class:`~vidnet_sim.execute.cluster.JobOptions`
+(re-exported here with :func:`~vidnet_sim.execute.cluster.jobqueue_cluster`).
 """
 
 from __future__ import annotations
@@ -12,68 +12,11 @@ import shlex
 import shutil
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from vidnet_sim.errors import VidnetError
+from vidnet_sim.execute.cluster import JobOptions, jobqueue_cluster
 
-__all__ = ["JOBQUEUE_CLASSES", "JobOptions", "jobqueue_cluster", "sbatch_script"]
-
-#: dask-jobqueue cluster class of each ``--cluster`` choice.
-JOBQUEUE_CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster"}
-
-
-@dataclass
-class JobOptions:
-    """Resources of each batch job (a dask-jobqueue job, or one job-array task)."""
-
-    walltime: str | None = None  # "01:00:00"
-    queue: str | None = None  # SLURM partition / PBS queue
-    account: str | None = None
-    memory: str | None = None  # per job: "4GB"
-    cores: int = 1  # per job: one worker process (one point at a time) per core
-    directives: list[str] = field(default_factory=list)  # extra "#SBATCH" / "#PBS" lines
-
-
-def jobqueue_cluster(
-    kind: str, jobs: int, options: JobOptions, log_directory: str | Path | None = None
-) -> Any:
-    """Start a dask-jobqueue cluster of ``jobs`` batch jobs (``kind``: slurm or pbs).
-
-    Each job runs ``options.cores`` single-threaded worker processes with
-    ``NUMBA_NUM_THREADS=1`` and this Python interpreter. Raises :class:`VidnetError` when
-    dask-jobqueue is not installed.
-    """
-    try:
-        import dask_jobqueue
-    except ImportError:
-        raise VidnetError(
-            "--cluster needs dask-jobqueue: pip install 'vidnet-sim[cluster]' "
-            "(or pip install dask-jobqueue)"
-        ) from None
-    if kind not in JOBQUEUE_CLASSES:
-        raise VidnetError(
-            f"unknown cluster kind {kind!r}: expected one of {', '.join(JOBQUEUE_CLASSES)}"
-        )
-    cls = getattr(dask_jobqueue, JOBQUEUE_CLASSES[kind])
-    if log_directory is not None:
-        Path(log_directory).mkdir(parents=True, exist_ok=True)
-    kwargs: dict[str, Any] = {
-        "cores": options.cores,
-        "processes": options.cores,
-        "memory": options.memory or f"{2 * options.cores}GB",
-        "walltime": options.walltime,
-        "queue": options.queue,
-        "account": options.account,
-        "job_extra_directives": list(options.directives),
-        "job_script_prologue": ["export NUMBA_NUM_THREADS=1"],
-        "python": sys.executable,
-        "log_directory": str(log_directory) if log_directory is not None else None,
-    }
-    cluster = cls(**{k: v for k, v in kwargs.items() if v is not None})
-    cluster.scale(jobs=jobs)
-    return cluster
+__all__ = ["JobOptions", "jobqueue_cluster", "sbatch_script"]
 
 
 def _command() -> list[str]:

@@ -1,7 +1,7 @@
 """Compare two sets of results per traffic class and per link, with confidence intervals.
 
-Each side is a sweep folder (:func:`~vidnet_sim.sweep.store.read_sweep`) or a run folder
-(:func:`vidnet_sim.read_results`). Rows are matched on the table's keys (class or group
+Each side is a sweep folder, a run folder or a folder of runs, as
+:func:`vidnet_sim.read_results` reads them. Rows are matched on the table's keys (class or group
 name; link) and on the sweep parameters both sides share; replications of one design are
 aggregated into a mean and a Student-t confidence interval. A difference is *significant*
 when the two intervals do not overlap (both sides need at least two replications).
@@ -9,6 +9,7 @@ when the two intervals do not overlap (both sides need at least two replications
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Sequence
@@ -18,14 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vidnet_sim.results.atomic import atomic_write
+from vidnet_sim.results.schema import SCHEMAS
 from vidnet_sim.results.store import Results
-from vidnet_sim.results.tables import SCHEMAS
 from vidnet_sim.sweep.plan import POINT_COLUMNS
 
 __all__ = [
     "DEFAULT_METRICS",
     "compare_results",
-    "load_results",
     "parameter_columns",
 ]
 
@@ -57,14 +58,6 @@ STAT_COLUMNS = (
     "rel_diff",
     "significant",
 )
-
-
-def load_results(path: str | os.PathLike[str]) -> Results:
-    """A sweep folder (``_sweep.json``) or a run folder, read as :class:`Results`."""
-    from vidnet_sim.results.store import read_results
-    from vidnet_sim.sweep.store import is_sweep_dir, read_sweep
-
-    return read_sweep(path) if is_sweep_dir(path) else read_results(path)
 
 
 def parameter_columns(df: pd.DataFrame, table: str) -> list[str]:
@@ -187,10 +180,6 @@ def format_value(metric: str, value: float) -> str:
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write a comparison to ``path`` (Parquet, or CSV by suffix), atomically."""
-    import io
-
-    from vidnet_sim.sweep.store import atomic_write
-
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.suffix.lower() == ".csv":

@@ -21,7 +21,6 @@ import json
 import math
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,39 +28,36 @@ from typing import Any
 
 import numpy as np
 
+from vidnet_sim.canonical import canonical_json
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.fingerprint import engine_fingerprint
-from vidnet_sim.scenario import Scenario, load_scenario, parse_scenario_dict
-from vidnet_sim.sweep.paths import Loc, PathError, format_loc, resolve, set_value
+from vidnet_sim.results.sweep_folder import POINT_COLUMNS
+from vidnet_sim.scenario import Scenario, parse_scenario_dict
+from vidnet_sim.scenario.toml_file import read_toml
 from vidnet_sim.sweep.spec import (
-    QUANTITY_KINDS,
     RandomBlock,
     RandomParam,
     SweepSpec,
     parse_spec,
-    quantity_kind,
     spec_path,
 )
+from vidnet_sim.variation.paths import Loc, PathError, format_loc, resolve, set_value
+from vidnet_sim.variation.quantities import QUANTITY_KINDS, quantity_kind
+from vidnet_sim.variation.seeds import point_seed
 
 __all__ = [
     "POINT_COLUMNS",
     "Point",
     "Sweep",
     "SweepBase",
-    "canonical_json",
     "load_sweep",
-    "point_seed",
     "sweep_from_dict",
 ]
 
-#: Columns every table of a sweep point starts with, before the parameter columns.
-POINT_COLUMNS = ("point_id", "replication", "seed")
 
 #: Version of the point-id and seed scheme (part of a sweep folder's fingerprint).
 SCHEME = 1
 
-_SEED_CONTENT = 0
-_SEED_COMMON = 1
 _SAMPLE_LHS = 2
 _SAMPLE_UNIFORM = 3
 _SEED_PATH: Loc = ("simulation", "seed")
@@ -81,26 +77,6 @@ _RESERVED = {
     "loss",
     "run",
 }
-
-
-def canonical_json(value: object) -> str:
-    """Compact JSON with sorted keys: the canonical text that content keys hash."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
-
-
-def point_seed(
-    root_seed: int, params_digest: bytes, replication: int, common_random_numbers: bool = False
-) -> int:
-    """The ``simulation.seed`` of a point (a non-negative int64)."""
-    if common_random_numbers:
-        key: tuple[int, ...] = (_SEED_COMMON, replication)
-    else:
-        words = tuple(int.from_bytes(params_digest[i : i + 4], "little") for i in range(0, 16, 4))
-        key = (_SEED_CONTENT, *words, replication)
-    ss = np.random.SeedSequence(root_seed, spawn_key=key)
-    return int(ss.generate_state(1, dtype=np.uint64)[0]) >> 1
 
 
 @dataclass(frozen=True)
@@ -219,16 +195,6 @@ def _within(path: str, prefix: str) -> bool:
 
 
 # --------------------------------------------------------------------------- loading
-def _read_toml(file: Path) -> dict[str, Any]:
-    try:
-        text = file.read_text(encoding="utf-8")
-        return tomllib.loads(text)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        # the scenario loader reports a missing file, bad bytes or TOML syntax clearly
-        load_scenario(file)
-        raise  # pragma: no cover - load_scenario raised already
-
-
 def load_sweep(path: str | os.PathLike[str]) -> Sweep:
     """Read a sweep from a TOML file and expand its points.
 
@@ -240,7 +206,7 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
     """
     file = Path(path)
     source = str(path)
-    data = _read_toml(file)
+    data = read_toml(file)
     if "sweep" not in data:
         raise ScenarioError(
             Problem(
@@ -269,7 +235,7 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
                 Problem("sweep.scenario", f"got {scenario_ref!r}: no such file {scenario_file}"),
                 source=source,
             )
-        data = _read_toml(scenario_file)
+        data = read_toml(scenario_file)
         if "sweep" in data:
             raise ScenarioError(
                 Problem(
@@ -305,10 +271,11 @@ def sweep_from_dict(
     """
     data = copy.deepcopy(dict(scenario))
     data.pop("sweep", None)
-    parsed, problems = parse_spec(dict(spec))
+    parsed, problems = parse_spec(dict(spec) if isinstance(spec, Mapping) else spec)
     if parsed is None:
         # report the field paths' problems too, where the spec's structure allows it
-        problems += _targets(_raw_param_keys(spec), data)[1]
+        if isinstance(spec, Mapping):
+            problems += _targets(_raw_param_keys(spec), data)[1]
         raise ScenarioError(problems, source=source)
     targets, problems = _targets(_param_keys(parsed), data)
     seed_param = next((k for k, loc in targets.items() if loc == _SEED_PATH), None)

@@ -36,48 +36,24 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from vidnet_sim.errors import Problem
-from vidnet_sim.scenario.units import (
-    format_length,
-    format_rate,
-    format_size,
-    format_time,
-    parse_length,
-    parse_rate,
-    parse_size,
-    parse_time,
-)
+from vidnet_sim.variation.quantities import QUANTITY_KINDS, quantity_kind
 
 __all__ = [
-    "QUANTITY_KINDS",
+    "MAX_SWEEP_POINTS",
     "RandomBlock",
     "RandomParam",
     "SweepSpec",
     "check_value",
     "parse_spec",
-    "quantity_kind",
+    "point_count",
     "spec_path",
 ]
 
 Scalar = str | int | float | bool
 
-#: Quantity kinds a random parameter may sample: name → (parser, exact formatter).
-QUANTITY_KINDS = {
-    "rate": (parse_rate, format_rate),
-    "size": (parse_size, format_size),
-    "time": (parse_time, format_time),
-    "length": (parse_length, format_length),
-}
-
-
-def quantity_kind(value: str) -> str | None:
-    """The kind of a quantity string (``'10Gbps'`` → ``'rate'``), or ``None``."""
-    for kind, (parser, _) in QUANTITY_KINDS.items():
-        try:
-            parser(value)
-        except ValueError:
-            continue
-        return kind
-    return None
+#: Most runs of one sweep (points x replications): each is a run folder, and the whole
+#: list is expanded in memory before the first runs.
+MAX_SWEEP_POINTS = 100_000
 
 
 def check_value(value: object) -> str | None:
@@ -283,10 +259,44 @@ def parse_spec(data: object) -> tuple[SweepSpec | None, list[Problem]]:
                 if why := check_value(v):
                     problems.append(Problem(spec_path((*loc, key, i)), why))
     for loc, group in spec.zip_groups():
+        if not group:
+            problems.append(Problem(spec_path(loc), "an empty zip group: give its arrays"))
         lengths = {key: len(values) for key, values in group.items()}
         if len(set(lengths.values())) > 1:
             listed = ", ".join(f"{k!r}: {n}" for k, n in lengths.items())
             problems.append(
                 Problem(spec_path(loc), f"the arrays of a zip must have one length, got {listed}")
             )
+    if not problems:
+        problems += _size_problems(spec)
     return (None if problems else spec), problems
+
+
+def point_count(spec: SweepSpec) -> tuple[int, str]:
+    """How many runs ``spec`` makes (before duplicate points are dropped), and how: the
+    factors, e.g. ``'grid 3 x 2 x zip 4 x 3 replications'``."""
+    factors = [
+        (f"grid {len(v)}" if i == 0 else str(len(v))) for i, v in enumerate(spec.grid.values())
+    ]
+    zips = [max(map(len, g.values()), default=0) for _, g in spec.zip_groups()]
+    factors += [f"zip {n}" for n in zips]
+    if spec.random is not None:
+        factors.append(f"{spec.random.samples} samples")
+    factors.append(f"{spec.replications} replication{'s' if spec.replications != 1 else ''}")
+    n = math.prod(len(v) for v in spec.grid.values()) * math.prod(zips)
+    n *= spec.random.samples if spec.random is not None else 1
+    return n * spec.replications, " x ".join(factors)
+
+
+def _size_problems(spec: SweepSpec) -> list[Problem]:
+    """A sweep of more than :data:`MAX_SWEEP_POINTS` runs, refused before it is expanded."""
+    n, how = point_count(spec)
+    if n <= MAX_SWEEP_POINTS:
+        return []
+    return [
+        Problem(
+            "sweep",
+            f"{n} runs ({how}); expected at most {MAX_SWEEP_POINTS} runs in one sweep: "
+            "split it, or sample it with [sweep.random]",
+        )
+    ]

@@ -20,7 +20,9 @@ import simpy
 
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import Problem, ScenarioError
-from vidnet_sim.traffic.sources import KIND_CAMERA, KIND_POISSON, SourceState, scenario_groups
+from vidnet_sim.scenario.groups import scenario_groups
+from vidnet_sim.traffic.rows import KIND_CAMERA, KIND_POISSON
+from vidnet_sim.traffic.sources import SourceState
 
 if TYPE_CHECKING:
     from vidnet_sim.network.plan import NetworkPlan

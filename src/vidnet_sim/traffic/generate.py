@@ -4,7 +4,7 @@ Sources are open-loop: what they emit never depends on the network, so the exact
 the SimPy reference engine consume the very same packets. A generated packet is one row of
 an int64 array with the columns below.
 
-Camera GOP model (DOMAIN.md §2): frame ``k`` is captured at ``anchor + k / fps`` (exact
+Camera GOP model (docs/domain.md §2): frame ``k`` is captured at ``anchor + k / fps`` (exact
 integer arithmetic); it is an I-frame when ``(k + gop_offset) % gop == 0``. A P-frame's size is
 lognormal with mean ``p_mean x scale`` and log-sd ``p_sigma``; an I-frame's is lognormal with
 mean ``ip_ratio x p_mean x scale`` and log-sd ``i_sigma``. The frame is cut into packets of
@@ -28,10 +28,13 @@ previous burst has been sent, ``burst_packets`` packets ``interval`` apart.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba as nb
 import numpy as np
 import numpy.typing as npt
 
+from vidnet_sim._compile_cache import end_compile_cache, use_compile_cache
 from vidnet_sim.traffic.modulation import mod_next, mod_start
 from vidnet_sim.traffic.rng import (
     STREAM_FRAME_SIZE,
@@ -40,7 +43,7 @@ from vidnet_sim.traffic.rng import (
     standard_normal,
     uniform,
 )
-from vidnet_sim.traffic.sources import (
+from vidnet_sim.traffic.rows import (
     BEH_DAY_NIGHT,
     BEH_MOTION,
     C_BURST_FREE,
@@ -59,9 +62,12 @@ from vidnet_sim.traffic.sources import (
     PS_PER_S,
     SIZE_FIXED,
     SIZE_UNIFORM,
-    SourceState,
-    SourceTable,
 )
+
+if TYPE_CHECKING:
+    from vidnet_sim.traffic.sources import SourceState, SourceTable
+
+use_compile_cache()
 
 # Columns of a generated packet row.
 G_T = 0  # emission time, ps
@@ -694,3 +700,6 @@ def generate(
         out, n = gen_source_all(s, t0, t1, ta, sa, np.empty((64, G_COLS), np.int64))
         result.append(out[:n].copy())
     return result
+
+
+end_compile_cache()  # (after the last njit decorator)

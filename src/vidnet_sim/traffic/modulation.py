@@ -23,7 +23,10 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from vidnet_sim._compile_cache import end_compile_cache, use_compile_cache
 from vidnet_sim.traffic.rng import STREAM_MODULATION, uniform
+
+use_compile_cache()
 
 #: Longest sojourn, ps (2^60 ps ≈ 13.3 days).
 SOJOURN_CAP_PS = float(2**60)
@@ -74,3 +77,6 @@ def mod_next(
 
 
 __all__ = ["SOJOURN_CAP_PS", "mod_next", "mod_start", "sojourn_ps"]
+
+
+end_compile_cache()  # (after the last njit decorator)

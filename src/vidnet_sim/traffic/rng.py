@@ -17,6 +17,10 @@ import hashlib
 import numba as nb
 import numpy as np
 
+from vidnet_sim._compile_cache import end_compile_cache, use_compile_cache
+
+use_compile_cache()
+
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -65,3 +69,6 @@ def source_key(seed: int, name: str, index: int = 0) -> np.uint64:
     content = int.from_bytes(digest, "little")
     ss = np.random.SeedSequence(seed, spawn_key=(content & 0xFFFFFFFF, content >> 32, index))
     return np.uint64(ss.generate_state(1, dtype=np.uint64)[0])
+
+
+end_compile_cache()  # (after the last njit decorator)

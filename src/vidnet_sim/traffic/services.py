@@ -42,7 +42,7 @@ from vidnet_sim.scenario.services import (
     Service,
 )
 from vidnet_sim.traffic.rng import STREAM_PHASE, source_key, uniform
-from vidnet_sim.traffic.sources import (
+from vidnet_sim.traffic.rows import (
     KIND_BURST,
     KIND_CBR,
     KIND_ONOFF,

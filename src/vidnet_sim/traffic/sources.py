@@ -6,10 +6,7 @@ One row per source: each stream of each camera of a camera group, each generic `
 changes (on/off, the bitrate scale and GOP of an alarm) and what the generator carries from
 one window to the next live in :class:`SourceState`.
 
-Statistics groups (:func:`scenario_groups`): a camera group with one stream is the group
-``<name>``; with ``[[cameras.streams]]`` each stream is the group ``<name>/<stream>``; a
-generic source is ``<name>``; a service is ``<name>:<direction>`` (``<name>`` when it has one
-direction).
+Each row belongs to a statistics group (:mod:`vidnet_sim.scenario.groups`).
 """
 
 from __future__ import annotations
@@ -18,44 +15,55 @@ import math
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from vidnet_sim.traffic.rng import source_key
+from vidnet_sim.scenario.groups import (
+    StreamParams,
+    camera_name,
+    camera_streams,
+    stream_group_name,
+)
+from vidnet_sim.scenario.model import CameraGroup, Scenario, Source
+from vidnet_sim.scenario.services import DEFAULT_PARETO_SHAPE
+from vidnet_sim.scenario.trace import load_trace
+from vidnet_sim.traffic.rng import source_key, uniform
+from vidnet_sim.traffic.rows import (
+    BEH_DAY_NIGHT,
+    BEH_MOTION,
+    C_BURST_FREE,
+    C_BURST_POS,
+    C_GOP_CUR,
+    C_GOP_OVERRIDE,
+    C_GOP_POS,
+    C_MOD_COUNT,
+    C_MOD_END,
+    C_MOD_STATE,
+    KIND_CAMERA,
+    KIND_CBR,
+    KIND_ONOFF,
+    KIND_POISSON,
+    KIND_TRACE,
+    N_CARRY,
+    PS_PER_S,
+    SIZE_CHOICE,
+    SIZE_FIXED,
+    SIZE_UNIFORM,
+    SourceRow,
+    new_row,
+)
+from vidnet_sim.traffic.services import service_rows
 
-if TYPE_CHECKING:
-    from vidnet_sim.scenario.model import CameraGroup, CameraStream, Scenario, Source
-
-KIND_CAMERA = 0
-KIND_CBR = 1
-KIND_POISSON = 2
-KIND_TRACE = 3
-KIND_ONOFF = 4  # CBR while on; Pareto on and off periods (traffic/modulation.py)
-KIND_BURST = 5  # Poisson bursts of back-to-back packets (responses to Poisson requests)
-KIND_NAMES = ("camera", "cbr", "poisson", "trace", "onoff", "burst")
-
-# Camera behaviour flags (``SourceTable.beh_flags``); 0: the plain GOP model.
-BEH_MOTION = 1
-BEH_DAY_NIGHT = 2
-
-# Columns of ``SourceState.carry``.
-C_MOD_STATE = 0
-C_MOD_END = 1
-C_MOD_COUNT = 2
-C_GOP_CUR = 3
-C_GOP_POS = 4
-C_GOP_OVERRIDE = 5
-C_BURST_POS = 6
-C_BURST_FREE = 7
-N_CARRY = 8
-
-SIZE_FIXED = 0
-SIZE_UNIFORM = 1
-SIZE_CHOICE = 2
-
-PS_PER_S = 10**12
+# The source rows' codes and the group naming are defined in traffic/rows.py and
+# scenario/groups.py; the kernels and the network plan import them from here too.
+__all__ = [
+    "SourceState",
+    "SourceTable",
+    "build_sources",
+    "frame_time_ps",
+    "p_mean_bytes",
+]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -226,11 +234,6 @@ class SourceState:
         return SourceState(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
 
 
-def fps_fraction(fps: float) -> Fraction:
-    """The frame rate as an exact small fraction (25 -> 25/1, 29.97 -> 2997/100)."""
-    return Fraction(str(fps)).limit_denominator(1001)
-
-
 def frame_time_ps(anchor_ps: int, k: int, fps_num: int, fps_den: int) -> int:
     """Capture time of frame ``k``: ``anchor + floor(k * den * 1e12 / num)``, exact, no drift."""
     q, r = divmod(k, fps_num)
@@ -243,168 +246,6 @@ def p_mean_bytes(bitrate_bps: int, fps: Fraction, gop: int, ip_ratio: float) -> 
     return float(bitrate_bps * gop / (8 * float(fps) * (gop - 1 + ip_ratio)))
 
 
-@dataclass
-class SourceRow:
-    """One source's parameters while :func:`build_sources` collects them (a column each)."""
-
-    name: str
-    origin: str
-    dests: list[str]
-    group: int
-    kind: int
-    key: np.uint64
-    header: int
-    start: int
-    stop: int  # -1: never
-    anchor: int
-    fps_num: int = 1
-    fps_den: int = 1
-    gop: int = 1
-    gop_offset: int = 0
-    p_mean: float = 0.0
-    ip_ratio: float = 1.0
-    p_sigma: float = 0.0
-    i_sigma: float = 0.0
-    max_payload: int = 1
-    interval: int = 0
-    mean_gap: float = 0.0
-    size_kind: int = SIZE_FIXED
-    size_a: int = 0
-    size_b: int = 0
-    trace_start: int = 0
-    trace_end: int = 0
-    trace_period: int = 0
-    multicast: bool = False
-    beh_flags: int = 0
-    motion_scale: float = 1.0
-    motion_gop: int = 0
-    dn_day: int = 0
-    dn_night: int = 0
-    dn_tod0: int = 0
-    dn_night_scale: float = 1.0
-    mod_key: np.uint64 | None = None  # None: the row's own key
-    mod_t0: int = 0
-    mod_mean0: float = 0.0
-    mod_mean1: float = 0.0
-    mod_shape0: float = 0.0
-    mod_shape1: float = 0.0
-    burst_packets: int = 0
-    burst_delay: int = 0
-
-
-def new_row(
-    seed: int,
-    name: str,
-    origin: str,
-    dests: list[str],
-    group: int,
-    kind: int,
-    header: int,
-    start: int,
-    stop: int | None,
-) -> SourceRow:
-    """A row keyed by ``(seed, name)``, starting (anchor) at ``start``."""
-    return SourceRow(
-        name=name,
-        origin=origin,
-        dests=list(dests),
-        group=group,
-        kind=kind,
-        key=source_key(seed, name, 0),
-        header=header,
-        start=start,
-        stop=-1 if stop is None else stop,
-        anchor=start,
-    )
-
-
-def cbr_interval_ps(wire_bytes: int, rate_bps: int) -> int:
-    """Packet interval of ``wire_bytes`` packets at ``rate_bps``, rounded to the nearest ps
-    (at least 1 ps)."""
-    num = wire_bytes * 8 * PS_PER_S
-    return max(1, (2 * num + rate_bps) // (2 * rate_bps))
-
-
-@dataclass(frozen=True)
-class StreamParams:
-    """A camera stream with the group's values filled in (see :class:`CameraStream`)."""
-
-    suffix: str | None  # None: the group's only stream
-    fps: Fraction
-    gop: int
-    bitrate_bps: int
-    ip_ratio: float
-    p_sigma: float  # 0 with rate_control = "cbr"
-    i_sigma: float
-    max_payload: int
-    destinations: list[str]
-    class_: str
-    multicast: bool
-
-
-def camera_streams(cam: CameraGroup) -> list[StreamParams]:
-    """The streams of every camera of ``cam``: its ``streams``, or the group itself."""
-    if not cam.streams:
-        vbr = cam.rate_control == "vbr"
-        return [
-            StreamParams(
-                None,
-                fps_fraction(cam.fps),
-                cam.gop_frames,
-                cam.bitrate_bps,
-                cam.ip_ratio,
-                cam.p_sigma if vbr else 0.0,
-                cam.i_sigma if vbr else 0.0,
-                cam.max_payload,
-                list(cam.destinations),
-                cam.class_,
-                cam.multicast,
-            )
-        ]
-    return [_stream_params(cam, st) for st in cam.streams]
-
-
-def _stream_params(cam: CameraGroup, st: CameraStream) -> StreamParams:
-    from vidnet_sim.scenario.model import default_bitrate_bps
-
-    fps = st.fps if st.fps is not None else cam.fps
-    if st.bitrate is not None:
-        bitrate = st.bitrate
-    elif st.codec is not None or st.resolution is not None or st.fps is not None:
-        bitrate = default_bitrate_bps(st.codec or cam.codec, st.resolution or cam.resolution, fps)
-    else:
-        bitrate = cam.bitrate_bps
-    if st.gop is not None:
-        gop = st.gop
-    elif st.fps is not None:
-        gop = max(1, round(st.fps))
-    else:
-        gop = cam.gop_frames
-    vbr = (st.rate_control or cam.rate_control) == "vbr"
-
-    def pick(value: float | None, default: float) -> float:
-        return float(value) if value is not None else float(default)
-
-    return StreamParams(
-        st.name,
-        fps_fraction(fps),
-        gop,
-        bitrate,
-        pick(st.ip_ratio, cam.ip_ratio),
-        pick(st.p_sigma, cam.p_sigma) if vbr else 0.0,
-        pick(st.i_sigma, cam.i_sigma) if vbr else 0.0,
-        st.max_payload if st.max_payload is not None else cam.max_payload,
-        list(st.destinations if st.destinations is not None else cam.destinations),
-        st.class_ if st.class_ is not None else cam.class_,
-        st.multicast if st.multicast is not None else cam.multicast,
-    )
-
-
-def stream_group_name(cam: CameraGroup, stream: StreamParams) -> str:
-    """Statistics group of a stream: the group's name, or ``<group>/<stream>``."""
-    return cam.name if stream.suffix is None else f"{cam.name}/{stream.suffix}"
-
-
 def build_sources(
     scenario: Scenario,
     groups: list[str],
@@ -412,9 +253,6 @@ def build_sources(
 ) -> SourceTable:
     """Flatten the scenario's camera groups, generic sources and services into a
     :class:`SourceTable`."""
-    from vidnet_sim.traffic.services import service_rows
-    from vidnet_sim.traffic.trace import load_trace
-
     seed = scenario.simulation.seed
     default_header = scenario.conventions.header_bytes
     group_index = {g: i for i, g in enumerate(groups)}
@@ -606,8 +444,6 @@ def _camera_row(row: SourceRow, cam: CameraGroup, st: StreamParams, cam_key: np.
 
 def _onoff_row(row: SourceRow, src: Source) -> None:
     """The on/off columns of a generic ``onoff`` source (its own key and start)."""
-    from vidnet_sim.scenario.services import DEFAULT_PARETO_SHAPE
-
     assert src.on_mean is not None and src.off_mean is not None
     row.mod_t0 = src.start
     row.mod_mean0 = float(src.off_mean)
@@ -625,59 +461,7 @@ def _fastest_link_rate(scenario: Scenario) -> dict[str, int]:
     return out
 
 
-@dataclass(frozen=True)
-class GroupInfo:
-    """The statistics groups of a scenario (one row each in the results)."""
-
-    names: list[str]
-    classes: list[str]
-    kinds: list[str]
-    paths: list[str]  # where each group is defined, for error messages: 'cameras[0]'
-    owners: list[str]  # the camera group, source or service each group belongs to
-
-
-def scenario_groups(scenario: Scenario) -> GroupInfo:
-    """The groups :func:`build_sources` assigns sources to, in order: camera groups (one per
-    stream), generic sources, then services (one per direction)."""
-    names: list[str] = []
-    classes: list[str] = []
-    kinds: list[str] = []
-    paths: list[str] = []
-    owners: list[str] = []
-    for i, cam in enumerate(scenario.cameras):
-        where = f'cameras[{i}] (name="{cam.name}")'
-        for j, st in enumerate(camera_streams(cam)):
-            names.append(stream_group_name(cam, st))
-            classes.append(st.class_)
-            kinds.append("camera")
-            paths.append(
-                where if st.suffix is None else f'{where}.streams[{j}] (name="{st.suffix}")'
-            )
-            owners.append(cam.name)
-    for i, src in enumerate(scenario.sources):
-        names.append(src.name)
-        classes.append(src.class_)
-        kinds.append(src.kind)
-        paths.append(f'sources[{i}] (name="{src.name}")')
-        owners.append(src.name)
-    for i, svc in enumerate(scenario.services):
-        for g in svc.group_names():
-            names.append(g)
-            classes.append(svc.class_name)
-            kinds.append(svc.kind)
-            paths.append(f'services[{i}] (name="{svc.name}")')
-            owners.append(svc.name)
-    return GroupInfo(names, classes, kinds, paths, owners)
-
-
-def camera_name(cam: CameraGroup, i: int) -> str:
-    """Name (and node id) of camera ``i`` of a group: ``group[i]``."""
-    return f"{cam.name}[{i}]"
-
-
 def _uniform_py(key: np.uint64, stream: int, counter: int) -> float:
-    from vidnet_sim.traffic.rng import uniform
-
     return float(uniform(key, stream, counter))
 
 

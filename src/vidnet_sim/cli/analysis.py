@@ -1,4 +1,4 @@
-"""The ``curve``, ``capacity`` and ``size`` commands (registered in ``vidnet_sim.cli``).
+"""The ``vidnet-sim curve``, ``capacity`` and ``size`` commands.
 
 Exit codes (as the rest of ``vidnet-sim``): 0 ok, 1 runtime failure, 2 usage error,
 3 invalid input (scenario, variable, range, an SLA no load or tier meets — ``size`` then
@@ -8,40 +8,42 @@ computed is written and labelled partial).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import re
 import sys
-from collections.abc import Iterator
+import tomllib
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
+import pandas as pd
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from vidnet_sim.errors import (
-    EXIT_INVALID_SCENARIO,
-    EXIT_PARTIAL,
-    EXIT_RUNTIME,
-    ScenarioError,
-    UnitError,
-)
+from vidnet_sim.analysis.bill import BillModel, load_bill_model
+from vidnet_sim.analysis.bill.tables import bill_table
+from vidnet_sim.analysis.capacity import find_capacity, show_value
+from vidnet_sim.analysis.cost import LEGACY_KEYS, CostModel, load_cost_model
+from vidnet_sim.analysis.curve import run_curve, write_curve
+from vidnet_sim.analysis.html import REPORT_HTML, rerender, write_report
+from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
+from vidnet_sim.analysis.report_data import load_report_data, with_variants
+from vidnet_sim.analysis.report_pages import capacity_report, curve_report
+from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
+from vidnet_sim.analysis.vary import MAX_REPLICATIONS, MAX_STEPS
+from vidnet_sim.cli.executors import ExecutorOptions, executor_options
+from vidnet_sim.cli.output import progress_console, reported_errors, stdout_console
+from vidnet_sim.cli.run import time_option
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL
+from vidnet_sim.execute import JobProgress
 
-__all__ = ["capacity", "curve", "size"]
+__all__ = ["capacity", "curve", "report", "size"]
 
 
 def _duration(value: str | None) -> int | None:
-    if value is None:
-        return None
-    from vidnet_sim.scenario.units import parse_time
-
-    try:
-        t = parse_time(value)
-    except UnitError as exc:
-        raise click.BadParameter(str(exc), param_hint="--duration") from None
-    if t <= 0:
-        raise click.BadParameter(f"must be positive, got '{value}'", param_hint="--duration")
-    return t
+    return time_option(value, "--duration")
 
 
 def _slug(text: str) -> str:
@@ -49,26 +51,31 @@ def _slug(text: str) -> str:
 
 
 class _Bar:
-    """A rich progress bar over runs on stderr (when it is a terminal)."""
+    """One rich progress bar for the whole job on stderr (when it is a terminal): done of
+    total simulations (the total grows as a search goes), how many run now, how many were
+    reused from the store."""
 
-    def __init__(self, label: str, total: int | None, x_name: str = "x") -> None:
-        self.x_name = x_name
+    def __init__(self, label: str) -> None:
         self.progress: Any = None
         self.task: Any = None
-        self.reused = 0
+        self.state = JobProgress()
         if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
             self.progress = Progress(
                 TextColumn(label),
                 BarColumn(),
                 MofNCompleteColumn(),
+                TextColumn("simulations, {task.fields[running]} running, "),
+                TextColumn("{task.fields[reused]} reused"),
+                TimeElapsedColumn(),
                 TextColumn("{task.description}"),
-                console=Console(stderr=True),
+                console=progress_console(),
                 transient=True,
             )
-            self.task = self.progress.add_task("", total=total)
+            self.task = self.progress.add_task("", total=None, running=0, reused=0)
+
+    @property
+    def reused(self) -> int:
+        return self.state.reused
 
     def __enter__(self) -> _Bar:
         if self.progress is not None:
@@ -79,36 +86,17 @@ class _Bar:
         if self.progress is not None:
             self.progress.stop()
 
-    def __call__(self, rec: Any) -> None:
-        self.reused += int(rec.reused)
+    def __call__(self, state: JobProgress) -> None:
+        self.state = state
         if self.progress is not None:
             self.progress.update(
                 self.task,
-                advance=1,
-                description=f"{self.x_name}={rec.x:g} rep "
-                f"{rec.replication}"
-                f"{' (reused)' if rec.reused else ''}",
+                completed=state.done,
+                total=state.total or None,
+                running=state.running,
+                reused=state.reused,
+                description=state.detail,
             )
-
-
-def _invalid(exc: Exception) -> NoReturn:
-    text = exc.render() if isinstance(exc, ScenarioError) else f"invalid input: {exc}"
-    click.echo(text, err=True)
-    sys.exit(EXIT_INVALID_SCENARIO)
-
-
-@contextlib.contextmanager
-def _reported_errors() -> Iterator[None]:
-    """Invalid input exits 3 with its message; anything else exits 1 with one line."""
-    from vidnet_sim.analysis.vary import AnalysisInputError
-
-    try:
-        yield
-    except (ScenarioError, AnalysisInputError) as exc:
-        _invalid(exc)
-    except Exception as exc:  # a bug or a resource problem: one line, no traceback
-        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-        sys.exit(EXIT_RUNTIME)
 
 
 @click.command()
@@ -122,15 +110,26 @@ def _reported_errors() -> Iterator[None]:
 )
 @click.option("--from", "start", required=True, help="First value (quantities with a unit).")
 @click.option("--to", "stop", required=True, help="Last value.")
-@click.option("--steps", type=int, default=5, show_default=True, help="Number of values.")
+@click.option(
+    "--steps",
+    type=click.IntRange(1, MAX_STEPS),
+    default=5,
+    show_default=True,
+    help="Number of values.",
+)
 @click.option(
     "--replications",
-    type=int,
+    type=click.IntRange(1, MAX_REPLICATIONS),
     default=3,
     show_default=True,
     help="Independent runs per value (confidence intervals need ≥ 2).",
 )
-@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option(
+    "--confidence",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+)
 @click.option("--duration", help="Override simulation.duration of every run, e.g. '10s'.")
 @click.option(
     "--out",
@@ -140,6 +139,7 @@ def _reported_errors() -> Iterator[None]:
 )
 @click.option("--no-plot", is_flag=True, help="Do not draw curve.png.")
 @click.option("--json", "as_json", is_flag=True, help="Print the curve table as JSON.")
+@executor_options
 def curve(
     file: Path,
     what: str,
@@ -152,14 +152,14 @@ def curve(
     out_dir: Path | None,
     no_plot: bool,
     as_json: bool,
+    executor_opts: ExecutorOptions,
 ) -> None:
     """Latency percentiles and loss per class against a varied load, with confidence
     intervals and the fast estimates (60 % rule, Gaussian, network calculus)."""
-    from vidnet_sim.analysis.curve import run_curve, write_curve
-
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}"
-    with _reported_errors(), _Bar("curve", None) as bar:
+    executor = executor_opts.executor(out / "_logs")
+    with reported_errors(), executor, _Bar("curve") as bar:
         res = run_curve(
             file,
             what,
@@ -170,9 +170,12 @@ def curve(
             confidence=confidence,
             cache_dir=out,
             duration_ps=duration_ps,
-            on_run=bar,
+            executor=executor,
+            on_progress=bar,
         )
-    files = write_curve(res, out, plot=not no_plot)
+    with reported_errors():
+        files = write_curve(res, out, plot=not no_plot)
+        files += write_report(curve_report(res, file, res.targets), out)
     if as_json:
         click.echo(res.table.to_json(orient="records"))
     else:
@@ -213,18 +216,25 @@ def curve(
 )
 @click.option("--start", help="First value tried (default: the scenario's).")
 @click.option("--max", "maximum", help="Largest value tried (default 1024 × start).")
-@click.option("--replications", type=int, default=3, show_default=True)
+@click.option(
+    "--replications", type=click.IntRange(1, MAX_REPLICATIONS), default=3, show_default=True
+)
 @click.option(
     "--max-replications",
-    type=int,
+    type=click.IntRange(1, MAX_REPLICATIONS),
     default=10,
     show_default=True,
     help="Replications added while a confidence interval straddles a target.",
 )
-@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option(
+    "--confidence",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+)
 @click.option(
     "--tolerance",
-    type=float,
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
     default=0.01,
     show_default=True,
     help="Relative precision for non-integer variables.",
@@ -237,6 +247,7 @@ def curve(
     help="Output folder (default results/capacity/<scenario>-<vary>/).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@executor_options
 def capacity(
     file: Path,
     what: str,
@@ -249,14 +260,14 @@ def capacity(
     duration: str | None,
     out_dir: Path | None,
     as_json: bool,
+    executor_opts: ExecutorOptions,
 ) -> None:
     """The largest camera count (or load) for which every SLA holds; reports the binding
     class and link."""
-    from vidnet_sim.analysis.capacity import find_capacity, show_value
-
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}"
-    with _reported_errors(), _Bar("capacity", None) as bar:
+    executor = executor_opts.executor(out / "_logs")
+    with reported_errors(), executor, _Bar("capacity") as bar:
         res = find_capacity(
             file,
             what,
@@ -268,7 +279,8 @@ def capacity(
             rel_tol=tolerance,
             cache_dir=out,
             duration_ps=duration_ps,
-            on_run=bar,
+            executor=executor,
+            on_progress=bar,
         )
     out.mkdir(parents=True, exist_ok=True)
     res.table().assign(partial=res.partial).to_parquet(out / "capacity.parquet", index=False)
@@ -285,6 +297,8 @@ def capacity(
         "failures": res.failures,
     }
     (out / "capacity.json").write_text(json.dumps(doc, indent=2, default=str), "utf-8")
+    with reported_errors():
+        write_report(capacity_report(res, file, confidence), out)
     if as_json:
         click.echo(json.dumps(doc, indent=2, default=str))
     else:
@@ -315,7 +329,10 @@ def capacity(
                 f"estimate [{method}]: "
                 + ("no value passes" if x is None else f"{v.what} = {v.label(x)}")
             )
-        click.echo(f"{len(res.verdicts)} values judged, {bar.reused} runs reused; results in {out}")
+        click.echo(
+            f"{len(res.verdicts)} values judged, {bar.reused} runs reused; results in {out} "
+            f"(report: {out / 'report.html'})"
+        )
     if res.partial:
         click.echo(
             f"PARTIAL: {len(res.failures)} run(s) failed; values were judged on the others",
@@ -324,14 +341,36 @@ def capacity(
         sys.exit(EXIT_PARTIAL)
 
 
+def _cost_models(path: Path | None) -> tuple[CostModel | None, BillModel | None]:
+    """The cost model of ``size --costs``: the whole bill, or a link-only cost table in the
+    earlier format (``fibre_per_km``, ``port``, ``new_fibre``: links priced alone, no bill)."""
+    if path is None:
+        return None, BillModel()
+    try:
+        keys = set(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError):
+        keys = set()  # load_bill_model reports it
+    if keys & LEGACY_KEYS:
+        return load_cost_model(path), None
+    return None, load_bill_model(path)
+
+
+def _last_year(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a bill table's last year (none when the plan had nothing of its kind)."""
+    if not len(table):
+        return table
+    last: pd.DataFrame = table[table["year"] == table["year"].max()]
+    return last
+
+
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--costs",
     "costs_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Cost model TOML (fibre_per_km, port, new_fibre, currency, [optics] "
-    "rate → cost); default: DOMAIN.md §7 orders of magnitude.",
+    help="Cost model TOML (fibre, optics, switches, recording, running costs, discount "
+    "rate; see docs/analysis.md); default: the documented defaults.",
 )
 @click.option(
     "--replications", type=int, default=3, show_default=True, help="Independent runs per design."
@@ -398,6 +437,7 @@ def capacity(
 )
 @click.option("--no-plot", is_flag=True, help="Do not draw size.png.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@executor_options
 def size(
     file: Path,
     costs_file: Path | None,
@@ -415,23 +455,22 @@ def size(
     out_dir: Path | None,
     no_plot: bool,
     as_json: bool,
+    executor_opts: ExecutorOptions,
 ) -> None:
     """The cheapest rate tier per link meeting every SLA, for each year of the growth plan:
     upgrade schedule, CAPEX per year and a report (report.md) for a council."""
-    from vidnet_sim.analysis.cost import CostModel, load_cost_model
-    from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
-    from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
-
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "size" / file.stem
     stopped: SizingStoppedError | None = None
-    with _reported_errors():
-        model = load_cost_model(costs_file) if costs_file is not None else CostModel()
-        with _Bar("size", None, "year") as bar:
+    executor = executor_opts.executor(out / "_logs")
+    with reported_errors(), executor:
+        model, bill = _cost_models(costs_file)
+        with _Bar("size") as bar:
             try:
                 res = size_network(
                     file,
                     model,
+                    bill=bill,
                     replications=replications,
                     max_replications=max_replications,
                     confidence=confidence,
@@ -439,12 +478,13 @@ def size(
                     cache_dir=out,
                     max_designs=max_designs,
                     vendor_check=not no_vendor_check,
-                    on_run=bar,
                     survive=survive,
                     protected=list(protected) or None,
                     failure_loss=failure_loss,
                     max_extend=max_extend,
                     one_tier=[[x.strip() for x in g.split(",") if x.strip()] for g in one_tier],
+                    executor=executor,
+                    on_progress=bar,
                 )
             except SizingStoppedError as exc:
                 res, stopped = exc.result, exc
@@ -452,10 +492,7 @@ def size(
     if as_json:
         click.echo((out / "size.json").read_text(encoding="utf-8"))
     elif res.years:
-        from rich.console import Console
-        from rich.table import Table
-
-        console = Console(highlight=False, width=max(120, Console().width))
+        console = stdout_console()
         tables = sizing_tables(res)
         for key, title in (
             ("years", "investment per year"),
@@ -466,13 +503,50 @@ def size(
             for h in header:
                 t.add_column(h)
             for r in rows:
-                t.add_row(*(c.replace("**", "") for c in r))
+                t.add_row(*(escape(c.replace("**", "")) for c in r))
             console.print(t)
+        if res.bill is not None:
+            header, rows = bill_table(res.bill, res.vendor_bill)
+            t = Table(title=f"whole bill per year ({res.bill.currency})")
+            for h in header:
+                t.add_column(h, justify="right")
+            for r in rows:
+                t.add_row(*r)
+            console.print(t)
+            for rec in _last_year(res.bill.recorders).to_dict("records"):
+                console.print(
+                    f"recorder {rec['recorder']} (year {rec['year']}): "
+                    f"{rec['tb_per_day']:.2f} TB/day, {rec['tb_retention']:.1f} TB kept, "
+                    f"{rec['disks']} disks in {rec['servers']} server(s)",
+                    markup=False,
+                )
+            sw = _last_year(res.bill.switches)
+            if len(sw):
+                console.print(
+                    f"switches (year {int(sw['year'].max())}): {int(sw['count'].sum())} at "
+                    f"{len(sw)} nodes, PoE {sw['poe_w'].sum():,.0f} W of "
+                    f"{sw['poe_budget_w'].sum():,.0f} W budget",
+                    markup=False,
+                )
+            console.print(
+                f"net present cost: {res.bill.npc:,.0f} {res.bill.currency} "
+                f"(60 % rule: {res.vendor_bill.npc:,.0f})"
+                if res.vendor_bill is not None
+                else f"net present cost: {res.bill.npc:,.0f} {res.bill.currency}",
+                markup=False,
+            )
+        capex = (
+            float(res.bill.years["capex"][res.bill.years["year"] <= res.years[-1].year].sum())
+            if res.bill is not None
+            else res.total_capex
+        )
         console.print(
             f"total CAPEX, {years_label([y.year for y in res.years])}: "
-            f"{res.total_capex:,.0f} {res.currency}"
+            f"{capex:,.0f} {res.currency}"
             + (" [uncertain]" if res.uncertain else "")
-            + f"; {bar.reused} runs reused; report: {out / 'report.md'}"
+            + f"; {bar.reused} runs reused; report: {out / 'report.html'} "
+            f"(and report.md)",
+            markup=False,  # "[uncertain]" and the path are text, not rich markup
         )
     if stopped is not None:
         click.echo(
@@ -489,3 +563,42 @@ def size(
             err=True,
         )
         sys.exit(EXIT_PARTIAL)
+
+
+def _variant(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for v in values:
+        name, sep, folder = v.partition("=")
+        if not sep or not name or not folder:
+            raise click.BadParameter(f"expected NAME=RESULTS_DIR, got {v!r}")
+        if name in out:
+            raise click.BadParameter(f"the name {name!r} is given twice")
+        out[name] = Path(folder)
+    return out
+
+
+@click.command()
+@click.argument("results_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--compare",
+    "variants",
+    multiple=True,
+    callback=_variant,
+    metavar="NAME=RESULTS_DIR",
+    help="Set another sizing beside this one as a what-if (repeatable), e.g. "
+    "'h265=results/size/town-h265'; stored in RESULTS_DIR/report.json.",
+)
+def report(results_dir: Path, variants: dict[str, Path]) -> None:
+    """Draw report.html again from the report.json that size, capacity or curve stored in
+    RESULTS_DIR (nothing is simulated); with --compare, add what-ifs side by side."""
+    with reported_errors():
+        if variants:
+            base = load_report_data(results_dir)
+            others = {name: load_report_data(folder) for name, folder in variants.items()}
+            write_report(with_variants(base, others, results_dir.name), results_dir)
+            path = results_dir / REPORT_HTML
+        else:
+            path = rerender(results_dir)
+    click.echo(f"report: {path}")

@@ -1,7 +1,6 @@
 """The ``vidnet-sim sweep`` and ``vidnet-sim compare`` commands.
 
-Register them on the main group with ``main.add_command(sweep)`` and
-``main.add_command(compare)``. Results and ``--json`` go to stdout; errors, logs and the
+Results and ``--json`` go to stdout; errors, logs and the
 progress bar to stderr. Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid
 scenario or sweep spec, 4 some points failed.
 """
@@ -11,37 +10,47 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import ProgressColumn, Task
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
-from vidnet_sim.errors import (
-    EXIT_INVALID_SCENARIO,
-    EXIT_OK,
-    EXIT_RUNTIME,
-    EXIT_USAGE,
-    ScenarioError,
-    VidnetError,
+from vidnet_sim.cli.executors import ExecutorOptions, executor_options
+from vidnet_sim.cli.output import (
+    fail,
+    note,
+    progress_console,
+    reported_errors,
+    stdout_console,
+    stop,
 )
+from vidnet_sim.errors import EXIT_OK, EXIT_USAGE, VidnetError
+from vidnet_sim.results import SCHEMAS, read_results
+from vidnet_sim.sweep import (
+    Executor,
+    PointOutcome,
+    SerialExecutor,
+    SweepReport,
+    SweepStore,
+    compare_results,
+    load_sweep,
+    run_sweep,
+)
+from vidnet_sim.sweep.cluster import sbatch_script
+from vidnet_sim.sweep.compare import STAT_COLUMNS, format_value, write_table
 
 __all__ = ["compare", "sweep"]
-
-_err = Console(stderr=True, highlight=False)
-
-
-def _exit(code: int, message: str | None = None) -> NoReturn:
-    if message:
-        _err.print(message, markup=False)
-    sys.exit(code)
-
-
-def _stdout() -> Console:
-    return Console(highlight=False, width=max(120, Console().width))
 
 
 class _Eta(ProgressColumn):
@@ -72,47 +81,7 @@ def _params_text(params: dict[str, Any]) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     help="Sweep folder (default: results/sweeps/<FILE stem>/).",
 )
-@click.option(
-    "--workers",
-    "-j",
-    type=click.IntRange(min=1),
-    help="Local worker processes (default: all CPUs; 1 runs in this process).",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS|FILE",
-    help="Run on a Dask scheduler: tcp://host:8786, or a scheduler JSON file.",
-)
-@click.option(
-    "--cluster",
-    type=click.Choice(["slurm", "pbs"]),
-    help="Start a dask-jobqueue cluster of --jobs batch jobs (extra 'cluster').",
-)
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Batch jobs of the --cluster.",
-)
-@click.option(
-    "--cores",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Worker processes (CPUs) per --cluster batch job.",
-)
-@click.option("--memory", help="Memory per batch job or array task, e.g. '4GB'.")
-@click.option("--walltime", help="Wall-time limit per batch job or array task, e.g. '02:00:00'.")
-@click.option("--queue", help="SLURM partition / PBS queue.")
-@click.option("--account", help="Account to charge.")
-@click.option(
-    "--job-option",
-    "directives",
-    multiple=True,
-    metavar="DIRECTIVE",
-    help="Extra batch directive, e.g. '--qos=short' (repeatable).",
-)
+@executor_options
 @click.option(
     "--index",
     type=click.IntRange(min=0),
@@ -142,16 +111,7 @@ def _params_text(params: dict[str, Any]) -> str:
 def sweep(
     file: Path,
     out_dir: Path | None,
-    workers: int | None,
-    scheduler: str | None,
-    cluster: str | None,
-    jobs: int,
-    cores: int,
-    memory: str | None,
-    walltime: str | None,
-    queue: str | None,
-    account: str | None,
-    directives: tuple[str, ...],
+    executor_opts: ExecutorOptions,
     index: int | None,
     chunk: int,
     print_sbatch: bool,
@@ -167,10 +127,11 @@ def sweep(
     scenario = "<scenario file>". Points whose files exist are skipped; a failed point is
     recorded with its error and the sweep goes on (exit code 4).
     """
-    from vidnet_sim.sweep.cluster import JobOptions
-    from vidnet_sim.sweep.plan import load_sweep
-    from vidnet_sim.sweep.store import SweepFolderError, SweepStore
-
+    workers, scheduler, cluster = (
+        executor_opts.workers,
+        executor_opts.scheduler,
+        executor_opts.cluster,
+    )
     modes = [
         name
         for name, on in (
@@ -187,21 +148,12 @@ def sweep(
         raise click.UsageError(f"{' and '.join(modes)} cannot be used together")
     if workers is not None and modes and modes[0] != "--status":
         raise click.UsageError(f"--workers cannot be used with {modes[0]}")
-    try:
+    with reported_errors():
         sw = load_sweep(file)
-    except ScenarioError as exc:
-        _exit(EXIT_INVALID_SCENARIO, exc.render())
     out = out_dir if out_dir is not None else Path("results") / "sweeps" / sw.name
     store = SweepStore(out)
-    options = JobOptions(
-        walltime=walltime,
-        queue=queue,
-        account=account,
-        memory=memory,
-        cores=cores,
-        directives=list(directives),
-    )
-    try:
+    options = executor_opts.job_options()
+    with reported_errors():
         store.check(sw)
         if status:
             _print_status(sw, store, as_json)
@@ -215,169 +167,129 @@ def sweep(
         _run(
             sw,
             out,
-            workers=workers,
-            scheduler=scheduler,
-            cluster=cluster,
-            jobs=jobs,
-            options=options,
+            executor_opts=executor_opts,
             index=index,
             chunk=chunk,
             skip_failed=skip_failed,
             as_json=as_json,
         )
-    except ScenarioError as exc:
-        _exit(EXIT_INVALID_SCENARIO, exc.render())
-    except SweepFolderError as exc:
-        _exit(EXIT_USAGE, f"error: {exc}")
-    except VidnetError as exc:
-        _exit(EXIT_RUNTIME, f"error: {exc}")
 
 
 def _run(
     sw: Any,
     out: Path,
     *,
-    workers: int | None,
-    scheduler: str | None,
-    cluster: str | None,
-    jobs: int,
-    options: Any,
+    executor_opts: ExecutorOptions,
     index: int | None,
     chunk: int,
     skip_failed: bool,
     as_json: bool,
 ) -> None:
-    from vidnet_sim.sweep.cluster import jobqueue_cluster
-    from vidnet_sim.sweep.execute import (
-        DaskExecutor,
-        Executor,
-        PointOutcome,
-        SerialExecutor,
-        run_sweep,
-    )
-
     points = None
-    executor: Executor | None = None
+    executor: Executor | None
     if index is not None:
-        points = sw.points[index * chunk : (index + 1) * chunk]
-        if not points:
-            n_tasks = -(-len(sw.points) // chunk)
-            _err.print(
-                f"sweep: task {index} has no points (the sweep has {len(sw.points)} "
-                f"points: {n_tasks} task(s) of {chunk})",
-                markup=False,
-            )
+        points = _task_points(sw, index, chunk)
+        if points is None:
             return
         executor = SerialExecutor()
-    elif scheduler is not None:
-        import importlib.util
-
-        if importlib.util.find_spec("distributed") is None:
-            _exit(
-                EXIT_USAGE,
-                "error: --scheduler needs Dask distributed: pip install "
-                "'vidnet-sim[cluster]' (or pip install distributed)",
-            )
-        if Path(scheduler).is_file():
-            executor = DaskExecutor(scheduler_file=scheduler)
-        else:
-            executor = DaskExecutor(address=scheduler)
-    elif cluster is not None:
-        import importlib.util
-
-        if importlib.util.find_spec("dask_jobqueue") is None:
-            _exit(
-                EXIT_USAGE,
-                "error: --cluster needs dask-jobqueue: pip install "
-                "'vidnet-sim[cluster]' (or pip install dask-jobqueue)",
-            )
-        kind = cluster
-
-        def start_cluster() -> Any:
-            return jobqueue_cluster(kind, jobs, options, log_directory=out / "_logs")
-
-        executor = DaskExecutor(cluster_factory=start_cluster)
-
-    progress: Any = None
-    task: Any = None
-
-    def on_start(n_todo: int, n_skipped: int, where: str) -> None:
-        nonlocal progress, task
-        _err.print(
-            f"sweep {sw.name}: {n_todo} point(s) to run, {n_skipped} already done; "
-            f"{where}; results in {out}",
-            markup=False,
+    else:
+        executor = executor_opts.remote(out / "_logs")
+    bar = _SweepProgress(sw, out)
+    try:
+        report = run_sweep(
+            sw,
+            out,
+            executor=executor,
+            workers=executor_opts.workers,
+            points=points,
+            skip_failed=skip_failed,
+            on_start=bar.on_start,
+            on_progress=bar.on_progress,
+            update_meta=index is None,
         )
-        if n_todo and _err.is_terminal:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
+    except KeyboardInterrupt:
+        bar.stop()
+        stop(130, "sweep: interrupted; finished points are kept, run again to resume")
+    finally:
+        bar.stop()
+        if executor is not None:
+            executor.close()
+    _print_report(sw, out, report, as_json)
+    sys.exit(report.exit_code)
 
-            progress = Progress(
+
+def _task_points(sw: Any, index: int, chunk: int) -> Any:
+    """The points of array task ``index`` (``chunk`` points per task), or None (after a
+    note) when the task has none."""
+    points = sw.points[index * chunk : (index + 1) * chunk]
+    if not points:
+        n_tasks = -(-len(sw.points) // chunk)
+        note(
+            f"sweep: task {index} has no points (the sweep has {len(sw.points)} "
+            f"points: {n_tasks} task(s) of {chunk})"
+        )
+        return None
+    return points
+
+
+class _SweepProgress:
+    """The sweep's start note, failed-point lines and progress bar (on a terminal)."""
+
+    def __init__(self, sw: Any, out: Path) -> None:
+        self.sw, self.out = sw, out
+        self.progress: Any = None
+        self.task: Any = None
+
+    def on_start(self, n_todo: int, n_skipped: int, where: str) -> None:
+        note(
+            f"sweep {self.sw.name}: {n_todo} point(s) to run, {n_skipped} already done; "
+            f"{where}; results in {self.out}"
+        )
+        if n_todo and sys.stderr.isatty():
+            self.progress = Progress(
                 TextColumn("points"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("[red]{task.fields[failed]} failed"),
                 TimeElapsedColumn(),
                 _Eta(),
-                console=_err,
+                console=progress_console(),
                 transient=True,
             )
-            task = progress.add_task("sweep", total=n_todo, failed=0)
-            progress.start()
+            self.task = self.progress.add_task("sweep", total=n_todo, failed=0)
+            self.progress.start()
 
-    def on_progress(outcome: PointOutcome, n_ok: int, n_failed: int, n_todo: int) -> None:
+    def on_progress(self, outcome: PointOutcome, n_ok: int, n_failed: int, n_todo: int) -> None:
         if outcome.error is not None:
             line = (
                 f"point #{outcome.point.index} {outcome.point.point_id} failed: "
                 f"{outcome.error.get('error')}: {outcome.error.get('message')}"
             )
-            (_err if progress is None else progress.console).print(line, markup=False)
-        if progress is not None:
-            progress.update(task, completed=n_ok + n_failed, failed=n_failed)
+            if self.progress is None:
+                note(line)
+            else:
+                self.progress.console.print(line, markup=False)
+        if self.progress is not None:
+            self.progress.update(self.task, completed=n_ok + n_failed, failed=n_failed)
 
-    try:
-        report = run_sweep(
-            sw,
-            out,
-            executor=executor,
-            workers=workers,
-            points=points,
-            skip_failed=skip_failed,
-            on_start=on_start,
-            on_progress=on_progress,
-            update_meta=index is None,
-        )
-    except (ScenarioError, VidnetError):
-        raise
-    except KeyboardInterrupt:
-        _stop(progress)
-        _exit(130, "sweep: interrupted; finished points are kept, run again to resume")
-    except Exception as exc:  # a bug or a resource problem: one line, exit 1
-        _stop(progress)
-        _exit(EXIT_RUNTIME, f"error: {type(exc).__name__}: {exc}")
-    finally:
-        _stop(progress)
-        if executor is not None:
-            executor.close()
+    def stop(self) -> None:
+        _stop(self.progress)
+
+
+def _print_report(sw: Any, out: Path, report: SweepReport, as_json: bool) -> None:
+    """The sweep's report on stdout: JSON, or one summary line (and where to find the
+    failed points)."""
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, allow_nan=False))
-    else:
-        n_ok, n_failed = len(report.computed), len(report.failed)
-        click.echo(
-            f"{report.total} point(s): {n_ok} computed, {report.skipped} already done, "
-            f"{n_failed} failed ({report.wall_seconds:.1f} s, {report.executor}) — "
-            f"results in {out}"
-        )
-        if n_failed:
-            click.echo(
-                f"failed points are listed by: vidnet-sim sweep {sw.file} --out {out} --status"
-            )
-    sys.exit(report.exit_code)
+        return
+    n_ok, n_failed = len(report.computed), len(report.failed)
+    click.echo(
+        f"{report.total} point(s): {n_ok} computed, {report.skipped} already done, "
+        f"{n_failed} failed ({report.wall_seconds:.1f} s, {report.executor}) — "
+        f"results in {out}"
+    )
+    if n_failed:
+        click.echo(f"failed points are listed by: vidnet-sim sweep {sw.file} --out {out} --status")
 
 
 def _stop(progress: Any) -> None:
@@ -390,7 +302,7 @@ def _print_status(sw: Any, store: Any, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(st.as_dict(), indent=2, allow_nan=False, default=str))
         return
-    out = _stdout()
+    out = stdout_console()
     out.print(f"sweep {escape(sw.name)}: {st.total} point(s) in {escape(str(store.root))}")
     out.print(f"  done     {len(st.done)}")
     out.print(f"  failed   {len(st.failed)}")
@@ -451,15 +363,12 @@ def _print_points(sw: Any, store: Any, as_json: bool) -> None:
             *[json.dumps(p.params[k], ensure_ascii=False) for k in sw.parameters],
             state(p.point_id),
         )
-    _stdout().print(table)
+    stdout_console().print(table)
 
 
 def _print_sbatch(
     sw: Any, file: Path, out: Path, chunk: int, max_parallel: int | None, options: Any
 ) -> None:
-    from vidnet_sim.sweep.cluster import sbatch_script
-    from vidnet_sim.sweep.store import SweepStore
-
     sw.check()
     store = SweepStore(out)
     store.write_meta(sw)
@@ -527,17 +436,14 @@ def compare(
     Replications of one design give a mean and a confidence interval; rows whose intervals
     do not overlap are marked. Shared sweep parameters are matched.
     """
-    from vidnet_sim.results.tables import SCHEMAS
-    from vidnet_sim.sweep.compare import compare_results, load_results, write_table
-
     known = set(SCHEMAS["summary"].names) | set(SCHEMAS["links"].names)
     unknown = [m for m in metrics if m not in known]
     if unknown:
         raise click.BadParameter(f"unknown column(s) {', '.join(unknown)}", param_hint="--metric")
     try:
-        ra, rb = load_results(a), load_results(b)
-    except VidnetError as exc:
-        _exit(EXIT_USAGE, f"error: {exc}")
+        ra, rb = read_results(a), read_results(b)
+    except VidnetError as exc:  # a folder named on the command line that cannot be read
+        fail(exc, EXIT_USAGE)
     df = compare_results(ra, rb, confidence=confidence, metrics=metrics or None, groups=groups)
     target = out_file or Path("results") / "compare" / f"{a.name}-vs-{b.name}.parquet"
     written = write_table(df, target)
@@ -551,9 +457,7 @@ def compare(
 def _render_comparison(
     df: Any, a: Path, b: Path, confidence: float, limit: int, written: Path
 ) -> None:
-    from vidnet_sim.sweep.compare import STAT_COLUMNS, format_value
-
-    out = _stdout()
+    out = stdout_console()
     params = [c for c in df.columns if c not in ("table", "level", "name", *STAT_COLUMNS)]
     shown = df
     if len(df) > limit:

@@ -1,6 +1,6 @@
-"""Human-readable (rich) and ``--json`` views of a run's tables, and its warnings.
+"""The human-readable (rich) view of a run's tables, and its warnings.
 
-Both views accept :class:`~vidnet_sim.results.tables.Tables` or
+It accepts :class:`~vidnet_sim.results.tables.Tables` or
 :class:`~vidnet_sim.results.store.Results` (a sweep's ``run`` column is shown too).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 from rich import box
@@ -17,7 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from vidnet_sim.results.sla import format_significant
-from vidnet_sim.results.store import to_jsonable
+from vidnet_sim.results.summary import TablesLike, is_missing, sla_violations
+from vidnet_sim.results.summary import records as rows_of
 from vidnet_sim.scenario.units import format_time
 
 #: Links shown in full up to this many; beyond, the most utilised ones.
@@ -28,55 +29,25 @@ MAX_EPOCHS = 40
 MAX_WARNINGS = 5
 
 
-class TablesLike(Protocol):
-    """Anything with ``summary`` and ``links`` DataFrames (``Tables``, ``Results``)."""
-
-    summary: pd.DataFrame
-    links: pd.DataFrame
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows of ``df`` as dicts keyed by column name."""
-    return [{str(k): v for k, v in r.items()} for r in df.to_dict("records")]
-
-
-def _missing(x: object) -> bool:
-    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
-
-
 def _ms(ps: object) -> str:
-    return "-" if _missing(ps) else format_significant(float(ps) / 1e9)  # type: ignore[arg-type]
+    return "-" if is_missing(ps) else format_significant(float(ps) / 1e9)  # type: ignore[arg-type]
 
 
 def _sci(x: object) -> str:
-    if _missing(x):
+    if is_missing(x):
         return "-"
     v = float(x)  # type: ignore[arg-type]
     return "0" if v == 0 else f"{v:.1e}"
 
 
 def _mbps(bps: object) -> str:
-    return "-" if _missing(bps) else format_significant(float(bps) / 1e6)  # type: ignore[arg-type]
+    return "-" if is_missing(bps) else format_significant(float(bps) / 1e6)  # type: ignore[arg-type]
 
 
 def _sla_cell(ok: object) -> Text:
-    if _missing(ok):
+    if is_missing(ok):
         return Text("-", style="dim")
     return Text("ok", style="green") if bool(ok) else Text("FAIL", style="bold red")
-
-
-def _violations(summary: pd.DataFrame) -> list[tuple[str, str]]:
-    """(who, violation) of every row, e.g. ``("group cams-north", "loss 1.2e-03 > 1.0e-04")``."""
-    out: list[tuple[str, str]] = []
-    for row in summary.to_dict("records"):
-        text = row.get("sla_violations")
-        if _missing(text) or not text:
-            continue
-        who = f"{row['level']} {row['name']}"
-        if "run" in row:
-            who = f"{row['run']}: {who}"
-        out += [(who, v) for v in str(text).split("; ")]
-    return out
 
 
 def _table(title: str) -> Table:
@@ -122,7 +93,7 @@ def _summary_cells(row: dict[str, Any], failures: bool) -> list[str | Text]:
 def _class_blocks(summary: pd.DataFrame) -> list[list[dict[str, Any]]]:
     """Each class row followed by its group rows (per run for a sweep), in table order;
     groups whose class has no row come last, on their own."""
-    records = _records(summary)
+    records = rows_of(summary)
     run = "run" in summary.columns
 
     def key(r: dict[str, Any]) -> tuple[object, ...]:
@@ -168,7 +139,7 @@ def _summary_table(summary: pd.DataFrame) -> Table:
     for block in _class_blocks(summary):
         for i, row in enumerate(block):
             is_class = row["level"] == "class"
-            failed = not _missing(row["sla_ok"]) and not bool(row["sla_ok"])
+            failed = not is_missing(row["sla_ok"]) and not bool(row["sla_ok"])
             cells: list[str | Text] = [Text(str(row["run"]))] if has_run else []
             if is_class:
                 cells += [Text(str(row["name"]), style="bold"), Text("class", style="bold")]
@@ -219,7 +190,7 @@ def _links_table(links: pd.DataFrame, all_links: bool = False) -> Table:
         shown = shown.head(MAX_LINKS)
         title = f"Links: the {MAX_LINKS} most utilised of {n} (utilisation in %, Mbit/s, ms)"
     has_run = "run" in links.columns
-    rows = [{**r, "src_dst": f"{r['src']} → {r['dst']}"} for r in _records(shown)]
+    rows = [{**r, "src_dst": f"{r['src']} → {r['dst']}"} for r in rows_of(shown)]
     summed = [] if all_links else _access_rows(links[access], has_run)
     table = _table(title)
     if summed:
@@ -249,8 +220,8 @@ def _links_table(links: pd.DataFrame, all_links: bool = False) -> Table:
         table.add_column(header, justify="right", no_wrap=True)
     for i, row in enumerate(rows + summed):
         util = row["utilisation"]
-        util_text = Text("-" if _missing(util) else f"{100 * float(util):.1f}")
-        if not _missing(util) and float(util) >= 0.9:
+        util_text = Text("-" if is_missing(util) else f"{100 * float(util):.1f}")
+        if not is_missing(util) and float(util) >= 0.9:
             util_text.stylize("bold yellow")
         drops = Text(str(row["drops"]), style="red" if row["drops"] > 0 else "")
         cells: list[str | Text] = [Text(str(row["run"]))] if has_run else []
@@ -285,7 +256,7 @@ def _busiest_links(epoch_links: pd.DataFrame, keys: list[str]) -> dict[tuple[obj
     if pool.empty:
         return {}
     best = pool.loc[pool.groupby(keys, sort=False)["utilisation"].idxmax()]
-    return {tuple(r[k] for k in keys): r for r in _records(best)}
+    return {tuple(r[k] for k in keys): r for r in rows_of(best)}
 
 
 def _epochs_table(epochs: pd.DataFrame, epoch_links: pd.DataFrame) -> Table | None:
@@ -318,9 +289,9 @@ def _epochs_table(epochs: pd.DataFrame, epoch_links: pd.DataFrame) -> Table | No
     table.add_column("busiest link", no_wrap=True)
     table.add_column("util", justify="right", no_wrap=True)
     by_epoch = {k: g for k, g in classes.groupby(keys, sort=False)}
-    for span in _records(spans):
+    for span in rows_of(spans):
         key = tuple(span[k] for k in keys)
-        rows = _records(by_epoch[key])
+        rows = rows_of(by_epoch[key])
         link = busiest.get(key)
         for i, row in enumerate(rows):
             first = i == 0
@@ -392,7 +363,7 @@ def render_summary(tables: TablesLike, console: Console, *, all_links: bool = Fa
         table = _epochs_table(epochs, epoch_links)
         if table is not None:
             console.print(table)
-    violations = _violations(s)
+    violations = sla_violations(s)
     for who, what in violations:
         line = Text("SLA FAIL ", style="bold red")
         line.append(f"{who}: {what}", style="red")
@@ -405,21 +376,21 @@ def render_summary(tables: TablesLike, console: Console, *, all_links: bool = Fa
         console.print("SLA: no targets set")
 
 
-def summary_json(tables: TablesLike) -> dict[str, Any]:
-    """The summary, links and epochs as JSON-ready records (NaN and NA become ``null``).
-
-    ``{"summary": [...], "links": [...], "epochs": [...], "sla": {"checked": bool,
-    "violations": int, "ok": bool | None}}``; ``ok`` is ``None`` when no class has targets.
-    ``epochs`` holds the ``epochs`` table (groups and classes); the per-epoch link table is
-    left out (it has a row per epoch and link: read ``epoch_links.parquet``).
-    """
-    s = tables.summary
-    n = len(_violations(s))
-    checked = bool(s["sla_ok"].notna().any())
-    epochs = getattr(tables, "epochs", None)
-    return {
-        "summary": to_jsonable(s.to_dict("records")),
-        "links": to_jsonable(tables.links.to_dict("records")),
-        "epochs": to_jsonable([] if epochs is None else epochs.to_dict("records")),
-        "sla": {"checked": checked, "violations": n, "ok": (n == 0) if checked else None},
-    }
+def render_storage(storage: pd.DataFrame | None, console: Console) -> None:
+    """Print the recording storage per recorder (TB per day, TB for the retention period,
+    the groups and their retention), nothing when no camera records to a recorder."""
+    if storage is None or not len(storage):
+        return
+    table = _table("Recording storage (payload delivered, scaled to a day)")
+    for header in ("recorder", "groups", "retention", "TB/day", "TB kept"):
+        table.add_column(header, justify="left" if header in ("recorder", "groups") else "right")
+    for rec, rows in storage.groupby("recorder", sort=True):
+        days = sorted({int(d) for d in rows["retention_days"]})
+        table.add_row(
+            str(rec),
+            str(len(rows)),
+            " / ".join(f"{d} d" for d in days),
+            f"{rows['tb_per_day'].sum():.3f}",
+            f"{rows['tb_retention'].sum():.2f}",
+        )
+    console.print(table)

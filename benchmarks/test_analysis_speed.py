@@ -1,0 +1,130 @@
+"""Capacity search and sizing on 1 and 2 local worker processes, in the same run: the speed-up,
+the serial fraction it implies (Amdahl) and the speed-up 32 cores would give by the same law.
+
+Run: ``python -m pytest benchmarks/test_analysis_speed.py -m benchmark --benchmark-enable -s``
+
+Both runs of a pair start from an empty run store (nothing reused) and include starting the
+worker processes. The answers of the two runs are checked to be identical.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vidnet_sim.analysis.capacity import find_capacity
+from vidnet_sim.analysis.sizing import size_network
+from vidnet_sim.execute import Executor, ProcessExecutor, SerialExecutor
+
+ROOT = Path(__file__).resolve().parent.parent
+MID_CITY = ROOT / "scenarios" / "mid-city.toml"
+S = 10**12
+
+pytestmark = pytest.mark.benchmark
+
+
+def serial_fraction(speedup: float, workers: int) -> float:
+    """Amdahl's serial fraction ``f`` from a measured speed-up on ``workers`` workers:
+    ``speedup = 1 / (f + (1 - f) / workers)``."""
+    if workers < 2:
+        raise ValueError("the serial fraction needs at least 2 workers")
+    return (workers / speedup - 1) / (workers - 1)
+
+
+def amdahl_speedup(fraction: float, workers: int) -> float:
+    """The speed-up on ``workers`` workers of a job whose serial fraction is ``fraction``."""
+    return 1.0 / (fraction + (1.0 - fraction) / workers)
+
+
+def executor_for(workers: int) -> Executor:
+    """What ``--workers N`` gives."""
+    return SerialExecutor() if workers <= 1 else ProcessExecutor(workers)
+
+
+def capacity_job(file: Path, duration_ps: int, maximum: float | None = None) -> Callable[..., Any]:
+    """The capacity search of ``file`` (cameras, 2 replications), on a given executor."""
+
+    def job(executor: Executor, store: Path) -> Any:
+        res = find_capacity(
+            file,
+            "cameras",
+            maximum=maximum,
+            replications=2,
+            max_replications=4,
+            duration_ps=duration_ps,
+            cache_dir=store,
+            estimates=False,
+            executor=executor,
+        )
+        return res.capacity, res.first_fail, res.table().to_dict("records")
+
+    return job
+
+
+def size_job(file: Path, duration_ps: int) -> Callable[..., Any]:
+    """The sizing of ``file`` (2 replications, no vendor check), on a given executor."""
+
+    def job(executor: Executor, store: Path) -> Any:
+        res = size_network(
+            file,
+            replications=2,
+            max_replications=4,
+            duration_ps=duration_ps,
+            cache_dir=store,
+            vendor_check=False,
+            executor=executor,
+        )
+        return [y.rates for y in res.years], res.trials().to_dict("records")
+
+    return job
+
+
+def compare_workers(
+    job: Callable[..., Any],
+    workers: tuple[int, int] = (1, 2),
+    make: Callable[[int], Executor] = executor_for,
+) -> dict[str, Any]:
+    """Time ``job`` on each number of workers (fresh stores, executors from ``make``); check
+    the answers are equal; the speed-up, the serial fraction and the predicted 32-core
+    speed-up."""
+    seconds: list[float] = []
+    answers: list[Any] = []
+    for n in workers:
+        with tempfile.TemporaryDirectory() as store, make(n) as executor:
+            t0 = time.perf_counter()
+            answers.append(job(executor, Path(store)))
+            seconds.append(time.perf_counter() - t0)
+    if answers[0] != answers[1]:
+        raise AssertionError(f"the answer depends on the number of workers: {answers}")
+    speedup = seconds[0] / seconds[1]
+    fraction = min(1.0, max(0.0, serial_fraction(speedup, workers[1] // workers[0])))
+    return {
+        "workers": list(workers),
+        "seconds": seconds,
+        "speedup": speedup,
+        "serial_fraction": fraction,
+        "predicted_speedup_32": amdahl_speedup(fraction, 32),
+    }
+
+
+@pytest.mark.parametrize(
+    "name, job",
+    [
+        ("capacity", capacity_job(MID_CITY, 2 * S, maximum=4000)),
+        ("size", size_job(MID_CITY, 2 * S)),
+    ],
+)
+def test_mid_city_speedup_on_two_workers(
+    name: str, job: Callable[..., Any], benchmark: Any
+) -> None:
+    """Capacity and sizing of the mid-size city (2 s simulated per run) on 1 and 2 workers."""
+    report = benchmark.pedantic(compare_workers, args=(job,), rounds=1, iterations=1)
+    benchmark.extra_info.update(report)
+    print(f"\n{name}: " + json.dumps(report))
+    assert report["speedup"] > 1.0

@@ -1,0 +1,332 @@
+"""The network drawn for a report: nodes, cameras gathered per switch, links by rate tier.
+
+:func:`network_view` turns a scenario (and, when known, each link's tier, mean load and
+utilisation) into a :class:`~vidnet_sim.analysis.report_data.NetworkView`; :func:`draw_network`
+draws it with matplotlib. Nodes are placed at their coordinates when every node has them
+(``x``/``y`` or ``lat``/``lon``, :mod:`vidnet_sim.scenario.coordinates`), otherwise in layers
+by hops from the centre (the control centres, recorders and data centres, or the cameras'
+destinations): centre on top, then core, ring or aggregation, access at the bottom. The
+cameras of a switch are one box below it (count and groups); links are coloured and thickened
+by rate tier and labelled with tier, mean load and headroom (1 − utilisation); the binding
+link is outlined in red.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING
+
+from vidnet_sim.analysis.plots import png_bytes
+from vidnet_sim.analysis.report_data import NetLink, NetNode, NetworkView
+from vidnet_sim.scenario.coordinates import coordinate_system, node_points
+
+if TYPE_CHECKING:
+    from vidnet_sim.scenario.model import Scenario
+
+__all__ = ["CENTRE_KINDS", "LARGE_NETWORK", "draw_network", "network_view", "show_rate"]
+
+#: Node kinds that make up the centre of a layered drawing.
+CENTRE_KINDS = frozenset({"control_centre", "recorder", "datacentre"})
+#: Above this many nodes a drawing labels only the links that matter (binding, changed, at
+#: the centre), camera boxes give only their count, and the figure widens with its rows.
+LARGE_NETWORK = 40
+_PALETTE = ("#7f7f7f", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
+
+
+def show_rate(bps: float) -> str:
+    """A rate as a council reads it: ``10G``, ``100M``, ``412M``."""
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if bps >= scale:
+            return f"{bps / scale:.3g}{unit}"
+    return f"{bps:.3g}"
+
+
+def _layers(scenario: Scenario) -> dict[str, int]:
+    """Hops of every node from the centre (unreachable nodes: one layer below the rest)."""
+    ids = [n.id for n in scenario.nodes]
+    adj: dict[str, list[str]] = {i: [] for i in ids}
+    for link in scenario.links:
+        adj[link.a].append(link.b)
+        adj[link.b].append(link.a)
+    centre = [n.id for n in scenario.nodes if n.kind in CENTRE_KINDS]
+    if not centre:
+        centre = sorted({d for c in scenario.cameras for d in c.destinations} & set(ids))
+    if not centre:
+        centre = [max(ids, key=lambda i: len(adj[i]))]
+    depth = dict.fromkeys(centre, 0)
+    queue = deque(centre)
+    while queue:
+        u = queue.popleft()
+        for v in adj[u]:
+            if v not in depth:
+                depth[v] = depth[u] + 1
+                queue.append(v)
+    lowest = max(depth.values(), default=0) + 1
+    return {i: depth.get(i, lowest) for i in ids}
+
+
+def network_view(
+    scenario: Scenario,
+    title: str,
+    *,
+    rates: dict[str, float] | None = None,
+    lengths_m: dict[str, float] | None = None,
+    loads_bps: dict[str, float] | None = None,
+    utilisation: dict[str, float] | None = None,
+    binding: str | None = None,
+    changed: dict[str, str] | None = None,
+    caption: str = "",
+) -> NetworkView:
+    """The drawing's data for ``scenario``: per link (scenario link id) the tier ``rates``
+    (default: the scenario's), ``lengths_m``, mean ``loads_bps``, ``utilisation``, the
+    ``binding`` link and what ``changed`` (e.g. ``"built"``, ``"1G→10G"``)."""
+    layers = _layers(scenario)
+    system = coordinate_system(scenario)
+    points = node_points(scenario)
+    cams: dict[str, tuple[int, list[str]]] = {}
+    for c in scenario.cameras:
+        n, groups = cams.get(c.attach, (0, []))
+        cams[c.attach] = (n + c.count, [*groups, c.name])
+    nodes = [
+        NetNode(
+            id=n.id,
+            kind=n.kind,
+            layer=layers[n.id],
+            x=points[n.id][0] if n.id in points else None,
+            y=points[n.id][1] if n.id in points else None,
+            cameras=cams.get(n.id, (0, []))[0],
+            groups=cams.get(n.id, (0, []))[1],
+        )
+        for n in scenario.nodes
+    ]
+    links = []
+    for link in scenario.links:
+        lid = str(link.id)
+        links.append(
+            NetLink(
+                id=lid,
+                a=link.a,
+                b=link.b,
+                rate_bps=float((rates or {}).get(lid, link.rate)),
+                length_m=float((lengths_m or {}).get(lid, 0.0)),
+                load_bps=(loads_bps or {}).get(lid),
+                utilisation=(utilisation or {}).get(lid),
+                binding=lid == binding,
+                changed=(changed or {}).get(lid, ""),
+            )
+        )
+    if system and len(points) < len(scenario.nodes):
+        missing = [n.id for n in scenario.nodes if n.id not in points]
+        caption = (caption + " " if caption else "") + (
+            "Layered layout: node(s) " + ", ".join(missing[:5]) + " have no coordinates."
+        )
+        system = ""
+    view = NetworkView(title, nodes, links, system, caption)
+    return _districts(view) if len(nodes) > LARGE_NETWORK and not system else view
+
+
+def _districts(view: NetworkView) -> NetworkView:
+    """A large network with its districts gathered: the camera switches hanging from one
+    node by a single link each (three or more) become one district node, their uplinks one
+    drawn link (``count``; the busiest uplink's load and headroom)."""
+    degree: dict[str, list[NetLink]] = {n.id: [] for n in view.nodes}
+    for link in view.links:
+        degree[link.a].append(link)
+        degree[link.b].append(link)
+    node = {n.id: n for n in view.nodes}
+    leaves: dict[str, list[str]] = {}
+    for n in view.nodes:
+        if n.cameras and len(degree[n.id]) == 1 and n.kind not in CENTRE_KINDS:
+            link = degree[n.id][0]
+            leaves.setdefault(link.b if link.a == n.id else link.a, []).append(n.id)
+    gathered = {p: ids for p, ids in leaves.items() if len(ids) >= 3}
+    if not gathered:
+        return view
+    gone = {i for ids in gathered.values() for i in ids}
+    nodes = [n for n in view.nodes if n.id not in gone]
+    links = [lk for lk in view.links if lk.a not in gone and lk.b not in gone]
+    for parent, ids in gathered.items():
+        did = f"{parent} district"
+        nodes.append(
+            NetNode(
+                did,
+                "switch",
+                node[ids[0]].layer,
+                cameras=sum(node[i].cameras for i in ids),
+                groups=[f"{len(ids)} switches"],
+            )
+        )
+        ups = [degree[i][0] for i in ids]
+        busiest = max(ups, key=lambda lk: lk.utilisation or 0.0)
+        links.append(
+            NetLink(
+                f"{did} uplinks",
+                did,
+                parent,
+                busiest.rate_bps,
+                busiest.length_m,
+                busiest.load_bps,
+                busiest.utilisation,
+                any(lk.binding for lk in ups),
+                "; ".join(sorted({lk.changed for lk in ups if lk.changed})),
+                len(ups),
+            )
+        )
+    caption = (view.caption + " " if view.caption else "") + (
+        "Districts gathered: the camera switches under one node drawn as one, their uplinks "
+        "as one line labelled with the count and the busiest uplink's figures."
+    )
+    return NetworkView(view.title, nodes, links, view.coordinates, caption)
+
+
+def _positions(view: NetworkView) -> tuple[dict[str, tuple[float, float]], float]:
+    """Node → drawing position, and the offset of a camera box below its node."""
+    if view.coordinates and all(n.x is not None and n.y is not None for n in view.nodes):
+        pts = {n.id: (float(n.x or 0.0), float(n.y or 0.0)) for n in view.nodes}
+        if view.coordinates == "latlon":
+            lat0 = math.radians(sum(p[1] for p in pts.values()) / len(pts))
+            pts = {k: (p[0] * math.cos(lat0), p[1]) for k, p in pts.items()}
+        xs = [p[0] for p in pts.values()]
+        ys = [p[1] for p in pts.values()]
+        extent = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
+        return pts, 0.09 * extent
+    rows: dict[int, list[str]] = {}
+    for n in view.nodes:
+        rows.setdefault(n.layer, []).append(n.id)
+    adj: dict[str, list[str]] = {n.id: [] for n in view.nodes}
+    for link in view.links:
+        adj[link.a].append(link.b)
+        adj[link.b].append(link.a)
+    pos: dict[str, tuple[float, float]] = {}
+    width = max(len(r) for r in rows.values())
+    for layer in sorted(rows):
+        members = rows[layer]
+        if layer > min(rows):  # under their neighbours of the row above (fewer crossings)
+
+            def centre(i: str, layer: int = layer) -> float:
+                up = [pos[j][0] for j in adj[i] if j in pos]
+                return sum(up) / len(up) if up else math.inf
+
+            members = sorted(members, key=centre)
+        k = len(members)
+        for j, i in enumerate(members):
+            pos[i] = ((j - (k - 1) / 2) * width / max(k, 1) * 1.6, -float(layer))
+    return pos, 0.5
+
+
+def draw_network(view: NetworkView) -> bytes:
+    """The network as a landscape PNG (see the module doc)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    pos, drop = _positions(view)
+    tiers = sorted({link.rate_bps for link in view.links})
+    colour = {t: _PALETTE[min(k + 1, len(_PALETTE) - 1)] for k, t in enumerate(tiers)}
+    large = len(view.nodes) > LARGE_NETWORK
+    layer = {n.id: n.layer for n in view.nodes}
+    if large:
+        rows: dict[float, int] = {}
+        for _, y in pos.values():
+            rows[y] = rows.get(y, 0) + 1
+        width = min(30.0, max(12.0, 0.55 * max(rows.values())))
+    else:
+        width = 12.0
+    fig, ax = plt.subplots(figsize=(width, width * 7 / 12))
+    small = 5.5 if large else 7.5
+    for link in view.links:
+        (x1, y1), (x2, y2) = pos[link.a], pos[link.b]
+        k = tiers.index(link.rate_bps)
+        if link.binding:
+            ax.plot([x1, x2], [y1, y2], color="tab:red", lw=9 + 2 * k, alpha=0.35, zorder=1)
+        ax.plot([x1, x2], [y1, y2], color=colour[link.rate_bps], lw=1.8 + 1.6 * k, zorder=2)
+        label = [show_rate(link.rate_bps)]
+        if link.count > 1:
+            label[0] = f"{link.count} × {label[0]}"
+        if link.length_m > 0:
+            label[0] += f", {link.length_m / 1000:.3g} km"
+        if link.changed:
+            label[0] += f" ({link.changed})"
+        if link.load_bps is not None and math.isfinite(link.load_bps):
+            label.append(f"load {link.load_bps / 1e6:,.3g} Mbit/s")
+        if link.utilisation is not None and math.isfinite(link.utilisation):
+            label.append(f"{1 - link.utilisation:.0%} headroom")
+        if link.binding:
+            label.append("BINDING")
+        if large and not (
+            link.binding or link.changed or link.count > 1 or min(layer[link.a], layer[link.b]) == 0
+        ):
+            continue  # a large network: labels on the links that matter only
+        ax.annotate(
+            "\n".join(label),
+            ((x1 + x2) / 2, (y1 + y2) / 2),
+            ha="center",
+            va="center",
+            fontsize=small,
+            color="tab:red" if link.binding else "black",
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.8", "alpha": 0.9},
+            zorder=5,
+        )
+    for n in view.nodes:
+        x, y = pos[n.id]
+        centre = n.kind in CENTRE_KINDS
+        ax.scatter(
+            [x],
+            [y],
+            s=(420 if centre else 260) / (3 if large else 1),
+            marker="s" if centre else "o",
+            color="#ffe9a8" if centre else "#dfe9f5",
+            edgecolors="black",
+            zorder=6,
+        )
+        ax.annotate(
+            n.id,
+            (x, y),
+            xytext=(0, 8 if large else 13),
+            textcoords="offset points",
+            ha="center",
+            fontsize=small if large else 9,
+            fontweight="bold",
+            rotation=30 if large else 0,
+            zorder=7,
+        )
+        if n.cameras:
+            ax.plot([x, x], [y, y - drop], color="0.55", lw=1, zorder=3)
+            groups = ", ".join(n.groups[:3]) + ("…" if len(n.groups) > 3 else "")
+            ax.annotate(
+                f"{n.cameras:,} cameras\n{groups}"
+                if not large or n.id.endswith(" district")
+                else f"{n.cameras:,}",
+                (x, y - drop),
+                ha="center",
+                va="top",
+                fontsize=small,
+                bbox={"boxstyle": "round", "fc": "#f3f3f3", "ec": "0.5"},
+                zorder=6,
+            )
+    handles = [
+        Line2D([], [], color=colour[t], lw=1.8 + 1.6 * k, label=f"{show_rate(t)}bit/s tier")
+        for k, t in enumerate(tiers)
+    ]
+    if any(link.binding for link in view.links):
+        handles.append(
+            Line2D([], [], color="tab:red", lw=8, alpha=0.35, label="binding link (busiest)")
+        )
+    ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    padx = max(0.15 * (max(xs) - min(xs)), drop)
+    ax.set_xlim(min(xs) - padx, max(xs) + padx)
+    ax.set_ylim(min(ys) - 2.2 * drop, max(ys) + (0.8 if view.coordinates else 0.5) * drop)
+    if view.coordinates:
+        ax.set_aspect("equal", adjustable="box")
+        ax.set_xlabel("x (m)" if view.coordinates == "xy" else "longitude (scaled)")
+        ax.set_ylabel("y (m)" if view.coordinates == "xy" else "latitude (°)")
+    else:
+        ax.axis("off")
+    ax.set_title(view.title, fontsize=13)
+    fig.tight_layout()
+    return png_bytes(fig)

@@ -1,0 +1,227 @@
+"""Figures for a slide, drawn from report data (:mod:`vidnet_sim.analysis.report_data`).
+
+:func:`draw_panels` draws a landscape grid, one traffic class per panel: latency in
+milliseconds on a linear axis from 0, loss on a log axis (a 10⁻⁴ target is visible), SLA
+targets as red dash-dot lines, confidence intervals clipped to what is possible (latency
+≥ 0, loss in [0, 1]), worst-case bounds dashed, and a note in the panel for every estimate
+that could not be drawn. :func:`draw_costs` stacks the cost per period by category and
+:func:`draw_variants` sets what-ifs side by side. Each returns PNG bytes (or writes a file).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+from typing import Any
+
+import numpy as np
+
+from vidnet_sim.analysis.report_data import CostChart, Panel, PanelGrid, Variant
+
+__all__ = [
+    "LOSS_FLOOR",
+    "clip_interval",
+    "draw_costs",
+    "draw_panels",
+    "draw_variants",
+    "png_bytes",
+]
+
+#: The lowest loss drawn when nothing else sets the axis (no loss anywhere, no target).
+LOSS_FLOOR = 1e-6
+_MARK_COLOURS = ("tab:orange", "tab:purple", "tab:brown", "tab:olive", "tab:cyan")
+_TARGET = {"color": "tab:red", "linestyle": "-.", "linewidth": 1.3}
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def png_bytes(fig: Any, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes (without the writer's metadata, so the bytes are
+    reproducible); the figure is closed."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    _pyplot().close(fig)
+    return buf.getvalue()
+
+
+def _arr(v: list[float] | None, n: int) -> np.ndarray:
+    if v is None:
+        return np.full(n, np.nan)
+    return np.array([math.nan if x is None else float(x) for x in v], dtype=np.float64)
+
+
+def clip_interval(
+    mean: np.ndarray, low: np.ndarray, high: np.ndarray, loss: bool, floor: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What a panel draws of a mean and its confidence interval: the interval clipped to
+    what is possible (a latency ≥ 0, a loss in [0, 1]) and, on a log loss axis, no lower
+    than ``floor``, where a zero loss is drawn too. An unknown end (NaN: one replication)
+    is the mean."""
+    top = 1.0 if loss else math.inf
+    lo = np.clip(np.where(np.isfinite(low), low, mean), floor, top)
+    hi = np.clip(np.where(np.isfinite(high), high, mean), floor, top)
+    shown = np.clip(mean, floor, top) if loss else np.maximum(mean, 0.0)
+    return shown, np.minimum(lo, shown), np.maximum(hi, shown)
+
+
+def _loss_floor(panel: Panel) -> float:
+    """The bottom of a loss axis: a decade below the smallest positive value or target."""
+    vals = [t.value for t in panel.targets if t.value > 0]
+    for s in panel.series:
+        m = _arr(s.mean, len(s.x))
+        vals += [float(v) for v in m[np.isfinite(m) & (m > 0)]]
+    return 10 ** math.floor(math.log10(min(vals)) - 1) if vals else LOSS_FLOOR
+
+
+def _draw_panel(ax: Any, panel: Panel, x_label: str, integer_x: bool) -> None:
+    loss = panel.quantity == "loss"
+    floor = _loss_floor(panel) if loss else 0.0
+    notes = list(panel.notes)
+    zeros = False
+    seen = [t.value for t in panel.targets if math.isfinite(t.value)]
+    for s in panel.series:
+        if s.style != "bound":
+            seen += [
+                v for v in (*_arr(s.high, len(s.x)), *_arr(s.mean, len(s.x))) if math.isfinite(v)
+            ]
+    ceiling = 1.25 * max(seen) if seen and max(seen) > 0 else math.inf
+    for s in panel.series:
+        x = _arr(s.x, len(s.x))
+        m = _arr(s.mean, len(x))
+        if s.style == "bound":
+            if np.isfinite(m).any():
+                ax.plot(x, np.where(np.isfinite(m), m, np.nan), "k--", marker=".", label=s.label)
+                above = m[np.isfinite(m) & (m > ceiling)]
+                if not loss and len(above):
+                    notes.append(f"{s.label} above the axis: up to {above.max():,.4g} ms")
+            continue
+        shown, lo, hi = clip_interval(m, _arr(s.low, len(x)), _arr(s.high, len(x)), loss, floor)
+        if loss and np.any(np.isfinite(m) & (m <= 0)):
+            zeros = True
+        ok = np.isfinite(shown)
+        if not ok.any():
+            notes.append(f"{s.label}: no value")
+            continue
+        err = np.vstack([np.maximum(shown - lo, 0), np.maximum(hi - shown, 0)])
+        ax.errorbar(x[ok], shown[ok], yerr=err[:, ok], capsize=3, marker="o", ms=4, label=s.label)
+    for t in panel.targets:
+        if math.isfinite(t.value):
+            ax.axhline(t.value, label=t.label, **_TARGET)
+    for mark, colour in zip(panel.marks, _MARK_COLOURS, strict=False):
+        ax.axvline(mark.x, color=colour, linestyle=":", linewidth=1.6, label=mark.label)
+    if loss:
+        ax.set_yscale("log")
+        ax.set_ylim(floor / 2, 1.5)
+        ax.set_ylabel("packet loss (fraction, log scale)")
+        if zeros:
+            notes.append("no packet lost: drawn on the bottom edge")
+    else:
+        ax.set_ylim(0, ceiling if math.isfinite(ceiling) else None)
+        ax.set_ylabel("latency (ms)")
+    ax.set_xlabel(x_label)
+    ax.set_title(panel.title, fontsize=11)
+    if integer_x:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper left")
+    if notes:
+        ax.text(
+            0.98,
+            0.5,
+            "\n".join(textwrap.fill(n, 48) for n in notes),
+            transform=ax.transAxes,
+            ha="right",
+            va="center",
+            fontsize=7,
+            color="0.2",
+            bbox={"boxstyle": "round", "fc": "#fff8e1", "ec": "0.7", "alpha": 0.95},
+            zorder=10,
+        )
+
+
+def draw_panels(grid: PanelGrid) -> bytes:
+    """The panel grid as a landscape PNG (see the module doc)."""
+    plt = _pyplot()
+    n = max(1, len(grid.panels))
+    cols = max(1, min(grid.columns, n))
+    rows = math.ceil(n / cols)
+    width = max(4.6 * cols, 10.0)
+    height = min(3.6 * rows + 0.6, width / 1.45)  # landscape, whatever the grid
+    fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k < len(grid.panels):
+            _draw_panel(ax, grid.panels[k], grid.x_label, grid.integer_x)
+        else:
+            ax.axis("off")
+    if grid.title:
+        fig.suptitle(grid.title, fontsize=13)
+    fig.tight_layout()
+    return png_bytes(fig)
+
+
+def draw_costs(chart: CostChart) -> bytes:
+    """Cost per period stacked by category, with the total above each bar."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    x = np.arange(len(chart.labels))
+    bottom = np.zeros(len(x))
+    for name, values in chart.categories.items():
+        v = np.array([0.0 if not math.isfinite(c) else c for c in values])
+        ax.bar(x, v, 0.6, bottom=bottom, label=name)
+        bottom += v
+    for xi, total in zip(x, bottom, strict=True):
+        ax.annotate(
+            f"{total:,.0f}",
+            (xi, total),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
+    ax.set_xticks(x, chart.labels)
+    ax.set_ylabel(f"cost ({chart.currency})")
+    ax.set_ylim(0, max(1.0, float(bottom.max(initial=0.0))) * 1.15)
+    ax.set_title(chart.title)
+    ax.grid(True, axis="y", alpha=0.3)
+    if chart.categories:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return png_bytes(fig)
+
+
+def draw_variants(variants: list[Variant], currency: str) -> bytes:
+    """What-ifs side by side: cost bars coloured by SLA verdict."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    colours = {True: "tab:green", False: "tab:red", None: "0.6"}
+    x = np.arange(len(variants))
+    ax.bar(x, [v.cost for v in variants], 0.6, color=[colours[v.ok] for v in variants])
+    for xi, v in zip(x, variants, strict=True):
+        ax.annotate(
+            f"{v.cost:,.0f}\n{v.verdict_text}",
+            (xi, v.cost),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
+    ax.set_xticks(x, [v.name for v in variants])
+    ax.set_ylabel(f"cost ({currency})")
+    ax.set_ylim(0, max([1.0, *(v.cost for v in variants)]) * 1.3)
+    ax.set_title("What-ifs: cost and SLA verdict")
+    ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    return png_bytes(fig)

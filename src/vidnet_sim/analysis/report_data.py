@@ -1,0 +1,345 @@
+"""What a report shows, as plain data: the interface between analyses and the HTML report.
+
+An analysis (``size``, ``capacity``, ``curve``) fills a :class:`ReportData`; the renderer
+(:mod:`vidnet_sim.analysis.html`) draws it without knowing where it came from, and it is
+stored as ``report.json`` beside ``report.html`` so that ``vidnet-sim report DIR`` draws the
+report again without simulating. Every part is optional except the first page
+(recommendation, risk, what would change the answer); a new kind of content (cost
+categories, failure cases, explanations) is a new field or a new entry in a list here, and a
+``report.json`` written before it still loads (missing fields take their defaults).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from vidnet_sim.analysis.vary import AnalysisInputError
+from vidnet_sim.results import ResultsNotFoundError
+
+__all__ = [
+    "REPORT_JSON",
+    "REPORT_VERSION",
+    "CostChart",
+    "NetLink",
+    "NetNode",
+    "NetworkView",
+    "Panel",
+    "PanelGrid",
+    "ReportData",
+    "Series",
+    "TableView",
+    "Target",
+    "Variant",
+    "VerticalMark",
+    "load_report_data",
+    "report_from_dict",
+    "with_variants",
+]
+
+#: File name of the stored report data in a results folder.
+REPORT_JSON = "report.json"
+#: Format version of ``report.json``.
+REPORT_VERSION = 1
+
+
+@dataclass
+class Series:
+    """One line of a panel: ``mean`` at each ``x`` and, when known, its confidence interval
+    (``low``/``high``, same length; NaN where unknown). ``style``: ``"simulated"`` (markers,
+    error bars) or ``"bound"`` (a dashed worst-case line)."""
+
+    label: str
+    x: list[float]
+    mean: list[float]
+    low: list[float] | None = None
+    high: list[float] | None = None
+    style: str = "simulated"
+
+
+@dataclass
+class Target:
+    """A horizontal SLA target line."""
+
+    label: str
+    value: float
+
+
+@dataclass
+class VerticalMark:
+    """A vertical line at ``x`` (e.g. the last value a fast estimate accepts)."""
+
+    label: str
+    x: float
+
+
+@dataclass
+class Panel:
+    """One panel: one traffic class and one quantity (``"latency_ms"`` or ``"loss"``), its
+    series, targets, vertical marks and notes (e.g. why an estimate is absent)."""
+
+    title: str
+    quantity: str
+    series: list[Series] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    marks: list[VerticalMark] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PanelGrid:
+    """Panels in a landscape grid of ``columns`` columns, sharing the x axis label."""
+
+    title: str
+    x_label: str
+    panels: list[Panel]
+    columns: int = 2
+    integer_x: bool = False
+    caption: str = ""
+
+
+@dataclass
+class CostChart:
+    """Cost per period (``labels``, e.g. years), stacked by category (name → one value per
+    period)."""
+
+    title: str
+    labels: list[str]
+    categories: dict[str, list[float]]
+    currency: str
+    caption: str = ""
+
+
+@dataclass
+class NetNode:
+    """A node of the drawing: ``layer`` for the layered layout (0: the centre), optional
+    ``x``/``y`` (metres, or lon/lat in degrees), and the cameras attached to it."""
+
+    id: str
+    kind: str
+    layer: int
+    x: float | None = None
+    y: float | None = None
+    cameras: int = 0
+    groups: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NetLink:
+    """A link of the drawing: rate tier, length, mean load and utilisation (busier direction;
+    None when unknown), and whether it is the binding link or was upgraded."""
+
+    id: str
+    a: str
+    b: str
+    rate_bps: float
+    length_m: float = 0.0
+    load_bps: float | None = None
+    utilisation: float | None = None
+    binding: bool = False
+    changed: str = ""
+    count: int = 1  # parallel links drawn as one (a district's uplinks): the busiest's figures
+
+
+@dataclass
+class NetworkView:
+    """The network to draw; ``coordinates``: ``"xy"``, ``"latlon"`` or ``""`` (layered)."""
+
+    title: str
+    nodes: list[NetNode]
+    links: list[NetLink]
+    coordinates: str = ""
+    caption: str = ""
+
+
+@dataclass
+class Variant:
+    """A what-if beside the base case: its cost and SLA verdict (``ok`` None: not judged)."""
+
+    name: str
+    cost: float
+    ok: bool | None
+    verdict: str = ""
+    note: str = ""
+
+    @property
+    def verdict_text(self) -> str:
+        """``verdict``, or plain words for ``ok``."""
+        if self.verdict:
+            return self.verdict
+        return {True: "meets every SLA", False: "misses an SLA", None: "not judged"}[self.ok]
+
+
+@dataclass
+class TableView:
+    """A table of text cells (``**bold**`` and ```code``` marks allowed)."""
+
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    note: str = ""
+
+
+@dataclass
+class ReportData:
+    """Everything a report shows. ``kind``: ``"size"``, ``"capacity"`` or ``"curve"``; the
+    first page is ``headline``, ``recommendation``, ``risk`` and ``changes`` (lists of
+    sentences, ``**bold**`` allowed). ``total_cost``, ``currency`` and ``meets_sla`` let
+    sizing reports be set side by side as what-ifs (:func:`with_variants`)."""
+
+    kind: str
+    title: str
+    headline: str
+    recommendation: list[str]
+    risk: list[str]
+    changes: list[str]
+    partial: str = ""  # why the result is partial ("" when complete)
+    description: str = ""
+    total_cost: float | None = None  # what the recommendation costs (sizing), in currency
+    currency: str = ""
+    meets_sla: bool | None = None  # does the recommended design meet every SLA?
+    network: NetworkView | None = None
+    costs: CostChart | None = None
+    plots: PanelGrid | None = None
+    variants: list[Variant] = field(default_factory=list)
+    variants_currency: str = ""
+    tables: list[TableView] = field(default_factory=list)
+    method: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    version: int = REPORT_VERSION
+
+    def to_json(self) -> str:
+        """The report data as JSON (NaN and infinities written as ``null``)."""
+        return json.dumps(_finite(asdict(self)), indent=1, ensure_ascii=False)
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write ``report.json`` into ``out_dir``; returns its path."""
+        path = Path(out_dir) / REPORT_JSON
+        path.write_text(self.to_json(), encoding="utf-8")
+        return path
+
+
+def with_variants(base: ReportData, others: dict[str, ReportData], base_name: str) -> ReportData:
+    """``base`` with the what-ifs table and chart: itself (``base_name``) and each of
+    ``others`` (name → its report data) side by side, by total cost and SLA verdict.
+
+    Raises :class:`~vidnet_sim.analysis.vary.AnalysisInputError` naming a report that has
+    no total cost (only sizing reports have one), or when the currencies differ."""
+    for name, data in {base_name: base, **others}.items():
+        if data.total_cost is None:
+            raise AnalysisInputError(
+                f"{name}: a {data.kind} report has no total cost to compare; what-ifs compare "
+                "sizing reports (`vidnet-sim size`)"
+                if data.kind != "size"
+                else f"{name}: its report data has no total cost (written by an older "
+                "vidnet-sim): run `vidnet-sim size` again, its runs are reused"
+            )
+    variants = [
+        Variant(
+            name,
+            float(data.total_cost or 0.0),
+            data.meets_sla,
+            note=f"{data.title}" + (f" — PARTIAL: {data.partial}" if data.partial else ""),
+        )
+        for name, data in {base_name: base, **others}.items()
+    ]
+    currencies = {d.currency for d in (base, *others.values())}
+    if len(currencies) > 1:
+        raise AnalysisInputError(
+            f"the reports are costed in different currencies: {sorted(currencies)}"
+        )
+    return replace(base, variants=variants, variants_currency=base.currency)
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+#: The dataclass of each nested field (and of each list element).
+_NESTED: dict[tuple[type, str], type] = {
+    (ReportData, "network"): NetworkView,
+    (ReportData, "costs"): CostChart,
+    (ReportData, "plots"): PanelGrid,
+    (ReportData, "variants"): Variant,
+    (ReportData, "tables"): TableView,
+    (NetworkView, "nodes"): NetNode,
+    (NetworkView, "links"): NetLink,
+    (PanelGrid, "panels"): Panel,
+    (Panel, "series"): Series,
+    (Panel, "targets"): Target,
+    (Panel, "marks"): VerticalMark,
+}
+
+
+#: Numeric fields whose ``null`` (a NaN or an infinity when written) reads back as NaN.
+_NUMBERS = {(Series, "x"), (Series, "mean"), (Series, "low"), (Series, "high"), (Target, "value")}
+
+
+def _nan(v: Any) -> Any:
+    if v is None:
+        return math.nan
+    if isinstance(v, list):
+        return [_nan(x) for x in v]
+    return v
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue  # written before the field existed: its default
+        v = data[f.name]
+        sub = _NESTED.get((cls, f.name))
+        if sub is not None and v is not None:
+            v = [_build(sub, x) for x in v] if isinstance(v, list) else _build(sub, v)
+        elif (cls, f.name) in _NUMBERS:
+            v = _nan(v)
+        kwargs[f.name] = v
+    out = cls(**kwargs)
+    assert is_dataclass(out)
+    return out
+
+
+def report_from_dict(data: dict[str, Any]) -> ReportData:
+    """A :class:`ReportData` from its JSON form (``null`` numbers in series become NaN).
+    Raises ``ValueError`` for a document that is not report data of a known version."""
+    if not isinstance(data, dict) or "kind" not in data or "title" not in data:
+        raise ValueError("not report data: expected an object with 'kind' and 'title'")
+    version = data.get("version", REPORT_VERSION)
+    if not isinstance(version, int) or version > REPORT_VERSION:
+        raise ValueError(
+            f"report data version {version!r} is newer than this vidnet-sim reads "
+            f"({REPORT_VERSION}); upgrade vidnet-sim"
+        )
+    try:
+        out = _build(ReportData, data)
+    except (TypeError, AttributeError) as exc:
+        raise ValueError(f"malformed report data: {exc}") from None
+    assert isinstance(out, ReportData)
+    return out
+
+
+def load_report_data(results_dir: str | Path) -> ReportData:
+    """The stored report data of a results folder (``<dir>/report.json``).
+
+    Raises :class:`~vidnet_sim.results.ResultsNotFoundError` when the folder has none or it
+    is not valid report data (the message says which)."""
+    path = Path(results_dir) / REPORT_JSON
+    if not path.is_file():
+        raise ResultsNotFoundError(
+            f"{path}: no report data; `vidnet-sim size`, `capacity` and `curve` write it "
+            "into their --out folder"
+        )
+    try:
+        return report_from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, OSError) as exc:  # JSONDecodeError is a ValueError
+        raise ResultsNotFoundError(f"{path}: not usable report data: {exc}") from None

@@ -1,0 +1,389 @@
+"""Report data (:mod:`vidnet_sim.analysis.report_data`) for a curve and a capacity search,
+and the network drawing's data of a scenario.
+
+The first page says, in plain words, what the analysis found (the recommendation), how close
+the binding target is and whether a single fibre cut is survived (the risk), and what would
+change the answer. The sizing's report data is built in :mod:`vidnet_sim.analysis.report`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vidnet_sim.analysis.capacity import CapacityResult, show_value
+from vidnet_sim.analysis.cost import link_lengths, scenario_links
+from vidnet_sim.analysis.curve import CurveResult, curve_grid
+from vidnet_sim.analysis.drawing import network_view
+from vidnet_sim.analysis.fibre_cut import fibre_cut_text
+from vidnet_sim.analysis.report_data import NetworkView, PanelGrid, ReportData, TableView
+from vidnet_sim.analysis.vary import AnalysisInputError, load_raw
+from vidnet_sim.errors import ScenarioError
+from vidnet_sim.scenario import parse_scenario_dict
+
+__all__ = ["capacity_report", "curve_report", "scenario_link_of", "scenario_view"]
+
+
+def scenario_link_of(data: dict[str, Any]) -> dict[str, str]:
+    """Directed link name (as in results) → scenario link id."""
+    return {d: lid for lid, dirs in scenario_links(data) for d in dirs}
+
+
+def scenario_view(
+    data: dict[str, Any],
+    base_dir: Path,
+    title: str,
+    *,
+    rates: dict[str, float] | None = None,
+    loads_bps: dict[str, float] | None = None,
+    utilisation: dict[str, float] | None = None,
+    binding: str | None = None,
+    changed: dict[str, str] | None = None,
+    caption: str = "",
+) -> tuple[NetworkView, str]:
+    """The drawing's data of raw scenario ``data`` and the single-fibre-cut sentence.
+
+    Per scenario link: ``rates`` (default the scenario's), mean ``loads_bps`` and
+    ``utilisation`` (busier direction; a load without ``loads_bps`` is the utilisation times
+    the rate; a link with neither is drawn with its tier and length only). Nothing is
+    simulated or estimated. Raises :class:`~vidnet_sim.errors.ScenarioError` for an invalid
+    scenario."""
+    sc = parse_scenario_dict(copy.deepcopy(data), base_dir=base_dir)
+    if loads_bps is None and utilisation is not None:
+        rate_of = {str(link.id): float(link.rate) for link in sc.links}
+        rate_of.update(rates or {})
+        loads_bps = {k: u * rate_of[k] for k, u in utilisation.items() if k in rate_of}
+    view = network_view(
+        sc,
+        title,
+        rates=rates,
+        lengths_m=link_lengths(sc),
+        loads_bps=loads_bps,
+        utilisation=utilisation,
+        binding=binding,
+        changed=changed,
+        caption=caption,
+    )
+    return view, fibre_cut_text(sc)
+
+
+def _passes(
+    t: pd.DataFrame, targets: dict[str, dict[str, float]], x: float
+) -> list[dict[str, Any]]:
+    """The targets judged at ``x``: class, metric, mean, high, target, ok (upper CI end, or
+    the mean with one replication, at most the target)."""
+    out = []
+    at = t[t["x"] == x]
+    for cls, cols in targets.items():
+        for metric, target in cols.items():
+            row = at[(at["class"] == cls) & (at["metric"] == metric)]
+            if not len(row):
+                continue
+            mean, high = float(row["mean"].iloc[0]), float(row["ci_high"].iloc[0])
+            judged = mean if math.isnan(high) else high
+            out.append(
+                {
+                    "class": cls,
+                    "metric": metric,
+                    "mean": mean,
+                    "target": target,
+                    "ok": judged <= target,
+                    "margin": 1 - mean / target if target > 0 else math.nan,
+                }
+            )
+    return out
+
+
+def _name(metric: str) -> str:
+    return metric.removesuffix("_ps").replace("_", " ")
+
+
+def curve_report(
+    result: CurveResult, file: str | Path, targets: dict[str, dict[str, float]]
+) -> ReportData:
+    """The report data of a curve: which values tried meet every SLA, the closest target,
+    the fast estimates' limits, the network drawn at the scenario's own value."""
+    vary = result.vary
+    values = sorted(set(result.table["x"])) if len(result.table) else []
+    judged = {x: _passes(result.table, targets, x) for x in values}
+    ok_values = [x for x in values if judged[x] and all(c["ok"] for c in judged[x])]
+    rec: list[str] = []
+    risk: list[str] = []
+    changes: list[str] = []
+    if not targets:
+        headline = f"{len(values)} values of {vary.what} simulated (the scenario sets no SLA)"
+        rec.append("The scenario has no SLA targets ([sla.<class>]): nothing is judged.")
+    elif not ok_values:
+        headline = f"No value of {vary.what} tried meets every SLA"
+        rec.append(
+            f"Every value tried ({', '.join(vary.label(x) for x in values)}) misses a target."
+        )
+    else:
+        best = ok_values[-1]
+        headline = f"Every SLA holds up to {vary.what} = {vary.label(best)} (of the values tried)"
+        rec.append(
+            f"Of {len(values)} values of {vary.what} from {vary.label(values[0])} to "
+            f"{vary.label(values[-1])}, every SLA target holds at "
+            + ", ".join(vary.label(x) for x in ok_values)
+            + "."
+        )
+        close = min(judged[best], key=lambda c: c["margin"])
+        risk.append(
+            f"Binding target at {vary.label(best)}: class **{close['class']}** "
+            f"{_name(close['metric'])} {show_value(close['metric'], close['mean'])} against "
+            f"{show_value(close['metric'], close['target'])} (margin {close['margin']:.0%})."
+        )
+        later = [x for x in values if x > best]
+        if later:
+            fail = next(c for c in judged[later[0]] if not c["ok"]) if judged[later[0]] else None
+            if fail is not None:
+                changes.append(
+                    f"At {vary.label(later[0])} class {fail['class']} {_name(fail['metric'])} "
+                    f"reaches {show_value(fail['metric'], fail['mean'])} (target "
+                    f"{show_value(fail['metric'], fail['target'])}): the answer lies between "
+                    f"{vary.label(best)} and {vary.label(later[0])}; `vidnet-sim capacity` "
+                    "finds it."
+                )
+    est = result.estimates
+    for method in sorted(set(est["method"])) if len(est) else []:
+        if method.startswith("network"):
+            continue
+        ok = est[(est["method"] == method) & est["ok"].astype(bool)]
+        changes.append(
+            f"The {method} estimate accepts "
+            + (f"up to {vary.label(float(ok['x'].max()))}." if len(ok) else "none of the values.")
+        )
+    data, base_dir = load_raw(file)
+    network = None
+    try:
+        network, cut = scenario_view(
+            data,
+            base_dir,
+            f"The network as in {Path(file).name}",
+            caption="Cameras gathered per switch; links coloured by rate tier and labelled "
+            "with tier and length (a capacity search or a sizing also gives their loads).",
+        )
+        risk.append(cut)
+    except ScenarioError:
+        risk.append("Single fibre cut: not analysed (the scenario could not be read again).")
+    rows = [
+        [
+            vary.label(x),
+            "yes" if judged[x] and all(c["ok"] for c in judged[x]) else "**no**",
+            "; ".join(
+                f"{c['class']} {_name(c['metric'])} {show_value(c['metric'], c['mean'])}"
+                for c in judged[x]
+                if not c["ok"]
+            )
+            or "—",
+        ]
+        for x in values
+    ]
+    return ReportData(
+        kind="curve",
+        title=f"Latency and loss against {vary.what}: {Path(file).stem}",
+        headline=headline,
+        recommendation=rec,
+        risk=risk,
+        changes=changes or ["—"],
+        partial=(
+            f"{len(result.failures)} run(s) failed; the curve misses them" if result.partial else ""
+        ),
+        network=network,
+        plots=curve_grid(result, targets=targets, title=f"{Path(file).stem}: {vary.what}"),
+        tables=[TableView("SLA verdict per value", [vary.what, "every SLA holds", "misses"], rows)]
+        if targets
+        else [],
+        method=[
+            f"{int(result.table['n'].max()) if len(result.table) else 0} replications per value "
+            f"at most; a target holds when the upper end of its {result.confidence:.0%} "
+            "confidence interval (the mean with a single replication) is at most the target."
+        ],
+        files=[
+            "report.json",
+            "curve.parquet",
+            "estimates.parquet",
+            "runs.parquet",
+            "manifest.json",
+            "curve.png",
+            "runs/",
+        ],
+    )
+
+
+def _capacity_grid(result: CapacityResult, confidence: float) -> PanelGrid | None:
+    """The judged values as curve panels: each target's mean and interval against the
+    variable, the targets, and the value each fast estimate accepts."""
+    rows = [
+        {**c, "x": v.x, "n": v.replications}
+        for v in result.verdicts
+        for c in v.checks[["class", "metric", "mean", "ci_low", "ci_high"]].to_dict("records")
+    ]
+    if not rows:
+        return None
+    targets: dict[str, dict[str, float]] = {}
+    for v in result.verdicts:
+        for c in v.checks.to_dict("records"):
+            targets.setdefault(str(c["class"]), {})[str(c["metric"])] = float(c["target"])
+    table = pd.DataFrame(rows)
+    table = table[np.isfinite(table["mean"].to_numpy(np.float64))]  # nothing delivered: inf
+    est = pd.DataFrame(
+        [
+            {
+                "x": x if x is not None else math.nan,
+                "method": m,
+                "class": "",
+                "value": math.nan,
+                "ok": x is not None,
+                "link": "",
+            }
+            for m, x in result.estimates.items()
+        ],
+        columns=["x", "method", "class", "value", "ok", "link"],
+    )
+    xs = sorted({v.x for v in result.verdicts})
+    curve = CurveResult(result.vary, xs, table, est, pd.DataFrame(), result.failures, confidence)
+    return curve_grid(curve, targets=targets, title=f"every value judged ({result.vary.what})")
+
+
+def capacity_report(
+    result: CapacityResult, file: str | Path, confidence: float = 0.95
+) -> ReportData:
+    """The report data of a capacity search: the capacity, the binding target and link, the
+    network drawn at the capacity, every judged value's targets (``confidence``: of their
+    intervals)."""
+    vary = result.vary
+    b = result.binding
+    data, base_dir = load_raw(file)
+    link_of = scenario_link_of(data)
+    rec: list[str] = []
+    risk: list[str] = []
+    changes: list[str] = []
+    if result.capacity is None:
+        headline = f"No value of {vary.what} meets every SLA"
+    elif result.first_fail is None:
+        headline = (
+            f"Every SLA holds up to {vary.what} = {vary.label(result.capacity)} (the largest tried)"
+        )
+    else:
+        headline = f"Capacity: {vary.what} = {vary.label(result.capacity)}"
+    if result.capacity is not None:
+        rec.append(
+            f"The network as designed meets every SLA target up to "
+            f"**{vary.what} = {vary.label(result.capacity)}**"
+            + (" (decided by the mean: uncertain)" if result.uncertain else "")
+            + (
+                "; no value tried failed (raise --max to find the limit)."
+                if result.first_fail is None
+                else f"; it fails at {vary.label(result.first_fail)}."
+            )
+        )
+    if b:
+        metric = str(b.get("metric"))
+        risk.append(
+            ("Binding target" if result.first_fail is not None else "Closest target")
+            + f": class **{b.get('class')}** {_name(metric)} — "
+            f"{show_value(metric, float(b['mean']))} against "
+            f"{show_value(metric, float(b['target']))}"
+            + (
+                f" at {vary.label(result.first_fail)}."
+                if result.first_fail is not None
+                else f" at {vary.label(result.capacity or 0)}."
+            )
+        )
+        if "link" in b:
+            where = "first failing value" if result.first_fail is not None else "largest value"
+            changes.append(
+                f"The busiest link at the {where} is {link_of.get(str(b['link']), b['link'])} "
+                f"({float(b.get('link_utilisation', math.nan)):.0%} utilised)"
+                + (
+                    f"; packets are dropped on {link_of.get(d, d)}"
+                    if (d := str(b.get("dropping_link", "")))
+                    else ""
+                )
+                + ": a faster tier there is the first upgrade to try."
+            )
+    if result.first_fail is not None:
+        changes.append(f"The SLA fails from {vary.label(result.first_fail)} on.")
+    for method, x in result.estimates.items():
+        changes.append(
+            f"The {method} estimate says "
+            + ("no value passes." if x is None else f"{vary.label(x)}.")
+        )
+    network = None
+    binding = link_of.get(str(b["link"])) if b.get("link") else None
+    util: dict[str, float] = {}
+    at_cap = [v for v in result.verdicts if v.x == result.capacity]
+    if at_cap and len(at_cap[0].links):
+        for d, u in zip(at_cap[0].links["link"], at_cap[0].links["utilisation"], strict=True):
+            lid = link_of.get(str(d))
+            if lid is not None and math.isfinite(float(u)):
+                util[lid] = max(util.get(lid, 0.0), float(u))
+    try:
+        at = vary.apply(data, result.capacity) if result.capacity is not None else data
+        network, cut = scenario_view(
+            at,
+            base_dir,
+            f"The network at {vary.what} = "
+            + (vary.label(result.capacity) if result.capacity is not None else "its own value"),
+            utilisation=util or None,
+            binding=binding,
+            caption="Cameras gathered per switch; links coloured by rate tier and labelled "
+            "with tier, length, load and headroom (1 − utilisation, simulated at the "
+            "capacity, busier direction); the binding link (red) is the busiest at the first "
+            "failing value (or at the largest value judged).",
+        )
+        risk.append(cut)
+    except (ScenarioError, AnalysisInputError):
+        risk.append("Single fibre cut: not analysed (the scenario could not be read again).")
+    t = result.table() if result.verdicts else pd.DataFrame()
+    rows = [
+        [
+            vary.label(float(r["x"])),
+            "yes" if r["ok"] else "**no**",
+            str(int(r["replications"])),
+            f"{r['class']} {_name(str(r['metric']))} "
+            f"{show_value(str(r['metric']), float(r['mean']))}"
+            f" / {show_value(str(r['metric']), float(r['target']))}",
+            str(r["link"]),
+        ]
+        for r in t.to_dict("records")
+    ]
+    return ReportData(
+        kind="capacity",
+        title=f"Capacity: {Path(file).stem}",
+        headline=headline,
+        recommendation=rec or ["—"],
+        risk=risk,
+        changes=changes or ["—"],
+        partial=(
+            f"{len(result.failures)} run(s) failed; values were judged on the others"
+            if result.partial
+            else ""
+        ),
+        network=network,
+        plots=_capacity_grid(result, confidence),
+        tables=[
+            TableView(
+                "Every value judged",
+                [
+                    vary.what,
+                    "every SLA holds",
+                    "replications",
+                    "closest target (mean / target)",
+                    "busiest link",
+                ],
+                rows,
+            )
+        ],
+        method=[
+            "The largest value for which every SLA target holds, by bracketing and bisection; "
+            "the verdict is assumed monotone in the variable (docs/analysis.md)."
+        ],
+        files=["report.json", "capacity.json", "capacity.parquet", "runs/"],
+    )

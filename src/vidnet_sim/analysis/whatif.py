@@ -1,0 +1,274 @@
+"""What-ifs: named variants of a scenario, each sized and priced, side by side.
+
+A variants file (TOML) names each variant and the fields it changes, by their path in the
+scenario file (:mod:`vidnet_sim.variation.paths`)::
+
+    [[variants]]
+    name = "two weeks of recordings"
+    set = { "cameras[*].retention_days" = 14 }
+
+    [[variants]]
+    name = "H.265 everywhere"
+    set = { "cameras[*].codec" = "h265" }
+
+    [[variants]]
+    name = "core uplink leased"
+    set = { 'links["core-uplink"].fibre' = "leased" }
+
+``[*]`` sets the field on every item of the array, the items the growth plan adds included;
+a path naming an item the growth plan adds (``links["agg-east-core"].fibre``) is set in the
+growth entry that adds it. :func:`run_whatifs` sizes the scenario as it is (``baseline``)
+and every variant with :func:`~vidnet_sim.analysis.sizing.size_network` and the same cost
+model, each in a sub-folder of its own (``<out>/<variant>/``: the variant's scenario file,
+its stored runs and its sizing report), and returns one row per variant: the net present
+cost, CAPEX and running costs, the recording storage of the last year, and the SLA verdict.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from vidnet_sim.analysis.bill import BillModel, CostModelError, check_growth_plan
+from vidnet_sim.analysis.report import write_sizing
+from vidnet_sim.analysis.runs import RunRecord
+from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
+from vidnet_sim.analysis.vary import AnalysisInputError, load_raw
+from vidnet_sim.errors import ScenarioError
+from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.variation.paths import PathError, parse_path, resolve, set_value
+
+__all__ = [
+    "BASELINE",
+    "Variant",
+    "WhatIfResult",
+    "apply_variant",
+    "load_variants",
+    "run_whatifs",
+    "toml_text",
+]
+
+#: The name of the scenario as it is, sized first.
+BASELINE = "baseline"
+_GROWTH_SECTIONS = ("nodes", "links", "cameras", "sources", "services")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named set of changes: field path → value."""
+
+    name: str
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class WhatIfResult:
+    """Every variant's row (:meth:`table`) and its sizing."""
+
+    rows: list[dict[str, Any]]
+    results: dict[str, SizingResult]
+    currency: str
+
+    def table(self) -> pd.DataFrame:
+        """One row per variant, the baseline first."""
+        return pd.DataFrame(self.rows)
+
+
+def load_variants(path: str | Path) -> list[Variant]:
+    """The variants of a TOML file (see the module doc); every problem at once."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise AnalysisInputError(f"variants {path}: {exc}") from None
+    problems: list[str] = []
+    unknown = sorted(set(data) - {"variants"})
+    if unknown:
+        problems.append(f"unknown key(s) {unknown}; expected [[variants]]")
+    items = data.get("variants", [])
+    if not isinstance(items, list) or not items:
+        problems.append("variants: expected at least one [[variants]] table")
+        items = []
+    out: list[Variant] = []
+    seen = {BASELINE}
+    for i, item in enumerate(items):
+        where = f"variants[{i}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: expected a table")
+            continue
+        extra = sorted(set(item) - {"name", "set"})
+        if extra:
+            problems.append(f"{where}: unknown key(s) {extra}; expected name and set")
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"{where}.name: expected a non-empty string")
+            continue
+        if name in seen:
+            problems.append(f'{where}.name: "{name}" is used twice (or is the baseline)')
+        seen.add(name)
+        changes = item.get("set")
+        if not isinstance(changes, dict) or not changes:
+            problems.append(f"{where}.set: expected a table of field path = value")
+            continue
+        out.append(Variant(name, dict(changes)))
+    if problems:
+        raise AnalysisInputError(f"variants {path}:\n  - " + "\n  - ".join(problems))
+    return out
+
+
+def _growth_items(data: dict[str, Any], section: str) -> list[dict[str, Any]]:
+    out = [x for x in data.get(section, []) if isinstance(x, dict)]
+    for entry in data.get("growth", []):
+        if isinstance(entry, dict):
+            out += [x for x in entry.get(section, []) if isinstance(x, dict)]
+    return out
+
+
+def apply_variant(data: dict[str, Any], variant: Variant) -> dict[str, Any]:
+    """A copy of raw scenario ``data`` with ``variant``'s changes (see the module doc)."""
+    out = copy.deepcopy(data)
+    for path, value in variant.changes.items():
+        where = f'variant "{variant.name}": {path}'
+        m = re.fullmatch(r"(\w+)\[\*\]\.(.+)", path)
+        if m:
+            section, rest = m.groups()
+            items = _growth_items(out, section)
+            if not items:
+                raise AnalysisInputError(f"{where}: the scenario has no {section}")
+            for item in items:
+                try:
+                    set_value(item, resolve(item, rest), copy.deepcopy(value))
+                except PathError as exc:
+                    raise AnalysisInputError(f"{where}: {exc}") from None
+            continue
+        try:
+            set_value(out, resolve(out, path), copy.deepcopy(value))
+            continue
+        except PathError as exc:
+            first = exc
+        section = parse_path(path)[0]
+        for entry in out.get("growth", []):  # an item the growth plan adds
+            if not isinstance(entry, dict) or not isinstance(entry.get(section), list):
+                continue
+            try:
+                set_value(entry, resolve(entry, path), copy.deepcopy(value))
+                break
+            except PathError:
+                continue
+        else:
+            raise AnalysisInputError(f"{where}: {first}") from None
+    return out
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise AnalysisInputError(f"cannot write {v!r} to a scenario file")
+
+
+def toml_text(data: dict[str, Any]) -> str:
+    """Raw scenario ``data`` as a TOML document (one top-level key per line, inline tables)."""
+    return "".join(f"{json.dumps(k)} = {_toml_value(v)}\n" for k, v in data.items())
+
+
+def _absolute_files(data: dict[str, Any], base_dir: Path) -> None:
+    """Make the trace files' paths absolute, so that the variant's file reads the same."""
+    for item in _growth_items(data, "sources"):
+        f = item.get("file")
+        if isinstance(f, str) and not Path(f).is_absolute():
+            item["file"] = str((base_dir / f).resolve())
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "variant"
+
+
+def _row(
+    name: str, changes: dict[str, Any], res: SizingResult, error: str | None
+) -> dict[str, Any]:
+    bill, vendor = res.bill, res.vendor_bill
+    years = bill.years if bill is not None else pd.DataFrame()
+    rec = bill.recorders if bill is not None else pd.DataFrame()
+    last = rec[rec["year"] == rec["year"].max()] if len(rec) else rec
+    if error is not None:
+        verdict = f"not met: {error}"
+    elif res.failures:
+        verdict = f"partial: {len(res.failures)} run(s) failed"
+    else:
+        verdict = "met (uncertain)" if res.uncertain else "met"
+    vendor_ok = [y.vendor_verdict.ok for y in res.years if y.vendor_verdict is not None]
+    return {
+        "variant": name,
+        "changes": "; ".join(f"{k} = {v!r}" for k, v in changes.items()),
+        "years_sized": len(res.years),
+        "net_present_cost": bill.npc if bill is not None else math.nan,
+        "capex": float(years["capex"].sum()) if len(years) else math.nan,
+        "opex": float(years["opex"].sum()) if len(years) else math.nan,
+        "tb_per_day": float(last["tb_per_day"].sum()) if len(last) else math.nan,
+        "tb_kept": float(last["tb_retention"].sum()) if len(last) else math.nan,
+        "sla": verdict,
+        "vendor_net_present_cost": vendor.npc if vendor is not None else math.nan,
+        "vendor_meets_sla": all(vendor_ok) if vendor_ok else None,
+    }
+
+
+def run_whatifs(
+    file: str | Path,
+    variants: list[Variant],
+    bill: BillModel,
+    out_dir: str | Path,
+    *,
+    plot: bool = False,
+    on_run: Callable[[RunRecord], None] | None = None,
+    **size_options: Any,
+) -> WhatIfResult:
+    """Size and price the scenario ``file`` as it is and under every variant (see the module
+    doc); ``size_options`` go to :func:`~vidnet_sim.analysis.sizing.size_network`."""
+    data, base_dir = load_raw(file)
+    _absolute_files(data, base_dir)
+    texts = {BASELINE: toml_text(data)}
+    changes: dict[str, dict[str, Any]] = {BASELINE: {}}
+    for v in variants:
+        texts[v.name] = toml_text(apply_variant(data, v))
+        changes[v.name] = v.changes
+    for name, text in texts.items():  # every variant checked before anything runs
+        vdata = tomllib.loads(text)
+        try:
+            sc = parse_scenario_dict(copy.deepcopy(vdata), base_dir=base_dir)
+            check_growth_plan(sc, vdata, bill)
+        except (ScenarioError, CostModelError) as exc:
+            if isinstance(exc, ScenarioError):
+                raise exc.with_source(f'{file} (variant "{name}")') from None
+            raise CostModelError(exc.problems, f'for {file} (variant "{name}")') from None
+    out = Path(out_dir)
+    rows, results = [], {}
+    for name, text in texts.items():
+        folder = out / _slug(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "scenario.toml"
+        path.write_text(text, encoding="utf-8")
+        error = None
+        try:
+            res = size_network(path, bill=bill, cache_dir=folder, on_run=on_run, **size_options)
+        except SizingStoppedError as exc:
+            res, error = exc.result, str(exc)
+        write_sizing(res, folder, plot=plot)
+        results[name] = res
+        rows.append(_row(name, changes[name], res, error))
+    return WhatIfResult(rows, results, bill.currency)

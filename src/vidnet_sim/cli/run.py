@@ -1,0 +1,212 @@
+"""The ``vidnet-sim run`` and ``vidnet-sim validate`` commands.
+
+Results (and ``--json``) go to stdout; errors, warnings and the progress bar to stderr.
+Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid scenario.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from vidnet_sim.cli.output import (
+    fail,
+    progress_console,
+    reported_errors,
+    stderr_console,
+    stdout_console,
+)
+from vidnet_sim.cli.summary import render_storage, render_summary, render_warnings
+from vidnet_sim.errors import ScenarioError, UnitError
+from vidnet_sim.results import default_run_dir, summary_json
+from vidnet_sim.runner import compile_scenario
+from vidnet_sim.runner import run as run_scenario
+from vidnet_sim.scenario import load_scenario
+from vidnet_sim.scenario.bounds import MAX_DURATION_PS
+from vidnet_sim.scenario.growth import plan_years, scenario_for_year
+from vidnet_sim.scenario.toml_file import read_toml
+from vidnet_sim.scenario.units import format_time, parse_time
+from vidnet_sim.sweep import load_sweep
+
+__all__ = ["run", "time_option", "validate"]
+
+
+def time_option(value: str | None, name: str) -> int | None:
+    """The picoseconds of a positive duration option (``None`` if not given); a bad value is
+    a usage error naming option ``name``."""
+    if value is None:
+        return None
+    try:
+        t = parse_time(value)
+    except UnitError as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None
+    if t <= 0:
+        raise click.BadParameter(f"must be positive, got '{value}'", param_hint=name)
+    if t > MAX_DURATION_PS:
+        raise click.BadParameter(
+            f"too large: '{value}'; simulated time is counted in int64 picoseconds, so a run "
+            "can last at most 40 days",
+            param_hint=name,
+        )
+    return t
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def validate(file: Path) -> None:
+    """Check a scenario FILE (and its compiled network) or a sweep file, without running it."""
+    if _is_sweep_file(file):
+        try:
+            sw = load_sweep(file)
+            sw.check()
+        except ScenarioError as exc:
+            fail(exc.with_source(str(file)))
+        click.echo(
+            f"{file}: valid sweep — {len(sw.points)} points over {len(sw.parameters)} parameters"
+        )
+        return
+    with reported_errors():  # its errors name the file
+        compiled = compile_scenario(file, every_year=True)
+    plan, years = compiled.plan, compiled.years
+    grows = f"; growth plan of {len(years)} years, each compiled" if len(years) > 1 else ""
+    duration = format_time(compiled.scenario.simulation.duration)
+    click.echo(
+        f"{file}: valid — {len(plan.node_names)} nodes, {plan.n_links} directed links, "
+        f"{len(plan.sources)} sources, {plan.n_flows} flows, about "
+        f"{compiled.packets:,.0f} packets in {duration}{grows}"
+    )
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Results folder (default: results/<scenario name>/).",
+)
+@click.option("--seed", type=click.IntRange(min=0), help="Override simulation.seed.")
+@click.option("--duration", help="Override simulation.duration, e.g. '10s'.")
+@click.option(
+    "--engine",
+    type=click.Choice(["core", "reference"]),
+    default="core",
+    show_default=True,
+    help="The Numba core, or the SimPy reference (slow oracle).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.option(
+    "--all-links", is_flag=True, help="List every camera access link instead of one summary row."
+)
+@click.option(
+    "--year",
+    type=click.IntRange(min=1),
+    help="Run year N of the scenario's growth plan (default results folder "
+    "results/<scenario name>-yearN/).",
+)
+def run(
+    file: Path,
+    out_dir: Path | None,
+    seed: int | None,
+    duration: str | None,
+    engine: str,
+    as_json: bool,
+    all_links: bool,
+    year: int | None,
+) -> None:
+    """Simulate scenario FILE; print a summary and write Parquet results."""
+    duration_ps = time_option(duration, "--duration")
+    target, out_dir = _year_target(file, year, out_dir)
+    progress, on_progress = _progress()
+    with reported_errors():
+        if progress is not None:
+            progress.start()
+        try:
+            result = run_scenario(
+                target,
+                seed=seed,
+                duration_ps=duration_ps,
+                engine=engine,  # type: ignore[arg-type]
+                out_dir=out_dir,
+                on_progress=on_progress,
+            )
+        finally:
+            if progress is not None:
+                progress.stop()
+    render_warnings(result.warnings, stderr_console())
+    if as_json:
+        doc: dict[str, Any] = summary_json(result.tables)
+        doc["warnings"] = result.warnings
+        doc["storage"] = result.manifest.get("storage", {})
+        doc["results"] = str(result.out_dir)
+        doc["packet_hops"] = result.stats.packet_hops
+        doc["wall_seconds"] = result.stats.wall_seconds
+        click.echo(json.dumps(doc, indent=2, allow_nan=False))
+        return
+    out = stdout_console()
+    render_summary(result.tables, out, all_links=all_links)
+    render_storage(result.storage, out)
+    rate = result.stats.packet_hops / max(result.stats.wall_seconds, 1e-9)
+    out.print(
+        f"{result.stats.packet_hops:,} packet-hops in {result.stats.wall_seconds:.2f} s "
+        f"({rate / 1e6:.1f} M/s) — results in {result.out_dir}",
+        markup=False,  # a path may hold brackets
+    )
+
+
+def _year_target(
+    file: Path, year: int | None, out_dir: Path | None
+) -> tuple[Path | Any, Path | None]:
+    """What ``run --year`` simulates: the file itself, or the scenario of that year of its
+    growth plan (a year outside the plan is a usage error) and its default results folder."""
+    if year is None:
+        return file, out_dir
+    try:
+        scenario = load_scenario(file)
+    except ScenarioError as exc:
+        fail(exc)
+    years = plan_years(scenario)
+    if year not in years:
+        raise click.BadParameter(
+            f"{year}: the growth plan of {file} covers years 1–{years[-1]}"
+            if len(years) > 1
+            else f"{year}: {file} has no growth plan beyond year 1",
+            param_hint="--year",
+        )
+    return (
+        scenario_for_year(scenario, year),
+        out_dir or default_run_dir(scenario.name, f"-year{year}"),
+    )
+
+
+def _is_sweep_file(file: Path) -> bool:
+    """Whether ``file`` parses as TOML with a top-level ``[sweep]`` section."""
+    try:
+        return "sweep" in read_toml(file)
+    except ScenarioError:
+        return False  # the scenario loader reports it properly
+
+
+def _progress() -> tuple[Any, Any]:
+    """A rich progress bar on stderr when it is a terminal, else nothing."""
+    if not sys.stderr.isatty():
+        return None, None
+    progress = Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=progress_console(),
+        transient=True,
+    )
+    task = progress.add_task("run", total=1.0)
+
+    def on_progress(t_ps: int, end_ps: int) -> None:
+        progress.update(task, completed=min(1.0, t_ps / max(end_ps, 1)))
+
+    return progress, on_progress

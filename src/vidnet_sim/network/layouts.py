@@ -1,0 +1,136 @@
+"""Tree layouts: the positions a packet of each tree visits, laid out depth first (rule 12).
+
+A tree's *layout* is the trie of its flows' routes under a virtual root (link -1): position
+``p`` is one link of the tree, its children are the links the packet is copied to next, and
+``pos_deliver[p]`` is the flow delivered at the link's far end. A reroute adds layouts (see
+:mod:`vidnet_sim.network.reroutes`); every layout of a plan lives in one set of arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from vidnet_sim.network.flows import Flows
+
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Layouts:
+    """Every layout of a plan, and the root position of each tree's first layout."""
+
+    tree_pos0: I64
+    pos_link: I64  # -1 at roots
+    pos_first_child: I64
+    pos_sibling: I64
+    pos_deliver: I64  # delivery flow at the link's far end, or -1
+    pos_end: I64  # positions p .. pos_end[p]-1: p's subtree
+
+    def edges(self) -> set[tuple[int, int]]:
+        """Link-dependency edges ("a feeds b") of every layout."""
+        out: set[tuple[int, int]] = set()
+        for p, link in enumerate(self.pos_link.tolist()):
+            if link < 0:
+                continue
+            c = int(self.pos_first_child[p])
+            while c >= 0:
+                out.add((link, int(self.pos_link[c])))
+                c = int(self.pos_sibling[c])
+        return out
+
+
+class Positions:
+    """A growing set of layouts, laid out depth first; :meth:`freeze` gives :class:`Layouts`."""
+
+    def __init__(self, start: Layouts | None = None) -> None:
+        """Start empty, or after the positions of ``start``."""
+        self.link: list[int] = [] if start is None else start.pos_link.tolist()
+        self.first_child: list[int] = [] if start is None else start.pos_first_child.tolist()
+        self.sibling: list[int] = [] if start is None else start.pos_sibling.tolist()
+        self.deliver: list[int] = [] if start is None else start.pos_deliver.tolist()
+        self.end: list[int] = [] if start is None else start.pos_end.tolist()
+
+    def _new(self, link: int) -> int:
+        """A new position on ``link``, without children, delivery or subtree yet."""
+        self.link.append(link)
+        self.first_child.append(-1)
+        self.sibling.append(-1)
+        self.deliver.append(-1)
+        self.end.append(-1)
+        return len(self.link) - 1
+
+    def add_tree(self, paths: Iterable[tuple[int, Sequence[int]]]) -> int:
+        """Lay out the trie of ``(flow, links)`` paths under a virtual root; return the root."""
+        trie: dict[int, Any] = {}
+        for flow, links in paths:
+            node = trie
+            for i, link in enumerate(links):
+                node = node.setdefault(link, {"__kids__": {}, "__flows__": []})
+                if i == len(links) - 1:
+                    node["__flows__"].append(flow)
+                node = node["__kids__"]
+
+        # depth first, without recursion (a path may cross any number of hops): each stack
+        # entry is a position, its remaining children and the last child laid
+        root = self._new(-1)
+        stack: list[tuple[int, Iterator[tuple[int, Any]], int]] = [(root, iter(trie.items()), -1)]
+        while stack:
+            p, kids, prev = stack[-1]
+            step = next(kids, None)
+            if step is None:
+                self.end[p] = len(self.link)
+                stack.pop()
+                continue
+            child_link, child = step
+            c = self._new(child_link)
+            if child["__flows__"]:
+                self.deliver[c] = child["__flows__"][0]
+            if prev < 0:
+                self.first_child[p] = c
+            else:
+                self.sibling[prev] = c
+            stack[-1] = (p, kids, c)
+            stack.append((c, iter(child["__kids__"].items()), -1))
+        return root
+
+    def paths(self, root: int) -> dict[int, list[int]]:
+        """``{flow: links}`` of the layout at ``root``."""
+        out: dict[int, list[int]] = {}
+
+        def walk(p: int, path: list[int]) -> None:
+            here = [*path, self.link[p]] if self.link[p] >= 0 else path
+            if self.deliver[p] >= 0:
+                out[self.deliver[p]] = here
+            c = self.first_child[p]
+            while c >= 0:
+                walk(c, here)
+                c = self.sibling[c]
+
+        walk(root, [])
+        return out
+
+    def freeze(self, tree_pos0: Sequence[int]) -> Layouts:
+        """The layouts laid out so far, with ``tree_pos0`` as each tree's first layout."""
+        return Layouts(
+            tree_pos0=np.array(tree_pos0, np.int64),
+            pos_link=np.array(self.link, np.int64),
+            pos_first_child=np.array(self.first_child, np.int64),
+            pos_sibling=np.array(self.sibling, np.int64),
+            pos_deliver=np.array(self.deliver, np.int64),
+            pos_end=np.array(self.end, np.int64),
+        )
+
+
+def lay_out_trees(flows: Flows) -> Layouts:
+    """One layout per tree, from its flows' initial routes, in tree order."""
+    positions = Positions()
+    roots = [positions.add_tree([(f, flows.route(f)) for f in fl]) for fl in flows.tree_flows]
+    return positions.freeze(roots)
+
+
+__all__ = ["Layouts", "Positions", "lay_out_trees"]

@@ -1,0 +1,159 @@
+"""The statistics groups of a scenario: one row each in the results.
+
+A camera group with one stream is the group ``<name>``; with ``[[cameras.streams]]`` each
+stream is the group ``<name>/<stream>``; a generic source is ``<name>``; a service is
+``<name>:<direction>`` (``<name>`` when it has one direction). The loader checks that the
+names are distinct; the traffic sources (:mod:`vidnet_sim.traffic.sources`) assign each
+source to its group in this order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from vidnet_sim.scenario.model import CameraGroup, CameraStream, Scenario, default_bitrate_bps
+
+__all__ = [
+    "GroupInfo",
+    "StreamParams",
+    "camera_name",
+    "camera_streams",
+    "fps_fraction",
+    "scenario_groups",
+    "stream_group_name",
+]
+
+
+def fps_fraction(fps: float) -> Fraction:
+    """The frame rate as an exact small fraction (25 -> 25/1, 29.97 -> 2997/100)."""
+    return Fraction(str(fps)).limit_denominator(1001)
+
+
+@dataclass(frozen=True)
+class StreamParams:
+    """A camera stream with the group's values filled in (see :class:`CameraStream`)."""
+
+    suffix: str | None  # None: the group's only stream
+    fps: Fraction
+    gop: int
+    bitrate_bps: int
+    ip_ratio: float
+    p_sigma: float  # 0 with rate_control = "cbr"
+    i_sigma: float
+    max_payload: int
+    destinations: list[str]
+    class_: str
+    multicast: bool
+
+
+def camera_streams(cam: CameraGroup) -> list[StreamParams]:
+    """The streams of every camera of ``cam``: its ``streams``, or the group itself."""
+    if not cam.streams:
+        vbr = cam.rate_control == "vbr"
+        return [
+            StreamParams(
+                None,
+                fps_fraction(cam.fps),
+                cam.gop_frames,
+                cam.bitrate_bps,
+                cam.ip_ratio,
+                cam.p_sigma if vbr else 0.0,
+                cam.i_sigma if vbr else 0.0,
+                cam.max_payload,
+                list(cam.destinations),
+                cam.class_,
+                cam.multicast,
+            )
+        ]
+    return [_stream_params(cam, st) for st in cam.streams]
+
+
+def _stream_params(cam: CameraGroup, st: CameraStream) -> StreamParams:
+    fps = st.fps if st.fps is not None else cam.fps
+    if st.bitrate is not None:
+        bitrate = st.bitrate
+    elif st.codec is not None or st.resolution is not None or st.fps is not None:
+        bitrate = default_bitrate_bps(st.codec or cam.codec, st.resolution or cam.resolution, fps)
+    else:
+        bitrate = cam.bitrate_bps
+    if st.gop is not None:
+        gop = st.gop
+    elif st.fps is not None:
+        gop = max(1, round(st.fps))
+    else:
+        gop = cam.gop_frames
+    vbr = (st.rate_control or cam.rate_control) == "vbr"
+
+    def pick(value: float | None, default: float) -> float:
+        return float(value) if value is not None else float(default)
+
+    return StreamParams(
+        st.name,
+        fps_fraction(fps),
+        gop,
+        bitrate,
+        pick(st.ip_ratio, cam.ip_ratio),
+        pick(st.p_sigma, cam.p_sigma) if vbr else 0.0,
+        pick(st.i_sigma, cam.i_sigma) if vbr else 0.0,
+        st.max_payload if st.max_payload is not None else cam.max_payload,
+        list(st.destinations if st.destinations is not None else cam.destinations),
+        st.class_ if st.class_ is not None else cam.class_,
+        st.multicast if st.multicast is not None else cam.multicast,
+    )
+
+
+def stream_group_name(cam: CameraGroup, stream: StreamParams) -> str:
+    """Statistics group of a stream: the group's name, or ``<group>/<stream>``."""
+    return cam.name if stream.suffix is None else f"{cam.name}/{stream.suffix}"
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    """The statistics groups of a scenario (one row each in the results)."""
+
+    names: list[str]
+    classes: list[str]
+    kinds: list[str]
+    paths: list[str]  # where each group is defined, for error messages: 'cameras[0]'
+    owners: list[str]  # the camera group, source or service each group belongs to
+
+
+def scenario_groups(scenario: Scenario) -> GroupInfo:
+    """The groups :func:`~vidnet_sim.traffic.sources.build_sources` assigns sources to, in
+    order: camera groups (one per stream), generic sources, then services (one per
+    direction)."""
+    names: list[str] = []
+    classes: list[str] = []
+    kinds: list[str] = []
+    paths: list[str] = []
+    owners: list[str] = []
+    for i, cam in enumerate(scenario.cameras):
+        where = f'cameras[{i}] (name="{cam.name}")'
+        for j, st in enumerate(camera_streams(cam)):
+            names.append(stream_group_name(cam, st))
+            classes.append(st.class_)
+            kinds.append("camera")
+            paths.append(
+                where if st.suffix is None else f'{where}.streams[{j}] (name="{st.suffix}")'
+            )
+            owners.append(cam.name)
+    for i, src in enumerate(scenario.sources):
+        names.append(src.name)
+        classes.append(src.class_)
+        kinds.append(src.kind)
+        paths.append(f'sources[{i}] (name="{src.name}")')
+        owners.append(src.name)
+    for i, svc in enumerate(scenario.services):
+        for g in svc.group_names():
+            names.append(g)
+            classes.append(svc.class_name)
+            kinds.append(svc.kind)
+            paths.append(f'services[{i}] (name="{svc.name}")')
+            owners.append(svc.name)
+    return GroupInfo(names, classes, kinds, paths, owners)
+
+
+def camera_name(cam: CameraGroup, i: int) -> str:
+    """Name (and node id) of camera ``i`` of a group: ``group[i]``."""
+    return f"{cam.name}[{i}]"

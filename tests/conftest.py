@@ -1,0 +1,56 @@
+"""Fixtures shared by the tests.
+
+Helpers are fixtures rather than importable functions: ``benchmarks/`` has a conftest of its
+own, so a ``from conftest import ...`` would find whichever was imported first.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import vidnet_sim
+
+#: The repository (README.md, docs/, scenarios/).
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    """The repository's root folder."""
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def src_env() -> dict[str, str]:
+    """The environment of a real process that imports the ``vidnet_sim`` these tests import
+    (the checkout's ``src`` when run from it), whatever ``PYTHONPATH`` already holds."""
+    package_parent = Path(vidnet_sim.__file__).resolve().parent.parent
+    path = [str(package_parent), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+
+
+@pytest.fixture(scope="session")
+def vidnet_sim_argv() -> list[str]:
+    """How to start the ``vidnet-sim`` command: the console script installed beside this
+    interpreter, else the same entry point through ``python -c``."""
+    script = Path(sys.executable).parent / "vidnet-sim"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-c", "from vidnet_sim.cli import entry; entry()"]
+
+
+@pytest.fixture(scope="session")
+def write_text() -> Callable[[Path, str], Path]:
+    """``write_text(path, text)``: write ``text`` (a scenario, a cost table) to ``path`` in
+    UTF-8 and return ``path``."""
+
+    def write(path: Path, text: str) -> Path:
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write

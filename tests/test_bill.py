@@ -1,0 +1,344 @@
+"""The whole bill (vidnet_sim.analysis.bill): cost model input, switch selection, net present
+cost of a hand-written plan."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vidnet_sim.analysis.bill import (
+    BillModel,
+    CostModelError,
+    PortNeed,
+    YearDesign,
+    check_growth_plan,
+    choose_switches,
+    load_bill_model,
+    price_plan,
+)
+from vidnet_sim.analysis.bill.model import SwitchModel, parse_bill_model
+from vidnet_sim.analysis.bill.switches import fits
+from vidnet_sim.analysis.vary import AnalysisInputError
+from vidnet_sim.errors import ScenarioError
+from vidnet_sim.scenario import parse_scenario_dict
+
+G1, G10 = 10**9, 10**10
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    ("text", "path", "words"),
+    [
+        ("discount = 0.05\n", "discount", "unknown key 'discount'; did you mean 'discount_rate'"),
+        ("[fibre]\ntrench_per_km = -5\n", "fibre.trench_per_km", "got -5: must be at least 0"),
+        ("[recording]\nprice_per_tb = -1.0\n", "recording.price_per_tb", "must be at least 0"),
+        ('[optics]\n"10gbps" = 3\n', "optics", "rate tier '10gbps'"),
+        (
+            '[[switches]]\nname = "s"\nports = { "1Gbps" = 8 }\nprice = 1\nfans = 2\n',
+            "switches[0].fans",
+            "unknown key 'fans'",
+        ),
+        ('energy_per_kwh = "cheap"\n', "energy_per_kwh", "got 'cheap'"),
+    ],
+)
+def test_each_bad_input_gives_one_clear_error(
+    tmp_path: Path, text: str, path: str, words: str
+) -> None:
+    with pytest.raises(CostModelError) as exc:
+        load_bill_model(write(tmp_path / "c.toml", text))
+    assert len(exc.value.problems) == 1, exc.value.problems
+    (problem,) = exc.value.problems
+    assert problem.path == path
+    assert words in problem.message
+    assert str(tmp_path / "c.toml") in str(exc.value)
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    text = "colour = 1\ndiscount_rate = 2\n[fibre]\nduct_per_km = -1\n"
+    with pytest.raises(CostModelError) as exc:
+        load_bill_model(write(tmp_path / "c.toml", text))
+    assert sorted(p.path for p in exc.value.problems) == [
+        "colour",
+        "discount_rate",
+        "fibre.duct_per_km",
+    ]
+
+
+def test_unknown_fibre_status_is_a_scenario_error() -> None:
+    data = _scenario(fibre="rented")
+    with pytest.raises(ScenarioError) as exc:
+        parse_scenario_dict(data)
+    (problem,) = exc.value.problems
+    assert problem.path.startswith("links[0]") and problem.path.endswith(".fibre")
+    assert "'leased'" in problem.message and "'rented'" in problem.message
+
+
+def test_leased_link_without_rent_is_one_error() -> None:
+    sc = parse_scenario_dict(_scenario(fibre="leased"))
+    with pytest.raises(CostModelError) as exc:
+        price_plan([YearDesign(1, sc)], BillModel())
+    (problem,) = exc.value.problems
+    assert problem.path == 'links[0] (id="a-b").fibre'
+    assert "leased" in problem.message and "rent" in problem.message
+    # a rent per link, per km, or for that link makes it valid
+    for fibre in (
+        {"leased_per_link_year": 100.0},
+        {"leased_per_km_year": 10.0},
+        {"rent": {"a-b": 5.0}},
+    ):
+        price_plan([YearDesign(1, sc)], BillModel.model_validate({"fibre": fibre}))
+
+
+# --------------------------------------------------------------------------- switches
+def _brute_fits(model: SwitchModel, needs: list[PortNeed]) -> bool:
+    """Every injective assignment of needs to the model's ports, checked one by one."""
+    ports = [r for r, n in model.port_counts.items() for _ in range(n)]
+    if sum(n.poe_w for n in needs) > model.poe_budget_w + 1e-9:
+        return False
+    for chosen in itertools.permutations(range(len(ports)), len(needs)):
+        if all(
+            ports[p] >= n.rate_bps and n.poe_w <= model.poe_port_w
+            for p, n in zip(chosen, needs, strict=True)
+        ):
+            return True
+    return False
+
+
+def _brute_cheapest(
+    catalogue: list[SwitchModel], needs: list[PortNeed], max_stack: int
+) -> float | None:
+    """The cheapest stack over every model, count and split of the needs among switches
+    (each switch of a stack also gives a port, at the fastest rate needed, to the stack)."""
+    best: float | None = None
+    for model in catalogue:
+        for count in range(1, max_stack + 1):
+            stack = [PortNeed(max(n.rate_bps for n in needs))] if count > 1 else []
+            for owner in itertools.product(range(count), repeat=len(needs)):
+                shares = [
+                    [n for n, o in zip(needs, owner, strict=True) if o == k] + stack
+                    for k in range(count)
+                ]
+                if all(_brute_fits(model, s) for s in shares):
+                    price = model.price * count
+                    best = price if best is None else min(best, price)
+                    break
+    return best
+
+
+_switch = st.builds(
+    lambda g1, g10, budget, port_w, price: SwitchModel(
+        name="x",
+        ports={"1Gbps": g1, "10Gbps": g10},
+        poe_budget_w=budget,
+        poe_port_w=port_w,
+        price=price,
+    ),
+    st.integers(0, 4),
+    st.integers(1, 2),
+    st.sampled_from([0.0, 20.0, 40.0, 70.0]),
+    st.sampled_from([0.0, 15.4, 30.0]),
+    st.integers(1, 20).map(float),
+)
+_need = st.builds(
+    PortNeed,
+    st.sampled_from([10**8, G1, G10]),
+    st.sampled_from([0.0, 0.0, 15.4, 30.0]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_switch, min_size=1, max_size=3), st.lists(_need, min_size=1, max_size=4))
+def test_one_switch_choice_equals_brute_force(
+    catalogue: list[SwitchModel], needs: list[PortNeed]
+) -> None:
+    catalogue = [m.model_copy(update={"name": f"m{i}"}) for i, m in enumerate(catalogue)]
+    for model in catalogue:
+        assert fits(model, needs) == _brute_fits(model, needs)
+    best = _brute_cheapest(catalogue, needs, 1)
+    try:
+        choice = choose_switches("n", needs, catalogue, max_stack=1)
+    except AnalysisInputError:
+        assert best is None
+        return
+    assert choice.price == best
+    assert sum(choice.poe_w) <= choice.model.poe_budget_w
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_switch, min_size=1, max_size=2), st.lists(_need, min_size=1, max_size=5))
+def test_stacks_never_exceed_a_budget_and_are_never_cheaper_than_possible(
+    catalogue: list[SwitchModel], needs: list[PortNeed]
+) -> None:
+    best = _brute_cheapest(catalogue, needs, 2)
+    try:
+        choice = choose_switches("n", needs, catalogue, max_stack=2)
+    except AnalysisInputError:
+        return
+    assert best is not None and choice.price >= best
+    for w in choice.poe_w:
+        assert w <= choice.model.poe_budget_w + 1e-9
+
+
+def test_stack_choice_equals_brute_force_with_one_poe_class() -> None:
+    """With one camera kind (the usual access node) dealing the needs in turn is optimal."""
+    small = SwitchModel(
+        name="s", ports={"1Gbps": 4, "10Gbps": 1}, poe_budget_w=40, poe_port_w=30, price=3
+    )
+    big = SwitchModel(
+        name="b", ports={"1Gbps": 8, "10Gbps": 2}, poe_budget_w=100, poe_port_w=30, price=7
+    )
+    for cams in range(1, 7):
+        needs = [PortNeed(10**8, 15.4)] * cams + [PortNeed(G10)]
+        choice = choose_switches("n", needs, [small, big], max_stack=3)
+        assert choice.price == _brute_cheapest([small, big], needs, 3)
+
+
+# --------------------------------------------------------------------------- net present cost
+def _scenario(fibre: str = "trench", cameras: int = 3) -> dict[str, Any]:
+    return {
+        "simulation": {"duration": "1s"},
+        "nodes": [
+            {"id": "a"},
+            {"id": "b", "kind": "control_centre"},
+            {"id": "nvr", "kind": "recorder"},
+        ],
+        "links": [
+            {"a": "a", "b": "b", "rate": "1Gbps", "length": "2km", "fibre": fibre},
+            {"a": "b", "b": "nvr", "rate": "10Gbps", "length": "100m"},
+        ],
+        "cameras": [
+            {
+                "name": "cams",
+                "count": cameras,
+                "attach": "a",
+                "bitrate": "4Mbps",
+                "destinations": ["nvr"],
+                "kind": "ptz",
+                "retention_days": 10,
+            }
+        ],
+    }
+
+
+def test_net_present_cost_of_a_hand_written_plan() -> None:
+    """Two years and a horizon of four, priced by hand with a one-model catalogue."""
+    model = BillModel.model_validate(
+        {
+            "discount_rate": 0.1,
+            "energy_per_kwh": 0.2,
+            "maintenance_share": 0.05,
+            "horizon_years": 4,
+            "short_reach_km": 1.0,
+            "optics": {"1Gbps": {"short": 10, "long": 30}, "10Gbps": {"short": 20, "long": 50}},
+            "fibre": {"existing_per_link": 100, "trench_per_km": 1000},
+            "switches": [
+                {
+                    "name": "sw",
+                    "ports": {"1Gbps": 4, "10Gbps": 2},
+                    "poe_budget_w": 100,
+                    "poe_port_w": 30,
+                    "price": 500,
+                    "power_w": 10,
+                }
+            ],
+            "recording": {
+                "usable_fraction": 0.5,
+                "disk_tb": 1,
+                "price_per_tb": 40,
+                "disks_per_server": 4,
+                "server_price": 1000,
+                "server_power_w": 100,
+                "disk_power_w": 5,
+            },
+        }
+    )
+    y1 = parse_scenario_dict(_scenario(cameras=3))
+    y2 = parse_scenario_dict(_scenario(cameras=5))
+    bill = price_plan([YearDesign(1, y1), YearDesign(2, y2, rates={"a-b": G10})], model)
+    # year 1: trench 2 km; existing splice 100; 1G long-reach optics ×2 (2 km > 1 km), 10G
+    # short ×2; switches: 'a' (3 PTZ cameras at 30 W + one 1G uplink), 'b' (two links);
+    # storage: 3 × 4 Mbit/s / 8 × 86 400 s × 10 d = 1.296 TB, / 0.5 = 2.592 TB -> 3 disks,
+    # 1 server
+    fibre1 = 2000 + 100
+    optics1 = 2 * 30 + 2 * 20
+    switches1 = 500 + 500
+    tb = 3 * 4e6 / 8 * 86_400 * 10 / 1e12
+    disks1 = math.ceil(tb / 0.5)
+    rec1 = disks1 * 40 + 1000
+    w1 = (10 + 90) + 10 + (100 + 5 * disks1)
+    capex1 = fibre1 + optics1 + switches1 + rec1
+    opex1 = w1 * 8.76 * 0.2 + 0.05 * (optics1 + switches1 + rec1)
+    # year 2: a-b upgraded to 10G (long reach 50 ×2); 5 PTZ at 'a' need 150 W > 100 W:
+    # a second 'sw'; storage 2.16 TB / 0.5 -> 5 disks, 2 more
+    optics2 = 2 * 50
+    switches2 = 500
+    disks2 = math.ceil(5 * 4e6 / 8 * 86_400 * 10 / 1e12 / 0.5)
+    servers2 = math.ceil(disks2 / 4)
+    assert (disks2, servers2) == (5, 2)
+    rec2 = (disks2 - disks1) * 40 + (servers2 - 1) * 1000
+    w2 = (20 + 150) + 10 + (100 * servers2 + 5 * disks2)
+    capex2 = optics2 + switches2 + rec2
+    installed2 = optics1 + switches1 + rec1 + capex2
+    opex2 = w2 * 8.76 * 0.2 + 0.05 * installed2
+    # years 3 and 4 keep year 2's running costs
+    totals = [capex1 + opex1, capex2 + opex2, opex2, opex2]
+    npc = sum(t / 1.1**i for i, t in enumerate(totals))
+    years = bill.years
+    assert list(years["year"]) == [1, 2, 3, 4]
+    assert years["fibre"].tolist() == pytest.approx([fibre1, 0, 0, 0])
+    assert years["optics"].tolist() == pytest.approx([optics1, optics2, 0, 0])
+    assert years["switches"].tolist() == pytest.approx([switches1, switches2, 0, 0])
+    assert years["recording"].tolist() == pytest.approx([rec1, rec2, 0, 0])
+    assert years["total"].tolist() == pytest.approx(totals)
+    assert bill.npc == pytest.approx(npc, rel=1e-12)
+    assert years["cumulative_discounted"].iloc[-1] == pytest.approx(npc, rel=1e-12)
+    assert bill.switches.query("year == 2 and node == 'a'")["count"].item() == 2
+
+
+def test_leased_link_added_by_growth_is_named_where_it_is_written() -> None:
+    data = _scenario(fibre="existing")
+    data["growth"] = [
+        {
+            "year": 2,
+            "nodes": [{"id": "c"}],
+            "links": [{"a": "c", "b": "b", "rate": "1Gbps", "length": "3km", "fibre": "leased"}],
+        }
+    ]
+    sc = parse_scenario_dict(copy.deepcopy(data))
+    with pytest.raises(CostModelError) as exc:
+        check_growth_plan(sc, data, BillModel())
+    (problem,) = exc.value.problems
+    assert problem.path == 'growth[0].links[0] (id="c-b").fibre'
+    # a rent for a link no year has is an error too
+    model = BillModel.model_validate({"fibre": {"rent": {"c-b": 1.0, "x-y": 2.0}}})
+    with pytest.raises(CostModelError) as exc:
+        check_growth_plan(sc, data, model)
+    assert [p.path for p in exc.value.problems] == ['fibre.rent."x-y"']
+
+
+@pytest.mark.parametrize(
+    ("optics", "path", "words"),
+    [
+        ({"10Gbps": "cheap"}, "optics.10Gbps", "expected a price, or a table"),
+        ({"10Gbps": -3}, "optics.10Gbps", "got -3: must be at least 0"),
+        ({"10Gbps": {"short": 1}}, "optics.10Gbps.long", "required key 'long' is missing"),
+        ({"10Gbps": {"short": 1, "long": 2, "mid": 3}}, "optics.10Gbps.mid", "unknown key"),
+    ],
+)
+def test_bad_optics_give_one_error(optics: dict[str, Any], path: str, words: str) -> None:
+    with pytest.raises(CostModelError) as exc:
+        parse_bill_model({"optics": optics})
+    (problem,) = exc.value.problems
+    assert problem.path == path and words in problem.message

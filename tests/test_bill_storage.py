@@ -1,0 +1,161 @@
+"""Recording storage from a run (vidnet_sim.results.storage) against the hand formula."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from scipy import stats
+
+from vidnet_sim.analysis.bill import YearDesign, nominal_storage, price_plan
+from vidnet_sim.analysis.bill.model import BillModel
+from vidnet_sim.cli import main
+from vidnet_sim.runner import run
+from vidnet_sim.scenario import parse_scenario_dict
+
+DAY = 86_400
+
+
+def _scenario(
+    rate_control: str = "cbr", alarm: bool = False, seed: int = 1, days: int = 14
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "simulation": {"duration": "4s", "warmup": "1s", "seed": seed},
+        "nodes": [
+            {"id": "sw"},
+            {"id": "nvr", "kind": "recorder"},
+            {"id": "cc", "kind": "control_centre"},
+        ],
+        "links": [
+            {"a": "sw", "b": "nvr", "rate": "10Gbps", "length": "1km"},
+            {"a": "sw", "b": "cc", "rate": "10Gbps", "length": "1km"},
+        ],
+        "cameras": [
+            {
+                "name": "street",
+                "count": 12,
+                "attach": "sw",
+                "bitrate": "4Mbps",
+                "rate_control": rate_control,
+                "destinations": ["nvr"],
+                "retention_days": days,
+            },
+            {  # recorded at nvr and watched at cc: half its copies are recorded
+                "name": "square",
+                "count": 4,
+                "attach": "sw",
+                "bitrate": "2Mbps",
+                "rate_control": rate_control,
+                "destinations": ["nvr", "cc"],
+            },
+        ],
+    }
+    if alarm:
+        data["events"] = [
+            {
+                "kind": "alarm",
+                "targets": ["street"],
+                "at": "2s",
+                "duration": "1s",
+                "bitrate_scale": 3.0,
+            }
+        ]
+    return data
+
+
+def _toml(data: dict[str, Any]) -> str:
+    """The scenario as TOML (tables of scalars and arrays of such tables only)."""
+
+    def value(v: Any) -> str:
+        return json.dumps(v)
+
+    lines = []
+    for key, v in data.items():
+        if isinstance(v, dict):
+            lines.append(f"[{key}]")
+            lines += [f"{k} = {value(x)}" for k, x in v.items()]
+        else:
+            for item in v:
+                lines.append(f"[[{key}]]")
+                lines += [f"{k} = {value(x)}" for k, x in item.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _formula_tb(cameras: int, bps: float, days: int) -> float:
+    return cameras * bps * DAY * days / 8 / 1e12
+
+
+def test_cbr_storage_is_the_hand_formula() -> None:
+    res = run(parse_scenario_dict(_scenario("cbr")), write=False)
+    s = res.storage
+    assert s is not None
+    street = s[s["group"] == "street"].iloc[0]
+    assert street["recorder"] == "nvr" and street["retention_days"] == 14
+    assert street["tb_retention"] == pytest.approx(_formula_tb(12, 4e6, 14), rel=0.005)
+    assert street["tb_per_day"] == pytest.approx(_formula_tb(12, 4e6, 1), rel=0.005)
+    # default retention 30 days; only the copies sent to the recorder are kept
+    square = s[s["group"] == "square"].iloc[0]
+    assert square["retention_days"] == 30
+    assert square["tb_retention"] == pytest.approx(_formula_tb(4, 2e6, 30), rel=0.005)
+    assert list(s["recorder"]) == ["nvr", "nvr"]
+    # the manifest holds the per-recorder totals
+    (rec,) = res.manifest["storage"]["recorders"]
+    assert rec["recorder"] == "nvr"
+    assert rec["tb_retention"] == pytest.approx(s["tb_retention"].sum())
+    # the nominal storage of the bill (no simulation) is the same formula exactly
+    nominal = nominal_storage(res.scenario)
+    assert nominal["tb_retention"].tolist() == pytest.approx(
+        [_formula_tb(12, 4e6, 14), _formula_tb(4, 2e6, 30)], rel=1e-12
+    )
+
+
+@pytest.mark.parametrize("alarm", [False, True])
+def test_vbr_and_alarm_storage_within_the_confidence_interval(alarm: bool) -> None:
+    """Per-day volume over replications: the formula from the mean bitrates (an alarm of
+    1 s at ×3 over the 3 s measured adds two thirds) lies in the 99 % interval."""
+    per_day = []
+    for seed in range(1, 7):
+        res = run(parse_scenario_dict(_scenario("vbr", alarm, seed)), write=False)
+        assert res.storage is not None
+        street = res.storage[res.storage["group"] == "street"]
+        per_day.append(float(street["bytes_per_day"].sum()))
+    mean_bps = 4e6 * (1 + 2.0 / 3.0 if alarm else 1.0)
+    expected = 12 * mean_bps / 8 * DAY
+    x = np.asarray(per_day)
+    half = stats.t.ppf(0.995, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+    assert abs(x.mean() - expected) <= half, (x.mean(), expected, half)
+    assert half / expected < 0.05  # the interval is informative
+
+
+def test_run_prints_and_reports_storage(tmp_path: Path) -> None:
+    f = tmp_path / "s.toml"
+    f.write_text(_toml(_scenario("cbr")), encoding="utf-8")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["run", str(f), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "Recording storage" in r.output and "TB/day" in r.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["storage"]["recorders"][0]["recorder"] == "nvr"
+    r = CliRunner().invoke(main, ["run", str(f), "--out", str(out), "--json"])
+    doc = json.loads(r.output)
+    assert doc["storage"]["recorders"][0]["tb_per_day"] == pytest.approx(
+        _formula_tb(12, 4e6, 1) + _formula_tb(4, 2e6, 1), rel=0.005
+    )
+
+
+def test_bill_prices_measured_storage() -> None:
+    res = run(parse_scenario_dict(_scenario("cbr")), write=False)
+    assert res.storage is not None
+    model = BillModel()
+    bill = price_plan([YearDesign(1, res.scenario, storage=res.storage)], model)
+    rec = bill.recorders.iloc[0]
+    assert rec["tb_retention"] == pytest.approx(float(res.storage["tb_retention"].sum()))
+    disks = math.ceil(
+        rec["tb_retention"] / model.recording.usable_fraction / model.recording.disk_tb
+    )
+    assert rec["disks"] == disks

@@ -1,0 +1,127 @@
+"""What-ifs (vidnet_sim.analysis.whatif): variants applied to a scenario, sized and priced."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from test_bill_sizing import COSTS, GROW
+from vidnet_sim.analysis.bill import load_bill_model
+from vidnet_sim.analysis.vary import AnalysisInputError
+from vidnet_sim.analysis.whatif import (
+    Variant,
+    apply_variant,
+    load_variants,
+    run_whatifs,
+    toml_text,
+)
+from vidnet_sim.cli import main
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK, ScenarioError
+from vidnet_sim.scenario import load_scenario
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", ["small-town-growth.toml", "mid-city-services.toml"])
+def test_toml_text_round_trips(name: str) -> None:
+    data = tomllib.loads((EXAMPLES / name).read_text(encoding="utf-8"))
+    assert tomllib.loads(toml_text(data)) == data
+
+
+def test_variants_reach_the_items_the_growth_plan_adds() -> None:
+    data = tomllib.loads(GROW)
+    out = apply_variant(
+        data,
+        Variant(
+            "v",
+            {
+                "cameras[*].retention_days": 7,
+                "links.uplink.fibre": "existing",
+                'cameras["south"].codec': "h265",
+            },
+        ),
+    )
+    assert [c["retention_days"] for c in out["cameras"]] == [7]
+    assert [c["retention_days"] for c in out["growth"][0]["cameras"]] == [7]
+    assert out["links"][1]["fibre"] == "existing"
+    assert out["growth"][0]["cameras"][0]["codec"] == "h265"
+    assert "retention_days" not in data["growth"][0]["cameras"][0]  # a copy
+    with pytest.raises(AnalysisInputError, match="no item named 'upink'; did you mean 'uplink'"):
+        apply_variant(data, Variant("v", {"links.upink.fibre": "leased"}))
+
+
+def test_bad_variants_files_list_every_problem(tmp_path: Path) -> None:
+    f = write(
+        tmp_path / "v.toml",
+        '[[variants]]\nname = "baseline"\nset = { "a" = 1 }\n'
+        '[[variants]]\nname = "x"\nset = {}\ncolour = 1\n',
+    )
+    with pytest.raises(AnalysisInputError) as exc:
+        load_variants(f)
+    text = str(exc.value)
+    assert "baseline" in text and "variants[1].set" in text and "colour" in text
+
+
+def test_whatifs_side_by_side(tmp_path: Path) -> None:
+    scenario = write(tmp_path / "grow.toml", GROW)
+    bill = load_bill_model(write(tmp_path / "c.toml", COSTS))
+    variants = [
+        Variant("a week of recordings", {"cameras[*].retention_days": 7}),
+        Variant("uplink owned", {"links.uplink.fibre": "existing"}),
+    ]
+    res = run_whatifs(scenario, variants, bill, tmp_path / "wi", replications=2)
+    t = res.table().set_index("variant")
+    assert list(t.index) == ["baseline", "a week of recordings", "uplink owned"]
+    assert (t["sla"] == "met").all()
+    base, week, owned = (res.results[n].bill for n in t.index)
+    assert base is not None and week is not None and owned is not None
+    # a shorter retention only buys fewer disks (and runs fewer), the network is the same
+    assert week.years["recording"].sum() < base.years["recording"].sum()
+    assert week.years["fibre"].tolist() == base.years["fibre"].tolist()
+    kept = t["tb_kept"].astype(float)
+    assert kept["a week of recordings"] < kept["baseline"]
+    # owning the uplink: no rent, its splicing paid once
+    assert owned.years["rent"].sum() == 0 and base.years["rent"].sum() == 1500.0
+    assert t.at["baseline", "net_present_cost"] == pytest.approx(base.npc)
+    # each variant has its scenario file and report
+    for folder in ("baseline", "a-week-of-recordings", "uplink-owned"):
+        assert (tmp_path / "wi" / folder / "report.md").is_file()
+        load_scenario(tmp_path / "wi" / folder / "scenario.toml")
+
+
+def test_a_variant_that_breaks_the_scenario_stops_before_any_run(tmp_path: Path) -> None:
+    scenario = write(tmp_path / "grow.toml", GROW)
+    bill = load_bill_model(write(tmp_path / "c.toml", COSTS))
+    with pytest.raises(ScenarioError) as exc:
+        run_whatifs(scenario, [Variant("bad", {"cameras[*].kind": "dome"})], bill, tmp_path / "wi")
+    assert 'variant "bad"' in str(exc.value) and "'dome'" in str(exc.value)
+    assert not (tmp_path / "wi").exists()
+
+
+def test_whatif_cli(tmp_path: Path) -> None:
+    scenario = write(tmp_path / "grow.toml", GROW)
+    costs = write(tmp_path / "c.toml", COSTS)
+    variants = write(
+        tmp_path / "v.toml",
+        '[[variants]]\nname = "two weeks"\nset = { "cameras[*].retention_days" = 14 }\n',
+    )
+    out = tmp_path / "wi"
+    args = ["whatif", str(scenario), str(variants), "--costs", str(costs), "--out", str(out)]
+    r = CliRunner().invoke(main, [*args, "--replications", "2"])
+    assert r.exit_code == EXIT_OK, r.output
+    assert "two weeks" in r.output and "net present cost" in r.output
+    doc = json.loads((out / "whatif.json").read_text())
+    assert [v["variant"] for v in doc["variants"]] == ["baseline", "two weeks"]
+    bad = write(tmp_path / "c2.toml", "discount_rate = -1\n")
+    r = CliRunner().invoke(main, ["whatif", str(scenario), str(variants), "--costs", str(bad)])
+    assert r.exit_code == EXIT_INVALID_SCENARIO
+    assert "discount_rate: got -1" in r.output

@@ -1,0 +1,200 @@
+"""What the command prints survives pipes, long paths and narrow terminals.
+
+Each command runs in a real process from a folder whose path is over 200 characters, with
+stdout and stderr to pipes (as in a log or ``| grep``): every message, warning and result
+line is asserted whole, on one line, also with ``COLUMNS=40``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import vidnet_sim
+from vidnet_sim.analysis import AnalysisInputError
+from vidnet_sim.cli.output import error_message, exit_code, reported_errors
+from vidnet_sim.errors import (
+    EXIT_INVALID_SCENARIO,
+    EXIT_OK,
+    EXIT_RUNTIME,
+    EXIT_USAGE,
+    ScenarioError,
+    VidnetError,
+)
+from vidnet_sim.results import ResultsNotFoundError
+from vidnet_sim.sweep import SweepFolderError
+
+# where this process imports vidnet_sim from (src/, or site-packages in CI)
+PACKAGE_PARENT = Path(vidnet_sim.__file__).resolve().parent.parent
+
+SCENARIO = """\
+name = "pipe"
+
+[simulation]
+duration = "200ms"
+warmup = "20ms"
+seed = 5
+
+[[nodes]]
+id = "edge"
+[[nodes]]
+id = "nvr"
+kind = "recorder"
+
+[[links]]
+id = "uplink"
+a = "edge"
+b = "nvr"
+rate = "100Mbps"
+
+[[cameras]]
+name = "cams"
+count = 2
+attach = "edge"
+bitrate = "4Mbps"
+destinations = ["nvr"]
+
+[[events]]
+kind = "failure"
+link = "uplink"
+at = "100ms"
+duration = "50ms"
+"""
+
+SWEEP = """
+[sweep]
+replications = 1
+seed = {seed}
+
+[sweep.grid]
+"cameras[0].count" = [1, 2]
+"""
+
+UNREACHABLE = (
+    "warning: during the failure of 'uplink', traffic of 'cams' to 'nvr' has no path "
+    "(no protection link); it is counted lost until the repair"
+)
+
+
+@pytest.fixture(scope="module")
+def deep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder whose absolute path is at least 200 characters long."""
+    folder = tmp_path_factory.mktemp("pipes")
+    for part in ("a-rather-long-folder-name-" * 2, "another-long-folder-name-" * 2):
+        folder = folder / part
+    while len(str(folder)) < 200:
+        folder = folder / ("deeper-still-" * 3)
+    folder.mkdir(parents=True)
+    (folder / "scenario.toml").write_text(SCENARIO, encoding="utf-8")
+    bad = SCENARIO.replace('rate = "100Mbps"', 'rate = "100mbps"')
+    (folder / "bad.toml").write_text(bad, encoding="utf-8")
+    for seed in (1, 2):
+        text = SCENARIO + SWEEP.format(seed=seed)
+        (folder / f"sweep{seed}.toml").write_text(text, encoding="utf-8")
+    assert len(str(folder)) >= 200
+    return folder
+
+
+def cli(folder: Path, *args: str, columns: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m vidnet_sim.cli ARGS`` in ``folder``, stdout and stderr to pipes."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(PACKAGE_PARENT), *filter(None, [os.environ.get("PYTHONPATH")])]
+        ),
+    }
+    env.pop("COLUMNS", None)
+    if columns is not None:
+        env["COLUMNS"] = columns
+    proc = subprocess.run(
+        [sys.executable, "-m", "vidnet_sim.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=folder,
+        timeout=600,
+        check=False,
+    )
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+    return proc
+
+
+def lines(text: str) -> list[str]:
+    return text.splitlines()
+
+
+@pytest.mark.parametrize("columns", [None, "40"])
+def test_messages_and_results_are_whole_lines_from_a_long_path(
+    deep: Path, columns: str | None
+) -> None:
+    file = deep / "scenario.toml"
+    bad = deep / "bad.toml"
+
+    ok = cli(deep, "validate", str(file), columns=columns)
+    assert ok.returncode == EXIT_OK, ok.stderr
+    valid = f"{file}: valid — 4 nodes, 4 directed links, 2 sources, 2 flows, about "
+    (line,) = lines(ok.stdout)
+    assert line.startswith(valid) and line.endswith(" packets in 200ms"), ok.stdout
+
+    for command in ("validate", "run"):
+        invalid = cli(deep, command, str(bad), columns=columns)
+        assert invalid.returncode == EXIT_INVALID_SCENARIO, invalid.stderr
+        assert invalid.stdout == ""
+        err = lines(invalid.stderr)
+        assert err[0] == f"invalid scenario {bad}: 1 problem", invalid.stderr
+        assert err[1:] == [
+            "  - links[0] (id=\"uplink\").rate: got '100mbps': unknown unit 'mbps': "
+            "did you mean 'Mbps'?"
+        ], invalid.stderr
+
+    out = deep / "results-of-[a]-run-with-a-long-name"  # brackets are not rich markup
+    run = cli(deep, "run", str(file), "--out", str(out), columns=columns)
+    assert run.returncode == EXIT_OK, run.stderr
+    assert UNREACHABLE in lines(run.stderr), run.stderr
+    stdout = lines(run.stdout)
+    assert stdout[-1].endswith(f" — results in {out}"), run.stdout
+    assert " packet-hops in " in stdout[-1]
+    header = next(line for line in stdout if "loss" in line and "p99" in line)
+    assert len(header) > 40  # a table as wide as its columns, not the COLUMNS
+    assert "SLA: no targets set" in stdout
+
+
+@pytest.mark.parametrize("columns", [None, "40"])
+def test_a_sweep_folder_refusal_is_one_line_from_a_long_path(
+    deep: Path, columns: str | None
+) -> None:
+    out = deep / f"a-sweep-folder-{columns}"
+    prepared = cli(deep, "sweep", "sweep1.toml", "--out", str(out), "--print-sbatch")
+    assert prepared.returncode == EXIT_OK, prepared.stderr
+    refused = cli(deep, "sweep", "sweep2.toml", "--out", str(out), columns=columns)
+    assert refused.returncode == EXIT_USAGE, refused.stderr
+    assert refused.stdout == ""
+    err = lines(refused.stderr)
+    assert len(err) == 1, refused.stderr
+    assert err[0].startswith("error: ") and str(out) in err[0]
+    assert err[0].endswith("choose another --out folder, or delete that one"), err[0]
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "message"),
+    [
+        (ScenarioError("links[0].rate: bad"), EXIT_INVALID_SCENARIO, "invalid scenario: 1 problem"),
+        (AnalysisInputError("--from: bad"), EXIT_INVALID_SCENARIO, "invalid input: --from: bad"),
+        (SweepFolderError("another sweep"), EXIT_USAGE, "error: another sweep"),
+        (ResultsNotFoundError("no results at x"), EXIT_USAGE, "error: no results at x"),
+        (VidnetError("broken"), EXIT_RUNTIME, "error: broken"),
+        (MemoryError("too big"), EXIT_RUNTIME, "error: MemoryError: too big"),
+    ],
+)
+def test_one_mapping_of_errors_to_exit_codes_and_messages(
+    exc: Exception, code: int, message: str
+) -> None:
+    assert exit_code(exc) == code
+    assert error_message(exc).splitlines()[0] == message
+    with pytest.raises(SystemExit) as stopped, reported_errors():
+        raise exc
+    assert stopped.value.code == code

@@ -1,0 +1,238 @@
+"""The steps of ``build_plan`` one at a time: links, flows and trees, layouts, failures and
+reroutes, the link order and QoS (``docs/model.md`` rules 11-13)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from vidnet_sim.errors import ScenarioError
+from vidnet_sim.network.failures import Failures, plan_failures
+from vidnet_sim.network.flows import route_flows
+from vidnet_sim.network.layouts import Positions, lay_out_trees
+from vidnet_sim.network.links import DEFAULT_BUFFER_BYTES, build_links
+from vidnet_sim.network.order import link_order
+from vidnet_sim.network.plan import build_plan
+from vidnet_sim.network.qos import SCHED_FIFO, compile_qos, fifo_qos
+from vidnet_sim.network.routing import scenario_router
+from vidnet_sim.scenario import load_scenario, parse_scenario_dict
+from vidnet_sim.scenario.groups import scenario_groups
+from vidnet_sim.scenario.model import Scenario
+from vidnet_sim.traffic.sources import build_sources
+
+MS = 10**9
+DATA = Path(__file__).parent / "data" / "cli"
+
+# a ring a-b-c closed by a blocked (protection) link c-a; one camera at a sends to c
+RING: dict[str, Any] = {
+    "simulation": {"duration": "1s"},
+    "nodes": [{"id": "a"}, {"id": "b"}, {"id": "c"}],
+    "links": [
+        {"id": "ab", "a": "a", "b": "b", "rate": "1Gbps"},
+        {"id": "bc", "a": "b", "b": "c", "rate": "1Gbps", "delay": "5us"},
+        {"id": "ca", "a": "c", "b": "a", "rate": "1Gbps", "blocked": True},
+    ],
+    "cameras": [{"name": "cam", "count": 1, "attach": "a", "destinations": ["c"]}],
+}
+
+
+def ring(**changes: Any) -> Scenario:
+    data = copy.deepcopy(RING)
+    data.update(copy.deepcopy(changes))
+    return parse_scenario_dict(data)
+
+
+def failure(link: str, at_ms: int, for_ms: int, **kw: Any) -> dict[str, Any]:
+    return {"kind": "failure", "link": link, "at": f"{at_ms}ms", "duration": f"{for_ms}ms", **kw}
+
+
+def test_links_one_per_direction_then_one_access_link_per_camera() -> None:
+    links = build_links(ring())
+    cam = links.node_names[3]
+    assert links.node_names == ("a", "b", "c", cam) and "cam" in cam
+    assert links.names == (
+        "ab:a->b",
+        "ab:b->a",
+        "bc:b->c",
+        "bc:c->b",
+        "ca:c->a",
+        "ca:a->c",
+        f"{cam}->a",
+    )
+    assert links.src[-1] == 3 and links.dst[-1] == 0
+    assert links.usable == (True, True, True, True, False, False, True)
+    assert links.prop_ps[2:4] == (5 * 10**6, 5 * 10**6) and links.prop_ps[0] == 0
+    assert links.buffer_bytes[:6] == (DEFAULT_BUFFER_BYTES,) * 6
+    assert links.buffer_packets[:6] == (-1,) * 6
+    assert links.by_owner()["bc"] == [2, 3]
+
+
+def test_flows_avoid_blocked_links_and_an_unreachable_destination_is_one_problem() -> None:
+    sc = ring()
+    links = build_links(sc)
+    groups = scenario_groups(sc)
+    sources = build_sources(sc, groups.names, None)
+    flows = route_flows(sources, groups, links, scenario_router(sc, links).routes())
+    cam = f"{links.node_names[3]}->a"
+    assert [links.names[i] for i in flows.route(0)] == [cam, "ab:a->b", "bc:b->c"]
+    assert flows.tree_flows == ((0,),)
+    lay = lay_out_trees(flows)
+    assert lay.tree_pos0.tolist() == [0]
+    assert lay.pos_link.tolist() == [-1, *flows.route(0)]
+    assert lay.pos_deliver.tolist() == [-1, -1, -1, 0]
+    # without b-c, c is reachable only over the blocked link: refused, naming the field
+    data = copy.deepcopy(RING)
+    data["links"] = [data["links"][0], data["links"][2]]
+    sc = parse_scenario_dict(data)
+    with pytest.raises(ScenarioError) as info:
+        build_plan(sc)
+    (problem,) = info.value.problems
+    assert problem.path == 'cameras[0] (name="cam").destinations'
+    assert "destination 'c' cannot be reached from" in problem.message
+
+
+def test_a_multicast_camera_is_one_tree_sharing_its_common_links() -> None:
+    cams = [{"name": "cam", "count": 1, "attach": "a", "destinations": ["b", "c"]}]
+    uni = build_plan(ring(cameras=cams))
+    multi = build_plan(ring(cameras=[{**cams[0], "multicast": True}]))
+    assert (uni.n_trees, multi.n_trees) == (2, 1)
+    assert multi.n_flows == 2
+    # unicast: two chains (3 + 4 positions); multicast: access -> a->b, then deliver at b
+    # and go on over b->c (4 positions)
+    assert (len(uni.pos_link), len(multi.pos_link)) == (7, 4)
+    root = int(multi.tree_pos0[0])
+    assert multi.children(root) == [root + 1]
+    assert multi.pos_deliver.tolist() == [-1, -1, 0, 1]
+
+
+def test_positions_lay_out_a_trie_depth_first() -> None:
+    pos = Positions()
+    root = pos.add_tree([(0, [1, 2, 3]), (1, [1, 2, 4]), (2, [5])])
+    lay = pos.freeze([root])
+    assert lay.pos_link.tolist() == [-1, 1, 2, 3, 4, 5]
+    assert lay.pos_first_child.tolist() == [1, 2, 3, -1, -1, -1]
+    assert lay.pos_sibling.tolist() == [-1, 5, -1, 4, -1, -1]
+    assert lay.pos_deliver.tolist() == [-1, -1, -1, 0, 1, 2]
+    assert lay.pos_end.tolist() == [6, 5, 5, 4, 5, 6]
+    assert pos.paths(root) == {0: [1, 2, 3], 1: [1, 2, 4], 2: [5]}
+    assert lay.edges() == {(1, 2), (2, 3), (2, 4)}
+    # a builder started from frozen layouts goes on after them
+    more = Positions(lay)
+    assert more.add_tree([(0, [7])]) == 6
+    assert more.paths(root) == pos.paths(root)
+
+
+def test_a_failure_reroutes_over_the_protection_link_and_reverts() -> None:
+    plan = build_plan(ring(events=[failure("bc", 100, 200, convergence="50ms")]))
+    names = plan.link_names
+    bc, cb = names.index("bc:b->c"), names.index("bc:c->b")
+    # both directions of bc are down over [100 ms, 300 ms)
+    for link in range(plan.n_links):
+        iv = plan.fail_start[link], plan.fail_start[link + 1]
+        got = list(zip(plan.fail_down[iv[0] : iv[1]], plan.fail_up[iv[0] : iv[1]], strict=True))
+        assert got == ([(100 * MS, 300 * MS)] if link in (bc, cb) else [])
+    assert plan.failure_events == [(100 * MS, 300 * MS, "failure of bc")]
+    away, back = plan.route_switches
+    assert (away.t_ps, away.label) == (150 * MS, "reroute around bc")
+    assert (back.t_ps, back.label) == (350 * MS, "bc restored: routes revert")
+    assert away.trees.tolist() == back.trees.tolist() == [0]
+    assert back.pos0.tolist() == plan.tree_pos0.tolist()  # the first layout again
+    cam_access = plan.route(0)[0]
+    rerouted = _layout_links(plan, int(away.pos0[0]))
+    assert rerouted == [int(cam_access), names.index("ca:a->c")]
+    # the order covers both layouts: the access link feeds a->b and a->c
+    order = plan.link_order.tolist()
+    assert order.index(cam_access) < order.index(names.index("ca:a->c"))
+    assert order.index(names.index("ab:a->b")) < order.index(bc)
+
+
+def test_a_second_failure_of_the_same_link_reuses_its_layout() -> None:
+    once = build_plan(ring(events=[failure("bc", 100, 100)]))
+    twice = build_plan(ring(events=[failure("bc", 100, 100), failure("bc", 500, 100)]))
+    assert len(twice.pos_link) == len(once.pos_link)
+    assert len(twice.route_switches) == 4
+    assert twice.route_switches[2].pos0.tolist() == twice.route_switches[0].pos0.tolist()
+
+
+def test_without_revert_routes_stay_on_the_protection_link() -> None:
+    plan = build_plan(ring(events=[failure("bc", 100, 100, revert=False)]))
+    assert [sw.label for sw in plan.route_switches] == ["reroute around bc"]
+
+
+def test_traffic_a_failure_leaves_without_a_path_is_lost_or_an_error() -> None:
+    data = copy.deepcopy(RING)
+    data["links"] = data["links"][:2]  # no protection link
+    data["events"] = [failure("bc", 100, 100)]
+    plan = build_plan(parse_scenario_dict(copy.deepcopy(data)))
+    assert plan.route_switches == []  # keeps its route: lost at the failed link
+    assert len(plan.warnings) == 1 and "has no path (no protection link)" in plan.warnings[0]
+    data["events"][0]["on_unreachable"] = "error"
+    with pytest.raises(ScenarioError) as info:
+        build_plan(parse_scenario_dict(data))
+    (problem,) = info.value.problems
+    assert problem.path == "events[0]"
+    assert "during the failure of 'bc'" in problem.message
+
+
+def test_a_cyclic_link_dependency_graph_is_refused_naming_one_cycle() -> None:
+    pos = Positions()
+    roots = [pos.add_tree([(0, [0, 1])]), pos.add_tree([(1, [1, 2])]), pos.add_tree([(2, [2, 0])])]
+    with pytest.raises(ScenarioError) as info:
+        link_order(["x", "y", "z", "w"], pos.freeze(roots), "routes")
+    (problem,) = info.value.problems
+    assert problem.path == "routes"
+    assert "cyclic (y -> z -> x -> y)" in problem.message
+    pos = Positions()
+    roots = [pos.add_tree([(0, [3, 0, 1])]), pos.add_tree([(1, [2, 1])])]
+    assert link_order(["x", "y", "z", "w"], pos.freeze(roots), "links").tolist() == [2, 3, 0, 1]
+
+
+def test_the_unblocked_ring_is_refused_as_cyclic() -> None:
+    with pytest.raises(ScenarioError) as info:
+        build_plan(load_scenario(DATA / "ring5_cyclic.toml"))
+    (problem,) = info.value.problems
+    assert problem.path == "links"
+    assert "cyclic (r1->r2 -> r2->r3 -> r3->r4 -> r4->r0 -> r0->r1 -> r1->r2)" in problem.message
+    # the same ring with one link blocked compiles
+    assert build_plan(load_scenario(DATA / "ring5_blocked.toml")).n_flows == 10
+
+
+def test_without_a_qos_table_every_link_has_one_fifo_queue() -> None:
+    sc = ring()
+    links = build_links(sc)
+    classes = scenario_groups(sc).classes
+    qos = compile_qos(sc, classes, links.scheduler, links.buffer_bytes, links.buffer_packets)
+    fifo = fifo_qos(classes, links.buffer_bytes, links.buffer_packets)
+    for f in dataclasses.fields(qos):
+        assert np.array_equal(getattr(qos, f.name), getattr(fifo, f.name)), f.name
+    assert qos.queue_names == ["default"]
+    assert set(qos.link_sched.tolist()) == {SCHED_FIFO}
+    assert qos.link_queue_buffer_bytes.shape == (links.n_links, 1)
+
+
+def test_no_failures_and_a_frozen_plan() -> None:
+    none = Failures.none(3)
+    assert none.fail_start.tolist() == [0, 0, 0, 0] and none.changes == ()
+    sc = ring()
+    got = plan_failures(sc, build_links(sc))
+    assert got.fail_start.tolist() == none.fail_start.tolist()[:1] * 8
+    plan = build_plan(sc)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.link_order = plan.link_order  # type: ignore[misc]
+
+
+def _layout_links(plan: Any, root: int) -> list[int]:
+    """The links of a one-flow layout (a chain) from ``root``."""
+    out: list[int] = []
+    p = root
+    while True:
+        kids = plan.children(p)
+        if not kids:
+            return out
+        (p,) = kids
+        out.append(int(plan.pos_link[p]))

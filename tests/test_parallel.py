@@ -1,0 +1,333 @@
+"""Curves, capacity searches and sizings on many workers (vidnet_sim.execute): the same tables
+whatever the executor, runs stored by one executor reused by another, a killed worker that
+changes nothing, one progress count for the whole job, and clear errors for bad options."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from vidnet_sim.analysis.capacity import find_capacity
+from vidnet_sim.analysis.cost import load_cost_model
+from vidnet_sim.analysis.curve import CurveResult, run_curve
+from vidnet_sim.analysis.sizing import SizingResult, size_network
+from vidnet_sim.cli import main
+from vidnet_sim.execute import (
+    DaskExecutor,
+    JobProgress,
+    ProcessExecutor,
+    SerialExecutor,
+    TaskOutcome,
+)
+
+# a stochastic load (VBR cameras, random phases): replications differ, intervals are open
+CAMS = """
+name = "cams"
+[simulation]
+duration = "150ms"
+seed = 7
+[[nodes]]
+id = "agg"
+[[nodes]]
+id = "cc"
+[[links]]
+a = "agg"
+b = "cc"
+rate = "100Mbps"
+[[cameras]]
+name = "north"
+count = 4
+attach = "agg"
+bitrate = "4Mbps"
+destinations = ["cc"]
+[sla.video]
+packet_latency_p99 = "20ms"
+"""
+
+GROW = """
+name = "grow"
+[simulation]
+duration = "150ms"
+[[nodes]]
+id = "agg"
+[[nodes]]
+id = "core"
+[[nodes]]
+id = "cc"
+[[links]]
+a = "agg"
+b = "core"
+rate = "10Mbps"
+length = "2km"
+[[links]]
+a = "core"
+b = "cc"
+rate = "10Mbps"
+[[cameras]]
+name = "north"
+count = 2
+attach = "agg"
+bitrate = "4Mbps"
+destinations = ["cc"]
+[sla.video]
+packet_latency_p99 = "20ms"
+
+[[growth]]
+year = 2
+scale_cameras = 3
+"""
+
+COSTS = """
+port = 0.0
+[optics]
+"10Mbps" = 1.0
+"100Mbps" = 5.0
+"1Gbps" = 20.0
+"""
+
+
+class WideSerial(SerialExecutor):
+    """In this process, but claiming four workers: the batches and speculative runs of a
+    parallel search happen (deterministically), one after the other."""
+
+    slots = 4
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def run_tasks(self, fn: Any, shared: Any, items: Any) -> Any:
+        self.batches.append(len(items))
+        return super().run_tasks(fn, shared, items)
+
+
+def curve_of(f: Path, **kw: Any) -> CurveResult:
+    return run_curve(f, "cameras", 2, 8, 3, replications=2, **kw)
+
+
+def same_curve(a: CurveResult, b: CurveResult) -> None:
+    pd.testing.assert_frame_equal(a.table, b.table, check_exact=True)
+    pd.testing.assert_frame_equal(a.estimates, b.estimates, check_exact=True)
+    cols = [c for c in a.runs.columns if c != "reused"]
+    pd.testing.assert_frame_equal(a.runs[cols], b.runs[cols], check_exact=True)
+    assert a.failures == b.failures
+
+
+def capacity_doc(res: Any) -> dict[str, Any]:
+    return {
+        "capacity": res.capacity,
+        "first_fail": res.first_fail,
+        "binding": res.binding,
+        "failures": res.failures,
+        "table": res.table().to_dict("records"),
+        "checks": [v.checks.to_dict("records") for v in res.verdicts],
+    }
+
+
+def sizing_doc(res: SizingResult) -> dict[str, Any]:
+    return {
+        "rates": [y.rates for y in res.years],
+        "trials": res.trials().to_dict("records"),
+        "years": res.year_table().to_dict("records"),
+        "failures": res.failures,
+    }
+
+
+@pytest.fixture
+def cams(tmp_path: Path, write_text: Callable[[Path, str], Path]) -> Path:
+    return write_text(tmp_path / "cams.toml", CAMS)
+
+
+# --------------------------------------------------------------------------- same answers
+def test_batches_and_speculation_do_not_change_the_capacity_search(cams: Path) -> None:
+    serial = find_capacity(cams, "cameras", replications=2, max_replications=4, estimates=False)
+    wide = WideSerial()
+    states: list[JobProgress] = []
+    parallel = find_capacity(
+        cams,
+        "cameras",
+        replications=2,
+        max_replications=4,
+        estimates=False,
+        executor=wide,
+        on_progress=states.append,
+    )
+    assert capacity_doc(parallel) == capacity_doc(serial)
+    used = sum(v.replications for v in serial.verdicts)
+    # batches of the value's replications and of the next values' first runs, 4 at a time
+    assert max(wide.batches) == 4 and sum(wide.batches) > used
+    last = states[-1]
+    assert last.done == last.total == sum(wide.batches) and last.running == 0
+    assert all(s.running <= 4 for s in states)
+    assert [s.done for s in states] == sorted(s.done for s in states)
+
+
+def test_batches_and_speculation_do_not_change_the_sizing(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    f = write_text(tmp_path / "grow.toml", GROW)
+    model = load_cost_model(write_text(tmp_path / "c.toml", COSTS))
+    serial = size_network(f, model, replications=2, max_replications=4, vendor_check=False)
+    wide = WideSerial()
+    parallel = size_network(
+        f, model, replications=2, max_replications=4, vendor_check=False, executor=wide
+    )
+    assert sizing_doc(parallel) == sizing_doc(serial)
+    assert max(wide.batches) > 2  # designs ahead ran beside the one judged
+
+
+def test_runs_stored_by_one_executor_are_reused_by_another(cams: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    first = curve_of(cams, cache_dir=store, executor=WideSerial())
+    again = curve_of(cams, cache_dir=store, executor=SerialExecutor())
+    assert again.runs["reused"].all() and not first.runs["reused"].any()
+    same_curve(first, again)
+
+
+def test_a_local_dask_cluster_gives_the_serial_tables(cams: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    serial = curve_of(cams)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        executor = DaskExecutor(client)
+        assert executor.slots == 2
+        same_curve(curve_of(cams, executor=executor), serial)
+        cap = find_capacity(cams, "cameras", replications=2, estimates=False, executor=executor)
+    assert capacity_doc(cap) == capacity_doc(
+        find_capacity(cams, "cameras", replications=2, estimates=False)
+    )
+
+
+def test_two_worker_processes_and_a_killed_one_give_the_serial_tables(cams: Path) -> None:
+    serial = curve_of(cams)
+    killed: list[int] = []
+
+    def kill_one(state: JobProgress) -> None:
+        if state.done == 1 and not killed:  # mid-job: five runs left, two running
+            victim = mp.active_children()[0]
+            assert victim.pid is not None
+            os.kill(victim.pid, signal.SIGKILL)
+            killed.append(victim.pid)
+
+    with ProcessExecutor(2) as executor:
+        parallel = curve_of(cams, executor=executor, on_progress=kill_one)
+    assert killed
+    same_curve(parallel, serial)
+
+
+# --------------------------------------------------------------------------- executors
+def fail_on_two(_: Any, item: int) -> int:
+    if item == 2:
+        raise ValueError("two")
+    return item * 10
+
+
+def test_an_executor_reports_each_task_once_and_errors_as_outcomes() -> None:
+    outcomes = list(SerialExecutor().run_tasks(fail_on_two, None, {"a": 1, "b": 2, "c": 3}))
+    by_key = {o.key: o for o in outcomes}
+    assert isinstance(by_key["a"], TaskOutcome) and by_key["a"].value == 10
+    assert by_key["b"].error is not None and by_key["b"].error["error"] == "ValueError"
+    assert by_key["c"].ok and by_key["c"].value == 30
+
+
+# --------------------------------------------------------------------------- command line
+@pytest.mark.parametrize("command", ["curve", "capacity", "size", "sweep"])
+def test_zero_workers_is_a_usage_error(command: str, cams: Path) -> None:
+    extra = ["--vary", "cameras", "--from", "2", "--to", "4"] if command == "curve" else []
+    r = CliRunner().invoke(main, [command, str(cams), *extra, "--workers", "0"])
+    assert r.exit_code == 2, r.output
+    assert "'--workers'" in r.output and "0 is not in the range x>=1" in r.output
+    assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("command", ["capacity", "size"])
+def test_an_unreachable_scheduler_is_one_clear_error(
+    command: str, cams: Path, tmp_path: Path
+) -> None:
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        r = CliRunner().invoke(
+            main,
+            [command, str(cams), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9"],
+        )
+    assert r.exit_code == 2, r.output
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "cannot reach a Dask scheduler" in lines[0]
+    assert "tcp://127.0.0.1:9" in lines[0]
+
+
+def test_workers_and_a_scheduler_together_are_a_usage_error(cams: Path) -> None:
+    r = CliRunner().invoke(
+        main, ["capacity", str(cams), "--workers", "2", "--scheduler", "tcp://127.0.0.1:9"]
+    )
+    assert r.exit_code == 2 and "cannot be used together" in r.output
+
+
+def test_the_analysis_commands_take_the_executor_options() -> None:
+    for command in ("curve", "capacity", "size", "sweep"):
+        r = CliRunner().invoke(main, [command, "--help"])
+        assert r.exit_code == 0
+        for option in ("--workers", "--scheduler", "--cluster", "--jobs", "--walltime"):
+            assert option in r.output, (command, option)
+
+
+def test_capacity_on_one_worker_from_the_command_line(cams: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cap"
+    args = ["capacity", str(cams), "--out", str(out), "--replications", "2", "--workers", "1"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    lib = find_capacity(cams, "cameras", replications=2, estimates=False)
+    assert pd.read_parquet(out / "capacity.parquet").drop(columns="partial").equals(lib.table())
+
+
+# --------------------------------------------------------------------------- the benchmark
+def test_the_speedup_benchmark_measures_and_checks_what_it_reports(
+    cams: Path, tmp_path: Path, write_text: Callable[[Path, str], Path], repo: Path
+) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "analysis_speed", repo / "benchmarks" / "test_analysis_speed.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    f = bench.serial_fraction(1.6, 2)
+    assert f == pytest.approx(0.25) and bench.amdahl_speedup(f, 2) == pytest.approx(1.6)
+    assert bench.amdahl_speedup(0.0, 32) == pytest.approx(32.0)
+    assert isinstance(bench.executor_for(1), SerialExecutor)
+    assert isinstance(bench.executor_for(2), ProcessExecutor)
+    grow = write_text(tmp_path / "grow.toml", GROW)
+    for job in (bench.capacity_job(cams, 10**11, maximum=32), bench.size_job(grow, 10**11)):
+        report = bench.compare_workers(
+            job, make=lambda n: SerialExecutor() if n == 1 else WideSerial()
+        )
+        assert set(report) >= {"speedup", "serial_fraction", "predicted_speedup_32"}
+        assert 0.0 <= report["serial_fraction"] <= 1.0
+
+
+def test_the_progress_bar_follows_the_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from vidnet_sim.cli.analysis import _Bar
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with _Bar("capacity") as bar:
+        assert bar.progress is not None
+        bar(JobProgress(done=3, running=2, total=8, reused=1, detail="cameras=8 rep 1"))
+        task = bar.progress.tasks[0]
+        assert (task.completed, task.total) == (3, 8)
+        assert task.fields == {"running": 2, "reused": 1}
+    assert bar.reused == 1

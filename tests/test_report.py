@@ -1,0 +1,598 @@
+"""The HTML report: its data interface, plots, network drawing, coordinates, fibre cuts, and
+the commands that write it (vidnet_sim.analysis.report_data/html/plots/drawing,
+docs/analysis.md "The HTML report")."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import re
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from vidnet_sim.analysis.cost import link_lengths
+from vidnet_sim.analysis.curve import NO_NC_BOUND, CurveResult, curve_grid, x_axis_label
+from vidnet_sim.analysis.drawing import draw_network, network_view
+from vidnet_sim.analysis.fibre_cut import fibre_cut_text, single_cut_exposure
+from vidnet_sim.analysis.html import CSP, render_html
+from vidnet_sim.analysis.plots import clip_interval, draw_panels
+from vidnet_sim.analysis.report_data import (
+    CostChart,
+    Panel,
+    PanelGrid,
+    ReportData,
+    Series,
+    Target,
+    Variant,
+    load_report_data,
+    report_from_dict,
+)
+from vidnet_sim.analysis.vary import Vary
+from vidnet_sim.cli import main
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK, EXIT_USAGE, ScenarioError
+from vidnet_sim.results import ResultsNotFoundError
+from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.scenario.coordinates import distance_m
+from vidnet_sim.scenario.model import Scenario
+
+# A tree: two access switches under a core, the recorder behind a control centre.
+TREE = """
+name = "tree"
+[simulation]
+duration = "200ms"
+[[nodes]]
+id = "acc1"
+{acc1}
+[[nodes]]
+id = "acc2"
+{acc2}
+[[nodes]]
+id = "core"
+{core}
+[[nodes]]
+id = "cc"
+kind = "control_centre"
+{cc}
+[[links]]
+a = "acc1"
+b = "core"
+rate = "100Mbps"
+{len1}
+[[links]]
+a = "acc2"
+b = "core"
+rate = "100Mbps"
+length = "1km"
+[[links]]
+a = "core"
+b = "cc"
+rate = "1Gbps"
+length = "2km"
+{extra}
+[[cameras]]
+name = "north"
+count = 3
+attach = "acc1"
+bitrate = "2Mbps"
+destinations = ["cc"]
+[[cameras]]
+name = "north-ptz"
+count = 1
+attach = "acc1"
+bitrate = "2Mbps"
+destinations = ["cc"]
+[[cameras]]
+name = "south"
+count = 5
+attach = "acc2"
+bitrate = "2Mbps"
+destinations = ["cc"]
+[sla.video]
+packet_latency_p99 = "50ms"
+loss = 1e-3
+"""
+
+
+def tree(**kw: str) -> str:
+    keys = ("acc1", "acc2", "core", "cc", "len1", "extra")
+    return TREE.format(**{k: kw.get(k, 'length = "1km"' if k == "len1" else "") for k in keys})
+
+
+def parse(text: str) -> Scenario:
+    return parse_scenario_dict(tomllib.loads(text))
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        return im.size
+
+
+def sample_report() -> ReportData:
+    """Report data with every part filled, including unknown values (NaN)."""
+    sc = parse(tree())
+    lat = Panel(
+        "video: latency",
+        "latency_ms",
+        [
+            Series("p99", [1.0, 2.0], [3.0, math.nan], [-1.0, math.nan], [5.0, math.nan]),
+            Series("bound", [1.0, 2.0], [9.0, math.inf], style="bound"),
+        ],
+        [Target("target p99 (50 ms)", 50.0)],
+        notes=["a note"],
+    )
+    loss = Panel(
+        "video: loss", "loss", [Series("loss", [1.0, 2.0], [0.0, 2e-4], [-1e-4, 0.0], [1e-4, 1.5])]
+    )
+    return ReportData(
+        kind="size",
+        title="Network sizing: tree",
+        headline="Build for **1,000 USD** over years 1–2",
+        recommendation=["Year 1: build 3 links at 100M."],
+        risk=["Binding target: class **video**."],
+        changes=["More cameras."],
+        network=network_view(sc, "the network", loads_bps={"acc1-core": 8e6}, binding="core-cc"),
+        costs=CostChart(
+            "CAPEX per year",
+            ["year 1", "year 2"],
+            {"optics": [10.0, 5.0], "ports": [360.0, 0.0]},
+            "USD",
+        ),
+        plots=PanelGrid("plots", "year", [lat, loss], 2, True),
+        variants=[
+            Variant("base", 1000.0, True),
+            Variant("h265", 800.0, False, note="x"),
+            Variant("n/a", 0.0, None),
+        ],
+        variants_currency="USD",
+        method=["m"],
+        files=["report.md"],
+    )
+
+
+# --------------------------------------------------------------------------- data interface
+def test_report_data_round_trips_through_json(tmp_path: Path) -> None:
+    data = sample_report()
+    path = data.save(tmp_path)
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text  # strict JSON: null instead
+    back = load_report_data(tmp_path)
+    assert back.to_json() == data.to_json()
+    s = back.plots.panels[0].series[0]  # type: ignore[union-attr]
+    assert math.isnan(s.mean[1]) and s.low is not None and s.low[0] == -1.0
+    assert back.network is not None and back.network.links[2].binding
+    assert [v.ok for v in back.variants] == [True, False, None]
+
+
+def test_report_data_from_an_older_file_and_refused_ones(tmp_path: Path) -> None:
+    old = {
+        "kind": "size",
+        "title": "t",
+        "headline": "h",
+        "recommendation": [],
+        "risk": [],
+        "changes": [],
+    }
+    data = report_from_dict(old)  # fields added later take their defaults
+    assert data.network is None and data.variants == [] and data.version == 1
+    with pytest.raises(ValueError, match="newer than this vidnet-sim"):
+        report_from_dict({**old, "version": 99})
+    with pytest.raises(ValueError, match="not report data"):
+        report_from_dict({"title": "x"})
+    with pytest.raises(ResultsNotFoundError, match="no report data"):
+        load_report_data(tmp_path)
+    (tmp_path / "report.json").write_text("{oops")
+    with pytest.raises(ResultsNotFoundError, match="not usable report data"):
+        load_report_data(tmp_path)
+
+
+# --------------------------------------------------------------------------- HTML
+def test_html_is_self_contained_and_leads_with_the_recommendation() -> None:
+    page = render_html(sample_report())
+    assert f'content="{CSP}"' in page
+    assert "<script" not in page and "@import" not in page and "url(" not in page
+    assert not re.search(r"""\b(?:src|href)\s*=\s*(?!["']data:)""", page)
+    assert not re.search(r"https?://", page)
+    imgs = re.findall(r'<img alt="([^"]*)" src="data:image/png;base64,([^"]+)"', page)
+    assert [a for a, _ in imgs] == [
+        "network drawing: the network",
+        "CAPEX per year",
+        "what-ifs: cost and SLA verdict",
+        "plots",
+    ]
+    for _, b in imgs:
+        w, h = png_size(base64.b64decode(b))
+        assert w > h > 100  # landscape
+    first = page[page.index('id="first-page"') : page.index("The network</h2>")]
+    assert "Recommendation" in first and "Year 1: build 3 links at 100M." in first
+    assert "<strong>1,000 USD</strong>" in first and "Risk" in first
+    assert "What would change the answer" in first
+    # the what-ifs table, with plain words for each verdict
+    for cell in ("800 USD", "misses an SLA", "meets every SLA", "not judged"):
+        assert f"<td>{cell}</td>" in page
+    # a partial result says so on the first page; text from the scenario is escaped
+    data = sample_report()
+    data.partial = "sized year 1 of 1–2"
+    first = render_html(data).split("The network</h2>")[0]
+    assert '<p class="partial">PARTIAL — sized year 1 of 1–2</p>' in first
+    data.description = "<b>bold</b> & co"
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in render_html(data)
+
+
+# --------------------------------------------------------------------------- plots
+def test_intervals_are_clipped_to_what_is_possible() -> None:
+    nan = math.nan
+    shown, lo, hi = clip_interval(
+        np.array([0.5, 2.0, 3.0]), np.array([-1.0, nan, 2.5]), np.array([1.0, nan, 3.5]), False
+    )
+    assert lo.tolist() == [0.0, 2.0, 2.5] and hi.tolist() == [1.0, 2.0, 3.5]
+    shown, lo, hi = clip_interval(
+        np.array([0.0, 0.4, 0.9]), np.array([-0.1, 0.1, 0.5]), np.array([0.1, 0.7, 1.6]), True, 1e-5
+    )
+    assert shown.tolist() == [1e-5, 0.4, 0.9]  # a zero loss sits on the axis floor
+    assert lo.min() >= 1e-5 and hi.max() <= 1.0 and (lo <= shown).all() and (shown <= hi).all()
+
+
+def _curve(vary: Vary, nc: list[float]) -> CurveResult:
+    rows = []
+    for x in (1.0, 2.0):
+        for cls in ("ptz", "video"):
+            for metric, mean in (
+                ("latency_p99_ps", 1e10 * x),
+                ("loss", 0.0),
+                ("latency_p50_ps", 1e9),
+            ):
+                rows.append(
+                    {
+                        "x": x,
+                        "class": cls,
+                        "metric": metric,
+                        "mean": mean,
+                        "ci_low": -mean,
+                        "ci_high": 2 * mean,
+                        "n": 3,
+                    }
+                )
+    est = pd.DataFrame(
+        [
+            {
+                "x": x,
+                "method": "network-calculus-bound",
+                "class": "video",
+                "value": v,
+                "ok": math.isfinite(v),
+                "link": "",
+            }
+            for x, v in zip((1.0, 2.0), nc, strict=True)
+        ]
+        + [
+            {
+                "x": 1.0,
+                "method": "sum-of-means-60%",
+                "class": "",
+                "value": 0.5,
+                "ok": True,
+                "link": "a",
+            },
+            {
+                "x": 2.0,
+                "method": "sum-of-means-60%",
+                "class": "",
+                "value": 0.9,
+                "ok": False,
+                "link": "a",
+            },
+        ]
+    )
+    return CurveResult(
+        vary,
+        [1.0, 2.0],
+        pd.DataFrame(rows),
+        est,
+        pd.DataFrame(),
+        [],
+        0.95,
+        {"video": {"latency_p99_ps": 5e10, "loss": 1e-4}},
+    )
+
+
+def test_curve_panels_one_class_each_with_targets_units_and_notes() -> None:
+    res = _curve(Vary("bitrate", "bitrate", None, 1.0), [math.inf, math.inf])
+    grid = curve_grid(res, targets=res.targets)
+    assert grid.x_label == "× nominal bitrate" and grid.columns == 2
+    assert [p.title for p in grid.panels] == [
+        "ptz: latency",
+        "video: latency",
+        "ptz: loss",
+        "video: loss",
+    ]
+    video = grid.panels[1]
+    assert [(t.label, t.value) for t in video.targets] == [("target latency p99 (50 ms)", 50.0)]
+    assert NO_NC_BOUND in video.notes  # absent, and said why
+    assert "network-calculus bound not computed for this class" in grid.panels[0].notes
+    assert [(m.label, m.x) for m in video.marks] == [("sum-of-means-60%: last value accepted", 1.0)]
+    assert "gaussian-equivalent-capacity: not computed" in " ".join(video.notes)
+    assert grid.panels[3].targets[0].value == 1e-4 and grid.panels[3].quantity == "loss"
+    w, h = png_size(draw_panels(grid))
+    assert w > 1.3 * h
+    # a bound at one value only: drawn there, the gap named
+    part = curve_grid(_curve(Vary("cameras", "cameras", None, 2.0), [3e10, math.inf]))
+    video = part.panels[1]
+    assert video.series[-1].style == "bound" and video.series[-1].mean[0] == 30.0
+    assert "no finite network-calculus bound at cameras (total) = 2" in video.notes
+    assert x_axis_label(Vary('links["a"].rate', "rate", None, 1.0)) == 'links["a"].rate (bit/s)'
+
+
+# --------------------------------------------------------------------------- drawing
+def test_network_view_gathers_cameras_and_layers_from_the_centre() -> None:
+    view = network_view(parse(tree()), "t", binding="core-cc")
+    nodes = {n.id: n for n in view.nodes}
+    assert {k: n.layer for k, n in nodes.items()} == {"cc": 0, "core": 1, "acc1": 2, "acc2": 2}
+    assert (nodes["acc1"].cameras, nodes["acc1"].groups) == (4, ["north", "north-ptz"])
+    assert nodes["acc2"].cameras == 5 and nodes["core"].cameras == 0
+    assert view.coordinates == "" and [lk.binding for lk in view.links] == [False, False, True]
+
+
+def test_coordinates_place_nodes_and_give_fibre_lengths() -> None:
+    xy = {
+        k: f'x = "{x}"\ny = "{y}"'
+        for k, (x, y) in {
+            "acc1": ("0m", "0m"),
+            "acc2": ("6km", "0m"),
+            "core": ("3km", "4km"),
+            "cc": ("3km", "8km"),
+        }.items()
+    }
+    sc = parse(tree(**xy, len1=""))
+    view = network_view(sc, "t")
+    assert view.coordinates == "xy"
+    w, h = png_size(draw_network(view))
+    assert w > h > 300
+    assert {n.id: (n.x, n.y) for n in view.nodes}["core"] == (3000.0, 4000.0)
+    lengths = link_lengths(sc)
+    assert lengths["acc1-core"] == pytest.approx(5000.0)  # no length given: the straight line
+    assert lengths["acc2-core"] == 1000.0  # a given length wins
+    # one node without coordinates: a layered drawing, and the caption says why
+    part = parse(tree(acc1=xy["acc1"], acc2=xy["acc2"], core=xy["core"]))
+    view = network_view(part, "t")
+    assert view.coordinates == "" and "cc have no coordinates" in view.caption
+    # lat/lon: great-circle distance, one degree of latitude ≈ 111.2 km
+    ll = parse(
+        tree(
+            acc1="lat = 45.0\nlon = 7.0",
+            acc2="lat = 45.1\nlon = 7.0",
+            core="lat = 46.0\nlon = 7.0",
+            cc="lat = 46.0\nlon = 7.5",
+            len1="",
+        )
+    )
+    nodes = {n.id: n for n in ll.nodes}
+    assert distance_m(nodes["acc1"], nodes["core"]) == pytest.approx(111_195, rel=1e-3)
+    assert link_lengths(ll)["acc1-core"] == pytest.approx(111_195, rel=1e-3)
+    assert network_view(ll, "t").coordinates == "latlon"
+
+
+@pytest.mark.parametrize(
+    ("nodes", "path", "message"),
+    [
+        ({"acc1": 'x = "1km"'}, 'nodes[0] (id="acc1").y', "x is given: give y too"),
+        ({"acc1": "lon = 3.0"}, 'nodes[0] (id="acc1").lat', "lon is given: give lat too"),
+        (
+            {"acc1": "lat = 91.0\nlon = 0.0"},
+            'nodes[0] (id="acc1").lat',
+            "got 91.0: must be at most 90",
+        ),
+        (
+            {"acc1": 'x = "1km"\ny = "1km"\nlat = 1.0\nlon = 1.0'},
+            'nodes[0] (id="acc1").lat',
+            "give either x/y or lat/lon, not both",
+        ),
+        (
+            {"acc1": 'x = "1km"\ny = "1km"', "core": "lat = 1.0\nlon = 1.0"},
+            'nodes[2] (id="core").lat',
+            "nodes[0] uses x/y and nodes[2] lat/lon: give every node's coordinates in one",
+        ),
+        ({"acc1": 'x = 5\ny = "1km"'}, 'nodes[0] (id="acc1").x', "got 5: a unit is required"),
+    ],
+)
+def test_bad_coordinates_name_the_field(nodes: dict[str, str], path: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        parse(tree(**nodes))
+    assert err.value.problems[0].path == path and message in str(err.value)
+    assert len(err.value.problems) == 1, str(err.value)
+
+
+def test_a_large_network_gathers_its_districts() -> None:
+    nodes = [{"id": "cc", "kind": "control_centre"}, {"id": "core"}]
+    links = [{"a": "core", "b": "cc", "rate": "10Gbps"}]
+    cams = []
+    for h in range(3):
+        nodes.append({"id": f"hub{h}"})
+        links.append({"a": f"hub{h}", "b": "core", "rate": "10Gbps"})
+        for k in range(14):
+            nodes.append({"id": f"sw{h}-{k}"})
+            links.append({"a": f"sw{h}-{k}", "b": f"hub{h}", "rate": "1Gbps"})
+            cams.append(
+                {
+                    "name": f"c{h}-{k}",
+                    "count": k + 1,
+                    "attach": f"sw{h}-{k}",
+                    "destinations": ["cc"],
+                }
+            )
+    sc = parse_scenario_dict(
+        {"simulation": {"duration": "1s"}, "nodes": nodes, "links": links, "cameras": cams}
+    )
+    util = {f"sw1-{k}-hub1": k / 20 for k in range(14)}
+    view = network_view(sc, "t", utilisation=util, binding="sw1-13-hub1")
+    assert sorted(n.id for n in view.nodes) == [
+        "cc",
+        "core",
+        "hub0",
+        "hub0 district",
+        "hub1",
+        "hub1 district",
+        "hub2",
+        "hub2 district",
+    ]
+    d1 = next(n for n in view.nodes if n.id == "hub1 district")
+    assert (d1.cameras, d1.groups, d1.layer) == (105, ["14 switches"], 3)
+    up = next(lk for lk in view.links if lk.id == "hub1 district uplinks")
+    assert (up.count, up.rate_bps, up.utilisation, up.binding) == (14, 1e9, 13 / 20, True)
+    assert "Districts gathered" in view.caption
+    w, h = png_size(draw_network(view))
+    assert w > h
+
+
+# --------------------------------------------------------------------------- fibre cuts
+def test_single_fibre_cuts_on_a_tree_and_on_a_ring() -> None:
+    sc = parse(tree())
+    cuts = single_cut_exposure(sc)
+    assert [(c.link, c.cameras) for c in cuts] == [
+        ("core-cc", 9),
+        ("acc2-core", 5),
+        ("acc1-core", 4),
+    ]
+    assert "not survived" in fibre_cut_text(
+        sc
+    ) and "core-cc cuts off 9 of 9 cameras" in fibre_cut_text(sc)
+    ring_links = (
+        '[[links]]\na = "acc1"\nb = "acc2"\nrate = "100Mbps"\n'
+        '[[links]]\na = "acc1"\nb = "cc"\nrate = "1Gbps"\nblocked = true\n'
+    )  # a protected ring: its blocked link carries traffic once a link has failed
+    ring = parse(tree(extra=ring_links))
+    assert single_cut_exposure(ring) == []
+    assert "every camera keeps a path" in fibre_cut_text(ring)
+
+
+# --------------------------------------------------------------------------- commands
+COSTS = '[optics]\n"100Mbps" = 5.0\n"1Gbps" = 20.0\n'
+
+
+def size_tree(tmp_path: Path, name: str = "size", text: str | None = None) -> Path:
+    """``vidnet-sim size`` of the tree (2 replications); returns the output folder."""
+    f = tmp_path / f"{name}.toml"
+    f.write_text(text or tree())
+    c = tmp_path / "c.toml"
+    c.write_text(COSTS)
+    out = tmp_path / name
+    r = CliRunner().invoke(
+        main, ["size", str(f), "--costs", str(c), "--replications", "2", "--out", str(out)]
+    )
+    assert r.exit_code == EXIT_OK, r.output
+    return out
+
+
+def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> None:
+    out = size_tree(tmp_path)
+    page = (out / "report.html").read_text()
+    data = json.loads((out / "report.json").read_text())
+    assert data["kind"] == "size" and data["headline"].startswith("Build for")
+    assert "Year 1: build" in data["recommendation"][0]
+    assert any("cuts off 9 of 9 cameras" in s for s in data["risk"])
+    assert {lk["id"]: lk["rate_bps"] for lk in data["network"]["links"]}["acc1-core"] in (1e8, 1e9)
+    assert sum(lk["binding"] for lk in data["network"]["links"]) == 1
+    bill = json.loads((out / "size.json").read_text())["bill"]  # the whole bill, by category
+    assert data["costs"]["title"] == "Cost per year"
+    assert sum(sum(v) for v in data["costs"]["categories"].values()) == pytest.approx(bill["total"])
+    assert len(re.findall(r'src="data:image/png;base64,', page)) == 3  # network, cost, plots
+    (out / "report.html").unlink()
+    r = CliRunner().invoke(main, ["report", str(out)])
+    assert r.exit_code == EXIT_OK, r.output
+    assert (out / "report.html").read_text() == page  # drawn again, byte for byte
+    r = CliRunner().invoke(main, ["report", str(tmp_path / "nothing")])
+    assert r.exit_code == EXIT_USAGE and "no report data" in r.output
+    # what-ifs: a sizing with six times the bitrate beside this one
+    more = size_tree(tmp_path, "more", tree().replace('"2Mbps"', '"12Mbps"'))
+    r = CliRunner().invoke(main, ["report", str(out), "--compare", f"x6={more}"])
+    assert r.exit_code == EXIT_OK, r.output
+    data = load_report_data(out)
+    costs = {  # the net present cost of the whole bill
+        n: json.loads((d / "size.json").read_text())["bill"]["net_present_cost"]
+        for n, d in (("size", out), ("x6", more))
+    }
+    assert [(v.name, v.cost, v.ok) for v in data.variants] == [
+        ("size", costs["size"], True),
+        ("x6", costs["x6"], True),
+    ]
+    assert costs["x6"] > costs["size"]  # core-cc needs 1G
+    page = (out / "report.html").read_text()
+    assert "What-ifs side by side" in page and f"<td>{costs['x6']:,.0f} USD</td>" in page
+    assert len(re.findall(r'src="data:image/png;base64,', page)) == 4
+    CliRunner().invoke(main, ["report", str(out)])  # drawn again: the what-ifs stay
+    assert (out / "report.html").read_text() == page
+    r = CliRunner().invoke(main, ["report", str(out), "--compare", "x6"])
+    assert r.exit_code == EXIT_USAGE and "expected NAME=RESULTS_DIR" in r.output
+    data.kind, data.total_cost = "curve", None
+    data.save(more)
+    r = CliRunner().invoke(main, ["report", str(out), "--compare", f"c={more}"])
+    assert r.exit_code == EXIT_INVALID_SCENARIO
+    assert "c: a curve report has no total cost to compare" in r.output
+
+
+def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
+    f = tmp_path / "tree.toml"
+    f.write_text(tree())
+    out = tmp_path / "curve"
+    r = CliRunner().invoke(
+        main,
+        [
+            "curve",
+            str(f),
+            "--vary",
+            "cameras",
+            "--from",
+            "9",
+            "--to",
+            "18",
+            "--steps",
+            "2",
+            "--replications",
+            "2",
+            "--out",
+            str(out),
+        ],
+    )
+    assert r.exit_code == EXIT_OK, r.output
+    data = load_report_data(out)
+    assert data.kind == "curve" and data.plots is not None and data.network is not None
+    assert data.plots.x_label == "cameras (total)"
+    assert {lk.rate_bps for lk in data.network.links} == {1e8, 1e9}
+    assert all(lk.load_bps is None and lk.utilisation is None for lk in data.network.links)
+    assert {t.value for p in data.plots.panels for t in p.targets} == {50.0, 1e-3}
+    assert "Every SLA holds up to cameras = 18" in data.headline
+    assert (out / "report.html").stat().st_size > 10_000
+    out = tmp_path / "cap"
+    r = CliRunner().invoke(
+        main, ["capacity", str(f), "--max", "20", "--replications", "2", "--out", str(out)]
+    )
+    assert r.exit_code == EXIT_OK, r.output
+    data = load_report_data(out)
+    assert data.kind == "capacity" and data.network is not None
+    util = {lk.id: lk.utilisation for lk in data.network.links}
+    assert util["core-cc"] is not None and 0 < util["core-cc"] < util["acc2-core"] < 1  # type: ignore[operator]
+    assert [lk.id for lk in data.network.links if lk.binding] == ["acc2-core"]  # the busiest
+    assert data.headline == "Every SLA holds up to cameras = 20 (the largest tried)"
+    assert "raise --max" in data.recommendation[0]
+    assert data.changes[0].startswith("The busiest link at the largest value is acc2-core")
+    assert any("cuts off 20 of 20 cameras" in s for s in data.risk)  # the network at 20
+    assert data.plots is not None
+    lat = data.plots.panels[0]
+    assert lat.title == "video: latency" and [t.value for t in lat.targets] == [50.0]
+    cap = json.loads((out / "capacity.json").read_text())
+    assert {m.label.split(":")[0]: m.x for m in lat.marks} == {
+        k: v for k, v in cap["estimates"].items() if v is not None
+    }
+    assert sorted(lat.series[0].x) == sorted(
+        float(x) for x in pd.read_parquet(out / "capacity.parquet")["x"]
+    )
+    assert "report.html" in r.output and (out / "report.html").is_file()
