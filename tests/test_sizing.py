@@ -586,6 +586,21 @@ def test_n_minus_1_survives_every_single_cut(
     assert [c["case"] for c in doc["cases"]] == cases["case"].tolist()
     report = (out / "report.md").read_text()
     assert "## Failure cases (N-1)" in report and "| 1 | failure of r1-r2 | yes |" in report
+    # report.json (report.html's data): the first page's fibre-cut risk from the N-1 runs,
+    # the failure cases and every upgrade explained
+    page = json.loads((out / "report.json").read_text())
+    (cut,) = [x for x in page["risk"] if x.startswith("Single fibre cut")]
+    tightest = min((c for c in doc["cases"] if c["case"] != "normal"), key=lambda c: c["margin"])
+    assert cut.startswith(
+        "Single fibre cut: **survived** — the failure of each of the 2 protected link(s), with "
+        "its reroute, was simulated in every year and meets every SLA (tightest: "
+        f"{tightest['case']} in year 1, class {tightest['class']} "
+    ), cut
+    titles = {t["title"]: t for t in page["tables"]}
+    rows = titles["Failure cases (N-1)"]["rows"]
+    assert [r[1] for r in rows] == cases["case"].tolist()
+    why_rows = titles["Why each link was built or upgraded"]["rows"]
+    assert {r[1] for r in why_rows} == set(SPANS)
     # a budget for the convergence losses that no tier meets: exit 3 naming the year, the
     # failure case, the class, the metric and the link
     r = CliRunner().invoke(
