@@ -103,7 +103,15 @@ def make_stats(measured_ps: int = 10**12) -> RunStats:
         link_peak_wait_ps=i64([3 * MS, 0]),
         measured_ps=measured_ps,
         packet_hops=200,
+        latency_sum_ps=sums([sum(LAT[n]) for n in names]),
+        frame_latency_sum_ps=sums([sum(FRAMES[n]) for n in names]),
     )
+
+
+def sums(values: list[int]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def empty_stats() -> RunStats:
@@ -143,7 +151,31 @@ def test_summary_rows_and_columns(tables: Tables) -> None:
         ("class", "video", "video", ""),
         ("class", "telemetry", "telemetry", ""),
     ]
-    assert "latency_mean_ps" not in s.columns  # not exact from a histogram: left out
+
+
+def test_means_are_exact_sums_over_counts(tables: Tables) -> None:
+    north, video = row(tables, "group", "cams-north"), row(tables, "class", "video")
+    assert north["latency_mean_ps"] == sum(LAT["cams-north"]) / 5  # not from buckets
+    assert north["frame_latency_mean_ps"] == 15 * MS
+    values = LAT["cams-north"] + LAT["cams-south"]
+    assert video["latency_mean_ps"] == sum(values) / len(values)
+    assert video["latency_sum_ps"] == sum(values)
+    assert video["frame_latency_mean_ps"] == sum(FRAMES["cams-north"] + FRAMES["cams-south"]) / 12
+    sensors = row(tables, "group", "sensors")
+    assert math.isnan(sensors["frame_latency_mean_ps"])  # no frames delivered
+    # sums beyond the int64 range stay exact until the division
+    s = make_stats()
+    s.latency_sum_ps[0] = 3 * 2**63 + 5
+    r = row(build_tables(s), "group", "cams-north")
+    assert r["latency_mean_ps"] == (3 * 2**63 + 5) / 5
+
+
+def test_statistics_without_sums_have_no_mean() -> None:
+    s = make_stats()
+    s.latency_sum_ps = s.frame_latency_sum_ps = np.zeros(0, dtype=object)
+    summary = build_tables(s).summary
+    assert summary["latency_mean_ps"].isna().all()
+    assert summary["latency_sum_ps"].isna().all()
 
 
 def test_group_row_values(tables: Tables) -> None:

@@ -78,10 +78,12 @@ def _summary_cells(row: dict[str, Any], failures: bool) -> list[str | Text]:
     if failures:
         cells.append(_sci(row["failure_loss"]))
     cells += [
+        _ms(row["latency_mean_ps"]),
         _ms(row["latency_p50_ps"]),
         _ms(row["latency_p99_ps"]),
         _ms(row["latency_p999_ps"]),
         _ms(row["latency_max_ps"]),
+        _ms(row["frame_latency_mean_ps"]),
         _ms(row["frame_latency_p99_ps"]),
         _sci(row["frame_loss"]),
         _ms(row["jitter_ps"]),
@@ -125,10 +127,12 @@ def _summary_table(summary: pd.DataFrame) -> Table:
         "sent",
         "loss",
         *(["fail\nloss"] if failures else []),
+        "mean",
         "p50",
         "p99",
         "p99.9",
         "max",
+        "frame\nmean",
         "frame\np99",
         "frame\nloss",
         "jitter",
@@ -341,12 +345,19 @@ def render_warnings(
         )
 
 
-def render_summary(tables: TablesLike, console: Console, *, all_links: bool = False) -> None:
+def render_summary(
+    tables: TablesLike,
+    console: Console,
+    *,
+    all_links: bool = False,
+    sla_caveats: Sequence[str] = (),
+) -> None:
     """Print the classes with their groups, the links, the epochs, the SLA violations and an
     SLA verdict.
 
     Each traffic class (bold) is followed by its flow groups (indented, with their kind).
-    Latencies in ms (3 significant digits; p50, p99, p99.9, max: p95 is in the data),
+    Latencies in ms (3 significant digits; the exact mean, p50, p99, p99.9, max: p95 is in
+    the data; the frames' exact mean and p99; the mean jitter),
     losses in scientific notation (a ``fail loss`` column when packets were lost to link
     failures), throughput (wire) in Mbit/s; rows failing their SLA in red and every
     violation listed. The cameras' access links make one summary row unless ``all_links``.
@@ -370,6 +381,14 @@ def render_summary(tables: TablesLike, console: Console, *, all_links: bool = Fa
         console.print(line)
     if violations:
         console.print(Text(f"SLA: {len(violations)} violation(s)", style="bold red"))
+    elif s["sla_ok"].notna().any() and sla_caveats:
+        console.print(
+            Text(
+                f"SLA: targets met, but {len(sla_caveats)} warning(s) may change that "
+                "conclusion (see the warnings)",
+                style="bold yellow",
+            )
+        )
     elif s["sla_ok"].notna().any():
         console.print(Text("SLA: all targets met", style="bold green"))
     else:

@@ -126,6 +126,11 @@ def run_stats(
                 out[g] = histogram_of(v)
         return out
 
+    def sums(values: list[list[int]]) -> npt.NDArray[np.object_]:
+        out = np.empty(len(values), dtype=object)
+        out[:] = [sum(v) for v in values]
+        return out
+
     def link_col(name: str) -> I64:
         return np.array([getattr(link, name) for link in links], np.int64)
 
@@ -188,4 +193,6 @@ def run_stats(
         epoch_link_busy_ps=link_epochs("e_busy_ps"),
         epoch_link_drops=link_epochs("e_drops"),
         epoch_link_fail_drops=link_epochs("e_fail_drops"),
+        latency_sum_ps=sums(latencies),
+        frame_latency_sum_ps=sums(frame_latencies),
     )
