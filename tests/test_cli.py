@@ -473,7 +473,7 @@ def test_run_json(tmp_path: Path) -> None:
     assert cams["packets_sent"] > 0 and cams["packets_delivered"] == cams["packets_sent"]
     assert cams["sla_ok"] is True
     assert {r["link"] for r in doc["links"]} >= {"edge->nvr", "nvr->edge"}
-    assert doc["sla"] == {"checked": True, "violations": 0, "ok": True}
+    assert doc["sla"] == {"checked": True, "violations": 0, "ok": True, "caveats": []}
     assert Path(doc["results"]) == out
     assert set(os.listdir(out)) == RUN_FILES
 

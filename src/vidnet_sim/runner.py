@@ -19,6 +19,7 @@ from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.plan import NetworkPlan, build_plan
 from vidnet_sim.reference import ReferenceEngine
 from vidnet_sim.results import SlaTargets, Tables, build_tables, write_results
+from vidnet_sim.results.caveats import Caveat, override_caveats, run_caveats
 from vidnet_sim.scenario import Scenario, load_scenario
 from vidnet_sim.scenario.groups import camera_name
 from vidnet_sim.scenario.growth import plan_years, scenario_for_year
@@ -50,7 +51,9 @@ class RunResult:
     manifest: dict[str, Any]
     out_dir: Path | None = None
     plan: NetworkPlan | None = field(default=None, repr=False)
-    warnings: list[str] = field(default_factory=list)  # the plan's (also in the manifest)
+    warnings: list[str] = field(default_factory=list)  # every warning (also in the manifest)
+    #: the warnings that can change what the SLA verdict means (in ``warnings`` too)
+    sla_caveats: list[str] = field(default_factory=list)
 
 
 def with_overrides(
@@ -81,6 +84,12 @@ class CompiledScenario:
     actions: list[Action]  #: its timeline (events and failures as engine actions)
     source: Path | None  #: the TOML file it was loaded from, if any
     years: tuple[int, ...]  #: the years of its growth plan (``(1,)`` without one)
+    original: Scenario | None = None  #: before the overrides (``None``: the same)
+
+    def caveats(self) -> list[Caveat]:
+        """What the overrides left out of the run (events after its end, a shorter
+        warm-up): :func:`~vidnet_sim.results.caveats.override_caveats`."""
+        return override_caveats(self.original or self.scenario, self.scenario)
 
 
 def compile_scenario(
@@ -112,6 +121,7 @@ def compile_scenario(
     try:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
+        original = scenario
         scenario = with_overrides(scenario, seed=seed, duration_ps=duration_ps)
         plan, actions = compile_year(scenario)
     except ScenarioError as exc:
@@ -131,7 +141,7 @@ def compile_scenario(
             ]
     if problems:
         raise ScenarioError(problems, str(source) if source is not None else "")
-    return CompiledScenario(scenario, plan, actions, source, years)
+    return CompiledScenario(scenario, plan, actions, source, years, original)
 
 
 def sla_targets(scenario: Scenario) -> dict[str, SlaTargets]:
@@ -281,6 +291,16 @@ def run(
         warmup_ps=sim.warmup,
         access_links=access_links(scenario, plan),
     )
+    caveats = run_caveats(
+        compiled.original or scenario,
+        scenario,
+        plan,
+        tables.links,
+        tables.epoch_links,
+        plan.warnings,
+    )
+    warnings = [c.text for c in caveats]
+    sla_caveats = [c.text for c in caveats if c.affects_sla]
     manifest: dict[str, Any] = {
         "scenario_name": scenario.name,
         "scenario_file": str(source_path) if source_path is not None else None,
@@ -296,9 +316,12 @@ def run(
         "packet_hops_per_second": stats.packet_hops / wall if wall > 0 else None,
         "report_interval_ps": sim.report_interval,
         "epochs": len(epoch_starts),
-        "warnings": list(plan.warnings),
+        "warnings": warnings,
+        "sla_caveats": sla_caveats,
     }
-    result = RunResult(scenario, stats, tables, manifest, plan=plan, warnings=list(plan.warnings))
+    result = RunResult(
+        scenario, stats, tables, manifest, plan=plan, warnings=warnings, sla_caveats=sla_caveats
+    )
     if write:
         target = Path(out_dir) if out_dir is not None else Path("results") / str(scenario.name)
         result.out_dir = write_results(target, tables, manifest)

@@ -141,13 +141,14 @@ def run(
     if as_json:
         doc: dict[str, Any] = summary_json(result.tables)
         doc["warnings"] = result.warnings
+        doc["sla"]["caveats"] = result.sla_caveats
         doc["results"] = str(result.out_dir)
         doc["packet_hops"] = result.stats.packet_hops
         doc["wall_seconds"] = result.stats.wall_seconds
         click.echo(json.dumps(doc, indent=2, allow_nan=False))
         return
     out = stdout_console()
-    render_summary(result.tables, out, all_links=all_links)
+    render_summary(result.tables, out, all_links=all_links, sla_caveats=result.sla_caveats)
     rate = result.stats.packet_hops / max(result.stats.wall_seconds, 1e-9)
     out.print(
         f"{result.stats.packet_hops:,} packet-hops in {result.stats.wall_seconds:.2f} s "
