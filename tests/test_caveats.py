@@ -62,7 +62,7 @@ at = "2s"
 duration = "1s"
 
 [sla.video]
-packet_latency_p99 = "50ms"
+latency_p99 = "50ms"
 loss = 0.01
 """
 

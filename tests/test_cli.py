@@ -65,7 +65,7 @@ rate = "1Mbps"
 size = "500B"
 
 [sla.video]
-packet_latency_p99 = "50ms"
+latency_p99 = "50ms"
 loss = 0.001
 """
 

@@ -123,7 +123,7 @@ def empty_stats() -> RunStats:
     )  # fmt: skip
 
 
-VIDEO_SLA = SlaTargets(packet_latency_p99_ps=50 * MS, loss=1e-4)
+VIDEO_SLA = SlaTargets(latency_p99_ps=50 * MS, loss=1e-4)
 
 
 @pytest.fixture
@@ -290,8 +290,8 @@ def test_check_sla_messages() -> None:
         "frame_loss": math.nan,
     }
     targets = SlaTargets(
-        packet_latency_p99_ps=50 * MS,
-        packet_latency_max_ps=500 * US,
+        latency_p99_ps=50 * MS,
+        latency_max_ps=500 * US,
         loss=1e-4,
         frame_latency_p99_ps=100 * MS,
         frame_loss=0.0,
@@ -303,11 +303,11 @@ def test_check_sla_messages() -> None:
     ]  # no frames sent: NaN frame statistics are no violation
     assert check_sla(r, None) == []
     assert check_sla(r, SlaTargets()) == []
-    assert check_sla(r, SlaTargets(packet_latency_p99_ps=62_100 * US)) == []  # equal is ok
+    assert check_sla(r, SlaTargets(latency_p99_ps=62_100 * US)) == []  # equal is ok
 
 
 def test_check_sla_nothing_delivered() -> None:
-    targets = SlaTargets(packet_latency_p50_ps=MS, packet_latency_p99_ps=MS)
+    targets = SlaTargets(latency_p50_ps=MS, latency_p99_ps=MS)
     nan_row = {"latency_p50_ps": math.nan, "latency_p99_ps": math.nan, "loss": math.nan}
     assert check_sla({**nan_row, "packets_sent": 3}, targets) == ["no packets delivered"]
     assert check_sla({**nan_row, "packets_sent": 0}, targets) == []
@@ -319,7 +319,7 @@ def test_check_sla_nothing_delivered() -> None:
 
 def test_sla_targets_validation() -> None:
     with pytest.raises(ValueError, match="int ps"):
-        SlaTargets(packet_latency_p99_ps=1.5)  # type: ignore[arg-type]
+        SlaTargets(latency_p99_ps=1.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="fraction"):
         SlaTargets(loss=2.0)
     assert SlaTargets().is_empty()

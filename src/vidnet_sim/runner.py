@@ -299,7 +299,7 @@ def run(
         tables.epoch_links,
         plan.warnings,
     )
-    warnings = [c.text for c in caveats]
+    warnings = [c.text for c in caveats] + scenario.notes
     sla_caveats = [c.text for c in caveats if c.affects_sla]
     manifest: dict[str, Any] = {
         "scenario_name": scenario.name,

@@ -74,6 +74,7 @@ def validate(file: Path) -> None:
     with reported_errors():  # its errors name the file
         compiled = compile_scenario(file, every_year=True)
     plan, years = compiled.plan, compiled.years
+    render_warnings(compiled.scenario.notes, stderr_console(), limit=None, label="note")
     grows = f"; growth plan of {len(years)} years, each compiled" if len(years) > 1 else ""
     click.echo(
         f"{file}: valid — {len(plan.node_names)} nodes, {plan.n_links} directed links, "

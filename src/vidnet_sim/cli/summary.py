@@ -327,14 +327,17 @@ def _epochs_table(epochs: pd.DataFrame, epoch_links: pd.DataFrame) -> Table | No
 
 
 def render_warnings(
-    warnings: Sequence[str], console: Console, limit: int | None = MAX_WARNINGS
+    warnings: Sequence[str],
+    console: Console,
+    limit: int | None = MAX_WARNINGS,
+    label: str = "warning",
 ) -> None:
     """Print the run's warnings (e.g. traffic unreachable during a failure) in yellow, one
-    ``warning: ...`` paragraph each; beyond ``limit`` (``None``: no limit), one line
-    counting the others (every warning is in the run's manifest)."""
+    ``warning: ...`` (``label``) paragraph each; beyond ``limit`` (``None``: no limit), one
+    line counting the others (every warning is in the run's manifest)."""
     shown = list(warnings) if limit is None else list(warnings)[:limit]
     for text in shown:
-        console.print(Text(f"warning: {text}", style="yellow"))
+        console.print(Text(f"{label}: {text}", style="yellow"))
     if len(warnings) > len(shown):
         console.print(
             Text(

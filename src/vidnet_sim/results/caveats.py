@@ -26,7 +26,7 @@ import pandas as pd
 
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.results.sla import format_significant
-from vidnet_sim.scenario.groups import camera_name
+from vidnet_sim.scenario.groups import camera_name, event_groups
 from vidnet_sim.scenario.model import Scenario
 from vidnet_sim.scenario.units import format_time
 
@@ -127,7 +127,7 @@ def camera_egress_caveats(
         scales = [
             ev.bitrate_scale
             for ev in scenario.events
-            if ev.kind == "alarm" and cam.name in (ev.targets or ())
+            if ev.kind == "alarm" and cam.name in event_groups(scenario, ev)
         ]
         if cam.motion is not None:
             scales.append(cam.motion.bitrate_scale)
