@@ -614,3 +614,33 @@ def test_validate_accepts_a_sweep_file_and_reports_its_errors(tmp_path: Path) ->
     res = CliRunner().invoke(main, ["validate", str(bad)])
     assert res.exit_code == 3
     assert "Gbps" in res.output and "Traceback" not in res.output
+
+
+def test_a_slow_start_up_says_the_core_is_compiling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first run on a machine compiles the packet core for minutes: the user is told,
+    and the run's rate leaves that start-up out."""
+    import time
+
+    from vidnet_sim.cli import run as run_cmd
+    from vidnet_sim.core.engine import CoreEngine
+
+    prepare = CoreEngine.prepare
+
+    def slow(self: CoreEngine) -> None:
+        time.sleep(0.7)
+        prepare(self)
+
+    monkeypatch.setattr(CoreEngine, "prepare", slow)
+    monkeypatch.setattr(run_cmd, "STARTUP_NOTICE_SECONDS", 0.05)
+    path = write(tmp_path, GOOD)
+    res = invoke("run", path, "--out", tmp_path / "out")
+    assert res.exit_code == EXIT_OK, res.output
+    assert "compiling the packet core (first run only, about 2 minutes)" in res.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["startup_seconds"] >= 0.7 > manifest["wall_seconds"]
+    assert "start-up 1 s apart (compiling the packet core, first run only)" in res.output
+    monkeypatch.setattr(run_cmd, "STARTUP_NOTICE_SECONDS", 30.0)
+    quick = invoke("run", path, "--out", tmp_path / "out2")
+    assert "compiling" not in quick.output

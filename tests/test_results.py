@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from pathlib import Path
 from typing import IO
 
@@ -1093,3 +1094,29 @@ def test_a_run_with_an_alarm_and_a_failure_has_epoch_rows(tmp_path: Path) -> Non
         for col in ("bytes", "busy_ps", "drops", "fail_drops"):
             assert part[col].sum() == total[col], (link, col)
     assert el[el["access"]]["link"].nunique() == 60
+
+
+def _numbers(text: str) -> list[str]:
+    """Every number printed, in order (names here hold no digits)."""
+    return re.findall(r"(?<![\w.])[-+]?\d[\d.,]*(?:e[-+]\d+)?", text)
+
+
+@pytest.mark.parametrize("width", [70, 100, 120])
+def test_narrow_consoles_ellipsise_names_never_numbers(width: int) -> None:
+    s = make_stats()
+    s.group_names = ["cameras-of-the-northern-harbour-district", "south", "sensors"]
+    s.link_names = ["northern-harbour-aggregation-uplink", "core-to-recorder-trunk-link"]
+    s.link_src = ["northern-harbour-aggregation-switch", "core"]
+    t = build_tables(s, {"video": VIDEO_SLA})
+    whole = Console(record=True, width=10**6, file=io.StringIO())
+    render_summary(t, whole)
+    narrow = Console(record=True, width=width, file=io.StringIO())
+    render_summary(t, narrow)
+    text = narrow.export_text()
+    assert _numbers(text) == _numbers(whole.export_text())
+    tables = text.split("SLA FAIL")[0]  # the violations below name groups whole
+    assert "…" in tables and "cameras-of-the-northern-harbour-district" not in tables
+    wide = Console(record=True, width=width, file=io.StringIO())
+    render_summary(t, wide, wide=True)
+    whole_names = wide.export_text()
+    assert "…" not in whole_names and "cameras-of-the-northern-harbour-district" in whole_names

@@ -797,3 +797,21 @@ def test_compare_cli_on_sweeps_and_runs(tmp_path: Path, reference: tuple[Path, P
     records = json.loads(result.output)
     assert {r["links[0].rate"] for r in records} == {"100Mbps", "1Gbps"}
     assert all(r["n_a"] == 1 and r["n_b"] == 2 for r in records)
+
+
+def test_sweep_duration_overrides_every_point(tmp_path: Path) -> None:
+    file = write_sweep(tmp_path)
+    plain, short = load_sweep(file), load_sweep(file, duration_ps=150 * 10**9)
+    assert short.fingerprint != plain.fingerprint  # another sweep: another folder identity
+    sc = short.base.scenario(short.points[0])
+    assert sc.simulation.duration == 150 * 10**9
+    assert sc.simulation.warmup == 75 * 10**9  # 100 ms: more than half of 150 ms
+    assert load_sweep(file, duration_ps=10**12).base.scenario(
+        short.points[0]
+    ).simulation.warmup == (100 * 10**9)
+    res = CliRunner().invoke(make_cli(), ["sweep", str(file), "--duration", "150ms", "--list"])
+    assert res.exit_code == 0, res.output
+    swept = write_sweep(tmp_path / "d", SWEEP.replace('"links[0].rate"', '"simulation.duration"')
+                        .replace('["100Mbps", "1Gbps"]', '["1s", "2s"]'))  # fmt: skip
+    res = CliRunner().invoke(make_cli(), ["sweep", str(swept), "--duration", "1s", "--list"])
+    assert res.exit_code == 2 and "simulation.duration is swept" in res.output

@@ -248,8 +248,13 @@ def run(
     out_dir: str | Path | None = None,
     write: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Simulate a scenario (a loaded :class:`Scenario` or a path to its TOML file).
+
+    ``on_phase`` is told ``"start-up"`` before the engine loads (or, the first time on a
+    machine, compiles) its kernels and ``"simulation"`` when it starts simulating; neither
+    that start-up nor anything before it counts in the run's ``wall_seconds``.
 
     Returns a :class:`RunResult`; unless ``write`` is false, also writes the Parquet tables
     and ``manifest.json`` to ``out_dir`` (default ``results/<scenario name>/``). Raises
@@ -270,9 +275,13 @@ def run(
         eng = make_engine(plan, scenario, engine, epochs=epoch_starts)
     except ScenarioError as exc:
         raise exc.with_source(str(source_path)) if source_path is not None else exc from None
+    if on_phase is not None:
+        on_phase("start-up")
     wall0 = time.perf_counter()
     eng.prepare()  # the kernels' start-up is reported apart from the simulation's speed
     wall1 = time.perf_counter()
+    if on_phase is not None:
+        on_phase("simulation")
     stats = drive(
         eng, actions, sim.duration, tick_ps=max(1, sim.duration // 100), on_progress=on_progress
     )

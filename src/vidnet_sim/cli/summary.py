@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -27,6 +28,9 @@ MAX_LINKS = 30
 MAX_EPOCHS = 40
 #: Warnings printed at most (every warning is in the manifest).
 MAX_WARNINGS = 5
+#: Narrowest a name column gets (ellipsis included) before a table is printed wider than
+#: the console.
+MIN_NAME_WIDTH = 8
 
 
 def _ms(ps: object) -> str:
@@ -64,9 +68,59 @@ def _table(title: str) -> Table:
 
 
 def _name_column(table: Table, header: str, values: pd.Series) -> None:
-    """A text column as wide as its longest value, or at least 12 characters if squeezed."""
-    longest = max([len(header), *(len(str(v)) for v in values)])
-    table.add_column(header, no_wrap=True, min_width=min(longest, 12))
+    """A text column of names (ellipsised first when the table is too wide)."""
+    del values  # sized by print_table from its cells
+    table.add_column(header, no_wrap=True)
+
+
+def _cell_width(cell: object) -> int:
+    text = cell if isinstance(cell, Text) else Text(str(cell))
+    return max((line.cell_len for line in text.split()), default=0)
+
+
+def print_table(console: Console, table: Table, *, wide: bool = False) -> None:
+    """Print ``table`` without ever cutting a number.
+
+    Right-justified columns (numbers) keep their full width; when the table is wider than
+    the console, the left-justified one-line columns (names) are ellipsised first, the
+    longest first, down to :data:`MIN_NAME_WIDTH` characters. A table that still does not
+    fit, or any table with ``wide``, is printed whole, wider than the console (a terminal
+    then wraps its lines).
+    """
+    names = []
+    for col in table.columns:
+        widest = max([_cell_width(col.header), *(_cell_width(c) for c in col._cells)])
+        if col.justify == "right":
+            col.min_width = widest
+        elif col.no_wrap:
+            col.overflow = "ellipsis"
+            names.append((col, widest))
+
+    def needed() -> int:
+        return Measurement.get(console, console.options.update_width(10**6), table).maximum
+
+    excess = needed() - console.width
+    if excess > 0 and not wide and names:
+        shown = {id(col): w for col, w in names}
+        while excess > 0:
+            col, _ = max(names, key=lambda cw: shown[id(cw[0])])
+            if shown[id(col)] <= MIN_NAME_WIDTH:
+                break
+            shown[id(col)] -= 1
+            excess -= 1
+        for col, w in names:
+            if shown[id(col)] < w:
+                col.max_width = shown[id(col)]
+    width = max(console.width, needed())
+    if width > console.width:
+        saved = console.width
+        console.width = width
+        try:
+            console.print(table)
+        finally:
+            console.width = saved
+    else:
+        console.print(table)
 
 
 def _summary_cells(row: dict[str, Any], failures: bool) -> list[str | Text]:
@@ -354,6 +408,7 @@ def render_summary(
     *,
     all_links: bool = False,
     sla_caveats: Sequence[str] = (),
+    wide: bool = False,
 ) -> None:
     """Print the classes with their groups, the links, the epochs, the SLA violations and an
     SLA verdict.
@@ -369,14 +424,14 @@ def render_summary(
     or, when no class has targets, ``SLA: no targets set``.
     """
     s = tables.summary
-    console.print(_summary_table(s))
-    console.print(_links_table(tables.links, all_links))
+    print_table(console, _summary_table(s), wide=wide)
+    print_table(console, _links_table(tables.links, all_links), wide=wide)
     epochs = getattr(tables, "epochs", None)
     epoch_links = getattr(tables, "epoch_links", None)
     if epochs is not None and epoch_links is not None:
         table = _epochs_table(epochs, epoch_links)
         if table is not None:
-            console.print(table)
+            print_table(console, table, wide=wide)
     violations = sla_violations(s)
     for who, what in violations:
         line = Text("SLA FAIL ", style="bold red")

@@ -34,8 +34,10 @@ from vidnet_sim.cli.output import (
     stdout_console,
     stop,
 )
+from vidnet_sim.cli.run import time_option
 from vidnet_sim.errors import EXIT_OK, EXIT_USAGE, VidnetError
 from vidnet_sim.results import SCHEMAS, read_results
+from vidnet_sim.scenario.units import format_time
 from vidnet_sim.sweep import (
     DaskExecutor,
     Executor,
@@ -143,6 +145,11 @@ def _params_text(params: dict[str, Any]) -> str:
     type=click.IntRange(min=1),
     help="--print-sbatch: at most this many array tasks at once.",
 )
+@click.option(
+    "--duration",
+    help="Override simulation.duration of every point, e.g. '10s' (default folder "
+    "results/sweeps/<FILE stem>-<duration>/).",
+)
 @click.option("--status", is_flag=True, help="List done, failed and missing points.")
 @click.option("--list", "list_points", is_flag=True, help="List the points of the sweep.")
 @click.option("--skip-failed", is_flag=True, help="Do not retry points that failed before.")
@@ -164,6 +171,7 @@ def sweep(
     chunk: int,
     print_sbatch: bool,
     max_parallel: int | None,
+    duration: str | None,
     status: bool,
     list_points: bool,
     skip_failed: bool,
@@ -191,9 +199,15 @@ def sweep(
         raise click.UsageError(f"{' and '.join(modes)} cannot be used together")
     if workers is not None and modes and modes[0] != "--status":
         raise click.UsageError(f"--workers cannot be used with {modes[0]}")
+    duration_ps = time_option(duration, "--duration")
     with reported_errors():
-        sw = load_sweep(file)
-    out = out_dir if out_dir is not None else Path("results") / "sweeps" / sw.name
+        sw = load_sweep(file, duration_ps=duration_ps)
+    if duration_ps is not None and "simulation.duration" in sw.parameters:
+        raise click.BadParameter(
+            "simulation.duration is swept: its values are the points'", param_hint="--duration"
+        )
+    name = sw.name if duration_ps is None else f"{sw.name}-{format_time(duration_ps)}"
+    out = out_dir if out_dir is not None else Path("results") / "sweeps" / name
     store = SweepStore(out)
     options = JobOptions(
         walltime=walltime,

@@ -238,9 +238,10 @@ def run_caveats(
     epoch_links: pd.DataFrame,
     plan_warnings: Sequence[str] = (),
 ) -> list[Caveat]:
-    """Every warning about a run: the plan's (traffic left without a path during a failure,
-    which affects the SLA), then those listed in the module documentation."""
-    out = [Caveat(w, affects_sla=True) for w in plan_warnings]
+    """Every warning about a run: the plan's (traffic left without a path during a failure:
+    counted lost, so the verdict already holds it), then those listed in the module
+    documentation."""
+    out = [Caveat(w) for w in plan_warnings]
     out += override_caveats(original, scenario)
     out += camera_egress_caveats(scenario, plan, links)
     out += epoch_utilisation_caveats(epoch_links)
