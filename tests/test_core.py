@@ -43,6 +43,7 @@ from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.reference import ReferenceEngine, stats_differences
 from vidnet_sim.reference.packets import DELIVERED
 from vidnet_sim.results import build_tables
+from vidnet_sim.results.packets import packets_table
 from vidnet_sim.traffic.sources import SourceState
 
 NO_DEP = -1
@@ -620,3 +621,39 @@ def test_larger_tree_equals_reference() -> None:
     st_ = core[0]
     assert st_.packet_hops > 40_000
     assert st_.frames_lost.sum() > 0 and st_.frames_delivered.sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("seed", "drain", "multicast"), [(1, True, False), (2, False, False), (3, True, True)]
+)
+def test_packets_table_is_the_reference_packets(seed: int, drain: bool, multicast: bool) -> None:
+    """The per-packet table built from the core's packet log holds, for every packet and
+    delivery flow, the reference engine's own outcome: delivered at the same picosecond,
+    or dropped at the same link arrival; in flight when it was not settled by the end."""
+    plan = random_tree_plan(seed, multicast=multicast)
+    warmup, end = 300 * US, 3 * MS
+    _, log = run_core(plan, warmup=warmup, end=end, drain=drain, window=170 * US, log=True)
+    table = packets_table(plan, log, warmup_ps=warmup, end_ps=end, drain=drain)
+    engine = ReferenceEngine(plan, active_state(plan), warmup_ps=warmup, end_ps=end, drain=drain)
+    engine.finish()
+    want = {}
+    for p in engine.packets:
+        if p.emit < warmup:
+            continue
+        for f, (t, how) in p.outcome.items():
+            settled = drain or t <= end
+            outcome = "delivered" if how == DELIVERED else "lost"
+            want[(p.tree, p.seq, f)] = (
+                (p.emit, outcome, t) if settled else (p.emit, "in_flight", -1)
+            )
+    got = {
+        (r.tree, r.seq, r.flow): (r.emission_ps, r.outcome, r.end_ps) for r in table.itertuples()
+    }
+    assert got == want
+    assert set(table["outcome"]) >= {"delivered", "lost"}
+    delivered = table[table["outcome"] == "delivered"]
+    assert (delivered["latency_ps"] == delivered["end_ps"] - delivered["emission_ps"]).all()
+    half = packets_table(plan, log, warmup_ps=warmup, end_ps=end, drain=drain, sample=0.5)
+    keys = set(zip(half["tree"], half["seq"], strict=True))
+    assert 0.4 < len(keys) / len(set(zip(table["tree"], table["seq"], strict=True))) < 0.6
+    assert set(zip(half["tree"], half["seq"], half["flow"], strict=True)) <= set(got)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from vidnet_sim.core.engine import CoreEngine
 from vidnet_sim.core.histogram import N_BUCKETS
@@ -20,6 +21,7 @@ from vidnet_sim.network.plan import NetworkPlan, build_plan
 from vidnet_sim.reference import ReferenceEngine
 from vidnet_sim.results import SlaTargets, Tables, build_tables, write_results
 from vidnet_sim.results.caveats import Caveat, override_caveats, run_caveats
+from vidnet_sim.results.packets import packets_table
 from vidnet_sim.scenario import Scenario, load_scenario
 from vidnet_sim.scenario.groups import camera_name
 from vidnet_sim.scenario.growth import plan_years, scenario_for_year
@@ -54,6 +56,8 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)  # every warning (also in the manifest)
     #: the warnings that can change what the SLA verdict means (in ``warnings`` too)
     sla_caveats: list[str] = field(default_factory=list)
+    #: the per-packet table (``run(packets=True)``), else None
+    packets: pd.DataFrame | None = field(default=None, repr=False)
 
 
 def with_overrides(
@@ -249,12 +253,18 @@ def run(
     write: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
+    packets: bool = False,
+    sample: float | None = None,
 ) -> RunResult:
     """Simulate a scenario (a loaded :class:`Scenario` or a path to its TOML file).
 
     ``on_phase`` is told ``"start-up"`` before the engine loads (or, the first time on a
     machine, compiles) its kernels and ``"simulation"`` when it starts simulating; neither
     that start-up nor anything before it counts in the run's ``wall_seconds``.
+
+    With ``packets`` (or a ``sample`` share in (0, 1], which implies it) the engine logs
+    every packet and the run gets the per-packet table
+    (:mod:`vidnet_sim.results.packets`), written as ``packets.parquet``.
 
     Returns a :class:`RunResult`; unless ``write`` is false, also writes the Parquet tables
     and ``manifest.json`` to ``out_dir`` (default ``results/<scenario name>/``). Raises
@@ -272,7 +282,10 @@ def run(
         n_ticks = 0 if interval is None else (sim.duration - 1) // interval
         check_epoch_count(scenario, len(plan.group_names), n_events + n_ticks)  # at most
         epoch_starts, epoch_labels = epoch_bounds(actions, sim.duration, interval)
-        eng = make_engine(plan, scenario, engine, epochs=epoch_starts)
+        if sample is not None and not 0 < sample <= 1:
+            raise ValueError(f"sample must be in (0, 1], got {sample}")
+        packets = packets or sample is not None
+        eng = make_engine(plan, scenario, engine, log=packets, epochs=epoch_starts)
     except ScenarioError as exc:
         raise exc.with_source(str(source_path)) if source_path is not None else exc from None
     if on_phase is not None:
@@ -328,10 +341,25 @@ def run(
         "warnings": warnings,
         "sla_caveats": sla_caveats,
     }
+    per_packet = None
+    if packets:
+        log = getattr(eng, "packet_log", None)
+        assert log is not None, "an engine built with log=True keeps its packet log"
+        per_packet = packets_table(
+            plan, log, warmup_ps=sim.warmup, end_ps=sim.duration, drain=sim.drain, sample=sample
+        )
+        manifest["packets"] = {"rows": len(per_packet), "sample": sample}
     result = RunResult(
-        scenario, stats, tables, manifest, plan=plan, warnings=warnings, sla_caveats=sla_caveats
+        scenario,
+        stats,
+        tables,
+        manifest,
+        plan=plan,
+        warnings=warnings,
+        sla_caveats=sla_caveats,
+        packets=per_packet,
     )
     if write:
         target = Path(out_dir) if out_dir is not None else Path("results") / str(scenario.name)
-        result.out_dir = write_results(target, tables, manifest)
+        result.out_dir = write_results(target, tables, manifest, per_packet)
     return result

@@ -107,6 +107,18 @@ def validate(file: Path) -> None:
     "--all-links", is_flag=True, help="List every camera access link instead of one summary row."
 )
 @click.option(
+    "--packets",
+    "per_packet",
+    is_flag=True,
+    help="Also write packets.parquet: one row per packet and destination (emission, "
+    "delivery or loss, latency).",
+)
+@click.option(
+    "--sample",
+    type=click.FloatRange(0, 1, min_open=True),
+    help="With --packets (implied): keep this share of the packets, e.g. 0.01.",
+)
+@click.option(
     "--wide", is_flag=True, help="Never shorten names in the tables (lines may be wider)."
 )
 @click.option(
@@ -123,6 +135,8 @@ def run(
     engine: str,
     as_json: bool,
     all_links: bool,
+    per_packet: bool,
+    sample: float | None,
     wide: bool,
     year: int | None,
 ) -> None:
@@ -143,6 +157,8 @@ def run(
                 out_dir=out_dir,
                 on_progress=on_progress,
                 on_phase=on_phase,
+                packets=per_packet,
+                sample=sample,
             )
         finally:
             if progress is not None:
