@@ -10,13 +10,17 @@ import pandas as pd
 from click.testing import CliRunner
 
 from vidnet_sim.cli import main
+from vidnet_sim.reference import ReferenceEngine
+from vidnet_sim.reference.packets import DELIVERED, FAILED
 from vidnet_sim.results.caveats import (
     camera_egress_caveats,
     epoch_utilisation_caveats,
     ring_caveats,
 )
-from vidnet_sim.runner import compile_scenario, run
+from vidnet_sim.results.packets import packets_table
+from vidnet_sim.runner import compile_scenario, make_engine, run
 from vidnet_sim.scenario import load_scenario
+from vidnet_sim.timeline.driver import drive
 
 DATA = Path(__file__).parent / "data" / "cli"
 
@@ -148,3 +152,80 @@ def test_a_ring_without_a_blocked_link_is_named(tmp_path: Path) -> None:
     open_ring = (DATA / "ring5_blocked.toml").read_text().replace("blocked = true\n", "", 1)
     [caveat] = ring_caveats(load_scenario(write(tmp_path, open_ring)))
     assert caveat.text.startswith("the ring r0 – r1 – r2 – r3 – r4 – r0 has no blocked link")
+
+
+def test_packets_through_a_failure_and_its_reroute_are_the_reference_packets(
+    tmp_path: Path,
+) -> None:
+    """A link fails at 60 ms and traffic is rerouted over a blocked link 10 ms later (a new
+    layout for packets emitted from then on): each packet row holds the reference engine's outcome
+    (a loss to the failure is 'lost' at the failed link)."""
+    text = """
+[simulation]
+duration = "150ms"
+warmup = "10ms"
+[[nodes]]
+id = "a"
+[[nodes]]
+id = "b"
+[[nodes]]
+id = "c"
+[[nodes]]
+id = "d"
+[[links]]
+a = "a"
+b = "b"
+rate = "20Mbps"
+buffer = "16KiB"
+[[links]]
+a = "b"
+b = "d"
+rate = "100Mbps"
+buffer = "32KiB"
+[[links]]
+a = "a"
+b = "c"
+rate = "100Mbps"
+blocked = true
+[[links]]
+a = "c"
+b = "d"
+rate = "100Mbps"
+[[cameras]]
+name = "cams"
+count = 3
+attach = "a"
+bitrate = "8Mbps"
+destinations = ["d"]
+[[events]]
+kind = "failure"
+link = "b-d"
+at = "60ms"
+duration = "40ms"
+convergence = "10ms"
+"""
+    compiled = compile_scenario(write(tmp_path, text))
+    plan, sc = compiled.plan, compiled.scenario
+    assert plan.route_switches
+    sim = sc.simulation
+    engine = make_engine(plan, sc, "reference", log=True)
+    drive(engine, compiled.actions, sim.duration)
+    assert isinstance(engine, ReferenceEngine) and engine.packet_log is not None
+    table = packets_table(
+        plan, engine.packet_log, warmup_ps=sim.warmup, end_ps=sim.duration, drain=sim.drain
+    )
+    want = {
+        (p.tree, p.seq, f): ("delivered" if how == DELIVERED else "lost", t, how)
+        for p in engine.packets
+        if p.emit >= sim.warmup
+        for f, (t, how) in p.outcome.items()
+    }
+    got = {(r.tree, r.seq, r.flow): (r.outcome, r.end_ps) for r in table.itertuples()}
+    assert got.keys() == want.keys()
+    for key, (outcome, t, how) in want.items():
+        assert got[key][0] == outcome, key
+        if how != FAILED:  # a failure loss is dated at the link arrival in the table
+            assert got[key][1] == t, key
+    assert (table["lost_at"] == "a->b").any() and (table["outcome"] == "delivered").any()
+    rerouted = table[(table["emission_ps"] >= 70 * 10**9) & (table["emission_ps"] < 10**11)]
+    assert (rerouted["outcome"] == "delivered").any()
