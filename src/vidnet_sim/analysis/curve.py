@@ -87,6 +87,18 @@ class CurveResult:
         """Did some runs fail (the curve then misses them)?"""
         return bool(self.failures)
 
+    @property
+    def n_runs(self) -> int:
+        """How many runs the curve is made of (``runs`` has a row per run and class)."""
+        return int(self.runs["run_key"].nunique()) if len(self.runs) else 0
+
+    @property
+    def n_reused(self) -> int:
+        """How many of them were read from the store instead of simulated."""
+        if not len(self.runs):
+            return 0
+        return int(self.runs.loc[self.runs["reused"], "run_key"].nunique())
+
 
 def curve_estimates(cache: RunCache, values: list[float]) -> pd.DataFrame:
     """The fast estimates at each value (parameters only, no simulation)."""
@@ -265,8 +277,8 @@ def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) 
         "confidence": result.confidence,
         "partial": result.partial,
         "failures": result.failures,
-        "runs": len(result.runs),
-        "reused_runs": int(result.runs["reused"].sum()) if len(result.runs) else 0,
+        "runs": result.n_runs,
+        "reused_runs": result.n_reused,
     }
     files[3].write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
     if plot and len(result.table):
