@@ -654,8 +654,8 @@ def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
     camera groups attached."""
     problems: list[Problem] = []
     groups_of = _raw_target_groups(data, names)
-    nodes = {n.get("id") for _, n in raw_items(data, "nodes")}
-    districts = {n.get("district") for _, n in raw_items(data, "nodes")} - {None}
+    nodes = _raw_strings(data, "nodes", "id")
+    districts = _raw_strings(data, "nodes", "district")
     hint_name, hint_place = _Hints(names), None
     for i, item in raw_items(data, "events"):
         for k, target in _str_list(item, "targets"):
@@ -674,7 +674,7 @@ def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
                 continue
             # a group's name first; a node or district with cameras only if none is close
             if hint_place is None:
-                places = sorted(p for p in nodes | districts if isinstance(p, str) and groups_of(p))
+                places = sorted(p for p in nodes | districts if groups_of(p))
                 hint_place = _Hints(places)
             hint = hint_name(target) or hint_place(target)
             problems.append(
