@@ -218,7 +218,7 @@ destinations = ["b"]
 size = "922B"
 packet_rate = 50000.0
 [sla.data]
-packet_latency_max = "13us"
+latency_max = "13us"
 """
 
 
@@ -259,7 +259,7 @@ rate_control = "cbr"
 phase = "aligned"
 destinations = ["cc"]
 [sla.video]
-packet_latency_max = "40ms"
+latency_max = "40ms"
 """
 
 
@@ -289,7 +289,7 @@ def test_capacity_sla_that_no_load_meets_is_invalid_input(
 ) -> None:
     f = write_text(
         tmp_path / "cams.toml",
-        CAMS.replace('packet_latency_max = "40ms"', 'packet_latency_max = "1us"'),
+        CAMS.replace('latency_max = "40ms"', 'latency_max = "1us"'),
     )
     with pytest.raises(AnalysisInputError, match="no cameras value meets the SLA"):
         find_capacity(f, "cameras", replications=2)
@@ -547,3 +547,21 @@ def test_estimated_mean_rates_of_service_sources_match_their_traffic() -> None:
         mask = t.kind == kind
         est, real = mean[mask].sum(), sent[mask].sum()
         assert abs(est / real - 1) < 0.05, (kind, est, real)
+
+
+def test_a_curve_counts_runs_not_class_rows() -> None:
+    from vidnet_sim.analysis.curve import CURVE_METRICS, CurveResult, aggregate
+    from vidnet_sim.analysis.vary import Vary
+
+    records = [_record(x, rep, 10.0) for x in (1.0, 2.0) for rep in range(3)]
+    for i, r in enumerate(records):
+        one = r.summary.assign(**{m: 1.0 for m in CURVE_METRICS})
+        two = one.assign(name="data")  # a second class: two rows per run
+        r.summary = pd.concat([one, two], ignore_index=True)
+        r.key = f"k{i}"
+        r.reused = i < 2
+    table, runs = aggregate(records)
+    assert len(runs) == 12
+    vary = Vary("cameras.north.count", "cameras", None, 1.0)
+    res = CurveResult(vary, [1.0, 2.0], table, pd.DataFrame(), runs)
+    assert (res.n_runs, res.n_reused) == (6, 2)

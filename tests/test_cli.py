@@ -64,7 +64,7 @@ rate = "1Mbps"
 size = "500B"
 
 [sla.video]
-packet_latency_p99 = "50ms"
+latency_p99 = "50ms"
 loss = 0.001
 """
 
@@ -466,7 +466,7 @@ def test_run_json(tmp_path: Path) -> None:
     assert cams["packets_sent"] > 0 and cams["packets_delivered"] == cams["packets_sent"]
     assert cams["sla_ok"] is True
     assert {r["link"] for r in doc["links"]} >= {"edge->nvr", "nvr->edge"}
-    assert doc["sla"] == {"checked": True, "violations": 0, "ok": True}
+    assert doc["sla"] == {"checked": True, "violations": 0, "ok": True, "caveats": []}
     assert Path(doc["results"]) == out
     assert set(os.listdir(out)) == RUN_FILES
 
@@ -608,3 +608,66 @@ def test_validate_accepts_a_sweep_file_and_reports_its_errors(tmp_path: Path) ->
     res = CliRunner().invoke(main, ["validate", str(bad)])
     assert res.exit_code == 3
     assert "Gbps" in res.output and "Traceback" not in res.output
+
+
+def test_a_slow_start_up_says_the_core_is_compiling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first run on a machine compiles the packet core for minutes: the user is told,
+    and the run's rate leaves that start-up out."""
+    import time
+
+    from vidnet_sim.cli import run as run_cmd
+    from vidnet_sim.core.engine import CoreEngine
+
+    prepare = CoreEngine.prepare
+
+    def slow(self: CoreEngine) -> None:
+        time.sleep(0.7)
+        prepare(self)
+
+    monkeypatch.setattr(CoreEngine, "prepare", slow)
+    monkeypatch.setattr(run_cmd, "STARTUP_NOTICE_SECONDS", 0.05)
+    path = write(tmp_path, GOOD)
+    res = invoke("run", path, "--out", tmp_path / "out")
+    assert res.exit_code == EXIT_OK, res.output
+    assert "compiling the packet core (first run only, about 2 minutes)" in res.output
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["startup_seconds"] >= 0.7 > manifest["wall_seconds"]
+    assert "start-up 1 s apart (compiling the packet core, first run only)" in res.output
+    monkeypatch.setattr(run_cmd, "STARTUP_NOTICE_SECONDS", 30.0)
+    quick = invoke("run", path, "--out", tmp_path / "out2")
+    assert "compiling" not in quick.output
+
+
+def test_run_packets_writes_the_per_packet_table(tmp_path: Path) -> None:
+    from vidnet_sim.results import read_parquet_kwargs, read_results
+    from vidnet_sim.runner import run as run_scenario
+
+    path = write(tmp_path, GOOD)
+    res = invoke("run", path, "--packets", "--out", tmp_path / "out")
+    assert res.exit_code == EXIT_OK, res.output
+    results = read_results(tmp_path / "out")
+    packets = results.packets
+    assert packets is not None and set(packets["group"]) == {"cams", "telemetry"}
+    assert (packets["outcome"] == "delivered").all()
+    summary = results.summary.set_index(["level", "name"])
+    for group, rows in packets.groupby("group"):
+        row = summary.xs(("group", str(group)))
+        assert len(rows) == row["packets_sent"]
+        assert rows["latency_ps"].mean() == pytest.approx(row["latency_mean_ps"], rel=1e-12)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["tables"]["packets"] == "packets.parquet"
+    assert manifest["packets"] == {"rows": len(packets), "sample": None}
+    # the folder still reads table by table with pandas alone
+    assert len(pd.read_parquet(tmp_path / "out", **read_parquet_kwargs("summary"))) == 4
+    # the reference engine's packets are the same rows
+    ref = run_scenario(path, engine="reference", packets=True, write=False)
+    assert ref.packets is not None and ref.packets.equals(packets)
+    res = invoke("run", path, "--sample", "0.25", "--out", tmp_path / "some")
+    assert res.exit_code == EXIT_OK, res.output
+    some = read_results(tmp_path / "some").packets
+    assert some is not None and 0.15 < len(some) / len(packets) < 0.35
+    assert read_results(tmp_path / "some").manifest["packets"]["sample"] == 0.25
+    plain = invoke("run", path, "--out", tmp_path / "plain")
+    assert plain.exit_code == EXIT_OK and read_results(tmp_path / "plain").packets is None

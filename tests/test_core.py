@@ -36,10 +36,14 @@ from planning import (
     trace,
     tree_plan,
 )
+from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core.engine import CoreEngine
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.reference import ReferenceEngine, stats_differences
+from vidnet_sim.reference.packets import DELIVERED
+from vidnet_sim.results import build_tables
+from vidnet_sim.results.packets import packets_table
 from vidnet_sim.traffic.sources import SourceState
 
 NO_DEP = -1
@@ -540,6 +544,45 @@ def test_random_tree_equals_reference(seed: int, drain: bool) -> None:
     assert_same(run_core(plan, window=170 * US, **kw), run_ref(plan, **kw))
 
 
+@pytest.mark.parametrize("drain", [True, False])
+def test_summary_means_are_the_reference_packets_means(drain: bool) -> None:
+    """``latency_mean_ps`` of the core's summary is the exact mean of the reference engine's
+    per-packet records (delivered copies emitted after the warm-up, settled by the end)."""
+    plan = random_tree_plan(2)
+    warmup, end = 300 * US, 3 * MS
+    core, _ = run_core(plan, warmup=warmup, end=end, drain=drain, window=170 * US)
+    engine = ReferenceEngine(plan, active_state(plan), warmup_ps=warmup, end_ps=end, drain=drain)
+    engine.finish()
+    flow_group = [int(plan.sources.group[int(s)]) for s in plan.flow_source]
+    latencies: dict[int, list[int]] = {}
+    for p in engine.packets:
+        for f, (t_end, how) in p.outcome.items():
+            if p.emit >= warmup and how == DELIVERED and (drain or t_end <= end):
+                latencies.setdefault(flow_group[f], []).append(t_end - p.emit)
+    summary = build_tables(core).summary
+    groups = summary[summary["level"] == "group"].set_index("name")
+    assert latencies and len(latencies) == len(plan.group_names)
+    for g, values in latencies.items():
+        row = groups.loc[plan.group_names[g]]
+        assert row["packets_delivered"] == len(values)
+        assert row["latency_mean_ps"] == sum(values) / len(values)  # exact, not approximate
+        assert row["latency_sum_ps"] == float(sum(values))
+    everything = [v for values in latencies.values() for v in values]
+    classes = summary[summary["level"] == "class"]
+    if len(classes) == 1:
+        assert classes["latency_mean_ps"].iloc[0] == sum(everything) / len(everything)
+
+
+def test_latency_sums_carry_past_int64() -> None:
+    """The kernel keeps each sum modulo ``SUM_UNIT`` plus its carries: exact past 2**63."""
+    gstat = np.zeros((K.N_GSTAT, 1), np.int64)
+    big = K.SUM_UNIT - 5
+    for _ in range(5):
+        K._add_sum(gstat, K.GS_LSUM, 0, big)
+    total = int(gstat[K.GS_LSUM_HI, 0]) * K.SUM_UNIT + int(gstat[K.GS_LSUM, 0])
+    assert total == 5 * big and total > np.iinfo(np.int64).max
+
+
 def test_larger_tree_equals_reference() -> None:
     """A three-level tree: 12 GOP cameras (some VBR, two with two destinations) and Poisson and
     cbr background over overloaded aggregation links, ~45 k packet hops."""
@@ -587,3 +630,39 @@ def test_larger_tree_equals_reference() -> None:
     st_ = core[0]
     assert st_.packet_hops > 40_000
     assert st_.frames_lost.sum() > 0 and st_.frames_delivered.sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("seed", "drain", "multicast"), [(1, True, False), (2, False, False), (3, True, True)]
+)
+def test_packets_table_is_the_reference_packets(seed: int, drain: bool, multicast: bool) -> None:
+    """The per-packet table built from the core's packet log holds, for every packet and
+    delivery flow, the reference engine's own outcome: delivered at the same picosecond,
+    or dropped at the same link arrival; in flight when it was not settled by the end."""
+    plan = random_tree_plan(seed, multicast=multicast)
+    warmup, end = 300 * US, 3 * MS
+    _, log = run_core(plan, warmup=warmup, end=end, drain=drain, window=170 * US, log=True)
+    table = packets_table(plan, log, warmup_ps=warmup, end_ps=end, drain=drain)
+    engine = ReferenceEngine(plan, active_state(plan), warmup_ps=warmup, end_ps=end, drain=drain)
+    engine.finish()
+    want = {}
+    for p in engine.packets:
+        if p.emit < warmup:
+            continue
+        for f, (t, how) in p.outcome.items():
+            settled = drain or t <= end
+            outcome = "delivered" if how == DELIVERED else "lost"
+            want[(p.tree, p.seq, f)] = (
+                (p.emit, outcome, t) if settled else (p.emit, "in_flight", -1)
+            )
+    got = {
+        (r.tree, r.seq, r.flow): (r.emission_ps, r.outcome, r.end_ps) for r in table.itertuples()
+    }
+    assert got == want
+    assert set(table["outcome"]) >= {"delivered", "lost"}
+    delivered = table[table["outcome"] == "delivered"]
+    assert (delivered["latency_ps"] == delivered["end_ps"] - delivered["emission_ps"]).all()
+    half = packets_table(plan, log, warmup_ps=warmup, end_ps=end, drain=drain, sample=0.5)
+    keys = set(zip(half["tree"], half["seq"], strict=True))
+    assert 0.4 < len(keys) / len(set(zip(table["tree"], table["seq"], strict=True))) < 0.6
+    assert set(zip(half["tree"], half["seq"], half["flow"], strict=True)) <= set(got)

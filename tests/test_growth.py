@@ -46,9 +46,9 @@ count = 3
 attach = "agg"
 destinations = ["cc"]
 [sla.video]
-packet_latency_p99 = "50ms"
+latency_p99 = "50ms"
 [sla.voice]
-packet_latency_p99 = "20ms"
+latency_p99 = "20ms"
 """
 
 GROWTH = """
@@ -104,9 +104,7 @@ def test_each_year_adds_the_right_cameras_nodes_and_sources() -> None:
 
 
 def test_a_scenario_without_growth_is_its_own_year_1() -> None:
-    sc = parse_scenario_dict(
-        tomllib.loads(BASE.replace('[sla.voice]\npacket_latency_p99 = "20ms"', ""))
-    )
+    sc = parse_scenario_dict(tomllib.loads(BASE.replace('[sla.voice]\nlatency_p99 = "20ms"', "")))
     assert plan_years(sc) == [1]
     assert scenario_for_year(sc, 1) == sc
     with pytest.raises(ScenarioError, match="no growth plan beyond year 1"):

@@ -374,6 +374,17 @@ def test_jitter(warmup: int, jitter_sum: int, jitter_count: int) -> None:
     assert st.jitter_count.tolist() == [jitter_count]
 
 
+def test_exact_latency_sums() -> None:
+    # latencies 8, 4, 8, 2 µs, the fifth packet dropped: the sum counts delivered ones only
+    src = trace([0, 20 * US, 40 * US, 60 * US, 60 * US], [1000, 500, 1000, 250, 1000])
+    st, _ = run(line_plan([GBPS], 0, 1000, sources=[src]), 100 * US)
+    assert st.latency_sum_ps.tolist() == [22 * US] and st.packets_delivered.tolist() == [4]
+    assert st.frame_latency_sum_ps.tolist() == [0]
+    st, _ = run(camera_line(), 3 * MS)  # one delivered frame (12.001 µs), four packets
+    assert st.frame_latency_sum_ps.tolist() == [12_001_000]
+    assert st.latency_sum_ps.tolist() == [2 * 8_001_000 + 8_001_000 + 12_001_000]
+
+
 def test_jitter_is_per_flow_within_a_group() -> None:
     a = trace([0, 20 * US], [1000, 1000], name="a", group="g")  # 8, 8
     b = trace([10 * US, 30 * US], [500, 250], name="b", group="g")  # 4, 2

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -103,7 +104,15 @@ def make_stats(measured_ps: int = 10**12) -> RunStats:
         link_peak_wait_ps=i64([3 * MS, 0]),
         measured_ps=measured_ps,
         packet_hops=200,
+        latency_sum_ps=sums([sum(LAT[n]) for n in names]),
+        frame_latency_sum_ps=sums([sum(FRAMES[n]) for n in names]),
     )
+
+
+def sums(values: list[int]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def empty_stats() -> RunStats:
@@ -115,7 +124,7 @@ def empty_stats() -> RunStats:
     )  # fmt: skip
 
 
-VIDEO_SLA = SlaTargets(packet_latency_p99_ps=50 * MS, loss=1e-4)
+VIDEO_SLA = SlaTargets(latency_p99_ps=50 * MS, loss=1e-4)
 
 
 @pytest.fixture
@@ -143,7 +152,31 @@ def test_summary_rows_and_columns(tables: Tables) -> None:
         ("class", "video", "video", ""),
         ("class", "telemetry", "telemetry", ""),
     ]
-    assert "latency_mean_ps" not in s.columns  # not exact from a histogram: left out
+
+
+def test_means_are_exact_sums_over_counts(tables: Tables) -> None:
+    north, video = row(tables, "group", "cams-north"), row(tables, "class", "video")
+    assert north["latency_mean_ps"] == sum(LAT["cams-north"]) / 5  # not from buckets
+    assert north["frame_latency_mean_ps"] == 15 * MS
+    values = LAT["cams-north"] + LAT["cams-south"]
+    assert video["latency_mean_ps"] == sum(values) / len(values)
+    assert video["latency_sum_ps"] == sum(values)
+    assert video["frame_latency_mean_ps"] == sum(FRAMES["cams-north"] + FRAMES["cams-south"]) / 12
+    sensors = row(tables, "group", "sensors")
+    assert math.isnan(sensors["frame_latency_mean_ps"])  # no frames delivered
+    # sums beyond the int64 range stay exact until the division
+    s = make_stats()
+    s.latency_sum_ps[0] = 3 * 2**63 + 5
+    r = row(build_tables(s), "group", "cams-north")
+    assert r["latency_mean_ps"] == (3 * 2**63 + 5) / 5
+
+
+def test_statistics_without_sums_have_no_mean() -> None:
+    s = make_stats()
+    s.latency_sum_ps = s.frame_latency_sum_ps = np.zeros(0, dtype=object)
+    summary = build_tables(s).summary
+    assert summary["latency_mean_ps"].isna().all()
+    assert summary["latency_sum_ps"].isna().all()
 
 
 def test_group_row_values(tables: Tables) -> None:
@@ -258,8 +291,8 @@ def test_check_sla_messages() -> None:
         "frame_loss": math.nan,
     }
     targets = SlaTargets(
-        packet_latency_p99_ps=50 * MS,
-        packet_latency_max_ps=500 * US,
+        latency_p99_ps=50 * MS,
+        latency_max_ps=500 * US,
         loss=1e-4,
         frame_latency_p99_ps=100 * MS,
         frame_loss=0.0,
@@ -271,11 +304,11 @@ def test_check_sla_messages() -> None:
     ]  # no frames sent: NaN frame statistics are no violation
     assert check_sla(r, None) == []
     assert check_sla(r, SlaTargets()) == []
-    assert check_sla(r, SlaTargets(packet_latency_p99_ps=62_100 * US)) == []  # equal is ok
+    assert check_sla(r, SlaTargets(latency_p99_ps=62_100 * US)) == []  # equal is ok
 
 
 def test_check_sla_nothing_delivered() -> None:
-    targets = SlaTargets(packet_latency_p50_ps=MS, packet_latency_p99_ps=MS)
+    targets = SlaTargets(latency_p50_ps=MS, latency_p99_ps=MS)
     nan_row = {"latency_p50_ps": math.nan, "latency_p99_ps": math.nan, "loss": math.nan}
     assert check_sla({**nan_row, "packets_sent": 3}, targets) == ["no packets delivered"]
     assert check_sla({**nan_row, "packets_sent": 0}, targets) == []
@@ -287,7 +320,7 @@ def test_check_sla_nothing_delivered() -> None:
 
 def test_sla_targets_validation() -> None:
     with pytest.raises(ValueError, match="int ps"):
-        SlaTargets(packet_latency_p99_ps=1.5)  # type: ignore[arg-type]
+        SlaTargets(latency_p99_ps=1.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="fraction"):
         SlaTargets(loss=2.0)
     assert SlaTargets().is_empty()
@@ -830,7 +863,7 @@ def test_a_listed_table_that_is_missing_makes_the_run_incomplete(
 # --- console: classes, access links, epochs, warnings --------------------------------------
 
 
-def render(t: Tables, **kwargs: bool) -> str:
+def render(t: Tables, **kwargs: Any) -> str:
     console = Console(record=True, width=160, file=io.StringIO())
     render_summary(t, console, **kwargs)
     return console.export_text()
@@ -1062,3 +1095,29 @@ def test_a_run_with_an_alarm_and_a_failure_has_epoch_rows(tmp_path: Path) -> Non
         for col in ("bytes", "busy_ps", "drops", "fail_drops"):
             assert part[col].sum() == total[col], (link, col)
     assert el[el["access"]]["link"].nunique() == 60
+
+
+def _numbers(text: str) -> list[str]:
+    """Every number printed, in order (names here hold no digits)."""
+    return re.findall(r"(?<![\w.])[-+]?\d[\d.,]*(?:e[-+]\d+)?", text)
+
+
+@pytest.mark.parametrize("width", [70, 100, 120])
+def test_narrow_consoles_ellipsise_names_never_numbers(width: int) -> None:
+    s = make_stats()
+    s.group_names = ["cameras-of-the-northern-harbour-district", "south", "sensors"]
+    s.link_names = ["northern-harbour-aggregation-uplink", "core-to-recorder-trunk-link"]
+    s.link_src = ["northern-harbour-aggregation-switch", "core"]
+    t = build_tables(s, {"video": VIDEO_SLA})
+    whole = Console(record=True, width=10**6, file=io.StringIO())
+    render_summary(t, whole)
+    narrow = Console(record=True, width=width, file=io.StringIO())
+    render_summary(t, narrow)
+    text = narrow.export_text()
+    assert _numbers(text) == _numbers(whole.export_text())
+    tables = text.split("SLA FAIL")[0]  # the violations below name groups whole
+    assert "…" in tables and "cameras-of-the-northern-harbour-district" not in tables
+    wide = Console(record=True, width=width, file=io.StringIO())
+    render_summary(t, wide, wide=True)
+    whole_names = wide.export_text()
+    assert "…" not in whole_names and "cameras-of-the-northern-harbour-district" in whole_names

@@ -13,6 +13,7 @@ import pydantic
 import pytest
 
 from vidnet_sim.errors import ScenarioError
+from vidnet_sim.network.plan import build_plan
 from vidnet_sim.scenario import (
     CameraGroup,
     Link,
@@ -21,7 +22,9 @@ from vidnet_sim.scenario import (
     load_scenario,
     parse_scenario_dict,
 )
+from vidnet_sim.scenario.groups import event_groups
 from vidnet_sim.scenario.trace import TraceError, load_trace
+from vidnet_sim.timeline.driver import scenario_actions
 
 DATA = Path(__file__).parent / "data"
 DOCS = Path(__file__).parent.parent / "docs" / "scenario.md"
@@ -182,7 +185,11 @@ loss = 0.0
     src = sc.sources[0]
     assert (src.size, src.interval, src.class_) == (1500, 4_900_000, "control")
     assert sc.events[0].kind == "stop" and sc.events[0].bitrate_scale == 3.0
-    assert sc.sla["control"].packet_latency_p999 == MS
+    assert sc.sla["control"].latency_p999 == MS  # written under its old name
+    assert sc.notes == [
+        "sla.control.packet_latency_p999: an old name of 'latency_p999' (the summary "
+        "column latency_p999_ps), accepted; write 'latency_p999'"
+    ]
     assert sc.sla["control"].loss == 0.0
 
 
@@ -327,7 +334,8 @@ def test_unknown_top_level_and_nested_keys() -> None:
 def test_unknown_key_without_close_match_lists_the_keys() -> None:
     data = scenario_with(nodes=[{"id": "agg1", "zzz": 1}, {"id": "core"}, {"id": "cc"}])
     assert one_problem(data) == (
-        "nodes[0] (id=\"agg1\").zzz: unknown key 'zzz'; expected one of: id, kind, x, y, lat, lon"
+        "nodes[0] (id=\"agg1\").zzz: unknown key 'zzz'; "
+        "expected one of: id, kind, district, x, y, lat, lon"
     )
 
 
@@ -635,8 +643,8 @@ def test_camera_node_names_must_not_collide_with_nodes() -> None:
 def test_event_targets_must_exist() -> None:
     events = [{"kind": "start", "targets": ["nort"], "at": "1s"}]
     assert one_problem(scenario_with(events=events)) == (
-        "events[0] (kind=\"start\").targets[0]: got 'nort': no camera group or source has this "
-        "name; did you mean 'north'?"
+        "events[0] (kind=\"start\").targets[0]: got 'nort': no camera group, source, node or "
+        "district has this name; did you mean 'north'?"
     )
 
 
@@ -666,7 +674,7 @@ def test_overlapping_alarms() -> None:
 
 
 def test_sla_class_used_by_nobody() -> None:
-    data = scenario_with(sla={"vidoe": {"packet_latency_p99": "50ms"}})
+    data = scenario_with(sla={"vidoe": {"latency_p99": "50ms"}})
     data["sources"] = [
         {
             "name": "s",
@@ -809,3 +817,94 @@ def test_trace_error_is_a_scenario_error(tmp_path: Path) -> None:
         load_trace(tmp_path / "x.csv")
     assert isinstance(info.value, TraceError)
     assert info.value.source == str(tmp_path / "x.csv")
+
+
+# --------------------------------------------------------------------------- one vocabulary
+def test_sla_keys_are_the_summary_columns_and_old_names_are_aliases() -> None:
+    sc = parse_scenario_dict(scenario_with(sla={"video": {"latency_p99": "50ms"}}))
+    assert sc.sla["video"].latency_p99 == 50 * MS and sc.notes == []
+    old = parse_scenario_dict(scenario_with(sla={"video": {"packet_latency_max": "80ms"}}))
+    assert old.sla["video"].latency_max == 80 * MS
+    assert old.notes == [
+        "sla.video.packet_latency_max: an old name of 'latency_max' (the summary column "
+        "latency_max_ps), accepted; write 'latency_max'"
+    ]
+    both = {"latency_p99": "50ms", "packet_latency_p99": "40ms"}
+    assert one_problem(scenario_with(sla={"video": both})) == (
+        "sla.video.packet_latency_p99: the old name of 'latency_p99', which is given too: "
+        "keep one ('latency_p99')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [
+        ("latency_p90", "latency_p99"),  # not frame_latency_p99
+        ("frame_latency_p90", "frame_latency_p99"),
+        ("latency_mx", "latency_max"),
+        ("frame_los", "frame_loss"),
+    ],
+)
+def test_sla_key_hints_point_to_keys_of_the_same_kind(key: str, hint: str) -> None:
+    problem = one_problem(scenario_with(sla={"video": {key: "50ms"}}))
+    assert problem.endswith(f"unknown key {key!r}; did you mean {hint!r}?"), problem
+
+
+def district_data(*events: dict[str, Any]) -> dict[str, Any]:
+    """Two camera groups at agg1 (district harbour), one at agg2 (district centre)."""
+    return scenario_with(
+        nodes=[
+            {"id": "agg1", "district": "harbour"},
+            {"id": "agg2", "district": "centre"},
+            {"id": "core"},
+            {"id": "cc"},
+        ],
+        links=[
+            {"a": "agg1", "b": "core", "rate": "1Gbps"},
+            {"a": "agg2", "b": "core", "rate": "1Gbps"},
+            {"a": "core", "b": "cc", "rate": "10Gbps"},
+        ],
+        cameras=[
+            {"name": "quay", "count": 2, "attach": "agg1", "destinations": ["cc"]},
+            {"name": "docks", "count": 1, "attach": "agg1", "destinations": ["cc"]},
+            {"name": "square", "count": 1, "attach": "agg2", "destinations": ["cc"]},
+        ],
+        events=list(events),
+    )
+
+
+def alarm(target: str, at: str = "1s") -> dict[str, Any]:
+    return {"kind": "alarm", "targets": [target], "at": at, "duration": "2s"}
+
+
+@pytest.mark.parametrize(
+    ("target", "groups"),
+    [
+        ("agg1", ["quay", "docks"]),
+        ("harbour", ["quay", "docks"]),
+        ("centre", ["square"]),
+        ("quay", ["quay"]),
+    ],
+)
+def test_events_target_a_node_or_a_district(target: str, groups: list[str]) -> None:
+    sc = parse_scenario_dict(district_data(alarm(target)))
+    assert event_groups(sc, sc.events[0]) == groups
+    plan = build_plan(sc)
+    scaled = [a for a in scenario_actions(sc, plan) if a.label.startswith("alarm on")]
+    assert sorted(a.label for a in scaled) == sorted(
+        [f"alarm on {g}" for g in groups] + [f"alarm on {g} ends" for g in groups]
+    )
+    members = {plan.sources.names[int(i)].split("[")[0] for a in scaled for i in a.sources}
+    assert members == set(groups)
+
+
+def test_bad_node_and_district_targets() -> None:
+    data = district_data(alarm("core"), alarm("harbor", at="5s"))
+    assert problems_of(data) == [
+        "events[0] (kind=\"alarm\").targets[0]: got 'core': no camera group is attached at "
+        "this node (a node or district target stands for the camera groups attached there)",
+        "events[1] (kind=\"alarm\").targets[0]: got 'harbor': no camera group, source, node "
+        "or district has this name; did you mean 'harbour'?",
+    ]
+    overlapping = district_data(alarm("harbour"), alarm("docks", at="2s"))
+    assert "overlapping events: the alarm on 'docks'" in one_problem(overlapping)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import click
 import numpy as np
@@ -18,7 +20,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
+from scipy.stats import false_discovery_control
+from scipy.stats import t as scipy_t
 
+from vidnet_sim.cli import sweep as cli_sweep
 from vidnet_sim.cli.sweep import compare, sweep
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.results import Results, read_parquet_kwargs, read_results
@@ -39,6 +45,7 @@ from vidnet_sim.sweep import (
 )
 from vidnet_sim.sweep import plan as sweep_plan
 from vidnet_sim.sweep.cluster import JobOptions, jobqueue_cluster, sbatch_script
+from vidnet_sim.sweep.compare import benjamini_hochberg
 from vidnet_sim.sweep.plan import Point, SweepBase
 from vidnet_sim.variation.paths import PathError, parse_path, resolve, set_value
 
@@ -684,12 +691,76 @@ def test_compare_marks_intervals_that_do_not_overlap() -> None:
     df = compare_results(a, b, metrics=["latency_p99_ps"])
     df = df.set_index("design")
     assert bool(df.loc["x", "significant"]) and not bool(df.loc["y", "significant"])
+    assert bool(df.loc["x", "apart"]) and not bool(df.loc["y", "apart"])
     assert not bool(df.loc["z", "significant"]) and np.isnan(df["ci_a"].loc["z"])
+    p_value, q_value = df["p_value"].astype(float), df["q_value"].astype(float)
+    assert np.isnan(p_value.loc["z"]) and np.isnan(q_value.loc["z"])
+    # Welch: t = 10 / sqrt(2/3) on 4 degrees of freedom; two tests, x ranks first
+    assert p_value.loc["x"] == pytest.approx(2 * scipy_t.sf(10 / np.sqrt(2 / 3), 4))
+    assert q_value.loc["x"] == pytest.approx(2 * p_value.loc["x"])
     assert df.loc["x", "diff"] == pytest.approx(10.0)
     assert df.loc["x", "rel_diff"] == pytest.approx(10.0 / 11.0)
     half = 4.302652729749464 * 1.0 / np.sqrt(3)  # t(0.975, 2) * sd / sqrt(n)
     assert df.loc["x", "ci_a"] == pytest.approx(half)
     assert (df.loc["x", "n_a"], df.loc["z", "n_b"]) == (3, 1)
+
+
+def test_benjamini_hochberg_q_values() -> None:
+    p = np.array([0.01, 0.04, 0.03, 0.005, np.nan])
+    q = benjamini_hochberg(p)
+    assert q[:4] == pytest.approx([0.02, 0.04, 0.04, 0.02]) and np.isnan(q[4])
+    rng = np.random.default_rng(5)
+    p = rng.uniform(size=300)
+    assert benjamini_hochberg(p) == pytest.approx(false_discovery_control(p))
+
+
+def test_compare_controls_false_discoveries_across_many_rows() -> None:
+    """300 designs whose two sides are drawn from one distribution: a per-row test at 5 %
+    finds some "differences" by chance; the corrected test finds none."""
+    rng = np.random.default_rng(11)
+    a = _results({f"d{i}": list(rng.normal(10, 1, 4)) for i in range(300)})
+    b = _results({f"d{i}": list(rng.normal(10, 1, 4)) for i in range(300)})
+    df = compare_results(a, b, metrics=["latency_p99_ps"])
+    assert (df["p_value"] < 0.05).sum() >= 5 and df["apart"].sum() >= 1
+    assert not df["significant"].any()
+    real = _results({f"d{i}": list(rng.normal(10 + 20 * (i < 3), 1, 4)) for i in range(300)})
+    found = compare_results(a, real, metrics=["latency_p99_ps"])
+    assert set(found.loc[found["significant"], "design"]) == {"d0", "d1", "d2"}
+
+
+def test_compare_leaves_access_links_out_unless_asked() -> None:
+    a = _results({"x": [1.0, 2.0]})
+    links = pd.DataFrame(
+        [
+            {"point_id": "x-0", "design": "x", "link": name, "access": access, "utilisation": u}
+            for name, access, u in (("cam[0]->edge", True, 0.1), ("edge->core", False, 0.5))
+        ]
+    )
+    for col in SCHEMAS["links"].names:
+        if col not in links:
+            links[col] = 0
+    a.links = links
+    names = set(compare_results(a, a, metrics=["utilisation"])["name"])
+    assert names == {"edge->core"}
+    names = set(compare_results(a, a, metrics=["utilisation"], access_links=True)["name"])
+    assert names == {"edge->core", "cam[0]->edge"}
+
+
+def test_compare_cli_prints_significant_rows_first(tmp_path: Path) -> None:
+    a = _results({"x": [10.0, 11.0, 12.0], "y": [10.0, 11.0, 12.0], "same": [1.0, 1.0]})
+    b = _results({"x": [10.0, 11.0, 12.0], "y": [20.0, 21.0, 22.0], "same": [1.0, 1.0]})
+    for r in (a, b):
+        r.summary["constant"] = "k"
+    df = compare_results(a, b, metrics=["latency_p99_ps"])
+    buf = io.StringIO()
+    with patch.object(cli_sweep, "stdout_console", lambda: Console(file=buf, width=200)):
+        cli_sweep._render_comparison(df, Path("A"), Path("B"), 0.95, 60, tmp_path / "t.csv")
+    text = buf.getvalue()
+    lines = [line for line in text.splitlines() if "latency_p99_ps" in line]
+    assert lines[0].startswith("│ ≠ │") and " y " in lines[0]
+    assert "constant" not in text.split("the same in every row")[0]
+    assert "the same in every row (not shown): constant=k" in text
+    assert "Benjamini–Hochberg correction across the 3 tested row(s)" in text
 
 
 def test_compare_cli_on_sweeps_and_runs(tmp_path: Path, reference: tuple[Path, Path]) -> None:
@@ -726,3 +797,21 @@ def test_compare_cli_on_sweeps_and_runs(tmp_path: Path, reference: tuple[Path, P
     records = json.loads(result.output)
     assert {r["links[0].rate"] for r in records} == {"100Mbps", "1Gbps"}
     assert all(r["n_a"] == 1 and r["n_b"] == 2 for r in records)
+
+
+def test_sweep_duration_overrides_every_point(tmp_path: Path) -> None:
+    file = write_sweep(tmp_path)
+    plain, short = load_sweep(file), load_sweep(file, duration_ps=150 * 10**9)
+    assert short.fingerprint != plain.fingerprint  # another sweep: another folder identity
+    sc = short.base.scenario(short.points[0])
+    assert sc.simulation.duration == 150 * 10**9
+    assert sc.simulation.warmup == 75 * 10**9  # 100 ms: more than half of 150 ms
+    assert load_sweep(file, duration_ps=10**12).base.scenario(
+        short.points[0]
+    ).simulation.warmup == (100 * 10**9)
+    res = CliRunner().invoke(make_cli(), ["sweep", str(file), "--duration", "150ms", "--list"])
+    assert res.exit_code == 0, res.output
+    swept = write_sweep(tmp_path / "d", SWEEP.replace('"links[0].rate"', '"simulation.duration"')
+                        .replace('["100Mbps", "1Gbps"]', '["1s", "2s"]'))  # fmt: skip
+    res = CliRunner().invoke(make_cli(), ["sweep", str(swept), "--duration", "1s", "--list"])
+    assert res.exit_code == 2 and "simulation.duration is swept" in res.output

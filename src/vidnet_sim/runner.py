@@ -29,6 +29,8 @@ from vidnet_sim.results import (
     default_run_dir,
     write_results,
 )
+from vidnet_sim.results.caveats import Caveat, override_caveats, run_caveats
+from vidnet_sim.results.packets import packets_table
 from vidnet_sim.results.storage import storage_manifest, storage_table
 from vidnet_sim.scenario import Scenario, load_scenario
 from vidnet_sim.scenario.groups import camera_name
@@ -62,9 +64,13 @@ class RunResult:
     manifest: dict[str, Any]
     out_dir: Path | None = None
     plan: NetworkPlan | None = field(default=None, repr=False)
-    warnings: list[str] = field(default_factory=list)  # the plan's (also in the manifest)
+    warnings: list[str] = field(default_factory=list)  # every warning (also in the manifest)
     #: Recording storage per recorder and camera group (:mod:`vidnet_sim.results.storage`)
     storage: pd.DataFrame | None = field(default=None, repr=False)
+    #: the warnings that can change what the SLA verdict means (in ``warnings`` too)
+    sla_caveats: list[str] = field(default_factory=list)
+    #: the per-packet table (``run(packets=True)``), else None
+    packets: pd.DataFrame | None = field(default=None, repr=False)
 
 
 def with_overrides(
@@ -103,6 +109,12 @@ class CompiledScenario:
     source: Path | None  #: the TOML file it was loaded from, if any
     years: tuple[int, ...]  #: the years of its growth plan (``(1,)`` without one)
     packets: float = 0.0  #: about how many packets a run sends (:func:`check_volume`)
+    original: Scenario | None = None  #: before the overrides (``None``: the same)
+
+    def caveats(self) -> list[Caveat]:
+        """What the overrides left out of the run (events after its end, a shorter
+        warm-up): :func:`~vidnet_sim.results.caveats.override_caveats`."""
+        return override_caveats(self.original or self.scenario, self.scenario)
 
 
 def compile_scenario(
@@ -135,6 +147,7 @@ def compile_scenario(
     try:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
+        original = scenario
         scenario = with_overrides(scenario, seed=seed, duration_ps=duration_ps)
         plan, actions, packets = compile_year(scenario)
     except ScenarioError as exc:
@@ -154,7 +167,7 @@ def compile_scenario(
             ]
     if problems:
         raise ScenarioError(problems, str(source) if source is not None else "")
-    return CompiledScenario(scenario, plan, actions, source, years, packets)
+    return CompiledScenario(scenario, plan, actions, source, years, packets, original)
 
 
 def sla_targets(scenario: Scenario) -> dict[str, SlaTargets]:
@@ -261,8 +274,19 @@ def run(
     out_dir: str | Path | None = None,
     write: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
+    on_phase: Callable[[str], None] | None = None,
+    packets: bool = False,
+    sample: float | None = None,
 ) -> RunResult:
     """Simulate a scenario (a loaded :class:`Scenario` or a path to its TOML file).
+
+    ``on_phase`` is told ``"start-up"`` before the engine loads (or, the first time on a
+    machine, compiles) its kernels and ``"simulation"`` when it starts simulating; neither
+    that start-up nor anything before it counts in the run's ``wall_seconds``.
+
+    With ``packets`` (or a ``sample`` share in (0, 1], which implies it) the engine logs
+    every packet and the run gets the per-packet table
+    (:mod:`vidnet_sim.results.packets`), written as ``packets.parquet``.
 
     Returns a :class:`RunResult`; unless ``write`` is false, also writes the Parquet tables
     and ``manifest.json`` to ``out_dir`` (default ``results/<scenario name>/``, the name made a
@@ -281,15 +305,22 @@ def run(
         n_ticks = 0 if interval is None else (sim.duration - 1) // interval
         check_epoch_count(scenario, len(plan.group_names), n_events + n_ticks)  # at most
         epoch_starts, epoch_labels = epoch_bounds(actions, sim.duration, interval)
-        eng = make_engine(plan, scenario, engine, epochs=epoch_starts)
+        if sample is not None and not 0 < sample <= 1:
+            raise ValueError(f"sample must be in (0, 1], got {sample}")
+        packets = packets or sample is not None
+        eng = make_engine(plan, scenario, engine, log=packets, epochs=epoch_starts)
     except ScenarioError as exc:
         raise exc.with_source(str(source_path)) if source_path is not None else exc from None
     target = Path(out_dir) if out_dir is not None else default_run_dir(scenario.name)
     if write:
         check_run_folder(target)  # before simulating, not after
+    if on_phase is not None:
+        on_phase("start-up")
     wall0 = time.perf_counter()
     eng.prepare()  # the kernels' start-up is reported apart from the simulation's speed
     wall1 = time.perf_counter()
+    if on_phase is not None:
+        on_phase("simulation")
     stats = drive(
         eng, actions, sim.duration, tick_ps=max(1, sim.duration // 100), on_progress=on_progress
     )
@@ -309,6 +340,16 @@ def run(
         access_links=access_links(scenario, plan),
     )
     storage = storage_table(scenario, tables.summary)
+    caveats = run_caveats(
+        compiled.original or scenario,
+        scenario,
+        plan,
+        tables.links,
+        tables.epoch_links,
+        plan.warnings,
+    )
+    warnings = [c.text for c in caveats] + scenario.notes
+    sla_caveats = [c.text for c in caveats if c.affects_sla]
     manifest: dict[str, Any] = {
         "scenario_name": scenario.name,
         "scenario_file": str(source_path) if source_path is not None else None,
@@ -324,18 +365,29 @@ def run(
         "packet_hops_per_second": stats.packet_hops / wall if wall > 0 else None,
         "report_interval_ps": sim.report_interval,
         "epochs": len(epoch_starts),
-        "warnings": list(plan.warnings),
+        "warnings": warnings,
+        "sla_caveats": sla_caveats,
         "storage": storage_manifest(storage),
     }
+    per_packet = None
+    if packets:
+        log = getattr(eng, "packet_log", None)
+        assert log is not None, "an engine built with log=True keeps its packet log"
+        per_packet = packets_table(
+            plan, log, warmup_ps=sim.warmup, end_ps=sim.duration, drain=sim.drain, sample=sample
+        )
+        manifest["packets"] = {"rows": len(per_packet), "sample": sample}
     result = RunResult(
         scenario,
         stats,
         tables,
         manifest,
         plan=plan,
-        warnings=list(plan.warnings),
+        warnings=warnings,
+        sla_caveats=sla_caveats,
+        packets=per_packet,
         storage=storage,
     )
     if write:
-        result.out_dir = write_results(target, tables, manifest)
+        result.out_dir = write_results(target, tables, manifest, per_packet)
     return result

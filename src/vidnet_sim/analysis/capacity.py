@@ -60,10 +60,7 @@ def sla_columns(targets: SlaTargets) -> dict[str, float]:
         v = getattr(targets, f.name)
         if v is None:
             continue
-        col = f.name
-        if col.startswith("packet_latency_"):
-            col = "latency_" + col[len("packet_latency_") :]
-        out[col] = float(v)
+        out[f.name] = float(v)
     return out
 
 

@@ -87,6 +87,18 @@ class CurveResult:
         """Did some runs fail (the curve then misses them)?"""
         return bool(self.failures)
 
+    @property
+    def n_runs(self) -> int:
+        """How many runs the curve is made of (``runs`` has a row per run and class)."""
+        return int(self.runs["run_key"].nunique()) if len(self.runs) else 0
+
+    @property
+    def n_reused(self) -> int:
+        """How many of them were read from the store instead of simulated."""
+        if not len(self.runs):
+            return 0
+        return int(self.runs.loc[self.runs["reused"], "run_key"].nunique())
+
 
 def curve_estimates(cache: RunCache, values: list[float]) -> pd.DataFrame:
     """The fast estimates at each value (parameters only, no simulation)."""
@@ -265,8 +277,8 @@ def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) 
         "confidence": result.confidence,
         "partial": result.partial,
         "failures": result.failures,
-        "runs": len(result.runs),
-        "reused_runs": int(result.runs["reused"].sum()) if len(result.runs) else 0,
+        "runs": result.n_runs,
+        "reused_runs": result.n_reused,
     }
     files[3].write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
     if plot and len(result.table):
@@ -314,6 +326,105 @@ def _series(t: pd.DataFrame, cls: str, metric: str, label: str, scale: float) ->
     )
 
 
+def _limit_marks(est: pd.DataFrame) -> tuple[list[VerticalMark], list[str]]:
+    """The last value the 60 % rule, the Gaussian estimate and any other whole-network
+    estimate (rows with ``class`` "") accept, as vertical marks, and a note for each that
+    accepts none or was not computed."""
+    marks: list[VerticalMark] = []
+    notes: list[str] = []
+    whole = sorted(set(est.loc[est["class"] == "", "method"]))
+    limit_methods = [METHOD_SUM_OF_MEANS, METHOD_GAUSSIAN]
+    limit_methods += [m for m in whole if m not in limit_methods]  # e.g. a capacity's
+    for method in limit_methods:
+        e = est[(est["method"] == method) & (est["class"] == "")]
+        ok = e[e["ok"].astype(bool)]
+        if len(ok):
+            marks.append(VerticalMark(f"{method}: last value accepted", float(ok["x"].max())))
+        elif len(e):
+            notes.append(f"{method}: accepts none of the values tried")
+        else:
+            notes.append(f"{method}: not computed (the scenario could not be estimated)")
+    return marks, notes
+
+
+def _add_nc_bound(panel: Panel, est: pd.DataFrame, cls: str, x_label: str) -> None:
+    """Add the class's network-calculus bound to its latency panel as a dashed series (in
+    ms), or a note why there is none (or where it is not finite)."""
+    nc = est[(est["method"] == METHOD_NC) & (est["class"] == cls)].sort_values("x")
+    finite = np.isfinite(nc["value"].to_numpy(np.float64))
+    if finite.any():
+        panel.series.append(
+            Series(
+                "network-calculus bound",
+                [float(v) for v in nc["x"]],
+                [
+                    float(v) / 1e9 if f else math.nan
+                    for v, f in zip(nc["value"], finite, strict=True)
+                ],
+                style="bound",
+            )
+        )
+        if not finite.all():
+            gaps = ", ".join(f"{x:g}" for x in nc["x"][~finite])
+            panel.notes.append(f"no finite network-calculus bound at {x_label} = {gaps}")
+    elif len(nc):
+        panel.notes.append(NO_NC_BOUND)
+    elif (est["class"] != "").any():
+        panel.notes.append("network-calculus bound not computed for this class")
+
+
+def _add_targets(latency: Panel, loss: Panel, targets: dict[str, float]) -> None:
+    """Add a class's SLA targets: latency ones (``*_ps``, drawn in ms) to its latency panel,
+    the others (loss, frame loss, …) to its loss panel."""
+    for metric, target in targets.items():
+        name = metric.removesuffix("_ps").replace("_", " ")
+        if metric.endswith("_ps"):
+            latency.targets.append(Target(f"target {name} ({target / 1e9:g} ms)", target / 1e9))
+        elif metric == "loss":
+            loss.targets.append(Target(f"target loss ({target:g})", target))
+        else:
+            loss.targets.append(Target(f"target {name} ({target:g})", target))
+
+
+def _class_panels(
+    t: pd.DataFrame,
+    est: pd.DataFrame,
+    cls: str,
+    marks: list[VerticalMark],
+    notes: list[str],
+    targets: dict[str, float],
+    x_label: str,
+) -> tuple[Panel, Panel]:
+    """One class's latency panel (simulated percentiles, network-calculus bound, latency
+    targets) and loss panel (simulated packet and frame loss, loss targets)."""
+    panel = Panel(f"{cls}: latency", "latency_ms", marks=list(marks), notes=list(notes))
+    for metric, label in _LATENCY_SERIES:
+        s = _series(t, cls, metric, label, 1e9)
+        if s is not None:
+            panel.series.append(s)
+    _add_nc_bound(panel, est, cls, x_label)
+    lpanel = Panel(f"{cls}: loss", "loss", marks=list(marks))
+    for metric, label in (("loss", "simulated packet loss"), ("frame_loss", "frame loss")):
+        s = _series(t, cls, metric, label, 1.0)
+        if s is not None:
+            lpanel.series.append(s)
+    _add_targets(panel, lpanel, targets)
+    return panel, lpanel
+
+
+def _arrange(latency: list[Panel], loss: list[Panel]) -> tuple[list[Panel], int]:
+    """The panels in grid order and the number of columns: one class side by side; more,
+    up to four per row, a row of latencies then a row of their losses."""
+    n = len(latency)
+    if n == 1:
+        return [latency[0], loss[0]], 2
+    columns = min(n, 4)
+    panels: list[Panel] = []
+    for k in range(0, n, columns):  # a row of latencies, then their losses
+        panels += latency[k : k + columns] + loss[k : k + columns]
+    return panels, columns
+
+
 def curve_grid(
     result: CurveResult,
     *,
@@ -331,72 +442,15 @@ def curve_grid(
     classes = sorted(set(t["class"]))
     est = result.estimates
     x_label = x_label or x_axis_label(result.vary)
-    marks: list[VerticalMark] = []
-    notes: list[str] = []
-    if limits:
-        whole = sorted(set(est.loc[est["class"] == "", "method"]))
-        limit_methods = [METHOD_SUM_OF_MEANS, METHOD_GAUSSIAN]
-        limit_methods += [m for m in whole if m not in limit_methods]  # e.g. a capacity's
-        for method in limit_methods:
-            e = est[(est["method"] == method) & (est["class"] == "")]
-            ok = e[e["ok"].astype(bool)]
-            if len(ok):
-                marks.append(VerticalMark(f"{method}: last value accepted", float(ok["x"].max())))
-            elif len(e):
-                notes.append(f"{method}: accepts none of the values tried")
-            else:
-                notes.append(f"{method}: not computed (the scenario could not be estimated)")
+    marks, notes = _limit_marks(est) if limits else ([], [])
     latency, loss = [], []
     for cls in classes:
-        panel = Panel(f"{cls}: latency", "latency_ms", marks=list(marks), notes=list(notes))
-        for metric, label in _LATENCY_SERIES:
-            s = _series(t, cls, metric, label, 1e9)
-            if s is not None:
-                panel.series.append(s)
-        nc = est[(est["method"] == METHOD_NC) & (est["class"] == cls)].sort_values("x")
-        finite = np.isfinite(nc["value"].to_numpy(np.float64))
-        if finite.any():
-            panel.series.append(
-                Series(
-                    "network-calculus bound",
-                    [float(v) for v in nc["x"]],
-                    [
-                        float(v) / 1e9 if f else math.nan
-                        for v, f in zip(nc["value"], finite, strict=True)
-                    ],
-                    style="bound",
-                )
-            )
-            if not finite.all():
-                gaps = ", ".join(f"{x:g}" for x in nc["x"][~finite])
-                panel.notes.append(f"no finite network-calculus bound at {x_label} = {gaps}")
-        elif len(nc):
-            panel.notes.append(NO_NC_BOUND)
-        elif (est["class"] != "").any():
-            panel.notes.append("network-calculus bound not computed for this class")
-        lpanel = Panel(f"{cls}: loss", "loss", marks=list(marks))
-        for metric, label in (("loss", "simulated packet loss"), ("frame_loss", "frame loss")):
-            s = _series(t, cls, metric, label, 1.0)
-            if s is not None:
-                lpanel.series.append(s)
-        for metric, target in (targets or {}).get(cls, {}).items():
-            name = metric.removesuffix("_ps").replace("_", " ")
-            if metric.endswith("_ps"):
-                panel.targets.append(Target(f"target {name} ({target / 1e9:g} ms)", target / 1e9))
-            elif metric == "loss":
-                lpanel.targets.append(Target(f"target loss ({target:g})", target))
-            else:
-                lpanel.targets.append(Target(f"target {name} ({target:g})", target))
+        panel, lpanel = _class_panels(
+            t, est, cls, marks, notes, (targets or {}).get(cls, {}), x_label
+        )
         latency.append(panel)
         loss.append(lpanel)
-    n = len(classes)
-    if n == 1:
-        panels, columns = [latency[0], loss[0]], 2
-    else:
-        columns = min(n, 4)
-        panels = []
-        for k in range(0, n, columns):  # a row of latencies, then their losses
-            panels += latency[k : k + columns] + loss[k : k + columns]
+    panels, columns = _arrange(latency, loss)
     return PanelGrid(
         ("PARTIAL: some runs failed (see manifest.json)" if result.partial else title),
         x_label,

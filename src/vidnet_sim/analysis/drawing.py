@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vidnet_sim.analysis.plots import png_bytes
 from vidnet_sim.analysis.report_data import NetLink, NetNode, NetworkView
@@ -215,53 +215,60 @@ def _positions(view: NetworkView) -> tuple[dict[str, tuple[float, float]], float
     return pos, 0.5
 
 
-def draw_network(view: NetworkView) -> bytes:
-    """The network as a landscape PNG (see the module doc)."""
-    import matplotlib
+def _figure_width(pos: dict[str, tuple[float, float]], large: bool) -> float:
+    """The figure's width in inches: 12, or for a large network wider with its fullest row
+    (up to 30)."""
+    if not large:
+        return 12.0
+    rows: dict[float, int] = {}
+    for _, y in pos.values():
+        rows[y] = rows.get(y, 0) + 1
+    return min(30.0, max(12.0, 0.55 * max(rows.values())))
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
 
-    pos, drop = _positions(view)
-    tiers = sorted({link.rate_bps for link in view.links})
-    colour = {t: _PALETTE[min(k + 1, len(_PALETTE) - 1)] for k, t in enumerate(tiers)}
-    large = len(view.nodes) > LARGE_NETWORK
+def _link_label(link: NetLink) -> str:
+    """A link's label: count × tier, length, change; mean load; headroom; BINDING."""
+    label = [show_rate(link.rate_bps)]
+    if link.count > 1:
+        label[0] = f"{link.count} × {label[0]}"
+    if link.length_m > 0:
+        label[0] += f", {link.length_m / 1000:.3g} km"
+    if link.changed:
+        label[0] += f" ({link.changed})"
+    if link.load_bps is not None and math.isfinite(link.load_bps):
+        label.append(f"load {link.load_bps / 1e6:,.3g} Mbit/s")
+    if link.utilisation is not None and math.isfinite(link.utilisation):
+        label.append(f"{1 - link.utilisation:.0%} headroom")
+    if link.binding:
+        label.append("BINDING")
+    return "\n".join(label)
+
+
+def _draw_links(
+    ax: Any,
+    view: NetworkView,
+    pos: dict[str, tuple[float, float]],
+    tiers: list[float],
+    colour: dict[float, str],
+    large: bool,
+    small: float,
+) -> None:
+    """Links coloured and thickened by tier, the binding one outlined in red, with their
+    labels (on a large network only on the links that matter: binding, changed, bundled or
+    at the centre)."""
     layer = {n.id: n.layer for n in view.nodes}
-    if large:
-        rows: dict[float, int] = {}
-        for _, y in pos.values():
-            rows[y] = rows.get(y, 0) + 1
-        width = min(30.0, max(12.0, 0.55 * max(rows.values())))
-    else:
-        width = 12.0
-    fig, ax = plt.subplots(figsize=(width, width * 7 / 12))
-    small = 5.5 if large else 7.5
     for link in view.links:
         (x1, y1), (x2, y2) = pos[link.a], pos[link.b]
         k = tiers.index(link.rate_bps)
         if link.binding:
             ax.plot([x1, x2], [y1, y2], color="tab:red", lw=9 + 2 * k, alpha=0.35, zorder=1)
         ax.plot([x1, x2], [y1, y2], color=colour[link.rate_bps], lw=1.8 + 1.6 * k, zorder=2)
-        label = [show_rate(link.rate_bps)]
-        if link.count > 1:
-            label[0] = f"{link.count} × {label[0]}"
-        if link.length_m > 0:
-            label[0] += f", {link.length_m / 1000:.3g} km"
-        if link.changed:
-            label[0] += f" ({link.changed})"
-        if link.load_bps is not None and math.isfinite(link.load_bps):
-            label.append(f"load {link.load_bps / 1e6:,.3g} Mbit/s")
-        if link.utilisation is not None and math.isfinite(link.utilisation):
-            label.append(f"{1 - link.utilisation:.0%} headroom")
-        if link.binding:
-            label.append("BINDING")
         if large and not (
             link.binding or link.changed or link.count > 1 or min(layer[link.a], layer[link.b]) == 0
         ):
             continue  # a large network: labels on the links that matter only
         ax.annotate(
-            "\n".join(label),
+            _link_label(link),
             ((x1 + x2) / 2, (y1 + y2) / 2),
             ha="center",
             va="center",
@@ -270,43 +277,56 @@ def draw_network(view: NetworkView) -> bytes:
             bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.8", "alpha": 0.9},
             zorder=5,
         )
-    for n in view.nodes:
-        x, y = pos[n.id]
-        centre = n.kind in CENTRE_KINDS
-        ax.scatter(
-            [x],
-            [y],
-            s=(420 if centre else 260) / (3 if large else 1),
-            marker="s" if centre else "o",
-            color="#ffe9a8" if centre else "#dfe9f5",
-            edgecolors="black",
+
+
+def _draw_node(
+    ax: Any, n: NetNode, xy: tuple[float, float], drop: float, large: bool, small: float
+) -> None:
+    """A node (centre kinds as yellow squares) with its name, and its cameras as one box
+    ``drop`` below it (count and groups; a large network gives only the count except for a
+    district)."""
+    x, y = xy
+    centre = n.kind in CENTRE_KINDS
+    ax.scatter(
+        [x],
+        [y],
+        s=(420 if centre else 260) / (3 if large else 1),
+        marker="s" if centre else "o",
+        color="#ffe9a8" if centre else "#dfe9f5",
+        edgecolors="black",
+        zorder=6,
+    )
+    ax.annotate(
+        n.id,
+        (x, y),
+        xytext=(0, 8 if large else 13),
+        textcoords="offset points",
+        ha="center",
+        fontsize=small if large else 9,
+        fontweight="bold",
+        rotation=30 if large else 0,
+        zorder=7,
+    )
+    if n.cameras:
+        ax.plot([x, x], [y, y - drop], color="0.55", lw=1, zorder=3)
+        groups = ", ".join(n.groups[:3]) + ("…" if len(n.groups) > 3 else "")
+        ax.annotate(
+            f"{n.cameras:,} cameras\n{groups}"
+            if not large or n.id.endswith(" district")
+            else f"{n.cameras:,}",
+            (x, y - drop),
+            ha="center",
+            va="top",
+            fontsize=small,
+            bbox={"boxstyle": "round", "fc": "#f3f3f3", "ec": "0.5"},
             zorder=6,
         )
-        ax.annotate(
-            n.id,
-            (x, y),
-            xytext=(0, 8 if large else 13),
-            textcoords="offset points",
-            ha="center",
-            fontsize=small if large else 9,
-            fontweight="bold",
-            rotation=30 if large else 0,
-            zorder=7,
-        )
-        if n.cameras:
-            ax.plot([x, x], [y, y - drop], color="0.55", lw=1, zorder=3)
-            groups = ", ".join(n.groups[:3]) + ("…" if len(n.groups) > 3 else "")
-            ax.annotate(
-                f"{n.cameras:,} cameras\n{groups}"
-                if not large or n.id.endswith(" district")
-                else f"{n.cameras:,}",
-                (x, y - drop),
-                ha="center",
-                va="top",
-                fontsize=small,
-                bbox={"boxstyle": "round", "fc": "#f3f3f3", "ec": "0.5"},
-                zorder=6,
-            )
+
+
+def _draw_legend(ax: Any, view: NetworkView, tiers: list[float], colour: dict[float, str]) -> None:
+    """A legend of the rate tiers (and of the binding link's outline when there is one)."""
+    from matplotlib.lines import Line2D
+
     handles = [
         Line2D([], [], color=colour[t], lw=1.8 + 1.6 * k, label=f"{show_rate(t)}bit/s tier")
         for k, t in enumerate(tiers)
@@ -316,6 +336,13 @@ def draw_network(view: NetworkView) -> bytes:
             Line2D([], [], color="tab:red", lw=8, alpha=0.35, label="binding link (busiest)")
         )
     ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
+
+
+def _set_frame(
+    ax: Any, view: NetworkView, pos: dict[str, tuple[float, float]], drop: float
+) -> None:
+    """Limits around the nodes and their camera boxes; coordinate axes when the nodes are
+    placed at their coordinates (equal aspect), none for a layered drawing."""
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
     padx = max(0.15 * (max(xs) - min(xs)), drop)
@@ -327,6 +354,27 @@ def draw_network(view: NetworkView) -> bytes:
         ax.set_ylabel("y (m)" if view.coordinates == "xy" else "latitude (°)")
     else:
         ax.axis("off")
+
+
+def draw_network(view: NetworkView) -> bytes:
+    """The network as a landscape PNG (see the module doc)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pos, drop = _positions(view)
+    tiers = sorted({link.rate_bps for link in view.links})
+    colour = {t: _PALETTE[min(k + 1, len(_PALETTE) - 1)] for k, t in enumerate(tiers)}
+    large = len(view.nodes) > LARGE_NETWORK
+    width = _figure_width(pos, large)
+    fig, ax = plt.subplots(figsize=(width, width * 7 / 12))
+    small = 5.5 if large else 7.5
+    _draw_links(ax, view, pos, tiers, colour, large, small)
+    for n in view.nodes:
+        _draw_node(ax, n, pos[n.id], drop, large, small)
+    _draw_legend(ax, view, tiers, colour)
+    _set_frame(ax, view, pos, drop)
     ax.set_title(view.title, fontsize=13)
     fig.tight_layout()
     return png_bytes(fig)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from vidnet_sim.analysis.report_data import CostChart, Panel, PanelGrid, Variant
+from vidnet_sim.analysis.report_data import CostChart, Panel, PanelGrid, Series, Variant
 
 __all__ = [
     "LOSS_FLOOR",
@@ -81,42 +81,62 @@ def _loss_floor(panel: Panel) -> float:
     return 10 ** math.floor(math.log10(min(vals)) - 1) if vals else LOSS_FLOOR
 
 
-def _draw_panel(ax: Any, panel: Panel, x_label: str, integer_x: bool) -> None:
-    loss = panel.quantity == "loss"
-    floor = _loss_floor(panel) if loss else 0.0
-    notes = list(panel.notes)
-    zeros = False
+def _ceiling(panel: Panel) -> float:
+    """The top of a latency axis: a quarter above the highest target, mean or interval end
+    (worst-case bounds excluded, so they do not flatten the rest); infinite when nothing is
+    positive."""
     seen = [t.value for t in panel.targets if math.isfinite(t.value)]
     for s in panel.series:
         if s.style != "bound":
             seen += [
                 v for v in (*_arr(s.high, len(s.x)), *_arr(s.mean, len(s.x))) if math.isfinite(v)
             ]
-    ceiling = 1.25 * max(seen) if seen and max(seen) > 0 else math.inf
-    for s in panel.series:
-        x = _arr(s.x, len(s.x))
-        m = _arr(s.mean, len(x))
-        if s.style == "bound":
-            if np.isfinite(m).any():
-                ax.plot(x, np.where(np.isfinite(m), m, np.nan), "k--", marker=".", label=s.label)
-                above = m[np.isfinite(m) & (m > ceiling)]
-                if not loss and len(above):
-                    notes.append(f"{s.label} above the axis: up to {above.max():,.4g} ms")
-            continue
-        shown, lo, hi = clip_interval(m, _arr(s.low, len(x)), _arr(s.high, len(x)), loss, floor)
-        if loss and np.any(np.isfinite(m) & (m <= 0)):
-            zeros = True
-        ok = np.isfinite(shown)
-        if not ok.any():
-            notes.append(f"{s.label}: no value")
-            continue
-        err = np.vstack([np.maximum(shown - lo, 0), np.maximum(hi - shown, 0)])
-        ax.errorbar(x[ok], shown[ok], yerr=err[:, ok], capsize=3, marker="o", ms=4, label=s.label)
+    return 1.25 * max(seen) if seen and max(seen) > 0 else math.inf
+
+
+def _draw_bound(ax: Any, s: Series, loss: bool, ceiling: float, notes: list[str]) -> None:
+    """A worst-case bound as a dashed line; on a latency axis, a note for the part above the
+    axis."""
+    x = _arr(s.x, len(s.x))
+    m = _arr(s.mean, len(x))
+    if np.isfinite(m).any():
+        ax.plot(x, np.where(np.isfinite(m), m, np.nan), "k--", marker=".", label=s.label)
+        above = m[np.isfinite(m) & (m > ceiling)]
+        if not loss and len(above):
+            notes.append(f"{s.label} above the axis: up to {above.max():,.4g} ms")
+
+
+def _draw_estimate(ax: Any, s: Series, loss: bool, floor: float, notes: list[str]) -> bool:
+    """Simulated means with their clipped intervals as error bars (a note when none can be
+    drawn); whether a zero loss is among them (drawn on the bottom edge)."""
+    x = _arr(s.x, len(s.x))
+    m = _arr(s.mean, len(x))
+    shown, lo, hi = clip_interval(m, _arr(s.low, len(x)), _arr(s.high, len(x)), loss, floor)
+    zeros = bool(loss and np.any(np.isfinite(m) & (m <= 0)))
+    ok = np.isfinite(shown)
+    if not ok.any():
+        notes.append(f"{s.label}: no value")
+        return zeros
+    err = np.vstack([np.maximum(shown - lo, 0), np.maximum(hi - shown, 0)])
+    ax.errorbar(x[ok], shown[ok], yerr=err[:, ok], capsize=3, marker="o", ms=4, label=s.label)
+    return zeros
+
+
+def _draw_reference_lines(ax: Any, panel: Panel) -> None:
+    """SLA targets as horizontal lines and marks (e.g. a rule's last accepted value) as
+    vertical ones."""
     for t in panel.targets:
         if math.isfinite(t.value):
             ax.axhline(t.value, label=t.label, **_TARGET)
     for mark, colour in zip(panel.marks, _MARK_COLOURS, strict=False):
         ax.axvline(mark.x, color=colour, linestyle=":", linewidth=1.6, label=mark.label)
+
+
+def _set_y_axis(
+    ax: Any, loss: bool, floor: float, ceiling: float, zeros: bool, notes: list[str]
+) -> None:
+    """A loss axis: log scale from ``floor`` (a note when a zero loss sits on its bottom
+    edge); a latency axis: linear from 0 to ``ceiling``."""
     if loss:
         ax.set_yscale("log")
         ax.set_ylim(floor / 2, 1.5)
@@ -126,15 +146,10 @@ def _draw_panel(ax: Any, panel: Panel, x_label: str, integer_x: bool) -> None:
     else:
         ax.set_ylim(0, ceiling if math.isfinite(ceiling) else None)
         ax.set_ylabel("latency (ms)")
-    ax.set_xlabel(x_label)
-    ax.set_title(panel.title, fontsize=11)
-    if integer_x:
-        from matplotlib.ticker import MaxNLocator
 
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.grid(True, alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="upper left")
+
+def _draw_notes(ax: Any, notes: list[str]) -> None:
+    """The panel's notes in a box at its right edge (nothing when there are none)."""
     if notes:
         ax.text(
             0.98,
@@ -148,6 +163,31 @@ def _draw_panel(ax: Any, panel: Panel, x_label: str, integer_x: bool) -> None:
             bbox={"boxstyle": "round", "fc": "#fff8e1", "ec": "0.7", "alpha": 0.95},
             zorder=10,
         )
+
+
+def _draw_panel(ax: Any, panel: Panel, x_label: str, integer_x: bool) -> None:
+    loss = panel.quantity == "loss"
+    floor = _loss_floor(panel) if loss else 0.0
+    notes = list(panel.notes)
+    zeros = False
+    ceiling = _ceiling(panel)
+    for s in panel.series:
+        if s.style == "bound":
+            _draw_bound(ax, s, loss, ceiling, notes)
+        elif _draw_estimate(ax, s, loss, floor, notes):
+            zeros = True
+    _draw_reference_lines(ax, panel)
+    _set_y_axis(ax, loss, floor, ceiling, zeros, notes)
+    ax.set_xlabel(x_label)
+    ax.set_title(panel.title, fontsize=11)
+    if integer_x:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper left")
+    _draw_notes(ax, notes)
 
 
 def draw_panels(grid: PanelGrid) -> bytes:

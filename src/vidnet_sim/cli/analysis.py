@@ -191,8 +191,7 @@ def curve(
             )
             click.echo(f"{cls} {metric}: {cells}")
         click.echo(
-            f"{len(res.runs)} runs ({bar.reused} reused); files: "
-            + ", ".join(str(f) for f in files)
+            f"{res.n_runs} runs ({res.n_reused} reused); files: " + ", ".join(str(f) for f in files)
         )
     if res.partial:
         click.echo(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from vidnet_sim.cli.output import (
     fail,
+    note,
     progress_console,
     reported_errors,
     stderr_console,
@@ -73,6 +76,7 @@ def validate(file: Path) -> None:
     with reported_errors():  # its errors name the file
         compiled = compile_scenario(file, every_year=True)
     plan, years = compiled.plan, compiled.years
+    render_warnings(compiled.scenario.notes, stderr_console(), limit=None, label="note")
     grows = f"; growth plan of {len(years)} years, each compiled" if len(years) > 1 else ""
     duration = format_time(compiled.scenario.simulation.duration)
     click.echo(
@@ -104,6 +108,21 @@ def validate(file: Path) -> None:
     "--all-links", is_flag=True, help="List every camera access link instead of one summary row."
 )
 @click.option(
+    "--packets",
+    "per_packet",
+    is_flag=True,
+    help="Also write packets.parquet: one row per packet and destination (emission, "
+    "delivery or loss, latency).",
+)
+@click.option(
+    "--sample",
+    type=click.FloatRange(0, 1, min_open=True),
+    help="With --packets (implied): keep this share of the packets, e.g. 0.01.",
+)
+@click.option(
+    "--wide", is_flag=True, help="Never shorten names in the tables (lines may be wider)."
+)
+@click.option(
     "--year",
     type=click.IntRange(min=1),
     help="Run year N of the scenario's growth plan (default results folder "
@@ -117,12 +136,16 @@ def run(
     engine: str,
     as_json: bool,
     all_links: bool,
+    per_packet: bool,
+    sample: float | None,
+    wide: bool,
     year: int | None,
 ) -> None:
     """Simulate scenario FILE; print a summary and write Parquet results."""
     duration_ps = time_option(duration, "--duration")
     target, out_dir = _year_target(file, year, out_dir)
     progress, on_progress = _progress()
+    on_phase = startup_notice(progress)
     with reported_errors():
         if progress is not None:
             progress.start()
@@ -134,6 +157,9 @@ def run(
                 engine=engine,  # type: ignore[arg-type]
                 out_dir=out_dir,
                 on_progress=on_progress,
+                on_phase=on_phase,
+                packets=per_packet,
+                sample=sample,
             )
         finally:
             if progress is not None:
@@ -143,18 +169,27 @@ def run(
         doc: dict[str, Any] = summary_json(result.tables)
         doc["warnings"] = result.warnings
         doc["storage"] = result.manifest.get("storage", {})
+        doc["sla"]["caveats"] = result.sla_caveats
         doc["results"] = str(result.out_dir)
         doc["packet_hops"] = result.stats.packet_hops
         doc["wall_seconds"] = result.stats.wall_seconds
         click.echo(json.dumps(doc, indent=2, allow_nan=False))
         return
     out = stdout_console()
-    render_summary(result.tables, out, all_links=all_links)
+    render_summary(
+        result.tables, out, all_links=all_links, sla_caveats=result.sla_caveats, wide=wide
+    )
     render_storage(result.storage, out)
     rate = result.stats.packet_hops / max(result.stats.wall_seconds, 1e-9)
+    startup = float(result.manifest.get("startup_seconds") or 0.0)
+    compiled = (
+        f"; start-up {startup:.0f} s apart (compiling the packet core, first run only)"
+        if startup >= STARTUP_NOTICE_SECONDS
+        else ""
+    )
     out.print(
         f"{result.stats.packet_hops:,} packet-hops in {result.stats.wall_seconds:.2f} s "
-        f"({rate / 1e6:.1f} M/s) — results in {result.out_dir}",
+        f"({rate / 1e6:.1f} M/s{compiled}) — results in {result.out_dir}",
         markup=False,  # a path may hold brackets
     )
 
@@ -184,6 +219,40 @@ def _year_target(
     )
 
 
+#: A start-up (loading the kernels) longer than this is the first run compiling them: say so.
+STARTUP_NOTICE_SECONDS = 3.0
+#: What the user is told meanwhile.
+COMPILING = "compiling the packet core (first run only, about 2 minutes)"
+
+
+def startup_notice(progress: Any) -> Callable[[str], None]:
+    """An ``on_phase`` for :func:`vidnet_sim.runner.run`: when the start-up lasts longer
+    than :data:`STARTUP_NOTICE_SECONDS`, the progress bar (or, without one, a line on
+    stderr) says that the packet core is being compiled, until the simulation starts."""
+    timer: threading.Timer | None = None
+
+    def tell() -> None:
+        if progress is not None:
+            progress.update(progress.task_ids[0], description=COMPILING)
+        else:
+            note(COMPILING)
+
+    def on_phase(phase: str) -> None:
+        nonlocal timer
+        if phase == "start-up":
+            timer = threading.Timer(STARTUP_NOTICE_SECONDS, tell)
+            timer.daemon = True
+            timer.start()
+            return
+        if timer is not None:
+            timer.cancel()
+            timer.join()
+        if progress is not None:
+            progress.update(progress.task_ids[0], description="simulating")
+
+    return on_phase
+
+
 def _is_sweep_file(file: Path) -> bool:
     """Whether ``file`` parses as TOML with a top-level ``[sweep]`` section."""
     try:
@@ -197,14 +266,14 @@ def _progress() -> tuple[Any, Any]:
     if not sys.stderr.isatty():
         return None, None
     progress = Progress(
-        TextColumn("simulating"),
+        TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
         TimeRemainingColumn(),
         console=progress_console(),
         transient=True,
     )
-    task = progress.add_task("run", total=1.0)
+    task = progress.add_task("simulating", total=1.0)
 
     def on_progress(t_ps: int, end_ps: int) -> None:
         progress.update(task, completed=min(1.0, t_ps / max(end_ps, 1)))

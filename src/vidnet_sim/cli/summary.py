@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -27,6 +28,9 @@ MAX_LINKS = 30
 MAX_EPOCHS = 40
 #: Warnings printed at most (every warning is in the manifest).
 MAX_WARNINGS = 5
+#: Narrowest a name column gets (ellipsis included) before a table is printed wider than
+#: the console.
+MIN_NAME_WIDTH = 8
 
 
 def _ms(ps: object) -> str:
@@ -64,9 +68,59 @@ def _table(title: str) -> Table:
 
 
 def _name_column(table: Table, header: str, values: pd.Series) -> None:
-    """A text column as wide as its longest value, or at least 12 characters if squeezed."""
-    longest = max([len(header), *(len(str(v)) for v in values)])
-    table.add_column(header, no_wrap=True, min_width=min(longest, 12))
+    """A text column of names (ellipsised first when the table is too wide)."""
+    del values  # sized by print_table from its cells
+    table.add_column(header, no_wrap=True)
+
+
+def _cell_width(cell: object) -> int:
+    text = cell if isinstance(cell, Text) else Text(str(cell))
+    return max((line.cell_len for line in text.split()), default=0)
+
+
+def print_table(console: Console, table: Table, *, wide: bool = False) -> None:
+    """Print ``table`` without ever cutting a number.
+
+    Right-justified columns (numbers) keep their full width; when the table is wider than
+    the console, the left-justified one-line columns (names) are ellipsised first, the
+    longest first, down to :data:`MIN_NAME_WIDTH` characters. A table that still does not
+    fit, or any table with ``wide``, is printed whole, wider than the console (a terminal
+    then wraps its lines).
+    """
+    names = []
+    for col in table.columns:
+        widest = max([_cell_width(col.header), *(_cell_width(c) for c in col._cells)])
+        if col.justify == "right":
+            col.min_width = widest
+        elif col.no_wrap:
+            col.overflow = "ellipsis"
+            names.append((col, widest))
+
+    def needed() -> int:
+        return Measurement.get(console, console.options.update_width(10**6), table).maximum
+
+    excess = needed() - console.width
+    if excess > 0 and not wide and names:
+        shown = {id(col): w for col, w in names}
+        while excess > 0:
+            col, _ = max(names, key=lambda cw: shown[id(cw[0])])
+            if shown[id(col)] <= MIN_NAME_WIDTH:
+                break
+            shown[id(col)] -= 1
+            excess -= 1
+        for col, w in names:
+            if shown[id(col)] < w:
+                col.max_width = shown[id(col)]
+    width = max(console.width, needed())
+    if width > console.width:
+        saved = console.width
+        console.width = width
+        try:
+            console.print(table)
+        finally:
+            console.width = saved
+    else:
+        console.print(table)
 
 
 def _summary_cells(row: dict[str, Any], failures: bool) -> list[str | Text]:
@@ -78,10 +132,12 @@ def _summary_cells(row: dict[str, Any], failures: bool) -> list[str | Text]:
     if failures:
         cells.append(_sci(row["failure_loss"]))
     cells += [
+        _ms(row["latency_mean_ps"]),
         _ms(row["latency_p50_ps"]),
         _ms(row["latency_p99_ps"]),
         _ms(row["latency_p999_ps"]),
         _ms(row["latency_max_ps"]),
+        _ms(row["frame_latency_mean_ps"]),
         _ms(row["frame_latency_p99_ps"]),
         _sci(row["frame_loss"]),
         _ms(row["jitter_ps"]),
@@ -125,10 +181,12 @@ def _summary_table(summary: pd.DataFrame) -> Table:
         "sent",
         "loss",
         *(["fail\nloss"] if failures else []),
+        "mean",
         "p50",
         "p99",
         "p99.9",
         "max",
+        "frame\nmean",
         "frame\np99",
         "frame\nloss",
         "jitter",
@@ -323,14 +381,17 @@ def _epochs_table(epochs: pd.DataFrame, epoch_links: pd.DataFrame) -> Table | No
 
 
 def render_warnings(
-    warnings: Sequence[str], console: Console, limit: int | None = MAX_WARNINGS
+    warnings: Sequence[str],
+    console: Console,
+    limit: int | None = MAX_WARNINGS,
+    label: str = "warning",
 ) -> None:
     """Print the run's warnings (e.g. traffic unreachable during a failure) in yellow, one
-    ``warning: ...`` paragraph each; beyond ``limit`` (``None``: no limit), one line
-    counting the others (every warning is in the run's manifest)."""
+    ``warning: ...`` (``label``) paragraph each; beyond ``limit`` (``None``: no limit), one
+    line counting the others (every warning is in the run's manifest)."""
     shown = list(warnings) if limit is None else list(warnings)[:limit]
     for text in shown:
-        console.print(Text(f"warning: {text}", style="yellow"))
+        console.print(Text(f"{label}: {text}", style="yellow"))
     if len(warnings) > len(shown):
         console.print(
             Text(
@@ -341,12 +402,20 @@ def render_warnings(
         )
 
 
-def render_summary(tables: TablesLike, console: Console, *, all_links: bool = False) -> None:
+def render_summary(
+    tables: TablesLike,
+    console: Console,
+    *,
+    all_links: bool = False,
+    sla_caveats: Sequence[str] = (),
+    wide: bool = False,
+) -> None:
     """Print the classes with their groups, the links, the epochs, the SLA violations and an
     SLA verdict.
 
     Each traffic class (bold) is followed by its flow groups (indented, with their kind).
-    Latencies in ms (3 significant digits; p50, p99, p99.9, max: p95 is in the data),
+    Latencies in ms (3 significant digits; the exact mean, p50, p99, p99.9, max: p95 is in
+    the data; the frames' exact mean and p99; the mean jitter),
     losses in scientific notation (a ``fail loss`` column when packets were lost to link
     failures), throughput (wire) in Mbit/s; rows failing their SLA in red and every
     violation listed. The cameras' access links make one summary row unless ``all_links``.
@@ -355,14 +424,14 @@ def render_summary(tables: TablesLike, console: Console, *, all_links: bool = Fa
     or, when no class has targets, ``SLA: no targets set``.
     """
     s = tables.summary
-    console.print(_summary_table(s))
-    console.print(_links_table(tables.links, all_links))
+    print_table(console, _summary_table(s), wide=wide)
+    print_table(console, _links_table(tables.links, all_links), wide=wide)
     epochs = getattr(tables, "epochs", None)
     epoch_links = getattr(tables, "epoch_links", None)
     if epochs is not None and epoch_links is not None:
         table = _epochs_table(epochs, epoch_links)
         if table is not None:
-            console.print(table)
+            print_table(console, table, wide=wide)
     violations = sla_violations(s)
     for who, what in violations:
         line = Text("SLA FAIL ", style="bold red")
@@ -370,6 +439,14 @@ def render_summary(tables: TablesLike, console: Console, *, all_links: bool = Fa
         console.print(line)
     if violations:
         console.print(Text(f"SLA: {len(violations)} violation(s)", style="bold red"))
+    elif s["sla_ok"].notna().any() and sla_caveats:
+        console.print(
+            Text(
+                f"SLA: targets met, but {len(sla_caveats)} warning(s) may change that "
+                "conclusion (see the warnings)",
+                style="bold yellow",
+            )
+        )
     elif s["sla_ok"].notna().any():
         console.print(Text("SLA: all targets met", style="bold green"))
     else:

@@ -35,8 +35,10 @@ from vidnet_sim.cli.output import (
     stdout_console,
     stop,
 )
+from vidnet_sim.cli.run import time_option
 from vidnet_sim.errors import EXIT_OK, EXIT_USAGE, VidnetError
 from vidnet_sim.results import SCHEMAS, read_results
+from vidnet_sim.scenario.units import format_time
 from vidnet_sim.sweep import (
     Executor,
     PointOutcome,
@@ -104,6 +106,11 @@ def _params_text(params: dict[str, Any]) -> str:
     type=click.IntRange(min=1),
     help="--print-sbatch: at most this many array tasks at once.",
 )
+@click.option(
+    "--duration",
+    help="Override simulation.duration of every point, e.g. '10s' (default folder "
+    "results/sweeps/<FILE stem>-<duration>/).",
+)
 @click.option("--status", is_flag=True, help="List done, failed and missing points.")
 @click.option("--list", "list_points", is_flag=True, help="List the points of the sweep.")
 @click.option("--skip-failed", is_flag=True, help="Do not retry points that failed before.")
@@ -116,6 +123,7 @@ def sweep(
     chunk: int,
     print_sbatch: bool,
     max_parallel: int | None,
+    duration: str | None,
     status: bool,
     list_points: bool,
     skip_failed: bool,
@@ -148,9 +156,15 @@ def sweep(
         raise click.UsageError(f"{' and '.join(modes)} cannot be used together")
     if workers is not None and modes and modes[0] != "--status":
         raise click.UsageError(f"--workers cannot be used with {modes[0]}")
+    duration_ps = time_option(duration, "--duration")
     with reported_errors():
-        sw = load_sweep(file)
-    out = out_dir if out_dir is not None else Path("results") / "sweeps" / sw.name
+        sw = load_sweep(file, duration_ps=duration_ps)
+    if duration_ps is not None and "simulation.duration" in sw.parameters:
+        raise click.BadParameter(
+            "simulation.duration is swept: its values are the points'", param_hint="--duration"
+        )
+    name = sw.name if duration_ps is None else f"{sw.name}-{format_time(duration_ps)}"
+    out = out_dir if out_dir is not None else Path("results") / "sweeps" / name
     store = SweepStore(out)
     options = executor_opts.job_options()
     with reported_errors():
@@ -414,6 +428,9 @@ def _print_sbatch(
 )
 @click.option("--groups", is_flag=True, help="Compare flow groups too, not only classes.")
 @click.option(
+    "--access-links", is_flag=True, help="Compare the cameras' access links too (left out)."
+)
+@click.option(
     "--limit",
     type=click.IntRange(min=1),
     default=60,
@@ -428,13 +445,16 @@ def compare(
     metrics: tuple[str, ...],
     confidence: float,
     groups: bool,
+    access_links: bool,
     limit: int,
     as_json: bool,
 ) -> None:
     """Compare results B against A (run or sweep folders), per class and per link.
 
-    Replications of one design give a mean and a confidence interval; rows whose intervals
-    do not overlap are marked. Shared sweep parameters are matched.
+    Replications of one design give a mean and a confidence interval. A difference is
+    significant by Welch's t-test with the Benjamini–Hochberg correction across all rows
+    (false discovery rate at most 1 - confidence); significant rows are printed first.
+    Shared sweep parameters are matched; parameters with one value are not printed.
     """
     known = set(SCHEMAS["summary"].names) | set(SCHEMAS["links"].names)
     unknown = [m for m in metrics if m not in known]
@@ -444,7 +464,14 @@ def compare(
         ra, rb = read_results(a), read_results(b)
     except VidnetError as exc:  # a folder named on the command line that cannot be read
         fail(exc, EXIT_USAGE)
-    df = compare_results(ra, rb, confidence=confidence, metrics=metrics or None, groups=groups)
+    df = compare_results(
+        ra,
+        rb,
+        confidence=confidence,
+        metrics=metrics or None,
+        groups=groups,
+        access_links=access_links,
+    )
     target = out_file or Path("results") / "compare" / f"{a.name}-vs-{b.name}.parquet"
     written = write_table(df, target)
     if as_json:
@@ -459,16 +486,21 @@ def _render_comparison(
 ) -> None:
     out = stdout_console()
     params = [c for c in df.columns if c not in ("table", "level", "name", *STAT_COLUMNS)]
-    shown = df
-    if len(df) > limit:
-        shown = df.sort_values("significant", ascending=False, kind="stable").head(limit)
-        shown = shown.sort_index()
+    constant = [p for p in params if df[p].nunique(dropna=False) <= 1]
+    params = [p for p in params if p not in constant]
+    # significant rows first (smallest q-value first), then the others in table order
+    order = df.assign(_q=df["q_value"].where(df["significant"])).sort_values(
+        ["significant", "_q"], ascending=[False, True], kind="stable", na_position="last"
+    )
+    shown = order.head(limit)
     pct = f"{100 * confidence:g} %"
+    fdr = f"{100 * (1 - confidence):g} %"
     table = Table(
-        title=f"{escape(str(b))} − {escape(str(a))} (mean ± {pct} CI; ≠: intervals do not overlap)",
+        title=f"{escape(str(b))} − {escape(str(a))} (mean ± {pct} CI; ≠: significant, false "
+        f"discovery rate ≤ {fdr})",
         title_justify="left",
     )
-    for col in ("", "level", "name", *params, "metric", "A", "B", "B − A", "rel"):
+    for col in ("", "level", "name", *params, "metric", "A", "B", "B − A", "rel", "q"):
         table.add_column(escape(col), overflow="fold")
     for rec in shown.to_dict("records"):
         m = str(rec["metric"])
@@ -478,7 +510,7 @@ def _render_comparison(
             text = format_value(m, rec[f"mean_{s}"])
             return text + (f" ± {format_value(m, ci)}" if ci == ci else "")
 
-        rel = rec["rel_diff"]
+        rel, q = rec["rel_diff"], rec["q_value"]
         table.add_row(
             "≠" if rec["significant"] else "",
             str(rec["level"]),
@@ -489,14 +521,27 @@ def _render_comparison(
             side("b"),
             format_value(m, rec["diff"]),
             f"{100 * rel:+.1f} %" if rel == rel else "–",
+            f"{q:.2g}" if q == q else "–",
             style="bold" if rec["significant"] else None,
         )
     out.print(table)
     n_sig = int(df["significant"].sum()) if len(df) else 0
+    if constant:
+        same = ", ".join(f"{p}={df[p].iloc[0]}" for p in constant)
+        out.print(f"the same in every row (not shown): {escape(same)}")
     if len(shown) < len(df):
         out.print(f"{len(df) - len(shown)} more row(s) not shown (--limit)")
     if len(df) and int(df["n_a"].max()) < 2 and int(df["n_b"].max()) < 2:
         out.print(
             "one replication per design: no confidence intervals (set sweep.replications >= 2)"
         )
-    out.print(f"{len(df)} difference(s), {n_sig} significant — table written to {written}")
+    tested = int(df["p_value"].notna().sum()) if len(df) else 0
+    out.print(
+        f"significance: Welch's t-test per row, Benjamini–Hochberg correction across the "
+        f"{tested} tested row(s) (false discovery rate ≤ {fdr}); rows without two "
+        "replications on each side are not tested"
+    )
+    out.print(
+        f"{len(df)} difference(s), {n_sig} significant — table written to {written}",
+        markup=False,
+    )

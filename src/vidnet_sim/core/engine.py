@@ -320,7 +320,17 @@ class CoreEngine:
             packets_failed=g[K.GS_FAILED].copy(),
             link_fail_drops=ls[K.LS_FAIL].copy(),
             **self._epoch_stats(),
+            latency_sum_ps=self._sums(K.GS_LSUM),
+            frame_latency_sum_ps=self._sums(K.GS_FLSUM),
         )
+
+    def _sums(self, k: int) -> npt.NDArray[np.object_]:
+        """The exact sums the kernel keeps in rows ``k`` (modulo ``SUM_UNIT``) and ``k + 1``
+        (carries) of its group statistics, as Python ints."""
+        low, carries = self._gstat[k], self._gstat[k + 1]
+        out = np.empty(len(low), dtype=object)
+        out[:] = [int(c) * K.SUM_UNIT + int(v) for v, c in zip(low, carries, strict=True)]
+        return out
 
     def _epoch_stats(self) -> dict[str, Any]:
         """The per-epoch arrays of :class:`RunStats` (with one epoch: the totals)."""

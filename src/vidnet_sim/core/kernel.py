@@ -148,8 +148,13 @@ N_LSTAT = 9
     GS_FLMIN,
     GS_FLMAX,
     GS_FAILED,
-) = range(17)
-N_GSTAT = 17
+    GS_LSUM,  # sum of delivered packets' latencies, modulo SUM_UNIT ...
+    GS_LSUM_HI,  # ... and how many SUM_UNITs it carried (exact for any run length)
+    GS_FLSUM,  # the same for delivered frames' latencies
+    GS_FLSUM_HI,
+) = range(21)
+N_GSTAT = 21
+SUM_UNIT = 1 << 62
 # per-epoch statistics: ESTAT[e, k, g] and ELSTAT[e, k, l]
 ES_SENT, ES_DELIVERED, ES_DROPPED, ES_FAILED = range(4)
 N_ESTAT = 4
@@ -321,6 +326,17 @@ def _sift_down(ht, hk, hr, hn, i):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _add_sum(GSTAT, k, g, v):  # type: ignore[no-untyped-def]
+    """Adds ``v`` (>= 0) to the exact sum held in rows ``k`` (modulo ``SUM_UNIT``) and
+    ``k + 1`` (carries) of group ``g``."""
+    s = GSTAT[k, g] + v
+    if s >= SUM_UNIT:
+        s -= SUM_UNIT
+        GSTAT[k + 1, g] += 1
+    GSTAT[k, g] = s
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _frame_slot(FLOW, flow, frame):  # type: ignore[no-untyped-def]
     """The row of ``SLOTS`` holding camera frame ``frame`` of delivery flow ``flow``."""
     f = _u(flow)
@@ -348,6 +364,7 @@ def _frame_event(FLOW, SLOTS, GSTAT, FHIST, flow, g, frame, t, outcome, warmup):
                 lat = SLOTS[slot, S_LAST] - origin
                 GSTAT[GS_FDELIVERED, g] += 1
                 FHIST[g, _u(bucket_index(lat))] += 1
+                _add_sum(GSTAT, GS_FLSUM, g, lat)
                 if GSTAT[GS_FLMIN, g] < 0 or lat < GSTAT[GS_FLMIN, g]:
                     GSTAT[GS_FLMIN, g] = lat
                 if lat > GSTAT[GS_FLMAX, g]:
@@ -415,6 +432,7 @@ def _settle(  # type: ignore[no-untyped-def]
             GSTAT[GS_PAYLOAD, g] += wire - FLOW[fu, F_HEADER]
             b = _u(bucket_index(lat))
             PHIST[g, b] += 1
+            _add_sum(GSTAT, GS_LSUM, g, lat)
             if e >= 0:
                 ESTAT[e, ES_DELIVERED, g] += 1
                 EPHIST[e, g, b] += 1

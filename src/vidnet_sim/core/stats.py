@@ -8,10 +8,15 @@ import numpy as np
 import numpy.typing as npt
 
 I64 = npt.NDArray[np.int64]
+Sums = npt.NDArray[np.object_]  # Python ints: exact sums that may exceed the int64 range
 
 
 def _empty() -> I64:
     return np.zeros(0, np.int64)
+
+
+def _no_sums() -> Sums:
+    return np.zeros(0, dtype=object)
 
 
 def _empty2() -> I64:
@@ -92,3 +97,6 @@ class RunStats:
     epoch_link_busy_ps: I64 = field(default_factory=_empty2)  # (E, L)
     epoch_link_drops: I64 = field(default_factory=_empty2)  # (E, L) buffer drops
     epoch_link_fail_drops: I64 = field(default_factory=_empty2)  # (E, L)
+    # --- exact latency sums (G,), Python ints: the means are sum / delivered ---
+    latency_sum_ps: Sums = field(default_factory=_no_sums)  # delivered packets' latencies
+    frame_latency_sum_ps: Sums = field(default_factory=_no_sums)  # delivered frames'

@@ -193,6 +193,13 @@ class ReferenceEngine:
         self._t_sim = t_to
         self._wall += time.perf_counter() - wall
 
+    @property
+    def packets(self) -> Sequence[Packet]:
+        """Every generated packet, with its emission time and, once :meth:`finish` ran, its
+        outcome for each of its delivery flows (``Packet.outcome``): the per-packet records
+        the statistics are computed from."""
+        return self._packets
+
     def finish(self) -> RunStats:
         """Generate up to ``end_ps``, simulate until every packet is delivered or dropped, and
         return the statistics (``drain`` only decides how packets still moving at ``end_ps``

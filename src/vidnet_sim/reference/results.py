@@ -93,6 +93,8 @@ def run_stats(
         epoch_link_busy_ps=_link_epochs(links, "e_busy_ps", len(epochs)),
         epoch_link_drops=_link_epochs(links, "e_drops", len(epochs)),
         epoch_link_fail_drops=_link_epochs(links, "e_fail_drops", len(epochs)),
+        latency_sum_ps=_sums(pk.latencies),
+        frame_latency_sum_ps=_sums(fr.latencies),
     )
 
 
@@ -233,6 +235,13 @@ def _jitter(
                 jitter_sum[g] += abs(cur[2] - prev[2])
                 jitter_count[g] += 1
     return jitter_sum, jitter_count
+
+
+def _sums(values: list[list[int]]) -> npt.NDArray[np.object_]:
+    """Exact per-group sums (Python integers: they never overflow)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = [sum(v) for v in values]
+    return out
 
 
 def _arr(values: list[int] | list[list[int]]) -> I64:

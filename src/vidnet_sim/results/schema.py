@@ -47,6 +47,7 @@ _B = pa.bool_()
 
 def _latency_fields(prefix: str) -> list[tuple[str, pa.DataType]]:
     return [
+        (f"{prefix}mean_ps", _F),  # exact: sum / count
         (f"{prefix}min_ps", _F),
         *[(f"{prefix}{name}_ps", _F) for name, _ in QUANTILES],
         (f"{prefix}max_ps", _F),
@@ -86,6 +87,8 @@ SUMMARY_SCHEMA: pa.Schema = pa.schema(
         ("payload_bytes_delivered", _I),
         ("jitter_sum_ps", _I),
         ("jitter_count", _I),
+        ("latency_sum_ps", _F),  # float64 of the exact integer sum (exact below 2**53 ps)
+        ("frame_latency_sum_ps", _F),
         ("measured_ps", _I),
         ("sla_ok", _B),  # null when the class has no SLA
         ("sla_violations", _S),  # "; "-joined, "" when met or no SLA

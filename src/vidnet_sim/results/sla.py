@@ -14,13 +14,13 @@ import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-#: (attribute suffix, summary column suffix, label) of each latency statistic.
-_LATENCY_STATS: tuple[tuple[str, str, str], ...] = (
-    ("p50", "p50", "p50"),
-    ("p95", "p95", "p95"),
-    ("p99", "p99", "p99"),
-    ("p999", "p999", "p99.9"),
-    ("max", "max", "max"),
+#: (summary column suffix, label) of each latency statistic.
+_LATENCY_STATS: tuple[tuple[str, str], ...] = (
+    ("p50", "p50"),
+    ("p95", "p95"),
+    ("p99", "p99"),
+    ("p999", "p99.9"),
+    ("max", "max"),
 )
 
 #: Time units to show a latency in, largest first: (name, picoseconds).
@@ -37,16 +37,17 @@ _UNITS: tuple[tuple[str, int], ...] = (
 class SlaTargets:
     """Upper bounds for one traffic class; ``None`` means "no target".
 
-    Latencies in integer picoseconds (``packet_latency_p99_ps=50 * 10**9`` is 50 ms),
-    losses as fractions (``loss=1e-4``). ``packet_latency_*`` bound the end-to-end packet
-    latency, ``frame_latency_*`` the frame latency (capture to last packet delivered).
+    Each target is named after the summary column it bounds: latencies in integer
+    picoseconds (``latency_p99_ps=50 * 10**9`` is 50 ms), losses as fractions
+    (``loss=1e-4``). ``latency_*`` bound the end-to-end packet latency, ``frame_latency_*``
+    the frame latency (capture to last packet delivered).
     """
 
-    packet_latency_p50_ps: int | None = None
-    packet_latency_p95_ps: int | None = None
-    packet_latency_p99_ps: int | None = None
-    packet_latency_p999_ps: int | None = None
-    packet_latency_max_ps: int | None = None
+    latency_p50_ps: int | None = None
+    latency_p95_ps: int | None = None
+    latency_p99_ps: int | None = None
+    latency_p999_ps: int | None = None
+    latency_max_ps: int | None = None
     frame_latency_p50_ps: int | None = None
     frame_latency_p95_ps: int | None = None
     frame_latency_p99_ps: int | None = None
@@ -120,15 +121,15 @@ def check_sla(row: Mapping[str, object], targets: SlaTargets | None) -> list[str
     out: list[str] = []
     packets_sent = _number(row, "packets_sent")
     frames_sent = _number(row, "frames_sent")
-    for prefix, column, label, sent, nothing in (
-        ("packet_latency_", "latency_", "latency", packets_sent, "no packets delivered"),
-        ("frame_latency_", "frame_latency_", "frame latency", frames_sent, "no frames delivered"),
+    for prefix, label, sent, nothing in (
+        ("latency_", "latency", packets_sent, "no packets delivered"),
+        ("frame_latency_", "frame latency", frames_sent, "no frames delivered"),
     ):
-        for attr, col, stat in _LATENCY_STATS:
-            target = getattr(targets, f"{prefix}{attr}_ps")
+        for col, stat in _LATENCY_STATS:
+            target = getattr(targets, f"{prefix}{col}_ps")
             if target is None:
                 continue
-            value = _number(row, f"{column}{col}_ps")
+            value = _number(row, f"{prefix}{col}_ps")
             if math.isnan(value):
                 if sent > 0 and nothing not in out:
                     out.append(nothing)

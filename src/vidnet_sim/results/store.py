@@ -47,6 +47,7 @@ import pandas as pd
 
 from vidnet_sim.errors import VidnetError
 from vidnet_sim.results.atomic import replace_folder
+from vidnet_sim.results.packets import PACKETS_SCHEMA
 from vidnet_sim.results.schema import (
     EPOCH_LINKS_SCHEMA,
     EPOCHS_SCHEMA,
@@ -60,6 +61,10 @@ from vidnet_sim.version import __version__
 
 #: File name of each table in a run folder.
 TABLE_FILES: dict[str, str] = {name: f"{name}.parquet" for name in RUN_SCHEMAS}
+#: File of the optional per-packet table (``run --packets``; listed in the manifest).
+PACKETS_FILE = "packets.parquet"
+#: Rows per row group of the per-packet table (its chunks).
+PACKETS_ROW_GROUP = 1 << 20
 #: The tables of folders written before the manifest listed its tables.
 _LEGACY_TABLES: tuple[str, ...] = tuple(SCHEMAS)
 MANIFEST_FILE = "manifest.json"
@@ -117,6 +122,8 @@ class Results:
     manifest: dict[str, Any] = field(default_factory=dict)
     epochs: pd.DataFrame = field(default_factory=lambda: empty_table(EPOCHS_SCHEMA))
     epoch_links: pd.DataFrame = field(default_factory=lambda: empty_table(EPOCH_LINKS_SCHEMA))
+    #: the per-packet table of a run written with it (``run --packets``), else None
+    packets: pd.DataFrame | None = None
 
 
 def read_parquet_kwargs(table: str = "summary") -> dict[str, Any]:
@@ -125,9 +132,10 @@ def read_parquet_kwargs(table: str = "summary") -> dict[str, Any]:
     They make pyarrow skip the other tables' files, manifests and hidden temporary files
     of a run or sweep folder.
     """
-    if table not in TABLE_FILES:
-        raise VidnetError(f"unknown table {table!r}: expected one of {', '.join(TABLE_FILES)}")
-    others = [name for key, name in TABLE_FILES.items() if key != table]
+    files = {**TABLE_FILES, "packets": PACKETS_FILE}
+    if table not in files:
+        raise VidnetError(f"unknown table {table!r}: expected one of {', '.join(files)}")
+    others = [name for key, name in files.items() if key != table]
     return {"ignore_prefixes": [".", "_", *others, MANIFEST_FILE]}
 
 
@@ -163,8 +171,11 @@ def to_jsonable(obj: object) -> Any:
     return str(obj)
 
 
-def run_files(tables: Tables, manifest: Mapping[str, Any]) -> dict[str, bytes]:
-    """The bytes of each file of a run folder: its five tables and ``manifest.json``.
+def run_files(
+    tables: Tables, manifest: Mapping[str, Any], packets: pd.DataFrame | None = None
+) -> dict[str, bytes]:
+    """The bytes of each file of a run folder: its five tables, the per-packet table when
+    given (in row groups of :data:`PACKETS_ROW_GROUP` rows) and ``manifest.json``.
 
     ``versions`` and ``created`` (UTC, ISO 8601) are added to the manifest when missing,
     ``tables`` (each table's file name) and ``sha256`` (each table file's hash) are set.
@@ -178,6 +189,17 @@ def run_files(tables: Tables, manifest: Mapping[str, Any]) -> dict[str, bytes]:
         files[TABLE_FILES[name]] = buf.getvalue()
     full = dict(manifest)
     full["tables"] = dict(TABLE_FILES)
+    if packets is not None:
+        buf = io.BytesIO()
+        conform(packets, PACKETS_SCHEMA).to_parquet(
+            buf,
+            engine="pyarrow",
+            schema=PACKETS_SCHEMA,
+            index=False,
+            row_group_size=PACKETS_ROW_GROUP,
+        )
+        files[PACKETS_FILE] = buf.getvalue()
+        full["tables"]["packets"] = PACKETS_FILE
     full["sha256"] = {f: hashlib.sha256(data).hexdigest() for f, data in files.items()}
     full.setdefault("versions", versions())
     full.setdefault("created", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
@@ -221,14 +243,18 @@ def check_run_folder(folder: str | os.PathLike[str]) -> None:
 
 
 def write_results(
-    out_dir: str | os.PathLike[str], tables: Tables, manifest: Mapping[str, Any]
+    out_dir: str | os.PathLike[str],
+    tables: Tables,
+    manifest: Mapping[str, Any],
+    packets: pd.DataFrame | None = None,
 ) -> Path:
-    """Write ``tables`` and ``manifest`` into the run folder ``out_dir`` (created if needed).
+    """Write ``tables`` (and the per-packet table ``packets``, if any) and ``manifest`` into
+    the run folder ``out_dir`` (created if needed).
 
     The previous run there is replaced in one step (:func:`write_run_files`; see
     :func:`run_files` for what is added to the manifest). Returns the folder.
     """
-    return write_run_files(out_dir, run_files(tables, manifest))
+    return write_run_files(out_dir, run_files(tables, manifest, packets))
 
 
 def is_run(folder: Path) -> bool:
@@ -287,7 +313,12 @@ def _read_run(folder: Path) -> Results:
         else empty_table(schema)
         for name, schema in RUN_SCHEMAS.items()
     }
-    return Results(**tables, manifest=manifest)
+    packets = None
+    if isinstance(listed, dict) and "packets" in listed:
+        if not (folder / PACKETS_FILE).is_file():
+            raise _incomplete(folder, [PACKETS_FILE])
+        packets = conform(_read_table(folder, PACKETS_FILE, hashes), PACKETS_SCHEMA)
+    return Results(**tables, manifest=manifest, packets=packets)
 
 
 def _read_table(folder: Path, file: str, hashes: object) -> pd.DataFrame:

@@ -12,13 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from vidnet_sim.scenario.model import CameraGroup, CameraStream, Scenario, default_bitrate_bps
+from vidnet_sim.scenario.model import (
+    CameraGroup,
+    CameraStream,
+    Event,
+    Scenario,
+    default_bitrate_bps,
+)
+from vidnet_sim.scenario.raw import target_groups
 
 __all__ = [
     "GroupInfo",
     "StreamParams",
     "camera_name",
     "camera_streams",
+    "event_groups",
     "fps_fraction",
     "scenario_groups",
     "stream_group_name",
@@ -157,3 +165,17 @@ def scenario_groups(scenario: Scenario) -> GroupInfo:
 def camera_name(cam: CameraGroup, i: int) -> str:
     """Name (and node id) of camera ``i`` of a group: ``group[i]``."""
     return f"{cam.name}[{i}]"
+
+
+def event_groups(scenario: Scenario, event: Event) -> list[str]:
+    """The camera groups, sources and services ``event`` acts on, in order, each once: its
+    targets, a node standing for every camera group attached at it, a district for every
+    camera group attached at one of its nodes (:func:`~vidnet_sim.scenario.raw.target_groups`)."""
+    names = {c.name for c in scenario.cameras}
+    names |= {s.name for s in scenario.sources} | {s.name for s in scenario.services}
+    cams = [(c.name, c.attach) for c in scenario.cameras]
+    districts = {n.id: n.district for n in scenario.nodes}
+    out: dict[str, None] = {}
+    for target in event.targets or ():
+        out |= dict.fromkeys(target_groups(target, names, cams, districts))
+    return list(out)

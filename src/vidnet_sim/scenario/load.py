@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import heapq
 import itertools
 import os
@@ -28,8 +29,8 @@ from vidnet_sim.errors import Problem, ScenarioError, UnitError
 from vidnet_sim.scenario.bounds import MAX_CAMERAS
 from vidnet_sim.scenario.groups import scenario_groups
 from vidnet_sim.scenario.growth import plan_data, remap_problem, resolve_growth_files, year_data
-from vidnet_sim.scenario.model import UNITS_REQUIRED, Event, Scenario, Source
-from vidnet_sim.scenario.raw import did_you_mean, raw_items
+from vidnet_sim.scenario.model import SLA_KEY_ALIASES, UNITS_REQUIRED, Event, Scenario, Source
+from vidnet_sim.scenario.raw import did_you_mean, raw_items, target_groups
 from vidnet_sim.scenario.sla_classes import sla_class_problems
 from vidnet_sim.scenario.toml_file import nesting_problem, read_toml
 from vidnet_sim.scenario.trace import TraceError, load_trace
@@ -112,9 +113,39 @@ def parse_scenario_dict(
     problems += _check_traces(_valid_items(scenario, data, "sources", Source), data)
     if not problems and scenario is not None and scenario.growth:
         problems += _growth_problems(scenario, data, source, base)  # every year of the plan
+    notes, conflicts = _sla_key_notes(data)
+    problems += conflicts
     if problems or scenario is None:
         raise ScenarioError(problems or [Problem("", "invalid scenario")], source=source)
+    scenario.notes.extend(notes)
     return scenario
+
+
+def _sla_key_notes(data: dict[str, Any]) -> tuple[list[str], list[Problem]]:
+    """Notes on old SLA key names (accepted), and problems for a target given under both
+    its old and its new name."""
+    notes: list[str] = []
+    problems: list[Problem] = []
+    sla = data.get("sla")
+    for cls, targets in sla.items() if isinstance(sla, dict) else ():
+        if not isinstance(targets, dict):
+            continue
+        for old, new in SLA_KEY_ALIASES.items():
+            if old not in targets:
+                continue
+            if new in targets:
+                problems.append(
+                    Problem(
+                        f"sla.{cls}.{old}",
+                        f"the old name of {new!r}, which is given too: keep one ({new!r})",
+                    )
+                )
+            else:
+                notes.append(
+                    f"sla.{cls}.{old}: an old name of {new!r} (the summary column "
+                    f"{new}_ps), accepted; write {new!r}"
+                )
+    return notes, problems
 
 
 # --------------------------------------------------------------------------- trace paths
@@ -223,6 +254,8 @@ def _problems_from_error(error: Any, data: dict[str, Any]) -> list[Problem]:
         return [Problem(_path(loc, data), str(ctx["message"]))]
     if kind == "extra_forbidden":
         key = str(loc[-1])
+        if loc[:1] == ("sla",) and key in SLA_KEY_ALIASES:
+            return []  # the old name given with the new one: _sla_key_notes says so
         known = _keys_at(loc[:-1])
         return [Problem(_path(loc, data), f"unknown key {key!r}{did_you_mean(key, known, True)}")]
     if kind == "missing":
@@ -599,23 +632,59 @@ def _check_routes(
     return problems
 
 
-def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
-    """Event targets name camera groups, sources or services."""
-    problems: list[Problem] = []
+def _raw_target_groups(data: dict[str, Any], names: list[str]) -> Callable[[str], list[str]]:
+    """What an event target stands for in the raw ``data`` (see ``raw.target_groups``)."""
+    cams = [
+        (c["name"], c["attach"])
+        for _, c in raw_items(data, "cameras")
+        if isinstance(c.get("name"), str) and isinstance(c.get("attach"), str)
+    ]
+    districts = {
+        n["id"]: n.get("district") if isinstance(n.get("district"), str) else None
+        for _, n in raw_items(data, "nodes")
+        if isinstance(n.get("id"), str)
+    }
     known = set(names)
-    hint = _Hints(names)
+    # memoised: one event list names the same targets again and again
+    return functools.cache(lambda target: target_groups(target, known, cams, districts))
+
+
+def _check_targets(data: dict[str, Any], names: list[str]) -> list[Problem]:
+    """Event targets name camera groups, sources or services, or a node or district with
+    camera groups attached."""
+    problems: list[Problem] = []
+    groups_of = _raw_target_groups(data, names)
+    nodes = _raw_strings(data, "nodes", "id")
+    districts = _raw_strings(data, "nodes", "district")
+    hint_name, hint_place = _Hints(names), None
     for i, item in raw_items(data, "events"):
         for k, target in _str_list(item, "targets"):
-            if target not in known:
+            if groups_of(target):
+                continue
+            where = _path(("events", i, "targets", k), data)
+            if target in nodes or target in districts:
+                what = "node" if target in nodes else "district"
                 problems.append(
                     Problem(
-                        _path(("events", i, "targets", k), data),
-                        f"got {target!r}: no camera group"
-                        + (", source or service" if data.get("services") else " or source")
-                        + " has this name"
-                        f"{hint(target)}",
+                        where,
+                        f"got {target!r}: no camera group is attached at this {what} (a node "
+                        "or district target stands for the camera groups attached there)",
                     )
                 )
+                continue
+            # a group's name first; a node or district with cameras only if none is close
+            if hint_place is None:
+                places = sorted(p for p in nodes | districts if groups_of(p))
+                hint_place = _Hints(places)
+            hint = hint_name(target) or hint_place(target)
+            problems.append(
+                Problem(
+                    where,
+                    f"got {target!r}: no camera group"
+                    + (", source, service" if data.get("services") else ", source")
+                    + f", node or district has this name{hint}",
+                )
+            )
     return problems
 
 
@@ -639,18 +708,30 @@ _MAX_OVERLAPS = 1000
 
 
 def _check_alarms(events: list[tuple[int, Event]], data: dict[str, Any]) -> list[Problem]:
-    """Two alarms on a common target must not overlap in time."""
+    """Two alarms on a common target (a group, or a node or district standing for its
+    camera groups) must not overlap in time."""
     problems: list[Problem] = []
+    names = [
+        str(item["name"])
+        for section in ("cameras", "sources", "services")
+        for _, item in raw_items(data, section)
+        if isinstance(item.get("name"), str)
+    ]
+    groups_of = _raw_target_groups(data, names)
+
+    def groups(event: Event) -> list[str]:
+        return list(dict.fromkeys(g for t in event.targets or () for g in groups_of(t)))
+
     alarms = [(i, e, e.end) for i, e in events if e.kind == "alarm" and e.end is not None]
-    spans: dict[str, list[tuple[int, int, int]]] = {}  # per target
+    spans: dict[str, list[tuple[int, int, int]]] = {}  # per camera group
     for j, (_, event, end) in enumerate(alarms):
-        for target in dict.fromkeys(event.targets or ()):
-            spans.setdefault(target, []).append((event.at, end, j))
-    pairs = sorted({pair for per_target in spans.values() for pair in _overlaps(per_target)})
+        for group in groups(event):
+            spans.setdefault(group, []).append((event.at, end, j))
+    pairs = sorted({pair for per_group in spans.values() for pair in _overlaps(per_group)})
     for j, j0 in pairs[:_MAX_OVERLAPS]:
         i, event, end = alarms[j]
         i0, earlier, earlier_end = alarms[j0]
-        common = [t for t in event.targets or () if t in (earlier.targets or ())]
+        common = [g for g in groups(event) if g in groups(earlier)]
         problems.append(
             Problem(
                 _path(("events", i), data),

@@ -20,7 +20,9 @@ from fractions import Fraction
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AliasChoices,
     Field,
+    PrivateAttr,
     model_validator,
 )
 
@@ -165,7 +167,9 @@ NodeKind = Literal[
 
 
 class Node(_Model):
-    """A network node (switch, router, site, ...) identified by ``id``.
+    """A network node (switch, router, site, ...) identified by ``id``; ``district`` names
+    the part of the city it serves (an event may target a district: every camera group
+    attached at one of its nodes).
 
     Optional coordinates place it on a drawing and give a link without ``length`` or
     ``delay`` its straight-line fibre length for costing: ``x``/``y`` (lengths from an
@@ -173,6 +177,7 @@ class Node(_Model):
 
     id: _Name
     kind: NodeKind = "switch"
+    district: _Name | None = None
     x: Length | None = None
     y: Length | None = None
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
@@ -619,14 +624,28 @@ class Event(_Model):
 _Ratio = Annotated[float, Field(ge=0, le=1)]
 
 
-class Sla(_Model):
-    """Targets for one traffic class; every target is optional."""
+#: Old SLA key -> its name now (the result columns' vocabulary); the old names are accepted
+#: with a note.
+SLA_KEY_ALIASES: dict[str, str] = {
+    f"packet_latency_{stat}": f"latency_{stat}" for stat in ("p50", "p95", "p99", "p999", "max")
+}
 
-    packet_latency_p50: Time | None = None
-    packet_latency_p95: Time | None = None
-    packet_latency_p99: Time | None = None
-    packet_latency_p999: Time | None = None
-    packet_latency_max: Time | None = None
+
+def _sla_latency(name: str) -> Any:
+    old = [k for k, v in SLA_KEY_ALIASES.items() if v == name]
+    return Field(default=None, validation_alias=AliasChoices(name, *old))
+
+
+class Sla(_Model):
+    """Targets for one traffic class; every target is optional. The keys are the summary
+    columns' names without their unit (``latency_p99`` bounds ``latency_p99_ps``);
+    ``packet_latency_*`` are accepted as old names of ``latency_*``."""
+
+    latency_p50: Time | None = _sla_latency("latency_p50")
+    latency_p95: Time | None = _sla_latency("latency_p95")
+    latency_p99: Time | None = _sla_latency("latency_p99")
+    latency_p999: Time | None = _sla_latency("latency_p999")
+    latency_max: Time | None = _sla_latency("latency_max")
     frame_latency_p50: Time | None = None
     frame_latency_p95: Time | None = None
     frame_latency_p99: Time | None = None
@@ -677,3 +696,11 @@ class Scenario(_Model):
     def link_fibre(self, link: Link) -> str:
         """The fibre status of ``link``: its own ``fibre``, else the scenario's."""
         return link.fibre or self.fibre
+
+    _notes: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the loader noticed but accepted (e.g. an old SLA key name), one sentence
+        each; a run prints them with its warnings."""
+        return self._notes

@@ -3,8 +3,15 @@
 Each side is a sweep folder, a run folder or a folder of runs, as
 :func:`vidnet_sim.read_results` reads them. Rows are matched on the table's keys (class or group
 name; link) and on the sweep parameters both sides share; replications of one design are
-aggregated into a mean and a Student-t confidence interval. A difference is *significant*
-when the two intervals do not overlap (both sides need at least two replications).
+aggregated into a mean and a Student-t confidence interval.
+
+With many rows, some differences look real by chance, so the false discovery rate is
+controlled across all the rows of a comparison: each row gets the p-value of Welch's t-test
+(``p_value``, both sides need at least two replications) and its Benjamini–Hochberg adjusted
+value (``q_value``); a difference is *significant* when ``q_value <= 1 - confidence`` (then at
+most that share of the significant rows are expected to be false discoveries). ``apart``
+says whether the two confidence intervals do not overlap (a per-row check, without that
+control).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from vidnet_sim.results.atomic import atomic_write
@@ -26,6 +34,7 @@ from vidnet_sim.sweep.plan import POINT_COLUMNS
 
 __all__ = [
     "DEFAULT_METRICS",
+    "benjamini_hochberg",
     "compare_results",
     "parameter_columns",
 ]
@@ -56,6 +65,9 @@ STAT_COLUMNS = (
     "n_b",
     "diff",
     "rel_diff",
+    "apart",
+    "p_value",
+    "q_value",
     "significant",
 )
 
@@ -73,6 +85,44 @@ def _t_quantile(confidence: float, dof: np.ndarray) -> np.ndarray:
     ok = dof >= 1
     out[ok] = t.ppf(0.5 + confidence / 2, dof[ok])
     return np.asarray(out, dtype=float)
+
+
+def _welch_p(out: pd.DataFrame, sd_a: np.ndarray, sd_b: np.ndarray) -> np.ndarray:
+    """Two-sided p-values of Welch's t-test per row; NaN with fewer than two replications
+    on a side. Two sides without spread differ for sure (p = 0) or not at all (p = 1)."""
+    from scipy.stats import ttest_ind_from_stats
+
+    n_a, n_b = out["n_a"].to_numpy(float), out["n_b"].to_numpy(float)
+    m_a, m_b = out["mean_a"].to_numpy(float), out["mean_b"].to_numpy(float)
+    p = np.full(len(out), np.nan)
+    ok = (n_a >= 2) & (n_b >= 2) & np.isfinite(m_a) & np.isfinite(m_b)
+    flat = ok & (sd_a == 0) & (sd_b == 0)
+    p[flat] = np.where(m_a[flat] == m_b[flat], 1.0, 0.0)
+    spread = ok & ~flat
+    if spread.any():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            res = ttest_ind_from_stats(
+                m_a[spread], sd_a[spread], n_a[spread], m_b[spread], sd_b[spread], n_b[spread],
+                equal_var=False,
+            )  # fmt: skip
+        p[spread] = np.asarray(res.pvalue, dtype=float)
+    return p
+
+
+def benjamini_hochberg(p: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Benjamini–Hochberg adjusted p-values (q-values) of ``p``; NaN entries stay NaN and do
+    not count as tests. Rejecting every ``q <= alpha`` keeps the false discovery rate at
+    most ``alpha`` (for independent or positively dependent tests)."""
+    p = np.asarray(p, dtype=float)
+    q = np.full(p.shape, np.nan)
+    idx = np.flatnonzero(~np.isnan(p))
+    m = len(idx)
+    if m == 0:
+        return q
+    order = idx[np.argsort(p[idx], kind="stable")]
+    ranked = p[order] * m / np.arange(1, m + 1)
+    q[order] = np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1])
+    return q
 
 
 def _long(
@@ -121,7 +171,10 @@ def _one_table(
     lo_a, hi_a = out["mean_a"] - out["ci_a"], out["mean_a"] + out["ci_a"]
     lo_b, hi_b = out["mean_b"] - out["ci_b"], out["mean_b"] + out["ci_b"]
     apart = (lo_a > hi_b) | (lo_b > hi_a)
-    out["significant"] = (apart & out["ci_a"].notna() & out["ci_b"].notna()).astype("bool")
+    out["apart"] = (apart & out["ci_a"].notna() & out["ci_b"].notna()).astype("bool")
+    sd_a = merged["std_a"].to_numpy(dtype="float64")
+    sd_b = merged["std_b"].to_numpy(dtype="float64")
+    out["p_value"] = _welch_p(out, sd_a, sd_b)
     return out
 
 
@@ -132,15 +185,19 @@ def compare_results(
     confidence: float = 0.95,
     metrics: Sequence[str] | None = None,
     groups: bool = False,
+    access_links: bool = False,
 ) -> pd.DataFrame:
     """The per-class and per-link differences ``b - a``, one row per item and metric.
 
     Columns: ``table`` (summary or links), ``level`` (class, group or link), ``name``, the
     parameter columns, ``metric``, ``mean_a``, ``ci_a`` (half-width of the ``confidence``
     interval of the mean; NaN with one replication), ``n_a``, the same for ``b``, ``diff``,
-    ``rel_diff`` (``diff / |mean_a|``) and ``significant`` (the intervals do not overlap).
-    ``metrics`` (column names of either table) default to :data:`DEFAULT_METRICS`; the
-    summary's groups are included with ``groups``.
+    ``rel_diff`` (``diff / |mean_a|``), ``apart`` (the intervals do not overlap),
+    ``p_value`` (Welch's t-test), ``q_value`` (Benjamini–Hochberg over all rows) and
+    ``significant`` (``q_value <= 1 - confidence``: the false discovery rate across the rows
+    is controlled at that level). ``metrics`` (column names of either table) default to
+    :data:`DEFAULT_METRICS`; the summary's groups are included with ``groups``, the
+    cameras' access links with ``access_links``.
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
@@ -149,6 +206,8 @@ def compare_results(
         da, db = getattr(a, table), getattr(b, table)
         if table == "summary" and not groups:
             da, db = da[da["level"] == "class"], db[db["level"] == "class"]
+        if table == "links" and not access_links:
+            da, db = (d[~d["access"].fillna(False).astype(bool)] for d in (da, db))
         wanted = (
             [m for m in metrics if m in SCHEMAS[table].names]
             if metrics is not None
@@ -159,6 +218,8 @@ def compare_results(
     if not frames:
         return pd.DataFrame(columns=["table", "level", "name", *STAT_COLUMNS])
     out = pd.concat(frames, ignore_index=True)
+    out["q_value"] = benjamini_hochberg(out["p_value"].to_numpy(dtype=float))
+    out["significant"] = (out["q_value"] <= 1 - confidence).astype("bool")
     params = [c for c in out.columns if c not in ("table", "level", "name", *STAT_COLUMNS)]
     return out[["table", "level", "name", *params, *STAT_COLUMNS]]
 

@@ -29,11 +29,12 @@ from typing import Any
 import numpy as np
 
 from vidnet_sim.canonical import canonical_json
-from vidnet_sim.errors import Problem, ScenarioError
+from vidnet_sim.errors import Problem, ScenarioError, UnitError
 from vidnet_sim.fingerprint import engine_fingerprint
 from vidnet_sim.results.sweep_folder import POINT_COLUMNS
 from vidnet_sim.scenario import Scenario, parse_scenario_dict
 from vidnet_sim.scenario.toml_file import read_toml
+from vidnet_sim.scenario.units import format_time, parse_time
 from vidnet_sim.sweep.spec import (
     RandomBlock,
     RandomParam,
@@ -195,8 +196,12 @@ def _within(path: str, prefix: str) -> bool:
 
 
 # --------------------------------------------------------------------------- loading
-def load_sweep(path: str | os.PathLike[str]) -> Sweep:
+def load_sweep(path: str | os.PathLike[str], *, duration_ps: int | None = None) -> Sweep:
     """Read a sweep from a TOML file and expand its points.
+
+    ``duration_ps`` replaces the scenario's ``simulation.duration`` (and shortens its
+    warm-up to half the run when longer, as ``run --duration`` does): a different sweep,
+    with its own fingerprint.
 
     The file is either a scenario with a ``[sweep]`` section, or a sweep file holding only
     ``[sweep]`` with ``scenario = "<path to the scenario file>"`` (relative to the sweep
@@ -250,11 +255,28 @@ def load_sweep(path: str | os.PathLike[str]) -> Sweep:
         source = f"{source} (scenario {scenario_ref})"
     else:
         data.setdefault("name", file.stem)
+    if duration_ps is not None:
+        _override_duration(data, duration_ps)
     sweep = sweep_from_dict(
         data, spec_data, name=file.stem, source=source, base_dir=base_dir.resolve()
     )
     sweep.file = file
     return sweep
+
+
+def _override_duration(data: dict[str, Any], duration_ps: int) -> None:
+    """Set ``simulation.duration`` of raw scenario data; a warm-up longer than half the run
+    (or not readable: validation reports it) is shortened to half the run."""
+    sim = data.get("simulation")
+    if not isinstance(sim, dict):
+        return  # validation reports the missing section
+    sim["duration"] = format_time(duration_ps)
+    try:
+        warmup = parse_time(sim["warmup"]) if isinstance(sim.get("warmup"), str) else 0
+    except UnitError:
+        return
+    if warmup > duration_ps // 2:
+        sim["warmup"] = format_time(duration_ps // 2)
 
 
 def sweep_from_dict(

@@ -21,6 +21,7 @@ import simpy
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.scenario.groups import scenario_groups
+from vidnet_sim.scenario.raw import target_groups
 from vidnet_sim.traffic.rows import KIND_CAMERA, KIND_POISSON
 from vidnet_sim.traffic.sources import SourceState
 
@@ -76,7 +77,8 @@ def scenario_actions(scenario: Scenario, plan: NetworkPlan) -> list[Action]:
     """The source-state changes a scenario implies, in scenario order.
 
     Each camera group and source is switched on at its ``start`` and off at its ``stop``;
-    ``start``/``stop`` events switch whole groups; an ``alarm`` multiplies the bitrate of its
+    ``start``/``stop`` events switch whole groups (a node or district target: every camera
+    group attached there); an ``alarm`` multiplies the bitrate of its
     camera groups (and the rate of Poisson sources) by ``bitrate_scale`` for its duration,
     and with ``gop`` shortens the cameras' GOP to it (a new GOP starts at the change). A
     camera group's actions apply to every stream; services switch on and off like sources.
@@ -105,8 +107,15 @@ def scenario_actions(scenario: Scenario, plan: NetworkPlan) -> list[Action]:
         actions.append(Action(up, none, label=f"{label} ends (repaired)"))
     for sw in plan.route_switches:
         actions.append(Action(sw.t_ps, none, label=sw.label, trees=sw.trees, pos0=sw.pos0))
+    cams = [(c.name, c.attach) for c in scenario.cameras]
+    districts = {n.id: n.district for n in scenario.nodes}
     for i, ev in enumerate(scenario.events):
-        for j, target in enumerate(ev.targets or ()):
+        # a node or district stands for its camera groups; each group once, at its first target
+        expanded: dict[str, int] = {}
+        for j, t in enumerate(ev.targets or ()):
+            for group in target_groups(t, members, cams, districts):
+                expanded.setdefault(group, j)
+        for target, j in expanded.items():
             idx = members[target]
             if ev.kind == "alarm":
                 bad = [int(k) for k in src.kind[idx] if k not in (KIND_CAMERA, KIND_POISSON)]
