@@ -80,7 +80,7 @@ size = "1172B"
 rate = "20Mbps"
 class = "bulk"
 [sla.data]
-packet_latency_max = "1.05ms"
+latency_max = "1.05ms"
 """
 
 TWO_COSTS = """
@@ -147,7 +147,7 @@ destinations = ["b"]
 size = "500B"
 interval = "1ms"
 [sla.data]
-packet_latency_max = "0.5ms"
+latency_max = "0.5ms"
 """
 
 
@@ -276,7 +276,7 @@ phase = "aligned"
 rate_control = "cbr"
 destinations = ["cc"]
 [sla.video]
-packet_latency_max = "30ms"
+latency_max = "30ms"
 
 [[growth]]
 year = 2
@@ -405,7 +405,7 @@ def test_the_example_growth_scenario_sizes(tmp_path: Path) -> None:
 # without SLA on c-e: only b-c, crossed by the failing class data, is upgraded, and the
 # report says why.
 WIDE = (
-    TWO.replace("[sla.data]", '[sla.voice]\npacket_latency_max = "50ms"\n[sla.data]')
+    TWO.replace("[sla.data]", '[sla.voice]\nlatency_max = "50ms"\n[sla.data]')
     + """
 [[nodes]]
 id = "d"
@@ -535,7 +535,7 @@ size = "1172B"
 rate = "30Mbps"
 class = "video"
 [sla.video]
-packet_latency_max = "5ms"
+latency_max = "5ms"
 loss = 0.001
 """
 SPANS = ["r0-r1", "r1-r2", "r2-r3", "r3-r0"]
@@ -642,7 +642,7 @@ size = "1172B"
 rate = "9.2Mbps"
 class = "data"
 [sla.data]
-packet_latency_p99 = "12ms"
+latency_p99 = "12ms"
 """
 
 

@@ -347,7 +347,7 @@ size = "1000B"
 interval = "2ms"
 class = "bulk"
 [sla.data]
-packet_latency_max = "10ms"
+latency_max = "10ms"
 
 [[growth]]
 year = 2
