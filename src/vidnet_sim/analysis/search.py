@@ -59,6 +59,7 @@ Levels = tuple[int, ...]
 #: Designs of a year over which the exact bound of a whole-design cost is computed.
 MAX_ENUMERATED = 4096
 _JUDGE, _EXPAND = 0, 1  # queue entries: a design to judge, a design whose children to push
+_AHEAD = 8  # queue entries looked at for the designs judged next (``upcoming``)
 
 
 @dataclass(frozen=True)
@@ -177,18 +178,27 @@ def search_year(
     prev: Sequence[int | None],
     judge: Judge,
     max_designs: int,
+    upcoming: Callable[[list[Levels]], None] | None = None,
 ) -> YearOutcome:
     """The cheapest feasible design of ``space`` given the previous year's levels ``prev``
     (``None``: link built this year), judging at most ``max_designs`` new designs before the
-    local-improvement pass (see the module doc)."""
-    return _YearSearch(space, prev, judge).run(max_designs)
+    local-improvement pass (see the module doc). ``upcoming`` is told, before each design
+    of the queue is judged, the next few designs the queue would judge after it (so that
+    their runs may start early; a hint only, the search does not depend on it)."""
+    return _YearSearch(space, prev, judge, upcoming).run(max_designs)
 
 
 class _YearSearch:
     """The state of one year's search: costs, bounds, verdicts and hints so far."""
 
-    def __init__(self, space: YearSpace, prev: Sequence[int | None], judge: Judge) -> None:
-        self.space, self.prev, self.judge = space, prev, judge
+    def __init__(
+        self,
+        space: YearSpace,
+        prev: Sequence[int | None],
+        judge: Judge,
+        upcoming: Callable[[list[Levels]], None] | None = None,
+    ) -> None:
+        self.space, self.prev, self.judge, self.upcoming = space, prev, judge, upcoming
         self.units, self.floor = _start(space, prev)
         self.movable = _movable(space, self.units)
         self.trials: list[Trial] = []
@@ -304,7 +314,11 @@ class _YearSearch:
             heapq.heappop(heap)
             if kind == _EXPAND:
                 self.push_children(levels)
-            elif self.verdict(levels).ok:
+                continue
+            if self.upcoming is not None:
+                nxt = [lv for _, k, _, lv in heapq.nsmallest(_AHEAD, heap) if k == _JUDGE]
+                self.upcoming(nxt)
+            if self.verdict(levels).ok:
                 return self.outcome(levels, True, c, False)
         else:
             if incumbent is not None:

@@ -6,6 +6,11 @@ SLA target holds in simulation, at the least CAPEX **for that year**, given that
 goes down a tier: the links of year *y* start from their tiers of year *y − 1*. A link is
 paid for when it is built (optics and ports at both ends, and the fibre when
 ``CostModel.new_fibre``) and again whenever it moves up a tier (new optics and ports).
+With the whole bill (``bill``), the cost of a year's design is instead the net present cost
+of the plan so far with it (:func:`plan_cost`: fibre, optics, switches, recording, running
+costs), which can fall with a faster tier; the search then orders designs by an exact bound
+of it (:mod:`~vidnet_sim.analysis.search`), or, for a year with too many designs, reports
+its answer as not proven optimal.
 
 The search of one year (:mod:`vidnet_sim.analysis.search`; simulation decides, only sound
 bounds prune):
@@ -825,7 +830,10 @@ def size_network(
                 [prev.get(lid) for lid in ids],
                 lambda lv, yr=yr: _judgement(yr, lv, *_evaluate(ctx, yr, lv)),  # type: ignore[misc]
                 ctx.max_designs,
+                upcoming=lambda lvs: ctx.ahead.__setitem__(slice(None), lvs[:4]),
             )
+            ctx.ahead.clear()
+            ctx.caches.clear()
             if outcome.levels is None:
                 raise _InfeasibleError(_no_design(ctx, yr, outcome))
             levels = outcome.levels

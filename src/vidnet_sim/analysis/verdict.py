@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,8 @@ class _Context:
     max_extend: int = 16  # longest run for a stationary verdict, × the duration (1: no check)
     executor: Executor | None = None  # where the runs go (None: in this process)
     progress: ProgressTracker | None = None
+    ahead: list[tuple[int, ...]] = field(default_factory=list)  # designs judged next
+    caches: dict[tuple[int, int, int, tuple[int, ...]], RunCache] = field(default_factory=dict)
 
     @property
     def case_targets(self) -> dict[str, dict[str, float]]:
@@ -149,7 +151,14 @@ def _steady_case(
     factor = 1
     while True:
         verdict, recs = _evaluate_case(
-            ctx, yr, levels, data, base * factor if factor > 1 else ctx.duration_ps, base * factor
+            ctx,
+            yr,
+            levels,
+            data,
+            base * factor if factor > 1 else ctx.duration_ps,
+            base * factor,
+            # the first runs of the designs judged next fill idle workers (normal case)
+            ahead=ctx.ahead if case == "normal" and factor == 1 else (),
         )
         growing = _growing(ctx, yr, recs) if verdict.ok and ctx.max_extend > 1 else []
         if not growing:
@@ -219,35 +228,26 @@ def _evaluate_case(
     data: dict[str, Any],
     duration_ps: int | None,
     run_ps: int,
+    ahead: Sequence[tuple[int, ...]] = (),
 ) -> tuple[Verdict, list[RunRecord]]:
     """Simulate one case of design ``levels`` (replications until decided, those of one
     round at once on ``ctx.executor``: :func:`~vidnet_sim.analysis.capacity.judge_many`).
     Loss targets count buffer losses only (``loss − failure_loss``): the packets lost while a
     failure converges are a property of the protection scheme, judged against
-    ``failure_loss``."""
-    trial = copy.deepcopy(data)
-    trial.pop("sizing", None)  # not read by a run: runs are stored by what they simulate
-    for link, lv in zip(trial["links"], levels, strict=True):
-        link["rate"] = f"{ctx.tiers[lv]}bps"
-    if ctx.max_extend > 1:  # equal intervals for the stationarity check
-        trial.setdefault("simulation", {})["report_interval"] = f"{run_ps // _INTERVALS}ps"
-    cache = RunCache(
-        trial,
-        ctx.base_dir,
-        Vary("size", "fixed", None, 0.0),
-        ctx.folder,
-        duration_ps,
-        ctx.on_run,
-        executor=ctx.executor,
-        progress=ctx.progress,
-    )
+    ``failure_loss``. The first runs of the designs ``ahead`` (judged next) may fill idle
+    workers; they are kept for when those designs are judged."""
     x = float(yr.year)
     [(verdict, recs)] = judge_many(  # the replications at once on the executor
-        [(cache, x)],
+        [(_case_cache(ctx, yr, levels, data, duration_ps, run_ps), x)],
         ctx.case_targets,
         ctx.confidence,
         ctx.replications,
         ctx.max_replications,
+        ahead=[
+            (_case_cache(ctx, yr, lv, data, duration_ps, run_ps), x)
+            for lv in ahead
+            if lv not in yr.memo and lv != levels
+        ],
         read=_buffer_loss,
     )
     for r in recs:
@@ -264,6 +264,37 @@ def _evaluate_case(
     if not any(r.summary is not None for r in recs):
         raise _RunsFailedError(f"year {yr.year}: every run of a design failed: {recs[0].error}")
     return verdict, recs
+
+
+def _case_cache(
+    ctx: _Context,
+    yr: _Year,
+    levels: tuple[int, ...],
+    data: dict[str, Any],
+    duration_ps: int | None,
+    run_ps: int,
+) -> RunCache:
+    """The runs of one case of design ``levels`` (kept while the year is searched, so that
+    runs made ahead are not made again)."""
+    key = (yr.year, id(data), run_ps, levels)
+    if key not in ctx.caches:
+        trial = copy.deepcopy(data)
+        trial.pop("sizing", None)  # not read by a run: runs are stored by what they simulate
+        for link, lv in zip(trial["links"], levels, strict=True):
+            link["rate"] = f"{ctx.tiers[lv]}bps"
+        if ctx.max_extend > 1:  # equal intervals for the stationarity check
+            trial.setdefault("simulation", {})["report_interval"] = f"{run_ps // _INTERVALS}ps"
+        ctx.caches[key] = RunCache(
+            trial,
+            ctx.base_dir,
+            Vary("size", "fixed", None, 0.0),
+            ctx.folder,
+            duration_ps,
+            ctx.on_run,
+            executor=ctx.executor,
+            progress=ctx.progress,
+        )
+    return ctx.caches[key]
 
 
 def _buffer_loss(rec: RunRecord) -> RunRecord:
