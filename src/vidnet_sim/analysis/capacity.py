@@ -312,6 +312,50 @@ def find_capacity(
     level meets it: the message names the class and target).
     """
 
+    _check_options(replications, max_replications, rel_tol, confidence)
+    targets = _capacity_targets(file)
+    data, base_dir = load_raw(file)
+    vary = make_vary(data, what)
+    x0, xmax = _search_range(vary, start, maximum)
+    cache = RunCache(
+        data,
+        base_dir,
+        vary,
+        Path(cache_dir) if cache_dir else None,
+        duration_ps,
+        on_run,
+        executor=executor,
+        progress=ProgressTracker(on_progress),
+    )
+    judge = _Judge(cache, targets, confidence, replications, max_replications, max_values)
+    bracket = _Bracket(vary, x0, xmax, rel_tol)
+    lo: float | None = None
+    hi: float | None = None
+    while (x := bracket.next_value(lo, hi)) is not None:
+        if judge(x, [bracket.next_value(x, hi), bracket.next_value(lo, x)]).ok:
+            lo = x
+        else:
+            hi = x
+    if lo is None:
+        assert hi is not None
+        raise _no_load_meets(vary, hi, judge.judged[hi])
+    failures = [
+        {"x": r.x, "replication": r.replication, "seed": r.seed, "error": r.error}
+        for r in judge.used
+        if r.error is not None
+    ]
+    verdicts = sorted(judge.judged.values(), key=lambda v: v.x)
+    result = CapacityResult(vary, lo, hi, verdicts, failures)
+    result.binding = judge.judged[hi if hi is not None else lo].binding()
+    if estimates:
+        result.estimates = estimated_capacities(cache, targets, x0, xmax, rel_tol)
+    return result
+
+
+def _check_options(
+    replications: int, max_replications: int, rel_tol: float, confidence: float
+) -> None:
+    """Raise :class:`AnalysisInputError` for inconsistent search options."""
     if replications < 2 and max_replications < 2:
         raise AnalysisInputError("--replications: need at least 2 for a confidence interval")
     if max_replications < replications:
@@ -324,6 +368,11 @@ def find_capacity(
         raise AnalysisInputError(f"--tolerance: expected a number in (0, 1), got {rel_tol}")
     if not 0 < confidence < 1:
         raise AnalysisInputError(f"--confidence: must be in (0, 1), got {confidence}")
+
+
+def _capacity_targets(file: str | Path) -> dict[str, dict[str, float]]:
+    """The scenario's SLA targets by class (classes with at least one target); raises
+    :class:`AnalysisInputError` when there are none."""
     scenario = load_scenario(file)
     targets = {cls: sla_columns(t) for cls, t in sla_targets(scenario).items()}
     targets = {c: t for c, t in targets.items() if t}
@@ -332,8 +381,14 @@ def find_capacity(
             f"{file}: the scenario has no SLA targets ([sla.<class>]): capacity means the "
             "largest load meeting every target, so at least one is needed"
         )
-    data, base_dir = load_raw(file)
-    vary = make_vary(data, what)
+    return targets
+
+
+def _search_range(
+    vary: Vary, start: str | float | None, maximum: str | float | None
+) -> tuple[float, float]:
+    """The start value (default: the scenario's current one) and the maximum (default 1024 ×
+    start) of the search."""
     x0 = vary.parse(start) if start is not None else vary.current
     if x0 < vary.minimum or (x0 <= 0):
         raise AnalysisInputError(f"--start {vary.label(x0)}: must be positive")
@@ -343,96 +398,104 @@ def find_capacity(
             f"the search range is reversed: --max {vary.label(xmax)} is below the start "
             f"{vary.label(x0)}"
         )
-    cache = RunCache(
-        data,
-        base_dir,
-        vary,
-        Path(cache_dir) if cache_dir else None,
-        duration_ps,
-        on_run,
-        executor=executor,
-        progress=ProgressTracker(on_progress),
-    )
-    judged: dict[float, Verdict] = {}
-    used: list[RunRecord] = []
+    return x0, xmax
 
-    def norm(x: float) -> float:
-        return float(round(x)) if vary.integer else float(x)
 
-    def judge(x: float, ahead: list[float | None]) -> Verdict:
+@dataclass
+class _Judge:
+    """Judges each value once, from its replications (:func:`judge_many`), keeping the
+    verdicts and the runs used; judging more than ``max_values`` values raises."""
+
+    cache: RunCache
+    targets: dict[str, dict[str, float]]
+    confidence: float
+    replications: int
+    max_replications: int
+    max_values: int
+    judged: dict[float, Verdict] = field(default_factory=dict)
+    used: list[RunRecord] = field(default_factory=list)
+
+    def __call__(self, x: float, ahead: list[float | None]) -> Verdict:
         """Judge ``x``; the first runs of ``ahead`` (the values judged next, whichever way
         ``x`` goes) fill idle workers."""
-        if x in judged:
-            return judged[x]
-        spec = [(cache, a) for a in dict.fromkeys(ahead) if a is not None and a not in judged]
+        if x in self.judged:
+            return self.judged[x]
+        spec = [
+            (self.cache, a) for a in dict.fromkeys(ahead) if a is not None and a not in self.judged
+        ]
         [(verdict, recs)] = judge_many(
-            [(cache, x)], targets, confidence, replications, max_replications, ahead=spec
+            [(self.cache, x)],
+            self.targets,
+            self.confidence,
+            self.replications,
+            self.max_replications,
+            ahead=spec,
         )
-        judged[x] = verdict
-        used.extend(recs)
-        if len(judged) > max_values:
+        self.judged[x] = verdict
+        self.used.extend(recs)
+        if len(self.judged) > self.max_values:
             raise AnalysisInputError(
-                f"the search judged more than {max_values} values "
+                f"the search judged more than {self.max_values} values "
                 "without converging; is the SLA monotone in "
-                f"{vary.what}?"
+                f"{self.cache.vary.what}?"
             )
         return verdict
 
-    def close(lo: float, hi: float) -> bool:
-        return hi - lo <= 1 if vary.integer else hi - lo <= rel_tol * max(abs(hi), 1e-300)
 
-    def next_value(lo: float | None, hi: float | None) -> float | None:
+@dataclass
+class _Bracket:
+    """The values the capacity search judges, from ``x0`` up to ``xmax``: bracketing
+    doubles from a passing start or halves from a failing one; then bisection until the
+    values are one apart (whole variables) or within ``rel_tol``."""
+
+    vary: Vary
+    x0: float
+    xmax: float
+    rel_tol: float
+
+    def norm(self, x: float) -> float:
+        return float(round(x)) if self.vary.integer else float(x)
+
+    def close(self, lo: float, hi: float) -> bool:
+        if self.vary.integer:
+            return hi - lo <= 1
+        return hi - lo <= self.rel_tol * max(abs(hi), 1e-300)
+
+    def next_value(self, lo: float | None, hi: float | None) -> float | None:
         """The value to judge next, knowing the largest passing (``lo``) and smallest failing
-        (``hi``) values so far; ``None`` when the search ends. Bracketing doubles from a
-        passing start or halves from a failing one; then bisection."""
+        (``hi``) values so far; ``None`` when the search ends."""
+        integer = self.vary.integer
         if lo is None and hi is None:
-            return norm(x0)
+            return self.norm(self.x0)
         if hi is None:  # every value passed so far: double, up to the maximum
             assert lo is not None
-            if lo >= xmax:
+            if lo >= self.xmax:
                 return None
-            return norm(min(max(2 * lo, lo + 1) if vary.integer else 2 * lo, xmax))
+            return self.norm(min(max(2 * lo, lo + 1) if integer else 2 * lo, self.xmax))
         if lo is None:  # every value failed so far: halve
-            nxt = norm(hi / 2)
-            if vary.integer:
-                nxt = max(nxt, vary.minimum)
-            if nxt >= hi or (not vary.integer and nxt < x0 * 1e-6):
+            nxt = self.norm(hi / 2)
+            if integer:
+                nxt = max(nxt, self.vary.minimum)
+            if nxt >= hi or (not integer and nxt < self.x0 * 1e-6):
                 return None
             return nxt
-        if close(lo, hi):
+        if self.close(lo, hi):
             return None
-        mid = norm((lo + hi) / 2)
+        mid = self.norm((lo + hi) / 2)
         return None if mid in (lo, hi) else mid
 
-    lo: float | None = None
-    hi: float | None = None
-    while (x := next_value(lo, hi)) is not None:
-        if judge(x, [next_value(x, hi), next_value(lo, x)]).ok:
-            lo = x
-        else:
-            hi = x
-    if lo is None:
-        assert hi is not None
-        b = judged[hi].binding()
-        raise AnalysisInputError(
-            f"no {vary.what} value meets the SLA: even at {vary.what} = "
-            f"{vary.label(hi)}, class {b['class']!r} {b['metric']} is "
-            f"{show_value(b['metric'], b['mean'])} against a target of "
-            f"{show_value(b['metric'], b['target'])}; the target cannot be met at any load "
-            "(relax it, or change the network)"
-        )
-    failures = [
-        {"x": r.x, "replication": r.replication, "seed": r.seed, "error": r.error}
-        for r in used
-        if r.error is not None
-    ]
-    result = CapacityResult(vary, lo, hi, sorted(judged.values(), key=lambda v: v.x), failures)
-    result.binding = (
-        judged[hi].binding() if hi is not None else judged[lo].binding() if lo is not None else {}
+
+def _no_load_meets(vary: Vary, hi: float, verdict: Verdict) -> AnalysisInputError:
+    """The error when even the smallest value judged, ``hi`` (judged ``verdict``), fails the
+    SLA."""
+    b = verdict.binding()
+    return AnalysisInputError(
+        f"no {vary.what} value meets the SLA: even at {vary.what} = "
+        f"{vary.label(hi)}, class {b['class']!r} {b['metric']} is "
+        f"{show_value(b['metric'], b['mean'])} against a target of "
+        f"{show_value(b['metric'], b['target'])}; the target cannot be met at any load "
+        "(relax it, or change the network)"
     )
-    if estimates:
-        result.estimates = estimated_capacities(cache, targets, x0, xmax, rel_tol)
-    return result
 
 
 def _search(

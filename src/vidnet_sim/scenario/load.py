@@ -420,19 +420,42 @@ class _Hints:
         return did_you_mean(word, self.choices, False)
 
 
-def _cross_checks(data: dict[str, Any]) -> list[Problem]:
-    """Unique ids and names, and every reference to a node, checked on the raw data."""
-    problems: list[Problem] = []
-    node_ids = _raw_strings(data, "nodes", "id")
-    hint_node = _Hints(sorted(node_ids))
+class _NodeCheck:
+    """``check(value, *loc)``: the problem at ``loc`` when ``value`` is a string that is no
+    node's id (with a suggestion), else nothing."""
 
-    def check_node(value: object, *loc: int | str) -> list[Problem]:
-        if isinstance(value, str) and value not in node_ids:
-            hint = hint_node(value)
-            return [Problem(_path(loc, data), f"got {_show(value)}: no node has this id{hint}")]
+    def __init__(self, data: dict[str, Any], ids: set[str]) -> None:
+        self.data = data
+        self.ids = ids
+        self.hint = _Hints(sorted(ids))
+
+    def __call__(self, value: object, *loc: int | str) -> list[Problem]:
+        if isinstance(value, str) and value not in self.ids:
+            hint = self.hint(value)
+            return [
+                Problem(_path(loc, self.data), f"got {_show(value)}: no node has this id{hint}")
+            ]
         return []
 
-    # unique node ids
+
+def _cross_checks(data: dict[str, Any]) -> list[Problem]:
+    """Unique ids and names, and every reference to a node, checked on the raw data."""
+    node_ids = _raw_strings(data, "nodes", "id")
+    check_node = _NodeCheck(data, node_ids)
+    problems = _duplicate_node_ids(data)
+    problems += _check_coordinate_systems(data)
+    problems += _check_links(data, check_node)
+    named, names = _check_named_items(data, check_node)
+    problems += named
+    problems += _check_routes(data, node_ids, check_node)
+    problems += _check_targets(data, names)
+    problems += sla_class_problems(plan_data(data))  # a class used in any year of the plan
+    return problems
+
+
+def _duplicate_node_ids(data: dict[str, Any]) -> list[Problem]:
+    """Each node id used once."""
+    problems: list[Problem] = []
     first_node: dict[str, int] = {}
     for i, item in raw_items(data, "nodes"):
         nid = item.get("id")
@@ -446,8 +469,11 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
                 )
             else:
                 first_node[nid] = i
+    return problems
 
-    # node coordinates: one system (x/y or lat/lon) for the whole scenario
+
+def _check_coordinate_systems(data: dict[str, Any]) -> list[Problem]:
+    """Node coordinates: one system (x/y or lat/lon) for the whole scenario."""
     systems: dict[str, int] = {}
     for i, item in raw_items(data, "nodes"):
         if "x" in item and "lat" in item:
@@ -455,18 +481,22 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
         for system, key in (("x/y", "x"), ("lat/lon", "lat")):
             if key in item:
                 systems.setdefault(system, i)
-    if len(systems) > 1:
-        i = max(systems.values())
-        key = "lat" if systems["lat/lon"] == i else "x"
-        problems.append(
-            Problem(
-                _path(("nodes", i, key), data),
-                f"nodes[{systems['x/y']}] uses x/y and nodes[{systems['lat/lon']}] lat/lon: "
-                "give every node's coordinates in one system",
-            )
+    if len(systems) <= 1:
+        return []
+    i = max(systems.values())
+    key = "lat" if systems["lat/lon"] == i else "x"
+    return [
+        Problem(
+            _path(("nodes", i, key), data),
+            f"nodes[{systems['x/y']}] uses x/y and nodes[{systems['lat/lon']}] lat/lon: "
+            "give every node's coordinates in one system",
         )
+    ]
 
-    # links: unique ids (explicit or a-b), endpoints exist
+
+def _check_links(data: dict[str, Any], check_node: _NodeCheck) -> list[Problem]:
+    """Links: unique ids (explicit or a-b), endpoints exist."""
+    problems: list[Problem] = []
     first_link: dict[str, int] = {}
     for i, item in raw_items(data, "links"):
         a, b, lid = item.get("a"), item.get("b"), item.get("id")
@@ -485,70 +515,114 @@ def _cross_checks(data: dict[str, Any]) -> list[Problem]:
                 first_link[lid] = i
         problems += check_node(a, "links", i, "a")
         problems += check_node(b, "links", i, "b")
+    return problems
 
-    # camera groups, sources and services: unique names, origin and destination nodes exist
-    indexed: dict[str, list[tuple[str, int]]] = {}  # "north" -> node ids "north[i]", with i
+
+def _check_named_items(
+    data: dict[str, Any], check_node: _NodeCheck
+) -> tuple[list[Problem], list[str]]:
+    """Camera groups, sources and services: unique names, origin and destination nodes exist;
+    also their names, sorted."""
+    problems: list[Problem] = []
+    indexed = _indexed_node_ids(check_node.ids)
+    names: dict[str, str] = {}  # name -> where it is first given, e.g. "cameras[2]"
+    for section, origin_key in (("cameras", "attach"), ("sources", "at"), ("services", "at")):
+        for i, item in raw_items(data, section):
+            problems += _duplicate_name(data, section, i, item.get("name"), names)
+            origin = item.get(origin_key)
+            problems += check_node(origin, section, i, origin_key)
+            problems += _check_destinations(data, section, i, item, origin, check_node)
+            if section == "cameras":
+                problems += _check_camera_group(data, i, item, indexed, check_node)
+    return problems, sorted(names)
+
+
+def _indexed_node_ids(node_ids: set[str]) -> dict[str, list[tuple[str, int]]]:
+    """The node ids named like cameras, by group: "north" -> node ids "north[i]", with i."""
+    indexed: dict[str, list[tuple[str, int]]] = {}
     for n in node_ids:
         if m := _INDEXED.fullmatch(n):
             indexed.setdefault(m.group(1), []).append((n, int(m.group(2))))
-    names: dict[str, str] = {}
-    for section, origin_key in (("cameras", "attach"), ("sources", "at"), ("services", "at")):
-        for i, item in raw_items(data, section):
-            name = item.get("name")
-            if isinstance(name, str):
-                if name in names:
-                    problems.append(
-                        Problem(
-                            _path((section, i, "name"), data),
-                            f"duplicate name {name!r} (also {names[name]}); camera groups"
-                            + (
-                                ", sources and services"
-                                if "services" in (section, names[name][:8])
-                                else " and sources"
-                            )
-                            + " need distinct names",
-                        )
-                    )
-                else:
-                    names[name] = f"{section}[{i}]"
-            origin = item.get(origin_key)
-            problems += check_node(origin, section, i, origin_key)
-            seen: set[str] = set()
-            for k, dest in _str_list(item, "destinations"):
-                loc = (section, i, "destinations", k)
-                if dest not in node_ids:
-                    problems += check_node(dest, *loc)
-                elif dest in seen:
-                    problems.append(
-                        Problem(_path(loc, data), f"destination {dest!r} is listed twice")
-                    )
-                elif section != "cameras" and dest == origin:
-                    problems.append(
-                        Problem(
-                            _path(loc, data),
-                            f"destination {dest!r} is the node the {section[:-1]} is at",
-                        )
-                    )
-                seen.add(dest)
-            if section == "cameras":  # each stream's own destinations
-                for j, stream in raw_items(item, "streams"):
-                    for k, dest in _str_list(stream, "destinations"):
-                        problems += check_node(dest, section, i, "streams", j, "destinations", k)
-            count = item.get("count")
-            if section == "cameras" and isinstance(name, str) and isinstance(count, int):
-                taken = sorted(n for n, k in indexed.get(name, ()) if k < count)
-                if taken:
-                    problems.append(
-                        Problem(
-                            _path((section, i, "name"), data),
-                            f"camera {taken[0]!r} of group {name!r} would have the id of a "
-                            "node (cameras are nodes named group[i]); rename the group or "
-                            "the node",
-                        )
-                    )
-    problems += _check_routes(data, node_ids, check_node)
-    problems += _check_targets(data, sorted(names))
-    problems += sla_class_problems(plan_data(data))  # a class used in any year of the plan
+    return indexed
+
+
+def _duplicate_name(
+    data: dict[str, Any], section: str, i: int, name: object, names: dict[str, str]
+) -> list[Problem]:
+    """The problem when ``name`` is already in ``names`` (camera groups, sources and
+    services share one namespace); else records where it is first given."""
+    if not isinstance(name, str):
+        return []
+    if name not in names:
+        names[name] = f"{section}[{i}]"
+        return []
+    return [
+        Problem(
+            _path((section, i, "name"), data),
+            f"duplicate name {name!r} (also {names[name]}); camera groups"
+            + (
+                ", sources and services"
+                if "services" in (section, names[name][:8])
+                else " and sources"
+            )
+            + " need distinct names",
+        )
+    ]
+
+
+def _check_destinations(
+    data: dict[str, Any],
+    section: str,
+    i: int,
+    item: dict[str, Any],
+    origin: object,
+    check_node: _NodeCheck,
+) -> list[Problem]:
+    """An item's destinations: existing nodes, each listed once, not a source's or service's
+    own node."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for k, dest in _str_list(item, "destinations"):
+        loc = (section, i, "destinations", k)
+        if dest not in check_node.ids:
+            problems += check_node(dest, *loc)
+        elif dest in seen:
+            problems.append(Problem(_path(loc, data), f"destination {dest!r} is listed twice"))
+        elif section != "cameras" and dest == origin:
+            problems.append(
+                Problem(
+                    _path(loc, data),
+                    f"destination {dest!r} is the node the {section[:-1]} is at",
+                )
+            )
+        seen.add(dest)
+    return problems
+
+
+def _check_camera_group(
+    data: dict[str, Any],
+    i: int,
+    item: dict[str, Any],
+    indexed: dict[str, list[tuple[str, int]]],
+    check_node: _NodeCheck,
+) -> list[Problem]:
+    """A camera group's own stream destinations exist, and no camera would have a node's id."""
+    problems: list[Problem] = []
+    for j, stream in raw_items(item, "streams"):
+        for k, dest in _str_list(stream, "destinations"):
+            problems += check_node(dest, "cameras", i, "streams", j, "destinations", k)
+    name, count = item.get("name"), item.get("count")
+    if isinstance(name, str) and isinstance(count, int):
+        taken = sorted(n for n, k in indexed.get(name, ()) if k < count)
+        if taken:
+            problems.append(
+                Problem(
+                    _path(("cameras", i, "name"), data),
+                    f"camera {taken[0]!r} of group {name!r} would have the id of a "
+                    "node (cameras are nodes named group[i]); rename the group or "
+                    "the node",
+                )
+            )
     return problems
 
 

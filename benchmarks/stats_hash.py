@@ -1,0 +1,59 @@
+"""Hash what a run computes, to show a change of structure changed no result.
+
+    python benchmarks/stats_hash.py [SCENARIO_DIR]
+
+Runs the example scenarios with the Numba core for a short time each and prints a hash of
+every field of their ``RunStats`` (the wall time and fields added since the hashes in
+docs/performance.md were recorded left out), so the same command run on two commits, with the
+same scenario files, shows whether anything the engine computes differs. SLA keys are written
+under their old names (``packet_latency_*``), which every version accepts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from vidnet_sim.runner import run
+from vidnet_sim.scenario.units import parse_time
+
+#: Fields left out: the wall time, and the exact latency sums added after the first hashes.
+SKIP = {"wall_seconds", "latency_sum_ps", "frame_latency_sum_ps"}
+CASES = (
+    ("small-town", "3s"),
+    ("mid-city-services", "2s"),
+    ("mid-city", "2s"),
+    ("small-town-growth", "2s"),
+)
+
+
+def stats_hash(scenario: Path, duration: str) -> str:
+    """The hash of the ``RunStats`` of ``scenario`` run for ``duration``."""
+    text = re.sub(r"^latency_p", "packet_latency_p", scenario.read_text(), flags=re.M)
+    copy = Path(tempfile.mkdtemp()) / scenario.name
+    copy.write_text(text)
+    stats = run(copy, write=False, duration_ps=parse_time(duration)).stats
+    h = hashlib.sha256()
+    for name in sorted(f.name for f in dataclasses.fields(stats)):
+        if name in SKIP:
+            continue
+        value = getattr(stats, name)
+        h.update(name.encode())
+        h.update(repr(value.tolist() if isinstance(value, np.ndarray) else value).encode())
+    return h.hexdigest()[:16]
+
+
+def main() -> None:
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent.parent / "scenarios"
+    for name, duration in CASES:
+        print(name, stats_hash(folder / f"{name}.toml", duration), flush=True)
+
+
+if __name__ == "__main__":
+    main()
