@@ -173,6 +173,12 @@ def test_a_folder_holding_other_files_is_not_replaced(
         code, output = run_cli("run", file, "--out", out)
         assert code == 0, output
         assert sorted(os.listdir(tmp_path / out)) == sorted(RUN_FILES)
+    # a run with its per-packet table is a run's folder too: the next run replaces it whole
+    code, output = run_cli("run", file, "--out", "empty", "--packets")
+    assert code == 0 and "packets.parquet" in os.listdir(tmp_path / "empty"), output
+    code, output = run_cli("run", file, "--out", "empty")
+    assert code == 0, output
+    assert sorted(os.listdir(tmp_path / "empty")) == sorted(RUN_FILES)
 
 
 # --------------------------------------------------------------------------- scenario paths

@@ -231,7 +231,7 @@ def check_run_folder(folder: str | os.PathLike[str]) -> None:
     others = sorted(
         n
         for n in os.listdir(folder)
-        if n not in RUN_FILES and not (n.startswith(".") and n.endswith(".tmp"))
+        if n not in (*RUN_FILES, PACKETS_FILE) and not (n.startswith(".") and n.endswith(".tmp"))
     )
     if others:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
