@@ -96,7 +96,7 @@ from vidnet_sim.results.storage import mean_storage
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import load_scenario, parse_scenario_dict
 from vidnet_sim.scenario.growth import plan_years, remap_problem, year_data
-from vidnet_sim.scenario.model import Scenario
+from vidnet_sim.scenario.model import Scenario, Sizing
 from vidnet_sim.scenario.units import parse_time
 
 __all__ = [
@@ -629,6 +629,83 @@ def _counts(sc: Any) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------- entry point
+def _floor(tiers: list[int], ids: list[str], load: list[float], year: int) -> list[int]:
+    """Each link's slowest tier above its mean offered load (a sound floor: a slower one
+    loses packets in steady state); :class:`_InfeasibleError` when none is."""
+    floor: list[int] = []
+    for i, lid in enumerate(ids):
+        fit = [k for k, t in enumerate(tiers) if t > load[i]]
+        if not fit:
+            raise _InfeasibleError(
+                f"the SLA cannot be met at any tier in year {year}: link {lid} "
+                f"carries {_show_rate(load[i])} on average (sum of mean rates), more "
+                f"than the fastest tier of the cost table ({_show_rate(tiers[-1])}); "
+                "add a faster tier to [optics]"
+            )
+        floor.append(fit[0])
+    return floor
+
+
+def _add_failure_cases(ctx: _Context, yr: _Year, sc: Scenario, base_dir: Path) -> None:
+    """N-1: the year's failure cases (one per protected link), and the classes' paths
+    widened with their reroutes (culprits, links held)."""
+    ids, dirs = yr.ids, yr.dirs
+    carried = {ids[i] for links in yr.class_links.values() for i in links}
+    yr.cases, case_plans = _failure_cases(ctx, yr.year, sc, yr.data, base_dir, ids, carried)
+    pos = {d: i for i, ds in enumerate(dirs) for d in ds}
+    for cplan in case_plans:
+        for cls, crossed in _layout_class_dirs(cplan).items():
+            yr.class_dirs.setdefault(cls, set()).update(crossed)
+            yr.class_links.setdefault(cls, set()).update(pos[x] for x in crossed if x in pos)
+
+
+def _check_size_options(
+    replications: int,
+    max_replications: int,
+    confidence: float,
+    survive: str | None,
+    max_extend: int,
+    failure_loss: float | None,
+) -> None:
+    """Raise :class:`AnalysisInputError` for an option of :func:`size_network` out of range."""
+    if replications < 1 or max_replications < replications:
+        raise AnalysisInputError(
+            "--replications must be ≥ 1 and --max-replications ≥ --replications"
+        )
+    if not 0 < confidence < 1:
+        raise AnalysisInputError(f"--confidence: must be in (0, 1), got {confidence}")
+    if survive not in (None, "none", "single-link"):
+        raise AnalysisInputError(f"--survive: got {survive!r}, expected 'none' or 'single-link'")
+    if max_extend < 1:
+        raise AnalysisInputError(f"--max-extend: got {max_extend}, expected an integer ≥ 1")
+    if failure_loss is not None and not 0 <= failure_loss <= 1:
+        raise AnalysisInputError(f"--failure-loss: got {failure_loss}, expected a share in [0, 1]")
+
+
+def _sizing_setup(
+    setup: Sizing | None,
+    one_tier: list[list[str]] | None,
+    failure_loss: float | None,
+    survive: str | None,
+    protected: list[str] | None,
+) -> tuple[list[list[str]], float | None, str, list[str] | None, int]:
+    """The scenario's ``[sizing]`` with the options given to :func:`size_network` over it:
+    the one-tier groups (both), the failure-loss budget, what to survive, the protected
+    links and the convergence time."""
+    groups = [list(g) for g in (setup.one_tier if setup else [])] + [
+        list(g) for g in one_tier or []
+    ]
+    if setup is None:
+        return groups, failure_loss, survive or "none", protected, parse_time("50ms")
+    return (
+        groups,
+        failure_loss if failure_loss is not None else setup.failure_loss,
+        survive or setup.survive,
+        protected if protected is not None else setup.protected,
+        setup.convergence,
+    )
+
+
 def size_network(
     file: str | Path,
     model: CostModel | None = None,
@@ -677,12 +754,9 @@ def size_network(
     without SLA targets or links, and :class:`SizingStoppedError` (with the years sized so far in
     ``result``) when a year's SLA cannot be met at any tier or every run of a design fails.
     """
-    if replications < 1 or max_replications < replications:
-        raise AnalysisInputError(
-            "--replications must be ≥ 1 and --max-replications ≥ --replications"
-        )
-    if not 0 < confidence < 1:
-        raise AnalysisInputError(f"--confidence: must be in (0, 1), got {confidence}")
+    _check_size_options(
+        replications, max_replications, confidence, survive, max_extend, failure_loss
+    )
     model = model or (bill.link_model() if bill is not None else CostModel())
     tiers = model.useful_tiers
     if not tiers:
@@ -700,12 +774,6 @@ def size_network(
     if bill is not None:  # a leased link without a rent: before anything runs
         check_growth_plan(scenario, data, bill)
     setup = scenario.sizing
-    if survive not in (None, "none", "single-link"):
-        raise AnalysisInputError(f"--survive: got {survive!r}, expected 'none' or 'single-link'")
-    if max_extend < 1:
-        raise AnalysisInputError(f"--max-extend: got {max_extend}, expected an integer ≥ 1")
-    if failure_loss is not None and not 0 <= failure_loss <= 1:
-        raise AnalysisInputError(f"--failure-loss: got {failure_loss}, expected a share in [0, 1]")
     ctx = _Context(
         model,
         tiers,
@@ -719,11 +787,7 @@ def size_network(
         max_designs,
         on_run,
         judge,
-        [list(g) for g in (setup.one_tier if setup else [])] + [list(g) for g in one_tier or []],
-        failure_loss if failure_loss is not None else setup.failure_loss if setup else None,
-        survive or (setup.survive if setup else "none"),
-        protected if protected is not None else setup.protected if setup else None,
-        setup.convergence if setup else parse_time("50ms"),
+        *_sizing_setup(setup, one_tier, failure_loss, survive, protected),
         max_extend,
         executor=executor,
         progress=ProgressTracker(on_progress),
@@ -795,28 +859,9 @@ def size_network(
             scenario=sc,
         )
         if ctx.survive == "single-link":
-            carried = {ids[i] for links in class_links.values() for i in links}
-            yr.cases, case_plans = _failure_cases(ctx, year, sc, ydata, base_dir, ids, carried)
-            # the classes' paths include their reroutes (culprits, links held)
-            pos = {d: i for i, ds in enumerate(dirs) for d in ds}
-            for cplan in case_plans:
-                for cls, crossed in _layout_class_dirs(cplan).items():
-                    yr.class_dirs.setdefault(cls, set()).update(crossed)
-                    yr.class_links.setdefault(cls, set()).update(
-                        pos[x] for x in crossed if x in pos
-                    )
+            _add_failure_cases(ctx, yr, sc, base_dir)
         try:
-            floor: list[int] = []
-            for i, lid in enumerate(ids):
-                fit = [k for k, t in enumerate(tiers) if t > load[i]]
-                if not fit:
-                    raise _InfeasibleError(
-                        f"the SLA cannot be met at any tier in year {year}: link {lid} "
-                        f"carries {_show_rate(load[i])} on average (sum of mean rates), more "
-                        f"than the fastest tier of the cost table ({_show_rate(tiers[-1])}); "
-                        "add a faster tier to [optics]"
-                    )
-                floor.append(fit[0])
+            floor = _floor(tiers, ids, load, year)
             _check_propagation(ctx, yr)
             outcome = search_year(
                 _space(
