@@ -330,7 +330,7 @@ def _summary_parts(result: SizingResult) -> list[str]:
         + ", ".join(
             f"{_count(len(ls), 'link')} at {show_tier(r)}" for r, ls in sorted(by_rate.items())
         )
-        + f" ({_money(first.capex, cur)})."
+        + f" (links: {_money(first.capex, cur)})."
     ]
     for y0, y in itertools.pairwise(result.years):
         built = [k for k in y.rates if k not in y0.rates]
@@ -341,13 +341,13 @@ def _summary_parts(result: SizingResult) -> list[str]:
         if raised:
             what.append("upgrade " + ", ".join(f"{k} to {show_tier(r)}" for k, r in raised.items()))
         if what:
-            parts.append(f"Year {y.year}: {' and '.join(what)} ({_money(y.capex, cur)}).")
+            parts.append(f"Year {y.year}: {' and '.join(what)} (links: {_money(y.capex, cur)}).")
     if not any(_raised(a.rates, b.rates) for a, b in itertools.pairwise(result.years)):
         parts.append("No link needs a faster tier later.")
     vtotal = sum(y.vendor_capex for y in result.years)
     text = (
-        f"The 60 % rule of vendor calculators would spend {_money(vtotal, cur)} over the "
-        f"same years, against {_money(result.total_capex, cur)}"
+        f"The 60 % rule of vendor calculators would spend {_money(vtotal, cur)} on links over "
+        f"the same years, against {_money(result.total_capex, cur)}"
     )
     vup = [
         (b.year, _raised(a.vendor_rates, b.vendor_rates))
@@ -357,6 +357,12 @@ def _summary_parts(result: SizingResult) -> list[str]:
     if vup:
         text += ", upgrading " + "; ".join(f"{', '.join(up)} in year {yr}" for yr, up in vup)
     text += "."
+    if result.bill is not None and result.vendor_bill is not None:
+        text += (
+            f" With the whole bill (switches, recording, running costs), net present cost "
+            f"{_money(result.vendor_bill.npc, result.bill.currency)} for the 60 % rule's "
+            f"design against {_money(result.bill.npc, result.bill.currency)}."
+        )
     vfail = [
         y.year for y in result.years if y.vendor_verdict is not None and not y.vendor_verdict.ok
     ]
