@@ -35,7 +35,7 @@ from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import MAX_REPLICATIONS, MAX_STEPS
 from vidnet_sim.cli.executors import ExecutorOptions, executor_options
 from vidnet_sim.cli.output import progress_console, reported_errors, stdout_console
-from vidnet_sim.cli.run import time_option
+from vidnet_sim.cli.run import confidence_option, time_option
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL
 from vidnet_sim.execute import JobProgress
 
@@ -124,12 +124,7 @@ class _Bar:
     show_default=True,
     help="Independent runs per value (confidence intervals need ≥ 2).",
 )
-@click.option(
-    "--confidence",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.95,
-    show_default=True,
-)
+@confidence_option
 @click.option("--duration", help="Override simulation.duration of every run, e.g. '10s'.")
 @click.option(
     "--out",
@@ -225,12 +220,7 @@ def curve(
     show_default=True,
     help="Replications added while a confidence interval straddles a target.",
 )
-@click.option(
-    "--confidence",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.95,
-    show_default=True,
-)
+@confidence_option
 @click.option(
     "--tolerance",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
@@ -381,7 +371,7 @@ def _last_year(table: pd.DataFrame) -> pd.DataFrame:
     show_default=True,
     help="Replications added while a confidence interval straddles a target.",
 )
-@click.option("--confidence", type=float, default=0.95, show_default=True)
+@confidence_option
 @click.option("--duration", help="Override simulation.duration of every run.")
 @click.option(
     "--max-designs",

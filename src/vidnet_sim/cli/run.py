@@ -39,6 +39,16 @@ from vidnet_sim.sweep import load_sweep
 __all__ = ["run", "time_option", "validate"]
 
 
+#: ``--confidence``, the confidence level of the intervals: one definition for every command.
+confidence_option = click.option(
+    "--confidence",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="Confidence level of the intervals.",
+)
+
+
 def time_option(value: str | None, name: str) -> int | None:
     """The picoseconds of a positive duration option (``None`` if not given); a bad value is
     a usage error naming option ``name``."""

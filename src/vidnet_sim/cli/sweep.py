@@ -35,7 +35,7 @@ from vidnet_sim.cli.output import (
     stdout_console,
     stop,
 )
-from vidnet_sim.cli.run import time_option
+from vidnet_sim.cli.run import confidence_option, time_option
 from vidnet_sim.errors import EXIT_OK, EXIT_USAGE, VidnetError
 from vidnet_sim.results import SCHEMAS, read_results
 from vidnet_sim.scenario.units import format_time
@@ -419,13 +419,7 @@ def _print_sbatch(
     multiple=True,
     help="A column of the summary or links table to compare (repeatable).",
 )
-@click.option(
-    "--confidence",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.95,
-    show_default=True,
-    help="Confidence level of the intervals.",
-)
+@confidence_option
 @click.option("--groups", is_flag=True, help="Compare flow groups too, not only classes.")
 @click.option(
     "--access-links", is_flag=True, help="Compare the cameras' access links too (left out)."

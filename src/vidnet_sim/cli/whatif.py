@@ -13,6 +13,7 @@ from rich.table import Table
 from vidnet_sim.analysis.whatif import load_variants, run_whatifs
 from vidnet_sim.cli.analysis import _Bar, _cost_models, _duration
 from vidnet_sim.cli.output import reported_errors, stdout_console
+from vidnet_sim.cli.run import confidence_option
 from vidnet_sim.errors import EXIT_PARTIAL
 from vidnet_sim.results.store import to_jsonable
 
@@ -35,7 +36,7 @@ def _money(x: float) -> str:
 )
 @click.option("--replications", type=int, default=3, show_default=True)
 @click.option("--max-replications", type=int, default=10, show_default=True)
-@click.option("--confidence", type=float, default=0.95, show_default=True)
+@confidence_option
 @click.option("--duration", help="Override simulation.duration of every run.")
 @click.option(
     "--out",
