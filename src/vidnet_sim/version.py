@@ -1,3 +1,3 @@
-"""The version of vidnet-sim (kept in step with ``pyproject.toml``)."""
+"""The version of vidnet-sim: the one place it is written (``pyproject.toml`` reads it from here)."""
 
 __version__ = "0.1.0"
