@@ -86,3 +86,10 @@ def test_the_library_neither_imports_nor_needs_click_or_rich() -> None:
         check=True,
     )
     assert proc.stdout.strip() == "[]", proc.stderr
+
+
+def test_installed_version_is_the_package_version() -> None:
+    """pyproject reads the version from ``vidnet_sim/version.py``: the installed metadata agrees."""
+    from importlib.metadata import version
+
+    assert version("vidnet-sim") == vidnet_sim.__version__
