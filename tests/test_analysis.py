@@ -20,12 +20,17 @@ from vidnet_sim.analysis import estimate, gaussian_alpha
 from vidnet_sim.analysis import runs as runs_module
 from vidnet_sim.analysis.capacity import find_capacity
 from vidnet_sim.analysis.curve import run_curve
-from vidnet_sim.analysis.estimates import _bucket_from_trace
+from vidnet_sim.analysis.estimates import (
+    _bucket_from_trace,
+    _total_flow_analysis,
+    arrival_curves,
+    nc_delay_bounds,
+)
 from vidnet_sim.analysis.vary import AnalysisInputError, make_vary, vary_values
 from vidnet_sim.cli.analysis import capacity as capacity_cmd
 from vidnet_sim.cli.analysis import curve as curve_cmd
 from vidnet_sim.fingerprint import MODEL_PACKAGES, engine_fingerprint
-from vidnet_sim.network.plan import service_time_ps
+from vidnet_sim.network.plan import build_plan, service_time_ps
 from vidnet_sim.runner import run
 from vidnet_sim.scenario import parse_scenario_dict
 
@@ -172,6 +177,49 @@ def test_network_calculus_bound_is_above_every_simulated_maximum(data: Any) -> N
         assert trace.loc[name, "nc_bound_ps"] >= worst, name
         if name in deterministic:
             assert model.loc[name, "nc_bound_ps"] >= worst, name
+
+
+def _pboo_by_definition(plan: Any, curves: Any) -> np.ndarray:
+    """Pay-bursts-only-once bound of each flow with its cross traffic summed over the other
+    users of each link, as the definition reads (quadratic: the oracle of the fast form)."""
+    hops = _total_flow_analysis(plan, curves, [plan.route(f) for f in range(plan.n_flows)])
+    fr = curves.rate_bps[plan.flow_source].astype(np.float64) / 8.0 / 1e12
+    fb = curves.burst_bytes[plan.flow_source].astype(np.float64)
+    out = np.full(plan.n_flows, math.inf)
+    for f in range(plan.n_flows):
+        r = plan.route(f)
+        theta, rmin = 0.0, math.inf
+        for link in map(int, r):
+            others = [(g, k) for g, k in hops.on_link[link] if g != f]
+            b_cross = sum(hops.burst_at[g][k] for g, k in others)
+            left = hops.reff[link] - sum(fr[g] for g, _ in others)
+            if left <= 0 or not math.isfinite(b_cross) or fr[f] > left:
+                theta = math.inf
+                break
+            theta += (hops.lmax[link] + b_cross) / hops.reff[link]
+            rmin = min(rmin, left)
+        pboo = theta + fb[f] / rmin if math.isfinite(theta) else math.inf
+        best = min(float(hops.dlink[r].sum()), pboo)
+        if math.isfinite(best):
+            out[f] = math.ceil(best * (1 + 1e-9)) + 1 + float(plan.link_prop_ps[r].sum())
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_network_calculus_cross_traffic_from_link_totals_is_the_definition(data: Any) -> None:
+    """The per-flow bound takes each link's cross traffic as the link's total less the flow's
+    own share (linear in the flows); it equals the sum over the other flows (quadratic),
+    unbounded bursts (Poisson sources) included, to within a picosecond of rounding."""
+    sc = parse_scenario_dict(_line_scenario(data.draw))
+    plan = build_plan(sc)
+    for mode in ("model", "trace"):
+        curves = arrival_curves(plan, sc, mode)
+        fast, _ = nc_delay_bounds(plan, curves)
+        oracle = _pboo_by_definition(plan, curves)
+        assert np.array_equal(np.isfinite(fast), np.isfinite(oracle))
+        finite = np.isfinite(oracle)
+        assert np.all(np.abs(fast[finite] - oracle[finite]) <= 1.0)
 
 
 # --------------------------------------------------------------------------- vary

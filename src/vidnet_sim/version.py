@@ -1,3 +1,3 @@
-"""The version of vidnet-sim: the one place it is written (``pyproject.toml`` reads it from here)."""
+"""The version of vidnet-sim: written only here (``pyproject.toml`` reads it from this file)."""
 
 __version__ = "0.1.0"

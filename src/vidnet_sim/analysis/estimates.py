@@ -412,25 +412,83 @@ def nc_delay_bounds(plan: NetworkPlan, curves: ArrivalCurves) -> tuple[np.ndarra
     ``Σθ + 8 b / min(R_eff − ρ_cross)``. The flow's bound is the smaller of the two, plus
     the propagation delays.
     """
-    nl, nf = plan.n_links, plan.n_flows
     fsrc = plan.flow_source
+    fr = curves.rate_bps[fsrc].astype(np.float64)
+    routes = [plan.route(f) for f in range(plan.n_flows)]
+    hops = _total_flow_analysis(plan, curves, routes)
+    burst_total, burst_unbounded = hops.burst_totals()
     fb = curves.burst_bytes[fsrc].astype(np.float64)
+    bound = np.full(plan.n_flows, math.inf)
+    for f, r in enumerate(routes):
+        # The flow's cross traffic on a link is the link's total less its own share.
+        theta = 0.0
+        rmin = math.inf
+        for j, link in enumerate(r):
+            link = int(link)
+            own = hops.burst_at[f][j]
+            unbounded = burst_unbounded[link] - (0 if math.isfinite(own) else 1)
+            b_cross = burst_total[link] - (own if math.isfinite(own) else 0.0)
+            left = hops.reff[link] - (hops.rate_total[link] - fr[f]) / 8.0 / PS_PER_S
+            if left <= 0 or unbounded or fr[f] / 8.0 / PS_PER_S > left:
+                theta = math.inf
+                break
+            theta += (hops.lmax[link] + max(b_cross, 0.0)) / hops.reff[link]
+            rmin = min(rmin, left)
+        pboo = theta + fb[f] / rmin if math.isfinite(theta) else math.inf
+        best = min(float(hops.dlink[r].sum()), pboo)
+        if math.isfinite(best):
+            prop = float(plan.link_prop_ps[r].sum())
+            bound[f] = math.ceil(best * (1 + 1e-9)) + 1 + prop  # float rounding slack
+    return bound, hops.dlink
+
+
+@dataclass
+class _Hops:
+    """Total flow analysis of every link: what the per-flow bounds need."""
+
+    on_link: list[list[tuple[int, int]]]  # (flow, hop) crossing each link
+    burst_at: list[np.ndarray]  # each flow's burst (bytes) at each hop of its route
+    reff: np.ndarray  # effective rate, bytes per ps
+    rate_total: np.ndarray  # sum of the flows' rates, bits per second
+    lmax: np.ndarray  # largest packet, bytes
+    dlink: np.ndarray  # hop delay bound, ps
+
+    def burst_totals(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each link's sum of finite arriving bursts and its count of unbounded ones: totals
+        once per link, not a sum over the other users for every flow (quadratic on the
+        shared links of a large city)."""
+        total = np.zeros(len(self.on_link))
+        unbounded = np.zeros(len(self.on_link), dtype=np.int64)
+        for link, users in enumerate(self.on_link):
+            for f, j in users:
+                b = self.burst_at[f][j]
+                if math.isfinite(b):
+                    total[link] += b
+                else:
+                    unbounded[link] += 1
+        return total, unbounded
+
+
+def _total_flow_analysis(
+    plan: NetworkPlan, curves: ArrivalCurves, routes: list[np.ndarray]
+) -> _Hops:
+    """Links in topological order: each link's aggregate burst and rate, its delay bound, and
+    each flow's burst grown by ``r D_l`` before its next hop (see :func:`nc_delay_bounds`)."""
+    nl = plan.n_links
+    fsrc = plan.flow_source
     fr = curves.rate_bps[fsrc].astype(np.float64)
     fpmax = curves.max_packet_bytes[fsrc]
     fpmin = curves.min_packet_bytes[fsrc]
-    on_link: list[list[tuple[int, int]]] = [[] for _ in range(nl)]  # (flow, hop)
-    routes = [plan.route(f) for f in range(nf)]
+    on_link: list[list[tuple[int, int]]] = [[] for _ in range(nl)]
     for f, r in enumerate(routes):
         for j, link in enumerate(r):
             on_link[int(link)].append((f, j))
     burst_at = [np.full(len(r), np.nan) for r in routes]
-    for f in range(nf):
-        if len(routes[f]):
+    fb = curves.burst_bytes[fsrc].astype(np.float64)
+    for f, r in enumerate(routes):
+        if len(r):
             burst_at[f][0] = fb[f]
-    reff = np.zeros(nl)
-    rho = np.zeros(nl)
-    lmax = np.zeros(nl)
-    dlink = np.zeros(nl)
+    hops = _Hops(on_link, burst_at, np.zeros(nl), np.zeros(nl), np.zeros(nl), np.zeros(nl))
     for link in plan.link_order:
         link = int(link)
         users = on_link[link]
@@ -438,43 +496,21 @@ def nc_delay_bounds(plan: NetworkPlan, curves: ArrivalCurves) -> tuple[np.ndarra
             continue
         smin = min(float(fpmin[f]) for f, _ in users)
         rate = float(plan.link_rate_bps[link]) / 8.0 / PS_PER_S  # bytes per ps
-        reff[link] = 1.0 / (1.0 / rate + 1.0 / max(smin, 1.0))
-        rho[link] = sum(fr[f] for f, _ in users) / 8.0 / PS_PER_S
-        lmax[link] = max(float(fpmax[f]) for f, _ in users)
+        hops.reff[link] = 1.0 / (1.0 / rate + 1.0 / max(smin, 1.0))
+        hops.rate_total[link] = sum(fr[f] for f, _ in users)
+        hops.lmax[link] = max(float(fpmax[f]) for f, _ in users)
         total_b = sum(burst_at[f][j] for f, j in users)
-        if rho[link] > reff[link] or not math.isfinite(total_b):
-            d = math.inf
-        else:
-            d = total_b / reff[link]
-        dlink[link] = d
+        rho = hops.rate_total[link] / 8.0 / PS_PER_S
+        d = (
+            total_b / hops.reff[link]
+            if rho <= hops.reff[link] and math.isfinite(total_b)
+            else math.inf
+        )
+        hops.dlink[link] = d
         for f, j in users:
             if j + 1 < len(routes[f]):
                 burst_at[f][j + 1] = burst_at[f][j] + fr[f] / 8.0 / PS_PER_S * d
-    bound = np.full(nf, math.inf)
-    for f, r in enumerate(routes):
-        prop = float(plan.link_prop_ps[r].sum())
-        tfa = float(dlink[r].sum())
-        theta = 0.0
-        rmin = math.inf
-        for link in r:
-            link = int(link)
-            users = on_link[link]
-            b_cross = sum(burst_at[g][k] for g, k in users if g != f)
-            r_cross = sum(fr[g] for g, _ in users if g != f) / 8.0 / PS_PER_S
-            left = reff[link] - r_cross
-            if left <= 0 or not math.isfinite(b_cross):
-                theta = math.inf
-                break
-            theta += (lmax[link] + b_cross) / reff[link]
-            rmin = min(rmin, left)
-            if fr[f] / 8.0 / PS_PER_S > left:
-                theta = math.inf
-                break
-        pboo = theta + fb[f] / rmin if math.isfinite(theta) else math.inf
-        best = min(tfa, pboo)
-        if math.isfinite(best):
-            bound[f] = math.ceil(best * (1 + 1e-9)) + 1 + prop  # float rounding slack
-    return bound, dlink
+    return hops
 
 
 # --------------------------------------------------------------------------- all together
