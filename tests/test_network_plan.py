@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import vidnet_sim.network.flows as flows_module
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.network.failures import Failures, plan_failures
 from vidnet_sim.network.flows import route_flows
@@ -236,3 +237,37 @@ def _layout_links(plan: Any, root: int) -> list[int]:
             return out
         (p,) = kids
         out.append(int(plan.pos_link[p]))
+
+
+def _chain_with_a_camera_at_every_node(n: int) -> Scenario:
+    """A chain of ``n`` nodes, the recorder at one end and a one-camera group at every node:
+    the routes together cross about n²/2 links."""
+    return parse_scenario_dict(
+        {
+            "name": "chain",
+            "simulation": {"duration": "1s"},
+            "nodes": [{"id": f"n{i}"} for i in range(n)] + [{"id": "nvr", "kind": "recorder"}],
+            "links": [{"a": f"n{i}", "b": f"n{i + 1}", "rate": "1Gbps"} for i in range(n - 1)]
+            + [{"a": "n0", "b": "nvr", "rate": "10Gbps"}],
+            "cameras": [
+                {"name": f"c{i}", "count": 1, "attach": f"n{i}", "destinations": ["nvr"]}
+                for i in range(n)
+            ],
+        }
+    )
+
+
+def test_routes_too_long_together_are_refused_while_routing(monkeypatch: Any) -> None:
+    """The routes are counted as they are built: past the bound, one problem naming the
+    group being routed, before the rest fill memory (a 20 000-node chain would need 2·10⁸)."""
+    sc = _chain_with_a_camera_at_every_node(60)
+    # camera i's route: its access link, i chain links and the recorder's link (i + 2 hops)
+    total = sum(i + 2 for i in range(60))
+    monkeypatch.setattr(flows_module, "MAX_ROUTE_HOPS", total)
+    assert build_plan(sc).route_links.size == total  # at the bound: built
+    monkeypatch.setattr(flows_module, "MAX_ROUTE_HOPS", total - 1)
+    with pytest.raises(ScenarioError) as err:
+        build_plan(sc)
+    (problem,) = err.value.problems
+    assert problem.path == 'cameras[59] (name="c59")'
+    assert f"more than {total - 1:,} links" in problem.message

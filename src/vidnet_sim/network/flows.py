@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.links import LinkTable
 from vidnet_sim.network.routing import RouteFn
+from vidnet_sim.scenario.bounds import MAX_ROUTE_HOPS
 from vidnet_sim.scenario.groups import GroupInfo
 from vidnet_sim.traffic.sources import SourceTable
 
@@ -72,6 +73,8 @@ def route_flows(sources: SourceTable, groups: GroupInfo, links: LinkTable, route
             flow_dest.append(node_index[d_name])
             route_links.extend(path)
             route_start.append(len(route_links))
+            if len(route_links) > MAX_ROUTE_HOPS:
+                raise ScenarioError([_too_many_hops(groups.paths[int(sources.group[s])])])
         source_flow_start.append(len(flow_source))
         trees = (
             [src_flows] if bool(sources.multicast[s]) and src_flows else [[f] for f in src_flows]
@@ -103,6 +106,16 @@ def _unreachable(group_path: str, origin: str, dest: str, path: list[int] | None
         "blocked; add a link or an explicit route"
     )
     return Problem(f"{group_path}.destinations", f"destination '{dest}' {why}")
+
+
+def _too_many_hops(group_path: str) -> Problem:
+    """The problem of routes too long together to hold (found while routing ``group_path``)."""
+    return Problem(
+        group_path,
+        f"with this group the delivery routes cross more than {MAX_ROUTE_HOPS:,} links in all; "
+        "expected at most that: fewer hops between cameras and recorders (a city network "
+        "crosses a handful) or fewer groups",
+    )
 
 
 __all__ = ["Flows", "route_flows"]

@@ -23,6 +23,7 @@ __all__ = [
     "MAX_PACKET_RATE",
     "MAX_PATH_NODES",
     "MAX_REPORT_EPOCHS",
+    "MAX_ROUTE_HOPS",
     "MAX_SERVICE_COUNT",
     "MAX_SIGMA",
     "MAX_WEIGHT",
@@ -65,6 +66,10 @@ MAX_CAMERAS = 100_000
 MAX_SERVICE_COUNT = 100_000
 #: Most nodes in an explicit route's path: a city network crosses a handful of hops.
 MAX_PATH_NODES = 256
+#: Most directed links of all delivery routes together (each flow's route counted whole):
+#: twice what the core's packed tree positions hold (2**24), room for multicast trees that
+#: share their first hops, and a bound on the routes' memory before the core's own check.
+MAX_ROUTE_HOPS = 2**25
 #: Most packets one run may emit (mean rates x duration, before alarms): at the core's
 #: 10-30 million packet-hops per second such a run already takes hours.
 MAX_PACKETS = 10**10
