@@ -23,12 +23,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vidnet_sim.cli import main
+from vidnet_sim.core.volume import mean_scales
 from vidnet_sim.errors import MAX_SHOWN_LINE, MAX_SHOWN_PROBLEMS, Problem, ScenarioError
 from vidnet_sim.runner import compile_scenario, run, with_overrides
 from vidnet_sim.scenario import parse_scenario_dict
@@ -723,6 +725,34 @@ def test_the_packet_estimate_bounds_what_a_run_sends() -> None:
     assert by_group["c"] == 2500  # 500/s for 5 s, exactly
     assert abs(by_group["p"] - 1200) < 4 * 1200**0.5  # Poisson: 300/s for 4 s
     assert sent.sum() <= estimate <= 1.1 * sent.sum(), (estimate, sent.sum())
+
+
+def test_the_packet_estimate_counts_alarms() -> None:
+    """An alarm raises what a run sends: the estimate scales each source by its bitrate scale
+    averaged over the run (oracle: the run's own count; a little above, never below)."""
+    data = _set(BASE, ("cameras", 0), {**BASE["cameras"][0], "count": 10, "bitrate": "4Mbps"})
+    data["simulation"]["duration"] = "5s"
+    name = data["cameras"][0]["name"]
+    data["events"] = [
+        {"kind": "alarm", "targets": [name], "at": "1s", "duration": "2s", "bitrate_scale": 3.0}
+    ]
+    scenario = parse_scenario_dict(data)
+    estimate = compile_scenario(scenario).packets
+    quiet = compile_scenario(parse_scenario_dict({**data, "events": []})).packets
+    sent = float(run(scenario, write=False).stats.packets_sent.sum())
+    assert estimate > 1.5 * quiet  # 2 s of 5 at three times the rate: 1.8x the bytes
+    assert sent <= estimate <= 1.15 * sent, (estimate, sent)
+
+
+def test_mean_scales_follow_the_timeline_order() -> None:
+    changes = [
+        (4, np.array([0]), 1.0),  # the first alarm's end ...
+        (1, np.array([0, 1]), 3.0),
+        (2, np.array([0]), 5.0),  # ... a later alarm on source 0 wins until it
+        (20, np.array([1]), 1.0),  # past the end: clipped
+    ]
+    got = mean_scales(3, 10, changes)
+    assert np.allclose(got, [(1 + 3 + 2 * 5 + 6) / 10, (1 + 9 * 3) / 10, 1.0])
 
 
 def test_a_huge_name_does_not_make_a_huge_message() -> None:

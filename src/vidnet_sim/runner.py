@@ -138,8 +138,9 @@ def compile_scenario(
 
     def compile_year(sc: Scenario) -> tuple[NetworkPlan, list[Action], float]:
         plan = build_plan(sc, base_dir)
-        packets = check_volume(plan, sc.simulation.duration)
         actions = scenario_actions(sc, plan)
+        alarms = [(a.t_ps, a.sources, a.scale) for a in actions if a.scale is not None]
+        packets = check_volume(plan, sc.simulation.duration, alarms)
         if core_limits:
             check_limits(plan, sc.simulation.window, sc.simulation.duration)
         return plan, actions, packets

@@ -8,6 +8,8 @@ limit and the groups sending the most, before any engine is built.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -17,7 +19,27 @@ from vidnet_sim.scenario.bounds import MAX_PACKETS
 from vidnet_sim.scenario.units import format_time
 from vidnet_sim.traffic.rows import KIND_BURST, KIND_CAMERA, KIND_TRACE, PS_PER_S
 
-__all__ = ["check_volume", "packets_per_source"]
+__all__ = ["ScaleChange", "check_volume", "mean_scales", "packets_per_source"]
+
+#: ``(time ps, sources, bitrate scale from then on)``: an alarm's start (scale > 1) or end (1).
+ScaleChange = tuple[int, npt.NDArray[np.int64], float]
+
+
+def mean_scales(
+    n: int, duration_ps: int, changes: Iterable[ScaleChange]
+) -> npt.NDArray[np.float64]:
+    """Each of ``n`` sources' bitrate scale averaged over ``[0, duration_ps)`` (1 without
+    alarms), the changes applied in time order (a later change wins, as on the timeline)."""
+    area = np.zeros(n)
+    current = np.ones(n)
+    since = np.zeros(n)
+    for t, sources, scale in sorted(changes, key=lambda c: c[0]):
+        t = min(max(int(t), 0), duration_ps)
+        area[sources] += (t - since[sources]) * current[sources]
+        since[sources] = t
+        current[sources] = scale
+    area += (duration_ps - since) * current
+    return area / duration_ps if duration_ps > 0 else np.ones(n)
 
 
 def packets_per_source(plan: NetworkPlan, duration_ps: int) -> npt.NDArray[np.float64]:
@@ -62,10 +84,15 @@ def packets_per_source(plan: NetworkPlan, duration_ps: int) -> npt.NDArray[np.fl
     return np.nan_to_num(packets * copies, nan=np.inf, posinf=np.inf)
 
 
-def check_volume(plan: NetworkPlan, duration_ps: int) -> float:
-    """The packets a run of ``duration_ps`` would send (:func:`packets_per_source`, summed);
-    a :class:`ScenarioError` when they exceed :data:`MAX_PACKETS`."""
+def check_volume(
+    plan: NetworkPlan, duration_ps: int, scale_changes: Iterable[ScaleChange] = ()
+) -> float:
+    """The packets a run of ``duration_ps`` would send (:func:`packets_per_source`, each
+    source's count times its mean bitrate scale under the alarms ``scale_changes``, which
+    counts a camera's per-frame packet as scaled too: a little high), summed; a
+    :class:`ScenarioError` when they exceed :data:`MAX_PACKETS`."""
     per_source = packets_per_source(plan, duration_ps)
+    per_source = per_source * mean_scales(len(per_source), duration_ps, scale_changes)
     total = float(per_source.sum())
     if total <= MAX_PACKETS:
         return total
