@@ -2,10 +2,13 @@
 nothing written, in bounded time and memory.
 
 The corpus under ``tests/data/bad/`` holds one small file per kind of bad input (each file
-says what it is in its first line). Each is run through the command in a subprocess limited
-in time and address space. The bounds of ``vidnet_sim.scenario.bounds`` are checked at and
-just past each limit, and a property test feeds random mutations of the example scenarios
-to ``validate``: it always ends quickly with exit 0 or 3 and no traceback.
+says what it is in its first line). Each is run through the command limited in time and
+address space: all of them in one process by default (:func:`cli_batch`: the command's own
+entry, its output captured at the file descriptors), and each in a process of its own in the
+``slow`` set (interpreter start-up included in the time). The bounds of
+``vidnet_sim.scenario.bounds`` are checked at and just past each limit, and a property test
+feeds random mutations of the example scenarios to ``validate``: it always ends quickly with
+exit 0 or 3 and no traceback.
 """
 
 from __future__ import annotations
@@ -119,6 +122,73 @@ def cli(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], f
     return proc, time.monotonic() - t0
 
 
+#: Runs ``vidnet-sim`` command lines one after the other in this one process: argv[1] is a
+#: JSON list of ``[args, cwd]``, argv[2] the file for the JSON list of outcomes. Each command
+#: goes through the command group's own entry (``main.main``, as the console script), with
+#: file descriptors 1 and 2 sent to temporary files, so everything it prints is captured; an
+#: exception escaping it prints its traceback, as the interpreter would, with exit code 1.
+_BATCH = """
+import json, os, sys, tempfile, time, traceback
+from vidnet_sim.cli import main
+
+outcomes = []
+for args, cwd in json.loads(sys.argv[1]):
+    os.chdir(cwd)
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        sys.stdout.flush(); sys.stderr.flush()
+        os.dup2(out.fileno(), 1); os.dup2(err.fileno(), 2)
+        t0 = time.monotonic()
+        try:
+            main.main(args, prog_name="vidnet-sim")
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        took = time.monotonic() - t0
+        sys.stdout.flush(); sys.stderr.flush()
+        os.dup2(saved[0], 1); os.dup2(saved[1], 2)
+        os.close(saved[0]); os.close(saved[1])
+        texts = []
+        for f in (out, err):
+            f.seek(0)
+            texts.append(f.read().decode("utf-8", "replace"))
+    outcomes.append({"code": code, "stdout": texts[0], "stderr": texts[1], "took": took})
+with open(sys.argv[2], "w", encoding="utf-8") as f:
+    json.dump(outcomes, f)
+"""
+
+
+def cli_batch(
+    cases: list[tuple[list[str], Path]],
+) -> list[tuple[subprocess.CompletedProcess[str], float]]:
+    """Run each ``(args, cwd)`` as ``vidnet-sim args`` in ``cwd``, all in one subprocess
+    limited in time and memory as :func:`cli`; per case its outcome and the seconds it took
+    (start-up excluded). Nothing is written in the working folders but what a command
+    writes: the outcomes go to a temporary file elsewhere."""
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    with tempfile.TemporaryDirectory() as tmp:
+        result = Path(tmp) / "outcomes.json"
+        todo = json.dumps([[args, str(cwd)] for args, cwd in cases])
+        proc = subprocess.run(
+            [sys.executable, "-c", _BATCH, todo, str(result)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIME_LIMIT,
+            preexec_fn=_limit,
+        )
+        assert proc.returncode == 0 and result.exists(), proc.stderr[-4000:]
+        outcomes = json.loads(result.read_text("utf-8"))
+    assert len(outcomes) == len(cases)
+    return [
+        (subprocess.CompletedProcess(args, o["code"], o["stdout"], o["stderr"]), o["took"])
+        for (args, _), o in zip(cases, outcomes, strict=True)
+    ]
+
+
 def assert_one_clear_error(
     proc: subprocess.CompletedProcess[str], code: int, where: str, limit: str
 ) -> None:
@@ -135,18 +205,21 @@ def test_the_corpus_has_a_case_for_each_file() -> None:
     assert sorted(CORPUS) == sorted(p.name for p in BAD.glob("*.toml"))
 
 
-@pytest.mark.parametrize("name", sorted(CORPUS))
-def test_bad_input_is_one_clear_error(name: str, tmp_path: Path) -> None:
-    """Each file of the corpus: exit 3, its one message naming the field and the limit, no
-    traceback, nothing written (``run`` into a folder that must stay absent, from an empty
-    working folder), within the time and memory limits."""
+def corpus_args(name: str, out: Path) -> list[str]:
+    """The command that must refuse corpus file ``name``: ``run`` (``sweep`` for a sweep)
+    into ``out``."""
+    return ["sweep" if name.startswith("sweep") else "run", str(BAD / name), "--out", str(out)]
+
+
+def assert_corpus_refusal(
+    name: str, proc: subprocess.CompletedProcess[str], took: float, cwd: Path
+) -> None:
+    """Exit 3, the file's one message naming the field and the limit, no traceback, nothing
+    written (``run`` into ``cwd/out``, which must stay absent, from the empty ``cwd``),
+    within the time limit."""
     where, limit = CORPUS[name]
-    file = BAD / name
-    command = "sweep" if name.startswith("sweep") else "run"
-    out = tmp_path / "out"
-    proc, took = cli([command, str(file), "--out", str(out)], tmp_path)
     assert_one_clear_error(proc, 3, where, limit)
-    assert not out.exists() and list(tmp_path.iterdir()) == []
+    assert not (cwd / "out").exists() and list(cwd.iterdir()) == []
     assert took < TIME_LIMIT / 2
     if name == "failure_partition.toml":  # 20 cameras cut off: said once
         assert proc.stderr.count("has no path") == 1, proc.stderr
@@ -154,6 +227,33 @@ def test_bad_input_is_one_clear_error(name: str, tmp_path: Path) -> None:
         assert "invalid scenario" in proc.stderr and "3000 problems" in proc.stderr
 
 
+def test_each_file_of_the_corpus_is_one_clear_error(tmp_path: Path) -> None:
+    """Each file of the corpus (:func:`assert_corpus_refusal`), all in one process limited in
+    time and memory; ``validate`` (and a sweep's ``--status``) refuses the same."""
+    cwds = {name: tmp_path / name for name in sorted(CORPUS)}
+    cases = [(corpus_args(name, cwd / "out"), cwd) for name, cwd in cwds.items()]
+    quick = ["nested_arrays.toml", "cameras_billion.toml", "sweep_1e12.toml"]
+    checks = [(["validate", str(BAD / name)], name) for name in quick]
+    checks.append((["sweep", str(BAD / "sweep_1e12.toml"), "--status"], "sweep_1e12.toml"))
+    for cwd in cwds.values():
+        cwd.mkdir()
+    outcomes = cli_batch(cases + [(args, cwds[name]) for args, name in checks])
+    for name, (proc, took) in zip(cwds, outcomes, strict=False):
+        assert_corpus_refusal(name, proc, took, cwds[name])
+    for (args, name), (proc, _) in zip(checks, outcomes[len(cases) :], strict=True):
+        assert_one_clear_error(proc, 3, *CORPUS[name])
+        assert list(cwds[name].iterdir()) == [], args
+
+
+@pytest.mark.slow  # a process per file: the start-up of each (the default run has them in one)
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_bad_input_is_one_clear_error(name: str, tmp_path: Path) -> None:
+    """Each file of the corpus in a process of its own (:func:`assert_corpus_refusal`)."""
+    proc, took = cli(corpus_args(name, tmp_path / "out"), tmp_path)
+    assert_corpus_refusal(name, proc, took, tmp_path)
+
+
+@pytest.mark.slow  # in one process with the corpus in the default run
 @pytest.mark.parametrize("name", ["nested_arrays.toml", "cameras_billion.toml", "sweep_1e12.toml"])
 def test_validate_refuses_the_same_quickly(name: str, tmp_path: Path) -> None:
     where, limit = CORPUS[name]
@@ -182,8 +282,9 @@ def test_a_file_that_is_not_a_scenario_file_is_refused_without_reading_it(
         target = tmp_path / "big.toml"
         with open(target, "wb") as f:
             f.truncate(MAX_FILE_BYTES + 1)  # sparse: no disk used
-    for command in ("validate", "run", "sweep"):
-        proc, _took = cli([command, str(target)], tmp_path)
+    # one process per kind (a hang is its own), the three commands in it
+    commands = ("validate", "run", "sweep")
+    for proc, _took in cli_batch([([command, str(target)], tmp_path) for command in commands]):
         assert "Traceback" not in proc.stderr
         if kind == "folder":
             assert proc.returncode in (2, 3), proc.stderr  # click refuses a folder itself
@@ -193,29 +294,32 @@ def test_a_file_that_is_not_a_scenario_file_is_refused_without_reading_it(
     assert not (tmp_path / "results").exists()
 
 
-@pytest.mark.parametrize(
-    ("args", "option"),
-    [
-        (
-            ["curve", "--vary", "cameras", "--from", "1", "--to", "9", "--steps", "1000000000"],
-            "--steps",
-        ),
-        (
-            ["curve", "--vary", "cameras", "--from", "1", "--to", "9", "--replications", "0"],
-            "--replications",
-        ),
-        (["capacity", "--tolerance", "-1"], "--tolerance"),
-        (["capacity", "--tolerance", "inf"], "--tolerance"),
-        (["capacity", "--confidence", "1.5"], "--confidence"),
-        (["capacity", "--max-replications", "1000000000"], "--max-replications"),
-    ],
-)
-def test_analysis_options_out_of_range_are_usage_errors(
-    args: list[str], option: str, tmp_path: Path
-) -> None:
-    proc, _ = cli([args[0], str(EXAMPLES / "small-town.toml"), *args[1:]], tmp_path)
-    assert proc.returncode == 2, proc.stderr
-    assert option in proc.stderr and "Traceback" not in proc.stderr
+#: Analysis options out of range, and the option each must name.
+ANALYSIS_OPTIONS: list[tuple[list[str], str]] = [
+    (
+        ["curve", "--vary", "cameras", "--from", "1", "--to", "9", "--steps", "1000000000"],
+        "--steps",
+    ),
+    (
+        ["curve", "--vary", "cameras", "--from", "1", "--to", "9", "--replications", "0"],
+        "--replications",
+    ),
+    (["capacity", "--tolerance", "-1"], "--tolerance"),
+    (["capacity", "--tolerance", "inf"], "--tolerance"),
+    (["capacity", "--confidence", "1.5"], "--confidence"),
+    (["capacity", "--max-replications", "1000000000"], "--max-replications"),
+]
+
+
+def test_analysis_options_out_of_range_are_usage_errors(tmp_path: Path) -> None:
+    """Each a usage error (exit 2) naming its option, nothing written; all in one process."""
+    cases = [
+        ([args[0], str(EXAMPLES / "small-town.toml"), *args[1:]], tmp_path)
+        for args, _ in ANALYSIS_OPTIONS
+    ]
+    for (_, option), (proc, _) in zip(ANALYSIS_OPTIONS, cli_batch(cases), strict=True):
+        assert proc.returncode == 2, (option, proc.stderr)
+        assert option in proc.stderr and "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
 
 
@@ -605,22 +709,24 @@ def test_random_mutations_of_the_examples_validate_or_fail_cleanly(
     assert len(output) < 20_000
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_random_mutations_in_a_subprocess(seed: int, tmp_path: Path) -> None:
-    """A few mutants, with a duplicated key in the text, through the real command."""
-    rng = random.Random(seed)
-    which = EXAMPLE_FILES[seed % 3]
-    data = mutate(EXAMPLE_DATA[which], rng, 3)
-    text = to_toml(data)
-    if seed % 2:
-        first = text.splitlines()[0]
-        text += first + "\n"  # a key given twice
-    file = tmp_path / "mutant.toml"
-    file.write_text(text, "utf-8")
-    proc, took = cli(["validate", str(file)], tmp_path)
-    assert proc.returncode in (0, 3), proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert took < TIME_LIMIT / 2
+def test_random_mutations_in_a_subprocess(tmp_path: Path) -> None:
+    """A few mutants, some with a duplicated key in the text, through the real command (all
+    in one process)."""
+    files = []
+    for seed in range(4):
+        rng = random.Random(seed)
+        which = EXAMPLE_FILES[seed % 3]
+        data = mutate(EXAMPLE_DATA[which], rng, 3)
+        text = to_toml(data)
+        if seed % 2:
+            first = text.splitlines()[0]
+            text += first + "\n"  # a key given twice
+        files.append(tmp_path / f"mutant{seed}.toml")
+        files[-1].write_text(text, "utf-8")
+    for proc, took in cli_batch([(["validate", str(file)], tmp_path) for file in files]):
+        assert proc.returncode in (0, 3), proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert took < TIME_LIMIT / 2
 
 
 def test_a_shortest_path_of_1200_hops_compiles() -> None:

@@ -94,6 +94,16 @@ def floors(raw: dict, year: int, tiers: list[int]) -> list[int]:
 
 
 # --------------------------------------------------------------------------- random spaces
+#: Seeds of the random spaces run by default, per property; the rest are in the ``slow`` set.
+DEFAULT_SEEDS = 40
+
+
+def seeds(n: int) -> list[Any]:
+    """Seeds ``0 .. n-1``: the first :data:`DEFAULT_SEEDS` in the default run, the others
+    marked ``slow`` (``pytest -m slow`` runs them; test ids unchanged)."""
+    return [s if s < DEFAULT_SEEDS else pytest.param(s, marks=pytest.mark.slow) for s in range(n)]
+
+
 def random_spaces(rng: random.Random) -> list[YearSpace]:
     """≤ 6 links, 3 tiers, 2 years (a link may appear in year 2); random prices increasing
     with the tier, floors, held links and groups."""
@@ -185,7 +195,7 @@ def run_plan(
     return out
 
 
-@pytest.mark.parametrize("seed", range(300))
+@pytest.mark.parametrize("seed", seeds(300))
 def test_search_equals_exhaustive_enumeration(seed: int) -> None:
     rng = random.Random(seed)
     spaces, ok = random_spaces(rng), synthetic(rng)
@@ -200,7 +210,7 @@ def test_search_equals_exhaustive_enumeration(seed: int) -> None:
             assert math.isclose(lower, c)
 
 
-@pytest.mark.parametrize("seed", range(300))
+@pytest.mark.parametrize("seed", seeds(300))
 def test_search_equals_exhaustive_enumeration_with_a_cost_not_monotone_in_tiers(
     seed: int,
 ) -> None:
@@ -219,7 +229,7 @@ def test_search_equals_exhaustive_enumeration_with_a_cost_not_monotone_in_tiers(
             assert math.isclose(lower, c)
 
 
-@pytest.mark.parametrize("seed", range(200))
+@pytest.mark.parametrize("seed", seeds(200))
 def test_without_a_bound_a_cost_not_monotone_is_never_called_optimal_wrongly(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -248,7 +258,7 @@ def test_without_a_bound_a_cost_not_monotone_is_never_called_optimal_wrongly(
         prev = dict(zip(space.ids, res.levels, strict=True))
 
 
-@pytest.mark.parametrize("seed", range(100))
+@pytest.mark.parametrize("seed", seeds(100))
 def test_a_given_bound_makes_a_cost_not_monotone_exact(seed: int) -> None:
     rng = random.Random(seed)
     spaces, ok = random_spaces(rng), synthetic(rng)
@@ -275,7 +285,7 @@ def test_a_given_bound_makes_a_cost_not_monotone_exact(seed: int) -> None:
             assert math.isclose(c, w[1]) and optimal
 
 
-@pytest.mark.parametrize("seed", range(300))
+@pytest.mark.parametrize("seed", seeds(300))
 def test_a_spent_budget_returns_a_local_optimum_never_called_optimal_wrongly(seed: int) -> None:
     rng = random.Random(seed)
     spaces, ok = random_spaces(rng), synthetic(rng)

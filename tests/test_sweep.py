@@ -580,7 +580,7 @@ def test_dask_local_cluster_gives_the_serial_files(
     out = tmp_path / "dask"
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
