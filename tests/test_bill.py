@@ -24,7 +24,7 @@ from vidnet_sim.analysis.bill import (
     price_plan,
 )
 from vidnet_sim.analysis.bill.model import SwitchModel, parse_bill_model
-from vidnet_sim.analysis.bill.switches import fits
+from vidnet_sim.analysis.bill.switches import SwitchChoice, fits, split, stack_shares
 from vidnet_sim.analysis.vary import AnalysisInputError
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.scenario import parse_scenario_dict
@@ -176,19 +176,66 @@ def test_one_switch_choice_equals_brute_force(
     assert sum(choice.poe_w) <= choice.model.poe_budget_w
 
 
-@settings(max_examples=100, deadline=None)
+def _brute_stack(model: SwitchModel, needs: list[PortNeed], count: int) -> bool:
+    """Does any assignment of the needs to ``count`` switches fit (each switch of a stack
+    also giving a port, at the fastest rate needed, to the stack)?"""
+    stack = [PortNeed(max(n.rate_bps for n in needs))] if count > 1 else []
+    for owner in itertools.product(range(count), repeat=len(needs)):
+        shares = [
+            [n for n, o in zip(needs, owner, strict=True) if o == k] + stack for k in range(count)
+        ]
+        if all(_brute_fits(model, s) for s in shares):
+            return True
+    return False
+
+
+def _check_shares(choice: SwitchChoice, needs: list[PortNeed]) -> None:
+    """The choice's shares: each fits one switch, within its PoE budget, and together
+    they are the needs (and the stack's interconnect ports)."""
+    shares = stack_shares(choice.model, needs, choice.count)
+    assert shares is not None and len(shares) == choice.count
+    for share, w in zip(shares, choice.poe_w, strict=True):
+        assert fits(choice.model, share)
+        assert w == sum(n.poe_w for n in share) <= choice.model.poe_budget_w + 1e-9
+    got = sorted((n.rate_bps, n.poe_w) for s in shares for n in s)
+    link = [(max(n.rate_bps for n in needs), 0.0)] * choice.count if choice.count > 1 else []
+    assert got == sorted([(n.rate_bps, n.poe_w) for n in needs] + link)
+    assert choice.ports_used == len(got)
+
+
+@settings(max_examples=150, deadline=None)
 @given(st.lists(_switch, min_size=1, max_size=2), st.lists(_need, min_size=1, max_size=5))
-def test_stacks_never_exceed_a_budget_and_are_never_cheaper_than_possible(
+def test_stack_choice_equals_brute_force(
     catalogue: list[SwitchModel], needs: list[PortNeed]
 ) -> None:
-    best = _brute_cheapest(catalogue, needs, 2)
+    catalogue = [m.model_copy(update={"name": f"m{i}"}) for i, m in enumerate(catalogue)]
+    for model in catalogue:
+        for count in (1, 2, 3):
+            assert (stack_shares(model, needs, count) is not None) == _brute_stack(
+                model, needs, count
+            )
+    best = _brute_cheapest(catalogue, needs, 3)
     try:
-        choice = choose_switches("n", needs, catalogue, max_stack=2)
+        choice = choose_switches("n", needs, catalogue, max_stack=3)
     except AnalysisInputError:
+        assert best is None
         return
-    assert best is not None and choice.price >= best
-    for w in choice.poe_w:
-        assert w <= choice.model.poe_budget_w + 1e-9
+    assert choice.price == best
+    _check_shares(choice, needs)
+
+
+def test_a_stack_shares_poe_better_than_dealing_in_turn() -> None:
+    """Two switches of 60 W: 30 + 30 W on one and 3 × 20 W on the other fit, dealing the
+    needs in turn (most power first) does not."""
+    model = SwitchModel(
+        name="s", ports={"1Gbps": 6, "10Gbps": 1}, poe_budget_w=60, poe_port_w=30, price=1
+    )
+    needs = [PortNeed(G1, 30.0)] * 2 + [PortNeed(G1, 20.0)] * 3
+    assert not all(fits(model, s) for s in split(needs, 2))
+    choice = choose_switches("n", needs, [model], max_stack=4)
+    assert choice.count == 2 and sorted(choice.poe_w) == [60.0, 60.0]
+    _check_shares(choice, needs)
+    assert _brute_stack(model, needs, 2)
 
 
 def test_stack_choice_equals_brute_force_with_one_poe_class() -> None:

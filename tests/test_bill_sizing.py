@@ -3,17 +3,33 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
+import random
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from vidnet_sim.analysis.bill import YearDesign, load_bill_model, price_plan
-from vidnet_sim.analysis.sizing import size_network
+from test_sizing_search import designs, fake_verdict, floors, synthetic
+from vidnet_sim.analysis.bill import (
+    YearDesign,
+    YearPricer,
+    load_bill_model,
+    plan_npc,
+    price_plan,
+)
+from vidnet_sim.analysis.capacity import Verdict
+from vidnet_sim.analysis.search import YearSpace
+from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
 from vidnet_sim.cli.analysis import size as size_cmd
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK
 from vidnet_sim.results.storage import mean_storage
+from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.scenario.growth import year_data
 
 M10, M100, G1 = 10**7, 10**8, 10**9
 
@@ -159,3 +175,155 @@ def test_size_cli_refuses_a_bad_cost_model_before_running(tmp_path: Path) -> Non
     assert r.exit_code == EXIT_INVALID_SCENARIO
     assert 'links[1] (id="uplink").fibre: the link is leased' in r.output
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- exact search
+def random_town(rng: random.Random) -> tuple[str, str, list[str]]:
+    """A chain of 2-4 switches ending at a recorder, cameras at random switches (fixed or
+    PTZ), more cameras in year 2; a cost model whose switch catalogue makes a node's switch
+    depend on its links' rates (a model without fast ports, one without PoE) and whose net
+    present cost can fall with a faster tier (long-reach optics in no order; the cheapest
+    switch to buy may draw the most, and faster links then force a frugal one)."""
+    k = rng.randint(2, 4)
+    nodes = "".join(f'[[nodes]]\nid = "s{i}"\n' for i in range(k))
+    nodes += '[[nodes]]\nid = "nvr"\nkind = "recorder"\n'
+    ends = [f"s{i}" for i in range(k)] + ["nvr"]
+    links = "".join(
+        f'[[links]]\na = "{ends[i]}"\nb = "{ends[i + 1]}"\nrate = "100Mbps"\n'
+        f'length = "{rng.choice([1, 4, 15])}km"\nfibre = "{rng.choice(["trench", "existing"])}"\n'
+        for i in range(k)
+    )
+
+    def cameras(table: str, n: int) -> str:
+        out = ""
+        for j in range(n):
+            out += (
+                f'[[{table}]]\nname = "{table.replace(".", "-")}{j}"\n'
+                f"count = {rng.randint(1, 4)}\n"
+                f'attach = "s{rng.randrange(k)}"\nbitrate = "{rng.choice([4, 8, 16])}Mbps"\n'
+                f'kind = "{rng.choice(["fixed", "ptz"])}"\ndestinations = ["nvr"]\n'
+            )
+        return out
+
+    scenario = f"""
+name = "town"
+[simulation]
+duration = "1s"
+{nodes}{links}{cameras("cameras", rng.randint(1, 3))}
+[sla.video]
+packet_latency_max = "30ms"
+
+[[growth]]
+year = 2
+{cameras("growth.cameras", rng.randint(1, 2))}
+"""
+
+    def price(lo: int, hi: int) -> float:
+        return float(rng.randint(lo, hi))
+
+    costs = f"""
+discount_rate = {rng.choice([0.0, 0.04, 0.1])}
+horizon_years = {rng.choice([2, 4])}
+maintenance_share = {rng.choice([0.0, 0.05])}
+energy_per_kwh = {rng.choice([0.1, 0.3])}
+[optics]
+"100Mbps" = {{ short = {price(1, 20)}, long = {price(20, 600)} }}
+"1Gbps" = {{ short = {price(21, 80)}, long = {price(61, 600)} }}
+"10Gbps" = {{ short = {price(81, 400)}, long = {price(201, 600)} }}
+[[switches]]
+name = "small"
+ports = {{ "1Gbps" = {rng.randint(4, 8)}, "10Gbps" = {rng.randint(0, 1)} }}
+poe_budget_w = {rng.choice([60.0, 130.0])}
+poe_port_w = 30.0
+price = {price(100, 400)}
+power_w = {price(5, 400)}
+[[switches]]
+name = "big"
+ports = {{ "1Gbps" = 16, "10Gbps" = {rng.randint(2, 4)} }}
+poe_budget_w = {rng.choice([120.0, 400.0])}
+poe_port_w = 30.0
+price = {price(300, 1500)}
+power_w = {price(20, 120)}
+[[switches]]
+name = "uplinks"
+ports = {{ "10Gbps" = 8 }}
+price = {price(200, 900)}
+power_w = {price(10, 60)}
+"""
+    return scenario, costs, [f"{ends[i]}-{ends[i + 1]}" for i in range(k)]
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_size_with_the_whole_bill_equals_exhaustive_enumeration(seed: int, tmp_path: Path) -> None:
+    """The search ordered by the whole bill's net present cost (its per-link and per-node
+    bound, no enumeration) finds, year by year, the least plan_npc over every feasible
+    design: every tier vector above the floors, priced by price_plan itself."""
+    rng = random.Random(5000 + seed)
+    text, costs, ids = random_town(rng)
+    f = write(tmp_path / "town.toml", text)
+    model = load_bill_model(write(tmp_path / "c.toml", costs))
+    tiers = model.link_model().useful_tiers
+    ok_levels = synthetic(rng)
+
+    def judge(year: int, rates: dict[str, int]) -> Verdict:
+        return fake_verdict(ok_levels(year - 1, tuple(tiers.index(rates[k]) for k in ids)))
+
+    try:
+        years = size_network(f, bill=model, judge=judge, vendor_check=False).years
+        stopped = None
+    except SizingStoppedError as exc:
+        years, stopped = exc.result.years, str(exc)
+    raw = tomllib.loads(text)
+    before: list[YearDesign] = []
+    prev: list[int | None] = [None] * len(ids)
+    for k, year in enumerate((1, 2)):
+        sc = parse_scenario_dict(year_data(raw, year))
+        # the links before the first switch with cameras carry no video: held at their floor
+        first = min(int(c.attach[1:]) for c in sc.cameras)
+        held = frozenset(range(first))
+        space = YearSpace(year, ids, len(tiers), floors(raw, year, tiers), lambda *_: 0.0, held)
+
+        def npc(levels: tuple[int, ...], sc: Any = sc, year: int = year) -> float:
+            rates = {x: tiers[lv] for x, lv in zip(ids, levels, strict=True)}
+            return plan_npc([*before, YearDesign(year, sc, rates)], model)
+
+        feas = [(npc(d), d) for d in designs(space, prev) if ok_levels(k, d)]
+        if not feas or math.isinf(min(feas)[0]):
+            assert len(years) == k and stopped is not None
+            break
+        y = years[k]
+        chosen = tuple(tiers.index(y.rates[x]) for x in ids)
+        assert ok_levels(k, chosen) and y.optimal
+        assert y.cost == pytest.approx(min(feas)[0], rel=1e-9)
+        assert npc(chosen) == pytest.approx(y.cost, rel=1e-9)
+        # follow the search's own choice (equal-cost designs may differ)
+        before.append(YearDesign(year, sc, y.rates))
+        prev = list(chosen)
+    else:
+        assert stopped is None and len(years) == 2
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_the_year_pricer_is_plan_npc_and_its_bound_is_sound(seed: int, tmp_path: Path) -> None:
+    """YearPricer.npc equals plan_npc on random designs, and npc_bound of a design's
+    up-set is at most the least plan_npc over the up-set (brute force)."""
+    rng = random.Random(7000 + seed)
+    text, costs, ids = random_town(rng)
+    model = load_bill_model(write(tmp_path / "c.toml", costs))
+    tiers = model.link_model().useful_tiers
+    raw = tomllib.loads(text)
+    before: list[YearDesign] = []
+    for year in (1, 2):
+        sc = parse_scenario_dict(year_data(raw, year))
+        pricer = YearPricer(before, year, sc, model)
+        every = list(itertools.product(range(len(tiers)), repeat=len(ids)))
+        npc = {}
+        for d in every:
+            rates = {x: tiers[lv] for x, lv in zip(ids, d, strict=True)}
+            npc[d] = plan_npc([*before, YearDesign(year, sc, rates)], model)
+            assert pricer.npc(rates) == pytest.approx(npc[d], rel=1e-12)
+        for d in rng.sample(every, min(len(every), 12)):
+            up = [e for e in every if all(a >= b for a, b in zip(e, d, strict=True))]
+            lower = pricer.npc_bound({x: tiers[lv:] for x, lv in zip(ids, d, strict=True)})
+            assert lower <= min(npc[e] for e in up) * (1 + 1e-12)
+        before.append(YearDesign(year, sc, {x: tiers[rng.randrange(len(tiers))] for x in ids}))

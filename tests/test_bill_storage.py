@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from pandas.testing import assert_frame_equal
 from scipy import stats
 
+from vidnet_sim import read_results
 from vidnet_sim.analysis.bill import YearDesign, nominal_storage, price_plan
 from vidnet_sim.analysis.bill.model import BillModel
 from vidnet_sim.cli import main
@@ -159,3 +161,47 @@ def test_bill_prices_measured_storage() -> None:
         rec["tb_retention"] / model.recording.usable_fraction / model.recording.disk_tb
     )
     assert rec["disks"] == disks
+
+
+def test_summary_parquet_holds_the_storage(tmp_path: Path) -> None:
+    """`run` writes each recorder's TB per day and for the retention period in
+    summary.parquet: equal to the manifest's figures and to the hand formula (CBR)."""
+    res = run(parse_scenario_dict(_scenario("cbr")), out_dir=tmp_path / "out")
+    back = read_results(tmp_path / "out")
+    s = back.summary
+    assert_frame_equal(s, res.tables.summary)
+    manifest = back.manifest["storage"]
+    rec = s[s["level"] == "recorder"].set_index("name")
+    assert list(rec.index) == [r["recorder"] for r in manifest["recorders"]] == ["nvr"]
+    for r in manifest["recorders"]:
+        assert rec.at[r["recorder"], "storage_tb_per_day"] == r["tb_per_day"]
+        assert rec.at[r["recorder"], "storage_tb_retention"] == r["tb_retention"]
+    want = _formula_tb(12, 4e6, 14) + _formula_tb(4, 2e6, 30)
+    assert rec.at["nvr", "storage_tb_retention"] == pytest.approx(want, rel=0.005)
+    assert rec.at["nvr", "storage_tb_per_day"] == pytest.approx(
+        _formula_tb(12, 4e6, 1) + _formula_tb(4, 2e6, 1), rel=0.005
+    )
+    assert rec.at["nvr", "kind"] == "recorder" and rec.at["nvr", "packets_sent"] == 0
+    # each recorded group's row: its recorded copies, as in the manifest's groups
+    groups = s[s["level"] == "group"].set_index("name")
+    for g in manifest["groups"]:
+        assert groups.at[g["group"], "storage_tb_retention"] == pytest.approx(
+            g["tb_retention"], rel=1e-12
+        )
+    assert groups.at["street", "storage_tb_retention"] == pytest.approx(
+        _formula_tb(12, 4e6, 14), rel=0.005
+    )
+    # a class row sums its recorded groups; the recorder rows sum every group once
+    cls = s[s["level"] == "class"].set_index("name")
+    assert cls["storage_tb_retention"].sum() == pytest.approx(want, rel=0.005)
+    assert rec["storage_tb_retention"].sum() == pytest.approx(
+        groups["storage_tb_retention"].sum(), rel=1e-12
+    )
+
+
+def test_a_run_without_recorders_has_no_storage_in_its_summary() -> None:
+    data = _scenario("cbr")
+    data["nodes"][1]["kind"] = "switch"
+    s = run(parse_scenario_dict(data), write=False).tables.summary
+    assert set(s["level"]) == {"group", "class"}
+    assert s["storage_tb_per_day"].isna().all() and s["storage_tb_retention"].isna().all()

@@ -31,7 +31,7 @@ from vidnet_sim.results import (
 )
 from vidnet_sim.results.caveats import Caveat, override_caveats, run_caveats
 from vidnet_sim.results.packets import packets_table
-from vidnet_sim.results.storage import storage_manifest, storage_table
+from vidnet_sim.results.storage import storage_manifest, storage_table, with_storage
 from vidnet_sim.scenario import Scenario, load_scenario
 from vidnet_sim.scenario.groups import camera_name
 from vidnet_sim.scenario.growth import plan_years, scenario_for_year
@@ -341,6 +341,7 @@ def run(
         access_links=access_links(scenario, plan),
     )
     storage = storage_table(scenario, tables.summary)
+    tables.summary = with_storage(tables.summary, storage)
     caveats = run_caveats(
         compiled.original or scenario,
         scenario,

@@ -8,9 +8,11 @@ paid for when it is built (optics and ports at both ends, and the fibre when
 ``CostModel.new_fibre``) and again whenever it moves up a tier (new optics and ports).
 With the whole bill (``bill``), the cost of a year's design is instead the net present cost
 of the plan so far with it (:func:`plan_cost`: fibre, optics, switches, recording, running
-costs), which can fall with a faster tier; the search then orders designs by an exact bound
-of it (:mod:`~vidnet_sim.analysis.search`), or, for a year with too many designs, reports
-its answer as not proven optimal.
+costs), which can fall with a faster tier. That cost is a sum of parts each minimised alone
+(:class:`~vidnet_sim.analysis.bill.YearPricer`: optics per link, switches and their draw per
+node, the rest fixed), which gives the search a lower bound over the designs at or above any
+design without enumerating them (:mod:`~vidnet_sim.analysis.search`): the answer stays the
+cheapest feasible design, however many links the year has.
 
 The search of one year (:mod:`vidnet_sim.analysis.search`; simulation decides, only sound
 bounds prune):
@@ -59,8 +61,8 @@ from vidnet_sim.analysis.bill import (
     Bill,
     BillModel,
     YearDesign,
+    YearPricer,
     check_growth_plan,
-    plan_npc,
     price_plan,
 )
 from vidnet_sim.analysis.capacity import Verdict, show_value, sla_columns
@@ -466,14 +468,31 @@ def _capex(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> list[float]:
 
 
 def plan_cost(
-    ctx: _Context, yr: _Year, levels: tuple[int, ...], bill: BillModel, designs: list[YearDesign]
-) -> float:
-    """The net present cost of the plan so far (``designs``, the years chosen before) with
-    design ``levels`` for this year (:func:`~vidnet_sim.analysis.bill.plan_npc`; storage
-    from the cameras' mean bitrates, the same for every design of the year)."""
+    ctx: _Context, yr: _Year, bill: BillModel, designs: list[YearDesign]
+) -> tuple[Callable[[tuple[int, ...]], float], Callable[[tuple[int, ...]], float]]:
+    """The net present cost of the plan so far (``designs``, the years chosen before) with a
+    design of this year (its tier vector), and a lower bound of it over the designs at or
+    above a given one (:class:`~vidnet_sim.analysis.bill.YearPricer`: optics per link,
+    switches per node, each minimised alone; storage from the cameras' mean bitrates, the
+    same for every design of the year)."""
     assert yr.scenario is not None
-    design = YearDesign(yr.year, yr.scenario, _rates(ctx, yr, levels))
-    return plan_npc([*designs, design], bill)
+    pricer = YearPricer(designs, yr.year, yr.scenario, bill)
+    n = len(ctx.tiers)
+    held = _space_held(ctx, yr)
+
+    def cost(levels: tuple[int, ...]) -> float:
+        return pricer.npc(_rates(ctx, yr, levels))
+
+    def bound(levels: tuple[int, ...]) -> float:
+        # the designs at or above ``levels``: a held link stays, any other may rise
+        return pricer.npc_bound(
+            {
+                lid: [ctx.tiers[lv]] if i in held else ctx.tiers[lv:n]
+                for i, (lid, lv) in enumerate(zip(yr.ids, levels, strict=True))
+            }
+        )
+
+    return cost, bound
 
 
 def _price_sizing(result: SizingResult, bill: BillModel) -> None:
@@ -495,15 +514,24 @@ def _price_sizing(result: SizingResult, bill: BillModel) -> None:
             y.vendor_capex = float(sum(vpaid.get((y.year, lid), 0.0) for lid in y.rates))
 
 
+def _space_held(ctx: _Context, yr: _Year) -> frozenset[int]:
+    """Positions of the links no class with an SLA crosses (held at their floor)."""
+    sla = set(ctx.targets)
+    crossed = {i for cls, links in yr.class_links.items() if cls in sla for i in links}
+    return frozenset(i for i in range(len(yr.ids)) if i not in crossed)
+
+
 def _space(
-    ctx: _Context, yr: _Year, floor: list[int], cost: Callable[[tuple[int, ...]], float] | None
+    ctx: _Context,
+    yr: _Year,
+    floor: list[int],
+    pricing: tuple[Callable[[tuple[int, ...]], float], Callable[[tuple[int, ...]], float]] | None,
 ) -> YearSpace:
     """The designs of one year: links crossed by no class with an SLA are held at their
     mean-load floor (nothing they carry is judged), ring spans sized at one tier move
-    together. ``cost``: the cost of a whole design (the plan's net present cost with the
-    whole bill; default: the links' CAPEX this year)."""
-    sla = set(ctx.targets)
-    crossed = {i for cls, links in yr.class_links.items() if cls in sla for i in links}
+    together. ``pricing``: the cost of a whole design and its lower bound over the designs
+    at or above it (the plan's net present cost with the whole bill, :func:`plan_cost`;
+    default: the links' CAPEX this year)."""
     pos = {lid: i for i, lid in enumerate(yr.ids)}
     groups = [[pos[x] for x in g if x in pos] for g in ctx.groups]
     return YearSpace(
@@ -512,9 +540,10 @@ def _space(
         len(ctx.tiers),
         floor,
         lambda i, lv, p: _price(ctx, yr, i, lv, p),
-        frozenset(i for i in range(len(yr.ids)) if i not in crossed),
+        _space_held(ctx, yr),
         [g for g in groups if len(g) > 1],
-        cost=cost,
+        cost=pricing[0] if pricing else None,
+        bound=pricing[1] if pricing else None,
     )
 
 
@@ -868,9 +897,7 @@ def size_network(
                     ctx,
                     yr,
                     floor,
-                    None
-                    if bill is None
-                    else lambda lv, yr=yr: plan_cost(ctx, yr, lv, bill, designs),  # type: ignore[misc]
+                    None if bill is None else plan_cost(ctx, yr, bill, designs),
                 ),
                 [prev.get(lid) for lid in ids],
                 lambda lv, yr=yr: _judgement(yr, lv, *_evaluate(ctx, yr, lv)),  # type: ignore[misc]

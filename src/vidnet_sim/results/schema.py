@@ -9,6 +9,7 @@ themselves are described in :mod:`vidnet_sim.results.tables` and
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -17,6 +18,7 @@ import pyarrow as pa
 from vidnet_sim.errors import VidnetError
 
 __all__ = [
+    "ADDED_COLUMNS",
     "EPOCHS_SCHEMA",
     "EPOCH_LINKS_SCHEMA",
     "EPOCH_SCHEMAS",
@@ -92,8 +94,14 @@ SUMMARY_SCHEMA: pa.Schema = pa.schema(
         ("measured_ps", _I),
         ("sla_ok", _B),  # null when the class has no SLA
         ("sla_violations", _S),  # "; "-joined, "" when met or no SLA
+        ("storage_tb_per_day", _F),  # recorded at recorders (vidnet_sim.results.storage)
+        ("storage_tb_retention", _F),
     ]
 )
+
+#: Columns added to a schema after run folders were first written: a table read without
+#: them gets them filled with nulls (NaN) instead of being refused.
+ADDED_COLUMNS = frozenset({"storage_tb_per_day", "storage_tb_retention"})
 
 #: Schema of the ``links`` table.
 LINKS_SCHEMA: pa.Schema = pa.schema(
@@ -204,8 +212,12 @@ def conform(df: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:
 
     int64 → ``int64``, float64 → ``float64``, string → ``str``, bool → nullable
     ``boolean``. Every table built or read by this package goes through here, so that
-    built and re-read tables compare equal, dtypes included. Other columns are dropped.
+    built and re-read tables compare equal, dtypes included. Other columns are dropped;
+    columns of :data:`ADDED_COLUMNS` that ``df`` lacks are filled with NaN.
     """
+    absent = [name for name in schema.names if name not in df.columns]
+    if any(name in ADDED_COLUMNS for name in absent):
+        df = df.assign(**{name: math.nan for name in absent if name in ADDED_COLUMNS})
     missing = [name for name in schema.names if name not in df.columns]
     if missing:
         raise VidnetError(f"table lacks column(s) {', '.join(missing)}")

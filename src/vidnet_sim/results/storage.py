@@ -10,6 +10,11 @@ destinations (exact when no copy was lost: the copies differ only by their losse
 
 The usable-capacity factor (RAID, file system) and the price are the cost model's business
 (:mod:`vidnet_sim.analysis.bill`); this module gives the raw recorded volume.
+
+A run's ``summary`` carries the same figures (:func:`with_storage`): ``storage_tb_per_day``
+and ``storage_tb_retention`` on every recorded group's row (all its recorded copies), on
+every class row whose groups are recorded (their sum) and on one row per recorder
+(``level = "recorder"``, the recorder's totals); NaN on rows with nothing recorded.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ __all__ = [
     "storage_from",
     "storage_manifest",
     "storage_table",
+    "with_storage",
 ]
 
 SECONDS_PER_DAY = 86_400
@@ -121,3 +127,48 @@ def storage_manifest(storage: pd.DataFrame) -> dict[str, Any]:
         "recorders": recorder_totals(storage).to_dict(orient="records"),
         "groups": storage.to_dict(orient="records"),
     }
+
+
+def with_storage(summary: pd.DataFrame, storage: pd.DataFrame) -> pd.DataFrame:
+    """``summary`` (a run's summary table) with the recorded volume of ``storage`` (its
+    :func:`storage_table`): ``storage_tb_per_day`` and ``storage_tb_retention`` on the rows
+    of recorded groups and of their classes, and one row per recorder (``level =
+    "recorder"``, ``kind = "recorder"``, no class) holding its totals, after the others;
+    a recorder row's packet counters are 0 and its latencies NaN (see the module doc)."""
+    out = summary.copy()
+    cols = ["storage_tb_per_day", "storage_tb_retention"]
+    per_group = storage.groupby("group", sort=False)[["tb_per_day", "tb_retention"]].sum()
+    groups = out["level"] == "group"
+    for col, src in zip(cols, ["tb_per_day", "tb_retention"], strict=True):
+        out[col] = float("nan")
+        out.loc[groups, col] = out.loc[groups, "name"].map(per_group[src]).astype("float64")
+        by_class = out[groups & out[col].notna()].groupby("class")[col].sum()
+        classes = out["level"] == "class"
+        out.loc[classes, col] = out.loc[classes, "name"].map(by_class).astype("float64")
+    totals = recorder_totals(storage)
+    if not len(totals):
+        return out
+    rows = pd.DataFrame(
+        {
+            "level": "recorder",
+            "name": totals["recorder"].astype(str),
+            "class": "",
+            "kind": "recorder",
+            "storage_tb_per_day": totals["tb_per_day"].astype("float64"),
+            "storage_tb_retention": totals["tb_retention"].astype("float64"),
+        }
+    )
+    for col in out.columns:
+        if col in rows.columns:
+            continue
+        dtype = out[col].dtype
+        if pd.api.types.is_integer_dtype(dtype):
+            rows[col] = 0
+        elif pd.api.types.is_bool_dtype(dtype):
+            rows[col] = pd.NA
+        elif pd.api.types.is_float_dtype(dtype):
+            rows[col] = float("nan")
+        else:
+            rows[col] = ""
+        rows[col] = rows[col].astype(dtype)
+    return pd.concat([out, rows[list(out.columns)]], ignore_index=True)

@@ -9,6 +9,7 @@ from vidnet_sim.analysis.bill.npc import discount_factor, net_present_cost
 from vidnet_sim.analysis.bill.price import (
     Bill,
     YearDesign,
+    YearPricer,
     check_growth_plan,
     check_plan,
     nominal_storage,
@@ -24,6 +25,7 @@ __all__ = [
     "PortNeed",
     "SwitchChoice",
     "YearDesign",
+    "YearPricer",
     "check_growth_plan",
     "check_plan",
     "choose_switches",

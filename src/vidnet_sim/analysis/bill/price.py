@@ -21,6 +21,9 @@ It returns a :class:`Bill`, every year broken down by category:
   kWh; **maintenance** (OPEX): a share of the equipment installed so far (optics, switches,
   recording; not fibre); **rent** (OPEX): leased fibre.
 
+:class:`YearPricer` gives the same net present cost as a function of the last year's rates,
+in parts a search can minimise one by one (a sum over links and over nodes).
+
 Years past the plan's last year up to the model's ``horizon_years`` keep the last design:
 no purchases, the same running costs. Every year's total is discounted to year 1
 (:mod:`~vidnet_sim.analysis.bill.npc`).
@@ -29,7 +32,7 @@ no purchases, the same running costs. Every year's total is discounted to year 1
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +45,7 @@ from vidnet_sim.analysis.bill.switches import (
     SwitchChoice,
     choose_switches,
     purchase,
+    stack_options,
 )
 from vidnet_sim.analysis.cost import link_lengths
 from vidnet_sim.analysis.vary import AnalysisInputError
@@ -49,7 +53,7 @@ from vidnet_sim.errors import Problem
 from vidnet_sim.results.storage import SECONDS_PER_DAY, recorder_totals, storage_from
 from vidnet_sim.scenario.groups import camera_streams, stream_group_name
 from vidnet_sim.scenario.growth import plan_years, remap_problem, scenario_for_year
-from vidnet_sim.scenario.model import Scenario
+from vidnet_sim.scenario.model import Link, Scenario
 
 __all__ = [
     "CAPEX",
@@ -58,6 +62,7 @@ __all__ = [
     "SWITCHED_KINDS",
     "Bill",
     "YearDesign",
+    "YearPricer",
     "check_growth_plan",
     "check_plan",
     "nominal_storage",
@@ -142,17 +147,31 @@ def nominal_storage(scenario: Scenario) -> pd.DataFrame:
     return storage_from(scenario, per_day)
 
 
-def _node_needs(sc: Scenario, rates: Mapping[str, int]) -> dict[str, list[PortNeed]]:
+def _camera_needs(sc: Scenario) -> dict[str, list[PortNeed]]:
+    """Per switched node, the ports its cameras need (at their access rate, with PoE)."""
     kinds = {n.id: n.kind for n in sc.nodes}
     needs: dict[str, list[PortNeed]] = {n: [] for n, k in kinds.items() if k in SWITCHED_KINDS}
     for cam in sc.cameras:
         if cam.attach in needs:
             needs[cam.attach] += [PortNeed(cam.access_rate, cam.poe_watts)] * cam.count
+    return needs
+
+
+def _link_ends(sc: Scenario, nodes: Collection[str]) -> dict[str, list[str]]:
+    """Per node of ``nodes``, the ids of the links that end there (one port each)."""
+    ends: dict[str, list[str]] = {n: [] for n in nodes}
     for link in sc.links:
-        rate = rates.get(str(link.id), link.rate)
         for end in (link.a, link.b):
-            if end in needs:
-                needs[end].append(PortNeed(rate))
+            if end in ends:
+                ends[end].append(str(link.id))
+    return ends
+
+
+def _node_needs(sc: Scenario, rates: Mapping[str, int]) -> dict[str, list[PortNeed]]:
+    cams = _camera_needs(sc)
+    rate = _link_rates(sc, rates)
+    ends = _link_ends(sc, cams)
+    needs = {n: cams[n] + [PortNeed(rate[lid]) for lid in ends[n]] for n in cams}
     return {n: v for n, v in needs.items() if v}
 
 
@@ -228,46 +247,49 @@ def _fibre_capex(model: BillModel, status: str, length_m: float) -> float:
     }[status]
 
 
-def price_plan(years: Sequence[YearDesign], model: BillModel) -> Bill:
-    """The whole bill of the plan ``years`` (in order) under ``model`` (see the module doc).
+def _optics_capex(model: BillModel, rate: int, prev: int | None, length_m: float) -> float:
+    """Two transceivers when a link is built or changes rate, else nothing."""
+    return 2 * model.optics_price(rate, length_m) if prev != rate else 0.0
 
-    Raises :class:`~vidnet_sim.analysis.bill.model.CostModelError` for a leased link without
-    a rent, and :class:`~vidnet_sim.analysis.vary.AnalysisInputError` for a rate without an
-    optics price or a node no catalogue switch can serve.
-    """
-    check_plan([yd.scenario for yd in years], model, partial=True)
-    rec = model.recording
-    rows: list[dict[str, Any]] = []
-    sw_rows: list[dict[str, Any]] = []
-    rec_rows: list[dict[str, Any]] = []
-    link_rows: list[dict[str, Any]] = []
-    prev_rate: dict[str, int] = {}
-    prev_sw: dict[str, SwitchChoice] = {}
-    prev_disks: dict[str, int] = {}
-    prev_servers: dict[str, int] = {}
-    installed = 0.0
-    opex_last: dict[str, float] = dict.fromkeys(OPEX, 0.0)
-    for yd in years:
-        sc = yd.scenario
-        lengths = link_lengths(sc)
-        cost = dict.fromkeys(CATEGORIES, 0.0)
-        rates = {str(lk.id): int(yd.rates.get(str(lk.id), lk.rate)) for lk in sc.links}
+
+def _link_rates(sc: Scenario, rates: Mapping[str, int]) -> dict[str, int]:
+    return {str(lk.id): int(rates.get(str(lk.id), lk.rate)) for lk in sc.links}
+
+
+def _energy(model: BillModel, watts: float) -> float:
+    """A year of ``watts`` at the model's price per kWh."""
+    return watts * _HOURS_PER_YEAR / 1000 * model.energy_per_kwh
+
+
+class _Plan:
+    """The state of a plan priced year by year: what is installed, and the rows so far."""
+
+    def __init__(self, model: BillModel) -> None:
+        self.model = model
+        self.rows: list[dict[str, Any]] = []
+        self.sw_rows: list[dict[str, Any]] = []
+        self.rec_rows: list[dict[str, Any]] = []
+        self.link_rows: list[dict[str, Any]] = []
+        self.prev_rate: dict[str, int] = {}
+        self.prev_sw: dict[str, SwitchChoice] = {}
+        self.prev_disks: dict[str, int] = {}
+        self.prev_servers: dict[str, int] = {}
+        self.installed = 0.0  # optics, switches and recording bought so far
+        self.opex_last: dict[str, float] = dict.fromkeys(OPEX, 0.0)
+
+    def links(self, year: int, sc: Scenario, rates: dict[str, int], cost: dict[str, float]) -> None:
+        """Fibre, optics and rent of the year's links (added to ``cost``)."""
+        model, lengths = self.model, link_lengths(sc)
         for link in sc.links:
             lid, length = str(link.id), lengths[str(link.id)]
-            status = sc.link_fibre(link)
-            fibre = _fibre_capex(model, status, length) if lid not in prev_rate else 0.0
-            optics = (
-                2 * model.optics_price(rates[lid], length)
-                if prev_rate.get(lid) != rates[lid]
-                else 0.0
-            )
-            rent = (_rent(model, lid, length) or 0.0) if status == "leased" else 0.0
+            status, fibre, rent = self.fixed(sc, link, length)
+            optics = _optics_capex(model, rates[lid], self.prev_rate.get(lid), length)
             cost["fibre"] += fibre
             cost["optics"] += optics
             cost["rent"] += rent
-            link_rows.append(
+            self.link_rows.append(
                 {
-                    "year": yd.year,
+                    "year": year,
                     "link": lid,
                     "rate_bps": rates[lid],
                     "length_m": length,
@@ -277,17 +299,29 @@ def price_plan(years: Sequence[YearDesign], model: BillModel) -> Bill:
                     "rent": rent,
                 }
             )
+
+    def fixed(self, sc: Scenario, link: Link, length_m: float) -> tuple[str, float, float]:
+        """A link's fibre status, fibre bought this year and yearly rent (whatever its rate)."""
+        lid, status = str(link.id), sc.link_fibre(link)
+        fibre = _fibre_capex(self.model, status, length_m) if lid not in self.prev_rate else 0.0
+        rent = (_rent(self.model, lid, length_m) or 0.0) if status == "leased" else 0.0
+        return status, fibre, rent
+
+    def switches(
+        self, year: int, sc: Scenario, rates: dict[str, int], cost: dict[str, float]
+    ) -> float:
+        """The switches of every node (their purchase added to ``cost``); their draw (W)."""
         watts = 0.0
         for node, needs in _node_needs(sc, rates).items():
-            owned = prev_sw.get(node)
-            choice = choose_switches(node, needs, model.switches, owned=owned)
+            owned = self.prev_sw.get(node)
+            choice = choose_switches(node, needs, self.model.switches, owned=owned)
             capex = purchase(owned, choice.model, choice.count)
             cost["switches"] += capex
             watts += choice.power_w
-            prev_sw[node] = choice
-            sw_rows.append(
+            self.prev_sw[node] = choice
+            self.sw_rows.append(
                 {
-                    "year": yd.year,
+                    "year": year,
                     "node": node,
                     "model": choice.model.name,
                     "count": choice.count,
@@ -298,21 +332,32 @@ def price_plan(years: Sequence[YearDesign], model: BillModel) -> Bill:
                     "capex": capex,
                 }
             )
-        storage = yd.storage if yd.storage is not None else nominal_storage(sc)
+        return watts
+
+    def recording(
+        self, year: int, storage: pd.DataFrame, cost: dict[str, float], commit: bool = True
+    ) -> float:
+        """The recorders' disks and servers (their purchase added to ``cost``); their draw
+        (W). ``commit=False``: priced without being installed."""
+        rec = self.model.recording
+        watts = 0.0
         for _, r in recorder_totals(storage).iterrows():
             name = str(r["recorder"])
+            had_disks, had_servers = self.prev_disks.get(name, 0), self.prev_servers.get(name, 0)
             raw_tb = float(r["tb_retention"]) / rec.usable_fraction
-            disks = max(math.ceil(raw_tb / rec.disk_tb - 1e-9), prev_disks.get(name, 0))
-            servers = max(math.ceil(disks / rec.disks_per_server), prev_servers.get(name, 0))
-            capex = (disks - prev_disks.get(name, 0)) * rec.disk_tb * rec.price_per_tb + (
-                servers - prev_servers.get(name, 0)
+            disks = max(math.ceil(raw_tb / rec.disk_tb - 1e-9), had_disks)
+            servers = max(math.ceil(disks / rec.disks_per_server), had_servers)
+            capex = (disks - had_disks) * rec.disk_tb * rec.price_per_tb + (
+                servers - had_servers
             ) * rec.server_price
             cost["recording"] += capex
             watts += servers * rec.server_power_w + disks * rec.disk_power_w
-            prev_disks[name], prev_servers[name] = disks, servers
-            rec_rows.append(
+            if not commit:
+                continue
+            self.prev_disks[name], self.prev_servers[name] = disks, servers
+            self.rec_rows.append(
                 {
-                    "year": yd.year,
+                    "year": year,
                     "recorder": name,
                     "tb_per_day": float(r["tb_per_day"]),
                     "tb_retention": float(r["tb_retention"]),
@@ -322,16 +367,40 @@ def price_plan(years: Sequence[YearDesign], model: BillModel) -> Bill:
                     "capex": capex,
                 }
             )
-        installed += cost["optics"] + cost["switches"] + cost["recording"]
-        cost["energy"] = watts * _HOURS_PER_YEAR / 1000 * model.energy_per_kwh
-        cost["maintenance"] = model.maintenance_share * installed
-        opex_last = {k: cost[k] for k in OPEX}
-        rows.append(_year_row(yd.year, cost, model.discount_rate, power_w=watts))
-        prev_rate = rates
+        return watts
+
+    def add_year(self, yd: YearDesign) -> None:
+        """Price year ``yd`` and install what it buys."""
+        model, sc = self.model, yd.scenario
+        cost = dict.fromkeys(CATEGORIES, 0.0)
+        rates = _link_rates(sc, yd.rates)
+        self.links(yd.year, sc, rates, cost)
+        watts = self.switches(yd.year, sc, rates, cost)
+        storage = yd.storage if yd.storage is not None else nominal_storage(sc)
+        watts += self.recording(yd.year, storage, cost)
+        self.installed += cost["optics"] + cost["switches"] + cost["recording"]
+        cost["energy"] = _energy(model, watts)
+        cost["maintenance"] = model.maintenance_share * self.installed
+        self.opex_last = {k: cost[k] for k in OPEX}
+        self.rows.append(_year_row(yd.year, cost, model.discount_rate, power_w=watts))
+        self.prev_rate = rates
+
+
+def price_plan(years: Sequence[YearDesign], model: BillModel) -> Bill:
+    """The whole bill of the plan ``years`` (in order) under ``model`` (see the module doc).
+
+    Raises :class:`~vidnet_sim.analysis.bill.model.CostModelError` for a leased link without
+    a rent, and :class:`~vidnet_sim.analysis.vary.AnalysisInputError` for a rate without an
+    optics price or a node no catalogue switch can serve.
+    """
+    check_plan([yd.scenario for yd in years], model, partial=True)
+    plan = _Plan(model)
+    for yd in years:
+        plan.add_year(yd)
+    rows = plan.rows
     last = years[-1].year if years else 0
-    horizon = max(model.horizon_years or last, last)
-    for year in range(last + 1, horizon + 1):
-        cost = {**dict.fromkeys(CAPEX, 0.0), **opex_last}
+    for year in range(last + 1, _horizon(model, last) + 1):
+        cost = {**dict.fromkeys(CAPEX, 0.0), **plan.opex_last}
         rows.append(_year_row(year, cost, model.discount_rate, power_w=rows[-1]["power_w"]))
     table = pd.DataFrame(rows)
     if len(table):
@@ -341,10 +410,161 @@ def price_plan(years: Sequence[YearDesign], model: BillModel) -> Bill:
         model.currency,
         model.discount_rate,
         table,
-        pd.DataFrame(sw_rows),
-        pd.DataFrame(rec_rows),
-        pd.DataFrame(link_rows),
+        pd.DataFrame(plan.sw_rows),
+        pd.DataFrame(plan.rec_rows),
+        pd.DataFrame(plan.link_rows),
     )
+
+
+def _horizon(model: BillModel, last: int) -> int:
+    """The plan's last priced year: its last year, or the model's ``horizon_years``."""
+    return max(model.horizon_years or last, last)
+
+
+class YearPricer:
+    """The net present cost of a plan as a function of its last year's link rates, in parts
+    that can each be minimised alone: what a search over that year's designs needs.
+
+    ``before``: the plan's years so far; ``scenario``: the last year's (``year``), priced
+    with its cameras' mean bitrates (:func:`nominal_storage`), like :func:`plan_npc` of
+    ``[*before, YearDesign(year, scenario, rates)]``. With the years before fixed, only the
+    optics bought this year, the switches and their draw depend on the rates; everything
+    else (the years before, fibre, rent, recording) is a constant ``K``. Bought in year *y*
+    and kept to the plan's last priced year *H*, a purchase weighs ``d_y + m × S`` (its
+    discount factor, and the maintenance share *m* of it every year from *y* to *H*:
+    ``S = d_y + … + d_H``) and a watt drawn weighs ``S`` years of energy, so
+
+        NPC(rates) = K + Σ_links w·optics(link, rate) + Σ_nodes (w·purchase + e·draw)(node)
+
+    where a link's optics depend on its own rate only and a node's switches on the rates of
+    the links that end there (:meth:`npc`; equal to :func:`plan_npc` up to rounding, a tested
+    identity). :meth:`npc_bound` bounds from below the cost of every rate vector drawn from
+    given sets: each link's optics at their least over its set, each node at the least
+    purchase and the least draw among the smallest stacks of each catalogue model for its
+    links' slowest rates, which no faster rates can undercut (a stack that fits also fits
+    slower needs: :mod:`~vidnet_sim.analysis.bill.switches`).
+    """
+
+    def __init__(
+        self, before: Sequence[YearDesign], year: int, scenario: Scenario, model: BillModel
+    ) -> None:
+        check_plan([*(yd.scenario for yd in before), scenario], model, partial=True)
+        plan = _Plan(model)
+        for yd in before:
+            plan.add_year(yd)
+        self.model, self.scenario, self.plan = model, scenario, plan
+        r = model.discount_rate
+        now = discount_factor(year, r)
+        later = sum(discount_factor(t, r) for t in range(year, _horizon(model, year) + 1))
+        self.capex_weight = now + model.maintenance_share * later
+        self.watt_weight = _energy(model, 1.0) * later
+        self.lengths = link_lengths(scenario)
+        self.own_rate = {str(lk.id): int(lk.rate) for lk in scenario.links}
+        cost = dict.fromkeys(CATEGORIES, 0.0)
+        for link in scenario.links:
+            _, fibre, rent = plan.fixed(scenario, link, self.lengths[str(link.id)])
+            cost["fibre"] += fibre
+            cost["rent"] += rent
+        rec_watts = plan.recording(year, nominal_storage(scenario), cost, commit=False)
+        self.constant = (
+            sum(row["discounted"] for row in plan.rows)
+            + now * (cost["fibre"] + cost["recording"])
+            + later
+            * (
+                cost["rent"]
+                + _energy(model, rec_watts)
+                + model.maintenance_share * (plan.installed + cost["recording"])
+            )
+        )
+        self.cameras = _camera_needs(scenario)
+        self.ends = _link_ends(scenario, self.cameras)
+        self.nodes = [n for n in self.cameras if self.cameras[n] or self.ends[n]]
+        self.link_memo: dict[tuple[str, int], float] = {}
+        self.node_memo: dict[tuple[str, tuple[int, ...]], float] = {}
+        self.floor_memo: dict[tuple[str, tuple[int, ...]], float] = {}
+
+    def link_cost(self, lid: str, rate: int) -> float:
+        """The weighted optics of link ``lid`` at ``rate`` (infinite: no optics price)."""
+        key = (lid, rate)
+        if key not in self.link_memo:
+            try:
+                optics = _optics_capex(
+                    self.model, rate, self.plan.prev_rate.get(lid), self.lengths[lid]
+                )
+            except AnalysisInputError:
+                optics = math.inf
+            self.link_memo[key] = self.capex_weight * optics
+        return self.link_memo[key]
+
+    def _needs(self, node: str, rates: tuple[int, ...]) -> list[PortNeed]:
+        return self.cameras[node] + [PortNeed(r) for r in rates]
+
+    def node_cost(self, node: str, rates: tuple[int, ...]) -> float:
+        """The weighted purchase and draw of ``node``'s switches, its links (``ends``) at
+        ``rates`` (infinite: no stack serves it)."""
+        key = (node, rates)
+        if key not in self.node_memo:
+            owned = self.plan.prev_sw.get(node)
+            try:
+                c = choose_switches(
+                    node, self._needs(node, rates), self.model.switches, owned=owned
+                )
+            except AnalysisInputError:
+                self.node_memo[key] = math.inf
+            else:
+                self.node_memo[key] = (
+                    self.capex_weight * purchase(owned, c.model, c.count)
+                    + self.watt_weight * c.power_w
+                )
+        return self.node_memo[key]
+
+    def node_floor(self, node: str, slowest: tuple[int, ...]) -> float:
+        """No rates at least ``slowest`` give ``node`` a cost below this (see the class doc)."""
+        key = (node, slowest)
+        if key not in self.floor_memo:
+            owned = self.plan.prev_sw.get(node)
+            options = stack_options(
+                node, self._needs(node, slowest), self.model.switches, owned=owned
+            )
+            self.floor_memo[key] = (
+                self.capex_weight * min(purchase(owned, o.model, o.count) for o in options)
+                + self.watt_weight * min(o.power_w for o in options)
+                if options
+                else math.inf
+            )
+        return self.floor_memo[key]
+
+    def _rate(self, rates: Mapping[str, int], lid: str) -> int:
+        return int(rates.get(lid, self.own_rate[lid]))
+
+    def npc(self, rates: Mapping[str, int]) -> float:
+        """The plan's net present cost with the last year's links at ``rates`` (link id →
+        bit/s; a link not given keeps the scenario's rate); infinite when the model cannot
+        equip it."""
+        return float(
+            self.constant
+            + sum(self.link_cost(lid, self._rate(rates, lid)) for lid in self.own_rate)
+            + sum(
+                self.node_cost(n, tuple(self._rate(rates, lid) for lid in self.ends[n]))
+                for n in self.nodes
+            )
+        )
+
+    def npc_bound(self, choices: Mapping[str, Collection[int]]) -> float:
+        """A lower bound of :meth:`npc` over every rate vector with each link's rate in
+        ``choices`` (link id → possible rates; a link not given keeps the scenario's)."""
+
+        def rates(lid: str) -> Collection[int]:
+            return choices.get(lid) or (self.own_rate[lid],)
+
+        return float(
+            self.constant
+            + sum(min(self.link_cost(lid, r) for r in rates(lid)) for lid in self.own_rate)
+            + sum(
+                self.node_floor(n, tuple(min(rates(lid)) for lid in self.ends[n]))
+                for n in self.nodes
+            )
+        )
 
 
 def plan_npc(years: Sequence[YearDesign], model: BillModel) -> float:

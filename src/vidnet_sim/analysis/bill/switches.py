@@ -9,27 +9,47 @@ per port and ``poe_budget_w`` in all.
 One switch fits the needs when (i) for every rate *r*, the needs at *r* or faster are no more
 than the ports at *r* or faster (Hall's condition for nested port sets: then a matching of
 needs to ports exists), (ii) every PoE need is within ``poe_port_w`` and (iii) their sum is
-within ``poe_budget_w``. A node is given ``count`` identical switches of one model (a stack),
-the cheapest ``count × price`` that fits, ties to the fewer switches then the catalogue order.
-In a later year the stack already in place counts: adding switches of its model costs only
-the switches added, changing model costs the whole new stack.
-The needs are dealt to the switches of a stack in turn, most power first (then fastest first),
-which balances ports and PoE, and each switch of a stack gives one more port, at the fastest
-rate the node needs, to the stack's interconnect; a stack fits when each switch fits its
-share. With ``count = 1`` the choice is exact; a stack found this way may cost more than the
-best possible split in corner cases (documented in ``docs/analysis.md``), never less, and no
-PoE budget is ever exceeded.
+within ``poe_budget_w``. A node is given ``count`` identical switches of one model (a stack);
+each switch of a stack (``count > 1``) also gives one port, at the fastest rate the node
+needs, to the stack's interconnect, and a stack fits when the needs can be shared among its
+switches so that each switch fits its share. The node gets the stack of least purchase
+(``count × price``), ties to the fewer switches then the catalogue order. In a later year
+the stack already in place counts: adding switches of its model costs only the switches
+added, changing model costs the whole new stack.
+
+**Exact.** Whether a stack fits is decided exactly (:func:`stack_shares`): the needs are
+grouped by kind (rate, PoE); necessary conditions on the totals (Hall's condition for the
+stack as a whole, rounded up per switch, and the PoE budgets) reject at once, dealing the
+needs in turn (most power first, then fastest first) accepts at once when it fits, and
+otherwise a search over the switches one by one, each given a share that cannot take one
+more need (a share that could is never needed: moving a need from a later switch into it
+keeps every switch fitting), memoised on what is left, decides. The tests compare it with
+a brute-force enumeration of every assignment of needs to switches. A node's choice is the
+least stack of each model (:func:`stack_options`; a stack of a model that fits also fits
+with slower needs, which makes the sizing search's lower bound of a node sound) at the
+least purchase; no PoE budget is ever exceeded.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vidnet_sim.analysis.bill.model import SwitchModel
 from vidnet_sim.analysis.vary import AnalysisInputError
 
-__all__ = ["PortNeed", "SwitchChoice", "choose_switches", "fits", "purchase", "split"]
+__all__ = [
+    "MAX_STACK",
+    "PortNeed",
+    "SwitchChoice",
+    "choose_switches",
+    "fits",
+    "purchase",
+    "split",
+    "stack_options",
+    "stack_shares",
+]
 
 #: Most identical switches stacked at one node.
 MAX_STACK = 16
@@ -88,13 +108,139 @@ def purchase(owned: SwitchChoice | None, model: SwitchModel, count: int) -> floa
 def split(needs: Sequence[PortNeed], count: int) -> list[list[PortNeed]]:
     """``needs`` dealt to ``count`` switches in turn, most power first, then fastest first;
     in a stack (``count > 1``) each switch also gives one port, at the fastest rate the
-    node needs, to the stack's interconnect."""
+    node needs, to the stack's interconnect. (A quick try of :func:`stack_shares`.)"""
     order = sorted(needs, key=lambda n: (-n.poe_w, -n.rate_bps))
     shares = [list(order[i::count]) for i in range(count)]
     if count > 1:
         link = PortNeed(max(n.rate_bps for n in needs))
         shares = [[*share, link] for share in shares]
     return shares
+
+
+_Kinds = list[tuple[PortNeed, int]]  # need kinds, fastest first, with how many of each
+
+
+class _Stack:
+    """Shares of the need ``kinds`` among the switches of a stack of ``model`` (exact)."""
+
+    def __init__(self, model: SwitchModel, kinds: _Kinds, interconnect: bool) -> None:
+        self.kinds = [k for k, _ in kinds]
+        ports = model.port_counts
+        spare = 1 if interconnect else 0  # the port each switch gives the interconnect
+        # ports at the kind's rate or faster, for one switch's own needs
+        self.cap = [sum(c for r, c in ports.items() if r >= k.rate_bps) - spare for k in self.kinds]
+        self.poe = [k.poe_w for k in self.kinds]
+        self.budget = model.poe_budget_w + 1e-9
+        self.memo: dict[tuple[tuple[int, ...], int], list[tuple[int, ...]] | None] = {}
+
+    def possible(self, left: tuple[int, ...], switches: int) -> bool:
+        """Necessary: the needs left fit the totals of ``switches`` switches."""
+        placed = 0
+        for i, n in enumerate(left):
+            placed += n
+            if placed and placed > switches * self.cap[i]:
+                return False
+        return sum(p * n for p, n in zip(self.poe, left, strict=True)) <= switches * self.budget
+
+    def shares(self, left: tuple[int, ...], switches: int) -> list[tuple[int, ...]] | None:
+        """One share per switch (counts per kind) taking every need ``left``, or None."""
+        if min(self.cap) < 0:  # no port for the fastest need beside the interconnect's
+            return None
+        if not any(left):
+            return [tuple(0 for _ in left)] * switches
+        if switches == 0 or not self.possible(left, switches):
+            return None
+        key = (left, switches)
+        if key not in self.memo:
+            self.memo[key] = None
+            for share in self.full_shares(left):
+                rest = tuple(a - b for a, b in zip(left, share, strict=True))
+                found = self.shares(rest, switches - 1)
+                if found is not None:
+                    self.memo[key] = [share, *found]
+                    break
+        return self.memo[key]
+
+    def full_shares(self, left: tuple[int, ...]) -> list[tuple[int, ...]]:
+        """Every share of ``left`` one switch fits that cannot take one more need, the
+        largest first."""
+        out: list[tuple[int, ...]] = []
+        n = len(left)
+
+        def grow(i: int, share: list[int], placed: int, watts: float) -> None:
+            if i == n:
+                if not self.room(share, left, watts):
+                    out.append(tuple(share))
+                return
+            most = min(left[i], self.cap[i] - placed)
+            if self.poe[i] > 0:
+                most = min(most, int((self.budget - watts) // self.poe[i]))
+            for x in range(max(most, 0), -1, -1):
+                grow(i + 1, [*share, x], placed + x, watts + x * self.poe[i])
+
+        grow(0, [], 0, 0.0)
+        return out
+
+    def room(self, share: list[int], left: tuple[int, ...], watts: float) -> bool:
+        """Can ``share`` take one more need of a kind still left?"""
+        placed = list(itertools.accumulate(share))
+        for i, p in enumerate(self.poe):
+            if (
+                share[i] < left[i]
+                and watts + p <= self.budget
+                and all(placed[j] + 1 <= self.cap[j] for j in range(i, len(share)))
+            ):
+                return True
+        return False
+
+
+def stack_shares(
+    model: SwitchModel, needs: Sequence[PortNeed], count: int
+) -> list[list[PortNeed]] | None:
+    """The needs of each switch of a stack of ``count`` ``model`` switches (its interconnect
+    port included when ``count > 1``), or None when no sharing fits (exact; see the module
+    doc)."""
+    if not needs:
+        return [[] for _ in range(count)]
+    if any(n.poe_w > model.poe_port_w for n in needs if n.poe_w > 0):
+        return None
+    quick = split(needs, count)
+    if all(fits(model, s) for s in quick):
+        return quick
+    counted: dict[PortNeed, int] = {}
+    for n in needs:
+        counted[n] = counted.get(n, 0) + 1
+    kinds = sorted(counted.items(), key=lambda kv: (-kv[0].rate_bps, -kv[0].poe_w))
+    found = _Stack(model, kinds, count > 1).shares(tuple(c for _, c in kinds), count)
+    if found is None:
+        return None
+    link = [PortNeed(max(n.rate_bps for n in needs))] if count > 1 else []
+    return [
+        [k for (k, _), x in zip(kinds, share, strict=True) for _ in range(x)] + link
+        for share in found
+    ]
+
+
+def stack_options(
+    node: str,
+    needs: Sequence[PortNeed],
+    catalogue: Sequence[SwitchModel],
+    max_stack: int = MAX_STACK,
+    owned: SwitchChoice | None = None,
+) -> list[SwitchChoice]:
+    """For each ``catalogue`` model (in order) that can serve ``needs``, its smallest stack
+    (of at most ``max_stack`` switches, never fewer than ``owned`` has of its model): the
+    stacks among which :func:`choose_switches` picks."""
+    out = []
+    for model in catalogue:
+        start = owned.count if owned is not None and owned.model == model else 1
+        for count in range(start, max(start, max_stack) + 1):
+            shares = stack_shares(model, needs, count)
+            if shares is not None:
+                poe = tuple(sum(n.poe_w for n in s) for s in shares)
+                out.append(SwitchChoice(node, model, count, poe, sum(len(s) for s in shares)))
+                break
+    return out
 
 
 def choose_switches(
@@ -107,20 +253,13 @@ def choose_switches(
     """The stack of identical ``catalogue`` switches that fits ``needs`` at the least
     purchase: ``count × price``, or, for the model of the ``owned`` stack, only the switches
     added to it (:func:`purchase`)."""
-    best: tuple[float, int, int] | None = None
-    choice: SwitchChoice | None = None
-    for k, model in enumerate(catalogue):
-        start = owned.count if owned is not None and owned.model == model else 1
-        for count in range(start, max(start, max_stack) + 1):
-            key = (purchase(owned, model, count), count, k)
-            if best is not None and key >= best:
-                break
-            shares = split(needs, count)
-            if all(fits(model, s) for s in shares):
-                best = key
-                poe = tuple(sum(n.poe_w for n in s) for s in shares)
-                choice = SwitchChoice(node, model, count, poe, sum(len(s) for s in shares))
-                break
+    options = stack_options(node, needs, catalogue, max_stack, owned)
+    order = {id(m): k for k, m in enumerate(catalogue)}
+    choice = min(
+        options,
+        key=lambda c: (purchase(owned, c.model, c.count), c.count, order[id(c.model)]),
+        default=None,
+    )
     if choice is None:
         total_w = sum(n.poe_w for n in needs)
         raise AnalysisInputError(
