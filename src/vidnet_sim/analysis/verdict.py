@@ -5,7 +5,8 @@ What the sizing (:mod:`vidnet_sim.analysis.sizing`) knows while it searches a ye
 of every class, its failure cases and every verdict so far), and how a design is judged
 (:func:`_evaluate`): the normal case, then, when it passes, each failure case (N-1, built by
 :func:`_failure_cases`), each one simulated with replications until decided
-(:func:`_evaluate_case`, loss targets counting buffer losses only) and accepted only on
+(:func:`_evaluate_case`, loss targets counting buffer losses only; as many cases at once as
+the workers can start, :func:`_first_rounds`) and accepted only on
 stationary runs (:func:`_steady_case`, :mod:`vidnet_sim.analysis.steady`).
 """
 
@@ -127,7 +128,11 @@ def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdic
     judged = [("normal", verdict)]
     decided = (verdict, recs)
     if verdict.ok:
-        for case in yr.cases:
+        batch = _case_batch(ctx)
+        for i, case in enumerate(yr.cases):
+            if i % batch == 0:  # the next cases at once, their runs kept for below
+                ahead = yr.cases[i + batch : i + 2 * batch]
+                _first_rounds(ctx, yr, levels, yr.cases[i : i + batch], ahead)
             v, r = _steady_case(ctx, yr, levels, case.data, case.name)
             judged.append((case.name, v))
             if not v.ok:
@@ -137,6 +142,37 @@ def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdic
     yr.case_verdicts[levels] = judged
     yr.memo[levels] = decided
     return decided
+
+
+def _case_batch(ctx: _Context) -> int:
+    """How many failure cases are judged at once: as many as the workers can start together
+    (the runs of a case after the first failing one are simulated for nothing)."""
+    slots = ctx.executor.slots if ctx.executor is not None else 1
+    return max(1, slots // ctx.replications)
+
+
+def _first_rounds(
+    ctx: _Context, yr: _Year, levels: tuple[int, ...], cases: list[_Case], ahead: list[_Case]
+) -> None:
+    """Judge ``cases`` of design ``levels`` at once at the scenario's duration (their runs
+    kept in their caches: :func:`_steady_case` then judges each, in order, from the same
+    runs); the first runs of the cases ``ahead`` fill idle workers. The verdicts are those of
+    judging each case alone (:func:`~vidnet_sim.analysis.capacity.judge_many`)."""
+    x = float(yr.year)
+    run_ps = ctx.duration_ps or yr.duration_ps
+
+    def cache(case: _Case) -> RunCache:
+        return _case_cache(ctx, yr, levels, case.data, ctx.duration_ps, run_ps)
+
+    judge_many(
+        [(cache(c), x) for c in cases],
+        ctx.case_targets,
+        ctx.confidence,
+        ctx.replications,
+        ctx.max_replications,
+        ahead=[(cache(c), x) for c in ahead],
+        read=_buffer_loss,
+    )
 
 
 def _steady_case(
