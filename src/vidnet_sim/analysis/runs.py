@@ -27,7 +27,7 @@ import pandas as pd
 from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.canonical import canonical_json
 from vidnet_sim.errors import ScenarioError
-from vidnet_sim.execute import Executor, ProgressTracker, SerialExecutor
+from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker, SerialExecutor
 from vidnet_sim.fingerprint import engine_fingerprint
 from vidnet_sim.runner import run as run_scenario
 from vidnet_sim.runner import with_overrides
@@ -146,6 +146,31 @@ class RunCache:
     executor: Executor | None = None
     progress: ProgressTracker | None = None
     memo: dict[str, RunRecord] = field(default_factory=dict)
+
+    @classmethod
+    def for_job(
+        cls,
+        data: dict[str, Any],
+        base_dir: Path,
+        vary: Vary,
+        cache_dir: str | Path | None,
+        duration_ps: int | None,
+        on_run: Callable[[RunRecord], None] | None,
+        executor: Executor | None,
+        on_progress: ProgressFn | None,
+    ) -> RunCache:
+        """The runs of one job varying ``vary`` (a curve, a capacity search): stored under
+        ``cache_dir`` (``None``: kept in memory only), counted for one progress bar."""
+        return cls(
+            data,
+            base_dir,
+            vary,
+            Path(cache_dir) if cache_dir else None,
+            duration_ps,
+            on_run,
+            executor=executor,
+            progress=ProgressTracker(on_progress),
+        )
 
     def root_seed(self) -> int:
         sim = self.data.get("simulation", {})
