@@ -107,13 +107,9 @@ class WideSerial(SerialExecutor):
 
     def run_tasks(self, fn: Any, shared: Any, items: Any) -> Any:
         self.batches.append(len(items))
+        runs = [item[1] for item in items.values() if isinstance(item, tuple)]  # simulate_run
         self.failed_links.append(
-            {
-                e["link"]
-                for _, data, *_ in items.values()
-                for e in data.get("events", [])
-                if e.get("kind") == "failure"
-            }
+            {e["link"] for d in runs for e in d.get("events", []) if e["kind"] == "failure"}
         )
         return super().run_tasks(fn, shared, items)
 

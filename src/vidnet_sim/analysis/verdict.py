@@ -28,7 +28,7 @@ from vidnet_sim.analysis.cost import CostModel
 from vidnet_sim.analysis.runs import RunCache, RunRecord
 from vidnet_sim.analysis.steady import relaxation_ps, trend
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary
-from vidnet_sim.execute import Executor, ProgressTracker
+from vidnet_sim.execute import Executor, ProgressTracker, SerialExecutor
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.model import Scenario
@@ -397,15 +397,16 @@ def _failure_cases(
     base_dir: Path,
     ids: list[str],
     carried: set[str],
-) -> tuple[list[_Case], list[Any]]:
+) -> tuple[list[_Case], list[dict[str, set[str]]]]:
     """The failure cases of a year under ``survive = "single-link"``: one per protected link
     (``ctx.protected``, else every link carrying traffic whose failure leaves all of it a
-    path), failed from the end of the warm-up to the end of the run; and their plans."""
+    path), failed from the end of the warm-up to the end of the run; and, per case, the
+    directed links each class crosses (:func:`_layout_class_dirs`). The cases' plans are
+    built at once on ``ctx.executor``."""
     total = ctx.duration_ps or sc.simulation.duration
     at = sc.simulation.warmup
     explicit = ctx.protected is not None
-    cases: list[_Case] = []
-    plans: list[Any] = []
+    candidates: dict[str, dict[str, Any]] = {}
     for lid in ctx.protected if ctx.protected is not None else ids:
         if lid not in ids or (not explicit and lid not in carried):
             continue
@@ -419,8 +420,15 @@ def _failure_cases(
                 "convergence": f"{ctx.convergence_ps}ps",
             }
         )
-        plan = build_plan(parse_scenario_dict(copy.deepcopy(data), base_dir=base_dir), base_dir)
-        lost = [w for w in plan.warnings if "has no path" in w]
+        candidates[lid] = data
+    executor = ctx.executor or SerialExecutor()
+    planned = {o.key: o for o in executor.run_tasks(_case_plan, base_dir, candidates)}
+    cases: list[_Case] = []
+    layouts: list[dict[str, set[str]]] = []
+    for lid, data in candidates.items():
+        outcome = planned[lid]
+        # a plan that failed elsewhere fails here again, with its own error
+        lost, layout = outcome.value if outcome.ok else _case_plan(base_dir, data)
         if lost:
             if explicit:
                 raise AnalysisInputError(
@@ -429,8 +437,15 @@ def _failure_cases(
                 )
             continue
         cases.append(_Case(lid, data))
-        plans.append(plan)
-    return cases, plans
+        layouts.append(layout)
+    return cases, layouts
+
+
+def _case_plan(base_dir: Path, data: dict[str, Any]) -> tuple[list[str], dict[str, set[str]]]:
+    """What the sizing reads of a failure case's plan: the warnings of traffic left without a
+    path, and the directed links each class crosses. An executor task."""
+    plan = build_plan(parse_scenario_dict(copy.deepcopy(data), base_dir=base_dir), base_dir)
+    return [w for w in plan.warnings if "has no path" in w], _layout_class_dirs(plan)
 
 
 def _per_link(dirs: list[list[str]], values: dict[str, float]) -> list[float]:
