@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from test_sizing import RING, TWO_COSTS
 from vidnet_sim.analysis.capacity import find_capacity
 from vidnet_sim.analysis.cost import load_cost_model
 from vidnet_sim.analysis.curve import CurveResult, run_curve
@@ -102,9 +103,14 @@ class WideSerial(SerialExecutor):
 
     def __init__(self) -> None:
         self.batches: list[int] = []
+        self.failed_links: list[set[str]] = []  # per batch, the links failed in its runs
 
     def run_tasks(self, fn: Any, shared: Any, items: Any) -> Any:
         self.batches.append(len(items))
+        runs = [item[1] for item in items.values() if isinstance(item, tuple)]  # simulate_run
+        self.failed_links.append(
+            {e["link"] for d in runs for e in d.get("events", []) if e["kind"] == "failure"}
+        )
         return super().run_tasks(fn, shared, items)
 
 
@@ -181,6 +187,22 @@ def test_batches_and_speculation_do_not_change_the_sizing(
     )
     assert sizing_doc(parallel) == sizing_doc(serial)
     assert max(wide.batches) > 2  # designs ahead ran beside the one judged
+
+
+def test_failure_cases_judged_at_once_give_the_serial_sizing(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    f = write_text(tmp_path / "ring.toml", RING)
+    model = load_cost_model(write_text(tmp_path / "c.toml", TWO_COSTS))
+    kw: dict[str, Any] = {"replications": 2, "vendor_check": False, "survive": "single-link"}
+    serial = size_network(f, model, **kw)
+    wide = WideSerial()
+    parallel = size_network(f, model, executor=wide, **kw)
+    assert sizing_doc(parallel) == sizing_doc(serial)
+    assert parallel.cases().equals(serial.cases())
+    assert serial.cases()["case"].tolist() == ["normal", "failure of r0-r1", "failure of r1-r2"]
+    # four slots, two replications: two failure cases' runs in one batch
+    assert max(len(links) for links in wide.failed_links) == 2
 
 
 def test_runs_stored_by_one_executor_are_reused_by_another(cams: Path, tmp_path: Path) -> None:

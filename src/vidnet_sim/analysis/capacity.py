@@ -44,7 +44,7 @@ from vidnet_sim.analysis.vary import (
     make_vary,
 )
 from vidnet_sim.errors import ScenarioError
-from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker
+from vidnet_sim.execute import Executor, ProgressFn
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.sla import SlaTargets
 from vidnet_sim.runner import sla_targets
@@ -317,25 +317,12 @@ def find_capacity(
     data, base_dir = load_raw(file)
     vary = make_vary(data, what)
     x0, xmax = _search_range(vary, start, maximum)
-    cache = RunCache(
-        data,
-        base_dir,
-        vary,
-        Path(cache_dir) if cache_dir else None,
-        duration_ps,
-        on_run,
-        executor=executor,
-        progress=ProgressTracker(on_progress),
+    cache = RunCache.for_job(
+        data, base_dir, vary, cache_dir, duration_ps, on_run, executor, on_progress
     )
     judge = _Judge(cache, targets, confidence, replications, max_replications, max_values)
     bracket = _Bracket(vary, x0, xmax, rel_tol)
-    lo: float | None = None
-    hi: float | None = None
-    while (x := bracket.next_value(lo, hi)) is not None:
-        if judge(x, [bracket.next_value(x, hi), bracket.next_value(lo, x)]).ok:
-            lo = x
-        else:
-            hi = x
+    lo, hi = bracket.search(lambda x, ahead: judge(x, ahead).ok)
     if lo is None:
         assert hi is not None
         raise _no_load_meets(vary, hi, judge.judged[hi])
@@ -484,6 +471,21 @@ class _Bracket:
         mid = self.norm((lo + hi) / 2)
         return None if mid in (lo, hi) else mid
 
+    def search(
+        self, ok: Callable[[float, list[float | None]], bool]
+    ) -> tuple[float | None, float | None]:
+        """The largest passing and the smallest failing value found, judging each value
+        ``x`` by ``ok(x, ahead)`` (monotone) in turn; ``ahead``: the values judged next if
+        ``x`` passes and if it fails (``None``: the search would end)."""
+        lo: float | None = None
+        hi: float | None = None
+        while (x := self.next_value(lo, hi)) is not None:
+            if ok(x, [self.next_value(x, hi), self.next_value(lo, x)]):
+                lo = x
+            else:
+                hi = x
+        return lo, hi
+
 
 def _no_load_meets(vary: Vary, hi: float, verdict: Verdict) -> AnalysisInputError:
     """The error when even the smallest value judged, ``hi`` (judged ``verdict``), fails the
@@ -498,55 +500,6 @@ def _no_load_meets(vary: Vary, hi: float, verdict: Verdict) -> AnalysisInputErro
     )
 
 
-def _search(
-    ok: Callable[[float], bool],
-    x0: float,
-    xmax: float,
-    integer: bool,
-    minimum: float,
-    rel_tol: float,
-) -> float | None:
-    """Largest x in [minimum, xmax] with ``ok(x)`` (monotone), by doubling/halving then
-    bisection; ``None`` when even the smallest value tried fails."""
-
-    def norm(x: float) -> float:
-        return float(round(x)) if integer else float(x)
-
-    lo: float | None = None
-    hi: float | None = None
-    x = norm(x0)
-    if ok(x):
-        lo = x
-        while lo < xmax:
-            x = norm(min(max(2 * lo, lo + 1) if integer else 2 * lo, xmax))
-            if ok(x):
-                lo = x
-            else:
-                hi = x
-                break
-        if hi is None:
-            return lo
-    else:
-        hi = x
-        while lo is None:
-            nxt = norm(max(hi / 2, minimum)) if integer else hi / 2
-            if nxt >= hi or (not integer and nxt < x0 * 1e-6):
-                return None
-            if ok(nxt):
-                lo = nxt
-            else:
-                hi = nxt
-    while (hi - lo > 1) if integer else (hi - lo > rel_tol * hi):
-        mid = norm((lo + hi) / 2)
-        if mid in (lo, hi):
-            break
-        if ok(mid):
-            lo = mid
-        else:
-            hi = mid
-    return lo
-
-
 def estimated_capacities(
     cache: RunCache,
     targets: dict[str, dict[str, float]],
@@ -554,7 +507,8 @@ def estimated_capacities(
     xmax: float,
     rel_tol: float = 0.01,
 ) -> dict[str, float | None]:
-    """The capacity each fast estimate predicts (no simulation), by the same search:
+    """The capacity each fast estimate predicts (no simulation), by the same search
+    (:class:`_Bracket`) as the simulated one:
     ``sum-of-means-60%`` and ``gaussian-equivalent-capacity`` (every link accepted), and
     ``network-calculus-bound`` (every class's worst-case bound within each of its latency
     targets: a guaranteed, conservative capacity; loss targets are not covered by it)."""
@@ -580,16 +534,16 @@ def estimated_capacities(
                 return False
         return True
 
-    vary = cache.vary
+    bracket = _Bracket(cache.vary, x0, xmax, rel_tol)
     out: dict[str, float | None] = {}
     for method in (METHOD_SUM_OF_MEANS, METHOD_GAUSSIAN):
 
-        def accepted(x: float, method: str = method) -> bool:
+        def accepted(x: float, _: object, method: str = method) -> bool:
             e = est(x)
             return e is not None and e.ok(method)
 
-        out[method] = _search(accepted, x0, xmax, vary.integer, vary.minimum, rel_tol)
-    out[METHOD_NC] = _search(nc_ok, x0, xmax, vary.integer, vary.minimum, rel_tol)
+        out[method] = bracket.search(accepted)[0]
+    out[METHOD_NC] = bracket.search(lambda x, _: nc_ok(x))[0]
     return out
 
 

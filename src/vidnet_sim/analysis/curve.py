@@ -34,7 +34,7 @@ from vidnet_sim.analysis.vary import (
     vary_values,
 )
 from vidnet_sim.errors import ScenarioError
-from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker
+from vidnet_sim.execute import Executor, ProgressFn
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import parse_scenario_dict
@@ -231,15 +231,8 @@ def run_curve(
     }
     vary = make_vary(data, what)
     values = vary_values(vary, vary.parse(start), vary.parse(stop), steps)
-    cache = RunCache(
-        data,
-        base_dir,
-        vary,
-        Path(cache_dir) if cache_dir else None,
-        duration_ps,
-        on_run,
-        executor=executor,
-        progress=ProgressTracker(on_progress),
+    cache = RunCache.for_job(
+        data, base_dir, vary, cache_dir, duration_ps, on_run, executor, on_progress
     )
     cache.run_many([(x, k) for x in values for k in range(replications)])
     table, runs = aggregate(cache.records, confidence)

@@ -27,7 +27,7 @@ import pandas as pd
 from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.canonical import canonical_json
 from vidnet_sim.errors import ScenarioError
-from vidnet_sim.execute import Executor, ProgressTracker, SerialExecutor
+from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker, SerialExecutor
 from vidnet_sim.fingerprint import engine_fingerprint
 from vidnet_sim.runner import run as run_scenario
 from vidnet_sim.runner import with_overrides
@@ -77,11 +77,13 @@ class RunRecord:
 
 @dataclass(frozen=True)
 class RunSettings:
-    """What every run of a job shares: the folder relative files are read from, and the
-    duration override."""
+    """What every run of a job shares: the folder relative files are read from, the
+    duration override, and the run store the task writes its tables to itself (``None``:
+    the caller writes them)."""
 
     base_dir: Path
     duration_ps: int | None = None
+    store: Path | None = None
 
 
 #: A run's summary, links, epochs and epoch-links tables, or its error's text.
@@ -90,10 +92,11 @@ RunOutput = tuple[
 ]
 
 
-def simulate_run(_: None, item: tuple[RunSettings, dict[str, Any], str]) -> RunOutput:
-    """Simulate one run (``item``: its settings, raw scenario data and a source label); its
-    summary and links tables, or the scenario error's text. What the executors run."""
-    settings, data, source = item
+def simulate_run(_: None, item: tuple[RunSettings, dict[str, Any], str, str]) -> RunOutput:
+    """Simulate one run (``item``: its settings, raw scenario data, a source label and its
+    store key); its summary, links and epoch tables, or the scenario error's text; the
+    tables also written to ``settings.store`` when set. What the executors run."""
+    settings, data, source, key = item
     try:
         sc = parse_scenario_dict(data, source=source, base_dir=settings.base_dir)
         if settings.duration_ps is not None:
@@ -102,7 +105,21 @@ def simulate_run(_: None, item: tuple[RunSettings, dict[str, Any], str]) -> RunO
     except ScenarioError as exc:
         return None, None, None, None, exc.render()
     t = res.tables
-    return t.summary, t.links, t.epochs, t.epoch_links, None
+    out: RunOutput = (t.summary, t.links, t.epochs, t.epoch_links, None)
+    if settings.store is not None:
+        _store_run(settings.store, key, out)
+    return out
+
+
+def _store_run(folder: Path, key: str, out: RunOutput) -> None:
+    """Write a run's tables to the store, the epoch tables first: a stored summary means the
+    run is complete."""
+    summary, links, epochs, epoch_links, _ = out
+    for name, df in (("epochs", epochs), ("epoch_links", epoch_links)):
+        if df is not None:
+            _write_atomic(df, folder / "runs" / f"{key}.{name}.parquet")
+    _write_atomic(summary, folder / "runs" / f"{key}.summary.parquet")
+    _write_atomic(links, folder / "runs" / f"{key}.links.parquet")
 
 
 def _error_text(error: dict[str, Any]) -> str:
@@ -129,6 +146,31 @@ class RunCache:
     executor: Executor | None = None
     progress: ProgressTracker | None = None
     memo: dict[str, RunRecord] = field(default_factory=dict)
+
+    @classmethod
+    def for_job(
+        cls,
+        data: dict[str, Any],
+        base_dir: Path,
+        vary: Vary,
+        cache_dir: str | Path | None,
+        duration_ps: int | None,
+        on_run: Callable[[RunRecord], None] | None,
+        executor: Executor | None,
+        on_progress: ProgressFn | None,
+    ) -> RunCache:
+        """The runs of one job varying ``vary`` (a curve, a capacity search): stored under
+        ``cache_dir`` (``None``: kept in memory only), counted for one progress bar."""
+        return cls(
+            data,
+            base_dir,
+            vary,
+            Path(cache_dir) if cache_dir else None,
+            duration_ps,
+            on_run,
+            executor=executor,
+            progress=ProgressTracker(on_progress),
+        )
 
     def root_seed(self) -> int:
         sim = self.data.get("simulation", {})
@@ -245,11 +287,14 @@ def _simulate(
     first = next(iter(todo.values()))[0]
     executor = first.executor or SerialExecutor()
     progress = first.progress
+    # tasks that see this process's files store their runs themselves, in parallel
+    own = executor.shares_files
     items = {
         key: (
-            RunSettings(cache.base_dir, cache.duration_ps),
+            RunSettings(cache.base_dir, cache.duration_ps, cache.folder if own else None),
             data,
             f"{cache.vary.what} = {cache.vary.label(x)}",
+            key,
         )
         for key, (cache, x, _, _, data) in todo.items()
     }
@@ -265,14 +310,9 @@ def _simulate(
             error: str | None = _error_text(outcome.error)
         else:
             summary, links, epochs, epoch_links, error = outcome.value
+            if cache.folder is not None and error is None and not own:
+                _store_run(cache.folder, outcome.key, outcome.value)
         rec = RunRecord(x, k, seed, outcome.key, summary, links, False, error, epochs, epoch_links)
-        if cache.folder is not None and error is None:
-            # the epoch tables first: a stored summary means the run is complete
-            for name, df in (("epochs", epochs), ("epoch_links", epoch_links)):
-                if df is not None:
-                    _write_atomic(df, cache.folder / "runs" / f"{outcome.key}.{name}.parquet")
-            _write_atomic(summary, cache.folder / "runs" / f"{outcome.key}.summary.parquet")
-            _write_atomic(links, cache.folder / "runs" / f"{outcome.key}.links.parquet")
         left -= 1
         if progress is not None:
             progress.running(min(slots, left))

@@ -85,7 +85,6 @@ from vidnet_sim.analysis.verdict import (
     _Context,
     _evaluate,
     _failure_cases,
-    _layout_class_dirs,
     _per_link,
     _rates,
     _RunsFailedError,
@@ -680,10 +679,10 @@ def _add_failure_cases(ctx: _Context, yr: _Year, sc: Scenario, base_dir: Path) -
     widened with their reroutes (culprits, links held)."""
     ids, dirs = yr.ids, yr.dirs
     carried = {ids[i] for links in yr.class_links.values() for i in links}
-    yr.cases, case_plans = _failure_cases(ctx, yr.year, sc, yr.data, base_dir, ids, carried)
+    yr.cases, layouts = _failure_cases(ctx, yr.year, sc, yr.data, base_dir, ids, carried)
     pos = {d: i for i, ds in enumerate(dirs) for d in ds}
-    for cplan in case_plans:
-        for cls, crossed in _layout_class_dirs(cplan).items():
+    for layout in layouts:
+        for cls, crossed in layout.items():
             yr.class_dirs.setdefault(cls, set()).update(crossed)
             yr.class_links.setdefault(cls, set()).update(pos[x] for x in crossed if x in pos)
 

@@ -5,7 +5,8 @@ What the sizing (:mod:`vidnet_sim.analysis.sizing`) knows while it searches a ye
 of every class, its failure cases and every verdict so far), and how a design is judged
 (:func:`_evaluate`): the normal case, then, when it passes, each failure case (N-1, built by
 :func:`_failure_cases`), each one simulated with replications until decided
-(:func:`_evaluate_case`, loss targets counting buffer losses only) and accepted only on
+(:func:`_evaluate_case`, loss targets counting buffer losses only; as many cases at once as
+the workers can start, :func:`_first_rounds`) and accepted only on
 stationary runs (:func:`_steady_case`, :mod:`vidnet_sim.analysis.steady`).
 """
 
@@ -27,7 +28,7 @@ from vidnet_sim.analysis.cost import CostModel
 from vidnet_sim.analysis.runs import RunCache, RunRecord
 from vidnet_sim.analysis.steady import relaxation_ps, trend
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary
-from vidnet_sim.execute import Executor, ProgressTracker
+from vidnet_sim.execute import Executor, ProgressTracker, SerialExecutor
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.model import Scenario
@@ -127,7 +128,11 @@ def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdic
     judged = [("normal", verdict)]
     decided = (verdict, recs)
     if verdict.ok:
-        for case in yr.cases:
+        batch = _case_batch(ctx)
+        for i, case in enumerate(yr.cases):
+            if i % batch == 0:  # the next cases at once, their runs kept for below
+                ahead = yr.cases[i + batch : i + 2 * batch]
+                _first_rounds(ctx, yr, levels, yr.cases[i : i + batch], ahead)
             v, r = _steady_case(ctx, yr, levels, case.data, case.name)
             judged.append((case.name, v))
             if not v.ok:
@@ -137,6 +142,37 @@ def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdic
     yr.case_verdicts[levels] = judged
     yr.memo[levels] = decided
     return decided
+
+
+def _case_batch(ctx: _Context) -> int:
+    """How many failure cases are judged at once: as many as the workers can start together
+    (the runs of a case after the first failing one are simulated for nothing)."""
+    slots = ctx.executor.slots if ctx.executor is not None else 1
+    return max(1, slots // ctx.replications)
+
+
+def _first_rounds(
+    ctx: _Context, yr: _Year, levels: tuple[int, ...], cases: list[_Case], ahead: list[_Case]
+) -> None:
+    """Judge ``cases`` of design ``levels`` at once at the scenario's duration (their runs
+    kept in their caches: :func:`_steady_case` then judges each, in order, from the same
+    runs); the first runs of the cases ``ahead`` fill idle workers. The verdicts are those of
+    judging each case alone (:func:`~vidnet_sim.analysis.capacity.judge_many`)."""
+    x = float(yr.year)
+    run_ps = ctx.duration_ps or yr.duration_ps
+
+    def cache(case: _Case) -> RunCache:
+        return _case_cache(ctx, yr, levels, case.data, ctx.duration_ps, run_ps)
+
+    judge_many(
+        [(cache(c), x) for c in cases],
+        ctx.case_targets,
+        ctx.confidence,
+        ctx.replications,
+        ctx.max_replications,
+        ahead=[(cache(c), x) for c in ahead],
+        read=_buffer_loss,
+    )
 
 
 def _steady_case(
@@ -361,15 +397,16 @@ def _failure_cases(
     base_dir: Path,
     ids: list[str],
     carried: set[str],
-) -> tuple[list[_Case], list[Any]]:
+) -> tuple[list[_Case], list[dict[str, set[str]]]]:
     """The failure cases of a year under ``survive = "single-link"``: one per protected link
     (``ctx.protected``, else every link carrying traffic whose failure leaves all of it a
-    path), failed from the end of the warm-up to the end of the run; and their plans."""
+    path), failed from the end of the warm-up to the end of the run; and, per case, the
+    directed links each class crosses (:func:`_layout_class_dirs`). The cases' plans are
+    built at once on ``ctx.executor``."""
     total = ctx.duration_ps or sc.simulation.duration
     at = sc.simulation.warmup
     explicit = ctx.protected is not None
-    cases: list[_Case] = []
-    plans: list[Any] = []
+    candidates: dict[str, dict[str, Any]] = {}
     for lid in ctx.protected if ctx.protected is not None else ids:
         if lid not in ids or (not explicit and lid not in carried):
             continue
@@ -383,8 +420,15 @@ def _failure_cases(
                 "convergence": f"{ctx.convergence_ps}ps",
             }
         )
-        plan = build_plan(parse_scenario_dict(copy.deepcopy(data), base_dir=base_dir), base_dir)
-        lost = [w for w in plan.warnings if "has no path" in w]
+        candidates[lid] = data
+    executor = ctx.executor or SerialExecutor()
+    planned = {o.key: o for o in executor.run_tasks(_case_plan, base_dir, candidates)}
+    cases: list[_Case] = []
+    layouts: list[dict[str, set[str]]] = []
+    for lid, data in candidates.items():
+        outcome = planned[lid]
+        # a plan that failed elsewhere fails here again, with its own error
+        lost, layout = outcome.value if outcome.ok else _case_plan(base_dir, data)
         if lost:
             if explicit:
                 raise AnalysisInputError(
@@ -393,8 +437,15 @@ def _failure_cases(
                 )
             continue
         cases.append(_Case(lid, data))
-        plans.append(plan)
-    return cases, plans
+        layouts.append(layout)
+    return cases, layouts
+
+
+def _case_plan(base_dir: Path, data: dict[str, Any]) -> tuple[list[str], dict[str, set[str]]]:
+    """What the sizing reads of a failure case's plan: the warnings of traffic left without a
+    path, and the directed links each class crosses. An executor task."""
+    plan = build_plan(parse_scenario_dict(copy.deepcopy(data), base_dir=base_dir), base_dir)
+    return [w for w in plan.warnings if "has no path" in w], _layout_class_dirs(plan)
 
 
 def _per_link(dirs: list[list[str]], values: dict[str, float]) -> list[float]:

@@ -6,12 +6,15 @@ the task's own input. Each task has a key (unique within a call). Outcomes carry
 ``fn`` returned, or the error it raised, so one failing task never stops the others.
 
 - :class:`SerialExecutor`: in this process, one after the other;
-- :class:`ProcessExecutor`: a pool of ``spawn``-ed local processes (kept between calls);
+- :class:`ProcessExecutor`: a pool of ``spawn``-ed local processes, started (and warmed: the
+  package imported, the compiled core loaded) when the executor is entered, kept between calls;
 - :class:`DaskExecutor`: Dask distributed, on an existing scheduler, a ``Client`` you pass,
   or a dask-jobqueue SLURM/PBS cluster it starts (:mod:`vidnet_sim.execute.cluster`).
 
 Workers run with ``NUMBA_NUM_THREADS=1``: one task per CPU. What a task computes depends
-only on its inputs, never on where or in which order it runs.
+only on its inputs, never on where or in which order it runs. ``shares_files`` says whether
+the tasks see this process's files at the same paths (so that a task may store what it
+computed itself, in parallel, rather than send it back to be written here).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
+
+from vidnet_sim.execute.warm import warm_up
 
 __all__ = [
     "DaskExecutor",
@@ -118,6 +123,11 @@ class Executor(Protocol):
         """How many tasks it runs at once (what speculative work may fill)."""
         ...
 
+    @property
+    def shares_files(self) -> bool:
+        """Do the tasks see this process's files at the same paths?"""
+        ...
+
 
 class _Base:
     def __enter__(self) -> Any:
@@ -137,6 +147,7 @@ class SerialExecutor(_Base):
 
     description = "serial, in this process"
     slots = 1
+    shares_files = True
 
     def run_tasks(self, fn: TaskFn, shared: Any, items: Mapping[str, Any]) -> Iterator[TaskOutcome]:
         for key, item in items.items():
@@ -147,10 +158,17 @@ class SerialExecutor(_Base):
 _started: Any = None
 
 
-def _init_worker(started: Any) -> None:
+def _init_worker(started: Any, warm: bool) -> None:
     global _started
     pin_numba_threads()
     _started = started
+    if warm:  # best effort: a task that fails here fails again, and is reported, as a task
+        with contextlib.suppress(Exception):
+            warm_up()
+
+
+def _ping() -> int:
+    return os.getpid()
 
 
 def _pool_task(fn: TaskFn, shared: Any, key: str, item: Any) -> TaskOutcome:
@@ -181,17 +199,36 @@ _WORKER_DIED = {
 class ProcessExecutor(_Base):
     """A pool of ``workers`` local processes (``spawn``), one Numba thread each.
 
-    The pool is started on first use and kept until :meth:`close` (a search calls it many
-    times). A worker process that dies (a crash, the OOM killer, a ``kill``) breaks the pool.
+    The pool is started by :meth:`start` (when the executor is entered as a context manager,
+    else on first use) and kept until :meth:`close` (a search calls it many times). Each
+    worker, as it starts, imports the package and loads the compiled core (:func:`~vidnet_sim.
+    execute.warm.warm_up`; ``warm=False``: not), while this process goes on with its own
+    set-up. A worker process that dies (a crash, the OOM killer, a ``kill``) breaks the pool.
     The tasks that were running then run again one at a time, in a pool of their own: one
     that kills its worker there too gives a ``WorkerDied`` error; the other unfinished tasks
     run again as usual, in a new pool.
     """
 
-    def __init__(self, workers: int | None = None) -> None:
+    shares_files = True
+
+    def __init__(self, workers: int | None = None, *, warm: bool = True) -> None:
         self.workers = max(1, workers or available_cpus())
+        self.warm = warm
         self._pool: ProcessPoolExecutor | None = None
         self._started: Any = None
+
+    def __enter__(self) -> ProcessExecutor:
+        self.start()
+        return self
+
+    def start(self) -> None:
+        """Start every worker now (they warm up in the background); no wait."""
+        if self._pool is None:
+            self._pool, self._started = self._new_pool(self.workers)
+            # a spawned pool starts a process per task submitted while none is idle
+            with _env("NUMBA_NUM_THREADS", "1"):
+                for _ in range(self.workers):
+                    self._pool.submit(_ping)
 
     @property
     def slots(self) -> int:
@@ -216,7 +253,10 @@ class ProcessExecutor(_Base):
         # spawned workers inherit the environment: Numba reads it when first imported
         with _env("NUMBA_NUM_THREADS", "1"):
             pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(started,)
+                max_workers=workers,
+                mp_context=ctx,
+                initializer=_init_worker,
+                initargs=(started, self.warm),
             )
         return pool, started
 
@@ -235,8 +275,8 @@ class ProcessExecutor(_Base):
         if alone:
             pool, started = self._new_pool(1)
         else:
-            if self._pool is None:
-                self._pool, self._started = self._new_pool(self.workers)
+            self.start()
+            assert self._pool is not None
             pool, started = self._pool, self._started
         finished: set[str] = set()
         left: dict[str, Any] = {}
@@ -313,6 +353,8 @@ class DaskExecutor(_Base):
     paths; results travel back to this process, which writes them. A worker that dies
     mid-task is replaced by Dask, which runs its tasks again elsewhere.
     """
+
+    shares_files = False  # the workers may be other machines
 
     def __init__(
         self,
