@@ -177,6 +177,17 @@ def test_batches_and_speculation_do_not_change_the_capacity_search(cams: Path) -
     assert [s.done for s in states] == sorted(s.done for s in states)
 
 
+def test_speculation_two_steps_ahead_does_not_change_the_capacity_search(cams: Path) -> None:
+    serial = find_capacity(cams, "cameras", replications=2, max_replications=4, estimates=False)
+    wide = WideSerial()
+    wide.slots = 8  # two replications and six values: both steps that may come next
+    parallel = find_capacity(
+        cams, "cameras", replications=2, max_replications=4, estimates=False, executor=wide
+    )
+    assert capacity_doc(parallel) == capacity_doc(serial)
+    assert wide.batches[0] == 8
+
+
 def test_batches_and_speculation_do_not_change_the_sizing(
     tmp_path: Path, write_text: Callable[[Path, str], Path]
 ) -> None:
