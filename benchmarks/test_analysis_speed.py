@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import pytest
 
 from vidnet_sim.analysis.capacity import find_capacity
 from vidnet_sim.analysis.sizing import size_network
-from vidnet_sim.execute import Executor, ProcessExecutor, SerialExecutor
+from vidnet_sim.execute import Executor, ProcessExecutor, SerialExecutor, TaskOutcome
 
 ROOT = Path(__file__).resolve().parent.parent
 MID_CITY = ROOT / "scenarios" / "mid-city.toml"
@@ -91,32 +91,75 @@ def size_job(file: Path, duration_ps: int | None) -> Callable[..., Any]:
     return job
 
 
+class TaskClock:
+    """An executor that adds up how long its tasks took where they ran (``task_seconds``)."""
+
+    def __init__(self, inner: Executor) -> None:
+        self.inner = inner
+        self.task_seconds = 0.0
+
+    def run_tasks(self, fn: Any, shared: Any, items: Any) -> Iterator[TaskOutcome]:
+        for outcome in self.inner.run_tasks(fn, shared, items):
+            self.task_seconds += outcome.wall_seconds
+            yield outcome
+
+    def __enter__(self) -> TaskClock:
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.inner.__exit__(*exc)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    @property
+    def description(self) -> str:
+        return self.inner.description
+
+    @property
+    def slots(self) -> int:
+        return self.inner.slots
+
+    @property
+    def shares_files(self) -> bool:
+        return self.inner.shares_files
+
+
 def compare_workers(
     job: Callable[..., Any],
     workers: tuple[int, int] = (1, 2),
     make: Callable[[int], Executor] = executor_for,
 ) -> dict[str, Any]:
     """Time ``job`` on each number of workers (fresh stores, executors from ``make``); check
-    the answers are equal; the speed-up, the serial fraction and the predicted 32-core
-    speed-up."""
+    the answers are equal; the speed-up, the serial fraction it implies and the predicted
+    32-core speed-up; and the share of the first run spent outside its tasks (the job's own
+    work: a lower bound of the serial fraction that the machine's other load hardly moves)
+    with the 32-core speed-up it predicts."""
     seconds: list[float] = []
     answers: list[Any] = []
+    clocks: list[TaskClock] = []
     for n in workers:
         with tempfile.TemporaryDirectory() as store:
             t0 = time.perf_counter()  # the workers' start and warm-up count
-            with make(n) as executor:
+            with TaskClock(make(n)) as executor:
                 answers.append(job(executor, Path(store)))
             seconds.append(time.perf_counter() - t0)
+            clocks.append(executor)
     if answers[0] != answers[1]:
         raise AssertionError(f"the answer depends on the number of workers: {answers}")
     speedup = seconds[0] / seconds[1]
     fraction = min(1.0, max(0.0, serial_fraction(speedup, workers[1] // workers[0])))
+    # the first run's time outside its tasks: the job's own work, which no worker shares
+    outside = min(1.0, max(0.0, 1.0 - clocks[0].task_seconds / seconds[0]))
     return {
         "workers": list(workers),
         "seconds": seconds,
         "speedup": speedup,
         "serial_fraction": fraction,
         "predicted_speedup_32": amdahl_speedup(fraction, 32),
+        "outside_tasks_fraction": outside,
+        "predicted_speedup_32_from_outside": amdahl_speedup(outside, 32),
     }
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -175,6 +177,17 @@ def test_batches_and_speculation_do_not_change_the_capacity_search(cams: Path) -
     assert [s.done for s in states] == sorted(s.done for s in states)
 
 
+def test_speculation_two_steps_ahead_does_not_change_the_capacity_search(cams: Path) -> None:
+    serial = find_capacity(cams, "cameras", replications=2, max_replications=4, estimates=False)
+    wide = WideSerial()
+    wide.slots = 8  # two replications and six values: both steps that may come next
+    parallel = find_capacity(
+        cams, "cameras", replications=2, max_replications=4, estimates=False, executor=wide
+    )
+    assert capacity_doc(parallel) == capacity_doc(serial)
+    assert wide.batches[0] == 8
+
+
 def test_batches_and_speculation_do_not_change_the_sizing(
     tmp_path: Path, write_text: Callable[[Path, str], Path]
 ) -> None:
@@ -249,6 +262,36 @@ def test_two_worker_processes_and_a_killed_one_give_the_serial_tables(cams: Path
 
 
 # --------------------------------------------------------------------------- executors
+WARM_THEN_RUN = """
+from vidnet_sim.core import kernel
+from vidnet_sim.execute.warm import warm_up
+from vidnet_sim.runner import run, with_overrides
+from vidnet_sim.scenario import load_scenario
+
+warm_up()
+run(with_overrides(load_scenario({file!r}), duration_ps=10**11), write=False)
+print(len(kernel.advance.signatures))
+"""
+
+
+def test_the_warm_up_loads_the_core_a_real_run_uses(repo: Path, src_env: dict[str, str]) -> None:
+    code = WARM_THEN_RUN.format(file=str(repo / "scenarios" / "small-town.toml"))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=src_env, capture_output=True, text=True, timeout=900
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["1"]  # the run needed no other specialisation
+
+
+def test_worker_processes_start_when_the_executor_is_entered() -> None:
+    with ProcessExecutor(2) as executor:
+        assert len(mp.active_children()) >= 2
+        assert executor.shares_files
+        outcomes = list(executor.run_tasks(fail_on_two, None, {"a": 1, "c": 3}))
+    assert sorted(o.value for o in outcomes) == [10, 30]
+    assert not DaskExecutor().shares_files
+
+
 def fail_on_two(_: Any, item: int) -> int:
     if item == 2:
         raise ValueError("two")

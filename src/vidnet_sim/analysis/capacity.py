@@ -303,8 +303,9 @@ def find_capacity(
     ``start`` defaults to the scenario's current value; ``maximum`` bounds the bracketing
     (default 1024 × start). With ``estimates``, also the capacity each fast estimate
     predicts (:func:`estimated_capacities`). The runs go to ``executor`` (default: in this
-    process): the replications of each value at once, and the first runs of both values that
-    may come next when workers would be idle; the answer is the same whatever the executor.
+    process): the replications of each value at once, and the first runs of the values that
+    may come in the next steps (both branches, as many steps as idle workers can fill); the
+    answer is the same whatever the executor.
     ``on_progress`` follows the simulations (:class:`~vidnet_sim.execute.JobProgress`).
     Raises :class:`AnalysisInputError` when the
     scenario has no SLA,
@@ -322,7 +323,9 @@ def find_capacity(
     )
     judge = _Judge(cache, targets, confidence, replications, max_replications, max_values)
     bracket = _Bracket(vary, x0, xmax, rel_tol)
-    lo, hi = bracket.search(lambda x, ahead: judge(x, ahead).ok)
+    # the values that may come next, as many levels as could fill the workers
+    depth = max(1, math.ceil(math.log2(max(2, _slots(cache)) / replications + 1)))
+    lo, hi = bracket.search(lambda x, ahead: judge(x, ahead).ok, depth)
     if lo is None:
         assert hi is not None
         raise _no_load_meets(vary, hi, judge.judged[hi])
@@ -472,19 +475,36 @@ class _Bracket:
         return None if mid in (lo, hi) else mid
 
     def search(
-        self, ok: Callable[[float, list[float | None]], bool]
+        self, ok: Callable[[float, list[float | None]], bool], depth: int = 1
     ) -> tuple[float | None, float | None]:
         """The largest passing and the smallest failing value found, judging each value
-        ``x`` by ``ok(x, ahead)`` (monotone) in turn; ``ahead``: the values judged next if
-        ``x`` passes and if it fails (``None``: the search would end)."""
+        ``x`` by ``ok(x, ahead)`` (monotone) in turn; ``ahead``: the values the search may
+        judge in the next ``depth`` steps (:meth:`ahead`)."""
         lo: float | None = None
         hi: float | None = None
         while (x := self.next_value(lo, hi)) is not None:
-            if ok(x, [self.next_value(x, hi), self.next_value(lo, x)]):
+            if ok(x, self.ahead(x, lo, hi, depth)):
                 lo = x
             else:
                 hi = x
         return lo, hi
+
+    def ahead(self, x: float, lo: float | None, hi: float | None, depth: int) -> list[float | None]:
+        """The values judged in the ``depth`` steps after ``x`` (judged knowing ``lo`` and
+        ``hi``), level by level, each step's value if ``x`` passes before the one if it fails
+        (``None``: the search would end there)."""
+        out: list[float | None] = []
+        level = [(x, lo, hi)]
+        for _ in range(depth):
+            below = []
+            for v, lo_v, hi_v in level:
+                for after in ((v, hi_v), (lo_v, v)):  # v passes, v fails
+                    nxt = self.next_value(*after)
+                    out.append(nxt)
+                    if nxt is not None:
+                        below.append((nxt, *after))
+            level = below
+        return out
 
 
 def _no_load_meets(vary: Vary, hi: float, verdict: Verdict) -> AnalysisInputError:
