@@ -45,6 +45,7 @@ from vidnet_sim.analysis.vary import AnalysisInputError
 
 __all__ = [
     "MAX_STACK",
+    "SEARCH_LIMIT",
     "PortNeed",
     "SwitchChoice",
     "choose_switches",
