@@ -3,11 +3,14 @@ cost of a hand-written plan."""
 
 from __future__ import annotations
 
+import collections
 import copy
 import itertools
 import math
+import random
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -22,6 +25,7 @@ from vidnet_sim.analysis.bill import (
     choose_switches,
     load_bill_model,
     price_plan,
+    switches,
 )
 from vidnet_sim.analysis.bill.model import SwitchModel, parse_bill_model
 from vidnet_sim.analysis.bill.switches import SwitchChoice, fits, split, stack_shares
@@ -211,9 +215,13 @@ def test_stack_choice_equals_brute_force(
     catalogue = [m.model_copy(update={"name": f"m{i}"}) for i, m in enumerate(catalogue)]
     for model in catalogue:
         for count in (1, 2, 3):
-            assert (stack_shares(model, needs, count) is not None) == _brute_stack(
-                model, needs, count
-            )
+            want = _brute_stack(model, needs, count)
+            for limit in (0, 10**9):  # the integer program, the search
+                with mock.patch.object(switches, "SEARCH_LIMIT", limit):
+                    got = stack_shares(model, needs, count)
+                assert (got is not None) == want
+                if got is not None:
+                    assert all(fits(model, share) for share in got)
     best = _brute_cheapest(catalogue, needs, 3)
     try:
         choice = choose_switches("n", needs, catalogue, max_stack=3)
@@ -236,6 +244,41 @@ def test_a_stack_shares_poe_better_than_dealing_in_turn() -> None:
     assert choice.count == 2 and sorted(choice.poe_w) == [60.0, 60.0]
     _check_shares(choice, needs)
     assert _brute_stack(model, needs, 2)
+
+
+def test_the_integer_program_and_the_search_agree_on_large_nodes() -> None:
+    """10 nodes of 20-44 cameras of four PoE classes on 400 W switches, at the fewest
+    switches their PoE allows and one more: both exact methods give the same verdict, and
+    their shares fit."""
+    rng = random.Random(23)
+    model = SwitchModel(
+        name="t", ports={"1Gbps": 12, "10Gbps": 2}, poe_budget_w=400, poe_port_w=90, price=1
+    )
+    verdicts = []
+    for _ in range(10):
+        needs = [
+            PortNeed(10**8, rng.choice([15.4, 30.0, 60.0, 90.0]))
+            for _ in range(rng.randint(20, 44))
+        ]
+        needs += [PortNeed(G10)] * rng.randint(0, 2)
+        fewest = math.ceil(sum(n.poe_w for n in needs) / 400)
+        for count in (fewest, fewest + 1):
+            got = []
+            for limit in (0, 10**9):
+                with mock.patch.object(switches, "SEARCH_LIMIT", limit):
+                    got.append(stack_shares(model, needs, count))
+            assert (got[0] is None) == (got[1] is None)
+            for shares in got:
+                assert shares is None or all(fits(model, s) for s in shares)
+            verdicts.append(got[0] is not None)
+            # the two methods alone (no quick tries first), on the needs grouped by kind
+            counted = collections.Counter(needs)
+            kinds = sorted(counted.items(), key=lambda kv: (-kv[0].rate_bps, -kv[0].poe_w))
+            left = tuple(c for _, c in kinds)
+            decided, program = switches._Stack(model, kinds, count > 1).by_program(left, count)
+            search = switches._Stack(model, kinds, count > 1).shares(left, count)
+            assert decided and (program is None) == (search is None) == (got[0] is None)
+    assert True in verdicts and False in verdicts  # both kinds of answer were checked
 
 
 def test_stack_choice_equals_brute_force_with_one_poe_class() -> None:

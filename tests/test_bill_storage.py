@@ -19,6 +19,7 @@ from vidnet_sim.analysis.bill.model import BillModel
 from vidnet_sim.cli import main
 from vidnet_sim.runner import run
 from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.sweep import compare_results
 
 DAY = 86_400
 
@@ -205,3 +206,16 @@ def test_a_run_without_recorders_has_no_storage_in_its_summary() -> None:
     s = run(parse_scenario_dict(data), write=False).tables.summary
     assert set(s["level"]) == {"group", "class"}
     assert s["storage_tb_per_day"].isna().all() and s["storage_tb_retention"].isna().all()
+
+
+def test_compare_weighs_the_storage_of_two_retention_periods(tmp_path: Path) -> None:
+    """`compare --metric storage_tb_retention`: the recorder's row differs by the street
+    cameras' 14 more days; by default no recorder row is compared."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    run(parse_scenario_dict(_scenario("cbr", days=14)), out_dir=a)
+    run(parse_scenario_dict(_scenario("cbr", days=28)), out_dir=b)
+    ra, rb = read_results(a), read_results(b)
+    diff = compare_results(ra, rb, metrics=["storage_tb_retention"])
+    rec = diff[diff["level"] == "recorder"].set_index("name")
+    assert rec.at["nvr", "diff"] == pytest.approx(_formula_tb(12, 4e6, 14), rel=0.005)
+    assert "recorder" not in set(compare_results(ra, rb)["level"])

@@ -461,6 +461,7 @@ def test_run_json(tmp_path: Path) -> None:
         ("group", "telemetry"),
         ("class", "video"),
         ("class", "data"),
+        ("recorder", "nvr"),  # its recording storage
     }
     cams = next(r for r in doc["summary"] if r["name"] == "cams")
     assert cams["packets_sent"] > 0 and cams["packets_delivered"] == cams["packets_sent"]
@@ -660,7 +661,7 @@ def test_run_packets_writes_the_per_packet_table(tmp_path: Path) -> None:
     assert manifest["tables"]["packets"] == "packets.parquet"
     assert manifest["packets"] == {"rows": len(packets), "sample": None}
     # the folder still reads table by table with pandas alone
-    assert len(pd.read_parquet(tmp_path / "out", **read_parquet_kwargs("summary"))) == 4
+    assert len(pd.read_parquet(tmp_path / "out", **read_parquet_kwargs("summary"))) == 5
     # the reference engine's packets are the same rows
     ref = run_scenario(path, engine="reference", packets=True, write=False)
     assert ref.packets is not None and ref.packets.equals(packets)

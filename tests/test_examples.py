@@ -56,7 +56,12 @@ def test_example_runs(file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert row["packets_sent"] == (
             row["packets_delivered"] + row["packets_dropped"] + row["packets_in_flight"]
         )
-    assert {r["level"] for r in doc["summary"]} == {"group", "class"}
+    assert {r["level"] for r in doc["summary"]} - {"recorder"} == {"group", "class"}
+    # one row per recorder with its storage, as in the manifest's
+    recorders = {r["name"]: r for r in doc["summary"] if r["level"] == "recorder"}
+    assert set(recorders) == {r["recorder"] for r in doc["storage"]["recorders"]}
+    for r in doc["storage"]["recorders"]:
+        assert recorders[r["recorder"]]["storage_tb_retention"] == r["tb_retention"]
     assert set(os.listdir(out)) == RUN_FILES
 
 

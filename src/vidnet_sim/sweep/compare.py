@@ -189,30 +189,35 @@ def compare_results(
 ) -> pd.DataFrame:
     """The per-class and per-link differences ``b - a``, one row per item and metric.
 
-    Columns: ``table`` (summary or links), ``level`` (class, group or link), ``name``, the
-    parameter columns, ``metric``, ``mean_a``, ``ci_a`` (half-width of the ``confidence``
-    interval of the mean; NaN with one replication), ``n_a``, the same for ``b``, ``diff``,
+    Columns: ``table`` (summary or links), ``level`` (class, group, recorder or link),
+    ``name``, the parameter columns, ``metric``, ``mean_a``, ``ci_a`` (half-width of the
+    ``confidence`` interval of the mean; NaN with one replication), ``n_a``, the same for
+    ``b``, ``diff``,
     ``rel_diff`` (``diff / |mean_a|``), ``apart`` (the intervals do not overlap),
     ``p_value`` (Welch's t-test), ``q_value`` (Benjamini–Hochberg over all rows) and
     ``significant`` (``q_value <= 1 - confidence``: the false discovery rate across the rows
     is controlled at that level). ``metrics`` (column names of either table) default to
     :data:`DEFAULT_METRICS`; the summary's groups are included with ``groups``, the
-    cameras' access links with ``access_links``.
+    cameras' access links with ``access_links``, the recorders' rows when a storage metric
+    (``storage_tb_per_day``, ``storage_tb_retention``) is asked for.
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
     frames = []
     for table in ("summary", "links"):
         da, db = getattr(a, table), getattr(b, table)
-        if table == "summary" and not groups:
-            da, db = da[da["level"] == "class"], db[db["level"] == "class"]
-        if table == "links" and not access_links:
-            da, db = (d[~d["access"].fillna(False).astype(bool)] for d in (da, db))
         wanted = (
             [m for m in metrics if m in SCHEMAS[table].names]
             if metrics is not None
             else list(DEFAULT_METRICS[table])
         )
+        if table == "summary":
+            levels = {"class", *(["group"] if groups else [])}
+            if any(m.startswith("storage_") for m in wanted):
+                levels.add("recorder")  # the recorders' storage, asked by name
+            da, db = da[da["level"].isin(levels)], db[db["level"].isin(levels)]
+        if table == "links" and not access_links:
+            da, db = (d[~d["access"].fillna(False).astype(bool)] for d in (da, db))
         if wanted:
             frames.append(_one_table(da, db, table, wanted, confidence))
     if not frames:

@@ -19,12 +19,16 @@ added, changing model costs the whole new stack.
 
 **Exact.** Whether a stack fits is decided exactly (:func:`stack_shares`): the needs are
 grouped by kind (rate, PoE); necessary conditions on the totals (Hall's condition for the
-stack as a whole, rounded up per switch, and the PoE budgets) reject at once, dealing the
-needs in turn (most power first, then fastest first) accepts at once when it fits, and
-otherwise a search over the switches one by one, each given a share that cannot take one
-more need (a share that could is never needed: moving a need from a later switch into it
-keeps every switch fitting), memoised on what is left, decides. The tests compare it with
-a brute-force enumeration of every assignment of needs to switches. A node's choice is the
+stack as a whole and the PoE budgets) reject at once, dealing the needs in turn (most power
+first, then fastest first) or giving each to the switch with the most PoE budget left
+accepts at once when it fits, and otherwise a search over the switches one by one, each
+given a share that cannot take one more need (a share that could is never needed: moving a
+need from a later switch into it keeps every switch fitting), memoised on what is left,
+decides; beyond
+:data:`SEARCH_LIMIT` needs (a 100-camera node with four PoE classes and a tight budget took
+the search seconds) an integer program solved by HiGHS decides first, its solution checked
+exactly. The tests compare both with a brute-force enumeration of every assignment of needs
+to switches, and with each other on large nodes. A node's choice is the
 least stack of each model (:func:`stack_options`; a stack of a model that fits also fits
 with slower needs, which makes the sizing search's lower bound of a node sound) at the
 least purchase; no PoE budget is ever exceeded.
@@ -41,6 +45,7 @@ from vidnet_sim.analysis.vary import AnalysisInputError
 
 __all__ = [
     "MAX_STACK",
+    "SEARCH_LIMIT",
     "PortNeed",
     "SwitchChoice",
     "choose_switches",
@@ -117,6 +122,9 @@ def split(needs: Sequence[PortNeed], count: int) -> list[list[PortNeed]]:
     return shares
 
 
+#: Needs beyond which a stack's sharing is decided by an integer program, not the search.
+SEARCH_LIMIT = 40
+
 _Kinds = list[tuple[PortNeed, int]]  # need kinds, fastest first, with how many of each
 
 
@@ -132,6 +140,83 @@ class _Stack:
         self.poe = [k.poe_w for k in self.kinds]
         self.budget = model.poe_budget_w + 1e-9
         self.memo: dict[tuple[tuple[int, ...], int], list[tuple[int, ...]] | None] = {}
+
+    def solve(self, left: tuple[int, ...], switches: int) -> list[tuple[int, ...]] | None:
+        """:meth:`shares`, or for more than :data:`SEARCH_LIMIT` needs (where the search can
+        take seconds) an integer program (:meth:`by_program`), the search deciding when the
+        solver does not."""
+        if min(self.cap) < 0 or not self.possible(left, switches):
+            return None
+        quick = self.balanced(left, switches)
+        if quick is not None:
+            return quick
+        if sum(left) > SEARCH_LIMIT:
+            decided, found = self.by_program(left, switches)
+            if decided:
+                return found
+        return self.shares(left, switches)
+
+    def by_program(
+        self, left: tuple[int, ...], switches: int
+    ) -> tuple[bool, list[tuple[int, ...]] | None]:
+        """The shares as an integer program solved by HiGHS (``scipy.optimize.milp``): one
+        count per switch and kind; each kind shared out whole, Hall's condition per switch
+        and kind (fastest first), the PoE budget per switch, switches in decreasing PoE (no
+        two orders of the same stack). Returns (decided, shares): a solution is checked
+        exactly before it is returned; a solver that neither finds one nor proves there is
+        none decides nothing."""
+        import numpy as np  # here: scipy's start-up is paid only when needed
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        n = len(left)
+        size = switches * n
+        rows, lo, hi = [], [], []
+
+        def row(coef: dict[int, float], low: float, high: float) -> None:
+            r = np.zeros(size)
+            for j, v in coef.items():
+                r[j] = v
+            rows.append(r)
+            lo.append(low)
+            hi.append(high)
+
+        for k in range(n):  # every need of kind k placed
+            row({b * n + k: 1.0 for b in range(switches)}, left[k], left[k])
+        for b in range(switches):
+            for i in range(n):  # Hall: needs of kind i or faster within the ports
+                row({b * n + k: 1.0 for k in range(i + 1)}, -np.inf, self.cap[i])
+            row({b * n + k: self.poe[k] for k in range(n)}, -np.inf, self.budget)
+            if b + 1 < switches:
+                coef = {b * n + k: self.poe[k] for k in range(n)}
+                coef.update({(b + 1) * n + k: -self.poe[k] for k in range(n)})
+                row(coef, 0.0, np.inf)
+        res = milp(
+            np.zeros(size),
+            constraints=LinearConstraint(np.array(rows), lo, hi),
+            integrality=np.ones(size),
+            bounds=Bounds(0, np.tile(np.asarray(left, dtype=float), switches)),
+        )
+        if res.status == 2:  # infeasible
+            return True, None
+        if res.status != 0 or res.x is None:
+            return False, None
+        x = np.rint(res.x).astype(int)
+        shares = [tuple(int(v) for v in x[b * n : (b + 1) * n]) for b in range(switches)]
+        if self.exact_check(shares, left):
+            return True, shares
+        return False, None
+
+    def exact_check(self, shares: list[tuple[int, ...]], left: tuple[int, ...]) -> bool:
+        """Do ``shares`` take every need ``left``, each switch within its ports and PoE?"""
+        if [sum(col) for col in zip(*shares, strict=True)] != list(left):
+            return False
+        for share in shares:
+            placed = list(itertools.accumulate(share))
+            if any(p > c for p, c in zip(placed, self.cap, strict=True)):
+                return False
+            if sum(p * x for p, x in zip(self.poe, share, strict=True)) > self.budget:
+                return False
+        return True
 
     def possible(self, left: tuple[int, ...], switches: int) -> bool:
         """Necessary: the needs left fit the totals of ``switches`` switches."""
@@ -152,7 +237,9 @@ class _Stack:
             return None
         key = (left, switches)
         if key not in self.memo:
-            self.memo[key] = None
+            self.memo[key] = self.balanced(left, switches)
+            if self.memo[key] is not None:
+                return self.memo[key]
             for share in self.full_shares(left):
                 rest = tuple(a - b for a, b in zip(left, share, strict=True))
                 found = self.shares(rest, switches - 1)
@@ -160,6 +247,28 @@ class _Stack:
                     self.memo[key] = [share, *found]
                     break
         return self.memo[key]
+
+    def balanced(self, left: tuple[int, ...], switches: int) -> list[tuple[int, ...]] | None:
+        """A quick try: each need in turn (fastest first, then most power first) to the
+        switch with the most PoE budget left among those with a port for it; None when it
+        gets stuck (which proves nothing)."""
+        shares = [[0] * len(left) for _ in range(switches)]
+        placed = [0] * switches
+        watts = [0.0] * switches
+        for i, n in enumerate(left):
+            for _ in range(n):
+                fit = [
+                    b
+                    for b in range(switches)
+                    if placed[b] + 1 <= self.cap[i] and watts[b] + self.poe[i] <= self.budget
+                ]
+                if not fit:
+                    return None
+                b = max(fit, key=lambda b: (-watts[b], -placed[b]))
+                shares[b][i] += 1
+                placed[b] += 1
+                watts[b] += self.poe[i]
+        return [tuple(share) for share in shares]
 
     def full_shares(self, left: tuple[int, ...]) -> list[tuple[int, ...]]:
         """Every share of ``left`` one switch fits that cannot take one more need, the
@@ -211,7 +320,7 @@ def stack_shares(
     for n in needs:
         counted[n] = counted.get(n, 0) + 1
     kinds = sorted(counted.items(), key=lambda kv: (-kv[0].rate_bps, -kv[0].poe_w))
-    found = _Stack(model, kinds, count > 1).shares(tuple(c for _, c in kinds), count)
+    found = _Stack(model, kinds, count > 1).solve(tuple(c for _, c in kinds), count)
     if found is None:
         return None
     link = [PortNeed(max(n.rate_bps for n in needs))] if count > 1 else []
