@@ -2,7 +2,7 @@
 
 For each year of the scenario's growth plan (:mod:`vidnet_sim.scenario.growth`; just year 1
 without one), :func:`size_network` chooses a rate tier for every scenario link so that every
-SLA target holds in simulation, at the least CAPEX **for that year**, given that a link never
+SLA target holds in simulation, at the least cost **for that year**, given that a link never
 goes down a tier: the links of year *y* start from their tiers of year *y − 1*. A link is
 paid for when it is built (optics and ports at both ends, and the fibre when
 ``CostModel.new_fibre``) and again whenever it moves up a tier (new optics and ports).
