@@ -4,7 +4,10 @@ On a shared machine single runs of the same code vary by ±15 %, which hides the
 most single changes. This script imports both versions side by side in one process (the
 revision's ``src/`` is exported and renamed ``vs_base``, the working tree's ``vs_new``), runs
 them alternately on the same scenario, and reports the median of the per-pair ratios: slow
-drifts of the machine hit both halves of a pair alike.
+drifts of the machine hit both halves of a pair alike. It reports the ratio twice: of
+packet-hops per second of wall time, and per second of the main thread's CPU time
+(``time.thread_time``), which leaves out the time the process waited for a core while other
+jobs ran (on a machine with more jobs than cores the wall-time ratio ranges widely).
 
     python benchmarks/paired.py [--base REV] [--pairs N] [--duration SECONDS] [SCENARIO]
 
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -84,21 +88,28 @@ def main() -> None:
         sys.path.insert(0, tmp)
         setups = {n: _setup(n, args.scenario.resolve(), duration_ps) for n in ("vs_base", "vs_new")}
         ratios: list[float] = []
+        cpu_ratios: list[float] = []
         best = dict.fromkeys(setups, 0.0)
         for i in range(args.pairs):
-            rate = {}
+            rate, cpu = {}, {}
             for name in ("vs_base", "vs_new") if i % 2 == 0 else ("vs_new", "vs_base"):
                 runner, driver, sc, plan, actions, epochs = setups[name]
-                st = driver.drive(runner.make_engine(plan, sc, epochs=epochs), actions, duration_ps)
+                engine = runner.make_engine(plan, sc, epochs=epochs)
+                c0 = time.thread_time()
+                st = driver.drive(engine, actions, duration_ps)
+                cpu[name] = time.thread_time() - c0
                 rate[name] = st.packet_hops / st.wall_seconds
                 best[name] = max(best[name], rate[name])
             ratios.append(rate["vs_new"] / rate["vs_base"])
+            cpu_ratios.append(cpu["vs_base"] / cpu["vs_new"])
         print(
             f"{args.scenario.name}, {args.duration:g} s simulated, {args.pairs} pairs: "
             f"best {best['vs_base'] / 1e6:.2f} M/s ({args.base}) vs "
             f"{best['vs_new'] / 1e6:.2f} M/s (working tree); "
             f"new/base median {statistics.median(ratios):.3f} "
-            f"(range {min(ratios):.3f}–{max(ratios):.3f})"
+            f"(range {min(ratios):.3f}–{max(ratios):.3f}); "
+            f"by CPU time {statistics.median(cpu_ratios):.3f} "
+            f"(range {min(cpu_ratios):.3f}–{max(cpu_ratios):.3f})"
         )
 
 

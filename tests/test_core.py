@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -383,6 +384,24 @@ def test_prepare_simulates_nothing() -> None:
     prepared.prepare()
     assert prepared.t == 0 and prepared._wall == 0.0
     assert stats_differences(prepared.finish(), plain.finish()) == []
+
+
+def test_one_kernel_type_whatever_the_number_of_groups() -> None:
+    """A run with one group of flows hands the kernel its group statistics typed as a run
+    with several does (Fortran-ordered: one group's table alone would also be C-ordered),
+    so the kernels are compiled and loaded once for both; the statistics still have one
+    entry per group."""
+    one = tree_plan({"a": "r"}, GBPS, sources=[cbr(10 * US, 500, name="c")])
+    many = random_tree_plan(1)
+    assert len(one.group_names) == 1 < len(many.group_names)
+    kw: dict[str, Any] = dict(warmup_ps=0, end_ps=200 * US, drain=True, window_ps=70 * US)
+    engines = [CoreEngine(p, active_state(p), **kw) for p in (one, many)]
+    types = [numba.typeof(e._gstat_k) for e in engines]
+    assert types[0] == types[1] and types[0].layout == "F"
+    for engine, plan in zip(engines, (one, many), strict=True):
+        stats = engine.finish()
+        assert len(stats.packets_sent) == len(plan.group_names)
+        assert stats.packets_sent.sum() > 0
 
 
 @PROPERTY

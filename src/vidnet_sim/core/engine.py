@@ -156,8 +156,11 @@ class CoreEngine:
         L[links, K.L_FUSED] = fused
         L[links, K.L_CHAIN] = _chains(plan)
         # indexed [statistic, group] by the kernel, stored group-major so that one packet's
-        # updates to its group touch one or two cache lines
-        self._gstat = np.zeros((n_groups, K.N_GSTAT), np.int64).T
+        # updates to its group touch one or two cache lines. The kernel gets at least two
+        # groups' columns: one group's table would be C- as well as F-contiguous, typed
+        # differently by Numba, and every kernel compiled and loaded a second time for it
+        self._gstat_k = np.zeros((max(n_groups, 2), K.N_GSTAT), np.int64).T
+        self._gstat = self._gstat_k[:, :n_groups]
         for k in (K.GS_LMIN, K.GS_LMAX, K.GS_FLMIN, K.GS_FLMAX):
             self._gstat[k] = -1
         self._phist = np.zeros((n_groups, N_BUCKETS), np.int64)
@@ -228,7 +231,7 @@ class CoreEngine:
             self._EA,
             self._succ_start,
             self._succ,
-            self._gstat,
+            self._gstat_k,
             self._phist,
             self._fhist,
             self._lstat,
