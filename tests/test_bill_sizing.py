@@ -185,7 +185,9 @@ def random_town(rng: random.Random) -> tuple[str, str, list[str]]:
     PTZ), more cameras in year 2; a cost model whose switch catalogue makes a node's switch
     depend on its links' rates (a model without fast ports, one without PoE) and whose net
     present cost can fall with a faster tier (long-reach optics in no order; the cheapest
-    switch to buy may draw the most, and faster links then force a frugal one)."""
+    switch to buy may draw the most, and faster links then force a frugal one), and whose
+    short-reach optics of one tier cost as much as the next tier's, or more, half the time
+    (a tier the link-only model never buys, which the whole bill may still find cheapest)."""
     k = rng.randint(2, 4)
     nodes = "".join(f'[[nodes]]\nid = "s{i}"\n' for i in range(k))
     nodes += '[[nodes]]\nid = "nvr"\nkind = "recorder"\n'
@@ -223,15 +225,20 @@ year = 2
     def price(lo: int, hi: int) -> float:
         return float(rng.randint(lo, hi))
 
+    short = [price(1, 20), price(21, 80), price(81, 400)]
+    if rng.random() < 0.5:  # a tier whose optics cost as much as the next one's, or more
+        slow = rng.randrange(2)
+        short[slow] = short[slow + 1] + price(0, 30)
+
     costs = f"""
 discount_rate = {rng.choice([0.0, 0.04, 0.1])}
 horizon_years = {rng.choice([2, 4])}
 maintenance_share = {rng.choice([0.0, 0.05])}
 energy_per_kwh = {rng.choice([0.1, 0.3])}
 [optics]
-"100Mbps" = {{ short = {price(1, 20)}, long = {price(20, 600)} }}
-"1Gbps" = {{ short = {price(21, 80)}, long = {price(61, 600)} }}
-"10Gbps" = {{ short = {price(81, 400)}, long = {price(201, 600)} }}
+"100Mbps" = {{ short = {short[0]}, long = {price(20, 600)} }}
+"1Gbps" = {{ short = {short[1]}, long = {price(61, 600)} }}
+"10Gbps" = {{ short = {short[2]}, long = {price(201, 600)} }}
 [[switches]]
 name = "small"
 ports = {{ "1Gbps" = {rng.randint(4, 8)}, "10Gbps" = {rng.randint(0, 1)} }}
@@ -341,8 +348,11 @@ def test_size_with_the_whole_bill_buys_a_tier_with_dominated_optics(tmp_path: Pa
     """1 Gbit/s optics cost as much as 10 Gbit/s ones, but 1 Gbit/s switch ports are far
     cheaper: when the SLA needs 1 Gbit/s, every link at 1 Gbit/s is the cheapest plan, and
     the search over every tier the bill prices finds it (the link-only model's useful tiers
-    would skip 1 Gbit/s and buy 10 Gbit/s)."""
-    f = write(tmp_path / "grow.toml", GROW)
+    would skip 1 Gbit/s and buy 10 Gbit/s). In year 2 the uplink carries 168 Mbit/s on
+    average: the 60 % rule, which buys no tier with dominated optics, takes 10 Gbit/s."""
+    text = GROW.replace('attach = "core"\nbitrate = "4Mbps"', 'attach = "core"\nbitrate = "40Mbps"')
+    assert text != GROW
+    f = write(tmp_path / "grow.toml", text)
     model = load_bill_model(write(tmp_path / "c.toml", DOMINATED))
     tiers = model.link_model().tiers
     assert tiers == [M100, G1, 10 * G1] and G1 not in model.link_model().useful_tiers
@@ -351,8 +361,12 @@ def test_size_with_the_whole_bill_buys_a_tier_with_dominated_optics(tmp_path: Pa
     def ok_levels(k: int, levels: tuple[int, ...]) -> bool:
         return all(tiers[lv] >= G1 for lv in levels)
 
-    years = assert_size_is_exhaustive(f, GROW, model, ids, ok_levels, lambda sc: frozenset())
+    years = assert_size_is_exhaustive(f, text, model, ids, ok_levels, lambda sc: frozenset())
     assert [y.rates for y in years] == [dict.fromkeys(ids, G1)] * 2
+    assert [y.vendor_rates for y in years] == [
+        dict.fromkeys(ids, M100),
+        {"agg-core": M100, "uplink": 10 * G1},
+    ]
 
 
 @pytest.mark.parametrize("seed", range(25))
