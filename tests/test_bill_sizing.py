@@ -8,6 +8,7 @@ import json
 import math
 import random
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from click.testing import CliRunner
 
 from test_sizing_search import designs, fake_verdict, floors, synthetic
 from vidnet_sim.analysis.bill import (
+    BillModel,
     YearDesign,
     YearPricer,
     load_bill_model,
@@ -24,7 +26,7 @@ from vidnet_sim.analysis.bill import (
 )
 from vidnet_sim.analysis.capacity import Verdict
 from vidnet_sim.analysis.search import YearSpace
-from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
+from vidnet_sim.analysis.sizing import SizingStoppedError, YearSizing, size_network
 from vidnet_sim.cli.analysis import size as size_cmd
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK
 from vidnet_sim.results.storage import mean_storage
@@ -183,7 +185,9 @@ def random_town(rng: random.Random) -> tuple[str, str, list[str]]:
     PTZ), more cameras in year 2; a cost model whose switch catalogue makes a node's switch
     depend on its links' rates (a model without fast ports, one without PoE) and whose net
     present cost can fall with a faster tier (long-reach optics in no order; the cheapest
-    switch to buy may draw the most, and faster links then force a frugal one)."""
+    switch to buy may draw the most, and faster links then force a frugal one), and whose
+    short-reach optics of one tier cost as much as the next tier's, or more, half the time
+    (a tier the link-only model never buys, which the whole bill may still find cheapest)."""
     k = rng.randint(2, 4)
     nodes = "".join(f'[[nodes]]\nid = "s{i}"\n' for i in range(k))
     nodes += '[[nodes]]\nid = "nvr"\nkind = "recorder"\n'
@@ -221,15 +225,20 @@ year = 2
     def price(lo: int, hi: int) -> float:
         return float(rng.randint(lo, hi))
 
+    short = [price(1, 20), price(21, 80), price(81, 400)]
+    if rng.random() < 0.5:  # a tier whose optics cost as much as the next one's, or more
+        slow = rng.randrange(2)
+        short[slow] = short[slow + 1] + price(0, 30)
+
     costs = f"""
 discount_rate = {rng.choice([0.0, 0.04, 0.1])}
 horizon_years = {rng.choice([2, 4])}
 maintenance_share = {rng.choice([0.0, 0.05])}
 energy_per_kwh = {rng.choice([0.1, 0.3])}
 [optics]
-"100Mbps" = {{ short = {price(1, 20)}, long = {price(20, 600)} }}
-"1Gbps" = {{ short = {price(21, 80)}, long = {price(61, 600)} }}
-"10Gbps" = {{ short = {price(81, 400)}, long = {price(201, 600)} }}
+"100Mbps" = {{ short = {short[0]}, long = {price(20, 600)} }}
+"1Gbps" = {{ short = {short[1]}, long = {price(61, 600)} }}
+"10Gbps" = {{ short = {short[2]}, long = {price(201, 600)} }}
 [[switches]]
 name = "small"
 ports = {{ "1Gbps" = {rng.randint(4, 8)}, "10Gbps" = {rng.randint(0, 1)} }}
@@ -253,17 +262,19 @@ power_w = {price(10, 60)}
     return scenario, costs, [f"{ends[i]}-{ends[i + 1]}" for i in range(k)]
 
 
-@pytest.mark.parametrize("seed", range(25))
-def test_size_with_the_whole_bill_equals_exhaustive_enumeration(seed: int, tmp_path: Path) -> None:
-    """The search ordered by the whole bill's net present cost (its per-link and per-node
-    bound, no enumeration) finds, year by year, the least plan_npc over every feasible
-    design: every tier vector above the floors, priced by price_plan itself."""
-    rng = random.Random(5000 + seed)
-    text, costs, ids = random_town(rng)
-    f = write(tmp_path / "town.toml", text)
-    model = load_bill_model(write(tmp_path / "c.toml", costs))
-    tiers = model.link_model().useful_tiers
-    ok_levels = synthetic(rng)
+def assert_size_is_exhaustive(
+    f: Path,
+    text: str,
+    model: BillModel,
+    ids: list[str],
+    ok_levels: Callable[[int, tuple[int, ...]], bool],
+    held: Callable[[Any], frozenset[int]],
+) -> list[YearSizing]:
+    """``size_network`` with the whole bill and the verdicts ``ok_levels`` (year index, tier
+    vector over every tier the bill prices) finds, year by year, the least plan_npc over
+    every feasible design: every tier vector above the floors (``held(scenario)``: the
+    positions held at their floor), priced by price_plan itself. Returns the years sized."""
+    tiers = model.link_model().tiers  # every tier, dominated optics included
 
     def judge(year: int, rates: dict[str, int]) -> Verdict:
         return fake_verdict(ok_levels(year - 1, tuple(tiers.index(rates[k]) for k in ids)))
@@ -278,10 +289,7 @@ def test_size_with_the_whole_bill_equals_exhaustive_enumeration(seed: int, tmp_p
     prev: list[int | None] = [None] * len(ids)
     for k, year in enumerate((1, 2)):
         sc = parse_scenario_dict(year_data(raw, year))
-        # the links before the first switch with cameras carry no video: held at their floor
-        first = min(int(c.attach[1:]) for c in sc.cameras)
-        held = frozenset(range(first))
-        space = YearSpace(year, ids, len(tiers), floors(raw, year, tiers), lambda *_: 0.0, held)
+        space = YearSpace(year, ids, len(tiers), floors(raw, year, tiers), lambda *_: 0.0, held(sc))
 
         def npc(levels: tuple[int, ...], sc: Any = sc, year: int = year) -> float:
             rates = {x: tiers[lv] for x, lv in zip(ids, levels, strict=True)}
@@ -301,6 +309,81 @@ def test_size_with_the_whole_bill_equals_exhaustive_enumeration(seed: int, tmp_p
         prev = list(chosen)
     else:
         assert stopped is None and len(years) == 2
+    return years
+
+
+DOMINATED = """
+currency = "EUR"
+discount_rate = 0.05
+horizon_years = 3
+[optics]
+"100Mbps" = 5.0
+"1Gbps" = 90.0  # as dear as 10 Gbit/s: never worth its optics alone
+"10Gbps" = 90.0
+[fibre]
+trench_per_km = 1000.0
+[fibre.rent]
+uplink = 500.0
+[[switches]]
+name = "gigabit"
+ports = { "1Gbps" = 12 }
+poe_budget_w = 200.0
+poe_port_w = 30.0
+price = 300.0
+power_w = 10.0
+[[switches]]
+name = "ten-gigabit"
+ports = { "1Gbps" = 12, "10Gbps" = 4 }
+poe_budget_w = 200.0
+poe_port_w = 30.0
+price = 3000.0
+power_w = 60.0
+[recording]
+disk_tb = 1.0
+price_per_tb = 30.0
+"""
+
+
+def test_size_with_the_whole_bill_buys_a_tier_with_dominated_optics(tmp_path: Path) -> None:
+    """1 Gbit/s optics cost as much as 10 Gbit/s ones, but 1 Gbit/s switch ports are far
+    cheaper: when the SLA needs 1 Gbit/s, every link at 1 Gbit/s is the cheapest plan, and
+    the search over every tier the bill prices finds it (the link-only model's useful tiers
+    would skip 1 Gbit/s and buy 10 Gbit/s). In year 2 the uplink carries 168 Mbit/s on
+    average: the 60 % rule, which buys no tier with dominated optics, takes 10 Gbit/s."""
+    text = GROW.replace('attach = "core"\nbitrate = "4Mbps"', 'attach = "core"\nbitrate = "40Mbps"')
+    assert text != GROW
+    f = write(tmp_path / "grow.toml", text)
+    model = load_bill_model(write(tmp_path / "c.toml", DOMINATED))
+    tiers = model.link_model().tiers
+    assert tiers == [M100, G1, 10 * G1] and G1 not in model.link_model().useful_tiers
+    ids = ["agg-core", "uplink"]
+
+    def ok_levels(k: int, levels: tuple[int, ...]) -> bool:
+        return all(tiers[lv] >= G1 for lv in levels)
+
+    years = assert_size_is_exhaustive(f, text, model, ids, ok_levels, lambda sc: frozenset())
+    assert [y.rates for y in years] == [dict.fromkeys(ids, G1)] * 2
+    assert [y.vendor_rates for y in years] == [
+        dict.fromkeys(ids, M100),
+        {"agg-core": M100, "uplink": 10 * G1},
+    ]
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_size_with_the_whole_bill_equals_exhaustive_enumeration(seed: int, tmp_path: Path) -> None:
+    """The search ordered by the whole bill's net present cost (its per-link and per-node
+    bound, no enumeration) finds, year by year, the least plan_npc over every feasible
+    design over every tier (optics of a slower tier may cost as much as a faster one's)."""
+    rng = random.Random(5000 + seed)
+    text, costs, ids = random_town(rng)
+    f = write(tmp_path / "town.toml", text)
+    model = load_bill_model(write(tmp_path / "c.toml", costs))
+
+    def held(sc: Any) -> frozenset[int]:
+        # the links before the first switch with cameras carry no video: held at their floor
+        return frozenset(range(min(int(c.attach[1:]) for c in sc.cameras)))
+
+    assert_size_is_exhaustive(f, text, model, ids, synthetic(rng), held)
 
 
 @pytest.mark.parametrize("seed", range(25))
@@ -310,7 +393,7 @@ def test_the_year_pricer_is_plan_npc_and_its_bound_is_sound(seed: int, tmp_path:
     rng = random.Random(7000 + seed)
     text, costs, ids = random_town(rng)
     model = load_bill_model(write(tmp_path / "c.toml", costs))
-    tiers = model.link_model().useful_tiers
+    tiers = model.link_model().tiers
     raw = tomllib.loads(text)
     before: list[YearDesign] = []
     for year in (1, 2):

@@ -12,7 +12,11 @@ costs), which can fall with a faster tier. That cost is a sum of parts each mini
 (:class:`~vidnet_sim.analysis.bill.YearPricer`: optics per link, switches and their draw per
 node, the rest fixed), which gives the search a lower bound over the designs at or above any
 design without enumerating them (:mod:`~vidnet_sim.analysis.search`): the answer stays the
-cheapest feasible design, however many links the year has.
+cheapest feasible design, however many links the year has. With the whole bill the search
+covers every tier the model prices; with the links' CAPEX alone, a tier whose optics cost as
+much as a faster tier's is left out (:attr:`~vidnet_sim.analysis.cost.CostModel.useful_tiers`:
+it never makes a design cheaper there, while with the whole bill its switch ports or their
+draw may).
 
 The search of one year (:mod:`vidnet_sim.analysis.search`; simulation decides, only sound
 bounds prune):
@@ -41,9 +45,9 @@ Each design is judged like a capacity value (:func:`~vidnet_sim.analysis.capacit
 replications until every target's confidence interval is clear of it (or
 ``max_replications``); every design of a year uses the same seeds (common random numbers);
 runs are stored and reused (:class:`~vidnet_sim.analysis.runs.RunCache`). Beside it, the
-design the 60 % rule would buy (sum of means ≤ 60 % of the rate, also monotone over the
-years) is costed and simulated, and the Gaussian equivalent capacity and network-calculus
-bound are computed for the chosen design.
+design the 60 % rule would buy (the slowest useful tier with the sum of means ≤ 60 % of
+its rate, also monotone over the years) is costed and simulated, and the Gaussian
+equivalent capacity and network-calculus bound are computed for the chosen design.
 """
 
 from __future__ import annotations
@@ -657,6 +661,15 @@ def _counts(sc: Any) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------- entry point
+def _search_tiers(model: CostModel, bill: BillModel | None) -> list[int]:
+    """The tiers the search chooses from, slowest first: with the whole bill, every tier
+    the model prices (a tier whose optics cost as much as a faster tier's can still make
+    the cheapest plan: cheaper switch ports, less power); with the links' CAPEX alone,
+    :attr:`CostModel.useful_tiers` (such a tier is never cheaper there, and leaving it out
+    keeps a faster tier dearer, the bound of the search)."""
+    return model.tiers if bill is not None else model.useful_tiers
+
+
 def _floor(tiers: list[int], ids: list[str], load: list[float], year: int) -> list[int]:
     """Each link's slowest tier above its mean offered load (a sound floor: a slower one
     loses packets in steady state); :class:`_InfeasibleError` when none is."""
@@ -760,7 +773,8 @@ def size_network(
 
     With ``bill`` (the whole cost model), designs are ordered by the plan's net present cost
     (:func:`plan_cost`; the search stays exact for it, see :mod:`~vidnet_sim.analysis.
-    search`), the link tiers are the bill's optics tiers (unless ``model`` is given), and
+    search`), the link tiers are every optics tier of the bill (unless ``model`` is given:
+    then every tier of ``model``), dearer optics than a faster tier's included, and
     the result carries the whole bill of the sized design and of the 60 % rule's
     (``result.bill``, ``result.vendor_bill``).
 
@@ -786,7 +800,7 @@ def size_network(
         replications, max_replications, confidence, survive, max_extend, failure_loss
     )
     model = model or (bill.link_model() if bill is not None else CostModel())
-    tiers = model.useful_tiers
+    tiers = _search_tiers(model, bill)
     if not tiers:
         raise AnalysisInputError("the cost model has no rate tier ([optics])")
     scenario = load_scenario(file)
@@ -913,8 +927,11 @@ def size_network(
             verdict, records = _evaluate(ctx, yr, levels)
             # the 60 % rule, monotone over the years like the simulated design
             vlev, vnotes = [], []
+            useful = set(model.useful_tiers)  # the rule buys no optics dominated by faster ones
             for i, lid in enumerate(ids):
-                fit = [k for k, t in enumerate(tiers) if load[i] <= VENDOR_CEILING * t]
+                fit = [
+                    k for k, t in enumerate(tiers) if t in useful and load[i] <= VENDOR_CEILING * t
+                ]
                 if not fit:
                     vnotes.append(lid)
                 vlev.append(max(fit[0] if fit else len(tiers) - 1, prev_vendor.get(lid, 0)))
