@@ -102,7 +102,8 @@ def run(
 
 
 def rows(log: np.ndarray) -> list[tuple[int, ...]]:
-    return [tuple(int(x) for x in r) for r in log]
+    """The log's rows without their transmission start: (tree, seq, link, arrival, departure)."""
+    return [tuple(int(x) for x in r) for r in log[:, :5]]
 
 
 # --------------------------------------------------------------------------- 1. fifo = 1 queue

@@ -27,7 +27,8 @@ class CoreEngine:
     timeline may change ``state.active`` and ``state.scale`` between calls); ``finish()``
     runs what is left and returns the :class:`RunStats`. With ``log=True`` every packet
     arrival at every link is recorded in ``packet_log`` as rows
-    ``(flow, seq, link, t_arrival, t_departure or -1 if dropped)``, sorted by
+    ``(flow, seq, link, t_arrival, t_departure or -1 if dropped, t_start or -1 if never
+    transmitted)``, sorted by
     ``(flow, seq, t_arrival)``.
     """
 
@@ -164,7 +165,7 @@ class CoreEngine:
         self._fhist = np.zeros((n_groups, N_BUCKETS), np.int64)
         self._lstat = np.zeros((K.N_LSTAT, n_links), np.int64)
         self._gen = np.empty((1024, G_COLS), np.int64)
-        self._log = np.empty((1024 if log else 1, 5), np.int64)
+        self._log = np.empty((1024 if log else 1, K.LOG_COLS), np.int64)
         self._log_n = 0
 
     # --- frame-slot rings ------------------------------------------------------------

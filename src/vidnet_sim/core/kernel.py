@@ -65,6 +65,10 @@ MAX_POSITIONS = POS_MASK + 1  # positions of all trees together
 MAX_FRAME_SLOTS = FRAME_MASK + 1  # frame slots of one camera flow
 
 ERR_FRAME_SLOTS = 1
+# the packet log's columns: tree, seq, link, arrival, departure (-1: lost), transmission start
+# (-1: never transmitted)
+LOG_START = 5
+LOG_COLS = 6
 
 # columns of the link table L[l, c] (one row per link, the staging inbox's last), laid out so
 # that what one packet touches downstream (its inbox counters) is one cache line
@@ -834,6 +838,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                 log_n = _log(
                     log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1 if lost else dep
                 )
+                log[log_n - 1, LOG_START] = -1 if lost else start
             if lost:
                 _lose(
                     p,
@@ -1400,6 +1405,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                 t,
                 -1 if dep + prop > fdown else dep,
             )
+            log[log_n - 1, LOG_START] = -1 if dep + prop > fdown else start
         if dep + prop > fdown:  # on the link or the fibre when it fails
             if t >= warmup and t < end:
                 LSTAT[LS_FAIL, l] += 1
@@ -1468,11 +1474,14 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
+    """Append a packet log row (``LOG_COLS`` columns); its transmission start, set by the
+    caller when the packet leaves the link, is -1 until then."""
     log[log_n, 0] = flow
     log[log_n, 1] = seq
     log[log_n, 2] = l
     log[log_n, 3] = t
     log[log_n, 4] = dep
+    log[log_n, LOG_START] = -1
     return log_n + 1
 
 
@@ -1725,7 +1734,7 @@ def advance(  # type: ignore[no-untyped-def]
                 if _needs_room(L, m, n_out):
                     items, runs = _reserve(items, runs, L, counters, m, n_out)
             if do_log and log_n + n_out > log.shape[0]:
-                bigger = np.empty((2 * (log_n + n_out), 5), np.int64)
+                bigger = np.empty((2 * (log_n + n_out), LOG_COLS), np.int64)
                 bigger[:log_n] = log[:log_n]
                 log = bigger
             if L[ib, L_RUNS_N] > scratch.shape[1]:
