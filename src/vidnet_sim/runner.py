@@ -341,7 +341,9 @@ def run(
             f"{len(epoch_starts)} were asked for"
         )
     access = access_links(scenario, plan)
-    tables = build_tables(stats, sla_targets(scenario), warmup_ps=sim.warmup, access_links=access)
+    tables = build_tables(
+        stats, sla_targets(scenario), warmup_ps=sim.warmup, access_links=access, plan=plan
+    )
     storage = storage_table(scenario, tables.summary)
     caveats = run_caveats(
         compiled.original or scenario,

@@ -131,8 +131,23 @@ N_COUNTERS = 6
     LS_PEAK_P,
     LS_PEAK_WAIT,
     LS_FAIL,
+    LS_WAIT,  # sum of the waits (transmission start - arrival) of the packets that started
+    LS_STARTED,  # ... and their number
+) = range(11)
+N_LSTAT = 11
+# per (link, queue) statistics of scheduled links: QSTAT[k, l * n_queues + q] (SQ's last item)
+(
+    QT_PACKETS,
+    QT_BYTES,
+    QT_DROPS,
+    QT_DROP_BYTES,
+    QT_PEAK_B,
+    QT_PEAK_P,
+    QT_WAIT,
+    QT_STARTED,
+    QT_PEAK_WAIT,
 ) = range(9)
-N_LSTAT = 9
+N_QTSTAT = 9
 # indices into the per-group statistics matrix GSTAT[k, g]
 (
     GS_SENT,
@@ -721,6 +736,8 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     st_drop_bytes = 0
     st_busy = 0
     st_fail = 0
+    st_wait = 0
+    st_started = 0
     st_peak_b = LSTAT[LS_PEAK_B, l]
     st_peak_p = LSTAT[LS_PEAK_P, l]
     st_peak_wait = LSTAT[LS_PEAK_WAIT, l]
@@ -830,6 +847,9 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                     st_peak_p = occ_p + 1
                 if start - t > st_peak_wait and start < fdown:  # (it did start)
                     st_peak_wait = start - t
+                if start < fdown:
+                    st_wait += start - t
+                    st_started += 1
                 if lost:
                     st_fail += 1
                     if n_ep > 1:
@@ -930,6 +950,8 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     LSTAT[LS_DROP_BYTES, l] += st_drop_bytes
     LSTAT[LS_BUSY, l] += st_busy
     LSTAT[LS_FAIL, l] += st_fail
+    LSTAT[LS_WAIT, l] += st_wait
+    LSTAT[LS_STARTED, l] += st_started
     LSTAT[LS_PEAK_B, l] = st_peak_b
     LSTAT[LS_PEAK_P, l] = st_peak_p
     LSTAT[LS_PEAK_WAIT, l] = st_peak_wait
@@ -1144,7 +1166,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
     waiting stay in their queue rings. Allocates nothing (room reserved by the caller); when
     an arrival's queue ring is full it stops before it, like ``_process_link``, and returns
     ``(log length, True)`` for the caller to grow that ring and call again."""
-    tree_queue, qbuf_b, qbuf_p, quantum, svc_size, svc_queue = SQ
+    tree_queue, qbuf_b, qbuf_p, quantum, svc_size, svc_queue, QSTAT = SQ
     qs_off, qs_cap, qs_head, qs_n, qs_bytes, deficit, act, act_head, act_n, begun = QS
     EP, ESTAT, EPHIST, ELSTAT = EA
     n_ep = EP.shape[0]
@@ -1334,6 +1356,8 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                 if measured:
                     LSTAT[LS_DROPS, l] += 1
                     LSTAT[LS_DROP_BYTES, l] += size
+                    QSTAT[QT_DROPS, seg] += 1
+                    QSTAT[QT_DROP_BYTES, seg] += size
                     if n_ep > 1:
                         ELSTAT[e, EL_DROPS, l] += 1
                 if do_log:
@@ -1369,6 +1393,12 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                     LSTAT[LS_PEAK_B, l] = occ_b + size
                 if occ_p + 1 > LSTAT[LS_PEAK_P, l]:
                     LSTAT[LS_PEAK_P, l] = occ_p + 1
+                QSTAT[QT_PACKETS, seg] += 1
+                QSTAT[QT_BYTES, seg] += size
+                if occ_b + size > QSTAT[QT_PEAK_B, seg]:
+                    QSTAT[QT_PEAK_B, seg] = occ_b + size
+                if occ_p + 1 > QSTAT[QT_PEAK_P, seg]:
+                    QSTAT[QT_PEAK_P, seg] = occ_p + 1
                 if n_ep > 1:
                     ELSTAT[e, EL_BYTES, l] += size
                     ELSTAT[e, EL_BUSY, l] += s
@@ -1395,6 +1425,13 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
         squeue = q
         if t >= warmup and t < end and start - t > LSTAT[LS_PEAK_WAIT, l]:
             LSTAT[LS_PEAK_WAIT, l] = start - t
+        if t >= warmup and t < end:
+            LSTAT[LS_WAIT, l] += start - t
+            LSTAT[LS_STARTED, l] += 1
+            QSTAT[QT_WAIT, seg] += start - t
+            QSTAT[QT_STARTED, seg] += 1
+            if start - t > QSTAT[QT_PEAK_WAIT, seg]:
+                QSTAT[QT_PEAK_WAIT, seg] = start - t
         if do_log:
             log_n = _log(
                 log,

@@ -309,6 +309,7 @@ class ReferenceEngine:
                 link.drops += 1
                 link.drop_bytes += wire
                 link.e_drops[e] += 1
+                link.count_dropped(q, wire)
             self._lose(c, t, DROPPED)
             return
         c.service = service_time_ps(wire, link.rate)
@@ -320,6 +321,7 @@ class ReferenceEngine:
             link.peak_packets = max(link.peak_packets, occ_packets + 1)
             link.e_bytes[e] += wire
             link.e_busy_ps[e] += c.service
+            link.count_admitted(q, wire, occ_bytes, occ_packets)
         link.enqueue(c, q)
         if link.current is None:  # idle, so every queue was empty: it starts at once
             self._start_next(link)
@@ -334,7 +336,7 @@ class ReferenceEngine:
             return
         link.current = c
         if self.warmup_ps <= c.t_arrival < self.end_ps:
-            link.peak_wait = max(link.peak_wait, t - c.t_arrival)
+            link.count_start(c, t - c.t_arrival)
         self.env.timeout(c.service, c).callbacks.append(self._end_transmission)
 
     def _end_transmission(self, event: simpy.Event) -> None:

@@ -1,4 +1,4 @@
-"""Runs on disk: one folder per run, five Parquet tables and a JSON manifest.
+"""Runs on disk: one folder per run, six Parquet tables and a JSON manifest.
 
 A run folder holds ``summary.parquet``, ``links.parquet``, ``hist.parquet``,
 ``epochs.parquet``, ``epoch_links.parquet`` (each with its explicit schema from
@@ -20,7 +20,7 @@ Reading:
   (:mod:`vidnet_sim.results.sweep_folder`: one file per point and table).
 - With pandas alone, ``pd.read_parquet(run / "summary.parquet")`` reads one table of one
   run. ``pd.read_parquet(folder)`` on a run folder or a folder of runs fails, because the folder
-  mixes five tables and a JSON file; ``pd.read_parquet(folder,
+  mixes six tables and a JSON file; ``pd.read_parquet(folder,
   **read_parquet_kwargs("summary"))`` reads the summary of that run, or of every run in
   the folder (at any depth, without a ``run`` column unless the run folders are named
   ``run=<name>``, which pyarrow reads as a hive partition).
@@ -52,6 +52,7 @@ from vidnet_sim.results.packets import PACKETS_SCHEMA
 from vidnet_sim.results.schema import (
     EPOCH_LINKS_SCHEMA,
     EPOCHS_SCHEMA,
+    QUEUES_SCHEMA,
     RUN_SCHEMAS,
     SCHEMAS,
     Tables,
@@ -125,6 +126,8 @@ class Results:
     manifest: dict[str, Any] = field(default_factory=dict)
     epochs: pd.DataFrame = field(default_factory=lambda: empty_table(EPOCHS_SCHEMA))
     epoch_links: pd.DataFrame = field(default_factory=lambda: empty_table(EPOCH_LINKS_SCHEMA))
+    #: one row per queue of each scheduled link (empty for runs written before it existed)
+    queues: pd.DataFrame = field(default_factory=lambda: empty_table(QUEUES_SCHEMA))
     #: the per-packet table of a run written with it (``run --packets``), else None
     packets: pd.DataFrame | None = None
     #: where latency comes from, of a run written with it (``run --explain``), else None
@@ -182,7 +185,7 @@ def run_files(
     packets: pd.DataFrame | None = None,
     latency_parts: pd.DataFrame | None = None,
 ) -> dict[str, bytes]:
-    """The bytes of each file of a run folder: its five tables, the per-packet table when
+    """The bytes of each file of a run folder: its six tables, the per-packet table when
     given (in row groups of :data:`PACKETS_ROW_GROUP` rows), the ``latency_parts`` table when
     given and ``manifest.json``.
 
