@@ -205,3 +205,68 @@ def test_run_explain_table_is_the_reference_and_adds_up_to_the_summary(tmp_path:
     assert any("at camera access (100Mbps" in line for line in lines)
     no = run(path, write=False)
     assert no.latency_parts is None and not math.isnan(no.tables.summary["latency_mean_ps"][0])
+
+
+REROUTE = """
+[simulation]
+duration = "150ms"
+warmup = "10ms"
+[[nodes]]
+id = "a"
+[[nodes]]
+id = "b"
+[[nodes]]
+id = "c"
+[[nodes]]
+id = "d"
+[[links]]
+a = "a"
+b = "b"
+rate = "20Mbps"
+buffer = "16KiB"
+[[links]]
+a = "b"
+b = "d"
+rate = "100Mbps"
+buffer = "32KiB"
+[[links]]
+a = "a"
+b = "c"
+rate = "100Mbps"
+blocked = true
+[[links]]
+a = "c"
+b = "d"
+rate = "100Mbps"
+[[cameras]]
+name = "cams"
+count = 3
+attach = "a"
+bitrate = "8Mbps"
+destinations = ["d"]
+[[events]]
+kind = "failure"
+link = "b-d"
+at = "60ms"
+duration = "40ms"
+convergence = "10ms"
+"""
+
+
+def test_parts_through_a_failure_and_its_reroute(tmp_path: Path) -> None:
+    """Packets emitted after the reroute take the protection path (its links get rows),
+    those lost count nowhere; the parts still add up to the exact mean, and the table is the
+    reference engine's."""
+    path = tmp_path / "reroute.toml"
+    path.write_text(REROUTE, encoding="utf-8")
+    res = run(path, explain=True, write=False)
+    parts = res.latency_parts
+    assert parts is not None
+    assert res.plan is not None and res.plan.route_switches
+    ref = run(path, explain=True, write=False, engine="reference")
+    assert ref.latency_parts is not None and ref.latency_parts.equals(parts)
+    cams = parts[(parts["level"] == "group") & (parts["name"] == "cams")]
+    assert {"a->c", "c->d", "b->d"} <= set(cams["link"])
+    s = res.tables.summary
+    mean = float(s[(s["level"] == "group") & (s["name"] == "cams")]["latency_mean_ps"].iloc[0])
+    assert sum(cams[f"{p}_ps"].sum() for p in PARTS) == pytest.approx(mean, rel=1e-12)
