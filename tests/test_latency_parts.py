@@ -207,58 +207,11 @@ def test_run_explain_table_is_the_reference_and_adds_up_to_the_summary(tmp_path:
     assert no.latency_parts is None and not math.isnan(no.tables.summary["latency_mean_ps"][0])
 
 
-REROUTE = """
-[simulation]
-duration = "150ms"
-warmup = "10ms"
-[[nodes]]
-id = "a"
-[[nodes]]
-id = "b"
-[[nodes]]
-id = "c"
-[[nodes]]
-id = "d"
-[[links]]
-a = "a"
-b = "b"
-rate = "20Mbps"
-buffer = "16KiB"
-[[links]]
-a = "b"
-b = "d"
-rate = "100Mbps"
-buffer = "32KiB"
-[[links]]
-a = "a"
-b = "c"
-rate = "100Mbps"
-blocked = true
-[[links]]
-a = "c"
-b = "d"
-rate = "100Mbps"
-[[cameras]]
-name = "cams"
-count = 3
-attach = "a"
-bitrate = "8Mbps"
-destinations = ["d"]
-[[events]]
-kind = "failure"
-link = "b-d"
-at = "60ms"
-duration = "40ms"
-convergence = "10ms"
-"""
-
-
-def test_parts_through_a_failure_and_its_reroute(tmp_path: Path) -> None:
+def test_parts_through_a_failure_and_its_reroute() -> None:
     """Packets emitted after the reroute take the protection path (its links get rows),
     those lost count nowhere; the parts still add up to the exact mean, and the table is the
     reference engine's."""
-    path = tmp_path / "reroute.toml"
-    path.write_text(REROUTE, encoding="utf-8")
+    path = Path(__file__).parent / "data" / "cli" / "failure_reroute.toml"
     res = run(path, explain=True, write=False)
     parts = res.latency_parts
     assert parts is not None
