@@ -23,8 +23,29 @@ import numpy as np
 from vidnet_sim.runner import run
 from vidnet_sim.scenario.units import parse_time
 
-#: Fields left out: the wall time, and the exact latency sums added after the first hashes.
-SKIP = {"wall_seconds", "latency_sum_ps", "frame_latency_sum_ps"}
+#: Fields left out: the wall time, and the fields added after the first hashes (the exact
+#: latency sums, the links' wait sums and the per-queue statistics).
+SKIP = {
+    "wall_seconds",
+    "latency_sum_ps",
+    "frame_latency_sum_ps",
+    "link_wait_sum_ps",
+    "link_started",
+    *(
+        f"queue_{k}"
+        for k in (
+            "packets",
+            "bytes",
+            "drops",
+            "drop_bytes",
+            "peak_bytes",
+            "peak_packets",
+            "wait_sum_ps",
+            "started",
+            "peak_wait_ps",
+        )
+    ),
+}
 CASES = (
     ("small-town", "3s"),
     ("mid-city-services", "2s"),

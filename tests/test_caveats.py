@@ -156,57 +156,11 @@ def test_a_ring_without_a_blocked_link_is_named(tmp_path: Path) -> None:
     assert caveat.text.startswith("the ring r0 – r1 – r2 – r3 – r4 – r0 has no blocked link")
 
 
-def test_packets_through_a_failure_and_its_reroute_are_the_reference_packets(
-    tmp_path: Path,
-) -> None:
+def test_packets_through_a_failure_and_its_reroute_are_the_reference_packets() -> None:
     """A link fails at 60 ms and traffic is rerouted over a blocked link 10 ms later (a new
     layout for packets emitted from then on): each packet row holds the reference engine's outcome
     (a loss to the failure is 'lost' at the failed link)."""
-    text = """
-[simulation]
-duration = "150ms"
-warmup = "10ms"
-[[nodes]]
-id = "a"
-[[nodes]]
-id = "b"
-[[nodes]]
-id = "c"
-[[nodes]]
-id = "d"
-[[links]]
-a = "a"
-b = "b"
-rate = "20Mbps"
-buffer = "16KiB"
-[[links]]
-a = "b"
-b = "d"
-rate = "100Mbps"
-buffer = "32KiB"
-[[links]]
-a = "a"
-b = "c"
-rate = "100Mbps"
-blocked = true
-[[links]]
-a = "c"
-b = "d"
-rate = "100Mbps"
-[[cameras]]
-name = "cams"
-count = 3
-attach = "a"
-bitrate = "8Mbps"
-destinations = ["d"]
-[[events]]
-kind = "failure"
-link = "b-d"
-at = "60ms"
-duration = "40ms"
-convergence = "10ms"
-"""
-    compiled = compile_scenario(write(tmp_path, text))
+    compiled = compile_scenario(DATA / "failure_reroute.toml")
     plan, sc = compiled.plan, compiled.scenario
     assert plan.route_switches
     sim = sc.simulation

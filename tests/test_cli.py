@@ -672,3 +672,21 @@ def test_run_packets_writes_the_per_packet_table(tmp_path: Path) -> None:
     assert read_results(tmp_path / "some").manifest["packets"]["sample"] == 0.25
     plain = invoke("run", path, "--out", tmp_path / "plain")
     assert plain.exit_code == EXIT_OK and read_results(tmp_path / "plain").packets is None
+
+
+def test_run_explain_names_where_latency_comes_from(tmp_path: Path) -> None:
+    from vidnet_sim.results import read_results
+
+    path = write(tmp_path, GOOD)
+    res = invoke("run", path, "--explain", "--out", tmp_path / "out")
+    assert res.exit_code == EXIT_OK, res.output
+    assert "Where latency comes from (p99: the packets in its histogram bucket):" in res.output
+    lines = [x.strip() for x in res.output.splitlines() if " p99 " in x and " % " in x]
+    assert lines and lines[0].startswith("video p99 ") and "camera access" in lines[0]
+    parts = read_results(tmp_path / "out").latency_parts
+    assert parts is not None and set(parts["name"]) >= {"cams", "telemetry"}
+    doc = json.loads(invoke("run", path, "--explain", "--json", "--out", tmp_path / "j").output)
+    assert doc["latency_parts"] == lines
+    plain = invoke("run", path, "--out", tmp_path / "plain")
+    assert "Where latency" not in plain.output
+    assert read_results(tmp_path / "plain").latency_parts is None

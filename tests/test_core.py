@@ -104,9 +104,9 @@ def run_core(
     )
     stats = drive(engine, state, cuts, changes)
     if not log:
-        return stats, np.zeros((0, 5), np.int64)
+        return stats, np.zeros((0, 6), np.int64)
     assert engine.packet_log is not None
-    assert engine.packet_log.dtype == np.int64 and engine.packet_log.shape[1] == 5
+    assert engine.packet_log.dtype == np.int64 and engine.packet_log.shape[1] == 6
     return stats, sort_log(engine.packet_log)
 
 

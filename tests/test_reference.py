@@ -51,7 +51,8 @@ def run(
 
 
 def rows(log: np.ndarray) -> list[tuple[int, ...]]:
-    return [tuple(int(x) for x in r) for r in log]
+    """The log's rows without their transmission start: (tree, seq, link, arrival, departure)."""
+    return [tuple(int(x) for x in r) for r in log[:, :5]]
 
 
 def assert_conserved(st: RunStats) -> None:
@@ -150,6 +151,7 @@ def test_count_in_service_changes_a_drop(count_in_service: bool) -> None:
     st, log = run(plan, 1 * US)
     if count_in_service:  # seq 2 sees 2000 B (seq 0 in transmission, seq 1 waiting)
         assert rows(log) == [(0, 0, 0, 0, 8 * US), (0, 1, 0, 0, 16 * US), (0, 2, 0, 0, NO_DEP)]
+        assert log[:, 5].tolist() == [0, 8 * US, NO_DEP]  # transmission starts; none if lost
         assert st.link_drops.tolist() == [1]
     else:  # seq 2 sees only seq 1 (1000 B)
         assert rows(log) == [(0, 0, 0, 0, 8 * US), (0, 1, 0, 0, 16 * US), (0, 2, 0, 0, 24 * US)]
@@ -275,9 +277,9 @@ def overloaded_line() -> NetworkPlan:
 def test_overloaded_line_drained() -> None:
     st, log = run(overloaded_line(), 12 * US)
     assert [tuple(int(x) for x in r[2:]) for r in log if r[2] == 1] == [
-        (1, 8 * US, 24 * US),
-        (1, 16 * US, NO_DEP),
-        (1, 24 * US, 40 * US),
+        (1, 8 * US, 24 * US, 8 * US),  # (link, arrival, departure, transmission start)
+        (1, 16 * US, NO_DEP, NO_DEP),
+        (1, 24 * US, 40 * US, 24 * US),
     ]
     assert st.packets_delivered.tolist() == [2] and st.packets_dropped.tolist() == [1]
     assert st.packets_in_flight.tolist() == [0]

@@ -438,6 +438,7 @@ def test_atomic_write_leaves_no_temporary_files(tables: Tables, tmp_path: Path) 
         "hist.parquet",
         "links.parquet",
         "manifest.json",
+        "queues.parquet",
         "summary.parquet",
     ]
 
@@ -473,6 +474,9 @@ def test_read_sweep_adds_run_column(tables: Tables, tmp_path: Path) -> None:
         df = getattr(res, name)
         assert df.columns[0] == "run"
         assert str(df["run"].dtype) == str(tables.summary["name"].dtype)
+        if getattr(tables, name).empty and getattr(other, name).empty:  # queues: no plan given
+            assert df.empty
+            continue
         assert list(dict.fromkeys(df["run"])) == ["p1", "p2"]
         p1 = df[df["run"] == "p1"].drop(columns="run").reset_index(drop=True)
         pd.testing.assert_frame_equal(p1, getattr(tables, name))

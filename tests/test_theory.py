@@ -50,7 +50,7 @@ def run(
     )
     stats = engine.finish()
     if not log:
-        return stats, np.zeros((0, 5), np.int64)
+        return stats, np.zeros((0, 6), np.int64)
     assert engine.packet_log is not None
     return stats, engine.packet_log
 

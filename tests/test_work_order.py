@@ -54,7 +54,7 @@ def _feeders(plan: NetworkPlan) -> tuple[list[set[int]], list[set[int]]]:
 def _check_order(plan: NetworkPlan) -> np.ndarray:
     """Assert the work list's contract; return the fused flags."""
     tree_queue = plan.class_queue[plan.group_class[plan.sources.group[plan.tree_source]]]
-    sched, _, _ = _effective_schedulers(plan, tree_queue.astype(np.int64))
+    sched, _, _, _ = _effective_schedulers(plan, tree_queue.astype(np.int64))
     work, fused = _work_order(plan, sched, *_successors(plan))
     n_src = len(plan.source_tree_start) - 1
     links = sorted(int(w) for w in work if w >= 0)

@@ -30,6 +30,7 @@ from vidnet_sim.results import (
     write_results,
 )
 from vidnet_sim.results.caveats import Caveat, override_caveats, run_caveats
+from vidnet_sim.results.latency_parts import latency_parts
 from vidnet_sim.results.packets import packets_table
 from vidnet_sim.results.storage import storage_manifest, storage_table, with_storage
 from vidnet_sim.scenario import Scenario, load_scenario
@@ -71,6 +72,8 @@ class RunResult:
     sla_caveats: list[str] = field(default_factory=list)
     #: the per-packet table (``run(packets=True)``), else None
     packets: pd.DataFrame | None = field(default=None, repr=False)
+    #: where latency comes from (``run(explain=True)``), else None
+    latency_parts: pd.DataFrame | None = field(default=None, repr=False)
 
 
 def with_overrides(
@@ -278,6 +281,7 @@ def run(
     on_phase: Callable[[str], None] | None = None,
     packets: bool = False,
     sample: float | None = None,
+    explain: bool = False,
 ) -> RunResult:
     """Simulate a scenario (a loaded :class:`Scenario` or a path to its TOML file).
 
@@ -287,7 +291,10 @@ def run(
 
     With ``packets`` (or a ``sample`` share in (0, 1], which implies it) the engine logs
     every packet and the run gets the per-packet table
-    (:mod:`vidnet_sim.results.packets`), written as ``packets.parquet``.
+    (:mod:`vidnet_sim.results.packets`), written as ``packets.parquet``. With ``explain`` it
+    logs them too and the run gets the ``latency_parts`` table (where each group's latency
+    comes from: :mod:`vidnet_sim.results.latency_parts`), written as
+    ``latency_parts.parquet``.
 
     Returns a :class:`RunResult`; unless ``write`` is false, also writes the Parquet tables
     and ``manifest.json`` to ``out_dir`` (default ``results/<scenario name>/``, the name made a
@@ -309,7 +316,7 @@ def run(
         if sample is not None and not 0 < sample <= 1:
             raise ValueError(f"sample must be in (0, 1], got {sample}")
         packets = packets or sample is not None
-        eng = make_engine(plan, scenario, engine, log=packets, epochs=epoch_starts)
+        eng = make_engine(plan, scenario, engine, log=packets or explain, epochs=epoch_starts)
     except ScenarioError as exc:
         raise exc.with_source(str(source_path)) if source_path is not None else exc from None
     target = Path(out_dir) if out_dir is not None else default_run_dir(scenario.name)
@@ -334,11 +341,9 @@ def run(
             f"the {engine} engine counted {len(stats.epoch_starts_ps)} epochs, "
             f"{len(epoch_starts)} were asked for"
         )
+    access = access_links(scenario, plan)
     tables = build_tables(
-        stats,
-        sla_targets(scenario),
-        warmup_ps=sim.warmup,
-        access_links=access_links(scenario, plan),
+        stats, sla_targets(scenario), warmup_ps=sim.warmup, access_links=access, plan=plan
     )
     storage = storage_table(scenario, tables.summary)
     tables.summary = with_storage(tables.summary, storage)
@@ -371,14 +376,24 @@ def run(
         "sla_caveats": sla_caveats,
         "storage": storage_manifest(storage),
     }
-    per_packet = None
+    per_packet = parts = None
+    log = getattr(eng, "packet_log", None)
     if packets:
-        log = getattr(eng, "packet_log", None)
         assert log is not None, "an engine built with log=True keeps its packet log"
         per_packet = packets_table(
             plan, log, warmup_ps=sim.warmup, end_ps=sim.duration, drain=sim.drain, sample=sample
         )
         manifest["packets"] = {"rows": len(per_packet), "sample": sample}
+    if explain:
+        assert log is not None, "an engine built with log=True keeps its packet log"
+        parts = latency_parts(
+            plan,
+            log,
+            warmup_ps=sim.warmup,
+            end_ps=sim.duration,
+            drain=sim.drain,
+            access_links=set(access),
+        )
     result = RunResult(
         scenario,
         stats,
@@ -388,8 +403,9 @@ def run(
         warnings=warnings,
         sla_caveats=sla_caveats,
         packets=per_packet,
+        latency_parts=parts,
         storage=storage,
     )
     if write:
-        result.out_dir = write_results(target, tables, manifest, per_packet)
+        result.out_dir = write_results(target, tables, manifest, per_packet, parts)
     return result

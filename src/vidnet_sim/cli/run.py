@@ -27,6 +27,7 @@ from vidnet_sim.cli.output import (
 from vidnet_sim.cli.summary import render_storage, render_summary, render_warnings
 from vidnet_sim.errors import ScenarioError, UnitError
 from vidnet_sim.results import default_run_dir, summary_json
+from vidnet_sim.results.latency_parts import explain_lines
 from vidnet_sim.runner import compile_scenario
 from vidnet_sim.runner import run as run_scenario
 from vidnet_sim.scenario import load_scenario
@@ -130,6 +131,13 @@ def validate(file: Path) -> None:
     help="With --packets (implied): keep this share of the packets, e.g. 0.01.",
 )
 @click.option(
+    "--explain",
+    is_flag=True,
+    help="Also write latency_parts.parquet and say where each class's latency comes from: "
+    "queueing, transmission and propagation on each link of its path (logs every packet: "
+    "slower).",
+)
+@click.option(
     "--wide", is_flag=True, help="Never shorten names in the tables (lines may be wider)."
 )
 @click.option(
@@ -148,6 +156,7 @@ def run(
     all_links: bool,
     per_packet: bool,
     sample: float | None,
+    explain: bool,
     wide: bool,
     year: int | None,
 ) -> None:
@@ -170,6 +179,7 @@ def run(
                 on_phase=on_phase,
                 packets=per_packet,
                 sample=sample,
+                explain=explain,
             )
         finally:
             if progress is not None:
@@ -183,12 +193,18 @@ def run(
         doc["results"] = str(result.out_dir)
         doc["packet_hops"] = result.stats.packet_hops
         doc["wall_seconds"] = result.stats.wall_seconds
+        if result.latency_parts is not None:
+            doc["latency_parts"] = explain_lines(result.latency_parts, result.tables.links)
         click.echo(json.dumps(doc, indent=2, allow_nan=False))
         return
     out = stdout_console()
     render_summary(
         result.tables, out, all_links=all_links, sla_caveats=result.sla_caveats, wide=wide
     )
+    if result.latency_parts is not None:
+        out.print("Where latency comes from (p99: the packets in its histogram bucket):")
+        for line in explain_lines(result.latency_parts, result.tables.links):
+            out.print(f"  {line}", markup=False, highlight=False)
     render_storage(result.storage, out)
     rate = result.stats.packet_hops / max(result.stats.wall_seconds, 1e-9)
     startup = float(result.manifest.get("startup_seconds") or 0.0)

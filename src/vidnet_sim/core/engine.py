@@ -27,7 +27,8 @@ class CoreEngine:
     timeline may change ``state.active`` and ``state.scale`` between calls); ``finish()``
     runs what is left and returns the :class:`RunStats`. With ``log=True`` every packet
     arrival at every link is recorded in ``packet_log`` as rows
-    ``(flow, seq, link, t_arrival, t_departure or -1 if dropped)``, sorted by
+    ``(flow, seq, link, t_arrival, t_departure or -1 if dropped, t_start or -1 if never
+    transmitted)``, sorted by
     ``(flow, seq, t_arrival)``.
     """
 
@@ -75,7 +76,7 @@ class CoreEngine:
         ps_per_byte = np.where(8 * 10**12 % rate == 0, 8 * 10**12 // rate, 0).astype(np.int64)
         tree_group = src.group[plan.tree_source].astype(np.int64)
         tree_queue = plan.class_queue[plan.group_class[tree_group]].astype(np.int64)
-        sched, buf_b, buf_p = _effective_schedulers(plan, tree_queue)
+        sched, buf_b, buf_p, self._only_queue = _effective_schedulers(plan, tree_queue)
         # the link table: one row per link, the staging inbox last (see K.advance)
         L = self._L = K.table(n_links + 1, K.N_LCOLS)
         links = slice(0, n_links)
@@ -117,6 +118,7 @@ class CoreEngine:
             plan.queue_quantum.astype(np.int64),
             np.zeros(n_links, np.int64),
             np.full(n_links, -1, np.int64),
+            np.zeros((K.N_QTSTAT, n_links * nq), np.int64),  # per-queue statistics
         )
         self._QS = (
             qs_off,
@@ -167,7 +169,7 @@ class CoreEngine:
         self._fhist = np.zeros((n_groups, N_BUCKETS), np.int64)
         self._lstat = np.zeros((K.N_LSTAT, n_links), np.int64)
         self._gen = np.empty((1024, G_COLS), np.int64)
-        self._log = np.empty((1024 if log else 1, 5), np.int64)
+        self._log = np.empty((1024 if log else 1, K.LOG_COLS), np.int64)
         self._log_n = 0
 
     # --- frame-slot rings ------------------------------------------------------------
@@ -325,7 +327,45 @@ class CoreEngine:
             **self._epoch_stats(),
             latency_sum_ps=self._sums(K.GS_LSUM),
             frame_latency_sum_ps=self._sums(K.GS_FLSUM),
+            link_wait_sum_ps=ls[K.LS_WAIT].copy(),
+            link_started=ls[K.LS_STARTED].copy(),
+            **self._queue_stats(),
         )
+
+    def _queue_stats(self) -> dict[str, Any]:
+        """The per-queue arrays of :class:`RunStats` (links x queues; zero on FIFO links).
+
+        A link scheduled in the plan that only ever carries one queue's packets runs the FIFO
+        loop (``_effective_schedulers``): its statistics are that queue's."""
+        plan = self.plan
+        n_links, nq = plan.n_links, plan.n_queues
+        qt = self._SQ[-1].reshape(K.N_QTSTAT, n_links, nq).copy()
+        ls = self._lstat
+        for link, q in enumerate(self._only_queue):
+            if q >= 0:
+                for k, j in (
+                    (K.QT_PACKETS, K.LS_PACKETS),
+                    (K.QT_BYTES, K.LS_BYTES),
+                    (K.QT_DROPS, K.LS_DROPS),
+                    (K.QT_DROP_BYTES, K.LS_DROP_BYTES),
+                    (K.QT_PEAK_B, K.LS_PEAK_B),
+                    (K.QT_PEAK_P, K.LS_PEAK_P),
+                    (K.QT_WAIT, K.LS_WAIT),
+                    (K.QT_STARTED, K.LS_STARTED),
+                    (K.QT_PEAK_WAIT, K.LS_PEAK_WAIT),
+                ):
+                    qt[k, link, q] = ls[j, link]
+        return {
+            "queue_packets": qt[K.QT_PACKETS],
+            "queue_bytes": qt[K.QT_BYTES],
+            "queue_drops": qt[K.QT_DROPS],
+            "queue_drop_bytes": qt[K.QT_DROP_BYTES],
+            "queue_peak_bytes": qt[K.QT_PEAK_B],
+            "queue_peak_packets": qt[K.QT_PEAK_P],
+            "queue_wait_sum_ps": qt[K.QT_WAIT],
+            "queue_started": qt[K.QT_STARTED],
+            "queue_peak_wait_ps": qt[K.QT_PEAK_WAIT],
+        }
 
     def _sums(self, k: int) -> npt.NDArray[np.object_]:
         """The exact sums the kernel keeps in rows ``k`` (modulo ``SUM_UNIT``) and ``k + 1``
@@ -500,8 +540,9 @@ def _post_order(
     return work
 
 
-def _effective_schedulers(plan: NetworkPlan, tree_queue: I64) -> tuple[I64, I64, I64]:
-    """Per link: the scheduler the kernel runs and the FIFO buffer (bytes, packets).
+def _effective_schedulers(plan: NetworkPlan, tree_queue: I64) -> tuple[I64, I64, I64, I64]:
+    """Per link: the scheduler the kernel runs, the FIFO buffer (bytes, packets) and the
+    queue a scheduled link run as FIFO carries (-1 for the others).
 
     A scheduled link that only ever carries one queue's packets (in every layout) is exactly
     a FIFO link with that queue's buffer (rule 11): it takes the faster FIFO loop.
@@ -514,6 +555,7 @@ def _effective_schedulers(plan: NetworkPlan, tree_queue: I64) -> tuple[I64, I64,
     sched = plan.link_sched.astype(np.int64).copy()
     buf_b = plan.link_buffer_bytes.astype(np.int64).copy()
     buf_p = plan.link_buffer_packets.astype(np.int64).copy()
+    only = np.full(plan.n_links, -1, np.int64)
     for link in range(plan.n_links):
         if sched[link] != 0 and len(used[link]) <= 1:
             sched[link] = 0
@@ -521,4 +563,5 @@ def _effective_schedulers(plan: NetworkPlan, tree_queue: I64) -> tuple[I64, I64,
                 q = next(iter(used[link]))
                 buf_b[link] = plan.link_queue_buffer_bytes[link, q]
                 buf_p[link] = plan.link_queue_buffer_packets[link, q]
-    return sched, buf_b, buf_p
+                only[link] = q
+    return sched, buf_b, buf_p, only

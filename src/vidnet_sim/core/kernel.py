@@ -65,6 +65,10 @@ MAX_POSITIONS = POS_MASK + 1  # positions of all trees together
 MAX_FRAME_SLOTS = FRAME_MASK + 1  # frame slots of one camera flow
 
 ERR_FRAME_SLOTS = 1
+# the packet log's columns: tree, seq, link, arrival, departure (-1: lost), transmission start
+# (-1: never transmitted)
+LOG_START = 5
+LOG_COLS = 6
 
 # columns of the link table L[l, c] (one row per link, the staging inbox's last), laid out so
 # that what one packet touches downstream (its inbox counters) is one cache line
@@ -127,8 +131,23 @@ N_COUNTERS = 6
     LS_PEAK_P,
     LS_PEAK_WAIT,
     LS_FAIL,
+    LS_WAIT,  # sum of the waits (transmission start - arrival) of the packets that started
+    LS_STARTED,  # ... and their number
+) = range(11)
+N_LSTAT = 11
+# per (link, queue) statistics of scheduled links: QSTAT[k, l * n_queues + q] (SQ's last item)
+(
+    QT_PACKETS,
+    QT_BYTES,
+    QT_DROPS,
+    QT_DROP_BYTES,
+    QT_PEAK_B,
+    QT_PEAK_P,
+    QT_WAIT,
+    QT_STARTED,
+    QT_PEAK_WAIT,
 ) = range(9)
-N_LSTAT = 9
+N_QTSTAT = 9
 # indices into the per-group statistics matrix GSTAT[k, g]
 (
     GS_SENT,
@@ -717,6 +736,8 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     st_drop_bytes = 0
     st_busy = 0
     st_fail = 0
+    st_wait = 0
+    st_started = 0
     st_peak_b = LSTAT[LS_PEAK_B, l]
     st_peak_p = LSTAT[LS_PEAK_P, l]
     st_peak_wait = LSTAT[LS_PEAK_WAIT, l]
@@ -826,6 +847,9 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                     st_peak_p = occ_p + 1
                 if start - t > st_peak_wait and start < fdown:  # (it did start)
                     st_peak_wait = start - t
+                if start < fdown:
+                    st_wait += start - t
+                    st_started += 1
                 if lost:
                     st_fail += 1
                     if n_ep > 1:
@@ -834,6 +858,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                 log_n = _log(
                     log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1 if lost else dep
                 )
+                log[log_n - 1, LOG_START] = -1 if lost else start
             if lost:
                 _lose(
                     p,
@@ -925,6 +950,8 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     LSTAT[LS_DROP_BYTES, l] += st_drop_bytes
     LSTAT[LS_BUSY, l] += st_busy
     LSTAT[LS_FAIL, l] += st_fail
+    LSTAT[LS_WAIT, l] += st_wait
+    LSTAT[LS_STARTED, l] += st_started
     LSTAT[LS_PEAK_B, l] = st_peak_b
     LSTAT[LS_PEAK_P, l] = st_peak_p
     LSTAT[LS_PEAK_WAIT, l] = st_peak_wait
@@ -1139,7 +1166,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
     waiting stay in their queue rings. Allocates nothing (room reserved by the caller); when
     an arrival's queue ring is full it stops before it, like ``_process_link``, and returns
     ``(log length, True)`` for the caller to grow that ring and call again."""
-    tree_queue, qbuf_b, qbuf_p, quantum, svc_size, svc_queue = SQ
+    tree_queue, qbuf_b, qbuf_p, quantum, svc_size, svc_queue, QSTAT = SQ
     qs_off, qs_cap, qs_head, qs_n, qs_bytes, deficit, act, act_head, act_n, begun = QS
     EP, ESTAT, EPHIST, ELSTAT = EA
     n_ep = EP.shape[0]
@@ -1329,6 +1356,8 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                 if measured:
                     LSTAT[LS_DROPS, l] += 1
                     LSTAT[LS_DROP_BYTES, l] += size
+                    QSTAT[QT_DROPS, seg] += 1
+                    QSTAT[QT_DROP_BYTES, seg] += size
                     if n_ep > 1:
                         ELSTAT[e, EL_DROPS, l] += 1
                 if do_log:
@@ -1364,6 +1393,12 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                     LSTAT[LS_PEAK_B, l] = occ_b + size
                 if occ_p + 1 > LSTAT[LS_PEAK_P, l]:
                     LSTAT[LS_PEAK_P, l] = occ_p + 1
+                QSTAT[QT_PACKETS, seg] += 1
+                QSTAT[QT_BYTES, seg] += size
+                if occ_b + size > QSTAT[QT_PEAK_B, seg]:
+                    QSTAT[QT_PEAK_B, seg] = occ_b + size
+                if occ_p + 1 > QSTAT[QT_PEAK_P, seg]:
+                    QSTAT[QT_PEAK_P, seg] = occ_p + 1
                 if n_ep > 1:
                     ELSTAT[e, EL_BYTES, l] += size
                     ELSTAT[e, EL_BUSY, l] += s
@@ -1390,6 +1425,13 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
         squeue = q
         if t >= warmup and t < end and start - t > LSTAT[LS_PEAK_WAIT, l]:
             LSTAT[LS_PEAK_WAIT, l] = start - t
+        if t >= warmup and t < end:
+            LSTAT[LS_WAIT, l] += start - t
+            LSTAT[LS_STARTED, l] += 1
+            QSTAT[QT_WAIT, seg] += start - t
+            QSTAT[QT_STARTED, seg] += 1
+            if start - t > QSTAT[QT_PEAK_WAIT, seg]:
+                QSTAT[QT_PEAK_WAIT, seg] = start - t
         if do_log:
             log_n = _log(
                 log,
@@ -1400,6 +1442,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                 t,
                 -1 if dep + prop > fdown else dep,
             )
+            log[log_n - 1, LOG_START] = -1 if dep + prop > fdown else start
         if dep + prop > fdown:  # on the link or the fibre when it fails
             if t >= warmup and t < end:
                 LSTAT[LS_FAIL, l] += 1
@@ -1468,11 +1511,14 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
+    """Append a packet log row (``LOG_COLS`` columns); its transmission start, set by the
+    caller when the packet leaves the link, is -1 until then."""
     log[log_n, 0] = flow
     log[log_n, 1] = seq
     log[log_n, 2] = l
     log[log_n, 3] = t
     log[log_n, 4] = dep
+    log[log_n, LOG_START] = -1
     return log_n + 1
 
 
@@ -1725,7 +1771,7 @@ def advance(  # type: ignore[no-untyped-def]
                 if _needs_room(L, m, n_out):
                     items, runs = _reserve(items, runs, L, counters, m, n_out)
             if do_log and log_n + n_out > log.shape[0]:
-                bigger = np.empty((2 * (log_n + n_out), 5), np.int64)
+                bigger = np.empty((2 * (log_n + n_out), LOG_COLS), np.int64)
                 bigger[:log_n] = log[:log_n]
                 log = bigger
             if L[ib, L_RUNS_N] > scratch.shape[1]:

@@ -100,3 +100,16 @@ class RunStats:
     # --- exact latency sums (G,), Python ints: the means are sum / delivered ---
     latency_sum_ps: Sums = field(default_factory=_no_sums)  # delivered packets' latencies
     frame_latency_sum_ps: Sums = field(default_factory=_no_sums)  # delivered frames'
+    # --- waits (L,): over the measured arrivals whose transmission began ---
+    link_wait_sum_ps: I64 = field(default_factory=_empty)  # sum of (start - arrival)
+    link_started: I64 = field(default_factory=_empty)  # how many
+    # --- per queue of a scheduled link (L, Q), zero on FIFO links (docs/model.md rule 11) ---
+    queue_packets: I64 = field(default_factory=_empty2)  # admitted
+    queue_bytes: I64 = field(default_factory=_empty2)
+    queue_drops: I64 = field(default_factory=_empty2)  # buffer overflows
+    queue_drop_bytes: I64 = field(default_factory=_empty2)
+    queue_peak_bytes: I64 = field(default_factory=_empty2)  # largest backlog an arrival saw
+    queue_peak_packets: I64 = field(default_factory=_empty2)
+    queue_wait_sum_ps: I64 = field(default_factory=_empty2)
+    queue_started: I64 = field(default_factory=_empty2)
+    queue_peak_wait_ps: I64 = field(default_factory=_empty2)

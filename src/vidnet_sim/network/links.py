@@ -101,9 +101,10 @@ def build_links(scenario: Scenario) -> LinkTable:
             cname = camera_name(cam, i)
             name = f"{cname}->{cam.attach}"
             u, v = len(nodes), node_index[cam.attach]
-            rows.append(
-                _Row(name, u, v, cam.access_rate, p, cam.access_buffer, -1, True, name, None)
-            )
+            bb, bp = cam.access_buffer, -1
+            if cam.access_buffer_packets is not None:
+                bb, bp = -1, cam.access_buffer_packets
+            rows.append(_Row(name, u, v, cam.access_rate, p, bb, bp, True, name, None))
             nodes.append(cname)
     return LinkTable(
         node_names=tuple(nodes),

@@ -49,7 +49,7 @@ FAIL = EventPriority(NORMAL + 1)  # ... then links failing at t lose what they h
 ADMIT = EventPriority(NORMAL + 2)  # ... then the arrivals at t are admitted
 
 #: Columns of :attr:`ReferenceEngine.packet_log`.
-LOG_FLOW, LOG_SEQ, LOG_LINK, LOG_ARRIVAL, LOG_DEPARTURE = range(5)
+LOG_FLOW, LOG_SEQ, LOG_LINK, LOG_ARRIVAL, LOG_DEPARTURE, LOG_START = range(6)
 
 
 class _At(simpy.Event):
@@ -74,8 +74,9 @@ class ReferenceEngine:
     :class:`RunStats`, with per-epoch counters for the epochs starting at ``epochs`` (sorted,
     strictly increasing, the first 0; default one epoch). With ``log=True``
     :attr:`packet_log` holds, after :meth:`finish`, one int64 row per arrival of a packet
-    copy at a link: ``(tree, seq, link, t_arrival, t_departure)`` with ``t_departure = -1``
-    when the packet is lost at that link (dropped, or lost to a failure), sorted by
+    copy at a link: ``(tree, seq, link, t_arrival, t_departure, t_start)`` with
+    ``t_departure = t_start = -1`` when the packet is lost at that link (dropped, or lost to a
+    failure; ``t_start`` is when its transmission began), sorted by
     ``(tree, seq, t_arrival, link)``: by packet, then along its tree.
     """
 
@@ -210,7 +211,7 @@ class ReferenceEngine:
         assert not self._batches
         self._finished = True
         if self._log_rows is not None:
-            log = np.array(self._log_rows, dtype=np.int64).reshape(-1, 5)
+            log = np.array(self._log_rows, dtype=np.int64).reshape(-1, LOG_START + 1)
             order = np.lexsort(
                 (log[:, LOG_LINK], log[:, LOG_ARRIVAL], log[:, LOG_SEQ], log[:, LOG_FLOW])
             )
@@ -292,7 +293,7 @@ class ReferenceEngine:
         self._hops += 1
         if self._log_rows is not None:
             c.log_row = len(self._log_rows)
-            self._log_rows.append([c.packet.tree, c.packet.seq, c.link, t, -1])
+            self._log_rows.append([c.packet.tree, c.packet.seq, c.link, t, -1, -1])
         counted = self.warmup_ps <= t < self.end_ps
         e = self._epoch(t) if counted else -1
         if link.is_down(t):  # rule 13: lost to the failure at its arrival
@@ -308,6 +309,7 @@ class ReferenceEngine:
                 link.drops += 1
                 link.drop_bytes += wire
                 link.e_drops[e] += 1
+                link.count_dropped(q, wire)
             self._lose(c, t, DROPPED)
             return
         c.service = service_time_ps(wire, link.rate)
@@ -319,6 +321,7 @@ class ReferenceEngine:
             link.peak_packets = max(link.peak_packets, occ_packets + 1)
             link.e_bytes[e] += wire
             link.e_busy_ps[e] += c.service
+            link.count_admitted(q, wire, occ_bytes, occ_packets)
         link.enqueue(c, q)
         if link.current is None:  # idle, so every queue was empty: it starts at once
             self._start_next(link)
@@ -333,7 +336,7 @@ class ReferenceEngine:
             return
         link.current = c
         if self.warmup_ps <= c.t_arrival < self.end_ps:
-            link.peak_wait = max(link.peak_wait, t - c.t_arrival)
+            link.count_start(c, t - c.t_arrival)
         self.env.timeout(c.service, c).callbacks.append(self._end_transmission)
 
     def _end_transmission(self, event: simpy.Event) -> None:
@@ -351,6 +354,7 @@ class ReferenceEngine:
         else:
             if self._log_rows is not None:
                 self._log_rows[c.log_row][LOG_DEPARTURE] = t
+                self._log_rows[c.log_row][LOG_START] = t - c.service
             self._reach(c.packet, c.pos, t_next)
         self._start_next(link)
 

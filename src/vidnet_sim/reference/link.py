@@ -14,6 +14,19 @@ from vidnet_sim.network.plan import SCHED_DRR, SCHED_FIFO, SCHED_PRIORITY
 from vidnet_sim.reference.packets import Copy
 
 NEVER = 1 << 62
+#: The per-queue statistics of :attr:`Link.q_stats`, as ``RunStats`` names them.
+QUEUE_STATS = (
+    "queue_packets",
+    "queue_bytes",
+    "queue_drops",
+    "queue_drop_bytes",
+    "queue_peak_bytes",
+    "queue_peak_packets",
+    "queue_wait_sum_ps",
+    "queue_started",
+    "queue_peak_wait_ps",
+)
+QP, QB, QD, QDB, QPB, QPP, QW, QS, QPW = range(len(QUEUE_STATS))
 
 
 class Link:
@@ -41,13 +54,16 @@ class Link:
         "peak_packets",
         "peak_wait",
         "prop",
+        "q_stats",
         "quantum",
         "queued_bytes",
         "queues",
         "rate",
         "sched",
+        "started",
         "turn_begun",
         "up",
+        "wait_sum",
     )
 
     def __init__(
@@ -106,6 +122,11 @@ class Link:
         self.peak_bytes = 0
         self.peak_packets = 0
         self.peak_wait = 0
+        self.wait_sum = 0  # over the measured arrivals whose transmission began
+        self.started = 0
+        #: per queue: packets, bytes, drops, drop bytes, peak bytes, peak packets, wait sum,
+        #: started, peak wait (the order of ``RunStats.queue_*``)
+        self.q_stats = [[0] * len(QUEUE_STATS) for _ in range(n)]
         self.e_bytes = [0] * n_epochs
         self.e_busy_ps = [0] * n_epochs
         self.e_drops = [0] * n_epochs
@@ -201,6 +222,29 @@ class Link:
             self.active.rotate(-1)  # the head does not fit: to the tail, turn not begun
             self.turn_begun = False
         return None
+
+    def count_admitted(self, q: int, wire: int, occ_bytes: int, occ_packets: int) -> None:
+        """A measured arrival admitted to queue ``q`` (finding ``occ_*`` before it)."""
+        st = self.q_stats[q]
+        st[QP] += 1
+        st[QB] += wire
+        st[QPB] = max(st[QPB], occ_bytes + wire)
+        st[QPP] = max(st[QPP], occ_packets + 1)
+
+    def count_dropped(self, q: int, wire: int) -> None:
+        """A measured arrival dropped by queue ``q``'s full buffer."""
+        self.q_stats[q][QD] += 1
+        self.q_stats[q][QDB] += wire
+
+    def count_start(self, copy: Copy, wait: int) -> None:
+        """A measured arrival's transmission begins after ``wait`` in its queue."""
+        self.peak_wait = max(self.peak_wait, wait)
+        self.wait_sum += wait
+        self.started += 1
+        st = self.q_stats[self.queue_of(copy)]
+        st[QW] += wait
+        st[QS] += 1
+        st[QPW] = max(st[QPW], wait)
 
     def _pop(self, q: int) -> Copy:
         copy = self.queues[q].popleft()

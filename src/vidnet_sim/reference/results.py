@@ -7,14 +7,15 @@ import itertools
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from vidnet_sim.core.histogram import N_BUCKETS, histogram_of
 from vidnet_sim.core.stats import RunStats
-from vidnet_sim.network.plan import NetworkPlan
-from vidnet_sim.reference.link import Link
+from vidnet_sim.network.plan import SCHED_FIFO, NetworkPlan
+from vidnet_sim.reference.link import QUEUE_STATS, Link
 from vidnet_sim.reference.packets import DELIVERED, FAILED, Packet
 
 I64 = npt.NDArray[np.int64]
@@ -95,7 +96,19 @@ def run_stats(
         epoch_link_fail_drops=_link_epochs(links, "e_fail_drops", len(epochs)),
         latency_sum_ps=_sums(pk.latencies),
         frame_latency_sum_ps=_sums(fr.latencies),
+        link_wait_sum_ps=_link_col(links, "wait_sum"),
+        link_started=_link_col(links, "started"),
+        **_queue_stats(plan, links),
     )
+
+
+def _queue_stats(plan: NetworkPlan, links: Sequence[Link]) -> dict[str, Any]:
+    """``RunStats.queue_*``: (links x queues), zero on FIFO links."""
+    out = np.zeros((len(QUEUE_STATS), len(links), plan.n_queues), np.int64)
+    for i, link in enumerate(links):
+        if link.sched != SCHED_FIFO:
+            out[:, i, :] = np.array(link.q_stats, np.int64).T
+    return {name: out[k] for k, name in enumerate(QUEUE_STATS)}
 
 
 class _PacketTally:

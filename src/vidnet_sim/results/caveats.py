@@ -137,14 +137,18 @@ def camera_egress_caveats(
         if scale > 1.0:
             frame += f", {_size(i_frame * scale, buffer)} at {scale:g}x bitrate"
         peak = max((int(peaks.get(name, 0)) for name in mine), default=0)
+        key, held = "access_buffer", f"access_buffer = {_size(buffer, buffer)}"
+        if cam.access_buffer_packets is not None:
+            key = "access_buffer_packets"
+            held = f"access_buffer_packets = {cam.access_buffer_packets}"
         out.append(
             Caveat(
                 f"camera group {cam.name!r}: {lost} packets ({lost / sent:.1%} of what its "
                 f"cameras sent, on {cams} of {cam.count} cameras) were dropped in the cameras' "
-                f"own egress buffer (access_buffer = {_size(buffer, buffer)}, peak queue "
+                f"own egress buffer ({held}, peak queue "
                 f"{_size(peak, buffer)}) before reaching the network: {frame} (the largest "
                 "frames are bigger than the mean), sent at access_rate "
-                f"{cam.access_rate / 1e6:g} Mbit/s; raise access_buffer or access_rate, or "
+                f"{cam.access_rate / 1e6:g} Mbit/s; raise {key} or access_rate, or "
                 "lower the bitrate",
                 affects_sla=True,
             )

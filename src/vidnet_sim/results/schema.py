@@ -1,6 +1,6 @@
-"""The schemas of a run's five tables, and the container that holds them.
+"""The schemas of a run's six tables, and the container that holds them.
 
-``summary``, ``links``, ``hist``, ``epochs`` and ``epoch_links`` each have an explicit
+``summary``, ``links``, ``hist``, ``epochs``, ``epoch_links`` and ``queues`` each have an explicit
 pyarrow schema, so that empty tables and all-NaN columns keep their types through Parquet;
 :func:`conform` gives any table its schema's columns, order and pandas dtypes. The tables
 themselves are described in :mod:`vidnet_sim.results.tables` and
@@ -25,6 +25,7 @@ __all__ = [
     "HIST_SCHEMA",
     "LINKS_SCHEMA",
     "QUANTILES",
+    "QUEUES_SCHEMA",
     "RUN_SCHEMAS",
     "SCHEMAS",
     "SUMMARY_SCHEMA",
@@ -121,8 +122,33 @@ LINKS_SCHEMA: pa.Schema = pa.schema(
         ("peak_queue_bytes", _I),
         ("peak_queue_packets", _I),
         ("peak_wait_ps", _I),
+        ("mean_wait_ps", _F),  # exact: sum / count over the packets whose transmission began
         ("throughput_bps", _F),
         ("busy_ps", _I),
+        ("measured_ps", _I),
+    ]
+)
+
+#: Schema of the ``queues`` table: one row per queue of each scheduled link.
+QUEUES_SCHEMA: pa.Schema = pa.schema(
+    [
+        ("link", _S),
+        ("src", _S),
+        ("dst", _S),
+        ("scheduler", _S),  # priority or drr
+        ("queue", _S),
+        ("queue_index", _I),  # 0 = served first (priority)
+        ("classes", _S),  # the traffic classes in it, ", "-joined
+        ("packets", _I),
+        ("bytes", _I),
+        ("drops", _I),
+        ("drop_bytes", _I),
+        ("loss", _F),
+        ("peak_queue_bytes", _I),
+        ("peak_queue_packets", _I),
+        ("mean_wait_ps", _F),
+        ("peak_wait_ps", _I),
+        ("throughput_bps", _F),
         ("measured_ps", _I),
     ]
 )
@@ -191,7 +217,7 @@ EPOCH_SCHEMAS: dict[str, pa.Schema] = {
 }
 
 #: The schema of every table of a run, by table name.
-RUN_SCHEMAS: dict[str, pa.Schema] = {**SCHEMAS, **EPOCH_SCHEMAS}
+RUN_SCHEMAS: dict[str, pa.Schema] = {**SCHEMAS, **EPOCH_SCHEMAS, "queues": QUEUES_SCHEMA}
 
 _PANDAS_DTYPES = {_I: "int64", _F: "float64", _S: "str", _B: "boolean"}
 
@@ -205,6 +231,7 @@ class Tables:
     hist: pd.DataFrame
     epochs: pd.DataFrame = field(default_factory=lambda: empty_table(EPOCHS_SCHEMA))
     epoch_links: pd.DataFrame = field(default_factory=lambda: empty_table(EPOCH_LINKS_SCHEMA))
+    queues: pd.DataFrame = field(default_factory=lambda: empty_table(QUEUES_SCHEMA))
 
 
 def conform(df: pd.DataFrame, schema: pa.Schema) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Runs on disk: one folder per run, five Parquet tables and a JSON manifest.
+"""Runs on disk: one folder per run, six Parquet tables and a JSON manifest.
 
 A run folder holds ``summary.parquet``, ``links.parquet``, ``hist.parquet``,
 ``epochs.parquet``, ``epoch_links.parquet`` (each with its explicit schema from
@@ -20,7 +20,7 @@ Reading:
   (:mod:`vidnet_sim.results.sweep_folder`: one file per point and table).
 - With pandas alone, ``pd.read_parquet(run / "summary.parquet")`` reads one table of one
   run. ``pd.read_parquet(folder)`` on a run folder or a folder of runs fails, because the folder
-  mixes five tables and a JSON file; ``pd.read_parquet(folder,
+  mixes six tables and a JSON file; ``pd.read_parquet(folder,
   **read_parquet_kwargs("summary"))`` reads the summary of that run, or of every run in
   the folder (at any depth, without a ``run`` column unless the run folders are named
   ``run=<name>``, which pyarrow reads as a hive partition).
@@ -47,10 +47,12 @@ import pandas as pd
 
 from vidnet_sim.errors import VidnetError
 from vidnet_sim.results.atomic import replace_folder
+from vidnet_sim.results.latency_parts import LATENCY_PARTS_SCHEMA
 from vidnet_sim.results.packets import PACKETS_SCHEMA
 from vidnet_sim.results.schema import (
     EPOCH_LINKS_SCHEMA,
     EPOCHS_SCHEMA,
+    QUEUES_SCHEMA,
     RUN_SCHEMAS,
     SCHEMAS,
     Tables,
@@ -63,6 +65,8 @@ from vidnet_sim.version import __version__
 TABLE_FILES: dict[str, str] = {name: f"{name}.parquet" for name in RUN_SCHEMAS}
 #: File of the optional per-packet table (``run --packets``; listed in the manifest).
 PACKETS_FILE = "packets.parquet"
+#: File of the optional ``latency_parts`` table (``run --explain``; listed in the manifest).
+LATENCY_PARTS_FILE = "latency_parts.parquet"
 #: Rows per row group of the per-packet table (its chunks).
 PACKETS_ROW_GROUP = 1 << 20
 #: The tables of folders written before the manifest listed its tables.
@@ -122,8 +126,12 @@ class Results:
     manifest: dict[str, Any] = field(default_factory=dict)
     epochs: pd.DataFrame = field(default_factory=lambda: empty_table(EPOCHS_SCHEMA))
     epoch_links: pd.DataFrame = field(default_factory=lambda: empty_table(EPOCH_LINKS_SCHEMA))
+    #: one row per queue of each scheduled link (empty for runs written before it existed)
+    queues: pd.DataFrame = field(default_factory=lambda: empty_table(QUEUES_SCHEMA))
     #: the per-packet table of a run written with it (``run --packets``), else None
     packets: pd.DataFrame | None = None
+    #: where latency comes from, of a run written with it (``run --explain``), else None
+    latency_parts: pd.DataFrame | None = None
 
 
 def read_parquet_kwargs(table: str = "summary") -> dict[str, Any]:
@@ -132,7 +140,7 @@ def read_parquet_kwargs(table: str = "summary") -> dict[str, Any]:
     They make pyarrow skip the other tables' files, manifests and hidden temporary files
     of a run or sweep folder.
     """
-    files = {**TABLE_FILES, "packets": PACKETS_FILE}
+    files = {**TABLE_FILES, "packets": PACKETS_FILE, "latency_parts": LATENCY_PARTS_FILE}
     if table not in files:
         raise VidnetError(f"unknown table {table!r}: expected one of {', '.join(files)}")
     others = [name for key, name in files.items() if key != table]
@@ -172,10 +180,14 @@ def to_jsonable(obj: object) -> Any:
 
 
 def run_files(
-    tables: Tables, manifest: Mapping[str, Any], packets: pd.DataFrame | None = None
+    tables: Tables,
+    manifest: Mapping[str, Any],
+    packets: pd.DataFrame | None = None,
+    latency_parts: pd.DataFrame | None = None,
 ) -> dict[str, bytes]:
-    """The bytes of each file of a run folder: its five tables, the per-packet table when
-    given (in row groups of :data:`PACKETS_ROW_GROUP` rows) and ``manifest.json``.
+    """The bytes of each file of a run folder: its six tables, the per-packet table when
+    given (in row groups of :data:`PACKETS_ROW_GROUP` rows), the ``latency_parts`` table when
+    given and ``manifest.json``.
 
     ``versions`` and ``created`` (UTC, ISO 8601) are added to the manifest when missing,
     ``tables`` (each table's file name) and ``sha256`` (each table file's hash) are set.
@@ -200,6 +212,13 @@ def run_files(
         )
         files[PACKETS_FILE] = buf.getvalue()
         full["tables"]["packets"] = PACKETS_FILE
+    if latency_parts is not None:
+        buf = io.BytesIO()
+        conform(latency_parts, LATENCY_PARTS_SCHEMA).to_parquet(
+            buf, engine="pyarrow", schema=LATENCY_PARTS_SCHEMA, index=False
+        )
+        files[LATENCY_PARTS_FILE] = buf.getvalue()
+        full["tables"]["latency_parts"] = LATENCY_PARTS_FILE
     full["sha256"] = {f: hashlib.sha256(data).hexdigest() for f, data in files.items()}
     full.setdefault("versions", versions())
     full.setdefault("created", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
@@ -231,7 +250,8 @@ def check_run_folder(folder: str | os.PathLike[str]) -> None:
     others = sorted(
         n
         for n in os.listdir(folder)
-        if n not in (*RUN_FILES, PACKETS_FILE) and not (n.startswith(".") and n.endswith(".tmp"))
+        if n not in (*RUN_FILES, PACKETS_FILE, LATENCY_PARTS_FILE)
+        and not (n.startswith(".") and n.endswith(".tmp"))
     )
     if others:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
@@ -247,14 +267,15 @@ def write_results(
     tables: Tables,
     manifest: Mapping[str, Any],
     packets: pd.DataFrame | None = None,
+    latency_parts: pd.DataFrame | None = None,
 ) -> Path:
-    """Write ``tables`` (and the per-packet table ``packets``, if any) and ``manifest`` into
-    the run folder ``out_dir`` (created if needed).
+    """Write ``tables`` (and the per-packet table ``packets`` and the ``latency_parts``
+    table, if given) and ``manifest`` into the run folder ``out_dir`` (created if needed).
 
     The previous run there is replaced in one step (:func:`write_run_files`; see
     :func:`run_files` for what is added to the manifest). Returns the folder.
     """
-    return write_run_files(out_dir, run_files(tables, manifest, packets))
+    return write_run_files(out_dir, run_files(tables, manifest, packets, latency_parts))
 
 
 def is_run(folder: Path) -> bool:
@@ -318,7 +339,12 @@ def _read_run(folder: Path) -> Results:
         if not (folder / PACKETS_FILE).is_file():
             raise _incomplete(folder, [PACKETS_FILE])
         packets = conform(_read_table(folder, PACKETS_FILE, hashes), PACKETS_SCHEMA)
-    return Results(**tables, manifest=manifest, packets=packets)
+    parts = None
+    if isinstance(listed, dict) and "latency_parts" in listed:
+        if not (folder / LATENCY_PARTS_FILE).is_file():
+            raise _incomplete(folder, [LATENCY_PARTS_FILE])
+        parts = conform(_read_table(folder, LATENCY_PARTS_FILE, hashes), LATENCY_PARTS_SCHEMA)
+    return Results(**tables, manifest=manifest, packets=packets, latency_parts=parts)
 
 
 def _read_table(folder: Path, file: str, hashes: object) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 Layout::
 
     <out>/<point_id>/            the point's run folder, as ``vidnet-sim run`` writes one: its
-                                 five tables and ``manifest.json`` (written last: its presence
+                                 six tables and ``manifest.json`` (written last: its presence
                                  marks the point done), whose ``"point"`` holds the point's
                                  id, index, replication, seed and parameters
     <out>/_failed/<point_id>.json  the error of a point that failed (removed once done)

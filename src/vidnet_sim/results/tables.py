@@ -1,10 +1,10 @@
 """A run's counters and histograms (:class:`~vidnet_sim.core.stats.RunStats`) as tidy tables.
 
-Five pandas DataFrames, each with an explicit pyarrow schema (:data:`SUMMARY_SCHEMA`,
+Six pandas DataFrames, each with an explicit pyarrow schema (:data:`SUMMARY_SCHEMA`,
 :data:`LINKS_SCHEMA`, :data:`HIST_SCHEMA`, :data:`EPOCHS_SCHEMA`,
-:data:`EPOCH_LINKS_SCHEMA`) so that empty tables and all-NaN columns keep their types
-through Parquet. The per-epoch tables are described in :mod:`vidnet_sim.results.epochs`;
-``docs/results.md`` is the user's guide.
+:data:`EPOCH_LINKS_SCHEMA`, :data:`QUEUES_SCHEMA`) so that empty tables and all-NaN columns
+keep their types through Parquet. The per-epoch tables are described in
+:mod:`vidnet_sim.results.epochs`; ``docs/results.md`` is the user's guide.
 
 ``summary``
     One row per flow group (``level="group"``, with its traffic ``class`` and its ``kind``:
@@ -32,7 +32,13 @@ through Parquet. The per-epoch tables are described in :mod:`vidnet_sim.results.
     One row per directed link: ``access`` (a camera's access link), utilisation
     (``busy_ps / measured_ps``), admitted packets and bytes, drops (buffer overflows), loss
     (``drops / (packets + drops)``), ``fail_drops`` (lost to a failure of the link, not in
-    ``drops`` nor ``loss``), peak queue and wait.
+    ``drops`` nor ``loss``), peak queue and wait, and the exact mean wait (``mean_wait_ps``:
+    transmission start minus arrival, over the packets whose transmission began).
+
+``queues``
+    One row per queue of every link the plan schedules (strict priority or DRR, rule 11):
+    the same counters per queue (:func:`queues_table`); built when :func:`build_tables` is
+    given the run's plan, else empty.
 
 ``hist``
     Long format, non-zero buckets only: ``level, name, metric, bucket, lo_ps, hi_ps,
@@ -55,12 +61,14 @@ import pandas as pd
 from vidnet_sim.core.histogram import N_BUCKETS, bucket_edges, quantile
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import VidnetError
+from vidnet_sim.network.plan import SCHED_CODES, SCHED_FIFO, NetworkPlan
 from vidnet_sim.results.counters import class_members, or_zeros
 from vidnet_sim.results.epochs import epoch_links_table, epochs_table
 from vidnet_sim.results.schema import (
     HIST_SCHEMA,
     LINKS_SCHEMA,
     QUANTILES,
+    QUEUES_SCHEMA,
     SUMMARY_SCHEMA,
     Tables,
     conform,
@@ -230,6 +238,7 @@ def _links(s: RunStats, access: npt.NDArray[np.bool_]) -> pd.DataFrame:
             "peak_queue_bytes": s.link_peak_queue_bytes,
             "peak_queue_packets": s.link_peak_queue_packets,
             "peak_wait_ps": s.link_peak_wait_ps,
+            "mean_wait_ps": _ratios(s.link_wait_sum_ps, s.link_started, len(s.link_names)),
             "throughput_bps": thr,
             "busy_ps": s.link_busy_ps,
             "measured_ps": np.full(len(s.link_names), s.measured_ps, dtype=np.int64),
@@ -272,14 +281,76 @@ def _hist(s: RunStats) -> pd.DataFrame:
     return conform(pd.concat(parts, ignore_index=True), HIST_SCHEMA)
 
 
+def _ratios(num: npt.ArrayLike, den: npt.ArrayLike, n: int) -> npt.NDArray[np.float64]:
+    """``num / den`` elementwise, NaN where ``den`` is 0 (both may be empty: ``n`` NaNs)."""
+    a = np.asarray(num, np.float64)
+    b = np.asarray(den, np.float64)
+    if a.size == 0 and b.size == 0:
+        return np.full(n, np.nan)
+    return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
+
+
+def queues_table(s: RunStats, plan: NetworkPlan) -> pd.DataFrame:
+    """The ``queues`` table: one row per queue of every link the plan schedules (strict
+    priority or DRR), from the ``queue_*`` statistics (docs/results.md)."""
+    sched_name = {v: k for k, v in SCHED_CODES.items()}
+    classes = [
+        ", ".join(c for c, q in zip(plan.class_names, plan.class_queue, strict=True) if q == k)
+        for k in range(plan.n_queues)
+    ]
+    rows = [
+        (link, q)
+        for link in range(plan.n_links)
+        if plan.link_sched[link] != SCHED_FIFO
+        for q in range(plan.n_queues)
+    ]
+    if not rows or s.queue_packets.size == 0:
+        return empty_table(QUEUES_SCHEMA)
+    li = np.array([r[0] for r in rows], np.int64)
+    qi = np.array([r[1] for r in rows], np.int64)
+
+    def col(a: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return np.asarray(a, np.int64)[li, qi]
+
+    packets, drops = col(s.queue_packets), col(s.queue_drops)
+    measured = float(s.measured_ps)
+    df = pd.DataFrame(
+        {
+            "link": [s.link_names[i] for i in li],
+            "src": [s.link_src[i] for i in li],
+            "dst": [s.link_dst[i] for i in li],
+            "scheduler": [sched_name[int(plan.link_sched[i])] for i in li],
+            "queue": [plan.queue_names[q] for q in qi],
+            "queue_index": qi,
+            "classes": [classes[q] for q in qi],
+            "packets": packets,
+            "bytes": col(s.queue_bytes),
+            "drops": drops,
+            "drop_bytes": col(s.queue_drop_bytes),
+            "loss": _ratios(drops, packets + drops, len(li)),
+            "peak_queue_bytes": col(s.queue_peak_bytes),
+            "peak_queue_packets": col(s.queue_peak_packets),
+            "mean_wait_ps": _ratios(col(s.queue_wait_sum_ps), col(s.queue_started), len(li)),
+            "peak_wait_ps": col(s.queue_peak_wait_ps),
+            "throughput_bps": col(s.queue_bytes) * 8 / (measured / 1e12)
+            if measured > 0
+            else np.full(len(li), np.nan),
+            "measured_ps": np.full(len(li), s.measured_ps, np.int64),
+        }
+    )
+    return conform(df, QUEUES_SCHEMA)
+
+
 def build_tables(
     stats: RunStats,
     sla: Mapping[str, SlaTargets] | None = None,
     *,
     warmup_ps: int = 0,
     access_links: Collection[str] = (),
+    plan: NetworkPlan | None = None,
 ) -> Tables:
-    """The ``summary``, ``links``, ``hist``, ``epochs`` and ``epoch_links`` tables of a run.
+    """The ``summary``, ``links``, ``hist``, ``epochs``, ``epoch_links`` and (given the
+    run's ``plan``) ``queues`` tables of a run.
 
     ``sla`` maps a traffic class name to its targets; they apply to the class row and to
     every group row of that class (``sla_ok`` is NA for classes without targets).
@@ -296,6 +367,7 @@ def build_tables(
         hist=_hist(stats),
         epochs=epochs_table(stats, warmup_ps),
         epoch_links=epoch_links_table(stats, warmup_ps, access),
+        queues=queues_table(stats, plan) if plan is not None else empty_table(QUEUES_SCHEMA),
     )
 
 

@@ -372,6 +372,7 @@ class CameraGroup(_Model):
     access_delay: Time | None = None
     access_length: Length | None = None
     access_buffer: _PositiveSize = parse_size("1MiB")
+    access_buffer_packets: Annotated[int, Field(gt=0)] | None = None
     codec: Codec = "h264"
     resolution: Resolution = "1080p"
     fps: _Fps = 25.0
@@ -402,6 +403,13 @@ class CameraGroup(_Model):
         if self.access_delay is not None and self.access_length is not None:
             problems.append(
                 ("access_length", "give either access_delay or access_length, not both")
+            )
+        if self.access_buffer_packets is not None and "access_buffer" in self.model_fields_set:
+            problems.append(
+                (
+                    "access_buffer_packets",
+                    "give either access_buffer (bytes) or access_buffer_packets, not both",
+                )
             )
         problems += _stop_after_start(self.start, self.stop)
         seen: dict[str, int] = {}
@@ -438,17 +446,31 @@ class CameraGroup(_Model):
 
 # --------------------------------------------------------------------------- sources
 class SizeDist(_Model):
-    """Distribution of payload sizes of a Poisson source: uniform or a weighted choice."""
+    """Distribution of payload sizes of a Poisson source: uniform, a weighted choice (an
+    empirical histogram) or exponential."""
 
-    kind: Literal["uniform", "choice"]
+    kind: Literal["uniform", "choice", "exponential"]
     min: _PositiveSize | None = None
     max: _PositiveSize | None = None
+    mean: _PositiveSize | None = None
     values: Annotated[list[_PositiveSize], Field(min_length=1)] | None = None
     weights: list[Annotated[float, Field(gt=0, le=MAX_WEIGHT)]] | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
         problems: list[tuple[str, str]] = []
+        if self.kind == "exponential":
+            if self.mean is None:
+                problems.append(("mean", "required for kind 'exponential'"))
+            problems += [
+                (f, "not for kind 'exponential'")
+                for f in ("min", "values", "weights")
+                if getattr(self, f) is not None
+            ]
+            _raise_rules(problems)
+            return self
+        if self.mean is not None:
+            problems.append(("mean", "only for kind 'exponential'"))
         if self.kind == "uniform":
             problems += [
                 (f, "required for kind 'uniform'")

@@ -60,6 +60,7 @@ from vidnet_sim.traffic.rows import (
     KIND_ONOFF,
     KIND_POISSON,
     PS_PER_S,
+    SIZE_EXPONENTIAL,
     SIZE_FIXED,
     SIZE_UNIFORM,
 )
@@ -222,6 +223,9 @@ def _draw_size(
     u = uniform(key, STREAM_PACKET_SIZE, n)
     if kind == SIZE_UNIFORM:
         return size_a[s] + int(u * (size_b[s] - size_a[s] + 1))  # type: ignore[no-any-return]
+    if kind == SIZE_EXPONENTIAL:  # ceil(X), X exponential of mean size_a, at most size_b
+        x = np.ceil(-np.log(1.0 - u) * size_a[s])
+        return max(1, int(min(x, float(size_b[s]))))
     j = size_a[s]
     while j < size_b[s] - 1 and choice_cum[j] < u:
         j += 1

@@ -34,6 +34,7 @@ __all__ = [
     "N_CARRY",
     "PS_PER_S",
     "SIZE_CHOICE",
+    "SIZE_EXPONENTIAL",
     "SIZE_FIXED",
     "SIZE_UNIFORM",
     "SourceRow",
@@ -68,6 +69,7 @@ KIND_NAMES = ("camera", "cbr", "poisson", "trace", "onoff", "burst")
 SIZE_FIXED = 0
 SIZE_UNIFORM = 1
 SIZE_CHOICE = 2
+SIZE_EXPONENTIAL = 3  # size_a: the mean, size_b: the cap (see generate._draw_size)
 
 PS_PER_S = 10**12
 

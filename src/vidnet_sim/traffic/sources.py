@@ -48,6 +48,7 @@ from vidnet_sim.traffic.rows import (
     N_CARRY,
     PS_PER_S,
     SIZE_CHOICE,
+    SIZE_EXPONENTIAL,
     SIZE_FIXED,
     SIZE_UNIFORM,
     SourceRow,
@@ -67,6 +68,9 @@ __all__ = [
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+#: The largest payload of an exponential size distribution without a ``max``: the largest
+#: IP packet.
+EXPONENTIAL_MAX_BYTES = 65_535
 U64 = npt.NDArray[np.uint64]
 
 
@@ -474,6 +478,14 @@ def _size_params(src: Source, row: SourceRow, values: list[int], cum: list[float
         row.size_kind = SIZE_FIXED
         row.size_a = src.size
         return float(src.size)
+    if dist.kind == "exponential":
+        assert dist.mean is not None
+        row.size_kind = SIZE_EXPONENTIAL
+        row.size_a = dist.mean
+        row.size_b = dist.max if dist.max is not None else EXPONENTIAL_MAX_BYTES
+        # ceil(X) is geometric: P(size >= k) = q^(k-1), q = exp(-1/mean), capped at size_b
+        q = math.exp(-1.0 / dist.mean)
+        return (1.0 - q**row.size_b) / (1.0 - q)
     if dist.kind == "uniform":
         assert dist.min is not None and dist.max is not None
         row.size_kind = SIZE_UNIFORM
