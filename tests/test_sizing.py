@@ -349,7 +349,7 @@ def test_size_cli_writes_the_report_and_reuses_runs(
     f = write_text(tmp_path / "grow.toml", GROW)
     c = write_text(tmp_path / "c.toml", COSTS)
     out = tmp_path / "size"
-    args = [str(f), "--costs", str(c), "--replications", "2", "--out", str(out)]
+    args = [str(f), "--costs", str(c), "--replications", "2", "--out", str(out), "--workers", "1"]
     r = CliRunner().invoke(size_cmd, args)
     assert r.exit_code == EXIT_OK, r.output
     assert "1,300 USD" in r.output and "→ 1G" in r.output
@@ -472,6 +472,8 @@ def test_every_upgrade_is_explained_and_none_is_off_the_failing_path(
             "--out",
             str(out),
             "--json",
+            "--workers",
+            "1",
         ],
     )
     assert r.exit_code == EXIT_OK, r.output
@@ -579,7 +581,16 @@ def test_n_minus_1_survives_every_single_cut(
     assert row["latency_max_ps"] > 5 * MS and row["loss"] == row["failure_loss"] > 0.01
     # the CLI and the report
     out = tmp_path / "o"
-    args = [str(f), "--costs", str(tmp_path / "c.toml"), "--replications", "2", "--out"]
+    args = [
+        str(f),
+        "--costs",
+        str(tmp_path / "c.toml"),
+        "--replications",
+        "2",
+        "--workers",
+        "1",
+        "--out",
+    ]
     r = CliRunner().invoke(size_cmd, [*args, str(out), "--survive", "single-link", "--json"])
     assert r.exit_code == EXIT_OK, r.output
     doc = json.loads(r.output)
