@@ -341,7 +341,7 @@ def test_capacity_sla_that_no_load_meets_is_invalid_input(
     )
     with pytest.raises(AnalysisInputError, match="no cameras value meets the SLA"):
         find_capacity(f, "cameras", replications=2)
-    r = CliRunner().invoke(capacity_cmd, [str(f), "--out", str(tmp_path / "o")])
+    r = CliRunner().invoke(capacity_cmd, [str(f), "--out", str(tmp_path / "o"), "--workers", "1"])
     assert r.exit_code == 3
     assert "cannot be met at any load" in r.output
 
@@ -350,7 +350,7 @@ def test_capacity_cli_writes_json(tmp_path: Path, write_text: Callable[[Path, st
     f = write_text(tmp_path / "cams.toml", CAMS)
     out = tmp_path / "cap"
     r = CliRunner().invoke(
-        capacity_cmd, [str(f), "--out", str(out), "--replications", "2", "--json"]
+        capacity_cmd, [str(f), "--out", str(out), "--replications", "2", "--json", "--workers", "1"]
     )
     assert r.exit_code == 0, r.output
     doc = json.loads((out / "capacity.json").read_text())
@@ -378,6 +378,8 @@ def test_curve_cli_writes_tables_plot_and_reuses_runs(
         "2",
         "--out",
         str(out),
+        "--workers",
+        "1",
     ]
     r = CliRunner().invoke(curve_cmd, args)
     assert r.exit_code == 0, r.output
@@ -416,6 +418,8 @@ def test_runs_stored_by_another_engine_are_not_reused(
         "2",
         "--out",
         str(out),
+        "--workers",
+        "1",
     ]
     assert CliRunner().invoke(curve_cmd, args).exit_code == 0
     assert "6 runs (6 reused)" in CliRunner().invoke(curve_cmd, args).output
@@ -464,6 +468,8 @@ def test_curve_with_failing_runs_is_partial_exit_4(
             "--out",
             str(out),
             "--no-plot",
+            "--workers",
+            "1",
         ],
     )
     assert r.exit_code == 4, r.output

@@ -780,9 +780,9 @@ def test_checks_across_many_items_take_time_in_proportion() -> None:
     alarms.append({"kind": "alarm", "targets": ["c7", "c0"], "at": "2002.5ms", "duration": "1ms"})
     data["events"] = alarms
     data["simulation"]["duration"] = "10s"
-    t0 = time.monotonic()
+    t0 = time.process_time()  # CPU time: a busy machine's waits do not count
     problems = _problems(data)
-    assert time.monotonic() - t0 < 20
+    assert time.process_time() - t0 < 20
     assert [str(p) for p in problems] == [
         f"events[{len(alarms) - 1}] (kind=\"alarm\"): overlapping events: the alarm on 'c0' from "
         f"2.0025s to 2.0035s overlaps events[{n + 1}] (from 2.002s to 2.003s); alarms on a "
@@ -804,9 +804,9 @@ def test_suggestions_for_many_unknown_names_are_bounded() -> None:
         {"name": f"c{i}", "count": 1, "attach": f"agg{i}x", "destinations": ["nvr"]}
         for i in range(5000)
     ]
-    t0 = time.monotonic()
+    t0 = time.process_time()  # CPU time: a busy machine's waits do not count
     problems = _problems(data)
-    assert time.monotonic() - t0 < 20
+    assert time.process_time() - t0 < 20
     assert len(problems) == 5000
     assert problems[0].message == "got 'agg0x': no node has this id; did you mean 'agg0'?"
     assert problems[-1].message == "got 'agg4999x': no node has this id"

@@ -149,6 +149,7 @@ def test_size_cli_prints_and_reports_the_bill(tmp_path: Path) -> None:
     c = write(tmp_path / "c.toml", COSTS)
     out = tmp_path / "size"
     args = [str(f), "--costs", str(c), "--replications", "2", "--out", str(out), "--no-plot"]
+    args += ["--workers", "1"]
     r = CliRunner().invoke(size_cmd, args)
     assert r.exit_code == EXIT_OK, r.output
     assert "whole bill per year (EUR)" in r.output and "net present cost" in r.output

@@ -4,6 +4,7 @@ changes nothing, one progress count for the whole job, and clear errors for bad 
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing as mp
 import os
 import signal
@@ -358,22 +359,31 @@ def test_capacity_on_one_worker_from_the_command_line(cams: Path, tmp_path: Path
 
 
 # --------------------------------------------------------------------------- the benchmark
-def test_the_speedup_benchmark_measures_and_checks_what_it_reports(
-    cams: Path, tmp_path: Path, write_text: Callable[[Path, str], Path], repo: Path
-) -> None:
-    import importlib.util
-
+def _benchmark_module(repo: Path) -> Any:
+    """benchmarks/test_analysis_speed.py, loaded as a module."""
     spec = importlib.util.spec_from_file_location(
         "analysis_speed", repo / "benchmarks" / "test_analysis_speed.py"
     )
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_the_speedup_benchmark_computes_what_it_reports(repo: Path) -> None:
+    bench = _benchmark_module(repo)
     f = bench.serial_fraction(1.6, 2)
     assert f == pytest.approx(0.25) and bench.amdahl_speedup(f, 2) == pytest.approx(1.6)
     assert bench.amdahl_speedup(0.0, 32) == pytest.approx(32.0)
     assert isinstance(bench.executor_for(1), SerialExecutor)
     assert isinstance(bench.executor_for(2), ProcessExecutor)
+
+
+@pytest.mark.slow  # four capacity searches and sizings
+def test_the_speedup_benchmark_reports_what_it_measured(
+    cams: Path, tmp_path: Path, write_text: Callable[[Path, str], Path], repo: Path
+) -> None:
+    bench = _benchmark_module(repo)
     grow = write_text(tmp_path / "grow.toml", GROW)
     for job in (bench.capacity_job(cams, 10**11, maximum=32), bench.size_job(grow, 10**11)):
         report = bench.compare_workers(

@@ -486,7 +486,19 @@ def size_tree(tmp_path: Path, name: str = "size", text: str | None = None) -> Pa
     c.write_text(COSTS)
     out = tmp_path / name
     r = CliRunner().invoke(
-        main, ["size", str(f), "--costs", str(c), "--replications", "2", "--out", str(out)]
+        main,
+        [
+            "size",
+            str(f),
+            "--costs",
+            str(c),
+            "--replications",
+            "2",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+        ],
     )
     assert r.exit_code == EXIT_OK, r.output
     return out
@@ -560,6 +572,8 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
             "2",
             "--out",
             str(out),
+            "--workers",
+            "1",
         ],
     )
     assert r.exit_code == EXIT_OK, r.output
@@ -573,7 +587,19 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     assert (out / "report.html").stat().st_size > 10_000
     out = tmp_path / "cap"
     r = CliRunner().invoke(
-        main, ["capacity", str(f), "--max", "20", "--replications", "2", "--out", str(out)]
+        main,
+        [
+            "capacity",
+            str(f),
+            "--max",
+            "20",
+            "--replications",
+            "2",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+        ],
     )
     assert r.exit_code == EXIT_OK, r.output
     data = load_report_data(out)

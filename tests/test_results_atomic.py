@@ -316,6 +316,7 @@ def test_concurrent_cli_runs_into_one_folder_never_mix(
         assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
 
 
+@pytest.mark.slow  # four real runs; the default run kills forked writers at every step
 def test_a_cli_run_killed_at_random_leaves_a_whole_run(
     cli_refs: dict[int, object], tmp_path: Path
 ) -> None:

@@ -539,11 +539,14 @@ def test_print_sbatch_writes_a_job_array_script(tmp_path: Path) -> None:
 
 def test_jobqueue_cluster_pins_numba_threads() -> None:
     pytest.importorskip("dask_jobqueue")
-    cluster = jobqueue_cluster(
-        "slurm",
-        0,
-        JobOptions(walltime="00:10:00", queue="short", cores=2, directives=["--qos=low"]),
-    )
+    dask = pytest.importorskip("dask")
+    # its local scheduler's dashboard on a free port (the default, 8787, may be taken)
+    with dask.config.set({"jobqueue.slurm.scheduler-options": {"dashboard_address": ":0"}}):
+        cluster = jobqueue_cluster(
+            "slurm",
+            0,
+            JobOptions(walltime="00:10:00", queue="short", cores=2, directives=["--qos=low"]),
+        )
     try:
         script = cluster.job_script()
     finally:
