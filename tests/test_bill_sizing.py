@@ -422,12 +422,28 @@ price_per_tb = 30.0
 """
 
 
-def test_size_with_the_whole_bill_moves_a_link_no_sla_class_crosses(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("uplink_km", "uplink", "why"),
+    [
+        # the uplink rises too: the design one tier lower on the spur costs more unjudged
+        (15, G1, "costs at least as much (not judged)"),
+        # the uplink stays: that design is the floor, judged first, feasible but dearer
+        (2, M100, "meets every SLA but costs more"),
+    ],
+)
+def test_size_with_the_whole_bill_moves_a_link_no_sla_class_crosses(
+    uplink_km: int, uplink: int, why: str, tmp_path: Path
+) -> None:
     """The spur carries only meter data (class ``data``, no SLA): its mean load needs
     100 Mbit/s, but 15 km needs long-reach optics, dearer at 100 Mbit/s than at 1 Gbit/s.
     With the whole bill the spur is not held at its floor: the cheapest plan buys it at
-    1 Gbit/s, as exhaustive enumeration over every link and tier finds."""
+    1 Gbit/s, as exhaustive enumeration over every link and tier finds; the report says the
+    slower tier costs more (no SLA forced it)."""
     text = GROW.replace("[sla.video]", SPUR + "[sla.video]")
+    text = text.replace(
+        'length = "15km"\nfibre = "leased"', f'length = "{uplink_km}km"\nfibre = "leased"'
+    )
+    assert 'id = "uplink"' in text and f'"{uplink_km}km"\nfibre = "leased"' in text
     f = write(tmp_path / "grow.toml", text)
     model = load_bill_model(write(tmp_path / "c.toml", LONG_REACH))
     tiers = model.link_model().tiers
@@ -436,7 +452,10 @@ def test_size_with_the_whole_bill_moves_a_link_no_sla_class_crosses(tmp_path: Pa
 
     years = assert_size_is_exhaustive(f, text, model, ids, lambda k, levels: True)
     assert [y.rates["spur"] for y in years] == [G1, G1]
+    assert [y.rates["uplink"] for y in years] == [uplink, uplink]
     assert years[0].floor_rates["spur"] == M100
+    reason = years[0].reasons["spur"]
+    assert reason["reason"] == "cost" and why in reason["text"]
 
 
 @pytest.mark.parametrize("seed", range(25))
