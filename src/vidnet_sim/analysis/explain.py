@@ -146,13 +146,19 @@ def _hop(
 
 
 def _reasons(
-    ctx: _Context, yr: _Year, levels: tuple[int, ...], mean_floor: list[int]
+    ctx: _Context,
+    yr: _Year,
+    levels: tuple[int, ...],
+    mean_floor: list[int],
+    optimal: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Why each link built or upgraded this year is at its tier: its mean offered load
     (``reason`` ``"mean load"``), or the failure of the design one tier lower on that link
     (its group), all else equal (``reason`` ``"sla"``: class, metric, measured mean, target,
-    epoch, the hop where it failed, and ``crosses``: whether the class crosses the link).
-    That design is cheaper, so the search judged it before choosing this one."""
+    epoch, the hop where it failed, and ``crosses``: whether the class crosses the link),
+    or, with the whole bill (where a faster tier can cost less), the cost of that design
+    (``reason`` ``"cost"``: it met every SLA but costs more, or, ``optimal`` design, it was
+    not judged, so it costs at least as much)."""
     out: dict[str, dict[str, Any]] = {}
     units = {i: [i] for i in range(len(yr.ids))}
     pos = {lid: i for i, lid in enumerate(yr.ids)}
@@ -202,8 +208,17 @@ def _reasons(
         if judged is None:  # not reached: a cheaper design is judged before
             out[lid] = {
                 **base,
-                "reason": "not judged",
-                "text": "the design one tier lower on this link was not judged",
+                "reason": "cost" if optimal else "not judged",
+                "text": "the design one tier lower on this link costs at least as much (not judged)"
+                if optimal
+                else "the design one tier lower on this link was not judged",
+            }
+            continue
+        if judged[0].ok:
+            out[lid] = {
+                **base,
+                "reason": "cost",
+                "text": "the design one tier lower on this link meets every SLA but costs more",
             }
             continue
         causes = _causes(yr, *judged, yr.failed_case.get(tuple(lower), ""))

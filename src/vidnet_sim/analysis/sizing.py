@@ -29,7 +29,8 @@ bounds prune):
    seen-set), equal costs ordered by where failing classes were dropped or waited longest
    in the designs judged so far; the fastest design is judged second, as an incumbent. The
    first feasible design in cost order is reported **optimal** (for the simulated
-   verdicts). Links that no class with an SLA crosses stay at their floor; groups of links
+   verdicts). Links that no class with an SLA crosses stay at their floor when the cost is
+   the links' CAPEX (and move like any other with the whole bill); groups of links
    given with ``one_tier`` move together;
 3. after ``max_designs`` verdicts, the cheapest feasible design found is improved locally
    (every single-link downgrade, largest saving first, kept when every SLA still holds)
@@ -477,22 +478,19 @@ def plan_cost(
     design of this year (its tier vector), and a lower bound of it over the designs at or
     above a given one (:class:`~vidnet_sim.analysis.bill.YearPricer`: optics per link,
     switches per node, each minimised alone; storage from the cameras' mean bitrates, the
-    same for every design of the year)."""
+    same for every design of the year). Every link may rise, those no class with an SLA
+    crosses too (:func:`_space`)."""
     assert yr.scenario is not None
     pricer = YearPricer(designs, yr.year, yr.scenario, bill)
     n = len(ctx.tiers)
-    held = _space_held(ctx, yr)
 
     def cost(levels: tuple[int, ...]) -> float:
         return pricer.npc(_rates(ctx, yr, levels))
 
     def bound(levels: tuple[int, ...]) -> float:
-        # the designs at or above ``levels``: a held link stays, any other may rise
+        # the designs at or above ``levels``: every link may rise
         return pricer.npc_bound(
-            {
-                lid: [ctx.tiers[lv]] if i in held else ctx.tiers[lv:n]
-                for i, (lid, lv) in enumerate(zip(yr.ids, levels, strict=True))
-            }
+            {lid: ctx.tiers[lv:n] for lid, lv in zip(yr.ids, levels, strict=True)}
         )
 
     return cost, bound
@@ -530,11 +528,15 @@ def _space(
     floor: list[int],
     pricing: tuple[Callable[[tuple[int, ...]], float], Callable[[tuple[int, ...]], float]] | None,
 ) -> YearSpace:
-    """The designs of one year: links crossed by no class with an SLA are held at their
-    mean-load floor (nothing they carry is judged), ring spans sized at one tier move
-    together. ``pricing``: the cost of a whole design and its lower bound over the designs
-    at or above it (the plan's net present cost with the whole bill, :func:`plan_cost`;
-    default: the links' CAPEX this year)."""
+    """The designs of one year: ring spans sized at one tier move together. ``pricing``:
+    the cost of a whole design and its lower bound over the designs at or above it (the
+    plan's net present cost with the whole bill, :func:`plan_cost`; default: the links'
+    CAPEX this year). With the links' CAPEX, links crossed by no class with an SLA are held
+    at their mean-load floor (their slowest tier, the cheapest). With the whole bill they
+    are searched like any other link: a faster tier can make the plan cheaper (long-reach
+    optics, a switch's ports), and their tier is not independent of the verdicts either
+    (the traffic they carry may share a queue with an SLA class further on, in tighter
+    bursts on a faster link), so pricing them apart would not be exact."""
     pos = {lid: i for i, lid in enumerate(yr.ids)}
     groups = [[pos[x] for x in g if x in pos] for g in ctx.groups]
     return YearSpace(
@@ -543,7 +545,7 @@ def _space(
         len(ctx.tiers),
         floor,
         lambda i, lv, p: _price(ctx, yr, i, lv, p),
-        _space_held(ctx, yr),
+        _space_held(ctx, yr) if pricing is None else frozenset(),
         [g for g in groups if len(g) > 1],
         cost=pricing[0] if pricing else None,
         bound=pricing[1] if pricing else None,
@@ -990,7 +992,7 @@ def size_network(
                 lower_bound=outcome.lower_bound,
                 cost=outcome.cost,
                 floor_rates=_rates(ctx, yr, outcome.floor),
-                reasons=_reasons(ctx, yr, levels, floor),
+                reasons=_reasons(ctx, yr, levels, floor, optimal),
                 cases=_case_table(yr, levels),
                 transient=yr.transient.get(levels, []),
                 extended=yr.extended.get(levels, {}),
