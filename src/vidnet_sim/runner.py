@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import ValidationError
 
-from vidnet_sim.core.engine import CoreEngine
+from vidnet_sim.core.engine import CoreEngine, LogSink
 from vidnet_sim.core.histogram import N_BUCKETS
 from vidnet_sim.core.limits import check_limits
 from vidnet_sim.core.stats import RunStats
@@ -29,10 +30,13 @@ from vidnet_sim.results import (
     default_run_dir,
     write_results,
 )
+from vidnet_sim.results.atomic import StagingFolder
 from vidnet_sim.results.caveats import Caveat, override_caveats, run_caveats
-from vidnet_sim.results.latency_parts import latency_parts
-from vidnet_sim.results.packets import packets_table
+from vidnet_sim.results.latency_parts import LatencyPartsSums
+from vidnet_sim.results.packet_stream import PacketLogStream
+from vidnet_sim.results.packets import PacketsWriter
 from vidnet_sim.results.storage import storage_manifest, storage_table, with_storage
+from vidnet_sim.results.store import PACKETS_FILE, read_run
 from vidnet_sim.scenario import Scenario, load_scenario
 from vidnet_sim.scenario.groups import camera_name
 from vidnet_sim.scenario.growth import plan_years, scenario_for_year
@@ -70,10 +74,19 @@ class RunResult:
     storage: pd.DataFrame | None = field(default=None, repr=False)
     #: the warnings that can change what the SLA verdict means (in ``warnings`` too)
     sla_caveats: list[str] = field(default_factory=list)
-    #: the per-packet table (``run(packets=True)``), else None
-    packets: pd.DataFrame | None = field(default=None, repr=False)
     #: where latency comes from (``run(explain=True)``), else None
     latency_parts: pd.DataFrame | None = field(default=None, repr=False)
+    #: the per-packet table of a run not written (``run(packets=True, write=False)``)
+    held_packets: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def packets(self) -> pd.DataFrame | None:
+        """The per-packet table (``run(packets=True)``), else None. A written run streamed
+        it to its folder's ``packets.parquet`` as it went, without holding it: it is read
+        from there (once) when asked for."""
+        if self.held_packets is None and self.out_dir is not None and "packets" in self.manifest:
+            self.held_packets = read_run(self.out_dir).packets
+        return self.held_packets
 
 
 def with_overrides(
@@ -195,11 +208,15 @@ def make_engine(
     *,
     log: bool = False,
     epochs: npt.NDArray[np.int64] | None = None,
+    log_sink: LogSink | None = None,
 ) -> Engine:
     """A fresh engine of the given kind for ``plan`` (all sources off until the timeline).
 
     ``epochs``: start times of the epochs the engine counts separately (docs/model.md
     rule 14; from :func:`~vidnet_sim.timeline.driver.epoch_bounds`); ``None``: one epoch.
+    ``log_sink``: with ``log``, what takes the packet log as the run goes (the core's
+    window by window, the reference's whole at the end; see
+    :class:`~vidnet_sim.core.engine.CoreEngine`).
     """
     sim = scenario.simulation
     state = SourceState.initial(plan.sources)
@@ -212,6 +229,7 @@ def make_engine(
             drain=sim.drain,
             log=log,
             epochs=epochs,
+            log_sink=log_sink,
         )
 
     return CoreEngine(
@@ -223,6 +241,7 @@ def make_engine(
         window_ps=sim.window,
         log=log,
         epochs=epochs,
+        log_sink=log_sink,
     )
 
 
@@ -291,10 +310,12 @@ def run(
 
     With ``packets`` (or a ``sample`` share in (0, 1], which implies it) the engine logs
     every packet and the run gets the per-packet table
-    (:mod:`vidnet_sim.results.packets`), written as ``packets.parquet``. With ``explain`` it
-    logs them too and the run gets the ``latency_parts`` table (where each group's latency
-    comes from: :mod:`vidnet_sim.results.latency_parts`), written as
-    ``latency_parts.parquet``.
+    (:mod:`vidnet_sim.results.packets`), written as ``packets.parquet`` as the packets
+    settle, window by window (:mod:`vidnet_sim.results.packet_stream`: the memory it takes
+    grows with the packets in flight, not with the run; ``RunResult.packets`` reads it back
+    when asked). With ``explain`` it logs them too and the run gets the ``latency_parts``
+    table (where each group's latency comes from: :mod:`vidnet_sim.results.latency_parts`,
+    summed window by window), written as ``latency_parts.parquet``.
 
     Returns a :class:`RunResult`; unless ``write`` is false, also writes the Parquet tables
     and ``manifest.json`` to ``out_dir`` (default ``results/<scenario name>/``, the name made a
@@ -316,35 +337,75 @@ def run(
         if sample is not None and not 0 < sample <= 1:
             raise ValueError(f"sample must be in (0, 1], got {sample}")
         packets = packets or sample is not None
-        eng = make_engine(plan, scenario, engine, log=packets or explain, epochs=epoch_starts)
+        stream = (
+            PacketLogStream(
+                plan, warmup_ps=sim.warmup, end_ps=sim.duration, drain=sim.drain, sample=sample
+            )
+            if packets or explain
+            else None
+        )
+        eng = make_engine(
+            plan, scenario, engine, log=stream is not None, epochs=epoch_starts, log_sink=stream
+        )
     except ScenarioError as exc:
         raise exc.with_source(str(source_path)) if source_path is not None else exc from None
     target = Path(out_dir) if out_dir is not None else default_run_dir(scenario.name)
     if write:
         check_run_folder(target)  # before simulating, not after
-    if on_phase is not None:
-        on_phase("start-up")
-    wall0 = time.perf_counter()
-    eng.prepare()  # the kernels' start-up is reported apart from the simulation's speed
-    wall1 = time.perf_counter()
-    if on_phase is not None:
-        on_phase("simulation")
-    stats = drive(
-        eng, actions, sim.duration, tick_ps=max(1, sim.duration // 100), on_progress=on_progress
-    )
-    wall = time.perf_counter() - wall1
-    stats.wall_seconds = wall
-    if len(stats.epoch_starts_ps) == len(epoch_starts):
-        stats.epoch_labels = list(epoch_labels)
-    elif len(stats.epoch_starts_ps):
-        raise RuntimeError(
-            f"the {engine} engine counted {len(stats.epoch_starts_ps)} epochs, "
-            f"{len(epoch_starts)} were asked for"
-        )
     access = access_links(scenario, plan)
-    tables = build_tables(
-        stats, sla_targets(scenario), warmup_ps=sim.warmup, access_links=access, plan=plan
-    )
+    with contextlib.ExitStack() as cleanup:
+        # the per-packet table is written as the run goes, into the folder that then
+        # replaces the run folder whole
+        staging = cleanup.enter_context(StagingFolder(target)) if write and packets else None
+        if stream is not None:
+            if packets:
+                stream.packets = PacketsWriter(staging.file(PACKETS_FILE) if staging else None)
+            if explain:
+                stream.parts = LatencyPartsSums(plan, access_links=set(access))
+        if on_phase is not None:
+            on_phase("start-up")
+        wall0 = time.perf_counter()
+        eng.prepare()  # the kernels' start-up is reported apart from the simulation's speed
+        wall1 = time.perf_counter()
+        if on_phase is not None:
+            on_phase("simulation")
+        stats = drive(
+            eng, actions, sim.duration, tick_ps=max(1, sim.duration // 100), on_progress=on_progress
+        )
+        wall = time.perf_counter() - wall1
+        stats.wall_seconds = wall
+        if len(stats.epoch_starts_ps) == len(epoch_starts):
+            stats.epoch_labels = list(epoch_labels)
+        elif len(stats.epoch_starts_ps):
+            raise RuntimeError(
+                f"the {engine} engine counted {len(stats.epoch_starts_ps)} epochs, "
+                f"{len(epoch_starts)} were asked for"
+            )
+        tables = build_tables(
+            stats, sla_targets(scenario), warmup_ps=sim.warmup, access_links=access, plan=plan
+        )
+        result = _result(compiled, stats, tables, engine, (wall1 - wall0, wall), epoch_starts)
+        if stream is not None:
+            _stream_results(result, stream, sample)
+        if write:
+            result.out_dir = write_results(
+                target, tables, result.manifest, None, result.latency_parts, staging=staging
+            )
+        return result
+
+
+def _result(
+    compiled: CompiledScenario,
+    stats: RunStats,
+    tables: Tables,
+    engine: EngineName,
+    walls: tuple[float, float],
+    epoch_starts: npt.NDArray[np.int64],
+) -> RunResult:
+    """A run's :class:`RunResult` (its storage, warnings and manifest) from its tables."""
+    scenario, plan, source_path = compiled.scenario, compiled.plan, compiled.source
+    sim = scenario.simulation
+    startup, wall = walls
     storage = storage_table(scenario, tables.summary)
     tables.summary = with_storage(tables.summary, storage)
     caveats = run_caveats(
@@ -367,7 +428,7 @@ def run(
         "duration_ps": sim.duration,
         "warmup_ps": sim.warmup,
         "wall_seconds": wall,
-        "startup_seconds": wall1 - wall0,
+        "startup_seconds": startup,
         "packet_hops": stats.packet_hops,
         "packet_hops_per_second": stats.packet_hops / wall if wall > 0 else None,
         "report_interval_ps": sim.report_interval,
@@ -376,25 +437,7 @@ def run(
         "sla_caveats": sla_caveats,
         "storage": storage_manifest(storage),
     }
-    per_packet = parts = None
-    log = getattr(eng, "packet_log", None)
-    if packets:
-        assert log is not None, "an engine built with log=True keeps its packet log"
-        per_packet = packets_table(
-            plan, log, warmup_ps=sim.warmup, end_ps=sim.duration, drain=sim.drain, sample=sample
-        )
-        manifest["packets"] = {"rows": len(per_packet), "sample": sample}
-    if explain:
-        assert log is not None, "an engine built with log=True keeps its packet log"
-        parts = latency_parts(
-            plan,
-            log,
-            warmup_ps=sim.warmup,
-            end_ps=sim.duration,
-            drain=sim.drain,
-            access_links=set(access),
-        )
-    result = RunResult(
+    return RunResult(
         scenario,
         stats,
         tables,
@@ -402,10 +445,17 @@ def run(
         plan=plan,
         warnings=warnings,
         sla_caveats=sla_caveats,
-        packets=per_packet,
-        latency_parts=parts,
         storage=storage,
     )
-    if write:
-        result.out_dir = write_results(target, tables, manifest, per_packet, parts)
-    return result
+
+
+def _stream_results(result: RunResult, stream: PacketLogStream, sample: float | None) -> None:
+    """Close the per-packet table streamed during the run (kept in ``result`` when it went
+    to no file) and take the latency parts from their sums."""
+    if stream.packets is not None:
+        stream.packets.close()
+        result.manifest["packets"] = {"rows": stream.packets.rows, "sample": sample}
+        if stream.packets.path is None:
+            result.held_packets = stream.packets.frame()
+    if stream.parts is not None:
+        result.latency_parts = stream.parts.table()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,8 @@ from vidnet_sim.traffic.rows import KIND_POISSON
 from vidnet_sim.traffic.sources import SourceState
 
 I64 = npt.NDArray[np.int64]
+#: What takes a packet log's rows as a run goes: ``sink(rows, final)``.
+LogSink = Callable[[I64, bool], None]
 
 
 class CoreEngine:
@@ -28,8 +31,10 @@ class CoreEngine:
     runs what is left and returns the :class:`RunStats`. With ``log=True`` every packet
     arrival at every link is recorded in ``packet_log`` as rows
     ``(flow, seq, link, t_arrival, t_departure or -1 if dropped, t_start or -1 if never
-    transmitted)``, sorted by
-    ``(flow, seq, t_arrival)``.
+    transmitted)``, sorted by ``(flow, seq, t_arrival, link)``, after :meth:`finish`. With a
+    ``log_sink`` as well, the log is not kept: the rows logged in each window (in no
+    particular order) are handed to ``log_sink(rows, final)`` after it (the buffer is reused:
+    the sink copies what it keeps), ``final`` true for the last call, in :meth:`finish`.
     """
 
     def __init__(
@@ -43,6 +48,7 @@ class CoreEngine:
         window_ps: int,
         log: bool = False,
         epochs: I64 | None = None,
+        log_sink: LogSink | None = None,
     ) -> None:
         if window_ps <= 0:
             raise ValueError("window must be positive")
@@ -53,6 +59,7 @@ class CoreEngine:
         self.drain = bool(drain)
         self.window_ps = int(window_ps)
         self.do_log = bool(log)
+        self._log_sink = log_sink if log else None
         self.t = 0
         self.packet_log: I64 | None = None
         self._wall = 0.0
@@ -253,6 +260,9 @@ class CoreEngine:
                 "can track; give its class a higher queue or a DRR share"
             )
         self.t = max(self.t, t_to)
+        if self._log_sink is not None:
+            self._log_sink(self._log[: self._log_n], final)
+            self._log_n = 0
 
     def prepare(self) -> None:
         """Load the Numba kernels from their cache (or compile them, the first time on a
@@ -263,16 +273,18 @@ class CoreEngine:
         self._wall = wall
 
     def advance(self, t_to: int) -> None:
-        """Simulate every packet emitted before ``t_to`` (capped at the run's end)."""
+        """Simulate every packet emitted before ``t_to`` (capped at the run's end); with a
+        log sink, one window per kernel call, so that the sink gets each window's rows."""
         t_to = min(int(t_to), self.end_ps)
-        if t_to > self.t:
-            self._call(t_to, final=False)
+        while t_to > self.t:
+            step = t_to if self._log_sink is None else min(t_to, self.t + self.window_ps)
+            self._call(step, final=False)
 
     def finish(self) -> RunStats:
         """Simulate to the end, drain the network and return the statistics."""
         self.advance(self.end_ps)
         self._call(self.end_ps, final=True)
-        if self.do_log:  # sorted like the reference engine's: by packet, then along its tree
+        if self.do_log and self._log_sink is None:  # sorted like the reference's: by packet
             log = self._log[: self._log_n]
             self.packet_log = log[np.lexsort((log[:, 2], log[:, 3], log[:, 1], log[:, 0]))]
         return self.stats()
@@ -405,7 +417,7 @@ class CoreEngine:
         }
 
 
-__all__ = ["KIND_POISSON", "CoreEngine"]
+__all__ = ["KIND_POISSON", "CoreEngine", "LogSink"]
 
 
 def _successors(plan: NetworkPlan) -> tuple[I64, I64]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -77,7 +77,9 @@ class ReferenceEngine:
     copy at a link: ``(tree, seq, link, t_arrival, t_departure, t_start)`` with
     ``t_departure = t_start = -1`` when the packet is lost at that link (dropped, or lost to a
     failure; ``t_start`` is when its transmission began), sorted by
-    ``(tree, seq, t_arrival, link)``: by packet, then along its tree.
+    ``(tree, seq, t_arrival, link)``: by packet, then along its tree; a ``log_sink`` is
+    then given it whole, as the last chunk: ``log_sink(packet_log, True)`` (as a
+    :class:`~vidnet_sim.core.engine.CoreEngine` gives its log window by window).
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class ReferenceEngine:
         drain: bool,
         log: bool = False,
         epochs: I64 | Sequence[int] | None = None,
+        log_sink: Callable[[I64, bool], None] | None = None,
     ) -> None:
         if not 0 <= warmup_ps <= end_ps:
             raise ValueError(f"need 0 <= warmup_ps <= end_ps, got {warmup_ps}, {end_ps}")
@@ -111,6 +114,7 @@ class ReferenceEngine:
             raise ValueError(f"epochs must start at 0 and increase strictly, got {self._epochs}")
         self.packet_log: I64 | None = None
         self._log_rows: list[list[int]] | None = [] if log else None
+        self._log_sink = log_sink if log else None
         self._count_in_service = bool(plan.count_in_service)
         self._links = [self._make_link(i) for i in range(plan.n_links)]
         # the tree layouts: per position its link, child positions, delivery flow, and the
@@ -216,6 +220,8 @@ class ReferenceEngine:
                 (log[:, LOG_LINK], log[:, LOG_ARRIVAL], log[:, LOG_SEQ], log[:, LOG_FLOW])
             )
             self.packet_log = log[order]
+            if self._log_sink is not None:
+                self._log_sink(self.packet_log, True)
         stats = run_stats(
             self.plan,
             self._packets,

@@ -34,7 +34,7 @@ from typing import IO
 if sys.platform != "win32":
     import fcntl
 
-__all__ = ["atomic_write", "folder_lock", "recover_folder", "replace_folder"]
+__all__ = ["StagingFolder", "atomic_write", "folder_lock", "recover_folder", "replace_folder"]
 
 #: Temporary folders older than this are leftovers of killed writers.
 STALE_SECONDS = 600.0
@@ -82,6 +82,67 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+class StagingFolder:
+    """A folder being written in a hidden sibling of ``path``, then put in its place in one
+    step (:meth:`commit`, see the module's description): a reader sees the previous folder
+    or the whole new one. Files are added whole (:meth:`write`) or written in place by the
+    caller (:meth:`file`, e.g. a table streamed as a run goes, then :meth:`sync`). Used as a
+    context manager, the staging folder is removed on leaving (after a commit, it holds the
+    previous folder, or is gone)."""
+
+    def __init__(self, path: Path) -> None:
+        path = Path(path)
+        if path.is_symlink():  # replace the folder it points to, not the link
+            path = Path(os.path.realpath(path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.tmp = _temp_name(path, "tmp")
+        os.mkdir(self.tmp)
+
+    def __enter__(self) -> StagingFolder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+    def file(self, name: str) -> Path:
+        """Where the file ``name`` goes in the staging folder."""
+        return self.tmp / name
+
+    def write(self, name: str, data: bytes) -> None:
+        """Write the file ``name`` (flushed to disk)."""
+        with open(self.file(name), "xb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        _step(f"wrote {name}")
+
+    def sync(self, name: str) -> None:
+        """Flush the file ``name``, written by the caller, to disk."""
+        with open(self.file(name), "rb") as f:
+            os.fsync(f.fileno())
+        _step(f"wrote {name}")
+
+    def commit(self, check: Callable[[Path], None] | None = None) -> Path:
+        """Put the staging folder in the place of ``path``; ``check(path)`` is called first,
+        under the lock (it raises to refuse replacing what is there). Concurrent writers of
+        one folder replace it one after the other. Returns ``path``."""
+        _fsync_dir(self.tmp)
+        with folder_lock(self.path):
+            _step("locked")
+            _recover(self.path)
+            if check is not None:
+                check(self.path)
+            _swap(self.tmp, self.path)
+            _fsync_dir(self.path.parent)
+            _step("swapped")
+        return self.path
+
+    def discard(self) -> None:
+        """Remove the staging folder (after an exchange, it holds the previous folder)."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
 def replace_folder(
     path: Path,
     files: Mapping[str, bytes],
@@ -89,36 +150,15 @@ def replace_folder(
 ) -> Path:
     """Make ``path`` a folder holding exactly ``files`` (name -> bytes), in one step.
 
-    The files are written (in their order) into a hidden sibling folder, flushed, and that
-    folder then takes the place of ``path`` (see the module's description); ``check(path)``
-    is called first, under the lock (it raises to refuse replacing what is there).
-    Concurrent writers of one folder replace it one after the other. Returns ``path``.
+    The files are written (in their order) into a :class:`StagingFolder`, which then takes
+    the place of ``path``; ``check(path)`` is called first, under the lock (it raises to
+    refuse replacing what is there). Concurrent writers of one folder replace it one after
+    the other. Returns ``path``.
     """
-    path = Path(path)
-    if path.is_symlink():  # replace the folder it points to, not the link
-        path = Path(os.path.realpath(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_name(path, "tmp")
-    os.mkdir(tmp)
-    try:
+    with StagingFolder(path) as staging:
         for name, data in files.items():
-            with open(tmp / name, "xb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            _step(f"wrote {name}")
-        _fsync_dir(tmp)
-        with folder_lock(path):
-            _step("locked")
-            _recover(path)
-            if check is not None:
-                check(path)
-            _swap(tmp, path)
-            _fsync_dir(path.parent)
-            _step("swapped")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)  # after an exchange, it holds the old folder
-    return path
+            staging.write(name, data)
+        return staging.commit(check)
 
 
 def _swap(tmp: Path, path: Path) -> None:

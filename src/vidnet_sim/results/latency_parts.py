@@ -35,8 +35,9 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from vidnet_sim.core.histogram import bucket_edges
+from vidnet_sim.core.histogram import N_BUCKETS, bucket_edges
 from vidnet_sim.network.plan import NetworkPlan
+from vidnet_sim.results.packet_log import LogPackets, TreeIndex, log_packets
 from vidnet_sim.results.schema import conform, empty_table
 from vidnet_sim.scenario.units import format_rate
 
@@ -45,6 +46,7 @@ __all__ = [
     "LATENCY_PARTS_SCHEMA",
     "PARTS",
     "LatencyParts",
+    "LatencyPartsSums",
     "explain_lines",
     "latency_parts",
     "latency_parts_table",
@@ -86,127 +88,80 @@ class LatencyParts:
     Arrays over the delivered pairs: ``group``, ``latency_ps``; over their crossings:
     ``pair`` (the pair it belongs to), ``link``, ``depth`` (1 = first link),
     ``queueing_ps``, ``transmission_ps``, ``propagation_ps``. For every pair the three parts
-    of its crossings add up to its latency exactly.
+    of its crossings add up to its latency exactly. ``log`` holds every row of its packets
+    (the whole run's log, or the rows of the packets settled in a window:
+    :mod:`~vidnet_sim.results.packet_stream`), raw or grouped by packet; ``index`` is the
+    plan's :class:`~vidnet_sim.results.packet_log.TreeIndex` (built if not given).
     """
 
     def __init__(
         self,
         plan: NetworkPlan,
-        log: I64,
+        log: I64 | LogPackets,
         *,
         warmup_ps: int,
         end_ps: int,
         drain: bool,
+        index: TreeIndex | None = None,
     ) -> None:
-        log = np.asarray(log, np.int64)
-        if log.ndim != 2 or log.shape[1] < 6:
-            raise ValueError("expected a packet log with 6 columns (the transmission start)")
-        pos_link = np.asarray(plan.pos_link, np.int64)
-        depth, root_of = _depths(plan)
-        n_links = plan.n_links
-        # (layout root, link) -> position, for every non-root position
-        nonroot = np.flatnonzero(pos_link >= 0)
-        pos_keys = root_of[nonroot] * n_links + pos_link[nonroot]
-        order = np.argsort(pos_keys, kind="stable")
-        pos_keys, pos_sorted = pos_keys[order], nonroot[order]
-        # packets: runs of rows with the same (tree, seq)
-        key = (log[:, 0] << 40) | log[:, 1]
-        if len(key) > 1 and np.any(np.diff(key) < 0):
-            order = np.lexsort((log[:, 3], log[:, 1], log[:, 0]))
-            log, key = log[order], key[order]
-        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
-        packet = np.cumsum(np.r_[False, key[1:] != key[:-1]]) if len(key) else key
-        emit = np.minimum.reduceat(log[:, 3], first) if len(key) else key
-        tree = log[first, 0]
-        # each packet's layout: the one in force at its emission
-        starts, roots = _layouts(plan)
-        k = np.searchsorted(starts, emit, side="right") - 1
-        root = roots[k, tree]
-        link = log[:, 2]
-        rkey = root[packet] * n_links + link
-        i = np.minimum(np.searchsorted(pos_keys, rkey), max(len(pos_keys) - 1, 0))
-        if len(rkey) and not np.array_equal(pos_keys[i], rkey):
-            raise ValueError("a packet log row names a link its tree's layout does not use")
-        pos = pos_sorted[i]
-        # each row serves the delivery positions of its subtree
-        dq_start, dq = _deliveries(plan)
-        counts = dq_start[pos + 1] - dq_start[pos]
-        row = np.repeat(np.arange(len(log)), counts)
-        offs = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
-        q = dq[dq_start[pos][row] + offs]
-        pair_key = packet[row] * len(pos_link) + q
-        pairs, pair = np.unique(pair_key, return_inverse=True)
-        pair_q = pairs % len(pos_link)
-        pair_packet = pairs // len(pos_link)
-        dep = log[row, 4]
-        ok = np.bincount(pair, weights=dep >= 0, minlength=len(pairs)).astype(np.int64)
-        prop = np.asarray(plan.link_prop_ps, np.int64)
-        last = pos[row] == q  # the crossing into the delivery position
-        t_end = np.full(len(pairs), -1, np.int64)
-        t_end[pair[last]] = np.where(dep[last] >= 0, dep[last] + prop[link[row[last]]], -1)
-        delivered = (ok == depth[pair_q]) & (t_end >= 0) & (emit[pair_packet] >= warmup_ps)
-        if not drain:
-            delivered &= t_end <= end_ps
-        keep_pair = np.flatnonzero(delivered)
-        new_index = np.full(len(pairs), -1, np.int64)
-        new_index[keep_pair] = np.arange(len(keep_pair))
-        flow_group = np.asarray(plan.sources.group, np.int64)[np.asarray(plan.flow_source)]
-        self.group: I64 = flow_group[np.asarray(plan.pos_deliver, np.int64)[pair_q[keep_pair]]]
-        self.latency_ps: I64 = t_end[keep_pair] - emit[pair_packet[keep_pair]]
-        keep = delivered[pair]
-        r = row[keep]
-        self.pair: I64 = new_index[pair[keep]]
-        self.link: I64 = link[r]
-        self.depth: I64 = depth[pos[r]]
-        start = log[r, 5]
-        self.queueing_ps: I64 = start - log[r, 3]
-        self.transmission_ps: I64 = log[r, 4] - start
-        self.propagation_ps: I64 = prop[self.link]
+        index = index or TreeIndex(plan)
+        if not isinstance(log, LogPackets):
+            log = np.asarray(log, np.int64)
+            if log.ndim != 2 or log.shape[1] < 6:
+                raise ValueError("expected a packet log with 6 columns (the transmission start)")
+            log = log_packets(index, log)
+        arrays = _crossings(plan, index, log, warmup_ps=warmup_ps, end_ps=end_ps, drain=drain)
+        self.group, self.latency_ps, self.pair, self.link, self.depth = arrays[:5]
+        self.queueing_ps, self.transmission_ps, self.propagation_ps = arrays[5:]
 
     def part(self, name: str) -> I64:
         """The ``name`` part (one of :data:`PARTS`) of every crossing."""
         return np.asarray(getattr(self, f"{name}_ps"), np.int64)
 
 
-def _depths(plan: NetworkPlan) -> tuple[I64, I64]:
-    """Per position: its depth (roots 0) and its layout's root position."""
-    n = len(plan.pos_link)
-    depth = np.zeros(n, np.int64)
-    root_of = np.zeros(n, np.int64)
-    first = np.asarray(plan.pos_first_child, np.int64)
-    sib = np.asarray(plan.pos_sibling, np.int64)
-    link = np.asarray(plan.pos_link, np.int64)
-    for p in range(n):  # depth first: a parent comes before its children
-        if link[p] < 0:
-            root_of[p] = p
-        c = int(first[p])
-        while c >= 0:
-            depth[c] = depth[p] + 1
-            root_of[c] = root_of[p]
-            c = int(sib[c])
-    return depth, root_of
-
-
-def _deliveries(plan: NetworkPlan) -> tuple[I64, I64]:
-    """CSR lists, per position, of the delivering positions of its subtree."""
-    deliver = np.asarray(plan.pos_deliver, np.int64)
-    end = np.asarray(plan.pos_end, np.int64)
-    lists = [np.flatnonzero(deliver[p : end[p]] >= 0) + p for p in range(len(deliver))]
-    start = np.zeros(len(lists) + 1, np.int64)
-    start[1:] = np.cumsum([len(x) for x in lists])
-    flat = np.concatenate(lists).astype(np.int64) if lists else np.zeros(0, np.int64)
-    return start, flat
-
-
-def _layouts(plan: NetworkPlan) -> tuple[I64, I64]:
-    """The start times of the layouts in force and, per layout, every tree's root."""
-    roots = np.asarray(plan.tree_pos0, np.int64).copy()
-    starts, table = [0], [roots.copy()]
-    for sw in sorted(plan.route_switches, key=lambda s: s.t_ps):
-        roots[np.asarray(sw.trees, np.int64)] = np.asarray(sw.pos0, np.int64)
-        starts.append(int(sw.t_ps))
-        table.append(roots.copy())
-    return np.asarray(starts, np.int64), np.asarray(table, np.int64).reshape(len(starts), -1)
+def _crossings(
+    plan: NetworkPlan,
+    index: TreeIndex,
+    lp: LogPackets,
+    *,
+    warmup_ps: int,
+    end_ps: int,
+    drain: bool,
+) -> tuple[I64, ...]:
+    """The arrays of :class:`LatencyParts` for the packets of ``lp``, in its order."""
+    log, pos, packet = lp.log, lp.pos, lp.packet
+    # each row serves the delivery positions of its subtree
+    row, q = index.below(pos)
+    n_pos = len(index.link)
+    pairs, pair = np.unique(packet[row] * n_pos + q, return_inverse=True)
+    pair_q = pairs % n_pos
+    pair_packet = pairs // n_pos
+    dep = log[row, 4]
+    ok = np.bincount(pair, weights=dep >= 0, minlength=len(pairs)).astype(np.int64)
+    link = log[:, 2]
+    last = pos[row] == q  # the crossing into the delivery position
+    t_end = np.full(len(pairs), -1, np.int64)
+    t_end[pair[last]] = np.where(dep[last] >= 0, dep[last] + index.prop[link[row[last]]], -1)
+    delivered = (ok == index.depth[pair_q]) & (t_end >= 0) & (lp.emit[pair_packet] >= warmup_ps)
+    if not drain:
+        delivered &= t_end <= end_ps
+    keep_pair = np.flatnonzero(delivered)
+    new_index = np.full(len(pairs), -1, np.int64)
+    new_index[keep_pair] = np.arange(len(keep_pair))
+    flow_group = np.asarray(plan.sources.group, np.int64)[np.asarray(plan.flow_source)]
+    keep = delivered[pair]
+    r = row[keep]
+    start = log[r, 5]
+    return (
+        flow_group[index.deliver[pair_q[keep_pair]]],
+        t_end[keep_pair] - lp.emit[pair_packet[keep_pair]],
+        new_index[pair[keep]],
+        link[r],
+        index.depth[pos[r]],
+        start - log[r, 3],
+        log[r, 4] - start,
+        index.prop[link[r]],
+    )
 
 
 def tail_bucket_mask(latency_ps: I64, q: float = TAIL_Q) -> npt.NDArray[np.bool_]:
@@ -222,6 +177,108 @@ def tail_bucket_mask(latency_ps: I64, q: float = TAIL_Q) -> npt.NDArray[np.bool_
     return np.asarray(b == b_q)
 
 
+class LatencyPartsSums:
+    """The sums a ``latency_parts`` table is made of, added up chunk by chunk
+    (:meth:`add`, e.g. the packets settled in each window of a run) and exact whatever the
+    chunks: per (group, latency histogram bucket of the pair, link label) the crossings,
+    their least depth and the integer sums of their three parts; per group, the histogram
+    of its delivered pairs' latencies (which finds the p99's bucket). Its size grows with
+    the groups, buckets used and links, not with the packets."""
+
+    def __init__(
+        self, plan: NetworkPlan, *, access_links: frozenset[str] | set[str] = frozenset()
+    ) -> None:
+        self._plan = plan
+        names = list(plan.link_names)
+        # the row label of every link: its name, or ACCESS_LINK for every camera access link
+        labels = [ACCESS_LINK if n in access_links else n for n in names]
+        self.label_names: list[str] = sorted(set(labels))
+        self._label_of = np.array([self.label_names.index(x) for x in labels], np.int64)
+        self.pair_hist: I64 = np.zeros((len(plan.group_names), N_BUCKETS), np.int64)
+        self._keys = np.zeros(0, np.int64)
+        # per key: crossings, least depth, queueing, transmission, propagation sums
+        self._vals = np.zeros((5, 0), np.int64)
+
+    def add(self, parts: LatencyParts) -> None:
+        """Add the delivered pairs and crossings of ``parts``."""
+        n_groups, n_labels = len(self.pair_hist), len(self.label_names)
+        lo, _ = bucket_edges()
+        bucket = np.searchsorted(lo, parts.latency_ps, side="right") - 1
+        self.pair_hist += np.bincount(
+            parts.group * N_BUCKETS + bucket, minlength=n_groups * N_BUCKETS
+        ).reshape(n_groups, N_BUCKETS)
+        key = (parts.group[parts.pair] * N_BUCKETS + bucket[parts.pair]) * n_labels
+        key += self._label_of[parts.link] if len(parts.link) else parts.link
+        vals = np.stack([np.ones(len(key), np.int64), parts.depth, *[parts.part(p) for p in PARTS]])
+        key = np.concatenate([self._keys, key])
+        vals = np.concatenate([self._vals, vals.reshape(5, -1)], axis=1)
+        order = np.argsort(key, kind="stable")
+        key, vals = key[order], vals[:, order]
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
+        self._keys = key[first]
+        self._vals = np.add.reduceat(vals, first, axis=1) if len(key) else vals
+        if len(key):
+            self._vals[1] = np.minimum.reduceat(vals[1], first)
+
+    def table(self) -> pd.DataFrame:
+        """The ``latency_parts`` table (see the module documentation)."""
+        plan = self._plan
+        n_labels = len(self.label_names)
+        group = self._keys // (N_BUCKETS * n_labels)
+        bucket = self._keys // n_labels % N_BUCKETS
+        label = self._keys % n_labels
+        group_class = np.asarray(plan.group_class, np.int64)
+        class_hist = np.zeros((len(plan.class_names), N_BUCKETS), np.int64)
+        np.add.at(class_hist, group_class, self.pair_hist)
+        rows: list[pd.DataFrame] = []
+        for level, who, hist, names_of, class_of in (
+            ("group", group, self.pair_hist, list(plan.group_names), list(plan.group_classes)),
+            ("class", group_class[group], class_hist, list(plan.class_names), plan.class_names),
+        ):
+            rows += [
+                self._rows(who == k, bucket, label, hist[k]).assign(
+                    level=level, name=names_of[k], **{"class": class_of[k]}
+                )
+                for k in np.flatnonzero(hist.sum(axis=1) > 0)
+            ]
+        if not rows:
+            return empty_table(LATENCY_PARTS_SCHEMA)
+        df = pd.concat(rows, ignore_index=True)
+        df["access"] = df["link"] == ACCESS_LINK
+        return conform(df, LATENCY_PARTS_SCHEMA)
+
+    def _rows(self, sel: npt.NDArray[np.bool_], bucket: I64, label: I64, hist: I64) -> pd.DataFrame:
+        """One row per link label of the keys ``sel`` (of one group or class, whose pairs'
+        latency histogram is ``hist``), in path order."""
+        n = int(hist.sum())
+        b_q = int(np.searchsorted(np.cumsum(hist), max(1, math.ceil(TAIL_Q * n))))
+        n_tail = int(hist[b_q])
+        vals = self._vals[:, sel]
+        tail = bucket[sel] == b_q
+        used, idx = np.unique(label[sel], return_inverse=True)
+        m = len(used)
+        out: dict[str, object] = {"link": [self.label_names[i] for i in used]}
+        out["packets"] = _sums(idx, vals[0], m)
+        depth = np.full(m, np.iinfo(np.int64).max, np.int64)
+        np.minimum.at(depth, idx, vals[1])
+        out["hop"] = depth
+        out["p99_packets"] = _sums(idx[tail], vals[0, tail], m)
+        for k, p in enumerate(PARTS, start=2):
+            total = _sums(idx, vals[k], m)
+            tail_total = _sums(idx[tail], vals[k, tail], m)
+            out[f"{p}_ps"] = [int(t) / n for t in total]
+            out[f"{p}_p99_ps"] = [int(t) / n_tail if n_tail else math.nan for t in tail_total]
+        return pd.DataFrame(out).sort_values(["hop", "link"], kind="stable")
+
+
+def _sums(idx: I64, v: I64, m: int) -> I64:
+    """Exact sums of ``v`` per ``idx`` in ``0 .. m-1`` (int64: exact below 2**63 ps, about
+    106 days of summed time)."""
+    out = np.zeros(m, np.int64)
+    np.add.at(out, idx, v)
+    return out
+
+
 def latency_parts_table(
     parts: LatencyParts,
     plan: NetworkPlan,
@@ -229,74 +286,9 @@ def latency_parts_table(
     access_links: frozenset[str] | set[str] = frozenset(),
 ) -> pd.DataFrame:
     """The ``latency_parts`` table (see the module documentation) of ``parts``."""
-    names = list(plan.link_names)
-    is_access = np.array([n in access_links for n in names], bool)
-    # the row label of every link: its name, or ACCESS_LINK for every camera access link
-    label_names = sorted({ACCESS_LINK if a else n for n, a in zip(names, is_access, strict=True)})
-    label_of = np.array(
-        [label_names.index(ACCESS_LINK if a else n) for n, a in zip(names, is_access, strict=True)],
-        np.int64,
-    )
-    label = label_of[parts.link] if len(parts.link) else parts.link
-    group_class = np.asarray(plan.group_class, np.int64)
-    rows: list[pd.DataFrame] = []
-    for level, who, names_of, class_of in (
-        ("group", parts.group, list(plan.group_names), list(plan.group_classes)),
-        (
-            "class",
-            group_class[parts.group] if len(parts.group) else parts.group,
-            list(plan.class_names),
-            list(plan.class_names),
-        ),
-    ):
-        rows += [
-            _rows(parts, who == k, label[who[parts.pair] == k], label_names).assign(
-                level=level, name=names_of[k], **{"class": class_of[k]}
-            )
-            for k in sorted(set(who.tolist()))
-        ]
-    if not rows:
-        return empty_table(LATENCY_PARTS_SCHEMA)
-    df = pd.concat(rows, ignore_index=True)
-    df["access"] = df["link"] == ACCESS_LINK
-    return conform(df, LATENCY_PARTS_SCHEMA)
-
-
-def _rows(
-    parts: LatencyParts, in_set: npt.NDArray[np.bool_], label: I64, label_names: list[str]
-) -> pd.DataFrame:
-    """One row per link label of the pairs ``in_set`` (their crossings labelled ``label``)."""
-    n = int(in_set.sum())
-    sel = in_set[parts.pair]
-    tail = np.zeros(len(in_set), bool)
-    tail[np.flatnonzero(in_set)] = tail_bucket_mask(parts.latency_ps[in_set])
-    n_tail = int(tail.sum())
-    crossing_tail = tail[parts.pair[sel]]
-    used = np.unique(label)
-    out: dict[str, object] = {"link": [label_names[i] for i in used]}
-    idx = np.searchsorted(used, label)
-    m = len(used)
-    out["packets"] = np.bincount(idx, minlength=m)
-    depth = np.full(m, np.iinfo(np.int64).max, np.int64)
-    np.minimum.at(depth, idx, parts.depth[sel])
-    out["hop"] = depth
-    out["p99_packets"] = np.bincount(idx[crossing_tail], minlength=m)
-    for p in PARTS:
-        v = parts.part(p)[sel]
-        total = _int_sums(idx, v, m)
-        tail_total = _int_sums(idx[crossing_tail], v[crossing_tail], m)
-        out[f"{p}_ps"] = [t / n for t in total]
-        out[f"{p}_p99_ps"] = [t / n_tail if n_tail else math.nan for t in tail_total]
-    return pd.DataFrame(out).sort_values(["hop", "link"], kind="stable")
-
-
-def _int_sums(idx: I64, v: I64, m: int) -> list[int]:
-    """Exact sums of ``v`` per ``idx`` in ``0 .. m-1`` (int64: exact below 2**63 ps, about
-    106 days of summed time)."""
-    order = np.argsort(idx, kind="stable")
-    cuts = np.searchsorted(idx[order], np.arange(m + 1))
-    csum = np.r_[0, np.cumsum(v[order], dtype=np.int64)]
-    return [int(csum[cuts[k + 1]] - csum[cuts[k]]) for k in range(m)]
+    sums = LatencyPartsSums(plan, access_links=access_links)
+    sums.add(parts)
+    return sums.table()
 
 
 def latency_parts(

@@ -1,12 +1,12 @@
 """The ``packets`` table: one row per packet and delivery flow, from an engine's packet log.
 
 An engine run with ``log=True`` records every arrival of a packet copy at a link as
-``(tree, seq, link, t_arrival, t_departure)`` (``t_departure = -1``: lost there). This module
-walks each packet's tree layout (``docs/model.md`` rule 12) along those rows:
+``(tree, seq, link, t_arrival, t_departure, t_start)`` (``t_departure = -1``: lost there).
+Along each packet's tree layout (``docs/model.md`` rule 12,
+:mod:`~vidnet_sim.results.packet_log`):
 
 - a copy leaving position ``p``'s link at ``d`` reaches the far end at ``d + propagation``,
-  where the position's delivery flow (if any) gets the packet, and its child positions'
-  links get it at that time;
+  where the position's delivery flow (if any) gets the packet;
 - a copy lost at a link is lost for every delivery flow below that position.
 
 Columns: ``tree``, ``seq`` (the packet), ``flow`` (delivery flow index), ``group`` (its
@@ -17,22 +17,41 @@ name, ``""`` otherwise) and ``latency_ps`` (``end_ps - emission_ps`` when delive
 NaN). Only packets emitted at or after the warm-up are listed, like the statistics count
 them; with ``sample`` a fixed share of the packets (all its flows' rows), chosen by a hash
 of ``(tree, seq)``, so the same packets whatever the window size.
+
+A run writes the table as its packets settle (:mod:`~vidnet_sim.results.packet_stream`), in
+chunks: :class:`PacketsWriter` takes each chunk's rows (:func:`packets_chunk`) and writes
+them to a Parquet file in row groups of :data:`PACKETS_ROW_GROUP` rows, or keeps them in
+memory. :func:`packets_frame` puts a table read back in the order of the packets (by
+``(tree, seq)``, each packet's flows in the order of its tree).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
+import os
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from vidnet_sim.network.plan import NetworkPlan
-from vidnet_sim.results.schema import conform, empty_table
+from vidnet_sim.results.packet_log import LogPackets, TreeIndex, log_packets
+from vidnet_sim.results.schema import conform
 
-__all__ = ["PACKETS_SCHEMA", "packet_rows", "packets_table"]
+__all__ = [
+    "OUTCOMES",
+    "PACKETS_ROW_GROUP",
+    "PACKETS_SCHEMA",
+    "PacketsWriter",
+    "packets_chunk",
+    "packets_frame",
+    "packets_table",
+    "sampled",
+]
+
+I64 = npt.NDArray[np.int64]
 
 #: Schema of the ``packets`` table.
 PACKETS_SCHEMA: pa.Schema = pa.schema(
@@ -48,81 +67,168 @@ PACKETS_SCHEMA: pa.Schema = pa.schema(
         ("latency_ps", pa.float64()),
     ]
 )
+#: The ``outcome`` values, by their code.
+OUTCOMES: tuple[str, ...] = ("delivered", "lost", "in_flight")
+_DELIVERED, _LOST, _IN_FLIGHT = range(3)
+#: Rows per row group of the per-packet table's Parquet file (its chunks).
+PACKETS_ROW_GROUP = 1 << 18
+
+_U64 = np.uint64
 
 
-def _sampled(tree: int, seq: int, sample: float) -> bool:
-    """Whether packet ``(tree, seq)`` is in a ``sample`` share of the packets."""
-    h = (tree * 0x9E3779B97F4A7C15 + seq * 0xC2B2AE3D27D4EB4F + 0x165667B19E3779F9) % 2**64
-    h ^= h >> 31
-    h = (h * 0xBF58476D1CE4E5B9) % 2**64
-    h ^= h >> 29
-    return h / 2**64 < sample
+def sampled(tree: I64, seq: I64, sample: float) -> npt.NDArray[np.bool_]:
+    """Whether each packet ``(tree, seq)`` is in a ``sample`` share of the packets (a fixed
+    64-bit hash of the pair, below ``sample * 2**64``)."""
+    with np.errstate(over="ignore"):  # arithmetic modulo 2**64
+        h = np.asarray(tree, np.int64).astype(_U64) * _U64(0x9E3779B97F4A7C15)
+        h += np.asarray(seq, np.int64).astype(_U64) * _U64(0xC2B2AE3D27D4EB4F)
+        h += _U64(0x165667B19E3779F9)
+        h ^= h >> _U64(31)
+        h *= _U64(0xBF58476D1CE4E5B9)
+        h ^= h >> _U64(29)
+    return np.asarray(h.astype(np.float64) / 2.0**64 < sample)
 
 
-def _layouts(plan: NetworkPlan) -> list[tuple[int, npt.NDArray[np.int64]]]:
-    """``(from time, root position of every tree)``, in time order: the initial layouts
-    and each route switch (a packet emitted at the switch time takes the new layout)."""
-    roots = np.asarray(plan.tree_pos0, np.int64).copy()
-    out = [(0, roots.copy())]
-    for sw in sorted(plan.route_switches, key=lambda s: s.t_ps):
-        roots[np.asarray(sw.trees, np.int64)] = np.asarray(sw.pos0, np.int64)
-        out.append((int(sw.t_ps), roots.copy()))
-    return out
+def _outcomes(
+    index: TreeIndex,
+    lp: LogPackets,
+    *,
+    warmup_ps: int,
+    end_ps: int,
+    drain: bool,
+    sample: float | None,
+) -> tuple[I64, I64, I64, I64, I64]:
+    """Per (packet, delivering position) of the listed packets, in the order of the
+    packets, then of the positions: ``(packet, position, outcome code, end, lost link or
+    -1)``."""
+    keep = lp.emit >= warmup_ps
+    if sample is not None:
+        keep &= sampled(lp.tree, lp.seq, sample)
+    kept = np.flatnonzero(keep)
+    i, q = index.below(lp.root[kept])
+    packet = kept[i]
+    n_pos = len(index.link)
+    pair_key = packet * n_pos + q
+    how = np.full(len(q), _IN_FLIGHT, np.int64)
+    t_end = np.full(len(q), -1, np.int64)
+    lost_at = np.full(len(q), -1, np.int64)
+    at_root = q == lp.root[packet]  # a source delivering at its own node
+    how[at_root] = _DELIVERED
+    t_end[at_root] = lp.emit[packet[at_root]]
+    rows = np.flatnonzero(keep[lp.packet])
+    dep = lp.log[rows, 4]
+    arrived = rows[(dep >= 0) & (index.deliver[lp.pos[rows]] >= 0)]  # delivered there
+    k = np.searchsorted(pair_key, lp.packet[arrived] * n_pos + lp.pos[arrived])
+    link = lp.log[arrived, 2]
+    how[k] = _DELIVERED
+    t_end[k] = lp.log[arrived, 4] + index.prop[link]
+    lost = rows[dep < 0]  # lost for every delivery below
+    j, below = index.below(lp.pos[lost])
+    k = np.searchsorted(pair_key, lp.packet[lost[j]] * n_pos + below)
+    how[k] = _LOST
+    t_end[k] = lp.log[lost[j], 3]
+    lost_at[k] = lp.log[lost[j], 2]
+    if not drain:  # settled after the end: still in flight at the end
+        late = (how != _IN_FLIGHT) & (t_end > end_ps)
+        how[late], t_end[late], lost_at[late] = _IN_FLIGHT, -1, -1
+    return packet, q, how, t_end, lost_at
 
 
-def packet_rows(
+def packets_chunk(
     plan: NetworkPlan,
-    log: npt.NDArray[np.int64],
+    index: TreeIndex,
+    lp: LogPackets,
     *,
     warmup_ps: int,
     end_ps: int,
     drain: bool,
     sample: float | None = None,
-) -> Iterator[tuple[int, int, int, int, str, int, int]]:
-    """``(tree, seq, flow, emission, outcome, end, lost link or -1)`` of every packet of
-    ``log`` (sorted by tree and seq, as the engines give it) and each of its flows."""
-    prop = [int(x) for x in plan.link_prop_ps]
-    pos_link = [int(x) for x in plan.pos_link]
-    deliver = [int(x) for x in plan.pos_deliver]
-    pos_end = [int(x) for x in plan.pos_end]
-    layouts = _layouts(plan)
-    starts = [t for t, _ in layouts]
-    children = [plan.children(p) for p in range(len(pos_link))]
-    keys = log[:, 0] * (1 << 40) + log[:, 1]
-    cuts = np.flatnonzero(np.diff(keys)) + 1
-    for rows in np.split(log, cuts) if len(log) else ():
-        tree, seq = int(rows[0, 0]), int(rows[0, 1])
-        emit = int(rows[:, 3].min())
-        if emit < warmup_ps or (sample is not None and not _sampled(tree, seq, sample)):
-            continue
-        k = int(np.searchsorted(starts, emit, side="right")) - 1
-        root = int(layouts[k][1][tree])
-        at = {int(r[2]): (int(r[3]), int(r[4])) for r in rows}
-        flows = [f for f in deliver[root : pos_end[root]] if f >= 0]
-        ended: dict[int, tuple[str, int, int]] = {}
-        if deliver[root] >= 0:  # a source delivering at its own node
-            ended[deliver[root]] = ("delivered", emit, -1)
-        stack = list(children[root])
-        while stack:
-            p = stack.pop()
-            link = pos_link[p]
-            if link not in at:
-                continue  # never reached it: in flight
-            t_arr, t_dep = at[link]
-            if t_dep < 0:
-                for f in deliver[p : pos_end[p]]:
-                    if f >= 0:
-                        ended[f] = ("lost", t_arr, link)
-                continue
-            t = t_dep + prop[link]
-            if deliver[p] >= 0:
-                ended[deliver[p]] = ("delivered", t, -1)
-            stack.extend(children[p])
-        for f in flows:
-            how, t, link = ended.get(f, ("in_flight", -1, -1))
-            if how != "in_flight" and not drain and t > end_ps:
-                how, t, link = "in_flight", -1, -1
-            yield tree, seq, f, emit, how, t, link
+) -> pa.Table:
+    """The ``packets`` rows (an Arrow table of :data:`PACKETS_SCHEMA`) of the packets of
+    ``lp``, whose rows must be all their log rows (each packet settled, or the run over)."""
+    packet, q, how, t_end, lost_at = _outcomes(
+        index, lp, warmup_ps=warmup_ps, end_ps=end_ps, drain=drain, sample=sample
+    )
+    flow = index.deliver[q]
+    group_of_flow = np.asarray(plan.sources.group, np.int64)[np.asarray(plan.flow_source)]
+    emit = lp.emit[packet]
+    link_names = pa.array([*plan.link_names, ""], pa.string())
+    lost_at[lost_at < 0] = len(plan.link_names)  # the trailing ""
+    latency = np.where(how == _DELIVERED, (t_end - emit).astype(np.float64), np.nan)
+    columns = [
+        pa.array(lp.tree[packet], pa.int64()),
+        pa.array(lp.seq[packet], pa.int64()),
+        pa.array(flow, pa.int64()),
+        pc.take(pa.array(list(plan.group_names), pa.string()), group_of_flow[flow]),
+        pa.array(emit, pa.int64()),
+        pc.take(pa.array(OUTCOMES, pa.string()), how),
+        pa.array(t_end, pa.int64()),
+        pc.take(link_names, lost_at),
+        pa.array(latency, pa.float64()),
+    ]
+    return pa.Table.from_arrays(columns, schema=PACKETS_SCHEMA)
+
+
+def packets_frame(table: pa.Table | pd.DataFrame) -> pd.DataFrame:
+    """A ``packets`` table (Arrow, or as read) as a DataFrame in the order of the packets:
+    by ``(tree, seq)``, a packet's rows (written together) in the order they came."""
+    df = table.to_pandas() if isinstance(table, pa.Table) else table
+    df = conform(df, PACKETS_SCHEMA)
+    if len(df) > 1:
+        key = df["tree"].to_numpy() << 40 | df["seq"].to_numpy()
+        if np.any(np.diff(key) < 0):
+            df = df.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
+    return df
+
+
+class PacketsWriter:
+    """Writes ``packets`` chunks as they come: to the Parquet file ``path`` (row groups of
+    :data:`PACKETS_ROW_GROUP` rows, holding at most one row group's rows in memory), or,
+    without a path, kept in memory (:meth:`frame`)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = path
+        self.rows = 0
+        self._held: list[pa.Table] = []
+        self._held_rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        if path is not None:
+            self._writer = pq.ParquetWriter(path, PACKETS_SCHEMA)
+
+    def write(self, chunk: pa.Table) -> None:
+        """Add ``chunk`` (rows of :data:`PACKETS_SCHEMA`) after the rows written so far."""
+        if chunk.num_rows == 0:
+            return
+        self.rows += chunk.num_rows
+        self._held.append(chunk)
+        self._held_rows += chunk.num_rows
+        if self._writer is not None and self._held_rows >= PACKETS_ROW_GROUP:
+            self._flush(final=False)
+
+    def _flush(self, *, final: bool) -> None:
+        assert self._writer is not None
+        table = pa.concat_tables(self._held) if self._held else PACKETS_SCHEMA.empty_table()
+        whole = table.num_rows - table.num_rows % PACKETS_ROW_GROUP
+        cut = table.num_rows if final else whole
+        if cut:
+            self._writer.write_table(table.slice(0, cut), row_group_size=PACKETS_ROW_GROUP)
+        rest = table.slice(cut)
+        self._held = [rest] if rest.num_rows else []
+        self._held_rows = rest.num_rows
+
+    def close(self) -> None:
+        """Write what is held and close the file (nothing to do in memory)."""
+        if self._writer is not None:
+            self._flush(final=True)
+            self._writer.close()
+            self._writer = None
+
+    def frame(self) -> pd.DataFrame:
+        """The rows kept in memory, in the order of the packets (:func:`packets_frame`)."""
+        if self.path is not None:
+            raise ValueError("the packets went to a file: read it back")
+        held = pa.concat_tables(self._held) if self._held else PACKETS_SCHEMA.empty_table()
+        return packets_frame(held)
 
 
 def packets_table(
@@ -134,28 +240,10 @@ def packets_table(
     drain: bool,
     sample: float | None = None,
 ) -> pd.DataFrame:
-    """The ``packets`` table of a run (see the module documentation)."""
-    rows = list(
-        packet_rows(plan, log, warmup_ps=warmup_ps, end_ps=end_ps, drain=drain, sample=sample)
+    """The ``packets`` table of a run's whole packet log (see the module documentation)."""
+    index = TreeIndex(plan)
+    lp = log_packets(index, log)
+    chunk = packets_chunk(
+        plan, index, lp, warmup_ps=warmup_ps, end_ps=end_ps, drain=drain, sample=sample
     )
-    if not rows:
-        return empty_table(PACKETS_SCHEMA)
-    tree, seq, flow, emit, how, end, link = (np.array(c) for c in zip(*rows, strict=True))
-    group_of_flow = np.asarray(plan.sources.group, np.int64)[np.asarray(plan.flow_source)]
-    names = np.asarray(list(plan.group_names), dtype=object)
-    link_names = np.asarray([*plan.link_names, ""], dtype=object)
-    delivered = how == "delivered"
-    df = pd.DataFrame(
-        {
-            "tree": tree,
-            "seq": seq,
-            "flow": flow,
-            "group": names[group_of_flow[flow]],
-            "emission_ps": emit,
-            "outcome": how,
-            "end_ps": end,
-            "lost_at": link_names[link],  # -1 picks the trailing ""
-            "latency_ps": np.where(delivered, (end - emit).astype(float), math.nan),
-        }
-    )
-    return conform(df, PACKETS_SCHEMA)
+    return packets_frame(chunk)

@@ -46,9 +46,9 @@ import numpy as np
 import pandas as pd
 
 from vidnet_sim.errors import VidnetError
-from vidnet_sim.results.atomic import replace_folder
+from vidnet_sim.results.atomic import StagingFolder, replace_folder
 from vidnet_sim.results.latency_parts import LATENCY_PARTS_SCHEMA
-from vidnet_sim.results.packets import PACKETS_SCHEMA
+from vidnet_sim.results.packets import PACKETS_ROW_GROUP, PACKETS_SCHEMA, packets_frame
 from vidnet_sim.results.schema import (
     EPOCH_LINKS_SCHEMA,
     EPOCHS_SCHEMA,
@@ -67,8 +67,6 @@ TABLE_FILES: dict[str, str] = {name: f"{name}.parquet" for name in RUN_SCHEMAS}
 PACKETS_FILE = "packets.parquet"
 #: File of the optional ``latency_parts`` table (``run --explain``; listed in the manifest).
 LATENCY_PARTS_FILE = "latency_parts.parquet"
-#: Rows per row group of the per-packet table (its chunks).
-PACKETS_ROW_GROUP = 1 << 20
 #: The tables of folders written before the manifest listed its tables.
 _LEGACY_TABLES: tuple[str, ...] = tuple(SCHEMAS)
 MANIFEST_FILE = "manifest.json"
@@ -184,13 +182,17 @@ def run_files(
     manifest: Mapping[str, Any],
     packets: pd.DataFrame | None = None,
     latency_parts: pd.DataFrame | None = None,
+    *,
+    packets_sha256: str | None = None,
 ) -> dict[str, bytes]:
     """The bytes of each file of a run folder: its six tables, the per-packet table when
-    given (in row groups of :data:`PACKETS_ROW_GROUP` rows), the ``latency_parts`` table when
-    given and ``manifest.json``.
+    given (in row groups of :data:`~vidnet_sim.results.packets.PACKETS_ROW_GROUP` rows), the
+    ``latency_parts`` table when given and ``manifest.json``.
 
     ``versions`` and ``created`` (UTC, ISO 8601) are added to the manifest when missing,
     ``tables`` (each table's file name) and ``sha256`` (each table file's hash) are set.
+    ``packets_sha256``: the hash of a per-packet table written to the folder apart (streamed
+    as the run went), listed with the others.
     """
     files: dict[str, bytes] = {}
     for name, schema in RUN_SCHEMAS.items():
@@ -220,6 +222,9 @@ def run_files(
         files[LATENCY_PARTS_FILE] = buf.getvalue()
         full["tables"]["latency_parts"] = LATENCY_PARTS_FILE
     full["sha256"] = {f: hashlib.sha256(data).hexdigest() for f, data in files.items()}
+    if packets is None and packets_sha256 is not None:
+        full["tables"]["packets"] = PACKETS_FILE
+        full["sha256"][PACKETS_FILE] = packets_sha256
     full.setdefault("versions", versions())
     full.setdefault("created", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     text = json.dumps(to_jsonable(full), indent=2, allow_nan=False) + "\n"
@@ -227,16 +232,35 @@ def run_files(
     return files
 
 
-def write_run_files(out_dir: str | os.PathLike[str], files: Mapping[str, bytes]) -> Path:
+def write_run_files(
+    out_dir: str | os.PathLike[str],
+    files: Mapping[str, bytes],
+    staging: StagingFolder | None = None,
+) -> Path:
     """Make ``out_dir`` a run folder holding ``files`` (:func:`run_files`), replacing the
-    run there in one step (:func:`~vidnet_sim.results.atomic.replace_folder`).
+    run there in one step (:func:`~vidnet_sim.results.atomic.replace_folder`); with
+    ``staging`` (a :class:`~vidnet_sim.results.atomic.StagingFolder` for ``out_dir``
+    already holding some of the run's files), written into it, which then takes the place.
 
     Raises :class:`ResultsFolderError` if ``out_dir`` holds anything but a run's files.
     Returns the folder.
     """
     ordered = {n: d for n, d in files.items() if n != MANIFEST_FILE}
     ordered[MANIFEST_FILE] = files[MANIFEST_FILE]
-    return replace_folder(Path(out_dir), ordered, check=check_run_folder)
+    if staging is None:
+        return replace_folder(Path(out_dir), ordered, check=check_run_folder)
+    for name, data in ordered.items():
+        staging.write(name, data)
+    return staging.commit(check_run_folder)
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of the file ``path``, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def check_run_folder(folder: str | os.PathLike[str]) -> None:
@@ -268,14 +292,24 @@ def write_results(
     manifest: Mapping[str, Any],
     packets: pd.DataFrame | None = None,
     latency_parts: pd.DataFrame | None = None,
+    *,
+    staging: StagingFolder | None = None,
 ) -> Path:
     """Write ``tables`` (and the per-packet table ``packets`` and the ``latency_parts``
     table, if given) and ``manifest`` into the run folder ``out_dir`` (created if needed).
 
     The previous run there is replaced in one step (:func:`write_run_files`; see
-    :func:`run_files` for what is added to the manifest). Returns the folder.
+    :func:`run_files` for what is added to the manifest). With ``staging``, the run's
+    :class:`~vidnet_sim.results.atomic.StagingFolder`, its files are written there; a
+    per-packet table streamed into it (:data:`PACKETS_FILE`) is listed in the manifest with
+    its hash. Returns the folder.
     """
-    return write_run_files(out_dir, run_files(tables, manifest, packets, latency_parts))
+    streamed = None
+    if staging is not None and packets is None and staging.file(PACKETS_FILE).is_file():
+        staging.sync(PACKETS_FILE)
+        streamed = file_sha256(staging.file(PACKETS_FILE))
+    files = run_files(tables, manifest, packets, latency_parts, packets_sha256=streamed)
+    return write_run_files(out_dir, files, staging)
 
 
 def is_run(folder: Path) -> bool:
@@ -338,7 +372,7 @@ def _read_run(folder: Path) -> Results:
     if isinstance(listed, dict) and "packets" in listed:
         if not (folder / PACKETS_FILE).is_file():
             raise _incomplete(folder, [PACKETS_FILE])
-        packets = conform(_read_table(folder, PACKETS_FILE, hashes), PACKETS_SCHEMA)
+        packets = packets_frame(_read_table(folder, PACKETS_FILE, hashes))
     parts = None
     if isinstance(listed, dict) and "latency_parts" in listed:
         if not (folder / LATENCY_PARTS_FILE).is_file():
