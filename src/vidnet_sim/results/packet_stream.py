@@ -14,11 +14,11 @@ keeps only the rows of packets still in the network for the next window; at the 
 run every packet left is settled as it stands (in flight where the log says nothing more).
 
 What it keeps thus grows with the packets in flight (bounded by the buffers and the window),
-not with the run: the rows of packets emitted before the warm-up (counted nowhere) and, for
-a sampled ``packets`` table without latency parts, of packets outside the sample, are
-dropped at once. The outputs are those of the whole run's log: a packet's rows all go out
-together, so each chunk of the ``packets`` table holds whole packets (a table sorted by
-``(tree, seq)`` is the whole-log table), and the latency parts' integer sums add up exactly.
+not with the run (for a sampled ``packets`` table without latency parts, the rows of the
+packets outside the sample are dropped as they come). The outputs are those of the whole
+run's log: a packet's rows all go out together, so each chunk of the ``packets`` table
+holds whole packets (the table sorted by ``(tree, seq)`` is the whole log's), and the
+latency parts' integer sums add up exactly.
 """
 
 from __future__ import annotations
@@ -76,13 +76,12 @@ class PacketLogStream:
         """Take the log rows of the latest window(s) (copied: the engine reuses its buffer);
         with ``final``, the run is over and every packet is settled as it stands."""
         rows = np.asarray(rows, np.int64).reshape(-1, len(LOG_COLUMNS))
+        if self.parts is None and self.sample is not None:  # the others are not needed
+            rows = rows[sampled(rows[:, 0], rows[:, 1], self.sample)]
         if len(rows) == 0 and not (final and len(self._pending)):
             return
         lp = log_packets(self.index, np.concatenate([self._pending, rows]))
         ix = self.index
-        wanted = lp.emit >= self.warmup_ps
-        if self.parts is None and self.sample is not None:
-            wanted &= sampled(lp.tree, lp.seq, self.sample)
         if final:
             settled = np.ones(len(lp.emit), bool)
         else:
@@ -90,9 +89,11 @@ class PacketLogStream:
             settles = np.where(dep < 0, ix.n_deliver[lp.pos], ix.deliver[lp.pos] >= 0)
             done = np.add.reduceat(settles, lp.first) if len(lp.first) else lp.first
             settled = done >= ix.n_deliver[lp.root] - (ix.deliver[lp.root] >= 0)
-        self._pending = lp.log[(wanted & ~settled)[lp.packet]]
+        # a packet emitted before the warm-up is kept until it settles, or its later rows
+        # would look like a packet of their own
+        self._pending = lp.log[~settled[lp.packet]]
         self.peak_pending_rows = max(self.peak_pending_rows, len(self._pending))
-        out = lp.select(wanted & settled)
+        out = lp.select(settled & (lp.emit >= self.warmup_ps))
         w, e, d = self.warmup_ps, self.end_ps, self.drain
         if self.packets is not None:
             chunk = packets_chunk(
