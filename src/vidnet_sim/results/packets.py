@@ -71,7 +71,7 @@ PACKETS_SCHEMA: pa.Schema = pa.schema(
 OUTCOMES: tuple[str, ...] = ("delivered", "lost", "in_flight")
 _DELIVERED, _LOST, _IN_FLIGHT = range(3)
 #: Rows per row group of the per-packet table's Parquet file (its chunks).
-PACKETS_ROW_GROUP = 1 << 18
+PACKETS_ROW_GROUP = 1 << 16
 
 _U64 = np.uint64
 
