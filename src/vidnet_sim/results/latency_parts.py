@@ -195,6 +195,7 @@ class LatencyPartsSums:
         self.label_names: list[str] = sorted(set(labels))
         self._label_of = np.array([self.label_names.index(x) for x in labels], np.int64)
         self.pair_hist: I64 = np.zeros((len(plan.group_names), N_BUCKETS), np.int64)
+        self._bucket_lo = bucket_edges()[0]
         self._keys = np.zeros(0, np.int64)
         # per key: crossings, least depth, queueing, transmission, propagation sums
         self._vals = np.zeros((5, 0), np.int64)
@@ -202,23 +203,34 @@ class LatencyPartsSums:
     def add(self, parts: LatencyParts) -> None:
         """Add the delivered pairs and crossings of ``parts``."""
         n_groups, n_labels = len(self.pair_hist), len(self.label_names)
-        lo, _ = bucket_edges()
-        bucket = np.searchsorted(lo, parts.latency_ps, side="right") - 1
+        bucket = np.searchsorted(self._bucket_lo, parts.latency_ps, side="right") - 1
         self.pair_hist += np.bincount(
             parts.group * N_BUCKETS + bucket, minlength=n_groups * N_BUCKETS
         ).reshape(n_groups, N_BUCKETS)
+        if len(parts.link) == 0:
+            return
         key = (parts.group[parts.pair] * N_BUCKETS + bucket[parts.pair]) * n_labels
-        key += self._label_of[parts.link] if len(parts.link) else parts.link
-        vals = np.stack([np.ones(len(key), np.int64), parts.depth, *[parts.part(p) for p in PARTS]])
-        key = np.concatenate([self._keys, key])
-        vals = np.concatenate([self._vals, vals.reshape(5, -1)], axis=1)
-        order = np.argsort(key, kind="stable")
+        key += self._label_of[parts.link]
+        vals = np.stack(
+            [np.ones(len(key), np.int64), parts.depth, *[parts.part(p) for p in PARTS]]
+        )
+        order = np.argsort(key)
         key, vals = key[order], vals[:, order]
-        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else key
-        self._keys = key[first]
-        self._vals = np.add.reduceat(vals, first, axis=1) if len(key) else vals
-        if len(key):
-            self._vals[1] = np.minimum.reduceat(vals[1], first)
+        first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        key, least = key[first], np.minimum.reduceat(vals[1], first)
+        vals = np.add.reduceat(vals, first, axis=1)
+        vals[1] = least
+        # into the keys so far: added where present, inserted (in order) where not
+        at = np.searchsorted(self._keys, key)
+        known = at < len(self._keys)
+        known[known] = self._keys[at[known]] == key[known]
+        k = at[known]
+        least = np.minimum(self._vals[1, k], vals[1, known])
+        self._vals[:, k] += vals[:, known]
+        self._vals[1, k] = least
+        if not known.all():
+            self._keys = np.insert(self._keys, at[~known], key[~known])
+            self._vals = np.insert(self._vals, at[~known], vals[:, ~known], axis=1)
 
     def table(self) -> pd.DataFrame:
         """The ``latency_parts`` table (see the module documentation)."""

@@ -23,13 +23,13 @@ import numpy.typing as npt
 
 from vidnet_sim.network.plan import NetworkPlan
 
-__all__ = ["LOG_COLUMNS", "LogPackets", "TreeIndex", "log_packets", "sort_log"]
+__all__ = ["LOG_COLUMNS", "LogPackets", "TreeIndex", "log_packets"]
 
 I64 = npt.NDArray[np.int64]
 
 #: The columns of a packet log row.
 LOG_COLUMNS: tuple[str, ...] = ("tree", "seq", "link", "t_arrival", "t_departure", "t_start")
-_TREE, _SEQ, _LINK, _ARR, _DEP = range(5)
+_TREE, _SEQ, _LINK, _ARR = range(4)
 
 
 class TreeIndex:
@@ -107,15 +107,10 @@ def _depths(plan: NetworkPlan) -> tuple[I64, I64]:
     return depth, root_of
 
 
-def sort_log(log: I64) -> I64:
-    """``log`` sorted as the engines give it: by ``(tree, seq, t_arrival, link)``."""
-    log = np.asarray(log, np.int64).reshape(-1, len(LOG_COLUMNS))
-    return log[np.lexsort((log[:, _LINK], log[:, _ARR], log[:, _SEQ], log[:, _TREE]))]
-
-
 @dataclass(frozen=True)
 class LogPackets:
-    """A packet log's rows (``log``, sorted by packet) grouped by packet: per row its
+    """A packet log's rows (``log``, by packet: the rows of one packet together, in no
+    particular order, packets in ``(tree, seq)`` order) grouped by packet: per row its
     ``packet`` (index) and ``pos`` (position in its layout); per packet its ``first`` row,
     ``tree``, ``seq``, ``emit`` (emission: its earliest arrival, at a first link) and
     layout ``root``."""
@@ -146,13 +141,14 @@ class LogPackets:
         )
 
 
-def log_packets(index: TreeIndex, log: I64, *, sorted_by_packet: bool = False) -> LogPackets:
-    """``log``'s rows grouped by packet (sorted first, unless ``sorted_by_packet``: rows of
-    one packet together, packets in ``(tree, seq)`` order)."""
+def log_packets(index: TreeIndex, log: I64) -> LogPackets:
+    """``log``'s rows grouped by packet (sorted by ``(tree, seq)`` alone: what is computed
+    from a packet's rows does not depend on their order)."""
     log = np.asarray(log, np.int64).reshape(-1, len(LOG_COLUMNS))
-    if not sorted_by_packet:
-        log = sort_log(log)
     key = (log[:, _TREE] << 40) | log[:, _SEQ]
+    if len(key) > 1 and np.any(key[1:] < key[:-1]):
+        order = np.argsort(key)
+        log, key = log[order], key[order]
     new = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
     first = np.flatnonzero(new)
     packet = np.cumsum(new) - 1
