@@ -27,7 +27,7 @@ from planning import (
 )
 from vidnet_sim.core.engine import CoreEngine
 from vidnet_sim.network.plan import NetworkPlan
-from vidnet_sim.reference import ReferenceEngine
+from vidnet_sim.reference import ReferenceEngine, stats_differences
 from vidnet_sim.results import read_results
 from vidnet_sim.results.latency_parts import LatencyPartsSums, latency_parts
 from vidnet_sim.results.packet_stream import PacketLogStream
@@ -269,6 +269,8 @@ def test_run_streams_the_whole_runs_tables(tmp_path: Path, sample: float | None)
     held = run(path, packets=True, sample=sample, write=False)
     assert held.packets is not None
     pd.testing.assert_frame_equal(held.packets, want_packets)
+    # the statistics are those of a run without the log (window by window, the same windows)
+    assert stats_differences(res.stats, run(path, write=False).stats) == []
 
 
 def test_a_run_that_fails_leaves_the_previous_folder(tmp_path: Path) -> None:
