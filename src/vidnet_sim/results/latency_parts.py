@@ -211,9 +211,7 @@ class LatencyPartsSums:
             return
         key = (parts.group[parts.pair] * N_BUCKETS + bucket[parts.pair]) * n_labels
         key += self._label_of[parts.link]
-        vals = np.stack(
-            [np.ones(len(key), np.int64), parts.depth, *[parts.part(p) for p in PARTS]]
-        )
+        vals = np.stack([np.ones(len(key), np.int64), parts.depth, *[parts.part(p) for p in PARTS]])
         order = np.argsort(key)
         key, vals = key[order], vals[:, order]
         first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
