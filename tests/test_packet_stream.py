@@ -108,14 +108,15 @@ def streamed(
     plan: NetworkPlan, *, drain: bool, window: int, sample: Any = None, access: Any = ()
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, PacketLogStream]:
     """The packets table and latency parts of a core run streamed window by window, and the
-    same run's whole log (a second run, without the sink)."""
+    same run's whole log (a second run, without the sink, in one window: the log does not
+    depend on the windows)."""
     stream = PacketLogStream(
         plan, warmup_ps=WARMUP, end_ps=END, drain=drain, sample=sample, packets=PacketsWriter()
     )
     stream.parts = LatencyPartsSums(plan, access_links=set(access))
-    kw: dict[str, Any] = dict(warmup_ps=WARMUP, end_ps=END, drain=drain, window_ps=window)
-    CoreEngine(plan, active_state(plan), log=True, log_sink=stream, **kw).finish()
-    whole = CoreEngine(plan, active_state(plan), log=True, **kw)
+    kw: dict[str, Any] = dict(warmup_ps=WARMUP, end_ps=END, drain=drain)
+    CoreEngine(plan, active_state(plan), log=True, log_sink=stream, window_ps=window, **kw).finish()
+    whole = CoreEngine(plan, active_state(plan), log=True, window_ps=END, **kw)
     whole.finish()
     assert whole.packet_log is not None and stream.packets is not None
     return stream.packets.frame(), stream.parts.table(), whole.packet_log, stream
