@@ -17,12 +17,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from vidnet_sim.analysis.vary import AnalysisInputError, load_raw, make_vary
 from vidnet_sim.cli import main
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, ScenarioError
 from vidnet_sim.reference import stats_differences
 from vidnet_sim.runner import RunResult, run
-from vidnet_sim.scenario import Scenario, load_scenario
+from vidnet_sim.scenario import Scenario, load_scenario, parse_scenario_dict
 from vidnet_sim.scenario.groups import camera_streams, camera_traces
 from vidnet_sim.scenario.growth import scenario_for_year
 from vidnet_sim.scenario.trace import load_camera_traces
@@ -363,3 +364,17 @@ def test_example_scenario_is_a_replay() -> None:
     north = scenario.cameras[0]
     assert north.replays_trace and north.count == len(camera_traces(north)) == 4
     assert 1_700_000 < camera_streams(north)[0].bitrate_bps < 2_100_000  # about 2 Mbit/s
+
+
+def test_curves_leave_a_replay_alone() -> None:
+    file = Path(__file__).parent.parent / "scenarios" / "trace-cameras.toml"
+    data, base_dir = load_raw(file)
+    more = make_vary(data, "cameras")
+    assert more.current == 20  # the modelled group only
+    grown = parse_scenario_dict(more.apply(data, 40), base_dir=base_dir)
+    assert [(c.name, c.count) for c in grown.cameras] == [("north", 4), ("south", 40)]
+    faster = parse_scenario_dict(make_vary(data, "bitrate").apply(data, 2.0), base_dir=base_dir)
+    assert faster.cameras[0].bitrate is None and faster.cameras[1].bitrate == 6_000_000
+    only_replays = {**data, "cameras": data["cameras"][:1]}
+    with pytest.raises(AnalysisInputError, match="replaying recorded traces keep their count"):
+        make_vary(only_replays, "cameras")
