@@ -182,6 +182,8 @@ def test_group_equals_hand_built_trace_sources(tmp_path: Path, loop: bool) -> No
     assert (g.packet_hops, g.measured_ps) == (h.packet_hops, h.measured_ps)
     assert merged_groups(g)["dropped"] > 0  # the access buffers overflow: drops compared too
     assert merged_groups(g)["frames"] == 0  # a packet trace has no frames
+    egress = [w for w in group.warnings if "own egress buffer" in w]
+    assert len(egress) == 1 and "its recorded traces send bursts larger than that" in egress[0]
     # packet by packet (the same trees, in the same order)
     gp = simulate(group.scenario, packets=True).packets
     hp = simulate(by_hand.scenario, packets=True).packets
