@@ -295,6 +295,10 @@ def test_bad_traces_are_scenario_errors(tmp_path: Path) -> None:
     )
     (tmp_path / "north.csv").write_text("camera,time,size\n")
     assert "the trace is empty (no rows)" in problems_of(tmp_path, good)
+    (tmp_path / "north.csv").write_text("camera,time,size\na,0.5,10\n ,0.6,10\n")
+    assert "row 2 (line 3): camera is empty (each row names its camera)" in problems_of(
+        tmp_path, good
+    )
     (tmp_path / "north.csv").write_text("camera,time,size\na,0.5,10\nb,0.1,10\na,0.2,10\n")
     unsorted = problems_of(tmp_path, good)
     assert (

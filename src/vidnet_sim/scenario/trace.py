@@ -105,12 +105,12 @@ def _times_sizes(
     names: list[str],
     row: Row,
     fail: Callable[[str], TraceError],
-    also: tuple[str, ...] = (),
+    also: tuple[tuple[str, str], ...] = (),
 ) -> tuple[I64, I64]:
     """The checked ``time``/``time_ps`` and ``size`` columns (any order of rows); ``also``
-    names further required columns (``"'camera' (...)"``)."""
+    lists further required columns, ``(name, what it holds)``."""
     has_time, has_time_ps = "time" in names, "time_ps" in names
-    missing = [what for what in also if what.split("'")[1] not in names]
+    missing = [f"{name!r} ({what})" for name, what in also if name not in names]
     if not has_time and not has_time_ps:
         missing.append("'time' (seconds) or 'time_ps' (picoseconds)")
     if "size" not in names:
@@ -252,12 +252,13 @@ def _group_file_traces(path: Path, stamp: tuple[int, int]) -> CameraTraces:
     columns, names, row = _read(path)
     fail = _failer(path)
     times, sizes = _times_sizes(
-        path, columns, names, row, fail, also=("'camera' (one value per camera)",)
+        path, columns, names, row, fail, also=(("camera", "one value per camera"),)
     )
     cameras = _camera_values(columns["camera"], row, fail)
-    labels = sorted(set(cameras), key=_camera_order)
-    code = {label: k for k, label in enumerate(labels)}
-    codes = np.array([code[c] for c in cameras], dtype=np.int64)
+    found, inverse = np.unique(cameras, return_inverse=True)
+    labels = sorted((str(c) for c in found), key=_camera_order)
+    rank = {label: k for k, label in enumerate(labels)}
+    codes = np.array([rank[str(c)] for c in found], dtype=np.int64)[inverse.reshape(-1)]
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
     per_camera = [order[bounds[k] : bounds[k + 1]] for k in range(len(labels))]
@@ -270,13 +271,19 @@ def _group_file_traces(path: Path, stamp: tuple[int, int]) -> CameraTraces:
     )
 
 
-def _camera_values(column: Column, row: Row, fail: Callable[[str], TraceError]) -> list[str]:
-    raw = column.tolist() if isinstance(column, np.ndarray) else column.to_pylist()
-    values = [str(v).strip() for v in raw]
-    for i, v in enumerate(values):
-        if not v:
-            raise fail(f"{row(i)}: camera is empty (each row names its camera)")
-    return values
+def _camera_values(
+    column: Column, row: Row, fail: Callable[[str], TraceError]
+) -> npt.NDArray[np.str_]:
+    """The ``camera`` column as text (whole numbers as their digits), none empty."""
+    import pyarrow.compute as pc
+
+    if isinstance(column, np.ndarray):
+        return column.astype(str)
+    text = pc.utf8_trim_whitespace(column)
+    empty = np.flatnonzero(np.asarray(pc.equal(text, "").to_numpy(zero_copy_only=False), bool))
+    if empty.size:
+        raise fail(f"{row(int(empty[0]))}: camera is empty (each row names its camera)")
+    return np.asarray(text.to_numpy(zero_copy_only=False), dtype=str)
 
 
 def _camera_order(label: str) -> tuple[int, int, str]:
