@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from vidnet_sim.analysis.bill.price import nominal_storage
+from vidnet_sim.analysis.estimates import estimate
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw, make_vary
 from vidnet_sim.cli import main
 from vidnet_sim.core.stats import RunStats
@@ -221,6 +223,10 @@ def test_cbr_trace_gives_the_analytic_throughput(tmp_path: Path) -> None:
     storage = result.storage
     assert storage is not None
     assert storage["bytes_per_day"].tolist() == [pytest.approx(1e6 * 86_400)]
+    # the bill's storage (no simulation) and the fast estimates use the trace's mean rate
+    assert nominal_storage(scenario)["bytes_per_day"].tolist() == [pytest.approx(1e6 * 86_400)]
+    links = estimate(scenario).links.set_index("link")
+    assert links.loc["north[0]->agg", "mean_bps"] == pytest.approx(wire_bits * 1000, rel=1e-12)
 
 
 def test_the_replay_does_not_depend_on_the_seed(tmp_path: Path) -> None:
