@@ -331,6 +331,12 @@ def test_keys_that_do_not_apply_to_a_replay(tmp_path: Path) -> None:
     )
 
 
+def test_a_replay_round_trips_as_a_model(tmp_path: Path) -> None:
+    scenario = load(tmp_path, trace_group(tmp_path, camera_rows(2)))
+    assert Scenario.model_validate(scenario.model_dump()) == scenario
+    assert Scenario.model_validate(scenario.model_dump(by_alias=True)) == scenario
+
+
 def test_an_alarm_cannot_scale_a_replay(tmp_path: Path) -> None:
     good = trace_group(tmp_path, camera_rows(2))
     alarm = '[[events]]\nkind = "alarm"\ntargets = ["{}"]\nat = "50ms"\nduration = "10ms"\n'

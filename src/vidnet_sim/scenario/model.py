@@ -466,8 +466,11 @@ class CameraGroup(_Model):
                 problems.append(("loop", "only with trace or trace_dir (a recorded trace)"))
             return problems
         key = "trace" if self.trace is not None else "trace_dir"
+        fields = type(self).model_fields
         for f in TRACE_EXCLUDED_KEYS:
-            if f in self.model_fields_set:
+            # a default value is harmless (and every key is set in a model_dump round trip)
+            default = fields[f].get_default(call_default_factory=True)
+            if f in self.model_fields_set and getattr(self, f) != default:
                 problems.append(
                     (
                         f,
