@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from vidnet_sim.errors import VidnetError
-from vidnet_sim.scenario import load_scenario, parse_scenario_dict
-from vidnet_sim.scenario.model import default_bitrate_bps
+from vidnet_sim.scenario import load_scenario
+from vidnet_sim.scenario.model import UNITS_REQUIRED, CameraGroup
 from vidnet_sim.scenario.toml_file import read_toml
 from vidnet_sim.scenario.units import parse_rate, parse_time
 from vidnet_sim.variation.paths import Loc, PathError, resolve, set_value
@@ -109,7 +109,7 @@ class Vary:
         if self.kind == "fixed":  # nothing varies (sizing: the data is set by the caller)
             return out
         if self.kind == "cameras":
-            cams = out.get("cameras", [])
+            cams = _modelled_cameras(out)
             total = sum(int(c["count"]) for c in cams)
             for c in cams:
                 c["count"] = max(1, round(int(c["count"]) * x / total))
@@ -127,16 +127,16 @@ class Vary:
         return out
 
 
-def _scale_bitrates(data: dict[str, Any], x: float) -> None:
+def _modelled_cameras(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The raw camera groups of the video model: a group replaying recorded traces keeps its
+    count (the cameras in its trace) and its packets."""
+    return [c for c in data.get("cameras", []) if "trace" not in c and "trace_dir" not in c]
 
-    sc = parse_scenario_dict(copy.deepcopy(data))
-    for raw, cam in zip(data.get("cameras", []), sc.cameras, strict=True):
-        b = (
-            cam.bitrate
-            if cam.bitrate is not None
-            else default_bitrate_bps(cam.codec, cam.resolution, cam.fps)
-        )
-        raw["bitrate"] = f"{max(1, round(b * x))}bps"
+
+def _scale_bitrates(data: dict[str, Any], x: float) -> None:
+    for raw in _modelled_cameras(data):
+        cam = CameraGroup.model_validate(raw, context={UNITS_REQUIRED: True})
+        raw["bitrate"] = f"{max(1, round(cam.bitrate_bps * x))}bps"
     for raw in data.get("sources", []):
         if raw.get("kind") == "trace":
             continue
@@ -151,9 +151,16 @@ def _scale_bitrates(data: dict[str, Any], x: float) -> None:
 def make_vary(data: dict[str, Any], what: str) -> Vary:
     """The variable ``what`` (``cameras``, ``bitrate`` or a dotted path) of raw ``data``."""
     if what == "cameras":
-        cams = data.get("cameras") or []
+        cams = _modelled_cameras(data)
         if not cams:
-            raise AnalysisInputError("--vary cameras: the scenario has no camera group")
+            why = (
+                " (groups replaying recorded traces keep their count)"
+                if data.get("cameras")
+                else ""
+            )
+            raise AnalysisInputError(
+                f"--vary cameras: the scenario has no camera group to scale{why}"
+            )
         return Vary(what, "cameras", None, float(sum(int(c["count"]) for c in cams)))
     if what == "bitrate":
         return Vary(what, "bitrate", None, 1.0)

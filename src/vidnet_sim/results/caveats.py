@@ -136,6 +136,10 @@ def camera_egress_caveats(
         frame = f"a mean I-frame is {_size(i_frame, buffer)}"
         if scale > 1.0:
             frame += f", {_size(i_frame * scale, buffer)} at {scale:g}x bitrate"
+        remedy = "lower the bitrate"
+        if cam.replays_trace:
+            frame = "its recorded traces send bursts larger than that"
+            remedy = "check the capture (a replay sends each packet at its recorded time)"
         peak = max((int(peaks.get(name, 0)) for name in mine), default=0)
         key, held = "access_buffer", f"access_buffer = {_size(buffer, buffer)}"
         if cam.access_buffer_packets is not None:
@@ -146,10 +150,10 @@ def camera_egress_caveats(
                 f"camera group {cam.name!r}: {lost} packets ({lost / sent:.1%} of what its "
                 f"cameras sent, on {cams} of {cam.count} cameras) were dropped in the cameras' "
                 f"own egress buffer ({held}, peak queue "
-                f"{_size(peak, buffer)}) before reaching the network: {frame} (the largest "
-                "frames are bigger than the mean), sent at access_rate "
-                f"{cam.access_rate / 1e6:g} Mbit/s; raise {key} or access_rate, or "
-                "lower the bitrate",
+                f"{_size(peak, buffer)}) before reaching the network: {frame}"
+                + ("" if cam.replays_trace else " (the largest frames are bigger than the mean)")
+                + f", sent at access_rate {cam.access_rate / 1e6:g} Mbit/s; raise {key} or "
+                f"access_rate, or {remedy}",
                 affects_sla=True,
             )
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.scenario.model import (
     CameraGroup,
     CameraStream,
@@ -20,16 +21,19 @@ from vidnet_sim.scenario.model import (
     default_bitrate_bps,
 )
 from vidnet_sim.scenario.raw import target_groups
+from vidnet_sim.scenario.trace import CameraTraces, load_camera_traces
 
 __all__ = [
     "GroupInfo",
     "StreamParams",
     "camera_name",
     "camera_streams",
+    "camera_traces",
     "event_groups",
     "fps_fraction",
     "scenario_groups",
     "stream_group_name",
+    "trace_count_mismatch",
 ]
 
 
@@ -55,8 +59,61 @@ class StreamParams:
     multicast: bool
 
 
+def camera_traces(cam: CameraGroup) -> CameraTraces:
+    """The recorded traces of a group that replays them (``trace`` or ``trace_dir``), one per
+    camera (read once while the files are unchanged).
+
+    Raises :class:`~vidnet_sim.scenario.trace.TraceError` for a bad trace, and
+    :class:`~vidnet_sim.errors.ScenarioError` when ``count`` is not the number of cameras in
+    it (the loader reports both at their keys)."""
+    if cam.trace is not None:
+        traces = load_camera_traces(cam.trace)
+    elif cam.trace_dir is not None:
+        traces = load_camera_traces(cam.trace_dir, folder=True)
+    else:
+        raise ValueError(f"camera group {cam.name!r} replays no trace")
+    mismatch = trace_count_mismatch(cam, traces)
+    if mismatch is not None:
+        raise ScenarioError(Problem(f'cameras (name="{cam.name}").count', mismatch))
+    return traces
+
+
+def trace_count_mismatch(cam: CameraGroup, traces: CameraTraces) -> str | None:
+    """Why ``cam.count`` does not fit ``traces`` (one camera per trace), or None."""
+    if cam.count == len(traces):
+        return None
+    shown = ", ".join(repr(x) for x in traces.labels[:5])
+    more = f" and {len(traces) - 5} more" if len(traces) > 5 else ""
+    where = cam.trace if cam.trace is not None else cam.trace_dir
+    per = "'camera' values" if cam.trace is not None else "trace files"
+    return (
+        f"got {cam.count}: {where} holds {len(traces)} camera(s) ({per}: {shown}{more}); "
+        f"count must equal the number of cameras in the trace"
+    )
+
+
 def camera_streams(cam: CameraGroup) -> list[StreamParams]:
-    """The streams of every camera of ``cam``: its ``streams``, or the group itself."""
+    """The streams of every camera of ``cam``: its ``streams``, or the group itself.
+
+    A group replaying traces is one stream whose ``bitrate_bps`` is its traces' mean payload
+    rate (:attr:`~vidnet_sim.scenario.trace.CameraTraces.mean_payload_bps`); the video
+    model's parameters of that stream are unused."""
+    if cam.replays_trace:
+        return [
+            StreamParams(
+                None,
+                fps_fraction(cam.fps),
+                cam.gop_frames,
+                camera_traces(cam).mean_payload_bps,
+                cam.ip_ratio,
+                0.0,
+                0.0,
+                cam.max_payload,
+                list(cam.destinations),
+                cam.class_,
+                cam.multicast,
+            )
+        ]
     if not cam.streams:
         vbr = cam.rate_control == "vbr"
         return [
@@ -138,13 +195,17 @@ def scenario_groups(scenario: Scenario) -> GroupInfo:
     owners: list[str] = []
     for i, cam in enumerate(scenario.cameras):
         where = f'cameras[{i}] (name="{cam.name}")'
-        for j, st in enumerate(camera_streams(cam)):
-            names.append(stream_group_name(cam, st))
-            classes.append(st.class_)
+        # a trace group is one stream; its traces are not read here
+        streams = (
+            [(cam.name, None, cam.class_)]
+            if cam.replays_trace
+            else [(stream_group_name(cam, st), st.suffix, st.class_) for st in camera_streams(cam)]
+        )
+        for j, (name, suffix, cls) in enumerate(streams):
+            names.append(name)
+            classes.append(cls)
             kinds.append("camera")
-            paths.append(
-                where if st.suffix is None else f'{where}.streams[{j}] (name="{st.suffix}")'
-            )
+            paths.append(where if suffix is None else f'{where}.streams[{j}] (name="{suffix}")')
             owners.append(cam.name)
     for i, src in enumerate(scenario.sources):
         names.append(src.name)

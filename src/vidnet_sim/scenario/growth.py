@@ -5,7 +5,8 @@ names a ``year`` (1, 2, ...; strictly increasing from entry to entry) and what t
 
 ``scale_cameras``
     Multiply the ``count`` of camera groups that exist before this entry: a number scales
-    every group, a table (``{ "north-streets" = 1.5 }``) the groups it names. The new count is
+    every group (but those replaying recorded traces, whose count is the number of cameras
+    in their trace), a table (``{ "north-streets" = 1.5 }``) the groups it names. The new count is
     ``max(1, floor(count × factor + ½))`` (half up), applied year after year to the count of
     the time. Applied before the entry's own additions.
 ``nodes``, ``links``, ``cameras``, ``sources``, ``services``
@@ -42,6 +43,7 @@ from vidnet_sim.scenario.fields import UNITS_REQUIRED
 from vidnet_sim.scenario.growth_year import GROWTH_SECTIONS, GrowthYear
 from vidnet_sim.scenario.model import CameraGroup, Link, Node, Scenario, Service, Source
 from vidnet_sim.scenario.sla_classes import sla_class_problems
+from vidnet_sim.scenario.trace import resolve_trace_paths
 
 __all__ = [
     "GROWTH_SECTIONS",
@@ -77,11 +79,14 @@ def _grow(
     name_of: Callable[[_T], object],
     count_of: Callable[[_T], object],
     with_count: Callable[[_T, int], _T],
+    replays_trace: Callable[[_T], bool],
 ) -> dict[str, list[_T]]:
     """Apply growth entries ``(scale_cameras, items by section)`` in order to ``sections``.
 
     One implementation for raw tables (:func:`year_data`) and for models
     (:func:`scenario_for_year`); values of the wrong type are left for validation to report.
+    A number scales every group but those replaying recorded traces (their count is the
+    number of cameras in the trace).
     """
     out = {s: list(sections.get(s, [])) for s in GROWTH_SECTIONS}
     for scale, items in entries:
@@ -92,7 +97,7 @@ def _grow(
                 if isinstance(scale, dict):
                     factor = scale.get(name_of(cam)) if isinstance(name_of(cam), str) else None
                 else:
-                    factor = scale
+                    factor = None if replays_trace(cam) else scale
                 if (  # (values out of bounds are left for validation to report)
                     isinstance(count, int)
                     and not isinstance(count, bool)
@@ -144,6 +149,7 @@ def year_data(data: dict[str, Any], year: int, *, prune_sla: bool = True) -> dic
             lambda c: c.get("name") if isinstance(c, dict) else None,
             lambda c: c.get("count") if isinstance(c, dict) else None,
             lambda c, n: {**c, "count": n},
+            lambda c: isinstance(c, dict) and ("trace" in c or "trace_dir" in c),
         )
         for s in GROWTH_SECTIONS:
             if grown[s] or s in out:
@@ -213,35 +219,20 @@ def scenario_for_year(scenario: Scenario, year: int) -> Scenario:
         lambda c: c.name,
         lambda c: c.count,
         lambda c, n: c.model_copy(update={"count": n}),
+        lambda c: c.replays_trace,
     )
     return scenario.model_copy(update={**grown, "growth": []})
 
 
 # --------------------------------------------------------------------------- loading
 def resolve_growth_files(data: dict[str, Any], base: Path) -> dict[str, Any]:
-    """``data`` with each growth source's relative trace ``file`` made absolute against
-    ``base`` (as the loader does for ``[[sources]]``)."""
+    """``data`` with the relative trace paths of each growth entry's sources and camera
+    groups made absolute against ``base`` (as the loader does for the base scenario)."""
     growth = data.get("growth")
     if not isinstance(growth, list):
         return data
-    changed = False
-    entries = []
-    for entry in growth:
-        srcs = entry.get("sources") if isinstance(entry, dict) else None
-        if isinstance(srcs, list) and any(
-            isinstance(s, dict) and isinstance(s.get("file"), str) and s["file"] for s in srcs
-        ):
-            changed = True
-            entry = {
-                **entry,
-                "sources": [
-                    {**s, "file": str(base / s["file"])}
-                    if isinstance(s, dict) and isinstance(s.get("file"), str) and s["file"]
-                    else s
-                    for s in srcs
-                ],
-            }
-        entries.append(entry)
+    entries = [resolve_trace_paths(e, base) if isinstance(e, dict) else e for e in growth]
+    changed = any(a is not b for a, b in zip(entries, growth, strict=True))
     return {**data, "growth": entries} if changed else data
 
 

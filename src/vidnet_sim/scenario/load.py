@@ -10,7 +10,6 @@ e.g. ``links[3] (id="agg1-core").rate``, and says what was given and what was ex
 
 from __future__ import annotations
 
-import copy
 import difflib
 import functools
 import heapq
@@ -27,13 +26,25 @@ from pydantic import BaseModel, ValidationError
 
 from vidnet_sim.errors import Problem, ScenarioError, UnitError
 from vidnet_sim.scenario.bounds import MAX_CAMERAS
-from vidnet_sim.scenario.groups import scenario_groups
+from vidnet_sim.scenario.groups import scenario_groups, trace_count_mismatch
 from vidnet_sim.scenario.growth import plan_data, remap_problem, resolve_growth_files, year_data
-from vidnet_sim.scenario.model import SLA_KEY_ALIASES, UNITS_REQUIRED, Event, Scenario, Source
+from vidnet_sim.scenario.model import (
+    SLA_KEY_ALIASES,
+    UNITS_REQUIRED,
+    CameraGroup,
+    Event,
+    Scenario,
+    Source,
+)
 from vidnet_sim.scenario.raw import did_you_mean, raw_items, target_groups
 from vidnet_sim.scenario.sla_classes import sla_class_problems
 from vidnet_sim.scenario.toml_file import nesting_problem, read_toml
-from vidnet_sim.scenario.trace import TraceError, load_trace
+from vidnet_sim.scenario.trace import (
+    TraceError,
+    load_camera_traces,
+    load_trace,
+    resolve_trace_paths,
+)
 from vidnet_sim.scenario.units import (
     format_length,
     format_rate,
@@ -95,7 +106,7 @@ def parse_scenario_dict(
     # absolute, so that resolved paths stay right whatever the current folder, and resolving
     # them again (each year of a growth plan, the network's trace loader) changes nothing
     base = Path(os.path.abspath(base_dir if base_dir is not None else Path.cwd()))
-    data = resolve_growth_files(_resolve_files(data, base), base)
+    data = resolve_growth_files(resolve_trace_paths(data, base), base)
     problems: list[Problem] = []
     scenario: Scenario | None
     try:
@@ -111,6 +122,8 @@ def parse_scenario_dict(
     problems += _check_qos(scenario, data)
     problems += _check_group_names(scenario, data)
     problems += _check_traces(_valid_items(scenario, data, "sources", Source), data)
+    problems += _check_camera_traces(_valid_items(scenario, data, "cameras", CameraGroup), data)
+    problems += _check_trace_alarms(data)
     if not problems and scenario is not None and scenario.growth:
         problems += _growth_problems(scenario, data, source, base)  # every year of the plan
     notes, conflicts = _sla_key_notes(data)
@@ -146,24 +159,6 @@ def _sla_key_notes(data: dict[str, Any]) -> tuple[list[str], list[Problem]]:
                     f"{new}_ps), accepted; write {new!r}"
                 )
     return notes, problems
-
-
-# --------------------------------------------------------------------------- trace paths
-def _resolve_files(data: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Return ``data`` with each source's relative ``file`` made absolute against ``base``."""
-    sources = data.get("sources")
-    if not isinstance(sources, list) or not any(
-        isinstance(s, dict) and isinstance(s.get("file"), str) for s in sources
-    ):
-        return data
-    data = copy.copy(data)
-    data["sources"] = [
-        {**s, "file": str(base / s["file"])}
-        if isinstance(s, dict) and isinstance(s.get("file"), str) and s["file"]
-        else s
-        for s in sources
-    ]
-    return data
 
 
 # --------------------------------------------------------------------------- paths
@@ -781,16 +776,21 @@ def _overlaps(spans: Iterable[tuple[int, int, int]]) -> list[tuple[int, int]]:
 _MAX_OVERLAPS = 1000
 
 
-def _check_alarms(events: list[tuple[int, Event]], data: dict[str, Any]) -> list[Problem]:
-    """Two alarms on a common target (a group, or a node or district standing for its
-    camera groups) must not overlap in time."""
-    problems: list[Problem] = []
-    names = [
+def _raw_group_names(data: dict[str, Any]) -> list[str]:
+    """The names of the camera groups, sources and services in the raw ``data``."""
+    return [
         str(item["name"])
         for section in ("cameras", "sources", "services")
         for _, item in raw_items(data, section)
         if isinstance(item.get("name"), str)
     ]
+
+
+def _check_alarms(events: list[tuple[int, Event]], data: dict[str, Any]) -> list[Problem]:
+    """Two alarms on a common target (a group, or a node or district standing for its
+    camera groups) must not overlap in time."""
+    problems: list[Problem] = []
+    names = _raw_group_names(data)
     groups_of = _raw_target_groups(data, names)
 
     def groups(event: Event) -> list[str]:
@@ -932,6 +932,63 @@ def _check_traces(sources: list[tuple[int, Source]], data: dict[str, Any]) -> li
             problems.append(Problem(where, exc.message))
         except Exception as exc:  # a reader failing in an unforeseen way is still a bad file
             problems.append(Problem(where, f"cannot read trace {src.file}: {exc}"))
+    return problems
+
+
+def _check_camera_traces(
+    cameras: list[tuple[int, CameraGroup]], data: dict[str, Any]
+) -> list[Problem]:
+    """Read the traces of each camera group replaying them: readable, one camera per
+    trace."""
+    problems: list[Problem] = []
+    for i, cam in cameras:
+        key, path = ("trace", cam.trace) if cam.trace is not None else ("trace_dir", cam.trace_dir)
+        if path is None:
+            continue
+        try:
+            traces = load_camera_traces(path, folder=key == "trace_dir")
+        except TraceError as exc:
+            problems.append(Problem(_path(("cameras", i, key), data), exc.message))
+            continue
+        except Exception as exc:  # a reader failing in an unforeseen way is still a bad file
+            problems.append(
+                Problem(_path(("cameras", i, key), data), f"cannot read trace {path}: {exc}")
+            )
+            continue
+        mismatch = trace_count_mismatch(cam, traces)
+        if mismatch is not None:
+            problems.append(Problem(_path(("cameras", i, "count"), data), mismatch))
+    return problems
+
+
+def _check_trace_alarms(data: dict[str, Any]) -> list[Problem]:
+    """An alarm scales a video model's bitrate: it cannot target a camera group replaying a
+    recorded trace (nor a node or district with one attached)."""
+    replaying = {
+        str(c["name"])
+        for _, c in raw_items(data, "cameras")
+        if isinstance(c.get("name"), str) and ("trace" in c or "trace_dir" in c)
+    }
+    if not replaying:
+        return []
+    names = _raw_group_names(data)
+    groups_of = _raw_target_groups(data, names)
+    problems: list[Problem] = []
+    for i, item in raw_items(data, "events"):
+        if item.get("kind") != "alarm":
+            continue
+        for k, target in _str_list(item, "targets"):
+            hit = [g for g in groups_of(target) if g in replaying]
+            if hit:
+                via = "" if hit == [target] else f" (it stands for camera group {hit[0]!r})"
+                problems.append(
+                    Problem(
+                        _path(("events", i, "targets", k), data),
+                        f"got {target!r}{via}: camera group {hit[0]!r} replays a recorded "
+                        "trace, which an alarm cannot scale; alarms apply to modelled camera "
+                        "groups and poisson sources (target those, or use start/stop events)",
+                    )
+                )
     return problems
 
 

@@ -362,8 +362,29 @@ class CameraStream(_Model):
     multicast: bool | None = None
 
 
+#: The keys of the video model, which a camera group replaying a trace must not give.
+TRACE_EXCLUDED_KEYS = (
+    "codec",
+    "resolution",
+    "fps",
+    "bitrate",
+    "gop",
+    "ip_ratio",
+    "p_sigma",
+    "i_sigma",
+    "rate_control",
+    "max_payload",
+    "phase",
+    "streams",
+    "motion",
+    "day_night",
+)
+
+
 class CameraGroup(_Model):
-    """``count`` identical cameras attached to node ``attach``, streaming to ``destinations``."""
+    """``count`` identical cameras attached to node ``attach``, streaming to ``destinations``
+    (the video model), or ``count`` cameras replaying their recorded traces (``trace``: one
+    file with a ``camera`` column; ``trace_dir``: a folder of files, one per camera)."""
 
     name: _Name
     count: Annotated[int, Field(ge=1, le=MAX_CAMERAS)]
@@ -396,10 +417,13 @@ class CameraGroup(_Model):
     kind: CameraKind = "fixed"
     poe_class: PoeClass | None = None
     retention_days: Annotated[int, Field(ge=1, le=3650)] = DEFAULT_RETENTION_DAYS
+    trace: _Name | None = None
+    trace_dir: _Name | None = None
+    loop: bool = False
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
-        problems: list[tuple[str, str]] = []
+        problems: list[tuple[str, str]] = self._trace_rules()
         if self.access_delay is not None and self.access_length is not None:
             problems.append(
                 ("access_length", "give either access_delay or access_length, not both")
@@ -425,6 +449,42 @@ class CameraGroup(_Model):
             seen.setdefault(stream.name, j)
         _raise_rules(problems)
         return self
+
+    def _trace_rules(self) -> list[tuple[str, str]]:
+        """``trace`` or ``trace_dir`` (not both) replace the video model's keys."""
+        problems: list[tuple[str, str]] = []
+        if self.trace is not None and self.trace_dir is not None:
+            problems.append(
+                (
+                    "trace_dir",
+                    "give either trace (one file with a 'camera' column) or trace_dir (a "
+                    "folder of files, one per camera), not both",
+                )
+            )
+        if not self.replays_trace:
+            if self.loop:
+                problems.append(("loop", "only with trace or trace_dir (a recorded trace)"))
+            return problems
+        key = "trace" if self.trace is not None else "trace_dir"
+        fields = type(self).model_fields
+        for f in TRACE_EXCLUDED_KEYS:
+            # a default value is harmless (and every key is set in a model_dump round trip)
+            default = fields[f].get_default(call_default_factory=True)
+            if f in self.model_fields_set and getattr(self, f) != default:
+                problems.append(
+                    (
+                        f,
+                        f"not with {key}: the recorded trace gives every packet's time and "
+                        "payload size; remove it (or the trace)",
+                    )
+                )
+        return problems
+
+    @property
+    def replays_trace(self) -> bool:
+        """Whether the group replays recorded traces (``trace`` or ``trace_dir``) instead of
+        the video model."""
+        return self.trace is not None or self.trace_dir is not None
 
     @property
     def bitrate_bps(self) -> int:

@@ -1,4 +1,5 @@
-"""Read a packet trace (CSV or Parquet) into exact integer arrays for a trace source.
+"""Read a packet trace (CSV or Parquet) into exact integer arrays for a trace source, and the
+traces of a camera group replaying them (:func:`load_camera_traces`).
 
 A trace has one row per packet and two columns (others are ignored):
 
@@ -9,13 +10,20 @@ A trace has one row per packet and two columns (others are ignored):
 Times must be non-negative and non-decreasing. CSV files need a header line; ``.parquet`` and
 ``.pq`` files are read as Parquet (a floating-point ``time`` column there is read through its
 shortest decimal representation, ``0.1`` → 100 000 000 000 ps).
+
+A camera group's traces are either one file with a third column, ``camera`` (each distinct
+value one camera; its rows, in file order, its trace), or a folder of trace files, one camera
+per file in the order of their names.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -27,7 +35,14 @@ import pandas as pd
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.scenario.units import format_time
 
-__all__ = ["TraceError", "load_trace"]
+__all__ = [
+    "CameraTraces",
+    "TraceError",
+    "load_camera_traces",
+    "load_trace",
+    "resolve_trace_paths",
+    "trace_period_ps",
+]
 
 I64 = npt.NDArray[np.int64]
 
@@ -40,6 +55,8 @@ _FAST_INT = r"\d{1,18}"
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?")
 _INTEGER = re.compile(r"[+-]?\d+")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
+_TRACE_SUFFIXES = (".csv", *_PARQUET_SUFFIXES)
+_KEPT = ("time", "time_ps", "size", "camera")
 
 
 class TraceError(ScenarioError):
@@ -58,20 +75,42 @@ def load_trace(path: str | os.PathLike[str]) -> tuple[I64, I64]:
     and, for bad values, the first bad row.
     """
     path = Path(path)
+    columns, names, row = _read(path)
+    fail = _failer(path)
+    times, sizes = _times_sizes(path, columns, names, row, fail)
+    _check_sorted(times, np.arange(len(times)), row, fail, "")
+    return times, sizes
+
+
+def _read(path: Path) -> tuple[dict[str, Column], list[str], Row]:
     if not path.exists():
         raise TraceError(f"trace file not found: {path}", path)
     if not path.is_file():
         raise TraceError(f"trace path is not a file: {path}", path)
     if path.suffix.lower() in _PARQUET_SUFFIXES:
-        columns, names, row = _read_parquet(path)
-    else:
-        columns, names, row = _read_csv(path)
+        return _read_parquet(path)
+    return _read_csv(path)
 
+
+def _failer(path: Path) -> Callable[[str], TraceError]:
     def fail(message: str) -> TraceError:
         return TraceError(message, path)
 
+    return fail
+
+
+def _times_sizes(
+    path: Path,
+    columns: dict[str, Column],
+    names: list[str],
+    row: Row,
+    fail: Callable[[str], TraceError],
+    also: tuple[tuple[str, str], ...] = (),
+) -> tuple[I64, I64]:
+    """The checked ``time``/``time_ps`` and ``size`` columns (any order of rows); ``also``
+    lists further required columns, ``(name, what it holds)``."""
     has_time, has_time_ps = "time" in names, "time_ps" in names
-    missing = []
+    missing = [f"{name!r} ({what})" for name, what in also if name not in names]
     if not has_time and not has_time_ps:
         missing.append("'time' (seconds) or 'time_ps' (picoseconds)")
     if "size" not in names:
@@ -103,15 +142,186 @@ def load_trace(path: str | os.PathLike[str]) -> tuple[I64, I64]:
     if bad_size.size:
         i = int(bad_size[0])
         raise fail(f"{row(i)}: size must be a positive number of bytes, got {int(sizes[i])}")
-    decreasing = np.flatnonzero(np.diff(times) < 0)
-    if decreasing.size:
-        i = int(decreasing[0]) + 1
-        raise fail(
-            f"times must be sorted (non-decreasing): {row(i)} has time "
-            f"{format_time(int(times[i]))}, earlier than {format_time(int(times[i - 1]))} "
-            f"in the row before"
-        )
     return times, sizes
+
+
+def _check_sorted(
+    times: I64, rows: npt.NDArray[np.intp], row: Row, fail: Callable[[str], TraceError], who: str
+) -> None:
+    """Times of the rows ``rows`` (in file order) must not decrease; ``who`` names whose
+    times they are (``" of camera 'a'"``)."""
+    decreasing = np.flatnonzero(np.diff(times[rows]) < 0)
+    if decreasing.size:
+        j = int(decreasing[0]) + 1
+        i, before = int(rows[j]), int(rows[j - 1])
+        raise fail(
+            f"times{who} must be sorted (non-decreasing): {row(i)} has time "
+            f"{format_time(int(times[i]))}, earlier than {format_time(int(times[before]))} "
+            f"in {'the row before' if before == i - 1 else row(before)}"
+        )
+
+
+def trace_period_ps(t: I64) -> int:
+    """Loop period of a trace: its last time plus one mean gap between its packets (at least
+    1 ps); a looped replay repeats every period."""
+    if len(t) < 2:
+        return max(1, int(t[-1]) + 1)
+    span = int(t[-1] - t[0])
+    return max(1, int(t[-1]) + math.ceil(span / (len(t) - 1)))
+
+
+# --------------------------------------------------------------------------- camera groups
+@dataclass(frozen=True, eq=False)
+class CameraTraces:
+    """The recorded traces of a camera group, one per camera, in the group's order.
+
+    ``labels`` name each camera's trace: its ``camera`` value (one file for the group) or its
+    file name (a folder of files)."""
+
+    labels: tuple[str, ...]
+    times: tuple[I64, ...]
+    sizes: tuple[I64, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def mean_payload_bps(self) -> int:
+        """Mean payload bit rate of one camera: each trace's payload bits over its loop
+        period (:func:`trace_period_ps`), averaged over the cameras, rounded to the nearest
+        bit/s."""
+        rates = [
+            Fraction(8 * int(s.sum()) * _PS_PER_S, trace_period_ps(t))
+            for t, s in zip(self.times, self.sizes, strict=True)
+        ]
+        return max(1, round(sum(rates, Fraction(0)) / len(rates)))
+
+
+def load_camera_traces(path: str | os.PathLike[str], folder: bool = False) -> CameraTraces:
+    """Read a camera group's traces: one file with a ``camera`` column (``folder`` false) or
+    a folder of trace files, one camera per file, sorted by file name.
+
+    In one file, each distinct ``camera`` value is one camera, in the order of the values
+    (numerical when every value is a whole number, else by text); each camera's rows keep
+    their file order and its times must not decrease. Results are cached while the files are
+    unchanged. Raises :class:`TraceError` naming the file (and row) at fault.
+    """
+    path = Path(path)
+    if folder:
+        if not path.exists():
+            raise TraceError(f"trace folder not found: {path}", path)
+        if not path.is_dir():
+            raise TraceError(f"trace_dir is not a folder: {path} (give one file as trace)", path)
+        files = sorted(
+            p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _TRACE_SUFFIXES
+        )
+        if not files:
+            raise TraceError(
+                f"no trace files ({', '.join(_TRACE_SUFFIXES)}) in the folder {path}", path
+            )
+        stamp = tuple((p.name, *_stamp(p)) for p in files)
+        return _folder_traces(path, stamp)
+    if path.is_dir():
+        raise TraceError(
+            f"trace is a folder: {path} (give one file with a 'camera' column, or use "
+            "trace_dir for a folder of files)",
+            path,
+        )
+    if not path.exists():
+        raise TraceError(f"trace file not found: {path}", path)
+    return _group_file_traces(path, _stamp(path))
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=8)
+def _folder_traces(path: Path, stamp: tuple[tuple[str, int, int], ...]) -> CameraTraces:
+    traces = [load_trace(path / name) for name, _, _ in stamp]
+    return CameraTraces(
+        tuple(name for name, _, _ in stamp),
+        tuple(t for t, _ in traces),
+        tuple(s for _, s in traces),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _group_file_traces(path: Path, stamp: tuple[int, int]) -> CameraTraces:
+    columns, names, row = _read(path)
+    fail = _failer(path)
+    times, sizes = _times_sizes(
+        path, columns, names, row, fail, also=(("camera", "one value per camera"),)
+    )
+    cameras = _camera_values(columns["camera"], row, fail)
+    found, inverse = np.unique(cameras, return_inverse=True)
+    labels = sorted((str(c) for c in found), key=_camera_order)
+    rank = {label: k for k, label in enumerate(labels)}
+    codes = np.array([rank[str(c)] for c in found], dtype=np.int64)[inverse.reshape(-1)]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
+    per_camera = [order[bounds[k] : bounds[k + 1]] for k in range(len(labels))]
+    for label, rows in zip(labels, per_camera, strict=True):
+        _check_sorted(times, rows, row, fail, f" of camera {label!r}")
+    return CameraTraces(
+        tuple(labels),
+        tuple(times[rows] for rows in per_camera),
+        tuple(sizes[rows] for rows in per_camera),
+    )
+
+
+def _camera_values(
+    column: Column, row: Row, fail: Callable[[str], TraceError]
+) -> npt.NDArray[np.str_]:
+    """The ``camera`` column as text (whole numbers as their digits), none empty."""
+    import pyarrow.compute as pc
+
+    if isinstance(column, np.ndarray):
+        return column.astype(str)
+    text = pc.utf8_trim_whitespace(column)
+    empty = np.flatnonzero(np.asarray(pc.equal(text, "").to_numpy(zero_copy_only=False), bool))
+    if empty.size:
+        raise fail(f"{row(int(empty[0]))}: camera is empty (each row names its camera)")
+    return np.asarray(text.to_numpy(zero_copy_only=False), dtype=str)
+
+
+def _camera_order(label: str) -> tuple[int, int, str]:
+    """Whole numbers first, by value; then text."""
+    return (0, int(label), "") if _INTEGER.fullmatch(label) else (1, 0, label)
+
+
+# --------------------------------------------------------------------------- paths
+#: The keys holding trace paths, by section of a scenario (or of a growth entry).
+TRACE_PATH_KEYS: dict[str, tuple[str, ...]] = {
+    "sources": ("file",),
+    "cameras": ("trace", "trace_dir"),
+}
+
+
+def resolve_trace_paths(table: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``table`` (raw scenario data, or a growth entry) with the relative trace paths of its
+    sources (``file``) and camera groups (``trace``, ``trace_dir``) made absolute against
+    ``base``; ``table`` itself when there are none. Absolute paths are kept, so resolving
+    twice changes nothing."""
+    out = table
+    for section, keys in TRACE_PATH_KEYS.items():
+        items = table.get(section)
+        if not isinstance(items, list):
+            continue
+        resolved = [
+            {**item, **{k: str(base / item[k]) for k in keys if _is_path(item.get(k))}}
+            if isinstance(item, dict) and any(_is_path(item.get(k)) for k in keys)
+            else item
+            for item in items
+        ]
+        if resolved != items:
+            out = {**out, section: resolved}
+    return out
+
+
+def _is_path(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
 
 
 # --------------------------------------------------------------------------- readers
@@ -134,7 +344,7 @@ def _read_csv(path: Path) -> tuple[dict[str, Column], list[str], Row]:
     names = [str(c).strip() for c in frame.columns]
     columns: dict[str, Column] = {}
     for raw_name, name in zip(frame.columns, names, strict=True):
-        if name in ("time", "time_ps", "size") and name not in columns:
+        if name in _KEPT and name not in columns:
             columns[name] = pa.array(frame[raw_name], type=pa.large_string())
     return columns, names, lambda i: f"row {i + 1} (line {i + 2})"
 
@@ -150,7 +360,7 @@ def _read_parquet(path: Path) -> tuple[dict[str, Column], list[str], Row]:
         raise TraceError(f"cannot read trace {path} as Parquet: {exc}", path) from None
     names = [str(n) for n in table.column_names]
     columns: dict[str, Column] = {}
-    for name in ("time", "time_ps", "size"):
+    for name in _KEPT:
         if name not in names:
             continue
         column = table.column(name).combine_chunks()

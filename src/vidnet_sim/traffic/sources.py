@@ -12,6 +12,7 @@ Each row belongs to a statistics group (:mod:`vidnet_sim.scenario.groups`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
@@ -23,11 +24,12 @@ from vidnet_sim.scenario.groups import (
     StreamParams,
     camera_name,
     camera_streams,
+    camera_traces,
     stream_group_name,
 )
 from vidnet_sim.scenario.model import CameraGroup, Scenario, Source
 from vidnet_sim.scenario.services import DEFAULT_PARETO_SHAPE
-from vidnet_sim.scenario.trace import load_trace
+from vidnet_sim.scenario.trace import load_trace, trace_period_ps
 from vidnet_sim.traffic.rng import source_key, uniform
 from vidnet_sim.traffic.rows import (
     BEH_DAY_NIGHT,
@@ -270,7 +272,19 @@ def build_sources(
     def header_of(header: int | None) -> int:
         return default_header if header is None else header
 
+    def add_trace(row: SourceRow, t: I64, s: I64, loop: bool) -> None:
+        nonlocal n_trace
+        row.trace_start = n_trace
+        row.trace_end = n_trace + len(t)
+        row.trace_period = trace_period_ps(t) if loop else 0
+        trace_t.append(t)
+        trace_size.append(s)
+        n_trace += len(t)
+
     for cam in scenario.cameras:
+        if cam.replays_trace:
+            rows += _trace_camera_rows(cam, group_index[cam.name], seed, header_of, add_trace)
+            continue
         streams = camera_streams(cam)
         stream_groups = [group_index[stream_group_name(cam, st)] for st in streams]
         for i in range(cam.count):
@@ -315,13 +329,7 @@ def build_sources(
             path = Path(src.file)
             if base_dir is not None and not path.is_absolute():
                 path = base_dir / path
-            t, s = load_trace(path)
-            row.trace_start = n_trace
-            row.trace_end = n_trace + len(t)
-            row.trace_period = _trace_period(t) if src.loop else 0
-            trace_t.append(t)
-            trace_size.append(s)
-            n_trace += len(t)
+            add_trace(row, *load_trace(path), src.loop)
         else:
             mean_payload = _size_params(src, row, choice_values, choice_cum)
             mean_wire = mean_payload + header
@@ -405,6 +413,36 @@ def build_sources(
         burst_packets=icol("burst_packets"),
         burst_delay_ps=icol("burst_delay"),
     )
+
+
+def _trace_camera_rows(
+    cam: CameraGroup,
+    group: int,
+    seed: int,
+    header_of: Callable[[int | None], int],
+    add_trace: Callable[[SourceRow, I64, I64, bool], None],
+) -> list[SourceRow]:
+    """The rows of a camera group replaying traces: camera ``i`` replays trace ``i`` from
+    its own node, exactly as a ``trace`` source there would."""
+    traces = camera_traces(cam)
+    rows = []
+    for i in range(cam.count):
+        cname = camera_name(cam, i)
+        row = new_row(
+            seed,
+            cname,
+            cname,
+            cam.destinations,
+            group,
+            KIND_TRACE,
+            header_of(cam.header_bytes),
+            cam.start,
+            cam.stop,
+        )
+        row.multicast = cam.multicast
+        add_trace(row, traces.times[i], traces.sizes[i], cam.loop)
+        rows.append(row)
+    return rows
 
 
 def _camera_row(row: SourceRow, cam: CameraGroup, st: StreamParams, cam_key: np.uint64) -> None:
@@ -513,11 +551,3 @@ def _packet_rate(src: Source, mean_wire_bytes: float) -> float:
         return src.rate / (8.0 * mean_wire_bytes)
     assert src.interval is not None
     return PS_PER_S / src.interval
-
-
-def _trace_period(t: npt.NDArray[np.int64]) -> int:
-    """Loop period of a trace: its span plus one mean gap (at least 1 ps)."""
-    if len(t) < 2:
-        return max(1, int(t[-1]) + 1)
-    span = int(t[-1] - t[0])
-    return max(1, int(t[-1]) + math.ceil(span / (len(t) - 1)))
