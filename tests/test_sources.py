@@ -11,7 +11,7 @@ import pytest
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.reference import stats_differences
 from vidnet_sim.runner import run
-from vidnet_sim.scenario import load_scenario
+from vidnet_sim.scenario import Scenario, load_scenario
 
 MM1K = """
 name = "mm1k"
@@ -131,6 +131,16 @@ def test_camera_access_buffer_in_packets(tmp_path: Path) -> None:
     path.write_text(both, encoding="utf-8")
     with pytest.raises(ScenarioError, match="access_buffer_packets: give either access_buffer"):
         load_scenario(path)
+
+
+def test_camera_access_buffer_in_packets_round_trips(tmp_path: Path) -> None:
+    """A dump sets the default byte size beside the packet count; reading it back is the same
+    scenario (the "not both" rule only refuses a byte size the user chose)."""
+    path = tmp_path / "c.toml"
+    path.write_text(CAMERAS.format(buffer="access_buffer_packets = 20"), encoding="utf-8")
+    scenario = load_scenario(path)
+    assert Scenario.model_validate(scenario.model_dump()) == scenario
+    assert Scenario.model_validate(scenario.model_dump(by_alias=True)) == scenario
 
 
 def test_exponential_size_errors_name_the_field(tmp_path: Path) -> None:

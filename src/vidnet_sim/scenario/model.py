@@ -428,7 +428,12 @@ class CameraGroup(_Model):
             problems.append(
                 ("access_length", "give either access_delay or access_length, not both")
             )
-        if self.access_buffer_packets is not None and "access_buffer" in self.model_fields_set:
+        # the default byte size is harmless beside a packet count (a model_dump sets it)
+        if (
+            self.access_buffer_packets is not None
+            and "access_buffer" in self.model_fields_set
+            and self.access_buffer != type(self).model_fields["access_buffer"].default
+        ):
             problems.append(
                 (
                     "access_buffer_packets",
