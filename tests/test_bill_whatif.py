@@ -125,3 +125,14 @@ def test_whatif_cli(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["whatif", str(scenario), str(variants), "--costs", str(bad)])
     assert r.exit_code == EXIT_INVALID_SCENARIO
     assert "discount_rate: got -1" in r.output
+
+
+def test_a_video_model_key_for_every_camera_leaves_replaying_groups_alone() -> None:
+    data = tomllib.loads((EXAMPLES / "trace-cameras.toml").read_text(encoding="utf-8"))
+    out = apply_variant(data, Variant("v", {"cameras[*].codec": "h265"}))
+    assert [c.get("codec") for c in out["cameras"]] == [None, "h265"]  # north replays a trace
+    out = apply_variant(data, Variant("v", {"cameras[*].retention_days": 7}))
+    assert [c["retention_days"] for c in out["cameras"]] == [7, 7]  # not a video-model key
+    replays_only = {**data, "cameras": data["cameras"][:1]}
+    with pytest.raises(AnalysisInputError, match="every camera group replays a recorded trace"):
+        apply_variant(replays_only, Variant("v", {"cameras[*].bitrate": "4Mbps"}))

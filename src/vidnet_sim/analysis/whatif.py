@@ -15,7 +15,9 @@ scenario file (:mod:`vidnet_sim.variation.paths`)::
     name = "core uplink leased"
     set = { 'links["core-uplink"].fibre' = "leased" }
 
-``[*]`` sets the field on every item of the array, the items the growth plan adds included;
+``[*]`` sets the field on every item of the array, the items the growth plan adds included
+(a video-model key such as ``codec`` or ``bitrate`` leaves the camera groups that replay a
+recorded trace as they are);
 a path naming an item the growth plan adds (``links["agg-east-core"].fibre``) is set in the
 growth entry that adds it. :func:`run_whatifs` sizes the scenario as it is (``baseline``)
 and every variant with :func:`~vidnet_sim.analysis.sizing.size_network` and the same cost
@@ -45,6 +47,7 @@ from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_ne
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.scenario.model import TRACE_EXCLUDED_KEYS
 from vidnet_sim.variation.paths import PathError, parse_path, resolve, set_value
 
 __all__ = [
@@ -132,6 +135,14 @@ def _growth_items(data: dict[str, Any], section: str) -> list[dict[str, Any]]:
     return out
 
 
+def _replay_model_key(section: str, item: dict[str, Any], rest: str) -> bool:
+    """Whether ``rest`` is a video-model key (codec, bitrate, ...) of a camera group that
+    replays a recorded trace: ``cameras[*].<key>`` leaves such a group as it is."""
+    if section != "cameras" or ("trace" not in item and "trace_dir" not in item):
+        return False
+    return re.split(r"[.\[]", rest, maxsplit=1)[0] in TRACE_EXCLUDED_KEYS
+
+
 def apply_variant(data: dict[str, Any], variant: Variant) -> dict[str, Any]:
     """A copy of raw scenario ``data`` with ``variant``'s changes (see the module doc)."""
     out = copy.deepcopy(data)
@@ -143,6 +154,12 @@ def apply_variant(data: dict[str, Any], variant: Variant) -> dict[str, Any]:
             items = _growth_items(out, section)
             if not items:
                 raise AnalysisInputError(f"{where}: the scenario has no {section}")
+            items = [x for x in items if not _replay_model_key(section, x, rest)]
+            if not items:
+                raise AnalysisInputError(
+                    f"{where}: every camera group replays a recorded trace, which has no "
+                    f"{rest} to change"
+                )
             for item in items:
                 try:
                     set_value(item, resolve(item, rest), copy.deepcopy(value))
