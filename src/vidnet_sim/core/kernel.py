@@ -198,22 +198,19 @@ def _u(i):  # type: ignore[no-untyped-def]
     return nb.uint64(i)
 
 
-@intrinsic
-def _prefetch(typingctx, table, row):  # type: ignore[no-untyped-def]
-    """Ask the CPU to fetch row ``row`` (>= 0, in range) of the 2-D ``table`` into its caches
-    (LLVM's ``llvm.prefetch``: a hint, no load, no fault): so that the random rows a loop
-    will read next are fetched at once instead of one after the other."""
+def _prefetch_typing(typingctx: Any, table: Any, row: Any) -> tuple[Any, Any]:
+    """The typing and code of ``_prefetch``."""
     sig = types.void(table, row)
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         aryty, idxty = signature.args
         ary = context.make_array(aryty)(context, builder, args[0])
         idx = context.cast(builder, args[1], idxty, types.intp)
         zero = context.get_constant(types.intp, 0)
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [idx, zero], wraparound=False)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [idx, zero], wraparound=False)  # type: ignore[no-untyped-call]
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
-        fn = cgutils.get_or_insert_function(
+        fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
             builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0"
         )
         # read, high locality, data cache
@@ -221,6 +218,13 @@ def _prefetch(typingctx, table, row):  # type: ignore[no-untyped-def]
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+#: ``_prefetch(table, row)`` asks the CPU to fetch row ``row`` of the 2-D ``table`` into its
+#: caches (LLVM's ``llvm.prefetch``: a hint, it loads nothing and never faults, so a row past
+#: the table's end is harmless), so that the rows a loop reads next at random places are
+#: fetched at once instead of one after the other.
+_prefetch: Any = intrinsic(_prefetch_typing)
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
