@@ -559,6 +559,32 @@ def _lose(  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _deliver(FLOW, SLOTS, GSTAT, PHIST, FHIST, flow, t, origin, meta, warmup, end, drain, EA):  # type: ignore[no-untyped-def]
+    """The packet ``(origin, meta)`` is delivered at ``t`` for delivery flow ``flow``."""
+    EP, ESTAT, EPHIST, ELSTAT = EA
+    _settle(
+        FLOW,
+        SLOTS,
+        GSTAT,
+        PHIST,
+        FHIST,
+        flow,
+        origin,
+        _meta_frame(meta),
+        meta & SIZE_MASK,
+        t,
+        False,
+        warmup,
+        end,
+        drain,
+        False,
+        EP,
+        ESTAT,
+        EPHIST,
+    )
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _forward_children(p, t, key, origin, meta, POS, L, items, runs, owner):  # type: ignore[no-untyped-def]
     """The packet at position ``p`` reaches the far end of its link at ``t``: it arrives at
     each child position's link. Returns the delivery flow of ``p`` (-1 if none) for the
@@ -595,33 +621,12 @@ def _forward(  # type: ignore[no-untyped-def]
     end,
     drain,
     owner,
-    EP,
-    ESTAT,
-    EPHIST,
+    EA,
 ):
     """``_forward_children``, then the packet is delivered at once if ``p`` delivers."""
     d = _forward_children(p, t, key, origin, meta, POS, L, items, runs, owner)
     if d >= 0:
-        _settle(
-            FLOW,
-            SLOTS,
-            GSTAT,
-            PHIST,
-            FHIST,
-            d,
-            origin,
-            _meta_frame(meta),
-            meta & SIZE_MASK,
-            t,
-            False,
-            warmup,
-            end,
-            drain,
-            False,
-            EP,
-            ESTAT,
-            EPHIST,
-        )
+        _deliver(FLOW, SLOTS, GSTAT, PHIST, FHIST, d, t, origin, meta, warmup, end, drain, EA)
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
@@ -636,7 +641,6 @@ def _settle_deferred(n, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, 
     settling each packet as it left the link: nothing else reads what settling writes
     before the loop returns, and the deliveries keep their order (a flow's jitter depends
     on it; the counters, extremes and frame slots do not)."""
-    EP, ESTAT, EPHIST, ELSTAT = EA
     dflow = scratch[SC_D_FLOW]
     dt = scratch[SC_D_T]
     dorigin = scratch[SC_D_ORIGIN]
@@ -648,26 +652,20 @@ def _settle_deferred(n, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, 
         if frame >= 0:
             _prefetch(SLOTS, _frame_slot(FLOW, dflow[_u(j)], frame))
     for j in range(n):
-        meta = dmeta[_u(j)]
-        _settle(
+        _deliver(
             FLOW,
             SLOTS,
             GSTAT,
             PHIST,
             FHIST,
             dflow[_u(j)],
-            dorigin[_u(j)],
-            _meta_frame(meta),
-            meta & SIZE_MASK,
             dt[_u(j)],
-            False,
+            dorigin[_u(j)],
+            dmeta[_u(j)],
             warmup,
             end,
             drain,
-            False,
-            EP,
-            ESTAT,
-            EPHIST,
+            EA,
         )
 
 
@@ -1585,9 +1583,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                 end,
                 drain,
                 l,
-                EP,
-                ESTAT,
-                EPHIST,
+                EA,
             )
     if c_n >= 0:
         L[chain, L_IN_N] = c_n
