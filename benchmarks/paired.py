@@ -9,7 +9,7 @@ packet-hops per second of wall time, and per second of the main thread's CPU tim
 (``time.thread_time``), which leaves out the time the process waited for a core while other
 jobs ran (on a machine with more jobs than cores the wall-time ratio ranges widely).
 
-    python benchmarks/paired.py [--base REV] [--pairs N] [--duration SECONDS] [SCENARIO]
+    python benchmarks/paired.py [--base REV] [--pairs N] [--duration SECONDS[,...]] [SCENARIO ...]
 
 Both packages compile their kernels on the first use (a few minutes the first time; their
 Numba caches live in the temporary copies, so the next call compiles again).
@@ -74,43 +74,65 @@ def _setup(name: str, scenario: Path, duration_ps: int) -> tuple[Any, ...]:
     return runner, driver, sc, plan, actions, epochs
 
 
+def _compare(scenario: Path, pairs: int, duration: float, base: str) -> str:
+    """Alternate ``pairs`` pairs of runs of ``scenario`` (``vs_base`` and ``vs_new`` already
+    on the path); the report's line."""
+    duration_ps = int(duration * S)
+    setups = {n: _setup(n, scenario.resolve(), duration_ps) for n in ("vs_base", "vs_new")}
+    ratios: list[float] = []
+    cpu_ratios: list[float] = []
+    best = dict.fromkeys(setups, 0.0)
+    for i in range(pairs):
+        rate, cpu = {}, {}
+        for name in ("vs_base", "vs_new") if i % 2 == 0 else ("vs_new", "vs_base"):
+            runner, driver, sc, plan, actions, epochs = setups[name]
+            engine = runner.make_engine(plan, sc, epochs=epochs)
+            c0 = time.thread_time()
+            st = driver.drive(engine, actions, duration_ps)
+            cpu[name] = time.thread_time() - c0
+            rate[name] = st.packet_hops / st.wall_seconds
+            best[name] = max(best[name], rate[name])
+        ratios.append(rate["vs_new"] / rate["vs_base"])
+        cpu_ratios.append(cpu["vs_base"] / cpu["vs_new"])
+    return (
+        f"{scenario.name}, {duration:g} s simulated, {pairs} pairs: "
+        f"best {best['vs_base'] / 1e6:.2f} M/s ({base}) vs "
+        f"{best['vs_new'] / 1e6:.2f} M/s (working tree); "
+        f"new/base median {statistics.median(ratios):.3f} "
+        f"(range {min(ratios):.3f}–{max(ratios):.3f}); "
+        f"by CPU time {statistics.median(cpu_ratios):.3f} "
+        f"(range {min(cpu_ratios):.3f}–{max(cpu_ratios):.3f})"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("scenario", nargs="?", type=Path, default=ROOT / "scenarios" / "mid-city.toml")
+    ap.add_argument(
+        "scenario",
+        nargs="*",
+        type=Path,
+        default=[ROOT / "scenarios" / "mid-city.toml"],
+        help="one or more scenarios, compared in turn (the kernels compiled once)",
+    )
     ap.add_argument("--base", default="HEAD", help="git revision to compare against")
     ap.add_argument("--pairs", type=int, default=10)
-    ap.add_argument("--duration", type=float, default=5.0, help="simulated seconds per run")
+    ap.add_argument(
+        "--duration",
+        default="5",
+        help="simulated seconds per run; a comma-separated list gives one per scenario",
+    )
     args = ap.parse_args()
-    duration_ps = int(args.duration * S)
+    durations = [float(d) for d in args.duration.split(",")]
+    if len(durations) == 1:
+        durations *= len(args.scenario)
+    if len(durations) != len(args.scenario):
+        ap.error(f"--duration: {len(durations)} values for {len(args.scenario)} scenarios")
     with tempfile.TemporaryDirectory() as tmp:
         _export(Path(tmp), "vs_base", args.base)
         _export(Path(tmp), "vs_new", None)
         sys.path.insert(0, tmp)
-        setups = {n: _setup(n, args.scenario.resolve(), duration_ps) for n in ("vs_base", "vs_new")}
-        ratios: list[float] = []
-        cpu_ratios: list[float] = []
-        best = dict.fromkeys(setups, 0.0)
-        for i in range(args.pairs):
-            rate, cpu = {}, {}
-            for name in ("vs_base", "vs_new") if i % 2 == 0 else ("vs_new", "vs_base"):
-                runner, driver, sc, plan, actions, epochs = setups[name]
-                engine = runner.make_engine(plan, sc, epochs=epochs)
-                c0 = time.thread_time()
-                st = driver.drive(engine, actions, duration_ps)
-                cpu[name] = time.thread_time() - c0
-                rate[name] = st.packet_hops / st.wall_seconds
-                best[name] = max(best[name], rate[name])
-            ratios.append(rate["vs_new"] / rate["vs_base"])
-            cpu_ratios.append(cpu["vs_base"] / cpu["vs_new"])
-        print(
-            f"{args.scenario.name}, {args.duration:g} s simulated, {args.pairs} pairs: "
-            f"best {best['vs_base'] / 1e6:.2f} M/s ({args.base}) vs "
-            f"{best['vs_new'] / 1e6:.2f} M/s (working tree); "
-            f"new/base median {statistics.median(ratios):.3f} "
-            f"(range {min(ratios):.3f}–{max(ratios):.3f}); "
-            f"by CPU time {statistics.median(cpu_ratios):.3f} "
-            f"(range {min(cpu_ratios):.3f}–{max(cpu_ratios):.3f})"
-        )
+        for scenario, duration in zip(args.scenario, durations, strict=True):
+            print(_compare(scenario, args.pairs, duration, args.base), flush=True)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ from typing import Any
 import numba as nb
 import numpy as np
 import numpy.typing as npt
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 from vidnet_sim._compile_cache import end_compile_cache, use_compile_cache
 from vidnet_sim.core.histogram import bucket_index
@@ -53,6 +56,7 @@ INF = np.iinfo(np.int64).max
 FLOW_SHIFT = 40
 SEQ_MASK = (1 << FLOW_SHIFT) - 1
 N_COLS = 4
+PREFETCH_ITEMS = 4  # how far ahead a run's items are asked for (4 items: 128 bytes)
 SIZE_MASK = (1 << 20) - 1
 POS_SHIFT = 20
 POS_MASK = (1 << 24) - 1
@@ -119,6 +123,12 @@ FLAG_BITS = 2
 # the frame-slot table's top
 TOP_ITEMS, TOP_RUNS, TOP_RING, TOP_QDATA, C_HOPS, TOP_SLOTS = range(6)
 N_COUNTERS = 6
+# rows of the link loops' scratch (at least DEFER_CAP columns, more when a link has more
+# inbox runs): the merge's run cursors and heap, then the FIFO loop's deferred deliveries
+# (delivery flow, time, origin, meta; see _settle_deferred)
+SC_POS, SC_STOP, SC_HT, SC_HK, SC_HR, SC_D_FLOW, SC_D_T, SC_D_ORIGIN, SC_D_META = range(9)
+N_SCRATCH = 9
+DEFER_CAP = 64
 
 # indices into the per-link statistics matrix LSTAT[k, l]
 (
@@ -186,6 +196,35 @@ def _u(i):  # type: ignore[no-untyped-def]
     """``i`` (>= 0) as an unsigned index: Numba then skips the negative-index wrap-around
     arithmetic it adds to every signed index (a few instructions per access in hot loops)."""
     return nb.uint64(i)
+
+
+def _prefetch_typing(typingctx: Any, table: Any, row: Any) -> tuple[Any, Any]:
+    """The typing and code of ``_prefetch``."""
+    sig = types.void(table, row)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        aryty, idxty = signature.args
+        ary = context.make_array(aryty)(context, builder, args[0])
+        idx = context.cast(builder, args[1], idxty, types.intp)
+        zero = context.get_constant(types.intp, 0)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [idx, zero], wraparound=False)  # type: ignore[no-untyped-call]
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = builder.module.declare_intrinsic(  # (named as this llvmlite's LLVM wants)
+            "llvm.prefetch", [i8p], ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        )
+        # read, high locality, data cache
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: ``_prefetch(table, row)`` asks the CPU to fetch row ``row`` of the 2-D ``table`` into its
+#: caches (LLVM's ``llvm.prefetch``: a hint, it loads nothing and never faults, so a row past
+#: the table's end is harmless), so that the rows a loop reads next at random places are
+#: fetched at once instead of one after the other.
+_prefetch: Any = intrinsic(_prefetch_typing)
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -520,6 +559,49 @@ def _lose(  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _deliver(FLOW, SLOTS, GSTAT, PHIST, FHIST, flow, t, origin, meta, warmup, end, drain, EA):  # type: ignore[no-untyped-def]
+    """The packet ``(origin, meta)`` is delivered at ``t`` for delivery flow ``flow``."""
+    EP, ESTAT, EPHIST, ELSTAT = EA
+    _settle(
+        FLOW,
+        SLOTS,
+        GSTAT,
+        PHIST,
+        FHIST,
+        flow,
+        origin,
+        _meta_frame(meta),
+        meta & SIZE_MASK,
+        t,
+        False,
+        warmup,
+        end,
+        drain,
+        False,
+        EP,
+        ESTAT,
+        EPHIST,
+    )
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _forward_children(p, t, key, origin, meta, POS, L, items, runs, owner):  # type: ignore[no-untyped-def]
+    """The packet at position ``p`` reaches the far end of its link at ``t``: it arrives at
+    each child position's link. Returns the delivery flow of ``p`` (-1 if none) for the
+    caller to settle (a chain link's loop forwards with ``_chain_put`` instead, reading no
+    position row)."""
+    c = POS[_u(p), P_FIRST]
+    m = POS[_u(p), P_FIRST_LINK]
+    while c >= 0:
+        _append(
+            items, runs, L, m, owner, t, key, origin, (meta & NOT_POS) | (nb.int64(c) << POS_SHIFT)
+        )
+        m = POS[_u(c), P_SIB_LINK]
+        c = POS[_u(c), P_SIB]
+    return POS[_u(p), P_DELIVER]
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _forward(  # type: ignore[no-untyped-def]
     p,
     t,
@@ -539,42 +621,51 @@ def _forward(  # type: ignore[no-untyped-def]
     end,
     drain,
     owner,
-    EP,
-    ESTAT,
-    EPHIST,
+    EA,
 ):
-    """The packet at position ``p`` reaches the far end of its link at ``t``: it arrives at
-    each child position's link, and is delivered if ``p`` delivers (a chain link's loop
-    forwards with ``_chain_put`` instead, reading no position row)."""
-    c = POS[_u(p), P_FIRST]
-    m = POS[_u(p), P_FIRST_LINK]
-    while c >= 0:
-        _append(
-            items, runs, L, m, owner, t, key, origin, (meta & NOT_POS) | (nb.int64(c) << POS_SHIFT)
-        )
-        m = POS[_u(c), P_SIB_LINK]
-        c = POS[_u(c), P_SIB]
-    d = POS[_u(p), P_DELIVER]
+    """``_forward_children``, then the packet is delivered at once if ``p`` delivers."""
+    d = _forward_children(p, t, key, origin, meta, POS, L, items, runs, owner)
     if d >= 0:
-        _settle(
+        _deliver(FLOW, SLOTS, GSTAT, PHIST, FHIST, d, t, origin, meta, warmup, end, drain, EA)
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+def _settle_deferred(n, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA):  # type: ignore[no-untyped-def]
+    """Deliver the ``n`` packets a FIFO link's loop deferred (``scratch`` rows ``SC_D_*``),
+    in the order it met them.
+
+    Settling a packet reads its flow's row, then that row's frame slot: loads from tables
+    too large for the caches, each waiting for the one before. Done here for a batch, every
+    flow row is asked for first, then every frame slot, so that their fetches overlap;
+    then each packet is settled as ``_settle`` always does. The results are the same as
+    settling each packet as it left the link: nothing else reads what settling writes
+    before the loop returns, and the deliveries keep their order (a flow's jitter depends
+    on it; the counters, extremes and frame slots do not)."""
+    dflow = scratch[SC_D_FLOW]
+    dt = scratch[SC_D_T]
+    dorigin = scratch[SC_D_ORIGIN]
+    dmeta = scratch[SC_D_META]
+    for j in range(n):
+        _prefetch(FLOW, dflow[_u(j)])
+    for j in range(n):
+        frame = _meta_frame(dmeta[_u(j)])
+        if frame >= 0:
+            _prefetch(SLOTS, _frame_slot(FLOW, dflow[_u(j)], frame))
+    for j in range(n):
+        _deliver(
             FLOW,
             SLOTS,
             GSTAT,
             PHIST,
             FHIST,
-            d,
-            origin,
-            _meta_frame(meta),
-            meta & SIZE_MASK,
-            t,
-            False,
+            dflow[_u(j)],
+            dt[_u(j)],
+            dorigin[_u(j)],
+            dmeta[_u(j)],
             warmup,
             end,
             drain,
-            False,
-            EP,
-            ESTAT,
-            EPHIST,
+            EA,
         )
 
 
@@ -625,6 +716,7 @@ def _heap_pop(box, t1, pos, stop, ht, hk, hr, hn):  # type: ignore[no-untyped-de
     r = _u(hr[0])
     i = pos[r]
     pos[r] = i + 1
+    _prefetch(box, i + PREFETCH_ITEMS)  # this run's items two cache lines on
     if i + 1 < stop[r] and box[_u(i + 1), 0] < t1:
         ht[0] = box[_u(i + 1), 0]
         hk[0] = box[_u(i + 1), 1]
@@ -700,12 +792,17 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     box = items
     base = L[ib, L_IN_OFF]
     R = L[ib, L_RUNS_N]
-    pos = scratch[0]
-    stop = scratch[1]
-    ht = scratch[2]  # heap of run heads: time, key, run
-    hk = scratch[3]
-    hr = scratch[4]
+    pos = scratch[SC_POS]
+    stop = scratch[SC_STOP]
+    ht = scratch[SC_HT]  # heap of run heads: time, key, run
+    hk = scratch[SC_HK]
+    hr = scratch[SC_HR]
     hn = _heap_start(box, runs, base, L[ib, L_RUN_OFF], R, n_items, t1, pos, stop, ht, hk, hr)
+    dflow = scratch[SC_D_FLOW]  # deliveries not settled yet: nd of them
+    dt = scratch[SC_D_T]
+    dorigin = scratch[SC_D_ORIGIN]
+    dmeta = scratch[SC_D_META]
+    nd = 0
 
     rate = L[l, L_RATE]
     ppb = L[l, L_PPB]  # ps per byte when 8e12 / rate is whole: S = size * ppb, no division
@@ -754,6 +851,8 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             break
         key = hk[0]
         i, hn = _heap_pop(box, t1, pos, stop, ht, hk, hr, hn)
+        if chain < 0 and hn > 0:  # the next packet's position row, fetched meanwhile
+            _prefetch(POS, _meta_pos(box[_u(pos[_u(hr[0])]), 3]))
         origin = box[_u(i), 2]
         meta = box[_u(i), 3]
         n_hops += 1
@@ -886,29 +985,18 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                     items, runs, L, chain, l, c_off, c_n, dep + prop, key, origin, meta
                 )
             else:
-                _forward(
-                    p,
-                    dep + prop,
-                    key,
-                    origin,
-                    meta,
-                    POS,
-                    L,
-                    items,
-                    runs,
-                    FLOW,
-                    SLOTS,
-                    GSTAT,
-                    PHIST,
-                    FHIST,
-                    warmup,
-                    end,
-                    drain,
-                    l,
-                    EP,
-                    ESTAT,
-                    EPHIST,
-                )
+                d = _forward_children(p, dep + prop, key, origin, meta, POS, L, items, runs, l)
+                if d >= 0:  # delivered: settled in batches (_settle_deferred)
+                    dflow[_u(nd)] = d
+                    dt[_u(nd)] = dep + prop
+                    dorigin[_u(nd)] = origin
+                    dmeta[_u(nd)] = meta
+                    nd += 1
+                    if nd == DEFER_CAP:
+                        _settle_deferred(
+                            nd, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA
+                        )
+                        nd = 0
         else:
             if measured:
                 st_drops += 1
@@ -939,6 +1027,8 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                 EPHIST,
             )
 
+    if nd > 0:
+        _settle_deferred(nd, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA)
     if c_n >= 0:
         L[chain, L_IN_N] = c_n
     if e >= 0:
@@ -1000,7 +1090,7 @@ def _process_link(  # type: ignore[no-untyped-def]
     reading them from inbox ``ib`` (``l``'s own, or the staging inbox of a link fed by one
     source alone).
 
-    The caller has reserved room downstream, in the log and in ``scratch`` (5 x runs):
+    The caller has reserved room downstream, in the log and in ``scratch`` (``N_SCRATCH`` x runs):
     this function allocates nothing, so it does no reference counting. When the ring of
     packets in the buffer is full it stops before the next arrival, keeping the unread
     arrivals in the inbox: the caller grows the ring and calls again (the ring stays as
@@ -1177,11 +1267,11 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
     box = items
     base = L[l, L_IN_OFF]
     R = L[l, L_RUNS_N]
-    pos = scratch[0]
-    stop = scratch[1]
-    ht = scratch[2]
-    hk = scratch[3]
-    hr = scratch[4]
+    pos = scratch[SC_POS]
+    stop = scratch[SC_STOP]
+    ht = scratch[SC_HT]
+    hk = scratch[SC_HK]
+    hr = scratch[SC_HR]
     hn = _heap_start(box, runs, base, L[l, L_RUN_OFF], R, n_items, t1, pos, stop, ht, hk, hr)
     rate = L[l, L_RATE]
     ppb = L[l, L_PPB]
@@ -1493,9 +1583,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                 end,
                 drain,
                 l,
-                EP,
-                ESTAT,
-                EPHIST,
+                EA,
             )
     if c_n >= 0:
         L[chain, L_IN_N] = c_n
@@ -1699,7 +1787,7 @@ def advance(  # type: ignore[no-untyped-def]
     NQ = SQ[3].shape[0]
     stage = L.shape[0] - 1  # the staging inbox
     plain = EA[0].shape[0] == 1 and not do_log  # FIFO links without failures: the plain loop
-    scratch = np.empty((5, 64), np.int64)
+    scratch = np.empty((N_SCRATCH, DEFER_CAP), np.int64)
     err = 0
     t0 = t_from
     n_pass = 0
@@ -1775,7 +1863,7 @@ def advance(  # type: ignore[no-untyped-def]
                 bigger[:log_n] = log[:log_n]
                 log = bigger
             if L[ib, L_RUNS_N] > scratch.shape[1]:
-                scratch = np.empty((5, 2 * L[ib, L_RUNS_N]), np.int64)
+                scratch = np.empty((N_SCRATCH, 2 * L[ib, L_RUNS_N]), np.int64)
             if sched == 0:
                 while True:
                     if plain and L[l, L_FAIL_PTR] >= L[l, L_FAIL_END]:
