@@ -266,7 +266,7 @@ def test_run_streams_the_whole_runs_tables(tmp_path: Path, sample: float | None)
     pd.testing.assert_frame_equal(res.latency_parts, want_parts)
     assert set(got["outcome"]) == {"delivered", "lost"} and (got["lost_at"] == "a->b").any()
     assert len(res.stats.epoch_starts_ps) > 5
-    assert res.manifest["packets"] == {"rows": len(want_packets), "sample": sample}
+    assert res.manifest["packets"] == {"rows": len(want_packets), "sample": sample, "groups": None}
     held = run(path, packets=True, sample=sample, write=False)
     assert held.packets is not None
     pd.testing.assert_frame_equal(held.packets, want_packets)
