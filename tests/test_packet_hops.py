@@ -321,7 +321,8 @@ def test_run_hops_on_a_failure_and_its_reroute(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(got.packet_hops, want)
     assert res.packet_hops is not None
     pd.testing.assert_frame_equal(res.packet_hops, want)
-    assert res.manifest["packet_hops"] == {"rows": len(want), "sample": None, "groups": None}
+    assert res.manifest["hops"] == {"rows": len(want), "sample": None, "groups": None}
+    assert got.manifest["packet_hops"] == res.stats.packet_hops  # the count simulated
     assert {"a->b", "a->c", "c->d", "b->d"} <= set(want["link"])
     assert (want["outcome"] == "lost").any()
     ref = run(path, hops=True, engine="reference", write=False)
@@ -329,7 +330,7 @@ def test_run_hops_on_a_failure_and_its_reroute(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(ref.packet_hops, want)
     # a run without the table reads as None
     plain = tmp_path / "plain"
-    run(path, packets=True, out_dir=plain)
+    assert run(path, packets=True, out_dir=plain).packet_hops is None
     assert read_results(plain).packet_hops is None
 
 

@@ -95,7 +95,7 @@ class RunResult:
     def packet_hops(self) -> pd.DataFrame | None:
         """The per-hop table (``run(hops=True)``), else None; like :attr:`packets`, read
         from the run folder when asked for."""
-        written = self.out_dir is not None and "packet_hops" in self.manifest
+        written = self.out_dir is not None and "hops" in self.manifest
         if self.held_packet_hops is None and written:
             assert self.out_dir is not None
             self.held_packet_hops = read_run(self.out_dir).packet_hops
@@ -495,7 +495,7 @@ def _stream_results(
             result.held_packets = stream.packets.frame()
     if stream.hops is not None:
         stream.hops.close()
-        result.manifest["packet_hops"] = {"rows": stream.hops.rows, **chosen}
+        result.manifest["hops"] = {"rows": stream.hops.rows, **chosen}
         if stream.hops.path is None:
             result.held_packet_hops = stream.hops.frame()
     if stream.parts is not None:
