@@ -13,7 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planning import MS, US, active_state, random_tree_plan, with_failures, with_queues
+from planning import (
+    MS,
+    US,
+    active_state,
+    random_tree_plan,
+    whole_log,
+    with_failures,
+    with_queues,
+)
 from vidnet_sim.core.engine import CoreEngine
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.reference import ReferenceEngine
@@ -28,8 +36,7 @@ from vidnet_sim.results.packets import (
     packets_table,
     sampled,
 )
-from vidnet_sim.runner import compile_scenario, make_engine, run
-from vidnet_sim.timeline.driver import drive, epoch_bounds
+from vidnet_sim.runner import run
 
 DATA = Path(__file__).parent / "data" / "cli"
 WARMUP, END = 300 * US, 3 * MS
@@ -291,19 +298,6 @@ def test_an_unknown_group_is_named_with_the_known_ones() -> None:
     assert group_trees(plan, None) is None
 
 
-def whole_log(path: Path) -> tuple[NetworkPlan, np.ndarray, Any]:
-    """A scenario's plan, whole packet log (the driver and engine the run uses) and
-    simulation settings."""
-    compiled = compile_scenario(path)
-    sc, plan = compiled.scenario, compiled.plan
-    sim = sc.simulation
-    starts, _ = epoch_bounds(compiled.actions, sim.duration, sim.report_interval)
-    engine = make_engine(plan, sc, log=True, epochs=starts)
-    drive(engine, compiled.actions, sim.duration, tick_ps=max(1, sim.duration // 100))
-    assert isinstance(engine, CoreEngine) and engine.packet_log is not None
-    return plan, engine.packet_log, sim
-
-
 def test_run_hops_on_a_failure_and_its_reroute(tmp_path: Path) -> None:
     """``run(hops=True)`` on a failure and its reroute (2 ms windows): the per-hop table read
     back (lazily) and the one in memory are the whole log's, and the reference engine's run
@@ -311,7 +305,7 @@ def test_run_hops_on_a_failure_and_its_reroute(tmp_path: Path) -> None:
     text = (DATA / "failure_reroute.toml").read_text()
     path = tmp_path / "f.toml"
     path.write_text(text.replace("[simulation]\n", '[simulation]\nwindow = "2ms"\n'))
-    plan, log, sim = whole_log(path)
+    plan, log, sim, _ = whole_log(path)
     want = packet_hops_table(plan, log, warmup_ps=sim.warmup, end_ps=sim.duration, drain=sim.drain)
     out = tmp_path / "out"
     res = run(path, hops=True, out_dir=out)
