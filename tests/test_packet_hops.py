@@ -296,6 +296,8 @@ def test_an_unknown_group_is_named_with_the_known_ones() -> None:
     assert "'nope'" in msg and f"did you mean {plan.group_names[1]!r}" in msg
     assert msg.endswith(f"(the scenario's groups: {known})")
     assert group_trees(plan, None) is None
+    one = group_trees(plan, plan.group_names[2])
+    assert one is not None and one.tolist() == [s == 2 for s in plan.tree_source.tolist()]
 
 
 def test_run_hops_on_a_failure_and_its_reroute(tmp_path: Path) -> None:

@@ -100,6 +100,8 @@ def group_trees(plan: NetworkPlan, groups: Sequence[str] | None) -> Mask | None:
     """
     if groups is None:
         return None
+    if isinstance(groups, str):  # one name, not its letters
+        groups = [groups]
     names = list(plan.group_names)
     unknown = [g for g in dict.fromkeys(groups) if g not in names]
     if unknown:
