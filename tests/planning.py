@@ -20,16 +20,21 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from vidnet_sim.core.engine import CoreEngine
 from vidnet_sim.network.failures import Failures
 from vidnet_sim.network.layouts import Positions
 from vidnet_sim.network.plan import NetworkPlan, plan_fields
 from vidnet_sim.network.qos import SCHED_CODES, fifo_qos
 from vidnet_sim.network.routing import shortest_path, topological_order
+from vidnet_sim.runner import compile_scenario, make_engine
+from vidnet_sim.scenario.model import Simulation
+from vidnet_sim.timeline.driver import drive, epoch_bounds
 from vidnet_sim.traffic.rng import source_key
 from vidnet_sim.traffic.rows import (
     KIND_CAMERA,
@@ -573,3 +578,16 @@ __all__ = [
     "with_failures",
     "with_queues",
 ]
+
+
+def whole_log(path: str | Path) -> tuple[NetworkPlan, npt.NDArray[np.int64], Simulation, Any]:
+    """A scenario file's plan, whole packet log (in one piece, by the driver and engine
+    ``run`` uses), simulation settings and scenario."""
+    compiled = compile_scenario(path)
+    sc, plan = compiled.scenario, compiled.plan
+    sim = sc.simulation
+    starts, _ = epoch_bounds(compiled.actions, sim.duration, sim.report_interval)
+    engine = make_engine(plan, sc, log=True, epochs=starts)
+    drive(engine, compiled.actions, sim.duration, tick_ps=max(1, sim.duration // 100))
+    assert isinstance(engine, CoreEngine) and engine.packet_log is not None
+    return plan, engine.packet_log, sim, sc

@@ -21,7 +21,7 @@ from click.testing import CliRunner, Result
 import vidnet_sim
 from vidnet_sim.cli import main
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK, EXIT_USAGE
-from vidnet_sim.results import store
+from vidnet_sim.results import read_results, store
 
 DATA = Path(__file__).parent / "data" / "cli"
 RUN_FILES = set(store.RUN_FILES)
@@ -659,7 +659,7 @@ def test_run_packets_writes_the_per_packet_table(tmp_path: Path) -> None:
         assert rows["latency_ps"].mean() == pytest.approx(row["latency_mean_ps"], rel=1e-12)
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["tables"]["packets"] == "packets.parquet"
-    assert manifest["packets"] == {"rows": len(packets), "sample": None}
+    assert manifest["packets"] == {"rows": len(packets), "sample": None, "groups": None}
     # the folder still reads table by table with pandas alone
     assert len(pd.read_parquet(tmp_path / "out", **read_parquet_kwargs("summary"))) == 5
     # the reference engine's packets are the same rows
@@ -672,6 +672,45 @@ def test_run_packets_writes_the_per_packet_table(tmp_path: Path) -> None:
     assert read_results(tmp_path / "some").manifest["packets"]["sample"] == 0.25
     plain = invoke("run", path, "--out", tmp_path / "plain")
     assert plain.exit_code == EXIT_OK and read_results(tmp_path / "plain").packets is None
+
+
+def test_run_packets_of_chosen_groups(tmp_path: Path) -> None:
+    """``--packets GROUP`` (repeated or comma-separated) keeps those groups' packets, with
+    ``--sample`` too and ``--hops`` for their hops; an unknown group is a usage error naming
+    it, a close group and the known ones, before anything runs or is written."""
+    path = write(tmp_path, GOOD)
+    assert invoke("run", path, "--packets", "--hops", "--out", tmp_path / "all").exit_code == 0
+    every = read_results(tmp_path / "all")
+    assert every.packets is not None and every.packet_hops is not None
+    assert set(every.packet_hops["group"]) == {"cams", "telemetry"}
+    for args in (["--packets", "telemetry"], ["--packets=telemetry,", "--packets", "telemetry"]):
+        res = invoke("run", path, *args, "--hops", "--out", tmp_path / "one")
+        assert res.exit_code == EXIT_OK, res.output
+        one = read_results(tmp_path / "one")
+        assert one.packets is not None and one.packet_hops is not None
+        want = every.packets[every.packets["group"] == "telemetry"].reset_index(drop=True)
+        pd.testing.assert_frame_equal(one.packets, want)
+        hops = every.packet_hops[every.packet_hops["group"] == "telemetry"]
+        pd.testing.assert_frame_equal(one.packet_hops, hops.reset_index(drop=True))
+        assert one.manifest["packets"]["groups"] == ["telemetry"]
+    both = invoke("run", path, "--packets", "cams,telemetry", "--out", tmp_path / "both")
+    got = read_results(tmp_path / "both").packets
+    assert both.exit_code == EXIT_OK and got is not None
+    pd.testing.assert_frame_equal(got, every.packets)
+    res = invoke("run", path, "--packets", "cams", "--sample", "0.5", "--out", tmp_path / "s")
+    some = read_results(tmp_path / "s").packets
+    assert res.exit_code == EXIT_OK and some is not None and set(some["group"]) == {"cams"}
+    assert 0.3 < len(some) / (every.packets["group"] == "cams").sum() < 0.7
+    bad = invoke("run", path, "--packets", "cam", "--out", tmp_path / "bad")
+    assert bad.exit_code == EXIT_USAGE and "Traceback" not in bad.output
+    assert (
+        "Invalid value for '--packets': unknown group 'cam'; did you mean 'cams'? "
+        "(the scenario's groups: cams, telemetry)" in bad.output
+    )
+    assert not (tmp_path / "bad").exists()
+    swallowed = invoke("run", "--packets", path)
+    assert swallowed.exit_code == EXIT_USAGE
+    assert f"--packets took '{path}' as a group name and FILE is missing" in swallowed.output
 
 
 def test_run_explain_names_where_latency_comes_from(tmp_path: Path) -> None:

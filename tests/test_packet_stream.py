@@ -22,6 +22,7 @@ from planning import (
     line_plan,
     poisson,
     random_tree_plan,
+    whole_log,
     with_failures,
     with_queues,
 )
@@ -32,8 +33,7 @@ from vidnet_sim.results import read_results
 from vidnet_sim.results.latency_parts import LatencyPartsSums, latency_parts
 from vidnet_sim.results.packet_stream import PacketLogStream
 from vidnet_sim.results.packets import PacketsWriter, packets_table, sampled
-from vidnet_sim.runner import access_links, compile_scenario, make_engine, run
-from vidnet_sim.timeline.driver import drive, epoch_bounds
+from vidnet_sim.runner import access_links, run
 
 DATA = Path(__file__).parent / "data" / "cli"
 WARMUP, END = 300 * US, 3 * MS
@@ -224,14 +224,8 @@ def test_what_the_stream_holds_does_not_grow_with_the_run() -> None:
 def whole_run(path: Path, **kw: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The packets table and latency parts of a scenario's run built from its whole log
     (the driver and engine the run uses, the log kept and read after the run)."""
-    compiled = compile_scenario(path)
-    sc, plan = compiled.scenario, compiled.plan
-    sim = sc.simulation
-    starts, _ = epoch_bounds(compiled.actions, sim.duration, sim.report_interval)
-    engine = make_engine(plan, sc, log=True, epochs=starts)
-    drive(engine, compiled.actions, sim.duration, tick_ps=max(1, sim.duration // 100))
-    assert isinstance(engine, CoreEngine) and engine.packet_log is not None
-    log, w, e, d = engine.packet_log, sim.warmup, sim.duration, sim.drain
+    plan, log, sim, sc = whole_log(path)
+    w, e, d = sim.warmup, sim.duration, sim.drain
     access = set(access_links(sc, plan))
     return (
         packets_table(plan, log, warmup_ps=w, end_ps=e, drain=d, **kw),
@@ -266,7 +260,7 @@ def test_run_streams_the_whole_runs_tables(tmp_path: Path, sample: float | None)
     pd.testing.assert_frame_equal(res.latency_parts, want_parts)
     assert set(got["outcome"]) == {"delivered", "lost"} and (got["lost_at"] == "a->b").any()
     assert len(res.stats.epoch_starts_ps) > 5
-    assert res.manifest["packets"] == {"rows": len(want_packets), "sample": sample}
+    assert res.manifest["packets"] == {"rows": len(want_packets), "sample": sample, "groups": None}
     held = run(path, packets=True, sample=sample, write=False)
     assert held.packets is not None
     pd.testing.assert_frame_equal(held.packets, want_packets)

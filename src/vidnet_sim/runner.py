@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,10 +33,11 @@ from vidnet_sim.results import (
 from vidnet_sim.results.atomic import StagingFolder
 from vidnet_sim.results.caveats import Caveat, override_caveats, run_caveats
 from vidnet_sim.results.latency_parts import LatencyPartsSums
+from vidnet_sim.results.packet_hops import PACKET_HOPS_SCHEMA
 from vidnet_sim.results.packet_stream import PacketLogStream
-from vidnet_sim.results.packets import PacketsWriter
+from vidnet_sim.results.packets import PacketsWriter, group_trees
 from vidnet_sim.results.storage import storage_manifest, storage_table, with_storage
-from vidnet_sim.results.store import PACKETS_FILE, read_run
+from vidnet_sim.results.store import PACKET_HOPS_FILE, PACKETS_FILE, read_run
 from vidnet_sim.scenario import Scenario, load_scenario
 from vidnet_sim.scenario.groups import camera_name
 from vidnet_sim.scenario.growth import plan_years, scenario_for_year
@@ -78,6 +79,8 @@ class RunResult:
     latency_parts: pd.DataFrame | None = field(default=None, repr=False)
     #: the per-packet table of a run not written (``run(packets=True, write=False)``)
     held_packets: pd.DataFrame | None = field(default=None, repr=False)
+    #: the per-hop table of a run not written (``run(hops=True, write=False)``)
+    held_packet_hops: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def packets(self) -> pd.DataFrame | None:
@@ -87,6 +90,16 @@ class RunResult:
         if self.held_packets is None and self.out_dir is not None and "packets" in self.manifest:
             self.held_packets = read_run(self.out_dir).packets
         return self.held_packets
+
+    @property
+    def packet_hops(self) -> pd.DataFrame | None:
+        """The per-hop table (``run(hops=True)``), else None; like :attr:`packets`, read
+        from the run folder when asked for."""
+        written = self.out_dir is not None and "hops" in self.manifest
+        if self.held_packet_hops is None and written:
+            assert self.out_dir is not None
+            self.held_packet_hops = read_run(self.out_dir).packet_hops
+        return self.held_packet_hops
 
 
 def with_overrides(
@@ -300,6 +313,8 @@ def run(
     on_phase: Callable[[str], None] | None = None,
     packets: bool = False,
     sample: float | None = None,
+    packet_groups: Sequence[str] | None = None,
+    hops: bool = False,
     explain: bool = False,
 ) -> RunResult:
     """Simulate a scenario (a loaded :class:`Scenario` or a path to its TOML file).
@@ -308,14 +323,20 @@ def run(
     machine, compiles) its kernels and ``"simulation"`` when it starts simulating; neither
     that start-up nor anything before it counts in the run's ``wall_seconds``.
 
-    With ``packets`` (or a ``sample`` share in (0, 1], which implies it) the engine logs
-    every packet and the run gets the per-packet table
+    With ``packets`` (or a ``sample`` share in (0, 1], ``packet_groups`` or ``hops``, which
+    imply it) the engine logs every packet and the run gets the per-packet table
     (:mod:`vidnet_sim.results.packets`), written as ``packets.parquet`` as the packets
     settle, window by window (:mod:`vidnet_sim.results.packet_stream`: the memory it takes
     grows with the packets in flight, not with the run; ``RunResult.packets`` reads it back
-    when asked). With ``explain`` it logs them too and the run gets the ``latency_parts``
-    table (where each group's latency comes from: :mod:`vidnet_sim.results.latency_parts`,
-    summed window by window), written as ``latency_parts.parquet``.
+    when asked). ``packet_groups`` (statistics group names; ``None``: every group) keeps
+    only those groups' packets, ``sample`` that share of them; an unknown group raises
+    :class:`~vidnet_sim.results.packets.UnknownGroupError` before the run starts. With
+    ``hops`` the run also gets the per-hop table of the same packets
+    (:mod:`vidnet_sim.results.packet_hops`, ``packet_hops.parquet``,
+    ``RunResult.packet_hops``). With ``explain`` it logs them too and the run gets the
+    ``latency_parts`` table (where each group's latency comes from:
+    :mod:`vidnet_sim.results.latency_parts`, summed window by window), written as
+    ``latency_parts.parquet``.
 
     Returns a :class:`RunResult`; unless ``write`` is false, also writes the Parquet tables
     and ``manifest.json`` to ``out_dir`` (default ``results/<scenario name>/``, the name made a
@@ -336,10 +357,15 @@ def run(
         epoch_starts, epoch_labels = epoch_bounds(actions, sim.duration, interval)
         if sample is not None and not 0 < sample <= 1:
             raise ValueError(f"sample must be in (0, 1], got {sample}")
-        packets = packets or sample is not None
+        packets = packets or sample is not None or packet_groups is not None or hops
         stream = (
             PacketLogStream(
-                plan, warmup_ps=sim.warmup, end_ps=sim.duration, drain=sim.drain, sample=sample
+                plan,
+                warmup_ps=sim.warmup,
+                end_ps=sim.duration,
+                drain=sim.drain,
+                sample=sample,
+                trees=group_trees(plan, packet_groups),
             )
             if packets or explain
             else None
@@ -360,6 +386,10 @@ def run(
         if stream is not None:
             if packets:
                 stream.packets = PacketsWriter(staging.file(PACKETS_FILE) if staging else None)
+            if hops:
+                stream.hops = PacketsWriter(
+                    staging.file(PACKET_HOPS_FILE) if staging else None, PACKET_HOPS_SCHEMA
+                )
             if explain:
                 stream.parts = LatencyPartsSums(plan, access_links=set(access))
         if on_phase is not None:
@@ -386,7 +416,7 @@ def run(
         )
         result = _result(compiled, stats, tables, engine, (wall1 - wall0, wall), epoch_starts)
         if stream is not None:
-            _stream_results(result, stream, sample)
+            _stream_results(result, stream, sample, packet_groups)
         if write:
             result.out_dir = write_results(
                 target, tables, result.manifest, None, result.latency_parts, staging=staging
@@ -449,13 +479,24 @@ def _result(
     )
 
 
-def _stream_results(result: RunResult, stream: PacketLogStream, sample: float | None) -> None:
-    """Close the per-packet table streamed during the run (kept in ``result`` when it went
-    to no file) and take the latency parts from their sums."""
+def _stream_results(
+    result: RunResult,
+    stream: PacketLogStream,
+    sample: float | None,
+    groups: Sequence[str] | None,
+) -> None:
+    """Close the per-packet tables streamed during the run (kept in ``result`` when they
+    went to no file) and take the latency parts from their sums."""
+    chosen = {"sample": sample, "groups": None if groups is None else list(dict.fromkeys(groups))}
     if stream.packets is not None:
         stream.packets.close()
-        result.manifest["packets"] = {"rows": stream.packets.rows, "sample": sample}
+        result.manifest["packets"] = {"rows": stream.packets.rows, **chosen}
         if stream.packets.path is None:
             result.held_packets = stream.packets.frame()
+    if stream.hops is not None:
+        stream.hops.close()
+        result.manifest["hops"] = {"rows": stream.hops.rows, **chosen}
+        if stream.hops.path is None:
+            result.held_packet_hops = stream.hops.frame()
     if stream.parts is not None:
         result.latency_parts = stream.parts.table()

@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid scenario.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import threading
@@ -28,6 +29,7 @@ from vidnet_sim.cli.summary import render_storage, render_summary, render_warnin
 from vidnet_sim.errors import ScenarioError, UnitError
 from vidnet_sim.results import default_run_dir, summary_json
 from vidnet_sim.results.latency_parts import explain_lines
+from vidnet_sim.results.packets import UnknownGroupError
 from vidnet_sim.runner import compile_scenario
 from vidnet_sim.runner import run as run_scenario
 from vidnet_sim.scenario import load_scenario
@@ -97,7 +99,35 @@ def validate(file: Path) -> None:
     )
 
 
-@click.command()
+class RunCommand(click.Command):
+    """The ``run`` command: a scenario FILE named just after ``--packets`` (which takes an
+    optional value) is taken as a group name; when FILE is then missing, the error says so."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = list(args)  # the parser consumes the list
+        try:
+            return super().parse_args(ctx, args)
+        except click.MissingParameter:
+            taken = [b for a, b in itertools.pairwise(given) if a == "--packets"]
+            files = [b for b in taken if Path(b).is_file()]
+            if files:
+                raise click.UsageError(
+                    f"--packets took {files[0]!r} as a "
+                    "group name and FILE is missing: name FILE first "
+                    "(run FILE --packets [GROUP,...])",
+                    ctx,
+                ) from None
+            raise
+
+
+def packet_groups_option(values: tuple[str, ...]) -> list[str] | None:
+    """The groups named by ``--packets`` options (each a comma-separated list, or empty:
+    ``--packets`` alone), ``None`` for every group."""
+    names = [g.strip() for v in values for g in v.split(",") if g.strip()]
+    return list(dict.fromkeys(names)) or None
+
+
+@click.command(cls=RunCommand)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--out",
@@ -120,15 +150,26 @@ def validate(file: Path) -> None:
 )
 @click.option(
     "--packets",
-    "per_packet",
-    is_flag=True,
+    "packets_of",
+    multiple=True,
+    is_flag=False,
+    flag_value="",
+    metavar="[GROUP,...]",
     help="Also write packets.parquet: one row per packet and destination (emission, "
-    "delivery or loss, latency).",
+    "delivery or loss, latency), of every group or of the groups named (comma-separated, "
+    "or the option repeated).",
 )
 @click.option(
     "--sample",
     type=click.FloatRange(0, 1, min_open=True),
     help="With --packets (implied): keep this share of the packets, e.g. 0.01.",
+)
+@click.option(
+    "--hops",
+    is_flag=True,
+    help="Also write packet_hops.parquet: one row per packet copy and link crossed "
+    "(arrival, transmission start, departure or loss; queueing wait, transmission, "
+    "propagation), of the packets --packets and --sample choose (implies --packets).",
 )
 @click.option(
     "--explain",
@@ -154,8 +195,9 @@ def run(
     engine: str,
     as_json: bool,
     all_links: bool,
-    per_packet: bool,
+    packets_of: tuple[str, ...],
     sample: float | None,
+    hops: bool,
     explain: bool,
     wide: bool,
     year: int | None,
@@ -177,10 +219,14 @@ def run(
                 out_dir=out_dir,
                 on_progress=on_progress,
                 on_phase=on_phase,
-                packets=per_packet,
+                packets=bool(packets_of),
                 sample=sample,
+                packet_groups=packet_groups_option(packets_of),
+                hops=hops,
                 explain=explain,
             )
+        except UnknownGroupError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--packets'") from None
         finally:
             if progress is not None:
                 progress.stop()

@@ -8,17 +8,18 @@ position above it (lost for every flow below). Counting, per packet, the flows i
 settle (a loss at position ``p`` settles every delivering position of ``p``'s subtree, a
 departure at a delivering position settles that one) tells which packets are settled
 without walking their trees. :class:`PacketLogStream` turns the settled packets' rows into
-``packets`` rows (:class:`~vidnet_sim.results.packets.PacketsWriter`) and adds them to the
-latency parts' sums (:class:`~vidnet_sim.results.latency_parts.LatencyPartsSums`), and
-keeps only the rows of packets still in the network for the next window; at the end of the
-run every packet left is settled as it stands (in flight where the log says nothing more).
+``packets`` and ``packet_hops`` rows (:class:`~vidnet_sim.results.packets.PacketsWriter`)
+and adds them to the latency parts' sums
+(:class:`~vidnet_sim.results.latency_parts.LatencyPartsSums`), and keeps only the rows of
+packets still in the network for the next window; at the end of the run every packet left
+is settled as it stands (in flight where the log says nothing more).
 
 What it keeps thus grows with the packets in flight (bounded by the buffers and the window),
-not with the run (for a sampled ``packets`` table without latency parts, the rows of the
-packets outside the sample are dropped as they come). The outputs are those of the whole
-run's log: a packet's rows all go out together, so each chunk of the ``packets`` table
-holds whole packets (the table sorted by ``(tree, seq)`` is the whole log's), and the
-latency parts' integer sums add up exactly.
+not with the run (without latency parts, the rows of the packets outside the groups and
+sample chosen are dropped as they come, before anything else is done with them). The
+outputs are those of the whole run's log: a packet's rows all go out together, so each
+chunk of the ``packets`` and ``packet_hops`` tables holds whole packets (each table sorted
+by ``(tree, seq)`` is the whole log's), and the latency parts' integer sums add up exactly.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ import numpy.typing as npt
 
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.results.latency_parts import LatencyParts, LatencyPartsSums
+from vidnet_sim.results.packet_hops import packet_hops_chunk
 from vidnet_sim.results.packet_log import LOG_COLUMNS, TreeIndex, log_packets
-from vidnet_sim.results.packets import PacketsWriter, packets_chunk, sampled
+from vidnet_sim.results.packets import Mask, PacketsWriter, chosen, packets_chunk
 
 __all__ = ["PacketLogStream"]
 
@@ -37,11 +39,12 @@ I64 = npt.NDArray[np.int64]
 
 
 class PacketLogStream:
-    """Consumes a packet log chunk by chunk (call it with each chunk's rows and whether it
-    is the run's last), writing the settled packets to ``packets`` (a
-    :class:`PacketsWriter`, the rows of the packets emitted at or after ``warmup_ps`` and,
-    with ``sample``, in the sample) and adding them to ``parts`` (a
-    :class:`LatencyPartsSums`), either of which may be ``None``.
+    r"""Consumes a packet log chunk by chunk (call it with each chunk's rows and whether it
+    is the run's last), writing the settled packets to ``packets`` and their hops to
+    ``hops`` (:class:`PacketsWriter`\ s of the ``packets`` and ``packet_hops`` tables: the
+    packets emitted at or after ``warmup_ps``, of the trees ``trees``, a mask from
+    :func:`~vidnet_sim.results.packets.group_trees`, and in the ``sample``) and adding them
+    to ``parts`` (a :class:`LatencyPartsSums`), any of which may be ``None``.
 
     ``pending_rows`` is how many log rows it holds between chunks, ``peak_pending_rows``
     the most it held.
@@ -55,14 +58,16 @@ class PacketLogStream:
         end_ps: int,
         drain: bool,
         sample: float | None = None,
+        trees: Mask | None = None,
         packets: PacketsWriter | None = None,
+        hops: PacketsWriter | None = None,
         parts: LatencyPartsSums | None = None,
     ) -> None:
         self.plan = plan
         self.index = TreeIndex(plan)
         self.warmup_ps, self.end_ps, self.drain = int(warmup_ps), int(end_ps), bool(drain)
-        self.sample = sample
-        self.packets = packets
+        self.sample, self.trees = sample, trees
+        self.packets, self.hops = packets, hops
         self.parts = parts
         self._pending = np.zeros((0, len(LOG_COLUMNS)), np.int64)
         self.peak_pending_rows = 0
@@ -76,8 +81,9 @@ class PacketLogStream:
         """Take the log rows of the latest window(s) (copied: the engine reuses its buffer);
         with ``final``, the run is over and every packet is settled as it stands."""
         rows = np.asarray(rows, np.int64).reshape(-1, len(LOG_COLUMNS))
-        if self.parts is None and self.sample is not None:  # the others are not needed
-            rows = rows[sampled(rows[:, 0], rows[:, 1], self.sample)]
+        chosen_only = self.sample is not None or self.trees is not None
+        if self.parts is None and chosen_only:  # the others are not needed
+            rows = rows[chosen(rows[:, 0], rows[:, 1], trees=self.trees, sample=self.sample)]
         if len(rows) == 0 and not (final and len(self._pending)):
             return
         lp = log_packets(self.index, np.concatenate([self._pending, rows]))
@@ -94,11 +100,12 @@ class PacketLogStream:
         self._pending = lp.log[~settled[lp.packet]]
         self.peak_pending_rows = max(self.peak_pending_rows, len(self._pending))
         out = lp.select(settled & (lp.emit >= self.warmup_ps))
-        w, e, d = self.warmup_ps, self.end_ps, self.drain
-        if self.packets is not None:
-            chunk = packets_chunk(
-                self.plan, ix, out, warmup_ps=w, end_ps=e, drain=d, sample=self.sample
-            )
-            self.packets.write(chunk)
+        w, e, d, sample, trees = self.warmup_ps, self.end_ps, self.drain, self.sample, self.trees
+        for writer, make in ((self.packets, packets_chunk), (self.hops, packet_hops_chunk)):
+            if writer is not None:
+                chunk = make(
+                    self.plan, ix, out, warmup_ps=w, end_ps=e, drain=d, sample=sample, trees=trees
+                )
+                writer.write(chunk)
         if self.parts is not None:
             self.parts.add(LatencyParts(self.plan, out, warmup_ps=w, end_ps=e, drain=d, index=ix))

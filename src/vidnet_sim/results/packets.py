@@ -15,19 +15,23 @@ not settled by the end of a run without drain), ``end_ps`` (delivery time; for a
 packet the time it reached the link that lost it; -1 in flight), ``lost_at`` (that link's
 name, ``""`` otherwise) and ``latency_ps`` (``end_ps - emission_ps`` when delivered, else
 NaN). Only packets emitted at or after the warm-up are listed, like the statistics count
-them; with ``sample`` a fixed share of the packets (all its flows' rows), chosen by a hash
-of ``(tree, seq)``, so the same packets whatever the window size.
+them; with ``groups`` only the packets of those statistics groups (:func:`group_trees`: a
+packet's tree belongs to one source, so to one group); with ``sample`` a fixed share of the
+packets (all its flows' rows), chosen by a hash of ``(tree, seq)``, so the same packets
+whatever the window size.
 
 A run writes the table as its packets settle (:mod:`~vidnet_sim.results.packet_stream`), in
-chunks: :class:`PacketsWriter` takes each chunk's rows (:func:`packets_chunk`) and writes
-them to a Parquet file in row groups of :data:`PACKETS_ROW_GROUP` rows, or keeps them in
-memory. :func:`packets_frame` puts a table read back in the order of the packets (by
-``(tree, seq)``, each packet's flows in the order of its tree).
+chunks: :class:`PacketsWriter` takes each chunk's rows (:func:`packets_chunk`, or those of
+the ``packet_hops`` table: :mod:`~vidnet_sim.results.packet_hops`) and writes them to a
+Parquet file in row groups of :data:`PACKETS_ROW_GROUP` rows, or keeps them in memory.
+:func:`packets_frame` puts a table read back in the order of the packets (by
+``(tree, seq)``, each packet's rows in the order they were written).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -36,15 +40,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from vidnet_sim.errors import VidnetError
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.results.packet_log import LogPackets, TreeIndex, log_packets
 from vidnet_sim.results.schema import conform
+from vidnet_sim.scenario.raw import did_you_mean
 
 __all__ = [
     "OUTCOMES",
     "PACKETS_ROW_GROUP",
     "PACKETS_SCHEMA",
     "PacketsWriter",
+    "UnknownGroupError",
+    "chosen",
+    "group_trees",
     "packets_chunk",
     "packets_frame",
     "packets_table",
@@ -75,6 +84,43 @@ PACKETS_ROW_GROUP = 1 << 16
 
 _U64 = np.uint64
 
+Mask = npt.NDArray[np.bool_]
+
+
+class UnknownGroupError(VidnetError, ValueError):
+    """A per-packet table asked for a group the scenario does not have."""
+
+
+def group_trees(plan: NetworkPlan, groups: Sequence[str] | None) -> Mask | None:
+    """Which trees carry the packets of the statistics groups ``groups`` (by name; ``None``:
+    every group, no mask). A tree belongs to one source, so to that source's group.
+
+    Raises :class:`UnknownGroupError` naming each unknown name, a close known one and the
+    known groups.
+    """
+    if groups is None:
+        return None
+    if isinstance(groups, str):  # one name, not its letters
+        groups = [groups]
+    names = list(plan.group_names)
+    unknown = [g for g in dict.fromkeys(groups) if g not in names]
+    if unknown:
+        said = "; ".join(f"{g!r}{did_you_mean(g, names, False)}" for g in unknown)
+        raise UnknownGroupError(f"unknown group {said} (the scenario's groups: {', '.join(names)})")
+    wanted = np.isin(np.arange(len(names)), [names.index(g) for g in groups])
+    source_group = np.asarray(plan.sources.group, np.int64)
+    return np.asarray(wanted[source_group[np.asarray(plan.tree_source, np.int64)]])
+
+
+def chosen(tree: I64, seq: I64, *, trees: Mask | None = None, sample: float | None = None) -> Mask:
+    """Whether each packet ``(tree, seq)`` is listed: its tree in ``trees`` (a mask over the
+    trees, :func:`group_trees`; ``None``: every tree) and, with ``sample``, the packet in the
+    sample (:func:`sampled`)."""
+    keep = np.ones(len(tree), bool) if trees is None else trees[np.asarray(tree, np.int64)]
+    if sample is not None:
+        keep &= sampled(tree, seq, sample)
+    return np.asarray(keep)
+
 
 def sampled(tree: I64, seq: I64, sample: float) -> npt.NDArray[np.bool_]:
     """Whether each packet ``(tree, seq)`` is in a ``sample`` share of the packets (a fixed
@@ -97,13 +143,12 @@ def _outcomes(
     end_ps: int,
     drain: bool,
     sample: float | None,
+    trees: Mask | None,
 ) -> tuple[I64, I64, I64, I64, I64]:
     """Per (packet, delivering position) of the listed packets, in the order of the
     packets, then of the positions: ``(packet, position, outcome code, end, lost link or
     -1)``."""
-    keep = lp.emit >= warmup_ps
-    if sample is not None:
-        keep &= sampled(lp.tree, lp.seq, sample)
+    keep = (lp.emit >= warmup_ps) & chosen(lp.tree, lp.seq, trees=trees, sample=sample)
     kept = np.flatnonzero(keep)
     i, q = index.below(lp.root[kept])
     packet = kept[i]
@@ -143,11 +188,13 @@ def packets_chunk(
     end_ps: int,
     drain: bool,
     sample: float | None = None,
+    trees: Mask | None = None,
 ) -> pa.Table:
     """The ``packets`` rows (an Arrow table of :data:`PACKETS_SCHEMA`) of the packets of
-    ``lp``, whose rows must be all their log rows (each packet settled, or the run over)."""
+    ``lp`` (those of ``trees`` and ``sample``: :func:`chosen`), whose rows must be all their
+    log rows (each packet settled, or the run over)."""
     packet, q, how, t_end, lost_at = _outcomes(
-        index, lp, warmup_ps=warmup_ps, end_ps=end_ps, drain=drain, sample=sample
+        index, lp, warmup_ps=warmup_ps, end_ps=end_ps, drain=drain, sample=sample, trees=trees
     )
     flow = index.deliver[q]
     group_of_flow = np.asarray(plan.sources.group, np.int64)[np.asarray(plan.flow_source)]
@@ -169,11 +216,14 @@ def packets_chunk(
     return pa.Table.from_arrays(columns, schema=PACKETS_SCHEMA)
 
 
-def packets_frame(table: pa.Table | pd.DataFrame) -> pd.DataFrame:
-    """A ``packets`` table (Arrow, or as read) as a DataFrame in the order of the packets:
-    by ``(tree, seq)``, a packet's rows (written together) in the order they came."""
+def packets_frame(
+    table: pa.Table | pd.DataFrame, schema: pa.Schema = PACKETS_SCHEMA
+) -> pd.DataFrame:
+    """A ``packets`` table (or another per-packet table of ``schema``: ``packet_hops``),
+    Arrow or as read, as a DataFrame in the order of the packets: by ``(tree, seq)``, a
+    packet's rows (written together) in the order they came."""
     df = table.to_pandas() if isinstance(table, pa.Table) else table
-    df = conform(df, PACKETS_SCHEMA)
+    df = conform(df, schema)
     if len(df) > 1:
         key = df["tree"].to_numpy() << 40 | df["seq"].to_numpy()
         if np.any(np.diff(key) < 0):
@@ -182,21 +232,28 @@ def packets_frame(table: pa.Table | pd.DataFrame) -> pd.DataFrame:
 
 
 class PacketsWriter:
-    """Writes ``packets`` chunks as they come: to the Parquet file ``path`` (row groups of
-    :data:`PACKETS_ROW_GROUP` rows, holding at most one row group's rows in memory), or,
-    without a path, kept in memory (:meth:`frame`)."""
+    """Writes ``packets`` chunks (or those of another per-packet table of ``schema``) as
+    they come: to the Parquet file ``path`` (row groups of :data:`PACKETS_ROW_GROUP` rows,
+    holding at most one row group's rows in memory), or, without a path, kept in memory
+    (:meth:`frame`)."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, schema: pa.Schema = PACKETS_SCHEMA
+    ) -> None:
         self.path = path
+        self.schema = schema
         self.rows = 0
         self._held: list[pa.Table] = []
         self._held_rows = 0
         self._writer: pq.ParquetWriter | None = None
         if path is not None:
-            self._writer = pq.ParquetWriter(path, PACKETS_SCHEMA)
+            # dictionary pages for the text columns only (their values repeat), not for
+            # the times: half the writer's time, and a smaller file
+            text = [f.name for f in schema if pa.types.is_string(f.type)]
+            self._writer = pq.ParquetWriter(path, schema, use_dictionary=text)
 
     def write(self, chunk: pa.Table) -> None:
-        """Add ``chunk`` (rows of :data:`PACKETS_SCHEMA`) after the rows written so far."""
+        """Add ``chunk`` (rows of its schema) after the rows written so far."""
         if chunk.num_rows == 0:
             return
         self.rows += chunk.num_rows
@@ -207,7 +264,7 @@ class PacketsWriter:
 
     def _flush(self, *, final: bool) -> None:
         assert self._writer is not None
-        table = pa.concat_tables(self._held) if self._held else PACKETS_SCHEMA.empty_table()
+        table = pa.concat_tables(self._held) if self._held else self.schema.empty_table()
         whole = table.num_rows - table.num_rows % PACKETS_ROW_GROUP
         cut = table.num_rows if final else whole
         if cut:
@@ -227,8 +284,8 @@ class PacketsWriter:
         """The rows kept in memory, in the order of the packets (:func:`packets_frame`)."""
         if self.path is not None:
             raise ValueError("the packets went to a file: read it back")
-        held = pa.concat_tables(self._held) if self._held else PACKETS_SCHEMA.empty_table()
-        return packets_frame(held)
+        held = pa.concat_tables(self._held) if self._held else self.schema.empty_table()
+        return packets_frame(held, self.schema)
 
 
 def packets_table(
@@ -239,11 +296,13 @@ def packets_table(
     end_ps: int,
     drain: bool,
     sample: float | None = None,
+    groups: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The ``packets`` table of a run's whole packet log (see the module documentation)."""
     index = TreeIndex(plan)
     lp = log_packets(index, log)
+    trees = group_trees(plan, groups)
     chunk = packets_chunk(
-        plan, index, lp, warmup_ps=warmup_ps, end_ps=end_ps, drain=drain, sample=sample
+        plan, index, lp, warmup_ps=warmup_ps, end_ps=end_ps, drain=drain, sample=sample, trees=trees
     )
     return packets_frame(chunk)

@@ -48,6 +48,7 @@ import pandas as pd
 from vidnet_sim.errors import VidnetError
 from vidnet_sim.results.atomic import StagingFolder, replace_folder
 from vidnet_sim.results.latency_parts import LATENCY_PARTS_SCHEMA
+from vidnet_sim.results.packet_hops import PACKET_HOPS_SCHEMA
 from vidnet_sim.results.packets import PACKETS_ROW_GROUP, PACKETS_SCHEMA, packets_frame
 from vidnet_sim.results.schema import (
     EPOCH_LINKS_SCHEMA,
@@ -65,6 +66,10 @@ from vidnet_sim.version import __version__
 TABLE_FILES: dict[str, str] = {name: f"{name}.parquet" for name in RUN_SCHEMAS}
 #: File of the optional per-packet table (``run --packets``; listed in the manifest).
 PACKETS_FILE = "packets.parquet"
+#: File of the optional per-hop table (``run --hops``; listed in the manifest).
+PACKET_HOPS_FILE = "packet_hops.parquet"
+#: The per-packet tables a run streams into its folder as it goes, by table name.
+STREAMED_FILES: dict[str, str] = {"packets": PACKETS_FILE, "packet_hops": PACKET_HOPS_FILE}
 #: File of the optional ``latency_parts`` table (``run --explain``; listed in the manifest).
 LATENCY_PARTS_FILE = "latency_parts.parquet"
 #: The tables of folders written before the manifest listed its tables.
@@ -131,6 +136,19 @@ class Results:
     #: where latency comes from, of a run written with it (``run --explain``), else None
     latency_parts: pd.DataFrame | None = None
 
+    def __post_init__(self) -> None:
+        self._hops_folder: Path | None = None  # where packet_hops is read from when asked
+        self._hops: pd.DataFrame | None = None
+
+    @property
+    def packet_hops(self) -> pd.DataFrame | None:
+        """The per-hop table of a run written with it (``run --hops``), else None: read from
+        the run folder (checked against the manifest's hash) the first time it is asked for,
+        as it may be large."""
+        if self._hops is None and self._hops_folder is not None:
+            self._hops = _read_packet_hops(self._hops_folder, self.manifest)
+        return self._hops
+
 
 def read_parquet_kwargs(table: str = "summary") -> dict[str, Any]:
     """Keyword arguments of ``pd.read_parquet(folder, ...)`` that read only ``table``.
@@ -138,7 +156,7 @@ def read_parquet_kwargs(table: str = "summary") -> dict[str, Any]:
     They make pyarrow skip the other tables' files, manifests and hidden temporary files
     of a run or sweep folder.
     """
-    files = {**TABLE_FILES, "packets": PACKETS_FILE, "latency_parts": LATENCY_PARTS_FILE}
+    files = {**TABLE_FILES, **STREAMED_FILES, "latency_parts": LATENCY_PARTS_FILE}
     if table not in files:
         raise VidnetError(f"unknown table {table!r}: expected one of {', '.join(files)}")
     others = [name for key, name in files.items() if key != table]
@@ -183,7 +201,7 @@ def run_files(
     packets: pd.DataFrame | None = None,
     latency_parts: pd.DataFrame | None = None,
     *,
-    packets_sha256: str | None = None,
+    streamed: Mapping[str, str] | None = None,
 ) -> dict[str, bytes]:
     """The bytes of each file of a run folder: its six tables, the per-packet table when
     given (in row groups of :data:`~vidnet_sim.results.packets.PACKETS_ROW_GROUP` rows), the
@@ -191,8 +209,8 @@ def run_files(
 
     ``versions`` and ``created`` (UTC, ISO 8601) are added to the manifest when missing,
     ``tables`` (each table's file name) and ``sha256`` (each table file's hash) are set.
-    ``packets_sha256``: the hash of a per-packet table written to the folder apart (streamed
-    as the run went), listed with the others.
+    ``streamed``: the hash of each per-packet table written to the folder apart (streamed
+    as the run went, :data:`STREAMED_FILES`), by table name, listed with the others.
     """
     files: dict[str, bytes] = {}
     for name, schema in RUN_SCHEMAS.items():
@@ -222,9 +240,10 @@ def run_files(
         files[LATENCY_PARTS_FILE] = buf.getvalue()
         full["tables"]["latency_parts"] = LATENCY_PARTS_FILE
     full["sha256"] = {f: hashlib.sha256(data).hexdigest() for f, data in files.items()}
-    if packets is None and packets_sha256 is not None:
-        full["tables"]["packets"] = PACKETS_FILE
-        full["sha256"][PACKETS_FILE] = packets_sha256
+    for name, sha in (streamed or {}).items():
+        if name not in full["tables"]:
+            full["tables"][name] = STREAMED_FILES[name]
+            full["sha256"][STREAMED_FILES[name]] = sha
     full.setdefault("versions", versions())
     full.setdefault("created", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     text = json.dumps(to_jsonable(full), indent=2, allow_nan=False) + "\n"
@@ -274,7 +293,7 @@ def check_run_folder(folder: str | os.PathLike[str]) -> None:
     others = sorted(
         n
         for n in os.listdir(folder)
-        if n not in (*RUN_FILES, PACKETS_FILE, LATENCY_PARTS_FILE)
+        if n not in (*RUN_FILES, *STREAMED_FILES.values(), LATENCY_PARTS_FILE)
         and not (n.startswith(".") and n.endswith(".tmp"))
     )
     if others:
@@ -300,15 +319,18 @@ def write_results(
 
     The previous run there is replaced in one step (:func:`write_run_files`; see
     :func:`run_files` for what is added to the manifest). With ``staging``, the run's
-    :class:`~vidnet_sim.results.atomic.StagingFolder`, its files are written there; a
-    per-packet table streamed into it (:data:`PACKETS_FILE`) is listed in the manifest with
-    its hash. Returns the folder.
+    :class:`~vidnet_sim.results.atomic.StagingFolder`, its files are written there; the
+    per-packet tables streamed into it (:data:`STREAMED_FILES`) are listed in the manifest
+    with their hashes. Returns the folder.
     """
-    streamed = None
-    if staging is not None and packets is None and staging.file(PACKETS_FILE).is_file():
-        staging.sync(PACKETS_FILE)
-        streamed = file_sha256(staging.file(PACKETS_FILE))
-    files = run_files(tables, manifest, packets, latency_parts, packets_sha256=streamed)
+    streamed = {}
+    for name, file in STREAMED_FILES.items():
+        if staging is not None and staging.file(file).is_file():
+            if name == "packets" and packets is not None:
+                continue
+            staging.sync(file)
+            streamed[name] = file_sha256(staging.file(file))
+    files = run_files(tables, manifest, packets, latency_parts, streamed=streamed)
     return write_run_files(out_dir, files, staging)
 
 
@@ -378,7 +400,21 @@ def _read_run(folder: Path) -> Results:
         if not (folder / LATENCY_PARTS_FILE).is_file():
             raise _incomplete(folder, [LATENCY_PARTS_FILE])
         parts = conform(_read_table(folder, LATENCY_PARTS_FILE, hashes), LATENCY_PARTS_SCHEMA)
-    return Results(**tables, manifest=manifest, packets=packets, latency_parts=parts)
+    res = Results(**tables, manifest=manifest, packets=packets, latency_parts=parts)
+    if isinstance(listed, dict) and "packet_hops" in listed:
+        if not (folder / PACKET_HOPS_FILE).is_file():
+            raise _incomplete(folder, [PACKET_HOPS_FILE])
+        res._hops_folder = folder
+    return res
+
+
+def _read_packet_hops(folder: Path, manifest: Mapping[str, Any]) -> pd.DataFrame:
+    """The ``packet_hops`` table of the run folder ``folder`` (``manifest`` its manifest, as
+    read with the other tables): a folder replaced since is refused by the hash check."""
+    if not (folder / PACKET_HOPS_FILE).is_file():
+        raise _incomplete(folder, [PACKET_HOPS_FILE])
+    table = _read_table(folder, PACKET_HOPS_FILE, manifest.get("sha256"))
+    return packets_frame(table, PACKET_HOPS_SCHEMA)
 
 
 def _read_table(folder: Path, file: str, hashes: object) -> pd.DataFrame:
