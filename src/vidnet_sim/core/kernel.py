@@ -1039,7 +1039,7 @@ def _process_link(  # type: ignore[no-untyped-def]
     )
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
 def _process_link_plain(  # type: ignore[no-untyped-def]
     l,
     ib,
@@ -1071,8 +1071,7 @@ def _process_link_plain(  # type: ignore[no-untyped-def]
 ):
     """``_process_link`` for the common case, the same loop with its rare branches compiled
     out: one epoch, no packet log, and no failure interval left on link ``l`` (the caller
-    checks; the results are the same as the general loop's, only faster). Inlined into the
-    window worker: no call, no argument copies per link and window."""
+    checks; the results are the same as the general loop's, only faster)."""
     return _fifo_link(
         True,
         l,
