@@ -16,11 +16,12 @@ inboxes, their run starts and the rings of packets in each link's buffer. A ring
 link's queue (the link loop stops when it is full and is called again), so it stays as small
 as the longest queue seen.
 
-A window runs a *work list* (``advance``, built by ``core.engine._work_order``): each source's
+A window runs a *work list* (``_windows``, built by ``core.engine._work_order``): each source's
 generation and injection, and each link after everything feeding it, depth first so that an
-inbox is read soon after it was written. A camera's access link, fed by its source alone, is
-computed right after the source from the *staging inbox* (the inbox store's last segment,
-reused by every such link and so always in the cache).
+inbox is read soon after it was written. ``_windows`` never allocates (so Numba counts no
+references in it); it returns to ``advance`` only when a buffer must grow. A camera's access
+link, fed by its source alone, is computed right after the source from the *staging inbox*
+(the inbox store's last segment, reused by every such link and so always in the cache).
 
 Inbox item columns (int64, 32 bytes, so an item never straddles two cache lines): ``t``
 arrival at this link (ps), ``key = tree << 40 | seq``, ``origin`` emission time (ps), and
