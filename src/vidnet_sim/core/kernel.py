@@ -1523,7 +1523,7 @@ def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
     return log_n + 1
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _inject_rows(  # type: ignore[no-untyped-def]
     tree,
     root,
