@@ -194,12 +194,12 @@ def test_folders_of_other_fingerprints_are_pruned_once_unused(tmp_path: Path) ->
 PROBE = """
 import json
 import numpy as np
-from vidnet_sim.traffic.generate import _draw_size
+from vidnet_sim.traffic.generate import N_SI, SI_SIZE_A, SI_SIZE_B, SI_SIZE_KIND, _draw_size
 from vidnet_sim.traffic.sources import SIZE_UNIFORM
 
-one = np.zeros(1, np.int64)
-size = _draw_size(0, 7, np.uint64(12345), one + SIZE_UNIFORM, one + 100, one + 1500, one,
-                  np.zeros(1))
+si = np.zeros(N_SI, np.int64)  # a source's row of the packed table
+si[SI_SIZE_KIND], si[SI_SIZE_A], si[SI_SIZE_B] = SIZE_UNIFORM, 100, 1500
+size = _draw_size(7, np.uint64(12345), si, np.zeros(1, np.int64), np.zeros(1))
 st = _draw_size.stats
 print(json.dumps({"size": int(size), "hits": sum(st.cache_hits.values()),
                   "misses": sum(st.cache_misses.values()), "path": st.cache_path}))

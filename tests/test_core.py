@@ -556,6 +556,37 @@ def test_random_tree_windowed_equals_one_shot(end: int, windows: list[int]) -> N
         assert_same(run_core(plan, window=w, **kw), one_shot)
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_window_worker_resumes_after_every_growth(seed: int) -> None:
+    """The window worker (``kernel._windows``) returns to ``advance`` whenever a buffer must
+    grow and resumes where it stopped. With the generation buffer and the packet log
+    starting at one row, they grow many times, in the middle of a source's generation and
+    of a link's pass; the run equals one with the usual sizes, packet for packet."""
+
+    def run(tiny: bool) -> tuple[CoreEngine, RunStats]:
+        engine = CoreEngine(
+            plan,
+            active_state(plan),
+            warmup_ps=200 * US,
+            end_ps=2 * MS,
+            drain=True,
+            window_ps=150 * US,
+            log=True,
+        )
+        if tiny:
+            engine._gen = np.empty((1, engine._gen.shape[1]), np.int64)
+            engine._log = np.empty((1, K.LOG_COLS), np.int64)
+        return engine, engine.finish()
+
+    plan = random_tree_plan(seed)
+    usual, usual_stats = run(False)
+    tiny, tiny_stats = run(True)
+    assert tiny._gen.shape[0] > 2 and tiny._log.shape[0] > 2  # (both grew, several times)
+    assert stats_differences(tiny_stats, usual_stats) == []
+    assert tiny.packet_log is not None and usual.packet_log is not None
+    np.testing.assert_array_equal(tiny.packet_log, usual.packet_log)
+
+
 @pytest.mark.parametrize(("seed", "drain"), [(1, True), (2, False), (3, True), (4, False)])
 def test_random_tree_equals_reference(seed: int, drain: bool) -> None:
     plan = random_tree_plan(seed)

@@ -176,6 +176,7 @@ class CoreEngine:
         self._fhist = np.zeros((n_groups, N_BUCKETS), np.int64)
         self._lstat = np.zeros((K.N_LSTAT, n_links), np.int64)
         self._gen = np.empty((1024, G_COLS), np.int64)
+        self._TA = table_arrays(plan.sources)  # (the parameters, fixed for the run)
         self._log = np.empty((1024 if log else 1, K.LOG_COLS), np.int64)
         self._log_n = 0
 
@@ -217,7 +218,7 @@ class CoreEngine:
             t_to,
             self.window_ps,
             final,
-            table_arrays(plan.sources),
+            self._TA,
             state_arrays(self.state),
             self._gen,
             plan.source_tree_start,

@@ -16,11 +16,12 @@ inboxes, their run starts and the rings of packets in each link's buffer. A ring
 link's queue (the link loop stops when it is full and is called again), so it stays as small
 as the longest queue seen.
 
-A window runs a *work list* (``advance``, built by ``core.engine._work_order``): each source's
+A window runs a *work list* (``_windows``, built by ``core.engine._work_order``): each source's
 generation and injection, and each link after everything feeding it, depth first so that an
-inbox is read soon after it was written. A camera's access link, fed by its source alone, is
-computed right after the source from the *staging inbox* (the inbox store's last segment,
-reused by every such link and so always in the cache).
+inbox is read soon after it was written. ``_windows`` never allocates (so Numba counts no
+references in it); it returns to ``advance`` only when a buffer must grow. A camera's access
+link, fed by its source alone, is computed right after the source from the *staging inbox*
+(the inbox store's last segment, reused by every such link and so always in the cache).
 
 Inbox item columns (int64, 32 bytes, so an item never straddles two cache lines): ``t``
 arrival at this link (ps), ``key = tree << 40 | seq``, ``origin`` emission time (ps), and
@@ -1610,7 +1611,7 @@ def _log(log, log_n, flow, seq, l, t, dep):  # type: ignore[no-untyped-def]
     return log_n + 1
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _inject_rows(  # type: ignore[no-untyped-def]
     tree,
     root,
@@ -1728,6 +1729,406 @@ def _grow_slots(FLOW, SLOTS, counters, f):  # type: ignore[no-untyped-def]
     return SLOTS
 
 
+# the window worker's cursor (``_windows``): where it stopped, what it asks its caller to grow
+(
+    CU_T0,  # the window being run starts here
+    CU_PASS,  # 1 once the final pass (everything left) has run
+    CU_STEP,  # the step of the work list being run
+    CU_PHASE,  # PH_* of that step
+    CU_TREE,  # (source steps) the tree being injected
+    CU_N,  # (source steps) rows generated so far
+    CU_ARG,  # what to grow: a delivery flow, an inbox, a link
+    CU_NEED,  # how many rows it must hold
+    CU_LOG_N,  # rows of the packet log
+    CU_ERR,  # ERR_* seen so far
+) = range(10)
+N_CURSOR = 10
+# a step's phases: a source generates, then injects tree by tree; a link checks the room
+# downstream, then runs its loop (again after each growth of its ring or queues)
+PH_GEN, PH_INJECT = 0, 1
+PH_CHECK, PH_RUN = 0, 1
+# what the worker returns: done, or which buffer must grow before it is called again
+(
+    GROW_NONE,
+    GROW_GEN,  # the generation buffer (gen_source stopped on a full buffer)
+    GROW_SLOTS,  # delivery flow CU_ARG's frame-slot ring
+    GROW_INBOX,  # link CU_ARG's inbox, for CU_NEED more items in one more run
+    GROW_LOG,  # the packet log, to CU_NEED rows at least
+    GROW_SCRATCH,  # the merge scratch, to CU_NEED runs
+    GROW_RING,  # FIFO link CU_ARG's ring
+    GROW_QDATA,  # the full queue rings of scheduled link CU_ARG
+) = range(8)
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _source_step(  # type: ignore[no-untyped-def]
+    cursor,
+    s,
+    t0,
+    t1,
+    TA,
+    SA,
+    gen_buf,
+    source_tree_start,
+    tree_pos0,
+    L,
+    items,
+    runs,
+    FLOW,
+    SLOTS,
+    POS,
+    pos_end,
+    GSTAT,
+    EA,
+    warmup,
+    stage,
+):
+    """Generate source ``s``'s packets of ``[t0, t1)`` and inject them into each of its
+    trees, resuming at ``cursor``'s phase; returns ``GROW_NONE`` when done, else the buffer
+    to grow first (nothing of the tree being injected is written before its room is there,
+    so the step resumes by checking that tree again)."""
+    if cursor[CU_PHASE] == PH_GEN:
+        n, done = gen_source(s, t0, t1, TA, SA, gen_buf, cursor[CU_N])
+        cursor[CU_N] = n
+        if not done:
+            return GROW_GEN
+        cursor[CU_PHASE] = PH_INJECT
+        cursor[CU_TREE] = source_tree_start[s]
+    n = cursor[CU_N]
+    if n == 0:
+        return GROW_NONE
+    camera = gen_buf[0, G_FRAME] >= 0
+    for tr in range(cursor[CU_TREE], source_tree_start[s + 1]):
+        cursor[CU_TREE] = tr
+        root = tree_pos0[tr]
+        for q in range(root, pos_end[root] if camera else root):
+            f = POS[q, P_DELIVER]  # each frame opens a slot per delivery flow
+            if (
+                f >= 0
+                and not _frames_fit(FLOW, SLOTS, f, gen_buf, n)
+                and FLOW[f, F_SLOT_MASK] + 1 < MAX_FRAME_SLOTS
+            ):
+                cursor[CU_ARG] = f
+                return GROW_SLOTS
+        c = POS[root, P_FIRST]
+        while c >= 0:
+            m = _inbox_of(L, POS[c, P_LINK], stage)
+            if _needs_room(L, m, n):
+                cursor[CU_ARG] = m
+                cursor[CU_NEED] = n
+                return GROW_INBOX
+            c = POS[c, P_SIB]
+        cursor[CU_ERR] |= _inject_rows(
+            tr,
+            root,
+            gen_buf,
+            n,
+            items,
+            runs,
+            L,
+            FLOW,
+            SLOTS,
+            POS,
+            pos_end,
+            GSTAT,
+            EA,
+            warmup,
+            stage,
+        )
+    return GROW_NONE
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _link_step(  # type: ignore[no-untyped-def]
+    cursor,
+    l,
+    t1,
+    L,
+    counters,
+    items,
+    runs,
+    ring,
+    qdata,
+    SQ,
+    QS,
+    FLOW,
+    SLOTS,
+    POS,
+    pos_end,
+    fail_down,
+    fail_up,
+    EA,
+    succ_start,
+    succ,
+    scratch,
+    GSTAT,
+    PHIST,
+    FHIST,
+    LSTAT,
+    RUN,
+    log,
+    do_log,
+):
+    """Run link ``l``'s loop for the window ending at ``t1``, resuming at ``cursor``'s
+    phase: first the room downstream (for every packet that may leave), in the log and in
+    the merge scratch, then the loop, which stops when the link's ring (or a queue's) is
+    full and runs on from there once it has grown. Returns ``GROW_NONE`` when done, else
+    the buffer to grow first. ``RUN`` is ``(warmup, end, drain, count_in_service)`` (an
+    inlined call takes at most 30 arguments)."""
+    warmup, end, drain, count_in_service = RUN
+    stage = L.shape[0] - 1  # the staging inbox
+    plain = EA[0].shape[0] == 1 and not do_log  # FIFO links without failures: the plain loop
+    ib = _inbox_of(L, l, stage)
+    sched = L[l, L_SCHED]
+    if cursor[CU_PHASE] == PH_CHECK:
+        n_out = L[ib, L_IN_N]  # packets that may leave the link in this pass
+        if sched != 0:
+            NQ = SQ[3].shape[0]
+            qs_n = QS[3]
+            for q in range(NQ):  # a scheduled link may still have packets waiting
+                n_out += qs_n[l * NQ + q]
+        if n_out == 0:
+            return GROW_NONE
+        for k in range(succ_start[l], succ_start[l + 1]):
+            m = succ[k]
+            if _needs_room(L, m, n_out):
+                cursor[CU_ARG] = m
+                cursor[CU_NEED] = n_out
+                return GROW_INBOX
+        if do_log and cursor[CU_LOG_N] + n_out > log.shape[0]:
+            cursor[CU_NEED] = cursor[CU_LOG_N] + n_out
+            return GROW_LOG
+        if L[ib, L_RUNS_N] > scratch.shape[1]:
+            cursor[CU_NEED] = L[ib, L_RUNS_N]
+            return GROW_SCRATCH
+        cursor[CU_PHASE] = PH_RUN
+    if sched == 0:
+        if plain and L[l, L_FAIL_PTR] >= L[l, L_FAIL_END]:
+            log_n, full = _process_link_plain(
+                l,
+                ib,
+                t1,
+                L,
+                items,
+                runs,
+                ring,
+                FLOW,
+                SLOTS,
+                POS,
+                pos_end,
+                fail_down,
+                fail_up,
+                EA,
+                scratch,
+                GSTAT,
+                PHIST,
+                FHIST,
+                LSTAT,
+                counters,
+                warmup,
+                end,
+                drain,
+                count_in_service,
+                log,
+                cursor[CU_LOG_N],
+                do_log,
+            )
+        else:
+            log_n, full = _process_link(
+                l,
+                ib,
+                t1,
+                L,
+                items,
+                runs,
+                ring,
+                FLOW,
+                SLOTS,
+                POS,
+                pos_end,
+                fail_down,
+                fail_up,
+                EA,
+                scratch,
+                GSTAT,
+                PHIST,
+                FHIST,
+                LSTAT,
+                counters,
+                warmup,
+                end,
+                drain,
+                count_in_service,
+                log,
+                cursor[CU_LOG_N],
+                do_log,
+            )
+        cursor[CU_LOG_N] = log_n
+        if full:
+            cursor[CU_ARG] = l
+            return GROW_RING
+        return GROW_NONE
+    log_n, full = _process_link_sched(
+        l,
+        t1,
+        L,
+        items,
+        runs,
+        qdata,
+        SQ,
+        QS,
+        FLOW,
+        SLOTS,
+        POS,
+        pos_end,
+        fail_down,
+        fail_up,
+        EA,
+        scratch,
+        GSTAT,
+        PHIST,
+        FHIST,
+        LSTAT,
+        counters,
+        warmup,
+        end,
+        drain,
+        count_in_service,
+        log,
+        cursor[CU_LOG_N],
+        do_log,
+    )
+    cursor[CU_LOG_N] = log_n
+    if full:
+        cursor[CU_ARG] = l
+        return GROW_QDATA
+    return GROW_NONE
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+def _windows(  # type: ignore[no-untyped-def]
+    cursor,
+    t_to,
+    window,
+    final,
+    TA,
+    SA,
+    gen_buf,
+    source_tree_start,
+    tree_pos0,
+    work,
+    L,
+    counters,
+    items,
+    runs,
+    ring,
+    qdata,
+    SQ,
+    QS,
+    FLOW,
+    SLOTS,
+    POS,
+    pos_end,
+    fail_down,
+    fail_up,
+    EA,
+    succ_start,
+    succ,
+    scratch,
+    GSTAT,
+    PHIST,
+    FHIST,
+    LSTAT,
+    warmup,
+    end,
+    drain,
+    count_in_service,
+    log,
+    do_log,
+):
+    """The allocation-free worker of :func:`advance`: runs the windows from ``cursor``'s
+    window start (``CU_T0``) to ``t_to`` (then, with ``final``, the final pass), each
+    window's work list from ``cursor``'s step on, until done (returns ``GROW_NONE``) or a
+    buffer must grow (returns a ``GROW_*`` code, ``cursor`` saying where it stopped and what
+    is needed: the caller grows it and calls again). It never allocates, so it runs without
+    reference counting, and its arguments are passed once per call rather than per step."""
+    stage = L.shape[0] - 1  # the staging inbox
+    n_work = work.shape[0]
+    t0 = cursor[CU_T0]
+    while t0 < t_to or (final and cursor[CU_PASS] == 0):
+        t1 = min(t0 + window, t_to) if t0 < t_to else INF  # the final pass: everything left
+        for i in range(cursor[CU_STEP], n_work):
+            cursor[CU_STEP] = i
+            l = work[i]
+            if l < 0:  # generation and injection of source -1 - l
+                if t1 == INF:
+                    continue
+                grow = _source_step(
+                    cursor,
+                    -1 - l,
+                    t0,
+                    t1,
+                    TA,
+                    SA,
+                    gen_buf,
+                    source_tree_start,
+                    tree_pos0,
+                    L,
+                    items,
+                    runs,
+                    FLOW,
+                    SLOTS,
+                    POS,
+                    pos_end,
+                    GSTAT,
+                    EA,
+                    warmup,
+                    stage,
+                )
+            else:
+                grow = _link_step(
+                    cursor,
+                    l,
+                    t1,
+                    L,
+                    counters,
+                    items,
+                    runs,
+                    ring,
+                    qdata,
+                    SQ,
+                    QS,
+                    FLOW,
+                    SLOTS,
+                    POS,
+                    pos_end,
+                    fail_down,
+                    fail_up,
+                    EA,
+                    succ_start,
+                    succ,
+                    scratch,
+                    GSTAT,
+                    PHIST,
+                    FHIST,
+                    LSTAT,
+                    (warmup, end, drain, count_in_service),
+                    log,
+                    do_log,
+                )
+            if grow != GROW_NONE:
+                return grow
+            cursor[CU_PHASE] = 0  # (PH_GEN, PH_CHECK)
+            cursor[CU_N] = 0
+        cursor[CU_STEP] = 0
+        if t0 < t_to:
+            t0 = t1
+            cursor[CU_T0] = t0
+        else:
+            cursor[CU_PASS] = 1
+    return GROW_NONE
+
+
 @nb.njit(cache=True, error_model="numpy")
 def advance(  # type: ignore[no-untyped-def]
     t_from,
@@ -1778,220 +2179,104 @@ def advance(  # type: ignore[no-untyped-def]
     inbox (the inbox store's last segment, reused by every such link, so it stays in the
     cache) instead of its own.
 
-    This is the only kernel that allocates: it grows the buffers between calls to the
-    allocation-free workers. Returns the (possibly reallocated) buffers and ``err``,
-    non-zero when a camera flow had more frames open than its frame-slot ring holds (a
-    sizing bug the caller reports).
+    This is the only kernel that allocates: the windows run in the allocation-free worker
+    :func:`_windows`, which returns here only when a buffer must grow. Returns the
+    (possibly reallocated) buffers and ``err``, non-zero when a camera flow had more frames
+    open than its frame-slot ring holds (a sizing bug the caller reports).
     """
-    qs_off, qs_cap, qs_head, qs_n, qs_bytes, deficit, act, act_head, act_n, begun = QS
+    qs_off, qs_cap, qs_head, qs_n = QS[0], QS[1], QS[2], QS[3]
     NQ = SQ[3].shape[0]
-    stage = L.shape[0] - 1  # the staging inbox
-    plain = EA[0].shape[0] == 1 and not do_log  # FIFO links without failures: the plain loop
     scratch = np.empty((N_SCRATCH, DEFER_CAP), np.int64)
-    err = 0
-    t0 = t_from
-    n_pass = 0
-    while t0 < t_to or (final and n_pass == 0):
-        if t0 < t_to:
-            t1 = min(t0 + window, t_to)
-        else:  # the final pass: everything left, no new packets
-            t1 = INF
-            n_pass = 1
-        for l in work:
-            if l < 0:  # generation and injection of source -1 - l
-                if t1 == INF:
-                    continue
-                s = -1 - l
-                n, done = gen_source(s, t0, t1, TA, SA, gen_buf, 0)
-                while not done:
-                    bigger = np.empty((2 * gen_buf.shape[0], gen_buf.shape[1]), np.int64)
-                    bigger[:n] = gen_buf[:n]
-                    gen_buf = bigger
-                    n, done = gen_source(s, t0, t1, TA, SA, gen_buf, n)
-                if n == 0:
-                    continue
-                camera = gen_buf[0, G_FRAME] >= 0
-                for tr in range(source_tree_start[s], source_tree_start[s + 1]):
-                    root = tree_pos0[tr]
-                    for q in range(root, pos_end[root] if camera else root):
-                        f = POS[q, P_DELIVER]  # each frame opens a slot per delivery flow
-                        while (
-                            f >= 0
-                            and not _frames_fit(FLOW, SLOTS, f, gen_buf, n)
-                            and FLOW[f, F_SLOT_MASK] + 1 < MAX_FRAME_SLOTS
-                        ):
-                            SLOTS = _grow_slots(FLOW, SLOTS, counters, f)
-                    c = POS[root, P_FIRST]
-                    while c >= 0:
-                        m = _inbox_of(L, POS[c, P_LINK], stage)
-                        if _needs_room(L, m, n):
-                            items, runs = _reserve(items, runs, L, counters, m, n)
-                        c = POS[c, P_SIB]
-                    err |= _inject_rows(
-                        tr,
-                        root,
-                        gen_buf,
-                        n,
-                        items,
-                        runs,
-                        L,
-                        FLOW,
-                        SLOTS,
-                        POS,
-                        pos_end,
-                        GSTAT,
-                        EA,
-                        warmup,
-                        stage,
-                    )
-                continue
-            ib = _inbox_of(L, l, stage)
-            n_out = L[ib, L_IN_N]  # packets that may leave the link in this pass
-            sched = L[l, L_SCHED]
-            if sched != 0:
-                for q in range(NQ):  # a scheduled link may still have packets waiting
-                    n_out += qs_n[l * NQ + q]
-            if n_out == 0:
-                continue
-            # reserve room downstream, in the ring or queues, the log and the merge scratch
-            for k in range(succ_start[l], succ_start[l + 1]):
-                m = succ[k]
-                if _needs_room(L, m, n_out):
-                    items, runs = _reserve(items, runs, L, counters, m, n_out)
-            if do_log and log_n + n_out > log.shape[0]:
-                bigger = np.empty((2 * (log_n + n_out), LOG_COLS), np.int64)
-                bigger[:log_n] = log[:log_n]
-                log = bigger
-            if L[ib, L_RUNS_N] > scratch.shape[1]:
-                scratch = np.empty((N_SCRATCH, 2 * L[ib, L_RUNS_N]), np.int64)
-            if sched == 0:
-                while True:
-                    if plain and L[l, L_FAIL_PTR] >= L[l, L_FAIL_END]:
-                        log_n, full = _process_link_plain(
-                            l,
-                            ib,
-                            t1,
-                            L,
-                            items,
-                            runs,
-                            ring,
-                            FLOW,
-                            SLOTS,
-                            POS,
-                            pos_end,
-                            fail_down,
-                            fail_up,
-                            EA,
-                            scratch,
-                            GSTAT,
-                            PHIST,
-                            FHIST,
-                            LSTAT,
-                            counters,
-                            warmup,
-                            end,
-                            drain,
-                            count_in_service,
-                            log,
-                            log_n,
-                            do_log,
-                        )
-                    else:
-                        log_n, full = _process_link(
-                            l,
-                            ib,
-                            t1,
-                            L,
-                            items,
-                            runs,
-                            ring,
-                            FLOW,
-                            SLOTS,
-                            POS,
-                            pos_end,
-                            fail_down,
-                            fail_up,
-                            EA,
-                            scratch,
-                            GSTAT,
-                            PHIST,
-                            FHIST,
-                            LSTAT,
-                            counters,
-                            warmup,
-                            end,
-                            drain,
-                            count_in_service,
-                            log,
-                            log_n,
-                            do_log,
-                        )
-                    if not full:
-                        break
-                    ring = _grow_ring(
-                        ring,
-                        L[:, L_RING_OFF],
-                        L[:, L_RING_CAP],
-                        L[:, L_RING_HEAD],
-                        L[l, L_RING_N],
-                        counters,
-                        TOP_RING,
-                        l,
-                        2 * L[l, L_RING_CAP],
-                    )  # (the kept tails fit the scratch)
-            else:
-                while True:
-                    log_n, full = _process_link_sched(
-                        l,
-                        t1,
-                        L,
-                        items,
-                        runs,
-                        qdata,
-                        SQ,
-                        QS,
-                        FLOW,
-                        SLOTS,
-                        POS,
-                        pos_end,
-                        fail_down,
-                        fail_up,
-                        EA,
-                        scratch,
-                        GSTAT,
-                        PHIST,
-                        FHIST,
-                        LSTAT,
-                        counters,
-                        warmup,
-                        end,
-                        drain,
-                        count_in_service,
-                        log,
-                        log_n,
-                        do_log,
-                    )
-                    if not full:
-                        break
-                    for q in range(NQ):
-                        seg = l * NQ + q
-                        if qs_n[seg] == qs_cap[seg]:
-                            qdata = _grow_ring(
-                                qdata,
-                                qs_off,
-                                qs_cap,
-                                qs_head,
-                                qs_n[seg],
-                                counters,
-                                TOP_QDATA,
-                                seg,
-                                2 * qs_cap[seg],
-                            )
-        if t0 < t_to:
-            t0 = t1
-        else:
+    cursor = np.zeros(N_CURSOR, np.int64)
+    cursor[CU_T0] = t_from
+    cursor[CU_LOG_N] = log_n
+    while True:
+        grow = _windows(
+            cursor,
+            t_to,
+            window,
+            final,
+            TA,
+            SA,
+            gen_buf,
+            source_tree_start,
+            tree_pos0,
+            work,
+            L,
+            counters,
+            items,
+            runs,
+            ring,
+            qdata,
+            SQ,
+            QS,
+            FLOW,
+            SLOTS,
+            POS,
+            pos_end,
+            fail_down,
+            fail_up,
+            EA,
+            succ_start,
+            succ,
+            scratch,
+            GSTAT,
+            PHIST,
+            FHIST,
+            LSTAT,
+            warmup,
+            end,
+            drain,
+            count_in_service,
+            log,
+            do_log,
+        )
+        arg, need = cursor[CU_ARG], cursor[CU_NEED]
+        if grow == GROW_NONE:
             break
-    return gen_buf, items, runs, ring, qdata, SLOTS, log, log_n, err
+        if grow == GROW_GEN:
+            n = cursor[CU_N]
+            bigger = np.empty((2 * gen_buf.shape[0], gen_buf.shape[1]), np.int64)
+            bigger[:n] = gen_buf[:n]
+            gen_buf = bigger
+        elif grow == GROW_SLOTS:
+            SLOTS = _grow_slots(FLOW, SLOTS, counters, arg)
+        elif grow == GROW_INBOX:
+            items, runs = _reserve(items, runs, L, counters, arg, need)
+        elif grow == GROW_LOG:
+            bigger = np.empty((2 * need, LOG_COLS), np.int64)
+            bigger[: cursor[CU_LOG_N]] = log[: cursor[CU_LOG_N]]
+            log = bigger
+        elif grow == GROW_SCRATCH:
+            scratch = np.empty((N_SCRATCH, 2 * need), np.int64)
+        elif grow == GROW_RING:
+            ring = _grow_ring(
+                ring,
+                L[:, L_RING_OFF],
+                L[:, L_RING_CAP],
+                L[:, L_RING_HEAD],
+                L[arg, L_RING_N],
+                counters,
+                TOP_RING,
+                arg,
+                2 * L[arg, L_RING_CAP],
+            )  # (the kept tails fit the scratch)
+        else:  # GROW_QDATA
+            for q in range(NQ):
+                seg = arg * NQ + q
+                if qs_n[seg] == qs_cap[seg]:
+                    qdata = _grow_ring(
+                        qdata,
+                        qs_off,
+                        qs_cap,
+                        qs_head,
+                        qs_n[seg],
+                        counters,
+                        TOP_QDATA,
+                        seg,
+                        2 * qs_cap[seg],
+                    )
+    return gen_buf, items, runs, ring, qdata, SLOTS, log, cursor[CU_LOG_N], cursor[CU_ERR]
 
 
 def table(rows: int, cols: int, dtype: type = np.int64) -> npt.NDArray[Any]:

@@ -83,49 +83,107 @@ NEVER = np.iinfo(np.int64).max
 DAY_PS = 86_400 * PS_PER_S
 
 
+# Columns of the source table packed by the row (``table_arrays``): one row of integers
+# ``SI[s, c]`` and one of floats ``SF[s, c]`` per source, what a camera's plain loop reads first
+(
+    SI_KIND,
+    SI_BEH_FLAGS,
+    SI_KEY,  # (the uint64 key's bits)
+    SI_HEADER,
+    SI_ANCHOR,
+    SI_FPS_NUM,
+    SI_FPS_DEN,
+    SI_GOP,
+    SI_GOP_OFFSET,
+    SI_MAX_PAYLOAD,
+    SI_INTERVAL,
+    SI_SIZE_KIND,
+    SI_SIZE_A,
+    SI_SIZE_B,
+    SI_TRACE_START,
+    SI_TRACE_END,
+    SI_TRACE_PERIOD,
+    SI_MOTION_GOP,
+    SI_DN_DAY,
+    SI_DN_NIGHT,
+    SI_DN_TOD0,
+    SI_MOD_KEY,  # (the uint64 key's bits)
+    SI_MOD_T0,
+    SI_BURST_PACKETS,
+    SI_BURST_DELAY,
+) = range(25)
+N_SI = 25
+(
+    SF_P_MEAN,
+    SF_IP_RATIO,
+    SF_P_SIGMA,
+    SF_I_SIGMA,
+    SF_MEAN_GAP,
+    SF_MOTION_SCALE,
+    SF_DN_SCALE,
+    SF_MOD_MEAN0,
+    SF_MOD_MEAN1,
+    SF_MOD_SHAPE0,
+    SF_MOD_SHAPE1,
+) = range(11)
+N_SF = 11
+
+
 def table_arrays(t: SourceTable) -> tuple[npt.NDArray[np.generic], ...]:
-    """The source table as the tuple the kernels unpack (order fixed here)."""
+    """The source table as the tuple the kernels unpack: ``(SI, SF, choice_values,
+    choice_cum, trace_t, trace_size)``, the per-source columns packed by the row (``SI_*``,
+    ``SF_*``) so that a kernel call passes six arrays, not forty."""
+    si = np.empty((len(t), N_SI), np.int64)
+    for c, col in (
+        (SI_KIND, t.kind),
+        (SI_BEH_FLAGS, t.beh_flags),
+        (SI_KEY, np.asarray(t.key, np.uint64).view(np.int64)),
+        (SI_HEADER, t.header_bytes),
+        (SI_ANCHOR, t.anchor_ps),
+        (SI_FPS_NUM, t.fps_num),
+        (SI_FPS_DEN, t.fps_den),
+        (SI_GOP, t.gop),
+        (SI_GOP_OFFSET, t.gop_offset),
+        (SI_MAX_PAYLOAD, t.max_payload),
+        (SI_INTERVAL, t.interval_ps),
+        (SI_SIZE_KIND, t.size_kind),
+        (SI_SIZE_A, t.size_a),
+        (SI_SIZE_B, t.size_b),
+        (SI_TRACE_START, t.trace_start),
+        (SI_TRACE_END, t.trace_end),
+        (SI_TRACE_PERIOD, t.trace_period_ps),
+        (SI_MOTION_GOP, t.motion_gop),
+        (SI_DN_DAY, t.dn_day_ps),
+        (SI_DN_NIGHT, t.dn_night_ps),
+        (SI_DN_TOD0, t.dn_tod0_ps),
+        (SI_MOD_KEY, np.asarray(t.mod_key, np.uint64).view(np.int64)),
+        (SI_MOD_T0, t.mod_t0_ps),
+        (SI_BURST_PACKETS, t.burst_packets),
+        (SI_BURST_DELAY, t.burst_delay_ps),
+    ):
+        si[:, c] = col
+    sf = np.empty((len(t), N_SF), np.float64)
+    for c, fcol in (
+        (SF_P_MEAN, t.p_mean_bytes),
+        (SF_IP_RATIO, t.ip_ratio),
+        (SF_P_SIGMA, t.p_sigma),
+        (SF_I_SIGMA, t.i_sigma),
+        (SF_MEAN_GAP, t.mean_gap_ps),
+        (SF_MOTION_SCALE, t.motion_scale),
+        (SF_DN_SCALE, t.dn_night_scale),
+        (SF_MOD_MEAN0, t.mod_mean0_ps),
+        (SF_MOD_MEAN1, t.mod_mean1_ps),
+        (SF_MOD_SHAPE0, t.mod_shape0),
+        (SF_MOD_SHAPE1, t.mod_shape1),
+    ):
+        sf[:, c] = fcol
     return (
-        t.kind,
-        t.key,
-        t.header_bytes,
-        t.anchor_ps,
-        t.fps_num,
-        t.fps_den,
-        t.gop,
-        t.gop_offset,
-        t.p_mean_bytes,
-        t.ip_ratio,
-        t.p_sigma,
-        t.i_sigma,
-        t.max_payload,
-        t.interval_ps,
-        t.mean_gap_ps,
-        t.size_kind,
-        t.size_a,
-        t.size_b,
-        t.choice_values,
-        t.choice_cum,
-        t.trace_start,
-        t.trace_end,
-        t.trace_period_ps,
-        t.trace_t,
-        t.trace_size,
-        t.beh_flags,
-        t.motion_scale,
-        t.motion_gop,
-        t.dn_day_ps,
-        t.dn_night_ps,
-        t.dn_tod0_ps,
-        t.dn_night_scale,
-        t.mod_key,
-        t.mod_t0_ps,
-        t.mod_mean0_ps,
-        t.mod_mean1_ps,
-        t.mod_shape0,
-        t.mod_shape1,
-        t.burst_packets,
-        t.burst_delay_ps,
+        si,
+        sf,
+        np.ascontiguousarray(t.choice_values, np.int64),
+        np.ascontiguousarray(t.choice_cum, np.float64),
+        np.ascontiguousarray(t.trace_t, np.int64),
+        np.ascontiguousarray(t.trace_size, np.int64),
     )
 
 
@@ -208,26 +266,25 @@ def _put_frame(
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
 def _draw_size(
-    s: int,
     n: int,
     key: np.uint64,
-    size_kind: npt.NDArray[np.int64],
-    size_a: npt.NDArray[np.int64],
-    size_b: npt.NDArray[np.int64],
+    si: npt.NDArray[np.int64],
     choice_values: npt.NDArray[np.int64],
     choice_cum: npt.NDArray[np.float64],
 ) -> int:
-    kind = size_kind[s]
+    """Packet ``n``'s payload size by the size rule of the source whose row is ``si``."""
+    kind = si[SI_SIZE_KIND]
+    a, b = si[SI_SIZE_A], si[SI_SIZE_B]
     if kind == SIZE_FIXED:
-        return size_a[s]  # type: ignore[no-any-return]
+        return a  # type: ignore[no-any-return]
     u = uniform(key, STREAM_PACKET_SIZE, n)
     if kind == SIZE_UNIFORM:
-        return size_a[s] + int(u * (size_b[s] - size_a[s] + 1))  # type: ignore[no-any-return]
+        return a + int(u * (b - a + 1))  # type: ignore[no-any-return]
     if kind == SIZE_EXPONENTIAL:  # ceil(X), X exponential of mean size_a, at most size_b
-        x = np.ceil(-np.log(1.0 - u) * size_a[s])
-        return max(1, int(min(x, float(size_b[s]))))
-    j = size_a[s]
-    while j < size_b[s] - 1 and choice_cum[j] < u:
+        x = np.ceil(-np.log(1.0 - u) * a)
+        return max(1, int(min(x, float(b))))
+    j = a
+    while j < b - 1 and choice_cum[j] < u:
         j += 1
     return choice_values[j]  # type: ignore[no-any-return]
 
@@ -244,121 +301,87 @@ def gen_source(
 ) -> tuple[int, bool]:
     """Append the packets source ``s`` emits in ``[t0, t1)`` to ``out[n:]``.
 
-    Returns the new row count and whether the source is done with the window; ``False``
-    means ``out`` is full: grow it and call again, generation resumes where it stopped
-    (whole frames only). Advances the source's counters even while it is inactive, so
-    that its draws never depend on windowing. Allocates nothing (no reference counting).
+    ``TA`` is :func:`table_arrays`'s tuple, ``SA`` :func:`state_arrays`'s. Returns the new
+    row count and whether the source is done with the window; ``False`` means ``out`` is
+    full: grow it and call again, generation resumes where it stopped (whole frames only).
+    Advances the source's counters even while it is inactive, so that its draws never
+    depend on windowing. Allocates nothing (no reference counting).
     """
-    (
-        kind,
-        key,
-        header,
-        anchor,
-        fps_num,
-        fps_den,
-        gop,
-        gop_offset,
-        p_mean,
-        ip_ratio,
-        p_sigma,
-        i_sigma,
-        max_payload,
-        interval,
-        mean_gap,
-        size_kind,
-        size_a,
-        size_b,
-        choice_values,
-        choice_cum,
-        trace_start,
-        trace_end,
-        trace_period,
-        trace_t,
-        trace_size,
-        beh_flags,
-        _msc,
-        _mg,
-        _dd,
-        _dn,
-        _dt,
-        _ds,
-        _mk,
-        _mt,
-        _m0,
-        _m1,
-        _a0,
-        _a1,
-        _bp,
-        _bd,
-    ) = TA
+    SI, SF, choice_values, choice_cum, trace_t, trace_size = TA
     next_index, next_t, seqs, active, scale, carry = SA
+    si = SI[s]
+    sf = SF[s]
     k = next_index[s]
     seq = seqs[s]
     on = active[s]
-    key_s = key[s]
-    hb = header[s]
+    key_s = nb.uint64(si[SI_KEY])
+    hb = si[SI_HEADER]
+    anchor = si[SI_ANCHOR]
+    kind = si[SI_KIND]
     done = True
-    if kind[s] == KIND_CAMERA and (
-        beh_flags[s] != 0 or carry[s, C_GOP_CUR] != 0 or carry[s, C_GOP_OVERRIDE] != 0
+    if kind == KIND_CAMERA and (
+        si[SI_BEH_FLAGS] != 0 or carry[s, C_GOP_CUR] != 0 or carry[s, C_GOP_OVERRIDE] != 0
     ):
-        n, k, seq, done = _camera_behaviour(s, t1, TA, SA, out, n, k, seq, on)
-    elif kind[s] == KIND_CAMERA:
-        mp = max_payload[s]
+        n, k, seq, done = _camera_behaviour(s, t1, si, sf, SA, out, n, k, seq, on)
+    elif kind == KIND_CAMERA:
+        mp = si[SI_MAX_PAYLOAD]
+        fps_num, fps_den = si[SI_FPS_NUM], si[SI_FPS_DEN]
+        gop, gop_offset = si[SI_GOP], si[SI_GOP_OFFSET]
         while True:
-            t = frame_time(anchor[s], k, fps_num[s], fps_den[s])
+            t = frame_time(anchor, k, fps_num, fps_den)
             if t >= t1:
                 break
             if on:
                 z = standard_normal(key_s, STREAM_FRAME_SIZE, k)
-                if (k + gop_offset[s]) % gop[s] == 0:
-                    sig = i_sigma[s]
-                    mean = p_mean[s] * ip_ratio[s] * scale[s]
+                if (k + gop_offset) % gop == 0:
+                    sig = sf[SF_I_SIGMA]
+                    mean = sf[SF_P_MEAN] * sf[SF_IP_RATIO] * scale[s]
                 else:
-                    sig = p_sigma[s]
-                    mean = p_mean[s] * scale[s]
+                    sig = sf[SF_P_SIGMA]
+                    mean = sf[SF_P_MEAN] * scale[s]
                 n, seq, done = _put_frame(out, n, t, seq, _frame_bytes(mean, sig, z), mp, hb, k)
                 if not done:
                     break
             k += 1
-    elif kind[s] == KIND_CBR:
+    elif kind == KIND_CBR:
+        interval = si[SI_INTERVAL]
         while True:
-            t = anchor[s] + k * interval[s]
+            t = anchor + k * interval
             if t >= t1:
                 break
             if on:
-                pl = size_a[s]
+                pl = si[SI_SIZE_A]
                 n, seq, done = _put_one(out, n, t, seq, pl, hb)
                 if not done:
                     break
             k += 1
-    elif kind[s] == KIND_POISSON:
+    elif kind == KIND_POISSON:
+        mean_gap = sf[SF_MEAN_GAP]
         t = next_t[s]
         if k == 0:  # first arrival one exponential gap after the start
-            t = anchor[s] + int(
-                np.round(-np.log(uniform(key_s, STREAM_GAP, 0)) * mean_gap[s] / scale[s])
-            )
+            t = anchor + int(np.round(-np.log(uniform(key_s, STREAM_GAP, 0)) * mean_gap / scale[s]))
         while t < t1:
             if on:
-                pl = _draw_size(s, k, key_s, size_kind, size_a, size_b, choice_values, choice_cum)
+                pl = _draw_size(k, key_s, si, choice_values, choice_cum)
                 n, seq, done = _put_one(out, n, t, seq, pl, hb)
                 if not done:
                     break
             k += 1
-            t += int(np.round(-np.log(uniform(key_s, STREAM_GAP, k)) * mean_gap[s] / scale[s]))
+            t += int(np.round(-np.log(uniform(key_s, STREAM_GAP, k)) * mean_gap / scale[s]))
         next_t[s] = t
-    elif kind[s] == KIND_ONOFF:
-        n, k, seq, done = _gen_onoff(s, t1, TA, SA, out, n, k, seq, on)
-    elif kind[s] == KIND_BURST:
-        n, k, seq, done = _gen_burst(s, t1, TA, SA, out, n, k, seq, on)
+    elif kind == KIND_ONOFF:
+        n, k, seq, done = _gen_onoff(s, t1, si, sf, SA, out, n, k, seq, on)
+    elif kind == KIND_BURST:
+        n, k, seq, done = _gen_burst(s, t1, si, sf, SA, out, n, k, seq, on)
     else:  # trace
-        m = trace_end[s] - trace_start[s]
-        period = trace_period[s]
+        m = si[SI_TRACE_END] - si[SI_TRACE_START]
+        period = si[SI_TRACE_PERIOD]
         while True:
             cycle = k // m
             if cycle > 0 and period == 0:
                 break
-            i = trace_start[s] + (k - cycle * m)
-            t = anchor[s] + cycle * period + trace_t[i]
+            i = si[SI_TRACE_START] + (k - cycle * m)
+            t = anchor + cycle * period + trace_t[i]
             if t >= t1:
                 break
             if on:
@@ -376,7 +399,8 @@ def gen_source(
 def _gen_onoff(
     s: int,
     t1: int,
-    TA: tuple,  # type: ignore[type-arg]
+    si: npt.NDArray[np.int64],
+    sf: npt.NDArray[np.float64],
     SA: tuple,  # type: ignore[type-arg]
     out: npt.NDArray[np.int64],
     n: int,
@@ -384,62 +408,22 @@ def _gen_onoff(
     seq: int,
     on: bool,
 ) -> tuple[int, int, int, bool]:
-    """The ``onoff`` loop of :func:`gen_source`: returns ``(n, k, seq, done)``."""
-    (
-        _kind,
-        _key,
-        header,
-        _anchor,
-        _fn,
-        _fd,
-        _gop,
-        _go,
-        _pm,
-        _ir,
-        _ps,
-        _is,
-        _mp,
-        interval,
-        _mean_gap,
-        _sk,
-        size_a,
-        _sb,
-        _cv,
-        _cc,
-        _ts,
-        _te,
-        _tp,
-        _tt,
-        _tsz,
-        _bf,
-        _msc,
-        _mg,
-        _dd,
-        _dn,
-        _dt,
-        _ds,
-        mod_key,
-        mod_t0,
-        mod_mean0,
-        mod_mean1,
-        mod_shape0,
-        mod_shape1,
-        _bp,
-        _bd,
-    ) = TA
+    """The ``onoff`` loop of :func:`gen_source` (``si``, ``sf``: the source's rows):
+    returns ``(n, k, seq, done)``."""
     _ni, next_t, _seq, _active, _scale, carry = SA
-    hb = header[s]
+    hb = si[SI_HEADER]
     done = True
     # state: in sojourn mod_count (state st, ends at end); next packet at t while on
-    mk = mod_key[s]
-    m0, m1, a0, a1 = mod_mean0[s], mod_mean1[s], mod_shape0[s], mod_shape1[s]
+    mk = nb.uint64(si[SI_MOD_KEY])
+    m0, m1 = sf[SF_MOD_MEAN0], sf[SF_MOD_MEAN1]
+    a0, a1 = sf[SF_MOD_SHAPE0], sf[SF_MOD_SHAPE1]
     st, end, cnt = carry[s, C_MOD_STATE], carry[s, C_MOD_END], carry[s, C_MOD_COUNT]
     t = next_t[s]
     if cnt == 0:
-        st, end, cnt = mod_start(mk, mod_t0[s], m0, m1, a0, a1)
-        t = mod_t0[s]
-    iv = interval[s]
-    pl = size_a[s]
+        st, end, cnt = mod_start(mk, si[SI_MOD_T0], m0, m1, a0, a1)
+        t = si[SI_MOD_T0]
+    iv = si[SI_INTERVAL]
+    pl = si[SI_SIZE_A]
     while True:
         if st == 1 and t < end:
             if t >= t1:
@@ -464,7 +448,8 @@ def _gen_onoff(
 def _gen_burst(
     s: int,
     t1: int,
-    TA: tuple,  # type: ignore[type-arg]
+    si: npt.NDArray[np.int64],
+    sf: npt.NDArray[np.float64],
     SA: tuple,  # type: ignore[type-arg]
     out: npt.NDArray[np.int64],
     n: int,
@@ -472,52 +457,12 @@ def _gen_burst(
     seq: int,
     on: bool,
 ) -> tuple[int, int, int, bool]:
-    """The ``burst`` loop of :func:`gen_source`: returns ``(n, k, seq, done)``."""
-    (
-        _kind,
-        key,
-        header,
-        anchor,
-        _fn,
-        _fd,
-        _gop,
-        _go,
-        _pm,
-        _ir,
-        _ps,
-        _is,
-        _mp,
-        interval,
-        mean_gap,
-        _sk,
-        size_a,
-        _sb,
-        _cv,
-        _cc,
-        _ts,
-        _te,
-        _tp,
-        _tt,
-        _tsz,
-        _bf,
-        _msc,
-        _mg,
-        _dd,
-        _dn,
-        _dt,
-        _ds,
-        _mk,
-        _mt,
-        _m0,
-        _m1,
-        _a0,
-        _a1,
-        burst_packets,
-        burst_delay,
-    ) = TA
+    """The ``burst`` loop of :func:`gen_source` (``si``, ``sf``: the source's rows):
+    returns ``(n, k, seq, done)``."""
     _ni, next_t, _seq, _active, scale, carry = SA
-    key_s = key[s]
-    hb = header[s]
+    key_s = nb.uint64(si[SI_KEY])
+    hb = si[SI_HEADER]
+    mean_gap = sf[SF_MEAN_GAP]
     done = True
     # state: request k at t_req (the poisson rule), j packets of its burst sent, the
     # next packet no earlier than free
@@ -525,16 +470,16 @@ def _gen_burst(
     j = carry[s, C_BURST_POS]
     free = carry[s, C_BURST_FREE]
     if k == 0 and j == 0:
-        t_req = anchor[s] + int(
-            np.round(-np.log(uniform(key_s, STREAM_GAP, 0)) * mean_gap[s] / scale[s])
+        t_req = si[SI_ANCHOR] + int(
+            np.round(-np.log(uniform(key_s, STREAM_GAP, 0)) * mean_gap / scale[s])
         )
-    npk = burst_packets[s]
-    iv = interval[s]
-    pl = size_a[s]
+    npk = si[SI_BURST_PACKETS]
+    iv = si[SI_INTERVAL]
+    pl = si[SI_SIZE_A]
     while True:
         t = free
         if j == 0:
-            t = max(t_req + burst_delay[s], free)
+            t = max(t_req + si[SI_BURST_DELAY], free)
         if t >= t1:
             break
         if on:
@@ -546,7 +491,7 @@ def _gen_burst(
         if j == npk:
             j = 0
             k += 1
-            t_req += int(np.round(-np.log(uniform(key_s, STREAM_GAP, k)) * mean_gap[s] / scale[s]))
+            t_req += int(np.round(-np.log(uniform(key_s, STREAM_GAP, k)) * mean_gap / scale[s]))
     next_t[s] = t_req
     carry[s, C_BURST_POS], carry[s, C_BURST_FREE] = j, free
     return n, k, seq, done
@@ -556,7 +501,8 @@ def _gen_burst(
 def _camera_behaviour(
     s: int,
     t1: int,
-    TA: tuple,  # type: ignore[type-arg]
+    si: npt.NDArray[np.int64],
+    sf: npt.NDArray[np.float64],
     SA: tuple,  # type: ignore[type-arg]
     out: npt.NDArray[np.int64],
     n: int,
@@ -566,74 +512,35 @@ def _camera_behaviour(
 ) -> tuple[int, int, int, bool]:
     """The camera loop with motion, day/night and GOP changes (see the module docstring).
 
-    Returns ``(n, k, seq, done)`` like :func:`gen_source`'s camera loop; carries the GOP in
-    force, the next frame's place in it and the motion process in ``SA``.
+    Returns ``(n, k, seq, done)`` like :func:`gen_source`'s camera loop (``si``, ``sf``: the
+    source's rows); carries the GOP in force, the next frame's place in it and the motion
+    process in ``SA``.
     """
-    (
-        _kind,
-        key,
-        header,
-        anchor,
-        fps_num,
-        fps_den,
-        gop,
-        gop_offset,
-        p_mean,
-        ip_ratio,
-        p_sigma,
-        i_sigma,
-        max_payload,
-        _interval,
-        _mean_gap,
-        _size_kind,
-        _size_a,
-        _size_b,
-        _cv,
-        _cc,
-        _ts,
-        _te,
-        _tp,
-        _tt,
-        _tsz,
-        beh_flags,
-        motion_scale,
-        motion_gop,
-        dn_day,
-        dn_night,
-        dn_tod0,
-        dn_scale,
-        mod_key,
-        mod_t0,
-        mod_mean0,
-        mod_mean1,
-        mod_shape0,
-        mod_shape1,
-        _bp,
-        _bd,
-    ) = TA
     _ni, _nt, _seq, _active, scale, carry = SA
-    key_s = key[s]
-    hb = header[s]
-    mp = max_payload[s]
-    g = gop[s]
-    r = ip_ratio[s]
-    flags = beh_flags[s]
+    key_s = nb.uint64(si[SI_KEY])
+    hb = si[SI_HEADER]
+    mp = si[SI_MAX_PAYLOAD]
+    g = si[SI_GOP]
+    r = sf[SF_IP_RATIO]
+    flags = si[SI_BEH_FLAGS]
     motion = (flags & BEH_MOTION) != 0
     night_on = (flags & BEH_DAY_NIGHT) != 0
     gc = carry[s, C_GOP_CUR]
     pos = carry[s, C_GOP_POS]
     if gc == 0:  # leaving the plain model: frame k's place in its GOP
         gc = g
-        pos = (k + gop_offset[s]) % g
-    mk = mod_key[s]
-    m0, m1, a0, a1 = mod_mean0[s], mod_mean1[s], mod_shape0[s], mod_shape1[s]
+        pos = (k + si[SI_GOP_OFFSET]) % g
+    mk = nb.uint64(si[SI_MOD_KEY])
+    m0, m1 = sf[SF_MOD_MEAN0], sf[SF_MOD_MEAN1]
+    a0, a1 = sf[SF_MOD_SHAPE0], sf[SF_MOD_SHAPE1]
     st, end, cnt = carry[s, C_MOD_STATE], carry[s, C_MOD_END], carry[s, C_MOD_COUNT]
     if motion and cnt == 0:
-        st, end, cnt = mod_start(mk, mod_t0[s], m0, m1, a0, a1)
+        st, end, cnt = mod_start(mk, si[SI_MOD_T0], m0, m1, a0, a1)
     ov = carry[s, C_GOP_OVERRIDE]
+    motion_gop = si[SI_MOTION_GOP]
     done = True
     while True:
-        t = frame_time(anchor[s], k, fps_num[s], fps_den[s])
+        t = frame_time(si[SI_ANCHOR], k, si[SI_FPS_NUM], si[SI_FPS_DEN])
         if t >= t1:
             break
         mult = scale[s]
@@ -642,27 +549,27 @@ def _camera_behaviour(
             while t >= end:
                 st, end, cnt = mod_next(mk, st, end, cnt, m0, m1, a0, a1)
             if st == 1:
-                mult *= motion_scale[s]
-                if 0 < motion_gop[s] < geff:
-                    geff = motion_gop[s]
+                mult *= sf[SF_MOTION_SCALE]
+                if 0 < motion_gop < geff:
+                    geff = motion_gop
         if 0 < ov < geff:
             geff = ov
         if night_on:
-            tod = (dn_tod0[s] + t) % DAY_PS
-            d, ni = dn_day[s], dn_night[s]
+            tod = (si[SI_DN_TOD0] + t) % DAY_PS
+            d, ni = si[SI_DN_DAY], si[SI_DN_NIGHT]
             if (tod < d or tod >= ni) if d < ni else (ni <= tod < d):
-                mult *= dn_scale[s]
+                mult *= sf[SF_DN_SCALE]
         p = 0 if geff != gc else pos
         if on:
             z = standard_normal(key_s, STREAM_FRAME_SIZE, k)
-            pm = p_mean[s]
+            pm = sf[SF_P_MEAN]
             if geff != g:  # the stream's mean bitrate over a GOP of geff frames
                 pm = pm * (geff * (g - 1 + r)) / (g * (geff - 1 + r))
             if p == 0:
-                sig = i_sigma[s]
+                sig = sf[SF_I_SIGMA]
                 mean = pm * r * mult
             else:
-                sig = p_sigma[s]
+                sig = sf[SF_P_SIGMA]
                 mean = pm * mult
             n, seq, done = _put_frame(out, n, t, seq, _frame_bytes(mean, sig, z), mp, hb, k)
             if not done:
