@@ -8,11 +8,11 @@ benchmarks/test_packets_memory.py, each case in a fresh process).
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from pathlib import Path
 
+from peak_memory import peak_rss_mib
 from vidnet_sim.cli import main as cli
 
 
@@ -35,7 +35,7 @@ def main() -> None:
                 "rows": manifest["packets"]["rows"],
                 "packet_hops": manifest["packet_hops"],
                 "wall_s": wall,
-                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_rss_mib": peak_rss_mib(),
             }
         )
     )

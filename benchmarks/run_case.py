@@ -7,10 +7,10 @@ wall seconds of the simulation itself, and the process's peak resident memory.
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 
+from peak_memory import peak_rss_mib
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.runner import make_engine, with_overrides
 from vidnet_sim.scenario import load_scenario
@@ -27,7 +27,7 @@ def main() -> None:
     if engine == "core":  # compile or load the Numba cache outside the timing
         warm = with_overrides(scenario, duration_ps=min(duration, 10**11))
         drive(make_engine(plan, warm), actions, warm.simulation.duration)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_before = peak_rss_mib()
     t0 = time.perf_counter()
     stats = drive(make_engine(plan, scenario, engine), actions, duration)  # type: ignore[arg-type]
     wall = time.perf_counter() - t0
@@ -40,8 +40,8 @@ def main() -> None:
                 "packet_hops": stats.packet_hops,
                 "wall_s": wall,
                 "hops_per_s": stats.packet_hops / wall,
-                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "rss_before_run_mib": rss_before / 1024,
+                "peak_rss_mib": peak_rss_mib(),
+                "rss_before_run_mib": rss_before,
             }
         )
     )

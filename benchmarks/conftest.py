@@ -1,1 +1,0 @@
-"""Benchmarks are opt-in: ``python -m pytest -m benchmark --benchmark-enable``."""
