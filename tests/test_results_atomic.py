@@ -29,6 +29,7 @@ from vidnet_sim.results import (
     ResultsNotFoundError,
     build_tables,
     read_results,
+    store,
 )
 from vidnet_sim.results import atomic as atomic_mod
 from vidnet_sim.results.store import RUN_FILES, run_files, write_run_files
@@ -352,3 +353,29 @@ def test_a_sweep_removes_stale_temporary_point_folders(
     store.write_point(point.name, runs[1])  # the point runs again
     assert store.done_ids() == {point.name}
     assert seed_of(point, runs) == 2
+
+
+def test_a_folder_replaced_during_every_read_is_said_to_be_replaced(
+    runs: list[dict[str, bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the rename-aside fallback a reader can find a table gone (the folder is moved
+    aside mid-read); after three reads that each saw another manifest the error says the
+    folder was being replaced, not that the run was interrupted."""
+    out = write_run_files(tmp_path / "run", runs[0])
+    stamps = iter(range(100))
+    monkeypatch.setattr(store, "_manifest_id", lambda folder: (next(stamps), 0))
+    real = store._read_run
+
+    def torn(folder: Path) -> object:
+        (folder / "links.parquet").rename(folder / "links.aside")  # as if moved mid-read
+        try:
+            return real(folder)
+        finally:
+            (folder / "links.aside").rename(folder / "links.parquet")
+
+    monkeypatch.setattr(store, "_read_run", torn)
+    with pytest.raises(ResultsNotFoundError, match="another process replaced it while it was"):
+        store.read_run(out)
+    monkeypatch.setattr(store, "_manifest_id", lambda folder: (1, 0))  # not replaced
+    with pytest.raises(ResultsNotFoundError, match=r"incomplete run folder .*links\.parquet"):
+        store.read_run(out)

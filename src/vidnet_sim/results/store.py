@@ -348,15 +348,22 @@ def _incomplete(folder: Path, missing: list[str]) -> ResultsNotFoundError:
 def read_run(folder: Path) -> Results:
     """Read one run folder, checking its tables against the manifest's hashes.
 
-    A folder replaced while it is read (its manifest changed meanwhile) is read again.
+    A folder replaced while it is read (its manifest changed meanwhile) is read again, up to
+    three times; a folder still being replaced then is refused as such, not as an interrupted
+    run.
     """
     for attempt in range(3):
         before = _manifest_id(folder)
         try:
             return _read_run(folder)
         except (ResultsNotFoundError, FileNotFoundError):
-            if attempt == 2 or _manifest_id(folder) == before:
+            if _manifest_id(folder) == before:
                 raise
+            if attempt == 2:
+                raise ResultsNotFoundError(
+                    f"inconsistent run folder {folder}: another process replaced it while it "
+                    "was read, three times in a row; read it again when that writer is done"
+                ) from None
     raise AssertionError("unreachable")
 
 
