@@ -330,11 +330,16 @@ def test_run_hops_on_a_failure_and_its_reroute(tmp_path: Path) -> None:
     assert read_results(plain).packet_hops is None
 
 
-def test_a_replaced_hops_file_is_refused(tmp_path: Path) -> None:
-    """The per-hop table is read when asked for, checked against the manifest's hash."""
+@pytest.mark.parametrize(
+    ("attr", "file"), [("packet_hops", "packet_hops.parquet"), ("packets", "packets.parquet")]
+)
+def test_a_replaced_per_packet_file_is_refused(tmp_path: Path, attr: str, file: str) -> None:
+    """The per-packet and per-hop tables are read when asked for (reading the run's other
+    tables does not read them), checked against the manifest's hash."""
     out = tmp_path / "out"
     run(DATA / "failure_reroute.toml", hops=True, sample=0.1, out_dir=out)
     res = read_results(out)
-    (out / "packet_hops.parquet").write_bytes(b"not it")
-    with pytest.raises(ResultsNotFoundError, match=r"packet_hops\.parquet is not the file"):
-        _ = res.packet_hops
+    (out / file).write_bytes(b"not it")
+    assert len(res.summary) > 0
+    with pytest.raises(ResultsNotFoundError, match=rf"{file.replace('.', '[.]')} is not the file"):
+        getattr(res, attr)

@@ -95,9 +95,7 @@ class RunResult:
     def packet_hops(self) -> pd.DataFrame | None:
         """The per-hop table (``run(hops=True)``), else None; like :attr:`packets`, read
         from the run folder when asked for."""
-        written = self.out_dir is not None and "hops" in self.manifest
-        if self.held_packet_hops is None and written:
-            assert self.out_dir is not None
+        if self.held_packet_hops is None and self.out_dir is not None and "hops" in self.manifest:
             self.held_packet_hops = read_run(self.out_dir).packet_hops
         return self.held_packet_hops
 

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from vidnet_sim.errors import VidnetError
 from vidnet_sim.results.atomic import StagingFolder, replace_folder
@@ -131,23 +132,33 @@ class Results:
     epoch_links: pd.DataFrame = field(default_factory=lambda: empty_table(EPOCH_LINKS_SCHEMA))
     #: one row per queue of each scheduled link (empty for runs written before it existed)
     queues: pd.DataFrame = field(default_factory=lambda: empty_table(QUEUES_SCHEMA))
-    #: the per-packet table of a run written with it (``run --packets``), else None
-    packets: pd.DataFrame | None = None
     #: where latency comes from, of a run written with it (``run --explain``), else None
     latency_parts: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
-        self._hops_folder: Path | None = None  # where packet_hops is read from when asked
-        self._hops: pd.DataFrame | None = None
+        self._streamed_folder: Path | None = None  # where the streamed tables are read from
+        self._streamed: dict[str, pd.DataFrame] = {}
+
+    @property
+    def packets(self) -> pd.DataFrame | None:
+        """The per-packet table of a run written with it (``run --packets``), else None: read
+        from the run folder (checked against the manifest's hash) the first time it is asked
+        for, as it may be large."""
+        return self._streamed_table("packets")
 
     @property
     def packet_hops(self) -> pd.DataFrame | None:
-        """The per-hop table of a run written with it (``run --hops``), else None: read from
-        the run folder (checked against the manifest's hash) the first time it is asked for,
-        as it may be large."""
-        if self._hops is None and self._hops_folder is not None:
-            self._hops = _read_packet_hops(self._hops_folder, self.manifest)
-        return self._hops
+        """The per-hop table of a run written with it (``run --hops``), else None; read like
+        :attr:`packets`."""
+        return self._streamed_table("packet_hops")
+
+    def _streamed_table(self, name: str) -> pd.DataFrame | None:
+        listed = self.manifest.get("tables")
+        if self._streamed_folder is None or not isinstance(listed, dict) or name not in listed:
+            return None
+        if name not in self._streamed:
+            self._streamed[name] = _read_streamed(self._streamed_folder, self.manifest, name)
+        return self._streamed[name]
 
 
 def read_parquet_kwargs(table: str = "summary") -> dict[str, Any]:
@@ -397,31 +408,37 @@ def _read_run(folder: Path) -> Results:
         else empty_table(schema)
         for name, schema in RUN_SCHEMAS.items()
     }
-    packets = None
-    if isinstance(listed, dict) and "packets" in listed:
-        if not (folder / PACKETS_FILE).is_file():
-            raise _incomplete(folder, [PACKETS_FILE])
-        packets = packets_frame(_read_table(folder, PACKETS_FILE, hashes))
     parts = None
     if isinstance(listed, dict) and "latency_parts" in listed:
         if not (folder / LATENCY_PARTS_FILE).is_file():
             raise _incomplete(folder, [LATENCY_PARTS_FILE])
         parts = conform(_read_table(folder, LATENCY_PARTS_FILE, hashes), LATENCY_PARTS_SCHEMA)
-    res = Results(**tables, manifest=manifest, packets=packets, latency_parts=parts)
-    if isinstance(listed, dict) and "packet_hops" in listed:
-        if not (folder / PACKET_HOPS_FILE).is_file():
-            raise _incomplete(folder, [PACKET_HOPS_FILE])
-        res._hops_folder = folder
+    res = Results(**tables, manifest=manifest, latency_parts=parts)
+    if isinstance(listed, dict):
+        streamed = [f for n, f in STREAMED_FILES.items() if n in listed]
+        missing = [f for f in streamed if not (folder / f).is_file()]
+        if missing:
+            raise _incomplete(folder, missing)
+        res._streamed_folder = folder
     return res
 
 
-def _read_packet_hops(folder: Path, manifest: Mapping[str, Any]) -> pd.DataFrame:
-    """The ``packet_hops`` table of the run folder ``folder`` (``manifest`` its manifest, as
-    read with the other tables): a folder replaced since is refused by the hash check."""
-    if not (folder / PACKET_HOPS_FILE).is_file():
-        raise _incomplete(folder, [PACKET_HOPS_FILE])
-    table = _read_table(folder, PACKET_HOPS_FILE, manifest.get("sha256"))
-    return packets_frame(table, PACKET_HOPS_SCHEMA)
+#: The schema of each table of :data:`STREAMED_FILES`.
+_STREAMED_SCHEMAS: dict[str, pa.Schema] = {
+    "packets": PACKETS_SCHEMA,
+    "packet_hops": PACKET_HOPS_SCHEMA,
+}
+
+
+def _read_streamed(folder: Path, manifest: Mapping[str, Any], name: str) -> pd.DataFrame:
+    """The streamed table ``name`` (``packets`` or ``packet_hops``) of the run folder
+    ``folder`` (``manifest`` its manifest, as read with the other tables): a folder
+    replaced since is refused by the hash check."""
+    file = STREAMED_FILES[name]
+    if not (folder / file).is_file():
+        raise _incomplete(folder, [file])
+    table = _read_table(folder, file, manifest.get("sha256"))
+    return packets_frame(table, _STREAMED_SCHEMAS[name])
 
 
 def _read_table(folder: Path, file: str, hashes: object) -> pd.DataFrame:
