@@ -351,34 +351,12 @@ class CoreEngine:
         A link scheduled in the plan that only ever carries one queue's packets runs the FIFO
         loop (``_effective_schedulers``): its statistics are that queue's."""
         plan = self.plan
-        n_links, nq = plan.n_links, plan.n_queues
-        qt = self._SQ[-1].reshape(K.N_QTSTAT, n_links, nq).copy()
-        ls = self._lstat
-        for link, q in enumerate(self._only_queue):
-            if q >= 0:
-                for k, j in (
-                    (K.QT_PACKETS, K.LS_PACKETS),
-                    (K.QT_BYTES, K.LS_BYTES),
-                    (K.QT_DROPS, K.LS_DROPS),
-                    (K.QT_DROP_BYTES, K.LS_DROP_BYTES),
-                    (K.QT_PEAK_B, K.LS_PEAK_B),
-                    (K.QT_PEAK_P, K.LS_PEAK_P),
-                    (K.QT_WAIT, K.LS_WAIT),
-                    (K.QT_STARTED, K.LS_STARTED),
-                    (K.QT_PEAK_WAIT, K.LS_PEAK_WAIT),
-                ):
-                    qt[k, link, q] = ls[j, link]
-        return {
-            "queue_packets": qt[K.QT_PACKETS],
-            "queue_bytes": qt[K.QT_BYTES],
-            "queue_drops": qt[K.QT_DROPS],
-            "queue_drop_bytes": qt[K.QT_DROP_BYTES],
-            "queue_peak_bytes": qt[K.QT_PEAK_B],
-            "queue_peak_packets": qt[K.QT_PEAK_P],
-            "queue_wait_sum_ps": qt[K.QT_WAIT],
-            "queue_started": qt[K.QT_STARTED],
-            "queue_peak_wait_ps": qt[K.QT_PEAK_WAIT],
-        }
+        qt = self._SQ[-1].reshape(K.N_QTSTAT, plan.n_links, plan.n_queues).copy()
+        links = np.flatnonzero(self._only_queue >= 0)
+        queues = self._only_queue[links]
+        for _, k, j in _QUEUE_STATS:
+            qt[k, links, queues] = self._lstat[j, links]
+        return {name: qt[k] for name, k, _ in _QUEUE_STATS}
 
     def _sums(self, k: int) -> npt.NDArray[np.object_]:
         """The exact sums the kernel keeps in rows ``k`` (modulo ``SUM_UNIT``) and ``k + 1``
@@ -419,6 +397,20 @@ class CoreEngine:
 
 
 __all__ = ["KIND_POISSON", "CoreEngine", "LogSink"]
+
+#: Each per-queue statistic of :class:`RunStats`: its name, its row of the kernel's per-queue
+#: table, and the row of the per-link table that holds it for a link running the FIFO loop.
+_QUEUE_STATS = (
+    ("queue_packets", K.QT_PACKETS, K.LS_PACKETS),
+    ("queue_bytes", K.QT_BYTES, K.LS_BYTES),
+    ("queue_drops", K.QT_DROPS, K.LS_DROPS),
+    ("queue_drop_bytes", K.QT_DROP_BYTES, K.LS_DROP_BYTES),
+    ("queue_peak_bytes", K.QT_PEAK_B, K.LS_PEAK_B),
+    ("queue_peak_packets", K.QT_PEAK_P, K.LS_PEAK_P),
+    ("queue_wait_sum_ps", K.QT_WAIT, K.LS_WAIT),
+    ("queue_started", K.QT_STARTED, K.LS_STARTED),
+    ("queue_peak_wait_ps", K.QT_PEAK_WAIT, K.LS_PEAK_WAIT),
+)
 
 
 def _successors(plan: NetworkPlan) -> tuple[I64, I64]:
