@@ -1,0 +1,192 @@
+"""Cutting a run's network in two parts, one window apart, for two cores.
+
+Within a window the core computes sources and links in topological order, and a link's
+arrivals of window *w* come only from its feeders' window *w* (and its own unread tails). So
+the network can be cut in two: the *upstream* part U (every source and a predecessor-closed
+set of links, none of which delivers a packet) and the *downstream* part D (every other
+link). U can compute window *w* + 1 while D computes window *w*: after each window, what U's
+links sent to D's (the inboxes of the *cut links*, D's links fed by U) is handed to D
+(``kernel.hand_off``), and the drops U's links made are settled by D (``kernel.settle_drops``):
+U never settles a packet itself, so a frame's outcome and a group's counters are written by
+D alone.
+
+Which links go to U is a question of speed only (any such cut gives the same results):
+:func:`split_links` estimates each link's work from the sources' mean packet rates and the
+trees' positions and picks the cut that balances the two parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from vidnet_sim.core.volume import packets_per_source
+from vidnet_sim.network.plan import NetworkPlan
+
+__all__ = ["Split", "split_links"]
+
+I64 = npt.NDArray[np.int64]
+
+#: Estimated costs, in units of one packet-hop through a FIFO link (from the profile of the
+#: large city: the link loop's share per hop against generation's, injection's and
+#: delivery's shares per packet), of copying one item from U's inbox to D's, and of a link's
+#: pass in a window whatever its packets (its setup and cache misses; with the sources',
+#: from the two parts' times measured on the large city: docs/performance.md).
+GEN_COST = 0.4
+INJECT_COST = 0.3
+DELIVER_COST = 0.7
+HAND_OFF_COST = 0.15
+LINK_STEP_COST = 24.0
+#: The simulated time over which mean rates are taken (the estimate is a ratio: any length).
+_ESTIMATE_PS = 10**12
+
+
+@dataclass(frozen=True)
+class Split:
+    """A cut of a plan's links: ``upstream[l]`` is true for U's links; ``cut`` lists D's
+    links fed by U (a link of U or a source); the estimated work of each part per
+    simulated second (packet-hop units) and the items crossing the cut."""
+
+    upstream: npt.NDArray[np.bool_]
+    cut: I64
+    cost_upstream: float
+    cost_downstream: float
+    cost_hand_off: float
+
+    @property
+    def balance(self) -> float:
+        """The estimated speed-up over one core: all the work over the pipeline's step
+        (the larger part plus the hand-off, which runs while neither part does)."""
+        total = self.cost_upstream + self.cost_downstream
+        step = max(self.cost_upstream, self.cost_downstream) + self.cost_hand_off
+        return total / step if step > 0 else 1.0
+
+    def describe(self) -> str:
+        """One line: the links in each part, the cut and the estimated balance."""
+        n_up = int(self.upstream.sum())
+        total = self.cost_upstream + self.cost_downstream
+        share = self.cost_upstream / total if total > 0 else 0.0
+        return (
+            f"U {n_up} links + sources ({share:.0%} of the work), "
+            f"D {len(self.upstream) - n_up} links, {len(self.cut)} cut links; "
+            f"estimated speed-up {self.balance:.2f}"
+        )
+
+
+def _parents(plan: NetworkPlan) -> I64:
+    """Each position's parent position (-1 for a root)."""
+    parent = np.full(len(plan.pos_link), -1, np.int64)
+    for p in range(len(plan.pos_link)):
+        for c in plan.children(p):
+            parent[int(c)] = p
+    return parent
+
+
+def _link_depths(plan: NetworkPlan, parent: I64) -> I64:
+    """Each link's depth in the graph "link a feeds link b" (1 for a link fed by sources
+    alone): the longest chain of links ending at it. Positions are laid out depth first,
+    but one link's positions sit in many trees: relaxed until nothing changes (the graph
+    is acyclic, so at most as many rounds as its longest chain)."""
+    depth = np.zeros(plan.n_links, np.int64)
+    on_link = np.flatnonzero(plan.pos_link >= 0)
+    links = plan.pos_link[on_link].astype(np.int64)
+    feeder = np.where(parent[on_link] >= 0, plan.pos_link[np.maximum(parent[on_link], 0)], -1)
+    feeder = feeder.astype(np.int64)
+    for _ in range(plan.n_links + 1):
+        cand = np.where(feeder >= 0, depth[np.maximum(feeder, 0)], 0) + 1
+        new = depth.copy()
+        np.maximum.at(new, links, cand)
+        if np.array_equal(new, depth):
+            break
+        depth = new
+    return depth
+
+
+def _eligible(plan: NetworkPlan, parent: I64, depth: I64) -> npt.NDArray[np.bool_]:
+    """Links that may be in U: none of their positions delivers, and so for every link
+    feeding them (in any layout)."""
+    ok = np.ones(plan.n_links, np.bool_)
+    on_link = np.flatnonzero(plan.pos_link >= 0)
+    delivers = on_link[plan.pos_deliver[on_link] >= 0]
+    ok[plan.pos_link[delivers]] = False
+    order = np.argsort(depth, kind="stable")  # feeders first
+    feeders: list[list[int]] = [[] for _ in range(plan.n_links)]
+    for p in on_link:
+        q = int(parent[p])
+        if q >= 0 and plan.pos_link[q] >= 0:
+            feeders[int(plan.pos_link[p])].append(int(plan.pos_link[q]))
+    for m in order:
+        if ok[m] and not all(ok[f] for f in feeders[int(m)]):
+            ok[m] = False
+    return ok
+
+
+def _traffic(plan: NetworkPlan) -> tuple[npt.NDArray[np.float64], float, float]:
+    """Packets per second through each link (the trees' first layouts), deliveries per
+    link, and the sources' generation and injection work."""
+    per_source = packets_per_source(plan, _ESTIMATE_PS)  # copies of unicast trees counted
+    n_trees = np.diff(plan.source_tree_start).astype(np.float64)
+    tree_rate = per_source[plan.tree_source] / np.maximum(n_trees[plan.tree_source], 1.0)
+    tree_rate = np.nan_to_num(tree_rate, posinf=0.0)
+    hops = np.zeros(plan.n_links)
+    deliveries = np.zeros(plan.n_links)
+    for t, root in enumerate(plan.tree_pos0):
+        r = int(root)
+        pos = np.arange(r + 1, int(plan.pos_end[r]))
+        np.add.at(hops, plan.pos_link[pos], tree_rate[t])
+        d = pos[plan.pos_deliver[pos] >= 0]
+        np.add.at(deliveries, plan.pos_link[d], tree_rate[t])
+    source_rate = per_source / np.maximum(np.diff(plan.source_tree_start).astype(np.float64), 1.0)
+    gen = float(np.nan_to_num(source_rate, posinf=0.0).sum()) * GEN_COST
+    inject = float(tree_rate.sum()) * INJECT_COST
+    return hops + DELIVER_COST * deliveries, gen, inject
+
+
+def split_links(plan: NetworkPlan, window_ps: int) -> Split | None:
+    """The cut that balances the two parts best, by the estimated work of each in windows
+    of ``window_ps``: U takes every eligible link (``_eligible``) up to a depth, for the
+    depth that minimises the pipeline's step; ``None`` when no link could go to D (nothing
+    to pipeline) or the plan has no source."""
+    if plan.n_links == 0 or len(plan.source_tree_start) <= 1:
+        return None
+    parent = _parents(plan)
+    depth = _link_depths(plan, parent)
+    eligible = _eligible(plan, parent, depth)
+    cost, gen, inject = _traffic(plan)
+    cost = cost + LINK_STEP_COST * _ESTIMATE_PS / window_ps
+    fed_by = _fed_by(plan, parent)
+    best: Split | None = None
+    for d in range(int(depth.max()) + 1):
+        upstream = eligible & (depth <= d)
+        if upstream.all():
+            break
+        cut = np.array(
+            [m for m in range(plan.n_links) if not upstream[m] and _fed_by_u(fed_by[m], upstream)],
+            np.int64,
+        )
+        split = Split(
+            upstream=upstream,
+            cut=cut,
+            cost_upstream=gen + inject + float(cost[upstream].sum()),
+            cost_downstream=float(cost[~upstream].sum()),
+            cost_hand_off=HAND_OFF_COST * float(cost[cut].sum()) if len(cut) else 0.0,
+        )
+        if best is None or split.balance > best.balance:
+            best = split
+    return best
+
+
+def _fed_by(plan: NetworkPlan, parent: I64) -> list[set[int]]:
+    """Per link, what feeds it in any layout: links, and -1 for sources."""
+    fed: list[set[int]] = [set() for _ in range(plan.n_links)]
+    for p in np.flatnonzero(plan.pos_link >= 0):
+        q = int(parent[p])
+        fed[int(plan.pos_link[p])].add(int(plan.pos_link[q]) if q >= 0 else -1)
+    return fed
+
+
+def _fed_by_u(feeders: set[int], upstream: npt.NDArray[np.bool_]) -> bool:
+    """Whether a link fed by ``feeders`` (-1: a source) gets packets from U."""
+    return any(f < 0 or bool(upstream[f]) for f in feeders)
