@@ -144,22 +144,23 @@ def _traffic(plan: NetworkPlan) -> tuple[npt.NDArray[np.float64], float, float]:
     return hops + DELIVER_COST * deliveries, gen, inject
 
 
-def split_links(plan: NetworkPlan, window_ps: int) -> Split | None:
+def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> Split | None:
     """The cut that balances the two parts best, by the estimated work of each in windows
     of ``window_ps``: U takes every eligible link (``_eligible``) up to a depth, for the
-    depth that minimises the pipeline's step; ``None`` when no link could go to D (nothing
-    to pipeline) or the plan has no source."""
+    depth that minimises the pipeline's step (or the given ``depth``: any cut gives the same
+    results, tests try several); ``None`` when no link could go to D (nothing to pipeline)
+    or the plan has no source."""
     if plan.n_links == 0 or len(plan.source_tree_start) <= 1:
         return None
     parent = _parents(plan)
-    depth = _link_depths(plan, parent)
-    eligible = _eligible(plan, parent, depth)
+    depths = _link_depths(plan, parent)
+    eligible = _eligible(plan, parent, depths)
     cost, gen, inject = _traffic(plan)
     cost = cost + LINK_STEP_COST * _ESTIMATE_PS / window_ps
     fed_by = _fed_by(plan, parent)
     best: Split | None = None
-    for d in range(int(depth.max()) + 1):
-        upstream = eligible & (depth <= d)
+    for d in range(int(depths.max()) + 1) if depth is None else [depth]:
+        upstream = eligible & (depths <= d)
         if upstream.all():
             break
         cut = np.array(
