@@ -163,6 +163,7 @@ class CoreEngine:
         if threads == 2 and not log:
             self.split = split_links(plan, self.window_ps)
         self._worker: _Worker | None = None
+        self._behind: tuple[int, bool] | None = None  # the window D has still to run
         if self.split is None:
             self._parts = [self._part(work, L, np.ones(n_links, np.bool_), self._gstat_k)]
         else:
@@ -341,8 +342,13 @@ class CoreEngine:
         """Simulate to ``t_to`` (then with ``final`` the final pass) with the network cut in
         two: at step k the upstream part U runs window k while the downstream part D runs
         window k - 1; then U's output of window k (its cut links' inboxes, its drops) is
-        handed to D. The call returns with D caught up, so that the timeline may change the
-        sources before the next."""
+        handed to D.
+
+        The call returns with U caught up and D one window behind (``_behind``): the
+        timeline may change the sources (active, scale, layouts) before the next call, and
+        only U's steps read them (D's work list has links only), so D's last window runs
+        beside U's first of the next call. D catches up (``_catch_up``) at the final pass
+        and whenever statistics are read."""
         steps: list[tuple[int, bool]] = []
         t0 = self.t
         while t0 < t_to:
@@ -350,7 +356,7 @@ class CoreEngine:
             steps.append((t0, False))
         if final:
             steps.append((t_to, True))
-        behind: tuple[int, bool] | None = None  # D's window
+        behind = self._behind  # D's window
         for t1, last in steps:
             grow = self._up(t1, last) if behind is None else self._together(t1, last, behind)
             while grow == K.GROW_SLOTS:  # (both parts stopped: U may grow the shared table)
@@ -361,8 +367,15 @@ class CoreEngine:
                 grow = self._up(t1, last)
             self._hand_off()
             behind = (t1, last)
-        if behind is not None:
-            self._down(*behind)
+        self._behind = behind
+        if final:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """D's window still to run, if any."""
+        if self._behind is not None:
+            self._down(*self._behind)
+            self._behind = None
 
     def _up(self, t1: int, final: bool) -> int:
         """U's window ending at ``t1`` (or its final pass), its drops recorded in the buffer
@@ -472,6 +485,7 @@ class CoreEngine:
 
     def stats(self) -> RunStats:
         """The statistics gathered so far."""
+        self._catch_up()
         plan = self.plan
         g, _ = self._group_stats()
         ls = self._lstat
