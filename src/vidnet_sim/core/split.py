@@ -38,7 +38,7 @@ GEN_COST = 0.4
 INJECT_COST = 0.3
 DELIVER_COST = 0.7
 HAND_OFF_COST = 0.15
-LINK_STEP_COST = 24.0
+LINK_STEP_COST = 20.0
 #: The simulated time over which mean rates are taken (the estimate is a ratio: any length).
 _ESTIMATE_PS = 10**12
 
