@@ -8,6 +8,8 @@ when the threads happen to race."""
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +18,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,12 +40,15 @@ from planning import (
 )
 from test_core import Change, drive
 from test_core_qos import qos_plan
+from vidnet_sim.cli import main
+from vidnet_sim.cli.run import default_threads
 from vidnet_sim.core import engine as E  # noqa: N812
 from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core.engine import CoreEngine
 from vidnet_sim.core.limits import frame_slots_needed
 from vidnet_sim.core.split import Split, split_links
 from vidnet_sim.core.stats import RunStats
+from vidnet_sim.errors import EXIT_OK, EXIT_USAGE
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.reference import stats_differences
 from vidnet_sim.runner import compile_scenario, run
@@ -315,3 +321,29 @@ def test_tree_plan_two_levels_equals_one_thread() -> None:
         ],
     )
     compare(plan, warmup_ps=0, end_ps=MS, drain=True, window_ps=30 * US)
+
+
+# --------------------------------------------------------------------------- command line
+def test_run_threads_option(tmp_path: Path) -> None:
+    """``vidnet-sim run --threads 1`` and ``--threads 2`` print the same summary; a third
+    thread is a usage error naming the option."""
+    file = Path(__file__).parent.parent / "scenarios" / "small-town.toml"
+    docs = []
+    for n in ("1", "2"):
+        args = ["run", str(file), "--duration", "500ms", "--out", str(tmp_path / n), "--json"]
+        res = CliRunner().invoke(main, [*args, "--threads", n])
+        assert res.exit_code == EXIT_OK, res.output
+        doc = json.loads(res.stdout)
+        del doc["wall_seconds"], doc["results"]
+        docs.append(doc)
+    assert docs[0] == docs[1]
+    bad = CliRunner().invoke(main, ["run", str(file), "--threads", "3"])
+    assert bad.exit_code == EXIT_USAGE and "'--threads'" in bad.output
+
+
+@pytest.mark.parametrize(("cpus", "threads"), [({0}, 1), ({0, 1}, 2), ({0, 1, 2, 3}, 2)])
+def test_default_threads_follow_the_cpus_this_process_may_use(
+    cpus: set[int], threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cpus, raising=False)
+    assert default_threads() == threads
