@@ -75,52 +75,54 @@ class Split:
         )
 
 
-def _parents(plan: NetworkPlan) -> I64:
-    """Each position's parent position (-1 for a root)."""
-    parent = np.full(len(plan.pos_link), -1, np.int64)
-    for p in range(len(plan.pos_link)):
-        for c in plan.children(p):
-            parent[int(c)] = p
-    return parent
+def _feeds(plan: NetworkPlan) -> tuple[I64, I64]:
+    """Every pair "link ``feeder`` feeds link ``link``" (``feeder`` -1: a source feeds it),
+    over every layout of every tree, once each: ``(link, feeder)`` arrays."""
+    n = len(plan.pos_link)
+    parent = np.full(n, -1, np.int64)
+    first = plan.pos_first_child.astype(np.int64)
+    has = np.flatnonzero(first >= 0)
+    parent[first[has]] = has
+    sib = plan.pos_sibling.astype(np.int64)
+    with_sib = np.flatnonzero(sib >= 0)
+    while True:  # a sibling's parent is its elder sibling's (chains as long as a fan-out)
+        todo = with_sib[(parent[with_sib] >= 0) & (parent[sib[with_sib]] < 0)]
+        if len(todo) == 0:
+            break
+        parent[sib[todo]] = parent[todo]
+    on_link = np.flatnonzero((plan.pos_link >= 0) & (parent >= 0))
+    link = plan.pos_link[on_link].astype(np.int64)
+    feeder = plan.pos_link[parent[on_link]].astype(np.int64)  # (-1 below a root)
+    pairs = np.unique(link * (plan.n_links + 1) + feeder + 1)
+    return pairs // (plan.n_links + 1), pairs % (plan.n_links + 1) - 1
 
 
-def _link_depths(plan: NetworkPlan, parent: I64) -> I64:
+def _link_depths(plan: NetworkPlan, link: I64, feeder: I64) -> I64:
     """Each link's depth in the graph "link a feeds link b" (1 for a link fed by sources
-    alone): the longest chain of links ending at it. Positions are laid out depth first,
-    but one link's positions sit in many trees: relaxed until nothing changes (the graph
-    is acyclic, so at most as many rounds as its longest chain)."""
+    alone, 0 for a link no tree uses): the longest chain of links ending at it, relaxed
+    until nothing changes (the graph is acyclic: at most as many rounds as that chain)."""
     depth = np.zeros(plan.n_links, np.int64)
-    on_link = np.flatnonzero(plan.pos_link >= 0)
-    links = plan.pos_link[on_link].astype(np.int64)
-    feeder = np.where(parent[on_link] >= 0, plan.pos_link[np.maximum(parent[on_link], 0)], -1)
-    feeder = feeder.astype(np.int64)
     for _ in range(plan.n_links + 1):
-        cand = np.where(feeder >= 0, depth[np.maximum(feeder, 0)], 0) + 1
         new = depth.copy()
-        np.maximum.at(new, links, cand)
+        np.maximum.at(new, link, np.where(feeder >= 0, depth[np.maximum(feeder, 0)], 0) + 1)
         if np.array_equal(new, depth):
             break
         depth = new
     return depth
 
 
-def _eligible(plan: NetworkPlan, parent: I64, depth: I64) -> npt.NDArray[np.bool_]:
+def _eligible(plan: NetworkPlan, link: I64, feeder: I64) -> npt.NDArray[np.bool_]:
     """Links that may be in U: none of their positions delivers, and so for every link
     feeding them (in any layout)."""
     ok = np.ones(plan.n_links, np.bool_)
     on_link = np.flatnonzero(plan.pos_link >= 0)
-    delivers = on_link[plan.pos_deliver[on_link] >= 0]
-    ok[plan.pos_link[delivers]] = False
-    order = np.argsort(depth, kind="stable")  # feeders first
-    feeders: list[list[int]] = [[] for _ in range(plan.n_links)]
-    for p in on_link:
-        q = int(parent[p])
-        if q >= 0 and plan.pos_link[q] >= 0:
-            feeders[int(plan.pos_link[p])].append(int(plan.pos_link[q]))
-    for m in order:
-        if ok[m] and not all(ok[f] for f in feeders[int(m)]):
-            ok[m] = False
-    return ok
+    ok[plan.pos_link[on_link[plan.pos_deliver[on_link] >= 0]]] = False
+    fed = feeder >= 0
+    while True:
+        bad = fed & ~ok[np.maximum(feeder, 0)] & ok[link]
+        if not bad.any():
+            return ok
+        ok[link[bad]] = False
 
 
 def _traffic(plan: NetworkPlan) -> tuple[npt.NDArray[np.float64], float, float]:
@@ -130,14 +132,15 @@ def _traffic(plan: NetworkPlan) -> tuple[npt.NDArray[np.float64], float, float]:
     n_trees = np.diff(plan.source_tree_start).astype(np.float64)
     tree_rate = per_source[plan.tree_source] / np.maximum(n_trees[plan.tree_source], 1.0)
     tree_rate = np.nan_to_num(tree_rate, posinf=0.0)
-    hops = np.zeros(plan.n_links)
-    deliveries = np.zeros(plan.n_links)
-    for t, root in enumerate(plan.tree_pos0):
-        r = int(root)
-        pos = np.arange(r + 1, int(plan.pos_end[r]))
-        np.add.at(hops, plan.pos_link[pos], tree_rate[t])
-        d = pos[plan.pos_deliver[pos] >= 0]
-        np.add.at(deliveries, plan.pos_link[d], tree_rate[t])
+    roots = plan.tree_pos0.astype(np.int64)
+    sizes = plan.pos_end[roots].astype(np.int64) - roots - 1  # positions below each root
+    tree = np.repeat(np.arange(len(roots)), sizes)
+    starts = np.cumsum(sizes) - sizes
+    pos = roots[tree] + 1 + np.arange(int(sizes.sum())) - starts[tree]
+    rate = tree_rate[tree]
+    hops = np.bincount(plan.pos_link[pos], weights=rate, minlength=plan.n_links)
+    d = plan.pos_deliver[pos] >= 0
+    deliveries = np.bincount(plan.pos_link[pos[d]], weights=rate[d], minlength=plan.n_links)
     source_rate = per_source / np.maximum(np.diff(plan.source_tree_start).astype(np.float64), 1.0)
     gen = float(np.nan_to_num(source_rate, posinf=0.0).sum()) * GEN_COST
     inject = float(tree_rate.sum()) * INJECT_COST
@@ -152,21 +155,18 @@ def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> 
     or the plan has no source."""
     if plan.n_links == 0 or len(plan.source_tree_start) <= 1:
         return None
-    parent = _parents(plan)
-    depths = _link_depths(plan, parent)
-    eligible = _eligible(plan, parent, depths)
+    link, feeder = _feeds(plan)
+    depths = _link_depths(plan, link, feeder)
+    eligible = _eligible(plan, link, feeder)
     cost, gen, inject = _traffic(plan)
     cost = cost + LINK_STEP_COST * _ESTIMATE_PS / window_ps
-    fed_by = _fed_by(plan, parent)
     best: Split | None = None
     for d in range(int(depths.max()) + 1) if depth is None else [depth]:
         upstream = eligible & (depths <= d)
         if upstream.all():
             break
-        cut = np.array(
-            [m for m in range(plan.n_links) if not upstream[m] and _fed_by_u(fed_by[m], upstream)],
-            np.int64,
-        )
+        from_u = (feeder < 0) | upstream[np.maximum(feeder, 0)]
+        cut = np.unique(link[from_u & ~upstream[link]])
         split = Split(
             upstream=upstream,
             cut=cut,
@@ -177,17 +177,3 @@ def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> 
         if best is None or split.balance > best.balance:
             best = split
     return best
-
-
-def _fed_by(plan: NetworkPlan, parent: I64) -> list[set[int]]:
-    """Per link, what feeds it in any layout: links, and -1 for sources."""
-    fed: list[set[int]] = [set() for _ in range(plan.n_links)]
-    for p in np.flatnonzero(plan.pos_link >= 0):
-        q = int(parent[p])
-        fed[int(plan.pos_link[p])].add(int(plan.pos_link[q]) if q >= 0 else -1)
-    return fed
-
-
-def _fed_by_u(feeders: set[int], upstream: npt.NDArray[np.bool_]) -> bool:
-    """Whether a link fed by ``feeders`` (-1: a source) gets packets from U."""
-    return any(f < 0 or bool(upstream[f]) for f in feeders)
