@@ -8,8 +8,10 @@ when the threads happen to race."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -347,3 +349,13 @@ def test_default_threads_follow_the_cpus_this_process_may_use(
 ) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cpus, raising=False)
     assert default_threads() == threads
+
+
+def test_an_engine_dropped_unfinished_stops_its_thread() -> None:
+    plan = _deep_plan(multicast=False)
+    engine = _engine(plan, 2, warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=50 * US)
+    engine.advance(MS)
+    assert any(t.name == "vidnet-upstream" for t in threading.enumerate())
+    del engine
+    gc.collect()
+    assert not any(t.name == "vidnet-upstream" for t in threading.enumerate())

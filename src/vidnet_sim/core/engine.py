@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -137,7 +138,6 @@ class CoreEngine:
         if len(ep) == 0 or ep[0] != 0 or np.any(np.diff(ep) <= 0):
             raise ValueError("epochs must start at 0 and increase")
         n_ep = len(ep)
-        self._n_ep = n_ep
         self._EA = (
             ep,
             np.zeros((n_ep, K.N_ESTAT, n_groups), np.int64),
@@ -418,6 +418,7 @@ class CoreEngine:
             return self._up(t1, final)
         if self._worker is None:
             self._worker = _Worker()
+            weakref.finalize(self, self._worker.stop)  # (an engine dropped unfinished)
         self._worker.submit(lambda: self._up(t1, final))
         try:
             self._down(*behind)
@@ -448,6 +449,7 @@ class CoreEngine:
         wall = self._wall
         self._call(self.t, final=False)
         if self.split is not None:  # (and the two parts' own kernels)
+            self._catch_up()
             up, down = self._parts
             self._run(up, self.t, False, True)
             self._down(self.t, False)
@@ -659,13 +661,14 @@ class _Worker:
         while True:
             self._go.wait()
             self._go.clear()
-            fn = self._fn
+            fn, self._fn = self._fn, None
             if fn is None:
                 return
             try:
                 self._result = fn()
             except BaseException as e:  # handed to join()
                 self._error = e
+            del fn  # (the thread holds no engine between steps: it can be collected)
             self._done.set()
 
     def submit(self, fn: Callable[[], int]) -> None:
