@@ -143,6 +143,10 @@ def test_every_depth_gives_a_valid_cut() -> None:
         assert split is not None
         _check_split(plan, split)
         assert int(split.upstream.sum()) == [0, 3, 5, 6, 6][depth]
+    for window in (US, MS, 100 * MS):  # the balanced cut, a level and part of the next
+        best = split_links(plan, window)
+        assert best is not None
+        _check_split(plan, best)
 
 
 def test_nothing_to_cut() -> None:

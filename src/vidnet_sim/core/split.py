@@ -28,15 +28,18 @@ from vidnet_sim.network.plan import NetworkPlan
 __all__ = ["Split", "split_links"]
 
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
 
 #: Estimated costs, in units of one packet-hop through a FIFO link (from the profile of the
 #: large city: the link loop's share per hop against generation's, injection's and
-#: delivery's shares per packet), of copying one item from U's inbox to D's, and of a link's
-#: pass in a window whatever its packets (its setup and cache misses; with the sources',
-#: from the two parts' times measured on the large city: docs/performance.md).
+#: delivery's shares per packet; a hop merged from several feeders' runs dearer, as the
+#: cycles per hop measured at 92550fa say), of copying one item from U's inbox to D's, and
+#: of a link's pass in a window whatever its packets (its setup and cache misses; with the
+#: sources', from the two parts' times measured on the large city: docs/performance.md).
 GEN_COST = 0.4
 INJECT_COST = 0.3
 DELIVER_COST = 0.7
+MERGE_COST = 0.2
 HAND_OFF_COST = 0.15
 LINK_STEP_COST = 20.0
 #: The simulated time over which mean rates are taken (the estimate is a ratio: any length).
@@ -56,12 +59,16 @@ class Split:
     cost_hand_off: float
 
     @property
+    def step(self) -> float:
+        """The estimated work of a pipeline step: the larger part plus the hand-off, which
+        runs while neither part does."""
+        return max(self.cost_upstream, self.cost_downstream) + self.cost_hand_off
+
+    @property
     def balance(self) -> float:
-        """The estimated speed-up over one core: all the work over the pipeline's step
-        (the larger part plus the hand-off, which runs while neither part does)."""
+        """The estimated speed-up over one core: all the work over the pipeline's step."""
         total = self.cost_upstream + self.cost_downstream
-        step = max(self.cost_upstream, self.cost_downstream) + self.cost_hand_off
-        return total / step if step > 0 else 1.0
+        return total / self.step if self.step > 0 else 1.0
 
     def describe(self) -> str:
         """One line: the links in each part, the cut and the estimated balance."""
@@ -75,9 +82,8 @@ class Split:
         )
 
 
-def _feeds(plan: NetworkPlan) -> tuple[I64, I64]:
-    """Every pair "link ``feeder`` feeds link ``link``" (``feeder`` -1: a source feeds it),
-    over every layout of every tree, once each: ``(link, feeder)`` arrays."""
+def _parents(plan: NetworkPlan) -> I64:
+    """Each position's parent position (-1 for a root)."""
     n = len(plan.pos_link)
     parent = np.full(n, -1, np.int64)
     first = plan.pos_first_child.astype(np.int64)
@@ -90,6 +96,12 @@ def _feeds(plan: NetworkPlan) -> tuple[I64, I64]:
         if len(todo) == 0:
             break
         parent[sib[todo]] = parent[todo]
+    return parent
+
+
+def _feeds(plan: NetworkPlan, parent: I64) -> tuple[I64, I64]:
+    """Every pair "link ``feeder`` feeds link ``link``" (``feeder`` -1: a source feeds it),
+    over every layout of every tree, once each: ``(link, feeder)`` arrays."""
     on_link = np.flatnonzero((plan.pos_link >= 0) & (parent >= 0))
     link = plan.pos_link[on_link].astype(np.int64)
     feeder = plan.pos_link[parent[on_link]].astype(np.int64)  # (-1 below a root)
@@ -125,9 +137,10 @@ def _eligible(plan: NetworkPlan, link: I64, feeder: I64) -> npt.NDArray[np.bool_
         ok[link[bad]] = False
 
 
-def _traffic(plan: NetworkPlan) -> tuple[npt.NDArray[np.float64], float, float]:
-    """Packets per second through each link (the trees' first layouts), deliveries per
-    link, and the sources' generation and injection work."""
+def _traffic(plan: NetworkPlan, parent: I64) -> tuple[F64, F64, float, I64, I64, F64]:
+    """Packets per second through each link and delivered at it (the trees' first
+    layouts), the sources' generation and injection work, and the hops by position: link,
+    the link feeding it (-1: a source), packets per second."""
     per_source = packets_per_source(plan, _ESTIMATE_PS)  # copies of unicast trees counted
     n_trees = np.diff(plan.source_tree_start).astype(np.float64)
     tree_rate = per_source[plan.tree_source] / np.maximum(n_trees[plan.tree_source], 1.0)
@@ -138,42 +151,67 @@ def _traffic(plan: NetworkPlan) -> tuple[npt.NDArray[np.float64], float, float]:
     starts = np.cumsum(sizes) - sizes
     pos = roots[tree] + 1 + np.arange(int(sizes.sum())) - starts[tree]
     rate = tree_rate[tree]
-    hops = np.bincount(plan.pos_link[pos], weights=rate, minlength=plan.n_links)
+    at = plan.pos_link[pos].astype(np.int64)
+    hops = np.bincount(at, weights=rate, minlength=plan.n_links).astype(np.float64)
     d = plan.pos_deliver[pos] >= 0
-    deliveries = np.bincount(plan.pos_link[pos[d]], weights=rate[d], minlength=plan.n_links)
-    source_rate = per_source / np.maximum(np.diff(plan.source_tree_start).astype(np.float64), 1.0)
-    gen = float(np.nan_to_num(source_rate, posinf=0.0).sum()) * GEN_COST
-    inject = float(tree_rate.sum()) * INJECT_COST
-    return hops + DELIVER_COST * deliveries, gen, inject
+    deliveries = np.bincount(at[d], weights=rate[d], minlength=plan.n_links).astype(np.float64)
+    fed_by = plan.pos_link[parent[pos]].astype(np.int64)
+    source_rate = per_source / np.maximum(n_trees, 1.0)
+    sources = float(np.nan_to_num(source_rate, posinf=0.0).sum()) * GEN_COST
+    work = sources + float(tree_rate.sum()) * INJECT_COST
+    return hops, deliveries, work, at, fed_by, rate
 
 
 def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> Split | None:
     """The cut that balances the two parts best, by the estimated work of each in windows
-    of ``window_ps``: U takes every eligible link (``_eligible``) up to a depth, for the
-    depth that minimises the pipeline's step (or the given ``depth``: any cut gives the same
-    results, tests try several); ``None`` when no link could go to D (nothing to pipeline)
-    or the plan has no source."""
+    of ``window_ps``: U takes every eligible link (``_eligible``) up to the depth that
+    minimises the pipeline's step, then, one by one from the cheapest, the eligible links
+    one level deeper while the step shrinks. With ``depth``, exactly the eligible links up
+    to it (any cut gives the same results: tests try several). ``None`` when no link could
+    go to D (nothing to pipeline) or the plan has no source."""
     if plan.n_links == 0 or len(plan.source_tree_start) <= 1:
         return None
-    link, feeder = _feeds(plan)
+    parent = _parents(plan)
+    link, feeder = _feeds(plan, parent)
     depths = _link_depths(plan, link, feeder)
     eligible = _eligible(plan, link, feeder)
-    cost, gen, inject = _traffic(plan)
-    cost = cost + LINK_STEP_COST * _ESTIMATE_PS / window_ps
+    hops, deliveries, sources, at, fed_by, rate = _traffic(plan, parent)
+    merges = np.bincount(link, minlength=plan.n_links) > 1  # several feeders: a heap merge
+    cost = hops * (1.0 + MERGE_COST * merges) + DELIVER_COST * deliveries
+    cost += LINK_STEP_COST * _ESTIMATE_PS / window_ps
+
+    def evaluate(upstream: npt.NDArray[np.bool_]) -> Split:
+        from_u = (feeder < 0) | upstream[np.maximum(feeder, 0)]
+        cut = np.unique(link[from_u & ~upstream[link]])
+        crossing = ~upstream[at] & ((fed_by < 0) | upstream[np.maximum(fed_by, 0)])
+        return Split(
+            upstream=upstream,
+            cut=cut,
+            cost_upstream=sources + float(cost[upstream].sum()),
+            cost_downstream=float(cost[~upstream].sum()),
+            cost_hand_off=HAND_OFF_COST * float(rate[crossing].sum()),
+        )
+
+    if depth is not None:
+        upstream = eligible & (depths <= depth)
+        return None if upstream.all() else evaluate(upstream)
     best: Split | None = None
-    for d in range(int(depths.max()) + 1) if depth is None else [depth]:
+    best_depth = 0
+    for d in range(int(depths.max()) + 1):
         upstream = eligible & (depths <= d)
         if upstream.all():
             break
-        from_u = (feeder < 0) | upstream[np.maximum(feeder, 0)]
-        cut = np.unique(link[from_u & ~upstream[link]])
-        split = Split(
-            upstream=upstream,
-            cut=cut,
-            cost_upstream=gen + inject + float(cost[upstream].sum()),
-            cost_downstream=float(cost[~upstream].sum()),
-            cost_hand_off=HAND_OFF_COST * float(cost[cut].sum()) if len(cut) else 0.0,
-        )
-        if best is None or split.balance > best.balance:
-            best = split
+        split = evaluate(upstream)
+        if best is None or split.step < best.step:
+            best, best_depth = split, d
+    if best is None:
+        return None
+    deeper = np.flatnonzero(eligible & (depths == best_depth + 1))
+    for m in deeper[np.argsort(cost[deeper], kind="stable")]:
+        upstream = best.upstream.copy()
+        upstream[m] = True  # (its feeders, eligible and shallower, are all in U)
+        split = evaluate(upstream)
+        if upstream.all() or split.step >= best.step:
+            break
+        best = split
     return best
