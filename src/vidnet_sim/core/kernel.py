@@ -34,6 +34,13 @@ arrivals and the transmitter's choices (``_process_link_sched``): a choice at ``
 the arrivals before ``d``, so every choice at ``d <= t1`` is made in the window and packets
 still waiting stay in per-queue rings for the next one. Failures (rule 13) are per-link
 intervals both loops check at each arrival.
+
+A run may be cut in two parts (``core.split``, ``CoreEngine(threads=2)``), each calling
+:func:`advance` with its own link table, stores, cursor and work list on its own thread,
+the upstream part one window ahead: it defers its drops (``_lose``) to the downstream part
+(:func:`settle_drops`), which gets the upstream part's inboxes of its links after each
+window (:func:`hand_off`); the frame slots both parts touch are freed and reused through
+release and acquire accesses (``_store_release``, ``_load_acquire``).
 """
 
 from __future__ import annotations
