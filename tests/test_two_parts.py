@@ -53,7 +53,7 @@ from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import EXIT_OK, EXIT_USAGE
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.reference import stats_differences
-from vidnet_sim.runner import compile_scenario, run
+from vidnet_sim.runner import compile_scenario, progress_tick, run
 from vidnet_sim.scenario.units import parse_time
 
 ORDERS = ("up-first", "down-first", "threads")
@@ -363,3 +363,17 @@ def test_an_engine_dropped_unfinished_stops_its_thread() -> None:
     del engine
     gc.collect()
     assert not any(t.name == "vidnet-upstream" for t in threading.enumerate())
+
+
+def test_progress_ticks_fall_on_window_edges() -> None:
+    """A run reports its progress about every hundredth of its duration, in whole windows:
+    the core's windows are not cut short at each report."""
+    sim = compile_scenario(SCENARIOS[0], duration_ps=parse_time("5s")).scenario.simulation
+    second = 1000 * MS
+    for duration, window, tick in [
+        (5 * second, 20 * MS, 40 * MS),  # 50 ms, rounded down to two windows
+        (10 * second, 100 * MS, 100 * MS),
+        (second, 100 * MS, 100 * MS),  # at least one window
+    ]:
+        changed = sim.model_copy(update={"duration": duration, "window": window})
+        assert progress_tick(changed) == tick
