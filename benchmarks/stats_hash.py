@@ -1,12 +1,13 @@
 """Hash what a run computes, to show a change of structure changed no result.
 
-    python benchmarks/stats_hash.py [SCENARIO_DIR]
+    python benchmarks/stats_hash.py [SCENARIO_DIR] [--threads N]
 
 Runs the example scenarios with the Numba core for a short time each and prints a hash of
 every field of their ``RunStats`` (the wall time and fields added since the hashes in
 docs/performance.md were recorded left out), so the same command run on two commits, with the
-same scenario files, shows whether anything the engine computes differs. SLA keys are written
-under their old names (``packet_latency_*``), which every version accepts.
+same scenario files, shows whether anything the engine computes differs; ``--threads 2``
+runs the core on two threads (the network cut in two parts), which must print the same. SLA
+keys are written under their old names (``packet_latency_*``), which every version accepts.
 """
 
 from __future__ import annotations
@@ -54,12 +55,12 @@ CASES = (
 )
 
 
-def stats_hash(scenario: Path, duration: str) -> str:
+def stats_hash(scenario: Path, duration: str, threads: int = 1) -> str:
     """The hash of the ``RunStats`` of ``scenario`` run for ``duration``."""
     text = re.sub(r"^latency_p", "packet_latency_p", scenario.read_text(), flags=re.M)
     copy = Path(tempfile.mkdtemp()) / scenario.name
     copy.write_text(text)
-    stats = run(copy, write=False, duration_ps=parse_time(duration)).stats
+    stats = run(copy, write=False, duration_ps=parse_time(duration), threads=threads).stats
     h = hashlib.sha256()
     for name in sorted(f.name for f in dataclasses.fields(stats)):
         if name in SKIP:
@@ -71,9 +72,15 @@ def stats_hash(scenario: Path, duration: str) -> str:
 
 
 def main() -> None:
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent.parent / "scenarios"
+    args = sys.argv[1:]
+    threads = 1
+    if "--threads" in args:
+        i = args.index("--threads")
+        threads = int(args[i + 1])
+        del args[i : i + 2]
+    folder = Path(args[0]) if args else Path(__file__).parent.parent / "scenarios"
     for name, duration in CASES:
-        print(name, stats_hash(folder / f"{name}.toml", duration), flush=True)
+        print(name, stats_hash(folder / f"{name}.toml", duration, threads), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""Engine speed and memory: the mid-size and the large city on the Numba core, the SimPy
-reference on a reduced case of the same city in the same run (their ratio is what matters:
-machines are noisy). Each rate is given per second of wall time and per second of the main
-thread's CPU time (which leaves out the time the run waited for a core on a busy machine).
+"""Engine speed and memory: the mid-size and the large city on the Numba core, on one thread
+and on two (the network cut in two parts, ``threads=2``), the SimPy reference on a reduced
+case of the same city in the same run (their ratio is what matters: machines are noisy).
+One thread's rates are given per second of wall time and per second of the main thread's
+CPU time (which leaves out the time the run waited for a core on a busy machine).
 
 Run: ``python -m pytest benchmarks -m benchmark --benchmark-enable -s``
 """
@@ -31,19 +32,24 @@ S = 10**12
 pytestmark = pytest.mark.benchmark
 
 
-def _run(duration_ps: int, engine: str = "core", path: Path = MID_CITY) -> tuple[int, float]:
+def _run(
+    duration_ps: int, engine: str = "core", path: Path = MID_CITY, threads: int = 1
+) -> tuple[int, float]:
     scenario = with_overrides(load_scenario(path), duration_ps=duration_ps)
     plan = build_plan(scenario)
     actions = scenario_actions(scenario, plan)
     epochs, _ = epoch_bounds(actions, duration_ps)
-    engine_ = make_engine(plan, scenario, engine, epochs=epochs)  # type: ignore[arg-type]
+    engine_ = make_engine(plan, scenario, engine, epochs=epochs, threads=threads)  # type: ignore[arg-type]
     stats = drive(engine_, actions, duration_ps)
     return stats.packet_hops, stats.wall_seconds
 
 
-def _case(duration: str, engine: str = "core") -> dict[str, float]:
+def _case(
+    duration: str, engine: str = "core", path: Path = MID_CITY, threads: int = 1
+) -> dict[str, float]:
+    script = str(ROOT / "benchmarks" / "run_case.py")
     out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run_case.py"), str(MID_CITY), duration, engine],
+        [sys.executable, script, str(path), duration, engine, str(threads)],
         check=True,
         capture_output=True,
         text=True,
@@ -53,7 +59,8 @@ def _case(duration: str, engine: str = "core") -> dict[str, float]:
 
 def test_mid_city_core_vs_reference(benchmark: Any) -> None:
     """Packet-hops/s of the core on 10 s of the mid-size city (the timeline-driven run,
-    scenario compilation excluded); the reference on 0.3 s of the same city."""
+    scenario compilation excluded), on one thread then (best of 3 as well) on two; the
+    reference on 0.3 s of the same city."""
     _run(S // 10)  # compile / load the cache
     scenario = with_overrides(load_scenario(MID_CITY), duration_ps=10 * S)
     plan = build_plan(scenario)
@@ -88,22 +95,29 @@ def test_mid_city_core_vs_reference(benchmark: Any) -> None:
         f"\ncore: {core_rate / 1e6:.1f} M packet-hops/s ({hops_core:,} hops, best of 3); "
         f"{max(cpu_rates) / 1e6:.1f} M/s of CPU time"
     )
+    two = max(hops / wall for hops, wall in (_run(10 * S, threads=2) for _ in range(3)))
+    benchmark.extra_info.update(core_two_threads_hops_per_s=two, two_threads_ratio=two / ref_rate)
     print(
         f"reference (0.3 s case): {ref_rate / 1e6:.3f} M packet-hops/s; "
         f"ratio core/reference = {core_rate / ref_rate:.0f}x"
+    )
+    print(
+        f"core on two threads: {two / 1e6:.1f} M packet-hops/s (best of 3), "
+        f"{two / core_rate:.2f}x one thread; ratio core/reference = {two / ref_rate:.0f}x"
     )
 
 
 def test_large_city_core_vs_reference() -> None:
     """Packet-hops/s of the core on 5 s of the large city (10 000 cameras, 200 aggregation
-    switches; scenario compilation excluded), best of 3, per second of wall and of CPU time;
-    the reference on 20 ms of the same city in the same run."""
+    switches; scenario compilation excluded), best of 3, per second of wall and of CPU time
+    on one thread, of wall time on two; the reference on 20 ms of the same city in the same
+    run."""
     _run(S // 10, path=LARGE_CITY)  # compile / load the cache
     scenario = with_overrides(load_scenario(LARGE_CITY), duration_ps=5 * S)
     plan = build_plan(scenario)
     actions = scenario_actions(scenario, plan)
     epochs, _ = epoch_bounds(actions, 5 * S)
-    best_wall = best_cpu = 0.0
+    best_wall = best_cpu = best_two = 0.0
     for _ in range(3):
         engine = make_engine(plan, scenario, epochs=epochs)
         c0 = time.thread_time()
@@ -111,6 +125,9 @@ def test_large_city_core_vs_reference() -> None:
         cpu = time.thread_time() - c0
         best_wall = max(best_wall, stats.packet_hops / stats.wall_seconds)
         best_cpu = max(best_cpu, stats.packet_hops / cpu)
+    for _ in range(3):
+        two = drive(make_engine(plan, scenario, epochs=epochs, threads=2), actions, 5 * S)
+        best_two = max(best_two, two.packet_hops / two.wall_seconds)
     small = S // 50
     hops_ref, wall_ref = _run(small, "reference", path=LARGE_CITY)
     hops_small, _wall_small = _run(small, "core", path=LARGE_CITY)
@@ -120,8 +137,23 @@ def test_large_city_core_vs_reference() -> None:
         f"\nlarge city: {best_wall / 1e6:.1f} M packet-hops/s of wall time, "
         f"{best_cpu / 1e6:.1f} M/s of CPU time ({stats.packet_hops:,} hops, best of 3); "
         f"reference (20 ms): {ref_rate / 1e6:.3f} M/s; ratio core/reference = "
-        f"{best_wall / ref_rate:.0f}x"
+        f"{best_wall / ref_rate:.0f}x; on two threads {best_two / 1e6:.1f} M/s of wall time "
+        f"({best_two / best_wall:.2f}x one thread, {best_two / ref_rate:.0f}x the reference)"
     )
+
+
+def test_peak_memory_one_and_two_threads() -> None:
+    """Peak resident memory and packet-hops/s of the mid-size city (10 s) and the large city
+    (5 s) on one thread and on two, each in a fresh process."""
+    _case("1s", threads=2)  # (the kernels in the cache)
+    for path, duration in ((MID_CITY, "10s"), (LARGE_CITY, "5s")):
+        one = _case(duration, path=path)
+        two = _case(duration, path=path, threads=2)
+        print(
+            f"\n{path.stem} {duration}: one thread {one['peak_rss_mib']:.0f} MiB peak, "
+            f"{one['hops_per_s'] / 1e6:.1f} M hops/s; two threads {two['peak_rss_mib']:.0f} "
+            f"MiB peak, {two['hops_per_s'] / 1e6:.1f} M hops/s"
+        )
 
 
 def test_mid_city_memory_flat() -> None:

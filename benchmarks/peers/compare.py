@@ -91,9 +91,13 @@ def load_case(case: Case, base_dir: Path) -> tuple[Scenario, NetworkPlan]:
 
 
 def run_ours(
-    scenario: Scenario, plan: NetworkPlan, engine: str = "core", log_packets: bool = False
+    scenario: Scenario,
+    plan: NetworkPlan,
+    engine: str = "core",
+    log_packets: bool = False,
+    threads: int = 1,
 ) -> tuple[OursRun, Any]:
-    eng = make_engine(plan, scenario, engine, log=log_packets)  # type: ignore[arg-type]
+    eng = make_engine(plan, scenario, engine, log=log_packets, threads=threads)  # type: ignore[arg-type]
     actions = scenario_actions(scenario, plan)
     w0 = time.perf_counter()
     stats = drive(eng, actions, scenario.simulation.duration)
@@ -376,6 +380,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="trace CSV (time,size) for case d (default: generated, seeded)",
     )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="threads of vidnet-sim's core in the timed runs (default 1)",
+    )
     ap.add_argument("--out", type=Path, default=HERE / "out", help="work directory")
     ap.add_argument(
         "--results", type=Path, default=HERE / "results.md", help="Markdown report to write"
@@ -421,12 +432,14 @@ def _run_case(
     rows: dict[str, dict[str, Any]],
     data: dict[str, Any],
     jobs: list[Path],
+    threads: int = 1,
 ) -> None:
-    """Simulate case ``c`` with vidnet-sim (and the SimPy reference on a shortened run);
-    add its row to ``rows``, its packets to ``data`` and its ns-3 job files to ``jobs``."""
+    """Simulate case ``c`` with vidnet-sim on ``threads`` threads (and the SimPy reference
+    on a shortened run); add its row to ``rows``, its packets to ``data`` and its ns-3 job
+    files to ``jobs``."""
     log(f"[{c.key}] {c.title}")
     scenario, plan = load_case(c, out)
-    timed, _ = run_ours(scenario, plan)
+    timed, _ = run_ours(scenario, plan, threads=threads)
     _, eng = run_ours(scenario, plan, log_packets=True)
     pk = export_packets(scenario, plan)
     outcomes_from_log(pk, eng.packet_log, plan)
@@ -450,7 +463,7 @@ def _run_case(
     dur = max(10**9, int(scenario.simulation.duration * frac) // 10**9 * 10**9)
     sc_ref = with_overrides(scenario, duration_ps=min(dur, scenario.simulation.duration))
     ref, _ = run_ours(sc_ref, build_plan(sc_ref, out), engine="reference")
-    core_short, _ = run_ours(sc_ref, build_plan(sc_ref, out))
+    core_short, _ = run_ours(sc_ref, build_plan(sc_ref, out), threads=threads)
     row["ref"] = {
         "wall": ref.wall,
         "hops": ref.hops,
@@ -537,14 +550,14 @@ def main(argv: list[str] | None = None) -> int:
     log("warming up the Numba core ...")
     w0 = time.perf_counter()
     sc0, plan0 = load_case(case_a(0.5, 0.01), out)
-    run_ours(sc0, plan0)
+    run_ours(sc0, plan0, threads=args.threads)
     log(f"  {time.perf_counter() - w0:.1f} s")
 
     rows: dict[str, dict[str, Any]] = {}
     jobs: list[Path] = []
     data: dict[str, Any] = {}
     for c in cases:
-        _run_case(c, out, args.ref_hops, rows, data, jobs)
+        _run_case(c, out, args.ref_hops, rows, data, jobs, args.threads)
 
     for job in jobs:
         job.with_suffix(".out.npz").unlink(missing_ok=True)

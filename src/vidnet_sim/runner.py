@@ -220,6 +220,7 @@ def make_engine(
     log: bool = False,
     epochs: npt.NDArray[np.int64] | None = None,
     log_sink: LogSink | None = None,
+    threads: int = 1,
 ) -> Engine:
     """A fresh engine of the given kind for ``plan`` (all sources off until the timeline).
 
@@ -227,7 +228,8 @@ def make_engine(
     rule 14; from :func:`~vidnet_sim.timeline.driver.epoch_bounds`); ``None``: one epoch.
     ``log_sink``: with ``log``, what takes the packet log as the run goes (the core's
     window by window, the reference's whole at the end; see
-    :class:`~vidnet_sim.core.engine.CoreEngine`).
+    :class:`~vidnet_sim.core.engine.CoreEngine`). ``threads``: the core's threads (1 or 2:
+    the network cut in two parts, one window apart; the results are the same).
     """
     sim = scenario.simulation
     state = SourceState.initial(plan.sources)
@@ -253,7 +255,15 @@ def make_engine(
         log=log,
         epochs=epochs,
         log_sink=log_sink,
+        threads=threads,
     )
+
+
+def progress_tick(sim: Simulation) -> int:
+    """How often a run reports its progress: about a hundredth of its duration, rounded down
+    to whole windows (at least one), so that the core's windows are not cut short at each
+    report (the results do not depend on where windows end; the speed does)."""
+    return max(sim.window, sim.duration // 100 // sim.window * sim.window)
 
 
 def check_epoch_count(scenario: Scenario, n_groups: int, n_epochs: int) -> None:
@@ -314,6 +324,7 @@ def run(
     packet_groups: Sequence[str] | None = None,
     hops: bool = False,
     explain: bool = False,
+    threads: int = 1,
 ) -> RunResult:
     """Simulate a scenario (a loaded :class:`Scenario` or a path to its TOML file).
 
@@ -334,7 +345,8 @@ def run(
     ``RunResult.packet_hops``). With ``explain`` it logs them too and the run gets the
     ``latency_parts`` table (where each group's latency comes from:
     :mod:`vidnet_sim.results.latency_parts`, summed window by window), written as
-    ``latency_parts.parquet``.
+    ``latency_parts.parquet``. ``threads``: the core's threads (1 or 2, see
+    :func:`make_engine`; a packet log runs on one).
 
     Returns a :class:`RunResult`; unless ``write`` is false, also writes the Parquet tables
     and ``manifest.json`` to ``out_dir`` (default ``results/<scenario name>/``, the name made a
@@ -369,7 +381,13 @@ def run(
             else None
         )
         eng = make_engine(
-            plan, scenario, engine, log=stream is not None, epochs=epoch_starts, log_sink=stream
+            plan,
+            scenario,
+            engine,
+            log=stream is not None,
+            epochs=epoch_starts,
+            log_sink=stream,
+            threads=threads,
         )
     except ScenarioError as exc:
         raise exc.with_source(str(source_path)) if source_path is not None else exc from None
@@ -398,7 +416,7 @@ def run(
         if on_phase is not None:
             on_phase("simulation")
         stats = drive(
-            eng, actions, sim.duration, tick_ps=max(1, sim.duration // 100), on_progress=on_progress
+            eng, actions, sim.duration, tick_ps=progress_tick(sim), on_progress=on_progress
         )
         wall = time.perf_counter() - wall1
         stats.wall_seconds = wall

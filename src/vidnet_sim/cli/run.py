@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -187,6 +188,13 @@ def packet_groups_option(values: tuple[str, ...]) -> list[str] | None:
     help="Run year N of the scenario's growth plan (default results folder "
     "results/<scenario name>-yearN/).",
 )
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 2),
+    help="Threads of the packet core: 2 cuts the network in two parts run side by side, "
+    "one window apart (the same results); default 2 when this process may use two CPUs, "
+    "else 1. A packet log (--packets, --hops, --explain) runs on one.",
+)
 def run(
     file: Path,
     out_dir: Path | None,
@@ -201,6 +209,7 @@ def run(
     explain: bool,
     wide: bool,
     year: int | None,
+    threads: int | None,
 ) -> None:
     """Simulate scenario FILE; print a summary and write Parquet results."""
     duration_ps = time_option(duration, "--duration")
@@ -224,6 +233,7 @@ def run(
                 packet_groups=packet_groups_option(packets_of),
                 hops=hops,
                 explain=explain,
+                threads=default_threads() if threads is None else threads,
             )
         except UnknownGroupError as exc:
             raise click.BadParameter(str(exc), param_hint="'--packets'") from None
@@ -264,6 +274,14 @@ def run(
         f"({rate / 1e6:.1f} M/s{compiled}) — results in {result.out_dir}",
         markup=False,  # a path may hold brackets
     )
+
+
+def default_threads() -> int:
+    """The packet core's threads when ``--threads`` is not given: 2 when this process may
+    run on two CPUs or more, else 1."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    cpus = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return 2 if cpus >= 2 else 1
 
 
 def _year_target(

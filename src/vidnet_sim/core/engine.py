@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +14,7 @@ import numpy.typing as npt
 from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core.histogram import N_BUCKETS
 from vidnet_sim.core.limits import check_limits
+from vidnet_sim.core.split import Split, split_links
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.traffic.generate import G_COLS, state_arrays, table_arrays
@@ -35,7 +38,16 @@ class CoreEngine:
     ``log_sink`` as well, the log is not kept: the rows logged in each window (in no
     particular order) are handed to ``log_sink(rows, final)`` after it (the buffer is reused:
     the sink copies what it keeps), ``final`` true for the last call, in :meth:`finish`.
+
+    With ``threads=2`` the network is cut in two parts (:mod:`vidnet_sim.core.split`) and
+    the upstream part runs one window ahead of the downstream part on a second thread; the
+    results are the same, bit for bit. It falls back to one thread with a packet log or
+    when the network cannot be cut.
     """
+
+    #: How the two parts' steps run: "threads" (at once, on two threads) or, for tests, one
+    #: after the other, "up-first" or "down-first" (an ordering bug then shows every time).
+    part_order = "threads"
 
     def __init__(
         self,
@@ -49,9 +61,12 @@ class CoreEngine:
         log: bool = False,
         epochs: I64 | None = None,
         log_sink: LogSink | None = None,
+        threads: int = 1,
     ) -> None:
         if window_ps <= 0:
             raise ValueError("window must be positive")
+        if threads not in (1, 2):
+            raise ValueError(f"threads must be 1 or 2, got {threads}")
         self.plan = plan
         self.state = state
         self.warmup_ps = int(warmup_ps)
@@ -96,28 +111,9 @@ class CoreEngine:
         L[links, K.L_FAIL_PTR] = plan.fail_start[:-1]
         L[links, K.L_FAIL_END] = plan.fail_start[1:]
         L[:, K.L_RUN_OWNER] = -1
-        self._items, L[:, K.L_IN_OFF], L[:, K.L_IN_CAP] = K.segmented_store(
-            n_links + 1, 64, K.N_COLS
-        )
-        self._runs, L[:, K.L_RUN_OFF], L[:, K.L_RUN_CAP] = K.segmented_store(n_links + 1, 4, 1)
-        self._ring, L[links, K.L_RING_OFF], L[links, K.L_RING_CAP] = K.segmented_store(
-            n_links, 16, 2
-        )
-        # per (link, queue) rings of waiting packets: only scheduled links use them
+        self._slots_used = slots_used
         nq = plan.n_queues
-        seg_cap = np.repeat(np.where(sched > 0, 16, 1), nq).astype(np.int64)
-        qs_off = np.zeros(n_links * nq, np.int64)
-        qs_off[1:] = np.cumsum(seg_cap)[:-1]
-        self._qdata = K.table(max(1, int(seg_cap.sum())), K.N_COLS)
-        # the stores' tops (K.TOP_*) and the packet-hop count (K.C_HOPS)
-        self._counters = np.zeros(K.N_COUNTERS, np.int64)
-        self._counters[[K.TOP_ITEMS, K.TOP_RUNS, K.TOP_RING, K.TOP_QDATA, K.TOP_SLOTS]] = (
-            len(self._items),
-            len(self._runs),
-            len(self._ring),
-            int(seg_cap.sum()),
-            slots_used,
-        )
+        self._seg_cap = np.repeat(np.where(sched > 0, 16, 1), nq).astype(np.int64)
         self._SQ = (
             tree_queue,
             np.ascontiguousarray(plan.link_queue_buffer_bytes, np.int64),
@@ -126,18 +122,6 @@ class CoreEngine:
             np.zeros(n_links, np.int64),
             np.full(n_links, -1, np.int64),
             np.zeros((K.N_QTSTAT, n_links * nq), np.int64),  # per-queue statistics
-        )
-        self._QS = (
-            qs_off,
-            seg_cap.copy(),
-            np.zeros(n_links * nq, np.int64),
-            np.zeros(n_links * nq, np.int64),
-            np.zeros(n_links * nq, np.int64),
-            np.zeros(n_links * nq, np.int64),
-            np.zeros(n_links * nq, np.int64),
-            np.zeros(n_links, np.int64),
-            np.zeros(n_links, np.int64),
-            np.zeros(n_links, np.int64),
         )
         self._pos = K.table(len(plan.pos_link), K.N_PCOLS, np.int32)
         self._pos[:, K.P_LINK] = plan.pos_link
@@ -159,26 +143,41 @@ class CoreEngine:
             np.zeros((n_ep, K.N_ESTAT, n_groups), np.int64),
             np.zeros((n_ep if n_ep > 1 else 0, n_groups, N_BUCKETS), np.int64),
             np.zeros((n_ep, K.N_ELSTAT, n_links), np.int64),
+            np.zeros((1, K.DR_COLS), np.int64),  # drops settled at once
         )
         self._succ_start, self._succ = _successors(plan)
-        self._work, fused = _work_order(plan, sched, self._succ_start, self._succ)
+        work, fused = _work_order(plan, sched, self._succ_start, self._succ)
         L[links, K.L_FUSED] = fused
         L[links, K.L_CHAIN] = _chains(plan)
-        # indexed [statistic, group] by the kernel, stored group-major so that one packet's
-        # updates to its group touch one or two cache lines. The kernel gets at least two
-        # groups' columns: one group's table would be C- as well as F-contiguous, typed
-        # differently by Numba, and every kernel compiled and loaded a second time for it
-        self._gstat_k = np.zeros((max(n_groups, 2), K.N_GSTAT), np.int64).T
+        self._gstat_k = _group_table(n_groups)
         self._gstat = self._gstat_k[:, :n_groups]
         for k in (K.GS_LMIN, K.GS_LMAX, K.GS_FLMIN, K.GS_FLMAX):
             self._gstat[k] = -1
         self._phist = np.zeros((n_groups, N_BUCKETS), np.int64)
         self._fhist = np.zeros((n_groups, N_BUCKETS), np.int64)
         self._lstat = np.zeros((K.N_LSTAT, n_links), np.int64)
-        self._gen = np.empty((1024, G_COLS), np.int64)
         self._TA = table_arrays(plan.sources)  # (the parameters, fixed for the run)
+        self._SA = state_arrays(state)
         self._log = np.empty((1024 if log else 1, K.LOG_COLS), np.int64)
-        self._log_n = 0
+        self.split: Split | None = None
+        if threads == 2 and not log:
+            self.split = split_links(plan, self.window_ps)
+        self._worker: _Worker | None = None
+        self._behind: tuple[int, bool] | None = None  # the window D has still to run
+        if self.split is None:
+            self._parts = [self._part(work, L, np.ones(n_links, np.bool_), self._gstat_k)]
+        else:
+            up = self.split.upstream
+            in_up = np.array([w < 0 or up[w] for w in work], np.bool_)
+            L[self.split.cut, K.L_FUSED] = 0  # (a link in D reads its own inbox)
+            used_up = up.copy()
+            used_up[self.split.cut] = True
+            self._parts = [
+                self._part(work[in_up], L, used_up, _group_table(n_groups)),
+                self._part(work[~in_up], L, ~up, self._gstat_k),
+            ]
+            self._drops = [_drop_buffer(), _drop_buffer()]
+            self._filling = 0  # the buffer the upstream part fills
 
     # --- frame-slot rings ------------------------------------------------------------
     def _frame_slots(self, needed: list[int]) -> tuple[I64, I64, I64, int]:
@@ -199,49 +198,107 @@ class CoreEngine:
         # remaining packets, capture time, last delivery, flags: one slot's fields side by side
         return base, mask, K.table(max(total, 1), K.N_SCOLS), total
 
+    def _part(self, work: I64, L0: I64, used: npt.NDArray[np.bool_], gstat_k: I64) -> _Part:
+        """A part running ``work`` with its own copy of the link table ``L0`` and its own
+        stores, with room for the links ``used`` says it reads or writes (and the staging
+        inbox), and ``gstat_k`` as its group statistics."""
+        n_links = self.plan.n_links
+        L = K.table(*L0.shape)
+        L[:] = L0
+        inbox = np.append(used, True)
+        items, L[:, K.L_IN_OFF], L[:, K.L_IN_CAP] = K.segmented_store(
+            n_links + 1, 64, K.N_COLS, inbox
+        )
+        runs, L[:, K.L_RUN_OFF], L[:, K.L_RUN_CAP] = K.segmented_store(n_links + 1, 4, 1, inbox)
+        ring, L[:n_links, K.L_RING_OFF], L[:n_links, K.L_RING_CAP] = K.segmented_store(
+            n_links, 16, 2, used
+        )
+        # per (link, queue) rings of waiting packets: only scheduled links use them
+        seg_cap = self._seg_cap
+        qs_off = np.zeros(len(seg_cap), np.int64)
+        qs_off[1:] = np.cumsum(seg_cap)[:-1]
+        qdata = K.table(max(1, int(seg_cap.sum())), K.N_COLS)
+        nq = len(seg_cap)
+        QS = (
+            qs_off,
+            seg_cap.copy(),
+            *(np.zeros(nq, np.int64) for _ in range(5)),
+            *(np.zeros(n_links, np.int64) for _ in range(3)),
+        )
+        # the stores' tops (K.TOP_*) and the packet-hop count (K.C_HOPS)
+        counters = np.zeros(K.N_COUNTERS, np.int64)
+        counters[[K.TOP_ITEMS, K.TOP_RUNS, K.TOP_RING, K.TOP_QDATA, K.TOP_SLOTS]] = (
+            len(items),
+            len(runs),
+            len(ring),
+            int(seg_cap.sum()),
+            self._slots_used,
+        )
+        EA = self._EA
+        if gstat_k is not self._gstat_k:  # the upstream part counts what it sends apart
+            EA = (EA[0], np.zeros_like(EA[1]), EA[2], EA[3], EA[4])
+        has_sources = bool((work < 0).any())
+        gen = np.empty((1024 if has_sources else 1, G_COLS), np.int64)
+        return _Part(work, L, items, runs, ring, qdata, QS, counters, gen, gstat_k, EA)
+
+    @property
+    def _gen(self) -> I64:
+        """The generation buffer (the part that runs the sources)."""
+        return self._parts[0].gen
+
+    @_gen.setter
+    def _gen(self, value: I64) -> None:
+        self._parts[0].gen = value
+
     # --- running -----------------------------------------------------------------------
-    def _call(self, t_to: int, final: bool) -> None:
+    def _run(self, part: _Part, t_to: int, final: bool, pause_slots: bool) -> int:
+        """One call of the kernel on ``part``: its windows up to ``t_to`` (and with
+        ``final`` the final pass), from where its cursor stands. Returns the kernel's
+        ``GROW_*`` code (``GROW_SLOTS`` only with ``pause_slots``: then the frame-slot ring
+        of flow ``part.cursor[CU_ARG]`` must grow before the part is run again)."""
         plan = self.plan
-        w0 = time.perf_counter()
         (
-            self._gen,
-            self._items,
-            self._runs,
-            self._ring,
-            self._qdata,
-            self._slots,
-            self._log,
-            self._log_n,
-            err,
+            grow,
+            part.gen,
+            part.items,
+            part.runs,
+            part.ring,
+            part.qdata,
+            slots,
+            log,
+            part.scratch,
+            drops,
         ) = K.advance(
-            self.t,
+            part.cursor,
+            part.scratch,
             t_to,
             self.window_ps,
             final,
+            pause_slots,
             self._TA,
-            state_arrays(self.state),
-            self._gen,
+            self._SA,
+            part.gen,
             plan.source_tree_start,
             self.state.tree_pos0,
-            self._work,
-            self._L,
-            self._counters,
-            self._items,
-            self._runs,
-            self._ring,
-            self._qdata,
+            part.work,
+            part.L,
+            part.counters,
+            part.items,
+            part.runs,
+            part.ring,
+            part.qdata,
             self._SQ,
-            self._QS,
+            part.QS,
             self._flow,
             self._slots,
             self._pos,
             plan.pos_end,
             plan.fail_down,
             plan.fail_up,
-            self._EA,
+            part.EA,
             self._succ_start,
             self._succ,
-            self._gstat_k,
+            part.gstat_k,
             self._phist,
             self._fhist,
             self._lstat,
@@ -250,11 +307,25 @@ class CoreEngine:
             self.drain,
             plan.count_in_service,
             self._log,
-            self._log_n,
             self.do_log,
         )
+        if drops is not part.EA[4]:
+            part.EA = (*part.EA[:4], drops)
+        if slots is not self._slots:  # (grown by the kernel: one part only)
+            self._slots = slots
+        if log is not self._log:
+            self._log = log
+        return int(grow)
+
+    def _call(self, t_to: int, final: bool) -> None:
+        w0 = time.perf_counter()
+        self._SA = state_arrays(self.state)
+        if self.split is None:
+            self._run(self._parts[0], t_to, final, False)
+        else:
+            self._pipeline(t_to, final)
         self._wall += time.perf_counter() - w0
-        if err:
+        if any(part.cursor[K.CU_ERR] for part in self._parts):
             raise RuntimeError(
                 f"a camera flow had more than {K.MAX_FRAME_SLOTS} frames in flight at once "
                 "(starved for hours in a low strict-priority queue?): more than the core "
@@ -262,8 +333,114 @@ class CoreEngine:
             )
         self.t = max(self.t, t_to)
         if self._log_sink is not None:
-            self._log_sink(self._log[: self._log_n], final)
-            self._log_n = 0
+            cursor = self._parts[0].cursor
+            self._log_sink(self._log[: cursor[K.CU_LOG_N]], final)
+            cursor[K.CU_LOG_N] = 0
+
+    # --- two parts, one window apart ----------------------------------------------------
+    def _pipeline(self, t_to: int, final: bool) -> None:
+        """Simulate to ``t_to`` (then with ``final`` the final pass) with the network cut in
+        two: at step k the upstream part U runs window k while the downstream part D runs
+        window k - 1; then U's output of window k (its cut links' inboxes, its drops) is
+        handed to D.
+
+        The call returns with U caught up and D one window behind (``_behind``): the
+        timeline may change the sources (active, scale, layouts) before the next call, and
+        only U's steps read them (D's work list has links only), so D's last window runs
+        beside U's first of the next call. D catches up (``_catch_up``) at the final pass
+        and whenever statistics are read."""
+        steps: list[tuple[int, bool]] = []
+        t0 = self.t
+        while t0 < t_to:
+            t0 = min(t0 + self.window_ps, t_to)
+            steps.append((t0, False))
+        if final:
+            steps.append((t_to, True))
+        behind = self._behind  # D's window
+        for t1, last in steps:
+            grow = self._up(t1, last) if behind is None else self._together(t1, last, behind)
+            while grow == K.GROW_SLOTS:  # (both parts stopped: U may grow the shared table)
+                up = self._parts[0]
+                self._slots = K._grow_slots(
+                    self._flow, self._slots, up.counters, up.cursor[K.CU_ARG]
+                )
+                grow = self._up(t1, last)
+            self._hand_off()
+            behind = (t1, last)
+        self._behind = behind
+        if final:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """D's window still to run, if any."""
+        if self._behind is not None:
+            self._down(*self._behind)
+            self._behind = None
+
+    def _up(self, t1: int, final: bool) -> int:
+        """U's window ending at ``t1`` (or its final pass), its drops recorded in the buffer
+        it fills; stops with ``GROW_SLOTS`` when a frame-slot ring must grow."""
+        up = self._parts[0]
+        up.EA = (*up.EA[:4], self._drops[self._filling])
+        grow = self._run(up, t1, final, True)
+        self._drops[self._filling] = up.EA[4]
+        return grow
+
+    def _down(self, t1: int, final: bool) -> None:
+        """D's window ending at ``t1`` (or its final pass), after settling U's drops of that
+        window."""
+        down = self._parts[1]
+        K.settle_drops(
+            self._drops[1 - self._filling],
+            self._pos,
+            self.plan.pos_end,
+            self._flow,
+            self._slots,
+            down.gstat_k,
+            self._phist,
+            self._fhist,
+            self.warmup_ps,
+            self.end_ps,
+            self.drain,
+            down.EA,
+        )
+        self._run(down, t1, final, False)
+
+    def _together(self, t1: int, final: bool, behind: tuple[int, bool]) -> int:
+        """U's window ending at ``t1`` beside D's window ``behind``: on two threads, or one
+        after the other (``part_order``, for tests: "up-first" or "down-first")."""
+        if self.part_order == "up-first":
+            grow = self._up(t1, final)
+            self._down(*behind)
+            return grow
+        if self.part_order == "down-first":
+            self._down(*behind)
+            return self._up(t1, final)
+        if self._worker is None:
+            self._worker = _Worker()
+            weakref.finalize(self, self._worker.stop)  # (an engine dropped unfinished)
+        self._worker.submit(lambda: self._up(t1, final))
+        try:
+            self._down(*behind)
+        finally:
+            grow = self._worker.join()
+        return grow
+
+    def _hand_off(self) -> None:
+        """Move U's output of the window it ran to D: the inboxes of the cut links; the
+        buffer of drops U filled becomes the one D settles next."""
+        up, down = self._parts
+        assert self.split is not None
+        down.items, down.runs = K.hand_off(
+            self.split.cut, up.L, up.items, up.runs, down.L, down.items, down.runs, down.counters
+        )
+        self._filling = 1 - self._filling
+
+    def close(self) -> None:
+        """Stop the second thread, if any (done by :meth:`finish`)."""
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
 
     def prepare(self) -> None:
         """Load the Numba kernels from their cache (or compile them, the first time on a
@@ -271,6 +448,21 @@ class CoreEngine:
         nothing; its time is not counted in the run's ``wall_seconds``."""
         wall = self._wall
         self._call(self.t, final=False)
+        if self.split is not None:  # (and the two parts' own kernels)
+            self._catch_up()
+            up, down = self._parts
+            self._run(up, self.t, False, True)
+            self._down(self.t, False)
+            K.hand_off(
+                self.split.cut[:0],
+                up.L,
+                up.items,
+                up.runs,
+                down.L,
+                down.items,
+                down.runs,
+                down.counters,
+            )
         self._wall = wall
 
     def advance(self, t_to: int) -> None:
@@ -283,17 +475,21 @@ class CoreEngine:
 
     def finish(self) -> RunStats:
         """Simulate to the end, drain the network and return the statistics."""
-        self.advance(self.end_ps)
-        self._call(self.end_ps, final=True)
+        try:
+            self.advance(self.end_ps)
+            self._call(self.end_ps, final=True)
+        finally:
+            self.close()
         if self.do_log and self._log_sink is None:  # sorted like the reference's: by packet
-            log = self._log[: self._log_n]
+            log = self._log[: self._parts[0].cursor[K.CU_LOG_N]]
             self.packet_log = log[np.lexsort((log[:, 2], log[:, 3], log[:, 1], log[:, 0]))]
         return self.stats()
 
     def stats(self) -> RunStats:
         """The statistics gathered so far."""
+        self._catch_up()
         plan = self.plan
-        g = self._gstat
+        g, _ = self._group_stats()
         ls = self._lstat
         names = plan.node_names
         return RunStats(
@@ -331,7 +527,7 @@ class CoreEngine:
             link_peak_queue_packets=ls[K.LS_PEAK_P].copy(),
             link_peak_wait_ps=ls[K.LS_PEAK_WAIT].copy(),
             measured_ps=self.end_ps - self.warmup_ps,
-            packet_hops=int(self._counters[K.C_HOPS]),
+            packet_hops=int(sum(part.counters[K.C_HOPS] for part in self._parts)),
             wall_seconds=self._wall,
             class_names=list(plan.class_names),
             group_class=plan.group_class.copy(),
@@ -358,6 +554,19 @@ class CoreEngine:
             qt[k, links, queues] = self._lstat[j, links]
         return {name: qt[k] for name, k, _ in _QUEUE_STATS}
 
+    def _group_stats(self) -> tuple[I64, I64]:
+        """The group statistics ``[statistic, group]`` and the per-epoch ones ``ESTAT``; with
+        two parts, what the upstream part counted (packets and frames sent) added in."""
+        g, es = self._gstat, self._EA[1]
+        if self.split is None:
+            return g, es
+        up = self._parts[0]
+        g, es = g.copy(), es.copy()
+        for k in (K.GS_SENT, K.GS_FSENT):
+            g[k] += up.gstat_k[k, : g.shape[1]]
+        es[:, K.ES_SENT] += up.EA[1][:, K.ES_SENT]
+        return g, es
+
     def _sums(self, k: int) -> npt.NDArray[np.object_]:
         """The exact sums the kernel keeps in rows ``k`` (modulo ``SUM_UNIT``) and ``k + 1``
         (carries) of its group statistics, as Python ints."""
@@ -368,8 +577,9 @@ class CoreEngine:
 
     def _epoch_stats(self) -> dict[str, Any]:
         """The per-epoch arrays of :class:`RunStats` (with one epoch: the totals)."""
-        ep, es, eph, el = self._EA
-        g, ls = self._gstat, self._lstat
+        ep, _, eph, el, _ = self._EA
+        g, es = self._group_stats()
+        ls = self._lstat
         if len(ep) == 1:
             es = es.copy()
             es[0, K.ES_SENT] = g[K.GS_SENT]
@@ -397,6 +607,106 @@ class CoreEngine:
 
 
 __all__ = ["KIND_POISSON", "CoreEngine", "LogSink"]
+
+
+class _Part:
+    """What one part of a run keeps for itself (the whole network when it is not cut in
+    two): its work list, link table, stores, queue rings, counters, generation buffer,
+    group statistics, epoch arrays (with its drop buffer), and the kernel's cursor and
+    scratch."""
+
+    def __init__(
+        self,
+        work: I64,
+        L: I64,
+        items: I64,
+        runs: I64,
+        ring: I64,
+        qdata: I64,
+        QS: tuple[I64, ...],
+        counters: I64,
+        gen: I64,
+        gstat_k: I64,
+        EA: tuple[I64, ...],
+    ) -> None:
+        self.work = work
+        self.L = L
+        self.items = items
+        self.runs = runs
+        self.ring = ring
+        self.qdata = qdata
+        self.QS = QS
+        self.counters = counters
+        self.gen = gen
+        self.gstat_k = gstat_k
+        self.EA = EA
+        self.cursor = np.zeros(K.N_CURSOR, np.int64)
+        self.scratch = np.empty((K.N_SCRATCH, K.DEFER_CAP), np.int64)
+
+
+class _Worker:
+    """One persistent thread running a function at a time: ``submit(fn)``, then ``join()``
+    returns its result (or raises what it raised)."""
+
+    def __init__(self) -> None:
+        self._go = threading.Event()
+        self._done = threading.Event()
+        self._fn: Callable[[], int] | None = None
+        self._result = 0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="vidnet-upstream", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            self._go.wait()
+            self._go.clear()
+            fn, self._fn = self._fn, None
+            if fn is None:
+                return
+            try:
+                self._result = fn()
+            except BaseException as e:  # handed to join()
+                self._error = e
+            del fn  # (the thread holds no engine between steps: it can be collected)
+            self._done.set()
+
+    def submit(self, fn: Callable[[], int]) -> None:
+        """Start ``fn`` on the thread."""
+        self._fn = fn
+        self._error = None
+        self._done.clear()
+        self._go.set()
+
+    def join(self) -> int:
+        """Wait for the function started last; its result."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    def stop(self) -> None:
+        """End the thread."""
+        self._fn = None
+        self._go.set()
+        self._thread.join()
+
+
+def _group_table(n_groups: int) -> I64:
+    """A zeroed table of group statistics, indexed ``[statistic, group]`` by the kernel and
+    stored group-major so that one packet's updates to its group touch one or two cache
+    lines. The kernel gets at least two groups' columns: one group's table would be C- as
+    well as F-contiguous, typed differently by Numba, and every kernel compiled and loaded a
+    second time for it."""
+    return np.zeros((max(n_groups, 2), K.N_GSTAT), np.int64).T
+
+
+def _drop_buffer() -> I64:
+    """A buffer the upstream part records its drops in (``kernel._lose``), empty."""
+    drops = np.zeros((1024, K.DR_COLS), np.int64)
+    drops[0, K.DR_DEFER] = 1
+    return drops
+
 
 #: Each per-queue statistic of :class:`RunStats`: its name, its row of the kernel's per-queue
 #: table, and the row of the per-link table that holds it for a link running the FIFO loop.

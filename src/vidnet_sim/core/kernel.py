@@ -34,6 +34,13 @@ arrivals and the transmitter's choices (``_process_link_sched``): a choice at ``
 the arrivals before ``d``, so every choice at ``d <= t1`` is made in the window and packets
 still waiting stay in per-queue rings for the next one. Failures (rule 13) are per-link
 intervals both loops check at each arrival.
+
+A run may be cut in two parts (``core.split``, ``CoreEngine(threads=2)``), each calling
+:func:`advance` with its own link table, stores, cursor and work list on its own thread,
+the upstream part one window ahead: it defers its drops (``_lose``) to the downstream part
+(:func:`settle_drops`), which gets the upstream part's inboxes of its links after each
+window (:func:`hand_off`); the frame slots both parts touch are freed and reused through
+release and acquire accesses (``_store_release``, ``_load_acquire``).
 """
 
 from __future__ import annotations
@@ -70,6 +77,10 @@ MAX_POSITIONS = POS_MASK + 1  # positions of all trees together
 MAX_FRAME_SLOTS = FRAME_MASK + 1  # frame slots of one camera flow
 
 ERR_FRAME_SLOTS = 1
+# a buffer of deferred drops DROPS[1 + j] = (position, time, origin, wire bytes, frame,
+# failed); its row 0 holds whether drops are deferred and how many are recorded (``_lose``)
+DR_DEFER, DR_N = 0, 1
+DR_COLS = 6
 # the packet log's columns: tree, seq, link, arrival, departure (-1: lost), transmission start
 # (-1: never transmitted)
 LOG_START = 5
@@ -226,6 +237,52 @@ def _prefetch_typing(typingctx: Any, table: Any, row: Any) -> tuple[Any, Any]:
 #: the table's end is harmless), so that the rows a loop reads next at random places are
 #: fetched at once instead of one after the other.
 _prefetch: Any = intrinsic(_prefetch_typing)
+
+
+def _element_pointer(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+    """The pointer to element ``(row, col)`` of a 2-D array (the arguments of the atomic
+    intrinsics below: table, row, col[, value])."""
+    aryty = signature.args[0]
+    ary = context.make_array(aryty)(context, builder, args[0])
+    idx = [context.cast(builder, args[k], signature.args[k], types.intp) for k in (1, 2)]
+    return cgutils.get_item_pointer(context, builder, aryty, ary, idx, wraparound=False)  # type: ignore[no-untyped-call]
+
+
+def _load_acquire_typing(typingctx: Any, table: Any, row: Any, col: Any) -> tuple[Any, Any]:
+    """The typing and code of ``_load_acquire``."""
+    sig = table.dtype(table, row, col)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        ptr = _element_pointer(context, builder, signature, args)
+        return builder.load_atomic(ptr, "acquire", signature.args[0].dtype.bitwidth // 8)
+
+    return sig, codegen
+
+
+def _store_release_typing(
+    typingctx: Any, table: Any, row: Any, col: Any, value: Any
+) -> tuple[Any, Any]:
+    """The typing and code of ``_store_release``."""
+    sig = types.void(table, row, col, value)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        ptr = _element_pointer(context, builder, signature, args)
+        dtype = signature.args[0].dtype
+        v = context.cast(builder, args[3], signature.args[3], dtype)
+        builder.store_atomic(v, ptr, "release", dtype.bitwidth // 8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: ``_load_acquire(table, row, col)`` reads ``table[row, col]`` (an aligned integer) with
+#: acquire ordering: what the thread that stored the value with ``_store_release`` did before
+#: is visible after it, and nothing this thread does after it is moved before it. Its pair
+#: ``_store_release(table, row, col, value)``. On x86 both are plain moves that the compiler
+#: may not reorder: they cost nothing; they make the frame-slot hand-over between the two
+#: parts of a run cut in two (``core.split``) correct in the language's memory model.
+_load_acquire: Any = intrinsic(_load_acquire_typing)
+_store_release: Any = intrinsic(_store_release_typing)
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -406,28 +463,35 @@ def _frame_slot(FLOW, flow, frame):  # type: ignore[no-untyped-def]
 def _frame_event(FLOW, SLOTS, GSTAT, FHIST, flow, g, frame, t, outcome, warmup):  # type: ignore[no-untyped-def]
     """One packet of a camera frame is settled: outcome 0 delivered, 1 dropped, 2 in flight."""
     slot = _frame_slot(FLOW, flow, frame)
+    last = SLOTS[slot, S_LAST]
+    flags = SLOTS[slot, S_FLAGS]
     if outcome == 0:
-        if t > SLOTS[slot, S_LAST]:
+        if t > last:
+            last = t
             SLOTS[slot, S_LAST] = t
     else:
-        SLOTS[slot, S_FLAGS] |= outcome  # bit 1 dropped, bit 2 in flight
-    SLOTS[slot, S_REM] -= 1
-    if SLOTS[slot, S_REM] == 0:
-        origin = SLOTS[slot, S_ORIGIN]
-        if origin >= warmup:
-            if SLOTS[slot, S_FLAGS] & 1:
-                GSTAT[GS_FLOST, g] += 1
-            elif SLOTS[slot, S_FLAGS] & 2:
-                GSTAT[GS_FIN_FLIGHT, g] += 1
-            else:
-                lat = SLOTS[slot, S_LAST] - origin
-                GSTAT[GS_FDELIVERED, g] += 1
-                FHIST[g, _u(bucket_index(lat))] += 1
-                _add_sum(GSTAT, GS_FLSUM, g, lat)
-                if GSTAT[GS_FLMIN, g] < 0 or lat < GSTAT[GS_FLMIN, g]:
-                    GSTAT[GS_FLMIN, g] = lat
-                if lat > GSTAT[GS_FLMAX, g]:
-                    GSTAT[GS_FLMAX, g] = lat
+        flags |= outcome  # bit 1 dropped, bit 2 in flight
+        SLOTS[slot, S_FLAGS] = flags
+    rem = SLOTS[slot, S_REM] - 1
+    origin = SLOTS[slot, S_ORIGIN]
+    # the slot's fields are read before it is freed: once S_REM is 0, the part of a run cut
+    # in two that opens frames may reuse it at once (a release store: what this part wrote
+    # and read before is done when that part sees the 0; see _frames_fit)
+    _store_release(SLOTS, slot, S_REM, rem)
+    if rem == 0 and origin >= warmup:
+        if flags & 1:
+            GSTAT[GS_FLOST, g] += 1
+        elif flags & 2:
+            GSTAT[GS_FIN_FLIGHT, g] += 1
+        else:
+            lat = last - origin
+            GSTAT[GS_FDELIVERED, g] += 1
+            FHIST[g, _u(bucket_index(lat))] += 1
+            _add_sum(GSTAT, GS_FLSUM, g, lat)
+            if GSTAT[GS_FLMIN, g] < 0 or lat < GSTAT[GS_FLMIN, g]:
+                GSTAT[GS_FLMIN, g] = lat
+            if lat > GSTAT[GS_FLMAX, g]:
+                GSTAT[GS_FLMAX, g] = lat
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -531,9 +595,24 @@ def _lose(  # type: ignore[no-untyped-def]
     EP,
     ESTAT,
     EPHIST,
+    DROPS,
 ):
     """The packet at position ``p`` is dropped at ``t`` (``failed``: by a link failure): lost
-    for every delivery flow below ``p``. Not inlined: drops are rare, code size matters."""
+    for every delivery flow below ``p``. Not inlined: drops are rare, code size matters.
+
+    When ``DROPS`` defers (``DROPS[0, DR_DEFER]`` non-zero: the upstream part of a run cut
+    in two, see ``core.split``), the drop is only recorded there, room reserved by the
+    caller, for the other part to settle with :func:`settle_drops`."""
+    if DROPS[0, DR_DEFER] != 0:
+        n = DROPS[0, DR_N] + 1
+        DROPS[n, 0] = p
+        DROPS[n, 1] = t
+        DROPS[n, 2] = origin
+        DROPS[n, 3] = size
+        DROPS[n, 4] = frame
+        DROPS[n, 5] = failed
+        DROPS[0, DR_N] = n
+        return
     for q in range(p, pos_end[p]):
         d = POS[q, P_DELIVER]
         if d >= 0:
@@ -562,7 +641,7 @@ def _lose(  # type: ignore[no-untyped-def]
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _deliver(FLOW, SLOTS, GSTAT, PHIST, FHIST, flow, t, origin, meta, warmup, end, drain, EA):  # type: ignore[no-untyped-def]
     """The packet ``(origin, meta)`` is delivered at ``t`` for delivery flow ``flow``."""
-    EP, ESTAT, EPHIST, ELSTAT = EA
+    EP, ESTAT, EPHIST, ELSTAT, DROPS = EA
     _settle(
         FLOW,
         SLOTS,
@@ -785,7 +864,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     """The FIFO link loop of ``_process_link`` (general) and ``_process_link_plain``
     (``plain``: one epoch, no log and no failure left on this link, so those branches are
     compiled out and the loop keeps its hot values in registers)."""
-    EP, ESTAT, EPHIST, ELSTAT = EA
+    EP, ESTAT, EPHIST, ELSTAT, DROPS = EA
     n_ep = 1 if plain else EP.shape[0]
     if plain:
         do_log = False
@@ -915,6 +994,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                     EP,
                     ESTAT,
                     EPHIST,
+                    DROPS,
                 )
                 continue
         occ_b = qb
@@ -980,6 +1060,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                     EP,
                     ESTAT,
                     EPHIST,
+                    DROPS,
                 )
             elif chain >= 0:
                 c_off, c_n = _chain_put(
@@ -1026,6 +1107,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                 EP,
                 ESTAT,
                 EPHIST,
+                DROPS,
             )
 
     if nd > 0:
@@ -1259,7 +1341,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
     ``(log length, True)`` for the caller to grow that ring and call again."""
     tree_queue, qbuf_b, qbuf_p, quantum, svc_size, svc_queue, QSTAT = SQ
     qs_off, qs_cap, qs_head, qs_n, qs_bytes, deficit, act, act_head, act_n, begun = QS
-    EP, ESTAT, EPHIST, ELSTAT = EA
+    EP, ESTAT, EPHIST, ELSTAT, DROPS = EA
     n_ep = EP.shape[0]
     NQ = quantum.shape[0]
     sb = l * NQ
@@ -1346,6 +1428,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                             EP,
                             ESTAT,
                             EPHIST,
+                            DROPS,
                         )
                     qs_n[seg] = 0
                     qs_head[seg] = 0
@@ -1429,6 +1512,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                     EP,
                     ESTAT,
                     EPHIST,
+                    DROPS,
                 )
                 continue
             q = tree_queue[key >> FLOW_SHIFT]
@@ -1473,6 +1557,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                     EP,
                     ESTAT,
                     EPHIST,
+                    DROPS,
                 )
                 continue
             s = size * ppb if ppb > 0 else _service_ps(size, rate)
@@ -1559,6 +1644,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                 EP,
                 ESTAT,
                 EPHIST,
+                DROPS,
             )
         elif chain >= 0:
             c_off, c_n = _chain_put(
@@ -1633,7 +1719,7 @@ def _inject_rows(  # type: ignore[no-untyped-def]
     inboxes of its root's children's links (room reserved; the staging inbox for a
     fused link), one run each, and count them sent and open their camera frames for every
     delivery flow of the tree. Returns 1 on frame-slot overflow."""
-    EP, ESTAT, EPHIST, ELSTAT = EA
+    EP, ESTAT, EPHIST, ELSTAT, DROPS = EA
     n_ep = EP.shape[0]
     err = 0
     owner = -2 - tree
@@ -1681,7 +1767,7 @@ def _inject_rows(  # type: ignore[no-untyped-def]
             while j < n:  # one frame: open its slot
                 t = gen_buf[_u(j), G_T]
                 slot = _frame_slot(FLOW, f, gen_buf[_u(j), G_FRAME])
-                if SLOTS[slot, S_REM] != 0:
+                if _load_acquire(SLOTS, slot, S_REM) != 0:
                     err = ERR_FRAME_SLOTS
                 SLOTS[slot, S_REM] = gen_buf[_u(j), G_NPK]
                 SLOTS[slot, S_ORIGIN] = t
@@ -1699,7 +1785,7 @@ def _frames_fit(FLOW, SLOTS, f, gen_buf, n):  # type: ignore[no-untyped-def]
     flow ``f`` free."""
     j = 0
     while j < n:
-        if SLOTS[_frame_slot(FLOW, f, gen_buf[_u(j), G_FRAME]), S_REM] != 0:
+        if _load_acquire(SLOTS, _frame_slot(FLOW, f, gen_buf[_u(j), G_FRAME]), S_REM) != 0:
             return False
         j += gen_buf[_u(j), G_NPK]
     return True
@@ -1757,7 +1843,8 @@ PH_CHECK, PH_RUN = 0, 1
     GROW_SCRATCH,  # the merge scratch, to CU_NEED runs
     GROW_RING,  # FIFO link CU_ARG's ring
     GROW_QDATA,  # the full queue rings of scheduled link CU_ARG
-) = range(8)
+    GROW_DROPS,  # the buffer of deferred drops, to CU_NEED rows
+) = range(9)
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -1901,6 +1988,10 @@ def _link_step(  # type: ignore[no-untyped-def]
         if L[ib, L_RUNS_N] > scratch.shape[1]:
             cursor[CU_NEED] = L[ib, L_RUNS_N]
             return GROW_SCRATCH
+        DROPS = EA[4]  # each packet of the pass is dropped at most once
+        if DROPS[0, DR_DEFER] != 0 and DROPS[0, DR_N] + n_out >= DROPS.shape[0]:
+            cursor[CU_NEED] = DROPS[0, DR_N] + n_out + 1
+            return GROW_DROPS
         cursor[CU_PHASE] = PH_RUN
     if sched == 0:
         if plain and L[l, L_FAIL_PTR] >= L[l, L_FAIL_END]:
@@ -2129,12 +2220,14 @@ def _windows(  # type: ignore[no-untyped-def]
     return GROW_NONE
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(cache=True, error_model="numpy", nogil=True)
 def advance(  # type: ignore[no-untyped-def]
-    t_from,
+    cursor,
+    scratch,
     t_to,
     window,
     final,
+    pause_slots,
     TA,
     SA,
     gen_buf,
@@ -2167,10 +2260,10 @@ def advance(  # type: ignore[no-untyped-def]
     drain,
     count_in_service,
     log,
-    log_n,
     do_log,
 ):
-    """Simulate ``[t_from, t_to)`` window by window; with ``final``, then everything left.
+    """Simulate from ``cursor``'s window start (``CU_T0``) to ``t_to``, window by window;
+    with ``final``, then everything left.
 
     Each window runs ``work`` in order: ``-1 - s`` generates source ``s``'s packets and
     injects them, ``l >= 0`` computes link ``l`` (every link after the links feeding it).
@@ -2180,16 +2273,19 @@ def advance(  # type: ignore[no-untyped-def]
     cache) instead of its own.
 
     This is the only kernel that allocates: the windows run in the allocation-free worker
-    :func:`_windows`, which returns here only when a buffer must grow. Returns the
-    (possibly reallocated) buffers and ``err``, non-zero when a camera flow had more frames
-    open than its frame-slot ring holds (a sizing bug the caller reports).
+    :func:`_windows`, which returns here only when a buffer must grow. ``cursor`` (``CU_*``,
+    kept by the caller from call to call: a fresh one is zero but for ``CU_T0``) says where
+    the run stands, the rows of the packet log (``CU_LOG_N``) and ``CU_ERR``, non-zero when
+    a camera flow had more frames open than its frame-slot ring holds (a sizing bug the
+    caller reports). ``scratch``: the link loops' scratch (``N_SCRATCH`` rows, at least
+    ``DEFER_CAP`` columns). With ``pause_slots``, a frame-slot ring that must grow is not
+    grown here: the call returns ``GROW_SLOTS`` (the flow in ``CU_ARG``) for the caller to
+    grow it (``_grow_slots``) when nothing else uses the table, and to call again, which
+    resumes where this one stopped. Returns that code (else ``GROW_NONE``) and the
+    (possibly reallocated) buffers. Runs without the GIL.
     """
     qs_off, qs_cap, qs_head, qs_n = QS[0], QS[1], QS[2], QS[3]
     NQ = SQ[3].shape[0]
-    scratch = np.empty((N_SCRATCH, DEFER_CAP), np.int64)
-    cursor = np.zeros(N_CURSOR, np.int64)
-    cursor[CU_T0] = t_from
-    cursor[CU_LOG_N] = log_n
     while True:
         grow = _windows(
             cursor,
@@ -2234,6 +2330,8 @@ def advance(  # type: ignore[no-untyped-def]
         arg, need = cursor[CU_ARG], cursor[CU_NEED]
         if grow == GROW_NONE:
             break
+        if grow == GROW_SLOTS and pause_slots:
+            break
         if grow == GROW_GEN:
             n = cursor[CU_N]
             bigger = np.empty((2 * gen_buf.shape[0], gen_buf.shape[1]), np.int64)
@@ -2249,6 +2347,10 @@ def advance(  # type: ignore[no-untyped-def]
             log = bigger
         elif grow == GROW_SCRATCH:
             scratch = np.empty((N_SCRATCH, 2 * need), np.int64)
+        elif grow == GROW_DROPS:
+            drops = np.zeros((2 * need, DR_COLS), np.int64)
+            drops[: EA[4][0, DR_N] + 1] = EA[4][: EA[4][0, DR_N] + 1]
+            EA = (EA[0], EA[1], EA[2], EA[3], drops)
         elif grow == GROW_RING:
             ring = _grow_ring(
                 ring,
@@ -2276,7 +2378,83 @@ def advance(  # type: ignore[no-untyped-def]
                         seg,
                         2 * qs_cap[seg],
                     )
-    return gen_buf, items, runs, ring, qdata, SLOTS, log, cursor[CU_LOG_N], cursor[CU_ERR]
+    return grow, gen_buf, items, runs, ring, qdata, SLOTS, log, scratch, EA[4]
+
+
+@nb.njit(cache=True, error_model="numpy", nogil=True)
+def settle_drops(  # type: ignore[no-untyped-def]
+    DROPS, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA
+):
+    """Settle the drops recorded in ``DROPS`` by the upstream part of a run cut in two (see
+    ``_lose``), then empty it. ``EA``: this part's epoch arrays (its drop buffer does not
+    defer). Counters, extremes, histograms and frame outcomes do not depend on the order
+    in which packets are settled; what does (a flow's jitter, ``F_LAST_LAT``) only
+    deliveries change."""
+    EP, ESTAT, EPHIST, ELSTAT, NOW = EA
+    for j in range(1, DROPS[0, DR_N] + 1):
+        _lose(
+            DROPS[j, 0],
+            DROPS[j, 1],
+            DROPS[j, 2],
+            DROPS[j, 3],
+            DROPS[j, 4],
+            DROPS[j, 5] != 0,
+            POS,
+            pos_end,
+            FLOW,
+            SLOTS,
+            GSTAT,
+            PHIST,
+            FHIST,
+            warmup,
+            end,
+            drain,
+            EP,
+            ESTAT,
+            EPHIST,
+            NOW,
+        )
+    DROPS[0, DR_N] = 0
+
+
+@nb.njit(cache=True, error_model="numpy", nogil=True)
+def hand_off(cut, L_from, items_from, runs_from, L_to, items_to, runs_to, counters_to):  # type: ignore[no-untyped-def]
+    """Move the inboxes of the links ``cut`` from one part of a run cut in two to the other:
+    each inbox's runs are appended, run by run, to the same link's inbox there (after
+    its kept tails), and emptied here. A link merges its runs by ``(time, key)``, a total
+    order (a tree carries one copy of a packet over a link), so where a run sits in the
+    inbox changes nothing. Returns the other part's (possibly reallocated) item and run
+    stores."""
+    for k in range(cut.shape[0]):
+        m = cut[k]
+        n = L_from[m, L_IN_N]
+        R = L_from[m, L_RUNS_N]
+        if n == 0:
+            continue
+        n0 = L_to[m, L_IN_N]
+        r0 = L_to[m, L_RUNS_N]
+        if n0 + n > L_to[m, L_IN_CAP]:
+            items_to = _relocate(
+                items_to, L_to, L_IN_OFF, L_IN_CAP, n0, counters_to, TOP_ITEMS, m, n0 + n
+            )
+        if r0 + R > L_to[m, L_RUN_CAP]:
+            runs_to = _relocate(
+                runs_to, L_to, L_RUN_OFF, L_RUN_CAP, r0, counters_to, TOP_RUNS, m, r0 + R
+            )
+        src = L_from[m, L_IN_OFF]
+        dst = L_to[m, L_IN_OFF] + n0
+        for j in range(n):
+            for c in range(N_COLS):
+                items_to[dst + j, c] = items_from[src + j, c]
+        for r in range(R):
+            runs_to[L_to[m, L_RUN_OFF] + r0 + r, 0] = n0 + runs_from[L_from[m, L_RUN_OFF] + r, 0]
+        L_to[m, L_IN_N] = n0 + n
+        L_to[m, L_RUNS_N] = r0 + R
+        L_to[m, L_RUN_OWNER] = -1
+        L_from[m, L_IN_N] = 0
+        L_from[m, L_RUNS_N] = 0
+        L_from[m, L_RUN_OWNER] = -1
+    return items_to, runs_to
 
 
 def table(rows: int, cols: int, dtype: type = np.int64) -> npt.NDArray[Any]:
@@ -2289,12 +2467,16 @@ def table(rows: int, cols: int, dtype: type = np.int64) -> npt.NDArray[Any]:
 
 
 def segmented_store(
-    n_segments: int, seg_rows: int, cols: int
+    n_segments: int, seg_rows: int, cols: int, used: npt.NDArray[np.bool_] | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """A store of ``n_segments`` segments of ``seg_rows`` rows: (data, offsets, capacities)."""
-    data = table(max(1, n_segments * seg_rows), cols)
-    off = np.arange(n_segments, dtype=np.int64) * seg_rows
+    """A store of ``n_segments`` segments of ``seg_rows`` rows (none for a segment that
+    ``used`` says is never used): (data, offsets, capacities)."""
     cap = np.full(n_segments, seg_rows, np.int64)
+    if used is not None:
+        cap[~used] = 0
+    off = np.zeros(n_segments, np.int64)
+    off[1:] = np.cumsum(cap)[:-1]
+    data = table(max(1, int(cap.sum())), cols)
     return data, off, cap
 
 

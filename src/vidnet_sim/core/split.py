@@ -1,0 +1,217 @@
+"""Cutting a run's network in two parts, one window apart, for two cores.
+
+Within a window the core computes sources and links in topological order, and a link's
+arrivals of window *w* come only from its feeders' window *w* (and its own unread tails). So
+the network can be cut in two: the *upstream* part U (every source and a predecessor-closed
+set of links, none of which delivers a packet) and the *downstream* part D (every other
+link). U can compute window *w* + 1 while D computes window *w*: after each window, what U's
+links sent to D's (the inboxes of the *cut links*, D's links fed by U) is handed to D
+(``kernel.hand_off``), and the drops U's links made are settled by D (``kernel.settle_drops``):
+U never settles a packet itself, so a frame's outcome and a group's counters are written by
+D alone.
+
+Which links go to U is a question of speed only (any such cut gives the same results):
+:func:`split_links` estimates each link's work from the sources' mean packet rates and the
+trees' positions and picks the cut that balances the two parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from vidnet_sim.core.volume import packets_per_source
+from vidnet_sim.network.plan import NetworkPlan
+
+__all__ = ["Split", "split_links"]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+#: Estimated costs, in units of one packet-hop through a FIFO link (from the profile of the
+#: large city: the link loop's share per hop against generation's, injection's and
+#: delivery's shares per packet; a hop merged from several feeders' runs dearer, as the
+#: cycles per hop measured at 92550fa say), of copying one item from U's inbox to D's, and
+#: of a link's pass in a window whatever its packets (its setup and cache misses; with the
+#: sources', from the two parts' times measured on the large city: docs/performance.md).
+GEN_COST = 0.4
+INJECT_COST = 0.3
+DELIVER_COST = 0.7
+MERGE_COST = 0.2
+HAND_OFF_COST = 0.15
+LINK_STEP_COST = 20.0
+#: The simulated time over which mean rates are taken (the estimate is a ratio: any length).
+_ESTIMATE_PS = 10**12
+
+
+@dataclass(frozen=True)
+class Split:
+    """A cut of a plan's links: ``upstream[l]`` is true for U's links; ``cut`` lists D's
+    links fed by U (a link of U or a source); the estimated work of each part per
+    simulated second (packet-hop units) and the items crossing the cut."""
+
+    upstream: npt.NDArray[np.bool_]
+    cut: I64
+    cost_upstream: float
+    cost_downstream: float
+    cost_hand_off: float
+
+    @property
+    def step(self) -> float:
+        """The estimated work of a pipeline step: the larger part plus the hand-off, which
+        runs while neither part does."""
+        return max(self.cost_upstream, self.cost_downstream) + self.cost_hand_off
+
+    @property
+    def balance(self) -> float:
+        """The estimated speed-up over one core: all the work over the pipeline's step."""
+        total = self.cost_upstream + self.cost_downstream
+        return total / self.step if self.step > 0 else 1.0
+
+    def describe(self) -> str:
+        """One line: the links in each part, the cut and the estimated balance."""
+        n_up = int(self.upstream.sum())
+        total = self.cost_upstream + self.cost_downstream
+        share = self.cost_upstream / total if total > 0 else 0.0
+        return (
+            f"U {n_up} links + sources ({share:.0%} of the work), "
+            f"D {len(self.upstream) - n_up} links, {len(self.cut)} cut links; "
+            f"estimated speed-up {self.balance:.2f}"
+        )
+
+
+def _parents(plan: NetworkPlan) -> I64:
+    """Each position's parent position (-1 for a root)."""
+    n = len(plan.pos_link)
+    parent = np.full(n, -1, np.int64)
+    first = plan.pos_first_child.astype(np.int64)
+    has = np.flatnonzero(first >= 0)
+    parent[first[has]] = has
+    sib = plan.pos_sibling.astype(np.int64)
+    with_sib = np.flatnonzero(sib >= 0)
+    while True:  # a sibling's parent is its elder sibling's (chains as long as a fan-out)
+        todo = with_sib[(parent[with_sib] >= 0) & (parent[sib[with_sib]] < 0)]
+        if len(todo) == 0:
+            break
+        parent[sib[todo]] = parent[todo]
+    return parent
+
+
+def _feeds(plan: NetworkPlan, parent: I64) -> tuple[I64, I64]:
+    """Every pair "link ``feeder`` feeds link ``link``" (``feeder`` -1: a source feeds it),
+    over every layout of every tree, once each: ``(link, feeder)`` arrays."""
+    on_link = np.flatnonzero((plan.pos_link >= 0) & (parent >= 0))
+    link = plan.pos_link[on_link].astype(np.int64)
+    feeder = plan.pos_link[parent[on_link]].astype(np.int64)  # (-1 below a root)
+    pairs = np.unique(link * (plan.n_links + 1) + feeder + 1)
+    return pairs // (plan.n_links + 1), pairs % (plan.n_links + 1) - 1
+
+
+def _link_depths(plan: NetworkPlan, link: I64, feeder: I64) -> I64:
+    """Each link's depth in the graph "link a feeds link b" (1 for a link fed by sources
+    alone, 0 for a link no tree uses): the longest chain of links ending at it, relaxed
+    until nothing changes (the graph is acyclic: at most as many rounds as that chain)."""
+    depth = np.zeros(plan.n_links, np.int64)
+    for _ in range(plan.n_links + 1):
+        new = depth.copy()
+        np.maximum.at(new, link, np.where(feeder >= 0, depth[np.maximum(feeder, 0)], 0) + 1)
+        if np.array_equal(new, depth):
+            break
+        depth = new
+    return depth
+
+
+def _eligible(plan: NetworkPlan, link: I64, feeder: I64) -> npt.NDArray[np.bool_]:
+    """Links that may be in U: none of their positions delivers, and so for every link
+    feeding them (in any layout)."""
+    ok = np.ones(plan.n_links, np.bool_)
+    on_link = np.flatnonzero(plan.pos_link >= 0)
+    ok[plan.pos_link[on_link[plan.pos_deliver[on_link] >= 0]]] = False
+    fed = feeder >= 0
+    while True:
+        bad = fed & ~ok[np.maximum(feeder, 0)] & ok[link]
+        if not bad.any():
+            return ok
+        ok[link[bad]] = False
+
+
+def _traffic(plan: NetworkPlan, parent: I64) -> tuple[F64, F64, float, I64, I64, F64]:
+    """Packets per second through each link and delivered at it (the trees' first
+    layouts), the sources' generation and injection work, and the hops by position: link,
+    the link feeding it (-1: a source), packets per second."""
+    per_source = packets_per_source(plan, _ESTIMATE_PS)  # copies of unicast trees counted
+    n_trees = np.diff(plan.source_tree_start).astype(np.float64)
+    tree_rate = per_source[plan.tree_source] / np.maximum(n_trees[plan.tree_source], 1.0)
+    tree_rate = np.nan_to_num(tree_rate, posinf=0.0)
+    roots = plan.tree_pos0.astype(np.int64)
+    sizes = plan.pos_end[roots].astype(np.int64) - roots - 1  # positions below each root
+    tree = np.repeat(np.arange(len(roots)), sizes)
+    starts = np.cumsum(sizes) - sizes
+    pos = roots[tree] + 1 + np.arange(int(sizes.sum())) - starts[tree]
+    rate = tree_rate[tree]
+    at = plan.pos_link[pos].astype(np.int64)
+    hops = np.bincount(at, weights=rate, minlength=plan.n_links).astype(np.float64)
+    d = plan.pos_deliver[pos] >= 0
+    deliveries = np.bincount(at[d], weights=rate[d], minlength=plan.n_links).astype(np.float64)
+    fed_by = plan.pos_link[parent[pos]].astype(np.int64)
+    source_rate = per_source / np.maximum(n_trees, 1.0)
+    sources = float(np.nan_to_num(source_rate, posinf=0.0).sum()) * GEN_COST
+    work = sources + float(tree_rate.sum()) * INJECT_COST
+    return hops, deliveries, work, at, fed_by, rate
+
+
+def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> Split | None:
+    """The cut that balances the two parts best, by the estimated work of each in windows
+    of ``window_ps``: U takes every eligible link (``_eligible``) up to the depth that
+    minimises the pipeline's step, then, one by one from the cheapest, the eligible links
+    one level deeper while the step shrinks. With ``depth``, exactly the eligible links up
+    to it (any cut gives the same results: tests try several). ``None`` when no link could
+    go to D (nothing to pipeline) or the plan has no source."""
+    if plan.n_links == 0 or len(plan.source_tree_start) <= 1:
+        return None
+    parent = _parents(plan)
+    link, feeder = _feeds(plan, parent)
+    depths = _link_depths(plan, link, feeder)
+    eligible = _eligible(plan, link, feeder)
+    hops, deliveries, sources, at, fed_by, rate = _traffic(plan, parent)
+    merges = np.bincount(link, minlength=plan.n_links) > 1  # several feeders: a heap merge
+    cost = hops * (1.0 + MERGE_COST * merges) + DELIVER_COST * deliveries
+    cost += LINK_STEP_COST * _ESTIMATE_PS / window_ps
+
+    def evaluate(upstream: npt.NDArray[np.bool_]) -> Split:
+        from_u = (feeder < 0) | upstream[np.maximum(feeder, 0)]
+        cut = np.unique(link[from_u & ~upstream[link]])
+        crossing = ~upstream[at] & ((fed_by < 0) | upstream[np.maximum(fed_by, 0)])
+        return Split(
+            upstream=upstream,
+            cut=cut,
+            cost_upstream=sources + float(cost[upstream].sum()),
+            cost_downstream=float(cost[~upstream].sum()),
+            cost_hand_off=HAND_OFF_COST * float(rate[crossing].sum()),
+        )
+
+    if depth is not None:
+        upstream = eligible & (depths <= depth)
+        return None if upstream.all() else evaluate(upstream)
+    best: Split | None = None
+    best_depth = 0
+    for d in range(int(depths.max()) + 1):
+        upstream = eligible & (depths <= d)
+        if upstream.all():
+            break
+        split = evaluate(upstream)
+        if best is None or split.step < best.step:
+            best, best_depth = split, d
+    if best is None:
+        return None
+    deeper = np.flatnonzero(eligible & (depths == best_depth + 1))
+    for m in deeper[np.argsort(cost[deeper], kind="stable")]:
+        upstream = best.upstream.copy()
+        upstream[m] = True  # (its feeders, eligible and shallower, are all in U)
+        split = evaluate(upstream)
+        if upstream.all() or split.step >= best.step:
+            break
+        best = split
+    return best

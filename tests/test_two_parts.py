@@ -1,0 +1,379 @@
+"""A run cut in two parts (``threads=2``, :mod:`vidnet_sim.core.split`): the upstream part one
+window ahead of the downstream part gives the same statistics as one thread, field for field.
+
+Each comparison runs the two parts three ways: on two threads, and one after the other with
+the upstream part's window first or the downstream part's first (``CoreEngine.part_order``),
+so that a step that reads what the other part has not written yet fails every time, not only
+when the threads happen to race."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from planning import (
+    GBPS,
+    MS,
+    US,
+    LinkSpec,
+    active_state,
+    build_plan,
+    camera,
+    cbr,
+    line_plan,
+    poisson,
+    trace,
+    tree_plan,
+    with_failures,
+    with_queues,
+)
+from test_core import Change, drive
+from test_core_qos import qos_plan
+from vidnet_sim.cli import main
+from vidnet_sim.cli.run import default_threads
+from vidnet_sim.core import engine as E  # noqa: N812
+from vidnet_sim.core import kernel as K  # noqa: N812
+from vidnet_sim.core.engine import CoreEngine
+from vidnet_sim.core.limits import frame_slots_needed
+from vidnet_sim.core.split import Split, split_links
+from vidnet_sim.core.stats import RunStats
+from vidnet_sim.errors import EXIT_OK, EXIT_USAGE
+from vidnet_sim.network.plan import NetworkPlan
+from vidnet_sim.reference import stats_differences
+from vidnet_sim.runner import compile_scenario, progress_tick, run
+from vidnet_sim.scenario.units import parse_time
+
+ORDERS = ("up-first", "down-first", "threads")
+SCENARIOS = sorted(
+    p
+    for p in (Path(__file__).parent.parent / "scenarios").glob("*.toml")
+    if not p.name.startswith("sweep-")
+)
+
+
+def _engine(plan: NetworkPlan, threads: int, **kw: Any) -> CoreEngine:
+    epochs = kw.pop("epochs", None)
+    return CoreEngine(
+        plan,
+        active_state(plan),
+        threads=threads,
+        epochs=None if epochs is None else np.array(epochs, np.int64),
+        **kw,
+    )
+
+
+def compare(
+    plan: NetworkPlan,
+    *,
+    depth: int | None = None,
+    cuts: Sequence[int] = (),
+    changes: Sequence[Change] = (),
+    **kw: Any,
+) -> tuple[RunStats, Split]:
+    """Run ``plan`` on one thread, then cut in two (at ``depth``, or where the split puts
+    it) in each order; assert the statistics are equal. Returns them and the split."""
+    one = _engine(plan, 1, **kw)
+    expected = drive(one, one.state, cuts, changes)
+    split: Split | None = None
+
+    def cut(p: NetworkPlan, window_ps: int) -> Split | None:
+        return split_links(p, window_ps, depth)
+
+    with mock.patch.object(E, "split_links", cut):
+        for order in ORDERS:
+            with mock.patch.object(CoreEngine, "part_order", order):
+                two = _engine(plan, 2, **kw)
+                assert two.split is not None
+                split = two.split
+                got = drive(two, two.state, cuts, changes)
+            assert stats_differences(got, expected) == [], order
+            assert two._worker is None  # (stopped by finish)
+    assert split is not None
+    return expected, split
+
+
+# --------------------------------------------------------------------------- the split
+def _check_split(plan: NetworkPlan, split: Split) -> None:
+    """U is predecessor-closed and delivers nothing; ``cut`` is exactly D's links fed by U
+    (a link of U or a source), over every layout."""
+    up = split.upstream
+    on_link = [p for p in range(len(plan.pos_link)) if plan.pos_link[p] >= 0]
+    fed_by_u: set[int] = set()
+    for p in range(len(plan.pos_link)):
+        for c in plan.children(p):
+            m, a = int(plan.pos_link[c]), int(plan.pos_link[p])
+            if a >= 0 and up[m]:
+                assert up[a], "a link of U fed by a link of D"
+            if a < 0 or up[a]:
+                fed_by_u.add(m)
+    for p in on_link:
+        if plan.pos_deliver[p] >= 0:
+            assert not up[plan.pos_link[p]], "a link of U delivers"
+    assert sorted(int(m) for m in split.cut) == sorted(m for m in fed_by_u if not up[m])
+    assert not up.all()
+
+
+@pytest.mark.parametrize("file", SCENARIOS, ids=lambda p: p.stem)
+def test_the_split_of_each_example_is_a_valid_balanced_cut(file: Path) -> None:
+    compiled = compile_scenario(file, duration_ps=parse_time("1s"))
+    split = split_links(compiled.plan, compiled.scenario.simulation.window)
+    assert split is not None
+    _check_split(compiled.plan, split)
+    assert split.balance > 1.5, split.describe()  # both parts have about half the work
+    assert 0.35 < split.cost_upstream / (split.cost_upstream + split.cost_downstream) < 0.65
+
+
+def test_every_depth_gives_a_valid_cut() -> None:
+    plan = _deep_plan(multicast=True)
+    for depth in range(5):
+        split = split_links(plan, 50 * US, depth)
+        assert split is not None
+        _check_split(plan, split)
+        assert int(split.upstream.sum()) == [0, 3, 5, 6, 6][depth]
+    for window in (US, MS, 100 * MS):  # the balanced cut, a level and part of the next
+        best = split_links(plan, window)
+        assert best is not None
+        _check_split(plan, best)
+
+
+def test_nothing_to_cut() -> None:
+    """A plan whose every link could be upstream has no downstream part: one thread."""
+    plan = line_plan([GBPS], props=0, buffers=10_000, sources=[cbr(5 * US, 100)])
+    assert split_links(plan, MS) is not None  # the link delivers: it is D, the source U
+    engine = _engine(plan, 2, warmup_ps=0, end_ps=MS, drain=True, window_ps=100 * US, log=True)
+    assert engine.split is None  # a packet log runs on one thread
+
+
+# --------------------------------------------------------------------------- hostile plans
+def _deep_plan(*, multicast: bool) -> NetworkPlan:
+    """Three access links (a, b, c) into two aggregation links (m1, m2), a trunk x and two
+    links out of the root r to y1 and y2, where every packet is delivered: U may take up to
+    the six links before r. Tiny buffers drop at the access link a and at
+    m1; a camera and a trace send to both y1 and y2 (multicast: replicated in D)."""
+    links = [
+        LinkSpec("a", "m1", GBPS // 4, 1000, 3000),
+        LinkSpec("b", "m1", GBPS, 0, 20_000),
+        LinkSpec("c", "m2", GBPS, 2000),
+        LinkSpec("m1", "x", GBPS // 3, 1000, 5000),
+        LinkSpec("m2", "x", GBPS, 0),
+        LinkSpec("x", "r", GBPS // 2, 500, 12_000),
+        LinkSpec("r", "y1", GBPS, 0),
+        LinkSpec("r", "y2", GBPS // 2, 700, 9000),
+    ]
+    sources = [
+        poisson(6 * US, 300, size_max=1400, at="a", to=("y1",), seed=7),
+        camera(
+            10_000,
+            1500.0,
+            gop=5,
+            ip_ratio=3.0,
+            max_payload=1200,
+            p_sigma=0.3,
+            i_sigma=0.2,
+            at="b",
+            to=("y1", "y2"),
+            header=40,
+            seed=2,
+            multicast=multicast,
+        ),
+        cbr(5 * US, 900, at="c", to=("y2",), anchor_ps=2 * US),
+        trace(
+            [0, 0, 3 * US, 7 * US],
+            [1400, 1400, 64, 900],
+            period_ps=10 * US,
+            at="c",
+            to=("y1", "y2"),
+            multicast=multicast,
+        ),
+        poisson(60 * US, 1000, at="b", to=("y2",), seed=8),
+    ]
+    return build_plan(
+        ["a", "b", "c", "m1", "m2", "x", "r", "y1", "y2"], links, sources, origin="a", sink="r"
+    )
+
+
+@pytest.mark.parametrize("multicast", [False, True])
+@pytest.mark.parametrize("depth", [0, 1, 2, 3])
+@pytest.mark.parametrize("window", [7 * US, 50 * US, 333 * US])
+def test_deep_plan_cut_anywhere_equals_one_thread(multicast: bool, depth: int, window: int) -> None:
+    """Drops at an access link and at a link of U feeding D, a multicast tree replicated in
+    D, several epochs, a warm-up, windows that do not divide the run."""
+    plan = _deep_plan(multicast=multicast)
+    kw: dict[str, Any] = dict(warmup_ps=150 * US, end_ps=2 * MS, drain=False, window_ps=window)
+    stats, split = compare(plan, depth=depth, epochs=[0, 700 * US, 1300 * US], **kw)
+    names = [plan.link_names[m] for m in np.flatnonzero(split.upstream)]
+    drops = dict(zip(plan.link_names, stats.link_drops, strict=True))
+    assert drops["a->m1"] > 0 and drops["m1->x"] > 0  # drops in U (at depths 1 and 2)
+    assert len(names) == [0, 3, 5, 6][depth]
+    assert stats.frames_lost.sum() > 0 and stats.frames_delivered.sum() > 0
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_failures_and_schedulers_on_both_sides(depth: int) -> None:
+    """Strict priority at m1 (U) and DRR at r->y2 (D); the access link a and the trunk x fail
+    and are repaired mid-run (losses at arrival, in the buffer and on the fibre, the flush)."""
+    plan = _deep_plan(multicast=True)
+    group_class = np.array([g % 2 for g in range(len(plan.group_names))], np.int64)
+    plan = replace(plan, class_names=["c0", "c1"], group_class=group_class)
+    scheds = ["fifo"] * plan.n_links
+    scheds[plan.link_names.index("m1->x")] = "priority"
+    scheds[plan.link_names.index("r->y2")] = "drr"
+    plan = with_queues(plan, scheds, class_queue={"c0": 0, "c1": 1}, quantum=[700, 1500])
+    a, x = plan.link_names.index("a->m1"), plan.link_names.index("x->r")
+    plan = with_failures(plan, {a: [(300 * US, 520 * US)], x: [(900 * US, 1100 * US)]})
+    kw: dict[str, Any] = dict(warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=40 * US)
+    stats, _ = compare(plan, depth=depth, epochs=[0, MS], **kw)
+    assert stats.link_fail_drops[a] > 0 and stats.link_fail_drops[x] > 0
+    assert stats.packets_failed.sum() > 0
+
+
+def test_advances_in_pieces_with_state_changes() -> None:
+    """The timeline's calls end with both parts caught up: sources switched off and on and
+    rescaled between calls that do not fall on window edges."""
+    plan = _deep_plan(multicast=False)
+    changes: list[Change] = [(410 * US, 1, False, 1.0), (900 * US, 1, True, 2.0)]
+    changes += [(900 * US, 0, False, 1.0), (1333 * US, 0, True, 1.0)]
+    kw: dict[str, Any] = dict(warmup_ps=100 * US, end_ps=2 * MS, drain=False, window_ps=90 * US)
+    compare(plan, depth=2, cuts=[410 * US, 900 * US, 1333 * US, 1400 * US], changes=changes, **kw)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(seed=st.integers(1, 6), window_us=st.sampled_from([7, 50, 333, 2000]), data=st.data())
+def test_random_plans_with_schedulers_multicast_failures(
+    seed: int, window_us: int, data: st.DataObject
+) -> None:
+    """The core's random property plans (every kind of source, schedulers, queue buffers,
+    multicast, a failure), cut at a random depth."""
+    plan = qos_plan(seed, data)
+    epochs = sorted({0, *data.draw(st.lists(st.integers(1, 1999), max_size=3), label="epochs")})
+    compare(
+        plan,
+        depth=data.draw(st.integers(0, 2), label="depth"),
+        warmup_ps=data.draw(st.integers(0, 300), label="warmup") * US,
+        end_ps=2 * MS,
+        drain=data.draw(st.booleans(), label="drain"),
+        window_ps=window_us * US,
+        epochs=[e * US for e in epochs],
+    )
+
+
+def test_a_starved_camera_grows_its_frame_slots_in_the_upstream_part() -> None:
+    """Frame slots are opened by U and freed by D: a camera starved in a low strict-priority
+    queue outgrows its ring, which grows while neither part runs; the counts are the same."""
+    sources = [
+        poisson(8 * US, 1500, cls="bulk", seed=3),
+        camera(25, 20_000.0, gop=5, ip_ratio=3.0, max_payload=1400, cls="video"),
+    ]
+    plan = line_plan([GBPS, GBPS], props=5000, buffers=400_000, sources=sources)
+    plan = with_queues(plan, "priority", class_queue={"bulk": 0, "video": 1})
+    end, window = 400 * MS, 10 * MS
+    initial = frame_slots_needed(plan, window, end)[1]
+    changes: list[Change] = [(200 * MS, 0, False, 1.0)]
+    kw: dict[str, Any] = dict(warmup_ps=0, end_ps=end, drain=True, window_ps=window)
+    stats, split = compare(plan, depth=1, cuts=[200 * MS], changes=changes, **kw)
+    assert split.upstream.tolist() == [True, False]  # the first link is U's
+    video = plan.group_classes.index("video")
+    assert stats.frames_delivered[video] == stats.frames_sent[video] > 0
+    two = _engine(plan, 2, **kw)
+    drive(two, two.state, [200 * MS], changes)
+    assert two._flow[1, K.F_SLOT_MASK] + 1 > 1 << (initial - 1).bit_length()  # grew
+
+
+# --------------------------------------------------------------------------- examples
+DURATIONS = {"large-city": "300ms"}
+
+
+@pytest.mark.parametrize("file", SCENARIOS, ids=lambda p: p.stem)
+def test_every_example_scenario_equals_one_thread(file: Path) -> None:
+    """Failures with reroutes, growth epochs, alarms, trace cameras, services, warm-ups."""
+    duration = parse_time(DURATIONS.get(file.stem, "1500ms"))
+    one = run(file, write=False, duration_ps=duration).stats
+    for order in ORDERS:
+        with mock.patch.object(CoreEngine, "part_order", order):
+            two = run(file, write=False, duration_ps=duration, threads=2).stats
+        assert stats_differences(two, one) == [], order
+    assert one.packet_hops > 0
+
+
+def test_tree_plan_two_levels_equals_one_thread() -> None:
+    """The core tests' two-level tree: every source injected at a cut link (a source's
+    access link that delivers is D's)."""
+    plan = tree_plan(
+        {"a": "m", "b": "m", "m": "r"},
+        {"a": GBPS // 4, "b": GBPS, "m": GBPS // 2},
+        {"a": 2000, "m": 1000},
+        {"m": 6000, "a": 3000},
+        sources=[
+            poisson(7 * US, 600, size_max=1400, at="a", seed=4),
+            cbr(4 * US, 1200, at="b", to=("m", "r")),
+        ],
+    )
+    compare(plan, warmup_ps=0, end_ps=MS, drain=True, window_ps=30 * US)
+
+
+# --------------------------------------------------------------------------- command line
+def test_run_threads_option(tmp_path: Path) -> None:
+    """``vidnet-sim run --threads 1`` and ``--threads 2`` print the same summary; a third
+    thread is a usage error naming the option."""
+    file = Path(__file__).parent.parent / "scenarios" / "small-town.toml"
+    docs = []
+    for n in ("1", "2"):
+        args = ["run", str(file), "--duration", "500ms", "--out", str(tmp_path / n), "--json"]
+        res = CliRunner().invoke(main, [*args, "--threads", n])
+        assert res.exit_code == EXIT_OK, res.output
+        doc = json.loads(res.stdout)
+        del doc["wall_seconds"], doc["results"]
+        docs.append(doc)
+    assert docs[0] == docs[1]
+    bad = CliRunner().invoke(main, ["run", str(file), "--threads", "3"])
+    assert bad.exit_code == EXIT_USAGE and "'--threads'" in bad.output
+
+
+@pytest.mark.parametrize(("cpus", "threads"), [({0}, 1), ({0, 1}, 2), ({0, 1, 2, 3}, 2)])
+def test_default_threads_follow_the_cpus_this_process_may_use(
+    cpus: set[int], threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cpus, raising=False)
+    assert default_threads() == threads
+
+
+def test_an_engine_dropped_unfinished_stops_its_thread() -> None:
+    plan = _deep_plan(multicast=False)
+    engine = _engine(plan, 2, warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=50 * US)
+    engine.advance(MS)
+    assert any(t.name == "vidnet-upstream" for t in threading.enumerate())
+    del engine
+    gc.collect()
+    assert not any(t.name == "vidnet-upstream" for t in threading.enumerate())
+
+
+def test_progress_ticks_fall_on_window_edges() -> None:
+    """A run reports its progress about every hundredth of its duration, in whole windows:
+    the core's windows are not cut short at each report."""
+    sim = compile_scenario(SCENARIOS[0], duration_ps=parse_time("5s")).scenario.simulation
+    second = 1000 * MS
+    for duration, window, tick in [
+        (5 * second, 20 * MS, 40 * MS),  # 50 ms, rounded down to two windows
+        (10 * second, 100 * MS, 100 * MS),
+        (second, 100 * MS, 100 * MS),  # at least one window
+    ]:
+        changed = sim.model_copy(update={"duration": duration, "window": window})
+        assert progress_tick(changed) == tick
