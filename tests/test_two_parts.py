@@ -275,15 +275,21 @@ def test_random_plans_with_schedulers_multicast_failures(
     )
 
 
-def test_a_starved_camera_grows_its_frame_slots_in_the_upstream_part() -> None:
-    """Frame slots are opened by U and freed by D: a camera starved in a low strict-priority
-    queue outgrows its ring, which grows while neither part runs; the counts are the same."""
+def _starved_camera_plan() -> NetworkPlan:
+    """A camera (flow 1) in the low strict-priority queue of two links behind a stream of
+    1.5 Gbit/s (source 0) on 1 Gbit/s: starved while the stream runs."""
     sources = [
         poisson(8 * US, 1500, cls="bulk", seed=3),
         camera(25, 20_000.0, gop=5, ip_ratio=3.0, max_payload=1400, cls="video"),
     ]
     plan = line_plan([GBPS, GBPS], props=5000, buffers=400_000, sources=sources)
-    plan = with_queues(plan, "priority", class_queue={"bulk": 0, "video": 1})
+    return with_queues(plan, "priority", class_queue={"bulk": 0, "video": 1})
+
+
+def test_a_starved_camera_grows_its_frame_slots_in_the_upstream_part() -> None:
+    """Frame slots are opened by U and freed by D: a camera starved in a low strict-priority
+    queue outgrows its ring, which grows while neither part runs; the counts are the same."""
+    plan = _starved_camera_plan()
     end, window = 400 * MS, 10 * MS
     initial = frame_slots_needed(plan, window, end)[1]
     changes: list[Change] = [(200 * MS, 0, False, 1.0)]
@@ -295,6 +301,32 @@ def test_a_starved_camera_grows_its_frame_slots_in_the_upstream_part() -> None:
     two = _engine(plan, 2, **kw)
     drive(two, two.state, [200 * MS], changes)
     assert two._flow[1, K.F_SLOT_MASK] + 1 > 1 << (initial - 1).bit_length()  # grew
+
+
+def test_a_full_frame_slot_ring_overflows_as_on_one_thread() -> None:
+    """A ring that cannot grow any more (its limit lowered to 8 slots): U, one window ahead,
+    still sees the frames D frees in the window before, so it waits for D before it lets a
+    frame overflow. Starved for 310 ms, the camera's frames fill its 8 slots to the last:
+    one thread fits (and so must two: before, U's stale view made a frame overwrite a slot D
+    was still using); with 4 slots every way reports the overflow."""
+    plan = _starved_camera_plan()
+    stop = 310 * MS
+    changes: list[Change] = [(stop, 0, False, 1.0)]
+    kw: dict[str, Any] = dict(warmup_ps=0, end_ps=stop + 200 * MS, drain=True, window_ps=10 * MS)
+    assert frame_slots_needed(plan, 10 * MS, stop + 200 * MS)[1] == 4  # a ring of 4 at first
+    with mock.patch.object(CoreEngine, "max_frame_slots", 8):
+        stats, _ = compare(plan, depth=1, cuts=[stop], changes=changes, **kw)
+    video = plan.group_classes.index("video")
+    assert stats.frames_delivered[video] == stats.frames_sent[video] > 0
+    for threads, order in [(1, "threads"), *((2, order) for order in ORDERS)]:
+        with (
+            mock.patch.object(CoreEngine, "max_frame_slots", 4),
+            mock.patch.object(CoreEngine, "part_order", order),
+        ):
+            engine = _engine(plan, threads, **kw)
+            with pytest.raises(RuntimeError, match="more than 4 frames in flight"):
+                drive(engine, engine.state, [stop], changes)
+            engine.close()
 
 
 # --------------------------------------------------------------------------- examples
