@@ -12,6 +12,7 @@ import gc
 import json
 import os
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -395,6 +396,54 @@ def test_an_engine_dropped_unfinished_stops_its_thread() -> None:
     del engine
     gc.collect()
     assert not any(t.name == "vidnet-upstream" for t in threading.enumerate())
+
+
+def test_an_engine_whose_upstream_part_raised_is_collected_and_its_thread_ends() -> None:
+    """An error in U's step on the second thread reaches the caller; the worker keeps neither
+    it nor its traceback (whose frames hold the engine), so the engine dropped after the
+    error is collected and its finalizer ends the thread."""
+    plan = _deep_plan(multicast=False)
+    engine = _engine(plan, 2, warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=50 * US)
+    real = CoreEngine._up
+    calls = []
+
+    def failing(self: CoreEngine, t1: int, final: bool, **kw: bool) -> int:
+        calls.append(threading.current_thread().name)
+        if len(calls) == 3:
+            raise ValueError("U failed")
+        return real(self, t1, final, **kw)
+
+    with mock.patch.object(CoreEngine, "_up", failing):
+        try:
+            engine.advance(MS)
+        except ValueError as e:
+            assert str(e) == "U failed"
+        else:
+            raise AssertionError("U's error was lost")
+    assert calls[2] == "vidnet-upstream"  # (raised on the second thread)
+    assert engine._worker is not None
+    thread = engine._worker._thread
+    ref = weakref.ref(engine)
+    del engine
+    gc.collect()
+    assert ref() is None
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_the_worker_stopped_from_its_own_thread_ends() -> None:
+    """The engine's finalizer runs where its last reference goes, possibly on the worker's
+    own thread: stopping from there ends the thread without joining itself."""
+    worker = E._Worker()
+
+    def stop_here() -> int:
+        worker.stop()
+        return 7
+
+    worker.submit(stop_here)
+    assert worker.join() == 7
+    worker._thread.join(10)
+    assert not worker._thread.is_alive()
 
 
 def test_progress_ticks_fall_on_window_edges() -> None:

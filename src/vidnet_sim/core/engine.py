@@ -697,7 +697,8 @@ class _Worker:
         and not kept: its traceback holds the function's frames (and the engine)."""
         self._done.wait()
         if self._error is not None:
-            raise self._error
+            err, self._error = self._error, None
+            raise err
         return self._result
 
     def stop(self) -> None:
@@ -705,7 +706,8 @@ class _Worker:
         finalizer when the last reference to the engine is dropped there)."""
         self._fn = None
         self._go.set()
-        self._thread.join()
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
 
 
 def _group_table(n_groups: int) -> I64:
