@@ -55,6 +55,9 @@ from vidnet_sim.errors import EXIT_OK, EXIT_USAGE
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.reference import stats_differences
 from vidnet_sim.runner import compile_scenario, progress_tick, run
+from vidnet_sim.scenario.load import parse_scenario_dict
+from vidnet_sim.scenario.model import Scenario
+from vidnet_sim.scenario.toml_file import read_toml
 from vidnet_sim.scenario.units import parse_time
 
 ORDERS = ("up-first", "down-first", "threads")
@@ -334,16 +337,74 @@ def test_a_full_frame_slot_ring_overflows_as_on_one_thread() -> None:
 DURATIONS = {"large-city": "300ms"}
 
 
-@pytest.mark.parametrize("file", SCENARIOS, ids=lambda p: p.stem)
-def test_every_example_scenario_equals_one_thread(file: Path) -> None:
-    """Failures with reroutes, growth epochs, alarms, trace cameras, services, warm-ups."""
-    duration = parse_time(DURATIONS.get(file.stem, "1500ms"))
-    one = run(file, write=False, duration_ps=duration).stats
+def _equals_one_thread(scenario: Path | Scenario, duration_ps: int | None = None) -> RunStats:
+    """Run ``scenario`` on one thread and on two in each part order; assert the statistics
+    are equal and return them."""
+    one = run(scenario, write=False, duration_ps=duration_ps).stats
     for order in ORDERS:
         with mock.patch.object(CoreEngine, "part_order", order):
-            two = run(file, write=False, duration_ps=duration, threads=2).stats
+            two = run(scenario, write=False, duration_ps=duration_ps, threads=2).stats
         assert stats_differences(two, one) == [], order
     assert one.packet_hops > 0
+    return one
+
+
+@pytest.mark.parametrize("file", SCENARIOS, ids=lambda p: p.stem)
+def test_every_example_scenario_equals_one_thread(file: Path) -> None:
+    """The first 1.5 s of each example (300 ms of the large city): its services, trace
+    cameras, growth epochs and warm-up. Its failures, reroutes and alarms come later (from
+    2 s on): the two tests below move them into a short run."""
+    _equals_one_thread(file, parse_time(DURATIONS.get(file.stem, "1500ms")))
+
+
+def _example(name: str, simulation: dict[str, str], events: list[dict[str, Any]]) -> Scenario:
+    """The example scenario ``name`` with the ``simulation`` settings and each event's fields
+    (in the file's order) replaced."""
+    file = SCENARIOS[0].parent / f"{name}.toml"
+    data = read_toml(file)
+    data["simulation"].update(simulation)
+    assert len(data["events"]) == len(events)
+    for event, changed in zip(data["events"], events, strict=True):
+        event.update(changed)
+    return parse_scenario_dict(data, source=str(file), base_dir=file.parent)
+
+
+def test_a_ring_failure_reroute_and_alarm_equal_one_thread() -> None:
+    """mid-city-services in 650 ms: ring-ab fails at 300 ms (losses on the failed link),
+    ERPS reroutes over the protection link ring-da 20 ms later and back 20 ms after the
+    repair at 530 ms; the harbour cameras triple their bitrate from 333 to 633 ms; a window
+    of 37 ms, so that no event falls on a window edge."""
+    scenario = _example(
+        "mid-city-services",
+        {"duration": "650ms", "warmup": "90ms", "window": "37ms"},
+        [
+            {"at": "300ms", "duration": "230ms", "convergence": "20ms"},
+            {"at": "333ms", "duration": "300ms"},
+        ],
+    )
+    stats = _equals_one_thread(scenario)
+    assert stats.packets_failed.sum() > 0
+    ms = [int(t) // MS for t in stats.epoch_starts_ps]
+    assert ms == [0, 300, 320, 333, 530, 550, 633], ms
+    protection = [i for i, n in enumerate(stats.link_names) if n.startswith("ring-da:")]
+    assert stats.link_bytes[protection].sum() > 0  # carried traffic only once rerouted
+    harbour = [stats.group_names.index(g) for g in ("harbour-a", "harbour-b")]
+    rate = stats.epoch_sent[:, harbour].sum(axis=1) / np.diff([90, *ms[1:], 650])
+    assert rate[3] > 2.5 * rate[0] and rate[6] < 1.5 * rate[0]  # (the alarm: 3 x the bitrate)
+
+
+def test_an_alarm_that_shortens_the_gop_equals_one_thread() -> None:
+    """small-town in 600 ms: the centre-square cameras triple their bitrate with a GOP of 3
+    from 210 to 380 ms, with a window of 23 ms."""
+    scenario = _example(
+        "small-town",
+        {"duration": "600ms", "warmup": "50ms", "window": "23ms"},
+        [{"at": "210ms", "duration": "170ms", "gop": 3}],
+    )
+    stats = _equals_one_thread(scenario)
+    assert [int(t) // MS for t in stats.epoch_starts_ps] == [0, 210, 380]
+    rate = stats.epoch_sent[:, stats.group_names.index("centre-square")] / [160, 170, 220]
+    assert rate[1] > 2.5 * rate[0] and rate[2] < 0.6 * rate[1]
 
 
 def test_tree_plan_two_levels_equals_one_thread() -> None:
