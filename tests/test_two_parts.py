@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import threading
 import weakref
 from collections.abc import Sequence
@@ -505,6 +506,27 @@ def test_the_worker_stopped_from_its_own_thread_ends() -> None:
     assert worker.join() == 7
     worker._thread.join(10)
     assert not worker._thread.is_alive()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_ctrl_c_in_the_core_raises_keyboard_interrupt(threads: int) -> None:
+    """SIGINT arriving while a kernel runs (one call simulating 20 s of the deep plan) comes
+    out of the engine as ``KeyboardInterrupt``, not as the chain of ``SystemError`` Numba
+    makes of it (``engine._interrupts``)."""
+    plan = _deep_plan(multicast=False)
+    end = 20_000 * MS
+    engine = _engine(plan, threads, warmup_ps=0, end_ps=end, drain=True, window_ps=10 * MS)
+    engine.prepare()
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            engine.advance(end)
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, handler)
+        engine.close()
 
 
 def test_progress_ticks_fall_on_window_edges() -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -324,10 +325,11 @@ class CoreEngine:
     def _call(self, t_to: int, final: bool) -> None:
         w0 = time.perf_counter()
         self._SA = state_arrays(self.state)
-        if self.split is None:
-            self._run(self._parts[0], t_to, final, False)
-        else:
-            self._pipeline(t_to, final)
+        with _interrupts():
+            if self.split is None:
+                self._run(self._parts[0], t_to, final, False)
+            else:
+                self._pipeline(t_to, final)
         self._wall += time.perf_counter() - w0
         if any(part.cursor[K.CU_ERR] for part in self._parts):
             raise RuntimeError(
@@ -387,7 +389,8 @@ class CoreEngine:
     def _catch_up(self) -> None:
         """D's window still to run, if any."""
         if self._behind is not None:
-            self._down(*self._behind)
+            with _interrupts():
+                self._down(*self._behind)
             self._behind = None
 
     def _up(self, t1: int, final: bool, *, pause_slots: bool = True) -> int:
@@ -708,6 +711,28 @@ class _Worker:
         self._go.set()
         if threading.current_thread() is not self._thread:
             self._thread.join()
+
+
+@contextlib.contextmanager
+def _interrupts() -> Iterator[None]:
+    """Ctrl-C during a kernel call raised as ``KeyboardInterrupt``, not as Numba's
+    ``SystemError``.
+
+    A kernel runs without checking for signals; SIGINT arriving then only marks it pending,
+    and Python raises ``KeyboardInterrupt`` in the first Python code that runs next: Numba's
+    ``_numba_unpickle``, which the compiled wrapper calls to box each array the kernel
+    returns. The wrapper does not stop at that error: the next call and the kernel's own
+    return each find an exception set, so the caller gets a chain of ``SystemError``
+    ("returned a result with an exception set") caused by the ``KeyboardInterrupt``."""
+    try:
+        yield
+    except SystemError as exc:
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, KeyboardInterrupt):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+        raise KeyboardInterrupt from None
 
 
 def _group_table(n_groups: int) -> I64:
