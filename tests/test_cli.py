@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from click.testing import CliRunner, Result
 
 import vidnet_sim
 from vidnet_sim.cli import main
-from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK, EXIT_USAGE
+from vidnet_sim.errors import EXIT_INTERRUPTED, EXIT_INVALID_SCENARIO, EXIT_OK, EXIT_USAGE
 from vidnet_sim.results import read_results, store
 
 DATA = Path(__file__).parent / "data" / "cli"
@@ -729,3 +731,40 @@ def test_run_explain_names_where_latency_comes_from(tmp_path: Path) -> None:
     plain = invoke("run", path, "--out", tmp_path / "plain")
     assert "Where latency" not in plain.output
     assert read_results(tmp_path / "plain").latency_parts is None
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time process ``pid`` has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_ctrl_c_during_a_run_exits_interrupted(
+    threads: str, tmp_path: Path, src_env: dict[str, str]
+) -> None:
+    """SIGINT while the packet core runs (a 600 s run of the mid-size city, sent once the
+    process has used 5 s of CPU: past its start-up): one line, exit code 130, no traceback,
+    no results folder. (It used to end with a chain of Numba's SystemError, exit code 1.)"""
+    file = Path(__file__).parent.parent / "scenarios" / "mid-city.toml"
+    out = tmp_path / "res"
+    args = ["run", str(file), "--duration", "600s", "--threads", threads, "--out", str(out)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vidnet_sim.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=src_env,
+    )
+    try:
+        while proc.poll() is None and _cpu_seconds(proc.pid) < 5.0:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == EXIT_INTERRUPTED, stderr
+    assert stderr == "interrupted\n"
+    assert stdout == ""
+    assert not out.exists()

@@ -11,7 +11,9 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -54,6 +56,9 @@ from vidnet_sim.errors import EXIT_OK, EXIT_USAGE
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.reference import stats_differences
 from vidnet_sim.runner import compile_scenario, progress_tick, run
+from vidnet_sim.scenario.load import parse_scenario_dict
+from vidnet_sim.scenario.model import Scenario
+from vidnet_sim.scenario.toml_file import read_toml
 from vidnet_sim.scenario.units import parse_time
 
 ORDERS = ("up-first", "down-first", "threads")
@@ -275,15 +280,21 @@ def test_random_plans_with_schedulers_multicast_failures(
     )
 
 
-def test_a_starved_camera_grows_its_frame_slots_in_the_upstream_part() -> None:
-    """Frame slots are opened by U and freed by D: a camera starved in a low strict-priority
-    queue outgrows its ring, which grows while neither part runs; the counts are the same."""
+def _starved_camera_plan() -> NetworkPlan:
+    """A camera (flow 1) in the low strict-priority queue of two links behind a stream of
+    1.5 Gbit/s (source 0) on 1 Gbit/s: starved while the stream runs."""
     sources = [
         poisson(8 * US, 1500, cls="bulk", seed=3),
         camera(25, 20_000.0, gop=5, ip_ratio=3.0, max_payload=1400, cls="video"),
     ]
     plan = line_plan([GBPS, GBPS], props=5000, buffers=400_000, sources=sources)
-    plan = with_queues(plan, "priority", class_queue={"bulk": 0, "video": 1})
+    return with_queues(plan, "priority", class_queue={"bulk": 0, "video": 1})
+
+
+def test_a_starved_camera_grows_its_frame_slots_in_the_upstream_part() -> None:
+    """Frame slots are opened by U and freed by D: a camera starved in a low strict-priority
+    queue outgrows its ring, which grows while neither part runs; the counts are the same."""
+    plan = _starved_camera_plan()
     end, window = 400 * MS, 10 * MS
     initial = frame_slots_needed(plan, window, end)[1]
     changes: list[Change] = [(200 * MS, 0, False, 1.0)]
@@ -297,20 +308,104 @@ def test_a_starved_camera_grows_its_frame_slots_in_the_upstream_part() -> None:
     assert two._flow[1, K.F_SLOT_MASK] + 1 > 1 << (initial - 1).bit_length()  # grew
 
 
+def test_a_full_frame_slot_ring_overflows_as_on_one_thread() -> None:
+    """A ring that cannot grow any more (its limit lowered to 8 slots): U, one window ahead,
+    still sees the frames D frees in the window before, so it waits for D before it lets a
+    frame overflow. Starved for 310 ms, the camera's frames fill its 8 slots to the last:
+    one thread fits (and so must two: before, U's stale view made a frame overwrite a slot D
+    was still using); with 4 slots every way reports the overflow."""
+    plan = _starved_camera_plan()
+    stop = 310 * MS
+    changes: list[Change] = [(stop, 0, False, 1.0)]
+    kw: dict[str, Any] = dict(warmup_ps=0, end_ps=stop + 200 * MS, drain=True, window_ps=10 * MS)
+    assert frame_slots_needed(plan, 10 * MS, stop + 200 * MS)[1] == 4  # a ring of 4 at first
+    with mock.patch.object(CoreEngine, "max_frame_slots", 8):
+        stats, _ = compare(plan, depth=1, cuts=[stop], changes=changes, **kw)
+    video = plan.group_classes.index("video")
+    assert stats.frames_delivered[video] == stats.frames_sent[video] > 0
+    for threads, order in [(1, "threads"), *((2, order) for order in ORDERS)]:
+        with (
+            mock.patch.object(CoreEngine, "max_frame_slots", 4),
+            mock.patch.object(CoreEngine, "part_order", order),
+        ):
+            engine = _engine(plan, threads, **kw)
+            with pytest.raises(RuntimeError, match="more than 4 frames in flight"):
+                drive(engine, engine.state, [stop], changes)
+            engine.close()
+
+
 # --------------------------------------------------------------------------- examples
 DURATIONS = {"large-city": "300ms"}
 
 
-@pytest.mark.parametrize("file", SCENARIOS, ids=lambda p: p.stem)
-def test_every_example_scenario_equals_one_thread(file: Path) -> None:
-    """Failures with reroutes, growth epochs, alarms, trace cameras, services, warm-ups."""
-    duration = parse_time(DURATIONS.get(file.stem, "1500ms"))
-    one = run(file, write=False, duration_ps=duration).stats
+def _equals_one_thread(scenario: Path | Scenario, duration_ps: int | None = None) -> RunStats:
+    """Run ``scenario`` on one thread and on two in each part order; assert the statistics
+    are equal and return them."""
+    one = run(scenario, write=False, duration_ps=duration_ps).stats
     for order in ORDERS:
         with mock.patch.object(CoreEngine, "part_order", order):
-            two = run(file, write=False, duration_ps=duration, threads=2).stats
+            two = run(scenario, write=False, duration_ps=duration_ps, threads=2).stats
         assert stats_differences(two, one) == [], order
     assert one.packet_hops > 0
+    return one
+
+
+@pytest.mark.parametrize("file", SCENARIOS, ids=lambda p: p.stem)
+def test_every_example_scenario_equals_one_thread(file: Path) -> None:
+    """The first 1.5 s of each example (300 ms of the large city): its services, trace
+    cameras, growth epochs and warm-up. Its failures, reroutes and alarms come later (from
+    2 s on): the two tests below move them into a short run."""
+    _equals_one_thread(file, parse_time(DURATIONS.get(file.stem, "1500ms")))
+
+
+def _example(name: str, simulation: dict[str, str], events: list[dict[str, Any]]) -> Scenario:
+    """The example scenario ``name`` with the ``simulation`` settings and each event's fields
+    (in the file's order) replaced."""
+    file = SCENARIOS[0].parent / f"{name}.toml"
+    data = read_toml(file)
+    data["simulation"].update(simulation)
+    assert len(data["events"]) == len(events)
+    for event, changed in zip(data["events"], events, strict=True):
+        event.update(changed)
+    return parse_scenario_dict(data, source=str(file), base_dir=file.parent)
+
+
+def test_a_ring_failure_reroute_and_alarm_equal_one_thread() -> None:
+    """mid-city-services in 650 ms: ring-ab fails at 300 ms (losses on the failed link),
+    ERPS reroutes over the protection link ring-da 20 ms later and back 20 ms after the
+    repair at 530 ms; the harbour cameras triple their bitrate from 333 to 633 ms; a window
+    of 37 ms, so that no event falls on a window edge."""
+    scenario = _example(
+        "mid-city-services",
+        {"duration": "650ms", "warmup": "90ms", "window": "37ms"},
+        [
+            {"at": "300ms", "duration": "230ms", "convergence": "20ms"},
+            {"at": "333ms", "duration": "300ms"},
+        ],
+    )
+    stats = _equals_one_thread(scenario)
+    assert stats.packets_failed.sum() > 0
+    ms = [int(t) // MS for t in stats.epoch_starts_ps]
+    assert ms == [0, 300, 320, 333, 530, 550, 633], ms
+    protection = [i for i, n in enumerate(stats.link_names) if n.startswith("ring-da:")]
+    assert stats.link_bytes[protection].sum() > 0  # carried traffic only once rerouted
+    harbour = [stats.group_names.index(g) for g in ("harbour-a", "harbour-b")]
+    rate = stats.epoch_sent[:, harbour].sum(axis=1) / np.diff([90, *ms[1:], 650])
+    assert rate[3] > 2.5 * rate[0] and rate[6] < 1.5 * rate[0]  # (the alarm: 3 x the bitrate)
+
+
+def test_an_alarm_that_shortens_the_gop_equals_one_thread() -> None:
+    """small-town in 600 ms: the centre-square cameras triple their bitrate with a GOP of 3
+    from 210 to 380 ms, with a window of 23 ms."""
+    scenario = _example(
+        "small-town",
+        {"duration": "600ms", "warmup": "50ms", "window": "23ms"},
+        [{"at": "210ms", "duration": "170ms", "gop": 3}],
+    )
+    stats = _equals_one_thread(scenario)
+    assert [int(t) // MS for t in stats.epoch_starts_ps] == [0, 210, 380]
+    rate = stats.epoch_sent[:, stats.group_names.index("centre-square")] / [160, 170, 220]
+    assert rate[1] > 2.5 * rate[0] and rate[2] < 0.6 * rate[1]
 
 
 def test_tree_plan_two_levels_equals_one_thread() -> None:
@@ -363,6 +458,75 @@ def test_an_engine_dropped_unfinished_stops_its_thread() -> None:
     del engine
     gc.collect()
     assert not any(t.name == "vidnet-upstream" for t in threading.enumerate())
+
+
+def test_an_engine_whose_upstream_part_raised_is_collected_and_its_thread_ends() -> None:
+    """An error in U's step on the second thread reaches the caller; the worker keeps neither
+    it nor its traceback (whose frames hold the engine), so the engine dropped after the
+    error is collected and its finalizer ends the thread."""
+    plan = _deep_plan(multicast=False)
+    engine = _engine(plan, 2, warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=50 * US)
+    real = CoreEngine._up
+    calls = []
+
+    def failing(self: CoreEngine, t1: int, final: bool, **kw: bool) -> int:
+        calls.append(threading.current_thread().name)
+        if len(calls) == 3:
+            raise ValueError("U failed")
+        return real(self, t1, final, **kw)
+
+    with mock.patch.object(CoreEngine, "_up", failing):
+        try:
+            engine.advance(MS)
+        except ValueError as e:
+            assert str(e) == "U failed"
+        else:
+            raise AssertionError("U's error was lost")
+    assert calls[2] == "vidnet-upstream"  # (raised on the second thread)
+    assert engine._worker is not None
+    thread = engine._worker._thread
+    ref = weakref.ref(engine)
+    del engine
+    gc.collect()
+    assert ref() is None
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_the_worker_stopped_from_its_own_thread_ends() -> None:
+    """The engine's finalizer runs where its last reference goes, possibly on the worker's
+    own thread: stopping from there ends the thread without joining itself."""
+    worker = E._Worker()
+
+    def stop_here() -> int:
+        worker.stop()
+        return 7
+
+    worker.submit(stop_here)
+    assert worker.join() == 7
+    worker._thread.join(10)
+    assert not worker._thread.is_alive()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_ctrl_c_in_the_core_raises_keyboard_interrupt(threads: int) -> None:
+    """SIGINT arriving while a kernel runs (one call simulating 20 s of the deep plan) comes
+    out of the engine as ``KeyboardInterrupt``, not as the chain of ``SystemError`` Numba
+    makes of it (``engine._interrupts``)."""
+    plan = _deep_plan(multicast=False)
+    end = 20_000 * MS
+    engine = _engine(plan, threads, warmup_ps=0, end_ps=end, drain=True, window_ps=10 * MS)
+    engine.prepare()
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            engine.advance(end)
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, handler)
+        engine.close()
 
 
 def test_progress_ticks_fall_on_window_edges() -> None:

@@ -12,6 +12,7 @@ EXIT_RUNTIME = 1
 EXIT_USAGE = 2
 EXIT_INVALID_SCENARIO = 3
 EXIT_PARTIAL = 4
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + the signal's number, as shells report it
 
 #: The most problems a :class:`ScenarioError` shows; the rest are counted.
 MAX_SHOWN_PROBLEMS = 20

@@ -2,7 +2,8 @@
 
 Results (and ``--json``) go to stdout; errors, logs and progress bars to stderr, never
 hard-wrapped when they do not go to a terminal (:mod:`vidnet_sim.cli.output`). Exit codes:
-0 ok, 1 runtime failure, 2 usage error, 3 invalid scenario, 4 partial results.
+0 ok, 1 runtime failure, 2 usage error, 3 invalid scenario, 4 partial results, 130
+interrupted (Ctrl-C).
 
 Each command lives in a module of its own (``run``, ``sweep``, ``analysis``, ``whatif``);
 this module gathers them into the :func:`main` group. Only this package imports click and rich.

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from vidnet_sim.analysis import AnalysisInputError
 from vidnet_sim.errors import (
+    EXIT_INTERRUPTED,
     EXIT_INVALID_SCENARIO,
     EXIT_RUNTIME,
     EXIT_USAGE,
@@ -108,10 +109,13 @@ def fail(exc: BaseException, code: int | None = None) -> NoReturn:
 
 @contextlib.contextmanager
 def reported_errors() -> Iterator[None]:
-    """Turn any exception but click's own (usage errors, exits) into :func:`fail`."""
+    """Turn any exception but click's own (usage errors, exits) into :func:`fail`, and
+    Ctrl-C into exit code ``EXIT_INTERRUPTED`` after one line."""
     try:
         yield
     except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
         raise
+    except KeyboardInterrupt:
+        stop(EXIT_INTERRUPTED, "interrupted")
     except Exception as exc:  # a bug or a resource problem too: one line, no traceback
         fail(exc)

@@ -36,7 +36,7 @@ from vidnet_sim.cli.output import (
     stop,
 )
 from vidnet_sim.cli.run import confidence_option, time_option
-from vidnet_sim.errors import EXIT_OK, EXIT_USAGE, VidnetError
+from vidnet_sim.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, VidnetError
 from vidnet_sim.results import SCHEMAS, read_results
 from vidnet_sim.scenario.units import format_time
 from vidnet_sim.sweep import (
@@ -223,7 +223,7 @@ def _run(
         )
     except KeyboardInterrupt:
         bar.stop()
-        stop(130, "sweep: interrupted; finished points are kept, run again to resume")
+        stop(EXIT_INTERRUPTED, "sweep: interrupted; finished points are kept, run again to resume")
     finally:
         bar.stop()
         if executor is not None:

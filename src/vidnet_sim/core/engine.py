@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,9 @@ class CoreEngine:
     #: How the two parts' steps run: "threads" (at once, on two threads) or, for tests, one
     #: after the other, "up-first" or "down-first" (an ordering bug then shows every time).
     part_order = "threads"
+    #: How many frame slots a camera flow's ring may grow to: ``kernel.MAX_FRAME_SLOTS``; a
+    #: power of two lower for tests, which cannot reach the real limit in a short run.
+    max_frame_slots = K.MAX_FRAME_SLOTS
 
     def __init__(
         self,
@@ -94,6 +98,7 @@ class CoreEngine:
         slot_base, slot_mask, self._slots, slots_used = self._frame_slots(frames_needed)
         self._flow[:, K.F_SLOT_BASE] = slot_base
         self._flow[:, K.F_SLOT_MASK] = slot_mask
+        self._flow[:, K.F_SLOT_LIMIT] = self.max_frame_slots
         rate = plan.link_rate_bps
         ps_per_byte = np.where(8 * 10**12 % rate == 0, 8 * 10**12 // rate, 0).astype(np.int64)
         tree_group = src.group[plan.tree_source].astype(np.int64)
@@ -320,14 +325,15 @@ class CoreEngine:
     def _call(self, t_to: int, final: bool) -> None:
         w0 = time.perf_counter()
         self._SA = state_arrays(self.state)
-        if self.split is None:
-            self._run(self._parts[0], t_to, final, False)
-        else:
-            self._pipeline(t_to, final)
+        with _interrupts():
+            if self.split is None:
+                self._run(self._parts[0], t_to, final, False)
+            else:
+                self._pipeline(t_to, final)
         self._wall += time.perf_counter() - w0
         if any(part.cursor[K.CU_ERR] for part in self._parts):
             raise RuntimeError(
-                f"a camera flow had more than {K.MAX_FRAME_SLOTS} frames in flight at once "
+                f"a camera flow had more than {self.max_frame_slots} frames in flight at once "
                 "(starved for hours in a low strict-priority queue?): more than the core "
                 "can track; give its class a higher queue or a DRR share"
             )
@@ -360,29 +366,40 @@ class CoreEngine:
         for t1, last in steps:
             grow = self._up(t1, last) if behind is None else self._together(t1, last, behind)
             while grow == K.GROW_SLOTS:  # (both parts stopped: U may grow the shared table)
-                up = self._parts[0]
-                self._slots = K._grow_slots(
-                    self._flow, self._slots, up.counters, up.cursor[K.CU_ARG]
-                )
-                grow = self._up(t1, last)
+                grow = self._grow_slots(t1, last)
             self._hand_off()
             behind = (t1, last)
         self._behind = behind
         if final:
             self._catch_up()
 
+    def _grow_slots(self, t1: int, final: bool) -> int:
+        """U stopped on a frame-slot ring that must grow, D caught up: grow the ring and
+        resume U. A ring full at its limit cannot grow: U resumes without pausing, now
+        that D has freed every slot it frees before this step on one thread (the flow's
+        delivering links all come after its source in one thread's work list), so the
+        frame overflows exactly when it would on one thread."""
+        up = self._parts[0]
+        f = up.cursor[K.CU_ARG]
+        if self._flow[f, K.F_SLOT_MASK] + 1 >= self._flow[f, K.F_SLOT_LIMIT]:
+            return self._up(t1, final, pause_slots=False)
+        self._slots = K._grow_slots(self._flow, self._slots, up.counters, f)
+        return self._up(t1, final)
+
     def _catch_up(self) -> None:
         """D's window still to run, if any."""
         if self._behind is not None:
-            self._down(*self._behind)
+            with _interrupts():
+                self._down(*self._behind)
             self._behind = None
 
-    def _up(self, t1: int, final: bool) -> int:
+    def _up(self, t1: int, final: bool, *, pause_slots: bool = True) -> int:
         """U's window ending at ``t1`` (or its final pass), its drops recorded in the buffer
-        it fills; stops with ``GROW_SLOTS`` when a frame-slot ring must grow."""
+        it fills; stops with ``GROW_SLOTS`` when a frame-slot ring must grow or is full at
+        its limit (unless ``pause_slots`` is false: only with D caught up)."""
         up = self._parts[0]
         up.EA = (*up.EA[:4], self._drops[self._filling])
-        grow = self._run(up, t1, final, True)
+        grow = self._run(up, t1, final, pause_slots)
         self._drops[self._filling] = up.EA[4]
         return grow
 
@@ -679,17 +696,43 @@ class _Worker:
         self._go.set()
 
     def join(self) -> int:
-        """Wait for the function started last; its result."""
+        """Wait for the function started last; its result. What it raised is raised here
+        and not kept: its traceback holds the function's frames (and the engine)."""
         self._done.wait()
         if self._error is not None:
-            raise self._error
+            err, self._error = self._error, None
+            raise err
         return self._result
 
     def stop(self) -> None:
-        """End the thread."""
+        """End the thread (waiting for it, unless called on that thread: by the engine's
+        finalizer when the last reference to the engine is dropped there)."""
         self._fn = None
         self._go.set()
-        self._thread.join()
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
+
+
+@contextlib.contextmanager
+def _interrupts() -> Iterator[None]:
+    """Ctrl-C during a kernel call raised as ``KeyboardInterrupt``, not as Numba's
+    ``SystemError``.
+
+    A kernel runs without checking for signals; SIGINT arriving then only marks it pending,
+    and Python raises ``KeyboardInterrupt`` in the first Python code that runs next: Numba's
+    ``_numba_unpickle``, which the compiled wrapper calls to box each array the kernel
+    returns. The wrapper does not stop at that error: the next call and the kernel's own
+    return each find an exception set, so the caller gets a chain of ``SystemError``
+    ("returned a result with an exception set") caused by the ``KeyboardInterrupt``."""
+    try:
+        yield
+    except SystemError as exc:
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, KeyboardInterrupt):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+        raise KeyboardInterrupt from None
 
 
 def _group_table(n_groups: int) -> I64:

@@ -40,7 +40,9 @@ A run may be cut in two parts (``core.split``, ``CoreEngine(threads=2)``), each 
 the upstream part one window ahead: it defers its drops (``_lose``) to the downstream part
 (:func:`settle_drops`), which gets the upstream part's inboxes of its links after each
 window (:func:`hand_off`); the frame slots both parts touch are freed and reused through
-release and acquire accesses (``_store_release``, ``_load_acquire``).
+release and acquire accesses (``_store_release``, ``_load_acquire``). The upstream part
+grows no frame-slot ring and lets no frame overflow a full one by itself (``pause_slots``):
+it stops, and the caller goes on once the downstream part has caught up.
 """
 
 from __future__ import annotations
@@ -124,7 +126,8 @@ N_LCOLS = 24
 P_LINK, P_FIRST, P_SIB, P_DELIVER, P_FIRST_LINK, P_SIB_LINK = range(6)
 N_PCOLS = 8
 # columns of the delivery-flow table FLOW[f, c] and of the frame-slot table SLOTS[s, c]
-F_GROUP, F_HEADER, F_LAST_LAT, F_SLOT_BASE, F_SLOT_MASK = range(5)
+# (F_SLOT_LIMIT: how many slots the flow's ring may grow to, ``MAX_FRAME_SLOTS`` but in tests)
+F_GROUP, F_HEADER, F_LAST_LAT, F_SLOT_BASE, F_SLOT_MASK, F_SLOT_LIMIT = range(6)
 N_FCOLS = 8
 S_REM, S_ORIGIN, S_LAST, S_FLAGS = range(4)
 N_SCOLS = 4
@@ -1869,11 +1872,15 @@ def _source_step(  # type: ignore[no-untyped-def]
     EA,
     warmup,
     stage,
+    pause_slots,
 ):
     """Generate source ``s``'s packets of ``[t0, t1)`` and inject them into each of its
     trees, resuming at ``cursor``'s phase; returns ``GROW_NONE`` when done, else the buffer
     to grow first (nothing of the tree being injected is written before its room is there,
-    so the step resumes by checking that tree again)."""
+    so the step resumes by checking that tree again). A frame that finds its slot taken in a
+    ring that cannot grow any more (``F_SLOT_LIMIT``) is an overflow (``ERR_FRAME_SLOTS``),
+    but with ``pause_slots`` the step returns ``GROW_SLOTS`` first: the caller decides
+    (with two parts, once the downstream part has freed what it frees on one thread)."""
     if cursor[CU_PHASE] == PH_GEN:
         n, done = gen_source(s, t0, t1, TA, SA, gen_buf, cursor[CU_N])
         cursor[CU_N] = n
@@ -1893,7 +1900,7 @@ def _source_step(  # type: ignore[no-untyped-def]
             if (
                 f >= 0
                 and not _frames_fit(FLOW, SLOTS, f, gen_buf, n)
-                and FLOW[f, F_SLOT_MASK] + 1 < MAX_FRAME_SLOTS
+                and (pause_slots or FLOW[f, F_SLOT_MASK] + 1 < FLOW[f, F_SLOT_LIMIT])
             ):
                 cursor[CU_ARG] = f
                 return GROW_SLOTS
@@ -2136,6 +2143,7 @@ def _windows(  # type: ignore[no-untyped-def]
     count_in_service,
     log,
     do_log,
+    pause_slots,
 ):
     """The allocation-free worker of :func:`advance`: runs the windows from ``cursor``'s
     window start (``CU_T0``) to ``t_to`` (then, with ``final``, the final pass), each
@@ -2175,6 +2183,7 @@ def _windows(  # type: ignore[no-untyped-def]
                     EA,
                     warmup,
                     stage,
+                    pause_slots,
                 )
             else:
                 grow = _link_step(
@@ -2281,7 +2290,10 @@ def advance(  # type: ignore[no-untyped-def]
     ``DEFER_CAP`` columns). With ``pause_slots``, a frame-slot ring that must grow is not
     grown here: the call returns ``GROW_SLOTS`` (the flow in ``CU_ARG``) for the caller to
     grow it (``_grow_slots``) when nothing else uses the table, and to call again, which
-    resumes where this one stopped. Returns that code (else ``GROW_NONE``) and the
+    resumes where this one stopped; it returns so as well for a ring full at its limit
+    (``F_SLOT_LIMIT``), for the caller to call again without ``pause_slots`` once the
+    table holds what one thread would see (the frame then overflows if it still finds its
+    slot taken). Returns that code (else ``GROW_NONE``) and the
     (possibly reallocated) buffers. Runs without the GIL.
     """
     qs_off, qs_cap, qs_head, qs_n = QS[0], QS[1], QS[2], QS[3]
@@ -2326,6 +2338,7 @@ def advance(  # type: ignore[no-untyped-def]
             count_in_service,
             log,
             do_log,
+            pause_slots,
         )
         arg, need = cursor[CU_ARG], cursor[CU_NEED]
         if grow == GROW_NONE:
