@@ -9,12 +9,13 @@ when the threads happen to race."""
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 import signal
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,9 @@ from vidnet_sim.scenario.toml_file import read_toml
 from vidnet_sim.scenario.units import parse_time
 
 ORDERS = ("up-first", "down-first", "threads")
+#: Windows per pipeline step the comparisons force (besides the chosen one): one, and
+#: steps that end inside a run's pieces and across its changes.
+STEPS = (1, 3, 8)
 SCENARIOS = sorted(
     p
     for p in (Path(__file__).parent.parent / "scenarios").glob("*.toml")
@@ -89,7 +93,8 @@ def compare(
     **kw: Any,
 ) -> tuple[RunStats, Split]:
     """Run ``plan`` on one thread, then cut in two (at ``depth``, or where the split puts
-    it) in each order; assert the statistics are equal. Returns them and the split."""
+    it) in each order, with each number of windows per step (``STEPS`` and the chosen
+    one); assert the statistics are equal. Returns them and the split."""
     one = _engine(plan, 1, **kw)
     expected = drive(one, one.state, cuts, changes)
     split: Split | None = None
@@ -98,13 +103,17 @@ def compare(
         return split_links(p, window_ps, depth)
 
     with mock.patch.object(E, "split_links", cut):
-        for order in ORDERS:
-            with mock.patch.object(CoreEngine, "part_order", order):
+        for order, step in itertools.product(ORDERS, (None, *STEPS)):
+            with (
+                mock.patch.object(CoreEngine, "part_order", order),
+                mock.patch.object(CoreEngine, "force_step_windows", step),
+            ):
                 two = _engine(plan, 2, **kw)
                 assert two.split is not None
+                assert step is None or two.step_windows == step
                 split = two.split
                 got = drive(two, two.state, cuts, changes)
-            assert stats_differences(got, expected) == [], order
+            assert stats_differences(got, expected) == [], (order, step)
             assert two._worker is None  # (stopped by finish)
     assert split is not None
     return expected, split
@@ -323,10 +332,12 @@ def test_a_full_frame_slot_ring_overflows_as_on_one_thread() -> None:
         stats, _ = compare(plan, depth=1, cuts=[stop], changes=changes, **kw)
     video = plan.group_classes.index("video")
     assert stats.frames_delivered[video] == stats.frames_sent[video] > 0
-    for threads, order in [(1, "threads"), *((2, order) for order in ORDERS)]:
+    ways = [(1, "threads", None), *((2, o, m) for o in ORDERS for m in (None, *STEPS))]
+    for threads, order, step in ways:
         with (
             mock.patch.object(CoreEngine, "max_frame_slots", 4),
             mock.patch.object(CoreEngine, "part_order", order),
+            mock.patch.object(CoreEngine, "force_step_windows", step),
         ):
             engine = _engine(plan, threads, **kw)
             with pytest.raises(RuntimeError, match="more than 4 frames in flight"):
@@ -339,13 +350,16 @@ DURATIONS = {"large-city": "300ms"}
 
 
 def _equals_one_thread(scenario: Path | Scenario, duration_ps: int | None = None) -> RunStats:
-    """Run ``scenario`` on one thread and on two in each part order; assert the statistics
-    are equal and return them."""
+    """Run ``scenario`` on one thread and on two in each part order (and with steps of
+    the chosen length and of 3 windows); assert the statistics are equal and return them."""
     one = run(scenario, write=False, duration_ps=duration_ps).stats
-    for order in ORDERS:
-        with mock.patch.object(CoreEngine, "part_order", order):
+    for order, step in itertools.product(ORDERS, (None, 3)):
+        with (
+            mock.patch.object(CoreEngine, "part_order", order),
+            mock.patch.object(CoreEngine, "force_step_windows", step),
+        ):
             two = run(scenario, write=False, duration_ps=duration_ps, threads=2).stats
-        assert stats_differences(two, one) == [], order
+        assert stats_differences(two, one) == [], (order, step)
     assert one.packet_hops > 0
     return one
 
@@ -450,6 +464,15 @@ def test_default_threads_follow_the_cpus_this_process_may_use(
     assert default_threads() == threads
 
 
+@pytest.fixture
+def one_window_steps() -> Iterator[None]:
+    """Steps of one window (the chosen length would run this tiny plan in one step, with
+    no second thread)."""
+    with mock.patch.object(CoreEngine, "force_step_windows", 1):
+        yield
+
+
+@pytest.mark.usefixtures("one_window_steps")
 def test_an_engine_dropped_unfinished_stops_its_thread() -> None:
     plan = _deep_plan(multicast=False)
     engine = _engine(plan, 2, warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=50 * US)
@@ -460,6 +483,7 @@ def test_an_engine_dropped_unfinished_stops_its_thread() -> None:
     assert not any(t.name == "vidnet-upstream" for t in threading.enumerate())
 
 
+@pytest.mark.usefixtures("one_window_steps")
 def test_an_engine_whose_upstream_part_raised_is_collected_and_its_thread_ends() -> None:
     """An error in U's step on the second thread reaches the caller; the worker keeps neither
     it nor its traceback (whose frames hold the engine), so the engine dropped after the

@@ -42,6 +42,18 @@ DELIVER_COST = 0.7
 MERGE_COST = 0.2
 HAND_OFF_COST = 0.15
 LINK_STEP_COST = 20.0
+#: Wall seconds of one unit of estimated work (a packet-hop through a FIFO link: about
+#: 37 M/s on one thread of the machine measured in docs/performance.md).
+UNIT_SECONDS = 27e-9
+#: The estimated work a pipeline step should hold at least: each step pays a fixed
+#: hand-over (two thread wake-ups, two kernel calls, the hand-off and the drops' settling:
+#: about 100 microseconds measured), about 2 % of it.
+STEP_SECONDS = 5e-3
+#: At most this many windows per step, and at most this many items (32 bytes each) in
+#: U's inboxes of the cut links at the end of a step: they hold the step's windows, and D
+#: copies the unread ones forward at each of its windows (``kernel._keep_tails``).
+MAX_STEP_WINDOWS = 64
+MAX_STEP_ITEMS = 1 << 20
 #: The simulated time over which mean rates are taken (the estimate is a ratio: any length).
 _ESTIMATE_PS = 10**12
 
@@ -50,13 +62,15 @@ _ESTIMATE_PS = 10**12
 class Split:
     """A cut of a plan's links: ``upstream[l]`` is true for U's links; ``cut`` lists D's
     links fed by U (a link of U or a source); the estimated work of each part per
-    simulated second (packet-hop units) and the items crossing the cut."""
+    simulated second (packet-hop units) and the items crossing the cut (per simulated
+    second)."""
 
     upstream: npt.NDArray[np.bool_]
     cut: I64
     cost_upstream: float
     cost_downstream: float
     cost_hand_off: float
+    crossing: float = 0.0
 
     @property
     def step(self) -> float:
@@ -69,6 +83,17 @@ class Split:
         """The estimated speed-up over one core: all the work over the pipeline's step."""
         total = self.cost_upstream + self.cost_downstream
         return total / self.step if self.step > 0 else 1.0
+
+    def windows_per_step(self, window_ps: int) -> int:
+        """How many windows each part runs per pipeline step: enough for the step's
+        estimated work to reach :data:`STEP_SECONDS`, at most :data:`MAX_STEP_WINDOWS` and
+        :data:`MAX_STEP_ITEMS` items crossing the cut (the results do not depend on it)."""
+        per_window = window_ps / _ESTIMATE_PS
+        step_s = self.step * per_window * UNIT_SECONDS
+        want = int(np.ceil(STEP_SECONDS / step_s)) if step_s > 0 else MAX_STEP_WINDOWS
+        items = self.crossing * per_window
+        room = int(MAX_STEP_ITEMS // items) if items > 0 else MAX_STEP_WINDOWS
+        return max(1, min(want, MAX_STEP_WINDOWS, room))
 
     def describe(self) -> str:
         """One line: the links in each part, the cut and the estimated balance."""
@@ -190,6 +215,7 @@ def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> 
             cost_upstream=sources + float(cost[upstream].sum()),
             cost_downstream=float(cost[~upstream].sum()),
             cost_hand_off=HAND_OFF_COST * float(rate[crossing].sum()),
+            crossing=float(rate[crossing].sum()),
         )
 
     if depth is not None:
