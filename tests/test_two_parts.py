@@ -46,7 +46,6 @@ from planning import (
 from test_core import Change, drive
 from test_core_qos import qos_plan
 from vidnet_sim.cli import main
-from vidnet_sim.cli.run import default_threads
 from vidnet_sim.core import engine as E  # noqa: N812
 from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core.engine import CoreEngine
@@ -56,7 +55,7 @@ from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import EXIT_OK, EXIT_USAGE
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.reference import stats_differences
-from vidnet_sim.runner import compile_scenario, progress_tick, run
+from vidnet_sim.runner import auto_threads, compile_scenario, make_engine, progress_tick, run
 from vidnet_sim.scenario.load import parse_scenario_dict
 from vidnet_sim.scenario.model import Scenario
 from vidnet_sim.scenario.toml_file import read_toml
@@ -440,28 +439,38 @@ def test_tree_plan_two_levels_equals_one_thread() -> None:
 
 # --------------------------------------------------------------------------- command line
 def test_run_threads_option(tmp_path: Path) -> None:
-    """``vidnet-sim run --threads 1`` and ``--threads 2`` print the same summary; a third
-    thread is a usage error naming the option."""
+    """``vidnet-sim run --threads 1``, ``--threads 2`` and ``--threads auto`` print the same
+    summary; a third thread is a usage error naming the option."""
     file = Path(__file__).parent.parent / "scenarios" / "small-town.toml"
     docs = []
-    for n in ("1", "2"):
+    for n in ("1", "2", "auto"):
         args = ["run", str(file), "--duration", "500ms", "--out", str(tmp_path / n), "--json"]
         res = CliRunner().invoke(main, [*args, "--threads", n])
         assert res.exit_code == EXIT_OK, res.output
         doc = json.loads(res.stdout)
         del doc["wall_seconds"], doc["results"]
         docs.append(doc)
-    assert docs[0] == docs[1]
+    assert docs[0] == docs[1] == docs[2]
     bad = CliRunner().invoke(main, ["run", str(file), "--threads", "3"])
     assert bad.exit_code == EXIT_USAGE and "'--threads'" in bad.output
 
 
-@pytest.mark.parametrize(("cpus", "threads"), [({0}, 1), ({0, 1}, 2), ({0, 1, 2, 3}, 2)])
-def test_default_threads_follow_the_cpus_this_process_may_use(
-    cpus: set[int], threads: int, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("cpus", "duration", "threads"),
+    [({0}, "10s", 1), ({0, 1}, "10s", 2), ({0, 1, 2, 3}, "10s", 2), ({0, 1}, "100ms", 1)],
+)
+def test_auto_threads_follow_the_cpus_and_the_estimate(
+    cpus: set[int], duration: str, threads: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Two threads for 10 s of the mid-city when the process may use two CPUs; one for a
+    run too short to pay the threads' hand-over (100 ms: one window)."""
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cpus, raising=False)
-    assert default_threads() == threads
+    file = Path(__file__).parent.parent / "scenarios" / "mid-city.toml"
+    compiled = compile_scenario(file, duration_ps=parse_time(duration))
+    assert auto_threads(compiled.plan, compiled.scenario.simulation) == threads
+    engine = make_engine(compiled.plan, compiled.scenario, threads="auto")
+    assert isinstance(engine, CoreEngine)
+    assert (engine.split is not None) == (threads == 2)
 
 
 @pytest.fixture

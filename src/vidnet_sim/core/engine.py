@@ -42,8 +42,8 @@ class CoreEngine:
 
     With ``threads=2`` the network is cut in two parts (:mod:`vidnet_sim.core.split`) and
     the upstream part runs one step (``step_windows`` windows) ahead of the downstream part
-    on a second thread; the results are the same, bit for bit. It falls back to one thread with a packet log or
-    when the network cannot be cut.
+    on a second thread; the results are the same, bit for bit. It falls back to one thread
+    with a packet log or when the network cannot be cut.
     """
 
     #: How the two parts' steps run: "threads" (at once, on two threads) or, for tests, one
@@ -411,9 +411,9 @@ class CoreEngine:
             self._behind = None
 
     def _up(self, t1: int, final: bool, *, pause_slots: bool = True) -> int:
-        """U's windows up to ``t1`` (and with ``final`` its final pass), its drops recorded in the buffer
-        it fills; stops with ``GROW_SLOTS`` when a frame-slot ring must grow or is full at
-        its limit (unless ``pause_slots`` is false: only with D caught up)."""
+        """U's windows up to ``t1`` (and with ``final`` its final pass), its drops recorded
+        in the buffer it fills; stops with ``GROW_SLOTS`` when a frame-slot ring must grow
+        or is full at its limit (unless ``pause_slots`` is false: only with D caught up)."""
         up = self._parts[0]
         up.EA = (*up.EA[:4], self._drops[self._filling])
         grow = self._run(up, t1, final, pause_slots)

@@ -45,15 +45,22 @@ LINK_STEP_COST = 20.0
 #: Wall seconds of one unit of estimated work (a packet-hop through a FIFO link: about
 #: 37 M/s on one thread of the machine measured in docs/performance.md).
 UNIT_SECONDS = 27e-9
-#: The estimated work a pipeline step should hold at least: each step pays a fixed
-#: hand-over (two thread wake-ups, two kernel calls, the hand-off and the drops' settling:
-#: about 100 microseconds measured), about 2 % of it.
+#: The estimated work a pipeline step should hold: each step pays a fixed hand-over (two
+#: thread wake-ups, two kernel calls, the hand-off and the drops' settling: about 100
+#: microseconds measured), about 2 % of it.
 STEP_SECONDS = 5e-3
-#: At most this many windows per step, and at most this many items (32 bytes each) in
-#: U's inboxes of the cut links at the end of a step: they hold the step's windows, and D
-#: copies the unread ones forward at each of its windows (``kernel._keep_tails``).
+#: At most this many windows per step, and at most this many items crossing the cut per
+#: step: D's links take the arrivals of the step's later windows as tails, copied forward
+#: at each window (``kernel._keep_tails``), which grows with the step (case b of the peers:
+#: 4 windows of 1 460 items each 10 % faster than 1 window, 5 windows 40 % slower).
 MAX_STEP_WINDOWS = 64
-MAX_STEP_ITEMS = 1 << 20
+MAX_STEP_ITEMS = 6000
+#: Two threads pay (:meth:`Split.pays`) when the estimated speed-up is at least
+#: :data:`MIN_BALANCE`, a step holds at least :data:`MIN_STEP_SECONDS` of estimated work
+#: and the whole run at least :data:`MIN_RUN_SECONDS`.
+MIN_BALANCE = 1.4
+MIN_STEP_SECONDS = 0.4e-3
+MIN_RUN_SECONDS = 0.02
 #: The simulated time over which mean rates are taken (the estimate is a ratio: any length).
 _ESTIMATE_PS = 10**12
 
@@ -84,16 +91,32 @@ class Split:
         total = self.cost_upstream + self.cost_downstream
         return total / self.step if self.step > 0 else 1.0
 
+    def _seconds(self, cost: float, span_ps: int) -> float:
+        """Estimated wall seconds of ``cost`` (work per simulated second) over ``span_ps``."""
+        return cost * span_ps / _ESTIMATE_PS * UNIT_SECONDS
+
     def windows_per_step(self, window_ps: int) -> int:
         """How many windows each part runs per pipeline step: enough for the step's
         estimated work to reach :data:`STEP_SECONDS`, at most :data:`MAX_STEP_WINDOWS` and
         :data:`MAX_STEP_ITEMS` items crossing the cut (the results do not depend on it)."""
-        per_window = window_ps / _ESTIMATE_PS
-        step_s = self.step * per_window * UNIT_SECONDS
+        step_s = self._seconds(self.step, window_ps)
         want = int(np.ceil(STEP_SECONDS / step_s)) if step_s > 0 else MAX_STEP_WINDOWS
-        items = self.crossing * per_window
+        items = self.crossing * window_ps / _ESTIMATE_PS
         room = int(MAX_STEP_ITEMS // items) if items > 0 else MAX_STEP_WINDOWS
         return max(1, min(want, MAX_STEP_WINDOWS, room))
+
+    def pays(self, window_ps: int, run_ps: int) -> bool:
+        """Whether two threads should beat one on a run of ``run_ps`` in windows of
+        ``window_ps``, by the estimate: the speed-up (:attr:`balance`) at least
+        :data:`MIN_BALANCE`, a step's work (:meth:`windows_per_step` windows) at least
+        :data:`MIN_STEP_SECONDS` and the run's at least :data:`MIN_RUN_SECONDS`."""
+        step_s = self._seconds(self.step, window_ps * self.windows_per_step(window_ps))
+        run_s = self._seconds(self.cost_upstream + self.cost_downstream, run_ps)
+        return (
+            self.balance >= MIN_BALANCE
+            and step_s >= MIN_STEP_SECONDS
+            and run_s >= MIN_RUN_SECONDS
+        )
 
     def describe(self) -> str:
         """One line: the links in each part, the cut and the estimated balance."""
