@@ -113,9 +113,7 @@ class Split:
         step_s = self._seconds(self.step, window_ps * self.windows_per_step(window_ps))
         run_s = self._seconds(self.cost_upstream + self.cost_downstream, run_ps)
         return (
-            self.balance >= MIN_BALANCE
-            and step_s >= MIN_STEP_SECONDS
-            and run_s >= MIN_RUN_SECONDS
+            self.balance >= MIN_BALANCE and step_s >= MIN_STEP_SECONDS and run_s >= MIN_RUN_SECONDS
         )
 
     def describe(self) -> str:
