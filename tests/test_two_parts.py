@@ -311,9 +311,30 @@ def test_a_starved_camera_grows_its_frame_slots_in_the_upstream_part() -> None:
     assert split.upstream.tolist() == [True, False]  # the first link is U's
     video = plan.group_classes.index("video")
     assert stats.frames_delivered[video] == stats.frames_sent[video] > 0
-    two = _engine(plan, 2, **kw)
-    drive(two, two.state, [200 * MS], changes)
-    assert two._flow[1, K.F_SLOT_MASK] + 1 > 1 << (initial - 1).bit_length()  # grew
+    for step in (1, 3):  # (rings sized for one window: with steps of three windows, D
+        # catches up with U inside a step before a ring grows)
+        with (
+            mock.patch.object(CoreEngine, "force_step_windows", step),
+            mock.patch.object(CoreEngine, "_frames_in_pipeline", lambda self, needed: needed),
+        ):
+            two = _engine(plan, 2, **kw)
+        assert two._flow[1, K.F_SLOT_MASK] + 1 == 1 << (initial - 1).bit_length()
+        downs: list[tuple[int, bool]] = []
+        with mock.patch.object(CoreEngine, "_down", _spy(CoreEngine._down, downs)):
+            got = drive(two, two.state, [200 * MS], changes)
+        assert stats_differences(got, stats) == []
+        assert two._flow[1, K.F_SLOT_MASK] + 1 > 1 << (initial - 1).bit_length()  # grew
+        assert step == 1 or any(t1 % (step * window) for t1, _ in downs)  # caught up inside
+
+
+def _spy(method: Any, calls: list[tuple[int, bool]]) -> Any:
+    """``method`` recording its ``(t1, final)`` arguments in ``calls``."""
+
+    def spy(self: CoreEngine, t1: int, final: bool) -> None:
+        calls.append((t1, final))
+        method(self, t1, final)
+
+    return spy
 
 
 def test_a_full_frame_slot_ring_overflows_as_on_one_thread() -> None:
@@ -574,3 +595,8 @@ def test_progress_ticks_fall_on_window_edges() -> None:
     ]:
         changed = sim.model_copy(update={"duration": duration, "window": window})
         assert progress_tick(changed) == tick
+    # with a pipeline step of 3 windows of 100 ms, whole steps: 900 ms of 100 s, 300 ms of 2 s
+    changed = sim.model_copy(update={"duration": 100 * second, "window": 100 * MS})
+    assert progress_tick(changed, 3) == 900 * MS
+    changed = sim.model_copy(update={"duration": 2 * second, "window": 100 * MS})
+    assert progress_tick(changed, 3) == 300 * MS

@@ -288,9 +288,11 @@ def make_engine(
 def progress_tick(sim: Simulation, windows: int = 1) -> int:
     """How often a run reports its progress: about a hundredth of its duration, rounded down
     to whole windows (at least one), so that the core's windows are not cut short at each
-    report (the results do not depend on where windows end; the speed does), and at least
-    ``windows`` windows (a two-thread core's pipeline step: ``CoreEngine.step_windows``)."""
-    return max(sim.window * windows, sim.duration // 100 // sim.window * sim.window)
+    report (the results do not depend on where windows end; the speed does); with
+    ``windows``, whole multiples of that many windows (a two-thread core's pipeline step,
+    ``CoreEngine.step_windows``: no step is cut short either)."""
+    unit = sim.window * windows
+    return max(unit, sim.duration // 100 // unit * unit)
 
 
 def check_epoch_count(scenario: Scenario, n_groups: int, n_epochs: int) -> None:

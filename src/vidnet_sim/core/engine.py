@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core.histogram import N_BUCKETS
-from vidnet_sim.core.limits import check_limits
+from vidnet_sim.core.limits import check_limits, frame_slots_needed
 from vidnet_sim.core.split import Split, split_links
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.network.plan import NetworkPlan
@@ -93,6 +93,15 @@ class CoreEngine:
         flow_group = src.group[plan.flow_source].astype(np.int64)
         flow_header = src.header_bytes[plan.flow_source].astype(np.int64)
         frames_needed = check_limits(plan, self.window_ps, self.end_ps)
+        self.split: Split | None = None
+        self.step_windows = 1
+        if threads == 2 and not log:
+            self.split = split_links(plan, self.window_ps)
+        if self.split is not None:
+            self.step_windows = self.force_step_windows or self.split.windows_per_step(
+                self.window_ps
+            )
+            frames_needed = self._frames_in_pipeline(frames_needed)
         # per delivery flow: group, header bytes, last latency (jitter), frame-slot ring
         self._flow = K.table(n_flows, K.N_FCOLS)
         self._flow[:, K.F_GROUP] = flow_group
@@ -167,12 +176,8 @@ class CoreEngine:
         self._TA = table_arrays(plan.sources)  # (the parameters, fixed for the run)
         self._SA = state_arrays(state)
         self._log = np.empty((1024 if log else 1, K.LOG_COLS), np.int64)
-        self.split: Split | None = None
-        if threads == 2 and not log:
-            self.split = split_links(plan, self.window_ps)
         self._worker: _Worker | None = None
         self._behind: tuple[int, bool] | None = None  # the step D has still to run
-        self.step_windows = 1
         if self.split is None:
             self._parts = [self._part(work, L, np.ones(n_links, np.bool_), self._gstat_k)]
         else:
@@ -186,12 +191,19 @@ class CoreEngine:
                 self._part(work[~in_up], L, ~up, self._gstat_k),
             ]
             self._drops = [_drop_buffer(), _drop_buffer()]
-            self.step_windows = self.force_step_windows or self.split.windows_per_step(
-                self.window_ps
-            )
             self._filling = 0  # the buffer the upstream part fills
 
     # --- frame-slot rings ------------------------------------------------------------
+    def _frames_in_pipeline(self, needed: list[int]) -> list[int]:
+        """``needed`` (frame slots per camera flow, one thread) for a pipeline whose steps
+        hold ``step_windows`` windows: a frame U opens may be settled by D two steps later,
+        so the rings start as large as for windows of a step each (within the ring limit):
+        a ring that grows pauses both parts (the results are the same either way)."""
+        if self.step_windows == 1:
+            return needed
+        more = frame_slots_needed(self.plan, self.window_ps * self.step_windows, self.end_ps)
+        return [min(max(a, b), self.max_frame_slots) for a, b in zip(needed, more, strict=True)]
+
     def _frame_slots(self, needed: list[int]) -> tuple[I64, I64, I64, int]:
         """Per camera flow, a ring of frame slots for every frame it can have in flight
         (``needed``, from ``limits.frame_slots_needed``; the kernel grows a ring that proves
