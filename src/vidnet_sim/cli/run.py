@@ -195,7 +195,7 @@ def packet_groups_option(values: tuple[str, ...]) -> list[str] | None:
     help="Threads of the packet core: 2 cuts the network in two parts run side by side, "
     "one step of windows apart (the same results); auto takes 2 when this process may use "
     "two CPUs and the cut's estimate says they pay (an estimated speed-up of 1.4 or more, "
-    "at least 0.4 ms of work per step and 20 ms in the whole run), else 1. A packet log "
+    "at least 0.2 ms of work per step and 10 ms in the whole run), else 1. A packet log "
     "(--packets, --hops, --explain) runs on one.",
 )
 def run(

@@ -36,15 +36,18 @@ F64 = npt.NDArray[np.float64]
 #: cycles per hop measured at 92550fa say), of copying one item from U's inbox to D's, and
 #: of a link's pass in a window whatever its packets (its setup and cache misses; with the
 #: sources', from the two parts' times measured on the large city: docs/performance.md).
+#: A fit to the parts' times on four networks cut case e closer to balance but the
+#: mid-city further (docs/performance.md, "Calibrating the cut"): kept as they were.
 GEN_COST = 0.4
 INJECT_COST = 0.3
 DELIVER_COST = 0.7
 MERGE_COST = 0.2
 HAND_OFF_COST = 0.15
 LINK_STEP_COST = 20.0
-#: Wall seconds of one unit of estimated work (a packet-hop through a FIFO link: about
-#: 37 M/s on one thread of the machine measured in docs/performance.md).
-UNIT_SECONDS = 27e-9
+#: Wall seconds of one unit of estimated work: the parts' times measured alone against
+#: their estimates on case b and e of the peers, the mid-city and the large city (12 to 14
+#: ns; docs/performance.md).
+UNIT_SECONDS = 13.5e-9
 #: The estimated work a pipeline step should hold: each step pays a fixed hand-over (two
 #: thread wake-ups, two kernel calls, the hand-off and the drops' settling: about 100
 #: microseconds measured), about 2 % of it.
@@ -60,8 +63,8 @@ MAX_STEP_ITEMS = 8000
 #: :data:`MIN_BALANCE`, a step holds at least :data:`MIN_STEP_SECONDS` of estimated work
 #: and the whole run at least :data:`MIN_RUN_SECONDS`.
 MIN_BALANCE = 1.4
-MIN_STEP_SECONDS = 0.4e-3
-MIN_RUN_SECONDS = 0.02
+MIN_STEP_SECONDS = 0.2e-3
+MIN_RUN_SECONDS = 0.01
 #: The simulated time over which mean rates are taken (the estimate is a ratio: any length).
 _ESTIMATE_PS = 10**12
 
