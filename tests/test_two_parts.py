@@ -9,12 +9,13 @@ when the threads happen to race."""
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 import signal
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,6 @@ from planning import (
 from test_core import Change, drive
 from test_core_qos import qos_plan
 from vidnet_sim.cli import main
-from vidnet_sim.cli.run import default_threads
 from vidnet_sim.core import engine as E  # noqa: N812
 from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core.engine import CoreEngine
@@ -55,13 +55,16 @@ from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import EXIT_OK, EXIT_USAGE
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.reference import stats_differences
-from vidnet_sim.runner import compile_scenario, progress_tick, run
+from vidnet_sim.runner import auto_threads, compile_scenario, make_engine, progress_tick, run
 from vidnet_sim.scenario.load import parse_scenario_dict
 from vidnet_sim.scenario.model import Scenario
 from vidnet_sim.scenario.toml_file import read_toml
 from vidnet_sim.scenario.units import parse_time
 
 ORDERS = ("up-first", "down-first", "threads")
+#: Windows per pipeline step the comparisons force (besides the chosen one): one, and
+#: steps that end inside a run's pieces and across its changes.
+STEPS = (1, 3, 8)
 SCENARIOS = sorted(
     p
     for p in (Path(__file__).parent.parent / "scenarios").glob("*.toml")
@@ -89,7 +92,8 @@ def compare(
     **kw: Any,
 ) -> tuple[RunStats, Split]:
     """Run ``plan`` on one thread, then cut in two (at ``depth``, or where the split puts
-    it) in each order; assert the statistics are equal. Returns them and the split."""
+    it) in each order, with each number of windows per step (``STEPS`` and the chosen
+    one); assert the statistics are equal. Returns them and the split."""
     one = _engine(plan, 1, **kw)
     expected = drive(one, one.state, cuts, changes)
     split: Split | None = None
@@ -98,13 +102,17 @@ def compare(
         return split_links(p, window_ps, depth)
 
     with mock.patch.object(E, "split_links", cut):
-        for order in ORDERS:
-            with mock.patch.object(CoreEngine, "part_order", order):
+        for order, step in itertools.product(ORDERS, (None, *STEPS)):
+            with (
+                mock.patch.object(CoreEngine, "part_order", order),
+                mock.patch.object(CoreEngine, "force_step_windows", step),
+            ):
                 two = _engine(plan, 2, **kw)
                 assert two.split is not None
+                assert step is None or two.step_windows == step
                 split = two.split
                 got = drive(two, two.state, cuts, changes)
-            assert stats_differences(got, expected) == [], order
+            assert stats_differences(got, expected) == [], (order, step)
             assert two._worker is None  # (stopped by finish)
     assert split is not None
     return expected, split
@@ -303,9 +311,30 @@ def test_a_starved_camera_grows_its_frame_slots_in_the_upstream_part() -> None:
     assert split.upstream.tolist() == [True, False]  # the first link is U's
     video = plan.group_classes.index("video")
     assert stats.frames_delivered[video] == stats.frames_sent[video] > 0
-    two = _engine(plan, 2, **kw)
-    drive(two, two.state, [200 * MS], changes)
-    assert two._flow[1, K.F_SLOT_MASK] + 1 > 1 << (initial - 1).bit_length()  # grew
+    for step in (1, 3):  # (rings sized for one window: with steps of three windows, D
+        # catches up with U inside a step before a ring grows)
+        with (
+            mock.patch.object(CoreEngine, "force_step_windows", step),
+            mock.patch.object(CoreEngine, "_frames_in_pipeline", lambda self, needed: needed),
+        ):
+            two = _engine(plan, 2, **kw)
+        assert two._flow[1, K.F_SLOT_MASK] + 1 == 1 << (initial - 1).bit_length()
+        downs: list[tuple[int, bool]] = []
+        with mock.patch.object(CoreEngine, "_down", _spy(CoreEngine._down, downs)):
+            got = drive(two, two.state, [200 * MS], changes)
+        assert stats_differences(got, stats) == []
+        assert two._flow[1, K.F_SLOT_MASK] + 1 > 1 << (initial - 1).bit_length()  # grew
+        assert step == 1 or any(t1 % (step * window) for t1, _ in downs)  # caught up inside
+
+
+def _spy(method: Any, calls: list[tuple[int, bool]]) -> Any:
+    """``method`` recording its ``(t1, final)`` arguments in ``calls``."""
+
+    def spy(self: CoreEngine, t1: int, final: bool) -> None:
+        calls.append((t1, final))
+        method(self, t1, final)
+
+    return spy
 
 
 def test_a_full_frame_slot_ring_overflows_as_on_one_thread() -> None:
@@ -323,10 +352,12 @@ def test_a_full_frame_slot_ring_overflows_as_on_one_thread() -> None:
         stats, _ = compare(plan, depth=1, cuts=[stop], changes=changes, **kw)
     video = plan.group_classes.index("video")
     assert stats.frames_delivered[video] == stats.frames_sent[video] > 0
-    for threads, order in [(1, "threads"), *((2, order) for order in ORDERS)]:
+    ways = [(1, "threads", None), *((2, o, m) for o in ORDERS for m in (None, *STEPS))]
+    for threads, order, step in ways:
         with (
             mock.patch.object(CoreEngine, "max_frame_slots", 4),
             mock.patch.object(CoreEngine, "part_order", order),
+            mock.patch.object(CoreEngine, "force_step_windows", step),
         ):
             engine = _engine(plan, threads, **kw)
             with pytest.raises(RuntimeError, match="more than 4 frames in flight"):
@@ -339,13 +370,16 @@ DURATIONS = {"large-city": "300ms"}
 
 
 def _equals_one_thread(scenario: Path | Scenario, duration_ps: int | None = None) -> RunStats:
-    """Run ``scenario`` on one thread and on two in each part order; assert the statistics
-    are equal and return them."""
+    """Run ``scenario`` on one thread and on two in each part order (and with steps of
+    the chosen length and of 3 windows); assert the statistics are equal and return them."""
     one = run(scenario, write=False, duration_ps=duration_ps).stats
-    for order in ORDERS:
-        with mock.patch.object(CoreEngine, "part_order", order):
+    for order, step in itertools.product(ORDERS, (None, 3)):
+        with (
+            mock.patch.object(CoreEngine, "part_order", order),
+            mock.patch.object(CoreEngine, "force_step_windows", step),
+        ):
             two = run(scenario, write=False, duration_ps=duration_ps, threads=2).stats
-        assert stats_differences(two, one) == [], order
+        assert stats_differences(two, one) == [], (order, step)
     assert one.packet_hops > 0
     return one
 
@@ -426,30 +460,49 @@ def test_tree_plan_two_levels_equals_one_thread() -> None:
 
 # --------------------------------------------------------------------------- command line
 def test_run_threads_option(tmp_path: Path) -> None:
-    """``vidnet-sim run --threads 1`` and ``--threads 2`` print the same summary; a third
-    thread is a usage error naming the option."""
+    """``vidnet-sim run --threads 1``, ``--threads 2`` and ``--threads auto`` print the same
+    summary; a third thread is a usage error naming the option."""
     file = Path(__file__).parent.parent / "scenarios" / "small-town.toml"
     docs = []
-    for n in ("1", "2"):
+    for n in ("1", "2", "auto"):
         args = ["run", str(file), "--duration", "500ms", "--out", str(tmp_path / n), "--json"]
         res = CliRunner().invoke(main, [*args, "--threads", n])
         assert res.exit_code == EXIT_OK, res.output
         doc = json.loads(res.stdout)
         del doc["wall_seconds"], doc["results"]
         docs.append(doc)
-    assert docs[0] == docs[1]
+    assert docs[0] == docs[1] == docs[2]
     bad = CliRunner().invoke(main, ["run", str(file), "--threads", "3"])
     assert bad.exit_code == EXIT_USAGE and "'--threads'" in bad.output
 
 
-@pytest.mark.parametrize(("cpus", "threads"), [({0}, 1), ({0, 1}, 2), ({0, 1, 2, 3}, 2)])
-def test_default_threads_follow_the_cpus_this_process_may_use(
-    cpus: set[int], threads: int, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("cpus", "duration", "threads"),
+    [({0}, "10s", 1), ({0, 1}, "10s", 2), ({0, 1, 2, 3}, "10s", 2), ({0, 1}, "100ms", 1)],
+)
+def test_auto_threads_follow_the_cpus_and_the_estimate(
+    cpus: set[int], duration: str, threads: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Two threads for 10 s of the mid-city when the process may use two CPUs; one for a
+    run too short to pay the threads' hand-over (100 ms: one window)."""
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cpus, raising=False)
-    assert default_threads() == threads
+    file = Path(__file__).parent.parent / "scenarios" / "mid-city.toml"
+    compiled = compile_scenario(file, duration_ps=parse_time(duration))
+    assert auto_threads(compiled.plan, compiled.scenario.simulation) == threads
+    engine = make_engine(compiled.plan, compiled.scenario, threads="auto")
+    assert isinstance(engine, CoreEngine)
+    assert (engine.split is not None) == (threads == 2)
 
 
+@pytest.fixture
+def one_window_steps() -> Iterator[None]:
+    """Steps of one window (the chosen length would run this tiny plan in one step, with
+    no second thread)."""
+    with mock.patch.object(CoreEngine, "force_step_windows", 1):
+        yield
+
+
+@pytest.mark.usefixtures("one_window_steps")
 def test_an_engine_dropped_unfinished_stops_its_thread() -> None:
     plan = _deep_plan(multicast=False)
     engine = _engine(plan, 2, warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=50 * US)
@@ -460,6 +513,7 @@ def test_an_engine_dropped_unfinished_stops_its_thread() -> None:
     assert not any(t.name == "vidnet-upstream" for t in threading.enumerate())
 
 
+@pytest.mark.usefixtures("one_window_steps")
 def test_an_engine_whose_upstream_part_raised_is_collected_and_its_thread_ends() -> None:
     """An error in U's step on the second thread reaches the caller; the worker keeps neither
     it nor its traceback (whose frames hold the engine), so the engine dropped after the
@@ -541,3 +595,8 @@ def test_progress_ticks_fall_on_window_edges() -> None:
     ]:
         changed = sim.model_copy(update={"duration": duration, "window": window})
         assert progress_tick(changed) == tick
+    # with a pipeline step of 3 windows of 100 ms, whole steps: 900 ms of 100 s, 300 ms of 2 s
+    changed = sim.model_copy(update={"duration": 100 * second, "window": 100 * MS})
+    assert progress_tick(changed, 3) == 900 * MS
+    changed = sim.model_copy(update={"duration": 2 * second, "window": 100 * MS})
+    assert progress_tick(changed, 3) == 300 * MS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 from vidnet_sim.core.engine import CoreEngine, LogSink
 from vidnet_sim.core.histogram import N_BUCKETS
 from vidnet_sim.core.limits import check_limits
+from vidnet_sim.core.split import split_links
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.core.volume import check_volume
 from vidnet_sim.errors import Problem, ScenarioError
@@ -212,6 +214,27 @@ def sla_targets(scenario: Scenario) -> dict[str, SlaTargets]:
     return out
 
 
+#: The core's threads: 1, 2, or "auto" (:func:`auto_threads` chooses).
+Threads = int | Literal["auto"]
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+
+
+def auto_threads(plan: NetworkPlan, sim: Simulation) -> int:
+    """The core's threads for ``plan`` run as ``sim`` says: 2 when this process may use two
+    CPUs and the network's cut in two pays by its estimate (``Split.pays``: an estimated
+    speed-up of 1.4 or more, at least 0.2 ms of work per pipeline step, 10 ms in the whole
+    run), else 1."""
+    if usable_cpus() < 2:
+        return 1
+    split = split_links(plan, sim.window)
+    return 2 if split is not None and split.pays(sim.window, sim.duration) else 1
+
+
 def make_engine(
     plan: NetworkPlan,
     scenario: Scenario,
@@ -220,7 +243,7 @@ def make_engine(
     log: bool = False,
     epochs: npt.NDArray[np.int64] | None = None,
     log_sink: LogSink | None = None,
-    threads: int = 1,
+    threads: Threads = 1,
 ) -> Engine:
     """A fresh engine of the given kind for ``plan`` (all sources off until the timeline).
 
@@ -229,9 +252,12 @@ def make_engine(
     ``log_sink``: with ``log``, what takes the packet log as the run goes (the core's
     window by window, the reference's whole at the end; see
     :class:`~vidnet_sim.core.engine.CoreEngine`). ``threads``: the core's threads (1 or 2:
-    the network cut in two parts, one window apart; the results are the same).
+    the network cut in two parts, one step apart; the results are the same), or
+    ``"auto"``: :func:`auto_threads`.
     """
     sim = scenario.simulation
+    if threads == "auto":
+        threads = 1 if log else auto_threads(plan, sim)
     state = SourceState.initial(plan.sources)
     if engine == "reference":
         return ReferenceEngine(
@@ -259,11 +285,14 @@ def make_engine(
     )
 
 
-def progress_tick(sim: Simulation) -> int:
+def progress_tick(sim: Simulation, windows: int = 1) -> int:
     """How often a run reports its progress: about a hundredth of its duration, rounded down
     to whole windows (at least one), so that the core's windows are not cut short at each
-    report (the results do not depend on where windows end; the speed does)."""
-    return max(sim.window, sim.duration // 100 // sim.window * sim.window)
+    report (the results do not depend on where windows end; the speed does); with
+    ``windows``, whole multiples of that many windows (a two-thread core's pipeline step,
+    ``CoreEngine.step_windows``: no step is cut short either)."""
+    unit = sim.window * windows
+    return max(unit, sim.duration // 100 // unit * unit)
 
 
 def check_epoch_count(scenario: Scenario, n_groups: int, n_epochs: int) -> None:
@@ -324,7 +353,7 @@ def run(
     packet_groups: Sequence[str] | None = None,
     hops: bool = False,
     explain: bool = False,
-    threads: int = 1,
+    threads: Threads = 1,
 ) -> RunResult:
     """Simulate a scenario (a loaded :class:`Scenario` or a path to its TOML file).
 
@@ -345,7 +374,7 @@ def run(
     ``RunResult.packet_hops``). With ``explain`` it logs them too and the run gets the
     ``latency_parts`` table (where each group's latency comes from:
     :mod:`vidnet_sim.results.latency_parts`, summed window by window), written as
-    ``latency_parts.parquet``. ``threads``: the core's threads (1 or 2, see
+    ``latency_parts.parquet``. ``threads``: the core's threads (1, 2 or ``"auto"``, see
     :func:`make_engine`; a packet log runs on one).
 
     Returns a :class:`RunResult`; unless ``write`` is false, also writes the Parquet tables
@@ -415,9 +444,9 @@ def run(
         wall1 = time.perf_counter()
         if on_phase is not None:
             on_phase("simulation")
-        stats = drive(
-            eng, actions, sim.duration, tick_ps=progress_tick(sim), on_progress=on_progress
-        )
+        step = eng.step_windows if isinstance(eng, CoreEngine) else 1
+        tick = progress_tick(sim, step)
+        stats = drive(eng, actions, sim.duration, tick_ps=tick, on_progress=on_progress)
         wall = time.perf_counter() - wall1
         stats.wall_seconds = wall
         if len(stats.epoch_starts_ps) == len(epoch_starts):

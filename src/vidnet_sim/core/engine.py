@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core.histogram import N_BUCKETS
-from vidnet_sim.core.limits import check_limits
+from vidnet_sim.core.limits import check_limits, frame_slots_needed
 from vidnet_sim.core.split import Split, split_links
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.network.plan import NetworkPlan
@@ -41,9 +41,9 @@ class CoreEngine:
     the sink copies what it keeps), ``final`` true for the last call, in :meth:`finish`.
 
     With ``threads=2`` the network is cut in two parts (:mod:`vidnet_sim.core.split`) and
-    the upstream part runs one window ahead of the downstream part on a second thread; the
-    results are the same, bit for bit. It falls back to one thread with a packet log or
-    when the network cannot be cut.
+    the upstream part runs one step (``step_windows`` windows) ahead of the downstream part
+    on a second thread; the results are the same, bit for bit. It falls back to one thread
+    with a packet log or when the network cannot be cut.
     """
 
     #: How the two parts' steps run: "threads" (at once, on two threads) or, for tests, one
@@ -52,6 +52,9 @@ class CoreEngine:
     #: How many frame slots a camera flow's ring may grow to: ``kernel.MAX_FRAME_SLOTS``; a
     #: power of two lower for tests, which cannot reach the real limit in a short run.
     max_frame_slots = K.MAX_FRAME_SLOTS
+    #: With two threads, the windows per pipeline step: ``None`` chooses them from the
+    #: split's estimate (:meth:`Split.windows_per_step`); a number for tests.
+    force_step_windows: int | None = None
 
     def __init__(
         self,
@@ -90,6 +93,15 @@ class CoreEngine:
         flow_group = src.group[plan.flow_source].astype(np.int64)
         flow_header = src.header_bytes[plan.flow_source].astype(np.int64)
         frames_needed = check_limits(plan, self.window_ps, self.end_ps)
+        self.split: Split | None = None
+        self.step_windows = 1
+        if threads == 2 and not log:
+            self.split = split_links(plan, self.window_ps)
+        if self.split is not None:
+            self.step_windows = self.force_step_windows or self.split.windows_per_step(
+                self.window_ps
+            )
+            frames_needed = self._frames_in_pipeline(frames_needed)
         # per delivery flow: group, header bytes, last latency (jitter), frame-slot ring
         self._flow = K.table(n_flows, K.N_FCOLS)
         self._flow[:, K.F_GROUP] = flow_group
@@ -164,11 +176,8 @@ class CoreEngine:
         self._TA = table_arrays(plan.sources)  # (the parameters, fixed for the run)
         self._SA = state_arrays(state)
         self._log = np.empty((1024 if log else 1, K.LOG_COLS), np.int64)
-        self.split: Split | None = None
-        if threads == 2 and not log:
-            self.split = split_links(plan, self.window_ps)
         self._worker: _Worker | None = None
-        self._behind: tuple[int, bool] | None = None  # the window D has still to run
+        self._behind: tuple[int, bool] | None = None  # the step D has still to run
         if self.split is None:
             self._parts = [self._part(work, L, np.ones(n_links, np.bool_), self._gstat_k)]
         else:
@@ -185,6 +194,16 @@ class CoreEngine:
             self._filling = 0  # the buffer the upstream part fills
 
     # --- frame-slot rings ------------------------------------------------------------
+    def _frames_in_pipeline(self, needed: list[int]) -> list[int]:
+        """``needed`` (frame slots per camera flow, one thread) for a pipeline whose steps
+        hold ``step_windows`` windows: a frame U opens may be settled by D two steps later,
+        so the rings start as large as for windows of a step each (within the ring limit):
+        a ring that grows pauses both parts (the results are the same either way)."""
+        if self.step_windows == 1:
+            return needed
+        more = frame_slots_needed(self.plan, self.window_ps * self.step_windows, self.end_ps)
+        return [min(max(a, b), self.max_frame_slots) for a, b in zip(needed, more, strict=True)]
+
     def _frame_slots(self, needed: list[int]) -> tuple[I64, I64, I64, int]:
         """Per camera flow, a ring of frame slots for every frame it can have in flight
         (``needed``, from ``limits.frame_slots_needed``; the kernel grows a ring that proves
@@ -343,26 +362,31 @@ class CoreEngine:
             self._log_sink(self._log[: cursor[K.CU_LOG_N]], final)
             cursor[K.CU_LOG_N] = 0
 
-    # --- two parts, one window apart ----------------------------------------------------
+    # --- two parts, one step apart ------------------------------------------------------
     def _pipeline(self, t_to: int, final: bool) -> None:
         """Simulate to ``t_to`` (then with ``final`` the final pass) with the network cut in
-        two: at step k the upstream part U runs window k while the downstream part D runs
-        window k - 1; then U's output of window k (its cut links' inboxes, its drops) is
-        handed to D.
+        two, in steps of ``self.step_windows`` windows: at step k the upstream part U runs
+        step k's windows on the second thread while the downstream part D runs step k - 1's;
+        then U's output of step k (its cut links' inboxes, its drops) is handed to D. A
+        step's fixed cost (the threads' hand-over, two kernel calls, the hand-off) is paid
+        once for its windows; D's link merges take the arrivals of later windows in its
+        inboxes as tails, and drops commute with deliveries, so the results do not depend
+        on the step's length.
 
-        The call returns with U caught up and D one window behind (``_behind``): the
+        The call returns with U caught up and D one step behind (``_behind``): the
         timeline may change the sources (active, scale, layouts) before the next call, and
-        only U's steps read them (D's work list has links only), so D's last window runs
+        only U's steps read them (D's work list has links only), so D's last step runs
         beside U's first of the next call. D catches up (``_catch_up``) at the final pass
         and whenever statistics are read."""
         steps: list[tuple[int, bool]] = []
         t0 = self.t
+        span = self.window_ps * self.step_windows
         while t0 < t_to:
-            t0 = min(t0 + self.window_ps, t_to)
+            t0 = min(t0 + span, t_to)
             steps.append((t0, False))
         if final:
             steps.append((t_to, True))
-        behind = self._behind  # D's window
+        behind = self._behind  # D's step
         for t1, last in steps:
             grow = self._up(t1, last) if behind is None else self._together(t1, last, behind)
             while grow == K.GROW_SLOTS:  # (both parts stopped: U may grow the shared table)
@@ -374,12 +398,17 @@ class CoreEngine:
             self._catch_up()
 
     def _grow_slots(self, t1: int, final: bool) -> int:
-        """U stopped on a frame-slot ring that must grow, D caught up: grow the ring and
-        resume U. A ring full at its limit cannot grow: U resumes without pausing, now
-        that D has freed every slot it frees before this step on one thread (the flow's
-        delivering links all come after its source in one thread's work list), so the
-        frame overflows exactly when it would on one thread."""
-        up = self._parts[0]
+        """U stopped on a frame-slot ring that must grow, D done with its step: D catches
+        up with U (U's output so far handed off, D's windows before U's run), then the
+        ring grows and U resumes. A ring full at its limit cannot grow: U resumes without
+        pausing, now that D has freed every slot it frees before this window on one thread
+        (the flow's delivering links all come after its source in one thread's work list),
+        so the frame overflows exactly when it would on one thread."""
+        up, down = self._parts
+        t_up = int(up.cursor[K.CU_T0])  # (the window U stopped in starts there)
+        if t_up > down.cursor[K.CU_T0]:
+            self._hand_off()  # (the part of U's window it ran: D reads it as tails)
+            self._down(t_up, False)
         f = up.cursor[K.CU_ARG]
         if self._flow[f, K.F_SLOT_MASK] + 1 >= self._flow[f, K.F_SLOT_LIMIT]:
             return self._up(t1, final, pause_slots=False)
@@ -394,9 +423,9 @@ class CoreEngine:
             self._behind = None
 
     def _up(self, t1: int, final: bool, *, pause_slots: bool = True) -> int:
-        """U's window ending at ``t1`` (or its final pass), its drops recorded in the buffer
-        it fills; stops with ``GROW_SLOTS`` when a frame-slot ring must grow or is full at
-        its limit (unless ``pause_slots`` is false: only with D caught up)."""
+        """U's windows up to ``t1`` (and with ``final`` its final pass), its drops recorded
+        in the buffer it fills; stops with ``GROW_SLOTS`` when a frame-slot ring must grow
+        or is full at its limit (unless ``pause_slots`` is false: only with D caught up)."""
         up = self._parts[0]
         up.EA = (*up.EA[:4], self._drops[self._filling])
         grow = self._run(up, t1, final, pause_slots)
@@ -404,8 +433,8 @@ class CoreEngine:
         return grow
 
     def _down(self, t1: int, final: bool) -> None:
-        """D's window ending at ``t1`` (or its final pass), after settling U's drops of that
-        window."""
+        """D's windows up to ``t1`` (and with ``final`` its final pass), after settling the
+        drops U handed over."""
         down = self._parts[1]
         K.settle_drops(
             self._drops[1 - self._filling],
@@ -424,7 +453,7 @@ class CoreEngine:
         self._run(down, t1, final, False)
 
     def _together(self, t1: int, final: bool, behind: tuple[int, bool]) -> int:
-        """U's window ending at ``t1`` beside D's window ``behind``: on two threads, or one
+        """U's step ending at ``t1`` beside D's step ``behind``: on two threads, or one
         after the other (``part_order``, for tests: "up-first" or "down-first")."""
         if self.part_order == "up-first":
             grow = self._up(t1, final)
@@ -444,7 +473,7 @@ class CoreEngine:
         return grow
 
     def _hand_off(self) -> None:
-        """Move U's output of the window it ran to D: the inboxes of the cut links; the
+        """Move U's output of the windows it ran to D: the inboxes of the cut links; the
         buffer of drops U filled becomes the one D settles next."""
         up, down = self._parts
         assert self.split is not None

@@ -36,12 +36,35 @@ F64 = npt.NDArray[np.float64]
 #: cycles per hop measured at 92550fa say), of copying one item from U's inbox to D's, and
 #: of a link's pass in a window whatever its packets (its setup and cache misses; with the
 #: sources', from the two parts' times measured on the large city: docs/performance.md).
+#: A fit to the parts' times on four networks cut case e closer to balance but the
+#: mid-city further (docs/performance.md, "Calibrating the cut"): kept as they were.
 GEN_COST = 0.4
 INJECT_COST = 0.3
 DELIVER_COST = 0.7
 MERGE_COST = 0.2
 HAND_OFF_COST = 0.15
 LINK_STEP_COST = 20.0
+#: Wall seconds of one unit of estimated work: the parts' times measured alone against
+#: their estimates on case b and e of the peers, the mid-city and the large city (12 to 14
+#: ns; docs/performance.md).
+UNIT_SECONDS = 13.5e-9
+#: The estimated work a pipeline step should hold: each step pays a fixed hand-over (two
+#: thread wake-ups, two kernel calls, the hand-off and the drops' settling: about 100
+#: microseconds measured), about 2 % of it.
+STEP_SECONDS = 5e-3
+#: At most this many windows per step, and at most this many items crossing the cut per
+#: step: D's links take the arrivals of the step's later windows as tails, copied forward
+#: at each window (``kernel._keep_tails``), which grows with the step (case b of the peers,
+#: 1 460 items per window: best at 4 to 6 windows a step, 16 windows 10 % slower, 50 windows
+#: 60 % slower; the small town, 2 190 items: best at 3 to 8, 16 windows 25 % slower).
+MAX_STEP_WINDOWS = 64
+MAX_STEP_ITEMS = 8000
+#: Two threads pay (:meth:`Split.pays`) when the estimated speed-up is at least
+#: :data:`MIN_BALANCE`, a step holds at least :data:`MIN_STEP_SECONDS` of estimated work
+#: and the whole run at least :data:`MIN_RUN_SECONDS`.
+MIN_BALANCE = 1.4
+MIN_STEP_SECONDS = 0.2e-3
+MIN_RUN_SECONDS = 0.01
 #: The simulated time over which mean rates are taken (the estimate is a ratio: any length).
 _ESTIMATE_PS = 10**12
 
@@ -50,13 +73,15 @@ _ESTIMATE_PS = 10**12
 class Split:
     """A cut of a plan's links: ``upstream[l]`` is true for U's links; ``cut`` lists D's
     links fed by U (a link of U or a source); the estimated work of each part per
-    simulated second (packet-hop units) and the items crossing the cut."""
+    simulated second (packet-hop units) and the items crossing the cut (per simulated
+    second)."""
 
     upstream: npt.NDArray[np.bool_]
     cut: I64
     cost_upstream: float
     cost_downstream: float
     cost_hand_off: float
+    crossing: float = 0.0
 
     @property
     def step(self) -> float:
@@ -69,6 +94,31 @@ class Split:
         """The estimated speed-up over one core: all the work over the pipeline's step."""
         total = self.cost_upstream + self.cost_downstream
         return total / self.step if self.step > 0 else 1.0
+
+    def _seconds(self, cost: float, span_ps: int) -> float:
+        """Estimated wall seconds of ``cost`` (work per simulated second) over ``span_ps``."""
+        return cost * span_ps / _ESTIMATE_PS * UNIT_SECONDS
+
+    def windows_per_step(self, window_ps: int) -> int:
+        """How many windows each part runs per pipeline step: enough for the step's
+        estimated work to reach :data:`STEP_SECONDS`, at most :data:`MAX_STEP_WINDOWS` and
+        :data:`MAX_STEP_ITEMS` items crossing the cut (the results do not depend on it)."""
+        step_s = self._seconds(self.step, window_ps)
+        want = int(np.ceil(STEP_SECONDS / step_s)) if step_s > 0 else MAX_STEP_WINDOWS
+        items = self.crossing * window_ps / _ESTIMATE_PS
+        room = int(MAX_STEP_ITEMS // items) if items > 0 else MAX_STEP_WINDOWS
+        return max(1, min(want, MAX_STEP_WINDOWS, room))
+
+    def pays(self, window_ps: int, run_ps: int) -> bool:
+        """Whether two threads should beat one on a run of ``run_ps`` in windows of
+        ``window_ps``, by the estimate: the speed-up (:attr:`balance`) at least
+        :data:`MIN_BALANCE`, a step's work (:meth:`windows_per_step` windows) at least
+        :data:`MIN_STEP_SECONDS` and the run's at least :data:`MIN_RUN_SECONDS`."""
+        step_s = self._seconds(self.step, window_ps * self.windows_per_step(window_ps))
+        run_s = self._seconds(self.cost_upstream + self.cost_downstream, run_ps)
+        return (
+            self.balance >= MIN_BALANCE and step_s >= MIN_STEP_SECONDS and run_s >= MIN_RUN_SECONDS
+        )
 
     def describe(self) -> str:
         """One line: the links in each part, the cut and the estimated balance."""
@@ -190,6 +240,7 @@ def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> 
             cost_upstream=sources + float(cost[upstream].sum()),
             cost_downstream=float(cost[~upstream].sum()),
             cost_hand_off=HAND_OFF_COST * float(rate[crossing].sum()),
+            crossing=float(rate[crossing].sum()),
         )
 
     if depth is not None:
