@@ -47,7 +47,7 @@ import md1  # noqa: E402
 from cases import Case, case_a, case_b, case_c, case_d, case_e, make_trace, to_toml  # noqa: E402
 
 from vidnet_sim.network.plan import NetworkPlan, build_plan  # noqa: E402
-from vidnet_sim.runner import make_engine, with_overrides  # noqa: E402
+from vidnet_sim.runner import Threads, make_engine, with_overrides  # noqa: E402
 from vidnet_sim.scenario import Scenario, parse_scenario_dict  # noqa: E402
 from vidnet_sim.timeline.driver import drive, scenario_actions  # noqa: E402
 from vidnet_sim.traffic.generate import G_SEQ, G_T, G_WIRE, generate  # noqa: E402
@@ -95,7 +95,7 @@ def run_ours(
     plan: NetworkPlan,
     engine: str = "core",
     log_packets: bool = False,
-    threads: int = 1,
+    threads: Threads = 1,
 ) -> tuple[OursRun, Any]:
     eng = make_engine(plan, scenario, engine, log=log_packets, threads=threads)  # type: ignore[arg-type]
     actions = scenario_actions(scenario, plan)
@@ -352,6 +352,15 @@ def rel(a: float, b: float) -> float:
 # --- main ------------------------------------------------------------------------------------
 
 
+def _threads(text: str) -> Threads:
+    """``--threads``: 1, 2 or auto."""
+    if text == "auto":
+        return "auto"
+    if text in ("1", "2"):
+        return int(text)
+    raise argparse.ArgumentTypeError(f"expected 1, 2 or auto, got {text!r}")
+
+
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
@@ -382,10 +391,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument(
         "--threads",
-        type=int,
-        choices=(1, 2),
-        default=1,
-        help="threads of vidnet-sim's core in the timed runs (default 1)",
+        type=_threads,
+        default="auto",
+        help="threads of vidnet-sim's core in the timed runs: 1, 2 or auto (default, as "
+        "`vidnet-sim run`: two when the cut in two pays by its estimate)",
     )
     ap.add_argument("--out", type=Path, default=HERE / "out", help="work directory")
     ap.add_argument(
@@ -432,7 +441,7 @@ def _run_case(
     rows: dict[str, dict[str, Any]],
     data: dict[str, Any],
     jobs: list[Path],
-    threads: int = 1,
+    threads: Threads = 1,
 ) -> None:
     """Simulate case ``c`` with vidnet-sim on ``threads`` threads (and the SimPy reference
     on a shortened run); add its row to ``rows``, its packets to ``data`` and its ns-3 job
