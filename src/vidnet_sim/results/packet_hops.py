@@ -73,7 +73,6 @@ _DEPARTED, _LOST, _IN_FLIGHT = range(3)
 
 
 def packet_hops_chunk(
-    plan: NetworkPlan,
     index: TreeIndex,
     lp: LogPackets,
     *,
@@ -104,14 +103,13 @@ def packet_hops_chunk(
     sent = how == _DEPARTED
     transmission = np.where(sent, (t_end - start).astype(np.float64), np.nan)
     tree = lp.tree[packet]
-    group_of_tree = np.asarray(plan.sources.group, np.int64)[np.asarray(plan.tree_source)]
     columns = [
         pa.array(tree, pa.int64()),
         pa.array(lp.seq[packet], pa.int64()),
-        pc.take(pa.array(list(plan.group_names), pa.string()), group_of_tree[tree]),
+        pc.take(index.group_names, index.group_of_tree[tree]),
         pa.array(index.deliver[pos], pa.int64()),
         pa.array(index.depth[pos], pa.int64()),
-        pc.take(pa.array(list(plan.link_names), pa.string()), link),
+        pc.take(index.link_names, link),
         pa.array(arrival, pa.int64()),
         pa.array(start, pa.int64()),
         pa.array(t_end, pa.int64()),
@@ -137,7 +135,6 @@ def packet_hops_table(
     documentation)."""
     index = TreeIndex(plan)
     chunk = packet_hops_chunk(
-        plan,
         index,
         log_packets(index, log),
         warmup_ps=warmup_ps,

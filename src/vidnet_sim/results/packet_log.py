@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from vidnet_sim.network.plan import NetworkPlan
 
@@ -37,7 +38,10 @@ class TreeIndex:
     (its delivery flow, -1 if none), ``depth`` (roots 0), ``n_deliver`` (the delivering
     positions of its subtree, itself included) and, as CSR lists (``dq_start``, ``dq``), those
     positions in increasing order; the layouts in force from each time (``layout_starts``,
-    ``layout_roots[k, tree]``); ``prop`` per link."""
+    ``layout_roots[k, tree]``); ``prop`` per link; the statistics group of each tree
+    (``group_of_tree``) and delivery flow (``group_of_flow``); the names of the groups
+    (``group_names``) and of the links (``link_names``, with a trailing ``""`` for "no link")
+    as Arrow strings, built once for the per-packet tables' chunks to take by index."""
 
     def __init__(self, plan: NetworkPlan) -> None:
         self.link: I64 = np.asarray(plan.pos_link, np.int64)
@@ -64,6 +68,11 @@ class TreeIndex:
             table.append(roots.copy())
         self.layout_starts: I64 = np.asarray(starts, np.int64)
         self.layout_roots: I64 = np.asarray(table, np.int64).reshape(len(starts), -1)
+        source_group = np.asarray(plan.sources.group, np.int64)
+        self.group_of_tree: I64 = source_group[np.asarray(plan.tree_source, np.int64)]
+        self.group_of_flow: I64 = source_group[np.asarray(plan.flow_source, np.int64)]
+        self.group_names: pa.Array = pa.array(list(plan.group_names), pa.string())
+        self.link_names: pa.Array = pa.array([*plan.link_names, ""], pa.string())
 
     def roots(self, tree: I64, emit_ps: I64) -> I64:
         """The root position of each packet's layout: its tree's, in force at its emission

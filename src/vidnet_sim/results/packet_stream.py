@@ -103,9 +103,7 @@ class PacketLogStream:
         w, e, d, sample, trees = self.warmup_ps, self.end_ps, self.drain, self.sample, self.trees
         for writer, make in ((self.packets, packets_chunk), (self.hops, packet_hops_chunk)):
             if writer is not None:
-                chunk = make(
-                    self.plan, ix, out, warmup_ps=w, end_ps=e, drain=d, sample=sample, trees=trees
-                )
+                chunk = make(ix, out, warmup_ps=w, end_ps=e, drain=d, sample=sample, trees=trees)
                 writer.write(chunk)
         if self.parts is not None:
             self.parts.add(LatencyParts(self.plan, out, warmup_ps=w, end_ps=e, drain=d, index=ix))

@@ -180,7 +180,6 @@ def _outcomes(
 
 
 def packets_chunk(
-    plan: NetworkPlan,
     index: TreeIndex,
     lp: LogPackets,
     *,
@@ -197,20 +196,18 @@ def packets_chunk(
         index, lp, warmup_ps=warmup_ps, end_ps=end_ps, drain=drain, sample=sample, trees=trees
     )
     flow = index.deliver[q]
-    group_of_flow = np.asarray(plan.sources.group, np.int64)[np.asarray(plan.flow_source)]
     emit = lp.emit[packet]
-    link_names = pa.array([*plan.link_names, ""], pa.string())
-    lost_at[lost_at < 0] = len(plan.link_names)  # the trailing ""
+    lost_at[lost_at < 0] = index.n_links  # index.link_names's trailing ""
     latency = np.where(how == _DELIVERED, (t_end - emit).astype(np.float64), np.nan)
     columns = [
         pa.array(lp.tree[packet], pa.int64()),
         pa.array(lp.seq[packet], pa.int64()),
         pa.array(flow, pa.int64()),
-        pc.take(pa.array(list(plan.group_names), pa.string()), group_of_flow[flow]),
+        pc.take(index.group_names, index.group_of_flow[flow]),
         pa.array(emit, pa.int64()),
         pc.take(pa.array(OUTCOMES, pa.string()), how),
         pa.array(t_end, pa.int64()),
-        pc.take(link_names, lost_at),
+        pc.take(index.link_names, lost_at),
         pa.array(latency, pa.float64()),
     ]
     return pa.Table.from_arrays(columns, schema=PACKETS_SCHEMA)
@@ -303,6 +300,6 @@ def packets_table(
     lp = log_packets(index, log)
     trees = group_trees(plan, groups)
     chunk = packets_chunk(
-        plan, index, lp, warmup_ps=warmup_ps, end_ps=end_ps, drain=drain, sample=sample, trees=trees
+        index, lp, warmup_ps=warmup_ps, end_ps=end_ps, drain=drain, sample=sample, trees=trees
     )
     return packets_frame(chunk)
