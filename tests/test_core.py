@@ -574,14 +574,15 @@ def test_the_window_worker_resumes_after_every_growth(seed: int) -> None:
             log=True,
         )
         if tiny:
-            engine._gen = np.empty((1, engine._gen.shape[1]), np.int64)
+            source_part = engine._parts[0]  # (the part that runs the sources)
+            source_part.gen = np.empty((1, source_part.gen.shape[1]), np.int64)
             engine._log = np.empty((1, K.LOG_COLS), np.int64)
         return engine, engine.finish()
 
     plan = random_tree_plan(seed)
     usual, usual_stats = run(False)
     tiny, tiny_stats = run(True)
-    assert tiny._gen.shape[0] > 2 and tiny._log.shape[0] > 2  # (both grew, several times)
+    assert tiny._parts[0].gen.shape[0] > 2 and tiny._log.shape[0] > 2  # (both grew, several times)
     assert stats_differences(tiny_stats, usual_stats) == []
     assert tiny.packet_log is not None and usual.packet_log is not None
     np.testing.assert_array_equal(tiny.packet_log, usual.packet_log)

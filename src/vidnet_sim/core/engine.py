@@ -265,15 +265,6 @@ class CoreEngine:
         gen = np.empty((1024 if has_sources else 1, G_COLS), np.int64)
         return _Part(work, L, items, runs, ring, qdata, QS, counters, gen, gstat_k, EA)
 
-    @property
-    def _gen(self) -> I64:
-        """The generation buffer (the part that runs the sources)."""
-        return self._parts[0].gen
-
-    @_gen.setter
-    def _gen(self, value: I64) -> None:
-        self._parts[0].gen = value
-
     # --- running -----------------------------------------------------------------------
     def _run(self, part: _Part, t_to: int, final: bool, pause_slots: bool) -> int:
         """One call of the kernel on ``part``: its windows up to ``t_to`` (and with
