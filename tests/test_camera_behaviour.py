@@ -6,7 +6,10 @@ motion_mean)``), the mean bitrate over a GOP (``bitrate_scale x bitrate``), I-fr
 (``gop`` frames, a new GOP at each change), the night multiplier on exactly the frames
 captured at night; the plain GOP loop against the behaviour loop with neutral settings
 (packet for packet); windowed against one-shot generation with state changes; the timeline's
-alarm GOP through ``scenario_actions``.
+alarm GOP through ``scenario_actions``; after an alarm's GOP, the rate over the first ``m``
+frames of the restarted GOP (one I-frame, ``m - 1`` P-frames) and over whole GOPs (the
+bitrate, within the lognormal sizes' sampling spread); the core against the SimPy reference
+packet for packet through an alarm with a GOP.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import pytest
 
 from test_services import BASE, all_on, windowed
 from vidnet_sim.errors import ScenarioError
-from vidnet_sim.network.plan import build_plan
+from vidnet_sim.network.plan import NetworkPlan, build_plan
+from vidnet_sim.reference import stats_differences
+from vidnet_sim.runner import run
 from vidnet_sim.scenario import default_bitrate_bps, parse_scenario_dict
 from vidnet_sim.scenario.model import Scenario
 from vidnet_sim.timeline.driver import scenario_actions
@@ -295,6 +300,131 @@ def test_alarm_gop_restarts_the_gop_and_restores_it() -> None:
     # the alarm's bitrate is bitrate_scale x the stream's, over its 4-frame GOPs
     bits = 8 * size[first_alarm : first_alarm + 48].sum()
     assert bits * 10 / 48 == pytest.approx(2.0 * 2_000_000, rel=1e-3)
+
+
+def alarm_run(
+    group: dict[str, Any], alarm: dict[str, Any], seconds: int
+) -> tuple[NetworkPlan, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """``(plan, frames of each camera)``: the group ``north`` with ``alarm`` on it over
+    ``[0, seconds)``, generated window by window with the timeline's alarm actions."""
+    sc = cameras(group, events=[{"kind": "alarm", "targets": ["north"], **alarm}])
+    plan = build_plan(sc)
+    changes = {a.t_ps: a.apply for a in scenario_actions(sc, plan)}
+    cuts = sorted({t for t in changes if 0 < t < seconds * S} | {seconds * S})
+    return plan, [frames(rows) for rows in windowed(plan, all_on(plan), cuts, changes)]
+
+
+def after_gop_reset(g: int, r: float, m: int) -> float:
+    """The mean rate over the first ``m <= g`` frames of a GOP, in units of the stream's
+    bitrate: one I-frame (``r`` P-frames) and ``m - 1`` P-frames, against the GOP's mean of
+    ``(g - 1 + r) / g`` P-frames a frame."""
+    return (r + m - 1) / m * g / (g - 1 + r)
+
+
+def test_after_an_alarm_gop_the_rate_is_the_bitrate_from_the_first_whole_gop() -> None:
+    """The transient after an alarm with ``gop``: each camera's first frame after the end
+    is an I-frame starting its own GOP again (a stream change makes an encoder send an
+    IDR), so the rate over the first ``m`` frames is ``after_gop_reset(g, r, m)`` times the
+    bitrate (5.9 x over the first frame alone, falling as ``1 / m``) and exactly the
+    bitrate over the first whole GOP and every GOP after, as before the alarm. The group's
+    cameras restart together: their I-frames, spread over the GOP before the alarm, come
+    within one frame period of each other after it. CBR rate control: exact frame sizes."""
+    g, r, fps, bitrate = 20, 8.0, 10, 2_000_000
+    alarm = {"at": "10s", "duration": "5s", "bitrate_scale": 2.0, "gop": 3}
+    _, cams = alarm_run({**CBR, "count": 4}, alarm, 40)
+    period = S // fps
+    p = p_mean_bytes(bitrate, Fraction(fps), g, r)
+    rounding = 0.5 / p  # frame sizes are whole bytes
+    i_offsets: dict[str, list[int]] = {"before": [], "after": []}
+    for _, t, size in cams:
+        is_i = size > 3 * p
+        first_i_before = int(np.argmax(is_i))
+        i_offsets["before"].append(int(t[first_i_before]) % (g * period))
+        end = int(np.searchsorted(t, 15 * S))
+        assert 0 <= t[end] - 15 * S < period and is_i[end]  # the I-frame right after the end
+        after = size[end:]
+        assert np.flatnonzero(is_i[end:]).tolist() == list(range(0, len(after), g))
+        for m in range(1, g + 1):
+            rate = 8 * after[:m].sum() * fps / m / bitrate
+            assert abs(rate - after_gop_reset(g, r, m)) < 2 * rounding, m
+        assert after_gop_reset(g, r, g) == 1.0
+        whole = len(after) // g * g
+        rates = 8 * after[:whole].reshape(-1, g).sum(axis=1) * fps / g / bitrate
+        assert np.abs(rates - 1).max() < rounding  # every GOP after the alarm: the bitrate
+        before = size[first_i_before : first_i_before + 4 * g]
+        assert 8 * before.sum() * fps / len(before) / bitrate == pytest.approx(1, abs=rounding)
+        i_offsets["after"].append(int(t[end]) - 15 * S)
+    # before: the group's GOPs start at random places; after: within one frame period
+    assert np.ptp(i_offsets["before"]) > period and np.ptp(i_offsets["after"]) < period
+
+
+def test_long_run_rate_after_an_alarm_gop_is_the_bitrate() -> None:
+    """Default VBR cameras (lognormal frame sizes) at 4 Mbit/s, 25 fps, GOP 25: an alarm
+    from 40 s to 60 s at 2.5 x with a GOP of 3; the mean rate over the 200 whole GOPs of
+    each camera after the alarm (60 s to 260 s) is the bitrate, and the rate over the 40
+    GOPs before it, within five standard deviations of the model's sampling spread."""
+    n, g, r, fps, bitrate = 4, 25, 10.0, 25, 4_000_000
+    sigma_p, sigma_i = 0.3, 0.04  # domain.md's defaults
+    alarm = {"at": "40s", "duration": "20s", "bitrate_scale": 2.5, "gop": 3}
+    plan, cams = alarm_run({"count": n, "bitrate": "4Mbps", "fps": fps}, alarm, 260)
+    src = plan.sources
+    assert (src.gop[0], src.ip_ratio[0], src.p_sigma[0], src.i_sigma[0]) == (g, r, sigma_p, sigma_i)
+    p = p_mean_bytes(bitrate, Fraction(fps), g, r)
+
+    def rate_and_bound(lo_s: int, hi_s: int) -> tuple[float, float]:
+        """The group's mean rate / bitrate over the frames in ``[lo, hi)`` s (whole GOPs),
+        and five standard deviations of it: frame sizes are independent lognormals with
+        variance ``mean^2 (exp(sigma^2) - 1)``."""
+        sizes = [size[(t >= lo_s * S) & (t < hi_s * S)] for _, t, size in cams]
+        gops = sum(len(s) for s in sizes) / g
+        assert gops == n * (hi_s - lo_s) * fps / g
+        var_gop = (g - 1) * p**2 * math.expm1(sigma_p**2) + (r * p) ** 2 * math.expm1(sigma_i**2)
+        sd = math.sqrt(gops * var_gop) / (gops * (g - 1 + r) * p)
+        rate = 8 * sum(int(s.sum()) for s in sizes) / (n * (hi_s - lo_s)) / bitrate
+        return rate, 5 * sd
+
+    before, bound_before = rate_and_bound(0, 40)
+    after, bound_after = rate_and_bound(60, 260)
+    assert bound_after < 0.01
+    assert abs(after - 1) < bound_after, (after, bound_after)
+    assert abs(before - 1) < bound_before, (before, bound_before)
+    assert abs(after - before) < math.hypot(bound_after, bound_before)
+
+
+def test_an_alarm_gop_core_equals_reference() -> None:
+    """Six 8 Mbit/s cameras on a 100 Mbit/s uplink with a 256 KiB buffer, an alarm at
+    3 x with a GOP of 3 from 1050 to 1550 ms (the uplink overloaded: drops), 37 ms windows:
+    the core's packets are the SimPy reference's, one by one, through the timeline. The
+    epochs before (1 s) and after the alarm (2 s) hold whole GOPs: they send at one rate."""
+    data = copy.deepcopy(BASE)
+    data["simulation"] = {"duration": "3550ms", "warmup": "50ms", "window": "37ms"}
+    data["links"] = [
+        {"a": "site", "b": "core", "rate": "100Mbps", "buffer": "256KiB"},
+        {"a": "core", "b": "cc", "rate": "1Gbps"},
+    ]
+    data["nodes"] = data["nodes"][:3]
+    data["cameras"] = [
+        {"name": "north", "count": 6, "attach": "site", "bitrate": "8Mbps", "destinations": ["cc"]}
+    ]
+    data["events"] = [
+        {
+            "kind": "alarm",
+            "targets": ["north"],
+            "at": "1050ms",
+            "duration": "500ms",
+            "bitrate_scale": 3.0,
+            "gop": 3,
+        }
+    ]
+    sc = parse_scenario_dict(data)
+    core = run(sc, write=False, packets=True)
+    ref = run(sc, write=False, packets=True, engine="reference")
+    assert stats_differences(core.stats, ref.stats) == []
+    assert core.packets is not None and ref.packets is not None
+    assert len(core.packets) > 0 and core.packets.equals(ref.packets)
+    assert core.stats.packets_dropped.sum() > 0
+    sent = core.stats.epoch_sent[:, 0] / np.array([1000, 500, 2000])
+    assert sent[1] > 2 * sent[0] and abs(sent[2] / sent[0] - 1) < 0.1, sent
 
 
 # --------------------------------------------------------------------------- exactness
