@@ -6,9 +6,10 @@ the network can be cut in two: the *upstream* part U (every source and a predece
 set of links, none of which delivers a packet) and the *downstream* part D (every other
 link). U can compute window *w* + 1 while D computes window *w*: after each window, what U's
 links sent to D's (the inboxes of the *cut links*, D's links fed by U) is handed to D
-(``kernel.hand_off``), and the drops U's links made are settled by D (``kernel.settle_drops``):
-U never settles a packet itself, so a frame's outcome and a group's counters are written by
-D alone.
+(``kernel.hand_off``). D settles no packet: its deliveries and drops go to a settlement log
+that U's thread settles before its next step (``kernel.settle_log``), and U settles its own
+drops, so a frame's outcome and a group's counters are written by U's thread alone, and the
+work of settling (a delivery's flow row, frame slot, histograms, jitter) is U's.
 
 Which links go to U is a question of speed only (any such cut gives the same results):
 :func:`split_links` estimates each link's work from the sources' mean packet rates and the

@@ -1,0 +1,118 @@
+"""Time a run on one and two threads, and each part of the two-thread pipeline alone.
+
+    python benchmarks/part_times.py CASE [DURATION] [--repeat N] [--parts]
+
+``CASE`` is a scenario file or a case of ``benchmarks/peers`` (``e``, ``b``, ...);
+``DURATION`` overrides the scenario's (e.g. ``10s``). The runs alternate one thread, two
+threads and ``auto`` (``--repeat`` times, kernels loaded first) and print each one's best
+and range of wall seconds, with the load average. ``--parts`` also runs the two parts one
+after the other (``part_order = "up-first"``) with each engine step timed apart: U's
+windows, the settling of D's logs (on U's thread), D's windows and the hand-off, against
+the split's estimates (``Split``): how the cut's cost model is calibrated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "peers"))
+
+import cases  # noqa: E402
+
+from vidnet_sim.core.engine import CoreEngine  # noqa: E402
+from vidnet_sim.network.plan import build_plan  # noqa: E402
+from vidnet_sim.runner import make_engine, with_overrides  # noqa: E402
+from vidnet_sim.scenario import Scenario, load_scenario, parse_scenario_dict  # noqa: E402
+from vidnet_sim.scenario.units import parse_time  # noqa: E402
+from vidnet_sim.timeline.driver import drive, scenario_actions  # noqa: E402
+
+
+def _scenario(case: str, duration: str | None) -> Scenario:
+    if Path(case).exists():
+        scenario = load_scenario(case)
+    else:
+        c = getattr(cases, f"case_{case}")()
+        scenario = parse_scenario_dict(c.scenario, source=c.key, base_dir=HERE)
+    if duration is not None:
+        scenario = with_overrides(scenario, duration_ps=parse_time(duration))
+    return scenario
+
+
+def _timed(times: dict[str, float], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kw)
+        finally:
+            times[name] += time.perf_counter() - t0
+
+    return wrapper
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case")
+    ap.add_argument("duration", nargs="?")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--parts", action="store_true")
+    args = ap.parse_args()
+    scenario = _scenario(args.case, args.duration)
+    plan = build_plan(scenario)
+    actions = scenario_actions(scenario, plan)
+    end = scenario.simulation.duration
+
+    def once(threads: Any) -> tuple[float, int, CoreEngine]:
+        eng = make_engine(plan, scenario, threads=threads)
+        t0 = time.perf_counter()
+        stats = drive(eng, actions, end)
+        return time.perf_counter() - t0, int(stats.packet_hops), eng  # type: ignore[return-value]
+
+    once(2)  # (kernels loaded)
+    walls: dict[str, list[float]] = defaultdict(list)
+    hops = 0
+    chosen = ""
+    for _ in range(args.repeat):
+        for threads in (1, 2, "auto"):
+            wall, hops, eng = once(threads)
+            walls[str(threads)].append(wall)
+            if threads == "auto":
+                chosen = f"{1 if eng.split is None else 2} threads, {eng.step_windows} a step"
+    print(f"{args.case}: {hops:,} packet-hops; load average {os.getloadavg()[0]:.2f}")
+    for k, v in walls.items():
+        print(
+            f"  threads {k:>4}: best {min(v):.4f} s ({hops / min(v) / 1e6:.1f} M/s), "
+            f"range {min(v):.4f}-{max(v):.4f}" + (f" ({chosen})" if k == "auto" else "")
+        )
+    eng = make_engine(plan, scenario, threads=2)
+    if args.parts and eng.split is not None:
+        times: dict[str, float] = defaultdict(float)
+        eng.part_order = "up-first"
+        for name in ("_up", "_down", "_hand_off", "_settle"):
+            if hasattr(eng, name):  # (_settle: D's logs, settled on U's thread)
+                setattr(eng, name, _timed(times, name, getattr(eng, name)))
+        drive(eng, actions, end)
+        sp = eng.split
+        est = {
+            "U": sp._seconds(sp.cost_upstream, end),
+            "D": sp._seconds(sp.cost_downstream, end),
+            "hand-off": sp._seconds(sp.cost_hand_off, end),
+        }
+        up = times["_up"] - times["_settle"]
+        print(f"  split: {sp.describe()}; {eng.step_windows} windows a step")
+        print(
+            f"  parts alone: U {up:.4f} s + settling {times['_settle']:.4f} s "
+            f"(estimate {est['U']:.4f}), D {times['_down']:.4f} s (estimate {est['D']:.4f}), "
+            f"hand-off {times['_hand_off']:.4f} s (estimate {est['hand-off']:.4f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
