@@ -1,15 +1,18 @@
 """Time a run on one and two threads, and each part of the two-thread pipeline alone.
 
-    python benchmarks/part_times.py CASE [DURATION] [--repeat N] [--parts] [--depth D]
+    python benchmarks/part_times.py CASE [DURATION] [--repeat N] [--parts | --parts-only]
+                                     [--depth D]
 
 ``CASE`` is a scenario file or a case of ``benchmarks/peers`` (``e``, ``b``, ...);
 ``DURATION`` overrides the scenario's (e.g. ``10s``). The runs alternate one thread, two
 threads and ``auto`` (``--repeat`` times, kernels loaded first) and print each one's best
 and range of wall seconds, with the load average. ``--parts`` also runs the two parts one
 after the other (``part_order = "up-first"``) with each engine step timed apart: U's
-windows, the settling of D's logs (on U's thread), D's windows and the hand-off, against
-the split's estimates (``Split``): how the cut's cost model is calibrated. ``--depth``
-forces the cut (U: the eligible links up to that depth, ``split_links(..., depth)``).
+windows, D's windows (with the settling of U's drops) and the hand-off, against the
+split's estimates (``Split``): how the cut's cost model is calibrated (an engine whose
+upstream thread settles the downstream part's logs, ``_settle``, has that timed apart
+too: commit 3c52410). ``--depth`` forces the cut (U: the eligible links up to that
+depth, ``split_links(..., depth)``).
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ def main() -> None:
     ap.add_argument("duration", nargs="?")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--parts", action="store_true")
+    ap.add_argument("--parts-only", action="store_true", help="the parts alone, no walls")
     ap.add_argument("--depth", type=int)
     args = ap.parse_args()
     if args.depth is not None:
@@ -91,6 +95,11 @@ def main() -> None:
         stats = drive(eng, actions, end)
         return time.perf_counter() - t0, int(stats.packet_hops), eng
 
+    if args.parts_only:
+        once(2)  # (kernels loaded)
+        print(f"{args.case}:")
+        _parts(plan, scenario, args.repeat)
+        return
     once(2)  # (kernels loaded)
     walls: dict[str, list[float]] = defaultdict(list)
     hops = 0
@@ -123,7 +132,7 @@ def _parts(plan: Any, scenario: Scenario, repeat: int) -> None:
         times: dict[str, float] = defaultdict(float)
         eng.part_order = "up-first"
         for name in ("_up", "_down", "_hand_off", "_settle"):
-            if hasattr(eng, name):  # (_settle: D's logs, settled on U's thread)
+            if hasattr(eng, name):  # (_settle: only in an engine that has it)
                 setattr(eng, name, _timed(times, name, getattr(eng, name)))
         drive(eng, actions, end)
         times["_up"] -= times["_settle"]

@@ -179,7 +179,7 @@ class CoreEngine:
         self._worker: _Worker | None = None
         self._behind: tuple[int, bool] | None = None  # the step D has still to run
         if self.split is None:
-            self._parts = [self._part(work, L, np.ones(n_links, np.bool_))]
+            self._parts = [self._part(work, L, np.ones(n_links, np.bool_), self._gstat_k)]
         else:
             up = self.split.upstream
             in_up = np.array([w < 0 or up[w] for w in work], np.bool_)
@@ -187,21 +187,18 @@ class CoreEngine:
             used_up = up.copy()
             used_up[self.split.cut] = True
             self._parts = [
-                self._part(work[in_up], L, used_up, settles=True),
-                self._part(work[~in_up], L, ~up, settles=False),
+                self._part(work[in_up], L, used_up, _group_table(n_groups)),
+                self._part(work[~in_up], L, ~up, self._gstat_k),
             ]
-            # D's settlement logs: D fills one while U's thread settles the other
-            self._logs = [_settlement_log(), _settlement_log()]
-            self._filling = 0  # the log the downstream part fills
+            self._drops = [_drop_buffer(), _drop_buffer()]
+            self._filling = 0  # the buffer the upstream part fills
 
     # --- frame-slot rings ------------------------------------------------------------
     def _frames_in_pipeline(self, needed: list[int]) -> list[int]:
         """``needed`` (frame slots per camera flow, one thread) for a pipeline whose steps
-        hold ``step_windows`` windows: a frame U opens in step k is settled, at the latest,
-        on U's thread before its step k + 3 (D runs step k + 1 beside U's step k + 2 and
-        logs what it settles), so the rings start as large as for windows of a step each
-        (within the ring limit): a ring that grows pauses both parts (the results are the
-        same either way)."""
+        hold ``step_windows`` windows: a frame U opens may be settled by D two steps later,
+        so the rings start as large as for windows of a step each (within the ring limit):
+        a ring that grows pauses both parts (the results are the same either way)."""
         if self.step_windows == 1:
             return needed
         more = frame_slots_needed(self.plan, self.window_ps * self.step_windows, self.end_ps)
@@ -225,15 +222,10 @@ class CoreEngine:
         # remaining packets, capture time, last delivery, flags: one slot's fields side by side
         return base, mask, K.table(max(total, 1), K.N_SCOLS), total
 
-    def _part(
-        self, work: I64, L0: I64, used: npt.NDArray[np.bool_], *, settles: bool = True
-    ) -> _Part:
+    def _part(self, work: I64, L0: I64, used: npt.NDArray[np.bool_], gstat_k: I64) -> _Part:
         """A part running ``work`` with its own copy of the link table ``L0`` and its own
         stores, with room for the links ``used`` says it reads or writes (and the staging
-        inbox). A part that ``settles`` writes the run's group, epoch and histogram tables;
-        one that does not (the downstream part of a run cut in two, whose deliveries and
-        drops go to a settlement log) gets zeroed tables of its own instead, which it never
-        writes (a test checks)."""
+        inbox), and ``gstat_k`` as its group statistics."""
         n_links = self.plan.n_links
         L = K.table(*L0.shape)
         L[:] = L0
@@ -266,16 +258,12 @@ class CoreEngine:
             int(seg_cap.sum()),
             self._slots_used,
         )
-        EA, gstat_k, phist, fhist = self._EA, self._gstat_k, self._phist, self._fhist
-        if not settles:
-            EA = (EA[0], np.zeros_like(EA[1]), np.zeros_like(EA[2]), EA[3], _settlement_log())
-            gstat_k = _group_table(self._gstat.shape[1])
-            phist, fhist = np.zeros_like(phist), np.zeros_like(fhist)
+        EA = self._EA
+        if gstat_k is not self._gstat_k:  # the upstream part counts what it sends apart
+            EA = (EA[0], np.zeros_like(EA[1]), EA[2], EA[3], EA[4])
         has_sources = bool((work < 0).any())
         gen = np.empty((1024 if has_sources else 1, G_COLS), np.int64)
-        return _Part(
-            work, L, items, runs, ring, qdata, QS, counters, gen, (gstat_k, phist, fhist), EA
-        )
+        return _Part(work, L, items, runs, ring, qdata, QS, counters, gen, gstat_k, EA)
 
     # --- running -----------------------------------------------------------------------
     def _run(self, part: _Part, t_to: int, final: bool, pause_slots: bool) -> int:
@@ -326,8 +314,8 @@ class CoreEngine:
             self._succ_start,
             self._succ,
             part.gstat_k,
-            part.phist,
-            part.fhist,
+            self._phist,
+            self._fhist,
             self._lstat,
             self.warmup_ps,
             self.end_ps,
@@ -370,20 +358,16 @@ class CoreEngine:
         """Simulate to ``t_to`` (then with ``final`` the final pass) with the network cut in
         two, in steps of ``self.step_windows`` windows: at step k the upstream part U runs
         step k's windows on the second thread while the downstream part D runs step k - 1's;
-        then U's output of step k (its cut links' inboxes) is handed to D. D settles
-        nothing: its deliveries and drops go to a settlement log, which U's thread settles
-        before its next step (step k - 2's log before U's step k: ``_up``), so the
-        settlement's work is off D's path. A step's fixed cost (the threads' hand-over,
-        the kernel calls, the hand-off) is paid once for its windows; D's link merges take
-        the arrivals of later windows in its inboxes as tails, logs are settled oldest
-        first in D's order, and drops commute with deliveries, so the results do not
-        depend on the step's length.
+        then U's output of step k (its cut links' inboxes, its drops) is handed to D. A
+        step's fixed cost (the threads' hand-over, two kernel calls, the hand-off) is paid
+        once for its windows; D's link merges take the arrivals of later windows in its
+        inboxes as tails, and drops commute with deliveries, so the results do not depend
+        on the step's length.
 
-        The call returns with U caught up and D one step behind (``_behind``), D's last
-        logs not settled: the timeline may change the sources (active, scale, layouts)
-        before the next call, and only U's steps read them (D's work list has links only;
-        settling reads no source state), so D's last step runs beside U's first of the
-        next call. D catches up and its logs are settled (``_catch_up``) at the final pass
+        The call returns with U caught up and D one step behind (``_behind``): the
+        timeline may change the sources (active, scale, layouts) before the next call, and
+        only U's steps read them (D's work list has links only), so D's last step runs
+        beside U's first of the next call. D catches up (``_catch_up``) at the final pass
         and whenever statistics are read."""
         steps: list[tuple[int, bool]] = []
         t0 = self.t
@@ -406,18 +390,16 @@ class CoreEngine:
 
     def _grow_slots(self, t1: int, final: bool) -> int:
         """U stopped on a frame-slot ring that must grow, D done with its step: D catches
-        up with U (U's output so far handed off, D's windows before U's run) and its logs
-        are settled, then the ring grows and U resumes. A ring full at its limit cannot
-        grow: U resumes without pausing, now that every slot D's packets free before this
-        window on one thread is free (the flow's delivering links all come after its
-        source in one thread's work list; U settles its own drops at once), so the frame
-        overflows exactly when it would on one thread."""
+        up with U (U's output so far handed off, D's windows before U's run), then the
+        ring grows and U resumes. A ring full at its limit cannot grow: U resumes without
+        pausing, now that D has freed every slot it frees before this window on one thread
+        (the flow's delivering links all come after its source in one thread's work list),
+        so the frame overflows exactly when it would on one thread."""
         up, down = self._parts
         t_up = int(up.cursor[K.CU_T0])  # (the window U stopped in starts there)
         if t_up > down.cursor[K.CU_T0]:
             self._hand_off()  # (the part of U's window it ran: D reads it as tails)
             self._down(t_up, False)
-        self._settle_all()
         f = up.cursor[K.CU_ARG]
         if self._flow[f, K.F_SLOT_MASK] + 1 >= self._flow[f, K.F_SLOT_LIMIT]:
             return self._up(t1, final, pause_slots=False)
@@ -425,59 +407,41 @@ class CoreEngine:
         return self._up(t1, final)
 
     def _catch_up(self) -> None:
-        """D's step still to run, if any, and D's logs settled."""
+        """D's window still to run, if any."""
         if self._behind is not None:
             with _interrupts():
                 self._down(*self._behind)
             self._behind = None
-        if self.split is not None:
-            with _interrupts():
-                self._settle_all()
 
     def _up(self, t1: int, final: bool, *, pause_slots: bool = True) -> int:
-        """The log of D's step before last settled, then U's windows up to ``t1`` (and
-        with ``final`` its final pass), its own drops settled at once; stops with
-        ``GROW_SLOTS`` when a frame-slot ring must grow or is full at its limit (unless
-        ``pause_slots`` is false: only with D caught up)."""
-        self._settle(1 - self._filling)
-        return self._run(self._parts[0], t1, final, pause_slots)
+        """U's windows up to ``t1`` (and with ``final`` its final pass), its drops recorded
+        in the buffer it fills; stops with ``GROW_SLOTS`` when a frame-slot ring must grow
+        or is full at its limit (unless ``pause_slots`` is false: only with D caught up)."""
+        up = self._parts[0]
+        up.EA = (*up.EA[:4], self._drops[self._filling])
+        grow = self._run(up, t1, final, pause_slots)
+        self._drops[self._filling] = up.EA[4]
+        return grow
 
     def _down(self, t1: int, final: bool) -> None:
-        """D's windows up to ``t1`` (and with ``final`` its final pass), its deliveries and
-        drops appended to the log it fills."""
+        """D's windows up to ``t1`` (and with ``final`` its final pass), after settling the
+        drops U handed over."""
         down = self._parts[1]
-        down.EA = (*down.EA[:4], self._logs[self._filling])
-        self._run(down, t1, final, False)
-        self._logs[self._filling] = down.EA[4]
-
-    def _settle(self, k: int) -> None:
-        """Settle D's log ``k`` (if it holds anything) into the run's tables, on the calling
-        thread: U's, or the caller's while neither part runs."""
-        if self._logs[k][0, K.DR_N] > 0:
-            self._settle_log(self._logs[k])
-
-    def _settle_log(self, log: I64) -> None:
-        """``kernel.settle_log`` of ``log`` into the tables U writes."""
-        up = self._parts[0]
-        K.settle_log(
-            log,
+        K.settle_drops(
+            self._drops[1 - self._filling],
             self._pos,
             self.plan.pos_end,
             self._flow,
             self._slots,
-            up.gstat_k,
-            up.phist,
-            up.fhist,
+            down.gstat_k,
+            self._phist,
+            self._fhist,
             self.warmup_ps,
             self.end_ps,
             self.drain,
-            up.EA,
+            down.EA,
         )
-
-    def _settle_all(self) -> None:
-        """Both of D's logs settled, the older first (neither part running)."""
-        self._settle(1 - self._filling)
-        self._settle(self._filling)
+        self._run(down, t1, final, False)
 
     def _together(self, t1: int, final: bool, behind: tuple[int, bool]) -> int:
         """U's step ending at ``t1`` beside D's step ``behind``: on two threads, or one
@@ -501,7 +465,7 @@ class CoreEngine:
 
     def _hand_off(self) -> None:
         """Move U's output of the windows it ran to D: the inboxes of the cut links; the
-        log D filled becomes the one U's thread settles next (U has settled the other)."""
+        buffer of drops U filled becomes the one D settles next."""
         up, down = self._parts
         assert self.split is not None
         down.items, down.runs = K.hand_off(
@@ -526,7 +490,6 @@ class CoreEngine:
             up, down = self._parts
             self._run(up, self.t, False, True)
             self._down(self.t, False)
-            self._settle_log(_settlement_log())
             K.hand_off(
                 self.split.cut[:0],
                 up.L,
@@ -629,9 +592,17 @@ class CoreEngine:
         return {name: qt[k] for name, k, _ in _QUEUE_STATS}
 
     def _group_stats(self) -> tuple[I64, I64]:
-        """The group statistics ``[statistic, group]`` and the per-epoch ones ``ESTAT``
-        (with two parts, the upstream part's thread writes them all)."""
-        return self._gstat, self._EA[1]
+        """The group statistics ``[statistic, group]`` and the per-epoch ones ``ESTAT``; with
+        two parts, what the upstream part counted (packets and frames sent) added in."""
+        g, es = self._gstat, self._EA[1]
+        if self.split is None:
+            return g, es
+        up = self._parts[0]
+        g, es = g.copy(), es.copy()
+        for k in (K.GS_SENT, K.GS_FSENT):
+            g[k] += up.gstat_k[k, : g.shape[1]]
+        es[:, K.ES_SENT] += up.EA[1][:, K.ES_SENT]
+        return g, es
 
     def _sums(self, k: int) -> npt.NDArray[np.object_]:
         """The exact sums the kernel keeps in rows ``k`` (modulo ``SUM_UNIT``) and ``k + 1``
@@ -678,8 +649,8 @@ __all__ = ["KIND_POISSON", "CoreEngine", "LogSink"]
 class _Part:
     """What one part of a run keeps for itself (the whole network when it is not cut in
     two): its work list, link table, stores, queue rings, counters, generation buffer,
-    group statistics and histograms (the run's, or a part's own that it never writes),
-    epoch arrays (with its settlement log), and the kernel's cursor and scratch."""
+    group statistics, epoch arrays (with its drop buffer), and the kernel's cursor and
+    scratch."""
 
     def __init__(
         self,
@@ -692,7 +663,7 @@ class _Part:
         QS: tuple[I64, ...],
         counters: I64,
         gen: I64,
-        tables: tuple[I64, I64, I64],
+        gstat_k: I64,
         EA: tuple[I64, ...],
     ) -> None:
         self.work = work
@@ -704,7 +675,7 @@ class _Part:
         self.QS = QS
         self.counters = counters
         self.gen = gen
-        self.gstat_k, self.phist, self.fhist = tables
+        self.gstat_k = gstat_k
         self.EA = EA
         self.cursor = np.zeros(K.N_CURSOR, np.int64)
         self.scratch = np.empty((K.N_SCRATCH, K.DEFER_CAP), np.int64)
@@ -793,12 +764,11 @@ def _group_table(n_groups: int) -> I64:
     return np.zeros((max(n_groups, 2), K.N_GSTAT), np.int64).T
 
 
-def _settlement_log() -> I64:
-    """An empty settlement log, in which a part records its deliveries and drops for
-    another thread to settle (``kernel.settle_log``)."""
-    log = np.zeros((1024, K.DR_COLS), np.int64)
-    log[0, K.DR_DEFER] = 1
-    return log
+def _drop_buffer() -> I64:
+    """A buffer the upstream part records its drops in (``kernel._lose``), empty."""
+    drops = np.zeros((1024, K.DR_COLS), np.int64)
+    drops[0, K.DR_DEFER] = 1
+    return drops
 
 
 #: Each per-queue statistic of :class:`RunStats`: its name, its row of the kernel's per-queue

@@ -37,14 +37,12 @@ intervals both loops check at each arrival.
 
 A run may be cut in two parts (``core.split``, ``CoreEngine(threads=2)``), each calling
 :func:`advance` with its own link table, stores, cursor and work list on its own thread,
-the upstream part one step ahead. The downstream part settles nothing: its deliveries and
-drops go to its settlement log (``_settle_deferred``, ``_forward``, ``_lose``), which the
-upstream part's thread settles (:func:`settle_log`) before its next step, so that every
-write to the flows' and groups' statistics and the frame slots is made by one thread; it
-gets the upstream part's inboxes of its links after each step (:func:`hand_off`). The
-upstream part grows no frame-slot ring and lets no frame overflow a full one by itself
-(``pause_slots``): it stops, and the caller goes on once the downstream part has caught up
-and its log is settled.
+the upstream part one window ahead: it defers its drops (``_lose``) to the downstream part
+(:func:`settle_drops`), which gets the upstream part's inboxes of its links after each
+window (:func:`hand_off`); the frame slots both parts touch are freed and reused through
+release and acquire accesses (``_store_release``, ``_load_acquire``). The upstream part
+grows no frame-slot ring and lets no frame overflow a full one by itself (``pause_slots``):
+it stops, and the caller goes on once the downstream part has caught up.
 """
 
 from __future__ import annotations
@@ -81,15 +79,10 @@ MAX_POSITIONS = POS_MASK + 1  # positions of all trees together
 MAX_FRAME_SLOTS = FRAME_MASK + 1  # frame slots of one camera flow
 
 ERR_FRAME_SLOTS = 1
-# the settlement log of a part whose packets another thread settles (the downstream part of
-# a run cut in two): row 0 holds whether the part defers (``DR_DEFER``) and how many entries
-# follow (``DR_N``); entry ``DROPS[1 + j] = (what, time, origin, meta)``, ``what`` the
-# delivery flow of a delivery (>= 0), ``DR_DROP`` for a packet dropped by a full buffer or
-# ``DR_FAIL`` for one lost to a link failure (``meta``: the item's, with the position where
-# it was lost), in the order the part met them (``settle_log``)
+# a buffer of deferred drops DROPS[1 + j] = (position, time, origin, wire bytes, frame,
+# failed); its row 0 holds whether drops are deferred and how many are recorded (``_lose``)
 DR_DEFER, DR_N = 0, 1
-DR_DROP, DR_FAIL = -1, -2
-DR_COLS = 4
+DR_COLS = 6
 # the packet log's columns: tree, seq, link, arrival, departure (-1: lost), transmission start
 # (-1: never transmitted)
 LOG_START = 5
@@ -584,17 +577,6 @@ def _settle(  # type: ignore[no-untyped-def]
         _frame_event(FLOW, SLOTS, GSTAT, FHIST, flow, g, frame, t, outcome, warmup)
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _log_entry(DROPS, what, t, origin, meta):  # type: ignore[no-untyped-def]
-    """Append an entry to a settlement log (room reserved by the caller)."""
-    n = DROPS[0, DR_N] + 1
-    DROPS[_u(n), 0] = what
-    DROPS[_u(n), 1] = t
-    DROPS[_u(n), 2] = origin
-    DROPS[_u(n), 3] = meta
-    DROPS[0, DR_N] = n
-
-
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
 def _lose(  # type: ignore[no-untyped-def]
     p,
@@ -621,11 +603,18 @@ def _lose(  # type: ignore[no-untyped-def]
     """The packet at position ``p`` is dropped at ``t`` (``failed``: by a link failure): lost
     for every delivery flow below ``p``. Not inlined: drops are rare, code size matters.
 
-    When ``DROPS`` defers (``DROPS[0, DR_DEFER]`` non-zero: the downstream part of a run
-    cut in two, see ``core.split``), the drop is only recorded in that settlement log, room
-    reserved by the caller, for the other thread to settle with :func:`settle_log`."""
+    When ``DROPS`` defers (``DROPS[0, DR_DEFER]`` non-zero: the upstream part of a run cut
+    in two, see ``core.split``), the drop is only recorded there, room reserved by the
+    caller, for the other part to settle with :func:`settle_drops`."""
     if DROPS[0, DR_DEFER] != 0:
-        _log_entry(DROPS, DR_FAIL if failed else DR_DROP, t, origin, _meta(size, p, frame))
+        n = DROPS[0, DR_N] + 1
+        DROPS[n, 0] = p
+        DROPS[n, 1] = t
+        DROPS[n, 2] = origin
+        DROPS[n, 3] = size
+        DROPS[n, 4] = frame
+        DROPS[n, 5] = failed
+        DROPS[0, DR_N] = n
         return
     for q in range(p, pos_end[p]):
         d = POS[q, P_DELIVER]
@@ -717,14 +706,10 @@ def _forward(  # type: ignore[no-untyped-def]
     owner,
     EA,
 ):
-    """``_forward_children``, then the packet is delivered at once if ``p`` delivers (or,
-    in a part that defers, logged for the other thread to settle: ``settle_log``)."""
+    """``_forward_children``, then the packet is delivered at once if ``p`` delivers."""
     d = _forward_children(p, t, key, origin, meta, POS, L, items, runs, owner)
     if d >= 0:
-        if EA[4][0, DR_DEFER] != 0:
-            _log_entry(EA[4], d, t, origin, meta)
-        else:
-            _deliver(FLOW, SLOTS, GSTAT, PHIST, FHIST, d, t, origin, meta, warmup, end, drain, EA)
+        _deliver(FLOW, SLOTS, GSTAT, PHIST, FHIST, d, t, origin, meta, warmup, end, drain, EA)
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
@@ -738,20 +723,11 @@ def _settle_deferred(n, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, 
     then each packet is settled as ``_settle`` always does. The results are the same as
     settling each packet as it left the link: nothing else reads what settling writes
     before the loop returns, and the deliveries keep their order (a flow's jitter depends
-    on it; the counters, extremes and frame slots do not).
-
-    In a part that defers (the downstream part of a run cut in two), the batch is only
-    appended to its settlement log (``EA[4]``, room reserved by the caller), in the same
-    order, for the other thread to settle (``settle_log``)."""
+    on it; the counters, extremes and frame slots do not)."""
     dflow = scratch[SC_D_FLOW]
     dt = scratch[SC_D_T]
     dorigin = scratch[SC_D_ORIGIN]
     dmeta = scratch[SC_D_META]
-    DROPS = EA[4]
-    if DROPS[0, DR_DEFER] != 0:
-        for j in range(n):
-            _log_entry(DROPS, dflow[_u(j)], dt[_u(j)], dorigin[_u(j)], dmeta[_u(j)])
-        return
     for j in range(n):
         _prefetch(FLOW, dflow[_u(j)])
     for j in range(n):
@@ -2019,7 +1995,7 @@ def _link_step(  # type: ignore[no-untyped-def]
         if L[ib, L_RUNS_N] > scratch.shape[1]:
             cursor[CU_NEED] = L[ib, L_RUNS_N]
             return GROW_SCRATCH
-        DROPS = EA[4]  # each packet of the pass is delivered or dropped at most once
+        DROPS = EA[4]  # each packet of the pass is dropped at most once
         if DROPS[0, DR_DEFER] != 0 and DROPS[0, DR_N] + n_out >= DROPS.shape[0]:
             cursor[CU_NEED] = DROPS[0, DR_N] + n_out + 1
             return GROW_DROPS
@@ -2419,83 +2395,38 @@ def advance(  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", nogil=True)
-def settle_log(  # type: ignore[no-untyped-def]
+def settle_drops(  # type: ignore[no-untyped-def]
     DROPS, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA
 ):
-    """Settle the deliveries and drops of the settlement log ``DROPS`` (``_settle_log``:
-    compiled without reference counting, which costs a few atomic operations per entry
-    otherwise), then empty it. Runs without the GIL."""
-    _settle_log(DROPS, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA)
-
-
-@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _settle_log(  # type: ignore[no-untyped-def]
-    DROPS, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA
-):
-    """Settle the deliveries and drops the downstream part of a run cut in two recorded in
-    its settlement log ``DROPS`` (``_lose``, ``_settle_deferred``, ``_forward``), in the
-    order it met them, then empty it. ``EA``: the settling part's epoch arrays (its own
-    log does not defer).
-
-    A flow's jitter (``F_LAST_LAT``) depends on the order of its deliveries: the log keeps
-    the downstream part's order, which is one thread's (the same work list, filtered), and
-    the logs are settled oldest first. Counters, sums, extremes, histograms and frame
-    outcomes do not depend on the order; drops change no ``F_LAST_LAT``. As in
-    ``_settle_deferred``, each block's flow rows and then frame slots are asked for first,
-    so that their fetches overlap."""
+    """Settle the drops recorded in ``DROPS`` by the upstream part of a run cut in two (see
+    ``_lose``), then empty it. ``EA``: this part's epoch arrays (its drop buffer does not
+    defer). Counters, extremes, histograms and frame outcomes do not depend on the order
+    in which packets are settled; what does (a flow's jitter, ``F_LAST_LAT``) only
+    deliveries change."""
     EP, ESTAT, EPHIST, ELSTAT, NOW = EA
-    n = DROPS[0, DR_N]
-    for j0 in range(1, n + 1, DEFER_CAP):
-        j1 = min(j0 + DEFER_CAP, n + 1)
-        for j in range(j0, j1):
-            if DROPS[j, 0] >= 0:
-                _prefetch(FLOW, DROPS[j, 0])
-        for j in range(j0, j1):
-            frame = _meta_frame(DROPS[j, 3])
-            if DROPS[j, 0] >= 0 and frame >= 0:
-                _prefetch(SLOTS, _frame_slot(FLOW, DROPS[j, 0], frame))
-        for j in range(j0, j1):
-            what = DROPS[j, 0]
-            meta = DROPS[j, 3]
-            if what >= 0:
-                _deliver(
-                    FLOW,
-                    SLOTS,
-                    GSTAT,
-                    PHIST,
-                    FHIST,
-                    what,
-                    DROPS[j, 1],
-                    DROPS[j, 2],
-                    meta,
-                    warmup,
-                    end,
-                    drain,
-                    EA,
-                )
-            else:
-                _lose(
-                    _meta_pos(meta),
-                    DROPS[j, 1],
-                    DROPS[j, 2],
-                    meta & SIZE_MASK,
-                    _meta_frame(meta),
-                    what == DR_FAIL,
-                    POS,
-                    pos_end,
-                    FLOW,
-                    SLOTS,
-                    GSTAT,
-                    PHIST,
-                    FHIST,
-                    warmup,
-                    end,
-                    drain,
-                    EP,
-                    ESTAT,
-                    EPHIST,
-                    NOW,
-                )
+    for j in range(1, DROPS[0, DR_N] + 1):
+        _lose(
+            DROPS[j, 0],
+            DROPS[j, 1],
+            DROPS[j, 2],
+            DROPS[j, 3],
+            DROPS[j, 4],
+            DROPS[j, 5] != 0,
+            POS,
+            pos_end,
+            FLOW,
+            SLOTS,
+            GSTAT,
+            PHIST,
+            FHIST,
+            warmup,
+            end,
+            drain,
+            EP,
+            ESTAT,
+            EPHIST,
+            NOW,
+        )
     DROPS[0, DR_N] = 0
 
 

@@ -6,10 +6,9 @@ the network can be cut in two: the *upstream* part U (every source and a predece
 set of links, none of which delivers a packet) and the *downstream* part D (every other
 link). U can compute window *w* + 1 while D computes window *w*: after each window, what U's
 links sent to D's (the inboxes of the *cut links*, D's links fed by U) is handed to D
-(``kernel.hand_off``). D settles no packet: its deliveries and drops go to a settlement log
-that U's thread settles before its next step (``kernel.settle_log``), and U settles its own
-drops, so a frame's outcome and a group's counters are written by U's thread alone, and the
-work of settling (a delivery's flow row, frame slot, histograms, jitter) is U's.
+(``kernel.hand_off``), and the drops U's links made are settled by D (``kernel.settle_drops``):
+U never settles a packet itself, so a frame's outcome and a group's counters are written by
+D alone.
 
 Which links go to U is a question of speed only (any such cut gives the same results):
 :func:`split_links` estimates each link's work from the sources' mean packet rates and the
@@ -41,14 +40,10 @@ F64 = npt.NDArray[np.float64]
 #: mid-city further (docs/performance.md, "Calibrating the cut"): kept as they were.
 GEN_COST = 0.4
 INJECT_COST = 0.3
+DELIVER_COST = 0.7
 MERGE_COST = 0.2
 HAND_OFF_COST = 0.15
 LINK_STEP_COST = 20.0
-#: A delivery's cost in D, which only logs it, and on U's thread, which settles it (flow
-#: row, frame slot, histograms, jitter: ``kernel.settle_log``), from the parts' times on
-#: case e of the peers before and after the settling moved (docs/performance.md).
-LOG_COST = 0.2
-SETTLE_COST = 0.85
 #: Wall seconds of one unit of estimated work: the parts' times measured alone against
 #: their estimates on case b and e of the peers, the mid-city and the large city (12 to 14
 #: ns; docs/performance.md).
@@ -232,9 +227,8 @@ def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> 
     eligible = _eligible(plan, link, feeder)
     hops, deliveries, sources, at, fed_by, rate = _traffic(plan, parent)
     merges = np.bincount(link, minlength=plan.n_links) > 1  # several feeders: a heap merge
-    cost = hops * (1.0 + MERGE_COST * merges) + LOG_COST * deliveries
+    cost = hops * (1.0 + MERGE_COST * merges) + DELIVER_COST * deliveries
     cost += LINK_STEP_COST * _ESTIMATE_PS / window_ps
-    sources += SETTLE_COST * float(deliveries.sum())  # (every delivery: on U's thread)
 
     def evaluate(upstream: npt.NDArray[np.bool_]) -> Split:
         from_u = (feeder < 0) | upstream[np.maximum(feeder, 0)]
