@@ -135,7 +135,8 @@ def _parts(plan: Any, scenario: Scenario, repeat: int) -> None:
             if hasattr(eng, name):  # (_settle: only in an engine that has it)
                 setattr(eng, name, _timed(times, name, getattr(eng, name)))
         drive(eng, actions, end)
-        times["_up"] -= times["_settle"]
+        if "_settle" in times:
+            times["_up"] -= times["_settle"]
         for k, v in times.items():
             best[k] = min(best.get(k, v), v)
     sp = eng.split
@@ -146,9 +147,10 @@ def _parts(plan: Any, scenario: Scenario, repeat: int) -> None:
         "hand-off": sp._seconds(sp.cost_hand_off, end),
     }
     print(f"  split: {sp.describe()}; {eng.step_windows} windows a step")
+    settling = f" + settling {best['_settle']:.4f} s" if "_settle" in best else ""
     print(
-        f"  parts alone (best of {repeat}): U {best['_up']:.4f} s + settling "
-        f"{best.get('_settle', 0.0):.4f} s (estimate {est['U']:.4f}), D {best['_down']:.4f} s "
+        f"  parts alone (best of {repeat}): U {best['_up']:.4f} s{settling} "
+        f"(estimate {est['U']:.4f}), D {best['_down']:.4f} s "
         f"(estimate {est['D']:.4f}), hand-off {best['_hand_off']:.4f} s "
         f"(estimate {est['hand-off']:.4f}); load average {os.getloadavg()[0]:.2f}"
     )
