@@ -9,7 +9,11 @@ packet-hops per second of wall time, and per second of the main thread's CPU tim
 (``time.thread_time``), which leaves out the time the process waited for a core while other
 jobs ran (on a machine with more jobs than cores the wall-time ratio ranges widely).
 
-    python benchmarks/paired.py [--base REV] [--pairs N] [--duration SECONDS[,...]] [SCENARIO ...]
+    python benchmarks/paired.py [--base REV] [--pairs N] [--duration SECONDS[,...]]
+                                [--threads 1|2|auto] [SCENARIO ...]
+
+With ``--threads 2`` (or ``auto``) the core runs on two threads in both versions: compare
+the wall-time ratio then (the CPU time is the main thread's, not the run's).
 
 Both packages compile their kernels on the first use (a few minutes the first time; their
 Numba caches live in the temporary copies, so the next call compiles again).
@@ -56,7 +60,7 @@ def _export(dest: Path, name: str, rev: str | None) -> None:
         f.write_text(f.read_text(encoding="utf-8").replace("vidnet_sim", name), encoding="utf-8")
 
 
-def _setup(name: str, scenario: Path, duration_ps: int) -> tuple[Any, ...]:
+def _setup(name: str, scenario: Path, duration_ps: int, threads: Any) -> tuple[Any, ...]:
     runner = importlib.import_module(f"{name}.runner")
     plan_mod = importlib.import_module(f"{name}.network.plan")
     driver = importlib.import_module(f"{name}.timeline.driver")
@@ -68,17 +72,19 @@ def _setup(name: str, scenario: Path, duration_ps: int) -> tuple[Any, ...]:
     warm = runner.with_overrides(sc, duration_ps=min(duration_ps, S // 10))
     warm_epochs, _ = driver.epoch_bounds(actions, warm.simulation.duration)
     driver.drive(
-        runner.make_engine(plan, warm, epochs=warm_epochs), actions, warm.simulation.duration
+        runner.make_engine(plan, warm, epochs=warm_epochs, threads=threads),
+        actions,
+        warm.simulation.duration,
     )
     epochs, _ = driver.epoch_bounds(actions, duration_ps)  # as `vidnet-sim run` has them
     return runner, driver, sc, plan, actions, epochs
 
 
-def _compare(scenario: Path, pairs: int, duration: float, base: str) -> str:
+def _compare(scenario: Path, pairs: int, duration: float, base: str, threads: Any = 1) -> str:
     """Alternate ``pairs`` pairs of runs of ``scenario`` (``vs_base`` and ``vs_new`` already
     on the path); the report's line."""
     duration_ps = int(duration * S)
-    setups = {n: _setup(n, scenario.resolve(), duration_ps) for n in ("vs_base", "vs_new")}
+    setups = {n: _setup(n, scenario.resolve(), duration_ps, threads) for n in ("vs_base", "vs_new")}
     ratios: list[float] = []
     cpu_ratios: list[float] = []
     best = dict.fromkeys(setups, 0.0)
@@ -86,7 +92,7 @@ def _compare(scenario: Path, pairs: int, duration: float, base: str) -> str:
         rate, cpu = {}, {}
         for name in ("vs_base", "vs_new") if i % 2 == 0 else ("vs_new", "vs_base"):
             runner, driver, sc, plan, actions, epochs = setups[name]
-            engine = runner.make_engine(plan, sc, epochs=epochs)
+            engine = runner.make_engine(plan, sc, epochs=epochs, threads=threads)
             c0 = time.thread_time()
             st = driver.drive(engine, actions, duration_ps)
             cpu[name] = time.thread_time() - c0
@@ -95,7 +101,7 @@ def _compare(scenario: Path, pairs: int, duration: float, base: str) -> str:
         ratios.append(rate["vs_new"] / rate["vs_base"])
         cpu_ratios.append(cpu["vs_base"] / cpu["vs_new"])
     return (
-        f"{scenario.name}, {duration:g} s simulated, {pairs} pairs: "
+        f"{scenario.name}, {duration:g} s simulated, threads {threads}, {pairs} pairs: "
         f"best {best['vs_base'] / 1e6:.2f} M/s ({base}) vs "
         f"{best['vs_new'] / 1e6:.2f} M/s (working tree); "
         f"new/base median {statistics.median(ratios):.3f} "
@@ -121,7 +127,9 @@ def main() -> None:
         default="5",
         help="simulated seconds per run; a comma-separated list gives one per scenario",
     )
+    ap.add_argument("--threads", default="1", help="the core's threads: 1, 2 or auto")
     args = ap.parse_args()
+    threads = args.threads if args.threads == "auto" else int(args.threads)
     durations = [float(d) for d in args.duration.split(",")]
     if len(durations) == 1:
         durations *= len(args.scenario)
@@ -132,7 +140,7 @@ def main() -> None:
         _export(Path(tmp), "vs_new", None)
         sys.path.insert(0, tmp)
         for scenario, duration in zip(args.scenario, durations, strict=True):
-            print(_compare(scenario, args.pairs, duration, args.base), flush=True)
+            print(_compare(scenario, args.pairs, duration, args.base, threads), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
 """Run one scenario with the Numba core under ``perf`` and name the kernels in its profile.
 
     perf record -e cpu-clock -F 1999 -o perf.data \\
-        python benchmarks/profile_case.py SCENARIO DURATION [WINDOW]
+        python benchmarks/profile_case.py SCENARIO DURATION [WINDOW] [--threads 2]
     perf report -i perf.data --no-children --sort dso,sym
+
+With ``--threads 2`` the core runs on two threads (``--sort tid,sym`` then shows each
+part's thread apart: the downstream part runs on the main thread, the upstream part on
+the other).
 
 Numba's machine code lives in anonymous memory, so ``perf`` shows its samples as bare
 addresses under ``[JIT]``. After the run this script writes ``/tmp/perf-<pid>.map`` (the
@@ -93,16 +97,22 @@ def write_perf_map() -> Path:
 
 
 def main() -> None:
-    path, duration = Path(sys.argv[1]), parse_time(sys.argv[2])
+    args = sys.argv[1:]
+    threads = 1
+    if "--threads" in args:
+        i = args.index("--threads")
+        threads = int(args[i + 1])
+        del args[i : i + 2]
+    path, duration = Path(args[0]), parse_time(args[1])
     scenario = with_overrides(
         load_scenario(path),
         duration_ps=duration,
-        window_ps=parse_time(sys.argv[3]) if len(sys.argv) > 3 else None,
+        window_ps=parse_time(args[2]) if len(args) > 2 else None,
     )
     plan = build_plan(scenario)
     actions = scenario_actions(scenario, plan)
     epochs, _ = epoch_bounds(actions, duration)
-    engine = make_engine(plan, scenario, epochs=epochs)
+    engine = make_engine(plan, scenario, epochs=epochs, threads=threads)
     engine.prepare()  # load (or compile) the kernels
     c0 = time.thread_time()
     stats = drive(engine, actions, duration)
