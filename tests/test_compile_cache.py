@@ -13,12 +13,14 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from numba.core import config as numba_config
+from numba.core.caching import IndexDataCacheFile
 
 from vidnet_sim import _compile_cache as cc
 from vidnet_sim.fingerprint import KERNEL_SOURCES, PACKAGE_DIR, kernel_fingerprint
@@ -189,6 +191,38 @@ def test_folders_of_other_fingerprints_are_pruned_once_unused(tmp_path: Path) ->
     assert left == {names["current"], names["recent"], names["foreign"]}
     assert folder.stat().st_mtime > old + cc.PRUNE_AFTER_S  # marked as just used
     cc.prune(tmp_path / "missing", keep="x")  # never raises
+
+
+def test_numba_saves_and_loads_a_cache_entry_under_the_folders_lock(tmp_path: Path) -> None:
+    """Processes compiling into one folder at once (a pool's or the tests' workers, cold):
+    a cache entry's save (its index, then its data file) and its load wait while another
+    process holds the folder's lock, so no process reads or extends an index whose data
+    file is still being written. The other process here is a second open file of the lock,
+    locked as a process would (``flock`` locks of two open files exclude each other)."""
+    fcntl = pytest.importorskip("fcntl")
+    cc.lock_numba_cache_files()  # done when the kernels are imported; a second call is a no-op
+    chain = [IndexDataCacheFile.save]
+    while (inner := getattr(chain[-1], "__wrapped__", None)) is not None:
+        chain.append(inner)
+    assert len(chain) == 2  # Numba's save, locked once
+    cache = IndexDataCacheFile(str(tmp_path), "f-1.py311", ("stamp", 1))
+    loaded: list[object] = []
+    for action in (lambda: cache.save("sig", b"code"), lambda: loaded.append(cache.load("sig"))):
+        held = os.open(tmp_path / cc.LOCK_FILE, os.O_RDWR | os.O_CREAT)
+        fcntl.flock(held, fcntl.LOCK_EX)
+        thread = threading.Thread(target=action)
+        thread.start()
+        thread.join(0.3)
+        waited = thread.is_alive()
+        os.close(held)  # the other process is done: the lock is released
+        thread.join(30)
+        assert waited and not thread.is_alive()
+    assert loaded == [b"code"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        cc.LOCK_FILE,
+        "f-1.py311.1.nbc",
+        "f-1.py311.nbi",
+    ]
 
 
 PROBE = """

@@ -17,22 +17,38 @@ The folder lives under, in order of preference (the first writable one):
 Folders of other fingerprints beside it that were not used for :data:`PRUNE_AFTER_S`
 seconds are removed (best effort: a failure to remove never stops a run; the delay spares
 another installation sharing the same ``NUMBA_CACHE_DIR`` that is in use).
+
+Several processes may compile into one folder at once (a pool's workers, or parallel test
+workers, starting on a machine where nothing is compiled yet). Numba writes each of its files
+atomically, but a function's index (signature → data file) and its data files separately:
+two processes saving two signatures of one function could leave the index pointing at the
+other signature's machine code. :func:`use_compile_cache` therefore makes Numba save an entry
+(index and data) under an exclusive lock of the folder's :data:`LOCK_FILE`, and load one
+under a shared lock (``flock``; without it, on a system that lacks it, as Numba does alone).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
-from functools import lru_cache
+from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache, wraps
 from pathlib import Path
+from typing import Any
 
 from numba.core import config as numba_config
+from numba.core.caching import IndexDataCacheFile
 from numba.misc.appdirs import AppDirs
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover (not on POSIX)
+    fcntl = None  # type: ignore[assignment]
 
 from vidnet_sim.fingerprint import PACKAGE_DIR, kernel_fingerprint
 
@@ -42,6 +58,9 @@ _FOLDER_NAME = re.compile(re.escape(FOLDER_PREFIX) + r"[0-9a-f]{16}")
 
 #: Folders of other fingerprints unused for longer than this (seconds) are removed.
 PRUNE_AFTER_S = 3600.0
+
+#: The file of a Numba cache folder whose lock its saves and loads take.
+LOCK_FILE = ".vidnet-sim.lock"
 
 
 def candidate_bases(environ: Mapping[str, str] | None = None) -> list[Path]:
@@ -98,6 +117,47 @@ def prune(base: Path, keep: str, older_than_s: float = PRUNE_AFTER_S) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def folder_lock(folder: str | Path, *, exclusive: bool) -> Iterator[None]:
+    """Hold the lock of ``folder``'s :data:`LOCK_FILE` (exclusive or shared) meanwhile;
+    nothing is held when the file cannot be opened (no folder yet: nothing to load) or the
+    system has no ``flock``."""
+    try:
+        fd = os.open(os.path.join(folder, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        fd = -1
+    try:
+        if fd >= 0 and fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        if fd >= 0:
+            os.close(fd)  # releases the lock
+
+
+def _locked(method: Callable[..., Any], *, exclusive: bool) -> Callable[..., Any]:
+    """``method`` of a Numba cache file, run under its folder's lock."""
+
+    @wraps(method)
+    def locked(self: IndexDataCacheFile, *args: Any) -> Any:
+        with folder_lock(self._cache_path, exclusive=exclusive):
+            return method(self, *args)
+
+    locked.__vidnet_sim_locked__ = True  # type: ignore[attr-defined]
+    return locked
+
+
+def lock_numba_cache_files() -> None:
+    """Make Numba save a cache entry (its index and data file) under an exclusive lock of
+    the entry's folder and load one under a shared lock, so that processes compiling into
+    one folder at once never pair an index entry with another one's data (see the module
+    doc). Idempotent; it applies to every Numba cache of this process."""
+    for name, exclusive in (("save", True), ("load", False)):
+        method = getattr(IndexDataCacheFile, name)
+        if not getattr(method, "__vidnet_sim_locked__", False):
+            setattr(IndexDataCacheFile, name, _locked(method, exclusive=exclusive))
+
+
 @lru_cache(maxsize=1)
 def compile_cache_dir() -> Path:
     """This process's cache folder for the compiled kernels (chosen once)."""
@@ -113,8 +173,10 @@ def use_compile_cache() -> Path:
     """Point Numba's cache at :func:`compile_cache_dir` for the ``njit`` decorators that
     follow, and return it. Call it in a kernel module before its first decorator (Numba
     chooses a function's cache folder when it decorates it) and :func:`end_compile_cache`
-    after its last, so other code's cached functions stay where Numba puts them."""
+    after its last, so other code's cached functions stay where Numba puts them. Numba's
+    cache files are locked from then on (:func:`lock_numba_cache_files`)."""
     folder = compile_cache_dir()
+    lock_numba_cache_files()
     _outer.append(numba_config.CACHE_DIR)  # type: ignore[attr-defined]
     numba_config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]
     return folder
