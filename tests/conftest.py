@@ -1,7 +1,8 @@
 """Fixtures shared by the tests.
 
-Helpers are fixtures rather than importable functions: ``benchmarks/`` has a conftest of its
-own, so a ``from conftest import ...`` would find whichever was imported first.
+Helpers are fixtures rather than importable functions: pytest collects ``tests/`` and
+``benchmarks/`` in one run with rootdir-relative module names, so a ``from conftest import ...``
+would depend on which folder's ``conftest`` was imported first if ``benchmarks/`` ever gets one.
 """
 
 from __future__ import annotations
