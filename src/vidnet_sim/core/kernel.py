@@ -428,10 +428,10 @@ def _sift_down(ht, hk, hr, hn, i):  # type: ignore[no-untyped-def]
         c = 2 * i + 1
         if c >= hn:
             break
-        if c + 1 < hn and (
-            ht[_u(c + 1)] < ht[_u(c)] or (ht[_u(c + 1)] == ht[_u(c)] and hk[_u(c + 1)] < hk[_u(c)])
-        ):
-            c += 1
+        if c + 1 < hn:  # the smaller child, chosen without a branch (unpredictable)
+            tl = ht[_u(c)]
+            tr = ht[_u(c + 1)]
+            c += (tr < tl) | ((tr == tl) & (hk[_u(c + 1)] < hk[_u(c)]))
         if ht[_u(c)] < t or (ht[_u(c)] == t and hk[_u(c)] < k):
             ht[_u(i)] = ht[_u(c)]
             hk[_u(i)] = hk[_u(c)]
