@@ -1,4 +1,4 @@
-"""The link loops' k-way merge of inbox runs (``kernel._heap_start`` / ``kernel._heap_pop``)
+"""The link loops' k-way merge of inbox runs (``kernel._merge_start`` / ``kernel._merge_pop``)
 against a brute-force sort: every item before ``t1`` in (time, key) order, the head the loop
 reads (``ht[0]``, ``hk[0]``, ``hr[0]``) equal to the item popped, and each run's unread tail
 (its items at or after ``t1``) left where ``kernel._keep_tails`` finds it."""
@@ -27,7 +27,9 @@ def _merge(box, runs, base, R, n_items, t1, scratch):  # type: ignore[no-untyped
     ht = scratch[K.SC_HT]
     hk = scratch[K.SC_HK]
     hr = scratch[K.SC_HR]
-    hn = K._heap_start(box, runs, base, 0, R, n_items, t1, pos, stop, ht, hk, hr)
+    hn = K._merge_start(
+        box, runs, base, 0, R, n_items, t1, pos, stop, ht, hk, hr, scratch[K.SC_WIN]
+    )
     rows = np.empty(n_items, I64)
     heads = np.empty((n_items, 3), I64)
     n = 0
@@ -35,7 +37,7 @@ def _merge(box, runs, base, R, n_items, t1, scratch):  # type: ignore[no-untyped
         heads[n, 0] = ht[0]
         heads[n, 1] = hk[0]
         heads[n, 2] = hr[0]
-        i, hn = K._heap_pop(box, t1, pos, stop, ht, hk, hr, hn)
+        i, hn = K._merge_pop(box, t1, pos, stop, ht, hk, hr, hn, R)
         rows[n] = i
         n += 1
     return rows[:n], heads[:n], pos[:R].copy()
