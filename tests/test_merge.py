@@ -19,7 +19,7 @@ I64 = np.int64
 
 
 @numba.njit(cache=False)
-def _merge(box, runs, base, R, n_items, t1, scratch):  # type: ignore[no-untyped-def]
+def _merge(box, runs, base, R, n_items, t1, scratch):
     """Pop every head as the link loops do; returns the rows, the heads read before each pop
     (time, key, run) and the runs' positions afterwards."""
     pos = scratch[K.SC_POS]
@@ -46,7 +46,9 @@ def _merge(box, runs, base, R, n_items, t1, scratch):  # type: ignore[no-untyped
 def _check(run_times: list[list[int]], t1: int, keys_from: Any, base: int = 3) -> None:
     """Merge the sorted runs ``run_times`` (times in ps; keys drawn by ``keys_from(n)`` and
     sorted within equal times of a run) placed at row ``base`` of a box, against a sort."""
-    rows, run_of, starts = [], [], []
+    rows: list[tuple[int, int, int, int]] = []
+    run_of: list[int] = []
+    starts: list[int] = []
     for r, times in enumerate(run_times):
         starts.append(len(rows))
         keys = keys_from(len(times))
@@ -78,7 +80,7 @@ def _unique_keys(rng: np.random.Generator) -> Any:
     used: set[int] = set()
 
     def draw(n: int) -> list[int]:
-        out = []
+        out: list[int] = []
         while len(out) < n:
             k = int(rng.integers(0, 1 << 50))
             if k not in used:
@@ -109,7 +111,7 @@ def test_merge_of_many_runs(R: int) -> None:
     runs; some runs empty, some entirely at or after ``t1``."""
     rng = np.random.default_rng(R)
     t1 = 1_000_000
-    run_times = []
+    run_times: list[list[int]] = []
     for r in range(R):
         if r % 17 == 5:
             run_times.append([])
