@@ -18,32 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE / "peers"))
-
-import cases  # noqa: E402
-
-from vidnet_sim.network.plan import build_plan  # noqa: E402
-from vidnet_sim.runner import make_engine, with_overrides  # noqa: E402
-from vidnet_sim.scenario import Scenario, load_scenario, parse_scenario_dict  # noqa: E402
-from vidnet_sim.scenario.units import parse_time  # noqa: E402
-from vidnet_sim.timeline.driver import drive, scenario_actions  # noqa: E402
-
-
-def _scenario(case: str, duration: str | None) -> Scenario:
-    if Path(case).exists():
-        scenario = load_scenario(case)
-    else:
-        c = getattr(cases, f"case_{case}")()
-        scenario = parse_scenario_dict(c.scenario, source=c.key, base_dir=HERE)
-    if duration is not None:
-        scenario = with_overrides(scenario, duration_ps=parse_time(duration))
-    return scenario
+from part_times import HERE, case_scenario
+from vidnet_sim.network.plan import build_plan
+from vidnet_sim.runner import make_engine
+from vidnet_sim.timeline.driver import drive, scenario_actions
 
 
 def main() -> None:
     case = sys.argv[1]
-    scenario = _scenario(case, sys.argv[2] if len(sys.argv) > 2 else None)
+    scenario = case_scenario(case, sys.argv[2] if len(sys.argv) > 2 else None)
     base_dir = Path(case).parent if Path(case).exists() else HERE
     plan = build_plan(scenario, base_dir)
     engine = make_engine(plan, scenario, log=True)
