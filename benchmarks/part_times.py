@@ -41,7 +41,9 @@ from vidnet_sim.scenario.units import parse_time  # noqa: E402
 from vidnet_sim.timeline.driver import drive, scenario_actions  # noqa: E402
 
 
-def _scenario(case: str, duration: str | None) -> Scenario:
+def case_scenario(case: str, duration: str | None) -> Scenario:
+    """A scenario file or a case of ``benchmarks/peers`` (``e``, ``b``, ...), with its
+    duration overridden when ``duration`` is given."""
     if Path(case).exists():
         scenario = load_scenario(case)
     else:
@@ -84,7 +86,7 @@ def main() -> None:
             return split_links(plan, window_ps, depth)
 
         setattr(E, "split_links", cut)  # noqa: B010 (the engine's, for this process)
-    scenario = _scenario(args.case, args.duration)
+    scenario = case_scenario(args.case, args.duration)
     plan = build_plan(scenario)
     actions = scenario_actions(scenario, plan)
     end = scenario.simulation.duration

@@ -8,8 +8,9 @@ occupancy is read off a ring of the admitted packets' departure times.
 
 Each link's *inbox* is a concatenation of *runs*, each sorted by ``(time, flow, seq)``: one run
 per source flow injected at that link, one per upstream link in each window, and the unread
-tails of earlier runs (arrivals at or after ``t1``). A heap merges the runs, so the link sees
-its arrivals in exactly that order — the same order as the SimPy reference engine.
+tails of earlier runs (arrivals at or after ``t1``). A tournament tree of losers merges the
+runs (``_merge_start``), so the link sees its arrivals in exactly that order — the same order
+as the SimPy reference engine.
 
 All per-link storage lives in a few *segmented stores* (one array each, see ``_relocate``): the
 inboxes, their run starts and the rings of packets in each link's buffer. A ring grows with its
@@ -139,10 +140,10 @@ FLAG_BITS = 2
 TOP_ITEMS, TOP_RUNS, TOP_RING, TOP_QDATA, C_HOPS, TOP_SLOTS = range(6)
 N_COUNTERS = 6
 # rows of the link loops' scratch (at least DEFER_CAP columns, more when a link has more
-# inbox runs): the merge's run cursors and heap, then the FIFO loop's deferred deliveries
-# (delivery flow, time, origin, meta; see _settle_deferred)
-SC_POS, SC_STOP, SC_HT, SC_HK, SC_HR, SC_D_FLOW, SC_D_T, SC_D_ORIGIN, SC_D_META = range(9)
-N_SCRATCH = 9
+# inbox runs): the merge's run cursors and tree (see _merge_start), the FIFO loop's deferred
+# deliveries (delivery flow, time, origin, meta; see _settle_deferred), the tree's winners
+SC_POS, SC_STOP, SC_HT, SC_HK, SC_HR, SC_D_FLOW, SC_D_T, SC_D_ORIGIN, SC_D_META, SC_WIN = range(10)
+N_SCRATCH = 10
 DEFER_CAP = 64
 
 # indices into the per-link statistics matrix LSTAT[k, l]
@@ -204,6 +205,28 @@ ES_SENT, ES_DELIVERED, ES_DROPPED, ES_FAILED = range(4)
 N_ESTAT = 4
 EL_BYTES, EL_BUSY, EL_DROPS, EL_FAIL = range(4)
 N_ELSTAT = 4
+
+
+def _pick_typing(typingctx: Any, cond: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    """The typing and code of ``_pick``."""
+    sig = types.int64(cond, a, b)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        c = context.cast(builder, args[0], signature.args[0], types.boolean)
+        x = context.cast(builder, args[1], signature.args[1], types.int64)
+        y = context.cast(builder, args[2], signature.args[2], types.int64)
+        v = builder.select(c, x, y)
+        v.set_metadata("unpredictable", builder.module.add_metadata([]))
+        return v
+
+    return sig, codegen
+
+
+#: ``_pick(cond, a, b)`` is ``a if cond else b`` (int64) as a select that LLVM marks
+#: unpredictable, so that it stays a conditional move: Numba's ``a if cond else b``, and even
+#: masks (``b ^ ((a ^ b) & -cond)``), come out as a branch, which a condition as good as
+#: random mispredicts half the time.
+_pick: Any = intrinsic(_pick_typing)
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -416,32 +439,6 @@ def _inbox_of(L, m, stage):  # type: ignore[no-untyped-def]
 def _needs_room(L, m, n_new):  # type: ignore[no-untyped-def]
     """Whether link ``m``'s inbox lacks room for ``n_new`` more items in one more run."""
     return L[m, L_IN_N] + n_new > L[m, L_IN_CAP] or L[m, L_RUNS_N] + 1 > L[m, L_RUN_CAP]
-
-
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _sift_down(ht, hk, hr, hn, i):  # type: ignore[no-untyped-def]
-    """Restore the min-heap of run heads ``(ht, hk, hr)`` = (time, key, run) below ``i``."""
-    t = ht[_u(i)]
-    k = hk[_u(i)]
-    r = hr[_u(i)]
-    while True:
-        c = 2 * i + 1
-        if c >= hn:
-            break
-        if c + 1 < hn and (
-            ht[_u(c + 1)] < ht[_u(c)] or (ht[_u(c + 1)] == ht[_u(c)] and hk[_u(c + 1)] < hk[_u(c)])
-        ):
-            c += 1
-        if ht[_u(c)] < t or (ht[_u(c)] == t and hk[_u(c)] < k):
-            ht[_u(i)] = ht[_u(c)]
-            hk[_u(i)] = hk[_u(c)]
-            hr[_u(i)] = hr[_u(c)]
-            i = c
-        else:
-            break
-    ht[_u(i)] = t
-    hk[_u(i)] = k
-    hr[_u(i)] = r
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -777,40 +774,84 @@ def _grow_ring(ring, ring_off, ring_cap, ring_head, rn, tops, which, l, need):  
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _heap_start(box, runs, base, ro, R, n_items, t1, pos, stop, ht, hk, hr):  # type: ignore[no-untyped-def]
-    """Open the merge of a link's ``R`` inbox runs: a heap of the heads before ``t1``."""
-    hn = 0
+def _run_head(box, t1, pos, stop, r):  # type: ignore[no-untyped-def]
+    """(time, key) of run ``r``'s next item, ``(INF, INF)`` when it has none before ``t1``."""
+    i = pos[_u(r)]
+    if i < stop[_u(r)] and box[_u(i), 0] < t1:
+        return box[_u(i), 0], box[_u(i), 1]
+    return INF, INF
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _merge_start(box, runs, base, ro, R, n_items, t1, pos, stop, ht, hk, hr, win):  # type: ignore[no-untyped-def]
+    """Open the merge of a link's ``R`` inbox runs: a tournament tree of losers over the
+    runs' heads before ``t1``. Leaf ``R + r`` is run ``r``; internal node ``n`` (``1 <= n <
+    R``, children ``2n`` and ``2n + 1``) keeps the loser of the match played there, its
+    head's (time, key) in ``(ht, hk)`` and its run in ``hr``; slot 0 the winner, the
+    smallest head. A run without a head before ``t1`` plays as ``(INF, INF)`` and never
+    beats a head. ``win`` holds each node's winner while the tree is built. Returns the
+    number of runs with a head."""
+    live = 0
     for r in range(R):
         pos[r] = base + runs[_u(ro + r), 0]
         stop[r] = base + (runs[_u(ro + r + 1), 0] if r + 1 < R else n_items)
         if pos[r] < stop[r] and box[_u(pos[r]), 0] < t1:
-            ht[_u(hn)] = box[_u(pos[r]), 0]
-            hk[_u(hn)] = box[_u(pos[r]), 1]
-            hr[_u(hn)] = r
-            hn += 1
-    for i in range(hn // 2 - 1, -1, -1):
-        _sift_down(ht, hk, hr, hn, i)
-    return hn
+            live += 1
+    w = 0
+    for n in range(R - 1, 0, -1):  # the matches, from the leaves up
+        a = 2 * n - R if 2 * n >= R else win[_u(2 * n)]
+        b = 2 * n + 1 - R if 2 * n + 1 >= R else win[_u(2 * n + 1)]
+        ta, ka = _run_head(box, t1, pos, stop, a)
+        tb, kb = _run_head(box, t1, pos, stop, b)
+        if tb < ta or (tb == ta and kb < ka):
+            a, b = b, a
+            tb, kb = ta, ka
+        ht[_u(n)] = tb
+        hk[_u(n)] = kb
+        hr[_u(n)] = b
+        win[_u(n)] = a
+        w = a
+    if R > 0:
+        ht[0], hk[0] = _run_head(box, t1, pos, stop, w)
+        hr[0] = w
+    return live
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _heap_pop(box, t1, pos, stop, ht, hk, hr, hn):  # type: ignore[no-untyped-def]
-    """Take the smallest head: returns (its row, the new heap size)."""
-    r = _u(hr[0])
-    i = pos[r]
-    pos[r] = i + 1
+def _merge_pop(box, t1, pos, stop, ht, hk, hr, live, R):  # type: ignore[no-untyped-def]
+    """Take the smallest head (slot 0): returns its row and the number of runs still with a
+    head. The winner's run moves on to its next item, which replays the matches on the way
+    from its leaf to the root, one comparison per level and no branch on its outcome (the
+    node keeps the larger, the smaller goes on: selects, since which run wins is as good as
+    random when many runs interleave)."""
+    w = hr[0]
+    i = pos[_u(w)]
+    pos[_u(w)] = i + 1
     _prefetch(box, i + PREFETCH_ITEMS)  # this run's items two cache lines on
-    if i + 1 < stop[r] and box[_u(i + 1), 0] < t1:
-        ht[0] = box[_u(i + 1), 0]
-        hk[0] = box[_u(i + 1), 1]
+    if i + 1 < stop[_u(w)] and box[_u(i + 1), 0] < t1:
+        t = box[_u(i + 1), 0]
+        k = box[_u(i + 1), 1]
     else:
-        hn -= 1
-        ht[0] = ht[_u(hn)]
-        hk[0] = hk[_u(hn)]
-        hr[0] = hr[_u(hn)]
-    if hn > 1:
-        _sift_down(ht, hk, hr, hn, 0)
-    return i, hn
+        t = INF
+        k = INF
+        live -= 1
+    n = (w + R) >> 1
+    while n > 0:
+        tn = ht[_u(n)]
+        kn = hk[_u(n)]
+        rn = hr[_u(n)]
+        swap = (tn < t) | ((tn == t) & (kn < k))  # the loser kept here wins now
+        ht[_u(n)] = _pick(swap, t, tn)
+        hk[_u(n)] = _pick(swap, k, kn)
+        hr[_u(n)] = _pick(swap, w, rn)
+        t = _pick(swap, tn, t)
+        k = _pick(swap, kn, k)
+        w = _pick(swap, rn, w)
+        n >>= 1
+    ht[0] = t
+    hk[0] = k
+    hr[0] = w
+    return i, live
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -877,10 +918,12 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     R = L[ib, L_RUNS_N]
     pos = scratch[SC_POS]
     stop = scratch[SC_STOP]
-    ht = scratch[SC_HT]  # heap of run heads: time, key, run
+    ht = scratch[SC_HT]  # tree of run heads: time, key, run
     hk = scratch[SC_HK]
     hr = scratch[SC_HR]
-    hn = _heap_start(box, runs, base, L[ib, L_RUN_OFF], R, n_items, t1, pos, stop, ht, hk, hr)
+    hn = _merge_start(
+        box, runs, base, L[ib, L_RUN_OFF], R, n_items, t1, pos, stop, ht, hk, hr, scratch[SC_WIN]
+    )
     dflow = scratch[SC_D_FLOW]  # deliveries not settled yet: nd of them
     dt = scratch[SC_D_T]
     dorigin = scratch[SC_D_ORIGIN]
@@ -933,7 +976,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             full = True
             break
         key = hk[0]
-        i, hn = _heap_pop(box, t1, pos, stop, ht, hk, hr, hn)
+        i, hn = _merge_pop(box, t1, pos, stop, ht, hk, hr, hn, R)
         if chain < 0 and hn > 0:  # the next packet's position row, fetched meanwhile
             _prefetch(POS, _meta_pos(box[_u(pos[_u(hr[0])]), 3]))
         origin = box[_u(i), 2]
@@ -1358,7 +1401,9 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
     ht = scratch[SC_HT]
     hk = scratch[SC_HK]
     hr = scratch[SC_HR]
-    hn = _heap_start(box, runs, base, L[l, L_RUN_OFF], R, n_items, t1, pos, stop, ht, hk, hr)
+    hn = _merge_start(
+        box, runs, base, L[l, L_RUN_OFF], R, n_items, t1, pos, stop, ht, hk, hr, scratch[SC_WIN]
+    )
     rate = L[l, L_RATE]
     ppb = L[l, L_PPB]
     prop = L[l, L_PROP]
@@ -1477,7 +1522,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
             if qs_n[seg] == qs_cap[seg]:  # no room in its queue's ring: the caller grows
                 full = True  # it and calls again
                 break
-            i, hn = _heap_pop(box, t1, pos, stop, ht, hk, hr, hn)
+            i, hn = _merge_pop(box, t1, pos, stop, ht, hk, hr, hn, R)
             origin = box[_u(i), 2]
             meta = box[_u(i), 3]
             n_hops += 1

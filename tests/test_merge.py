@@ -1,0 +1,135 @@
+"""The link loops' k-way merge of inbox runs (``kernel._merge_start`` / ``kernel._merge_pop``)
+against a brute-force sort: every item before ``t1`` in (time, key) order, the head the loop
+reads (``ht[0]``, ``hk[0]``, ``hr[0]``) equal to the item popped, and each run's unread tail
+(its items at or after ``t1``) left where ``kernel._keep_tails`` finds it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vidnet_sim.core import kernel as K  # noqa: N812
+
+I64 = np.int64
+
+
+@numba.njit(cache=False)
+def _merge(box, runs, base, R, n_items, t1, scratch):
+    """Pop every head as the link loops do; returns the rows, the heads read before each pop
+    (time, key, run) and the runs' positions afterwards."""
+    pos = scratch[K.SC_POS]
+    stop = scratch[K.SC_STOP]
+    ht = scratch[K.SC_HT]
+    hk = scratch[K.SC_HK]
+    hr = scratch[K.SC_HR]
+    hn = K._merge_start(
+        box, runs, base, 0, R, n_items, t1, pos, stop, ht, hk, hr, scratch[K.SC_WIN]
+    )
+    rows = np.empty(n_items, I64)
+    heads = np.empty((n_items, 3), I64)
+    n = 0
+    while hn > 0:
+        heads[n, 0] = ht[0]
+        heads[n, 1] = hk[0]
+        heads[n, 2] = hr[0]
+        i, hn = K._merge_pop(box, t1, pos, stop, ht, hk, hr, hn, R)
+        rows[n] = i
+        n += 1
+    return rows[:n], heads[:n], pos[:R].copy()
+
+
+def _check(run_times: list[list[int]], t1: int, keys_from: Any, base: int = 3) -> None:
+    """Merge the sorted runs ``run_times`` (times in ps; keys drawn by ``keys_from(n)`` and
+    sorted within equal times of a run) placed at row ``base`` of a box, against a sort."""
+    rows: list[tuple[int, int, int, int]] = []
+    run_of: list[int] = []
+    starts: list[int] = []
+    for r, times in enumerate(run_times):
+        starts.append(len(rows))
+        keys = keys_from(len(times))
+        for t, k in sorted(zip(sorted(times), keys, strict=True)):
+            rows.append((t, k, r, 0))
+            run_of.append(r)
+    n_items = len(rows)
+    box = np.full((base + n_items + 8, K.N_COLS), -7, I64)  # rows outside the inbox: junk
+    if n_items:
+        box[base : base + n_items] = np.array(rows, I64)
+    R = len(run_times)
+    runs = np.zeros((max(R, 1), 1), I64)
+    runs[:R, 0] = starts
+    scratch = np.full((K.N_SCRATCH, max(R, 1) + 1), -5, I64)
+    got, heads, pos = _merge(box, runs, base, R, n_items, t1, scratch)
+
+    order = sorted(
+        (t, k, base + j) for j, (t, k, _, _) in enumerate(rows) if t < t1
+    )  # keys are unique
+    assert [row for _, _, row in order] == list(got)
+    assert [(t, k) for t, k, _ in order] == [tuple(h) for h in heads[:, :2]]
+    assert [run_of[row - base] for _, _, row in order] == list(heads[:, 2])
+    for r, times in enumerate(run_times):  # each run read up to its first item at t1 or later
+        before = sum(1 for t in times if t < t1)
+        assert pos[r] == base + starts[r] + before
+
+
+def _unique_keys(rng: np.random.Generator) -> Any:
+    used: set[int] = set()
+
+    def draw(n: int) -> list[int]:
+        out: list[int] = []
+        while len(out) < n:
+            k = int(rng.integers(0, 1 << 50))
+            if k not in used:
+                used.add(k)
+                out.append(k)
+        return out
+
+    return draw
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    runs=st.lists(st.lists(st.integers(0, 40), max_size=12), max_size=40),
+    t1=st.integers(0, 45),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_merge_is_the_sort_of_random_runs(runs: list[list[int]], t1: int, seed: int) -> None:
+    """Few distinct times (many equal: the key decides), empty runs, runs ending before, at
+    and after ``t1``, from no run to 40."""
+    _check(runs, t1, _unique_keys(np.random.default_rng(seed)))
+
+
+@pytest.mark.parametrize("R", [1, 2, 3, 64, 65, 2048])
+def test_merge_of_many_runs(R: int) -> None:
+    """Up to 2 048 runs (a link's run table grows as its inbox does: one run per feeder per
+    window, and the kept tails; the scratch grows with it), camera-like bursts: each run a
+    few back-to-back packets per frame, frames of all runs overlapping, equal times across
+    runs; some runs empty, some entirely at or after ``t1``."""
+    rng = np.random.default_rng(R)
+    t1 = 1_000_000
+    run_times: list[list[int]] = []
+    for r in range(R):
+        if r % 17 == 5:
+            run_times.append([])
+            continue
+        times: list[int] = []
+        for _ in range(int(rng.integers(1, 4))):
+            t = int(rng.integers(0, t1 + t1 // 8)) // 100 * 100
+            times.extend(t + 100 * j for j in range(int(rng.integers(1, 12))))
+        if r % 13 == 7:
+            times = [t1 + t for t in times]
+        run_times.append(times)
+    _check(run_times, t1, _unique_keys(rng))
+
+
+def test_equal_times_go_by_key() -> None:
+    """At one instant the smaller key comes first, whichever run holds it."""
+    runs = [[10, 10, 10], [10, 10], [10], [10, 10, 10, 10]]
+    keys = iter([[9, 4, 1], [8, 3], [2], [7, 6, 5, 0]])
+    _check(runs, 11, lambda n: next(keys))
+    keys = iter([[9, 4, 1], [8, 3], [2], [7, 6, 5, 0]])
+    _check(runs, 10, lambda n: next(keys))  # every item at t1: nothing merged
