@@ -751,8 +751,14 @@ def test_ctrl_c_during_a_run_exits_interrupted(
     file = Path(__file__).parent.parent / "scenarios" / "mid-city.toml"
     out = tmp_path / "res"
     args = ["run", str(file), "--duration", "600s", "--threads", threads, "--out", str(out)]
+    # A shell's background job starts with SIGINT ignored and its children inherit that;
+    # the command then runs as a terminal's foreground job would, with Python's handler.
+    start = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.argv[0] = 'vidnet-sim'; runpy.run_module('vidnet_sim.cli', run_name='__main__')"
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vidnet_sim.cli", *args],
+        [sys.executable, "-c", start, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
