@@ -110,6 +110,9 @@ class TaskClock:
     def __exit__(self, *exc: Any) -> None:
         self.inner.__exit__(*exc)
 
+    def start(self) -> None:
+        self.inner.start()
+
     def close(self) -> None:
         self.inner.close()
 

@@ -436,7 +436,7 @@ def test_engine_fingerprint_follows_the_model_sources() -> None:
 
 def test_curve_bad_ranges_exit_3(tmp_path: Path, write_text: Callable[[Path, str], Path]) -> None:
     f = write_text(tmp_path / "cams.toml", CAMS)
-    base = [str(f), "--vary", "cameras", "--out", str(tmp_path / "o"), "--workers", "1"]
+    base = [str(f), "--vary", "cameras", "--out", str(tmp_path / "o")]
     r = CliRunner().invoke(curve_cmd, [*base, "--from", "10", "--to", "2"])
     assert r.exit_code == 3 and "reversed" in r.output
     r = CliRunner().invoke(curve_cmd, [*base, "--from", "4", "--to", "4", "--steps", "3"])

@@ -168,18 +168,13 @@ def test_size_cli_refuses_a_bad_cost_model_before_running(tmp_path: Path) -> Non
     f = write(tmp_path / "grow.toml", GROW)
     out = tmp_path / "size"
     c = write(tmp_path / "c.toml", "[fibre]\ntrench_per_km = -1\nkerb = 2\n")
-    # one worker, in this process: a refusal with a pool waits for its workers' start-up
-    r = CliRunner().invoke(
-        size_cmd, [str(f), "--costs", str(c), "--out", str(out), "--workers", "1"]
-    )
+    r = CliRunner().invoke(size_cmd, [str(f), "--costs", str(c), "--out", str(out)])
     assert r.exit_code == EXIT_INVALID_SCENARIO
     assert "fibre.trench_per_km: got -1" in r.output and "fibre.kerb: unknown key" in r.output
     assert not out.exists()
     # the uplink is leased and this model has no rent: one error, before any run
     c = write(tmp_path / "c.toml", COSTS.replace("[fibre.rent]\nuplink = 500.0\n", ""))
-    r = CliRunner().invoke(
-        size_cmd, [str(f), "--costs", str(c), "--out", str(out), "--workers", "1"]
-    )
+    r = CliRunner().invoke(size_cmd, [str(f), "--costs", str(c), "--out", str(out)])
     assert r.exit_code == EXIT_INVALID_SCENARIO
     assert 'links[1] (id="uplink").fibre: the link is leased' in r.output
     assert not out.exists()

@@ -10,7 +10,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -284,13 +285,52 @@ def test_the_warm_up_loads_the_core_a_real_run_uses(repo: Path, src_env: dict[st
     assert proc.stdout.split() == ["1"]  # the run needed no other specialisation
 
 
-def test_worker_processes_start_when_the_executor_is_entered() -> None:
+def test_worker_processes_start_when_the_job_starts_them_not_when_entered() -> None:
+    before = set(mp.active_children())
     with ProcessExecutor(2) as executor:
-        assert len(mp.active_children()) >= 2
+        assert set(mp.active_children()) == before  # a refusal before start() costs no pool
+        executor.start()
+        assert len(set(mp.active_children()) - before) == 2
         assert executor.shares_files
         outcomes = list(executor.run_tasks(fail_on_two, None, {"a": 1, "c": 3}))
     assert sorted(o.value for o in outcomes) == [10, 30]
     assert not DaskExecutor().shares_files
+
+
+def test_a_pool_closed_while_its_workers_warm_up_terminates_them() -> None:
+    before = set(mp.active_children())
+    executor = ProcessExecutor(2)
+    executor.start()  # the workers import the package and load the core: seconds
+    workers = set(mp.active_children()) - before
+    executor.close()  # not waited for: terminated, and reaped
+    assert len(workers) == 2
+    assert [p.exitcode for p in workers] == [-signal.SIGTERM] * 2
+    assert set(mp.active_children()) == before
+
+
+def sleep_for(_: Any, seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+def test_tasks_abandoned_by_the_job_are_terminated_not_awaited() -> None:
+    before = set(mp.active_children())
+    with ProcessExecutor(2, warm=False) as executor:
+        tasks = executor.run_tasks(sleep_for, None, {"quick": 0.0, "long": 30.0})
+        assert isinstance(tasks, Generator) and next(tasks).key == "quick"
+        workers = set(mp.active_children()) - before
+        tasks.close()  # the job stops (an error in it, Ctrl-C) while "long" runs
+    assert len(workers) == 2 and -signal.SIGTERM in {p.exitcode for p in workers}
+    assert set(mp.active_children()) == before
+
+
+def test_an_idle_pool_ends_its_workers_as_usual() -> None:
+    before = set(mp.active_children())
+    with ProcessExecutor(2, warm=False) as executor:
+        assert [o.value for o in executor.run_tasks(sleep_for, None, {"a": 0.0})] == [0.0]
+        workers = set(mp.active_children()) - before
+        executor.close()
+    assert workers and {p.exitcode for p in workers} == {0}
 
 
 def fail_on_two(_: Any, item: int) -> int:
@@ -315,6 +355,53 @@ def test_zero_workers_is_a_usage_error(command: str, cams: Path) -> None:
     assert r.exit_code == 2, r.output
     assert "'--workers'" in r.output and "0 is not in the range x>=1" in r.output
     assert "Traceback" not in r.output
+
+
+_BAD_SWEEP = """
+scenario = "cams.toml"
+[sweep]
+[sweep.grid]
+"cameras.north.bitrate" = ["4Mbps", "4Mbpz"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "bad"),
+    [
+        ("size", ["--costs", "{costs}"]),
+        ("size", ["--replications", "3", "--max-replications", "2"]),
+        ("curve", ["--vary", "cameras", "--from", "10", "--to", "2"]),
+        ("curve", ["--vary", "nosuch", "--from", "1", "--to", "2"]),
+        ("capacity", ["--vary", "cameras", "--start", "0"]),
+        ("capacity", ["--tolerance", "0.5", "--confidence", "1.5"]),
+        ("sweep", []),
+    ],
+)
+def test_a_refusal_starts_no_worker_and_reads_as_on_one_worker(
+    command: str,
+    bad: list[str],
+    cams: Path,
+    tmp_path: Path,
+    write_text: Callable[[Path, str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    costs = write_text(tmp_path / "costs.toml", "[fibre]\ntrench_per_km = -1\n")
+    file = write_text(tmp_path / "sweep.toml", _BAD_SWEEP) if command == "sweep" else cams
+    pools: list[int] = []
+    new_pool = ProcessExecutor._new_pool
+
+    def counted(self: ProcessExecutor, workers: int) -> Any:
+        pools.append(workers)
+        return new_pool(self, workers)
+
+    monkeypatch.setattr(ProcessExecutor, "_new_pool", counted)
+    args = [command, str(file), *[a.format(costs=costs) for a in bad]]
+    args += ["--out", str(tmp_path / "o")]
+    pooled = CliRunner().invoke(main, [*args, "--workers", "2"])
+    alone = CliRunner().invoke(main, [*args, "--workers", "1"])
+    assert pooled.exit_code == alone.exit_code != 0, pooled.output
+    assert pooled.output == alone.output and "Traceback" not in pooled.output
+    assert pools == []  # refused before any worker process was started
 
 
 @pytest.mark.parametrize("command", ["capacity", "size"])

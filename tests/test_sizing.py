@@ -167,8 +167,7 @@ def test_an_sla_below_the_propagation_delay_is_rejected(
     assert "class 'data' latency_max_ps" in msg
     assert "propagation delay of its longest path (link long-haul) is 1 ms" in msg
     out = tmp_path / "o"
-    args = [str(f), "--replications", "2", "--out", str(out), "--workers", "1"]
-    r = CliRunner().invoke(size_cmd, args)
+    r = CliRunner().invoke(size_cmd, [str(f), "--replications", "2", "--out", str(out)])
     assert r.exit_code == EXIT_INVALID_SCENARIO and "Traceback" not in r.output
     assert "PARTIAL" in r.output and "long-haul" in r.output
     assert "**PARTIAL** — sized: no year" in (out / "report.md").read_text()
@@ -200,8 +199,7 @@ interval = "1ms"
     )
     f = write_text(tmp_path / "far.toml", far)
     out = tmp_path / "o"
-    args = [str(f), "--replications", "2", "--out", str(out), "--workers", "1"]
-    r = CliRunner().invoke(size_cmd, args)
+    r = CliRunner().invoke(size_cmd, [str(f), "--replications", "2", "--out", str(out)])
     assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
     assert "cannot be met at any tier in year 2" in r.output
     assert "(link far-b) is 0.98 ms" in r.output  # 200 km at 4.9 us/km

@@ -160,7 +160,11 @@ class RunCache:
         on_progress: ProgressFn | None,
     ) -> RunCache:
         """The runs of one job varying ``vary`` (a curve, a capacity search): stored under
-        ``cache_dir`` (``None``: kept in memory only), counted for one progress bar."""
+        ``cache_dir`` (``None``: kept in memory only), counted for one progress bar. Called
+        once the job's inputs are validated: ``executor`` is started now (a local pool's
+        workers warm up while the job prepares its first runs)."""
+        if executor is not None:
+            executor.start()
         return cls(
             data,
             base_dir,

@@ -652,6 +652,14 @@ def _check_sizing_links(ctx: _Context, data: dict[str, Any], years: list[int]) -
             )
 
 
+def _inputs_checked(ctx: _Context, data: dict[str, Any], years: list[int]) -> None:
+    """The last checks of the inputs; then the executor is started (a local pool's workers
+    warm up while the first year is prepared): a refusal starts no worker."""
+    _check_sizing_links(ctx, data, years)
+    if ctx.executor is not None:
+        ctx.executor.start()
+
+
 def _counts(sc: Any) -> dict[str, int]:
     return {
         "cameras": int(sum(c.count for c in sc.cameras)),
@@ -837,7 +845,7 @@ def size_network(
         progress=ProgressTracker(on_progress),
     )
     designs: list[YearDesign] = []  # the years chosen so far (the whole bill's plan)
-    _check_sizing_links(ctx, data, years)
+    _inputs_checked(ctx, data, years)
     result = SizingResult(
         str(file),
         str(scenario.name),

@@ -7,7 +7,8 @@ the task's own input. Each task has a key (unique within a call). Outcomes carry
 
 - :class:`SerialExecutor`: in this process, one after the other;
 - :class:`ProcessExecutor`: a pool of ``spawn``-ed local processes, started (and warmed: the
-  package imported, the compiled core loaded) when the executor is entered, kept between calls;
+  package imported, the compiled core loaded) by :meth:`~Executor.start` once the job's inputs
+  are validated, or on first use, and kept between calls;
 - :class:`DaskExecutor`: Dask distributed, on an existing scheduler, a ``Client`` you pass,
   or a dask-jobqueue SLURM/PBS cluster it starts (:mod:`vidnet_sim.execute.cluster`).
 
@@ -109,6 +110,11 @@ class Executor(Protocol):
 
     def __enter__(self) -> Executor: ...
 
+    def start(self) -> None:
+        """The job's inputs are valid: get ready to run its tasks (no wait). A job calls it
+        once it has validated what it can, never before: a refusal then starts nothing."""
+        ...
+
     def __exit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None: ...
@@ -137,6 +143,9 @@ class _Base:
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+    def start(self) -> None:
+        """Nothing to get ready."""
 
     def close(self) -> None:
         """Release the executor's resources."""
@@ -199,11 +208,14 @@ _WORKER_DIED = {
 class ProcessExecutor(_Base):
     """A pool of ``workers`` local processes (``spawn``), one Numba thread each.
 
-    The pool is started by :meth:`start` (when the executor is entered as a context manager,
-    else on first use) and kept until :meth:`close` (a search calls it many times). Each
-    worker, as it starts, imports the package and loads the compiled core (:func:`~vidnet_sim.
-    execute.warm.warm_up`; ``warm=False``: not), while this process goes on with its own
-    set-up. A worker process that dies (a crash, the OOM killer, a ``kill``) breaks the pool.
+    The pool is started by :meth:`start` (which a job calls once its inputs are validated;
+    else on first use; entering the executor as a context manager starts nothing) and kept
+    until :meth:`close` (a search calls it many times). Each worker, as it starts, imports the
+    package and loads the compiled core (:func:`~vidnet_sim.execute.warm.warm_up`;
+    ``warm=False``: not), while this process goes on with its own set-up. :meth:`close` waits
+    for workers that are idle; workers still warming up or running a task (the job is being
+    abandoned: an error, Ctrl-C) are terminated instead, and reaped. A worker process that
+    dies (a crash, the OOM killer, a ``kill``) breaks the pool.
     The tasks that were running then run again one at a time, in a pool of their own: one
     that kills its worker there too gives a ``WorkerDied`` error; the other unfinished tasks
     run again as usual, in a new pool.
@@ -216,9 +228,9 @@ class ProcessExecutor(_Base):
         self.warm = warm
         self._pool: ProcessPoolExecutor | None = None
         self._started: Any = None
+        self._pings: list[Future[int]] = []
 
     def __enter__(self) -> ProcessExecutor:
-        self.start()
         return self
 
     def start(self) -> None:
@@ -227,8 +239,7 @@ class ProcessExecutor(_Base):
             self._pool, self._started = self._new_pool(self.workers)
             # a spawned pool starts a process per task submitted while none is idle
             with _env("NUMBA_NUM_THREADS", "1"):
-                for _ in range(self.workers):
-                    self._pool.submit(_ping)
+                self._pings = [self._pool.submit(_ping) for _ in range(self.workers)]
 
     @property
     def slots(self) -> int:
@@ -303,14 +314,16 @@ class ProcessExecutor(_Base):
                         continue
                     finished.add(key)
                     yield outcome
-        except BaseException:
-            broken = True
+        except BaseException:  # abandoned (an error here or in the caller, Ctrl-C): no wait
+            _terminate(pool)
+            if not alone:
+                self._pool = None
+            started.close()
             raise
-        finally:
-            if broken:
-                pool.shutdown(wait=True, cancel_futures=True)
-                if not alone:
-                    self._pool = None
+        if broken:
+            pool.shutdown(wait=True, cancel_futures=True)
+            if not alone:
+                self._pool = None
         running: set[str] = set()
         while not started.empty():
             running.add(started.get())
@@ -328,10 +341,37 @@ class ProcessExecutor(_Base):
         )
 
     def close(self) -> None:
+        """Stop the pool: idle workers end as usual; workers still warming up (a job refused
+        or ended before it used them) are terminated, not waited for."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            if all(f.done() for f in self._pings):
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            else:
+                _terminate(self._pool)
             self._started.close()
             self._pool = None
+            self._pings = []
+
+
+def _terminate(pool: ProcessPoolExecutor, grace_seconds: float = 5.0) -> None:
+    """Stop ``pool`` without waiting for its workers' work: cancel the queued tasks, terminate
+    (SIGTERM; SIGKILL after ``grace_seconds``) the processes and reap them, so that none is
+    left behind. (``ProcessPoolExecutor.terminate_workers`` of Python 3.14, for 3.11+.)"""
+    # private, read before shutdown() drops it: the pool's processes by pid
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        with contextlib.suppress(ValueError, ProcessLookupError):  # ended meanwhile
+            proc.terminate()
+    for proc in processes:
+        with contextlib.suppress(ValueError):
+            proc.join(grace_seconds)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+    if manager is not None:  # it sees the workers gone, fails their futures and ends
+        manager.join(grace_seconds)
 
 
 # -- Dask
