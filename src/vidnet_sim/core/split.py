@@ -226,7 +226,7 @@ def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> 
     depths = _link_depths(plan, link, feeder)
     eligible = _eligible(plan, link, feeder)
     hops, deliveries, sources, at, fed_by, rate = _traffic(plan, parent)
-    merges = np.bincount(link, minlength=plan.n_links) > 1  # several feeders: a tournament-tree merge
+    merges = np.bincount(link, minlength=plan.n_links) > 1  # several feeders: a merge
     cost = hops * (1.0 + MERGE_COST * merges) + DELIVER_COST * deliveries
     cost += LINK_STEP_COST * _ESTIMATE_PS / window_ps
 
