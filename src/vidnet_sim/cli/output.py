@@ -168,6 +168,7 @@ def sigint_recorded() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, previous)
         sys.unraisablehook = previous_hook
+        _sigint.clear()
 
 
 @contextlib.contextmanager
