@@ -1,6 +1,9 @@
 """How the command prints and how it ends: consoles that never hard-wrap a pipe, and the one
 mapping of exceptions to exit codes and messages.
 
+Ctrl-C ends a command with exit code 130 and the one line ``interrupted``, wherever it lands
+(:func:`reported_errors`, :func:`interrupted`).
+
 Errors go to stderr as plain text (``click.echo``), one line per problem, never re-wrapped:
 logs and ``grep`` need whole lines. Rich output (tables, coloured warnings) is wrapped to the
 terminal's width only when it goes to a terminal; to a pipe or a file, each line is as long as
@@ -10,9 +13,12 @@ its content, whatever ``COLUMNS`` says.
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
-from collections.abc import Iterator
-from typing import NoReturn
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -107,15 +113,74 @@ def fail(exc: BaseException, code: int | None = None) -> NoReturn:
     stop(exit_code(exc) if code is None else code, error_message(exc))
 
 
+#: Set by the SIGINT handler of :func:`sigint_recorded` when Ctrl-C arrives.
+_sigint = threading.Event()
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is how Ctrl-C surfaced: a ``KeyboardInterrupt``, or any exception
+    raised after SIGINT arrived under :func:`sigint_recorded`.
+
+    Python raises ``KeyboardInterrupt`` in the first Python code that runs after the signal;
+    while Numba compiles the packet core that is often a callback from LLVM (the object
+    cache's, once machine code is generated), where ctypes cannot pass the exception on:
+    it reports it as ignored and Numba then fails with ``RuntimeError: no compiled object
+    yet``. An exception that follows the signal is the interrupt's doing, not an error."""
+    return isinstance(exc, KeyboardInterrupt) or _sigint.is_set()
+
+
+def _chained(previous: Callable[[int, FrameType | None], Any]) -> Callable[..., None]:
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        _sigint.set()
+        previous(signum, frame)
+
+    return on_sigint
+
+
+def _unraisable_hook(previous: Callable[[Any], object]) -> Callable[[Any], None]:
+    def hook(unraisable: Any) -> None:
+        # Ctrl-C in a callback from C (LLVM's), which cannot pass it on: not printed (the
+        # error that follows is reported as the interrupt). It cannot be raised again from
+        # here: Python would raise it in this hook, still inside the callback.
+        if not (isinstance(unraisable.exc_value, KeyboardInterrupt) and _sigint.is_set()):
+            previous(unraisable)
+
+    return hook
+
+
+@contextlib.contextmanager
+def sigint_recorded() -> Iterator[None]:
+    """Meanwhile, a SIGINT is recorded for :func:`interrupted` before Python's handler (or
+    the one in force) raises ``KeyboardInterrupt``, and a ``KeyboardInterrupt`` that a
+    callback from C cannot raise is not printed as ignored. Nothing changes off the main
+    thread or when SIGINT is not handled by Python (ignored, as in a shell's background
+    job, or the system's default)."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+    _sigint.clear()
+    previous_hook = sys.unraisablehook
+    signal.signal(signal.SIGINT, _chained(previous))
+    sys.unraisablehook = _unraisable_hook(previous_hook)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
+        _sigint.clear()
+
+
 @contextlib.contextmanager
 def reported_errors() -> Iterator[None]:
     """Turn any exception but click's own (usage errors, exits) into :func:`fail`, and
-    Ctrl-C into exit code ``EXIT_INTERRUPTED`` after one line."""
-    try:
-        yield
-    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-        raise
-    except KeyboardInterrupt:
-        stop(EXIT_INTERRUPTED, "interrupted")
-    except Exception as exc:  # a bug or a resource problem too: one line, no traceback
-        fail(exc)
+    Ctrl-C (:func:`interrupted`) into exit code ``EXIT_INTERRUPTED`` after one line."""
+    with sigint_recorded():
+        try:
+            yield
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except (KeyboardInterrupt, Exception) as exc:
+            if interrupted(exc):
+                stop(EXIT_INTERRUPTED, "interrupted")
+            fail(exc)  # a bug or a resource problem too: one line, no traceback

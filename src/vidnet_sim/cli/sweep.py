@@ -29,6 +29,7 @@ from rich.text import Text
 from vidnet_sim.cli.executors import ExecutorOptions, executor_options
 from vidnet_sim.cli.output import (
     fail,
+    interrupted,
     note,
     progress_console,
     reported_errors,
@@ -221,7 +222,9 @@ def _run(
             on_progress=bar.on_progress,
             update_meta=index is None,
         )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Exception) as exc:
+        if not interrupted(exc):
+            raise
         bar.stop()
         stop(EXIT_INTERRUPTED, "sweep: interrupted; finished points are kept, run again to resume")
     finally:
