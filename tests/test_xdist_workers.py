@@ -28,7 +28,7 @@ def config(args: list[str], source: Any = ARGS, *, benchmark: bool = False) -> A
 
 @pytest.fixture
 def two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(xdist_workers, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(xdist_workers, "available_cpus", lambda: 2)
     monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS", raising=False)
 
 
@@ -58,11 +58,11 @@ def test_one_cpu_starts_no_worker_and_xdists_own_setting_wins(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS", raising=False)
-    monkeypatch.setattr(xdist_workers, "usable_cpus", lambda: 1)
+    monkeypatch.setattr(xdist_workers, "available_cpus", lambda: 1)
     assert workers(config(["tests"])) == 0
     monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "3")
     assert workers(config(["tests"])) is None  # xdist's own hook reads it
-    assert xdist_workers.usable_cpus() >= 1
+    assert xdist_workers.available_cpus() >= 1
 
 
 def test_the_default_options_distribute_with_this_plugin() -> None:

@@ -24,13 +24,7 @@ import os
 
 import pytest
 
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+from vidnet_sim.runner import available_cpus
 
 
 def names_one_file(config: pytest.Config) -> bool:
@@ -49,5 +43,5 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
         return None  # xdist's own setting
     if config.getoption("benchmark_enable", False) or names_one_file(config):
         return 0
-    cpus = usable_cpus()
+    cpus = available_cpus()
     return cpus if cpus > 1 else 0

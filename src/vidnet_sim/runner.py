@@ -218,8 +218,8 @@ def sla_targets(scenario: Scenario) -> dict[str, SlaTargets]:
 Threads = int | Literal["auto"]
 
 
-def usable_cpus() -> int:
-    """The CPUs this process may run on."""
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the system has one)."""
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
 
@@ -229,7 +229,7 @@ def auto_threads(plan: NetworkPlan, sim: Simulation) -> int:
     CPUs and the network's cut in two pays by its estimate (``Split.pays``: an estimated
     speed-up of 1.4 or more, at least 0.2 ms of work per pipeline step, 10 ms in the whole
     run), else 1."""
-    if usable_cpus() < 2:
+    if available_cpus() < 2:
         return 1
     split = split_links(plan, sim.window)
     return 2 if split is not None and split.pays(sim.window, sim.duration) else 1

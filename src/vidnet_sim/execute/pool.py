@@ -34,6 +34,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from vidnet_sim.execute.warm import warm_up
+from vidnet_sim.runner import available_cpus
 
 __all__ = [
     "DaskExecutor",
@@ -49,14 +50,6 @@ __all__ = [
 
 #: ``fn(shared, item) -> value``: an importable module-level function.
 TaskFn = Callable[[Any, Any], Any]
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def pin_numba_threads() -> None:
