@@ -32,6 +32,7 @@ from typing import Any
 
 from numba.core.registry import cpu_target
 
+from stats_hash import take_threads
 from vidnet_sim._compile_cache import compile_cache_dir
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.runner import make_engine, with_overrides
@@ -98,11 +99,7 @@ def write_perf_map() -> Path:
 
 def main() -> None:
     args = sys.argv[1:]
-    threads = 1
-    if "--threads" in args:
-        i = args.index("--threads")
-        threads = int(args[i + 1])
-        del args[i : i + 2]
+    threads = take_threads(args)
     path, duration = Path(args[0]), parse_time(args[1])
     scenario = with_overrides(
         load_scenario(path),

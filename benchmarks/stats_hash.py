@@ -71,13 +71,20 @@ def stats_hash(scenario: Path, duration: str, threads: int = 1) -> str:
     return h.hexdigest()[:16]
 
 
+def take_threads(args: list[str]) -> int:
+    """The value of a ``--threads N`` option in ``args`` (1 without one), the option and its
+    value taken out of ``args``."""
+    if "--threads" not in args:
+        return 1
+    i = args.index("--threads")
+    threads = int(args[i + 1])
+    del args[i : i + 2]
+    return threads
+
+
 def main() -> None:
     args = sys.argv[1:]
-    threads = 1
-    if "--threads" in args:
-        i = args.index("--threads")
-        threads = int(args[i + 1])
-        del args[i : i + 2]
+    threads = take_threads(args)
     folder = Path(args[0]) if args else Path(__file__).parent.parent / "scenarios"
     for name, duration in CASES:
         print(name, stats_hash(folder / f"{name}.toml", duration, threads), flush=True)
