@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import io
+import re
 import shutil
 import statistics
 import subprocess
@@ -57,7 +58,11 @@ def _export(dest: Path, name: str, rev: str | None) -> None:
                 tar.extractall(dest / "_export")  # our own git archive
         (dest / "_export" / "src" / "vidnet_sim").rename(dest / name)
     for f in (dest / name).rglob("*.py"):
-        f.write_text(f.read_text(encoding="utf-8").replace("vidnet_sim", name), encoding="utf-8")
+        # the package's name as a word only (not inside a longer identifier: a copy that
+        # renamed ``__vidnet_sim_locked__`` would lock Numba's cache files a second time, and
+        # the nested lock of the same file waited for itself)
+        text = re.sub(r"\bvidnet_sim\b", name, f.read_text(encoding="utf-8"))
+        f.write_text(text, encoding="utf-8")
 
 
 def _setup(name: str, scenario: Path, duration_ps: int, threads: Any) -> tuple[Any, ...]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from numba.core import config as numba_config
 from numba.core.caching import IndexDataCacheFile
 
 from vidnet_sim import _compile_cache as cc
+from vidnet_sim import fingerprint
 from vidnet_sim.fingerprint import KERNEL_SOURCES, PACKAGE_DIR, kernel_fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -223,6 +226,24 @@ def test_numba_saves_and_loads_a_cache_entry_under_the_folders_lock(tmp_path: Pa
         "f-1.py311.1.nbc",
         "f-1.py311.nbi",
     ]
+
+
+def test_a_renamed_copy_of_the_package_does_not_lock_the_cache_files_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second copy of the package in one process, its name changed in its text
+    (``benchmarks/paired.py`` imports two so), finds Numba's methods already locked: a
+    second wrapper would take the folder's lock again through another open file of it, and
+    that nested ``flock`` waits for the first, held by the same call, forever."""
+    cc.lock_numba_cache_files()
+    text = re.sub(r"vidnet_sim", "vs_copy", Path(cc.__file__).read_text(encoding="utf-8"))
+    monkeypatch.setitem(sys.modules, "vs_copy.fingerprint", fingerprint)  # (what it imports)
+    copy = types.ModuleType("vs_copy._compile_cache")
+    exec(compile(text, "vs_copy/_compile_cache.py", "exec"), copy.__dict__)
+    copy.lock_numba_cache_files()
+    for method in (IndexDataCacheFile.save, IndexDataCacheFile.load):
+        inner = getattr(method, "__wrapped__", None)
+        assert inner is not None and not hasattr(inner, "__wrapped__")  # locked once
 
 
 PROBE = """

@@ -135,6 +135,13 @@ def folder_lock(folder: str | Path, *, exclusive: bool) -> Iterator[None]:
             os.close(fd)  # releases the lock
 
 
+#: What marks Numba's methods once wrapped by :func:`_locked`. The name does not contain the
+#: package's: a second copy of the package in one process (``benchmarks/paired.py`` imports
+#: two, renamed) must see the first one's wrapper, or the nested lock of the same file (two
+#: descriptors, one process) waits for itself forever.
+_LOCKED_MARK = "__locked_under_folder_flock__"
+
+
 def _locked(method: Callable[..., Any], *, exclusive: bool) -> Callable[..., Any]:
     """``method`` of a Numba cache file, run under its folder's lock."""
 
@@ -143,7 +150,7 @@ def _locked(method: Callable[..., Any], *, exclusive: bool) -> Callable[..., Any
         with folder_lock(self._cache_path, exclusive=exclusive):
             return method(self, *args)
 
-    locked.__vidnet_sim_locked__ = True  # type: ignore[attr-defined]
+    setattr(locked, _LOCKED_MARK, True)
     return locked
 
 
@@ -154,7 +161,7 @@ def lock_numba_cache_files() -> None:
     doc). Idempotent; it applies to every Numba cache of this process."""
     for name, exclusive in (("save", True), ("load", False)):
         method = getattr(IndexDataCacheFile, name)
-        if not getattr(method, "__vidnet_sim_locked__", False):
+        if not getattr(method, _LOCKED_MARK, False):
             setattr(IndexDataCacheFile, name, _locked(method, exclusive=exclusive))
 
 
