@@ -25,6 +25,7 @@ from vidnet_sim.analysis.cost import load_cost_model
 from vidnet_sim.analysis.curve import CurveResult, run_curve
 from vidnet_sim.analysis.sizing import SizingResult, size_network
 from vidnet_sim.cli import main
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO
 from vidnet_sim.execute import (
     DaskExecutor,
     JobProgress,
@@ -365,6 +366,20 @@ scenario = "cams.toml"
 """
 
 
+@pytest.fixture
+def pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the local worker pools started meanwhile (none: no worker started)."""
+    started: list[int] = []
+    new_pool = ProcessExecutor._new_pool
+
+    def counted(self: ProcessExecutor, workers: int) -> Any:
+        started.append(workers)
+        return new_pool(self, workers)
+
+    monkeypatch.setattr(ProcessExecutor, "_new_pool", counted)
+    return started
+
+
 @pytest.mark.parametrize(
     ("command", "bad"),
     [
@@ -383,18 +398,10 @@ def test_a_refusal_starts_no_worker_and_reads_as_on_one_worker(
     cams: Path,
     tmp_path: Path,
     write_text: Callable[[Path, str], Path],
-    monkeypatch: pytest.MonkeyPatch,
+    pools: list[int],
 ) -> None:
     costs = write_text(tmp_path / "costs.toml", "[fibre]\ntrench_per_km = -1\n")
     file = write_text(tmp_path / "sweep.toml", _BAD_SWEEP) if command == "sweep" else cams
-    pools: list[int] = []
-    new_pool = ProcessExecutor._new_pool
-
-    def counted(self: ProcessExecutor, workers: int) -> Any:
-        pools.append(workers)
-        return new_pool(self, workers)
-
-    monkeypatch.setattr(ProcessExecutor, "_new_pool", counted)
     args = [command, str(file), *[a.format(costs=costs) for a in bad]]
     args += ["--out", str(tmp_path / "o")]
     pooled = CliRunner().invoke(main, [*args, "--workers", "2"])
@@ -402,6 +409,34 @@ def test_a_refusal_starts_no_worker_and_reads_as_on_one_worker(
     assert pooled.exit_code == alone.exit_code != 0, pooled.output
     assert pooled.output == alone.output and "Traceback" not in pooled.output
     assert pools == []  # refused before any worker process was started
+
+
+# valid in year 1; in year 2 a camera at a new node that no link reaches
+_UNREACHABLE_IN_YEAR_2 = """
+[[growth]]
+year = 2
+[[growth.nodes]]
+id = "island"
+[[growth.cameras]]
+name = "east"
+count = 1
+attach = "island"
+bitrate = "4Mbps"
+destinations = ["cc"]
+"""
+
+
+def test_a_size_refused_for_a_later_year_starts_no_worker_and_simulates_nothing(
+    tmp_path: Path, write_text: Callable[[Path, str], Path], pools: list[int]
+) -> None:
+    file = write_text(tmp_path / "grow.toml", CAMS + _UNREACHABLE_IN_YEAR_2)
+    out = tmp_path / "o"
+    r = CliRunner().invoke(main, ["size", str(file), "--out", str(out), "--workers", "2"])
+    assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
+    assert "growth[0].cameras[0] (name=\"east\").destinations: destination 'cc' cannot " in r.output
+    assert "Traceback" not in r.output
+    assert pools == []  # refused before any worker process was started
+    assert not list(out.rglob("*.parquet"))  # and before year 1 was simulated
 
 
 @pytest.mark.parametrize("command", ["capacity", "size"])
