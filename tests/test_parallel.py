@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from test_sizing import RING, TWO_COSTS
+from vidnet_sim import execute
 from vidnet_sim.analysis.capacity import find_capacity
 from vidnet_sim.analysis.cost import load_cost_model
 from vidnet_sim.analysis.curve import CurveResult, run_curve
@@ -437,6 +438,60 @@ def test_a_size_refused_for_a_later_year_starts_no_worker_and_simulates_nothing(
     assert "Traceback" not in r.output
     assert pools == []  # refused before any worker process was started
     assert not list(out.rglob("*.parquet"))  # and before year 1 was simulated
+
+
+def test_a_cluster_starts_when_the_job_starts_the_executor() -> None:
+    distributed = pytest.importorskip("distributed")
+    clusters: list[Any] = []
+
+    def start_cluster() -> Any:
+        clusters.append(
+            distributed.LocalCluster(
+                n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+            )
+        )
+        return clusters[-1]
+
+    with DaskExecutor(cluster_factory=start_cluster) as executor:
+        assert clusters == []  # entered: nothing started (a refusal comes before start())
+        executor.start()
+        assert len(clusters) == 1 and executor.slots == 1
+        outcomes = list(executor.run_tasks(fail_on_two, None, {"a": 1}))
+    assert [o.value for o in outcomes] == [10] and len(clusters) == 1
+    assert clusters[0].status.name == "closed"
+
+
+@pytest.mark.parametrize(
+    ("command", "bad"),
+    [
+        ("size", ["--replications", "3", "--max-replications", "2"]),
+        ("size-grown", []),
+        ("curve", ["--vary", "nosuch", "--from", "1", "--to", "2"]),
+        ("capacity", ["--vary", "cameras", "--start", "0"]),
+        ("sweep", []),
+    ],
+)
+def test_a_refused_command_starts_no_cluster(
+    command: str,
+    bad: list[str],
+    cams: Path,
+    tmp_path: Path,
+    write_text: Callable[[Path, str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("dask_jobqueue")
+    files = {
+        "sweep": lambda: write_text(tmp_path / "sweep.toml", _BAD_SWEEP),
+        "size-grown": lambda: write_text(tmp_path / "g.toml", CAMS + _UNREACHABLE_IN_YEAR_2),
+    }
+    file = files.get(command, lambda: cams)()
+    started: list[str] = []
+    monkeypatch.setattr(execute, "jobqueue_cluster", lambda kind, *_, **__: started.append(kind))
+    args = [command.split("-")[0], str(file), *bad, "--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(main, [*args, "--cluster", "slurm"])
+    assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
+    assert "Traceback" not in r.output
+    assert started == []  # refused before the cluster was started
 
 
 @pytest.mark.parametrize("command", ["capacity", "size"])

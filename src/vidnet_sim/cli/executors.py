@@ -68,7 +68,8 @@ class ExecutorOptions:
 
     def remote(self, log_dir: Path) -> Any:
         """A Dask executor for --scheduler (connected now: an unreachable scheduler ends the
-        command with exit 2) or --cluster (started on first use); ``None`` for local work."""
+        command with exit 2) or --cluster (started when the command starts the executor, once
+        its inputs are validated); ``None`` for local work."""
         from vidnet_sim.execute import DaskExecutor, jobqueue_cluster
 
         if self.scheduler is not None:

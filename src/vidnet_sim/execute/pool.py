@@ -10,7 +10,8 @@ the task's own input. Each task has a key (unique within a call). Outcomes carry
   package imported, the compiled core loaded) by :meth:`~Executor.start` once the job's inputs
   are validated, or on first use, and kept between calls;
 - :class:`DaskExecutor`: Dask distributed, on an existing scheduler, a ``Client`` you pass,
-  or a dask-jobqueue SLURM/PBS cluster it starts (:mod:`vidnet_sim.execute.cluster`).
+  or a dask-jobqueue SLURM/PBS cluster it starts (:mod:`vidnet_sim.execute.cluster`) by
+  :meth:`~Executor.start` or on first use.
 
 Workers run with ``NUMBA_NUM_THREADS=1``: one task per CPU. What a task computes depends
 only on its inputs, never on where or in which order it runs. ``shares_files`` says whether
@@ -381,10 +382,12 @@ class DaskExecutor(_Base):
 
     Give a ``client`` (e.g. on a ``distributed.LocalCluster``; left open), a scheduler
     ``address`` (``tcp://host:8786``) or ``scheduler_file``, or a ``cluster`` object or a
-    ``cluster_factory`` making one on first use (e.g. a dask-jobqueue ``SLURMCluster``;
-    closed with the executor). The workers must see the scenario's trace files at the same
-    paths; results travel back to this process, which writes them. A worker that dies
-    mid-task is replaced by Dask, which runs its tasks again elsewhere.
+    ``cluster_factory`` making one when the job starts the executor (:meth:`start`, once
+    its inputs are validated: a refused job starts no cluster) or on first use (e.g. a
+    dask-jobqueue ``SLURMCluster``; closed with the executor). The workers must see the
+    scenario's trace files at the same paths; results travel back to this process, which
+    writes them. A worker that dies mid-task is replaced by Dask, which runs its tasks again
+    elsewhere.
     """
 
     shares_files = False  # the workers may be other machines
@@ -406,9 +409,15 @@ class DaskExecutor(_Base):
         self._scheduler_file = scheduler_file
         self._calls = 0
 
+    def start(self) -> None:
+        """Connect now, starting the cluster of a ``cluster_factory`` (its batch jobs queue
+        while the job prepares its first tasks); no wait for workers."""
+        self.client  # noqa: B018 - connects
+
     @property
     def client(self) -> Any:
-        """The Dask client (connecting, or starting the cluster, on first use)."""
+        """The Dask client (connecting, or starting the cluster, on :meth:`start` or first
+        use)."""
         if self._client is None:
             import distributed
 
