@@ -326,6 +326,62 @@ def test_tasks_abandoned_by_the_job_are_terminated_not_awaited() -> None:
     assert set(mp.active_children()) == before
 
 
+def sigint_mid_task(_: Any, seconds: float) -> str:
+    """Send this process SIGINT, then work on for ``seconds``: what a worker does then."""
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(seconds)
+    except KeyboardInterrupt:
+        return "interrupted"
+    return "went on"
+
+
+def test_a_worker_ignores_sigint_and_ends_on_sigterm() -> None:
+    """Ctrl-C reaches every process of a terminal's foreground group: a worker goes on (the
+    job's process owns Ctrl-C and ends the workers), and SIGTERM still ends it at once."""
+    before = set(mp.active_children())
+    with ProcessExecutor(1, warm=False) as executor:
+        [outcome] = list(executor.run_tasks(sigint_mid_task, None, {"a": 0.2}))
+        assert outcome.value == "went on", outcome.error
+        [worker] = set(mp.active_children()) - before
+        tasks = executor.run_tasks(sleep_for, None, {"quick": 0.0, "long": 30.0})
+        assert isinstance(tasks, Generator) and next(tasks).key == "quick"
+        time.sleep(0.3)  # "long" runs
+        tasks.close()  # abandoned: terminated (SIGTERM), not awaited
+    assert worker.exitcode == -signal.SIGTERM  # not the SIGKILL that follows a grace time
+
+
+def importing(pid: int) -> bool:
+    """Whether process ``pid`` imports the package, NumPy loaded (past the interpreter's
+    start-up), with Python's SIGINT handler in force."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        numpy = "/numpy/" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:  # ended
+        return False
+    return numpy and bool(int(status.split("SigCgt:")[1].split()[0], 16) >> (signal.SIGINT - 1) & 1)
+
+
+def own_pid(_: Any, __: Any) -> int:
+    return os.getpid()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc")
+def test_a_worker_interrupted_while_it_starts_goes_on() -> None:
+    """SIGINT while a new worker imports the package (a Ctrl-C in the first seconds of a job,
+    which the terminal sends the workers too) neither ends it nor prints a traceback."""
+    before = set(mp.active_children())
+    with ProcessExecutor(1, warm=False) as executor:
+        executor.start()
+        [worker] = set(mp.active_children()) - before
+        assert worker.pid is not None
+        deadline = time.monotonic() + 120
+        while not importing(worker.pid) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        os.kill(worker.pid, signal.SIGINT)
+        assert [o.value for o in executor.run_tasks(own_pid, None, {"a": None})] == [worker.pid]
+
+
 def test_an_idle_pool_ends_its_workers_as_usual() -> None:
     before = set(mp.active_children())
     with ProcessExecutor(2, warm=False) as executor:

@@ -662,6 +662,54 @@ def test_a_killed_sweep_resumes_without_losing_or_redoing_points(
     assert read_sweep(out).summary.equals(read_sweep(ref_out).summary)
 
 
+#: The sweep command as a terminal's foreground job starts it: with Python's SIGINT handler
+#: (a shell's background job, as a test suite may run in, starts with SIGINT ignored).
+_FOREGROUND = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from vidnet_sim.cli.sweep import sweep; sweep.main(sys.argv[1:], prog_name='vidnet-sim sweep')"
+)
+
+
+def test_ctrl_c_to_the_process_group_ends_a_sweep_cleanly_and_it_resumes(
+    tmp_path: Path, reference: tuple[Path, Path], src_env: dict[str, str]
+) -> None:
+    """Ctrl-C in a terminal signals the whole foreground process group, the workers too:
+    exit 130 and one line, no worker's traceback; the finished points are kept, not redone."""
+    file, ref_out = reference
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _FOREGROUND, str(file), "--out", str(out), "--workers", "2"],
+        env=src_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a process group of its own, as a terminal's job
+    )
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None and len(manifests(out)) < 3:
+            time.sleep(0.005)
+        os.killpg(proc.pid, signal.SIGINT)  # the driver and its workers, mid-sweep
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert stderr.endswith("sweep: interrupted; finished points are kept, run again to resume\n"), (
+        stderr
+    )
+    finished = {f.parent.name: f.stat() for f in manifests(out)}
+    assert 3 <= len(finished) < N_POINTS, "the sweep was not interrupted mid-way"
+    report = run_sweep(load_sweep(file), out, workers=1)
+    assert report.skipped == len(finished) and not report.failed
+    for name, st in finished.items():  # not recomputed: the very same files
+        now = (out / name / "manifest.json").stat()
+        assert (now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns)
+    assert_same_files(ref_out, out)
+
+
 # --------------------------------------------------------------------------- compare
 def _results(values: dict[str, list[float]], param: str = "design") -> Results:
     rows = []

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import signal
 import socket
 import time
 import traceback
@@ -163,6 +164,12 @@ _started: Any = None
 
 def _init_worker(started: Any, warm: bool) -> None:
     global _started
+    # Ctrl-C in a terminal signals its whole foreground process group, the workers too: the
+    # job's process owns it (and ends the workers), a worker ignores it. It was blocked from
+    # the worker's start (:func:`_spawning`): one that came meanwhile is dropped here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     pin_numba_threads()
     _started = started
     if warm:  # best effort: a task that fails here fails again, and is reported, as a task
@@ -191,6 +198,24 @@ def _env(name: str, value: str) -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = old
+
+
+@contextlib.contextmanager
+def _spawning() -> Iterator[None]:
+    """Meanwhile, the worker processes a pool starts (it starts them as tasks are submitted)
+    get ``NUMBA_NUM_THREADS=1`` and start with SIGINT blocked, as multiprocessing's resource
+    tracker does, until :func:`_init_worker` ignores it: a Ctrl-C while a worker imports the
+    package is neither raised nor printed there. (This process still gets it: the signal
+    waits, or another thread takes it, until the mask is restored.)"""
+    with _env("NUMBA_NUM_THREADS", "1"):  # Numba reads it when first imported
+        if not hasattr(signal, "pthread_sigmask"):
+            yield
+            return
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 _WORKER_DIED = {
@@ -232,7 +257,7 @@ class ProcessExecutor(_Base):
         if self._pool is None:
             self._pool, self._started = self._new_pool(self.workers)
             # a spawned pool starts a process per task submitted while none is idle
-            with _env("NUMBA_NUM_THREADS", "1"):
+            with _spawning():
                 self._pings = [self._pool.submit(_ping) for _ in range(self.workers)]
 
     @property
@@ -269,7 +294,7 @@ class ProcessExecutor(_Base):
     def _submit(
         pool: ProcessPoolExecutor, fn: TaskFn, shared: Any, items: dict[str, Any]
     ) -> dict[Future[TaskOutcome], str]:
-        with _env("NUMBA_NUM_THREADS", "1"):  # workers started on demand inherit it
+        with _spawning():  # workers are started on demand
             return {pool.submit(_pool_task, fn, shared, k, v): k for k, v in items.items()}
 
     def _round(
