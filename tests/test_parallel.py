@@ -20,12 +20,11 @@ import pytest
 from click.testing import CliRunner
 
 from test_sizing import RING, TWO_COSTS
-from vidnet_sim import execute
 from vidnet_sim.analysis.capacity import find_capacity
 from vidnet_sim.analysis.cost import load_cost_model
 from vidnet_sim.analysis.curve import CurveResult, run_curve
 from vidnet_sim.analysis.sizing import SizingResult, size_network
-from vidnet_sim.cli import main
+from vidnet_sim.cli import executors, main
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO
 from vidnet_sim.execute import (
     DaskExecutor,
@@ -542,7 +541,7 @@ def test_a_refused_command_starts_no_cluster(
     }
     file = files.get(command, lambda: cams)()
     started: list[str] = []
-    monkeypatch.setattr(execute, "jobqueue_cluster", lambda kind, *_, **__: started.append(kind))
+    monkeypatch.setattr(executors, "jobqueue_cluster", lambda kind, *_, **__: started.append(kind))
     args = [command.split("-")[0], str(file), *bad, "--out", str(tmp_path / "o")]
     r = CliRunner().invoke(main, [*args, "--cluster", "slurm"])
     assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
