@@ -17,11 +17,21 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
+from rich import box
+from rich.console import Console
+from rich.table import Table
 
 import vidnet_sim
 from vidnet_sim.analysis import AnalysisInputError
+from vidnet_sim.cli import output
 from vidnet_sim.cli import sweep as sweep_cli
-from vidnet_sim.cli.output import error_message, exit_code, interrupted, reported_errors
+from vidnet_sim.cli.output import (
+    error_message,
+    exit_code,
+    interrupted,
+    reported_errors,
+    stdout_console,
+)
 from vidnet_sim.errors import (
     EXIT_INTERRUPTED,
     EXIT_INVALID_SCENARIO,
@@ -167,6 +177,63 @@ def test_messages_and_results_are_whole_lines_from_a_long_path(
     header = next(line for line in stdout if "loss" in line and "p99" in line)
     assert len(header) > 40  # a table as wide as its columns, not the COLUMNS
     assert "SLA: no targets set" in stdout
+    # clean lines: none ends with a space (a table's padding, an edge of spaces), and the
+    # tables are apart by one empty line
+    assert [line for line in lines(run.stdout + run.stderr) if line != line.rstrip()] == []
+    links = next(i for i, line in enumerate(stdout) if line.startswith("Links by utilisation"))
+    assert stdout[links - 1] == "" and stdout[links - 2] != ""
+
+
+def print_tables() -> None:
+    """A table as ``run`` prints them (edges of spaces, a blank line between sections),
+    one as ``size`` prints them (drawn edges), and a line, on :func:`stdout_console`."""
+    simple = Table(title="classes (ms)", box=box.SIMPLE_HEAD)
+    simple.add_column("class")
+    simple.add_column("p99", justify="right")
+    simple.add_row("video", "1.5")
+    simple.add_section()
+    simple.add_row("ptz", "12.25")
+    drawn = Table(title="investment per year")
+    drawn.add_column("year")
+    drawn.add_column("CAPEX", justify="right")
+    drawn.add_row("1", "1,200")
+    console = stdout_console()
+    console.print(simple)
+    console.print(drawn)
+    console.print("done")
+
+
+TABLES_TO_A_PIPE = """\
+classes (ms)
+
+  class     p99
+ ───────────────
+  video     1.5
+
+  ptz     12.25
+
+investment per year
+┏━━━━━━┳━━━━━━━┓
+┃ year ┃ CAPEX ┃
+┡━━━━━━╇━━━━━━━┩
+│ 1    │ 1,200 │
+└──────┴───────┘
+done
+"""
+
+
+def test_tables_to_a_pipe_are_whole_lines_without_trailing_spaces(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """To a pipe or a file: no trailing spaces, no line of only spaces (an edge of spaces
+    or a section's blank line is empty), columns aligned; on a terminal, as rich draws it."""
+    print_tables()
+    assert capsys.readouterr().out == TABLES_TO_A_PIPE
+    monkeypatch.setattr(output, "_is_tty", lambda stream: True)
+    print_tables()
+    drawn = capsys.readouterr().out
+    assert type(stdout_console()) is Console  # drawn by rich as it is (titles wrapped to
+    assert "\n  video     1.5  \n" in drawn  # their table's width, cells padded)
 
 
 @pytest.mark.parametrize("columns", [None, "40"])

@@ -58,11 +58,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 _BASE = 0
 
 #: Modules whose imports of the package's own modules inside functions are allowed, with the
-#: reason. The command line answers ``--help`` and usage errors without importing the
-#: simulator (NumPy, pandas, Numba): each command imports what it runs.
-FUNCTION_LEVEL: dict[str, str] = {
-    "cli": "command start-up: a command imports the simulator only when it runs",
-}
+#: reason. None now: the command line imports the library at the top of its modules too (its
+#: ``--help`` imports the simulator anyway, through the commands' modules).
+FUNCTION_LEVEL: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from vidnet_sim.analysis.capacity import find_capacity
 from vidnet_sim.analysis.cost import load_cost_model
 from vidnet_sim.analysis.curve import CurveResult, run_curve
 from vidnet_sim.analysis.sizing import SizingResult, size_network
-from vidnet_sim.cli import main
+from vidnet_sim.cli import executors, main
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO
 from vidnet_sim.execute import (
     DaskExecutor,
     JobProgress,
@@ -324,6 +325,62 @@ def test_tasks_abandoned_by_the_job_are_terminated_not_awaited() -> None:
     assert set(mp.active_children()) == before
 
 
+def sigint_mid_task(_: Any, seconds: float) -> str:
+    """Send this process SIGINT, then work on for ``seconds``: what a worker does then."""
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(seconds)
+    except KeyboardInterrupt:
+        return "interrupted"
+    return "went on"
+
+
+def test_a_worker_ignores_sigint_and_ends_on_sigterm() -> None:
+    """Ctrl-C reaches every process of a terminal's foreground group: a worker goes on (the
+    job's process owns Ctrl-C and ends the workers), and SIGTERM still ends it at once."""
+    before = set(mp.active_children())
+    with ProcessExecutor(1, warm=False) as executor:
+        [outcome] = list(executor.run_tasks(sigint_mid_task, None, {"a": 0.2}))
+        assert outcome.value == "went on", outcome.error
+        [worker] = set(mp.active_children()) - before
+        tasks = executor.run_tasks(sleep_for, None, {"quick": 0.0, "long": 30.0})
+        assert isinstance(tasks, Generator) and next(tasks).key == "quick"
+        time.sleep(0.3)  # "long" runs
+        tasks.close()  # abandoned: terminated (SIGTERM), not awaited
+    assert worker.exitcode == -signal.SIGTERM  # not the SIGKILL that follows a grace time
+
+
+def importing(pid: int) -> bool:
+    """Whether process ``pid`` imports the package, NumPy loaded (past the interpreter's
+    start-up), with Python's SIGINT handler in force."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        numpy = "/numpy/" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:  # ended
+        return False
+    return numpy and bool(int(status.split("SigCgt:")[1].split()[0], 16) >> (signal.SIGINT - 1) & 1)
+
+
+def own_pid(_: Any, __: Any) -> int:
+    return os.getpid()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc")
+def test_a_worker_interrupted_while_it_starts_goes_on() -> None:
+    """SIGINT while a new worker imports the package (a Ctrl-C in the first seconds of a job,
+    which the terminal sends the workers too) neither ends it nor prints a traceback."""
+    before = set(mp.active_children())
+    with ProcessExecutor(1, warm=False) as executor:
+        executor.start()
+        [worker] = set(mp.active_children()) - before
+        assert worker.pid is not None
+        deadline = time.monotonic() + 120
+        while not importing(worker.pid) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        os.kill(worker.pid, signal.SIGINT)
+        assert [o.value for o in executor.run_tasks(own_pid, None, {"a": None})] == [worker.pid]
+
+
 def test_an_idle_pool_ends_its_workers_as_usual() -> None:
     before = set(mp.active_children())
     with ProcessExecutor(2, warm=False) as executor:
@@ -365,6 +422,20 @@ scenario = "cams.toml"
 """
 
 
+@pytest.fixture
+def pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the local worker pools started meanwhile (none: no worker started)."""
+    started: list[int] = []
+    new_pool = ProcessExecutor._new_pool
+
+    def counted(self: ProcessExecutor, workers: int) -> Any:
+        started.append(workers)
+        return new_pool(self, workers)
+
+    monkeypatch.setattr(ProcessExecutor, "_new_pool", counted)
+    return started
+
+
 @pytest.mark.parametrize(
     ("command", "bad"),
     [
@@ -383,18 +454,10 @@ def test_a_refusal_starts_no_worker_and_reads_as_on_one_worker(
     cams: Path,
     tmp_path: Path,
     write_text: Callable[[Path, str], Path],
-    monkeypatch: pytest.MonkeyPatch,
+    pools: list[int],
 ) -> None:
     costs = write_text(tmp_path / "costs.toml", "[fibre]\ntrench_per_km = -1\n")
     file = write_text(tmp_path / "sweep.toml", _BAD_SWEEP) if command == "sweep" else cams
-    pools: list[int] = []
-    new_pool = ProcessExecutor._new_pool
-
-    def counted(self: ProcessExecutor, workers: int) -> Any:
-        pools.append(workers)
-        return new_pool(self, workers)
-
-    monkeypatch.setattr(ProcessExecutor, "_new_pool", counted)
     args = [command, str(file), *[a.format(costs=costs) for a in bad]]
     args += ["--out", str(tmp_path / "o")]
     pooled = CliRunner().invoke(main, [*args, "--workers", "2"])
@@ -402,6 +465,88 @@ def test_a_refusal_starts_no_worker_and_reads_as_on_one_worker(
     assert pooled.exit_code == alone.exit_code != 0, pooled.output
     assert pooled.output == alone.output and "Traceback" not in pooled.output
     assert pools == []  # refused before any worker process was started
+
+
+# valid in year 1; in year 2 a camera at a new node that no link reaches
+_UNREACHABLE_IN_YEAR_2 = """
+[[growth]]
+year = 2
+[[growth.nodes]]
+id = "island"
+[[growth.cameras]]
+name = "east"
+count = 1
+attach = "island"
+bitrate = "4Mbps"
+destinations = ["cc"]
+"""
+
+
+def test_a_size_refused_for_a_later_year_starts_no_worker_and_simulates_nothing(
+    tmp_path: Path, write_text: Callable[[Path, str], Path], pools: list[int]
+) -> None:
+    file = write_text(tmp_path / "grow.toml", CAMS + _UNREACHABLE_IN_YEAR_2)
+    out = tmp_path / "o"
+    r = CliRunner().invoke(main, ["size", str(file), "--out", str(out), "--workers", "2"])
+    assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
+    assert "growth[0].cameras[0] (name=\"east\").destinations: destination 'cc' cannot " in r.output
+    assert "Traceback" not in r.output
+    assert pools == []  # refused before any worker process was started
+    assert not list(out.rglob("*.parquet"))  # and before year 1 was simulated
+
+
+def test_a_cluster_starts_when_the_job_starts_the_executor() -> None:
+    distributed = pytest.importorskip("distributed")
+    clusters: list[Any] = []
+
+    def start_cluster() -> Any:
+        clusters.append(
+            distributed.LocalCluster(
+                n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+            )
+        )
+        return clusters[-1]
+
+    with DaskExecutor(cluster_factory=start_cluster) as executor:
+        assert clusters == []  # entered: nothing started (a refusal comes before start())
+        executor.start()
+        assert len(clusters) == 1 and executor.slots == 1
+        outcomes = list(executor.run_tasks(fail_on_two, None, {"a": 1}))
+    assert [o.value for o in outcomes] == [10] and len(clusters) == 1
+    assert clusters[0].status.name == "closed"
+
+
+@pytest.mark.parametrize(
+    ("command", "bad"),
+    [
+        ("size", ["--replications", "3", "--max-replications", "2"]),
+        ("size-grown", []),
+        ("curve", ["--vary", "nosuch", "--from", "1", "--to", "2"]),
+        ("capacity", ["--vary", "cameras", "--start", "0"]),
+        ("sweep", []),
+    ],
+)
+def test_a_refused_command_starts_no_cluster(
+    command: str,
+    bad: list[str],
+    cams: Path,
+    tmp_path: Path,
+    write_text: Callable[[Path, str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("dask_jobqueue")
+    files = {
+        "sweep": lambda: write_text(tmp_path / "sweep.toml", _BAD_SWEEP),
+        "size-grown": lambda: write_text(tmp_path / "g.toml", CAMS + _UNREACHABLE_IN_YEAR_2),
+    }
+    file = files.get(command, lambda: cams)()
+    started: list[str] = []
+    monkeypatch.setattr(executors, "jobqueue_cluster", lambda kind, *_, **__: started.append(kind))
+    args = [command.split("-")[0], str(file), *bad, "--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(main, [*args, "--cluster", "slurm"])
+    assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
+    assert "Traceback" not in r.output
+    assert started == []  # refused before the cluster was started
 
 
 @pytest.mark.parametrize("command", ["capacity", "size"])

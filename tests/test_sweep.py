@@ -603,11 +603,56 @@ def test_dask_local_cluster_gives_the_serial_files(
     assert_same_files(ref_out, out)
 
 
-# --------------------------------------------------------------------------- SIGKILL
-_SUBPROCESS = (
-    "import sys; from vidnet_sim.cli.sweep import sweep; "
-    "sweep.main(sys.argv[1:], prog_name='vidnet-sim sweep')"
+# --------------------------------------------------------------------------- SIGKILL, SIGINT
+#: The sweep command as a terminal's foreground job starts it: with Python's SIGINT handler
+#: (a shell's background job, as a test suite may run in, starts with SIGINT ignored).
+_FOREGROUND = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from vidnet_sim.cli.sweep import sweep; sweep.main(sys.argv[1:], prog_name='vidnet-sim sweep')"
 )
+
+
+def signal_mid_sweep(
+    file: Path, out: Path, env: dict[str, str], signum: int
+) -> tuple[int, str, dict[str, os.stat_result]]:
+    """Run the sweep of ``file`` on two workers in a process group of its own (as a
+    terminal's job), send the group ``signum`` once three points are finished, and return
+    the exit status, stderr and the manifests of the finished points."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _FOREGROUND, str(file), "--out", str(out), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None and len(manifests(out)) < 3:
+            time.sleep(0.005)
+        os.killpg(proc.pid, signum)  # the driver and its workers, mid-sweep
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    finished = {f.parent.name: f.stat() for f in manifests(out)}
+    assert 3 <= len(finished) < N_POINTS, "the sweep was not stopped mid-way"
+    return proc.returncode, stderr, finished
+
+
+def assert_resumed(
+    file: Path, out: Path, finished: dict[str, os.stat_result], ref_out: Path
+) -> None:
+    """The sweep run again skips the finished points (the very same files) and computes the
+    others: the reference's files."""
+    report = run_sweep(load_sweep(file), out, workers=1)
+    assert report.skipped == len(finished)
+    assert len(report.computed) == N_POINTS - len(finished) and not report.failed
+    for name, st in finished.items():  # not recomputed: the very same files
+        now = (out / name / "manifest.json").stat()
+        assert (now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns)
+    assert_same_files(ref_out, out)  # no point lost, a stray table overwritten
 
 
 def test_a_killed_sweep_resumes_without_losing_or_redoing_points(
@@ -615,33 +660,8 @@ def test_a_killed_sweep_resumes_without_losing_or_redoing_points(
 ) -> None:
     file, ref_out = reference
     out = tmp_path / "out"
-    env = src_env
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _SUBPROCESS, str(file), "--out", str(out), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 240
-    done: list[Path] = []
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            done = manifests(out)
-            if len(done) >= 3:
-                break
-            time.sleep(0.005)
-        os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers, mid-sweep
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        assert proc.stderr is not None
-        stderr = proc.stderr.read().decode()
-        proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL, stderr
-    finished = {f.parent.name: f.stat() for f in manifests(out)}
-    assert 3 <= len(finished) < N_POINTS, "the sweep was not killed mid-way"
+    status, stderr, finished = signal_mid_sweep(file, out, src_env, signal.SIGKILL)
+    assert status == -signal.SIGKILL, stderr
     # a write cut short leaves at most a hidden temporary file: plant one, and a stray table
     some = next(iter(finished))
     (out / some / ".summary.parquet.1.abc.tmp").write_bytes(b"PAR1 half a file")
@@ -651,15 +671,22 @@ def test_a_killed_sweep_resumes_without_losing_or_redoing_points(
     # what is there reads whole: every finished point, nothing else
     partial = read_sweep(out)
     assert set(partial.summary["point_id"]) == set(finished)
-
-    report = run_sweep(load_sweep(file), out, workers=1)
-    assert report.skipped == len(finished)
-    assert len(report.computed) == N_POINTS - len(finished) and not report.failed
-    for name, st in finished.items():  # not recomputed: the very same files
-        now = (out / name / "manifest.json").stat()
-        assert (now.st_ino, now.st_mtime_ns) == (st.st_ino, st.st_mtime_ns)
-    assert_same_files(ref_out, out)  # no point lost, the stray table overwritten
+    assert_resumed(file, out, finished, ref_out)
     assert read_sweep(out).summary.equals(read_sweep(ref_out).summary)
+
+
+def test_ctrl_c_to_the_process_group_ends_a_sweep_cleanly_and_it_resumes(
+    tmp_path: Path, reference: tuple[Path, Path], src_env: dict[str, str]
+) -> None:
+    """Ctrl-C in a terminal signals the whole foreground process group, the workers too:
+    exit 130 and one line, no worker's traceback; the finished points are kept, not redone."""
+    file, ref_out = reference
+    out = tmp_path / "out"
+    status, stderr, finished = signal_mid_sweep(file, out, src_env, signal.SIGINT)
+    assert status == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert stderr.endswith("sweep: interrupted; finished points are kept, run again to resume\n")
+    assert_resumed(file, out, finished, ref_out)
 
 
 # --------------------------------------------------------------------------- compare

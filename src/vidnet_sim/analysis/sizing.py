@@ -653,11 +653,53 @@ def _check_sizing_links(ctx: _Context, data: dict[str, Any], years: list[int]) -
 
 
 def _inputs_checked(ctx: _Context, data: dict[str, Any], years: list[int]) -> None:
-    """The last checks of the inputs; then the executor is started (a local pool's workers
-    warm up while the first year is prepared): a refusal starts no worker."""
+    """The last checks of the inputs (every year's scenario is validated before); then the
+    executor is started (a local pool's workers warm up while the failure cases are
+    prepared): a refusal starts no worker."""
     _check_sizing_links(ctx, data, years)
     if ctx.executor is not None:
         ctx.executor.start()
+
+
+def _prepare_year(file: str | Path, data: dict[str, Any], base_dir: Path, year: int) -> _Year:
+    """What the search of ``year`` starts from (its scenario, plan estimates and class
+    paths; ``prev`` still unset), with no simulation. Raises :class:`ScenarioError` for a
+    year whose scenario is invalid (its problems named where the file has them) and
+    :class:`AnalysisInputError` for a year without links."""
+    ydata = year_data(data, year)
+    try:
+        sc = parse_scenario_dict(copy.deepcopy(ydata), source=f"{file}", base_dir=base_dir)
+        plan = build_plan(sc, base_dir)
+    except ScenarioError as exc:
+        raise ScenarioError(
+            [remap_problem(p, data, year) for p in exc.problems], str(file)
+        ) from None
+    if not sc.links:
+        raise AnalysisInputError(f"{file}: the scenario has no links to size")
+    names = scenario_links(ydata)
+    ids = [lid for lid, _ in names]
+    dirs = [d for _, d in names]
+    lengths = link_lengths(sc)
+    est = estimate(sc, plan).links
+    load = _per_link(dirs, dict(zip(est["link"].astype(str), est["mean_bps"], strict=True)))
+    gauss = _per_link(dirs, dict(zip(est["link"].astype(str), est["gaussian_bps"], strict=True)))
+    class_links, class_path, class_min_prop, class_dirs = _class_paths(plan, ids, dirs)
+    return _Year(
+        year,
+        ydata,
+        ids,
+        dirs,
+        [lengths[i] for i in ids],
+        [None] * len(ids),
+        load,
+        gauss,
+        class_links,
+        class_path,
+        class_min_prop=class_min_prop,
+        class_dirs=class_dirs,
+        duration_ps=int(sc.simulation.duration),
+        scenario=sc,
+    )
 
 
 def _counts(sc: Any) -> dict[str, int]:
@@ -697,10 +739,11 @@ def _floor(tiers: list[int], ids: list[str], load: list[float], year: int) -> li
     return floor
 
 
-def _add_failure_cases(ctx: _Context, yr: _Year, sc: Scenario, base_dir: Path) -> None:
+def _add_failure_cases(ctx: _Context, yr: _Year, base_dir: Path) -> None:
     """N-1: the year's failure cases (one per protected link), and the classes' paths
     widened with their reroutes (culprits, links held)."""
-    ids, dirs = yr.ids, yr.dirs
+    ids, dirs, sc = yr.ids, yr.dirs, yr.scenario
+    assert sc is not None
     carried = {ids[i] for links in yr.class_links.values() for i in links}
     yr.cases, layouts = _failure_cases(ctx, yr.year, sc, yr.data, base_dir, ids, carried)
     pos = {d: i for i, ds in enumerate(dirs) for d in ds}
@@ -845,7 +888,12 @@ def size_network(
         progress=ProgressTracker(on_progress),
     )
     designs: list[YearDesign] = []  # the years chosen so far (the whole bill's plan)
+    # every year validated and prepared before any worker starts: a refusal simulates nothing
+    prepared = [_prepare_year(file, data, base_dir, year) for year in years]
     _inputs_checked(ctx, data, years)
+    if ctx.survive == "single-link":  # the failure cases' plans, built on the executor
+        for yr in prepared:
+            _add_failure_cases(ctx, yr, base_dir)
     result = SizingResult(
         str(file),
         str(scenario.name),
@@ -873,45 +921,18 @@ def size_network(
     )
     prev: dict[str, int] = {}  # link id -> tier index chosen the year before
     prev_vendor: dict[str, int] = {}
-    for year in years:
-        ydata = year_data(data, year)
-        try:
-            sc = parse_scenario_dict(copy.deepcopy(ydata), source=f"{file}", base_dir=base_dir)
-            plan = build_plan(sc, base_dir)
-        except ScenarioError as exc:
-            raise ScenarioError(
-                [remap_problem(p, data, year) for p in exc.problems], str(file)
-            ) from None
-        if not sc.links:
-            raise AnalysisInputError(f"{file}: the scenario has no links to size")
-        names = scenario_links(ydata)
-        ids = [lid for lid, _ in names]
-        dirs = [d for _, d in names]
-        lengths = link_lengths(sc)
-        est = estimate(sc, plan).links
-        load = _per_link(dirs, dict(zip(est["link"].astype(str), est["mean_bps"], strict=True)))
-        gauss = _per_link(
-            dirs, dict(zip(est["link"].astype(str), est["gaussian_bps"], strict=True))
+    for yr in prepared:
+        year, ydata, ids, dirs, load, gauss = (
+            yr.year,
+            yr.data,
+            yr.ids,
+            yr.dirs,
+            yr.load,
+            yr.gaussian,
         )
-        class_links, class_path, class_min_prop, class_dirs = _class_paths(plan, ids, dirs)
-        yr = _Year(
-            year,
-            ydata,
-            ids,
-            dirs,
-            [lengths[i] for i in ids],
-            [prev.get(i) for i in ids],
-            load,
-            gauss,
-            class_links,
-            class_path,
-            class_min_prop=class_min_prop,
-            class_dirs=class_dirs,
-            duration_ps=int(sc.simulation.duration),
-            scenario=sc,
-        )
-        if ctx.survive == "single-link":
-            _add_failure_cases(ctx, yr, sc, base_dir)
+        class_links, class_path, sc = yr.class_links, yr.class_path, yr.scenario
+        assert sc is not None
+        yr.prev = [prev.get(i) for i in ids]
         try:
             floor = _floor(tiers, ids, load, year)
             _check_propagation(ctx, yr)

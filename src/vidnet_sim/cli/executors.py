@@ -20,6 +20,15 @@ import click
 
 from vidnet_sim.cli.output import stop
 from vidnet_sim.errors import EXIT_USAGE
+from vidnet_sim.execute import (
+    DaskExecutor,
+    Executor,
+    JobOptions,
+    ProcessExecutor,
+    SerialExecutor,
+    available_cpus,
+    jobqueue_cluster,
+)
 
 __all__ = ["ExecutorOptions", "executor_options"]
 
@@ -39,10 +48,8 @@ class ExecutorOptions:
     account: str | None
     directives: tuple[str, ...]
 
-    def job_options(self) -> Any:
-        """The batch-job resources (:class:`~vidnet_sim.execute.JobOptions`)."""
-        from vidnet_sim.execute import JobOptions
-
+    def job_options(self) -> JobOptions:
+        """The batch-job resources."""
         return JobOptions(
             walltime=self.walltime,
             queue=self.queue,
@@ -66,11 +73,10 @@ class ExecutorOptions:
         if len(given) > 1:
             raise click.UsageError(f"{' and '.join(given)} cannot be used together")
 
-    def remote(self, log_dir: Path) -> Any:
+    def remote(self, log_dir: Path) -> DaskExecutor | None:
         """A Dask executor for --scheduler (connected now: an unreachable scheduler ends the
-        command with exit 2) or --cluster (started on first use); ``None`` for local work."""
-        from vidnet_sim.execute import DaskExecutor, jobqueue_cluster
-
+        command with exit 2) or --cluster (started when the command starts the executor, once
+        its inputs are validated); ``None`` for local work."""
         if self.scheduler is not None:
             if importlib.util.find_spec("distributed") is None:
                 stop(
@@ -107,11 +113,9 @@ class ExecutorOptions:
             return DaskExecutor(cluster_factory=start_cluster)
         return None
 
-    def executor(self, log_dir: Path) -> Any:
+    def executor(self, log_dir: Path) -> Executor:
         """The executor asked for: Dask, or ``--workers`` local processes (default: every
         CPU; one runs in this process)."""
-        from vidnet_sim.execute import ProcessExecutor, SerialExecutor, available_cpus
-
         self.check()
         remote = self.remote(log_dir)
         if remote is not None:

@@ -7,7 +7,7 @@ Ctrl-C ends a command with exit code 130 and the one line ``interrupted``, where
 Errors go to stderr as plain text (``click.echo``), one line per problem, never re-wrapped:
 logs and ``grep`` need whole lines. Rich output (tables, coloured warnings) is wrapped to the
 terminal's width only when it goes to a terminal; to a pipe or a file, each line is as long as
-its content, whatever ``COLUMNS`` says.
+its content, whatever ``COLUMNS`` says, and ends with it (no trailing spaces).
 """
 
 from __future__ import annotations
@@ -47,20 +47,34 @@ def _is_tty(stream: object) -> bool:
     return bool(isatty and isatty())
 
 
+class _TrimmedConsole(Console):
+    """A console to a pipe or a file: what it prints is written line by line without the
+    trailing spaces rich pads lines with (a table's cells and edges), so that a line of
+    only spaces (a table's top or bottom edge, a blank line between its sections) is
+    empty. Nothing else changes: the columns stay aligned."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        with self.capture() as captured:
+            super().print(*objects, **kwargs)
+        text = captured.get()
+        self.file.write("\n".join(line.rstrip() for line in text.split("\n")))
+        self.file.flush()
+
+
 def stdout_console() -> Console:
-    """A console on stdout: at least :data:`MIN_TABLE_WIDTH` wide on a terminal, unwrapped
-    elsewhere."""
+    """A console on stdout: at least :data:`MIN_TABLE_WIDTH` wide on a terminal; elsewhere
+    unwrapped, its lines without trailing spaces."""
     if _is_tty(sys.stdout):
         return Console(highlight=False, width=max(MIN_TABLE_WIDTH, Console().width))
-    return Console(highlight=False, width=UNWRAPPED_WIDTH, soft_wrap=True)
+    return _TrimmedConsole(highlight=False, width=UNWRAPPED_WIDTH, soft_wrap=True)
 
 
 def stderr_console() -> Console:
     """A console on stderr for warnings and notes: never hard-wrapped (a terminal wraps long
-    lines itself)."""
+    lines itself); elsewhere, its lines without trailing spaces."""
     if _is_tty(sys.stderr):
         return Console(stderr=True, highlight=False, soft_wrap=True)
-    return Console(stderr=True, highlight=False, width=UNWRAPPED_WIDTH, soft_wrap=True)
+    return _TrimmedConsole(stderr=True, highlight=False, width=UNWRAPPED_WIDTH, soft_wrap=True)
 
 
 def progress_console() -> Console:

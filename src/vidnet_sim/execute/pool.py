@@ -10,7 +10,8 @@ the task's own input. Each task has a key (unique within a call). Outcomes carry
   package imported, the compiled core loaded) by :meth:`~Executor.start` once the job's inputs
   are validated, or on first use, and kept between calls;
 - :class:`DaskExecutor`: Dask distributed, on an existing scheduler, a ``Client`` you pass,
-  or a dask-jobqueue SLURM/PBS cluster it starts (:mod:`vidnet_sim.execute.cluster`).
+  or a dask-jobqueue SLURM/PBS cluster it starts (:mod:`vidnet_sim.execute.cluster`) by
+  :meth:`~Executor.start` or on first use.
 
 Workers run with ``NUMBA_NUM_THREADS=1``: one task per CPU. What a task computes depends
 only on its inputs, never on where or in which order it runs. ``shares_files`` says whether
@@ -23,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import signal
 import socket
 import time
 import traceback
@@ -162,6 +164,12 @@ _started: Any = None
 
 def _init_worker(started: Any, warm: bool) -> None:
     global _started
+    # Ctrl-C in a terminal signals its whole foreground process group, the workers too: the
+    # job's process owns it (and ends the workers), a worker ignores it. It was blocked from
+    # the worker's start (:func:`_spawning`): one that came meanwhile is dropped here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     pin_numba_threads()
     _started = started
     if warm:  # best effort: a task that fails here fails again, and is reported, as a task
@@ -190,6 +198,24 @@ def _env(name: str, value: str) -> Iterator[None]:
             os.environ.pop(name, None)
         else:
             os.environ[name] = old
+
+
+@contextlib.contextmanager
+def _spawning() -> Iterator[None]:
+    """Meanwhile, the worker processes a pool starts (it starts them as tasks are submitted)
+    get ``NUMBA_NUM_THREADS=1`` and start with SIGINT blocked, as multiprocessing's resource
+    tracker does, until :func:`_init_worker` ignores it: a Ctrl-C while a worker imports the
+    package is neither raised nor printed there. (This process still gets it: the signal
+    waits, or another thread takes it, until the mask is restored.)"""
+    with _env("NUMBA_NUM_THREADS", "1"):  # Numba reads it when first imported
+        if not hasattr(signal, "pthread_sigmask"):
+            yield
+            return
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 _WORKER_DIED = {
@@ -231,7 +257,7 @@ class ProcessExecutor(_Base):
         if self._pool is None:
             self._pool, self._started = self._new_pool(self.workers)
             # a spawned pool starts a process per task submitted while none is idle
-            with _env("NUMBA_NUM_THREADS", "1"):
+            with _spawning():
                 self._pings = [self._pool.submit(_ping) for _ in range(self.workers)]
 
     @property
@@ -268,7 +294,7 @@ class ProcessExecutor(_Base):
     def _submit(
         pool: ProcessPoolExecutor, fn: TaskFn, shared: Any, items: dict[str, Any]
     ) -> dict[Future[TaskOutcome], str]:
-        with _env("NUMBA_NUM_THREADS", "1"):  # workers started on demand inherit it
+        with _spawning():  # workers are started on demand
             return {pool.submit(_pool_task, fn, shared, k, v): k for k, v in items.items()}
 
     def _round(
@@ -381,10 +407,12 @@ class DaskExecutor(_Base):
 
     Give a ``client`` (e.g. on a ``distributed.LocalCluster``; left open), a scheduler
     ``address`` (``tcp://host:8786``) or ``scheduler_file``, or a ``cluster`` object or a
-    ``cluster_factory`` making one on first use (e.g. a dask-jobqueue ``SLURMCluster``;
-    closed with the executor). The workers must see the scenario's trace files at the same
-    paths; results travel back to this process, which writes them. A worker that dies
-    mid-task is replaced by Dask, which runs its tasks again elsewhere.
+    ``cluster_factory`` making one when the job starts the executor (:meth:`start`, once
+    its inputs are validated: a refused job starts no cluster) or on first use (e.g. a
+    dask-jobqueue ``SLURMCluster``; closed with the executor). The workers must see the
+    scenario's trace files at the same paths; results travel back to this process, which
+    writes them. A worker that dies mid-task is replaced by Dask, which runs its tasks again
+    elsewhere.
     """
 
     shares_files = False  # the workers may be other machines
@@ -406,9 +434,15 @@ class DaskExecutor(_Base):
         self._scheduler_file = scheduler_file
         self._calls = 0
 
+    def start(self) -> None:
+        """Connect now, starting the cluster of a ``cluster_factory`` (its batch jobs queue
+        while the job prepares its first tasks); no wait for workers."""
+        self.client  # noqa: B018 - connects
+
     @property
     def client(self) -> Any:
-        """The Dask client (connecting, or starting the cluster, on first use)."""
+        """The Dask client (connecting, or starting the cluster, on :meth:`start` or first
+        use)."""
         if self._client is None:
             import distributed
 
