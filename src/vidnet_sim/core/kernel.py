@@ -52,7 +52,6 @@ from typing import Any
 
 import numba as nb
 import numpy as np
-import numpy.typing as npt
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
@@ -2513,29 +2512,6 @@ def hand_off(cut, L_from, items_from, runs_from, L_to, items_to, runs_to, counte
         L_from[m, L_RUNS_N] = 0
         L_from[m, L_RUN_OWNER] = -1
     return items_to, runs_to
-
-
-def table(rows: int, cols: int, dtype: type = np.int64) -> npt.NDArray[Any]:
-    """A ``rows`` x ``cols`` table of zeros that starts on a 64-byte cache line, so that rows
-    of 64 bytes (or of 32, 16...) are each in one line."""
-    size = np.dtype(dtype).itemsize
-    buf: npt.NDArray[Any] = np.zeros(rows * cols + 64 // size, dtype)
-    skip = (-buf.ctypes.data % 64) // size
-    return buf[skip : skip + rows * cols].reshape(rows, cols)
-
-
-def segmented_store(
-    n_segments: int, seg_rows: int, cols: int, used: npt.NDArray[np.bool_] | None = None
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """A store of ``n_segments`` segments of ``seg_rows`` rows (none for a segment that
-    ``used`` says is never used): (data, offsets, capacities)."""
-    cap = np.full(n_segments, seg_rows, np.int64)
-    if used is not None:
-        cap[~used] = 0
-    off = np.zeros(n_segments, np.int64)
-    off[1:] = np.cumsum(cap)[:-1]
-    data = table(max(1, int(cap.sum())), cols)
-    return data, off, cap
 
 
 end_compile_cache()  # (after the last njit decorator)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from vidnet_sim.core.volume import packets_per_source
+from vidnet_sim.core.volume import packets_per_source, position_parents, position_rates
 from vidnet_sim.network.plan import NetworkPlan
 
 __all__ = ["Split", "split_links"]
@@ -132,23 +132,6 @@ class Split:
         )
 
 
-def _parents(plan: NetworkPlan) -> I64:
-    """Each position's parent position (-1 for a root)."""
-    n = len(plan.pos_link)
-    parent = np.full(n, -1, np.int64)
-    first = plan.pos_first_child.astype(np.int64)
-    has = np.flatnonzero(first >= 0)
-    parent[first[has]] = has
-    sib = plan.pos_sibling.astype(np.int64)
-    with_sib = np.flatnonzero(sib >= 0)
-    while True:  # a sibling's parent is its elder sibling's (chains as long as a fan-out)
-        todo = with_sib[(parent[with_sib] >= 0) & (parent[sib[with_sib]] < 0)]
-        if len(todo) == 0:
-            break
-        parent[sib[todo]] = parent[todo]
-    return parent
-
-
 def _feeds(plan: NetworkPlan, parent: I64) -> tuple[I64, I64]:
     """Every pair "link ``feeder`` feeds link ``link``" (``feeder`` -1: a source feeds it),
     over every layout of every tree, once each: ``(link, feeder)`` arrays."""
@@ -193,13 +176,7 @@ def _traffic(plan: NetworkPlan, parent: I64) -> tuple[F64, F64, float, I64, I64,
     the link feeding it (-1: a source), packets per second."""
     per_source = packets_per_source(plan, _ESTIMATE_PS)  # copies of unicast trees counted
     n_trees = np.diff(plan.source_tree_start).astype(np.float64)
-    tree_rate = per_source[plan.tree_source] / np.maximum(n_trees[plan.tree_source], 1.0)
-    tree_rate = np.nan_to_num(tree_rate, posinf=0.0)
-    roots = plan.tree_pos0.astype(np.int64)
-    sizes = plan.pos_end[roots].astype(np.int64) - roots - 1  # positions below each root
-    tree = np.repeat(np.arange(len(roots)), sizes)
-    starts = np.cumsum(sizes) - sizes
-    pos = roots[tree] + 1 + np.arange(int(sizes.sum())) - starts[tree]
+    pos, tree, tree_rate = position_rates(plan, per_source)
     rate = tree_rate[tree]
     at = plan.pos_link[pos].astype(np.int64)
     hops = np.bincount(at, weights=rate, minlength=plan.n_links).astype(np.float64)
@@ -221,7 +198,7 @@ def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> 
     go to D (nothing to pipeline) or the plan has no source."""
     if plan.n_links == 0 or len(plan.source_tree_start) <= 1:
         return None
-    parent = _parents(plan)
+    parent = position_parents(plan)
     link, feeder = _feeds(plan, parent)
     depths = _link_depths(plan, link, feeder)
     eligible = _eligible(plan, link, feeder)
