@@ -272,12 +272,12 @@ class CoreEngine:
             *(np.zeros(nq, np.int64) for _ in range(5)),
             *(np.zeros(n_links, np.int64) for _ in range(3)),
         )
-        # the stores' tops (K.TOP_*) and the packet-hop count (K.C_HOPS)
+        # the stores' tops (K.TOP_*: spare rows above them) and the packet-hop count (K.C_HOPS)
         counters = np.zeros(K.N_COUNTERS, np.int64)
         counters[[K.TOP_ITEMS, K.TOP_RUNS, K.TOP_RING, K.TOP_QDATA, K.TOP_SLOTS]] = (
-            len(items),
-            len(runs),
-            len(ring),
+            L[:, K.L_IN_CAP].sum(),
+            L[:, K.L_RUN_CAP].sum(),
+            L[:n_links, K.L_RING_CAP].sum(),
             int(seg_cap.sum()),
             self._slots_used,
         )

@@ -42,8 +42,12 @@ INBOX_MARGIN = 2.0
 #: A run list holds this many times the runs a window opens (one per feeding link and per
 #: tree injected at the link), the unread tails kept from the window before included.
 RUNS_MARGIN = 2.0
-#: A ring holds this many times the largest burst (rounded up to a power of two).
-RING_MARGIN = 1.25
+#: A ring holds the largest burst and this many packets more (the one in service and the
+#: one before), rounded up to a power of two: I-frames vary little in size (``i_sigma``).
+RING_EXTRA = 2
+#: Each store keeps this share of its estimated rows spare at its top, where the kernel moves
+#: a segment that outgrows its estimate without doubling the whole array.
+SPARE_SHARE = 0.125
 #: The smallest segments (the sizes every link had before they were estimated).
 MIN_INBOX, MIN_RUNS, MIN_RING = 16, 4, 16
 #: The most bytes one store's estimated segments take together; larger estimates are scaled
@@ -102,7 +106,7 @@ def store_sizes(
     inbox = np.append(inbox, stage_inbox)
     runs = np.append(runs, stage_runs)
     inbox = _within(inbox, item_bytes, MIN_INBOX)
-    ring = np.minimum(RING_MARGIN * burst, _buffer_packets(buffer_bytes, buffer_packets))
+    ring = np.minimum(burst + RING_EXTRA, _buffer_packets(buffer_bytes, buffer_packets))
     ring = _within(_power_of_two(np.maximum(ring, MIN_RING)), ring_bytes, MIN_RING)
     ring = np.asarray(np.exp2(np.floor(np.log2(ring))), np.int64)  # (scaled: a power of two)
     return StoreSizes(inbox=inbox, runs=runs.astype(np.int64), ring=ring)
@@ -119,11 +123,13 @@ def table(rows: int, cols: int, dtype: type = np.int64) -> npt.NDArray[Any]:
 
 def segmented_store(seg_rows: I64, cols: int) -> tuple[I64, I64, I64]:
     """A store of one segment of ``seg_rows[i]`` rows per entry (0: a segment never used),
-    laid out one after the other: (data, offsets, capacities)."""
+    laid out one after the other, and :data:`SPARE_SHARE` of their rows spare at its top:
+    (data, offsets, capacities)."""
     cap = np.asarray(seg_rows, np.int64).copy()
     off = np.zeros(len(cap), np.int64)
     off[1:] = np.cumsum(cap)[:-1]
-    data = table(max(1, int(cap.sum())), cols)
+    rows = int(cap.sum())
+    data = table(max(1, rows + int(rows * SPARE_SHARE)), cols)
     return data, off, cap
 
 
