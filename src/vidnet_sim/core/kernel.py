@@ -13,9 +13,10 @@ runs (``_merge_start``), so the link sees its arrivals in exactly that order —
 as the SimPy reference engine.
 
 All per-link storage lives in a few *segmented stores* (one array each, see ``_relocate``): the
-inboxes, their run starts and the rings of packets in each link's buffer. A ring grows with its
-link's queue (the link loop stops when it is full and is called again), so it stays as small
-as the longest queue seen.
+inboxes, their run starts and the rings of packets in each link's buffer, each segment sized
+before the run from the traffic expected (``core.stores``). A segment that proves too small
+grows here: an inbox before a feeder's pass, a ring when the link loop finds it full (the loop
+stops and is called again).
 
 A window runs a *work list* (``_windows``, built by ``core.engine._work_order``): each source's
 generation and injection, and each link after everything feeding it, depth first so that an
