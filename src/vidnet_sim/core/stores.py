@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from vidnet_sim.core.volume import burst_packets, packet_rates, position_parents, position_rates
+from vidnet_sim.core.volume import burst_packets, feeder_runs, packet_rates, position_rates
 from vidnet_sim.network.plan import NetworkPlan
 
 __all__ = ["MAX_STORE_BYTES", "StoreSizes", "segmented_store", "store_sizes", "table"]
@@ -168,11 +168,7 @@ def _link_traffic(plan: NetworkPlan, window_ps: int, end_ps: int) -> tuple[F64, 
     per_window *= window_ps / 1e12
     burst: F64 = np.zeros(n)
     np.maximum.at(burst, at, burst_packets(plan)[plan.tree_source[tree]])
-    feeder = plan.pos_link[position_parents(plan)[pos]].astype(np.int64)
-    owner = np.where(feeder >= 0, feeder, n + tree)  # a link, or a tree injected here
-    pairs = np.unique(at * (n + len(plan.tree_pos0)) + owner)
-    owners = np.bincount(pairs // (n + len(plan.tree_pos0)), minlength=n).astype(np.float64)
-    return per_window, burst, owners
+    return per_window, burst, feeder_runs(plan)
 
 
 def _buffer_packets(buffer_bytes: I64, buffer_packets: I64) -> F64:

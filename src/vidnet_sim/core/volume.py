@@ -23,6 +23,7 @@ __all__ = [
     "ScaleChange",
     "burst_packets",
     "check_volume",
+    "feeder_runs",
     "mean_scales",
     "packet_rates",
     "packets_per_source",
@@ -161,6 +162,19 @@ def position_parents(plan: NetworkPlan) -> npt.NDArray[np.int64]:
             break
         parent[sib[todo]] = parent[todo]
     return parent
+
+
+def feeder_runs(plan: NetworkPlan) -> npt.NDArray[np.float64]:
+    """Per link, the runs a window opens in its inbox in the trees' first layouts: one per
+    link feeding it and one per tree injected at it (the inputs its merge interleaves)."""
+    n = plan.n_links
+    pos, tree, _ = position_rates(plan, np.zeros(len(plan.sources)))
+    at = plan.pos_link[pos].astype(np.int64)
+    feeder = plan.pos_link[position_parents(plan)[pos]].astype(np.int64)
+    owner = np.where(feeder >= 0, feeder, n + tree)  # a link, or a tree injected here
+    span = n + len(plan.tree_pos0)
+    pairs = np.unique(at * span + owner)
+    return np.asarray(np.bincount(pairs // span, minlength=n), np.float64)
 
 
 def check_volume(
