@@ -7,8 +7,8 @@ b, the mid-size city for 2 s and the large city for 1 s) and each depth of the c
 (``split_links(..., depth)``), the two parts run one after the other and each part's windows
 are timed alone (best of ``--repeat``, as ``part_times.py --parts``). Each part's estimated
 work is split into what does not depend on merging and the hops of links that merge several
-runs, counted two ways: once per hop (``split.MERGE_COST``, a flat price whatever the
-fan-in) and ``log2(k)`` per hop, ``k`` the runs a window opens at the link (its feeding
+runs, counted two ways: once per hop (a flat price whatever the fan-in, as ``core.split``
+had it until 2026-12-05) and ``log2(k)`` per hop (as it has it now), ``k`` the runs a window opens at the link (its feeding
 links and the trees injected there: ``volume.feeder_runs``; a tournament tree of ``k``
 leaves replays ``log2(k)`` matches per item). A least-squares fit of ``time = a * rest + b *
 merged`` gives each model's price ``c = b / a`` and its error; the script prints the fits
@@ -103,10 +103,12 @@ def main() -> None:
     for spec in args.cases:
         case, _, duration = spec.partition(":")
         part_times(case, duration or None, 1, 1)  # (kernels loaded)
-        for depth in range(1, 8):
+        seen: set[int] = set()
+        for depth in range(1, 16):
             got = part_times(case, duration or None, depth, args.repeat)
-            if got is None:
+            if got is None or got["links"] in seen:  # (no deeper cut)
                 break
+            seen.add(got["links"])
             for name in ("U", "D"):
                 t, rest, flat, log = got[name]
                 rows.append((f"{case} depth {depth} {name}", t, rest, flat, log))

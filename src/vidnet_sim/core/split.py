@@ -22,7 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from vidnet_sim.core.volume import packets_per_source, position_parents, position_rates
+from vidnet_sim.core.volume import (
+    feeder_runs,
+    packets_per_source,
+    position_parents,
+    position_rates,
+)
 from vidnet_sim.network.plan import NetworkPlan
 
 __all__ = ["Split", "split_links"]
@@ -32,22 +37,24 @@ F64 = npt.NDArray[np.float64]
 
 #: Estimated costs, in units of one packet-hop through a FIFO link (from the profile of the
 #: large city: the link loop's share per hop against generation's, injection's and
-#: delivery's shares per packet; a hop merged from several feeders' runs dearer, as the
-#: cycles per hop measured at 92550fa say), of copying one item from U's inbox to D's, and
-#: of a link's pass in a window whatever its packets (its setup and cache misses; with the
-#: sources', from the two parts' times measured on the large city: docs/performance.md).
-#: A fit to the parts' times on four networks cut case e closer to balance but the
-#: mid-city further (docs/performance.md, "Calibrating the cut"): kept as they were.
+#: delivery's shares per packet), of copying one item from U's inbox to D's, and of a link's
+#: pass in a window whatever its packets (its setup and cache misses; with the sources',
+#: from the two parts' times measured on the large city: docs/performance.md). A hop
+#: merged from ``k`` runs (``volume.feeder_runs``: the links feeding it and the trees
+#: injected there) costs ``1 + MERGE_COST * log2(k)``: its tournament tree replays
+#: ``log2(k)`` matches per item. MERGE_COST and UNIT_SECONDS are a least-squares fit to the
+#: parts' times alone at every cut depth of peers cases e and b, the mid-size and the large
+#: city (``benchmarks/merge_fit.py``; docs/performance.md, "The cut's merge price by
+#: fan-in"): a 50-way merge 1.63 units a hop, a 2-way one 1.11.
 GEN_COST = 0.4
 INJECT_COST = 0.3
 DELIVER_COST = 0.7
-MERGE_COST = 0.2
+MERGE_COST = 0.111
 HAND_OFF_COST = 0.15
 LINK_STEP_COST = 20.0
-#: Wall seconds of one unit of estimated work: the parts' times measured alone against
-#: their estimates on case b and e of the peers, the mid-city and the large city (12 to 14
-#: ns; docs/performance.md).
-UNIT_SECONDS = 13.5e-9
+#: Wall seconds of one unit of estimated work (the same fit; 13.5 ns with a flat merge
+#: price, fitted to the parts' times of the same four networks before).
+UNIT_SECONDS = 12.5e-9
 #: The estimated work a pipeline step should hold: each step pays a fixed hand-over (two
 #: thread wake-ups, two kernel calls, the hand-off and the drops' settling: about 100
 #: microseconds measured), about 2 % of it.
@@ -203,8 +210,8 @@ def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> 
     depths = _link_depths(plan, link, feeder)
     eligible = _eligible(plan, link, feeder)
     hops, deliveries, sources, at, fed_by, rate = _traffic(plan, parent)
-    merges = np.bincount(link, minlength=plan.n_links) > 1  # several feeders: a merge
-    cost = hops * (1.0 + MERGE_COST * merges) + DELIVER_COST * deliveries
+    fan_in = np.maximum(feeder_runs(plan), 1.0)  # a merge of k runs: log2(k) matches an item
+    cost = hops * (1.0 + MERGE_COST * np.log2(fan_in)) + DELIVER_COST * deliveries
     cost += LINK_STEP_COST * _ESTIMATE_PS / window_ps
 
     def evaluate(upstream: npt.NDArray[np.bool_]) -> Split:
