@@ -159,3 +159,19 @@ def test_estimates_far_above_need_are_capped() -> None:
         buffer_packets=np.full(n, 40, np.int64),
     )
     assert (size.ring == 64).all()  # (I-frames of 108 packets; 40 waiting + 2: 64)
+
+
+def test_large_tables_start_on_a_huge_page_and_small_ones_on_a_cache_line() -> None:
+    """``stores.table``: zeros, writable, C-contiguous; from ``HUGE_TABLE_BYTES`` on, at a huge
+    page's start (the system is asked for transparent huge pages there), below it on a
+    64-byte cache line."""
+    rows = stores.HUGE_TABLE_BYTES // 32
+    big = stores.table(rows, 4)
+    small = stores.table(rows // 2 - 1, 4)
+    for t in (big, small):
+        assert t.flags.c_contiguous and t.flags.writeable and not t.any()
+        t[-1, -1] = 7  # (its last row is its own)
+        assert t[-1, -1] == 7
+    assert small.ctypes.data % 64 == 0
+    if stores._MADV_HUGEPAGE is not None:
+        assert big.ctypes.data % stores.HUGE_PAGE_BYTES == 0

@@ -2,20 +2,22 @@
 
 Each link's inbox segment (``kernel.L_IN_CAP``), its list of run starts (``L_RUN_CAP``) and
 its ring of waiting packets (``L_RING_CAP``) start with room for what one window is expected
-to bring it: the sources' mean packet rates while on (:func:`~vidnet_sim.core.volume.
+to bring it: twice the sources' mean packet rates while on (:func:`~vidnet_sim.core.volume.
 packet_rates`) through the trees' first layouts (:func:`~vidnet_sim.core.volume.
-position_rates`) times the window, with a margin, plus the largest burst a source sends
-through it (:func:`~vidnet_sim.core.volume.burst_packets`: a camera's I-frame); a ring, the
-largest burst with a margin, within what the link's buffer can hold. The links a run cut in
-two hands over (``core.split``) collect a whole pipeline step's windows.
+position_rates`) times the window, plus the largest burst a source sends through it
+(:func:`~vidnet_sim.core.volume.burst_packets`: a camera's I-frame); two runs per feeder
+(:func:`~vidnet_sim.core.volume.feeder_runs`); a ring, the largest burst and two packets,
+within what the link's buffer can hold. The links a run cut in two hands over
+(``core.split``) collect a whole pipeline step's windows. The tables (:func:`table`) of
+:data:`HUGE_TABLE_BYTES` or more are allocated on transparent huge pages.
 
 The kernel still grows a segment that proves too small (``kernel._relocate``), so the sizes
 are a matter of speed and memory only, never of results: a segment that grows moves to the
-top of its store (which doubles when full) and leaves its old rows unused, and the new array's
-pages fault in as they are first written. Sized once, a run's stores mostly keep their first
-arrays. Estimates above need (a failure that leaves links idle, sources that never start)
-cost memory only up to :data:`MAX_STORE_BYTES` per store: beyond it every estimate shrinks
-in proportion.
+spare rows at the top of its store (:data:`SPARE_SHARE`; a store full to its top is copied
+into one twice as long, on ordinary pages) and leaves its old rows unused. Sized once, a
+run's stores mostly keep their first arrays. Estimates above need (a failure that leaves
+links idle, sources that never start) cost memory only up to :data:`MAX_STORE_BYTES` per
+store: beyond it every estimate shrinks in proportion.
 """
 
 from __future__ import annotations
