@@ -175,8 +175,8 @@ class CoreEngine:
         self._gstat = self._gstat_k[:, :n_groups]
         for k in (K.GS_LMIN, K.GS_LMAX, K.GS_FLMIN, K.GS_FLMAX):
             self._gstat[k] = -1
-        self._phist = np.zeros((n_groups, N_BUCKETS), np.int64)
-        self._fhist = np.zeros((n_groups, N_BUCKETS), np.int64)
+        self._phist = table(n_groups, N_BUCKETS)  # (on huge pages from 1 MiB: stores.table)
+        self._fhist = table(n_groups, N_BUCKETS)
         self._lstat = np.zeros((K.N_LSTAT, n_links), np.int64)
         self._TA = table_arrays(plan.sources)  # (the parameters, fixed for the run)
         self._SA = state_arrays(state)
