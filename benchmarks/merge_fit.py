@@ -8,11 +8,11 @@ b, the mid-size city for 2 s and the large city for 1 s) and each depth of the c
 are timed alone (best of ``--repeat``, as ``part_times.py --parts``). Each part's estimated
 work is split into what does not depend on merging and the hops of links that merge several
 runs, counted two ways: once per hop (a flat price whatever the fan-in, as ``core.split``
-had it until 2026-12-05) and ``log2(k)`` per hop (as it has it now), ``k`` the runs a window opens at the link (its feeding
-links and the trees injected there: ``volume.feeder_runs``; a tournament tree of ``k``
-leaves replays ``log2(k)`` matches per item). A least-squares fit of ``time = a * rest + b *
-merged`` gives each model's price ``c = b / a`` and its error; the script prints the fits
-and every part's times against both.
+had it until 2026-12-05) and ``log2(k)`` per hop (as it has it now), ``k`` the runs a window
+opens at the link (its feeding links and the trees injected there: ``volume.feeder_runs``; a
+tournament tree of ``k`` leaves replays ``log2(k)`` matches per item). A least-squares fit
+of ``time = a * rest + b * merged`` gives each model's price ``c = b / a`` and its error;
+the script prints the fits and every part's times against both.
 """
 
 from __future__ import annotations
