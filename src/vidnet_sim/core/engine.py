@@ -17,6 +17,7 @@ from vidnet_sim.core.histogram import N_BUCKETS
 from vidnet_sim.core.limits import check_limits, frame_slots_needed
 from vidnet_sim.core.split import Split, split_links
 from vidnet_sim.core.stats import RunStats
+from vidnet_sim.core.stores import segmented_store, store_sizes, table
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.traffic.generate import G_COLS, state_arrays, table_arrays
 from vidnet_sim.traffic.rows import KIND_POISSON
@@ -55,6 +56,10 @@ class CoreEngine:
     #: With two threads, the windows per pipeline step: ``None`` chooses them from the
     #: split's estimate (:meth:`Split.windows_per_step`); a number for tests.
     force_step_windows: int | None = None
+    #: Whether the stores start at the sizes :func:`~vidnet_sim.core.stores.store_sizes`
+    #: estimates; ``False`` (for tests) starts every segment at the smallest size, and the
+    #: kernel's growth does all the work (the results are the same either way).
+    estimate_stores = True
 
     def __init__(
         self,
@@ -103,7 +108,7 @@ class CoreEngine:
             )
             frames_needed = self._frames_in_pipeline(frames_needed)
         # per delivery flow: group, header bytes, last latency (jitter), frame-slot ring
-        self._flow = K.table(n_flows, K.N_FCOLS)
+        self._flow = table(n_flows, K.N_FCOLS)
         self._flow[:, K.F_GROUP] = flow_group
         self._flow[:, K.F_HEADER] = flow_header
         self._flow[:, K.F_LAST_LAT] = -1
@@ -117,7 +122,7 @@ class CoreEngine:
         tree_queue = plan.class_queue[plan.group_class[tree_group]].astype(np.int64)
         sched, buf_b, buf_p, self._only_queue = _effective_schedulers(plan, tree_queue)
         # the link table: one row per link, the staging inbox last (see K.advance)
-        L = self._L = K.table(n_links + 1, K.N_LCOLS)
+        L = self._L = table(n_links + 1, K.N_LCOLS)
         links = slice(0, n_links)
         L[links, K.L_RATE] = rate
         L[links, K.L_PROP] = plan.link_prop_ps
@@ -140,7 +145,7 @@ class CoreEngine:
             np.full(n_links, -1, np.int64),
             np.zeros((K.N_QTSTAT, n_links * nq), np.int64),  # per-queue statistics
         )
-        self._pos = K.table(len(plan.pos_link), K.N_PCOLS, np.int32)
+        self._pos = table(len(plan.pos_link), K.N_PCOLS, np.int32)
         self._pos[:, K.P_LINK] = plan.pos_link
         self._pos[:, K.P_FIRST] = plan.pos_first_child
         self._pos[:, K.P_SIB] = plan.pos_sibling
@@ -170,20 +175,35 @@ class CoreEngine:
         self._gstat = self._gstat_k[:, :n_groups]
         for k in (K.GS_LMIN, K.GS_LMAX, K.GS_FLMIN, K.GS_FLMAX):
             self._gstat[k] = -1
-        self._phist = np.zeros((n_groups, N_BUCKETS), np.int64)
-        self._fhist = np.zeros((n_groups, N_BUCKETS), np.int64)
+        self._phist = table(n_groups, N_BUCKETS)  # (on huge pages from 1 MiB: stores.table)
+        self._fhist = table(n_groups, N_BUCKETS)
         self._lstat = np.zeros((K.N_LSTAT, n_links), np.int64)
         self._TA = table_arrays(plan.sources)  # (the parameters, fixed for the run)
         self._SA = state_arrays(state)
         self._log = np.empty((1024 if log else 1, K.LOG_COLS), np.int64)
         self._worker: _Worker | None = None
         self._behind: tuple[int, bool] | None = None  # the step D has still to run
+        step_links = np.zeros(n_links, np.bool_)
+        if self.split is not None:
+            L[self.split.cut, K.L_FUSED] = 0  # (a link in D reads its own inbox)
+            step_links[self.split.cut] = True  # (they collect a step's windows)
+        self._sizes = store_sizes(
+            plan,
+            self.window_ps,
+            self.end_ps,
+            fused=L[links, K.L_FUSED] != 0,
+            buffer_bytes=buf_b,
+            buffer_packets=buf_p,
+            step_links=step_links,
+            step_windows=self.step_windows,
+            item_bytes=K.N_COLS * 8,
+            estimate=self.estimate_stores,
+        )
         if self.split is None:
             self._parts = [self._part(work, L, np.ones(n_links, np.bool_), self._gstat_k)]
         else:
             up = self.split.upstream
             in_up = np.array([w < 0 or up[w] for w in work], np.bool_)
-            L[self.split.cut, K.L_FUSED] = 0  # (a link in D reads its own inbox)
             used_up = up.copy()
             used_up[self.split.cut] = True
             self._parts = [
@@ -220,28 +240,31 @@ class CoreEngine:
             mask[f] = size - 1
             total += size
         # remaining packets, capture time, last delivery, flags: one slot's fields side by side
-        return base, mask, K.table(max(total, 1), K.N_SCOLS), total
+        return base, mask, table(max(total, 1), K.N_SCOLS), total
 
     def _part(self, work: I64, L0: I64, used: npt.NDArray[np.bool_], gstat_k: I64) -> _Part:
         """A part running ``work`` with its own copy of the link table ``L0`` and its own
         stores, with room for the links ``used`` says it reads or writes (and the staging
         inbox), and ``gstat_k`` as its group statistics."""
         n_links = self.plan.n_links
-        L = K.table(*L0.shape)
+        L = table(*L0.shape)
         L[:] = L0
         inbox = np.append(used, True)
-        items, L[:, K.L_IN_OFF], L[:, K.L_IN_CAP] = K.segmented_store(
-            n_links + 1, 64, K.N_COLS, inbox
+        size = self._sizes
+        items, L[:, K.L_IN_OFF], L[:, K.L_IN_CAP] = segmented_store(
+            np.where(inbox, size.inbox, 0), K.N_COLS
         )
-        runs, L[:, K.L_RUN_OFF], L[:, K.L_RUN_CAP] = K.segmented_store(n_links + 1, 4, 1, inbox)
-        ring, L[:n_links, K.L_RING_OFF], L[:n_links, K.L_RING_CAP] = K.segmented_store(
-            n_links, 16, 2, used
+        runs, L[:, K.L_RUN_OFF], L[:, K.L_RUN_CAP] = segmented_store(
+            np.where(inbox, size.runs, 0), 1
+        )
+        ring, L[:n_links, K.L_RING_OFF], L[:n_links, K.L_RING_CAP] = segmented_store(
+            np.where(used, size.ring, 0), 2
         )
         # per (link, queue) rings of waiting packets: only scheduled links use them
         seg_cap = self._seg_cap
         qs_off = np.zeros(len(seg_cap), np.int64)
         qs_off[1:] = np.cumsum(seg_cap)[:-1]
-        qdata = K.table(max(1, int(seg_cap.sum())), K.N_COLS)
+        qdata = table(max(1, int(seg_cap.sum())), K.N_COLS)
         nq = len(seg_cap)
         QS = (
             qs_off,
@@ -249,12 +272,12 @@ class CoreEngine:
             *(np.zeros(nq, np.int64) for _ in range(5)),
             *(np.zeros(n_links, np.int64) for _ in range(3)),
         )
-        # the stores' tops (K.TOP_*) and the packet-hop count (K.C_HOPS)
+        # the stores' tops (K.TOP_*: spare rows above them) and the packet-hop count (K.C_HOPS)
         counters = np.zeros(K.N_COUNTERS, np.int64)
         counters[[K.TOP_ITEMS, K.TOP_RUNS, K.TOP_RING, K.TOP_QDATA, K.TOP_SLOTS]] = (
-            len(items),
-            len(runs),
-            len(ring),
+            L[:, K.L_IN_CAP].sum(),
+            L[:, K.L_RUN_CAP].sum(),
+            L[:n_links, K.L_RING_CAP].sum(),
             int(seg_cap.sum()),
             self._slots_used,
         )

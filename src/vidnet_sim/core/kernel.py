@@ -13,9 +13,10 @@ runs (``_merge_start``), so the link sees its arrivals in exactly that order —
 as the SimPy reference engine.
 
 All per-link storage lives in a few *segmented stores* (one array each, see ``_relocate``): the
-inboxes, their run starts and the rings of packets in each link's buffer. A ring grows with its
-link's queue (the link loop stops when it is full and is called again), so it stays as small
-as the longest queue seen.
+inboxes, their run starts and the rings of packets in each link's buffer, each segment sized
+before the run from the traffic expected (``core.stores``). A segment that proves too small
+grows here: an inbox before a feeder's pass, a ring when the link loop finds it full (the loop
+stops and is called again).
 
 A window runs a *work list* (``_windows``, built by ``core.engine._work_order``): each source's
 generation and injection, and each link after everything feeding it, depth first so that an
@@ -52,7 +53,6 @@ from typing import Any
 
 import numba as nb
 import numpy as np
-import numpy.typing as npt
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
@@ -2513,29 +2513,6 @@ def hand_off(cut, L_from, items_from, runs_from, L_to, items_to, runs_to, counte
         L_from[m, L_RUNS_N] = 0
         L_from[m, L_RUN_OWNER] = -1
     return items_to, runs_to
-
-
-def table(rows: int, cols: int, dtype: type = np.int64) -> npt.NDArray[Any]:
-    """A ``rows`` x ``cols`` table of zeros that starts on a 64-byte cache line, so that rows
-    of 64 bytes (or of 32, 16...) are each in one line."""
-    size = np.dtype(dtype).itemsize
-    buf: npt.NDArray[Any] = np.zeros(rows * cols + 64 // size, dtype)
-    skip = (-buf.ctypes.data % 64) // size
-    return buf[skip : skip + rows * cols].reshape(rows, cols)
-
-
-def segmented_store(
-    n_segments: int, seg_rows: int, cols: int, used: npt.NDArray[np.bool_] | None = None
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """A store of ``n_segments`` segments of ``seg_rows`` rows (none for a segment that
-    ``used`` says is never used): (data, offsets, capacities)."""
-    cap = np.full(n_segments, seg_rows, np.int64)
-    if used is not None:
-        cap[~used] = 0
-    off = np.zeros(n_segments, np.int64)
-    off[1:] = np.cumsum(cap)[:-1]
-    data = table(max(1, int(cap.sum())), cols)
-    return data, off, cap
 
 
 end_compile_cache()  # (after the last njit decorator)

@@ -22,7 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from vidnet_sim.core.volume import packets_per_source
+from vidnet_sim.core.volume import (
+    feeder_runs,
+    packets_per_source,
+    position_parents,
+    position_rates,
+)
 from vidnet_sim.network.plan import NetworkPlan
 
 __all__ = ["Split", "split_links"]
@@ -32,22 +37,24 @@ F64 = npt.NDArray[np.float64]
 
 #: Estimated costs, in units of one packet-hop through a FIFO link (from the profile of the
 #: large city: the link loop's share per hop against generation's, injection's and
-#: delivery's shares per packet; a hop merged from several feeders' runs dearer, as the
-#: cycles per hop measured at 92550fa say), of copying one item from U's inbox to D's, and
-#: of a link's pass in a window whatever its packets (its setup and cache misses; with the
-#: sources', from the two parts' times measured on the large city: docs/performance.md).
-#: A fit to the parts' times on four networks cut case e closer to balance but the
-#: mid-city further (docs/performance.md, "Calibrating the cut"): kept as they were.
+#: delivery's shares per packet), of copying one item from U's inbox to D's, and of a link's
+#: pass in a window whatever its packets (its setup and cache misses; with the sources',
+#: from the two parts' times measured on the large city: docs/performance.md). A hop
+#: merged from ``k`` runs (``volume.feeder_runs``: the links feeding it and the trees
+#: injected there) costs ``1 + MERGE_COST * log2(k)``: its tournament tree replays
+#: ``log2(k)`` matches per item. MERGE_COST and UNIT_SECONDS are a least-squares fit to the
+#: parts' times alone at every cut depth of peers cases e and b, the mid-size and the large
+#: city (``benchmarks/merge_fit.py``; docs/performance.md, "The cut's merge price by
+#: fan-in"): a 50-way merge 1.63 units a hop, a 2-way one 1.11.
 GEN_COST = 0.4
 INJECT_COST = 0.3
 DELIVER_COST = 0.7
-MERGE_COST = 0.2
+MERGE_COST = 0.111
 HAND_OFF_COST = 0.15
 LINK_STEP_COST = 20.0
-#: Wall seconds of one unit of estimated work: the parts' times measured alone against
-#: their estimates on case b and e of the peers, the mid-city and the large city (12 to 14
-#: ns; docs/performance.md).
-UNIT_SECONDS = 13.5e-9
+#: Wall seconds of one unit of estimated work (the same fit; 13.5 ns with a flat merge
+#: price, fitted to the parts' times of the same four networks before).
+UNIT_SECONDS = 12.5e-9
 #: The estimated work a pipeline step should hold: each step pays a fixed hand-over (two
 #: thread wake-ups, two kernel calls, the hand-off and the drops' settling: about 100
 #: microseconds measured), about 2 % of it.
@@ -132,23 +139,6 @@ class Split:
         )
 
 
-def _parents(plan: NetworkPlan) -> I64:
-    """Each position's parent position (-1 for a root)."""
-    n = len(plan.pos_link)
-    parent = np.full(n, -1, np.int64)
-    first = plan.pos_first_child.astype(np.int64)
-    has = np.flatnonzero(first >= 0)
-    parent[first[has]] = has
-    sib = plan.pos_sibling.astype(np.int64)
-    with_sib = np.flatnonzero(sib >= 0)
-    while True:  # a sibling's parent is its elder sibling's (chains as long as a fan-out)
-        todo = with_sib[(parent[with_sib] >= 0) & (parent[sib[with_sib]] < 0)]
-        if len(todo) == 0:
-            break
-        parent[sib[todo]] = parent[todo]
-    return parent
-
-
 def _feeds(plan: NetworkPlan, parent: I64) -> tuple[I64, I64]:
     """Every pair "link ``feeder`` feeds link ``link``" (``feeder`` -1: a source feeds it),
     over every layout of every tree, once each: ``(link, feeder)`` arrays."""
@@ -193,13 +183,7 @@ def _traffic(plan: NetworkPlan, parent: I64) -> tuple[F64, F64, float, I64, I64,
     the link feeding it (-1: a source), packets per second."""
     per_source = packets_per_source(plan, _ESTIMATE_PS)  # copies of unicast trees counted
     n_trees = np.diff(plan.source_tree_start).astype(np.float64)
-    tree_rate = per_source[plan.tree_source] / np.maximum(n_trees[plan.tree_source], 1.0)
-    tree_rate = np.nan_to_num(tree_rate, posinf=0.0)
-    roots = plan.tree_pos0.astype(np.int64)
-    sizes = plan.pos_end[roots].astype(np.int64) - roots - 1  # positions below each root
-    tree = np.repeat(np.arange(len(roots)), sizes)
-    starts = np.cumsum(sizes) - sizes
-    pos = roots[tree] + 1 + np.arange(int(sizes.sum())) - starts[tree]
+    pos, tree, tree_rate = position_rates(plan, per_source)
     rate = tree_rate[tree]
     at = plan.pos_link[pos].astype(np.int64)
     hops = np.bincount(at, weights=rate, minlength=plan.n_links).astype(np.float64)
@@ -221,13 +205,13 @@ def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> 
     go to D (nothing to pipeline) or the plan has no source."""
     if plan.n_links == 0 or len(plan.source_tree_start) <= 1:
         return None
-    parent = _parents(plan)
+    parent = position_parents(plan)
     link, feeder = _feeds(plan, parent)
     depths = _link_depths(plan, link, feeder)
     eligible = _eligible(plan, link, feeder)
     hops, deliveries, sources, at, fed_by, rate = _traffic(plan, parent)
-    merges = np.bincount(link, minlength=plan.n_links) > 1  # several feeders: a merge
-    cost = hops * (1.0 + MERGE_COST * merges) + DELIVER_COST * deliveries
+    fan_in = np.maximum(feeder_runs(plan), 1.0)  # a merge of k runs: log2(k) matches an item
+    cost = hops * (1.0 + MERGE_COST * np.log2(fan_in)) + DELIVER_COST * deliveries
     cost += LINK_STEP_COST * _ESTIMATE_PS / window_ps
 
     def evaluate(upstream: npt.NDArray[np.bool_]) -> Split:

@@ -19,7 +19,17 @@ from vidnet_sim.scenario.bounds import MAX_PACKETS
 from vidnet_sim.scenario.units import format_time
 from vidnet_sim.traffic.rows import KIND_BURST, KIND_CAMERA, KIND_TRACE, PS_PER_S
 
-__all__ = ["ScaleChange", "check_volume", "mean_scales", "packets_per_source"]
+__all__ = [
+    "ScaleChange",
+    "burst_packets",
+    "check_volume",
+    "feeder_runs",
+    "mean_scales",
+    "packet_rates",
+    "packets_per_source",
+    "position_parents",
+    "position_rates",
+]
 
 #: ``(time ps, sources, bitrate scale from then on)``: an alarm's start (scale > 1) or end (1).
 ScaleChange = tuple[int, npt.NDArray[np.int64], float]
@@ -42,6 +52,15 @@ def mean_scales(
     return area / duration_ps if duration_ps > 0 else np.ones(n)
 
 
+def _on_seconds(plan: NetworkPlan, duration_ps: int) -> npt.NDArray[np.float64]:
+    """How long each source is on in ``[0, duration_ps)``, in seconds."""
+    s = plan.sources
+    start = np.minimum(np.asarray(s.start_ps, np.float64), duration_ps)
+    stop = np.asarray(s.stop_ps, np.float64)
+    stop = np.where(stop < 0, duration_ps, np.minimum(stop, duration_ps))
+    return np.asarray(np.maximum(stop - start, 0.0) / PS_PER_S, np.float64)
+
+
 def packets_per_source(plan: NetworkPlan, duration_ps: int) -> npt.NDArray[np.float64]:
     """The mean number of packets each source sends in a run of ``duration_ps`` (every
     destination's copy counted, a multicast tree once; bitrate scale 1)."""
@@ -50,10 +69,7 @@ def packets_per_source(plan: NetworkPlan, duration_ps: int) -> npt.NDArray[np.fl
     if n == 0:
         return np.zeros(0)
     kind = np.asarray(s.kind)
-    start = np.minimum(np.asarray(s.start_ps, np.float64), duration_ps)
-    stop = np.asarray(s.stop_ps, np.float64)
-    stop = np.where(stop < 0, duration_ps, np.minimum(stop, duration_ps))
-    on_s = np.maximum(stop - start, 0.0) / PS_PER_S
+    on_s = _on_seconds(plan, duration_ps)
     rate = np.zeros(n)
     with np.errstate(divide="ignore", invalid="ignore"):
         # cameras: frames per second x (mean frame / payload + 1) packets
@@ -76,12 +92,89 @@ def packets_per_source(plan: NetworkPlan, duration_ps: int) -> npt.NDArray[np.fl
     with np.errstate(divide="ignore", invalid="ignore"):
         loops = np.where(period > 0, np.ceil(on_s * PS_PER_S / period), 1.0)
     packets = np.where(kind == KIND_TRACE, rows * loops, packets)
+    return np.nan_to_num(packets * _copies(plan), nan=np.inf, posinf=np.inf)
+
+
+def _copies(plan: NetworkPlan) -> npt.NDArray[np.float64]:
+    """The copies of each packet a source sends: one per destination, a multicast tree's
+    once."""
+    s = plan.sources
+    n = len(s)
     multicast = s.multicast if len(s.multicast) == n else np.zeros(n, np.bool_)
-    copies = np.array(
+    return np.array(
         [1 if bool(multicast[i]) else max(1, len(s.destinations[i])) for i in range(n)],
         np.float64,
     )
-    return np.nan_to_num(packets * copies, nan=np.inf, posinf=np.inf)
+
+
+def packet_rates(plan: NetworkPlan, duration_ps: int) -> npt.NDArray[np.float64]:
+    """Each source's mean packets per second while it is on in a run of ``duration_ps``
+    (:func:`packets_per_source` over its time on; 0 for a source never on, every copy
+    counted)."""
+    on_s = _on_seconds(plan, duration_ps)
+    per_source = packets_per_source(plan, duration_ps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = np.where(on_s > 0, per_source / on_s, 0.0)
+    return np.asarray(np.nan_to_num(rates, nan=0.0, posinf=0.0), np.float64)
+
+
+def burst_packets(plan: NetworkPlan) -> npt.NDArray[np.float64]:
+    """The packets of each source's largest burst on average, all released at once or
+    back to back: a camera's I-frame (``ip_ratio`` mean P-frames cut into ``max_payload``
+    packets), a burst source's ``burst_packets``, one packet for the others."""
+    s = plan.sources
+    kind = np.asarray(s.kind)
+    i_frame = np.asarray(s.p_mean_bytes, np.float64) * np.asarray(s.ip_ratio, np.float64)
+    per_i = i_frame / np.maximum(np.asarray(s.max_payload, np.float64), 1.0) + 1.0
+    burst = np.where(kind == KIND_BURST, np.asarray(s.burst_packets, np.float64), 1.0)
+    return np.asarray(np.where(kind == KIND_CAMERA, per_i, np.maximum(burst, 1.0)), np.float64)
+
+
+def position_rates(
+    plan: NetworkPlan, per_source: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Every position below a root in the trees' first layouts, the tree it belongs to, and
+    each tree's packets per second, for sources sending ``per_source`` packets per second
+    (every copy counted: spread evenly over each source's trees)."""
+    n_trees = np.diff(plan.source_tree_start).astype(np.float64)
+    tree_rate = per_source[plan.tree_source] / np.maximum(n_trees[plan.tree_source], 1.0)
+    tree_rate = np.nan_to_num(tree_rate, posinf=0.0)
+    roots = plan.tree_pos0.astype(np.int64)
+    sizes = plan.pos_end[roots].astype(np.int64) - roots - 1  # positions below each root
+    tree = np.repeat(np.arange(len(roots)), sizes)
+    starts = np.cumsum(sizes) - sizes
+    pos = roots[tree] + 1 + np.arange(int(sizes.sum())) - starts[tree]
+    return pos, tree, np.asarray(tree_rate, np.float64)
+
+
+def position_parents(plan: NetworkPlan) -> npt.NDArray[np.int64]:
+    """Each position's parent position in its tree (-1 for a root)."""
+    n = len(plan.pos_link)
+    parent = np.full(n, -1, np.int64)
+    first = plan.pos_first_child.astype(np.int64)
+    has = np.flatnonzero(first >= 0)
+    parent[first[has]] = has
+    sib = plan.pos_sibling.astype(np.int64)
+    with_sib = np.flatnonzero(sib >= 0)
+    while True:  # a sibling's parent is its elder sibling's (chains as long as a fan-out)
+        todo = with_sib[(parent[with_sib] >= 0) & (parent[sib[with_sib]] < 0)]
+        if len(todo) == 0:
+            break
+        parent[sib[todo]] = parent[todo]
+    return parent
+
+
+def feeder_runs(plan: NetworkPlan) -> npt.NDArray[np.float64]:
+    """Per link, the runs a window opens in its inbox in the trees' first layouts: one per
+    link feeding it and one per tree injected at it (the inputs its merge interleaves)."""
+    n = plan.n_links
+    pos, tree, _ = position_rates(plan, np.zeros(len(plan.sources)))
+    at = plan.pos_link[pos].astype(np.int64)
+    feeder = plan.pos_link[position_parents(plan)[pos]].astype(np.int64)
+    owner = np.where(feeder >= 0, feeder, n + tree)  # a link, or a tree injected here
+    span = n + len(plan.tree_pos0)
+    pairs = np.unique(at * span + owner)
+    return np.asarray(np.bincount(pairs // span, minlength=n), np.float64)
 
 
 def check_volume(

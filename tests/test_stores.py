@@ -1,0 +1,177 @@
+"""The core's stores sized before a run (:mod:`vidnet_sim.core.stores`): the estimated sizes
+give the results of the smallest ones (which the kernel grows as it goes), leave a steady
+run's stores where they started, and stay within their memory cap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import numpy as np
+import pytest
+
+from planning import GBPS, MS, camera, poisson, tree_plan
+from vidnet_sim.core import kernel as K  # noqa: N812
+from vidnet_sim.core import stores
+from vidnet_sim.core.engine import CoreEngine
+from vidnet_sim.core.stats import RunStats
+from vidnet_sim.network.plan import NetworkPlan, build_plan
+from vidnet_sim.reference import stats_differences
+from vidnet_sim.runner import make_engine, with_overrides
+from vidnet_sim.scenario import load_scenario
+from vidnet_sim.scenario.units import parse_time
+from vidnet_sim.timeline.driver import drive, scenario_actions
+
+SCENARIOS = Path(__file__).parent.parent / "scenarios"
+#: Each part's store tops (``K.TOP_*``) of items, runs and rings.
+TOPS = [K.TOP_ITEMS, K.TOP_RUNS, K.TOP_RING]
+
+
+def _run(
+    name: str, duration: str, threads: int, estimate: bool
+) -> tuple[RunStats, list[bool], list[bool]]:
+    """A fresh engine's run of the example ``name``: its statistics, whether each part's
+    stores moved a segment, and whether they replaced an array (a store full to its top)."""
+    scenario = with_overrides(
+        load_scenario(SCENARIOS / f"{name}.toml"), duration_ps=parse_time(duration)
+    )
+    plan = build_plan(scenario)
+    with mock.patch.object(CoreEngine, "estimate_stores", estimate):
+        engine = make_engine(plan, scenario, threads=threads)
+    assert isinstance(engine, CoreEngine)
+    tops = [part.counters[TOPS].copy() for part in engine._parts]
+    rows = [_rows(part) for part in engine._parts]
+    stats = drive(engine, scenario_actions(scenario, plan), scenario.simulation.duration)
+    moved = [bool((p.counters[TOPS] > t).any()) for p, t in zip(engine._parts, tops, strict=True)]
+    replaced = [_rows(p) != r for p, r in zip(engine._parts, rows, strict=True)]
+    return stats, moved, replaced
+
+
+def _rows(part: Any) -> tuple[int, int, int]:
+    return len(part.items), len(part.runs), len(part.ring)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(
+    ("name", "duration"), [("small-town", "2s"), ("mid-city-services", "700ms")]
+)
+def test_estimated_stores_give_the_results_of_the_smallest(
+    name: str, duration: str, threads: int
+) -> None:
+    """The same statistics with every segment starting at its smallest size, which the
+    kernel grows (many times: checked) as it goes."""
+    small, small_moved, small_replaced = _run(name, duration, threads, estimate=False)
+    sized, _, _ = _run(name, duration, threads, estimate=True)
+    assert stats_differences(sized, small) == []
+    assert all(small_moved) and all(small_replaced)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_steady_city_keeps_its_first_stores(threads: int) -> None:
+    """The mid-size city's first 3 s (no alarm, failure or growth yet): the few segments
+    that outgrow their estimates (a camera's ring that holds more than an I-frame) move to
+    the spare rows at the top of their store; no store is replaced by a larger array."""
+    _, _, replaced = _run("mid-city", "3s", threads, estimate=True)
+    assert not any(replaced)
+    _, small_moved, small_replaced = _run("mid-city", "3s", threads, estimate=False)
+    assert all(small_moved) and all(small_replaced)
+
+
+def _camera_tree(n: int, **buffers: Any) -> NetworkPlan:
+    """``n`` cameras (25 fps, GOP 25, I-frames of 10 P-frames of 15 000 B), each on its own
+    access link to ``m``, and the link ``m -> r``."""
+    parents = {f"a{i}": "m" for i in range(n)} | {"m": "r"}
+    return tree_plan(
+        parents,
+        GBPS,
+        sources=[camera(25, 15_000, gop=25, ip_ratio=10, at=f"a{i}") for i in range(n)],
+        **buffers,
+    )
+
+
+def test_sizes_follow_rates_bursts_and_feeders() -> None:
+    """Per link: two windows of mean arrivals plus the largest burst (a camera's I-frame), a
+    step's windows for the links a part hands over, two runs per feeder and window; the
+    rings hold an I-frame; fused links have no inbox of their own."""
+    plan = _camera_tree(4, buffer_packets=10_000)
+    n = plan.n_links
+    fused = np.zeros(n, np.bool_)
+    size = stores.store_sizes(
+        plan,
+        100 * MS,
+        10**12,
+        fused=fused,
+        buffer_bytes=np.full(n, -1, np.int64),
+        buffer_packets=np.full(n, 10_000, np.int64),
+    )
+    traffic = stores._link_traffic(plan, 100 * MS, 10**12)
+    per_window, burst, owners = traffic
+    i_frame = 15_000 * 10 / 1400 + 1  # (packets of the mean I-frame)
+    assert burst.max() == pytest.approx(i_frame)
+    np.testing.assert_array_equal(size.inbox[:n], np.maximum(np.ceil(2 * per_window + burst), 16))
+    np.testing.assert_array_equal(size.runs[:n], np.maximum(2 * owners, 4))
+    assert owners.max() == 4  # (the shared link: fed by the four access links)
+    assert (size.ring >= burst + 2).all() and (size.ring < 2 * (burst + 2)).all()
+    assert (size.ring & (size.ring - 1) == 0).all()  # (powers of two)
+    stepped = stores.store_sizes(
+        plan,
+        100 * MS,
+        10**12,
+        fused=np.ones(n, np.bool_),
+        buffer_bytes=np.full(n, -1, np.int64),
+        buffer_packets=np.full(n, 10_000, np.int64),
+        step_links=np.ones(n, np.bool_),
+        step_windows=5,
+    )
+    assert (stepped.inbox[:n] == 0).all() and (stepped.runs[:n] == 0).all()
+    assert stepped.inbox[n] == np.ceil(10 * per_window + burst).max()  # (the staging inbox)
+
+
+def test_estimates_far_above_need_are_capped() -> None:
+    """Sources sending ten million packets per second each: the estimated inboxes together
+    stay within ``MAX_STORE_BYTES`` (the kernel grows what proves too small); a ring holds
+    no more than its link's buffer (rounded up to a power of two)."""
+    parents = {f"a{i}": "m" for i in range(50)} | {"m": "r"}
+    sources = [poisson(100_000, 1000, at=f"a{i}") for i in range(50)]
+    plan = tree_plan(parents, 100 * GBPS, sources=sources)
+    n = plan.n_links
+    size = stores.store_sizes(
+        plan,
+        100 * MS,
+        10**12,
+        fused=np.zeros(n, np.bool_),
+        buffer_bytes=np.full(n, -1, np.int64),
+        buffer_packets=np.full(n, 10**9, np.int64),
+    )
+    assert size.inbox.sum() * 32 <= stores.MAX_STORE_BYTES
+    assert size.inbox.min() >= stores.MIN_INBOX
+    wanted = stores.INBOX_MARGIN * stores._link_traffic(plan, 100 * MS, 10**12)[0]
+    assert wanted.sum() * 32 > 10 * stores.MAX_STORE_BYTES  # (the estimate, far above)
+    cameras = _camera_tree(50)
+    n = cameras.n_links
+    size = stores.store_sizes(
+        cameras,
+        100 * MS,
+        10**12,
+        fused=np.zeros(n, np.bool_),
+        buffer_bytes=np.full(n, -1, np.int64),
+        buffer_packets=np.full(n, 40, np.int64),
+    )
+    assert (size.ring == 64).all()  # (I-frames of 108 packets; 40 waiting + 2: 64)
+
+
+def test_large_tables_start_on_a_huge_page_and_small_ones_on_a_cache_line() -> None:
+    """``stores.table``: zeros, writable, C-contiguous; from ``HUGE_TABLE_BYTES`` on, at a huge
+    page's start (the system is asked for transparent huge pages there), below it on a
+    64-byte cache line."""
+    rows = stores.HUGE_TABLE_BYTES // 32
+    big = stores.table(rows, 4)
+    small = stores.table(rows // 2 - 1, 4)
+    for t in (big, small):
+        assert t.flags.c_contiguous and t.flags.writeable and not t.any()
+        t[-1, -1] = 7  # (its last row is its own)
+        assert t[-1, -1] == 7
+    assert small.ctypes.data % 64 == 0
+    if stores._MADV_HUGEPAGE is not None:
+        assert big.ctypes.data % stores.HUGE_PAGE_BYTES == 0
