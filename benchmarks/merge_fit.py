@@ -159,6 +159,7 @@ def constants(terms: list[dict[str, float]], coef: F64) -> dict[str, float]:
     spread over the constants it holds (a fixed weight times the price)."""
     out = {"UNIT_SECONDS": float(coef[0])}
     names = {
+        "merged": "flat merge price",  # (not core.split's model)
         "log": "MERGE_COST",
         "deliveries": "DELIVER_COST",
         "steps": "LINK_STEP_COST",
