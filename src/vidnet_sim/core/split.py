@@ -199,15 +199,23 @@ def _traffic(plan: NetworkPlan, parent: I64) -> tuple[F64, F64, float, float, I6
     return hops, deliveries, generated, float(tree_rate.sum()), at, fed_by, rate
 
 
-def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> Split | None:
+def split_links(
+    plan: NetworkPlan,
+    window_ps: int,
+    depth: int | None = None,
+    *,
+    upstream: npt.NDArray[np.bool_] | None = None,
+) -> Split | None:
     """The cut that balances the two parts best, by the estimated work of each in windows
     of ``window_ps``: U takes every eligible link (``_eligible``) up to the depth that
     minimises the pipeline's step, or up to the depth above it, then from the cheapest as
     many eligible links one level deeper as balance the parts (``_fill``: case e of the
     peers takes 13 of its 20 aggregation uplinks from depth 1, its best full depth being 2),
     whichever gives the smallest step. With ``depth``, exactly the eligible links up
-    to it (any cut gives the same results: tests try several). ``None`` when no link could
-    go to D (nothing to pipeline) or the plan has no source."""
+    to it (any cut gives the same results: tests try several); with ``upstream``, exactly
+    those links in U (``ValueError`` unless they are a valid U: eligible, every link
+    feeding one of them in U too, and not every link). ``None`` when no link could go to D
+    (nothing to pipeline) or the plan has no source."""
     if plan.n_links == 0 or len(plan.source_tree_start) <= 1:
         return None
     parent = position_parents(plan)
@@ -233,15 +241,21 @@ def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> 
             crossing=float(rate[crossing].sum()),
         )
 
+    if upstream is not None:
+        upstream = np.asarray(upstream, np.bool_)
+        fed = (feeder >= 0) & upstream[link]
+        if (upstream & ~eligible).any() or (~upstream[feeder[fed]]).any() or upstream.all():
+            raise ValueError("not a valid upstream part: " + str(np.flatnonzero(upstream)))
+        return evaluate(upstream)
     if depth is not None:
-        upstream = eligible & (depths <= depth)
-        return None if upstream.all() else evaluate(upstream)
+        full_u = eligible & (depths <= depth)
+        return None if full_u.all() else evaluate(full_u)
     full: dict[int, Split] = {}
     for d in range(int(depths.max()) + 1):
-        upstream = eligible & (depths <= d)
-        if upstream.all():
+        full_u = eligible & (depths <= d)
+        if full_u.all():
             break
-        full[d] = evaluate(upstream)
+        full[d] = evaluate(full_u)
     if not full:
         return None
     best_depth = min(full, key=lambda d: full[d].step)
