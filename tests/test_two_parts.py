@@ -196,10 +196,14 @@ def test_a_given_upstream_part_must_be_valid() -> None:
     """U given: a link fed by a link of D, a link that delivers, every link: refused."""
     plan = _deep_plan(multicast=False)
     m = {name: i for i, name in enumerate(plan.link_names)}
-    for links in (["m1->x"], ["a->m1", "b->m1", "c->m2", "m2->x", "r->y1"], list(m)):
+    for links, why in (
+        (["m1->x"], "'m1->x' is fed by 'a->m1', not in U"),
+        (["a->m1", "b->m1", "c->m2", "m2->x", "r->y1"], "'r->y1' delivers packets"),
+        (list(m), "'r->y1' delivers packets"),
+    ):
         upstream = np.zeros(plan.n_links, np.bool_)
         upstream[[m[name] for name in links]] = True
-        with pytest.raises(ValueError, match="not a valid upstream part"):
+        with pytest.raises(ValueError, match=f"not a valid upstream part: link {why}"):
             split_links(plan, MS, upstream=upstream)
     upstream = np.zeros(plan.n_links, np.bool_)
     upstream[[m["a->m1"], m["b->m1"], m["m1->x"]]] = True

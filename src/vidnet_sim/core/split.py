@@ -243,9 +243,7 @@ def split_links(
 
     if upstream is not None:
         upstream = np.asarray(upstream, np.bool_)
-        fed = (feeder >= 0) & upstream[link]
-        if (upstream & ~eligible).any() or (~upstream[feeder[fed]]).any() or upstream.all():
-            raise ValueError("not a valid upstream part: " + str(np.flatnonzero(upstream)))
+        _check_upstream(plan, upstream, eligible, link, feeder)
         return evaluate(upstream)
     if depth is not None:
         full_u = eligible & (depths <= depth)
@@ -266,6 +264,27 @@ def split_links(
             if split.step < best.step:
                 best = split
     return best
+
+
+def _check_upstream(
+    plan: NetworkPlan, upstream: BOOL, eligible: BOOL, link: I64, feeder: I64
+) -> None:
+    """``ValueError`` naming a link unless ``upstream`` is a valid U (see :func:`split_links`)."""
+    name = plan.link_names
+    bad = np.flatnonzero(upstream & ~eligible)
+    fed = np.flatnonzero((feeder >= 0) & upstream[link] & ~upstream[np.maximum(feeder, 0)])
+    if len(bad):
+        why = f"link {name[bad[0]]!r} delivers packets, or a link feeding it does"
+    elif len(fed):
+        why = f"link {name[link[fed[0]]]!r} is fed by {name[feeder[fed[0]]]!r}, not in U"
+    elif upstream.all():
+        why = "every link is in U, none left for D"
+    else:
+        return
+    raise ValueError(
+        f"not a valid upstream part: {why}; U must be links that deliver "
+        "nothing, with every link feeding them, and not every link"
+    )
 
 
 def _fill(start: Split, deeper: I64, cost: F64, evaluate: Callable[[BOOL], Split]) -> Split:
