@@ -1,28 +1,35 @@
-"""Fit the cut's price of a merged hop to the parts' times at several cuts (``core.split``).
+"""Fit the prices of the cut's cost model to the parts' times at several cuts (``core.split``).
 
-    python benchmarks/merge_fit.py [--repeat N] [CASE[:DURATION] ...]
+    python benchmarks/merge_fit.py [--repeat N] [--save FILE | --load FILE] [CASE[:DURATION] ...]
 
 For each case (a scenario file or a case of ``benchmarks/peers``; default: peers cases e and
 b, the mid-size city for 2 s and the large city for 1 s) and each depth of the cut
-(``split_links(..., depth)``), the two parts run one after the other and each part's windows
-are timed alone (best of ``--repeat``, as ``part_times.py --parts``). Each part's estimated
-work is split into what does not depend on merging and the hops of links that merge several
-runs, counted two ways: once per hop (a flat price whatever the fan-in, as ``core.split``
-had it until 2026-12-05) and ``log2(k)`` per hop (as it has it now), ``k`` the runs a window
-opens at the link (its feeding links and the trees injected there: ``volume.feeder_runs``; a
-tournament tree of ``k`` leaves replays ``log2(k)`` matches per item). A least-squares fit
-of ``time = a * rest + b * merged`` gives each model's price ``c = b / a`` and its error;
-the script prints the fits and every part's times against both.
+(``split_links(..., depth)``), then the cut ``split_links`` chooses, the two parts run one
+after the other and each part's windows are timed alone (best of ``--repeat``, as
+``part_times.py --parts``). Each part's work is counted by kind (:data:`COLUMNS`): plain
+hops, hops of links that merge several runs (once each, and ``log2(k)`` times, ``k`` the runs
+a window opens at the link, ``volume.feeder_runs``: a tournament tree of ``k`` leaves replays
+``log2(k)`` matches per item), deliveries, links' passes, the sources' packets. Each model
+(:func:`models`) groups them into terms whose prices are fitted together by non-negative
+least squares on relative errors, from the merge price alone (the others at ``core.split``'s
+values) to every price at once; the script prints each model's constants, its errors, the
+cut ``split_links`` would choose under it for each case with its estimate, and every part's
+error. ``--save`` writes the times and work measured, ``--load`` fits them again without
+running anything.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+from scipy.optimize import nnls
 
 from part_times import _timed, case_scenario
 from vidnet_sim.core import engine as E  # noqa: N812
@@ -33,29 +40,45 @@ from vidnet_sim.network.plan import NetworkPlan, build_plan
 from vidnet_sim.runner import make_engine
 from vidnet_sim.timeline.driver import drive, scenario_actions
 
+F64 = npt.NDArray[np.float64]
 DEFAULT = ("e", "b", "scenarios/mid-city.toml:2s", "scenarios/large-city.toml:1s")
 
 
-def features(plan: NetworkPlan, window_ps: int, upstream: Any) -> dict[str, tuple[float, ...]]:
-    """Per part ("U", "D"): (work without merging, merged hops, merged hops x log2(k)), per
-    simulated second, in packet-hop units of ``core.split``."""
+#: Each part's work, per simulated second, in the units of ``core.split``: ``hops`` every
+#: packet-hop once, ``merged`` the hops of links merging several runs (once each: the flat
+#: price), ``log`` those hops ``log2(k)`` times, ``deliveries``, ``steps`` the part's links
+#: times the windows (a link's pass), ``generated`` and ``injected`` the sources' packets
+#: (U's alone).
+COLUMNS = ("hops", "merged", "log", "deliveries", "steps", "generated", "injected")
+
+
+def features(plan: NetworkPlan, window_ps: int, upstream: Any) -> dict[str, dict[str, float]]:
+    """Per part ("U", "D"): its work by :data:`COLUMNS`, per simulated second."""
     parent = position_parents(plan)
     link, _ = S._feeds(plan, parent)
-    hops, deliveries, sources, *_ = S._traffic(plan, parent)
+    hops, deliveries, generated, injected, *_ = S._traffic(plan, parent)
     k = feeder_runs(plan)
-    merges = np.bincount(link, minlength=plan.n_links) > 1
-    rest = hops + S.DELIVER_COST * deliveries + S.LINK_STEP_COST * S._ESTIMATE_PS / window_ps
-    flat = hops * merges
-    log = hops * np.log2(np.maximum(k, 1))
-    out: dict[str, tuple[float, ...]] = {}
+    per_link = {
+        "hops": hops,
+        "merged": hops * (np.bincount(link, minlength=plan.n_links) > 1),
+        "log": hops * np.log2(np.maximum(k, 1)),
+        "deliveries": deliveries,
+        "steps": np.full(plan.n_links, S._ESTIMATE_PS / window_ps),
+    }
+    out: dict[str, dict[str, float]] = {}
     for name, mask in (("U", upstream), ("D", ~upstream)):
-        extra = sources if name == "U" else 0.0
-        out[name] = (extra + rest[mask].sum(), flat[mask].sum(), log[mask].sum())
+        f = {c: float(v[mask].sum()) for c, v in per_link.items()}
+        f["generated"] = generated if name == "U" else 0.0
+        f["injected"] = injected if name == "U" else 0.0
+        out[name] = f
     return out
 
 
-def part_times(case: str, duration: str | None, depth: int, repeat: int) -> dict[str, Any] | None:
-    """The parts' best times alone at the cut of ``depth``, with their features."""
+def part_times(
+    case: str, duration: str | None, depth: int | None, repeat: int
+) -> dict[str, Any] | None:
+    """The parts' best times alone at the cut of ``depth`` (``None``: the chosen cut), with
+    their features."""
     scenario = case_scenario(case, duration)
     plan = build_plan(scenario)
     actions = scenario_actions(scenario, plan)
@@ -87,49 +110,161 @@ def part_times(case: str, duration: str | None, depth: int, repeat: int) -> dict
     scale = end / S._ESTIMATE_PS
     f = features(plan, eng.window_ps, eng.split.upstream)
     return {
-        "U": (best["_up"], *(x * scale for x in f["U"])),
-        "D": (best["_down"], *(x * scale for x in f["D"])),
+        "U": (best["_up"], {c: x * scale for c, x in f["U"].items()}),
+        "D": (best["_down"], {c: x * scale for c, x in f["D"].items()}),
         "links": int(eng.split.upstream.sum()),
+        "window_ps": eng.window_ps,
     }
 
 
+#: A model: its terms, each a sum of :data:`COLUMNS` with fixed weights (the constants of
+#: ``core.split`` as they are), each term's price fitted. The first term is the unit (a
+#: plain hop); the prices of the others are given in it.
+Model = tuple[str, list[dict[str, float]]]
+
+
+def models() -> list[Model]:
+    """The models fitted: the merge price alone, flat or by ``log2(k)`` (as before), then
+    with the price of a delivery, of the sources' packets, of a link's pass fitted too."""
+    gen, inj = S.GEN_COST, S.INJECT_COST
+    sources = {"generated": gen, "injected": inj}
+    step = {"steps": S.LINK_STEP_COST}
+    rest = {"hops": 1.0, "deliveries": S.DELIVER_COST, **step, **sources}
+    return [
+        ("flat", [rest, {"merged": 1.0}]),
+        ("log2(k)", [rest, {"log": 1.0}]),
+        (
+            "log2(k), deliveries",
+            [{"hops": 1.0, **step, **sources}, {"log": 1.0}, {"deliveries": 1.0}],
+        ),
+        (
+            "log2(k), deliveries, sources",
+            [{"hops": 1.0, **step}, {"log": 1.0}, {"deliveries": 1.0}, sources],
+        ),
+        ("all", [{"hops": 1.0}, {"log": 1.0}, {"deliveries": 1.0}, sources, step]),
+    ]
+
+
+def fit(rows: list[dict[str, Any]], terms: list[dict[str, float]]) -> tuple[F64, F64]:
+    """Non-negative least squares of the parts' times on the terms, on relative errors
+    (the cases' times differ by 100x): the terms' seconds per unit and each part's error."""
+    t = np.array([r["t"] for r in rows])
+    x = np.array([[sum(w * r["f"][c] for c, w in term.items()) for term in terms] for r in rows])
+    coef, _ = nnls(x / t[:, None], np.ones(len(t)))
+    return coef, x @ coef / t - 1
+
+
+def constants(terms: list[dict[str, float]], coef: F64) -> dict[str, float]:
+    """``core.split``'s constants under a fit: each term's price in units of the first,
+    spread over the constants it holds (a fixed weight times the price)."""
+    out = {"UNIT_SECONDS": float(coef[0])}
+    names = {
+        "merged": "flat merge price",  # (not core.split's model)
+        "log": "MERGE_COST",
+        "deliveries": "DELIVER_COST",
+        "steps": "LINK_STEP_COST",
+        "generated": "GEN_COST",
+        "injected": "INJECT_COST",
+    }
+    for term, c in zip(terms, coef, strict=True):
+        price = c / coef[0] if coef[0] > 0 else float("nan")
+        for col, w in term.items():
+            if col in names:
+                out[names[col]] = w * price if term is not terms[0] else w
+    return out
+
+
+def chosen_cuts(cases: dict[str, tuple[NetworkPlan, int]], consts: dict[str, float]) -> str:
+    """The links ``split_links`` puts in U for each case under ``consts``, and its
+    estimated U and D seconds."""
+    saved = {k: getattr(S, k) for k in consts}
+    out = []
+    try:
+        for k, v in consts.items():
+            setattr(S, k, v)
+        for name, (plan, window_ps) in cases.items():
+            sp = S.split_links(plan, window_ps)
+            if sp is None:
+                out.append(f"{name}: none")
+                continue
+            u = sp._seconds(sp.cost_upstream, cases_end[name])
+            d = sp._seconds(sp.cost_downstream, cases_end[name])
+            out.append(f"{name}: {int(sp.upstream.sum())} links in U, est. {u:.4f} / {d:.4f} s")
+    finally:
+        for k, v in saved.items():
+            setattr(S, k, v)
+    return "; ".join(out)
+
+
 def main() -> None:
-    """Time the parts at every cut of each case and fit both models."""
+    """Time the parts at every cut of each case (or read them back) and fit the models."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("cases", nargs="*", default=list(DEFAULT))
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--save", type=Path, help="write the parts' times and work (JSON)")
+    ap.add_argument("--load", type=Path, help="fit the times of --save, no runs")
     args = ap.parse_args()
-    rows: list[tuple[str, float, float, float, float]] = []
-    for spec in args.cases:
+    if args.load:
+        rows = json.loads(args.load.read_text())
+    else:
+        rows = measure(args.cases, args.repeat)
+        if args.save:
+            args.save.write_text(json.dumps(rows, indent=1))
+    plans: dict[str, tuple[NetworkPlan, int]] = {}
+    for r in rows:
+        if r["case"] not in plans:
+            case, _, duration = r["case"].partition(":")
+            scenario = case_scenario(case, duration or None)
+            plans[r["case"]] = (build_plan(scenario), r["window_ps"])
+            cases_end[r["case"]] = scenario.simulation.duration
+    for name, terms in models():
+        coef, err = fit(rows, terms)
+        consts = constants(terms, coef)
+        shown = ", ".join(
+            f"{k} {v * 1e9:.2f} ns" if k == "UNIT_SECONDS" else f"{k} {v:.3f}"
+            for k, v in consts.items()
+        )
+        print(
+            f"{name}: {shown}; relative error rms {np.sqrt(np.mean(err**2)):.3f}, "
+            f"max {np.abs(err).max():.3f}"
+        )
+        if "MERGE_COST" in consts:  # (a flat price is not a model of core.split's)
+            print(f"    cuts: {chosen_cuts(plans, consts)}")
+        for r, e in zip(rows, err, strict=True):
+            print(f"    {r['label']:48s} {r['t']:.4f} s  fit {e:+.3f}")
+
+
+#: Each case's simulated time (ps), for the estimates of :func:`chosen_cuts`.
+cases_end: dict[str, int] = {}
+
+
+def measure(cases: list[str], repeat: int) -> list[dict[str, Any]]:
+    """The parts' times alone and their work at every depth of every case's cut."""
+    rows: list[dict[str, Any]] = []
+    for spec in cases:
         case, _, duration = spec.partition(":")
         part_times(case, duration or None, 1, 1)  # (kernels loaded)
         seen: set[int] = set()
-        for depth in range(1, 16):
-            got = part_times(case, duration or None, depth, args.repeat)
-            if got is None or got["links"] in seen:  # (no deeper cut)
-                break
+        depths: list[int | None] = list(range(1, 16))
+        while depths:
+            depth = depths.pop(0)
+            got = part_times(case, duration or None, depth, repeat)
+            if got is None or got["links"] in seen:  # (no deeper cut: then the chosen one)
+                depths = [None] if depth is not None else []
+                continue
             seen.add(got["links"])
             for name in ("U", "D"):
-                t, rest, flat, log = got[name]
-                rows.append((f"{case} depth {depth} {name}", t, rest, flat, log))
+                t, f = got[name]
+                label = f"{case} depth {depth} ({got['links']} links in U) {name}"
+                rows.append(
+                    {"case": spec, "label": label, "t": t, "f": f, "window_ps": got["window_ps"]}
+                )
             print(
                 f"{case} depth {depth}: U {got['links']} links {got['U'][0]:.4f} s, "
                 f"D {got['D'][0]:.4f} s; load average {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
-    t = np.array([r[1] for r in rows])
-    for model, col in (("flat", 3), ("log2(k)", 4)):
-        x = np.array([[r[2], r[col]] for r in rows])
-        w = 1.0 / t  # (relative errors: the cases' times differ by 100x)
-        (a, b), *_ = np.linalg.lstsq(x * w[:, None], t * w, rcond=None)
-        fit = x @ [a, b]
-        err = fit / t - 1
-        print(
-            f"{model}: unit {a * 1e9:.2f} ns, merge price c = {b / a:.3f}; relative error "
-            f"rms {np.sqrt(np.mean(err**2)):.3f}, max {np.abs(err).max():.3f}"
-        )
-        for r, e in zip(rows, err, strict=True):
-            print(f"    {r[0]:40s} {r[1]:.4f} s  fit {e:+.3f}")
+    return rows
 
 
 if __name__ == "__main__":

@@ -162,6 +162,56 @@ def test_every_depth_gives_a_valid_cut() -> None:
         _check_split(plan, best)
 
 
+@pytest.mark.parametrize("multicast", [False, True])
+def test_the_chosen_cut_is_within_5_percent_of_the_best_of_every_cut(multicast: bool) -> None:
+    """Brute force: every set of links that may be U (2^6 sets of the six eligible links,
+    the valid ones evaluated, the others refused), at windows where the best cut is a
+    whole level and where it is part of one; the search (whole levels, then part of the
+    next from the level above or the best) finds a step within 5 % of the smallest."""
+    plan = _deep_plan(multicast=multicast)
+    whole = split_links(plan, MS, 5)
+    assert whole is not None
+    eligible = [m for m in range(plan.n_links) if whole.upstream[m]]
+    for window in (US, 10 * US, MS, 100 * MS):
+        chosen = split_links(plan, window)
+        assert chosen is not None
+        steps, refused = [], 0
+        for r in range(len(eligible) + 1):
+            for links in itertools.combinations(eligible, r):
+                upstream = np.zeros(plan.n_links, np.bool_)
+                upstream[list(links)] = True
+                try:
+                    split = split_links(plan, window, upstream=upstream)
+                except ValueError:
+                    refused += 1
+                    continue
+                assert split is not None
+                _check_split(plan, split)
+                steps.append(split.step)
+        assert len(steps) + refused == 2 ** len(eligible) and refused > 0
+        assert chosen.step <= 1.05 * min(steps), (window, chosen.describe())
+
+
+def test_a_given_upstream_part_must_be_valid() -> None:
+    """U given: a link fed by a link of D, a link that delivers, every link: refused."""
+    plan = _deep_plan(multicast=False)
+    m = {name: i for i, name in enumerate(plan.link_names)}
+    for links, why in (
+        (["m1->x"], "'m1->x' is fed by 'a->m1', not in U"),
+        (["a->m1", "b->m1", "c->m2", "m2->x", "r->y1"], "'r->y1' delivers packets"),
+        (list(m), "'r->y1' delivers packets"),
+    ):
+        upstream = np.zeros(plan.n_links, np.bool_)
+        upstream[[m[name] for name in links]] = True
+        with pytest.raises(ValueError, match=f"not a valid upstream part: link {why}"):
+            split_links(plan, MS, upstream=upstream)
+    upstream = np.zeros(plan.n_links, np.bool_)
+    upstream[[m["a->m1"], m["b->m1"], m["m1->x"]]] = True
+    split = split_links(plan, MS, upstream=upstream)
+    assert split is not None and np.array_equal(split.upstream, upstream)
+    _check_split(plan, split)
+
+
 def test_nothing_to_cut() -> None:
     """A plan whose every link could be upstream has no downstream part: one thread."""
     plan = line_plan([GBPS], props=0, buffers=10_000, sources=[cbr(5 * US, 100)])

@@ -17,6 +17,7 @@ trees' positions and picks the cut that balances the two parts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,27 +35,29 @@ __all__ = ["Split", "split_links"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+BOOL = npt.NDArray[np.bool_]
 
-#: Estimated costs, in units of one packet-hop through a FIFO link (from the profile of the
-#: large city: the link loop's share per hop against generation's, injection's and
-#: delivery's shares per packet), of copying one item from U's inbox to D's, and of a link's
-#: pass in a window whatever its packets (its setup and cache misses; with the sources',
-#: from the two parts' times measured on the large city: docs/performance.md). A hop
-#: merged from ``k`` runs (``volume.feeder_runs``: the links feeding it and the trees
-#: injected there) costs ``1 + MERGE_COST * log2(k)``: its tournament tree replays
-#: ``log2(k)`` matches per item. MERGE_COST and UNIT_SECONDS are a least-squares fit to the
-#: parts' times alone at every cut depth of peers cases e and b, the mid-size and the large
-#: city (``benchmarks/merge_fit.py``; docs/performance.md, "The cut's merge price by
-#: fan-in"): a 50-way merge 1.63 units a hop, a 2-way one 1.11.
-GEN_COST = 0.4
-INJECT_COST = 0.3
-DELIVER_COST = 0.7
-MERGE_COST = 0.111
-HAND_OFF_COST = 0.15
-LINK_STEP_COST = 20.0
-#: Wall seconds of one unit of estimated work (the same fit; 13.5 ns with a flat merge
-#: price, fitted to the parts' times of the same four networks before).
-UNIT_SECONDS = 12.5e-9
+#: Estimated costs, in units of one packet-hop through a FIFO link that merges nothing: of
+#: generating a packet, injecting it into a tree, delivering it, copying one item from U's
+#: inbox to D's, and of a link's pass in a window whatever its packets (its setup and cache
+#: misses). A hop merged from ``k`` runs (``volume.feeder_runs``: the links feeding it and
+#: the trees injected there) costs ``1 + MERGE_COST * log2(k)``: its tournament tree
+#: replays ``log2(k)`` matches per item. All but HAND_OFF_COST, and UNIT_SECONDS, are one
+#: non-negative least-squares fit to the parts' times alone at every cut depth of peers
+#: cases e and b, the mid-size and the large city (``benchmarks/merge_fit.py``, model "all":
+#: relative error rms 0.092, max 0.20, against 0.121 and 0.33 with the merge price alone;
+#: docs/performance.md, "The cut's prices refitted together"): a delivery costs 2.8 plain
+#: hops, a 50-way merged hop 2.9, a 2-way one 1.34; HAND_OFF_COST keeps its seconds (1.9 ns
+#: an item) in the new unit.
+GEN_COST = 1.3
+INJECT_COST = 0.97
+DELIVER_COST = 2.8
+MERGE_COST = 0.34
+HAND_OFF_COST = 0.25
+LINK_STEP_COST = 34.0
+#: Wall seconds of one unit of estimated work (the same fit; 12.5 ns with the merge price
+#: alone fitted, 13.5 ns with a flat merge price, before 2026-12-05's refits).
+UNIT_SECONDS = 7.4e-9
 #: The estimated work a pipeline step should hold: each step pays a fixed hand-over (two
 #: thread wake-ups, two kernel calls, the hand-off and the drops' settling: about 100
 #: microseconds measured), about 2 % of it.
@@ -177,10 +180,11 @@ def _eligible(plan: NetworkPlan, link: I64, feeder: I64) -> npt.NDArray[np.bool_
         ok[link[bad]] = False
 
 
-def _traffic(plan: NetworkPlan, parent: I64) -> tuple[F64, F64, float, I64, I64, F64]:
+def _traffic(plan: NetworkPlan, parent: I64) -> tuple[F64, F64, float, float, I64, I64, F64]:
     """Packets per second through each link and delivered at it (the trees' first
-    layouts), the sources' generation and injection work, and the hops by position: link,
-    the link feeding it (-1: a source), packets per second."""
+    layouts), the packets per second the sources generate and inject (a packet once per
+    tree it is injected into), and the hops by position: link, the link feeding it (-1: a
+    source), packets per second."""
     per_source = packets_per_source(plan, _ESTIMATE_PS)  # copies of unicast trees counted
     n_trees = np.diff(plan.source_tree_start).astype(np.float64)
     pos, tree, tree_rate = position_rates(plan, per_source)
@@ -191,30 +195,40 @@ def _traffic(plan: NetworkPlan, parent: I64) -> tuple[F64, F64, float, I64, I64,
     deliveries = np.bincount(at[d], weights=rate[d], minlength=plan.n_links).astype(np.float64)
     fed_by = plan.pos_link[parent[pos]].astype(np.int64)
     source_rate = per_source / np.maximum(n_trees, 1.0)
-    sources = float(np.nan_to_num(source_rate, posinf=0.0).sum()) * GEN_COST
-    work = sources + float(tree_rate.sum()) * INJECT_COST
-    return hops, deliveries, work, at, fed_by, rate
+    generated = float(np.nan_to_num(source_rate, posinf=0.0).sum())
+    return hops, deliveries, generated, float(tree_rate.sum()), at, fed_by, rate
 
 
-def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> Split | None:
+def split_links(
+    plan: NetworkPlan,
+    window_ps: int,
+    depth: int | None = None,
+    *,
+    upstream: npt.NDArray[np.bool_] | None = None,
+) -> Split | None:
     """The cut that balances the two parts best, by the estimated work of each in windows
     of ``window_ps``: U takes every eligible link (``_eligible``) up to the depth that
-    minimises the pipeline's step, then, one by one from the cheapest, the eligible links
-    one level deeper while the step shrinks. With ``depth``, exactly the eligible links up
-    to it (any cut gives the same results: tests try several). ``None`` when no link could
-    go to D (nothing to pipeline) or the plan has no source."""
+    minimises the pipeline's step, or up to the depth above it, then from the cheapest as
+    many eligible links one level deeper as balance the parts (``_fill``: case e of the
+    peers takes 13 of its 20 aggregation uplinks from depth 1, its best full depth being 2),
+    whichever gives the smallest step. With ``depth``, exactly the eligible links up
+    to it (any cut gives the same results: tests try several); with ``upstream``, exactly
+    those links in U (``ValueError`` unless they are a valid U: eligible, every link
+    feeding one of them in U too, and not every link). ``None`` when no link could go to D
+    (nothing to pipeline) or the plan has no source."""
     if plan.n_links == 0 or len(plan.source_tree_start) <= 1:
         return None
     parent = position_parents(plan)
     link, feeder = _feeds(plan, parent)
     depths = _link_depths(plan, link, feeder)
     eligible = _eligible(plan, link, feeder)
-    hops, deliveries, sources, at, fed_by, rate = _traffic(plan, parent)
+    hops, deliveries, generated, injected, at, fed_by, rate = _traffic(plan, parent)
+    sources = generated * GEN_COST + injected * INJECT_COST
     fan_in = np.maximum(feeder_runs(plan), 1.0)  # a merge of k runs: log2(k) matches an item
     cost = hops * (1.0 + MERGE_COST * np.log2(fan_in)) + DELIVER_COST * deliveries
     cost += LINK_STEP_COST * _ESTIMATE_PS / window_ps
 
-    def evaluate(upstream: npt.NDArray[np.bool_]) -> Split:
+    def evaluate(upstream: BOOL) -> Split:
         from_u = (feeder < 0) | upstream[np.maximum(feeder, 0)]
         cut = np.unique(link[from_u & ~upstream[link]])
         crossing = ~upstream[at] & ((fed_by < 0) | upstream[np.maximum(fed_by, 0)])
@@ -227,26 +241,68 @@ def split_links(plan: NetworkPlan, window_ps: int, depth: int | None = None) -> 
             crossing=float(rate[crossing].sum()),
         )
 
+    if upstream is not None:
+        upstream = np.asarray(upstream, np.bool_)
+        _check_upstream(plan, upstream, eligible, link, feeder)
+        return evaluate(upstream)
     if depth is not None:
-        upstream = eligible & (depths <= depth)
-        return None if upstream.all() else evaluate(upstream)
-    best: Split | None = None
-    best_depth = 0
+        full_u = eligible & (depths <= depth)
+        return None if full_u.all() else evaluate(full_u)
+    full: dict[int, Split] = {}
     for d in range(int(depths.max()) + 1):
-        upstream = eligible & (depths <= d)
+        full_u = eligible & (depths <= d)
+        if full_u.all():
+            break
+        full[d] = evaluate(full_u)
+    if not full:
+        return None
+    best_depth = min(full, key=lambda d: full[d].step)
+    best = full[best_depth]
+    for d in (best_depth - 1, best_depth):  # (the best level, or part of it, and the next)
+        if d in full:
+            split = _fill(full[d], np.flatnonzero(eligible & (depths == d + 1)), cost, evaluate)
+            if split.step < best.step:
+                best = split
+    return best
+
+
+def _check_upstream(
+    plan: NetworkPlan, upstream: BOOL, eligible: BOOL, link: I64, feeder: I64
+) -> None:
+    """``ValueError`` naming a link unless ``upstream`` is a valid U (see :func:`split_links`)."""
+    name = plan.link_names
+    bad = np.flatnonzero(upstream & ~eligible)
+    fed = np.flatnonzero((feeder >= 0) & upstream[link] & ~upstream[np.maximum(feeder, 0)])
+    if len(bad):
+        why = f"link {name[bad[0]]!r} delivers packets, or a link feeding it does"
+    elif len(fed):
+        why = f"link {name[link[fed[0]]]!r} is fed by {name[feeder[fed[0]]]!r}, not in U"
+    elif upstream.all():
+        why = "every link is in U, none left for D"
+    else:
+        return
+    raise ValueError(
+        f"not a valid upstream part: {why}; U must be links that deliver "
+        "nothing, with every link feeding them, and not every link"
+    )
+
+
+def _fill(start: Split, deeper: I64, cost: F64, evaluate: Callable[[BOOL], Split]) -> Split:
+    """``start`` with the links ``deeper`` (one level below its own, eligible) added to U
+    from the cheapest, as many as balance the parts best: the count that minimises the
+    larger part by the links' costs, then one fewer and one more evaluated in full (their
+    hand-off too). Never every link: D keeps one at least."""
+    order = deeper[np.argsort(cost[deeper], kind="stable")]
+    moved = np.concatenate(([0.0], np.cumsum(cost[order])))
+    larger = np.maximum(start.cost_upstream + moved, start.cost_downstream - moved)
+    best = start
+    at = int(np.argmin(larger))
+    for n in range(max(at - 1, 1), min(at + 1, len(order)) + 1):
+        upstream = start.upstream.copy()
+        upstream[order[:n]] = True  # (their feeders, eligible and shallower, are all in U)
         if upstream.all():
             break
         split = evaluate(upstream)
-        if best is None or split.step < best.step:
-            best, best_depth = split, d
-    if best is None:
-        return None
-    deeper = np.flatnonzero(eligible & (depths == best_depth + 1))
-    for m in deeper[np.argsort(cost[deeper], kind="stable")]:
-        upstream = best.upstream.copy()
-        upstream[m] = True  # (its feeders, eligible and shallower, are all in U)
-        split = evaluate(upstream)
-        if upstream.all() or split.step >= best.step:
-            break
-        best = split
+        if split.step < best.step:
+            best = split
     return best
