@@ -52,11 +52,14 @@ DEFAULT = ("e", "b", "scenarios/mid-city.toml:2s", "scenarios/large-city.toml:1s
 COLUMNS = ("hops", "merged", "log", "deliveries", "steps", "generated", "injected")
 
 
-def features(plan: NetworkPlan, window_ps: int, upstream: Any) -> dict[str, dict[str, float]]:
-    """Per part ("U", "D"): its work by :data:`COLUMNS`, per simulated second."""
+def features(
+    plan: NetworkPlan, window_ps: int, upstream: Any, duration_ps: int
+) -> dict[str, dict[str, float]]:
+    """Per part ("U", "D"): its work by :data:`COLUMNS`, per simulated second (the sources'
+    packets averaged over a run of ``duration_ps``)."""
     parent = position_parents(plan)
     link, _ = S._feeds(plan, parent)
-    hops, deliveries, generated, injected, *_ = S._traffic(plan, parent)
+    hops, deliveries, generated, injected, *_ = S._traffic(plan, parent, duration_ps)
     k = feeder_runs(plan)
     per_link = {
         "hops": hops,
@@ -86,8 +89,8 @@ def part_times(
     best: dict[str, float] = {}
     eng: CoreEngine | None = None
 
-    def cut(p: NetworkPlan, window_ps: int, _: int | None = None) -> S.Split | None:
-        return S.split_links(p, window_ps, depth)
+    def cut(p: NetworkPlan, window_ps: int, *, duration_ps: int) -> S.Split | None:
+        return S.split_links(p, window_ps, depth, duration_ps=duration_ps)
 
     saved = getattr(E, "split_links")  # noqa: B009 (the engine's, for this call)
     setattr(E, "split_links", cut)  # noqa: B010
@@ -108,7 +111,7 @@ def part_times(
         setattr(E, "split_links", saved)  # noqa: B010
     assert eng is not None and eng.split is not None
     scale = end / S._ESTIMATE_PS
-    f = features(plan, eng.window_ps, eng.split.upstream)
+    f = features(plan, eng.window_ps, eng.split.upstream, eng.end_ps)
     return {
         "U": (best["_up"], {c: x * scale for c, x in f["U"].items()}),
         "D": (best["_down"], {c: x * scale for c, x in f["D"].items()}),
@@ -183,7 +186,7 @@ def chosen_cuts(cases: dict[str, tuple[NetworkPlan, int]], consts: dict[str, flo
         for k, v in consts.items():
             setattr(S, k, v)
         for name, (plan, window_ps) in cases.items():
-            sp = S.split_links(plan, window_ps)
+            sp = S.split_links(plan, window_ps, duration_ps=cases_end[name])
             if sp is None:
                 out.append(f"{name}: none")
                 continue

@@ -82,8 +82,8 @@ def main() -> None:
     if args.depth is not None:
         depth = args.depth
 
-        def cut(plan: NetworkPlan, window_ps: int, _: int | None = None) -> Split | None:
-            return split_links(plan, window_ps, depth)
+        def cut(plan: NetworkPlan, window_ps: int, *, duration_ps: int) -> Split | None:
+            return split_links(plan, window_ps, depth, duration_ps=duration_ps)
 
         setattr(E, "split_links", cut)  # noqa: B010 (the engine's, for this process)
     scenario = case_scenario(args.case, args.duration)

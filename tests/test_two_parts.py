@@ -48,10 +48,12 @@ from test_core_qos import qos_plan
 from vidnet_sim.cli import main
 from vidnet_sim.core import engine as E  # noqa: N812
 from vidnet_sim.core import kernel as K  # noqa: N812
+from vidnet_sim.core import split as split_mod
 from vidnet_sim.core.engine import CoreEngine
 from vidnet_sim.core.limits import frame_slots_needed
 from vidnet_sim.core.split import Split, split_links
 from vidnet_sim.core.stats import RunStats
+from vidnet_sim.core.volume import position_parents
 from vidnet_sim.errors import EXIT_OK, EXIT_USAGE
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.reference import stats_differences
@@ -98,8 +100,8 @@ def compare(
     expected = drive(one, one.state, cuts, changes)
     split: Split | None = None
 
-    def cut(p: NetworkPlan, window_ps: int) -> Split | None:
-        return split_links(p, window_ps, depth)
+    def cut(p: NetworkPlan, window_ps: int, *, duration_ps: int) -> Split | None:
+        return split_links(p, window_ps, depth, duration_ps=duration_ps)
 
     with mock.patch.object(E, "split_links", cut):
         for order, step in itertools.product(ORDERS, (None, *STEPS)):
@@ -650,3 +652,34 @@ def test_progress_ticks_fall_on_window_edges() -> None:
     assert progress_tick(changed, 3) == 900 * MS
     changed = sim.model_copy(update={"duration": 2 * second, "window": 100 * MS})
     assert progress_tick(changed, 3) == 300 * MS
+
+
+def test_the_cut_averages_a_trace_over_the_run(tmp_path: Path) -> None:
+    """A trace that does not loop sends its rows once, whatever the run's length: its
+    packets per simulated second, and so the parts' estimated work, fall as the run grows
+    (averaged over 1 s they were ten times too many for a 10 s run, and two threads were
+    chosen for a run of 8 ms on one thread); a Poisson source's do not."""
+    times = np.arange(1000) * 1e-3  # 1 000 packets in the first second
+    (tmp_path / "t.csv").write_text(
+        "time,size\n" + "".join(f"{t:.6f},1000\n" for t in times), encoding="utf-8"
+    )
+    links = "".join(
+        f'[[links]]\na = "n{i}"\nb = "n{i + 1}"\nrate = "1Gbps"\nduplex = false\n' for i in range(3)
+    )
+    text = (
+        '[simulation]\nduration = "10s"\nwindow = "100ms"\n'
+        + "".join(f'[[nodes]]\nid = "n{i}"\n' for i in range(4))
+        + links
+        + '[[sources]]\nname = "replay"\nkind = "trace"\nat = "n0"\ndestinations = ["n3"]\n'
+        'file = "t.csv"\n'
+        '[[sources]]\nname = "poisson"\nkind = "poisson"\nat = "n0"\ndestinations = ["n3"]\n'
+        'size = "1000B"\nrate = "8Mbps"\n'
+    )
+    (tmp_path / "s.toml").write_text(text, encoding="utf-8")
+    compiled = compile_scenario(tmp_path / "s.toml")
+    plan = compiled.plan
+    parent = position_parents(plan)
+    per_s = {d: split_mod._traffic(plan, parent, d * 10**12)[2] for d in (1, 10)}
+    poisson = 8e6 / ((1000 + 78) * 8)  # (packets per second, 78 B of headers on the wire)
+    assert per_s[1] == pytest.approx(1000 + poisson)
+    assert per_s[10] == pytest.approx(1000 / 10 + poisson)

@@ -101,7 +101,7 @@ class CoreEngine:
         self.split: Split | None = None
         self.step_windows = 1
         if threads == 2 and not log:
-            self.split = split_links(plan, self.window_ps)
+            self.split = split_links(plan, self.window_ps, duration_ps=self.end_ps)
         if self.split is not None:
             self.step_windows = self.force_step_windows or self.split.windows_per_step(
                 self.window_ps

@@ -71,9 +71,13 @@ MAX_STEP_WINDOWS = 64
 MAX_STEP_ITEMS = 8000
 #: Two threads pay (:meth:`Split.pays`) when the estimated speed-up is at least
 #: :data:`MIN_BALANCE`, a step holds at least :data:`MIN_STEP_SECONDS` of estimated work
-#: and the whole run at least :data:`MIN_RUN_SECONDS`.
+#: and the whole run at least :data:`MIN_RUN_SECONDS`. Steps of less than 1 ms lost to one
+#: thread or tied with it at 117a7fa (a step's hand-over is about 0.1 ms, and the items
+#: crossing the cut arrive from the other core's cache): peers case a (0.24 ms a step by the
+#: estimate) 12 ms on one thread against 16-18 on two, case b (0.32 ms) 23 against 25, the
+#: small town 35 against 33; case e (1.4 ms) 0.128 s against 0.087 (docs/performance.md).
 MIN_BALANCE = 1.4
-MIN_STEP_SECONDS = 0.2e-3
+MIN_STEP_SECONDS = 1e-3
 MIN_RUN_SECONDS = 0.01
 #: The simulated time over which mean rates are taken (the estimate is a ratio: any length).
 _ESTIMATE_PS = 10**12
@@ -180,12 +184,18 @@ def _eligible(plan: NetworkPlan, link: I64, feeder: I64) -> npt.NDArray[np.bool_
         ok[link[bad]] = False
 
 
-def _traffic(plan: NetworkPlan, parent: I64) -> tuple[F64, F64, float, float, I64, I64, F64]:
+def _traffic(
+    plan: NetworkPlan, parent: I64, duration_ps: int
+) -> tuple[F64, F64, float, float, I64, I64, F64]:
     """Packets per second through each link and delivered at it (the trees' first
     layouts), the packets per second the sources generate and inject (a packet once per
     tree it is injected into), and the hops by position: link, the link feeding it (-1: a
-    source), packets per second."""
-    per_source = packets_per_source(plan, _ESTIMATE_PS)  # copies of unicast trees counted
+    source), packets per second; each source's packets averaged over a run of
+    ``duration_ps`` (a trace that does not loop sends its rows once, whatever the run's
+    length)."""
+    duration_ps = max(int(duration_ps), 1)
+    # (copies of unicast trees counted)
+    per_source = packets_per_source(plan, duration_ps) * (_ESTIMATE_PS / duration_ps)
     n_trees = np.diff(plan.source_tree_start).astype(np.float64)
     pos, tree, tree_rate = position_rates(plan, per_source)
     rate = tree_rate[tree]
@@ -205,6 +215,7 @@ def split_links(
     depth: int | None = None,
     *,
     upstream: npt.NDArray[np.bool_] | None = None,
+    duration_ps: int = _ESTIMATE_PS,
 ) -> Split | None:
     """The cut that balances the two parts best, by the estimated work of each in windows
     of ``window_ps``: U takes every eligible link (``_eligible``) up to the depth that
@@ -214,15 +225,17 @@ def split_links(
     whichever gives the smallest step. With ``depth``, exactly the eligible links up
     to it (any cut gives the same results: tests try several); with ``upstream``, exactly
     those links in U (``ValueError`` unless they are a valid U: eligible, every link
-    feeding one of them in U too, and not every link). ``None`` when no link could go to D
-    (nothing to pipeline) or the plan has no source."""
+    feeding one of them in U too, and not every link). ``duration_ps``: the run's length,
+    over which the sources' packets are averaged (the work per simulated second of a trace
+    that does not loop, or of sources on for part of the run, depends on it). ``None`` when
+    no link could go to D (nothing to pipeline) or the plan has no source."""
     if plan.n_links == 0 or len(plan.source_tree_start) <= 1:
         return None
     parent = position_parents(plan)
     link, feeder = _feeds(plan, parent)
     depths = _link_depths(plan, link, feeder)
     eligible = _eligible(plan, link, feeder)
-    hops, deliveries, generated, injected, at, fed_by, rate = _traffic(plan, parent)
+    hops, deliveries, generated, injected, at, fed_by, rate = _traffic(plan, parent, duration_ps)
     sources = generated * GEN_COST + injected * INJECT_COST
     fan_in = np.maximum(feeder_runs(plan), 1.0)  # a merge of k runs: log2(k) matches an item
     cost = hops * (1.0 + MERGE_COST * np.log2(fan_in)) + DELIVER_COST * deliveries
