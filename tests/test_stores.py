@@ -9,6 +9,7 @@ from typing import Any
 from unittest import mock
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from planning import GBPS, MS, camera, poisson, tree_plan
@@ -50,6 +51,23 @@ def _run(
 
 def _rows(part: Any) -> tuple[int, int, int]:
     return len(part.items), len(part.runs), len(part.ring)
+
+
+def _sizes(
+    plan: NetworkPlan, fused: npt.NDArray[np.bool_], buffer_packets: int, **kw: Any
+) -> stores.StoreSizes:
+    """``store_sizes`` for windows of 100 ms over 1 s, every buffer ``buffer_packets``
+    packets (none counted in bytes)."""
+    n = plan.n_links
+    return stores.store_sizes(
+        plan,
+        100 * MS,
+        10**12,
+        fused=fused,
+        buffer_bytes=np.full(n, -1, np.int64),
+        buffer_packets=np.full(n, buffer_packets, np.int64),
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -97,14 +115,7 @@ def test_sizes_follow_rates_bursts_and_feeders() -> None:
     plan = _camera_tree(4, buffer_packets=10_000)
     n = plan.n_links
     fused = np.zeros(n, np.bool_)
-    size = stores.store_sizes(
-        plan,
-        100 * MS,
-        10**12,
-        fused=fused,
-        buffer_bytes=np.full(n, -1, np.int64),
-        buffer_packets=np.full(n, 10_000, np.int64),
-    )
+    size = _sizes(plan, fused, 10_000)
     traffic = stores._link_traffic(plan, 100 * MS, 10**12)
     per_window, burst, owners = traffic
     i_frame = 15_000 * 10 / 1400 + 1  # (packets of the mean I-frame)
@@ -114,15 +125,8 @@ def test_sizes_follow_rates_bursts_and_feeders() -> None:
     assert owners.max() == 4  # (the shared link: fed by the four access links)
     assert (size.ring >= burst + 2).all() and (size.ring < 2 * (burst + 2)).all()
     assert (size.ring & (size.ring - 1) == 0).all()  # (powers of two)
-    stepped = stores.store_sizes(
-        plan,
-        100 * MS,
-        10**12,
-        fused=np.ones(n, np.bool_),
-        buffer_bytes=np.full(n, -1, np.int64),
-        buffer_packets=np.full(n, 10_000, np.int64),
-        step_links=np.ones(n, np.bool_),
-        step_windows=5,
+    stepped = _sizes(
+        plan, np.ones(n, np.bool_), 10_000, step_links=np.ones(n, np.bool_), step_windows=5
     )
     assert (stepped.inbox[:n] == 0).all() and (stepped.runs[:n] == 0).all()
     assert stepped.inbox[n] == np.ceil(10 * per_window + burst).max()  # (the staging inbox)
@@ -136,28 +140,14 @@ def test_estimates_far_above_need_are_capped() -> None:
     sources = [poisson(100_000, 1000, at=f"a{i}") for i in range(50)]
     plan = tree_plan(parents, 100 * GBPS, sources=sources)
     n = plan.n_links
-    size = stores.store_sizes(
-        plan,
-        100 * MS,
-        10**12,
-        fused=np.zeros(n, np.bool_),
-        buffer_bytes=np.full(n, -1, np.int64),
-        buffer_packets=np.full(n, 10**9, np.int64),
-    )
+    size = _sizes(plan, np.zeros(n, np.bool_), 10**9)
     assert size.inbox.sum() * 32 <= stores.MAX_STORE_BYTES
     assert size.inbox.min() >= stores.MIN_INBOX
     wanted = stores.INBOX_MARGIN * stores._link_traffic(plan, 100 * MS, 10**12)[0]
     assert wanted.sum() * 32 > 10 * stores.MAX_STORE_BYTES  # (the estimate, far above)
     cameras = _camera_tree(50)
     n = cameras.n_links
-    size = stores.store_sizes(
-        cameras,
-        100 * MS,
-        10**12,
-        fused=np.zeros(n, np.bool_),
-        buffer_bytes=np.full(n, -1, np.int64),
-        buffer_packets=np.full(n, 40, np.int64),
-    )
+    size = _sizes(cameras, np.zeros(n, np.bool_), 40)
     assert (size.ring == 64).all()  # (I-frames of 108 packets; 40 waiting + 2: 64)
 
 
