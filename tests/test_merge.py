@@ -154,7 +154,7 @@ def test_merge_with_a_lead_run(R: int, share: float) -> None:
     rng = np.random.default_rng(R * 100 + int(share * 100))
     t1 = 1_000_000
     others = 40 * (R - 1)
-    n_lead = int(round(others * share / (1 - share)))
+    n_lead = round(others * share / (1 - share))
     run_times: list[list[int]] = []
     for _ in range(R - 1):
         t = int(rng.integers(0, t1))
