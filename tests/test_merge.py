@@ -1,7 +1,8 @@
 """The link loops' k-way merge of inbox runs (``kernel._merge_start`` / ``kernel._merge_pop``)
 against a brute-force sort: every item before ``t1`` in (time, key) order, the head the loop
 reads (``ht[0]``, ``hk[0]``, ``hr[0]``) equal to the item popped, and each run's unread tail
-(its items at or after ``t1``) left where ``kernel._keep_tails`` finds it."""
+(its items at or after ``t1``) left where ``kernel._keep_tails`` finds it; with and without a
+lead run (one holding most of the items, played at the top of the tree)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,14 @@ I64 = np.int64
 @numba.njit(cache=False)
 def _merge(box, runs, base, R, n_items, t1, scratch):
     """Pop every head as the link loops do; returns the rows, the heads read before each pop
-    (time, key, run) and the runs' positions afterwards."""
+    (time, key, run), the runs' positions afterwards (the lead swapped back as
+    ``_keep_tails`` does) and the lead (-1: none)."""
     pos = scratch[K.SC_POS]
     stop = scratch[K.SC_STOP]
     ht = scratch[K.SC_HT]
     hk = scratch[K.SC_HK]
     hr = scratch[K.SC_HR]
-    hn = K._merge_start(
+    hn, T, lead = K._merge_start(
         box, runs, base, 0, R, n_items, t1, pos, stop, ht, hk, hr, scratch[K.SC_WIN]
     )
     rows = np.empty(n_items, I64)
@@ -36,11 +38,18 @@ def _merge(box, runs, base, R, n_items, t1, scratch):
     while hn > 0:
         heads[n, 0] = ht[0]
         heads[n, 1] = hk[0]
-        heads[n, 2] = hr[0]
-        i, hn = K._merge_pop(box, t1, pos, stop, ht, hk, hr, hn, R)
+        r = hr[0]
+        if lead >= 0 and r == T:  # the lead plays as run T = R - 1, that run in its place
+            r = lead
+        elif lead >= 0 and r == lead:
+            r = R - 1
+        heads[n, 2] = r
+        i, hn = K._merge_pop(box, t1, pos, stop, ht, hk, hr, hn, T, R)
         rows[n] = i
         n += 1
-    return rows[:n], heads[:n], pos[:R].copy()
+    if lead >= 0:
+        K._swap_runs(pos, stop, lead, R - 1)
+    return rows[:n], heads[:n], pos[:R].copy(), lead
 
 
 def _check(run_times: list[list[int]], t1: int, keys_from: Any, base: int = 3) -> None:
@@ -63,7 +72,9 @@ def _check(run_times: list[list[int]], t1: int, keys_from: Any, base: int = 3) -
     runs = np.zeros((max(R, 1), 1), I64)
     runs[:R, 0] = starts
     scratch = np.full((K.N_SCRATCH, max(R, 1) + 1), -5, I64)
-    got, heads, pos = _merge(box, runs, base, R, n_items, t1, scratch)
+    got, heads, pos, lead = _merge(box, runs, base, R, n_items, t1, scratch)
+    most = max((len(times) for times in run_times), default=0)
+    assert (lead >= 0) == (R >= 3 and 2 * most > n_items)
 
     order = sorted(
         (t, k, base + j) for j, (t, k, _, _) in enumerate(rows) if t < t1
@@ -133,3 +144,21 @@ def test_equal_times_go_by_key() -> None:
     _check(runs, 11, lambda n: next(keys))
     keys = iter([[9, 4, 1], [8, 3], [2], [7, 6, 5, 0]])
     _check(runs, 10, lambda n: next(keys))  # every item at t1: nothing merged
+
+
+@pytest.mark.parametrize(("R", "share"), [(3, 0.55), (6, 0.6), (21, 0.7), (21, 0.95), (50, 0.5)])
+def test_merge_with_a_lead_run(R: int, share: float) -> None:
+    """A ring link's inbox: one run (its upstream neighbour, at a random place among the
+    runs) holds ``share`` of the items, long stretches of it in a row, the others bursts;
+    at 0.5 exactly no run leads."""
+    rng = np.random.default_rng(R * 100 + int(share * 100))
+    t1 = 1_000_000
+    others = 40 * (R - 1)
+    n_lead = round(others * share / (1 - share))
+    run_times: list[list[int]] = []
+    for _ in range(R - 1):
+        t = int(rng.integers(0, t1))
+        run_times.append([t + 50 * j for j in range(40)])
+    lead_times = sorted(int(x) for x in rng.integers(0, t1 + t1 // 10, n_lead))
+    run_times.insert(int(rng.integers(0, R)), lead_times)
+    _check(run_times, t1, _unique_keys(rng))

@@ -785,22 +785,43 @@ def _run_head(box, t1, pos, stop, r):  # type: ignore[no-untyped-def]
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _merge_start(box, runs, base, ro, R, n_items, t1, pos, stop, ht, hk, hr, win):  # type: ignore[no-untyped-def]
     """Open the merge of a link's ``R`` inbox runs: a tournament tree of losers over the
-    runs' heads before ``t1``. Leaf ``R + r`` is run ``r``; internal node ``n`` (``1 <= n <
-    R``, children ``2n`` and ``2n + 1``) keeps the loser of the match played there, its
+    runs' heads before ``t1``. Leaf ``T + r`` is run ``r``; internal node ``n`` (``1 <= n <
+    T``, children ``2n`` and ``2n + 1``) keeps the loser of the match played there, its
     head's (time, key) in ``(ht, hk)`` and its run in ``hr``; slot 0 the winner, the
     smallest head. A run without a head before ``t1`` plays as ``(INF, INF)`` and never
-    beats a head. ``win`` holds each node's winner while the tree is built. Returns the
-    number of runs with a head."""
+    beats a head. ``win`` holds each node's winner while the tree is built.
+
+    When one of three runs or more holds more than half the inbox's items (a ring link's
+    upstream neighbour), it is the *lead*: it swaps places with the last run (``pos`` and
+    ``stop`` of the two; ``_keep_tails`` swaps them back), the tree holds the other ``T = R
+    - 1`` runs, and a last match between the tree's winner and the lead's head, its loser
+    kept in slot ``T``, decides slot 0. Taking the lead's packets then replays one match
+    instead of the tree's depth; the order of the packets is the same. Otherwise ``T = R``
+    and there is no lead.
+
+    Returns the number of runs with a head, ``T``, and the lead's place before the swap
+    (-1: no lead)."""
     live = 0
+    most = 0
+    rm = 0
     for r in range(R):
         pos[r] = base + runs[_u(ro + r), 0]
         stop[r] = base + (runs[_u(ro + r + 1), 0] if r + 1 < R else n_items)
         if pos[r] < stop[r] and box[_u(pos[r]), 0] < t1:
             live += 1
+        if stop[r] - pos[r] > most:
+            most = stop[r] - pos[r]
+            rm = r
+    T = R
+    lead = -1
+    if R >= 3 and 2 * most > n_items:
+        T = R - 1
+        lead = rm
+        _swap_runs(pos, stop, rm, T)
     w = 0
-    for n in range(R - 1, 0, -1):  # the matches, from the leaves up
-        a = 2 * n - R if 2 * n >= R else win[_u(2 * n)]
-        b = 2 * n + 1 - R if 2 * n + 1 >= R else win[_u(2 * n + 1)]
+    for n in range(T - 1, 0, -1):  # the matches, from the leaves up
+        a = 2 * n - T if 2 * n >= T else win[_u(2 * n)]
+        b = 2 * n + 1 - T if 2 * n + 1 >= T else win[_u(2 * n + 1)]
         ta, ka = _run_head(box, t1, pos, stop, a)
         tb, kb = _run_head(box, t1, pos, stop, b)
         if tb < ta or (tb == ta and kb < ka):
@@ -811,19 +832,40 @@ def _merge_start(box, runs, base, ro, R, n_items, t1, pos, stop, ht, hk, hr, win
         hr[_u(n)] = b
         win[_u(n)] = a
         w = a
-    if R > 0:
-        ht[0], hk[0] = _run_head(box, t1, pos, stop, w)
+    if T > 0:
+        ta, ka = _run_head(box, t1, pos, stop, w)
+        if lead >= 0:  # the last match: the tree's winner against the lead
+            tb, kb = _run_head(box, t1, pos, stop, T)
+            b = T
+            if tb < ta or (tb == ta and kb < ka):
+                w, b = b, w
+                ta, tb = tb, ta
+                ka, kb = kb, ka
+            ht[_u(T)] = tb
+            hk[_u(T)] = kb
+            hr[_u(T)] = b
+        ht[0] = ta
+        hk[0] = ka
         hr[0] = w
-    return live
+    return live, T, lead
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _merge_pop(box, t1, pos, stop, ht, hk, hr, live, R):  # type: ignore[no-untyped-def]
+def _swap_runs(pos, stop, a, b):  # type: ignore[no-untyped-def]
+    """Runs ``a`` and ``b`` of a merge swap places (their cursors and ends)."""
+    pos[a], pos[b] = pos[b], pos[a]
+    stop[a], stop[b] = stop[b], stop[a]
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _merge_pop(box, t1, pos, stop, ht, hk, hr, live, T, R):  # type: ignore[no-untyped-def]
     """Take the smallest head (slot 0): returns its row and the number of runs still with a
     head. The winner's run moves on to its next item, which replays the matches on the way
     from its leaf to the root, one comparison per level and no branch on its outcome (the
     node keeps the larger, the smaller goes on: selects, since which run wins is as good as
-    random when many runs interleave)."""
+    random when many runs interleave); with a lead (``T < R``, see ``_merge_start``) the
+    lead's items play the last match only, the others their way up the tree and then the
+    last match."""
     w = hr[0]
     i = pos[_u(w)]
     pos[_u(w)] = i + 1
@@ -835,19 +877,31 @@ def _merge_pop(box, t1, pos, stop, ht, hk, hr, live, R):  # type: ignore[no-unty
         t = INF
         k = INF
         live -= 1
-    n = (w + R) >> 1
-    while n > 0:
-        tn = ht[_u(n)]
-        kn = hk[_u(n)]
-        rn = hr[_u(n)]
-        swap = (tn < t) | ((tn == t) & (kn < k))  # the loser kept here wins now
-        ht[_u(n)] = _pick(swap, t, tn)
-        hk[_u(n)] = _pick(swap, k, kn)
-        hr[_u(n)] = _pick(swap, w, rn)
+    if w < T:  # (not the lead)
+        n = (w + T) >> 1
+        while n > 0:
+            tn = ht[_u(n)]
+            kn = hk[_u(n)]
+            rn = hr[_u(n)]
+            swap = (tn < t) | ((tn == t) & (kn < k))  # the loser kept here wins now
+            ht[_u(n)] = _pick(swap, t, tn)
+            hk[_u(n)] = _pick(swap, k, kn)
+            hr[_u(n)] = _pick(swap, w, rn)
+            t = _pick(swap, tn, t)
+            k = _pick(swap, kn, k)
+            w = _pick(swap, rn, w)
+            n >>= 1
+    if T < R:  # the last match, against the loser kept in slot T
+        tn = ht[_u(T)]
+        kn = hk[_u(T)]
+        rn = hr[_u(T)]
+        swap = (tn < t) | ((tn == t) & (kn < k))
+        ht[_u(T)] = _pick(swap, t, tn)
+        hk[_u(T)] = _pick(swap, k, kn)
+        hr[_u(T)] = _pick(swap, w, rn)
         t = _pick(swap, tn, t)
         k = _pick(swap, kn, k)
         w = _pick(swap, rn, w)
-        n >>= 1
     ht[0] = t
     hk[0] = k
     hr[0] = w
@@ -855,9 +909,12 @@ def _merge_pop(box, t1, pos, stop, ht, hk, hr, live, R):  # type: ignore[no-unty
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _keep_tails(l, items, runs, L, base, R, pos, stop):  # type: ignore[no-untyped-def]
+def _keep_tails(l, items, runs, L, base, R, pos, stop, lead):  # type: ignore[no-untyped-def]
     """Keep the unread tails of the runs (arrivals at or after t1) as runs at the front of the
-    inbox; rows only move towards the front, so copying in order is safe."""
+    inbox; rows only move towards the front, so copying in order is safe (the merge's lead
+    first swapped back to its place, ``_merge_start``)."""
+    if lead >= 0:
+        _swap_runs(pos, stop, lead, R - 1)
     n = 0
     nr = 0
     ro = L[l, L_RUN_OFF]
@@ -921,7 +978,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     ht = scratch[SC_HT]  # tree of run heads: time, key, run
     hk = scratch[SC_HK]
     hr = scratch[SC_HR]
-    hn = _merge_start(
+    hn, T, lead = _merge_start(
         box, runs, base, L[ib, L_RUN_OFF], R, n_items, t1, pos, stop, ht, hk, hr, scratch[SC_WIN]
     )
     dflow = scratch[SC_D_FLOW]  # deliveries not settled yet: nd of them
@@ -976,7 +1033,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             full = True
             break
         key = hk[0]
-        i, hn = _merge_pop(box, t1, pos, stop, ht, hk, hr, hn, R)
+        i, hn = _merge_pop(box, t1, pos, stop, ht, hk, hr, hn, T, R)
         if chain < 0 and hn > 0:  # the next packet's position row, fetched meanwhile
             _prefetch(POS, _meta_pos(box[_u(pos[_u(hr[0])]), 3]))
         origin = box[_u(i), 2]
@@ -1181,7 +1238,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     L[l, L_FAIL_PTR] = fi
     L[l, L_FAIL_FLUSHED] = flushed
     counters[C_HOPS] += n_hops
-    _keep_tails(ib, items, runs, L, base, R, pos, stop)
+    _keep_tails(ib, items, runs, L, base, R, pos, stop, lead)
     return log_n, full
 
 
@@ -1401,7 +1458,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
     ht = scratch[SC_HT]
     hk = scratch[SC_HK]
     hr = scratch[SC_HR]
-    hn = _merge_start(
+    hn, T, lead = _merge_start(
         box, runs, base, L[l, L_RUN_OFF], R, n_items, t1, pos, stop, ht, hk, hr, scratch[SC_WIN]
     )
     rate = L[l, L_RATE]
@@ -1522,7 +1579,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
             if qs_n[seg] == qs_cap[seg]:  # no room in its queue's ring: the caller grows
                 full = True  # it and calls again
                 break
-            i, hn = _merge_pop(box, t1, pos, stop, ht, hk, hr, hn, R)
+            i, hn = _merge_pop(box, t1, pos, stop, ht, hk, hr, hn, T, R)
             origin = box[_u(i), 2]
             meta = box[_u(i), 3]
             n_hops += 1
@@ -1728,7 +1785,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
     L[l, L_FAIL_PTR] = fi
     L[l, L_FAIL_FLUSHED] = flushed
     counters[C_HOPS] += n_hops
-    _keep_tails(l, items, runs, L, base, R, pos, stop)
+    _keep_tails(l, items, runs, L, base, R, pos, stop, lead)
     return log_n, full
 
 
