@@ -11,6 +11,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 import numpy.typing as npt
+from numba.cpython.unsafe.numbers import leading_zeros
 
 from vidnet_sim._compile_cache import end_compile_cache, use_compile_cache
 
@@ -27,28 +28,9 @@ def bucket_index(v: int) -> int:
     """Index of the bucket holding ``v`` (``v >= 0``)."""
     if v < LINEAR_LIMIT:
         return v
-    # e = bit_length(v >> 8) = bit_length(v) - 8, by binary search
-    x = v >> (SUB_BITS + 1)
-    e = 0
-    if x >= 1 << 32:
-        x >>= 32
-        e += 32
-    if x >= 1 << 16:
-        x >>= 16
-        e += 16
-    if x >= 1 << 8:
-        x >>= 8
-        e += 8
-    if x >= 1 << 4:
-        x >>= 4
-        e += 4
-    if x >= 1 << 2:
-        x >>= 2
-        e += 2
-    if x >= 2:
-        x >>= 1
-        e += 1
-    e += x
+    # e = bit_length(v >> 8) = bit_length(v) - 8: one count of leading zeros (a binary
+    # search took six branches, which a spread of latencies mispredicts)
+    e = 64 - leading_zeros(nb.int64(v)) - (SUB_BITS + 1)
     m = v >> e  # in [128, 256)
     return LINEAR_LIMIT + (e - 1) * SUB_COUNT + (m - SUB_COUNT)
 
