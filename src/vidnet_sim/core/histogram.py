@@ -30,7 +30,7 @@ def bucket_index(v: int) -> int:
         return v
     # e = bit_length(v >> 8) = bit_length(v) - 8: one count of leading zeros (a binary
     # search took six branches, which a spread of latencies mispredicts)
-    e = 64 - leading_zeros(nb.int64(v)) - (SUB_BITS + 1)
+    e = 64 - leading_zeros(nb.int64(v)) - (SUB_BITS + 1)  # type: ignore[call-arg]
     m = v >> e  # in [128, 256)
     return LINEAR_LIMIT + (e - 1) * SUB_COUNT + (m - SUB_COUNT)
 
