@@ -683,3 +683,22 @@ def test_the_cut_averages_a_trace_over_the_run(tmp_path: Path) -> None:
     poisson = 8e6 / ((1000 + 78) * 8)  # (packets per second, 78 B of headers on the wire)
     assert per_s[1] == pytest.approx(1000 + poisson)
     assert per_s[10] == pytest.approx(1000 / 10 + poisson)
+
+
+def test_the_cut_prices_a_lead_run_as_the_kernel_merges_it() -> None:
+    """A link fed by three runs, one carrying 80 % of its packets, replays 0.8 * 1 + 0.2 *
+    (log2(2) + 1) = 1.2 matches an item (the kernel's lead plays one match), not log2(3);
+    a link whose largest run carries half its packets, or fed by two runs, log2(k)."""
+    # positions: link 0 fed by links 5, 6, 7 (rates 8, 1, 1); link 1 fed by 5, 6, 7 (2, 1,
+    # 1: half); link 2 by links 5, 6 (9, 1); link 3 by two trees injected there (rates 3, 1)
+    at = np.array([0, 0, 0, 1, 1, 1, 2, 2, 3, 3])
+    fed_by = np.array([5, 6, 7, 5, 6, 7, 5, 6, -1, -1])
+    rate = np.array([8.0, 1, 1, 2, 1, 1, 9, 1, 3, 1])
+    hops = np.bincount(at, weights=rate, minlength=8).astype(np.float64)
+    fan_in = np.array([3.0, 3, 2, 2, 1, 1, 1, 1])
+    got = split_mod._matches(at, fed_by, rate, hops, fan_in)
+    assert got[0] == pytest.approx(1.2)
+    assert got[1] == pytest.approx(np.log2(3))
+    assert got[2] == pytest.approx(1.0)
+    assert got[3] == pytest.approx(1.0)
+    assert got[4:].tolist() == [0.0] * 4

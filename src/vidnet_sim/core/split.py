@@ -237,8 +237,8 @@ def split_links(
     eligible = _eligible(plan, link, feeder)
     hops, deliveries, generated, injected, at, fed_by, rate = _traffic(plan, parent, duration_ps)
     sources = generated * GEN_COST + injected * INJECT_COST
-    fan_in = np.maximum(feeder_runs(plan), 1.0)  # a merge of k runs: log2(k) matches an item
-    cost = hops * (1.0 + MERGE_COST * np.log2(fan_in)) + DELIVER_COST * deliveries
+    matches = _matches(at, fed_by, rate, hops, np.maximum(feeder_runs(plan), 1.0))
+    cost = hops * (1.0 + MERGE_COST * matches) + DELIVER_COST * deliveries
     cost += LINK_STEP_COST * _ESTIMATE_PS / window_ps
 
     def evaluate(upstream: BOOL) -> Split:
@@ -277,6 +277,29 @@ def split_links(
             if split.step < best.step:
                 best = split
     return best
+
+
+def _matches(at: I64, fed_by: I64, rate: F64, hops: F64, fan_in: F64) -> F64:
+    """Per link, the matches of its merge an item replays on average: ``log2(k)`` for ``k``
+    runs (``fan_in``), but where one run (a link feeding it, or a tree injected there)
+    carries a share ``s`` above half of its packets (three runs or more), that run plays
+    one match and the others ``log2(k - 1) + 1`` (``kernel._merge_start``'s lead): ``s +
+    (1 - s) (log2(k - 1) + 1)``. ``at``, ``fed_by``, ``rate``: the hops by position
+    (``_traffic``)."""
+    n = len(hops)
+    owner = np.where(fed_by >= 0, fed_by, n + np.arange(len(at)))  # (each tree its own run)
+    span = n + len(at)
+    pairs, inverse = np.unique(at * span + owner, return_inverse=True)
+    by_run = np.bincount(inverse, weights=rate, minlength=len(pairs))
+    largest = np.zeros(n)
+    np.maximum.at(largest, pairs // span, by_run)
+    share = np.divide(largest, hops, out=np.zeros(n), where=hops > 0)
+    lead = (fan_in >= 3) & (share > 0.5)
+    return np.where(
+        lead,
+        share + (1.0 - share) * (np.log2(np.maximum(fan_in - 1.0, 1.0)) + 1.0),
+        np.log2(fan_in),
+    )
 
 
 def _check_upstream(
