@@ -42,7 +42,7 @@ BOOL = npt.NDArray[np.bool_]
 #: inbox to D's, and of a link's pass in a window whatever its packets (its setup and cache
 #: misses). A hop merged from ``k`` runs (``volume.feeder_runs``: the links feeding it and
 #: the trees injected there) costs ``1 + MERGE_COST * log2(k)``: its tournament tree
-#: replays ``log2(k)`` matches per item. All but HAND_OFF_COST, and UNIT_SECONDS, are one
+#: replays ``log2(k)`` matches per item (fewer where one run leads, ``_matches``). All but HAND_OFF_COST, and UNIT_SECONDS, are one
 #: non-negative least-squares fit to the parts' times alone at every cut depth of peers
 #: cases e and b, the mid-size and the large city (``benchmarks/merge_fit.py``, model "all":
 #: relative error rms 0.092, max 0.20, against 0.121 and 0.33 with the merge price alone;
