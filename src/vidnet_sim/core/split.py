@@ -38,17 +38,16 @@ F64 = npt.NDArray[np.float64]
 BOOL = npt.NDArray[np.bool_]
 
 #: Estimated costs, in units of one packet-hop through a FIFO link that merges nothing: of
-#: generating a packet, injecting it into a tree, delivering it, copying one item from U's
-#: inbox to D's, and of a link's pass in a window whatever its packets (its setup and cache
-#: misses). A hop merged from ``k`` runs (``volume.feeder_runs``: the links feeding it and
-#: the trees injected there) costs ``1 + MERGE_COST * log2(k)``: its tournament tree
-#: replays ``log2(k)`` matches per item (fewer where one run leads, ``_matches``). All but HAND_OFF_COST, and UNIT_SECONDS, are one
-#: non-negative least-squares fit to the parts' times alone at every cut depth of peers
-#: cases e and b, the mid-size and the large city (``benchmarks/merge_fit.py``, model "all":
-#: relative error rms 0.092, max 0.20, against 0.121 and 0.33 with the merge price alone;
-#: docs/performance.md, "The cut's prices refitted together"): a delivery costs 2.8 plain
-#: hops, a 50-way merged hop 2.9, a 2-way one 1.34; HAND_OFF_COST keeps its seconds (1.9 ns
-#: an item) in the new unit.
+#: generating a packet, injecting it into a tree, delivering it, copying one item from U's inbox to
+#: D's, and of a link's pass in a window whatever its packets (its setup and cache misses). A hop
+#: merged from ``k`` runs (``volume.feeder_runs``: the links feeding it and the trees injected
+#: there) costs ``1 + MERGE_COST * log2(k)``: its tournament tree replays ``log2(k)`` matches per
+#: item (fewer where one run leads, ``_matches``). All but HAND_OFF_COST, and UNIT_SECONDS, are one
+#: non-negative least-squares fit to the parts' times alone at every cut depth of peers cases e and
+#: b, the mid-size and the large city (``benchmarks/merge_fit.py``, model "all": relative error rms
+#: 0.092, max 0.20, against 0.121 and 0.33 with the merge price alone; docs/performance.md, "The
+#: cut's prices refitted together"): a delivery costs 2.8 plain hops, a 50-way merged hop 2.9, a
+#: 2-way one 1.34; HAND_OFF_COST keeps its seconds (1.9 ns an item) in the new unit.
 GEN_COST = 1.3
 INJECT_COST = 0.97
 DELIVER_COST = 2.8
