@@ -858,6 +858,21 @@ def _swap_runs(pos, stop, a, b):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _replay(ht, hk, hr, n, t, k, w):  # type: ignore[no-untyped-def]
+    """The match at node ``n`` between the loser kept there and ``(t, k)`` of run ``w``,
+    played again: the node keeps the larger, the smaller goes on (returned). No branch on
+    the outcome: selects."""
+    tn = ht[_u(n)]
+    kn = hk[_u(n)]
+    rn = hr[_u(n)]
+    swap = (tn < t) | ((tn == t) & (kn < k))  # the loser kept here wins now
+    ht[_u(n)] = _pick(swap, t, tn)
+    hk[_u(n)] = _pick(swap, k, kn)
+    hr[_u(n)] = _pick(swap, w, rn)
+    return _pick(swap, tn, t), _pick(swap, kn, k), _pick(swap, rn, w)
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _merge_pop(box, t1, pos, stop, ht, hk, hr, live, T, R):  # type: ignore[no-untyped-def]
     """Take the smallest head (slot 0): returns its row and the number of runs still with a
     head. The winner's run moves on to its next item, which replays the matches on the way
@@ -880,28 +895,10 @@ def _merge_pop(box, t1, pos, stop, ht, hk, hr, live, T, R):  # type: ignore[no-u
     if w < T:  # (not the lead)
         n = (w + T) >> 1
         while n > 0:
-            tn = ht[_u(n)]
-            kn = hk[_u(n)]
-            rn = hr[_u(n)]
-            swap = (tn < t) | ((tn == t) & (kn < k))  # the loser kept here wins now
-            ht[_u(n)] = _pick(swap, t, tn)
-            hk[_u(n)] = _pick(swap, k, kn)
-            hr[_u(n)] = _pick(swap, w, rn)
-            t = _pick(swap, tn, t)
-            k = _pick(swap, kn, k)
-            w = _pick(swap, rn, w)
+            t, k, w = _replay(ht, hk, hr, n, t, k, w)
             n >>= 1
     if T < R:  # the last match, against the loser kept in slot T
-        tn = ht[_u(T)]
-        kn = hk[_u(T)]
-        rn = hr[_u(T)]
-        swap = (tn < t) | ((tn == t) & (kn < k))
-        ht[_u(T)] = _pick(swap, t, tn)
-        hk[_u(T)] = _pick(swap, k, kn)
-        hr[_u(T)] = _pick(swap, w, rn)
-        t = _pick(swap, tn, t)
-        k = _pick(swap, kn, k)
-        w = _pick(swap, rn, w)
+        t, k, w = _replay(ht, hk, hr, T, t, k, w)
     ht[0] = t
     hk[0] = k
     hr[0] = w
