@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -50,6 +51,8 @@ REFERENCE_PACKETS = 6_000
 #: Estimated packets up to which the core runs a case at all (more is a slow case, not a
 #: hostile one: the cases stay quick).
 CORE_PACKETS = 400_000
+#: The address space a worker may use: a case beyond it is a ``memory`` outcome.
+WORKER_MEMORY_BYTES = 4 << 30
 #: The prefix of the worker's answer lines (other output, on stdout by accident, is ignored).
 RESULT = "RESULT "
 
@@ -593,6 +596,8 @@ def _attempt(label: str, fn: Callable[[], Any]) -> tuple[Any, str]:
         if "frames in flight" in str(exc):
             return None, f"stopped: {exc}"
         return None, f"{label}: {traceback.format_exc()[-1500:]}"
+    except MemoryError:
+        return None, f"memory: {label}: {traceback.format_exc()[-600:]}"
     except Exception:
         return None, f"{label}: {traceback.format_exc()[-1500:]}"
 
@@ -608,7 +613,7 @@ def _every_way(scenario: Any, over: dict[str, Any], reference: bool) -> tuple[st
     if base is None:
         kind = why.split(":", 1)[0]
         if kind != "stopped":
-            return (kind if kind == "refused" else "fail"), why
+            return (kind if kind in ("refused", "memory") else "fail"), why
         others = [(label, _attempt(label, fn)[1]) for label, fn in ways]
         problems = [f"{label}: {w or 'did not stop'}" for label, w in others if "stopped" not in w]
         return ("fail", "; ".join(problems)) if problems else ("stopped", why)
@@ -633,6 +638,8 @@ def _every_way(scenario: Any, over: dict[str, Any], reference: bool) -> tuple[st
     logs = [got[k].held_packets for k in ("packet log", "reference") if k in got]
     if len(logs) == 2 and not _same_table(*logs):
         problems.append("packet log: the packets table differs from the reference's")
+    if problems and all(p.startswith("memory:") for p in problems):
+        return "memory", "; ".join(problems)
     return ("fail", "; ".join(problems)) if problems else ("ok", "")
 
 
@@ -655,7 +662,11 @@ def _same_table(a: Any, b: Any) -> bool:
 
 # --------------------------------------------------------------------------- the worker
 def worker_main() -> None:
-    """Read cases (JSON lines) on stdin; answer a ``RESULT`` line with each one's outcome."""
+    """Read cases (JSON lines) on stdin; answer a ``RESULT`` line with each one's outcome.
+    The process's address space is limited to :data:`WORKER_MEMORY_BYTES`: a case that
+    asks for more fails with a ``MemoryError`` (outcome ``memory``) instead of drawing the
+    system's out-of-memory killer on a shared machine."""
+    resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
     for line in sys.stdin:
         if not line.strip():
             continue
