@@ -676,6 +676,8 @@ def worker_main() -> None:
         result["name"] = case["name"]
         sys.stdout.write(RESULT + json.dumps(result) + "\n")
         sys.stdout.flush()
+        if result["outcome"] == "memory":  # (a MemoryError can leave the two-thread core's
+            return  # second thread stuck: the next case in this process hung; a new worker)
 
 
 def run_cases(
@@ -683,7 +685,8 @@ def run_cases(
 ) -> list[dict[str, Any]]:
     """Run ``cases`` in worker processes with environment ``env``; one outcome per case, in
     order. A worker that dies (a signal: a negative return code) has the case it was running
-    reported as ``crash`` and a new worker goes on with the next case."""
+    reported as ``crash`` and a new worker goes on with the next case; a worker that ends
+    after a ``memory`` outcome is replaced by a new one."""
     results: list[dict[str, Any]] = []
     todo = list(cases)
     while todo:
@@ -703,7 +706,7 @@ def run_cases(
         ]
         results += done
         todo = todo[len(done) :]
-        if todo:
+        if todo and proc.returncode != 0:
             results.append(
                 {
                     "name": todo[0]["name"],
