@@ -293,7 +293,8 @@ class CoreEngine:
         """One call of the kernel on ``part``: its windows up to ``t_to`` (and with
         ``final`` the final pass), from where its cursor stands. Returns the kernel's
         ``GROW_*`` code (``GROW_SLOTS`` only with ``pause_slots``: then the frame-slot ring
-        of flow ``part.cursor[CU_ARG]`` must grow before the part is run again)."""
+        of flow ``part.cursor[CU_ARG]`` must grow before the part is run again), or
+        ``STOP_FRAME_SLOTS`` when that ring, full at its limit, stopped the run."""
         plan = self.plan
         (
             grow,
@@ -405,6 +406,8 @@ class CoreEngine:
             grow = self._up(t1, last) if behind is None else self._together(t1, last, behind)
             while grow == K.GROW_SLOTS:  # (both parts stopped: U may grow the shared table)
                 grow = self._grow_slots(t1, last)
+            if grow == K.STOP_FRAME_SLOTS:  # (a ring full at its limit: _call raises)
+                return
             self._hand_off()
             behind = (t1, last)
         self._behind = behind

@@ -1946,7 +1946,8 @@ PH_CHECK, PH_RUN = 0, 1
     GROW_RING,  # FIFO link CU_ARG's ring
     GROW_QDATA,  # the full queue rings of scheduled link CU_ARG
     GROW_DROPS,  # the buffer of deferred drops, to CU_NEED rows
-) = range(9)
+    STOP_FRAME_SLOTS,  # stopped: delivery flow CU_ARG's frame-slot ring, full at its limit
+) = range(10)
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -1977,9 +1978,12 @@ def _source_step(  # type: ignore[no-untyped-def]
     trees, resuming at ``cursor``'s phase; returns ``GROW_NONE`` when done, else the buffer
     to grow first (nothing of the tree being injected is written before its room is there,
     so the step resumes by checking that tree again). A frame that finds its slot taken in a
-    ring that cannot grow any more (``F_SLOT_LIMIT``) is an overflow (``ERR_FRAME_SLOTS``),
-    but with ``pause_slots`` the step returns ``GROW_SLOTS`` first: the caller decides
-    (with two parts, once the downstream part has freed what it frees on one thread)."""
+    ring that cannot grow any more (``F_SLOT_LIMIT``) is an overflow: the step sets
+    ``ERR_FRAME_SLOTS`` and returns ``STOP_FRAME_SLOTS`` before writing anything, and the run
+    ends there with an error (taking the slot would let the open frame's packets settle into
+    the new frame's: a negative frame latency, counted out of its histogram's bounds); but
+    with ``pause_slots`` the step returns ``GROW_SLOTS`` first: the caller decides (with two
+    parts, once the downstream part has freed what it frees on one thread)."""
     if cursor[CU_PHASE] == PH_GEN:
         n, done = gen_source(s, t0, t1, TA, SA, gen_buf, cursor[CU_N])
         cursor[CU_N] = n
@@ -1996,13 +2000,14 @@ def _source_step(  # type: ignore[no-untyped-def]
         root = tree_pos0[tr]
         for q in range(root, pos_end[root] if camera else root):
             f = POS[q, P_DELIVER]  # each frame opens a slot per delivery flow
-            if (
-                f >= 0
-                and not _frames_fit(FLOW, SLOTS, f, gen_buf, n)
-                and (pause_slots or FLOW[f, F_SLOT_MASK] + 1 < FLOW[f, F_SLOT_LIMIT])
-            ):
+            if f >= 0 and not _frames_fit(FLOW, SLOTS, f, gen_buf, n):
                 cursor[CU_ARG] = f
-                return GROW_SLOTS
+                if pause_slots or FLOW[f, F_SLOT_MASK] + 1 < FLOW[f, F_SLOT_LIMIT]:
+                    return GROW_SLOTS
+                # full at its limit: the run stops before the frame takes a slot still in
+                # use (the open frame's packets would settle into the new one's slot)
+                cursor[CU_ERR] |= ERR_FRAME_SLOTS
+                return STOP_FRAME_SLOTS
         c = POS[root, P_FIRST]
         while c >= 0:
             m = _inbox_of(L, POS[c, P_LINK], stage)
@@ -2384,15 +2389,16 @@ def advance(  # type: ignore[no-untyped-def]
     :func:`_windows`, which returns here only when a buffer must grow. ``cursor`` (``CU_*``,
     kept by the caller from call to call: a fresh one is zero but for ``CU_T0``) says where
     the run stands, the rows of the packet log (``CU_LOG_N``) and ``CU_ERR``, non-zero when
-    a camera flow had more frames open than its frame-slot ring holds (a sizing bug the
-    caller reports). ``scratch``: the link loops' scratch (``N_SCRATCH`` rows, at least
-    ``DEFER_CAP`` columns). With ``pause_slots``, a frame-slot ring that must grow is not
+    a camera flow had more frames open than its frame-slot ring can hold (the call then
+    stops at once with ``STOP_FRAME_SLOTS``, the run cannot go on: the caller reports
+    it). ``scratch``: the link loops' scratch (``N_SCRATCH`` rows, at least ``DEFER_CAP``
+    columns). With ``pause_slots``, a frame-slot ring that must grow is not
     grown here: the call returns ``GROW_SLOTS`` (the flow in ``CU_ARG``) for the caller to
     grow it (``_grow_slots``) when nothing else uses the table, and to call again, which
     resumes where this one stopped; it returns so as well for a ring full at its limit
     (``F_SLOT_LIMIT``), for the caller to call again without ``pause_slots`` once the
-    table holds what one thread would see (the frame then overflows if it still finds its
-    slot taken). Returns that code (else ``GROW_NONE``) and the
+    table holds what one thread would see (the run then stops, as above, if the frame
+    still finds its slot taken). Returns that code (else ``GROW_NONE``) and the
     (possibly reallocated) buffers. Runs without the GIL.
     """
     qs_off, qs_cap, qs_head, qs_n = QS[0], QS[1], QS[2], QS[3]
@@ -2441,6 +2447,8 @@ def advance(  # type: ignore[no-untyped-def]
         )
         arg, need = cursor[CU_ARG], cursor[CU_NEED]
         if grow == GROW_NONE:
+            break
+        if grow == STOP_FRAME_SLOTS:  # (the run cannot go on: the caller reports it)
             break
         if grow == GROW_SLOTS and pause_slots:
             break

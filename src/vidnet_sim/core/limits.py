@@ -2,17 +2,23 @@
 
 An inbox item packs a packet's wire size, its position in its delivery tree and its camera
 frame's slot tag into one integer (``core.kernel``): a scenario whose packets, trees or frames
-in flight exceed those fields is refused with a :class:`ScenarioError` before anything runs.
+in flight exceed those fields, or whose full buffers could delay a packet past the core's
+clock (:data:`MAX_TIME_PS`), is refused with a :class:`ScenarioError` before anything runs.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.plan import NetworkPlan, service_time_ps
+from vidnet_sim.scenario.units import format_rate, format_time
 from vidnet_sim.traffic.rows import KIND_CAMERA, KIND_TRACE, SIZE_CHOICE, SIZE_UNIFORM
+
+#: The latest time (ps) a packet may reach, its route's full buffers included: the core's
+#: clock is an int64 count of picoseconds whose largest value (``kernel.INF``, 2^63 - 1,
+#: about 106 days) stands for "never"; half of it (about 53 days) leaves the sums the core
+#: forms far from wrapping around.
+MAX_TIME_PS = 1 << 62
 
 
 def wire_bytes(plan: NetworkPlan, i: int) -> int:
@@ -87,7 +93,8 @@ def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[int]:
             )
         )
     needs: list[int] = []
-    if not too_big:  # (the frame rings depend on the largest packet)
+    if not too_big:  # (the frame rings and the delays depend on the largest packet)
+        problems += _time_problems(plan, end_ps, max([1, *wires]))
         needs = frame_slots_needed(plan, window_ps, end_ps, max([1, *wires]))
         most: dict[str, int] = {}
         for f, need in enumerate(needs):
@@ -109,9 +116,9 @@ def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[int]:
     return needs
 
 
-def _worst_delays(plan: NetworkPlan, wire_max: int) -> list[int]:
-    """Per flow, the largest delay any of its paths (in any layout) can add: full buffers
-    and propagation on every hop."""
+def _link_delays(plan: NetworkPlan, wire_max: int) -> list[int]:
+    """Per link, the largest delay it can add to a packet: its full buffer (every queue's,
+    on a scheduled link) and the packet itself sent at its rate, and its propagation."""
     per_link = []
     for link in range(plan.n_links):
         rate = int(plan.link_rate_bps[link])
@@ -121,18 +128,70 @@ def _worst_delays(plan: NetworkPlan, wire_max: int) -> list[int]:
         qb = plan.link_queue_buffer_bytes[link]
         qp = plan.link_queue_buffer_packets[link]
         if plan.link_sched[link] > 0:  # every queue may be full ahead of the packet
-            buf = int(np.where(qb >= 0, qb, qp * wire_max).sum())
+            buf = sum(int(b) if b >= 0 else int(p) * wire_max for b, p in zip(qb, qp, strict=True))
         per_link.append(service_time_ps(buf + wire_max, rate) + int(plan.link_prop_ps[link]))
+    return per_link
+
+
+def _worst_paths(plan: NetworkPlan, wire_max: int) -> tuple[list[int], list[int]]:
+    """Per flow, the largest delay any of its paths (in any layout) can add (full buffers
+    and propagation on every hop, :func:`_link_delays`; an exact Python integer, however
+    large) and the link adding the most on that path (-1 for a flow of no hop)."""
+    per_link = _link_delays(plan, wire_max)
     worst = [0] * plan.n_flows
-    parent = np.full(len(plan.pos_link), -1, np.int64)
-    acc = np.zeros(len(plan.pos_link), np.int64)
-    for p in range(len(plan.pos_link)):  # positions are laid out depth first: parents first
+    slowest = [-1] * plan.n_flows
+    n_pos = len(plan.pos_link)
+    parent = [-1] * n_pos
+    acc = [0] * n_pos
+    top = [-1] * n_pos  # the link adding the most on the way to each position
+    for p in range(n_pos):  # positions are laid out depth first: parents first
         link = int(plan.pos_link[p])
-        above = int(acc[parent[p]]) if parent[p] >= 0 else 0
-        acc[p] = above + (per_link[link] if link >= 0 else 0)
+        above = acc[parent[p]] if parent[p] >= 0 else 0
+        best = top[parent[p]] if parent[p] >= 0 else -1
+        if link >= 0:
+            acc[p] = above + per_link[link]
+            top[p] = link if best < 0 or per_link[link] > per_link[best] else best
+        else:
+            acc[p], top[p] = above, best
         for c in plan.children(p):
             parent[c] = p
         f = int(plan.pos_deliver[p])
-        if f >= 0:
-            worst[f] = max(worst[f], int(acc[p]))
-    return worst
+        if f >= 0 and acc[p] >= worst[f]:
+            worst[f], slowest[f] = acc[p], top[p]
+    return worst, slowest
+
+
+def _worst_delays(plan: NetworkPlan, wire_max: int) -> list[int]:
+    """Per flow, the largest delay any of its paths (in any layout) can add: full buffers
+    and propagation on every hop."""
+    return _worst_paths(plan, wire_max)[0]
+
+
+def _time_problems(plan: NetworkPlan, end_ps: int, wire_max: int) -> list[Problem]:
+    """The links whose full buffers could time a packet at or past ``MAX_TIME_PS`` in a
+    run of ``end_ps`` (the core's clock is a 64-bit count of picoseconds): for each route
+    that could, its link adding the most delay."""
+    worst, slowest = _worst_paths(plan, wire_max)
+    per_link = _link_delays(plan, wire_max)
+    room = MAX_TIME_PS - end_ps
+    blamed = sorted({slowest[f] for f in range(plan.n_flows) if worst[f] >= room})
+    problems = []
+    for link in blamed:
+        route = max(w for f, w in enumerate(worst) if slowest[f] == link)
+        problems.append(
+            Problem(
+                f"link {plan.link_names[link]!r}",
+                f"with full buffers a packet could wait {_days(per_link[link])} on this link "
+                f"({_days(route)} on its route) at {format_rate(int(plan.link_rate_bps[link]))}; "
+                f"expected at most {_days(room)} after the run's {format_time(end_ps)} (the core "
+                f"counts time in 64-bit picoseconds, up to {_days(MAX_TIME_PS)}): a smaller "
+                "buffer, a faster link or a shorter delay",
+            )
+        )
+    return problems
+
+
+def _days(t_ps: int) -> str:
+    """A long time, readably: in days from one day, else as ``format_time`` writes it."""
+    day = 86_400 * 10**12
+    return f"{t_ps / day:.3g} days" if t_ps >= day else format_time(t_ps)
