@@ -32,6 +32,7 @@ from planning import (
     active_state,
     camera,
     cbr,
+    line_plan,
     poisson,
     random_tree_plan,
     trace,
@@ -717,3 +718,26 @@ def test_packets_table_is_the_reference_packets(seed: int, drain: bool, multicas
     keys = set(zip(half["tree"], half["seq"], strict=True))
     assert 0.4 < len(keys) / len(set(zip(table["tree"], table["seq"], strict=True))) < 0.6
     assert set(zip(half["tree"], half["seq"], half["flow"], strict=True)) <= set(got)
+
+
+def test_a_window_longer_than_the_clock_allows() -> None:
+    """A 40-day run in windows of 2 000 hours, its source switched off on day 39: the window
+    that starts there would end past the core's int64 clock (about 106 days; the kernel's
+    ``t0 + window`` wrapped around to windows that end before they start, harmless only
+    because nothing arrived in them); the engine takes no window longer than the run, and
+    the run equals the one in windows of an hour."""
+    hour = 3_600 * 10**12
+    day = 24 * hour
+    plan = line_plan([GBPS], sources=[cbr(hour, 1_000)])
+    kw: dict[str, Any] = dict(
+        warmup=0, end=40 * day, drain=True, cuts=[39 * day], changes=[(39 * day, 0, False, 1.0)]
+    )
+    long_stats, long_log = run_core(plan, window=2_000 * hour, **kw)
+    engine = CoreEngine(
+        plan, active_state(plan), warmup_ps=0, end_ps=40 * day, drain=True, window_ps=2_000 * hour
+    )
+    assert engine.window_ps == 40 * day
+    stats, log = run_core(plan, window=hour, **kw)
+    assert len(log) == 39 * 24  # (hours 0 to 39 * 24 - 1: off from day 39)
+    assert np.array_equal(long_log, log), first_difference(long_log, log)
+    assert stats_differences(long_stats, stats) == []

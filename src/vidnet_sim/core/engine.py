@@ -84,7 +84,9 @@ class CoreEngine:
         self.warmup_ps = int(warmup_ps)
         self.end_ps = int(end_ps)
         self.drain = bool(drain)
-        self.window_ps = int(window_ps)
+        # (results are the same for any window; one longer than the run only sizes larger
+        # stores, and a window's end past the core's int64 clock would wrap around)
+        self.window_ps = min(int(window_ps), max(self.end_ps, 1))
         self.do_log = bool(log)
         self._log_sink = log_sink if log else None
         self.t = 0
