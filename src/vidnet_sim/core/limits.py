@@ -52,8 +52,13 @@ def frame_slots_needed(
     grows a ring that a starved camera outgrows). ``wire_max``: the largest packet, if the
     caller has it (``max_wire_bytes``).
     """
+    wire_max = max_wire_bytes(plan) if wire_max is None else wire_max
+    return _frames_open(plan, _worst_delays(plan, wire_max), window_ps, end_ps)
+
+
+def _frames_open(plan: NetworkPlan, worst_of: list[int], window_ps: int, end_ps: int) -> list[int]:
+    """:func:`frame_slots_needed` given each flow's worst-case delay ``worst_of``."""
     src = plan.sources
-    worst_of = _worst_delays(plan, max_wire_bytes(plan) if wire_max is None else wire_max)
     need = [0] * plan.n_flows
     for f in range(plan.n_flows):
         s = int(plan.flow_source[f])
@@ -94,8 +99,9 @@ def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[int]:
         )
     needs: list[int] = []
     if not too_big:  # (the frame rings and the delays depend on the largest packet)
-        problems += _time_problems(plan, end_ps, max([1, *wires]))
-        needs = frame_slots_needed(plan, window_ps, end_ps, max([1, *wires]))
+        worst, slowest, per_link = _worst_paths(plan, max([1, *wires]))
+        problems += _time_problems(plan, end_ps, worst, slowest, per_link)
+        needs = _frames_open(plan, worst, window_ps, end_ps)
         most: dict[str, int] = {}
         for f, need in enumerate(needs):
             if need > K.MAX_FRAME_SLOTS:
@@ -133,10 +139,11 @@ def _link_delays(plan: NetworkPlan, wire_max: int) -> list[int]:
     return per_link
 
 
-def _worst_paths(plan: NetworkPlan, wire_max: int) -> tuple[list[int], list[int]]:
+def _worst_paths(plan: NetworkPlan, wire_max: int) -> tuple[list[int], list[int], list[int]]:
     """Per flow, the largest delay any of its paths (in any layout) can add (full buffers
     and propagation on every hop, :func:`_link_delays`; an exact Python integer, however
-    large) and the link adding the most on that path (-1 for a flow of no hop)."""
+    large) and the link adding the most on that path (-1 for a flow of no hop); and the
+    delays per link."""
     per_link = _link_delays(plan, wire_max)
     worst = [0] * plan.n_flows
     slowest = [-1] * plan.n_flows
@@ -158,7 +165,7 @@ def _worst_paths(plan: NetworkPlan, wire_max: int) -> tuple[list[int], list[int]
         f = int(plan.pos_deliver[p])
         if f >= 0 and acc[p] >= worst[f]:
             worst[f], slowest[f] = acc[p], top[p]
-    return worst, slowest
+    return worst, slowest, per_link
 
 
 def _worst_delays(plan: NetworkPlan, wire_max: int) -> list[int]:
@@ -167,12 +174,13 @@ def _worst_delays(plan: NetworkPlan, wire_max: int) -> list[int]:
     return _worst_paths(plan, wire_max)[0]
 
 
-def _time_problems(plan: NetworkPlan, end_ps: int, wire_max: int) -> list[Problem]:
+def _time_problems(
+    plan: NetworkPlan, end_ps: int, worst: list[int], slowest: list[int], per_link: list[int]
+) -> list[Problem]:
     """The links whose full buffers could time a packet at or past ``MAX_TIME_PS`` in a
     run of ``end_ps`` (the core's clock is a 64-bit count of picoseconds): for each route
-    that could, its link adding the most delay."""
-    worst, slowest = _worst_paths(plan, wire_max)
-    per_link = _link_delays(plan, wire_max)
+    that could, its link adding the most delay (``worst``, ``slowest``, ``per_link``: from
+    :func:`_worst_paths`)."""
     room = MAX_TIME_PS - end_ps
     blamed = sorted({slowest[f] for f in range(plan.n_flows) if worst[f] >= room})
     problems = []
