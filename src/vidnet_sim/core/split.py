@@ -4,9 +4,10 @@ Within a window the core computes sources and links in topological order, and a 
 arrivals of window *w* come only from its feeders' window *w* (and its own unread tails). So
 the network can be cut in two: the *upstream* part U (every source and a predecessor-closed
 set of links, none of which delivers a packet) and the *downstream* part D (every other
-link). U can compute window *w* + 1 while D computes window *w*: after each window, what U's
-links sent to D's (the inboxes of the *cut links*, D's links fed by U) is handed to D
-(``kernel.hand_off``), and the drops U's links made are settled by D (``kernel.settle_drops``):
+link). U can compute window *w* + 1 while D computes window *w*: what U's links sent to D's
+in window *w* (the inboxes of the *cut links*, D's links fed by U) is handed to D, which
+copies it into its own inboxes on its own thread before its window *w* while U fills each
+cut link's other inbox segment, and settles the drops U's links made (``kernel.receive``):
 U never settles a packet itself, so a frame's outcome and a group's counters are written by
 D alone.
 
@@ -58,7 +59,7 @@ LINK_STEP_COST = 34.0
 #: alone fitted, 13.5 ns with a flat merge price, before 2026-12-05's refits).
 UNIT_SECONDS = 7.4e-9
 #: The estimated work a pipeline step should hold: each step pays a fixed hand-over (two
-#: thread wake-ups, two kernel calls, the hand-off and the drops' settling: about 100
+#: thread wake-ups, the parts' kernel calls, the swap of the cut links' segments: about 100
 #: microseconds measured), about 2 % of it.
 STEP_SECONDS = 5e-3
 #: At most this many windows per step, and at most this many items crossing the cut per
@@ -98,9 +99,9 @@ class Split:
 
     @property
     def step(self) -> float:
-        """The estimated work of a pipeline step: the larger part plus the hand-off, which
-        runs while neither part does."""
-        return max(self.cost_upstream, self.cost_downstream) + self.cost_hand_off
+        """The estimated work of a pipeline step: the larger of U's work and D's with the
+        hand-off, which D's thread does before its own step (``kernel.receive``)."""
+        return max(self.cost_upstream, self.cost_downstream + self.cost_hand_off)
 
     @property
     def balance(self) -> float:
