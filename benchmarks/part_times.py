@@ -8,13 +8,13 @@
 threads and ``auto`` (``--repeat`` times, kernels loaded first) and print each one's best
 and range of wall seconds, with the load average. ``--parts`` also runs the two parts one
 after the other (``part_order = "up-first"``) with each engine step timed apart: U's
-windows, D's windows (with what D takes from U before them, ``kernel.receive``: the copy of
-the cut links' items and the settling of U's drops, also timed apart) and the hand-off
-between the steps (the swap of the cut links' two inbox segments; in an engine before them,
-the copy), against the split's estimates (``Split``): how the cut's cost model is
-calibrated (an engine whose upstream thread settles the downstream part's logs,
-``_settle``, has that timed apart too: commit 3c52410). ``--depth`` forces the cut (U:
-the eligible links up to that depth, ``split_links(..., depth)``).
+windows, D's windows (with what D takes from U before them: the settling of U's drops and,
+since the cut links have two inbox segments, the copy of their items) and the hand-off
+between steps (the copy, before the two segments; then their swap), against the split's
+estimates (``Split``): how the cut's cost model is calibrated (an engine whose
+upstream thread settles the downstream part's logs, ``_settle``, has that timed apart
+too: commit 3c52410). ``--depth`` forces the cut (U: the eligible links up to that
+depth, ``split_links(..., depth)``).
 """
 
 from __future__ import annotations
@@ -138,14 +138,7 @@ def _parts(plan: Any, scenario: Scenario, repeat: int) -> None:
         for name in ("_up", "_down", "_hand_off", "_settle"):
             if hasattr(eng, name):  # (_settle: only in an engine that has it)
                 setattr(eng, name, _timed(times, name, getattr(eng, name)))
-        kernel_receive = getattr(E.K, "receive", None)  # (D takes U's output: with two segments)
-        if kernel_receive is not None:
-            setattr(E.K, "receive", _timed(times, "receive", kernel_receive))  # noqa: B010
-        try:
-            drive(eng, actions, end)
-        finally:
-            if kernel_receive is not None:
-                setattr(E.K, "receive", kernel_receive)  # noqa: B010
+        drive(eng, actions, end)
         if "_settle" in times:
             times["_up"] -= times["_settle"]
         for k, v in times.items():
@@ -159,12 +152,11 @@ def _parts(plan: Any, scenario: Scenario, repeat: int) -> None:
     }
     print(f"  split: {sp.describe()}; {eng.step_windows} windows a step")
     settling = f" + settling {best['_settle']:.4f} s" if "_settle" in best else ""
-    receive = f", of which taking U's output {best['receive']:.4f} s" if "receive" in best else ""
     print(
         f"  parts alone (best of {repeat}): U {best['_up']:.4f} s{settling} "
-        f"(estimate {est['U']:.4f}), D {best['_down']:.4f} s{receive} "
+        f"(estimate {est['U']:.4f}), D {best['_down']:.4f} s "
         f"(estimate {est['D']:.4f}), hand-off {best['_hand_off']:.4f} s "
-        f"(estimate of the copy {est['hand-off']:.4f}); load average {os.getloadavg()[0]:.2f}"
+        f"(estimate {est['hand-off']:.4f}); load average {os.getloadavg()[0]:.2f}"
     )
 
 

@@ -315,13 +315,29 @@ class CoreEngine:
         return part
 
     # --- running -----------------------------------------------------------------------
-    def _run(self, part: _Part, t_to: int, final: bool, pause_slots: bool) -> int:
+    def _run(
+        self, part: _Part, t_to: int, final: bool, pause_slots: bool, *, receive: bool = False
+    ) -> int:
         """One call of the kernel on ``part``: its windows up to ``t_to`` (and with
-        ``final`` the final pass), from where its cursor stands. Returns the kernel's
-        ``GROW_*`` code (``GROW_SLOTS`` only with ``pause_slots``: then the frame-slot ring
-        of flow ``part.cursor[CU_ARG]`` must grow before the part is run again), or
-        ``STOP_FRAME_SLOTS`` when that ring, full at its limit, stopped the run."""
+        ``final`` the final pass), from where its cursor stands; with ``receive`` (D of a run
+        cut in two) after taking what U handed over (``kernel.receive_and_advance``: the
+        cut links' segments U filled, copied into D's inboxes and emptied for U's step after
+        next, and U's drops, settled). Returns the kernel's ``GROW_*`` code (``GROW_SLOTS``
+        only with ``pause_slots``: then the frame-slot ring of flow ``part.cursor[CU_ARG]``
+        must grow before the part is run again), or ``STOP_FRAME_SLOTS`` when that ring,
+        full at its limit, stopped the run."""
         plan = self.plan
+        kernel: Any = K.advance
+        taken: tuple[I64, ...] = ()
+        if receive:
+            kernel = K.receive_and_advance
+            taken = (
+                self._cut,
+                self._ready,
+                self._ready_items,
+                self._ready_runs,
+                self._drops[1 - self._filling],
+            )
         (
             grow,
             part.gen,
@@ -333,7 +349,8 @@ class CoreEngine:
             log,
             part.scratch,
             drops,
-        ) = K.advance(
+        ) = kernel(
+            *taken,
             part.cursor,
             part.scratch,
             t_to,
@@ -478,33 +495,8 @@ class CoreEngine:
 
     def _down(self, t1: int, final: bool) -> None:
         """D's windows up to ``t1`` (and with ``final`` its final pass), after taking what U
-        handed over (``kernel.receive``, on D's thread while U runs its next step): the
-        cut links' segments U filled (copied into D's inboxes, emptied for U's step after
-        next) and U's drops (settled)."""
-        down = self._parts[1]
-        down.items, down.runs = K.receive(
-            self._cut,
-            self._ready,
-            self._ready_items,
-            self._ready_runs,
-            down.L,
-            down.items,
-            down.runs,
-            down.counters,
-            self._drops[1 - self._filling],
-            self._pos,
-            self.plan.pos_end,
-            self._flow,
-            self._slots,
-            down.gstat_k,
-            self._phist,
-            self._fhist,
-            self.warmup_ps,
-            self.end_ps,
-            self.drain,
-            down.EA,
-        )
-        self._run(down, t1, final, False)
+        handed over, in the same kernel call (on D's thread while U runs its next step)."""
+        self._run(self._parts[1], t1, final, False, receive=True)
 
     def _together(self, t1: int, final: bool, behind: tuple[int, bool]) -> int:
         """U's step ending at ``t1`` beside D's step ``behind``: on two threads, or one

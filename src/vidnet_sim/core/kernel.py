@@ -41,11 +41,11 @@ A run may be cut in two parts (``core.split``, ``CoreEngine(threads=2)``), each 
 :func:`advance` with its own link table, stores, cursor and work list on its own thread,
 the upstream part one step ahead: it defers its drops (``_lose``) to the downstream part,
 which settles them and takes the inboxes of its links the upstream part filled in the step
-before (:func:`receive`, on the downstream part's thread, while the upstream part fills each
-such link's other inbox segment); the frame slots both parts touch are freed and reused
-through release and acquire accesses (``_store_release``, ``_load_acquire``). The upstream part
-grows no frame-slot ring and lets no frame overflow a full one by itself (``pause_slots``):
-it stops, and the caller goes on once the downstream part has caught up.
+before (:func:`receive_and_advance`, on the downstream part's thread, while the upstream
+part fills each such link's other inbox segment); the frame slots both parts touch are freed
+and reused through release and acquire accesses (``_store_release``, ``_load_acquire``).
+The upstream part grows no frame-slot ring and lets no frame overflow a full one by itself
+(``pause_slots``): it stops, and the caller goes on once the downstream part has caught up.
 """
 
 from __future__ import annotations
@@ -603,7 +603,7 @@ def _lose(  # type: ignore[no-untyped-def]
 
     When ``DROPS`` defers (``DROPS[0, DR_DEFER]`` non-zero: the upstream part of a run cut
     in two, see ``core.split``), the drop is only recorded there, room reserved by the
-    caller, for the other part to settle with :func:`receive`."""
+    caller, for the other part to settle with :func:`receive_and_advance`."""
     if DROPS[0, DR_DEFER] != 0:
         n = DROPS[0, DR_N] + 1
         DROPS[n, 0] = p
@@ -2503,39 +2503,103 @@ def advance(  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", nogil=True)
-def receive(  # type: ignore[no-untyped-def]
+def receive_and_advance(  # type: ignore[no-untyped-def]
     cut,
     ready,
     items_from,
     runs_from,
+    DROPS,
+    cursor,
+    scratch,
+    t_to,
+    window,
+    final,
+    pause_slots,
+    TA,
+    SA,
+    gen_buf,
+    source_tree_start,
+    tree_pos0,
+    work,
     L,
+    counters,
     items,
     runs,
-    counters,
-    DROPS,
-    POS,
-    pos_end,
+    ring,
+    qdata,
+    SQ,
+    QS,
     FLOW,
     SLOTS,
+    POS,
+    pos_end,
+    fail_down,
+    fail_up,
+    EA,
+    succ_start,
+    succ,
     GSTAT,
     PHIST,
     FHIST,
+    LSTAT,
     warmup,
     end,
     drain,
-    EA,
+    count_in_service,
+    log,
+    do_log,
 ):
-    """What the downstream part of a run cut in two takes from the upstream part before its
-    step, on its own thread: the inboxes of its links ``cut`` the upstream part filled in
-    its step before (:func:`_hand_off`; ``ready[k]``, the inbox columns ``L_IN_OFF`` to
-    ``L_RUN_CAP`` of ``cut[k]``, a segment of ``items_from`` and ``runs_from`` the upstream
-    part no longer writes: it fills the link's other segment meanwhile), then the drops it
-    recorded in ``DROPS`` (:func:`_settle_drops`). ``L``, ``items``, ``runs``, ``counters``,
-    ``GSTAT``, ``EA``: the downstream part's own. Returns its (possibly reallocated) item and
-    run stores. Runs without the GIL."""
+    """The downstream part's step of a run cut in two, on its own thread and in one call
+    (one release of the GIL): first what it takes from the upstream part, the inboxes of
+    its links ``cut`` the upstream part filled in its step before (:func:`_hand_off`;
+    ``ready[k]``, the inbox columns ``L_IN_OFF`` to ``L_RUN_CAP`` of ``cut[k]``, describe a
+    segment of ``items_from`` and ``runs_from`` the upstream part no longer writes: it fills
+    the link's other segment meanwhile) and the drops it recorded in ``DROPS``
+    (:func:`_settle_drops`); then :func:`advance` with the other arguments, whose results
+    it returns."""
     items, runs = _hand_off(cut, ready, items_from, runs_from, L, items, runs, counters)
     _settle_drops(DROPS, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA)
-    return items, runs
+    return advance(
+        cursor,
+        scratch,
+        t_to,
+        window,
+        final,
+        pause_slots,
+        TA,
+        SA,
+        gen_buf,
+        source_tree_start,
+        tree_pos0,
+        work,
+        L,
+        counters,
+        items,
+        runs,
+        ring,
+        qdata,
+        SQ,
+        QS,
+        FLOW,
+        SLOTS,
+        POS,
+        pos_end,
+        fail_down,
+        fail_up,
+        EA,
+        succ_start,
+        succ,
+        GSTAT,
+        PHIST,
+        FHIST,
+        LSTAT,
+        warmup,
+        end,
+        drain,
+        count_in_service,
+        log,
+        do_log,
+    )
 
 
 @nb.njit(cache=True, error_model="numpy")
