@@ -48,12 +48,16 @@ BOOL = npt.NDArray[np.bool_]
 #: b, the mid-size and the large city (``benchmarks/merge_fit.py``, model "all": relative error rms
 #: 0.092, max 0.20, against 0.121 and 0.33 with the merge price alone; docs/performance.md, "The
 #: cut's prices refitted together"): a delivery costs 2.8 plain hops, a 50-way merged hop 2.9, a
-#: 2-way one 1.34; HAND_OFF_COST keeps its seconds (1.9 ns an item) in the new unit.
+#: 2-way one 1.34. HAND_OFF_COST is the copy of an item on D's thread before its step (the
+#: cut links have two inbox segments in U, one filled while D copies the other): 3.6, 3.8 and
+#: 5.0 ns an item measured on two threads in case e, the mid-size and the large city (it
+#: was 1.9 ns serial, alone, before 2026-12-05's refits); 0.5 units, 3.7 ns, cuts them as
+#: 0.25 did (the large city takes one ring link more into U from 0.65 on).
 GEN_COST = 1.3
 INJECT_COST = 0.97
 DELIVER_COST = 2.8
 MERGE_COST = 0.34
-HAND_OFF_COST = 0.25
+HAND_OFF_COST = 0.5
 LINK_STEP_COST = 34.0
 #: Wall seconds of one unit of estimated work (the same fit; 12.5 ns with the merge price
 #: alone fitted, 13.5 ns with a flat merge price, before 2026-12-05's refits).
