@@ -8,10 +8,8 @@
 threads and ``auto`` (``--repeat`` times, kernels loaded first) and print each one's best
 and range of wall seconds, with the load average. ``--parts`` also runs the two parts one
 after the other (``part_order = "up-first"``) with each engine step timed apart: U's
-windows, D's windows (with what D takes from U before them: the settling of U's drops and,
-since the cut links have two inbox segments, the copy of their items) and the hand-off
-between steps (the copy, before the two segments; then their swap), against the split's
-estimates (``Split``): how the cut's cost model is calibrated (an engine whose
+windows, D's windows (with the settling of U's drops) and the hand-off, against the
+split's estimates (``Split``): how the cut's cost model is calibrated (an engine whose
 upstream thread settles the downstream part's logs, ``_settle``, has that timed apart
 too: commit 3c52410). ``--depth`` forces the cut (U: the eligible links up to that
 depth, ``split_links(..., depth)``).

@@ -53,7 +53,6 @@ from vidnet_sim.core.engine import CoreEngine
 from vidnet_sim.core.limits import frame_slots_needed
 from vidnet_sim.core.split import Split, split_links
 from vidnet_sim.core.stats import RunStats
-from vidnet_sim.core.stores import MIN_INBOX
 from vidnet_sim.core.volume import position_parents
 from vidnet_sim.errors import EXIT_OK, EXIT_USAGE
 from vidnet_sim.network.plan import NetworkPlan
@@ -304,38 +303,6 @@ def test_failures_and_schedulers_on_both_sides(depth: int) -> None:
     stats, _ = compare(plan, depth=depth, epochs=[0, MS], **kw)
     assert stats.link_fail_drops[a] > 0 and stats.link_fail_drops[x] > 0
     assert stats.packets_failed.sum() > 0
-
-
-@pytest.mark.parametrize("depth", [0, 2])
-def test_the_cut_links_segments_alternate_grow_and_move_as_on_one_thread(depth: int) -> None:
-    """U fills one inbox segment of each cut link while D takes the other, filled in U's
-    step before (``CoreEngine._hand_off`` swaps them, ``kernel.receive`` copies on D's
-    thread). With every segment at the smallest size (``estimate_stores`` false) both
-    segments of a cut link grow, and U's and D's item stores move to larger arrays mid-run;
-    in every part order and step length the results equal one thread's (D reading the
-    segment U fills, or the array U left, would not: up-first runs U's step first)."""
-    plan = _deep_plan(multicast=True)
-    kw: dict[str, Any] = dict(warmup_ps=100 * US, end_ps=2 * MS, drain=True, window_ps=50 * US)
-    with mock.patch.object(CoreEngine, "estimate_stores", False):
-        compare(plan, depth=depth, cuts=[730 * US], **kw)
-        for step in STEPS:
-            with (
-                mock.patch.object(CoreEngine, "force_step_windows", step),
-                mock.patch.object(CoreEngine, "part_order", "up-first"),
-            ):
-                two = _engine(plan, 2, **kw)
-            up, down = two._parts
-            cut = two._cut
-            first = (up.items, up.runs, down.items)
-            assert (two._ready[:, K.L_IN_CAP] == up.L[cut, K.L_IN_CAP]).all()  # (same sizes)
-            assert not set(two._ready[:, K.L_IN_OFF]) & set(up.L[cut, K.L_IN_OFF])
-            drive(two, two.state, [730 * US], [])
-            assert all(
-                a is not b for a, b in zip(first, (up.items, up.runs, down.items), strict=True)
-            )
-            grown = (two._ready[:, K.L_IN_CAP] > MIN_INBOX) & (up.L[cut, K.L_IN_CAP] > MIN_INBOX)
-            assert grown.any(), step  # (both segments of a cut link grew)
-            assert not two._ready[:, K.L_IN_N].any()  # (D took the last one)
 
 
 def test_advances_in_pieces_with_state_changes() -> None:

@@ -208,17 +208,12 @@ class CoreEngine:
             in_up = np.array([w < 0 or up[w] for w in work], np.bool_)
             used_up = up.copy()
             used_up[self.split.cut] = True
-            self._cut = self.split.cut
             self._parts = [
-                self._part(work[in_up], L, used_up, _group_table(n_groups), self._cut),
+                self._part(work[in_up], L, used_up, _group_table(n_groups)),
                 self._part(work[~in_up], L, ~up, self._gstat_k),
             ]
             self._drops = [_drop_buffer(), _drop_buffer()]
             self._filling = 0  # the buffer the upstream part fills
-            # each cut link's segment U filled in its last step, for D to take (_down):
-            # inbox columns (L_IN_OFF to L_RUN_CAP) and the stores it is in
-            self._ready = self._parts[0].second
-            self._ready_items, self._ready_runs = self._parts[0].items, self._parts[0].runs
 
     # --- frame-slot rings ------------------------------------------------------------
     def _frames_in_pipeline(self, needed: list[int]) -> list[int]:
@@ -249,38 +244,21 @@ class CoreEngine:
         # remaining packets, capture time, last delivery, flags: one slot's fields side by side
         return base, mask, table(max(total, 1), K.N_SCOLS), total
 
-    def _part(
-        self,
-        work: I64,
-        L0: I64,
-        used: npt.NDArray[np.bool_],
-        gstat_k: I64,
-        second: I64 | None = None,
-    ) -> _Part:
+    def _part(self, work: I64, L0: I64, used: npt.NDArray[np.bool_], gstat_k: I64) -> _Part:
         """A part running ``work`` with its own copy of the link table ``L0`` and its own
         stores, with room for the links ``used`` says it reads or writes (and the staging
-        inbox), and ``gstat_k`` as its group statistics; the links ``second`` (U's: the cut
-        links) get a second inbox segment of the same size in its stores, described by
-        ``part.second`` (a row per link: the inbox columns of ``L``, empty)."""
+        inbox), and ``gstat_k`` as its group statistics."""
         n_links = self.plan.n_links
         L = table(*L0.shape)
         L[:] = L0
         inbox = np.append(used, True)
         size = self._sizes
-        second = np.zeros(0, np.int64) if second is None else second
-        rows = len(inbox)
-        items, in_off, in_cap = segmented_store(
-            np.concatenate((np.where(inbox, size.inbox, 0), size.inbox[second])), K.N_COLS
+        items, L[:, K.L_IN_OFF], L[:, K.L_IN_CAP] = segmented_store(
+            np.where(inbox, size.inbox, 0), K.N_COLS
         )
-        runs, run_off, run_cap = segmented_store(
-            np.concatenate((np.where(inbox, size.runs, 0), size.runs[second])), 1
+        runs, L[:, K.L_RUN_OFF], L[:, K.L_RUN_CAP] = segmented_store(
+            np.where(inbox, size.runs, 0), 1
         )
-        L[:, K.L_IN_OFF], L[:, K.L_IN_CAP] = in_off[:rows], in_cap[:rows]
-        L[:, K.L_RUN_OFF], L[:, K.L_RUN_CAP] = run_off[:rows], run_cap[:rows]
-        segments = table(len(second), _INBOX.stop)
-        segments[:, K.L_IN_OFF], segments[:, K.L_IN_CAP] = in_off[rows:], in_cap[rows:]
-        segments[:, K.L_RUN_OFF], segments[:, K.L_RUN_CAP] = run_off[rows:], run_cap[rows:]
-        segments[:, K.L_RUN_OWNER] = -1
         ring, L[:n_links, K.L_RING_OFF], L[:n_links, K.L_RING_CAP] = segmented_store(
             np.where(used, size.ring, 0), 2
         )
@@ -299,8 +277,8 @@ class CoreEngine:
         # the stores' tops (K.TOP_*: spare rows above them) and the packet-hop count (K.C_HOPS)
         counters = np.zeros(K.N_COUNTERS, np.int64)
         counters[[K.TOP_ITEMS, K.TOP_RUNS, K.TOP_RING, K.TOP_QDATA, K.TOP_SLOTS]] = (
-            in_cap.sum(),
-            run_cap.sum(),
+            L[:, K.L_IN_CAP].sum(),
+            L[:, K.L_RUN_CAP].sum(),
             L[:n_links, K.L_RING_CAP].sum(),
             int(seg_cap.sum()),
             self._slots_used,
@@ -310,34 +288,16 @@ class CoreEngine:
             EA = (EA[0], np.zeros_like(EA[1]), EA[2], EA[3], EA[4])
         has_sources = bool((work < 0).any())
         gen = np.empty((1024 if has_sources else 1, G_COLS), np.int64)
-        part = _Part(work, L, items, runs, ring, qdata, QS, counters, gen, gstat_k, EA)
-        part.second = segments
-        return part
+        return _Part(work, L, items, runs, ring, qdata, QS, counters, gen, gstat_k, EA)
 
     # --- running -----------------------------------------------------------------------
-    def _run(
-        self, part: _Part, t_to: int, final: bool, pause_slots: bool, *, receive: bool = False
-    ) -> int:
+    def _run(self, part: _Part, t_to: int, final: bool, pause_slots: bool) -> int:
         """One call of the kernel on ``part``: its windows up to ``t_to`` (and with
-        ``final`` the final pass), from where its cursor stands; with ``receive`` (D of a run
-        cut in two) after taking what U handed over (``kernel.receive_and_advance``: the
-        cut links' segments U filled, copied into D's inboxes and emptied for U's step after
-        next, and U's drops, settled). Returns the kernel's ``GROW_*`` code (``GROW_SLOTS``
-        only with ``pause_slots``: then the frame-slot ring of flow ``part.cursor[CU_ARG]``
-        must grow before the part is run again), or ``STOP_FRAME_SLOTS`` when that ring,
-        full at its limit, stopped the run."""
+        ``final`` the final pass), from where its cursor stands. Returns the kernel's
+        ``GROW_*`` code (``GROW_SLOTS`` only with ``pause_slots``: then the frame-slot ring
+        of flow ``part.cursor[CU_ARG]`` must grow before the part is run again), or
+        ``STOP_FRAME_SLOTS`` when that ring, full at its limit, stopped the run."""
         plan = self.plan
-        kernel: Any = K.advance
-        taken: tuple[I64, ...] = ()
-        if receive:
-            kernel = K.receive_and_advance
-            taken = (
-                self._cut,
-                self._ready,
-                self._ready_items,
-                self._ready_runs,
-                self._drops[1 - self._filling],
-            )
         (
             grow,
             part.gen,
@@ -349,8 +309,7 @@ class CoreEngine:
             log,
             part.scratch,
             drops,
-        ) = kernel(
-            *taken,
+        ) = K.advance(
             part.cursor,
             part.scratch,
             t_to,
@@ -424,13 +383,12 @@ class CoreEngine:
     def _pipeline(self, t_to: int, final: bool) -> None:
         """Simulate to ``t_to`` (then with ``final`` the final pass) with the network cut in
         two, in steps of ``self.step_windows`` windows: at step k the upstream part U runs
-        step k's windows on the second thread while the downstream part D runs step k - 1's,
-        first taking U's output of step k - 1 (its cut links' inboxes, its drops: ``_down``);
-        then U's output of step k is handed over (``_hand_off``: a swap of the cut links'
-        inbox segments, no copy). A step's fixed cost (the threads' hand-over, three kernel
-        calls, the swap) is paid once for its windows; D's link merges take the arrivals of
-        later windows in its inboxes as tails, and drops commute with deliveries, so the
-        results do not depend on the step's length.
+        step k's windows on the second thread while the downstream part D runs step k - 1's;
+        then U's output of step k (its cut links' inboxes, its drops) is handed to D. A
+        step's fixed cost (the threads' hand-over, two kernel calls, the hand-off) is paid
+        once for its windows; D's link merges take the arrivals of later windows in its
+        inboxes as tails, and drops commute with deliveries, so the results do not depend
+        on the step's length.
 
         The call returns with U caught up and D one step behind (``_behind``): the
         timeline may change the sources (active, scale, layouts) before the next call, and
@@ -468,7 +426,7 @@ class CoreEngine:
         up, down = self._parts
         t_up = int(up.cursor[K.CU_T0])  # (the window U stopped in starts there)
         if t_up > down.cursor[K.CU_T0]:
-            self._hand_off()  # (the part of U's window it ran: D takes it, keeps it as tails)
+            self._hand_off()  # (the part of U's window it ran: D reads it as tails)
             self._down(t_up, False)
         f = up.cursor[K.CU_ARG]
         if self._flow[f, K.F_SLOT_MASK] + 1 >= self._flow[f, K.F_SLOT_LIMIT]:
@@ -494,9 +452,24 @@ class CoreEngine:
         return grow
 
     def _down(self, t1: int, final: bool) -> None:
-        """D's windows up to ``t1`` (and with ``final`` its final pass), after taking what U
-        handed over, in the same kernel call (on D's thread while U runs its next step)."""
-        self._run(self._parts[1], t1, final, False, receive=True)
+        """D's windows up to ``t1`` (and with ``final`` its final pass), after settling the
+        drops U handed over."""
+        down = self._parts[1]
+        K.settle_drops(
+            self._drops[1 - self._filling],
+            self._pos,
+            self.plan.pos_end,
+            self._flow,
+            self._slots,
+            down.gstat_k,
+            self._phist,
+            self._fhist,
+            self.warmup_ps,
+            self.end_ps,
+            self.drain,
+            down.EA,
+        )
+        self._run(down, t1, final, False)
 
     def _together(self, t1: int, final: bool, behind: tuple[int, bool]) -> int:
         """U's step ending at ``t1`` beside D's step ``behind``: on two threads, or one
@@ -519,20 +492,13 @@ class CoreEngine:
         return grow
 
     def _hand_off(self) -> None:
-        """Hand U's output of the windows it ran to D, both parts stopped, without copying:
-        each cut link's inbox columns in U's link table swap with those of the link's other
-        segment (``_ready``, which D emptied when it took it), so that D takes the filled
-        one on its own thread (``_down``) while U fills the other; the buffer of drops U
-        filled becomes the one D settles next. (A segment stays where it is while D reads
-        it: U moves only the segments it fills, and a store it outgrows is copied below its
-        top into a new array, the old one kept in ``_ready_items``/``_ready_runs``.)"""
-        up = self._parts[0]
-        ready = self._ready
-        assert not ready[:, K.L_IN_N].any()  # (D took the segments handed over before)
-        filled = up.L[self._cut, _INBOX]
-        up.L[self._cut, _INBOX] = ready
-        ready[:] = filled
-        self._ready_items, self._ready_runs = up.items, up.runs
+        """Move U's output of the windows it ran to D: the inboxes of the cut links; the
+        buffer of drops U filled becomes the one D settles next."""
+        up, down = self._parts
+        assert self.split is not None
+        down.items, down.runs = K.hand_off(
+            self.split.cut, up.L, up.items, up.runs, down.L, down.items, down.runs, down.counters
+        )
         self._filling = 1 - self._filling
 
     def close(self) -> None:
@@ -549,8 +515,19 @@ class CoreEngine:
         self._call(self.t, final=False)
         if self.split is not None:  # (and the two parts' own kernels)
             self._catch_up()
-            self._run(self._parts[0], self.t, False, True)
+            up, down = self._parts
+            self._run(up, self.t, False, True)
             self._down(self.t, False)
+            K.hand_off(
+                self.split.cut[:0],
+                up.L,
+                up.items,
+                up.runs,
+                down.L,
+                down.items,
+                down.runs,
+                down.counters,
+            )
         self._wall = wall
 
     def advance(self, t_to: int) -> None:
@@ -730,7 +707,6 @@ class _Part:
         self.EA = EA
         self.cursor = np.zeros(K.N_CURSOR, np.int64)
         self.scratch = np.empty((K.N_SCRATCH, K.DEFER_CAP), np.int64)
-        self.second = np.zeros((0, _INBOX.stop), np.int64)  # (see CoreEngine._part)
 
 
 class _Worker:
@@ -822,12 +798,6 @@ def _drop_buffer() -> I64:
     drops[0, K.DR_DEFER] = 1
     return drops
 
-
-#: The columns of the link table that describe a link's inbox segment (offset, items, run
-#: list's offset, runs, the last run's owner, capacities): what ``CoreEngine._hand_off``
-#: swaps.
-_INBOX = slice(K.L_IN_OFF, K.L_RUN_CAP + 1)
-assert (K.L_IN_OFF, K.L_RUN_CAP) == (0, 6)
 
 #: Each per-queue statistic of :class:`RunStats`: its name, its row of the kernel's per-queue
 #: table, and the row of the per-link table that holds it for a link running the FIFO loop.

@@ -39,13 +39,12 @@ intervals both loops check at each arrival.
 
 A run may be cut in two parts (``core.split``, ``CoreEngine(threads=2)``), each calling
 :func:`advance` with its own link table, stores, cursor and work list on its own thread,
-the upstream part one step ahead: it defers its drops (``_lose``) to the downstream part,
-which settles them and takes the inboxes of its links the upstream part filled in the step
-before (:func:`receive_and_advance`, on the downstream part's thread, while the upstream
-part fills each such link's other inbox segment); the frame slots both parts touch are freed
-and reused through release and acquire accesses (``_store_release``, ``_load_acquire``).
-The upstream part grows no frame-slot ring and lets no frame overflow a full one by itself
-(``pause_slots``): it stops, and the caller goes on once the downstream part has caught up.
+the upstream part one window ahead: it defers its drops (``_lose``) to the downstream part
+(:func:`settle_drops`), which gets the upstream part's inboxes of its links after each
+window (:func:`hand_off`); the frame slots both parts touch are freed and reused through
+release and acquire accesses (``_store_release``, ``_load_acquire``). The upstream part
+grows no frame-slot ring and lets no frame overflow a full one by itself (``pause_slots``):
+it stops, and the caller goes on once the downstream part has caught up.
 """
 
 from __future__ import annotations
@@ -603,7 +602,7 @@ def _lose(  # type: ignore[no-untyped-def]
 
     When ``DROPS`` defers (``DROPS[0, DR_DEFER]`` non-zero: the upstream part of a run cut
     in two, see ``core.split``), the drop is only recorded there, room reserved by the
-    caller, for the other part to settle with :func:`receive_and_advance`."""
+    caller, for the other part to settle with :func:`settle_drops`."""
     if DROPS[0, DR_DEFER] != 0:
         n = DROPS[0, DR_N] + 1
         DROPS[n, 0] = p
@@ -2503,107 +2502,7 @@ def advance(  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", nogil=True)
-def receive_and_advance(  # type: ignore[no-untyped-def]
-    cut,
-    ready,
-    items_from,
-    runs_from,
-    DROPS,
-    cursor,
-    scratch,
-    t_to,
-    window,
-    final,
-    pause_slots,
-    TA,
-    SA,
-    gen_buf,
-    source_tree_start,
-    tree_pos0,
-    work,
-    L,
-    counters,
-    items,
-    runs,
-    ring,
-    qdata,
-    SQ,
-    QS,
-    FLOW,
-    SLOTS,
-    POS,
-    pos_end,
-    fail_down,
-    fail_up,
-    EA,
-    succ_start,
-    succ,
-    GSTAT,
-    PHIST,
-    FHIST,
-    LSTAT,
-    warmup,
-    end,
-    drain,
-    count_in_service,
-    log,
-    do_log,
-):
-    """The downstream part's step of a run cut in two, on its own thread and in one call
-    (one release of the GIL): first what it takes from the upstream part, the inboxes of
-    its links ``cut`` the upstream part filled in its step before (:func:`_hand_off`;
-    ``ready[k]``, the inbox columns ``L_IN_OFF`` to ``L_RUN_CAP`` of ``cut[k]``, describe a
-    segment of ``items_from`` and ``runs_from`` the upstream part no longer writes: it fills
-    the link's other segment meanwhile) and the drops it recorded in ``DROPS``
-    (:func:`_settle_drops`); then :func:`advance` with the other arguments, whose results
-    it returns."""
-    items, runs = _hand_off(cut, ready, items_from, runs_from, L, items, runs, counters)
-    _settle_drops(DROPS, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA)
-    return advance(
-        cursor,
-        scratch,
-        t_to,
-        window,
-        final,
-        pause_slots,
-        TA,
-        SA,
-        gen_buf,
-        source_tree_start,
-        tree_pos0,
-        work,
-        L,
-        counters,
-        items,
-        runs,
-        ring,
-        qdata,
-        SQ,
-        QS,
-        FLOW,
-        SLOTS,
-        POS,
-        pos_end,
-        fail_down,
-        fail_up,
-        EA,
-        succ_start,
-        succ,
-        GSTAT,
-        PHIST,
-        FHIST,
-        LSTAT,
-        warmup,
-        end,
-        drain,
-        count_in_service,
-        log,
-        do_log,
-    )
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _settle_drops(  # type: ignore[no-untyped-def]
+def settle_drops(  # type: ignore[no-untyped-def]
     DROPS, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA
 ):
     """Settle the drops recorded in ``DROPS`` by the upstream part of a run cut in two (see
@@ -2638,19 +2537,18 @@ def _settle_drops(  # type: ignore[no-untyped-def]
     DROPS[0, DR_N] = 0
 
 
-@nb.njit(cache=True, error_model="numpy")
-def _hand_off(cut, ready, items_from, runs_from, L_to, items_to, runs_to, counters_to):  # type: ignore[no-untyped-def]
-    """Move the inboxes ``ready`` describes (``ready[k]``: the inbox columns of link
-    ``cut[k]``, a segment of ``items_from`` and ``runs_from``) to the links' inboxes in
-    ``L_to``: each inbox's runs are appended, run by run, after what the link holds (its
-    kept tails), and emptied in ``ready``. A link merges its runs by ``(time, key)``, a total
+@nb.njit(cache=True, error_model="numpy", nogil=True)
+def hand_off(cut, L_from, items_from, runs_from, L_to, items_to, runs_to, counters_to):  # type: ignore[no-untyped-def]
+    """Move the inboxes of the links ``cut`` from one part of a run cut in two to the other:
+    each inbox's runs are appended, run by run, to the same link's inbox there (after
+    its kept tails), and emptied here. A link merges its runs by ``(time, key)``, a total
     order (a tree carries one copy of a packet over a link), so where a run sits in the
-    inbox changes nothing. Returns the (possibly reallocated) stores ``items_to`` and
-    ``runs_to``."""
+    inbox changes nothing. Returns the other part's (possibly reallocated) item and run
+    stores."""
     for k in range(cut.shape[0]):
         m = cut[k]
-        n = ready[k, L_IN_N]
-        R = ready[k, L_RUNS_N]
+        n = L_from[m, L_IN_N]
+        R = L_from[m, L_RUNS_N]
         if n == 0:
             continue
         n0 = L_to[m, L_IN_N]
@@ -2663,19 +2561,19 @@ def _hand_off(cut, ready, items_from, runs_from, L_to, items_to, runs_to, counte
             runs_to = _relocate(
                 runs_to, L_to, L_RUN_OFF, L_RUN_CAP, r0, counters_to, TOP_RUNS, m, r0 + R
             )
-        src = ready[k, L_IN_OFF]
+        src = L_from[m, L_IN_OFF]
         dst = L_to[m, L_IN_OFF] + n0
         for j in range(n):
             for c in range(N_COLS):
                 items_to[dst + j, c] = items_from[src + j, c]
         for r in range(R):
-            runs_to[L_to[m, L_RUN_OFF] + r0 + r, 0] = n0 + runs_from[ready[k, L_RUN_OFF] + r, 0]
+            runs_to[L_to[m, L_RUN_OFF] + r0 + r, 0] = n0 + runs_from[L_from[m, L_RUN_OFF] + r, 0]
         L_to[m, L_IN_N] = n0 + n
         L_to[m, L_RUNS_N] = r0 + R
         L_to[m, L_RUN_OWNER] = -1
-        ready[k, L_IN_N] = 0
-        ready[k, L_RUNS_N] = 0
-        ready[k, L_RUN_OWNER] = -1
+        L_from[m, L_IN_N] = 0
+        L_from[m, L_RUNS_N] = 0
+        L_from[m, L_RUN_OWNER] = -1
     return items_to, runs_to
 
 

@@ -4,10 +4,9 @@ Within a window the core computes sources and links in topological order, and a 
 arrivals of window *w* come only from its feeders' window *w* (and its own unread tails). So
 the network can be cut in two: the *upstream* part U (every source and a predecessor-closed
 set of links, none of which delivers a packet) and the *downstream* part D (every other
-link). U can compute window *w* + 1 while D computes window *w*: what U's links sent to D's
-in window *w* (the inboxes of the *cut links*, D's links fed by U) is handed to D, which
-copies it into its own inboxes on its own thread before its window *w* while U fills each
-cut link's other inbox segment, and settles the drops U's links made (``kernel.receive``):
+link). U can compute window *w* + 1 while D computes window *w*: after each window, what U's
+links sent to D's (the inboxes of the *cut links*, D's links fed by U) is handed to D
+(``kernel.hand_off``), and the drops U's links made are settled by D (``kernel.settle_drops``):
 U never settles a packet itself, so a frame's outcome and a group's counters are written by
 D alone.
 
@@ -48,22 +47,18 @@ BOOL = npt.NDArray[np.bool_]
 #: b, the mid-size and the large city (``benchmarks/merge_fit.py``, model "all": relative error rms
 #: 0.092, max 0.20, against 0.121 and 0.33 with the merge price alone; docs/performance.md, "The
 #: cut's prices refitted together"): a delivery costs 2.8 plain hops, a 50-way merged hop 2.9, a
-#: 2-way one 1.34. HAND_OFF_COST is the copy of an item on D's thread before its step (the
-#: cut links have two inbox segments in U, one filled while D copies the other): 3.6, 3.8 and
-#: 5.0 ns an item measured on two threads in case e, the mid-size and the large city (it
-#: was 1.9 ns serial, alone, before 2026-12-05's refits); 0.5 units, 3.7 ns, cuts them as
-#: 0.25 did (the large city takes one ring link more into U from 0.65 on).
+#: 2-way one 1.34; HAND_OFF_COST keeps its seconds (1.9 ns an item) in the new unit.
 GEN_COST = 1.3
 INJECT_COST = 0.97
 DELIVER_COST = 2.8
 MERGE_COST = 0.34
-HAND_OFF_COST = 0.5
+HAND_OFF_COST = 0.25
 LINK_STEP_COST = 34.0
 #: Wall seconds of one unit of estimated work (the same fit; 12.5 ns with the merge price
 #: alone fitted, 13.5 ns with a flat merge price, before 2026-12-05's refits).
 UNIT_SECONDS = 7.4e-9
 #: The estimated work a pipeline step should hold: each step pays a fixed hand-over (two
-#: thread wake-ups, the parts' kernel calls, the swap of the cut links' segments: about 100
+#: thread wake-ups, two kernel calls, the hand-off and the drops' settling: about 100
 #: microseconds measured), about 2 % of it.
 STEP_SECONDS = 5e-3
 #: At most this many windows per step, and at most this many items crossing the cut per
@@ -103,9 +98,9 @@ class Split:
 
     @property
     def step(self) -> float:
-        """The estimated work of a pipeline step: the larger of U's work and D's with the
-        hand-off, which D's thread does before its own step (``kernel.receive``)."""
-        return max(self.cost_upstream, self.cost_downstream + self.cost_hand_off)
+        """The estimated work of a pipeline step: the larger part plus the hand-off, which
+        runs while neither part does."""
+        return max(self.cost_upstream, self.cost_downstream) + self.cost_hand_off
 
     @property
     def balance(self) -> float:
