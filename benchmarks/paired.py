@@ -7,21 +7,27 @@ them alternately on the same scenario, and reports the median of the per-pair ra
 drifts of the machine hit both halves of a pair alike. It reports the ratio twice: of
 packet-hops per second of wall time, and per second of the main thread's CPU time
 (``time.thread_time``), which leaves out the time the process waited for a core while other
-jobs ran (on a machine with more jobs than cores the wall-time ratio ranges widely).
+jobs ran (on a machine with more jobs than cores the wall-time ratio ranges widely), and
+each version's median wall seconds of a run (``RunStats.wall_seconds``, fresh engines).
 
     python benchmarks/paired.py [--base REV] [--pairs N] [--duration SECONDS[,...]]
-                                [--threads 1|2|auto] [SCENARIO ...]
+                                [--threads 1|2|auto] [--keep DIR] [SCENARIO ...]
 
 With ``--threads 2`` (or ``auto``) the core runs on two threads in both versions: compare
 the wall-time ratio then (the CPU time is the main thread's, not the run's).
 
 Both packages compile their kernels on the first use (a few minutes the first time; their
-Numba caches live in the temporary copies, so the next call compiles again).
+Numba caches live in the temporary copies, so the next call compiles again). With ``--keep
+DIR`` the copies go to ``DIR`` and stay there: a later call with the same ``DIR`` reuses them
+and their compiled kernels as they are (the working tree's changes since then unseen; remove
+``DIR`` to export again), so that a measurement need not wait for the compiler (e.g. a first
+call with ``--pairs 0`` compiles, at a low priority, on a shared machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import io
 import re
@@ -90,9 +96,12 @@ def _compare(scenario: Path, pairs: int, duration: float, base: str, threads: An
     on the path); the report's line."""
     duration_ps = int(duration * S)
     setups = {n: _setup(n, scenario.resolve(), duration_ps, threads) for n in ("vs_base", "vs_new")}
+    if pairs == 0:
+        return f"{scenario.name}: the kernels of both versions loaded, no pairs run"
     ratios: list[float] = []
     cpu_ratios: list[float] = []
     best = dict.fromkeys(setups, 0.0)
+    walls: dict[str, list[float]] = {name: [] for name in setups}
     for i in range(pairs):
         rate, cpu = {}, {}
         for name in ("vs_base", "vs_new") if i % 2 == 0 else ("vs_new", "vs_base"):
@@ -102,13 +111,15 @@ def _compare(scenario: Path, pairs: int, duration: float, base: str, threads: An
             st = driver.drive(engine, actions, duration_ps)
             cpu[name] = time.thread_time() - c0
             rate[name] = st.packet_hops / st.wall_seconds
+            walls[name].append(st.wall_seconds)
             best[name] = max(best[name], rate[name])
         ratios.append(rate["vs_new"] / rate["vs_base"])
         cpu_ratios.append(cpu["vs_base"] / cpu["vs_new"])
     return (
         f"{scenario.name}, {duration:g} s simulated, threads {threads}, {pairs} pairs: "
         f"best {best['vs_base'] / 1e6:.2f} M/s ({base}) vs "
-        f"{best['vs_new'] / 1e6:.2f} M/s (working tree); "
+        f"{best['vs_new'] / 1e6:.2f} M/s (working tree); median wall "
+        f"{statistics.median(walls['vs_base']):.4f} vs {statistics.median(walls['vs_new']):.4f} s; "
         f"new/base median {statistics.median(ratios):.3f} "
         f"(range {min(ratios):.3f}–{max(ratios):.3f}); "
         f"by CPU time {statistics.median(cpu_ratios):.3f} "
@@ -133,6 +144,7 @@ def main() -> None:
         help="simulated seconds per run; a comma-separated list gives one per scenario",
     )
     ap.add_argument("--threads", default="1", help="the core's threads: 1, 2 or auto")
+    ap.add_argument("--keep", type=Path, help="export the two versions to this folder once")
     args = ap.parse_args()
     threads = args.threads if args.threads == "auto" else int(args.threads)
     durations = [float(d) for d in args.duration.split(",")]
@@ -140,10 +152,16 @@ def main() -> None:
         durations *= len(args.scenario)
     if len(durations) != len(args.scenario):
         ap.error(f"--duration: {len(durations)} values for {len(args.scenario)} scenarios")
-    with tempfile.TemporaryDirectory() as tmp:
-        _export(Path(tmp), "vs_base", args.base)
-        _export(Path(tmp), "vs_new", None)
-        sys.path.insert(0, tmp)
+    with contextlib.ExitStack() as stack:
+        if args.keep is None:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        else:
+            tmp = args.keep.resolve()
+            tmp.mkdir(parents=True, exist_ok=True)
+        for name, rev in (("vs_base", args.base), ("vs_new", None)):
+            if not (tmp / name).exists():
+                _export(tmp, name, rev)
+        sys.path.insert(0, str(tmp))
         for scenario, duration in zip(args.scenario, durations, strict=True):
             print(_compare(scenario, args.pairs, duration, args.base, threads), flush=True)
 
