@@ -28,6 +28,7 @@ __all__ = [
     "MAX_SIGMA",
     "MAX_WEIGHT",
     "MAX_WINDOWS",
+    "MAX_WINDOW_PACKETS",
     "MIN_FPS",
     "MIN_PACKET_RATE",
     "MIN_REPORT_INTERVAL_PS",
@@ -73,6 +74,10 @@ MAX_ROUTE_HOPS = 2**25
 #: Most packets one run may emit (mean rates x duration, before alarms): at the core's
 #: 10-30 million packet-hops per second such a run already takes hours.
 MAX_PACKETS = 10**10
+#: Most packets one window may hold (the sources' packets of a window at their peak bitrate
+#: scale, a camera's I-frame whole): a window's packets are all in memory at once, about
+#: 250 bytes each on a two-hop route (a 1 ps run holds each camera's first frame whole).
+MAX_WINDOW_PACKETS = 2 * 10**7
 
 # --------------------------------------------------------------------------- traffic
 #: Smallest camera frame rate (frames/s): one frame every 100 s.
