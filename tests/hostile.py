@@ -680,8 +680,8 @@ def worker_main() -> None:
         result["name"] = case["name"]
         sys.stdout.write(RESULT + json.dumps(result) + "\n")
         sys.stdout.flush()
-        if result["outcome"] == "memory":  # (a MemoryError can leave the two-thread core's
-            return  # second thread stuck: the next case in this process hung; a new worker)
+        if result["outcome"] == "memory":  # (a new worker, with all its memory back: what
+            return  # once hung after a memory outcome was the reference engine, since fixed)
 
 
 def run_cases(
