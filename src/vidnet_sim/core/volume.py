@@ -317,11 +317,22 @@ def window_packets(
     packets of the run (:func:`packets_per_source`) in proportion to the window, plus its
     largest burst (:func:`burst_packets`: a camera's I-frame) whole, times its peak bitrate
     scale (:func:`peak_scales`), every copy counted."""
-    window = min(window_ps, duration_ps)
     per_source = packets_per_source(plan, duration_ps)
+    return _in_window(plan, per_source, duration_ps, window_ps, list(scale_changes))
+
+
+def _in_window(
+    plan: NetworkPlan,
+    per_source: npt.NDArray[np.float64],
+    duration_ps: int,
+    window_ps: int,
+    changes: list[ScaleChange],
+) -> npt.NDArray[np.float64]:
+    """:func:`window_packets` from the run's ``per_source`` packets."""
+    window = min(window_ps, duration_ps)
     share = window / duration_ps if duration_ps > 0 else 1.0
     burst = burst_packets(plan) * _copies(plan)
-    peak = peak_scales(len(per_source), scale_changes)
+    peak = peak_scales(len(per_source), changes)
     return np.asarray((per_source * share + np.where(per_source > 0, burst, 0.0)) * peak)
 
 
@@ -338,8 +349,8 @@ def check_volume(
     ``window_ps``, the packets of one window (:func:`window_packets`) exceed
     :data:`MAX_WINDOW_PACKETS`."""
     changes = list(scale_changes)
-    per_source = packets_per_source(plan, duration_ps)
-    per_source = per_source * mean_scales(len(per_source), duration_ps, changes)
+    sent = packets_per_source(plan, duration_ps)
+    per_source = sent * mean_scales(len(sent), duration_ps, changes)
     total = float(per_source.sum())
     if total > MAX_PACKETS:
         raise ScenarioError(
@@ -352,18 +363,24 @@ def check_volume(
         )
     if window_ps is None:
         return total
-    in_window = window_packets(plan, duration_ps, window_ps, changes)
+    in_window = _in_window(plan, sent, duration_ps, window_ps, changes)
     most = float(in_window.sum())
     if most > MAX_WINDOW_PACKETS:
         window = format_time(min(window_ps, duration_ps))
+        shortest = _in_window(plan, sent, duration_ps, MIN_WINDOW_PS, changes).sum()
+        shorter = (
+            f"a shorter window (at least {format_time(MIN_WINDOW_PS)}), "
+            if shortest <= MAX_WINDOW_PACKETS
+            else ""
+        )
         raise ScenarioError(
             Problem(
                 "simulation.window",
                 f"about {most:.3g} packets would be held at once in a window of {window} "
                 f"(most from {_most(plan, in_window)}); expected at most "
                 f"{MAX_WINDOW_PACKETS:.0e} packets in a window (they are all in memory "
-                f"together): a shorter window (at least {format_time(MIN_WINDOW_PS)}), "
-                "fewer sources, lower rates or larger packets (max_payload)",
+                f"together): {shorter}fewer sources, lower rates or larger packets "
+                "(max_payload)",
             )
         )
     return total
