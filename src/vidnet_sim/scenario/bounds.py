@@ -30,6 +30,7 @@ __all__ = [
     "MAX_WINDOWS",
     "MAX_WINDOW_PACKETS",
     "MIN_FPS",
+    "MIN_MOTION_MEAN_PS",
     "MIN_PACKET_RATE",
     "MIN_REPORT_INTERVAL_PS",
     "MIN_WINDOW_PS",
@@ -57,6 +58,10 @@ MAX_WINDOWS = 100_000_000
 MIN_REPORT_INTERVAL_PS = 10**9
 #: Most report epochs in a run (duration / report_interval).
 MAX_REPORT_EPOCHS = 100_000
+#: Shortest mean idle or motion period of a camera (ps), 1 ms: the state is read at each
+#: frame (4.2 ms apart at 240 fps), but the generator steps through every period between two
+#: frames: means of 1 ps took over a minute per simulated 100 ms of one camera.
+MIN_MOTION_MEAN_PS = 10**9
 
 # --------------------------------------------------------------------------- counts
 #: Most cameras in a scenario (all groups together, in every year of a growth plan): each
