@@ -504,13 +504,24 @@ def camera_problems(**group: Any) -> list[str]:
     return [str(p) for p in info.value.problems]
 
 
+def test_motion_periods_shorter_than_a_millisecond_are_refused() -> None:
+    """The generator steps through every idle and motion period between two frames: means of
+    1 ps took over a minute per simulated 100 ms of one camera (a run that never ends); the
+    state is read at frames, 4.2 ms apart at the most, so a mean under 1 ms is refused."""
+    assert camera_problems(motion={"idle_mean": "999us", "motion_mean": "1ps"}) == [
+        "cameras[0] (name=\"north\").motion.idle_mean: got '999us': must be at least '1ms'",
+        "cameras[0] (name=\"north\").motion.motion_mean: got '1ps': must be at least '1ms'",
+    ]
+    cameras({"motion": {"idle_mean": "1ms", "motion_mean": "1ms"}})  # (accepted)
+
+
 def test_bad_motion_and_day_night() -> None:
     assert camera_problems(
         streams=[{"name": "a", "destinations": ["ccc"]}],
         motion={"idle_mean": "0s", "bitrate_scale": 0},
         day_night={"day_start": "25h", "night_start": "19h"},
     ) == [
-        "cameras[0] (name=\"north\").motion.idle_mean: got '0s': must be greater than 0",
+        "cameras[0] (name=\"north\").motion.idle_mean: got '0s': must be at least '1ms'",
         'cameras[0] (name="north").motion.bitrate_scale: got 0: must be greater than 0',
         'cameras[0] (name="north").day_night.day_start: must be a time of day below 24h, got 25h',
         "cameras[0] (name=\"north\").streams[0].destinations[0]: got 'ccc': no node has this "

@@ -599,6 +599,39 @@ def test_an_engine_whose_upstream_part_raised_is_collected_and_its_thread_ends()
     assert not thread.is_alive()
 
 
+@pytest.mark.usefixtures("one_window_steps")
+@pytest.mark.parametrize("side", ["_up", "_down"])
+def test_after_a_memory_error_in_either_part_the_next_engine_is_exact(side: str) -> None:
+    """A ``MemoryError`` in U's step (on the second thread) or in D's (on this one) reaches
+    the caller, leaves no thread behind, and the next two-thread engine in the process gives
+    the one-thread statistics: nothing shared (the worker, the frame-slot table) is left
+    broken. (A real one, from the kernel's allocation under an address-space limit, behaved
+    the same on either side; the hang once seen after a memory outcome of the hostile fuzz
+    was its reference engine given 2.5e7 packets: docs/performance.md.)"""
+    plan = _deep_plan(multicast=False)
+    kw: dict[str, Any] = dict(warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=50 * US)
+    expected = _engine(plan, 1, **kw).finish()
+    real = getattr(CoreEngine, side)
+    calls = []
+
+    def failing(self: CoreEngine, *args: Any, **more: Any) -> Any:
+        calls.append(threading.current_thread().name)
+        if len(calls) == 3:
+            raise MemoryError("Allocation failed (probably too large).")
+        return real(self, *args, **more)
+
+    engine = _engine(plan, 2, **kw)
+    with mock.patch.object(CoreEngine, side, failing), pytest.raises(MemoryError):
+        engine.finish()
+    assert calls[2] == ("vidnet-upstream" if side == "_up" else "MainThread")
+    del engine
+    gc.collect()
+    assert not any(t.name == "vidnet-upstream" for t in threading.enumerate())
+    again = _engine(plan, 2, **kw)
+    assert stats_differences(again.finish(), expected) == []
+    assert again._worker is None
+
+
 def test_the_worker_stopped_from_its_own_thread_ends() -> None:
     """The engine's finalizer runs where its last reference goes, possibly on the worker's
     own thread: stopping from there ends the thread without joining itself."""

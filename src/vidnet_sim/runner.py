@@ -169,7 +169,7 @@ def compile_scenario(
         plan = build_plan(sc, base_dir)
         actions = scenario_actions(sc, plan)
         alarms = [(a.t_ps, a.sources, a.scale) for a in actions if a.scale is not None]
-        packets = check_volume(plan, sc.simulation.duration, alarms)
+        packets = check_volume(plan, sc.simulation.duration, alarms, sc.simulation.window)
         if core_limits:
             check_limits(plan, sc.simulation.window, sc.simulation.duration)
         return plan, actions, packets

@@ -1,9 +1,14 @@
 """How much a run would simulate, judged before it starts.
 
-Each source's mean packet rate (frames and their packets for a camera, the mean interval of
-the others, the rows of a trace) times the time it is on gives the packets of a run; a run
-of more than :data:`~vidnet_sim.scenario.bounds.MAX_PACKETS` is refused with the figure, the
-limit and the groups sending the most, before any engine is built.
+Each source's packets are counted the way ``traffic/generate.py`` sends them: a camera's
+frames (I- and P-frames apart) and a cbr source's packets whose times fall while it is on,
+a frame's packets at its mean size, an ``onoff`` source's on periods (a Pareto sojourn's mean
+cut at the run's length: with a shape near 1 most sojourns are far shorter than the mean), a
+Poisson source's mean rate, a trace's rows. A run of more than
+:data:`~vidnet_sim.scenario.bounds.MAX_PACKETS` is refused with the figure, the limit and the
+groups sending the most, before any engine is built; so is a run whose busiest window would
+hold more than :data:`~vidnet_sim.scenario.bounds.MAX_WINDOW_PACKETS` (a window's packets are
+in memory together). ``tests/test_volume.py`` checks the counts against the generator's.
 """
 
 from __future__ import annotations
@@ -15,9 +20,22 @@ import numpy.typing as npt
 
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.plan import NetworkPlan
-from vidnet_sim.scenario.bounds import MAX_PACKETS
+from vidnet_sim.scenario.bounds import MAX_PACKETS, MAX_WINDOW_PACKETS, MIN_WINDOW_PS
 from vidnet_sim.scenario.units import format_time
-from vidnet_sim.traffic.rows import KIND_BURST, KIND_CAMERA, KIND_TRACE, PS_PER_S
+from vidnet_sim.traffic.generate import DAY_PS
+from vidnet_sim.traffic.modulation import SOJOURN_CAP_PS
+from vidnet_sim.traffic.rows import (
+    BEH_DAY_NIGHT,
+    BEH_MOTION,
+    KIND_BURST,
+    KIND_CAMERA,
+    KIND_CBR,
+    KIND_ONOFF,
+    KIND_POISSON,
+    KIND_TRACE,
+    PS_PER_S,
+)
+from vidnet_sim.traffic.sources import SourceTable
 
 __all__ = [
     "ScaleChange",
@@ -27,8 +45,10 @@ __all__ = [
     "mean_scales",
     "packet_rates",
     "packets_per_source",
+    "peak_scales",
     "position_parents",
     "position_rates",
+    "window_packets",
 ]
 
 #: ``(time ps, sources, bitrate scale from then on)``: an alarm's start (scale > 1) or end (1).
@@ -61,31 +81,126 @@ def _on_seconds(plan: NetworkPlan, duration_ps: int) -> npt.NDArray[np.float64]:
     return np.asarray(np.maximum(stop - start, 0.0) / PS_PER_S, np.float64)
 
 
+def _ticks(
+    anchor_ps: npt.NDArray[np.float64],
+    period_ps: npt.NDArray[np.float64],
+    t_ps: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """How many of the times ``anchor + floor(k x period)``, ``k = 0, 1, ...``, fall before
+    ``t_ps`` (a camera's frames, a cbr source's packets): ``ceil((t - anchor) / period)``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.ceil(np.maximum(t_ps - anchor_ps, 0.0) / period_ps), np.float64)
+
+
+def _camera_packets(
+    s: SourceTable, start_ps: npt.NDArray[np.float64], stop_ps: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """The packets each camera sends in ``[start, stop)``: frame ``k`` at
+    ``anchor + k / fps`` (:func:`_ticks`), an I-frame when ``(k + gop_offset) % gop == 0``
+    (counted exactly: a run shorter than a GOP may hold only an I-frame), cut into
+    ``ceil(size / max_payload)`` packets (at most ``size / max_payload + 1``). The sizes are
+    their means (P-frame ``p_mean``, I-frame ``ip_ratio`` times it), or the GOP's mean frame
+    if more (motion and alarms may change the GOP: every frame an I-frame of the mean
+    size), times the mean multiplier of motion and night (:func:`_behaviour_scales`)."""
+    anchor = np.asarray(s.anchor_ps, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame_ps = np.asarray(s.fps_den, np.float64) * PS_PER_S / np.asarray(s.fps_num)
+    first = _ticks(anchor, frame_ps, start_ps)
+    end = np.maximum(_ticks(anchor, frame_ps, stop_ps), first)
+    gop = np.maximum(np.asarray(s.gop, np.float64), 1.0)
+    offset = np.asarray(s.gop_offset, np.float64) - 1.0
+    i_frames = np.floor((end + offset) / gop) - np.floor((first + offset) / gop)
+    p_frames = end - first - i_frames
+    p_mean = np.asarray(s.p_mean_bytes, np.float64)
+    ratio = np.asarray(s.ip_ratio, np.float64)
+    by_kind = i_frames * p_mean * ratio + p_frames * p_mean
+    average = (end - first) * p_mean * (gop - 1.0 + ratio) / gop  # (a GOP changed by motion)
+    payload = np.maximum(np.asarray(s.max_payload, np.float64), 1.0)
+    frame_bytes = np.maximum(by_kind, average) * _behaviour_scales(s)
+    return np.asarray(frame_bytes / payload + (end - first), np.float64)
+
+
+def _behaviour_scales(s: SourceTable) -> npt.NDArray[np.float64]:
+    """Each source's mean bitrate multiplier from camera behaviour: ``motion_scale`` for the
+    share of time in motion (``mean_1 / (mean_0 + mean_1)``), ``night_scale`` for the share
+    of the day that is night; 1 without them."""
+    flags = np.asarray(s.beh_flags)
+    m0, m1 = np.asarray(s.mod_mean0_ps, np.float64), np.asarray(s.mod_mean1_ps, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        in_motion = np.nan_to_num(m1 / (m0 + m1))
+    motion = 1.0 + in_motion * (np.asarray(s.motion_scale, np.float64) - 1.0)
+    night = np.mod(np.asarray(s.dn_day_ps) - np.asarray(s.dn_night_ps), DAY_PS) / DAY_PS
+    at_night = 1.0 + night * (np.asarray(s.dn_night_scale, np.float64) - 1.0)
+    return np.asarray(
+        np.where((flags & BEH_MOTION) != 0, motion, 1.0)
+        * np.where((flags & BEH_DAY_NIGHT) != 0, at_night, 1.0),
+        np.float64,
+    )
+
+
+def _sojourn_mean(
+    mean_ps: npt.NDArray[np.float64], shape: npt.NDArray[np.float64], t_ps: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """The mean of ``min(X, t)`` for a sojourn ``X`` of the modulating process
+    (``traffic/modulation.py``): exponential of mean ``mean`` (shape 0) or Pareto of shape
+    ``a`` and minimum ``x_m = mean (a - 1) / a``, ``x_m (1 + (1 - (x_m / t)^(a-1)) / (a - 1))``
+    (``t`` when ``t <= x_m``). Cut at ``t`` because a renewal process counts its sojourns in
+    a run of ``t`` by their length there: with a shape near 1 the plain mean (dominated by
+    sojourns far longer than any run) would count several times too few."""
+    t = np.minimum(t_ps, SOJOURN_CAP_PS)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        a = np.where(shape > 1.0, shape, 2.0)
+        x_m = mean_ps * (a - 1.0) / a
+        pareto = x_m * (1.0 + (1.0 - (x_m / t) ** (a - 1.0)) / (a - 1.0))
+        pareto = np.where(t <= x_m, t, pareto)
+        expo = mean_ps * -np.expm1(-t / mean_ps)
+    return np.asarray(np.where(shape > 1.0, pareto, expo), np.float64)
+
+
+def _onoff_packets(s: SourceTable, on_ps: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The packets an ``onoff`` source sends while on for ``on_ps``: one at the start of
+    each on period and one per ``interval`` after it, ``ceil(on / interval)`` per on period
+    (at most ``on / interval + 1``), over as many on/off cycles as fit (each sojourn's mean
+    cut at ``on_ps``: :func:`_sojourn_mean`)."""
+    on = _sojourn_mean(np.asarray(s.mod_mean1_ps, np.float64), np.asarray(s.mod_shape1), on_ps)
+    off = _sojourn_mean(np.asarray(s.mod_mean0_ps, np.float64), np.asarray(s.mod_shape0), on_ps)
+    interval = np.maximum(np.asarray(s.interval_ps, np.float64), 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cycles = on_ps / (on + off)
+    return np.asarray(np.where(on_ps > 0, cycles * (on / interval + 1.0), 0.0), np.float64)
+
+
 def packets_per_source(plan: NetworkPlan, duration_ps: int) -> npt.NDArray[np.float64]:
     """The mean number of packets each source sends in a run of ``duration_ps`` (every
-    destination's copy counted, a multicast tree once; bitrate scale 1)."""
+    destination's copy counted, a multicast tree once; bitrate scale 1), counted the way
+    ``traffic/generate.py`` sends them: a camera's frames and a cbr source's packets are the
+    ones whose times fall in the source's time on (a run of 1 ps sends a camera's first frame
+    whole), an ``onoff`` source's its on periods' (:func:`_onoff_packets`)."""
     s = plan.sources
     n = len(s)
     if n == 0:
         return np.zeros(0)
     kind = np.asarray(s.kind)
     on_s = _on_seconds(plan, duration_ps)
+    start = np.minimum(np.asarray(s.start_ps, np.float64), duration_ps)
+    stop = start + on_s * PS_PER_S
+    anchor = np.asarray(s.anchor_ps, np.float64)
     rate = np.zeros(n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        # cameras: frames per second x (mean frame / payload + 1) packets
-        fps = np.asarray(s.fps_num, np.float64) / np.asarray(s.fps_den, np.float64)
-        gop = np.maximum(np.asarray(s.gop, np.float64), 1.0)
-        frame = np.asarray(s.p_mean_bytes) * (gop - 1 + np.asarray(s.ip_ratio)) / gop
-        per_frame = frame / np.maximum(np.asarray(s.max_payload, np.float64), 1.0) + 1.0
-        rate = np.where(kind == KIND_CAMERA, fps * per_frame, rate)
-        # constant intervals (cbr, onoff while on) and mean gaps (poisson, bursts)
-        interval = np.asarray(s.interval_ps, np.float64)
+        # mean gaps (poisson, bursts)
         gap = np.asarray(s.mean_gap_ps, np.float64)
         per_gap = np.where(kind == KIND_BURST, np.asarray(s.burst_packets, np.float64), 1.0)
-        others = (kind != KIND_CAMERA) & (kind != KIND_TRACE)
-        rate = np.where(others & (gap > 0), per_gap * PS_PER_S / gap, rate)
-        rate = np.where(others & (gap <= 0) & (interval > 0), PS_PER_S / interval, rate)
-    packets = rate * on_s
+        rate = np.where(
+            (kind == KIND_POISSON) | (kind == KIND_BURST), per_gap * PS_PER_S / gap, rate
+        )
+    packets = np.nan_to_num(rate, posinf=0.0) * on_s
+    # cameras: the I- and P-frames in their time on, each (mean size / payload + 1) packets
+    packets = np.where(kind == KIND_CAMERA, _camera_packets(s, start, stop), packets)
+    # cbr: the packets in its time on; onoff: its on periods'
+    interval = np.maximum(np.asarray(s.interval_ps, np.float64), 1.0)
+    cbr = _ticks(anchor, interval, stop) - _ticks(anchor, interval, start)
+    packets = np.where(kind == KIND_CBR, cbr, packets)
+    packets = np.where(kind == KIND_ONOFF, _onoff_packets(s, on_s * PS_PER_S), packets)
     # traces: their rows, once or once per period
     rows = np.asarray(s.trace_end, np.float64) - np.asarray(s.trace_start, np.float64)
     period = np.asarray(s.trace_period_ps, np.float64)
@@ -177,29 +292,95 @@ def feeder_runs(plan: NetworkPlan) -> npt.NDArray[np.float64]:
     return np.asarray(np.bincount(pairs // span, minlength=n), np.float64)
 
 
-def check_volume(
-    plan: NetworkPlan, duration_ps: int, scale_changes: Iterable[ScaleChange] = ()
-) -> float:
-    """The packets a run of ``duration_ps`` would send (:func:`packets_per_source`, each
-    source's count times its mean bitrate scale under the alarms ``scale_changes``, which
-    counts a camera's per-frame packet as scaled too: a little high), summed; a
-    :class:`ScenarioError` when they exceed :data:`MAX_PACKETS`."""
-    per_source = packets_per_source(plan, duration_ps)
-    per_source = per_source * mean_scales(len(per_source), duration_ps, scale_changes)
-    total = float(per_source.sum())
-    if total <= MAX_PACKETS:
-        return total
+def peak_scales(n: int, changes: Iterable[ScaleChange]) -> npt.NDArray[np.float64]:
+    """Each of ``n`` sources' largest bitrate scale under the alarms ``changes`` (at least 1)."""
+    peak = np.ones(n)
+    for _t, sources, scale in changes:
+        peak[sources] = np.maximum(peak[sources], scale)
+    return peak
+
+
+def _most(plan: NetworkPlan, per_source: npt.NDArray[np.float64]) -> str:
+    """The three groups sending the most of ``per_source``, with their figures."""
     by_group: dict[str, float] = {}
     for i, packets in enumerate(per_source):
         name = plan.group_names[int(plan.sources.group[i])]
         by_group[name] = by_group.get(name, 0.0) + float(packets)
     top = sorted(by_group.items(), key=lambda kv: -kv[1])[:3]
-    most = ", ".join(f"{name!r} {packets:.3g}" for name, packets in top)
-    raise ScenarioError(
-        Problem(
-            "simulation.duration",
-            f"about {total:.3g} packets would be simulated in {format_time(duration_ps)} "
-            f"(most from {most}); expected at most {MAX_PACKETS:.0e} packets in a run: "
-            "a shorter duration, fewer sources or lower rates",
+    return ", ".join(f"{name!r} {packets:.3g}" for name, packets in top)
+
+
+def window_packets(
+    plan: NetworkPlan, duration_ps: int, window_ps: int, scale_changes: Iterable[ScaleChange] = ()
+) -> npt.NDArray[np.float64]:
+    """Each source's packets in its busiest window of ``window_ps`` (at most the run): its
+    packets of the run (:func:`packets_per_source`) in proportion to the window, plus its
+    largest burst (:func:`burst_packets`: a camera's I-frame) whole, times its peak bitrate
+    scale (:func:`peak_scales`), every copy counted."""
+    per_source = packets_per_source(plan, duration_ps)
+    return _in_window(plan, per_source, duration_ps, window_ps, list(scale_changes))
+
+
+def _in_window(
+    plan: NetworkPlan,
+    per_source: npt.NDArray[np.float64],
+    duration_ps: int,
+    window_ps: int,
+    changes: list[ScaleChange],
+) -> npt.NDArray[np.float64]:
+    """:func:`window_packets` from the run's ``per_source`` packets."""
+    window = min(window_ps, duration_ps)
+    share = window / duration_ps if duration_ps > 0 else 1.0
+    burst = burst_packets(plan) * _copies(plan)
+    peak = peak_scales(len(per_source), changes)
+    return np.asarray((per_source * share + np.where(per_source > 0, burst, 0.0)) * peak)
+
+
+def check_volume(
+    plan: NetworkPlan,
+    duration_ps: int,
+    scale_changes: Iterable[ScaleChange] = (),
+    window_ps: int | None = None,
+) -> float:
+    """The packets a run of ``duration_ps`` would send (:func:`packets_per_source`, each
+    source's count times its mean bitrate scale under the alarms ``scale_changes``, which
+    counts a camera's per-frame packet as scaled too: a little high), summed; a
+    :class:`ScenarioError` when they exceed :data:`MAX_PACKETS`, or when, with
+    ``window_ps``, the packets of one window (:func:`window_packets`) exceed
+    :data:`MAX_WINDOW_PACKETS`."""
+    changes = list(scale_changes)
+    sent = packets_per_source(plan, duration_ps)
+    per_source = sent * mean_scales(len(sent), duration_ps, changes)
+    total = float(per_source.sum())
+    if total > MAX_PACKETS:
+        raise ScenarioError(
+            Problem(
+                "simulation.duration",
+                f"about {total:.3g} packets would be simulated in {format_time(duration_ps)} "
+                f"(most from {_most(plan, per_source)}); expected at most {MAX_PACKETS:.0e} "
+                "packets in a run: a shorter duration, fewer sources or lower rates",
+            )
         )
-    )
+    if window_ps is None:
+        return total
+    in_window = _in_window(plan, sent, duration_ps, window_ps, changes)
+    most = float(in_window.sum())
+    if most > MAX_WINDOW_PACKETS:
+        window = format_time(min(window_ps, duration_ps))
+        shortest = _in_window(plan, sent, duration_ps, MIN_WINDOW_PS, changes).sum()
+        shorter = (
+            f"a shorter window (at least {format_time(MIN_WINDOW_PS)}), "
+            if shortest <= MAX_WINDOW_PACKETS
+            else ""
+        )
+        raise ScenarioError(
+            Problem(
+                "simulation.window",
+                f"about {most:.3g} packets would be held at once in a window of {window} "
+                f"(most from {_most(plan, in_window)}); expected at most "
+                f"{MAX_WINDOW_PACKETS:.0e} packets in a window (they are all in memory "
+                f"together): {shorter}fewer sources, lower rates or larger packets "
+                "(max_payload)",
+            )
+        )
+    return total

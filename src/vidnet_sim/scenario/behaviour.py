@@ -8,15 +8,15 @@ new (they only change frame sizes and I-frame positions, which are source behavi
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
+from vidnet_sim.scenario.bounds import MIN_MOTION_MEAN_PS
 from vidnet_sim.scenario.fields import (
     BitrateScale,
     Gop,
     Model,
-    PositiveTime,
     Time,
     parse_time,
     raise_rules,
@@ -43,8 +43,8 @@ class Motion(Model):
     modelled.
     """
 
-    idle_mean: PositiveTime = parse_time("10min")
-    motion_mean: PositiveTime = parse_time("30s")
+    idle_mean: Annotated[Time, Field(ge=MIN_MOTION_MEAN_PS)] = parse_time("10min")
+    motion_mean: Annotated[Time, Field(ge=MIN_MOTION_MEAN_PS)] = parse_time("30s")
     bitrate_scale: BitrateScale = 2.5
     gop: Gop | None = None
 

@@ -28,7 +28,9 @@ __all__ = [
     "MAX_SIGMA",
     "MAX_WEIGHT",
     "MAX_WINDOWS",
+    "MAX_WINDOW_PACKETS",
     "MIN_FPS",
+    "MIN_MOTION_MEAN_PS",
     "MIN_PACKET_RATE",
     "MIN_REPORT_INTERVAL_PS",
     "MIN_WINDOW_PS",
@@ -56,6 +58,10 @@ MAX_WINDOWS = 100_000_000
 MIN_REPORT_INTERVAL_PS = 10**9
 #: Most report epochs in a run (duration / report_interval).
 MAX_REPORT_EPOCHS = 100_000
+#: Shortest mean idle or motion period of a camera (ps), 1 ms: the state is read at each
+#: frame (4.2 ms apart at 240 fps), but the generator steps through every period between two
+#: frames: means of 1 ps took over a minute per simulated 100 ms of one camera.
+MIN_MOTION_MEAN_PS = 10**9
 
 # --------------------------------------------------------------------------- counts
 #: Most cameras in a scenario (all groups together, in every year of a growth plan): each
@@ -73,6 +79,10 @@ MAX_ROUTE_HOPS = 2**25
 #: Most packets one run may emit (mean rates x duration, before alarms): at the core's
 #: 10-30 million packet-hops per second such a run already takes hours.
 MAX_PACKETS = 10**10
+#: Most packets one window may hold (the sources' packets of a window at their peak bitrate
+#: scale, a camera's I-frame whole): a window's packets are all in memory at once, about
+#: 250 bytes each on a two-hop route (a 1 ps run holds each camera's first frame whole).
+MAX_WINDOW_PACKETS = 2 * 10**7
 
 # --------------------------------------------------------------------------- traffic
 #: Smallest camera frame rate (frames/s): one frame every 100 s.
