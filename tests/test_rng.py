@@ -14,7 +14,20 @@ import pytest
 from vidnet_sim.traffic.rng import source_key, source_keys, uniform, uniforms
 
 NAMES = ["cam[0]", "north[12]/live", "", "é/ü ☃", "x" * 300, "d9-19[49]", "0", "a\x00b"]
-SEEDS = [0, 1, 11, 2**32 - 1, 2**32, 2**63 - 1, 2**64, 2**96 + 7, 2**127, 2**128, 2**200 + 5]
+SEEDS = [
+    0,
+    1,
+    11,
+    2**32 - 1,
+    2**32,
+    2**63 - 1,
+    2**64,
+    2**96 + 7,
+    2**127,
+    2**128,
+    2**200 + 5,
+    3**1000,
+]
 
 
 def seed_sequence_key(seed: int, name: str, index: int) -> int:

@@ -64,7 +64,8 @@ def route_flows(sources: SourceTable, groups: GroupInfo, links: LinkTable, route
         o = node_index[origin]
         first = len(flow_source)
         for d_name in dests:
-            path = route(o, node_index[d_name])
+            d = node_index[d_name]
+            path = route(o, d)
             if not path:
                 g = int(sources.group[s])
                 if (groups.names[g], d_name) not in reported:
@@ -72,7 +73,7 @@ def route_flows(sources: SourceTable, groups: GroupInfo, links: LinkTable, route
                     problems.append(_unreachable(groups.paths[g], origin, d_name, path))
                 continue
             flow_source.append(s)
-            flow_dest.append(node_index[d_name])
+            flow_dest.append(d)
             route_links += path
             route_start.append(len(route_links))
         if len(route_links) > MAX_ROUTE_HOPS:

@@ -101,17 +101,21 @@ def _route(
     """Explicit route if given (for a camera: from its attach node), else the fewest-hop
     path of the destination's forwarding tree (``trees`` caches them, and the paths from
     the nodes a path has passed: the rest of the paths through them)."""
-    if (o, d) in explicit:
-        return explicit[(o, d)]
-    first = single_out.get(o)
-    if first is not None and (dst[first], d) in explicit:  # a camera's access link
-        return [first, *explicit[(dst[first], d)]]
-    if d not in trees:
-        trees[d] = (next_hops_to(graph, d), {d: []})
-    nxt, rest = trees[d]
-    if nxt[o] < 0:
+    if explicit:
+        if (o, d) in explicit:
+            return explicit[(o, d)]
+        first = single_out.get(o)
+        if first is not None and (dst[first], d) in explicit:  # a camera's access link
+            return [first, *explicit[(dst[first], d)]]
+    tree = trees.get(d)
+    if tree is None:
+        tree = trees[d] = (next_hops_to(graph, d), {d: []})
+    nxt, rest = tree
+    link = nxt[o]
+    if link < 0:
         return None if o != d else []
-    return [nxt[o], *_rest_of_path(dst[nxt[o]], nxt, rest, dst)]
+    after = rest.get(dst[link])
+    return [link, *(after if after is not None else _rest_of_path(dst[link], nxt, rest, dst))]
 
 
 def _rest_of_path(

@@ -100,13 +100,14 @@ def source_keys(seed: int, names: Sequence[str], index: int = 0) -> npt.NDArray[
     index))``, computed for every name at once."""
     digests = b"".join(hashlib.blake2b(n.encode("utf-8"), digest_size=8).digest() for n in names)
     content = np.frombuffer(digests, dtype="<u8").astype(np.uint64)
-    n = len(names)
     run = _uint32_words(seed)  # the entropy, padded to the pool size before a spawn key
     run += [0] * (_POOL_SIZE - len(run))
-    words: list[U32] = [np.full(n, w, np.uint32) for w in run]
+    # the words every name shares are arrays of one (broadcast): a seed of many words costs
+    # no memory per name
+    words: list[U32] = [np.array([w], np.uint32) for w in run]
     words.append((content & np.uint64(_MASK32)).astype(np.uint32))
     words.append((content >> np.uint64(32)).astype(np.uint32))
-    words += [np.full(n, w, np.uint32) for w in _uint32_words(index)]
+    words += [np.array([w], np.uint32) for w in _uint32_words(index)]
     pool = _mix_entropy(words)
     state = []
     hash_const = _INIT_B  # generate_state(1, uint64): two uint32 words drawn from the pool
@@ -132,7 +133,8 @@ def _uint32_words(value: int) -> list[int]:
 
 
 def _mix_entropy(entropy: list[U32]) -> list[U32]:
-    """SeedSequence's pool of 4 words from ``entropy`` (at least 4 words, each an array)."""
+    """SeedSequence's pool of 4 words from ``entropy`` (at least 4 words, each an array of
+    one value or of one value per name)."""
     hash_const = _INIT_A
 
     def hashmix(value: U32) -> U32:
