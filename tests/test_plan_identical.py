@@ -5,14 +5,16 @@ The sources' columns and keys, the trees' layouts and the link order are built o
 ``data/plan_digests.json`` hash every field of the :class:`NetworkPlan` of each case below
 (arrays with their dtypes and shapes, lists with their items' types, the source table field by
 field) or the message of the :class:`ScenarioError` that refused it. They were recorded with
-the per-item code, at commit d739bd3, before the array code replaced it:
+this file and the per-item code of commit d739bd3, before the array code replaced it:
 
-    PYTHONPATH=src:tests python tests/test_plan_identical.py --record
+    git archive d739bd3 src | tar -x -C /tmp/base
+    PYTHONPATH=/tmp/base/src:tests python tests/test_plan_identical.py --record
 
-The cases: every example scenario (each year of its growth plan), the scenarios of
-``tests/data`` and ``tests/data/cli``, the hand-written hostile cases and 60 drawn ones of
-``tests/hostile.py`` (seeds 0, 1 and 2**63 - 1, up to two streams, motion, day and night,
-traces, services, failures, GOPs of 1...).
+(a new case is recorded the same way, with that code). The cases: every example scenario
+(each year of its growth plan), the scenarios of ``tests/data`` and ``tests/data/cli``, the
+hand-written hostile cases and 60 drawn ones of ``tests/hostile.py`` (seeds 0, 1 and
+2**63 - 1, motion, traces, generic sources, failures, growth, GOPs of 1...) and
+:data:`FEATURES` (camera streams, day and night, services).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import numpy as np
 import pytest
 
 from hostile import FIXED, Case, hostile_cases
+from test_services import BASE
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.network.plan import NetworkPlan, build_plan
 from vidnet_sim.runner import with_overrides
@@ -46,20 +49,9 @@ DRAWN = (20260, 60)
 #: Camera streams, motion, day and night, random and aligned phases, multicast, services:
 #: what the drawn cases lack. Run with seeds of one, two and seven 32-bit words.
 FEATURES: dict[str, Any] = {
-    "simulation": {"duration": "10s"},
-    "nodes": [
-        {"id": "site"},
-        {"id": "edge"},
-        {"id": "core"},
-        {"id": "cc", "kind": "control_centre"},
-        {"id": "gw", "kind": "gateway"},
-    ],
-    "links": [
-        {"a": "site", "b": "core", "rate": "1Gbps"},
-        {"a": "edge", "b": "core", "rate": "1Gbps"},
-        {"a": "core", "b": "cc", "rate": "10Gbps"},
-        {"a": "core", "b": "gw", "rate": "10Gbps"},
-    ],
+    **BASE,
+    "nodes": [*BASE["nodes"], {"id": "edge"}],
+    "links": [*BASE["links"], {"a": "edge", "b": "core", "rate": "1Gbps"}],
     "cameras": [
         {
             "name": "north",

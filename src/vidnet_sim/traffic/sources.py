@@ -76,7 +76,7 @@ F64 = npt.NDArray[np.float64]
 #: IP packet.
 EXPONENTIAL_MAX_BYTES = 65_535
 U64 = npt.NDArray[np.uint64]
-#: A column of the table while it is put together (its dtype is :data:`_COLUMNS`').
+#: A column of the table while it is put together (its dtype is in :data:`_COLUMNS`).
 Column = npt.NDArray[Any]
 
 
