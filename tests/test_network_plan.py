@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import random
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,18 @@ import pytest
 import vidnet_sim.network.flows as flows_module
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.network.failures import Failures, plan_failures
-from vidnet_sim.network.flows import route_flows
-from vidnet_sim.network.layouts import Positions, lay_out_trees
+from vidnet_sim.network.flows import Flows, route_flows
+from vidnet_sim.network.layouts import Layouts, Positions, lay_out_trees
 from vidnet_sim.network.links import DEFAULT_BUFFER_BYTES, build_links
 from vidnet_sim.network.order import link_order
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.network.qos import SCHED_FIFO, compile_qos, fifo_qos
-from vidnet_sim.network.routing import scenario_router
+from vidnet_sim.network.routing import (
+    LinkGraph,
+    next_hops_to,
+    scenario_router,
+    topological_order,
+)
 from vidnet_sim.scenario import load_scenario, parse_scenario_dict
 from vidnet_sim.scenario.groups import scenario_groups
 from vidnet_sim.scenario.model import Scenario
@@ -271,3 +277,104 @@ def test_routes_too_long_together_are_refused_while_routing(monkeypatch: Any) ->
     (problem,) = err.value.problems
     assert problem.path == 'cameras[59] (name="c59")'
     assert f"more than {total - 1:,} links" in problem.message
+
+
+# --------------------------------------------------------------------------- over arrays
+def random_flows(rng: random.Random, n_sources: int, n_links: int) -> Flows:
+    """Flows of random routes (any links, up to 12 hops), some sources multicast to several
+    destinations sharing the first links of their routes."""
+    flow_source: list[int] = []
+    starts, links = [0], []
+    source_flow_start, tree_source, source_tree_start = [0], [], [0]
+    tree_flows: list[tuple[int, ...]] = []
+    for s in range(n_sources):
+        trunk = [rng.randrange(n_links) for _ in range(rng.randrange(1, 6))]
+        first = len(flow_source)
+        for _ in range(rng.choice([1, 1, 2, 3, 5])):
+            branch = [rng.randrange(n_links) for _ in range(rng.randrange(0, 7))]
+            links += (trunk[: rng.randrange(1, len(trunk) + 1)] + branch)[:12]
+            starts.append(len(links))
+            flow_source.append(s)
+        end = len(flow_source)
+        source_flow_start.append(end)
+        trees = (
+            [tuple(range(first, end))] if rng.random() < 0.4 else [(f,) for f in range(first, end)]
+        )
+        tree_source += [s] * len(trees)
+        tree_flows += trees
+        source_tree_start.append(len(tree_source))
+    return Flows(
+        tuple(flow_source), tuple(flow_source), tuple(starts), tuple(links),
+        tuple(source_flow_start), tuple(tree_source), tuple(source_tree_start), tuple(tree_flows),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_layouts_over_arrays_are_the_tries_laid_one_by_one(seed: int) -> None:
+    flows = random_flows(random.Random(seed), 60, [3, 8, 40][seed % 3])
+    pos = Positions()  # the per-tree code: every tree by add_tree, in order
+    roots = [pos.add_tree([(f, flows.route(f)) for f in fl]) for fl in flows.tree_flows]
+    want, got = pos.freeze(roots), lay_out_trees(flows)
+    for f in dataclasses.fields(want):
+        a, b = getattr(want, f.name), getattr(got, f.name)
+        assert a.dtype == b.dtype and a.tolist() == b.tolist(), f.name
+    # the edges: each position's link feeds each of its children's, walked one by one
+    walked = {
+        (link, int(want.pos_link[c]))
+        for p, link in enumerate(want.pos_link.tolist())
+        if link >= 0
+        for c in children(want, p)
+    }
+    assert got.edges() == walked
+    assert got.edge_array().tolist() == sorted(map(list, walked))
+
+
+def children(lay: Layouts, p: int) -> list[int]:
+    out, c = [], int(lay.pos_first_child[p])
+    while c >= 0:
+        out.append(c)
+        c = int(lay.pos_sibling[c])
+    return out
+
+
+def bfs_next_hops(n_nodes: int, in_links: list[list[tuple[int, int]]], dst: int) -> list[int]:
+    """Breadth-first search from ``dst`` one node at a time (the per-item code)."""
+    nxt, seen, frontier = [-1] * n_nodes, [False] * n_nodes, [dst]
+    seen[dst] = True
+    while frontier:
+        following = []
+        for v in frontier:
+            for link, u in in_links[v]:
+                if not seen[u]:
+                    seen[u] = True
+                    nxt[u] = link
+                    following.append(u)
+        frontier = following
+    return nxt
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_forwarding_over_arrays_is_the_search_node_by_node(seed: int) -> None:
+    rng = random.Random(seed)
+    n_nodes = rng.choice([2, 5, 30, 200])
+    n_links = rng.randrange(1, 4 * n_nodes)
+    src = np.array([rng.randrange(n_nodes) for _ in range(n_links)], np.int64)
+    dst = np.array([rng.randrange(n_nodes) for _ in range(n_links)], np.int64)
+    works = np.array([rng.random() < 0.8 for _ in range(n_links)])
+    ids = np.flatnonzero(works)
+    in_links: list[list[tuple[int, int]]] = [[] for _ in range(n_nodes)]
+    for i in ids.tolist():
+        in_links[int(dst[i])].append((i, int(src[i])))
+    graph = LinkGraph.of(n_nodes, ids, src, dst)
+    for d in range(n_nodes):
+        assert next_hops_to(graph, d) == bfs_next_hops(n_nodes, in_links, d)
+
+
+def test_topological_order_of_a_set_and_of_an_array_agree() -> None:
+    rng = random.Random(3)
+    edges = {(a, b) for a in range(50) for b in range(a + 1, 50) if rng.random() < 0.05}
+    order = topological_order(50, edges)
+    assert order == topological_order(50, np.array(sorted(edges) * 2, np.int64))
+    where = {link: i for i, link in enumerate(order)}
+    assert all(where[a] < where[b] for a, b in edges)
+    assert topological_order(3, set()) == [0, 1, 2]

@@ -53,8 +53,9 @@ class Failures:
 
 def plan_failures(scenario: Scenario, links: LinkTable) -> Failures:
     """The failures of ``scenario``'s events over ``links``."""
-    links_of = links.by_owner()
-    intervals: list[list[tuple[int, int]]] = [[] for _ in range(links.n_links)]
+    failing = any(ev.kind == "failure" for ev in scenario.events)
+    links_of = links.by_owner() if failing else {}
+    intervals: dict[int, list[tuple[int, int]]] = {}  # the down intervals of failing links
     events: list[tuple[int, int, str]] = []
     event_index: list[int] = []
     failed_links: list[tuple[int, ...]] = []
@@ -66,7 +67,7 @@ def plan_failures(scenario: Scenario, links: LinkTable) -> Failures:
         k = len(failed_links)
         failed_links.append(tuple(links_of[ev.link]))
         for li in links_of[ev.link]:
-            intervals[li].append((ev.at, ev.end))
+            intervals.setdefault(li, []).append((ev.at, ev.end))
         event_index.append(i)
         events.append((ev.at, ev.end, f"failure of {ev.link}"))
         t = ev.at + ev.convergence
@@ -76,16 +77,16 @@ def plan_failures(scenario: Scenario, links: LinkTable) -> Failures:
             label = f"{ev.link} restored: routes revert"
             changes.append((t, len(changes), RouteChange(t, k, False, label)))
     changes.sort(key=lambda c: (c[0], c[1]))
-    fail_start = [0]
+    count = np.zeros(links.n_links + 1, np.int64)  # count[l + 1]: intervals of link l
     fail_down: list[int] = []
     fail_up: list[int] = []
-    for iv in intervals:
-        for a, b in sorted(iv):
+    for li in sorted(intervals):
+        for a, b in sorted(intervals[li]):
             fail_down.append(a)
             fail_up.append(b)
-        fail_start.append(len(fail_down))
+        count[li + 1] = len(intervals[li])
     return Failures(
-        fail_start=np.array(fail_start, np.int64),
+        fail_start=np.cumsum(count),
         fail_down=np.array(fail_down, np.int64),
         fail_up=np.array(fail_up, np.int64),
         failure_events=events,

@@ -57,31 +57,35 @@ def route_flows(sources: SourceTable, groups: GroupInfo, links: LinkTable, route
     tree_source: list[int] = []
     tree_flows: list[tuple[int, ...]] = []
     source_tree_start = [0]
-    for s, origin in enumerate(sources.origin_nodes):
+    multicast = sources.multicast.tolist()
+    for s, (origin, dests) in enumerate(
+        zip(sources.origin_nodes, sources.destinations, strict=True)
+    ):
         o = node_index[origin]
-        src_flows: list[int] = []
-        for d_name in sources.destinations[s]:
-            path = route(o, node_index[d_name])
+        first = len(flow_source)
+        for d_name in dests:
+            d = node_index[d_name]
+            path = route(o, d)
             if not path:
                 g = int(sources.group[s])
                 if (groups.names[g], d_name) not in reported:
                     reported.add((groups.names[g], d_name))
                     problems.append(_unreachable(groups.paths[g], origin, d_name, path))
                 continue
-            src_flows.append(len(flow_source))
             flow_source.append(s)
-            flow_dest.append(node_index[d_name])
-            route_links.extend(path)
+            flow_dest.append(d)
+            route_links += path
             route_start.append(len(route_links))
-            if len(route_links) > MAX_ROUTE_HOPS:
-                raise ScenarioError([_too_many_hops(groups.paths[int(sources.group[s])])])
-        source_flow_start.append(len(flow_source))
-        trees = (
-            [src_flows] if bool(sources.multicast[s]) and src_flows else [[f] for f in src_flows]
-        )
-        for fl in trees:
+        if len(route_links) > MAX_ROUTE_HOPS:
+            raise ScenarioError([_too_many_hops(groups.paths[int(sources.group[s])])])
+        end = len(flow_source)
+        source_flow_start.append(end)
+        if multicast[s] and end > first:  # one tree of all the source's flows
             tree_source.append(s)
-            tree_flows.append(tuple(fl))
+            tree_flows.append(tuple(range(first, end)))
+        else:  # a tree per flow
+            tree_source += [s] * (end - first)
+            tree_flows += [(f,) for f in range(first, end)]
         source_tree_start.append(len(tree_source))
     if problems:
         raise ScenarioError(problems)

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vidnet_sim.network.flows import Flows
+from vidnet_sim.network.routing import unique_pairs
 
 I64 = npt.NDArray[np.int64]
 
@@ -33,15 +34,29 @@ class Layouts:
 
     def edges(self) -> set[tuple[int, int]]:
         """Link-dependency edges ("a feeds b") of every layout."""
-        out: set[tuple[int, int]] = set()
-        for p, link in enumerate(self.pos_link.tolist()):
-            if link < 0:
-                continue
-            c = int(self.pos_first_child[p])
-            while c >= 0:
-                out.add((link, int(self.pos_link[c])))
-                c = int(self.pos_sibling[c])
-        return out
+        return set(zip(*self.edge_array().T.tolist(), strict=True))
+
+    def edge_array(self) -> I64:
+        """The link-dependency edges of every layout, each once, as rows ``(a, b)`` of an
+        ``(E, 2)`` array in increasing order."""
+        parent = self.parents()
+        child = np.flatnonzero(parent >= 0)
+        a = self.pos_link[parent[child]]
+        keep = a >= 0  # the root is no link
+        return unique_pairs(a[keep], self.pos_link[child[keep]])
+
+    def parents(self) -> I64:
+        """The parent position of each position; -1 at roots."""
+        parent = np.full(len(self.pos_link), -1, np.int64)
+        has = np.flatnonzero(self.pos_first_child >= 0)
+        children = self.pos_first_child[has]
+        parent[children] = has
+        while children.size:  # each child's next sibling shares its parent
+            siblings = self.pos_sibling[children]
+            children, siblings = children[siblings >= 0], siblings[siblings >= 0]
+            parent[siblings] = parent[children]
+            children = siblings
+        return parent
 
 
 class Positions:
@@ -127,10 +142,47 @@ class Positions:
 
 
 def lay_out_trees(flows: Flows) -> Layouts:
-    """One layout per tree, from its flows' initial routes, in tree order."""
-    positions = Positions()
-    roots = [positions.add_tree([(f, flows.route(f)) for f in fl]) for fl in flows.tree_flows]
-    return positions.freeze(roots)
+    """One layout per tree, from its flows' initial routes, in tree order: what
+    :meth:`Positions.add_tree` lays out for each tree in turn.
+
+    The layout of a tree of one flow (each unicast tree) is a chain: its root, then a
+    position on each link of the route, the flow delivered at the last; those are laid out
+    over arrays, every tree at once. A tree of several flows is laid out on its own by
+    :meth:`Positions.add_tree` and moved to its place."""
+    route_start = np.array(flows.flow_route_start, np.int64)
+    route_links = np.array(flows.route_links, np.int64)
+    n_trees = len(flows.tree_flows)
+    single = np.array([len(fl) == 1 for fl in flows.tree_flows], np.bool_)
+    flow = np.array([fl[0] for fl in flows.tree_flows], np.int64)
+    size = np.where(single, 1 + route_start[flow + 1] - route_start[flow], 0)
+    others: dict[int, Layouts] = {}
+    for t in np.flatnonzero(~single).tolist():
+        alone = Positions()
+        alone.add_tree([(f, flows.route(f)) for f in flows.tree_flows[t]])
+        others[t] = alone.freeze([0])
+        size[t] = len(others[t].pos_link)
+    end = np.cumsum(size)
+    root = end - size
+    tree = np.repeat(np.arange(n_trees), size)
+    pos = np.arange(len(tree))
+    hop = pos - root[tree]  # 0 at the root, i at the i-th link of a chain
+    chain = single[tree]
+    last = chain & (pos == end[tree] - 1)
+    on_link = chain & (hop > 0)
+    link = np.full(len(tree), -1, np.int64)
+    link[on_link] = route_links[route_start[flow[tree[on_link]]] + hop[on_link] - 1]
+    first_child = np.where(chain & ~last, pos + 1, -1)
+    sibling = np.full(len(tree), -1, np.int64)
+    deliver = np.where(last, flow[tree], -1)
+    subtree_end = end[tree]
+    for t, lay in others.items():
+        at = slice(int(root[t]), int(end[t]))
+        link[at] = lay.pos_link
+        first_child[at] = np.where(lay.pos_first_child >= 0, lay.pos_first_child + root[t], -1)
+        sibling[at] = np.where(lay.pos_sibling >= 0, lay.pos_sibling + root[t], -1)
+        deliver[at] = lay.pos_deliver
+        subtree_end[at] = lay.pos_end + root[t]
+    return Layouts(root, link, first_child, sibling, deliver, subtree_end)
 
 
 __all__ = ["Layouts", "Positions", "lay_out_trees"]

@@ -95,29 +95,41 @@ def build_links(scenario: Scenario) -> LinkTable:
             rows.append(
                 _Row(name, u, v, link.rate, p, bb, bp, not link.blocked, lid, link.scheduler)
             )
-    for cam in scenario.cameras:
-        p = _delay_ps(cam.access_delay, cam.access_length, per_km)
-        for i in range(cam.count):
-            cname = camera_name(cam, i)
-            name = f"{cname}->{cam.attach}"
-            u, v = len(nodes), node_index[cam.attach]
-            bb, bp = cam.access_buffer, -1
-            if cam.access_buffer_packets is not None:
-                bb, bp = -1, cam.access_buffer_packets
-            rows.append(_Row(name, u, v, cam.access_rate, p, bb, bp, True, name, None))
-            nodes.append(cname)
+    columns = [list(column) for column in zip(*rows, strict=True)] or [[] for _ in _Row._fields]
+    table = dict(zip(_Row._fields, columns, strict=True))
+    for cam in scenario.cameras:  # a column at a time: a city has thousands of cameras
+        cameras = [camera_name(cam, i) for i in range(cam.count)]
+        names = [f"{c}->{cam.attach}" for c in cameras]
+        bb, bp = cam.access_buffer, -1
+        if cam.access_buffer_packets is not None:
+            bb, bp = -1, cam.access_buffer_packets
+        same = {
+            "dst": node_index[cam.attach],
+            "rate_bps": cam.access_rate,
+            "prop_ps": _delay_ps(cam.access_delay, cam.access_length, per_km),
+            "buffer_bytes": bb,
+            "buffer_packets": bp,
+            "usable": True,
+            "scheduler": None,
+        }
+        for key, value in same.items():
+            table[key] += [value] * cam.count
+        table["name"] += names
+        table["owner"] += names
+        table["src"] += range(len(nodes), len(nodes) + cam.count)
+        nodes += cameras
     return LinkTable(
         node_names=tuple(nodes),
-        names=tuple(r.name for r in rows),
-        src=tuple(r.src for r in rows),
-        dst=tuple(r.dst for r in rows),
-        rate_bps=tuple(r.rate_bps for r in rows),
-        prop_ps=tuple(r.prop_ps for r in rows),
-        buffer_bytes=tuple(r.buffer_bytes for r in rows),
-        buffer_packets=tuple(r.buffer_packets for r in rows),
-        usable=tuple(r.usable for r in rows),
-        owner=tuple(r.owner for r in rows),
-        scheduler=tuple(r.scheduler for r in rows),
+        names=tuple(table["name"]),
+        src=tuple(table["src"]),
+        dst=tuple(table["dst"]),
+        rate_bps=tuple(table["rate_bps"]),
+        prop_ps=tuple(table["prop_ps"]),
+        buffer_bytes=tuple(table["buffer_bytes"]),
+        buffer_packets=tuple(table["buffer_packets"]),
+        usable=tuple(table["usable"]),
+        owner=tuple(table["owner"]),
+        scheduler=tuple(table["scheduler"]),
     )
 
 

@@ -23,7 +23,7 @@ def link_order(link_names: Sequence[str], layouts: Layouts, where: str) -> npt.N
     one cycle, when the graph is cyclic.
     """
     try:
-        order = topological_order(len(link_names), layouts.edges())
+        order = topological_order(len(link_names), layouts.edge_array())
     except CycleError as exc:
         cyc = " -> ".join(link_names[i] for i in exc.cycle + exc.cycle[:1])
         raise ScenarioError(

@@ -69,6 +69,8 @@ def reroute(ctx: RerouteContext, layouts: Layouts, failures: Failures) -> Rerout
     Raises :class:`ScenarioError` when a failure whose ``on_unreachable`` is ``"error"``
     leaves traffic without a path.
     """
+    if not failures.changes:
+        return Reroutes(layouts, [], [])
     state = _State(ctx, failures, Positions(layouts), list(layouts.tree_pos0.tolist()))
     switches = [sw for ch in failures.changes if (sw := state.apply(ch)) is not None]
     if state.problems:

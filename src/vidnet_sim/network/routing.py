@@ -13,12 +13,36 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+import numpy.typing as npt
+
 if TYPE_CHECKING:
     from vidnet_sim.network.links import LinkTable
     from vidnet_sim.scenario.model import Scenario
 
 #: ``route(origin, destination)``: directed link indices, or None when unreachable.
 RouteFn = Callable[[int, int], "list[int] | None"]
+
+
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class LinkGraph:
+    """Directed links as arrays by the node they lead to: the links into node ``v`` are
+    ``in_link[in_start[v]:in_start[v + 1]]`` in increasing order, from the nodes
+    ``in_from[...]`` beside them."""
+
+    in_start: I64
+    in_link: I64
+    in_from: I64
+
+    @staticmethod
+    def of(n_nodes: int, link_ids: I64, src: I64, dst: I64) -> LinkGraph:
+        """The graph of links ``link_ids`` (increasing) of the links ``src[i] -> dst[i]``."""
+        by_head = link_ids[np.argsort(dst[link_ids], kind="stable")]
+        in_start = np.searchsorted(dst[by_head], np.arange(n_nodes + 1))
+        return LinkGraph(in_start, by_head, src[by_head])
 
 
 @dataclass(frozen=True)
@@ -32,18 +56,22 @@ class Router:
         """Routing over the links that work: without ``failed`` links, and with the blocked
         (protection) links usable while any link has failed."""
         links = self.links
-        out_links: list[list[tuple[int, int]]] = [[] for _ in links.node_names]
-        in_links: list[list[tuple[int, int]]] = [[] for _ in links.node_names]
-        for i in range(links.n_links):
-            if i in failed or not (links.usable[i] or failed):
-                continue
-            out_links[links.src[i]].append((i, links.dst[i]))
-            in_links[links.dst[i]].append((i, links.src[i]))
-        trees: dict[int, list[int]] = {}
+        src = np.array(links.src, np.int64)
+        dst = np.array(links.dst, np.int64)
+        works = np.array(links.usable, np.bool_) | bool(failed)
+        works[sorted(failed)] = False
+        ids = np.flatnonzero(works)
+        graph = LinkGraph.of(len(links.node_names), ids, src, dst)
+        trees: dict[int, tuple[list[int], dict[int, list[int]]]] = {}
         explicit = {k: v for k, v in self.explicit.items() if not failed.intersection(v)}
+        single_out: dict[int, int] = {}  # a node's only working link out (a camera's access)
+        if explicit:
+            count = np.bincount(src[ids], minlength=len(links.node_names))
+            alone = count[src[ids]] == 1
+            single_out = dict(zip(src[ids][alone].tolist(), ids[alone].tolist(), strict=True))
 
         def route(o: int, d: int) -> list[int] | None:
-            return _route(o, d, explicit, trees, in_links, out_links, links.dst)
+            return _route(o, d, explicit, trees, graph, single_out, links.dst)
 
         return route
 
@@ -52,7 +80,7 @@ def scenario_router(scenario: Scenario, links: LinkTable) -> Router:
     """The :class:`Router` of ``scenario``'s links and explicit routes."""
     node_index = links.node_index()
     link_by_pair: dict[tuple[int, int], int] = {}
-    for i in range(links.n_links):
+    for i in range(links.n_links if scenario.routes else 0):
         link_by_pair.setdefault((links.src[i], links.dst[i]), i)
     explicit: dict[tuple[int, int], list[int]] = {}
     for r in scenario.routes:
@@ -65,29 +93,44 @@ def _route(
     o: int,
     d: int,
     explicit: dict[tuple[int, int], list[int]],
-    trees: dict[int, list[int]],
-    in_links: list[list[tuple[int, int]]],
-    out_links: list[list[tuple[int, int]]],
+    trees: dict[int, tuple[list[int], dict[int, list[int]]]],
+    graph: LinkGraph,
+    single_out: dict[int, int],
     dst: Sequence[int],
 ) -> list[int] | None:
     """Explicit route if given (for a camera: from its attach node), else the fewest-hop
-    path of the destination's forwarding tree (``trees`` caches them)."""
-    if (o, d) in explicit:
-        return explicit[(o, d)]
-    first = out_links[o]
-    if len(first) == 1 and (dst[first[0][0]], d) in explicit:  # a camera's access link
-        return [first[0][0], *explicit[(dst[first[0][0]], d)]]
-    if d not in trees:
-        trees[d] = next_hops_to(len(in_links), in_links, d)
-    nxt = trees[d]
-    path: list[int] = []
-    node = o
-    while node != d:
-        link = nxt[node]
-        if link < 0:
-            return None
-        path.append(link)
-        node = dst[link]
+    path of the destination's forwarding tree (``trees`` caches them, and the paths from
+    the nodes a path has passed: the rest of the paths through them)."""
+    if explicit:
+        if (o, d) in explicit:
+            return explicit[(o, d)]
+        first = single_out.get(o)
+        if first is not None and (dst[first], d) in explicit:  # a camera's access link
+            return [first, *explicit[(dst[first], d)]]
+    tree = trees.get(d)
+    if tree is None:
+        tree = trees[d] = (next_hops_to(graph, d), {d: []})
+    nxt, rest = tree
+    link = nxt[o]
+    if link < 0:
+        return None if o != d else []
+    after = rest.get(dst[link])
+    return [link, *(after if after is not None else _rest_of_path(dst[link], nxt, rest, dst))]
+
+
+def _rest_of_path(
+    node: int, nxt: list[int], rest: dict[int, list[int]], dst: Sequence[int]
+) -> list[int]:
+    """The path from ``node`` (reached by a path, so on the tree) along the forwarding
+    tree ``nxt``; ``rest`` holds those known, and gets the new ones."""
+    walked: list[int] = []
+    while node not in rest:
+        walked.append(node)
+        node = dst[nxt[node]]
+    path = rest[node]
+    for v in reversed(walked):
+        path = [nxt[v], *path]
+        rest[v] = path
     return path
 
 
@@ -102,77 +145,90 @@ def shortest_path(
 
     ``out_links[node]`` lists ``(link, next_node)`` pairs.
     """
-    in_links: list[list[tuple[int, int]]] = [[] for _ in range(n_nodes)]
-    to_node: dict[int, int] = {}
-    for u, row in enumerate(out_links):
-        for link, v in row:
-            in_links[v].append((link, u))
-            to_node[link] = v
-    for row in in_links:
-        row.sort()
-    nxt = next_hops_to(n_nodes, in_links, dst)
+    rows = sorted((link, u, v) for u, row in enumerate(out_links) for link, v in row)
+    ids = np.array([link for link, _, _ in rows], np.int64).reshape(-1)
+    span = int(ids.max()) + 1 if ids.size else 0
+    tail = np.zeros(span, np.int64)
+    head = np.zeros(span, np.int64)
+    tail[ids] = [u for _, u, _ in rows]
+    head[ids] = [v for _, _, v in rows]
+    nxt = next_hops_to(LinkGraph.of(n_nodes, ids, tail, head), dst)
     path: list[int] = []
     node = src
     while node != dst:
         if nxt[node] < 0:
             return None
         path.append(nxt[node])
-        node = to_node[nxt[node]]
+        node = int(head[nxt[node]])
     return path
 
 
-def next_hops_to(
-    n_nodes: int,
-    in_links: Sequence[Sequence[tuple[int, int]]],
-    dst: int,
-) -> list[int]:
+def next_hops_to(graph: LinkGraph, dst: int) -> list[int]:
     """Destination-based forwarding: for every node, the link it uses towards ``dst``.
 
-    A breadth-first search from ``dst`` over reversed links (``in_links[node]`` lists
-    ``(link, previous_node)`` pairs, in increasing link order) gives every node a fewest-hop
-    path; among equal-length paths the first discovered wins, deterministically. All flows
-    to one destination then follow one tree, as IP forwarding does. ``-1``: no path.
+    A breadth-first search from ``dst`` over reversed links, level by level, over arrays:
+    every node gets a fewest-hop path; among equal-length paths the first discovered wins
+    (nodes of the level before in the order they were discovered, each one's links in
+    increasing order), deterministically. All flows to one destination then follow one tree,
+    as IP forwarding does. ``-1``: no path.
     """
-    nxt = [-1] * n_nodes
-    seen = [False] * n_nodes
+    n_nodes = len(graph.in_start) - 1
+    nxt = np.full(n_nodes, -1, np.int64)
+    seen = np.zeros(n_nodes, np.bool_)
     seen[dst] = True
-    frontier = [dst]
-    while frontier:
-        following: list[int] = []
-        for v in frontier:
-            for link, u in in_links[v]:
-                if not seen[u]:
-                    seen[u] = True
-                    nxt[u] = link
-                    following.append(u)
-        frontier = following
-    return nxt
+    frontier = np.array([dst], np.int64)
+    while frontier.size:
+        lo, hi = graph.in_start[frontier], graph.in_start[frontier + 1]
+        count = hi - lo
+        # every link into the frontier, node by node, each node's in link order
+        at = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))
+        node, link = graph.in_from[at], graph.in_link[at]
+        new = ~seen[node]
+        node, link = node[new], link[new]
+        _, first = np.unique(node, return_index=True)
+        first.sort()  # the order of discovery
+        frontier = node[first]
+        nxt[frontier] = link[first]
+        seen[frontier] = True
+    return nxt.tolist()
 
 
-def topological_order(n_links: int, edges: set[tuple[int, int]]) -> list[int]:
-    """Kahn's algorithm over the link-dependency graph ``edges`` ("a feeds b").
+def topological_order(
+    n_links: int, edges: set[tuple[int, int]] | npt.NDArray[np.int64]
+) -> list[int]:
+    """Kahn's algorithm over the link-dependency graph ``edges`` ("a feeds b"): a set of
+    pairs, or their rows ``(a, b)`` in an ``(E, 2)`` array.
 
     Returns an order of all ``n_links`` links (smallest index first among ready links), or,
     when the graph has a cycle, raises :class:`CycleError` carrying one cycle.
     """
-    succ: list[list[int]] = [[] for _ in range(n_links)]
-    indeg = [0] * n_links
-    for a, b in sorted(edges):
-        succ[a].append(b)
-        indeg[b] += 1
+    given = np.array(sorted(edges) if isinstance(edges, set) else edges, np.int64).reshape(-1, 2)
+    pairs = unique_pairs(given[:, 0], given[:, 1])  # by a, then b; each edge once
+    bounds = np.searchsorted(pairs[:, 0], np.arange(n_links + 1)).tolist()
+    heads = pairs[:, 1].tolist()  # a's successors: heads[bounds[a]:bounds[a + 1]]
+    indeg = np.bincount(pairs[:, 1], minlength=n_links).tolist()
     ready = [i for i in range(n_links) if indeg[i] == 0]
     heapq.heapify(ready)
     order: list[int] = []
     while ready:
         a = heapq.heappop(ready)
         order.append(a)
-        for b in succ[a]:
+        for b in heads[bounds[a] : bounds[a + 1]]:
             indeg[b] -= 1
             if indeg[b] == 0:
                 heapq.heappush(ready, b)
     if len(order) < n_links:
+        succ = [heads[lo:hi] for lo, hi in itertools.pairwise(bounds)]
         raise CycleError(_find_cycle(succ, [i for i in range(n_links) if indeg[i] > 0]))
     return order
+
+
+def unique_pairs(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The distinct pairs ``(a[i], b[i])`` of non-negative integers, as the rows of an
+    ``(E, 2)`` array in increasing order (by ``a``, then ``b``)."""
+    span = int(b.max()) + 1 if b.size else 1
+    code = np.unique(a * span + b)
+    return np.stack([code // span, code % span], axis=1)
 
 
 class CycleError(Exception):
@@ -204,10 +260,12 @@ def _find_cycle(succ: list[list[int]], remaining: list[int]) -> list[int]:
 
 __all__ = [
     "CycleError",
+    "LinkGraph",
     "RouteFn",
     "Router",
     "next_hops_to",
     "scenario_router",
     "shortest_path",
     "topological_order",
+    "unique_pairs",
 ]

@@ -11,11 +11,13 @@ Each row belongs to a statistics group (:mod:`vidnet_sim.scenario.groups`).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +32,7 @@ from vidnet_sim.scenario.groups import (
 from vidnet_sim.scenario.model import CameraGroup, Scenario, Source
 from vidnet_sim.scenario.services import DEFAULT_PARETO_SHAPE
 from vidnet_sim.scenario.trace import load_trace, trace_period_ps
-from vidnet_sim.traffic.rng import source_key, uniform
+from vidnet_sim.traffic.rng import STREAM_GOP_OFFSET, STREAM_PHASE, source_keys, uniforms
 from vidnet_sim.traffic.rows import (
     BEH_DAY_NIGHT,
     BEH_MOTION,
@@ -74,6 +76,8 @@ F64 = npt.NDArray[np.float64]
 #: IP packet.
 EXPONENTIAL_MAX_BYTES = 65_535
 U64 = npt.NDArray[np.uint64]
+#: A column of the table while it is put together (its dtype is in :data:`_COLUMNS`).
+Column = npt.NDArray[Any]
 
 
 @dataclass
@@ -258,11 +262,16 @@ def build_sources(
     base_dir: Path | None = None,
 ) -> SourceTable:
     """Flatten the scenario's camera groups, generic sources and services into a
-    :class:`SourceTable`."""
+    :class:`SourceTable`.
+
+    A camera group's rows are computed as arrays, all its cameras at once
+    (:func:`_camera_block`); trace cameras, generic sources and services one
+    :class:`SourceRow` at a time."""
     seed = scenario.simulation.seed
     default_header = scenario.conventions.header_bytes
     group_index = {g: i for i, g in enumerate(groups)}
-    rows: list[SourceRow] = []
+    blocks: list[_Block] = []
+    rows: list[SourceRow] = []  # rows not yet in a block
     choice_values: list[int] = []
     choice_cum: list[float] = []
     trace_t: list[npt.NDArray[np.int64]] = []
@@ -281,30 +290,13 @@ def build_sources(
         trace_size.append(s)
         n_trace += len(t)
 
-    for cam in scenario.cameras:
+    for k, cam in enumerate(scenario.cameras):
         if cam.replays_trace:
             rows += _trace_camera_rows(cam, group_index[cam.name], seed, header_of, add_trace)
-            continue
-        streams = camera_streams(cam)
-        stream_groups = [group_index[stream_group_name(cam, st)] for st in streams]
-        for i in range(cam.count):
-            cname = camera_name(cam, i)
-            cam_key = source_key(seed, cname, 0)
-            for st, g in zip(streams, stream_groups, strict=True):
-                name = cname if st.suffix is None else f"{cname}/{st.suffix}"
-                row = new_row(
-                    seed,
-                    name,
-                    cname,
-                    st.destinations,
-                    g,
-                    KIND_CAMERA,
-                    header_of(cam.header_bytes),
-                    cam.start,
-                    cam.stop,
-                )
-                _camera_row(row, cam, st, cam_key)
-                rows.append(row)
+        elif k == 0 or scenario.cameras[k - 1].replays_trace:  # the first of a run of groups
+            run = list(itertools.takewhile(lambda c: not c.replays_trace, scenario.cameras[k:]))
+            blocks += [_rows_block(rows), _camera_block(run, group_index, seed, header_of)]
+            rows = []
 
     for src in scenario.sources:
         g = group_index[src.name]
@@ -353,66 +345,209 @@ def build_sources(
             link_rate,
             f'services[{i}] (name="{svc.name}")',
         )
+    blocks.append(_rows_block(rows))
 
-    def icol(key: str) -> I64:
-        return np.array([getattr(r, key) for r in rows], dtype=np.int64)
-
-    def fcol(key: str) -> F64:
-        return np.array([getattr(r, key) for r in rows], dtype=np.float64)
-
-    periods = [frame_time_ps(0, 1, r.fps_num, r.fps_den) for r in rows if r.kind == KIND_CAMERA]
+    col: dict[str, Column] = {
+        c: np.concatenate([b.columns[c] for b in blocks]).astype(dtype, copy=False)
+        for c, dtype in _COLUMNS.items()
+    }
+    camera = col["kind"] == KIND_CAMERA
+    rates = set(zip(col["fps_num"][camera].tolist(), col["fps_den"][camera].tolist(), strict=True))
     return SourceTable(
-        names=[str(r.name) for r in rows],
-        origin_nodes=[str(r.origin) for r in rows],
-        destinations=[list(r.dests) for r in rows],
-        group=icol("group"),
-        kind=icol("kind"),
-        key=np.array([r.key for r in rows], dtype=np.uint64),
-        header_bytes=icol("header"),
-        anchor_ps=icol("anchor"),
-        fps_num=icol("fps_num"),
-        fps_den=icol("fps_den"),
-        gop=icol("gop"),
-        gop_offset=icol("gop_offset"),
-        p_mean_bytes=fcol("p_mean"),
-        ip_ratio=fcol("ip_ratio"),
-        p_sigma=fcol("p_sigma"),
-        i_sigma=fcol("i_sigma"),
-        max_payload=icol("max_payload"),
-        interval_ps=icol("interval"),
-        mean_gap_ps=fcol("mean_gap"),
-        size_kind=icol("size_kind"),
-        size_a=icol("size_a"),
-        size_b=icol("size_b"),
+        names=[name for b in blocks for name in b.names],
+        origin_nodes=[origin for b in blocks for origin in b.origins],
+        destinations=[dests for b in blocks for dests in b.destinations],
+        group=col["group"],
+        kind=col["kind"],
+        key=col["key"],
+        header_bytes=col["header"],
+        anchor_ps=col["anchor"],
+        fps_num=col["fps_num"],
+        fps_den=col["fps_den"],
+        gop=col["gop"],
+        gop_offset=col["gop_offset"],
+        p_mean_bytes=col["p_mean"],
+        ip_ratio=col["ip_ratio"],
+        p_sigma=col["p_sigma"],
+        i_sigma=col["i_sigma"],
+        max_payload=col["max_payload"],
+        interval_ps=col["interval"],
+        mean_gap_ps=col["mean_gap"],
+        size_kind=col["size_kind"],
+        size_a=col["size_a"],
+        size_b=col["size_b"],
         choice_values=np.array(choice_values, dtype=np.int64),
         choice_cum=np.array(choice_cum, dtype=np.float64),
-        trace_start=icol("trace_start"),
-        trace_end=icol("trace_end"),
-        trace_period_ps=icol("trace_period"),
+        trace_start=col["trace_start"],
+        trace_end=col["trace_end"],
+        trace_period_ps=col["trace_period"],
         trace_t=np.concatenate(trace_t) if trace_t else np.zeros(0, np.int64),
         trace_size=np.concatenate(trace_size) if trace_size else np.zeros(0, np.int64),
-        start_ps=icol("start"),
-        stop_ps=icol("stop"),
-        multicast=np.array([r.multicast for r in rows], dtype=np.bool_),
-        frame_period_max_ps=max(periods, default=0),
-        beh_flags=icol("beh_flags"),
-        motion_scale=fcol("motion_scale"),
-        motion_gop=icol("motion_gop"),
-        dn_day_ps=icol("dn_day"),
-        dn_night_ps=icol("dn_night"),
-        dn_tod0_ps=icol("dn_tod0"),
-        dn_night_scale=fcol("dn_night_scale"),
-        mod_key=np.array(
-            [r.key if r.mod_key is None else r.mod_key for r in rows], dtype=np.uint64
-        ),
-        mod_t0_ps=icol("mod_t0"),
-        mod_mean0_ps=fcol("mod_mean0"),
-        mod_mean1_ps=fcol("mod_mean1"),
-        mod_shape0=fcol("mod_shape0"),
-        mod_shape1=fcol("mod_shape1"),
-        burst_packets=icol("burst_packets"),
-        burst_delay_ps=icol("burst_delay"),
+        start_ps=col["start"],
+        stop_ps=col["stop"],
+        multicast=col["multicast"],
+        frame_period_max_ps=max((frame_time_ps(0, 1, n, d) for n, d in rates), default=0),
+        beh_flags=col["beh_flags"],
+        motion_scale=col["motion_scale"],
+        motion_gop=col["motion_gop"],
+        dn_day_ps=col["dn_day"],
+        dn_night_ps=col["dn_night"],
+        dn_tod0_ps=col["dn_tod0"],
+        dn_night_scale=col["dn_night_scale"],
+        mod_key=col["mod_key"],
+        mod_t0_ps=col["mod_t0"],
+        mod_mean0_ps=col["mod_mean0"],
+        mod_mean1_ps=col["mod_mean1"],
+        mod_shape0=col["mod_shape0"],
+        mod_shape1=col["mod_shape1"],
+        burst_packets=col["burst_packets"],
+        burst_delay_ps=col["burst_delay"],
     )
+
+
+#: The dtype of each column of :class:`SourceRow` (its name, origin and destinations aside).
+_COLUMNS: dict[str, type] = {
+    f.name: {
+        "int": np.int64,
+        "float": np.float64,
+        "bool": np.bool_,
+        "np.uint64": np.uint64,
+        "np.uint64 | None": np.uint64,
+    }[str(f.type)]
+    for f in fields(SourceRow)
+    if f.name not in ("name", "origin", "dests")
+}
+
+
+@dataclass
+class _Block:
+    """Consecutive rows of the table: their names, origins, destinations and columns."""
+
+    names: list[str]
+    origins: list[str]
+    destinations: list[list[str]]
+    columns: dict[str, Column]
+
+
+def _rows_block(rows: list[SourceRow]) -> _Block:
+    """The block of ``rows``; a row's ``mod_key`` is its own key unless it names another."""
+    columns: dict[str, Column] = {
+        c: np.array([getattr(r, c) for r in rows], dtype=dtype)
+        for c, dtype in _COLUMNS.items()
+        if c != "mod_key"
+    }
+    columns["mod_key"] = np.array(
+        [r.key if r.mod_key is None else r.mod_key for r in rows], dtype=np.uint64
+    )
+    return _Block(
+        [str(r.name) for r in rows],
+        [str(r.origin) for r in rows],
+        [list(r.dests) for r in rows],
+        columns,
+    )
+
+
+def _camera_block(
+    cams: list[CameraGroup],
+    group_index: dict[str, int],
+    seed: int,
+    header_of: Callable[[int | None], int],
+) -> _Block:
+    """The rows of consecutive camera groups (none replaying traces), group by group, camera
+    by camera, each camera's streams in order, computed as arrays over every camera.
+
+    A stream's constant columns come from its template row (:func:`_stream_template`); its
+    key is its name's; a random phase draws ``(key, STREAM_PHASE, 0)`` (the first frame,
+    within one frame period) and ``(key, STREAM_GOP_OFFSET, 0)`` (the place in the GOP);
+    motion keys the modulating process by the camera's name, so that every stream of a camera
+    sees the same motion."""
+    templates: list[SourceRow] = []
+    random: list[bool] = []  # per template: a random phase
+    period: list[float] = []  # per template: the frame period, ps
+    names: list[str] = []
+    origins: list[str] = []
+    destinations: list[list[str]] = []
+    template_of_row: list[I64] = []
+    camera_of_row: list[I64] = []  # index into motion_cameras; -1: the row's own key
+    motion_cameras: list[str] = []
+    for cam in cams:
+        streams = camera_streams(cam)
+        first = len(templates)
+        for st in streams:
+            templates.append(
+                _stream_template(cam, st, group_index[stream_group_name(cam, st)], header_of)
+            )
+            random.append(cam.phase == "random")
+            period.append(float(Fraction(PS_PER_S) / st.fps))
+        cameras = [camera_name(cam, i) for i in range(cam.count)]
+        names += [c if st.suffix is None else f"{c}/{st.suffix}" for c in cameras for st in streams]
+        origins += [c for c in cameras for _ in streams]
+        destinations += [list(st.destinations) for _ in cameras for st in streams]
+        template_of_row.append(np.tile(np.arange(first, len(templates)), cam.count))
+        own = np.full(cam.count * len(streams), -1, np.int64)
+        if cam.motion is not None and any(st.suffix is not None for st in streams):
+            own[:] = np.repeat(np.arange(cam.count) + len(motion_cameras), len(streams))
+            motion_cameras += cameras
+        camera_of_row.append(own)
+    spec = np.concatenate(template_of_row)
+    columns: dict[str, Column] = {c: v[spec] for c, v in _rows_block(templates).columns.items()}
+    keys = source_keys(seed, names)
+    mod_key = keys.copy()
+    by_camera = np.concatenate(camera_of_row)
+    mod_key[by_camera >= 0] = source_keys(seed, motion_cameras)[by_camera[by_camera >= 0]]
+    gop = columns["gop"]
+    phase = (uniforms(keys, STREAM_PHASE, 0) * np.array(period)[spec]).astype(np.int64)
+    gop_offset = (uniforms(keys, STREAM_GOP_OFFSET, 0) * gop).astype(np.int64) % gop
+    random_phase = np.array(random, np.bool_)[spec]
+    columns["key"] = keys
+    columns["mod_key"] = mod_key
+    columns["anchor"] = np.where(random_phase, columns["start"] + phase, columns["start"])
+    columns["gop_offset"] = np.where(random_phase, gop_offset, 0)
+    return _Block(names, origins, destinations, columns)
+
+
+def _stream_template(
+    cam: CameraGroup, st: StreamParams, group: int, header_of: Callable[[int | None], int]
+) -> SourceRow:
+    """The columns every camera's row of stream ``st`` shares: the GOP model, motion and
+    day/night (its name, key, phase and motion key are each camera's)."""
+    row = SourceRow(
+        name="",
+        origin="",
+        dests=[],
+        group=group,
+        kind=KIND_CAMERA,
+        key=np.uint64(0),
+        header=header_of(cam.header_bytes),
+        start=cam.start,
+        stop=-1 if cam.stop is None else cam.stop,
+        anchor=cam.start,
+        fps_num=st.fps.numerator,
+        fps_den=st.fps.denominator,
+        gop=st.gop,
+        p_mean=p_mean_bytes(st.bitrate_bps, st.fps, st.gop, st.ip_ratio),
+        ip_ratio=st.ip_ratio,
+        p_sigma=st.p_sigma,
+        i_sigma=st.i_sigma,
+        max_payload=st.max_payload,
+        multicast=st.multicast,
+    )
+    if cam.motion is not None:
+        m = cam.motion
+        row.beh_flags |= BEH_MOTION
+        row.mod_t0 = cam.start
+        row.mod_mean0 = float(m.idle_mean)
+        row.mod_mean1 = float(m.motion_mean)
+        row.motion_scale = m.bitrate_scale
+        row.motion_gop = m.gop or 0
+    if cam.day_night is not None:
+        dn = cam.day_night
+        row.beh_flags |= BEH_DAY_NIGHT
+        row.dn_day = dn.day_start
+        row.dn_night = dn.night_start
+        row.dn_tod0 = dn.time_of_day_at_start
+        row.dn_night_scale = dn.night_scale
+    return row
 
 
 def _trace_camera_rows(
@@ -445,45 +580,6 @@ def _trace_camera_rows(
     return rows
 
 
-def _camera_row(row: SourceRow, cam: CameraGroup, st: StreamParams, cam_key: np.uint64) -> None:
-    """Fill a camera stream's columns: GOP model, phase, motion and day/night."""
-    fps = st.fps
-    gop = st.gop
-    period = Fraction(PS_PER_S) / fps
-    phase = 0
-    gop_offset = 0
-    if cam.phase == "random":
-        phase = int(_uniform_py(row.key, 1, 0) * float(period))
-        gop_offset = int(_uniform_py(row.key, 2, 0) * gop) % gop
-    row.anchor = cam.start + phase
-    row.fps_num = fps.numerator
-    row.fps_den = fps.denominator
-    row.gop = gop
-    row.gop_offset = gop_offset
-    row.p_mean = p_mean_bytes(st.bitrate_bps, fps, gop, st.ip_ratio)
-    row.ip_ratio = st.ip_ratio
-    row.p_sigma = st.p_sigma
-    row.i_sigma = st.i_sigma
-    row.max_payload = st.max_payload
-    row.multicast = st.multicast
-    if cam.motion is not None:
-        m = cam.motion
-        row.beh_flags |= BEH_MOTION
-        row.mod_key = cam_key  # every stream of a camera sees the same motion
-        row.mod_t0 = cam.start
-        row.mod_mean0 = float(m.idle_mean)
-        row.mod_mean1 = float(m.motion_mean)
-        row.motion_scale = m.bitrate_scale
-        row.motion_gop = m.gop or 0
-    if cam.day_night is not None:
-        dn = cam.day_night
-        row.beh_flags |= BEH_DAY_NIGHT
-        row.dn_day = dn.day_start
-        row.dn_night = dn.night_start
-        row.dn_tod0 = dn.time_of_day_at_start
-        row.dn_night_scale = dn.night_scale
-
-
 def _onoff_row(row: SourceRow, src: Source) -> None:
     """The on/off columns of a generic ``onoff`` source (its own key and start)."""
     assert src.on_mean is not None and src.off_mean is not None
@@ -501,10 +597,6 @@ def _fastest_link_rate(scenario: Scenario) -> dict[str, int]:
         for node in (link.a, link.b):
             out[node] = max(out.get(node, 0), link.rate)
     return out
-
-
-def _uniform_py(key: np.uint64, stream: int, counter: int) -> float:
-    return float(uniform(key, stream, counter))
 
 
 def _size_params(src: Source, row: SourceRow, values: list[int], cum: list[float]) -> float:
