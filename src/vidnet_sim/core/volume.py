@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vidnet_sim.errors import Problem, ScenarioError
+from vidnet_sim.network.layouts import parent_positions
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.scenario.bounds import MAX_PACKETS, MAX_WINDOW_PACKETS, MIN_WINDOW_PS
 from vidnet_sim.scenario.units import format_time
@@ -264,19 +265,7 @@ def position_rates(
 
 def position_parents(plan: NetworkPlan) -> npt.NDArray[np.int64]:
     """Each position's parent position in its tree (-1 for a root)."""
-    n = len(plan.pos_link)
-    parent = np.full(n, -1, np.int64)
-    first = plan.pos_first_child.astype(np.int64)
-    has = np.flatnonzero(first >= 0)
-    parent[first[has]] = has
-    sib = plan.pos_sibling.astype(np.int64)
-    with_sib = np.flatnonzero(sib >= 0)
-    while True:  # a sibling's parent is its elder sibling's (chains as long as a fan-out)
-        todo = with_sib[(parent[with_sib] >= 0) & (parent[sib[with_sib]] < 0)]
-        if len(todo) == 0:
-            break
-        parent[sib[todo]] = parent[todo]
-    return parent
+    return parent_positions(plan.pos_first_child, plan.pos_sibling)
 
 
 def feeder_runs(plan: NetworkPlan) -> npt.NDArray[np.float64]:

@@ -32,31 +32,31 @@ class Layouts:
     pos_deliver: I64  # delivery flow at the link's far end, or -1
     pos_end: I64  # positions p .. pos_end[p]-1: p's subtree
 
-    def edges(self) -> set[tuple[int, int]]:
-        """Link-dependency edges ("a feeds b") of every layout."""
-        return set(zip(*self.edge_array().T.tolist(), strict=True))
-
     def edge_array(self) -> I64:
-        """The link-dependency edges of every layout, each once, as rows ``(a, b)`` of an
-        ``(E, 2)`` array in increasing order."""
-        parent = self.parents()
+        """The link-dependency edges ("a feeds b") of every layout, each once, as rows
+        ``(a, b)`` of an ``(E, 2)`` array in increasing order."""
+        parent = parent_positions(self.pos_first_child, self.pos_sibling)
         child = np.flatnonzero(parent >= 0)
         a = self.pos_link[parent[child]]
         keep = a >= 0  # the root is no link
         return unique_pairs(a[keep], self.pos_link[child[keep]])
 
-    def parents(self) -> I64:
-        """The parent position of each position; -1 at roots."""
-        parent = np.full(len(self.pos_link), -1, np.int64)
-        has = np.flatnonzero(self.pos_first_child >= 0)
-        children = self.pos_first_child[has]
-        parent[children] = has
-        while children.size:  # each child's next sibling shares its parent
-            siblings = self.pos_sibling[children]
-            children, siblings = children[siblings >= 0], siblings[siblings >= 0]
-            parent[siblings] = parent[children]
-            children = siblings
-        return parent
+
+def parent_positions(first_child: npt.NDArray[np.integer], sibling: npt.NDArray[np.integer]) -> I64:
+    """The parent position of each position of layouts whose first children and next
+    siblings are ``first_child`` and ``sibling`` (-1: none); -1 at roots."""
+    first_child = np.asarray(first_child, np.int64)
+    sibling = np.asarray(sibling, np.int64)
+    parent = np.full(len(first_child), -1, np.int64)
+    has = np.flatnonzero(first_child >= 0)
+    children = first_child[has]
+    parent[children] = has
+    while children.size:  # each child's next sibling shares its parent
+        siblings = sibling[children]
+        children, siblings = children[siblings >= 0], siblings[siblings >= 0]
+        parent[siblings] = parent[children]
+        children = siblings
+    return parent
 
 
 class Positions:
@@ -185,4 +185,4 @@ def lay_out_trees(flows: Flows) -> Layouts:
     return Layouts(root, link, first_child, sibling, deliver, subtree_end)
 
 
-__all__ = ["Layouts", "Positions", "lay_out_trees"]
+__all__ = ["Layouts", "Positions", "lay_out_trees", "parent_positions"]
