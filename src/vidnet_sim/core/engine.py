@@ -548,11 +548,20 @@ class CoreEngine:
         if self.do_log and self._log_sink is None:  # sorted like the reference's: by packet
             log = self._log[: self._parts[0].cursor[K.CU_LOG_N]]
             self.packet_log = log[np.lexsort((log[:, 2], log[:, 3], log[:, 1], log[:, 0]))]
-        return self.stats()
+        return self._statistics(handed_over=True)
 
     def stats(self) -> RunStats:
         """The statistics gathered so far."""
+        return self._statistics(handed_over=False)
+
+    def _statistics(self, handed_over: bool) -> RunStats:
+        """The statistics gathered so far; with ``handed_over`` (the run finished: nothing
+        writes them again) the histograms are the engine's own arrays, not copies. They are
+        the largest (groups x 7 296 buckets each), and a copy of fresh memory costs about
+        1.5 ms per MiB in page faults on this virtual machine: 5 to 7 % of peers case e's run
+        (docs/performance.md, "Statistics handed over")."""
         self._catch_up()
+        own = _same if handed_over else _copy
         plan = self.plan
         g, _ = self._group_stats()
         ls = self._lstat
@@ -577,8 +586,8 @@ class CoreEngine:
             latency_max_ps=g[K.GS_LMAX].copy(),
             frame_latency_min_ps=g[K.GS_FLMIN].copy(),
             frame_latency_max_ps=g[K.GS_FLMAX].copy(),
-            packet_hist=self._phist.copy(),
-            frame_hist=self._fhist.copy(),
+            packet_hist=own(self._phist),
+            frame_hist=own(self._fhist),
             link_names=list(plan.link_names),
             link_src=[names[i] for i in plan.link_src],
             link_dst=[names[i] for i in plan.link_dst],
@@ -598,7 +607,7 @@ class CoreEngine:
             group_class=plan.group_class.copy(),
             packets_failed=g[K.GS_FAILED].copy(),
             link_fail_drops=ls[K.LS_FAIL].copy(),
-            **self._epoch_stats(),
+            **self._epoch_stats(own),
             latency_sum_ps=self._sums(K.GS_LSUM),
             frame_latency_sum_ps=self._sums(K.GS_FLSUM),
             link_wait_sum_ps=ls[K.LS_WAIT].copy(),
@@ -640,8 +649,9 @@ class CoreEngine:
         out[:] = [int(c) * K.SUM_UNIT + int(v) for v, c in zip(low, carries, strict=True)]
         return out
 
-    def _epoch_stats(self) -> dict[str, Any]:
-        """The per-epoch arrays of :class:`RunStats` (with one epoch: the totals)."""
+    def _epoch_stats(self, own: Callable[[I64], I64]) -> dict[str, Any]:
+        """The per-epoch arrays of :class:`RunStats` (with one epoch: the totals); ``own``
+        gives the epoch histogram the statistics keep (a copy, or the array itself)."""
         ep, _, eph, el, _ = self._EA
         g, es = self._group_stats()
         ls = self._lstat
@@ -651,7 +661,8 @@ class CoreEngine:
             es[0, K.ES_DELIVERED] = g[K.GS_DELIVERED]
             es[0, K.ES_DROPPED] = g[K.GS_DROPPED]
             es[0, K.ES_FAILED] = g[K.GS_FAILED]
-            eph = self._phist[None].copy()
+            eph = self._phist[None].copy()  # (a copy already: not the packet histogram's)
+            own = _same
             el = el.copy()
             el[0, K.EL_BYTES] = ls[K.LS_BYTES]
             el[0, K.EL_BUSY] = ls[K.LS_BUSY]
@@ -663,7 +674,7 @@ class CoreEngine:
             "epoch_delivered": es[:, K.ES_DELIVERED].copy(),
             "epoch_dropped": es[:, K.ES_DROPPED].copy(),
             "epoch_failed": es[:, K.ES_FAILED].copy(),
-            "epoch_packet_hist": eph.copy(),
+            "epoch_packet_hist": own(eph),
             "epoch_link_bytes": el[:, K.EL_BYTES].copy(),
             "epoch_link_busy_ps": el[:, K.EL_BUSY].copy(),
             "epoch_link_drops": el[:, K.EL_DROPS].copy(),
@@ -672,6 +683,16 @@ class CoreEngine:
 
 
 __all__ = ["KIND_POISSON", "CoreEngine", "LogSink"]
+
+
+def _same(a: I64) -> I64:
+    """``a`` itself (statistics handed over by a finished run)."""
+    return a
+
+
+def _copy(a: I64) -> I64:
+    """A copy of ``a`` (statistics of a run still going)."""
+    return a.copy()
 
 
 class _Part:
