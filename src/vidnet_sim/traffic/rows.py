@@ -39,6 +39,7 @@ __all__ = [
     "SIZE_UNIFORM",
     "SourceRow",
     "cbr_interval_ps",
+    "keyed_row",
     "new_row",
 ]
 
@@ -136,13 +137,32 @@ def new_row(
     stop: int | None,
 ) -> SourceRow:
     """A row keyed by ``(seed, name)``, starting (anchor) at ``start``."""
+    return keyed_row(
+        name, origin, dests, group, kind, source_key(seed, name, 0), header, start, stop
+    )
+
+
+def keyed_row(
+    name: str,
+    origin: str,
+    dests: list[str],
+    group: int,
+    kind: int,
+    key: np.uint64,
+    header: int,
+    start: int,
+    stop: int | None,
+) -> SourceRow:
+    """A row with the key ``key``, starting (anchor) at ``start``, stopping at ``stop``
+    (``None``: never; ``-1`` in the row). :func:`new_row` keys it by its name; a template
+    shared by rows that each get their own key later takes any."""
     return SourceRow(
         name=name,
         origin=origin,
         dests=list(dests),
         group=group,
         kind=kind,
-        key=source_key(seed, name, 0),
+        key=key,
         header=header,
         start=start,
         stop=-1 if stop is None else stop,

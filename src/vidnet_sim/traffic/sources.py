@@ -56,6 +56,7 @@ from vidnet_sim.traffic.rows import (
     SIZE_FIXED,
     SIZE_UNIFORM,
     SourceRow,
+    keyed_row,
     new_row,
 )
 from vidnet_sim.traffic.services import service_rows
@@ -511,27 +512,17 @@ def _stream_template(
 ) -> SourceRow:
     """The columns every camera's row of stream ``st`` shares: the GOP model, motion and
     day/night (its name, key, phase and motion key are each camera's)."""
-    row = SourceRow(
-        name="",
-        origin="",
-        dests=[],
-        group=group,
-        kind=KIND_CAMERA,
-        key=np.uint64(0),
-        header=header_of(cam.header_bytes),
-        start=cam.start,
-        stop=-1 if cam.stop is None else cam.stop,
-        anchor=cam.start,
-        fps_num=st.fps.numerator,
-        fps_den=st.fps.denominator,
-        gop=st.gop,
-        p_mean=p_mean_bytes(st.bitrate_bps, st.fps, st.gop, st.ip_ratio),
-        ip_ratio=st.ip_ratio,
-        p_sigma=st.p_sigma,
-        i_sigma=st.i_sigma,
-        max_payload=st.max_payload,
-        multicast=st.multicast,
-    )
+    header = header_of(cam.header_bytes)
+    row = keyed_row("", "", [], group, KIND_CAMERA, np.uint64(0), header, cam.start, cam.stop)
+    row.fps_num = st.fps.numerator
+    row.fps_den = st.fps.denominator
+    row.gop = st.gop
+    row.p_mean = p_mean_bytes(st.bitrate_bps, st.fps, st.gop, st.ip_ratio)
+    row.ip_ratio = st.ip_ratio
+    row.p_sigma = st.p_sigma
+    row.i_sigma = st.i_sigma
+    row.max_payload = st.max_payload
+    row.multicast = st.multicast
     if cam.motion is not None:
         m = cam.motion
         row.beh_flags |= BEH_MOTION
