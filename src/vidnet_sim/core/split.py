@@ -30,6 +30,7 @@ from vidnet_sim.core.volume import (
     position_rates,
 )
 from vidnet_sim.network.plan import NetworkPlan
+from vidnet_sim.network.routing import pair_codes
 
 __all__ = ["Split", "split_links"]
 
@@ -287,8 +288,8 @@ def _matches(at: I64, fed_by: I64, rate: F64, hops: F64, fan_in: F64) -> F64:
     (``_traffic``)."""
     n = len(hops)
     owner = np.where(fed_by >= 0, fed_by, n + np.arange(len(at)))  # (each tree its own run)
-    span = n + len(at)
-    pairs, inverse = np.unique(at * span + owner, return_inverse=True)
+    codes, span = pair_codes(at, owner)
+    pairs, inverse = np.unique(codes, return_inverse=True)
     by_run = np.bincount(inverse, weights=rate, minlength=len(pairs))
     largest = np.zeros(n)
     np.maximum.at(largest, pairs // span, by_run)

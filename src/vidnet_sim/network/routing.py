@@ -226,9 +226,19 @@ def topological_order(
 def unique_pairs(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """The distinct pairs ``(a[i], b[i])`` of non-negative integers, as the rows of an
     ``(E, 2)`` array in increasing order (by ``a``, then ``b``)."""
-    span = int(b.max()) + 1 if b.size else 1
-    code = np.unique(a * span + b)
+    code, span = pair_codes(a, b)
+    code = np.unique(code)
     return np.stack([code // span, code % span], axis=1)
+
+
+def pair_codes(
+    a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], int]:
+    """Each pair ``(a[i], b[i])`` of non-negative integers as one integer ``a * span + b``
+    (``span``: the largest ``b`` plus one), so that the codes order as the pairs do (by
+    ``a``, then ``b``): ``(codes, span)``; a code's pair is ``(code // span, code % span)``."""
+    span = int(b.max()) + 1 if b.size else 1
+    return a * span + b, span
 
 
 class CycleError(Exception):
@@ -264,6 +274,7 @@ __all__ = [
     "RouteFn",
     "Router",
     "next_hops_to",
+    "pair_codes",
     "scenario_router",
     "shortest_path",
     "topological_order",
