@@ -38,6 +38,7 @@ from vidnet_sim.cli.output import progress_console, reported_errors, stdout_cons
 from vidnet_sim.cli.run import confidence_option, time_option
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL
 from vidnet_sim.execute import JobProgress
+from vidnet_sim.results import check_writable
 
 __all__ = ["capacity", "curve", "report", "size"]
 
@@ -153,6 +154,8 @@ def curve(
     intervals and the fast estimates (60 % rule, Gaussian, network calculus)."""
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}"
+    with reported_errors():
+        check_writable(out, out)
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor, _Bar("curve") as bar:
         res = run_curve(
@@ -255,6 +258,8 @@ def capacity(
     class and link."""
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}"
+    with reported_errors():
+        check_writable(out, out)
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor, _Bar("capacity") as bar:
         res = find_capacity(
@@ -450,6 +455,8 @@ def size(
     upgrade schedule, CAPEX per year and a report (report.md) for a council."""
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "size" / file.stem
+    with reported_errors():
+        check_writable(out, out)
     stopped: SizingStoppedError | None = None
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor:

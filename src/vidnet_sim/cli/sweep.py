@@ -38,7 +38,7 @@ from vidnet_sim.cli.output import (
 )
 from vidnet_sim.cli.run import confidence_option, time_option
 from vidnet_sim.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, VidnetError
-from vidnet_sim.results import SCHEMAS, read_results
+from vidnet_sim.results import SCHEMAS, check_writable, read_results
 from vidnet_sim.scenario.units import format_time
 from vidnet_sim.sweep import (
     Executor,
@@ -179,6 +179,7 @@ def sweep(
         if print_sbatch:
             _print_sbatch(sw, file, out, chunk, max_parallel, options)
             return
+        check_writable(out, out)
         _run(
             sw,
             out,
