@@ -34,7 +34,13 @@ from vidnet_sim.analysis.report_pages import capacity_report, curve_report
 from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import MAX_REPLICATIONS, MAX_STEPS
 from vidnet_sim.cli.executors import ExecutorOptions, executor_options
-from vidnet_sim.cli.output import progress_console, reported_errors, stdout_console
+from vidnet_sim.cli.output import (
+    FloatRange,
+    IntRange,
+    progress_console,
+    reported_errors,
+    stdout_console,
+)
 from vidnet_sim.cli.run import confidence_option, time_option
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL
 from vidnet_sim.execute import JobProgress
@@ -113,14 +119,14 @@ class _Bar:
 @click.option("--to", "stop", required=True, help="Last value.")
 @click.option(
     "--steps",
-    type=click.IntRange(1, MAX_STEPS),
+    type=IntRange(1, MAX_STEPS),
     default=5,
     show_default=True,
     help="Number of values.",
 )
 @click.option(
     "--replications",
-    type=click.IntRange(1, MAX_REPLICATIONS),
+    type=IntRange(1, MAX_REPLICATIONS),
     default=3,
     show_default=True,
     help="Independent runs per value (confidence intervals need ≥ 2).",
@@ -213,12 +219,10 @@ def curve(
 )
 @click.option("--start", help="First value tried (default: the scenario's).")
 @click.option("--max", "maximum", help="Largest value tried (default 1024 × start).")
-@click.option(
-    "--replications", type=click.IntRange(1, MAX_REPLICATIONS), default=3, show_default=True
-)
+@click.option("--replications", type=IntRange(1, MAX_REPLICATIONS), default=3, show_default=True)
 @click.option(
     "--max-replications",
-    type=click.IntRange(1, MAX_REPLICATIONS),
+    type=IntRange(1, MAX_REPLICATIONS),
     default=10,
     show_default=True,
     help="Replications added while a confidence interval straddles a target.",
@@ -226,7 +230,7 @@ def curve(
 @confidence_option
 @click.option(
     "--tolerance",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    type=FloatRange(0, 1, min_open=True, max_open=True),
     default=0.01,
     show_default=True,
     help="Relative precision for non-integer variables.",
@@ -380,7 +384,7 @@ def _last_year(table: pd.DataFrame) -> pd.DataFrame:
 @click.option("--duration", help="Override simulation.duration of every run.")
 @click.option(
     "--max-designs",
-    type=click.IntRange(min=2),
+    type=IntRange(min=2),
     default=40,
     show_default=True,
     help="Designs judged per year in cost order; past it, the best design found is improved "
@@ -406,13 +410,13 @@ def _last_year(table: pd.DataFrame) -> pd.DataFrame:
 )
 @click.option(
     "--failure-loss",
-    type=click.FloatRange(0, 1),
+    type=FloatRange(0, 1),
     help="Share of packets a class may lose to a failure's convergence (beside its loss "
     "target, which counts buffer losses).",
 )
 @click.option(
     "--max-extend",
-    type=click.IntRange(min=1),
+    type=IntRange(min=1),
     default=16,
     show_default=True,
     help="A design is accepted only on stationary runs, extended up to this many times the "
