@@ -61,3 +61,22 @@ def test_a_number_option_given_text_says_a_number_was_expected(
 ) -> None:
     code, line = last_line(*(a.format(f=file) for a in args))
     assert code == 2 and line == f"Error: Invalid value for {expected}", line
+
+
+def test_a_long_epoch_label_stays_on_its_row_in_a_pipe(tmp_path: Path) -> None:
+    """An epoch's label (the events that open it) is not wrapped onto a second line when
+    the output goes to a pipe: ``grep`` finds the epoch's whole row by its label."""
+    name = "north-streets-along-the-old-harbour-front"
+    text = SCENARIO.replace('name = "north"', f'name = "{name}"') + (
+        f'[[events]]\nkind = "alarm"\ntargets = ["{name}"]\nat = "50ms"\n'
+        'duration = "50ms"\nbitrate_scale = 2.0\n'
+    )
+    file = tmp_path / "s.toml"
+    file.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(file), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if f"alarm on {name}" in line]
+    assert len(rows) == 2, result.output
+    assert rows[0].split()[:4] == ["1", "50ms", "100ms", "alarm"]
+    assert rows[1].split()[:4] == ["2", "100ms", "200ms", "alarm"]
+    assert f"alarm on {name} ends" in rows[1]
