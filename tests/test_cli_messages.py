@@ -80,3 +80,27 @@ def test_a_long_epoch_label_stays_on_its_row_in_a_pipe(tmp_path: Path) -> None:
     assert rows[0].split()[:4] == ["1", "50ms", "100ms", "alarm"]
     assert rows[1].split()[:4] == ["2", "100ms", "200ms", "alarm"]
     assert f"alarm on {name} ends" in rows[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["curve", "{f}", "--vary", "camras", "--from", "1", "--to", "2"],
+         "--vary camras: expected 'cameras', 'bitrate' or the path of a scenario field such "
+         "as 'cameras[0].count' or 'links[\"core-uplink\"].rate'; did you mean 'cameras'?"),
+        (["capacity", "{f}", "--vary", "fps"],
+         "--vary fps: expected 'cameras', 'bitrate' or the path of a scenario field such "
+         "as 'cameras[0].count' or 'links[\"core-uplink\"].rate'"),
+        (["curve", "{f}", "--vary", "bitrate", "--from", "1x", "--to", "2"],
+         "--from of --vary bitrate: expected a number, got '1x'"),
+        (["curve", "{f}", "--vary", "links[0].rate", "--from", "1Gbps", "--to", "2Gbs"],
+         "--to of --vary links[0].rate: unknown unit 'Gbs' in '2Gbs': did you mean 'Gbps'?"),
+        (["capacity", "{f}", "--vary", "cameras", "--start", "many"],
+         "--start of --vary cameras: expected a number, got 'many'"),
+    ],
+)  # fmt: skip
+def test_a_vary_slip_names_the_option_and_what_was_expected(
+    file: Path, args: list[str], expected: str
+) -> None:
+    code, line = last_line(*(a.format(f=file) for a in args), "--workers", "1")
+    assert code == 3 and line == f"invalid input: {expected}", line

@@ -27,6 +27,7 @@ import numpy as np
 from vidnet_sim.errors import VidnetError
 from vidnet_sim.scenario import load_scenario
 from vidnet_sim.scenario.model import UNITS_REQUIRED, CameraGroup
+from vidnet_sim.scenario.raw import did_you_mean
 from vidnet_sim.scenario.toml_file import read_toml
 from vidnet_sim.scenario.units import parse_rate, parse_time
 from vidnet_sim.variation.paths import Loc, PathError, resolve, set_value
@@ -48,6 +49,8 @@ MAX_STEPS = 1000
 MAX_REPLICATIONS = 1000
 
 _BASE_UNIT = {"rate": "bps", "size": "B", "time": "ps", "length": "m"}
+#: The variables ``--vary`` takes by name (any other is a field path).
+VARIABLES = ("cameras", "bitrate")
 
 
 class AnalysisInputError(VidnetError):
@@ -82,8 +85,9 @@ class Vary:
         """Smallest meaningful value."""
         return 1.0 if self.kind in ("cameras", "int") or self.kind in QUANTITY_KINDS else 0.0
 
-    def parse(self, text: str | float) -> float:
-        """A command-line value (``'100Mbps'`` for a rate field) as a number."""
+    def parse(self, text: str | float, option: str = "value") -> float:
+        """A command-line value (``'100Mbps'`` for a rate field) as a number; ``option``
+        (``--from``...) names it in the error."""
         if isinstance(text, int | float):
             return float(text)
         if self.kind in QUANTITY_KINDS:
@@ -91,11 +95,13 @@ class Vary:
             try:
                 return float(parser(text))
             except ValueError as exc:
-                raise AnalysisInputError(f"{self.what}: {exc}") from None
+                raise AnalysisInputError(f"{option} of --vary {self.what}: {exc}") from None
         try:
             return float(text)
         except ValueError:
-            raise AnalysisInputError(f"{self.what}: expected a number, got {text!r}") from None
+            raise AnalysisInputError(
+                f"{option} of --vary {self.what}: expected a number, got {text!r}"
+            ) from None
 
     def label(self, x: float) -> str:
         """``x`` as the user would write it."""
@@ -164,6 +170,12 @@ def make_vary(data: dict[str, Any], what: str) -> Vary:
         return Vary(what, "cameras", None, float(sum(int(c["count"]) for c in cams)))
     if what == "bitrate":
         return Vary(what, "bitrate", None, 1.0)
+    if not any(c in what for c in ".[]"):  # no top-level key holds a number
+        raise AnalysisInputError(
+            f"--vary {what}: expected 'cameras', 'bitrate' or the path of a scenario field "
+            "such as 'cameras[0].count' or 'links[\"core-uplink\"].rate'"
+            + did_you_mean(what, list(VARIABLES), list_all=False)
+        )
     try:
         loc = resolve(data, what)
     except PathError as exc:
