@@ -465,6 +465,8 @@ def test_single_fibre_cuts_on_a_tree_and_on_a_ring() -> None:
     assert "not survived" in fibre_cut_text(
         sc
     ) and "core-cc cuts off 9 of 9 cameras" in fibre_cut_text(sc)
+    # the other cuts with the cameras each cuts off, not "likewise" (which read as 9 of 9)
+    assert "; a cut of acc2-core (5) or acc1-core (4) cuts cameras off too:" in fibre_cut_text(sc)
     ring_links = (
         '[[links]]\na = "acc1"\nb = "acc2"\nrate = "100Mbps"\n'
         '[[links]]\na = "acc1"\nb = "cc"\nrate = "1Gbps"\nblocked = true\n'

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 __all__ = ["CutExposure", "fibre_cut_text", "single_cut_exposure"]
 
 
+#: Links named beside the worst cut in :func:`fibre_cut_text` (the rest are counted).
+SHOWN_CUTS = 3
+
+
 @dataclass(frozen=True)
 class CutExposure:
     """A link whose cut leaves ``cameras`` cameras (of ``groups``) without a path."""
@@ -80,8 +84,14 @@ def fibre_cut_text(scenario: Scenario) -> str:
             "Single fibre cut: every camera keeps a path to its recorder after any one link "
             "is cut (connectivity only; the load after a cut was not simulated)."
         )
-    worst = exposed[0]
-    more = f"; {len(exposed) - 1} other link(s) likewise" if len(exposed) > 1 else ""
+    worst, others = exposed[0], exposed[1:]
+    more = ""
+    if others:
+        shown = [f"{e.link} ({e.cameras:,})" for e in others[:SHOWN_CUTS]]
+        if len(others) > SHOWN_CUTS:
+            shown.append(f"{len(others) - SHOWN_CUTS} other link(s)")
+        listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+        more = f"; a cut of {listed} cuts cameras off too"
     return (
         f"Single fibre cut: **not survived** — a cut of {worst.link} cuts off "
         f"{worst.cameras:,} of {total:,} cameras ({', '.join(worst.groups[:3])}"
