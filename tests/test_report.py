@@ -20,12 +20,13 @@ from PIL import Image
 
 from vidnet_sim.analysis.cost import link_lengths
 from vidnet_sim.analysis.curve import NO_NC_BOUND, CurveResult, curve_grid, x_axis_label
-from vidnet_sim.analysis.drawing import draw_network, network_view
+from vidnet_sim.analysis.drawing import _link_label, draw_network, network_view
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text, single_cut_exposure
 from vidnet_sim.analysis.html import CSP, render_html
 from vidnet_sim.analysis.plots import clip_interval, draw_panels
 from vidnet_sim.analysis.report_data import (
     CostChart,
+    NetLink,
     Panel,
     PanelGrid,
     ReportData,
@@ -624,3 +625,15 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
         float(x) for x in pd.read_parquet(out / "capacity.parquet")["x"]
     )
     assert "report.html" in r.output and (out / "report.html").is_file()
+
+
+def test_the_red_link_is_labelled_busiest_not_binding() -> None:
+    """The link outlined in red is the most utilised one; the binding SLA may be decided
+    elsewhere (a camera's own access link), so its label must not say BINDING."""
+    link = NetLink("core-uplink", "core", "cc", 1e9, 4000.0, 6e8, 0.6, binding=True)
+    assert _link_label(link).splitlines() == [
+        "1G, 4 km",
+        "load 600 Mbit/s",
+        "40% headroom",
+        "BUSIEST",
+    ]

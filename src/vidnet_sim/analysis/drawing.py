@@ -227,7 +227,9 @@ def _figure_width(pos: dict[str, tuple[float, float]], large: bool) -> float:
 
 
 def _link_label(link: NetLink) -> str:
-    """A link's label: count × tier, length, change; mean load; headroom; BINDING."""
+    """A link's label: count × tier, length, change; mean load; headroom; BUSIEST (the
+    link outlined in red: the most utilised, which need not be where the binding SLA is
+    decided: that may be a camera's own access link)."""
     label = [show_rate(link.rate_bps)]
     if link.count > 1:
         label[0] = f"{link.count} × {label[0]}"
@@ -240,7 +242,7 @@ def _link_label(link: NetLink) -> str:
     if link.utilisation is not None and math.isfinite(link.utilisation):
         label.append(f"{1 - link.utilisation:.0%} headroom")
     if link.binding:
-        label.append("BINDING")
+        label.append("BUSIEST")
     return "\n".join(label)
 
 
@@ -324,7 +326,7 @@ def _draw_node(
 
 
 def _draw_legend(ax: Any, view: NetworkView, tiers: list[float], colour: dict[float, str]) -> None:
-    """A legend of the rate tiers (and of the binding link's outline when there is one)."""
+    """A legend of the rate tiers (and of the busiest link's outline when there is one)."""
     from matplotlib.lines import Line2D
 
     handles = [
@@ -332,9 +334,7 @@ def _draw_legend(ax: Any, view: NetworkView, tiers: list[float], colour: dict[fl
         for k, t in enumerate(tiers)
     ]
     if any(link.binding for link in view.links):
-        handles.append(
-            Line2D([], [], color="tab:red", lw=8, alpha=0.35, label="binding link (busiest)")
-        )
+        handles.append(Line2D([], [], color="tab:red", lw=8, alpha=0.35, label="busiest link"))
     ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
 
 

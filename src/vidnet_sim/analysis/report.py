@@ -865,7 +865,7 @@ def sizing_report(result: SizingResult, plot: bool = True) -> ReportData:
                 caption=(
                     "Cameras gathered per switch; links coloured by rate tier and labelled "
                     "with tier, what changed over the years, mean load (sum of means, busier "
-                    "direction) and headroom (1 − simulated utilisation); the binding link "
+                    "direction) and headroom (1 − simulated utilisation); the busiest link "
                     "(red) is the most utilised one."
                 ),
             )

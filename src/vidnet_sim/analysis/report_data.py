@@ -130,7 +130,8 @@ class NetNode:
 @dataclass
 class NetLink:
     """A link of the drawing: rate tier, length, mean load and utilisation (busier direction;
-    None when unknown), and whether it is the binding link or was upgraded."""
+    None when unknown), and whether it is the binding link (the busiest: drawn in red,
+    labelled BUSIEST) or was upgraded."""
 
     id: str
     a: str
