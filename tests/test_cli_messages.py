@@ -3,11 +3,15 @@ value given and what was expected."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import vidnet_sim
 from vidnet_sim.cli import main
 
 SCENARIO = """
@@ -104,3 +108,18 @@ def test_a_vary_slip_names_the_option_and_what_was_expected(
 ) -> None:
     code, line = last_line(*(a.format(f=file) for a in args), "--workers", "1")
     assert code == 3 and line == f"invalid input: {expected}", line
+
+
+def test_python_dash_m_vidnet_sim_is_the_command() -> None:
+    """``python -m vidnet_sim`` runs the command line, for a virtual environment whose
+    scripts folder is not on the PATH."""
+    src = str(Path(vidnet_sim.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "vidnet_sim", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0 and vidnet_sim.__version__ in proc.stdout, proc
