@@ -113,10 +113,10 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
             "year",
             "cameras",
             "links built / upgraded",
-            "CAPEX",
-            "cumulative",
+            "links CAPEX",
+            "links, cumulative",
             "binding SLA (margin)",
-            "60 % rule: cumulative",
+            "60 % rule: links, cumulative",
             "60 % rule meets SLA",
             "design",
         ],
@@ -466,7 +466,8 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
         md += [
             markdown_table(*tables["years"]),
             "",
-            "CAPEX is what the year's new and upgraded links cost; the binding SLA is the "
+            "Links CAPEX is what the year's new and upgraded links cost (fibre and optics); "
+            "the binding SLA is the "
             "target closest to its limit in that year's design, with its margin "
             "(1 − simulated / target). The 60 % rule columns are the design a vendor "
             "calculator would buy (sum of mean rates ≤ 60 % of each link's rate), costed the "
