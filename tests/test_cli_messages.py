@@ -123,3 +123,18 @@ def test_python_dash_m_vidnet_sim_is_the_command() -> None:
         check=False,
     )
     assert proc.returncode == 0 and vidnet_sim.__version__ in proc.stdout, proc
+
+
+def test_the_links_caption_is_set_apart_from_the_next_table(file: Path, tmp_path: Path) -> None:
+    """The note under the links table (what its access-links row sums) is followed by a
+    blank line, as every table is, not glued to the next table's title."""
+    text = file.read_text(encoding="utf-8") + (
+        '[[events]]\nkind = "alarm"\ntargets = ["north"]\nat = "50ms"\nduration = "50ms"\n'
+        "bitrate_scale = 2.0\n"
+    )
+    file.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(file), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    i = next(i for i, line in enumerate(lines) if line.startswith("access links: largest"))
+    assert lines[i + 1] == "" and lines[i + 2].startswith("Epochs"), lines[i : i + 3]

@@ -124,6 +124,8 @@ def print_table(console: Console, table: Table, *, wide: bool = False) -> None:
             console.width = saved
     else:
         console.print(table)
+    if table.caption:  # the table's blank bottom edge is above its caption: one below it too
+        console.print()
 
 
 def _summary_cells(row: dict[str, Any], failures: bool) -> list[str | Text]:
