@@ -1,8 +1,8 @@
 """What a curve or a capacity search varies, applied to a scenario's raw TOML data.
 
 ``cameras``
-    The total camera count: every camera group's ``count`` scaled in proportion
-    (``round(count × N / N₀)``, at least 1), so a single group gets exactly ``N``.
+    The total camera count: every camera group's ``count`` scaled in proportion so that they
+    sum to exactly ``N`` (:func:`apportion`: largest remainders, at least 1 each).
 ``bitrate``
     A bitrate scale: every camera group's ``bitrate`` (its default when not given), every
     ``cbr`` / ``poisson`` source's ``rate`` or ``packet_rate`` multiplied by it (a cbr
@@ -116,9 +116,9 @@ class Vary:
             return out
         if self.kind == "cameras":
             cams = _modelled_cameras(out)
-            total = sum(int(c["count"]) for c in cams)
-            for c in cams:
-                c["count"] = max(1, round(int(c["count"]) * x / total))
+            counts = apportion([int(c["count"]) for c in cams], round(x))
+            for c, n in zip(cams, counts, strict=True):
+                c["count"] = n
         elif self.kind == "bitrate":
             _scale_bitrates(out, x)
         else:
@@ -131,6 +131,24 @@ class Vary:
                 value = float(x)
             set_value(out, self.loc, value)
         return out
+
+
+def apportion(counts: list[int], total: int) -> list[int]:
+    """``counts`` scaled to sum to ``total`` exactly, in proportion (largest remainders:
+    each gets the whole part of its share, the largest fractions one more; ties to the
+    first), at least 1 each: ``[20, 20, 16, 4]`` to 136 is ``[46, 45, 36, 9]`` (rounding each
+    share gave 135). With fewer than one camera per group, each group keeps one."""
+    total = max(total, len(counts))
+    whole = sum(counts)
+    shares = [c * total / whole for c in counts]
+    out = [max(1, math.floor(q)) for q in shares]
+    by_fraction = sorted(range(len(counts)), key=lambda i: (-(shares[i] - out[i]), i))
+    for i in by_fraction[: max(0, total - sum(out))]:
+        out[i] += 1
+    for _ in range(sum(out) - total):  # groups raised to 1 are paid for by the most over
+        i = max((j for j in range(len(out)) if out[j] > 1), key=lambda j: out[j] - shares[j])
+        out[i] -= 1
+    return out
 
 
 def _modelled_cameras(data: dict[str, Any]) -> list[dict[str, Any]]:
