@@ -11,6 +11,7 @@ import math
 import re
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from vidnet_sim.analysis.drawing import _link_label, draw_network, network_view
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text, single_cut_exposure
 from vidnet_sim.analysis.html import CSP, render_html
 from vidnet_sim.analysis.plots import clip_interval, draw_panels
+from vidnet_sim.analysis.report import _cut_risk
 from vidnet_sim.analysis.report_data import (
     CostChart,
     NetLink,
@@ -637,3 +639,25 @@ def test_the_red_link_is_labelled_busiest_not_binding() -> None:
         "40% headroom",
         "BUSIEST",
     ]
+
+
+def test_a_survived_ring_cut_and_an_unprotected_cut_do_not_read_as_a_contradiction() -> None:
+    """Under N-1 the protected links' cuts are simulated and survived, while a link with no
+    other path around it (a recorder's link) isolates cameras: the first page says which is
+    which, not 'Single fibre cut: survived' then 'Single fibre cut: not survived'."""
+    cases = pd.DataFrame(
+        [
+            {"year": 1, "case": "normal", "ok": True, "class": "video",
+             "metric": "latency_p99_ps", "margin": 0.5},
+            {"year": 1, "case": "failure of r0-r1", "ok": True, "class": "video",
+             "metric": "latency_p99_ps", "margin": 0.43},
+        ]
+    )  # fmt: skip
+    result = SimpleNamespace(settings={"survive": "single-link"}, cases=lambda: cases)
+    text = _cut_risk(result, fibre_cut_text(parse(tree())))  # type: ignore[arg-type]
+    assert text.startswith(
+        "Single fibre cut of a protected link: **survived** — the failure of each of the 1 "
+        "protected link(s)"
+    ), text
+    assert "But a cut of a link without a protection path is **not survived**: a cut of " in text
+    assert text.count("Single fibre cut") == 1

@@ -25,6 +25,7 @@ from vidnet_sim.analysis.capacity import show_value
 from vidnet_sim.analysis.curve import CurveResult, aggregate, curve_grid
 from vidnet_sim.analysis.drawing import show_rate
 from vidnet_sim.analysis.estimates import METHOD_NC
+from vidnet_sim.analysis.fibre_cut import NOT_SURVIVED
 from vidnet_sim.analysis.html import write_report
 from vidnet_sim.analysis.plots import draw_panels
 from vidnet_sim.analysis.report_data import CostChart, PanelGrid, ReportData, TableView
@@ -752,18 +753,23 @@ def _cut_risk(result: SizingResult, cut: str) -> str:
         return cut
     worst = min(failed, key=lambda r: float(r["margin"]))
     n = len({r["case"] for r in failed})
+    exposed = cut.startswith(NOT_SURVIVED)  # links whose cut leaves cameras without a path
+    lead = "Single fibre cut of a protected link" if exposed else "Single fibre cut"
     sim = (
-        f"Single fibre cut: **survived** — the failure of each of the {n} protected link(s), "
+        f"{lead}: **survived** — the failure of each of the {n} protected link(s), "
         f"with its reroute, was simulated in every year and meets every SLA (tightest: "
         f"{worst['case']} in year {int(worst['year'])}, class {worst['class']} "
         f"{_metric_name(str(worst['metric']))} margin {float(worst['margin']):.0%})."
         if all(r["ok"] for r in failed)
-        else "Single fibre cut: **not survived** in simulation — "
+        else f"{lead}: **not survived** in simulation — "
         + ", ".join(f"{r['case']} (year {r['year']})" for r in failed if not r["ok"])
         + "."
     )
-    if "not survived" in cut:  # links whose cut leaves cameras without any path
-        return f"{sim} {cut}"
+    if exposed:
+        return (
+            f"{sim} But a cut of a link without a protection path is **not survived**: "
+            f"{cut.removeprefix(NOT_SURVIVED)}"
+        )
     return sim
 
 
