@@ -639,6 +639,9 @@ def test_the_red_link_is_labelled_busiest_not_binding() -> None:
         "40% headroom",
         "BUSIEST",
     ]
+    # a load above 1 Gbit/s in Gbit/s, never in scientific notation ("5.05e+03 Mbit/s")
+    link = NetLink("cc-uplink", "ring-a", "cc", 1e10, 500.0, 5.053e9, 0.55)
+    assert _link_label(link).splitlines()[1] == "load 5.05 Gbit/s"
 
 
 def test_a_survived_ring_cut_and_an_unprotected_cut_do_not_read_as_a_contradiction() -> None:

@@ -42,6 +42,15 @@ def show_rate(bps: float) -> str:
     return f"{bps:.3g}"
 
 
+def _show_load(bps: float) -> str:
+    """A load in the unit that keeps it a plain number: ``381 Mbit/s``, ``5.05 Gbit/s``
+    (three significant digits; ``5.05e+03 Mbit/s`` is no figure for a council)."""
+    for unit, scale in (("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
+        if bps >= scale:
+            return f"{bps / scale:.3g} {unit}"
+    return f"{bps:.3g} bit/s"
+
+
 def _layers(scenario: Scenario) -> dict[str, int]:
     """Hops of every node from the centre (unreachable nodes: one layer below the rest)."""
     ids = [n.id for n in scenario.nodes]
@@ -238,7 +247,7 @@ def _link_label(link: NetLink) -> str:
     if link.changed:
         label[0] += f" ({link.changed})"
     if link.load_bps is not None and math.isfinite(link.load_bps):
-        label.append(f"load {link.load_bps / 1e6:,.3g} Mbit/s")
+        label.append(f"load {_show_load(link.load_bps)}")
     if link.utilisation is not None and math.isfinite(link.utilisation):
         label.append(f"{1 - link.utilisation:.0%} headroom")
     if link.binding:
