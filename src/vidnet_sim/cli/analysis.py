@@ -193,7 +193,7 @@ def curve(
                 + ("" if math.isnan(h) else f" ±{(h - m) / scale:.2g}")
                 for x, m, h in zip(g["x"], g["mean"], g["ci_high"], strict=True)
             )
-            click.echo(f"{cls} {metric}: {cells}")
+            click.echo(f"{cls} {str(metric).removesuffix('_ps')}: {cells}")  # in ms, not ps
         click.echo(
             f"{res.n_runs} runs ({res.n_reused} reused); files: " + ", ".join(str(f) for f in files)
         )
