@@ -138,3 +138,23 @@ def test_the_links_caption_is_set_apart_from_the_next_table(file: Path, tmp_path
     lines = result.output.splitlines()
     i = next(i for i, line in enumerate(lines) if line.startswith("access links: largest"))
     assert lines[i + 1] == "" and lines[i + 2].startswith("Epochs"), lines[i : i + 3]
+
+
+def test_cost_and_variant_files_are_read_within_bounds(file: Path, tmp_path: Path) -> None:
+    """A cost model or variants file that is missing, a FIFO or not TOML is one clear error
+    (exit 3); a FIFO or a device is refused before it is opened (reading it blocked, or
+    filled the memory, as a scenario file never does)."""
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[optics\n", encoding="utf-8")
+    cases = [
+        (["size", file, "--costs", fifo], "  - not a file: {p} is a device, FIFO or socket"),
+        (["size", file, "--costs", tmp_path / "no.toml"], "  - file not found: {p}"),
+        (["size", file, "--costs", bad], "  - line 1, column 8: TOML syntax error: expected ']'"),
+        (["whatif", file, fifo], "invalid input: variants {p}: not a file: {p} is a device"),
+        (["whatif", file, tmp_path / "no.toml"], "invalid input: variants {p}: file not found"),
+    ]
+    for args, expected in cases:
+        code, line = last_line(*args, "--out", tmp_path / "out")
+        assert code == 3 and line.startswith(expected.format(p=args[-1])), (args, line)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from vidnet_sim.errors import VidnetError
+from vidnet_sim.errors import ScenarioError, VidnetError
 from vidnet_sim.scenario import load_scenario
 from vidnet_sim.scenario.model import UNITS_REQUIRED, CameraGroup
 from vidnet_sim.scenario.raw import did_you_mean
@@ -40,6 +40,7 @@ __all__ = [
     "Vary",
     "load_raw",
     "make_vary",
+    "read_input_toml",
     "vary_values",
 ]
 
@@ -55,6 +56,20 @@ VARIABLES = ("cameras", "bitrate")
 
 class AnalysisInputError(VidnetError):
     """Bad input to a curve or capacity search (exit code 3): says which and why."""
+
+
+def read_input_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """The TOML document of an input file other than a scenario (``what``: ``cost model``,
+    ``variants``), read within the scenario file's bounds
+    (:func:`~vidnet_sim.scenario.toml_file.read_toml`: a missing file, a folder, a device or
+    a FIFO, a huge or non-UTF-8 file are refused before they are read);
+    :class:`AnalysisInputError` names the file and every problem."""
+    try:
+        return read_toml(path)
+    except ScenarioError as exc:
+        raise AnalysisInputError(
+            f"{what} {path}: " + "; ".join(str(p) for p in exc.problems)
+        ) from None
 
 
 def load_raw(path: str | Path) -> tuple[dict[str, Any], Path]:

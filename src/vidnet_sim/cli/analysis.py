@@ -12,7 +12,6 @@ import json
 import math
 import re
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +41,10 @@ from vidnet_sim.cli.output import (
     stdout_console,
 )
 from vidnet_sim.cli.run import confidence_option, time_option
-from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, ScenarioError
 from vidnet_sim.execute import JobProgress
 from vidnet_sim.results import check_writable
+from vidnet_sim.scenario.toml_file import read_toml
 
 __all__ = ["capacity", "curve", "report", "size"]
 
@@ -345,8 +345,8 @@ def _cost_models(path: Path | None) -> tuple[CostModel | None, BillModel | None]
     if path is None:
         return None, BillModel()
     try:
-        keys = set(tomllib.loads(path.read_text(encoding="utf-8")))
-    except (OSError, tomllib.TOMLDecodeError):
+        keys = set(read_toml(path))
+    except ScenarioError:
         keys = set()  # load_bill_model reports it
     if keys & LEGACY_KEYS:
         return load_cost_model(path), None
