@@ -158,3 +158,11 @@ def test_cost_and_variant_files_are_read_within_bounds(file: Path, tmp_path: Pat
     for args, expected in cases:
         code, line = last_line(*args, "--out", tmp_path / "out")
         assert code == 3 and line.startswith(expected.format(p=args[-1])), (args, line)
+
+
+def test_report_of_a_folder_that_does_not_exist_says_so(tmp_path: Path) -> None:
+    code, line = last_line("report", tmp_path / "nope")
+    assert code == 2 and line == (
+        f"error: {tmp_path / 'nope'}: no such folder; name the --out folder of "
+        "`vidnet-sim size`, `capacity` or `curve`"
+    ), line

@@ -527,6 +527,8 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
     assert r.exit_code == EXIT_OK, r.output
     assert (out / "report.html").read_text() == page  # drawn again, byte for byte
     r = CliRunner().invoke(main, ["report", str(tmp_path / "nothing")])
+    assert r.exit_code == EXIT_USAGE and "no such folder" in r.output
+    r = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert r.exit_code == EXIT_USAGE and "no report data" in r.output
     # what-ifs: a sizing with six times the bitrate beside this one
     more = size_tree(tmp_path, "more", tree().replace('"2Mbps"', '"12Mbps"'))
