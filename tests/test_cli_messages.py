@@ -3,6 +3,7 @@ value given and what was expected."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -166,3 +167,20 @@ def test_report_of_a_folder_that_does_not_exist_says_so(tmp_path: Path) -> None:
         f"error: {tmp_path / 'nope'}: no such folder; name the --out folder of "
         "`vidnet-sim size`, `capacity` or `curve`"
     ), line
+
+
+def test_a_run_without_traffic_says_nothing_was_simulated(tmp_path: Path) -> None:
+    """Nodes and links but no camera, source or service: the run's tables are empty; a
+    warning says so, on the console and in the manifest."""
+    file = tmp_path / "s.toml"
+    text = SCENARIO.split("[[cameras]]")[0]
+    file.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(file), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    warning = (
+        "the scenario has no traffic (no [[cameras]], [[sources]] or [[services]]): "
+        "nothing was simulated"
+    )
+    assert f"warning: {warning}" in result.output.splitlines()
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["warnings"] == [warning] and manifest["sla_caveats"] == []
