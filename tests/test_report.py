@@ -42,7 +42,7 @@ from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.cli import main
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK, EXIT_USAGE, ScenarioError
 from vidnet_sim.results import ResultsNotFoundError
-from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.scenario import load_scenario, parse_scenario_dict
 from vidnet_sim.scenario.coordinates import distance_m
 from vidnet_sim.scenario.model import Scenario
 
@@ -666,3 +666,15 @@ def test_a_survived_ring_cut_and_an_unprotected_cut_do_not_read_as_a_contradicti
     ), text
     assert "But a cut of a link without a protection path is **not survived**: a cut of " in text
     assert text.count("Single fibre cut") == 1
+
+
+def test_the_mid_size_city_is_drawn_with_its_districts_gathered() -> None:
+    """28 nodes drawn one by one overlapped (20 switches and their labels in two rows): the
+    switches under each ring node are gathered into one district."""
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "mid-city.toml")
+    view = network_view(sc, "mid-city")
+    ids = sorted(n.id for n in view.nodes)
+    assert [i for i in ids if i.endswith("district")] == [f"ring-{x} district" for x in "abcd"], ids
+    assert len(ids) == 10
+    uplinks = [lk for lk in view.links if lk.id.endswith("district uplinks")]
+    assert [lk.count for lk in uplinks] == [5, 5, 5, 5]

@@ -28,9 +28,12 @@ __all__ = ["CENTRE_KINDS", "LARGE_NETWORK", "draw_network", "network_view", "sho
 
 #: Node kinds that make up the centre of a layered drawing.
 CENTRE_KINDS = frozenset({"control_centre", "recorder", "datacentre"})
-#: Above this many nodes a drawing labels only the links that matter (binding, changed, at
-#: the centre), camera boxes give only their count, and the figure widens with its rows.
-LARGE_NETWORK = 40
+#: Above this many nodes a layered drawing gathers its districts (the camera switches under
+#: one node), and if it is still this large labels only the links that matter (busiest,
+#: changed, at the centre), camera boxes give only their count, and the figure widens with
+#: its rows. (At 40 the mid-size city's 28 nodes were drawn one by one: its 20 switches
+#: and their labels overlapped in two rows.)
+LARGE_NETWORK = 20
 _PALETTE = ("#7f7f7f", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
 
 
