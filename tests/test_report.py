@@ -21,7 +21,7 @@ from PIL import Image
 
 from vidnet_sim.analysis.cost import link_lengths
 from vidnet_sim.analysis.curve import NO_NC_BOUND, CurveResult, curve_grid, x_axis_label
-from vidnet_sim.analysis.drawing import _link_label, draw_network, network_view
+from vidnet_sim.analysis.drawing import _districts, _link_label, draw_network, network_view
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text, single_cut_exposure
 from vidnet_sim.analysis.html import CSP, render_html
 from vidnet_sim.analysis.plots import clip_interval, draw_panels
@@ -29,6 +29,8 @@ from vidnet_sim.analysis.report import _cut_risk
 from vidnet_sim.analysis.report_data import (
     CostChart,
     NetLink,
+    NetNode,
+    NetworkView,
     Panel,
     PanelGrid,
     ReportData,
@@ -678,3 +680,17 @@ def test_the_mid_size_city_is_drawn_with_its_districts_gathered() -> None:
     assert len(ids) == 10
     uplinks = [lk for lk in view.links if lk.id.endswith("district uplinks")]
     assert [lk.count for lk in uplinks] == [5, 5, 5, 5]
+
+
+def test_a_district_line_says_how_many_of_its_uplinks_changed() -> None:
+    """Drawn at the busiest uplink's tier, a gathered line must not read as every uplink
+    upgraded when one was ('5 × 1G (1G→10G in year 4)' on mid-city-growth)."""
+    nodes = [NetNode("hub", "switch", 1)] + [
+        NetNode(f"s{i}", "switch", 2, cameras=10) for i in range(3)
+    ]
+    links = [NetLink(f"s{i}-hub", f"s{i}", "hub", 1e9, 100.0, 1e8, 0.1 * (i + 1)) for i in range(3)]
+    links[0] = NetLink("s0-hub", "s0", "hub", 1e10, 100.0, 1e8, 0.01, changed="1G→10G in year 4")
+    view = _districts(NetworkView("t", nodes, links))
+    (line,) = [lk for lk in view.links if lk.id == "hub district uplinks"]
+    assert (line.count, line.rate_bps, line.changed) == (3, 1e9, "1 of 3: 1G→10G in year 4")
+    assert _link_label(line).splitlines()[0] == "3 × 1G, 0.1 km (1 of 3: 1G→10G in year 4)"

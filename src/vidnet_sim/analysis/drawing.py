@@ -141,7 +141,8 @@ def network_view(
 def _districts(view: NetworkView) -> NetworkView:
     """A large network with its districts gathered: the camera switches hanging from one
     node by a single link each (three or more) become one district node, their uplinks one
-    drawn link (``count``; the busiest uplink's load and headroom)."""
+    drawn link (``count``; the busiest uplink's tier, load and headroom; what changed on
+    some of them, with how many)."""
     degree: dict[str, list[NetLink]] = {n.id: [] for n in view.nodes}
     for link in view.links:
         degree[link.a].append(link)
@@ -181,7 +182,7 @@ def _districts(view: NetworkView) -> NetworkView:
                 busiest.load_bps,
                 busiest.utilisation,
                 any(lk.binding for lk in ups),
-                "; ".join(sorted({lk.changed for lk in ups if lk.changed})),
+                _changes_of(ups),
                 len(ups),
             )
         )
@@ -190,6 +191,20 @@ def _districts(view: NetworkView) -> NetworkView:
         "as one line labelled with the count and the busiest uplink's figures."
     )
     return NetworkView(view.title, nodes, links, view.coordinates, caption)
+
+
+def _changes_of(ups: list[NetLink]) -> str:
+    """What changed on some of a district's uplinks, with how many: ``1 of 5: 1G→10G in
+    year 4`` (the line is drawn at the busiest uplink's tier: it must not read as all five
+    upgraded)."""
+    counts: dict[str, int] = {}
+    for lk in ups:
+        if lk.changed:
+            counts[lk.changed] = counts.get(lk.changed, 0) + 1
+    return "; ".join(
+        change if n == len(ups) else f"{n} of {len(ups)}: {change}"
+        for change, n in sorted(counts.items())
+    )
 
 
 def _positions(view: NetworkView) -> tuple[dict[str, tuple[float, float]], float]:
