@@ -392,6 +392,8 @@ def test_curve_cli_writes_tables_plot_and_reuses_runs(
         est["method"]
     )
     assert (out / "curve.png").stat().st_size > 1000
+    # latencies printed in ms under the metric's name without the column's "_ps"
+    assert "video latency_p99: 2: " in r.output and "latency_p99_ps" not in r.output
     r2 = CliRunner().invoke(curve_cmd, args)
     assert r2.exit_code == 0
     assert "6 runs (6 reused)" in r2.output

@@ -16,6 +16,7 @@ lower layers, never of a higher layer nor of another package of its own layer::
     sweep       sweeps of many runs | analysis  capacity, curves, sizing
     vidnet_sim  the public API (vidnet_sim/__init__.py)
     cli         the command line
+    __main__    ``python -m vidnet_sim``: the command line again
 
 ``scenario.units`` is a pure utility like the base modules; it needs no exception, since
 ``scenario`` is the lowest layer. Importing ``a.b.c`` from outside the package ``a.b``
@@ -52,6 +53,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("sweep", "analysis"),
     ("",),  # the package's own __init__: the public API
     ("cli",),
+    ("__main__",),  # `python -m vidnet_sim`: the command line
 )
 
 #: The layer ``base`` modules may import each other (their order is kept by the cycle check).

@@ -57,7 +57,7 @@ def test_the_library_neither_imports_nor_needs_click_or_rich() -> None:
     """Only ``vidnet_sim.cli`` prints: the library can be used from a notebook."""
     offenders = []
     for path in SRC.rglob("*.py"):
-        if path.relative_to(SRC).parts[0] == "cli":
+        if path.relative_to(SRC).parts[0] in ("cli", "__main__.py"):  # the command line
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = (

@@ -11,6 +11,7 @@ import math
 import re
 import tomllib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -20,12 +21,16 @@ from PIL import Image
 
 from vidnet_sim.analysis.cost import link_lengths
 from vidnet_sim.analysis.curve import NO_NC_BOUND, CurveResult, curve_grid, x_axis_label
-from vidnet_sim.analysis.drawing import draw_network, network_view
+from vidnet_sim.analysis.drawing import _districts, _link_label, draw_network, network_view
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text, single_cut_exposure
 from vidnet_sim.analysis.html import CSP, render_html
 from vidnet_sim.analysis.plots import clip_interval, draw_panels
+from vidnet_sim.analysis.report import _cut_risk
 from vidnet_sim.analysis.report_data import (
     CostChart,
+    NetLink,
+    NetNode,
+    NetworkView,
     Panel,
     PanelGrid,
     ReportData,
@@ -39,7 +44,7 @@ from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.cli import main
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK, EXIT_USAGE, ScenarioError
 from vidnet_sim.results import ResultsNotFoundError
-from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.scenario import load_scenario, parse_scenario_dict
 from vidnet_sim.scenario.coordinates import distance_m
 from vidnet_sim.scenario.model import Scenario
 
@@ -465,6 +470,8 @@ def test_single_fibre_cuts_on_a_tree_and_on_a_ring() -> None:
     assert "not survived" in fibre_cut_text(
         sc
     ) and "core-cc cuts off 9 of 9 cameras" in fibre_cut_text(sc)
+    # the other cuts with the cameras each cuts off, not "likewise" (which read as 9 of 9)
+    assert "; a cut of acc2-core (5) or acc1-core (4) cuts cameras off too:" in fibre_cut_text(sc)
     ring_links = (
         '[[links]]\na = "acc1"\nb = "acc2"\nrate = "100Mbps"\n'
         '[[links]]\na = "acc1"\nb = "cc"\nrate = "1Gbps"\nblocked = true\n'
@@ -522,6 +529,8 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
     assert r.exit_code == EXIT_OK, r.output
     assert (out / "report.html").read_text() == page  # drawn again, byte for byte
     r = CliRunner().invoke(main, ["report", str(tmp_path / "nothing")])
+    assert r.exit_code == EXIT_USAGE and "no such folder" in r.output
+    r = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert r.exit_code == EXIT_USAGE and "no report data" in r.output
     # what-ifs: a sizing with six times the bitrate beside this one
     more = size_tree(tmp_path, "more", tree().replace('"2Mbps"', '"12Mbps"'))
@@ -622,3 +631,66 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
         float(x) for x in pd.read_parquet(out / "capacity.parquet")["x"]
     )
     assert "report.html" in r.output and (out / "report.html").is_file()
+
+
+def test_the_red_link_is_labelled_busiest_not_binding() -> None:
+    """The link outlined in red is the most utilised one; the binding SLA may be decided
+    elsewhere (a camera's own access link), so its label must not say BINDING."""
+    link = NetLink("core-uplink", "core", "cc", 1e9, 4000.0, 6e8, 0.6, binding=True)
+    assert _link_label(link).splitlines() == [
+        "1G, 4 km",
+        "load 600 Mbit/s",
+        "40% headroom",
+        "BUSIEST",
+    ]
+    # a load above 1 Gbit/s in Gbit/s, never in scientific notation ("5.05e+03 Mbit/s")
+    link = NetLink("cc-uplink", "ring-a", "cc", 1e10, 500.0, 5.053e9, 0.55)
+    assert _link_label(link).splitlines()[1] == "load 5.05 Gbit/s"
+
+
+def test_a_survived_ring_cut_and_an_unprotected_cut_do_not_read_as_a_contradiction() -> None:
+    """Under N-1 the protected links' cuts are simulated and survived, while a link with no
+    other path around it (a recorder's link) isolates cameras: the first page says which is
+    which, not 'Single fibre cut: survived' then 'Single fibre cut: not survived'."""
+    cases = pd.DataFrame(
+        [
+            {"year": 1, "case": "normal", "ok": True, "class": "video",
+             "metric": "latency_p99_ps", "margin": 0.5},
+            {"year": 1, "case": "failure of r0-r1", "ok": True, "class": "video",
+             "metric": "latency_p99_ps", "margin": 0.43},
+        ]
+    )  # fmt: skip
+    result = SimpleNamespace(settings={"survive": "single-link"}, cases=lambda: cases)
+    text = _cut_risk(result, fibre_cut_text(parse(tree())))  # type: ignore[arg-type]
+    assert text.startswith(
+        "Single fibre cut of a protected link: **survived** — the failure of each of the 1 "
+        "protected link(s)"
+    ), text
+    assert "But a cut of a link without a protection path is **not survived**: a cut of " in text
+    assert text.count("Single fibre cut") == 1
+
+
+def test_the_mid_size_city_is_drawn_with_its_districts_gathered() -> None:
+    """28 nodes drawn one by one overlapped (20 switches and their labels in two rows): the
+    switches under each ring node are gathered into one district."""
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "mid-city.toml")
+    view = network_view(sc, "mid-city")
+    ids = sorted(n.id for n in view.nodes)
+    assert [i for i in ids if i.endswith("district")] == [f"ring-{x} district" for x in "abcd"], ids
+    assert len(ids) == 10
+    uplinks = [lk for lk in view.links if lk.id.endswith("district uplinks")]
+    assert [lk.count for lk in uplinks] == [5, 5, 5, 5]
+
+
+def test_a_district_line_says_how_many_of_its_uplinks_changed() -> None:
+    """Drawn at the busiest uplink's tier, a gathered line must not read as every uplink
+    upgraded when one was ('5 × 1G (1G→10G in year 4)' on mid-city-growth)."""
+    nodes = [NetNode("hub", "switch", 1)] + [
+        NetNode(f"s{i}", "switch", 2, cameras=10) for i in range(3)
+    ]
+    links = [NetLink(f"s{i}-hub", f"s{i}", "hub", 1e9, 100.0, 1e8, 0.1 * (i + 1)) for i in range(3)]
+    links[0] = NetLink("s0-hub", "s0", "hub", 1e10, 100.0, 1e8, 0.01, changed="1G→10G in year 4")
+    view = _districts(NetworkView("t", nodes, links))
+    (line,) = [lk for lk in view.links if lk.id == "hub district uplinks"]
+    assert (line.count, line.rate_bps, line.changed) == (3, 1e9, "1 of 3: 1G→10G in year 4")
+    assert _link_label(line).splitlines()[0] == "3 × 1G, 0.1 km (1 of 3: 1G→10G in year 4)"

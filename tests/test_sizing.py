@@ -378,6 +378,8 @@ def test_size_cli_writes_the_report_and_reuses_runs(
         assert heading in report
     assert "| core-cc | 10 km | **100M** (built) | **→ 1G** | 1G | 1,050 USD |" in report
     assert "**Total CAPEX, years 1–3: 1,300 USD**" in report
+    # the per-year amounts are the links' (the whole bill's CAPEX adds switches, recording)
+    assert "| year | cameras | links built / upgraded | links CAPEX | links, cumulative |" in report
     years = pd.read_parquet(out / "size_years.parquet")
     assert years["cumulative_capex"].tolist() == [1220.0, 1260.0, 1300.0]
     margins = pd.read_parquet(out / "size_margins.parquet")

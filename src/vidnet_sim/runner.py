@@ -29,6 +29,7 @@ from vidnet_sim.results import (
     Tables,
     build_tables,
     check_run_folder,
+    check_writable,
     default_run_dir,
     write_results,
 )
@@ -423,6 +424,7 @@ def run(
     target = Path(out_dir) if out_dir is not None else default_run_dir(scenario.name)
     if write:
         check_run_folder(target)  # before simulating, not after
+        check_writable(target.parent, target)
     access = access_links(scenario, plan)
     with contextlib.ExitStack() as cleanup:
         # the per-packet table is written as the run goes, into the folder that then

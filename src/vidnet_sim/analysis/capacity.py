@@ -379,10 +379,10 @@ def _search_range(
 ) -> tuple[float, float]:
     """The start value (default: the scenario's current one) and the maximum (default 1024 ×
     start) of the search."""
-    x0 = vary.parse(start) if start is not None else vary.current
+    x0 = vary.parse(start, "--start") if start is not None else vary.current
     if x0 < vary.minimum or (x0 <= 0):
         raise AnalysisInputError(f"--start {vary.label(x0)}: must be positive")
-    xmax = vary.parse(maximum) if maximum is not None else x0 * 1024
+    xmax = vary.parse(maximum, "--max") if maximum is not None else x0 * 1024
     if xmax < x0:
         raise AnalysisInputError(
             f"the search range is reversed: --max {vary.label(xmax)} is below the start "

@@ -15,14 +15,13 @@ else 0. The sizing that uses it is
 from __future__ import annotations
 
 import copy
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from vidnet_sim.analysis.vary import AnalysisInputError
+from vidnet_sim.analysis.vary import AnalysisInputError, read_input_toml
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.coordinates import distance_m
 from vidnet_sim.scenario.units import parse_rate
@@ -91,10 +90,7 @@ class CostModel:
 def load_cost_model(path: str | Path) -> CostModel:
     """A :class:`CostModel` from TOML: ``fibre_per_km``, ``port``, ``new_fibre``,
     ``currency`` and an ``[optics]`` table of rate (with unit) → cost."""
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise AnalysisInputError(f"cost model {path}: {exc}") from None
+    raw = read_input_toml(path, "cost model")
     known = {"fibre_per_km", "port", "optics", "new_fibre", "currency"}
     unknown = sorted(set(raw) - known)
     if unknown:

@@ -230,7 +230,7 @@ def run_curve(
         if cols
     }
     vary = make_vary(data, what)
-    values = vary_values(vary, vary.parse(start), vary.parse(stop), steps)
+    values = vary_values(vary, vary.parse(start, "--from"), vary.parse(stop, "--to"), steps)
     cache = RunCache.for_job(
         data, base_dir, vary, cache_dir, duration_ps, on_run, executor, on_progress
     )

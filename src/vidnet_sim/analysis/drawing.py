@@ -28,9 +28,12 @@ __all__ = ["CENTRE_KINDS", "LARGE_NETWORK", "draw_network", "network_view", "sho
 
 #: Node kinds that make up the centre of a layered drawing.
 CENTRE_KINDS = frozenset({"control_centre", "recorder", "datacentre"})
-#: Above this many nodes a drawing labels only the links that matter (binding, changed, at
-#: the centre), camera boxes give only their count, and the figure widens with its rows.
-LARGE_NETWORK = 40
+#: Above this many nodes a layered drawing gathers its districts (the camera switches under
+#: one node), and if it is still this large labels only the links that matter (busiest,
+#: changed, at the centre), camera boxes give only their count, and the figure widens with
+#: its rows. (At 40 the mid-size city's 28 nodes were drawn one by one: its 20 switches
+#: and their labels overlapped in two rows.)
+LARGE_NETWORK = 20
 _PALETTE = ("#7f7f7f", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
 
 
@@ -40,6 +43,15 @@ def show_rate(bps: float) -> str:
         if bps >= scale:
             return f"{bps / scale:.3g}{unit}"
     return f"{bps:.3g}"
+
+
+def _show_load(bps: float) -> str:
+    """A load in the unit that keeps it a plain number: ``381 Mbit/s``, ``5.05 Gbit/s``
+    (three significant digits; ``5.05e+03 Mbit/s`` is no figure for a council)."""
+    for unit, scale in (("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
+        if bps >= scale:
+            return f"{bps / scale:.3g} {unit}"
+    return f"{bps:.3g} bit/s"
 
 
 def _layers(scenario: Scenario) -> dict[str, int]:
@@ -129,7 +141,8 @@ def network_view(
 def _districts(view: NetworkView) -> NetworkView:
     """A large network with its districts gathered: the camera switches hanging from one
     node by a single link each (three or more) become one district node, their uplinks one
-    drawn link (``count``; the busiest uplink's load and headroom)."""
+    drawn link (``count``; the busiest uplink's tier, load and headroom; what changed on
+    some of them, with how many)."""
     degree: dict[str, list[NetLink]] = {n.id: [] for n in view.nodes}
     for link in view.links:
         degree[link.a].append(link)
@@ -169,7 +182,7 @@ def _districts(view: NetworkView) -> NetworkView:
                 busiest.load_bps,
                 busiest.utilisation,
                 any(lk.binding for lk in ups),
-                "; ".join(sorted({lk.changed for lk in ups if lk.changed})),
+                _changes_of(ups),
                 len(ups),
             )
         )
@@ -178,6 +191,20 @@ def _districts(view: NetworkView) -> NetworkView:
         "as one line labelled with the count and the busiest uplink's figures."
     )
     return NetworkView(view.title, nodes, links, view.coordinates, caption)
+
+
+def _changes_of(ups: list[NetLink]) -> str:
+    """What changed on some of a district's uplinks, with how many: ``1 of 5: 1G→10G in
+    year 4`` (the line is drawn at the busiest uplink's tier: it must not read as all five
+    upgraded)."""
+    counts: dict[str, int] = {}
+    for lk in ups:
+        if lk.changed:
+            counts[lk.changed] = counts.get(lk.changed, 0) + 1
+    return "; ".join(
+        change if n == len(ups) else f"{n} of {len(ups)}: {change}"
+        for change, n in sorted(counts.items())
+    )
 
 
 def _positions(view: NetworkView) -> tuple[dict[str, tuple[float, float]], float]:
@@ -227,7 +254,9 @@ def _figure_width(pos: dict[str, tuple[float, float]], large: bool) -> float:
 
 
 def _link_label(link: NetLink) -> str:
-    """A link's label: count × tier, length, change; mean load; headroom; BINDING."""
+    """A link's label: count × tier, length, change; mean load; headroom; BUSIEST (the
+    link outlined in red: the most utilised, which need not be where the binding SLA is
+    decided: that may be a camera's own access link)."""
     label = [show_rate(link.rate_bps)]
     if link.count > 1:
         label[0] = f"{link.count} × {label[0]}"
@@ -236,11 +265,11 @@ def _link_label(link: NetLink) -> str:
     if link.changed:
         label[0] += f" ({link.changed})"
     if link.load_bps is not None and math.isfinite(link.load_bps):
-        label.append(f"load {link.load_bps / 1e6:,.3g} Mbit/s")
+        label.append(f"load {_show_load(link.load_bps)}")
     if link.utilisation is not None and math.isfinite(link.utilisation):
         label.append(f"{1 - link.utilisation:.0%} headroom")
     if link.binding:
-        label.append("BINDING")
+        label.append("BUSIEST")
     return "\n".join(label)
 
 
@@ -324,7 +353,7 @@ def _draw_node(
 
 
 def _draw_legend(ax: Any, view: NetworkView, tiers: list[float], colour: dict[float, str]) -> None:
-    """A legend of the rate tiers (and of the binding link's outline when there is one)."""
+    """A legend of the rate tiers (and of the busiest link's outline when there is one)."""
     from matplotlib.lines import Line2D
 
     handles = [
@@ -332,9 +361,7 @@ def _draw_legend(ax: Any, view: NetworkView, tiers: list[float], colour: dict[fl
         for k, t in enumerate(tiers)
     ]
     if any(link.binding for link in view.links):
-        handles.append(
-            Line2D([], [], color="tab:red", lw=8, alpha=0.35, label="binding link (busiest)")
-        )
+        handles.append(Line2D([], [], color="tab:red", lw=8, alpha=0.35, label="busiest link"))
     ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
 
 

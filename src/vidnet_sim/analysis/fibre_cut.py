@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from vidnet_sim.scenario.model import Link, Scenario
 
-__all__ = ["CutExposure", "fibre_cut_text", "single_cut_exposure"]
+__all__ = ["NOT_SURVIVED", "CutExposure", "fibre_cut_text", "single_cut_exposure"]
+
+
+#: How :func:`fibre_cut_text` begins when a cut isolates cameras.
+NOT_SURVIVED = "Single fibre cut: **not survived** — "
+#: Links named beside the worst cut in :func:`fibre_cut_text` (the rest are counted).
+SHOWN_CUTS = 3
 
 
 @dataclass(frozen=True)
@@ -80,10 +86,16 @@ def fibre_cut_text(scenario: Scenario) -> str:
             "Single fibre cut: every camera keeps a path to its recorder after any one link "
             "is cut (connectivity only; the load after a cut was not simulated)."
         )
-    worst = exposed[0]
-    more = f"; {len(exposed) - 1} other link(s) likewise" if len(exposed) > 1 else ""
+    worst, others = exposed[0], exposed[1:]
+    more = ""
+    if others:
+        shown = [f"{e.link} ({e.cameras:,})" for e in others[:SHOWN_CUTS]]
+        if len(others) > SHOWN_CUTS:
+            shown.append(f"{len(others) - SHOWN_CUTS} other link(s)")
+        listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+        more = f"; a cut of {listed} cuts cameras off too"
     return (
-        f"Single fibre cut: **not survived** — a cut of {worst.link} cuts off "
+        f"{NOT_SURVIVED}a cut of {worst.link} cuts off "
         f"{worst.cameras:,} of {total:,} cameras ({', '.join(worst.groups[:3])}"
         f"{'…' if len(worst.groups) > 3 else ''}){more}: no other path around "
         + ("it." if len(exposed) == 1 else "them.")

@@ -25,6 +25,7 @@ from vidnet_sim.analysis.capacity import show_value
 from vidnet_sim.analysis.curve import CurveResult, aggregate, curve_grid
 from vidnet_sim.analysis.drawing import show_rate
 from vidnet_sim.analysis.estimates import METHOD_NC
+from vidnet_sim.analysis.fibre_cut import NOT_SURVIVED
 from vidnet_sim.analysis.html import write_report
 from vidnet_sim.analysis.plots import draw_panels
 from vidnet_sim.analysis.report_data import CostChart, PanelGrid, ReportData, TableView
@@ -113,10 +114,10 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
             "year",
             "cameras",
             "links built / upgraded",
-            "CAPEX",
-            "cumulative",
+            "links CAPEX",
+            "links, cumulative",
             "binding SLA (margin)",
-            "60 % rule: cumulative",
+            "60 % rule: links, cumulative",
             "60 % rule meets SLA",
             "design",
         ],
@@ -466,7 +467,8 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
         md += [
             markdown_table(*tables["years"]),
             "",
-            "CAPEX is what the year's new and upgraded links cost; the binding SLA is the "
+            "Links CAPEX is what the year's new and upgraded links cost (fibre and optics); "
+            "the binding SLA is the "
             "target closest to its limit in that year's design, with its margin "
             "(1 − simulated / target). The 60 % rule columns are the design a vendor "
             "calculator would buy (sum of mean rates ≤ 60 % of each link's rate), costed the "
@@ -751,18 +753,23 @@ def _cut_risk(result: SizingResult, cut: str) -> str:
         return cut
     worst = min(failed, key=lambda r: float(r["margin"]))
     n = len({r["case"] for r in failed})
+    exposed = cut.startswith(NOT_SURVIVED)  # links whose cut leaves cameras without a path
+    lead = "Single fibre cut of a protected link" if exposed else "Single fibre cut"
     sim = (
-        f"Single fibre cut: **survived** — the failure of each of the {n} protected link(s), "
+        f"{lead}: **survived** — the failure of each of the {n} protected link(s), "
         f"with its reroute, was simulated in every year and meets every SLA (tightest: "
         f"{worst['case']} in year {int(worst['year'])}, class {worst['class']} "
         f"{_metric_name(str(worst['metric']))} margin {float(worst['margin']):.0%})."
         if all(r["ok"] for r in failed)
-        else "Single fibre cut: **not survived** in simulation — "
+        else f"{lead}: **not survived** in simulation — "
         + ", ".join(f"{r['case']} (year {r['year']})" for r in failed if not r["ok"])
         + "."
     )
-    if "not survived" in cut:  # links whose cut leaves cameras without any path
-        return f"{sim} {cut}"
+    if exposed:
+        return (
+            f"{sim} But a cut of a link without a protection path is **not survived**: "
+            f"{cut.removeprefix(NOT_SURVIVED)}"
+        )
     return sim
 
 
@@ -865,7 +872,7 @@ def sizing_report(result: SizingResult, plot: bool = True) -> ReportData:
                 caption=(
                     "Cameras gathered per switch; links coloured by rate tier and labelled "
                     "with tier, what changed over the years, mean load (sum of means, busier "
-                    "direction) and headroom (1 − simulated utilisation); the binding link "
+                    "direction) and headroom (1 − simulated utilisation); the busiest link "
                     "(red) is the most utilised one."
                 ),
             )

@@ -130,7 +130,8 @@ class NetNode:
 @dataclass
 class NetLink:
     """A link of the drawing: rate tier, length, mean load and utilisation (busier direction;
-    None when unknown), and whether it is the binding link or was upgraded."""
+    None when unknown), and whether it is the binding link (the busiest: drawn in red,
+    labelled BUSIEST) or was upgraded."""
 
     id: str
     a: str
@@ -334,6 +335,11 @@ def load_report_data(results_dir: str | Path) -> ReportData:
     Raises :class:`~vidnet_sim.results.ResultsNotFoundError` when the folder has none or it
     is not valid report data (the message says which)."""
     path = Path(results_dir) / REPORT_JSON
+    if not Path(results_dir).is_dir():
+        raise ResultsNotFoundError(
+            f"{results_dir}: no such folder; name the --out folder of `vidnet-sim size`, "
+            "`capacity` or `curve`"
+        )
     if not path.is_file():
         raise ResultsNotFoundError(
             f"{path}: no report data; `vidnet-sim size`, `capacity` and `curve` write it "

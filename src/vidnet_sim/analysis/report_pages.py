@@ -335,7 +335,7 @@ def capacity_report(
             binding=binding,
             caption="Cameras gathered per switch; links coloured by rate tier and labelled "
             "with tier, length, load and headroom (1 − utilisation, simulated at the "
-            "capacity, busier direction); the binding link (red) is the busiest at the first "
+            "capacity, busier direction); the busiest link (red) is the most utilised at the first "
             "failing value (or at the largest value judged).",
         )
         risk.append(cut)

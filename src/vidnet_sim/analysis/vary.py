@@ -1,8 +1,8 @@
 """What a curve or a capacity search varies, applied to a scenario's raw TOML data.
 
 ``cameras``
-    The total camera count: every camera group's ``count`` scaled in proportion
-    (``round(count × N / N₀)``, at least 1), so a single group gets exactly ``N``.
+    The total camera count: every camera group's ``count`` scaled in proportion so that they
+    sum to exactly ``N`` (:func:`apportion`: largest remainders, at least 1 each).
 ``bitrate``
     A bitrate scale: every camera group's ``bitrate`` (its default when not given), every
     ``cbr`` / ``poisson`` source's ``rate`` or ``packet_rate`` multiplied by it (a cbr
@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from vidnet_sim.errors import VidnetError
+from vidnet_sim.errors import ScenarioError, VidnetError
 from vidnet_sim.scenario import load_scenario
 from vidnet_sim.scenario.model import UNITS_REQUIRED, CameraGroup
+from vidnet_sim.scenario.raw import did_you_mean
 from vidnet_sim.scenario.toml_file import read_toml
 from vidnet_sim.scenario.units import parse_rate, parse_time
 from vidnet_sim.variation.paths import Loc, PathError, resolve, set_value
@@ -39,6 +40,7 @@ __all__ = [
     "Vary",
     "load_raw",
     "make_vary",
+    "read_input_toml",
     "vary_values",
 ]
 
@@ -48,10 +50,26 @@ MAX_STEPS = 1000
 MAX_REPLICATIONS = 1000
 
 _BASE_UNIT = {"rate": "bps", "size": "B", "time": "ps", "length": "m"}
+#: The variables ``--vary`` takes by name (any other is a field path).
+VARIABLES = ("cameras", "bitrate")
 
 
 class AnalysisInputError(VidnetError):
     """Bad input to a curve or capacity search (exit code 3): says which and why."""
+
+
+def read_input_toml(path: str | Path, what: str) -> dict[str, Any]:
+    """The TOML document of an input file other than a scenario (``what``: ``cost model``,
+    ``variants``), read within the scenario file's bounds
+    (:func:`~vidnet_sim.scenario.toml_file.read_toml`: a missing file, a folder, a device or
+    a FIFO, a huge or non-UTF-8 file are refused before they are read);
+    :class:`AnalysisInputError` names the file and every problem."""
+    try:
+        return read_toml(path)
+    except ScenarioError as exc:
+        raise AnalysisInputError(
+            f"{what} {path}: " + "; ".join(str(p) for p in exc.problems)
+        ) from None
 
 
 def load_raw(path: str | Path) -> tuple[dict[str, Any], Path]:
@@ -82,8 +100,9 @@ class Vary:
         """Smallest meaningful value."""
         return 1.0 if self.kind in ("cameras", "int") or self.kind in QUANTITY_KINDS else 0.0
 
-    def parse(self, text: str | float) -> float:
-        """A command-line value (``'100Mbps'`` for a rate field) as a number."""
+    def parse(self, text: str | float, option: str = "value") -> float:
+        """A command-line value (``'100Mbps'`` for a rate field) as a number; ``option``
+        (``--from``...) names it in the error."""
         if isinstance(text, int | float):
             return float(text)
         if self.kind in QUANTITY_KINDS:
@@ -91,11 +110,13 @@ class Vary:
             try:
                 return float(parser(text))
             except ValueError as exc:
-                raise AnalysisInputError(f"{self.what}: {exc}") from None
+                raise AnalysisInputError(f"{option} of --vary {self.what}: {exc}") from None
         try:
             return float(text)
         except ValueError:
-            raise AnalysisInputError(f"{self.what}: expected a number, got {text!r}") from None
+            raise AnalysisInputError(
+                f"{option} of --vary {self.what}: expected a number, got {text!r}"
+            ) from None
 
     def label(self, x: float) -> str:
         """``x`` as the user would write it."""
@@ -110,9 +131,9 @@ class Vary:
             return out
         if self.kind == "cameras":
             cams = _modelled_cameras(out)
-            total = sum(int(c["count"]) for c in cams)
-            for c in cams:
-                c["count"] = max(1, round(int(c["count"]) * x / total))
+            counts = apportion([int(c["count"]) for c in cams], round(x))
+            for c, n in zip(cams, counts, strict=True):
+                c["count"] = n
         elif self.kind == "bitrate":
             _scale_bitrates(out, x)
         else:
@@ -125,6 +146,24 @@ class Vary:
                 value = float(x)
             set_value(out, self.loc, value)
         return out
+
+
+def apportion(counts: list[int], total: int) -> list[int]:
+    """``counts`` scaled to sum to ``total`` exactly, in proportion (largest remainders:
+    each gets the whole part of its share, the largest fractions one more; ties to the
+    first), at least 1 each: ``[20, 20, 16, 4]`` to 136 is ``[46, 45, 36, 9]`` (rounding each
+    share gave 135). With fewer than one camera per group, each group keeps one."""
+    total = max(total, len(counts))
+    whole = sum(counts)
+    shares = [c * total / whole for c in counts]
+    out = [max(1, math.floor(q)) for q in shares]
+    by_fraction = sorted(range(len(counts)), key=lambda i: (-(shares[i] - out[i]), i))
+    for i in by_fraction[: max(0, total - sum(out))]:
+        out[i] += 1
+    for _ in range(sum(out) - total):  # groups raised to 1 are paid for by the most over
+        i = max((j for j in range(len(out)) if out[j] > 1), key=lambda j: out[j] - shares[j])
+        out[i] -= 1
+    return out
 
 
 def _modelled_cameras(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -164,6 +203,12 @@ def make_vary(data: dict[str, Any], what: str) -> Vary:
         return Vary(what, "cameras", None, float(sum(int(c["count"]) for c in cams)))
     if what == "bitrate":
         return Vary(what, "bitrate", None, 1.0)
+    if not any(c in what for c in ".[]"):  # no top-level key holds a number
+        raise AnalysisInputError(
+            f"--vary {what}: expected 'cameras', 'bitrate' or the path of a scenario field "
+            "such as 'cameras[0].count' or 'links[\"core-uplink\"].rate'"
+            + did_you_mean(what, list(VARIABLES), list_all=False)
+        )
     try:
         loc = resolve(data, what)
     except PathError as exc:

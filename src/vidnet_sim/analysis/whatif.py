@@ -44,7 +44,7 @@ from vidnet_sim.analysis.bill import BillModel, CostModelError, check_growth_pla
 from vidnet_sim.analysis.report import write_sizing
 from vidnet_sim.analysis.runs import RunRecord
 from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
-from vidnet_sim.analysis.vary import AnalysisInputError, load_raw
+from vidnet_sim.analysis.vary import AnalysisInputError, load_raw, read_input_toml
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.model import TRACE_EXCLUDED_KEYS
@@ -88,10 +88,7 @@ class WhatIfResult:
 
 def load_variants(path: str | Path) -> list[Variant]:
     """The variants of a TOML file (see the module doc); every problem at once."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise AnalysisInputError(f"variants {path}: {exc}") from None
+    data = read_input_toml(path, "variants")
     problems: list[str] = []
     unknown = sorted(set(data) - {"variants"})
     if unknown:

@@ -12,7 +12,6 @@ import json
 import math
 import re
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +33,18 @@ from vidnet_sim.analysis.report_pages import capacity_report, curve_report
 from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import MAX_REPLICATIONS, MAX_STEPS
 from vidnet_sim.cli.executors import ExecutorOptions, executor_options
-from vidnet_sim.cli.output import progress_console, reported_errors, stdout_console
+from vidnet_sim.cli.output import (
+    FloatRange,
+    IntRange,
+    progress_console,
+    reported_errors,
+    stdout_console,
+)
 from vidnet_sim.cli.run import confidence_option, time_option
-from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, ScenarioError
 from vidnet_sim.execute import JobProgress
+from vidnet_sim.results import check_writable
+from vidnet_sim.scenario.toml_file import read_toml
 
 __all__ = ["capacity", "curve", "report", "size"]
 
@@ -112,14 +119,14 @@ class _Bar:
 @click.option("--to", "stop", required=True, help="Last value.")
 @click.option(
     "--steps",
-    type=click.IntRange(1, MAX_STEPS),
+    type=IntRange(1, MAX_STEPS),
     default=5,
     show_default=True,
     help="Number of values.",
 )
 @click.option(
     "--replications",
-    type=click.IntRange(1, MAX_REPLICATIONS),
+    type=IntRange(1, MAX_REPLICATIONS),
     default=3,
     show_default=True,
     help="Independent runs per value (confidence intervals need ≥ 2).",
@@ -153,6 +160,8 @@ def curve(
     intervals and the fast estimates (60 % rule, Gaussian, network calculus)."""
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}"
+    with reported_errors():
+        check_writable(out, out)
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor, _Bar("curve") as bar:
         res = run_curve(
@@ -184,7 +193,7 @@ def curve(
                 + ("" if math.isnan(h) else f" ±{(h - m) / scale:.2g}")
                 for x, m, h in zip(g["x"], g["mean"], g["ci_high"], strict=True)
             )
-            click.echo(f"{cls} {metric}: {cells}")
+            click.echo(f"{cls} {str(metric).removesuffix('_ps')}: {cells}")  # in ms, not ps
         click.echo(
             f"{res.n_runs} runs ({res.n_reused} reused); files: " + ", ".join(str(f) for f in files)
         )
@@ -210,12 +219,10 @@ def curve(
 )
 @click.option("--start", help="First value tried (default: the scenario's).")
 @click.option("--max", "maximum", help="Largest value tried (default 1024 × start).")
-@click.option(
-    "--replications", type=click.IntRange(1, MAX_REPLICATIONS), default=3, show_default=True
-)
+@click.option("--replications", type=IntRange(1, MAX_REPLICATIONS), default=3, show_default=True)
 @click.option(
     "--max-replications",
-    type=click.IntRange(1, MAX_REPLICATIONS),
+    type=IntRange(1, MAX_REPLICATIONS),
     default=10,
     show_default=True,
     help="Replications added while a confidence interval straddles a target.",
@@ -223,7 +230,7 @@ def curve(
 @confidence_option
 @click.option(
     "--tolerance",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    type=FloatRange(0, 1, min_open=True, max_open=True),
     default=0.01,
     show_default=True,
     help="Relative precision for non-integer variables.",
@@ -255,6 +262,8 @@ def capacity(
     class and link."""
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}"
+    with reported_errors():
+        check_writable(out, out)
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor, _Bar("capacity") as bar:
         res = find_capacity(
@@ -336,8 +345,8 @@ def _cost_models(path: Path | None) -> tuple[CostModel | None, BillModel | None]
     if path is None:
         return None, BillModel()
     try:
-        keys = set(tomllib.loads(path.read_text(encoding="utf-8")))
-    except (OSError, tomllib.TOMLDecodeError):
+        keys = set(read_toml(path))
+    except ScenarioError:
         keys = set()  # load_bill_model reports it
     if keys & LEGACY_KEYS:
         return load_cost_model(path), None
@@ -375,7 +384,7 @@ def _last_year(table: pd.DataFrame) -> pd.DataFrame:
 @click.option("--duration", help="Override simulation.duration of every run.")
 @click.option(
     "--max-designs",
-    type=click.IntRange(min=2),
+    type=IntRange(min=2),
     default=40,
     show_default=True,
     help="Designs judged per year in cost order; past it, the best design found is improved "
@@ -401,13 +410,13 @@ def _last_year(table: pd.DataFrame) -> pd.DataFrame:
 )
 @click.option(
     "--failure-loss",
-    type=click.FloatRange(0, 1),
+    type=FloatRange(0, 1),
     help="Share of packets a class may lose to a failure's convergence (beside its loss "
     "target, which counts buffer losses).",
 )
 @click.option(
     "--max-extend",
-    type=click.IntRange(min=1),
+    type=IntRange(min=1),
     default=16,
     show_default=True,
     help="A design is accepted only on stationary runs, extended up to this many times the "
@@ -450,6 +459,8 @@ def size(
     upgrade schedule, CAPEX per year and a report (report.md) for a council."""
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "size" / file.stem
+    with reported_errors():
+        check_writable(out, out)
     stopped: SizingStoppedError | None = None
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor:

@@ -18,7 +18,10 @@ from typing import Any
 
 import click
 
-from vidnet_sim.cli.output import stop
+from vidnet_sim.cli.output import (
+    IntRange,
+    stop,
+)
 from vidnet_sim.errors import EXIT_USAGE
 from vidnet_sim.execute import (
     DaskExecutor,
@@ -128,7 +131,7 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
     click.option(
         "--workers",
         "-j",
-        type=click.IntRange(min=1),
+        type=IntRange(min=1),
         help="Local worker processes (default: all CPUs; 1 runs in this process).",
     ),
     click.option(
@@ -143,14 +146,14 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
     ),
     click.option(
         "--jobs",
-        type=click.IntRange(min=1),
+        type=IntRange(min=1),
         default=1,
         show_default=True,
         help="Batch jobs of the --cluster.",
     ),
     click.option(
         "--cores",
-        type=click.IntRange(min=1),
+        type=IntRange(min=1),
         default=1,
         show_default=True,
         help="Worker processes (CPUs) per --cluster batch job.",

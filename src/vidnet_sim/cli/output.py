@@ -42,6 +42,20 @@ UNWRAPPED_WIDTH = 1_000_000
 MIN_TABLE_WIDTH = 120
 
 
+class IntRange(click.IntRange):
+    """:class:`click.IntRange` named ``integer`` in its messages: ``'abc' is not a valid
+    integer.`` (click's own name, ``integer range``, reads as if a range were expected)."""
+
+    name = "integer"
+
+
+class FloatRange(click.FloatRange):
+    """:class:`click.FloatRange` named ``number`` in its messages: ``'x' is not a valid
+    number.``"""
+
+    name = "number"
+
+
 def _is_tty(stream: object) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())

@@ -18,6 +18,8 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from vidnet_sim.cli.output import (
+    FloatRange,
+    IntRange,
     fail,
     note,
     progress_console,
@@ -45,7 +47,7 @@ __all__ = ["run", "time_option", "validate"]
 #: ``--confidence``, the confidence level of the intervals: one definition for every command.
 confidence_option = click.option(
     "--confidence",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    type=FloatRange(0, 1, min_open=True, max_open=True),
     default=0.95,
     show_default=True,
     help="Confidence level of the intervals.",
@@ -135,7 +137,7 @@ def packet_groups_option(values: tuple[str, ...]) -> list[str] | None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Results folder (default: results/<scenario name>/).",
 )
-@click.option("--seed", type=click.IntRange(min=0), help="Override simulation.seed.")
+@click.option("--seed", type=IntRange(min=0), help="Override simulation.seed.")
 @click.option("--duration", help="Override simulation.duration, e.g. '10s'.")
 @click.option(
     "--engine",
@@ -161,7 +163,7 @@ def packet_groups_option(values: tuple[str, ...]) -> list[str] | None:
 )
 @click.option(
     "--sample",
-    type=click.FloatRange(0, 1, min_open=True),
+    type=FloatRange(0, 1, min_open=True),
     help="With --packets (implied): keep this share of the packets, e.g. 0.01.",
 )
 @click.option(
@@ -183,7 +185,7 @@ def packet_groups_option(values: tuple[str, ...]) -> list[str] | None:
 )
 @click.option(
     "--year",
-    type=click.IntRange(min=1),
+    type=IntRange(min=1),
     help="Run year N of the scenario's growth plan (default results folder "
     "results/<scenario name>-yearN/).",
 )

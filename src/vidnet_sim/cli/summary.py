@@ -85,10 +85,13 @@ def print_table(console: Console, table: Table, *, wide: bool = False) -> None:
     the console, the left-justified one-line columns (names) are ellipsised first, the
     longest first, down to :data:`MIN_NAME_WIDTH` characters. A table that still does not
     fit, or any table with ``wide``, is printed whole, wider than the console (a terminal
-    then wraps its lines).
+    then wraps its lines). To a pipe or a file, no cell is wrapped either (a long epoch label
+    stays on its row's line, for ``grep``).
     """
     names = []
     for col in table.columns:
+        if not console.is_terminal:
+            col.max_width = None
         widest = max([_cell_width(col.header), *(_cell_width(c) for c in col._cells)])
         if col.justify == "right":
             col.min_width = widest
@@ -121,6 +124,8 @@ def print_table(console: Console, table: Table, *, wide: bool = False) -> None:
             console.width = saved
     else:
         console.print(table)
+    if table.caption:  # the table's blank bottom edge is above its caption: one below it too
+        console.print()
 
 
 def _summary_cells(row: dict[str, Any], failures: bool) -> list[str | Text]:

@@ -28,6 +28,7 @@ from rich.text import Text
 
 from vidnet_sim.cli.executors import ExecutorOptions, executor_options
 from vidnet_sim.cli.output import (
+    IntRange,
     fail,
     interrupted,
     note,
@@ -38,7 +39,7 @@ from vidnet_sim.cli.output import (
 )
 from vidnet_sim.cli.run import confidence_option, time_option
 from vidnet_sim.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, VidnetError
-from vidnet_sim.results import SCHEMAS, read_results
+from vidnet_sim.results import SCHEMAS, check_writable, read_results
 from vidnet_sim.scenario.units import format_time
 from vidnet_sim.sweep import (
     Executor,
@@ -87,12 +88,12 @@ def _params_text(params: dict[str, Any]) -> str:
 @executor_options
 @click.option(
     "--index",
-    type=click.IntRange(min=0),
+    type=IntRange(min=0),
     help="Run only job-array task INDEX's points (no other dependency).",
 )
 @click.option(
     "--chunk",
-    type=click.IntRange(min=1),
+    type=IntRange(min=1),
     default=1,
     show_default=True,
     help="Points per --index task (and per --print-sbatch array task).",
@@ -104,7 +105,7 @@ def _params_text(params: dict[str, Any]) -> str:
 )
 @click.option(
     "--max-parallel",
-    type=click.IntRange(min=1),
+    type=IntRange(min=1),
     help="--print-sbatch: at most this many array tasks at once.",
 )
 @click.option(
@@ -179,6 +180,7 @@ def sweep(
         if print_sbatch:
             _print_sbatch(sw, file, out, chunk, max_parallel, options)
             return
+        check_writable(out, out)
         _run(
             sw,
             out,
@@ -429,7 +431,7 @@ def _print_sbatch(
 )
 @click.option(
     "--limit",
-    type=click.IntRange(min=1),
+    type=IntRange(min=1),
     default=60,
     show_default=True,
     help="Print at most this many rows (the significant ones first).",

@@ -15,6 +15,7 @@ from vidnet_sim.cli.analysis import _Bar, _cost_models, _duration
 from vidnet_sim.cli.output import reported_errors, stdout_console
 from vidnet_sim.cli.run import confidence_option
 from vidnet_sim.errors import EXIT_PARTIAL
+from vidnet_sim.results import check_writable
 from vidnet_sim.results.store import to_jsonable
 
 __all__ = ["whatif"]
@@ -61,6 +62,7 @@ def whatif(
     duration_ps = _duration(duration)
     out = out_dir or Path("results") / "whatif" / file.stem
     with reported_errors():
+        check_writable(out, out)
         _, bill = _cost_models(costs_file)
         if bill is None:
             raise click.UsageError("whatif needs the whole cost model, not a link-only table")

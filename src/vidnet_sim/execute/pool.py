@@ -376,9 +376,11 @@ def _terminate(pool: ProcessPoolExecutor, grace_seconds: float = 5.0) -> None:
     """Stop ``pool`` without waiting for its workers' work: cancel the queued tasks, terminate
     (SIGTERM; SIGKILL after ``grace_seconds``) the processes and reap them, so that none is
     left behind. (``ProcessPoolExecutor.terminate_workers`` of Python 3.14, for 3.11+.)"""
-    # private, read before shutdown() drops it: the pool's processes by pid
+    # private, read before shutdown() drops them: the pool's processes by pid, its manager
+    # thread and its result queue
     processes = list((getattr(pool, "_processes", None) or {}).values())
     manager = getattr(pool, "_executor_manager_thread", None)
+    results = getattr(pool, "_result_queue", None)  # its pipe's write end, below
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in processes:
         with contextlib.suppress(ValueError, ProcessLookupError):  # ended meanwhile
@@ -390,6 +392,14 @@ def _terminate(pool: ProcessPoolExecutor, grace_seconds: float = 5.0) -> None:
                 proc.kill()
                 proc.join()
     if manager is not None:  # it sees the workers gone, fails their futures and ends
+        # ... unless a worker was ended while writing a result: the manager then waits for
+        # the rest of it for ever (and so does this interpreter's exit, which joins it).
+        # Every worker is gone: closing this end of the result pipe turns that read into
+        # an end of file, which the manager takes for a broken pool.
+        writer = getattr(results, "_writer", None)
+        if writer is not None and manager.is_alive():
+            with contextlib.suppress(OSError):
+                writer.close()
         manager.join(grace_seconds)
 
 

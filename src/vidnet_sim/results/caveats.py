@@ -13,7 +13,9 @@ from "all targets met" into a verdict with a reservation. They are:
 - an epoch in which a link's utilisation exceeds 100 % (explained: it counts the
   transmission time of the packets that *arrived* in the epoch);
 - a ring of links none of which is ``blocked``: traffic then takes the shortest way in
-  both directions round the ring, not the way a protected ring forwards.
+  both directions round the ring, not the way a protected ring forwards;
+- a scenario with no traffic at all (no camera group, source or service): the run's tables
+  are empty, with no other sign that nothing was simulated.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = [
     "override_caveats",
     "ring_caveats",
     "run_caveats",
+    "traffic_caveats",
 ]
 
 #: Epochs over 100 % named at most (one warning counts the others).
@@ -183,6 +186,18 @@ def epoch_utilisation_caveats(epoch_links: pd.DataFrame) -> list[Caveat]:
     ]
 
 
+def traffic_caveats(scenario: Scenario) -> list[Caveat]:
+    """A scenario without any traffic: nothing is simulated."""
+    if scenario.cameras or scenario.sources or scenario.services:
+        return []
+    return [
+        Caveat(
+            "the scenario has no traffic (no [[cameras]], [[sources]] or [[services]]): "
+            "nothing was simulated"
+        )
+    ]
+
+
 def ring_caveats(scenario: Scenario) -> list[Caveat]:
     """Rings (cycles of three or more nodes) of links none of which is ``blocked``."""
     parent: dict[str, str] = {}
@@ -250,6 +265,7 @@ def run_caveats(
     counted lost, so the verdict already holds it), then those listed in the module
     documentation."""
     out = [Caveat(w) for w in plan_warnings]
+    out += traffic_caveats(scenario)
     out += override_caveats(original, scenario)
     out += camera_egress_caveats(scenario, plan, links)
     out += epoch_utilisation_caveats(epoch_links)

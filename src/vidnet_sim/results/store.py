@@ -37,6 +37,7 @@ import math
 import os
 import platform
 import re
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -314,6 +315,29 @@ def check_run_folder(folder: str | os.PathLike[str]) -> None:
             "results, and writing a run replaces the whole folder; name an empty or new "
             "folder (or a previous run's)"
         )
+
+
+def check_writable(folder: str | os.PathLike[str], results: str | os.PathLike[str]) -> None:
+    """Raise :class:`ResultsFolderError` unless files can be created in ``folder`` (made
+    with its missing parents if need be): its nearest existing ancestor, or itself, must be
+    a folder that takes a new entry, probed with a hidden empty folder removed at once.
+    ``results`` is the folder named by the user, for the message. Called before anything
+    is simulated, so that a read-only or mistyped place fails at once, not after the run."""
+    folder = Path(folder)
+    place = folder
+    while not (place.exists() or place.is_symlink()) and place.parent != place:
+        place = place.parent
+    if not place.is_dir():
+        raise ResultsFolderError(
+            f"cannot write results to {results}: {place} is a file, not a folder"
+        )
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".vidnet-sim-", suffix=".probe", dir=place))
+    except OSError as exc:
+        raise ResultsFolderError(
+            f"cannot write results to {results}: nothing can be created in {place} "
+            f"({exc.strerror or exc}); name a folder you may write to"
+        ) from None
 
 
 def write_results(

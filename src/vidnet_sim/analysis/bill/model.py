@@ -8,7 +8,6 @@ wrong types and negative prices are all reported at once, each with its path
 
 from __future__ import annotations
 
-import tomllib
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,8 +23,9 @@ from pydantic import (
 
 from vidnet_sim.analysis.cost import CostModel
 from vidnet_sim.analysis.vary import AnalysisInputError
-from vidnet_sim.errors import Problem, UnitError
+from vidnet_sim.errors import Problem, ScenarioError, UnitError
 from vidnet_sim.scenario.raw import did_you_mean
+from vidnet_sim.scenario.toml_file import read_toml
 from vidnet_sim.scenario.units import format_rate, parse_rate
 
 __all__ = [
@@ -301,7 +301,7 @@ def parse_bill_model(data: dict[str, Any], source: str = "") -> BillModel:
 def load_bill_model(path: str | Path) -> BillModel:
     """The cost model in the TOML file ``path`` (see the module doc)."""
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise CostModelError([Problem("", str(exc))], str(path)) from None
+        data = read_toml(path)  # within the scenario file's bounds: never a device or FIFO
+    except ScenarioError as exc:
+        raise CostModelError(exc.problems, str(path)) from None
     return parse_bill_model(data, str(path))
