@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 from types import SimpleNamespace
@@ -89,6 +90,9 @@ def test_only_the_controller_of_a_run_with_workers_precompiles() -> None:
     assert not xdist_workers.precompile_wanted(options(0, "no"))  # -n0, or "auto" meaning none
     assert not xdist_workers.precompile_wanted(options(None, "no"))  # xdist not asked for
     assert not xdist_workers.precompile_wanted(options(2, workerinput={}))  # a worker
+    collect = {"numprocesses": 2, "dist": "load", "collectonly": True}
+    config: Any = SimpleNamespace(getoption=lambda name, default=None: collect.get(name, default))
+    assert not xdist_workers.precompile_wanted(config)  # nothing will run
 
 
 def test_the_precompile_signals_its_end_whatever_its_outcome(
@@ -103,16 +107,19 @@ def test_the_precompile_signals_its_end_whatever_its_outcome(
     )
     done, log = tmp_path / "done", tmp_path / "log"
     assert not xdist_workers.wait_for_precompile(done, timeout_s=0.2)
-    xdist_workers.start_precompile(done, log).join(timeout=60)
+    xdist_workers.start_precompile(done, log).waiter.join(timeout=60)
     assert xdist_workers.wait_for_precompile(done, timeout_s=0)
     text = log.read_text(encoding="utf-8")
     assert str(xdist_workers.SMALL_TOWN) in text and "broken kernel" in text
     assert text.splitlines()[-1].startswith("exit codes [0, 1] after ")
     lines: list[str] = []
     reporter = SimpleNamespace(write_line=lines.append)
-    stash = {xdist_workers._PRECOMPILE: (None, done, log)}
+    stash = {xdist_workers._PRECOMPILE: SimpleNamespace(done=done, log=log)}
     xdist_workers.pytest_terminal_summary(reporter, SimpleNamespace(stash=stash))  # type: ignore[arg-type]
     assert lines[0].startswith("the kernels' precompile failed:") and "broken kernel" in lines[0]
+    done.unlink()
+    xdist_workers.pytest_terminal_summary(reporter, SimpleNamespace(stash=stash))  # type: ignore[arg-type]
+    assert lines[1] == "the kernels' precompile had not ended (the run ended first)"
 
 
 def test_the_precompile_loads_the_kernels_of_both_cores_and_of_the_reference(
@@ -144,3 +151,16 @@ def test_the_precompile_loads_the_kernels_of_both_cores_and_of_the_reference(
         seen.append(done.stdout.split()[-5:])
     assert seen[0] == ["[True,", "True,", "True,", "False,", "False]"]
     assert seen[1] == ["[False,", "False,", "False,", "True,", "True]"]
+
+
+def test_a_run_that_ends_first_stops_the_precompile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupted run (or one over before its workers needed the kernels) does not wait
+    for the compile: the processes still running are terminated and the done file follows."""
+    monkeypatch.setattr(xdist_workers, "PRECOMPILE", ("import time; time.sleep(600)",))
+    t0 = time.monotonic()
+    started = xdist_workers.start_precompile(tmp_path / "done", tmp_path / "log")
+    started.stop()
+    assert time.monotonic() - t0 < 60 and (tmp_path / "done").exists()
+    assert started.procs[0].returncode != 0

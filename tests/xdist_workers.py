@@ -25,7 +25,8 @@ is compiled yet, both workers compiled the same kernels at once and so did the `
 processes some tests start meanwhile (up to four compiles of the core on two cores). The
 kernels are cached in their usual folder: a warm cache makes each process a load of about
 a second. A precompile that fails is reported at the end of the run and the tests go on (the
-tests that need the kernels then compile them, or fail, themselves).
+tests that need the kernels then compile them, or fail, themselves); a run that ends first
+(Ctrl-C) stops it, and ``--collect-only`` does not start it.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +72,7 @@ PRECOMPILE = (
 #: The example scenario the precompile runs briefly (two levels of links: it splits in two).
 SMALL_TOWN = Path(__file__).resolve().parent.parent / "scenarios" / "small-town.toml"
 
-_PRECOMPILE = pytest.StashKey[tuple[threading.Thread, Path, Path]]()
+_PRECOMPILE = pytest.StashKey["Precompile"]()
 
 
 def names_one_file(config: pytest.Config) -> bool:
@@ -94,42 +96,62 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 
 
 def precompile_wanted(config: pytest.Config) -> bool:
-    """Whether this process is the controller of a run with workers."""
-    if hasattr(config, "workerinput"):
+    """Whether this process is the controller of a run with workers that runs tests."""
+    if hasattr(config, "workerinput") or config.getoption("collectonly", False):
         return False
     workers = config.getoption("numprocesses", None)
     return isinstance(workers, int) and workers > 0 and config.getoption("dist", "no") != "no"
 
 
-def start_precompile(done: Path, log: Path) -> threading.Thread:
-    """Run :data:`PRECOMPILE`'s programs at once, in processes that import the
-    ``vidnet_sim`` these tests import; create ``done`` when all have ended (their output in
-    ``log``, with their exit codes), whatever the outcome."""
+@dataclass
+class Precompile:
+    """The precompile's processes; ``done`` is created when all have ended (their output
+    and exit codes in ``log``)."""
+
+    procs: list[subprocess.Popen[bytes]]
+    waiter: threading.Thread
+    done: Path
+    log: Path
+
+    def stop(self) -> None:
+        """End the processes still running (a run interrupted or over before the workers
+        needed them: Numba saves whole cache entries only) and wait for the waiter."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        self.waiter.join(timeout=60)
+
+
+def start_precompile(done: Path, log: Path) -> Precompile:
+    """Start :data:`PRECOMPILE`'s programs at once, in processes that import the
+    ``vidnet_sim`` these tests import, and a thread that creates ``done`` when all have
+    ended, whatever the outcome."""
     package_parent = str(Path(vidnet_sim.__file__).resolve().parent.parent)
     path = [package_parent, *filter(None, [os.environ.get("PYTHONPATH")])]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     env.pop(DONE_VARIABLE, None)
+    t0 = time.perf_counter()
+    out = log.open("w", encoding="utf-8")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", f"SMALL_TOWN = {str(SMALL_TOWN)!r}\n{program}"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        for program in PRECOMPILE
+    ]
 
-    def body() -> None:
-        t0 = time.perf_counter()
-        with log.open("w", encoding="utf-8") as out:
-            procs = [
-                subprocess.Popen(
-                    [sys.executable, "-c", f"SMALL_TOWN = {str(SMALL_TOWN)!r}\n{program}"],
-                    env=env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                )
-                for program in PRECOMPILE
-            ]
+    def wait() -> None:
+        with out:
             codes = [p.wait() for p in procs]
             out.write(f"exit codes {codes} after {time.perf_counter() - t0:.1f} s\n")
         done.touch()
 
-    thread = threading.Thread(target=body, name="precompile", daemon=True)
-    thread.start()
-    return thread
+    waiter = threading.Thread(target=wait, name="precompile", daemon=True)
+    waiter.start()
+    return Precompile(procs, waiter, done, log)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -137,9 +159,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not precompile_wanted(config):
         return
     folder = Path(tempfile.mkdtemp(prefix="vidnet-sim-precompile-"))
-    done, log = folder / "done", folder / "log"
-    config.stash[_PRECOMPILE] = (start_precompile(done, log), done, log)
-    os.environ[DONE_VARIABLE] = str(done)  # the workers, started after this, inherit it
+    config.stash[_PRECOMPILE] = start_precompile(folder / "done", folder / "log")
+    os.environ[DONE_VARIABLE] = str(folder / "done")  # the workers, started next, inherit it
 
 
 def wait_for_precompile(done: Path, timeout_s: float = WAIT_S) -> bool:
@@ -165,20 +186,21 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     started = config.stash.get(_PRECOMPILE, None)
     if started is None:
         return
-    _, done, log = started
+    done, log = started.done, started.log
     text = log.read_text(encoding="utf-8").strip() if log.exists() else ""
     last = text.splitlines()[-1] if text else ""
-    if done.exists() and last.startswith("exit codes [0, 0] after "):
+    if not done.exists():
+        terminalreporter.write_line("the kernels' precompile had not ended (the run ended first)")
+    elif last.startswith("exit codes [0, 0] after "):
         terminalreporter.write_line(f"kernels precompiled: {last.split(' after ')[1]}")
     else:
         terminalreporter.write_line(f"the kernels' precompile failed:\n{text[-3000:]}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """The controller removes the precompile's folder (after its processes ended)."""
+    """The controller stops a precompile still running and removes its folder."""
     started = config.stash.get(_PRECOMPILE, None)
     if started is not None:
-        thread, done, _ = started
-        thread.join(timeout=WAIT_S)
-        shutil.rmtree(done.parent, ignore_errors=True)
+        started.stop()
+        shutil.rmtree(started.done.parent, ignore_errors=True)
         os.environ.pop(DONE_VARIABLE, None)
