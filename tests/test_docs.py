@@ -5,7 +5,8 @@ Fenced ``bash``, ``console`` and ``python`` blocks are extracted from each Markd
 that holds the repository's scenarios with short simulated durations; simulating commands get a
 short ``--duration`` (and analyses two replications), and every output folder lands inside the
 test's temporary folder. The command must exit with code 0. Python blocks run in order per
-file, in one namespace, in the same workspace.
+file, in one namespace, in the same workspace; a command that the file already ran there (the
+same words, shortened) runs once.
 
 A block that cannot run in a test (an install, a cluster submission, a benchmark of minutes)
 is marked in the Markdown by an HTML comment on the line just before it::
@@ -179,15 +180,30 @@ def doc_workspace(
     return root
 
 
-def run_shell_block(block: Block, cwd: Path, argv: list[str], env: dict[str, str]) -> None:
+def run_shell_block(
+    block: Block,
+    cwd: Path,
+    argv: list[str],
+    env: dict[str, str],
+    ran: set[tuple[str, ...]] | None = None,
+) -> None:
+    """Run the block's commands in ``cwd``. A command in ``ran`` (the commands already run
+    in this workspace, shortened; this block's are added) is not run again: it would check
+    nothing new. Running a command again over its own output (a sizing or a curve reusing
+    its stored runs, a sweep resuming) is tested by the commands' own tests."""
     for words in commands(block):
         where = f"{block.id}: {shlex.join(words)}"
         if words[0] != "vidnet-sim":
             pytest.fail(f"{where}: only vidnet-sim commands run; mark the block doc-test: skip")
         if any(w in ("&&", "||", "|", ";", ">", "<") for w in words):
             pytest.fail(f"{where}: a shell pipeline; split the block or mark it doc-test: skip")
+        args = shorten(words[1:])
+        if ran is not None:
+            if tuple(args) in ran:
+                continue
+            ran.add(tuple(args))
         done = subprocess.run(
-            [*argv, *shorten(words[1:])],
+            [*argv, *args],
             cwd=cwd,
             env=env,
             capture_output=True,
@@ -221,11 +237,12 @@ def test_examples_run(
     shutil.copytree(doc_workspace, cwd)
     monkeypatch.chdir(cwd)
     namespace: dict[str, object] = {"__name__": "__doc_example__"}
+    ran: set[tuple[str, ...]] = set()
     for block in todo:
         if block.language == "python":
             run_python_block(block, namespace)
         else:
-            run_shell_block(block, cwd, vidnet_sim_argv, src_env)
+            run_shell_block(block, cwd, vidnet_sim_argv, src_env, ran)
 
 
 MARKED = [b for f in DOC_FILES for b in marked(f)]
@@ -286,6 +303,13 @@ def test_a_command_that_fails_fails_the_test(
     bad = Block("README.md", 1, "bash", "vidnet-sim validate scenarios/x.toml --nope", None)
     with pytest.raises(AssertionError, match="exit code 2"):
         run_shell_block(bad, doc_workspace, vidnet_sim_argv, src_env)
+    # a command already run in the workspace is not run again; the others are
+    ran: set[tuple[str, ...]] = {("validate", "scenarios/x.toml", "--nope")}
+    run_shell_block(bad, doc_workspace, vidnet_sim_argv, src_env, ran)
+    twice = Block("README.md", 1, "bash", "vidnet-sim validate scenarios/y.toml --nope", None)
+    with pytest.raises(AssertionError, match="exit code 2"):
+        run_shell_block(twice, doc_workspace, vidnet_sim_argv, src_env, ran)
+    assert ("validate", "scenarios/y.toml", "--nope") in ran
     other = Block("README.md", 1, "bash", "pip install .", None)
     with pytest.raises(pytest.fail.Exception, match="mark the block doc-test: skip"):
         run_shell_block(other, doc_workspace, vidnet_sim_argv, src_env)

@@ -151,14 +151,35 @@ def sizing_doc(res: SizingResult) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def cams(tmp_path: Path, write_text: Callable[[Path, str], Path]) -> Path:
-    return write_text(tmp_path / "cams.toml", CAMS)
+@pytest.fixture(scope="module")
+def cams(tmp_path_factory: pytest.TempPathFactory, write_text: Callable[[Path, str], Path]) -> Path:
+    return write_text(tmp_path_factory.mktemp("cams") / "cams.toml", CAMS)
+
+
+# The serial answers the executors are compared with, computed once for the module's tests
+# (each is deterministic: the same for every test that would compute it again).
+@pytest.fixture(scope="module")
+def serial_search(cams: Path) -> Any:
+    """The serial capacity search with up to 4 replications a value."""
+    return find_capacity(cams, "cameras", replications=2, max_replications=4, estimates=False)
+
+
+@pytest.fixture(scope="module")
+def serial_capacity(cams: Path) -> Any:
+    """The serial capacity search with the default replications budget."""
+    return find_capacity(cams, "cameras", replications=2, estimates=False)
+
+
+@pytest.fixture(scope="module")
+def serial_curve(cams: Path) -> CurveResult:
+    return curve_of(cams)
 
 
 # --------------------------------------------------------------------------- same answers
-def test_batches_and_speculation_do_not_change_the_capacity_search(cams: Path) -> None:
-    serial = find_capacity(cams, "cameras", replications=2, max_replications=4, estimates=False)
+def test_batches_and_speculation_do_not_change_the_capacity_search(
+    cams: Path, serial_search: Any
+) -> None:
+    serial = serial_search
     wide = WideSerial()
     states: list[JobProgress] = []
     parallel = find_capacity(
@@ -180,8 +201,10 @@ def test_batches_and_speculation_do_not_change_the_capacity_search(cams: Path) -
     assert [s.done for s in states] == sorted(s.done for s in states)
 
 
-def test_speculation_two_steps_ahead_does_not_change_the_capacity_search(cams: Path) -> None:
-    serial = find_capacity(cams, "cameras", replications=2, max_replications=4, estimates=False)
+def test_speculation_two_steps_ahead_does_not_change_the_capacity_search(
+    cams: Path, serial_search: Any
+) -> None:
+    serial = serial_search
     wide = WideSerial()
     wide.slots = 8  # two replications and six values: both steps that may come next
     parallel = find_capacity(
@@ -229,9 +252,11 @@ def test_runs_stored_by_one_executor_are_reused_by_another(cams: Path, tmp_path:
     same_curve(first, again)
 
 
-def test_a_local_dask_cluster_gives_the_serial_tables(cams: Path) -> None:
+def test_a_local_dask_cluster_gives_the_serial_tables(
+    cams: Path, serial_curve: CurveResult, serial_capacity: Any
+) -> None:
     distributed = pytest.importorskip("distributed")
-    serial = curve_of(cams)
+    serial = serial_curve
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
@@ -242,13 +267,13 @@ def test_a_local_dask_cluster_gives_the_serial_tables(cams: Path) -> None:
         assert executor.slots == 2
         same_curve(curve_of(cams, executor=executor), serial)
         cap = find_capacity(cams, "cameras", replications=2, estimates=False, executor=executor)
-    assert capacity_doc(cap) == capacity_doc(
-        find_capacity(cams, "cameras", replications=2, estimates=False)
-    )
+    assert capacity_doc(cap) == capacity_doc(serial_capacity)
 
 
-def test_two_worker_processes_and_a_killed_one_give_the_serial_tables(cams: Path) -> None:
-    serial = curve_of(cams)
+def test_two_worker_processes_and_a_killed_one_give_the_serial_tables(
+    cams: Path, serial_curve: CurveResult
+) -> None:
+    serial = serial_curve
     killed: list[int] = []
 
     def kill_one(state: JobProgress) -> None:
@@ -581,12 +606,14 @@ def test_the_analysis_commands_take_the_executor_options() -> None:
             assert option in r.output, (command, option)
 
 
-def test_capacity_on_one_worker_from_the_command_line(cams: Path, tmp_path: Path) -> None:
+def test_capacity_on_one_worker_from_the_command_line(
+    cams: Path, tmp_path: Path, serial_capacity: Any
+) -> None:
     out = tmp_path / "cap"
     args = ["capacity", str(cams), "--out", str(out), "--replications", "2", "--workers", "1"]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
-    lib = find_capacity(cams, "cameras", replications=2, estimates=False)
+    lib = serial_capacity
     assert pd.read_parquet(out / "capacity.parquet").drop(columns="partial").equals(lib.table())
 
 

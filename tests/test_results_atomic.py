@@ -260,15 +260,9 @@ def test_a_folder_mixing_two_runs_is_refused(runs: list[dict[str, bytes]], tmp_p
 
 
 # --------------------------------------------------------------------------- real processes
-SRC = Path(__file__).resolve().parents[1] / "src"
-
-
-def start_run(seed: int, out: Path, cwd: Path) -> subprocess.Popen[str]:
-    """A real ``vidnet-sim run`` of the minimal scenario."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
-    }
+def start_run(seed: int, out: Path, cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """A real ``vidnet-sim run`` of the minimal scenario, in the environment ``env`` (the
+    ``src_env`` fixture: the package these tests import, and its compiled kernels)."""
     cmd = [sys.executable, "-m", "vidnet_sim.cli", "run", str(MINIMAL), "--seed", str(seed)]
     return subprocess.Popen(
         [*cmd, "--out", str(out)],
@@ -287,11 +281,13 @@ def finish(proc: subprocess.Popen[str]) -> int:
 
 
 @pytest.fixture(scope="module")
-def cli_refs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, object]:
+def cli_refs(
+    tmp_path_factory: pytest.TempPathFactory, src_env: dict[str, str]
+) -> dict[int, object]:
     """The results of seeds 1 and 2 run alone, and how long a run takes (key 0)."""
     root = tmp_path_factory.mktemp("refs")
     t0 = time.perf_counter()
-    procs = {seed: start_run(seed, root / f"seed{seed}", root) for seed in (1, 2)}
+    procs = {seed: start_run(seed, root / f"seed{seed}", root, src_env) for seed in (1, 2)}
     for proc in procs.values():
         assert finish(proc) == 0
     return {0: time.perf_counter() - t0, **{s: read_results(root / f"seed{s}") for s in (1, 2)}}
@@ -307,11 +303,11 @@ def assert_run_of_one_seed(out: Path, refs: dict[int, object]) -> int:
 
 
 def test_concurrent_cli_runs_into_one_folder_never_mix(
-    cli_refs: dict[int, object], tmp_path: Path
+    cli_refs: dict[int, object], tmp_path: Path, src_env: dict[str, str]
 ) -> None:
     for attempt in range(2):
         out = tmp_path / f"out{attempt}"
-        procs = [start_run(seed, out, tmp_path) for seed in (1, 2)]
+        procs = [start_run(seed, out, tmp_path, src_env) for seed in (1, 2)]
         assert [finish(p) for p in procs] == [0, 0]
         assert_run_of_one_seed(out, cli_refs)
         assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
@@ -319,14 +315,14 @@ def test_concurrent_cli_runs_into_one_folder_never_mix(
 
 @pytest.mark.slow  # four real runs; the default run kills forked writers at every step
 def test_a_cli_run_killed_at_random_leaves_a_whole_run(
-    cli_refs: dict[int, object], tmp_path: Path
+    cli_refs: dict[int, object], tmp_path: Path, src_env: dict[str, str]
 ) -> None:
     out = tmp_path / "out"
-    assert finish(start_run(1, out, tmp_path)) == 0
+    assert finish(start_run(1, out, tmp_path, src_env)) == 0
     rng = random.Random(7)
     span = float(cli_refs[0])  # type: ignore[arg-type]
     for attempt in range(3):
-        proc = start_run(2 - attempt % 2, out, tmp_path)
+        proc = start_run(2 - attempt % 2, out, tmp_path, src_env)
         time.sleep(rng.uniform(0.5, 1.2) * span)
         proc.kill()
         proc.communicate(timeout=600)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 import tomllib
 from pathlib import Path
 from types import SimpleNamespace
@@ -74,3 +77,90 @@ def test_the_default_options_distribute_with_this_plugin() -> None:
     assert options["addopts"].startswith("-p xdist_workers -n auto ")
     extras = project["project"]["optional-dependencies"]["test"]
     assert any(dep.startswith("pytest-xdist") for dep in extras)
+
+
+def options(workers: object, dist: str = "worksteal", **more: object) -> Any:
+    """The parts of a ``pytest.Config`` the precompile reads."""
+    values = {"numprocesses": workers, "dist": dist}
+    return SimpleNamespace(getoption=lambda name, default=None: values.get(name, default), **more)
+
+
+def test_only_the_controller_of_a_run_with_workers_precompiles() -> None:
+    assert xdist_workers.precompile_wanted(options(2))
+    assert not xdist_workers.precompile_wanted(options(0, "no"))  # -n0, or "auto" meaning none
+    assert not xdist_workers.precompile_wanted(options(None, "no"))  # xdist not asked for
+    assert not xdist_workers.precompile_wanted(options(2, workerinput={}))  # a worker
+    collect = {"numprocesses": 2, "dist": "load", "collectonly": True}
+    config: Any = SimpleNamespace(getoption=lambda name, default=None: collect.get(name, default))
+    assert not xdist_workers.precompile_wanted(config)  # nothing will run
+
+
+def test_the_precompile_signals_its_end_whatever_its_outcome(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The done file appears when every program has ended, even one that failed; the log
+    holds the failure and the exit codes, which the summary reports."""
+    monkeypatch.setattr(
+        xdist_workers,
+        "PRECOMPILE",
+        ("import vidnet_sim; print(SMALL_TOWN)", "raise SystemExit('broken kernel')"),
+    )
+    done, log = tmp_path / "done", tmp_path / "log"
+    assert not xdist_workers.wait_for_precompile(done, timeout_s=0.2)
+    xdist_workers.start_precompile(done, log).waiter.join(timeout=60)
+    assert xdist_workers.wait_for_precompile(done, timeout_s=0)
+    text = log.read_text(encoding="utf-8")
+    assert str(xdist_workers.SMALL_TOWN) in text and "broken kernel" in text
+    assert text.splitlines()[-1].startswith("exit codes [0, 1] after ")
+    lines: list[str] = []
+    reporter = SimpleNamespace(write_line=lines.append)
+    stash = {xdist_workers._PRECOMPILE: SimpleNamespace(done=done, log=log)}
+    xdist_workers.pytest_terminal_summary(reporter, SimpleNamespace(stash=stash))  # type: ignore[arg-type]
+    assert lines[0].startswith("the kernels' precompile failed:") and "broken kernel" in lines[0]
+    done.unlink()
+    xdist_workers.pytest_terminal_summary(reporter, SimpleNamespace(stash=stash))  # type: ignore[arg-type]
+    assert lines[1] == "the kernels' precompile had not ended (the run ended first)"
+
+
+def test_the_precompile_loads_the_kernels_of_both_cores_and_of_the_reference(
+    src_env: dict[str, str],
+) -> None:
+    """Each program, run in a fresh process, leaves the kernels it is there for compiled
+    (loaded from the cache here): the one-thread core, the two-thread pipeline's hand-off
+    (a scenario the splitter did not cut would leave it out) and the reference's traffic."""
+    check = (
+        "\nfrom vidnet_sim.core import kernel as K, histogram as H\n"
+        "from vidnet_sim.traffic import generate as G\n"
+        "print([len(f.signatures) > 0 for f in "
+        "(K.advance, K.hand_off, K.settle_drops, G.gen_source_all, H._add_all)])\n"
+    )
+    seen = []
+    for program in xdist_workers.PRECOMPILE:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"SMALL_TOWN = {str(xdist_workers.SMALL_TOWN)!r}\n" + program + check,
+            ],
+            env=src_env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
+        seen.append(done.stdout.split()[-5:])
+    assert seen[0] == ["[True,", "True,", "True,", "False,", "False]"]
+    assert seen[1] == ["[False,", "False,", "False,", "True,", "True]"]
+
+
+def test_a_run_that_ends_first_stops_the_precompile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupted run (or one over before its workers needed the kernels) does not wait
+    for the compile: the processes still running are terminated and the done file follows."""
+    monkeypatch.setattr(xdist_workers, "PRECOMPILE", ("import time; time.sleep(600)",))
+    t0 = time.monotonic()
+    started = xdist_workers.start_precompile(tmp_path / "done", tmp_path / "log")
+    started.stop()
+    assert time.monotonic() - t0 < 60 and (tmp_path / "done").exists()
+    assert started.procs[0].returncode != 0
