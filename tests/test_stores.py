@@ -96,6 +96,34 @@ def test_a_steady_city_keeps_its_first_stores(threads: int) -> None:
     assert all(small_moved) and all(small_replaced)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_stores_the_kernel_doubles_move_onto_huge_pages(threads: int) -> None:
+    """A store the kernel doubles (allocated by Numba, on ordinary pages) is moved onto huge
+    pages before the run goes on (``K.MOVED_STORE``): with every segment starting at its
+    smallest size, the mid-size city with services replaces its stores many times; each one
+    of ``HUGE_TABLE_BYTES`` or more ends at a huge page's start, and the results are those
+    of the estimated stores (above)."""
+    if stores._MADV_HUGEPAGE is None:
+        pytest.skip("no transparent huge pages on this system")
+    scenario = with_overrides(
+        load_scenario(SCENARIOS / "mid-city-services.toml"), duration_ps=parse_time("700ms")
+    )
+    plan = build_plan(scenario)
+    with mock.patch.object(CoreEngine, "estimate_stores", False):
+        engine = make_engine(plan, scenario, threads=threads)
+    assert isinstance(engine, CoreEngine)
+    first = [_rows(part) for part in engine._parts]
+    drive(engine, scenario_actions(scenario, plan), scenario.simulation.duration)
+    large = [
+        store
+        for part, rows in zip(engine._parts, first, strict=True)
+        for store, n in zip((part.items, part.runs, part.ring), rows, strict=True)
+        if len(store) > n and store.nbytes >= stores.HUGE_TABLE_BYTES
+    ]
+    assert large  # (doubled past the size of a huge table: the case this test is about)
+    assert all(store.ctypes.data % stores.HUGE_PAGE_BYTES == 0 for store in large)
+
+
 def _camera_tree(n: int, **buffers: Any) -> NetworkPlan:
     """``n`` cameras (25 fps, GOP 25, I-frames of 10 P-frames of 15 000 B), each on its own
     access link to ``m``, and the link ``m -> r``."""

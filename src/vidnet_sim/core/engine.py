@@ -17,7 +17,7 @@ from vidnet_sim.core.histogram import N_BUCKETS
 from vidnet_sim.core.limits import check_limits, frame_slots_needed
 from vidnet_sim.core.split import Split, split_links
 from vidnet_sim.core.stats import RunStats
-from vidnet_sim.core.stores import segmented_store, store_sizes, table
+from vidnet_sim.core.stores import HUGE_TABLE_BYTES, segmented_store, store_sizes, table
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.traffic.generate import G_COLS, state_arrays, table_arrays
 from vidnet_sim.traffic.rows import KIND_POISSON
@@ -297,6 +297,21 @@ class CoreEngine:
         ``GROW_*`` code (``GROW_SLOTS`` only with ``pause_slots``: then the frame-slot ring
         of flow ``part.cursor[CU_ARG]`` must grow before the part is run again), or
         ``STOP_FRAME_SLOTS`` when that ring, full at its limit, stopped the run."""
+        while True:
+            before = (part.items, part.runs, part.ring, part.qdata)
+            grow = self._advance(part, t_to, final, pause_slots)
+            if grow != K.MOVED_STORE:
+                return grow
+            # a store doubled in the kernel: moved onto huge pages, then on from there
+            part.items, part.runs, part.ring, part.qdata = (
+                new if new is old else _on_huge_pages(new)
+                for new, old in zip(
+                    (part.items, part.runs, part.ring, part.qdata), before, strict=True
+                )
+            )
+
+    def _advance(self, part: _Part, t_to: int, final: bool, pause_slots: bool) -> int:
+        """One call of ``K.advance`` for :meth:`_run`; returns its code."""
         plan = self.plan
         (
             grow,
@@ -496,9 +511,14 @@ class CoreEngine:
         buffer of drops U filled becomes the one D settles next."""
         up, down = self._parts
         assert self.split is not None
+        items, runs = down.items, down.runs
         down.items, down.runs = K.hand_off(
             self.split.cut, up.L, up.items, up.runs, down.L, down.items, down.runs, down.counters
         )
+        if down.items is not items:  # (doubled in the kernel: onto huge pages)
+            down.items = _on_huge_pages(down.items)
+        if down.runs is not runs:
+            down.runs = _on_huge_pages(down.runs)
         self._filling = 1 - self._filling
 
     def close(self) -> None:
@@ -693,6 +713,19 @@ def _same(a: I64) -> I64:
 def _copy(a: I64) -> I64:
     """A copy of ``a`` (statistics of a run still going)."""
     return a.copy()
+
+
+def _on_huge_pages(store: I64) -> I64:
+    """A copy of ``store``, a store the kernel has just doubled, on huge pages
+    (:func:`~vidnet_sim.core.stores.table`), unless it is small: Numba allocated it on
+    ordinary pages, and the link loops then paid a TLB miss at most of their reads and
+    writes of it (the large city's rings double once in about 25 s simulated; the run was
+    10-15 % slower from there on: docs/performance.md, "Stores doubled onto huge pages")."""
+    if store.nbytes < HUGE_TABLE_BYTES:
+        return store
+    moved = table(store.shape[0], store.shape[1])
+    moved[:] = store
+    return moved
 
 
 class _Part:

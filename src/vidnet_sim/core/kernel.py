@@ -1947,7 +1947,8 @@ PH_CHECK, PH_RUN = 0, 1
     GROW_QDATA,  # the full queue rings of scheduled link CU_ARG
     GROW_DROPS,  # the buffer of deferred drops, to CU_NEED rows
     STOP_FRAME_SLOTS,  # stopped: delivery flow CU_ARG's frame-slot ring, full at its limit
-) = range(10)
+    MOVED_STORE,  # (advance) a store was reallocated: the caller may move it, then call again
+) = range(11)
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -2398,8 +2399,12 @@ def advance(  # type: ignore[no-untyped-def]
     resumes where this one stopped; it returns so as well for a ring full at its limit
     (``F_SLOT_LIMIT``), for the caller to call again without ``pause_slots`` once the
     table holds what one thread would see (the run then stops, as above, if the frame
-    still finds its slot taken). Returns that code (else ``GROW_NONE``) and the
-    (possibly reallocated) buffers. Runs without the GIL.
+    still finds its slot taken). A store of the link loops (inbox items, their runs, the
+    rings, the queues' rings) that had to double returns ``MOVED_STORE`` at once, its
+    growth done: the caller may move the new array to memory of its choice (huge pages:
+    NRT's allocation gets ordinary ones) and call again, which resumes where this one
+    stopped. Returns that code (else ``GROW_NONE``) and the (possibly reallocated) buffers.
+    Runs without the GIL.
     """
     qs_off, qs_cap, qs_head, qs_n = QS[0], QS[1], QS[2], QS[3]
     NQ = SQ[3].shape[0]
@@ -2452,6 +2457,7 @@ def advance(  # type: ignore[no-untyped-def]
             break
         if grow == GROW_SLOTS and pause_slots:
             break
+        stores = items.shape[0] + runs.shape[0] + ring.shape[0] + qdata.shape[0]
         if grow == GROW_GEN:
             n = cursor[CU_N]
             bigger = np.empty((2 * gen_buf.shape[0], gen_buf.shape[1]), np.int64)
@@ -2498,6 +2504,9 @@ def advance(  # type: ignore[no-untyped-def]
                         seg,
                         2 * qs_cap[seg],
                     )
+        if items.shape[0] + runs.shape[0] + ring.shape[0] + qdata.shape[0] != stores:
+            grow = MOVED_STORE  # (a store doubled: this allocation is not on huge pages)
+            break
     return grow, gen_buf, items, runs, ring, qdata, SLOTS, log, scratch, EA[4]
 
 
