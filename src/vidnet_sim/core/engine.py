@@ -302,13 +302,9 @@ class CoreEngine:
             grow = self._advance(part, t_to, final, pause_slots)
             if grow != K.MOVED_STORE:
                 return grow
-            # a store doubled in the kernel: moved onto huge pages, then on from there
-            part.items, part.runs, part.ring, part.qdata = (
-                new if new is old else _on_huge_pages(new)
-                for new, old in zip(
-                    (part.items, part.runs, part.ring, part.qdata), before, strict=True
-                )
-            )
+            items, runs, ring, qdata = before  # (a store doubled: moved, then on from there)
+            part.items, part.runs = _moved(part.items, items), _moved(part.runs, runs)
+            part.ring, part.qdata = _moved(part.ring, ring), _moved(part.qdata, qdata)
 
     def _advance(self, part: _Part, t_to: int, final: bool, pause_slots: bool) -> int:
         """One call of ``K.advance`` for :meth:`_run`; returns its code."""
@@ -515,10 +511,7 @@ class CoreEngine:
         down.items, down.runs = K.hand_off(
             self.split.cut, up.L, up.items, up.runs, down.L, down.items, down.runs, down.counters
         )
-        if down.items is not items:  # (doubled in the kernel: onto huge pages)
-            down.items = _on_huge_pages(down.items)
-        if down.runs is not runs:
-            down.runs = _on_huge_pages(down.runs)
+        down.items, down.runs = _moved(down.items, items), _moved(down.runs, runs)
         self._filling = 1 - self._filling
 
     def close(self) -> None:
@@ -715,13 +708,14 @@ def _copy(a: I64) -> I64:
     return a.copy()
 
 
-def _on_huge_pages(store: I64) -> I64:
-    """A copy of ``store``, a store the kernel has just doubled, on huge pages
-    (:func:`~vidnet_sim.core.stores.table`), unless it is small: Numba allocated it on
+def _moved(store: I64, before: I64) -> I64:
+    """``store`` as a kernel call returned it, ``before`` as it was passed in: the same
+    array, or one the kernel doubled, which is copied onto huge pages
+    (:func:`~vidnet_sim.core.stores.table`) unless it is small. Numba allocated it on
     ordinary pages, and the link loops then paid a TLB miss at most of their reads and
     writes of it (the large city's rings double once in about 25 s simulated; the run was
     10-15 % slower from there on: docs/performance.md, "Stores doubled onto huge pages")."""
-    if store.nbytes < HUGE_TABLE_BYTES:
+    if store is before or store.nbytes < HUGE_TABLE_BYTES:
         return store
     moved = table(store.shape[0], store.shape[1])
     moved[:] = store
