@@ -133,13 +133,19 @@ def _camera(
         if rng.random() < 0.5:
             cam["stop"] = _ps(start + rng.choice([1, window_ps, duration_ps]))
     if rng.random() < 0.2:
-        cam["motion"] = {
-            "idle_mean": rng.choice(["1ms", "1s"]),
-            "motion_mean": rng.choice(["1ms", "1s"]),
-            "bitrate_scale": rng.choice([0.01, 100.0]),
-            "gop": 1,
-        }
+        cam["motion"] = motion(rng)
     return cam
+
+
+def motion(rng: random.Random) -> dict[str, Any]:
+    """A camera's ``motion`` table at the bounds: sojourns of 1 ms or 1 s, the bitrate
+    scaled by 0.01 or 100 in motion, one I-frame a frame then."""
+    return {
+        "idle_mean": rng.choice(["1ms", "1s"]),
+        "motion_mean": rng.choice(["1ms", "1s"]),
+        "bitrate_scale": rng.choice([0.01, 100.0]),
+        "gop": 1,
+    }
 
 
 def _source(

@@ -27,6 +27,7 @@ import numpy.typing as npt
 import pytest
 from click.testing import CliRunner
 
+from hostile import motion
 from vidnet_sim.cli import main
 from vidnet_sim.core.volume import check_volume, packets_per_source
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, ScenarioError
@@ -89,12 +90,7 @@ def _camera(rng: random.Random) -> dict[str, Any]:
         "phase": rng.choice(["random", "aligned"]),
     }
     if rng.random() < 0.3:
-        cam["motion"] = {
-            "idle_mean": rng.choice(["1ms", "1s"]),
-            "motion_mean": rng.choice(["1ms", "1s"]),
-            "bitrate_scale": rng.choice([0.01, 100.0]),
-            "gop": 1,
-        }
+        cam["motion"] = motion(rng)
     return cam
 
 
