@@ -234,17 +234,23 @@ def test_model_token_buckets_bound_what_a_behaviour_camera_emits(
     """Cameras in motion (3x) part of the time, at night (1.5x) from 10 s into a 20 s run,
     under alarms (2x, some with a GOP of 4), with motion's GOP of 5: every window of the
     packets the run emits holds at most ``b + r τ`` (the smallest ``b`` for ``r`` over every
-    window, computed exactly, is at most the curve's). The old curves, at the base rate and
+    window, computed exactly, is at most the curve's; the ``"trace"`` curves' too, or they
+    give none). The old model curves, at the base rate and
     the alarm's scale, were exceeded by all but the last (a night scale below 1: the day's
     level bounds it)."""
     sc = scenario([{**EXACT, "count": 3, **camera}], "20s", events=events)
     plan = build_plan(sc)
     curves = arrival_curves(plan, sc, "model")
+    trace = arrival_curves(plan, sc, "trace")
     for s, rows in enumerate(run_emissions(sc)):
-        need = _bucket_from_trace(rows[:, G_T], rows[:, G_WIRE], curves.rate_bps[s])
-        assert need <= curves.burst_bytes[s], (s, need, curves.burst_bytes[s])
-        assert rows[:, G_WIRE].max() <= curves.max_packet_bytes[s]
+        for c in (curves, trace):
+            need = _bucket_from_trace(rows[:, G_T], rows[:, G_WIRE], c.rate_bps[s])
+            assert need <= c.burst_bytes[s], (c.mode, s, need, c.burst_bytes[s])
+            assert rows[:, G_WIRE].max() <= c.max_packet_bytes[s]
     assert any("every frame is bounded as an I-frame" in n for n in curves.notes) == any_frame
+    # an alarm's GOP is not in the trace: no bound rather than a wrong one
+    alarm_gop = any("gop" in e for e in events)
+    assert np.isinf(trace.burst_bytes).all() == alarm_gop
 
 
 # --------------------------------------------------------------------------- the engine

@@ -51,6 +51,7 @@ from vidnet_sim.traffic.rows import (
     KIND_TRACE,
     PS_PER_S,
     SIZE_CHOICE,
+    SIZE_EXPONENTIAL,
     SIZE_FIXED,
     SIZE_UNIFORM,
 )
@@ -88,20 +89,30 @@ def gaussian_alpha(eps: float) -> float:
 
 
 # --------------------------------------------------------------------------- rates
+def _payload_law(t: SourceTable, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """A generic source's payload sizes (bytes) and their probabilities, as the generator
+    draws them (``traffic/generate.py``): fixed, uniform on ``[a, b]``, a choice, or
+    ``ceil(X)`` of an exponential ``X`` of mean ``a`` capped at ``b`` (at least 1 byte:
+    geometric, ``P(size ≥ k) = q^(k−1)``, ``q = exp(−1/a)``)."""
+    k = int(t.size_kind[s])
+    a, b = int(t.size_a[s]), int(t.size_b[s])
+    if k == SIZE_FIXED:
+        return np.array([float(a)]), np.array([1.0])
+    if k == SIZE_UNIFORM:
+        vals = np.arange(a, b + 1, dtype=np.float64)
+        return vals, np.full(len(vals), 1.0 / len(vals))
+    if k == SIZE_EXPONENTIAL:
+        vals = np.arange(1, b + 1, dtype=np.float64)
+        at_least = np.exp(-(vals - 1.0) / a)  # P(size ≥ k)
+        return vals, at_least - np.append(at_least[1:], 0.0)
+    assert k == SIZE_CHOICE
+    cum = t.choice_cum[a:b]
+    return t.choice_values[a:b].astype(np.float64), np.diff(np.concatenate([[0.0], cum]))
+
+
 def _payload_moments(t: SourceTable, s: int) -> tuple[float, float]:
     """Mean and second moment of a generic source's payload size (bytes)."""
-    k = int(t.size_kind[s])
-    if k == SIZE_FIXED:
-        v = float(t.size_a[s])
-        return v, v * v
-    if k == SIZE_UNIFORM:
-        vals = np.arange(int(t.size_a[s]), int(t.size_b[s]) + 1, dtype=np.float64)
-        return float(vals.mean()), float((vals * vals).mean())
-    assert k == SIZE_CHOICE
-    a, b = int(t.size_a[s]), int(t.size_b[s])
-    vals = t.choice_values[a:b].astype(np.float64)
-    cum = t.choice_cum[a:b]
-    w = np.diff(np.concatenate([[0.0], cum]))
+    vals, w = _payload_law(t, s)
     return float(np.dot(w, vals)), float(np.dot(w, vals * vals))
 
 
@@ -474,6 +485,7 @@ def _model_curves(
     pmax = np.zeros(n)
     pmin = np.zeros(n)
     notes: list[str] = []
+    poisson_mean: np.ndarray | None = None
     z = float(norm.ppf(quantile))
     for s in range(n):
         kind = int(t.kind[s])
@@ -499,7 +511,9 @@ def _model_curves(
         elif kind == KIND_TRACE:
             curve = _trace_file_curve(t, s)
         else:
-            curve = _poisson_curve(plan, s, scale)
+            if poisson_mean is None:  # (every source's, once)
+                poisson_mean = _rate_parts(plan, scale=scale).mean
+            curve = _poisson_curve(t, s, float(poisson_mean[s]))
             what = "Poisson bursts" if kind == KIND_BURST else "Poisson arrivals"
             notes.append(f"{t.names[s]}: {what} have no deterministic burst bound")
         burst[s], rate[s], pmax[s], pmin[s] = curve
@@ -584,29 +598,14 @@ def _trace_file_curve(t: SourceTable, s: int) -> _Curve:
     return _bucket_from_trace(times, tw, rate), rate, float(tw.max()), float(tw.min())
 
 
-def _poisson_curve(plan: NetworkPlan, s: int, scale: np.ndarray) -> _Curve:
+def _poisson_curve(t: SourceTable, s: int, mean_bps: float) -> _Curve:
     """A Poisson (or Poisson-burst) source's curve: its mean rate, no burst bound."""
-    t = plan.sources
     hb = float(t.header_bytes[s])
-    m, _ = source_rate_moments(plan, scale=scale)
     if int(t.kind[s]) == KIND_BURST:
         w = float(t.size_a[s]) + hb
-        return math.inf, m[s], w, w
-    lo = (
-        int(t.size_a[s])
-        if int(t.size_kind[s]) != SIZE_CHOICE
-        else int(t.choice_values[int(t.size_a[s]) : int(t.size_b[s])].min())
-    )
-    hi = (
-        int(t.size_a[s])
-        if int(t.size_kind[s]) == SIZE_FIXED
-        else (
-            int(t.size_b[s])
-            if int(t.size_kind[s]) == SIZE_UNIFORM
-            else int(t.choice_values[int(t.size_a[s]) : int(t.size_b[s])].max())
-        )
-    )
-    return math.inf, m[s], hi + hb, lo + hb
+        return math.inf, mean_bps, w, w
+    values, _ = _payload_law(t, s)
+    return math.inf, mean_bps, float(values.max()) + hb, float(values.min()) + hb
 
 
 # --------------------------------------------------------------------------- network calculus
