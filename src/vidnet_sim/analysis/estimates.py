@@ -30,6 +30,7 @@ run's packets (no network simulation).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -134,18 +135,24 @@ def _motion_correlation(n_frames: float, fps: float, mean0_ps: float, mean1_ps: 
     ``ρ^d``, ``ρ = exp(−(1/mean_0 + 1/mean_1)/fps)`` (exponential sojourns), so the ratio is
     ``(n + 2 Σ_{d<n} (n − d) ρ^d) / n²`` (``n`` rounded to a whole number of frames, at
     least 1): 1 for sojourns much longer than ``τ``, ``≈ 1/n`` for much shorter ones."""
-    n = max(1, round(n_frames))
-    lam = (1.0 / mean0_ps + 1.0 / mean1_ps) * PS_PER_S / fps
+    decay = (1.0 / mean0_ps + 1.0 / mean1_ps) * PS_PER_S / fps
+    return _correlation_sum(max(1, round(n_frames)), decay)
+
+
+@functools.lru_cache(maxsize=256)
+def _correlation_sum(n: int, decay: float) -> float:
+    """``(n + 2 Σ_{d<n} (n − d) e^(−decay d)) / n²`` (once per camera model: a group's
+    cameras share it)."""
     d = np.arange(1, n, dtype=np.float64)
-    return float((n + 2.0 * np.sum((n - d) * np.exp(-lam * d))) / (n * n))
+    return float((n + 2.0 * np.sum((n - d) * np.exp(-decay * d))) / (n * n))
 
 
 def _camera_moments(
-    t: SourceTable, s: int, sc: float, level: float, timescale_ps: int | None
+    t: SourceTable, s: int, sc: float, level: float, p_motion: float, timescale_ps: int | None
 ) -> tuple[float, float, float]:
     """A camera's ``(mean, independent variance, shared standard deviation)`` of its rate
     over ``τ`` (see :func:`source_rate_moments`), its frame sizes times ``sc`` (alarms) and
-    ``level`` (day/night)."""
+    ``level`` (day/night), in motion a share ``p_motion`` of the time."""
     hb = float(t.header_bytes[s])
     fps = float(t.fps_num[s]) / float(t.fps_den[s])
     g = int(t.gop[s])
@@ -171,7 +178,6 @@ def _camera_moments(
         return ew, e2
 
     states = [(1.0, 1.0, g)]  # (probability, multiplier, GOP)
-    p_motion = float(motion_share(t)[s]) if int(t.beh_flags[s]) & BEH_MOTION else 0.0
     if p_motion > 0:
         gm = int(t.motion_gop[s])
         states = [
@@ -202,6 +208,7 @@ def _rate_parts(
     n = len(t)
     sc = np.ones(n) if scale is None else np.asarray(scale, np.float64)
     level = _night_level(t, duration_ps)
+    in_motion = motion_share(t)
     mean = np.zeros(n)
     var = np.zeros(n)
     shared = np.zeros(n)
@@ -209,7 +216,9 @@ def _rate_parts(
         hb = float(t.header_bytes[s])
         kind = int(t.kind[s])
         if kind == KIND_CAMERA:
-            mean[s], var[s], shared[s] = _camera_moments(t, s, sc[s], level[s], timescale_ps)
+            mean[s], var[s], shared[s] = _camera_moments(
+                t, s, sc[s], level[s], float(in_motion[s]), timescale_ps
+            )
         elif kind == KIND_CBR:
             mean[s] = 8.0 * (float(t.size_a[s]) + hb) * PS_PER_S / float(t.interval_ps[s])
         elif kind == KIND_ONOFF:  # CBR while on: peak x P(on); variance of a two-state rate
