@@ -5,18 +5,22 @@ Three estimates, each labelled by the method it uses (``docs/analysis.md``):
 ``sum-of-means-60%``
     The vendor-tool method: add the mean wire rates of the flows crossing each directed link
     and require utilisation ≤ 60 % (Genetec's ceiling, docs/domain.md §3). Ignores bursts and
-    I-frame alignment.
+    I-frame alignment. Camera behaviour counts: motion by its mean multiplier, day/night at
+    the highest level the run reaches (:func:`source_rate_moments`).
 ``gaussian-equivalent-capacity``
     Statistical multiplexing (Guérin et al. 1991): a link needs ``C = m + α′σ`` with ``m``
     the summed mean rates, ``σ²`` the summed variances of the sources' rates over a time
-    scale ``τ`` (one frame period by default) and ``α′ = √(−2 ln ε − ln 2π)``. Assumes
-    independent sources (random GOP phases); aligned cameras break it.
+    scale ``τ`` (one frame period by default) and ``α′ = √(−2 ln ε − ln 2π)``; motion adds
+    the variance of a two-state rate, and what moves together on a link (copies of one
+    source, the streams of one camera) adds as one (:func:`_link_moments`). Otherwise
+    assumes independent sources (random GOP phases); aligned cameras break it.
 ``network-calculus-bound``
     A worst-case delay bound per flow (Cruz; Le Boudec & Thiran): a token bucket ``(b, r)``
     per source, each link a FIFO rate-latency server; the bound is the smaller of the
     hop-by-hop total-flow analysis and the pay-bursts-only-once bound with FIFO residual
     service curves. It is a true upper bound of the packet model of ``docs/model.md`` for
-    the arrival curves used (see :func:`arrival_curves`): store-and-forward packets,
+    the arrival curves used (see :func:`arrival_curves`: a camera's at its peak multiplier of
+    alarms, motion and night): store-and-forward packets,
     transmission times rounded up to a whole picosecond, propagation, FIFO with ties.
 
 Everything here needs only the compiled :class:`~vidnet_sim.network.plan.NetworkPlan`
@@ -26,6 +30,7 @@ run's packets (no network simulation).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -35,8 +40,10 @@ import pandas as pd
 
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.timeline.driver import scenario_actions
-from vidnet_sim.traffic.generate import G_T, G_WIRE, generate
+from vidnet_sim.traffic.behaviour import motion_share, night_levels
+from vidnet_sim.traffic.generate import DAY_PS, G_T, G_WIRE, generate
 from vidnet_sim.traffic.rows import (
+    BEH_MOTION,
     KIND_BURST,
     KIND_CAMERA,
     KIND_CBR,
@@ -45,6 +52,7 @@ from vidnet_sim.traffic.rows import (
     KIND_TRACE,
     PS_PER_S,
     SIZE_CHOICE,
+    SIZE_EXPONENTIAL,
     SIZE_FIXED,
     SIZE_UNIFORM,
 )
@@ -82,60 +90,135 @@ def gaussian_alpha(eps: float) -> float:
 
 
 # --------------------------------------------------------------------------- rates
+def _payload_law(t: SourceTable, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """A generic source's payload sizes (bytes) and their probabilities, as the generator
+    draws them (``traffic/generate.py``): fixed, uniform on ``[a, b]``, a choice, or
+    ``ceil(X)`` of an exponential ``X`` of mean ``a`` capped at ``b`` (at least 1 byte:
+    geometric, ``P(size ≥ k) = q^(k−1)``, ``q = exp(−1/a)``)."""
+    k = int(t.size_kind[s])
+    a, b = int(t.size_a[s]), int(t.size_b[s])
+    if k == SIZE_FIXED:
+        return np.array([float(a)]), np.array([1.0])
+    if k == SIZE_UNIFORM:
+        vals = np.arange(a, b + 1, dtype=np.float64)
+        return vals, np.full(len(vals), 1.0 / len(vals))
+    if k == SIZE_EXPONENTIAL:
+        vals = np.arange(1, b + 1, dtype=np.float64)
+        at_least = np.exp(-(vals - 1.0) / a)  # P(size ≥ k)
+        return vals, at_least - np.append(at_least[1:], 0.0)
+    assert k == SIZE_CHOICE
+    cum = t.choice_cum[a:b]
+    return t.choice_values[a:b].astype(np.float64), np.diff(np.concatenate([[0.0], cum]))
+
+
 def _payload_moments(t: SourceTable, s: int) -> tuple[float, float]:
     """Mean and second moment of a generic source's payload size (bytes)."""
-    k = int(t.size_kind[s])
-    if k == SIZE_FIXED:
-        v = float(t.size_a[s])
-        return v, v * v
-    if k == SIZE_UNIFORM:
-        vals = np.arange(int(t.size_a[s]), int(t.size_b[s]) + 1, dtype=np.float64)
-        return float(vals.mean()), float((vals * vals).mean())
-    assert k == SIZE_CHOICE
-    a, b = int(t.size_a[s]), int(t.size_b[s])
-    vals = t.choice_values[a:b].astype(np.float64)
-    cum = t.choice_cum[a:b]
-    w = np.diff(np.concatenate([[0.0], cum]))
+    vals, w = _payload_law(t, s)
     return float(np.dot(w, vals)), float(np.dot(w, vals * vals))
 
 
-def source_rate_moments(
-    plan: NetworkPlan, timescale_ps: int | None = None, scale: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean wire rate (bit/s) of each source and the variance of its rate over ``τ``.
+@dataclass
+class _RateParts:
+    """Each source's mean wire rate (bit/s) and the variance of its rate over ``τ``, split
+    into the part independent of every other source (``var``: frame sizes, Poisson
+    arrivals, ...) and the part it shares with the sources of the same modulating process
+    (``shared_sd``, a standard deviation: the streams of one camera see the same motion)."""
 
-    ``τ`` defaults to each camera's frame period (40 ms for generic sources). Camera frames
-    are treated as independent draws (I with probability 1/gop); the mean number of packets
-    per frame is approximated by ``size / max_payload + 1/2``. ``scale`` multiplies camera
-    frame sizes and Poisson rates (alarms), default 1.
-    """
+    mean: np.ndarray
+    var: np.ndarray
+    shared_sd: np.ndarray
+
+
+def _motion_correlation(n_frames: float, fps: float, mean0_ps: float, mean1_ps: float) -> float:
+    """``Var(mean of M over n frames) / Var(M)`` for the two-state Markov multiplier ``M``
+    sampled at ``n`` frames ``1/fps`` apart: its autocorrelation at lag ``d`` frames is
+    ``ρ^d``, ``ρ = exp(−(1/mean_0 + 1/mean_1)/fps)`` (exponential sojourns), so the ratio is
+    ``(n + 2 Σ_{d<n} (n − d) ρ^d) / n²`` (``n`` rounded to a whole number of frames, at
+    least 1): 1 for sojourns much longer than ``τ``, ``≈ 1/n`` for much shorter ones."""
+    decay = (1.0 / mean0_ps + 1.0 / mean1_ps) * PS_PER_S / fps
+    return _correlation_sum(max(1, round(n_frames)), decay)
+
+
+@functools.lru_cache(maxsize=256)
+def _correlation_sum(n: int, decay: float) -> float:
+    """``(n + 2 Σ_{d<n} (n − d) e^(−decay d)) / n²`` (once per camera model: a group's
+    cameras share it)."""
+    d = np.arange(1, n, dtype=np.float64)
+    return float((n + 2.0 * np.sum((n - d) * np.exp(-decay * d))) / (n * n))
+
+
+def _camera_moments(
+    t: SourceTable, s: int, sc: float, level: float, p_motion: float, timescale_ps: int | None
+) -> tuple[float, float, float]:
+    """A camera's ``(mean, independent variance, shared standard deviation)`` of its rate
+    over ``τ`` (see :func:`source_rate_moments`), its frame sizes times ``sc`` (alarms) and
+    ``level`` (day/night), in motion a share ``p_motion`` of the time."""
+    hb = float(t.header_bytes[s])
+    fps = float(t.fps_num[s]) / float(t.fps_den[s])
+    g = int(t.gop[s])
+    r = float(t.ip_ratio[s])
+    mp = float(t.max_payload[s])
+    tau = (timescale_ps / PS_PER_S) if timescale_ps else 1.0 / fps
+    m_frames = max(tau * fps, 1e-12)
+
+    def wire(x: float) -> float:
+        return x + hb * (x / mp + 0.5)
+
+    def frames(mult: float, gop: int) -> tuple[float, float]:
+        """Mean and second moment of a frame's wire bytes in a GOP of ``gop`` frames (the
+        generator's P-frame mean for a changed GOP) at the multiplier ``mult``."""
+        p = float(t.p_mean_bytes[s]) * (gop * (g - 1 + r)) / (g * (gop - 1 + r))
+        p *= sc * level * mult
+        i = p * r
+        ew = (wire(i) + (gop - 1) * wire(p)) / gop
+        e2 = (
+            wire(i) ** 2 * math.exp(float(t.i_sigma[s]) ** 2)
+            + (gop - 1) * wire(p) ** 2 * math.exp(float(t.p_sigma[s]) ** 2)
+        ) / gop
+        return ew, e2
+
+    states = [(1.0, 1.0, g)]  # (probability, multiplier, GOP)
+    if p_motion > 0:
+        gm = int(t.motion_gop[s])
+        states = [
+            (1.0 - p_motion, 1.0, g),
+            (p_motion, float(t.motion_scale[s]), gm if 0 < gm < g else g),
+        ]
+    moments = [(w, *frames(mult, gop)) for w, mult, gop in states]
+    ew = sum(w * e for w, e, _ in moments)
+    within = sum(w * max(e2 - e * e, 0.0) for w, e, e2 in moments)
+    mean = 8.0 * ew * fps
+    var = 64.0 * m_frames * within / (tau * tau)
+    shared = 0.0
+    if p_motion > 0:
+        spread = sum(w * (e - ew) ** 2 for w, e, _ in moments)  # Var(E[frame | state])
+        rho = _motion_correlation(m_frames, fps, float(t.mod_mean0_ps[s]), float(t.mod_mean1_ps[s]))
+        shared = 8.0 * fps * math.sqrt(spread * rho)
+    return mean, var, shared
+
+
+def _rate_parts(
+    plan: NetworkPlan,
+    timescale_ps: int | None = None,
+    scale: np.ndarray | None = None,
+    duration_ps: int | None = None,
+) -> _RateParts:
+    """:func:`source_rate_moments` with the variance's independent and shared parts apart."""
     t = plan.sources
     n = len(t)
     sc = np.ones(n) if scale is None else np.asarray(scale, np.float64)
+    level = _night_level(t, duration_ps)
+    in_motion = motion_share(t)
     mean = np.zeros(n)
     var = np.zeros(n)
+    shared = np.zeros(n)
     for s in range(n):
         hb = float(t.header_bytes[s])
         kind = int(t.kind[s])
         if kind == KIND_CAMERA:
-            fps = float(t.fps_num[s]) / float(t.fps_den[s])
-            g = int(t.gop[s])
-            p = float(t.p_mean_bytes[s]) * sc[s]
-            i = p * float(t.ip_ratio[s])
-            mp = float(t.max_payload[s])
-
-            def wire(x: float) -> float:
-                return x + hb * (x / mp + 0.5)  # noqa: B023
-
-            ew = (wire(i) + (g - 1) * wire(p)) / g
-            e2 = (
-                wire(i) ** 2 * math.exp(float(t.i_sigma[s]) ** 2)
-                + (g - 1) * wire(p) ** 2 * math.exp(float(t.p_sigma[s]) ** 2)
-            ) / g
-            tau = (timescale_ps / PS_PER_S) if timescale_ps else 1.0 / fps
-            m_frames = max(tau * fps, 1e-12)
-            mean[s] = 8.0 * ew * fps
-            var[s] = 64.0 * m_frames * max(e2 - ew * ew, 0.0) / (tau * tau)
+            mean[s], var[s], shared[s] = _camera_moments(
+                t, s, sc[s], level[s], float(in_motion[s]), timescale_ps
+            )
         elif kind == KIND_CBR:
             mean[s] = 8.0 * (float(t.size_a[s]) + hb) * PS_PER_S / float(t.interval_ps[s])
         elif kind == KIND_ONOFF:  # CBR while on: peak x P(on); variance of a two-state rate
@@ -165,7 +248,87 @@ def source_rate_moments(
             tau_ps = timescale_ps or 40 * 10**9
             bins = np.bincount((times - times[0]) // tau_ps, weights=wire_bytes)
             var[s] = float(np.var(bins * 8.0 * PS_PER_S / tau_ps)) if len(bins) > 1 else 0.0
-    return mean, var
+    return _RateParts(mean, var, shared)
+
+
+def _night_level(t: SourceTable, duration_ps: int | None) -> np.ndarray:
+    """Each source's day/night multiplier for the estimates: the highest level its time on
+    in a run of ``duration_ps`` reaches (the whole day when ``None``)."""
+    if duration_ps is None:
+        return night_levels(t, np.zeros(len(t), np.int64), np.full(len(t), DAY_PS)).highest
+    return night_levels(t, *t.spans_ps(duration_ps)).highest
+
+
+def source_rate_moments(
+    plan: NetworkPlan,
+    timescale_ps: int | None = None,
+    scale: np.ndarray | None = None,
+    *,
+    duration_ps: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean wire rate (bit/s) of each source and the variance of its rate over ``τ``.
+
+    ``τ`` defaults to each camera's frame period (40 ms for generic sources). Camera frames
+    are treated as independent draws (I with probability 1/gop); the mean number of packets
+    per frame is approximated by ``size / max_payload + 1/2``. ``scale`` multiplies camera
+    frame sizes and Poisson rates (alarms), default 1.
+
+    Camera behaviour (``traffic/behaviour.py``):
+
+    - *day/night* is a deterministic level by time of day, not a fluctuation that
+      multiplexing smooths: frame sizes are multiplied by the highest level that the
+      camera's time on in a run of ``duration_ps`` reaches (the run covers simulation time
+      ``[0, duration)``, time of day ``time_of_day_at_start`` at 0), so that a run in the
+      night is estimated at the night's level and one across dusk too (the busy level: a
+      link sized for the day's mean would be overloaded all night). ``None``: the whole day.
+    - *motion* multiplies the mean rate by ``1 + p (motion_scale − 1)``, ``p`` the share of
+      time in motion. The variance of the rate over ``τ`` is that of a two-state rate
+      (motion is a Markov process): the frames' own variance averaged over the states plus
+      ``Var(E[rate | state]) = (r_motion − r_idle)² p (1 − p)``, reduced by the correlation
+      of the state over the ``τ fps`` frames in ``τ`` (:func:`_motion_correlation`: 1 for
+      sojourns much longer than ``τ``, the usual case, ``≈ 1/(τ fps)`` for much shorter
+      ones). With a motion GOP each state uses its own GOP's frame sizes; the I-frame a
+      change of GOP forces is left out (one extra I-frame per change of state, sojourns of
+      seconds to minutes).
+
+    The returned variance is each source's own; :func:`estimate` adds the motion part of the
+    streams of one camera on a link as one (they share its motion).
+    """
+    parts = _rate_parts(plan, timescale_ps, scale, duration_ps)
+    return parts.mean, parts.var + parts.shared_sd**2
+
+
+def _link_moments(plan: NetworkPlan, parts: _RateParts) -> tuple[np.ndarray, ...]:
+    """Each directed link's summed mean rate and rate variance, and whether a flow uses it.
+
+    A unicast source's copies to several destinations that cross a link are the same bytes
+    sent again: the mean counts each copy, the standard deviations of the copies add (they
+    are perfectly correlated); a multicast source's tree carries one copy on each link
+    whatever the destinations behind it. The shared parts (a camera's motion, the same for
+    all its streams) add as standard deviations over the sources sharing them on the link;
+    the independent parts add as variances.
+    """
+    nl = plan.n_links
+    t = plan.sources
+    starts = np.asarray(plan.flow_route_start, np.int64)
+    hops = np.diff(starts)
+    flow = np.repeat(np.arange(plan.n_flows), hops)
+    link = np.asarray(plan.route_links[starts[0] : starts[-1]], np.int64)
+    src = np.asarray(plan.flow_source, np.int64)[flow]
+    n = max(len(t), 1)
+    pairs, copies = np.unique(link * n + src, return_counts=True)
+    link, src = pairs // n, pairs % n
+    multicast = t.multicast if len(t.multicast) == len(t) else np.zeros(len(t), np.bool_)
+    copies = np.where(multicast[src], 1, copies).astype(np.float64)
+    m = np.bincount(link, weights=copies * parts.mean[src], minlength=nl)
+    v = np.bincount(link, weights=copies**2 * parts.var[src], minlength=nl)
+    _, process = np.unique(np.asarray(t.mod_key, np.uint64), return_inverse=True)
+    k = int(process.max()) + 1 if len(process) else 1
+    together, at = np.unique(link * k + process[src], return_inverse=True)
+    sd = np.bincount(at, weights=copies * parts.shared_sd[src])
+    v += np.bincount(together // k, weights=sd**2, minlength=nl)
+    used = np.bincount(link, minlength=nl) > 0
+    return m, v, used
 
 
 # --------------------------------------------------------------------------- arrival curves
@@ -183,13 +346,29 @@ class ArrivalCurves:
     notes: list[str] = field(default_factory=list)
 
 
-def _max_scales(scenario: Scenario, plan: NetworkPlan) -> np.ndarray:
+@dataclass
+class _Alarms:
+    """What the scenario's alarms do to each source over the run."""
+
+    scale: np.ndarray  # the largest bitrate scale (at least 1)
+    gops: dict[int, set[int]]  # a camera's alarm GOPs (cameras whose GOP an alarm sets)
+    gop_changes: np.ndarray  # how many times an alarm sets or clears the source's GOP
+
+
+def _alarms(scenario: Scenario, plan: NetworkPlan) -> _Alarms:
     scale = np.ones(len(plan.sources))
+    changes = np.zeros(len(plan.sources), np.int64)
+    gops: dict[int, set[int]] = {}
     for act in scenario_actions(scenario, plan):
+        idx = np.asarray(act.sources, np.int64)
         if act.scale is not None:
-            idx = np.asarray(act.sources, np.int64)
             scale[idx] = np.maximum(scale[idx], act.scale)
-    return scale
+        if act.gop is not None:
+            changes[idx] += 1
+            if act.gop > 0:
+                for s in idx.tolist():
+                    gops.setdefault(s, set()).add(int(act.gop))
+    return _Alarms(scale, gops, changes)
 
 
 def _bucket_from_trace(times: np.ndarray, sizes: np.ndarray, rate_bps: float) -> float:
@@ -213,21 +392,29 @@ def arrival_curves(
 
     ``"model"``: from the parameters. A camera's burst ``b`` is its largest frame on the
     wire (I-frame payload + one header per packet) and ``r`` an upper bound of its mean wire
-    rate; with ``rate_control = "cbr"`` (σ = 0) frame sizes are deterministic and the bucket
-    is exact, with VBR the frame size is capped at its ``quantile`` (the bound then holds for
-    frames below that cap: be aware it is not a worst case). CBR sources: one packet, rate
-    from the interval. Trace sources: computed from the file. Poisson sources: no
-    deterministic bound (``inf``). Alarms: the largest bitrate scale applies throughout.
+    rate, both at its *peak* multiplier: the largest alarm scale, times ``motion_scale``
+    (with motion: the motion state lasts an exponential sojourn, so nothing smaller bounds
+    every window), times the highest day/night level its time on in the run reaches (a
+    night scale above 1 raises the peak). With ``rate_control = "cbr"`` (σ = 0) frame sizes
+    are deterministic and the bucket is exact for a camera without behaviour, with VBR the
+    frame size is capped at its ``quantile`` (the bound then holds for frames below that
+    cap: be aware it is not a worst case). A change of GOP (motion's ``gop``, an alarm's)
+    starts a new GOP with an I-frame: each alarm's start and end adds a frame to the burst;
+    motion's may come at any frame, so such a camera's rate is that of an I-frame every
+    frame (a note says so). CBR sources: one packet, rate from the interval. Trace sources:
+    computed from the file. Poisson sources: no deterministic bound (``inf``).
 
     ``"trace"``: from the packets the run emits with this scenario's seed (generated, not
     simulated; every source treated as on from its start to the end, at its largest alarm
-    scale — a superset of what the run emits, so the bound stays valid), with ``r`` the
-    realised mean rate plus 0.1 %.
+    scale — a superset of what the run emits, so the bound stays valid; motion and day/night
+    are generated as in the run), with ``r`` the realised mean rate plus 0.1 %. No bound
+    (``inf``, with a note) for a camera whose GOP an alarm changes or a Poisson source under
+    an alarm: their trace at one setting is not a superset.
     """
-    scale = _max_scales(scenario, plan)
+    alarms = _alarms(scenario, plan)
     if mode == "trace":
-        return _trace_curves(plan, scenario, scale)
-    return _model_curves(plan, scale, quantile, mode)
+        return _trace_curves(plan, scenario, alarms)
+    return _model_curves(plan, alarms, quantile, mode, scenario.simulation.duration)
 
 
 def _emitted_rows(t: SourceTable, scale: np.ndarray, scenario: Scenario) -> list[np.ndarray]:
@@ -250,10 +437,11 @@ def _emitted_rows(t: SourceTable, scale: np.ndarray, scenario: Scenario) -> list
     return [np.concatenate(c) if c else np.zeros((0, 2), np.int64) for c in chunks]
 
 
-def _trace_curves(plan: NetworkPlan, scenario: Scenario, scale: np.ndarray) -> ArrivalCurves:
+def _trace_curves(plan: NetworkPlan, scenario: Scenario, alarms: _Alarms) -> ArrivalCurves:
     """The ``"trace"`` mode of :func:`arrival_curves`."""
     t = plan.sources
     n = len(t)
+    scale = alarms.scale
     burst = np.zeros(n)
     rate = np.zeros(n)
     pmax = np.zeros(n)
@@ -265,10 +453,15 @@ def _trace_curves(plan: NetworkPlan, scenario: Scenario, scale: np.ndarray) -> A
                 f"{t.names[s]}: a Poisson source under an alarm; its realised "
                 "trace at scale 1 is not a superset, so no bound is given"
             )
+            burst[s] = math.inf
+        elif int(t.kind[s]) == KIND_CAMERA and alarms.gop_changes[s]:
+            notes.append(
+                f"{t.names[s]}: an alarm changes its GOP, which the trace does not "
+                "reproduce, so no bound is given"
+            )
+            burst[s] = math.inf
     end = scenario.simulation.duration
     for s, rows in enumerate(_emitted_rows(t, scale, scenario)):
-        if int(t.kind[s]) == KIND_POISSON and scale[s] != 1.0:
-            burst[s] = math.inf
         if len(rows) == 0:
             rate[s] = 0.0
             pmax[s] = pmin[s] = 1.0
@@ -287,68 +480,113 @@ _Curve = tuple[float, float, float, float]
 
 
 def _model_curves(
-    plan: NetworkPlan, scale: np.ndarray, quantile: float, mode: str
+    plan: NetworkPlan, alarms: _Alarms, quantile: float, mode: str, duration_ps: int
 ) -> ArrivalCurves:
     """The ``"model"`` mode of :func:`arrival_curves`."""
     from scipy.stats import norm
 
     t = plan.sources
     n = len(t)
+    scale = alarms.scale
+    night = _night_level(t, duration_ps)
     burst = np.zeros(n)
     rate = np.zeros(n)
     pmax = np.zeros(n)
     pmin = np.zeros(n)
     notes: list[str] = []
+    poisson_mean: np.ndarray | None = None
     z = float(norm.ppf(quantile))
     for s in range(n):
         kind = int(t.kind[s])
         if kind == KIND_CAMERA:
-            curve = _camera_curve(t, s, scale[s], z)
+            # the generator's multiplier, in its order: alarm scale, motion, night
+            peak = float(scale[s])
+            if int(t.beh_flags[s]) & BEH_MOTION and float(t.motion_scale[s]) > 1.0:
+                peak *= float(t.motion_scale[s])
+            if night[s] > 1.0:
+                peak *= float(night[s])
+            gops = _camera_gops(t, s, alarms.gops.get(s, set()))
+            curve = _camera_curve(t, s, peak, z, gops, int(alarms.gop_changes[s]))
             if float(t.i_sigma[s]) > 0 or float(t.p_sigma[s]) > 0:
                 notes.append(f"{t.names[s]}: VBR frame sizes capped at their {quantile:g} quantile")
+            if gops.any_frame:
+                notes.append(
+                    f"{t.names[s]}: motion changes its GOP at any frame (a new GOP, an "
+                    "I-frame), so every frame is bounded as an I-frame"
+                )
         elif kind in (KIND_CBR, KIND_ONOFF):  # on/off: never more than its CBR peak
             w = float(t.size_a[s]) + float(t.header_bytes[s])
             curve = (w, 8.0 * w * PS_PER_S / float(t.interval_ps[s]), w, w)
         elif kind == KIND_TRACE:
             curve = _trace_file_curve(t, s)
         else:
-            curve = _poisson_curve(plan, s, scale)
+            if poisson_mean is None:  # (every source's, once)
+                poisson_mean = _rate_parts(plan, scale=scale).mean
+            curve = _poisson_curve(t, s, float(poisson_mean[s]))
             what = "Poisson bursts" if kind == KIND_BURST else "Poisson arrivals"
             notes.append(f"{t.names[s]}: {what} have no deterministic burst bound")
         burst[s], rate[s], pmax[s], pmin[s] = curve
     return ArrivalCurves(burst, rate, pmax, pmin, mode, notes)
 
 
-def _camera_curve(t: SourceTable, s: int, scale: float, z: float) -> _Curve:
-    """A camera's model curve, frame sizes capped at the quantile ``z`` of the normal law."""
+@dataclass(frozen=True)
+class _Gops:
+    """The GOPs a camera's frames may follow, and whether it may change GOP at any frame."""
+
+    sizes: frozenset[int]
+    any_frame: bool
+
+
+def _camera_gops(t: SourceTable, s: int, alarm_gops: set[int]) -> _Gops:
+    """The generator's rule: the GOP in force is the smallest of the stream's, motion's (in
+    motion) and an alarm's, where each is set."""
+    g = int(t.gop[s])
+    gm = int(t.motion_gop[s]) if int(t.beh_flags[s]) & BEH_MOTION else 0
+    motion = [gm] if 0 < gm < g else []
+    sizes = {g, *motion}
+    for ov in alarm_gops:
+        sizes |= {min(g, ov), *(min(m, ov) for m in motion)}
+    return _Gops(frozenset(sizes), bool(motion))
+
+
+def _camera_curve(
+    t: SourceTable, s: int, scale: float, z: float, gops: _Gops, changes: int
+) -> _Curve:
+    """A camera's model curve at the multiplier ``scale``, frame sizes capped at the
+    quantile ``z`` of the normal law, over every GOP in ``gops`` (``changes``: how many
+    times an alarm sets or clears its GOP)."""
     hb = float(t.header_bytes[s])
     fps = float(t.fps_num[s]) / float(t.fps_den[s])
     g = int(t.gop[s])
+    r = float(t.ip_ratio[s])
     mp = int(t.max_payload[s])
-    # same float operations as the generator (traffic/generate.py)
-    p = float(t.p_mean_bytes[s]) * scale
-    i = float(t.p_mean_bytes[s]) * float(t.ip_ratio[s]) * scale
     si, sp = float(t.i_sigma[s]), float(t.p_sigma[s])
 
     def cap(mean: float, sig: float) -> int:
         # the generator: round(mean * exp(sig z - sig^2/2)), at least 1 byte
         return max(1, math.floor(mean * math.exp(sig * z - 0.5 * sig * sig) + 0.5))
 
-    i_cap, p_cap = cap(i, si), cap(p, sp)
-
     def wire(x: int) -> int:
         return x + int(hb) * (-(-x // mp))
 
-    # frames of any window: at most one I per gop frames; P ≤ mean frame; a bucket
-    # of the largest frame refilled at an upper bound of the mean wire rate.
-    big = max(wire(i_cap), wire(p_cap))
-    mean_frame = (wire(i_cap) + (g - 1) * wire(p_cap)) / g
-    return (
-        big + 1.0,
-        8.0 * max(mean_frame, wire(p_cap)) * fps * (1 + 1e-9),
-        min(mp, max(i_cap, p_cap)) + hb,
-        1 + hb,
-    )
+    big = rate = largest = 0.0
+    for gop in sorted(gops.sizes):
+        # same float operations as the generator (traffic/generate.py)
+        pm = float(t.p_mean_bytes[s])
+        if gop != g:
+            pm = pm * (gop * (g - 1 + r)) / (g * (gop - 1 + r))
+        i_cap, p_cap = cap(pm * r * scale, si), cap(pm * scale, sp)
+        # frames of any window: at most one I per gop frames; P ≤ mean frame; a bucket
+        # of the largest frame refilled at an upper bound of the mean wire rate.
+        big = max(big, wire(i_cap), wire(p_cap))
+        mean_frame = (wire(i_cap) + (gop - 1) * wire(p_cap)) / gop
+        rate = max(rate, 8.0 * max(mean_frame, wire(p_cap)) * fps)
+        largest = max(largest, min(mp, max(i_cap, p_cap)) + hb)
+    if gops.any_frame:  # a new GOP (an I-frame) may start at every frame
+        rate = 8.0 * big * fps
+    elif len(gops.sizes) > 1:  # each alarm change starts one GOP more: one frame each
+        big *= changes + 1
+    return big + 1.0, rate * (1 + 1e-9), largest, 1 + hb
 
 
 def _trace_file_curve(t: SourceTable, s: int) -> _Curve:
@@ -369,29 +607,14 @@ def _trace_file_curve(t: SourceTable, s: int) -> _Curve:
     return _bucket_from_trace(times, tw, rate), rate, float(tw.max()), float(tw.min())
 
 
-def _poisson_curve(plan: NetworkPlan, s: int, scale: np.ndarray) -> _Curve:
+def _poisson_curve(t: SourceTable, s: int, mean_bps: float) -> _Curve:
     """A Poisson (or Poisson-burst) source's curve: its mean rate, no burst bound."""
-    t = plan.sources
     hb = float(t.header_bytes[s])
-    m, _ = source_rate_moments(plan, scale=scale)
     if int(t.kind[s]) == KIND_BURST:
         w = float(t.size_a[s]) + hb
-        return math.inf, m[s], w, w
-    lo = (
-        int(t.size_a[s])
-        if int(t.size_kind[s]) != SIZE_CHOICE
-        else int(t.choice_values[int(t.size_a[s]) : int(t.size_b[s])].min())
-    )
-    hi = (
-        int(t.size_a[s])
-        if int(t.size_kind[s]) == SIZE_FIXED
-        else (
-            int(t.size_b[s])
-            if int(t.size_kind[s]) == SIZE_UNIFORM
-            else int(t.choice_values[int(t.size_a[s]) : int(t.size_b[s])].max())
-        )
-    )
-    return math.inf, m[s], hi + hb, lo + hb
+        return math.inf, mean_bps, w, w
+    values, _ = _payload_law(t, s)
+    return math.inf, mean_bps, float(values.max()) + hb, float(values.min()) + hb
 
 
 # --------------------------------------------------------------------------- network calculus
@@ -545,6 +768,9 @@ def estimate(
 ) -> Estimates:
     """The fast estimates of ``scenario`` (``plan`` is built when not given).
 
+    Camera behaviour is estimated over the run ``[0, scenario.simulation.duration)``
+    (:func:`source_rate_moments`).
+
     ``links``: per directed link carrying traffic, ``mean_bps`` (sum of means),
     ``utilisation``, ``ok_60`` (≤ ``utilisation_ceiling``), ``gaussian_bps`` (``m + α′σ``),
     ``ok_gaussian`` (≤ rate), ``nc_delay_ps`` (hop bound). ``groups``: per camera group or
@@ -552,19 +778,9 @@ def estimate(
     """
     if plan is None:
         plan = build_plan(scenario)
-    mean, var = source_rate_moments(plan, timescale_ps)
+    parts = _rate_parts(plan, timescale_ps, duration_ps=scenario.simulation.duration)
+    m, v, used = _link_moments(plan, parts)
     alpha = gaussian_alpha(eps)
-    fm = mean[plan.flow_source]
-    fv = var[plan.flow_source]
-    nl = plan.n_links
-    m = np.zeros(nl)
-    v = np.zeros(nl)
-    used = np.zeros(nl, bool)
-    for f in range(plan.n_flows):
-        r = plan.route(f)
-        m[r] += fm[f]
-        v[r] += fv[f]
-        used[r] = True
     curves = arrival_curves(plan, scenario, arrivals, quantile=quantile)
     fb, dlink = nc_delay_bounds(plan, curves)
     rate = plan.link_rate_bps.astype(np.float64)

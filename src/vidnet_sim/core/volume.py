@@ -23,11 +23,9 @@ from vidnet_sim.network.layouts import parent_positions
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.scenario.bounds import MAX_PACKETS, MAX_WINDOW_PACKETS, MIN_WINDOW_PS
 from vidnet_sim.scenario.units import format_time
-from vidnet_sim.traffic.generate import DAY_PS
+from vidnet_sim.traffic.behaviour import motion_mean_scales, night_levels
 from vidnet_sim.traffic.modulation import SOJOURN_CAP_PS
 from vidnet_sim.traffic.rows import (
-    BEH_DAY_NIGHT,
-    BEH_MOTION,
     KIND_BURST,
     KIND_CAMERA,
     KIND_CBR,
@@ -75,11 +73,8 @@ def mean_scales(
 
 def _on_seconds(plan: NetworkPlan, duration_ps: int) -> npt.NDArray[np.float64]:
     """How long each source is on in ``[0, duration_ps)``, in seconds."""
-    s = plan.sources
-    start = np.minimum(np.asarray(s.start_ps, np.float64), duration_ps)
-    stop = np.asarray(s.stop_ps, np.float64)
-    stop = np.where(stop < 0, duration_ps, np.minimum(stop, duration_ps))
-    return np.asarray(np.maximum(stop - start, 0.0) / PS_PER_S, np.float64)
+    start, stop = plan.sources.spans_ps(duration_ps)
+    return np.asarray((stop - start) / PS_PER_S, np.float64)
 
 
 def _ticks(
@@ -94,7 +89,7 @@ def _ticks(
 
 
 def _camera_packets(
-    s: SourceTable, start_ps: npt.NDArray[np.float64], stop_ps: npt.NDArray[np.float64]
+    s: SourceTable, start_ps: npt.NDArray[np.int64], stop_ps: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.float64]:
     """The packets each camera sends in ``[start, stop)``: frame ``k`` at
     ``anchor + k / fps`` (:func:`_ticks`), an I-frame when ``(k + gop_offset) % gop == 0``
@@ -102,12 +97,13 @@ def _camera_packets(
     ``ceil(size / max_payload)`` packets (at most ``size / max_payload + 1``). The sizes are
     their means (P-frame ``p_mean``, I-frame ``ip_ratio`` times it), or the GOP's mean frame
     if more (motion and alarms may change the GOP: every frame an I-frame of the mean
-    size), times the mean multiplier of motion and night (:func:`_behaviour_scales`)."""
+    size), times the mean multiplier of motion and of day/night over ``[start, stop)``
+    (``traffic/behaviour.py``)."""
     anchor = np.asarray(s.anchor_ps, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         frame_ps = np.asarray(s.fps_den, np.float64) * PS_PER_S / np.asarray(s.fps_num)
-    first = _ticks(anchor, frame_ps, start_ps)
-    end = np.maximum(_ticks(anchor, frame_ps, stop_ps), first)
+    first = _ticks(anchor, frame_ps, start_ps.astype(np.float64))
+    end = np.maximum(_ticks(anchor, frame_ps, stop_ps.astype(np.float64)), first)
     gop = np.maximum(np.asarray(s.gop, np.float64), 1.0)
     offset = np.asarray(s.gop_offset, np.float64) - 1.0
     i_frames = np.floor((end + offset) / gop) - np.floor((first + offset) / gop)
@@ -117,26 +113,9 @@ def _camera_packets(
     by_kind = i_frames * p_mean * ratio + p_frames * p_mean
     average = (end - first) * p_mean * (gop - 1.0 + ratio) / gop  # (a GOP changed by motion)
     payload = np.maximum(np.asarray(s.max_payload, np.float64), 1.0)
-    frame_bytes = np.maximum(by_kind, average) * _behaviour_scales(s)
+    night = night_levels(s, start_ps, stop_ps).mean
+    frame_bytes = np.maximum(by_kind, average) * motion_mean_scales(s) * night
     return np.asarray(frame_bytes / payload + (end - first), np.float64)
-
-
-def _behaviour_scales(s: SourceTable) -> npt.NDArray[np.float64]:
-    """Each source's mean bitrate multiplier from camera behaviour: ``motion_scale`` for the
-    share of time in motion (``mean_1 / (mean_0 + mean_1)``), ``night_scale`` for the share
-    of the day that is night; 1 without them."""
-    flags = np.asarray(s.beh_flags)
-    m0, m1 = np.asarray(s.mod_mean0_ps, np.float64), np.asarray(s.mod_mean1_ps, np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        in_motion = np.nan_to_num(m1 / (m0 + m1))
-    motion = 1.0 + in_motion * (np.asarray(s.motion_scale, np.float64) - 1.0)
-    night = np.mod(np.asarray(s.dn_day_ps) - np.asarray(s.dn_night_ps), DAY_PS) / DAY_PS
-    at_night = 1.0 + night * (np.asarray(s.dn_night_scale, np.float64) - 1.0)
-    return np.asarray(
-        np.where((flags & BEH_MOTION) != 0, motion, 1.0)
-        * np.where((flags & BEH_DAY_NIGHT) != 0, at_night, 1.0),
-        np.float64,
-    )
 
 
 def _sojourn_mean(
@@ -183,8 +162,8 @@ def packets_per_source(plan: NetworkPlan, duration_ps: int) -> npt.NDArray[np.fl
         return np.zeros(0)
     kind = np.asarray(s.kind)
     on_s = _on_seconds(plan, duration_ps)
-    start = np.minimum(np.asarray(s.start_ps, np.float64), duration_ps)
-    stop = start + on_s * PS_PER_S
+    start_ps, stop_ps = s.spans_ps(duration_ps)
+    start, stop = start_ps.astype(np.float64), stop_ps.astype(np.float64)
     anchor = np.asarray(s.anchor_ps, np.float64)
     rate = np.zeros(n)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -196,7 +175,7 @@ def packets_per_source(plan: NetworkPlan, duration_ps: int) -> npt.NDArray[np.fl
         )
     packets = np.nan_to_num(rate, posinf=0.0) * on_s
     # cameras: the I- and P-frames in their time on, each (mean size / payload + 1) packets
-    packets = np.where(kind == KIND_CAMERA, _camera_packets(s, start, stop), packets)
+    packets = np.where(kind == KIND_CAMERA, _camera_packets(s, start_ps, stop_ps), packets)
     # cbr: the packets in its time on; onoff: its on periods'
     interval = np.maximum(np.asarray(s.interval_ps, np.float64), 1.0)
     cbr = _ticks(anchor, interval, stop) - _ticks(anchor, interval, start)

@@ -157,6 +157,15 @@ class SourceTable:
     def __len__(self) -> int:
         return len(self.names)
 
+    def spans_ps(self, duration_ps: int) -> tuple[I64, I64]:
+        """Each source's time on in a run of ``duration_ps``: ``[start, stop)`` from its
+        start to its stop (the run's end if none), cut at the run's end (empty for a source
+        that starts after it)."""
+        start = np.minimum(np.asarray(self.start_ps, np.int64), duration_ps)
+        stop = np.asarray(self.stop_ps, np.int64)
+        stop = np.where(stop < 0, duration_ps, np.minimum(stop, duration_ps))
+        return start, np.maximum(stop, start)
+
 
 _FLOAT_COLUMNS = frozenset(
     {"motion_scale", "dn_night_scale", "mod_mean0_ps", "mod_mean1_ps", "mod_shape0", "mod_shape1"}

@@ -1,0 +1,116 @@
+"""Camera behaviour's bitrate multipliers, from the source table alone (no generation).
+
+The generator (``traffic/generate.py``) multiplies a camera's mean frame sizes by
+``motion_scale`` while its two-state process (``traffic/modulation.py``) is in motion and by
+``night_scale`` while the time of day of the frame's capture, ``(tod0 + t) mod 24 h``, is in
+``[night_start, day_start)``. What the run's volume count (``core/volume.py``) and the fast
+estimates (``analysis/estimates.py``) need of that:
+
+- motion: the long-run share of time in motion ``p = mean_1 / (mean_0 + mean_1)`` (the
+  process starts in its stationary law, so ``p`` holds from its origin), hence the mean
+  multiplier ``1 + p (motion_scale − 1)``;
+- day/night: a deterministic level by time of day; over a span of simulation time its mean
+  (the night's share of the span) and the levels the span reaches (day, night or both).
+
+Sources without the behaviour get 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from vidnet_sim.traffic.generate import DAY_PS
+from vidnet_sim.traffic.rows import BEH_DAY_NIGHT, BEH_MOTION
+from vidnet_sim.traffic.sources import SourceTable
+
+__all__ = [
+    "NightLevels",
+    "motion_mean_scales",
+    "motion_share",
+    "night_levels",
+    "night_time_ps",
+]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+def motion_share(t: SourceTable) -> F64:
+    """Each source's long-run share of time in motion, ``mean_1 / (mean_0 + mean_1)`` (0 for
+    a source without motion)."""
+    has = (np.asarray(t.beh_flags) & BEH_MOTION) != 0
+    m0 = np.asarray(t.mod_mean0_ps, np.float64)
+    m1 = np.asarray(t.mod_mean1_ps, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.nan_to_num(m1 / (m0 + m1))
+    return np.asarray(np.where(has, p, 0.0), np.float64)
+
+
+def motion_mean_scales(t: SourceTable) -> F64:
+    """Each source's mean bitrate multiplier from motion: ``1 + p (motion_scale − 1)``,
+    ``p`` its share of time in motion (:func:`motion_share`); 1 without motion."""
+    p = motion_share(t)
+    return np.asarray(1.0 + p * (np.asarray(t.motion_scale, np.float64) - 1.0), np.float64)
+
+
+def _night_before(clock_ps: I64, day_ps: I64, night_ps: I64) -> I64:
+    """Night time on the 24 h clock in ``[0, clock_ps)`` (clock times from a midnight),
+    night being ``[night_start, day_start)`` across midnight if needed (the generator's
+    rule, ``scenario.behaviour.is_night``)."""
+    days, tod = np.divmod(clock_ps, DAY_PS)
+    across = day_ps < night_ps  # e.g. 19 h to 7 h: [0, day) and [night, 24 h)
+    per_day = np.where(across, day_ps + DAY_PS - night_ps, day_ps - night_ps)
+    partial = np.where(
+        across,
+        np.minimum(tod, day_ps) + np.maximum(tod - night_ps, 0),
+        np.clip(tod - night_ps, 0, day_ps - night_ps),
+    )
+    return np.asarray(days * per_day + partial, np.int64)
+
+
+def night_time_ps(t: SourceTable, start_ps: I64, stop_ps: I64) -> I64:
+    """How much of each source's span ``[start_ps, stop_ps)`` of simulation time is night by
+    its day/night profile (0 for a source without one, or an empty span)."""
+    start = np.asarray(start_ps, np.int64)
+    stop = np.maximum(np.asarray(stop_ps, np.int64), start)
+    tod0 = np.asarray(t.dn_tod0_ps, np.int64)
+    day, night = np.asarray(t.dn_day_ps, np.int64), np.asarray(t.dn_night_ps, np.int64)
+    spent = _night_before(tod0 + stop, day, night) - _night_before(tod0 + start, day, night)
+    has = (np.asarray(t.beh_flags) & BEH_DAY_NIGHT) != 0
+    return np.asarray(np.where(has, spent, 0), np.int64)
+
+
+@dataclass(frozen=True)
+class NightLevels:
+    """The day/night multiplier of each source over a span of simulation time."""
+
+    night_share: F64  #: the night's share of the span
+    mean: F64  #: the mean multiplier over the span
+    highest: F64  #: the largest level the span reaches
+
+
+def night_levels(t: SourceTable, start_ps: I64, stop_ps: I64) -> NightLevels:
+    """Each source's day/night multiplier over its span ``[start_ps, stop_ps)`` of
+    simulation time: the night's share of the span, the mean multiplier over it and the
+    largest level it reaches (``night_scale`` if any of it is night, 1 if any of it is
+    day). Without a day/night profile, or for an empty span, the share is 0 and both
+    multipliers are 1."""
+    start = np.asarray(start_ps, np.int64)
+    span = np.maximum(np.asarray(stop_ps, np.int64) - start, 0)
+    night = night_time_ps(t, start, start + span)
+    scale = np.where(
+        (np.asarray(t.beh_flags) & BEH_DAY_NIGHT) != 0,
+        np.asarray(t.dn_night_scale, np.float64),
+        1.0,
+    )
+    share = np.asarray(night / np.maximum(span, 1), np.float64)
+    some_day = night < span
+    highest = np.maximum(np.where(night > 0, scale, 1.0), np.where(some_day, 1.0, scale))
+    return NightLevels(
+        night_share=share,
+        mean=np.asarray(1.0 + share * (scale - 1.0), np.float64),
+        highest=np.asarray(np.where(span > 0, highest, 1.0), np.float64),
+    )
