@@ -12,26 +12,25 @@ costs), which can fall with a faster tier. That cost is a sum of parts each mini
 (:class:`~vidnet_sim.analysis.bill.YearPricer`: optics per link, switches and their draw per
 node, the rest fixed), which gives the search a lower bound over the designs at or above any
 design without enumerating them (:mod:`~vidnet_sim.analysis.search`): the answer stays the
-cheapest feasible design, however many links the year has. With the whole bill the search
-covers every tier the model prices; with the links' CAPEX alone, a tier whose optics cost as
-much as a faster tier's is left out (:attr:`~vidnet_sim.analysis.cost.CostModel.useful_tiers`:
-it never makes a design cheaper there, while with the whole bill its switch ports or their
-draw may).
+cheapest feasible design, however many links the year has. The search covers every tier
+the model prices, a tier whose optics cost as much as a faster tier's included: the verdicts
+are not monotone (a slower link smooths the bursts it passes on), and with the whole bill
+its switch ports or their draw may cost less.
 
 The search of one year (:mod:`vidnet_sim.analysis.search`; simulation decides, only sound
 bounds prune):
 
-1. **floor**: each link at least at its tier of the year before and above its mean offered
-   load with headers (sum of means: no slower tier can carry it in steady state); a link
+1. **floor**: each link at least at its tier of the year before and at or above its mean
+   offered load with headers (sum of means: no slower tier can carry it in steady state); a link
    whose mean load exceeds the fastest tier, or a latency target below a class's
    propagation delay, makes the SLA unreachable at once (exit 3);
 2. **best first in cost order** from the floor design (one link one tier up at a time, a
    seen-set), equal costs ordered by where failing classes were dropped or waited longest
    in the designs judged so far; the fastest design is judged second, as an incumbent. The
    first feasible design in cost order is reported **optimal** (for the simulated
-   verdicts). Links that no class with an SLA crosses stay at their floor when the cost is
-   the links' CAPEX (and move like any other with the whole bill); groups of links
-   given with ``one_tier`` move together;
+   verdicts). Links that no class with an SLA crosses move like any other (their tier
+   shifts when and in what bursts their traffic reaches a queue it shares with an SLA
+   class); groups of links given with ``one_tier`` move together;
 3. after ``max_designs`` verdicts, the cheapest feasible design found is improved locally
    (every single-link downgrade, largest saving first, kept when every SLA still holds)
    and reported **best found, not proven optimal** with the gap to the lower bound;
@@ -515,13 +514,6 @@ def _price_sizing(result: SizingResult, bill: BillModel) -> None:
             y.vendor_capex = float(sum(vpaid.get((y.year, lid), 0.0) for lid in y.rates))
 
 
-def _space_held(ctx: _Context, yr: _Year) -> frozenset[int]:
-    """Positions of the links no class with an SLA crosses (held at their floor)."""
-    sla = set(ctx.targets)
-    crossed = {i for cls, links in yr.class_links.items() if cls in sla for i in links}
-    return frozenset(i for i in range(len(yr.ids)) if i not in crossed)
-
-
 def _space(
     ctx: _Context,
     yr: _Year,
@@ -531,12 +523,11 @@ def _space(
     """The designs of one year: ring spans sized at one tier move together. ``pricing``:
     the cost of a whole design and its lower bound over the designs at or above it (the
     plan's net present cost with the whole bill, :func:`plan_cost`; default: the links'
-    CAPEX this year). With the links' CAPEX, links crossed by no class with an SLA are held
-    at their mean-load floor (their slowest tier, the cheapest). With the whole bill they
-    are searched like any other link: a faster tier can make the plan cheaper (long-reach
-    optics, a switch's ports), and their tier is not independent of the verdicts either
-    (the traffic they carry may share a queue with an SLA class further on, in tighter
-    bursts on a faster link), so pricing them apart would not be exact."""
+    CAPEX this year). Links crossed by no class with an SLA are searched like any other
+    link: their tier is not independent of the verdicts (the traffic they carry may share
+    a queue with an SLA class further on, and a faster or slower link shifts when it
+    arrives there and in what bursts), and with the whole bill a faster tier can make the
+    plan cheaper (long-reach optics, a switch's ports)."""
     pos = {lid: i for i, lid in enumerate(yr.ids)}
     groups = [[pos[x] for x in g if x in pos] for g in ctx.groups]
     return YearSpace(
@@ -545,7 +536,7 @@ def _space(
         len(ctx.tiers),
         floor,
         lambda i, lv, p: _price(ctx, yr, i, lv, p),
-        _space_held(ctx, yr) if pricing is None else frozenset(),
+        frozenset(),
         [g for g in groups if len(g) > 1],
         cost=pricing[0] if pricing else None,
         bound=pricing[1] if pricing else None,
@@ -713,21 +704,14 @@ def _counts(sc: Any) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------- entry point
-def _search_tiers(model: CostModel, bill: BillModel | None) -> list[int]:
-    """The tiers the search chooses from, slowest first: with the whole bill, every tier
-    the model prices (a tier whose optics cost as much as a faster tier's can still make
-    the cheapest plan: cheaper switch ports, less power); with the links' CAPEX alone,
-    :attr:`CostModel.useful_tiers` (such a tier is never cheaper there, and leaving it out
-    keeps a faster tier dearer, the bound of the search)."""
-    return model.tiers if bill is not None else model.useful_tiers
-
-
 def _floor(tiers: list[int], ids: list[str], load: list[float], year: int) -> list[int]:
-    """Each link's slowest tier above its mean offered load (a sound floor: a slower one
-    loses packets in steady state); :class:`_InfeasibleError` when none is."""
+    """Each link's slowest tier at or above its mean offered load (a sound floor: a slower
+    one loses packets in steady state; a tier equal to the load may carry it, e.g. packets
+    sent at exactly its rate, so the simulation judges it); :class:`_InfeasibleError` when
+    none is."""
     floor: list[int] = []
     for i, lid in enumerate(ids):
-        fit = [k for k, t in enumerate(tiers) if t > load[i]]
+        fit = [k for k, t in enumerate(tiers) if t >= load[i]]
         if not fit:
             raise _InfeasibleError(
                 f"the SLA cannot be met at any tier in year {year}: link {lid} "
@@ -853,7 +837,10 @@ def size_network(
         replications, max_replications, confidence, survive, max_extend, failure_loss
     )
     model = model or (bill.link_model() if bill is not None else CostModel())
-    tiers = _search_tiers(model, bill)
+    # every tier the model prices: one whose optics cost as much as a faster tier's is not
+    # dominated (a slower link smooths the bursts it passes on, and can meet an SLA the
+    # faster one misses; with the whole bill its switch ports or their draw may cost less)
+    tiers = model.tiers
     if not tiers:
         raise AnalysisInputError("the cost model has no rate tier ([optics])")
     scenario = load_scenario(file)
