@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
+import json
 import math
 import tomllib
 from collections.abc import Callable
@@ -22,12 +24,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from test_bill_sizing import COSTS as BILL_COSTS
+from test_bill_sizing import GROW as BILL_GROW
+from test_bill_sizing import assert_size_is_exhaustive
 from test_sizing import TWO, WIDE
 from test_sizing_search import Levels, cost, designs, fake_verdict, floors
-from vidnet_sim.analysis.capacity import Verdict
+from vidnet_sim.analysis.bill import load_bill_model
+from vidnet_sim.analysis.capacity import Verdict, _judge, sla_columns
 from vidnet_sim.analysis.cost import CostModel, scenario_links
+from vidnet_sim.analysis.runs import RunRecord
 from vidnet_sim.analysis.search import Judgement, YearSpace, search_year
-from vidnet_sim.analysis.sizing import size_network
+from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
+from vidnet_sim.runner import run, sla_targets
+from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.growth import year_data
 
 M10, M100, G1 = 10**7, 10**8, 10**9
@@ -262,3 +271,222 @@ def test_a_tier_equal_to_the_mean_load_is_judged_not_skipped(
     row = year.verdict.checks.set_index("metric")
     assert row.at["loss", "mean"] == 0.0
     assert row.at["latency_max_ps", "mean"] == 10**9  # one transmission, no wait
+
+
+# --------------------------------------------------------------------------- the horizon
+# two links a-b-c over three years: x (3 Mbit/s a->c) in year 1, z (3 Mbit/s a->c) from year
+# 2, w (6 Mbit/s b->c) from year 3; a-b needs 10 Mbit/s every year, b-c 100 Mbit/s in year 3
+GROWING = """
+name = "growing"
+[simulation]
+duration = "50ms"
+[[nodes]]
+id = "a"
+[[nodes]]
+id = "b"
+[[nodes]]
+id = "c"
+[[links]]
+a = "a"
+b = "b"
+rate = "10Mbps"
+[[links]]
+a = "b"
+b = "c"
+rate = "10Mbps"
+[[sources]]
+name = "x"
+kind = "cbr"
+at = "a"
+destinations = ["c"]
+size = "1172B"
+rate = "3Mbps"
+[sla.data]
+latency_max = "10ms"
+
+[[growth]]
+year = 2
+[[growth.sources]]
+name = "z"
+kind = "cbr"
+at = "a"
+destinations = ["c"]
+size = "1172B"
+rate = "3Mbps"
+
+[[growth]]
+year = 3
+[[growth.sources]]
+name = "w"
+kind = "cbr"
+at = "b"
+destinations = ["c"]
+size = "1172B"
+rate = "6Mbps"
+"""
+GROWING_IDS = ["a-b", "b-c"]
+
+
+def horizon_brute_force(
+    text: str, model: CostModel, ok: Callable[[int, dict[str, int]], bool], years: list[int]
+) -> float:
+    """The least total CAPEX over every plan: a tier vector per year, no link ever down a
+    tier, each year's design at or above that year's mean-load floors and feasible for
+    ``ok`` (infinite: no plan is)."""
+    raw = tomllib.loads(text)
+    tiers = model.tiers
+    best = math.inf
+
+    def walk(k: int, prev: Levels | None, paid: float) -> None:
+        nonlocal best
+        if k == len(years):
+            best = min(best, paid)
+            return
+        fl = floors(raw, years[k], tiers)
+        for d in itertools.product(range(len(tiers)), repeat=len(GROWING_IDS)):
+            if any(x < f for x, f in zip(d, fl, strict=True)):
+                continue
+            if prev is not None and any(x < p for x, p in zip(d, prev, strict=True)):
+                continue
+            if not ok(years[k], {x: tiers[lv] for x, lv in zip(GROWING_IDS, d, strict=True)}):
+                continue
+            cost = sum(
+                model.upgrade_cost(tiers[x])
+                for x, p in zip(d, prev or (None,) * len(d), strict=True)
+                if p is None or x != p
+            )
+            walk(k + 1, d, paid + cost)
+
+    walk(0, None, 0.0)
+    return best
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.integers(0, 20), min_size=3, max_size=3),
+    st.integers(0, 5),
+    st.integers(0, 2**32),
+    st.sampled_from([1, 2, 3]),
+)
+def test_the_plan_is_cheapest_year_by_year_never_below_the_cheapest_plan_over_the_horizon(
+    optics: list[int], port: int, salt: int, share: int
+) -> None:
+    """Verdicts feasible on a random set of tier vectors, optics in no order: each year's
+    design costs the least of that year's feasible designs given the year before (brute
+    force); the plan's total is never below the least total over every plan of the three
+    years (brute force), and what size says of it (``claim``) says it is chosen year by
+    year."""
+    import tempfile
+
+    model = CostModel(
+        port=float(port), optics=dict(zip([M10, M100, G1], map(float, optics), strict=True))
+    )
+
+    def ok(year: int, rates: dict[str, int]) -> bool:
+        key = repr((salt, year, sorted(rates.items()))).encode()
+        return hashlib.sha256(key).digest()[0] % share == 0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "growing.toml"
+        f.write_text(GROWING, encoding="utf-8")
+        try:
+            res = size_network(f, model, judge=stub(GROWING_IDS, ok), vendor_check=False)
+        except SizingStoppedError as exc:
+            res = exc.result
+    least = horizon_brute_force(GROWING, model, ok, [1, 2, 3])
+    if res.stopped is None:
+        assert res.total_capex >= least - 1e-9
+    raw = tomllib.loads(GROWING)
+    prev: dict[str, int] = {}
+    for y in res.years:
+        ids = list(y.rates)
+        p = [prev.get(x) for x in ids]
+        space = YearSpace(
+            y.year,
+            ids,
+            3,
+            floors(raw, y.year, model.tiers),
+            lambda i, lv, q: model.upgrade_cost(model.tiers[lv]) if q is None or lv != q else 0.0,
+        )
+        feas = [
+            cost(space, p, d)
+            for d in designs(space, p)
+            if ok(y.year, {x: model.tiers[lv] for x, lv in zip(ids, d, strict=True)})
+        ]
+        assert y.optimal and math.isclose(y.capex, min(feas))
+        prev = {x: model.tiers.index(r) for x, r in y.rates.items()}
+    assert "year by year" in res.claim
+
+
+def test_buying_a_faster_tier_early_can_cost_less_over_the_plan(tmp_path: Path) -> None:
+    """Why the claim says 'year by year': b-c needs 100 Mbit/s in year 3 only. Year by year
+    the plan builds it at 10 Mbit/s (2 × 5) and upgrades it in year 3 (2 × 6): 22 for b-c;
+    built at 100 Mbit/s in year 1 it would cost 12. size says so, and reports the first."""
+    f = tmp_path / "growing.toml"
+    f.write_text(GROWING, encoding="utf-8")
+    model = CostModel(port=0.0, optics={M10: 5.0, M100: 6.0, G1: 50.0})
+
+    def ok(year: int, rates: dict[str, int]) -> bool:
+        return True
+
+    res = size_network(f, model, judge=stub(GROWING_IDS, ok), vendor_check=False)
+    assert [y.rates["b-c"] for y in res.years] == [M10, M10, M100]
+    assert res.total_capex == 2 * 5.0 + 2 * 5.0 + 2 * 6.0
+    assert horizon_brute_force(GROWING, model, ok, [1, 2, 3]) == 2 * 5.0 + 2 * 6.0
+    assert "year by year" in res.claim and "not over all years at once" in res.claim
+
+
+def test_size_tells_what_its_plan_is(tmp_path: Path) -> None:
+    """The claim is printed, stored in size.json and written in both reports."""
+    from click.testing import CliRunner
+
+    from vidnet_sim.cli.analysis import size as size_cmd
+
+    f = tmp_path / "exact.toml"
+    f.write_text(EXACT, encoding="utf-8")
+    costs = tmp_path / "c.toml"
+    costs.write_text('port = 0.0\n[optics]\n"10Mbps" = 1.0\n"100Mbps" = 2.0\n', encoding="utf-8")
+    out = tmp_path / "o"
+    args = [str(f), "--costs", str(costs), "--replications", "2", "--max-extend", "1"]
+    r = CliRunner().invoke(size_cmd, [*args, "--out", str(out), "--no-plot", "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    claim = json.loads((out / "size.json").read_text(encoding="utf-8"))["claim"]
+    assert claim.startswith("Each year's design is the one of least CAPEX of the year")
+    assert "not over all years at once" in claim
+    assert " ".join(claim.split()) in " ".join(r.output.split())
+    assert claim in (out / "report.md").read_text(encoding="utf-8")
+    assert "not over all years at once" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_real_simulations_with_the_whole_bill_equal_brute_force(tmp_path: Path) -> None:
+    """``size``'s default path (the whole bill's net present cost) with verdicts from real
+    simulation (the same run judged for the search and for the oracle): each year's design
+    is the least plan_npc over every design of every tier above the floors that the
+    simulations judge feasible (test_bill_sizing's oracle), on a small growing town whose
+    aligned I-frame bursts make the latency target bind."""
+    f = tmp_path / "grow.toml"
+    f.write_text(BILL_GROW, encoding="utf-8")
+    costs = tmp_path / "c.toml"
+    costs.write_text(BILL_COSTS, encoding="utf-8")
+    model = load_bill_model(costs)
+    tiers = model.link_model().tiers
+    raw = tomllib.loads(BILL_GROW)
+    ids = ["agg-core", "uplink"]
+    memo: dict[tuple[int, Levels], bool] = {}
+
+    def ok_levels(k: int, levels: Levels) -> bool:
+        if (k, levels) not in memo:
+            d = year_data(raw, k + 1)
+            by_id = dict(zip(ids, levels, strict=True))
+            for link in d["links"]:
+                link["rate"] = f"{tiers[by_id[link.get('id') or link['a'] + '-' + link['b']]]}bps"
+            sc = parse_scenario_dict(d)
+            targets = {c: sla_columns(t) for c, t in sla_targets(sc).items()}
+            res = run(sc, write=False)
+            rec = RunRecord(0.0, 0, 0, "", res.tables.summary, res.tables.links, False)
+            memo[(k, levels)] = _judge(0.0, [rec], targets, 0.95)[0].ok
+        return memo[(k, levels)]
+
+    years = assert_size_is_exhaustive(f, BILL_GROW, model, ids, ok_levels)
+    assert [y.year for y in years] == [1, 2]
+    assert not all(memo.values())  # the target binds: some designs above the floors fail

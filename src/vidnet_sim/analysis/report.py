@@ -562,6 +562,8 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
         f"scenario's timeline contains them. The 60 % rule (≤ {VENDOR_CEILING:.0%} "
         "utilisation) is shown for comparison only.",
         "",
+        result.claim,
+        "",
     ]
     if result.bill is not None:
         md += [
@@ -955,7 +957,8 @@ def sizing_report(result: SizingResult, plot: bool = True) -> ReportData:
             f"{result.settings['max_replications']} independent runs of "
             f"{result.settings['duration_ps'] / 1e12:g} s simulated, "
             f"{result.settings['confidence']:.0%} confidence; the cheapest design each year "
-            "that meets every SLA, links never downgraded (report.md has the full method)."
+            "that meets every SLA, links never downgraded (report.md has the full method).",
+            result.claim,
         ],
         files=[
             "report.md",
@@ -1000,6 +1003,7 @@ def write_sizing(result: SizingResult, out_dir: str | Path, *, plot: bool = True
         "total_capex": result.total_capex,
         "currency": result.currency,
         "uncertain": result.uncertain,
+        "claim": result.claim,
         "settings": result.settings,
         "years": result.year_table().to_dict("records"),
         "links": result.schedule().to_dict("records"),

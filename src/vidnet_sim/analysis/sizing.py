@@ -257,6 +257,34 @@ class SizingResult:
         return self.total_capex
 
     @property
+    def claim(self) -> str:
+        """What the plan is, exactly (what a council may be told): each year's design is
+        the cheapest feasible one given the designs of the years before, year by year, and
+        the plan is not minimised over all years at once."""
+        what = self.settings.get("objective", "CAPEX of the year")
+        best = [y.year for y in self.years if not y.optimal]
+        proven = [y.year for y in self.years if y.optimal]
+        text = (
+            f"Each year's design is the one of least {what} among the designs that keep "
+            "every link at or above its tier of the year before and the mean load it is "
+            "offered, and meet every SLA in simulation"
+            + (
+                " (and with any one protected link failed)"
+                if self.settings.get("survive") == "single-link"
+                else ""
+            )
+        )
+        if best:
+            text += (
+                f" (proven in {_years(proven)}; best found, not proven optimal, in {_years(best)})"
+            )
+        return (
+            text + ". The plan is chosen year by year, not over all years at once: a faster "
+            "tier bought earlier can cost less over the years than a later upgrade, so a "
+            "plan cheaper over all the years may exist."
+        )
+
+    @property
     def uncertain(self) -> bool:
         """Was a chosen design decided by a mean whose interval straddled a target?"""
         return any(y.verdict.uncertain for y in self.years)
@@ -441,6 +469,13 @@ class SizingResult:
                     }
                 )
         return pd.DataFrame(rows)
+
+
+def _years(years: list[int]) -> str:
+    """``no year``, ``year 2`` or ``years 1, 3``."""
+    if not years:
+        return "no year"
+    return ("year " if len(years) == 1 else "years ") + ", ".join(map(str, years))
 
 
 class SizingStoppedError(AnalysisInputError):
@@ -903,6 +938,9 @@ def size_network(
             "convergence_ps": ctx.convergence_ps,
             "one_tier": ctx.groups,
             "max_extend": max_extend,
+            "objective": "CAPEX of the year"
+            if bill is None
+            else "net present cost of the plan so far (that year's design included)",
         },
         failures=ctx.failures,
     )

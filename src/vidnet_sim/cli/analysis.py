@@ -548,6 +548,7 @@ def size(
             f"(and report.md)",
             markup=False,  # "[uncertain]" and the path are text, not rich markup
         )
+        console.print(res.claim, markup=False)
     if stopped is not None:
         click.echo(
             f"PARTIAL: {stopped} (years sized: "
