@@ -694,3 +694,37 @@ def test_size_over_the_years_with_the_whole_bill_is_the_least_npc_of_every_plan(
     assert res.years[-1].cost == pytest.approx(best, rel=1e-9)
     assert all(ok(y.year, {x: y.rates[x] for x in ids}) for y in res.years)
     assert res.claim.startswith("The plan has the least net present cost among the plans")
+
+
+def test_real_simulations_over_the_years_equal_brute_force_over_every_plan(
+    tmp_path: Path,
+) -> None:
+    """Verdicts from real simulation (the same runs for the search and the oracle; the
+    latency target tight enough that slow designs fail): the plan over the years costs the
+    least over every plan of the three years (brute force), less than year by year."""
+    text = GROWING.replace('latency_max = "10ms"', 'latency_max = "1.3ms"')
+    f = tmp_path / "growing.toml"
+    f.write_text(text, encoding="utf-8")
+    raw = tomllib.loads(text)
+    model = CostModel(port=0.0, optics={M10: 5.0, M100: 6.0, G1: 50.0})
+    memo: dict[tuple[int, tuple[int, ...]], bool] = {}
+
+    def ok(year: int, rates: dict[str, int]) -> bool:
+        key = (year, tuple(rates[x] for x in GROWING_IDS))
+        if key not in memo:
+            d = year_data(raw, year)
+            for link in d["links"]:
+                link["rate"] = f"{rates[link['a'] + '-' + link['b']]}bps"
+            sc = parse_scenario_dict(d)
+            targets = {c: sla_columns(t) for c, t in sla_targets(sc).items()}
+            res = run(sc, write=False)
+            rec = RunRecord(0.0, 0, 0, "", res.tables.summary, res.tables.links, False)
+            memo[key] = _judge(0.0, [rec], targets, 0.95)[0].ok
+        return memo[key]
+
+    judge = stub(GROWING_IDS, ok)
+    by_year = size_network(f, model, judge=judge, vendor_check=False)
+    over = size_network(f, model, judge=judge, vendor_check=False, over_the_years=True)
+    least = horizon_brute_force(text, model, ok, [1, 2, 3])
+    assert over.total_capex == least < by_year.total_capex
+    assert not all(memo.values())  # the target binds: some designs above the floors fail
