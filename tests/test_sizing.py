@@ -459,7 +459,7 @@ def test_every_upgrade_is_explained_and_none_is_off_the_failing_path(
     assert why["mean"] > why["target"] == 1.05 * MS  # (10M, 100M) fails as by hand
     assert "at 100 Mbit/s: data latency_max" in why["text"]
     # the class crossing no link above its floor is never the reason of an upgrade, and
-    # c-e (no class with an SLA crosses it) is held at its floor by construction
+    # c-e (no class with an SLA crosses it) stays at its floor, the cheapest feasible
     for row in reasons.to_dict("records"):
         if row["reason"] == "sla":
             assert row["class"] != "voice"

@@ -78,7 +78,8 @@ def exhaustive(
 
 
 def floors(raw: dict, year: int, tiers: list[int]) -> list[int]:
-    """Per scenario link, the slowest tier above its mean offered load (either direction)."""
+    """Per scenario link, the slowest tier at or above its mean offered load (either
+    direction)."""
     from vidnet_sim.analysis.estimates import estimate
     from vidnet_sim.network.plan import build_plan
     from vidnet_sim.scenario import parse_scenario_dict
@@ -88,7 +89,7 @@ def floors(raw: dict, year: int, tiers: list[int]) -> list[int]:
     est = estimate(sc, build_plan(sc, Path("."))).links
     load = dict(zip(est["link"].astype(str), est["mean_bps"], strict=True))
     return [
-        min(k for k, t in enumerate(tiers) if t > max(load.get(d, 0.0) for d in dirs))
+        min(k for k, t in enumerate(tiers) if t >= max(load.get(d, 0.0) for d in dirs))
         for _, dirs in scenario_links(raw)
     ]
 

@@ -552,8 +552,8 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
         "cheapest design found is improved link by link (every single downgrade that still "
         "meets the SLA is kept) and reported as *best found, not proven optimal*, with the "
         "gap to the lower bound (the cost of the cheapest design not judged). Links that no "
-        "class with an SLA crosses stay at the tier their mean load needs when the cost is the "
-        "links' CAPEX; with the whole bill they are searched like any other link. "
+        "class with an SLA crosses are searched like any other link, and so is every tier "
+        "of the cost table. "
         "A link costs two transceivers and two switch "
         "ports when it is built or upgraded (nothing is resold), plus its fibre if new "
         "fibre is laid; camera access links are not costed. Costs are undiscounted "
@@ -561,6 +561,8 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
         f"duration is short: rare events (long alarms, failures) weigh only as much as the "
         f"scenario's timeline contains them. The 60 % rule (≤ {VENDOR_CEILING:.0%} "
         "utilisation) is shown for comparison only.",
+        "",
+        result.claim,
         "",
     ]
     if result.bill is not None:
@@ -955,7 +957,8 @@ def sizing_report(result: SizingResult, plot: bool = True) -> ReportData:
             f"{result.settings['max_replications']} independent runs of "
             f"{result.settings['duration_ps'] / 1e12:g} s simulated, "
             f"{result.settings['confidence']:.0%} confidence; the cheapest design each year "
-            "that meets every SLA, links never downgraded (report.md has the full method)."
+            "that meets every SLA, links never downgraded (report.md has the full method).",
+            result.claim,
         ],
         files=[
             "report.md",
@@ -1000,6 +1003,7 @@ def write_sizing(result: SizingResult, out_dir: str | Path, *, plot: bool = True
         "total_capex": result.total_capex,
         "currency": result.currency,
         "uncertain": result.uncertain,
+        "claim": result.claim,
         "settings": result.settings,
         "years": result.year_table().to_dict("records"),
         "links": result.schedule().to_dict("records"),

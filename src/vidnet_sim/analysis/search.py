@@ -6,20 +6,22 @@ said of the answer.
 
 - **Space.** A design gives every sizable link a tier index. Links move in *units* (a link
   alone, or a group held at one tier, such as the spans of a ring). A unit never goes below
-  its *floor*: the tier of the year before (tiers never go down) and the slowest tier above
-  the link's mean offered load (a slower link loses packets in steady state whatever the
-  rest of the design: the only sound pruning). A *held* unit stays at its floor.
+  its *floor*: the tier of the year before (tiers never go down) and the slowest tier at or
+  above the link's mean offered load (a slower link loses packets in steady state whatever
+  the rest of the design: the only sound pruning). A *held* unit stays at its floor.
 - **Cost order.** The cost of a design is computed for each design: by default the sum of
   what each link costs this year (:attr:`YearSpace.price`: nothing for a link kept at its
-  tier, more for every faster tier), or any function of the whole design
+  tier, the new tier's price otherwise), or any function of the whole design
   (:attr:`YearSpace.cost`, e.g. the net present cost of the whole bill, which need not rise
   with a tier: a switch with faster ports can draw less power). The priority queue holds
   two kinds of entries: a design *to judge*, keyed by its cost, and a design *to expand*
   (push its children: one unit one tier up), keyed by :attr:`YearSpace.bound`, a lower
   bound of the cost of every design at or above it. Every design not yet in the queue lies
   above a queued design to expand, so it costs at least the queue's smallest key: the
-  designs are judged in increasing cost. Without a bound, the sum of ``price`` is its own
-  bound (a faster tier never costs less); a ``cost`` without a bound gets the exact one,
+  designs are judged in increasing cost. Without a bound, ``price`` gives one: the sum
+  over links of each link's least price over the tiers still open to it (the design's own
+  cost when no faster tier costs less; a slower tier may cost more, e.g. optics priced
+  above a faster tier's); a ``cost`` without a bound gets the exact one,
   the least cost of the designs at or above (computed over the year's designs when there
   are at most :data:`MAX_ENUMERATED`); beyond that, the design's own cost is used as its
   key, which proves nothing: the answer is then improved locally and never called
@@ -84,8 +86,8 @@ class YearSpace:
     None)`` its cost this year, ``held`` positions kept at their floor, and ``groups`` of
     positions held at one tier (each position in at most one group). ``cost``: the cost of
     a whole design (default: the sum of ``price``); ``bound``: a lower bound of the cost of
-    every design at or above the given one, unit by unit (default: the design's own cost,
-    sound when no faster tier costs less; see the module doc)."""
+    every design at or above the given one, unit by unit (default: from ``price``, each
+    link at its least price over the tiers still open to it; see the module doc)."""
 
     year: int
     ids: list[str]
@@ -201,6 +203,8 @@ class _YearSearch:
         self.space, self.prev, self.judge, self.upcoming = space, prev, judge, upcoming
         self.units, self.floor = _start(space, prev)
         self.movable = _movable(space, self.units)
+        moving = set(self.movable)
+        self.fixed = {i for k, u in enumerate(self.units) if k not in moving for i in u}
         self.trials: list[Trial] = []
         self.verdicts: dict[Levels, Judgement] = {}
         self.hints: set[int] = set()
@@ -240,9 +244,26 @@ class _YearSearch:
     def bound(self, levels: Levels) -> float:
         if self.space.bound is not None:
             return float(self.space.bound(levels))
-        if self.space.cost is not None and self.proven:
+        if self.space.cost is None:
+            return self.price_bound(levels)
+        if self.proven:
             return self.at_or_above(levels)
         return self.cost(levels)
+
+    def price_bound(self, levels: Levels) -> float:
+        """The sum over links of the least ``price`` over the tiers still open to each (its
+        own tier when held): at most the cost of any design at or above ``levels``, and
+        equal to the design's own cost when no faster tier costs less."""
+        space, prev = self.space, self.prev
+        return float(
+            sum(
+                min(
+                    space.price(i, t, prev[i])
+                    for t in ([lv] if i in self.fixed else range(lv, space.n_tiers))
+                )
+                for i, lv in enumerate(levels)
+            )
+        )
 
     def verdict(self, levels: Levels, note: str = "") -> Judgement:
         if levels not in self.verdicts:

@@ -12,31 +12,38 @@ costs), which can fall with a faster tier. That cost is a sum of parts each mini
 (:class:`~vidnet_sim.analysis.bill.YearPricer`: optics per link, switches and their draw per
 node, the rest fixed), which gives the search a lower bound over the designs at or above any
 design without enumerating them (:mod:`~vidnet_sim.analysis.search`): the answer stays the
-cheapest feasible design, however many links the year has. With the whole bill the search
-covers every tier the model prices; with the links' CAPEX alone, a tier whose optics cost as
-much as a faster tier's is left out (:attr:`~vidnet_sim.analysis.cost.CostModel.useful_tiers`:
-it never makes a design cheaper there, while with the whole bill its switch ports or their
-draw may).
+cheapest feasible design, however many links the year has. The search covers every tier
+the model prices, a tier whose optics cost as much as a faster tier's included: the verdicts
+are not monotone (a slower link smooths the bursts it passes on), and with the whole bill
+its switch ports or their draw may cost less.
 
 The search of one year (:mod:`vidnet_sim.analysis.search`; simulation decides, only sound
 bounds prune):
 
-1. **floor**: each link at least at its tier of the year before and above its mean offered
-   load with headers (sum of means: no slower tier can carry it in steady state); a link
+1. **floor**: each link at least at its tier of the year before and at or above its mean
+   offered load with headers (sum of means: no slower tier can carry it in steady state); a link
    whose mean load exceeds the fastest tier, or a latency target below a class's
    propagation delay, makes the SLA unreachable at once (exit 3);
 2. **best first in cost order** from the floor design (one link one tier up at a time, a
    seen-set), equal costs ordered by where failing classes were dropped or waited longest
    in the designs judged so far; the fastest design is judged second, as an incumbent. The
    first feasible design in cost order is reported **optimal** (for the simulated
-   verdicts). Links that no class with an SLA crosses stay at their floor when the cost is
-   the links' CAPEX (and move like any other with the whole bill); groups of links
-   given with ``one_tier`` move together;
+   verdicts). Links that no class with an SLA crosses move like any other (their tier
+   shifts when and in what bursts their traffic reaches a queue it shares with an SLA
+   class); groups of links given with ``one_tier`` move together;
 3. after ``max_designs`` verdicts, the cheapest feasible design found is improved locally
    (every single-link downgrade, largest saving first, kept when every SLA still holds)
    and reported **best found, not proven optimal** with the gap to the lower bound;
 4. when no design is feasible, sizing stops (exit 3) naming the year, the class, the
-   metric and the link on the class's path where it fails.
+   metric and the link on the class's path where it fails (and, when the tiers bought
+   before left designs out, that a plan over the years may still exist).
+
+Year by year is not the cheapest plan over the years: a faster tier bought earlier can cost
+less than an upgrade later, and the verdicts not being monotone, a year's cheapest design can
+leave a later year nothing feasible. With ``over_the_years`` (when the years have at most
+:data:`MAX_PLANS` plans), the plan of least cost over all the years is found first
+(:mod:`~vidnet_sim.analysis.horizon`) and the years are sized with its designs.
+:attr:`SizingResult.claim` says which the answer is.
 
 The culprit of a failing design is read from the failing class's own path: the sized link
 where its packets were dropped, else where they waited longest
@@ -68,6 +75,7 @@ from vidnet_sim.analysis.bill import (
     YearDesign,
     YearPricer,
     check_growth_plan,
+    plan_npc,
     price_plan,
 )
 from vidnet_sim.analysis.capacity import Verdict, show_value, sla_columns
@@ -81,9 +89,10 @@ from vidnet_sim.analysis.explain import (
     _reasons,
     _show_rate,
 )
+from vidnet_sim.analysis.horizon import count_plans, previous_levels, search_plan, year_designs
 from vidnet_sim.analysis.runs import RunRecord
+from vidnet_sim.analysis.search import Judgement, YearOutcome, YearSpace, search_year
 from vidnet_sim.analysis.search import Trial as SearchTrial
-from vidnet_sim.analysis.search import YearOutcome, YearSpace, search_year
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw
 from vidnet_sim.analysis.verdict import (
     _class_paths,
@@ -106,6 +115,7 @@ from vidnet_sim.scenario.model import Scenario, Sizing
 from vidnet_sim.scenario.units import parse_time
 
 __all__ = [
+    "MAX_PLANS",
     "VENDOR_CEILING",
     "SizingResult",
     "SizingStoppedError",
@@ -236,6 +246,10 @@ class SizingResult:
     stopped_year: int | None = None
     bill: Bill | None = None  # the whole bill of the sized design (with a BillModel)
     vendor_bill: Bill | None = None  # the whole bill of the 60 % rule's design
+    # the plans of the years compared (plans: how many, None: too many; over_the_years:
+    # the plan is the cheapest over all the years; judged: designs judged for it; changed:
+    # the years whose design differs from the one chosen year by year)
+    plan_search: dict[str, Any] = field(default_factory=dict)
 
     @property
     def currency(self) -> str:
@@ -256,6 +270,57 @@ class SizingResult:
     def total_cost(self) -> float:
         """Alias of :attr:`total_capex`."""
         return self.total_capex
+
+    @property
+    def claim(self) -> str:
+        """What the plan is, exactly (what a council may be told): the design of least
+        cost (one year), the plan of least cost over all the years (``over_the_years``,
+        when every plan was compared), else each year's design the cheapest feasible one
+        given the designs of the years before, and why."""
+        one_year = len(self.settings.get("years", [])) == 1
+        keep = (
+            "keep every link at or above "
+            + ("" if one_year else "its tier of the year before and ")
+            + "the mean load it is offered, and meet every SLA in simulation"
+            + (
+                " (and with any one protected link failed)"
+                if self.settings.get("survive") == "single-link"
+                else ""
+            )
+        )
+        what = self.settings.get("objective", "CAPEX of the year")
+        best = [y.year for y in self.years if not y.optimal]
+        unproven = f" (best found, not proven optimal, in {_years(best)})" if best else ""
+        search = self.plan_search
+        n = search.get("plans")
+        if one_year:
+            return f"The design is the one of least {what} among the designs that {keep}{unproven}."
+        if search.get("over_the_years"):
+            total = "net present cost" if self.bill is not None else "CAPEX over the years"
+            return (
+                f"The plan has the least {total} among the plans that, every year, {keep}: "
+                f"all {n} plans of the years were compared (every cheaper one is infeasible "
+                "in some year)."
+            )
+        if search.get("wanted") and search.get("complete"):
+            why = " (no plan of the years meets every SLA every year)"
+        elif search.get("wanted") and n is not None:
+            why = (
+                f" (the comparison of the {n} plans stopped after {search.get('judged')} "
+                "designs judged: raise --max-designs)"
+            )
+        elif search.get("wanted"):
+            why = f" (more than {search.get('max_plans')} plans: too many to compare)"
+        elif n is not None:
+            why = f" (size --over-the-years compares the {n} plans of the years)"
+        else:
+            why = ""
+        return (
+            f"Each year's design is the one of least {what} among the designs that "
+            f"{keep}{unproven}. The plan is chosen year by year, not over all years at "
+            f"once{why}: a faster tier bought earlier can cost less over the years than a "
+            "later upgrade, so a plan cheaper over all the years may exist."
+        )
 
     @property
     def uncertain(self) -> bool:
@@ -444,6 +509,13 @@ class SizingResult:
         return pd.DataFrame(rows)
 
 
+def _years(years: list[int]) -> str:
+    """``no year``, ``year 2`` or ``years 1, 3``."""
+    if not years:
+        return "no year"
+    return ("year " if len(years) == 1 else "years ") + ", ".join(map(str, years))
+
+
 class SizingStoppedError(AnalysisInputError):
     """A year could not be sized: ``kind`` ``"infeasible"`` (an SLA no tier meets; exit 3)
     or ``"runs-failed"`` (every run of a design failed; exit 4). ``result`` holds the years
@@ -515,13 +587,6 @@ def _price_sizing(result: SizingResult, bill: BillModel) -> None:
             y.vendor_capex = float(sum(vpaid.get((y.year, lid), 0.0) for lid in y.rates))
 
 
-def _space_held(ctx: _Context, yr: _Year) -> frozenset[int]:
-    """Positions of the links no class with an SLA crosses (held at their floor)."""
-    sla = set(ctx.targets)
-    crossed = {i for cls, links in yr.class_links.items() if cls in sla for i in links}
-    return frozenset(i for i in range(len(yr.ids)) if i not in crossed)
-
-
 def _space(
     ctx: _Context,
     yr: _Year,
@@ -531,12 +596,11 @@ def _space(
     """The designs of one year: ring spans sized at one tier move together. ``pricing``:
     the cost of a whole design and its lower bound over the designs at or above it (the
     plan's net present cost with the whole bill, :func:`plan_cost`; default: the links'
-    CAPEX this year). With the links' CAPEX, links crossed by no class with an SLA are held
-    at their mean-load floor (their slowest tier, the cheapest). With the whole bill they
-    are searched like any other link: a faster tier can make the plan cheaper (long-reach
-    optics, a switch's ports), and their tier is not independent of the verdicts either
-    (the traffic they carry may share a queue with an SLA class further on, in tighter
-    bursts on a faster link), so pricing them apart would not be exact."""
+    CAPEX this year). Links crossed by no class with an SLA are searched like any other
+    link: their tier is not independent of the verdicts (the traffic they carry may share
+    a queue with an SLA class further on, and a faster or slower link shifts when it
+    arrives there and in what bursts), and with the whole bill a faster tier can make the
+    plan cheaper (long-reach optics, a switch's ports)."""
     pos = {lid: i for i, lid in enumerate(yr.ids)}
     groups = [[pos[x] for x in g if x in pos] for g in ctx.groups]
     return YearSpace(
@@ -545,11 +609,183 @@ def _space(
         len(ctx.tiers),
         floor,
         lambda i, lv, p: _price(ctx, yr, i, lv, p),
-        _space_held(ctx, yr) if pricing is None else frozenset(),
+        frozenset(),
         [g for g in groups if len(g) > 1],
         cost=pricing[0] if pricing else None,
         bound=pricing[1] if pricing else None,
     )
+
+
+def _design_fields(
+    ctx: _Context,
+    yr: _Year,
+    levels: tuple[int, ...],
+    floor: list[int],
+    optimal: bool,
+    base_dir: Path,
+    planned: bool = False,
+) -> dict[str, Any]:
+    """The fields of a :class:`YearSizing` that follow from its design (``yr.prev`` set to
+    the year before): rates, CAPEX, verdict and runs, utilisation, the network-calculus
+    bound, why each link is at its tier, the cases and the binding hop. ``planned``: the
+    design of the plan over the years (a link above what an SLA or its load needs this
+    year is there for the plan's cost)."""
+    verdict, records = _evaluate(ctx, yr, levels)
+    reasons = _reasons(ctx, yr, levels, floor, optimal)
+    for lid, r in reasons.items() if planned else ():
+        if r["reason"] in ("cost", "not judged"):
+            reasons[lid] = {
+                **{c: r[c] for c in ("year", "link", "previous_rate_bps", "rate_bps")},
+                "reason": "plan",
+                "text": "the plan over all the years costs less with this tier now (a "
+                "slower tier now costs more over the years, with the upgrade it needs later)",
+            }
+    # estimates of the design (the network-calculus bound depends on the rates)
+    chosen = copy.deepcopy(yr.data)
+    for link, lv in zip(chosen["links"], levels, strict=True):
+        link["rate"] = f"{ctx.tiers[lv]}bps"
+    csc = parse_scenario_dict(chosen, base_dir=base_dir)
+    cest = estimate(csc, build_plan(csc, base_dir))
+    return {
+        "rates": _rates(ctx, yr, levels),
+        "previous": {
+            lid: (ctx.tiers[p] if p is not None else None)
+            for lid, p in zip(yr.ids, yr.prev, strict=True)
+        },
+        "link_capex": dict(zip(yr.ids, _capex(ctx, yr, levels), strict=True)),
+        "verdict": verdict,
+        "records": records,
+        "utilisation": dict(zip(yr.ids, _link_util(yr, verdict), strict=True)),
+        "nc_bound_ps": {
+            str(c): float(cest.group_bound_ps(str(c))) for c in set(cest.groups["class"])
+        },
+        "reasons": reasons,
+        "cases": _case_table(yr, levels),
+        "transient": yr.transient.get(levels, []),
+        "extended": yr.extended.get(levels, {}),
+        "binding_hop": _binding_hop(yr, verdict, records),
+    }
+
+
+#: Plans of the years compared at most for the cheapest plan over all the years (beyond, the
+#: plan stays the one chosen year by year).
+MAX_PLANS = 1000
+
+
+Plan = tuple[tuple[int, ...], ...]
+
+
+def _plan_costs(
+    ctx: _Context, prepared: list[_Year], spaces: list[YearSpace], bill: BillModel | None
+) -> tuple[Callable[[Plan], float], Callable[[Plan], float]]:
+    """The cost of the first years of a plan (no more than that of any plan that starts
+    with them) and of a whole plan: the sum of its years' CAPEX, or with the whole bill the
+    net present cost of its years alone and of the plan."""
+
+    def capex(p: Plan) -> float:
+        out = 0.0
+        for k, d in enumerate(p):
+            before = previous_levels(spaces, k, p[k - 1] if k else None)
+            out += sum(spaces[k].price(i, lv, before[i]) for i, lv in enumerate(d))
+        return out
+
+    if bill is None:
+        return capex, capex
+
+    def years_of(p: Plan) -> list[YearDesign]:
+        return [
+            YearDesign(yr.year, yr.scenario, _rates(ctx, yr, d))  # type: ignore[arg-type]
+            for yr, d in zip(prepared, p, strict=False)
+        ]
+
+    return (
+        lambda p: plan_npc(years_of(p), bill, tail=False),
+        lambda p: plan_npc(years_of(p), bill),
+    )
+
+
+def _plan_judges(
+    ctx: _Context, prepared: list[_Year], extra: list[list[SearchTrial]]
+) -> list[Callable[[tuple[int, ...]], Judgement]]:
+    """Each year's verdicts for the plans' search (the year's memo), the designs judged
+    anew added to ``extra`` (listed with the year's trials)."""
+
+    def judge(k: int) -> Callable[[tuple[int, ...]], Judgement]:
+        yr = prepared[k]
+
+        def j(levels: tuple[int, ...]) -> Judgement:
+            seen = levels in yr.memo
+            out = _judgement(yr, levels, *_evaluate(ctx, yr, levels))
+            if not seen:
+                extra[k].append(SearchTrial(levels, math.nan, out, "plan over the years"))
+            return out
+
+        return j
+
+    return [judge(k) for k in range(len(prepared))]
+
+
+def _plan_over_the_years(
+    ctx: _Context, prepared: list[_Year], bill: BillModel | None, wanted: bool
+) -> tuple[Plan | None, dict[str, Any], list[list[SearchTrial]]]:
+    """When ``wanted``, the plan of least cost over all the years
+    (:func:`~vidnet_sim.analysis.horizon.search_plan`: plans in cost order, judged until
+    one is feasible every year) when the years have at most :data:`MAX_PLANS` plans: one
+    design per year (``None``: none found, or not searched; the years are then sized in
+    turn), what was compared (:attr:`SizingResult.plan_search`) and each year's designs
+    judged. The cost of a plan is the sum of its years' CAPEX, or with the whole bill its
+    net present cost."""
+    done: dict[str, Any] = {
+        "wanted": wanted,
+        "plans": None,
+        "max_plans": MAX_PLANS,
+        "over_the_years": False,
+        "judged": 0,
+    }
+    judged: list[list[SearchTrial]] = [[] for _ in prepared]
+    try:  # the floors of every year (an SLA no tier meets: stopped in its year, later)
+        spaces = []
+        for yr in prepared:
+            _check_propagation(ctx, yr)
+            spaces.append(_space(ctx, yr, _floor(ctx.tiers, yr.ids, yr.load, yr.year), None))
+    except _InfeasibleError:
+        return None, done, judged
+    n = count_plans(spaces, MAX_PLANS)
+    done["plans"] = n if n <= MAX_PLANS else None
+    if len(prepared) == 1 or not wanted or n > MAX_PLANS:
+        return None, done, judged
+    prefix_cost, whole_cost = _plan_costs(ctx, prepared, spaces, bill)
+    try:
+        found = search_plan(
+            spaces,
+            _plan_judges(ctx, prepared, judged),
+            prefix_cost,
+            whole_cost,
+            math.inf,
+            ctx.max_designs * len(spaces),
+        )
+    except _RunsFailedError:  # the years are sized in turn (and stop on it there)
+        return None, done, judged
+    finally:
+        ctx.ahead.clear()
+        ctx.caches.clear()
+    done["judged"], done["complete"] = found.judged, found.complete
+    done["over_the_years"] = found.levels is not None
+    return found.levels, done, judged
+
+
+def _given(
+    space: YearSpace, prev: list[int | None], levels: tuple[int, ...], trials: list[SearchTrial]
+) -> YearOutcome:
+    """The outcome of a year whose design is given (by the plan over the years): its cost
+    as the year's search would count it, the designs judged for it in ``trials``."""
+    cost = (
+        float(space.cost(levels))
+        if space.cost is not None
+        else float(sum(space.price(i, lv, prev[i]) for i, lv in enumerate(levels)))
+    )
+    floor = min(year_designs(space, prev))
+    return YearOutcome(space.year, levels, cost, True, cost, False, floor, trials)
 
 
 def _trial(ctx: _Context, yr: _Year, t: SearchTrial) -> Trial:
@@ -597,9 +833,11 @@ def _check_propagation(ctx: _Context, yr: _Year) -> None:
                 )
 
 
-def _no_design(ctx: _Context, yr: _Year, outcome: YearOutcome) -> str:
+def _no_design(ctx: _Context, yr: _Year, outcome: YearOutcome, floor: list[int]) -> str:
     """Why no design was found: the fastest design's worst failure (class, metric, value,
-    target, the link on its path) and whether every design was judged."""
+    target, the link on its path), whether every design was judged and whether the tiers
+    bought before (above the mean-load ``floor``) left out designs (the verdicts are not
+    monotone: a slower link can meet an SLA the faster one misses)."""
     fastest = [t for t in outcome.trials if t.note == "fastest tiers"] or outcome.trials[-1:]
     n = len(outcome.trials)
     _, causes = fastest[0].judgement.detail
@@ -610,6 +848,18 @@ def _no_design(ctx: _Context, yr: _Year, outcome: YearOutcome) -> str:
         fix = (
             "the packets lost while a failure converges do not depend on the tiers: raise "
             "failure_loss, or shorten the protection's convergence"
+        )
+    held = [
+        lid for lid, p, f in zip(yr.ids, yr.prev, floor, strict=True) if p is not None and p > f
+    ]
+    if outcome.exhausted and held:
+        return (
+            f"the SLA cannot be met in year {yr.year} with the tiers bought before: {cause}, "
+            f"even with every link at the fastest tier ({rate}); every one of the {n} "
+            "designs at or above the mean-load bounds and the tiers of the year before was "
+            f"judged, but a slower {', '.join(held)} (bought faster before: links never go "
+            "down a tier) may meet it: size --over-the-years compares every plan of the "
+            f"years; or {fix}"
         )
     if outcome.exhausted:
         return (
@@ -713,21 +963,14 @@ def _counts(sc: Any) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------- entry point
-def _search_tiers(model: CostModel, bill: BillModel | None) -> list[int]:
-    """The tiers the search chooses from, slowest first: with the whole bill, every tier
-    the model prices (a tier whose optics cost as much as a faster tier's can still make
-    the cheapest plan: cheaper switch ports, less power); with the links' CAPEX alone,
-    :attr:`CostModel.useful_tiers` (such a tier is never cheaper there, and leaving it out
-    keeps a faster tier dearer, the bound of the search)."""
-    return model.tiers if bill is not None else model.useful_tiers
-
-
 def _floor(tiers: list[int], ids: list[str], load: list[float], year: int) -> list[int]:
-    """Each link's slowest tier above its mean offered load (a sound floor: a slower one
-    loses packets in steady state); :class:`_InfeasibleError` when none is."""
+    """Each link's slowest tier at or above its mean offered load (a sound floor: a slower
+    one loses packets in steady state; a tier equal to the load may carry it, e.g. packets
+    sent at exactly its rate, so the simulation judges it); :class:`_InfeasibleError` when
+    none is."""
     floor: list[int] = []
     for i, lid in enumerate(ids):
-        fit = [k for k, t in enumerate(tiers) if t > load[i]]
+        fit = [k for k, t in enumerate(tiers) if t >= load[i]]
         if not fit:
             raise _InfeasibleError(
                 f"the SLA cannot be met at any tier in year {year}: link {lid} "
@@ -819,6 +1062,7 @@ def size_network(
     failure_loss: float | None = None,
     max_extend: int = 16,
     bill: BillModel | None = None,
+    over_the_years: bool = False,
     executor: Executor | None = None,
     on_progress: ProgressFn | None = None,
 ) -> SizingResult:
@@ -843,6 +1087,9 @@ def size_network(
     steady`).
     ``judge``: judge designs with this function of (year, link id -> rate) instead of
     simulating them (for tests of the search; nothing is simulated then).
+    ``over_the_years``: then, when the years have at most :data:`MAX_PLANS` plans, the
+    plan of least cost over all the years (:func:`_plan_over_the_years`) instead of the
+    cheapest design of each year in turn.
 
     Returns a :class:`SizingResult`. Raises :class:`~vidnet_sim.errors.ScenarioError` for an
     invalid scenario (any year), :class:`AnalysisInputError` for bad options or a scenario
@@ -853,7 +1100,10 @@ def size_network(
         replications, max_replications, confidence, survive, max_extend, failure_loss
     )
     model = model or (bill.link_model() if bill is not None else CostModel())
-    tiers = _search_tiers(model, bill)
+    # every tier the model prices: one whose optics cost as much as a faster tier's is not
+    # dominated (a slower link smooths the bursts it passes on, and can meet an SLA the
+    # faster one misses; with the whole bill its switch ports or their draw may cost less)
+    tiers = model.tiers
     if not tiers:
         raise AnalysisInputError("the cost model has no rate tier ([optics])")
     scenario = load_scenario(file)
@@ -916,12 +1166,18 @@ def size_network(
             "convergence_ps": ctx.convergence_ps,
             "one_tier": ctx.groups,
             "max_extend": max_extend,
+            "years": years,
+            "over_the_years": over_the_years,
+            "objective": "CAPEX of the year"
+            if bill is None
+            else "net present cost of the plan so far (that year's design included)",
         },
         failures=ctx.failures,
     )
     prev: dict[str, int] = {}  # link id -> tier index chosen the year before
     prev_vendor: dict[str, int] = {}
-    for yr in prepared:
+    forced, result.plan_search, judged = _plan_over_the_years(ctx, prepared, bill, over_the_years)
+    for k, yr in enumerate(prepared):
         year, ydata, ids, dirs, load, gauss = (
             yr.year,
             yr.data,
@@ -936,26 +1192,27 @@ def size_network(
         try:
             floor = _floor(tiers, ids, load, year)
             _check_propagation(ctx, yr)
-            outcome = search_year(
-                _space(
-                    ctx,
-                    yr,
-                    floor,
-                    None if bill is None else plan_cost(ctx, yr, bill, designs),
-                ),
-                [prev.get(lid) for lid in ids],
-                lambda lv, yr=yr: _judgement(yr, lv, *_evaluate(ctx, yr, lv)),  # type: ignore[misc]
-                ctx.max_designs,
-                upcoming=lambda lvs: ctx.ahead.__setitem__(slice(None), lvs[:4]),
+            space = _space(
+                ctx, yr, floor, None if bill is None else plan_cost(ctx, yr, bill, designs)
             )
+            if forced is not None:  # the plan over the years
+                outcome = _given(space, [prev.get(lid) for lid in ids], forced[k], judged[k])
+            else:
+                outcome = search_year(
+                    space,
+                    [prev.get(lid) for lid in ids],
+                    lambda lv, yr=yr: _judgement(yr, lv, *_evaluate(ctx, yr, lv)),  # type: ignore[misc]
+                    ctx.max_designs,
+                    upcoming=lambda lvs: ctx.ahead.__setitem__(slice(None), lvs[:4]),
+                )
             ctx.ahead.clear()
             ctx.caches.clear()
             if outcome.levels is None:
-                raise _InfeasibleError(_no_design(ctx, yr, outcome))
+                raise _InfeasibleError(_no_design(ctx, yr, outcome, floor))
             levels = outcome.levels
             trials = [_trial(ctx, yr, t) for t in outcome.trials]
             optimal = outcome.optimal
-            verdict, records = _evaluate(ctx, yr, levels)
+            _evaluate(ctx, yr, levels)  # in the try: a design whose every run failed stops here
             # the 60 % rule, monotone over the years like the simulated design
             vlev, vnotes = [], []
             useful = set(model.useful_tiers)  # the rule buys no optics dominated by faster ones
@@ -986,31 +1243,15 @@ def size_network(
         except _RunsFailedError as exc:
             result.stopped, result.stopped_year = str(exc), year
             raise SizingStoppedError(str(exc), result, "runs-failed") from None
-        # estimates of the chosen design (the network-calculus bound depends on the rates)
-        chosen = copy.deepcopy(ydata)
-        for link, lv in zip(chosen["links"], levels, strict=True):
-            link["rate"] = f"{tiers[lv]}bps"
-        csc = parse_scenario_dict(chosen, base_dir=base_dir)
-        cest = estimate(csc, build_plan(csc, base_dir))
-        nc = {str(c): float(cest.group_bound_ps(str(c))) for c in set(cest.groups["class"])}
         result.years.append(
             YearSizing(
                 year=year,
-                rates=_rates(ctx, yr, levels),
-                previous={
-                    lid: (tiers[p] if p is not None else None)
-                    for lid, p in zip(ids, yr.prev, strict=True)
-                },
+                **_design_fields(ctx, yr, levels, floor, optimal, base_dir, forced is not None),
                 lengths_m=dict(zip(ids, yr.lengths, strict=True)),
-                link_capex=dict(zip(ids, _capex(ctx, yr, levels), strict=True)),
-                verdict=verdict,
-                records=records,
                 trials=trials,
                 optimal=optimal,
                 load_bps=dict(zip(ids, load, strict=True)),
                 gaussian_bps=dict(zip(ids, gauss, strict=True)),
-                utilisation=dict(zip(ids, _link_util(yr, verdict), strict=True)),
-                nc_bound_ps=nc,
                 vendor_rates=_rates(ctx, yr, tuple(vlev)),
                 vendor_capex=float(sum(_capex(ctx, vyr, tuple(vlev)))),
                 vendor_verdict=vendor_verdict,
@@ -1021,11 +1262,6 @@ def size_network(
                 lower_bound=outcome.lower_bound,
                 cost=outcome.cost,
                 floor_rates=_rates(ctx, yr, outcome.floor),
-                reasons=_reasons(ctx, yr, levels, floor, optimal),
-                cases=_case_table(yr, levels),
-                transient=yr.transient.get(levels, []),
-                extended=yr.extended.get(levels, {}),
-                binding_hop=_binding_hop(yr, verdict, records),
                 scenario=sc,
             )
         )

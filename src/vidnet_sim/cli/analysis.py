@@ -30,7 +30,7 @@ from vidnet_sim.analysis.html import REPORT_HTML, rerender, write_report
 from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
 from vidnet_sim.analysis.report_data import load_report_data, with_variants
 from vidnet_sim.analysis.report_pages import capacity_report, curve_report
-from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
+from vidnet_sim.analysis.sizing import MAX_PLANS, SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import MAX_REPLICATIONS, MAX_STEPS
 from vidnet_sim.cli.executors import ExecutorOptions, executor_options
 from vidnet_sim.cli.output import (
@@ -396,6 +396,12 @@ def _last_year(table: pd.DataFrame) -> pd.DataFrame:
     help="Do not simulate the 60 %-rule design (it is still costed).",
 )
 @click.option(
+    "--over-the-years",
+    is_flag=True,
+    help="The plan of least cost over all the years (every plan compared, when they are at "
+    f"most {MAX_PLANS}) instead of the cheapest design of each year in turn.",
+)
+@click.option(
     "--survive",
     type=click.Choice(["none", "single-link"]),
     help="single-link: every design must meet the SLA with any one protected link failed "
@@ -445,6 +451,7 @@ def size(
     duration: str | None,
     max_designs: int,
     no_vendor_check: bool,
+    over_the_years: bool,
     survive: str | None,
     protected: tuple[str, ...],
     failure_loss: float | None,
@@ -478,6 +485,7 @@ def size(
                     cache_dir=out,
                     max_designs=max_designs,
                     vendor_check=not no_vendor_check,
+                    over_the_years=over_the_years,
                     survive=survive,
                     protected=list(protected) or None,
                     failure_loss=failure_loss,
@@ -548,6 +556,7 @@ def size(
             f"(and report.md)",
             markup=False,  # "[uncertain]" and the path are text, not rich markup
         )
+        console.print(res.claim, markup=False)
     if stopped is not None:
         click.echo(
             f"PARTIAL: {stopped} (years sized: "

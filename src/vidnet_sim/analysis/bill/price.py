@@ -567,14 +567,20 @@ class YearPricer:
         )
 
 
-def plan_npc(years: Sequence[YearDesign], model: BillModel) -> float:
+def plan_npc(years: Sequence[YearDesign], model: BillModel, *, tail: bool = True) -> float:
     """The net present cost of the plan ``years`` (:func:`price_plan`), infinite for a plan
     the model cannot equip (a rate without optics, a node no catalogue switch serves): what a
-    search over designs minimises."""
+    search over designs minimises. ``tail=False``: the discounted costs of the years given
+    only, none after the last (no more than the net present cost of any plan that starts
+    with them, every cost being at least 0)."""
     try:
-        return price_plan(years, model).npc
+        bill = price_plan(years, model)
     except AnalysisInputError:
         return math.inf
+    if tail or not years:
+        return bill.npc
+    t = bill.years
+    return float(t.loc[t["year"] <= years[-1].year, "discounted"].sum())
 
 
 def _year_row(year: int, cost: dict[str, float], rate: float, power_w: float) -> dict[str, Any]:
