@@ -7,13 +7,16 @@ import json
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from vidnet_sim.analysis.cost import CostModel, load_cost_model
-from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
+from vidnet_sim.analysis.explain import years_label
+from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import AnalysisInputError
 from vidnet_sim.cli.analysis import size as size_cmd
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK
@@ -401,6 +404,44 @@ def test_the_example_growth_scenario_sizes(tmp_path: Path) -> None:
     for y0, y1 in zip(res.years, res.years[1:], strict=False):
         assert all(y1.rates[k] >= v for k, v in y0.rates.items())
     assert res.years[-1].verdict.ok
+
+
+def _bound_on(year: int, link: str, *, access: bool = True, cls: str = "video") -> Any:
+    hop = {"class": cls, "metric": "latency_p99_ps", "link": link, "access": access}
+    return SimpleNamespace(year=year, reasons={}, binding_hop={**hop, "warning": "..."})
+
+
+def test_a_binding_sla_on_unsized_links_is_one_warning_naming_its_years() -> None:
+    """The small town's plan is bound by the cameras' access links every year: the report's
+    risk box said so four times, once per year; now once, with the years and links."""
+    years = [
+        _bound_on(1, "north[12]->agg-north"),
+        _bound_on(2, "east[12]->agg-east"),
+        _bound_on(3, "north[12]->agg-north"),
+        _bound_on(4, "east[89]->agg-east"),
+        SimpleNamespace(year=5, reasons={}, binding_hop={}),  # bound on a sized link
+    ]
+    res = SizingResult("f", "n", "", 5, {}, CostModel(), {}, years=years)
+    assert res.warnings == [
+        "years 1–4: the binding SLA (video latency_p99) is limited on camera access links "
+        "this plan does not size (north[12]->agg-north in year 1, east[12]->agg-east in year "
+        "2, north[12]->agg-north in year 3, east[89]->agg-east in year 4); faster sized "
+        "links cannot help it"
+    ]
+    years = [_bound_on(1, "a->b"), _bound_on(3, "a->b"), _bound_on(4, "c->d", access=False)]
+    res = SizingResult("f", "n", "", 4, {}, CostModel(), {}, years=years)
+    assert res.warnings == [
+        "years 1 and 3: the binding SLA (video latency_p99) is limited on a->b, a camera "
+        "access link this plan does not size; faster sized links cannot help it",
+        "year 4: the binding SLA (video latency_p99) is limited on c->d, a link this plan "
+        "does not size; faster sized links cannot help it",
+    ]
+    assert [years_label(y) for y in ([], [2], [1, 2, 3], [3, 1, 4])] == [
+        "no year",
+        "year 2",
+        "years 1–3",
+        "years 1, 3 and 4",
+    ]
 
 
 # --------------------------------------------------------------------------- why upgrades

@@ -25,6 +25,7 @@ from vidnet_sim.analysis.capacity import show_value
 from vidnet_sim.analysis.curve import CurveResult, aggregate, curve_grid
 from vidnet_sim.analysis.drawing import show_rate
 from vidnet_sim.analysis.estimates import METHOD_NC
+from vidnet_sim.analysis.explain import years_label
 from vidnet_sim.analysis.fibre_cut import NOT_SURVIVED
 from vidnet_sim.analysis.html import write_report
 from vidnet_sim.analysis.plots import draw_panels
@@ -61,13 +62,6 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(out)
-
-
-def years_label(years: list[int]) -> str:
-    """``year 1`` or ``years 1–3``."""
-    if not years:
-        return "no year"
-    return f"year {years[0]}" if len(years) == 1 else f"years {years[0]}–{years[-1]}"
 
 
 def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[str]]]]:
@@ -368,11 +362,7 @@ def _summary_parts(result: SizingResult) -> list[str]:
         y.year for y in result.years if y.vendor_verdict is not None and not y.vendor_verdict.ok
     ]
     if vfail:
-        text += (
-            " Its design misses the SLA in simulation in "
-            + ", ".join(f"year {y}" for y in vfail)
-            + "."
-        )
+        text += f" Its design misses the SLA in simulation in {years_label(vfail)}."
     return [*parts, text]
 
 

@@ -80,6 +80,7 @@ from vidnet_sim.analysis.explain import (
     _judgement,
     _reasons,
     _show_rate,
+    binding_warnings,
 )
 from vidnet_sim.analysis.runs import RunRecord
 from vidnet_sim.analysis.search import Trial as SearchTrial
@@ -403,7 +404,7 @@ class SizingResult:
     def warnings(self) -> list[str]:
         """Binding SLAs limited on links the plan does not size, and upgrades forced by a
         class that does not cross the link (the verdict is not monotone)."""
-        out = [y.binding_hop["warning"] for y in self.years if "warning" in y.binding_hop]
+        out = binding_warnings([(y.year, y.binding_hop) for y in self.years])
         for y in self.years:
             for r in y.reasons.values():
                 if r.get("reason") == "sla" and not r.get("crosses", True):
