@@ -121,6 +121,7 @@ def test_whatif_cli(tmp_path: Path) -> None:
     assert "two weeks" in r.output and "net present cost" in r.output
     doc = json.loads((out / "whatif.json").read_text())
     assert [v["variant"] for v in doc["variants"]] == ["baseline", "two weeks"]
+    assert doc["warnings"] == [] and "warning" not in r.output
     bad = write(tmp_path / "c2.toml", "discount_rate = -1\n")
     r = CliRunner().invoke(main, ["whatif", str(scenario), str(variants), "--costs", str(bad)])
     assert r.exit_code == EXIT_INVALID_SCENARIO
@@ -136,3 +137,35 @@ def test_a_video_model_key_for_every_camera_leaves_replaying_groups_alone() -> N
     replays_only = {**data, "cameras": data["cameras"][:1]}
     with pytest.raises(AnalysisInputError, match="every camera group replays a recorded trace"):
         apply_variant(replays_only, Variant("v", {"cameras[*].bitrate": "4Mbps"}))
+
+
+def test_a_codec_for_groups_that_write_their_bitrate_is_a_warning() -> None:
+    """A codec (or resolution) selects the default bitrate only: on the small town's groups
+    that write their bitrate, "H.265 everywhere" changes nothing, and says so whichever way
+    the path names the groups (every group, or one by name, also one a growth entry adds);
+    a variant that sets the bitrate too, or a key that is not a default's, says nothing."""
+    data = tomllib.loads((EXAMPLES / "small-town-growth.toml").read_text(encoding="utf-8"))
+    written = [c["name"] for c in data["cameras"] if "bitrate" in c]
+    assert written == ["north-streets", "centre-ptz"]
+
+    def notes(changes: dict[str, object]) -> list[str]:
+        out: list[str] = []
+        apply_variant(data, Variant("v", changes), out)
+        return out
+
+    (every,) = notes({"cameras[*].codec": "h265"})
+    assert every.startswith('variant "v": cameras[*].codec = "h265" selects the default bitrate')
+    assert "camera group(s) north-streets, centre-ptz write their bitrate and keep it" in every
+    (one,) = notes({"cameras.north-streets.resolution": "720p"})
+    assert "camera group(s) north-streets write their bitrate" in one
+    assert notes({"cameras.south-streets.codec": "h265"}) == []  # its bitrate is the default
+    grown = {**data, "growth": [*data["growth"]]}
+    grown["growth"][0] = {**grown["growth"][0], "cameras": [
+        {**c, "bitrate": "3Mbps"} for c in grown["growth"][0]["cameras"]
+    ]}  # fmt: skip
+    name = grown["growth"][0]["cameras"][0]["name"]
+    out: list[str] = []
+    apply_variant(grown, Variant("v", {f"cameras.{name}.codec": "h265"}), out)
+    assert len(out) == 1 and f"camera group(s) {name} write" in out[0]
+    assert notes({"cameras[*].codec": "h265", "cameras[*].bitrate": "2Mbps"}) == []
+    assert notes({"cameras[*].retention_days": 14}) == []

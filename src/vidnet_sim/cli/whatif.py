@@ -12,7 +12,7 @@ from rich.table import Table
 
 from vidnet_sim.analysis.whatif import load_variants, run_whatifs
 from vidnet_sim.cli.analysis import _Bar, _cost_models, _duration
-from vidnet_sim.cli.output import reported_errors, stdout_console
+from vidnet_sim.cli.output import note, reported_errors, stdout_console
 from vidnet_sim.cli.run import confidence_option
 from vidnet_sim.errors import EXIT_PARTIAL
 from vidnet_sim.results import check_writable
@@ -81,7 +81,11 @@ def whatif(
             )
     table = res.table()
     table.to_parquet(out / "whatif.parquet", index=False)
-    doc = {"currency": res.currency, "variants": table.to_dict("records")}
+    doc = {
+        "currency": res.currency,
+        "variants": table.to_dict("records"),
+        "warnings": res.warnings,
+    }
     (out / "whatif.json").write_text(json.dumps(to_jsonable(doc), indent=2), encoding="utf-8")
     if as_json:
         click.echo(json.dumps(to_jsonable(doc), indent=2))
@@ -113,5 +117,7 @@ def whatif(
         console = stdout_console()
         console.print(t)
         console.print(f"each variant's sizing report: {out}/<variant>/report.md", markup=False)
+        for w in res.warnings:
+            note(f"warning: {w}")
     if any(str(r["sla"]).startswith("partial") for r in table.to_dict("records")):
         sys.exit(EXIT_PARTIAL)  # runs failed; a variant whose SLA no tier meets is an answer
