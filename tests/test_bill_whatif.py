@@ -20,7 +20,7 @@ from vidnet_sim.analysis.whatif import (
     toml_text,
 )
 from vidnet_sim.cli import main
-from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK, ScenarioError
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK, EXIT_USAGE, ScenarioError
 from vidnet_sim.scenario import load_scenario
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "scenarios"
@@ -116,12 +116,15 @@ def test_whatif_cli(tmp_path: Path) -> None:
     )
     out = tmp_path / "wi"
     args = ["whatif", str(scenario), str(variants), "--costs", str(costs), "--out", str(out)]
-    r = CliRunner().invoke(main, [*args, "--replications", "2"])
+    r = CliRunner().invoke(main, [*args, "--replications", "2", "--workers", "1"])
     assert r.exit_code == EXIT_OK, r.output
     assert "two weeks" in r.output and "net present cost" in r.output
     doc = json.loads((out / "whatif.json").read_text())
     assert [v["variant"] for v in doc["variants"]] == ["baseline", "two weeks"]
     assert doc["warnings"] == [] and "warning" not in r.output
+    # the executor options of size: --workers 0 is a usage error
+    r = CliRunner().invoke(main, [*args, "--workers", "0"])
+    assert r.exit_code == EXIT_USAGE and "--workers" in r.output
     bad = write(tmp_path / "c2.toml", "discount_rate = -1\n")
     r = CliRunner().invoke(main, ["whatif", str(scenario), str(variants), "--costs", str(bad)])
     assert r.exit_code == EXIT_INVALID_SCENARIO
@@ -169,3 +172,21 @@ def test_a_codec_for_groups_that_write_their_bitrate_is_a_warning() -> None:
     assert len(out) == 1 and f"camera group(s) {name} write" in out[0]
     assert notes({"cameras[*].codec": "h265", "cameras[*].bitrate": "2Mbps"}) == []
     assert notes({"cameras[*].retention_days": 14}) == []
+
+
+@pytest.mark.slow
+def test_whatif_on_two_workers_gives_the_answer_of_one(tmp_path: Path) -> None:
+    scenario = write(tmp_path / "grow.toml", GROW)
+    costs = write(tmp_path / "c.toml", COSTS)
+    variants = write(
+        tmp_path / "v.toml",
+        '[[variants]]\nname = "two weeks"\nset = { "cameras[*].retention_days" = 14 }\n',
+    )
+    docs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"wi{workers}"
+        args = ["whatif", str(scenario), str(variants), "--costs", str(costs), "--out", str(out)]
+        r = CliRunner().invoke(main, [*args, "--replications", "2", "--workers", workers])
+        assert r.exit_code == EXIT_OK, r.output
+        docs.append(json.loads((out / "whatif.json").read_text()))
+    assert docs[0] == docs[1]

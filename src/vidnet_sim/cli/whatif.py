@@ -12,6 +12,7 @@ from rich.table import Table
 
 from vidnet_sim.analysis.whatif import load_variants, run_whatifs
 from vidnet_sim.cli.analysis import _Bar, _cost_models, _duration
+from vidnet_sim.cli.executors import ExecutorOptions, executor_options
 from vidnet_sim.cli.output import note, reported_errors, stdout_console
 from vidnet_sim.cli.run import confidence_option
 from vidnet_sim.errors import EXIT_PARTIAL
@@ -46,6 +47,7 @@ def _money(x: float) -> str:
     help="Output folder (default results/whatif/<scenario>/); one sub-folder per variant.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@executor_options
 def whatif(
     file: Path,
     variants_file: Path,
@@ -56,6 +58,7 @@ def whatif(
     duration: str | None,
     out_dir: Path | None,
     as_json: bool,
+    executor_opts: ExecutorOptions,
 ) -> None:
     """Size and price scenario FILE as it is and under each variant of VARIANTS_FILE
     (retention, codec, a span's fibre, ...): net present cost and SLA verdict side by side."""
@@ -63,6 +66,8 @@ def whatif(
     out = out_dir or Path("results") / "whatif" / file.stem
     with reported_errors():
         check_writable(out, out)
+    executor = executor_opts.executor(out / "_logs")
+    with reported_errors(), executor:
         _, bill = _cost_models(costs_file)
         if bill is None:
             raise click.UsageError("whatif needs the whole cost model, not a link-only table")
@@ -78,6 +83,7 @@ def whatif(
                 max_replications=max_replications,
                 confidence=confidence,
                 duration_ps=duration_ps,
+                executor=executor,
             )
     table = res.table()
     table.to_parquet(out / "whatif.parquet", index=False)
