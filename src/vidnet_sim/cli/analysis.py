@@ -39,11 +39,11 @@ from vidnet_sim.cli.output import (
     progress_console,
     reported_errors,
     stdout_console,
+    writable,
 )
 from vidnet_sim.cli.run import confidence_option, time_option
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, ScenarioError
 from vidnet_sim.execute import JobProgress
-from vidnet_sim.results import check_writable
 from vidnet_sim.scenario.toml_file import read_toml
 
 __all__ = ["capacity", "curve", "report", "size"]
@@ -159,9 +159,7 @@ def curve(
     """Latency percentiles and loss per class against a varied load, with confidence
     intervals and the fast estimates (60 % rule, Gaussian, network calculus)."""
     duration_ps = _duration(duration)
-    out = out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}"
-    with reported_errors():
-        check_writable(out, out)
+    out = writable(out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}")
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor, _Bar("curve") as bar:
         res = run_curve(
@@ -261,9 +259,7 @@ def capacity(
     """The largest camera count (or load) for which every SLA holds; reports the binding
     class and link."""
     duration_ps = _duration(duration)
-    out = out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}"
-    with reported_errors():
-        check_writable(out, out)
+    out = writable(out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}")
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor, _Bar("capacity") as bar:
         res = find_capacity(
@@ -458,9 +454,7 @@ def size(
     """The cheapest rate tier per link meeting every SLA, for each year of the growth plan:
     upgrade schedule, CAPEX per year and a report (report.md) for a council."""
     duration_ps = _duration(duration)
-    out = out_dir or Path("results") / "size" / file.stem
-    with reported_errors():
-        check_writable(out, out)
+    out = writable(out_dir or Path("results") / "size" / file.stem)
     stopped: SizingStoppedError | None = None
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor:

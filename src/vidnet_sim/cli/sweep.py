@@ -36,10 +36,11 @@ from vidnet_sim.cli.output import (
     reported_errors,
     stdout_console,
     stop,
+    writable,
 )
 from vidnet_sim.cli.run import confidence_option, time_option
 from vidnet_sim.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, VidnetError
-from vidnet_sim.results import SCHEMAS, check_writable, read_results
+from vidnet_sim.results import SCHEMAS, read_results
 from vidnet_sim.scenario.units import format_time
 from vidnet_sim.sweep import (
     Executor,
@@ -180,10 +181,9 @@ def sweep(
         if print_sbatch:
             _print_sbatch(sw, file, out, chunk, max_parallel, options)
             return
-        check_writable(out, out)
         _run(
             sw,
-            out,
+            writable(out),
             executor_opts=executor_opts,
             index=index,
             chunk=chunk,
@@ -472,6 +472,7 @@ def compare(
         access_links=access_links,
     )
     target = out_file or Path("results") / "compare" / f"{a.name}-vs-{b.name}.parquet"
+    writable(target.parent, target)
     written = write_table(df, target)
     if as_json:
         click.echo(df.to_json(orient="records", indent=2))
