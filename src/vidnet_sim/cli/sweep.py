@@ -531,16 +531,27 @@ def _render_comparison(
         out.print(f"the same in every row (not shown): {escape(same)}")
     if len(shown) < len(df):
         out.print(f"{len(df) - len(shown)} more row(s) not shown (--limit)")
-    if len(df) and int(df["n_a"].max()) < 2 and int(df["n_b"].max()) < 2:
-        out.print(
-            "one replication per design: no confidence intervals (set sweep.replications >= 2)"
-        )
     tested = int(df["p_value"].notna().sum()) if len(df) else 0
-    out.print(
-        f"significance: Welch's t-test per row, Benjamini–Hochberg correction across the "
-        f"{tested} tested row(s) (false discovery rate ≤ {fdr}); rows without two "
-        "replications on each side are not tested"
-    )
+    single = [
+        f"{side} ({path})" for side, path, n in (("A", a, "n_a"), ("B", b, "n_b"))
+        if len(df) and int(df[n].max()) < 2
+    ]  # fmt: skip
+    if tested == 0 and single:
+        out.print(
+            f"no row was tested: {' and '.join(single)} "
+            f"{'has' if len(single) == 1 else 'have'} one run per design, and a test (and a "
+            "confidence interval) needs two or more on each side; run "
+            f"{'it' if len(single) == 1 else 'them'} as a sweep with replications = 3 or "
+            "more (a sweep file naming the scenario, as scenarios/sweep-small-town-as-built"
+            ".toml does) and compare the sweep's folder",
+            markup=False,
+        )
+    else:
+        out.print(
+            f"significance: Welch's t-test per row, Benjamini–Hochberg correction across the "
+            f"{tested} tested row(s) (false discovery rate ≤ {fdr}); rows without two "
+            "replications on each side are not tested"
+        )
     out.print(
         f"{len(df)} difference(s), {n_sig} significant — table written to {written}",
         markup=False,
