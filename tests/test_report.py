@@ -21,7 +21,15 @@ from PIL import Image
 
 from vidnet_sim.analysis.cost import link_lengths
 from vidnet_sim.analysis.curve import NO_NC_BOUND, CurveResult, curve_grid, x_axis_label
-from vidnet_sim.analysis.drawing import _districts, _link_label, draw_network, network_view
+from vidnet_sim.analysis.drawing import (
+    _districts,
+    _link_label,
+    _paths,
+    _positions,
+    draw_figure,
+    draw_network,
+    network_view,
+)
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text, single_cut_exposure
 from vidnet_sim.analysis.html import CSP, render_html
 from vidnet_sim.analysis.plots import clip_interval, draw_panels
@@ -694,3 +702,43 @@ def test_a_district_line_says_how_many_of_its_uplinks_changed() -> None:
     (line,) = [lk for lk in view.links if lk.id == "hub district uplinks"]
     assert (line.count, line.rate_bps, line.changed) == (3, 1e9, "1 of 3: 1G→10G in year 4")
     assert _link_label(line).splitlines()[0] == "3 × 1G, 0.1 km (1 of 3: 1G→10G in year 4)"
+
+
+def test_link_labels_do_not_overlap_and_no_link_runs_through_a_node() -> None:
+    """mid-city-growth's centre row is cc, nvr, dc: cc–dc was drawn straight through nvr,
+    and its label sat on cc–nvr's. Now a link that would pass through a node is an arc, and
+    each label slides along its link until it overlaps no other label, node or node name."""
+    from matplotlib.pyplot import close
+
+    file = Path(__file__).resolve().parents[1] / "scenarios" / "mid-city-growth.toml"
+    sc = load_scenario(file)
+    ids = [str(lk.id) for lk in sc.links]
+    view = network_view(
+        sc,
+        "year 4",
+        lengths_m=dict(link_lengths(sc)),
+        loads_bps=dict.fromkeys(ids, 3.2e8),
+        utilisation=dict.fromkeys(ids, 0.32),
+        binding="ring-ab",
+        changed={"cc-dc": "1G→10G in year 4"},
+    )
+    paths = _paths(view, _positions(view)[0])
+    assert [i for i, p in paths.items() if p[2] is not None] == ["cc-dc"]
+    fig, labels = draw_figure(view)
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    names = [t.get_window_extent(renderer) for t in fig.axes[0].texts if t not in labels]
+    close(fig)
+    assert len(boxes) == len(view.links)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :] + names:
+            assert not a.overlaps(b), (labels[i].get_text(), a, b)
+    # ten links fanning out of one node: their middles are closer than a label is wide
+    nodes = [NetNode("hub", "switch", 0)]
+    nodes += [NetNode(f"s{i}", "switch", 1, cameras=10, groups=["g"]) for i in range(10)]
+    links = [NetLink(f"s{i}-hub", f"s{i}", "hub", 1e9, 1200.0, 3e8, 0.3) for i in range(10)]
+    fig, labels = draw_figure(NetworkView("fan", nodes, links))
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    close(fig)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
