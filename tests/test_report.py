@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from matplotlib.pyplot import close as close_figure
 from PIL import Image
 
 from vidnet_sim.analysis.cost import link_lengths
@@ -32,7 +33,7 @@ from vidnet_sim.analysis.drawing import (
 )
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text, single_cut_exposure
 from vidnet_sim.analysis.html import CSP, render_html
-from vidnet_sim.analysis.plots import clip_interval, draw_panels
+from vidnet_sim.analysis.plots import clip_interval, draw_panels, panels_figure
 from vidnet_sim.analysis.report import _cut_risk
 from vidnet_sim.analysis.report_data import (
     CostChart,
@@ -337,6 +338,14 @@ def test_curve_panels_one_class_each_with_targets_units_and_notes() -> None:
     assert grid.panels[3].targets[0].value == 1e-4 and grid.panels[3].quantity == "loss"
     w, h = png_size(draw_panels(grid))
     assert w > 1.3 * h
+    # the notes sit under each panel, off its plot: inside, they hid the curves' last values
+    fig = panels_figure(grid)
+    renderer = fig.canvas.get_renderer()
+    assert NO_NC_BOUND[:30] in fig.axes[1].texts[0].get_text()
+    for ax in fig.axes:
+        for note in ax.texts:
+            assert not note.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
+    close_figure(fig)
     # a bound at one value only: drawn there, the gap named
     part = curve_grid(_curve(Vary("cameras", "cameras", None, 2.0), [3e10, math.inf]))
     video = part.panels[1]
