@@ -793,3 +793,20 @@ def test_a_span_raised_with_its_ring_says_so(
         "held at one tier with r0-r1, whose mean offered load 60 Mbit/s needs 100 Mbit/s"
     )
     assert why["r0-r1"].startswith("built at the slowest tier above its mean load (60")
+
+
+def test_a_year_of_many_links_is_one_short_cell() -> None:
+    """The mid-size city's year 1 builds 28 links: the table's cell named every one (a line
+    of 900 characters on a console); now gathered by change, the small groups named."""
+    from vidnet_sim.analysis.report import _changes
+
+    ring = ["ring-ab", "ring-bc", "ring-cd", "ring-da", "cc-uplink", "cc-nvr"]
+    rest = [f"agg-{i}" for i in range(22)]
+    rates = {**dict.fromkeys(ring, 10 * G1), **dict.fromkeys(rest, G1)}
+    year1 = SimpleNamespace(upgrades=ring + rest, previous=dict.fromkeys(rates), rates=rates)
+    assert _changes(year1) == (
+        "6 at 10G (new): ring-ab, ring-bc, ring-cd, ring-da, cc-uplink, cc-nvr; 22 at 1G (new)"
+    )
+    year4 = SimpleNamespace(upgrades=["cc-dc"], previous={"cc-dc": G1}, rates={"cc-dc": 10 * G1})
+    assert _changes(year4) == "cc-dc 1G→10G"
+    assert _changes(SimpleNamespace(upgrades=[], previous={}, rates={})) == "—"

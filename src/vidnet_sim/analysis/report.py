@@ -87,7 +87,7 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
             [
                 str(y.year),
                 f"{y.counts['cameras']:,}",
-                ", ".join(_change(y, lid) for lid in y.upgrades) or "—",
+                _changes(y),
                 _money(y.capex, cur),
                 _money(total, cur),
                 b,
@@ -279,6 +279,35 @@ def _change(y: YearSizing, lid: str) -> str:
         f"{lid} {show_tier(y.rates[lid])} (new)"
         if prev is None
         else f"{lid} {show_tier(prev)}→{show_tier(y.rates[lid])}"
+    )
+
+
+#: Above this many links built or upgraded in a year, the table gathers them by change.
+_CHANGES_LISTED = 6
+
+
+def _changes(y: YearSizing) -> str:
+    """The links built or upgraded in year ``y``, each named; more than
+    :data:`_CHANGES_LISTED` of them gathered by change, the smaller groups named (the
+    mid-size city's year 1 was a cell of 28 links, one line of 900 characters on a console):
+    ``6 at 10G (new): ring-ab, …; 22 at 1G (new)``."""
+    lids = y.upgrades
+    if not lids:
+        return "—"
+    if len(lids) <= _CHANGES_LISTED:
+        return ", ".join(_change(y, lid) for lid in lids)
+    groups: dict[str, list[str]] = {}
+    for lid in lids:
+        prev, rate = y.previous[lid], y.rates[lid]
+        what = (
+            f"at {show_tier(rate)} (new)"
+            if prev is None
+            else f"{show_tier(prev)}→{show_tier(rate)}"
+        )
+        groups.setdefault(what, []).append(lid)
+    return "; ".join(
+        f"{len(ids)} {what}" + (f": {', '.join(ids)}" if len(ids) <= _CHANGES_LISTED else "")
+        for what, ids in sorted(groups.items(), key=lambda g: len(g[1]))
     )
 
 
