@@ -803,10 +803,13 @@ def test_a_year_of_many_links_is_one_short_cell() -> None:
     ring = ["ring-ab", "ring-bc", "ring-cd", "ring-da", "cc-uplink", "cc-nvr"]
     rest = [f"agg-{i}" for i in range(22)]
     rates = {**dict.fromkeys(ring, 10 * G1), **dict.fromkeys(rest, G1)}
-    year1 = SimpleNamespace(upgrades=ring + rest, previous=dict.fromkeys(rates), rates=rates)
+    year1: Any = SimpleNamespace(upgrades=ring + rest, previous=dict.fromkeys(rates), rates=rates)
     assert _changes(year1) == (
         "6 at 10G (new): ring-ab, ring-bc, ring-cd, ring-da, cc-uplink, cc-nvr; 22 at 1G (new)"
     )
-    year4 = SimpleNamespace(upgrades=["cc-dc"], previous={"cc-dc": G1}, rates={"cc-dc": 10 * G1})
+    year4: Any = SimpleNamespace(
+        upgrades=["cc-dc"], previous={"cc-dc": G1}, rates={"cc-dc": 10 * G1}
+    )
     assert _changes(year4) == "cc-dc 1G→10G"
-    assert _changes(SimpleNamespace(upgrades=[], previous={}, rates={})) == "—"
+    none: Any = SimpleNamespace(upgrades=[], previous={}, rates={})
+    assert _changes(none) == "—"
