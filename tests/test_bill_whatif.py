@@ -122,6 +122,10 @@ def test_whatif_cli(tmp_path: Path) -> None:
     doc = json.loads((out / "whatif.json").read_text())
     assert [v["variant"] for v in doc["variants"]] == ["baseline", "two weeks"]
     assert doc["warnings"] == [] and "warning" not in r.output
+    # the baseline's report sets the variants beside it, as report --compare would
+    page = (out / "baseline" / "report.html").read_text(encoding="utf-8")
+    assert "What-ifs side by side" in page and "<td>two weeks</td>" in page
+    assert f"side by side: {out / 'baseline' / 'report.html'}" in r.output
     # the executor options of size: --workers 0 is a usage error
     r = CliRunner().invoke(main, [*args, "--workers", "0"])
     assert r.exit_code == EXIT_USAGE and "--workers" in r.output

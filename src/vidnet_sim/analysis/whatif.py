@@ -24,6 +24,8 @@ and every variant with :func:`~vidnet_sim.analysis.sizing.size_network` and the 
 model, each in a sub-folder of its own (``<out>/<variant>/``: the variant's scenario file,
 its stored runs and its sizing report), and returns one row per variant: the net present
 cost, CAPEX and running costs, the recording storage of the last year, and the SLA verdict.
+The baseline's ``report.html`` sets every variant beside it (cost and SLA verdict), as
+``vidnet-sim report <baseline> --compare NAME=<variant> ...`` would.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ from typing import Any
 import pandas as pd
 
 from vidnet_sim.analysis.bill import BillModel, CostModelError, check_growth_plan
+from vidnet_sim.analysis.html import write_report
 from vidnet_sim.analysis.report import write_sizing
+from vidnet_sim.analysis.report_data import load_report_data, with_variants
 from vidnet_sim.analysis.runs import RunRecord
 from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw, read_input_toml
@@ -82,6 +86,10 @@ class WhatIfResult:
     currency: str
     #: Changes that do nothing on some camera groups (:func:`apply_variant`'s notes).
     warnings: list[str] = field(default_factory=list)
+    #: The baseline's report.html, with every variant side by side (None: not written).
+    report: Path | None = None
+    #: Each variant's folder (its scenario, runs and sizing report), by name.
+    folders: dict[str, Path] = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
         """One row per variant, the baseline first."""
@@ -334,8 +342,9 @@ def run_whatifs(
             raise CostModelError(exc.problems, f'for {file} (variant "{name}")') from None
     out = Path(out_dir)
     rows, results = [], {}
+    folders = {name: out / _slug(name) for name in texts}
     for name, text in texts.items():
-        folder = out / _slug(name)
+        folder = folders[name]
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "scenario.toml"
         path.write_text(text, encoding="utf-8")
@@ -347,4 +356,7 @@ def run_whatifs(
         write_sizing(res, folder, plot=plot)
         results[name] = res
         rows.append(_row(name, changes[name], res, error))
-    return WhatIfResult(rows, results, bill.currency, notes)
+    base = folders[BASELINE]
+    others = {name: load_report_data(f) for name, f in folders.items() if name != BASELINE}
+    report = write_report(with_variants(load_report_data(base), others, BASELINE), base)[-1]
+    return WhatIfResult(rows, results, bill.currency, notes, report, folders)

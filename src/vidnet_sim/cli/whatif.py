@@ -119,7 +119,13 @@ def whatif(
             )
         console = stdout_console()
         console.print(t)
-        console.print(f"each variant's sizing report: {out}/<variant>/report.md", markup=False)
+        if res.report is not None:
+            console.print(f"side by side: {res.report}", markup=False)
+        console.print(
+            "each variant's sizing report: "
+            + ", ".join(str(folder / "report.html") for folder in res.folders.values()),
+            markup=False,
+        )
         for w in res.warnings:
             note(f"warning: {w}")
     if any(str(r["sla"]).startswith("partial") for r in table.to_dict("records")):
