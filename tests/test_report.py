@@ -553,6 +553,7 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
     more = size_tree(tmp_path, "more", tree().replace('"2Mbps"', '"12Mbps"'))
     r = CliRunner().invoke(main, ["report", str(out), "--compare", f"x6={more}"])
     assert r.exit_code == EXIT_OK, r.output
+    assert "judged otherwise" not in r.output  # the same runs
     data = load_report_data(out)
     costs = {  # the net present cost of the whole bill
         n: json.loads((d / "size.json").read_text())["bill"]["net_present_cost"]
@@ -570,6 +571,16 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
     assert (out / "report.html").read_text() == page
     r = CliRunner().invoke(main, ["report", str(out), "--compare", "x6"])
     assert r.exit_code == EXIT_USAGE and "expected NAME=RESULTS_DIR" in r.output
+    # a what-if judged on runs of another length: said, not silently set beside the base
+    other = load_report_data(more)
+    other.method = ["Each design judged on 3–10 independent runs of 9 s simulated; ..."]
+    other.save(more)
+    r = CliRunner().invoke(main, ["report", str(out), "--compare", f"x6={more}"])
+    assert r.exit_code == EXIT_OK, r.output
+    assert (
+        "warning: x6 was judged otherwise than the base ('Each design judged on 3–10 " in r.output
+    )
+    assert "runs of 9 s simulated', against " in r.output
     data.kind, data.total_cost = "curve", None
     data.save(more)
     r = CliRunner().invoke(main, ["report", str(out), "--compare", f"c={more}"])

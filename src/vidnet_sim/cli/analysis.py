@@ -28,7 +28,7 @@ from vidnet_sim.analysis.cost import LEGACY_KEYS, CostModel, load_cost_model
 from vidnet_sim.analysis.curve import run_curve, write_curve
 from vidnet_sim.analysis.html import REPORT_HTML, rerender, write_report
 from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
-from vidnet_sim.analysis.report_data import load_report_data, with_variants
+from vidnet_sim.analysis.report_data import judged_differently, load_report_data, with_variants
 from vidnet_sim.analysis.report_pages import capacity_report, curve_report
 from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import MAX_REPLICATIONS, MAX_STEPS
@@ -36,6 +36,7 @@ from vidnet_sim.cli.executors import ExecutorOptions, executor_options
 from vidnet_sim.cli.output import (
     FloatRange,
     IntRange,
+    note,
     progress_console,
     reported_errors,
     stdout_console,
@@ -592,6 +593,8 @@ def report(results_dir: Path, variants: dict[str, Path]) -> None:
             base = load_report_data(results_dir)
             others = {name: load_report_data(folder) for name, folder in variants.items()}
             write_report(with_variants(base, others, results_dir.name), results_dir)
+            for line in judged_differently(base, others):
+                note(f"warning: {line}")
             path = results_dir / REPORT_HTML
         else:
             path = rerender(results_dir)
