@@ -621,6 +621,9 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     assert all(lk.load_bps is None and lk.utilisation is None for lk in data.network.links)
     assert {t.value for p in data.plots.panels for t in p.targets} == {50.0, 1e-3}
     assert "Every SLA holds up to cameras = 18" in data.headline
+    assert r.output.startswith(  # the answer on the console too, and what ± means
+        f"{data.headline}; per class, the mean ± the half-width of its 95 % interval:\n"
+    )
     assert (out / "report.html").stat().st_size > 10_000
     out = tmp_path / "cap"
     r = CliRunner().invoke(

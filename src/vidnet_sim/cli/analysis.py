@@ -178,10 +178,15 @@ def curve(
         )
     with reported_errors():
         files = write_curve(res, out, plot=not no_plot)
-        files += write_report(curve_report(res, file, res.targets), out)
+        page = curve_report(res, file, res.targets)
+        files += write_report(page, out)
     if as_json:
         click.echo(res.table.to_json(orient="records"))
     else:
+        click.echo(
+            f"{page.headline}; per class, the mean ± the half-width of its "
+            f"{100 * res.confidence:g} % interval:"
+        )
         t = res.table[res.table["metric"].isin(["latency_p99_ps", "loss"])]
         for (cls, metric), g in t.groupby(["class", "metric"]):
             is_time = str(metric).endswith("_ps")
