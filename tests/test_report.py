@@ -621,6 +621,10 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     assert all(lk.load_bps is None and lk.utilisation is None for lk in data.network.links)
     assert {t.value for p in data.plots.panels for t in p.targets} == {50.0, 1e-3}
     assert "Every SLA holds up to cameras = 18" in data.headline
+    assert any(  # each estimate says what it assumes
+        c.startswith("The sum-of-means-60% estimate (vendor calculators' rule: mean load at most")
+        for c in data.changes
+    ), data.changes
     assert r.output.startswith(  # the answer on the console too, and what ± means
         f"{data.headline}; per class, the mean ± the half-width of its 95 % interval:\n"
     )
@@ -651,6 +655,11 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     assert "raise --max" in data.recommendation[0]
     assert data.changes[0].startswith("The busiest link at the largest value is acc2-core")
     assert any("cuts off 20 of 20 cameras" in s for s in data.risk)  # the network at 20
+    nc = [c for c in data.changes if c.startswith("The network-calculus-bound estimate")]
+    assert nc and nc[0].startswith(
+        "The network-calculus-bound estimate (a worst case: every source's largest burst at once)"
+    )
+    assert "(a worst case: every source's largest burst at once)" in r.output
     assert data.plots is not None
     lat = data.plots.panels[0]
     assert lat.title == "video: latency" and [t.value for t in lat.targets] == [50.0]
