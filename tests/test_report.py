@@ -549,6 +549,7 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
     assert r.exit_code == EXIT_USAGE and "no such folder" in r.output
     r = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert r.exit_code == EXIT_USAGE and "no report data" in r.output
+    assert "its folders size have one (as a whatif folder's variants): name one" in r.output
     # what-ifs: a sizing with six times the bitrate beside this one
     more = size_tree(tmp_path, "more", tree().replace('"2Mbps"', '"12Mbps"'))
     r = CliRunner().invoke(main, ["report", str(out), "--compare", f"x6={more}"])

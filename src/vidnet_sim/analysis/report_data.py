@@ -357,9 +357,15 @@ def load_report_data(results_dir: str | Path) -> ReportData:
             "`capacity` or `curve`"
         )
     if not path.is_file():
+        inside = sorted(p.parent.name for p in Path(results_dir).glob(f"*/{REPORT_JSON}"))
         raise ResultsNotFoundError(
-            f"{path}: no report data; `vidnet-sim size`, `capacity` and `curve` write it "
-            "into their --out folder"
+            f"{path}: no report data; "
+            + (
+                f"its folders {', '.join(inside)} have one (as a whatif folder's variants): "
+                "name one of them"
+                if inside
+                else "`vidnet-sim size`, `capacity` and `curve` write it into their --out folder"
+            )
         )
     try:
         return report_from_dict(json.loads(path.read_text(encoding="utf-8")))
