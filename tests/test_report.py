@@ -23,8 +23,10 @@ from PIL import Image
 from vidnet_sim.analysis.cost import link_lengths
 from vidnet_sim.analysis.curve import NO_NC_BOUND, CurveResult, curve_grid, x_axis_label
 from vidnet_sim.analysis.drawing import (
+    LARGE_NETWORK,
     _districts,
     _link_label,
+    _marker_boxes,
     _paths,
     _positions,
     draw_figure,
@@ -775,3 +777,27 @@ def test_link_labels_do_not_overlap_and_no_link_runs_through_a_node() -> None:
     boxes = [t.get_window_extent(renderer) for t in labels]
     close(fig)
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
+def test_a_label_with_no_free_place_covers_no_node() -> None:
+    """The large city's district uplinks are short: no place along them is free, and the
+    label took the least overlap, covering ring-4 and ring-5 themselves; covering a node
+    now weighs more than covering a name or another label."""
+    from matplotlib.pyplot import close
+
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "large-city.toml")
+    ids = [str(lk.id) for lk in sc.links]
+    view = network_view(
+        sc, "t", loads_bps=dict.fromkeys(ids, 3e8), utilisation=dict.fromkeys(ids, 0.3)
+    )
+    fig, labels = draw_figure(view)
+    renderer = fig.canvas.get_renderer()
+    large = len(view.nodes) > LARGE_NETWORK
+    nodes = _marker_boxes(fig, fig.axes[0], view, _positions(view)[0], large)
+    covered = [
+        t.get_text().splitlines()[0]
+        for t in labels
+        if any(t.get_window_extent(renderer).overlaps(n) for n in nodes)
+    ]
+    close(fig)
+    assert covered == []

@@ -373,12 +373,17 @@ def _overlap(a: Any, b: Any) -> float:
 
 
 def _place_labels(
-    fig: Any, ax: Any, labels: list[tuple[NetLink, Path]], taken: list[Any], small: float
+    fig: Any,
+    ax: Any,
+    labels: list[tuple[NetLink, Path]],
+    taken: list[tuple[Any, float]],
+    small: float,
 ) -> list[Any]:
     """Label each link at the first point along it (:data:`_ALONG`) where its box overlaps
-    no box ``taken`` (nodes, their names, camera boxes, the legend, labels placed before),
-    else where it overlaps them least (links fanning out of one node have their middles
-    closer than a label is wide). Returns the labels' text artists."""
+    no box ``taken`` (nodes, their names, camera boxes, the legend, each with the weight of
+    covering it; labels placed before), else where it overlaps them least, weighted (links
+    fanning out of one node have their middles closer than a label is wide). Returns the
+    labels' text artists."""
     renderer = fig.canvas.get_renderer()
     pad = 0.2 * small * fig.dpi / 72  # the label box's padding, in pixels
     taken = list(taken)
@@ -399,14 +404,14 @@ def _place_labels(
             xy = _along(path, t)
             text.set_position(xy)
             box = text.get_window_extent(renderer).padded(pad)
-            cost = sum(_overlap(box, other) for other in taken)
+            cost = sum(weight * _overlap(box, other) for other, weight in taken)
             if best is None or cost < best[0]:
                 best = (cost, xy, box)
             if cost == 0:
                 break
         assert best is not None
         text.set_position(best[1])
-        taken.append(best[2])
+        taken.append((best[2], 1.0))
         out.append(text)
     return out
 
@@ -538,8 +543,10 @@ def draw_figure(view: NetworkView) -> tuple[Any, list[Any]]:
     ax.set_title(view.title, fontsize=13)
     fig.tight_layout()  # before the labels are placed: it moves the axes
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's canvas
-    taken = [a.get_window_extent(renderer) for a in drawn]
-    taken += _marker_boxes(fig, ax, view, pos, large)
+    # what a label may cover, and how badly: a node hidden is worse than a name, and a name
+    # worse than another label's edge (a short link with no free place takes the least bad)
+    taken = [(a.get_window_extent(renderer), 4.0) for a in drawn]
+    taken += [(box, 20.0) for box in _marker_boxes(fig, ax, view, pos, large)]
     return fig, _place_labels(fig, ax, labels, taken, small)
 
 
