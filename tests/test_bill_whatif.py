@@ -60,15 +60,25 @@ def test_variants_reach_the_items_the_growth_plan_adds() -> None:
 
 
 def test_bad_variants_files_list_every_problem(tmp_path: Path) -> None:
-    f = write(
-        tmp_path / "v.toml",
+    def problems(text: str) -> str:
+        with pytest.raises(AnalysisInputError) as exc:
+            load_variants(write(tmp_path / "v.toml", text))
+        return str(exc.value)
+
+    text = problems(
         '[[variants]]\nname = "baseline"\nset = { "a" = 1 }\n'
-        '[[variants]]\nname = "x"\nset = {}\ncolour = 1\n',
+        '[[variants]]\nname = "x"\nset = {}\ncolour = 1\n'
     )
-    with pytest.raises(AnalysisInputError) as exc:
-        load_variants(f)
-    text = str(exc.value)
     assert "baseline" in text and "variants[1].set" in text and "colour" in text
+    # two names, one folder: the second variant's sizing would overwrite the first's
+    text = problems(
+        '[[variants]]\nname = "H.265 everywhere"\nset = { "a" = 1 }\n'
+        '[[variants]]\nname = "H.265-everywhere"\nset = { "a" = 2 }\n'
+    )
+    assert (
+        'variants[1].name: "H.265-everywhere" would share the folder "H.265-everywhere" with '
+        '"H.265 everywhere"; rename one of them'
+    ) in text
 
 
 def test_whatifs_side_by_side(tmp_path: Path) -> None:
@@ -107,15 +117,21 @@ def test_a_variant_that_breaks_the_scenario_stops_before_any_run(tmp_path: Path)
     assert not (tmp_path / "wi").exists()
 
 
-def test_whatif_cli(tmp_path: Path) -> None:
+def whatif_args(tmp_path: Path, out: Path) -> list[str]:
+    """``whatif`` of the growing town with one variant, two weeks of recordings, to ``out``."""
     scenario = write(tmp_path / "grow.toml", GROW)
     costs = write(tmp_path / "c.toml", COSTS)
     variants = write(
         tmp_path / "v.toml",
         '[[variants]]\nname = "two weeks"\nset = { "cameras[*].retention_days" = 14 }\n',
     )
+    return ["whatif", str(scenario), str(variants), "--costs", str(costs), "--out", str(out)]
+
+
+def test_whatif_cli(tmp_path: Path) -> None:
     out = tmp_path / "wi"
-    args = ["whatif", str(scenario), str(variants), "--costs", str(costs), "--out", str(out)]
+    args = whatif_args(tmp_path, out)
+    scenario, variants = Path(args[1]), Path(args[2])
     r = CliRunner().invoke(main, [*args, "--replications", "2", "--workers", "1"])
     assert r.exit_code == EXIT_OK, r.output
     assert "two weeks" in r.output and "net present cost" in r.output
@@ -180,16 +196,10 @@ def test_a_codec_for_groups_that_write_their_bitrate_is_a_warning() -> None:
 
 @pytest.mark.slow
 def test_whatif_on_two_workers_gives_the_answer_of_one(tmp_path: Path) -> None:
-    scenario = write(tmp_path / "grow.toml", GROW)
-    costs = write(tmp_path / "c.toml", COSTS)
-    variants = write(
-        tmp_path / "v.toml",
-        '[[variants]]\nname = "two weeks"\nset = { "cameras[*].retention_days" = 14 }\n',
-    )
     docs = []
     for workers in ("1", "2"):
         out = tmp_path / f"wi{workers}"
-        args = ["whatif", str(scenario), str(variants), "--costs", str(costs), "--out", str(out)]
+        args = whatif_args(tmp_path, out)
         r = CliRunner().invoke(main, [*args, "--replications", "2", "--workers", workers])
         assert r.exit_code == EXIT_OK, r.output
         docs.append(json.loads((out / "whatif.json").read_text()))

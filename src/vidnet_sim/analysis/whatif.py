@@ -109,6 +109,7 @@ def load_variants(path: str | Path) -> list[Variant]:
         items = []
     out: list[Variant] = []
     seen = {BASELINE}
+    folders = {_slug(BASELINE): BASELINE}
     for i, item in enumerate(items):
         where = f"variants[{i}]"
         if not isinstance(item, dict):
@@ -123,7 +124,13 @@ def load_variants(path: str | Path) -> list[Variant]:
             continue
         if name in seen:
             problems.append(f'{where}.name: "{name}" is used twice (or is the baseline)')
+        elif _slug(name) in folders:  # each variant has a folder of its own
+            problems.append(
+                f'{where}.name: "{name}" would share the folder "{_slug(name)}" with '
+                f'"{folders[_slug(name)]}"; rename one of them'
+            )
         seen.add(name)
+        folders.setdefault(_slug(name), name)
         changes = item.get("set")
         if not isinstance(changes, dict) or not changes:
             problems.append(f"{where}.set: expected a table of field path = value")
