@@ -208,9 +208,13 @@ def invoke(*args: object) -> tuple[int, str]:
 
 
 def commands(tmp_path: Path, out: Path) -> list[list[object]]:
-    """Every command that writes a results folder, told to write to ``out``."""
+    """Every command that writes a results folder (or, for compare, a file), told to write
+    to ``out``."""
     file = tmp_path / "s.toml"
     file.write_text(SCENARIO, encoding="utf-8")
+    runs = tmp_path / "runs"
+    if not runs.exists():  # the results compare reads
+        assert invoke("run", file, "--out", runs)[0] == 0
     sweep = tmp_path / "sw.toml"
     sweep.write_text(SWEEP, encoding="utf-8")
     variants = tmp_path / "v.toml"
@@ -223,6 +227,7 @@ def commands(tmp_path: Path, out: Path) -> list[list[object]]:
         ["capacity", file, *one],
         ["size", file, *one],
         ["whatif", file, variants, "--out", out],
+        ["compare", runs, runs, "--out", out],
     ]
 
 
@@ -247,8 +252,9 @@ def test_a_place_that_takes_no_new_entry_is_refused_before_running(
 
     out = tmp_path / "ro" / "results"
     (tmp_path / "ro").mkdir()
+    todo = commands(tmp_path, out)
     monkeypatch.setattr(tempfile, "mkdtemp", refuse)
-    for args in commands(tmp_path, out):
+    for args in todo:
         code, output = invoke(*args)
         assert code == 2, (args[0], output)
         assert output == (

@@ -336,3 +336,20 @@ def test_a_sweep_interrupted_in_a_compile_keeps_its_own_message(
     assert capsys.readouterr().err.endswith(
         "sweep: interrupted; finished points are kept, run again to resume\n"
     )
+
+
+def test_a_loss_violation_says_how_much_a_link_failure_lost(tmp_path: Path) -> None:
+    """mid-city-services fails its video and signals SLAs on the packets lost while ring-ab
+    was down, which no faster tier would save: the violation line says how much of the loss
+    that was, so it does not read as buffers too small."""
+    from click.testing import CliRunner
+
+    from vidnet_sim.cli import main
+
+    file = tmp_path / "s.toml"
+    file.write_text(SCENARIO + "\n[sla.video]\nloss = 1e-4\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["run", str(file), "--out", str(tmp_path / "out")])
+    assert r.exit_code == EXIT_OK, r.output
+    (line,) = [x for x in r.output.splitlines() if x.startswith("SLA FAIL class video")]
+    assert line.startswith("SLA FAIL class video: loss ")
+    assert line.endswith(" of it lost to link failures)")

@@ -143,13 +143,13 @@ def shorten(args: list[str]) -> list[str]:
 
 def short_scenario(text: str) -> str:
     """A scenario's text with ``simulation.duration`` set to :data:`SHORT_DURATION` and a
-    sweep's replications set to 1."""
+    sweep's replications set to 2 (the fewest a comparison can test)."""
     head, sep, rest = text.partition("[simulation]")
     if sep:
         rest = re.sub(
             r'^duration = "[^"]*"', f'duration = "{SHORT_DURATION}"', rest, count=1, flags=re.M
         )
-    return re.sub(r"^replications = \d+", "replications = 1", head + sep + rest, flags=re.M)
+    return re.sub(r"^replications = \d+", "replications = 2", head + sep + rest, flags=re.M)
 
 
 @pytest.fixture(scope="session")
@@ -211,6 +211,8 @@ def run_shell_block(
             timeout=600,
         )
         assert done.returncode == 0, f"{where}: exit code {done.returncode}\n{done.stderr}"
+        if args[0] == "compare":  # a documented comparison must compare something
+            assert "no row was tested" not in done.stdout, f"{where}: {done.stdout}"
 
 
 def run_python_block(block: Block, namespace: dict[str, object]) -> None:

@@ -17,14 +17,25 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from matplotlib.pyplot import close as close_figure
 from PIL import Image
 
 from vidnet_sim.analysis.cost import link_lengths
 from vidnet_sim.analysis.curve import NO_NC_BOUND, CurveResult, curve_grid, x_axis_label
-from vidnet_sim.analysis.drawing import _districts, _link_label, draw_network, network_view
+from vidnet_sim.analysis.drawing import (
+    LARGE_NETWORK,
+    _districts,
+    _link_label,
+    _marker_boxes,
+    _paths,
+    _positions,
+    draw_figure,
+    draw_network,
+    network_view,
+)
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text, single_cut_exposure
 from vidnet_sim.analysis.html import CSP, render_html
-from vidnet_sim.analysis.plots import clip_interval, draw_panels
+from vidnet_sim.analysis.plots import clip_interval, draw_panels, panels_figure
 from vidnet_sim.analysis.report import _cut_risk
 from vidnet_sim.analysis.report_data import (
     CostChart,
@@ -329,6 +340,14 @@ def test_curve_panels_one_class_each_with_targets_units_and_notes() -> None:
     assert grid.panels[3].targets[0].value == 1e-4 and grid.panels[3].quantity == "loss"
     w, h = png_size(draw_panels(grid))
     assert w > 1.3 * h
+    # the notes sit under each panel, off its plot: inside, they hid the curves' last values
+    fig = panels_figure(grid)
+    renderer = fig.canvas.get_renderer()
+    assert NO_NC_BOUND[:30] in fig.axes[1].texts[0].get_text()
+    for ax in fig.axes:
+        for note in ax.texts:
+            assert not note.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
+    close_figure(fig)
     # a bound at one value only: drawn there, the gap named
     part = curve_grid(_curve(Vary("cameras", "cameras", None, 2.0), [3e10, math.inf]))
     video = part.panels[1]
@@ -532,10 +551,12 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
     assert r.exit_code == EXIT_USAGE and "no such folder" in r.output
     r = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert r.exit_code == EXIT_USAGE and "no report data" in r.output
+    assert "its folders size have one (as a whatif folder's variants): name one" in r.output
     # what-ifs: a sizing with six times the bitrate beside this one
     more = size_tree(tmp_path, "more", tree().replace('"2Mbps"', '"12Mbps"'))
     r = CliRunner().invoke(main, ["report", str(out), "--compare", f"x6={more}"])
     assert r.exit_code == EXIT_OK, r.output
+    assert "judged otherwise" not in r.output  # the same runs
     data = load_report_data(out)
     costs = {  # the net present cost of the whole bill
         n: json.loads((d / "size.json").read_text())["bill"]["net_present_cost"]
@@ -553,6 +574,16 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
     assert (out / "report.html").read_text() == page
     r = CliRunner().invoke(main, ["report", str(out), "--compare", "x6"])
     assert r.exit_code == EXIT_USAGE and "expected NAME=RESULTS_DIR" in r.output
+    # a what-if judged on runs of another length: said, not silently set beside the base
+    other = load_report_data(more)
+    other.method = ["Each design judged on 3–10 independent runs of 9 s simulated; ..."]
+    other.save(more)
+    r = CliRunner().invoke(main, ["report", str(out), "--compare", f"x6={more}"])
+    assert r.exit_code == EXIT_OK, r.output
+    assert (
+        "warning: x6 was judged otherwise than the base ('Each design judged on 3–10 " in r.output
+    )
+    assert "runs of 9 s simulated', against " in r.output
     data.kind, data.total_cost = "curve", None
     data.save(more)
     r = CliRunner().invoke(main, ["report", str(out), "--compare", f"c={more}"])
@@ -593,6 +624,13 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     assert all(lk.load_bps is None and lk.utilisation is None for lk in data.network.links)
     assert {t.value for p in data.plots.panels for t in p.targets} == {50.0, 1e-3}
     assert "Every SLA holds up to cameras = 18" in data.headline
+    assert any(  # each estimate says what it assumes
+        c.startswith("The sum-of-means-60% estimate (vendor calculators' rule: mean load at most")
+        for c in data.changes
+    ), data.changes
+    assert r.output.startswith(  # the answer on the console too, and what ± means
+        f"{data.headline}; per class, the mean ± the half-width of its 95 % interval:\n"
+    )
     assert (out / "report.html").stat().st_size > 10_000
     out = tmp_path / "cap"
     r = CliRunner().invoke(
@@ -620,6 +658,11 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     assert "raise --max" in data.recommendation[0]
     assert data.changes[0].startswith("The busiest link at the largest value is acc2-core")
     assert any("cuts off 20 of 20 cameras" in s for s in data.risk)  # the network at 20
+    nc = [c for c in data.changes if c.startswith("The network-calculus-bound estimate")]
+    assert nc and nc[0].startswith(
+        "The network-calculus-bound estimate (a worst case: every source's largest burst at once)"
+    )
+    assert "(a worst case: every source's largest burst at once)" in r.output
     assert data.plots is not None
     lat = data.plots.panels[0]
     assert lat.title == "video: latency" and [t.value for t in lat.targets] == [50.0]
@@ -694,3 +737,67 @@ def test_a_district_line_says_how_many_of_its_uplinks_changed() -> None:
     (line,) = [lk for lk in view.links if lk.id == "hub district uplinks"]
     assert (line.count, line.rate_bps, line.changed) == (3, 1e9, "1 of 3: 1G→10G in year 4")
     assert _link_label(line).splitlines()[0] == "3 × 1G, 0.1 km (1 of 3: 1G→10G in year 4)"
+
+
+def test_link_labels_do_not_overlap_and_no_link_runs_through_a_node() -> None:
+    """mid-city-growth's centre row is cc, nvr, dc: cc–dc was drawn straight through nvr,
+    and its label sat on cc–nvr's. Now a link that would pass through a node is an arc, and
+    each label slides along its link until it overlaps no other label, node or node name."""
+    from matplotlib.pyplot import close
+
+    file = Path(__file__).resolve().parents[1] / "scenarios" / "mid-city-growth.toml"
+    sc = load_scenario(file)
+    ids = [str(lk.id) for lk in sc.links]
+    view = network_view(
+        sc,
+        "year 4",
+        lengths_m=dict(link_lengths(sc)),
+        loads_bps=dict.fromkeys(ids, 3.2e8),
+        utilisation=dict.fromkeys(ids, 0.32),
+        binding="ring-ab",
+        changed={"cc-dc": "1G→10G in year 4"},
+    )
+    paths = _paths(view, _positions(view)[0])
+    assert [i for i, p in paths.items() if p[2] is not None] == ["cc-dc"]
+    fig, labels = draw_figure(view)
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    names = [t.get_window_extent(renderer) for t in fig.axes[0].texts if t not in labels]
+    close(fig)
+    assert len(boxes) == len(view.links)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :] + names:
+            assert not a.overlaps(b), (labels[i].get_text(), a, b)
+    # ten links fanning out of one node: their middles are closer than a label is wide
+    nodes = [NetNode("hub", "switch", 0)]
+    nodes += [NetNode(f"s{i}", "switch", 1, cameras=10, groups=["g"]) for i in range(10)]
+    links = [NetLink(f"s{i}-hub", f"s{i}", "hub", 1e9, 1200.0, 3e8, 0.3) for i in range(10)]
+    fig, labels = draw_figure(NetworkView("fan", nodes, links))
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    close(fig)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
+def test_a_label_with_no_free_place_covers_no_node() -> None:
+    """The large city's district uplinks are short: no place along them is free, and the
+    label took the least overlap, covering ring-4 and ring-5 themselves; covering a node
+    now weighs more than covering a name or another label."""
+    from matplotlib.pyplot import close
+
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "large-city.toml")
+    ids = [str(lk.id) for lk in sc.links]
+    view = network_view(
+        sc, "t", loads_bps=dict.fromkeys(ids, 3e8), utilisation=dict.fromkeys(ids, 0.3)
+    )
+    fig, labels = draw_figure(view)
+    renderer = fig.canvas.get_renderer()
+    large = len(view.nodes) > LARGE_NETWORK
+    nodes = _marker_boxes(fig, fig.axes[0], view, _positions(view)[0], large)
+    covered = [
+        t.get_text().splitlines()[0]
+        for t in labels
+        if any(t.get_window_extent(renderer).overlaps(n) for n in nodes)
+    ]
+    close(fig)
+    assert covered == []

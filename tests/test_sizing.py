@@ -7,13 +7,16 @@ import json
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from vidnet_sim.analysis.cost import CostModel, load_cost_model
-from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
+from vidnet_sim.analysis.explain import years_label
+from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import AnalysisInputError
 from vidnet_sim.cli.analysis import size as size_cmd
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK
@@ -403,6 +406,44 @@ def test_the_example_growth_scenario_sizes(tmp_path: Path) -> None:
     assert res.years[-1].verdict.ok
 
 
+def _bound_on(year: int, link: str, *, access: bool = True, cls: str = "video") -> Any:
+    hop = {"class": cls, "metric": "latency_p99_ps", "link": link, "access": access}
+    return SimpleNamespace(year=year, reasons={}, binding_hop={**hop, "warning": "..."})
+
+
+def test_a_binding_sla_on_unsized_links_is_one_warning_naming_its_years() -> None:
+    """The small town's plan is bound by the cameras' access links every year: the report's
+    risk box said so four times, once per year; now once, with the years and links."""
+    years = [
+        _bound_on(1, "north[12]->agg-north"),
+        _bound_on(2, "east[12]->agg-east"),
+        _bound_on(3, "north[12]->agg-north"),
+        _bound_on(4, "east[89]->agg-east"),
+        SimpleNamespace(year=5, reasons={}, binding_hop={}),  # bound on a sized link
+    ]
+    res = SizingResult("f", "n", "", 5, {}, CostModel(), {}, years=years)
+    assert res.warnings == [
+        "years 1–4: the binding SLA (video latency_p99) is limited on camera access links "
+        "this plan does not size (north[12]->agg-north in year 1, east[12]->agg-east in year "
+        "2, north[12]->agg-north in year 3, east[89]->agg-east in year 4); faster sized "
+        "links cannot help it"
+    ]
+    years = [_bound_on(1, "a->b"), _bound_on(3, "a->b"), _bound_on(4, "c->d", access=False)]
+    res = SizingResult("f", "n", "", 4, {}, CostModel(), {}, years=years)
+    assert res.warnings == [
+        "years 1 and 3: the binding SLA (video latency_p99) is limited on a->b, a camera "
+        "access link this plan does not size; faster sized links cannot help it",
+        "year 4: the binding SLA (video latency_p99) is limited on c->d, a link this plan "
+        "does not size; faster sized links cannot help it",
+    ]
+    assert [years_label(y) for y in ([], [2], [1, 2, 3], [3, 1, 4])] == [
+        "no year",
+        "year 2",
+        "years 1–3",
+        "years 1, 3 and 4",
+    ]
+
+
 # --------------------------------------------------------------------------- why upgrades
 # TWO, plus a class with a loose SLA on its own link b-d (never failing) and bulk traffic
 # without SLA on c-e: only b-c, crossed by the failing class data, is upgraded, and the
@@ -752,3 +793,23 @@ def test_a_span_raised_with_its_ring_says_so(
         "held at one tier with r0-r1, whose mean offered load 60 Mbit/s needs 100 Mbit/s"
     )
     assert why["r0-r1"].startswith("built at the slowest tier above its mean load (60")
+
+
+def test_a_year_of_many_links_is_one_short_cell() -> None:
+    """The mid-size city's year 1 builds 28 links: the table's cell named every one (a line
+    of 900 characters on a console); now gathered by change, the small groups named."""
+    from vidnet_sim.analysis.report import _changes
+
+    ring = ["ring-ab", "ring-bc", "ring-cd", "ring-da", "cc-uplink", "cc-nvr"]
+    rest = [f"agg-{i}" for i in range(22)]
+    rates = {**dict.fromkeys(ring, 10 * G1), **dict.fromkeys(rest, G1)}
+    year1: Any = SimpleNamespace(upgrades=ring + rest, previous=dict.fromkeys(rates), rates=rates)
+    assert _changes(year1) == (
+        "6 at 10G (new): ring-ab, ring-bc, ring-cd, ring-da, cc-uplink, cc-nvr; 22 at 1G (new)"
+    )
+    year4: Any = SimpleNamespace(
+        upgrades=["cc-dc"], previous={"cc-dc": G1}, rates={"cc-dc": 10 * G1}
+    )
+    assert _changes(year4) == "cc-dc 1G→10G"
+    none: Any = SimpleNamespace(upgrades=[], previous={}, rates={})
+    assert _changes(none) == "—"

@@ -257,7 +257,7 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "scenarios").glob("sweep-*.tom
 def test_example_sweeps_load_and_validate(file: Path) -> None:
     sw = load_sweep(file)
     sw.check()
-    assert len(sw.points) > 1 and sw.parameters
+    assert len(sw.points) > 1 and (sw.parameters or sw.spec.replications > 1)  # or a baseline
 
 
 def test_grid_zip_and_random_points() -> None:
@@ -791,6 +791,27 @@ def test_compare_cli_prints_significant_rows_first(tmp_path: Path) -> None:
     assert "constant" not in text.split("the same in every row")[0]
     assert "the same in every row (not shown): constant=k" in text
     assert "Benjamini–Hochberg correction across the 3 tested row(s)" in text
+
+
+def test_compare_with_a_single_run_says_why_nothing_was_tested(tmp_path: Path) -> None:
+    """README's example compared a single run with the sweep and printed '0 tested rows':
+    now it says which side has one run per design and what to run instead."""
+    one = _results({"x": [10.0]})
+    three = _results({"x": [10.0, 11.0, 12.0]})
+
+    def render(a: Results, b: Results) -> str:
+        buf = io.StringIO()
+        df = compare_results(a, b, metrics=["latency_p99_ps"])
+        with patch.object(cli_sweep, "stdout_console", lambda: Console(file=buf, width=80)):
+            cli_sweep._render_comparison(df, Path("A"), Path("B"), 0.95, 60, tmp_path / "t.csv")
+        return " ".join(buf.getvalue().split())  # unwrapped: a narrow console folds lines
+
+    text = render(one, three)
+    assert "no row was tested: A (A) has one run per design" in text
+    assert "run it as a sweep with replications = 3 or more" in text
+    assert "sweep-small-town-as-built.toml" in text and "tested row(s)" not in text
+    assert "no row was tested: A (A) and B (B) have one run per design" in render(one, one)
+    assert "no row was tested" not in render(three, three)
 
 
 def test_compare_cli_on_sweeps_and_runs(tmp_path: Path, reference: tuple[Path, Path]) -> None:

@@ -8,7 +8,9 @@ by hops from the centre (the control centres, recorders and data centres, or the
 destinations): centre on top, then core, ring or aggregation, access at the bottom. The
 cameras of a switch are one box below it (count and groups); links are coloured and thickened
 by rate tier and labelled with tier, mean load and headroom (1 − utilisation); the binding
-link is outlined in red.
+link is outlined in red. A label sits at the middle of its link, or slides along it until it
+covers no other label, node or name; a link that would run straight through another node is
+drawn as an arc.
 """
 
 from __future__ import annotations
@@ -273,32 +275,123 @@ def _link_label(link: NetLink) -> str:
     return "\n".join(label)
 
 
+#: Where along its link a label may sit (fraction of the way from one end), in order of
+#: preference: the middle, then further out, until it overlaps no other label or node.
+_ALONG = (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78, 0.15, 0.85)
+
+
+#: A link whose straight line passes this close to another node (as a share of the
+#: drawing's extent) is drawn as an arc, so that it does not read as two links through it.
+_THROUGH = 0.02
+#: How far an arc bows out, as a share of its link's length.
+_BOW = 0.12
+
+#: A link's path: its two ends and, for an arc, the control point of its quadratic curve.
+Path = tuple[tuple[float, float], tuple[float, float], tuple[float, float] | None]
+
+
+def _along(path: Path, t: float) -> tuple[float, float]:
+    """The point a share ``t`` of the way along ``path``."""
+    (x1, y1), (x2, y2), c = path
+    if c is None:
+        return x1 + t * (x2 - x1), y1 + t * (y2 - y1)
+    u = 1 - t
+    return (
+        u * u * x1 + 2 * u * t * c[0] + t * t * x2,
+        u * u * y1 + 2 * u * t * c[1] + t * t * y2,
+    )
+
+
+def _paths(view: NetworkView, pos: dict[str, tuple[float, float]]) -> dict[str, Path]:
+    """Each link's path: straight, or an arc bowing away from the drawing's middle when the
+    straight line would pass through another node (a centre row cc, nvr, dc: cc–dc drawn
+    straight runs through nvr and reads as cc–nvr–dc)."""
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    sx, sy = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    out: dict[str, Path] = {}
+    for link in view.links:
+        (x1, y1), (x2, y2) = pos[link.a], pos[link.b]
+        dx, dy = (x2 - x1) / sx, (y2 - y1) / sy  # in shares of the extent
+        length2 = dx * dx + dy * dy
+        through = False
+        for n, (x, y) in pos.items():
+            if n in (link.a, link.b) or length2 == 0:
+                continue
+            px, py = (x - x1) / sx, (y - y1) / sy
+            t = (px * dx + py * dy) / length2
+            if 0 < t < 1 and math.hypot(px - t * dx, py - t * dy) < _THROUGH:
+                through = True
+                break
+        if not through:
+            out[link.id] = ((x1, y1), (x2, y2), None)
+            continue
+        nx, ny = -dy, dx  # a normal, in shares; away from the middle of the drawing
+        hx, hy = (x1 + x2) / 2, (y1 + y2) / 2
+        if nx * (hx - mx) / sx + ny * (hy - my) / sy < 0:
+            nx, ny = -nx, -ny
+        bow = 2 * _BOW  # the curve reaches half its control point's distance
+        out[link.id] = ((x1, y1), (x2, y2), (hx + bow * nx * sx, hy + bow * ny * sy))
+    return out
+
+
 def _draw_links(
     ax: Any,
     view: NetworkView,
-    pos: dict[str, tuple[float, float]],
+    paths: dict[str, Path],
     tiers: list[float],
     colour: dict[float, str],
     large: bool,
-    small: float,
-) -> None:
-    """Links coloured and thickened by tier, the binding one outlined in red, with their
-    labels (on a large network only on the links that matter: binding, changed, bundled or
-    at the centre)."""
+) -> list[tuple[NetLink, Path]]:
+    """Links coloured and thickened by tier, the binding one outlined in red; returns the
+    links to label with their paths (on a large network only the links that matter:
+    binding, changed, bundled or at the centre), the busiest first."""
     layer = {n.id: n.layer for n in view.nodes}
+    labels = []
     for link in view.links:
-        (x1, y1), (x2, y2) = pos[link.a], pos[link.b]
+        path = paths[link.id]
+        line = [_along(path, i / 32) for i in range(33)] if path[2] else [path[0], path[1]]
+        xs, ys = [p[0] for p in line], [p[1] for p in line]
         k = tiers.index(link.rate_bps)
         if link.binding:
-            ax.plot([x1, x2], [y1, y2], color="tab:red", lw=9 + 2 * k, alpha=0.35, zorder=1)
-        ax.plot([x1, x2], [y1, y2], color=colour[link.rate_bps], lw=1.8 + 1.6 * k, zorder=2)
+            ax.plot(xs, ys, color="tab:red", lw=9 + 2 * k, alpha=0.35, zorder=1)
+        ax.plot(xs, ys, color=colour[link.rate_bps], lw=1.8 + 1.6 * k, zorder=2)
         if large and not (
             link.binding or link.changed or link.count > 1 or min(layer[link.a], layer[link.b]) == 0
         ):
             continue  # a large network: labels on the links that matter only
-        ax.annotate(
+        labels.append((link, path))
+    return sorted(labels, key=lambda item: not item[0].binding)
+
+
+def _overlap(a: Any, b: Any) -> float:
+    """The area two display boxes (matplotlib ``Bbox``) share."""
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _place_labels(
+    fig: Any,
+    ax: Any,
+    labels: list[tuple[NetLink, Path]],
+    taken: list[tuple[Any, float]],
+    small: float,
+) -> list[Any]:
+    """Label each link at the first point along it (:data:`_ALONG`) where its box overlaps
+    no box ``taken`` (nodes, their names, camera boxes, the legend, each with the weight of
+    covering it; labels placed before), else where it overlaps them least, weighted (links
+    fanning out of one node have their middles closer than a label is wide). Returns the
+    labels' text artists."""
+    renderer = fig.canvas.get_renderer()
+    pad = 0.2 * small * fig.dpi / 72  # the label box's padding, in pixels
+    taken = list(taken)
+    out = []
+    for link, path in labels:
+        text = ax.text(
+            *_along(path, 0.5),
             _link_label(link),
-            ((x1 + x2) / 2, (y1 + y2) / 2),
             ha="center",
             va="center",
             fontsize=small,
@@ -306,26 +399,58 @@ def _draw_links(
             bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.8", "alpha": 0.9},
             zorder=5,
         )
+        best: tuple[float, tuple[float, float], Any] | None = None
+        for t in _ALONG:
+            xy = _along(path, t)
+            text.set_position(xy)
+            box = text.get_window_extent(renderer).padded(pad)
+            cost = sum(weight * _overlap(box, other) for other, weight in taken)
+            if best is None or cost < best[0]:
+                best = (cost, xy, box)
+            if cost == 0:
+                break
+        assert best is not None
+        text.set_position(best[1])
+        taken.append((best[2], 1.0))
+        out.append(text)
+    return out
+
+
+def _marker_area(n: NetNode, large: bool) -> float:
+    """A node's marker area, in points²."""
+    return (420 if n.kind in CENTRE_KINDS else 260) / (3 if large else 1)
+
+
+def _marker_boxes(fig: Any, ax: Any, view: NetworkView, pos: Any, large: bool) -> list[Any]:
+    """Each node's marker as a display box."""
+    from matplotlib.transforms import Bbox
+
+    out = []
+    for n in view.nodes:
+        x, y = ax.transData.transform(pos[n.id])
+        r = math.sqrt(_marker_area(n, large)) / 2 * fig.dpi / 72
+        out.append(Bbox([[x - r, y - r], [x + r, y + r]]))
+    return out
 
 
 def _draw_node(
     ax: Any, n: NetNode, xy: tuple[float, float], drop: float, large: bool, small: float
-) -> None:
+) -> list[Any]:
     """A node (centre kinds as yellow squares) with its name, and its cameras as one box
     ``drop`` below it (count and groups; a large network gives only the count except for a
-    district)."""
+    district). Returns the texts drawn (for the labels to keep clear of)."""
     x, y = xy
     centre = n.kind in CENTRE_KINDS
     ax.scatter(
         [x],
         [y],
-        s=(420 if centre else 260) / (3 if large else 1),
+        s=_marker_area(n, large),
         marker="s" if centre else "o",
         color="#ffe9a8" if centre else "#dfe9f5",
         edgecolors="black",
         zorder=6,
     )
-    ax.annotate(
+    name = ax.annotate(
         n.id,
         (x, y),
         xytext=(0, 8 if large else 13),
@@ -336,10 +461,11 @@ def _draw_node(
         rotation=30 if large else 0,
         zorder=7,
     )
+    drawn = [name]
     if n.cameras:
         ax.plot([x, x], [y, y - drop], color="0.55", lw=1, zorder=3)
         groups = ", ".join(n.groups[:3]) + ("…" if len(n.groups) > 3 else "")
-        ax.annotate(
+        box = ax.annotate(
             f"{n.cameras:,} cameras\n{groups}"
             if not large or n.id.endswith(" district")
             else f"{n.cameras:,}",
@@ -350,9 +476,11 @@ def _draw_node(
             bbox={"boxstyle": "round", "fc": "#f3f3f3", "ec": "0.5"},
             zorder=6,
         )
+        drawn.append(box)
+    return drawn
 
 
-def _draw_legend(ax: Any, view: NetworkView, tiers: list[float], colour: dict[float, str]) -> None:
+def _draw_legend(ax: Any, view: NetworkView, tiers: list[float], colour: dict[float, str]) -> Any:
     """A legend of the rate tiers (and of the busiest link's outline when there is one)."""
     from matplotlib.lines import Line2D
 
@@ -362,19 +490,28 @@ def _draw_legend(ax: Any, view: NetworkView, tiers: list[float], colour: dict[fl
     ]
     if any(link.binding for link in view.links):
         handles.append(Line2D([], [], color="tab:red", lw=8, alpha=0.35, label="busiest link"))
-    ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
+    return ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
 
 
 def _set_frame(
-    ax: Any, view: NetworkView, pos: dict[str, tuple[float, float]], drop: float
+    ax: Any,
+    view: NetworkView,
+    pos: dict[str, tuple[float, float]],
+    drop: float,
+    paths: dict[str, Path],
 ) -> None:
-    """Limits around the nodes and their camera boxes; coordinate axes when the nodes are
-    placed at their coordinates (equal aspect), none for a layered drawing."""
+    """Limits around the nodes, their camera boxes and the arcs; coordinate axes when the
+    nodes are placed at their coordinates (equal aspect), none for a layered drawing."""
+    arcs = [_along(p, 0.5) for p in paths.values() if p[2] is not None]
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
     padx = max(0.15 * (max(xs) - min(xs)), drop)
-    ax.set_xlim(min(xs) - padx, max(xs) + padx)
-    ax.set_ylim(min(ys) - 2.2 * drop, max(ys) + (0.8 if view.coordinates else 0.5) * drop)
+    top = max(ys) + (0.8 if view.coordinates else 0.5) * drop
+    ax.set_xlim(min(xs + [x for x, _ in arcs]) - padx, max(xs + [x for x, _ in arcs]) + padx)
+    ax.set_ylim(
+        min([min(ys) - 2.2 * drop] + [y - 0.5 * drop for _, y in arcs]),
+        max([top] + [y + 0.5 * drop for _, y in arcs]),
+    )
     if view.coordinates:
         ax.set_aspect("equal", adjustable="box")
         ax.set_xlabel("x (m)" if view.coordinates == "xy" else "longitude (scaled)")
@@ -383,8 +520,9 @@ def _set_frame(
         ax.axis("off")
 
 
-def draw_network(view: NetworkView) -> bytes:
-    """The network as a landscape PNG (see the module doc)."""
+def draw_figure(view: NetworkView) -> tuple[Any, list[Any]]:
+    """The network's matplotlib figure, and its link labels' text artists (placed clear of
+    each other and of the nodes, :func:`_place_labels`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -397,11 +535,22 @@ def draw_network(view: NetworkView) -> bytes:
     width = _figure_width(pos, large)
     fig, ax = plt.subplots(figsize=(width, width * 7 / 12))
     small = 5.5 if large else 7.5
-    _draw_links(ax, view, pos, tiers, colour, large, small)
-    for n in view.nodes:
-        _draw_node(ax, n, pos[n.id], drop, large, small)
-    _draw_legend(ax, view, tiers, colour)
-    _set_frame(ax, view, pos, drop)
+    paths = _paths(view, pos)
+    labels = _draw_links(ax, view, paths, tiers, colour, large)
+    drawn = [a for n in view.nodes for a in _draw_node(ax, n, pos[n.id], drop, large, small)]
+    drawn.append(_draw_legend(ax, view, tiers, colour))
+    _set_frame(ax, view, pos, drop, paths)
     ax.set_title(view.title, fontsize=13)
-    fig.tight_layout()
+    fig.tight_layout()  # before the labels are placed: it moves the axes
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's canvas
+    # what a label may cover, and how badly: a node hidden is worse than a name, and a name
+    # worse than another label's edge (a short link with no free place takes the least bad)
+    taken = [(a.get_window_extent(renderer), 4.0) for a in drawn]
+    taken += [(box, 20.0) for box in _marker_boxes(fig, ax, view, pos, large)]
+    return fig, _place_labels(fig, ax, labels, taken, small)
+
+
+def draw_network(view: NetworkView) -> bytes:
+    """The network as a landscape PNG (see the module doc)."""
+    fig, _ = draw_figure(view)
     return png_bytes(fig)

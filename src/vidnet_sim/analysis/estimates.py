@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "METHOD_GAUSSIAN",
+    "METHOD_MEANING",
     "METHOD_NC",
     "METHOD_SUM_OF_MEANS",
     "ArrivalCurves",
@@ -78,6 +79,12 @@ __all__ = [
 METHOD_SUM_OF_MEANS = "sum-of-means-60%"
 METHOD_GAUSSIAN = "gaussian-equivalent-capacity"
 METHOD_NC = "network-calculus-bound"
+#: What each estimate assumes, in a few words for a reader of its answer.
+METHOD_MEANING = {
+    METHOD_SUM_OF_MEANS: "vendor calculators' rule: mean load at most 60 % of every link",
+    METHOD_GAUSSIAN: "statistical multiplexing of independent sources",
+    METHOD_NC: "a worst case: every source's largest burst at once",
+}
 
 ArrivalMode = Literal["model", "trace"]
 

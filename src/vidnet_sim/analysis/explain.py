@@ -304,6 +304,44 @@ def _binding_hop(yr: _Year, verdict: Verdict, records: list[RunRecord]) -> dict[
     return out
 
 
+def years_label(years: list[int]) -> str:
+    """``year 1``, ``years 1–3`` (consecutive) or ``years 1, 3 and 4``."""
+    years = sorted(set(years))
+    if not years:
+        return "no year"
+    if len(years) == 1:
+        return f"year {years[0]}"
+    if years[-1] - years[0] == len(years) - 1:
+        return f"years {years[0]}–{years[-1]}"
+    return f"years {', '.join(map(str, years[:-1]))} and {years[-1]}"
+
+
+def binding_warnings(hops: list[tuple[int, dict[str, Any]]]) -> list[str]:
+    """One warning per binding SLA limited on links the plan does not size, naming the years
+    it applies to and the link of each year (``hops``: each year with its
+    :func:`_binding_hop`): a plan whose every year is bound by the cameras' own access links
+    says so once, not once per year."""
+    years: dict[tuple[str, str, bool], list[tuple[int, str]]] = {}
+    for year, b in hops:
+        if "warning" in b:
+            key = (str(b["class"]), str(b["metric"]).removesuffix("_ps"), bool(b["access"]))
+            years.setdefault(key, []).append((year, str(b["link"])))
+    out = []
+    for (cls, metric, access), where in years.items():
+        if len({link for _, link in where}) == 1:
+            what = "a camera access link" if access else "a link"
+            on = f"{where[0][1]}, {what} this plan does not size"
+        else:
+            kind = "camera access links" if access else "links"
+            each = ", ".join(f"{link} in year {year}" for year, link in where)
+            on = f"{kind} this plan does not size ({each})"
+        out.append(
+            f"{years_label([y for y, _ in where])}: the binding SLA ({cls} {metric}) is "
+            f"limited on {on}; faster sized links cannot help it"
+        )
+    return out
+
+
 def _judgement(
     yr: _Year, levels: tuple[int, ...], verdict: Verdict, records: list[RunRecord]
 ) -> Judgement:

@@ -3,7 +3,7 @@
 :func:`draw_panels` draws a landscape grid, one traffic class per panel: latency in
 milliseconds on a linear axis from 0, loss on a log axis (a 10⁻⁴ target is visible), SLA
 targets as red dash-dot lines, confidence intervals clipped to what is possible (latency
-≥ 0, loss in [0, 1]), worst-case bounds dashed, and a note in the panel for every estimate
+≥ 0, loss in [0, 1]), worst-case bounds dashed, and a note under the panel for every estimate
 that could not be drawn. :func:`draw_costs` stacks the cost per period by category and
 :func:`draw_variants` sets what-ifs side by side. Each returns PNG bytes (or writes a file).
 """
@@ -25,6 +25,7 @@ __all__ = [
     "draw_costs",
     "draw_panels",
     "draw_variants",
+    "panels_figure",
     "png_bytes",
 ]
 
@@ -149,19 +150,21 @@ def _set_y_axis(
 
 
 def _draw_notes(ax: Any, notes: list[str]) -> None:
-    """The panel's notes in a box at its right edge (nothing when there are none)."""
+    """The panel's notes in a box under its x-axis label, outside the plot (nothing when
+    there are none): inside it, a note hid the curves' last values (the small town's bitrate
+    curve at 4×)."""
     if notes:
-        ax.text(
-            0.98,
-            0.5,
-            "\n".join(textwrap.fill(n, 48) for n in notes),
-            transform=ax.transAxes,
-            ha="right",
-            va="center",
+        ax.annotate(
+            "\n".join(textwrap.fill(n, 80) for n in notes),
+            xy=(0.5, 0.0),
+            xycoords=ax.xaxis.label,
+            xytext=(0, -4),
+            textcoords="offset points",
+            ha="center",
+            va="top",
             fontsize=7,
             color="0.2",
-            bbox={"boxstyle": "round", "fc": "#fff8e1", "ec": "0.7", "alpha": 0.95},
-            zorder=10,
+            bbox={"boxstyle": "round", "fc": "#fff8e1", "ec": "0.7"},
         )
 
 
@@ -186,12 +189,17 @@ def _draw_panel(ax: Any, panel: Panel, x_label: str, integer_x: bool) -> None:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="best")
     _draw_notes(ax, notes)
 
 
 def draw_panels(grid: PanelGrid) -> bytes:
     """The panel grid as a landscape PNG (see the module doc)."""
+    return png_bytes(panels_figure(grid))
+
+
+def panels_figure(grid: PanelGrid) -> Any:
+    """The panel grid's matplotlib figure (:func:`draw_panels`)."""
     plt = _pyplot()
     n = max(1, len(grid.panels))
     cols = max(1, min(grid.columns, n))
@@ -207,7 +215,7 @@ def draw_panels(grid: PanelGrid) -> bytes:
     if grid.title:
         fig.suptitle(grid.title, fontsize=13)
     fig.tight_layout()
-    return png_bytes(fig)
+    return fig
 
 
 def draw_costs(chart: CostChart) -> bytes:

@@ -25,6 +25,7 @@ from vidnet_sim.analysis.capacity import show_value
 from vidnet_sim.analysis.curve import CurveResult, aggregate, curve_grid
 from vidnet_sim.analysis.drawing import show_rate
 from vidnet_sim.analysis.estimates import METHOD_NC
+from vidnet_sim.analysis.explain import years_label
 from vidnet_sim.analysis.fibre_cut import NOT_SURVIVED
 from vidnet_sim.analysis.html import write_report
 from vidnet_sim.analysis.plots import draw_panels
@@ -63,13 +64,6 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def years_label(years: list[int]) -> str:
-    """``year 1`` or ``years 1–3``."""
-    if not years:
-        return "no year"
-    return f"year {years[0]}" if len(years) == 1 else f"years {years[0]}–{years[-1]}"
-
-
 def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[str]]]]:
     """The report's tables as (header, rows) of text: ``years`` (investment per year),
     ``schedule`` (tier per link and year), ``margins`` (SLA margins) and ``estimates``
@@ -93,7 +87,7 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
             [
                 str(y.year),
                 f"{y.counts['cameras']:,}",
-                ", ".join(_change(y, lid) for lid in y.upgrades) or "—",
+                _changes(y),
                 _money(y.capex, cur),
                 _money(total, cur),
                 b,
@@ -288,6 +282,35 @@ def _change(y: YearSizing, lid: str) -> str:
     )
 
 
+#: Above this many links built or upgraded in a year, the table gathers them by change.
+_CHANGES_LISTED = 6
+
+
+def _changes(y: YearSizing) -> str:
+    """The links built or upgraded in year ``y``, each named; more than
+    :data:`_CHANGES_LISTED` of them gathered by change, the smaller groups named (the
+    mid-size city's year 1 was a cell of 28 links, one line of 900 characters on a console):
+    ``6 at 10G (new): ring-ab, …; 22 at 1G (new)``."""
+    lids = y.upgrades
+    if not lids:
+        return "—"
+    if len(lids) <= _CHANGES_LISTED:
+        return ", ".join(_change(y, lid) for lid in lids)
+    groups: dict[str, list[str]] = {}
+    for lid in lids:
+        prev, rate = y.previous[lid], y.rates[lid]
+        what = (
+            f"at {show_tier(rate)} (new)"
+            if prev is None
+            else f"{show_tier(prev)}→{show_tier(rate)}"
+        )
+        groups.setdefault(what, []).append(lid)
+    return "; ".join(
+        f"{len(ids)} {what}" + (f": {', '.join(ids)}" if len(ids) <= _CHANGES_LISTED else "")
+        for what, ids in sorted(groups.items(), key=lambda g: len(g[1]))
+    )
+
+
 def _binding_text(y: YearSizing) -> str:
     b = y.binding()
     if not b:
@@ -368,11 +391,7 @@ def _summary_parts(result: SizingResult) -> list[str]:
         y.year for y in result.years if y.vendor_verdict is not None and not y.vendor_verdict.ok
     ]
     if vfail:
-        text += (
-            " Its design misses the SLA in simulation in "
-            + ", ".join(f"year {y}" for y in vfail)
-            + "."
-        )
+        text += f" Its design misses the SLA in simulation in {years_label(vfail)}."
     return [*parts, text]
 
 

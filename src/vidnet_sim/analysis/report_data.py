@@ -223,6 +223,22 @@ class ReportData:
         return path
 
 
+def judged_differently(base: ReportData, others: dict[str, ReportData]) -> list[str]:
+    """A line per what-if whose designs were judged otherwise than ``base``'s (its method's
+    first line: runs, their length, the confidence): costs and verdicts from 2 s runs set
+    beside ones from 6 s runs compare the simulations, not the designs."""
+
+    def how(data: ReportData) -> str:
+        return (data.method or [""])[0].split(";")[0].rstrip(".")
+
+    return [
+        f"{name} was judged otherwise than the base ({how(data)!r}, against {how(base)!r}): "
+        "set side by side, their costs and verdicts may differ for that alone"
+        for name, data in others.items()
+        if how(data) != how(base)
+    ]
+
+
 def with_variants(base: ReportData, others: dict[str, ReportData], base_name: str) -> ReportData:
     """``base`` with the what-ifs table and chart: itself (``base_name``) and each of
     ``others`` (name → its report data) side by side, by total cost and SLA verdict.
@@ -341,9 +357,15 @@ def load_report_data(results_dir: str | Path) -> ReportData:
             "`capacity` or `curve`"
         )
     if not path.is_file():
+        inside = sorted(p.parent.name for p in Path(results_dir).glob(f"*/{REPORT_JSON}"))
         raise ResultsNotFoundError(
-            f"{path}: no report data; `vidnet-sim size`, `capacity` and `curve` write it "
-            "into their --out folder"
+            f"{path}: no report data; "
+            + (
+                f"its folders {', '.join(inside)} have one (as a whatif folder's variants): "
+                "name one of them"
+                if inside
+                else "`vidnet-sim size`, `capacity` and `curve` write it into their --out folder"
+            )
         )
     try:
         return report_from_dict(json.loads(path.read_text(encoding="utf-8")))

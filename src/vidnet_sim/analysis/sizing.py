@@ -88,6 +88,7 @@ from vidnet_sim.analysis.explain import (
     _judgement,
     _reasons,
     _show_rate,
+    binding_warnings,
 )
 from vidnet_sim.analysis.horizon import count_plans, previous_levels, search_plan, year_designs
 from vidnet_sim.analysis.runs import RunRecord
@@ -468,7 +469,7 @@ class SizingResult:
     def warnings(self) -> list[str]:
         """Binding SLAs limited on links the plan does not size, and upgrades forced by a
         class that does not cross the link (the verdict is not monotone)."""
-        out = [y.binding_hop["warning"] for y in self.years if "warning" in y.binding_hop]
+        out = binding_warnings([(y.year, y.binding_hop) for y in self.years])
         for y in self.years:
             for r in y.reasons.values():
                 if r.get("reason") == "sla" and not r.get("crosses", True):

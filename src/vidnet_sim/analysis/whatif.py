@@ -24,6 +24,8 @@ and every variant with :func:`~vidnet_sim.analysis.sizing.size_network` and the 
 model, each in a sub-folder of its own (``<out>/<variant>/``: the variant's scenario file,
 its stored runs and its sizing report), and returns one row per variant: the net present
 cost, CAPEX and running costs, the recording storage of the last year, and the SLA verdict.
+The baseline's ``report.html`` sets every variant beside it (cost and SLA verdict), as
+``vidnet-sim report <baseline> --compare NAME=<variant> ...`` would.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ from typing import Any
 import pandas as pd
 
 from vidnet_sim.analysis.bill import BillModel, CostModelError, check_growth_plan
+from vidnet_sim.analysis.html import write_report
 from vidnet_sim.analysis.report import write_sizing
+from vidnet_sim.analysis.report_data import load_report_data, with_variants
 from vidnet_sim.analysis.runs import RunRecord
 from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw, read_input_toml
@@ -80,6 +84,12 @@ class WhatIfResult:
     rows: list[dict[str, Any]]
     results: dict[str, SizingResult]
     currency: str
+    #: Changes that do nothing on some camera groups (:func:`apply_variant`'s notes).
+    warnings: list[str] = field(default_factory=list)
+    #: The baseline's report.html, with every variant side by side (None: not written).
+    report: Path | None = None
+    #: Each variant's folder (its scenario, runs and sizing report), by name.
+    folders: dict[str, Path] = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
         """One row per variant, the baseline first."""
@@ -99,6 +109,7 @@ def load_variants(path: str | Path) -> list[Variant]:
         items = []
     out: list[Variant] = []
     seen = {BASELINE}
+    folders = {_slug(BASELINE): BASELINE}
     for i, item in enumerate(items):
         where = f"variants[{i}]"
         if not isinstance(item, dict):
@@ -113,7 +124,13 @@ def load_variants(path: str | Path) -> list[Variant]:
             continue
         if name in seen:
             problems.append(f'{where}.name: "{name}" is used twice (or is the baseline)')
+        elif _slug(name) in folders:  # each variant has a folder of its own
+            problems.append(
+                f'{where}.name: "{name}" would share the folder "{_slug(name)}" with '
+                f'"{folders[_slug(name)]}"; rename one of them'
+            )
         seen.add(name)
+        folders.setdefault(_slug(name), name)
         changes = item.get("set")
         if not isinstance(changes, dict) or not changes:
             problems.append(f"{where}.set: expected a table of field path = value")
@@ -140,11 +157,51 @@ def _replay_model_key(section: str, item: dict[str, Any], rest: str) -> bool:
     return re.split(r"[.\[]", rest, maxsplit=1)[0] in TRACE_EXCLUDED_KEYS
 
 
-def apply_variant(data: dict[str, Any], variant: Variant) -> dict[str, Any]:
-    """A copy of raw scenario ``data`` with ``variant``'s changes (see the module doc)."""
+#: Camera keys that only select a group's default bitrate: a group whose ``bitrate`` is
+#: written keeps it whatever they say (docs/scenario.md).
+DEFAULT_BITRATE_KEYS = ("codec", "resolution")
+
+
+def _written_bitrates(
+    variant: Variant,
+    path: str,
+    touched: list[tuple[str, dict[str, Any]]],
+    rated: list[dict[str, Any]],
+) -> str | None:
+    """A note when ``path`` set a key of :data:`DEFAULT_BITRATE_KEYS` on camera groups
+    (``touched``: each group's key and item) that write their bitrate in the scenario (not
+    among ``rated``, the groups whose bitrate the variant sets): for them the change does
+    nothing, so the variant prices no saving."""
+    kept = [
+        str(item.get("name", "?"))
+        for key, item in touched
+        if key in DEFAULT_BITRATE_KEYS
+        and "bitrate" in item
+        and "streams" not in item
+        and not any(item is r for r in rated)
+    ]
+    if not kept:
+        return None
+    return (
+        f'variant "{variant.name}": {path} = {_toml_value(variant.changes[path])} selects '
+        f"the default bitrate only; camera group(s) {', '.join(kept)} write their bitrate "
+        "and keep it, so the change does nothing there (set their bitrate in the variant "
+        f"too, e.g. 'cameras.{kept[0]}.bitrate', to price it)"
+    )
+
+
+def apply_variant(
+    data: dict[str, Any], variant: Variant, notes: list[str] | None = None
+) -> dict[str, Any]:
+    """A copy of raw scenario ``data`` with ``variant``'s changes (see the module doc).
+
+    ``notes``, if given, gets one line per change that does nothing on some camera groups:
+    a ``codec`` or ``resolution`` set on groups that write their ``bitrate``."""
     out = copy.deepcopy(data)
+    touched: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for path, value in variant.changes.items():
         where = f'variant "{variant.name}": {path}'
+        touched[path] = hit = []
         m = re.fullmatch(r"(\w+)\[\*\]\.(.+)", path)
         if m:
             section, rest = m.groups()
@@ -162,9 +219,11 @@ def apply_variant(data: dict[str, Any], variant: Variant) -> dict[str, Any]:
                     set_value(item, resolve(item, rest), copy.deepcopy(value))
                 except PathError as exc:
                     raise AnalysisInputError(f"{where}: {exc}") from None
+                if section == "cameras":
+                    hit.append((rest, item))
             continue
         try:
-            set_value(out, resolve(out, path), copy.deepcopy(value))
+            _set_in(out, path, value, hit)
             continue
         except PathError as exc:
             first = exc
@@ -173,13 +232,30 @@ def apply_variant(data: dict[str, Any], variant: Variant) -> dict[str, Any]:
             if not isinstance(entry, dict) or not isinstance(entry.get(section), list):
                 continue
             try:
-                set_value(entry, resolve(entry, path), copy.deepcopy(value))
+                _set_in(entry, path, value, hit)
                 break
             except PathError:
                 continue
         else:
             raise AnalysisInputError(f"{where}: {first}") from None
+    if notes is not None:
+        rated = [item for hit in touched.values() for key, item in hit if key == "bitrate"]
+        for path, hit in touched.items():
+            note = _written_bitrates(variant, path, hit, rated)
+            if note is not None:
+                notes.append(note)
     return out
+
+
+def _set_in(
+    data: dict[str, Any], path: str, value: Any, touched: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """Set ``path`` in ``data``; a key of a camera group (``cameras[i].key``) is added to
+    ``touched`` with its group."""
+    loc = resolve(data, path)
+    set_value(data, loc, copy.deepcopy(value))
+    if len(loc) == 3 and loc[0] == "cameras" and isinstance(loc[1], int):
+        touched.append((str(loc[2]), data["cameras"][loc[1]]))
 
 
 def _toml_value(v: Any) -> str:
@@ -258,8 +334,9 @@ def run_whatifs(
     _absolute_files(data, base_dir)
     texts = {BASELINE: toml_text(data)}
     changes: dict[str, dict[str, Any]] = {BASELINE: {}}
+    notes: list[str] = []
     for v in variants:
-        texts[v.name] = toml_text(apply_variant(data, v))
+        texts[v.name] = toml_text(apply_variant(data, v, notes))
         changes[v.name] = v.changes
     for name, text in texts.items():  # every variant checked before anything runs
         vdata = tomllib.loads(text)
@@ -272,8 +349,9 @@ def run_whatifs(
             raise CostModelError(exc.problems, f'for {file} (variant "{name}")') from None
     out = Path(out_dir)
     rows, results = [], {}
+    folders = {name: out / _slug(name) for name in texts}
     for name, text in texts.items():
-        folder = out / _slug(name)
+        folder = folders[name]
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "scenario.toml"
         path.write_text(text, encoding="utf-8")
@@ -285,4 +363,7 @@ def run_whatifs(
         write_sizing(res, folder, plot=plot)
         results[name] = res
         rows.append(_row(name, changes[name], res, error))
-    return WhatIfResult(rows, results, bill.currency)
+    base = folders[BASELINE]
+    others = {name: load_report_data(f) for name, f in folders.items() if name != BASELINE}
+    report = write_report(with_variants(load_report_data(base), others, BASELINE), base)[-1]
+    return WhatIfResult(rows, results, bill.currency, notes, report, folders)

@@ -26,9 +26,10 @@ from vidnet_sim.analysis.bill.tables import bill_table
 from vidnet_sim.analysis.capacity import find_capacity, show_value
 from vidnet_sim.analysis.cost import LEGACY_KEYS, CostModel, load_cost_model
 from vidnet_sim.analysis.curve import run_curve, write_curve
+from vidnet_sim.analysis.estimates import METHOD_MEANING
 from vidnet_sim.analysis.html import REPORT_HTML, rerender, write_report
 from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
-from vidnet_sim.analysis.report_data import load_report_data, with_variants
+from vidnet_sim.analysis.report_data import judged_differently, load_report_data, with_variants
 from vidnet_sim.analysis.report_pages import capacity_report, curve_report
 from vidnet_sim.analysis.sizing import MAX_PLANS, SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import MAX_REPLICATIONS, MAX_STEPS
@@ -36,14 +37,15 @@ from vidnet_sim.cli.executors import ExecutorOptions, executor_options
 from vidnet_sim.cli.output import (
     FloatRange,
     IntRange,
+    note,
     progress_console,
     reported_errors,
     stdout_console,
+    writable,
 )
 from vidnet_sim.cli.run import confidence_option, time_option
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, ScenarioError
 from vidnet_sim.execute import JobProgress
-from vidnet_sim.results import check_writable
 from vidnet_sim.scenario.toml_file import read_toml
 
 __all__ = ["capacity", "curve", "report", "size"]
@@ -159,9 +161,7 @@ def curve(
     """Latency percentiles and loss per class against a varied load, with confidence
     intervals and the fast estimates (60 % rule, Gaussian, network calculus)."""
     duration_ps = _duration(duration)
-    out = out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}"
-    with reported_errors():
-        check_writable(out, out)
+    out = writable(out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}")
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor, _Bar("curve") as bar:
         res = run_curve(
@@ -179,10 +179,15 @@ def curve(
         )
     with reported_errors():
         files = write_curve(res, out, plot=not no_plot)
-        files += write_report(curve_report(res, file, res.targets), out)
+        page = curve_report(res, file, res.targets)
+        files += write_report(page, out)
     if as_json:
         click.echo(res.table.to_json(orient="records"))
     else:
+        click.echo(
+            f"{page.headline}; per class, the mean ± the half-width of its "
+            f"{100 * res.confidence:g} % interval:"
+        )
         t = res.table[res.table["metric"].isin(["latency_p99_ps", "loss"])]
         for (cls, metric), g in t.groupby(["class", "metric"]):
             is_time = str(metric).endswith("_ps")
@@ -261,9 +266,7 @@ def capacity(
     """The largest camera count (or load) for which every SLA holds; reports the binding
     class and link."""
     duration_ps = _duration(duration)
-    out = out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}"
-    with reported_errors():
-        check_writable(out, out)
+    out = writable(out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}")
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor, _Bar("capacity") as bar:
         res = find_capacity(
@@ -326,6 +329,7 @@ def capacity(
             click.echo(
                 f"estimate [{method}]: "
                 + ("no value passes" if x is None else f"{v.what} = {v.label(x)}")
+                + f" ({METHOD_MEANING.get(method, 'a fast estimate')})"
             )
         click.echo(
             f"{len(res.verdicts)} values judged, {bar.reused} runs reused; results in {out} "
@@ -465,9 +469,7 @@ def size(
     """The cheapest rate tier per link meeting every SLA, for each year of the growth plan:
     upgrade schedule, CAPEX per year and a report (report.md) for a council."""
     duration_ps = _duration(duration)
-    out = out_dir or Path("results") / "size" / file.stem
-    with reported_errors():
-        check_writable(out, out)
+    out = writable(out_dir or Path("results") / "size" / file.stem)
     stopped: SizingStoppedError | None = None
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor:
@@ -607,6 +609,8 @@ def report(results_dir: Path, variants: dict[str, Path]) -> None:
             base = load_report_data(results_dir)
             others = {name: load_report_data(folder) for name, folder in variants.items()}
             write_report(with_variants(base, others, results_dir.name), results_dir)
+            for line in judged_differently(base, others):
+                note(f"warning: {line}")
             path = results_dir / REPORT_HTML
         else:
             path = rerender(results_dir)

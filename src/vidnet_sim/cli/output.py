@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -32,7 +33,7 @@ from vidnet_sim.errors import (
     ScenarioError,
     VidnetError,
 )
-from vidnet_sim.results import ResultsFolderError, ResultsNotFoundError
+from vidnet_sim.results import ResultsFolderError, ResultsNotFoundError, check_writable
 from vidnet_sim.sweep import SweepFolderError
 
 #: Width given to rich when the output is not a terminal: wider than any line it prints, so
@@ -212,3 +213,12 @@ def reported_errors() -> Iterator[None]:
             if interrupted(exc):
                 stop(EXIT_INTERRUPTED, "interrupted")
             fail(exc)  # a bug or a resource problem too: one line, no traceback
+
+
+def writable(folder: Path, named: Path | None = None) -> Path:
+    """``folder``, once files can be created in it (made with its missing parents if need
+    be); else the command ends with one line naming ``named`` (the folder or file given on
+    the command line; default ``folder``) and why, exit code 2 — before anything runs."""
+    with reported_errors():
+        check_writable(folder, named if named is not None else folder)
+    return folder

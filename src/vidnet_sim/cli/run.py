@@ -270,7 +270,7 @@ def run(
     rate = result.stats.packet_hops / max(result.stats.wall_seconds, 1e-9)
     startup = float(result.manifest.get("startup_seconds") or 0.0)
     compiled = (
-        f"; start-up {startup:.0f} s apart (compiling the packet core, first run only)"
+        f"; not counting {startup:.0f} s of start-up compiling the packet core, first run only"
         if startup >= STARTUP_NOTICE_SECONDS
         else ""
     )

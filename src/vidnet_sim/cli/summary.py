@@ -438,9 +438,16 @@ def render_summary(
         if table is not None:
             print_table(console, table, wide=wide)
     violations = sla_violations(s)
+    failed = {
+        f"{r['level']} {r['name']}": float(r["failure_loss"])
+        for r in s.to_dict("records")
+        if "failure_loss" in r and not is_missing(r["failure_loss"]) and r["failure_loss"] > 0
+    }
     for who, what in violations:
         line = Text("SLA FAIL ", style="bold red")
         line.append(f"{who}: {what}", style="red")
+        if what.startswith("loss ") and who in failed:  # not a buffer a faster tier enlarges
+            line.append(f" ({failed[who]:.1e} of it lost to link failures)", style="red")
         console.print(line)
     if violations:
         console.print(Text(f"SLA: {len(violations)} violation(s)", style="bold red"))

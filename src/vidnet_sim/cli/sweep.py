@@ -36,10 +36,11 @@ from vidnet_sim.cli.output import (
     reported_errors,
     stdout_console,
     stop,
+    writable,
 )
 from vidnet_sim.cli.run import confidence_option, time_option
 from vidnet_sim.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, VidnetError
-from vidnet_sim.results import SCHEMAS, check_writable, read_results
+from vidnet_sim.results import SCHEMAS, read_results
 from vidnet_sim.scenario.units import format_time
 from vidnet_sim.sweep import (
     Executor,
@@ -180,10 +181,9 @@ def sweep(
         if print_sbatch:
             _print_sbatch(sw, file, out, chunk, max_parallel, options)
             return
-        check_writable(out, out)
         _run(
             sw,
-            out,
+            writable(out),
             executor_opts=executor_opts,
             index=index,
             chunk=chunk,
@@ -472,6 +472,7 @@ def compare(
         access_links=access_links,
     )
     target = out_file or Path("results") / "compare" / f"{a.name}-vs-{b.name}.parquet"
+    writable(target.parent, target)
     written = write_table(df, target)
     if as_json:
         click.echo(df.to_json(orient="records", indent=2))
@@ -530,16 +531,27 @@ def _render_comparison(
         out.print(f"the same in every row (not shown): {escape(same)}")
     if len(shown) < len(df):
         out.print(f"{len(df) - len(shown)} more row(s) not shown (--limit)")
-    if len(df) and int(df["n_a"].max()) < 2 and int(df["n_b"].max()) < 2:
-        out.print(
-            "one replication per design: no confidence intervals (set sweep.replications >= 2)"
-        )
     tested = int(df["p_value"].notna().sum()) if len(df) else 0
-    out.print(
-        f"significance: Welch's t-test per row, Benjamini–Hochberg correction across the "
-        f"{tested} tested row(s) (false discovery rate ≤ {fdr}); rows without two "
-        "replications on each side are not tested"
-    )
+    single = [
+        f"{side} ({path})" for side, path, n in (("A", a, "n_a"), ("B", b, "n_b"))
+        if len(df) and int(df[n].max()) < 2
+    ]  # fmt: skip
+    if tested == 0 and single:
+        out.print(
+            f"no row was tested: {' and '.join(single)} "
+            f"{'has' if len(single) == 1 else 'have'} one run per design, and a test (and a "
+            "confidence interval) needs two or more on each side; run "
+            f"{'it' if len(single) == 1 else 'them'} as a sweep with replications = 3 or "
+            "more (a sweep file naming the scenario, as scenarios/sweep-small-town-as-built"
+            ".toml does) and compare the sweep's folder",
+            markup=False,
+        )
+    else:
+        out.print(
+            f"significance: Welch's t-test per row, Benjamini–Hochberg correction across the "
+            f"{tested} tested row(s) (false discovery rate ≤ {fdr}); rows without two "
+            "replications on each side are not tested"
+        )
     out.print(
         f"{len(df)} difference(s), {n_sig} significant — table written to {written}",
         markup=False,

@@ -12,10 +12,10 @@ from rich.table import Table
 
 from vidnet_sim.analysis.whatif import load_variants, run_whatifs
 from vidnet_sim.cli.analysis import _Bar, _cost_models, _duration
-from vidnet_sim.cli.output import reported_errors, stdout_console
+from vidnet_sim.cli.executors import ExecutorOptions, executor_options
+from vidnet_sim.cli.output import note, reported_errors, stdout_console, writable
 from vidnet_sim.cli.run import confidence_option
 from vidnet_sim.errors import EXIT_PARTIAL
-from vidnet_sim.results import check_writable
 from vidnet_sim.results.store import to_jsonable
 
 __all__ = ["whatif"]
@@ -46,6 +46,7 @@ def _money(x: float) -> str:
     help="Output folder (default results/whatif/<scenario>/); one sub-folder per variant.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@executor_options
 def whatif(
     file: Path,
     variants_file: Path,
@@ -56,13 +57,14 @@ def whatif(
     duration: str | None,
     out_dir: Path | None,
     as_json: bool,
+    executor_opts: ExecutorOptions,
 ) -> None:
     """Size and price scenario FILE as it is and under each variant of VARIANTS_FILE
     (retention, codec, a span's fibre, ...): net present cost and SLA verdict side by side."""
     duration_ps = _duration(duration)
-    out = out_dir or Path("results") / "whatif" / file.stem
-    with reported_errors():
-        check_writable(out, out)
+    out = writable(out_dir or Path("results") / "whatif" / file.stem)
+    executor = executor_opts.executor(out / "_logs")
+    with reported_errors(), executor:
         _, bill = _cost_models(costs_file)
         if bill is None:
             raise click.UsageError("whatif needs the whole cost model, not a link-only table")
@@ -78,10 +80,15 @@ def whatif(
                 max_replications=max_replications,
                 confidence=confidence,
                 duration_ps=duration_ps,
+                executor=executor,
             )
     table = res.table()
     table.to_parquet(out / "whatif.parquet", index=False)
-    doc = {"currency": res.currency, "variants": table.to_dict("records")}
+    doc = {
+        "currency": res.currency,
+        "variants": table.to_dict("records"),
+        "warnings": res.warnings,
+    }
     (out / "whatif.json").write_text(json.dumps(to_jsonable(doc), indent=2), encoding="utf-8")
     if as_json:
         click.echo(json.dumps(to_jsonable(doc), indent=2))
@@ -112,6 +119,14 @@ def whatif(
             )
         console = stdout_console()
         console.print(t)
-        console.print(f"each variant's sizing report: {out}/<variant>/report.md", markup=False)
+        if res.report is not None:
+            console.print(f"side by side: {res.report}", markup=False)
+        console.print(
+            "each variant's sizing report: "
+            + ", ".join(str(folder / "report.html") for folder in res.folders.values()),
+            markup=False,
+        )
+        for w in res.warnings:
+            note(f"warning: {w}")
     if any(str(r["sla"]).startswith("partial") for r in table.to_dict("records")):
         sys.exit(EXIT_PARTIAL)  # runs failed; a variant whose SLA no tier meets is an answer
