@@ -296,12 +296,34 @@ def file_sha256(path: Path) -> str:
 
 def check_run_folder(folder: str | os.PathLike[str]) -> None:
     """Raise :class:`ResultsFolderError` unless a run may be written to ``folder``: it does
-    not exist yet, or is a folder holding only a run's files (or nothing)."""
+    not exist yet, or is a folder holding only a run's files (or nothing), and it is
+    neither the current folder nor one that holds it (a run replaces its whole folder)."""
     folder = Path(folder)
+    try:
+        _check_run_folder(folder)
+    except OSError as exc:  # a name too long, a loop of links, a folder that cannot be read
+        raise _unusable(folder, exc) from None
+
+
+def _unusable(folder: Path, exc: OSError) -> ResultsFolderError:
+    return ResultsFolderError(
+        f"cannot write results to {folder}: {exc.strerror or exc}; name a folder you may write to"
+    )
+
+
+def _check_run_folder(folder: Path) -> None:
     if not (folder.exists() or folder.is_symlink()):
         return
     if not folder.is_dir():
         raise ResultsFolderError(f"cannot write results to {folder}: it is not a folder")
+    cwd = Path.cwd()
+    if folder.resolve() in (cwd, *cwd.parents):
+        raise ResultsFolderError(
+            f"cannot write results to {folder}: it is the current folder"
+            + ("" if folder.resolve() == cwd else " or holds it")
+            + ", and writing a run replaces the whole folder; name a new folder, e.g. "
+            "--out results/run1"
+        )
     others = sorted(
         n
         for n in os.listdir(folder)
@@ -325,8 +347,11 @@ def check_writable(folder: str | os.PathLike[str], results: str | os.PathLike[st
     is simulated, so that a read-only or mistyped place fails at once, not after the run."""
     folder = Path(folder)
     place = folder
-    while not (place.exists() or place.is_symlink()) and place.parent != place:
-        place = place.parent
+    try:
+        while not (place.exists() or place.is_symlink()) and place.parent != place:
+            place = place.parent
+    except OSError as exc:  # a name too long, a loop of links
+        raise _unusable(Path(results), exc) from None
     if not place.is_dir():
         raise ResultsFolderError(
             f"cannot write results to {results}: {place} is a file, not a folder"
