@@ -380,9 +380,13 @@ def _search_range(
     """The start value (default: the scenario's current one) and the maximum (default 1024 ×
     start) of the search."""
     x0 = vary.parse(start, "--start") if start is not None else vary.current
+    if not math.isfinite(x0):
+        raise AnalysisInputError(f"--start {start}: must be a finite number")
     if x0 < vary.minimum or (x0 <= 0):
         raise AnalysisInputError(f"--start {vary.label(x0)}: must be positive")
     xmax = vary.parse(maximum, "--max") if maximum is not None else x0 * 1024
+    if not math.isfinite(xmax):
+        raise AnalysisInputError(f"--max {maximum}: must be a finite number")
     if xmax < x0:
         raise AnalysisInputError(
             f"the search range is reversed: --max {vary.label(xmax)} is below the start "

@@ -29,6 +29,7 @@ from vidnet_sim.analysis.vary import (
     MAX_REPLICATIONS,
     AnalysisInputError,
     Vary,
+    check_value,
     load_raw,
     make_vary,
     vary_values,
@@ -231,6 +232,8 @@ def run_curve(
     }
     vary = make_vary(data, what)
     values = vary_values(vary, vary.parse(start, "--from"), vary.parse(stop, "--to"), steps)
+    check_value(vary, data, base_dir, values[0], "--from")
+    check_value(vary, data, base_dir, values[-1], "--to")
     cache = RunCache.for_job(
         data, base_dir, vary, cache_dir, duration_ps, on_run, executor, on_progress
     )

@@ -1,0 +1,134 @@
+"""Hostile command lines, beyond the scenario file: options and folders a user may type.
+
+Each case is one clear line and the documented exit code (2 for an option or folder that
+cannot be used, 3 for input that cannot be analysed), decided before anything is simulated,
+never a traceback nor a Python exception's name:
+
+- ``nan`` given to a number option with a range (click lets it through: every comparison
+  with it is false; the run then failed with ``ValueError``, exit 1, and ``capacity --max
+  nan`` searched 40 values for three minutes);
+- ``--workers`` far beyond the CPUs (100 000 spawned processes filled the machine);
+- ``run --out .`` or ``--out ""`` (the run was simulated, then lost: ``ValueError``, exit 1)
+  and a results folder whose name is too long for the file system (``OSError``, exit 1);
+- ``capacity --start inf`` (``OverflowError``, exit 1);
+- a ``curve`` range whose end the scenario refuses (``--to 1e12`` cameras: every run there
+  failed, exit 4 after simulating the rest).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from vidnet_sim.cli import main
+from vidnet_sim.execute import available_cpus
+
+SCENARIO = """
+name = "tiny"
+[simulation]
+duration = "200ms"
+[[nodes]]
+id = "edge"
+[[nodes]]
+id = "nvr"
+kind = "recorder"
+[[links]]
+a = "edge"
+b = "nvr"
+rate = "1Gbps"
+[[cameras]]
+name = "north"
+count = 2
+attach = "edge"
+destinations = ["nvr"]
+[sla.video]
+latency_p99 = "50ms"
+"""
+
+LONG = "y" * 300  # longer than a file name may be (255 bytes on Linux file systems)
+MANY = str(10**5)
+
+
+def invoke(args: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(main, args)
+    assert "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The scenario, in an empty current folder (``tmp_path/cwd``)."""
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    return path
+
+
+CURVE = ["curve", "{f}", "--vary", "bitrate", "--from", "1", "--to", "2"]
+
+#: (command line, exit code, a part of the last line): "{f}" is the scenario, "{t}" tmp_path
+CASES = {
+    "sample nan": (["run", "{f}", "--sample", "nan"], 2,
+                   "Invalid value for '--sample': 'nan' is not a number in the range 0<x<=1."),
+    "confidence nan": (["capacity", "{f}", "--confidence", "nan"], 2,
+                       "'--confidence': 'nan' is not a number in the range 0<x<1."),
+    "tolerance nan": (["capacity", "{f}", "--tolerance", "NaN"], 2,
+                      "'--tolerance': 'NaN' is not a number in the range 0<x<1."),
+    "failure-loss nan": (["size", "{f}", "--failure-loss", "nan"], 2,
+                         "'--failure-loss': 'nan' is not a number in the range 0<=x<=1."),
+    "workers 1e5 curve": ([*CURVE, "--workers", MANY], 2,
+                          f"'--workers' / '-j': {MANY} is more than 4 worker processes per CPU"),
+    "workers 1e5 sweep": (["sweep", "{f}", "--workers", MANY], 2,
+                          f"{MANY} is more than 4 worker processes per CPU"),
+    "run out dot": (["run", "{f}", "--out", "."], 2,
+                    "error: cannot write results to .: it is the current folder, and writing "
+                    "a run replaces the whole folder; name a new folder"),
+    "run out empty": (["run", "{f}", "--out", ""], 2,
+                      "error: cannot write results to .: it is the current folder"),
+    "run out parent": (["run", "{f}", "--out", ".."], 2,
+                       "error: cannot write results to ..: it is the current folder or holds it"),
+    "run out name too long": (["run", "{f}", "--out", f"{{t}}/{LONG}"], 2,
+                              "File name too long; name a folder you may write to"),
+    "curve out name too long": ([*CURVE, "--out", f"{{t}}/{LONG}/x"], 2,
+                                "File name too long; name a folder you may write to"),
+    "capacity start inf": (["capacity", "{f}", "--start", "inf", "--workers", "1"], 3,
+                           "invalid input: --start inf: must be a finite number"),
+    "capacity max nan": (["capacity", "{f}", "--max", "nan", "--workers", "1"], 3,
+                         "invalid input: --max nan: must be a finite number"),
+    "curve to past a bound": (
+        ["curve", "{f}", "--vary", "cameras", "--from", "1", "--to", "1e12", "--workers", "1"],
+        3, "invalid input: --to 1000000000000: the scenario is invalid with --vary cameras at "
+        '1000000000000: cameras[0] (name="north").count: got 1000000000000: must be at most'),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_a_hostile_option_is_one_clear_line(
+    case: tuple[list[str], int, str], file: Path, tmp_path: Path
+) -> None:
+    args, code, expected = case
+    got, output = invoke([a.format(f=file, t=tmp_path) for a in args])
+    assert got == code, output
+    assert expected in output.strip().splitlines()[-1], output
+    assert not list((tmp_path / "cwd").iterdir())  # nothing written
+
+
+def test_the_workers_bound_follows_the_cpus(file: Path) -> None:
+    """4 per CPU this process may use: the bound itself is accepted (parsed, not run:
+    --status of a sweep that does not exist yet)."""
+    sweep = file.with_name("sw.toml")
+    sweep.write_text(
+        '[sweep]\nscenario = "s.toml"\n[sweep.grid]\n"cameras.north.count" = [1, 2]\n',
+        encoding="utf-8",
+    )
+    most = 4 * available_cpus()
+    code, output = invoke(["sweep", str(sweep), "--status", "--workers", str(most)])
+    assert code == 0 and "missing  2" in output, output
+    code, output = invoke(["sweep", str(sweep), "--status", "--workers", str(most + 1)])
+    assert code == 2 and f"at most {most})" in output, output
