@@ -12,7 +12,10 @@ never a traceback nor a Python exception's name:
   and a results folder whose name is too long for the file system (``OSError``, exit 1);
 - ``capacity --start inf`` (``OverflowError``, exit 1);
 - a ``curve`` range whose end the scenario refuses (``--to 1e12`` cameras: every run there
-  failed, exit 4 after simulating the rest).
+  failed, exit 4 after simulating the rest), a ``capacity --max`` past it (a 90-second
+  search, then "is the SLA monotone?");
+- ``size`` and ``whatif`` ``--replications`` out of 1 to 1000 (``whatif --replications 0``
+  sized every variant with no replication and said "met").
 """
 
 from __future__ import annotations
@@ -101,6 +104,17 @@ CASES = {
                            "invalid input: --start inf: must be a finite number"),
     "capacity max nan": (["capacity", "{f}", "--max", "nan", "--workers", "1"], 3,
                          "invalid input: --max nan: must be a finite number"),
+    "capacity max past a bound": (["capacity", "{f}", "--max", "1e30", "--workers", "1"], 3,
+                                  "invalid input: --max 1000000000000000019884624838656: the "
+                                  "scenario is invalid with --vary cameras at"),
+    "size replications 0": (["size", "{f}", "--replications", "0"], 2,
+                            "'--replications': 0 is not in the range 1<=x<=1000."),
+    "size max-replications -1": (["size", "{f}", "--max-replications", "-1"], 2,
+                                 "'--max-replications': -1 is not in the range 1<=x<=1000."),
+    "whatif replications 0": (["whatif", "{f}", "{f}", "--replications", "0"], 2,
+                              "'--replications': 0 is not in the range 1<=x<=1000."),
+    "whatif max-replications huge": (["whatif", "{f}", "{f}", "--max-replications", str(10**9)], 2,
+                                     "'--max-replications': 1000000000 is not in the range"),
     "curve to past a bound": (
         ["curve", "{f}", "--vary", "cameras", "--from", "1", "--to", "1e12", "--workers", "1"],
         3, "invalid input: --to 1000000000000: the scenario is invalid with --vary cameras at "

@@ -40,6 +40,7 @@ from vidnet_sim.analysis.vary import (
     MAX_REPLICATIONS,
     AnalysisInputError,
     Vary,
+    check_value,
     load_raw,
     make_vary,
 )
@@ -318,6 +319,9 @@ def find_capacity(
     data, base_dir = load_raw(file)
     vary = make_vary(data, what)
     x0, xmax = _search_range(vary, start, maximum)
+    check_value(vary, data, base_dir, x0, "--start")
+    if maximum is not None:  # the default, 1024 × start, is searched only as far as it runs
+        check_value(vary, data, base_dir, xmax, "--max")
     cache = RunCache.for_job(
         data, base_dir, vary, cache_dir, duration_ps, on_run, executor, on_progress
     )

@@ -12,7 +12,8 @@ from rich.table import Table
 
 from vidnet_sim.analysis.whatif import load_variants, run_whatifs
 from vidnet_sim.cli.analysis import _Bar, _cost_models, _duration
-from vidnet_sim.cli.output import reported_errors, stdout_console
+from vidnet_sim.analysis.vary import MAX_REPLICATIONS
+from vidnet_sim.cli.output import IntRange, reported_errors, stdout_console
 from vidnet_sim.cli.run import confidence_option
 from vidnet_sim.errors import EXIT_PARTIAL
 from vidnet_sim.results import check_writable
@@ -35,8 +36,10 @@ def _money(x: float) -> str:
     help="Cost model TOML (the whole bill, see docs/analysis.md); default: the documented "
     "defaults.",
 )
-@click.option("--replications", type=int, default=3, show_default=True)
-@click.option("--max-replications", type=int, default=10, show_default=True)
+@click.option("--replications", type=IntRange(1, MAX_REPLICATIONS), default=3, show_default=True)
+@click.option(
+    "--max-replications", type=IntRange(1, MAX_REPLICATIONS), default=10, show_default=True
+)
 @confidence_option
 @click.option("--duration", help="Override simulation.duration of every run.")
 @click.option(
