@@ -146,3 +146,59 @@ def test_the_workers_bound_follows_the_cpus(file: Path) -> None:
     assert code == 0 and "missing  2" in output, output
     code, output = invoke(["sweep", str(sweep), "--status", "--workers", str(most + 1)])
     assert code == 2 and f"at most {most})" in output, output
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two runs of the scenario (seeds 1 and 2) and a sweep file beside them."""
+    folder = tmp_path_factory.mktemp("runs")
+    file = folder / "s.toml"
+    file.write_text(SCENARIO, encoding="utf-8")
+    runs = folder / "a", folder / "b"
+    for seed, out in enumerate(runs, start=1):
+        code, output = invoke(["run", str(file), "--seed", str(seed), "--out", str(out)])
+        assert code == 0, output
+    (folder / "sw.toml").write_text(
+        '[sweep]\nscenario = "s.toml"\n[sweep.grid]\n"cameras.north.count" = [1, 2]\n',
+        encoding="utf-8",
+    )
+    return runs
+
+
+#: Where ``compare --out`` must not write ("{a}": run A's folder, "{f}": a file), and what
+#: the one line says.
+COMPARE_OUT = {
+    "a table of a run": ("{a}/summary.parquet", "{a} holds results (manifest.json)"),
+    "a new file in a run": ("{a}/cmp.parquet", "{a} holds results (manifest.json)"),
+    "through a file": ("{f}/x.parquet", "cannot write results to {f}/x.parquet: {f} is a file"),
+    "another suffix": ("{a}.txt", "expected a file name ending in .parquet or .csv, got '.txt'"),
+}
+
+
+@pytest.mark.parametrize("case", COMPARE_OUT.values(), ids=COMPARE_OUT.keys())
+def test_compare_writes_its_table_only_where_it_harms_nothing(
+    case: tuple[str, str], two_runs: tuple[Path, Path]
+) -> None:
+    """``compare --out`` into a run folder replaced its summary table (the run then
+    unreadable: its tables no longer match its manifest), a path through a file was a
+    traceback, and a ``.txt`` name got Parquet bytes."""
+    a, b = two_runs
+    f = a.parent / "s.toml"
+    out, expected = (x.format(a=a, f=f) for x in case)
+    before = {p.name: p.read_bytes() for p in a.iterdir()}
+    code, output = invoke(["compare", str(a), str(b), "--out", out])
+    assert code == 2 and expected in output.strip().splitlines()[-1], output
+    assert {p.name: p.read_bytes() for p in a.iterdir()} == before
+    assert not Path(f"{a}.txt").exists()
+
+
+def test_print_sbatch_into_a_path_through_a_file_is_one_line(two_runs: tuple[Path, Path]) -> None:
+    """``sweep --print-sbatch`` prepares its folder: under a file it was a
+    ``NotADirectoryError`` (exit 1)."""
+    a, _ = two_runs
+    out = a / "summary.parquet" / "sweep"
+    code, output = invoke(["sweep", str(a.parent / "sw.toml"), "--print-sbatch", "--out", str(out)])
+    assert code == 2, output
+    assert output.strip().splitlines()[-1] == (
+        f"error: cannot write results to {out}: {a / 'summary.parquet'} is a file, not a folder"
+    )

@@ -178,6 +178,7 @@ def sweep(
             _print_points(sw, store, as_json)
             return
         if print_sbatch:
+            check_writable(out, out)
             _print_sbatch(sw, file, out, chunk, max_parallel, options)
             return
         check_writable(out, out)
@@ -472,7 +473,8 @@ def compare(
         access_links=access_links,
     )
     target = out_file or Path("results") / "compare" / f"{a.name}-vs-{b.name}.parquet"
-    written = write_table(df, target)
+    with reported_errors():  # a place that cannot take it: one line, exit 2
+        written = write_table(df, target)
     if as_json:
         click.echo(df.to_json(orient="records", indent=2))
         return

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from vidnet_sim.analysis.vary import MAX_REPLICATIONS
 from vidnet_sim.analysis.whatif import load_variants, run_whatifs
 from vidnet_sim.cli.analysis import _Bar, _cost_models, _duration
-from vidnet_sim.analysis.vary import MAX_REPLICATIONS
 from vidnet_sim.cli.output import IntRange, reported_errors, stdout_console
 from vidnet_sim.cli.run import confidence_option
 from vidnet_sim.errors import EXIT_PARTIAL
