@@ -202,3 +202,30 @@ def test_print_sbatch_into_a_path_through_a_file_is_one_line(two_runs: tuple[Pat
     assert output.strip().splitlines()[-1] == (
         f"error: cannot write results to {out}: {a / 'summary.parquet'} is a file, not a folder"
     )
+
+
+@pytest.mark.parametrize("damage", ["truncated table", "garbled manifest", "lost table"])
+def test_a_sweep_point_damaged_since_it_was_written_runs_again(
+    damage: str, two_runs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A point whose files were damaged after the sweep wrote them was counted done by
+    ``--status`` and skipped on resume, while ``compare`` refused the folder and said "run
+    it again": it is now missing, and resuming runs it again."""
+    sweep = two_runs[0].parent / "sw.toml"
+    out = tmp_path / "sweep"
+    code, output = invoke(["sweep", str(sweep), "--out", str(out), "--workers", "1"])
+    assert code == 0, output
+    point = min(p for p in out.iterdir() if not p.name.startswith("_"))
+    if damage == "truncated table":
+        table = point / "summary.parquet"
+        table.write_bytes(table.read_bytes()[:64])
+    elif damage == "garbled manifest":
+        (point / "manifest.json").write_text("{oops", encoding="utf-8")
+    else:
+        (point / "links.parquet").unlink()
+    code, output = invoke(["sweep", str(sweep), "--out", str(out), "--status"])
+    assert code == 0 and "  done     1" in output and "  missing  1" in output, output
+    code, output = invoke(["sweep", str(sweep), "--out", str(out), "--workers", "1"])
+    assert code == 0 and "1 computed, 1 already done" in output, output
+    code, output = invoke(["compare", str(out), str(out), "--out", str(tmp_path / "c.csv")])
+    assert code == 0, output

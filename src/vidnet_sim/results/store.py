@@ -427,6 +427,23 @@ def read_run(folder: Path) -> Results:
     raise AssertionError("unreachable")
 
 
+def run_intact(folder: Path) -> bool:
+    """Whether run ``folder`` has a manifest that reads as a JSON object and every file it
+    lists a SHA-256 for, with that hash: a file damaged, truncated or lost since the run
+    makes it not intact (a folder written before manifests held hashes is taken as is)."""
+    try:
+        manifest = read_json_object(folder / MANIFEST_FILE)
+    except VidnetError:
+        return False
+    hashes = manifest.get("sha256")
+    if not isinstance(hashes, dict):
+        return True
+    try:
+        return all(file_sha256(folder / str(name)) == h for name, h in hashes.items())
+    except OSError:
+        return False
+
+
 def _manifest_id(folder: Path) -> tuple[int, int] | None:
     try:
         st = os.stat(folder / MANIFEST_FILE)
