@@ -229,3 +229,18 @@ def test_a_sweep_point_damaged_since_it_was_written_runs_again(
     assert code == 0 and "1 computed, 1 already done" in output, output
     code, output = invoke(["compare", str(out), str(out), "--out", str(tmp_path / "c.csv")])
     assert code == 0, output
+
+
+def test_a_curve_is_not_written_over_a_run(two_runs: tuple[Path, Path]) -> None:
+    """``curve --out RUN`` replaced the run's manifest.json with the curve's: the run lost
+    its scenario, seed and hashes. Refused before anything runs (exit 2), the run intact."""
+    a, _ = two_runs
+    before = {p.name: p.read_bytes() for p in a.iterdir()}
+    args = [*CURVE[:1], str(a.parent / "s.toml"), *CURVE[2:], "--workers", "1", "--out", str(a)]
+    code, output = invoke(args)
+    assert code == 2, output
+    assert output.strip().splitlines()[-1] == (
+        f"error: cannot write the curve to {a}: it holds a run, whose manifest.json the "
+        "curve's would replace; name another folder"
+    )
+    assert {p.name: p.read_bytes() for p in a.iterdir()} == before
