@@ -451,14 +451,13 @@ def test_curve_with_failing_runs_is_partial_exit_4(
 ) -> None:
     """Runs that fail (here those with an I/P ratio of 1, made to fail: a value the scenario
     refuses is refused before anything runs) leave a partial curve of the others."""
-    real = runs_module.run_scenario
 
     def failing(sc: Any, **kwargs: Any) -> Any:
         if sc.cameras[0].ip_ratio == 1.0:
             raise ScenarioError("made to fail")
-        return real(sc, **kwargs)
+        return run(sc, **kwargs)  # what runs.run_scenario is
 
-    monkeypatch.setattr(runs_module, "run_scenario", failing)
+    monkeypatch.setattr("vidnet_sim.analysis.runs.run_scenario", failing)
     f = write_text(
         tmp_path / "cams.toml",
         CAMS.replace('phase = "aligned"', 'phase = "aligned"\nip_ratio = 5.0'),
