@@ -95,7 +95,7 @@ CASES = {
     "run out empty": (["run", "{f}", "--out", ""], 2,
                       "error: cannot write results to .: it is the current folder"),
     "run out parent": (["run", "{f}", "--out", ".."], 2,
-                       "error: cannot write results to ..: it is the current folder or holds it"),
+                       "cannot write results to ..: it holds cwd, s.toml, which are not"),
     "run out name too long": (["run", "{f}", "--out", f"{{t}}/{LONG}"], 2,
                               "File name too long; name a folder you may write to"),
     "curve out name too long": ([*CURVE, "--out", f"{{t}}/{LONG}/x"], 2,

@@ -296,8 +296,8 @@ def file_sha256(path: Path) -> str:
 
 def check_run_folder(folder: str | os.PathLike[str]) -> None:
     """Raise :class:`ResultsFolderError` unless a run may be written to ``folder``: it does
-    not exist yet, or is a folder holding only a run's files (or nothing), and it is
-    neither the current folder nor one that holds it (a run replaces its whole folder)."""
+    not exist yet, or is a folder holding only a run's files (or nothing), and it is not
+    the current folder (a run replaces its whole folder)."""
     folder = Path(folder)
     try:
         _check_run_folder(folder)
@@ -316,14 +316,6 @@ def _check_run_folder(folder: Path) -> None:
         return
     if not folder.is_dir():
         raise ResultsFolderError(f"cannot write results to {folder}: it is not a folder")
-    cwd = Path.cwd()
-    if folder.resolve() in (cwd, *cwd.parents):
-        raise ResultsFolderError(
-            f"cannot write results to {folder}: it is the current folder"
-            + ("" if folder.resolve() == cwd else " or holds it")
-            + ", and writing a run replaces the whole folder; name a new folder, e.g. "
-            "--out results/run1"
-        )
     others = sorted(
         n
         for n in os.listdir(folder)
@@ -336,6 +328,11 @@ def _check_run_folder(folder: Path) -> None:
             f"cannot write results to {folder}: it holds {shown}, which are not a run's "
             "results, and writing a run replaces the whole folder; name an empty or new "
             "folder (or a previous run's)"
+        )
+    if folder.resolve() == Path.cwd():  # (a folder holding it holds another folder)
+        raise ResultsFolderError(
+            f"cannot write results to {folder}: it is the current folder, and writing a run "
+            "replaces the whole folder; name a new folder, e.g. --out results/run1"
         )
 
 
