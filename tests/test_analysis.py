@@ -29,6 +29,7 @@ from vidnet_sim.analysis.estimates import (
 from vidnet_sim.analysis.vary import AnalysisInputError, make_vary, vary_values
 from vidnet_sim.cli.analysis import capacity as capacity_cmd
 from vidnet_sim.cli.analysis import curve as curve_cmd
+from vidnet_sim.errors import ScenarioError
 from vidnet_sim.fingerprint import MODEL_PACKAGES, engine_fingerprint
 from vidnet_sim.network.plan import build_plan, service_time_ps
 from vidnet_sim.runner import run
@@ -446,8 +447,17 @@ def test_curve_bad_ranges_exit_3(tmp_path: Path, write_text: Callable[[Path, str
 
 
 def test_curve_with_failing_runs_is_partial_exit_4(
-    tmp_path: Path, write_text: Callable[[Path, str], Path]
+    tmp_path: Path, write_text: Callable[[Path, str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Runs that fail (here those with an I/P ratio of 1, made to fail: a value the scenario
+    refuses is refused before anything runs) leave a partial curve of the others."""
+
+    def failing(sc: Any, **kwargs: Any) -> Any:
+        if sc.cameras[0].ip_ratio == 1.0:
+            raise ScenarioError("made to fail")
+        return run(sc, **kwargs)  # what runs.run_scenario is
+
+    monkeypatch.setattr("vidnet_sim.analysis.runs.run_scenario", failing)
     f = write_text(
         tmp_path / "cams.toml",
         CAMS.replace('phase = "aligned"', 'phase = "aligned"\nip_ratio = 5.0'),
@@ -460,7 +470,7 @@ def test_curve_with_failing_runs_is_partial_exit_4(
             "--vary",
             "cameras[0].ip_ratio",
             "--from",
-            "0",
+            "1",
             "--to",
             "10",
             "--steps",
@@ -477,8 +487,8 @@ def test_curve_with_failing_runs_is_partial_exit_4(
     assert r.exit_code == 4, r.output
     assert "PARTIAL" in r.output
     t = pd.read_parquet(out / "curve.parquet")
-    assert t["partial"].all() and set(t["x"]) == {5.0, 10.0}
-    assert json.loads((out / "manifest.json").read_text())["failures"][0]["x"] == 0.0
+    assert t["partial"].all() and set(t["x"]) == {5.5, 10.0}
+    assert json.loads((out / "manifest.json").read_text())["failures"][0]["x"] == 1.0
 
 
 def test_run_curve_library_api(tmp_path: Path, write_text: Callable[[Path, str], Path]) -> None:

@@ -40,6 +40,7 @@ from vidnet_sim.analysis.vary import (
     MAX_REPLICATIONS,
     AnalysisInputError,
     Vary,
+    check_value,
     load_raw,
     make_vary,
 )
@@ -318,6 +319,9 @@ def find_capacity(
     data, base_dir = load_raw(file)
     vary = make_vary(data, what)
     x0, xmax = _search_range(vary, start, maximum)
+    check_value(vary, data, base_dir, x0, "--start")
+    if maximum is not None:  # the default, 1024 × start, is searched only as far as it runs
+        check_value(vary, data, base_dir, xmax, "--max")
     cache = RunCache.for_job(
         data, base_dir, vary, cache_dir, duration_ps, on_run, executor, on_progress
     )
@@ -380,9 +384,13 @@ def _search_range(
     """The start value (default: the scenario's current one) and the maximum (default 1024 ×
     start) of the search."""
     x0 = vary.parse(start, "--start") if start is not None else vary.current
+    if not math.isfinite(x0):
+        raise AnalysisInputError(f"--start {start}: must be a finite number")
     if x0 < vary.minimum or (x0 <= 0):
         raise AnalysisInputError(f"--start {vary.label(x0)}: must be positive")
     xmax = vary.parse(maximum, "--max") if maximum is not None else x0 * 1024
+    if not math.isfinite(xmax):
+        raise AnalysisInputError(f"--max {maximum}: must be a finite number")
     if xmax < x0:
         raise AnalysisInputError(
             f"the search range is reversed: --max {vary.label(xmax)} is below the start "

@@ -29,6 +29,7 @@ from vidnet_sim.analysis.vary import (
     MAX_REPLICATIONS,
     AnalysisInputError,
     Vary,
+    check_value,
     load_raw,
     make_vary,
     vary_values,
@@ -36,6 +37,7 @@ from vidnet_sim.analysis.vary import (
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.execute import Executor, ProgressFn
 from vidnet_sim.network.plan import build_plan
+from vidnet_sim.results.store import ResultsFolderError, is_run
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import parse_scenario_dict
 
@@ -230,7 +232,14 @@ def run_curve(
         if cols
     }
     vary = make_vary(data, what)
+    if cache_dir is not None and is_run(Path(cache_dir)):
+        raise ResultsFolderError(
+            f"cannot write the curve to {cache_dir}: it holds a run, whose manifest.json the "
+            "curve's would replace; name another folder"
+        )
     values = vary_values(vary, vary.parse(start, "--from"), vary.parse(stop, "--to"), steps)
+    check_value(vary, data, base_dir, values[0], "--from")
+    check_value(vary, data, base_dir, values[-1], "--to")
     cache = RunCache.for_job(
         data, base_dir, vary, cache_dir, duration_ps, on_run, executor, on_progress
     )

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from vidnet_sim.errors import ScenarioError, VidnetError
-from vidnet_sim.scenario import load_scenario
+from vidnet_sim.scenario import load_scenario, parse_scenario_dict
 from vidnet_sim.scenario.model import UNITS_REQUIRED, CameraGroup
 from vidnet_sim.scenario.raw import did_you_mean
 from vidnet_sim.scenario.toml_file import read_toml
@@ -38,6 +38,7 @@ __all__ = [
     "MAX_STEPS",
     "AnalysisInputError",
     "Vary",
+    "check_value",
     "load_raw",
     "make_vary",
     "read_input_toml",
@@ -268,3 +269,20 @@ def vary_values(vary: Vary, start: float, stop: float, steps: int) -> list[float
         out = sorted({round(float(v)) for v in values})  # distinct whole values only
         return [float(v) for v in out]
     return [float(v) for v in values]
+
+
+def check_value(
+    vary: Vary, data: dict[str, Any], base_dir: Path | None, x: float, option: str
+) -> None:
+    """Raise :class:`AnalysisInputError` when the scenario ``data`` is invalid with the
+    variable at ``x`` (given by ``option``, e.g. ``--to``): its first problems, before
+    anything runs (else every run at ``x`` would fail)."""
+    try:
+        parse_scenario_dict(vary.apply(data, x), base_dir=base_dir)
+    except ScenarioError as exc:
+        shown = "; ".join(str(p) for p in exc.problems[:3])
+        more = len(exc.problems) - 3
+        raise AnalysisInputError(
+            f"{option} {vary.label(x)}: the scenario is invalid with --vary {vary.what} at "
+            f"{vary.label(x)}: {shown}" + (f" (and {more} more problems)" if more > 0 else "")
+        ) from None

@@ -375,11 +375,15 @@ def _last_year(table: pd.DataFrame) -> pd.DataFrame:
     "rate; see docs/analysis.md); default: the documented defaults.",
 )
 @click.option(
-    "--replications", type=int, default=3, show_default=True, help="Independent runs per design."
+    "--replications",
+    type=IntRange(1, MAX_REPLICATIONS),
+    default=3,
+    show_default=True,
+    help="Independent runs per design.",
 )
 @click.option(
     "--max-replications",
-    type=int,
+    type=IntRange(1, MAX_REPLICATIONS),
     default=10,
     show_default=True,
     help="Replications added while a confidence interval straddles a target.",

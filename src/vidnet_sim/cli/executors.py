@@ -127,12 +127,32 @@ class ExecutorOptions:
         return SerialExecutor() if n <= 1 else ProcessExecutor(n)
 
 
+#: Most local worker processes per CPU this process may use: each worker is a Python process
+#: holding the packet core (a few hundred MB); far more would exhaust the memory, not
+#: speed anything up.
+WORKERS_PER_CPU = 4
+
+
+def _workers(_ctx: click.Context, _param: click.Parameter, value: int | None) -> int | None:
+    """``--workers``, at most :data:`WORKERS_PER_CPU` per CPU this process may use."""
+    cpus = available_cpus()
+    if value is not None and value > WORKERS_PER_CPU * cpus:
+        raise click.BadParameter(
+            f"{value} is more than {WORKERS_PER_CPU} worker processes per CPU this process "
+            f"may use ({cpus} CPU{'s' if cpus != 1 else ''}: at most "
+            f"{WORKERS_PER_CPU * cpus}); for more, use --scheduler or --cluster"
+        )
+    return value
+
+
 _OPTIONS: tuple[Callable[[Any], Any], ...] = (
     click.option(
         "--workers",
         "-j",
         type=IntRange(min=1),
-        help="Local worker processes (default: all CPUs; 1 runs in this process).",
+        callback=_workers,
+        help="Local worker processes (default: all CPUs; 1 runs in this process; at most "
+        f"{WORKERS_PER_CPU} per CPU).",
     ),
     click.option(
         "--scheduler",

@@ -52,9 +52,18 @@ class IntRange(click.IntRange):
 
 class FloatRange(click.FloatRange):
     """:class:`click.FloatRange` named ``number`` in its messages: ``'x' is not a valid
-    number.``"""
+    number.``; ``nan`` is refused like a value out of the range (click lets it through:
+    every comparison with it is false)."""
 
     name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        rv = super().convert(value, param, ctx)
+        if rv != rv:
+            self.fail(
+                f"{value!r} is not a number in the range {self._describe_range()}.", param, ctx
+            )
+        return rv
 
 
 def _is_tty(stream: object) -> bool:

@@ -179,6 +179,7 @@ def sweep(
             _print_points(sw, store, as_json)
             return
         if print_sbatch:
+            writable(out)
             _print_sbatch(sw, file, out, chunk, max_parallel, options)
             return
         _run(
@@ -473,7 +474,8 @@ def compare(
     )
     target = out_file or Path("results") / "compare" / f"{a.name}-vs-{b.name}.parquet"
     writable(target.parent, target)
-    written = write_table(df, target)
+    with reported_errors():  # a place that cannot take it: one line, exit 2
+        written = write_table(df, target)
     if as_json:
         click.echo(df.to_json(orient="records", indent=2))
         return

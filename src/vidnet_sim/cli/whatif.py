@@ -10,10 +10,11 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from vidnet_sim.analysis.vary import MAX_REPLICATIONS
 from vidnet_sim.analysis.whatif import load_variants, run_whatifs
 from vidnet_sim.cli.analysis import _Bar, _cost_models, _duration
 from vidnet_sim.cli.executors import ExecutorOptions, executor_options
-from vidnet_sim.cli.output import note, reported_errors, stdout_console, writable
+from vidnet_sim.cli.output import IntRange, note, reported_errors, stdout_console, writable
 from vidnet_sim.cli.run import confidence_option
 from vidnet_sim.errors import EXIT_PARTIAL
 from vidnet_sim.results.store import to_jsonable
@@ -35,8 +36,10 @@ def _money(x: float) -> str:
     help="Cost model TOML (the whole bill, see docs/analysis.md); default: the documented "
     "defaults.",
 )
-@click.option("--replications", type=int, default=3, show_default=True)
-@click.option("--max-replications", type=int, default=10, show_default=True)
+@click.option("--replications", type=IntRange(1, MAX_REPLICATIONS), default=3, show_default=True)
+@click.option(
+    "--max-replications", type=IntRange(1, MAX_REPLICATIONS), default=10, show_default=True
+)
 @confidence_option
 @click.option("--duration", help="Override simulation.duration of every run.")
 @click.option(

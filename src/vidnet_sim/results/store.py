@@ -296,8 +296,22 @@ def file_sha256(path: Path) -> str:
 
 def check_run_folder(folder: str | os.PathLike[str]) -> None:
     """Raise :class:`ResultsFolderError` unless a run may be written to ``folder``: it does
-    not exist yet, or is a folder holding only a run's files (or nothing)."""
+    not exist yet, or is a folder holding only a run's files (or nothing), and it is not
+    the current folder (a run replaces its whole folder)."""
     folder = Path(folder)
+    try:
+        _check_run_folder(folder)
+    except OSError as exc:  # a name too long, a loop of links, a folder that cannot be read
+        raise _unusable(folder, exc) from None
+
+
+def _unusable(folder: Path, exc: OSError) -> ResultsFolderError:
+    return ResultsFolderError(
+        f"cannot write results to {folder}: {exc.strerror or exc}; name a folder you may write to"
+    )
+
+
+def _check_run_folder(folder: Path) -> None:
     if not (folder.exists() or folder.is_symlink()):
         return
     if not folder.is_dir():
@@ -315,6 +329,11 @@ def check_run_folder(folder: str | os.PathLike[str]) -> None:
             "results, and writing a run replaces the whole folder; name an empty or new "
             "folder (or a previous run's)"
         )
+    if folder.resolve() == Path.cwd():  # (a folder holding it holds another folder)
+        raise ResultsFolderError(
+            f"cannot write results to {folder}: it is the current folder, and writing a run "
+            "replaces the whole folder; name a new folder, e.g. --out results/run1"
+        )
 
 
 def check_writable(folder: str | os.PathLike[str], results: str | os.PathLike[str]) -> None:
@@ -325,8 +344,11 @@ def check_writable(folder: str | os.PathLike[str], results: str | os.PathLike[st
     is simulated, so that a read-only or mistyped place fails at once, not after the run."""
     folder = Path(folder)
     place = folder
-    while not (place.exists() or place.is_symlink()) and place.parent != place:
-        place = place.parent
+    try:
+        while not (place.exists() or place.is_symlink()) and place.parent != place:
+            place = place.parent
+    except OSError as exc:  # a name too long, a loop of links
+        raise _unusable(Path(results), exc) from None
     if not place.is_dir():
         raise ResultsFolderError(
             f"cannot write results to {results}: {place} is a file, not a folder"
@@ -400,6 +422,23 @@ def read_run(folder: Path) -> Results:
                     "was read, three times in a row; read it again when that writer is done"
                 ) from None
     raise AssertionError("unreachable")
+
+
+def run_intact(folder: Path) -> bool:
+    """Whether run ``folder`` has a manifest that reads as a JSON object and every file it
+    lists a SHA-256 for, with that hash: a file damaged, truncated or lost since the run
+    makes it not intact (a folder written before manifests held hashes is taken as is)."""
+    try:
+        manifest = read_json_object(folder / MANIFEST_FILE)
+    except VidnetError:
+        return False
+    hashes = manifest.get("sha256")
+    if not isinstance(hashes, dict):
+        return True
+    try:
+        return all(file_sha256(folder / str(name)) == h for name, h in hashes.items())
+    except OSError:
+        return False
 
 
 def _manifest_id(folder: Path) -> tuple[int, int] | None:

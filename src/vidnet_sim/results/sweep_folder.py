@@ -45,6 +45,7 @@ from vidnet_sim.results.store import (
     ResultsNotFoundError,
     read_json_object,
     read_run,
+    run_intact,
 )
 
 __all__ = [
@@ -98,6 +99,11 @@ class SweepFolder:
     def done_ids(self) -> set[str]:
         """Ids of the points whose run folder has its manifest."""
         return {d.name for d in self.point_dirs() if (d / MANIFEST_FILE).is_file()}
+
+    def intact_done_ids(self) -> set[str]:
+        """Ids of the done points whose run folder is intact (:func:`run_intact`): a point
+        whose files were damaged since is to be run again."""
+        return {pid for pid in self.done_ids() if run_intact(self.point_dir(pid))}
 
     def failed_ids(self) -> set[str]:
         """Ids of the points with a failure record (done points excluded)."""

@@ -29,7 +29,13 @@ import pandas as pd
 
 from vidnet_sim.results.atomic import atomic_write
 from vidnet_sim.results.schema import SCHEMAS
-from vidnet_sim.results.store import Results
+from vidnet_sim.results.store import (
+    MANIFEST_FILE,
+    Results,
+    ResultsFolderError,
+    check_writable,
+)
+from vidnet_sim.results.sweep_folder import SWEEP_FILE
 from vidnet_sim.sweep.plan import POINT_COLUMNS
 
 __all__ = [
@@ -245,8 +251,24 @@ def format_value(metric: str, value: float) -> str:
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a comparison to ``path`` (Parquet, or CSV by suffix), atomically."""
+    """Write a comparison to ``path`` (Parquet, or CSV by suffix), atomically.
+
+    Raises :class:`~vidnet_sim.results.store.ResultsFolderError` for another suffix, a
+    place that cannot be written, or a file in a run or sweep folder (whose files its
+    manifest lists: a comparison there would replace one of its tables)."""
     target = Path(path)
+    if target.suffix.lower() not in (".parquet", ".csv"):
+        raise ResultsFolderError(
+            f"cannot write the comparison to {target}: expected a file name ending in "
+            f".parquet or .csv, got {target.suffix or 'none'!r}"
+        )
+    check_writable(target.parent, target)
+    for marker in (MANIFEST_FILE, SWEEP_FILE):
+        if (target.parent / marker).is_file():
+            raise ResultsFolderError(
+                f"cannot write the comparison to {target}: {target.parent} holds results "
+                f"({marker}), which the comparison would change; name a file elsewhere"
+            )
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.suffix.lower() == ".csv":
         data: Any = df.to_csv(index=False).encode("utf-8")

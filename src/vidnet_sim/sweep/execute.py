@@ -154,11 +154,12 @@ def run_sweep(
 ) -> SweepReport:
     """Run the points of ``sweep`` (or just ``points``) that ``out_dir`` lacks.
 
-    Points whose run folder has its manifest are skipped; with ``skip_failed`` so are points with a
-    failure record. Unless ``check`` is false, the scenarios of the points to run are
-    validated first (a :class:`~vidnet_sim.errors.ScenarioError` before anything is
-    written). ``executor`` defaults to a :class:`ProcessExecutor` of ``workers`` processes
-    (all CPUs), or :class:`SerialExecutor` for one worker or one point.
+    Points whose run folder has its manifest and is intact are skipped; with
+    ``skip_failed`` so are points with a failure record. Unless ``check`` is false, the
+    scenarios of the points to run are validated first (a
+    :class:`~vidnet_sim.errors.ScenarioError` before anything is written). ``executor``
+    defaults to a :class:`ProcessExecutor` of ``workers`` processes (all CPUs), or
+    :class:`SerialExecutor` for one worker or one point.
     ``on_start(n_to_run, n_skipped, executor description)`` is called once before
     running. With ``update_meta`` false, ``_sweep.json`` is only written when missing
     (job-array tasks).
@@ -169,7 +170,7 @@ def run_sweep(
     store = SweepStore(out_dir)
     store.check(sweep)
     selected = list(sweep.points if points is None else points)
-    skip = store.done_ids()
+    skip = store.intact_done_ids()  # a point damaged since it was written runs again
     if skip_failed:
         skip |= store.failed_ids()
     todo = [p for p in selected if p.point_id not in skip]

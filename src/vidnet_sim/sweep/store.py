@@ -210,8 +210,9 @@ class SweepStore(SweepFolder):
         return removed
 
     def status(self, sweep: Sweep) -> SweepStatus:
-        """Done, failed and missing points of ``sweep`` in this folder."""
-        done = self.done_ids()
+        """Done, failed and missing points of ``sweep`` in this folder (a point whose files
+        were damaged since it was written is missing: it runs again)."""
+        done = self.intact_done_ids()
         failed = self.failed_ids()
         st = SweepStatus(total=len(sweep.points))
         listed = set()
