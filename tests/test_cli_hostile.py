@@ -25,30 +25,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from test_cli_messages import SCENARIO  # (the same two-camera scenario)
 from vidnet_sim.cli import main
 from vidnet_sim.execute import available_cpus
-
-SCENARIO = """
-name = "tiny"
-[simulation]
-duration = "200ms"
-[[nodes]]
-id = "edge"
-[[nodes]]
-id = "nvr"
-kind = "recorder"
-[[links]]
-a = "edge"
-b = "nvr"
-rate = "1Gbps"
-[[cameras]]
-name = "north"
-count = 2
-attach = "edge"
-destinations = ["nvr"]
-[sla.video]
-latency_p99 = "50ms"
-"""
 
 LONG = "y" * 300  # longer than a file name may be (255 bytes on Linux file systems)
 MANY = str(10**5)
