@@ -50,6 +50,16 @@ from vidnet_sim.scenario.toml_file import read_toml
 
 __all__ = ["capacity", "curve", "report", "size"]
 
+#: ``--max-replications`` of the searches that add runs while an interval straddles a
+#: target (capacity, size, whatif).
+max_replications_option = click.option(
+    "--max-replications",
+    type=IntRange(1, MAX_REPLICATIONS),
+    default=10,
+    show_default=True,
+    help="Replications added while a confidence interval straddles a target.",
+)
+
 
 def _duration(value: str | None) -> int | None:
     return time_option(value, "--duration")
@@ -225,13 +235,7 @@ def curve(
 @click.option("--start", help="First value tried (default: the scenario's).")
 @click.option("--max", "maximum", help="Largest value tried (default 1024 × start).")
 @click.option("--replications", type=IntRange(1, MAX_REPLICATIONS), default=3, show_default=True)
-@click.option(
-    "--max-replications",
-    type=IntRange(1, MAX_REPLICATIONS),
-    default=10,
-    show_default=True,
-    help="Replications added while a confidence interval straddles a target.",
-)
+@max_replications_option
 @confidence_option
 @click.option(
     "--tolerance",
@@ -381,13 +385,7 @@ def _last_year(table: pd.DataFrame) -> pd.DataFrame:
     show_default=True,
     help="Independent runs per design.",
 )
-@click.option(
-    "--max-replications",
-    type=IntRange(1, MAX_REPLICATIONS),
-    default=10,
-    show_default=True,
-    help="Replications added while a confidence interval straddles a target.",
-)
+@max_replications_option
 @confidence_option
 @click.option("--duration", help="Override simulation.duration of every run.")
 @click.option(

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from vidnet_sim.analysis.vary import MAX_REPLICATIONS
 from vidnet_sim.analysis.whatif import load_variants, run_whatifs
-from vidnet_sim.cli.analysis import _Bar, _cost_models, _duration
+from vidnet_sim.cli.analysis import _Bar, _cost_models, _duration, max_replications_option
 from vidnet_sim.cli.executors import ExecutorOptions, executor_options
 from vidnet_sim.cli.output import IntRange, note, reported_errors, stdout_console, writable
 from vidnet_sim.cli.run import confidence_option
@@ -37,9 +37,7 @@ def _money(x: float) -> str:
     "defaults.",
 )
 @click.option("--replications", type=IntRange(1, MAX_REPLICATIONS), default=3, show_default=True)
-@click.option(
-    "--max-replications", type=IntRange(1, MAX_REPLICATIONS), default=10, show_default=True
-)
+@max_replications_option
 @confidence_option
 @click.option("--duration", help="Override simulation.duration of every run.")
 @click.option(
