@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from vidnet_sim.analysis.frame_windows import chain_window_variance, window_frames, wire_frame
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.timeline.driver import scenario_actions
 from vidnet_sim.traffic.behaviour import MotionFrames, motion_frames, motion_share, night_levels
@@ -156,33 +157,6 @@ def _correlation_sum(n: int, decay: float) -> float:
     return float((n + 2.0 * np.sum((n - d) * np.exp(-decay * d))) / (n * n))
 
 
-@functools.lru_cache(maxsize=1024)
-def _window_frames(frames: float, gop: int) -> tuple[float, float, float, float, float]:
-    """How many frames ``N`` and I-frames ``N_I`` a window of ``frames`` frame periods
-    holds, over a uniform phase of the window in the GOP's cycle (random phase and GOP
-    offset): ``(E N, E N_I, Var N, Var N_I, Cov(N, N_I))``.
-
-    In frame periods, frame ``j`` is at ``j`` and an I-frame when ``j ≡ 0 (mod gop)``; a
-    window ``[x, x + frames)`` holds ``⌈x + frames⌉ − ⌈x⌉`` frames and ``⌈(x + frames)/g⌉
-    − ⌈x/g⌉`` I-frames, both constant between the breakpoints ``j`` and ``j − frames``
-    over ``x ∈ [0, g)``: exact, ``O(g)``. The I-frames of a window are then ``⌊n/g⌋`` or
-    one more, not a binomial count (a window of a whole GOP holds exactly one)."""
-    g = max(int(gop), 1)
-    w = round(float(frames), 9)
-    j = np.arange(g + 1, dtype=np.float64)
-    cuts = np.unique(np.concatenate([j, np.mod(j - w, g)]))
-    cuts = cuts[(cuts >= 0) & (cuts <= g)]
-    width = np.diff(cuts) / g
-    x = (cuts[:-1] + cuts[1:]) / 2
-    n = np.ceil(x + w) - np.ceil(x)
-    ni = np.ceil((x + w) / g) - np.ceil(x / g)
-    en, ei = float(width @ n), float(width @ ni)
-    vn = float(width @ (n - en) ** 2)
-    vi = float(width @ (ni - ei) ** 2)
-    cov = float(width @ ((n - en) * (ni - ei)))
-    return en, ei, vn, vi, cov
-
-
 def _camera_moments(
     t: SourceTable,
     s: int,
@@ -196,50 +170,75 @@ def _camera_moments(
     over ``τ`` (see :func:`source_rate_moments`), its frame sizes times ``sc`` (alarms) and
     ``level`` (day/night), in motion a share ``p_motion`` of the time; ``frames``: each
     state's GOP, P-frame mean and share of I-frames (:func:`motion_frames`)."""
-    hb = float(t.header_bytes[s])
     fps = float(t.fps_num[s]) / float(t.fps_den[s])
     r = float(t.ip_ratio[s])
-    mp = float(t.max_payload[s])
     tau = (timescale_ps / PS_PER_S) if timescale_ps else 1.0 / fps
     m_frames = max(tau * fps, 1e-12)
-    si2, sp2 = math.expm1(float(t.i_sigma[s]) ** 2), math.expm1(float(t.p_sigma[s]) ** 2)
+    si, sp = float(t.i_sigma[s]), float(t.p_sigma[s])
+    mp, hb = int(t.max_payload[s]), int(t.header_bytes[s])
 
-    def wire(x: float) -> float:
-        return x + hb * (x / mp + 0.5)
+    @dataclass(frozen=True)
+    class State:
+        """A motion state's frames: mean wire bytes (I, P) and their own variances, the
+        share of I-frames, and the window's variance were the state to hold throughout."""
 
-    def state(k: int, mult: float) -> tuple[float, float]:
-        """A frame's mean wire bytes in state ``k`` at the multiplier ``mult``, and the
-        variance of the wire bytes of a window of ``τ`` in that state: the frames' own
-        lognormal spread plus that of how many frames and I-frames the window holds
-        (:func:`_window_frames`)."""
+        i: float
+        p: float
+        i_var: float
+        p_var: float
+        h: float
+        window_var: float
+
+        @property
+        def mean(self) -> float:
+            return self.h * self.i + (1.0 - self.h) * self.p
+
+        @property
+        def noise(self) -> float:  # the frames' own variance, per frame
+            return self.h * self.i_var + (1.0 - self.h) * self.p_var
+
+    def state(k: int, mult: float) -> State:
+        """State ``k``'s frames at the multiplier ``mult``; the window's variance in it: the
+        frames' own spread plus that of how many frames and I-frames the window holds
+        (:func:`~vidnet_sim.analysis.frame_windows.window_frames`)."""
         gop = int(frames.gop[s, k])
         h = float(frames.i_share[s, k])
         p = float(frames.p_mean[s, k]) * sc * level * mult
-        wi, wp = wire(p * r), wire(p)
-        en, _, vn, vi, cov = _window_frames(m_frames, gop)
-        # restarted GOPs (a motion gop): more I-frames, each where a state begins
+        wi, vi_frame = wire_frame(p * r, si, mp, hb)
+        wp, vp_frame = wire_frame(p, sp, mp, hb)
+        en, _, vn, vi, cov = window_frames(m_frames, gop)
+        # restarted GOPs (a motion gop): more I-frames, as independent ones
         ei_h = en * h
         vi += max(en * (h * (1.0 - h) - (1.0 - 1.0 / gop) / gop), 0.0)
         d = wi - wp
-        var = ei_h * wi * wi * si2 + (en - ei_h) * wp * wp * sp2
+        var = ei_h * vi_frame + (en - ei_h) * vp_frame
         var += d * d * vi + wp * wp * vn + 2.0 * d * wp * cov
-        return h * wi + (1.0 - h) * wp, var
+        return State(wi, wp, vi_frame, vp_frame, h, var)
 
-    states = [(1.0, *state(0, 1.0))]  # (probability, mean frame, window variance)
-    if p_motion > 0:
-        states = [
-            (1.0 - p_motion, *state(0, 1.0)),
-            (p_motion, *state(1, float(t.motion_scale[s]))),
-        ]
-    ew = sum(w * e for w, e, _ in states)
-    mean = 8.0 * ew * fps
-    var = 64.0 * sum(w * v for w, _, v in states) / (tau * tau)
-    shared = 0.0
-    if p_motion > 0:
-        spread = sum(w * (e - ew) ** 2 for w, e, _ in states)  # Var(E[frame | state])
-        rho = _motion_correlation(m_frames, fps, float(t.mod_mean0_ps[s]), float(t.mod_mean1_ps[s]))
-        shared = 8.0 * fps * math.sqrt(spread * rho)
-    return mean, var, shared
+    if p_motion <= 0:
+        one = state(0, 1.0)
+        return 8.0 * one.mean * fps, 64.0 * one.window_var / (tau * tau), 0.0
+    states = (state(0, 1.0), state(1, float(t.motion_scale[s])))
+    w = (1.0 - p_motion, p_motion)
+    ew = w[0] * states[0].mean + w[1] * states[1].mean
+    spread = sum(wk * (st.mean - ew) ** 2 for wk, st in zip(w, states, strict=True))
+    rho = _motion_correlation(m_frames, fps, float(t.mod_mean0_ps[s]), float(t.mod_mean1_ps[s]))
+    shared = m_frames * m_frames * spread * rho  # the motion term, as if sojourns were long
+    gops = (int(frames.gop[s, 0]), int(frames.gop[s, 1]))
+    exact = chain_window_variance(
+        m_frames,
+        gops,
+        gops[0] != gops[1],
+        (float(frames.leave[s, 0]), float(frames.leave[s, 1])),
+        ((states[0].i, states[0].p), (states[1].i, states[1].p)),
+    )
+    if exact is None:  # a chain too long: each state's window, the motion term apart
+        total = w[0] * states[0].window_var + w[1] * states[1].window_var + shared
+    else:
+        total = exact + m_frames * (w[0] * states[0].noise + w[1] * states[1].noise)
+    shared = min(shared, total)
+    scale = 64.0 / (tau * tau)
+    return 8.0 * ew * fps, scale * (total - shared), math.sqrt(scale * shared)
 
 
 def _rate_parts(
@@ -318,10 +317,12 @@ def source_rate_moments(
     frame sizes are independent lognormal draws, but where its I-frames fall is not: a
     window of ``τ`` holds ``⌊n/g⌋`` or ``⌈n/g⌉`` of them (``n = τ fps`` frames, itself
     ``⌊n⌋`` or ``⌈n⌉``), their law taken exactly over the window's phase in the GOP
-    (:func:`_window_frames`; cameras' phases and GOP offsets independent and uniform, as
-    ``phase = "random"`` draws them). The mean number of packets per frame is approximated
-    by ``size / max_payload + 1/2``. ``scale`` multiplies camera frame sizes and Poisson
-    rates (alarms), default 1.
+    (:func:`~vidnet_sim.analysis.frame_windows.window_frames`; cameras' phases and GOP
+    offsets independent and uniform, as ``phase = "random"`` draws them). A frame's wire
+    bytes are its payload plus a header for each of its ``⌈size / max_payload⌉`` packets,
+    their mean and variance exact for the lognormal size
+    (:func:`~vidnet_sim.analysis.frame_windows.wire_frame`). ``scale`` multiplies camera
+    frame sizes and Poisson rates (alarms), default 1.
 
     Camera behaviour (``traffic/behaviour.py``):
 
@@ -332,16 +333,16 @@ def source_rate_moments(
       night is estimated at the night's level and one across dusk too (the busy level: a
       link sized for the day's mean would be overloaded all night). ``None``: the whole day.
     - *motion* multiplies the mean rate by ``1 + p (motion_scale − 1)``, ``p`` the share of
-      time in motion. The variance of the rate over ``τ`` is that of a two-state rate
-      (motion is a Markov process): the frames' own variance averaged over the states plus
-      ``Var(E[rate | state]) = (r_motion − r_idle)² p (1 − p)``, reduced by the correlation
-      of the state over the ``τ fps`` frames in ``τ`` (:func:`_motion_correlation`: 1 for
-      sojourns much longer than ``τ``, the usual case, ``≈ 1/(τ fps)`` for much shorter
-      ones). With a motion GOP each state uses its own GOP's frame sizes and the GOP
-      restarts, with an I-frame, at every change of state the frames see: each state's
-      share of I-frames is that of stays of geometric length (:func:`motion_frames`), in
-      the mean; in the variance those extra I-frames add as independent ones (exact for a
-      window of one frame).
+      time in motion, and more when a motion GOP restarts the GOP, with an I-frame, at every
+      change of state the frames see (each state's share of I-frames is that of stays of
+      geometric length, :func:`motion_frames`). The variance of the rate over ``τ`` is
+      exact for the chain of (state, place in the GOP) the frames read
+      (:func:`~vidnet_sim.analysis.frame_windows.chain_window_variance`) plus the frames'
+      own spread. Its *shared* part, which the streams of one camera add as one, is the
+      two-state rate's ``Var(E[rate | state])`` reduced by the correlation of the state
+      over the ``τ fps`` frames in ``τ`` (:func:`_motion_correlation`: 1 for sojourns much
+      longer than ``τ``, the usual case, ``≈ 1/(τ fps)`` for much shorter ones), at most
+      the whole.
 
     The returned variance is each source's own; :func:`estimate` adds the motion part of the
     streams of one camera on a link as one (they share its motion).

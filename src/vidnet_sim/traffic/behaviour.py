@@ -59,6 +59,7 @@ class MotionFrames:
     gop: I64  #: ``(n, 2)``: the GOP in force (motion's ``gop`` when shorter)
     p_mean: F64  #: ``(n, 2)``: the generator's P-frame mean for that GOP (bytes, scale 1)
     i_share: F64  #: ``(n, 2)``: the long-run share of I-frames among the state's frames
+    leave: F64  #: ``(n, 2)``: the probability that the next frame sees the other state
 
 
 def motion_frames(t: SourceTable) -> MotionFrames:
@@ -86,18 +87,20 @@ def motion_frames(t: SourceTable) -> MotionFrames:
     gf = gop.astype(np.float64)
     p_mean = pm[:, None] * (gf * (g - 1 + r)[:, None]) / (g[:, None] * (gf - 1 + r[:, None]))
     share = 1.0 / gf
-    if changes.any():
-        fps = np.asarray(t.fps_num, np.float64) / np.maximum(np.asarray(t.fps_den), 1)
-        m0 = np.asarray(t.mod_mean0_ps, np.float64)
-        m1 = np.asarray(t.mod_mean1_ps, np.float64)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            rho = np.exp(-(1.0 / m0 + 1.0 / m1) * 1e12 / fps)
-            p1 = m1 / (m0 + m1)
-            leave = np.stack([p1 * (1.0 - rho), (1.0 - p1) * (1.0 - rho)], axis=1)
-            stays = leave / -np.expm1(gf * np.log1p(-leave))
-        ok = changes[:, None] & (leave > 0) & np.isfinite(stays)
-        share = np.where(ok, stays, share)
-    return MotionFrames(gop.reshape(n, 2), p_mean.reshape(n, 2), share.reshape(n, 2))
+    fps = np.asarray(t.fps_num, np.float64) / np.maximum(np.asarray(t.fps_den), 1)
+    m0 = np.asarray(t.mod_mean0_ps, np.float64)
+    m1 = np.asarray(t.mod_mean1_ps, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rho = np.exp(-(1.0 / m0 + 1.0 / m1) * 1e12 / fps)
+        p1 = m1 / (m0 + m1)
+        leave = np.stack([p1 * (1.0 - rho), (1.0 - p1) * (1.0 - rho)], axis=1)
+        stays = leave / -np.expm1(gf * np.log1p(-leave))
+    leave = np.where(has[:, None] & np.isfinite(leave), leave, 0.0)
+    ok = changes[:, None] & (leave > 0) & np.isfinite(stays)
+    share = np.where(ok, stays, share)
+    return MotionFrames(
+        gop.reshape(n, 2), p_mean.reshape(n, 2), share.reshape(n, 2), leave.reshape(n, 2)
+    )
 
 
 def motion_mean_scales(t: SourceTable) -> F64:
