@@ -157,6 +157,27 @@ def _correlation_sum(n: int, decay: float) -> float:
     return float((n + 2.0 * np.sum((n - d) * np.exp(-decay * d))) / (n * n))
 
 
+@dataclass(frozen=True)
+class _State:
+    """A motion state's frames: mean wire bytes (I, P) and their own variances, the
+    share of I-frames, and the window's variance were the state to hold throughout."""
+
+    i: float
+    p: float
+    i_var: float
+    p_var: float
+    h: float
+    window_var: float
+
+    @property
+    def mean(self) -> float:
+        return self.h * self.i + (1.0 - self.h) * self.p
+
+    @property
+    def noise(self) -> float:  # the frames' own variance, per frame
+        return self.h * self.i_var + (1.0 - self.h) * self.p_var
+
+
 def _camera_moments(
     t: SourceTable,
     s: int,
@@ -177,27 +198,7 @@ def _camera_moments(
     si, sp = float(t.i_sigma[s]), float(t.p_sigma[s])
     mp, hb = int(t.max_payload[s]), int(t.header_bytes[s])
 
-    @dataclass(frozen=True)
-    class State:
-        """A motion state's frames: mean wire bytes (I, P) and their own variances, the
-        share of I-frames, and the window's variance were the state to hold throughout."""
-
-        i: float
-        p: float
-        i_var: float
-        p_var: float
-        h: float
-        window_var: float
-
-        @property
-        def mean(self) -> float:
-            return self.h * self.i + (1.0 - self.h) * self.p
-
-        @property
-        def noise(self) -> float:  # the frames' own variance, per frame
-            return self.h * self.i_var + (1.0 - self.h) * self.p_var
-
-    def state(k: int, mult: float) -> State:
+    def state(k: int, mult: float) -> _State:
         """State ``k``'s frames at the multiplier ``mult``; the window's variance in it: the
         frames' own spread plus that of how many frames and I-frames the window holds
         (:func:`~vidnet_sim.analysis.frame_windows.window_frames`)."""
@@ -213,7 +214,7 @@ def _camera_moments(
         d = wi - wp
         var = ei_h * vi_frame + (en - ei_h) * vp_frame
         var += d * d * vi + wp * wp * vn + 2.0 * d * wp * cov
-        return State(wi, wp, vi_frame, vp_frame, h, var)
+        return _State(wi, wp, vi_frame, vp_frame, h, var)
 
     if p_motion <= 0:
         one = state(0, 1.0)
