@@ -10,7 +10,9 @@ Three estimates, each labelled by the method it uses (``docs/analysis.md``):
 ``gaussian-equivalent-capacity``
     Statistical multiplexing (Guérin et al. 1991): a link needs ``C = m + α′σ`` with ``m``
     the summed mean rates, ``σ²`` the summed variances of the sources' rates over a time
-    scale ``τ`` (one frame period by default) and ``α′ = √(−2 ln ε − ln 2π)``; motion adds
+    scale ``τ`` (one frame period by default; a window of several frames holds a
+    deterministic pattern of I-frames, counted exactly over its phase) and
+    ``α′ = √(−2 ln ε − ln 2π)``; motion adds
     the variance of a two-state rate, and what moves together on a link (copies of one
     source, the streams of one camera) adds as one (:func:`_link_moments`). Otherwise
     assumes independent sources (random GOP phases); aligned cameras break it.
@@ -38,9 +40,10 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from vidnet_sim.analysis.frame_windows import chain_window_variance, window_frames, wire_frame
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.timeline.driver import scenario_actions
-from vidnet_sim.traffic.behaviour import motion_share, night_levels
+from vidnet_sim.traffic.behaviour import MotionFrames, motion_frames, motion_share, night_levels
 from vidnet_sim.traffic.generate import DAY_PS, G_T, G_WIRE, generate
 from vidnet_sim.traffic.rows import (
     BEH_MOTION,
@@ -154,54 +157,89 @@ def _correlation_sum(n: int, decay: float) -> float:
     return float((n + 2.0 * np.sum((n - d) * np.exp(-decay * d))) / (n * n))
 
 
+@dataclass(frozen=True)
+class _State:
+    """A motion state's frames: mean wire bytes (I, P) and their own variances, the
+    share of I-frames, and the window's variance were the state to hold throughout."""
+
+    i: float
+    p: float
+    i_var: float
+    p_var: float
+    h: float
+    window_var: float
+
+    @property
+    def mean(self) -> float:
+        return self.h * self.i + (1.0 - self.h) * self.p
+
+    @property
+    def noise(self) -> float:  # the frames' own variance, per frame
+        return self.h * self.i_var + (1.0 - self.h) * self.p_var
+
+
 def _camera_moments(
-    t: SourceTable, s: int, sc: float, level: float, p_motion: float, timescale_ps: int | None
+    t: SourceTable,
+    s: int,
+    sc: float,
+    level: float,
+    p_motion: float,
+    timescale_ps: int | None,
+    frames: MotionFrames,
 ) -> tuple[float, float, float]:
     """A camera's ``(mean, independent variance, shared standard deviation)`` of its rate
     over ``τ`` (see :func:`source_rate_moments`), its frame sizes times ``sc`` (alarms) and
-    ``level`` (day/night), in motion a share ``p_motion`` of the time."""
-    hb = float(t.header_bytes[s])
+    ``level`` (day/night), in motion a share ``p_motion`` of the time; ``frames``: each
+    state's GOP, P-frame mean and share of I-frames (:func:`motion_frames`)."""
     fps = float(t.fps_num[s]) / float(t.fps_den[s])
-    g = int(t.gop[s])
     r = float(t.ip_ratio[s])
-    mp = float(t.max_payload[s])
     tau = (timescale_ps / PS_PER_S) if timescale_ps else 1.0 / fps
     m_frames = max(tau * fps, 1e-12)
+    si, sp = float(t.i_sigma[s]), float(t.p_sigma[s])
+    mp, hb = int(t.max_payload[s]), int(t.header_bytes[s])
 
-    def wire(x: float) -> float:
-        return x + hb * (x / mp + 0.5)
+    def state(k: int, mult: float) -> _State:
+        """State ``k``'s frames at the multiplier ``mult``; the window's variance in it: the
+        frames' own spread plus that of how many frames and I-frames the window holds
+        (:func:`~vidnet_sim.analysis.frame_windows.window_frames`)."""
+        gop = int(frames.gop[s, k])
+        h = float(frames.i_share[s, k])
+        p = float(frames.p_mean[s, k]) * sc * level * mult
+        wi, vi_frame = wire_frame(p * r, si, mp, hb)
+        wp, vp_frame = wire_frame(p, sp, mp, hb)
+        en, _, vn, vi, cov = window_frames(m_frames, gop)
+        # restarted GOPs (a motion gop): more I-frames, as independent ones
+        ei_h = en * h
+        vi += max(en * (h * (1.0 - h) - (1.0 - 1.0 / gop) / gop), 0.0)
+        d = wi - wp
+        var = ei_h * vi_frame + (en - ei_h) * vp_frame
+        var += d * d * vi + wp * wp * vn + 2.0 * d * wp * cov
+        return _State(wi, wp, vi_frame, vp_frame, h, var)
 
-    def frames(mult: float, gop: int) -> tuple[float, float]:
-        """Mean and second moment of a frame's wire bytes in a GOP of ``gop`` frames (the
-        generator's P-frame mean for a changed GOP) at the multiplier ``mult``."""
-        p = float(t.p_mean_bytes[s]) * (gop * (g - 1 + r)) / (g * (gop - 1 + r))
-        p *= sc * level * mult
-        i = p * r
-        ew = (wire(i) + (gop - 1) * wire(p)) / gop
-        e2 = (
-            wire(i) ** 2 * math.exp(float(t.i_sigma[s]) ** 2)
-            + (gop - 1) * wire(p) ** 2 * math.exp(float(t.p_sigma[s]) ** 2)
-        ) / gop
-        return ew, e2
-
-    states = [(1.0, 1.0, g)]  # (probability, multiplier, GOP)
-    if p_motion > 0:
-        gm = int(t.motion_gop[s])
-        states = [
-            (1.0 - p_motion, 1.0, g),
-            (p_motion, float(t.motion_scale[s]), gm if 0 < gm < g else g),
-        ]
-    moments = [(w, *frames(mult, gop)) for w, mult, gop in states]
-    ew = sum(w * e for w, e, _ in moments)
-    within = sum(w * max(e2 - e * e, 0.0) for w, e, e2 in moments)
-    mean = 8.0 * ew * fps
-    var = 64.0 * m_frames * within / (tau * tau)
-    shared = 0.0
-    if p_motion > 0:
-        spread = sum(w * (e - ew) ** 2 for w, e, _ in moments)  # Var(E[frame | state])
-        rho = _motion_correlation(m_frames, fps, float(t.mod_mean0_ps[s]), float(t.mod_mean1_ps[s]))
-        shared = 8.0 * fps * math.sqrt(spread * rho)
-    return mean, var, shared
+    if p_motion <= 0:
+        one = state(0, 1.0)
+        return 8.0 * one.mean * fps, 64.0 * one.window_var / (tau * tau), 0.0
+    states = (state(0, 1.0), state(1, float(t.motion_scale[s])))
+    w = (1.0 - p_motion, p_motion)
+    ew = w[0] * states[0].mean + w[1] * states[1].mean
+    spread = sum(wk * (st.mean - ew) ** 2 for wk, st in zip(w, states, strict=True))
+    rho = _motion_correlation(m_frames, fps, float(t.mod_mean0_ps[s]), float(t.mod_mean1_ps[s]))
+    shared = m_frames * m_frames * spread * rho  # the motion term, as if sojourns were long
+    gops = (int(frames.gop[s, 0]), int(frames.gop[s, 1]))
+    exact = chain_window_variance(
+        m_frames,
+        gops,
+        gops[0] != gops[1],
+        (float(frames.leave[s, 0]), float(frames.leave[s, 1])),
+        ((states[0].i, states[0].p), (states[1].i, states[1].p)),
+    )
+    if exact is None:  # a chain too long: each state's window, the motion term apart
+        total = w[0] * states[0].window_var + w[1] * states[1].window_var + shared
+    else:
+        total = exact + m_frames * (w[0] * states[0].noise + w[1] * states[1].noise)
+    shared = min(shared, total)
+    scale = 64.0 / (tau * tau)
+    return 8.0 * ew * fps, scale * (total - shared), math.sqrt(scale * shared)
 
 
 def _rate_parts(
@@ -216,6 +254,7 @@ def _rate_parts(
     sc = np.ones(n) if scale is None else np.asarray(scale, np.float64)
     level = _night_level(t, duration_ps)
     in_motion = motion_share(t)
+    frames = motion_frames(t)
     mean = np.zeros(n)
     var = np.zeros(n)
     shared = np.zeros(n)
@@ -224,7 +263,7 @@ def _rate_parts(
         kind = int(t.kind[s])
         if kind == KIND_CAMERA:
             mean[s], var[s], shared[s] = _camera_moments(
-                t, s, sc[s], level[s], float(in_motion[s]), timescale_ps
+                t, s, sc[s], level[s], float(in_motion[s]), timescale_ps, frames
             )
         elif kind == KIND_CBR:
             mean[s] = 8.0 * (float(t.size_a[s]) + hb) * PS_PER_S / float(t.interval_ps[s])
@@ -275,9 +314,15 @@ def source_rate_moments(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean wire rate (bit/s) of each source and the variance of its rate over ``τ``.
 
-    ``τ`` defaults to each camera's frame period (40 ms for generic sources). Camera frames
-    are treated as independent draws (I with probability 1/gop); the mean number of packets
-    per frame is approximated by ``size / max_payload + 1/2``. ``scale`` multiplies camera
+    ``τ`` defaults to each camera's frame period (40 ms for generic sources). A camera's
+    frame sizes are independent lognormal draws, but where its I-frames fall is not: a
+    window of ``τ`` holds ``⌊n/g⌋`` or ``⌈n/g⌉`` of them (``n = τ fps`` frames, itself
+    ``⌊n⌋`` or ``⌈n⌉``), their law taken exactly over the window's phase in the GOP
+    (:func:`~vidnet_sim.analysis.frame_windows.window_frames`; cameras' phases and GOP
+    offsets independent and uniform, as ``phase = "random"`` draws them). A frame's wire
+    bytes are its payload plus a header for each of its ``⌈size / max_payload⌉`` packets,
+    their mean and variance exact for the lognormal size
+    (:func:`~vidnet_sim.analysis.frame_windows.wire_frame`). ``scale`` multiplies camera
     frame sizes and Poisson rates (alarms), default 1.
 
     Camera behaviour (``traffic/behaviour.py``):
@@ -289,14 +334,16 @@ def source_rate_moments(
       night is estimated at the night's level and one across dusk too (the busy level: a
       link sized for the day's mean would be overloaded all night). ``None``: the whole day.
     - *motion* multiplies the mean rate by ``1 + p (motion_scale − 1)``, ``p`` the share of
-      time in motion. The variance of the rate over ``τ`` is that of a two-state rate
-      (motion is a Markov process): the frames' own variance averaged over the states plus
-      ``Var(E[rate | state]) = (r_motion − r_idle)² p (1 − p)``, reduced by the correlation
-      of the state over the ``τ fps`` frames in ``τ`` (:func:`_motion_correlation`: 1 for
-      sojourns much longer than ``τ``, the usual case, ``≈ 1/(τ fps)`` for much shorter
-      ones). With a motion GOP each state uses its own GOP's frame sizes; the I-frame a
-      change of GOP forces is left out (one extra I-frame per change of state, sojourns of
-      seconds to minutes).
+      time in motion, and more when a motion GOP restarts the GOP, with an I-frame, at every
+      change of state the frames see (each state's share of I-frames is that of stays of
+      geometric length, :func:`motion_frames`). The variance of the rate over ``τ`` is
+      exact for the chain of (state, place in the GOP) the frames read
+      (:func:`~vidnet_sim.analysis.frame_windows.chain_window_variance`) plus the frames'
+      own spread. Its *shared* part, which the streams of one camera add as one, is the
+      two-state rate's ``Var(E[rate | state])`` reduced by the correlation of the state
+      over the ``τ fps`` frames in ``τ`` (:func:`_motion_correlation`: 1 for sojourns much
+      longer than ``τ``, the usual case, ``≈ 1/(τ fps)`` for much shorter ones), at most
+      the whole.
 
     The returned variance is each source's own; :func:`estimate` adds the motion part of the
     streams of one camera on a link as one (they share its motion).
@@ -363,10 +410,16 @@ class _Alarms:
 
 
 def _alarms(scenario: Scenario, plan: NetworkPlan) -> _Alarms:
+    """The alarms' changes that take effect during the run ``[0, duration)``: one at or
+    after its end sends nothing (an alarm starting before the end and ending after it
+    counts its start only)."""
     scale = np.ones(len(plan.sources))
     changes = np.zeros(len(plan.sources), np.int64)
     gops: dict[int, set[int]] = {}
+    end = scenario.simulation.duration
     for act in scenario_actions(scenario, plan):
+        if act.t_ps >= end:
+            continue
         idx = np.asarray(act.sources, np.int64)
         if act.scale is not None:
             scale[idx] = np.maximum(scale[idx], act.scale)
@@ -453,18 +506,22 @@ def _trace_curves(plan: NetworkPlan, scenario: Scenario, alarms: _Alarms) -> Arr
     rate = np.zeros(n)
     pmax = np.zeros(n)
     pmin = np.zeros(n)
-    notes: list[str] = []
+    notes = _Notes(plan)
     for s in range(n):
         if int(t.kind[s]) == KIND_POISSON and scale[s] != 1.0:
-            notes.append(
-                f"{t.names[s]}: a Poisson source under an alarm; its realised "
-                "trace at scale 1 is not a superset, so no bound is given"
+            notes.add(
+                s,
+                "Poisson sources",
+                "Poisson arrivals under an alarm: the realised trace at scale 1 is not a "
+                "superset, so no bound is given",
             )
             burst[s] = math.inf
         elif int(t.kind[s]) == KIND_CAMERA and alarms.gop_changes[s]:
-            notes.append(
-                f"{t.names[s]}: an alarm changes its GOP, which the trace does not "
-                "reproduce, so no bound is given"
+            notes.add(
+                s,
+                "cameras",
+                "an alarm changes the GOP, which the trace does not reproduce, so no bound "
+                "is given",
             )
             burst[s] = math.inf
     end = scenario.simulation.duration
@@ -479,7 +536,7 @@ def _trace_curves(plan: NetworkPlan, scenario: Scenario, alarms: _Alarms) -> Arr
             burst[s] = _bucket_from_trace(rows[:, 0], rows[:, 1], rate[s])
         pmax[s] = float(rows[:, 1].max())
         pmin[s] = float(rows[:, 1].min())
-    return ArrivalCurves(burst, rate, pmax, pmin, "trace", notes)
+    return ArrivalCurves(burst, rate, pmax, pmin, "trace", notes.lines())
 
 
 #: One source's model arrival curve: ``(burst, rate, largest packet, smallest packet)``.
@@ -500,7 +557,7 @@ def _model_curves(
     rate = np.zeros(n)
     pmax = np.zeros(n)
     pmin = np.zeros(n)
-    notes: list[str] = []
+    notes = _Notes(plan)
     poisson_mean: np.ndarray | None = None
     z = float(norm.ppf(quantile))
     for s in range(n):
@@ -515,11 +572,15 @@ def _model_curves(
             gops = _camera_gops(t, s, alarms.gops.get(s, set()))
             curve = _camera_curve(t, s, peak, z, gops, int(alarms.gop_changes[s]))
             if float(t.i_sigma[s]) > 0 or float(t.p_sigma[s]) > 0:
-                notes.append(f"{t.names[s]}: VBR frame sizes capped at their {quantile:g} quantile")
+                notes.add(
+                    s, "VBR cameras", f"VBR frame sizes capped at their {quantile:g} quantile"
+                )
             if gops.any_frame:
-                notes.append(
-                    f"{t.names[s]}: motion changes its GOP at any frame (a new GOP, an "
-                    "I-frame), so every frame is bounded as an I-frame"
+                notes.add(
+                    s,
+                    "cameras",
+                    "motion changes the GOP at any frame (a new GOP, an I-frame), so every "
+                    "frame is bounded as an I-frame",
                 )
         elif kind in (KIND_CBR, KIND_ONOFF):  # on/off: never more than its CBR peak
             w = float(t.size_a[s]) + float(t.header_bytes[s])
@@ -531,9 +592,43 @@ def _model_curves(
                 poisson_mean = _rate_parts(plan, scale=scale).mean
             curve = _poisson_curve(t, s, float(poisson_mean[s]))
             what = "Poisson bursts" if kind == KIND_BURST else "Poisson arrivals"
-            notes.append(f"{t.names[s]}: {what} have no deterministic burst bound")
+            notes.add(s, "sources", f"{what} have no deterministic burst bound")
         burst[s], rate[s], pmax[s], pmin[s] = curve
-    return ArrivalCurves(burst, rate, pmax, pmin, mode, notes)
+    return ArrivalCurves(burst, rate, pmax, pmin, mode, notes.lines())
+
+
+class _Notes:
+    """Notes about sources, one line per message however many sources it concerns: the
+    source's name when one, else how many and of which groups (a city's thousand VBR
+    cameras make one line, not a thousand)."""
+
+    #: groups named in a note before "and N more"
+    SHOWN = 3
+
+    def __init__(self, plan: NetworkPlan) -> None:
+        self._plan = plan
+        self._sources: dict[tuple[str, str], list[int]] = {}
+
+    def add(self, s: int, what: str, message: str) -> None:
+        """Note ``message`` about source ``s``, one of the sources called ``what`` (plural,
+        e.g. ``"VBR cameras"``)."""
+        self._sources.setdefault((what, message), []).append(s)
+
+    def lines(self) -> list[str]:
+        """One line per message, in the order first noted."""
+        t = self._plan.sources
+        out = []
+        for (what, message), sources in self._sources.items():
+            if len(sources) == 1:
+                out.append(f"{t.names[sources[0]]}: {message}")
+                continue
+            groups = list(dict.fromkeys(self._plan.group_names[int(t.group[s])] for s in sources))
+            named = ", ".join(groups[: self.SHOWN])
+            if len(groups) > self.SHOWN:
+                named += f" and {len(groups) - self.SHOWN} more"
+            of = "group" if len(groups) == 1 else f"{len(groups)} groups"
+            out.append(f"{len(sources)} {what} ({of}: {named}): {message}")
+        return out
 
 
 @dataclass(frozen=True)

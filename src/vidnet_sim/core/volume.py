@@ -260,11 +260,16 @@ def feeder_runs(plan: NetworkPlan) -> npt.NDArray[np.float64]:
     return np.asarray(np.bincount(pairs // span, minlength=n), np.float64)
 
 
-def peak_scales(n: int, changes: Iterable[ScaleChange]) -> npt.NDArray[np.float64]:
-    """Each of ``n`` sources' largest bitrate scale under the alarms ``changes`` (at least 1)."""
+def peak_scales(
+    n: int, changes: Iterable[ScaleChange], duration_ps: int | None = None
+) -> npt.NDArray[np.float64]:
+    """Each of ``n`` sources' largest bitrate scale under the alarms ``changes`` (at least 1)
+    that take effect in a run of ``duration_ps`` (one at or after its end sends nothing;
+    every change when ``None``)."""
     peak = np.ones(n)
-    for _t, sources, scale in changes:
-        peak[sources] = np.maximum(peak[sources], scale)
+    for t, sources, scale in changes:
+        if duration_ps is None or t < duration_ps:
+            peak[sources] = np.maximum(peak[sources], scale)
     return peak
 
 
@@ -300,7 +305,7 @@ def _in_window(
     window = min(window_ps, duration_ps)
     share = window / duration_ps if duration_ps > 0 else 1.0
     burst = burst_packets(plan) * _copies(plan)
-    peak = peak_scales(len(per_source), changes)
+    peak = peak_scales(len(per_source), changes, duration_ps)
     return np.asarray((per_source * share + np.where(per_source > 0, burst, 0.0)) * peak)
 
 

@@ -7,8 +7,9 @@ The generator (``traffic/generate.py``) multiplies a camera's mean frame sizes b
 estimates (``analysis/estimates.py``) need of that:
 
 - motion: the long-run share of time in motion ``p = mean_1 / (mean_0 + mean_1)`` (the
-  process starts in its stationary law, so ``p`` holds from its origin), hence the mean
-  multiplier ``1 + p (motion_scale − 1)``;
+  process starts in its stationary law, so ``p`` holds from its origin), the share of
+  I-frames among the frames of each state (a motion ``gop`` restarts the GOP, with an
+  I-frame, at every change of state the frames see), hence the mean multiplier;
 - day/night: a deterministic level by time of day; over a span of simulation time its mean
   (the night's share of the span) and the levels the span reaches (day, night or both).
 
@@ -27,7 +28,9 @@ from vidnet_sim.traffic.rows import BEH_DAY_NIGHT, BEH_MOTION
 from vidnet_sim.traffic.sources import SourceTable
 
 __all__ = [
+    "MotionFrames",
     "NightLevels",
+    "motion_frames",
     "motion_mean_scales",
     "motion_share",
     "night_levels",
@@ -49,11 +52,74 @@ def motion_share(t: SourceTable) -> F64:
     return np.asarray(np.where(has, p, 0.0), np.float64)
 
 
+@dataclass(frozen=True)
+class MotionFrames:
+    """A camera's frames in each state of its motion process (index 0 idle, 1 in motion)."""
+
+    gop: I64  #: ``(n, 2)``: the GOP in force (motion's ``gop`` when shorter)
+    p_mean: F64  #: ``(n, 2)``: the generator's P-frame mean for that GOP (bytes, scale 1)
+    i_share: F64  #: ``(n, 2)``: the long-run share of I-frames among the state's frames
+    leave: F64  #: ``(n, 2)``: the probability that the next frame sees the other state
+
+
+def motion_frames(t: SourceTable) -> MotionFrames:
+    """Each camera's GOP, P-frame mean and share of I-frames idle and in motion.
+
+    Without a motion ``gop`` shorter than the stream's both states keep the stream's GOP
+    (one I-frame every ``g`` frames: share ``1/g``). With one (``g' < g``) every change of
+    state that the frames see starts a new GOP with an I-frame (``traffic/generate.py``).
+    The state read at frames ``1/fps`` apart is a Markov chain (exponential sojourns):
+    it leaves state ``i`` at a frame with probability ``q_i = p_j (1 − ρ)``, ``p_j`` the
+    other state's share of time and ``ρ = exp(−(1/mean_0 + 1/mean_1)/fps)``, so a stay
+    holds ``L ~ Geometric(q_i)`` frames and ``E⌈L/G⌉ = 1/(1 − (1 − q_i)^G)`` I-frames: the
+    share ``q_i / (1 − (1 − q_i)^G)`` (``1/G`` for stays much longer than a GOP, 1 when
+    the state changes at nearly every frame). Exact in the long run (the first stay starts
+    at the camera's GOP offset instead)."""
+    n = len(t)
+    g = np.maximum(np.asarray(t.gop, np.int64), 1)
+    r = np.asarray(t.ip_ratio, np.float64)
+    pm = np.asarray(t.p_mean_bytes, np.float64)
+    has = (np.asarray(t.beh_flags) & BEH_MOTION) != 0
+    gm = np.asarray(t.motion_gop, np.int64)
+    changes = has & (gm > 0) & (gm < g)
+    gop = np.stack([g, np.where(changes, gm, g)], axis=1)
+    # the generator's P-frame mean over a GOP of g' frames (the stream's bitrate kept)
+    gf = gop.astype(np.float64)
+    p_mean = pm[:, None] * (gf * (g - 1 + r)[:, None]) / (g[:, None] * (gf - 1 + r[:, None]))
+    share = 1.0 / gf
+    fps = np.asarray(t.fps_num, np.float64) / np.maximum(np.asarray(t.fps_den), 1)
+    m0 = np.asarray(t.mod_mean0_ps, np.float64)
+    m1 = np.asarray(t.mod_mean1_ps, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        rho = np.exp(-(1.0 / m0 + 1.0 / m1) * 1e12 / fps)
+        p1 = m1 / (m0 + m1)
+        leave = np.stack([p1 * (1.0 - rho), (1.0 - p1) * (1.0 - rho)], axis=1)
+        stays = leave / -np.expm1(gf * np.log1p(-leave))
+    leave = np.where(has[:, None] & np.isfinite(leave), leave, 0.0)
+    ok = changes[:, None] & (leave > 0) & np.isfinite(stays)
+    share = np.where(ok, stays, share)
+    return MotionFrames(
+        gop.reshape(n, 2), p_mean.reshape(n, 2), share.reshape(n, 2), leave.reshape(n, 2)
+    )
+
+
 def motion_mean_scales(t: SourceTable) -> F64:
-    """Each source's mean bitrate multiplier from motion: ``1 + p (motion_scale − 1)``,
-    ``p`` its share of time in motion (:func:`motion_share`); 1 without motion."""
+    """Each source's mean bitrate multiplier from motion: ``Σ_i w_i s_i f_i / f``, ``w`` the
+    share of time in each state (:func:`motion_share`), ``s`` its bitrate scale, ``f_i``
+    the mean frame of its GOP, P-frame mean and I-frame share (:func:`motion_frames`) and
+    ``f`` the stream's mean frame: ``1 + p (motion_scale − 1)`` unless a motion ``gop``
+    restarts GOPs often enough to count; 1 without motion."""
     p = motion_share(t)
-    return np.asarray(1.0 + p * (np.asarray(t.motion_scale, np.float64) - 1.0), np.float64)
+    frames = motion_frames(t)
+    r = np.asarray(t.ip_ratio, np.float64)[:, None]
+    mean_frame = frames.p_mean * (1.0 + frames.i_share * (r - 1.0))
+    g = np.maximum(np.asarray(t.gop, np.float64), 1.0)
+    base = np.asarray(t.p_mean_bytes, np.float64) * (g - 1.0 + r[:, 0]) / g
+    scale = np.asarray(t.motion_scale, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(base[:, None] > 0, mean_frame / base[:, None], 1.0)
+    mixed = (1.0 - p) * ratio[:, 0] + p * scale * ratio[:, 1]
+    return np.asarray(np.where(p > 0, mixed, 1.0), np.float64)
 
 
 def _night_before(clock_ps: I64, day_ps: I64, night_ps: I64) -> I64:

@@ -1,0 +1,161 @@
+"""What a window of ``τ`` holds of one camera's frames: exact moments for the Gaussian
+estimate (``analysis/estimates.py``).
+
+Three pieces, each exact for the generator's model (``traffic/generate.py``):
+
+- :func:`wire_frame`: a frame's wire bytes (lognormal payload, one header per packet);
+- :func:`window_frames`: how many frames and I-frames a window holds over its phase in
+  the GOP (cameras' phases and GOP offsets independent and uniform);
+- :func:`chain_window_variance`: the variance of a window's mean frame sizes for a camera
+  with motion, from the Markov chain of (motion state, place in the GOP) read at frames.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+__all__ = [
+    "MOST_CHAIN_STEPS",
+    "MOST_PACKETS",
+    "chain_window_variance",
+    "window_frames",
+    "wire_frame",
+]
+
+
+#: Most packets a frame's law is summed over; a wider law gets the approximation below.
+MOST_PACKETS = 200_000
+
+
+@functools.lru_cache(maxsize=4096)
+def wire_frame(mean: float, sigma: float, mp: int, hb: int) -> tuple[float, float]:
+    """Mean and variance of a frame's wire bytes ``W = X + hb ⌈X/mp⌉``: ``X`` the
+    generator's size ``max(1, round(Y))``, ``Y = mean · exp(σZ − σ²/2)`` lognormal, cut into
+    ``⌈X/mp⌉`` packets of one header each (``traffic/generate.py``).
+
+    ``σ = 0``: exact. Otherwise ``E N = Σ_{k≥0} P(X > k mp)``, ``E N² = Σ (2k+1) P(X > k
+    mp)`` and ``E[XN] = Σ E[X; X > k mp]``, with ``P(X > y) = P(Y ≥ y + ½)`` and the
+    lognormal's partial mean ``E[Y; Y ≥ y] = mean Φ̄((ln(y/mean) − σ²/2)/σ)``, summed to
+    ``P < 10⁻¹⁶`` (``X``'s own moments taken as ``Y``'s: the rounding moves them by less than
+    a byte). Beyond :data:`MOST_PACKETS` terms: ``E N ≈ E X/mp + ½``."""
+    if sigma <= 0:
+        x = max(1, math.floor(mean + 0.5))
+        return float(x + hb * -(-x // mp)), 0.0
+    from scipy.special import ndtr
+
+    ex, ex2 = mean, mean * mean * math.exp(sigma * sigma)
+    top = mean * math.exp(8.3 * sigma - 0.5 * sigma * sigma)  # P(Y > top) < 1e-16
+    terms = int(top // mp) + 2
+    if terms > MOST_PACKETS:
+        en = ex / mp + 0.5
+        return ex + hb * en, (1.0 + hb / mp) ** 2 * (ex2 - ex * ex)
+    k = np.arange(terms, dtype=np.float64)
+    y = np.maximum(k * mp + 0.5, 1e-300)
+    z = np.log(y / mean) / sigma
+    above = np.where(k == 0, 1.0, ndtr(-(z + 0.5 * sigma)))  # P(X > k mp)
+    part = np.where(k == 0, mean, mean * ndtr(-(z - 0.5 * sigma)))  # E[X; X > k mp]
+    en, en2 = float(above.sum()), float(((2.0 * k + 1.0) * above).sum())
+    exn = float(part.sum())
+    ew = ex + hb * en
+    return ew, max(ex2 + 2.0 * hb * exn + hb * hb * en2 - ew * ew, 0.0)
+
+
+@functools.lru_cache(maxsize=1024)
+def window_frames(frames: float, gop: int) -> tuple[float, float, float, float, float]:
+    """How many frames ``N`` and I-frames ``N_I`` a window of ``frames`` frame periods
+    holds, over a uniform phase of the window in the GOP's cycle (random phase and GOP
+    offset): ``(E N, E N_I, Var N, Var N_I, Cov(N, N_I))``.
+
+    In frame periods, frame ``j`` is at ``j`` and an I-frame when ``j ≡ 0 (mod gop)``; a
+    window ``[x, x + frames)`` holds ``⌈x + frames⌉ − ⌈x⌉`` frames and ``⌈(x + frames)/g⌉
+    − ⌈x/g⌉`` I-frames, both constant between the breakpoints ``j`` and ``j − frames``
+    over ``x ∈ [0, g)``: exact, ``O(g)``. The I-frames of a window are then ``⌊n/g⌋`` or
+    one more, not a binomial count (a window of a whole GOP holds exactly one)."""
+    g = max(int(gop), 1)
+    w = round(float(frames), 9)
+    j = np.arange(g + 1, dtype=np.float64)
+    cuts = np.unique(np.concatenate([j, np.mod(j - w, g)]))
+    cuts = cuts[(cuts >= 0) & (cuts <= g)]
+    width = np.diff(cuts) / g
+    x = (cuts[:-1] + cuts[1:]) / 2
+    n = np.ceil(x + w) - np.ceil(x)
+    ni = np.ceil((x + w) / g) - np.ceil(x / g)
+    en, ei = float(width @ n), float(width @ ni)
+    vn = float(width @ (n - en) ** 2)
+    vi = float(width @ (ni - ei) ** 2)
+    cov = float(width @ ((n - en) * (ni - ei)))
+    return en, ei, vn, vi, cov
+
+
+#: Largest ``states × frames`` :func:`chain_window_variance` computes (a fraction of a
+#: second); beyond it the caller falls back to one state at a time.
+MOST_CHAIN_STEPS = 20_000_000
+
+
+@functools.lru_cache(maxsize=1024)
+def chain_window_variance(
+    frames: float,
+    gops: tuple[int, int],
+    restart: bool,
+    leave: tuple[float, float],
+    sizes: tuple[tuple[float, float], tuple[float, float]],
+) -> float | None:
+    """Variance of the summed mean frame sizes of a window of ``frames`` frame periods of a
+    camera with motion (the frames' own spread about their means excluded).
+
+    The frames read the motion state: a Markov chain leaving state ``i`` at a frame with
+    probability ``leave[i]`` (exponential sojourns). With the place in the GOP it makes a
+    chain on ``(state i, position j)``, ``j < gops[i]``: the next frame moves to ``j + 1``
+    (mod the GOP) in the same state, or on a change of state to position 0 when
+    ``restart`` (a motion ``gop`` restarts the GOP with an I-frame) and to ``j + 1``
+    otherwise (one GOP for both states). A frame's mean size is ``sizes[i][0]`` at position
+    0 (an I-frame) and ``sizes[i][1]`` elsewhere. In its stationary law (the state's share
+    of time; the position uniform, or geometric from the last change with ``restart``) the
+    sum of ``n`` consecutive frames has variance ``n γ₀ + 2 Σ_{d<n} (n − d) γ_d``, ``γ_d``
+    the autocovariance at lag ``d`` (``P^d`` applied ``d`` times). The window holds
+    ``⌊frames⌋`` or ``⌈frames⌉`` frames (its phase, independent of the chain): the two are
+    mixed. ``None`` when ``states × frames`` exceeds :data:`MOST_CHAIN_STEPS`.
+    """
+    g = [max(int(x), 1) for x in gops]
+    if not restart:
+        g = [max(g), max(g)]
+    w = round(float(frames), 9)
+    lo = math.floor(w)
+    hi = lo + (1 if w > lo else 0)
+    if (g[0] + g[1]) * max(hi, 1) > MOST_CHAIN_STEPS:
+        return None
+    q = [min(max(float(x), 0.0), 1.0) for x in leave]
+    p1 = q[0] / (q[0] + q[1]) if q[0] + q[1] > 0 else 0.0
+    share = (1.0 - p1, p1)
+    pi, f = [], []
+    for i in (0, 1):
+        j = np.arange(g[i], dtype=np.float64)
+        if restart and q[i] > 0:  # the frames since the last change: geometric
+            law = q[i] * (1.0 - q[i]) ** j / -math.expm1(g[i] * math.log1p(-q[i]))
+        else:
+            law = np.full(g[i], 1.0 / g[i])
+        pi.append(share[i] * law)
+        f.append(np.where(j == 0, sizes[i][0], sizes[i][1]))
+    mu = float(pi[0] @ f[0] + pi[1] @ f[1])
+    u = [f[0] - mu, f[1] - mu]
+    centred = [pi[0] * u[0], pi[1] * u[1]]
+    gamma = [float(centred[0] @ u[0] + centred[1] @ u[1])]
+    for _ in range(1, hi):
+        nxt = [np.roll(u[0], -1), np.roll(u[1], -1)]  # the same state, one place on
+        # a change of state: to the other's first place (restart) or its next one
+        reset = [np.full(g[0], u[1][0]), np.full(g[1], u[0][0])]
+        other = reset if restart else [nxt[1], nxt[0]]
+        u = [(1.0 - q[i]) * nxt[i] + q[i] * other[i] for i in (0, 1)]
+        gamma.append(float(centred[0] @ u[0] + centred[1] @ u[1]))
+
+    def var_sum(n: int) -> float:
+        d = np.arange(1, n, dtype=np.float64)
+        return n * gamma[0] + 2.0 * float(np.dot(n - d, gamma[1:n])) if n > 0 else 0.0
+
+    frac = w - lo
+    mixed = [(1.0 - frac, lo), (frac, hi)] if hi > lo else [(1.0, lo)]
+    second = sum(pw * (var_sum(n) + (n * mu) ** 2) for pw, n in mixed)
+    return max(second - (w * mu) ** 2, 0.0)
