@@ -459,6 +459,39 @@ def test_size_with_the_whole_bill_moves_a_link_no_sla_class_crosses(
     assert reason["reason"] == "cost" and why in reason["text"]
 
 
+def test_a_design_the_catalogue_cannot_build_is_never_judged_nor_returned(
+    tmp_path: Path,
+) -> None:
+    """The catalogue's only switch has 100 Mbit/s ports: no node can end a 1 Gbit/s link.
+    Verdicts feasible only with agg-core at 1 Gbit/s: no design the cost model can build
+    meets the SLA. The sizing stops in year 1 saying so (the class, the largest tier tried
+    on each link, why faster cannot be built) and judges no design it cannot build; it once
+    returned the 1 Gbit/s design, which the bill then refused with a pricing error."""
+    f = write(tmp_path / "grow.toml", GROW)
+    costs = COSTS.replace('ports = { "100Mbps" = 8, "1Gbps" = 2 }', 'ports = { "100Mbps" = 10 }')
+    model = load_bill_model(write(tmp_path / "c.toml", costs))
+    judged: list[dict[str, int]] = []
+
+    def judge(year: int, rates: dict[str, int]) -> Verdict:
+        judged.append(dict(rates))
+        return fake_verdict(rates["agg-core"] == G1)
+
+    with pytest.raises(SizingStoppedError) as err:
+        size_network(f, bill=model, judge=judge, vendor_check=False)
+    assert err.value.kind == "infeasible" and err.value.result.years == []
+    msg = str(err.value)
+    assert msg.startswith("the SLA cannot be met in year 1 with what the cost model can build")
+    assert "data latency_max" in msg  # the stub's class and metric
+    assert "agg-core at 100 Mbit/s, uplink at 100 Mbit/s: the largest tiers tried" in msg
+    assert "node 'agg': no stack of up to 16" in msg
+    assert judged and all(G1 not in r.values() for r in judged)
+    # a feasible design it can build is found as before
+    res = size_network(
+        f, bill=model, judge=lambda y, r: fake_verdict(r["agg-core"] == M100), vendor_check=False
+    )
+    assert [y.rates["agg-core"] for y in res.years] == [M100, M100] and res.bill is not None
+
+
 @pytest.mark.parametrize("seed", range(25))
 def test_size_with_the_whole_bill_equals_exhaustive_enumeration(seed: int, tmp_path: Path) -> None:
     """The search ordered by the whole bill's net present cost (its per-link and per-node

@@ -47,7 +47,8 @@ M10, M100, G1 = 10**7, 10**8, 10**9
 @st.composite
 def instances(draw: st.DrawFn) -> tuple[list[YearSpace], Callable[[int, Levels], bool], bool]:
     """1-3 years of 1-4 links and 1-4 tiers: small integer prices in no order (ties and a
-    slower tier dearer than a faster one), random floors, held links and a group, a link
+    slower tier dearer than a faster one; some infinite: tiers that cannot be built), random
+    floors, held links and a group, a link
     added in a later year; verdicts feasible on a random set of tier vectors; and whether
     the cost is a whole-design function (a discount when two links share a tier) instead
     of the sum of prices."""
@@ -56,9 +57,10 @@ def instances(draw: st.DrawFn) -> tuple[list[YearSpace], Callable[[int, Levels],
     n_years = draw(st.integers(1, 3))
     ids = [f"l{i}" for i in range(n)]
     late = {ids[-1]: draw(st.integers(1, n_years))} if n > 1 else {}
-    upgrade = {
-        x: draw(st.lists(st.integers(0, 5), min_size=n_tiers, max_size=n_tiers)) for x in ids
-    }
+    # a price of inf: a tier the cost model cannot build on that link (with the whole bill,
+    # no catalogue switch serves its ends at that rate)
+    price_law = st.one_of(st.integers(0, 5).map(float), st.just(math.inf))
+    upgrade = {x: draw(st.lists(price_law, min_size=n_tiers, max_size=n_tiers)) for x in ids}
     build = {x: draw(st.integers(0, 3)) for x in ids}
     whole = draw(st.booleans())
     spaces = []
@@ -67,8 +69,8 @@ def instances(draw: st.DrawFn) -> tuple[list[YearSpace], Callable[[int, Levels],
 
         def price(i: int, lv: int, p: int | None, yids: list[str] = yids) -> float:
             if p is None:
-                return float(upgrade[yids[i]][lv] + build[yids[i]])
-            return 0.0 if lv == p else float(upgrade[yids[i]][lv])
+                return upgrade[yids[i]][lv] + build[yids[i]]
+            return 0.0 if lv == p else upgrade[yids[i]][lv]
 
         m = len(yids)
         floor = draw(st.lists(st.integers(0, n_tiers - 1), min_size=m, max_size=m))
@@ -108,9 +110,11 @@ def test_search_year_equals_brute_force_with_ties_and_prices_in_no_order(
     case: tuple[list[YearSpace], Callable[[int, Levels], bool], bool], budget: int | None
 ) -> None:
     """Every year (from the search's own choice the year before): the design returned is
-    feasible; called optimal, it costs the least over every feasible design; its lower
-    bound never exceeds that least cost; exhausted only when nothing is feasible; every
-    design judged once; the same answer again on a second run (ties broken the same way)."""
+    feasible and can be built (a finite cost: a design of infinite cost is never judged nor
+    returned, it once was when nothing cheaper was feasible); called optimal, it costs the
+    least over every feasible design; its lower bound never exceeds that least cost;
+    exhausted only when nothing is feasible; every design judged once; the same answer
+    again on a second run (ties broken the same way)."""
     spaces, ok, _ = case
     prev: dict[str, int] = {}
     for y, space in enumerate(spaces):
@@ -120,13 +124,18 @@ def test_search_year_equals_brute_force_with_ties_and_prices_in_no_order(
         assert len(set(log)) == len(log)
         again = search_year(space, p, judge_of(ok, y, []), budget or 10**6)
         assert (again.levels, again.cost, again.optimal) == (res.levels, res.cost, res.optimal)
-        feas = [cost(space, p, d) for d in designs(space, p) if ok(y, d)]
+        every = designs(space, p)
+        assert all(math.isfinite(cost(space, p, d)) for d in log)
+        feas = [c for c in (cost(space, p, d) for d in every if ok(y, d)) if math.isfinite(c)]
         if res.levels is None:
             assert not res.optimal
             if budget is None or res.exhausted:
                 assert not feas
+            if not any(math.isinf(cost(space, p, d)) for d in every):
+                assert res.unbuildable == 0
             break
-        assert ok(y, res.levels) and res.levels in designs(space, p)
+        assert math.isfinite(res.cost)
+        assert ok(y, res.levels) and res.levels in every
         assert math.isclose(res.cost, cost(space, p, res.levels))
         best = min(feas)
         if res.proven:

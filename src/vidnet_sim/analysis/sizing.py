@@ -834,11 +834,41 @@ def _check_propagation(ctx: _Context, yr: _Year) -> None:
                 )
 
 
-def _no_design(ctx: _Context, yr: _Year, outcome: YearOutcome, floor: list[int]) -> str:
+def _unbuilt_why(
+    ctx: _Context, yr: _Year, bill: BillModel | None, designs: list[YearDesign]
+) -> Callable[[tuple[int, ...]], str]:
+    """Why the cost model cannot build a design of year ``yr`` (its pricing error), the
+    years before being ``designs``."""
+
+    def why(levels: tuple[int, ...]) -> str:
+        if bill is None or yr.scenario is None:
+            return "the cost model has no price for it"
+        try:
+            price_plan([*designs, YearDesign(yr.year, yr.scenario, _rates(ctx, yr, levels))], bill)
+        except AnalysisInputError as exc:
+            return str(exc)
+        return "the cost model has no price for it"
+
+    return why
+
+
+def _no_design(
+    ctx: _Context,
+    yr: _Year,
+    outcome: YearOutcome,
+    floor: list[int],
+    unbuilt_why: Callable[[tuple[int, ...]], str] | None = None,
+) -> str:
     """Why no design was found: the fastest design's worst failure (class, metric, value,
     target, the link on its path), whether every design was judged and whether the tiers
     bought before (above the mean-load ``floor``) left out designs (the verdicts are not
-    monotone: a slower link can meet an SLA the faster one misses)."""
+    monotone: a slower link can meet an SLA the faster one misses). When the designs the
+    cost model can build all fail and others it cannot build (``outcome.unbuildable``),
+    says so: the fastest design judged, the largest tier tried on each link held below
+    the fastest tier, and why the faster ones cannot be built (``unbuilt_why``)."""
+    fastest_judged = any(t.note == "fastest tiers" for t in outcome.trials)
+    if outcome.unbuildable and outcome.exhausted and not fastest_judged:
+        return _no_buildable_design(ctx, yr, outcome, unbuilt_why)
     fastest = [t for t in outcome.trials if t.note == "fastest tiers"] or outcome.trials[-1:]
     n = len(outcome.trials)
     _, causes = fastest[0].judgement.detail
@@ -873,6 +903,44 @@ def _no_design(ctx: _Context, yr: _Year, outcome: YearOutcome, floor: list[int])
         f"every link at the fastest tier ({rate}); none of the {n} designs judged "
         f"(--max-designs {ctx.max_designs}) meets every SLA; raise --max-designs, add a "
         "faster tier to the cost table, or change the network"
+    )
+
+
+def _no_buildable_design(
+    ctx: _Context,
+    yr: _Year,
+    outcome: YearOutcome,
+    unbuilt_why: Callable[[tuple[int, ...]], str] | None,
+) -> str:
+    """Every design the cost model can build was judged infeasible; the others cannot be
+    built (see :func:`_no_design`)."""
+    top = len(ctx.tiers) - 1
+    n = len(outcome.trials)
+    if not outcome.trials:  # not even the floor design can be built
+        floor = outcome.floor
+        why = unbuilt_why(floor) if unbuilt_why else "the cost model has no price for it"
+        return (
+            f"the SLA cannot be met in year {yr.year} with what the cost model can build: "
+            f"no design at or above the mean-load bounds can be built ({why}); add to the "
+            "cost model's catalogue, or change the network"
+        )
+    fastest = max(outcome.trials, key=lambda t: (sum(t.levels), t.levels))
+    _, causes = fastest.judgement.detail
+    cause = _cause_text(causes[0]) if causes else "a target is missed"
+    held = [
+        f"{lid} at {_show_rate(ctx.tiers[lv])}"
+        for lid, lv in zip(yr.ids, fastest.levels, strict=True)
+        if lv < top
+    ]
+    tried = f" ({', '.join(held)}: the largest tiers tried)" if held else ""
+    faster = tuple(top for _ in fastest.levels)
+    why = unbuilt_why(faster) if unbuilt_why else "the cost model has no price for it"
+    before = " and the tiers of the year before" if any(p is not None for p in yr.prev) else ""
+    return (
+        f"the SLA cannot be met in year {yr.year} with what the cost model can build: "
+        f"{cause} in the fastest design it can build{tried}; every one of the {n} designs "
+        f"it can build at or above the mean-load bounds{before} was judged, and the faster "
+        f"ones cannot be built: {why}"
     )
 
 
@@ -1209,7 +1277,9 @@ def size_network(
             ctx.ahead.clear()
             ctx.caches.clear()
             if outcome.levels is None:
-                raise _InfeasibleError(_no_design(ctx, yr, outcome, floor))
+                raise _InfeasibleError(
+                    _no_design(ctx, yr, outcome, floor, _unbuilt_why(ctx, yr, bill, designs))
+                )
             levels = outcome.levels
             trials = [_trial(ctx, yr, t) for t in outcome.trials]
             optimal = outcome.optimal
