@@ -21,13 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from test_bill_sizing import COSTS as BILL_COSTS
 from test_bill_sizing import GROW as BILL_GROW
 from test_bill_sizing import assert_size_is_exhaustive
-from test_sizing import TWO, WIDE
+from test_sizing import RING, SPANS, TWO, WIDE
 from test_sizing_search import Levels, cost, designs, fake_verdict, floors
 from vidnet_sim.analysis.bill import YearDesign, load_bill_model, plan_npc
 from vidnet_sim.analysis.capacity import Verdict, _judge, sla_columns
@@ -338,11 +338,17 @@ GROWING_IDS = ["a-b", "b-c"]
 
 
 def horizon_brute_force(
-    text: str, model: CostModel, ok: Callable[[int, dict[str, int]], bool], years: list[int]
+    text: str,
+    model: CostModel,
+    ok: Callable[[int, dict[str, int]], bool],
+    years: list[int],
+    ids: list[str] | None = None,
 ) -> float:
     """The least total CAPEX over every plan: a tier vector per year, no link ever down a
     tier, each year's design at or above that year's mean-load floors and feasible for
-    ``ok`` (infinite: no plan is)."""
+    ``ok`` (infinite: no plan is). ``ids``: the links, the same every year (default
+    GROWING's)."""
+    ids = ids or GROWING_IDS
     raw = tomllib.loads(text)
     tiers = model.tiers
     best = math.inf
@@ -353,12 +359,12 @@ def horizon_brute_force(
             best = min(best, paid)
             return
         fl = floors(raw, years[k], tiers)
-        for d in itertools.product(range(len(tiers)), repeat=len(GROWING_IDS)):
+        for d in itertools.product(range(len(tiers)), repeat=len(ids)):
             if any(x < f for x, f in zip(d, fl, strict=True)):
                 continue
             if prev is not None and any(x < p for x, p in zip(d, prev, strict=True)):
                 continue
-            if not ok(years[k], {x: tiers[lv] for x, lv in zip(GROWING_IDS, d, strict=True)}):
+            if not ok(years[k], {x: tiers[lv] for x, lv in zip(ids, d, strict=True)}):
                 continue
             cost = sum(
                 model.upgrade_cost(tiers[x])
@@ -737,3 +743,163 @@ def test_real_simulations_over_the_years_equal_brute_force_over_every_plan(
     least = horizon_brute_force(text, model, ok, [1, 2, 3])
     assert over.total_capex == least < by_year.total_capex
     assert not all(memo.values())  # the target binds: some designs above the floors fail
+
+
+# --------------------------------------------------------------------------- N-1
+# the protected ring of test_sizing (r3-r0 blocked; cases: the failures of r0-r1 and r1-r2,
+# the spans that carry traffic), growing in year 2 (10 Mbit/s more from r2): 324 plans
+RING_GROWING = (
+    RING
+    + """
+[[growth]]
+year = 2
+[[growth.sources]]
+name = "z"
+kind = "cbr"
+at = "r2"
+destinations = ["r0"]
+size = "1172B"
+rate = "10Mbps"
+class = "video"
+"""
+)
+RING_CASES = ["r0-r1", "r1-r2"]
+
+
+@st.composite
+def ring_verdicts(draw: st.DrawFn) -> Callable[[int, dict[str, int], str | None], bool]:
+    """Verdicts per (year, case) on the ring: either a threshold per (case, link) (the case
+    meets its SLA when every link is at least at its tier) or a random set of tier vectors
+    per case, in no order; the normal case and each failure case drawn apart."""
+    tiers = [M10, M100, G1]
+    cases: list[str | None] = [None, *RING_CASES]
+    if draw(st.booleans()):
+        need = {
+            (y, c): {x: tiers[draw(st.integers(0, 2))] for x in SPANS}
+            for y in (1, 2)
+            for c in cases
+        }
+
+        def ok(year: int, rates: dict[str, int], case: str | None) -> bool:
+            return all(rates[x] >= t for x, t in need[(year, case)].items())
+
+        return ok
+    salt = draw(st.integers(0, 2**32))
+    share = draw(st.sampled_from([1, 2, 3]))
+
+    def ok_set(year: int, rates: dict[str, int], case: str | None) -> bool:
+        key = repr((salt, year, case, sorted(rates.items()))).encode()
+        return hashlib.sha256(key).digest()[0] % share == 0
+
+    return ok_set
+
+
+def n1_judge(
+    ok: Callable[[int, dict[str, int], str | None], bool], asked: list[tuple[int, str | None]]
+) -> Callable[..., Verdict]:
+    """``size_network(judge=...)`` from per-case verdicts: (year, rates) for the normal
+    case, (year, rates, failed link) for each failure case."""
+
+    def judge(year: int, rates: dict[str, int], failed: str | None = None) -> Verdict:
+        asked.append((year, failed))
+        return fake_verdict(ok(year, {x: rates[x] for x in SPANS}, failed))
+
+    return judge
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ring_verdicts(),
+    st.lists(st.integers(0, 20), min_size=3, max_size=3),
+    st.integers(0, 5),
+    st.booleans(),
+)
+def test_n_minus_1_sizing_equals_brute_force_over_every_failure_case(
+    ok: Callable[[int, dict[str, int], str | None], bool],
+    optics: list[int],
+    port: int,
+    over_the_years: bool,
+) -> None:
+    """Under N-1 a design is feasible when its normal case and every failure case are
+    (stub verdicts per case). Year by year, each year's design is feasible in every case and
+    costs the least of the designs feasible in every case (brute force over every tier
+    vector above the floors and the year before); over the years, the plan's total is the
+    least over every plan feasible in every case of every year. The verdict function was
+    once asked of the normal case only: the designs returned could fail a fibre cut."""
+    import tempfile
+
+    model = CostModel(
+        port=float(port), optics=dict(zip([M10, M100, G1], map(float, optics), strict=True))
+    )
+
+    def every_case(year: int, rates: dict[str, int]) -> bool:
+        return all(ok(year, rates, c) for c in [None, *RING_CASES])
+
+    asked: list[tuple[int, str | None]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "ring.toml"
+        f.write_text(RING_GROWING, encoding="utf-8")
+        try:
+            res = size_network(
+                f,
+                model,
+                judge=n1_judge(ok, asked),
+                vendor_check=False,
+                survive="single-link",
+                over_the_years=over_the_years,
+            )
+        except SizingStoppedError as exc:
+            res = exc.result
+    assert {c for _, c in asked} <= {None, *RING_CASES}
+    event(f"{len(res.years)} years sized, {len(asked)} verdicts")
+    for y in res.years:
+        assert every_case(y.year, y.rates)
+        assert [c["case"] for c in y.cases] == ["normal"] + [f"failure of {x}" for x in RING_CASES]
+        assert all(c["ok"] for c in y.cases)
+    if over_the_years:
+        least = horizon_brute_force(RING_GROWING, model, every_case, [1, 2], SPANS)
+        if res.stopped is not None:  # the plans were all compared: none is feasible
+            assert math.isinf(least) and res.plan_search["complete"]
+        else:
+            assert res.plan_search["over_the_years"]
+            assert math.isclose(res.total_capex, least)
+        return
+    want = brute_force(RING_GROWING, model, every_case, [1, 2])
+    if res.stopped is not None:
+        assert want[len(res.years)] is None
+    for y, best in zip(res.years, want, strict=False):
+        assert best is not None and math.isclose(y.capex, best[1]) and y.optimal
+
+
+def test_n_minus_1_brute_force_threshold_case(tmp_path: Path) -> None:
+    """One worked case: the normal case needs nothing above the floors, the failure of
+    r1-r2 needs r2-r3 and r3-r0 at 100 Mbit/s (r2's traffic goes round the other way), the
+    failure of r0-r1 needs r3-r0 at 1 Gbit/s: the cheapest design meeting every case has
+    both, as the brute force says; without N-1 the floors."""
+    model = CostModel(port=0.0, optics={M10: 1.0, M100: 2.0, G1: 4.0})
+    need: dict[str | None, dict[str, int]] = {
+        None: {},
+        "r1-r2": {"r2-r3": M100, "r3-r0": M100},
+        "r0-r1": {"r3-r0": G1},
+    }
+
+    def ok(year: int, rates: dict[str, int], case: str | None) -> bool:
+        return all(rates[x] >= t for x, t in need[case].items())
+
+    f = tmp_path / "ring.toml"
+    f.write_text(RING, encoding="utf-8")
+    res = size_network(f, model, judge=n1_judge(ok, []), vendor_check=False, survive="single-link")
+    want = brute_force(RING, model, lambda y, r: all(ok(y, r, c) for c in need), [1])
+    assert want[0] is not None
+    assert (
+        res.years[0].rates
+        == want[0][0]
+        == {
+            "r0-r1": M100,
+            "r1-r2": M100,
+            "r2-r3": M100,
+            "r3-r0": G1,
+        }
+    )
+    plain = size_network(f, model, judge=n1_judge(ok, []), vendor_check=False)
+    assert plain.years[0].rates == {"r0-r1": M100, "r1-r2": M100, "r2-r3": M10, "r3-r0": M10}

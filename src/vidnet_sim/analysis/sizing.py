@@ -1125,7 +1125,7 @@ def size_network(
     vendor_check: bool = True,
     on_run: Callable[[RunRecord], None] | None = None,
     one_tier: list[list[str]] | None = None,
-    judge: Callable[[int, dict[str, int]], Verdict] | None = None,
+    judge: Callable[..., Verdict] | None = None,
     survive: str | None = None,
     protected: list[str] | None = None,
     failure_loss: float | None = None,
@@ -1155,7 +1155,10 @@ def size_network(
     this many times the duration (1: no stationarity check; :mod:`~vidnet_sim.analysis.
     steady`).
     ``judge``: judge designs with this function of (year, link id -> rate) instead of
-    simulating them (for tests of the search; nothing is simulated then).
+    simulating them (for tests of the search; nothing is simulated then); under N-1 it is
+    also called with a third argument, the failed link, once per failure case of a design
+    whose normal case it found feasible (in the cases' order; the first infeasible one
+    decides).
     ``over_the_years``: then, when the years have at most :data:`MAX_PLANS` plans, the
     plan of least cost over all the years (:func:`_plan_over_the_years`) instead of the
     cheapest design of each year in turn.
