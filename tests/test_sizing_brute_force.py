@@ -19,6 +19,7 @@ import math
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -477,6 +478,47 @@ def test_size_over_the_years_is_the_cheapest_plan_of_every_plan(
         assert all(b.rates[x] >= a.rates[x] for x in GROWING_IDS)
     assert res.claim.startswith("The plan has the least CAPEX over the years among the plans")
     assert res.plan_search["over_the_years"] and all(y.optimal for y in res.years)
+
+
+@pytest.mark.parametrize("over_the_years", [False, True])
+def test_each_years_floor_is_computed_once(
+    over_the_years: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The floors (mean load, propagation) of every year are computed once, whether the
+    plan over the years is searched or not (it once computed them again for itself), and
+    the plan is the same either way."""
+    from vidnet_sim.analysis import sizing
+
+    f = tmp_path / "growing.toml"
+    f.write_text(GROWING, encoding="utf-8")
+    model = CostModel(port=0.0, optics={M10: 5.0, M100: 6.0, G1: 50.0})
+    floors_of: list[int] = []
+    propagation_of: list[int] = []
+    floor, propagation = sizing._floor, sizing._check_propagation
+
+    def counted_floor(tiers: list[int], ids: list[str], load: list[float], year: int) -> list[int]:
+        floors_of.append(year)
+        return floor(tiers, ids, load, year)
+
+    def counted_propagation(ctx: Any, yr: Any) -> None:
+        propagation_of.append(yr.year)
+        propagation(ctx, yr)
+
+    monkeypatch.setattr(sizing, "_floor", counted_floor)
+    monkeypatch.setattr(sizing, "_check_propagation", counted_propagation)
+    res = size_network(
+        f,
+        model,
+        judge=stub(GROWING_IDS, lambda y, r: True),
+        vendor_check=False,
+        over_the_years=over_the_years,
+    )
+    assert floors_of == propagation_of == [1, 2, 3]
+    assert [y.floor_rates for y in res.years] == [
+        {"a-b": M10, "b-c": M10},
+        {"a-b": M10, "b-c": M100 if over_the_years else M10},
+        {"a-b": M10, "b-c": M100},
+    ]
 
 
 def test_buying_a_faster_tier_early_can_cost_less_over_the_plan(tmp_path: Path) -> None:

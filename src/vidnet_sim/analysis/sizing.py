@@ -727,7 +727,11 @@ def _plan_judges(
 
 
 def _plan_over_the_years(
-    ctx: _Context, prepared: list[_Year], bill: BillModel | None, wanted: bool
+    ctx: _Context,
+    prepared: list[_Year],
+    floors: list[list[int] | _InfeasibleError],
+    bill: BillModel | None,
+    wanted: bool,
 ) -> tuple[Plan | None, dict[str, Any], list[list[SearchTrial]]]:
     """When ``wanted``, the plan of least cost over all the years
     (:func:`~vidnet_sim.analysis.horizon.search_plan`: plans in cost order, judged until
@@ -744,13 +748,11 @@ def _plan_over_the_years(
         "judged": 0,
     }
     judged: list[list[SearchTrial]] = [[] for _ in prepared]
-    try:  # the floors of every year (an SLA no tier meets: stopped in its year, later)
-        spaces = []
-        for yr in prepared:
-            _check_propagation(ctx, yr)
-            spaces.append(_space(ctx, yr, _floor(ctx.tiers, yr.ids, yr.load, yr.year), None))
-    except _InfeasibleError:
-        return None, done, judged
+    spaces = []
+    for yr, floor in zip(prepared, floors, strict=True):
+        if isinstance(floor, _InfeasibleError):  # an SLA no tier meets: stopped in its year
+            return None, done, judged
+        spaces.append(_space(ctx, yr, floor, None))
     n = count_plans(spaces, MAX_PLANS)
     done["plans"] = n if n <= MAX_PLANS else None
     if len(prepared) == 1 or not wanted or n > MAX_PLANS:
@@ -1051,6 +1053,18 @@ def _floor(tiers: list[int], ids: list[str], load: list[float], year: int) -> li
     return floor
 
 
+def _year_floor(ctx: _Context, yr: _Year) -> list[int] | _InfeasibleError:
+    """The year's mean-load floor (:func:`_floor`), or why no tier meets its SLA: a mean
+    load above the fastest tier, or a latency target below a class's propagation delay
+    (:func:`_check_propagation`); computed once per year, raised in its year."""
+    try:
+        floor = _floor(ctx.tiers, yr.ids, yr.load, yr.year)
+        _check_propagation(ctx, yr)
+    except _InfeasibleError as exc:
+        return exc
+    return floor
+
+
 def _add_failure_cases(ctx: _Context, yr: _Year, base_dir: Path) -> None:
     """N-1: the year's failure cases (one per protected link), and the classes' paths
     widened with their reroutes (culprits, links held)."""
@@ -1248,7 +1262,10 @@ def size_network(
     )
     prev: dict[str, int] = {}  # link id -> tier index chosen the year before
     prev_vendor: dict[str, int] = {}
-    forced, result.plan_search, judged = _plan_over_the_years(ctx, prepared, bill, over_the_years)
+    floors = [_year_floor(ctx, yr) for yr in prepared]  # once: both searches start there
+    forced, result.plan_search, judged = _plan_over_the_years(
+        ctx, prepared, floors, bill, over_the_years
+    )
     for k, yr in enumerate(prepared):
         year, ydata, ids, dirs, load, gauss = (
             yr.year,
@@ -1262,8 +1279,9 @@ def size_network(
         assert sc is not None
         yr.prev = [prev.get(i) for i in ids]
         try:
-            floor = _floor(tiers, ids, load, year)
-            _check_propagation(ctx, yr)
+            floor = floors[k]
+            if isinstance(floor, _InfeasibleError):
+                raise floor
             space = _space(
                 ctx, yr, floor, None if bill is None else plan_cost(ctx, yr, bill, designs)
             )
