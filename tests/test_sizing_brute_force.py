@@ -494,6 +494,12 @@ def test_size_over_the_years_is_the_cheapest_plan_of_every_plan(
         assert all(b.rates[x] >= a.rates[x] for x in GROWING_IDS)
     assert res.claim.startswith("The plan has the least CAPEX over the years among the plans")
     assert res.plan_search["over_the_years"] and all(y.optimal for y in res.years)
+    # every design judged carries its cost (those of the plan search were once NaN): in
+    # year 1 what building it costs, later its year's CAPEX in the plan it was judged in
+    trials = res.trials()
+    assert trials["capex"].notna().all() and (trials["note"] == "plan over the years").any()
+    for t in res.years[0].trials:
+        assert t.capex == sum(model.upgrade_cost(r) for r in t.rates.values())
 
 
 @pytest.mark.parametrize("over_the_years", [False, True])
@@ -680,6 +686,11 @@ def test_search_plan_equals_brute_force_over_every_plan(
         upper = sorted(c for c, _ in feasible)[-1]  # strictly below the dearest
     res = search_plan(spaces, [judge(k) for k in range(len(spaces))], prefix, prefix, upper, 10**6)
     assert res.complete and len(set(asked)) == len(asked) == res.judged
+    # each design judged under a prefix of a plan ending with it, its years before feasible
+    assert set(res.judged_in) == set(asked)
+    for (k, d), p in res.judged_in.items():
+        assert len(p) == k + 1 and p[-1] == d and p in {q[: k + 1] for q in plans}
+        assert all(ok(j, e) for j, e in enumerate(p[:-1]))
     below = [c for c, _ in feasible if c < upper]
     if not below:
         assert res.levels is None
@@ -766,6 +777,7 @@ def test_size_over_the_years_with_the_whole_bill_is_the_least_npc_of_every_plan(
         return
     assert res.years[-1].cost == pytest.approx(best, rel=1e-9)
     assert all(ok(y.year, {x: y.rates[x] for x in ids}) for y in res.years)
+    assert res.trials()["capex"].notna().all()  # the plan search's designs once had NaN
     assert res.claim.startswith("The plan has the least net present cost among the plans")
 
 

@@ -684,25 +684,22 @@ def _plan_costs(
     net present cost of its years alone and of the plan."""
 
     def capex(p: Plan) -> float:
-        out = 0.0
-        for k, d in enumerate(p):
-            before = previous_levels(spaces, k, p[k - 1] if k else None)
-            out += sum(spaces[k].price(i, lv, before[i]) for i, lv in enumerate(d))
-        return out
+        return sum(_year_cost(ctx, prepared, spaces, None, p[: k + 1]) for k in range(len(p)))
 
     if bill is None:
         return capex, capex
-
-    def years_of(p: Plan) -> list[YearDesign]:
-        return [
-            YearDesign(yr.year, yr.scenario, _rates(ctx, yr, d))  # type: ignore[arg-type]
-            for yr, d in zip(prepared, p, strict=False)
-        ]
-
     return (
-        lambda p: plan_npc(years_of(p), bill, tail=False),
-        lambda p: plan_npc(years_of(p), bill),
+        lambda p: plan_npc(_plan_designs(ctx, prepared, p), bill, tail=False),
+        lambda p: plan_npc(_plan_designs(ctx, prepared, p), bill),
     )
+
+
+def _plan_designs(ctx: _Context, prepared: list[_Year], p: Plan) -> list[YearDesign]:
+    """The first years of plan ``p`` as the bill prices them."""
+    return [
+        YearDesign(yr.year, yr.scenario, _rates(ctx, yr, d))  # type: ignore[arg-type]
+        for yr, d in zip(prepared, p, strict=False)
+    ]
 
 
 def _plan_judges(
@@ -717,7 +714,7 @@ def _plan_judges(
         def j(levels: tuple[int, ...]) -> Judgement:
             seen = levels in yr.memo
             out = _judgement(yr, levels, *_evaluate(ctx, yr, levels))
-            if not seen:
+            if not seen:  # its cost set once its plan is known (_year_cost)
                 extra[k].append(SearchTrial(levels, math.nan, out, "plan over the years"))
             return out
 
@@ -774,7 +771,27 @@ def _plan_over_the_years(
         ctx.caches.clear()
     done["judged"], done["complete"] = found.judged, found.complete
     done["over_the_years"] = found.levels is not None
+    for k, trials in enumerate(judged):  # each design's cost in the plan it was judged in
+        for t in trials:
+            t.cost = _year_cost(ctx, prepared, spaces, bill, found.judged_in[(k, t.levels)])
     return found.levels, done, judged
+
+
+def _year_cost(
+    ctx: _Context,
+    prepared: list[_Year],
+    spaces: list[YearSpace],
+    bill: BillModel | None,
+    prefix: Plan,
+) -> float:
+    """What the last design of ``prefix`` (the first years of a plan) costs as a year's
+    search counts it: its year's CAPEX given the year before, or with the whole bill the
+    net present cost of the plan so far with it (:func:`plan_cost`)."""
+    k = len(prefix) - 1
+    if bill is None:
+        before = previous_levels(spaces, k, prefix[k - 1] if k else None)
+        return float(sum(spaces[k].price(i, lv, before[i]) for i, lv in enumerate(prefix[k])))
+    return plan_npc(_plan_designs(ctx, prepared, prefix), bill)
 
 
 def _given(
