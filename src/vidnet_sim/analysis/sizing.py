@@ -550,7 +550,7 @@ def plan_cost(
     """The net present cost of the plan so far (``designs``, the years chosen before) with a
     design of this year (its tier vector), and a lower bound of it over the designs at or
     above a given one (:class:`~vidnet_sim.analysis.bill.YearPricer`: optics per link,
-    switches per node, each minimised alone; storage from the cameras' mean bitrates, the
+    switches per node, each minimised alone; storage from what the cameras record, the
     same for every design of the year). Every link may rise, those no class with an SLA
     crosses too (:func:`_space`)."""
     assert yr.scenario is not None

@@ -54,6 +54,8 @@ from vidnet_sim.results.storage import SECONDS_PER_DAY, recorder_totals, storage
 from vidnet_sim.scenario.groups import camera_streams, stream_group_name
 from vidnet_sim.scenario.growth import plan_years, remap_problem, scenario_for_year
 from vidnet_sim.scenario.model import Link, Scenario
+from vidnet_sim.traffic.behaviour import group_mean_scale
+from vidnet_sim.traffic.generate import DAY_PS
 
 __all__ = [
     "CAPEX",
@@ -83,7 +85,7 @@ _HOURS_PER_YEAR = 8_760
 class YearDesign:
     """One year of a plan: the year's scenario, the rate of every link (scenario link id →
     bit/s; links not given keep the scenario's rate) and, optionally, the storage the
-    simulation measured (``None``: from the cameras' mean bitrates)."""
+    simulation measured (``None``: what the cameras record, :func:`nominal_storage`)."""
 
     year: int
     scenario: Scenario
@@ -136,11 +138,21 @@ class Bill:
         }
 
 
-def nominal_storage(scenario: Scenario) -> pd.DataFrame:
-    """The storage table of ``scenario`` from its cameras' mean bitrates (no simulation,
-    no alarms): what :func:`price_plan` uses for a year given no measured storage."""
+def nominal_storage(scenario: Scenario, span_ps: tuple[int, int] | None = None) -> pd.DataFrame:
+    """The storage table of ``scenario`` from what its cameras record (no simulation, no
+    alarms): what :func:`price_plan` uses for a year given no measured storage. A stream
+    records its mean bitrate times its camera group's behaviour, the mean multiplier of
+    its motion and of its day/night level (:func:`~vidnet_sim.traffic.behaviour.
+    group_mean_scale`), over a whole day, or at the rate of the span ``span_ps`` of
+    simulation time (``(start, stop)``, ps: e.g. a run's measured time, to compare with
+    what the run counted)."""
+    span = span_ps or (0, DAY_PS)
     per_day = {
-        stream_group_name(cam, st): cam.count * st.bitrate_bps / 8 * SECONDS_PER_DAY
+        stream_group_name(cam, st): cam.count
+        * st.bitrate_bps
+        / 8
+        * SECONDS_PER_DAY
+        * group_mean_scale(cam, *span)
         for cam in scenario.cameras
         for st in camera_streams(cam)
     }
@@ -426,7 +438,7 @@ class YearPricer:
     that can each be minimised alone: what a search over that year's designs needs.
 
     ``before``: the plan's years so far; ``scenario``: the last year's (``year``), priced
-    with its cameras' mean bitrates (:func:`nominal_storage`), like :func:`plan_npc` of
+    with what its cameras record (:func:`nominal_storage`), like :func:`plan_npc` of
     ``[*before, YearDesign(year, scenario, rates)]``. With the years before fixed, only the
     optics bought this year, the switches and their draw depend on the rates; everything
     else (the years before, fibre, rent, recording) is a constant ``K``. Bought in year *y*
