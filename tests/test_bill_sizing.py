@@ -7,6 +7,7 @@ import itertools
 import json
 import math
 import random
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -490,6 +491,22 @@ def test_a_design_the_catalogue_cannot_build_is_never_judged_nor_returned(
         f, bill=model, judge=lambda y, r: fake_verdict(r["agg-core"] == M100), vendor_check=False
     )
     assert [y.rates["agg-core"] for y in res.years] == [M100, M100] and res.bill is not None
+    assert res.vendor_bill is not None and res.vendor_error is None
+    # 100 Mbit/s optics dearer than 1 Gbit/s ones: the 60 % rule buys 1 Gbit/s, which the
+    # catalogue cannot build: the sizing still ends, the rule's bill missing and said so
+    # (the rule's bill once stopped it with the pricing error after every run)
+    dear = costs.replace("short = 5.0, long = 15.0", "short = 25.0, long = 75.0")
+    model = load_bill_model(write(tmp_path / "c.toml", dear))
+    res = size_network(
+        f, bill=model, judge=lambda y, r: fake_verdict(r["agg-core"] == M100), vendor_check=False
+    )
+    assert res.years[0].vendor_rates["agg-core"] == G1
+    assert res.bill is not None and res.vendor_bill is None
+    assert [w for w in res.warnings if "60 % rule" in w] == [
+        "the cost model cannot build the 60 % rule's design: node 'agg': no stack of up to 16 "
+        "identical switches of the cost model's catalogue gives its 3 ports (30.8 W of PoE); "
+        "add a larger switch to [[switches]]"
+    ]
 
 
 @pytest.mark.parametrize("seed", range(25))
@@ -499,6 +516,25 @@ def test_size_with_the_whole_bill_equals_exhaustive_enumeration(seed: int, tmp_p
     design over every tier (optics of a slower tier may cost as much as a faster one's)."""
     rng = random.Random(5000 + seed)
     text, costs, ids = random_town(rng)
+    f = write(tmp_path / "town.toml", text)
+    model = load_bill_model(write(tmp_path / "c.toml", costs))
+    assert_size_is_exhaustive(f, text, model, ids, synthetic(rng))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_size_with_a_catalogue_short_of_fast_ports_equals_exhaustive_enumeration(
+    seed: int, tmp_path: Path
+) -> None:
+    """The random towns with a catalogue whose switches have no 10 Gbit/s port, while the
+    optics price 10 Gbit/s: a design with a 10 Gbit/s link ending at a switch cannot be
+    built (infinite net present cost). The search finds the least plan_npc over the
+    designs that can be built and are feasible, or stops when none is (it once returned a
+    design that cannot be built when nothing cheaper was feasible)."""
+    rng = random.Random(9000 + seed)
+    text, costs, ids = random_town(rng)
+    costs = re.sub(r', "10Gbps" = \d+', "", costs)
+    costs = costs.replace('ports = { "10Gbps" = 8 }', 'ports = { "1Gbps" = 8 }')
+    assert '"10Gbps" = {' in costs and 'ports = { "10Gbps"' not in costs
     f = write(tmp_path / "town.toml", text)
     model = load_bill_model(write(tmp_path / "c.toml", costs))
     assert_size_is_exhaustive(f, text, model, ids, synthetic(rng))

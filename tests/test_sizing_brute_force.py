@@ -883,26 +883,34 @@ def n1_judge(
     st.lists(st.integers(0, 20), min_size=3, max_size=3),
     st.integers(0, 5),
     st.booleans(),
+    st.booleans(),
 )
 def test_n_minus_1_sizing_equals_brute_force_over_every_failure_case(
     ok: Callable[[int, dict[str, int], str | None], bool],
     optics: list[int],
     port: int,
     over_the_years: bool,
+    one_tier: bool,
 ) -> None:
     """Under N-1 a design is feasible when its normal case and every failure case are
     (stub verdicts per case). Year by year, each year's design is feasible in every case and
     costs the least of the designs feasible in every case (brute force over every tier
     vector above the floors and the year before); over the years, the plan's total is the
     least over every plan feasible in every case of every year. The verdict function was
-    once asked of the normal case only: the designs returned could fail a fibre cut."""
+    once asked of the normal case only: the designs returned could fail a fibre cut.
+    ``one_tier``: the two protection spans r2-r3 and r3-r0 held at one tier (the brute
+    force: the designs where they are equal)."""
     import tempfile
 
     model = CostModel(
         port=float(port), optics=dict(zip([M10, M100, G1], map(float, optics), strict=True))
     )
 
+    spare = ["r2-r3", "r3-r0"]
+
     def every_case(year: int, rates: dict[str, int]) -> bool:
+        if one_tier and rates[spare[0]] != rates[spare[1]]:
+            return False
         return all(ok(year, rates, c) for c in [None, *RING_CASES])
 
     asked: list[tuple[int, str | None]] = []
@@ -917,6 +925,7 @@ def test_n_minus_1_sizing_equals_brute_force_over_every_failure_case(
                 vendor_check=False,
                 survive="single-link",
                 over_the_years=over_the_years,
+                one_tier=[spare] if one_tier else None,
             )
         except SizingStoppedError as exc:
             res = exc.result

@@ -247,6 +247,7 @@ class SizingResult:
     stopped_year: int | None = None
     bill: Bill | None = None  # the whole bill of the sized design (with a BillModel)
     vendor_bill: Bill | None = None  # the whole bill of the 60 % rule's design
+    vendor_error: str | None = None  # why the 60 % rule's design has no bill
     # the plans of the years compared (plans: how many, None: too many; over_the_years:
     # the plan is the cheapest over all the years; judged: designs judged for it; changed:
     # the years whose design differs from the one chosen year by year)
@@ -470,6 +471,8 @@ class SizingResult:
         """Binding SLAs limited on links the plan does not size, and upgrades forced by a
         class that does not cross the link (the verdict is not monotone)."""
         out = binding_warnings([(y.year, y.binding_hop) for y in self.years])
+        if self.vendor_error:
+            out.append(self.vendor_error)
         for y in self.years:
             for r in y.reasons.values():
                 if r.get("reason") == "sla" and not r.get("crosses", True):
@@ -571,7 +574,9 @@ def plan_cost(
 
 def _price_sizing(result: SizingResult, bill: BillModel) -> None:
     """The whole bill of the sized design and of the 60 % rule's (both with the storage the
-    sized design's runs measured); the link tables then show each link's fibre and optics."""
+    sized design's runs measured; none for the rule's when the cost model cannot build
+    it, said in ``vendor_error`` and the warnings); the link tables then show each link's fibre
+    and optics."""
     designs, vendor = [], []
     for y in result.years:
         assert y.scenario is not None
@@ -579,13 +584,20 @@ def _price_sizing(result: SizingResult, bill: BillModel) -> None:
         storage = mean_storage(y.scenario, summaries)
         designs.append(YearDesign(y.year, y.scenario, y.rates, storage))
         vendor.append(YearDesign(y.year, y.scenario, y.vendor_rates, storage))
-    if designs:
-        result.bill = price_plan(designs, bill)
+    if not designs:
+        return
+    result.bill = price_plan(designs, bill)
+    paid = result.bill.link_capex()
+    for y in result.years:
+        y.link_capex = {lid: paid.get((y.year, lid), 0.0) for lid in y.rates}
+    try:  # the rule's tiers may be ones the catalogue cannot build: then no bill for it
         result.vendor_bill = price_plan(vendor, bill)
-        paid, vpaid = result.bill.link_capex(), result.vendor_bill.link_capex()
-        for y in result.years:
-            y.link_capex = {lid: paid.get((y.year, lid), 0.0) for lid in y.rates}
-            y.vendor_capex = float(sum(vpaid.get((y.year, lid), 0.0) for lid in y.rates))
+    except AnalysisInputError as exc:
+        result.vendor_error = f"the cost model cannot build the 60 % rule's design: {exc}"
+        return
+    vpaid = result.vendor_bill.link_capex()
+    for y in result.years:
+        y.vendor_capex = float(sum(vpaid.get((y.year, lid), 0.0) for lid in y.rates))
 
 
 def _space(
