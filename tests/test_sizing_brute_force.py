@@ -122,8 +122,10 @@ def test_search_year_equals_brute_force_with_ties_and_prices_in_no_order(
     for y, space in enumerate(spaces):
         p = [prev.get(x) for x in space.ids]
         log: list[Levels] = []
-        res = search_year(space, p, judge_of(ok, y, log), budget or 10**6)
+        ahead: list[Levels] = []  # designs whose runs may start early
+        res = search_year(space, p, judge_of(ok, y, log), budget or 10**6, ahead.extend)
         assert len(set(log)) == len(log)
+        assert all(math.isfinite(cost(space, p, d)) for d in ahead)
         again = search_year(space, p, judge_of(ok, y, []), budget or 10**6)
         assert (again.levels, again.cost, again.optimal) == (res.levels, res.cost, res.optimal)
         every = designs(space, p)

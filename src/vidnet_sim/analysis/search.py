@@ -139,7 +139,7 @@ class YearOutcome:
     trials: list[Trial]
     budget_spent: bool = False
     proven: bool = True  # False: the cost order rested on no bound (never optimal then)
-    unbuildable: int = 0  # designs of infinite cost left unjudged (the catalogue lacks them)
+    unbuildable: int = 0  # designs of infinite cost met and left unjudged (0: none met)
 
     @property
     def gap(self) -> float:
@@ -361,7 +361,11 @@ class _YearSearch:
                 self.unbuilt.add(levels)
                 continue
             if self.upcoming is not None:
-                nxt = [lv for _, k, _, lv in heapq.nsmallest(_AHEAD, heap) if k == _JUDGE]
+                nxt = [
+                    lv
+                    for key, k, _, lv in heapq.nsmallest(_AHEAD, heap)
+                    if k == _JUDGE and math.isfinite(key)  # no runs for what cannot be built
+                ]
                 self.upcoming(nxt)
             if self.verdict(levels).ok:
                 return self.outcome(levels, True, c, False)
