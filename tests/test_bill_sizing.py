@@ -22,6 +22,7 @@ from vidnet_sim.analysis.bill import (
     YearDesign,
     YearPricer,
     load_bill_model,
+    nominal_storage,
     plan_npc,
     price_plan,
 )
@@ -143,6 +144,32 @@ def test_size_prices_the_whole_bill(tmp_path: Path) -> None:
     assert res.bill.npc == pytest.approx(
         sum(t / 1.05**i for i, t in enumerate(years["total"])), rel=1e-12
     )
+
+
+def test_the_bill_prices_a_whole_days_recording_not_the_runs_time_of_day(
+    tmp_path: Path,
+) -> None:
+    """The cameras record twice their bitrate by night (19 h to 7 h) and the runs start at
+    midnight: the runs record the night's rate. The bill prices a whole day, half of it by
+    night: 1.5 times the bitrate, where it once priced the runs' rate all day long (2
+    times); the nominal storage the search prices says the same."""
+    text = GROW[: GROW.index("[[growth]]")].replace(
+        "retention_days = 14",
+        "retention_days = 14\nday_night = { night_scale = 2.0 }",
+    )
+    f = write(tmp_path / "night.toml", text)
+    model = load_bill_model(write(tmp_path / "c.toml", COSTS))
+    res = size_network(f, bill=model, replications=2, max_extend=1, vendor_check=False)
+    assert res.bill is not None
+    day = 2 * 4e6 / 8 * 86_400 / 1e12  # TB a day at the bitrate
+    measured = mean_storage(res.years[0].scenario, [r.summary for r in res.years[0].records])
+    assert measured is not None
+    assert measured["tb_per_day"].sum() == pytest.approx(2.0 * day, rel=0.005)
+    (rec,) = res.bill.recorders.to_dict("records")
+    assert rec["tb_per_day"] == pytest.approx(1.5 * day, rel=0.005)
+    assert rec["tb_retention"] == pytest.approx(1.5 * day * 14, rel=0.005)
+    sc = parse_scenario_dict(tomllib.loads(text))
+    assert nominal_storage(sc)["tb_per_day"].sum() == pytest.approx(1.5 * day, rel=1e-12)
 
 
 def test_size_cli_prints_and_reports_the_bill(tmp_path: Path) -> None:

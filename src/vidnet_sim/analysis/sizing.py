@@ -75,6 +75,7 @@ from vidnet_sim.analysis.bill import (
     YearDesign,
     YearPricer,
     check_growth_plan,
+    day_storage,
     plan_npc,
     price_plan,
 )
@@ -574,7 +575,8 @@ def plan_cost(
 
 def _price_sizing(result: SizingResult, bill: BillModel) -> None:
     """The whole bill of the sized design and of the 60 % rule's (both with the storage the
-    sized design's runs measured; none for the rule's when the cost model cannot build
+    sized design's runs measured, at a whole day's rate: :func:`~vidnet_sim.analysis.bill.
+    day_storage`; none for the rule's when the cost model cannot build
     it, said in ``vendor_error`` and the warnings); the link tables then show each link's fibre
     and optics."""
     designs, vendor = [], []
@@ -582,6 +584,10 @@ def _price_sizing(result: SizingResult, bill: BillModel) -> None:
         assert y.scenario is not None
         summaries = [r.summary for r in y.records if r.summary is not None]
         storage = mean_storage(y.scenario, summaries)
+        if storage is not None:  # at a whole day's rate, not at the runs' time of day
+            warmup = int(y.scenario.simulation.warmup)
+            measured = int(summaries[0]["measured_ps"].max())
+            storage = day_storage(y.scenario, storage, (warmup, warmup + measured))
         designs.append(YearDesign(y.year, y.scenario, y.rates, storage))
         vendor.append(YearDesign(y.year, y.scenario, y.vendor_rates, storage))
     if not designs:

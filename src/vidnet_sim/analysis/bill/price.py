@@ -67,6 +67,7 @@ __all__ = [
     "YearPricer",
     "check_growth_plan",
     "check_plan",
+    "day_storage",
     "nominal_storage",
     "plan_npc",
     "price_plan",
@@ -157,6 +158,25 @@ def nominal_storage(scenario: Scenario, span_ps: tuple[int, int] | None = None) 
         for st in camera_streams(cam)
     }
     return storage_from(scenario, per_day)
+
+
+def day_storage(
+    scenario: Scenario, storage: pd.DataFrame, span_ps: tuple[int, int]
+) -> pd.DataFrame:
+    """``storage`` (a storage table measured by runs over ``span_ps`` of simulation time,
+    each group's bytes at the span's rate scaled to a day) as a whole day records: each row
+    times its camera group's behaviour multiplier over a day over the one over the span
+    (:func:`~vidnet_sim.traffic.behaviour.group_mean_scale`; 1 without a day/night
+    profile). A run by night recorded the night's rate, at which a day is not recorded."""
+    groups = {cam.name: cam for cam in scenario.cameras}
+    ratio = [
+        group_mean_scale(groups[str(g)]) / group_mean_scale(groups[str(g)], *span_ps)
+        for g in storage["camera_group"]
+    ]
+    out = storage.copy()
+    for col in ("bytes_per_day", "tb_per_day", "tb_retention"):
+        out[col] = out[col] * ratio
+    return out
 
 
 def _camera_needs(sc: Scenario) -> dict[str, list[PortNeed]]:
