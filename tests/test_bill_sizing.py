@@ -7,6 +7,7 @@ import itertools
 import json
 import math
 import random
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from vidnet_sim.analysis.bill import (
     YearDesign,
     YearPricer,
     load_bill_model,
+    nominal_storage,
     plan_npc,
     price_plan,
 )
@@ -142,6 +144,35 @@ def test_size_prices_the_whole_bill(tmp_path: Path) -> None:
     assert res.bill.npc == pytest.approx(
         sum(t / 1.05**i for i, t in enumerate(years["total"])), rel=1e-12
     )
+
+
+def test_the_bill_prices_a_whole_days_recording_not_the_runs_time_of_day(
+    tmp_path: Path,
+) -> None:
+    """The cameras record twice their bitrate by night (19 h to 7 h) and the runs start at
+    midnight: the runs record the night's rate. The bill prices a whole day, half of it by
+    night: 1.5 times the bitrate, where it once priced the runs' rate all day long (2
+    times); the nominal storage the search prices says the same."""
+    text = GROW[: GROW.index("[[growth]]")].replace(
+        "retention_days = 14",
+        "retention_days = 14\nday_night = { night_scale = 2.0 }",
+    )
+    f = write(tmp_path / "night.toml", text)
+    model = load_bill_model(write(tmp_path / "c.toml", COSTS))
+    res = size_network(f, bill=model, replications=2, max_extend=1, vendor_check=False)
+    assert res.bill is not None
+    day = 2 * 4e6 / 8 * 86_400 / 1e12  # TB a day at the bitrate
+    year = res.years[0]
+    assert year.scenario is not None
+    summaries = [r.summary for r in year.records if r.summary is not None]
+    measured = mean_storage(year.scenario, summaries)
+    assert measured is not None
+    assert measured["tb_per_day"].sum() == pytest.approx(2.0 * day, rel=0.005)
+    (rec,) = res.bill.recorders.to_dict("records")
+    assert rec["tb_per_day"] == pytest.approx(1.5 * day, rel=0.005)
+    assert rec["tb_retention"] == pytest.approx(1.5 * day * 14, rel=0.005)
+    sc = parse_scenario_dict(tomllib.loads(text))
+    assert nominal_storage(sc)["tb_per_day"].sum() == pytest.approx(1.5 * day, rel=1e-12)
 
 
 def test_size_cli_prints_and_reports_the_bill(tmp_path: Path) -> None:
@@ -459,6 +490,55 @@ def test_size_with_the_whole_bill_moves_a_link_no_sla_class_crosses(
     assert reason["reason"] == "cost" and why in reason["text"]
 
 
+def test_a_design_the_catalogue_cannot_build_is_never_judged_nor_returned(
+    tmp_path: Path,
+) -> None:
+    """The catalogue's only switch has 100 Mbit/s ports: no node can end a 1 Gbit/s link.
+    Verdicts feasible only with agg-core at 1 Gbit/s: no design the cost model can build
+    meets the SLA. The sizing stops in year 1 saying so (the class, the largest tier tried
+    on each link, why faster cannot be built) and judges no design it cannot build; it once
+    returned the 1 Gbit/s design, which the bill then refused with a pricing error."""
+    f = write(tmp_path / "grow.toml", GROW)
+    costs = COSTS.replace('ports = { "100Mbps" = 8, "1Gbps" = 2 }', 'ports = { "100Mbps" = 10 }')
+    model = load_bill_model(write(tmp_path / "c.toml", costs))
+    judged: list[dict[str, int]] = []
+
+    def judge(year: int, rates: dict[str, int]) -> Verdict:
+        judged.append(dict(rates))
+        return fake_verdict(rates["agg-core"] == G1)
+
+    with pytest.raises(SizingStoppedError) as err:
+        size_network(f, bill=model, judge=judge, vendor_check=False)
+    assert err.value.kind == "infeasible" and err.value.result.years == []
+    msg = str(err.value)
+    assert msg.startswith("the SLA cannot be met in year 1 with what the cost model can build")
+    assert "data latency_max" in msg  # the stub's class and metric
+    assert "agg-core at 100 Mbit/s, uplink at 100 Mbit/s: the largest tiers tried" in msg
+    assert "node 'agg': no stack of up to 16" in msg
+    assert judged and all(G1 not in r.values() for r in judged)
+    # a feasible design it can build is found as before
+    res = size_network(
+        f, bill=model, judge=lambda y, r: fake_verdict(r["agg-core"] == M100), vendor_check=False
+    )
+    assert [y.rates["agg-core"] for y in res.years] == [M100, M100] and res.bill is not None
+    assert res.vendor_bill is not None and res.vendor_error is None
+    # 100 Mbit/s optics dearer than 1 Gbit/s ones: the 60 % rule buys 1 Gbit/s, which the
+    # catalogue cannot build: the sizing still ends, the rule's bill missing and said so
+    # (the rule's bill once stopped it with the pricing error after every run)
+    dear = costs.replace("short = 5.0, long = 15.0", "short = 25.0, long = 75.0")
+    model = load_bill_model(write(tmp_path / "c.toml", dear))
+    res = size_network(
+        f, bill=model, judge=lambda y, r: fake_verdict(r["agg-core"] == M100), vendor_check=False
+    )
+    assert res.years[0].vendor_rates["agg-core"] == G1
+    assert res.bill is not None and res.vendor_bill is None
+    assert [w for w in res.warnings if "60 % rule" in w] == [
+        "the cost model cannot build the 60 % rule's design: node 'agg': no stack of up to 16 "
+        "identical switches of the cost model's catalogue gives its 3 ports (30.8 W of PoE); "
+        "add a larger switch to [[switches]]"
+    ]
+
+
 @pytest.mark.parametrize("seed", range(25))
 def test_size_with_the_whole_bill_equals_exhaustive_enumeration(seed: int, tmp_path: Path) -> None:
     """The search ordered by the whole bill's net present cost (its per-link and per-node
@@ -466,6 +546,25 @@ def test_size_with_the_whole_bill_equals_exhaustive_enumeration(seed: int, tmp_p
     design over every tier (optics of a slower tier may cost as much as a faster one's)."""
     rng = random.Random(5000 + seed)
     text, costs, ids = random_town(rng)
+    f = write(tmp_path / "town.toml", text)
+    model = load_bill_model(write(tmp_path / "c.toml", costs))
+    assert_size_is_exhaustive(f, text, model, ids, synthetic(rng))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_size_with_a_catalogue_short_of_fast_ports_equals_exhaustive_enumeration(
+    seed: int, tmp_path: Path
+) -> None:
+    """The random towns with a catalogue whose switches have no 10 Gbit/s port, while the
+    optics price 10 Gbit/s: a design with a 10 Gbit/s link ending at a switch cannot be
+    built (infinite net present cost). The search finds the least plan_npc over the
+    designs that can be built and are feasible, or stops when none is (it once returned a
+    design that cannot be built when nothing cheaper was feasible)."""
+    rng = random.Random(9000 + seed)
+    text, costs, ids = random_town(rng)
+    costs = re.sub(r', "10Gbps" = \d+', "", costs)
+    costs = costs.replace('ports = { "10Gbps" = 8 }', 'ports = { "1Gbps" = 8 }')
+    assert '"10Gbps" = {' in costs and 'ports = { "10Gbps"' not in costs
     f = write(tmp_path / "town.toml", text)
     model = load_bill_model(write(tmp_path / "c.toml", costs))
     assert_size_is_exhaustive(f, text, model, ids, synthetic(rng))

@@ -219,3 +219,59 @@ def test_compare_weighs_the_storage_of_two_retention_periods(tmp_path: Path) -> 
     rec = diff[diff["level"] == "recorder"].set_index("name")
     assert rec.at["nvr", "diff"] == pytest.approx(_formula_tb(12, 4e6, 14), rel=0.005)
     assert "recorder" not in set(compare_results(ra, rb)["level"])
+
+
+def _behaving(seed: int) -> dict[str, Any]:
+    """40 CBR cameras at 1 Mbit/s in motion half the time (sojourns of 0.5 s, twice the
+    bitrate in motion) whose night (×1.5 from 19 h) starts halfway through the 8 s
+    measured: what they record is 1.5 × 1.25 times their mean bitrate."""
+    return {
+        "simulation": {"duration": "9s", "warmup": "1s", "seed": seed},
+        "nodes": [{"id": "sw"}, {"id": "nvr", "kind": "recorder"}],
+        "links": [{"a": "sw", "b": "nvr", "rate": "10Gbps", "length": "1km"}],
+        "cameras": [
+            {
+                "name": "street",
+                "count": 40,
+                "attach": "sw",
+                "bitrate": "1Mbps",
+                "rate_control": "cbr",
+                "destinations": ["nvr"],
+                "motion": {"idle_mean": "0.5s", "motion_mean": "0.5s", "bitrate_scale": 2.0},
+                "day_night": {"night_scale": 1.5, "time_of_day_at_start": "68395s"},
+            }
+        ],
+    }
+
+
+def test_nominal_storage_counts_motion_and_day_night_as_the_run_records() -> None:
+    """The storage the whole bill's search prices (no simulation) is each stream's mean
+    bitrate times its behaviour's mean multipliers (traffic/behaviour.py): over the 8 s a
+    run measures, within the 99 % interval of what 4 runs recorded (the bare mean bitrate,
+    as once priced, is far outside); over a whole day, motion's 1.5 times the day/night
+    mean (12 h of night at ×1.5: 1.25)."""
+    per_day = []
+    for seed in range(1, 5):
+        res = run(parse_scenario_dict(_behaving(seed)), write=False)
+        assert res.storage is not None
+        per_day.append(float(res.storage["bytes_per_day"].sum()))
+    sc = res.scenario
+    span = (int(sc.simulation.warmup), int(sc.simulation.duration))
+    expected = float(nominal_storage(sc, span)["bytes_per_day"].sum())
+    bare = 40 * 1e6 / 8 * DAY
+    assert expected == pytest.approx(bare * 1.5 * 1.25, rel=1e-12)
+    x = np.asarray(per_day)
+    half = stats.t.ppf(0.995, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
+    assert abs(x.mean() - expected) <= half, (x.mean(), expected, half)
+    assert half / expected < 0.05 and abs(x.mean() - bare) > 10 * half
+    # a whole day: 12 h of night whatever the time of day at 0; what price_plan uses
+    day = nominal_storage(sc)
+    assert float(day["bytes_per_day"].sum()) == pytest.approx(bare * 1.5 * 1.25, rel=1e-12)
+    sc_day = parse_scenario_dict(
+        {**_behaving(1), "cameras": [{**_behaving(1)["cameras"][0], "day_night": {}}]}
+    )
+    assert float(nominal_storage(sc_day)["bytes_per_day"].sum()) == pytest.approx(
+        bare * 1.5 * 1.2, rel=1e-12
+    )
+    bill = price_plan([YearDesign(1, sc)], BillModel())
+    assert bill.recorders.iloc[0]["tb_per_day"] == pytest.approx(bare * 1.875 / 1e12)

@@ -25,6 +25,8 @@ from vidnet_sim.analysis.estimates import (
 from vidnet_sim.analysis.frame_windows import chain_window_variance, window_frames, wire_frame
 from vidnet_sim.core.volume import packets_per_source, window_packets
 from vidnet_sim.network.plan import build_plan
+from vidnet_sim.scenario.groups import camera_streams
+from vidnet_sim.traffic.behaviour import group_night_mean, motion_mean_scales, stream_mean_scale
 from vidnet_sim.traffic.generate import G_T, G_WIRE
 
 
@@ -155,6 +157,28 @@ def test_the_i_frames_a_motion_gop_forces_are_in_the_mean_rate(motion: dict[str,
     assert var[0] / np.concatenate(rates).var() == pytest.approx(1.0, abs=0.1)
     counted = packets_per_source(plan, end)
     assert counted.sum() == pytest.approx(sum(len(r) for r in rows), rel=0.02)
+
+
+@pytest.mark.parametrize(
+    "motion", [{}, {"bitrate_scale": 3.0, "gop": 10}, {"gop": None, "bitrate_scale": 2.0}]
+)
+def test_a_stream_s_scale_from_its_scenario_fields_is_its_source_row_s(
+    motion: dict[str, Any],
+) -> None:
+    """What the whole bill's recording is priced from (``stream_mean_scale``: a group's and
+    stream's fields, no source table) is the multiplier of the camera's row in the source
+    table (``motion_mean_scales``), forced I-frames included, by day and at night."""
+    mo = {k: v for k, v in {**RESTARTS["motion"], **motion}.items() if v is not None}
+    cam = {**RESTARTS, "count": 2, "motion": mo, "day_night": {"night_scale": 0.5}}
+    sc = scenario([cam], "2s")
+    plan = build_plan(sc)
+    (group,) = sc.cameras
+    (stream,) = camera_streams(group)
+    by_row = motion_mean_scales(plan.sources)
+    assert by_row[0] == pytest.approx(by_row[1])
+    day = group_night_mean(group)
+    assert day != 1.0  # the profile's night counts over a whole day
+    assert stream_mean_scale(group, stream) == pytest.approx(by_row[0] * day, rel=1e-12)
 
 
 # --------------------------------------------------------------------------- alarms

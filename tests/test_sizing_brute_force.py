@@ -11,6 +11,7 @@ that is the only feasible one, and a mean load exactly at a tier's rate.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import itertools
@@ -19,15 +20,16 @@ import math
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from test_bill_sizing import COSTS as BILL_COSTS
 from test_bill_sizing import GROW as BILL_GROW
 from test_bill_sizing import assert_size_is_exhaustive
-from test_sizing import TWO, WIDE
+from test_sizing import RING, SPANS, TWO, WIDE
 from test_sizing_search import Levels, cost, designs, fake_verdict, floors
 from vidnet_sim.analysis.bill import YearDesign, load_bill_model, plan_npc
 from vidnet_sim.analysis.capacity import Verdict, _judge, sla_columns
@@ -35,10 +37,10 @@ from vidnet_sim.analysis.cost import CostModel, scenario_links
 from vidnet_sim.analysis.horizon import Plan, count_plans, search_plan
 from vidnet_sim.analysis.runs import RunRecord
 from vidnet_sim.analysis.search import Judgement, YearSpace, search_year
-from vidnet_sim.analysis.sizing import SizingStoppedError, size_network
+from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
 from vidnet_sim.runner import run, sla_targets
 from vidnet_sim.scenario import parse_scenario_dict
-from vidnet_sim.scenario.growth import year_data
+from vidnet_sim.scenario.growth import plan_years, year_data
 
 M10, M100, G1 = 10**7, 10**8, 10**9
 
@@ -47,7 +49,8 @@ M10, M100, G1 = 10**7, 10**8, 10**9
 @st.composite
 def instances(draw: st.DrawFn) -> tuple[list[YearSpace], Callable[[int, Levels], bool], bool]:
     """1-3 years of 1-4 links and 1-4 tiers: small integer prices in no order (ties and a
-    slower tier dearer than a faster one), random floors, held links and a group, a link
+    slower tier dearer than a faster one; some infinite: tiers that cannot be built), random
+    floors, held links and a group, a link
     added in a later year; verdicts feasible on a random set of tier vectors; and whether
     the cost is a whole-design function (a discount when two links share a tier) instead
     of the sum of prices."""
@@ -56,9 +59,10 @@ def instances(draw: st.DrawFn) -> tuple[list[YearSpace], Callable[[int, Levels],
     n_years = draw(st.integers(1, 3))
     ids = [f"l{i}" for i in range(n)]
     late = {ids[-1]: draw(st.integers(1, n_years))} if n > 1 else {}
-    upgrade = {
-        x: draw(st.lists(st.integers(0, 5), min_size=n_tiers, max_size=n_tiers)) for x in ids
-    }
+    # a price of inf: a tier the cost model cannot build on that link (with the whole bill,
+    # no catalogue switch serves its ends at that rate)
+    price_law = st.one_of(st.integers(0, 5).map(float), st.just(math.inf))
+    upgrade = {x: draw(st.lists(price_law, min_size=n_tiers, max_size=n_tiers)) for x in ids}
     build = {x: draw(st.integers(0, 3)) for x in ids}
     whole = draw(st.booleans())
     spaces = []
@@ -67,8 +71,8 @@ def instances(draw: st.DrawFn) -> tuple[list[YearSpace], Callable[[int, Levels],
 
         def price(i: int, lv: int, p: int | None, yids: list[str] = yids) -> float:
             if p is None:
-                return float(upgrade[yids[i]][lv] + build[yids[i]])
-            return 0.0 if lv == p else float(upgrade[yids[i]][lv])
+                return upgrade[yids[i]][lv] + build[yids[i]]
+            return 0.0 if lv == p else upgrade[yids[i]][lv]
 
         m = len(yids)
         floor = draw(st.lists(st.integers(0, n_tiers - 1), min_size=m, max_size=m))
@@ -108,25 +112,34 @@ def test_search_year_equals_brute_force_with_ties_and_prices_in_no_order(
     case: tuple[list[YearSpace], Callable[[int, Levels], bool], bool], budget: int | None
 ) -> None:
     """Every year (from the search's own choice the year before): the design returned is
-    feasible; called optimal, it costs the least over every feasible design; its lower
-    bound never exceeds that least cost; exhausted only when nothing is feasible; every
-    design judged once; the same answer again on a second run (ties broken the same way)."""
+    feasible and can be built (a finite cost: a design of infinite cost is never judged nor
+    returned, it once was when nothing cheaper was feasible); called optimal, it costs the
+    least over every feasible design; its lower bound never exceeds that least cost;
+    exhausted only when nothing is feasible; every design judged once; the same answer
+    again on a second run (ties broken the same way)."""
     spaces, ok, _ = case
     prev: dict[str, int] = {}
     for y, space in enumerate(spaces):
         p = [prev.get(x) for x in space.ids]
         log: list[Levels] = []
-        res = search_year(space, p, judge_of(ok, y, log), budget or 10**6)
+        ahead: list[Levels] = []  # designs whose runs may start early
+        res = search_year(space, p, judge_of(ok, y, log), budget or 10**6, ahead.extend)
         assert len(set(log)) == len(log)
+        assert all(math.isfinite(cost(space, p, d)) for d in ahead)
         again = search_year(space, p, judge_of(ok, y, []), budget or 10**6)
         assert (again.levels, again.cost, again.optimal) == (res.levels, res.cost, res.optimal)
-        feas = [cost(space, p, d) for d in designs(space, p) if ok(y, d)]
+        every = designs(space, p)
+        assert all(math.isfinite(cost(space, p, d)) for d in log)
+        feas = [c for c in (cost(space, p, d) for d in every if ok(y, d)) if math.isfinite(c)]
         if res.levels is None:
             assert not res.optimal
             if budget is None or res.exhausted:
                 assert not feas
+            if not any(math.isinf(cost(space, p, d)) for d in every):
+                assert res.unbuildable == 0
             break
-        assert ok(y, res.levels) and res.levels in designs(space, p)
+        assert math.isfinite(res.cost)
+        assert ok(y, res.levels) and res.levels in every
         assert math.isclose(res.cost, cost(space, p, res.levels))
         best = min(feas)
         if res.proven:
@@ -179,6 +192,39 @@ def brute_force(
         out.append(({x: tiers[lv] for x, lv in zip(ids, d, strict=True)}, c))
         prev = dict(zip(ids, d, strict=True))
     return out
+
+
+def assert_cheapest_year_by_year(
+    text: str, model: CostModel, ok: Callable[[int, dict[str, int]], bool], res: SizingResult
+) -> None:
+    """Each year sized costs the least of the year's designs feasible for ``ok`` given the
+    design ``res`` chose the year before (brute force over every tier vector above the
+    floors; equal costs may be chosen otherwise, so the search's own choice is followed);
+    a stop comes in a year with no feasible design."""
+    raw = tomllib.loads(text)
+    prev: dict[str, int] = {}
+    for year in plan_years(parse_scenario_dict(copy.deepcopy(raw))):
+        ids = [x for x, _ in scenario_links(year_data(raw, year))]
+        p = [prev.get(x) for x in ids]
+        space = YearSpace(
+            year,
+            ids,
+            len(model.tiers),
+            floors(raw, year, model.tiers),
+            lambda i, lv, q: model.upgrade_cost(model.tiers[lv]) if q is None or lv != q else 0.0,
+        )
+        feas = [
+            cost(space, p, d)
+            for d in designs(space, p)
+            if ok(year, {x: model.tiers[lv] for x, lv in zip(ids, d, strict=True)})
+        ]
+        sized = [y for y in res.years if y.year == year]
+        if not sized:
+            assert res.stopped_year == year and not feas
+            return
+        (y,) = sized
+        assert y.optimal and math.isclose(y.capex, min(feas))
+        prev = {x: model.tiers.index(r) for x, r in y.rates.items()}
 
 
 WIDE_IDS = ["a-b", "b-c", "b-d", "c-e"]
@@ -329,11 +375,17 @@ GROWING_IDS = ["a-b", "b-c"]
 
 
 def horizon_brute_force(
-    text: str, model: CostModel, ok: Callable[[int, dict[str, int]], bool], years: list[int]
+    text: str,
+    model: CostModel,
+    ok: Callable[[int, dict[str, int]], bool],
+    years: list[int],
+    ids: list[str] | None = None,
 ) -> float:
     """The least total CAPEX over every plan: a tier vector per year, no link ever down a
     tier, each year's design at or above that year's mean-load floors and feasible for
-    ``ok`` (infinite: no plan is)."""
+    ``ok`` (infinite: no plan is). ``ids``: the links, the same every year (default
+    GROWING's)."""
+    ids = ids or GROWING_IDS
     raw = tomllib.loads(text)
     tiers = model.tiers
     best = math.inf
@@ -344,12 +396,12 @@ def horizon_brute_force(
             best = min(best, paid)
             return
         fl = floors(raw, years[k], tiers)
-        for d in itertools.product(range(len(tiers)), repeat=len(GROWING_IDS)):
+        for d in itertools.product(range(len(tiers)), repeat=len(ids)):
             if any(x < f for x, f in zip(d, fl, strict=True)):
                 continue
             if prev is not None and any(x < p for x, p in zip(d, prev, strict=True)):
                 continue
-            if not ok(years[k], {x: tiers[lv] for x, lv in zip(GROWING_IDS, d, strict=True)}):
+            if not ok(years[k], {x: tiers[lv] for x, lv in zip(ids, d, strict=True)}):
                 continue
             cost = sum(
                 model.upgrade_cost(tiers[x])
@@ -397,25 +449,7 @@ def test_the_plan_is_cheapest_year_by_year_never_below_the_cheapest_plan_over_th
     least = horizon_brute_force(GROWING, model, ok, [1, 2, 3])
     if res.stopped is None:
         assert res.total_capex >= least - 1e-9
-    raw = tomllib.loads(GROWING)
-    prev: dict[str, int] = {}
-    for y in res.years:
-        ids = list(y.rates)
-        p = [prev.get(x) for x in ids]
-        space = YearSpace(
-            y.year,
-            ids,
-            3,
-            floors(raw, y.year, model.tiers),
-            lambda i, lv, q: model.upgrade_cost(model.tiers[lv]) if q is None or lv != q else 0.0,
-        )
-        feas = [
-            cost(space, p, d)
-            for d in designs(space, p)
-            if ok(y.year, {x: model.tiers[lv] for x, lv in zip(ids, d, strict=True)})
-        ]
-        assert y.optimal and math.isclose(y.capex, min(feas))
-        prev = {x: model.tiers.index(r) for x, r in y.rates.items()}
+    assert_cheapest_year_by_year(GROWING, model, ok, res)
     if res.stopped is None:
         assert "year by year" in res.claim and "size --over-the-years compares" in res.claim
 
@@ -462,6 +496,53 @@ def test_size_over_the_years_is_the_cheapest_plan_of_every_plan(
         assert all(b.rates[x] >= a.rates[x] for x in GROWING_IDS)
     assert res.claim.startswith("The plan has the least CAPEX over the years among the plans")
     assert res.plan_search["over_the_years"] and all(y.optimal for y in res.years)
+    # every design judged carries its cost (those of the plan search were once NaN): in
+    # year 1 what building it costs, later its year's CAPEX in the plan it was judged in
+    trials = res.trials()
+    assert trials["capex"].notna().all() and (trials["note"] == "plan over the years").any()
+    for t in res.years[0].trials:
+        assert t.capex == sum(model.upgrade_cost(r) for r in t.rates.values())
+
+
+@pytest.mark.parametrize("over_the_years", [False, True])
+def test_each_years_floor_is_computed_once(
+    over_the_years: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The floors (mean load, propagation) of every year are computed once, whether the
+    plan over the years is searched or not (it once computed them again for itself), and
+    the plan is the same either way."""
+    from vidnet_sim.analysis import sizing
+
+    f = tmp_path / "growing.toml"
+    f.write_text(GROWING, encoding="utf-8")
+    model = CostModel(port=0.0, optics={M10: 5.0, M100: 6.0, G1: 50.0})
+    floors_of: list[int] = []
+    propagation_of: list[int] = []
+    floor, propagation = sizing._floor, sizing._check_propagation
+
+    def counted_floor(tiers: list[int], ids: list[str], load: list[float], year: int) -> list[int]:
+        floors_of.append(year)
+        return floor(tiers, ids, load, year)
+
+    def counted_propagation(ctx: Any, yr: Any) -> None:
+        propagation_of.append(yr.year)
+        propagation(ctx, yr)
+
+    monkeypatch.setattr(sizing, "_floor", counted_floor)
+    monkeypatch.setattr(sizing, "_check_propagation", counted_propagation)
+    res = size_network(
+        f,
+        model,
+        judge=stub(GROWING_IDS, lambda y, r: True),
+        vendor_check=False,
+        over_the_years=over_the_years,
+    )
+    assert floors_of == propagation_of == [1, 2, 3]
+    assert [y.floor_rates for y in res.years] == [
+        {"a-b": M10, "b-c": M10},
+        {"a-b": M10, "b-c": M100 if over_the_years else M10},
+        {"a-b": M10, "b-c": M100},
+    ]
 
 
 def test_buying_a_faster_tier_early_can_cost_less_over_the_plan(tmp_path: Path) -> None:
@@ -607,6 +688,11 @@ def test_search_plan_equals_brute_force_over_every_plan(
         upper = sorted(c for c, _ in feasible)[-1]  # strictly below the dearest
     res = search_plan(spaces, [judge(k) for k in range(len(spaces))], prefix, prefix, upper, 10**6)
     assert res.complete and len(set(asked)) == len(asked) == res.judged
+    # each design judged under a prefix of a plan ending with it, its years before feasible
+    assert set(res.judged_in) == set(asked)
+    for (k, d), p in res.judged_in.items():
+        assert len(p) == k + 1 and p[-1] == d and p in {q[: k + 1] for q in plans}
+        assert all(ok(j, e) for j, e in enumerate(p[:-1]))
     below = [c for c, _ in feasible if c < upper]
     if not below:
         assert res.levels is None
@@ -693,6 +779,7 @@ def test_size_over_the_years_with_the_whole_bill_is_the_least_npc_of_every_plan(
         return
     assert res.years[-1].cost == pytest.approx(best, rel=1e-9)
     assert all(ok(y.year, {x: y.rates[x] for x in ids}) for y in res.years)
+    assert res.trials()["capex"].notna().all()  # the plan search's designs once had NaN
     assert res.claim.startswith("The plan has the least net present cost among the plans")
 
 
@@ -728,3 +815,168 @@ def test_real_simulations_over_the_years_equal_brute_force_over_every_plan(
     least = horizon_brute_force(text, model, ok, [1, 2, 3])
     assert over.total_capex == least < by_year.total_capex
     assert not all(memo.values())  # the target binds: some designs above the floors fail
+
+
+# --------------------------------------------------------------------------- N-1
+# the protected ring of test_sizing (r3-r0 blocked; cases: the failures of r0-r1 and r1-r2,
+# the spans that carry traffic), growing in year 2 (10 Mbit/s more from r2): 324 plans
+RING_GROWING = (
+    RING
+    + """
+[[growth]]
+year = 2
+[[growth.sources]]
+name = "z"
+kind = "cbr"
+at = "r2"
+destinations = ["r0"]
+size = "1172B"
+rate = "10Mbps"
+class = "video"
+"""
+)
+RING_CASES = ["r0-r1", "r1-r2"]
+
+
+@st.composite
+def ring_verdicts(draw: st.DrawFn) -> Callable[[int, dict[str, int], str | None], bool]:
+    """Verdicts per (year, case) on the ring: either a threshold per (case, link) (the case
+    meets its SLA when every link is at least at its tier) or a random set of tier vectors
+    per case, in no order; the normal case and each failure case drawn apart."""
+    tiers = [M10, M100, G1]
+    cases: list[str | None] = [None, *RING_CASES]
+    if draw(st.booleans()):
+        need = {
+            (y, c): {x: tiers[draw(st.integers(0, 2))] for x in SPANS}
+            for y in (1, 2)
+            for c in cases
+        }
+
+        def ok(year: int, rates: dict[str, int], case: str | None) -> bool:
+            return all(rates[x] >= t for x, t in need[(year, case)].items())
+
+        return ok
+    salt = draw(st.integers(0, 2**32))
+    share = draw(st.sampled_from([1, 2, 3]))
+
+    def ok_set(year: int, rates: dict[str, int], case: str | None) -> bool:
+        key = repr((salt, year, case, sorted(rates.items()))).encode()
+        return hashlib.sha256(key).digest()[0] % share == 0
+
+    return ok_set
+
+
+def n1_judge(
+    ok: Callable[[int, dict[str, int], str | None], bool], asked: list[tuple[int, str | None]]
+) -> Callable[..., Verdict]:
+    """``size_network(judge=...)`` from per-case verdicts: (year, rates) for the normal
+    case, (year, rates, failed link) for each failure case."""
+
+    def judge(year: int, rates: dict[str, int], failed: str | None = None) -> Verdict:
+        asked.append((year, failed))
+        return fake_verdict(ok(year, {x: rates[x] for x in SPANS}, failed))
+
+    return judge
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ring_verdicts(),
+    st.lists(st.integers(0, 20), min_size=3, max_size=3),
+    st.integers(0, 5),
+    st.booleans(),
+    st.booleans(),
+)
+def test_n_minus_1_sizing_equals_brute_force_over_every_failure_case(
+    ok: Callable[[int, dict[str, int], str | None], bool],
+    optics: list[int],
+    port: int,
+    over_the_years: bool,
+    one_tier: bool,
+) -> None:
+    """Under N-1 a design is feasible when its normal case and every failure case are
+    (stub verdicts per case). Year by year, each year's design is feasible in every case and
+    costs the least of the designs feasible in every case (brute force over every tier
+    vector above the floors and the year before); over the years, the plan's total is the
+    least over every plan feasible in every case of every year. The verdict function was
+    once asked of the normal case only: the designs returned could fail a fibre cut.
+    ``one_tier``: the two protection spans r2-r3 and r3-r0 held at one tier (the brute
+    force: the designs where they are equal)."""
+    import tempfile
+
+    model = CostModel(
+        port=float(port), optics=dict(zip([M10, M100, G1], map(float, optics), strict=True))
+    )
+
+    spare = ["r2-r3", "r3-r0"]
+
+    def every_case(year: int, rates: dict[str, int]) -> bool:
+        if one_tier and rates[spare[0]] != rates[spare[1]]:
+            return False
+        return all(ok(year, rates, c) for c in [None, *RING_CASES])
+
+    asked: list[tuple[int, str | None]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "ring.toml"
+        f.write_text(RING_GROWING, encoding="utf-8")
+        try:
+            res = size_network(
+                f,
+                model,
+                judge=n1_judge(ok, asked),
+                vendor_check=False,
+                survive="single-link",
+                over_the_years=over_the_years,
+                one_tier=[spare] if one_tier else None,
+            )
+        except SizingStoppedError as exc:
+            res = exc.result
+    assert {c for _, c in asked} <= {None, *RING_CASES}
+    event(f"{len(res.years)} years sized, {len(asked)} verdicts")
+    for y in res.years:
+        assert every_case(y.year, y.rates)
+        assert [c["case"] for c in y.cases] == ["normal"] + [f"failure of {x}" for x in RING_CASES]
+        assert all(c["ok"] for c in y.cases)
+    if over_the_years:
+        least = horizon_brute_force(RING_GROWING, model, every_case, [1, 2], SPANS)
+        if res.stopped is not None:  # the plans were all compared: none is feasible
+            assert math.isinf(least) and res.plan_search["complete"]
+        else:
+            assert res.plan_search["over_the_years"]
+            assert math.isclose(res.total_capex, least)
+        return
+    assert_cheapest_year_by_year(RING_GROWING, model, every_case, res)
+
+
+def test_n_minus_1_brute_force_threshold_case(tmp_path: Path) -> None:
+    """One worked case: the normal case needs nothing above the floors, the failure of
+    r1-r2 needs r2-r3 and r3-r0 at 100 Mbit/s (r2's traffic goes round the other way), the
+    failure of r0-r1 needs r3-r0 at 1 Gbit/s: the cheapest design meeting every case has
+    both, as the brute force says; without N-1 the floors."""
+    model = CostModel(port=0.0, optics={M10: 1.0, M100: 2.0, G1: 4.0})
+    need: dict[str | None, dict[str, int]] = {
+        None: {},
+        "r1-r2": {"r2-r3": M100, "r3-r0": M100},
+        "r0-r1": {"r3-r0": G1},
+    }
+
+    def ok(year: int, rates: dict[str, int], case: str | None) -> bool:
+        return all(rates[x] >= t for x, t in need[case].items())
+
+    f = tmp_path / "ring.toml"
+    f.write_text(RING, encoding="utf-8")
+    res = size_network(f, model, judge=n1_judge(ok, []), vendor_check=False, survive="single-link")
+    want = brute_force(RING, model, lambda y, r: all(ok(y, r, c) for c in need), [1])
+    assert want[0] is not None
+    assert (
+        res.years[0].rates
+        == want[0][0]
+        == {
+            "r0-r1": M100,
+            "r1-r2": M100,
+            "r2-r3": M100,
+            "r3-r0": G1,
+        }
+    )
+    plain = size_network(f, model, judge=n1_judge(ok, []), vendor_check=False)
+    assert plain.years[0].rates == {"r0-r1": M100, "r1-r2": M100, "r2-r3": M10, "r3-r0": M10}

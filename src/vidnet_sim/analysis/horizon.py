@@ -26,7 +26,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vidnet_sim.analysis.search import Judge, Levels, YearSpace
 
@@ -38,13 +38,17 @@ Plan = tuple[Levels, ...]
 @dataclass
 class PlanOutcome:
     """The plan found (``levels``: one design per year; ``None``: no feasible plan cheaper
-    than ``upper``), its cost, whether every cheaper plan was ruled out (``complete``) and
-    how many new designs were judged."""
+    than ``upper``), its cost, whether every cheaper plan was ruled out (``complete``),
+    how many new designs were judged and the prefix each was judged under (``judged_in``:
+    what the design costs depends on the years before it)."""
 
     levels: Plan | None
     cost: float
     complete: bool
     judged: int
+    #: (year index, design) -> the prefix (first years of a plan, ending with the design)
+    #: under which the design was judged
+    judged_in: dict[tuple[int, Levels], Plan] = field(default_factory=dict)
 
 
 def previous_levels(spaces: Sequence[YearSpace], k: int, levels: Levels | None) -> list[int | None]:
@@ -110,6 +114,7 @@ def search_plan(
     feasible for its year's judge (see the module doc). ``judges[k]`` judges year ``k``'s
     designs (the caller may cache; a design is asked once here)."""
     verdicts: dict[tuple[int, Levels], bool] = {}
+    judged_in: dict[tuple[int, Levels], Plan] = {}
     judged = 0
     years = len(spaces)
     heap: list[tuple[float, Plan]] = []
@@ -126,13 +131,14 @@ def search_plan(
         k, last = len(prefix) - 1, prefix[-1]
         if (k, last) not in verdicts:
             if judged >= max_designs:
-                return PlanOutcome(None, upper, False, judged)
+                return PlanOutcome(None, upper, False, judged, judged_in)
             verdicts[(k, last)] = judges[k](last).ok
+            judged_in[(k, last)] = prefix
             judged += 1
         if not verdicts[(k, last)]:
             continue
         if len(prefix) == years:
-            return PlanOutcome(prefix, key, True, judged)
+            return PlanOutcome(prefix, key, True, judged, judged_in)
         for d in year_designs(spaces[k + 1], previous_levels(spaces, k + 1, last)):
             push((*prefix, d))
-    return PlanOutcome(None, upper, True, judged)
+    return PlanOutcome(None, upper, True, judged, judged_in)

@@ -33,6 +33,11 @@ said of the answer.
 - **Optimal.** The first feasible design popped is the cheapest feasible design: every
   cheaper one was judged infeasible. The fastest design is judged early (after the floor
   design fails) as an incumbent: the search stops as soon as nothing cheaper is left.
+- **Designs that cannot be built.** A design of infinite cost (with the whole bill, one the
+  cost model's catalogue cannot equip: no switch stack serves a node at its links' rates)
+  is never judged nor returned: it is counted in ``YearOutcome.unbuildable``, and when no
+  design that can be built is feasible the outcome has no design (a caller says why, up
+  front, rather than returning a design its pricing refuses).
 - **Budget.** After ``max_designs`` new verdicts, the cheapest feasible design judged so
   far is improved locally (every single-unit downgrade, largest saving first, kept when
   feasible, until none is) and reported as *best found* with the gap to the lower bound
@@ -134,6 +139,7 @@ class YearOutcome:
     trials: list[Trial]
     budget_spent: bool = False
     proven: bool = True  # False: the cost order rested on no bound (never optimal then)
+    unbuildable: int = 0  # designs of infinite cost met and left unjudged (0: none met)
 
     @property
     def gap(self) -> float:
@@ -219,6 +225,7 @@ class _YearSearch:
         # (key, kind, -hint, levels): _JUDGE keyed by the cost, _EXPAND by the bound
         self.heap: list[tuple[float, int, int, Levels]] = []
         self.seen = {self.floor}
+        self.unbuilt: set[Levels] = set()  # designs of infinite cost, never judged
 
     def cost(self, levels: Levels) -> float:
         if levels not in self.costs:
@@ -264,6 +271,10 @@ class _YearSearch:
                 for i, lv in enumerate(levels)
             )
         )
+
+    def buildable(self, levels: Levels) -> bool:
+        """Can the cost model build ``levels`` (a finite cost)?"""
+        return math.isfinite(self.cost(levels))
 
     def verdict(self, levels: Levels, note: str = "") -> Judgement:
         if levels not in self.verdicts:
@@ -311,33 +322,50 @@ class _YearSearch:
             self.trials,
             budget_spent=not optimal and not exhausted,
             proven=proven,
+            unbuildable=len(self.unbuilt),
         )
+
+    def first(self, levels: Levels, note: str) -> bool:
+        """Judge ``levels`` ahead of the queue (the floor, then the fastest design): is it
+        feasible? A design that cannot be built is not judged (not feasible)."""
+        if not self.buildable(levels):
+            self.unbuilt.add(levels)
+            return False
+        return self.verdict(levels, note).ok
 
     def run(self, max_designs: int) -> YearOutcome:
         floor = self.floor
         incumbent: Levels | None = None
-        if self.verdict(floor, "lower bound").ok:
+        top = floor
+        for k in self.movable:
+            top = _set(top, self.units[k], self.space.n_tiers - 1)
+        if self.first(floor, "lower bound"):
             incumbent = floor  # the optimum unless a design above it costs less
-        else:
-            top = floor
-            for k in self.movable:
-                top = _set(top, self.units[k], self.space.n_tiers - 1)
-            if top != floor and self.verdict(top, "fastest tiers").ok:
-                incumbent = top
+        elif top != floor and self.first(top, "fastest tiers"):
+            incumbent = top
         heap = self.heap
         heapq.heappush(heap, (self.bound(floor), _EXPAND, 0, floor))
         while heap:
             c, kind, _, levels = heap[0]
             if incumbent is not None and c >= self.cost(incumbent):
                 return self.outcome(incumbent, True, self.cost(incumbent), False)
-            if kind == _JUDGE and len(self.trials) >= max_designs:
+            if kind == _JUDGE and len(self.trials) >= max_designs and math.isfinite(c):
                 break
             heapq.heappop(heap)
             if kind == _EXPAND:
+                if math.isinf(c) and self.proven:  # every design at or above costs inf
+                    continue
                 self.push_children(levels)
                 continue
+            if math.isinf(c):  # the cost model cannot build it: never judged
+                self.unbuilt.add(levels)
+                continue
             if self.upcoming is not None:
-                nxt = [lv for _, k, _, lv in heapq.nsmallest(_AHEAD, heap) if k == _JUDGE]
+                nxt = [
+                    lv
+                    for key, k, _, lv in heapq.nsmallest(_AHEAD, heap)
+                    if k == _JUDGE and math.isfinite(key)  # no runs for what cannot be built
+                ]
                 self.upcoming(nxt)
             if self.verdict(levels).ok:
                 return self.outcome(levels, True, c, False)

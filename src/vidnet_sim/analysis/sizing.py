@@ -75,6 +75,7 @@ from vidnet_sim.analysis.bill import (
     YearDesign,
     YearPricer,
     check_growth_plan,
+    day_storage,
     plan_npc,
     price_plan,
 )
@@ -247,6 +248,7 @@ class SizingResult:
     stopped_year: int | None = None
     bill: Bill | None = None  # the whole bill of the sized design (with a BillModel)
     vendor_bill: Bill | None = None  # the whole bill of the 60 % rule's design
+    vendor_error: str | None = None  # why the 60 % rule's design has no bill
     # the plans of the years compared (plans: how many, None: too many; over_the_years:
     # the plan is the cheapest over all the years; judged: designs judged for it; changed:
     # the years whose design differs from the one chosen year by year)
@@ -470,6 +472,8 @@ class SizingResult:
         """Binding SLAs limited on links the plan does not size, and upgrades forced by a
         class that does not cross the link (the verdict is not monotone)."""
         out = binding_warnings([(y.year, y.binding_hop) for y in self.years])
+        if self.vendor_error:
+            out.append(self.vendor_error)
         for y in self.years:
             for r in y.reasons.values():
                 if r.get("reason") == "sla" and not r.get("crosses", True):
@@ -550,7 +554,7 @@ def plan_cost(
     """The net present cost of the plan so far (``designs``, the years chosen before) with a
     design of this year (its tier vector), and a lower bound of it over the designs at or
     above a given one (:class:`~vidnet_sim.analysis.bill.YearPricer`: optics per link,
-    switches per node, each minimised alone; storage from the cameras' mean bitrates, the
+    switches per node, each minimised alone; storage from what the cameras record, the
     same for every design of the year). Every link may rise, those no class with an SLA
     crosses too (:func:`_space`)."""
     assert yr.scenario is not None
@@ -571,21 +575,35 @@ def plan_cost(
 
 def _price_sizing(result: SizingResult, bill: BillModel) -> None:
     """The whole bill of the sized design and of the 60 % rule's (both with the storage the
-    sized design's runs measured); the link tables then show each link's fibre and optics."""
+    sized design's runs measured, at a whole day's rate: :func:`~vidnet_sim.analysis.bill.
+    day_storage`; none for the rule's when the cost model cannot build
+    it, said in ``vendor_error`` and the warnings); the link tables then show each link's fibre
+    and optics."""
     designs, vendor = [], []
     for y in result.years:
         assert y.scenario is not None
         summaries = [r.summary for r in y.records if r.summary is not None]
         storage = mean_storage(y.scenario, summaries)
+        if storage is not None:  # at a whole day's rate, not at the runs' time of day
+            warmup = int(y.scenario.simulation.warmup)
+            measured = int(summaries[0]["measured_ps"].max())
+            storage = day_storage(y.scenario, storage, (warmup, warmup + measured))
         designs.append(YearDesign(y.year, y.scenario, y.rates, storage))
         vendor.append(YearDesign(y.year, y.scenario, y.vendor_rates, storage))
-    if designs:
-        result.bill = price_plan(designs, bill)
+    if not designs:
+        return
+    result.bill = price_plan(designs, bill)
+    paid = result.bill.link_capex()
+    for y in result.years:
+        y.link_capex = {lid: paid.get((y.year, lid), 0.0) for lid in y.rates}
+    try:  # the rule's tiers may be ones the catalogue cannot build: then no bill for it
         result.vendor_bill = price_plan(vendor, bill)
-        paid, vpaid = result.bill.link_capex(), result.vendor_bill.link_capex()
-        for y in result.years:
-            y.link_capex = {lid: paid.get((y.year, lid), 0.0) for lid in y.rates}
-            y.vendor_capex = float(sum(vpaid.get((y.year, lid), 0.0) for lid in y.rates))
+    except AnalysisInputError as exc:
+        result.vendor_error = f"the cost model cannot build the 60 % rule's design: {exc}"
+        return
+    vpaid = result.vendor_bill.link_capex()
+    for y in result.years:
+        y.vendor_capex = float(sum(vpaid.get((y.year, lid), 0.0) for lid in y.rates))
 
 
 def _space(
@@ -684,25 +702,22 @@ def _plan_costs(
     net present cost of its years alone and of the plan."""
 
     def capex(p: Plan) -> float:
-        out = 0.0
-        for k, d in enumerate(p):
-            before = previous_levels(spaces, k, p[k - 1] if k else None)
-            out += sum(spaces[k].price(i, lv, before[i]) for i, lv in enumerate(d))
-        return out
+        return sum(_year_cost(ctx, prepared, spaces, None, p[: k + 1]) for k in range(len(p)))
 
     if bill is None:
         return capex, capex
-
-    def years_of(p: Plan) -> list[YearDesign]:
-        return [
-            YearDesign(yr.year, yr.scenario, _rates(ctx, yr, d))  # type: ignore[arg-type]
-            for yr, d in zip(prepared, p, strict=False)
-        ]
-
     return (
-        lambda p: plan_npc(years_of(p), bill, tail=False),
-        lambda p: plan_npc(years_of(p), bill),
+        lambda p: plan_npc(_plan_designs(ctx, prepared, p), bill, tail=False),
+        lambda p: plan_npc(_plan_designs(ctx, prepared, p), bill),
     )
+
+
+def _plan_designs(ctx: _Context, prepared: list[_Year], p: Plan) -> list[YearDesign]:
+    """The first years of plan ``p`` as the bill prices them."""
+    return [
+        YearDesign(yr.year, yr.scenario, _rates(ctx, yr, d))  # type: ignore[arg-type]
+        for yr, d in zip(prepared, p, strict=False)
+    ]
 
 
 def _plan_judges(
@@ -717,7 +732,7 @@ def _plan_judges(
         def j(levels: tuple[int, ...]) -> Judgement:
             seen = levels in yr.memo
             out = _judgement(yr, levels, *_evaluate(ctx, yr, levels))
-            if not seen:
+            if not seen:  # its cost set once its plan is known (_year_cost)
                 extra[k].append(SearchTrial(levels, math.nan, out, "plan over the years"))
             return out
 
@@ -727,7 +742,11 @@ def _plan_judges(
 
 
 def _plan_over_the_years(
-    ctx: _Context, prepared: list[_Year], bill: BillModel | None, wanted: bool
+    ctx: _Context,
+    prepared: list[_Year],
+    floors: list[list[int] | _InfeasibleError],
+    bill: BillModel | None,
+    wanted: bool,
 ) -> tuple[Plan | None, dict[str, Any], list[list[SearchTrial]]]:
     """When ``wanted``, the plan of least cost over all the years
     (:func:`~vidnet_sim.analysis.horizon.search_plan`: plans in cost order, judged until
@@ -744,13 +763,11 @@ def _plan_over_the_years(
         "judged": 0,
     }
     judged: list[list[SearchTrial]] = [[] for _ in prepared]
-    try:  # the floors of every year (an SLA no tier meets: stopped in its year, later)
-        spaces = []
-        for yr in prepared:
-            _check_propagation(ctx, yr)
-            spaces.append(_space(ctx, yr, _floor(ctx.tiers, yr.ids, yr.load, yr.year), None))
-    except _InfeasibleError:
-        return None, done, judged
+    spaces = []
+    for yr, floor in zip(prepared, floors, strict=True):
+        if isinstance(floor, _InfeasibleError):  # an SLA no tier meets: stopped in its year
+            return None, done, judged
+        spaces.append(_space(ctx, yr, floor, None))
     n = count_plans(spaces, MAX_PLANS)
     done["plans"] = n if n <= MAX_PLANS else None
     if len(prepared) == 1 or not wanted or n > MAX_PLANS:
@@ -772,7 +789,27 @@ def _plan_over_the_years(
         ctx.caches.clear()
     done["judged"], done["complete"] = found.judged, found.complete
     done["over_the_years"] = found.levels is not None
+    for k, trials in enumerate(judged):  # each design's cost in the plan it was judged in
+        for t in trials:
+            t.cost = _year_cost(ctx, prepared, spaces, bill, found.judged_in[(k, t.levels)])
     return found.levels, done, judged
+
+
+def _year_cost(
+    ctx: _Context,
+    prepared: list[_Year],
+    spaces: list[YearSpace],
+    bill: BillModel | None,
+    prefix: Plan,
+) -> float:
+    """What the last design of ``prefix`` (the first years of a plan) costs as a year's
+    search counts it: its year's CAPEX given the year before, or with the whole bill the
+    net present cost of the plan so far with it (:func:`plan_cost`)."""
+    k = len(prefix) - 1
+    if bill is None:
+        before = previous_levels(spaces, k, prefix[k - 1] if k else None)
+        return float(sum(spaces[k].price(i, lv, before[i]) for i, lv in enumerate(prefix[k])))
+    return plan_npc(_plan_designs(ctx, prepared, prefix), bill)
 
 
 def _given(
@@ -834,11 +871,41 @@ def _check_propagation(ctx: _Context, yr: _Year) -> None:
                 )
 
 
-def _no_design(ctx: _Context, yr: _Year, outcome: YearOutcome, floor: list[int]) -> str:
+def _unbuilt_why(
+    ctx: _Context, yr: _Year, bill: BillModel | None, designs: list[YearDesign]
+) -> Callable[[tuple[int, ...]], str]:
+    """Why the cost model cannot build a design of year ``yr`` (its pricing error), the
+    years before being ``designs``."""
+
+    def why(levels: tuple[int, ...]) -> str:
+        if bill is None or yr.scenario is None:
+            return "the cost model has no price for it"
+        try:
+            price_plan([*designs, YearDesign(yr.year, yr.scenario, _rates(ctx, yr, levels))], bill)
+        except AnalysisInputError as exc:
+            return str(exc)
+        return "the cost model has no price for it"
+
+    return why
+
+
+def _no_design(
+    ctx: _Context,
+    yr: _Year,
+    outcome: YearOutcome,
+    floor: list[int],
+    unbuilt_why: Callable[[tuple[int, ...]], str] | None = None,
+) -> str:
     """Why no design was found: the fastest design's worst failure (class, metric, value,
     target, the link on its path), whether every design was judged and whether the tiers
     bought before (above the mean-load ``floor``) left out designs (the verdicts are not
-    monotone: a slower link can meet an SLA the faster one misses)."""
+    monotone: a slower link can meet an SLA the faster one misses). When the designs the
+    cost model can build all fail and others it cannot build (``outcome.unbuildable``),
+    says so: the fastest design judged, the largest tier tried on each link held below
+    the fastest tier, and why the faster ones cannot be built (``unbuilt_why``)."""
+    fastest_judged = any(t.note == "fastest tiers" for t in outcome.trials)
+    if outcome.unbuildable and outcome.exhausted and not fastest_judged:
+        return _no_buildable_design(ctx, yr, outcome, unbuilt_why)
     fastest = [t for t in outcome.trials if t.note == "fastest tiers"] or outcome.trials[-1:]
     n = len(outcome.trials)
     _, causes = fastest[0].judgement.detail
@@ -873,6 +940,44 @@ def _no_design(ctx: _Context, yr: _Year, outcome: YearOutcome, floor: list[int])
         f"every link at the fastest tier ({rate}); none of the {n} designs judged "
         f"(--max-designs {ctx.max_designs}) meets every SLA; raise --max-designs, add a "
         "faster tier to the cost table, or change the network"
+    )
+
+
+def _no_buildable_design(
+    ctx: _Context,
+    yr: _Year,
+    outcome: YearOutcome,
+    unbuilt_why: Callable[[tuple[int, ...]], str] | None,
+) -> str:
+    """Every design the cost model can build was judged infeasible; the others cannot be
+    built (see :func:`_no_design`)."""
+    top = len(ctx.tiers) - 1
+    n = len(outcome.trials)
+    if not outcome.trials:  # not even the floor design can be built
+        floor = outcome.floor
+        why = unbuilt_why(floor) if unbuilt_why else "the cost model has no price for it"
+        return (
+            f"the SLA cannot be met in year {yr.year} with what the cost model can build: "
+            f"no design at or above the mean-load bounds can be built ({why}); add to the "
+            "cost model's catalogue, or change the network"
+        )
+    fastest = max(outcome.trials, key=lambda t: (sum(t.levels), t.levels))
+    _, causes = fastest.judgement.detail
+    cause = _cause_text(causes[0]) if causes else "a target is missed"
+    held = [
+        f"{lid} at {_show_rate(ctx.tiers[lv])}"
+        for lid, lv in zip(yr.ids, fastest.levels, strict=True)
+        if lv < top
+    ]
+    tried = f" ({', '.join(held)}: the largest tiers tried)" if held else ""
+    faster = tuple(top for _ in fastest.levels)
+    why = unbuilt_why(faster) if unbuilt_why else "the cost model has no price for it"
+    before = " and the tiers of the year before" if any(p is not None for p in yr.prev) else ""
+    return (
+        f"the SLA cannot be met in year {yr.year} with what the cost model can build: "
+        f"{cause} in the fastest design it can build{tried}; every one of the {n} designs "
+        f"it can build at or above the mean-load bounds{before} was judged, and the faster "
+        f"ones cannot be built: {why}"
     )
 
 
@@ -983,6 +1088,18 @@ def _floor(tiers: list[int], ids: list[str], load: list[float], year: int) -> li
     return floor
 
 
+def _year_floor(ctx: _Context, yr: _Year) -> list[int] | _InfeasibleError:
+    """The year's mean-load floor (:func:`_floor`), or why no tier meets its SLA: a mean
+    load above the fastest tier, or a latency target below a class's propagation delay
+    (:func:`_check_propagation`); computed once per year, raised in its year."""
+    try:
+        floor = _floor(ctx.tiers, yr.ids, yr.load, yr.year)
+        _check_propagation(ctx, yr)
+    except _InfeasibleError as exc:
+        return exc
+    return floor
+
+
 def _add_failure_cases(ctx: _Context, yr: _Year, base_dir: Path) -> None:
     """N-1: the year's failure cases (one per protected link), and the classes' paths
     widened with their reroutes (culprits, links held)."""
@@ -1057,7 +1174,7 @@ def size_network(
     vendor_check: bool = True,
     on_run: Callable[[RunRecord], None] | None = None,
     one_tier: list[list[str]] | None = None,
-    judge: Callable[[int, dict[str, int]], Verdict] | None = None,
+    judge: Callable[..., Verdict] | None = None,
     survive: str | None = None,
     protected: list[str] | None = None,
     failure_loss: float | None = None,
@@ -1087,7 +1204,10 @@ def size_network(
     this many times the duration (1: no stationarity check; :mod:`~vidnet_sim.analysis.
     steady`).
     ``judge``: judge designs with this function of (year, link id -> rate) instead of
-    simulating them (for tests of the search; nothing is simulated then).
+    simulating them (for tests of the search; nothing is simulated then); under N-1 it is
+    also called with a third argument, the failed link, once per failure case of a design
+    whose normal case it found feasible (in the cases' order; the first infeasible one
+    decides).
     ``over_the_years``: then, when the years have at most :data:`MAX_PLANS` plans, the
     plan of least cost over all the years (:func:`_plan_over_the_years`) instead of the
     cheapest design of each year in turn.
@@ -1177,7 +1297,10 @@ def size_network(
     )
     prev: dict[str, int] = {}  # link id -> tier index chosen the year before
     prev_vendor: dict[str, int] = {}
-    forced, result.plan_search, judged = _plan_over_the_years(ctx, prepared, bill, over_the_years)
+    floors = [_year_floor(ctx, yr) for yr in prepared]  # once: both searches start there
+    forced, result.plan_search, judged = _plan_over_the_years(
+        ctx, prepared, floors, bill, over_the_years
+    )
     for k, yr in enumerate(prepared):
         year, ydata, ids, dirs, load, gauss = (
             yr.year,
@@ -1191,8 +1314,9 @@ def size_network(
         assert sc is not None
         yr.prev = [prev.get(i) for i in ids]
         try:
-            floor = _floor(tiers, ids, load, year)
-            _check_propagation(ctx, yr)
+            floor = floors[k]
+            if isinstance(floor, _InfeasibleError):
+                raise floor
             space = _space(
                 ctx, yr, floor, None if bill is None else plan_cost(ctx, yr, bill, designs)
             )
@@ -1209,7 +1333,9 @@ def size_network(
             ctx.ahead.clear()
             ctx.caches.clear()
             if outcome.levels is None:
-                raise _InfeasibleError(_no_design(ctx, yr, outcome, floor))
+                raise _InfeasibleError(
+                    _no_design(ctx, yr, outcome, floor, _unbuilt_why(ctx, yr, bill, designs))
+                )
             levels = outcome.levels
             trials = [_trial(ctx, yr, t) for t in outcome.trials]
             optimal = outcome.optimal

@@ -50,7 +50,9 @@ class _Context:
     confidence: float
     max_designs: int
     on_run: Callable[[RunRecord], None] | None
-    verdict: Callable[[int, dict[str, int]], Verdict] | None = None
+    # judges designs instead of simulating them: (year, rates) for the normal case and,
+    # under N-1, (year, rates, failed link) for each failure case
+    verdict: Callable[..., Verdict] | None = None
     groups: list[list[str]] = field(default_factory=list)
     failure_loss: float | None = None  # budget of each class for losses to a failure
     survive: str = "none"  # "single-link": every protected link's failure is a case
@@ -121,19 +123,25 @@ def _evaluate(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> tuple[Verdic
     kept in ``yr.failed_case`` and every case judged in ``yr.case_verdicts``."""
     if levels in yr.memo:
         return yr.memo[levels]
-    if ctx.verdict is not None:
-        yr.memo[levels] = (ctx.verdict(yr.year, _rates(ctx, yr, levels)), [])
-        return yr.memo[levels]
-    verdict, recs = _steady_case(ctx, yr, levels, yr.data, "normal")
+    stub = ctx.verdict
+    rates = _rates(ctx, yr, levels)
+    none: list[RunRecord] = []  # a given verdict function simulates nothing
+    if stub is not None:  # asked per failed link too, under N-1
+        verdict, recs = stub(yr.year, rates), none
+    else:
+        verdict, recs = _steady_case(ctx, yr, levels, yr.data, "normal")
     judged = [("normal", verdict)]
     decided = (verdict, recs)
     if verdict.ok:
         batch = _case_batch(ctx)
         for i, case in enumerate(yr.cases):
-            if i % batch == 0:  # the next cases at once, their runs kept for below
-                ahead = yr.cases[i + batch : i + 2 * batch]
-                _first_rounds(ctx, yr, levels, yr.cases[i : i + batch], ahead)
-            v, r = _steady_case(ctx, yr, levels, case.data, case.name)
+            if stub is not None:
+                v, r = stub(yr.year, rates, case.link), none
+            else:
+                if i % batch == 0:  # the next cases at once, their runs kept for below
+                    ahead = yr.cases[i + batch : i + 2 * batch]
+                    _first_rounds(ctx, yr, levels, yr.cases[i : i + batch], ahead)
+                v, r = _steady_case(ctx, yr, levels, case.data, case.name)
             judged.append((case.name, v))
             if not v.ok:
                 decided = (v, r)

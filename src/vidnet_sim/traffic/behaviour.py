@@ -13,40 +13,80 @@ estimates (``analysis/estimates.py``) need of that:
 - day/night: a deterministic level by time of day; over a span of simulation time its mean
   (the night's share of the span) and the levels the span reaches (day, night or both).
 
-Sources without the behaviour get 1.
+Sources without the behaviour get 1. The same multipliers for a camera group, from its
+scenario fields alone (:func:`stream_mean_scale`), give the volume its cameras record (the
+recording storage the whole bill prices, ``analysis/bill``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from vidnet_sim.scenario.behaviour import Motion
+from vidnet_sim.scenario.groups import StreamParams
+from vidnet_sim.scenario.model import CameraGroup
 from vidnet_sim.traffic.generate import DAY_PS
 from vidnet_sim.traffic.rows import BEH_DAY_NIGHT, BEH_MOTION
-from vidnet_sim.traffic.sources import SourceTable
+from vidnet_sim.traffic.sources import SourceTable, p_mean_bytes
 
 __all__ = [
+    "MotionColumns",
     "MotionFrames",
     "NightLevels",
+    "group_night_mean",
     "motion_frames",
     "motion_mean_scales",
     "motion_share",
     "night_levels",
     "night_time_ps",
+    "stream_mean_scale",
 ]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 
-def motion_share(t: SourceTable) -> F64:
+class MotionColumns(Protocol):
+    """The columns motion's multipliers read: a :class:`SourceTable`'s, or one camera
+    stream's from its scenario fields (:func:`stream_mean_scale`)."""
+
+    @property
+    def gop(self) -> I64: ...
+    @property
+    def ip_ratio(self) -> F64: ...
+    @property
+    def p_mean_bytes(self) -> F64: ...
+    @property
+    def beh_flags(self) -> I64: ...
+    @property
+    def motion_gop(self) -> I64: ...
+    @property
+    def fps_num(self) -> I64: ...
+    @property
+    def fps_den(self) -> I64: ...
+    @property
+    def mod_mean0_ps(self) -> F64: ...
+    @property
+    def mod_mean1_ps(self) -> F64: ...
+    @property
+    def motion_scale(self) -> F64: ...
+
+
+def motion_share(t: MotionColumns) -> F64:
     """Each source's long-run share of time in motion, ``mean_1 / (mean_0 + mean_1)`` (0 for
     a source without motion)."""
     has = (np.asarray(t.beh_flags) & BEH_MOTION) != 0
-    m0 = np.asarray(t.mod_mean0_ps, np.float64)
-    m1 = np.asarray(t.mod_mean1_ps, np.float64)
+    return _motion_share(has, t.mod_mean0_ps, t.mod_mean1_ps)
+
+
+def _motion_share(has: npt.ArrayLike, mean0_ps: npt.ArrayLike, mean1_ps: npt.ArrayLike) -> F64:
+    """:func:`motion_share` from the columns: with motion, mean sojourns idle and in motion."""
+    m0 = np.asarray(mean0_ps, np.float64)
+    m1 = np.asarray(mean1_ps, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.nan_to_num(m1 / (m0 + m1))
     return np.asarray(np.where(has, p, 0.0), np.float64)
@@ -62,7 +102,7 @@ class MotionFrames:
     leave: F64  #: ``(n, 2)``: the probability that the next frame sees the other state
 
 
-def motion_frames(t: SourceTable) -> MotionFrames:
+def motion_frames(t: MotionColumns) -> MotionFrames:
     """Each camera's GOP, P-frame mean and share of I-frames idle and in motion.
 
     Without a motion ``gop`` shorter than the stream's both states keep the stream's GOP
@@ -75,7 +115,7 @@ def motion_frames(t: SourceTable) -> MotionFrames:
     share ``q_i / (1 − (1 − q_i)^G)`` (``1/G`` for stays much longer than a GOP, 1 when
     the state changes at nearly every frame). Exact in the long run (the first stay starts
     at the camera's GOP offset instead)."""
-    n = len(t)
+    n = len(t.gop)
     g = np.maximum(np.asarray(t.gop, np.int64), 1)
     r = np.asarray(t.ip_ratio, np.float64)
     pm = np.asarray(t.p_mean_bytes, np.float64)
@@ -103,7 +143,7 @@ def motion_frames(t: SourceTable) -> MotionFrames:
     )
 
 
-def motion_mean_scales(t: SourceTable) -> F64:
+def motion_mean_scales(t: MotionColumns) -> F64:
     """Each source's mean bitrate multiplier from motion: ``Σ_i w_i s_i f_i / f``, ``w`` the
     share of time in each state (:func:`motion_share`), ``s`` its bitrate scale, ``f_i``
     the mean frame of its GOP, P-frame mean and I-frame share (:func:`motion_frames`) and
@@ -140,13 +180,37 @@ def _night_before(clock_ps: I64, day_ps: I64, night_ps: I64) -> I64:
 def night_time_ps(t: SourceTable, start_ps: I64, stop_ps: I64) -> I64:
     """How much of each source's span ``[start_ps, stop_ps)`` of simulation time is night by
     its day/night profile (0 for a source without one, or an empty span)."""
+    return _night_time(_day_night(t), start_ps, stop_ps)
+
+
+@dataclass(frozen=True)
+class _DayNight:
+    """The day/night columns: whether a source has a profile, its time of day at 0, the
+    times of day the day and the night start, and the night's multiplier."""
+
+    has: npt.NDArray[np.bool_]
+    tod0_ps: I64
+    day_ps: I64
+    night_ps: I64
+    scale: F64
+
+
+def _day_night(t: SourceTable) -> _DayNight:
+    return _DayNight(
+        (np.asarray(t.beh_flags) & BEH_DAY_NIGHT) != 0,
+        np.asarray(t.dn_tod0_ps, np.int64),
+        np.asarray(t.dn_day_ps, np.int64),
+        np.asarray(t.dn_night_ps, np.int64),
+        np.asarray(t.dn_night_scale, np.float64),
+    )
+
+
+def _night_time(dn: _DayNight, start_ps: I64, stop_ps: I64) -> I64:
     start = np.asarray(start_ps, np.int64)
     stop = np.maximum(np.asarray(stop_ps, np.int64), start)
-    tod0 = np.asarray(t.dn_tod0_ps, np.int64)
-    day, night = np.asarray(t.dn_day_ps, np.int64), np.asarray(t.dn_night_ps, np.int64)
+    tod0, day, night = dn.tod0_ps, dn.day_ps, dn.night_ps
     spent = _night_before(tod0 + stop, day, night) - _night_before(tod0 + start, day, night)
-    has = (np.asarray(t.beh_flags) & BEH_DAY_NIGHT) != 0
-    return np.asarray(np.where(has, spent, 0), np.int64)
+    return np.asarray(np.where(dn.has, spent, 0), np.int64)
 
 
 @dataclass(frozen=True)
@@ -164,14 +228,14 @@ def night_levels(t: SourceTable, start_ps: I64, stop_ps: I64) -> NightLevels:
     largest level it reaches (``night_scale`` if any of it is night, 1 if any of it is
     day). Without a day/night profile, or for an empty span, the share is 0 and both
     multipliers are 1."""
+    return _night_levels(_day_night(t), start_ps, stop_ps)
+
+
+def _night_levels(dn: _DayNight, start_ps: I64, stop_ps: I64) -> NightLevels:
     start = np.asarray(start_ps, np.int64)
     span = np.maximum(np.asarray(stop_ps, np.int64) - start, 0)
-    night = night_time_ps(t, start, start + span)
-    scale = np.where(
-        (np.asarray(t.beh_flags) & BEH_DAY_NIGHT) != 0,
-        np.asarray(t.dn_night_scale, np.float64),
-        1.0,
-    )
+    night = _night_time(dn, start, start + span)
+    scale = np.where(dn.has, dn.scale, 1.0)
     share = np.asarray(night / np.maximum(span, 1), np.float64)
     some_day = night < span
     highest = np.maximum(np.where(night > 0, scale, 1.0), np.where(some_day, 1.0, scale))
@@ -180,3 +244,72 @@ def night_levels(t: SourceTable, start_ps: I64, stop_ps: I64) -> NightLevels:
         mean=np.asarray(1.0 + share * (scale - 1.0), np.float64),
         highest=np.asarray(np.where(span > 0, highest, 1.0), np.float64),
     )
+
+
+def stream_mean_scale(
+    cam: CameraGroup, st: StreamParams, start_ps: int = 0, stop_ps: int = DAY_PS
+) -> float:
+    """The mean bitrate multiplier of stream ``st`` of every camera of ``cam`` over
+    ``[start_ps, stop_ps)`` of simulation time (default: a whole day, whatever its time of
+    day at 0): motion's mean multiplier (:func:`motion_mean_scales`, the I-frames a motion
+    ``gop`` forces included) times the day/night level's mean over the span
+    (:func:`group_night_mean`), from the group's and the stream's fields alone; 1 without
+    motion or day/night and for a group replaying traces (their frames are the traces')."""
+    motion = 1.0
+    if cam.motion is not None and not cam.replays_trace:
+        motion = float(motion_mean_scales(_StreamColumns.of(cam.motion, st))[0])
+    return motion * group_night_mean(cam, start_ps, stop_ps)
+
+
+def group_night_mean(cam: CameraGroup, start_ps: int = 0, stop_ps: int = DAY_PS) -> float:
+    """The mean day/night level of the cameras of ``cam`` over ``[start_ps, stop_ps)`` of
+    simulation time (:func:`night_levels` from the group's ``day_night`` alone; default a
+    whole day): 1 without a profile and for a group replaying traces."""
+    d = None if cam.replays_trace else cam.day_night
+    dn = _DayNight(
+        np.array([d is not None]),
+        np.array([d.time_of_day_at_start if d else 0], np.int64),
+        np.array([d.day_start if d else 0], np.int64),
+        np.array([d.night_start if d else 0], np.int64),
+        np.array([d.night_scale if d else 1.0], np.float64),
+    )
+    night = _night_levels(dn, np.array([start_ps], np.int64), np.array([stop_ps], np.int64))
+    return float(night.mean[0])
+
+
+@dataclass(frozen=True)
+class _StreamColumns:
+    """The source-table columns of motion's multipliers for one camera stream, from the
+    scenario (what ``traffic/sources.py`` writes into a camera's row)."""
+
+    gop: I64
+    ip_ratio: F64
+    p_mean_bytes: F64
+    beh_flags: I64
+    motion_gop: I64
+    fps_num: I64
+    fps_den: I64
+    mod_mean0_ps: F64
+    mod_mean1_ps: F64
+    motion_scale: F64
+
+    @classmethod
+    def of(cls, m: Motion, st: StreamParams) -> _StreamColumns:
+        def i64(v: int) -> I64:
+            return np.array([v], np.int64)
+
+        def f64(v: float) -> F64:
+            return np.array([v], np.float64)
+
+        return cls(
+            gop=i64(st.gop),
+            ip_ratio=f64(st.ip_ratio),
+            p_mean_bytes=f64(p_mean_bytes(st.bitrate_bps, st.fps, st.gop, st.ip_ratio)),
+            beh_flags=i64(BEH_MOTION),
+            motion_gop=i64(m.gop or 0),
+            fps_num=i64(st.fps.numerator),
+            fps_den=i64(st.fps.denominator),
+            mod_mean0_ps=f64(float(m.idle_mean)),
+            mod_mean1_ps=f64(float(m.motion_mean)),
+            motion_scale=f64(m.bitrate_scale),
+        )

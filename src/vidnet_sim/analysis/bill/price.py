@@ -54,6 +54,8 @@ from vidnet_sim.results.storage import SECONDS_PER_DAY, recorder_totals, storage
 from vidnet_sim.scenario.groups import camera_streams, stream_group_name
 from vidnet_sim.scenario.growth import plan_years, remap_problem, scenario_for_year
 from vidnet_sim.scenario.model import Link, Scenario
+from vidnet_sim.traffic.behaviour import group_night_mean, stream_mean_scale
+from vidnet_sim.traffic.generate import DAY_PS
 
 __all__ = [
     "CAPEX",
@@ -65,6 +67,7 @@ __all__ = [
     "YearPricer",
     "check_growth_plan",
     "check_plan",
+    "day_storage",
     "nominal_storage",
     "plan_npc",
     "price_plan",
@@ -83,7 +86,7 @@ _HOURS_PER_YEAR = 8_760
 class YearDesign:
     """One year of a plan: the year's scenario, the rate of every link (scenario link id →
     bit/s; links not given keep the scenario's rate) and, optionally, the storage the
-    simulation measured (``None``: from the cameras' mean bitrates)."""
+    simulation measured (``None``: what the cameras record, :func:`nominal_storage`)."""
 
     year: int
     scenario: Scenario
@@ -136,15 +139,45 @@ class Bill:
         }
 
 
-def nominal_storage(scenario: Scenario) -> pd.DataFrame:
-    """The storage table of ``scenario`` from its cameras' mean bitrates (no simulation,
-    no alarms): what :func:`price_plan` uses for a year given no measured storage."""
+def nominal_storage(scenario: Scenario, span_ps: tuple[int, int] | None = None) -> pd.DataFrame:
+    """The storage table of ``scenario`` from what its cameras record (no simulation, no
+    alarms): what :func:`price_plan` uses for a year given no measured storage. A stream
+    records its mean bitrate times its camera group's behaviour, the mean multiplier of
+    its motion and of its day/night level (:func:`~vidnet_sim.traffic.behaviour.
+    stream_mean_scale`), over a whole day, or at the rate of the span ``span_ps`` of
+    simulation time (``(start, stop)``, ps: e.g. a run's measured time, to compare with
+    what the run counted)."""
+    span = span_ps or (0, DAY_PS)
     per_day = {
-        stream_group_name(cam, st): cam.count * st.bitrate_bps / 8 * SECONDS_PER_DAY
+        stream_group_name(cam, st): cam.count
+        * st.bitrate_bps
+        / 8
+        * SECONDS_PER_DAY
+        * stream_mean_scale(cam, st, *span)
         for cam in scenario.cameras
         for st in camera_streams(cam)
     }
     return storage_from(scenario, per_day)
+
+
+def day_storage(
+    scenario: Scenario, storage: pd.DataFrame, span_ps: tuple[int, int]
+) -> pd.DataFrame:
+    """``storage`` (a storage table measured by runs over ``span_ps`` of simulation time,
+    each group's bytes at the span's rate scaled to a day) as a whole day records: each row
+    times its camera group's day/night level over a day over the one over the span
+    (:func:`~vidnet_sim.traffic.behaviour.group_night_mean`; 1 without a day/night
+    profile; motion's multiplier is the same over any span). A run by night recorded the
+    night's rate, at which a day is not recorded."""
+    groups = {cam.name: cam for cam in scenario.cameras}
+    ratio = [
+        group_night_mean(groups[str(g)]) / group_night_mean(groups[str(g)], *span_ps)
+        for g in storage["camera_group"]
+    ]
+    out = storage.copy()
+    for col in ("bytes_per_day", "tb_per_day", "tb_retention"):
+        out[col] = out[col] * ratio
+    return out
 
 
 def _camera_needs(sc: Scenario) -> dict[str, list[PortNeed]]:
@@ -426,7 +459,7 @@ class YearPricer:
     that can each be minimised alone: what a search over that year's designs needs.
 
     ``before``: the plan's years so far; ``scenario``: the last year's (``year``), priced
-    with its cameras' mean bitrates (:func:`nominal_storage`), like :func:`plan_npc` of
+    with what its cameras record (:func:`nominal_storage`), like :func:`plan_npc` of
     ``[*before, YearDesign(year, scenario, rates)]``. With the years before fixed, only the
     optics bought this year, the switches and their draw depend on the rates; everything
     else (the years before, fibre, rent, recording) is a constant ``K``. Bought in year *y*
