@@ -801,3 +801,37 @@ def test_a_label_with_no_free_place_covers_no_node() -> None:
     ]
     close(fig)
     assert covered == []
+
+
+def test_camera_boxes_cover_no_name_label_or_other_box() -> None:
+    """The large city's districts hang one below another: each camera box, drawn below its
+    node, sat on the name of the district below it. A box now takes the first place (below,
+    beside, below to one side) where it covers no node name, marker, link label or other
+    box; so does every camera box of the mid-size city."""
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    for name in ("large-city", "mid-city-growth"):
+        sc = load_scenario(root / f"{name}.toml")
+        ids = [str(lk.id) for lk in sc.links]
+        view = network_view(
+            sc, "t", loads_bps=dict.fromkeys(ids, 3e8), utilisation=dict.fromkeys(ids, 0.3)
+        )
+        fig, labels = draw_figure(view)
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        large = len(view.nodes) > LARGE_NETWORK
+        markers = _marker_boxes(fig, ax, view, _positions(view)[0], large)
+        texts = [t for t in ax.texts if t not in labels]
+        boxes = [t for t in texts if t.get_bbox_patch() is not None]
+        assert len(boxes) == sum(1 for n in view.nodes if n.cameras), name
+        every = [*texts, *labels]
+        extents = [t.get_window_extent(renderer) for t in every]
+        close_figure(fig)
+        for i, t in enumerate(every):
+            if t not in boxes:
+                continue
+            box = extents[i]
+            hits = [
+                every[j].get_text() for j, o in enumerate(extents) if j != i and box.overlaps(o)
+            ]
+            assert hits == [], (name, t.get_text(), hits)
+            assert not any(box.overlaps(m) for m in markers), (name, t.get_text())
