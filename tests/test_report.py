@@ -835,3 +835,75 @@ def test_camera_boxes_cover_no_name_label_or_other_box() -> None:
             ]
             assert hits == [], (name, t.get_text(), hits)
             assert not any(box.overlaps(m) for m in markers), (name, t.get_text())
+
+
+def test_a_bound_off_the_axis_is_not_in_the_legend_and_noted_with_its_values() -> None:
+    """The small town's bitrate curve: the network-calculus bound (212–354 ms) lies wholly
+    above the latency axis (to 62 ms), yet its dashed line was in the legend. A bound wholly
+    off scale is now left out of the legend and noted under the panel with its values; one
+    partly on the axis is drawn and listed, its part above noted."""
+
+    def panel(bound: list[float]) -> Panel:
+        return Panel(
+            "video: latency",
+            "latency",
+            [
+                Series("simulated packet p99", [1.0, 2.0], [20.0, 40.0], [18.0, 38.0], [22, 42]),
+                Series("network-calculus bound", [1.0, 2.0], bound, style="bound"),
+            ],
+            targets=[Target("target latency p99 (50 ms)", 50.0)],
+        )
+
+    for bound, listed, note in (
+        (
+            [212.0, 338.3],
+            False,
+            "network-calculus bound off scale (above the axis, not drawn): 212–338.3 ms",
+        ),
+        ([30.0, 338.3], True, "network-calculus bound above the axis: up to 338.3 ms"),
+    ):
+        fig = panels_figure(PanelGrid("t", "× nominal bitrate", [panel(bound)]))
+        ax = fig.axes[0]
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        notes = " ".join(t.get_text().replace("\n", " ") for t in ax.texts)
+        close_figure(fig)
+        assert ("network-calculus bound" in legend) is listed, legend
+        assert note in notes, notes
+
+
+def test_the_legend_hides_no_data_and_marks_at_one_place_are_one_line() -> None:
+    """Inside the panel the legend covered the small town's 100 ms and 150 ms targets; two
+    estimates' marks at the same value were two dotted lines, the first hidden under the
+    second, in a colour of a simulated curve. The legend now sits beside the plot, and the
+    marks at one value are one line with both names."""
+    from vidnet_sim.analysis.report_data import VerticalMark
+
+    grid = PanelGrid(
+        "t",
+        "× nominal bitrate",
+        [
+            Panel(
+                "ptz: latency",
+                "latency",
+                [Series("simulated packet p99", [1.0, 2.0], [20.0, 90.0])],
+                targets=[Target("target frame latency p99 (100 ms)", 100.0)],
+                marks=[
+                    VerticalMark("sum-of-means-60%: last value accepted", 2.0),
+                    VerticalMark("gaussian-equivalent-capacity: last value accepted", 2.0),
+                ],
+            )
+        ],
+    )
+    fig = panels_figure(grid)
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend()
+    texts = [t.get_text().replace("\n", "").replace("  ", " ") for t in legend.get_texts()]
+    overlaps = legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
+    vertical = [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]
+    close_figure(fig)
+    assert not overlaps
+    assert len(vertical) == 1
+    assert "sum-of-means-60%, gaussian-equivalent-capacity: last value accepted" in " ".join(
+        t.replace("- ", "-") for t in texts
+    ), texts

@@ -31,7 +31,9 @@ __all__ = [
 
 #: The lowest loss drawn when nothing else sets the axis (no loss anywhere, no target).
 LOSS_FLOOR = 1e-6
-_MARK_COLOURS = ("tab:orange", "tab:purple", "tab:brown", "tab:olive", "tab:cyan")
+#: The vertical marks' colours: none of the first colours of the simulated series (a mark
+#: in orange read as the orange p99 curve).
+_MARK_COLOURS = ("tab:gray", "tab:brown", "tab:olive", "tab:cyan", "tab:pink")
 _TARGET = {"color": "tab:red", "linestyle": "-.", "linewidth": 1.3}
 
 
@@ -97,14 +99,22 @@ def _ceiling(panel: Panel) -> float:
 
 def _draw_bound(ax: Any, s: Series, loss: bool, ceiling: float, notes: list[str]) -> None:
     """A worst-case bound as a dashed line; on a latency axis, a note for the part above the
-    axis."""
+    axis. A bound entirely above the axis is not drawn and stays out of the legend (which
+    listed a line no one could see): the note says it is off scale, with its values."""
     x = _arr(s.x, len(s.x))
     m = _arr(s.mean, len(x))
-    if np.isfinite(m).any():
-        ax.plot(x, np.where(np.isfinite(m), m, np.nan), "k--", marker=".", label=s.label)
-        above = m[np.isfinite(m) & (m > ceiling)]
-        if not loss and len(above):
-            notes.append(f"{s.label} above the axis: up to {above.max():,.4g} ms")
+    finite = np.isfinite(m)
+    if not finite.any():
+        return
+    above = m[finite & (m > ceiling)] if not loss else np.empty(0)
+    if len(above) == int(finite.sum()):
+        low, high = float(above.min()), float(above.max())
+        span = f"{low:,.4g} ms" if low == high else f"{low:,.4g}–{high:,.4g} ms"
+        notes.append(f"{s.label} off scale (above the axis, not drawn): {span}")
+        return
+    ax.plot(x, np.where(finite, m, np.nan), "k--", marker=".", label=s.label)
+    if len(above):
+        notes.append(f"{s.label} above the axis: up to {above.max():,.4g} ms")
 
 
 def _draw_estimate(ax: Any, s: Series, loss: bool, floor: float, notes: list[str]) -> bool:
@@ -129,8 +139,25 @@ def _draw_reference_lines(ax: Any, panel: Panel) -> None:
     for t in panel.targets:
         if math.isfinite(t.value):
             ax.axhline(t.value, label=t.label, **_TARGET)
-    for mark, colour in zip(panel.marks, _MARK_COLOURS, strict=False):
-        ax.axvline(mark.x, color=colour, linestyle=":", linewidth=1.6, label=mark.label)
+    for (x, label), colour in zip(_merged_marks(panel), _MARK_COLOURS, strict=False):
+        ax.axvline(x, color=colour, linestyle=":", linewidth=1.6, label=label)
+
+
+def _merged_marks(panel: Panel) -> list[tuple[float, str]]:
+    """The panel's vertical marks, those at one ``x`` drawn as one line with their labels
+    joined (``a, b: last value accepted``): two dotted lines at the same place showed only
+    the last drawn, while the legend listed both colours."""
+    at: dict[float, list[str]] = {}
+    for mark in panel.marks:
+        at.setdefault(mark.x, []).append(mark.label)
+    out = []
+    for x, labels in at.items():
+        heads = [label.partition(": ") for label in labels]
+        if len(labels) > 1 and len({tail for _, _, tail in heads}) == 1 and heads[0][1]:
+            out.append((x, ", ".join(head for head, _, _ in heads) + ": " + heads[0][2]))
+        else:
+            out.append((x, "; ".join(labels)))
+    return out
 
 
 def _set_y_axis(
@@ -188,8 +215,16 @@ def _draw_panel(ax: Any, panel: Panel, x_label: str, integer_x: bool) -> None:
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="best")
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:  # beside the plot (inside, it hid target lines), long labels wrapped
+        ax.legend(
+            handles,
+            [textwrap.fill(label, 34, subsequent_indent="  ") for label in labels],
+            fontsize=7,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            borderaxespad=0.0,
+        )
     _draw_notes(ax, notes)
 
 
@@ -204,7 +239,7 @@ def panels_figure(grid: PanelGrid) -> Any:
     n = max(1, len(grid.panels))
     cols = max(1, min(grid.columns, n))
     rows = math.ceil(n / cols)
-    width = max(4.6 * cols, 10.0)
+    width = max(7.0 * cols, 10.0)  # each panel with its legend beside it
     height = min(3.6 * rows + 0.6, width / 1.45)  # landscape, whatever the grid
     fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
     for k, ax in enumerate(axes.flat):
