@@ -343,9 +343,10 @@ def test_curve_panels_one_class_each_with_targets_units_and_notes() -> None:
     # the notes sit under each panel, off its plot: inside, they hid the curves' last values
     fig = panels_figure(grid)
     renderer = fig.canvas.get_renderer()
-    assert NO_NC_BOUND[:30] in fig.axes[1].texts[0].get_text()
-    for ax in fig.axes:
-        for note in ax.texts:
+    notes = [[t for t in ax.texts if t.get_gid() == "notes"] for ax in fig.axes]
+    assert NO_NC_BOUND[:30] in notes[1][0].get_text()
+    for ax, texts in zip(fig.axes, notes, strict=True):
+        for note in texts:
             assert not note.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
     close_figure(fig)
     # a bound at one value only: drawn there, the gap named
@@ -864,7 +865,7 @@ def test_a_bound_off_the_axis_is_not_in_the_legend_and_noted_with_its_values() -
     ):
         fig = panels_figure(PanelGrid("t", "× nominal bitrate", [panel(bound)]))
         ax = fig.axes[0]
-        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        legend = [t.get_text() for t in fig.legends[0].get_texts()]
         notes = " ".join(t.get_text().replace("\n", " ") for t in ax.texts)
         close_figure(fig)
         assert ("network-calculus bound" in legend) is listed, legend
@@ -874,36 +875,41 @@ def test_a_bound_off_the_axis_is_not_in_the_legend_and_noted_with_its_values() -
 def test_the_legend_hides_no_data_and_marks_at_one_place_are_one_line() -> None:
     """Inside the panel the legend covered the small town's 100 ms and 150 ms targets; two
     estimates' marks at the same value were two dotted lines, the first hidden under the
-    second, in a colour of a simulated curve. The legend now sits beside the plot, and the
-    marks at one value are one line with both names."""
+    second, in a colour of a simulated curve. The figure now has one legend, above the
+    panels and over none of them, each target is named on its own line, and the marks at
+    one value are one line with both names."""
     from vidnet_sim.analysis.report_data import VerticalMark
 
-    grid = PanelGrid(
-        "t",
-        "× nominal bitrate",
-        [
-            Panel(
-                "ptz: latency",
-                "latency",
-                [Series("simulated packet p99", [1.0, 2.0], [20.0, 90.0])],
-                targets=[Target("target frame latency p99 (100 ms)", 100.0)],
-                marks=[
-                    VerticalMark("sum-of-means-60%: last value accepted", 2.0),
-                    VerticalMark("gaussian-equivalent-capacity: last value accepted", 2.0),
-                ],
-            )
-        ],
-    )
+    def panel(cls: str, target: float) -> Panel:
+        return Panel(
+            f"{cls}: latency",
+            "latency",
+            [Series("simulated packet p99", [1.0, 2.0], [20.0, 90.0])],
+            targets=[Target(f"target frame latency p99 ({target:g} ms)", target)],
+            marks=[
+                VerticalMark("sum-of-means-60%: last value accepted", 2.0),
+                VerticalMark("gaussian-equivalent-capacity: last value accepted", 2.0),
+            ],
+        )
+
+    grid = PanelGrid("t", "× nominal bitrate", [panel("ptz", 100.0), panel("video", 150.0)])
     fig = panels_figure(grid)
-    ax = fig.axes[0]
     renderer = fig.canvas.get_renderer()
-    legend = ax.get_legend()
-    texts = [t.get_text().replace("\n", "").replace("  ", " ") for t in legend.get_texts()]
-    overlaps = legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
-    vertical = [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]
+    [legend] = fig.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    box = legend.get_window_extent(renderer)
+    covered = [ax.get_title() for ax in fig.axes if box.overlaps(ax.get_window_extent(renderer))]
+    on_lines = [[t.get_text() for t in ax.texts if t.get_gid() == "target"] for ax in fig.axes]
+    vertical = [[ln for ln in ax.get_lines() if ln.get_linestyle() == ":"] for ax in fig.axes]
     close_figure(fig)
-    assert not overlaps
-    assert len(vertical) == 1
-    assert "sum-of-means-60%, gaussian-equivalent-capacity: last value accepted" in " ".join(
-        t.replace("- ", "-") for t in texts
-    ), texts
+    assert covered == []
+    assert labels == [
+        "simulated packet p99",
+        "sum-of-means-60%, gaussian-equivalent-capacity: last value accepted",
+        "SLA target (its value on the line)",
+    ]
+    assert on_lines == [
+        ["target frame latency p99 (100 ms)"],
+        ["target frame latency p99 (150 ms)"],
+    ]
+    assert [len(v) for v in vertical] == [1, 1]

@@ -2,9 +2,10 @@
 
 :func:`draw_panels` draws a landscape grid, one traffic class per panel: latency in
 milliseconds on a linear axis from 0, loss on a log axis (a 10⁻⁴ target is visible), SLA
-targets as red dash-dot lines, confidence intervals clipped to what is possible (latency
-≥ 0, loss in [0, 1]), worst-case bounds dashed, and a note under the panel for every estimate
-that could not be drawn. :func:`draw_costs` stacks the cost per period by category and
+targets as red dash-dot lines named on the line, confidence intervals clipped to what is
+possible (latency ≥ 0, loss in [0, 1]), worst-case bounds dashed, a note under the panel for
+every estimate that could not be drawn (or lies off the axis), and one legend for the figure
+above the panels. :func:`draw_costs` stacks the cost per period by category and
 :func:`draw_variants` sets what-ifs side by side. Each returns PNG bytes (or writes a file).
 """
 
@@ -34,7 +35,7 @@ LOSS_FLOOR = 1e-6
 #: The vertical marks' colours: none of the first colours of the simulated series (a mark
 #: in orange read as the orange p99 curve).
 _MARK_COLOURS = ("tab:gray", "tab:brown", "tab:olive", "tab:cyan", "tab:pink")
-_TARGET = {"color": "tab:red", "linestyle": "-.", "linewidth": 1.3}
+_TARGET: dict[str, Any] = {"color": "tab:red", "linestyle": "-.", "linewidth": 1.3}
 
 
 def _pyplot() -> Any:
@@ -134,11 +135,25 @@ def _draw_estimate(ax: Any, s: Series, loss: bool, floor: float, notes: list[str
 
 
 def _draw_reference_lines(ax: Any, panel: Panel) -> None:
-    """SLA targets as horizontal lines and marks (e.g. a rule's last accepted value) as
-    vertical ones."""
+    """SLA targets as horizontal lines, each named on the line itself (its value: the
+    figure's one legend cannot say which panel's target is which), and marks (e.g. a rule's
+    last accepted value) as vertical ones."""
     for t in panel.targets:
         if math.isfinite(t.value):
-            ax.axhline(t.value, label=t.label, **_TARGET)
+            ax.axhline(t.value, **_TARGET)
+            ax.annotate(
+                t.label,
+                xy=(0.01, t.value),
+                xycoords=("axes fraction", "data"),
+                xytext=(0, 1.5),
+                textcoords="offset points",
+                ha="left",
+                va="bottom",
+                fontsize=6.5,
+                color=_TARGET["color"],
+                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75},
+                gid="target",
+            )
     for (x, label), colour in zip(_merged_marks(panel), _MARK_COLOURS, strict=False):
         ax.axvline(x, color=colour, linestyle=":", linewidth=1.6, label=label)
 
@@ -192,6 +207,7 @@ def _draw_notes(ax: Any, notes: list[str]) -> None:
             fontsize=7,
             color="0.2",
             bbox={"boxstyle": "round", "fc": "#fff8e1", "ec": "0.7"},
+            gid="notes",
         )
 
 
@@ -215,16 +231,6 @@ def _draw_panel(ax: Any, panel: Panel, x_label: str, integer_x: bool) -> None:
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
-    handles, labels = ax.get_legend_handles_labels()
-    if handles:  # beside the plot (inside, it hid target lines), long labels wrapped
-        ax.legend(
-            handles,
-            [textwrap.fill(label, 34, subsequent_indent="  ") for label in labels],
-            fontsize=7,
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            borderaxespad=0.0,
-        )
     _draw_notes(ax, notes)
 
 
@@ -239,7 +245,7 @@ def panels_figure(grid: PanelGrid) -> Any:
     n = max(1, len(grid.panels))
     cols = max(1, min(grid.columns, n))
     rows = math.ceil(n / cols)
-    width = max(7.0 * cols, 10.0)  # each panel with its legend beside it
+    width = max(4.6 * cols, 10.0)
     height = min(3.6 * rows + 0.6, width / 1.45)  # landscape, whatever the grid
     fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
     for k, ax in enumerate(axes.flat):
@@ -247,10 +253,43 @@ def panels_figure(grid: PanelGrid) -> Any:
             _draw_panel(ax, grid.panels[k], grid.x_label, grid.integer_x)
         else:
             ax.axis("off")
+    top = 0.0  # inches taken above the panels: the title, then the legend
     if grid.title:
-        fig.suptitle(grid.title, fontsize=13)
-    fig.tight_layout()
+        fig.suptitle(grid.title, fontsize=13, y=1 - 0.06 / height, va="top")
+        top = 0.32
+    handles, labels = _figure_legend(axes.flat, grid.panels)
+    if handles:
+        ncol = min(4, len(handles))
+        fig.legend(
+            handles,
+            labels,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 1 - top / height),
+            ncol=ncol,
+            fontsize=8,
+            frameon=False,
+        )
+        top += 0.19 * math.ceil(len(handles) / ncol)
+    fig.tight_layout(rect=(0.0, 0.0, 1.0, 1 - top / height), h_pad=0.6)
     return fig
+
+
+def _figure_legend(axes: Any, panels: list[Panel]) -> tuple[list[Any], list[str]]:
+    """One legend for the figure, above the panels: every series and mark once (a legend in
+    each panel hid its targets and curves), and the SLA target's line style (each target is
+    named on its line)."""
+    from matplotlib.container import Container
+    from matplotlib.lines import Line2D
+
+    seen: dict[str, Any] = {}
+    for ax in axes:
+        pairs = list(zip(*ax.get_legend_handles_labels(), strict=True))
+        # the simulated curves (error-bar containers) first, then bounds and marks
+        for handle, label in sorted(pairs, key=lambda hl: not isinstance(hl[0], Container)):
+            seen.setdefault(label, handle)
+    if any(math.isfinite(t.value) for p in panels for t in p.targets):
+        seen["SLA target (its value on the line)"] = Line2D([], [], **_TARGET)
+    return list(seen.values()), list(seen)
 
 
 def draw_costs(chart: CostChart) -> bytes:
