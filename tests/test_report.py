@@ -624,7 +624,7 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     assert {lk.rate_bps for lk in data.network.links} == {1e8, 1e9}
     assert all(lk.load_bps is None and lk.utilisation is None for lk in data.network.links)
     assert {t.value for p in data.plots.panels for t in p.targets} == {50.0, 1e-3}
-    assert "Every SLA holds up to cameras = 18" in data.headline
+    assert "Every SLA holds up to 18 cameras" in data.headline
     assert any(  # each estimate says what it assumes
         c.startswith("The sum-of-means-60% estimate (vendor calculators' rule: mean load at most")
         for c in data.changes
@@ -655,7 +655,7 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     util = {lk.id: lk.utilisation for lk in data.network.links}
     assert util["core-cc"] is not None and 0 < util["core-cc"] < util["acc2-core"] < 1  # type: ignore[operator]
     assert [lk.id for lk in data.network.links if lk.binding] == ["acc2-core"]  # the busiest
-    assert data.headline == "Every SLA holds up to cameras = 20 (the largest tried)"
+    assert data.headline == "Every SLA holds up to 20 cameras (the largest tried)"
     assert "raise --max" in data.recommendation[0]
     assert data.changes[0].startswith("The busiest link at the largest value is acc2-core")
     assert any("cuts off 20 of 20 cameras" in s for s in data.risk)  # the network at 20
@@ -913,3 +913,22 @@ def test_the_legend_hides_no_data_and_marks_at_one_place_are_one_line() -> None:
         ["target frame latency p99 (150 ms)"],
     ]
     assert [len(v) for v in vertical] == [1, 1]
+
+
+def test_a_bitrate_curve_report_says_what_its_values_are(tmp_path: Path) -> None:
+    """The small town's bitrate curve read "Every SLA holds up to bitrate = 3": a bitrate of
+    3 (bit/s?), where 3 is a scale of the nominal bitrates. Each value now carries its unit
+    in the sentences, and the verdict table's column is the plot's axis label."""
+    from vidnet_sim.analysis.report_pages import curve_report
+
+    f = tmp_path / "tree.toml"
+    f.write_text(tree())
+    res = _curve(Vary("bitrate", "bitrate", None, 1.0), [3e10, 3e10])
+    data = curve_report(res, f, {"video": {"latency_p99_ps": 5e10}})
+    assert data.headline == "Every SLA holds up to 2 × the nominal bitrate (of the values tried)"
+    assert data.recommendation == [
+        "Of 2 values of bitrate from 1 × the nominal bitrate to 2 × the nominal bitrate, "
+        "every SLA target holds at 1, 2 × the nominal bitrate."
+    ]
+    assert data.risk[0].startswith("Binding target at 2 × the nominal bitrate: class **video**")
+    assert data.tables[0].header[0] == "× nominal bitrate"
