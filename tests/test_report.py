@@ -932,3 +932,26 @@ def test_a_bitrate_curve_report_says_what_its_values_are(tmp_path: Path) -> None
     ]
     assert data.risk[0].startswith("Binding target at 2 × the nominal bitrate: class **video**")
     assert data.tables[0].header[0] == "× nominal bitrate"
+
+
+def test_cost_axes_have_thousands_separators(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cost chart's bars read 122,659 but its axis 120000: the axis now reads 120,000,
+    as does the what-ifs' chart."""
+    from typing import Any
+
+    from vidnet_sim.analysis import plots
+
+    seen: list[list[str]] = []
+    save = plots.png_bytes
+
+    def keep(fig: Any, dpi: int = 110) -> bytes:
+        fig.canvas.draw()
+        seen.append([t.get_text() for t in fig.axes[0].get_yticklabels()])
+        return save(fig, dpi)
+
+    monkeypatch.setattr(plots, "png_bytes", keep)
+    plots.draw_costs(CostChart("c", ["year 1", "year 2"], {"fibre": [122_659.0, 20_000.0]}, "USD"))
+    plots.draw_variants([Variant("a", 182_857.0, True, "met")], "USD")
+    assert len(seen) == 2
+    for labels in seen:
+        assert "100,000" in labels, labels

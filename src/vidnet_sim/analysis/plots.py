@@ -292,6 +292,14 @@ def _figure_legend(axes: Any, panels: list[Panel]) -> tuple[list[Any], list[str]
     return list(seen.values()), list(seen)
 
 
+def _thousands(ax: Any) -> None:
+    """Money on the y axis with thousands separators (``140,000``), as in the bars' labels
+    and the report's tables."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
 def draw_costs(chart: CostChart) -> bytes:
     """Cost per period stacked by category, with the total above each bar."""
     plt = _pyplot()
@@ -314,6 +322,7 @@ def draw_costs(chart: CostChart) -> bytes:
         )
     ax.set_xticks(x, chart.labels)
     ax.set_ylabel(f"cost ({chart.currency})")
+    _thousands(ax)
     ax.set_ylim(0, max(1.0, float(bottom.max(initial=0.0))) * 1.15)
     ax.set_title(chart.title)
     ax.grid(True, axis="y", alpha=0.3)
@@ -342,6 +351,7 @@ def draw_variants(variants: list[Variant], currency: str) -> bytes:
         )
     ax.set_xticks(x, [v.name for v in variants])
     ax.set_ylabel(f"cost ({currency})")
+    _thousands(ax)
     ax.set_ylim(0, max([1.0, *(v.cost for v in variants)]) * 1.3)
     ax.set_title("What-ifs: cost and SLA verdict")
     ax.grid(True, axis="y", alpha=0.3)
