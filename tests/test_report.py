@@ -568,6 +568,9 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
         ("x6", costs["x6"], True),
     ]
     assert costs["x6"] > costs["size"]  # core-cc needs 1G
+    # each row says what its report answers (it repeated the one title of every variant)
+    assert data.variants[1].note == load_report_data(more).headline
+    assert f"{costs['x6']:,.0f} USD" in data.variants[1].note
     page = (out / "report.html").read_text()
     assert "What-ifs side by side" in page and f"<td>{costs['x6']:,.0f} USD</td>" in page
     assert len(re.findall(r'src="data:image/png;base64,', page)) == 4
