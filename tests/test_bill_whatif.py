@@ -204,3 +204,28 @@ def test_whatif_on_two_workers_gives_the_answer_of_one(tmp_path: Path) -> None:
         assert r.exit_code == EXIT_OK, r.output
         docs.append(json.loads((out / "whatif.json").read_text()))
     assert docs[0] == docs[1]
+
+
+def test_a_variants_warning_is_in_its_row_of_the_report() -> None:
+    """ "H.265 everywhere" changes nothing on the groups that write their bitrate: the
+    console said so, but the report's what-ifs table set its cost beside the others without
+    a word. Its row now carries the warning; the other rows do not."""
+    from vidnet_sim.analysis.report_data import ReportData
+    from vidnet_sim.analysis.report_data import Variant as Row
+    from vidnet_sim.analysis.whatif import _noted
+
+    page = ReportData(
+        kind="size",
+        title="t",
+        headline="h",
+        recommendation=[],
+        risk=[],
+        changes=[],
+        variants=[
+            Row("baseline", 1.0, True, note="a"),
+            Row("H.265 everywhere", 1.0, True, note="b"),
+        ],
+    )
+    warning = 'variant "H.265 everywhere": cameras[*].codec = "h265" selects the default bitrate'
+    rows = _noted(page, [warning]).variants
+    assert [v.note for v in rows] == ["a", f"b Warning: {warning}."]

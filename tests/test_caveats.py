@@ -185,3 +185,116 @@ def test_packets_through_a_failure_and_its_reroute_are_the_reference_packets() -
     assert (table["lost_at"] == "a->b").any() and (table["outcome"] == "delivered").any()
     rerouted = table[(table["emission_ps"] >= 70 * 10**9) & (table["emission_ps"] < 10**11)]
     assert (rerouted["outcome"] == "delivered").any()
+
+
+#: a-b, loaded to 95 % by Poisson traffic with a queue and 20 km of fibre, fails at 60 ms;
+#: the traffic takes the blocked a-c-d 10 ms later, and comes back after the repair.
+CUT_WITH_A_QUEUE = """\
+name = "cut-with-a-queue"
+[simulation]
+duration = "150ms"
+warmup = "10ms"
+[[nodes]]
+id = "a"
+[[nodes]]
+id = "b"
+[[nodes]]
+id = "c"
+[[nodes]]
+id = "d"
+[[links]]
+a = "a"
+b = "b"
+rate = "10Mbps"
+length = "20km"
+buffer = "24KiB"
+[[links]]
+a = "b"
+b = "d"
+rate = "100Mbps"
+[[links]]
+a = "a"
+b = "c"
+rate = "100Mbps"
+blocked = true
+[[links]]
+a = "c"
+b = "d"
+rate = "100Mbps"
+[[sources]]
+name = "load"
+kind = "poisson"
+at = "a"
+destinations = ["d"]
+rate = "9.5Mbps"
+size_dist = { kind = "uniform", min = "64B", max = "1400B" }
+[[events]]
+kind = "failure"
+link = "a-b"
+at = "60ms"
+duration = "40ms"
+convergence = "10ms"
+"""
+
+
+def test_epochs_count_each_packet_where_it_was_delivered_or_lost(tmp_path: Path) -> None:
+    """a-b fails at 60 ms with packets queued on it: they were emitted before the failure,
+    and the epochs counted their loss there, so the epoch before the cut read a failure loss
+    and the cut's epoch too little. Now a packet counts as sent in the epoch of its emission
+    and as delivered or lost in the epoch of its delivery or loss: the counts of both engines
+    are the reference engine's own per-packet times tallied here, the failure loss lies in
+    the failure's epoch only, and per epoch every packet emitted so far is delivered,
+    dropped or still in flight (the table's stock)."""
+    from bisect import bisect_right
+
+    import numpy as np
+
+    from vidnet_sim.reference import stats_differences
+    from vidnet_sim.results.epochs import epochs_table
+    from vidnet_sim.timeline.driver import epoch_bounds
+
+    compiled = compile_scenario(write(tmp_path, CUT_WITH_A_QUEUE))
+    plan, sc = compiled.plan, compiled.scenario
+    sim = sc.simulation
+    starts, labels = epoch_bounds(compiled.actions, sim.duration)
+    failure = labels.index("failure of a-b")
+    ref = make_engine(plan, sc, "reference", epochs=starts)
+    st = drive(ref, compiled.actions, sim.duration)
+    core = drive(make_engine(plan, sc, "core", epochs=starts), compiled.actions, sim.duration)
+    assert stats_differences(core, st) == []
+    assert isinstance(ref, ReferenceEngine)
+    # the oracle: each measured packet copy's own emission and delivery or loss time
+    n_ep, n_g = len(starts), len(plan.group_names)
+    want = {k: np.zeros((n_ep, n_g), np.int64) for k in ("sent", "delivered", "dropped", "failed")}
+    for p in ref.packets:
+        if p.emit < sim.warmup:
+            continue
+        for f, (t, how) in p.outcome.items():
+            g = int(plan.sources.group[int(plan.flow_source[f])])
+            want["sent"][bisect_right(starts, p.emit) - 1, g] += 1
+            if not sim.drain and t > sim.duration:
+                continue
+            e = bisect_right(starts, t) - 1
+            want["delivered" if how == DELIVERED else "dropped"][e, g] += 1
+            want["failed"][e, g] += how == FAILED
+    for key, got in (
+        ("sent", st.epoch_sent),
+        ("delivered", st.epoch_delivered),
+        ("dropped", st.epoch_dropped),
+        ("failed", st.epoch_failed),
+    ):
+        np.testing.assert_array_equal(got, want[key], err_msg=key)
+    assert st.epoch_failed[failure].sum() > 0
+    assert st.epoch_failed[:failure].sum() == 0  # nothing failed before the cut
+    assert st.epoch_link_fail_drops[:failure].sum() == 0
+    assert st.epoch_link_fail_drops[failure].sum() == st.link_fail_drops.sum()
+    # the table: per epoch, the stock in flight is the one before plus sent less settled
+    table = epochs_table(core, sim.warmup).query("level == 'group'")
+    cols = ["packets_sent", "packets_delivered", "packets_dropped", "packets_in_flight"]
+    for name, rows in table.groupby("name"):
+        before = 0
+        for sent, delivered, dropped, in_flight in rows.sort_values("epoch")[cols].to_numpy():
+            flight = before + int(sent) - int(delivered) - int(dropped)
+            assert int(in_flight) == flight >= 0
+            before = flight
+        assert before == int(core.packets_in_flight[plan.group_names.index(str(name))])

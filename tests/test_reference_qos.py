@@ -72,6 +72,9 @@ def assert_invariants(st: RunStats) -> None:
         (st.epoch_link_fail_drops, st.link_fail_drops),
     ]:
         np.testing.assert_array_equal(per_epoch.sum(axis=0), total)
+    # per epoch, every packet emitted so far is delivered, dropped or still in the network
+    settled = (st.epoch_delivered + st.epoch_dropped).cumsum(axis=0)
+    assert np.all(settled <= st.epoch_sent.cumsum(axis=0))
 
 
 def run(
@@ -442,11 +445,14 @@ def test_failure_by_hand(sched: str) -> None:
     assert st.link_packets.tolist() == [9, 6]  # admitted, 3 of them lost later
     # n1 -> n2: #3 waited 37-49; #4 (41, would start at 57) never started
     assert st.link_peak_wait_ps.tolist() == [16 * US, 12 * US]
-    # epochs: emitted in [0, 50), [50, 80), [80, ...); link counts by arrival at the link
+    # epochs [0, 50), [50, 80), [80, ...): sent by emission (#0-#5, #6-#8), delivered at
+    # delivery (#0 at 35, #1 at 43; #8 at 90), lost when lost: #2-#4 at the failure (50),
+    # #5-#7 on arrival at 50, 65, 69, all six in the failure's epoch (the three queued at 50
+    # were counted in the epoch before, when they were emitted); link bytes by arrival
     assert st.epoch_sent[:, 0].tolist() == [6, 3, 0]
-    assert st.epoch_failed[:, 0].tolist() == [4, 2, 0]
-    assert st.epoch_delivered[:, 0].tolist() == [2, 1, 0]
-    assert st.epoch_link_fail_drops[:, 1].tolist() == [3, 3, 0]
+    assert st.epoch_failed[:, 0].tolist() == [0, 6, 0] == st.epoch_dropped[:, 0].tolist()
+    assert st.epoch_delivered[:, 0].tolist() == [2, 0, 1]
+    assert st.epoch_link_fail_drops[:, 1].tolist() == [0, 6, 0]
     assert st.epoch_link_bytes[:, 1].tolist() == [5000, 0, 1000]
 
 
@@ -506,7 +512,7 @@ def test_failure_empties_every_queue_of_a_scheduler() -> None:
         (1, 3, 0, 20 * US, 28 * US),
     ]
     assert st.packets_failed.tolist() == [2, 3] and st.link_fail_drops.tolist() == [5]
-    assert st.epoch_failed.tolist() == [[2, 3], [0, 0]]
+    assert st.epoch_failed.tolist() == [[0, 0], [2, 3]]  # lost at 10 µs: the failure's epoch
 
 
 # --------------------------------------------------------------------------- rerouting

@@ -343,9 +343,10 @@ def test_curve_panels_one_class_each_with_targets_units_and_notes() -> None:
     # the notes sit under each panel, off its plot: inside, they hid the curves' last values
     fig = panels_figure(grid)
     renderer = fig.canvas.get_renderer()
-    assert NO_NC_BOUND[:30] in fig.axes[1].texts[0].get_text()
-    for ax in fig.axes:
-        for note in ax.texts:
+    notes = [[t for t in ax.texts if t.get_gid() == "notes"] for ax in fig.axes]
+    assert NO_NC_BOUND[:30] in notes[1][0].get_text()
+    for ax, texts in zip(fig.axes, notes, strict=True):
+        for note in texts:
             assert not note.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
     close_figure(fig)
     # a bound at one value only: drawn there, the gap named
@@ -567,6 +568,9 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
         ("x6", costs["x6"], True),
     ]
     assert costs["x6"] > costs["size"]  # core-cc needs 1G
+    # each row says what its report answers (it repeated the one title of every variant)
+    assert data.variants[1].note == load_report_data(more).headline
+    assert f"{costs['x6']:,.0f} USD" in data.variants[1].note
     page = (out / "report.html").read_text()
     assert "What-ifs side by side" in page and f"<td>{costs['x6']:,.0f} USD</td>" in page
     assert len(re.findall(r'src="data:image/png;base64,', page)) == 4
@@ -623,7 +627,7 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     assert {lk.rate_bps for lk in data.network.links} == {1e8, 1e9}
     assert all(lk.load_bps is None and lk.utilisation is None for lk in data.network.links)
     assert {t.value for p in data.plots.panels for t in p.targets} == {50.0, 1e-3}
-    assert "Every SLA holds up to cameras = 18" in data.headline
+    assert "Every SLA holds up to 18 cameras" in data.headline
     assert any(  # each estimate says what it assumes
         c.startswith("The sum-of-means-60% estimate (vendor calculators' rule: mean load at most")
         for c in data.changes
@@ -654,7 +658,7 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     util = {lk.id: lk.utilisation for lk in data.network.links}
     assert util["core-cc"] is not None and 0 < util["core-cc"] < util["acc2-core"] < 1  # type: ignore[operator]
     assert [lk.id for lk in data.network.links if lk.binding] == ["acc2-core"]  # the busiest
-    assert data.headline == "Every SLA holds up to cameras = 20 (the largest tried)"
+    assert data.headline == "Every SLA holds up to 20 cameras (the largest tried)"
     assert "raise --max" in data.recommendation[0]
     assert data.changes[0].startswith("The busiest link at the largest value is acc2-core")
     assert any("cuts off 20 of 20 cameras" in s for s in data.risk)  # the network at 20
@@ -801,3 +805,156 @@ def test_a_label_with_no_free_place_covers_no_node() -> None:
     ]
     close(fig)
     assert covered == []
+
+
+def test_camera_boxes_cover_no_name_label_or_other_box() -> None:
+    """The large city's districts hang one below another: each camera box, drawn below its
+    node, sat on the name of the district below it. A box now takes the first place (below,
+    beside, below to one side) where it covers no node name, marker, link label or other
+    box; so does every camera box of the mid-size city."""
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    for name in ("large-city", "mid-city-growth"):
+        sc = load_scenario(root / f"{name}.toml")
+        ids = [str(lk.id) for lk in sc.links]
+        view = network_view(
+            sc, "t", loads_bps=dict.fromkeys(ids, 3e8), utilisation=dict.fromkeys(ids, 0.3)
+        )
+        fig, labels = draw_figure(view)
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        large = len(view.nodes) > LARGE_NETWORK
+        markers = _marker_boxes(fig, ax, view, _positions(view)[0], large)
+        texts = [t for t in ax.texts if t not in labels]
+        boxes = [t for t in texts if t.get_bbox_patch() is not None]
+        assert len(boxes) == sum(1 for n in view.nodes if n.cameras), name
+        every = [*texts, *labels]
+        extents = [t.get_window_extent(renderer) for t in every]
+        close_figure(fig)
+        for i, t in enumerate(every):
+            if t not in boxes:
+                continue
+            box = extents[i]
+            hits = [
+                every[j].get_text() for j, o in enumerate(extents) if j != i and box.overlaps(o)
+            ]
+            assert hits == [], (name, t.get_text(), hits)
+            assert not any(box.overlaps(m) for m in markers), (name, t.get_text())
+
+
+def test_a_bound_off_the_axis_is_not_in_the_legend_and_noted_with_its_values() -> None:
+    """The small town's bitrate curve: the network-calculus bound (212–354 ms) lies wholly
+    above the latency axis (to 62 ms), yet its dashed line was in the legend. A bound wholly
+    off scale is now left out of the legend and noted under the panel with its values; one
+    partly on the axis is drawn and listed, its part above noted."""
+
+    def panel(bound: list[float]) -> Panel:
+        return Panel(
+            "video: latency",
+            "latency",
+            [
+                Series("simulated packet p99", [1.0, 2.0], [20.0, 40.0], [18.0, 38.0], [22, 42]),
+                Series("network-calculus bound", [1.0, 2.0], bound, style="bound"),
+            ],
+            targets=[Target("target latency p99 (50 ms)", 50.0)],
+        )
+
+    for bound, listed, note in (
+        (
+            [212.0, 338.3],
+            False,
+            "network-calculus bound off scale (above the axis, not drawn): 212–338.3 ms",
+        ),
+        ([30.0, 338.3], True, "network-calculus bound above the axis: up to 338.3 ms"),
+    ):
+        fig = panels_figure(PanelGrid("t", "× nominal bitrate", [panel(bound)]))
+        ax = fig.axes[0]
+        legend = [t.get_text() for t in fig.legends[0].get_texts()]
+        notes = " ".join(t.get_text().replace("\n", " ") for t in ax.texts)
+        close_figure(fig)
+        assert ("network-calculus bound" in legend) is listed, legend
+        assert note in notes, notes
+
+
+def test_the_legend_hides_no_data_and_marks_at_one_place_are_one_line() -> None:
+    """Inside the panel the legend covered the small town's 100 ms and 150 ms targets; two
+    estimates' marks at the same value were two dotted lines, the first hidden under the
+    second, in a colour of a simulated curve. The figure now has one legend, above the
+    panels and over none of them, each target is named on its own line, and the marks at
+    one value are one line with both names."""
+    from vidnet_sim.analysis.report_data import VerticalMark
+
+    def panel(cls: str, target: float) -> Panel:
+        return Panel(
+            f"{cls}: latency",
+            "latency",
+            [Series("simulated packet p99", [1.0, 2.0], [20.0, 90.0])],
+            targets=[Target(f"target frame latency p99 ({target:g} ms)", target)],
+            marks=[
+                VerticalMark("sum-of-means-60%: last value accepted", 2.0),
+                VerticalMark("gaussian-equivalent-capacity: last value accepted", 2.0),
+            ],
+        )
+
+    grid = PanelGrid("t", "× nominal bitrate", [panel("ptz", 100.0), panel("video", 150.0)])
+    fig = panels_figure(grid)
+    renderer = fig.canvas.get_renderer()
+    [legend] = fig.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    box = legend.get_window_extent(renderer)
+    covered = [ax.get_title() for ax in fig.axes if box.overlaps(ax.get_window_extent(renderer))]
+    on_lines = [[t.get_text() for t in ax.texts if t.get_gid() == "target"] for ax in fig.axes]
+    vertical = [[ln for ln in ax.get_lines() if ln.get_linestyle() == ":"] for ax in fig.axes]
+    close_figure(fig)
+    assert covered == []
+    assert labels == [
+        "simulated packet p99",
+        "sum-of-means-60%, gaussian-equivalent-capacity: last value accepted",
+        "SLA target (its value on the line)",
+    ]
+    assert on_lines == [
+        ["target frame latency p99 (100 ms)"],
+        ["target frame latency p99 (150 ms)"],
+    ]
+    assert [len(v) for v in vertical] == [1, 1]
+
+
+def test_a_bitrate_curve_report_says_what_its_values_are(tmp_path: Path) -> None:
+    """The small town's bitrate curve read "Every SLA holds up to bitrate = 3": a bitrate of
+    3 (bit/s?), where 3 is a scale of the nominal bitrates. Each value now carries its unit
+    in the sentences, and the verdict table's column is the plot's axis label."""
+    from vidnet_sim.analysis.report_pages import curve_report
+
+    f = tmp_path / "tree.toml"
+    f.write_text(tree())
+    res = _curve(Vary("bitrate", "bitrate", None, 1.0), [3e10, 3e10])
+    data = curve_report(res, f, {"video": {"latency_p99_ps": 5e10}})
+    assert data.headline == "Every SLA holds up to 2 × the nominal bitrate (of the values tried)"
+    assert data.recommendation == [
+        "Of 2 values of bitrate from 1 × the nominal bitrate to 2 × the nominal bitrate, "
+        "every SLA target holds at 1, 2 × the nominal bitrate."
+    ]
+    assert data.risk[0].startswith("Binding target at 2 × the nominal bitrate: class **video**")
+    assert data.tables[0].header[0] == "× nominal bitrate"
+
+
+def test_cost_axes_have_thousands_separators(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cost chart's bars read 122,659 but its axis 120000: the axis now reads 120,000,
+    as does the what-ifs' chart."""
+    from typing import Any
+
+    from vidnet_sim.analysis import plots
+
+    seen: list[list[str]] = []
+    save = plots.png_bytes
+
+    def keep(fig: Any, dpi: int = 110) -> bytes:
+        fig.canvas.draw()
+        seen.append([t.get_text() for t in fig.axes[0].get_yticklabels()])
+        return save(fig, dpi)
+
+    monkeypatch.setattr(plots, "png_bytes", keep)
+    plots.draw_costs(CostChart("c", ["year 1", "year 2"], {"fibre": [122_659.0, 20_000.0]}, "USD"))
+    plots.draw_variants([Variant("a", 182_857.0, True, "met")], "USD")
+    assert len(seen) == 2
+    for labels in seen:
+        assert "100,000" in labels, labels

@@ -813,3 +813,30 @@ def test_a_year_of_many_links_is_one_short_cell() -> None:
     assert _changes(year4) == "cc-dc 1G→10G"
     none: Any = SimpleNamespace(upgrades=[], previous={}, rates={})
     assert _changes(none) == "—"
+
+
+def test_a_latency_target_is_put_down_to_the_longest_wait_not_to_a_few_drops() -> None:
+    """The small town's year 3: video latency p99 was 'dominated by core-uplink (8 packets
+    dropped per run)' while its packets waited up to 43 ms on a camera's access link. A
+    latency target now names the hop where the class waited longest; a loss target still
+    the one that dropped its packets."""
+    import pandas as pd
+
+    from vidnet_sim.analysis.explain import _hop
+
+    links = pd.DataFrame(
+        {
+            "link": ["cam->agg", "agg->core"],
+            "peak_wait_ps": [43e9, 0.1e9],
+            "access": [True, False],
+            "drops": [0, 8],
+        }
+    )
+    record = SimpleNamespace(links=links, epoch_links=None)
+    yr = SimpleNamespace(
+        class_dirs={"video": {"cam->agg", "agg->core"}}, dirs=[["agg->core"]], ids=["uplink"]
+    )
+    hop = _hop(yr, "video", [record], None, "latency_p99_ps")  # type: ignore[arg-type, list-item]
+    assert (hop["link"], hop["access"], hop["why"]) == ("cam->agg", True, "queue wait up to 43 ms")
+    hop = _hop(yr, "video", [record], None, "loss")  # type: ignore[arg-type, list-item]
+    assert (hop["link"], hop["sized"], hop["why"]) == ("uplink", True, "8 packets dropped per run")

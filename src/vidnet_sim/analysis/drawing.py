@@ -6,11 +6,12 @@ draws it with matplotlib. Nodes are placed at their coordinates when every node 
 (``x``/``y`` or ``lat``/``lon``, :mod:`vidnet_sim.scenario.coordinates`), otherwise in layers
 by hops from the centre (the control centres, recorders and data centres, or the cameras'
 destinations): centre on top, then core, ring or aggregation, access at the bottom. The
-cameras of a switch are one box below it (count and groups); links are coloured and thickened
-by rate tier and labelled with tier, mean load and headroom (1 − utilisation); the binding
-link is outlined in red. A label sits at the middle of its link, or slides along it until it
-covers no other label, node or name; a link that would run straight through another node is
-drawn as an arc.
+cameras of a switch are one box below it (count and groups), or beside it where below would
+cover another node's name or box; links are coloured and thickened by rate tier and labelled
+with tier, mean load and headroom (1 − utilisation); the binding link is outlined in red. A
+label sits at the middle of its link, or slides along it (then beside it) until it covers no
+other label, node, name or camera box; a link that would run straight through another node
+is drawn as an arc.
 """
 
 from __future__ import annotations
@@ -372,6 +373,20 @@ def _overlap(a: Any, b: Any) -> float:
     return w * h if w > 0 and h > 0 else 0.0
 
 
+def _beside(ax: Any, path: Path, t: float, box: Any, side: float) -> tuple[float, float]:
+    """The point where a label of display box ``box`` sits beside ``path`` at ``t``, just
+    clear of the line on ``side`` (+1 or -1) of it, in data coordinates."""
+    a = ax.transData.transform(_along(path, max(0.0, t - 0.01)))
+    b = ax.transData.transform(_along(path, min(1.0, t + 0.01)))
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    norm = math.hypot(dx, dy) or 1.0
+    nx, ny = -dy / norm * side, dx / norm * side
+    reach = abs(nx) * box.width / 2 + abs(ny) * box.height / 2 + 3.0  # pixels
+    c = ax.transData.transform(_along(path, t))
+    x, y = ax.transData.inverted().transform((c[0] + nx * reach, c[1] + ny * reach))
+    return float(x), float(y)
+
+
 def _place_labels(
     fig: Any,
     ax: Any,
@@ -379,11 +394,12 @@ def _place_labels(
     taken: list[tuple[Any, float]],
     small: float,
 ) -> list[Any]:
-    """Label each link at the first point along it (:data:`_ALONG`) where its box overlaps
-    no box ``taken`` (nodes, their names, camera boxes, the legend, each with the weight of
-    covering it; labels placed before), else where it overlaps them least, weighted (links
-    fanning out of one node have their middles closer than a label is wide). Returns the
-    labels' text artists."""
+    """Label each link at the first point along it (:data:`_ALONG`), then beside it (either
+    side, at the middle and the quarters), where its box overlaps no box ``taken`` (nodes,
+    their names, camera boxes, the legend, each with the weight of covering it; labels placed
+    before), else where it overlaps them least, weighted (links fanning out of one node have
+    their middles closer than a label is wide; a short link has no free place on it).
+    Returns the labels' text artists."""
     renderer = fig.canvas.get_renderer()
     pad = 0.2 * small * fig.dpi / 72  # the label box's padding, in pixels
     taken = list(taken)
@@ -399,9 +415,11 @@ def _place_labels(
             bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.8", "alpha": 0.9},
             zorder=5,
         )
+        size = text.get_window_extent(renderer).padded(pad)
+        places = [_along(path, t) for t in _ALONG]
+        places += [_beside(ax, path, t, size, s) for t in (0.5, 0.3, 0.7) for s in (1.0, -1.0)]
         best: tuple[float, tuple[float, float], Any] | None = None
-        for t in _ALONG:
-            xy = _along(path, t)
+        for xy in places:
             text.set_position(xy)
             box = text.get_window_extent(renderer).padded(pad)
             cost = sum(weight * _overlap(box, other) for other, weight in taken)
@@ -433,12 +451,8 @@ def _marker_boxes(fig: Any, ax: Any, view: NetworkView, pos: Any, large: bool) -
     return out
 
 
-def _draw_node(
-    ax: Any, n: NetNode, xy: tuple[float, float], drop: float, large: bool, small: float
-) -> list[Any]:
-    """A node (centre kinds as yellow squares) with its name, and its cameras as one box
-    ``drop`` below it (count and groups; a large network gives only the count except for a
-    district). Returns the texts drawn (for the labels to keep clear of)."""
+def _draw_node(ax: Any, n: NetNode, xy: tuple[float, float], large: bool, small: float) -> Any:
+    """A node (centre kinds as yellow squares) with its name; returns the name's text."""
     x, y = xy
     centre = n.kind in CENTRE_KINDS
     ax.scatter(
@@ -450,7 +464,7 @@ def _draw_node(
         edgecolors="black",
         zorder=6,
     )
-    name = ax.annotate(
+    return ax.annotate(
         n.id,
         (x, y),
         xytext=(0, 8 if large else 13),
@@ -461,23 +475,88 @@ def _draw_node(
         rotation=30 if large else 0,
         zorder=7,
     )
-    drawn = [name]
-    if n.cameras:
-        ax.plot([x, x], [y, y - drop], color="0.55", lw=1, zorder=3)
-        groups = ", ".join(n.groups[:3]) + ("…" if len(n.groups) > 3 else "")
-        box = ax.annotate(
-            f"{n.cameras:,} cameras\n{groups}"
-            if not large or n.id.endswith(" district")
-            else f"{n.cameras:,}",
-            (x, y - drop),
-            ha="center",
-            va="top",
-            fontsize=small,
-            bbox={"boxstyle": "round", "fc": "#f3f3f3", "ec": "0.5"},
-            zorder=6,
-        )
-        drawn.append(box)
-    return drawn
+
+
+#: Where a node's camera box may sit, in order of preference: ``drop`` below the node, then
+#: beside it (right, left; its top just under the node's centre, clear of the name above
+#: it), then below and to one side: (the share of ``drop`` below, the offset in points
+#: across and up, horizontal alignment, vertical alignment).
+_CAMERA_PLACES = (
+    (1.0, 0.0, 0.0, "center", "top"),
+    (0.0, 12.0, -2.0, "left", "top"),
+    (0.0, -12.0, -2.0, "right", "top"),
+    (1.0, 8.0, 0.0, "left", "top"),
+    (1.0, -8.0, 0.0, "right", "top"),
+)
+
+
+def _camera_text(n: NetNode, large: bool) -> str:
+    """A camera box's text: count and groups (a large network: the count, but for a
+    district)."""
+    if large and not n.id.endswith(" district"):
+        return f"{n.cameras:,}"
+    groups = ", ".join(n.groups[:3]) + ("…" if len(n.groups) > 3 else "")
+    return f"{n.cameras:,} cameras\n{groups}"
+
+
+def _place_camera_boxes(
+    fig: Any,
+    ax: Any,
+    view: NetworkView,
+    pos: dict[str, tuple[float, float]],
+    drop: float,
+    large: bool,
+    small: float,
+    taken: list[tuple[Any, float]],
+) -> list[Any]:
+    """Each node's cameras as one box joined to it by a grey line, at the first place of
+    :data:`_CAMERA_PLACES` where it covers nothing ``taken`` (node names, markers, the
+    legend, boxes placed before) and stays in the figure, else where it covers least
+    (weighted): a district below another in a layered drawing had its box on the lower
+    district's name. Returns the boxes' texts."""
+    from matplotlib.transforms import offset_copy
+
+    renderer = fig.canvas.get_renderer()
+    pad = 0.3 * small * fig.dpi / 72  # the box's padding ("round": 0.3 of the font size)
+    frame = fig.bbox
+    taken = list(taken)
+    out = []
+    for n in view.nodes:
+        if not n.cameras:
+            continue
+        x, y = pos[n.id]
+        best: tuple[float, Any, tuple[float, float], Any] | None = None
+        for below, across, up, ha, va in _CAMERA_PLACES:
+            anchor = (x, y - below * drop)
+            text = ax.text(
+                *anchor,
+                _camera_text(n, large),
+                ha=ha,
+                va=va,
+                fontsize=small,
+                bbox={"boxstyle": "round", "fc": "#f3f3f3", "ec": "0.5"},
+                zorder=6,
+                transform=offset_copy(ax.transData, fig=fig, x=across, y=up, units="points"),
+            )
+            box = text.get_window_extent(renderer).padded(pad)
+            cost = sum(weight * _overlap(box, other) for other, weight in taken)
+            outside = box.width * box.height - _overlap(box, frame)
+            cost += 20.0 * outside
+            if best is None or cost < best[0]:
+                if best is not None:
+                    best[1].remove()
+                end = ax.transData.inverted().transform(text.get_transform().transform(anchor))
+                best = (cost, text, (float(end[0]), float(end[1])), box)
+            else:
+                text.remove()
+            if cost == 0:
+                break
+        assert best is not None
+        _, text, end, box = best
+        ax.plot([x, end[0]], [y, end[1]], color="0.55", lw=1, zorder=3)
+        taken.append((box, 4.0))
+        out.append(text)
+    return out
 
 
 def _draw_legend(ax: Any, view: NetworkView, tiers: list[float], colour: dict[float, str]) -> Any:
@@ -537,16 +616,19 @@ def draw_figure(view: NetworkView) -> tuple[Any, list[Any]]:
     small = 5.5 if large else 7.5
     paths = _paths(view, pos)
     labels = _draw_links(ax, view, paths, tiers, colour, large)
-    drawn = [a for n in view.nodes for a in _draw_node(ax, n, pos[n.id], drop, large, small)]
+    drawn = [_draw_node(ax, n, pos[n.id], large, small) for n in view.nodes]
     drawn.append(_draw_legend(ax, view, tiers, colour))
     _set_frame(ax, view, pos, drop, paths)
     ax.set_title(view.title, fontsize=13)
-    fig.tight_layout()  # before the labels are placed: it moves the axes
+    fig.tight_layout()  # before the boxes and labels are placed: it moves the axes
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's canvas
-    # what a label may cover, and how badly: a node hidden is worse than a name, and a name
-    # worse than another label's edge (a short link with no free place takes the least bad)
+    # what a box or label may cover, and how badly: a node hidden is worse than a name, and a
+    # name worse than another label's edge (a short link with no free place takes the least
+    # bad)
     taken = [(a.get_window_extent(renderer), 4.0) for a in drawn]
     taken += [(box, 20.0) for box in _marker_boxes(fig, ax, view, pos, large)]
+    boxes = _place_camera_boxes(fig, ax, view, pos, drop, large, small, taken)
+    taken += [(b.get_window_extent(renderer), 4.0) for b in boxes]
     return fig, _place_labels(fig, ax, labels, taken, small)
 
 

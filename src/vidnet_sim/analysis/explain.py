@@ -76,8 +76,9 @@ def _causes(
 ) -> list[dict[str, Any]]:
     """Why a design fails, per failing target (worst first): class, metric, measured mean,
     target, the epoch where the class did worst (when the run has several), and the culprit
-    on the class's own path: the link where its packets were dropped in that epoch (the
-    most buffer drops over the runs), else where they waited longest (peak queue wait).
+    on the class's own path: for a loss, the link where its packets were dropped in that
+    epoch (the most buffer drops over the runs), else, and for a latency, where they waited
+    longest (peak queue wait).
     ``link`` is a sized link's id, or a directed link the plan does not size (a camera's
     access link) with ``position`` ``None``. Never a link the class does not cross, never
     whole-run utilisation."""
@@ -104,9 +105,10 @@ def _causes(
 def _hop(
     yr: _Year, cls: str, records: list[RunRecord], epoch: int | None, metric: str = ""
 ) -> dict[str, Any]:
-    """The hop of class ``cls``'s own path that dominates its loss or latency: the link
-    where its packets were dropped (the most buffer drops over the runs, in ``epoch`` when
-    given), else where they waited longest (peak queue wait). ``link``: a sized link's id or
+    """The hop of class ``cls``'s own path that dominates its loss or latency: for a loss,
+    the link where its packets were dropped (the most buffer drops over the runs, in
+    ``epoch`` when given), else, and for a latency ``metric`` (``..._ps``: a few drops do not
+    make a latency), where they waited longest (peak queue wait). ``link``: a sized link's id or
     the directed link's name (``sized`` False: the plan does not size it, e.g. a camera's
     access link); ``position``: the sized link's position; ``why``: the drops or the wait.
     For ``failure_loss``, the packets lost to a failure count instead of buffer drops."""
@@ -130,7 +132,7 @@ def _hop(
     if not path:
         return {"link": None, "sized": False, "access": False, "position": None, "why": ""}
     worst = max(path, key=lambda x: (drops.get(x, 0.0), wait.get(x, 0.0)))
-    if drops.get(worst, 0.0) > 0:
+    if drops.get(worst, 0.0) > 0 and not metric.endswith("_ps"):
         why = f"{drops[worst] / max(len(records), 1):,.0f} packets {lost} per run"
     else:
         worst = max(path, key=lambda x: wait.get(x, 0.0))

@@ -141,7 +141,7 @@ def render_html(data: ReportData) -> str:
         ]
         parts += [
             "<h2>What-ifs side by side</h2>",
-            _table(TableView("", ["variant", "cost", "SLA verdict", "note"], rows)),
+            _table(TableView("", ["variant", "cost", "SLA verdict", "its report's answer"], rows)),
             _img(
                 draw_variants(data.variants, cur), "what-ifs: cost and SLA verdict", "", "whatifs"
             ),

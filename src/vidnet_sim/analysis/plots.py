@@ -2,9 +2,10 @@
 
 :func:`draw_panels` draws a landscape grid, one traffic class per panel: latency in
 milliseconds on a linear axis from 0, loss on a log axis (a 10⁻⁴ target is visible), SLA
-targets as red dash-dot lines, confidence intervals clipped to what is possible (latency
-≥ 0, loss in [0, 1]), worst-case bounds dashed, and a note under the panel for every estimate
-that could not be drawn. :func:`draw_costs` stacks the cost per period by category and
+targets as red dash-dot lines named on the line, confidence intervals clipped to what is
+possible (latency ≥ 0, loss in [0, 1]), worst-case bounds dashed, a note under the panel for
+every estimate that could not be drawn (or lies off the axis), and one legend for the figure
+above the panels. :func:`draw_costs` stacks the cost per period by category and
 :func:`draw_variants` sets what-ifs side by side. Each returns PNG bytes (or writes a file).
 """
 
@@ -31,8 +32,10 @@ __all__ = [
 
 #: The lowest loss drawn when nothing else sets the axis (no loss anywhere, no target).
 LOSS_FLOOR = 1e-6
-_MARK_COLOURS = ("tab:orange", "tab:purple", "tab:brown", "tab:olive", "tab:cyan")
-_TARGET = {"color": "tab:red", "linestyle": "-.", "linewidth": 1.3}
+#: The vertical marks' colours: none of the first colours of the simulated series (a mark
+#: in orange read as the orange p99 curve).
+_MARK_COLOURS = ("tab:gray", "tab:brown", "tab:olive", "tab:cyan", "tab:pink")
+_TARGET: dict[str, Any] = {"color": "tab:red", "linestyle": "-.", "linewidth": 1.3}
 
 
 def _pyplot() -> Any:
@@ -97,14 +100,22 @@ def _ceiling(panel: Panel) -> float:
 
 def _draw_bound(ax: Any, s: Series, loss: bool, ceiling: float, notes: list[str]) -> None:
     """A worst-case bound as a dashed line; on a latency axis, a note for the part above the
-    axis."""
+    axis. A bound entirely above the axis is not drawn and stays out of the legend (which
+    listed a line no one could see): the note says it is off scale, with its values."""
     x = _arr(s.x, len(s.x))
     m = _arr(s.mean, len(x))
-    if np.isfinite(m).any():
-        ax.plot(x, np.where(np.isfinite(m), m, np.nan), "k--", marker=".", label=s.label)
-        above = m[np.isfinite(m) & (m > ceiling)]
-        if not loss and len(above):
-            notes.append(f"{s.label} above the axis: up to {above.max():,.4g} ms")
+    finite = np.isfinite(m)
+    if not finite.any():
+        return
+    above = m[finite & (m > ceiling)] if not loss else np.empty(0)
+    if len(above) == int(finite.sum()):
+        low, high = float(above.min()), float(above.max())
+        span = f"{low:,.4g} ms" if low == high else f"{low:,.4g}–{high:,.4g} ms"
+        notes.append(f"{s.label} off scale (above the axis, not drawn): {span}")
+        return
+    ax.plot(x, np.where(finite, m, np.nan), "k--", marker=".", label=s.label)
+    if len(above):
+        notes.append(f"{s.label} above the axis: up to {above.max():,.4g} ms")
 
 
 def _draw_estimate(ax: Any, s: Series, loss: bool, floor: float, notes: list[str]) -> bool:
@@ -124,13 +135,44 @@ def _draw_estimate(ax: Any, s: Series, loss: bool, floor: float, notes: list[str
 
 
 def _draw_reference_lines(ax: Any, panel: Panel) -> None:
-    """SLA targets as horizontal lines and marks (e.g. a rule's last accepted value) as
-    vertical ones."""
+    """SLA targets as horizontal lines, each named on the line itself (its value: the
+    figure's one legend cannot say which panel's target is which), and marks (e.g. a rule's
+    last accepted value) as vertical ones."""
     for t in panel.targets:
         if math.isfinite(t.value):
-            ax.axhline(t.value, label=t.label, **_TARGET)
-    for mark, colour in zip(panel.marks, _MARK_COLOURS, strict=False):
-        ax.axvline(mark.x, color=colour, linestyle=":", linewidth=1.6, label=mark.label)
+            ax.axhline(t.value, **_TARGET)
+            ax.annotate(
+                t.label,
+                xy=(0.01, t.value),
+                xycoords=("axes fraction", "data"),
+                xytext=(0, 1.5),
+                textcoords="offset points",
+                ha="left",
+                va="bottom",
+                fontsize=6.5,
+                color=_TARGET["color"],
+                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75},
+                gid="target",
+            )
+    for (x, label), colour in zip(_merged_marks(panel), _MARK_COLOURS, strict=False):
+        ax.axvline(x, color=colour, linestyle=":", linewidth=1.6, label=label)
+
+
+def _merged_marks(panel: Panel) -> list[tuple[float, str]]:
+    """The panel's vertical marks, those at one ``x`` drawn as one line with their labels
+    joined (``a, b: last value accepted``): two dotted lines at the same place showed only
+    the last drawn, while the legend listed both colours."""
+    at: dict[float, list[str]] = {}
+    for mark in panel.marks:
+        at.setdefault(mark.x, []).append(mark.label)
+    out = []
+    for x, labels in at.items():
+        heads = [label.partition(": ") for label in labels]
+        if len(labels) > 1 and len({tail for _, _, tail in heads}) == 1 and heads[0][1]:
+            out.append((x, ", ".join(head for head, _, _ in heads) + ": " + heads[0][2]))
+        else:
+            out.append((x, "; ".join(labels)))
+    return out
 
 
 def _set_y_axis(
@@ -165,6 +207,7 @@ def _draw_notes(ax: Any, notes: list[str]) -> None:
             fontsize=7,
             color="0.2",
             bbox={"boxstyle": "round", "fc": "#fff8e1", "ec": "0.7"},
+            gid="notes",
         )
 
 
@@ -188,8 +231,6 @@ def _draw_panel(ax: Any, panel: Panel, x_label: str, integer_x: bool) -> None:
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="best")
     _draw_notes(ax, notes)
 
 
@@ -212,10 +253,51 @@ def panels_figure(grid: PanelGrid) -> Any:
             _draw_panel(ax, grid.panels[k], grid.x_label, grid.integer_x)
         else:
             ax.axis("off")
+    top = 0.0  # inches taken above the panels: the title, then the legend
     if grid.title:
-        fig.suptitle(grid.title, fontsize=13)
-    fig.tight_layout()
+        fig.suptitle(grid.title, fontsize=13, y=1 - 0.06 / height, va="top")
+        top = 0.32
+    handles, labels = _figure_legend(axes.flat, grid.panels)
+    if handles:
+        ncol = min(4, len(handles))
+        fig.legend(
+            handles,
+            labels,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 1 - top / height),
+            ncol=ncol,
+            fontsize=8,
+            frameon=False,
+        )
+        top += 0.19 * math.ceil(len(handles) / ncol)
+    fig.tight_layout(rect=(0.0, 0.0, 1.0, 1 - top / height), h_pad=0.6)
     return fig
+
+
+def _figure_legend(axes: Any, panels: list[Panel]) -> tuple[list[Any], list[str]]:
+    """One legend for the figure, above the panels: every series and mark once (a legend in
+    each panel hid its targets and curves), and the SLA target's line style (each target is
+    named on its line)."""
+    from matplotlib.container import Container
+    from matplotlib.lines import Line2D
+
+    seen: dict[str, Any] = {}
+    for ax in axes:
+        pairs = list(zip(*ax.get_legend_handles_labels(), strict=True))
+        # the simulated curves (error-bar containers) first, then bounds and marks
+        for handle, label in sorted(pairs, key=lambda hl: not isinstance(hl[0], Container)):
+            seen.setdefault(label, handle)
+    if any(math.isfinite(t.value) for p in panels for t in p.targets):
+        seen["SLA target (its value on the line)"] = Line2D([], [], **_TARGET)
+    return list(seen.values()), list(seen)
+
+
+def _thousands(ax: Any) -> None:
+    """Money on the y axis with thousands separators (``140,000``), as in the bars' labels
+    and the report's tables."""
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
 def draw_costs(chart: CostChart) -> bytes:
@@ -240,6 +322,7 @@ def draw_costs(chart: CostChart) -> bytes:
         )
     ax.set_xticks(x, chart.labels)
     ax.set_ylabel(f"cost ({chart.currency})")
+    _thousands(ax)
     ax.set_ylim(0, max(1.0, float(bottom.max(initial=0.0))) * 1.15)
     ax.set_title(chart.title)
     ax.grid(True, axis="y", alpha=0.3)
@@ -268,6 +351,7 @@ def draw_variants(variants: list[Variant], currency: str) -> bytes:
         )
     ax.set_xticks(x, [v.name for v in variants])
     ax.set_ylabel(f"cost ({currency})")
+    _thousands(ax)
     ax.set_ylim(0, max([1.0, *(v.cost for v in variants)]) * 1.3)
     ax.set_title("What-ifs: cost and SLA verdict")
     ax.grid(True, axis="y", alpha=0.3)

@@ -371,7 +371,11 @@ def _summary_parts(result: SizingResult) -> list[str]:
     vtotal = sum(y.vendor_capex for y in result.years)
     text = (
         f"The 60 % rule of vendor calculators would spend {_money(vtotal, cur)} on links over "
-        f"the same years, against {_money(result.total_capex, cur)}"
+        + (
+            "the same years, as much as this plan"
+            if round(vtotal) == round(result.total_capex)
+            else f"the same years, against {_money(result.total_capex, cur)}"
+        )
     )
     vup = [
         (b.year, _raised(a.vendor_rates, b.vendor_rates))
@@ -833,7 +837,7 @@ def _first_page(result: SizingResult, cut: str) -> tuple[str, list[str], list[st
             + "; ".join(transient)
             + "."
         )
-    risk += [f"Warning: {w}" for w in result.warnings]
+    risk += [f"Warning: {w}" + ("" if w.endswith(".") else ".") for w in result.warnings]
     changes = []
     util = {k: v for k, v in last.utilisation.items() if math.isfinite(v)}
     if util:
@@ -924,7 +928,14 @@ def sizing_report(result: SizingResult, plot: bool = True) -> ReportData:
                 *t["schedule"],
                 note="**Bold**: built or upgraded that year.",
             ),
-            TableView("SLA margins achieved", *t["margins"]),
+            TableView(
+                "SLA margins achieved",
+                *t["margins"],
+                note="margin: 1 − simulated mean / target. Network-calculus bound: the worst "
+                "case, every source's largest burst at once; ∞: none is finite (a Poisson "
+                "source, or VBR cameras' token-bucket rates above a link's rate); —: a loss "
+                "has none.",
+            ),
             TableView(
                 "Why each link was built or upgraded",
                 *t["reasons"],

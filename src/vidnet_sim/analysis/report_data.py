@@ -259,7 +259,7 @@ def with_variants(base: ReportData, others: dict[str, ReportData], base_name: st
             name,
             float(data.total_cost or 0.0),
             data.meets_sla,
-            note=f"{data.title}" + (f" — PARTIAL: {data.partial}" if data.partial else ""),
+            note=data.headline + (f" — PARTIAL: {data.partial}" if data.partial else ""),
         )
         for name, data in {base_name: base, **others}.items()
     ]

@@ -18,12 +18,12 @@ import pandas as pd
 
 from vidnet_sim.analysis.capacity import CapacityResult, show_value
 from vidnet_sim.analysis.cost import link_lengths, scenario_links
-from vidnet_sim.analysis.curve import CurveResult, curve_grid
+from vidnet_sim.analysis.curve import CurveResult, curve_grid, x_axis_label
 from vidnet_sim.analysis.drawing import network_view
 from vidnet_sim.analysis.estimates import METHOD_MEANING
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text
 from vidnet_sim.analysis.report_data import NetworkView, PanelGrid, ReportData, TableView
-from vidnet_sim.analysis.vary import AnalysisInputError, load_raw
+from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.scenario import parse_scenario_dict
 
@@ -104,6 +104,17 @@ def _name(metric: str) -> str:
     return metric.removesuffix("_ps").replace("_", " ")
 
 
+def _at(vary: Vary, value: str) -> str:
+    """A value of the variable (or a list of values) as a sentence reads it, with its unit:
+    ``3 × the nominal bitrate``, ``18 cameras``, ``links["a"].rate = 1Gbps`` (``bitrate =
+    3`` read as 3 bit/s)."""
+    if vary.kind == "bitrate":
+        return f"{value} × the nominal bitrate"
+    if vary.kind == "cameras":
+        return f"{value} cameras"
+    return f"{vary.what} = {value}"
+
+
 def curve_report(
     result: CurveResult, file: str | Path, targets: dict[str, dict[str, float]]
 ) -> ReportData:
@@ -126,16 +137,16 @@ def curve_report(
         )
     else:
         best = ok_values[-1]
-        headline = f"Every SLA holds up to {vary.what} = {vary.label(best)} (of the values tried)"
+        headline = f"Every SLA holds up to {_at(vary, vary.label(best))} (of the values tried)"
         rec.append(
-            f"Of {len(values)} values of {vary.what} from {vary.label(values[0])} to "
-            f"{vary.label(values[-1])}, every SLA target holds at "
-            + ", ".join(vary.label(x) for x in ok_values)
+            f"Of {len(values)} values of {vary.what} from {_at(vary, vary.label(values[0]))} "
+            f"to {_at(vary, vary.label(values[-1]))}, every SLA target holds at "
+            + _at(vary, ", ".join(vary.label(x) for x in ok_values))
             + "."
         )
         close = min(judged[best], key=lambda c: c["margin"])
         risk.append(
-            f"Binding target at {vary.label(best)}: class **{close['class']}** "
+            f"Binding target at {_at(vary, vary.label(best))}: class **{close['class']}** "
             f"{_name(close['metric'])} {show_value(close['metric'], close['mean'])} against "
             f"{show_value(close['metric'], close['target'])} (margin {close['margin']:.0%})."
         )
@@ -144,11 +155,11 @@ def curve_report(
             fail = next(c for c in judged[later[0]] if not c["ok"]) if judged[later[0]] else None
             if fail is not None:
                 changes.append(
-                    f"At {vary.label(later[0])} class {fail['class']} {_name(fail['metric'])} "
-                    f"reaches {show_value(fail['metric'], fail['mean'])} (target "
-                    f"{show_value(fail['metric'], fail['target'])}): the answer lies between "
-                    f"{vary.label(best)} and {vary.label(later[0])}; `vidnet-sim capacity` "
-                    "finds it."
+                    f"At {_at(vary, vary.label(later[0]))}, class {fail['class']} "
+                    f"{_name(fail['metric'])} reaches {show_value(fail['metric'], fail['mean'])} "
+                    f"(target {show_value(fail['metric'], fail['target'])}): the answer lies "
+                    f"between {vary.label(best)} and {_at(vary, vary.label(later[0]))}; "
+                    "`vidnet-sim capacity` finds it."
                 )
     est = result.estimates
     for method in sorted(set(est["method"])) if len(est) else []:
@@ -157,7 +168,11 @@ def curve_report(
         ok = est[(est["method"] == method) & est["ok"].astype(bool)]
         changes.append(
             f"The {method} estimate ({METHOD_MEANING.get(method, 'a fast estimate')}) accepts "
-            + (f"up to {vary.label(float(ok['x'].max()))}." if len(ok) else "none of the values.")
+            + (
+                f"up to {_at(vary, vary.label(float(ok['x'].max())))}."
+                if len(ok)
+                else "none of the values."
+            )
         )
     data, base_dir = load_raw(file)
     network = None
@@ -197,7 +212,11 @@ def curve_report(
         ),
         network=network,
         plots=curve_grid(result, targets=targets, title=f"{Path(file).stem}: {vary.what}"),
-        tables=[TableView("SLA verdict per value", [vary.what, "every SLA holds", "misses"], rows)]
+        tables=[
+            TableView(
+                "SLA verdict per value", [x_axis_label(vary), "every SLA holds", "misses"], rows
+            )
+        ]
         if targets
         else [],
         method=[
@@ -269,19 +288,19 @@ def capacity_report(
         headline = f"No value of {vary.what} meets every SLA"
     elif result.first_fail is None:
         headline = (
-            f"Every SLA holds up to {vary.what} = {vary.label(result.capacity)} (the largest tried)"
+            f"Every SLA holds up to {_at(vary, vary.label(result.capacity))} (the largest tried)"
         )
     else:
-        headline = f"Capacity: {vary.what} = {vary.label(result.capacity)}"
+        headline = f"Capacity: {_at(vary, vary.label(result.capacity))}"
     if result.capacity is not None:
         rec.append(
             f"The network as designed meets every SLA target up to "
-            f"**{vary.what} = {vary.label(result.capacity)}**"
+            f"**{_at(vary, vary.label(result.capacity))}**"
             + (" (decided by the mean: uncertain)" if result.uncertain else "")
             + (
                 "; no value tried failed (raise --max to find the limit)."
                 if result.first_fail is None
-                else f"; it fails at {vary.label(result.first_fail)}."
+                else f"; it fails at {_at(vary, vary.label(result.first_fail))}."
             )
         )
     if b:
@@ -292,9 +311,9 @@ def capacity_report(
             f"{show_value(metric, float(b['mean']))} against "
             f"{show_value(metric, float(b['target']))}"
             + (
-                f" at {vary.label(result.first_fail)}."
+                f" at {_at(vary, vary.label(result.first_fail))}."
                 if result.first_fail is not None
-                else f" at {vary.label(result.capacity or 0)}."
+                else f" at {_at(vary, vary.label(result.capacity or 0))}."
             )
         )
         if "link" in b:
@@ -310,11 +329,11 @@ def capacity_report(
                 + ": a faster tier there is the first upgrade to try."
             )
     if result.first_fail is not None:
-        changes.append(f"The SLA fails from {vary.label(result.first_fail)} on.")
+        changes.append(f"The SLA fails from {_at(vary, vary.label(result.first_fail))} on.")
     for method, x in result.estimates.items():
         changes.append(
             f"The {method} estimate ({METHOD_MEANING.get(method, 'a fast estimate')}) says "
-            + ("no value passes." if x is None else f"{vary.label(x)}.")
+            + ("no value passes." if x is None else f"{_at(vary, vary.label(x))}.")
         )
     network = None
     binding = link_of.get(str(b["link"])) if b.get("link") else None
@@ -330,8 +349,12 @@ def capacity_report(
         network, cut = scenario_view(
             at,
             base_dir,
-            f"The network at {vary.what} = "
-            + (vary.label(result.capacity) if result.capacity is not None else "its own value"),
+            "The network at "
+            + (
+                _at(vary, vary.label(result.capacity))
+                if result.capacity is not None
+                else "its own value"
+            ),
             utilisation=util or None,
             binding=binding,
             caption="Cameras gathered per switch; links coloured by rate tier and labelled "
@@ -373,7 +396,7 @@ def capacity_report(
             TableView(
                 "Every value judged",
                 [
-                    vary.what,
+                    x_axis_label(vary),
                     "every SLA holds",
                     "replications",
                     "closest target (mean / target)",

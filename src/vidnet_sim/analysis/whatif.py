@@ -36,7 +36,7 @@ import math
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ import pandas as pd
 from vidnet_sim.analysis.bill import BillModel, CostModelError, check_growth_plan
 from vidnet_sim.analysis.html import write_report
 from vidnet_sim.analysis.report import write_sizing
-from vidnet_sim.analysis.report_data import load_report_data, with_variants
+from vidnet_sim.analysis.report_data import ReportData, load_report_data, with_variants
 from vidnet_sim.analysis.runs import RunRecord
 from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw, read_input_toml
@@ -365,5 +365,17 @@ def run_whatifs(
         rows.append(_row(name, changes[name], res, error))
     base = folders[BASELINE]
     others = {name: load_report_data(f) for name, f in folders.items() if name != BASELINE}
-    report = write_report(with_variants(load_report_data(base), others, BASELINE), base)[-1]
+    page = _noted(with_variants(load_report_data(base), others, BASELINE), notes)
+    report = write_report(page, base)[-1]
     return WhatIfResult(rows, results, bill.currency, notes, report, folders)
+
+
+def _noted(page: ReportData, notes: list[str]) -> ReportData:
+    """``page`` with each variant's warnings (``notes``: 'variant "NAME": ...') in its row
+    of the what-ifs table: a codec change that does nothing on some groups was said on the
+    console only, while the report set its cost beside the others as if it had been priced."""
+    variants = []
+    for v in page.variants:
+        own = [n for n in notes if n.startswith(f'variant "{v.name}": ')]
+        variants.append(replace(v, note=" ".join([v.note, *(f"Warning: {n}." for n in own)])))
+    return replace(page, variants=variants)

@@ -530,14 +530,16 @@ def _settle(  # type: ignore[no-untyped-def]
     EPHIST,
 ):
     """A packet leaves the network for delivery flow ``flow``: delivered at ``t`` or
-    dropped at ``t`` (``failed``: lost to a link failure)."""
+    dropped at ``t`` (``failed``: lost to a link failure). Its epoch counters are those of
+    the epoch holding ``t``: a packet lost when a link fails counts in the failure's epoch,
+    not in the one it was emitted in."""
     fu = _u(flow)
     g = _u(FLOW[fu, F_GROUP])
     late = (not drain) and t > end
     if origin >= warmup:
-        e = -1  # epoch of the emission; only tracked with several epochs
+        e = -1  # epoch of the delivery or drop; only tracked with several epochs
         if EP.shape[0] > 1:
-            e = _epoch_of(EP, origin)
+            e = _epoch_of(EP, t)
         if late:
             GSTAT[GS_IN_FLIGHT, g] += 1
         elif dropped:
@@ -1130,10 +1132,10 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                 if start < fdown:
                     st_wait += start - t
                     st_started += 1
-                if lost:
+                if lost:  # counted in the epoch of its loss, the failure's
                     st_fail += 1
                     if n_ep > 1:
-                        ELSTAT[e, EL_FAIL, l] += 1
+                        ELSTAT[_epoch_of(EP, fdown), EL_FAIL, l] += 1
             if do_log:
                 log_n = _log(
                     log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1 if lost else dep
@@ -1508,7 +1510,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                         if tx >= warmup and tx < end:
                             LSTAT[LS_FAIL, l] += 1
                             if n_ep > 1:
-                                ELSTAT[_epoch_of(EP, tx), EL_FAIL, l] += 1
+                                ELSTAT[_epoch_of(EP, fdown), EL_FAIL, l] += 1
                         qm = qdata[row, 3]
                         _lose(
                             _meta_pos(qm),
@@ -1725,7 +1727,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
             if t >= warmup and t < end:
                 LSTAT[LS_FAIL, l] += 1
                 if n_ep > 1:
-                    ELSTAT[_epoch_of(EP, t), EL_FAIL, l] += 1
+                    ELSTAT[_epoch_of(EP, fdown), EL_FAIL, l] += 1
             _lose(
                 _meta_pos(meta),
                 fdown,

@@ -85,7 +85,9 @@ class RunStats:
     group_class: I64 = field(default_factory=_empty)  # (G,) index into class_names
     packets_failed: I64 = field(default_factory=_empty)  # (G,) lost to a link failure (in dropped)
     link_fail_drops: I64 = field(default_factory=_empty)  # (L,) lost to a failure at the link
-    # --- epochs (rule 14): E epochs starting at epoch_starts_ps ---
+    # --- epochs (rule 14): E epochs starting at epoch_starts_ps; a packet is sent in the
+    # epoch of its emission, delivered (with its latency) or dropped in that of its delivery
+    # or loss; a link counts its arrivals, and a failure drop in the epoch of the loss ---
     epoch_starts_ps: I64 = field(default_factory=_empty)  # (E,)
     epoch_labels: list[str] = field(default_factory=list)  # (E,) what started each epoch
     epoch_sent: I64 = field(default_factory=_empty2)  # (E, G)

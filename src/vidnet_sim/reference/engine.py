@@ -355,7 +355,7 @@ class ReferenceEngine:
         t_next = t + link.prop
         down = link.next_down(t)
         if down < t_next:  # still on the fibre when the link fails: lost then (rule 13)
-            self._count_failure(link, c)
+            self._count_failure(link, c, down)
             self._lose(c, down, FAILED)
         else:
             if self._log_rows is not None:
@@ -369,14 +369,15 @@ class ReferenceEngine:
         link = cast(Link, event.value)
         t = int(self.env.now)
         for c in link.flush():
-            self._count_failure(link, c)
+            self._count_failure(link, c, t)
             self._lose(c, t, FAILED)
 
-    def _count_failure(self, link: Link, c: Copy) -> None:
-        """Count an admitted packet lost to a failure, by its arrival time at the link."""
+    def _count_failure(self, link: Link, c: Copy, t_lost: int) -> None:
+        """Count an admitted packet lost to a failure at ``t_lost``: in the link's totals
+        when it arrived within the measured run, in the epoch of its loss."""
         if self.warmup_ps <= c.t_arrival < self.end_ps:
             link.fail_drops += 1
-            link.e_fail_drops[self._epoch(c.t_arrival)] += 1
+            link.e_fail_drops[self._epoch(t_lost)] += 1
 
 
 def stats_differences(a: RunStats, b: RunStats) -> list[str]:

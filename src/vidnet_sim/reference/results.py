@@ -154,6 +154,7 @@ class _PacketTally:
         assert len(p.outcome) == len(p.flows), "a packet copy never ended"
         e = bisect_right(epochs, p.emit) - 1  # the epoch of its emission
         for f, (t_end, how) in p.outcome.items():
+            e_end = bisect_right(epochs, t_end) - 1  # of its delivery or drop
             settled = drain or t_end <= end_ps  # delivered or dropped by the end of the run
             if p.frame >= 0:
                 self.frames.setdefault((f, p.frame), []).append((t_end, how if settled else 0))
@@ -161,28 +162,29 @@ class _PacketTally:
             if how == DELIVERED and settled:
                 self.by_flow[f].append((t_end, p.seq, t_end - p.emit, p.emit))
             if p.emit >= warmup_ps:
-                self._count(p, flow_group[f], e, t_end, how if settled else None)
+                self._count(p, flow_group[f], e, e_end, t_end, how if settled else None)
 
-    def _count(self, p: Packet, g: int, e: int, t_end: int, how: int | None) -> None:
-        """Count one measured copy of ``p`` in group ``g``, epoch ``e``; ``how`` is its
-        outcome, None while in flight at the end of the run."""
+    def _count(self, p: Packet, g: int, e: int, e_end: int, t_end: int, how: int | None) -> None:
+        """Count one measured copy of ``p`` in group ``g``: sent in epoch ``e`` (of its
+        emission), delivered or dropped in epoch ``e_end`` (of its delivery or drop, at
+        ``t_end``); ``how`` is its outcome, None while in flight at the end of the run."""
         self.sent[g] += 1
         self.e_sent[e][g] += 1
         if how is None:
             self.in_flight[g] += 1
         elif how == DELIVERED:
             self.delivered[g] += 1
-            self.e_delivered[e][g] += 1
+            self.e_delivered[e_end][g] += 1
             self.bytes_delivered[g] += p.wire
             self.payload_delivered[g] += p.payload
             self.latencies[g].append(t_end - p.emit)
-            self.e_latencies[e][g].append(t_end - p.emit)
+            self.e_latencies[e_end][g].append(t_end - p.emit)
         else:
             self.dropped[g] += 1
-            self.e_dropped[e][g] += 1
+            self.e_dropped[e_end][g] += 1
             if how == FAILED:
                 self.failed[g] += 1
-                self.e_failed[e][g] += 1
+                self.e_failed[e_end][g] += 1
 
 
 @dataclass

@@ -7,19 +7,23 @@ sum to the run's totals:
 ``epochs``
     One row per epoch and flow group (``level="group"``), then one per epoch and traffic
     class (``level="class"``, the exact merge of its groups, like ``summary``), over the
-    packets **emitted** in the epoch at or after the warm-up: sent, delivered, dropped
-    (failure losses included), failed, in flight, ``loss`` and ``failure_loss`` (both over
-    delivered + dropped) and latency percentiles read from the epoch's histogram. A
-    percentile is its bucket's midpoint (within 0.4 %), clamped to the run's exact min/max
-    of the group or class; ``latency_max_ps`` is the midpoint of the highest non-empty
-    bucket, clamped the same way. ``measured_ps`` is the part of the epoch after the
-    warm-up.
+    packets emitted at or after the warm-up, each counted where it happened: sent in the
+    epoch of its emission, delivered (and its latency) in that of its delivery, dropped and
+    failed in that of its loss (a packet lost when a link fails counts in the failure's
+    epoch); in flight: the packets emitted so far and not yet delivered or dropped at the
+    epoch's end. ``loss`` and ``failure_loss`` are over delivered + dropped, the packets the
+    network finished with in the epoch. Latency percentiles are read from the epoch's
+    histogram: a percentile is its bucket's midpoint (within 0.4 %), clamped to the run's
+    exact min/max of the group or class; ``latency_max_ps`` is the midpoint of the highest
+    non-empty bucket, clamped the same way. ``measured_ps`` is the part of the epoch after
+    the warm-up.
 
 ``epoch_links``
     One row per epoch and directed link, over the **arrivals** in the epoch's measured part
-    (after the warm-up, before *T*): admitted bytes, busy time, buffer drops, failure drops,
+    (after the warm-up, before *T*): admitted bytes, busy time, buffer drops (at arrival),
     ``utilisation = busy_ps / measured_ps`` and ``throughput_bps`` (NaN for an epoch that lies
-    in the warm-up).
+    in the warm-up); failure drops of those arrivals in the epoch of the failure that lost
+    them.
 
 A run whose engine recorded no epochs (empty ``epoch_*`` arrays) has one epoch, the whole
 run, built from its totals.
@@ -195,6 +199,10 @@ def epochs_table(s: RunStats, warmup_ps: int = 0) -> pd.DataFrame:
 
     sent, delivered = per_unit(d.sent), per_unit(d.delivered)
     dropped, failed = per_unit(d.dropped), per_unit(d.failed)
+    # in flight at each epoch's end: every packet emitted so far, less those delivered or
+    # dropped so far (a packet settles in the epoch of its delivery or drop)
+    net = ((d.sent - d.delivered - d.dropped) @ member.T).cumsum(axis=0)
+    in_flight = np.asarray(net.reshape(-1), dtype=np.int64)
     decided = (delivered + dropped).astype(np.float64)
     safe = np.where(decided > 0, decided, 1.0)
     columns: dict[str, object] = {
@@ -211,7 +219,7 @@ def epochs_table(s: RunStats, warmup_ps: int = 0) -> pd.DataFrame:
         "packets_sent": sent,
         "packets_delivered": delivered,
         "packets_dropped": dropped,
-        "packets_in_flight": sent - delivered - dropped,
+        "packets_in_flight": in_flight,
         "packets_failed": failed,
         "loss": np.where(decided > 0, dropped / safe, np.nan),
         "failure_loss": np.where(decided > 0, failed / safe, np.nan),
