@@ -353,3 +353,15 @@ def test_a_loss_violation_says_how_much_a_link_failure_lost(tmp_path: Path) -> N
     (line,) = [x for x in r.output.splitlines() if x.startswith("SLA FAIL class video")]
     assert line.startswith("SLA FAIL class video: loss ")
     assert line.endswith(" of it lost to link failures)")
+
+
+@pytest.mark.parametrize(
+    ("ps", "text"),
+    [(1.96, "<0.001"), (999_999.0, "<0.001"), (1e6, "0.00100"), (31.2e9, "31.2"), (0, "0")],
+)
+def test_the_summary_s_milliseconds_never_run_to_many_zeros(ps: float, text: str) -> None:
+    """A jitter of a few picoseconds reads ``<0.001`` in the summary's millisecond columns
+    (it read ``0.00000000196``); a microsecond and more keep three significant digits."""
+    from vidnet_sim.cli.summary import _ms
+
+    assert _ms(ps) == text

@@ -34,7 +34,12 @@ MIN_NAME_WIDTH = 8
 
 
 def _ms(ps: object) -> str:
-    return "-" if is_missing(ps) else format_significant(float(ps) / 1e9)  # type: ignore[arg-type]
+    """``ps`` in milliseconds, 3 significant digits; below a microsecond ``<0.001`` (the
+    tables hold the exact value), not ``0.00000000196``."""
+    if is_missing(ps):
+        return "-"
+    ms = float(ps) / 1e9  # type: ignore[arg-type]
+    return "<0.001" if 0 < ms < 0.001 else format_significant(ms)
 
 
 def _sci(x: object) -> str:
