@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from vidnet_sim.analysis.vary import AnalysisInputError
-from vidnet_sim.results import ResultsNotFoundError
+from vidnet_sim.results import ResultsFolderError, ResultsNotFoundError
+from vidnet_sim.results.atomic import atomic_write
 
 __all__ = [
     "REPORT_JSON",
@@ -217,10 +218,28 @@ class ReportData:
         return json.dumps(_finite(asdict(self)), indent=1, ensure_ascii=False)
 
     def save(self, out_dir: str | Path) -> Path:
-        """Write ``report.json`` into ``out_dir``; returns its path."""
+        """Write ``report.json`` into ``out_dir`` (:func:`write_report_file`); returns its
+        path."""
         path = Path(out_dir) / REPORT_JSON
-        path.write_text(self.to_json(), encoding="utf-8")
+        write_report_file(path, self.to_json())
         return path
+
+
+def write_report_file(path: Path, text: str) -> None:
+    """Write ``text`` to the report file ``path`` in one step (a reader, or a command
+    stopped midway, leaves the previous file or the whole new one, never a part).
+
+    Raises :class:`~vidnet_sim.results.ResultsFolderError` naming the file and why, when it
+    cannot be written (a read-only folder, a folder of that name, a full disk)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, text.encode("utf-8"))
+    except OSError as exc:
+        if path.is_dir():
+            why = "a folder of that name is in the way; remove or rename it"
+        else:
+            why = f"{exc.strerror or exc}; name a folder you may write to"
+        raise ResultsFolderError(f"cannot write {path}: {why}") from None
 
 
 def judged_differently(base: ReportData, others: dict[str, ReportData]) -> list[str]:

@@ -1,0 +1,214 @@
+"""Hostile command lines and files, second round: a folder of the wrong kind, a damaged or
+odd file, a command stopped midway.
+
+Each case ends in one clear line naming what was wrong and the documented exit code (2 for
+a folder or file that cannot be used, 3 for input that cannot be analysed), never a
+traceback, and leaves every result as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from test_cli_messages import SCENARIO  # (the same two-camera scenario)
+from vidnet_sim.analysis import report_data
+from vidnet_sim.cli import main
+from vidnet_sim.cli import sweep as cli_sweep
+
+SWEEP = '[sweep]\nscenario = "s.toml"\n[sweep.grid]\n"cameras.north.count" = [1, 2]\n'
+
+
+def invoke(args: list[object]) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    return result.exit_code, result.output
+
+
+def last_line(output: str) -> str:
+    return output.strip().splitlines()[-1]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative name -> bytes)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding the scenario ``s.toml``, a sweep of it ``sw.toml``, a run of it
+    (``run/``) and a two-value curve of it (``curve/``)."""
+    folder = tmp_path_factory.mktemp("made")
+    (folder / "s.toml").write_text(SCENARIO, encoding="utf-8")
+    (folder / "sw.toml").write_text(SWEEP, encoding="utf-8")
+    code, output = invoke(["run", folder / "s.toml", "--out", folder / "run"])
+    assert code == 0, output
+    curve = ["curve", folder / "s.toml", "--vary", "bitrate", "--from", "1", "--to", "2"]
+    code, output = invoke(
+        [*curve, "--steps", "2", "--replications", "1", "--no-plot", "--workers", "1",
+         "--out", folder / "curve"]
+    )  # fmt: skip
+    assert code == 0, output
+    return folder
+
+
+@pytest.mark.parametrize("kind", ["run", "curve"])
+@pytest.mark.parametrize("mode", [["--workers", "1"], ["--status"], ["--list"]])
+def test_a_sweep_is_not_written_into_a_run_or_curve_folder(
+    made: Path, kind: str, mode: list[str]
+) -> None:
+    """``sweep --out RUN`` wrote its points and ``_sweep.json`` among the run's tables: the
+    folder then read as a sweep (the run hidden), and ``run --out`` refused it. Refused
+    before anything runs, as ``run --out`` and ``curve --out`` refuse each other's folders;
+    ``--status`` and ``--list`` of it said "missing 2" as if it were a new sweep's."""
+    folder = made / kind
+    before = snapshot(folder)
+    code, output = invoke(["sweep", made / "sw.toml", "--out", folder, *mode])
+    assert code == 2, output
+    assert last_line(output) == (
+        f"error: cannot write the sweep to {folder}: it holds results (manifest.json), and "
+        "the sweep's points would be written among them; name an empty or new folder (or a "
+        "previous sweep's)"
+    )
+    assert snapshot(folder) == before
+
+
+def test_a_sweep_is_not_written_among_other_files(tmp_path: Path) -> None:
+    """A folder of other files (a mistyped ``--out``, e.g. the project's own folder) is
+    refused too, naming what it holds; a folder a sweep began (only ``_failed``) is not."""
+    (tmp_path / "s.toml").write_text(SCENARIO, encoding="utf-8")
+    (tmp_path / "sw.toml").write_text(SWEEP, encoding="utf-8")
+    code, output = invoke(["sweep", tmp_path / "sw.toml", "--out", tmp_path, "--status"])
+    assert code == 2, output
+    assert "it holds s.toml, sw.toml, which are not a sweep's" in last_line(output), output
+    (tmp_path / "new" / "_failed").mkdir(parents=True)
+    code, output = invoke(["sweep", tmp_path / "sw.toml", "--out", tmp_path / "new", "--status"])
+    assert code == 0 and "missing  2" in output, output
+
+
+@pytest.mark.parametrize("mode", ["--status", "--list"])
+@pytest.mark.parametrize(
+    ("grid", "expected"),
+    [
+        ('"cameras.north.count" = [-1, 2]',
+         'sweep.grid["cameras.north.count"][0]: -1 makes cameras[0] (name="north").count: got '
+         "-1: must be at least 1"),
+        ('"cameras.north.fps" = [25, 1000]',
+         'sweep.grid["cameras.north.fps"][1]: 1000 makes cameras[0] (name="north").fps: got '
+         "1000: must be at most 240"),
+    ],
+)  # fmt: skip
+def test_the_status_of_an_invalid_sweep_is_exit_3(
+    tmp_path: Path, mode: str, grid: str, expected: str
+) -> None:
+    """``sweep --status`` (and ``--list``) of a sweep whose grid holds a value the scenario
+    refuses exited 0 and listed the points as missing, while running it exits 3."""
+    (tmp_path / "s.toml").write_text(SCENARIO, encoding="utf-8")
+    sweep = tmp_path / "sw.toml"
+    sweep.write_text(f'[sweep]\nscenario = "s.toml"\n[sweep.grid]\n{grid}\n', encoding="utf-8")
+    code, output = invoke(["sweep", sweep, "--out", tmp_path / "out", mode])
+    assert code == 3, output
+    assert last_line(output) == f"  - {expected}", output
+    code, output = invoke(["sweep", sweep, "--out", tmp_path / "out", "--workers", "1"])
+    assert code == 3 and last_line(output) == f"  - {expected}", output
+
+
+@pytest.fixture
+def curve_copy(made: Path, tmp_path: Path) -> Path:
+    """A copy of the curve's folder (its report files only)."""
+    folder = tmp_path / "curve"
+    folder.mkdir()
+    for name in ("report.json", "report.html"):
+        (folder / name).write_bytes((made / "curve" / name).read_bytes())
+    return folder
+
+
+def test_report_over_a_folder_named_report_html_is_one_line(curve_copy: Path) -> None:
+    """``report DIR`` whose report.html is a folder ended in ``IsADirectoryError`` (exit
+    1)."""
+    (curve_copy / "report.html").unlink()
+    (curve_copy / "report.html").mkdir()
+    code, output = invoke(["report", curve_copy])
+    assert code == 2, output
+    assert output == (
+        f"error: cannot write {curve_copy / 'report.html'}: a folder of that name is in the "
+        "way; remove or rename it\n"
+    )
+
+
+def test_report_into_a_read_only_folder_is_one_line(
+    curve_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``report DIR`` in a folder that takes no new file ended in ``PermissionError`` (exit
+    1). (Root may write anywhere: the refusal is simulated.) The report is left whole."""
+    before = snapshot(curve_copy)
+
+    def refuse(path: Path, data: Any) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(report_data, "atomic_write", refuse)
+    code, output = invoke(["report", curve_copy])
+    assert code == 2, output
+    assert output == (
+        f"error: cannot write {curve_copy / 'report.html'}: Permission denied; name a folder "
+        "you may write to\n"
+    )
+    assert snapshot(curve_copy) == before
+
+
+def test_a_report_stopped_midway_leaves_the_previous_one(
+    curve_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``report`` wrote report.html in place: Ctrl-C (or a full disk) midway left a
+    truncated page. The page is written whole or not at all; Ctrl-C is exit 130."""
+    before = snapshot(curve_copy)
+
+    def interrupted(fd: int) -> None:  # the page written, not yet in place
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    code, output = invoke(["report", curve_copy])
+    assert code == 130 and output == "interrupted\n", output
+    monkeypatch.undo()
+    assert snapshot(curve_copy) == before
+    assert [p.name for p in curve_copy.iterdir() if p.name.startswith(".")] == []
+
+
+def test_compare_checks_its_out_file_once_before_reading(
+    made: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``compare --out`` was checked twice (the CLI's ``writable()``, then
+    ``write_table``'s), both after both result sets were read and compared: a wrong
+    ``--out`` was found only after the work. Now once, first."""
+    probes: list[str] = []
+    real_mkdtemp = tempfile.mkdtemp
+
+    def counted(*args: Any, **kwargs: Any) -> str:
+        probes.append(str(kwargs.get("dir")))
+        return real_mkdtemp(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", counted)
+    out = made / "cmp" / "c.csv"
+    code, output = invoke(["compare", made / "run", made / "run", "--out", out])
+    assert code == 0 and out.is_file(), output
+    assert len(probes) == 1, probes
+
+    def unread(path: Any) -> Any:
+        raise AssertionError("read before --out was checked")
+
+    monkeypatch.setattr(cli_sweep, "read_results", unread)
+    bad = made / "s.toml" / "c.csv"
+    code, output = invoke(["compare", made / "run", made / "run", "--out", bad])
+    assert code == 2, output
+    assert (
+        output
+        == f"error: cannot write results to {bad}: {made / 's.toml'} is a file, not a folder\n"
+    )
