@@ -268,8 +268,10 @@ def capacity_report(
     if result.capacity is None:
         headline = f"No value of {vary.what} meets every SLA"
     elif result.first_fail is None:
+        largest = "tried" if result.limit is None else "the scenario accepts"
         headline = (
-            f"Every SLA holds up to {vary.what} = {vary.label(result.capacity)} (the largest tried)"
+            f"Every SLA holds up to {vary.what} = {vary.label(result.capacity)} (the largest "
+            f"{largest})"
         )
     else:
         headline = f"Capacity: {vary.what} = {vary.label(result.capacity)}"
@@ -279,9 +281,12 @@ def capacity_report(
             f"**{vary.what} = {vary.label(result.capacity)}**"
             + (" (decided by the mean: uncertain)" if result.uncertain else "")
             + (
-                "; no value tried failed (raise --max to find the limit)."
-                if result.first_fail is None
-                else f"; it fails at {vary.label(result.first_fail)}."
+                f"; it fails at {vary.label(result.first_fail)}."
+                if result.first_fail is not None
+                else "; no value tried failed (raise --max to find the limit)."
+                if result.limit is None
+                else f"; no value tried failed, up to the largest the scenario accepts (above "
+                f"it: {result.limit})."
             )
         )
     if b:

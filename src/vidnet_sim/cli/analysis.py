@@ -295,6 +295,7 @@ def capacity(
         "capacity_label": res.vary.label(res.capacity) if res.capacity is not None else None,
         "first_failing": res.first_fail,
         "reached_max_without_failing": res.first_fail is None,
+        "limit": res.limit,
         "binding": res.binding,
         "estimates": res.estimates,
         "uncertain": res.uncertain,
@@ -311,7 +312,11 @@ def capacity(
         if res.first_fail is None:
             click.echo(
                 f"capacity: {v.what} ≥ {v.label(res.capacity or 0)} (every SLA still "
-                "holds at the largest value tried; raise --max)"
+                + (
+                    "holds at the largest value tried; raise --max)"
+                    if res.limit is None
+                    else f"holds at the largest value the scenario accepts; above it: {res.limit})"
+                )
             )
         else:
             b = res.binding
