@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,13 @@ from click.testing import CliRunner
 
 from test_cli_messages import SCENARIO  # (the same two-camera scenario)
 from vidnet_sim.analysis import report_data
+from vidnet_sim.analysis.capacity import largest_accepted
+from vidnet_sim.analysis.vary import make_vary
 from vidnet_sim.cli import main
 from vidnet_sim.cli import sweep as cli_sweep
+from vidnet_sim.errors import ScenarioError
+from vidnet_sim.runner import compile_scenario
+from vidnet_sim.scenario import parse_scenario_dict
 
 SWEEP = '[sweep]\nscenario = "s.toml"\n[sweep.grid]\n"cameras.north.count" = [1, 2]\n'
 
@@ -212,3 +218,76 @@ def test_compare_checks_its_out_file_once_before_reading(
         output
         == f"error: cannot write results to {bad}: {made / 's.toml'} is a file, not a folder\n"
     )
+
+
+def test_capacity_searches_no_further_than_the_scenario_goes(tmp_path: Path) -> None:
+    """Without ``--max``, capacity searched up to 1024 × the start whatever the scenario
+    accepts: ``--vary cameras[0].fps`` from 25 ran every value above 240 fps (the bound),
+    each run refused, and answered "fps ≥ 25600", partial (exit 4). The default end is now
+    the largest value the scenario accepts, and the answer says so."""
+    scenario = SCENARIO.replace("count = 2\n", "count = 2\nfps = 25\n")
+    (tmp_path / "s.toml").write_text(scenario, encoding="utf-8")
+    args = ["capacity", tmp_path / "s.toml", "--vary", "cameras[0].fps", "--workers", "1"]
+    code, output = invoke([*args, "--replications", "2", "--out", tmp_path / "cap"])
+    assert code == 0, output
+    assert output.splitlines()[0] == (
+        "capacity: cameras[0].fps ≥ 240 (every SLA still holds at the largest value the "
+        'scenario accepts; above it: cameras[0] (name="north").fps: got 241: must be at most '
+        "240)"
+    )
+
+
+def test_the_largest_value_a_run_is_not_refused_at() -> None:
+    """:func:`largest_accepted` against the engine's own check (``compile_scenario``): a
+    bound of the compiled network, not of a field (10^10 packets in a run of 960 hours: 9
+    cameras pass, 10 do not), found by bisection."""
+    data = tomllib.loads(SCENARIO.replace('"200ms"', '"960h"'))
+    vary = make_vary(data, "cameras")
+    top, why = largest_accepted(vary, data, None, 2, 2048)
+    assert top == 9 and why is not None and "packets would be simulated in 960h" in why
+    compile_scenario(parse_scenario_dict(vary.apply(data, 9)))
+    with pytest.raises(ScenarioError, match="packets would be simulated"):
+        compile_scenario(parse_scenario_dict(vary.apply(data, 10)))
+    assert largest_accepted(vary, data, None, 2, 8) == (8, None)
+
+
+TWO_GROUPS = SCENARIO.replace(
+    "[sla.video]",
+    '[[cameras]]\nname = "south"\ncount = 2\nattach = "edge"\ndestinations = ["nvr"]\n[sla.video]',
+)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ('"cameras[*].codecc" = "h265"',
+         ['variants[0] (name="a").set["cameras[*].codecc"]: unknown key \'codecc\'; did you '
+          "mean 'codec'?"]),
+        ('"cameras[*].fps" = 1000, "cameras.south.gop" = 0',
+         ['variants[0] (name="a").set["cameras[*].fps"]: got 1000: must be at most 240',
+          'variants[0] (name="a").set["cameras.south.gop"]: got 0: must be at least 1']),
+    ],
+)  # fmt: skip
+def test_a_bad_variant_is_one_problem_of_the_variants_file(
+    tmp_path: Path, changes: str, expected: list[str]
+) -> None:
+    """A variant setting an unknown key (or a value out of bounds) on ``cameras[*]`` was
+    reported as one problem per camera group ("2 problems", the groups' paths, none the
+    variants file's); now once, at the variant's change; a second variant's problems are
+    said with the first's, not after it is fixed."""
+    (tmp_path / "s.toml").write_text(TWO_GROUPS, encoding="utf-8")
+    variants = tmp_path / "v.toml"
+    variants.write_text(
+        f'[[variants]]\nname = "a"\nset = {{ {changes} }}\n'
+        '[[variants]]\nname = "b"\nset = { "cameras[*].ip_ratio" = 1000 }\n',
+        encoding="utf-8",
+    )
+    code, output = invoke(["whatif", tmp_path / "s.toml", variants, "--out", tmp_path / "w"])
+    assert code == 3, output
+    n = len(expected) + 1
+    assert output.splitlines() == [
+        f'invalid scenario {tmp_path / "s.toml"} (variants "a", "b"): {n} problems',
+        *(f"  - {line}" for line in expected),
+        '  - variants[1] (name="b").set["cameras[*].ip_ratio"]: got 1000: must be at most 100',
+    ]
+    assert not (tmp_path / "w").exists() or not any((tmp_path / "w").iterdir())
