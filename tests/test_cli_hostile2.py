@@ -24,6 +24,7 @@ from vidnet_sim.analysis.vary import make_vary
 from vidnet_sim.cli import main
 from vidnet_sim.cli import sweep as cli_sweep
 from vidnet_sim.errors import ScenarioError
+from vidnet_sim.results import store as store_mod
 from vidnet_sim.runner import compile_scenario
 from vidnet_sim.scenario import parse_scenario_dict
 
@@ -291,3 +292,83 @@ def test_a_bad_variant_is_one_problem_of_the_variants_file(
         '  - variants[1] (name="b").set["cameras[*].ip_ratio"]: got 1000: must be at most 100',
     ]
     assert not (tmp_path / "w").exists() or not any((tmp_path / "w").iterdir())
+
+
+@pytest.fixture
+def swept(made: Path, tmp_path: Path) -> Path:
+    """A finished two-point sweep of the scenario (in ``tmp_path/sweep``)."""
+    out = tmp_path / "sweep"
+    code, output = invoke(["sweep", made / "sw.toml", "--out", out, "--workers", "1"])
+    assert code == 0, output
+    return out
+
+
+def status(made: Path, out: Path) -> str:
+    code, output = invoke(["sweep", made / "sw.toml", "--out", out, "--status"])
+    assert code == 0, output
+    return output
+
+
+def test_sweep_status_reads_no_table(
+    made: Path, swept: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--status`` hashed every file of every point (about 2 s per GB): it now checks
+    their sizes and times, and still counts a point missing whose table was truncated
+    (even with its time set back), lost, or rewritten after the run."""
+
+    def no_hash(path: Path) -> str:
+        raise AssertionError(f"{path} hashed")
+
+    monkeypatch.setattr(store_mod, "file_sha256", no_hash)
+    assert "  done     2" in status(made, swept)
+    point = min(p for p in swept.iterdir() if not p.name.startswith("_"))
+    table = point / "summary.parquet"
+    before = table.stat()
+    table.write_bytes(table.read_bytes()[:-1])
+    os.utime(table, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert "  done     1" in status(made, swept)  # its size is not the manifest's
+    (point / "summary.parquet").unlink()
+    assert "  done     1" in status(made, swept)
+
+
+def test_sweep_status_hashes_only_a_file_newer_than_its_manifest(
+    made: Path, swept: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table newer than its manifest (rewritten since, or copied without its times) is
+    hashed: missing if it changed, done if only its time did."""
+    point = min(p for p in swept.iterdir() if not p.name.startswith("_"))
+    table = point / "links.parquet"
+    later = (point / "manifest.json").stat().st_mtime_ns + 10**9
+    os.utime(table, ns=(later, later))  # copied without its times: the same bytes
+    hashed: list[str] = []
+    real = store_mod.file_sha256
+
+    def counted(path: Path) -> str:
+        hashed.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(store_mod, "file_sha256", counted)
+    assert "  done     2" in status(made, swept)
+    assert hashed and set(hashed) <= {p.name for p in point.iterdir()}
+    data = bytearray(table.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # the same size, rewritten
+    table.write_bytes(bytes(data))
+    assert "  done     1" in status(made, swept)
+
+
+def test_a_resume_hashes_what_status_cannot_see(made: Path, swept: Path) -> None:
+    """A table changed in place to the same size with its time set back passes
+    ``--status`` (sizes and times), but the resume hashes every file: it runs the point
+    again, and then every point is whole."""
+    point = min(p for p in swept.iterdir() if not p.name.startswith("_"))
+    table = point / "summary.parquet"
+    before = table.stat()
+    data = bytearray(table.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    table.write_bytes(bytes(data))
+    os.utime(table, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert "  done     2" in status(made, swept)
+    code, output = invoke(["sweep", made / "sw.toml", "--out", swept, "--workers", "1"])
+    assert code == 0 and "1 computed, 1 already done" in output, output
+    code, output = invoke(["compare", swept, swept, "--out", swept.parent / "c.csv"])
+    assert code == 0, output

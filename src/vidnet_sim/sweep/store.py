@@ -260,8 +260,10 @@ class SweepStore(SweepFolder):
 
     def status(self, sweep: Sweep) -> SweepStatus:
         """Done, failed and missing points of ``sweep`` in this folder (a point whose files
-        were damaged since it was written is missing: it runs again)."""
-        done = self.intact_done_ids()
+        were damaged since it was written is missing: it runs again). Files are checked by
+        their sizes and times, not hashed (:func:`~vidnet_sim.results.store.run_looks_intact`):
+        a resume hashes them."""
+        done = self.intact_done_ids(hashed=False)
         failed = self.failed_ids()
         st = SweepStatus(total=len(sweep.points))
         listed = set()
