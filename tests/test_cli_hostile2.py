@@ -8,6 +8,7 @@ traceback, and leaves every result as it was.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import tomllib
@@ -18,12 +19,12 @@ import pytest
 from click.testing import CliRunner
 
 from test_cli_messages import SCENARIO  # (the same two-camera scenario)
-from vidnet_sim.analysis import report_data
 from vidnet_sim.analysis.capacity import largest_accepted
 from vidnet_sim.analysis.vary import make_vary
 from vidnet_sim.cli import main
 from vidnet_sim.cli import sweep as cli_sweep
 from vidnet_sim.errors import ScenarioError
+from vidnet_sim.results import files as files_mod
 from vidnet_sim.results import store as store_mod
 from vidnet_sim.runner import compile_scenario
 from vidnet_sim.scenario import parse_scenario_dict
@@ -161,7 +162,7 @@ def test_report_into_a_read_only_folder_is_one_line(
     def refuse(path: Path, data: Any) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(report_data, "atomic_write", refuse)
+    monkeypatch.setattr(files_mod, "atomic_write", refuse)
     code, output = invoke(["report", curve_copy])
     assert code == 2, output
     assert output == (
@@ -372,3 +373,71 @@ def test_a_resume_hashes_what_status_cannot_see(made: Path, swept: Path) -> None
     assert code == 0 and "1 computed, 1 already done" in output, output
     code, output = invoke(["compare", swept, swept, "--out", swept.parent / "c.csv"])
     assert code == 0, output
+
+
+#: A command that writes files of fixed names into its --out folder, and one of them.
+IN_THE_WAY = {
+    "capacity": (["capacity", "{f}", "--replications", "2"], "capacity.json"),
+    "whatif": (["whatif", "{f}", "{v}", "--replications", "2"], "whatif.json"),
+    "curve": (
+        ["curve", "{f}", "--vary", "bitrate", "--from", "1", "--to", "2", "--steps", "2",
+         "--replications", "1"], "curve.png",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", IN_THE_WAY.values(), ids=IN_THE_WAY.keys())
+def test_a_folder_in_the_way_of_a_written_file_is_one_line(
+    case: tuple[list[str], str], made: Path, tmp_path: Path
+) -> None:
+    """``capacity`` and ``whatif`` wrote their JSON outside the error handling: a folder of
+    that name ended the command in a traceback (``IsADirectoryError``, exit 1) after the
+    whole search; ``curve`` said ``error: IsADirectoryError: ...``. One line, exit 2 (the
+    runs are stored: running it again reuses them)."""
+    args, name = case
+    variants = tmp_path / "v.toml"
+    variants.write_text('[[variants]]\nname = "x"\nset = { "cameras[*].count" = 3 }\n')
+    out = tmp_path / "out"
+    (out / name).mkdir(parents=True)
+    full = [a.format(f=made / "s.toml", v=variants) for a in args]
+    code, output = invoke([*full, "--workers", "1", "--out", out])
+    assert code == 2, output
+    assert last_line(output) == (
+        f"error: cannot write {out / name}: a folder of that name is in the way; remove or "
+        "rename it"
+    )
+
+
+#: A report.json edited by hand or damaged: (the change, the message's end).
+DAMAGED_REPORT = {
+    "title a number": (("title",), 5, "title: got 5, expected text"),
+    "risk not a list": (("risk",), "x", 'risk: got "x", expected list[text]'),
+    "a line not text": (("recommendation",), [1], "recommendation: got [1], expected list[text]"),
+    "a cost as text": (("total_cost",), "1e6", 'total_cost: got "1e6", expected float | None'),
+    "a panel's series of two lengths": (
+        ("plots", "panels", 0, "series", 0, "x"), [1.0],
+        "plots.panels[0].series[0]: x, mean, low and high are not of one length",
+    ),
+    "a panel not an object": (("plots", "panels", 0), 7, "plots.panels[0]: expected an object"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", DAMAGED_REPORT.values(), ids=DAMAGED_REPORT.keys())
+def test_a_damaged_report_json_is_one_line(
+    case: tuple[tuple[str | int, ...], Any, str], curve_copy: Path
+) -> None:
+    """``report DIR`` whose report.json holds a value of the wrong type ended in
+    ``error: AttributeError: 'int' object has no attribute 'replace'`` (or a TypeError, an
+    IndexError), exit 1: it names the key, the value and what was expected, exit 2."""
+    path, value, expected = case
+    doc = json.loads((curve_copy / "report.json").read_text(encoding="utf-8"))
+    where = doc
+    for key in path[:-1]:
+        where = where[key]
+    where[path[-1]] = value
+    (curve_copy / "report.json").write_text(json.dumps(doc), encoding="utf-8")
+    code, output = invoke(["report", curve_copy])
+    assert code == 2, output
+    assert output == (
+        f"error: {curve_copy / 'report.json'}: not usable report data: {expected}\n"
+    ), output

@@ -46,6 +46,7 @@ from vidnet_sim.cli.output import (
 from vidnet_sim.cli.run import confidence_option, time_option
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, ScenarioError
 from vidnet_sim.execute import JobProgress
+from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.scenario.toml_file import read_toml
 
 __all__ = ["capacity", "curve", "report", "size"]
@@ -287,8 +288,7 @@ def capacity(
             executor=executor,
             on_progress=bar,
         )
-    out.mkdir(parents=True, exist_ok=True)
-    res.table().assign(partial=res.partial).to_parquet(out / "capacity.parquet", index=False)
+    table = res.table().assign(partial=res.partial)
     doc = {
         "vary": res.vary.what,
         "capacity": res.capacity,
@@ -302,8 +302,9 @@ def capacity(
         "partial": res.partial,
         "failures": res.failures,
     }
-    (out / "capacity.json").write_text(json.dumps(doc, indent=2, default=str), "utf-8")
     with reported_errors():
+        write_file(out / "capacity.parquet", parquet_bytes(table))
+        write_file(out / "capacity.json", json.dumps(doc, indent=2, default=str))
         write_report(capacity_report(res, file, confidence), out)
     if as_json:
         click.echo(json.dumps(doc, indent=2, default=str))
