@@ -441,3 +441,41 @@ def test_a_damaged_report_json_is_one_line(
     assert output == (
         f"error: {curve_copy / 'report.json'}: not usable report data: {expected}\n"
     ), output
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        ("loop", "got 'x.toml': {d}/x.toml is a loop of symbolic links"),
+        ("folder", "got 'x.toml': {d}/x.toml is a folder, not a scenario file"),
+    ],
+)
+def test_a_sweep_whose_scenario_is_a_link_loop_or_a_folder(
+    tmp_path: Path, make: str, expected: str
+) -> None:
+    """A sweep file whose ``scenario`` is a loop of symbolic links ended in ``error:
+    RuntimeError: Symlink loop from ...`` (exit 1); a folder was "no such file"."""
+    if make == "loop":
+        (tmp_path / "x.toml").symlink_to(tmp_path / "y.toml")
+        (tmp_path / "y.toml").symlink_to(tmp_path / "x.toml")
+    else:
+        (tmp_path / "x.toml").mkdir()
+    sweep = tmp_path / "sw.toml"
+    sweep.write_text(SWEEP.replace("s.toml", "x.toml"), encoding="utf-8")
+    code, output = invoke(["sweep", sweep, "--status", "--out", tmp_path / "out"])
+    assert code == 3, output
+    assert last_line(output) == "  - sweep.scenario: " + expected.format(d=tmp_path)
+
+
+def test_an_out_folder_that_is_a_link_loop_is_named_so(made: Path, tmp_path: Path) -> None:
+    """``--out`` a loop of symbolic links was called "a file, not a folder"."""
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    out = tmp_path / "a"
+    args = ["curve", made / "s.toml", "--vary", "bitrate", "--from", "1", "--to", "2"]
+    code, output = invoke([*args, "--out", out])
+    assert code == 2, output
+    assert last_line(output) == (
+        f"error: cannot write results to {out}: {out} is a symbolic link that leads nowhere "
+        "(a loop of links, or its target missing)"
+    )

@@ -354,9 +354,12 @@ def check_writable(folder: str | os.PathLike[str], results: str | os.PathLike[st
     except OSError as exc:  # a name too long, a loop of links
         raise _unusable(Path(results), exc) from None
     if not place.is_dir():
-        raise ResultsFolderError(
-            f"cannot write results to {results}: {place} is a file, not a folder"
+        what = (
+            "a symbolic link that leads nowhere (a loop of links, or its target missing)"
+            if place.is_symlink() and not place.exists()
+            else "a file, not a folder"
         )
+        raise ResultsFolderError(f"cannot write results to {results}: {place} is {what}")
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".vidnet-sim-", suffix=".probe", dir=place))
     except OSError as exc:

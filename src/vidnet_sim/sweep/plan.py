@@ -233,12 +233,21 @@ def load_sweep(path: str | os.PathLike[str], *, duration_ps: int | None = None) 
                 ),
                 source=source,
             )
-        scenario_file = (file.parent / scenario_ref).resolve()
+        named = file.parent / scenario_ref
+        loop = False
+        try:
+            scenario_file = named.resolve()
+        except (OSError, RuntimeError):  # RuntimeError: a loop of symbolic links
+            scenario_file, loop = named, True
         if not scenario_file.is_file():
-            raise ScenarioError(
-                Problem("sweep.scenario", f"got {scenario_ref!r}: no such file {scenario_file}"),
-                source=source,
+            why = (
+                f"{named} is a loop of symbolic links"
+                if loop
+                else f"{scenario_file} is a folder, not a scenario file"
+                if scenario_file.is_dir()
+                else f"no such file {scenario_file}"
             )
+            raise ScenarioError(Problem("sweep.scenario", f"got {scenario_ref!r}: {why}"), source)
         data = read_toml(scenario_file)
         if "sweep" in data:
             raise ScenarioError(
