@@ -479,3 +479,21 @@ def test_an_out_folder_that_is_a_link_loop_is_named_so(made: Path, tmp_path: Pat
         f"error: cannot write results to {out}: {out} is a symbolic link that leads nowhere "
         "(a loop of links, or its target missing)"
     )
+
+
+@pytest.mark.parametrize("command", ["curve", "capacity"])
+def test_a_bitrate_scale_that_overflows_is_one_line(made: Path, command: str) -> None:
+    """``curve --vary bitrate --to 1e308`` (``capacity --max 1e308``) made a bitrate of
+    infinity: ``error: OverflowError: cannot convert float infinity to integer``, exit 1."""
+    if command == "curve":
+        args = ["curve", made / "s.toml", "--vary", "bitrate", "--from", "1", "--to", "1e308"]
+        option = "--to"
+    else:
+        args = ["capacity", made / "s.toml", "--vary", "bitrate", "--max", "1e308"]
+        option = "--max"
+    code, output = invoke([*args, "--workers", "1", "--out", made / f"x-{command}"])
+    assert code == 3, output
+    assert last_line(output) == (
+        f"invalid input: {option} 1e+308: the scenario is invalid with --vary bitrate at "
+        '1e+308: cameras[0] (name="north").bitrate: scaled to an infinite value'
+    )
