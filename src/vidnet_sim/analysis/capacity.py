@@ -48,7 +48,7 @@ from vidnet_sim.errors import ScenarioError
 from vidnet_sim.execute import Executor, ProgressFn
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.sla import SlaTargets
-from vidnet_sim.runner import sla_targets
+from vidnet_sim.runner import compile_scenario, sla_targets
 from vidnet_sim.scenario import load_scenario, parse_scenario_dict
 
 __all__ = ["CapacityResult", "Verdict", "find_capacity", "judge_many", "sla_columns"]
@@ -109,6 +109,9 @@ class CapacityResult:
     failures: list[dict[str, Any]] = field(default_factory=list)
     binding: dict[str, Any] = field(default_factory=dict)
     estimates: dict[str, float | None] = field(default_factory=dict)
+    #: why the search stopped below 1024 × start when no ``maximum`` was given: the first
+    #: problem of the scenario just above (None: the default maximum was searched)
+    limit: str | None = None
 
     @property
     def partial(self) -> bool:
@@ -320,8 +323,11 @@ def find_capacity(
     vary = make_vary(data, what)
     x0, xmax = _search_range(vary, start, maximum)
     check_value(vary, data, base_dir, x0, "--start")
-    if maximum is not None:  # the default, 1024 × start, is searched only as far as it runs
+    limit = None
+    if maximum is not None:
         check_value(vary, data, base_dir, xmax, "--max")
+    else:  # the default, 1024 × start, no further than the scenario goes
+        xmax, limit = largest_accepted(vary, data, base_dir, x0, xmax, duration_ps)
     cache = RunCache.for_job(
         data, base_dir, vary, cache_dir, duration_ps, on_run, executor, on_progress
     )
@@ -339,11 +345,78 @@ def find_capacity(
         if r.error is not None
     ]
     verdicts = sorted(judge.judged.values(), key=lambda v: v.x)
-    result = CapacityResult(vary, lo, hi, verdicts, failures)
+    result = CapacityResult(vary, lo, hi, verdicts, failures, limit=limit)
     result.binding = judge.judged[hi if hi is not None else lo].binding()
     if estimates:
         result.estimates = estimated_capacities(cache, targets, x0, xmax, rel_tol)
     return result
+
+
+def _problem(
+    vary: Vary,
+    data: dict[str, Any],
+    base_dir: Path | None,
+    x: float,
+    duration_ps: int | None,
+    *,
+    whole: bool,
+) -> str | None:
+    """The first problem of the scenario ``data`` with the variable at ``x`` (``None``: it
+    is accepted): of its fields, and with ``whole``, of its compiled network too (the core's
+    limits, the packets of a run or a window, with ``duration_ps``)."""
+    try:
+        sc = parse_scenario_dict(vary.apply(data, x), base_dir=base_dir)
+        if whole:
+            compile_scenario(sc, duration_ps=duration_ps)
+    except ScenarioError as exc:
+        return str(exc.problems[0]) if exc.problems else str(exc)
+    return None
+
+
+def largest_accepted(
+    vary: Vary,
+    data: dict[str, Any],
+    base_dir: Path | None,
+    x0: float,
+    xmax: float,
+    duration_ps: int | None = None,
+) -> tuple[float, str | None]:
+    """The largest value up to ``xmax`` at which the scenario is valid and within every
+    limit of the engine (a run there would not be refused), and the first problem at the
+    value above it (``None`` when it is ``xmax``). Valid values are taken to be those below
+    a bound: bisection from ``x0``, first on the fields (quick), then on the compiled
+    network (whole values: to one; others: to a millionth). Raises
+    :class:`AnalysisInputError` when even ``x0`` is refused."""
+
+    def bisect(lo: float, hi: float, whole: bool) -> tuple[float, str]:
+        why = _problem(vary, data, base_dir, hi, duration_ps, whole=whole)
+        assert why is not None
+        for _ in range(200):
+            if hi - lo <= (1.0 if vary.integer else 1e-6 * hi):
+                break
+            mid = float(math.floor((lo + hi) / 2)) if vary.integer else (lo + hi) / 2
+            if mid <= lo or mid >= hi:
+                break
+            problem = _problem(vary, data, base_dir, mid, duration_ps, whole=whole)
+            if problem is None:
+                lo = mid
+            else:
+                hi, why = mid, problem
+        return lo, why
+
+    limit = None
+    top = xmax
+    if _problem(vary, data, base_dir, top, duration_ps, whole=False) is not None:
+        top, limit = bisect(x0, top, whole=False)
+    if _problem(vary, data, base_dir, top, duration_ps, whole=True) is not None:
+        start_problem = _problem(vary, data, base_dir, x0, duration_ps, whole=True)
+        if start_problem is not None:
+            raise AnalysisInputError(
+                f"--start {vary.label(x0)}: the scenario is invalid with --vary {vary.what} "
+                f"at {vary.label(x0)}: {start_problem}"
+            )
+        top, limit = bisect(x0, top, whole=True)
+    return top, limit
 
 
 def _check_options(

@@ -37,6 +37,7 @@ from vidnet_sim.analysis.vary import (
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.execute import Executor, ProgressFn
 from vidnet_sim.network.plan import build_plan
+from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.results.store import ResultsFolderError, is_run
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import parse_scenario_dict
@@ -270,9 +271,9 @@ def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) 
         out / "runs.parquet",
         out / "manifest.json",
     ]
-    table.to_parquet(files[0], index=False)
-    est.to_parquet(files[1], index=False)
-    result.runs.to_parquet(files[2], index=False)
+    write_file(files[0], parquet_bytes(table))
+    write_file(files[1], parquet_bytes(est))
+    write_file(files[2], parquet_bytes(result.runs))
     manifest = {
         "vary": result.vary.what,
         "values": result.values,
@@ -282,7 +283,7 @@ def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) 
         "runs": result.n_runs,
         "reused_runs": result.n_reused,
     }
-    files[3].write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    write_file(files[3], json.dumps(manifest, indent=2, default=str))
     if plot and len(result.table):
         files.append(plot_curve(result, out / "curve.png", targets=result.targets))
     return files
@@ -477,5 +478,4 @@ def plot_curve(
     """Draw :func:`curve_grid` into the PNG ``path``; returns it."""
     out = Path(path)
     grid = curve_grid(result, targets=targets, limits=limits, title=title or "", x_label=x_label)
-    out.write_bytes(draw_panels(grid))
-    return out
+    return write_file(out, draw_panels(grid))

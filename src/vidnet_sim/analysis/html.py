@@ -20,6 +20,7 @@ from pathlib import Path
 from vidnet_sim.analysis.drawing import draw_network
 from vidnet_sim.analysis.plots import draw_costs, draw_panels, draw_variants
 from vidnet_sim.analysis.report_data import ReportData, TableView, load_report_data
+from vidnet_sim.results.files import write_file
 
 __all__ = ["CSP", "REPORT_HTML", "render_html", "rerender", "write_report"]
 
@@ -168,9 +169,8 @@ def render_html(data: ReportData) -> str:
 def write_report(data: ReportData, out_dir: str | Path) -> list[Path]:
     """Write ``report.json`` and ``report.html`` into ``out_dir``; returns both paths."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     page = out / REPORT_HTML
-    page.write_text(render_html(data), encoding="utf-8")
+    write_file(page, render_html(data))
     return [data.save(out), page]
 
 
@@ -180,5 +180,5 @@ def rerender(results_dir: str | Path) -> Path:
     Raises :class:`~vidnet_sim.results.ResultsNotFoundError` when the folder has no usable
     ``report.json``."""
     out = Path(results_dir) / REPORT_HTML
-    out.write_text(render_html(load_report_data(results_dir)), encoding="utf-8")
+    write_file(out, render_html(load_report_data(results_dir)))
     return out

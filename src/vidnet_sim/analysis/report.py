@@ -34,6 +34,7 @@ from vidnet_sim.analysis.report_pages import scenario_view
 from vidnet_sim.analysis.sizing import VENDOR_CEILING, SizingResult, YearSizing
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
 from vidnet_sim.errors import ScenarioError
+from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.scenario.growth import year_data
 
 __all__ = [
@@ -1016,12 +1017,12 @@ def write_sizing(result: SizingResult, out_dir: str | Path, *, plot: bool = True
         out / "size_trials.parquet",
         out / "size.json",
     ]
-    result.schedule().to_parquet(files[0], index=False)
-    result.year_table().to_parquet(files[1], index=False)
+    write_file(files[0], parquet_bytes(result.schedule()))
+    write_file(files[1], parquet_bytes(result.year_table()))
     m = result.margins()
     m["partial"] = result.partial
-    m.to_parquet(files[2], index=False)
-    result.trials().to_parquet(files[3], index=False)
+    write_file(files[2], parquet_bytes(m))
+    write_file(files[3], parquet_bytes(result.trials()))
     doc = {
         "scenario": result.name,
         "file": result.file,
@@ -1048,17 +1049,15 @@ def write_sizing(result: SizingResult, out_dir: str | Path, *, plot: bool = True
         doc["net_present_cost"] = result.bill.npc
     if result.vendor_bill is not None:
         doc["vendor_bill"] = result.vendor_bill.to_json()
-    files[4].write_text(json.dumps(doc, indent=2, default=str), encoding="utf-8")
+    write_file(files[4], json.dumps(doc, indent=2, default=str))
     data = sizing_report(result, plot)
     png = None
     if data.plots is not None:
         png = out / "size.png"
-        png.write_bytes(draw_panels(data.plots))
+        write_file(png, draw_panels(data.plots))
         files.append(png)
     report = out / "report.md"
-    report.write_text(
-        render_report(result, png.name if png is not None else None), encoding="utf-8"
-    )
+    write_file(report, render_report(result, png.name if png is not None else None))
     files.append(report)
     files += write_report(data, out)
     return files

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import json
 import math
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from vidnet_sim.analysis.vary import AnalysisInputError
 from vidnet_sim.results import ResultsNotFoundError
+from vidnet_sim.results.files import write_file
 
 __all__ = [
     "REPORT_JSON",
@@ -217,10 +220,9 @@ class ReportData:
         return json.dumps(_finite(asdict(self)), indent=1, ensure_ascii=False)
 
     def save(self, out_dir: str | Path) -> Path:
-        """Write ``report.json`` into ``out_dir``; returns its path."""
-        path = Path(out_dir) / REPORT_JSON
-        path.write_text(self.to_json(), encoding="utf-8")
-        return path
+        """Write ``report.json`` into ``out_dir`` (in one step:
+        :func:`~vidnet_sim.results.files.write_file`); returns its path."""
+        return write_file(Path(out_dir) / REPORT_JSON, self.to_json())
 
 
 def judged_differently(base: ReportData, others: dict[str, ReportData]) -> list[str]:
@@ -309,21 +311,79 @@ def _nan(v: Any) -> Any:
     return v
 
 
-def _build(cls: type, data: dict[str, Any]) -> Any:
+def _conforms(value: Any, hint: Any) -> bool:
+    """Whether the JSON value ``value`` (nested report data already built) has the type
+    ``hint`` (a field's annotation: basic types, ``list``, ``dict``, unions, dataclasses);
+    a whole number passes for a float."""
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return True
+    if hint is type(None) or hint is None:
+        return value is None
+    if origin in (types.UnionType, typing.Union):
+        return any(_conforms(value, h) for h in typing.get_args(hint))
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_conforms(v, item) for v in value)
+    if origin is dict:
+        key, item = typing.get_args(hint)
+        return isinstance(value, dict) and all(
+            _conforms(k, key) and _conforms(v, item) for k, v in value.items()
+        )
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _build(cls: type, data: dict[str, Any], where: str = "") -> Any:
+    """The dataclass ``cls`` from its JSON form ``data``; ``ValueError`` naming the key
+    (``where``: the path to ``data``) whose value is not of its field's type."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where or 'the document'}: expected an object")
+    hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
         if f.name not in data:
             continue  # written before the field existed: its default
         v = data[f.name]
+        at = f"{where}.{f.name}" if where else f.name
         sub = _NESTED.get((cls, f.name))
         if sub is not None and v is not None:
-            v = [_build(sub, x) for x in v] if isinstance(v, list) else _build(sub, v)
+            if isinstance(v, list):
+                v = [_build(sub, x, f"{at}[{i}]") for i, x in enumerate(v)]
+            else:
+                v = _build(sub, v, at)
         elif (cls, f.name) in _NUMBERS:
             v = _nan(v)
+        hint = hints[f.name]
+        if not (_conforms(v, hint) or (data[f.name] is None and _conforms(None, hint))):
+            shown = json.dumps(data[f.name], default=str)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            raise ValueError(f"{at}: got {shown}, expected {_type_name(hint)}")
         kwargs[f.name] = v
+    if cls is Series:
+        lengths = {len(v) for k, v in kwargs.items() if k in ("x", "mean", "low", "high")
+                   and isinstance(v, list)}  # fmt: skip
+        if len(lengths) > 1:
+            raise ValueError(f"{where}: x, mean, low and high are not of one length")
     out = cls(**kwargs)
     assert is_dataclass(out)
     return out
+
+
+def _type_name(hint: Any) -> str:
+    """An annotation as a reader of the JSON would name it."""
+    return (
+        str(hint)
+        .replace("typing.", "")
+        .replace("vidnet_sim.analysis.report_data.", "")
+        .replace("<class '", "")
+        .replace("'>", "")
+        .replace("str", "text")
+        .replace("NoneType", "null")
+    )
 
 
 def report_from_dict(data: dict[str, Any]) -> ReportData:

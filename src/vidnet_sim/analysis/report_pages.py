@@ -287,8 +287,10 @@ def capacity_report(
     if result.capacity is None:
         headline = f"No value of {vary.what} meets every SLA"
     elif result.first_fail is None:
+        largest = "tried" if result.limit is None else "the scenario accepts"
         headline = (
-            f"Every SLA holds up to {_at(vary, vary.label(result.capacity))} (the largest tried)"
+            f"Every SLA holds up to {_at(vary, vary.label(result.capacity))} (the largest "
+            f"{largest})"
         )
     else:
         headline = f"Capacity: {_at(vary, vary.label(result.capacity))}"
@@ -298,9 +300,12 @@ def capacity_report(
             f"**{_at(vary, vary.label(result.capacity))}**"
             + (" (decided by the mean: uncertain)" if result.uncertain else "")
             + (
-                "; no value tried failed (raise --max to find the limit)."
-                if result.first_fail is None
-                else f"; it fails at {_at(vary, vary.label(result.first_fail))}."
+                f"; it fails at {_at(vary, vary.label(result.first_fail))}."
+                if result.first_fail is not None
+                else "; no value tried failed (raise --max to find the limit)."
+                if result.limit is None
+                else f"; no value tried failed, up to the largest the scenario accepts (above "
+                f"it: {result.limit})."
             )
         )
     if b:

@@ -17,6 +17,7 @@ any dotted path
 from __future__ import annotations
 
 import copy
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from vidnet_sim.errors import ScenarioError, VidnetError
+from vidnet_sim.errors import Problem, ScenarioError, VidnetError
 from vidnet_sim.scenario import load_scenario, parse_scenario_dict
 from vidnet_sim.scenario.model import UNITS_REQUIRED, CameraGroup
 from vidnet_sim.scenario.raw import did_you_mean
@@ -176,16 +177,31 @@ def _modelled_cameras(data: dict[str, Any]) -> list[dict[str, Any]]:
 def _scale_bitrates(data: dict[str, Any], x: float) -> None:
     for raw in _modelled_cameras(data):
         cam = CameraGroup.model_validate(raw, context={UNITS_REQUIRED: True})
-        raw["bitrate"] = f"{max(1, round(cam.bitrate_bps * x))}bps"
+        raw["bitrate"] = f"{_whole(cam.bitrate_bps * x, data, 'cameras', raw, 'bitrate')}bps"
     for raw in data.get("sources", []):
         if raw.get("kind") == "trace":
             continue
         if "rate" in raw:
-            raw["rate"] = f"{max(1, round(parse_rate(raw['rate']) * x))}bps"
+            rate = parse_rate(raw["rate"]) * x
+            raw["rate"] = f"{_whole(rate, data, 'sources', raw, 'rate')}bps"
         elif "packet_rate" in raw:
             raw["packet_rate"] = float(raw["packet_rate"]) * x
         elif "interval" in raw:
-            raw["interval"] = f"{max(1, round(parse_time(raw['interval']) / x))}ps"
+            raw["interval"] = (
+                f"{_whole(parse_time(raw['interval']) / x, data, 'sources', raw, 'interval')}ps"
+            )
+
+
+def _whole(value: float, data: dict[str, Any], section: str, item: dict[str, Any], key: str) -> int:
+    """A scaled quantity ``value`` as a whole number, at least 1; a
+    :class:`~vidnet_sim.errors.ScenarioError` naming ``key`` of ``item`` (of ``section`` of
+    ``data``) when the scale made it infinite (the field's bounds refuse any finite value
+    too large)."""
+    if not math.isfinite(value):
+        i = next((i for i, x in enumerate(data.get(section, [])) if x is item), "?")
+        where = f"{section}[{i}] (name={json.dumps(str(item.get('name', '?')))}).{key}"
+        raise ScenarioError(Problem(where, "scaled to an infinite value"))
+    return max(1, round(value))
 
 
 def make_vary(data: dict[str, Any], what: str) -> Vary:

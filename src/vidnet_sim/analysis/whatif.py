@@ -49,10 +49,18 @@ from vidnet_sim.analysis.report_data import ReportData, load_report_data, with_v
 from vidnet_sim.analysis.runs import RunRecord
 from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw, read_input_toml
-from vidnet_sim.errors import ScenarioError
+from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.model import TRACE_EXCLUDED_KEYS
-from vidnet_sim.variation.paths import PathError, parse_path, resolve, set_value
+from vidnet_sim.variation.paths import (
+    PathError,
+    format_loc,
+    parse_path,
+    resolve,
+    set_value,
+    strip_labels,
+    within,
+)
 
 __all__ = [
     "BASELINE",
@@ -141,12 +149,25 @@ def load_variants(path: str | Path) -> list[Variant]:
     return out
 
 
-def _growth_items(data: dict[str, Any], section: str) -> list[dict[str, Any]]:
-    out = [x for x in data.get(section, []) if isinstance(x, dict)]
-    for entry in data.get("growth", []):
+def _growth_places(data: dict[str, Any], section: str) -> list[tuple[str, dict[str, Any]]]:
+    """The items of ``section``, the ones the growth plan adds included, each with where it
+    is (``'cameras[0]'``, ``'growth[1].cameras[0]'``)."""
+    out = [(f"{section}[{i}]", x) for i, x in enumerate(_items(data, section))]
+    for g, entry in enumerate(data.get("growth", [])):
         if isinstance(entry, dict):
-            out += [x for x in entry.get(section, []) if isinstance(x, dict)]
+            out += [
+                (f"growth[{g}].{section}[{i}]", x) for i, x in enumerate(_items(entry, section))
+            ]
     return out
+
+
+def _items(data: dict[str, Any], section: str) -> list[Any]:
+    items = data.get(section, [])
+    return [x if isinstance(x, dict) else None for x in items] if isinstance(items, list) else []
+
+
+def _growth_items(data: dict[str, Any], section: str) -> list[dict[str, Any]]:
+    return [x for _, x in _growth_places(data, section) if x is not None]
 
 
 def _replay_model_key(section: str, item: dict[str, Any], rest: str) -> bool:
@@ -191,48 +212,55 @@ def _written_bitrates(
 
 
 def apply_variant(
-    data: dict[str, Any], variant: Variant, notes: list[str] | None = None
+    data: dict[str, Any],
+    variant: Variant,
+    notes: list[str] | None = None,
+    places: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """A copy of raw scenario ``data`` with ``variant``'s changes (see the module doc).
 
     ``notes``, if given, gets one line per change that does nothing on some camera groups:
-    a ``codec`` or ``resolution`` set on groups that write their ``bitrate``."""
+    a ``codec`` or ``resolution`` set on groups that write their ``bitrate``. ``places``,
+    if given, gets each change's path and the fields it set (``'cameras[0].fps'``, ...)."""
     out = copy.deepcopy(data)
     touched: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for path, value in variant.changes.items():
         where = f'variant "{variant.name}": {path}'
         touched[path] = hit = []
+        set_at: list[str] = [] if places is None else places.setdefault(path, [])
         m = re.fullmatch(r"(\w+)\[\*\]\.(.+)", path)
         if m:
             section, rest = m.groups()
-            items = _growth_items(out, section)
-            if not items:
+            found = [(at, x) for at, x in _growth_places(out, section) if x is not None]
+            if not found:
                 raise AnalysisInputError(f"{where}: the scenario has no {section}")
-            items = [x for x in items if not _replay_model_key(section, x, rest)]
-            if not items:
+            found = [(at, x) for at, x in found if not _replay_model_key(section, x, rest)]
+            if not found:
                 raise AnalysisInputError(
                     f"{where}: every camera group replays a recorded trace, which has no "
                     f"{rest} to change"
                 )
-            for item in items:
+            for at, item in found:
                 try:
-                    set_value(item, resolve(item, rest), copy.deepcopy(value))
+                    loc = resolve(item, rest)
+                    set_value(item, loc, copy.deepcopy(value))
                 except PathError as exc:
                     raise AnalysisInputError(f"{where}: {exc}") from None
+                set_at.append(_joined(at, format_loc(loc)))
                 if section == "cameras":
                     hit.append((rest, item))
             continue
         try:
-            _set_in(out, path, value, hit)
+            set_at.append(_set_in(out, path, value, hit))
             continue
         except PathError as exc:
             first = exc
         section = parse_path(path)[0]
-        for entry in out.get("growth", []):  # an item the growth plan adds
+        for g, entry in enumerate(out.get("growth", [])):  # an item the growth plan adds
             if not isinstance(entry, dict) or not isinstance(entry.get(section), list):
                 continue
             try:
-                _set_in(entry, path, value, hit)
+                set_at.append(_joined(f"growth[{g}]", _set_in(entry, path, value, hit)))
                 break
             except PathError:
                 continue
@@ -249,13 +277,40 @@ def apply_variant(
 
 def _set_in(
     data: dict[str, Any], path: str, value: Any, touched: list[tuple[str, dict[str, Any]]]
-) -> None:
+) -> str:
     """Set ``path`` in ``data``; a key of a camera group (``cameras[i].key``) is added to
-    ``touched`` with its group."""
+    ``touched`` with its group. Returns the field set (``'links[2].fibre'``)."""
     loc = resolve(data, path)
     set_value(data, loc, copy.deepcopy(value))
     if len(loc) == 3 and loc[0] == "cameras" and isinstance(loc[1], int):
         touched.append((str(loc[2]), data["cameras"][loc[1]]))
+    return format_loc(loc)
+
+
+def _joined(prefix: str, field: str) -> str:
+    """The field ``field`` (``format_loc``'s form) of the item at ``prefix``."""
+    return f"{prefix}{field}" if field.startswith("[") else f"{prefix}.{field}"
+
+
+def _variant_problems(
+    index: int, variant: Variant, places: dict[str, list[str]], problems: list[Problem]
+) -> list[Problem]:
+    """``problems`` of the scenario under ``variant`` (the ``index``-th of its file), each
+    in a field the variant set named by the variant's change (``variants[0] (name="x")
+    .set["cameras[*].fps"]``) instead of every field it set: a bad value or key set on
+    every camera group is one problem of the variants file, said once."""
+    out = []
+    for problem in problems:
+        where = strip_labels(problem.path)
+        for path, fields in places.items():
+            if where and any(within(where, f) or within(f, where) for f in fields):
+                name = json.dumps(variant.name, ensure_ascii=False)
+                at = f"variants[{index}] (name={name}).set[{json.dumps(path)}]"
+                out.append(Problem(at, problem.message))
+                break
+        else:
+            out.append(problem)
+    return out
 
 
 def _toml_value(v: Any) -> str:
@@ -335,18 +390,28 @@ def run_whatifs(
     texts = {BASELINE: toml_text(data)}
     changes: dict[str, dict[str, Any]] = {BASELINE: {}}
     notes: list[str] = []
+    places: dict[str, dict[str, list[str]]] = {BASELINE: {}}
     for v in variants:
-        texts[v.name] = toml_text(apply_variant(data, v, notes))
+        places[v.name] = {}
+        texts[v.name] = toml_text(apply_variant(data, v, notes, places[v.name]))
         changes[v.name] = v.changes
+    index = {v.name: (i, v) for i, v in enumerate(variants)}
+    problems: dict[str, list[Problem]] = {}
     for name, text in texts.items():  # every variant checked before anything runs
         vdata = tomllib.loads(text)
         try:
             sc = parse_scenario_dict(copy.deepcopy(vdata), base_dir=base_dir)
             check_growth_plan(sc, vdata, bill)
         except (ScenarioError, CostModelError) as exc:
-            if isinstance(exc, ScenarioError):
+            if isinstance(exc, CostModelError):
+                raise CostModelError(exc.problems, f'for {file} (variant "{name}")') from None
+            if name not in index:  # the scenario as it is: its own problems, at once
                 raise exc.with_source(f'{file} (variant "{name}")') from None
-            raise CostModelError(exc.problems, f'for {file} (variant "{name}")') from None
+            problems[name] = _variant_problems(*index[name], places[name], exc.problems)
+    if problems:  # every variant's, each said once
+        names = ", ".join(json.dumps(n, ensure_ascii=False) for n in problems)
+        label = f"variant{'s' if len(problems) > 1 else ''} {names}"
+        raise ScenarioError([p for ps in problems.values() for p in ps], f"{file} ({label})")
     out = Path(out_dir)
     rows, results = [], {}
     folders = {name: out / _slug(name) for name in texts}

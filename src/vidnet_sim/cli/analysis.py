@@ -46,6 +46,7 @@ from vidnet_sim.cli.output import (
 from vidnet_sim.cli.run import confidence_option, time_option
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, ScenarioError
 from vidnet_sim.execute import JobProgress
+from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.scenario.toml_file import read_toml
 
 __all__ = ["capacity", "curve", "report", "size"]
@@ -287,22 +288,23 @@ def capacity(
             executor=executor,
             on_progress=bar,
         )
-    out.mkdir(parents=True, exist_ok=True)
-    res.table().assign(partial=res.partial).to_parquet(out / "capacity.parquet", index=False)
+    table = res.table().assign(partial=res.partial)
     doc = {
         "vary": res.vary.what,
         "capacity": res.capacity,
         "capacity_label": res.vary.label(res.capacity) if res.capacity is not None else None,
         "first_failing": res.first_fail,
         "reached_max_without_failing": res.first_fail is None,
+        "limit": res.limit,
         "binding": res.binding,
         "estimates": res.estimates,
         "uncertain": res.uncertain,
         "partial": res.partial,
         "failures": res.failures,
     }
-    (out / "capacity.json").write_text(json.dumps(doc, indent=2, default=str), "utf-8")
     with reported_errors():
+        write_file(out / "capacity.parquet", parquet_bytes(table))
+        write_file(out / "capacity.json", json.dumps(doc, indent=2, default=str))
         write_report(capacity_report(res, file, confidence), out)
     if as_json:
         click.echo(json.dumps(doc, indent=2, default=str))
@@ -311,7 +313,11 @@ def capacity(
         if res.first_fail is None:
             click.echo(
                 f"capacity: {v.what} ≥ {v.label(res.capacity or 0)} (every SLA still "
-                "holds at the largest value tried; raise --max)"
+                + (
+                    "holds at the largest value tried; raise --max)"
+                    if res.limit is None
+                    else f"holds at the largest value the scenario accepts; above it: {res.limit})"
+                )
             )
         else:
             b = res.binding

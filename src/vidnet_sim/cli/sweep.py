@@ -53,7 +53,12 @@ from vidnet_sim.sweep import (
     run_sweep,
 )
 from vidnet_sim.sweep.cluster import sbatch_script
-from vidnet_sim.sweep.compare import STAT_COLUMNS, format_value, write_table
+from vidnet_sim.sweep.compare import (
+    STAT_COLUMNS,
+    check_table_target,
+    format_value,
+    write_table,
+)
 
 __all__ = ["compare", "sweep"]
 
@@ -319,6 +324,7 @@ def _stop(progress: Any) -> None:
 
 def _print_status(sw: Any, store: Any, as_json: bool) -> None:
     st = store.status(sw)
+    sw.check([*st.missing, *(p for p, _ in st.failed)])  # what a run would refuse (exit 3)
     if as_json:
         click.echo(json.dumps(st.as_dict(), indent=2, allow_nan=False, default=str))
         return
@@ -349,6 +355,7 @@ def _print_status(sw: Any, store: Any, as_json: bool) -> None:
 
 def _print_points(sw: Any, store: Any, as_json: bool) -> None:
     done, failed = store.done_ids(), store.failed_ids()
+    sw.check([p for p in sw.points if p.point_id not in done])  # what a run would refuse
 
     def state(pid: str) -> str:
         return "done" if pid in done else "failed" if pid in failed else "missing"
@@ -460,6 +467,9 @@ def compare(
     unknown = [m for m in metrics if m not in known]
     if unknown:
         raise click.BadParameter(f"unknown column(s) {', '.join(unknown)}", param_hint="--metric")
+    target = out_file or Path("results") / "compare" / f"{a.name}-vs-{b.name}.parquet"
+    with reported_errors():  # a place that cannot take it: one line, exit 2, before reading
+        check_table_target(target)
     try:
         ra, rb = read_results(a), read_results(b)
     except VidnetError as exc:  # a folder named on the command line that cannot be read
@@ -472,10 +482,8 @@ def compare(
         groups=groups,
         access_links=access_links,
     )
-    target = out_file or Path("results") / "compare" / f"{a.name}-vs-{b.name}.parquet"
-    writable(target.parent, target)
-    with reported_errors():  # a place that cannot take it: one line, exit 2
-        written = write_table(df, target)
+    with reported_errors():
+        written = write_table(df, target, checked=True)
     if as_json:
         click.echo(df.to_json(orient="records", indent=2))
         return

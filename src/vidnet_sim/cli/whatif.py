@@ -17,6 +17,7 @@ from vidnet_sim.cli.executors import ExecutorOptions, executor_options
 from vidnet_sim.cli.output import IntRange, note, reported_errors, stdout_console, writable
 from vidnet_sim.cli.run import confidence_option
 from vidnet_sim.errors import EXIT_PARTIAL
+from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.results.store import to_jsonable
 
 __all__ = ["whatif"]
@@ -84,13 +85,14 @@ def whatif(
                 executor=executor,
             )
     table = res.table()
-    table.to_parquet(out / "whatif.parquet", index=False)
     doc = {
         "currency": res.currency,
         "variants": table.to_dict("records"),
         "warnings": res.warnings,
     }
-    (out / "whatif.json").write_text(json.dumps(to_jsonable(doc), indent=2), encoding="utf-8")
+    with reported_errors():
+        write_file(out / "whatif.parquet", parquet_bytes(table))
+        write_file(out / "whatif.json", json.dumps(to_jsonable(doc), indent=2))
     if as_json:
         click.echo(json.dumps(to_jsonable(doc), indent=2))
     else:

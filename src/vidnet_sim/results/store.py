@@ -37,6 +37,7 @@ import math
 import os
 import platform
 import re
+import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -213,16 +214,17 @@ def run_files(
     packets: pd.DataFrame | None = None,
     latency_parts: pd.DataFrame | None = None,
     *,
-    streamed: Mapping[str, str] | None = None,
+    streamed: Mapping[str, tuple[str, int]] | None = None,
 ) -> dict[str, bytes]:
     """The bytes of each file of a run folder: its six tables, the per-packet table when
     given (in row groups of :data:`~vidnet_sim.results.packets.PACKETS_ROW_GROUP` rows), the
     ``latency_parts`` table when given and ``manifest.json``.
 
     ``versions`` and ``created`` (UTC, ISO 8601) are added to the manifest when missing,
-    ``tables`` (each table's file name) and ``sha256`` (each table file's hash) are set.
-    ``streamed``: the hash of each per-packet table written to the folder apart (streamed
-    as the run went, :data:`STREAMED_FILES`), by table name, listed with the others.
+    ``tables`` (each table's file name), ``sha256`` (each table file's hash) and ``bytes``
+    (each table file's size) are set. ``streamed``: the hash and size of each per-packet
+    table written to the folder apart (streamed as the run went, :data:`STREAMED_FILES`), by
+    table name, listed with the others.
     """
     files: dict[str, bytes] = {}
     for name, schema in RUN_SCHEMAS.items():
@@ -252,10 +254,12 @@ def run_files(
         files[LATENCY_PARTS_FILE] = buf.getvalue()
         full["tables"]["latency_parts"] = LATENCY_PARTS_FILE
     full["sha256"] = {f: hashlib.sha256(data).hexdigest() for f, data in files.items()}
-    for name, sha in (streamed or {}).items():
+    full["bytes"] = {f: len(data) for f, data in files.items()}
+    for name, (sha, size) in (streamed or {}).items():
         if name not in full["tables"]:
             full["tables"][name] = STREAMED_FILES[name]
             full["sha256"][STREAMED_FILES[name]] = sha
+            full["bytes"][STREAMED_FILES[name]] = size
     full.setdefault("versions", versions())
     full.setdefault("created", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     text = json.dumps(to_jsonable(full), indent=2, allow_nan=False) + "\n"
@@ -350,9 +354,12 @@ def check_writable(folder: str | os.PathLike[str], results: str | os.PathLike[st
     except OSError as exc:  # a name too long, a loop of links
         raise _unusable(Path(results), exc) from None
     if not place.is_dir():
-        raise ResultsFolderError(
-            f"cannot write results to {results}: {place} is a file, not a folder"
+        what = (
+            "a symbolic link that leads nowhere (a loop of links, or its target missing)"
+            if place.is_symlink() and not place.exists()
+            else "a file, not a folder"
         )
+        raise ResultsFolderError(f"cannot write results to {results}: {place} is {what}")
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".vidnet-sim-", suffix=".probe", dir=place))
     except OSError as exc:
@@ -386,7 +393,8 @@ def write_results(
             if name == "packets" and packets is not None:
                 continue
             staging.sync(file)
-            streamed[name] = file_sha256(staging.file(file))
+            path = staging.file(file)
+            streamed[name] = (file_sha256(path), path.stat().st_size)
     files = run_files(tables, manifest, packets, latency_parts, streamed=streamed)
     return write_run_files(out_dir, files, staging)
 
@@ -439,6 +447,35 @@ def run_intact(folder: Path) -> bool:
         return all(file_sha256(folder / str(name)) == h for name, h in hashes.items())
     except OSError:
         return False
+
+
+def run_looks_intact(folder: Path) -> bool:
+    """:func:`run_intact` from the files' sizes and times, reading no table: the manifest
+    reads as a JSON object, and every file it lists a hash for is there, of the size it
+    lists (``bytes``; runs written before it was listed: any size) and not changed after
+    the manifest was written (the manifest is written last; a file newer than it is hashed,
+    as it may have been copied without its times). A file changed in place to the same size
+    with its time set back is not seen: :func:`run_intact` sees it."""
+    try:
+        written = os.stat(folder / MANIFEST_FILE).st_mtime_ns
+        manifest = read_json_object(folder / MANIFEST_FILE)
+    except (OSError, VidnetError):
+        return False
+    hashes = manifest.get("sha256")
+    if not isinstance(hashes, dict):
+        return True
+    sizes = manifest.get("bytes")
+    sizes = sizes if isinstance(sizes, dict) else {}
+    newer = False
+    for name in hashes:
+        try:
+            st = os.stat(folder / str(name))
+        except OSError:
+            return False
+        if not stat.S_ISREG(st.st_mode) or sizes.get(name, st.st_size) != st.st_size:
+            return False
+        newer |= st.st_mtime_ns > written
+    return run_intact(folder) if newer else True
 
 
 def _manifest_id(folder: Path) -> tuple[int, int] | None:

@@ -46,6 +46,7 @@ from vidnet_sim.results.store import (
     read_json_object,
     read_run,
     run_intact,
+    run_looks_intact,
 )
 
 __all__ = [
@@ -100,10 +101,12 @@ class SweepFolder:
         """Ids of the points whose run folder has its manifest."""
         return {d.name for d in self.point_dirs() if (d / MANIFEST_FILE).is_file()}
 
-    def intact_done_ids(self) -> set[str]:
-        """Ids of the done points whose run folder is intact (:func:`run_intact`): a point
-        whose files were damaged since is to be run again."""
-        return {pid for pid in self.done_ids() if run_intact(self.point_dir(pid))}
+    def intact_done_ids(self, *, hashed: bool = True) -> set[str]:
+        """Ids of the done points whose run folder is intact (:func:`run_intact`, every file
+        hashed; without ``hashed``, :func:`run_looks_intact`, from the files' sizes and
+        times): a point whose files were damaged since is to be run again."""
+        intact = run_intact if hashed else run_looks_intact
+        return {pid for pid in self.done_ids() if intact(self.point_dir(pid))}
 
     def failed_ids(self) -> set[str]:
         """Ids of the points with a failure record (done points excluded)."""

@@ -41,8 +41,10 @@ from vidnet_sim.sweep.plan import POINT_COLUMNS
 __all__ = [
     "DEFAULT_METRICS",
     "benjamini_hochberg",
+    "check_table_target",
     "compare_results",
     "parameter_columns",
+    "write_table",
 ]
 
 #: Metrics compared by default, per table.
@@ -250,25 +252,34 @@ def format_value(metric: str, value: float) -> str:
     return f"{value:.4g}"
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a comparison to ``path`` (Parquet, or CSV by suffix), atomically.
-
-    Raises :class:`~vidnet_sim.results.store.ResultsFolderError` for another suffix, a
-    place that cannot be written, or a file in a run or sweep folder (whose files its
-    manifest lists: a comparison there would replace one of its tables)."""
+def check_table_target(path: str | os.PathLike[str]) -> Path:
+    """``path``, once a comparison may be written there (:func:`write_table`'s checks, for a
+    caller that checks before comparing); raises
+    :class:`~vidnet_sim.results.store.ResultsFolderError` otherwise."""
     target = Path(path)
+    check_writable(target.parent, target)
     if target.suffix.lower() not in (".parquet", ".csv"):
         raise ResultsFolderError(
             f"cannot write the comparison to {target}: expected a file name ending in "
             f".parquet or .csv, got {target.suffix or 'none'!r}"
         )
-    check_writable(target.parent, target)
     for marker in (MANIFEST_FILE, SWEEP_FILE):
         if (target.parent / marker).is_file():
             raise ResultsFolderError(
                 f"cannot write the comparison to {target}: {target.parent} holds results "
                 f"({marker}), which the comparison would change; name a file elsewhere"
             )
+    return target
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, checked: bool = False) -> Path:
+    """Write a comparison to ``path`` (Parquet, or CSV by suffix), atomically.
+
+    Raises :class:`~vidnet_sim.results.store.ResultsFolderError` for another suffix, a
+    place that cannot be written, or a file in a run or sweep folder (whose files its
+    manifest lists: a comparison there would replace one of its tables); ``checked``: the
+    caller has just checked ``path`` with :func:`check_table_target`."""
+    target = Path(path) if checked else check_table_target(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.suffix.lower() == ".csv":
         data: Any = df.to_csv(index=False).encode("utf-8")

@@ -20,7 +20,6 @@ import itertools
 import json
 import math
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,15 @@ from vidnet_sim.sweep.spec import (
     parse_spec,
     spec_path,
 )
-from vidnet_sim.variation.paths import Loc, PathError, format_loc, resolve, set_value
+from vidnet_sim.variation.paths import (
+    Loc,
+    PathError,
+    format_loc,
+    resolve,
+    set_value,
+    strip_labels,
+    within,
+)
 from vidnet_sim.variation.quantities import QUANTITY_KINDS, quantity_kind
 from vidnet_sim.variation.seeds import point_seed
 
@@ -175,24 +182,16 @@ class Sweep:
             raise ScenarioError([Problem(p, m) for p, m in problems], source=self.base.source)
 
     def _map_problem(self, point: Point, problem: Problem) -> Problem:
-        where = _strip_labels(problem.path)
+        where = strip_labels(problem.path)
         for path, loc in self.base.targets.items():
             target = format_loc(loc)
-            if _within(where, target) or (where and _within(target, where)):
+            if within(where, target) or (where and within(target, where)):
                 origin = self.origins.get(point.design_id, {}).get(path, ())
                 value = point.params[path]
                 return Problem(spec_path(origin), f"{json.dumps(value)} makes {problem}")
         if problem.path == "simulation.seed" and not self.base.seed_swept:
             return Problem("sweep.seed", str(problem.message))
         return Problem("sweep", f"the scenario: {problem}")
-
-
-def _strip_labels(path: str) -> str:
-    return re.sub(r' \([a-z]+="[^"]*"(, [a-z]+="[^"]*")*\)', "", path)
-
-
-def _within(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith((prefix + ".", prefix + "["))
 
 
 # --------------------------------------------------------------------------- loading
@@ -234,12 +233,21 @@ def load_sweep(path: str | os.PathLike[str], *, duration_ps: int | None = None) 
                 ),
                 source=source,
             )
-        scenario_file = (file.parent / scenario_ref).resolve()
+        named = file.parent / scenario_ref
+        loop = False
+        try:
+            scenario_file = named.resolve()
+        except (OSError, RuntimeError):  # RuntimeError: a loop of symbolic links
+            scenario_file, loop = named, True
         if not scenario_file.is_file():
-            raise ScenarioError(
-                Problem("sweep.scenario", f"got {scenario_ref!r}: no such file {scenario_file}"),
-                source=source,
+            why = (
+                f"{named} is a loop of symbolic links"
+                if loop
+                else f"{scenario_file} is a folder, not a scenario file"
+                if scenario_file.is_dir()
+                else f"no such file {scenario_file}"
             )
+            raise ScenarioError(Problem("sweep.scenario", f"got {scenario_ref!r}: {why}"), source)
         data = read_toml(scenario_file)
         if "sweep" in data:
             raise ScenarioError(

@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
+import re
 import shutil
 import socket
 import time
@@ -26,9 +28,17 @@ from typing import Any
 
 from vidnet_sim.results.atomic import atomic_write
 from vidnet_sim.results.schema import Tables
-from vidnet_sim.results.store import run_files, to_jsonable, versions, write_run_files
+from vidnet_sim.results.store import (
+    MANIFEST_FILE,
+    check_writable,
+    run_files,
+    to_jsonable,
+    versions,
+    write_run_files,
+)
 from vidnet_sim.results.sweep_folder import (
     FAILED_DIR,
+    LOGS_DIR,
     SWEEP_FILE,
     SweepFolder,
     SweepFolderError,
@@ -47,6 +57,8 @@ __all__ = [
     "read_sweep",
 ]
 
+#: The name of a point's folder: its design hash and its replication.
+_POINT_ID = re.compile(r"[0-9a-f]{16}-[0-9]+")
 #: Temporary files older than this are leftovers of killed writers.
 STALE_TEMP_SECONDS = 600.0
 
@@ -114,9 +126,11 @@ class SweepStore(SweepFolder):
 
     def check(self, sweep: Sweep) -> None:
         """Refuse a folder that holds points of another scenario, seed, seed scheme or build
-        of the model."""
+        of the model, or that holds something other than a sweep (a run, a curve, other
+        files: the points would be written among them)."""
         meta = self.read_meta()
         if meta is None:
+            self._check_no_other_files()
             return
         theirs = meta.get("fingerprint")
         if theirs != sweep.fingerprint:
@@ -126,6 +140,41 @@ class SweepStore(SweepFolder):
                 f"fingerprint {theirs}, this sweep {sweep.fingerprint}); its points "
                 "would not be comparable: choose another --out folder, or delete that one"
             )
+
+    def _check_no_other_files(self) -> None:
+        """Raise :class:`SweepFolderError` when the folder (which has no ``_sweep.json``)
+        exists and is not a new sweep's: it is a file, or holds names a sweep does not
+        write (only ``_failed``, ``_logs``, point folders and hidden files are a sweep's
+        before its ``_sweep.json`` is written)."""
+        try:
+            names = sorted(os.listdir(self.root))
+        except FileNotFoundError:
+            return
+        except OSError as exc:  # a file, a path through a file, a folder that cannot be read
+            check_writable(self.root, self.root)  # (its one line, if that is the reason)
+            raise SweepFolderError(
+                f"cannot write the sweep to {self.root}: {exc.strerror or exc}"
+            ) from None
+        others = [
+            n
+            for n in names
+            if n not in (FAILED_DIR, LOGS_DIR)
+            and not n.startswith(".")
+            and not (_POINT_ID.fullmatch(n) and (self.root / n).is_dir())
+        ]
+        if not others:
+            return
+        if MANIFEST_FILE in others:  # a run's, a curve's or a search's folder
+            held = f"results ({MANIFEST_FILE})"
+        else:
+            held = ", ".join(others[:5]) + (
+                f" and {len(others) - 5} more" if len(others) > 5 else ""
+            )
+            held += ", which are not a sweep's"
+        raise SweepFolderError(
+            f"cannot write the sweep to {self.root}: it holds {held}, and the sweep's points "
+            "would be written among them; name an empty or new folder (or a previous sweep's)"
+        )
 
     def write_meta(self, sweep: Sweep, *, only_if_missing: bool = False) -> None:
         """Create the folders and write ``_sweep.json`` (atomically)."""
@@ -211,8 +260,10 @@ class SweepStore(SweepFolder):
 
     def status(self, sweep: Sweep) -> SweepStatus:
         """Done, failed and missing points of ``sweep`` in this folder (a point whose files
-        were damaged since it was written is missing: it runs again)."""
-        done = self.intact_done_ids()
+        were damaged since it was written is missing: it runs again). Files are checked by
+        their sizes and times, not hashed (:func:`~vidnet_sim.results.store.run_looks_intact`):
+        a resume hashes them."""
+        done = self.intact_done_ids(hashed=False)
         failed = self.failed_ids()
         st = SweepStatus(total=len(sweep.points))
         listed = set()

@@ -21,7 +21,16 @@ import itertools
 import re
 from typing import Any
 
-__all__ = ["Loc", "PathError", "format_loc", "parse_path", "resolve", "set_value"]
+__all__ = [
+    "Loc",
+    "PathError",
+    "format_loc",
+    "parse_path",
+    "resolve",
+    "set_value",
+    "strip_labels",
+    "within",
+]
 
 #: A concrete location in raw scenario data: table keys and array positions.
 Loc = tuple[str | int, ...]
@@ -84,6 +93,19 @@ def format_loc(loc: Loc) -> str:
         else:
             out += f".{part}" if out else part
     return out
+
+
+def strip_labels(path: str) -> str:
+    """A problem's path without the labels a scenario error adds to its array items:
+    ``'cameras[0] (name="north").count'`` → ``'cameras[0].count'`` (:func:`format_loc`'s
+    form)."""
+    return re.sub(r' \([a-z]+="[^"]*"(, [a-z]+="[^"]*")*\)', "", path)
+
+
+def within(path: str, prefix: str) -> bool:
+    """Whether the field ``path`` is ``prefix`` or inside it (both :func:`format_loc`'s
+    form)."""
+    return path == prefix or path.startswith((prefix + ".", prefix + "["))
 
 
 def _item_names(item: object) -> list[str]:
