@@ -392,6 +392,9 @@ def test_curve_cli_writes_tables_plot_and_reuses_runs(
     assert {"sum-of-means-60%", "gaussian-equivalent-capacity", "network-calculus-bound"} <= set(
         est["method"]
     )
+    # VBR cameras: the bound is of frames capped at a quantile, and says so
+    nc = est[est["method"] == "network-calculus-bound"]
+    assert nc["note"].str.contains("VBR frame sizes capped at their").all()
     assert (out / "curve.png").stat().st_size > 1000
     # latencies printed in ms under the metric's name without the column's "_ps"
     assert "video latency_p99: 2: " in r.output and "latency_p99_ps" not in r.output

@@ -354,6 +354,14 @@ def test_curve_panels_one_class_each_with_targets_units_and_notes() -> None:
     video = part.panels[1]
     assert video.series[-1].style == "bound" and video.series[-1].mean[0] == 30.0
     assert "no finite network-calculus bound at cameras (total) = 2" in video.notes
+    # what the bound assumes is said once under its panel (at the largest value)
+    said = _curve(Vary("cameras", "cameras", None, 2.0), [3e10, 4e10])
+    vbr = "VBR frame sizes capped at their 0.999 quantile"
+    said.estimates["note"] = [
+        vbr if m == "network-calculus-bound" else "" for m in said.estimates["method"]
+    ]
+    bound_notes = curve_grid(said).panels[1].notes
+    assert bound_notes.count(f"network-calculus bound: {vbr}") == 1
     assert x_axis_label(Vary('links["a"].rate', "rate", None, 1.0)) == 'links["a"].rate (bit/s)'
 
 
@@ -916,6 +924,44 @@ def test_the_legend_hides_no_data_and_marks_at_one_place_are_one_line() -> None:
         ["target frame latency p99 (150 ms)"],
     ]
     assert [len(v) for v in vertical] == [1, 1]
+
+
+def test_the_legend_fits_the_figure_s_width() -> None:
+    """The small town's camera curve (two classes: five latency curves, two marks at one
+    value, two loss curves, the targets' line) had a legend of four columns wider than the
+    figure, cut at both edges: as many columns as fit now, every entry whole."""
+    from vidnet_sim.analysis.report_data import VerticalMark
+
+    xs = [10.0, 25.0, 40.0]
+    latency = ["simulated packet p50", "simulated packet p99", "simulated packet max"]
+    latency += ["simulated frame p99"]
+    marks = ["sum-of-means-60%", "gaussian-equivalent-capacity"]
+    panels = [
+        Panel(
+            f"{cls}: latency",
+            "latency",
+            [Series(n, xs, [1.0, 2.0, 3.0]) for n in latency]
+            + [Series("network-calculus bound", xs, [60.0, 150.0, 220.0], style="bound")],
+            targets=[Target("target latency p99 (50 ms)", 50.0)],
+            marks=[VerticalMark(f"{m}: last value accepted", 40.0) for m in marks],
+        )
+        for cls in ("ptz", "video")
+    ] + [
+        Panel(
+            f"{cls}: loss",
+            "loss",
+            [Series(n, xs, [1e-5, 1e-5, 1e-5]) for n in ("simulated packet loss", "frame loss")],
+            targets=[Target("target loss (0.0001)", 1e-4)],
+        )
+        for cls in ("ptz", "video")
+    ]
+    fig = panels_figure(PanelGrid("", "cameras (total)", panels, columns=2))
+    renderer = fig.canvas.get_renderer()
+    [legend] = fig.legends
+    box = legend.get_window_extent(renderer)
+    width = fig.bbox.width
+    close_figure(fig)
+    assert box.x0 >= 0 and box.x1 <= width
 
 
 def test_a_bitrate_curve_report_says_what_its_values_are(tmp_path: Path) -> None:

@@ -147,9 +147,11 @@ def curve_estimates(cache: RunCache, values: list[float]) -> pd.DataFrame:
                     "value": b,
                     "ok": bool(math.isfinite(b)),
                     "link": "",
+                    "note": "; ".join(est.notes),
                 }
             )
-    return pd.DataFrame(rows, columns=["x", "method", "class", "value", "ok", "link"])
+    columns = ["x", "method", "class", "value", "ok", "link", "note"]
+    return pd.DataFrame(rows, columns=columns).fillna({"note": ""})
 
 
 def aggregate(
@@ -370,6 +372,11 @@ def _add_nc_bound(panel: Panel, est: pd.DataFrame, cls: str, x_label: str) -> No
         if not finite.all():
             gaps = ", ".join(f"{x:g}" for x in nc["x"][~finite])
             panel.notes.append(f"no finite network-calculus bound at {x_label} = {gaps}")
+        # what the bound assumes (e.g. VBR frames capped at a quantile: not a hard bound),
+        # at the largest value (the same kinds of sources at each, in larger numbers)
+        said = [str(n) for n in nc.get("note", ()) if isinstance(n, str) and n]
+        if said:
+            panel.notes.append(f"network-calculus bound: {said[-1]}")
     elif len(nc):
         panel.notes.append(NO_NC_BOUND)
     elif (est["class"] != "").any():

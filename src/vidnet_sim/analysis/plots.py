@@ -259,16 +259,22 @@ def panels_figure(grid: PanelGrid) -> Any:
         top = 0.32
     handles, labels = _figure_legend(axes.flat, grid.panels)
     if handles:
-        ncol = min(4, len(handles))
-        fig.legend(
-            handles,
-            labels,
-            loc="upper center",
-            bbox_to_anchor=(0.5, 1 - top / height),
-            ncol=ncol,
-            fontsize=8,
-            frameon=False,
-        )
+        renderer = fig.canvas.get_renderer()
+        # as many columns (up to 4) as fit the figure's width: wider, it was cut at both
+        # edges ("SLA target (its value on the line" at the small town's curve)
+        for ncol in range(min(4, len(handles)), 0, -1):
+            legend = fig.legend(
+                handles,
+                labels,
+                loc="upper center",
+                bbox_to_anchor=(0.5, 1 - top / height),
+                ncol=ncol,
+                fontsize=8,
+                frameon=False,
+            )
+            if ncol == 1 or legend.get_window_extent(renderer).width <= fig.bbox.width:
+                break
+            legend.remove()
         top += 0.19 * math.ceil(len(handles) / ncol)
     fig.tight_layout(rect=(0.0, 0.0, 1.0, 1 - top / height), h_pad=0.6)
     return fig
