@@ -703,14 +703,30 @@ COUNTERS = [
 ]
 
 
+def assert_epochs_add_up(e: pd.DataFrame, s: pd.DataFrame) -> None:
+    """The epochs' counters against the run's totals (docs/results.md): what was sent,
+    delivered, dropped or lost to a failure in each epoch adds up to the run's; what is in
+    flight is the stock at each epoch's end (sent in, delivered and dropped out), the last
+    one the run's."""
+    flows = [c for c in COUNTERS if c != "packets_in_flight"]
+    for level in ("group", "class"):
+        rows = e[e["level"] == level].sort_values("epoch", kind="stable")
+        per_epoch = rows.groupby("name", sort=False)[flows].sum()
+        totals = s[s["level"] == level].set_index("name")
+        pd.testing.assert_frame_equal(
+            per_epoch, totals.loc[per_epoch.index, flows], check_names=False
+        )
+        for name, g in rows.groupby("name", sort=False):
+            net = g["packets_sent"] - g["packets_delivered"] - g["packets_dropped"]
+            assert list(g["packets_in_flight"]) == list(net.cumsum()), name
+            assert g["packets_in_flight"].iloc[-1] == totals.loc[str(name), "packets_in_flight"]
+
+
 def test_epoch_rows_sum_to_the_totals(epoch_tables: Tables) -> None:
     e, s = epoch_tables.epochs, epoch_tables.summary
     assert list(e.columns) == EPOCHS_SCHEMA.names
     assert len(e) == 3 * (3 + 2)  # every epoch: 3 groups, then 2 classes
-    for level in ("group", "class"):
-        per_epoch = e[e["level"] == level].groupby("name", sort=False)[COUNTERS].sum()
-        totals = s[s["level"] == level].set_index("name")[COUNTERS]
-        pd.testing.assert_frame_equal(per_epoch, totals.loc[per_epoch.index], check_names=False)
+    assert_epochs_add_up(e, s)
     groups = e[e["level"] == "group"]
     for (epoch, cls), part in groups.groupby(["epoch", "class"]):
         cls_row = e[(e["epoch"] == epoch) & (e["level"] == "class") & (e["name"] == cls)]
@@ -1084,10 +1100,7 @@ def test_a_run_with_an_alarm_and_a_failure_has_epoch_rows(tmp_path: Path) -> Non
         "failure of agg-north-core",
         "failure of agg-north-core ends (repaired); alarm on centre-square ends",
     ]
-    for level in ("group", "class"):
-        per_epoch = e[e["level"] == level].groupby("name", sort=False)[COUNTERS].sum()
-        totals = s[s["level"] == level].set_index("name")[COUNTERS]
-        pd.testing.assert_frame_equal(per_epoch, totals.loc[per_epoch.index], check_names=False)
+    assert_epochs_add_up(e, s)
     north = e[(e["level"] == "group") & (e["name"] == "north-streets")].set_index("epoch")
     failed = north["packets_failed"]
     assert failed.loc[2] > 0  # the failure's own epoch
