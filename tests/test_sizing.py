@@ -621,6 +621,9 @@ def test_n_minus_1_survives_every_single_cut(
     cases = n1.cases()
     assert cases["case"].tolist() == ["normal", "failure of r0-r1", "failure of r1-r2"]
     assert cases["ok"].all() and (cases["margin"] > 0).all()
+    assert cases["duration_factor"].tolist() == [
+        max(1, n1.years[0].extended.get(c, 1)) for c in cases["case"]
+    ]
     # the convergence losses (50 ms of r1's traffic at the cut) are not buffer losses
     why = n1.reasons().set_index("link")
     for span in ("r2-r3", "r3-r0"):
@@ -840,3 +843,25 @@ def test_a_latency_target_is_put_down_to_the_longest_wait_not_to_a_few_drops() -
     assert (hop["link"], hop["access"], hop["why"]) == ("cam->agg", True, "queue wait up to 43 ms")
     hop = _hop(yr, "video", [record], None, "loss")  # type: ignore[arg-type, list-item]
     assert (hop["link"], hop["sized"], hop["why"]) == ("uplink", True, "8 packets dropped per run")
+
+
+def test_a_case_judged_on_longer_runs_is_marked_in_the_report() -> None:
+    """The mid-size city's year-4 failure cases were judged on runs twice as long (a metric
+    still grew over 4 s) and read a lower p99 than the normal case's, with nothing in the
+    report's N-1 table saying why: such a case is marked, and the note says what it means."""
+    from vidnet_sim.analysis.report import _case_rows, _cases_note
+
+    rows = [
+        {"year": 4, "case": c, "ok": True, "uncertain": False, "class": "video"}
+        | {"metric": "latency_p99_ps", "mean": m, "target": 5e10, "margin": 1 - m / 5e10}
+        | {"duration_factor": f}
+        for c, m, f in (("normal", 2.85e10, 1), ("failure of ring-ab", 1.81e10, 2))
+    ]
+    settings = {"survive": "single-link", "failure_loss": 0.05, "convergence_ps": 5 * 10**10}
+    result = SimpleNamespace(settings=settings, cases=lambda: pd.DataFrame(rows))
+    _, table = _case_rows(result)  # type: ignore[arg-type]
+    assert [r[1] for r in table] == ["normal", "failure of ring-ab (runs 2× as long)"]
+    assert "runs k× as long" in _cases_note(result)  # type: ignore[arg-type]
+    rows[1]["duration_factor"] = 1
+    assert "as long" not in " ".join(r[1] for r in _case_rows(result)[1])  # type: ignore[arg-type]
+    assert "as long" not in _cases_note(result)  # type: ignore[arg-type]

@@ -243,8 +243,11 @@ def _reasons(
 
 def _case_table(yr: _Year, levels: tuple[int, ...]) -> list[dict[str, Any]]:
     """Every case the chosen design was judged in (normal, then each failure) with its
-    binding SLA: class, metric, mean, target and margin ``1 − mean / target``."""
+    binding SLA: class, metric, mean, target and margin ``1 − mean / target``, and the
+    factor its runs' duration was extended by (``duration_factor``: 1, or 2, 4… when a
+    metric still grew over shorter runs)."""
     out = []
+    extended = yr.extended.get(levels, {})
     for name, v in yr.case_verdicts.get(levels, []):
         b = v.binding()
         out.append(
@@ -258,6 +261,7 @@ def _case_table(yr: _Year, levels: tuple[int, ...]) -> list[dict[str, Any]]:
                 "mean": b["mean"],
                 "target": b["target"],
                 "margin": 1.0 - b["ratio"],
+                "duration_factor": int(extended.get(name, 1)),
             }
         )
     return out

@@ -248,7 +248,8 @@ def _case_rows(result: SizingResult) -> tuple[list[str], list[list[str]]]:
     return header, [
         [
             str(r["year"]),
-            str(r["case"]),
+            str(r["case"])
+            + (f" (runs {r['duration_factor']}× as long)" if r["duration_factor"] > 1 else ""),
             "yes" if r["ok"] else "**no**",
             f"{r['class']} {str(r['metric']).removesuffix('_ps')} "
             f"{show_value(str(r['metric']), r['mean'])} (target "
@@ -270,6 +271,14 @@ def _cases_note(result: SizingResult) -> str:
             f"held to their own budget ({budget:.2%} per class)."
             if budget is not None
             else "not counted against them (no `failure_loss` budget given)."
+        )
+        + (
+            " A case marked *runs k× as long* had an SLA metric still growing over runs of "
+            "the scenario's duration, so it was judged on runs k times as long (the "
+            "steady-state check): its latency percentiles then cover a longer time and can "
+            "read lower than the other cases'."
+            if len(cases := result.cases()) and (cases["duration_factor"] > 1).any()
+            else ""
         )
     )
 

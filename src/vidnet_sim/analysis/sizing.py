@@ -485,9 +485,13 @@ class SizingResult:
 
     def cases(self) -> pd.DataFrame:
         """Per year, every case the chosen design was judged in (``normal`` and, under N-1,
-        each ``failure of <link>``) with its binding SLA and margin."""
+        each ``failure of <link>``) with its binding SLA and margin, and the factor its runs
+        were extended by (``duration_factor``, the steady-state check)."""
         cols = ["year", "case", "ok", "uncertain", "class", "metric", "mean", "target", "margin"]
-        return pd.DataFrame([c for y in self.years for c in y.cases], columns=cols)
+        cols.append("duration_factor")
+        out = pd.DataFrame([c for y in self.years for c in y.cases], columns=cols)
+        out["duration_factor"] = out["duration_factor"].fillna(1).astype("int64")
+        return out
 
     def trials(self) -> pd.DataFrame:
         """Every design considered: year, rates, CAPEX, verdict (None: skipped)."""
