@@ -497,3 +497,14 @@ def test_a_bitrate_scale_that_overflows_is_one_line(made: Path, command: str) ->
         f"invalid input: {option} 1e+308: the scenario is invalid with --vary bitrate at "
         '1e+308: cameras[0] (name="north").bitrate: scaled to an infinite value'
     )
+
+
+def test_a_bitrate_scaled_beyond_any_field_is_said_in_a_few_digits(made: Path) -> None:
+    """``curve --vary bitrate --to 1e300`` wrote the 300-digit bitrate whole into its
+    message: the scaled value is said in three significant digits."""
+    args = ["curve", made / "s.toml", "--vary", "bitrate", "--from", "1", "--to", "1e300"]
+    code, output = invoke([*args, "--workers", "1", "--out", made / "x-curve"])
+    assert code == 3, output
+    line = last_line(output)
+    assert line.endswith("larger than any value it takes (at most 2^63 - 1)"), line
+    assert len(line) < 300 and 'cameras[0] (name="north").bitrate: scaled to ' in line

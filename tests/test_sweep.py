@@ -535,6 +535,9 @@ def test_print_sbatch_writes_a_job_array_script(tmp_path: Path) -> None:
     assert (out / "_logs").is_dir() and (out / "_sweep.json").is_file()
     plain = sbatch_script(file, out, 4, command=["vidnet-sim"])
     assert "#SBATCH --array=0-3\n" in plain and "--chunk" not in plain
+    # a throttle above the task count is the task count (a 22-digit one sbatch refuses)
+    huge = sbatch_script(file, out, 4, max_parallel=10**21, command=["vidnet-sim"])
+    assert "#SBATCH --array=0-3%4\n" in huge
 
 
 def test_jobqueue_cluster_pins_numba_threads() -> None:

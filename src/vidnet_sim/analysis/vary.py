@@ -195,13 +195,21 @@ def _scale_bitrates(data: dict[str, Any], x: float) -> None:
 def _whole(value: float, data: dict[str, Any], section: str, item: dict[str, Any], key: str) -> int:
     """A scaled quantity ``value`` as a whole number, at least 1; a
     :class:`~vidnet_sim.errors.ScenarioError` naming ``key`` of ``item`` (of ``section`` of
-    ``data``) when the scale made it infinite (the field's bounds refuse any finite value
-    too large)."""
-    if not math.isfinite(value):
+    ``data``) when the scale made it infinite or larger than any field holds (2⁶³ − 1: its
+    hundreds of digits were written whole into the field's message)."""
+    if not math.isfinite(value) or value > _LARGEST_WHOLE:
         i = next((i for i, x in enumerate(data.get(section, [])) if x is item), "?")
         where = f"{section}[{i}] (name={json.dumps(str(item.get('name', '?')))}).{key}"
-        raise ScenarioError(Problem(where, "scaled to an infinite value"))
+        why = (
+            "scaled to an infinite value"
+            if not math.isfinite(value)
+            else f"scaled to {value:.3g}, larger than any value it takes (at most 2^63 - 1)"
+        )
+        raise ScenarioError(Problem(where, why))
     return max(1, round(value))
+
+
+_LARGEST_WHOLE = 2**63 - 1  # the int64 fields' largest value
 
 
 def make_vary(data: dict[str, Any], what: str) -> Vary:

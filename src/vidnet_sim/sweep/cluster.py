@@ -42,12 +42,14 @@ def sbatch_script(
 
     Task ``i`` runs points ``i*chunk`` to ``i*chunk + chunk - 1`` (``--index i --chunk
     chunk``); finished points are skipped, so the array can be resubmitted as it is.
+    ``max_parallel`` throttles the array (``%n``), to at most the number of tasks.
     Logs go to ``<out_dir>/_logs/``.
     """
     opts = options or JobOptions()
     out = Path(out_dir).resolve()
     tasks = max(1, math.ceil(n_points / chunk))
-    array = f"0-{tasks - 1}" + (f"%{max_parallel}" if max_parallel else "")
+    # a throttle above the task count throttles nothing (and a huge one sbatch refuses)
+    array = f"0-{tasks - 1}" + (f"%{min(max_parallel, tasks)}" if max_parallel else "")
     lines = [
         "#!/bin/bash",
         f"# vidnet-sim sweep: {n_points} points in {tasks} array task(s) of {chunk} "
