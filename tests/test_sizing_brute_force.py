@@ -414,6 +414,38 @@ def horizon_brute_force(
     return best
 
 
+def drawn_model(optics: list[int], port: int) -> CostModel:
+    """A link cost model from drawn prices: ``port`` per port and ``optics`` for the 10 M,
+    100 M and 1 G tiers, in no order."""
+    return CostModel(
+        port=float(port), optics=dict(zip([M10, M100, G1], map(float, optics), strict=True))
+    )
+
+
+def salted(salt: int, share: int) -> Callable[[int, dict[str, int]], bool]:
+    """Verdicts feasible on a random set of (year, tier vector): about one in ``share``."""
+
+    def ok(year: int, rates: dict[str, int]) -> bool:
+        key = repr((salt, year, sorted(rates.items()))).encode()
+        return hashlib.sha256(key).digest()[0] % share == 0
+
+    return ok
+
+
+def size_text(text: str, model: CostModel, **kwargs: Any) -> SizingResult:
+    """``size_network`` of the scenario ``text`` (written to a temporary folder: hypothesis
+    gives no ``tmp_path`` per example), or the result it stopped with."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "scenario.toml"
+        f.write_text(text, encoding="utf-8")
+        try:
+            return size_network(f, model, vendor_check=False, **kwargs)
+        except SizingStoppedError as exc:
+            return exc.result
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.integers(0, 20), min_size=3, max_size=3),
@@ -429,23 +461,8 @@ def test_the_plan_is_cheapest_year_by_year_never_below_the_cheapest_plan_over_th
     force); the plan's total is never below the least total over every plan of the three
     years (brute force), and what size says of it (``claim``) says it is chosen year by
     year."""
-    import tempfile
-
-    model = CostModel(
-        port=float(port), optics=dict(zip([M10, M100, G1], map(float, optics), strict=True))
-    )
-
-    def ok(year: int, rates: dict[str, int]) -> bool:
-        key = repr((salt, year, sorted(rates.items()))).encode()
-        return hashlib.sha256(key).digest()[0] % share == 0
-
-    with tempfile.TemporaryDirectory() as tmp:
-        f = Path(tmp) / "growing.toml"
-        f.write_text(GROWING, encoding="utf-8")
-        try:
-            res = size_network(f, model, judge=stub(GROWING_IDS, ok), vendor_check=False)
-        except SizingStoppedError as exc:
-            res = exc.result
+    model, ok = drawn_model(optics, port), salted(salt, share)
+    res = size_text(GROWING, model, judge=stub(GROWING_IDS, ok))
     least = horizon_brute_force(GROWING, model, ok, [1, 2, 3])
     if res.stopped is None:
         assert res.total_capex >= least - 1e-9
@@ -467,25 +484,8 @@ def test_size_over_the_years_is_the_cheapest_plan_of_every_plan(
     """``over_the_years``: the plan's total CAPEX is the least over every plan of the three
     years whose designs are all feasible (brute force), each year's design is feasible and
     no link goes down a tier; the claim says every plan was compared."""
-    import tempfile
-
-    model = CostModel(
-        port=float(port), optics=dict(zip([M10, M100, G1], map(float, optics), strict=True))
-    )
-
-    def ok(year: int, rates: dict[str, int]) -> bool:
-        key = repr((salt, year, sorted(rates.items()))).encode()
-        return hashlib.sha256(key).digest()[0] % share == 0
-
-    with tempfile.TemporaryDirectory() as tmp:
-        f = Path(tmp) / "growing.toml"
-        f.write_text(GROWING, encoding="utf-8")
-        try:
-            res = size_network(
-                f, model, judge=stub(GROWING_IDS, ok), vendor_check=False, over_the_years=True
-            )
-        except SizingStoppedError as exc:
-            res = exc.result
+    model, ok = drawn_model(optics, port), salted(salt, share)
+    res = size_text(GROWING, model, judge=stub(GROWING_IDS, ok), over_the_years=True)
     least = horizon_brute_force(GROWING, model, ok, [1, 2, 3])
     if res.stopped is not None:  # a year has no feasible design: no plan at all
         assert math.isinf(least)
@@ -902,12 +902,7 @@ def test_n_minus_1_sizing_equals_brute_force_over_every_failure_case(
     once asked of the normal case only: the designs returned could fail a fibre cut.
     ``one_tier``: the two protection spans r2-r3 and r3-r0 held at one tier (the brute
     force: the designs where they are equal)."""
-    import tempfile
-
-    model = CostModel(
-        port=float(port), optics=dict(zip([M10, M100, G1], map(float, optics), strict=True))
-    )
-
+    model = drawn_model(optics, port)
     spare = ["r2-r3", "r3-r0"]
 
     def every_case(year: int, rates: dict[str, int]) -> bool:
@@ -916,21 +911,14 @@ def test_n_minus_1_sizing_equals_brute_force_over_every_failure_case(
         return all(ok(year, rates, c) for c in [None, *RING_CASES])
 
     asked: list[tuple[int, str | None]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        f = Path(tmp) / "ring.toml"
-        f.write_text(RING_GROWING, encoding="utf-8")
-        try:
-            res = size_network(
-                f,
-                model,
-                judge=n1_judge(ok, asked),
-                vendor_check=False,
-                survive="single-link",
-                over_the_years=over_the_years,
-                one_tier=[spare] if one_tier else None,
-            )
-        except SizingStoppedError as exc:
-            res = exc.result
+    res = size_text(
+        RING_GROWING,
+        model,
+        judge=n1_judge(ok, asked),
+        survive="single-link",
+        over_the_years=over_the_years,
+        one_tier=[spare] if one_tier else None,
+    )
     assert {c for _, c in asked} <= {None, *RING_CASES}
     event(f"{len(res.years)} years sized, {len(asked)} verdicts")
     for y in res.years:
