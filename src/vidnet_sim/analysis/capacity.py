@@ -43,12 +43,13 @@ from vidnet_sim.analysis.vary import (
     check_value,
     load_raw,
     make_vary,
+    problems_at,
 )
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.execute import Executor, ProgressFn
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.sla import SlaTargets
-from vidnet_sim.runner import compile_scenario, sla_targets
+from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import load_scenario, parse_scenario_dict
 
 __all__ = ["CapacityResult", "Verdict", "find_capacity", "judge_many", "sla_columns"]
@@ -352,27 +353,6 @@ def find_capacity(
     return result
 
 
-def _problem(
-    vary: Vary,
-    data: dict[str, Any],
-    base_dir: Path | None,
-    x: float,
-    duration_ps: int | None,
-    *,
-    whole: bool,
-) -> str | None:
-    """The first problem of the scenario ``data`` with the variable at ``x`` (``None``: it
-    is accepted): of its fields, and with ``whole``, of its compiled network too (the core's
-    limits, the packets of a run or a window, with ``duration_ps``)."""
-    try:
-        sc = parse_scenario_dict(vary.apply(data, x), base_dir=base_dir)
-        if whole:
-            compile_scenario(sc, duration_ps=duration_ps)
-    except ScenarioError as exc:
-        return str(exc.problems[0]) if exc.problems else str(exc)
-    return None
-
-
 def largest_accepted(
     vary: Vary,
     data: dict[str, Any],
@@ -388,34 +368,30 @@ def largest_accepted(
     network (whole values: to one; others: to a millionth). Raises
     :class:`AnalysisInputError` when even ``x0`` is refused."""
 
-    def bisect(lo: float, hi: float, whole: bool) -> tuple[float, str]:
-        why = _problem(vary, data, base_dir, hi, duration_ps, whole=whole)
-        assert why is not None
+    def problems(x: float, whole: bool) -> list[str]:
+        return problems_at(vary, data, base_dir, x, whole=whole, duration_ps=duration_ps)
+
+    def bisect(lo: float, hi: float, why: str, whole: bool) -> tuple[float, str]:
         for _ in range(200):
             if hi - lo <= (1.0 if vary.integer else 1e-6 * hi):
                 break
             mid = float(math.floor((lo + hi) / 2)) if vary.integer else (lo + hi) / 2
             if mid <= lo or mid >= hi:
                 break
-            problem = _problem(vary, data, base_dir, mid, duration_ps, whole=whole)
-            if problem is None:
-                lo = mid
+            found = problems(mid, whole)
+            if found:
+                hi, why = mid, found[0]
             else:
-                hi, why = mid, problem
+                lo = mid
         return lo, why
 
     limit = None
     top = xmax
-    if _problem(vary, data, base_dir, top, duration_ps, whole=False) is not None:
-        top, limit = bisect(x0, top, whole=False)
-    if _problem(vary, data, base_dir, top, duration_ps, whole=True) is not None:
-        start_problem = _problem(vary, data, base_dir, x0, duration_ps, whole=True)
-        if start_problem is not None:
-            raise AnalysisInputError(
-                f"--start {vary.label(x0)}: the scenario is invalid with --vary {vary.what} "
-                f"at {vary.label(x0)}: {start_problem}"
-            )
-        top, limit = bisect(x0, top, whole=True)
+    if found := problems(top, whole=False):
+        top, limit = bisect(x0, top, found[0], whole=False)
+    if found := problems(top, whole=True):
+        check_value(vary, data, base_dir, x0, "--start", whole=True, duration_ps=duration_ps)
+        top, limit = bisect(x0, top, found[0], whole=True)
     return top, limit
 
 

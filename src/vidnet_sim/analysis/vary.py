@@ -295,18 +295,48 @@ def vary_values(vary: Vary, start: float, stop: float, steps: int) -> list[float
     return [float(v) for v in values]
 
 
+def problems_at(
+    vary: Vary,
+    data: dict[str, Any],
+    base_dir: Path | None,
+    x: float,
+    *,
+    whole: bool = False,
+    duration_ps: int | None = None,
+) -> list[str]:
+    """The problems of the scenario ``data`` with the variable at ``x`` (empty: accepted):
+    of its fields, and with ``whole``, of its compiled network too (the core's limits, the
+    packets of a run or a window, with ``duration_ps``)."""
+    try:
+        sc = parse_scenario_dict(vary.apply(data, x), base_dir=base_dir)
+        if whole:
+            from vidnet_sim.runner import compile_scenario  # the engine: only when asked
+
+            compile_scenario(sc, duration_ps=duration_ps)
+    except ScenarioError as exc:
+        return [str(p) for p in exc.problems] or [str(exc)]
+    return []
+
+
 def check_value(
-    vary: Vary, data: dict[str, Any], base_dir: Path | None, x: float, option: str
+    vary: Vary,
+    data: dict[str, Any],
+    base_dir: Path | None,
+    x: float,
+    option: str,
+    *,
+    whole: bool = False,
+    duration_ps: int | None = None,
 ) -> None:
     """Raise :class:`AnalysisInputError` when the scenario ``data`` is invalid with the
-    variable at ``x`` (given by ``option``, e.g. ``--to``): its first problems, before
-    anything runs (else every run at ``x`` would fail)."""
-    try:
-        parse_scenario_dict(vary.apply(data, x), base_dir=base_dir)
-    except ScenarioError as exc:
-        shown = "; ".join(str(p) for p in exc.problems[:3])
-        more = len(exc.problems) - 3
+    variable at ``x`` (given by ``option``, e.g. ``--to``; with ``whole``, its compiled
+    network too: :func:`problems_at`): its first problems, before anything runs (else
+    every run at ``x`` would fail)."""
+    problems = problems_at(vary, data, base_dir, x, whole=whole, duration_ps=duration_ps)
+    if problems:
+        shown = "; ".join(problems[:3])
+        more = len(problems) - 3
         raise AnalysisInputError(
             f"{option} {vary.label(x)}: the scenario is invalid with --vary {vary.what} at "
             f"{vary.label(x)}: {shown}" + (f" (and {more} more problems)" if more > 0 else "")
-        ) from None
+        )
