@@ -16,18 +16,16 @@ control).
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from vidnet_sim.results.atomic import atomic_write
+from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.results.schema import SCHEMAS
 from vidnet_sim.results.store import (
     MANIFEST_FILE,
@@ -280,12 +278,5 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, checked: bool
     manifest lists: a comparison there would replace one of its tables); ``checked``: the
     caller has just checked ``path`` with :func:`check_table_target`."""
     target = Path(path) if checked else check_table_target(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.suffix.lower() == ".csv":
-        data: Any = df.to_csv(index=False).encode("utf-8")
-    else:
-        buf = io.BytesIO()
-        df.to_parquet(buf, index=False, engine="pyarrow")
-        data = buf.getvalue()
-    atomic_write(target, data)
-    return target
+    csv = target.suffix.lower() == ".csv"
+    return write_file(target, df.to_csv(index=False) if csv else parquet_bytes(df))
