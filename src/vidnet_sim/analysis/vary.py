@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from vidnet_sim.errors import Problem, ScenarioError, VidnetError
+from vidnet_sim.runner import compile_scenario
 from vidnet_sim.scenario import load_scenario, parse_scenario_dict
 from vidnet_sim.scenario.model import UNITS_REQUIRED, CameraGroup
 from vidnet_sim.scenario.raw import did_you_mean
@@ -310,8 +311,6 @@ def problems_at(
     try:
         sc = parse_scenario_dict(vary.apply(data, x), base_dir=base_dir)
         if whole:
-            from vidnet_sim.runner import compile_scenario  # the engine: only when asked
-
             compile_scenario(sc, duration_ps=duration_ps)
     except ScenarioError as exc:
         return [str(p) for p in exc.problems] or [str(exc)]
