@@ -556,6 +556,14 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
     r = CliRunner().invoke(main, ["report", str(out)])
     assert r.exit_code == EXIT_OK, r.output
     assert (out / "report.html").read_text() == page  # drawn again, byte for byte
+    # what the network-calculus bound assumes (VBR frames capped at a quantile: not every
+    # frame bounded), as curve says it: under the margins table and the latency panels
+    vbr = "9 VBR cameras (3 groups: north, north-ptz, south): VBR frame sizes capped at their"
+    margins = next(t for t in data["tables"] if t["title"] == "SLA margins achieved")
+    assert f"The bound assumes (year 1): {vbr} 0.999 quantile." in margins["note"]
+    assert f"The bound assumes (year 1): {vbr} 0.999 quantile." in (out / "report.md").read_text()
+    panel_notes = [n for p in data["plots"]["panels"] for n in p["notes"]]
+    assert f"network-calculus bound: {vbr} 0.999 quantile" in panel_notes
     r = CliRunner().invoke(main, ["report", str(tmp_path / "nothing")])
     assert r.exit_code == EXIT_USAGE and "no such folder" in r.output
     r = CliRunner().invoke(main, ["report", str(tmp_path)])
@@ -671,14 +679,20 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     assert data.changes[0].startswith("The busiest link at the largest value is acc2-core")
     assert any("cuts off 20 of 20 cameras" in s for s in data.risk)  # the network at 20
     nc = [c for c in data.changes if c.startswith("The network-calculus-bound estimate")]
+    # what it assumes, as curve says it under its panels (not every frame bounded)
+    vbr = "9 VBR cameras (3 groups: north, north-ptz, south): VBR frame sizes capped at their"
     assert nc and nc[0].startswith(
-        "The network-calculus-bound estimate (a worst case: every source's largest burst at once)"
+        "The network-calculus-bound estimate (a worst case: every source's largest burst at "
+        f"once; {vbr} 0.999 quantile) says"
     )
-    assert "(a worst case: every source's largest burst at once)" in r.output
+    assert f"(a worst case: every source's largest burst at once; {vbr} 0.999 quantile)" in (
+        r.output
+    )
     assert data.plots is not None
     lat = data.plots.panels[0]
     assert lat.title == "video: latency" and [t.value for t in lat.targets] == [50.0]
     cap = json.loads((out / "capacity.json").read_text())
+    assert cap["estimate_notes"] == [f"{vbr} 0.999 quantile"]
     assert {m.label.split(":")[0]: m.x for m in lat.marks} == {
         k: v for k, v in cap["estimates"].items() if v is not None
     }

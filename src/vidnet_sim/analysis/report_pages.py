@@ -20,7 +20,7 @@ from vidnet_sim.analysis.capacity import CapacityResult, show_value
 from vidnet_sim.analysis.cost import link_lengths, scenario_links
 from vidnet_sim.analysis.curve import CurveResult, curve_grid, x_axis_label
 from vidnet_sim.analysis.drawing import network_view
-from vidnet_sim.analysis.estimates import METHOD_MEANING
+from vidnet_sim.analysis.estimates import method_meaning
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text
 from vidnet_sim.analysis.report_data import NetworkView, PanelGrid, ReportData, TableView
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
@@ -167,7 +167,7 @@ def curve_report(
             continue
         ok = est[(est["method"] == method) & est["ok"].astype(bool)]
         changes.append(
-            f"The {method} estimate ({METHOD_MEANING.get(method, 'a fast estimate')}) accepts "
+            f"The {method} estimate ({method_meaning(method)}) accepts "
             + (
                 f"up to {_at(vary, vary.label(float(ok['x'].max())))}."
                 if len(ok)
@@ -337,7 +337,7 @@ def capacity_report(
         changes.append(f"The SLA fails from {_at(vary, vary.label(result.first_fail))} on.")
     for method, x in result.estimates.items():
         changes.append(
-            f"The {method} estimate ({METHOD_MEANING.get(method, 'a fast estimate')}) says "
+            f"The {method} estimate ({method_meaning(method, result.estimate_notes)}) says "
             + ("no value passes." if x is None else f"{_at(vary, vary.label(x))}.")
         )
     network = None

@@ -178,6 +178,7 @@ class YearSizing:
     transient: list[str] = field(default_factory=list)  # metrics still growing at the limit
     extended: dict[str, int] = field(default_factory=dict)  # case -> duration factor (> 1)
     scenario: Scenario | None = None  # the year's scenario (for the whole bill)
+    nc_notes: list[str] = field(default_factory=list)  # what the nc bound assumes (VBR caps)
 
     @property
     def status(self) -> str:
@@ -682,6 +683,7 @@ def _design_fields(
         "nc_bound_ps": {
             str(c): float(cest.group_bound_ps(str(c))) for c in set(cest.groups["class"])
         },
+        "nc_notes": list(cest.notes),
         "reasons": reasons,
         "cases": _case_table(yr, levels),
         "transient": yr.transient.get(levels, []),
