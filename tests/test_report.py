@@ -611,6 +611,27 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
     assert "c: a curve report has no total cost to compare" in r.output
 
 
+def test_size_warns_of_an_alarm_its_duration_leaves_out(tmp_path: Path) -> None:
+    """size --duration shorter than the timeline judges every design without the alarm: the
+    report says so in its risk box and report.md, as run and curve warn."""
+    f = tmp_path / "alarm.toml"
+    alarm = '[[events]]\nkind = "alarm"\ntargets = ["north"]\nat = "150ms"\nduration = "20ms"'
+    f.write_text(tree(extra=alarm))
+    c = tmp_path / "c.toml"
+    c.write_text(COSTS)
+    out = tmp_path / "size"
+    args = ["size", str(f), "--costs", str(c), "--replications", "2", "--workers", "1"]
+    r = CliRunner().invoke(main, [*args, "--duration", "100ms", "--out", str(out)])
+    assert r.exit_code == EXIT_OK, r.output
+    said = (
+        "events[0] (alarm on north at 150ms) is at or after the end of the run (100ms): it "
+        "does not happen in this run"
+    )
+    assert f"Warning: {said}." in json.loads((out / "report.json").read_text())["risk"]
+    assert f"> **Warning**: {said}" in (out / "report.md").read_text()
+    assert said in json.loads((out / "size.json").read_text())["warnings"]
+
+
 def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     f = tmp_path / "tree.toml"
     f.write_text(tree())

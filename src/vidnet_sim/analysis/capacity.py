@@ -113,6 +113,8 @@ class CapacityResult:
     #: what the network-calculus estimate assumes (e.g. VBR frame sizes capped at a
     #: quantile), at the value it accepted (:attr:`Estimates.notes`)
     estimate_notes: list[str] = field(default_factory=list)
+    #: what every run leaves out of the scenario (``--duration``: an alarm after its end)
+    warnings: list[str] = field(default_factory=list)
     #: why the search stopped below 1024 × start when no ``maximum`` was given: the first
     #: problem of the scenario just above (None: the default maximum was searched)
     limit: str | None = None
@@ -350,6 +352,7 @@ def find_capacity(
     ]
     verdicts = sorted(judge.judged.values(), key=lambda v: v.x)
     result = CapacityResult(vary, lo, hi, verdicts, failures, limit=limit)
+    result.warnings = cache.warnings()
     result.binding = judge.judged[hi if hi is not None else lo].binding()
     if estimates:
         result.estimates, result.estimate_notes = estimated_capacities(

@@ -84,6 +84,8 @@ class CurveResult:
     failures: list[dict[str, Any]] = field(default_factory=list)
     confidence: float = 0.95
     targets: dict[str, dict[str, float]] = field(default_factory=dict)  # class -> column -> target
+    #: what every run leaves out of the scenario (``--duration``: an alarm after its end)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def partial(self) -> bool:
@@ -254,7 +256,15 @@ def run_curve(
         if r.error is not None
     ]
     return CurveResult(
-        vary, values, table, curve_estimates(cache, values), runs, failures, confidence, targets
+        vary,
+        values,
+        table,
+        curve_estimates(cache, values),
+        runs,
+        failures,
+        confidence,
+        targets,
+        cache.warnings(),
     )
 
 
@@ -284,6 +294,7 @@ def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) 
         "failures": result.failures,
         "runs": result.n_runs,
         "reused_runs": result.n_reused,
+        "warnings": result.warnings,
     }
     write_file(files[3], json.dumps(manifest, indent=2, default=str))
     if plot and len(result.table):

@@ -30,7 +30,7 @@ from vidnet_sim.analysis.fibre_cut import NOT_SURVIVED
 from vidnet_sim.analysis.html import write_report
 from vidnet_sim.analysis.plots import draw_panels
 from vidnet_sim.analysis.report_data import CostChart, PanelGrid, ReportData, TableView
-from vidnet_sim.analysis.report_pages import scenario_view
+from vidnet_sim.analysis.report_pages import scenario_view, warning_lines
 from vidnet_sim.analysis.sizing import VENDOR_CEILING, SizingResult, YearSizing
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
 from vidnet_sim.errors import ScenarioError
@@ -858,7 +858,7 @@ def _first_page(result: SizingResult, cut: str) -> tuple[str, list[str], list[st
             + "; ".join(transient)
             + "."
         )
-    risk += [f"Warning: {w}" + ("" if w.endswith(".") else ".") for w in result.warnings]
+    risk += warning_lines(result.warnings)
     changes = []
     util = {k: v for k, v in last.utilisation.items() if math.isfinite(v)}
     if util:

@@ -27,7 +27,13 @@ from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.scenario import parse_scenario_dict
 
-__all__ = ["capacity_report", "curve_report", "scenario_link_of", "scenario_view"]
+__all__ = [
+    "capacity_report",
+    "curve_report",
+    "scenario_link_of",
+    "scenario_view",
+    "warning_lines",
+]
 
 
 def scenario_link_of(data: dict[str, Any]) -> dict[str, str]:
@@ -115,6 +121,12 @@ def _at(vary: Vary, value: str) -> str:
     return f"{vary.what} = {value}"
 
 
+def warning_lines(warnings: list[str]) -> list[str]:
+    """The risk box's lines for a job's warnings (``Warning: ...``, one sentence each): what
+    its runs leave out of the scenario, or what may change its verdict."""
+    return [f"Warning: {w}" + ("" if w.endswith(".") else ".") for w in warnings]
+
+
 def curve_report(
     result: CurveResult, file: str | Path, targets: dict[str, dict[str, float]]
 ) -> ReportData:
@@ -187,6 +199,7 @@ def curve_report(
         risk.append(cut)
     except ScenarioError:
         risk.append("Single fibre cut: not analysed (the scenario could not be read again).")
+    risk += warning_lines(result.warnings)
     rows = [
         [
             vary.label(x),
@@ -370,6 +383,7 @@ def capacity_report(
         risk.append(cut)
     except (ScenarioError, AnalysisInputError):
         risk.append("Single fibre cut: not analysed (the scenario could not be read again).")
+    risk += warning_lines(result.warnings)
     t = result.table() if result.verdicts else pd.DataFrame()
     rows = [
         [

@@ -29,13 +29,22 @@ from vidnet_sim.canonical import canonical_json
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker, SerialExecutor
 from vidnet_sim.fingerprint import engine_fingerprint
+from vidnet_sim.results.caveats import override_caveats
 from vidnet_sim.runner import run as run_scenario
 from vidnet_sim.runner import with_overrides
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.variation.paths import set_value
 from vidnet_sim.variation.seeds import point_seed
 
-__all__ = ["RunCache", "RunRecord", "RunSettings", "mean_ci", "run_all", "simulate_run"]
+__all__ = [
+    "RunCache",
+    "RunRecord",
+    "RunSettings",
+    "duration_warnings",
+    "mean_ci",
+    "run_all",
+    "simulate_run",
+]
 
 
 def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -57,6 +66,24 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float,
 
     h = float(st.t.ppf(0.5 + confidence / 2, len(v) - 1)) * sd / math.sqrt(len(v))
     return m, m - h, m + h
+
+
+def duration_warnings(
+    data: dict[str, Any], base_dir: Path | None, duration_ps: int | None
+) -> list[str]:
+    """What a job's ``--duration`` (``duration_ps``) leaves out of every run of the scenario
+    ``data``, as ``run`` warns of it (:func:`~vidnet_sim.results.caveats.override_caveats`):
+    an event or a start at or after the shortened end (an alarm that the runs never see),
+    a warm-up cut to half the run. Empty without an override, or for a scenario the runs
+    themselves will refuse."""
+    if duration_ps is None:
+        return []
+    try:
+        sc = parse_scenario_dict(data, base_dir=base_dir)
+        short = with_overrides(sc, duration_ps=duration_ps)
+    except ScenarioError:
+        return []
+    return [c.text for c in override_caveats(sc, short)]
 
 
 @dataclass
@@ -175,6 +202,11 @@ class RunCache:
             executor=executor,
             progress=ProgressTracker(on_progress),
         )
+
+    def warnings(self) -> list[str]:
+        """What the job's duration override leaves out of its runs
+        (:func:`duration_warnings`)."""
+        return duration_warnings(self.data, self.base_dir, self.duration_ps)
 
     def root_seed(self) -> int:
         sim = self.data.get("simulation", {})

@@ -188,6 +188,8 @@ def curve(
             executor=executor,
             on_progress=bar,
         )
+    for w in res.warnings:  # what every run left out (an alarm after --duration)
+        note(f"warning: {w}")
     with reported_errors():
         files = write_curve(res, out, plot=not no_plot)
         page = curve_report(res, file, res.targets)
@@ -289,6 +291,8 @@ def capacity(
             on_progress=bar,
         )
     table = res.table().assign(partial=res.partial)
+    for w in res.warnings:  # what every run left out (an alarm after --duration)
+        note(f"warning: {w}")
     doc = {
         "vary": res.vary.what,
         "capacity": res.capacity,
@@ -299,6 +303,7 @@ def capacity(
         "binding": res.binding,
         "estimates": res.estimates,
         "estimate_notes": res.estimate_notes,
+        "warnings": res.warnings,
         "uncertain": res.uncertain,
         "partial": res.partial,
         "failures": res.failures,
