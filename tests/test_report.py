@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 from types import SimpleNamespace
 
+import matplotlib.colors
 import numpy as np
 import pandas as pd
 import pytest
@@ -332,7 +333,12 @@ def test_curve_panels_one_class_each_with_targets_units_and_notes() -> None:
         "video: loss",
     ]
     video = grid.panels[1]
-    assert [(t.label, t.value) for t in video.targets] == [("target latency p99 (50 ms)", 50.0)]
+    # named packet or frame, as the series are: a frame loss above a packet-loss target
+    # (the small town's sizing, year 3) read as a missed SLA under "target loss"
+    assert [(t.label, t.value) for t in video.targets] == [
+        ("target packet latency p99 (50 ms)", 50.0)
+    ]
+    assert [t.label for t in grid.panels[3].targets] == ["target packet loss (0.0001)"]
     assert NO_NC_BOUND in video.notes  # absent, and said why
     assert "network-calculus bound not computed for this class" in grid.panels[0].notes
     assert [(m.label, m.x) for m in video.marks] == [("sum-of-means-60%: last value accepted", 1.0)]
@@ -344,6 +350,18 @@ def test_curve_panels_one_class_each_with_targets_units_and_notes() -> None:
     fig = panels_figure(grid)
     renderer = fig.canvas.get_renderer()
     notes = [[t for t in ax.texts if t.get_gid() == "notes"] for ax in fig.axes]
+    # the loss panel draws packet and frame loss: its axis is not "packet loss"
+    assert fig.axes[3].get_ylabel() == "loss (fraction, log scale)"
+    # one colour per series over the figure: its one legend named two blues and two
+    # oranges (packet p50 and packet loss; packet p99 and frame loss)
+    legend = fig.legends[0]
+    drawn = {
+        text.get_text(): matplotlib.colors.to_hex(handle.get_color())
+        for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=True)
+        if text.get_text().startswith("simulated")
+    }
+    assert "simulated packet p50" in drawn and "simulated packet loss" in drawn
+    assert len(set(drawn.values())) == len(drawn), drawn
     assert NO_NC_BOUND[:30] in notes[1][0].get_text()
     for ax, texts in zip(fig.axes, notes, strict=True):
         for note in texts:

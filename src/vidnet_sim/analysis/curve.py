@@ -396,13 +396,15 @@ def _add_nc_bound(panel: Panel, est: pd.DataFrame, cls: str, x_label: str) -> No
 
 def _add_targets(latency: Panel, loss: Panel, targets: dict[str, float]) -> None:
     """Add a class's SLA targets: latency ones (``*_ps``, drawn in ms) to its latency panel,
-    the others (loss, frame loss, …) to its loss panel."""
+    the others (loss, frame loss, …) to its loss panel. Each is named packet or frame, as
+    the series are ("simulated packet loss", "frame loss"): a frame loss drawn above a
+    packet-loss target does not miss it."""
     for metric, target in targets.items():
         name = metric.removesuffix("_ps").replace("_", " ")
+        if not name.startswith("frame"):
+            name = f"packet {name}"
         if metric.endswith("_ps"):
             latency.targets.append(Target(f"target {name} ({target / 1e9:g} ms)", target / 1e9))
-        elif metric == "loss":
-            loss.targets.append(Target(f"target loss ({target:g})", target))
         else:
             loss.targets.append(Target(f"target {name} ({target:g})", target))
 
