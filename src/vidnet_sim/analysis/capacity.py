@@ -115,6 +115,8 @@ class CapacityResult:
     estimate_notes: list[str] = field(default_factory=list)
     #: what every run leaves out of the scenario (``--duration``: an alarm after its end)
     warnings: list[str] = field(default_factory=list)
+    #: how long each run simulates, for the report's method (:meth:`RunCache.run_length`)
+    run_length: str = ""
     #: why the search stopped below 1024 × start when no ``maximum`` was given: the first
     #: problem of the scenario just above (None: the default maximum was searched)
     limit: str | None = None
@@ -352,7 +354,7 @@ def find_capacity(
     ]
     verdicts = sorted(judge.judged.values(), key=lambda v: v.x)
     result = CapacityResult(vary, lo, hi, verdicts, failures, limit=limit)
-    result.warnings = cache.warnings()
+    result.warnings, result.run_length = cache.warnings(), cache.run_length()
     result.binding = judge.judged[hi if hi is not None else lo].binding()
     if estimates:
         result.estimates, result.estimate_notes = estimated_capacities(

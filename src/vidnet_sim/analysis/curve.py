@@ -86,6 +86,8 @@ class CurveResult:
     targets: dict[str, dict[str, float]] = field(default_factory=dict)  # class -> column -> target
     #: what every run leaves out of the scenario (``--duration``: an alarm after its end)
     warnings: list[str] = field(default_factory=list)
+    #: how long each run simulates, for the report's method (:meth:`RunCache.run_length`)
+    run_length: str = ""
 
     @property
     def partial(self) -> bool:
@@ -265,6 +267,7 @@ def run_curve(
         confidence,
         targets,
         cache.warnings(),
+        cache.run_length(),
     )
 
 

@@ -121,6 +121,11 @@ def _at(vary: Vary, value: str) -> str:
     return f"{vary.what} = {value}"
 
 
+def _run_length(text: str) -> str:
+    """A method's sentence on how long each run simulates (empty when unknown)."""
+    return f" {text[0].upper()}{text[1:]}." if text else ""
+
+
 def warning_lines(warnings: list[str]) -> list[str]:
     """The risk box's lines for a job's warnings (``Warning: ...``, one sentence each): what
     its runs leave out of the scenario, or what may change its verdict."""
@@ -236,6 +241,7 @@ def curve_report(
             f"{int(result.table['n'].max()) if len(result.table) else 0} replications per value "
             f"at most; a target holds when the upper end of its {result.confidence:.0%} "
             "confidence interval (the mean with a single replication) is at most the target."
+            + _run_length(result.run_length)
         ],
         files=[
             "report.json",
@@ -427,6 +433,7 @@ def capacity_report(
         method=[
             "The largest value for which every SLA target holds, by bracketing and bisection; "
             "the verdict is assumed monotone in the variable (docs/analysis.md)."
+            + _run_length(result.run_length)
         ],
         files=["report.json", "capacity.json", "capacity.parquet", "runs/"],
     )

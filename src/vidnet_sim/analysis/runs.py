@@ -33,6 +33,7 @@ from vidnet_sim.results.caveats import override_caveats
 from vidnet_sim.runner import run as run_scenario
 from vidnet_sim.runner import with_overrides
 from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.scenario.units import format_time
 from vidnet_sim.variation.paths import set_value
 from vidnet_sim.variation.seeds import point_seed
 
@@ -207,6 +208,24 @@ class RunCache:
         """What the job's duration override leaves out of its runs
         (:func:`duration_warnings`)."""
         return duration_warnings(self.data, self.base_dir, self.duration_ps)
+
+    def run_length(self) -> str:
+        """What each run simulates, for a report's method: ``each run simulates 5s (the
+        scenario's 20s shortened by --duration), the first 1s of warm-up not measured``."""
+        try:
+            sc = parse_scenario_dict(self.data, base_dir=self.base_dir)
+            run = with_overrides(sc, duration_ps=self.duration_ps) if self.duration_ps else sc
+        except ScenarioError:
+            return ""
+        told = format_time(run.simulation.duration)
+        if run.simulation.duration != sc.simulation.duration:
+            told += (
+                f" (the scenario's {format_time(sc.simulation.duration)} shortened by --duration)"
+            )
+        return (
+            f"each run simulates {told}, the first {format_time(run.simulation.warmup)} of "
+            "warm-up not measured"
+        )
 
     def root_seed(self) -> int:
         sim = self.data.get("simulation", {})
