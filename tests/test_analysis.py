@@ -405,6 +405,49 @@ def test_curve_cli_writes_tables_plot_and_reuses_runs(
     assert manifest["reused_runs"] == 6 and not manifest["partial"]
 
 
+def test_curve_and_capacity_warn_of_an_alarm_their_duration_leaves_out(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    """A --duration shorter than the scenario's timeline drops its alarm from every run, as
+    `run` warns: curve and capacity warn of it too (console, manifest / capacity.json and
+    the report's risk), not a verdict silently judged without the alarm."""
+    alarm = '[[events]]\nkind = "alarm"\ntargets = ["north"]\nat = "250ms"\nduration = "20ms"\n'
+    f = write_text(tmp_path / "cams.toml", CAMS + alarm)
+    said = (
+        "events[0] (alarm on north at 250ms) is at or after the end of the run (200ms): it "
+        "does not happen in this run"
+    )
+    common = ["--replications", "2", "--duration", "200ms", "--workers", "1"]
+    vary = ["--vary", "cameras", "--from", "2", "--to", "4", "--steps", "2"]
+    r = CliRunner().invoke(curve_cmd, [str(f), *vary, *common, "--out", str(tmp_path / "curve")])
+    assert r.exit_code == 0, r.output
+    assert f"warning: {said}" in r.stderr
+    assert json.loads((tmp_path / "curve" / "manifest.json").read_text())["warnings"] == [said]
+    risk = json.loads((tmp_path / "curve" / "report.json").read_text())["risk"]
+    assert f"Warning: {said}." in risk
+    r = CliRunner().invoke(
+        capacity_cmd, [str(f), "--max", "4", *common, "--out", str(tmp_path / "cap")]
+    )
+    assert r.exit_code == 0, r.output
+    assert f"warning: {said}" in r.stderr
+    assert json.loads((tmp_path / "cap" / "capacity.json").read_text())["warnings"] == [said]
+    risk = json.loads((tmp_path / "cap" / "report.json").read_text())["risk"]
+    assert f"Warning: {said}." in risk
+    # the method says how long each run simulated, and that --duration shortened it
+    method = json.loads((tmp_path / "cap" / "report.json").read_text())["method"]
+    assert method[0].endswith(
+        " Each run simulates 200ms (the scenario's 300ms shortened by --duration), the first "
+        "0s of warm-up not measured."
+    ), method
+    method = json.loads((tmp_path / "curve" / "report.json").read_text())["method"]
+    assert "Each run simulates 200ms (the scenario's 300ms shortened by --duration)" in method[0]
+    # without the override, or with one that keeps the alarm, nothing to warn of
+    whole = run_curve(f, "cameras", 2, 2, 1, replications=1)
+    assert whole.warnings == [] and whole.run_length.startswith("each run simulates 300ms, ")
+    res = run_curve(f, "cameras", 2, 2, 1, replications=1, duration_ps=300 * MS)
+    assert res.warnings == []
+
+
 def test_runs_stored_by_another_engine_are_not_reused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_text: Callable[[Path, str], Path]
 ) -> None:

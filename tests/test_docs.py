@@ -335,3 +335,30 @@ def test_scenario_examples_are_valid(block: Block) -> None:
 
 def test_the_readme_has_a_whole_scenario() -> None:
     assert any(b.file == "README.md" for b in SCENARIO_EXAMPLES)
+
+
+def test_the_readme_s_recorded_run_of_the_shared_city_is_what_run_prints(
+    tmp_path: Path, src_env: dict[str, str], vidnet_sim_argv: list[str]
+) -> None:
+    """The README's recorded output of `vidnet-sim run scenarios/mid-city-services.toml`
+    (its header, class rows and epoch rows, trimmed of the group rows) is what the command
+    prints, line for line: the whole 10 s, the numbers exact (the runs are deterministic).
+    The recorded table had lost two columns (the mean and the frame mean) without a test
+    noticing."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    lead = "prints, per class and group (trimmed here), then per epoch:\n\n```\n"
+    start = readme.index(lead) + len(lead)
+    recorded = readme[start : readme.index("```\n", start)].splitlines()
+    scenario = REPO / "scenarios" / "mid-city-services.toml"
+    done = subprocess.run(
+        [*vidnet_sim_argv, "run", str(scenario), "--out", str(tmp_path / "out")],
+        env=src_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout.splitlines()
+    missing = [line for line in recorded if line not in ("", "...") and line not in printed]
+    assert not missing, "\n".join(missing)
+    assert len(recorded) > 20

@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 from types import SimpleNamespace
 
+import matplotlib.colors
 import numpy as np
 import pandas as pd
 import pytest
@@ -332,7 +333,12 @@ def test_curve_panels_one_class_each_with_targets_units_and_notes() -> None:
         "video: loss",
     ]
     video = grid.panels[1]
-    assert [(t.label, t.value) for t in video.targets] == [("target latency p99 (50 ms)", 50.0)]
+    # named packet or frame, as the series are: a frame loss above a packet-loss target
+    # (the small town's sizing, year 3) read as a missed SLA under "target loss"
+    assert [(t.label, t.value) for t in video.targets] == [
+        ("target packet latency p99 (50 ms)", 50.0)
+    ]
+    assert [t.label for t in grid.panels[3].targets] == ["target packet loss (0.0001)"]
     assert NO_NC_BOUND in video.notes  # absent, and said why
     assert "network-calculus bound not computed for this class" in grid.panels[0].notes
     assert [(m.label, m.x) for m in video.marks] == [("sum-of-means-60%: last value accepted", 1.0)]
@@ -344,6 +350,18 @@ def test_curve_panels_one_class_each_with_targets_units_and_notes() -> None:
     fig = panels_figure(grid)
     renderer = fig.canvas.get_renderer()
     notes = [[t for t in ax.texts if t.get_gid() == "notes"] for ax in fig.axes]
+    # the loss panel draws packet and frame loss: its axis is not "packet loss"
+    assert fig.axes[3].get_ylabel() == "loss (fraction, log scale)"
+    # one colour per series over the figure: its one legend named two blues and two
+    # oranges (packet p50 and packet loss; packet p99 and frame loss)
+    legend = fig.legends[0]
+    drawn = {
+        text.get_text(): matplotlib.colors.to_hex(handle.get_color())
+        for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=True)
+        if text.get_text().startswith("simulated")
+    }
+    assert "simulated packet p50" in drawn and "simulated packet loss" in drawn
+    assert len(set(drawn.values())) == len(drawn), drawn
     assert NO_NC_BOUND[:30] in notes[1][0].get_text()
     for ax, texts in zip(fig.axes, notes, strict=True):
         for note in texts:
@@ -556,6 +574,14 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
     r = CliRunner().invoke(main, ["report", str(out)])
     assert r.exit_code == EXIT_OK, r.output
     assert (out / "report.html").read_text() == page  # drawn again, byte for byte
+    # what the network-calculus bound assumes (VBR frames capped at a quantile: not every
+    # frame bounded), as curve says it: under the margins table and the latency panels
+    vbr = "9 VBR cameras (3 groups: north, north-ptz, south): VBR frame sizes capped at their"
+    margins = next(t for t in data["tables"] if t["title"] == "SLA margins achieved")
+    assert f"The bound assumes (year 1): {vbr} 0.999 quantile." in margins["note"]
+    assert f"The bound assumes (year 1): {vbr} 0.999 quantile." in (out / "report.md").read_text()
+    panel_notes = [n for p in data["plots"]["panels"] for n in p["notes"]]
+    assert f"network-calculus bound: {vbr} 0.999 quantile" in panel_notes
     r = CliRunner().invoke(main, ["report", str(tmp_path / "nothing")])
     assert r.exit_code == EXIT_USAGE and "no such folder" in r.output
     r = CliRunner().invoke(main, ["report", str(tmp_path)])
@@ -601,6 +627,27 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
     r = CliRunner().invoke(main, ["report", str(out), "--compare", f"c={more}"])
     assert r.exit_code == EXIT_INVALID_SCENARIO
     assert "c: a curve report has no total cost to compare" in r.output
+
+
+def test_size_warns_of_an_alarm_its_duration_leaves_out(tmp_path: Path) -> None:
+    """size --duration shorter than the timeline judges every design without the alarm: the
+    report says so in its risk box and report.md, as run and curve warn."""
+    f = tmp_path / "alarm.toml"
+    alarm = '[[events]]\nkind = "alarm"\ntargets = ["north"]\nat = "150ms"\nduration = "20ms"'
+    f.write_text(tree(extra=alarm))
+    c = tmp_path / "c.toml"
+    c.write_text(COSTS)
+    out = tmp_path / "size"
+    args = ["size", str(f), "--costs", str(c), "--replications", "2", "--workers", "1"]
+    r = CliRunner().invoke(main, [*args, "--duration", "100ms", "--out", str(out)])
+    assert r.exit_code == EXIT_OK, r.output
+    said = (
+        "events[0] (alarm on north at 150ms) is at or after the end of the run (100ms): it "
+        "does not happen in this run"
+    )
+    assert f"Warning: {said}." in json.loads((out / "report.json").read_text())["risk"]
+    assert f"> **Warning**: {said}" in (out / "report.md").read_text()
+    assert said in json.loads((out / "size.json").read_text())["warnings"]
 
 
 def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
@@ -671,14 +718,20 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     assert data.changes[0].startswith("The busiest link at the largest value is acc2-core")
     assert any("cuts off 20 of 20 cameras" in s for s in data.risk)  # the network at 20
     nc = [c for c in data.changes if c.startswith("The network-calculus-bound estimate")]
+    # what it assumes, as curve says it under its panels (not every frame bounded)
+    vbr = "9 VBR cameras (3 groups: north, north-ptz, south): VBR frame sizes capped at their"
     assert nc and nc[0].startswith(
-        "The network-calculus-bound estimate (a worst case: every source's largest burst at once)"
+        "The network-calculus-bound estimate (a worst case: every source's largest burst at "
+        f"once; {vbr} 0.999 quantile) says"
     )
-    assert "(a worst case: every source's largest burst at once)" in r.output
+    assert f"(a worst case: every source's largest burst at once; {vbr} 0.999 quantile)" in (
+        r.output
+    )
     assert data.plots is not None
     lat = data.plots.panels[0]
     assert lat.title == "video: latency" and [t.value for t in lat.targets] == [50.0]
     cap = json.loads((out / "capacity.json").read_text())
+    assert cap["estimate_notes"] == [f"{vbr} 0.999 quantile"]
     assert {m.label.split(":")[0]: m.x for m in lat.marks} == {
         k: v for k, v in cap["estimates"].items() if v is not None
     }

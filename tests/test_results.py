@@ -534,6 +534,9 @@ def test_render_summary(tables: Tables) -> None:
     assert "89.9" in text  # ms, 3 significant digits
     assert "2.9e-01" in text  # loss in scientific notation
     assert text.rstrip().endswith("SLA: 3 violation(s)")
+    # the links' last column is their longest wait, beside the peak queue: "wait" alone read
+    # as the mean (40 ms on the small town's access links, whose p99 is 31 ms)
+    assert "peak KiB  peak pkts  peak wait" in text
     html = console.export_html(inline_styles=True)
     red = "color: #800000"  # rich's "red" in HTML exports
     failing = [line for line in html.splitlines() if "cams-north" in line and ">FAIL<" in line]

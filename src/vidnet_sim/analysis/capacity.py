@@ -110,6 +110,13 @@ class CapacityResult:
     failures: list[dict[str, Any]] = field(default_factory=list)
     binding: dict[str, Any] = field(default_factory=dict)
     estimates: dict[str, float | None] = field(default_factory=dict)
+    #: what the network-calculus estimate assumes (e.g. VBR frame sizes capped at a
+    #: quantile), at the value it accepted (:attr:`Estimates.notes`)
+    estimate_notes: list[str] = field(default_factory=list)
+    #: what every run leaves out of the scenario (``--duration``: an alarm after its end)
+    warnings: list[str] = field(default_factory=list)
+    #: how long each run simulates, for the report's method (:meth:`RunCache.run_length`)
+    run_length: str = ""
     #: why the search stopped below 1024 × start when no ``maximum`` was given: the first
     #: problem of the scenario just above (None: the default maximum was searched)
     limit: str | None = None
@@ -347,9 +354,12 @@ def find_capacity(
     ]
     verdicts = sorted(judge.judged.values(), key=lambda v: v.x)
     result = CapacityResult(vary, lo, hi, verdicts, failures, limit=limit)
+    result.warnings, result.run_length = cache.warnings(), cache.run_length()
     result.binding = judge.judged[hi if hi is not None else lo].binding()
     if estimates:
-        result.estimates = estimated_capacities(cache, targets, x0, xmax, rel_tol)
+        result.estimates, result.estimate_notes = estimated_capacities(
+            cache, targets, x0, xmax, rel_tol
+        )
     return result
 
 
@@ -583,12 +593,14 @@ def estimated_capacities(
     x0: float,
     xmax: float,
     rel_tol: float = 0.01,
-) -> dict[str, float | None]:
+) -> tuple[dict[str, float | None], list[str]]:
     """The capacity each fast estimate predicts (no simulation), by the same search
     (:class:`_Bracket`) as the simulated one:
     ``sum-of-means-60%`` and ``gaussian-equivalent-capacity`` (every link accepted), and
     ``network-calculus-bound`` (every class's worst-case bound within each of its latency
-    targets: a guaranteed, conservative capacity; loss targets are not covered by it)."""
+    targets: a guaranteed, conservative capacity for the arrival curves it assumes; loss
+    targets are not covered by it); then what those arrival curves assume (the estimates'
+    notes at the value the bound accepted, else at ``x0``)."""
 
     memo: dict[float, Estimates | None] = {}
 
@@ -621,7 +633,9 @@ def estimated_capacities(
 
         out[method] = bracket.search(accepted)[0]
     out[METHOD_NC] = bracket.search(lambda x, _: nc_ok(x))[0]
-    return out
+    nc = out[METHOD_NC]
+    at = est(nc if nc is not None else x0)
+    return out, list(at.notes) if at is not None else []
 
 
 def show_value(metric: str, value: float) -> str:

@@ -84,6 +84,10 @@ class CurveResult:
     failures: list[dict[str, Any]] = field(default_factory=list)
     confidence: float = 0.95
     targets: dict[str, dict[str, float]] = field(default_factory=dict)  # class -> column -> target
+    #: what every run leaves out of the scenario (``--duration``: an alarm after its end)
+    warnings: list[str] = field(default_factory=list)
+    #: how long each run simulates, for the report's method (:meth:`RunCache.run_length`)
+    run_length: str = ""
 
     @property
     def partial(self) -> bool:
@@ -254,7 +258,16 @@ def run_curve(
         if r.error is not None
     ]
     return CurveResult(
-        vary, values, table, curve_estimates(cache, values), runs, failures, confidence, targets
+        vary,
+        values,
+        table,
+        curve_estimates(cache, values),
+        runs,
+        failures,
+        confidence,
+        targets,
+        cache.warnings(),
+        cache.run_length(),
     )
 
 
@@ -284,6 +297,7 @@ def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) 
         "failures": result.failures,
         "runs": result.n_runs,
         "reused_runs": result.n_reused,
+        "warnings": result.warnings,
     }
     write_file(files[3], json.dumps(manifest, indent=2, default=str))
     if plot and len(result.table):
@@ -385,13 +399,15 @@ def _add_nc_bound(panel: Panel, est: pd.DataFrame, cls: str, x_label: str) -> No
 
 def _add_targets(latency: Panel, loss: Panel, targets: dict[str, float]) -> None:
     """Add a class's SLA targets: latency ones (``*_ps``, drawn in ms) to its latency panel,
-    the others (loss, frame loss, …) to its loss panel."""
+    the others (loss, frame loss, …) to its loss panel. Each is named packet or frame, as
+    the series are ("simulated packet loss", "frame loss"): a frame loss drawn above a
+    packet-loss target does not miss it."""
     for metric, target in targets.items():
         name = metric.removesuffix("_ps").replace("_", " ")
+        if not name.startswith("frame"):
+            name = f"packet {name}"
         if metric.endswith("_ps"):
             latency.targets.append(Target(f"target {name} ({target / 1e9:g} ms)", target / 1e9))
-        elif metric == "loss":
-            loss.targets.append(Target(f"target loss ({target:g})", target))
         else:
             loss.targets.append(Target(f"target {name} ({target:g})", target))
 

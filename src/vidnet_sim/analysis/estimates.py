@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -75,6 +76,7 @@ __all__ = [
     "arrival_curves",
     "estimate",
     "gaussian_alpha",
+    "method_meaning",
     "nc_delay_bounds",
     "source_rate_moments",
 ]
@@ -88,6 +90,18 @@ METHOD_MEANING = {
     METHOD_GAUSSIAN: "statistical multiplexing of independent sources",
     METHOD_NC: "a worst case: every source's largest burst at once",
 }
+
+
+def method_meaning(method: str, notes: Sequence[str] = ()) -> str:
+    """What an estimate stands for, in a few words (:data:`METHOD_MEANING`); for the
+    network-calculus bound followed by what its arrival curves assume (``notes``,
+    :attr:`Estimates.notes`: e.g. VBR frame sizes capped at a quantile, so that not every
+    frame is bounded), as ``curve`` shows under its latency panels."""
+    text = METHOD_MEANING.get(method, "a fast estimate")
+    if method == METHOD_NC and notes:
+        text += "; " + "; ".join(notes)
+    return text
+
 
 ArrivalMode = Literal["model", "trace"]
 

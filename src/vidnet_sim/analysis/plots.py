@@ -35,6 +35,21 @@ LOSS_FLOOR = 1e-6
 #: The vertical marks' colours: none of the first colours of the simulated series (a mark
 #: in orange read as the orange p99 curve).
 _MARK_COLOURS = ("tab:gray", "tab:brown", "tab:olive", "tab:cyan", "tab:pink")
+#: The simulated series' colours, one per label over the whole figure (its one legend
+#: names each colour once: per panel, the loss panel's packet and frame loss took the
+#: latency panel's blue and orange, and the legend listed two blues and two oranges).
+_SERIES_COLOURS = (
+    "tab:blue",
+    "tab:orange",
+    "tab:green",
+    "tab:red",
+    "tab:purple",
+    "darkgoldenrod",
+    "navy",
+    "teal",
+    "maroon",
+    "black",
+)
 _TARGET: dict[str, Any] = {"color": "tab:red", "linestyle": "-.", "linewidth": 1.3}
 
 
@@ -118,9 +133,19 @@ def _draw_bound(ax: Any, s: Series, loss: bool, ceiling: float, notes: list[str]
         notes.append(f"{s.label} above the axis: up to {above.max():,.4g} ms")
 
 
-def _draw_estimate(ax: Any, s: Series, loss: bool, floor: float, notes: list[str]) -> bool:
+def _series_colours(panels: list[Panel]) -> dict[str, str]:
+    """A colour per simulated series label, in the order the labels first appear in the
+    panels (the same label keeps its colour in every panel)."""
+    labels = dict.fromkeys(s.label for p in panels for s in p.series if s.style != "bound")
+    return {label: _SERIES_COLOURS[k % len(_SERIES_COLOURS)] for k, label in enumerate(labels)}
+
+
+def _draw_estimate(
+    ax: Any, s: Series, loss: bool, floor: float, notes: list[str], colour: str | None = None
+) -> bool:
     """Simulated means with their clipped intervals as error bars (a note when none can be
-    drawn); whether a zero loss is among them (drawn on the bottom edge)."""
+    drawn), in ``colour`` (``None``: the axes' next); whether a zero loss is among them
+    (drawn on the bottom edge)."""
     x = _arr(s.x, len(s.x))
     m = _arr(s.mean, len(x))
     shown, lo, hi = clip_interval(m, _arr(s.low, len(x)), _arr(s.high, len(x)), loss, floor)
@@ -130,7 +155,9 @@ def _draw_estimate(ax: Any, s: Series, loss: bool, floor: float, notes: list[str
         notes.append(f"{s.label}: no value")
         return zeros
     err = np.vstack([np.maximum(shown - lo, 0), np.maximum(hi - shown, 0)])
-    ax.errorbar(x[ok], shown[ok], yerr=err[:, ok], capsize=3, marker="o", ms=4, label=s.label)
+    ax.errorbar(
+        x[ok], shown[ok], yerr=err[:, ok], capsize=3, marker="o", ms=4, label=s.label, color=colour
+    )
     return zeros
 
 
@@ -183,7 +210,7 @@ def _set_y_axis(
     if loss:
         ax.set_yscale("log")
         ax.set_ylim(floor / 2, 1.5)
-        ax.set_ylabel("packet loss (fraction, log scale)")
+        ax.set_ylabel("loss (fraction, log scale)")  # packet and frame loss
         if zeros:
             notes.append("no packet lost: drawn on the bottom edge")
     else:
@@ -211,7 +238,9 @@ def _draw_notes(ax: Any, notes: list[str]) -> None:
         )
 
 
-def _draw_panel(ax: Any, panel: Panel, x_label: str, integer_x: bool) -> None:
+def _draw_panel(
+    ax: Any, panel: Panel, x_label: str, integer_x: bool, colours: dict[str, str] | None = None
+) -> None:
     loss = panel.quantity == "loss"
     floor = _loss_floor(panel) if loss else 0.0
     notes = list(panel.notes)
@@ -220,7 +249,7 @@ def _draw_panel(ax: Any, panel: Panel, x_label: str, integer_x: bool) -> None:
     for s in panel.series:
         if s.style == "bound":
             _draw_bound(ax, s, loss, ceiling, notes)
-        elif _draw_estimate(ax, s, loss, floor, notes):
+        elif _draw_estimate(ax, s, loss, floor, notes, (colours or {}).get(s.label)):
             zeros = True
     _draw_reference_lines(ax, panel)
     _set_y_axis(ax, loss, floor, ceiling, zeros, notes)
@@ -248,9 +277,10 @@ def panels_figure(grid: PanelGrid) -> Any:
     width = max(4.6 * cols, 10.0)
     height = min(3.6 * rows + 0.6, width / 1.45)  # landscape, whatever the grid
     fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
+    colours = _series_colours(grid.panels)
     for k, ax in enumerate(axes.flat):
         if k < len(grid.panels):
-            _draw_panel(ax, grid.panels[k], grid.x_label, grid.integer_x)
+            _draw_panel(ax, grid.panels[k], grid.x_label, grid.integer_x, colours)
         else:
             ax.axis("off")
     top = 0.0  # inches taken above the panels: the title, then the legend

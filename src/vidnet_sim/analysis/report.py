@@ -30,7 +30,7 @@ from vidnet_sim.analysis.fibre_cut import NOT_SURVIVED
 from vidnet_sim.analysis.html import write_report
 from vidnet_sim.analysis.plots import draw_panels
 from vidnet_sim.analysis.report_data import CostChart, PanelGrid, ReportData, TableView
-from vidnet_sim.analysis.report_pages import scenario_view
+from vidnet_sim.analysis.report_pages import scenario_view, warning_lines
 from vidnet_sim.analysis.sizing import VENDOR_CEILING, SizingResult, YearSizing
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
 from vidnet_sim.errors import ScenarioError
@@ -542,7 +542,7 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
             "Margin: how far below its target the simulated value stays (100 %: nothing "
             "lost). The network-calculus bound is a worst case for the same design; ∞ "
             "means it gives none (a Poisson source, or the token-bucket rates — for VBR "
-            "cameras at their 99.9 % frame size — exceed a link's rate).",
+            "cameras at their 99.9 % frame size — exceed a link's rate)." + _nc_assumes(result),
             "",
             f"## Simulation beside the estimates (year {sized[-1]})",
             "",
@@ -664,6 +664,16 @@ def bill_section(result: SizingResult) -> list[str]:
     return md
 
 
+def _nc_assumes(result: SizingResult) -> str:
+    """What the network-calculus bounds assume, as a sentence after the margins table's
+    caption (the last year's sources, the most): e.g. VBR frame sizes capped at a quantile,
+    so that a larger frame is not bounded. Empty when there is nothing to say."""
+    notes = result.years[-1].nc_notes if result.years else []
+    if not notes:
+        return ""
+    return f" The bound assumes (year {result.years[-1].year}): " + "; ".join(notes) + "."
+
+
 def _grid(result: SizingResult) -> PanelGrid | None:
     """The latency and loss panels over the years, each year with its chosen design."""
     records = [r for y in result.years for r in y.records]
@@ -680,11 +690,12 @@ def _grid(result: SizingResult) -> PanelGrid | None:
                 "value": b,
                 "ok": bool(math.isfinite(b)),
                 "link": "",
+                "note": "; ".join(y.nc_notes),
             }
             for y in result.years
             for c, b in y.nc_bound_ps.items()
         ],
-        columns=["x", "method", "class", "value", "ok", "link"],
+        columns=["x", "method", "class", "value", "ok", "link", "note"],
     )
     curve = CurveResult(
         Vary("year", "fixed", None, 1.0),
@@ -847,7 +858,7 @@ def _first_page(result: SizingResult, cut: str) -> tuple[str, list[str], list[st
             + "; ".join(transient)
             + "."
         )
-    risk += [f"Warning: {w}" + ("" if w.endswith(".") else ".") for w in result.warnings]
+    risk += warning_lines(result.warnings)
     changes = []
     util = {k: v for k, v in last.utilisation.items() if math.isfinite(v)}
     if util:
@@ -944,7 +955,7 @@ def sizing_report(result: SizingResult, plot: bool = True) -> ReportData:
                 note="margin: 1 − simulated mean / target. Network-calculus bound: the worst "
                 "case, every source's largest burst at once; ∞: none is finite (a Poisson "
                 "source, or VBR cameras' token-bucket rates above a link's rate); —: a loss "
-                "has none.",
+                "has none." + _nc_assumes(result),
             ),
             TableView(
                 "Why each link was built or upgraded",

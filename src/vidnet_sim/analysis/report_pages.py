@@ -20,14 +20,20 @@ from vidnet_sim.analysis.capacity import CapacityResult, show_value
 from vidnet_sim.analysis.cost import link_lengths, scenario_links
 from vidnet_sim.analysis.curve import CurveResult, curve_grid, x_axis_label
 from vidnet_sim.analysis.drawing import network_view
-from vidnet_sim.analysis.estimates import METHOD_MEANING
+from vidnet_sim.analysis.estimates import method_meaning
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text
 from vidnet_sim.analysis.report_data import NetworkView, PanelGrid, ReportData, TableView
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.scenario import parse_scenario_dict
 
-__all__ = ["capacity_report", "curve_report", "scenario_link_of", "scenario_view"]
+__all__ = [
+    "capacity_report",
+    "curve_report",
+    "scenario_link_of",
+    "scenario_view",
+    "warning_lines",
+]
 
 
 def scenario_link_of(data: dict[str, Any]) -> dict[str, str]:
@@ -115,6 +121,17 @@ def _at(vary: Vary, value: str) -> str:
     return f"{vary.what} = {value}"
 
 
+def _run_length(text: str) -> str:
+    """A method's sentence on how long each run simulates (empty when unknown)."""
+    return f" {text[0].upper()}{text[1:]}." if text else ""
+
+
+def warning_lines(warnings: list[str]) -> list[str]:
+    """The risk box's lines for a job's warnings (``Warning: ...``, one sentence each): what
+    its runs leave out of the scenario, or what may change its verdict."""
+    return [f"Warning: {w}" + ("" if w.endswith(".") else ".") for w in warnings]
+
+
 def curve_report(
     result: CurveResult, file: str | Path, targets: dict[str, dict[str, float]]
 ) -> ReportData:
@@ -167,7 +184,7 @@ def curve_report(
             continue
         ok = est[(est["method"] == method) & est["ok"].astype(bool)]
         changes.append(
-            f"The {method} estimate ({METHOD_MEANING.get(method, 'a fast estimate')}) accepts "
+            f"The {method} estimate ({method_meaning(method)}) accepts "
             + (
                 f"up to {_at(vary, vary.label(float(ok['x'].max())))}."
                 if len(ok)
@@ -187,6 +204,7 @@ def curve_report(
         risk.append(cut)
     except ScenarioError:
         risk.append("Single fibre cut: not analysed (the scenario could not be read again).")
+    risk += warning_lines(result.warnings)
     rows = [
         [
             vary.label(x),
@@ -223,6 +241,7 @@ def curve_report(
             f"{int(result.table['n'].max()) if len(result.table) else 0} replications per value "
             f"at most; a target holds when the upper end of its {result.confidence:.0%} "
             "confidence interval (the mean with a single replication) is at most the target."
+            + _run_length(result.run_length)
         ],
         files=[
             "report.json",
@@ -337,7 +356,7 @@ def capacity_report(
         changes.append(f"The SLA fails from {_at(vary, vary.label(result.first_fail))} on.")
     for method, x in result.estimates.items():
         changes.append(
-            f"The {method} estimate ({METHOD_MEANING.get(method, 'a fast estimate')}) says "
+            f"The {method} estimate ({method_meaning(method, result.estimate_notes)}) says "
             + ("no value passes." if x is None else f"{_at(vary, vary.label(x))}.")
         )
     network = None
@@ -370,6 +389,7 @@ def capacity_report(
         risk.append(cut)
     except (ScenarioError, AnalysisInputError):
         risk.append("Single fibre cut: not analysed (the scenario could not be read again).")
+    risk += warning_lines(result.warnings)
     t = result.table() if result.verdicts else pd.DataFrame()
     rows = [
         [
@@ -413,6 +433,7 @@ def capacity_report(
         method=[
             "The largest value for which every SLA target holds, by bracketing and bisection; "
             "the verdict is assumed monotone in the variable (docs/analysis.md)."
+            + _run_length(result.run_length)
         ],
         files=["report.json", "capacity.json", "capacity.parquet", "runs/"],
     )

@@ -29,13 +29,23 @@ from vidnet_sim.canonical import canonical_json
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker, SerialExecutor
 from vidnet_sim.fingerprint import engine_fingerprint
+from vidnet_sim.results.caveats import override_caveats
 from vidnet_sim.runner import run as run_scenario
 from vidnet_sim.runner import with_overrides
 from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.scenario.units import format_time
 from vidnet_sim.variation.paths import set_value
 from vidnet_sim.variation.seeds import point_seed
 
-__all__ = ["RunCache", "RunRecord", "RunSettings", "mean_ci", "run_all", "simulate_run"]
+__all__ = [
+    "RunCache",
+    "RunRecord",
+    "RunSettings",
+    "duration_warnings",
+    "mean_ci",
+    "run_all",
+    "simulate_run",
+]
 
 
 def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -57,6 +67,24 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float,
 
     h = float(st.t.ppf(0.5 + confidence / 2, len(v) - 1)) * sd / math.sqrt(len(v))
     return m, m - h, m + h
+
+
+def duration_warnings(
+    data: dict[str, Any], base_dir: Path | None, duration_ps: int | None
+) -> list[str]:
+    """What a job's ``--duration`` (``duration_ps``) leaves out of every run of the scenario
+    ``data``, as ``run`` warns of it (:func:`~vidnet_sim.results.caveats.override_caveats`):
+    an event or a start at or after the shortened end (an alarm that the runs never see),
+    a warm-up cut to half the run. Empty without an override, or for a scenario the runs
+    themselves will refuse."""
+    if duration_ps is None:
+        return []
+    try:
+        sc = parse_scenario_dict(data, base_dir=base_dir)
+        short = with_overrides(sc, duration_ps=duration_ps)
+    except ScenarioError:
+        return []
+    return [c.text for c in override_caveats(sc, short)]
 
 
 @dataclass
@@ -174,6 +202,29 @@ class RunCache:
             on_run,
             executor=executor,
             progress=ProgressTracker(on_progress),
+        )
+
+    def warnings(self) -> list[str]:
+        """What the job's duration override leaves out of its runs
+        (:func:`duration_warnings`)."""
+        return duration_warnings(self.data, self.base_dir, self.duration_ps)
+
+    def run_length(self) -> str:
+        """What each run simulates, for a report's method: ``each run simulates 5s (the
+        scenario's 20s shortened by --duration), the first 1s of warm-up not measured``."""
+        try:
+            sc = parse_scenario_dict(self.data, base_dir=self.base_dir)
+            run = with_overrides(sc, duration_ps=self.duration_ps) if self.duration_ps else sc
+        except ScenarioError:
+            return ""
+        told = format_time(run.simulation.duration)
+        if run.simulation.duration != sc.simulation.duration:
+            told += (
+                f" (the scenario's {format_time(sc.simulation.duration)} shortened by --duration)"
+            )
+        return (
+            f"each run simulates {told}, the first {format_time(run.simulation.warmup)} of "
+            "warm-up not measured"
         )
 
     def root_seed(self) -> int:

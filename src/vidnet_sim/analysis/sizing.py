@@ -92,7 +92,7 @@ from vidnet_sim.analysis.explain import (
     binding_warnings,
 )
 from vidnet_sim.analysis.horizon import count_plans, previous_levels, search_plan, year_designs
-from vidnet_sim.analysis.runs import RunRecord
+from vidnet_sim.analysis.runs import RunRecord, duration_warnings
 from vidnet_sim.analysis.search import Judgement, YearOutcome, YearSpace, search_year
 from vidnet_sim.analysis.search import Trial as SearchTrial
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw
@@ -178,6 +178,7 @@ class YearSizing:
     transient: list[str] = field(default_factory=list)  # metrics still growing at the limit
     extended: dict[str, int] = field(default_factory=dict)  # case -> duration factor (> 1)
     scenario: Scenario | None = None  # the year's scenario (for the whole bill)
+    nc_notes: list[str] = field(default_factory=list)  # what the nc bound assumes (VBR caps)
 
     @property
     def status(self) -> str:
@@ -469,9 +470,11 @@ class SizingResult:
 
     @property
     def warnings(self) -> list[str]:
-        """Binding SLAs limited on links the plan does not size, and upgrades forced by a
+        """What a ``duration_ps`` override leaves out of every run (an alarm after its end),
+        binding SLAs limited on links the plan does not size, and upgrades forced by a
         class that does not cross the link (the verdict is not monotone)."""
-        out = binding_warnings([(y.year, y.binding_hop) for y in self.years])
+        out = list(self.settings.get("duration_warnings", []))
+        out += binding_warnings([(y.year, y.binding_hop) for y in self.years])
         if self.vendor_error:
             out.append(self.vendor_error)
         for y in self.years:
@@ -682,6 +685,7 @@ def _design_fields(
         "nc_bound_ps": {
             str(c): float(cest.group_bound_ps(str(c))) for c in set(cest.groups["class"])
         },
+        "nc_notes": list(cest.notes),
         "reasons": reasons,
         "cases": _case_table(yr, levels),
         "transient": yr.transient.get(levels, []),
@@ -1281,6 +1285,7 @@ def size_network(
             "max_replications": max_replications,
             "confidence": confidence,
             "duration_ps": duration_ps or scenario.simulation.duration,
+            "duration_warnings": duration_warnings(data, base_dir, duration_ps),
             "warmup_ps": scenario.simulation.warmup,
             "seed": scenario.simulation.seed,
             "max_designs": max_designs,

@@ -26,7 +26,7 @@ from vidnet_sim.analysis.bill.tables import bill_table
 from vidnet_sim.analysis.capacity import find_capacity, show_value
 from vidnet_sim.analysis.cost import LEGACY_KEYS, CostModel, load_cost_model
 from vidnet_sim.analysis.curve import run_curve, write_curve
-from vidnet_sim.analysis.estimates import METHOD_MEANING
+from vidnet_sim.analysis.estimates import method_meaning
 from vidnet_sim.analysis.html import REPORT_HTML, rerender, write_report
 from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
 from vidnet_sim.analysis.report_data import judged_differently, load_report_data, with_variants
@@ -188,6 +188,8 @@ def curve(
             executor=executor,
             on_progress=bar,
         )
+    for w in res.warnings:  # what every run left out (an alarm after --duration)
+        note(f"warning: {w}")
     with reported_errors():
         files = write_curve(res, out, plot=not no_plot)
         page = curve_report(res, file, res.targets)
@@ -289,6 +291,8 @@ def capacity(
             on_progress=bar,
         )
     table = res.table().assign(partial=res.partial)
+    for w in res.warnings:  # what every run left out (an alarm after --duration)
+        note(f"warning: {w}")
     doc = {
         "vary": res.vary.what,
         "capacity": res.capacity,
@@ -298,6 +302,8 @@ def capacity(
         "limit": res.limit,
         "binding": res.binding,
         "estimates": res.estimates,
+        "estimate_notes": res.estimate_notes,
+        "warnings": res.warnings,
         "uncertain": res.uncertain,
         "partial": res.partial,
         "failures": res.failures,
@@ -339,7 +345,7 @@ def capacity(
             click.echo(
                 f"estimate [{method}]: "
                 + ("no value passes" if x is None else f"{v.what} = {v.label(x)}")
-                + f" ({METHOD_MEANING.get(method, 'a fast estimate')})"
+                + f" ({method_meaning(method, res.estimate_notes)})"
             )
         click.echo(
             f"{len(res.verdicts)} values judged, {bar.reused} runs reused; results in {out} "

@@ -282,7 +282,7 @@ def _links_table(links: pd.DataFrame, all_links: bool = False) -> Table:
         "loss",
         "peak KiB",
         "peak pkts",
-        "wait",
+        "peak wait",  # the longest wait (peak_wait_ps), not the mean
     ]
     for header in headers:
         table.add_column(header, justify="right", no_wrap=True)
