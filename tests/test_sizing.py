@@ -213,6 +213,96 @@ interval = "1ms"
     assert json.loads((out / "size.json").read_text())["stopped_year"] == 2
 
 
+# The far source z crosses far-b (200 km: 0.98 ms of propagation) but starts after the
+# 100 ms run has ended: no packet of it is measured, so the 0.5 ms target of class data
+# bounds only x's packets (10 us of propagation on long-haul).
+LATE = """name = "late"
+[simulation]
+duration = "100ms"
+[[nodes]]
+id = "a"
+[[nodes]]
+id = "b"
+[[nodes]]
+id = "far"
+[[links]]
+id = "long-haul"
+a = "a"
+b = "b"
+rate = "10Mbps"
+delay = "10us"
+[[links]]
+id = "far-b"
+a = "far"
+b = "b"
+rate = "10Mbps"
+length = "200km"
+[[sources]]
+name = "x"
+kind = "cbr"
+at = "a"
+destinations = ["b"]
+size = "500B"
+interval = "1ms"
+[[sources]]
+name = "z"
+kind = "cbr"
+at = "far"
+destinations = ["b"]
+size = "500B"
+interval = "1ms"
+start = "1s"
+[sla.data]
+latency_max = "0.5ms"
+"""
+
+
+def _z_sent(raw: dict[str, Any]) -> int:
+    """Packets source z sent in a run of ``raw`` after the warm-up."""
+    s = run(parse_scenario_dict(copy.deepcopy(raw)), write=False).tables.summary
+    return int(s.loc[(s["level"] == "group") & (s["name"] == "z"), "packets_sent"].sum())
+
+
+def _late(start: str = "1s", *events: tuple[str, str], more: str = "") -> str:
+    """LATE with z starting at ``start`` (and ``more`` of its keys), ``events`` (kind, at)
+    on z."""
+    text = LATE.replace('start = "1s"', f'start = "{start}"\n{more}')
+    for kind, at in events:
+        text += f'[[events]]\nkind = "{kind}"\ntargets = ["z"]\nat = "{at}"\n'
+    return text
+
+
+def test_the_propagation_bound_counts_only_flows_that_send_measured_packets(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    one_tier = CostModel(optics={G1: 10.0})
+    # z sends nothing measured: it starts after the run's end (a start event before its own
+    # start does not start it early), a stop event at its start switches it off (the
+    # timeline's order at a tie), or it sends only during the warm-up. Sized, and the
+    # design meets the target in simulation (old code: stopped on far-b's propagation).
+    silent = [
+        _late(),
+        _late("1s", ("start", "20ms")),
+        _late("0ms", ("stop", "0ms")),
+        _late("0ms", more='stop = "20ms"').replace(
+            'duration = "100ms"', 'duration = "100ms"\nwarmup = "30ms"'
+        ),
+    ]
+    for k, text in enumerate(silent):
+        f = write_text(tmp_path / f"s{k}.toml", text)
+        (year,) = size_network(f, one_tier, replications=2).years
+        raw = tomllib.loads(text)
+        assert year.verdict.ok and _z_sent(raw) == 0, text
+        assert max_latency_ps(raw, year.rates, "data") <= 0.5 * MS
+    # z sends measured packets: its path bounds the class, and the simulated maximum is
+    # indeed above the target even at 100 Gbit/s
+    for k, text in enumerate([_late("20ms"), _late("0ms", ("stop", "0ms"), ("start", "50ms"))]):
+        raw = tomllib.loads(text)
+        assert max_latency_ps(raw, {"long-haul": 10**11, "far-b": 10**11}, "data") > 0.98 * MS
+        with pytest.raises(SizingStoppedError, match=r"longest path \(link far-b\) is 0.98 ms"):
+            size_network(write_text(tmp_path / f"m{k}.toml", text), one_tier)
+
+
 def test_a_load_above_the_fastest_tier_names_the_link(
     tmp_path: Path, write_text: Callable[[Path, str], Path]
 ) -> None:

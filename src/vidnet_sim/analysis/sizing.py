@@ -101,6 +101,7 @@ from vidnet_sim.analysis.verdict import (
     _Context,
     _evaluate,
     _failure_cases,
+    _measured_sources,
     _per_link,
     _rates,
     _RunsFailedError,
@@ -849,7 +850,10 @@ def _trial(ctx: _Context, yr: _Year, t: SearchTrial) -> Trial:
 def _check_propagation(ctx: _Context, yr: _Year) -> None:
     """A latency target below the propagation delay of the class's paths cannot be met at
     any tier (a sound bound: every packet of a flow takes at least its path's propagation;
-    the maximum at least the longest path's, any percentile at least the shortest's)."""
+    the maximum at least the longest path's, any percentile at least the shortest's). Only
+    the flows that may send packets the runs measure count (``yr.class_path``: a flow that
+    starts after the run's end, or is off over the whole measured time, bounds nothing that
+    is measured)."""
     for cls, cols in ctx.targets.items():
         if cls not in yr.class_path:
             continue
@@ -1021,9 +1025,12 @@ def _inputs_checked(ctx: _Context, data: dict[str, Any], years: list[int]) -> No
         ctx.executor.start()
 
 
-def _prepare_year(file: str | Path, data: dict[str, Any], base_dir: Path, year: int) -> _Year:
+def _prepare_year(
+    file: str | Path, data: dict[str, Any], base_dir: Path, year: int, duration_ps: int | None
+) -> _Year:
     """What the search of ``year`` starts from (its scenario, plan estimates and class
-    paths; ``prev`` still unset), with no simulation. Raises :class:`ScenarioError` for a
+    paths; ``prev`` still unset), with no simulation; ``duration_ps`` the runs' duration
+    (``None``: the scenario's). Raises :class:`ScenarioError` for a
     year whose scenario is invalid (its problems named where the file has them) and
     :class:`AnalysisInputError` for a year without links."""
     ydata = year_data(data, year)
@@ -1043,7 +1050,15 @@ def _prepare_year(file: str | Path, data: dict[str, Any], base_dir: Path, year: 
     est = estimate(sc, plan).links
     load = _per_link(dirs, dict(zip(est["link"].astype(str), est["mean_bps"], strict=True)))
     gauss = _per_link(dirs, dict(zip(est["link"].astype(str), est["gaussian_bps"], strict=True)))
-    class_links, class_path, class_min_prop, class_dirs = _class_paths(plan, ids, dirs)
+    # the propagation bound counts the flows that may send packets a run measures
+    # (_check_propagation): the first run's end (longer runs only measure more)
+    try:
+        measured = _measured_sources(sc, plan, duration_ps or int(sc.simulation.duration))
+    except ScenarioError as exc:
+        raise ScenarioError(
+            [remap_problem(p, data, year) for p in exc.problems], str(file)
+        ) from None
+    class_links, class_path, class_min_prop, class_dirs = _class_paths(plan, ids, dirs, measured)
     return _Year(
         year,
         ydata,
@@ -1264,7 +1279,7 @@ def size_network(
     )
     designs: list[YearDesign] = []  # the years chosen so far (the whole bill's plan)
     # every year validated and prepared before any worker starts: a refusal simulates nothing
-    prepared = [_prepare_year(file, data, base_dir, year) for year in years]
+    prepared = [_prepare_year(file, data, base_dir, year, duration_ps) for year in years]
     _inputs_checked(ctx, data, years)
     if ctx.survive == "single-link":  # the failure cases' plans, built on the executor
         for yr in prepared:
