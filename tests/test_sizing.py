@@ -486,6 +486,30 @@ def test_size_cli_writes_the_report_and_reuses_runs(
     assert f"{n_runs} runs reused" in r3.output
 
 
+def test_the_60_rule_without_a_tier_is_shown_where_its_figures_are(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    # b-c carries 25 Mbit/s: over 60 % of the fastest tier, 40 Mbit/s (24 Mbit/s), so the
+    # rule has no tier for it and takes 40 Mbit/s; a-b (5 Mbit/s) fits 10 Mbit/s
+    f = write_text(tmp_path / "two.toml", TWO.replace('latency_max = "1.05ms"', "loss = 0.01"))
+    c = write_text(tmp_path / "c.toml", 'port = 0.0\n[optics]\n"10Mbps" = 1.0\n"40Mbps" = 2.0\n')
+    out = tmp_path / "size"
+    r = CliRunner().invoke(
+        size_cmd, [str(f), "--costs", str(c), "--replications", "2", "--out", str(out)]
+    )
+    assert r.exit_code == EXIT_OK, r.output
+    note = "over 60 % even at the fastest tier: b-c"
+    assert note in r.output  # the console's table of the years
+    report = (out / "report.md").read_text()
+    assert f"| yes; {note} |" in report  # the 60 % rule's column of the years table
+    assert "| b-c | 25.0 Mbit/s |" in report and "| 40M (over 60 %) |" in report
+    assert "The rule has no tier for b-c (year 1)" in report
+    assert note in (out / "report.html").read_text()
+    assert pd.read_parquet(out / "size_years.parquet")["vendor_note"].tolist() == [note]
+    (year,) = json.loads((out / "size.json").read_text())["years"]
+    assert year["vendor_note"] == note
+
+
 @pytest.mark.slow
 def test_the_example_growth_scenario_sizes(tmp_path: Path) -> None:
     f = Path(__file__).parent.parent / "scenarios" / "small-town-growth.toml"

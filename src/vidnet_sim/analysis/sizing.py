@@ -168,7 +168,7 @@ class YearSizing:
     vendor_rates: dict[str, int]
     vendor_capex: float
     vendor_verdict: Verdict | None
-    vendor_note: str
+    vendor_over: list[str]  # links over 60 % of the rule's fastest tier (the rule has none)
     counts: dict[str, int]  # cameras, camera groups, sources, services, links
     lower_bound: float = math.nan  # no feasible design of the year costs less (nan: unknown)
     cost: float = math.nan  # what the search minimised: the year's CAPEX, or the plan's NPC
@@ -179,6 +179,17 @@ class YearSizing:
     transient: list[str] = field(default_factory=list)  # metrics still growing at the limit
     extended: dict[str, int] = field(default_factory=dict)  # case -> duration factor (> 1)
     scenario: Scenario | None = None  # the year's scenario (for the whole bill)
+
+    @property
+    def vendor_note(self) -> str:
+        """The links whose mean load is over 60 % even at the fastest tier (the 60 % rule has
+        no tier for them: its design has them at the fastest), as a sentence; ``""`` when
+        none is."""
+        if not self.vendor_over:
+            return ""
+        return f"over {VENDOR_CEILING * 100:g} % even at the fastest tier: " + ", ".join(
+            self.vendor_over
+        )
 
     @property
     def status(self) -> str:
@@ -398,6 +409,7 @@ class SizingResult:
                     "vendor_capex": y.vendor_capex,
                     "vendor_cumulative_capex": vendor_total,
                     "vendor_ok": None if y.vendor_verdict is None else y.vendor_verdict.ok,
+                    "vendor_note": y.vendor_note,
                     "binding_class": b.get("class", ""),
                     "binding_metric": b.get("metric", ""),
                     "binding_margin": b.get("margin", math.nan),
@@ -1401,9 +1413,7 @@ def size_network(
                 vendor_rates=_rates(ctx, yr, tuple(vlev)),
                 vendor_capex=float(sum(_capex(ctx, vyr, tuple(vlev)))),
                 vendor_verdict=vendor_verdict,
-                vendor_note=("over 60 % even at the fastest tier: " + ", ".join(vnotes))
-                if vnotes
-                else "",
+                vendor_over=vnotes,
                 counts=_counts(sc),
                 lower_bound=outcome.lower_bound,
                 cost=outcome.cost,
