@@ -16,6 +16,7 @@ from scipy import stats
 from vidnet_sim import read_results
 from vidnet_sim.analysis.bill import YearDesign, day_storage, nominal_storage, price_plan
 from vidnet_sim.analysis.bill.model import BillModel
+from vidnet_sim.analysis.bill.tables import recorders_table
 from vidnet_sim.cli import main
 from vidnet_sim.runner import run
 from vidnet_sim.scenario import parse_scenario_dict
@@ -325,3 +326,19 @@ def test_alarms_are_recorded_as_the_run_records_them() -> None:
             half = stats.t.ppf(0.995, len(a) - 1) * a.std(ddof=1) / math.sqrt(len(a))
             assert abs(a.mean() - street_bps * expected) <= half, (duration, a.mean(), half)
             assert half / (street_bps * expected) < 0.05
+
+
+def test_terabytes_are_shown_with_thousands_separators() -> None:
+    """Ten years of recordings of _scenario's cameras: about 2,000 TB kept, written as
+    people read it (the bill's recorder table, as the console's `size` line and the
+    what-if table write it)."""
+    sc = parse_scenario_dict(_scenario("cbr", days=3650))
+    bill = price_plan([YearDesign(1, sc)], BillModel())
+    header, (row,) = recorders_table(bill)
+    (rec,) = bill.recorders.to_dict("records")
+    assert rec["tb_retention"] == pytest.approx(
+        _formula_tb(12, 4e6, 3650) + _formula_tb(4, 2e6, 30)
+    )
+    cells = dict(zip(header, row, strict=True))
+    assert cells["TB kept"] == f"{rec['tb_retention']:,.1f}" and "," in cells["TB kept"]
+    assert "," in cells["raw TB"]
