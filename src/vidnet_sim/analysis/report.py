@@ -665,7 +665,8 @@ def bill_section(result: SizingResult) -> list[str]:
         "",
         markdown_table(*recorders_table(bill)),
         "",
-        "From the bytes the simulation delivered to each recorder, scaled to a day, for "
+        "From the bytes the simulation delivered to each recorder, scaled to a whole day "
+        "(its night and the alarms of the timeline as a day has them, an alarm once), for "
         "each camera group's retention period; raw TB after the usable-capacity factor.",
         "",
         "### Switches and PoE",
