@@ -18,6 +18,7 @@ from vidnet_sim.analysis.cost import CostModel, load_cost_model
 from vidnet_sim.analysis.explain import years_label
 from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import AnalysisInputError
+from vidnet_sim.analysis.verdict import _Context, _failure_cases
 from vidnet_sim.cli.analysis import size as size_cmd
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK
 from vidnet_sim.network.links import DEFAULT_BUFFER_BYTES
@@ -710,6 +711,30 @@ def ring_cut_at_10m(duration: str) -> Scenario:
     for link in raw["links"]:
         link["rate"] = "10Mbps" if link["a"] == "r2" else "100Mbps"
     return parse_scenario_dict(raw)
+
+
+def test_a_failure_case_keeps_its_link_failed_to_the_end_of_a_longer_run(
+    tmp_path: Path,
+) -> None:
+    """The steady-state check may judge a failure case on runs up to max_extend times as
+    long: the link stays failed to their end (it was repaired at the scenario's duration,
+    and the second half of a run twice as long measured the ring whole again)."""
+    raw = year_data(tomllib.loads(RING), 1)
+    targets = {"video": {"loss": 0.001}}
+    ctx = _Context(CostModel(), [M100], targets, tmp_path, None, None, 2, 2, 0.95, 40, None)
+    ctx.max_extend = 4
+    sc = parse_scenario_dict(copy.deepcopy(raw))
+    cases, _ = _failure_cases(ctx, 1, sc, raw, tmp_path, SPANS, set(SPANS))
+    (case,) = [c for c in cases if c.link == "r0-r1"]
+    longest = copy.deepcopy(case.data)
+    longest["simulation"]["duration"] = "1200ms"  # 4 × 300 ms
+    for link in longest["links"]:
+        link["rate"] = "100Mbps"
+    links = run(parse_scenario_dict(longest), write=False).tables.links
+    on = links[links["link"].astype(str).isin(["r0->r1", "r1->r0"])]
+    assert len(on) == 2 and (on["packets"] == 0).all()  # nothing crossed it, to the end
+    around = links[links["link"].astype(str) == "r3->r0"]
+    assert int(around["packets"].iloc[0]) > 0
 
 
 def test_n_minus_1_survives_every_single_cut(

@@ -443,10 +443,12 @@ def _failure_cases(
 ) -> tuple[list[_Case], list[dict[str, set[str]]]]:
     """The failure cases of a year under ``survive = "single-link"``: one per protected link
     (``ctx.protected``, else every link carrying traffic whose failure leaves all of it a
-    path), failed from the end of the warm-up to the end of the run; and, per case, the
-    directed links each class crosses (:func:`_layout_class_dirs`). The cases' plans are
-    built at once on ``ctx.executor``."""
-    total = ctx.duration_ps or sc.simulation.duration
+    path), failed from the end of the warm-up to the end of the run, the longest run
+    included (``ctx.max_extend`` times the duration: a case judged on longer runs is still
+    the failure to their end, not the link repaired halfway); and, per case, the directed
+    links each class crosses (:func:`_layout_class_dirs`). The cases' plans are built at
+    once on ``ctx.executor``."""
+    total = (ctx.duration_ps or sc.simulation.duration) * max(ctx.max_extend, 1)
     at = sc.simulation.warmup
     explicit = ctx.protected is not None
     candidates: dict[str, dict[str, Any]] = {}
