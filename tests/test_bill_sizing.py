@@ -594,3 +594,64 @@ def test_the_year_pricer_is_plan_npc_and_its_bound_is_sound(seed: int, tmp_path:
             lower = pricer.npc_bound({x: tiers[lv:] for x, lv in zip(ids, d, strict=True)})
             assert lower <= min(npc[e] for e in up) * (1 + 1e-12)
         before.append(YearDesign(year, sc, {x: tiers[rng.randrange(len(tiers))] for x in ids}))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(12))
+def test_size_over_the_years_with_random_bills_is_the_least_npc_of_every_plan(
+    seed: int, tmp_path: Path
+) -> None:
+    """The random towns and cost models, over the two years: ``size --over-the-years``
+    finds the least plan_npc over every plan (every tier vector of each year above its
+    floors and the year before, feasible every year; brute force), or stops when no plan
+    is feasible; year by year (more plans than it compares), each year's design is the
+    least plan_npc given the year before. The bill it reports has the net present cost the
+    search minimised (the last year's cost): what the council is told is what was
+    optimised."""
+    rng = random.Random(11000 + seed)
+    text, costs, ids = random_town(rng)
+    f = write(tmp_path / "town.toml", text)
+    model = load_bill_model(write(tmp_path / "c.toml", costs))
+    tiers = model.link_model().tiers
+    ok_levels = synthetic(rng)
+    raw = tomllib.loads(text)
+    scs = {y: parse_scenario_dict(year_data(raw, y)) for y in (1, 2)}
+    low = {y: floors(raw, y, tiers) for y in (1, 2)}
+
+    def rates(levels: tuple[int, ...]) -> dict[str, int]:
+        return {x: tiers[lv] for x, lv in zip(ids, levels, strict=True)}
+
+    def judge(year: int, r: dict[str, int]) -> Verdict:
+        return fake_verdict(ok_levels(year - 1, tuple(tiers.index(r[k]) for k in ids)))
+
+    try:
+        res = size_network(  # a budget for every design of both years (at most 2 × 81)
+            f, bill=model, judge=judge, vendor_check=False, over_the_years=True, max_designs=200
+        )
+    except SizingStoppedError as exc:
+        res = exc.result
+    search = res.plan_search
+    if search["plans"] is None:  # more plans than size compares: sized year by year
+        assert len(ids) > 2 and not search["over_the_years"]
+        assert_size_is_exhaustive(f, text, model, ids, ok_levels)
+        return
+    every = list(itertools.product(range(len(tiers)), repeat=len(ids)))
+    firsts = [d for d in every if min(a - b for a, b in zip(d, low[1], strict=True)) >= 0]
+    best, plans = math.inf, 0
+    for d1 in firsts:
+        for d2 in every:
+            if any(b < max(a, fl) for a, b, fl in zip(d1, d2, low[2], strict=True)):
+                continue
+            plans += 1
+            if ok_levels(0, d1) and ok_levels(1, d2):
+                years = [YearDesign(1, scs[1], rates(d1)), YearDesign(2, scs[2], rates(d2))]
+                best = min(best, plan_npc(years, model))
+    assert search["plans"] == plans
+    if math.isinf(best):
+        assert res.stopped is not None and len(res.years) < 2
+        return
+    assert search["over_the_years"] and res.stopped is None and res.bill is not None
+    assert res.bill.npc == pytest.approx(best, rel=1e-9)
+    assert res.years[-1].cost == pytest.approx(res.bill.npc, rel=1e-9)
+    chosen = [tuple(tiers.index(y.rates[x]) for x in ids) for y in res.years]
+    assert all(ok_levels(k, d) for k, d in enumerate(chosen))

@@ -18,6 +18,7 @@ from vidnet_sim.analysis.cost import CostModel, load_cost_model
 from vidnet_sim.analysis.explain import years_label
 from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import AnalysisInputError
+from vidnet_sim.analysis.verdict import _Context, _failure_cases
 from vidnet_sim.cli.analysis import size as size_cmd
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK
 from vidnet_sim.network.links import DEFAULT_BUFFER_BYTES
@@ -213,6 +214,96 @@ interval = "1ms"
     assert json.loads((out / "size.json").read_text())["stopped_year"] == 2
 
 
+# The far source z crosses far-b (200 km: 0.98 ms of propagation) but starts after the
+# 100 ms run has ended: no packet of it is measured, so the 0.5 ms target of class data
+# bounds only x's packets (10 us of propagation on long-haul).
+LATE = """name = "late"
+[simulation]
+duration = "100ms"
+[[nodes]]
+id = "a"
+[[nodes]]
+id = "b"
+[[nodes]]
+id = "far"
+[[links]]
+id = "long-haul"
+a = "a"
+b = "b"
+rate = "10Mbps"
+delay = "10us"
+[[links]]
+id = "far-b"
+a = "far"
+b = "b"
+rate = "10Mbps"
+length = "200km"
+[[sources]]
+name = "x"
+kind = "cbr"
+at = "a"
+destinations = ["b"]
+size = "500B"
+interval = "1ms"
+[[sources]]
+name = "z"
+kind = "cbr"
+at = "far"
+destinations = ["b"]
+size = "500B"
+interval = "1ms"
+start = "1s"
+[sla.data]
+latency_max = "0.5ms"
+"""
+
+
+def _z_sent(raw: dict[str, Any]) -> int:
+    """Packets source z sent in a run of ``raw`` after the warm-up."""
+    s = run(parse_scenario_dict(copy.deepcopy(raw)), write=False).tables.summary
+    return int(s.loc[(s["level"] == "group") & (s["name"] == "z"), "packets_sent"].sum())
+
+
+def _late(start: str = "1s", *events: tuple[str, str], more: str = "") -> str:
+    """LATE with z starting at ``start`` (and ``more`` of its keys), ``events`` (kind, at)
+    on z."""
+    text = LATE.replace('start = "1s"', f'start = "{start}"\n{more}')
+    for kind, at in events:
+        text += f'[[events]]\nkind = "{kind}"\ntargets = ["z"]\nat = "{at}"\n'
+    return text
+
+
+def test_the_propagation_bound_counts_only_flows_that_send_measured_packets(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    one_tier = CostModel(optics={G1: 10.0})
+    # z sends nothing measured: it starts after the run's end (a start event before its own
+    # start does not start it early), a stop event at its start switches it off (the
+    # timeline's order at a tie), or it sends only during the warm-up. Sized, and the
+    # design meets the target in simulation (old code: stopped on far-b's propagation).
+    silent = [
+        _late(),
+        _late("1s", ("start", "20ms")),
+        _late("0ms", ("stop", "0ms")),
+        _late("0ms", more='stop = "20ms"').replace(
+            'duration = "100ms"', 'duration = "100ms"\nwarmup = "30ms"'
+        ),
+    ]
+    for k, text in enumerate(silent):
+        f = write_text(tmp_path / f"s{k}.toml", text)
+        (year,) = size_network(f, one_tier, replications=2).years
+        raw = tomllib.loads(text)
+        assert year.verdict.ok and _z_sent(raw) == 0, text
+        assert max_latency_ps(raw, year.rates, "data") <= 0.5 * MS
+    # z sends measured packets: its path bounds the class, and the simulated maximum is
+    # indeed above the target even at 100 Gbit/s
+    for k, text in enumerate([_late("20ms"), _late("0ms", ("stop", "0ms"), ("start", "50ms"))]):
+        raw = tomllib.loads(text)
+        assert max_latency_ps(raw, {"long-haul": 10**11, "far-b": 10**11}, "data") > 0.98 * MS
+        with pytest.raises(SizingStoppedError, match=r"longest path \(link far-b\) is 0.98 ms"):
+            size_network(write_text(tmp_path / f"m{k}.toml", text), one_tier)
+
+
 def test_a_load_above_the_fastest_tier_names_the_link(
     tmp_path: Path, write_text: Callable[[Path, str], Path]
 ) -> None:
@@ -394,6 +485,30 @@ def test_size_cli_writes_the_report_and_reuses_runs(
     r3 = CliRunner().invoke(size_cmd, args)
     n_runs = len(list((out / "runs").glob("*.summary.parquet")))
     assert f"{n_runs} runs reused" in r3.output
+
+
+def test_the_60_rule_without_a_tier_is_shown_where_its_figures_are(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    # b-c carries 25 Mbit/s: over 60 % of the fastest tier, 40 Mbit/s (24 Mbit/s), so the
+    # rule has no tier for it and takes 40 Mbit/s; a-b (5 Mbit/s) fits 10 Mbit/s
+    f = write_text(tmp_path / "two.toml", TWO.replace('latency_max = "1.05ms"', "loss = 0.01"))
+    c = write_text(tmp_path / "c.toml", 'port = 0.0\n[optics]\n"10Mbps" = 1.0\n"40Mbps" = 2.0\n')
+    out = tmp_path / "size"
+    r = CliRunner().invoke(
+        size_cmd, [str(f), "--costs", str(c), "--replications", "2", "--out", str(out)]
+    )
+    assert r.exit_code == EXIT_OK, r.output
+    note = "over 60 % even at the fastest tier: b-c"
+    assert note in r.output  # the console's table of the years
+    report = (out / "report.md").read_text()
+    assert f"| yes; {note} |" in report  # the 60 % rule's column of the years table
+    assert "| b-c | 25.0 Mbit/s |" in report and "| 40M (over 60 %) |" in report
+    assert "The rule has no tier for b-c (year 1)" in report
+    assert note in (out / "report.html").read_text()
+    assert pd.read_parquet(out / "size_years.parquet")["vendor_note"].tolist() == [note]
+    (year,) = json.loads((out / "size.json").read_text())["years"]
+    assert year["vendor_note"] == note
 
 
 @pytest.mark.slow
@@ -596,6 +711,30 @@ def ring_cut_at_10m(duration: str) -> Scenario:
     for link in raw["links"]:
         link["rate"] = "10Mbps" if link["a"] == "r2" else "100Mbps"
     return parse_scenario_dict(raw)
+
+
+def test_a_failure_case_keeps_its_link_failed_to_the_end_of_a_longer_run(
+    tmp_path: Path,
+) -> None:
+    """The steady-state check may judge a failure case on runs up to max_extend times as
+    long: the link stays failed to their end (it was repaired at the scenario's duration,
+    and the second half of a run twice as long measured the ring whole again)."""
+    raw = year_data(tomllib.loads(RING), 1)
+    targets = {"video": {"loss": 0.001}}
+    ctx = _Context(CostModel(), [M100], targets, tmp_path, None, None, 2, 2, 0.95, 40, None)
+    ctx.max_extend = 4
+    sc = parse_scenario_dict(copy.deepcopy(raw))
+    cases, _ = _failure_cases(ctx, 1, sc, raw, tmp_path, SPANS, set(SPANS))
+    (case,) = [c for c in cases if c.link == "r0-r1"]
+    longest = copy.deepcopy(case.data)
+    longest["simulation"]["duration"] = "1200ms"  # 4 × 300 ms
+    for link in longest["links"]:
+        link["rate"] = "100Mbps"
+    links = run(parse_scenario_dict(longest), write=False).tables.links
+    on = links[links["link"].astype(str).isin(["r0->r1", "r1->r0"])]
+    assert len(on) == 2 and (on["packets"] == 0).all()  # nothing crossed it, to the end
+    around = links[links["link"].astype(str) == "r3->r0"]
+    assert int(around["packets"].iloc[0]) > 0
 
 
 def test_n_minus_1_survives_every_single_cut(

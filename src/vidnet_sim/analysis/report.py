@@ -83,7 +83,7 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
             else "yes"
             if y.vendor_verdict.ok
             else f"**no** ({_fail_text(y.vendor_verdict)})"
-        )
+        ) + (f"; {y.vendor_note}" if y.vendor_note else "")
         rows.append(
             [
                 str(y.year),
@@ -189,7 +189,8 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
                     f"{last.load_bps.get(lid, 0.0) / 1e6:,.1f} Mbit/s",
                     f"{last.utilisation.get(lid, math.nan):.1%}",
                     show_tier(rate),
-                    show_tier(last.vendor_rates[lid]),
+                    show_tier(last.vendor_rates[lid])
+                    + (f" (over {VENDOR_CEILING * 100:g} %)" if lid in last.vendor_over else ""),
                     show_tier(gt) if gt is not None else "over the fastest tier",
                 ]
             )
@@ -400,6 +401,17 @@ def _summary_parts(result: SizingResult) -> list[str]:
             f" With the whole bill (switches, recording, running costs), net present cost "
             f"{_money(result.vendor_bill.npc, result.bill.currency)} for the 60 % rule's "
             f"design against {_money(result.bill.npc, result.bill.currency)}."
+        )
+    over: dict[str, list[int]] = {}
+    for y in result.years:
+        for lid in y.vendor_over:
+            over.setdefault(lid, []).append(y.year)
+    if over:
+        text += (
+            " The rule has no tier for "
+            + "; ".join(f"{lid} ({years_label(ys)})" for lid, ys in over.items())
+            + f": its mean load is over {VENDOR_CEILING * 100:g} % of even the fastest "
+            "tier, and the rule's design takes the fastest tier there."
         )
     vfail = [
         y.year for y in result.years if y.vendor_verdict is not None and not y.vendor_verdict.ok
@@ -653,7 +665,8 @@ def bill_section(result: SizingResult) -> list[str]:
         "",
         markdown_table(*recorders_table(bill)),
         "",
-        "From the bytes the simulation delivered to each recorder, scaled to a day, for "
+        "From the bytes the simulation delivered to each recorder, scaled to a whole day "
+        "(its night and the alarms of the timeline as a day has them, an alarm once), for "
         "each camera group's retention period; raw TB after the usable-capacity factor.",
         "",
         "### Switches and PoE",

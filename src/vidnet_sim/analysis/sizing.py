@@ -101,6 +101,7 @@ from vidnet_sim.analysis.verdict import (
     _Context,
     _evaluate,
     _failure_cases,
+    _measured_sources,
     _per_link,
     _rates,
     _RunsFailedError,
@@ -167,7 +168,7 @@ class YearSizing:
     vendor_rates: dict[str, int]
     vendor_capex: float
     vendor_verdict: Verdict | None
-    vendor_note: str
+    vendor_over: list[str]  # links over 60 % of the rule's fastest tier (the rule has none)
     counts: dict[str, int]  # cameras, camera groups, sources, services, links
     lower_bound: float = math.nan  # no feasible design of the year costs less (nan: unknown)
     cost: float = math.nan  # what the search minimised: the year's CAPEX, or the plan's NPC
@@ -179,6 +180,17 @@ class YearSizing:
     extended: dict[str, int] = field(default_factory=dict)  # case -> duration factor (> 1)
     scenario: Scenario | None = None  # the year's scenario (for the whole bill)
     nc_notes: list[str] = field(default_factory=list)  # what the nc bound assumes (VBR caps)
+
+    @property
+    def vendor_note(self) -> str:
+        """The links whose mean load is over 60 % even at the fastest tier (the 60 % rule has
+        no tier for them: its design has them at the fastest), as a sentence; ``""`` when
+        none is."""
+        if not self.vendor_over:
+            return ""
+        return f"over {VENDOR_CEILING * 100:g} % even at the fastest tier: " + ", ".join(
+            self.vendor_over
+        )
 
     @property
     def status(self) -> str:
@@ -398,6 +410,7 @@ class SizingResult:
                     "vendor_capex": y.vendor_capex,
                     "vendor_cumulative_capex": vendor_total,
                     "vendor_ok": None if y.vendor_verdict is None else y.vendor_verdict.ok,
+                    "vendor_note": y.vendor_note,
                     "binding_class": b.get("class", ""),
                     "binding_metric": b.get("metric", ""),
                     "binding_margin": b.get("margin", math.nan),
@@ -853,7 +866,10 @@ def _trial(ctx: _Context, yr: _Year, t: SearchTrial) -> Trial:
 def _check_propagation(ctx: _Context, yr: _Year) -> None:
     """A latency target below the propagation delay of the class's paths cannot be met at
     any tier (a sound bound: every packet of a flow takes at least its path's propagation;
-    the maximum at least the longest path's, any percentile at least the shortest's)."""
+    the maximum at least the longest path's, any percentile at least the shortest's). Only
+    the flows that may send packets the runs measure count (``yr.class_path``: a flow that
+    starts after the run's end, or is off over the whole measured time, bounds nothing that
+    is measured)."""
     for cls, cols in ctx.targets.items():
         if cls not in yr.class_path:
             continue
@@ -1025,9 +1041,12 @@ def _inputs_checked(ctx: _Context, data: dict[str, Any], years: list[int]) -> No
         ctx.executor.start()
 
 
-def _prepare_year(file: str | Path, data: dict[str, Any], base_dir: Path, year: int) -> _Year:
+def _prepare_year(
+    file: str | Path, data: dict[str, Any], base_dir: Path, year: int, duration_ps: int | None
+) -> _Year:
     """What the search of ``year`` starts from (its scenario, plan estimates and class
-    paths; ``prev`` still unset), with no simulation. Raises :class:`ScenarioError` for a
+    paths; ``prev`` still unset), with no simulation; ``duration_ps`` the runs' duration
+    (``None``: the scenario's). Raises :class:`ScenarioError` for a
     year whose scenario is invalid (its problems named where the file has them) and
     :class:`AnalysisInputError` for a year without links."""
     ydata = year_data(data, year)
@@ -1047,7 +1066,15 @@ def _prepare_year(file: str | Path, data: dict[str, Any], base_dir: Path, year: 
     est = estimate(sc, plan).links
     load = _per_link(dirs, dict(zip(est["link"].astype(str), est["mean_bps"], strict=True)))
     gauss = _per_link(dirs, dict(zip(est["link"].astype(str), est["gaussian_bps"], strict=True)))
-    class_links, class_path, class_min_prop, class_dirs = _class_paths(plan, ids, dirs)
+    # the propagation bound counts the flows that may send packets a run measures
+    # (_check_propagation): the first run's end (longer runs only measure more)
+    try:
+        measured = _measured_sources(sc, plan, duration_ps or int(sc.simulation.duration))
+    except ScenarioError as exc:
+        raise ScenarioError(
+            [remap_problem(p, data, year) for p in exc.problems], str(file)
+        ) from None
+    class_links, class_path, class_min_prop, class_dirs = _class_paths(plan, ids, dirs, measured)
     return _Year(
         year,
         ydata,
@@ -1268,7 +1295,7 @@ def size_network(
     )
     designs: list[YearDesign] = []  # the years chosen so far (the whole bill's plan)
     # every year validated and prepared before any worker starts: a refusal simulates nothing
-    prepared = [_prepare_year(file, data, base_dir, year) for year in years]
+    prepared = [_prepare_year(file, data, base_dir, year, duration_ps) for year in years]
     _inputs_checked(ctx, data, years)
     if ctx.survive == "single-link":  # the failure cases' plans, built on the executor
         for yr in prepared:
@@ -1391,9 +1418,7 @@ def size_network(
                 vendor_rates=_rates(ctx, yr, tuple(vlev)),
                 vendor_capex=float(sum(_capex(ctx, vyr, tuple(vlev)))),
                 vendor_verdict=vendor_verdict,
-                vendor_note=("over 60 % even at the fastest tier: " + ", ".join(vnotes))
-                if vnotes
-                else "",
+                vendor_over=vnotes,
                 counts=_counts(sc),
                 lower_bound=outcome.lower_bound,
                 cost=outcome.cost,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from vidnet_sim.analysis.capacity import Verdict, judge_many
@@ -32,6 +33,7 @@ from vidnet_sim.execute import Executor, ProgressTracker, SerialExecutor
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.model import Scenario
+from vidnet_sim.timeline.driver import scenario_actions
 
 #: Equal report intervals per run, for the stationarity check (10 MSER-5 batches).
 _INTERVALS = 50
@@ -354,14 +356,45 @@ class _RunsFailedError(Exception):
     """Every run of a design failed."""
 
 
+def _measured_sources(scenario: Scenario, plan: Any, end_ps: int) -> npt.NDArray[np.bool_]:
+    """Per source row of ``plan``: may it send a packet that a run ending at ``end_ps``
+    measures (one sent in ``[warmup, end)``)? A source sends nothing before its own
+    ``start`` and only while it is on; the timeline switches it on and off (its start and
+    stop, ``start`` and ``stop`` events) as the run does (:func:`~vidnet_sim.timeline.
+    driver.drive`: in time order, scenario order at ties, packets at an action's time under
+    the state after it). ``True`` when it is on over some stretch of ``[max(start,
+    warmup), end)`` (it may still send nothing there: a sound superset)."""
+    first = np.maximum(np.asarray(plan.sources.start_ps, np.int64), int(scenario.simulation.warmup))
+    on = np.zeros(len(plan.sources), np.bool_)
+    out = np.zeros(len(plan.sources), np.bool_)
+    acts = sorted(
+        (a for a in scenario_actions(scenario, plan) if a.active is not None and a.t_ps < end_ps),
+        key=lambda a: a.t_ps,
+    )
+    for k, act in enumerate(acts):
+        on[np.asarray(act.sources, np.int64)] = act.active
+        if k + 1 < len(acts) and acts[k + 1].t_ps == act.t_ps:
+            continue  # the state at this time is the one after its last action
+        until = acts[k + 1].t_ps if k + 1 < len(acts) else end_ps
+        out |= on & (first < until)  # on over [t, until), which meets [first, end)
+    return out
+
+
 def _class_paths(
-    plan: Any, ids: list[str], dirs: list[list[str]]
+    plan: Any,
+    ids: list[str],
+    dirs: list[list[str]],
+    measured: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[
     dict[str, set[int]], dict[str, tuple[float, list[str]]], dict[str, float], dict[str, set[str]]
 ]:
     """Per class: the positions of the scenario links its flows cross, its longest
     propagation delay (ps) with that path's links, its shortest, and the names of every
-    directed link it crosses (access links too)."""
+    directed link it crosses (access links too). The propagation delays count only the
+    flows whose source may send measured packets (``measured``, per source row:
+    :func:`_measured_sources`; default every flow): a flow that sends nothing in the
+    measured time bounds no measured latency (a class none of whose flows does has no
+    propagation delay)."""
     pos = {d: i for i, ds in enumerate(dirs) for d in ds}
     links: dict[str, set[int]] = {}
     longest: dict[str, tuple[float, list[str]]] = {}
@@ -374,6 +407,8 @@ def _class_paths(
         crossed = [pos[plan.link_names[x]] for x in route if plan.link_names[x] in pos]
         links.setdefault(cls, set()).update(crossed)
         names.setdefault(cls, set()).update(str(plan.link_names[x]) for x in route)
+        if measured is not None and not measured[int(plan.flow_source[f])]:
+            continue
         prop = float(np.sum(plan.link_prop_ps[route])) if route else 0.0
         if prop > longest.get(cls, (-1.0, []))[0]:
             longest[cls] = (prop, [ids[i] for i in crossed])
@@ -408,10 +443,12 @@ def _failure_cases(
 ) -> tuple[list[_Case], list[dict[str, set[str]]]]:
     """The failure cases of a year under ``survive = "single-link"``: one per protected link
     (``ctx.protected``, else every link carrying traffic whose failure leaves all of it a
-    path), failed from the end of the warm-up to the end of the run; and, per case, the
-    directed links each class crosses (:func:`_layout_class_dirs`). The cases' plans are
-    built at once on ``ctx.executor``."""
-    total = ctx.duration_ps or sc.simulation.duration
+    path), failed from the end of the warm-up to the end of the run, the longest run
+    included (``ctx.max_extend`` times the duration: a case judged on longer runs is still
+    the failure to their end, not the link repaired halfway); and, per case, the directed
+    links each class crosses (:func:`_layout_class_dirs`). The cases' plans are built at
+    once on ``ctx.executor``."""
+    total = (ctx.duration_ps or sc.simulation.duration) * max(ctx.max_extend, 1)
     at = sc.simulation.warmup
     explicit = ctx.protected is not None
     candidates: dict[str, dict[str, Any]] = {}

@@ -540,7 +540,7 @@ def size(
             for rec in _last_year(res.bill.recorders).to_dict("records"):
                 console.print(
                     f"recorder {rec['recorder']} (year {rec['year']}): "
-                    f"{rec['tb_per_day']:.2f} TB/day, {rec['tb_retention']:.1f} TB kept, "
+                    f"{rec['tb_per_day']:,.2f} TB/day, {rec['tb_retention']:,.1f} TB kept, "
                     f"{rec['disks']} disks in {rec['servers']} server(s)",
                     markup=False,
                 )

@@ -484,7 +484,7 @@ def render_storage(storage: pd.DataFrame | None, console: Console) -> None:
             str(rec),
             str(len(rows)),
             " / ".join(f"{d} d" for d in days),
-            f"{rows['tb_per_day'].sum():.3f}",
-            f"{rows['tb_retention'].sum():.2f}",
+            f"{rows['tb_per_day'].sum():,.3f}",
+            f"{rows['tb_retention'].sum():,.2f}",
         )
     console.print(table)

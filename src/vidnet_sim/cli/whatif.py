@@ -114,8 +114,8 @@ def whatif(
                 _money(r["net_present_cost"]),
                 _money(r["capex"]),
                 _money(r["opex"]),
-                "—" if not math.isfinite(r["tb_per_day"]) else f"{r['tb_per_day']:.2f}",
-                "—" if not math.isfinite(r["tb_kept"]) else f"{r['tb_kept']:.1f}",
+                "—" if not math.isfinite(r["tb_per_day"]) else f"{r['tb_per_day']:,.2f}",
+                "—" if not math.isfinite(r["tb_kept"]) else f"{r['tb_kept']:,.1f}",
                 r["sla"],
                 _money(r["vendor_net_present_cost"])
                 + ("" if r["vendor_meets_sla"] in (None, True) else " (misses SLA)"),

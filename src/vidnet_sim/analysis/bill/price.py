@@ -40,6 +40,7 @@ import pandas as pd
 
 from vidnet_sim.analysis.bill.model import BillModel, CostModelError
 from vidnet_sim.analysis.bill.npc import discount_factor
+from vidnet_sim.analysis.bill.recorded import recorded_level
 from vidnet_sim.analysis.bill.switches import (
     PortNeed,
     SwitchChoice,
@@ -140,20 +141,24 @@ class Bill:
 
 
 def nominal_storage(scenario: Scenario, span_ps: tuple[int, int] | None = None) -> pd.DataFrame:
-    """The storage table of ``scenario`` from what its cameras record (no simulation, no
-    alarms): what :func:`price_plan` uses for a year given no measured storage. A stream
-    records its mean bitrate times its camera group's behaviour, the mean multiplier of
-    its motion and of its day/night level (:func:`~vidnet_sim.traffic.behaviour.
-    stream_mean_scale`), over a whole day, or at the rate of the span ``span_ps`` of
-    simulation time (``(start, stop)``, ps: e.g. a run's measured time, to compare with
-    what the run counted)."""
+    """The storage table of ``scenario`` from what its cameras record (no simulation): what
+    :func:`price_plan` uses for a year given no measured storage. A stream records its mean
+    bitrate times its camera group's behaviour, the mean multiplier of its motion
+    (:func:`~vidnet_sim.traffic.behaviour.stream_mean_scale`), times the mean of its
+    day/night level and its alarms' bitrate scale (:func:`~vidnet_sim.analysis.bill.
+    recorded.recorded_level`: an alarm counts once, at its time), over a whole day, or at
+    the rate of the span ``span_ps`` of simulation time (``(start, stop)``, ps: e.g. a
+    run's measured time, to compare with what the run counted)."""
     span = span_ps or (0, DAY_PS)
     per_day = {
         stream_group_name(cam, st): cam.count
         * st.bitrate_bps
         / 8
         * SECONDS_PER_DAY
-        * stream_mean_scale(cam, st, *span)
+        # motion's mean (the same over any span) times day/night and alarms over the span
+        * stream_mean_scale(cam, st)
+        / group_night_mean(cam)
+        * recorded_level(scenario, cam, *span)
         for cam in scenario.cameras
         for st in camera_streams(cam)
     }
@@ -165,13 +170,16 @@ def day_storage(
 ) -> pd.DataFrame:
     """``storage`` (a storage table measured by runs over ``span_ps`` of simulation time,
     each group's bytes at the span's rate scaled to a day) as a whole day records: each row
-    times its camera group's day/night level over a day over the one over the span
-    (:func:`~vidnet_sim.traffic.behaviour.group_night_mean`; 1 without a day/night
-    profile; motion's multiplier is the same over any span). A run by night recorded the
-    night's rate, at which a day is not recorded."""
+    times its camera group's recorded level over a day over the one over the span
+    (:func:`~vidnet_sim.analysis.bill.recorded.recorded_level`: the day/night level times
+    the alarms' scale; 1 without either; motion's multiplier is the same over any span). A
+    run by night recorded the night's rate, at which a day is not recorded; a run with an
+    alarm recorded it for a share of the run, not of a day (its extra bytes count once a
+    day, whatever the run's length)."""
     groups = {cam.name: cam for cam in scenario.cameras}
     ratio = [
-        group_night_mean(groups[str(g)]) / group_night_mean(groups[str(g)], *span_ps)
+        recorded_level(scenario, groups[str(g)], 0, DAY_PS)
+        / recorded_level(scenario, groups[str(g)], *span_ps)
         for g in storage["camera_group"]
     ]
     out = storage.copy()

@@ -77,9 +77,9 @@ def recorders_table(bill: Bill) -> tuple[list[str], list[list[str]]]:
         [
             str(r["year"]),
             str(r["recorder"]),
-            f"{r['tb_per_day']:.2f}",
-            f"{r['tb_retention']:.1f}",
-            f"{r['raw_tb']:.1f}",
+            f"{r['tb_per_day']:,.2f}",
+            f"{r['tb_retention']:,.1f}",
+            f"{r['raw_tb']:,.1f}",
             str(r["disks"]),
             str(r["servers"]),
             _money(r["capex"]),
