@@ -77,3 +77,52 @@ def test_a_problem_some_values_make_alike_names_them() -> None:
     )
 
 
+# --------------------------------------------------------------------------- capacity
+def test_capacity_max_beyond_the_engine_limits_is_refused_up_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An explicit ``--max`` was checked against the scenario's fields only: at 10 cameras
+    a run of 960 h sends more than 10^10 packets, which the engine refuses, and the search
+    started its runs (hours of them) before finding that out. Refused up front (exit 3),
+    the limit and the largest value accepted named."""
+    (tmp_path / "s.toml").write_text(SCENARIO.replace('"200ms"', '"960h"'), encoding="utf-8")
+    no_run(monkeypatch)
+    args = ["capacity", tmp_path / "s.toml", "--max", "10", "--workers", "1"]
+    code, output = invoke([*args, "--out", tmp_path / "cap"])
+    assert code == 3, output
+    line = last_line(output)
+    assert line.startswith(
+        "invalid input: --max 10: a run at cameras = 10 would be refused: simulation.duration: "
+        "about 1.01e+10 packets would be simulated in 960h"
+    ), line
+    assert line.endswith(
+        "the largest value the scenario accepts is 9 (or leave out --max: the search then "
+        "ends there)"
+    ), line
+    assert not (tmp_path / "cap" / "runs").exists()
+
+
+def test_a_value_whose_every_run_failed_is_not_judged_a_pass(
+    made: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A value none of whose runs finished was judged to meet every SLA (no interval to
+    exceed a target): the search doubled up to ``--max`` on nothing and the report then
+    failed with ``error: ValueError: range() arg 3 must not be zero`` (exit 1). The
+    search stops at that value with one line naming it and the runs' error."""
+
+    def crash(_: None, item: Any) -> Any:
+        raise MemoryError("the worker ran out of memory")
+
+    monkeypatch.setattr(runs_mod, "simulate_run", crash)
+    args = ["capacity", made / "s.toml", "--max", "8", "--workers", "1", "--replications", "2"]
+    code, output = invoke([*args, "--max-replications", "2", "--out", tmp_path / "cap"])
+    assert code == 1, output
+    assert output == (
+        "error: every run at cameras = 2 failed (2 of 2), so the search cannot judge it: "
+        "MemoryError: the worker ran out of memory; the runs that finished are stored and "
+        "reused when the search is run again\n"
+    )
+
+
