@@ -126,3 +126,114 @@ def test_a_value_whose_every_run_failed_is_not_judged_a_pass(
     )
 
 
+# --------------------------------------------------------------------------- --out in the way
+CURVE = ["curve", "{f}", "--vary", "bitrate", "--from", "1", "--to", "2", "--steps", "2"]
+CAPACITY = ["capacity", "{f}", "--max", "4"]
+SIZE = ["size", "{f}", "--no-vendor-check"]
+
+#: (the command, what is put in its --out folder, the line expected after "error: ").
+IN_THE_WAY = {
+    "size.json a folder": (
+        SIZE, {"size.json/": None}, "cannot write {out}/size.json: a folder of that name is "
+        "in the way; remove or rename it",
+    ),
+    "report.html a folder": (
+        CAPACITY, {"report.html/": None}, "cannot write {out}/report.html: a folder of that "
+        "name is in the way; remove or rename it",
+    ),
+    "the run store a file": (
+        CURVE, {"runs": b"x"}, "cannot write {out}/runs: a file of that name is in the way (the "
+        "folder of the stored runs); remove or rename it",
+    ),
+    "capacity over a curve": (
+        CAPACITY, {"curve.parquet": b"x", "report.html": b"<p>", "report.json": b"{}"},
+        "cannot write the capacity search to {out}: it holds a curve, whose report.json, "
+        "report.html the capacity search's would replace; name another folder",
+    ),
+    "size over a run": (
+        SIZE, {"summary.parquet": b"x", "manifest.json": b"{}"},
+        "cannot write the sizing to {out}: it holds a run (summary.parquet), and the sizing's "
+        "files would be written among its; name another folder",
+    ),
+    "curve over a sweep": (
+        CURVE, {"_sweep.json": b"{}"},
+        "cannot write the curve to {out}: it holds a sweep (_sweep.json), and the curve's "
+        "files would be written among its; name another folder",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", IN_THE_WAY.values(), ids=IN_THE_WAY.keys())
+def test_an_out_folder_in_the_way_is_found_before_anything_runs(
+    case: tuple[list[str], dict[str, bytes | None], str],
+    made: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``size``, ``capacity`` and ``curve`` found a folder in the way of a file they write
+    (or a file in the way of their run store) after the whole search (a sizing of the
+    mid-size city: a minute and a half), and wrote their results among another kind's
+    (``capacity --out CURVE`` replaced the curve's report). Now before any run, exit 2,
+    the folder left as it was."""
+    args, content, expected = case
+    out = tmp_path / "out"
+    out.mkdir()
+    for name, data in content.items():
+        if data is None:
+            (out / name).mkdir()
+        else:
+            (out / name).write_bytes(data)
+    before = snapshot(out)
+    no_run(monkeypatch)
+    full = [a.format(f=made / "s.toml") for a in args]
+    code, output = invoke([*full, "--workers", "1", "--replications", "2", "--out", out])
+    assert code == 2, output
+    assert output == f"error: {expected.format(out=out)}\n"
+    assert snapshot(out) == before and sorted(p.name for p in out.iterdir()) == sorted(
+        n.rstrip("/") for n in content
+    )
+
+
+def test_a_whatif_variant_folder_in_the_way_is_found_before_anything_runs(
+    made: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A file named like a variant's folder ended ``whatif`` in ``error: FileExistsError``
+    (exit 1) after the scenario as it is was sized; now at once, exit 2."""
+    variants = tmp_path / "v.toml"
+    variants.write_text('[[variants]]\nname = "more"\nset = { "cameras[*].count" = 3 }\n')
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "more").write_text("notes", encoding="utf-8")
+    no_run(monkeypatch)
+    args = ["whatif", made / "s.toml", variants, "--workers", "1", "--replications", "2"]
+    code, output = invoke([*args, "--out", out])
+    assert code == 2, output
+    assert output == (
+        f"error: cannot write {out / 'more'}: a file of that name is in the way; remove or "
+        "rename it\n"
+    )
+    assert [p.name for p in out.iterdir()] == ["more"]
+
+
+def test_a_curve_and_a_sizing_write_only_the_files_they_declare(
+    made: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The names :mod:`vidnet_sim.analysis.out_folder` checks are the names the commands
+    write (a file added to a command and not to the list would escape the check)."""
+    from vidnet_sim.analysis.out_folder import FILES, RUN_STORE
+
+    curve = made / "curve"
+    assert {p.name for p in curve.iterdir()} - {RUN_STORE} <= set(FILES["curve"])
+    out = tmp_path / "size"
+    code, output = invoke(
+        ["size", made / "s.toml", "--workers", "1", "--replications", "2", "--out", out]
+    )
+    assert code == 0, output
+    assert {p.name for p in out.iterdir()} - {RUN_STORE} == set(FILES["size"])
+    doc = json.loads((out / "size.json").read_text(encoding="utf-8"))
+    assert doc["years_sized"]
+
+

@@ -44,12 +44,14 @@ import pandas as pd
 
 from vidnet_sim.analysis.bill import BillModel, CostModelError, check_growth_plan
 from vidnet_sim.analysis.html import write_report
+from vidnet_sim.analysis.out_folder import check_out_folder
 from vidnet_sim.analysis.report import write_sizing
 from vidnet_sim.analysis.report_data import ReportData, load_report_data, with_variants
 from vidnet_sim.analysis.runs import RunRecord
 from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw, read_input_toml
 from vidnet_sim.errors import Problem, ScenarioError
+from vidnet_sim.results.files import write_file
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.model import TRACE_EXCLUDED_KEYS
 from vidnet_sim.variation.paths import (
@@ -415,11 +417,11 @@ def run_whatifs(
     out = Path(out_dir)
     rows, results = [], {}
     folders = {name: out / _slug(name) for name in texts}
+    for folder in folders.values():  # every variant's place, before anything runs
+        check_out_folder(folder, "variant")
     for name, text in texts.items():
         folder = folders[name]
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "scenario.toml"
-        path.write_text(text, encoding="utf-8")
+        path = write_file(folder / "scenario.toml", text)
         error = None
         try:
             res = size_network(path, bill=bill, cache_dir=folder, on_run=on_run, **size_options)

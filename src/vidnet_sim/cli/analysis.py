@@ -28,6 +28,7 @@ from vidnet_sim.analysis.cost import LEGACY_KEYS, CostModel, load_cost_model
 from vidnet_sim.analysis.curve import run_curve, write_curve
 from vidnet_sim.analysis.estimates import METHOD_MEANING
 from vidnet_sim.analysis.html import REPORT_HTML, rerender, write_report
+from vidnet_sim.analysis.out_folder import check_out_folder
 from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
 from vidnet_sim.analysis.report_data import judged_differently, load_report_data, with_variants
 from vidnet_sim.analysis.report_pages import capacity_report, curve_report
@@ -60,6 +61,16 @@ max_replications_option = click.option(
     show_default=True,
     help="Replications added while a confidence interval straddles a target.",
 )
+
+
+def out_folder(folder: Path, kind: str) -> Path:
+    """``folder``, once the analysis ``kind`` may write into it (:func:`writable`,
+    :func:`check_out_folder`); else the command ends with one line, exit code 2, before
+    anything runs."""
+    writable(folder)
+    with reported_errors():
+        check_out_folder(folder, kind)
+    return folder
 
 
 def _duration(value: str | None) -> int | None:
@@ -172,7 +183,7 @@ def curve(
     """Latency percentiles and loss per class against a varied load, with confidence
     intervals and the fast estimates (60 % rule, Gaussian, network calculus)."""
     duration_ps = _duration(duration)
-    out = writable(out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}")
+    out = out_folder(out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}", "curve")
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor, _Bar("curve") as bar:
         res = run_curve(
@@ -271,7 +282,9 @@ def capacity(
     """The largest camera count (or load) for which every SLA holds; reports the binding
     class and link."""
     duration_ps = _duration(duration)
-    out = writable(out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}")
+    out = out_folder(
+        out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}", "capacity"
+    )
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor, _Bar("capacity") as bar:
         res = find_capacity(
@@ -477,7 +490,7 @@ def size(
     """The cheapest rate tier per link meeting every SLA, for each year of the growth plan:
     upgrade schedule, CAPEX per year and a report (report.md) for a council."""
     duration_ps = _duration(duration)
-    out = writable(out_dir or Path("results") / "size" / file.stem)
+    out = out_folder(out_dir or Path("results") / "size" / file.stem, "size")
     stopped: SizingStoppedError | None = None
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor:

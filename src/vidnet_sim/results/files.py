@@ -19,7 +19,7 @@ import pandas as pd
 from vidnet_sim.results.atomic import atomic_write
 from vidnet_sim.results.store import ResultsFolderError
 
-__all__ = ["parquet_bytes", "write_file"]
+__all__ = ["in_the_way", "parquet_bytes", "write_file"]
 
 
 def write_file(path: str | os.PathLike[str], data: bytes | str) -> Path:
@@ -31,11 +31,16 @@ def write_file(path: str | os.PathLike[str], data: bytes | str) -> Path:
         atomic_write(path, data.encode("utf-8") if isinstance(data, str) else data)
     except OSError as exc:
         if path.is_dir():
-            why = "a folder of that name is in the way; remove or rename it"
-        else:
-            why = f"{exc.strerror or exc}; name a folder you may write to"
-        raise ResultsFolderError(f"cannot write {path}: {why}") from None
+            raise ResultsFolderError(in_the_way(path)) from None
+        raise ResultsFolderError(
+            f"cannot write {path}: {exc.strerror or exc}; name a folder you may write to"
+        ) from None
     return path
+
+
+def in_the_way(path: Path) -> str:
+    """What is said when a folder takes the name of the file ``path``."""
+    return f"cannot write {path}: a folder of that name is in the way; remove or rename it"
 
 
 def parquet_bytes(df: pd.DataFrame) -> bytes:
