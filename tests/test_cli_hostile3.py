@@ -237,3 +237,45 @@ def test_a_curve_and_a_sizing_write_only_the_files_they_declare(
     assert doc["years_sized"]
 
 
+# --------------------------------------------------------------------------- report
+def _edited(folder: Path, edit: Any) -> None:
+    doc = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    edit(doc)
+    (folder / "report.json").write_text(json.dumps(doc), encoding="utf-8")
+
+
+def test_a_report_whose_intervals_are_null_is_drawn_without_them(
+    curve_copy: Path,  # noqa: F811
+) -> None:
+    """A series whose ``low`` and ``high`` (its confidence interval) are ``null``, as a
+    hand edit or another writer leaves them when no interval is known, ended ``report``
+    in ``error: TypeError: 'float' object is not iterable`` (exit 1): ``null`` became NaN,
+    not a list. It is drawn as a value without an interval."""
+
+    def no_intervals(doc: dict[str, Any]) -> None:
+        for panel in doc["plots"]["panels"]:
+            for series in panel["series"]:
+                series["low"] = series["high"] = None
+
+    _edited(curve_copy, no_intervals)
+    code, output = invoke(["report", curve_copy])
+    assert code == 0 and output == f"report: {curve_copy / 'report.html'}\n", output
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [(None, "version: got null, expected a whole number of 1 or more"),
+     ("1", 'version: got "1", expected a whole number of 1 or more'),
+     (2, "report data version 2 is newer than this vidnet-sim reads (1); upgrade vidnet-sim")],
+)  # fmt: skip
+def test_a_report_json_of_no_version_says_so(
+    curve_copy: Path,  # noqa: F811
+    version: Any,
+    expected: str,
+) -> None:
+    """``"version": null`` was reported as "report data version None is newer than this
+    vidnet-sim reads"."""
+    _edited(curve_copy, lambda doc: doc.__setitem__("version", version))
+    code, output = invoke(["report", curve_copy])
+    assert code == 2, output
+    assert output == f"error: {curve_copy / 'report.json'}: not usable report data: {expected}\n"

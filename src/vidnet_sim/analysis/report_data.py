@@ -355,9 +355,9 @@ def _build(cls: type, data: dict[str, Any], where: str = "") -> Any:
                 v = [_build(sub, x, f"{at}[{i}]") for i, x in enumerate(v)]
             else:
                 v = _build(sub, v, at)
-        elif (cls, f.name) in _NUMBERS:
-            v = _nan(v)
         hint = hints[f.name]
+        if (cls, f.name) in _NUMBERS and not (v is None and _conforms(None, hint)):
+            v = _nan(v)  # (an optional list left out, ``null``, stays None: not known)
         if not (_conforms(v, hint) or (data[f.name] is None and _conforms(None, hint))):
             shown = json.dumps(data[f.name], default=str)
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
@@ -392,7 +392,10 @@ def report_from_dict(data: dict[str, Any]) -> ReportData:
     if not isinstance(data, dict) or "kind" not in data or "title" not in data:
         raise ValueError("not report data: expected an object with 'kind' and 'title'")
     version = data.get("version", REPORT_VERSION)
-    if not isinstance(version, int) or version > REPORT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        shown = json.dumps(version, default=str)[:60]
+        raise ValueError(f"version: got {shown}, expected a whole number of 1 or more")
+    if version > REPORT_VERSION:
         raise ValueError(
             f"report data version {version!r} is newer than this vidnet-sim reads "
             f"({REPORT_VERSION}); upgrade vidnet-sim"
