@@ -279,3 +279,35 @@ def test_a_report_json_of_no_version_says_so(
     code, output = invoke(["report", curve_copy])
     assert code == 2, output
     assert output == f"error: {curve_copy / 'report.json'}: not usable report data: {expected}\n"
+
+
+# --------------------------------------------------------------------------- --costs
+@pytest.mark.parametrize(
+    "content", [b"", b"# prices to come\n", b"\xef\xbb\xbf", b"\n\n"], ids=["empty", "comments",
+    "a BOM", "blank lines"]
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["size", "whatif"])
+def test_an_empty_costs_file_is_refused(
+    made: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    content: bytes,
+    command: str,
+) -> None:
+    """An empty ``--costs`` file (or one of comments only) silently priced the plan with the
+    default costs: a user who names a cost file means it. Refused, naming it, exit 3,
+    before anything runs."""
+    costs = tmp_path / "costs.toml"
+    costs.write_bytes(content)
+    variants = tmp_path / "v.toml"
+    variants.write_text('[[variants]]\nname = "more"\nset = { "cameras[*].count" = 3 }\n')
+    no_run(monkeypatch)
+    args = [command, made / "s.toml", *([variants] if command == "whatif" else [])]
+    code, output = invoke([*args, "--costs", costs, "--workers", "1", "--out", tmp_path / "o"])
+    assert code == 3, output
+    assert output.splitlines() == [
+        f"invalid input: cost model {costs}: 1 problem",
+        "  - the file holds no key and no table (it is empty, or only comments); write the "
+        "prices that differ from the defaults (docs/analysis.md, the whole bill), or leave out "
+        "--costs for the documented defaults",
+    ]

@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vidnet_sim.analysis.bill import BillModel, load_bill_model
+from vidnet_sim.analysis.bill import BillModel, CostModelError, load_bill_model
 from vidnet_sim.analysis.bill.tables import bill_table
 from vidnet_sim.analysis.capacity import find_capacity, show_value
 from vidnet_sim.analysis.cost import LEGACY_KEYS, CostModel, load_cost_model
@@ -45,7 +45,7 @@ from vidnet_sim.cli.output import (
     writable,
 )
 from vidnet_sim.cli.run import confidence_option, time_option
-from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, ScenarioError
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, Problem, ScenarioError
 from vidnet_sim.execute import JobProgress
 from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.scenario.toml_file import read_toml
@@ -374,7 +374,19 @@ def _cost_models(path: Path | None) -> tuple[CostModel | None, BillModel | None]
     try:
         keys = set(read_toml(path))
     except ScenarioError:
-        keys = set()  # load_bill_model reports it
+        keys = {""}  # load_bill_model reports it
+    if not keys:  # a file given is meant: not the defaults in silence
+        raise CostModelError(
+            [
+                Problem(
+                    "",
+                    "the file holds no key and no table (it is empty, or only comments); "
+                    "write the prices that differ from the defaults (docs/analysis.md, the "
+                    "whole bill), or leave out --costs for the documented defaults",
+                )
+            ],
+            str(path),
+        )
     if keys & LEGACY_KEYS:
         return load_cost_model(path), None
     return None, load_bill_model(path)
