@@ -23,6 +23,7 @@ from test_cli_hostile2 import (  # noqa: F401 (made, curve_copy: fixtures)
 from test_cli_messages import SCENARIO  # (the same two-camera scenario)
 from vidnet_sim.analysis import runs as runs_mod
 from vidnet_sim.errors import Problem
+from vidnet_sim.results import files as files_mod
 from vidnet_sim.sweep.plan import _said_once
 
 
@@ -311,3 +312,38 @@ def test_an_empty_costs_file_is_refused(
         "prices that differ from the defaults (docs/analysis.md, the whole bill), or leave out "
         "--costs for the documented defaults",
     ]
+
+
+# --------------------------------------------------------------------------- the run store
+def test_a_damaged_stored_run_is_simulated_again(
+    made: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stored run's table cut short (a crash of the machine, a full disk) ended every later
+    ``curve`` over that folder in ``error: ArrowInvalid: ...`` (exit 1), the store's
+    files then unusable until deleted by hand; it is simulated again and stored whole.
+    The store writes through :func:`~vidnet_sim.results.files.write_file` (one writer),
+    without flushing each file to disk (see docs/performance.md)."""
+    out = tmp_path / "curve"
+    args = ["curve", made / "s.toml", "--vary", "bitrate", "--from", "1", "--to", "2"]
+    args += ["--steps", "2", "--replications", "1", "--no-plot", "--workers", "1", "--out", out]
+    code, output = invoke(args)
+    assert code == 0 and "2 runs (0 reused)" in output, output
+    stored = sorted((out / "runs").glob("*.summary.parquet"))
+    assert len(stored) == 2 and not [p for p in (out / "runs").iterdir() if p.name[0] == "."]
+    stored[0].write_bytes(stored[0].read_bytes()[:100])
+    (out / "runs" / stored[1].name.replace("summary", "links")).write_bytes(b"")
+    synced: list[bool] = []
+    real = files_mod.atomic_write  # type: ignore[attr-defined]
+
+    def recorded(path: Path, data: Any, *, sync: bool = True) -> None:
+        synced.append(sync)
+        real(path, data, sync=sync)
+
+    monkeypatch.setattr(files_mod, "atomic_write", recorded)
+    code, output = invoke(args)
+    assert code == 0 and "2 runs (0 reused)" in output, output
+    assert synced.count(False) == 2 * 4  # summary, links, epochs, epoch links of each run
+    code, output = invoke(args)
+    assert code == 0 and "2 runs (2 reused)" in output, output
