@@ -347,3 +347,38 @@ def test_a_damaged_stored_run_is_simulated_again(
     assert synced.count(False) == 2 * 4  # summary, links, epochs, epoch links of each run
     code, output = invoke(args)
     assert code == 0 and "2 runs (2 reused)" in output, output
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("energy_per_kwh = inf\n", "  - energy_per_kwh: got inf: must be at most 1e+12"),
+        ("[fibre]\nduct_per_km = 1e308\n",
+         "  - fibre.duct_per_km: got 1e+308: must be at most 1e+12"),
+        ("[recording]\ndisk_tb = 1e-300\n",
+         "  - recording.disk_tb: got 1e-300: must be at least 0.01"),
+        ("short_reach_km = inf\n", "  - short_reach_km: got inf: must be at most 100000"),
+        ("fibre_per_km = nan\nport = 1\n", "invalid input: cost model {c}: fibre_per_km: got nan, "
+         "expected a cost (a number from 0 to 1e+12)"),
+        ('fibre_per_km = 1\n[optics]\n"1Gbps" = inf\n', "invalid input: cost model {c}: "
+         "optics.1Gbps: got inf, expected a cost (a number from 0 to 1e+12)"),
+    ],
+)  # fmt: skip
+def test_a_price_that_is_not_finite_is_refused(
+    made: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    content: str,
+    expected: str,
+) -> None:
+    """An infinite or astronomic price in ``--costs`` was taken: a link-only table of
+    ``nan`` or ``inf`` sized with exit 0 and a NaN bill, an infinite energy price ended in
+    "no design can be built (the cost model has no price for it)", a disk of 10^-300 TB
+    priced recording at a 300-digit sum. Refused with the key and its bounds, exit 3."""
+    costs = tmp_path / "costs.toml"
+    costs.write_text(content, encoding="utf-8")
+    no_run(monkeypatch)
+    args = ["size", made / "s.toml", "--costs", costs, "--workers", "1"]
+    code, output = invoke([*args, "--out", tmp_path / "o"])
+    assert code == 3, output
+    assert last_line(output) == expected.format(c=costs)
