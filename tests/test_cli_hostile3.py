@@ -382,3 +382,33 @@ def test_a_price_that_is_not_finite_is_refused(
     code, output = invoke([*args, "--out", tmp_path / "o"])
     assert code == 3, output
     assert last_line(output) == expected.format(c=costs)
+
+
+# --------------------------------------------------------------------------- whatif
+def test_a_variant_named_dot_dot_stays_inside_the_out_folder(
+    made: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A variant named ".." had the folder ``<out>/..``: its sizing (size.json, the
+    reports, its run store) was written into the parent of ``--out``, beside it."""
+    variants = tmp_path / "v.toml"
+    variants.write_text('[[variants]]\nname = ".."\nset = { "cameras[*].count" = 3 }\n')
+    out = tmp_path / "w" / "out"
+    args = ["whatif", made / "s.toml", variants, "--workers", "1", "--replications", "2"]
+    code, output = invoke([*args, "--out", out])
+    assert code == 0, output
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out"]
+    assert {"baseline", "variant"} <= {p.name for p in out.iterdir()}
+
+
+def test_a_variant_path_that_is_no_path_is_exit_3(made: Path, tmp_path: Path) -> None:  # noqa: F811
+    """A variant setting ``"cameras[["`` ended in ``error: PathError: ...`` (exit 1)."""
+    variants = tmp_path / "v.toml"
+    variants.write_text('[[variants]]\nname = "a"\nset = { "cameras[[" = 3 }\n')
+    code, output = invoke(["whatif", made / "s.toml", variants, "--out", tmp_path / "w"])
+    assert code == 3, output
+    assert output == (
+        "invalid input: variant \"a\": cameras[[: not a field path: 'cameras[[' (at character "
+        "8); write keys joined by '.', and array items as [0] or [\"name\"], e.g. "
+        "'cameras[0].count'\n"
+    )
