@@ -78,6 +78,51 @@ def test_a_problem_some_values_make_alike_names_them() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("param", "expected"),
+    [
+        ("{ low = 1, high = inf }", "low and high must be finite numbers, got low=1, high=inf"),
+        ("{ low = 1.0, high = 9.0, step = nan }", "step must be a positive number, got nan"),
+        ("{ low = 1.0, high = 9.0, step = inf }", "step must be a positive number, got inf"),
+    ],
+)  # fmt: skip
+def test_a_sampled_range_that_is_not_finite_is_exit_3(
+    tmp_path: Path, param: str, expected: str
+) -> None:
+    """``[sweep.random]`` with ``high = inf`` ended in ``error: ValueError: Out of range
+    float values are not JSON compliant`` (exit 1), ``step = nan`` in ``cannot convert
+    float NaN to integer``."""
+    (tmp_path / "s.toml").write_text(SCENARIO, encoding="utf-8")
+    sweep = tmp_path / "sw.toml"
+    sweep.write_text(
+        '[sweep]\nscenario = "s.toml"\n[sweep.random]\nsamples = 3\n'
+        f'[sweep.random.params]\n"cameras.north.fps" = {param}\n',
+        encoding="utf-8",
+    )
+    code, output = invoke(["sweep", sweep, "--out", tmp_path / "out", "--status"])
+    assert code == 3, output
+    assert last_line(output) == f'  - sweep.random.params["cameras.north.fps"]: {expected}'
+
+
+@pytest.mark.parametrize("mode", [["--status"], ["--workers", "1"]])
+def test_a_sweep_folder_whose_failed_folder_is_a_file(
+    made: Path,  # noqa: F811
+    tmp_path: Path,
+    mode: list[str],
+) -> None:
+    """``_failed`` a file (not the folder of the failed points) ended ``--status`` in
+    ``error: NotADirectoryError`` and a resume in ``error: FileExistsError`` (exit 1)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "_failed").write_text("x", encoding="utf-8")
+    code, output = invoke(["sweep", made / "sw.toml", "--out", out, *mode])
+    assert code == 2, output
+    assert output == (
+        f"error: cannot write the sweep to {out}: {out / '_failed'} is a file, not the folder "
+        "of the failed points; remove or rename it\n"
+    )
+
+
 # --------------------------------------------------------------------------- capacity
 def test_capacity_max_beyond_the_engine_limits_is_refused_up_front(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
