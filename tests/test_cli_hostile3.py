@@ -8,6 +8,7 @@ a traceback, and leaves every result as it was.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -325,6 +326,55 @@ def test_a_report_json_of_no_version_says_so(
     code, output = invoke(["report", curve_copy])
     assert code == 2, output
     assert output == f"error: {curve_copy / 'report.json'}: not usable report data: {expected}\n"
+
+
+MINIMAL = '"headline": "h", "recommendation": [], "risk": [], "changes": []'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply to be report data"),
+        ('{"kind": "size", "title": "t"}',
+         "the document: missing key(s): headline, recommendation, risk, changes"),
+        (f'{{"kind": "size", "title": "t", {MINIMAL}, "total_cost": NaN}}',
+         "total_cost: got nan, expected a cost (a finite number ≥ 0) or null"),
+        (f'{{"kind": "size", "title": "t", {MINIMAL}, "total_cost": Infinity}}',
+         "total_cost: got inf, expected a cost (a finite number ≥ 0) or null"),
+    ],
+    ids=["nested", "keys missing", "NaN cost", "infinite cost"],
+)  # fmt: skip
+def test_a_report_json_that_is_not_report_data_is_one_line(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    """A report.json of deeply nested arrays ended in ``error: RecursionError`` (exit 1), one
+    without its required keys named the Python constructor's arguments; a
+    total cost of ``NaN`` (which Python's JSON reads) was set beside the others as "nan
+    USD" in the what-ifs table, ``Infinity`` ended in ``error: ValueError: Axis limits
+    cannot be NaN or Inf`` (exit 1)."""
+    (tmp_path / "report.json").write_text(text, encoding="utf-8")
+    code, output = invoke(["report", tmp_path])
+    assert code == 2, output
+    assert output == f"error: {tmp_path / 'report.json'}: not usable report data: {expected}\n"
+
+
+def test_a_report_json_with_a_bom_or_infinite_values_is_drawn(
+    curve_copy: Path,  # noqa: F811
+) -> None:
+    """A report.json saved by an editor with a byte-order mark was refused ("Unexpected
+    UTF-8 BOM"); ``Infinity`` in a series (not written by vidnet-sim, which writes
+    ``null``) is drawn as no value, like ``null``."""
+    _edited(
+        curve_copy,
+        lambda doc: doc["plots"]["panels"][0]["series"][0].update(
+            mean=[math.inf] * len(doc["plots"]["panels"][0]["series"][0]["x"])
+        ),
+    )
+    data = (curve_copy / "report.json").read_bytes()
+    assert b"Infinity" in data
+    (curve_copy / "report.json").write_bytes(b"\xef\xbb\xbf" + data)
+    code, output = invoke(["report", curve_copy])
+    assert code == 0 and output == f"report: {curve_copy / 'report.html'}\n", output
 
 
 # --------------------------------------------------------------------------- --costs
