@@ -130,8 +130,7 @@ class RandomParam(_Model):
             if not (math.isfinite(lo) and math.isfinite(hi)):  # (nan, inf: no range to sample)
                 return [f"low and high must be finite numbers, got low={low!r}, high={high!r}"]
             if self.step is not None and (
-                isinstance(self.step, str | bool)
-                or not 0 < self.step < math.inf  # (nan too)
+                isinstance(self.step, str | bool) or not 0 < self.step < math.inf  # (nan too)
             ):
                 return [f"step must be a positive number, got {self.step!r}"]
         if not lo < hi:
