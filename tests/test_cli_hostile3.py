@@ -507,3 +507,22 @@ def test_a_variant_path_that_is_no_path_is_exit_3(made: Path, tmp_path: Path) ->
         "8); write keys joined by '.', and array items as [0] or [\"name\"], e.g. "
         "'cameras[0].count'\n"
     )
+
+
+# --------------------------------------------------------------------------- compare
+def test_compare_with_a_sweep_of_no_finished_point_says_so(
+    made: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """``compare`` of a sweep folder none of whose points had run printed "0 difference(s),
+    0 significant" and exit 0, as if the two had been compared and found alike."""
+    sweep = tmp_path / "sweep"
+    code, output = invoke(["sweep", made / "sw.toml", "--out", sweep, "--print-sbatch"])
+    assert code == 0 and (sweep / "_sweep.json").is_file(), output
+    code, output = invoke(["compare", sweep, made / "run", "--out", tmp_path / "c.csv"])
+    assert code == 2, output
+    assert output == (
+        f"error: {sweep}: no finished run to compare (a sweep none of whose points is done: "
+        "`vidnet-sim sweep FILE --status` lists them)\n"
+    )
+    assert not (tmp_path / "c.csv").exists()
