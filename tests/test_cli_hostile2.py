@@ -159,7 +159,7 @@ def test_report_into_a_read_only_folder_is_one_line(
     1). (Root may write anywhere: the refusal is simulated.) The report is left whole."""
     before = snapshot(curve_copy)
 
-    def refuse(path: Path, data: Any) -> None:
+    def refuse(path: Path, data: Any, **_: Any) -> None:
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(files_mod, "atomic_write", refuse)

@@ -45,14 +45,21 @@ from vidnet_sim.analysis.vary import (
     make_vary,
     problems_at,
 )
-from vidnet_sim.errors import ScenarioError
+from vidnet_sim.errors import ScenarioError, VidnetError
 from vidnet_sim.execute import Executor, ProgressFn
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.sla import SlaTargets
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import load_scenario, parse_scenario_dict
 
-__all__ = ["CapacityResult", "Verdict", "find_capacity", "judge_many", "sla_columns"]
+__all__ = [
+    "CapacityResult",
+    "CapacityRunsFailedError",
+    "Verdict",
+    "find_capacity",
+    "judge_many",
+    "sla_columns",
+]
 
 
 def sla_columns(targets: SlaTargets) -> dict[str, float]:
@@ -334,6 +341,7 @@ def find_capacity(
     limit = None
     if maximum is not None:
         check_value(vary, data, base_dir, xmax, "--max")
+        _check_max(vary, data, base_dir, x0, xmax, duration_ps)
     else:  # the default, 1024 × start, no further than the scenario goes
         xmax, limit = largest_accepted(vary, data, base_dir, x0, xmax, duration_ps)
     cache = RunCache.for_job(
@@ -403,6 +411,28 @@ def largest_accepted(
         check_value(vary, data, base_dir, x0, "--start", whole=True, duration_ps=duration_ps)
         top, limit = bisect(x0, top, found[0], whole=True)
     return top, limit
+
+
+def _check_max(
+    vary: Vary,
+    data: dict[str, Any],
+    base_dir: Path | None,
+    x0: float,
+    xmax: float,
+    duration_ps: int | None,
+) -> None:
+    """Raise :class:`AnalysisInputError` when a run at ``--max`` would be refused by the
+    engine's limits (its compiled network: packets per run or window, the core's fields),
+    naming the limit and the largest value the scenario accepts; before anything runs."""
+    found = problems_at(vary, data, base_dir, xmax, whole=True, duration_ps=duration_ps)
+    if not found:
+        return
+    top, _ = largest_accepted(vary, data, base_dir, x0, xmax, duration_ps)
+    raise AnalysisInputError(
+        f"--max {vary.label(xmax)}: a run at {vary.what} = {vary.label(xmax)} would be "
+        f"refused: {found[0]}; the largest value the scenario accepts is {vary.label(top)} "
+        "(or leave out --max: the search then ends there)"
+    )
 
 
 def _check_options(
@@ -490,6 +520,8 @@ class _Judge:
         )
         self.judged[x] = verdict
         self.used.extend(recs)
+        if verdict.replications == 0:  # nothing to judge it on: not a pass
+            raise CapacityRunsFailedError(self.cache.vary, x, recs)
         if len(self.judged) > self.max_values:
             raise AnalysisInputError(
                 f"the search judged more than {self.max_values} values "
@@ -497,6 +529,19 @@ class _Judge:
                 f"{self.cache.vary.what}?"
             )
         return verdict
+
+
+class CapacityRunsFailedError(VidnetError):
+    """Every run of a value failed: the search cannot judge it, so it stops (a runtime
+    failure, exit code 1); the runs that finished stay in the run store."""
+
+    def __init__(self, vary: Vary, x: float, recs: Sequence[RunRecord]) -> None:
+        error = " ".join(line.strip() for line in str(recs[0].error).splitlines())
+        super().__init__(
+            f"every run at {vary.what} = {vary.label(x)} failed ({len(recs)} of {len(recs)}), "
+            f"so the search cannot judge it: {error}; the runs that finished are stored and "
+            "reused when the search is run again"
+        )
 
 
 @dataclass

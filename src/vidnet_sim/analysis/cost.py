@@ -26,6 +26,10 @@ from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.coordinates import distance_m
 from vidnet_sim.scenario.units import parse_rate
 
+#: The largest price (or power, in W) a cost model takes: a trillion, beyond any city's
+#: bill; an infinite or astronomic one would make the costs it is summed into infinite.
+MAX_PRICE = 1e12
+
 if TYPE_CHECKING:
     from vidnet_sim.scenario.model import Scenario
 
@@ -99,9 +103,14 @@ def load_cost_model(path: str | Path) -> CostModel:
         )
 
     def cost(key: str, value: object) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not 0 <= value <= MAX_PRICE  # (nan too)
+        ):
             raise AnalysisInputError(
-                f"cost model {path}: {key}: got {value!r}, expected a cost (a number ≥ 0)"
+                f"cost model {path}: {key}: got {value!r}, expected a cost (a number from 0 "
+                f"to {MAX_PRICE:.0e})"
             )
         return float(value)
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from vidnet_sim.analysis.capacity import sla_columns
 from vidnet_sim.analysis.estimates import METHOD_GAUSSIAN, METHOD_NC, METHOD_SUM_OF_MEANS, estimate
+from vidnet_sim.analysis.out_folder import check_out_folder
 from vidnet_sim.analysis.plots import draw_panels
 from vidnet_sim.analysis.report_data import Panel, PanelGrid, Series, Target, VerticalMark
 from vidnet_sim.analysis.runs import RunCache, RunRecord, mean_ci
@@ -38,7 +39,6 @@ from vidnet_sim.errors import ScenarioError
 from vidnet_sim.execute import Executor, ProgressFn
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.files import parquet_bytes, write_file
-from vidnet_sim.results.store import ResultsFolderError, is_run
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import parse_scenario_dict
 
@@ -239,11 +239,8 @@ def run_curve(
         if cols
     }
     vary = make_vary(data, what)
-    if cache_dir is not None and is_run(Path(cache_dir)):
-        raise ResultsFolderError(
-            f"cannot write the curve to {cache_dir}: it holds a run, whose manifest.json the "
-            "curve's would replace; name another folder"
-        )
+    if cache_dir is not None:
+        check_out_folder(cache_dir, "curve")
     values = vary_values(vary, vary.parse(start, "--from"), vary.parse(stop, "--to"), steps)
     check_value(vary, data, base_dir, values[0], "--from")
     check_value(vary, data, base_dir, values[-1], "--to")

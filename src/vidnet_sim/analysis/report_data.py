@@ -15,7 +15,7 @@ import json
 import math
 import types
 import typing
-from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -299,12 +299,13 @@ _NESTED: dict[tuple[type, str], type] = {
 }
 
 
-#: Numeric fields whose ``null`` (a NaN or an infinity when written) reads back as NaN.
+#: Numeric fields whose ``null`` (a NaN or an infinity when written) reads back as NaN (and
+#: so does a ``NaN`` or ``Infinity`` in a file not written by vidnet-sim).
 _NUMBERS = {(Series, "x"), (Series, "mean"), (Series, "low"), (Series, "high"), (Target, "value")}
 
 
 def _nan(v: Any) -> Any:
-    if v is None:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):  # ("Infinity" read)
         return math.nan
     if isinstance(v, list):
         return [_nan(x) for x in v]
@@ -343,6 +344,13 @@ def _build(cls: type, data: dict[str, Any], where: str = "") -> Any:
     if not isinstance(data, dict):
         raise ValueError(f"{where or 'the document'}: expected an object")
     hints = typing.get_type_hints(cls)
+    missing = [
+        f.name
+        for f in fields(cls)
+        if f.name not in data and f.default is MISSING and f.default_factory is MISSING
+    ]
+    if missing:
+        raise ValueError(f"{where or 'the document'}: missing key(s): {', '.join(missing)}")
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
         if f.name not in data:
@@ -355,9 +363,9 @@ def _build(cls: type, data: dict[str, Any], where: str = "") -> Any:
                 v = [_build(sub, x, f"{at}[{i}]") for i, x in enumerate(v)]
             else:
                 v = _build(sub, v, at)
-        elif (cls, f.name) in _NUMBERS:
-            v = _nan(v)
         hint = hints[f.name]
+        if (cls, f.name) in _NUMBERS and not (v is None and _conforms(None, hint)):
+            v = _nan(v)  # (an optional list left out, ``null``, stays None: not known)
         if not (_conforms(v, hint) or (data[f.name] is None and _conforms(None, hint))):
             shown = json.dumps(data[f.name], default=str)
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
@@ -392,7 +400,10 @@ def report_from_dict(data: dict[str, Any]) -> ReportData:
     if not isinstance(data, dict) or "kind" not in data or "title" not in data:
         raise ValueError("not report data: expected an object with 'kind' and 'title'")
     version = data.get("version", REPORT_VERSION)
-    if not isinstance(version, int) or version > REPORT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        shown = json.dumps(version, default=str)[:60]
+        raise ValueError(f"version: got {shown}, expected a whole number of 1 or more")
+    if version > REPORT_VERSION:
         raise ValueError(
             f"report data version {version!r} is newer than this vidnet-sim reads "
             f"({REPORT_VERSION}); upgrade vidnet-sim"
@@ -402,6 +413,9 @@ def report_from_dict(data: dict[str, Any]) -> ReportData:
     except (TypeError, AttributeError) as exc:
         raise ValueError(f"malformed report data: {exc}") from None
     assert isinstance(out, ReportData)
+    cost = out.total_cost
+    if cost is not None and not 0 <= cost < math.inf:  # (NaN too: "nan USD" in a table)
+        raise ValueError(f"total_cost: got {cost!r}, expected a cost (a finite number ≥ 0) or null")
     return out
 
 
@@ -427,7 +441,11 @@ def load_report_data(results_dir: str | Path) -> ReportData:
                 else "`vidnet-sim size`, `capacity` and `curve` write it into their --out folder"
             )
         )
-    try:
-        return report_from_dict(json.loads(path.read_text(encoding="utf-8")))
+    try:  # (an editor's byte-order mark is not a damage)
+        return report_from_dict(json.loads(path.read_text(encoding="utf-8-sig")))
     except (ValueError, OSError) as exc:  # JSONDecodeError is a ValueError
         raise ResultsNotFoundError(f"{path}: not usable report data: {exc}") from None
+    except RecursionError:
+        raise ResultsNotFoundError(
+            f"{path}: not usable report data: nested too deeply to be report data"
+        ) from None

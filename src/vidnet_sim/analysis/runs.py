@@ -3,19 +3,18 @@
 A run is identified by its content: the full raw scenario data (with the varied value and
 the seed set), the folder its relative files are read from and the engine's fingerprint
 (:func:`vidnet_sim.fingerprint.engine_fingerprint`: runs stored by another build of the
-model are simulated again). Its summary and links tables
-are written to ``<cache>/runs/<key>.summary.parquet`` / ``.links.parquet`` (atomically: a
-temporary file, then a rename), and the same scenario, parameters and seed are never
-simulated twice. Seeds come from the content of the varied value, like sweep points
-(:func:`vidnet_sim.variation.seeds.point_seed`): replication ``k`` of value ``x`` has the same
-seed in a curve and in a capacity search.
+model are simulated again). Its summary and links tables are written to
+``<cache>/runs/<key>.summary.parquet`` / ``.links.parquet`` (each in one step: a temporary
+file, then a rename; a stored file that cannot be read is made again), and the same
+scenario, parameters and seed are never simulated twice. Seeds come from the content of the
+varied value, like sweep points (:func:`vidnet_sim.variation.seeds.point_seed`): replication
+``k`` of value ``x`` has the same seed in a curve and in a capacity search.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.canonical import canonical_json
@@ -30,6 +30,7 @@ from vidnet_sim.errors import ScenarioError
 from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker, SerialExecutor
 from vidnet_sim.fingerprint import engine_fingerprint
 from vidnet_sim.results.caveats import override_caveats
+from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.runner import run as run_scenario
 from vidnet_sim.runner import with_overrides
 from vidnet_sim.scenario import parse_scenario_dict
@@ -141,13 +142,17 @@ def simulate_run(_: None, item: tuple[RunSettings, dict[str, Any], str, str]) ->
 
 def _store_run(folder: Path, key: str, out: RunOutput) -> None:
     """Write a run's tables to the store, the epoch tables first: a stored summary means the
-    run is complete."""
+    run is complete. Each file is written in one step (:func:`write_file`) but not flushed
+    to disk (``sync=False``: a store of many short runs would spend longer flushing than
+    simulating); a file a crash of the machine left empty or cut short is found unreadable
+    when the run is looked up, and the run is simulated again (:meth:`RunCache._stored`)."""
     summary, links, epochs, epoch_links, _ = out
-    for name, df in (("epochs", epochs), ("epoch_links", epoch_links)):
-        if df is not None:
-            _write_atomic(df, folder / "runs" / f"{key}.{name}.parquet")
-    _write_atomic(summary, folder / "runs" / f"{key}.summary.parquet")
-    _write_atomic(links, folder / "runs" / f"{key}.links.parquet")
+    tables = (("epochs", epochs), ("epoch_links", epoch_links), ("summary", summary),
+              ("links", links))  # fmt: skip
+    for name, df in tables:
+        if df is not None or name in ("summary", "links"):
+            assert df is not None
+            write_file(folder / "runs" / f"{key}.{name}.parquet", parquet_bytes(df), sync=False)
 
 
 def _error_text(error: dict[str, Any]) -> str:
@@ -271,16 +276,18 @@ class RunCache:
         l_path = self.folder / "runs" / f"{key}.links.parquet"
         if not (s_path.is_file() and l_path.is_file()):
             return None
+        try:
+            tables = [
+                _read_optional(self.folder / "runs" / f"{key}.{name}.parquet")
+                for name in ("summary", "links", "epochs", "epoch_links")
+            ]
+        except (OSError, ValueError, pa.ArrowException):  # empty, cut short, not Parquet
+            return None  # simulated again (and stored whole)
+        summary, links, epochs, epoch_links = tables
+        if summary is None or links is None:  # removed meanwhile
+            return None
         return RunRecord(
-            x,
-            k,
-            seed,
-            key,
-            pd.read_parquet(s_path),
-            pd.read_parquet(l_path),
-            reused=True,
-            epochs=_read_optional(self.folder / "runs" / f"{key}.epochs.parquet"),
-            epoch_links=_read_optional(self.folder / "runs" / f"{key}.epoch_links.parquet"),
+            x, k, seed, key, summary, links, True, epochs=epochs, epoch_links=epoch_links
         )
 
     def _obtained(self, rec: RunRecord) -> None:
@@ -377,11 +384,3 @@ def _simulate(
 
 def _read_optional(path: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.is_file() else None
-
-
-def _write_atomic(df: pd.DataFrame | None, path: Path) -> None:
-    assert df is not None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)

@@ -44,12 +44,14 @@ import pandas as pd
 
 from vidnet_sim.analysis.bill import BillModel, CostModelError, check_growth_plan
 from vidnet_sim.analysis.html import write_report
+from vidnet_sim.analysis.out_folder import check_out_folder
 from vidnet_sim.analysis.report import write_sizing
 from vidnet_sim.analysis.report_data import ReportData, load_report_data, with_variants
 from vidnet_sim.analysis.runs import RunRecord
 from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw, read_input_toml
 from vidnet_sim.errors import Problem, ScenarioError
+from vidnet_sim.results.files import write_file
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.model import TRACE_EXCLUDED_KEYS
 from vidnet_sim.variation.paths import (
@@ -252,20 +254,8 @@ def apply_variant(
             continue
         try:
             set_at.append(_set_in(out, path, value, hit))
-            continue
         except PathError as exc:
-            first = exc
-        section = parse_path(path)[0]
-        for g, entry in enumerate(out.get("growth", [])):  # an item the growth plan adds
-            if not isinstance(entry, dict) or not isinstance(entry.get(section), list):
-                continue
-            try:
-                set_at.append(_joined(f"growth[{g}]", _set_in(entry, path, value, hit)))
-                break
-            except PathError:
-                continue
-        else:
-            raise AnalysisInputError(f"{where}: {first}") from None
+            set_at.append(_set_in_growth(out, path, value, hit, f"{where}: {exc}"))
     if notes is not None:
         rated = [item for hit in touched.values() for key, item in hit if key == "bitrate"]
         for path, hit in touched.items():
@@ -285,6 +275,30 @@ def _set_in(
     if len(loc) == 3 and loc[0] == "cameras" and isinstance(loc[1], int):
         touched.append((str(loc[2]), data["cameras"][loc[1]]))
     return format_loc(loc)
+
+
+def _set_in_growth(
+    data: dict[str, Any],
+    path: str,
+    value: Any,
+    touched: list[tuple[str, dict[str, Any]]],
+    why: str,
+) -> str:
+    """Set ``path`` in the first entry of ``data``'s growth plan that adds the item it names
+    (:func:`_set_in`); else raise :class:`AnalysisInputError` saying ``why`` (why it is not
+    in the scenario itself)."""
+    try:
+        section = parse_path(path)[0]
+    except PathError:  # not a path at all
+        raise AnalysisInputError(why) from None
+    for g, entry in enumerate(data.get("growth", [])):
+        if not isinstance(entry, dict) or not isinstance(entry.get(section), list):
+            continue
+        try:
+            return _joined(f"growth[{g}]", _set_in(entry, path, value, touched))
+        except PathError:
+            continue
+    raise AnalysisInputError(why)
 
 
 def _joined(prefix: str, field: str) -> str:
@@ -341,7 +355,9 @@ def _absolute_files(data: dict[str, Any], base_dir: Path) -> None:
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "variant"
+    """The folder name of a variant: its name's letters, digits, ``._-``, never ``.`` or
+    ``..`` (a variant named ".." had its sizing written into the parent of ``--out``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "variant"
 
 
 def _row(
@@ -415,11 +431,11 @@ def run_whatifs(
     out = Path(out_dir)
     rows, results = [], {}
     folders = {name: out / _slug(name) for name in texts}
+    for folder in folders.values():  # every variant's place, before anything runs
+        check_out_folder(folder, "variant")
     for name, text in texts.items():
         folder = folders[name]
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "scenario.toml"
-        path.write_text(text, encoding="utf-8")
+        path = write_file(folder / "scenario.toml", text)
         error = None
         try:
             res = size_network(path, bill=bill, cache_dir=folder, on_run=on_run, **size_options)

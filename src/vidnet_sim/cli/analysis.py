@@ -21,13 +21,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from vidnet_sim.analysis.bill import BillModel, load_bill_model
+from vidnet_sim.analysis.bill import BillModel, CostModelError, load_bill_model
 from vidnet_sim.analysis.bill.tables import bill_table
 from vidnet_sim.analysis.capacity import find_capacity, show_value
 from vidnet_sim.analysis.cost import LEGACY_KEYS, CostModel, load_cost_model
 from vidnet_sim.analysis.curve import run_curve, write_curve
 from vidnet_sim.analysis.estimates import method_meaning
 from vidnet_sim.analysis.html import REPORT_HTML, rerender, write_report
+from vidnet_sim.analysis.out_folder import check_out_folder
 from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
 from vidnet_sim.analysis.report_data import judged_differently, load_report_data, with_variants
 from vidnet_sim.analysis.report_pages import capacity_report, curve_report
@@ -44,7 +45,7 @@ from vidnet_sim.cli.output import (
     writable,
 )
 from vidnet_sim.cli.run import confidence_option, time_option
-from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, ScenarioError
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, Problem, ScenarioError
 from vidnet_sim.execute import JobProgress
 from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.scenario.toml_file import read_toml
@@ -60,6 +61,16 @@ max_replications_option = click.option(
     show_default=True,
     help="Replications added while a confidence interval straddles a target.",
 )
+
+
+def out_folder(folder: Path, kind: str) -> Path:
+    """``folder``, once the analysis ``kind`` may write into it (:func:`writable`,
+    :func:`check_out_folder`); else the command ends with one line, exit code 2, before
+    anything runs."""
+    writable(folder)
+    with reported_errors():
+        check_out_folder(folder, kind)
+    return folder
 
 
 def _duration(value: str | None) -> int | None:
@@ -172,7 +183,7 @@ def curve(
     """Latency percentiles and loss per class against a varied load, with confidence
     intervals and the fast estimates (60 % rule, Gaussian, network calculus)."""
     duration_ps = _duration(duration)
-    out = writable(out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}")
+    out = out_folder(out_dir or Path("results") / "curves" / f"{file.stem}-{_slug(what)}", "curve")
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor, _Bar("curve") as bar:
         res = run_curve(
@@ -273,7 +284,9 @@ def capacity(
     """The largest camera count (or load) for which every SLA holds; reports the binding
     class and link."""
     duration_ps = _duration(duration)
-    out = writable(out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}")
+    out = out_folder(
+        out_dir or Path("results") / "capacity" / f"{file.stem}-{_slug(what)}", "capacity"
+    )
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor, _Bar("capacity") as bar:
         res = find_capacity(
@@ -367,7 +380,19 @@ def _cost_models(path: Path | None) -> tuple[CostModel | None, BillModel | None]
     try:
         keys = set(read_toml(path))
     except ScenarioError:
-        keys = set()  # load_bill_model reports it
+        keys = {""}  # load_bill_model reports it
+    if not keys:  # a file given is meant: not the defaults in silence
+        raise CostModelError(
+            [
+                Problem(
+                    "",
+                    "the file holds no key and no table (it is empty, or only comments); "
+                    "write the prices that differ from the defaults (docs/analysis.md, the "
+                    "whole bill), or leave out --costs for the documented defaults",
+                )
+            ],
+            str(path),
+        )
     if keys & LEGACY_KEYS:
         return load_cost_model(path), None
     return None, load_bill_model(path)
@@ -483,7 +508,7 @@ def size(
     """The cheapest rate tier per link meeting every SLA, for each year of the growth plan:
     upgrade schedule, CAPEX per year and a report (report.md) for a council."""
     duration_ps = _duration(duration)
-    out = writable(out_dir or Path("results") / "size" / file.stem)
+    out = out_folder(out_dir or Path("results") / "size" / file.stem, "size")
     stopped: SizingStoppedError | None = None
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor:

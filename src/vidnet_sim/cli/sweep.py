@@ -474,6 +474,13 @@ def compare(
         ra, rb = read_results(a), read_results(b)
     except VidnetError as exc:  # a folder named on the command line that cannot be read
         fail(exc, EXIT_USAGE)
+    for folder, res in ((a, ra), (b, rb)):
+        if res.summary is None or not len(res.summary):  # (a sweep none of whose points ran)
+            stop(
+                EXIT_USAGE,
+                f"error: {folder}: no finished run to compare (a sweep none of whose points is "
+                "done: `vidnet-sim sweep FILE --status` lists them)",
+            )
     df = compare_results(
         ra,
         rb,

@@ -12,9 +12,15 @@ from rich.table import Table
 
 from vidnet_sim.analysis.vary import MAX_REPLICATIONS
 from vidnet_sim.analysis.whatif import load_variants, run_whatifs
-from vidnet_sim.cli.analysis import _Bar, _cost_models, _duration, max_replications_option
+from vidnet_sim.cli.analysis import (
+    _Bar,
+    _cost_models,
+    _duration,
+    max_replications_option,
+    out_folder,
+)
 from vidnet_sim.cli.executors import ExecutorOptions, executor_options
-from vidnet_sim.cli.output import IntRange, note, reported_errors, stdout_console, writable
+from vidnet_sim.cli.output import IntRange, note, reported_errors, stdout_console
 from vidnet_sim.cli.run import confidence_option
 from vidnet_sim.errors import EXIT_PARTIAL
 from vidnet_sim.results.files import parquet_bytes, write_file
@@ -64,7 +70,7 @@ def whatif(
     """Size and price scenario FILE as it is and under each variant of VARIANTS_FILE
     (retention, codec, a span's fibre, ...): net present cost and SLA verdict side by side."""
     duration_ps = _duration(duration)
-    out = writable(out_dir or Path("results") / "whatif" / file.stem)
+    out = out_folder(out_dir or Path("results") / "whatif" / file.stem, "whatif")
     executor = executor_opts.executor(out / "_logs")
     with reported_errors(), executor:
         _, bill = _cost_models(costs_file)

@@ -52,10 +52,15 @@ def _temp_name(path: Path, suffix: str) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.{suffix}")
 
 
-def atomic_write(path: Path, data: bytes | Callable[[IO[bytes]], None]) -> None:
+def atomic_write(
+    path: Path, data: bytes | Callable[[IO[bytes]], None], *, sync: bool = True
+) -> None:
     """Write ``path`` through a hidden temporary file in its folder, then rename it.
 
-    ``data`` is the file's bytes, or a function that writes them to the open file.
+    ``data`` is the file's bytes, or a function that writes them to the open file. With
+    ``sync`` (the default) the file is flushed to disk before the rename, so that a crash of
+    the machine leaves the previous file or the whole new one; without, a crash may leave it
+    empty or cut short (for files their reader checks and can make again: a run store).
     """
     tmp = _temp_name(path, "tmp")
     try:
@@ -65,7 +70,8 @@ def atomic_write(path: Path, data: bytes | Callable[[IO[bytes]], None]) -> None:
             else:
                 data(f)
             f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

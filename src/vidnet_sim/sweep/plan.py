@@ -103,6 +103,10 @@ class Point:
         return self.point_id.rsplit("-", 1)[0]
 
 
+#: Where a parameter's value is in the ``[sweep]`` spec: ``("grid", "cameras[0].count", 2)``.
+Origin = tuple[str | int, ...]
+
+
 @dataclass(frozen=True)
 class SweepBase:
     """What a worker needs to build any point's scenario (small and picklable)."""
@@ -160,38 +164,78 @@ class Sweep:
 
         Raises one :class:`ScenarioError` whose problems name the sweep value at fault
         (``sweep.grid["cameras[0].count"][2]``) and the scenario field it breaks. A problem
-        of the base scenario that no parameter explains stops the check at once.
+        that several values of a parameter make alike (an unknown key: it does not depend on
+        the value) is said once, at the parameter (``sweep.grid["cameras[0].countt"]: every
+        value makes ...``). A problem of the base scenario that no parameter explains stops
+        the check at once.
         """
-        problems: dict[tuple[str, str], None] = {}
+        found: dict[tuple[str, str], tuple[Problem, list[tuple[Origin, Any]]]] = {}
+        tried: dict[str, set[str]] = {}
         seen: set[str] = set()
         for point in self.points if points is None else points:
             if point.design_id in seen:
                 continue
             seen.add(point.design_id)
+            for path, value in point.params.items():
+                tried.setdefault(path, set()).add(canonical_json(value))
             try:
                 self.base.scenario(point)
             except ScenarioError as exc:
                 base_problem = False
                 for problem in exc.problems:
-                    mapped = self._map_problem(point, problem)
-                    base_problem |= mapped.path == "sweep"
-                    problems.setdefault((mapped.path, mapped.message), None)
-                if base_problem or len(problems) >= limit:
+                    param, origin, mapped = self._map_problem(point, problem)
+                    base_problem |= not param
+                    _, values = found.setdefault((param, str(mapped)), (mapped, []))
+                    if param and all(v != point.params[param] for _, v in values):
+                        values.append((origin, point.params[param]))
+                if base_problem or len(found) >= limit:
                     break
-        if problems:
-            raise ScenarioError([Problem(p, m) for p, m in problems], source=self.base.source)
+        if found:
+            problems = [
+                _said_once(problem, values, len(tried.get(param, ())))
+                for (param, _), (problem, values) in found.items()
+            ]
+            raise ScenarioError(problems, source=self.base.source)
 
-    def _map_problem(self, point: Point, problem: Problem) -> Problem:
+    def _map_problem(self, point: Point, problem: Problem) -> tuple[str, Origin, Problem]:
+        """The swept parameter that explains ``problem`` and where its value is in the spec
+        (with ``problem`` itself); else ``""``, no place and the problem as the sweep's."""
         where = strip_labels(problem.path)
         for path, loc in self.base.targets.items():
             target = format_loc(loc)
             if within(where, target) or (where and within(target, where)):
-                origin = self.origins.get(point.design_id, {}).get(path, ())
-                value = point.params[path]
-                return Problem(spec_path(origin), f"{json.dumps(value)} makes {problem}")
+                return path, self.origins.get(point.design_id, {}).get(path, ()), problem
         if problem.path == "simulation.seed" and not self.base.seed_swept:
-            return Problem("sweep.seed", str(problem.message))
-        return Problem("sweep", f"the scenario: {problem}")
+            return "", (), Problem("sweep.seed", str(problem.message))
+        return "", (), Problem("sweep", f"the scenario: {problem}")
+
+
+#: Values named in a problem that several values of a parameter make alike; the rest counted.
+SHOWN_VALUES = 5
+
+
+def _said_once(problem: Problem, values: list[tuple[Origin, Any]], tried: int) -> Problem:
+    """A problem of the sweep: ``problem`` as it is when no parameter explains it (no
+    ``values``); made by one value, at that value (``sweep.grid["k"][2]: 7 makes ...``);
+    made by several values of one parameter, once at the parameter, naming them (``every
+    value`` when they are all its ``tried`` values)."""
+    if not values:
+        return problem
+    if len(values) == 1:
+        origin, value = values[0]
+        return Problem(spec_path(origin), f"{json.dumps(value)} makes {problem}")
+    origin = values[0][0]
+    at = spec_path(origin[:-1] if origin and isinstance(origin[-1], int) else origin)
+    if len(values) == tried:
+        return Problem(at, f"every value makes {problem}")
+    shown = [json.dumps(v) for _, v in values[:SHOWN_VALUES]]
+    more = len(values) - len(shown)
+    which = (
+        ", ".join(shown) + f" and {more} more"
+        if more
+        else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    )
+    return Problem(at, f"the values {which} make {problem}")
 
 
 # --------------------------------------------------------------------------- loading
@@ -417,7 +461,7 @@ def _targets(
 
 
 # --------------------------------------------------------------------------- expansion
-Row = list[tuple[str, Any, tuple[str | int, ...]]]
+Row = list[tuple[str, Any, Origin]]
 
 
 def _expand(

@@ -127,7 +127,11 @@ class RandomParam(_Model):
                 return [f"step must be a {kinds[0]} like low and high, got {self.step!r}"]
         else:
             lo, hi = low, high  # type: ignore[assignment]
-            if self.step is not None and (isinstance(self.step, str | bool) or self.step <= 0):
+            if not (math.isfinite(lo) and math.isfinite(hi)):  # (nan, inf: no range to sample)
+                return [f"low and high must be finite numbers, got low={low!r}, high={high!r}"]
+            if self.step is not None and (
+                isinstance(self.step, str | bool) or not 0 < self.step < math.inf  # (nan too)
+            ):
                 return [f"step must be a positive number, got {self.step!r}"]
         if not lo < hi:
             return [f"low must be less than high, got low={low!r}, high={high!r}"]

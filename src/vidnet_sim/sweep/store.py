@@ -127,7 +127,15 @@ class SweepStore(SweepFolder):
     def check(self, sweep: Sweep) -> None:
         """Refuse a folder that holds points of another scenario, seed, seed scheme or build
         of the model, or that holds something other than a sweep (a run, a curve, other
-        files: the points would be written among them)."""
+        files: the points would be written among them), or whose folder of failed points
+        or of logs is a file."""
+        for name, what in ((FAILED_DIR, "failed points"), (LOGS_DIR, "workers' logs")):
+            path = self.root / name
+            if (path.exists() or path.is_symlink()) and not path.is_dir():
+                raise SweepFolderError(
+                    f"cannot write the sweep to {self.root}: {path} is a file, not the folder "
+                    f"of the {what}; remove or rename it"
+                )
         meta = self.read_meta()
         if meta is None:
             self._check_no_other_files()

@@ -21,7 +21,7 @@ from pydantic import (
     field_validator,
 )
 
-from vidnet_sim.analysis.cost import CostModel
+from vidnet_sim.analysis.cost import MAX_PRICE, CostModel
 from vidnet_sim.analysis.vary import AnalysisInputError
 from vidnet_sim.errors import Problem, ScenarioError, UnitError
 from vidnet_sim.scenario.raw import did_you_mean
@@ -39,7 +39,7 @@ __all__ = [
     "parse_bill_model",
 ]
 
-_Price = Annotated[float, Field(ge=0)]
+_Price = Annotated[float, Field(ge=0, le=MAX_PRICE)]  # (finite: sums of prices stay finite)
 _Share = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -167,7 +167,7 @@ class Recording(_Model):
     """Recorders: disks bought by the TB, servers holding ``disks_per_server`` disks each."""
 
     usable_fraction: Annotated[float, Field(gt=0, le=1)] = 0.7
-    disk_tb: Annotated[float, Field(gt=0)] = 16.0
+    disk_tb: Annotated[float, Field(ge=0.01, le=10_000)] = 16.0  # 10 GB to 10 PB
     price_per_tb: _Price = 20.0
     disks_per_server: Annotated[int, Field(ge=1)] = 12
     server_price: _Price = 5_000.0
@@ -204,7 +204,7 @@ class BillModel(_Model):
     energy_per_kwh: _Price = 0.25
     maintenance_share: _Share = 0.05  # of the installed equipment, per year
     horizon_years: Annotated[int, Field(ge=1, le=100)] | None = None
-    short_reach_km: Annotated[float, Field(gt=0)] = 10.0
+    short_reach_km: Annotated[float, Field(gt=0, le=100_000)] = 10.0
     optics: dict[str, _OpticsEntry] = Field(default_factory=lambda: dict(_DEFAULT_OPTICS))
     fibre: Fibre = Field(default_factory=Fibre)
     switches: list[SwitchModel] = Field(default_factory=_default_switches)
