@@ -1036,6 +1036,52 @@ def test_a_bitrate_curve_report_says_what_its_values_are(tmp_path: Path) -> None
     assert data.tables[0].header[0] == "× nominal bitrate"
 
 
+def test_a_curve_holds_up_to_a_value_only_when_every_smaller_value_holds(tmp_path: Path) -> None:
+    """A two-replication curve of a small network read "Every SLA holds up to 2 × the
+    nominal bitrate" while at 1 × the p99's 95 % interval reached past the target (mean
+    5.045 ms, interval to 55.6 ms, target 50 ms): the table said 1 × does not hold. "Up to"
+    now needs every value below; a value that does not hold says whether its target is
+    missed or only its interval reaches past it (more replications would tell)."""
+    from vidnet_sim.analysis.report_pages import curve_report
+
+    f = tmp_path / "tree.toml"
+    f.write_text(tree())
+    res = _curve(Vary("bitrate", "bitrate", None, 1.0), [3e10, 3e10])
+    t = res.table
+    at1 = (t["x"] == 1.0) & (t["class"] == "video") & (t["metric"] == "latency_p99_ps")
+    t.loc[at1, "ci_high"] = 6e10  # the mean (1e10) meets 5e10, its interval does not
+    data = curve_report(res, f, {"video": {"latency_p99_ps": 5e10}})
+    assert data.headline == (
+        "Every SLA holds at 2 × the nominal bitrate, not at every value tried below it"
+    )
+    assert data.recommendation[1] == (
+        "At 1 × the nominal bitrate every mean meets its target but not every 95 % interval: "
+        "video latency p99 10 ms (its interval reaches 60 ms: uncertain) against 50 ms; more "
+        "replications (--replications) would tell."
+    )
+    assert data.tables[0].rows[0][1:] == [
+        "**no**",
+        "video latency p99 10 ms (its interval reaches 60 ms: uncertain)",
+    ]
+    t.loc[at1, "mean"] = 5.5e10  # now missed
+    data = curve_report(res, f, {"video": {"latency_p99_ps": 5e10}})
+    assert data.recommendation[1] == (
+        "At 1 × the nominal bitrate a target is missed: video latency p99 55 ms against 50 ms."
+    )
+    t.loc[at1, ["mean", "ci_high"]] = [1e10, 2e10]  # every value holds: "up to"
+    data = curve_report(res, f, {"video": {"latency_p99_ps": 5e10}})
+    assert data.headline == "Every SLA holds up to 2 × the nominal bitrate (of the values tried)"
+    assert len(data.recommendation) == 1
+    at2 = (t["x"] == 2.0) & (t["class"] == "video") & (t["metric"] == "latency_p99_ps")
+    t.loc[at2, "ci_high"] = 7e10  # the next value only uncertain: not said to reach 20 ms
+    data = curve_report(res, f, {"video": {"latency_p99_ps": 5e10}})
+    assert data.headline == "Every SLA holds up to 1 × the nominal bitrate (of the values tried)"
+    assert data.changes[0].startswith(
+        "At 2 × the nominal bitrate, class video latency p99 is 20 ms but its 95 % interval "
+        "reaches 70 ms (target 50 ms): the answer lies between 1 and 2 ×"
+    )
+
+
 def test_cost_axes_have_thousands_separators(monkeypatch: pytest.MonkeyPatch) -> None:
     """The cost chart's bars read 122,659 but its axis 120000: the axis now reads 120,000,
     as does the what-ifs' chart."""
