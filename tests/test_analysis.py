@@ -32,8 +32,9 @@ from vidnet_sim.cli.analysis import curve as curve_cmd
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.fingerprint import MODEL_PACKAGES, engine_fingerprint
 from vidnet_sim.network.plan import build_plan, service_time_ps
-from vidnet_sim.runner import run
-from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.runner import run, with_overrides
+from vidnet_sim.scenario import load_scenario, parse_scenario_dict
+from vidnet_sim.scenario.model import Scenario
 
 MS = 10**9
 
@@ -446,6 +447,30 @@ def test_curve_and_capacity_warn_of_an_alarm_their_duration_leaves_out(
     assert whole.warnings == [] and whole.run_length.startswith("each run simulates 300ms, ")
     res = run_curve(f, "cameras", 2, 2, 1, replications=1, duration_ps=300 * MS)
     assert res.warnings == []
+
+
+def test_estimates_read_the_scenario_the_shortened_runs_simulate(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    """With a --duration that ends the runs before the scenario's alarm, the curve's and the
+    capacity search's fast estimates still counted the alarm (its bitrate tripled in the
+    network-calculus bound) while no run saw it. They now estimate what the runs simulate:
+    the oracle is estimate() of the scenario shortened as the runs are."""
+    alarm = '[[events]]\nkind = "alarm"\ntargets = ["north"]\nat = "250ms"\nduration = "20ms"\n'
+    f = write_text(tmp_path / "cams.toml", CAMS + alarm)
+    sc = load_scenario(f)
+    short = with_overrides(sc, duration_ps=200 * MS)
+
+    def bound(s: Scenario) -> float:
+        return estimate(s, build_plan(s, tmp_path)).group_bound_ps("video")
+
+    assert bound(short) < bound(sc)  # the alarm is in the whole scenario's bound only
+    res = run_curve(f, "cameras", 2, 2, 1, replications=1, duration_ps=200 * MS)
+    nc = res.estimates[res.estimates["method"] == "network-calculus-bound"]
+    assert float(nc["value"].iloc[0]) == bound(short)
+    whole = run_curve(f, "cameras", 2, 2, 1, replications=1)
+    nc = whole.estimates[whole.estimates["method"] == "network-calculus-bound"]
+    assert float(nc["value"].iloc[0]) == bound(sc)
 
 
 def test_runs_stored_by_another_engine_are_not_reused(

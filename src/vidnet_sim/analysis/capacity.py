@@ -50,7 +50,7 @@ from vidnet_sim.execute import Executor, ProgressFn
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.sla import SlaTargets
 from vidnet_sim.runner import sla_targets
-from vidnet_sim.scenario import load_scenario, parse_scenario_dict
+from vidnet_sim.scenario import load_scenario
 
 __all__ = [
     "CapacityResult",
@@ -652,7 +652,7 @@ def estimated_capacities(
     def est(x: float) -> Estimates | None:
         if x not in memo:
             try:
-                sc = parse_scenario_dict(cache.scenario_data(x, 0), base_dir=cache.base_dir)
+                sc = cache.estimate_scenario(x)
                 memo[x] = estimate(sc, build_plan(sc, cache.base_dir))
             except ScenarioError:
                 memo[x] = None

@@ -113,7 +113,7 @@ def curve_estimates(cache: RunCache, values: list[float]) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for x in values:
         try:
-            sc = parse_scenario_dict(cache.scenario_data(x, 0), base_dir=cache.base_dir)
+            sc = cache.estimate_scenario(x)
             plan = build_plan(sc, cache.base_dir)
             est = estimate(sc, plan)
         except ScenarioError:

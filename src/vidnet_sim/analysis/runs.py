@@ -34,6 +34,7 @@ from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.runner import run as run_scenario
 from vidnet_sim.runner import with_overrides
 from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.scenario.model import Scenario
 from vidnet_sim.scenario.units import format_time
 from vidnet_sim.variation.paths import set_value
 from vidnet_sim.variation.seeds import point_seed
@@ -68,6 +69,16 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float,
 
     h = float(st.t.ppf(0.5 + confidence / 2, len(v) - 1)) * sd / math.sqrt(len(v))
     return m, m - h, m + h
+
+
+def job_scenario(
+    data: dict[str, Any], base_dir: Path | None, duration_ps: int | None, source: str = ""
+) -> Scenario:
+    """The scenario a job's run simulates: ``data`` parsed, its duration the job's
+    ``--duration`` (``duration_ps``; ``None``: the scenario's own, see
+    :func:`~vidnet_sim.runner.with_overrides`). Raises :class:`ScenarioError`."""
+    sc = parse_scenario_dict(data, source=source, base_dir=base_dir)
+    return sc if duration_ps is None else with_overrides(sc, duration_ps=duration_ps)
 
 
 def duration_warnings(
@@ -127,9 +138,7 @@ def simulate_run(_: None, item: tuple[RunSettings, dict[str, Any], str, str]) ->
     tables also written to ``settings.store`` when set. What the executors run."""
     settings, data, source, key = item
     try:
-        sc = parse_scenario_dict(data, source=source, base_dir=settings.base_dir)
-        if settings.duration_ps is not None:
-            sc = with_overrides(sc, duration_ps=settings.duration_ps)
+        sc = job_scenario(data, settings.base_dir, settings.duration_ps, source)
         res = run_scenario(sc, write=False)
     except ScenarioError as exc:
         return None, None, None, None, exc.render()
@@ -208,6 +217,12 @@ class RunCache:
             executor=executor,
             progress=ProgressTracker(on_progress),
         )
+
+    def estimate_scenario(self, x: float) -> Scenario:
+        """The scenario the fast estimates read at ``x``: the runs' own (the variable set,
+        the job's duration: an alarm the shortened runs never see is not estimated either).
+        Raises :class:`ScenarioError`."""
+        return job_scenario(self.scenario_data(x, 0), self.base_dir, self.duration_ps)
 
     def warnings(self) -> list[str]:
         """What the job's duration override leaves out of its runs
