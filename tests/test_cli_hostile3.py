@@ -526,3 +526,33 @@ def test_compare_with_a_sweep_of_no_finished_point_says_so(
         "`vidnet-sim sweep FILE --status` lists them)\n"
     )
     assert not (tmp_path / "c.csv").exists()
+
+
+# --------------------------------------------------------------------------- size
+@pytest.mark.parametrize(
+    ("duration", "extra", "given"),
+    [
+        ("200ms", ["--duration", "40ms"], "--duration: got 40ms"),
+        ("30ms", [], "year 1's simulation.duration: got 30ms"),
+    ],
+)
+def test_size_runs_too_short_for_the_stationarity_check_are_refused_up_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, duration: str, extra: list[str], given: str
+) -> None:
+    """``size`` cuts every run into 50 report intervals for its stationarity check; runs
+    under 50 ms made intervals under the 1 ms a scenario accepts, and every run of every
+    design failed ("simulation.report_interval: got '800000000ps'"), reported as a partial
+    sizing. Now one line before any run, exit 3; with ``--max-extend 1`` (no check) such
+    runs are allowed."""
+    f = tmp_path / "s.toml"
+    f.write_text(SCENARIO.replace('duration = "200ms"', f'duration = "{duration}"'))
+    no_run(monkeypatch)
+    args = ["size", f, *extra, "--workers", "1", "--out", tmp_path / "out"]
+    code, output = invoke(args)
+    assert code == 3, output
+    assert output == (
+        f"invalid input: {given}; the stationarity check cuts every run into 50 report "
+        "intervals of at least 1ms, so runs must last at least 50ms (or give --max-extend 1: "
+        "no check)\n"
+    )
+    assert not (tmp_path / "out").exists()

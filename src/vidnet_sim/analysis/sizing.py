@@ -97,6 +97,7 @@ from vidnet_sim.analysis.search import Judgement, YearOutcome, YearSpace, search
 from vidnet_sim.analysis.search import Trial as SearchTrial
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw
 from vidnet_sim.analysis.verdict import (
+    _INTERVALS,
     _class_paths,
     _Context,
     _evaluate,
@@ -113,9 +114,10 @@ from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.storage import mean_storage
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import load_scenario, parse_scenario_dict
+from vidnet_sim.scenario.bounds import MIN_REPORT_INTERVAL_PS
 from vidnet_sim.scenario.growth import plan_years, remap_problem, year_data
 from vidnet_sim.scenario.model import Scenario, Sizing
-from vidnet_sim.scenario.units import parse_time
+from vidnet_sim.scenario.units import format_time, parse_time
 
 __all__ = [
     "MAX_PLANS",
@@ -1041,6 +1043,25 @@ def _inputs_checked(ctx: _Context, data: dict[str, Any], years: list[int]) -> No
         ctx.executor.start()
 
 
+def _check_run_length(ctx: _Context, prepared: list[_Year]) -> None:
+    """With the stationarity check (``max_extend`` > 1) every run is cut into
+    ``_INTERVALS`` equal report intervals, each at least the least a scenario accepts: a
+    shorter run is refused before any simulation (it failed every run, year by year)."""
+    if ctx.max_extend <= 1:
+        return
+    least = _INTERVALS * MIN_REPORT_INTERVAL_PS
+    for yr in prepared:
+        run_ps = ctx.duration_ps or yr.duration_ps
+        if run_ps < least:
+            given = "--duration" if ctx.duration_ps else f"year {yr.year}'s simulation.duration"
+            raise AnalysisInputError(
+                f"{given}: got {format_time(run_ps)}; the stationarity check cuts every run "
+                f"into {_INTERVALS} report intervals of at least "
+                f"{format_time(MIN_REPORT_INTERVAL_PS)}, so runs must last at least "
+                f"{format_time(least)} (or give --max-extend 1: no check)"
+            )
+
+
 def _prepare_year(
     file: str | Path, data: dict[str, Any], base_dir: Path, year: int, duration_ps: int | None
 ) -> _Year:
@@ -1296,6 +1317,7 @@ def size_network(
     designs: list[YearDesign] = []  # the years chosen so far (the whole bill's plan)
     # every year validated and prepared before any worker starts: a refusal simulates nothing
     prepared = [_prepare_year(file, data, base_dir, year, duration_ps) for year in years]
+    _check_run_length(ctx, prepared)
     _inputs_checked(ctx, data, years)
     if ctx.survive == "single-link":  # the failure cases' plans, built on the executor
         for yr in prepared:
