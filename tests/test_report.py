@@ -631,7 +631,8 @@ def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> No
 
 def test_size_warns_of_an_alarm_its_duration_leaves_out(tmp_path: Path) -> None:
     """size --duration shorter than the timeline judges every design without the alarm: the
-    report says so in its risk box and report.md, as run and curve warn."""
+    report says so in its risk box and report.md, and the console (it printed none of its
+    warnings), as run and curve warn."""
     f = tmp_path / "alarm.toml"
     alarm = '[[events]]\nkind = "alarm"\ntargets = ["north"]\nat = "150ms"\nduration = "20ms"'
     f.write_text(tree(extra=alarm))
@@ -648,6 +649,7 @@ def test_size_warns_of_an_alarm_its_duration_leaves_out(tmp_path: Path) -> None:
     assert f"Warning: {said}." in json.loads((out / "report.json").read_text())["risk"]
     assert f"> **Warning**: {said}" in (out / "report.md").read_text()
     assert said in json.loads((out / "size.json").read_text())["warnings"]
+    assert f"warning: {said}\n" in r.stderr  # on the console too, as curve and capacity say it
 
 
 def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:

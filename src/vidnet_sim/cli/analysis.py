@@ -598,6 +598,8 @@ def size(
             markup=False,  # "[uncertain]" and the path are text, not rich markup
         )
         console.print(res.claim, markup=False)
+    for w in res.warnings:  # what may change the verdict, as the report's risk box says
+        note(f"warning: {w}")
     if stopped is not None:
         click.echo(
             f"PARTIAL: {stopped} (years sized: "
