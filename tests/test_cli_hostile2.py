@@ -241,15 +241,15 @@ def test_capacity_searches_no_further_than_the_scenario_goes(tmp_path: Path) -> 
 
 def test_the_largest_value_a_run_is_not_refused_at() -> None:
     """:func:`largest_accepted` against the engine's own check (``compile_scenario``): a
-    bound of the compiled network, not of a field (10^10 packets in a run of 960 hours: 9
-    cameras pass, 10 do not), found by bisection."""
+    bound of the compiled network, not of a field (10^10 packets in a run of 960 hours: 10
+    cameras pass, 11 do not), found by bisection."""
     data = tomllib.loads(SCENARIO.replace('"200ms"', '"960h"'))
     vary = make_vary(data, "cameras")
     top, why = largest_accepted(vary, data, None, 2, 2048)
-    assert top == 9 and why is not None and "packets would be simulated in 960h" in why
-    compile_scenario(parse_scenario_dict(vary.apply(data, 9)))
+    assert top == 10 and why is not None and "packets would be simulated in 960h" in why
+    compile_scenario(parse_scenario_dict(vary.apply(data, 10)))
     with pytest.raises(ScenarioError, match="packets would be simulated"):
-        compile_scenario(parse_scenario_dict(vary.apply(data, 10)))
+        compile_scenario(parse_scenario_dict(vary.apply(data, 11)))
     assert largest_accepted(vary, data, None, 2, 8) == (8, None)
 
 

@@ -146,7 +146,7 @@ def test_sizes_follow_rates_bursts_and_feeders() -> None:
     size = _sizes(plan, fused, 10_000)
     traffic = stores._link_traffic(plan, 100 * MS, 10**12)
     per_window, burst, owners = traffic
-    i_frame = 15_000 * 10 / 1400 + 1  # (packets of the mean I-frame)
+    i_frame = -(-15_000 * 10 // 1400)  # (packets of the I-frame: exact sizes, 108)
     assert burst.max() == pytest.approx(i_frame)
     np.testing.assert_array_equal(size.inbox[:n], np.maximum(np.ceil(2 * per_window + burst), 16))
     np.testing.assert_array_equal(size.runs[:n], np.maximum(2 * owners, 4))

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from vidnet_sim.analysis.frame_windows import chain_window_variance, window_frames, wire_frame
+from vidnet_sim.analysis.onoff_windows import on_time_variance, packets_per_on_period
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.timeline.driver import scenario_actions
 from vidnet_sim.traffic.behaviour import MotionFrames, motion_frames, motion_share, night_levels
@@ -279,14 +280,15 @@ def _rate_parts(
             mean[s], var[s], shared[s] = _camera_moments(
                 t, s, sc[s], level[s], float(in_motion[s]), timescale_ps, frames
             )
-        elif kind == KIND_CBR:
-            mean[s] = 8.0 * (float(t.size_a[s]) + hb) * PS_PER_S / float(t.interval_ps[s])
-        elif kind == KIND_ONOFF:  # CBR while on: peak x P(on); variance of a two-state rate
-            peak = 8.0 * (float(t.size_a[s]) + hb) * PS_PER_S / float(t.interval_ps[s])
-            m0, m1 = float(t.mod_mean0_ps[s]), float(t.mod_mean1_ps[s])
-            p_on = m1 / (m0 + m1) if m0 + m1 > 0 else 1.0
-            mean[s] = peak * p_on
-            var[s] = peak * peak * p_on * (1.0 - p_on)  # periods much longer than tau
+        elif kind == KIND_CBR:  # a window holds ⌊τ/iv⌋ or ⌈τ/iv⌉ packets, by its phase
+            wire_bits = 8.0 * (float(t.size_a[s]) + hb)
+            iv = float(t.interval_ps[s])
+            tau_ps = timescale_ps or 40 * 10**9
+            mean[s] = wire_bits * PS_PER_S / iv
+            var[s] = window_frames(tau_ps / iv, 1)[2] * (wire_bits * PS_PER_S / tau_ps) ** 2
+        elif kind == KIND_ONOFF:  # rows of one on/off process (a Wi-Fi user's) together
+            mean[s], on_var = _onoff_moments(t, s, timescale_ps or 40 * 10**9)
+            shared[s] = math.sqrt(on_var)
         elif kind == KIND_BURST:  # Poisson bursts of n packets: compound Poisson
             lam = PS_PER_S / float(t.mean_gap_ps[s]) * sc[s]
             burst_bytes = float(t.burst_packets[s]) * (float(t.size_a[s]) + hb)
@@ -309,6 +311,26 @@ def _rate_parts(
             bins = np.bincount((times - times[0]) // tau_ps, weights=wire_bytes)
             var[s] = float(np.var(bins * 8.0 * PS_PER_S / tau_ps)) if len(bins) > 1 else 0.0
     return _RateParts(mean, var, shared)
+
+
+def _onoff_moments(t: SourceTable, s: int, tau_ps: int) -> tuple[float, float]:
+    """An ``onoff`` source's mean wire rate and the variance of its rate over ``τ``: a packet
+    at the start of each on period and every ``interval`` while it lasts, so ``E⌈L/iv⌉``
+    packets per on/off cycle (renewal reward); the variance that of the time on in a window
+    of the stationary process (Pareto periods, exact:
+    :func:`~vidnet_sim.analysis.onoff_windows.on_time_variance`) at the peak rate (the
+    packet grid's own granularity left out: see ``docs/analysis.md``)."""
+    wire = float(t.size_a[s]) + float(t.header_bytes[s])
+    iv = float(t.interval_ps[s])
+    m0, m1 = float(t.mod_mean0_ps[s]), float(t.mod_mean1_ps[s])
+    a0, a1 = float(t.mod_shape0[s]), float(t.mod_shape1[s])
+    if m0 + m1 <= 0:
+        return 0.0, 0.0
+    per_period = packets_per_on_period(m1, a1, iv)
+    mean = 8.0 * wire * per_period * PS_PER_S / (m0 + m1)
+    peak = 8.0 * wire * PS_PER_S / iv
+    tau = float(tau_ps)
+    return mean, peak * peak * on_time_variance(m0, m1, a0, a1, tau) / (tau * tau)
 
 
 def _night_level(t: SourceTable, duration_ps: int | None) -> np.ndarray:
@@ -596,9 +618,13 @@ def _model_curves(
                     "motion changes the GOP at any frame (a new GOP, an I-frame), so every "
                     "frame is bounded as an I-frame",
                 )
-        elif kind in (KIND_CBR, KIND_ONOFF):  # on/off: never more than its CBR peak
+        elif kind == KIND_CBR:
             w = float(t.size_a[s]) + float(t.header_bytes[s])
             curve = (w, 8.0 * w * PS_PER_S / float(t.interval_ps[s]), w, w)
+        elif kind == KIND_ONOFF:
+            curve = _onoff_curve(t, s)
+            if math.isinf(curve[0]):
+                notes.add(s, "sources", "on/off periods without a shortest one have no burst bound")
         elif kind == KIND_TRACE:
             curve = _trace_file_curve(t, s)
         else:
@@ -703,6 +729,35 @@ def _camera_curve(
     elif len(gops.sizes) > 1:  # each alarm change starts one GOP more: one frame each
         big *= changes + 1
     return big + 1.0, rate * (1 + 1e-9), largest, 1 + hb
+
+
+def _onoff_curve(t: SourceTable, s: int) -> _Curve:
+    """An ``onoff`` source's model curve. Each on period restarts the packet grid (a packet
+    at its start, then one every ``iv``), so packets come closer than ``iv`` when an off
+    period is shorter than ``iv``: its CBR peak alone is no bound. In a closed window of
+    ``τ`` met by ``M`` on periods, the ``M − 1`` off periods inside it (each at least the
+    shortest, ``x_off``) leave at most ``τ − (M − 1) x_off`` of time on, each period sends
+    at most its time in the window over ``iv`` plus one, and ``M − 1 ≤ (τ + x_on)/(x_off +
+    x_on)``: at most ``τ/iv + 1 + (1 − x_off/iv)⁺ (τ + x_on)/(x_off + x_on)`` packets (the
+    CBR peak when ``x_off ≥ iv``). ``x``: the Pareto minimum ``μ (a − 1)/a`` less a
+    picosecond (sojourns are rounded to whole picoseconds); periods of exponential law have
+    no minimum and no bound (``inf``)."""
+    w = float(t.size_a[s]) + float(t.header_bytes[s])
+    iv = float(t.interval_ps[s])
+    peak = 8.0 * w * PS_PER_S / iv
+    shapes = (float(t.mod_shape0[s]), float(t.mod_shape1[s]))
+    if min(shapes) <= 1.0:
+        return math.inf, peak, w, w
+    means = (float(t.mod_mean0_ps[s]), float(t.mod_mean1_ps[s]))
+    x_off, x_on = (max(m * (a - 1.0) / a - 1.0, 0.0) for m, a in zip(means, shapes, strict=True))
+    extra = max(1.0 - x_off / iv, 0.0)  # packets each further period may add
+    if extra == 0.0:
+        return w, peak, w, w
+    if x_off + x_on <= 0.0:
+        return math.inf, peak, w, w
+    cycle = x_off + x_on
+    burst = w * (1.0 + extra * x_on / cycle)
+    return burst, (peak + 8.0 * w * extra * PS_PER_S / cycle) * (1 + 1e-9), w, w
 
 
 def _trace_file_curve(t: SourceTable, s: int) -> _Curve:

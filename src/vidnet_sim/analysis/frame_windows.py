@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from vidnet_sim.traffic.packets import MOST_PACKETS, frame_packet_moments
+
 __all__ = [
     "MOST_CHAIN_STEPS",
     "MOST_PACKETS",
@@ -26,39 +28,25 @@ __all__ = [
 ]
 
 
-#: Most packets a frame's law is summed over; a wider law gets the approximation below.
-MOST_PACKETS = 200_000
-
-
 @functools.lru_cache(maxsize=4096)
 def wire_frame(mean: float, sigma: float, mp: int, hb: int) -> tuple[float, float]:
     """Mean and variance of a frame's wire bytes ``W = X + hb ⌈X/mp⌉``: ``X`` the
     generator's size ``max(1, round(Y))``, ``Y = mean · exp(σZ − σ²/2)`` lognormal, cut into
     ``⌈X/mp⌉`` packets of one header each (``traffic/generate.py``).
 
-    ``σ = 0``: exact. Otherwise ``E N = Σ_{k≥0} P(X > k mp)``, ``E N² = Σ (2k+1) P(X > k
-    mp)`` and ``E[XN] = Σ E[X; X > k mp]``, with ``P(X > y) = P(Y ≥ y + ½)`` and the
-    lognormal's partial mean ``E[Y; Y ≥ y] = mean Φ̄((ln(y/mean) − σ²/2)/σ)``, summed to
-    ``P < 10⁻¹⁶`` (``X``'s own moments taken as ``Y``'s: the rounding moves them by less than
-    a byte). Beyond :data:`MOST_PACKETS` terms: ``E N ≈ E X/mp + ½``."""
+    ``σ = 0``: exact. Otherwise from the packet count's moments ``E N``, ``E N²`` and
+    ``E[XN]`` (:func:`~vidnet_sim.traffic.packets.frame_packet_moments`, exact) and ``X``'s
+    own, ``E X = mean``, ``E X² = mean² e^(σ²)``. Beyond :data:`MOST_PACKETS` terms:
+    ``E N ≈ E X/mp + ½``."""
     if sigma <= 0:
         x = max(1, math.floor(mean + 0.5))
         return float(x + hb * -(-x // mp)), 0.0
-    from scipy.special import ndtr
-
     ex, ex2 = mean, mean * mean * math.exp(sigma * sigma)
-    top = mean * math.exp(8.3 * sigma - 0.5 * sigma * sigma)  # P(Y > top) < 1e-16
-    terms = int(top // mp) + 2
-    if terms > MOST_PACKETS:
+    moments = frame_packet_moments(mean, sigma, mp)
+    if moments is None:
         en = ex / mp + 0.5
         return ex + hb * en, (1.0 + hb / mp) ** 2 * (ex2 - ex * ex)
-    k = np.arange(terms, dtype=np.float64)
-    y = np.maximum(k * mp + 0.5, 1e-300)
-    z = np.log(y / mean) / sigma
-    above = np.where(k == 0, 1.0, ndtr(-(z + 0.5 * sigma)))  # P(X > k mp)
-    part = np.where(k == 0, mean, mean * ndtr(-(z - 0.5 * sigma)))  # E[X; X > k mp]
-    en, en2 = float(above.sum()), float(((2.0 * k + 1.0) * above).sum())
-    exn = float(part.sum())
+    en, en2, exn = moments
     ew = ex + hb * en
     return ew, max(ex2 + 2.0 * hb * exn + hb * hb * en2 - ew * ew, 0.0)
 

@@ -2,9 +2,9 @@
 
 Each source's packets are counted the way ``traffic/generate.py`` sends them: a camera's
 frames (I- and P-frames apart) and a cbr source's packets whose times fall while it is on,
-a frame's packets at its mean size, an ``onoff`` source's on periods (a Pareto sojourn's mean
-cut at the run's length: with a shape near 1 most sojourns are far shorter than the mean), a
-Poisson source's mean rate, a trace's rows. A run of more than
+a frame's mean packets exact for its lognormal size, an ``onoff`` source's on periods (a
+Pareto sojourn's mean cut at the run's length: with a shape near 1 most sojourns are far
+shorter than the mean), a Poisson source's mean rate, a trace's rows. A run of more than
 :data:`~vidnet_sim.scenario.bounds.MAX_PACKETS` is refused with the figure, the limit and the
 groups sending the most, before any engine is built; so is a run whose busiest window would
 hold more than :data:`~vidnet_sim.scenario.bounds.MAX_WINDOW_PACKETS` (a window's packets are
@@ -23,9 +23,11 @@ from vidnet_sim.network.layouts import parent_positions
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.scenario.bounds import MAX_PACKETS, MAX_WINDOW_PACKETS, MIN_WINDOW_PS
 from vidnet_sim.scenario.units import format_time
-from vidnet_sim.traffic.behaviour import motion_mean_scales, night_levels
+from vidnet_sim.traffic.behaviour import motion_frames, motion_share, night_levels
 from vidnet_sim.traffic.modulation import SOJOURN_CAP_PS
+from vidnet_sim.traffic.packets import mean_frame_packets
 from vidnet_sim.traffic.rows import (
+    BEH_DAY_NIGHT,
     KIND_BURST,
     KIND_CAMERA,
     KIND_CBR,
@@ -91,31 +93,72 @@ def _ticks(
 def _camera_packets(
     s: SourceTable, start_ps: npt.NDArray[np.int64], stop_ps: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.float64]:
-    """The packets each camera sends in ``[start, stop)``: frame ``k`` at
+    """The mean packets each camera sends in ``[start, stop)``: frame ``k`` at
     ``anchor + k / fps`` (:func:`_ticks`), an I-frame when ``(k + gop_offset) % gop == 0``
-    (counted exactly: a run shorter than a GOP may hold only an I-frame), cut into
-    ``ceil(size / max_payload)`` packets (at most ``size / max_payload + 1``). The sizes are
-    their means (P-frame ``p_mean``, I-frame ``ip_ratio`` times it), or the GOP's mean frame
-    if more (motion and alarms may change the GOP: every frame an I-frame of the mean
-    size), times the mean multiplier of motion and of day/night over ``[start, stop)``
-    (``traffic/behaviour.py``)."""
+    (counted exactly: a run shorter than a GOP may hold only an I-frame), each frame cut
+    into ``⌈size / max_payload⌉`` packets, their mean exact for its lognormal size
+    (:func:`~vidnet_sim.traffic.packets.mean_frame_packets`; ``size / max_payload + ½``
+    averaged over a frame was up to 0.7 packets a frame high for frames of one packet).
+    Behaviour (``traffic/behaviour.py``) mixes the frames' laws: idle and in motion (its
+    share of time, its ``bitrate_scale``, and with a motion ``gop`` each state's GOP,
+    P-frame mean and share of I-frames), by day and at night (the night's share of
+    ``[start, stop)``, ``night_scale``), the I-frames at least those counted from the GOP
+    offset (a run shorter than a stay). Where a GOP may change (motion, alarms) the count
+    is at least that of I-frames once a GOP."""
+    n = len(s)
     anchor = np.asarray(s.anchor_ps, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         frame_ps = np.asarray(s.fps_den, np.float64) * PS_PER_S / np.asarray(s.fps_num)
     first = _ticks(anchor, frame_ps, start_ps.astype(np.float64))
     end = np.maximum(_ticks(anchor, frame_ps, stop_ps.astype(np.float64)), first)
+    frames = end - first
     gop = np.maximum(np.asarray(s.gop, np.float64), 1.0)
     offset = np.asarray(s.gop_offset, np.float64) - 1.0
     i_frames = np.floor((end + offset) / gop) - np.floor((first + offset) / gop)
-    p_frames = end - first - i_frames
-    p_mean = np.asarray(s.p_mean_bytes, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        counted = np.where(frames > 0, i_frames / frames, 0.0)  # the I-frames' share
+    moving = motion_frames(s)
+    in_motion = motion_share(s)
+    state_scale = np.stack([np.ones(n), np.asarray(s.motion_scale, np.float64)], axis=1)
+    night = night_levels(s, start_ps, stop_ps).night_share
+    night_scale = np.where(
+        (np.asarray(s.beh_flags) & BEH_DAY_NIGHT) != 0, np.asarray(s.dn_night_scale), 1.0
+    )
     ratio = np.asarray(s.ip_ratio, np.float64)
-    by_kind = i_frames * p_mean * ratio + p_frames * p_mean
-    average = (end - first) * p_mean * (gop - 1.0 + ratio) / gop  # (a GOP changed by motion)
-    payload = np.maximum(np.asarray(s.max_payload, np.float64), 1.0)
-    night = night_levels(s, start_ps, stop_ps).mean
-    frame_bytes = np.maximum(by_kind, average) * motion_mean_scales(s) * night
-    return np.asarray(frame_bytes / payload + (end - first), np.float64)
+    sigmas = (np.asarray(s.i_sigma, np.float64), np.asarray(s.p_sigma, np.float64))
+    mp = np.maximum(np.asarray(s.max_payload, np.int64), 1)
+    per_frame = np.zeros(n)  # by the I-frames counted
+    per_gop = np.zeros(n)  # at one I-frame a GOP
+    restarts = moving.gop[:, 1] != moving.gop[:, 0]  # a motion gop: GOPs restart at changes
+    for k, w_state in ((0, 1.0 - in_motion), (1, in_motion)):
+        # (a run shorter than a stay: at least the I-frames counted from the GOP offset)
+        share = np.where(restarts, np.maximum(moving.i_share[:, k], counted), counted)
+        for level, w_level in ((1.0, 1.0 - night), (night_scale, night)):
+            p_mean = moving.p_mean[:, k] * state_scale[:, k] * level
+            i_packets = _mean_packets(p_mean * ratio, sigmas[0], mp)
+            p_packets = _mean_packets(p_mean, sigmas[1], mp)
+            w = w_state * w_level
+            per_frame += w * (share * i_packets + (1.0 - share) * p_packets)
+            per_gop += w * (i_packets + (moving.gop[:, k] - 1.0) * p_packets) / moving.gop[:, k]
+    return np.asarray(frames * np.maximum(per_frame, per_gop), np.float64)
+
+
+def _mean_packets(
+    mean: npt.NDArray[np.float64], sigma: npt.NDArray[np.float64], mp: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """:func:`~vidnet_sim.traffic.packets.mean_frame_packets` of each ``(mean, sigma,
+    mp)``, once per distinct triple (a group's cameras share them)."""
+    if len(mean) == 0:
+        return np.zeros(0)
+    order = np.lexsort((mp, sigma, mean))  # (np.unique by rows sorts 10x slower)
+    m, sg, p = mean[order], sigma[order], mp[order]
+    new = np.ones(len(order), np.bool_)
+    new[1:] = (np.diff(m) != 0) | (np.diff(sg) != 0) | (np.diff(p) != 0)
+    firsts = np.flatnonzero(new)
+    values = [mean_frame_packets(float(m[i]), float(sg[i]), int(p[i])) for i in firsts]
+    out = np.empty(len(order))
+    out[order] = np.repeat(values, np.diff(np.append(firsts, len(order))))
+    return out
 
 
 def _sojourn_mean(
@@ -215,14 +258,18 @@ def packet_rates(plan: NetworkPlan, duration_ps: int) -> npt.NDArray[np.float64]
 
 def burst_packets(plan: NetworkPlan) -> npt.NDArray[np.float64]:
     """The packets of each source's largest burst on average, all released at once or
-    back to back: a camera's I-frame (``ip_ratio`` mean P-frames cut into ``max_payload``
-    packets), a burst source's ``burst_packets``, one packet for the others."""
+    back to back: a camera's I-frame (``ip_ratio`` mean P-frames, its mean packets exact:
+    :func:`~vidnet_sim.traffic.packets.mean_frame_packets`), a burst source's
+    ``burst_packets``, one packet for the others."""
     s = plan.sources
     kind = np.asarray(s.kind)
     i_frame = np.asarray(s.p_mean_bytes, np.float64) * np.asarray(s.ip_ratio, np.float64)
-    per_i = i_frame / np.maximum(np.asarray(s.max_payload, np.float64), 1.0) + 1.0
+    mp = np.maximum(np.asarray(s.max_payload, np.int64), 1)
+    camera = kind == KIND_CAMERA
+    per_i = np.ones(len(s))
+    per_i[camera] = _mean_packets(i_frame[camera], np.asarray(s.i_sigma)[camera], mp[camera])
     burst = np.where(kind == KIND_BURST, np.asarray(s.burst_packets, np.float64), 1.0)
-    return np.asarray(np.where(kind == KIND_CAMERA, per_i, np.maximum(burst, 1.0)), np.float64)
+    return np.asarray(np.where(camera, per_i, np.maximum(burst, 1.0)), np.float64)
 
 
 def position_rates(
