@@ -84,7 +84,8 @@ def instances(draw: st.DrawFn) -> tuple[list[YearSpace], Callable[[int, Levels],
 
             def whole_cost(levels: Levels, space: YearSpace = space, bonus: float = bonus) -> float:
                 c = sum(space.price(i, lv, None) for i, lv in enumerate(levels))
-                return c - bonus if levels[0] == levels[1] else c
+                # a cost is never below 0 (a bill's is not), as the plans' search assumes
+                return max(c - bonus, 0.0) if levels[0] == levels[1] else c
 
             space = dataclasses.replace(space, cost=whole_cost)
         spaces.append(space)
@@ -700,6 +701,27 @@ def test_search_plan_equals_brute_force_over_every_plan(
     assert res.levels is not None and math.isclose(res.cost, min(below))
     assert math.isclose(total(spaces, res.levels), res.cost)
     assert all(ok(k, d) for k, d in enumerate(res.levels))
+
+
+def test_search_plan_refuses_a_cost_below_zero() -> None:
+    """A prefix's cost bounds its plans' only when no year costs less than 0. With a year 2
+    whose discount made a design cost -1 (the brute force's generator drew it), the
+    year-by-year plan's cost -1 set ``upper`` to -0.5, year 1's prefixes (cost 0) were never
+    pushed, and the search answered "no plan" where one of cost -1 is feasible. A negative
+    cost is now refused; a bill's costs never are."""
+    price = lambda i, lv, p: 0.0  # noqa: E731
+    y1 = YearSpace(1, ["l0"], 2, [0], price)
+    y2 = YearSpace(2, ["l0", "l1"], 2, [0, 0], price, cost=lambda lv: -1.0 * (lv[0] == lv[1]))
+    spaces = [y1, y2]
+
+    def total(p: Plan) -> float:
+        return sum(s.cost(d) if s.cost else 0.0 for s, d in zip(spaces, p, strict=False))
+
+    def yes(levels: Levels) -> Judgement:
+        return Judgement(True)
+
+    with pytest.raises(ValueError, match=r"a plan's cost must be at least 0, got -1\.0"):
+        search_plan(spaces, [yes, yes], total, total, math.inf, 100)
 
 
 def test_year_by_year_can_corner_itself_where_a_plan_exists(tmp_path: Path) -> None:

@@ -112,7 +112,8 @@ def search_plan(
 ) -> PlanOutcome:
     """The cheapest plan of ``spaces`` strictly below ``upper`` whose every design is
     feasible for its year's judge (see the module doc). ``judges[k]`` judges year ``k``'s
-    designs (the caller may cache; a design is asked once here)."""
+    designs (the caller may cache; a design is asked once here). Every cost must be at least
+    0 (:class:`ValueError` otherwise): a prefix's cost is a bound of its plans' only then."""
     verdicts: dict[tuple[int, Levels], bool] = {}
     judged_in: dict[tuple[int, Levels], Plan] = {}
     judged = 0
@@ -121,6 +122,8 @@ def search_plan(
 
     def push(prefix: Plan) -> None:
         key = plan_cost(prefix) if len(prefix) == years else prefix_cost(prefix)
+        if key < 0:  # a prefix's cost would bound nothing: refused, not a wrong answer
+            raise ValueError(f"a plan's cost must be at least 0, got {key} for {prefix}")
         if key < upper:
             heapq.heappush(heap, (key, prefix))
 
