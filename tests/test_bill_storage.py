@@ -146,7 +146,7 @@ def test_run_prints_and_reports_storage(tmp_path: Path) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["storage"]["recorders"][0]["recorder"] == "nvr"
     r = CliRunner().invoke(main, ["run", str(f), "--out", str(out), "--json"])
-    doc = json.loads(r.output)
+    doc = json.loads(r.stdout)
     assert doc["storage"]["recorders"][0]["tb_per_day"] == pytest.approx(
         _formula_tb(12, 4e6, 1) + _formula_tb(4, 2e6, 1), rel=0.005
     )

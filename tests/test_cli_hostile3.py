@@ -128,22 +128,22 @@ def test_a_sweep_folder_whose_failed_folder_is_a_file(
 def test_capacity_max_beyond_the_engine_limits_is_refused_up_front(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An explicit ``--max`` was checked against the scenario's fields only: at 10 cameras
+    """An explicit ``--max`` was checked against the scenario's fields only: at 11 cameras
     a run of 960 h sends more than 10^10 packets, which the engine refuses, and the search
     started its runs (hours of them) before finding that out. Refused up front (exit 3),
     the limit and the largest value accepted named."""
     (tmp_path / "s.toml").write_text(SCENARIO.replace('"200ms"', '"960h"'), encoding="utf-8")
     no_run(monkeypatch)
-    args = ["capacity", tmp_path / "s.toml", "--max", "10", "--workers", "1"]
+    args = ["capacity", tmp_path / "s.toml", "--max", "11", "--workers", "1"]
     code, output = invoke([*args, "--out", tmp_path / "cap"])
     assert code == 3, output
     line = last_line(output)
     assert line.startswith(
-        "invalid input: --max 10: a run at cameras = 10 would be refused: simulation.duration: "
-        "about 1.01e+10 packets would be simulated in 960h"
+        "invalid input: --max 11: a run at cameras = 11 would be refused: simulation.duration: "
+        "about 1.07e+10 packets would be simulated in 960h"
     ), line
     assert line.endswith(
-        "the largest value the scenario accepts is 9 (or leave out --max: the search then "
+        "the largest value the scenario accepts is 10 (or leave out --max: the search then "
         "ends there)"
     ), line
     assert not (tmp_path / "cap" / "runs").exists()

@@ -480,7 +480,7 @@ def test_size_cli_writes_the_report_and_reuses_runs(
     assert (margins["margin"] >= 0).all() and set(margins["year"]) == {1, 2, 3}
     r2 = CliRunner().invoke(size_cmd, [*args, "--json"])
     assert r2.exit_code == EXIT_OK
-    doc = json.loads(r2.output)
+    doc = json.loads(r2.stdout)  # (its warnings on stderr)
     assert doc["total_capex"] == 1300.0 and not doc["partial"]
     r3 = CliRunner().invoke(size_cmd, args)
     n_runs = len(list((out / "runs").glob("*.summary.parquet")))
@@ -636,7 +636,7 @@ def test_every_upgrade_is_explained_and_none_is_off_the_failing_path(
         ],
     )
     assert r.exit_code == EXIT_OK, r.output
-    doc = json.loads(r.output)
+    doc = json.loads(r.stdout)
     (up,) = [u for u in doc["upgrades"] if u["reason"] == "sla"]
     assert (up["link"], up["class"], up["metric"]) == ("b-c", "data", "latency_max_ps")
     assert doc["binding"]["1"]["class"] in {"data", "voice"}
@@ -788,7 +788,7 @@ def test_n_minus_1_survives_every_single_cut(
     ]
     r = CliRunner().invoke(size_cmd, [*args, str(out), "--survive", "single-link", "--json"])
     assert r.exit_code == EXIT_OK, r.output
-    doc = json.loads(r.output)
+    doc = json.loads(r.stdout)
     assert [c["case"] for c in doc["cases"]] == cases["case"].tolist()
     report = (out / "report.md").read_text()
     assert "## Failure cases (N-1)" in report and "| 1 | failure of r1-r2 | yes |" in report
