@@ -71,14 +71,14 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float,
     return m, m - h, m + h
 
 
-def job_scenario(
+def job_scenarios(
     data: dict[str, Any], base_dir: Path | None, duration_ps: int | None, source: str = ""
-) -> Scenario:
-    """The scenario a job's run simulates: ``data`` parsed, its duration the job's
+) -> tuple[Scenario, Scenario]:
+    """The scenario ``data`` and the one a job's run simulates: its duration the job's
     ``--duration`` (``duration_ps``; ``None``: the scenario's own, see
     :func:`~vidnet_sim.runner.with_overrides`). Raises :class:`ScenarioError`."""
     sc = parse_scenario_dict(data, source=source, base_dir=base_dir)
-    return sc if duration_ps is None else with_overrides(sc, duration_ps=duration_ps)
+    return sc, sc if duration_ps is None else with_overrides(sc, duration_ps=duration_ps)
 
 
 def duration_warnings(
@@ -92,8 +92,7 @@ def duration_warnings(
     if duration_ps is None:
         return []
     try:
-        sc = parse_scenario_dict(data, base_dir=base_dir)
-        short = with_overrides(sc, duration_ps=duration_ps)
+        sc, short = job_scenarios(data, base_dir, duration_ps)
     except ScenarioError:
         return []
     return [c.text for c in override_caveats(sc, short)]
@@ -138,7 +137,7 @@ def simulate_run(_: None, item: tuple[RunSettings, dict[str, Any], str, str]) ->
     tables also written to ``settings.store`` when set. What the executors run."""
     settings, data, source, key = item
     try:
-        sc = job_scenario(data, settings.base_dir, settings.duration_ps, source)
+        sc = job_scenarios(data, settings.base_dir, settings.duration_ps, source)[1]
         res = run_scenario(sc, write=False)
     except ScenarioError as exc:
         return None, None, None, None, exc.render()
@@ -156,11 +155,10 @@ def _store_run(folder: Path, key: str, out: RunOutput) -> None:
     simulating); a file a crash of the machine left empty or cut short is found unreadable
     when the run is looked up, and the run is simulated again (:meth:`RunCache._stored`)."""
     summary, links, epochs, epoch_links, _ = out
-    tables = (("epochs", epochs), ("epoch_links", epoch_links), ("summary", summary),
-              ("links", links))  # fmt: skip
-    for name, df in tables:
-        if df is not None or name in ("summary", "links"):
-            assert df is not None
+    assert summary is not None and links is not None
+    tables = {"epochs": epochs, "epoch_links": epoch_links, "summary": summary, "links": links}
+    for name, df in tables.items():  # (a run without epoch tables has none to store)
+        if df is not None:
             write_file(folder / "runs" / f"{key}.{name}.parquet", parquet_bytes(df), sync=False)
 
 
@@ -222,7 +220,7 @@ class RunCache:
         """The scenario the fast estimates read at ``x``: the runs' own (the variable set,
         the job's duration: an alarm the shortened runs never see is not estimated either).
         Raises :class:`ScenarioError`."""
-        return job_scenario(self.scenario_data(x, 0), self.base_dir, self.duration_ps)
+        return job_scenarios(self.scenario_data(x, 0), self.base_dir, self.duration_ps)[1]
 
     def warnings(self) -> list[str]:
         """What the job's duration override leaves out of its runs
@@ -233,8 +231,7 @@ class RunCache:
         """What each run simulates, for a report's method: ``each run simulates 5s (the
         scenario's 20s shortened by --duration), the first 1s of warm-up not measured``."""
         try:
-            sc = parse_scenario_dict(self.data, base_dir=self.base_dir)
-            run = with_overrides(sc, duration_ps=self.duration_ps) if self.duration_ps else sc
+            sc, run = job_scenarios(self.data, self.base_dir, self.duration_ps)
         except ScenarioError:
             return ""
         told = format_time(run.simulation.duration)
