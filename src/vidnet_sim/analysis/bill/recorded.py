@@ -13,8 +13,8 @@ what ``motion`` models).
 
 from __future__ import annotations
 
+from vidnet_sim.scenario.groups import event_groups
 from vidnet_sim.scenario.model import CameraGroup, Scenario
-from vidnet_sim.scenario.raw import target_groups
 from vidnet_sim.traffic.behaviour import group_night_mean
 
 __all__ = ["alarm_changes", "recorded_level"]
@@ -24,15 +24,11 @@ def alarm_changes(scenario: Scenario, group: str) -> list[tuple[int, float]]:
     """The bitrate scale the scenario's alarms set on camera group ``group``: ``(time,
     scale)`` changes in the order the run applies them (an alarm sets its scale at ``at``
     and 1 at its end; by time, scenario order at a tie)."""
-    names = [c.name for c in scenario.cameras]
-    names += [s.name for s in scenario.sources] + [s.name for s in scenario.services]
-    cams = [(c.name, c.attach) for c in scenario.cameras]
-    districts = {n.id: n.district for n in scenario.nodes}
     changes: list[tuple[int, float]] = []
     for ev in scenario.events:
         if ev.kind != "alarm" or ev.duration is None:
             continue
-        if any(group in target_groups(t, names, cams, districts) for t in ev.targets or ()):
+        if group in event_groups(scenario, ev):
             changes += [(int(ev.at), float(ev.bitrate_scale)), (int(ev.at + ev.duration), 1.0)]
     return sorted(changes, key=lambda c: c[0])  # stable: scenario order at a tie
 
