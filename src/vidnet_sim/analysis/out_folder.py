@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from vidnet_sim.results.files import in_the_way
-from vidnet_sim.results.store import ResultsFolderError
+from vidnet_sim.results.store import TABLE_FILES, ResultsFolderError
 from vidnet_sim.results.sweep_folder import LOGS_DIR, SWEEP_FILE
 
 __all__ = ["FILES", "KINDS", "RUN_STORE", "check_out_folder"]
@@ -51,7 +51,7 @@ FILES: dict[str, tuple[str, ...]] = {
 
 #: Each kind of results folder: what it is called and the file that tells it.
 KINDS: dict[str, tuple[str, str]] = {
-    "run": ("a run", "summary.parquet"),
+    "run": ("a run", TABLE_FILES["summary"]),
     "sweep": ("a sweep", SWEEP_FILE),
     "curve": ("a curve", "curve.parquet"),
     "capacity": ("a capacity search", "capacity.json"),
