@@ -27,6 +27,7 @@ from vidnet_sim.analysis.onoff_windows import (
 )
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.scenario.model import Scenario
+from vidnet_sim.scenario.trace import trace_period_ps
 from vidnet_sim.traffic.generate import G_T, G_WIRE
 
 
@@ -261,3 +262,48 @@ def test_the_estimates_of_many_generic_sources_are_what_they_send(
 ) -> None:
     """:func:`check_sources` for 200 random kinds of source."""
     check_sources(source, tau_ms)
+
+
+# --------------------------------------------------------------------------- traces played once
+def _trace_scenario(folder: Path, times: np.ndarray, sizes: np.ndarray, duration: str) -> Any:
+    path = folder / "once.csv"
+    lines = ["time,size", *(f"{t:.9f},{s}" for t, s in zip(times, sizes, strict=True))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    src = {"name": "t", "kind": "trace", "file": str(path), "at": "site", "destinations": ["cc"]}
+    return scenario([], duration, sources=[src], simulation={"duration": duration, "seed": 1})
+
+
+@pytest.mark.parametrize("duration", ["1s", "30s"])
+def test_a_trace_that_does_not_loop_is_estimated_over_what_the_run_plays(
+    tmp_path: Path, duration: str
+) -> None:
+    """A trace of 10 s that does not loop — 1 000 packets of 1 000 B in its first second, 9
+    in the other nine — against the packets the run emits, binned at 40 ms over the time
+    the trace plays in the run (its first second in a run of 1 s; its 10 s play, not the
+    silence after it, in a run of 30 s): the mean and the variance exact. The old estimate
+    took the whole file in either run: 0.11 of the first second's mean in the run of 1 s."""
+    times = np.concatenate([np.arange(1000) / 1000, 1 + np.arange(9)])
+    sizes = np.full(len(times), 1000)
+    sc = _trace_scenario(tmp_path, times, sizes, duration)
+    plan = build_plan(sc)
+    tau = 40 * MS
+    mean, var = source_rate_moments(plan, tau, duration_ps=sc.simulation.duration)
+    # a play lasts a loop's period (its last time and a mean gap), cut at the run's end
+    plays = min(sc.simulation.duration, trace_period_ps(plan.sources.trace_t))
+    (rows,) = emitted(sc)
+    sent = rows[rows[:, G_T] < plays, G_WIRE].sum()
+    assert mean[0] == pytest.approx(8 * sent * 10**12 / plays, rel=1e-12)
+    assert var[0] == pytest.approx(binned(rows, tau, plays).var(), rel=1e-9)
+    wire = 1000 + int(plan.sources.header_bytes[0])
+    old = 8 * wire * len(times) * 10**12 / int(plan.sources.trace_t[-1])  # the whole file
+    assert old / mean[0] == pytest.approx(0.11 if duration == "1s" else 1.0, abs=0.01)
+
+
+def test_a_trace_of_one_packet_is_one_window_s_bytes(tmp_path: Path) -> None:
+    """One packet, not looped: the estimate is its bytes over one window of ``τ`` (it sent
+    them in 1 ps: 8·10¹⁵ bit/s before)."""
+    sc = _trace_scenario(tmp_path, np.array([0.0]), np.array([1000]), "1s")
+    plan = build_plan(sc)
+    mean, var = source_rate_moments(plan, 40 * MS, duration_ps=sc.simulation.duration)
+    wire = 1000 + int(plan.sources.header_bytes[0])
+    assert mean[0] == pytest.approx(8 * wire / 0.04) and var[0] == 0.0

@@ -49,6 +49,7 @@ from vidnet_sim.analysis.onoff_windows import (
     packets_per_on_period,
 )
 from vidnet_sim.network.plan import build_plan
+from vidnet_sim.scenario.trace import trace_period_ps
 from vidnet_sim.timeline.driver import scenario_actions
 from vidnet_sim.traffic.behaviour import MotionFrames, motion_frames, motion_share, night_levels
 from vidnet_sim.traffic.generate import DAY_PS, G_T, G_WIRE, generate
@@ -302,16 +303,44 @@ def _rate_parts(
             tau = (timescale_ps or 40 * 10**9) / PS_PER_S
             mean[s] = 8.0 * lam * (m1 + hb)
             var[s] = 64.0 * lam * (m2 + 2 * m1 * hb + hb * hb) / tau
-        else:  # trace: mean over one play of the file (or its loop period)
-            a, b = int(t.trace_start[s]), int(t.trace_end[s])
-            times = t.trace_t[a:b]
-            wire_bytes = t.trace_size[a:b].astype(np.float64) + hb
-            period = int(t.trace_period_ps[s]) or max(int(times[-1] - times[0]), 1)
-            mean[s] = 8.0 * wire_bytes.sum() * PS_PER_S / period
-            tau_ps = timescale_ps or 40 * 10**9
-            bins = np.bincount((times - times[0]) // tau_ps, weights=wire_bytes)
-            var[s] = float(np.var(bins * 8.0 * PS_PER_S / tau_ps)) if len(bins) > 1 else 0.0
+        else:
+            mean[s], var[s] = _trace_moments(t, s, timescale_ps or 40 * 10**9, duration_ps)
     return _RateParts(mean, var, shared)
+
+
+def _trace_moments(
+    t: SourceTable, s: int, tau_ps: int, duration_ps: int | None
+) -> tuple[float, float]:
+    """A trace source's mean wire rate and the variance of its rate over ``τ``, over the
+    time it plays: a looping trace over one loop period (``trace_period_ps``: its last time
+    plus one mean gap, from the source's start); one that does not loop over its one play,
+    as long as that period, cut at the end of the source's time on in a run of
+    ``duration_ps`` (the packets the run sends of it: a run shorter than the trace sends its
+    beginning only), and no shorter than ``τ`` (a play within one window is one window's
+    bytes). The silence after a play is not averaged in: like a source's stop, or the
+    night's level, the estimate is of the time the trace sends. The variance is that of
+    the play's (or loop period's) whole windows of ``τ`` from its start (0 for fewer than
+    two)."""
+    hb = float(t.header_bytes[s])
+    a, b = int(t.trace_start[s]), int(t.trace_end[s])
+    times = t.trace_t[a:b]
+    wire_bytes = t.trace_size[a:b].astype(np.float64) + hb
+    period = int(t.trace_period_ps[s])
+    if not period:  # one play, as long as a loop's period, within the run
+        span = trace_period_ps(times)
+        if duration_ps is not None:
+            start, stop = t.spans_ps(duration_ps)
+            span = min(span, int(stop[s]) - int(start[s]))
+        played = times < span
+        times, wire_bytes = times[played], wire_bytes[played]
+        period = max(span, tau_ps)
+    mean = 8.0 * float(wire_bytes.sum()) * PS_PER_S / period
+    windows = period // tau_ps
+    if windows < 2:
+        return mean, 0.0
+    inside = times < windows * tau_ps
+    bins = np.bincount(times[inside] // tau_ps, weights=wire_bytes[inside], minlength=windows)
+    return mean, float(np.var(bins * 8.0 * PS_PER_S / tau_ps))
 
 
 def _onoff_moments(t: SourceTable, s: int, tau_ps: int) -> tuple[float, float]:
