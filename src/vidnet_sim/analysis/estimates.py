@@ -41,7 +41,12 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from vidnet_sim.analysis.frame_windows import chain_window_variance, window_frames, wire_frame
+from vidnet_sim.analysis.frame_windows import (
+    chain_window_variance,
+    motion_shared_variance,
+    window_frames,
+    wire_frame,
+)
 from vidnet_sim.analysis.onoff_windows import (
     burst_count_variance,
     on_time_variance,
@@ -258,6 +263,15 @@ def _camera_moments(
         total = w[0] * states[0].window_var + w[1] * states[1].window_var + shared
     else:
         total = exact + m_frames * (w[0] * states[0].noise + w[1] * states[1].noise)
+    if gops[0] != gops[1]:  # restarted GOPs: their I-frames follow the motion path too
+        given_path = motion_shared_variance(
+            m_frames,
+            gops,
+            (float(t.mod_mean0_ps[s]), float(t.mod_mean1_ps[s])),
+            PS_PER_S / fps,
+            ((states[0].i, states[0].p), (states[1].i, states[1].p)),
+        )
+        shared = shared if given_path is None else given_path
     shared = min(shared, total)
     scale = 64.0 / (tau * tau)
     return 8.0 * ew * fps, scale * (total - shared), math.sqrt(scale * shared)
