@@ -160,7 +160,8 @@ class _Steps:
     """A period's law on a grid of step ``h``: ``q[j] = P(it ends in step j)``, ``j = 0 ..
     n`` (``q[0] = 0``; a period in ``((j − 1) h, j h]`` ends at ``j h``), its mean in steps
     ``E j`` (all of it, not only up to ``n``), and ``Σ_{m ≥ 0} q[r + m k]`` for ``r = 1 ..
-    k`` (the mass of each residue class of the grid's ``k`` steps per packet interval)."""
+    min(k, n)`` (the mass of each residue class of the grid's ``k`` steps per packet
+    interval that a window of ``n`` steps meets)."""
 
     q: F64
     mean_steps: float
@@ -170,13 +171,16 @@ class _Steps:
 def _continuous_steps(mean: float, shape: float, h: float, n: int, k: int) -> _Steps:
     """:func:`sojourn_survival`'s law on the grid: ``E j = E⌈L/h⌉``
     (:func:`packets_per_on_period` at the interval ``h``); the residue classes summed over
-    ``k m₀`` steps (``m₀`` at least 64) and the rest of the tail spread evenly over them."""
+    ``m₀`` intervals (``m₀`` at least 64) and the rest of the tail spread evenly over the
+    ``k`` classes."""
     s = sojourn_survival(np.arange(n + 1, dtype=np.float64) * h, mean, shape)
     q = np.concatenate([[0.0], -np.diff(s)])
-    m0 = max(64, 400_000 // k)
-    far = sojourn_survival(np.arange(k * m0 + 1, dtype=np.float64) * h, mean, shape)
-    residues = (-np.diff(far)).reshape(m0, k).sum(axis=0) + far[-1] / k
-    return _Steps(q, packets_per_on_period(mean, shape, h), residues)
+    r = np.arange(min(k, n), dtype=np.float64)  # r - 1
+    m0 = max(64, 400_000 // len(r))
+    start = (r[None, :] + k * np.arange(m0, dtype=np.float64)[:, None]) * h
+    step = sojourn_survival(start, mean, shape) - sojourn_survival(start + h, mean, shape)
+    tail = sojourn_survival((r + k * m0) * h, mean, shape) / k
+    return _Steps(q, packets_per_on_period(mean, shape, h), step.sum(axis=0) + tail)
 
 
 def _count_variance(window: float, k: int, on: _Steps, off: _Steps, per_on: float) -> float:
@@ -294,8 +298,9 @@ def burst_count_variance(
         q = np.zeros(n + 1)
         ends = busy.astype(np.int64) * packets * k
         q[ends[ends <= n]] = law[ends <= n]
-        residues = np.zeros(k)
-        residues[k - 1] = 1.0  # every busy period ends on a packet time
+        residues = np.zeros(min(k, n))
+        if k <= n:
+            residues[k - 1] = 1.0  # every busy period ends on a packet time
         on = _Steps(q, packets * k / (1.0 - rho), residues)
         off = _continuous_steps(mean_gap, 0.0, h, n, k)
         return _count_variance(tau / h, k, on, off, per_on)
