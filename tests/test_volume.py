@@ -29,7 +29,7 @@ from click.testing import CliRunner
 
 from hostile import motion
 from vidnet_sim.cli import main
-from vidnet_sim.core.volume import check_volume, packets_per_source
+from vidnet_sim.core.volume import check_volume, most_onoff_packets, packets_per_source
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, ScenarioError
 from vidnet_sim.network.plan import NetworkPlan, build_plan
 from vidnet_sim.runner import compile_scenario
@@ -221,3 +221,52 @@ def test_the_window_bound_counts_a_window_not_the_run() -> None:
     with pytest.raises(ScenarioError, match=r"window of 100ms.*a shorter window \(at least 1ms\)"):
         check_volume(plan, 2 * 10**12, (), 10**11)
     assert check_volume(plan, 2 * 10**12, (), 10**9) == pytest.approx(2e9)
+
+
+#: An on/off source at the packet rate's limit (1 ns), on 0.1 % of the time: about 2·10⁹
+#: packets in 2 000 s on average, but a run whose on periods happen to be long could send up
+#: to 2·10¹² — past the 2^40 numbers of a source's packets, which the core packs under the
+#: tree in a packet's key.
+FAST_ONOFF = {
+    "name": "burst",
+    "kind": "onoff",
+    "size": "100B",
+    "interval": "1ns",
+    "on_mean": "1us",
+    "off_mean": "1ms",
+    "on_shape": 1.05,
+    "off_shape": 1.4,
+}
+
+
+def test_an_onoff_source_that_could_outnumber_its_packet_numbers_is_refused() -> None:
+    """The volume check passes the run (its mean count, 2·10⁹, is under 10¹⁰), but the
+    packets an on/off source may send are bounded whatever its periods: over 2^40 in 2 000
+    s, refused naming the group, the figure and the limit; 1 000 s (at most 1.0·10¹²)
+    accepted. The other sources' counts stay near their means, 10¹⁰ at most for a run."""
+    past = _scenario(2000 * 10**12, sources=[FAST_ONOFF])
+    plan = build_plan(past)
+    assert check_volume(plan, past.simulation.duration) < 1e10
+    assert most_onoff_packets(plan, past.simulation.duration)[0] == pytest.approx(2e12, rel=0.01)
+    with pytest.raises(ScenarioError) as err:
+        compile_scenario(past)
+    (problem,) = err.value.problems
+    assert problem.path == "group 'burst'"
+    assert "up to 2e+12 packets" in problem.message and "at most 1.1e+12" in problem.message
+    compile_scenario(_scenario(1000 * 10**12, sources=[FAST_ONOFF]))
+
+
+def test_the_onoff_bound_holds_what_heavy_tails_send() -> None:
+    """The bound against generated runs (:func:`sent`) of on/off sources with intervals and
+    periods of 1 ns to 1 ms and shapes down to 1.01: never exceeded."""
+    rng = random.Random(11)
+    for _ in range(20):
+        src = _source(rng) | {"kind": "onoff"}
+        src.setdefault("on_mean", "1us")
+        src.setdefault("off_mean", "1us")
+        src.setdefault("on_shape", 1.01)
+        src.setdefault("off_shape", 1.4)
+        src["interval"] = src.get("interval", "1us")
+        duration = rng.choice([10**6, 10**9, 3 * 10**9])
+        plan = build_plan(_scenario(duration, sources=[src]))
+        assert sent(plan, duration)[0] <= most_onoff_packets(plan, duration)[0], src

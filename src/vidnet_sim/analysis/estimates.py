@@ -41,9 +41,20 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from vidnet_sim.analysis.frame_windows import chain_window_variance, window_frames, wire_frame
-from vidnet_sim.analysis.onoff_windows import on_time_variance, packets_per_on_period
+from vidnet_sim.analysis.frame_windows import (
+    chain_window_variance,
+    motion_shared_variance,
+    window_frames,
+    wire_frame,
+)
+from vidnet_sim.analysis.onoff_windows import (
+    burst_count_variance,
+    on_time_variance,
+    onoff_count_variance,
+    packets_per_on_period,
+)
 from vidnet_sim.network.plan import build_plan
+from vidnet_sim.scenario.trace import trace_period_ps
 from vidnet_sim.timeline.driver import scenario_actions
 from vidnet_sim.traffic.behaviour import MotionFrames, motion_frames, motion_share, night_levels
 from vidnet_sim.traffic.generate import DAY_PS, G_T, G_WIRE, generate
@@ -252,6 +263,15 @@ def _camera_moments(
         total = w[0] * states[0].window_var + w[1] * states[1].window_var + shared
     else:
         total = exact + m_frames * (w[0] * states[0].noise + w[1] * states[1].noise)
+    if gops[0] != gops[1]:  # restarted GOPs: their I-frames follow the motion path too
+        given_path = motion_shared_variance(
+            m_frames,
+            gops,
+            (float(t.mod_mean0_ps[s]), float(t.mod_mean1_ps[s])),
+            PS_PER_S / fps,
+            ((states[0].i, states[0].p), (states[1].i, states[1].p)),
+        )
+        shared = shared if given_path is None else given_path
     shared = min(shared, total)
     scale = 64.0 / (tau * tau)
     return 8.0 * ew * fps, scale * (total - shared), math.sqrt(scale * shared)
@@ -289,37 +309,63 @@ def _rate_parts(
         elif kind == KIND_ONOFF:  # rows of one on/off process (a Wi-Fi user's) together
             mean[s], on_var = _onoff_moments(t, s, timescale_ps or 40 * 10**9)
             shared[s] = math.sqrt(on_var)
-        elif kind == KIND_BURST:  # Poisson bursts of n packets: compound Poisson
-            lam = PS_PER_S / float(t.mean_gap_ps[s]) * sc[s]
-            burst_bytes = float(t.burst_packets[s]) * (float(t.size_a[s]) + hb)
-            tau = (timescale_ps or 40 * 10**9) / PS_PER_S
-            mean[s] = 8.0 * lam * burst_bytes
-            var[s] = 64.0 * lam * burst_bytes * burst_bytes / tau
+        elif kind == KIND_BURST:
+            mean[s], var[s] = _burst_moments(t, s, sc[s], timescale_ps or 40 * 10**9)
         elif kind == KIND_POISSON:
             m1, m2 = _payload_moments(t, s)
             lam = PS_PER_S / float(t.mean_gap_ps[s]) * sc[s]
             tau = (timescale_ps or 40 * 10**9) / PS_PER_S
             mean[s] = 8.0 * lam * (m1 + hb)
             var[s] = 64.0 * lam * (m2 + 2 * m1 * hb + hb * hb) / tau
-        else:  # trace: mean over one play of the file (or its loop period)
-            a, b = int(t.trace_start[s]), int(t.trace_end[s])
-            times = t.trace_t[a:b]
-            wire_bytes = t.trace_size[a:b].astype(np.float64) + hb
-            period = int(t.trace_period_ps[s]) or max(int(times[-1] - times[0]), 1)
-            mean[s] = 8.0 * wire_bytes.sum() * PS_PER_S / period
-            tau_ps = timescale_ps or 40 * 10**9
-            bins = np.bincount((times - times[0]) // tau_ps, weights=wire_bytes)
-            var[s] = float(np.var(bins * 8.0 * PS_PER_S / tau_ps)) if len(bins) > 1 else 0.0
+        else:
+            mean[s], var[s] = _trace_moments(t, s, timescale_ps or 40 * 10**9, duration_ps)
     return _RateParts(mean, var, shared)
+
+
+def _trace_moments(
+    t: SourceTable, s: int, tau_ps: int, duration_ps: int | None
+) -> tuple[float, float]:
+    """A trace source's mean wire rate and the variance of its rate over ``τ``, over the
+    time it plays: a looping trace over one loop period (``trace_period_ps``: its last time
+    plus one mean gap, from the source's start); one that does not loop over its one play,
+    as long as that period, cut at the end of the source's time on in a run of
+    ``duration_ps`` (the packets the run sends of it: a run shorter than the trace sends its
+    beginning only), and no shorter than ``τ`` (a play within one window is one window's
+    bytes). The silence after a play is not averaged in: like a source's stop, or the
+    night's level, the estimate is of the time the trace sends. The variance is that of
+    the play's (or loop period's) whole windows of ``τ`` from its start (0 for fewer than
+    two)."""
+    hb = float(t.header_bytes[s])
+    a, b = int(t.trace_start[s]), int(t.trace_end[s])
+    times = t.trace_t[a:b]
+    wire_bytes = t.trace_size[a:b].astype(np.float64) + hb
+    period = int(t.trace_period_ps[s])
+    if not period:  # one play, as long as a loop's period, within the run
+        span = trace_period_ps(times)
+        if duration_ps is not None:
+            start, stop = t.spans_ps(duration_ps)
+            span = min(span, int(stop[s]) - int(start[s]))
+        played = times < span
+        times, wire_bytes = times[played], wire_bytes[played]
+        period = max(span, tau_ps)
+    mean = 8.0 * float(wire_bytes.sum()) * PS_PER_S / period
+    windows = period // tau_ps
+    if windows < 2:
+        return mean, 0.0
+    inside = times < windows * tau_ps
+    bins = np.bincount(times[inside] // tau_ps, weights=wire_bytes[inside], minlength=windows)
+    return mean, float(np.var(bins * 8.0 * PS_PER_S / tau_ps))
 
 
 def _onoff_moments(t: SourceTable, s: int, tau_ps: int) -> tuple[float, float]:
     """An ``onoff`` source's mean wire rate and the variance of its rate over ``τ``: a packet
     at the start of each on period and every ``interval`` while it lasts, so ``E⌈L/iv⌉``
-    packets per on/off cycle (renewal reward); the variance that of the time on in a window
-    of the stationary process (Pareto periods, exact:
-    :func:`~vidnet_sim.analysis.onoff_windows.on_time_variance`) at the peak rate (the
-    packet grid's own granularity left out: see ``docs/analysis.md``)."""
+    packets per on/off cycle (renewal reward); the variance that of the packets in a window
+    of the stationary process (Pareto periods, exact on the packet grid:
+    :func:`~vidnet_sim.analysis.onoff_windows.onoff_count_variance`), or, for a window of
+    more than :data:`~vidnet_sim.analysis.onoff_windows.MOST_COUNT_INTERVALS` intervals,
+    that of the time on at the peak rate (the fluid law,
+    :func:`~vidnet_sim.analysis.onoff_windows.on_time_variance`)."""
     wire = float(t.size_a[s]) + float(t.header_bytes[s])
     iv = float(t.interval_ps[s])
     m0, m1 = float(t.mod_mean0_ps[s]), float(t.mod_mean1_ps[s])
@@ -328,9 +374,36 @@ def _onoff_moments(t: SourceTable, s: int, tau_ps: int) -> tuple[float, float]:
         return 0.0, 0.0
     per_period = packets_per_on_period(m1, a1, iv)
     mean = 8.0 * wire * per_period * PS_PER_S / (m0 + m1)
-    peak = 8.0 * wire * PS_PER_S / iv
     tau = float(tau_ps)
-    return mean, peak * peak * on_time_variance(m0, m1, a0, a1, tau) / (tau * tau)
+    per_packet = 8.0 * wire * PS_PER_S / tau  # a packet more in the window: this rate more
+    count = onoff_count_variance(m0, m1, a0, a1, iv, tau)
+    if count is None:
+        return mean, (per_packet * tau / iv) ** 2 * on_time_variance(m0, m1, a0, a1, tau) / tau**2
+    return mean, per_packet * per_packet * count
+
+
+def _burst_moments(t: SourceTable, s: int, scale: float, tau_ps: int) -> tuple[float, float]:
+    """A ``burst`` source's mean wire rate and the variance of its rate over ``τ`` (its
+    request rate times ``scale``): ``n`` packets ``interval`` apart per Poisson request,
+    each burst after the previous one, so the packets are those of an M/D/1 queue's busy
+    periods (:func:`~vidnet_sim.analysis.onoff_windows.burst_count_variance`; the former
+    compound Poisson ``λ n² w²/τ``, bursts as instants, is its limit for windows long
+    against the busy periods, and up to 12× too high for windows of a few intervals). With
+    ``ρ = λ n iv ≥ 1`` the queue never empties: a packet every interval, as ``cbr``. A
+    window of more than :data:`~vidnet_sim.analysis.onoff_windows.MOST_COUNT_INTERVALS`
+    intervals keeps the compound Poisson law."""
+    wire = float(t.size_a[s]) + float(t.header_bytes[s])
+    n = int(t.burst_packets[s])
+    iv = float(t.interval_ps[s])
+    gap = float(t.mean_gap_ps[s]) / scale
+    tau = float(tau_ps)
+    per_packet = 8.0 * wire * PS_PER_S / tau
+    if n * iv >= gap:  # saturated: back to back for ever
+        return 8.0 * wire * PS_PER_S / iv, window_frames(tau / iv, 1)[2] * per_packet**2
+    count = burst_count_variance(gap, n, iv, tau)
+    if count is None:
+        count = n * n * tau / gap
+    return 8.0 * wire * n * PS_PER_S / gap, per_packet * per_packet * count
 
 
 def _night_level(t: SourceTable, duration_ps: int | None) -> np.ndarray:

@@ -23,6 +23,7 @@ __all__ = [
     "MOST_CHAIN_STEPS",
     "MOST_PACKETS",
     "chain_window_variance",
+    "motion_shared_variance",
     "window_frames",
     "wire_frame",
 ]
@@ -90,6 +91,7 @@ def chain_window_variance(
     restart: bool,
     leave: tuple[float, float],
     sizes: tuple[tuple[float, float], tuple[float, float]],
+    i_positions: int = 1,
 ) -> float | None:
     """Variance of the summed mean frame sizes of a window of ``frames`` frame periods of a
     camera with motion (the frames' own spread about their means excluded).
@@ -106,6 +108,9 @@ def chain_window_variance(
     the autocovariance at lag ``d`` (``P^d`` applied ``d`` times). The window holds
     ``⌊frames⌋`` or ``⌈frames⌉`` frames (its phase, independent of the chain): the two are
     mixed. ``None`` when ``states × frames`` exceeds :data:`MOST_CHAIN_STEPS`.
+
+    ``i_positions``: the first ``i_positions`` places of a GOP hold ``sizes[i][0]`` (1: the
+    I-frame). :func:`motion_shared_variance` reads a frame as that many steps.
     """
     g = [max(int(x), 1) for x in gops]
     if not restart:
@@ -126,7 +131,7 @@ def chain_window_variance(
         else:
             law = np.full(g[i], 1.0 / g[i])
         pi.append(share[i] * law)
-        f.append(np.where(j == 0, sizes[i][0], sizes[i][1]))
+        f.append(np.where(j < i_positions, sizes[i][0], sizes[i][1]))
     mu = float(pi[0] @ f[0] + pi[1] @ f[1])
     u = [f[0] - mu, f[1] - mu]
     centred = [pi[0] * u[0], pi[1] * u[1]]
@@ -147,3 +152,43 @@ def chain_window_variance(
     mixed = [(1.0 - frac, lo), (frac, hi)] if hi > lo else [(1.0, lo)]
     second = sum(pw * (var_sum(n) + (n * mu) ** 2) for pw, n in mixed)
     return max(second - (w * mu) ** 2, 0.0)
+
+
+#: Steps a frame period is cut into for :func:`motion_shared_variance` (fewer when the chain
+#: would exceed :data:`MOST_CHAIN_STEPS`).
+SHARED_STEPS = 8
+
+
+def motion_shared_variance(
+    frames: float,
+    gops: tuple[int, int],
+    means_ps: tuple[float, float],
+    frame_ps: float,
+    sizes: tuple[tuple[float, float], tuple[float, float]],
+) -> float | None:
+    """``Var E[S | M]``: the variance of a window's bytes ``S`` (``frames`` frame periods of
+    ``frame_ps``) given only the camera's motion path ``M``, for a stream whose motion
+    ``gop`` restarts its GOP at each change (``gops``: each state's GOP in frames,
+    ``means_ps``: the idle and motion sojourns' means, ``sizes``: each state's mean I- and
+    P-frame on the wire). What the streams of one camera share is a function of ``M``: their
+    phases, GOP offsets and frame sizes are their own, so ``Cov(S_a, S_b) = Cov(E[S_a | M],
+    E[S_b | M]) ≤ sd E[S_a | M] · sd E[S_b | M]`` (Cauchy–Schwarz; equality when the two are
+    proportional, as with sojourns long against the window).
+
+    Over a uniform phase, ``E[S | M]`` is ``1/T ∫_W f(t) dt``, ``f(t)`` the mean size of a
+    frame at ``t``: an I-frame's when the time since the last change is within the first
+    frame period of a GOP (``age mod g T < T``), a P-frame's otherwise. That is the chain of
+    :func:`chain_window_variance` on steps of ``T/k`` (``k`` = :data:`SHARED_STEPS`), a
+    frame's first ``k`` places its I-frame, each step ``1/k`` of a frame, the state left
+    with the probability of exponential sojourns over a step. Every change counts as seen
+    (sojourns shorter than a frame period are seen less by the frames). ``None`` when even
+    one step a frame exceeds :data:`MOST_CHAIN_STEPS`."""
+    k = SHARED_STEPS
+    while k > 1 and (gops[0] + gops[1]) * k * (math.ceil(frames * k) + 1) > MOST_CHAIN_STEPS:
+        k //= 2
+    rate = 1.0 / means_ps[0] + 1.0 / means_ps[1]
+    away = -math.expm1(-rate * frame_ps / k)  # P(the state is redrawn within a step)
+    p1 = means_ps[1] / (means_ps[0] + means_ps[1])
+    leave = (p1 * away, (1.0 - p1) * away)
+    per_step = ((sizes[0][0] / k, sizes[0][1] / k), (sizes[1][0] / k, sizes[1][1] / k))
+    return chain_window_variance(frames * k, (gops[0] * k, gops[1] * k), True, leave, per_step, k)

@@ -13,18 +13,32 @@ after it while the period lasts. Two pieces:
   stationary alternating renewal process, ``2 ∫₀^τ (τ − u) C(u) du`` with ``C`` the
   autocovariance of the on indicator, from the renewal equations of the two states
   (:func:`_autocovariance`). The former estimate, ``τ² p (1 − p)`` (periods much longer
-  than ``τ``), is its upper bound (Cauchy–Schwarz) and its limit for ``τ → 0``.
+  than ``τ``), is its upper bound (Cauchy–Schwarz) and its limit for ``τ → 0``; it is the
+  *fluid* law, blind to the packet grid;
+- :func:`onoff_count_variance` and :func:`burst_count_variance`: the variance of the
+  *packets* in a window (:func:`_count_variance`, the Palm renewal equations of the packet
+  grid), which the fluid law misses when a window or an on period holds few packets.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import gammaln, zeta
 
-__all__ = ["on_time_variance", "packets_per_on_period", "sojourn_survival"]
+__all__ = [
+    "MOST_COUNT_INTERVALS",
+    "burst_count_variance",
+    "on_time_variance",
+    "onoff_count_variance",
+    "packets_per_on_period",
+    "sojourn_survival",
+]
 
 F64 = npt.NDArray[np.float64]
 
@@ -57,8 +71,6 @@ def packets_per_on_period(mean: float, shape: float, interval: float) -> float:
     """``E⌈L / interval⌉ = Σ_{k≥0} P(L > k interval)`` for a Pareto on period ``L``: one
     packet for each ``k`` below ``x_m / interval`` and the tail ``(x_m/iv)^a ζ(a, k₀)``
     (Hurwitz zeta, ``k₀ = ⌈x_m/iv⌉``) above; shape 0: exponential."""
-    from scipy.special import zeta
-
     if mean <= 0:
         return 0.0
     if shape <= 0:  # exponential: a geometric count, 1 / (1 − e^(−iv/μ))
@@ -133,3 +145,164 @@ def _autocovariance(
     for k in range(1, n):
         on[k] += float(np.dot(q_res[1 : k + 1], a[k - 1 :: -1]))
     return np.asarray(p * on - p * p, np.float64)
+
+
+# --------------------------------------------------------------------------- packet counts
+#: Longest window, in packet intervals, whose packet count :func:`onoff_count_variance` and
+#: :func:`burst_count_variance` compute (a fraction of a second); beyond it they return
+#: ``None`` (the caller keeps the fluid law, whose relative error there is small when the
+#: on periods hold many packets each).
+MOST_COUNT_INTERVALS = GRID_POINTS
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """A period's law on a grid of step ``h``: ``q[j] = P(it ends in step j)``, ``j = 0 ..
+    n`` (``q[0] = 0``; a period in ``((j − 1) h, j h]`` ends at ``j h``), its mean in steps
+    ``E j`` (all of it, not only up to ``n``), and ``Σ_{m ≥ 0} q[r + m k]`` for ``r = 1 ..
+    min(k, n)`` (the mass of each residue class of the grid's ``k`` steps per packet
+    interval that a window of ``n`` steps meets)."""
+
+    q: F64
+    mean_steps: float
+    residues: F64
+
+
+def _continuous_steps(mean: float, shape: float, h: float, n: int, k: int) -> _Steps:
+    """:func:`sojourn_survival`'s law on the grid: ``E j = E⌈L/h⌉``
+    (:func:`packets_per_on_period` at the interval ``h``); the residue classes summed over
+    ``m₀`` intervals (``m₀`` at least 64) and the rest of the tail spread evenly over the
+    ``k`` classes."""
+    s = sojourn_survival(np.arange(n + 1, dtype=np.float64) * h, mean, shape)
+    q = np.concatenate([[0.0], -np.diff(s)])
+    r = np.arange(min(k, n), dtype=np.float64)  # r - 1
+    m0 = max(64, 400_000 // len(r))
+    start = (r[None, :] + k * np.arange(m0, dtype=np.float64)[:, None]) * h
+    step = sojourn_survival(start, mean, shape) - sojourn_survival(start + h, mean, shape)
+    tail = sojourn_survival((r + k * m0) * h, mean, shape) / k
+    return _Steps(q, packets_per_on_period(mean, shape, h), step.sum(axis=0) + tail)
+
+
+def _count_variance(window: float, k: int, on: _Steps, off: _Steps, per_on: float) -> float:
+    """Variance of the packets in a window of ``window`` grid steps (of ``h = iv/k``) of
+    the stationary alternating renewal process whose on periods send a packet at their
+    start and every ``k`` steps while they last (``⌈j/k⌉`` for a period of ``j`` steps,
+    ``per_on`` on average).
+
+    Packets at the grid's times: ``Var N(T) = λT + 2λ Σ_{u=1}^{T−1} M(u) − (λT)²`` for a
+    window of ``T`` steps, ``λ = per_on / (E j_on + E j_off)`` packets a step and ``M(u)``
+    the mean count in ``(0, u]`` after a packet (its Palm law: the packet's period ends
+    ``r`` steps after it with probability ``g(r) = Σ_{m ≥ 0} q_on[r + m k] / per_on``,
+    after ``⌈r/k⌉ − 1`` more packets), ``M(u) = Σ_{c ≤ u/k} P(r > c k) + (g ∗ A)(u)``.
+    ``A(t)`` (packets in ``(0, t]`` after an off period starts) and ``B(t)`` (after an on
+    period starts, its first packet apart) solve ``A = q_off ∗ (1 + B)``, ``B(t) = Σ_{c ≤
+    t/k} P(j_on > c k) + q_on ∗ A``. A window of a fractional ``T`` is interpolated
+    between its neighbours."""
+    lo = math.floor(window)
+    n = lo + 2
+    q_on, q_off = on.q[: n + 1], off.q[: n + 1]
+    t = np.arange(n + 1)
+    steps = np.arange(1, n // k + 2) * k  # the packet times c k, c ≥ 1
+    inside = steps <= n
+
+    def before(survival: F64) -> F64:
+        """``Σ_{c=1}^{⌊t/k⌋} survival[c k]`` for every ``t``."""
+        sums = np.cumsum(np.where(inside, survival[np.minimum(steps, n)], 0.0))
+        return np.asarray(np.concatenate([[0.0], sums])[t // k], np.float64)
+
+    same = before(1.0 - np.cumsum(q_on))
+    a = np.zeros(n + 1)
+    b = np.zeros(n + 1)
+    for x in range(1, n + 1):
+        a[x] = float(np.dot(q_off[1 : x + 1], 1.0 + b[x - 1 :: -1]))
+        b[x] = same[x] + float(np.dot(q_on[1 : x + 1], a[x - 1 :: -1]))
+    g = np.zeros(n + 1)
+    g[1:] = on.residues[(t[1:] - 1) % k]
+    for r in range(k + 1, n + 1):  # Σ_{m≥0} q[r + m k] = that of r − k, less q[r − k]
+        g[r] = g[r - k] - q_on[r - k]
+    g /= per_on
+    palm = before(1.0 - np.cumsum(g)) + np.convolve(g, a)[: n + 1]
+    lam = per_on / (on.mean_steps + off.mean_steps)
+
+    def var(steps_in: int) -> float:
+        pairs = float(palm[1:steps_in].sum())
+        return lam * steps_in + 2.0 * lam * pairs - (lam * steps_in) ** 2
+
+    frac = window - lo
+    return max((1.0 - frac) * var(lo) + frac * var(lo + 1), 0.0)
+
+
+def _extrapolated(variance_at: Callable[[int], float], tau: float, interval: float) -> float:
+    """``2 V(2k) − V(k)`` of the grid's variance ``V`` at ``k`` and ``2k`` steps a packet
+    interval, ``k`` for about :data:`GRID_POINTS` ``/ 2`` steps in ``τ`` (the grid's error
+    is of the order of a step)."""
+    k = max(1, round(GRID_POINTS / 2 * interval / tau))
+    return max(2.0 * variance_at(2 * k) - variance_at(k), 0.0)
+
+
+@functools.lru_cache(maxsize=256)
+def onoff_count_variance(
+    mean_off: float,
+    mean_on: float,
+    shape_off: float,
+    shape_on: float,
+    interval: float,
+    tau: float,
+) -> float | None:
+    """Variance of the packets an ``onoff`` source sends in a window of ``tau`` (same unit
+    as the means and ``interval``) of its stationary process: a packet at the start of
+    each on period and every ``interval`` while it lasts (:func:`_count_variance`, on a grid
+    of ``interval/k`` steps, extrapolated). ``None`` when ``tau`` holds more than
+    :data:`MOST_COUNT_INTERVALS` intervals."""
+    if tau <= 0 or mean_on <= 0 or mean_off <= 0 or interval <= 0:
+        return 0.0
+    if tau > MOST_COUNT_INTERVALS * interval:
+        return None
+    per_on = packets_per_on_period(mean_on, shape_on, interval)
+
+    def at(k: int) -> float:
+        h = interval / k
+        n = math.floor(tau / h) + 2
+        on = _continuous_steps(mean_on, shape_on, h, n, k)
+        off = _continuous_steps(mean_off, shape_off, h, n, k)
+        return _count_variance(tau / h, k, on, off, per_on)
+
+    return _extrapolated(at, tau, interval)
+
+
+@functools.lru_cache(maxsize=256)
+def burst_count_variance(
+    mean_gap: float, packets: int, interval: float, tau: float
+) -> float | None:
+    """Variance of the packets a ``burst`` source sends in a window of ``tau`` (same unit as
+    ``mean_gap`` and ``interval``): Poisson requests of mean gap ``mean_gap``, each answered
+    by ``packets`` packets ``interval`` apart, after the previous burst (``traffic/
+    generate.py``). Its packets are the grid of the busy periods of an M/D/1 queue of service
+    ``packets × interval``: an idle period is exponential (mean ``mean_gap``), a busy period
+    serves ``K`` bursts, Borel of ``ρ = packets × interval / mean_gap`` (``P(K = j) =
+    e^(−ρj) (ρj)^(j−1) / j!``), sending ``K × packets`` packets over exactly as many
+    intervals (:func:`_count_variance`). ``None`` when ``tau`` holds more than
+    :data:`MOST_COUNT_INTERVALS` intervals or ``ρ ≥ 1`` (the queue never empties)."""
+    rho = packets * interval / mean_gap
+    if tau <= 0 or packets <= 0 or rho <= 0:
+        return 0.0
+    if tau > MOST_COUNT_INTERVALS * interval or rho >= 1.0:
+        return None
+    per_on = packets / (1.0 - rho)
+
+    def at(k: int) -> float:
+        h = interval / k
+        n = math.floor(tau / h) + 2
+        busy = np.arange(1, n // (packets * k) + 2, dtype=np.float64)  # bursts served
+        law = np.exp(-rho * busy + (busy - 1.0) * np.log(rho * busy) - gammaln(busy + 1.0))
+        q = np.zeros(n + 1)
+        ends = busy.astype(np.int64) * packets * k
+        q[ends[ends <= n]] = law[ends <= n]
+        residues = np.zeros(min(k, n))
+        if k <= n:
+            residues[k - 1] = 1.0  # every busy period ends on a packet time
+        on = _Steps(q, packets * k / (1.0 - rho), residues)
+        off = _continuous_steps(mean_gap, 0.0, h, n, k)
+        return _count_variance(tau / h, k, on, off, per_on)
+
+    return _extrapolated(at, tau, interval)

@@ -8,7 +8,10 @@ clock (:data:`MAX_TIME_PS`), is refused with a :class:`ScenarioError` before any
 
 from __future__ import annotations
 
+import numpy as np
+
 from vidnet_sim.core import kernel as K  # noqa: N812
+from vidnet_sim.core.volume import most_onoff_packets
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.plan import NetworkPlan, service_time_ps
 from vidnet_sim.scenario.units import format_rate, format_time
@@ -89,6 +92,7 @@ def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[int]:
                 f"most {K.MAX_WIRE_BYTES} bytes (an IP packet is at most 65535)",
             )
         )
+    problems += _sequence_problems(plan, end_ps)
     if len(plan.pos_link) > K.MAX_POSITIONS:
         problems.append(
             Problem(
@@ -120,6 +124,32 @@ def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[int]:
     if problems:
         raise ScenarioError(problems)
     return needs
+
+
+def _sequence_problems(plan: NetworkPlan, end_ps: int) -> list[Problem]:
+    """The groups of ``onoff`` sources that could number more packets than a packet's key
+    holds (``K.SEQ_MASK``: a source's packets are numbered in 40 bits, about 1.1·10¹²; a
+    number past it would run into the key's tree bits). The run's volume check
+    (``core.volume.check_volume``) reads the *mean* count, at most 10¹⁰ for the whole run,
+    which keeps cameras, cbr, Poisson, burst and trace sources (counts that stay near their
+    mean) a hundred times below it; an on/off source's heavy-tailed periods do not: its
+    count is bounded here whatever its periods (:func:`~vidnet_sim.core.volume.
+    most_onoff_packets`)."""
+    most = most_onoff_packets(plan, end_ps)
+    worst: dict[str, float] = {}
+    for i in np.flatnonzero(most > K.SEQ_MASK):
+        g = plan.group_names[int(plan.sources.group[i])]
+        worst[g] = max(worst.get(g, 0.0), float(most[i]))
+    return [
+        Problem(
+            f"group {g!r}",
+            f"an on/off source could send up to {n:.3g} packets in {format_time(end_ps)} (its "
+            f"interval while on throughout, and a packet more per on period); expected at most "
+            f"{K.SEQ_MASK + 1:.3g} packets per source (the core numbers a source's packets in "
+            f"{K.FLOW_SHIFT} bits): a shorter duration or a longer interval",
+        )
+        for g, n in worst.items()
+    ]
 
 
 def _link_delays(plan: NetworkPlan, wire_max: int) -> list[int]:

@@ -1,0 +1,74 @@
+"""What the streams of one camera share in the Gaussian estimate, against the packets the
+generator emits (``analysis/frame_windows.motion_shared_variance``).
+
+Oracle: each camera's two streams summed window by window (``τ``), their variance pooled over
+100 cameras and 60 s, against ``var_a + var_b + (sd_a + sd_b)²`` of the estimate's
+independent and shared parts (what a link carrying both adds). Two identical streams make
+the shared part exact: their covariance is ``Var E[S | M]`` itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from test_behaviour_estimates import MS, binned, emitted, scenario
+from vidnet_sim.analysis.estimates import _rate_parts
+from vidnet_sim.network.plan import build_plan
+
+SAME: list[dict[str, Any]] = [{"name": "a"}, {"name": "b"}]
+MAIN_SUB: list[dict[str, Any]] = [
+    {"name": "main"},
+    {"name": "sub", "bitrate": "1Mbps", "fps": 12.5, "gop": 25},
+]
+LONG = {"idle_mean": "1200ms", "motion_mean": "800ms", "bitrate_scale": 2.0, "gop": 5}
+SHORT = {"idle_mean": "100ms", "motion_mean": "60ms", "bitrate_scale": 2.0, "gop": 5}
+STILL = {"idle_mean": "1200ms", "motion_mean": "800ms", "bitrate_scale": 1.0, "gop": 5}
+
+
+def pair_ratio(streams: list[dict[str, Any]], motion: dict[str, Any], tau_ms: int) -> float:
+    """The estimate of a camera's two streams summed over the variance of their windows."""
+    cam = {
+        "count": 100,
+        "bitrate": "4Mbps",
+        "fps": 25,
+        "gop": 50,
+        "access_rate": "10Gbps",
+        "motion": motion,
+        "streams": streams,
+    }
+    sc = scenario([cam], "60s", simulation={"duration": "60s", "seed": 1})
+    plan = build_plan(sc)
+    tau, end = tau_ms * MS, sc.simulation.duration
+    parts = _rate_parts(plan, tau, duration_ps=end)
+    _, camera = np.unique(plan.sources.mod_key, return_inverse=True)
+    rows = emitted(sc)
+    sums = []
+    for c in range(camera.max() + 1):
+        a, b = np.flatnonzero(camera == c)
+        sums.append(binned(rows[a], tau, end) + binned(rows[b], tau, end))
+    a, b = np.flatnonzero(camera == 0)
+    est = parts.var[a] + parts.var[b] + (parts.shared_sd[a] + parts.shared_sd[b]) ** 2
+    return float(est / np.concatenate(sums).var())
+
+
+@pytest.mark.parametrize("tau_ms", [40, 400])
+def test_two_identical_streams_share_exactly_what_the_motion_path_decides(tau_ms: int) -> None:
+    """Two identical streams restarting their GOPs at each change of a camera's motion
+    (sojourns of 0.8–1.2 s): within 5 % (measured 0.975 and 1.013; the estimate before
+    counted only the motion's rate as shared: 0.63 and 0.75)."""
+    assert pair_ratio(SAME, LONG, tau_ms) == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("motion", "tau_ms"), [(LONG, 40), (LONG, 400), (SHORT, 40), (SHORT, 400), (STILL, 400)]
+)
+def test_a_main_and_a_sub_stream_are_bounded_not_missed(
+    motion: dict[str, Any], tau_ms: int
+) -> None:
+    """A main (4 Mbit/s, 25 fps) and a sub stream (1 Mbit/s, 12.5 fps) restarting their GOPs
+    together: their covariance bounded by Cauchy–Schwarz from each stream's exact share,
+    1.05–1.24 of the windows' variance (the estimate before: 0.64–0.92)."""
+    assert 0.97 <= pair_ratio(MAIN_SUB, motion, tau_ms) <= 1.35
