@@ -1,14 +1,16 @@
 """What people read in the reports and on the console: metrics in words with their units, a
 zero-width interval said to rest on one run or on equal runs, the metric each class's
-target is on, one loss floor per figure."""
+target is on, one loss floor per figure, the console's sections apart."""
 
 from __future__ import annotations
 
+import io
 import math
 from typing import Any
 
 import pandas as pd
 import pytest
+from rich.console import Console
 
 from vidnet_sim.analysis import plots
 from vidnet_sim.analysis.curve import CurveResult, console_lines
@@ -25,6 +27,12 @@ from vidnet_sim.analysis.report_data import (
     Target,
 )
 from vidnet_sim.analysis.vary import Vary
+from vidnet_sim.cli.summary import (
+    EXPLAIN_HEADING,
+    STORAGE_TITLE,
+    render_explain,
+    render_storage,
+)
 from vidnet_sim.results.metric_words import (
     GLOSSARY,
     glossary_rows,
@@ -112,6 +120,33 @@ def test_curve_prints_the_metric_each_class_s_target_is_on() -> None:
         "video 99th percentile packet latency, ms (no target): 1: 20 (one run: no interval), "
         "2: 40 (one run: no interval)"
     )
+
+
+def test_the_explain_lines_and_the_storage_stand_apart_from_the_sla_verdict() -> None:
+    """``run --explain`` printed its heading on the line after ``SLA: ...`` and the storage
+    table's title ran on after it: each section now follows a blank line. On a terminal a
+    long line wraps under a deeper indent; to a pipe it stays one line (for grep)."""
+    line = "video p99 12.0 ms: " + "99 % queueing at camera access behind its packets; " * 4
+    for terminal in (True, False):
+        buf = io.StringIO()
+        console = Console(file=buf, width=80, force_terminal=terminal, color_system=None)
+        console.print("SLA: all targets met")
+        render_explain([line.strip()], console)
+        storage = pd.DataFrame(
+            {"recorder": ["nvr"], "retention_days": [30], "tb_per_day": [2.4]}
+            | {"tb_retention": [73.0]}
+        )
+        render_storage(storage, console)
+        text = buf.getvalue()
+        assert f"SLA: all targets met\n\n{EXPLAIN_HEADING}\n  video p99 12.0 ms" in text
+        body = text.split(EXPLAIN_HEADING + "\n")[1].split("\n\n")[0].splitlines()
+        if terminal:
+            assert len(body) > 1 and all(len(x) <= 80 for x in body)
+            assert all(x.startswith("    ") for x in body[1:])
+        else:
+            assert body == [f"  {line.strip()}"]
+        # after a blank line, its title whole (wider than the table, it wrapped on a terminal)
+        assert f"\n\n{STORAGE_TITLE}\n" in text
 
 
 def _loss_panel(title: str, mean: list[float], target: float | None = None) -> Panel:
