@@ -397,8 +397,11 @@ def test_curve_cli_writes_tables_plot_and_reuses_runs(
     nc = est[est["method"] == "network-calculus-bound"]
     assert nc["note"].str.contains("VBR frame sizes capped at their").all()
     assert (out / "curve.png").stat().st_size > 1000
-    # latencies printed in ms under the metric's name without the column's "_ps"
-    assert "video latency_p99: 2: " in r.output and "latency_p99_ps" not in r.output
+    # the metric the class's target is on (its largest latency, not the packet p99), in
+    # words with its unit, beside the target; no column name
+    assert "video largest packet latency, ms (target 40 ms): 2: " in r.output
+    assert "latency_" not in r.output and "_ps" not in r.output
+
     r2 = CliRunner().invoke(curve_cmd, args)
     assert r2.exit_code == 0
     assert "6 runs (6 reused)" in r2.output

@@ -512,7 +512,7 @@ def test_a_design_the_catalogue_cannot_build_is_never_judged_nor_returned(
     assert err.value.kind == "infeasible" and err.value.result.years == []
     msg = str(err.value)
     assert msg.startswith("the SLA cannot be met in year 1 with what the cost model can build")
-    assert "data latency_max" in msg  # the stub's class and metric
+    assert "data largest packet latency" in msg  # the stub's class and metric
     assert "agg-core at 100 Mbit/s, uplink at 100 Mbit/s: the largest tiers tried" in msg
     assert "node 'agg': no stack of up to 16" in msg
     assert judged and all(G1 not in r.values() for r in judged)

@@ -34,6 +34,7 @@ from vidnet_sim.analysis.drawing import (
     draw_network,
     network_view,
 )
+from vidnet_sim.analysis.estimates import method_words
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text, single_cut_exposure
 from vidnet_sim.analysis.html import CSP, render_html
 from vidnet_sim.analysis.plots import clip_interval, draw_panels, panels_figure
@@ -336,13 +337,13 @@ def test_curve_panels_one_class_each_with_targets_units_and_notes() -> None:
     # named packet or frame, as the series are: a frame loss above a packet-loss target
     # (the small town's sizing, year 3) read as a missed SLA under "target loss"
     assert [(t.label, t.value) for t in video.targets] == [
-        ("target packet latency p99 (50 ms)", 50.0)
+        ("target 99th percentile packet latency (50 ms)", 50.0)
     ]
     assert [t.label for t in grid.panels[3].targets] == ["target packet loss (0.0001)"]
     assert NO_NC_BOUND in video.notes  # absent, and said why
     assert "network-calculus bound not computed for this class" in grid.panels[0].notes
-    assert [(m.label, m.x) for m in video.marks] == [("sum-of-means-60%: last value accepted", 1.0)]
-    assert "gaussian-equivalent-capacity: not computed" in " ".join(video.notes)
+    assert [(m.label, m.x) for m in video.marks] == [("60 % rule: last value accepted", 1.0)]
+    assert "Gaussian equivalent capacity: not computed" in " ".join(video.notes)
     assert grid.panels[3].targets[0].value == 1e-4 and grid.panels[3].quantity == "loss"
     w, h = png_size(draw_panels(grid))
     assert w > 1.3 * h
@@ -350,8 +351,14 @@ def test_curve_panels_one_class_each_with_targets_units_and_notes() -> None:
     fig = panels_figure(grid)
     renderer = fig.canvas.get_renderer()
     notes = [[t for t in ax.texts if t.get_gid() == "notes"] for ax in fig.axes]
-    # the loss panel draws packet and frame loss: its axis is not "packet loss"
-    assert fig.axes[3].get_ylabel() == "loss (fraction, log scale)"
+    # the loss panel draws packet and frame loss: its axis is not "packet loss"; the zero
+    # losses of both classes are drawn at one floor, said on the axis (ptz, without a
+    # target, drew them at 10⁻⁶ and video, under its 10⁻⁴ target, at 10⁻⁵)
+    assert [ax.get_ylabel() for ax in fig.axes[2:]] == [
+        "loss (fraction, log scale;\nno loss drawn at 10⁻⁵)"
+    ] * 2
+    assert fig.axes[2].get_ylim() == fig.axes[3].get_ylim() == pytest.approx((0.5e-5, 1.5))
+
     # one colour per series over the figure: its one legend named two blues and two
     # oranges (packet p50 and packet loss; packet p99 and frame loss)
     legend = fig.legends[0]
@@ -686,7 +693,7 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     assert {t.value for p in data.plots.panels for t in p.targets} == {50.0, 1e-3}
     assert "Every SLA holds up to 18 cameras" in data.headline
     assert any(  # each estimate says what it assumes
-        c.startswith("The sum-of-means-60% estimate (vendor calculators' rule: mean load at most")
+        c.startswith("The 60 % rule estimate (vendor calculators' rule: mean load at most")
         for c in data.changes
     ), data.changes
     assert r.output.startswith(  # the answer on the console too, and what ± means
@@ -719,11 +726,11 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     assert "raise --max" in data.recommendation[0]
     assert data.changes[0].startswith("The busiest link at the largest value is acc2-core")
     assert any("cuts off 20 of 20 cameras" in s for s in data.risk)  # the network at 20
-    nc = [c for c in data.changes if c.startswith("The network-calculus-bound estimate")]
+    nc = [c for c in data.changes if c.startswith("The network-calculus bound estimate")]
     # what it assumes, as curve says it under its panels (not every frame bounded)
     vbr = "9 VBR cameras (3 groups: north, north-ptz, south): VBR frame sizes capped at their"
     assert nc and nc[0].startswith(
-        "The network-calculus-bound estimate (a worst case: every source's largest burst at "
+        "The network-calculus bound estimate (a worst case: every source's largest burst at "
         f"once; {vbr} 0.999 quantile) says"
     )
     assert f"(a worst case: every source's largest burst at once; {vbr} 0.999 quantile)" in (
@@ -735,7 +742,7 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     cap = json.loads((out / "capacity.json").read_text())
     assert cap["estimate_notes"] == [f"{vbr} 0.999 quantile"]
     assert {m.label.split(":")[0]: m.x for m in lat.marks} == {
-        k: v for k, v in cap["estimates"].items() if v is not None
+        method_words(k): v for k, v in cap["estimates"].items() if v is not None
     }
     assert sorted(lat.series[0].x) == sorted(
         float(x) for x in pd.read_parquet(out / "capacity.parquet")["x"]
@@ -1058,17 +1065,20 @@ def test_a_curve_holds_up_to_a_value_only_when_every_smaller_value_holds(tmp_pat
     )
     assert data.recommendation[1] == (
         "At 1 × the nominal bitrate every mean meets its target but not every 95 % interval: "
-        "video latency p99 10 ms (its interval reaches 60 ms: uncertain) against 50 ms; more "
-        "replications (--replications) would tell."
+        "video 99th percentile packet latency 10 ms (its interval reaches 60 ms: uncertain) "
+        "against 50 ms; more replications (--replications) would tell."
     )
     assert data.tables[0].rows[0][1:] == [
         "**no**",
-        "video latency p99 10 ms (its interval reaches 60 ms: uncertain)",
+        "video 99th percentile packet latency 10 ms (its interval reaches 60 ms: uncertain) "
+        "against 50 ms",  # the target beside the value: it read as missing one
     ]
+
     t.loc[at1, "mean"] = 5.5e10  # now missed
     data = curve_report(res, f, {"video": {"latency_p99_ps": 5e10}})
     assert data.recommendation[1] == (
-        "At 1 × the nominal bitrate a target is missed: video latency p99 55 ms against 50 ms."
+        "At 1 × the nominal bitrate a target is missed: video 99th percentile packet latency "
+        "55 ms against 50 ms."
     )
     t.loc[at1, ["mean", "ci_high"]] = [1e10, 2e10]  # every value holds: "up to"
     data = curve_report(res, f, {"video": {"latency_p99_ps": 5e10}})
@@ -1079,8 +1089,8 @@ def test_a_curve_holds_up_to_a_value_only_when_every_smaller_value_holds(tmp_pat
     data = curve_report(res, f, {"video": {"latency_p99_ps": 5e10}})
     assert data.headline == "Every SLA holds up to 1 × the nominal bitrate (of the values tried)"
     assert data.changes[0].startswith(
-        "At 2 × the nominal bitrate, class video latency p99 is 20 ms but its 95 % interval "
-        "reaches 70 ms (target 50 ms): the answer lies between 1 and 2 ×"
+        "At 2 × the nominal bitrate, class video 99th percentile packet latency is 20 ms but "
+        "its 95 % interval reaches 70 ms (target 50 ms): the answer lies between 1 and 2 ×"
     )
 
 

@@ -538,18 +538,18 @@ def test_a_binding_sla_on_unsized_links_is_one_warning_naming_its_years() -> Non
     ]
     res = SizingResult("f", "n", "", 5, {}, CostModel(), {}, years=years)
     assert res.warnings == [
-        "years 1–4: the binding SLA (video latency_p99) is limited on camera access links "
-        "this plan does not size (north[12]->agg-north in year 1, east[12]->agg-east in year "
-        "2, north[12]->agg-north in year 3, east[89]->agg-east in year 4); faster sized "
-        "links cannot help it"
+        "years 1–4: the binding SLA (video 99th percentile packet latency) is limited on "
+        "camera access links this plan does not size (north[12]->agg-north in year 1, "
+        "east[12]->agg-east in year 2, north[12]->agg-north in year 3, east[89]->agg-east in "
+        "year 4); faster sized links cannot help it"
     ]
     years = [_bound_on(1, "a->b"), _bound_on(3, "a->b"), _bound_on(4, "c->d", access=False)]
     res = SizingResult("f", "n", "", 4, {}, CostModel(), {}, years=years)
     assert res.warnings == [
-        "years 1 and 3: the binding SLA (video latency_p99) is limited on a->b, a camera "
-        "access link this plan does not size; faster sized links cannot help it",
-        "year 4: the binding SLA (video latency_p99) is limited on c->d, a link this plan "
-        "does not size; faster sized links cannot help it",
+        "years 1 and 3: the binding SLA (video 99th percentile packet latency) is limited on "
+        "a->b, a camera access link this plan does not size; faster sized links cannot help it",
+        "year 4: the binding SLA (video 99th percentile packet latency) is limited on c->d, a "
+        "link this plan does not size; faster sized links cannot help it",
     ]
     assert [years_label(y) for y in ([], [2], [1, 2, 3], [3, 1, 4])] == [
         "no year",
@@ -613,7 +613,7 @@ def test_every_upgrade_is_explained_and_none_is_off_the_failing_path(
     assert why["reason"] == "sla" and why["class"] == "data" and bool(why["crosses"])
     assert why["metric"] == "latency_max_ps" and why["hop"] == "b-c"
     assert why["mean"] > why["target"] == 1.05 * MS  # (10M, 100M) fails as by hand
-    assert "at 100 Mbit/s: data latency_max" in why["text"]
+    assert "at 100 Mbit/s: data largest packet latency" in why["text"]
     # the class crossing no link above its floor is never the reason of an upgrade, and
     # c-e (no class with an SLA crosses it) stays at its floor, the cheapest feasible
     for row in reasons.to_dict("records"):
@@ -816,7 +816,9 @@ def test_n_minus_1_survives_every_single_cut(
     assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
     msg = " ".join(r.output.split())
     assert "year 1" in msg and "during the failure of r0-r1" in msg
-    assert "video failure_loss" in msg and " on " in msg
+    assert "video packet loss to link failures" in msg and " on " in msg
+    assert "raise failure_loss" in msg  # the setting to change, by its name
+
     # a protected link must be a link of the scenario
     with pytest.raises(AnalysisInputError, match=r"sizing\.protected: got 'nope'"):
         size_network(f, model, survive="single-link", protected=["nope"])

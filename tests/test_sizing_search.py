@@ -434,7 +434,7 @@ def test_size_network_equals_exhaustive_enumeration_on_random_chains(
         if not feas:
             assert len(years) == k and stopped is not None
             assert f"cannot be met at any tier in year {k + 1}" in stopped
-            assert "data latency_max" in stopped
+            assert "data largest packet latency" in stopped
             break
         y = years[k]
         chosen = tuple(tiers.index(y.rates[x]) for x in ids)

@@ -48,6 +48,7 @@ from vidnet_sim.analysis.vary import (
 from vidnet_sim.errors import ScenarioError, VidnetError
 from vidnet_sim.execute import Executor, ProgressFn
 from vidnet_sim.network.plan import build_plan
+from vidnet_sim.results.metric_words import metric_words
 from vidnet_sim.results.sla import SlaTargets
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import load_scenario
@@ -625,7 +626,7 @@ def _no_load_meets(vary: Vary, hi: float, verdict: Verdict) -> AnalysisInputErro
     b = verdict.binding()
     return AnalysisInputError(
         f"no {vary.what} value meets the SLA: even at {vary.what} = "
-        f"{vary.label(hi)}, class {b['class']!r} {b['metric']} is "
+        f"{vary.label(hi)}, class {b['class']!r} {metric_words(b['metric'])} is "
         f"{show_value(b['metric'], b['mean'])} against a target of "
         f"{show_value(b['metric'], b['target'])}; the target cannot be met at any load "
         "(relax it, or change the network)"

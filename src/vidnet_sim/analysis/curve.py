@@ -20,8 +20,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vidnet_sim.analysis.capacity import sla_columns
-from vidnet_sim.analysis.estimates import METHOD_GAUSSIAN, METHOD_NC, METHOD_SUM_OF_MEANS, estimate
+from vidnet_sim.analysis.capacity import show_value, sla_columns
+from vidnet_sim.analysis.estimates import (
+    METHOD_GAUSSIAN,
+    METHOD_NC,
+    METHOD_SUM_OF_MEANS,
+    estimate,
+    method_words,
+)
 from vidnet_sim.analysis.out_folder import check_out_folder
 from vidnet_sim.analysis.plots import draw_panels
 from vidnet_sim.analysis.report_data import Panel, PanelGrid, Series, Target, VerticalMark
@@ -39,6 +45,7 @@ from vidnet_sim.errors import ScenarioError
 from vidnet_sim.execute import Executor, ProgressFn
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.files import parquet_bytes, write_file
+from vidnet_sim.results.metric_words import interval_words, metric_label, metric_words
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import parse_scenario_dict
 
@@ -46,6 +53,7 @@ __all__ = [
     "CURVE_METRICS",
     "NO_NC_BOUND",
     "CurveResult",
+    "console_lines",
     "curve_estimates",
     "curve_grid",
     "plot_curve",
@@ -54,7 +62,8 @@ __all__ = [
     "x_axis_label",
 ]
 
-#: Summary columns a curve reports (per traffic class).
+#: Summary columns a curve reports (per traffic class): every one an SLA target may bound
+#: (:class:`~vidnet_sim.results.sla.SlaTargets`), and the throughput.
 CURVE_METRICS = (
     "latency_p50_ps",
     "latency_p95_ps",
@@ -62,12 +71,16 @@ CURVE_METRICS = (
     "latency_p999_ps",
     "latency_max_ps",
     "frame_latency_p50_ps",
+    "frame_latency_p95_ps",
     "frame_latency_p99_ps",
+    "frame_latency_p999_ps",
     "frame_latency_max_ps",
     "loss",
     "frame_loss",
     "throughput_bps",
 )
+#: What the console shows of a class without SLA targets.
+_UNTARGETED = ("latency_p99_ps", "loss")
 
 
 @dataclass
@@ -268,6 +281,40 @@ def run_curve(
     )
 
 
+def _cell(vary: Vary, x: float, mean: float, high: float, n: int, scale: float) -> str:
+    """One value of a console line: ``2: 12.3 ±0.41`` (the half-width of the interval), or
+    what the value rests on when its interval has no width (``2: 0 (all 3 runs equal)``)."""
+    rests = interval_words(mean, high, n)
+    spread = f" ({rests})" if rests else f" ±{(high - mean) / scale:.2g}"
+    return f"{vary.label(x)}: {mean / scale:.4g}" + ("" if math.isnan(mean) else spread)
+
+
+def console_lines(result: CurveResult) -> list[str]:
+    """The curve on the console, a line per class and metric: the metrics each class's SLA
+    targets are on, each in words with its unit and beside its target (a video class's
+    frame latency, not its packet p99); a class without targets shows its 99th percentile
+    packet latency and its loss. Each value is the mean with the half-width of its
+    interval."""
+    t = result.table
+    out = []
+    for cls in sorted(set(t["class"])):
+        targets = result.targets.get(cls, {})
+        for metric in targets or _UNTARGETED:
+            g = t[(t["class"] == cls) & (t["metric"] == metric)].sort_values("x")
+            scale = 1e9 if metric.endswith("_ps") else 1.0
+            target = (
+                f"target {show_value(metric, targets[metric])}"
+                if metric in targets
+                else "no target"
+            )
+            cells = ", ".join(
+                _cell(result.vary, x, m, h, int(n), scale)
+                for x, m, h, n in zip(g["x"], g["mean"], g["ci_high"], g["n"], strict=True)
+            )
+            out.append(f"{cls} {metric_label(metric)} ({target}): {cells or 'no value'}")
+    return out
+
+
 def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) -> list[Path]:
     """Write the curve's Parquet tables, manifest and (``plot``) PNG; returns the files."""
     out = Path(out_dir)
@@ -355,11 +402,14 @@ def _limit_marks(est: pd.DataFrame) -> tuple[list[VerticalMark], list[str]]:
         e = est[(est["method"] == method) & (est["class"] == "")]
         ok = e[e["ok"].astype(bool)]
         if len(ok):
-            marks.append(VerticalMark(f"{method}: last value accepted", float(ok["x"].max())))
+            name = method_words(method)
+            marks.append(VerticalMark(f"{name}: last value accepted", float(ok["x"].max())))
         elif len(e):
-            notes.append(f"{method}: accepts none of the values tried")
+            notes.append(f"{method_words(method)}: accepts none of the values tried")
         else:
-            notes.append(f"{method}: not computed (the scenario could not be estimated)")
+            notes.append(
+                f"{method_words(method)}: not computed (the scenario could not be estimated)"
+            )
     return marks, notes
 
 
@@ -400,9 +450,7 @@ def _add_targets(latency: Panel, loss: Panel, targets: dict[str, float]) -> None
     the series are ("simulated packet loss", "frame loss"): a frame loss drawn above a
     packet-loss target does not miss it."""
     for metric, target in targets.items():
-        name = metric.removesuffix("_ps").replace("_", " ")
-        if not name.startswith("frame"):
-            name = f"packet {name}"
+        name = metric_words(metric)
         if metric.endswith("_ps"):
             latency.targets.append(Target(f"target {name} ({target / 1e9:g} ms)", target / 1e9))
         else:
@@ -421,8 +469,11 @@ def _class_panels(
     """One class's latency panel (simulated percentiles, network-calculus bound, latency
     targets) and loss panel (simulated packet and frame loss, loss targets)."""
     panel = Panel(f"{cls}: latency", "latency_ms", marks=list(marks), notes=list(notes))
-    for metric, label in _LATENCY_SERIES:
+    drawn = [metric for metric, _ in _LATENCY_SERIES]
+    targeted = [(m, f"simulated {metric_words(m)}") for m in targets if m.endswith("_ps")]
+    for metric, label in [*_LATENCY_SERIES, *(mt for mt in targeted if mt[0] not in drawn)]:
         s = _series(t, cls, metric, label, 1e9)
+
         if s is not None:
             panel.series.append(s)
     _add_nc_bound(panel, est, cls, x_label)

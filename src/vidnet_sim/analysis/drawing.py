@@ -564,7 +564,7 @@ def _draw_legend(ax: Any, view: NetworkView, tiers: list[float], colour: dict[fl
     from matplotlib.lines import Line2D
 
     handles = [
-        Line2D([], [], color=colour[t], lw=1.8 + 1.6 * k, label=f"{show_rate(t)}bit/s tier")
+        Line2D([], [], color=colour[t], lw=1.8 + 1.6 * k, label=f"{_show_load(t)} tier")
         for k, t in enumerate(tiers)
     ]
     if any(link.binding for link in view.links):

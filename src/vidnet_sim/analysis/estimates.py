@@ -89,6 +89,7 @@ __all__ = [
     "estimate",
     "gaussian_alpha",
     "method_meaning",
+    "method_words",
     "nc_delay_bounds",
     "source_rate_moments",
 ]
@@ -102,6 +103,20 @@ METHOD_MEANING = {
     METHOD_GAUSSIAN: "statistical multiplexing of independent sources",
     METHOD_NC: "a worst case: every source's largest burst at once",
 }
+
+
+#: Each estimate's name for people (its machine name stays in ``estimates.parquet``).
+METHOD_WORDS = {
+    METHOD_SUM_OF_MEANS: "60 % rule",
+    METHOD_GAUSSIAN: "Gaussian equivalent capacity",
+    METHOD_NC: "network-calculus bound",
+}
+
+
+def method_words(method: str) -> str:
+    """An estimate's name in a report: ``60 % rule`` for ``sum-of-means-60%`` (a name not
+    known reads as it is)."""
+    return METHOD_WORDS.get(method, method)
 
 
 def method_meaning(method: str, notes: Sequence[str] = ()) -> str:

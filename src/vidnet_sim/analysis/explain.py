@@ -20,6 +20,7 @@ from vidnet_sim.analysis.capacity import Verdict, show_value
 from vidnet_sim.analysis.runs import RunRecord
 from vidnet_sim.analysis.search import Judgement
 from vidnet_sim.analysis.verdict import _Context, _Year
+from vidnet_sim.results.metric_words import metric_words
 
 
 def _show_rate(bps: float) -> str:
@@ -30,7 +31,8 @@ def _show_rate(bps: float) -> str:
 
 
 def _cause_text(cause: dict[str, Any]) -> str:
-    """``video latency_p99_ps 34 ms > 30 ms on core-cc (…)``."""
+    """``video 99th percentile packet latency 34 ms > 30 ms on core-cc (…)``."""
+
     m = cause["metric"]
     where = (
         f" on {cause['link']}{'' if cause['sized'] else ' (not sized by this plan)'} "
@@ -42,7 +44,7 @@ def _cause_text(cause: dict[str, Any]) -> str:
     if cause.get("case"):
         when = f" during the {cause['case']}" + when
     return (
-        f"{cause['class']} {m.removesuffix('_ps')} {show_value(m, cause['mean'])} > "
+        f"{cause['class']} {metric_words(m)} {show_value(m, cause['mean'])} > "
         f"{show_value(m, cause['target'])}{when}{where}"
     )
 
@@ -293,7 +295,7 @@ def _binding_hop(yr: _Year, verdict: Verdict, records: list[RunRecord]) -> dict[
         **hop,
     }
     text = (
-        f"{cls} {metric.removesuffix('_ps')} {show_value(metric, out['mean'])} "
+        f"{cls} {metric_words(metric)} {show_value(metric, out['mean'])} "
         f"(target {show_value(metric, out['target'])})"
     )
     if hop["link"]:
@@ -302,7 +304,7 @@ def _binding_hop(yr: _Year, verdict: Verdict, records: list[RunRecord]) -> dict[
             what = "a camera access link" if hop["access"] else "a link"
             text += f": {what} not sized by this plan"
             out["warning"] = (
-                f"year {yr.year}: the binding SLA ({cls} {metric.removesuffix('_ps')}) is "
+                f"year {yr.year}: the binding SLA ({cls} {metric_words(metric)}) is "
                 f"limited on {hop['link']}, {what} this plan does not size; faster sized "
                 "links cannot help it"
             )
@@ -330,7 +332,7 @@ def binding_warnings(hops: list[tuple[int, dict[str, Any]]]) -> list[str]:
     years: dict[tuple[str, str, bool], list[tuple[int, str]]] = {}
     for year, b in hops:
         if "warning" in b:
-            key = (str(b["class"]), str(b["metric"]).removesuffix("_ps"), bool(b["access"]))
+            key = (str(b["class"]), metric_words(str(b["metric"])), bool(b["access"]))
             years.setdefault(key, []).append((year, str(b["link"])))
     out = []
     for (cls, metric, access), where in years.items():

@@ -26,9 +26,12 @@ __all__ = [
     "draw_costs",
     "draw_panels",
     "draw_variants",
+    "loss_floor",
     "panels_figure",
     "png_bytes",
+    "power_of_ten",
 ]
+
 
 #: The lowest loss drawn when nothing else sets the axis (no loss anywhere, no target).
 LOSS_FLOOR = 1e-6
@@ -91,13 +94,25 @@ def clip_interval(
     return shown, np.minimum(lo, shown), np.maximum(hi, shown)
 
 
-def _loss_floor(panel: Panel) -> float:
-    """The bottom of a loss axis: a decade below the smallest positive value or target."""
-    vals = [t.value for t in panel.targets if t.value > 0]
-    for s in panel.series:
+def loss_floor(panels: list[Panel]) -> float:
+    """Where a figure draws a zero loss, one floor for all its loss panels (panel by
+    panel, a zero loss sat at 10⁻⁵ in one and 10⁻⁶ in the next): a decade below the
+    smallest positive loss or loss target of any of them, :data:`LOSS_FLOOR` when there is
+    none."""
+    vals = [t.value for p in panels if p.quantity == "loss" for t in p.targets if t.value > 0]
+    for s in (s for p in panels if p.quantity == "loss" for s in p.series):
         m = _arr(s.mean, len(s.x))
         vals += [float(v) for v in m[np.isfinite(m) & (m > 0)]]
     return 10 ** math.floor(math.log10(min(vals)) - 1) if vals else LOSS_FLOOR
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_of_ten(x: float) -> str:
+    """A power of ten as people write it: ``10⁻⁵`` (other numbers as ``%g``)."""
+    e = round(math.log10(x)) if x > 0 else 0
+    return f"10{str(e).translate(_SUPERSCRIPT)}" if x > 0 and 10.0**e == x else f"{x:g}"
 
 
 def _ceiling(panel: Panel) -> float:
@@ -210,9 +225,10 @@ def _set_y_axis(
     if loss:
         ax.set_yscale("log")
         ax.set_ylim(floor / 2, 1.5)
-        ax.set_ylabel("loss (fraction, log scale)")  # packet and frame loss
+        # packet and frame loss; the floor is the figure's, said on every loss axis
+        ax.set_ylabel(f"loss (fraction, log scale;\nno loss drawn at {power_of_ten(floor)})")
         if zeros:
-            notes.append("no packet lost: drawn on the bottom edge")
+            notes.append(f"no packet lost: drawn at {power_of_ten(floor)}, near the bottom edge")
     else:
         ax.set_ylim(0, ceiling if math.isfinite(ceiling) else None)
         ax.set_ylabel("latency (ms)")
@@ -239,10 +255,15 @@ def _draw_notes(ax: Any, notes: list[str]) -> None:
 
 
 def _draw_panel(
-    ax: Any, panel: Panel, x_label: str, integer_x: bool, colours: dict[str, str] | None = None
+    ax: Any,
+    panel: Panel,
+    x_label: str,
+    integer_x: bool,
+    colours: dict[str, str] | None = None,
+    figure_floor: float = LOSS_FLOOR,
 ) -> None:
     loss = panel.quantity == "loss"
-    floor = _loss_floor(panel) if loss else 0.0
+    floor = figure_floor if loss else 0.0
     notes = list(panel.notes)
     zeros = False
     ceiling = _ceiling(panel)
@@ -256,11 +277,21 @@ def _draw_panel(
     ax.set_xlabel(x_label)
     ax.set_title(panel.title, fontsize=11)
     if integer_x:
-        from matplotlib.ticker import MaxNLocator
-
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _integer_ticks(ax, panel)
     ax.grid(True, alpha=0.3)
     _draw_notes(ax, notes)
+
+
+def _integer_ticks(ax: Any, panel: Panel) -> None:
+    """Whole-number ticks on the x axis (years, cameras). A single value got ticks at
+    0.945, 0.960, … (the small town's one-year sizing): the axis then spans half a step
+    each side of it, its one tick the value itself."""
+    xs = sorted({float(x) for s in panel.series for x in s.x if math.isfinite(float(x))})
+    if len(xs) == 1:
+        ax.set_xlim(xs[0] - 0.5, xs[0] + 0.5)
+        ax.set_xticks(xs)
+    else:  # the default locator of a linear axis (AutoLocator) is a MaxNLocator
+        ax.xaxis.get_major_locator().set_params(integer=True)
 
 
 def draw_panels(grid: PanelGrid) -> bytes:
@@ -278,9 +309,10 @@ def panels_figure(grid: PanelGrid) -> Any:
     height = min(3.6 * rows + 0.6, width / 1.45)  # landscape, whatever the grid
     fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
     colours = _series_colours(grid.panels)
+    floor = loss_floor(grid.panels)
     for k, ax in enumerate(axes.flat):
         if k < len(grid.panels):
-            _draw_panel(ax, grid.panels[k], grid.x_label, grid.integer_x, colours)
+            _draw_panel(ax, grid.panels[k], grid.x_label, grid.integer_x, colours, floor)
         else:
             ax.axis("off")
     top = 0.0  # inches taken above the panels: the title, then the legend
@@ -362,8 +394,8 @@ def draw_costs(chart: CostChart) -> bytes:
     ax.set_ylim(0, max(1.0, float(bottom.max(initial=0.0))) * 1.15)
     ax.set_title(chart.title)
     ax.grid(True, axis="y", alpha=0.3)
-    if chart.categories:
-        ax.legend(fontsize=8)
+    if chart.categories:  # beside the bars: over them it hid a year's top categories
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return png_bytes(fig)
 

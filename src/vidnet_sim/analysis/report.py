@@ -30,11 +30,12 @@ from vidnet_sim.analysis.fibre_cut import NOT_SURVIVED
 from vidnet_sim.analysis.html import write_report
 from vidnet_sim.analysis.plots import draw_panels
 from vidnet_sim.analysis.report_data import CostChart, PanelGrid, ReportData, TableView
-from vidnet_sim.analysis.report_pages import scenario_view, warning_lines
+from vidnet_sim.analysis.report_pages import glossary_table, scenario_view, warning_lines
 from vidnet_sim.analysis.sizing import VENDOR_CEILING, SizingResult, YearSizing
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.results.files import parquet_bytes, write_file
+from vidnet_sim.results.metric_words import interval_words, metric_words
 from vidnet_sim.scenario.growth import year_data
 
 __all__ = [
@@ -52,6 +53,11 @@ __all__ = [
 def show_tier(bps: float) -> str:
     """A rate tier as a council reads it: ``10G``, ``100M``."""
     return show_rate(bps)
+
+
+def _plan_years(result: SizingResult) -> str:
+    """The years of the growth plan: ``years 1–4``, or ``year 1`` (it read "years 1–1")."""
+    return years_label(list(range(1, result.horizon + 1)))
 
 
 def _money(x: float, currency: str) -> str:
@@ -144,12 +150,14 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
     out["schedule"] = (["link", "length", *[f"year {y}" for y in years], "CAPEX"], rows)
     rows = []
     m = result.margins()
+    runs = {y.year: y.verdict.replications for y in result.years}
     for r in m.to_dict("records"):
         metric = str(r["metric"])
         lo = max(float(r["ci_low"]), 0.0)  # every metric is ≥ 0; the t-interval may not be
+        rests = interval_words(float(r["ci_low"]), float(r["ci_high"]), runs.get(r["year"]))
         ci = (
-            ""
-            if math.isnan(r["ci_low"]) or r["ci_low"] == r["ci_high"]
+            f" ({rests})"
+            if rests
             else f" [{show_value(metric, lo)} – {show_value(metric, r['ci_high'])}]"
         )
         nc = r["nc_bound_ps"]
@@ -157,7 +165,7 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
             [
                 str(r["year"]),
                 str(r["class"]),
-                metric.removesuffix("_ps"),
+                metric_words(metric),
                 show_value(metric, r["target"]),
                 show_value(metric, r["mean"]) + ci,
                 f"{r['margin']:.0%}",
@@ -252,7 +260,7 @@ def _case_rows(result: SizingResult) -> tuple[list[str], list[list[str]]]:
             str(r["case"])
             + (f" (runs {r['duration_factor']}× as long)" if r["duration_factor"] > 1 else ""),
             "yes" if r["ok"] else "**no**",
-            f"{r['class']} {str(r['metric']).removesuffix('_ps')} "
+            f"{r['class']} {metric_words(str(r['metric']))} "
             f"{show_value(str(r['metric']), r['mean'])} (target "
             f"{show_value(str(r['metric']), r['target'])})",
             f"{r['margin']:.0%}",
@@ -326,13 +334,13 @@ def _binding_text(y: YearSizing) -> str:
     b = y.binding()
     if not b:
         return "—"
-    return f"{b['class']} {b['metric'].removesuffix('_ps')} ({b['margin']:.0%})"
+    return f"{b['class']} {metric_words(b['metric'])} ({b['margin']:.0%})"
 
 
 def _fail_text(v: Any) -> str:
     b = v.binding()
     return (
-        f"{b['class']} {b['metric'].removesuffix('_ps')} "
+        f"{b['class']} {metric_words(b['metric'])} "
         f"{show_value(b['metric'], b['mean'])} > {show_value(b['metric'], b['target'])}"
     )
 
@@ -426,7 +434,7 @@ def _targets_text(result: SizingResult) -> str:
     for cls, cols in result.targets.items():
         parts.append(
             f"`{cls}`: "
-            + ", ".join(f"{c.removesuffix('_ps')} ≤ {show_value(c, v)}" for c, v in cols.items())
+            + ", ".join(f"{metric_words(c)} ≤ {show_value(c, v)}" for c, v in cols.items())
         )
     return "; ".join(parts)
 
@@ -457,7 +465,7 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
     md += ["## Scenario", ""]
     if result.description:
         md += [result.description, ""]
-    md += [f"- scenario file: `{result.file}`; growth plan: years 1–{result.horizon}"]
+    md += [f"- scenario file: `{result.file}`; growth plan: {_plan_years(result)}"]
     for y in ([first] if first is last else [first, last]) if first and last else []:
         n = y.counts
         md += [
@@ -621,16 +629,36 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
             "(`--costs`).",
             "",
         ]
+    if result.years:
+        glossary = _glossary(result)
+        md += ["## Glossary", "", markdown_table(glossary.header, glossary.rows), ""]
+        md += [glossary.note, ""]
     md += [
         "## Files",
         "",
         "`size.parquet` (year × link), `size_years.parquet`, `size_margins.parquet`, "
-        "`size_trials.parquet` (every design tried), `size.json`, "
+        f"`size_trials.parquet` (every design tried; {TRIALS_UNITS}), `size.json`, "
         + ("`size.png`, " if plot else "")
         + "`runs/` (stored runs, reused).",
         "",
     ]
     return "\n".join(md)
+
+
+#: The units of ``size_trials.parquet``'s and ``size_margins.parquet``'s values.
+TRIALS_UNITS = (
+    "`mean` and `target` in picoseconds for a latency metric, whose name ends in `_ps`, and "
+    "as a fraction for a loss; `capex` in the report's currency"
+)
+
+
+def _glossary(result: SizingResult) -> TableView:
+    """The glossary of the SLA metrics a sizing report names (every target's, and the
+    failure-loss budget's), with the units of the size tables' values."""
+    metrics = [m for cols in result.targets.values() for m in cols]
+    glossary = glossary_table(metrics + list(map(str, result.margins()["metric"])))
+    glossary.note += f" In `size_trials.parquet` and `size_margins.parquet`: {TRIALS_UNITS}."
+    return glossary
 
 
 def bill_section(result: SizingResult) -> list[str]:
@@ -643,7 +671,7 @@ def bill_section(result: SizingResult) -> list[str]:
     md = [
         "## The whole bill",
         "",
-        f"**Net present cost, years {years[0]}–{years[-1]}: {_money(bill.npc, cur)}** "
+        f"**Net present cost, {years_label(years)}: {_money(bill.npc, cur)}** "
         f"(discount rate {bill.discount_rate:.1%}; undiscounted {_money(bill.total, cur)})"
         + (
             f"; the 60 % rule's design: {_money(result.vendor_bill.npc, cur)}"
@@ -722,7 +750,7 @@ def _grid(result: SizingResult) -> PanelGrid | None:
     title = (
         f"PARTIAL: {years_label([y.year for y in result.years])} of 1–{result.horizon}"
         if result.partial
-        else f"{result.name}: sized design, years 1–{result.horizon}"
+        else f"{result.name}: sized design, {_plan_years(result)}"
     )
     return curve_grid(curve, targets=result.targets, limits=False, title=title, x_label="year")
 
@@ -796,10 +824,6 @@ def _history(result: SizingResult, lid: str) -> str:
     return ", ".join(out)
 
 
-def _metric_name(metric: str) -> str:
-    return metric.removesuffix("_ps").replace("_", " ")
-
-
 def _cut_risk(result: SizingResult, cut: str) -> str:
     """Whether a single fibre cut is survived: the N-1 cases simulated when the sizing ran
     them (every protected link's failure, every year), beside the connectivity check when it
@@ -818,7 +842,7 @@ def _cut_risk(result: SizingResult, cut: str) -> str:
         f"{lead}: **survived** — the failure of each of the {n} protected link(s), "
         f"with its reroute, was simulated in every year and meets every SLA (tightest: "
         f"{worst['case']} in year {int(worst['year'])}, class {worst['class']} "
-        f"{_metric_name(str(worst['metric']))} margin {float(worst['margin']):.0%})."
+        f"{metric_words(str(worst['metric']))} margin {float(worst['margin']):.0%})."
         if all(r["ok"] for r in failed)
         else f"{lead}: **not survived** in simulation — "
         + ", ".join(f"{r['case']} (year {r['year']})" for r in failed if not r["ok"])
@@ -851,7 +875,7 @@ def _first_page(result: SizingResult, cut: str) -> tuple[str, list[str], list[st
     if tight:
         y, b = min(tight, key=lambda yb: yb[1]["margin"])
         risk.append(
-            f"Binding target: class **{b['class']}** {_metric_name(b['metric'])} "
+            f"Binding target: class **{b['class']}** {metric_words(b['metric'])} "
             f"in year {y.year}: {show_value(b['metric'], b['mean'])} against "
             f"{show_value(b['metric'], b['target'])} — margin **{b['margin']:.0%}**"
             + (" (decided by the mean: uncertain)." if y.verdict.uncertain else ".")
@@ -980,6 +1004,7 @@ def sizing_report(result: SizingResult, plot: bool = True) -> ReportData:
             TableView(
                 f"Simulation beside the estimates (year {result.years[-1].year})", *t["estimates"]
             ),
+            _glossary(result),
         ]
         header, cases = _case_rows(result)
         if cases:

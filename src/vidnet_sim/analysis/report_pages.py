@@ -20,16 +20,18 @@ from vidnet_sim.analysis.capacity import CapacityResult, show_value
 from vidnet_sim.analysis.cost import link_lengths, scenario_links
 from vidnet_sim.analysis.curve import CurveResult, curve_grid, x_axis_label
 from vidnet_sim.analysis.drawing import network_view
-from vidnet_sim.analysis.estimates import method_meaning
+from vidnet_sim.analysis.estimates import method_meaning, method_words
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text
 from vidnet_sim.analysis.report_data import NetworkView, PanelGrid, ReportData, TableView
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
 from vidnet_sim.errors import ScenarioError
+from vidnet_sim.results.metric_words import glossary_rows, metric_words
 from vidnet_sim.scenario import parse_scenario_dict
 
 __all__ = [
     "capacity_report",
     "curve_report",
+    "glossary_table",
     "scenario_link_of",
     "scenario_view",
     "warning_lines",
@@ -107,10 +109,6 @@ def _passes(
     return out
 
 
-def _name(metric: str) -> str:
-    return metric.removesuffix("_ps").replace("_", " ")
-
-
 def _at(vary: Vary, value: str) -> str:
     """A value of the variable (or a list of values) as a sentence reads it, with its unit:
     ``3 × the nominal bitrate``, ``18 cameras``, ``links["a"].rate = 1Gbps`` (``bitrate =
@@ -127,6 +125,19 @@ def _run_length(text: str) -> str:
     return f" {text[0].upper()}{text[1:]}." if text else ""
 
 
+def glossary_table(metrics: list[str]) -> TableView:
+    """The report's glossary: each metric it names in words (``metrics``, each once), with
+    its column in the Parquet tables and key in the JSON documents, its unit and what it
+    measures."""
+    return TableView(
+        "Glossary",
+        ["in this report", "column (Parquet, JSON)", "unit", "what it measures"],
+        glossary_rows(metrics),
+        note="The Parquet tables and the JSON documents keep the column names, in their stored "
+        "units (times in picoseconds, rates in bit/s, losses as fractions).",
+    )
+
+
 def warning_lines(warnings: list[str]) -> list[str]:
     """The risk box's lines for a job's warnings (``Warning: ...``, one sentence each): what
     its runs leave out of the scenario, or what may change its verdict."""
@@ -136,7 +147,7 @@ def warning_lines(warnings: list[str]) -> list[str]:
 def _shortfall(c: dict[str, Any]) -> str:
     """A target not shown to hold (a check of :func:`_passes`): its mean, and when the mean
     meets the target, how far the 95 % interval reaches (too few replications to tell)."""
-    text = f"{c['class']} {_name(c['metric'])} {show_value(c['metric'], c['mean'])}"
+    text = f"{c['class']} {metric_words(c['metric'])} {show_value(c['metric'], c['mean'])}"
     if c["mean"] <= c["target"]:
         text += f" (its interval reaches {show_value(c['metric'], c['high'])}: uncertain)"
     return text
@@ -199,7 +210,7 @@ def curve_report(
         close = min(judged[best], key=lambda c: c["margin"])
         risk.append(
             f"Binding target at {_at(vary, vary.label(best))}: class **{close['class']}** "
-            f"{_name(close['metric'])} {show_value(close['metric'], close['mean'])} against "
+            f"{metric_words(close['metric'])} {show_value(close['metric'], close['mean'])} against "
             f"{show_value(close['metric'], close['target'])} (margin {close['margin']:.0%})."
         )
         later = [x for x in values if x > best]
@@ -217,7 +228,7 @@ def curve_report(
                 )
                 changes.append(
                     f"At {_at(vary, vary.label(later[0]))}, class {fail['class']} "
-                    f"{_name(fail['metric'])} {reach} "
+                    f"{metric_words(fail['metric'])} {reach} "
                     f"(target {show_value(fail['metric'], fail['target'])}): the answer lies "
                     f"between {vary.label(best)} and {_at(vary, vary.label(later[0]))}; "
                     "`vidnet-sim capacity` finds it."
@@ -228,7 +239,7 @@ def curve_report(
             continue
         ok = est[(est["method"] == method) & est["ok"].astype(bool)]
         changes.append(
-            f"The {method} estimate ({method_meaning(method)}) accepts "
+            f"The {method_words(method)} estimate ({method_meaning(method)}) accepts "
             + (
                 f"up to {_at(vary, vary.label(float(ok['x'].max())))}."
                 if len(ok)
@@ -253,7 +264,12 @@ def curve_report(
         [
             vary.label(x),
             "yes" if judged[x] and all(c["ok"] for c in judged[x]) else "**no**",
-            "; ".join(_shortfall(c) for c in judged[x] if not c["ok"]) or "—",
+            "; ".join(
+                f"{_shortfall(c)} against {show_value(c['metric'], c['target'])}"
+                for c in judged[x]
+                if not c["ok"]
+            )
+            or "—",
         ]
         for x in values
     ]
@@ -272,7 +288,8 @@ def curve_report(
         tables=[
             TableView(
                 "SLA verdict per value", [x_axis_label(vary), "every SLA holds", "misses"], rows
-            )
+            ),
+            glossary_table([m for cols in targets.values() for m in cols]),
         ]
         if targets
         else [],
@@ -370,7 +387,7 @@ def capacity_report(
         metric = str(b.get("metric"))
         risk.append(
             ("Binding target" if result.first_fail is not None else "Closest target")
-            + f": class **{b.get('class')}** {_name(metric)} — "
+            + f": class **{b.get('class')}** {metric_words(metric)} — "
             f"{show_value(metric, float(b['mean']))} against "
             f"{show_value(metric, float(b['target']))}"
             + (
@@ -395,7 +412,8 @@ def capacity_report(
         changes.append(f"The SLA fails from {_at(vary, vary.label(result.first_fail))} on.")
     for method, x in result.estimates.items():
         changes.append(
-            f"The {method} estimate ({method_meaning(method, result.estimate_notes)}) says "
+            f"The {method_words(method)} estimate "
+            f"({method_meaning(method, result.estimate_notes)}) says "
             + ("no value passes." if x is None else f"{_at(vary, vary.label(x))}.")
         )
     network = None
@@ -435,7 +453,7 @@ def capacity_report(
             vary.label(float(r["x"])),
             "yes" if r["ok"] else "**no**",
             str(int(r["replications"])),
-            f"{r['class']} {_name(str(r['metric']))} "
+            f"{r['class']} {metric_words(str(r['metric']))} "
             f"{show_value(str(r['metric']), float(r['mean']))}"
             f" / {show_value(str(r['metric']), float(r['target']))}",
             str(r["link"]),
@@ -467,7 +485,8 @@ def capacity_report(
                     "busiest link",
                 ],
                 rows,
-            )
+            ),
+            *([glossary_table(list(map(str, t["metric"])))] if len(t) else []),
         ],
         method=[
             "The largest value for which every SLA target holds, by bracketing and bisection; "

@@ -31,6 +31,7 @@ from vidnet_sim.analysis.steady import relaxation_ps, trend
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary
 from vidnet_sim.execute import Executor, ProgressTracker, SerialExecutor
 from vidnet_sim.network.plan import build_plan
+from vidnet_sim.results.metric_words import metric_words
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.model import Scenario
 from vidnet_sim.timeline.driver import scenario_actions
@@ -263,7 +264,7 @@ def _growing(ctx: _Context, yr: _Year, records: list[RunRecord]) -> list[str]:
                 continue  # frame metrics: no per-interval column
             series = values.groupby(e["epoch"]).mean().sort_index().to_numpy(np.float64)
             if trend(series).transient:
-                out.append(f"{cls} {metric.removesuffix('_ps')} still growing at the end")
+                out.append(f"{cls} {metric_words(metric)} still growing at the end")
     return out
 
 

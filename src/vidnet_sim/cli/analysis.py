@@ -25,7 +25,7 @@ from vidnet_sim.analysis.bill import BillModel, CostModelError, load_bill_model
 from vidnet_sim.analysis.bill.tables import bill_table
 from vidnet_sim.analysis.capacity import find_capacity, show_value
 from vidnet_sim.analysis.cost import LEGACY_KEYS, CostModel, load_cost_model
-from vidnet_sim.analysis.curve import run_curve, write_curve
+from vidnet_sim.analysis.curve import console_lines, run_curve, write_curve
 from vidnet_sim.analysis.estimates import method_meaning
 from vidnet_sim.analysis.html import REPORT_HTML, rerender, write_report
 from vidnet_sim.analysis.out_folder import check_out_folder
@@ -48,6 +48,7 @@ from vidnet_sim.cli.run import confidence_option, time_option
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, Problem, ScenarioError
 from vidnet_sim.execute import JobProgress
 from vidnet_sim.results.files import parquet_bytes, write_file
+from vidnet_sim.results.metric_words import metric_words
 from vidnet_sim.scenario.toml_file import read_toml
 
 __all__ = ["capacity", "curve", "report", "size"]
@@ -212,17 +213,8 @@ def curve(
             f"{page.headline}; per class, the mean ± the half-width of its "
             f"{100 * res.confidence:g} % interval:"
         )
-        t = res.table[res.table["metric"].isin(["latency_p99_ps", "loss"])]
-        for (cls, metric), g in t.groupby(["class", "metric"]):
-            is_time = str(metric).endswith("_ps")
-            scale = 1e9 if is_time else 1.0
-            unit = " ms" if is_time else ""
-            cells = ", ".join(
-                f"{res.vary.label(x)}: {m / scale:.4g}{unit}"
-                + ("" if math.isnan(h) else f" ±{(h - m) / scale:.2g}")
-                for x, m, h in zip(g["x"], g["mean"], g["ci_high"], strict=True)
-            )
-            click.echo(f"{cls} {str(metric).removesuffix('_ps')}: {cells}")  # in ms, not ps
+        for line in console_lines(res):
+            click.echo(line)
         click.echo(
             f"{res.n_runs} runs ({res.n_reused} reused); files: " + ", ".join(str(f) for f in files)
         )
@@ -347,7 +339,7 @@ def capacity(
             )
             metric = str(b.get("metric"))
             click.echo(
-                f"binding: class {b.get('class')!r} {metric} "
+                f"binding: class {b.get('class')!r} {metric_words(metric)} "
                 f"(mean {show_value(metric, float(b['mean']))} vs target "
                 f"{show_value(metric, float(b['target']))}); "
                 f"link {b.get('link')} at utilisation "

@@ -27,7 +27,12 @@ from vidnet_sim.cli.output import (
     stderr_console,
     stdout_console,
 )
-from vidnet_sim.cli.summary import render_storage, render_summary, render_warnings
+from vidnet_sim.cli.summary import (
+    render_explain,
+    render_storage,
+    render_summary,
+    render_warnings,
+)
 from vidnet_sim.errors import ScenarioError, UnitError
 from vidnet_sim.results import default_run_dir, summary_json
 from vidnet_sim.results.latency_parts import explain_lines
@@ -263,9 +268,7 @@ def run(
         result.tables, out, all_links=all_links, sla_caveats=result.sla_caveats, wide=wide
     )
     if result.latency_parts is not None:
-        out.print("Where latency comes from (p99: the packets in its histogram bucket):")
-        for line in explain_lines(result.latency_parts, result.tables.links):
-            out.print(f"  {line}", markup=False, highlight=False)
+        render_explain(explain_lines(result.latency_parts, result.tables.links), out)
     render_storage(result.storage, out)
     rate = result.stats.packet_hops / max(result.stats.wall_seconds, 1e-9)
     startup = float(result.manifest.get("startup_seconds") or 0.0)

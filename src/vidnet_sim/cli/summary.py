@@ -7,6 +7,7 @@ It accepts :class:`~vidnet_sim.results.tables.Tables` or
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -470,12 +471,41 @@ def render_summary(
         console.print("SLA: no targets set")
 
 
+#: The heading of ``run --explain``'s lines.
+EXPLAIN_HEADING = "Where latency comes from (p99: the packets in its histogram bucket):"
+
+
+def render_explain(lines: Sequence[str], console: Console) -> None:
+    """Print ``run --explain``'s lines under their heading, after a blank line (the summary's
+    last line, the SLA verdict, ran into the heading): a line per class, indented; on a
+    terminal wrapped at its width under a deeper indent, to a pipe one line each (for
+    ``grep``)."""
+    console.print()
+    console.print(EXPLAIN_HEADING, markup=False, highlight=False)
+    for line in lines:
+        text = f"  {line}"
+        if console.is_terminal:
+            text = textwrap.fill(
+                text, width=console.width, subsequent_indent="    ", break_on_hyphens=False
+            )
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+#: The title of the recording storage table.
+STORAGE_TITLE = "Recording storage (payload delivered, scaled to a day)"
+
+
 def render_storage(storage: pd.DataFrame | None, console: Console) -> None:
     """Print the recording storage per recorder (TB per day, TB for the retention period,
-    the groups and their retention), nothing when no camera records to a recorder."""
+    the groups and their retention) after a blank line, nothing when no camera records to a
+    recorder."""
     if storage is None or not len(storage):
         return
-    table = _table("Recording storage (payload delivered, scaled to a day)")
+    console.print()  # (its title ran into the SLA verdict, or the last line of --explain)
+    # the title above the table, not the table's own: wider than the table, it wrapped on
+    # a terminal ("... scaled" / "to a day)")
+    console.print(Text(STORAGE_TITLE, style="bold"), soft_wrap=True)
+    table = _table("")
     for header in ("recorder", "groups", "retention", "TB/day", "TB kept"):
         table.add_column(header, justify="left" if header in ("recorder", "groups") else "right")
     for rec, rows in storage.groupby("recorder", sort=True):

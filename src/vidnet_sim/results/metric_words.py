@@ -1,0 +1,113 @@
+"""Metric names for people: the summary column ``latency_p99_ps`` reads "99th percentile
+packet latency" in a report, with its unit ("ms") where a table heads it.
+
+The machine names stay what they are in the Parquet tables and the JSON documents;
+:data:`GLOSSARY` lists both, for a report's glossary. :func:`interval_words` says what a
+confidence interval of zero width rests on (one run, or every run equal), which a bare
+``[28 ms – 28 ms]``, or no interval at all, would read as certain.
+"""
+
+from __future__ import annotations
+
+import math
+
+from vidnet_sim.results.schema import QUANTILES
+
+__all__ = [
+    "GLOSSARY",
+    "glossary_rows",
+    "interval_words",
+    "metric_label",
+    "metric_unit",
+    "metric_words",
+]
+
+
+def _ordinal(q: float) -> str:
+    """``99th percentile`` for 0.99, ``99.9th percentile`` for 0.999, ``median`` for 0.5."""
+    return "median" if q == 0.5 else f"{100 * q:g}th percentile"
+
+
+#: Words for each statistic suffix of a latency column.
+_STAT_WORDS: dict[str, str] = {
+    "mean": "mean",
+    "min": "smallest",
+    **{name: _ordinal(q) for name, q in QUANTILES},
+    "max": "largest",
+}
+
+#: Summary column → what it is, in words (a glossary's rows: see :func:`glossary_rows`).
+GLOSSARY: dict[str, str] = {
+    **{
+        f"{prefix}{stat}_ps": f"{words} {what}"
+        for prefix, what in (("latency_", "packet latency"), ("frame_latency_", "frame latency"))
+        for stat, words in _STAT_WORDS.items()
+    },
+    "loss": "packet loss",
+    "failure_loss": "packet loss to link failures",
+    "frame_loss": "frame loss",
+    "jitter_ps": "mean jitter",
+    "throughput_bps": "throughput",
+}
+
+#: What each column's words mean, for the glossary.
+_MEANING: dict[str, str] = {
+    "packet latency": "end to end, from a packet's emission to its delivery",
+    "frame latency": "from a camera frame's capture to its last packet delivered",
+    "packet loss": "packets dropped / (delivered + dropped), losses to link failures included",
+    "packet loss to link failures": "the part of the packet loss lost to a link failure "
+    "(on the failed link, or before the routes converge)",
+    "frame loss": "the same for camera frames",
+    "mean jitter": "mean difference between the latencies of consecutive packets of a flow",
+    "throughput": "bits delivered per measured second, on the wire",
+}
+
+
+def metric_words(metric: str) -> str:
+    """A summary column (or an SLA metric) in words: ``latency_p99_ps`` → ``99th
+    percentile packet latency``; a name it does not know reads with spaces, without its
+    ``_ps`` suffix."""
+    return GLOSSARY.get(metric, metric.removesuffix("_ps").replace("_", " "))
+
+
+def metric_unit(metric: str) -> str:
+    """The unit a report shows ``metric`` in: ``ms`` for a time (``..._ps``), ``Mbit/s`` for
+    a rate (``..._bps``), ``fraction`` for a loss."""
+    if metric.endswith("_ps"):
+        return "ms"
+    if metric.endswith("_bps"):
+        return "Mbit/s"
+    return "fraction"
+
+
+def metric_label(metric: str) -> str:
+    """The words and the unit, for a heading or an axis: ``99th percentile packet latency,
+    ms``."""
+    return f"{metric_words(metric)}, {metric_unit(metric)}"
+
+
+def glossary_rows(metrics: list[str]) -> list[list[str]]:
+    """A glossary's rows for ``metrics`` (each once, in order): the words, the machine name
+    (column of the Parquet tables and key of the JSON documents), the unit in reports and in
+    the tables, and what it measures."""
+    rows = []
+    for m in dict.fromkeys(metrics):
+        words = metric_words(m)
+        stored = "ps" if m.endswith("_ps") else "bit/s" if m.endswith("_bps") else "fraction"
+        meaning = next((v for k, v in _MEANING.items() if words.endswith(k)), "")
+        unit = metric_unit(m)
+        rows.append(
+            [words, f"`{m}`", unit if unit == stored else f"{unit} (stored in {stored})", meaning]
+        )
+    return rows
+
+
+def interval_words(low: float, high: float, runs: int | None = None) -> str:
+    """What a confidence interval of zero width, or none, rests on (``""`` for an interval
+    of some width): ``one run: no interval`` or ``all 3 runs equal``; a mean read alone
+    would look certain."""
+    if math.isnan(low) or math.isnan(high):
+        return "one run: no interval" if runs in (None, 1) else "no interval"
+    if low != high:
+        return ""
+    return f"all {runs} runs equal" if runs is not None and runs > 1 else "all runs equal"
