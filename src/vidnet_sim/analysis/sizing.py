@@ -147,7 +147,10 @@ class Trial:
     replications: int = 0
     note: str = ""
     cause: str = ""  # the worst failure: class, metric, value > target, on which link
-    duration_factor: int = 1  # runs extended to this many times the duration (steady state)
+    # the runs of the case its verdict is read from (``case``) were extended to this many
+    # times the duration (steady state)
+    duration_factor: int = 1
+    case: str = "normal"  # the case its verdict is read from: normal, or the failing one
 
 
 @dataclass
@@ -421,6 +424,8 @@ class SizingResult:
                     "status": y.status,
                     "transient": ", ".join(y.transient),
                     "duration_factor": max(y.extended.values(), default=1),
+                    # the binding SLA and margin are the normal case's: its runs' factor
+                    "binding_duration_factor": y.extended.get("normal", 1),
                     "lower_bound": y.lower_bound,
                     "gap": y.gap,
                     "designs_simulated": y.simulated,
@@ -431,7 +436,9 @@ class SizingResult:
 
     def margins(self) -> pd.DataFrame:
         """Per year, class and target: the simulated mean, its interval, the target, the
-        margin ``1 − mean / target`` and the network-calculus bound (latency targets)."""
+        margin ``1 − mean / target`` and the network-calculus bound (latency targets), all
+        of the normal case (the failure cases are in :meth:`cases`), and how many times the
+        scenario's duration its runs lasted (``duration_factor``: the steady-state check)."""
         frames = []
         for y in self.years:
             c = y.verdict.checks.copy()
@@ -442,6 +449,7 @@ class SizingResult:
                 y.nc_bound_ps.get(str(k), math.nan) if str(m).endswith("_ps") else math.nan
                 for k, m in zip(c["class"], c["metric"], strict=True)
             ]
+            c["duration_factor"] = int(y.extended.get("normal", 1))
             frames.append(c)
         cols = [
             "year",
@@ -455,6 +463,7 @@ class SizingResult:
             "ratio",
             "margin",
             "nc_bound_ps",
+            "duration_factor",
         ]
         return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
 
@@ -530,6 +539,7 @@ class SizingResult:
                         "replications": t.replications,
                         "note": t.note,
                         "cause": t.cause,
+                        "case": t.case,
                         "duration_factor": t.duration_factor,
                     }
                 )
@@ -861,7 +871,9 @@ def _trial(ctx: _Context, yr: _Year, t: SearchTrial) -> Trial:
         verdict.replications,
         t.note,
         _cause_text(causes[0]) if causes else "",
-        max(yr.extended.get(t.levels, {}).values(), default=1),
+        # the runs the verdict shown rests on: the failing case's, else the normal case's
+        yr.extended.get(t.levels, {}).get(yr.failed_case.get(t.levels, "normal"), 1),
+        yr.failed_case.get(t.levels, "normal"),
     )
 
 
