@@ -823,7 +823,7 @@ def _cut_risk(result: SizingResult, cut: str) -> str:
         f"with its reroute, was simulated in every year and meets every SLA (tightest: "
         f"{worst['case']} in year {int(worst['year'])}, class {worst['class']} "
         f"{_metric_name(str(worst['metric']))} margin {float(worst['margin']):.0%}"
-        f"{_runs_as_long(worst['duration_factor'])})."
+        f"{_runs_as_long(worst.get('duration_factor', 1))})."
         if all(r["ok"] for r in failed)
         else f"{lead}: **not survived** in simulation — "
         + ", ".join(f"{r['case']} (year {r['year']})" for r in failed if not r["ok"])
