@@ -93,7 +93,14 @@ from vidnet_sim.analysis.explain import (
 )
 from vidnet_sim.analysis.horizon import count_plans, previous_levels, search_plan, year_designs
 from vidnet_sim.analysis.runs import RunRecord, duration_warnings
-from vidnet_sim.analysis.search import Judgement, YearOutcome, YearSpace, search_year
+from vidnet_sim.analysis.search import (
+    Judgement,
+    YearOutcome,
+    YearSpace,
+    floor_design,
+    search_year,
+    tie,
+)
 from vidnet_sim.analysis.search import Trial as SearchTrial
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw
 from vidnet_sim.analysis.verdict import (
@@ -316,19 +323,33 @@ class SizingResult:
         n = search.get("plans")
         if one_year:
             return f"The design is the one of least {what} among the designs that {keep}{unproven}."
+        total = "net present cost" if self.bill is not None else "CAPEX over the years"
         if search.get("over_the_years"):
-            total = "net present cost" if self.bill is not None else "CAPEX over the years"
             return (
                 f"The plan has the least {total} among the plans that, every year, {keep}: "
                 f"all {n} plans of the years were compared (every cheaper one is infeasible "
                 "in some year)."
             )
+        lower, cost = search.get("lower_bound", math.nan), self.plan_cost
+        stopped = (
+            f"the comparison of the {n} plans of the years stopped after "
+            f"{search.get('judged')} designs judged, its budget of --max-designs × years"
+        )
+        if search.get("wanted") and not search.get("complete") and cost <= lower + tie(lower):
+            return (
+                f"The plan has the least {total} among the plans that, every year, {keep}: "
+                f"{stopped}, when every plan costing less than {self._money(lower)} was ruled "
+                f"out (infeasible in some year); this plan, chosen year by year, costs "
+                f"{self._money(cost)}."
+            )
         if search.get("wanted") and search.get("complete"):
             why = " (no plan of the years meets every SLA every year)"
         elif search.get("wanted") and n is not None:
             why = (
-                f" (the comparison of the {n} plans stopped after {search.get('judged')} "
-                "designs judged: raise --max-designs)"
+                f" ({stopped}: it proved only that no plan meeting every SLA every year costs "
+                f"less than {self._money(lower)} in {total}"
+                + (f"; this plan costs {self._money(cost)}" if math.isfinite(cost) else "")
+                + "; raise --max-designs to compare them all)"
             )
         elif search.get("wanted"):
             why = f" (more than {search.get('max_plans')} plans: too many to compare)"
@@ -342,6 +363,18 @@ class SizingResult:
             f"once{why}: a faster tier bought earlier can cost less over the years than a "
             "later upgrade, so a plan cheaper over all the years may exist."
         )
+
+    @property
+    def plan_cost(self) -> float:
+        """What the plan costs as its search counted it: the whole bill's net present cost
+        of the years sized (every year's recording from what its cameras record, as the
+        search priced it), else their CAPEX; nan when sizing stopped before the last year."""
+        if self.stopped is not None or not self.years:
+            return math.nan
+        return self.years[-1].cost if self.bill is not None else self.total_capex
+
+    def _money(self, value: float) -> str:
+        return f"{value:,.2f} {self.currency}"
 
     @property
     def uncertain(self) -> bool:
@@ -821,6 +854,8 @@ def _plan_over_the_years(
         ctx.ahead.clear()
         ctx.caches.clear()
     done["judged"], done["complete"] = found.judged, found.complete
+    if math.isfinite(found.lower_bound):  # no feasible plan costs less
+        done["lower_bound"] = found.lower_bound
     done["over_the_years"] = found.levels is not None
     for k, trials in enumerate(judged):  # each design's cost in the plan it was judged in
         for t in trials:
@@ -843,6 +878,38 @@ def _year_cost(
         before = previous_levels(spaces, k, prefix[k - 1] if k else None)
         return float(sum(spaces[k].price(i, lv, before[i]) for i, lv in enumerate(prefix[k])))
     return plan_npc(_plan_designs(ctx, prepared, prefix), bill)
+
+
+def _later_cost(
+    ctx: _Context,
+    prepared: list[_Year],
+    floors: list[list[int] | _InfeasibleError],
+    bill: BillModel | None,
+    chosen: list[tuple[int, ...]],
+) -> Callable[[tuple[int, ...]], float] | None:
+    """How designs of equal cost in year ``len(chosen)`` are told apart (``YearSpace.
+    prefer``): what the plan would cost (the years' CAPEX, or the whole bill's net present
+    cost) with the years chosen before (``chosen``), this design, and every later year at
+    its floor design (mean-load floors, the tiers bought before; no simulation): of two
+    designs of equal cost, the one that leaves the later years less to buy. ``None`` in the
+    last year (nothing after it to tell them apart)."""
+    spaces: list[YearSpace] = []
+    for yr, floor in zip(prepared, floors, strict=True):
+        if isinstance(floor, _InfeasibleError):  # no design: the years after it count nothing
+            break
+        spaces.append(_space(ctx, yr, floor, None))
+    k = len(chosen)
+    if k + 1 >= len(spaces):
+        return None
+    whole = _plan_costs(ctx, prepared, spaces, bill)[1]
+
+    def later(levels: tuple[int, ...]) -> float:
+        plan = [*chosen, levels]
+        for j in range(k + 1, len(spaces)):
+            plan.append(floor_design(spaces[j], previous_levels(spaces, j, plan[-1])))
+        return whole(tuple(plan))
+
+    return later
 
 
 def _given(
@@ -1366,6 +1433,7 @@ def size_network(
         failures=ctx.failures,
     )
     prev: dict[str, int] = {}  # link id -> tier index chosen the year before
+    chosen: list[tuple[int, ...]] = []  # the designs of the years sized so far
     prev_vendor: dict[str, int] = {}
     floors = [_year_floor(ctx, yr) for yr in prepared]  # once: both searches start there
     forced, result.plan_search, judged = _plan_over_the_years(
@@ -1392,7 +1460,8 @@ def size_network(
             )
             if forced is not None:  # the plan over the years
                 outcome = _given(space, [prev.get(lid) for lid in ids], forced[k], judged[k])
-            else:
+            else:  # of designs of equal cost, the one that leaves the later years less to buy
+                space.prefer = _later_cost(ctx, prepared, floors, bill, chosen)
                 outcome = search_year(
                     space,
                     [prev.get(lid) for lid in ids],
@@ -1462,6 +1531,7 @@ def size_network(
         )
         designs.append(YearDesign(year, sc, _rates(ctx, yr, levels)))
         prev = {lid: lv for lid, lv in zip(ids, levels, strict=True)}
+        chosen.append(levels)
         prev_vendor = {lid: lv for lid, lv in zip(ids, vlev, strict=True)}
     if bill is not None:
         _price_sizing(result, bill)
