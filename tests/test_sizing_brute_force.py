@@ -36,7 +36,7 @@ from vidnet_sim.analysis.capacity import Verdict, _judge, sla_columns
 from vidnet_sim.analysis.cost import CostModel, scenario_links
 from vidnet_sim.analysis.horizon import Plan, count_plans, search_plan
 from vidnet_sim.analysis.runs import RunRecord
-from vidnet_sim.analysis.search import Judgement, YearSpace, search_year
+from vidnet_sim.analysis.search import Judgement, YearSpace, search_year, tie
 from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
 from vidnet_sim.runner import run, sla_targets
 from vidnet_sim.scenario import parse_scenario_dict
@@ -149,6 +149,10 @@ def test_search_year_equals_brute_force_with_ties_and_prices_in_no_order(
             assert res.optimal
         if res.optimal:
             assert math.isclose(res.cost, best), (res.levels, res.cost, best)
+        if budget is None and res.optimal:  # of the feasible designs of least cost, the most
+            # capacity (the search's default tie rule; once the first in tier-vector order)
+            ties = [d for d in every if ok(y, d) and cost(space, p, d) <= best + tie(best)]
+            assert sum(res.levels) == max(sum(d) for d in ties), (res.levels, ties)
         prev = dict(zip(space.ids, res.levels, strict=True))
 
 
