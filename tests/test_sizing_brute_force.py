@@ -563,6 +563,22 @@ def test_over_the_years_out_of_budget_says_what_it_proved(salt: int, budget: int
         assert f"this plan costs {cost:,.2f} USD" in claim
 
 
+def test_a_year_by_year_plan_cornered_after_the_plans_budget_says_to_raise_it() -> None:
+    """--over-the-years out of budget (12 verdicts) sizes the years in turn, and year by year
+    stops in year 2 with the tiers bought before. The stop once told to run size
+    --over-the-years, which was running; it now says the comparison ran out of its budget
+    and a larger --max-designs compares every plan (here it would find none: brute force)."""
+    model, ok = drawn_model([5, 6, 50], 0), salted(3, 3)
+    res = size_text(GROWING, model, judge=stub(GROWING_IDS, ok), over_the_years=True, max_designs=4)
+    assert res.plan_search["complete"] is False and res.plan_search["judged"] == 12
+    assert res.stopped is not None and "with the tiers bought before" in res.stopped
+    assert "size --over-the-years compared the plans of the years until its budget ran out" in (
+        res.stopped
+    )
+    assert "(12 designs judged): a larger --max-designs compares them all" in res.stopped
+    assert math.isinf(horizon_brute_force(GROWING, model, ok, [1, 2, 3]))
+
+
 @pytest.mark.parametrize("over_the_years", [False, True])
 def test_each_years_floor_is_computed_once(
     over_the_years: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -1000,11 +1000,13 @@ def _no_design(
     outcome: YearOutcome,
     floor: list[int],
     unbuilt_why: Callable[[tuple[int, ...]], str] | None = None,
+    plans: str = "size --over-the-years compares every plan of the years",
 ) -> str:
     """Why no design was found: the fastest design's worst failure (class, metric, value,
     target, the link on its path), whether every design was judged and whether the tiers
     bought before (above the mean-load ``floor``) left out designs (the verdicts are not
-    monotone: a slower link can meet an SLA the faster one misses). When the designs the
+    monotone: a slower link can meet an SLA the faster one misses: ``plans`` says how to
+    compare the plans of the years). When the designs the
     cost model can build all fail and others it cannot build (``outcome.unbuildable``),
     says so: the fastest design judged, the largest tier tried on each link held below
     the fastest tier, and why the faster ones cannot be built (``unbuilt_why``)."""
@@ -1031,8 +1033,7 @@ def _no_design(
             f"even with every link at the fastest tier ({rate}); every one of the {n} "
             "designs at or above the mean-load bounds and the tiers of the year before was "
             f"judged, but a slower {', '.join(held)} (bought faster before: links never go "
-            "down a tier) may meet it: size --over-the-years compares every plan of the "
-            f"years; or {fix}"
+            f"down a tier) may meet it: {plans}; or {fix}"
         )
     if outcome.exhausted:
         return (
@@ -1046,6 +1047,18 @@ def _no_design(
         f"(--max-designs {ctx.max_designs}) meets every SLA; raise --max-designs, add a "
         "faster tier to the cost table, or change the network"
     )
+
+
+def _compare_plans(search: dict[str, Any]) -> str:
+    """How to compare every plan of the years, after the plans' search ``search``
+    (:attr:`SizingResult.plan_search`): --over-the-years, or, when it ran out of its budget,
+    a larger --max-designs."""
+    if search.get("wanted") and search.get("complete") is False:
+        return (
+            f"size --over-the-years compared the plans of the years until its budget ran out "
+            f"({search.get('judged')} designs judged): a larger --max-designs compares them all"
+        )
+    return "size --over-the-years compares every plan of the years"
 
 
 def _no_buildable_design(
@@ -1473,7 +1486,14 @@ def size_network(
             ctx.caches.clear()
             if outcome.levels is None:
                 raise _InfeasibleError(
-                    _no_design(ctx, yr, outcome, floor, _unbuilt_why(ctx, yr, bill, designs))
+                    _no_design(
+                        ctx,
+                        yr,
+                        outcome,
+                        floor,
+                        _unbuilt_why(ctx, yr, bill, designs),
+                        _compare_plans(result.plan_search),
+                    )
                 )
             levels = outcome.levels
             trials = [_trial(ctx, yr, t) for t in outcome.trials]
