@@ -48,7 +48,10 @@ said of the answer.
   front, rather than returning a design its pricing refuses).
 - **Budget.** After ``max_designs`` new verdicts, the cheapest feasible design judged so
   far is improved locally (every single-unit downgrade, largest saving first, kept when
-  feasible, until none is) and reported as *best found* with the gap to the lower bound
+  feasible; when none is, every cheaper move of two units at once, one up and one down or
+  both down, with at most ``max_designs`` more new verdicts; until no move is kept: the
+  downgrades alone stop where capacity moved from one link to another costs less) and
+  reported as *best found* with the gap to the lower bound
   (the cost of the cheapest design not judged); it is *optimal* only when that gap is not
   positive. Nothing is ever reported optimal otherwise, and nothing is upgraded blindly.
 """

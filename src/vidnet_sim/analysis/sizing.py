@@ -25,14 +25,17 @@ bounds prune):
    whose mean load exceeds the fastest tier, or a latency target below a class's
    propagation delay, makes the SLA unreachable at once (exit 3);
 2. **best first in cost order** from the floor design (one link one tier up at a time, a
-   seen-set), equal costs ordered by where failing classes were dropped or waited longest
-   in the designs judged so far; the fastest design is judged second, as an incumbent. The
+   seen-set), ordered by where failing classes were dropped or waited longest in the
+   designs judged so far, equal costs by what the later years would cost at their floors
+   (:func:`_later_cost`), then the most capacity; the fastest design is judged second, as
+   an incumbent. The
    first feasible design in cost order is reported **optimal** (for the simulated
    verdicts). Links that no class with an SLA crosses move like any other (their tier
    shifts when and in what bursts their traffic reaches a queue it shares with an SLA
    class); groups of links given with ``one_tier`` move together;
 3. after ``max_designs`` verdicts, the cheapest feasible design found is improved locally
-   (every single-link downgrade, largest saving first, kept when every SLA still holds)
+   (every single-link downgrade, largest saving first, kept when every SLA still holds,
+   then moves of two links at once: capacity moved from one to another)
    and reported **best found, not proven optimal** with the gap to the lower bound;
 4. when no design is feasible, sizing stops (exit 3) naming the year, the class, the
    metric and the link on the class's path where it fails (and, when the tiers bought
