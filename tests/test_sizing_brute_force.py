@@ -36,7 +36,7 @@ from vidnet_sim.analysis.capacity import Verdict, _judge, sla_columns
 from vidnet_sim.analysis.cost import CostModel, scenario_links
 from vidnet_sim.analysis.horizon import Plan, count_plans, search_plan
 from vidnet_sim.analysis.runs import RunRecord
-from vidnet_sim.analysis.search import Judgement, YearSpace, search_year
+from vidnet_sim.analysis.search import Judgement, YearSpace, search_year, tie
 from vidnet_sim.analysis.sizing import SizingResult, SizingStoppedError, size_network
 from vidnet_sim.runner import run, sla_targets
 from vidnet_sim.scenario import parse_scenario_dict
@@ -149,7 +149,33 @@ def test_search_year_equals_brute_force_with_ties_and_prices_in_no_order(
             assert res.optimal
         if res.optimal:
             assert math.isclose(res.cost, best), (res.levels, res.cost, best)
+        if budget is None and res.optimal:  # of the feasible designs of least cost, the most
+            # capacity (the search's default tie rule; once the first in tier-vector order)
+            ties = [d for d in every if ok(y, d) and cost(space, p, d) <= best + tie(best)]
+            assert sum(res.levels) == max(sum(d) for d in ties), (res.levels, ties)
         prev = dict(zip(space.ids, res.levels, strict=True))
+
+
+def test_local_improvement_moves_capacity_from_one_link_to_another() -> None:
+    """The budget spent after the floor (infeasible) and the fastest design (feasible), the
+    local improvement starts from (2, 2), cost 8. Its single downgrades: (0, 2), saving 3,
+    is feasible and kept; from there no single downgrade is. It once stopped there (5),
+    while (1, 0), reached by moving capacity from the second link to the first, is feasible
+    at 3 (brute force: the cheapest feasible design); moves of two units at once find it."""
+    tier_price = [1.0, 2.0, 4.0]
+    space = YearSpace(1, ["x", "y"], 3, [0, 0], lambda i, lv, p: tier_price[lv])
+    feasible = {(2, 2), (0, 2), (1, 0), (1, 2), (2, 1)}
+
+    def judge(levels: Levels) -> Judgement:
+        return Judgement(levels in feasible)
+
+    res = search_year(space, [None, None], judge, 2)
+    every = designs(space, [None, None])
+    best = min(cost(space, [None, None], d) for d in every if d in feasible)
+    assert res.levels == (1, 0) and res.cost == best == 3.0
+    assert res.optimal  # every design cheaper than 3 was judged infeasible on the way
+    notes = [t.note for t in res.trials]
+    assert notes[:2] == ["lower bound", "fastest tiers"] and "local improvement" in notes
 
 
 # --------------------------------------------------------------------------- size_network
@@ -505,6 +531,54 @@ def test_size_over_the_years_is_the_cheapest_plan_of_every_plan(
         assert t.capex == sum(model.upgrade_cost(r) for r in t.rates.values())
 
 
+@pytest.mark.parametrize(("salt", "budget"), [(0, 2), (5, 3), (14, 1), (1, 1), (4, 1)])
+def test_over_the_years_out_of_budget_says_what_it_proved(salt: int, budget: int) -> None:
+    """The plans' comparison stopped by its budget (--max-designs × years): the plan is the
+    one chosen year by year (never dearer than it), and the claim says what the comparison
+    proved: the least cost left in its queue, below which every plan was ruled out (brute
+    force: never above the least plan), and what this plan costs; when this plan costs no
+    more than that bound, it is the least over the years after all, and the claim says so.
+    It once said only "stopped after N designs judged"."""
+    model, ok = drawn_model([5, 6, 50], 0), salted(salt, 2)
+    res = size_text(
+        GROWING, model, judge=stub(GROWING_IDS, ok), over_the_years=True, max_designs=budget
+    )
+    by_year = size_text(GROWING, model, judge=stub(GROWING_IDS, ok), max_designs=budget)
+    least = horizon_brute_force(GROWING, model, ok, [1, 2, 3])
+    search = res.plan_search
+    assert search["wanted"] and not search["complete"] and not search["over_the_years"]
+    assert search["judged"] == budget * 3 and res.stopped is None
+    assert [y.rates for y in res.years] == [y.rates for y in by_year.years]
+    lower, cost = search["lower_bound"], res.plan_cost
+    assert lower <= least <= cost == res.total_capex
+    claim = " ".join(res.claim.split())
+    assert f"stopped after {budget * 3} designs judged" in claim
+    if cost <= lower:
+        assert claim.startswith("The plan has the least CAPEX over the years among the plans")
+        assert f"every plan costing less than {lower:,.2f} USD was ruled out" in claim
+        assert cost == least
+    else:
+        assert claim.startswith("Each year's design is the one of least CAPEX of the year")
+        assert f"no plan meeting every SLA every year costs less than {lower:,.2f} USD" in claim
+        assert f"this plan costs {cost:,.2f} USD" in claim
+
+
+def test_a_year_by_year_plan_cornered_after_the_plans_budget_says_to_raise_it() -> None:
+    """--over-the-years out of budget (12 verdicts) sizes the years in turn, and year by year
+    stops in year 2 with the tiers bought before. The stop once told to run size
+    --over-the-years, which was running; it now says the comparison ran out of its budget
+    and a larger --max-designs compares every plan (here it would find none: brute force)."""
+    model, ok = drawn_model([5, 6, 50], 0), salted(3, 3)
+    res = size_text(GROWING, model, judge=stub(GROWING_IDS, ok), over_the_years=True, max_designs=4)
+    assert res.plan_search["complete"] is False and res.plan_search["judged"] == 12
+    assert res.stopped is not None and "with the tiers bought before" in res.stopped
+    assert "size --over-the-years compared the plans of the years until its budget ran out" in (
+        res.stopped
+    )
+    assert "(12 designs judged): a larger --max-designs compares them all" in res.stopped
+    assert math.isinf(horizon_brute_force(GROWING, model, ok, [1, 2, 3]))
+
+
 @pytest.mark.parametrize("over_the_years", [False, True])
 def test_each_years_floor_is_computed_once(
     over_the_years: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -572,6 +646,35 @@ def test_buying_a_faster_tier_early_can_cost_less_over_the_plan(tmp_path: Path) 
     assert "the plan over all the years costs less" in res.years[0].reasons["b-c"]["text"]
     assert [y.previous["b-c"] for y in res.years] == [None, M100, M100]
     assert [y.capex for y in res.years] == [2 * 5.0 + 2 * 6.0, 0.0, 0.0]
+
+
+# GROWING with year 3's w sent a -> b instead of b -> c: a-b then needs 100 Mbit/s in year 3
+GROWING_AB = GROWING.replace('at = "b"\ndestinations = ["c"]', 'at = "a"\ndestinations = ["b"]')
+
+
+@pytest.mark.parametrize("text", [GROWING, GROWING_AB], ids=["b-c later", "a-b later"])
+def test_of_two_designs_of_equal_cost_the_one_the_later_years_reuse_is_chosen(
+    text: str, tmp_path: Path
+) -> None:
+    """10 and 100 Mbit/s optics cost the same; year 1 meets its SLA with one of the two
+    links at 100 Mbit/s, either one: a tie. The link whose mean load needs 100 Mbit/s in
+    year 3 (b-c, or a-b) is the one to buy faster now. Year by year once took the first of
+    the tie in tier-vector order (b-c at 100 Mbit/s): with GROWING_AB it then paid for
+    a-b's upgrade in year 3, 30 against the 20 of the least plan (brute force). The tie is
+    now broken by what the later years cost at their floors (then by the most capacity:
+    with GROWING that rule alone picks a-b, the wrong one)."""
+    assert text.count('name = "w"') == 1 and (text == GROWING) != (text == GROWING_AB)
+    f = tmp_path / "growing.toml"
+    f.write_text(text, encoding="utf-8")
+    model = CostModel(port=0.0, optics={M10: 5.0, M100: 5.0, G1: 50.0})
+
+    def ok(year: int, rates: dict[str, int]) -> bool:
+        return year > 1 or sorted(rates.values()) == [M10, M100]
+
+    res = size_network(f, model, judge=stub(GROWING_IDS, ok), vendor_check=False)
+    later = "b-c" if text == GROWING else "a-b"
+    assert res.years[0].rates[later] == M100 and all(y.optimal for y in res.years)
+    assert res.total_capex == horizon_brute_force(text, model, ok, [1, 2, 3]) == 20.0
 
 
 def test_size_tells_what_its_plan_is(tmp_path: Path) -> None:

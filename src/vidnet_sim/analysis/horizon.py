@@ -17,8 +17,9 @@ every design is feasible, cheaper than a given plan (``upper``, the year-by-year
 - **Only what can beat ``upper``.** Nothing keyed at ``upper`` or more is judged: the answer
   is a plan strictly cheaper, or none (the year-by-year plan is then the cheapest plan).
 - **Limits.** Tried only when the years have at most ``max_plans`` plans (:func:`count_plans`)
-  and stopped after ``max_designs`` new verdicts: the outcome then proves nothing
-  (``complete`` false).
+  and stopped after ``max_designs`` new verdicts: the outcome then has no plan (``complete``
+  false) and proves one thing, its ``lower_bound``: the least key left in the queue, below
+  which every plan was ruled out (infeasible in some year), so no feasible plan costs less.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ class PlanOutcome:
     """The plan found (``levels``: one design per year; ``None``: no feasible plan cheaper
     than ``upper``), its cost, whether every cheaper plan was ruled out (``complete``),
     how many new designs were judged and the prefix each was judged under (``judged_in``:
-    what the design costs depends on the years before it)."""
+    what the design costs depends on the years before it); ``lower_bound``: no feasible
+    plan costs less (the plan's cost when one is found; when the budget ran out, the least
+    key left: every plan below it was ruled out)."""
 
     levels: Plan | None
     cost: float
@@ -49,6 +52,7 @@ class PlanOutcome:
     #: (year index, design) -> the prefix (first years of a plan, ending with the design)
     #: under which the design was judged
     judged_in: dict[tuple[int, Levels], Plan] = field(default_factory=dict)
+    lower_bound: float = 0.0
 
 
 def previous_levels(spaces: Sequence[YearSpace], k: int, levels: Levels | None) -> list[int | None]:
@@ -133,15 +137,15 @@ def search_plan(
         key, prefix = heapq.heappop(heap)
         k, last = len(prefix) - 1, prefix[-1]
         if (k, last) not in verdicts:
-            if judged >= max_designs:
-                return PlanOutcome(None, upper, False, judged, judged_in)
+            if judged >= max_designs:  # every plan below ``key`` was ruled out
+                return PlanOutcome(None, upper, False, judged, judged_in, key)
             verdicts[(k, last)] = judges[k](last).ok
             judged_in[(k, last)] = prefix
             judged += 1
         if not verdicts[(k, last)]:
             continue
         if len(prefix) == years:
-            return PlanOutcome(prefix, key, True, judged, judged_in)
+            return PlanOutcome(prefix, key, True, judged, judged_in, key)
         for d in year_designs(spaces[k + 1], previous_levels(spaces, k + 1, last)):
             push((*prefix, d))
-    return PlanOutcome(None, upper, True, judged, judged_in)
+    return PlanOutcome(None, upper, True, judged, judged_in, upper)

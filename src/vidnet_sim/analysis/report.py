@@ -167,7 +167,7 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
                 str(r["class"]),
                 metric_words(metric),
                 show_value(metric, r["target"]),
-                show_value(metric, r["mean"]) + ci,
+                show_value(metric, r["mean"]) + ci + _runs_as_long(r["duration_factor"]),
                 f"{r['margin']:.0%}",
                 "—" if math.isnan(nc) else "∞" if math.isinf(nc) else show_value(metric, nc),
             ]
@@ -257,8 +257,7 @@ def _case_rows(result: SizingResult) -> tuple[list[str], list[list[str]]]:
     return header, [
         [
             str(r["year"]),
-            str(r["case"])
-            + (f" (runs {r['duration_factor']}× as long)" if r["duration_factor"] > 1 else ""),
+            str(r["case"]) + _runs_as_long(r["duration_factor"]),
             "yes" if r["ok"] else "**no**",
             f"{r['class']} {metric_words(str(r['metric']))} "
             f"{show_value(str(r['metric']), r['mean'])} (target "
@@ -267,6 +266,11 @@ def _case_rows(result: SizingResult) -> tuple[list[str], list[list[str]]]:
         ]
         for r in cases.to_dict("records")
     ]
+
+
+def _runs_as_long(factor: int) -> str:
+    """`` (runs k× as long)`` for a value read from runs extended k times (k > 1)."""
+    return f" (runs {int(factor)}× as long)" if factor > 1 else ""
 
 
 def _cases_note(result: SizingResult) -> str:
@@ -842,7 +846,8 @@ def _cut_risk(result: SizingResult, cut: str) -> str:
         f"{lead}: **survived** — the failure of each of the {n} protected link(s), "
         f"with its reroute, was simulated in every year and meets every SLA (tightest: "
         f"{worst['case']} in year {int(worst['year'])}, class {worst['class']} "
-        f"{metric_words(str(worst['metric']))} margin {float(worst['margin']):.0%})."
+        f"{metric_words(str(worst['metric']))} margin {float(worst['margin']):.0%}"
+        f"{_runs_as_long(worst.get('duration_factor', 1))})."
         if all(r["ok"] for r in failed)
         else f"{lead}: **not survived** in simulation — "
         + ", ".join(f"{r['case']} (year {r['year']})" for r in failed if not r["ok"])

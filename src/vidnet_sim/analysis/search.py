@@ -26,10 +26,18 @@ said of the answer.
   are at most :data:`MAX_ENUMERATED`); beyond that, the design's own cost is used as its
   key, which proves nothing: the answer is then improved locally and never called
   optimal (``YearOutcome.proven`` is false, the lower bound unknown).
-  Equal costs are ordered by simulation hints (designs faster on more of the links
-  where failing classes were dropped or waited longest first), then by the tier vector.
-  Hints only *order*; nothing is skipped for being "no faster on the failing link", since
-  a faster upstream link can make a downstream queue worse (the verdict is not monotone).
+  Hints from the simulations (designs faster on more of the links where failing classes
+  were dropped or waited longest first) order the queue; they only *order*: nothing is
+  skipped for being "no faster on the failing link", since a faster upstream link can make
+  a downstream queue worse (the verdict is not monotone).
+- **Ties.** Designs of equal cost (within :data:`TIE` relative) are judged in the order of
+  :attr:`YearSpace.prefer` (the caller's key: e.g. what the years after would cost with
+  each design), then the most capacity first (the largest sum of tier indices), then the
+  hints: the first feasible one is chosen, so the design returned is the most preferred
+  feasible design of least cost. A year's design is what the next years start from: of
+  two designs of equal cost, one may leave a link the next year needs, the other an
+  upgrade to buy. Every design of a cost is in the queue before the first of them is
+  judged (at equal keys a design to expand comes before a design to judge).
 - **Optimal.** The first feasible design popped is the cheapest feasible design: every
   cheaper one was judged infeasible. The fastest design is judged early (after the floor
   design fails) as an incumbent: the search stops as soon as nothing cheaper is left.
@@ -40,7 +48,10 @@ said of the answer.
   front, rather than returning a design its pricing refuses).
 - **Budget.** After ``max_designs`` new verdicts, the cheapest feasible design judged so
   far is improved locally (every single-unit downgrade, largest saving first, kept when
-  feasible, until none is) and reported as *best found* with the gap to the lower bound
+  feasible; when none is, every cheaper move of two units at once, one up and one down or
+  both down, with at most ``max_designs`` more new verdicts; until no move is kept: the
+  downgrades alone stop where capacity moved from one link to another costs less) and
+  reported as *best found* with the gap to the lower bound
   (the cost of the cheapest design not judged); it is *optimal* only when that gap is not
   positive. Nothing is ever reported optimal otherwise, and nothing is upgraded blindly.
 """
@@ -48,6 +59,7 @@ said of the answer.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,13 +71,19 @@ __all__ = [
     "Trial",
     "YearOutcome",
     "YearSpace",
+    "floor_design",
     "search_year",
+    "tie",
 ]
 
 Levels = tuple[int, ...]
 #: Designs of a year over which the exact bound of a whole-design cost is computed.
 MAX_ENUMERATED = 4096
-_JUDGE, _EXPAND = 0, 1  # queue entries: a design to judge, a design whose children to push
+#: Costs within this share of each other are equal (a tie, ordered by ``YearSpace.prefer``).
+TIE = 1e-12
+# queue entries: a design whose children to push, a design to judge (at equal keys, every
+# design to expand comes first: all the designs of a cost are queued before one is judged)
+_EXPAND, _JUDGE = 0, 1
 _AHEAD = 8  # queue entries looked at for the designs judged next (``upcoming``)
 
 
@@ -92,7 +110,9 @@ class YearSpace:
     positions held at one tier (each position in at most one group). ``cost``: the cost of
     a whole design (default: the sum of ``price``); ``bound``: a lower bound of the cost of
     every design at or above the given one, unit by unit (default: from ``price``, each
-    link at its least price over the tiers still open to it; see the module doc)."""
+    link at its least price over the tiers still open to it; see the module doc);
+    ``prefer``: among designs of equal cost, a key (least first) that orders their
+    verdicts, before the most capacity (default: none, the most capacity first)."""
 
     year: int
     ids: list[str]
@@ -103,6 +123,7 @@ class YearSpace:
     groups: list[list[int]] = field(default_factory=list)
     cost: Callable[[Levels], float] | None = None
     bound: Callable[[Levels], float] | None = None
+    prefer: Callable[[Levels], float] | None = None
 
     def units(self) -> list[list[int]]:
         """The positions that move together: each group, then every other link alone."""
@@ -155,6 +176,17 @@ def _start(space: YearSpace, prev: Sequence[int | None]) -> tuple[list[list[int]
         for i in u:
             lv[i] = top
     return units, tuple(lv)
+
+
+def tie(cost: float) -> float:
+    """Costs within this of ``cost`` are equal (:data:`TIE` relative)."""
+    return TIE * max(1.0, abs(cost))
+
+
+def floor_design(space: YearSpace, prev: Sequence[int | None]) -> Levels:
+    """The design a year's search starts from: every link at its floor and at least at its
+    tier the year before (``prev``; ``None``: built this year), each group at its highest."""
+    return _start(space, prev)[1]
 
 
 def _cost(space: YearSpace, prev: Sequence[int | None], levels: Levels) -> float:
@@ -226,6 +258,7 @@ class _YearSearch:
         self.heap: list[tuple[float, int, int, Levels]] = []
         self.seen = {self.floor}
         self.unbuilt: set[Levels] = set()  # designs of infinite cost, never judged
+        self.budget = 0  # new verdicts the local improvement's moves of two units may make
 
     def cost(self, levels: Levels) -> float:
         if levels not in self.costs:
@@ -299,7 +332,15 @@ class _YearSearch:
 
     def improve(self, levels: Levels) -> Levels:
         return _improve(
-            self.space, self.units, self.movable, self.floor, levels, self.cost, self.verdict
+            self.space,
+            self.units,
+            self.movable,
+            self.floor,
+            levels,
+            self.cost,
+            self.verdict,
+            self.verdicts.__contains__,
+            self.budget,
         )
 
     def outcome(
@@ -333,7 +374,53 @@ class _YearSearch:
             return False
         return self.verdict(levels, note).ok
 
+    def rank(self, levels: Levels) -> tuple[Any, ...]:
+        """The order of designs of equal cost: ``prefer`` (least first), the most capacity,
+        the hints, then the fastest tier vector."""
+        prefer = self.space.prefer(levels) if self.space.prefer is not None else 0.0
+        return (prefer, -sum(levels), -self.hint(levels), tuple(-x for x in levels))
+
+    def tied(self, c: float) -> list[Levels]:
+        """Pop every queue entry of key ``c`` (within :data:`TIE`): the designs to expand
+        pushing their children (of that cost too, when any), the designs to judge returned
+        in the order of :meth:`rank`."""
+        heap, group = self.heap, []
+        while heap and heap[0][0] <= c + tie(c):
+            _, kind, _, levels = heapq.heappop(heap)
+            if kind == _EXPAND:
+                self.push_children(levels)
+            else:
+                group.append(levels)
+        return sorted(group, key=self.rank) if len(group) > 1 else group
+
+    def judge_tied(self, group: list[Levels], max_designs: int) -> tuple[Levels | None, bool]:
+        """Judge the designs of one cost in ``group``'s order (those judged before read from
+        their verdicts): the first feasible one (``None``: none), and whether the budget of
+        ``max_designs`` verdicts ran out first (the designs left go back in the queue)."""
+        for k, levels in enumerate(group):
+            if levels in self.verdicts:  # the floor or the fastest design, judged first
+                if self.verdicts[levels].ok:
+                    return levels, False
+                continue
+            if len(self.trials) >= max_designs:  # back in the queue: the lower bound
+                for rest in group[k:]:
+                    if rest not in self.verdicts:
+                        heapq.heappush(self.heap, (self.cost(rest), _JUDGE, 0, rest))
+                return None, True
+            if self.upcoming is not None:
+                nxt = [lv for lv in group[k + 1 :] if lv not in self.verdicts]
+                nxt += [
+                    lv
+                    for key, kd, _, lv in heapq.nsmallest(_AHEAD, self.heap)
+                    if kd == _JUDGE and math.isfinite(key)  # no runs for what cannot be built
+                ]
+                self.upcoming(nxt[:_AHEAD])
+            if self.verdict(levels).ok:
+                return levels, False
+        return None, False
+
     def run(self, max_designs: int) -> YearOutcome:
+        self.budget = max_designs  # new verdicts of the moves of two units (local improvement)
         floor = self.floor
         incumbent: Levels | None = None
         top = floor
@@ -347,28 +434,25 @@ class _YearSearch:
         heapq.heappush(heap, (self.bound(floor), _EXPAND, 0, floor))
         while heap:
             c, kind, _, levels = heap[0]
-            if incumbent is not None and c >= self.cost(incumbent):
+            if incumbent is not None and c > self.cost(incumbent) + tie(self.cost(incumbent)):
                 return self.outcome(incumbent, True, self.cost(incumbent), False)
             if kind == _JUDGE and len(self.trials) >= max_designs and math.isfinite(c):
                 break
-            heapq.heappop(heap)
-            if kind == _EXPAND:
-                if math.isinf(c) and self.proven:  # every design at or above costs inf
-                    continue
-                self.push_children(levels)
+            if kind == _EXPAND or math.isinf(c):
+                heapq.heappop(heap)
+                if kind == _JUDGE:  # the cost model cannot build it: never judged
+                    self.unbuilt.add(levels)
+                elif not (math.isinf(c) and self.proven):  # else all above cost inf
+                    self.push_children(levels)
                 continue
-            if math.isinf(c):  # the cost model cannot build it: never judged
-                self.unbuilt.add(levels)
-                continue
-            if self.upcoming is not None:
-                nxt = [
-                    lv
-                    for key, k, _, lv in heapq.nsmallest(_AHEAD, heap)
-                    if k == _JUDGE and math.isfinite(key)  # no runs for what cannot be built
-                ]
-                self.upcoming(nxt)
-            if self.verdict(levels).ok:
-                return self.outcome(levels, True, c, False)
+            group = self.tied(c)  # every design of this cost, the preferred first
+            if incumbent is not None and group and self.cost(incumbent) <= c + tie(c):
+                group = sorted([*group, incumbent], key=self.rank)
+            found, spent = self.judge_tied(group, max_designs)
+            if found is not None:
+                return self.outcome(found, True, self.cost(found), False)
+            if spent:
+                break
         else:
             if incumbent is not None:
                 return self.outcome(incumbent, True, self.cost(incumbent), False)
@@ -388,9 +472,13 @@ def _improve(
     levels: Levels,
     cost: Callable[[Levels], float],
     verdict: Callable[[Levels, str], Judgement],
+    known: Callable[[Levels], bool],
+    budget: int,
 ) -> Levels:
     """Local improvement: try every single-unit downgrade, largest saving first, keep the
-    first feasible one, repeat until no downgrade is feasible."""
+    first feasible one; when none is, every move of two units at once (one up and one down:
+    capacity moved from one link to another; or both down), largest saving first, at most
+    ``budget`` of them not judged before (``known``); repeat until no move is feasible."""
     while True:
         here = cost(levels)
         cands = []
@@ -401,9 +489,47 @@ def _improve(
                 cands.append((here - cost(d), k, lv, d))
         cands = [c for c in cands if c[0] >= 0]  # a downgrade never costs more
         cands.sort(key=lambda t: (-t[0], t[1], t[2]))
-        for _, _, _, d in cands:
-            if verdict(d, "local improvement").ok:
-                levels = d
-                break
-        else:
+        found = next((d for _, _, _, d in cands if verdict(d, "local improvement").ok), None)
+        if found is None:
+            found, budget = _move_two(
+                space, units, movable, floor, levels, cost, verdict, known, budget
+            )
+        if found is None:
             return levels
+        levels = found
+
+
+def _move_two(
+    space: YearSpace,
+    units: list[list[int]],
+    movable: list[int],
+    floor: Levels,
+    levels: Levels,
+    cost: Callable[[Levels], float],
+    verdict: Callable[[Levels, str], Judgement],
+    known: Callable[[Levels], bool],
+    budget: int,
+) -> tuple[Levels | None, int]:
+    """The first feasible design cheaper than ``levels`` that moves two units, largest
+    saving first (``None``: none within ``budget`` new verdicts), and the budget left."""
+    here = cost(levels)
+    cands = []
+    for a, b in itertools.combinations(movable, 2):
+        ua, ub = units[a], units[b]
+        for la in range(floor[ua[0]], space.n_tiers):
+            for lb in range(floor[ub[0]], space.n_tiers):
+                if la == levels[ua[0]] or lb == levels[ub[0]]:
+                    continue  # a single move, or none
+                d = _set(_set(levels, ua, la), ub, lb)
+                saving = here - cost(d)
+                if saving > 0:  # strictly cheaper: no cycle of equal costs
+                    cands.append((saving, d))
+    cands.sort(key=lambda t: (-t[0], t[1]))
+    for _, d in cands:
+        if not known(d):
+            if budget <= 0:
+                return None, budget
+            budget -= 1
+        if verdict(d, "local improvement").ok:
+            return d, budget
+    return None, budget

@@ -25,14 +25,17 @@ bounds prune):
    whose mean load exceeds the fastest tier, or a latency target below a class's
    propagation delay, makes the SLA unreachable at once (exit 3);
 2. **best first in cost order** from the floor design (one link one tier up at a time, a
-   seen-set), equal costs ordered by where failing classes were dropped or waited longest
-   in the designs judged so far; the fastest design is judged second, as an incumbent. The
+   seen-set), ordered by where failing classes were dropped or waited longest in the
+   designs judged so far, equal costs by what the later years would cost at their floors
+   (:func:`_later_cost`), then the most capacity; the fastest design is judged second, as
+   an incumbent. The
    first feasible design in cost order is reported **optimal** (for the simulated
    verdicts). Links that no class with an SLA crosses move like any other (their tier
    shifts when and in what bursts their traffic reaches a queue it shares with an SLA
    class); groups of links given with ``one_tier`` move together;
 3. after ``max_designs`` verdicts, the cheapest feasible design found is improved locally
-   (every single-link downgrade, largest saving first, kept when every SLA still holds)
+   (every single-link downgrade, largest saving first, kept when every SLA still holds,
+   then moves of two links at once: capacity moved from one to another)
    and reported **best found, not proven optimal** with the gap to the lower bound;
 4. when no design is feasible, sizing stops (exit 3) naming the year, the class, the
    metric and the link on the class's path where it fails (and, when the tiers bought
@@ -93,7 +96,14 @@ from vidnet_sim.analysis.explain import (
 )
 from vidnet_sim.analysis.horizon import count_plans, previous_levels, search_plan, year_designs
 from vidnet_sim.analysis.runs import RunRecord, duration_warnings
-from vidnet_sim.analysis.search import Judgement, YearOutcome, YearSpace, search_year
+from vidnet_sim.analysis.search import (
+    Judgement,
+    YearOutcome,
+    YearSpace,
+    floor_design,
+    search_year,
+    tie,
+)
 from vidnet_sim.analysis.search import Trial as SearchTrial
 from vidnet_sim.analysis.vary import AnalysisInputError, load_raw
 from vidnet_sim.analysis.verdict import (
@@ -147,7 +157,10 @@ class Trial:
     replications: int = 0
     note: str = ""
     cause: str = ""  # the worst failure: class, metric, value > target, on which link
-    duration_factor: int = 1  # runs extended to this many times the duration (steady state)
+    # the runs of the case its verdict is read from (``case``) were extended to this many
+    # times the duration (steady state)
+    duration_factor: int = 1
+    case: str = "normal"  # the case its verdict is read from: normal, or the failing one
 
 
 @dataclass
@@ -313,19 +326,33 @@ class SizingResult:
         n = search.get("plans")
         if one_year:
             return f"The design is the one of least {what} among the designs that {keep}{unproven}."
+        total = "net present cost" if self.bill is not None else "CAPEX over the years"
         if search.get("over_the_years"):
-            total = "net present cost" if self.bill is not None else "CAPEX over the years"
             return (
                 f"The plan has the least {total} among the plans that, every year, {keep}: "
                 f"all {n} plans of the years were compared (every cheaper one is infeasible "
                 "in some year)."
             )
+        lower, cost = search.get("lower_bound", math.nan), self.plan_cost
+        stopped = (
+            f"the comparison of the {n} plans of the years stopped after "
+            f"{search.get('judged')} designs judged, its budget of --max-designs × years"
+        )
+        if search.get("wanted") and not search.get("complete") and cost <= lower + tie(lower):
+            return (
+                f"The plan has the least {total} among the plans that, every year, {keep}: "
+                f"{stopped}, when every plan costing less than {self._money(lower)} was ruled "
+                f"out (infeasible in some year); this plan, chosen year by year, costs "
+                f"{self._money(cost)}."
+            )
         if search.get("wanted") and search.get("complete"):
             why = " (no plan of the years meets every SLA every year)"
         elif search.get("wanted") and n is not None:
             why = (
-                f" (the comparison of the {n} plans stopped after {search.get('judged')} "
-                "designs judged: raise --max-designs)"
+                f" ({stopped}: it proved only that no plan meeting every SLA every year costs "
+                f"less than {self._money(lower)} in {total}"
+                + (f"; this plan costs {self._money(cost)}" if math.isfinite(cost) else "")
+                + "; raise --max-designs to compare them all)"
             )
         elif search.get("wanted"):
             why = f" (more than {search.get('max_plans')} plans: too many to compare)"
@@ -339,6 +366,18 @@ class SizingResult:
             f"once{why}: a faster tier bought earlier can cost less over the years than a "
             "later upgrade, so a plan cheaper over all the years may exist."
         )
+
+    @property
+    def plan_cost(self) -> float:
+        """What the plan costs as its search counted it: the whole bill's net present cost
+        of the years sized (every year's recording from what its cameras record, as the
+        search priced it), else their CAPEX; nan when sizing stopped before the last year."""
+        if self.stopped is not None or not self.years:
+            return math.nan
+        return self.years[-1].cost if self.bill is not None else self.total_capex
+
+    def _money(self, value: float) -> str:
+        return f"{value:,.2f} {self.currency}"
 
     @property
     def uncertain(self) -> bool:
@@ -421,6 +460,8 @@ class SizingResult:
                     "status": y.status,
                     "transient": ", ".join(y.transient),
                     "duration_factor": max(y.extended.values(), default=1),
+                    # the binding SLA and margin are the normal case's: its runs' factor
+                    "binding_duration_factor": y.extended.get("normal", 1),
                     "lower_bound": y.lower_bound,
                     "gap": y.gap,
                     "designs_simulated": y.simulated,
@@ -431,7 +472,9 @@ class SizingResult:
 
     def margins(self) -> pd.DataFrame:
         """Per year, class and target: the simulated mean, its interval, the target, the
-        margin ``1 − mean / target`` and the network-calculus bound (latency targets)."""
+        margin ``1 − mean / target`` and the network-calculus bound (latency targets), all
+        of the normal case (the failure cases are in :meth:`cases`), and how many times the
+        scenario's duration its runs lasted (``duration_factor``: the steady-state check)."""
         frames = []
         for y in self.years:
             c = y.verdict.checks.copy()
@@ -442,6 +485,7 @@ class SizingResult:
                 y.nc_bound_ps.get(str(k), math.nan) if str(m).endswith("_ps") else math.nan
                 for k, m in zip(c["class"], c["metric"], strict=True)
             ]
+            c["duration_factor"] = int(y.extended.get("normal", 1))
             frames.append(c)
         cols = [
             "year",
@@ -455,6 +499,7 @@ class SizingResult:
             "ratio",
             "margin",
             "nc_bound_ps",
+            "duration_factor",
         ]
         return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
 
@@ -530,6 +575,7 @@ class SizingResult:
                         "replications": t.replications,
                         "note": t.note,
                         "cause": t.cause,
+                        "case": t.case,
                         "duration_factor": t.duration_factor,
                     }
                 )
@@ -811,6 +857,8 @@ def _plan_over_the_years(
         ctx.ahead.clear()
         ctx.caches.clear()
     done["judged"], done["complete"] = found.judged, found.complete
+    if math.isfinite(found.lower_bound):  # no feasible plan costs less
+        done["lower_bound"] = found.lower_bound
     done["over_the_years"] = found.levels is not None
     for k, trials in enumerate(judged):  # each design's cost in the plan it was judged in
         for t in trials:
@@ -833,6 +881,38 @@ def _year_cost(
         before = previous_levels(spaces, k, prefix[k - 1] if k else None)
         return float(sum(spaces[k].price(i, lv, before[i]) for i, lv in enumerate(prefix[k])))
     return plan_npc(_plan_designs(ctx, prepared, prefix), bill)
+
+
+def _later_cost(
+    ctx: _Context,
+    prepared: list[_Year],
+    floors: list[list[int] | _InfeasibleError],
+    bill: BillModel | None,
+    chosen: list[tuple[int, ...]],
+) -> Callable[[tuple[int, ...]], float] | None:
+    """How designs of equal cost in year ``len(chosen)`` are told apart (``YearSpace.
+    prefer``): what the plan would cost (the years' CAPEX, or the whole bill's net present
+    cost) with the years chosen before (``chosen``), this design, and every later year at
+    its floor design (mean-load floors, the tiers bought before; no simulation): of two
+    designs of equal cost, the one that leaves the later years less to buy. ``None`` in the
+    last year (nothing after it to tell them apart)."""
+    spaces: list[YearSpace] = []
+    for yr, floor in zip(prepared, floors, strict=True):
+        if isinstance(floor, _InfeasibleError):  # no design: the years after it count nothing
+            break
+        spaces.append(_space(ctx, yr, floor, None))
+    k = len(chosen)
+    if k + 1 >= len(spaces):
+        return None
+    whole = _plan_costs(ctx, prepared, spaces, bill)[1]
+
+    def later(levels: tuple[int, ...]) -> float:
+        plan = [*chosen, levels]
+        for j in range(k + 1, len(spaces)):
+            plan.append(floor_design(spaces[j], previous_levels(spaces, j, plan[-1])))
+        return whole(tuple(plan))
+
+    return later
 
 
 def _given(
@@ -861,7 +941,9 @@ def _trial(ctx: _Context, yr: _Year, t: SearchTrial) -> Trial:
         verdict.replications,
         t.note,
         _cause_text(causes[0]) if causes else "",
-        max(yr.extended.get(t.levels, {}).values(), default=1),
+        # the runs the verdict shown rests on: the failing case's, else the normal case's
+        yr.extended.get(t.levels, {}).get(yr.failed_case.get(t.levels, "normal"), 1),
+        yr.failed_case.get(t.levels, "normal"),
     )
 
 
@@ -921,11 +1003,13 @@ def _no_design(
     outcome: YearOutcome,
     floor: list[int],
     unbuilt_why: Callable[[tuple[int, ...]], str] | None = None,
+    plans: str = "size --over-the-years compares every plan of the years",
 ) -> str:
     """Why no design was found: the fastest design's worst failure (class, metric, value,
     target, the link on its path), whether every design was judged and whether the tiers
     bought before (above the mean-load ``floor``) left out designs (the verdicts are not
-    monotone: a slower link can meet an SLA the faster one misses). When the designs the
+    monotone: a slower link can meet an SLA the faster one misses: ``plans`` says how to
+    compare the plans of the years). When the designs the
     cost model can build all fail and others it cannot build (``outcome.unbuildable``),
     says so: the fastest design judged, the largest tier tried on each link held below
     the fastest tier, and why the faster ones cannot be built (``unbuilt_why``)."""
@@ -952,8 +1036,7 @@ def _no_design(
             f"even with every link at the fastest tier ({rate}); every one of the {n} "
             "designs at or above the mean-load bounds and the tiers of the year before was "
             f"judged, but a slower {', '.join(held)} (bought faster before: links never go "
-            "down a tier) may meet it: size --over-the-years compares every plan of the "
-            f"years; or {fix}"
+            f"down a tier) may meet it: {plans}; or {fix}"
         )
     if outcome.exhausted:
         return (
@@ -967,6 +1050,18 @@ def _no_design(
         f"(--max-designs {ctx.max_designs}) meets every SLA; raise --max-designs, add a "
         "faster tier to the cost table, or change the network"
     )
+
+
+def _compare_plans(search: dict[str, Any]) -> str:
+    """How to compare every plan of the years, after the plans' search ``search``
+    (:attr:`SizingResult.plan_search`): --over-the-years, or, when it ran out of its budget,
+    a larger --max-designs."""
+    if search.get("wanted") and search.get("complete") is False:
+        return (
+            f"size --over-the-years compared the plans of the years until its budget ran out "
+            f"({search.get('judged')} designs judged): a larger --max-designs compares them all"
+        )
+    return "size --over-the-years compares every plan of the years"
 
 
 def _no_buildable_design(
@@ -1354,6 +1449,7 @@ def size_network(
         failures=ctx.failures,
     )
     prev: dict[str, int] = {}  # link id -> tier index chosen the year before
+    chosen: list[tuple[int, ...]] = []  # the designs of the years sized so far
     prev_vendor: dict[str, int] = {}
     floors = [_year_floor(ctx, yr) for yr in prepared]  # once: both searches start there
     forced, result.plan_search, judged = _plan_over_the_years(
@@ -1380,7 +1476,8 @@ def size_network(
             )
             if forced is not None:  # the plan over the years
                 outcome = _given(space, [prev.get(lid) for lid in ids], forced[k], judged[k])
-            else:
+            else:  # of designs of equal cost, the one that leaves the later years less to buy
+                space.prefer = _later_cost(ctx, prepared, floors, bill, chosen)
                 outcome = search_year(
                     space,
                     [prev.get(lid) for lid in ids],
@@ -1392,7 +1489,14 @@ def size_network(
             ctx.caches.clear()
             if outcome.levels is None:
                 raise _InfeasibleError(
-                    _no_design(ctx, yr, outcome, floor, _unbuilt_why(ctx, yr, bill, designs))
+                    _no_design(
+                        ctx,
+                        yr,
+                        outcome,
+                        floor,
+                        _unbuilt_why(ctx, yr, bill, designs),
+                        _compare_plans(result.plan_search),
+                    )
                 )
             levels = outcome.levels
             trials = [_trial(ctx, yr, t) for t in outcome.trials]
@@ -1450,6 +1554,7 @@ def size_network(
         )
         designs.append(YearDesign(year, sc, _rates(ctx, yr, levels)))
         prev = {lid: lv for lid, lv in zip(ids, levels, strict=True)}
+        chosen.append(levels)
         prev_vendor = {lid: lv for lid, lv in zip(ids, vlev, strict=True)}
     if bill is not None:
         _price_sizing(result, bill)
