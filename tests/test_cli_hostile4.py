@@ -252,3 +252,59 @@ def test_a_program_importing_the_library_keeps_its_ctrl_c(tmp_path: Path) -> Non
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+# --------------------------------------------------------------------------- hunted
+@pytest.mark.parametrize(
+    ("vary", "maximum", "expected"),
+    [
+        ("cameras", "1e308", 'cameras[0] (name="north").count: got '
+         "100000000000000001097906362944045541740492309677311846336...: must be at most 100000"),
+        ("links.edge-nvr.rate", "1e308bps", 'links[0] (id="edge-nvr").rate: got '
+         "'1e+308bps': too large (at most 9223372.036854775807Tbps)"),
+    ],
+)  # fmt: skip
+def test_a_search_bound_beyond_any_field_is_said_in_a_few_digits(
+    scenario: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    vary: str,
+    maximum: str,
+    expected: str,
+) -> None:
+    """``capacity --max 1e308`` wrote the value with its 309 digits, twice (a rate field
+    three times), in a line of a thousand characters."""
+    no_run(monkeypatch)
+    code, output = invoke(
+        ["capacity", scenario, "--vary", vary, "--max", maximum, "--workers", "1",
+         "--out", tmp_path / "out"]
+    )  # fmt: skip
+    assert code == 3, output
+    assert output.strip() == (
+        f"invalid input: --max 1e+308: the scenario is invalid with --vary {vary} at 1e+308: "
+        + expected
+    )
+
+
+def test_a_variant_named_longer_than_a_file_name_gets_a_folder(
+    scenario: Path, tmp_path: Path
+) -> None:
+    """A variant named with 300 letters ended the whatif with ``error: OSError: [Errno 36]
+    File name too long`` (exit 1) once its baseline was sized: its folder is named with
+    the first 80 characters, and two names that share them are refused up front."""
+    long = "x" * 300
+    variants = tmp_path / "v.toml"
+    variants.write_text(
+        "".join(
+            f'[[variants]]\nname = "{name}"\nset = {{ "cameras.north.count" = 3 }}\n'
+            for name in (long + "a", long + "b")
+        ),
+        encoding="utf-8",
+    )
+    code, output = invoke(["whatif", scenario, variants, "--out", tmp_path / "out"])
+    assert code == 3, output
+    assert output.strip().splitlines()[1:] == [
+        f'  - variants[1].name: "{long}b" would share the folder "{"x" * 80}" with '
+        f'"{long}a"; rename one of them'
+    ]
+    assert not (tmp_path / "out").exists()
