@@ -16,17 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 import vidnet_sim
-from test_cli_hostile2 import (  # noqa: F401 (made, curve_copy: fixtures)
+from test_cli_hostile2 import (  # noqa: F401 (made, curve_copy, swept: fixtures)
     curve_copy,
     invoke,
     last_line,
     made,
+    swept,
 )
 from test_cli_hostile3 import no_run
 from test_cli_messages import SCENARIO  # (the same two-camera scenario)
-from vidnet_sim.cli import executors
+from vidnet_sim.cli import executors, main
 
 HUGE = 2**63
 
@@ -308,3 +310,28 @@ def test_a_variant_named_longer_than_a_file_name_gets_a_folder(
         f'"{long}a"; rename one of them'
     ]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("parameters", None), ("parameters", 3), ("points", 3), ("points", [{"index": 0}])],
+)
+def test_compare_reads_a_sweep_whose_lists_are_damaged(
+    swept: Path,  # noqa: F811
+    tmp_path: Path,
+    key: str,
+    value: Any,
+) -> None:
+    """A sweep folder whose ``_sweep.json`` lists its parameters or points as a number (or
+    null, or points without their id) ended ``compare`` in a traceback (``TypeError: 'int'
+    object is not iterable``): the points are read from their folders all the same."""
+    meta_file = swept / "_sweep.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta[key] = value
+    meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    result = CliRunner().invoke(
+        main, ["compare", str(swept), str(swept), "--out", str(tmp_path / "c.csv"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows and {r["table"] for r in rows} >= {"summary"}
