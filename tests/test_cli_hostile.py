@@ -84,7 +84,7 @@ CASES = {
     "capacity max nan": (["capacity", "{f}", "--max", "nan", "--workers", "1"], 3,
                          "invalid input: --max nan: must be a finite number"),
     "capacity max past a bound": (["capacity", "{f}", "--max", "1e30", "--workers", "1"], 3,
-                                  "invalid input: --max 1000000000000000019884624838656: the "
+                                  "invalid input: --max 1e+30: the "
                                   "scenario is invalid with --vary cameras at"),
     "size replications 0": (["size", "{f}", "--replications", "0"], 2,
                             "'--replications': 0 is not in the range 1<=x<=1000."),

@@ -336,7 +336,8 @@ MINIMAL = '"headline": "h", "recommendation": [], "risk": [], "changes": []'
     [
         ("[" * 100_000 + "]" * 100_000, "nested too deeply to be report data"),
         ('{"kind": "size", "title": "t"}',
-         "the document: missing key(s): headline, recommendation, risk, changes"),
+         "the document: missing key(s): headline, recommendation, risk, changes (a damaged "
+         "file, or one of an older vidnet-sim: run the command that wrote it again)"),
         (f'{{"kind": "size", "title": "t", {MINIMAL}, "total_cost": NaN}}',
          "total_cost: got nan, expected a cost (a finite number ≥ 0) or null"),
         (f'{{"kind": "size", "title": "t", {MINIMAL}, "total_cost": Infinity}}',

@@ -29,13 +29,18 @@ from vidnet_sim.scenario.units import parse_rate
 #: The largest price (or power, in W) a cost model takes: a trillion, beyond any city's
 #: bill; an infinite or astronomic one would make the costs it is summed into infinite.
 MAX_PRICE = 1e12
+#: The longest currency a cost model takes: a code (``USD``) or a symbol (``€``, ``kNOK``)
+#: set after every amount of the tables and reports, not a sentence.
+MAX_CURRENCY_CHARS = 12
 
 if TYPE_CHECKING:
     from vidnet_sim.scenario.model import Scenario
 
 __all__ = [
     "LEGACY_KEYS",
+    "MAX_CURRENCY_CHARS",
     "CostModel",
+    "currency_name",
     "link_costs",
     "link_lengths",
     "load_cost_model",
@@ -91,6 +96,23 @@ class CostModel:
         return self.upgrade_cost(rate_bps) + self.fibre_cost(length_m)
 
 
+def currency_name(value: object) -> str:
+    """``value`` as a cost model's currency: a string of 1 to :data:`MAX_CURRENCY_CHARS`
+    printable characters, not only spaces; else a :class:`ValueError` saying what was
+    expected (the caller names the value)."""
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > MAX_CURRENCY_CHARS
+        or not value.isprintable()
+    ):
+        raise ValueError(
+            f"expected a currency's code or symbol (e.g. 'USD' or '€'): 1 to "
+            f"{MAX_CURRENCY_CHARS} printable characters"
+        )
+    return value
+
+
 def load_cost_model(path: str | Path) -> CostModel:
     """A :class:`CostModel` from TOML: ``fibre_per_km``, ``port``, ``new_fibre``,
     ``currency`` and an ``[optics]`` table of rate (with unit) → cost."""
@@ -122,7 +144,12 @@ def load_cost_model(path: str | Path) -> CostModel:
             )
         kwargs["new_fibre"] = raw["new_fibre"]
     if "currency" in raw:
-        kwargs["currency"] = str(raw["currency"])
+        try:
+            kwargs["currency"] = currency_name(raw["currency"])
+        except ValueError as exc:
+            shown = repr(raw["currency"])
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise AnalysisInputError(f"cost model {path}: currency: got {shown}, {exc}") from None
     if "optics" in raw:
         if not isinstance(raw["optics"], dict) or not raw["optics"]:
             raise AnalysisInputError(

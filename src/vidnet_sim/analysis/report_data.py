@@ -350,7 +350,10 @@ def _build(cls: type, data: dict[str, Any], where: str = "") -> Any:
         if f.name not in data and f.default is MISSING and f.default_factory is MISSING
     ]
     if missing:
-        raise ValueError(f"{where or 'the document'}: missing key(s): {', '.join(missing)}")
+        raise ValueError(
+            f"{where or 'the document'}: missing key(s): {', '.join(missing)} (a damaged "
+            "file, or one of an older vidnet-sim: run the command that wrote it again)"
+        )
     kwargs: dict[str, Any] = {}
     for f in fields(cls):
         if f.name not in data:

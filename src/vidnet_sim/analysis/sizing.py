@@ -124,7 +124,7 @@ from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.storage import mean_storage
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import load_scenario, parse_scenario_dict
-from vidnet_sim.scenario.bounds import MIN_REPORT_INTERVAL_PS
+from vidnet_sim.scenario.bounds import MAX_DURATION_PS, MIN_REPORT_INTERVAL_PS
 from vidnet_sim.scenario.growth import plan_years, remap_problem, year_data
 from vidnet_sim.scenario.model import Scenario, Sizing
 from vidnet_sim.scenario.units import format_time, parse_time
@@ -1141,12 +1141,19 @@ def _inputs_checked(ctx: _Context, data: dict[str, Any], years: list[int]) -> No
 def _check_run_length(ctx: _Context, prepared: list[_Year]) -> None:
     """With the stationarity check (``max_extend`` > 1) every run is cut into
     ``_INTERVALS`` equal report intervals, each at least the least a scenario accepts: a
-    shorter run is refused before any simulation (it failed every run, year by year)."""
+    shorter run is refused before any simulation (it failed every run, year by year), and so
+    is a ``max_extend`` that would extend runs past the longest a run may last."""
     if ctx.max_extend <= 1:
         return
     least = _INTERVALS * MIN_REPORT_INTERVAL_PS
     for yr in prepared:
         run_ps = ctx.duration_ps or yr.duration_ps
+        if run_ps * ctx.max_extend > MAX_DURATION_PS:  # refused by the run that far extended
+            raise AnalysisInputError(
+                f"--max-extend: got {ctx.max_extend}; runs of {format_time(run_ps)} extended "
+                f"that far would last longer than a run can ({format_time(MAX_DURATION_PS)}): "
+                f"expected at most {MAX_DURATION_PS // run_ps}"
+            )
         if run_ps < least:
             given = "--duration" if ctx.duration_ps else f"year {yr.year}'s simulation.duration"
             raise AnalysisInputError(

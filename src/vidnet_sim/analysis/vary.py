@@ -122,10 +122,19 @@ class Vary:
             ) from None
 
     def label(self, x: float) -> str:
-        """``x`` as the user would write it."""
+        """``x`` as the user would write it; beyond any 64-bit field, in a few digits
+        (``1e+308``, not its 309 digits)."""
+        if not abs(x) < 2**63:
+            return f"{x:.6g}"
         if self.kind in QUANTITY_KINDS:
             return QUANTITY_KINDS[self.kind][1](int(x))
         return f"{int(x)}" if self.integer else f"{x:g}"
+
+    @staticmethod
+    def _whole(x: float) -> str:
+        """``x`` rounded, as the digits of a quantity; beyond any 64-bit field in a few
+        digits (the field refuses it as too large, quoting it)."""
+        return str(round(x)) if abs(x) < 2**63 else f"{x:.6g}"
 
     def apply(self, data: dict[str, Any], x: float) -> dict[str, Any]:
         """A copy of ``data`` with the variable set to ``x``."""
@@ -142,7 +151,7 @@ class Vary:
         else:
             assert self.loc is not None
             if self.kind in QUANTITY_KINDS:
-                value: Any = f"{round(x)}{_BASE_UNIT[self.kind]}"
+                value: Any = f"{self._whole(x)}{_BASE_UNIT[self.kind]}"
             elif self.kind == "int":
                 value = round(x)
             else:

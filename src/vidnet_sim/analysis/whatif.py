@@ -354,10 +354,17 @@ def _absolute_files(data: dict[str, Any], base_dir: Path) -> None:
             item["file"] = str((base_dir / f).resolve())
 
 
+#: The longest folder name of a variant (file systems take 255 bytes: a variant named with
+#: 300 letters failed the whatif after its baseline was sized).
+MAX_FOLDER_CHARS = 80
+
+
 def _slug(name: str) -> str:
     """The folder name of a variant: its name's letters, digits, ``._-``, never ``.`` or
-    ``..`` (a variant named ".." had its sizing written into the parent of ``--out``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "variant"
+    ``..`` (a variant named ".." had its sizing written into the parent of ``--out``), at
+    most :data:`MAX_FOLDER_CHARS` long."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name)[:MAX_FOLDER_CHARS]
+    return slug.strip("-.") or "variant"
 
 
 def _row(

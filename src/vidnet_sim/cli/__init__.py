@@ -16,6 +16,7 @@ import gc
 import click
 
 from vidnet_sim import __version__
+from vidnet_sim._command_start import release
 from vidnet_sim.cli import analysis, run, sweep, whatif
 
 __all__ = ["entry", "main"]
@@ -47,6 +48,7 @@ def entry() -> None:
     Loading the Numba kernels leaves a large heap of compiler objects, which the
     interpreter's final garbage collection would walk (about 0.5 s with cached kernels,
     1.5 s after a compile) unless it is frozen first."""
+    release()  # the commands' own handling of Ctrl-C from here on
     try:
         main()
     finally:

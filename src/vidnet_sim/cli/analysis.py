@@ -398,6 +398,23 @@ def _last_year(table: pd.DataFrame) -> pd.DataFrame:
     return last
 
 
+def _one_tier(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> tuple[tuple[str, ...], ...]:
+    """The link groups of ``--one-tier`` options, each a comma-separated list of link ids;
+    a group that names no link (``--one-tier ","``) is a usage error."""
+    groups = []
+    for value in values:
+        ids = tuple(x.strip() for x in value.split(",") if x.strip())
+        if not ids:
+            raise click.BadParameter(
+                f"{value!r} names no link; expected comma-separated link ids, e.g. "
+                "'ring-ab,ring-bc'"
+            )
+        groups.append(ids)
+    return tuple(groups)
+
+
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -466,6 +483,7 @@ def _last_year(table: pd.DataFrame) -> pd.DataFrame:
 @click.option(
     "--one-tier",
     multiple=True,
+    callback=_one_tier,
     help="Comma-separated link ids held at one tier, e.g. the spans of a ring (repeat).",
 )
 @click.option(
@@ -491,7 +509,7 @@ def size(
     protected: tuple[str, ...],
     failure_loss: float | None,
     max_extend: int,
-    one_tier: tuple[str, ...],
+    one_tier: tuple[tuple[str, ...], ...],
     out_dir: Path | None,
     no_plot: bool,
     as_json: bool,
@@ -523,7 +541,7 @@ def size(
                     protected=list(protected) or None,
                     failure_loss=failure_loss,
                     max_extend=max_extend,
-                    one_tier=[[x.strip() for x in g.split(",") if x.strip()] for g in one_tier],
+                    one_tier=[list(g) for g in one_tier] or None,
                     executor=executor,
                     on_progress=bar,
                 )

@@ -131,6 +131,12 @@ class ExecutorOptions:
 #: holding the packet core (a few hundred MB); far more would exhaust the memory, not
 #: speed anything up.
 WORKERS_PER_CPU = 4
+#: Most batch jobs of a ``--cluster``: SLURM's default limit on the jobs it holds at once
+#: (``MaxJobCount``); dask-jobqueue prepares every job asked for in this process (2^63 once
+#: filled the memory before any job was submitted).
+MAX_JOBS = 10_000
+#: Most worker processes (CPUs) of one ``--cluster`` batch job: more than one node has.
+MAX_CORES = 4_096
 
 
 def _workers(_ctx: click.Context, _param: click.Parameter, value: int | None) -> int | None:
@@ -166,14 +172,14 @@ _OPTIONS: tuple[Callable[[Any], Any], ...] = (
     ),
     click.option(
         "--jobs",
-        type=IntRange(min=1),
+        type=IntRange(1, MAX_JOBS),
         default=1,
         show_default=True,
         help="Batch jobs of the --cluster.",
     ),
     click.option(
         "--cores",
-        type=IntRange(min=1),
+        type=IntRange(1, MAX_CORES),
         default=1,
         show_default=True,
         help="Worker processes (CPUs) per --cluster batch job.",

@@ -470,10 +470,11 @@ def compare(
     target = out_file or Path("results") / "compare" / f"{a.name}-vs-{b.name}.parquet"
     with reported_errors():  # a place that cannot take it: one line, exit 2, before reading
         check_table_target(target)
-    try:
-        ra, rb = read_results(a), read_results(b)
-    except VidnetError as exc:  # a folder named on the command line that cannot be read
-        fail(exc, EXIT_USAGE)
+    with reported_errors():  # anything unforeseen in a damaged folder: one line too
+        try:
+            ra, rb = read_results(a), read_results(b)
+        except VidnetError as exc:  # a folder named on the command line that cannot be read
+            fail(exc, EXIT_USAGE)
     for folder, res in ((a, ra), (b, rb)):
         if res.summary is None or not len(res.summary):  # (a sweep none of whose points ran)
             stop(
@@ -481,15 +482,15 @@ def compare(
                 f"error: {folder}: no finished run to compare (a sweep none of whose points is "
                 "done: `vidnet-sim sweep FILE --status` lists them)",
             )
-    df = compare_results(
-        ra,
-        rb,
-        confidence=confidence,
-        metrics=metrics or None,
-        groups=groups,
-        access_links=access_links,
-    )
     with reported_errors():
+        df = compare_results(
+            ra,
+            rb,
+            confidence=confidence,
+            metrics=metrics or None,
+            groups=groups,
+            access_links=access_links,
+        )
         written = write_table(df, target, checked=True)
     if as_json:
         click.echo(df.to_json(orient="records", indent=2))

@@ -171,6 +171,13 @@ def _stack(frames: list[pd.DataFrame], columns: list[str], schema_names: list[st
     return out[[*columns, *params, *schema_names]]
 
 
+def _listed(meta: dict[str, Any], key: str) -> list[Any]:
+    """The list ``meta[key]`` of a sweep's ``_sweep.json``; none if it is not a list (a
+    damaged file: the points are read from their folders all the same)."""
+    value = meta.get(key)
+    return value if isinstance(value, list) else []
+
+
 def read_sweep(path: str | os.PathLike[str]) -> Results:
     """Read a sweep folder as one tidy :class:`~vidnet_sim.results.Results`.
 
@@ -186,12 +193,16 @@ def read_sweep(path: str | os.PathLike[str]) -> Results:
     if meta is None:
         raise ResultsNotFoundError(f"no sweep at {folder.root}: no {SWEEP_FILE}")
     done = folder.done_ids()
-    listed = [p["point_id"] for p in meta.get("points", []) if isinstance(p, dict)]
+    listed = [
+        p["point_id"]
+        for p in _listed(meta, "points")
+        if isinstance(p, dict) and isinstance(p.get("point_id"), str)
+    ]
     order = [pid for pid in listed if pid in done]
     order += sorted(done - set(order))
     with ThreadPoolExecutor(max_workers=min(16, (os.cpu_count() or 1) + 4)) as pool:
         runs = list(pool.map(read_run, [folder.point_dir(pid) for pid in order]))
-    parameters = [str(p) for p in meta.get("parameters", [])]
+    parameters = [str(p) for p in _listed(meta, "parameters")]
     tables: dict[str, pd.DataFrame] = {}
     for name, schema in RUN_SCHEMAS.items():
         frames = []

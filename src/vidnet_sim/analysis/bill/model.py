@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -21,7 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from vidnet_sim.analysis.cost import MAX_PRICE, CostModel
+from vidnet_sim.analysis.cost import MAX_PRICE, CostModel, currency_name
 from vidnet_sim.analysis.vary import AnalysisInputError
 from vidnet_sim.errors import Problem, ScenarioError, UnitError
 from vidnet_sim.scenario.raw import did_you_mean
@@ -199,7 +200,7 @@ _DEFAULT_OPTICS: dict[str, Optics] = {
 class BillModel(_Model):
     """The whole cost model: fibre, optics, switches, recording and running costs."""
 
-    currency: str = "USD"
+    currency: Annotated[str, AfterValidator(currency_name)] = "USD"
     discount_rate: Annotated[float, Field(ge=0, le=1)] = 0.04
     energy_per_kwh: _Price = 0.25
     maintenance_share: _Share = 0.05  # of the installed equipment, per year
