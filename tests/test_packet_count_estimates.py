@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from test_behaviour_estimates import MS, binned, emitted, scenario
+from test_generic_estimates import SHORT_ONOFF
 from vidnet_sim.analysis.estimates import source_rate_moments
 from vidnet_sim.analysis.onoff_windows import (
     burst_count_variance,
@@ -157,23 +158,14 @@ def test_a_web_service_s_bursts_are_estimated_as_the_generator_sends_them(
     assert var[s] == pytest.approx(rates.var(), rel=0.08), (var[s], rates.var())
 
 
-ONOFF = {
-    "kind": "onoff",
-    "size": "200B",
-    "interval": "20ms",
-    "on_mean": "20ms",
-    "off_mean": "20ms",
-    "on_shape": 2.5,
-    "off_shape": 2.5,
-}
-
-
 @pytest.mark.parametrize("tau_ms", [40, 400])
 def test_an_onoff_source_with_few_packets_a_window_is_estimated_as_it_sends(tau_ms: int) -> None:
     """40 on/off sources of 20 ms periods at a 20 ms interval over 100 s of generated
     packets, binned at ``τ``: the variance within 6 % of the pooled windows' (measured 0.998
     and 0.965; the fluid law is 0.42 and 0.67 of the stationary process's)."""
-    sources = [{**ONOFF, "name": f"s{i}", "at": "site", "destinations": ["cc"]} for i in range(40)]
+    sources = [
+        {**SHORT_ONOFF, "name": f"s{i}", "at": "site", "destinations": ["cc"]} for i in range(40)
+    ]
     sc = scenario([], "100s", sources=sources, simulation={"duration": "100s", "seed": 5})
     plan = build_plan(sc)
     tau = tau_ms * MS

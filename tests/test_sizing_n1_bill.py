@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from drawn_costs import drawn_costs
 from test_sizing_search import fake_verdict, floors
 from vidnet_sim.analysis.bill import BillModel, YearDesign, load_bill_model, plan_npc
 from vidnet_sim.analysis.capacity import Verdict
@@ -98,43 +99,7 @@ bitrate = "{rng.choice([4, 16])}Mbps"
 destinations = ["r0"]
 """
 
-    def price(lo: int, hi: int) -> float:
-        return float(rng.randint(lo, hi))
-
-    short = [price(1, 20), price(21, 80), price(81, 400)]
-    if rng.random() < 0.5:
-        slow = rng.randrange(2)
-        short[slow] = short[slow + 1] + price(0, 30)
-    uplinks = (
-        f'[[switches]]\nname = "uplinks"\nports = {{ "10Gbps" = 8 }}\n'
-        f"price = {price(200, 900)}\npower_w = {price(10, 60)}\n"
-        if rng.random() < 0.7
-        else ""
-    )
-    costs = f"""
-discount_rate = {rng.choice([0.0, 0.04, 0.1])}
-horizon_years = {rng.choice([2, 4])}
-maintenance_share = {rng.choice([0.0, 0.05])}
-energy_per_kwh = {rng.choice([0.1, 0.3])}
-[optics]
-"100Mbps" = {{ short = {short[0]}, long = {price(20, 600)} }}
-"1Gbps" = {{ short = {short[1]}, long = {price(61, 600)} }}
-"10Gbps" = {{ short = {short[2]}, long = {price(201, 600)} }}
-[[switches]]
-name = "small"
-ports = {{ "1Gbps" = {rng.randint(4, 8)}, "10Gbps" = {rng.randint(0, 2)} }}
-poe_budget_w = {rng.choice([60.0, 130.0])}
-poe_port_w = 30.0
-price = {price(100, 400)}
-power_w = {price(5, 400)}
-[[switches]]
-name = "big"
-ports = {{ "1Gbps" = 16, "10Gbps" = {rng.randint(2, 4)} }}
-poe_budget_w = {rng.choice([120.0, 400.0])}
-poe_port_w = 30.0
-price = {price(300, 1500)}
-power_w = {price(20, 120)}
-{uplinks}"""
+    costs = drawn_costs(rng, small_fast_ports=2, optional_uplinks=True)
     return scenario, costs
 
 
