@@ -516,3 +516,32 @@ def test_real_simulations_on_a_tiny_network_equal_exhaustive_enumeration(
     # 6 Mbit/s on a-b pushes it above 10M
     assert res.years[0].rates == {"a-b": 10**7, "b-c": 10**9}
     assert res.years[1].rates["a-b"] > 10**7
+
+
+@pytest.mark.parametrize("feasible_from", [0, 2])
+def test_a_plateau_of_free_tiers_is_searched_in_bounded_steps(feasible_from: int) -> None:
+    """24 links of 4 tiers whose faster tiers cost nothing more: 4^24 designs of one cost.
+    The search queues at most ``MAX_TIED`` entries of a cost before judging them (it once
+    queued the whole plateau first: a hang), and still returns a feasible design of least
+    cost, the one of most capacity among those it judged (every design is feasible from
+    tier ``feasible_from`` of the first link)."""
+    n = 24
+    calls = [0]
+
+    def price(i: int, lv: int, prev: int | None) -> float:
+        calls[0] += 1
+        if calls[0] > 5_000_000:
+            raise AssertionError("the search walks the whole plateau")
+        return 10.0
+
+    space = YearSpace(1, [f"l{i}" for i in range(n)], 4, [0] * n, price)
+    log: list[Levels] = []
+
+    def judge(levels: Levels) -> Judgement:
+        log.append(levels)
+        return Judgement(levels[0] >= feasible_from)
+
+    out = search_year(space, [None] * n, judge, max_designs=50)
+    assert out.levels is not None and out.levels[0] >= feasible_from
+    assert out.cost == 10.0 * n and out.optimal
+    assert len(log) <= 3  # the floor, the fastest design, the most capacity of those queued

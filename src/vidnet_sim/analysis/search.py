@@ -37,7 +37,9 @@ said of the answer.
   feasible design of least cost. A year's design is what the next years start from: of
   two designs of equal cost, one may leave a link the next year needs, the other an
   upgrade to buy. Every design of a cost is in the queue before the first of them is
-  judged (at equal keys a design to expand comes before a design to judge).
+  judged, up to :data:`MAX_TIED` entries of one cost (a plateau of links whose faster
+  tiers cost nothing more holds ``tiers ** links`` designs: beyond the cap, the designs of
+  that cost not yet queued are judged after those queued).
 - **Optimal.** The first feasible design popped is the cheapest feasible design: every
   cheaper one was judged infeasible. The fastest design is judged early (after the floor
   design fails) as an incumbent: the search stops as soon as nothing cheaper is left.
@@ -81,9 +83,12 @@ Levels = tuple[int, ...]
 MAX_ENUMERATED = 4096
 #: Costs within this share of each other are equal (a tie, ordered by ``YearSpace.prefer``).
 TIE = 1e-12
-# queue entries: a design whose children to push, a design to judge (at equal keys, every
-# design to expand comes first: all the designs of a cost are queued before one is judged)
-_EXPAND, _JUDGE = 0, 1
+#: Queue entries taken at one cost before its designs are judged: a plateau of equal costs
+#: (links whose faster tiers cost nothing more) holds up to ``tiers ** links`` designs.
+MAX_TIED = 4096
+# queue entries: a design to judge, a design whose children to push (at equal keys the
+# designs to judge come first; :meth:`_YearSearch.tied` then queues the rest of that cost)
+_JUDGE, _EXPAND = 0, 1
 _AHEAD = 8  # queue entries looked at for the designs judged next (``upcoming``)
 
 
@@ -381,11 +386,14 @@ class _YearSearch:
         return (prefer, -sum(levels), -self.hint(levels), tuple(-x for x in levels))
 
     def tied(self, c: float) -> list[Levels]:
-        """Pop every queue entry of key ``c`` (within :data:`TIE`): the designs to expand
-        pushing their children (of that cost too, when any), the designs to judge returned
-        in the order of :meth:`rank`."""
+        """Pop the queue entries of key ``c`` (within :data:`TIE`), at most :data:`MAX_TIED`
+        of them: the designs to expand pushing their children (of that cost too, when any),
+        the designs to judge returned in the order of :meth:`rank`. (Beyond the cap, the
+        designs of that cost left in the queue come after those returned.)"""
         heap, group = self.heap, []
-        while heap and heap[0][0] <= c + tie(c):
+        taken = 0
+        while heap and heap[0][0] <= c + tie(c) and taken < MAX_TIED:
+            taken += 1
             _, kind, _, levels = heapq.heappop(heap)
             if kind == _EXPAND:
                 self.push_children(levels)
