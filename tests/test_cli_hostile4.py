@@ -335,3 +335,16 @@ def test_compare_reads_a_sweep_whose_lists_are_damaged(
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert rows and {r["table"] for r in rows} >= {"summary"}
+
+
+def test_a_vary_range_that_is_not_finite_names_its_values(
+    scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``curve --to inf`` was refused without the value given."""
+    no_run(monkeypatch)
+    code, output = invoke(
+        ["curve", scenario, "--vary", "bitrate", "--from", "1", "--to", "inf", "--steps", "2",
+         "--out", tmp_path / "out"]
+    )  # fmt: skip
+    assert code != 0, output
+    assert "--from/--to: must be finite numbers, got --from 1.0 and --to inf" in output

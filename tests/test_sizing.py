@@ -168,7 +168,7 @@ def test_an_sla_below_the_propagation_delay_is_rejected(
     assert exc.kind == "infeasible" and exc.result.years == [] and exc.result.partial
     msg = str(exc)
     assert "cannot be met at any tier in year 1" in msg
-    assert "class 'data' latency_max_ps" in msg
+    assert "class 'data' largest packet latency has a target of 0.5 ms" in msg
     assert "propagation delay of its longest path (link long-haul) is 1 ms" in msg
     out = tmp_path / "o"
     r = CliRunner().invoke(size_cmd, [str(f), "--replications", "2", "--out", str(out)])

@@ -121,6 +121,7 @@ from vidnet_sim.analysis.verdict import (
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker
 from vidnet_sim.network.plan import build_plan
+from vidnet_sim.results.metric_words import metric_words
 from vidnet_sim.results.storage import mean_storage
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import load_scenario, parse_scenario_dict
@@ -967,7 +968,7 @@ def _check_propagation(ctx: _Context, yr: _Year) -> None:
                 which = "longest" if metric.endswith("max_ps") else "shortest"
                 raise _InfeasibleError(
                     f"the SLA cannot be met at any tier in year {yr.year}: class {cls!r} "
-                    f"{metric} has a target of {show_value(metric, target)}, but the "
+                    f"{metric_words(metric)} has a target of {show_value(metric, target)}, but the "
                     f"propagation delay of its {which} path"
                     + (
                         f" (link{'s' if len(path) != 1 else ''} {', '.join(path)})"

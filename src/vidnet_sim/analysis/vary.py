@@ -281,7 +281,9 @@ def vary_values(vary: Vary, start: float, stop: float, steps: int) -> list[float
     if not 1 <= steps <= MAX_STEPS:
         raise AnalysisInputError(f"--steps: expected 1 to {MAX_STEPS}, got {steps}")
     if not (math.isfinite(start) and math.isfinite(stop)):
-        raise AnalysisInputError("--from/--to: must be finite numbers")
+        raise AnalysisInputError(
+            f"--from/--to: must be finite numbers, got --from {start!r} and --to {stop!r}"
+        )
     if stop < start:
         raise AnalysisInputError(
             f"the vary range is reversed: --from {vary.label(start)} is above --to "
