@@ -55,6 +55,8 @@ def write(path: Path, text: str) -> Path:
             "unknown key 'fans'",
         ),
         ('energy_per_kwh = "cheap"\n', "energy_per_kwh", "got 'cheap'"),
+        ("discount_rate = nan\n", "discount_rate", "got nan: expected a finite number"),
+        ("energy_per_kwh = inf\n", "energy_per_kwh", "got inf: expected a finite number"),
     ],
 )
 def test_each_bad_input_gives_one_clear_error(

@@ -448,12 +448,12 @@ def test_a_damaged_stored_run_is_simulated_again(
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("energy_per_kwh = inf\n", "  - energy_per_kwh: got inf: must be at most 1e+12"),
+        ("energy_per_kwh = inf\n", "  - energy_per_kwh: got inf: expected a finite number"),
         ("[fibre]\nduct_per_km = 1e308\n",
          "  - fibre.duct_per_km: got 1e+308: must be at most 1e+12"),
         ("[recording]\ndisk_tb = 1e-300\n",
          "  - recording.disk_tb: got 1e-300: must be at least 0.01"),
-        ("short_reach_km = inf\n", "  - short_reach_km: got inf: must be at most 100000"),
+        ("short_reach_km = inf\n", "  - short_reach_km: got inf: expected a finite number"),
         ("fibre_per_km = nan\nport = 1\n", "invalid input: cost model {c}: fibre_per_km: got nan, "
          "expected a cost (a number from 0 to 1e+12)"),
         ('fibre_per_km = 1\n[optics]\n"1Gbps" = inf\n', "invalid input: cost model {c}: "

@@ -58,7 +58,7 @@ class CostModelError(AnalysisInputError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, allow_inf_nan=False)
 
 
 class Optics(_Model):
@@ -282,6 +282,8 @@ def _problems(error: ValidationError) -> list[Problem]:
             bound = (e.get("ctx") or {}).get("ge", (e.get("ctx") or {}).get("gt"))
             word = "at least" if kind == "greater_than_equal" else "greater than"
             text = f"got {e.get('input')!r}: must be {word} {bound:g}"
+        elif kind == "finite_number":
+            text = f"got {e.get('input')!r}: expected a finite number"
         elif kind == "less_than_equal":
             text = f"got {e.get('input')!r}: must be at most {(e.get('ctx') or {})['le']:g}"
         else:
