@@ -348,3 +348,17 @@ def test_a_vary_range_that_is_not_finite_names_its_values(
     )  # fmt: skip
     assert code != 0, output
     assert "--from/--to: must be finite numbers, got --from 1.0 and --to inf" in output
+
+
+@pytest.mark.parametrize("option", ["--start", "--max"])
+def test_a_fractional_camera_count_is_refused(
+    option: str, scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``capacity --vary cameras --start 1.5`` searched from 1.5 cameras (up to 1 536)."""
+    no_run(monkeypatch)
+    args = ["capacity", scenario, "--vary", "cameras", option, "1.5", "--workers", "1"]
+    code, output = invoke([*args, "--out", tmp_path / "out"])
+    assert code == 3, output
+    assert output.strip() == (
+        f"invalid input: {option} 1.5: expected a whole number (--vary cameras counts whole units)"
+    )

@@ -481,6 +481,11 @@ def _search_range(
     xmax = vary.parse(maximum, "--max") if maximum is not None else x0 * 1024
     if not math.isfinite(xmax):
         raise AnalysisInputError(f"--max {maximum}: must be a finite number")
+    for option, given, x in (("--start", start, x0), ("--max", maximum, xmax)):
+        if vary.integer and not x.is_integer():
+            raise AnalysisInputError(
+                f"{option} {given}: expected a whole number (--vary {vary.what} counts whole units)"
+            )
     if xmax < x0:
         raise AnalysisInputError(
             f"the search range is reversed: --max {vary.label(xmax)} is below the start "
