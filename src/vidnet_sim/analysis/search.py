@@ -336,17 +336,56 @@ class _YearSearch:
             heapq.heappush(self.heap, (self.bound(nxt), _EXPAND, -self.hint(nxt), nxt))
 
     def improve(self, levels: Levels) -> Levels:
-        return _improve(
-            self.space,
-            self.units,
-            self.movable,
-            self.floor,
-            levels,
-            self.cost,
-            self.verdict,
-            self.verdicts.__contains__,
-            self.budget,
-        )
+        """Local improvement: try every single-unit downgrade, largest saving first, keep
+        the first feasible one; when none is, every move of two units at once (one up and
+        one down: capacity moved from one link to another; or both down), largest saving
+        first, at most :attr:`budget` of them not judged before; repeat until no move is
+        feasible."""
+        budget = self.budget
+        while True:
+            here = self.cost(levels)
+            cands = []
+            for k in self.movable:
+                u = self.units[k]
+                for lv in range(self.floor[u[0]], levels[u[0]]):
+                    d = _set(levels, u, lv)
+                    cands.append((here - self.cost(d), k, lv, d))
+            cands = [c for c in cands if c[0] >= 0]  # a downgrade never costs more
+            cands.sort(key=lambda t: (-t[0], t[1], t[2]))
+            found = next(
+                (d for _, _, _, d in cands if self.verdict(d, "local improvement").ok), None
+            )
+            if found is None:
+                found, budget = self.move_two(levels, budget)
+            if found is None:
+                return levels
+            levels = found
+
+    def move_two(self, levels: Levels, budget: int) -> tuple[Levels | None, int]:
+        """The first feasible design cheaper than ``levels`` that moves two units, largest
+        saving first (``None``: none within ``budget`` new verdicts), and the budget left."""
+        units, floor, n_tiers = self.units, self.floor, self.space.n_tiers
+        here = self.cost(levels)
+        cands = []
+        for a, b in itertools.combinations(self.movable, 2):
+            ua, ub = units[a], units[b]
+            for la in range(floor[ua[0]], n_tiers):
+                for lb in range(floor[ub[0]], n_tiers):
+                    if la == levels[ua[0]] or lb == levels[ub[0]]:
+                        continue  # a single move, or none
+                    d = _set(_set(levels, ua, la), ub, lb)
+                    saving = here - self.cost(d)
+                    if saving > 0:  # strictly cheaper: no cycle of equal costs
+                        cands.append((saving, d))
+        cands.sort(key=lambda t: (-t[0], t[1]))
+        for _, d in cands:
+            if d not in self.verdicts:
+                if budget <= 0:
+                    return None, budget
+                budget -= 1
+            if self.verdict(d, "local improvement").ok:
+                return d, budget
+        return None, budget
 
     def outcome(
         self, levels: Levels | None, optimal: bool, lower: float, exhausted: bool
@@ -470,74 +509,3 @@ class _YearSearch:
             return self.outcome(None, False, lower, False)
         best = self.improve(incumbent)
         return self.outcome(best, self.cost(best) <= lower, lower, False)
-
-
-def _improve(
-    space: YearSpace,
-    units: list[list[int]],
-    movable: list[int],
-    floor: Levels,
-    levels: Levels,
-    cost: Callable[[Levels], float],
-    verdict: Callable[[Levels, str], Judgement],
-    known: Callable[[Levels], bool],
-    budget: int,
-) -> Levels:
-    """Local improvement: try every single-unit downgrade, largest saving first, keep the
-    first feasible one; when none is, every move of two units at once (one up and one down:
-    capacity moved from one link to another; or both down), largest saving first, at most
-    ``budget`` of them not judged before (``known``); repeat until no move is feasible."""
-    while True:
-        here = cost(levels)
-        cands = []
-        for k in movable:
-            u = units[k]
-            for lv in range(floor[u[0]], levels[u[0]]):
-                d = _set(levels, u, lv)
-                cands.append((here - cost(d), k, lv, d))
-        cands = [c for c in cands if c[0] >= 0]  # a downgrade never costs more
-        cands.sort(key=lambda t: (-t[0], t[1], t[2]))
-        found = next((d for _, _, _, d in cands if verdict(d, "local improvement").ok), None)
-        if found is None:
-            found, budget = _move_two(
-                space, units, movable, floor, levels, cost, verdict, known, budget
-            )
-        if found is None:
-            return levels
-        levels = found
-
-
-def _move_two(
-    space: YearSpace,
-    units: list[list[int]],
-    movable: list[int],
-    floor: Levels,
-    levels: Levels,
-    cost: Callable[[Levels], float],
-    verdict: Callable[[Levels, str], Judgement],
-    known: Callable[[Levels], bool],
-    budget: int,
-) -> tuple[Levels | None, int]:
-    """The first feasible design cheaper than ``levels`` that moves two units, largest
-    saving first (``None``: none within ``budget`` new verdicts), and the budget left."""
-    here = cost(levels)
-    cands = []
-    for a, b in itertools.combinations(movable, 2):
-        ua, ub = units[a], units[b]
-        for la in range(floor[ua[0]], space.n_tiers):
-            for lb in range(floor[ub[0]], space.n_tiers):
-                if la == levels[ua[0]] or lb == levels[ub[0]]:
-                    continue  # a single move, or none
-                d = _set(_set(levels, ua, la), ub, lb)
-                saving = here - cost(d)
-                if saving > 0:  # strictly cheaper: no cycle of equal costs
-                    cands.append((saving, d))
-    cands.sort(key=lambda t: (-t[0], t[1]))
-    for _, d in cands:
-        if not known(d):
-            if budget <= 0:
-                return None, budget
-            budget -= 1
-        if verdict(d, "local improvement").ok:
-            return d, budget
-    return None, budget
