@@ -13,7 +13,7 @@ import copy
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from vidnet_sim.execute import Executor, ProgressFn
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.results.metric_words import interval_words, metric_label, metric_words
+from vidnet_sim.results.sla import SlaTargets
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import parse_scenario_dict
 
@@ -64,21 +65,7 @@ __all__ = [
 
 #: Summary columns a curve reports (per traffic class): every one an SLA target may bound
 #: (:class:`~vidnet_sim.results.sla.SlaTargets`), and the throughput.
-CURVE_METRICS = (
-    "latency_p50_ps",
-    "latency_p95_ps",
-    "latency_p99_ps",
-    "latency_p999_ps",
-    "latency_max_ps",
-    "frame_latency_p50_ps",
-    "frame_latency_p95_ps",
-    "frame_latency_p99_ps",
-    "frame_latency_p999_ps",
-    "frame_latency_max_ps",
-    "loss",
-    "frame_loss",
-    "throughput_bps",
-)
+CURVE_METRICS = (*(f.name for f in fields(SlaTargets)), "throughput_bps")
 #: What the console shows of a class without SLA targets.
 _UNTARGETED = ("latency_p99_ps", "loss")
 
