@@ -30,6 +30,7 @@ __all__ = [
     "camera_streams",
     "camera_traces",
     "event_groups",
+    "event_targets",
     "fps_fraction",
     "scenario_groups",
     "stream_group_name",
@@ -228,15 +229,23 @@ def camera_name(cam: CameraGroup, i: int) -> str:
     return f"{cam.name}[{i}]"
 
 
-def event_groups(scenario: Scenario, event: Event) -> list[str]:
-    """The camera groups, sources and services ``event`` acts on, in order, each once: its
-    targets, a node standing for every camera group attached at it, a district for every
-    camera group attached at one of its nodes (:func:`~vidnet_sim.scenario.raw.target_groups`)."""
+def event_targets(scenario: Scenario, event: Event) -> dict[str, int]:
+    """The camera groups, sources and services ``event`` acts on, in order, each once, with
+    the index of the first of its targets that names it: a target names itself, a node
+    stands for every camera group attached at it, a district for every camera group attached
+    at one of its nodes (:func:`~vidnet_sim.scenario.raw.target_groups`)."""
     names = {c.name for c in scenario.cameras}
     names |= {s.name for s in scenario.sources} | {s.name for s in scenario.services}
     cams = [(c.name, c.attach) for c in scenario.cameras]
     districts = {n.id: n.district for n in scenario.nodes}
-    out: dict[str, None] = {}
-    for target in event.targets or ():
-        out |= dict.fromkeys(target_groups(target, names, cams, districts))
-    return list(out)
+    out: dict[str, int] = {}
+    for j, target in enumerate(event.targets or ()):
+        for group in target_groups(target, names, cams, districts):
+            out.setdefault(group, j)
+    return out
+
+
+def event_groups(scenario: Scenario, event: Event) -> list[str]:
+    """The camera groups, sources and services ``event`` acts on, in order, each once
+    (:func:`event_targets` without the target indices)."""
+    return list(event_targets(scenario, event))

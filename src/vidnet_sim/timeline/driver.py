@@ -20,8 +20,7 @@ import simpy
 
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.errors import Problem, ScenarioError
-from vidnet_sim.scenario.groups import scenario_groups
-from vidnet_sim.scenario.raw import target_groups
+from vidnet_sim.scenario.groups import event_targets, scenario_groups
 from vidnet_sim.traffic.rows import KIND_CAMERA, KIND_POISSON
 from vidnet_sim.traffic.sources import SourceState
 
@@ -107,15 +106,9 @@ def scenario_actions(scenario: Scenario, plan: NetworkPlan) -> list[Action]:
         actions.append(Action(up, none, label=f"{label} ends (repaired)"))
     for sw in plan.route_switches:
         actions.append(Action(sw.t_ps, none, label=sw.label, trees=sw.trees, pos0=sw.pos0))
-    cams = [(c.name, c.attach) for c in scenario.cameras]
-    districts = {n.id: n.district for n in scenario.nodes}
     for i, ev in enumerate(scenario.events):
         # a node or district stands for its camera groups; each group once, at its first target
-        expanded: dict[str, int] = {}
-        for j, t in enumerate(ev.targets or ()):
-            for group in target_groups(t, members, cams, districts):
-                expanded.setdefault(group, j)
-        for target, j in expanded.items():
+        for target, j in event_targets(scenario, ev).items():
             idx = members[target]
             if ev.kind == "alarm":
                 bad = [int(k) for k in src.kind[idx] if k not in (KIND_CAMERA, KIND_POISSON)]
