@@ -6,6 +6,7 @@ against the SimPy reference packet for packet."""
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from planning import (
     MS,
     US,
     LinkSpec,
+    active_state,
     build_plan,
     camera,
     cbr,
@@ -24,9 +26,16 @@ from planning import (
     with_chain_layout,
     with_failures,
 )
-from test_core import assert_conserved, assert_same, run_core, run_ref
-from vidnet_sim.core.engine import _chains, _effective_schedulers, _successors, _work_order
+from test_core import assert_conserved, assert_same, drive, run_core, run_ref
+from vidnet_sim.core.engine import (
+    CoreEngine,
+    _chains,
+    _effective_schedulers,
+    _successors,
+    _work_order,
+)
 from vidnet_sim.network.plan import NetworkPlan
+from vidnet_sim.reference import stats_differences
 
 PARENTS = {"a": "m", "b": "m", "c": "m", "m": "r"}
 
@@ -83,9 +92,10 @@ def test_work_order_contract_on_random_trees(seed: int, multicast: bool) -> None
     assert fused.sum() == 1  # leaf "a" has one source of its own; "b" and "c" have two
 
 
-def _fused_plan(*, multicast: bool) -> NetworkPlan:
+def _fused_plan(*, multicast: bool, c_buffer_packets: int | None = None) -> NetworkPlan:
     """A camera alone at leaf "a" with two destinations (two copies, or one multicast copy,
-    through its access link); two sources sharing leaf "b"; a CBR alone at "c"."""
+    through its access link); two sources sharing leaf "b"; a CBR alone at "c" (its access
+    buffer ``c_buffer_packets`` packets if given)."""
     sources = [
         camera(
             5_000,
@@ -111,6 +121,7 @@ def _fused_plan(*, multicast: bool) -> NetworkPlan:
         {"a": 2000, "m": 1000},
         {"m": 6000, "a": 3000},
         sources=sources,
+        buffer_packets=None if c_buffer_packets is None else {"c": c_buffer_packets},
     )
 
 
@@ -137,6 +148,39 @@ def test_fused_link_failure_equals_reference() -> None:
     core = run_core(plan, window=40 * US, **kw)
     assert_same(core, run_ref(plan, **kw))
     assert core[0].packets_failed.sum() > 0
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(("window", "smallest"), [(3 * US, False), (50 * US, True)])
+def test_fused_links_read_where_generated_equal_reference(
+    threads: int, window: int, smallest: bool
+) -> None:
+    """Without a packet log, in one epoch, the fused link of a source of one tree reads the
+    source's packets where they were generated (``kernel._process_direct``), not through
+    the staging inbox and the merge: the multicast camera's access link (it delivers at
+    "m" and forwards to "m->r") and the CBR's (a chain link), both dropping. The
+    statistics are the reference's, also with the smallest stores, where that loop stops
+    on a full ring or a full next inbox and resumes, and on two threads (the CBR's access
+    link upstream of the cut: its drops deferred, their buffer grown from one row)."""
+    plan = _fused_plan(multicast=True, c_buffer_packets=40)
+    kw: dict[str, Any] = dict(warmup=20 * US, end=2 * MS, drain=False)
+    state = active_state(plan)
+    with mock.patch.object(CoreEngine, "estimate_stores", not smallest):
+        engine = CoreEngine(
+            plan,
+            state,
+            warmup_ps=kw["warmup"],
+            end_ps=kw["end"],
+            drain=kw["drain"],
+            window_ps=window,
+            threads=threads,
+        )
+    assert (engine.split is not None) == (threads == 2)
+    core = drive(engine, state, (), ())
+    assert stats_differences(core, run_ref(plan, **kw)[0]) == []
+    a, c = plan.link_names.index("a->m"), plan.link_names.index("c->m")
+    assert core.link_drops[a] > 0 and core.link_drops[c] > 0
+    assert_conserved(core)
 
 
 def test_one_fused_link_per_source() -> None:

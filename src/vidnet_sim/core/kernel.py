@@ -23,7 +23,9 @@ generation and injection, and each link after everything feeding it, depth first
 inbox is read soon after it was written. ``_windows`` never allocates (so Numba counts no
 references in it); it returns to ``advance`` only when a buffer must grow. A camera's access
 link, fed by its source alone, is computed right after the source from the *staging inbox*
-(the inbox store's last segment, reused by every such link and so always in the cache).
+(the inbox store's last segment, reused by every such link and so always in the cache), or,
+when the plain loop runs it and its source has one tree, straight from the rows the source
+generated (``_process_direct``: no inbox written and read back, no merge).
 
 Inbox item columns (int64, 32 bytes, so an item never straddles two cache lines): ``t``
 arrival at this link (ps), ``key = tree << 40 | seq``, ``origin`` emission time (ps), and
@@ -933,6 +935,8 @@ def _keep_tails(l, items, runs, L, base, R, pos, stop, lead):  # type: ignore[no
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _fifo_link(  # type: ignore[no-untyped-def]
     plain,
+    direct,
+    DI,
     l,
     ib,
     t1,
@@ -961,13 +965,19 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     log_n,
     do_log,
 ):
-    """The FIFO link loop of ``_process_link`` (general) and ``_process_link_plain``
+    """The FIFO link loop of ``_process_link`` (general), ``_process_link_plain``
     (``plain``: one epoch, no log and no failure left on this link, so those branches are
-    compiled out and the loop keeps its hot values in registers)."""
+    compiled out and the loop keeps its hot values in registers) and ``_process_direct``
+    (``direct``, with ``plain``: the arrivals are the rows of ``DI = (gen_buf, j, n, key0,
+    c)``, a source's generated packets ``j`` to ``n`` at position ``c`` of its tree, read
+    where they were generated instead of from an inbox through the merge). Returns the new
+    log length, whether the ring was full (the loop stopped before an arrival) and, with
+    ``direct``, the next row not served."""
     EP, ESTAT, EPHIST, ELSTAT, DROPS = EA
     n_ep = 1 if plain else EP.shape[0]
     if plain:
         do_log = False
+    gen_buf, j, n_rows, key0, c_pos = DI
     n_items = L[ib, L_IN_N]
     box = items
     base = L[ib, L_IN_OFF]
@@ -977,9 +987,24 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     ht = scratch[SC_HT]  # tree of run heads: time, key, run
     hk = scratch[SC_HK]
     hr = scratch[SC_HR]
-    hn, T, lead = _merge_start(
-        box, runs, base, L[ib, L_RUN_OFF], R, n_items, t1, pos, stop, ht, hk, hr, scratch[SC_WIN]
-    )
+    if direct:
+        hn, T, lead = n_rows - j, 0, -1
+    else:
+        hn, T, lead = _merge_start(
+            box,
+            runs,
+            base,
+            L[ib, L_RUN_OFF],
+            R,
+            n_items,
+            t1,
+            pos,
+            stop,
+            ht,
+            hk,
+            hr,
+            scratch[SC_WIN],
+        )
     dflow = scratch[SC_D_FLOW]  # deliveries not settled yet: nd of them
     dt = scratch[SC_D_T]
     dorigin = scratch[SC_D_ORIGIN]
@@ -1022,7 +1047,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     st_peak_wait = LSTAT[LS_PEAK_WAIT, l]
     full = False
     while hn > 0:
-        t = ht[0]
+        t = gen_buf[_u(j), G_T] if direct else ht[0]
         # transmissions that ended by t leave the buffer first
         while rn > 0 and ring[_u(rbase + head), 0] <= t:
             qb -= ring[_u(rbase + head), 1]
@@ -1031,12 +1056,19 @@ def _fifo_link(  # type: ignore[no-untyped-def]
         if rn == cap:  # no room in the ring: the caller grows it and calls again
             full = True
             break
-        key = hk[0]
-        i, hn = _merge_pop(box, t1, pos, stop, ht, hk, hr, hn, T, R)
-        if chain < 0 and hn > 0:  # the next packet's position row, fetched meanwhile
-            _prefetch(POS, _meta_pos(box[_u(pos[_u(hr[0])]), 3]))
-        origin = box[_u(i), 2]
-        meta = box[_u(i), 3]
+        if direct:  # the row as _inject_rows would have written it to the inbox
+            key = key0 | gen_buf[_u(j), G_SEQ]
+            origin = t
+            meta = _meta(gen_buf[_u(j), G_WIRE], nb.int64(c_pos), gen_buf[_u(j), G_FRAME])
+            j += 1
+            hn -= 1
+        else:
+            key = hk[0]
+            i, hn = _merge_pop(box, t1, pos, stop, ht, hk, hr, hn, T, R)
+            if chain < 0 and hn > 0:  # the next packet's position row, fetched meanwhile
+                _prefetch(POS, _meta_pos(box[_u(pos[_u(hr[0])]), 3]))
+            origin = box[_u(i), 2]
+            meta = box[_u(i), 3]
         n_hops += 1
         size = meta & SIZE_MASK
         p = _meta_pos(meta)  # this hop's position in its tree
@@ -1237,8 +1269,9 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     L[l, L_FAIL_PTR] = fi
     L[l, L_FAIL_FLUSHED] = flushed
     counters[C_HOPS] += n_hops
-    _keep_tails(ib, items, runs, L, base, R, pos, stop, lead)
-    return log_n, full
+    if not direct:
+        _keep_tails(ib, items, runs, L, base, R, pos, stop, lead)
+    return log_n, full, j
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
@@ -1282,8 +1315,10 @@ def _process_link(  # type: ignore[no-untyped-def]
     small as the queue ever was, so it stays in the cache). Returns the new log length
     and whether it stopped so.
     """
-    return _fifo_link(
+    log_n, full, j = _fifo_link(
         False,
+        False,
+        (items, 0, 0, 0, 0),
         l,
         ib,
         t1,
@@ -1312,6 +1347,7 @@ def _process_link(  # type: ignore[no-untyped-def]
         log_n,
         do_log,
     )
+    return log_n, full
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
@@ -1347,8 +1383,10 @@ def _process_link_plain(  # type: ignore[no-untyped-def]
     """``_process_link`` for the common case, the same loop with its rare branches compiled
     out: one epoch, no packet log, and no failure interval left on link ``l`` (the caller
     checks; the results are the same as the general loop's, only faster)."""
-    return _fifo_link(
+    log_n, full, j = _fifo_link(
         True,
+        False,
+        (items, 0, 0, 0, 0),
         l,
         ib,
         t1,
@@ -1377,6 +1415,74 @@ def _process_link_plain(  # type: ignore[no-untyped-def]
         log_n,
         do_log,
     )
+    return log_n, full
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+def _process_direct(  # type: ignore[no-untyped-def]
+    l,
+    DI,
+    t1,
+    L,
+    items,
+    runs,
+    ring,
+    FLOW,
+    SLOTS,
+    POS,
+    pos_end,
+    fail_down,
+    fail_up,
+    EA,
+    scratch,
+    GSTAT,
+    PHIST,
+    FHIST,
+    LSTAT,
+    counters,
+    warmup,
+    end,
+    drain,
+    count_in_service,
+):
+    """``_process_link_plain`` for a fused link whose arrivals are one source's rows
+    ``DI = (gen_buf, j, n, key0, c)`` (see ``_fifo_link``), served where they were
+    generated: no staging inbox written and read back, no merge. Returns the next row not
+    served (``n`` unless the ring was full) and whether the ring was full."""
+    stage = L.shape[0] - 1
+    log_n, full, j = _fifo_link(
+        True,
+        True,
+        DI,
+        l,
+        stage,
+        t1,
+        L,
+        items,
+        runs,
+        ring,
+        FLOW,
+        SLOTS,
+        POS,
+        pos_end,
+        fail_down,
+        fail_up,
+        EA,
+        scratch,
+        GSTAT,
+        PHIST,
+        FHIST,
+        LSTAT,
+        counters,
+        warmup,
+        end,
+        drain,
+        count_in_service,
+        ring,  # (no packet log: the plain loop)
+        0,
+        False,
+    )
+    return j, full
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -1818,11 +1924,13 @@ def _inject_rows(  # type: ignore[no-untyped-def]
     EA,
     warmup,
     stage,
+    direct,
 ):
     """Copy ``n`` generated packets of ``tree`` (in time order, whole frames) into the
     inboxes of its root's children's links (room reserved; the staging inbox for a
-    fused link), one run each, and count them sent and open their camera frames for every
-    delivery flow of the tree. Returns 1 on frame-slot overflow."""
+    fused link), one run each, but for child position ``direct`` (-1: none), whose link
+    reads them from ``gen_buf``; and count them sent and open their camera frames for
+    every delivery flow of the tree. Returns 1 on frame-slot overflow."""
     EP, ESTAT, EPHIST, ELSTAT, DROPS = EA
     n_ep = EP.shape[0]
     err = 0
@@ -1830,6 +1938,9 @@ def _inject_rows(  # type: ignore[no-untyped-def]
     key0 = tree << FLOW_SHIFT
     c = POS[root, P_FIRST]
     while c >= 0:
+        if c == direct:
+            c = POS[_u(c), P_SIB]
+            continue
         m = _inbox_of(L, POS[_u(c), P_LINK], stage)
         for j in range(n):
             t = gen_buf[_u(j), G_T]
@@ -1931,8 +2042,12 @@ def _grow_slots(FLOW, SLOTS, counters, f):  # type: ignore[no-untyped-def]
     CU_NEED,  # how many rows it must hold
     CU_LOG_N,  # rows of the packet log
     CU_ERR,  # ERR_* seen so far
-) = range(10)
-N_CURSOR = 10
+    CU_DIRECT_N,  # rows of the generation buffer left for the source's fused link (0: none)
+    CU_DIRECT_J,  # ... the first of them it has not served yet
+    CU_DIRECT_POS,  # ... their position in their tree (the root's child on that link)
+    CU_DIRECT_TREE,  # ... and their tree
+) = range(14)
+N_CURSOR = 14
 # a step's phases: a source generates, then injects tree by tree; a link checks the room
 # downstream, then runs its loop (again after each growth of its ring or queues)
 PH_GEN, PH_INJECT = 0, 1
@@ -1976,12 +2091,16 @@ def _source_step(  # type: ignore[no-untyped-def]
     warmup,
     stage,
     pause_slots,
+    do_log,
 ):
     """Generate source ``s``'s packets of ``[t0, t1)`` and inject them into each of its
     trees, resuming at ``cursor``'s phase; returns ``GROW_NONE`` when done, else the buffer
     to grow first (nothing of the tree being injected is written before its room is there,
-    so the step resumes by checking that tree again). A frame that finds its slot taken in a
-    ring that cannot grow any more (``F_SLOT_LIMIT``) is an overflow: the step sets
+    so the step resumes by checking that tree again). A source of one tree whose fused
+    link the plain loop may run (``_direct_child``) leaves that link's packets in
+    ``gen_buf`` (``CU_DIRECT_*``) for the link's step, next in the work list, to read them
+    there. A frame that finds its slot taken in a ring that cannot grow any more
+    (``F_SLOT_LIMIT``) is an overflow: the step sets
     ``ERR_FRAME_SLOTS`` and returns ``STOP_FRAME_SLOTS`` before writing anything, and the run
     ends there with an error (taking the slot would let the open frame's packets settle into
     the new frame's: a negative frame latency, counted out of its histogram's bounds); but
@@ -2011,14 +2130,22 @@ def _source_step(  # type: ignore[no-untyped-def]
                 # use (the open frame's packets would settle into the new one's slot)
                 cursor[CU_ERR] |= ERR_FRAME_SLOTS
                 return STOP_FRAME_SLOTS
+        direct = -1
+        if source_tree_start[s + 1] - source_tree_start[s] == 1 and not do_log:
+            direct = _direct_child(L, POS, root, EA)
         c = POS[root, P_FIRST]
         while c >= 0:
             m = _inbox_of(L, POS[c, P_LINK], stage)
-            if _needs_room(L, m, n):
+            if c != direct and _needs_room(L, m, n):
                 cursor[CU_ARG] = m
                 cursor[CU_NEED] = n
                 return GROW_INBOX
             c = POS[c, P_SIB]
+        if direct >= 0:
+            cursor[CU_DIRECT_N] = n
+            cursor[CU_DIRECT_J] = 0
+            cursor[CU_DIRECT_POS] = direct
+            cursor[CU_DIRECT_TREE] = tr
         cursor[CU_ERR] |= _inject_rows(
             tr,
             root,
@@ -2035,8 +2162,30 @@ def _source_step(  # type: ignore[no-untyped-def]
             EA,
             warmup,
             stage,
+            direct,
         )
     return GROW_NONE
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _direct_child(L, POS, root, EA):  # type: ignore[no-untyped-def]
+    """The child position of ``root`` whose link may read the tree's generated packets
+    where they were generated (``_process_direct``), or -1: the only child on a fused link,
+    which the plain loop runs (one epoch, no failure left on it; the caller checks that
+    there is no packet log and that the source has one tree, so that the link's inbox
+    would hold this one run)."""
+    if EA[0].shape[0] != 1:
+        return -1
+    direct = -1
+    c = POS[root, P_FIRST]
+    while c >= 0:
+        m = POS[c, P_LINK]
+        if L[m, L_FUSED]:
+            if direct >= 0 or L[m, L_FAIL_PTR] < L[m, L_FAIL_END]:
+                return -1
+            direct = c
+        c = POS[c, P_SIB]
+    return direct
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -2069,20 +2218,25 @@ def _link_step(  # type: ignore[no-untyped-def]
     RUN,
     log,
     do_log,
+    gen_buf,
 ):
     """Run link ``l``'s loop for the window ending at ``t1``, resuming at ``cursor``'s
     phase: first the room downstream (for every packet that may leave), in the log and in
     the merge scratch, then the loop, which stops when the link's ring (or a queue's) is
     full and runs on from there once it has grown. Returns ``GROW_NONE`` when done, else
     the buffer to grow first. ``RUN`` is ``(warmup, end, drain, count_in_service)`` (an
-    inlined call takes at most 30 arguments)."""
+    inlined call takes at most 30 arguments). A fused link whose source left its packets
+    in ``gen_buf`` (``CU_DIRECT_N``, see ``_source_step``) reads them there."""
     warmup, end, drain, count_in_service = RUN
     stage = L.shape[0] - 1  # the staging inbox
     plain = EA[0].shape[0] == 1 and not do_log  # FIFO links without failures: the plain loop
     ib = _inbox_of(L, l, stage)
     sched = L[l, L_SCHED]
+    direct = cursor[CU_DIRECT_N] > 0 and L[l, L_FUSED] != 0
     if cursor[CU_PHASE] == PH_CHECK:
         n_out = L[ib, L_IN_N]  # packets that may leave the link in this pass
+        if direct:
+            n_out = cursor[CU_DIRECT_N] - cursor[CU_DIRECT_J]
         if sched != 0:
             NQ = SQ[3].shape[0]
             qs_n = QS[3]
@@ -2107,6 +2261,47 @@ def _link_step(  # type: ignore[no-untyped-def]
             cursor[CU_NEED] = DROPS[0, DR_N] + n_out + 1
             return GROW_DROPS
         cursor[CU_PHASE] = PH_RUN
+    if direct:
+        DI = (
+            gen_buf,
+            cursor[CU_DIRECT_J],
+            cursor[CU_DIRECT_N],
+            cursor[CU_DIRECT_TREE] << FLOW_SHIFT,
+            cursor[CU_DIRECT_POS],
+        )
+        j, full = _process_direct(
+            l,
+            DI,
+            t1,
+            L,
+            items,
+            runs,
+            ring,
+            FLOW,
+            SLOTS,
+            POS,
+            pos_end,
+            fail_down,
+            fail_up,
+            EA,
+            scratch,
+            GSTAT,
+            PHIST,
+            FHIST,
+            LSTAT,
+            counters,
+            warmup,
+            end,
+            drain,
+            count_in_service,
+        )
+        cursor[CU_DIRECT_J] = j
+        if full:
+            cursor[CU_ARG] = l
+            return GROW_RING
+        cursor[CU_DIRECT_N] = 0
+        cursor[CU_DIRECT_J] = 0
+        return GROW_NONE
     if sched == 0:
         if plain and L[l, L_FAIL_PTR] >= L[l, L_FAIL_END]:
             log_n, full = _process_link_plain(
@@ -2291,6 +2486,7 @@ def _windows(  # type: ignore[no-untyped-def]
                     warmup,
                     stage,
                     pause_slots,
+                    do_log,
                 )
             else:
                 grow = _link_step(
@@ -2322,6 +2518,7 @@ def _windows(  # type: ignore[no-untyped-def]
                     (warmup, end, drain, count_in_service),
                     log,
                     do_log,
+                    gen_buf,
                 )
             if grow != GROW_NONE:
                 return grow
@@ -2386,7 +2583,7 @@ def advance(  # type: ignore[no-untyped-def]
     A FIFO link fed by one source alone (``L[l, L_FUSED]``, at most one per source: a camera's
     access link) comes right after that source, and its packets go through the staging
     inbox (the inbox store's last segment, reused by every such link, so it stays in the
-    cache) instead of its own.
+    cache) instead of its own, or are read where they were generated (``_source_step``).
 
     This is the only kernel that allocates: the windows run in the allocation-free worker
     :func:`_windows`, which returns here only when a buffer must grow. ``cursor`` (``CU_*``,
