@@ -53,6 +53,7 @@ from vidnet_sim.analysis.onoff_windows import (
     onoff_count_variance,
     packets_per_on_period,
 )
+from vidnet_sim.analysis.trace_windows import loop_window_variance
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.scenario.trace import trace_period_ps
 from vidnet_sim.timeline.driver import scenario_actions
@@ -342,27 +343,33 @@ def _trace_moments(
 ) -> tuple[float, float]:
     """A trace source's mean wire rate and the variance of its rate over ``τ``, over the
     time it plays: a looping trace over one loop period (``trace_period_ps``: its last time
-    plus one mean gap, from the source's start); one that does not loop over its one play,
+    plus one mean gap, from the source's start), its variance exact over a phase of the
+    window uniform in the loop
+    (:func:`~vidnet_sim.analysis.trace_windows.loop_window_variance`: the run's windows
+    meet the loop at spread phases, or, for a ``τ`` of few steps of the period, the run's
+    variance averaged over the trace's start); one that does not loop over its one play,
     as long as that period, cut at the end of the source's time on in a run of
     ``duration_ps`` (the packets the run sends of it: a run shorter than the trace sends its
     beginning only), and no shorter than ``τ`` (a play within one window is one window's
     bytes). The silence after a play is not averaged in: like a source's stop, or the
-    night's level, the estimate is of the time the trace sends. The variance is that of
-    the play's (or loop period's) whole windows of ``τ`` from its start (0 for fewer than
-    two)."""
+    night's level, the estimate is of the time the trace sends. A play's variance is that
+    of its whole windows of ``τ`` from its start (0 for fewer than two)."""
     hb = float(t.header_bytes[s])
     a, b = int(t.trace_start[s]), int(t.trace_end[s])
     times = t.trace_t[a:b]
     wire_bytes = t.trace_size[a:b].astype(np.float64) + hb
     period = int(t.trace_period_ps[s])
-    if not period:  # one play, as long as a loop's period, within the run
-        span = trace_period_ps(times)
-        if duration_ps is not None:
-            start, stop = t.spans_ps(duration_ps)
-            span = min(span, int(stop[s]) - int(start[s]))
-        played = times < span
-        times, wire_bytes = times[played], wire_bytes[played]
-        period = max(span, tau_ps)
+    if period:  # a loop: over the window's phase in it
+        mean = 8.0 * float(wire_bytes.sum()) * PS_PER_S / period
+        var = loop_window_variance(times, wire_bytes, period, tau_ps)
+        return mean, var * (8.0 * PS_PER_S / tau_ps) ** 2
+    span = trace_period_ps(times)  # one play, as long as a loop's period, within the run
+    if duration_ps is not None:
+        start, stop = t.spans_ps(duration_ps)
+        span = min(span, int(stop[s]) - int(start[s]))
+    played = times < span
+    times, wire_bytes = times[played], wire_bytes[played]
+    period = max(span, tau_ps)
     mean = 8.0 * float(wire_bytes.sum()) * PS_PER_S / period
     windows = period // tau_ps
     if windows < 2:
