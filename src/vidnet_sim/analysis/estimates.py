@@ -49,7 +49,6 @@ from vidnet_sim.analysis.frame_windows import (
 )
 from vidnet_sim.analysis.onoff_windows import (
     burst_count_variance,
-    on_time_variance,
     onoff_count_variance,
     packets_per_on_period,
 )
@@ -384,10 +383,7 @@ def _onoff_moments(t: SourceTable, s: int, tau_ps: int) -> tuple[float, float]:
     at the start of each on period and every ``interval`` while it lasts, so ``E⌈L/iv⌉``
     packets per on/off cycle (renewal reward); the variance that of the packets in a window
     of the stationary process (Pareto periods, exact on the packet grid:
-    :func:`~vidnet_sim.analysis.onoff_windows.onoff_count_variance`), or, for a window of
-    more than :data:`~vidnet_sim.analysis.onoff_windows.MOST_COUNT_INTERVALS` intervals,
-    that of the time on at the peak rate (the fluid law,
-    :func:`~vidnet_sim.analysis.onoff_windows.on_time_variance`)."""
+    :func:`~vidnet_sim.analysis.onoff_windows.onoff_count_variance`)."""
     wire = float(t.size_a[s]) + float(t.header_bytes[s])
     iv = float(t.interval_ps[s])
     m0, m1 = float(t.mod_mean0_ps[s]), float(t.mod_mean1_ps[s])
@@ -398,10 +394,7 @@ def _onoff_moments(t: SourceTable, s: int, tau_ps: int) -> tuple[float, float]:
     mean = 8.0 * wire * per_period * PS_PER_S / (m0 + m1)
     tau = float(tau_ps)
     per_packet = 8.0 * wire * PS_PER_S / tau  # a packet more in the window: this rate more
-    count = onoff_count_variance(m0, m1, a0, a1, iv, tau)
-    if count is None:
-        return mean, (per_packet * tau / iv) ** 2 * on_time_variance(m0, m1, a0, a1, tau) / tau**2
-    return mean, per_packet * per_packet * count
+    return mean, per_packet * per_packet * onoff_count_variance(m0, m1, a0, a1, iv, tau)
 
 
 def _burst_moments(t: SourceTable, s: int, scale: float, tau_ps: int) -> tuple[float, float]:
@@ -411,20 +404,16 @@ def _burst_moments(t: SourceTable, s: int, scale: float, tau_ps: int) -> tuple[f
     periods (:func:`~vidnet_sim.analysis.onoff_windows.burst_count_variance`; the former
     compound Poisson ``λ n² w²/τ``, bursts as instants, is its limit for windows long
     against the busy periods, and up to 12× too high for windows of a few intervals). With
-    ``ρ = λ n iv ≥ 1`` the queue never empties: a packet every interval, as ``cbr``. A
-    window of more than :data:`~vidnet_sim.analysis.onoff_windows.MOST_COUNT_INTERVALS`
-    intervals keeps the compound Poisson law."""
+    ``ρ = λ n iv ≥ 1`` the queue never empties: a packet every interval, as ``cbr``."""
     wire = float(t.size_a[s]) + float(t.header_bytes[s])
     n = int(t.burst_packets[s])
     iv = float(t.interval_ps[s])
     gap = float(t.mean_gap_ps[s]) / scale
     tau = float(tau_ps)
     per_packet = 8.0 * wire * PS_PER_S / tau
-    if n * iv >= gap:  # saturated: back to back for ever
+    count = None if n * iv >= gap else burst_count_variance(gap, n, iv, tau)
+    if count is None:  # saturated: back to back for ever
         return 8.0 * wire * PS_PER_S / iv, window_frames(tau / iv, 1)[2] * per_packet**2
-    count = burst_count_variance(gap, n, iv, tau)
-    if count is None:
-        count = n * n * tau / gap
     return 8.0 * wire * n * PS_PER_S / gap, per_packet * per_packet * count
 
 
