@@ -72,3 +72,30 @@ def test_a_main_and_a_sub_stream_are_bounded_not_missed(
     together: their covariance bounded by Cauchy–Schwarz from each stream's exact share,
     1.05–1.24 of the windows' variance (the estimate before: 0.64–0.92)."""
     assert 0.97 <= pair_ratio(MAIN_SUB, motion, tau_ms) <= 1.35
+
+
+def test_cameras_phases_add_no_cross_term_on_average_over_seeds() -> None:
+    """100 cameras (4 Mbit/s, 25 fps, GOP 50) without motion for 20 s, 8 seeds, binned at
+    40 ms: the variance of their aggregate less the sum of each camera's own is a cross term
+    of the phases and GOP offsets drawn, of mean 0 over the draws (measured over 64 seeds of
+    30 s: −0.013 ± 0.021 of the own variance at 40 ms, −0.10 ± 0.08 at 400 ms), however far
+    one draw is from it (the estimate 0.71–1.62 times one seed's aggregate at 40 ms,
+    0.28–9.3 at 400 ms, where a window's 10 frames hold 0 or 1 I-frame); each camera's own
+    variance is the estimate's (within 2 %). Aligned cameras (``phase = "aligned"``), a
+    real cross term, give 93 times their own variance more."""
+    cross, own = [], []
+    for seed in [*range(8), "aligned"]:
+        cam = {"count": 100, "bitrate": "4Mbps", "fps": 25, "gop": 50, "access_rate": "10Gbps"}
+        if seed == "aligned":
+            cam["phase"], seed = "aligned", 0
+        sc = scenario([cam], "20s", simulation={"duration": "20s", "seed": seed})
+        plan = build_plan(sc)
+        tau, end = 40 * MS, sc.simulation.duration
+        parts = _rate_parts(plan, tau, duration_ps=end)
+        rates = np.array([binned(r, tau, end) for r in emitted(sc)])
+        mine = float(rates.var(axis=1).sum())
+        cross.append((float(rates.sum(axis=0).var()) - mine) / mine)
+        own.append(float((parts.var + parts.shared_sd**2).sum()) / mine)
+    assert abs(np.mean(cross[:-1])) <= 0.1, cross
+    assert np.mean(own[:-1]) == pytest.approx(1.0, abs=0.02), own
+    assert cross[-1] > 50
