@@ -42,17 +42,19 @@ import numpy as np
 import pandas as pd
 
 from vidnet_sim.analysis.frame_windows import (
+    RestartingStream,
     chain_window_variance,
+    motion_shared_covariance,
     motion_shared_variance,
     window_frames,
     wire_frame,
 )
 from vidnet_sim.analysis.onoff_windows import (
     burst_count_variance,
-    on_time_variance,
     onoff_count_variance,
     packets_per_on_period,
 )
+from vidnet_sim.analysis.trace_windows import loop_window_variance
 from vidnet_sim.network.plan import build_plan
 from vidnet_sim.scenario.trace import trace_period_ps
 from vidnet_sim.timeline.driver import scenario_actions
@@ -173,11 +175,15 @@ class _RateParts:
     """Each source's mean wire rate (bit/s) and the variance of its rate over ``τ``, split
     into the part independent of every other source (``var``: frame sizes, Poisson
     arrivals, ...) and the part it shares with the sources of the same modulating process
-    (``shared_sd``, a standard deviation: the streams of one camera see the same motion)."""
+    (``shared_sd``, a standard deviation: the streams of one camera see the same motion).
+    Two sources of one process share ``shared_sd[a] shared_sd[b]`` (a bound, exact when
+    their shared parts are proportional) unless ``shared_cov`` holds their covariance
+    (sources ``a < b``; streams restarting their GOPs with the motion, at a given ``τ``)."""
 
     mean: np.ndarray
     var: np.ndarray
     shared_sd: np.ndarray
+    shared_cov: dict[tuple[int, int], float] = field(default_factory=dict)
 
 
 def _motion_correlation(n_frames: float, fps: float, mean0_ps: float, mean1_ps: float) -> float:
@@ -227,11 +233,13 @@ def _camera_moments(
     p_motion: float,
     timescale_ps: int | None,
     frames: MotionFrames,
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, RestartingStream | None]:
     """A camera's ``(mean, independent variance, shared standard deviation)`` of its rate
     over ``τ`` (see :func:`source_rate_moments`), its frame sizes times ``sc`` (alarms) and
     ``level`` (day/night), in motion a share ``p_motion`` of the time; ``frames``: each
-    state's GOP, P-frame mean and share of I-frames (:func:`motion_frames`)."""
+    state's GOP, P-frame mean and share of I-frames (:func:`motion_frames`); and, for a
+    stream restarting its GOP with the motion, what its covariance with another stream of
+    the camera needs (:func:`~vidnet_sim.analysis.frame_windows.motion_shared_covariance`)."""
     fps = float(t.fps_num[s]) / float(t.fps_den[s])
     r = float(t.ip_ratio[s])
     tau = (timescale_ps / PS_PER_S) if timescale_ps else 1.0 / fps
@@ -259,7 +267,7 @@ def _camera_moments(
 
     if p_motion <= 0:
         one = state(0, 1.0)
-        return 8.0 * one.mean * fps, 64.0 * one.window_var / (tau * tau), 0.0
+        return 8.0 * one.mean * fps, 64.0 * one.window_var / (tau * tau), 0.0, None
     states = (state(0, 1.0), state(1, float(t.motion_scale[s])))
     w = (1.0 - p_motion, p_motion)
     ew = w[0] * states[0].mean + w[1] * states[1].mean
@@ -289,7 +297,11 @@ def _camera_moments(
         shared = shared if given_path is None else given_path
     shared = min(shared, total)
     scale = 64.0 / (tau * tau)
-    return 8.0 * ew * fps, scale * (total - shared), math.sqrt(scale * shared)
+    stream = None
+    if gops[0] != gops[1]:
+        sizes = ((states[0].i, states[0].p), (states[1].i, states[1].p))
+        stream = RestartingStream(int(t.fps_num[s]), int(t.fps_den[s]), gops, sizes)
+    return 8.0 * ew * fps, scale * (total - shared), math.sqrt(scale * shared), stream
 
 
 def _rate_parts(
@@ -308,13 +320,16 @@ def _rate_parts(
     mean = np.zeros(n)
     var = np.zeros(n)
     shared = np.zeros(n)
+    restarting: dict[int, RestartingStream] = {}
     for s in range(n):
         hb = float(t.header_bytes[s])
         kind = int(t.kind[s])
         if kind == KIND_CAMERA:
-            mean[s], var[s], shared[s] = _camera_moments(
+            mean[s], var[s], shared[s], stream = _camera_moments(
                 t, s, sc[s], level[s], float(in_motion[s]), timescale_ps, frames
             )
+            if stream is not None:
+                restarting[s] = stream
         elif kind == KIND_CBR:  # a window holds ⌊τ/iv⌋ or ⌈τ/iv⌉ packets, by its phase
             wire_bits = 8.0 * (float(t.size_a[s]) + hb)
             iv = float(t.interval_ps[s])
@@ -334,7 +349,30 @@ def _rate_parts(
             var[s] = 64.0 * lam * (m2 + 2 * m1 * hb + hb * hb) / tau
         else:
             mean[s], var[s] = _trace_moments(t, s, timescale_ps or 40 * 10**9, duration_ps)
-    return _RateParts(mean, var, shared)
+    covs = _restarting_covariances(t, restarting, shared, timescale_ps) if timescale_ps else {}
+    return _RateParts(mean, var, shared, covs)
+
+
+def _restarting_covariances(
+    t: SourceTable, streams: dict[int, RestartingStream], shared_sd: np.ndarray, tau_ps: int
+) -> dict[tuple[int, int], float]:
+    """The covariance of what each pair of streams of one camera restarting their GOPs with
+    its motion share over ``τ`` (``(a, b)``, ``a < b``, in (bit/s)²), at most the product of
+    their shared standard deviations (each shared part is at most the stream's variance);
+    a pair whose chain is too long keeps that bound (no entry)."""
+    by_camera: dict[int, list[int]] = {}
+    for s in streams:
+        by_camera.setdefault(int(t.mod_key[s]), []).append(s)
+    scale = 64.0 * PS_PER_S**2 / float(tau_ps) ** 2
+    out = {}
+    for sources in by_camera.values():
+        for k, a in enumerate(sources):
+            for b in sources[k + 1 :]:
+                means = (float(t.mod_mean0_ps[a]), float(t.mod_mean1_ps[a]))
+                cov = motion_shared_covariance(float(tau_ps), means, streams[a], streams[b])
+                if cov is not None:
+                    out[(a, b)] = min(scale * cov, float(shared_sd[a] * shared_sd[b]))
+    return out
 
 
 def _trace_moments(
@@ -342,27 +380,33 @@ def _trace_moments(
 ) -> tuple[float, float]:
     """A trace source's mean wire rate and the variance of its rate over ``τ``, over the
     time it plays: a looping trace over one loop period (``trace_period_ps``: its last time
-    plus one mean gap, from the source's start); one that does not loop over its one play,
+    plus one mean gap, from the source's start), its variance exact over a phase of the
+    window uniform in the loop
+    (:func:`~vidnet_sim.analysis.trace_windows.loop_window_variance`: the run's windows
+    meet the loop at spread phases, or, for a ``τ`` of few steps of the period, the run's
+    variance averaged over the trace's start); one that does not loop over its one play,
     as long as that period, cut at the end of the source's time on in a run of
     ``duration_ps`` (the packets the run sends of it: a run shorter than the trace sends its
     beginning only), and no shorter than ``τ`` (a play within one window is one window's
     bytes). The silence after a play is not averaged in: like a source's stop, or the
-    night's level, the estimate is of the time the trace sends. The variance is that of
-    the play's (or loop period's) whole windows of ``τ`` from its start (0 for fewer than
-    two)."""
+    night's level, the estimate is of the time the trace sends. A play's variance is that
+    of its whole windows of ``τ`` from its start (0 for fewer than two)."""
     hb = float(t.header_bytes[s])
     a, b = int(t.trace_start[s]), int(t.trace_end[s])
     times = t.trace_t[a:b]
     wire_bytes = t.trace_size[a:b].astype(np.float64) + hb
     period = int(t.trace_period_ps[s])
-    if not period:  # one play, as long as a loop's period, within the run
-        span = trace_period_ps(times)
-        if duration_ps is not None:
-            start, stop = t.spans_ps(duration_ps)
-            span = min(span, int(stop[s]) - int(start[s]))
-        played = times < span
-        times, wire_bytes = times[played], wire_bytes[played]
-        period = max(span, tau_ps)
+    if period:  # a loop: over the window's phase in it
+        mean = 8.0 * float(wire_bytes.sum()) * PS_PER_S / period
+        var = loop_window_variance(times, wire_bytes, period, tau_ps)
+        return mean, var * (8.0 * PS_PER_S / tau_ps) ** 2
+    span = trace_period_ps(times)  # one play, as long as a loop's period, within the run
+    if duration_ps is not None:
+        start, stop = t.spans_ps(duration_ps)
+        span = min(span, int(stop[s]) - int(start[s]))
+    played = times < span
+    times, wire_bytes = times[played], wire_bytes[played]
+    period = max(span, tau_ps)
     mean = 8.0 * float(wire_bytes.sum()) * PS_PER_S / period
     windows = period // tau_ps
     if windows < 2:
@@ -377,10 +421,7 @@ def _onoff_moments(t: SourceTable, s: int, tau_ps: int) -> tuple[float, float]:
     at the start of each on period and every ``interval`` while it lasts, so ``E⌈L/iv⌉``
     packets per on/off cycle (renewal reward); the variance that of the packets in a window
     of the stationary process (Pareto periods, exact on the packet grid:
-    :func:`~vidnet_sim.analysis.onoff_windows.onoff_count_variance`), or, for a window of
-    more than :data:`~vidnet_sim.analysis.onoff_windows.MOST_COUNT_INTERVALS` intervals,
-    that of the time on at the peak rate (the fluid law,
-    :func:`~vidnet_sim.analysis.onoff_windows.on_time_variance`)."""
+    :func:`~vidnet_sim.analysis.onoff_windows.onoff_count_variance`)."""
     wire = float(t.size_a[s]) + float(t.header_bytes[s])
     iv = float(t.interval_ps[s])
     m0, m1 = float(t.mod_mean0_ps[s]), float(t.mod_mean1_ps[s])
@@ -391,10 +432,7 @@ def _onoff_moments(t: SourceTable, s: int, tau_ps: int) -> tuple[float, float]:
     mean = 8.0 * wire * per_period * PS_PER_S / (m0 + m1)
     tau = float(tau_ps)
     per_packet = 8.0 * wire * PS_PER_S / tau  # a packet more in the window: this rate more
-    count = onoff_count_variance(m0, m1, a0, a1, iv, tau)
-    if count is None:
-        return mean, (per_packet * tau / iv) ** 2 * on_time_variance(m0, m1, a0, a1, tau) / tau**2
-    return mean, per_packet * per_packet * count
+    return mean, per_packet * per_packet * onoff_count_variance(m0, m1, a0, a1, iv, tau)
 
 
 def _burst_moments(t: SourceTable, s: int, scale: float, tau_ps: int) -> tuple[float, float]:
@@ -404,20 +442,16 @@ def _burst_moments(t: SourceTable, s: int, scale: float, tau_ps: int) -> tuple[f
     periods (:func:`~vidnet_sim.analysis.onoff_windows.burst_count_variance`; the former
     compound Poisson ``λ n² w²/τ``, bursts as instants, is its limit for windows long
     against the busy periods, and up to 12× too high for windows of a few intervals). With
-    ``ρ = λ n iv ≥ 1`` the queue never empties: a packet every interval, as ``cbr``. A
-    window of more than :data:`~vidnet_sim.analysis.onoff_windows.MOST_COUNT_INTERVALS`
-    intervals keeps the compound Poisson law."""
+    ``ρ = λ n iv ≥ 1`` the queue never empties: a packet every interval, as ``cbr``."""
     wire = float(t.size_a[s]) + float(t.header_bytes[s])
     n = int(t.burst_packets[s])
     iv = float(t.interval_ps[s])
     gap = float(t.mean_gap_ps[s]) / scale
     tau = float(tau_ps)
     per_packet = 8.0 * wire * PS_PER_S / tau
-    if n * iv >= gap:  # saturated: back to back for ever
+    count = None if n * iv >= gap else burst_count_variance(gap, n, iv, tau)
+    if count is None:  # saturated: back to back for ever
         return 8.0 * wire * PS_PER_S / iv, window_frames(tau / iv, 1)[2] * per_packet**2
-    count = burst_count_variance(gap, n, iv, tau)
-    if count is None:
-        count = n * n * tau / gap
     return 8.0 * wire * n * PS_PER_S / gap, per_packet * per_packet * count
 
 
@@ -483,8 +517,10 @@ def _link_moments(plan: NetworkPlan, parts: _RateParts) -> tuple[np.ndarray, ...
     sent again: the mean counts each copy, the standard deviations of the copies add (they
     are perfectly correlated); a multicast source's tree carries one copy on each link
     whatever the destinations behind it. The shared parts (a camera's motion, the same for
-    all its streams) add as standard deviations over the sources sharing them on the link;
-    the independent parts add as variances.
+    all its streams) add as standard deviations over the sources sharing them on the link
+    (a Cauchy–Schwarz bound of their covariances), except the pairs whose covariance is
+    known (:attr:`_RateParts.shared_cov`: streams restarting their GOPs with the motion, at a
+    given ``τ``), which add it; the independent parts add as variances.
     """
     nl = plan.n_links
     t = plan.sources
@@ -505,8 +541,29 @@ def _link_moments(plan: NetworkPlan, parts: _RateParts) -> tuple[np.ndarray, ...
     together, at = np.unique(link * k + process[src], return_inverse=True)
     sd = np.bincount(at, weights=copies * parts.shared_sd[src])
     v += np.bincount(together // k, weights=sd**2, minlength=nl)
+    _pair_corrections(v, link, src, copies, parts)
     used = np.bincount(link, minlength=nl) > 0
     return m, v, used
+
+
+def _pair_corrections(
+    v: np.ndarray, link: np.ndarray, src: np.ndarray, copies: np.ndarray, parts: _RateParts
+) -> None:
+    """Replace, in each link's variance ``v``, the bound ``sd_a sd_b`` of the pairs of
+    sources whose covariance is known (:attr:`_RateParts.shared_cov`) by it, on the links
+    both cross (``link``, ``src``, ``copies``: each source's copies on each link)."""
+    if not parts.shared_cov:
+        return
+    wanted = np.unique(np.array(list(parts.shared_cov), np.int64))
+    on: dict[int, dict[int, float]] = {}
+    sel = np.isin(src, wanted)
+    for ln, s, c in zip(link[sel].tolist(), src[sel].tolist(), copies[sel].tolist(), strict=True):
+        on.setdefault(s, {})[ln] = c
+    sd = parts.shared_sd
+    for (a, b), cov in parts.shared_cov.items():
+        la, lb = on.get(a, {}), on.get(b, {})
+        for ln in la.keys() & lb.keys():
+            v[ln] += 2.0 * la[ln] * lb[ln] * (cov - float(sd[a] * sd[b]))
 
 
 # --------------------------------------------------------------------------- arrival curves

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -22,7 +24,9 @@ from vidnet_sim.traffic.packets import MOST_PACKETS, frame_packet_moments
 __all__ = [
     "MOST_CHAIN_STEPS",
     "MOST_PACKETS",
+    "RestartingStream",
     "chain_window_variance",
+    "motion_shared_covariance",
     "motion_shared_variance",
     "window_frames",
     "wire_frame",
@@ -116,14 +120,30 @@ def chain_window_variance(
     if not restart:
         g = [max(g), max(g)]
     w = round(float(frames), 9)
+    if (g[0] + g[1]) * max(math.ceil(w), 1) > MOST_CHAIN_STEPS:
+        return None
+    f = [np.where(np.arange(g[i]) < i_positions, sizes[i][0], sizes[i][1]) for i in (0, 1)]
+    return max(_chain_window_covariance(w, restart, leave, f, f), 0.0)
+
+
+def _chain_window_covariance(
+    w: float,
+    restart: bool,
+    leave: tuple[float, float],
+    f_a: list[np.ndarray],
+    f_b: list[np.ndarray],
+) -> float:
+    """``Cov(Σ f_a, Σ f_b)`` over a window of ``w`` steps (mixed over ``⌊w⌋`` and ``⌈w⌉``)
+    of the chain of :func:`chain_window_variance` on ``(state i, position j)``, ``j <
+    len(f_a[i])``, in its stationary law: ``n γ_ab(0) + Σ_{d<n} (n − d) (γ_ab(d) +
+    γ_ba(d))``, ``γ_ab(d) = Cov(f_a(X_0), f_b(X_d))``. ``f_b is f_a``: the variance."""
+    g = [len(f_a[0]), len(f_a[1])]
     lo = math.floor(w)
     hi = lo + (1 if w > lo else 0)
-    if (g[0] + g[1]) * max(hi, 1) > MOST_CHAIN_STEPS:
-        return None
     q = [min(max(float(x), 0.0), 1.0) for x in leave]
     p1 = q[0] / (q[0] + q[1]) if q[0] + q[1] > 0 else 0.0
     share = (1.0 - p1, p1)
-    pi, f = [], []
+    pi = []
     for i in (0, 1):
         j = np.arange(g[i], dtype=np.float64)
         if restart and q[i] > 0:  # the frames since the last change: geometric
@@ -131,27 +151,42 @@ def chain_window_variance(
         else:
             law = np.full(g[i], 1.0 / g[i])
         pi.append(share[i] * law)
-        f.append(np.where(j < i_positions, sizes[i][0], sizes[i][1]))
-    mu = float(pi[0] @ f[0] + pi[1] @ f[1])
-    u = [f[0] - mu, f[1] - mu]
-    centred = [pi[0] * u[0], pi[1] * u[1]]
-    gamma = [float(centred[0] @ u[0] + centred[1] @ u[1])]
-    for _ in range(1, hi):
+    mu_a = float(pi[0] @ f_a[0] + pi[1] @ f_a[1])
+    mu_b = float(pi[0] @ f_b[0] + pi[1] @ f_b[1])
+    u_a = [f_a[0] - mu_a, f_a[1] - mu_a]
+    u_b = [f_b[0] - mu_b, f_b[1] - mu_b]
+    weighted_a = [pi[0] * u_a[0], pi[1] * u_a[1]]
+    weighted_b = [pi[0] * u_b[0], pi[1] * u_b[1]]
+    symmetric = f_b is f_a
+
+    def step(u: list[np.ndarray]) -> list[np.ndarray]:
+        """``E[u(X_{d+1}) | X_d]``: one step of the chain applied to ``u``."""
         nxt = [np.roll(u[0], -1), np.roll(u[1], -1)]  # the same state, one place on
         # a change of state: to the other's first place (restart) or its next one
         reset = [np.full(g[0], u[1][0]), np.full(g[1], u[0][0])]
         other = reset if restart else [nxt[1], nxt[0]]
-        u = [(1.0 - q[i]) * nxt[i] + q[i] * other[i] for i in (0, 1)]
-        gamma.append(float(centred[0] @ u[0] + centred[1] @ u[1]))
+        return [(1.0 - q[i]) * nxt[i] + q[i] * other[i] for i in (0, 1)]
 
-    def var_sum(n: int) -> float:
+    gamma_ab = [float(weighted_a[0] @ u_b[0] + weighted_a[1] @ u_b[1])]
+    gamma_ba = gamma_ab
+    if not symmetric:
+        gamma_ba = list(gamma_ab)
+    for _ in range(1, hi):
+        u_b = step(u_b)
+        gamma_ab.append(float(weighted_a[0] @ u_b[0] + weighted_a[1] @ u_b[1]))
+        if not symmetric:
+            u_a = step(u_a)
+            gamma_ba.append(float(weighted_b[0] @ u_a[0] + weighted_b[1] @ u_a[1]))
+    both = np.asarray(gamma_ab) + np.asarray(gamma_ba)
+
+    def cov_sum(n: int) -> float:
         d = np.arange(1, n, dtype=np.float64)
-        return n * gamma[0] + 2.0 * float(np.dot(n - d, gamma[1:n])) if n > 0 else 0.0
+        return n * gamma_ab[0] + float(np.dot(n - d, both[1:n])) if n > 0 else 0.0
 
     frac = w - lo
     mixed = [(1.0 - frac, lo), (frac, hi)] if hi > lo else [(1.0, lo)]
-    second = sum(pw * (var_sum(n) + (n * mu) ** 2) for pw, n in mixed)
-    return max(second - (w * mu) ** 2, 0.0)
+    second = sum(pw * (cov_sum(n) + (n * mu_a) * (n * mu_b)) for pw, n in mixed)
+    return second - (w * mu_a) * (w * mu_b)
 
 
 #: Steps a frame period is cut into for :func:`motion_shared_variance` (fewer when the chain
@@ -192,3 +227,73 @@ def motion_shared_variance(
     leave = (p1 * away, (1.0 - p1) * away)
     per_step = ((sizes[0][0] / k, sizes[0][1] / k), (sizes[1][0] / k, sizes[1][1] / k))
     return chain_window_variance(frames * k, (gops[0] * k, gops[1] * k), True, leave, per_step, k)
+
+
+@dataclass(frozen=True)
+class RestartingStream:
+    """A stream whose motion ``gop`` restarts its GOP at each change of the camera's motion:
+    its frame period ``fps_den / fps_num`` s, each state's GOP in frames and mean I- and
+    P-frame on the wire (idle, in motion)."""
+
+    fps_num: int
+    fps_den: int
+    gops: tuple[int, int]
+    sizes: tuple[tuple[float, float], tuple[float, float]]
+
+    def period_ps(self) -> Fraction:
+        """The frame period in picoseconds, exactly."""
+        return Fraction(self.fps_den * 10**12, self.fps_num)
+
+
+@functools.lru_cache(maxsize=1024)
+def motion_shared_covariance(
+    tau_ps: float, means_ps: tuple[float, float], a: RestartingStream, b: RestartingStream
+) -> float | None:
+    """``Cov(E[S_a | M], E[S_b | M])``: what two streams of one camera share of a window of
+    ``tau_ps``, both restarting their GOPs at each change of the motion path ``M``
+    (``means_ps``: the idle and motion sojourns' means) — the covariance of their windows'
+    bytes, their phases, GOP offsets and frame sizes being their own.
+
+    :func:`motion_shared_variance` for two streams at once: ``E[S_x | M] = 1/T_x ∫_W
+    f_x(t) dt``, ``f_x`` an I-frame's mean while ``age mod g_x T_x < T_x`` (``age`` the time
+    since the last change), a P-frame's otherwise, both read from one chain of (state,
+    age) on steps of ``h``, the frame periods' greatest common divisor cut in
+    :data:`SHARED_STEPS` (fewer when too many), the age taken modulo the least common
+    multiple of the two GOPs' lengths in steps (each state's). The cross-covariances of
+    the chain at every lag make it exact where :func:`motion_shared_variance` of each and
+    Cauchy–Schwarz bound it. ``None`` when the chain exceeds :data:`MOST_CHAIN_STEPS` even at
+    one step a common divisor (frame periods or GOPs of no small common multiple)."""
+    ta, tb = a.period_ps(), b.period_ps()
+    base = Fraction(
+        math.gcd(ta.numerator * tb.denominator, tb.numerator * ta.denominator),
+        ta.denominator * tb.denominator,
+    )
+    k = SHARED_STEPS
+    while k >= 1:
+        h = base / k
+        ka, kb = int(ta / h), int(tb / h)
+        lengths = [
+            math.lcm(a.gops[i] * ka, b.gops[i] * kb) for i in (0, 1)
+        ]  # positions of each state
+        steps = float(tau_ps) / float(h)
+        if sum(lengths) * (math.ceil(steps) + 1) <= MOST_CHAIN_STEPS:
+            break
+        k //= 2
+    else:
+        return None
+    rate = 1.0 / means_ps[0] + 1.0 / means_ps[1]
+    away = -math.expm1(-rate * float(h))  # P(the state is redrawn within a step)
+    p1 = means_ps[1] / (means_ps[0] + means_ps[1])
+    leave = (p1 * away, (1.0 - p1) * away)
+
+    def per_step(s: RestartingStream, steps_a_frame: int) -> list[np.ndarray]:
+        """The stream's mean bytes in each step, by state and age (mod the state's length)."""
+        out = []
+        for i in (0, 1):
+            place = np.arange(lengths[i]) % (s.gops[i] * steps_a_frame)
+            frame = np.where(place < steps_a_frame, s.sizes[i][0], s.sizes[i][1])
+            out.append(frame / steps_a_frame)
+        return out
+
+    w = round(steps, 9)
+    return _chain_window_covariance(w, True, leave, per_step(a, ka), per_step(b, kb))
