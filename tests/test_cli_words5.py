@@ -4,16 +4,23 @@ they rest on, estimates and rates as people name them, and validation that check
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
+from unittest.mock import patch
 
 import pandas as pd
 from click.testing import CliRunner
+from rich.console import Console
 
+from test_sweep import _results
 from vidnet_sim.cli import main
-from vidnet_sim.errors import EXIT_OK
+from vidnet_sim.cli import sweep as cli_sweep
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK
 from vidnet_sim.results.latency_parts import PARTS, explain_lines
 from vidnet_sim.scenario.units import rate_words
+from vidnet_sim.sweep import compare_results
 
 SCENARIO = """
 name = "tiny"
@@ -72,6 +79,29 @@ def test_an_sla_violation_names_the_metric_in_words(tmp_path: Path) -> None:
     assert "latency_p99_ps" in row and row["sla_ok"] is False  # machine names unchanged
 
 
+# --------------------------------------------------------------------------- compare
+def render_comparison(a: object, b: object, tmp_path: Path) -> str:
+    df = compare_results(a, b, metrics=["latency_p99_ps"])  # type: ignore[arg-type]
+    buf = io.StringIO()
+    with patch.object(cli_sweep, "stdout_console", lambda: Console(file=buf, width=200)):
+        cli_sweep._render_comparison(df, Path("A"), Path("B"), 0.95, 60, tmp_path / "t.csv")
+    return buf.getvalue()
+
+
+def test_compare_says_what_an_interval_of_no_width_rests_on(tmp_path: Path) -> None:
+    """Replications all equal printed ``1e-09 ms ± 0 ms``, as certain as a measurement:
+    the cell says what it rests on, as the curve's and the reports' intervals do."""
+    text = render_comparison(
+        _results({"same": [1e9, 1e9, 1e9], "one": [2e9]}),
+        _results({"same": [1e9, 1e9, 1e9], "one": [3e9, 4e9]}),
+        tmp_path,
+    )
+    assert "± 0 " not in text and "± 0\n" not in text
+    assert "1 ms (all 3 runs equal)" in text
+    assert "2 ms (one run: no interval)" in text
+    assert re.search(r"3\.5 ms ± \d", text)  # an interval of some width is shown as before
+
+
 # --------------------------------------------------------------------------- run --explain
 def parts_table(rate_parts: dict[str, tuple[float, float, float]]) -> pd.DataFrame:
     """A ``latency_parts`` table of one class, ``voice``: per link its (queueing,
@@ -107,3 +137,41 @@ def test_a_rate_in_words() -> None:
     assert rate_words(999.96e6) == "1 Gbit/s"  # rounded into the next unit, not 1e+03 Mbit/s
     assert rate_words(999.6e6, 3) == "1 Gbit/s"
     assert rate_words(1.6e12) == "1.6 Tbit/s"
+
+
+# --------------------------------------------------------------------------- validate a sweep
+SWEEP = SCENARIO + "[sweep]\nreplications = 2\n[sweep.grid]\n"
+
+
+def test_validate_compiles_every_point_of_a_sweep(tmp_path: Path) -> None:
+    """A grid value that makes a network `run` refuses (exit 3: the core's clock cannot
+    hold a packet's delay behind a full buffer at 1 bit/s) was called valid."""
+    file = write(tmp_path / "sw.toml", SWEEP + '"links[0].rate" = ["1Gbps", "1bps"]\n')
+    r = CliRunner().invoke(main, ["validate", str(file)])
+    assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
+    text = one_line(r.output)
+    assert "valid sweep" not in text and "Traceback" not in text
+    assert 'sweep.grid["links[0].rate"][1]: "1bps" makes link \'edge->nvr\': with full' in text
+    ok = write(tmp_path / "ok.toml", SWEEP + '"links[0].rate" = ["1Gbps", "100Mbps"]\n')
+    r = CliRunner().invoke(main, ["validate", str(ok)])
+    assert r.exit_code == EXIT_OK, r.output
+    assert r.stdout.endswith(
+        "valid sweep — 4 points (2 designs, each compiled) over 1 parameter\n"
+    ), r.stdout
+
+
+def test_validate_names_the_designs_when_no_one_value_explains_a_problem(
+    tmp_path: Path,
+) -> None:
+    """10 bit/s drains 64 KiB in time, 1 Gbit/s drains 100 MiB: only the two together fail."""
+    file = write(
+        tmp_path / "sw.toml",
+        SWEEP + '"links[0].rate" = ["1Gbps", "10bps"]\n"links[0].buffer" = ["64KiB", "100MiB"]\n',
+    )
+    r = CliRunner().invoke(main, ["validate", str(file)])
+    assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
+    text = one_line(r.output)
+    assert (
+        'sweep: the design (links[0].rate="10bps", links[0].buffer="100MiB") makes link '
+        "'edge->nvr'"
+    ) in text, text
