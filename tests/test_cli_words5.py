@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 from pathlib import Path
 from unittest.mock import patch
 
+import numpy as np
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
 from test_sweep import _results
+from vidnet_sim.analysis.capacity import _Bracket
+from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.cli import main
 from vidnet_sim.cli import sweep as cli_sweep
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK
@@ -102,6 +107,26 @@ def test_compare_says_what_an_interval_of_no_width_rests_on(tmp_path: Path) -> N
     assert re.search(r"3\.5 ms ± \d", text)  # an interval of some width is shown as before
 
 
+# --------------------------------------------------------------------------- capacity
+def test_capacity_names_its_estimates_in_words(tmp_path: Path) -> None:
+    file = write(tmp_path / "s.toml", SCENARIO + '[sla.video]\nlatency_p99 = "50ms"\n')
+    r = CliRunner().invoke(
+        main,
+        ["capacity", str(file), "--start", "2", "--max", "4", "--replications", "2",
+         "--max-replications", "2", "--workers", "1", "--out", str(tmp_path / "cap")],
+    )  # fmt: skip
+    assert r.exit_code == EXIT_OK, r.output
+    lines = [line for line in r.stdout.splitlines() if line.startswith("estimate")]
+    assert [line.split(":")[0] for line in lines] == [
+        "estimate, 60 % rule",
+        "estimate, Gaussian equivalent capacity",
+        "estimate, network-calculus bound",
+    ], r.stdout
+    assert "[sum-of-means-60%]" not in r.output
+    doc = json.loads((tmp_path / "cap" / "capacity.json").read_text(encoding="utf-8"))
+    assert "sum-of-means-60%" in doc["estimates"]  # the machine name stays in the JSON
+
+
 # --------------------------------------------------------------------------- run --explain
 def parts_table(rate_parts: dict[str, tuple[float, float, float]]) -> pd.DataFrame:
     """A ``latency_parts`` table of one class, ``voice``: per link its (queueing,
@@ -175,3 +200,56 @@ def test_validate_names_the_designs_when_no_one_value_explains_a_problem(
         'sweep: the design (links[0].rate="10bps", links[0].buffer="100MiB") makes link '
         "'edge->nvr'"
     ) in text, text
+
+
+# --------------------------------------------------------------------------- capacity's range
+def test_capacity_refuses_a_range_too_wide_naming_it(tmp_path: Path) -> None:
+    """--start 1bps --max 10Gbps judged 40 values (minutes of runs), then asked whether the
+    SLA is monotone: the range was the cause (34 doublings, then bisection to 1 bit/s)."""
+    file = write(
+        tmp_path / "s.toml",
+        SCENARIO.replace('destinations = ["nvr"]', 'destinations = ["nvr"]\nbitrate = "4Mbps"')
+        + '[sla.video]\nlatency_p99 = "50ms"\n',
+    )
+    out = tmp_path / "cap"
+    r = CliRunner().invoke(
+        main,
+        ["capacity", str(file), "--vary", "cameras.north.bitrate", "--start", "1bps",
+         "--max", "10Gbps", "--out", str(out)],
+    )  # fmt: skip
+    assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
+    text = one_line(r.output)
+    assert "monotone" not in text and not out.exists()  # refused before anything ran
+    assert (
+        "the search range is too wide: from --start 1bps it doubles 34 times to reach --max "
+        "10Gbps, then bisects to 1bps apart: up to 65 values, more than the 64 one search "
+        "judges; narrow it"
+    ) in text, text
+
+
+@pytest.mark.parametrize(
+    ("kind", "x0", "xmax", "tol"),
+    [("bitrate", 1.0, 1024.0, 0.01), ("cameras", 60.0, 61440.0, 0.01),
+     ("rate", 4e6, 4.096e9, 0.01), ("bitrate", 1e-3, 7.0, 0.2), ("cameras", 1.0, 3.0, 0.01)],
+)  # fmt: skip
+def test_the_most_values_bound_every_search_of_the_range(
+    kind: str, x0: float, xmax: float, tol: float
+) -> None:
+    """The bound read before simulating holds for every capacity a monotone verdict can
+    put anywhere in (and around) the range: a brute force over thresholds."""
+    bracket = _Bracket(Vary("v", kind, None, x0), x0, xmax, tol)
+    most = bracket.most_values()
+    rng = np.random.default_rng(3)
+    edges = np.concatenate([rng.uniform(np.log(x0 * 1e-7), np.log(xmax * 2), 300)])
+    longest = 0
+    for threshold in [0.0, *np.exp(edges), math.inf]:
+        judged: list[float] = []
+
+        def ok(x: float, _ahead: object, t: float = threshold, seen: list[float] = judged) -> bool:
+            seen.append(x)
+            return x <= t
+
+        bracket.search(ok)
+        longest = max(longest, len(judged))
+    assert longest <= most
+    assert longest >= most - 1  # (and is a close bound: the worst search needs about as many)

@@ -26,7 +26,7 @@ from vidnet_sim.analysis.bill.tables import bill_table
 from vidnet_sim.analysis.capacity import find_capacity, show_value
 from vidnet_sim.analysis.cost import LEGACY_KEYS, CostModel, load_cost_model
 from vidnet_sim.analysis.curve import console_lines, run_curve, write_curve
-from vidnet_sim.analysis.estimates import method_meaning
+from vidnet_sim.analysis.estimates import method_meaning, method_words
 from vidnet_sim.analysis.html import REPORT_HTML, rerender, write_report
 from vidnet_sim.analysis.out_folder import check_out_folder
 from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
@@ -348,7 +348,7 @@ def capacity(
             )
         for method, x in res.estimates.items():
             click.echo(
-                f"estimate [{method}]: "
+                f"estimate, {method_words(method)}: "
                 + ("no value passes" if x is None else f"{v.what} = {v.label(x)}")
                 + f" ({method_meaning(method, res.estimate_notes)})"
             )
