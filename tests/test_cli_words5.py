@@ -8,6 +8,7 @@ import io
 import json
 import math
 import re
+import warnings
 from pathlib import Path
 from unittest.mock import patch
 
@@ -19,10 +20,13 @@ from rich.console import Console
 
 from test_sweep import _results
 from vidnet_sim.analysis.capacity import _Bracket
+from vidnet_sim.analysis.html import write_report
+from vidnet_sim.analysis.plots import draw_variants
+from vidnet_sim.analysis.report_data import ReportData, Variant
 from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.cli import main
 from vidnet_sim.cli import sweep as cli_sweep
-from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK, EXIT_USAGE
 from vidnet_sim.results.latency_parts import PARTS, explain_lines
 from vidnet_sim.scenario.units import rate_words
 from vidnet_sim.sweep import compare_results
@@ -164,6 +168,24 @@ def test_a_rate_in_words() -> None:
     assert rate_words(1.6e12) == "1.6 Tbit/s"
 
 
+# --------------------------------------------------------------------------- report --compare
+def test_report_compare_with_a_file_says_it_is_a_file(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    ReportData("size", "Network sizing: tiny", "Build", [], [], []).save(base)
+    other = write(tmp_path / "report.json", "{}")
+    r = CliRunner().invoke(main, ["report", str(base), "--compare", f"a={other}"])
+    assert r.exit_code == EXIT_USAGE, r.output
+    assert "no such folder" not in r.output
+    assert f"{other}: a file, not a folder; name the folder holding report.json " in one_line(
+        r.output
+    )
+    assert f"({tmp_path})" in r.output
+    notes = write(tmp_path / "notes.txt", "x")
+    r = CliRunner().invoke(main, ["report", str(base), "--compare", f"a={notes}"])
+    assert r.exit_code == EXIT_USAGE
+    assert "a file, not a folder" in r.output and "`vidnet-sim size`" in r.output
+
+
 # --------------------------------------------------------------------------- validate a sweep
 SWEEP = SCENARIO + "[sweep]\nreplications = 2\n[sweep.grid]\n"
 
@@ -253,3 +275,22 @@ def test_the_most_values_bound_every_search_of_the_range(
         longest = max(longest, len(judged))
     assert longest <= most
     assert longest >= most - 1  # (and is a close bound: the worst search needs about as many)
+
+
+# --------------------------------------------------------------------------- what-if names
+def test_a_long_variant_name_is_cut_in_the_chart_and_whole_in_the_table(tmp_path: Path) -> None:
+    """A what-if named in 425 characters made matplotlib warn on the user's stderr (``Tight
+    layout not applied``): the chart wraps and cuts it, the report's table keeps it whole."""
+    name = (
+        "two weeks of recordings for every camera of the town and the uplink owned " * 6
+    ).strip()
+    variants = [Variant("baseline", 13_680.0, True, "met"), Variant(name, 13_425.0, True, "met")]
+    variants += [Variant(f"{i} {name}", 9_000.0 + i, False, "not met") for i in range(10)]
+    data = ReportData("size", "Network sizing: tiny", "Build", [], [], [], variants=variants)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        draw_variants(variants[:2], "EUR")
+        draw_variants(variants, "EUR")
+        write_report(data, tmp_path)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert f"<td>{name}</td>" in page

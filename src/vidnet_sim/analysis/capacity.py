@@ -302,8 +302,9 @@ def _slots(cache: RunCache) -> int:
 
 #: The most values one capacity search judges: a range that may need more (doublings from
 #: the start to the maximum, or halvings to the floor, then the bisection of the bracket they
-#: leave) is refused before anything runs. 64 takes the default range (1024 × the start) of
-#: every variable, a time bisected to the picosecond included.
+#: leave) is refused before anything runs. The default range (1024 × the start) of a count
+#: needs about 26, of a 1 Gbit/s rate bisected to 1 bit/s 50, of a 40 ms delay bisected to
+#: the picosecond 55.
 MAX_VALUES = 64
 
 

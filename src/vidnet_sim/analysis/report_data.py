@@ -428,6 +428,15 @@ def load_report_data(results_dir: str | Path) -> ReportData:
     Raises :class:`~vidnet_sim.results.ResultsNotFoundError` when the folder has none or it
     is not valid report data (the message says which)."""
     path = Path(results_dir) / REPORT_JSON
+    if Path(results_dir).is_file():
+        raise ResultsNotFoundError(
+            f"{results_dir}: a file, not a folder; name the folder holding {REPORT_JSON} "
+            + (
+                f"({Path(results_dir).parent})"
+                if Path(results_dir).name == REPORT_JSON
+                else "(the --out folder of `vidnet-sim size`, `capacity` or `curve`)"
+            )
+        )
     if not Path(results_dir).is_dir():
         raise ResultsNotFoundError(
             f"{results_dir}: no such folder; name the --out folder of `vidnet-sim size`, "
