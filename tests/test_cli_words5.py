@@ -112,7 +112,7 @@ def test_compare_says_what_an_interval_of_no_width_rests_on(tmp_path: Path) -> N
 
 
 # --------------------------------------------------------------------------- capacity
-def test_capacity_names_its_estimates_in_words(tmp_path: Path) -> None:
+def test_capacity_names_its_estimates_and_values_in_words(tmp_path: Path) -> None:
     file = write(tmp_path / "s.toml", SCENARIO + '[sla.video]\nlatency_p99 = "50ms"\n')
     r = CliRunner().invoke(
         main,
@@ -127,6 +127,12 @@ def test_capacity_names_its_estimates_in_words(tmp_path: Path) -> None:
         "estimate, network-calculus bound",
     ], r.stdout
     assert "[sum-of-means-60%]" not in r.output
+    # the values with their unit: "cameras = 4" read as a field set to 4, "bitrate = 2" as
+    # 2 bit/s
+    assert r.stdout.startswith(
+        "capacity: at least 4 cameras (every SLA still holds at the largest value tried"
+    ), r.stdout
+    assert lines[0].startswith("estimate, 60 % rule: 4 cameras ("), lines[0]
     doc = json.loads((tmp_path / "cap" / "capacity.json").read_text(encoding="utf-8"))
     assert "sum-of-means-60%" in doc["estimates"]  # the machine name stays in the JSON
 

@@ -323,7 +323,7 @@ def capacity(
         v = res.vary
         if res.first_fail is None:
             click.echo(
-                f"capacity: {v.what} ≥ {v.label(res.capacity or 0)} (every SLA still "
+                f"capacity: {v.at(v.label(res.capacity or 0), at_least=True)} (every SLA still "
                 + (
                     "holds at the largest value tried; raise --max)"
                     if res.limit is None
@@ -333,8 +333,8 @@ def capacity(
         else:
             b = res.binding
             click.echo(
-                f"capacity: {v.what} = {v.label(res.capacity or 0)} "
-                f"(fails at {v.label(res.first_fail)})"
+                f"capacity: {v.at(v.label(res.capacity or 0))} "
+                f"(fails at {v.at(v.label(res.first_fail))})"
                 + (" [uncertain: decided by the mean]" if res.uncertain else "")
             )
             metric = str(b.get("metric"))
@@ -343,13 +343,13 @@ def capacity(
                 f"(mean {show_value(metric, float(b['mean']))} vs target "
                 f"{show_value(metric, float(b['target']))}); "
                 f"link {b.get('link')} at utilisation "
-                f"{b.get('link_utilisation', math.nan):.1%}"
+                f"{100 * b.get('link_utilisation', math.nan):.1f} %"
                 + (f"; drops on {b['dropping_link']}" if "dropping_link" in b else "")
             )
         for method, x in res.estimates.items():
             click.echo(
                 f"estimate, {method_words(method)}: "
-                + ("no value passes" if x is None else f"{v.what} = {v.label(x)}")
+                + ("no value passes" if x is None else v.at(v.label(x)))
                 + f" ({method_meaning(method, res.estimate_notes)})"
             )
         click.echo(
