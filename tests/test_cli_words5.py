@@ -20,10 +20,11 @@ from rich.console import Console
 
 from test_sweep import _results
 from vidnet_sim.analysis.capacity import _Bracket
+from vidnet_sim.analysis.cost import load_cost_model
 from vidnet_sim.analysis.html import write_report
 from vidnet_sim.analysis.plots import draw_variants
-from vidnet_sim.analysis.report_data import ReportData, Variant
-from vidnet_sim.analysis.vary import Vary
+from vidnet_sim.analysis.report_data import ReportData, Variant, with_variants
+from vidnet_sim.analysis.vary import AnalysisInputError, Vary
 from vidnet_sim.cli import main
 from vidnet_sim.cli import sweep as cli_sweep
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK, EXIT_USAGE
@@ -300,3 +301,23 @@ def test_a_long_variant_name_is_cut_in_the_chart_and_whole_in_the_table(tmp_path
         write_report(data, tmp_path)
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert f"<td>{name}</td>" in page
+
+
+# --------------------------------------------------------------------------- Python reprs
+def test_lists_in_messages_are_written_as_words(tmp_path: Path) -> None:
+    """``unknown key(s) ['colour']; known: ['currency', ...]`` and ``different currencies:
+    ['EUR', 'USD']`` were Python lists."""
+    costs = write(tmp_path / "c.toml", "fibre_per_km = 1\ncolour = 2\n")
+    with pytest.raises(AnalysisInputError) as exc:
+        load_cost_model(costs)
+    assert str(exc.value).endswith(
+        "unknown key(s) colour; known: currency, fibre_per_km, new_fibre, optics, port"
+    ), exc.value
+    base = ReportData("size", "t", "h", [], [], [], total_cost=1.0, currency="EUR")
+    other = ReportData("size", "t", "h", [], [], [], total_cost=2.0, currency="USD")
+    with pytest.raises(AnalysisInputError) as exc:
+        with_variants(base, {"h265": other, "leased": other}, "town")
+    assert str(exc.value) == (
+        "the reports are costed in different currencies: EUR (town); USD (h265, leased)"
+    )
+    assert "[" not in str(exc.value)

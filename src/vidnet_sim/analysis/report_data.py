@@ -265,10 +265,13 @@ def with_variants(base: ReportData, others: dict[str, ReportData], base_name: st
         )
         for name, data in {base_name: base, **others}.items()
     ]
-    currencies = {d.currency for d in (base, *others.values())}
+    currencies: dict[str, list[str]] = {}
+    for name, d in {base_name: base, **others}.items():
+        currencies.setdefault(d.currency or "none", []).append(name)
     if len(currencies) > 1:
         raise AnalysisInputError(
-            f"the reports are costed in different currencies: {sorted(currencies)}"
+            "the reports are costed in different currencies: "
+            + "; ".join(f"{c} ({', '.join(names)})" for c, names in currencies.items())
         )
     return replace(base, variants=variants, variants_currency=base.currency)
 
