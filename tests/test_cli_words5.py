@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
+from test_cli_messages import SCENARIO as MESSAGES_SCENARIO
 from test_sweep import _results
 from vidnet_sim.analysis.capacity import _Bracket
 from vidnet_sim.analysis.cost import load_cost_model
@@ -32,25 +33,8 @@ from vidnet_sim.results.latency_parts import PARTS, explain_lines
 from vidnet_sim.scenario.units import rate_words
 from vidnet_sim.sweep import compare_results
 
-SCENARIO = """
-name = "tiny"
-[simulation]
-duration = "200ms"
-[[nodes]]
-id = "edge"
-[[nodes]]
-id = "nvr"
-kind = "recorder"
-[[links]]
-a = "edge"
-b = "nvr"
-rate = "1Gbps"
-[[cameras]]
-name = "north"
-count = 2
-attach = "edge"
-destinations = ["nvr"]
-"""
+#: The two cameras of test_cli_messages, without their SLA (each test sets its own).
+SCENARIO = MESSAGES_SCENARIO.split("[sla.video]")[0]
 
 
 def write(path: Path, text: str) -> Path:
