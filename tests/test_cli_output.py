@@ -351,7 +351,7 @@ def test_a_loss_violation_says_how_much_a_link_failure_lost(tmp_path: Path) -> N
     r = CliRunner().invoke(main, ["run", str(file), "--out", str(tmp_path / "out")])
     assert r.exit_code == EXIT_OK, r.output
     (line,) = [x for x in r.output.splitlines() if x.startswith("SLA FAIL class video")]
-    assert line.startswith("SLA FAIL class video: loss ")
+    assert line.startswith("SLA FAIL class video: packet loss ")
     assert line.endswith(" of it lost to link failures)")
 
 

@@ -202,7 +202,7 @@ def test_run_explain_table_is_the_reference_and_adds_up_to_the_summary(tmp_path:
     assert cams["access"].tolist() == [True, False]
     lines = explain_lines(parts, res.tables.links)
     assert len(lines) == 2 and lines[0].startswith("video p99 ")
-    assert any("at camera access (100Mbps" in line for line in lines)
+    assert any("at camera access (100 Mbit/s" in line for line in lines)
     no = run(path, write=False)
     assert no.latency_parts is None and not math.isnan(no.tables.summary["latency_mean_ps"][0])
 

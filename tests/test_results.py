@@ -267,12 +267,14 @@ def test_sla_flags_and_text(tables: Tables) -> None:
     north = row(tables, "group", "cams-north")
     assert north["sla_ok"] is not pd.NA
     assert not north["sla_ok"]
-    assert north["sla_violations"] == "latency p99 89.9 ms > 50 ms; loss 2.9e-01 > 1.0e-04"
+    assert north["sla_violations"] == (
+        "99th percentile packet latency 89.9 ms > 50 ms; packet loss 2.9e-01 > 1.0e-04"
+    )
     south = row(tables, "group", "cams-south")
     assert bool(south["sla_ok"]) is True
     assert south["sla_violations"] == ""
     video = row(tables, "class", "video")
-    assert video["sla_violations"] == "loss 1.9e-02 > 1.0e-04"  # p99 40.1 ms <= 50 ms
+    assert video["sla_violations"] == "packet loss 1.9e-02 > 1.0e-04"  # p99 40.1 ms <= 50 ms
     for level, name in (("group", "sensors"), ("class", "telemetry")):
         r = row(tables, level, name)
         assert r["sla_ok"] is pd.NA
@@ -298,9 +300,9 @@ def test_check_sla_messages() -> None:
         frame_loss=0.0,
     )
     assert check_sla(r, targets) == [
-        "latency p99 62.1 ms > 50 ms",
-        "latency max 700 us > 500 us",
-        "loss 1.2e-03 > 1.0e-04",
+        "99th percentile packet latency 62.1 ms > 50 ms",
+        "largest packet latency 700 us > 500 us",
+        "packet loss 1.2e-03 > 1.0e-04",
     ]  # no frames sent: NaN frame statistics are no violation
     assert check_sla(r, None) == []
     assert check_sla(r, SlaTargets()) == []
@@ -530,7 +532,7 @@ def test_render_summary(tables: Tables) -> None:
     for name in ("cams-north", "cams-south", "sensors", "video", "telemetry", "a-b", "b-c"):
         assert name in text
     assert "FAIL" in text
-    assert "latency p99 89.9 ms > 50 ms" in text
+    assert "99th percentile packet latency 89.9 ms > 50 ms" in text
     assert "89.9" in text  # ms, 3 significant digits
     assert "2.9e-01" in text  # loss in scientific notation
     assert text.rstrip().endswith("SLA: 3 violation(s)")
@@ -613,7 +615,7 @@ def test_class_rows_follow_the_plan_order_and_count_failures() -> None:
     video = row(t, "class", "video")
     assert video["packets_failed"] == 1
     assert video["failure_loss"] == pytest.approx(1 / 107)
-    assert video["sla_violations"] == "loss 1.9e-02 > 1.0e-04"  # per class as before
+    assert video["sla_violations"] == "packet loss 1.9e-02 > 1.0e-04"  # per class as before
     assert list(t.links["fail_drops"]) == [1, 0]
     assert list(t.links["drops"]) == [2, 0]  # unchanged meaning: buffer drops
 

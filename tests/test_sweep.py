@@ -789,7 +789,7 @@ def test_compare_cli_prints_significant_rows_first(tmp_path: Path) -> None:
     with patch.object(cli_sweep, "stdout_console", lambda: Console(file=buf, width=200)):
         cli_sweep._render_comparison(df, Path("A"), Path("B"), 0.95, 60, tmp_path / "t.csv")
     text = buf.getvalue()
-    lines = [line for line in text.splitlines() if "latency_p99_ps" in line]
+    lines = [line for line in text.splitlines() if "99th percentile packet latency" in line]
     assert lines[0].startswith("│ ≠ │") and " y " in lines[0]
     assert "constant" not in text.split("the same in every row")[0]
     assert "the same in every row (not shown): constant=k" in text

@@ -300,6 +300,14 @@ def _slots(cache: RunCache) -> int:
     return cache.executor.slots if cache.executor is not None else 1
 
 
+#: The most values one capacity search judges: a range that may need more (doublings from
+#: the start to the maximum, or halvings to the floor, then the bisection of the bracket they
+#: leave) is refused before anything runs. The default range (1024 × the start) of a count
+#: needs about 26, of a 1 Gbit/s rate bisected to 1 bit/s 50, of a 40 ms delay bisected to
+#: the picosecond 55.
+MAX_VALUES = 64
+
+
 def find_capacity(
     file: str | Path,
     what: str = "cameras",
@@ -312,7 +320,7 @@ def find_capacity(
     rel_tol: float = 0.01,
     cache_dir: str | Path | None = None,
     duration_ps: int | None = None,
-    max_values: int = 40,
+    max_values: int = MAX_VALUES,
     estimates: bool = True,
     on_run: Callable[[RunRecord], None] | None = None,
     executor: Executor | None = None,
@@ -329,8 +337,9 @@ def find_capacity(
     ``on_progress`` follows the simulations (:class:`~vidnet_sim.execute.JobProgress`).
     Raises :class:`AnalysisInputError` when the
     scenario has no SLA,
-    the options are inconsistent, or the SLA fails even at the smallest value (no load
-    level meets it: the message names the class and target).
+    the options are inconsistent, the range may need more than ``max_values`` values (the
+    message counts its doublings, halvings and bisection steps), or the SLA fails even at
+    the smallest value (no load level meets it: the message names the class and target).
     """
 
     _check_options(replications, max_replications, rel_tol, confidence)
@@ -345,11 +354,18 @@ def find_capacity(
         _check_max(vary, data, base_dir, x0, xmax, duration_ps)
     else:  # the default, 1024 × start, no further than the scenario goes
         xmax, limit = largest_accepted(vary, data, base_dir, x0, xmax, duration_ps)
+    bracket = _Bracket(vary, x0, xmax, rel_tol)
+    most = bracket.most_values()
+    if most > max_values:  # refused before anything is simulated
+        raise AnalysisInputError(
+            f"the search range is too wide: {bracket.range_words(most)}, more than the "
+            f"{max_values} one search judges; narrow it (a --start nearer the answer, a "
+            "smaller --max" + (")" if vary.integer else ") or give a larger --tolerance")
+        )
     cache = RunCache.for_job(
         data, base_dir, vary, cache_dir, duration_ps, on_run, executor, on_progress
     )
     judge = _Judge(cache, targets, confidence, replications, max_replications, max_values)
-    bracket = _Bracket(vary, x0, xmax, rel_tol)
     # the values that may come next, as many levels as could fill the workers
     depth = max(1, math.ceil(math.log2(max(2, _slots(cache)) / replications + 1)))
     lo, hi = bracket.search(lambda x, ahead: judge(x, ahead).ok, depth)
@@ -528,11 +544,13 @@ class _Judge:
         self.used.extend(recs)
         if verdict.replications == 0:  # nothing to judge it on: not a pass
             raise CapacityRunsFailedError(self.cache.vary, x, recs)
-        if len(self.judged) > self.max_values:
+        if len(self.judged) > self.max_values:  # (the range's estimate fell short)
             raise AnalysisInputError(
-                f"the search judged more than {self.max_values} values "
-                "without converging; is the SLA monotone in "
-                f"{self.cache.vary.what}?"
+                f"the search judged more than {self.max_values} values of "
+                f"{self.cache.vary.what} before its bracket closed: the range it searches (from "
+                "--start up to --max, or down to a millionth of the start) is too wide for "
+                "its tolerance; narrow it (a --start nearer the answer, a smaller --max) or "
+                "give a larger --tolerance"
             )
         return verdict
 
@@ -591,6 +609,48 @@ class _Bracket:
             return None
         mid = self.norm((lo + hi) / 2)
         return None if mid in (lo, hi) else mid
+
+    def _walk(self, lo: float | None, hi: float | None, passes: bool) -> list[float]:
+        """The values judged from ``lo``/``hi`` on when every one passes (or fails)."""
+        out = []
+        while (x := self.next_value(lo, hi)) is not None:
+            out.append(x)
+            lo, hi = (x, hi) if passes else (lo, x)
+        return out
+
+    def _bisections(self, lo: float, hi: float) -> int:
+        """The most values bisection judges between ``lo`` (passed) and ``hi`` (failed)."""
+        return max(len(self._walk(lo, hi, True)), len(self._walk(lo, hi, False)))
+
+    def range_words(self, most: int) -> str:
+        """Why the search may judge up to ``most`` values (:meth:`most_values`): its range
+        in doublings, halvings and bisection steps."""
+        up, down = self._walk(None, None, True), self._walk(None, None, False)
+        v = self.vary
+        to = f"{v.label(1)} apart" if v.integer else f"within {100 * self.rel_tol:g} %"
+        halves = (
+            f" (or, when the start fails, halves {len(down) - 1} times down to "
+            f"{v.label(down[-1])}, its floor)"
+            if len(down) > 1
+            else ""
+        )
+        return (
+            f"from --start {v.label(self.x0)} it doubles {len(up) - 1} times to reach --max "
+            f"{v.label(self.xmax)}{halves}, then bisects to {to}: up to {most} values"
+        )
+
+    def most_values(self) -> int:
+        """The most values the search may judge: every value passing up to the maximum
+        but the last, or every value failing down to the floor but the last, then the
+        bisection of the bracket they leave (the widest); before anything is simulated."""
+        most = 0
+        for passes in (True, False):
+            path = self._walk(None, None, passes)
+            if len(path) >= 2:  # the last value goes the other way: bisect from there
+                lo, hi = (path[-2], path[-1]) if passes else (path[-1], path[-2])
+                most = max(most, len(path) + self._bisections(lo, hi))
+            most = max(most, len(path))
+        return most
 
     def search(
         self, ok: Callable[[float, list[float | None]], bool], depth: int = 1

@@ -121,7 +121,8 @@ def load_cost_model(path: str | Path) -> CostModel:
     unknown = sorted(set(raw) - known)
     if unknown:
         raise AnalysisInputError(
-            f"cost model {path}: unknown key(s) {unknown}; known: {sorted(known)}"
+            f"cost model {path}: unknown key(s) {', '.join(unknown)}; known: "
+            f"{', '.join(sorted(known))}"
         )
 
     def cost(key: str, value: object) -> float:

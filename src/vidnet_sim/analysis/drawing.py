@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from vidnet_sim.analysis.plots import png_bytes
 from vidnet_sim.analysis.report_data import NetLink, NetNode, NetworkView
 from vidnet_sim.scenario.coordinates import coordinate_system, node_points
+from vidnet_sim.scenario.units import rate_words
 
 if TYPE_CHECKING:
     from vidnet_sim.scenario.model import Scenario
@@ -51,10 +52,7 @@ def show_rate(bps: float) -> str:
 def _show_load(bps: float) -> str:
     """A load in the unit that keeps it a plain number: ``381 Mbit/s``, ``5.05 Gbit/s``
     (three significant digits; ``5.05e+03 Mbit/s`` is no figure for a council)."""
-    for unit, scale in (("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
-        if bps >= scale:
-            return f"{bps / scale:.3g} {unit}"
-    return f"{bps:.3g} bit/s"
+    return rate_words(bps, 3)
 
 
 def _layers(scenario: Scenario) -> dict[str, int]:

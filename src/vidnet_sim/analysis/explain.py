@@ -21,13 +21,10 @@ from vidnet_sim.analysis.runs import RunRecord
 from vidnet_sim.analysis.search import Judgement
 from vidnet_sim.analysis.verdict import _Context, _Year
 from vidnet_sim.results.metric_words import metric_words
+from vidnet_sim.scenario.units import rate_words
 
-
-def _show_rate(bps: float) -> str:
-    for unit, scale in (("Gbit/s", 1e9), ("Mbit/s", 1e6), ("kbit/s", 1e3)):
-        if bps >= scale:
-            return f"{bps / scale:.4g} {unit}"
-    return f"{bps:.4g} bit/s"
+#: A rate in an explanation (``412.5 Mbit/s``); the sizing's messages say rates alike.
+_show_rate = rate_words
 
 
 def _cause_text(cause: dict[str, Any]) -> str:

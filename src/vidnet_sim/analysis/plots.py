@@ -400,8 +400,25 @@ def draw_costs(chart: CostChart) -> bytes:
     return png_bytes(fig)
 
 
+#: The characters across the variants chart's bars, at its tick labels' size.
+_VARIANT_CHARS = 100
+
+
+def _fit_label(text: str, chars: int, lines: int = 3) -> str:
+    """``text`` wrapped in lines of at most ``chars`` characters (``chars`` at least 8),
+    at most ``lines`` of them, the last ending in ``…`` when the text goes on: a label that
+    stays within its place in a figure (a long one made the layout give up, with a
+    warning on the user's stderr). The tables keep the full text."""
+    wrapped = textwrap.wrap(text, max(8, chars), break_on_hyphens=False) or [""]
+    if len(wrapped) > lines:
+        last = wrapped[lines - 1]
+        wrapped = [*wrapped[: lines - 1], last[: max(8, chars) - 1].rstrip() + "…"]
+    return "\n".join(wrapped)
+
+
 def draw_variants(variants: list[Variant], currency: str) -> bytes:
-    """What-ifs side by side: cost bars coloured by SLA verdict."""
+    """What-ifs side by side: cost bars coloured by SLA verdict, each under its name (wrapped,
+    and cut with ``…`` when longer than its place: :func:`_fit_label`)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 3.8))
     colours = {True: "tab:green", False: "tab:red", None: "0.6"}
@@ -417,7 +434,8 @@ def draw_variants(variants: list[Variant], currency: str) -> bytes:
             xytext=(0, 2),
             textcoords="offset points",
         )
-    ax.set_xticks(x, [v.name for v in variants])
+    room = _VARIANT_CHARS // max(1, len(variants))
+    ax.set_xticks(x, [_fit_label(v.name, room) for v in variants], fontsize=9)
     ax.set_ylabel(f"cost ({currency})")
     _thousands(ax)
     ax.set_ylim(0, max([1.0, *(v.cost for v in variants)]) * 1.3)

@@ -265,10 +265,13 @@ def with_variants(base: ReportData, others: dict[str, ReportData], base_name: st
         )
         for name, data in {base_name: base, **others}.items()
     ]
-    currencies = {d.currency for d in (base, *others.values())}
+    currencies: dict[str, list[str]] = {}
+    for name, d in {base_name: base, **others}.items():
+        currencies.setdefault(d.currency or "none", []).append(name)
     if len(currencies) > 1:
         raise AnalysisInputError(
-            f"the reports are costed in different currencies: {sorted(currencies)}"
+            "the reports are costed in different currencies: "
+            + "; ".join(f"{c} ({', '.join(names)})" for c, names in currencies.items())
         )
     return replace(base, variants=variants, variants_currency=base.currency)
 
@@ -428,6 +431,15 @@ def load_report_data(results_dir: str | Path) -> ReportData:
     Raises :class:`~vidnet_sim.results.ResultsNotFoundError` when the folder has none or it
     is not valid report data (the message says which)."""
     path = Path(results_dir) / REPORT_JSON
+    if Path(results_dir).is_file():
+        raise ResultsNotFoundError(
+            f"{results_dir}: a file, not a folder; name the folder holding {REPORT_JSON} "
+            + (
+                f"({Path(results_dir).parent})"
+                if Path(results_dir).name == REPORT_JSON
+                else "(the --out folder of `vidnet-sim size`, `capacity` or `curve`)"
+            )
+        )
     if not Path(results_dir).is_dir():
         raise ResultsNotFoundError(
             f"{results_dir}: no such folder; name the --out folder of `vidnet-sim size`, "

@@ -109,17 +109,6 @@ def _passes(
     return out
 
 
-def _at(vary: Vary, value: str) -> str:
-    """A value of the variable (or a list of values) as a sentence reads it, with its unit:
-    ``3 × the nominal bitrate``, ``18 cameras``, ``links["a"].rate = 1Gbps`` (``bitrate =
-    3`` read as 3 bit/s)."""
-    if vary.kind == "bitrate":
-        return f"{value} × the nominal bitrate"
-    if vary.kind == "cameras":
-        return f"{value} cameras"
-    return f"{vary.what} = {value}"
-
-
 def _run_length(text: str) -> str:
     """A method's sentence on how long each run simulates (empty when unknown)."""
     return f" {text[0].upper()}{text[1:]}." if text else ""
@@ -160,12 +149,12 @@ def _not_held(vary: Vary, x: float, checks: list[dict[str, Any]]) -> str:
     if missed:
         c = missed[0]
         return (
-            f"At {_at(vary, vary.label(x))} a target is missed: {_shortfall(c)} against "
+            f"At {vary.at(vary.label(x))} a target is missed: {_shortfall(c)} against "
             f"{show_value(c['metric'], c['target'])}."
         )
     c = bad[0]
     return (
-        f"At {_at(vary, vary.label(x))} every mean meets its target but not every 95 % "
+        f"At {vary.at(vary.label(x))} every mean meets its target but not every 95 % "
         f"interval: {_shortfall(c)} against {show_value(c['metric'], c['target'])}; more "
         "replications (--replications) would tell."
     )
@@ -195,21 +184,21 @@ def curve_report(
         best = ok_values[-1]
         below = [x for x in values if x < best and x not in ok_values]
         headline = (
-            f"Every SLA holds up to {_at(vary, vary.label(best))} (of the values tried)"
+            f"Every SLA holds up to {vary.at(vary.label(best))} (of the values tried)"
             if not below
-            else f"Every SLA holds at {_at(vary, vary.label(best))}, not at every value "
+            else f"Every SLA holds at {vary.at(vary.label(best))}, not at every value "
             "tried below it"
         )
         rec.append(
-            f"Of {len(values)} values of {vary.what} from {_at(vary, vary.label(values[0]))} "
-            f"to {_at(vary, vary.label(values[-1]))}, every SLA target holds at "
-            + _at(vary, ", ".join(vary.label(x) for x in ok_values))
+            f"Of {len(values)} values of {vary.what} from {vary.at(vary.label(values[0]))} "
+            f"to {vary.at(vary.label(values[-1]))}, every SLA target holds at "
+            + vary.at(", ".join(vary.label(x) for x in ok_values))
             + "."
         )
         rec += [_not_held(vary, x, judged[x]) for x in below]
         close = min(judged[best], key=lambda c: c["margin"])
         risk.append(
-            f"Binding target at {_at(vary, vary.label(best))}: class **{close['class']}** "
+            f"Binding target at {vary.at(vary.label(best))}: class **{close['class']}** "
             f"{metric_words(close['metric'])} {show_value(close['metric'], close['mean'])} against "
             f"{show_value(close['metric'], close['target'])} (margin {close['margin']:.0%})."
         )
@@ -227,10 +216,10 @@ def curve_report(
                     f"reaches {show_value(fail['metric'], fail['high'])}"
                 )
                 changes.append(
-                    f"At {_at(vary, vary.label(later[0]))}, class {fail['class']} "
+                    f"At {vary.at(vary.label(later[0]))}, class {fail['class']} "
                     f"{metric_words(fail['metric'])} {reach} "
                     f"(target {show_value(fail['metric'], fail['target'])}): the answer lies "
-                    f"between {vary.label(best)} and {_at(vary, vary.label(later[0]))}; "
+                    f"between {vary.label(best)} and {vary.at(vary.label(later[0]))}; "
                     "`vidnet-sim capacity` finds it."
                 )
     est = result.estimates
@@ -241,7 +230,7 @@ def curve_report(
         changes.append(
             f"The {method_words(method)} estimate ({method_meaning(method)}) accepts "
             + (
-                f"up to {_at(vary, vary.label(float(ok['x'].max())))}."
+                f"up to {vary.at(vary.label(float(ok['x'].max())))}."
                 if len(ok)
                 else "none of the values."
             )
@@ -364,18 +353,17 @@ def capacity_report(
     elif result.first_fail is None:
         largest = "tried" if result.limit is None else "the scenario accepts"
         headline = (
-            f"Every SLA holds up to {_at(vary, vary.label(result.capacity))} (the largest "
-            f"{largest})"
+            f"Every SLA holds up to {vary.at(vary.label(result.capacity))} (the largest {largest})"
         )
     else:
-        headline = f"Capacity: {_at(vary, vary.label(result.capacity))}"
+        headline = f"Capacity: {vary.at(vary.label(result.capacity))}"
     if result.capacity is not None:
         rec.append(
             f"The network as designed meets every SLA target up to "
-            f"**{_at(vary, vary.label(result.capacity))}**"
+            f"**{vary.at(vary.label(result.capacity))}**"
             + (" (decided by the mean: uncertain)" if result.uncertain else "")
             + (
-                f"; it fails at {_at(vary, vary.label(result.first_fail))}."
+                f"; it fails at {vary.at(vary.label(result.first_fail))}."
                 if result.first_fail is not None
                 else "; no value tried failed (raise --max to find the limit)."
                 if result.limit is None
@@ -391,9 +379,9 @@ def capacity_report(
             f"{show_value(metric, float(b['mean']))} against "
             f"{show_value(metric, float(b['target']))}"
             + (
-                f" at {_at(vary, vary.label(result.first_fail))}."
+                f" at {vary.at(vary.label(result.first_fail))}."
                 if result.first_fail is not None
-                else f" at {_at(vary, vary.label(result.capacity or 0))}."
+                else f" at {vary.at(vary.label(result.capacity or 0))}."
             )
         )
         if "link" in b:
@@ -409,12 +397,12 @@ def capacity_report(
                 + ": a faster tier there is the first upgrade to try."
             )
     if result.first_fail is not None:
-        changes.append(f"The SLA fails from {_at(vary, vary.label(result.first_fail))} on.")
+        changes.append(f"The SLA fails from {vary.at(vary.label(result.first_fail))} on.")
     for method, x in result.estimates.items():
         changes.append(
             f"The {method_words(method)} estimate "
             f"({method_meaning(method, result.estimate_notes)}) says "
-            + ("no value passes." if x is None else f"{_at(vary, vary.label(x))}.")
+            + ("no value passes." if x is None else f"{vary.at(vary.label(x))}.")
         )
     network = None
     binding = link_of.get(str(b["link"])) if b.get("link") else None
@@ -432,7 +420,7 @@ def capacity_report(
             base_dir,
             "The network at "
             + (
-                _at(vary, vary.label(result.capacity))
+                vary.at(vary.label(result.capacity))
                 if result.capacity is not None
                 else "its own value"
             ),

@@ -130,6 +130,16 @@ class Vary:
             return QUANTITY_KINDS[self.kind][1](int(x))
         return f"{int(x)}" if self.integer else f"{x:g}"
 
+    def at(self, value: str, *, at_least: bool = False) -> str:
+        """A value of the variable (a :meth:`label`, or a list of them) as a sentence reads
+        it, with its unit: ``3 × the nominal bitrate``, ``18 cameras``, ``links["a"].rate =
+        1Gbps`` (``bitrate = 3`` read as 3 bit/s); with ``at_least``, ``at least 18
+        cameras``, ``links["a"].rate ≥ 1Gbps``."""
+        if self.kind in ("bitrate", "cameras"):
+            unit = "× the nominal bitrate" if self.kind == "bitrate" else "cameras"
+            return f"{'at least ' if at_least else ''}{value} {unit}"
+        return f"{self.what} {'≥' if at_least else '='} {value}"
+
     @staticmethod
     def _whole(x: float) -> str:
         """``x`` rounded, as the digits of a quantity; beyond any 64-bit field in a few

@@ -26,7 +26,7 @@ from vidnet_sim.analysis.bill.tables import bill_table
 from vidnet_sim.analysis.capacity import find_capacity, show_value
 from vidnet_sim.analysis.cost import LEGACY_KEYS, CostModel, load_cost_model
 from vidnet_sim.analysis.curve import console_lines, run_curve, write_curve
-from vidnet_sim.analysis.estimates import method_meaning
+from vidnet_sim.analysis.estimates import method_meaning, method_words
 from vidnet_sim.analysis.html import REPORT_HTML, rerender, write_report
 from vidnet_sim.analysis.out_folder import check_out_folder
 from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
@@ -323,7 +323,7 @@ def capacity(
         v = res.vary
         if res.first_fail is None:
             click.echo(
-                f"capacity: {v.what} ≥ {v.label(res.capacity or 0)} (every SLA still "
+                f"capacity: {v.at(v.label(res.capacity or 0), at_least=True)} (every SLA still "
                 + (
                     "holds at the largest value tried; raise --max)"
                     if res.limit is None
@@ -333,8 +333,8 @@ def capacity(
         else:
             b = res.binding
             click.echo(
-                f"capacity: {v.what} = {v.label(res.capacity or 0)} "
-                f"(fails at {v.label(res.first_fail)})"
+                f"capacity: {v.at(v.label(res.capacity or 0))} "
+                f"(fails at {v.at(v.label(res.first_fail))})"
                 + (" [uncertain: decided by the mean]" if res.uncertain else "")
             )
             metric = str(b.get("metric"))
@@ -343,13 +343,13 @@ def capacity(
                 f"(mean {show_value(metric, float(b['mean']))} vs target "
                 f"{show_value(metric, float(b['target']))}); "
                 f"link {b.get('link')} at utilisation "
-                f"{b.get('link_utilisation', math.nan):.1%}"
+                f"{100 * b.get('link_utilisation', math.nan):.1f} %"
                 + (f"; drops on {b['dropping_link']}" if "dropping_link" in b else "")
             )
         for method, x in res.estimates.items():
             click.echo(
-                f"estimate [{method}]: "
-                + ("no value passes" if x is None else f"{v.what} = {v.label(x)}")
+                f"estimate, {method_words(method)}: "
+                + ("no value passes" if x is None else v.at(v.label(x)))
                 + f" ({method_meaning(method, res.estimate_notes)})"
             )
         click.echo(

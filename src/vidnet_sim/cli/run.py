@@ -84,13 +84,22 @@ def time_option(value: str | None, name: str) -> int | None:
 def validate(file: Path) -> None:
     """Check a scenario FILE (and its compiled network) or a sweep file, without running it."""
     if _is_sweep_file(file):
-        try:
-            sw = load_sweep(file)
-            sw.check()
-        except ScenarioError as exc:
-            fail(exc.with_source(str(file)))
+        with reported_errors():  # anything unforeseen: one line
+            try:
+                sw = load_sweep(file)
+                sw.check()
+                sw.check_networks()  # what `run` refuses at a point (exit 3), before running
+            except ScenarioError as exc:
+                fail(exc.with_source(str(file)))
+        counts = {
+            "point": len(sw.points),
+            "design": len({p.design_id for p in sw.points}),
+            "parameter": len(sw.parameters),
+        }
+        n = {k: f"{v} {k}{'' if v == 1 else 's'}" for k, v in counts.items()}
         click.echo(
-            f"{file}: valid sweep — {len(sw.points)} points over {len(sw.parameters)} parameters"
+            f"{file}: valid sweep — {n['point']} ({n['design']}, each compiled) over "
+            f"{n['parameter']}"
         )
         return
     with reported_errors():  # its errors name the file

@@ -18,6 +18,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from vidnet_sim.results.metric_words import metric_words
 from vidnet_sim.results.sla import format_significant
 from vidnet_sim.results.summary import TablesLike, is_missing, sla_violations
 from vidnet_sim.results.summary import records as rows_of
@@ -452,7 +453,8 @@ def render_summary(
     for who, what in violations:
         line = Text("SLA FAIL ", style="bold red")
         line.append(f"{who}: {what}", style="red")
-        if what.startswith("loss ") and who in failed:  # not a buffer a faster tier enlarges
+        # (not a buffer a faster tier enlarges)
+        if what.startswith(f"{metric_words('loss')} ") and who in failed:
             line.append(f" ({failed[who]:.1e} of it lost to link failures)", style="red")
         console.print(line)
     if violations:

@@ -41,6 +41,7 @@ from vidnet_sim.cli.output import (
 from vidnet_sim.cli.run import confidence_option, time_option
 from vidnet_sim.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, VidnetError
 from vidnet_sim.results import SCHEMAS, read_results
+from vidnet_sim.results.metric_words import interval_words, metric_words
 from vidnet_sim.scenario.units import format_time
 from vidnet_sim.sweep import (
     Executor,
@@ -59,6 +60,7 @@ from vidnet_sim.sweep.compare import (
     format_value,
     write_table,
 )
+from vidnet_sim.sweep.plan import params_text
 
 __all__ = ["compare", "sweep"]
 
@@ -76,10 +78,6 @@ class _Eta(ProgressColumn):
         return Text(
             f"ETA {h}:{m:02d}:{s:02d}" if h else f"ETA {m}:{s:02d}", style="progress.remaining"
         )
-
-
-def _params_text(params: dict[str, Any]) -> str:
-    return " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in params.items())
 
 
 # --------------------------------------------------------------------------- sweep
@@ -341,7 +339,7 @@ def _print_status(sw: Any, store: Any, as_json: bool) -> None:
         out.print("failed:")
         for p, rec in st.failed:
             out.print(
-                f"  #{p.index} {p.point_id} {escape(_params_text(p.params))}: "
+                f"  #{p.index} {p.point_id} {escape(params_text(p.params))}: "
                 f"{escape(str(rec.get('error')))}: {escape(str(rec.get('message')))}"
             )
     if st.missing:
@@ -524,9 +522,12 @@ def _render_comparison(
         m = str(rec["metric"])
 
         def side(s: str, rec: dict[str, Any] = rec, m: str = m) -> str:
-            ci = rec[f"ci_{s}"]
-            text = format_value(m, rec[f"mean_{s}"])
-            return text + (f" ± {format_value(m, ci)}" if ci == ci else "")
+            mean, ci = float(rec[f"mean_{s}"]), float(rec[f"ci_{s}"])
+            text = format_value(m, mean)
+            if mean != mean:
+                return text
+            rests = interval_words(mean - ci, mean + ci, int(rec[f"n_{s}"]))
+            return text + (f" ({rests})" if rests else f" ± {format_value(m, ci)}")
 
         rel, q = rec["rel_diff"], rec["q_value"]
         table.add_row(
@@ -534,7 +535,7 @@ def _render_comparison(
             str(rec["level"]),
             escape(str(rec["name"])),
             *[escape(str(rec[p])) for p in params],
-            m,
+            metric_words(m),
             side("a"),
             side("b"),
             format_value(m, rec["diff"]),

@@ -39,7 +39,8 @@ from vidnet_sim.core.histogram import N_BUCKETS, bucket_edges
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.results.packet_log import LogPackets, TreeIndex, log_packets
 from vidnet_sim.results.schema import conform, empty_table
-from vidnet_sim.scenario.units import format_rate
+from vidnet_sim.results.sla import format_significant
+from vidnet_sim.scenario.units import rate_words
 
 __all__ = [
     "ACCESS_LINK",
@@ -323,7 +324,7 @@ def _where(link: str, links: pd.DataFrame | None) -> str:
     rates = sorted({int(r) for r in rows["rate_bps"]})
     if not rates:
         return link
-    shown = "/".join(format_rate(r) for r in rates[:2]) + ("/…" if len(rates) > 2 else "")
+    shown = "/".join(rate_words(r, 6) for r in rates[:2]) + ("/…" if len(rates) > 2 else "")
     return f"{link} ({shown})"
 
 
@@ -342,7 +343,7 @@ def _split(rows: pd.DataFrame, suffix: str) -> list[tuple[float, str, str]]:
 
 
 def _phrase(label: str, rows: pd.DataFrame, suffix: str, links: pd.DataFrame | None) -> str:
-    """``'p99 12.0 ms: 98 % queueing at camera access (100Mbps), 1 % ...'``."""
+    """``'p99 12.0 ms: 98 % queueing at camera access (100 Mbit/s), 1 % ...'``."""
     parts = _split(rows, suffix)
     total = sum(x[0] for x in parts)
     if total <= 0:
@@ -353,7 +354,7 @@ def _phrase(label: str, rows: pd.DataFrame, suffix: str, links: pd.DataFrame | N
         f"{_where(link, links)}{_OWN if part == 'queueing' and link == ACCESS_LINK else ''}"
         for v, part, link in shown
     )
-    return f"{label} {total / 1e9:.1f} ms: {said}"
+    return f"{label} {format_significant(total / 1e9)} ms: {said}"
 
 
 def explain_lines(
@@ -362,7 +363,7 @@ def explain_lines(
     """One line per class (or group, with ``level``) of a ``latency_parts`` table naming
     where its p99 and its mean latency come from: the largest part and link (camera access
     links together), and the next when it is at least 5 %, e.g. ``video p99 12.0 ms: 99 %
-    queueing at camera access (100Mbps) behind the camera's own packets; mean 2.2 ms: ...``
+    queueing at camera access (100 Mbit/s) behind the camera's own packets; mean 2.2 ms: ...``
     (a camera's access link carries its packets alone: queueing there is its frames' own
     packets waiting for each other). ``links`` (the ``links`` table) adds the rates."""
     out = []

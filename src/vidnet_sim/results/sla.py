@@ -14,14 +14,10 @@ import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-#: (summary column suffix, label) of each latency statistic.
-_LATENCY_STATS: tuple[tuple[str, str], ...] = (
-    ("p50", "p50"),
-    ("p95", "p95"),
-    ("p99", "p99"),
-    ("p999", "p99.9"),
-    ("max", "max"),
-)
+from vidnet_sim.results.metric_words import metric_words
+
+#: The summary column suffix of each latency statistic a target may bound.
+_LATENCY_STATS: tuple[str, ...] = ("p50", "p95", "p99", "p999", "max")
 
 #: Time units to show a latency in, largest first: (name, picoseconds).
 _UNITS: tuple[tuple[str, int], ...] = (
@@ -113,32 +109,35 @@ def check_sla(row: Mapping[str, object], targets: SlaTargets | None) -> list[str
 
     ``row`` needs the summary columns the targets refer to (``latency_p99_ps``, ``loss``,
     ``frame_latency_max_ps``, ``packets_sent``, ``frames_sent``...), e.g. a ``dict`` from
-    ``summary.to_dict("records")`` or a ``pandas.Series``. Messages look like
-    ``"latency p99 62.1 ms > 50 ms"`` or ``"loss 1.2e-03 > 1.0e-04"``.
+    ``summary.to_dict("records")`` or a ``pandas.Series``. Messages name the metric in
+    words (:func:`~vidnet_sim.results.metric_words.metric_words`), as every report does:
+    ``"99th percentile packet latency 62.1 ms > 50 ms"`` or ``"packet loss 1.2e-03 >
+    1.0e-04"``.
     """
     if targets is None:
         return []
     out: list[str] = []
     packets_sent = _number(row, "packets_sent")
     frames_sent = _number(row, "frames_sent")
-    for prefix, label, sent, nothing in (
-        ("latency_", "latency", packets_sent, "no packets delivered"),
-        ("frame_latency_", "frame latency", frames_sent, "no frames delivered"),
+    for prefix, sent, nothing in (
+        ("latency_", packets_sent, "no packets delivered"),
+        ("frame_latency_", frames_sent, "no frames delivered"),
     ):
-        for col, stat in _LATENCY_STATS:
-            target = getattr(targets, f"{prefix}{col}_ps")
+        for stat in _LATENCY_STATS:
+            column = f"{prefix}{stat}_ps"
+            target = getattr(targets, column)
             if target is None:
                 continue
-            value = _number(row, f"{prefix}{col}_ps")
+            value = _number(row, column)
             if math.isnan(value):
                 if sent > 0 and nothing not in out:
                     out.append(nothing)
             elif value > target:
                 v, t = format_latency(value, target)
-                out.append(f"{label} {stat} {v} > {t}")
-    for attr, label, sent, nothing in (
-        ("loss", "loss", packets_sent, "no packets delivered"),
-        ("frame_loss", "frame loss", frames_sent, "no frames delivered"),
+                out.append(f"{metric_words(column)} {v} > {t}")
+    for attr, sent, nothing in (
+        ("loss", packets_sent, "no packets delivered"),
+        ("frame_loss", frames_sent, "no frames delivered"),
     ):
         target = getattr(targets, attr)
         if target is None:
@@ -148,5 +147,5 @@ def check_sla(row: Mapping[str, object], targets: SlaTargets | None) -> list[str
             if sent > 0 and nothing not in out:
                 out.append(nothing)
         elif value > target:
-            out.append(f"{label} {value:.1e} > {target:.1e}")
+            out.append(f"{metric_words(attr)} {value:.1e} > {target:.1e}")
     return out

@@ -41,6 +41,7 @@ __all__ = [
     "parse_rate",
     "parse_size",
     "parse_time",
+    "rate_words",
 ]
 
 #: Picoseconds per unit of time.
@@ -333,6 +334,28 @@ def format_rate(bps: int) -> str:
     """Format a rate in bit/s exactly: ``4_000_000`` → ``'4Mbps'``, ``2.5e9`` → ``'2.5Gbps'``."""
     units = [("Tbps", 10**12), ("Gbps", 10**9), ("Mbps", 10**6), ("kbps", 10**3), ("bps", 1)]
     return _format_decimal(int(bps), units, "0bps")
+
+
+#: The units of a rate written for people, largest first: (name, bit/s).
+_RATE_WORDS: tuple[tuple[str, float], ...] = (
+    ("Tbit/s", 1e12),
+    ("Gbit/s", 1e9),
+    ("Mbit/s", 1e6),
+    ("kbit/s", 1e3),
+    ("bit/s", 1.0),
+)
+
+
+def rate_words(bps: float, digits: int = 4) -> str:
+    """A rate as people write it, in ``digits`` significant digits and the largest unit that
+    keeps it a plain number: ``100 Mbit/s``, ``2.5 Gbit/s``, ``64 kbit/s`` (where
+    :func:`format_rate` writes the scenario's ``'100Mbps'``); 999.96 Mbit/s in 4 digits is
+    ``1 Gbit/s``, never ``1e+03 Mbit/s``."""
+    for name, scale in _RATE_WORDS:
+        shown = f"{bps / scale:.{digits}g}"
+        if abs(float(shown)) >= 1 or scale == 1.0:
+            return f"{shown} {name}"
+    raise AssertionError("unreachable: the last unit takes every rate")
 
 
 def format_time(ps: int) -> str:

@@ -242,7 +242,7 @@ def format_value(metric: str, value: float) -> str:
     if metric.endswith("_ps"):
         return f"{value / 1e9:.4g} ms"
     if metric.endswith("_bps"):
-        return f"{value / 1e6:.4g} Mb/s"
+        return f"{value / 1e6:.4g} Mbit/s"
     if metric in ("utilisation",):
         return f"{100 * value:.3g} %"
     if metric.endswith("bytes"):

@@ -31,6 +31,7 @@ from vidnet_sim.canonical import canonical_json
 from vidnet_sim.errors import Problem, ScenarioError, UnitError
 from vidnet_sim.fingerprint import engine_fingerprint
 from vidnet_sim.results.sweep_folder import POINT_COLUMNS
+from vidnet_sim.runner import compile_scenario
 from vidnet_sim.scenario import Scenario, parse_scenario_dict
 from vidnet_sim.scenario.toml_file import read_toml
 from vidnet_sim.scenario.units import format_time, parse_time
@@ -59,6 +60,7 @@ __all__ = [
     "Sweep",
     "SweepBase",
     "load_sweep",
+    "params_text",
     "sweep_from_dict",
 ]
 
@@ -197,6 +199,57 @@ class Sweep:
             ]
             raise ScenarioError(problems, source=self.base.source)
 
+    def check_networks(self, points: Iterable[Point] | None = None) -> None:
+        """Compile the network of each distinct design among ``points`` (default: all) as
+        ``run`` does before simulating it: routes, the packet volume and what the core's
+        packed fields hold (:func:`~vidnet_sim.runner.compile_scenario`); call
+        :meth:`check` first.
+
+        Raises one :class:`ScenarioError` naming, for each problem, the sweep value that
+        makes it (``sweep.grid["links[0].rate"][1]: "1bps" makes link 'a->b': ...``) when
+        one parameter's values explain it (every design with them has it, no other does),
+        else the designs that have it, by their parameters.
+        """
+        designs: dict[str, Point] = {}
+        for point in self.points if points is None else points:
+            designs.setdefault(point.design_id, point)
+        found: dict[str, tuple[Problem, list[Point]]] = {}
+        for point in designs.values():
+            try:
+                compile_scenario(self.base.scenario(point))
+            except ScenarioError as exc:
+                for problem in exc.problems:
+                    found.setdefault(str(problem), (problem, []))[1].append(point)
+        if found:
+            all_points = list(designs.values())
+            problems = [self._blame(problem, bad, all_points) for problem, bad in found.values()]
+            raise ScenarioError(problems, source=self.base.source)
+
+    def _blame(self, problem: Problem, bad: list[Point], designs: list[Point]) -> Problem:
+        """``problem`` of the designs ``bad`` (among ``designs``) at the sweep value that
+        makes it (:meth:`check_networks`)."""
+        bad_ids = {p.design_id for p in bad}
+        for path in self.parameters:
+            made = {canonical_json(p.params[path]) for p in bad}
+            if any(
+                p.design_id not in bad_ids and canonical_json(p.params[path]) in made
+                for p in designs
+            ):
+                continue  # a design with one of these values has no such problem
+            values: list[tuple[Origin, Any]] = []
+            for p in bad:
+                if all(v != p.params[path] for _, v in values):
+                    values.append((self.origins.get(p.design_id, {}).get(path, ()), p.params[path]))
+            tried = {canonical_json(p.params[path]) for p in designs}
+            return _said_once(problem, values, len(tried))
+        shown = ["(" + params_text(p.params) + ")" for p in bad[:SHOWN_VALUES]]
+        more = f" and {len(bad) - len(shown)} more" if len(bad) > len(shown) else ""
+        return Problem(
+            "sweep",
+            f"the design{'s' if len(bad) > 1 else ''} {', '.join(shown)}{more} "
+            f"make{'' if len(bad) > 1 else 's'} {problem}",
+        )
+
     def _map_problem(self, point: Point, problem: Problem) -> tuple[str, Origin, Problem]:
         """The swept parameter that explains ``problem`` and where its value is in the spec
         (with ``problem`` itself); else ``""``, no place and the problem as the sweep's."""
@@ -236,6 +289,11 @@ def _said_once(problem: Problem, values: list[tuple[Origin, Any]], tried: int) -
         else f"{', '.join(shown[:-1])} and {shown[-1]}"
     )
     return Problem(at, f"the values {which} make {problem}")
+
+
+def params_text(params: Mapping[str, Any]) -> str:
+    """A design's parameters for people: ``links[0].rate="1bps", cameras[0].count=5``."""
+    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in params.items())
 
 
 # --------------------------------------------------------------------------- loading
