@@ -545,3 +545,35 @@ def test_a_plateau_of_free_tiers_is_searched_in_bounded_steps(feasible_from: int
     assert out.levels is not None and out.levels[0] >= feasible_from
     assert out.cost == 10.0 * n and out.optimal
     assert len(log) <= 3  # the floor, the fastest design, the most capacity of those queued
+
+
+def test_local_improvement_runs_once_when_no_bound_is_proven(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a proven bound, a search that spends its budget improves its design locally
+    once: its moves of two units make at most ``max_designs`` new verdicts. (The improved
+    design was once improved again on its way out, with a fresh budget: twice the moves.)"""
+    monkeypatch.setattr(search, "MAX_ENUMERATED", 0)  # too many designs for the exact bound
+    n, n_tiers, budget = 6, 3, 4
+    prices = [[1.0 + i, 3.0 + 2 * i, 7.0 + 3 * i] for i in range(n)]
+
+    def whole(levels: Levels) -> float:
+        return sum(prices[i][lv] for i, lv in enumerate(levels))
+
+    space = YearSpace(1, [f"l{i}" for i in range(n)], n_tiers, [0] * n, lambda *_: 0.0)
+    space.cost = whole
+    top = (n_tiers - 1,) * n
+    log: list[Levels] = []
+
+    def judge(levels: Levels) -> Judgement:
+        log.append(levels)
+        return Judgement(levels == top)  # only the fastest design is feasible
+
+    out = search_year(space, [None] * n, judge, max_designs=budget)
+    assert out.levels == top and not out.proven and not out.optimal
+    assert len(set(log)) == len(log)  # every design judged once
+    moved_two = [d for d in log if sum(a != b for a, b in zip(d, top, strict=True)) == 2]
+    singles = [d for d in log if sum(a != b for a, b in zip(d, top, strict=True)) == 1]
+    assert len(singles) == n * (n_tiers - 1)  # every single-unit downgrade, all infeasible
+    assert len(moved_two) == budget
+    assert len(log) == budget + len(singles) + budget

@@ -388,12 +388,19 @@ class _YearSearch:
         return None, budget
 
     def outcome(
-        self, levels: Levels | None, optimal: bool, lower: float, exhausted: bool
+        self,
+        levels: Levels | None,
+        optimal: bool,
+        lower: float,
+        exhausted: bool,
+        improved: bool = False,
     ) -> YearOutcome:
+        """The year's outcome with ``levels``; without a proven bound, ``levels`` improved
+        locally unless it was already (``improved``: the improvement runs once a year)."""
         proven = self.proven
         if not proven:  # the queue's keys were no bounds: nothing is proven
             optimal, lower = False, math.nan
-            if levels is not None:
+            if levels is not None and not improved:
                 levels = self.improve(levels)
         c = self.cost(levels) if levels is not None else 0.0
         return YearOutcome(
@@ -508,4 +515,4 @@ class _YearSearch:
         if incumbent is None:
             return self.outcome(None, False, lower, False)
         best = self.improve(incumbent)
-        return self.outcome(best, self.cost(best) <= lower, lower, False)
+        return self.outcome(best, self.cost(best) <= lower, lower, False, improved=True)
