@@ -643,3 +643,28 @@ def test_moves_of_two_units_come_in_the_order_of_costing_them_all(seed: int) -> 
                         lv[i] = x
                 levels = tuple(lv)
                 assert list(s.two_unit_moves(levels)) == every_two_unit_move(s, levels)
+
+
+@pytest.mark.parametrize("cap", [search.MAX_TIED, 2 * 4**7])
+def test_beyond_max_tied_the_order_of_ties_holds_within_each_batch(
+    cap: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """7 links of 4 tiers that cost the same (free optics): one plateau of 4^7 = 16 384
+    designs, every one of least cost. Every design but the fastest is feasible. The most
+    capacity ranks first among designs of equal cost, but the queue holds at most
+    ``MAX_TIED`` of them at once: when the plateau is larger, the design returned is of
+    least cost (optimal) and the most capacity of the first batch only, not of the whole
+    plateau (the limit docs/analysis.md states: a tie can go to a design that leaves the
+    later years more to buy). With a cap above the plateau, the order holds over all of it."""
+    monkeypatch.setattr(search, "MAX_TIED", cap)
+    n = 7
+    top = (3,) * n
+    space = YearSpace(1, [f"l{i}" for i in range(n)], 4, [0] * n, lambda *_: 1.0)
+    out = search_year(space, [None] * n, lambda lv: Judgement(lv != top), max_designs=50)
+    assert out.levels is not None and out.levels != top
+    assert out.optimal and out.cost == 7.0 and out.lower_bound == 7.0
+    most = 3 * n - 1  # the most capacity of any feasible design
+    if cap >= 4**n:
+        assert sum(out.levels) == most
+    else:
+        assert sum(out.levels) < most

@@ -39,7 +39,9 @@ said of the answer.
   upgrade to buy. Every design of a cost is in the queue before the first of them is
   judged, up to :data:`MAX_TIED` entries of one cost (a plateau of links whose faster
   tiers cost nothing more holds ``tiers ** links`` designs: beyond the cap, the designs of
-  that cost not yet queued are judged after those queued).
+  that cost not yet queued are judged after those queued, so the order holds within each
+  batch only: the design returned is still of least cost, not always the most preferred
+  of that cost).
 - **Optimal.** The first feasible design popped is the cheapest feasible design: every
   cheaper one was judged infeasible. The fastest design is judged early (after the floor
   design fails) as an incumbent: the search stops as soon as nothing cheaper is left.
@@ -52,7 +54,8 @@ said of the answer.
   far is improved locally (every single-unit downgrade, largest saving first, kept when
   feasible; when none is, every cheaper move of two units at once, one up and one down or
   both down, with at most ``max_designs`` more new verdicts; until no move is kept: the
-  downgrades alone stop where capacity moved from one link to another costs less) and
+  downgrades alone stop where capacity moved from one link to another costs less; a move
+  of two units is costed only when it may come next: :meth:`_YearSearch.two_unit_moves`) and
   reported as *best found* with the gap to the lower bound
   (the cost of the cheapest design not judged); it is *optimal* only when that gap is not
   positive. Nothing is ever reported optimal otherwise, and nothing is upgraded blindly.
