@@ -531,6 +531,90 @@ def test_size_over_the_years_is_the_cheapest_plan_of_every_plan(
         assert t.capex == sum(model.upgrade_cost(r) for r in t.rates.values())
 
 
+def assert_cost_bounds(
+    res: SizingResult,
+    model: CostModel,
+    ok: Callable[[int, dict[str, int]], bool],
+    least: float,
+    text: str = "",
+) -> None:
+    """``res.cost_bounds()`` against brute force: each year's lower bound is at most the
+    cheapest feasible design of the year given the design ``res`` chose the year before,
+    and equal to the cost (and that optimum) when the year is proven optimal; the plan's
+    lower bound is at most ``least`` (the cheapest plan over the years), equal to its cost
+    when proven optimal; an open gap is the cost less the bound, said in the statement."""
+    text = text or GROWING
+    raw = tomllib.loads(text)
+    bounds = res.cost_bounds()
+    assert bounds["currency"] == res.currency
+    planned = res.plan_search.get("over_the_years")
+    prev: dict[str, int] = {}
+    for y, e in zip(res.years, bounds["years"], strict=True):
+        ids = [x for x, _ in scenario_links(year_data(raw, y.year))]
+        p = [prev.get(x) for x in ids]
+        space = YearSpace(
+            y.year,
+            ids,
+            len(model.tiers),
+            floors(raw, y.year, model.tiers),
+            lambda i, lv, q: model.upgrade_cost(model.tiers[lv]) if q is None or lv != q else 0.0,
+        )
+        best = min(
+            cost(space, p, d)
+            for d in designs(space, p)
+            if ok(y.year, {x: model.tiers[lv] for x, lv in zip(ids, d, strict=True)})
+        )
+        assert e["year"] == y.year and e["cost"] == y.cost == y.capex
+        if planned:  # the plan's bound, not the year's
+            assert e["lower_bound"] is None and e["gap"] is None
+        elif e["optimal"]:
+            assert e["lower_bound"] == e["cost"] and e["gap"] == 0.0
+            assert math.isclose(e["cost"], best)
+        else:
+            assert e["lower_bound"] <= best + 1e-9 <= e["cost"] + 2e-9
+            assert e["gap"] == e["cost"] - e["lower_bound"] > 0
+            assert f"gap {e['gap']:,.2f} USD: not proven whether a design from" in e["statement"]
+        prev = {x: model.tiers.index(r) for x, r in y.rates.items()}
+    plan = bounds["plan"]
+    if res.stopped is not None:
+        assert plan["cost"] is None and plan["lower_bound"] is None
+        return
+    assert plan["cost"] == res.total_capex >= least - 1e-9
+    if plan["lower_bound"] is not None:
+        assert plan["lower_bound"] <= least + 1e-9
+    else:
+        assert "no bound over all the plans of the years is proven" in plan["statement"]
+    if plan["optimal"]:
+        assert plan["lower_bound"] == plan["cost"] and math.isclose(plan["cost"], least)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.integers(0, 20), min_size=3, max_size=3),
+    st.integers(0, 5),
+    st.integers(0, 2**32),
+    st.sampled_from([1, 2, 3]),
+    st.sampled_from([2, 3, 5, 40]),
+    st.booleans(),
+)
+def test_the_cost_bounds_are_never_above_the_brute_force_optimum(
+    optics: list[int], port: int, salt: int, share: int, budget: int, over_the_years: bool
+) -> None:
+    """What size states it proved of the cost (``cost_bounds``: size.json, the console,
+    the reports), with budgets that stop the search early and without: no bound above the
+    cheapest feasible design of its year (brute force) nor above the cheapest plan over
+    the years; a bound equal to the cost when the result is proven optimal."""
+    model, ok = drawn_model(optics, port), salted(salt, share)
+    res = size_text(
+        GROWING,
+        model,
+        judge=stub(GROWING_IDS, ok),
+        over_the_years=over_the_years,
+        max_designs=budget,
+    )
+    assert_cost_bounds(res, model, ok, horizon_brute_force(GROWING, model, ok, [1, 2, 3]))
+
+
 @pytest.mark.parametrize(("salt", "budget"), [(0, 2), (5, 3), (14, 1), (1, 1), (4, 1)])
 def test_over_the_years_out_of_budget_says_what_it_proved(salt: int, budget: int) -> None:
     """The plans' comparison stopped by its budget (--max-designs × years): the plan is the
@@ -699,6 +783,19 @@ def test_size_tells_what_its_plan_is(tmp_path: Path) -> None:
     assert " ".join(claim.split()) in " ".join(r.output.split())
     assert claim in (out / "report.md").read_text(encoding="utf-8")
     assert "the mean load it is offered" in (out / "report.html").read_text(encoding="utf-8")
+    # what is proven of the cost: a field of size.json, printed and in both reports
+    bounds = json.loads((out / "size.json").read_text(encoding="utf-8"))["cost_bounds"]
+    assert bounds["currency"] == "USD" and bounds["year_cost"] == "CAPEX of the year"
+    (year,) = bounds["years"]
+    assert year["optimal"] and year["lower_bound"] == year["cost"] and year["gap"] == 0.0
+    assert year["statement"] == (
+        f"year 1: cheapest found {year['cost']:,.2f} USD; no design that meets every SLA "
+        "costs less (proven): optimal, gap 0"
+    )
+    assert bounds["plan"]["lower_bound"] == year["cost"]
+    assert year["statement"] in " ".join(r.output.split())
+    assert year["statement"] in (out / "report.md").read_text(encoding="utf-8")
+    assert year["statement"] in (out / "report.html").read_text(encoding="utf-8")
 
 
 def test_real_simulations_with_the_whole_bill_equal_brute_force(tmp_path: Path) -> None:

@@ -245,9 +245,62 @@ def check_ring(seed: int, tmp_path: Path, over_the_years: bool) -> None:
         y = res.years[k]
         assert y.optimal and y.cost == pytest.approx(want, rel=1e-9)
     assert res.stopped is None and len(res.years) == 2
+    # proven optimal every year: each year's bound is its cost
+    assert all(e["lower_bound"] == e["cost"] for e in res.cost_bounds()["years"])
     assert res.bill is not None and res.bill.npc == pytest.approx(res.years[-1].cost, rel=1e-9)
     if math.isfinite(best):  # year by year is never cheaper than the best plan
         assert res.bill.npc >= best * (1 - 1e-9)
+
+
+def check_ring_bounds(seed: int, tmp_path: Path, over_the_years: bool, budget: int) -> None:
+    """One drawn ring town under a small budget: what size states it proved of the cost
+    (``cost_bounds``) is never above the brute force: each year's lower bound at most the
+    least net present cost of the year's feasible designs given the year before, the plan's
+    at most the least over every plan; equal to the cost when proven optimal."""
+    rng = random.Random(seed)
+    text, costs = ring_town(rng)
+    (tmp_path / "c.toml").write_text(costs, encoding="utf-8")
+    model = load_bill_model(tmp_path / "c.toml")
+    tiers = model.link_model().tiers
+    ok = case_verdicts(rng)
+    grouped = rng.random() < 0.5
+    res = sized(
+        text,
+        model,
+        n1_judge(ok, tiers, []),
+        one_tier=[SPARE] if grouped else None,
+        over_the_years=over_the_years,
+        max_designs=budget,
+    )
+    chosen = [tuple(tiers.index(y.rates[x]) for x in SPANS) for y in res.years]
+    by_year, best = brute_force(text, model, ok, grouped, chosen)
+    bounds = res.cost_bounds()
+    assert bounds["currency"] == model.currency
+    planned = res.plan_search.get("over_the_years")
+    for k, (y, e) in enumerate(zip(res.years, bounds["years"], strict=True)):
+        assert e["cost"] == y.cost
+        if planned:
+            assert e["lower_bound"] is None
+            continue
+        assert e["lower_bound"] <= by_year[k] * (1 + 1e-9)
+        if e["optimal"]:
+            assert e["lower_bound"] == e["cost"] == pytest.approx(by_year[k], rel=1e-9)
+        else:
+            assert e["gap"] == pytest.approx(e["cost"] - e["lower_bound"]) and e["gap"] > 0
+    plan = bounds["plan"]
+    if plan["lower_bound"] is not None:
+        assert plan["lower_bound"] <= best * (1 + 1e-9)
+    if plan["optimal"]:
+        assert plan["lower_bound"] == plan["cost"] == pytest.approx(best, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("over_the_years", [False, True])
+@pytest.mark.parametrize("budget", [2, 4])
+def test_n_minus_1_cost_bounds_with_the_whole_bill_are_never_above_brute_force(
+    seed: int, over_the_years: bool, budget: int, tmp_path: Path
+) -> None:
+    check_ring_bounds(31000 + seed, tmp_path, over_the_years, budget)
 
 
 @pytest.mark.parametrize("seed", range(4))

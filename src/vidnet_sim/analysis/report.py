@@ -621,6 +621,8 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
         "",
         result.claim,
         "",
+        *(f"- {line}" if k else line for k, line in enumerate(result.bound_lines())),
+        "",
     ]
     if result.bill is not None:
         md += [
@@ -1053,6 +1055,7 @@ def sizing_report(result: SizingResult, plot: bool = True) -> ReportData:
             f"{result.settings['confidence']:.0%} confidence; the cheapest design each year "
             "that meets every SLA, links never downgraded (report.md has the full method).",
             result.claim,
+            *result.bound_lines(),
         ],
         files=[
             "report.md",
@@ -1098,6 +1101,7 @@ def write_sizing(result: SizingResult, out_dir: str | Path, *, plot: bool = True
         "currency": result.currency,
         "uncertain": result.uncertain,
         "claim": result.claim,
+        "cost_bounds": result.cost_bounds(),
         "settings": result.settings,
         "years": result.year_table().to_dict("records"),
         "links": result.schedule().to_dict("records"),

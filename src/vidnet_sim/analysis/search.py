@@ -39,7 +39,9 @@ said of the answer.
   upgrade to buy. Every design of a cost is in the queue before the first of them is
   judged, up to :data:`MAX_TIED` entries of one cost (a plateau of links whose faster
   tiers cost nothing more holds ``tiers ** links`` designs: beyond the cap, the designs of
-  that cost not yet queued are judged after those queued).
+  that cost not yet queued are judged after those queued, so the order holds within each
+  batch only: the design returned is still of least cost, not always the most preferred
+  of that cost).
 - **Optimal.** The first feasible design popped is the cheapest feasible design: every
   cheaper one was judged infeasible. The fastest design is judged early (after the floor
   design fails) as an incumbent: the search stops as soon as nothing cheaper is left.
@@ -52,7 +54,8 @@ said of the answer.
   far is improved locally (every single-unit downgrade, largest saving first, kept when
   feasible; when none is, every cheaper move of two units at once, one up and one down or
   both down, with at most ``max_designs`` more new verdicts; until no move is kept: the
-  downgrades alone stop where capacity moved from one link to another costs less) and
+  downgrades alone stop where capacity moved from one link to another costs less; a move
+  of two units is costed only when it may come next: :meth:`_YearSearch.two_unit_moves`) and
   reported as *best found* with the gap to the lower bound
   (the cost of the cheapest design not judged); it is *optimal* only when that gap is not
   positive. Nothing is ever reported optimal otherwise, and nothing is upgraded blindly.
@@ -61,11 +64,12 @@ said of the answer.
 from __future__ import annotations
 
 import heapq
-import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 __all__ = [
     "Judge",
@@ -89,6 +93,8 @@ MAX_TIED = 4096
 # queue entries: a design to judge, a design whose children to push (at equal keys the
 # designs to judge come first; :meth:`_YearSearch.tied` then queues the rest of that cost)
 _JUDGE, _EXPAND = 0, 1
+#: Relative slack of the bound on a move of two units' saving (rounding of the sums).
+_SLACK = 1e-9
 _AHEAD = 8  # queue entries looked at for the designs judged next (``upcoming``)
 
 
@@ -117,7 +123,12 @@ class YearSpace:
     every design at or above the given one, unit by unit (default: from ``price``, each
     link at its least price over the tiers still open to it; see the module doc);
     ``prefer``: among designs of equal cost, a key (least first) that orders their
-    verdicts, before the most capacity (default: none, the most capacity first)."""
+    verdicts, before the most capacity (default: none, the most capacity first);
+    ``coupled(i, j)``: may links ``i`` and ``j`` share a part of ``cost`` (with the whole
+    bill, a node's switches: both end there)? A ``cost`` with it promises that moving two
+    links no two of which are coupled changes the cost by the sum of moving each alone
+    (the local improvement's moves of two units are then costed only when they may come
+    next); without it, every two links may be coupled (every move is costed)."""
 
     year: int
     ids: list[str]
@@ -129,6 +140,7 @@ class YearSpace:
     cost: Callable[[Levels], float] | None = None
     bound: Callable[[Levels], float] | None = None
     prefer: Callable[[Levels], float] | None = None
+    coupled: Callable[[int, int], bool] | None = None
 
     def units(self) -> list[list[int]]:
         """The positions that move together: each group, then every other link alone."""
@@ -194,10 +206,17 @@ def floor_design(space: YearSpace, prev: Sequence[int | None]) -> Levels:
     return _start(space, prev)[1]
 
 
-def _cost(space: YearSpace, prev: Sequence[int | None], levels: Levels) -> float:
-    if space.cost is not None:
-        return float(space.cost(levels))
-    return float(sum(space.price(i, lv, prev[i]) for i, lv in enumerate(levels)))
+class _Row(dict[int, float]):
+    """Link ``i``'s :attr:`YearSpace.price` this year by tier, each asked of ``price``
+    once, when first needed (it depends on the link, the tier and the tier before only)."""
+
+    def __init__(self, space: YearSpace, prev: Sequence[int | None], i: int) -> None:
+        super().__init__()
+        self.space, self.prev, self.i = space, prev, i
+
+    def __missing__(self, level: int) -> float:
+        value = self[level] = self.space.price(self.i, level, self.prev[self.i])
+        return value
 
 
 def _n_designs(space: YearSpace, units: list[list[int]], movable: list[int], floor: Levels) -> int:
@@ -253,6 +272,7 @@ class _YearSearch:
         self.hints: set[int] = set()
         self.costs: dict[Levels, float] = {}
         self.least: dict[Levels, float] = {}  # the least cost at or above a design
+        self.prices = [_Row(space, prev, i) for i in range(len(space.ids))]  # [link][tier]
         # is the queue's key of a design to expand a true bound?
         self.proven = (
             space.cost is None
@@ -267,7 +287,11 @@ class _YearSearch:
 
     def cost(self, levels: Levels) -> float:
         if levels not in self.costs:
-            self.costs[levels] = _cost(self.space, self.prev, levels)
+            if self.space.cost is not None:
+                self.costs[levels] = float(self.space.cost(levels))
+            else:  # the sum of ``price``, each link's price at each tier asked once
+                prices = self.prices
+                self.costs[levels] = float(sum(prices[i][lv] for i, lv in enumerate(levels)))
         return self.costs[levels]
 
     def children(self, levels: Levels) -> list[Levels]:
@@ -299,11 +323,11 @@ class _YearSearch:
         """The sum over links of the least ``price`` over the tiers still open to each (its
         own tier when held): at most the cost of any design at or above ``levels``, and
         equal to the design's own cost when no faster tier costs less."""
-        space, prev = self.space, self.prev
+        space = self.space
         return float(
             sum(
                 min(
-                    space.price(i, t, prev[i])
+                    self.prices[i][t]
                     for t in ([lv] if i in self.fixed else range(lv, space.n_tiers))
                 )
                 for i, lv in enumerate(levels)
@@ -363,22 +387,11 @@ class _YearSearch:
 
     def move_two(self, levels: Levels, budget: int) -> tuple[Levels | None, int]:
         """The first feasible design cheaper than ``levels`` that moves two units, largest
-        saving first (``None``: none within ``budget`` new verdicts), and the budget left."""
-        units, floor, n_tiers = self.units, self.floor, self.space.n_tiers
-        here = self.cost(levels)
-        cands = []
-        for a, b in itertools.combinations(self.movable, 2):
-            ua, ub = units[a], units[b]
-            for la in range(floor[ua[0]], n_tiers):
-                for lb in range(floor[ub[0]], n_tiers):
-                    if la == levels[ua[0]] or lb == levels[ub[0]]:
-                        continue  # a single move, or none
-                    d = _set(_set(levels, ua, la), ub, lb)
-                    saving = here - self.cost(d)
-                    if saving > 0:  # strictly cheaper: no cycle of equal costs
-                        cands.append((saving, d))
-        cands.sort(key=lambda t: (-t[0], t[1]))
-        for _, d in cands:
+        saving first (``None``: none within ``budget`` new verdicts), and the budget left.
+
+        The moves come in the order of sorting every one by (saving, design), but the
+        cost of a move is computed only when it may come next (:meth:`two_unit_moves`)."""
+        for d in self.two_unit_moves(levels):
             if d not in self.verdicts:
                 if budget <= 0:
                     return None, budget
@@ -387,13 +400,82 @@ class _YearSearch:
                 return d, budget
         return None, budget
 
+    def two_unit_moves(self, levels: Levels) -> Iterator[Levels]:
+        """The designs that move two units of ``levels`` (each to another tier at or above
+        its floor) and cost strictly less, by largest saving, then least tier vector:
+        the order of sorting them all, with only the costs that may come next computed.
+
+        A move of units ``a`` and ``b`` saves what moving each alone saves, when no link of
+        ``a`` shares a part of the cost with one of ``b`` (:attr:`YearSpace.coupled`;
+        never with the sum of ``price``): that sum (with :data:`_SLACK`) bounds its saving
+        from above. The moves are taken in decreasing bound; a move's cost is computed
+        when its bound reaches the largest saving computed so far, and a move is given
+        once no move left can save as much (the moves of coupled units are all computed)."""
+        units, floor, n_tiers = self.units, self.floor, self.space.n_tiers
+        if len(self.movable) < 2:
+            return
+        here = self.cost(levels)
+        slack = _SLACK * max(1.0, abs(here))
+        coupled = self.coupling()
+        # every unit moved alone: its saving at each tier other than its own
+        entries: list[tuple[int, int, float]] = []  # (unit, level, saving alone)
+        for k in self.movable:
+            u = units[k]
+            for lv in range(floor[u[0]], n_tiers):
+                if lv != levels[u[0]]:
+                    entries.append((k, lv, here - self.cost(_set(levels, u, lv))))
+        unit = np.array([e[0] for e in entries], np.int64)
+        alone = np.array([e[2] for e in entries], np.float64)
+        rank = {k: r for r, k in enumerate(self.movable)}
+        order_of = np.array([rank[k] for k in unit.tolist()], np.int64)
+        with np.errstate(invalid="ignore"):  # inf − inf: a move no cheaper, dropped below
+            bound = alone[:, None] + alone[None, :]
+        pair = order_of[:, None] < order_of[None, :]  # units a before b, each pair once
+        if coupled is not None:
+            both = np.array([[coupled(a, b) for b in self.movable] for a in self.movable], np.bool_)
+            bound[pair & both[order_of[:, None], order_of[None, :]]] = math.inf
+        elif self.space.cost is not None:  # any two units may share a part of the cost
+            bound[:] = math.inf
+        ia, ib = np.nonzero(pair & (bound + slack > 0))
+        by = np.argsort(-bound[ia, ib], kind="stable")
+        ia, ib, top = ia[by], ib[by], bound[ia, ib][by]
+        ready: list[tuple[float, Levels]] = []  # (−saving, design) of the costs computed
+        n = 0
+        while True:
+            while n < len(top) and (not ready or top[n] + slack >= -ready[0][0]):
+                a, b = entries[int(ia[n])], entries[int(ib[n])]
+                d = _set(_set(levels, units[a[0]], a[1]), units[b[0]], b[1])
+                saving = here - self.cost(d)
+                if saving > 0:  # strictly cheaper: no cycle of equal costs
+                    heapq.heappush(ready, (-saving, d))
+                n += 1
+            if not ready:
+                return
+            yield heapq.heappop(ready)[1]
+
+    def coupling(self) -> Callable[[int, int], bool] | None:
+        """Do units ``a`` and ``b`` (indices of :attr:`units`) share a part of the cost
+        (:attr:`YearSpace.coupled` of any two of their links)? ``None``: never (the cost
+        is the sum of ``price``) or unknown (a ``cost`` without ``coupled``)."""
+        coupled, units = self.space.coupled, self.units
+        if self.space.cost is None or coupled is None:
+            return None
+        return lambda a, b: any(coupled(i, j) for i in units[a] for j in units[b])
+
     def outcome(
-        self, levels: Levels | None, optimal: bool, lower: float, exhausted: bool
+        self,
+        levels: Levels | None,
+        optimal: bool,
+        lower: float,
+        exhausted: bool,
+        improved: bool = False,
     ) -> YearOutcome:
+        """The year's outcome with ``levels``; without a proven bound, ``levels`` improved
+        locally unless it was already (``improved``: the improvement runs once a year)."""
         proven = self.proven
         if not proven:  # the queue's keys were no bounds: nothing is proven
             optimal, lower = False, math.nan
-            if levels is not None:
+            if levels is not None and not improved:
                 levels = self.improve(levels)
         c = self.cost(levels) if levels is not None else 0.0
         return YearOutcome(
@@ -508,4 +590,4 @@ class _YearSearch:
         if incumbent is None:
             return self.outcome(None, False, lower, False)
         best = self.improve(incumbent)
-        return self.outcome(best, self.cost(best) <= lower, lower, False)
+        return self.outcome(best, self.cost(best) <= lower, lower, False, improved=True)

@@ -140,6 +140,14 @@ __all__ = [
     "size_network",
 ]
 
+#: A year's pricing with the whole bill (:func:`plan_cost`): a design's cost, its lower
+#: bound at or above it, and whether two links (positions) share a part of it.
+_Pricing = tuple[
+    Callable[[tuple[int, ...]], float],
+    Callable[[tuple[int, ...]], float],
+    Callable[[int, int], bool],
+]
+
 #: The vendor-tool rule: the sum of the mean rates on a link at most this share of its rate.
 VENDOR_CEILING = 0.6
 
@@ -380,6 +388,124 @@ class SizingResult:
     def _money(self, value: float) -> str:
         return f"{value:,.2f} {self.currency}"
 
+    def cost_bounds(self) -> dict[str, Any]:
+        """What the search proved about cost, per year and for the plan (``size.json``
+        ``cost_bounds``): each entry's ``cost`` (the cheapest found), ``lower_bound`` (no
+        design, or plan, meeting every SLA costs less: proven; ``None`` when nothing is),
+        ``gap`` (``cost − lower_bound``), ``optimal`` (the gap closed) and
+        ``statement`` (all of it in words: what is proven and what is not), in
+        ``currency``; a year's cost is what its search minimised (``year_cost``), the plan's
+        is ``plan_cost``."""
+        whole = self.bill is not None
+        out: dict[str, Any] = {
+            "currency": self.currency,
+            "year_cost": "net present cost of the plan so far (that year's design included)"
+            if whole
+            else "CAPEX of the year",
+            "plan_cost": "net present cost of the plan" if whole else "CAPEX over the years",
+            "years": [],
+        }
+        planned = bool(self.plan_search.get("over_the_years"))
+        for y in self.years:
+            if planned:  # the plan's bound, not the year's: the year alone may cost less
+                entry = _bound_entry(y.cost, math.nan, False)
+                entry["statement"] = (
+                    f"year {y.year}: {self._money(y.cost)}, the year of the plan of least "
+                    "cost over all the years (the plan's bound is proven, below; a design "
+                    "of this year alone may cost less, for more later)"
+                )
+            else:
+                entry = _bound_entry(y.cost, y.lower_bound, y.optimal)
+                entry["statement"] = self._bound_words(
+                    f"year {y.year}",
+                    "design",
+                    entry,
+                    self._year_unproven(),
+                    "" if y is self.years[0] else " given the years before",
+                )
+            out["years"].append({"year": y.year, **entry})
+        out["plan"] = self._plan_bound()
+        return out
+
+    def _year_unproven(self) -> str:
+        return (
+            f"the search budget (--max-designs {self.settings.get('max_designs')}) ran out "
+            "before they were all judged"
+        )
+
+    def _plan_bound(self) -> dict[str, Any]:
+        """The plan's entry of :meth:`cost_bounds`."""
+        cost = self.plan_cost
+        if not math.isfinite(cost):
+            entry = _bound_entry(math.nan, math.nan, False)
+            entry["statement"] = "plan: none (sizing stopped before the last year)"
+            return entry
+        if len(self.settings.get("years", [])) == 1:
+            y = self.years[-1]
+            entry = _bound_entry(cost, y.lower_bound, y.optimal)
+            entry["statement"] = self._bound_words("plan", "design", entry, self._year_unproven())
+            return entry
+        search = self.plan_search
+        if search.get("over_the_years"):
+            entry = _bound_entry(cost, cost, True)
+        elif "lower_bound" in search:
+            lower = float(search["lower_bound"])
+            entry = _bound_entry(cost, lower, cost <= lower + tie(lower))
+        else:
+            entry = _bound_entry(cost, math.nan, False)
+            n = search.get("plans")
+            entry["statement"] = (
+                f"plan: cheapest found {self._money(cost)}, chosen year by year; no bound "
+                "over all the plans of the years is proven ("
+                + (
+                    f"size --over-the-years compares the {n} plans"
+                    if n is not None
+                    else f"more than {search.get('max_plans')} plans: too many to compare"
+                )
+                + ")"
+            )
+            return entry
+        why = (
+            f"the comparison of the plans stopped after {search.get('judged')} designs "
+            "judged, its budget of --max-designs × years"
+        )
+        entry["statement"] = self._bound_words("plan", "plan", entry, why)
+        return entry
+
+    def _bound_words(
+        self, what: str, kind: str, entry: dict[str, Any], why: str, given: str = ""
+    ) -> str:
+        """``entry`` of :meth:`cost_bounds` in words: the cheapest found, what is proven
+        (the lower bound) and what is not (the gap, and ``why`` it is open); ``given``:
+        what the designs compared are given (the years before)."""
+        cost, lower = entry["cost"], entry["lower_bound"]
+        meets = "meets every SLA" + (" every year" if kind == "plan" else "") + given
+        text = f"{what}: cheapest found {self._money(cost)}; "
+        if lower is None:
+            return text + (
+                f"no lower bound is proven (the search's order rested on none): a cheaper "
+                f"{kind} may exist"
+            )
+        if entry["optimal"]:
+            return text + (f"no {kind} that {meets} costs less (proven): optimal, gap 0")
+        return text + (
+            f"no {kind} below {self._money(lower)} {meets} (proven); gap "
+            f"{self._money(entry['gap'])}: not proven whether a {kind} from "
+            f"{self._money(lower)} to {self._money(cost)} {meets}, as {why}"
+        )
+
+    def bound_lines(self) -> list[str]:
+        """:meth:`cost_bounds` as sentences: a heading, each year's and the plan's."""
+        b = self.cost_bounds()
+        if not b["years"]:
+            return []
+        head = (
+            f"Cost bounds ({b['currency']}; a year: {b['year_cost']}; the plan: {b['plan_cost']}):"
+        )
+        years = [e["statement"] for e in b["years"]]
+        plan = [] if len(years) == 1 else [b["plan"]["statement"]]
+        return [head, *years, *plan]
+
     @property
     def uncertain(self) -> bool:
         """Was a chosen design decided by a mean whose interval straddled a target?"""
@@ -583,6 +709,20 @@ class SizingResult:
         return pd.DataFrame(rows)
 
 
+def _bound_entry(cost: float, lower: float, optimal: bool) -> dict[str, Any]:
+    """One entry of :meth:`SizingResult.cost_bounds` (no statement yet): ``None`` for an
+    unknown value; an optimal entry's bound is its cost."""
+    if optimal:
+        lower = cost
+    known = math.isfinite(lower) and math.isfinite(cost)
+    return {
+        "cost": cost if math.isfinite(cost) else None,
+        "lower_bound": lower if math.isfinite(lower) else None,
+        "gap": max(cost - lower, 0.0) if known else None,
+        "optimal": optimal,
+    }
+
+
 def _years(years: list[int]) -> str:
     """``no year``, ``year 2`` or ``years 1, 3``."""
     if not years:
@@ -617,15 +757,14 @@ def _capex(ctx: _Context, yr: _Year, levels: tuple[int, ...]) -> list[float]:
     return [_price(ctx, yr, i, lv, yr.prev[i]) for i, lv in enumerate(levels)]
 
 
-def plan_cost(
-    ctx: _Context, yr: _Year, bill: BillModel, designs: list[YearDesign]
-) -> tuple[Callable[[tuple[int, ...]], float], Callable[[tuple[int, ...]], float]]:
+def plan_cost(ctx: _Context, yr: _Year, bill: BillModel, designs: list[YearDesign]) -> _Pricing:
     """The net present cost of the plan so far (``designs``, the years chosen before) with a
-    design of this year (its tier vector), and a lower bound of it over the designs at or
+    design of this year (its tier vector), a lower bound of it over the designs at or
     above a given one (:class:`~vidnet_sim.analysis.bill.YearPricer`: optics per link,
     switches per node, each minimised alone; storage from what the cameras record, the
-    same for every design of the year). Every link may rise, those no class with an SLA
-    crosses too (:func:`_space`)."""
+    same for every design of the year), and which two links (positions) share a part of
+    it (a node's switches). Every link may rise, those no class with an SLA crosses too
+    (:func:`_space`)."""
     assert yr.scenario is not None
     pricer = YearPricer(designs, yr.year, yr.scenario, bill)
     n = len(ctx.tiers)
@@ -639,7 +778,10 @@ def plan_cost(
             {lid: ctx.tiers[lv:n] for lid, lv in zip(yr.ids, levels, strict=True)}
         )
 
-    return cost, bound
+    def coupled(i: int, j: int) -> bool:
+        return pricer.share_a_node(yr.ids[i], yr.ids[j])
+
+    return cost, bound, coupled
 
 
 def _price_sizing(result: SizingResult, bill: BillModel) -> None:
@@ -679,16 +821,17 @@ def _space(
     ctx: _Context,
     yr: _Year,
     floor: list[int],
-    pricing: tuple[Callable[[tuple[int, ...]], float], Callable[[tuple[int, ...]], float]] | None,
+    pricing: _Pricing | None,
 ) -> YearSpace:
     """The designs of one year: ring spans sized at one tier move together. ``pricing``:
-    the cost of a whole design and its lower bound over the designs at or above it (the
-    plan's net present cost with the whole bill, :func:`plan_cost`; default: the links'
-    CAPEX this year). Links crossed by no class with an SLA are searched like any other
-    link: their tier is not independent of the verdicts (the traffic they carry may share
-    a queue with an SLA class further on, and a faster or slower link shifts when it
-    arrives there and in what bursts), and with the whole bill a faster tier can make the
-    plan cheaper (long-reach optics, a switch's ports)."""
+    the cost of a whole design, its lower bound over the designs at or above it and which
+    links share a part of it (the plan's net present cost with the whole bill,
+    :func:`plan_cost`; default: the links' CAPEX this year). Links crossed by no class
+    with an SLA are searched like any other link: their tier is not independent of the
+    verdicts (the traffic they carry may share a queue with an SLA class further on, and a
+    faster or slower link shifts when it arrives there and in what bursts), and with the
+    whole bill a faster tier can make the plan cheaper (long-reach optics, a switch's
+    ports)."""
     pos = {lid: i for i, lid in enumerate(yr.ids)}
     groups = [[pos[x] for x in g if x in pos] for g in ctx.groups]
     return YearSpace(
@@ -701,6 +844,7 @@ def _space(
         [g for g in groups if len(g) > 1],
         cost=pricing[0] if pricing else None,
         bound=pricing[1] if pricing else None,
+        coupled=pricing[2] if pricing else None,
     )
 
 

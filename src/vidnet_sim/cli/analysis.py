@@ -607,7 +607,8 @@ def size(
             f"(and report.md)",
             markup=False,  # "[uncertain]" and the path are text, not rich markup
         )
-        console.print(res.claim, markup=False)
+        # what the plan is, and what is proven of its cost and what is not
+        console.print("\n".join([res.claim, *res.bound_lines()]), markup=False)
     for w in res.warnings:  # what may change the verdict, as the report's risk box says
         note(f"warning: {w}")
     if stopped is not None:

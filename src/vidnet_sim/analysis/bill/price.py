@@ -520,6 +520,10 @@ class YearPricer:
         self.cameras = _camera_needs(scenario)
         self.ends = _link_ends(scenario, self.cameras)
         self.nodes = [n for n in self.cameras if self.cameras[n] or self.ends[n]]
+        self.nodes_of: dict[str, set[str]] = {}  # link id -> the priced nodes it ends at
+        for n in self.nodes:
+            for lid in self.ends[n]:
+                self.nodes_of.setdefault(lid, set()).add(n)
         self.link_memo: dict[tuple[str, int], float] = {}
         self.node_memo: dict[tuple[str, tuple[int, ...]], float] = {}
         self.floor_memo: dict[tuple[str, tuple[int, ...]], float] = {}
@@ -574,6 +578,12 @@ class YearPricer:
                 else math.inf
             )
         return self.floor_memo[key]
+
+    def share_a_node(self, a: str, b: str) -> bool:
+        """Do links ``a`` and ``b`` end at a node whose switches :meth:`npc` prices? Only
+        then does the cost of moving both differ from the sum of moving each alone (the
+        other parts depend on one link each, or on none)."""
+        return bool(self.nodes_of.get(a, set()) & self.nodes_of.get(b, set()))
 
     def _rate(self, rates: Mapping[str, int], lid: str) -> int:
         return int(rates.get(lid, self.own_rate[lid]))
