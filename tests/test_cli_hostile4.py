@@ -203,6 +203,14 @@ if __name__ == '__main__':
 """
 
 
+def _as_foreground_job() -> None:
+    """In the child before it starts Python: SIGINT as a terminal's foreground job has it.
+    A shell's background job (``pytest ... &`` in a script, some CI runners) starts with
+    SIGINT ignored and its children inherit that; Python then installs no handler of its
+    own, and the guard rightly leaves an ignored Ctrl-C ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(os.name == "nt", reason="SIGINT cannot be sent to a process on Windows")
 @pytest.mark.parametrize("how", ["console script", "python -m vidnet_sim"])
 def test_ctrl_c_while_the_command_imports_is_one_line(
@@ -223,6 +231,7 @@ def test_ctrl_c_while_the_command_imports_is_one_line(
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=_as_foreground_job,
     )
     try:
         assert proc.stderr is not None
@@ -236,6 +245,7 @@ def test_ctrl_c_while_the_command_imports_is_one_line(
     assert (proc.returncode, err, out) == (130, "interrupted\n", "")
 
 
+@pytest.mark.skipif(os.name == "nt", reason="no preexec_fn on Windows")
 def test_a_program_importing_the_library_keeps_its_ctrl_c(tmp_path: Path) -> None:
     """The guard is the command's only: a program that imports vidnet_sim (here ``python -c``)
     still gets its ``KeyboardInterrupt`` and Python's handler of SIGINT."""
@@ -252,6 +262,7 @@ def test_a_program_importing_the_library_keeps_its_ctrl_c(tmp_path: Path) -> Non
         text=True,
         timeout=120,
         check=False,
+        preexec_fn=_as_foreground_job,
     )
     assert done.returncode == 0, done.stderr
 
