@@ -355,7 +355,8 @@ def test_capacity_cli_writes_json(tmp_path: Path, write_text: Callable[[Path, st
         capacity_cmd, [str(f), "--out", str(out), "--replications", "2", "--json", "--workers", "1"]
     )
     assert r.exit_code == 0, r.output
-    doc = json.loads((out / "capacity.json").read_text())
+    text = (out / "capacity.json").read_text()  # strict JSON: no NaN or Infinity
+    doc = json.loads(text, parse_constant=lambda c: pytest.fail(f"capacity.json holds {c}"))
     assert doc["capacity"] >= 1 and doc["binding"]["class"] == "video"
     assert not doc["partial"]
 

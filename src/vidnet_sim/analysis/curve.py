@@ -10,7 +10,6 @@ metric the mean and its Student-t confidence interval, beside the fast estimates
 from __future__ import annotations
 
 import copy
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -47,6 +46,7 @@ from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.results.metric_words import interval_words, metric_label, metric_words
 from vidnet_sim.results.sla import SlaTargets
+from vidnet_sim.results.store import json_text
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import parse_scenario_dict
 
@@ -330,7 +330,7 @@ def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) 
         "reused_runs": result.n_reused,
         "warnings": result.warnings,
     }
-    write_file(files[3], json.dumps(manifest, indent=2, default=str))
+    write_file(files[3], json_text(manifest))
     if plot and len(result.table):
         files.append(plot_curve(result, out / "curve.png", targets=result.targets))
     return files

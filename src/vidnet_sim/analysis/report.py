@@ -12,7 +12,6 @@ A result that stopped early is labelled PARTIAL everywhere.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.results.metric_words import interval_words, metric_words
+from vidnet_sim.results.store import json_text
 from vidnet_sim.scenario.growth import year_data
 
 __all__ = [
@@ -1116,7 +1116,7 @@ def write_sizing(result: SizingResult, out_dir: str | Path, *, plot: bool = True
         doc["net_present_cost"] = result.bill.npc
     if result.vendor_bill is not None:
         doc["vendor_bill"] = result.vendor_bill.to_json()
-    write_file(files[4], json.dumps(doc, indent=2, default=str))
+    write_file(files[4], json_text(doc))
     data = sizing_report(result, plot)
     png = None
     if data.plots is not None:

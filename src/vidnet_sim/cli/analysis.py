@@ -8,7 +8,6 @@ computed is written and labelled partial).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import sys
@@ -49,6 +48,7 @@ from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, Problem, Scen
 from vidnet_sim.execute import JobProgress
 from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.results.metric_words import metric_words
+from vidnet_sim.results.store import json_text
 from vidnet_sim.scenario.toml_file import read_toml
 
 __all__ = ["capacity", "curve", "report", "size"]
@@ -315,10 +315,10 @@ def capacity(
     }
     with reported_errors():
         write_file(out / "capacity.parquet", parquet_bytes(table))
-        write_file(out / "capacity.json", json.dumps(doc, indent=2, default=str))
+        write_file(out / "capacity.json", json_text(doc))
         write_report(capacity_report(res, file, confidence), out)
     if as_json:
-        click.echo(json.dumps(doc, indent=2, default=str))
+        click.echo(json_text(doc))
     else:
         v = res.vary
         if res.first_fail is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ from vidnet_sim.cli.output import IntRange, note, reported_errors, stdout_consol
 from vidnet_sim.cli.run import confidence_option
 from vidnet_sim.errors import EXIT_PARTIAL
 from vidnet_sim.results.files import parquet_bytes, write_file
-from vidnet_sim.results.store import to_jsonable
+from vidnet_sim.results.store import json_text
 
 __all__ = ["whatif"]
 
@@ -98,9 +97,9 @@ def whatif(
     }
     with reported_errors():
         write_file(out / "whatif.parquet", parquet_bytes(table))
-        write_file(out / "whatif.json", json.dumps(to_jsonable(doc), indent=2))
+        write_file(out / "whatif.json", json_text(doc))
     if as_json:
-        click.echo(json.dumps(to_jsonable(doc), indent=2))
+        click.echo(json_text(doc))
     else:
         t = Table(title=f"what-ifs ({res.currency}; net present cost over the plan)")
         for h in (

@@ -208,6 +208,13 @@ def to_jsonable(obj: object) -> Any:
     return str(obj)
 
 
+def json_text(doc: object) -> str:
+    """``doc`` as strict JSON for people and programs (:func:`to_jsonable`: NaN, inf and NA
+    as ``null``, never the ``NaN`` or ``Infinity`` that strict parsers such as ``jq``
+    refuse), indented by two."""
+    return json.dumps(to_jsonable(doc), indent=2, allow_nan=False)
+
+
 def run_files(
     tables: Tables,
     manifest: Mapping[str, Any],
