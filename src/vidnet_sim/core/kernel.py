@@ -24,8 +24,8 @@ inbox is read soon after it was written. ``_windows`` never allocates (so Numba 
 references in it); it returns to ``advance`` only when a buffer must grow. A camera's access
 link, fed by its source alone, is computed right after the source from the *staging inbox*
 (the inbox store's last segment, reused by every such link and so always in the cache), or,
-when its source has one tree and it is the root's only fused child, straight from the rows
-the source generated (``_process_direct``: no inbox written and read back, no merge).
+when the plain loop runs it and its source has one tree, straight from the rows the source
+generated (``_process_direct``: no inbox written and read back, no merge).
 
 Inbox item columns (int64, 32 bytes, so an item never straddles two cache lines): ``t``
 arrival at this link (ps), ``key = tree << 40 | seq``, ``origin`` emission time (ps), and
@@ -967,9 +967,9 @@ def _fifo_link(  # type: ignore[no-untyped-def]
 ):
     """The FIFO link loop of ``_process_link`` (general), ``_process_link_plain``
     (``plain``: one epoch, no log and no failure left on this link, so those branches are
-    compiled out and the loop keeps its hot values in registers), ``_process_direct`` and
-    ``_process_direct_plain`` (``direct``: the arrivals are the rows of ``DI = (gen_buf, j,
-    n, key0, c)``, a source's generated packets ``j`` to ``n`` at position ``c`` of its tree, read
+    compiled out and the loop keeps its hot values in registers) and ``_process_direct``
+    (``direct``, with ``plain``: the arrivals are the rows of ``DI = (gen_buf, j, n, key0,
+    c)``, a source's generated packets ``j`` to ``n`` at position ``c`` of its tree, read
     where they were generated instead of from an inbox through the merge). Returns the new
     log length, whether the ring was full (the loop stopped before an arrival) and, with
     ``direct``, the next row not served."""
@@ -1440,81 +1440,15 @@ def _process_direct(  # type: ignore[no-untyped-def]
     FHIST,
     LSTAT,
     counters,
-    RUN,
-    log,
-    log_n,
-    do_log,
-):
-    """``_process_link`` for a fused link whose arrivals are one source's rows ``DI =
-    (gen_buf, j, n, key0, c)`` (see ``_fifo_link``), served where they were generated: no
-    staging inbox written and read back, no merge. ``RUN`` is ``(warmup, end, drain,
-    count_in_service)``. Returns the new log length, whether the ring was full and the
-    next row not served (``n`` unless the ring was full)."""
-    warmup, end, drain, count_in_service = RUN
-    return _fifo_link(
-        False,
-        True,
-        DI,
-        l,
-        L.shape[0] - 1,
-        t1,
-        L,
-        items,
-        runs,
-        ring,
-        FLOW,
-        SLOTS,
-        POS,
-        pos_end,
-        fail_down,
-        fail_up,
-        EA,
-        scratch,
-        GSTAT,
-        PHIST,
-        FHIST,
-        LSTAT,
-        counters,
-        warmup,
-        end,
-        drain,
-        count_in_service,
-        log,
-        log_n,
-        do_log,
-    )
-
-
-@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _process_direct_plain(  # type: ignore[no-untyped-def]
-    l,
-    DI,
-    t1,
-    L,
-    items,
-    runs,
-    ring,
-    FLOW,
-    SLOTS,
-    POS,
-    pos_end,
-    fail_down,
-    fail_up,
-    EA,
-    scratch,
-    GSTAT,
-    PHIST,
-    FHIST,
-    LSTAT,
-    counters,
     warmup,
     end,
     drain,
     count_in_service,
 ):
-    """``_process_direct`` for the common case, as ``_process_link_plain`` is for
-    ``_process_link``: one epoch, no packet log, no failure left on link ``l``. Returns the
-    next row not served and whether the ring was full."""
+    """``_process_link_plain`` for a fused link whose arrivals are one source's rows
+    ``DI = (gen_buf, j, n, key0, c)`` (see ``_fifo_link``), served where they were
+    generated: no staging inbox written and read back, no merge. Returns the next row not
+    served (``n`` unless the ring was full) and whether the ring was full."""
     stage = L.shape[0] - 1
     log_n, full, j = _fifo_link(
         True,
@@ -2157,12 +2091,13 @@ def _source_step(  # type: ignore[no-untyped-def]
     warmup,
     stage,
     pause_slots,
+    do_log,
 ):
     """Generate source ``s``'s packets of ``[t0, t1)`` and inject them into each of its
     trees, resuming at ``cursor``'s phase; returns ``GROW_NONE`` when done, else the buffer
     to grow first (nothing of the tree being injected is written before its room is there,
-    so the step resumes by checking that tree again). A source of one tree whose root has
-    one child on a fused link (``_direct_child``) leaves that link's packets in
+    so the step resumes by checking that tree again). A source of one tree whose fused
+    link the plain loop may run (``_direct_child``) leaves that link's packets in
     ``gen_buf`` (``CU_DIRECT_*``) for the link's step, next in the work list, to read them
     there. A frame that finds its slot taken in a ring that cannot grow any more
     (``F_SLOT_LIMIT``) is an overflow: the step sets
@@ -2196,8 +2131,8 @@ def _source_step(  # type: ignore[no-untyped-def]
                 cursor[CU_ERR] |= ERR_FRAME_SLOTS
                 return STOP_FRAME_SLOTS
         direct = -1
-        if source_tree_start[s + 1] - source_tree_start[s] == 1:
-            direct = _direct_child(L, POS, root)
+        if source_tree_start[s + 1] - source_tree_start[s] == 1 and not do_log:
+            direct = _direct_child(L, POS, root, EA)
         c = POS[root, P_FIRST]
         while c >= 0:
             m = _inbox_of(L, POS[c, P_LINK], stage)
@@ -2233,16 +2168,20 @@ def _source_step(  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _direct_child(L, POS, root):  # type: ignore[no-untyped-def]
+def _direct_child(L, POS, root, EA):  # type: ignore[no-untyped-def]
     """The child position of ``root`` whose link may read the tree's generated packets
-    where they were generated (``_process_direct``), or -1: the only child on a fused link
-    (the caller checks that the source has one tree, so that the link's inbox would hold
-    this one run)."""
+    where they were generated (``_process_direct``), or -1: the only child on a fused link,
+    which the plain loop runs (one epoch, no failure left on it; the caller checks that
+    there is no packet log and that the source has one tree, so that the link's inbox
+    would hold this one run)."""
+    if EA[0].shape[0] != 1:
+        return -1
     direct = -1
     c = POS[root, P_FIRST]
     while c >= 0:
-        if L[POS[c, P_LINK], L_FUSED]:
-            if direct >= 0:
+        m = POS[c, P_LINK]
+        if L[m, L_FUSED]:
+            if direct >= 0 or L[m, L_FAIL_PTR] < L[m, L_FAIL_END]:
                 return -1
             direct = c
         c = POS[c, P_SIB]
@@ -2330,61 +2269,32 @@ def _link_step(  # type: ignore[no-untyped-def]
             cursor[CU_DIRECT_TREE] << FLOW_SHIFT,
             cursor[CU_DIRECT_POS],
         )
-        if plain and L[l, L_FAIL_PTR] >= L[l, L_FAIL_END]:
-            j, full = _process_direct_plain(
-                l,
-                DI,
-                t1,
-                L,
-                items,
-                runs,
-                ring,
-                FLOW,
-                SLOTS,
-                POS,
-                pos_end,
-                fail_down,
-                fail_up,
-                EA,
-                scratch,
-                GSTAT,
-                PHIST,
-                FHIST,
-                LSTAT,
-                counters,
-                warmup,
-                end,
-                drain,
-                count_in_service,
-            )
-        else:
-            log_n, full, j = _process_direct(
-                l,
-                DI,
-                t1,
-                L,
-                items,
-                runs,
-                ring,
-                FLOW,
-                SLOTS,
-                POS,
-                pos_end,
-                fail_down,
-                fail_up,
-                EA,
-                scratch,
-                GSTAT,
-                PHIST,
-                FHIST,
-                LSTAT,
-                counters,
-                (warmup, end, drain, count_in_service),
-                log,
-                cursor[CU_LOG_N],
-                do_log,
-            )
-            cursor[CU_LOG_N] = log_n
+        j, full = _process_direct(
+            l,
+            DI,
+            t1,
+            L,
+            items,
+            runs,
+            ring,
+            FLOW,
+            SLOTS,
+            POS,
+            pos_end,
+            fail_down,
+            fail_up,
+            EA,
+            scratch,
+            GSTAT,
+            PHIST,
+            FHIST,
+            LSTAT,
+            counters,
+            warmup,
+            end,
+            drain,
+            count_in_service,
+        )
         cursor[CU_DIRECT_J] = j
         if full:
             cursor[CU_ARG] = l
@@ -2576,6 +2486,7 @@ def _windows(  # type: ignore[no-untyped-def]
                     warmup,
                     stage,
                     pause_slots,
+                    do_log,
                 )
             else:
                 grow = _link_step(
