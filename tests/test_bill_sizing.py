@@ -563,6 +563,32 @@ def test_the_year_pricer_is_plan_npc_and_its_bound_is_sound(seed: int, tmp_path:
         before.append(YearDesign(year, sc, {x: tiers[rng.randrange(len(tiers))] for x in ids}))
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_the_year_pricer_gives_the_same_bits_whatever_it_priced_before(
+    seed: int, tmp_path: Path
+) -> None:
+    """YearPricer reprices only the links that differ from the design it priced last (and
+    their nodes): over a random walk of designs (one link moved, several, links left out
+    of the map, a design asked twice), npc and npc_bound equal, bit for bit, those of a
+    pricer that priced nothing before (the search breaks ties between equal costs)."""
+    rng = random.Random(8000 + seed)
+    text, costs, ids = random_town(rng)
+    model = load_bill_model(write(tmp_path / "c.toml", costs))
+    tiers = model.link_model().tiers
+    sc = parse_scenario_dict(year_data(tomllib.loads(text), 1))
+    pricer = YearPricer([], 1, sc, model)
+    d = [rng.randrange(len(tiers)) for _ in ids]
+    for _ in range(40):
+        for _ in range(rng.choice([0, 1, 1, 2, len(ids)])):
+            d[rng.randrange(len(ids))] = rng.randrange(len(tiers))
+        given = [k for k in range(len(ids)) if rng.random() < 0.9]
+        rates = {ids[k]: tiers[d[k]] for k in given}
+        choices = {ids[k]: tiers[d[k] :] for k in given}
+        fresh = YearPricer([], 1, sc, model)
+        assert pricer.npc(rates) == fresh.npc(rates)
+        assert pricer.npc_bound(choices) == fresh.npc_bound(choices)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(12))
 def test_size_over_the_years_with_random_bills_is_the_least_npc_of_every_plan(

@@ -32,7 +32,7 @@ no purchases, the same running costs. Every year's total is discounted to year 1
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -525,8 +525,25 @@ class YearPricer:
             for lid in self.ends[n]:
                 self.nodes_of.setdefault(lid, set()).add(n)
         self.link_memo: dict[tuple[str, int], float] = {}
-        self.node_memo: dict[tuple[str, tuple[int, ...]], float] = {}
-        self.floor_memo: dict[tuple[str, tuple[int, ...]], float] = {}
+        # nodes of the same cameras and the same switches in place cost the same at the same
+        # rates (the node's name only labels its stack): one memo entry for them all
+        self.shape: dict[str, tuple[int, tuple[int, int] | str | None]] = {}
+        kinds: dict[tuple[PortNeed, ...], int] = {}
+        for n in self.nodes:
+            cams = kinds.setdefault(tuple(self.cameras[n]), len(kinds))
+            self.shape[n] = (cams, self._owned_key(n))
+        self.node_memo: dict[tuple[Any, tuple[int, ...]], float] = {}
+        self.floor_memo: dict[tuple[Any, tuple[int, ...]], float] = {}
+        self.link_ids = list(self.own_rate)
+        at = {lid: k for k, lid in enumerate(self.link_ids)}
+        self.end_at = [[at[lid] for lid in self.ends[n]] for n in self.nodes]
+        # per link position, the positions in ``nodes`` of the priced nodes it ends at
+        self.node_at: list[list[int]] = [[] for _ in self.link_ids]
+        for j, ks in enumerate(self.end_at):
+            for k in sorted(set(ks)):
+                self.node_at[k].append(j)
+        self.last_npc = _Terms()
+        self.last_bound = _Terms()
 
     def link_cost(self, lid: str, rate: int) -> float:
         """The weighted optics of link ``lid`` at ``rate`` (infinite: no optics price)."""
@@ -541,13 +558,23 @@ class YearPricer:
             self.link_memo[key] = self.capex_weight * optics
         return self.link_memo[key]
 
+    def _owned_key(self, node: str) -> tuple[int, int] | str | None:
+        """What of ``node``'s switches in place its price depends on: their model (its
+        place in the catalogue) and count; ``None``: none; the node itself when its model
+        is not in the catalogue."""
+        owned = self.plan.prev_sw.get(node)
+        if owned is None:
+            return None
+        k = next((k for k, m in enumerate(self.model.switches) if m == owned.model), None)
+        return node if k is None else (k, owned.count)
+
     def _needs(self, node: str, rates: tuple[int, ...]) -> list[PortNeed]:
         return self.cameras[node] + [PortNeed(r) for r in rates]
 
     def node_cost(self, node: str, rates: tuple[int, ...]) -> float:
         """The weighted purchase and draw of ``node``'s switches, its links (``ends``) at
         ``rates`` (infinite: no stack serves it)."""
-        key = (node, rates)
+        key = (self.shape[node], rates)
         if key not in self.node_memo:
             owned = self.plan.prev_sw.get(node)
             try:
@@ -565,7 +592,7 @@ class YearPricer:
 
     def node_floor(self, node: str, slowest: tuple[int, ...]) -> float:
         """No rates at least ``slowest`` give ``node`` a cost below this (see the class doc)."""
-        key = (node, slowest)
+        key = (self.shape[node], slowest)
         if key not in self.floor_memo:
             owned = self.plan.prev_sw.get(node)
             options = stack_options(
@@ -585,37 +612,65 @@ class YearPricer:
         other parts depend on one link each, or on none)."""
         return bool(self.nodes_of.get(a, set()) & self.nodes_of.get(b, set()))
 
-    def _rate(self, rates: Mapping[str, int], lid: str) -> int:
-        return int(rates.get(lid, self.own_rate[lid]))
-
     def npc(self, rates: Mapping[str, int]) -> float:
         """The plan's net present cost with the last year's links at ``rates`` (link id →
         bit/s; a link not given keeps the scenario's rate); infinite when the model cannot
         equip it."""
-        return float(
-            self.constant
-            + sum(self.link_cost(lid, self._rate(rates, lid)) for lid in self.own_rate)
-            + sum(
-                self.node_cost(n, tuple(self._rate(rates, lid) for lid in self.ends[n]))
-                for n in self.nodes
-            )
+        own = self.own_rate
+        return self._total(
+            self.last_npc,
+            [rates.get(lid, own[lid]) for lid in self.link_ids],
+            lambda k, r: self.link_cost(self.link_ids[k], int(r)),
+            lambda j, v: self.node_cost(self.nodes[j], tuple(int(v[k]) for k in self.end_at[j])),
         )
 
     def npc_bound(self, choices: Mapping[str, Collection[int]]) -> float:
         """A lower bound of :meth:`npc` over every rate vector with each link's rate in
         ``choices`` (link id → possible rates; a link not given keeps the scenario's)."""
-
-        def rates(lid: str) -> Collection[int]:
-            return choices.get(lid) or (self.own_rate[lid],)
-
-        return float(
-            self.constant
-            + sum(min(self.link_cost(lid, r) for r in rates(lid)) for lid in self.own_rate)
-            + sum(
-                self.node_floor(n, tuple(min(rates(lid)) for lid in self.ends[n]))
-                for n in self.nodes
-            )
+        own = self.own_rate
+        return self._total(
+            self.last_bound,
+            [choices.get(lid) or (own[lid],) for lid in self.link_ids],
+            lambda k, c: min(self.link_cost(self.link_ids[k], r) for r in c),
+            lambda j, v: self.node_floor(self.nodes[j], tuple(min(v[k]) for k in self.end_at[j])),
         )
+
+    def _total(
+        self,
+        last: _Terms,
+        values: list[Any],
+        link_term: Callable[[int, Any], float],
+        node_term: Callable[[int, list[Any]], float],
+    ) -> float:
+        """``constant`` + the links' terms + the nodes' terms, summed in that order (so the
+        same floating-point sum whatever was asked before), each term computed anew only
+        for the links whose value differs from the vector asked last (``last``) and the
+        nodes they end at: a design of the search differs from the one costed before it in
+        a few links, and summing the memoised terms of every link and node anew costs far
+        more than the terms that changed."""
+        if last.values is None or len(last.values) != len(values):
+            links = [link_term(k, x) for k, x in enumerate(values)]
+            nodes = [node_term(j, values) for j in range(len(self.nodes))]
+        else:
+            links, nodes = list(last.links), list(last.nodes)
+            redo: set[int] = set()
+            for k, (x, y) in enumerate(zip(values, last.values, strict=True)):
+                if x != y:
+                    links[k] = link_term(k, x)
+                    redo.update(self.node_at[k])
+            for j in redo:
+                nodes[j] = node_term(j, values)
+        last.values, last.links, last.nodes = values, links, nodes
+        return float(self.constant + sum(links) + sum(nodes))
+
+
+@dataclass
+class _Terms:
+    """The vector :meth:`YearPricer._total` priced last and its links' and nodes' terms."""
+
+    values: list[Any] | None = None
+    links: list[float] = field(default_factory=list)
+    nodes: list[float] = field(default_factory=list)
 
 
 def plan_npc(years: Sequence[YearDesign], model: BillModel, *, tail: bool = True) -> float:
