@@ -204,17 +204,22 @@ def brute_force(
     return by_year, best
 
 
-def check_ring(seed: int, tmp_path: Path, over_the_years: bool) -> None:
-    """One drawn ring town, cost model and set of verdicts: year by year each year's design
-    is feasible in every case and has the least net present cost given the year before;
-    over the years (when its plans are compared) the plan has the least over every plan."""
+def drawn_ring(seed: int, tmp_path: Path) -> tuple[str, BillModel, list[int], CaseVerdicts, bool]:
+    """One drawn ring town: its scenario text, its cost model (written to ``tmp_path``),
+    the links' tiers, the verdicts per case and whether the spare spans move as one."""
     rng = random.Random(seed)
     text, costs = ring_town(rng)
     (tmp_path / "c.toml").write_text(costs, encoding="utf-8")
     model = load_bill_model(tmp_path / "c.toml")
-    tiers = model.link_model().tiers
     ok = case_verdicts(rng)
-    grouped = rng.random() < 0.5
+    return text, model, model.link_model().tiers, ok, rng.random() < 0.5
+
+
+def check_ring(seed: int, tmp_path: Path, over_the_years: bool) -> None:
+    """One drawn ring town, cost model and set of verdicts: year by year each year's design
+    is feasible in every case and has the least net present cost given the year before;
+    over the years (when its plans are compared) the plan has the least over every plan."""
+    text, model, tiers, ok, grouped = drawn_ring(seed, tmp_path)
     asked: list[tuple[int, str | None]] = []
     res = sized(
         text,
@@ -257,13 +262,7 @@ def check_ring_bounds(seed: int, tmp_path: Path, over_the_years: bool, budget: i
     (``cost_bounds``) is never above the brute force: each year's lower bound at most the
     least net present cost of the year's feasible designs given the year before, the plan's
     at most the least over every plan; equal to the cost when proven optimal."""
-    rng = random.Random(seed)
-    text, costs = ring_town(rng)
-    (tmp_path / "c.toml").write_text(costs, encoding="utf-8")
-    model = load_bill_model(tmp_path / "c.toml")
-    tiers = model.link_model().tiers
-    ok = case_verdicts(rng)
-    grouped = rng.random() < 0.5
+    text, model, tiers, ok, grouped = drawn_ring(seed, tmp_path)
     res = sized(
         text,
         model,
