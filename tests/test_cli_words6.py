@@ -5,14 +5,16 @@ cannot hold. Machine names (Parquet columns, JSON keys, failure records) stay as
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from vidnet_sim.cli import main
-from vidnet_sim.errors import EXIT_INVALID_SCENARIO
+from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, VidnetError
 from vidnet_sim.scenario.units import count_words, duration_words, percent_words
 
 #: One link at 1 Gbit/s with a gigabyte of buffer, two cameras: at 1 bit/s (a sweep value
@@ -89,3 +91,89 @@ def test_the_cores_refusal_says_durations_and_rates_in_words(tmp_path: Path) -> 
     assert "at 1 bit/s;" in said and "after the run's 200 ms" in said
     assert "up to about 53.4 days" in said
     assert not re.search(r"\de\+\d|\dbps\b", said), said
+
+
+# --------------------------------------------------------------------------- sweep
+#: The slow link's sweep: its 1 bit/s designs are what the core refuses.
+SLOW_SWEEP = (
+    SLOW + '[sweep.grid]\n"links[0].rate" = ["1Gbps", "1bps"]\n"cameras[0].count" = [1, 2]\n'
+)
+
+
+def test_a_sweep_with_a_design_the_core_refuses_is_refused_before_it_runs(
+    tmp_path: Path,
+) -> None:
+    """It ran the other points, recorded the 1 bit/s ones as failed ('ScenarioError: ...')
+    and exited 4; now it is refused as ``run`` and ``validate`` refuse it, naming the sweep
+    value, exit 3, with nothing run or written; ``--print-sbatch`` alike."""
+    file = write(tmp_path / "slow.toml", SLOW_SWEEP)
+    out = tmp_path / "out"
+    for extra in ([], ["--print-sbatch"]):
+        args = ["sweep", str(file), "--out", str(out)]
+        r = CliRunner().invoke(main, [*args, *(extra or ["--workers", "1"])])
+        assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
+        said = one_line(r.output)
+        assert said.startswith(f"invalid scenario {file}: 1 problem"), said
+        assert 'sweep.grid["links[0].rate"][1]: "1bps" makes link \'edge->nvr\'' in said, said
+        assert "ScenarioError" not in said and "computed" not in said
+        assert not out.exists() or not list(out.iterdir()), list(out.iterdir())
+    v = CliRunner().invoke(main, ["validate", str(file)])
+    assert v.exit_code == EXIT_INVALID_SCENARIO and one_line(v.output) == said
+
+
+def test_a_failed_point_says_what_failed_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A point failing with an error vidnet-sim raises on purpose was printed with its
+    Python class ('point #1 ... failed: VidnetError: ...', and so in ``--status``); now its
+    message alone. Its kind stays in the failure record and the JSON report; an unexpected
+    error keeps its type, as a command says one."""
+    import vidnet_sim.runner as runner
+
+    real_run = runner.run
+
+    def refuse(scenario: Any, **kwargs: Any) -> Any:
+        if scenario.cameras[0].count == 2:
+            raise VidnetError("the recorder nvr is full")
+        if scenario.links[0].rate == 10**9 and scenario.cameras[0].count == 1:
+            raise RuntimeError("boom")
+        return real_run(scenario, **kwargs)
+
+    grid = '[sweep.grid]\n"cameras[0].count" = [1, 2]\n"links[0].rate" = ["1Gbps", "2Gbps"]\n'
+    file = write(tmp_path / "s.toml", SLOW + grid)
+    out = tmp_path / "out"
+    monkeypatch.setattr(runner, "run", refuse)
+    r = CliRunner().invoke(main, ["sweep", str(file), "--out", str(out), "--workers", "1"])
+    assert r.exit_code == EXIT_PARTIAL, r.output
+    failed = sorted(line for line in r.output.splitlines() if " failed: " in line)
+    assert len(failed) == 3, r.output
+    assert sum(line.endswith(" failed: the recorder nvr is full") for line in failed) == 2
+    assert sum(line.endswith(" failed: RuntimeError: boom") for line in failed) == 1
+    status = CliRunner().invoke(main, ["sweep", str(file), "--out", str(out), "--status"])
+    assert status.exit_code == 0, status.output
+    said = one_line(status.stdout)
+    assert said.count(": the recorder nvr is full") == 2 and "VidnetError" not in said, said
+    records = [json.loads(f.read_text()) for f in (out / "_failed").glob("*.json")]
+    assert sorted(rec["error"] for rec in records) == ["RuntimeError", "VidnetError", "VidnetError"]
+    doc = json.loads(
+        CliRunner()
+        .invoke(main, ["sweep", str(file), "--out", str(out), "--workers", "1", "--json"])
+        .stdout
+    )
+    kinds = sorted(v["error"] for v in doc["failed_points"].values())
+    assert kinds == ["RuntimeError", "VidnetError", "VidnetError"]
+
+
+def test_sweep_list_shows_values_as_written(tmp_path: Path) -> None:
+    """``--list`` quoted strings ('"1Gbps"', Python's and JSON's way); now as a user wrote
+    them in the grid: 1Gbps, 2, true, and a list as TOML writes it."""
+    grid = (
+        '[sweep.grid]\n"links[0].rate" = ["1Gbps"]\n"cameras[0].count" = [2]\n'
+        '"links[0].blocked" = [false]\n"cameras[0].destinations" = [["nvr"]]\n'
+    )
+    file = write(tmp_path / "s.toml", SLOW + grid)
+    r = CliRunner().invoke(main, ["sweep", str(file), "--out", str(tmp_path / "o"), "--list"])
+    assert r.exit_code == 0, r.output
+    (row,) = [line for line in r.stdout.splitlines() if "missing" in line]
+    cells = [c.strip() for c in re.split(r"[│|]", row) if c.strip()]
+    assert cells[4:] == ["1Gbps", "2", "false", '["nvr"]', "missing"], cells

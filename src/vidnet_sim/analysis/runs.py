@@ -27,7 +27,13 @@ import pyarrow as pa
 from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.canonical import canonical_json
 from vidnet_sim.errors import ScenarioError
-from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker, SerialExecutor
+from vidnet_sim.execute import (
+    Executor,
+    ProgressFn,
+    ProgressTracker,
+    SerialExecutor,
+    failure_words,
+)
 from vidnet_sim.fingerprint import engine_fingerprint
 from vidnet_sim.results.caveats import override_caveats
 from vidnet_sim.results.files import parquet_bytes, write_file
@@ -160,10 +166,6 @@ def _store_run(folder: Path, key: str, out: RunOutput) -> None:
     for name, df in tables.items():  # (a run without epoch tables has none to store)
         if df is not None:
             write_file(folder / "runs" / f"{key}.{name}.parquet", parquet_bytes(df), sync=False)
-
-
-def _error_text(error: dict[str, Any]) -> str:
-    return f"{error.get('error', 'Error')}: {error.get('message', '')}"
 
 
 @dataclass
@@ -381,7 +383,7 @@ def _simulate(
         cache, x, k, seed, _ = todo[outcome.key]
         if outcome.error is not None:
             summary = links = epochs = epoch_links = None
-            error: str | None = _error_text(outcome.error)
+            error: str | None = failure_words(outcome.error)
         else:
             summary, links, epochs, epoch_links, error = outcome.value
             if cache.folder is not None and error is None and not own:

@@ -54,6 +54,7 @@ from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.results.files import write_file
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.model import TRACE_EXCLUDED_KEYS
+from vidnet_sim.scenario.toml_file import toml_value
 from vidnet_sim.variation.paths import (
     PathError,
     format_loc,
@@ -328,17 +329,10 @@ def _variant_problems(
 
 
 def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise AnalysisInputError(f"cannot write {v!r} to a scenario file")
+    try:
+        return toml_value(v)
+    except TypeError as exc:
+        raise AnalysisInputError(str(exc)) from None
 
 
 def toml_text(data: dict[str, Any]) -> str:
