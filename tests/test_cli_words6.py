@@ -10,9 +10,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from vidnet_sim.analysis.curve import CurveResult, curve_grid
+from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.cli import main
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, VidnetError
 from vidnet_sim.scenario.units import count_words, duration_words, percent_words
@@ -177,3 +180,53 @@ def test_sweep_list_shows_values_as_written(tmp_path: Path) -> None:
     (row,) = [line for line in r.stdout.splitlines() if "missing" in line]
     cells = [c.strip() for c in re.split(r"[│|]", row) if c.strip()]
     assert cells[4:] == ["1Gbps", "2", "false", '["nvr"]', "missing"], cells
+
+
+# --------------------------------------------------------------------------- curve, report
+def test_a_curve_says_its_percentages_and_metrics_as_the_docs_do(tmp_path: Path) -> None:
+    """The curve's report wrote '95% confidence' beside the documentation's '95 %' (one
+    spelling now, the documentation's: a space before the sign), and its legend
+    'simulated packet p99' where everything else says '99th percentile packet latency'."""
+    file = write(tmp_path / "s.toml", SLOW + '[sla.video]\nlatency_p99 = "50ms"\n')
+    out = tmp_path / "curve"
+    args = ["curve", str(file), "--vary", "bitrate", "--from", "1", "--to", "2", "--steps", "2"]
+    r = CliRunner().invoke(main, [*args, "--workers", "1", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", " ", page.split("<style>")[0] + page.split("</style>")[-1])
+    assert "95 % confidence" in text, text
+    assert not re.search(r"\d%", text), re.findall(r".{40}\d%.{20}", text)
+    assert not re.search(r"\d%", r.output), r.output
+
+
+#: The latency series a curve draws for every class.
+LATENCY = ("latency_p50_ps", "latency_p99_ps", "latency_max_ps", "frame_latency_p99_ps")
+
+
+def test_curve_legends_name_the_metric_in_words() -> None:
+    """'simulated packet p99' and 'frame loss' now read as every report names the
+    metrics: 'simulated 99th percentile packet latency', 'simulated frame loss'."""
+    rows = [
+        {"x": x, "class": "video", "metric": m, "mean": 1e9 * x, "ci_low": 1e9, "ci_high": 3e9}
+        | {"n": 3}
+        for x in (1.0, 2.0)
+        for m in (*LATENCY, "frame_latency_p999_ps", "loss", "frame_loss")
+    ]
+    res = CurveResult(
+        Vary("bitrate", "bitrate", None, 1.0),
+        [1.0, 2.0],
+        pd.DataFrame(rows),
+        pd.DataFrame(columns=["x", "method", "class", "value", "ok"]),
+        pd.DataFrame(),
+        targets={"video": {"frame_latency_p999_ps": 10**11}},
+    )
+    latency, loss = curve_grid(res, targets=res.targets, limits=False).panels
+    assert [s.label for s in latency.series] == [
+        "simulated median packet latency",
+        "simulated 99th percentile packet latency",
+        "simulated largest packet latency",
+        "simulated 99th percentile frame latency",
+        "simulated 99.9th percentile frame latency",
+    ]
+    assert [s.label for s in loss.series] == ["simulated packet loss", "simulated frame loss"]
+    assert "95 % confidence intervals" in curve_grid(res, limits=False).caption

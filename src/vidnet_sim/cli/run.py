@@ -367,7 +367,7 @@ def _progress() -> tuple[Any, Any]:
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.percentage:>3.0f} %"),
         TimeRemainingColumn(),
         console=progress_console(),
         transient=True,

@@ -30,7 +30,7 @@ from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.results.sla import format_significant
 from vidnet_sim.scenario.groups import camera_name, event_groups
 from vidnet_sim.scenario.model import Scenario
-from vidnet_sim.scenario.units import format_time
+from vidnet_sim.scenario.units import format_time, percent_words
 
 __all__ = [
     "Caveat",
@@ -150,9 +150,9 @@ def camera_egress_caveats(
             held = f"access_buffer_packets = {cam.access_buffer_packets}"
         out.append(
             Caveat(
-                f"camera group {cam.name!r}: {lost} packets ({lost / sent:.1%} of what its "
-                f"cameras sent, on {cams} of {cam.count} cameras) were dropped in the cameras' "
-                f"own egress buffer ({held}, peak queue "
+                f"camera group {cam.name!r}: {lost} packets ({percent_words(lost / sent, 1)} of "
+                f"what its cameras sent, on {cams} of {cam.count} cameras) were dropped in the "
+                f"cameras' own egress buffer ({held}, peak queue "
                 f"{_size(peak, buffer)}) before reaching the network: {frame}"
                 + ("" if cam.replays_trace else " (the largest frames are bigger than the mean)")
                 + f", sent at access_rate {cam.access_rate / 1e6:g} Mbit/s; raise {key} or "
