@@ -230,3 +230,30 @@ def test_curve_legends_name_the_metric_in_words() -> None:
     ]
     assert [s.label for s in loss.series] == ["simulated packet loss", "simulated frame loss"]
     assert "95 % confidence intervals" in curve_grid(res, limits=False).caption
+
+
+# --------------------------------------------------------------------------- run --explain
+def test_explain_says_why_a_class_has_no_line(tmp_path: Path) -> None:
+    """The mid-size city's bulk export starts at 2 s: a run of 2 s or less had no explain
+    line for the bulk class and no warning that the service never started. Now a line says
+    why there is nothing to explain, and the warning names the service, as it names a
+    camera group or a source that starts too late."""
+    export = (
+        '[[services]]\nname = "export"\nkind = "bulk"\nat = "edge"\ndestinations = ["nvr"]\n'
+        'rate = "10Mbps"\nstart = "1s"\n'
+    )
+    file = write(tmp_path / "s.toml", SLOW + export)
+    args = ["run", str(file), "--explain", "--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    lines = [line.strip() for line in r.stdout.split("Where latency comes from")[1].splitlines()]
+    assert lines[1].startswith("video p99 "), lines
+    assert lines[2] == (
+        "bulk: no packet sent in the measured time (after the warm-up): nothing to explain"
+    )
+    assert (
+        "warning: service 'export' starts at 1s, at or after the end of the run (200ms): it "
+        "sends nothing" in one_line(r.output)
+    )
+    doc = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout)
+    assert [line.split(" ")[0] for line in doc["latency_parts"]] == ["video", "bulk:"]

@@ -269,7 +269,9 @@ def run(
         doc["packet_hops"] = result.stats.packet_hops
         doc["wall_seconds"] = result.stats.wall_seconds
         if result.latency_parts is not None:
-            doc["latency_parts"] = explain_lines(result.latency_parts, result.tables.links)
+            doc["latency_parts"] = explain_lines(
+                result.latency_parts, result.tables.links, summary=result.tables.summary
+            )
         click.echo(json.dumps(doc, indent=2, allow_nan=False))
         return
     out = stdout_console()
@@ -277,7 +279,10 @@ def run(
         result.tables, out, all_links=all_links, sla_caveats=result.sla_caveats, wide=wide
     )
     if result.latency_parts is not None:
-        render_explain(explain_lines(result.latency_parts, result.tables.links), out)
+        render_explain(
+            explain_lines(result.latency_parts, result.tables.links, summary=result.tables.summary),
+            out,
+        )
     render_storage(result.storage, out)
     rate = result.stats.packet_hops / max(result.stats.wall_seconds, 1e-9)
     startup = float(result.manifest.get("startup_seconds") or 0.0)

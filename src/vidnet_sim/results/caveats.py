@@ -5,8 +5,8 @@ Each :class:`Caveat` is one sentence for the user: printed after the run, writte
 (``affects_sla``), listed under ``"sla_caveats"`` too and turning the console's last line
 from "all targets met" into a verdict with a reservation. They are:
 
-- a timeline event, or a camera group's or source's start, at or after the run's end (a
-  shortened ``--duration`` drops it silently otherwise);
+- a timeline event, or a camera group's, source's or service's start, at or after the run's
+  end (a shortened ``--duration`` drops it silently otherwise);
 - a warm-up shortened by a ``--duration`` override (to half the run);
 - packets dropped in a camera's own egress buffer (``access_buffer``): the loss is the
   cameras', not the network's; the warning gives the buffer and the size of the frames;
@@ -89,7 +89,11 @@ def override_caveats(original: Scenario, run: Scenario) -> list[Caveat]:
                     affects_sla=True,
                 )
             )
-    for kind, items in (("camera group", run.cameras), ("source", run.sources)):
+    for kind, items in (
+        ("camera group", run.cameras),
+        ("source", run.sources),
+        ("service", run.services),
+    ):
         for item in items:
             if item.start >= end:
                 out.append(
