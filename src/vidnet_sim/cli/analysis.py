@@ -590,7 +590,7 @@ def size(
                 )
             console.print(
                 f"net present cost: {res.bill.npc:,.0f} {res.bill.currency} "
-                f"(60 % rule: {res.vendor_bill.npc:,.0f})"
+                f"(60 % rule: {res.vendor_bill.npc:,.0f} {res.bill.currency})"
                 if res.vendor_bill is not None
                 else f"net present cost: {res.bill.npc:,.0f} {res.bill.currency}",
                 markup=False,

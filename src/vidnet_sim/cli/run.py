@@ -43,7 +43,7 @@ from vidnet_sim.scenario import load_scenario
 from vidnet_sim.scenario.bounds import MAX_DURATION_PS
 from vidnet_sim.scenario.growth import plan_years, scenario_for_year
 from vidnet_sim.scenario.toml_file import read_toml
-from vidnet_sim.scenario.units import format_time, parse_time
+from vidnet_sim.scenario.units import duration_words, parse_time
 from vidnet_sim.sweep import load_sweep
 
 __all__ = ["run", "time_option", "validate"]
@@ -107,7 +107,7 @@ def validate(file: Path) -> None:
     plan, years = compiled.plan, compiled.years
     render_warnings(compiled.scenario.notes, stderr_console(), limit=None, label="note")
     grows = f"; growth plan of {len(years)} years, each compiled" if len(years) > 1 else ""
-    duration = format_time(compiled.scenario.simulation.duration)
+    duration = duration_words(compiled.scenario.simulation.duration)
     click.echo(
         f"{file}: valid — {len(plan.node_names)} nodes, {plan.n_links} directed links, "
         f"{len(plan.sources)} sources, {plan.n_flows} flows, about "
