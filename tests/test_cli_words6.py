@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from test_bill_sizing import COSTS, GROW
 from vidnet_sim.analysis.curve import CurveResult, curve_grid
 from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.cli import main
@@ -257,3 +258,30 @@ def test_explain_says_why_a_class_has_no_line(tmp_path: Path) -> None:
     )
     doc = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout)
     assert [line.split(" ")[0] for line in doc["latency_parts"]] == ["video", "bulk:"]
+
+
+# --------------------------------------------------------------------------- whatif
+def test_whatif_warns_of_what_its_duration_leaves_out(tmp_path: Path) -> None:
+    """``size --duration`` warned that an alarm after the shortened end does not happen;
+    ``whatif --duration``, sizing the same plan per variant, said nothing on the console
+    (the warning was only in each report). Now once, as every variant's sizing gave it,
+    and in ``whatif.json``."""
+    alarm = (
+        '[[events]]\nkind = "alarm"\ntargets = ["north"]\nat = "800ms"\nduration = "100ms"\n'
+        "bitrate_scale = 2.0\n"
+    )
+    scenario = write(tmp_path / "grow.toml", GROW.replace("\n[[growth]]", alarm + "\n[[growth]]"))
+    variants = write(
+        tmp_path / "v.toml",
+        '[[variants]]\nname = "two weeks"\nset = { "cameras[*].retention_days" = 14 }\n',
+    )
+    out = tmp_path / "wi"
+    costs = write(tmp_path / "c.toml", COSTS)
+    args = ["whatif", str(scenario), str(variants), "--costs", str(costs), "--out", str(out)]
+    r = CliRunner().invoke(main, [*args, "--duration", "500ms", "--workers", "1"])
+    assert r.exit_code == 0, r.output
+    said = "events[0] (alarm on north at 800ms) is at or after the end of the run (500ms)"
+    warned = [line for line in r.output.splitlines() if line.startswith("warning: ")]
+    assert [w for w in warned if said in w] == [f"warning: {said}: it does not happen in this run"]
+    doc = json.loads((out / "whatif.json").read_text(encoding="utf-8"))
+    assert [w for w in doc["warnings"] if said in w] == [f"{said}: it does not happen in this run"]

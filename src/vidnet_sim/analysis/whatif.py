@@ -102,6 +102,21 @@ class WhatIfResult:
     #: Each variant's folder (its scenario, runs and sizing report), by name.
     folders: dict[str, Path] = field(default_factory=dict)
 
+    def sizing_warnings(self) -> list[str]:
+        """What the sizings warned of (an alarm a ``--duration`` leaves out, a binding SLA
+        limited on links the plan does not size): a warning every sizing gave once, as it
+        is; one only some gave, after the name of each variant that gave it."""
+        said = {name: list(r.warnings) for name, r in self.results.items()}
+        every = [w for w in dict.fromkeys(x for ws in said.values() for x in ws)]
+        common = [w for w in every if all(w in ws for ws in said.values())]
+        named = [
+            f"variant {json.dumps(name, ensure_ascii=False)}: {w}"
+            for name, ws in said.items()
+            for w in ws
+            if w not in common
+        ]
+        return common + named
+
     def table(self) -> pd.DataFrame:
         """One row per variant, the baseline first."""
         return pd.DataFrame(self.rows)
