@@ -21,6 +21,9 @@ from vidnet_sim.cli import main
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, VidnetError
 from vidnet_sim.scenario.units import count_words, duration_words, percent_words
 
+#: The project's example scenarios.
+EXAMPLES = Path(__file__).resolve().parents[1] / "scenarios"
+
 #: One link at 1 Gbit/s with a gigabyte of buffer, two cameras: at 1 bit/s (a sweep value
 #: below) its full buffer would delay a packet past the core's clock.
 SLOW = """\
@@ -285,3 +288,18 @@ def test_whatif_warns_of_what_its_duration_leaves_out(tmp_path: Path) -> None:
     assert [w for w in warned if said in w] == [f"warning: {said}: it does not happen in this run"]
     doc = json.loads((out / "whatif.json").read_text(encoding="utf-8"))
     assert [w for w in doc["warnings"] if said in w] == [f"{said}: it does not happen in this run"]
+
+
+# --------------------------------------------------------------------------- validate
+def test_an_unknown_qos_class_lists_the_known_ones_as_words(tmp_path: Path) -> None:
+    """'use one of ['best_effort', 'bulk', ...]' was a Python list; now the names, as the
+    other lists of choices are written ('expected one of: name, kind, ...')."""
+    text = (EXAMPLES / "mid-city-services.toml").read_text(encoding="utf-8")
+    file = write(
+        tmp_path / "q.toml", text.replace('kind = "bulk"', 'kind = "bulk"\nclass = "bulkk"')
+    )
+    r = CliRunner().invoke(main, ["validate", str(file)])
+    assert r.exit_code == EXIT_INVALID_SCENARIO, r.output
+    said = one_line(r.output)
+    assert "unknown class 'bulkk': declare it in qos.classes with a dscp, or use one of: " in said
+    assert "best_effort, bulk, control," in said and "['" not in said, said
