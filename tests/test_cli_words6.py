@@ -303,3 +303,17 @@ def test_an_unknown_qos_class_lists_the_known_ones_as_words(tmp_path: Path) -> N
     said = one_line(r.output)
     assert "unknown class 'bulkk': declare it in qos.classes with a dscp, or use one of: " in said
     assert "best_effort, bulk, control," in said and "['" not in said, said
+
+
+def test_the_links_table_gives_the_rates_unit(tmp_path: Path) -> None:
+    """The links table's 'rate' column (1000 for 1 Gbit/s) had no unit: its title named
+    the throughput's only."""
+    file = write(tmp_path / "s.toml", SLOW)
+    r = CliRunner().invoke(main, ["run", str(file), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    (title,) = [line for line in r.stdout.splitlines() if line.startswith("Links by")]
+    assert title == (
+        "Links by utilisation (utilisation in %, rate and throughput in Mbit/s, wait in ms)"
+    )
+    rate = next(line for line in r.stdout.splitlines() if line.lstrip().startswith("edge->nvr"))
+    assert " 1000 " in rate, rate
