@@ -15,6 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from test_bill_sizing import COSTS, GROW
+from test_cli_messages import SCENARIO as MESSAGES_SCENARIO
+from test_cli_words5 import one_line, write
 from vidnet_sim.analysis.curve import CurveResult, curve_grid
 from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.cli import main
@@ -24,39 +26,12 @@ from vidnet_sim.scenario.units import count_words, duration_words, percent_words
 #: The project's example scenarios.
 EXAMPLES = Path(__file__).resolve().parents[1] / "scenarios"
 
-#: One link at 1 Gbit/s with a gigabyte of buffer, two cameras: at 1 bit/s (a sweep value
-#: below) its full buffer would delay a packet past the core's clock.
-SLOW = """\
-name = "slow"
-[simulation]
-duration = "200ms"
-[[nodes]]
-id = "edge"
-[[nodes]]
-id = "nvr"
-kind = "recorder"
-[[links]]
-a = "edge"
-b = "nvr"
-rate = "1Gbps"
-buffer = "1GB"
-[[cameras]]
-name = "cams"
-count = 2
-attach = "edge"
-resolution = "720p"
-destinations = ["nvr"]
-"""
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def one_line(text: str) -> str:
-    """``text`` with its lines joined: a narrow console folds them."""
-    return " ".join(text.split())
+#: test_cli_messages's two cameras behind one 1 Gbit/s link, without their SLA, with a
+#: gigabyte of buffer: at 1 bit/s (a sweep value below) a full buffer would delay a packet
+#: past the core's clock.
+SLOW = MESSAGES_SCENARIO.split("[sla.video]")[0].replace(
+    'rate = "1Gbps"', 'rate = "1Gbps"\nbuffer = "1GB"'
+)
 
 
 # --------------------------------------------------------------------------- core limits
