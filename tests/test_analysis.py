@@ -441,14 +441,14 @@ def test_curve_and_capacity_warn_of_an_alarm_their_duration_leaves_out(
     # the method says how long each run simulated, and that --duration shortened it
     method = json.loads((tmp_path / "cap" / "report.json").read_text())["method"]
     assert method[0].endswith(
-        " Each run simulates 200ms (the scenario's 300ms shortened by --duration), the first "
-        "0s of warm-up not measured."
+        " Each run simulates 200 ms (the scenario's 300 ms shortened by --duration), with no "
+        "warm-up."
     ), method
     method = json.loads((tmp_path / "curve" / "report.json").read_text())["method"]
-    assert "Each run simulates 200ms (the scenario's 300ms shortened by --duration)" in method[0]
+    assert "Each run simulates 200 ms (the scenario's 300 ms shortened by --duration)" in method[0]
     # without the override, or with one that keeps the alarm, nothing to warn of
     whole = run_curve(f, "cameras", 2, 2, 1, replications=1)
-    assert whole.warnings == [] and whole.run_length.startswith("each run simulates 300ms, ")
+    assert whole.warnings == [] and whole.run_length.startswith("each run simulates 300 ms, ")
     res = run_curve(f, "cameras", 2, 2, 1, replications=1, duration_ps=300 * MS)
     assert res.warnings == []
 

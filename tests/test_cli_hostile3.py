@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -279,6 +280,8 @@ def test_a_curve_and_a_sizing_write_only_the_files_they_declare(
         ["size", made / "s.toml", "--workers", "1", "--replications", "2", "--out", out]
     )
     assert code == 0, output
+    # the 60 % rule's cost has its currency, as the cost beside it (it had none)
+    assert re.search(r"^net present cost: [\d,]+ (\w+) \(60 % rule: [\d,]+ \1\)$", output, re.M)
     assert {p.name for p in out.iterdir()} - {RUN_STORE} == set(FILES["size"])
     doc = json.loads((out / "size.json").read_text(encoding="utf-8"))
     assert doc["years_sized"]

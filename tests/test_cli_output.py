@@ -154,7 +154,7 @@ def test_messages_and_results_are_whole_lines_from_a_long_path(
     assert ok.returncode == EXIT_OK, ok.stderr
     valid = f"{file}: valid — 4 nodes, 4 directed links, 2 sources, 2 flows, about "
     (line,) = lines(ok.stdout)
-    assert line.startswith(valid) and line.endswith(" packets in 200ms"), ok.stdout
+    assert line.startswith(valid) and line.endswith(" packets in 200 ms"), ok.stdout
 
     for command in ("validate", "run"):
         invalid = cli(deep, command, str(bad), columns=columns)

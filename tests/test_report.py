@@ -367,7 +367,7 @@ def test_curve_panels_one_class_each_with_targets_units_and_notes() -> None:
         for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=True)
         if text.get_text().startswith("simulated")
     }
-    assert "simulated packet p50" in drawn and "simulated packet loss" in drawn
+    assert "simulated median packet latency" in drawn and "simulated packet loss" in drawn
     assert len(set(drawn.values())) == len(drawn), drawn
     assert NO_NC_BOUND[:30] in notes[1][0].get_text()
     for ax, texts in zip(fig.axes, notes, strict=True):
@@ -757,7 +757,7 @@ def test_the_red_link_is_labelled_busiest_not_binding() -> None:
     assert _link_label(link).splitlines() == [
         "1G, 4 km",
         "load 600 Mbit/s",
-        "40% headroom",
+        "40 % headroom",
         "BUSIEST",
     ]
     # a load above 1 Gbit/s in Gbit/s, never in scientific notation ("5.05e+03 Mbit/s")
@@ -995,8 +995,8 @@ def test_the_legend_fits_the_figure_s_width() -> None:
     from vidnet_sim.analysis.report_data import VerticalMark
 
     xs = [10.0, 25.0, 40.0]
-    latency = ["simulated packet p50", "simulated packet p99", "simulated packet max"]
-    latency += ["simulated frame p99"]
+    latency = ["simulated median packet latency", "simulated 99th percentile packet latency"]
+    latency += ["simulated largest packet latency", "simulated 99th percentile frame latency"]
     marks = ["sum-of-means-60%", "gaussian-equivalent-capacity"]
     panels = [
         Panel(
@@ -1012,7 +1012,10 @@ def test_the_legend_fits_the_figure_s_width() -> None:
         Panel(
             f"{cls}: loss",
             "loss",
-            [Series(n, xs, [1e-5, 1e-5, 1e-5]) for n in ("simulated packet loss", "frame loss")],
+            [
+                Series(n, xs, [1e-5, 1e-5, 1e-5])
+                for n in ("simulated packet loss", "simulated frame loss")
+            ],
             targets=[Target("target loss (0.0001)", 1e-4)],
         )
         for cls in ("ptz", "video")

@@ -252,7 +252,7 @@ def test_an_onoff_source_that_could_outnumber_its_packet_numbers_is_refused() ->
         compile_scenario(past)
     (problem,) = err.value.problems
     assert problem.path == "group 'burst'"
-    assert "up to 2e+12 packets" in problem.message and "at most 1.1e+12" in problem.message
+    assert "up to 2·10¹² packets" in problem.message and "at most 1.1·10¹²" in problem.message
     compile_scenario(_scenario(1000 * 10**12, sources=[FAST_ONOFF]))
 
 

@@ -49,6 +49,7 @@ from vidnet_sim.results.sla import SlaTargets
 from vidnet_sim.results.store import json_text
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.scenario.units import percent_words
 
 __all__ = [
     "CURVE_METRICS",
@@ -336,13 +337,18 @@ def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) 
     return files
 
 
-#: Latency series drawn per class: summary column → label.
-_LATENCY_SERIES = (
-    ("latency_p50_ps", "simulated packet p50"),
-    ("latency_p99_ps", "simulated packet p99"),
-    ("latency_max_ps", "simulated packet max"),
-    ("frame_latency_p99_ps", "simulated frame p99"),
-)
+#: Latency series drawn per class (summary columns), each labelled ``simulated`` and the
+#: metric in words (:func:`_simulated`).
+_LATENCY_SERIES = ("latency_p50_ps", "latency_p99_ps", "latency_max_ps", "frame_latency_p99_ps")
+#: Loss series drawn per class.
+_LOSS_SERIES = ("loss", "frame_loss")
+
+
+def _simulated(metric: str) -> str:
+    """A simulated series' label: ``simulated 99th percentile packet latency``."""
+    return f"simulated {metric_words(metric)}"
+
+
 #: Why a class has no finite network-calculus bound.
 NO_NC_BOUND = (
     "no finite network-calculus bound: a Poisson source, or token-bucket rates (VBR "
@@ -434,7 +440,7 @@ def _add_nc_bound(panel: Panel, est: pd.DataFrame, cls: str, x_label: str) -> No
 def _add_targets(latency: Panel, loss: Panel, targets: dict[str, float]) -> None:
     """Add a class's SLA targets: latency ones (``*_ps``, drawn in ms) to its latency panel,
     the others (loss, frame loss, …) to its loss panel. Each is named packet or frame, as
-    the series are ("simulated packet loss", "frame loss"): a frame loss drawn above a
+    the series are ("simulated packet loss", "simulated frame loss"): a frame loss drawn above a
     packet-loss target does not miss it."""
     for metric, target in targets.items():
         name = metric_words(metric)
@@ -456,17 +462,15 @@ def _class_panels(
     """One class's latency panel (simulated percentiles, network-calculus bound, latency
     targets) and loss panel (simulated packet and frame loss, loss targets)."""
     panel = Panel(f"{cls}: latency", "latency_ms", marks=list(marks), notes=list(notes))
-    drawn = [metric for metric, _ in _LATENCY_SERIES]
-    targeted = [(m, f"simulated {metric_words(m)}") for m in targets if m.endswith("_ps")]
-    for metric, label in [*_LATENCY_SERIES, *(mt for mt in targeted if mt[0] not in drawn)]:
-        s = _series(t, cls, metric, label, 1e9)
-
+    targeted = [m for m in targets if m.endswith("_ps") and m not in _LATENCY_SERIES]
+    for metric in [*_LATENCY_SERIES, *targeted]:
+        s = _series(t, cls, metric, _simulated(metric), 1e9)
         if s is not None:
             panel.series.append(s)
     _add_nc_bound(panel, est, cls, x_label)
     lpanel = Panel(f"{cls}: loss", "loss", marks=list(marks))
-    for metric, label in (("loss", "simulated packet loss"), ("frame_loss", "frame loss")):
-        s = _series(t, cls, metric, label, 1.0)
+    for metric in _LOSS_SERIES:
+        s = _series(t, cls, metric, _simulated(metric), 1.0)
         if s is not None:
             lpanel.series.append(s)
     _add_targets(panel, lpanel, targets)
@@ -519,7 +523,8 @@ def curve_grid(
         columns,
         result.vary.integer or result.vary.kind == "fixed",
         "Simulated means with their "
-        f"{result.confidence:.0%} confidence intervals (clipped to what is possible: latency "
+        f"{percent_words(result.confidence)} confidence intervals (clipped to what is "
+        "possible: latency "
         "≥ 0, loss in [0, 1]); SLA targets dash-dot red; worst-case bounds dashed.",
     )
 

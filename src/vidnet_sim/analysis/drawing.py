@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from vidnet_sim.analysis.plots import png_bytes
 from vidnet_sim.analysis.report_data import NetLink, NetNode, NetworkView
 from vidnet_sim.scenario.coordinates import coordinate_system, node_points
-from vidnet_sim.scenario.units import rate_words
+from vidnet_sim.scenario.units import percent_words, rate_words
 
 if TYPE_CHECKING:
     from vidnet_sim.scenario.model import Scenario
@@ -268,7 +268,7 @@ def _link_label(link: NetLink) -> str:
     if link.load_bps is not None and math.isfinite(link.load_bps):
         label.append(f"load {_show_load(link.load_bps)}")
     if link.utilisation is not None and math.isfinite(link.utilisation):
-        label.append(f"{1 - link.utilisation:.0%} headroom")
+        label.append(f"{percent_words(1 - link.utilisation)} headroom")
     if link.binding:
         label.append("BUSIEST")
     return "\n".join(label)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from vidnet_sim.analysis.report_data import CostChart, Panel, PanelGrid, Series, Variant
+from vidnet_sim.scenario.units import power_words
 
 __all__ = [
     "LOSS_FLOOR",
@@ -106,13 +107,10 @@ def loss_floor(panels: list[Panel]) -> float:
     return 10 ** math.floor(math.log10(min(vals)) - 1) if vals else LOSS_FLOOR
 
 
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
 def power_of_ten(x: float) -> str:
     """A power of ten as people write it: ``10⁻⁵`` (other numbers as ``%g``)."""
     e = round(math.log10(x)) if x > 0 else 0
-    return f"10{str(e).translate(_SUPERSCRIPT)}" if x > 0 and 10.0**e == x else f"{x:g}"
+    return power_words(e) if x > 0 and 10.0**e == x else f"{x:g}"
 
 
 def _ceiling(panel: Panel) -> float:

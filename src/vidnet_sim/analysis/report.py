@@ -37,6 +37,7 @@ from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.results.metric_words import interval_words, metric_words
 from vidnet_sim.results.store import json_text
 from vidnet_sim.scenario.growth import year_data
+from vidnet_sim.scenario.units import percent_words
 
 __all__ = [
     "bill_section",
@@ -168,7 +169,7 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
                 metric_words(metric),
                 show_value(metric, r["target"]),
                 show_value(metric, r["mean"]) + ci + _runs_as_long(r["duration_factor"]),
-                f"{r['margin']:.0%}",
+                f"{percent_words(r['margin'])}",
                 "—" if math.isnan(nc) else "∞" if math.isinf(nc) else show_value(metric, nc),
             ]
         )
@@ -195,7 +196,7 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
                 [
                     lid,
                     f"{last.load_bps.get(lid, 0.0) / 1e6:,.1f} Mbit/s",
-                    f"{last.utilisation.get(lid, math.nan):.1%}",
+                    f"{percent_words(last.utilisation.get(lid, math.nan), 1)}",
                     show_tier(rate),
                     show_tier(last.vendor_rates[lid])
                     + (f" (over {VENDOR_CEILING * 100:g} %)" if lid in last.vendor_over else ""),
@@ -262,7 +263,7 @@ def _case_rows(result: SizingResult) -> tuple[list[str], list[list[str]]]:
             f"{r['class']} {metric_words(str(r['metric']))} "
             f"{show_value(str(r['metric']), r['mean'])} (target "
             f"{show_value(str(r['metric']), r['target'])})",
-            f"{r['margin']:.0%}",
+            f"{percent_words(r['margin'])}",
         ]
         for r in cases.to_dict("records")
     ]
@@ -281,7 +282,7 @@ def _cases_note(result: SizingResult) -> str:
         f"{result.settings['convergence_ps'] / 1e9:g} ms of convergence). Loss targets count "
         "buffer losses; the packets lost while a failure converges are "
         + (
-            f"held to their own budget ({budget:.2%} per class)."
+            f"held to their own budget ({percent_words(budget, 2)} per class)."
             if budget is not None
             else "not counted against them (no `failure_loss` budget given)."
         )
@@ -338,7 +339,7 @@ def _binding_text(y: YearSizing) -> str:
     b = y.binding()
     if not b:
         return "—"
-    return f"{b['class']} {metric_words(b['metric'])} ({b['margin']:.0%})"
+    return f"{b['class']} {metric_words(b['metric'])} ({percent_words(b['margin'])})"
 
 
 def _fail_text(v: Any) -> str:
@@ -502,7 +503,7 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
         + f" ({cur})",
         f"- each design judged on {st['replications']}–{st['max_replications']} "
         f"independent runs of {st['duration_ps'] / 1e12:g} s simulated "
-        f"({st['warmup_ps'] / 1e12:g} s warm-up), {st['confidence']:.0%} confidence",
+        f"({st['warmup_ps'] / 1e12:g} s warm-up), {percent_words(st['confidence'])} confidence",
         "",
     ]
     if result.years:
@@ -616,7 +617,7 @@ def render_report(result: SizingResult, plot: str | None = "size.png") -> str:
         "fibre is laid; camera access links are not costed. Costs are undiscounted "
         "orders of magnitude (docs/domain.md §7) unless a cost table was given. The simulated "
         f"duration is short: rare events (long alarms, failures) weigh only as much as the "
-        f"scenario's timeline contains them. The 60 % rule (≤ {VENDOR_CEILING:.0%} "
+        f"scenario's timeline contains them. The 60 % rule (≤ {percent_words(VENDOR_CEILING)} "
         "utilisation) is shown for comparison only.",
         "",
         result.claim,
@@ -678,7 +679,8 @@ def bill_section(result: SizingResult) -> list[str]:
         "## The whole bill",
         "",
         f"**Net present cost, {years_label(years)}: {_money(bill.npc, cur)}** "
-        f"(discount rate {bill.discount_rate:.1%}; undiscounted {_money(bill.total, cur)})"
+        f"(discount rate {percent_words(bill.discount_rate, 1)}; "
+        f"undiscounted {_money(bill.total, cur)})"
         + (
             f"; the 60 % rule's design: {_money(result.vendor_bill.npc, cur)}"
             if result.vendor_bill is not None
@@ -772,7 +774,8 @@ def _bill_chart(result: SizingResult, bill: Bill) -> CostChart:
         cats,
         bill.currency,
         f"Purchases and running costs each year, undiscounted; net present cost "
-        f"{_money(bill.npc, bill.currency)} at a {bill.discount_rate:.1%} discount rate.",
+        f"{_money(bill.npc, bill.currency)} at a {percent_words(bill.discount_rate, 1)} "
+        "discount rate.",
     )
 
 
@@ -848,7 +851,7 @@ def _cut_risk(result: SizingResult, cut: str) -> str:
         f"{lead}: **survived** — the failure of each of the {n} protected link(s), "
         f"with its reroute, was simulated in every year and meets every SLA (tightest: "
         f"{worst['case']} in year {int(worst['year'])}, class {worst['class']} "
-        f"{metric_words(str(worst['metric']))} margin {float(worst['margin']):.0%}"
+        f"{metric_words(str(worst['metric']))} margin {percent_words(float(worst['margin']))}"
         f"{_runs_as_long(worst.get('duration_factor', 1))})."
         if all(r["ok"] for r in failed)
         else f"{lead}: **not survived** in simulation — "
@@ -884,7 +887,7 @@ def _first_page(result: SizingResult, cut: str) -> tuple[str, list[str], list[st
         risk.append(
             f"Binding target: class **{b['class']}** {metric_words(b['metric'])} "
             f"in year {y.year}: {show_value(b['metric'], b['mean'])} against "
-            f"{show_value(b['metric'], b['target'])} — margin **{b['margin']:.0%}**"
+            f"{show_value(b['metric'], b['target'])} — margin **{percent_words(b['margin'])}**"
             + (" (decided by the mean: uncertain)." if y.verdict.uncertain else ".")
         )
     risk.append(_cut_risk(result, cut))
@@ -913,7 +916,8 @@ def _first_page(result: SizingResult, cut: str) -> tuple[str, list[str], list[st
         growth = rate / load if load > 0 else math.inf
         changes.append(
             f"The busiest link in year {last.year} is **{lid}** at {show_tier(rate)}: "
-            f"{util[lid]:.0%} utilised in simulation, {load / 1e6:,.0f} Mbit/s of mean load. "
+            f"{percent_words(util[lid])} utilised in simulation, {load / 1e6:,.0f} Mbit/s of "
+            "mean load. "
             + (
                 f"Its next upgrade ({show_tier(tiers[0])}) is due before its load grows "
                 f"×{growth:.2g} (the rate itself), sooner if the SLA binds first."
@@ -1052,7 +1056,8 @@ def sizing_report(result: SizingResult, plot: bool = True) -> ReportData:
             f"Each design judged on {result.settings['replications']}–"
             f"{result.settings['max_replications']} independent runs of "
             f"{result.settings['duration_ps'] / 1e12:g} s simulated, "
-            f"{result.settings['confidence']:.0%} confidence; the cheapest design each year "
+            f"{percent_words(result.settings['confidence'])} confidence; the cheapest design "
+            "each year "
             "that meets every SLA, links never downgraded (report.md has the full method).",
             result.claim,
             *result.bound_lines(),

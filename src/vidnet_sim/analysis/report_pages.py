@@ -27,6 +27,7 @@ from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.results.metric_words import glossary_rows, metric_words
 from vidnet_sim.scenario import parse_scenario_dict
+from vidnet_sim.scenario.units import percent_words
 
 __all__ = [
     "capacity_report",
@@ -200,7 +201,8 @@ def curve_report(
         risk.append(
             f"Binding target at {vary.at(vary.label(best))}: class **{close['class']}** "
             f"{metric_words(close['metric'])} {show_value(close['metric'], close['mean'])} against "
-            f"{show_value(close['metric'], close['target'])} (margin {close['margin']:.0%})."
+            f"{show_value(close['metric'], close['target'])} "
+            f"(margin {percent_words(close['margin'])})."
         )
         later = [x for x in values if x > best]
         if later:
@@ -284,7 +286,7 @@ def curve_report(
         else [],
         method=[
             f"{int(result.table['n'].max()) if len(result.table) else 0} replications per value "
-            f"at most; a target holds when the upper end of its {result.confidence:.0%} "
+            f"at most; a target holds when the upper end of its {percent_words(result.confidence)} "
             "confidence interval (the mean with a single replication) is at most the target."
             + _run_length(result.run_length)
         ],
@@ -388,7 +390,7 @@ def capacity_report(
             where = "first failing value" if result.first_fail is not None else "largest value"
             changes.append(
                 f"The busiest link at the {where} is {link_of.get(str(b['link']), b['link'])} "
-                f"({float(b.get('link_utilisation', math.nan)):.0%} utilised)"
+                f"({percent_words(float(b.get('link_utilisation', math.nan)))} utilised)"
                 + (
                     f"; packets are dropped on {link_of.get(d, d)}"
                     if (d := str(b.get("dropping_link", "")))

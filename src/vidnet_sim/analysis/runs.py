@@ -27,7 +27,13 @@ import pyarrow as pa
 from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.canonical import canonical_json
 from vidnet_sim.errors import ScenarioError
-from vidnet_sim.execute import Executor, ProgressFn, ProgressTracker, SerialExecutor
+from vidnet_sim.execute import (
+    Executor,
+    ProgressFn,
+    ProgressTracker,
+    SerialExecutor,
+    failure_words,
+)
 from vidnet_sim.fingerprint import engine_fingerprint
 from vidnet_sim.results.caveats import override_caveats
 from vidnet_sim.results.files import parquet_bytes, write_file
@@ -35,7 +41,7 @@ from vidnet_sim.runner import run as run_scenario
 from vidnet_sim.runner import with_overrides
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.model import Scenario
-from vidnet_sim.scenario.units import format_time
+from vidnet_sim.scenario.units import duration_words
 from vidnet_sim.variation.paths import set_value
 from vidnet_sim.variation.seeds import point_seed
 
@@ -162,10 +168,6 @@ def _store_run(folder: Path, key: str, out: RunOutput) -> None:
             write_file(folder / "runs" / f"{key}.{name}.parquet", parquet_bytes(df), sync=False)
 
 
-def _error_text(error: dict[str, Any]) -> str:
-    return f"{error.get('error', 'Error')}: {error.get('message', '')}"
-
-
 @dataclass
 class RunCache:
     """Runs a varied scenario, reusing stored runs (``folder`` ``None``: keep nothing).
@@ -228,20 +230,24 @@ class RunCache:
         return duration_warnings(self.data, self.base_dir, self.duration_ps)
 
     def run_length(self) -> str:
-        """What each run simulates, for a report's method: ``each run simulates 5s (the
-        scenario's 20s shortened by --duration), the first 1s of warm-up not measured``."""
+        """What each run simulates, for a report's method: ``each run simulates 5 s (the
+        scenario's 20 s shortened by --duration), the first 1 s of warm-up not measured``
+        (``..., with no warm-up`` without one)."""
         try:
             sc, run = job_scenarios(self.data, self.base_dir, self.duration_ps)
         except ScenarioError:
             return ""
-        told = format_time(run.simulation.duration)
+        told = duration_words(run.simulation.duration)
         if run.simulation.duration != sc.simulation.duration:
             told += (
-                f" (the scenario's {format_time(sc.simulation.duration)} shortened by --duration)"
+                f" (the scenario's {duration_words(sc.simulation.duration)} shortened by "
+                "--duration)"
             )
+        warmup = run.simulation.warmup
+        if not warmup:
+            return f"each run simulates {told}, with no warm-up"
         return (
-            f"each run simulates {told}, the first {format_time(run.simulation.warmup)} of "
-            "warm-up not measured"
+            f"each run simulates {told}, the first {duration_words(warmup)} of warm-up not measured"
         )
 
     def root_seed(self) -> int:
@@ -381,7 +387,7 @@ def _simulate(
         cache, x, k, seed, _ = todo[outcome.key]
         if outcome.error is not None:
             summary = links = epochs = epoch_links = None
-            error: str | None = _error_text(outcome.error)
+            error: str | None = failure_words(outcome.error)
         else:
             summary, links, epochs, epoch_links, error = outcome.value
             if cache.folder is not None and error is None and not own:

@@ -54,6 +54,7 @@ from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.results.files import write_file
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.model import TRACE_EXCLUDED_KEYS
+from vidnet_sim.scenario.toml_file import toml_value
 from vidnet_sim.variation.paths import (
     PathError,
     format_loc,
@@ -100,6 +101,21 @@ class WhatIfResult:
     report: Path | None = None
     #: Each variant's folder (its scenario, runs and sizing report), by name.
     folders: dict[str, Path] = field(default_factory=dict)
+
+    def sizing_warnings(self) -> list[str]:
+        """What the sizings warned of (an alarm a ``--duration`` leaves out, a binding SLA
+        limited on links the plan does not size): a warning every sizing gave once, as it
+        is; one only some gave, after the name of each variant that gave it."""
+        said = {name: list(r.warnings) for name, r in self.results.items()}
+        every = [w for w in dict.fromkeys(x for ws in said.values() for x in ws)]
+        common = [w for w in every if all(w in ws for ws in said.values())]
+        named = [
+            f"variant {json.dumps(name, ensure_ascii=False)}: {w}"
+            for name, ws in said.items()
+            for w in ws
+            if w not in common
+        ]
+        return common + named
 
     def table(self) -> pd.DataFrame:
         """One row per variant, the baseline first."""
@@ -328,17 +344,10 @@ def _variant_problems(
 
 
 def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise AnalysisInputError(f"cannot write {v!r} to a scenario file")
+    try:
+        return toml_value(v)
+    except TypeError as exc:
+        raise AnalysisInputError(str(exc)) from None
 
 
 def toml_text(data: dict[str, Any]) -> str:

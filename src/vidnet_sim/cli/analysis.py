@@ -50,6 +50,7 @@ from vidnet_sim.results.files import parquet_bytes, write_file
 from vidnet_sim.results.metric_words import metric_words
 from vidnet_sim.results.store import json_text
 from vidnet_sim.scenario.toml_file import read_toml
+from vidnet_sim.scenario.units import percent_words
 
 __all__ = ["capacity", "curve", "report", "size"]
 
@@ -343,7 +344,7 @@ def capacity(
                 f"(mean {show_value(metric, float(b['mean']))} vs target "
                 f"{show_value(metric, float(b['target']))}); "
                 f"link {b.get('link')} at utilisation "
-                f"{100 * b.get('link_utilisation', math.nan):.1f} %"
+                f"{percent_words(b.get('link_utilisation', math.nan), 1)}"
                 + (f"; drops on {b['dropping_link']}" if "dropping_link" in b else "")
             )
         for method, x in res.estimates.items():
@@ -589,7 +590,7 @@ def size(
                 )
             console.print(
                 f"net present cost: {res.bill.npc:,.0f} {res.bill.currency} "
-                f"(60 % rule: {res.vendor_bill.npc:,.0f})"
+                f"(60 % rule: {res.vendor_bill.npc:,.0f} {res.bill.currency})"
                 if res.vendor_bill is not None
                 else f"net present cost: {res.bill.npc:,.0f} {res.bill.currency}",
                 markup=False,

@@ -43,7 +43,7 @@ from vidnet_sim.scenario import load_scenario
 from vidnet_sim.scenario.bounds import MAX_DURATION_PS
 from vidnet_sim.scenario.growth import plan_years, scenario_for_year
 from vidnet_sim.scenario.toml_file import read_toml
-from vidnet_sim.scenario.units import format_time, parse_time
+from vidnet_sim.scenario.units import duration_words, parse_time
 from vidnet_sim.sweep import load_sweep
 
 __all__ = ["run", "time_option", "validate"]
@@ -107,7 +107,7 @@ def validate(file: Path) -> None:
     plan, years = compiled.plan, compiled.years
     render_warnings(compiled.scenario.notes, stderr_console(), limit=None, label="note")
     grows = f"; growth plan of {len(years)} years, each compiled" if len(years) > 1 else ""
-    duration = format_time(compiled.scenario.simulation.duration)
+    duration = duration_words(compiled.scenario.simulation.duration)
     click.echo(
         f"{file}: valid — {len(plan.node_names)} nodes, {plan.n_links} directed links, "
         f"{len(plan.sources)} sources, {plan.n_flows} flows, about "
@@ -269,7 +269,9 @@ def run(
         doc["packet_hops"] = result.stats.packet_hops
         doc["wall_seconds"] = result.stats.wall_seconds
         if result.latency_parts is not None:
-            doc["latency_parts"] = explain_lines(result.latency_parts, result.tables.links)
+            doc["latency_parts"] = explain_lines(
+                result.latency_parts, result.tables.links, summary=result.tables.summary
+            )
         click.echo(json.dumps(doc, indent=2, allow_nan=False))
         return
     out = stdout_console()
@@ -277,7 +279,10 @@ def run(
         result.tables, out, all_links=all_links, sla_caveats=result.sla_caveats, wide=wide
     )
     if result.latency_parts is not None:
-        render_explain(explain_lines(result.latency_parts, result.tables.links), out)
+        render_explain(
+            explain_lines(result.latency_parts, result.tables.links, summary=result.tables.summary),
+            out,
+        )
     render_storage(result.storage, out)
     rate = result.stats.packet_hops / max(result.stats.wall_seconds, 1e-9)
     startup = float(result.manifest.get("startup_seconds") or 0.0)
@@ -367,7 +372,7 @@ def _progress() -> tuple[Any, Any]:
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.percentage:>3.0f} %"),
         TimeRemainingColumn(),
         console=progress_console(),
         transient=True,

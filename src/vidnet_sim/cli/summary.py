@@ -255,10 +255,11 @@ def _links_table(links: pd.DataFrame, all_links: bool = False) -> Table:
     listed = links if all_links else links[~access]
     n = len(listed)
     shown = listed.sort_values("utilisation", ascending=False, na_position="last", kind="stable")
-    title = "Links by utilisation (utilisation in %, throughput in Mbit/s, wait in ms)"
+    units = "utilisation in %, rate and throughput in Mbit/s, wait in ms"
+    title = f"Links by utilisation ({units})"
     if n > MAX_LINKS and not all_links:
         shown = shown.head(MAX_LINKS)
-        title = f"Links: the {MAX_LINKS} most utilised of {n} (utilisation in %, Mbit/s, ms)"
+        title = f"Links: the {MAX_LINKS} most utilised of {n} ({units})"
     has_run = "run" in links.columns
     rows = [{**r, "src_dst": f"{r['src']} → {r['dst']}"} for r in rows_of(shown)]
     summed = [] if all_links else _access_rows(links[access], has_run)

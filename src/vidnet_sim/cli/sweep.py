@@ -2,7 +2,8 @@
 
 Results and ``--json`` go to stdout; errors, logs and the
 progress bar to stderr. Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid
-scenario or sweep spec, 4 some points failed.
+scenario or sweep spec (also a design whose network ``run`` would refuse: before any point
+runs), 4 some points failed.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from vidnet_sim.cli.output import (
 )
 from vidnet_sim.cli.run import confidence_option, time_option
 from vidnet_sim.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, VidnetError
+from vidnet_sim.execute import failure_words
 from vidnet_sim.results import SCHEMAS, read_results
 from vidnet_sim.results.metric_words import interval_words, metric_words
 from vidnet_sim.scenario.units import format_time
@@ -60,7 +62,7 @@ from vidnet_sim.sweep.compare import (
     format_value,
     write_table,
 )
-from vidnet_sim.sweep.plan import params_text
+from vidnet_sim.sweep.plan import params_text, value_text
 
 __all__ = ["compare", "sweep"]
 
@@ -138,8 +140,9 @@ def sweep(
     """Run the parameter sweep of FILE, one Parquet file per point; resume where it stopped.
 
     FILE is a scenario with a [sweep] section, or a sweep file with [sweep] and
-    scenario = "<scenario file>". Points whose files exist are skipped; a failed point is
-    recorded with its error and the sweep goes on (exit code 4).
+    scenario = "<scenario file>". Points whose files exist are skipped; a design that run
+    would refuse refuses the sweep before any point runs (exit code 3); a point that fails
+    running is recorded with its error and the sweep goes on (exit code 4).
     """
     workers, scheduler, cluster = (
         executor_opts.workers,
@@ -286,7 +289,7 @@ class _SweepProgress:
         if outcome.error is not None:
             line = (
                 f"point #{outcome.point.index} {outcome.point.point_id} failed: "
-                f"{outcome.error.get('error')}: {outcome.error.get('message')}"
+                f"{failure_words(outcome.error)}"
             )
             if self.progress is None:
                 note(line)
@@ -340,7 +343,7 @@ def _print_status(sw: Any, store: Any, as_json: bool) -> None:
         for p, rec in st.failed:
             out.print(
                 f"  #{p.index} {p.point_id} {escape(params_text(p.params))}: "
-                f"{escape(str(rec.get('error')))}: {escape(str(rec.get('message')))}"
+                f"{escape(failure_words(rec))}"
             )
     if st.missing:
         shown = st.missing[:20]
@@ -385,7 +388,7 @@ def _print_points(sw: Any, store: Any, as_json: bool) -> None:
             p.point_id,
             str(p.replication),
             str(p.seed),
-            *[json.dumps(p.params[k], ensure_ascii=False) for k in sw.parameters],
+            *[value_text(p.params[k]) for k in sw.parameters],
             state(p.point_id),
         )
     stdout_console().print(table)
@@ -395,6 +398,7 @@ def _print_sbatch(
     sw: Any, file: Path, out: Path, chunk: int, max_parallel: int | None, options: Any
 ) -> None:
     sw.check()
+    sw.check_networks()  # what each task's run would refuse (exit 3), before submitting
     store = SweepStore(out)
     store.write_meta(sw)
     (out / "_logs").mkdir(parents=True, exist_ok=True)

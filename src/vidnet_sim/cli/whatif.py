@@ -93,7 +93,7 @@ def whatif(
     doc = {
         "currency": res.currency,
         "variants": table.to_dict("records"),
-        "warnings": res.warnings,
+        "warnings": res.warnings + res.sizing_warnings(),
     }
     with reported_errors():
         write_file(out / "whatif.parquet", parquet_bytes(table))
@@ -134,7 +134,7 @@ def whatif(
             + ", ".join(str(folder / "report.html") for folder in res.folders.values()),
             markup=False,
         )
-        for w in res.warnings:
+        for w in doc["warnings"]:
             note(f"warning: {w}")
     if any(str(r["sla"]).startswith("partial") for r in table.to_dict("records")):
         sys.exit(EXIT_PARTIAL)  # runs failed; a variant whose SLA no tier meets is an answer

@@ -14,7 +14,7 @@ from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core.volume import most_onoff_packets
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.plan import NetworkPlan, service_time_ps
-from vidnet_sim.scenario.units import format_rate, format_time
+from vidnet_sim.scenario.units import count_words, duration_words, rate_words
 from vidnet_sim.traffic.rows import KIND_CAMERA, KIND_TRACE, SIZE_CHOICE, SIZE_UNIFORM
 
 #: The latest time (ps) a packet may reach, its route's full buffers included: the core's
@@ -143,10 +143,11 @@ def _sequence_problems(plan: NetworkPlan, end_ps: int) -> list[Problem]:
     return [
         Problem(
             f"group {g!r}",
-            f"an on/off source could send up to {n:.3g} packets in {format_time(end_ps)} (its "
-            f"interval while on throughout, and a packet more per on period); expected at most "
-            f"{K.SEQ_MASK + 1:.3g} packets per source (the core numbers a source's packets in "
-            f"{K.FLOW_SHIFT} bits): a shorter duration or a longer interval",
+            f"an on/off source could send up to {count_words(n)} packets in "
+            f"{duration_words(end_ps)} (its interval while on throughout, and a packet more per "
+            f"on period); expected at most {count_words(K.SEQ_MASK + 1)} packets per source (the "
+            f"core numbers a source's packets in {K.FLOW_SHIFT} bits): a shorter duration or a "
+            "longer interval",
         )
         for g, n in worst.items()
     ]
@@ -219,17 +220,12 @@ def _time_problems(
         problems.append(
             Problem(
                 f"link {plan.link_names[link]!r}",
-                f"with full buffers a packet could wait {_days(per_link[link])} on this link "
-                f"({_days(route)} on its route) at {format_rate(int(plan.link_rate_bps[link]))}; "
-                f"expected at most {_days(room)} after the run's {format_time(end_ps)} (the core "
-                f"counts time in 64-bit picoseconds, up to {_days(MAX_TIME_PS)}): a smaller "
-                "buffer, a faster link or a shorter delay",
+                f"with full buffers a packet could wait about {duration_words(per_link[link])} "
+                f"on this link (about {duration_words(route)} on its route) at "
+                f"{rate_words(int(plan.link_rate_bps[link]))}; expected at most about "
+                f"{duration_words(room)} after the run's {duration_words(end_ps)} (the core counts "
+                f"time in 64-bit picoseconds, up to about {duration_words(MAX_TIME_PS)}): a "
+                "smaller buffer, a faster link or a shorter delay",
             )
         )
     return problems
-
-
-def _days(t_ps: int) -> str:
-    """A long time, readably: in days from one day, else as ``format_time`` writes it."""
-    day = 86_400 * 10**12
-    return f"{t_ps / day:.3g} days" if t_ps >= day else format_time(t_ps)

@@ -16,6 +16,7 @@ from vidnet_sim.execute.pool import (
     TaskOutcome,
     available_cpus,
     error_record,
+    failure_words,
     pin_numba_threads,
 )
 from vidnet_sim.execute.progress import JobProgress, ProgressFn, ProgressTracker
@@ -33,6 +34,7 @@ __all__ = [
     "TaskOutcome",
     "available_cpus",
     "error_record",
+    "failure_words",
     "jobqueue_cluster",
     "pin_numba_threads",
 ]

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
+from vidnet_sim.errors import VidnetError
 from vidnet_sim.execute.warm import warm_up
 from vidnet_sim.runner import available_cpus
 
@@ -47,6 +48,7 @@ __all__ = [
     "TaskOutcome",
     "available_cpus",
     "error_record",
+    "failure_words",
     "pin_numba_threads",
 ]
 
@@ -60,14 +62,29 @@ def pin_numba_threads() -> None:
 
 
 def error_record(exc: BaseException, attempt: str = "") -> dict[str, Any]:
-    """What is kept of a task's error: its type, message, traceback and where it ran."""
+    """What is kept of a task's error: its type, message, traceback and where it ran, and
+    whether vidnet-sim raised it on purpose (``expected``: an invalid scenario, not a bug;
+    :func:`failure_words`)."""
     return {
         "error": type(exc).__name__,
         "message": str(exc) + (f" ({attempt})" if attempt else ""),
+        "expected": isinstance(exc, VidnetError),
         "traceback": "".join(traceback.format_exception(exc)),
         "worker_host": socket.gethostname(),
         "worker_pid": os.getpid(),
     }
+
+
+def failure_words(record: Mapping[str, Any]) -> str:
+    """What an :func:`error_record` says to a person: the message alone for an error
+    vidnet-sim raises on purpose (``invalid scenario: 1 problem ...``, a worker that died),
+    else ``<type>: <message>`` as a command says an unexpected error (a bug, a resource
+    problem). The type stays in the record's ``error`` for programs."""
+    kind = str(record.get("error") or "unknown error")
+    message = str(record.get("message") or "")
+    if record.get("expected") and message:
+        return message
+    return f"{kind}: {message}" if message else kind
 
 
 @dataclass
@@ -221,6 +238,7 @@ def _spawning() -> Iterator[None]:
 _WORKER_DIED = {
     "error": "WorkerDied",
     "message": "the worker process died while running this task, twice (a crash, or out of memory)",
+    "expected": True,
 }
 
 

@@ -5,8 +5,8 @@ Each :class:`Caveat` is one sentence for the user: printed after the run, writte
 (``affects_sla``), listed under ``"sla_caveats"`` too and turning the console's last line
 from "all targets met" into a verdict with a reservation. They are:
 
-- a timeline event, or a camera group's or source's start, at or after the run's end (a
-  shortened ``--duration`` drops it silently otherwise);
+- a timeline event, or a camera group's, source's or service's start, at or after the run's
+  end (a shortened ``--duration`` drops it silently otherwise);
 - a warm-up shortened by a ``--duration`` override (to half the run);
 - packets dropped in a camera's own egress buffer (``access_buffer``): the loss is the
   cameras', not the network's; the warning gives the buffer and the size of the frames;
@@ -30,7 +30,7 @@ from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.results.sla import format_significant
 from vidnet_sim.scenario.groups import camera_name, event_groups
 from vidnet_sim.scenario.model import Scenario
-from vidnet_sim.scenario.units import format_time
+from vidnet_sim.scenario.units import format_time, percent_words
 
 __all__ = [
     "Caveat",
@@ -89,7 +89,11 @@ def override_caveats(original: Scenario, run: Scenario) -> list[Caveat]:
                     affects_sla=True,
                 )
             )
-    for kind, items in (("camera group", run.cameras), ("source", run.sources)):
+    for kind, items in (
+        ("camera group", run.cameras),
+        ("source", run.sources),
+        ("service", run.services),
+    ):
         for item in items:
             if item.start >= end:
                 out.append(
@@ -150,9 +154,9 @@ def camera_egress_caveats(
             held = f"access_buffer_packets = {cam.access_buffer_packets}"
         out.append(
             Caveat(
-                f"camera group {cam.name!r}: {lost} packets ({lost / sent:.1%} of what its "
-                f"cameras sent, on {cams} of {cam.count} cameras) were dropped in the cameras' "
-                f"own egress buffer ({held}, peak queue "
+                f"camera group {cam.name!r}: {lost} packets ({percent_words(lost / sent, 1)} of "
+                f"what its cameras sent, on {cams} of {cam.count} cameras) were dropped in the "
+                f"cameras' own egress buffer ({held}, peak queue "
                 f"{_size(peak, buffer)}) before reaching the network: {frame}"
                 + ("" if cam.replays_trace else " (the largest frames are bigger than the mean)")
                 + f", sent at access_rate {cam.access_rate / 1e6:g} Mbit/s; raise {key} or "

@@ -358,18 +358,43 @@ def _phrase(label: str, rows: pd.DataFrame, suffix: str, links: pd.DataFrame | N
 
 
 def explain_lines(
-    parts: pd.DataFrame, links: pd.DataFrame | None = None, *, level: str = "class"
+    parts: pd.DataFrame,
+    links: pd.DataFrame | None = None,
+    *,
+    level: str = "class",
+    summary: pd.DataFrame | None = None,
 ) -> list[str]:
     """One line per class (or group, with ``level``) of a ``latency_parts`` table naming
     where its p99 and its mean latency come from: the largest part and link (camera access
     links together), and the next when it is at least 5 %, e.g. ``video p99 12.0 ms: 99 %
     queueing at camera access (100 Mbit/s) behind the camera's own packets; mean 2.2 ms: ...``
     (a camera's access link carries its packets alone: queueing there is its frames' own
-    packets waiting for each other). ``links`` (the ``links`` table) adds the rates."""
-    out = []
+    packets waiting for each other). ``links`` (the ``links`` table) adds the rates.
+    ``summary`` (the run's summary table) adds, in its order, a line for each class it has
+    that delivered no packet in the measured time, saying so: ``bulk: no packet sent in the
+    measured time (after the warm-up): nothing to explain``."""
+    out: dict[str, str] = {}
     rows = parts[parts["level"] == level]
     for name, g in rows.groupby("name", sort=False):
         tail = _phrase("p99", g, "_p99_ps", links) if g["p99_packets"].sum() > 0 else ""
         mean = _phrase("mean", g, "_ps", links)
-        out.append(f"{name} {tail}; {mean}" if tail else f"{name} {mean}")
-    return out
+        out[str(name)] = f"{name} {tail}; {mean}" if tail else f"{name} {mean}"
+    if summary is None:
+        return list(out.values())
+    lines = []
+    for r in summary[summary["level"] == level].to_dict("records"):
+        name = str(r["name"])
+        if name in out:
+            lines.append(out.pop(name))
+        elif int(r["packets_delivered"]) == 0:
+            lines.append(
+                f"{name}: {_nothing_delivered(int(r['packets_sent']))}: nothing to explain"
+            )
+    return lines + list(out.values())
+
+
+def _nothing_delivered(sent: int) -> str:
+    """Why a class has no latency to explain: it sent nothing, or lost all it sent."""
+    if sent == 0:
+        return "no packet sent in the measured time (after the warm-up)"
+    return f"every one of its {sent:,} packets lost"

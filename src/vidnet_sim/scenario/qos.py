@@ -152,7 +152,7 @@ class Qos(Model):
                     (
                         f"{where}.class",
                         f"unknown class {cls!r}: declare it in qos.classes with a dscp, or "
-                        f"use one of {sorted(known)}",
+                        f"use one of: {', '.join(sorted(known))}",
                     )
                 )
             elif known[cls] not in seen:

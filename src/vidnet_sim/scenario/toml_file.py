@@ -9,6 +9,7 @@ never blocks or runs out of memory; anything else that cannot be read is one
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -19,7 +20,7 @@ from typing import Any
 from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.scenario.bounds import MAX_FILE_BYTES, MAX_NESTING
 
-__all__ = ["nesting_problem", "read_toml", "toml_problem"]
+__all__ = ["nesting_problem", "read_toml", "toml_problem", "toml_value"]
 
 _BOMS = {b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16", b"\xef\xbb\xbf": "UTF-8 with a BOM"}
 
@@ -138,3 +139,19 @@ def toml_problem(exc: tomllib.TOMLDecodeError, text: str) -> Problem:
             fixed = f'{unquoted["key"]} = "{unquoted["value"]}"'
             detail += f"; a quantity with a unit is a string in quotes: {fixed}"
     return Problem(where, detail)
+
+
+def toml_value(v: Any) -> str:
+    """``v`` (a value read from TOML) written back as TOML: ``"1Gbps"``, ``2``, ``true``,
+    ``["nvr", "cc"]``, ``{ "a" = 1 }``; a ``TypeError`` for what TOML cannot hold."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {v!r} to a TOML file")

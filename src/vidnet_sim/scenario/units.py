@@ -25,6 +25,7 @@ the unit that was probably meant (``'mbps'`` → ``'Mbps'``).
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -32,6 +33,8 @@ from fractions import Fraction
 from vidnet_sim.errors import UnitError
 
 __all__ = [
+    "count_words",
+    "duration_words",
     "format_length",
     "format_rate",
     "format_size",
@@ -41,6 +44,8 @@ __all__ = [
     "parse_rate",
     "parse_size",
     "parse_time",
+    "percent_words",
+    "power_words",
     "rate_words",
 ]
 
@@ -356,6 +361,74 @@ def rate_words(bps: float, digits: int = 4) -> str:
         if abs(float(shown)) >= 1 or scale == 1.0:
             return f"{shown} {name}"
     raise AssertionError("unreachable: the last unit takes every rate")
+
+
+def _rounded(x: float, digits: int) -> str:
+    """``x`` (finite, at least 0) in ``digits`` significant digits without an exponent; a
+    whole part longer than that rounded and grouped in thousands (``254,000``)."""
+    if x >= 10**digits:
+        return f"{round(x, digits - 1 - math.floor(math.log10(x))):,.0f}"
+    return f"{x:.{digits}g}"
+
+
+#: The units of a duration written for people, largest first: (singular, plural, ps); a
+#: year of 365.25 days.
+_TIME_WORDS: tuple[tuple[str, str, float], ...] = (
+    ("year", "years", 365.25 * 24 * PS_PER_H),
+    ("day", "days", 24.0 * PS_PER_H),
+    ("hour", "hours", float(PS_PER_H)),
+    ("min", "min", float(PS_PER_MIN)),
+    ("s", "s", float(PS_PER_S)),
+    ("ms", "ms", float(PS_PER_MS)),
+    ("us", "us", float(PS_PER_US)),
+    ("ns", "ns", float(PS_PER_NS)),
+    ("ps", "ps", 1.0),
+)
+
+
+def duration_words(ps: float, digits: int = 3) -> str:
+    """A duration as people say it, in ``digits`` significant digits and the largest unit
+    that keeps it at least 1: ``53.4 days``, ``254 years``, ``1 s``, ``2.5 ms`` (where
+    :func:`format_time` writes the scenario's exact ``'1s'``, and a float ``9.26e+04
+    days``); a whole part longer than ``digits`` is rounded (``254,000 years``)."""
+    if ps == 0:
+        return "0 s"
+    for one, many, scale in _TIME_WORDS:
+        shown = _rounded(abs(ps) / scale, digits)
+        if float(shown.replace(",", "")) >= 1 or scale == 1.0:
+            sign = "-" if ps < 0 else ""
+            return f"{sign}{shown} {one if shown == '1' else many}"
+    raise AssertionError("unreachable: the last unit takes every duration")
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_words(exponent: int) -> str:
+    """A power of ten as people write it: ``10¹²``, ``10⁻⁵``."""
+    return f"10{str(exponent).translate(_SUPERSCRIPT)}"
+
+
+def count_words(n: float, digits: int = 3) -> str:
+    """A count as people write it: whole and grouped in thousands below a million
+    (``12,345``), else in ``digits`` significant digits times a power of ten (``2·10¹²``,
+    ``1.1·10¹²``), never Python's ``2e+12``."""
+    if abs(n) < 1e6:
+        return f"{n:,.0f}"
+    exponent = math.floor(math.log10(abs(n)))
+    mantissa = f"{n / 10**exponent:.{digits}g}"
+    if abs(float(mantissa)) >= 10:  # 9.999 rounded up to 10
+        exponent, mantissa = exponent + 1, f"{n / 10 ** (exponent + 1):.{digits}g}"
+    power = power_words(exponent)
+    return power if mantissa == "1" else f"{mantissa}·{power}"
+
+
+def percent_words(fraction: float, decimals: int = 0) -> str:
+    """A fraction as a percentage, spelt as the documentation spells it: ``95 %`` (a space
+    before the sign), ``24.1 %`` with ``decimals=1``; ``–`` for NaN (nothing to show)."""
+    if math.isnan(fraction):
+        return "–"
+    return f"{100 * fraction:.{decimals}f} %"
 
 
 def format_time(ps: int) -> str:

@@ -156,8 +156,10 @@ def run_sweep(
 
     Points whose run folder has its manifest and is intact are skipped; with
     ``skip_failed`` so are points with a failure record. Unless ``check`` is false, the
-    scenarios of the points to run are validated first (a
-    :class:`~vidnet_sim.errors.ScenarioError` before anything is written). ``executor``
+    scenarios of the points to run are validated and their networks compiled first, as
+    ``run`` does (:meth:`~vidnet_sim.sweep.plan.Sweep.check_networks`: routes, the packet
+    volume, what the core holds): a :class:`~vidnet_sim.errors.ScenarioError` naming the
+    sweep value at fault before anything is written or run. ``executor``
     defaults to a :class:`ProcessExecutor` of ``workers`` processes (all CPUs), or
     :class:`SerialExecutor` for one worker or one point.
     ``on_start(n_to_run, n_skipped, executor description)`` is called once before
@@ -176,6 +178,7 @@ def run_sweep(
     todo = [p for p in selected if p.point_id not in skip]
     if check:
         sweep.check(todo)
+        sweep.check_networks(todo)
     store.write_meta(sweep, only_if_missing=not update_meta)
     if update_meta:
         store.clean_temp()

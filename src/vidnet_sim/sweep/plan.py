@@ -33,7 +33,7 @@ from vidnet_sim.fingerprint import engine_fingerprint
 from vidnet_sim.results.sweep_folder import POINT_COLUMNS
 from vidnet_sim.runner import compile_scenario
 from vidnet_sim.scenario import Scenario, parse_scenario_dict
-from vidnet_sim.scenario.toml_file import read_toml
+from vidnet_sim.scenario.toml_file import read_toml, toml_value
 from vidnet_sim.scenario.units import format_time, parse_time
 from vidnet_sim.sweep.spec import (
     RandomBlock,
@@ -62,6 +62,7 @@ __all__ = [
     "load_sweep",
     "params_text",
     "sweep_from_dict",
+    "value_text",
 ]
 
 
@@ -289,6 +290,12 @@ def _said_once(problem: Problem, values: list[tuple[Origin, Any]], tried: int) -
         else f"{', '.join(shown[:-1])} and {shown[-1]}"
     )
     return Problem(at, f"the values {which} make {problem}")
+
+
+def value_text(value: Any) -> str:
+    """A swept value as a user writes it in the spec: a string bare (``1Gbps``), anything
+    else as TOML writes it (``2``, ``true``, ``["nvr", "cc"]``)."""
+    return value if isinstance(value, str) else toml_value(value)
 
 
 def params_text(params: Mapping[str, Any]) -> str:
