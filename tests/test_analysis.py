@@ -244,6 +244,13 @@ def test_vary_range_errors_say_which_and_why() -> None:
         make_vary(data, 'links["nope"].rate')
 
 
+def test_a_count_of_one_camera_reads_in_the_singular() -> None:
+    v = make_vary({"cameras": [{"name": "a", "count": 4}]}, "cameras")
+    assert v.at(v.label(1.0)) == "1 camera"
+    assert v.at(v.label(2.0)) == "2 cameras"
+    assert v.at(v.label(1.0), at_least=True) == "at least 1 camera"
+
+
 # --------------------------------------------------------------------------- capacity
 DD1 = """
 name = "dd1"
@@ -519,6 +526,19 @@ def test_curve_bad_ranges_exit_3(tmp_path: Path, write_text: Callable[[Path, str
     assert r.exit_code == 3 and "reversed" in r.output
     r = CliRunner().invoke(curve_cmd, [*base, "--from", "4", "--to", "4", "--steps", "3"])
     assert r.exit_code == 3 and "empty" in r.output
+
+
+def test_curve_of_a_scenario_without_traffic_exits_3(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    """Nothing sends: a curve has nothing to show, and says so (it crashed on the empty
+    links of its estimates, exit 1)."""
+    f = write_text(tmp_path / "quiet.toml", CAMS.split("[[cameras]]")[0])
+    args = [str(f), "--vary", "bitrate", "--from", "1", "--to", "2", "--steps", "2"]
+    r = CliRunner().invoke(curve_cmd, [*args, "--workers", "1", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 3, r.output
+    assert "the scenario has no traffic" in r.output and "Error" not in r.output
+    assert not (tmp_path / "o").exists()
 
 
 def test_curve_with_failing_runs_is_partial_exit_4(

@@ -228,14 +228,15 @@ def run_curve(
     if not 0 < confidence < 1:
         raise AnalysisInputError(f"--confidence: must be in (0, 1), got {confidence}")
     data, base_dir = load_raw(file)
+    scenario = parse_scenario_dict(copy.deepcopy(data), base_dir=base_dir)
+    if not (scenario.cameras or scenario.sources or scenario.services):
+        raise AnalysisInputError(
+            f"{file}: the scenario has no traffic (no [[cameras]], [[sources]] or "
+            "[[services]]): a curve of its latency and loss has nothing to show"
+        )
     targets = {
         c: cols
-        for c, cols in (
-            (c, sla_columns(t))
-            for c, t in sla_targets(
-                parse_scenario_dict(copy.deepcopy(data), base_dir=base_dir)
-            ).items()
-        )
+        for c, cols in ((c, sla_columns(t)) for c, t in sla_targets(scenario).items())
         if cols
     }
     vary = make_vary(data, what)
