@@ -541,6 +541,24 @@ def test_curve_of_a_scenario_without_traffic_exits_3(
     assert not (tmp_path / "o").exists()
 
 
+def test_capacity_of_a_class_measured_on_nothing_exits_3(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    """The cameras stop inside the warm-up: no run measures a packet, so every target
+    passed on nothing and the search doubled to 1024 × the start ("at least 2048
+    cameras"). It now stops at the first value, naming the class and the run's length."""
+    text = CAMS.replace('duration = "300ms"', 'duration = "300ms"\nwarmup = "100ms"')
+    text = text.replace('destinations = ["cc"]', 'destinations = ["cc"]\nstop = "50ms"')
+    f = write_text(tmp_path / "stopped.toml", text)
+    args = [str(f), "--workers", "1", "--replications", "2", "--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(capacity_cmd, args)
+    assert r.exit_code == 3, r.output
+    assert "at cameras = 2, class 'video' sent no packet in the measured time of any run" in (
+        r.output
+    )
+    assert "first 100ms of warm-up not measured" in r.output
+
+
 def test_curve_with_failing_runs_is_partial_exit_4(
     tmp_path: Path, write_text: Callable[[Path, str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

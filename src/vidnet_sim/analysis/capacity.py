@@ -228,6 +228,24 @@ def _judge(
     return Verdict(x, not any_fail, not decided, len(good), checks, links), decided
 
 
+def unmeasured_classes(
+    records: Sequence[RunRecord], targets: dict[str, dict[str, float]]
+) -> list[str]:
+    """The classes with targets that are in the runs' summaries but sent no packet in the
+    measured time of any of ``records`` (a class absent from the summaries is not here)."""
+    out = []
+    for cls in targets:
+        rows = [
+            r.summary[(r.summary["level"] == "class") & (r.summary["name"] == cls)]
+            for r in records
+            if r.summary is not None
+        ]
+        rows = [s for s in rows if len(s)]
+        if rows and all(float(s["packets_sent"].iloc[0]) == 0 for s in rows):
+            out.append(cls)
+    return out
+
+
 def judge_many(
     candidates: Sequence[tuple[RunCache, float]],
     targets: dict[str, dict[str, float]],
@@ -544,6 +562,14 @@ class _Judge:
         self.used.extend(recs)
         if verdict.replications == 0:  # nothing to judge it on: not a pass
             raise CapacityRunsFailedError(self.cache.vary, x, recs)
+        silent = unmeasured_classes(recs, self.targets)
+        if silent:  # its targets would pass on no packet at all
+            vary = self.cache.vary
+            raise AnalysisInputError(
+                f"at {vary.what} = {vary.label(x)}, class {silent[0]!r} sent no packet in the "
+                f"measured time of any run ({self.cache.run_length()}): its SLA cannot be "
+                "judged on nothing; run longer, or shorten the warm-up"
+            )
         if len(self.judged) > self.max_values:  # (the range's estimate fell short)
             raise AnalysisInputError(
                 f"the search judged more than {self.max_values} values of "
