@@ -559,6 +559,28 @@ def test_capacity_of_a_class_measured_on_nothing_exits_3(
     assert "first 100ms of warm-up not measured" in r.output
 
 
+def test_a_curve_says_which_values_measured_nothing(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    """The cameras stop inside the warm-up: the curve's cells said "nan" with no word of
+    why; now "no value", and a warning naming the class, the values and the runs' length."""
+    text = CAMS.replace('duration = "300ms"', 'duration = "300ms"\nwarmup = "100ms"')
+    text = text.replace('destinations = ["cc"]', 'destinations = ["cc"]\nstop = "50ms"')
+    f = write_text(tmp_path / "stopped.toml", text)
+    args = [str(f), "--vary", "bitrate", "--from", "1", "--to", "2", "--steps", "2"]
+    r = CliRunner().invoke(curve_cmd, [*args, "--workers", "1", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    assert "nan" not in r.output
+    assert "1: no value, 2: no value" in r.output
+    warning = (
+        "class 'video' sent no packet in the measured time of any run at 1, 2 × the nominal "
+        "bitrate (each run simulates 300ms, the first 100ms of warm-up not measured)"
+    )
+    assert f"warning: {warning}" in r.output
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))
+    assert any(w.startswith(warning) for w in manifest["warnings"])
+
+
 def test_curve_with_failing_runs_is_partial_exit_4(
     tmp_path: Path, write_text: Callable[[Path, str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
