@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from vidnet_sim.analysis import estimate, gaussian_alpha
 from vidnet_sim.analysis import runs as runs_module
-from vidnet_sim.analysis.capacity import find_capacity
+from vidnet_sim.analysis.capacity import find_capacity, unsettled_links
 from vidnet_sim.analysis.curve import run_curve
 from vidnet_sim.analysis.estimates import (
     _bucket_from_trace,
@@ -293,6 +293,25 @@ def test_capacity_finds_the_dd1_threshold(
     assert res.first_fail - res.capacity <= 0.001 * res.first_fail
     assert res.binding["class"] == "data"
     assert res.binding["link"] == "a->b"
+
+
+def test_a_capacity_at_a_saturated_link_warns_its_runs_were_too_short(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    """The D/D/1 threshold puts a->b at 100 % utilisation: a queue there settles in no
+    finite time (M/M/1 relaxation S / (1 - sqrt(rho))^2), far beyond the 100 ms measured.
+    The answer said nothing of it (the large city's 2 s runs: "32177 cameras" with its
+    100 Gbit/s uplink at 100 %)."""
+    f = write_text(tmp_path / "dd1.toml", DD1)
+    res = find_capacity(f, "sources[0].packet_rate", replications=2, rel_tol=0.001)
+    [warning] = res.warnings
+    assert warning.startswith(
+        "at the capacity (sources[0].packet_rate = 125000), a->b at 100.0% utilisation needs "
+        "forever to settle, longer than the 0.1 s each run measured"
+    ), warning
+    assert unsettled_links([]) == []
+    # two cameras' aligned CBR frames on 100 Mbit/s (14 to 28 % utilised): settled
+    assert find_capacity(write_text(tmp_path / "c.toml", CAMS), "cameras").warnings == []
 
 
 CAMS = """
