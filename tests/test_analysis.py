@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from vidnet_sim.analysis import estimate, gaussian_alpha
 from vidnet_sim.analysis import runs as runs_module
-from vidnet_sim.analysis.capacity import find_capacity
+from vidnet_sim.analysis.capacity import find_capacity, unsettled_links
 from vidnet_sim.analysis.curve import run_curve
 from vidnet_sim.analysis.estimates import (
     _bucket_from_trace,
@@ -244,6 +244,13 @@ def test_vary_range_errors_say_which_and_why() -> None:
         make_vary(data, 'links["nope"].rate')
 
 
+def test_a_count_of_one_camera_reads_in_the_singular() -> None:
+    v = make_vary({"cameras": [{"name": "a", "count": 4}]}, "cameras")
+    assert v.at(v.label(1.0)) == "1 camera"
+    assert v.at(v.label(2.0)) == "2 cameras"
+    assert v.at(v.label(1.0), at_least=True) == "at least 1 camera"
+
+
 # --------------------------------------------------------------------------- capacity
 DD1 = """
 name = "dd1"
@@ -286,6 +293,25 @@ def test_capacity_finds_the_dd1_threshold(
     assert res.first_fail - res.capacity <= 0.001 * res.first_fail
     assert res.binding["class"] == "data"
     assert res.binding["link"] == "a->b"
+
+
+def test_a_capacity_at_a_saturated_link_warns_its_runs_were_too_short(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    """The D/D/1 threshold puts a->b at 100 % utilisation: a queue there settles in no
+    finite time (M/M/1 relaxation S / (1 - sqrt(rho))^2), far beyond the 100 ms measured.
+    The answer said nothing of it (the large city's 2 s runs: "32177 cameras" with its
+    100 Gbit/s uplink at 100 %)."""
+    f = write_text(tmp_path / "dd1.toml", DD1)
+    res = find_capacity(f, "sources[0].packet_rate", replications=2, rel_tol=0.001)
+    [warning] = res.warnings
+    assert warning.startswith(
+        "at the capacity (sources[0].packet_rate = 125000), a->b at 100.0% utilisation needs "
+        "forever to settle, longer than the 0.1 s each run measured"
+    ), warning
+    assert unsettled_links([]) == []
+    # two cameras' aligned CBR frames on 100 Mbit/s (14 to 28 % utilised): settled
+    assert find_capacity(write_text(tmp_path / "c.toml", CAMS), "cameras").warnings == []
 
 
 CAMS = """
@@ -519,6 +545,59 @@ def test_curve_bad_ranges_exit_3(tmp_path: Path, write_text: Callable[[Path, str
     assert r.exit_code == 3 and "reversed" in r.output
     r = CliRunner().invoke(curve_cmd, [*base, "--from", "4", "--to", "4", "--steps", "3"])
     assert r.exit_code == 3 and "empty" in r.output
+
+
+def test_curve_of_a_scenario_without_traffic_exits_3(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    """Nothing sends: a curve has nothing to show, and says so (it crashed on the empty
+    links of its estimates, exit 1)."""
+    f = write_text(tmp_path / "quiet.toml", CAMS.split("[[cameras]]")[0])
+    args = [str(f), "--vary", "bitrate", "--from", "1", "--to", "2", "--steps", "2"]
+    r = CliRunner().invoke(curve_cmd, [*args, "--workers", "1", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 3, r.output
+    assert "the scenario has no traffic" in r.output and "Error" not in r.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_capacity_of_a_class_measured_on_nothing_exits_3(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    """The cameras stop inside the warm-up: no run measures a packet, so every target
+    passed on nothing and the search doubled to 1024 × the start ("at least 2048
+    cameras"). It now stops at the first value, naming the class and the run's length."""
+    text = CAMS.replace('duration = "300ms"', 'duration = "300ms"\nwarmup = "100ms"')
+    text = text.replace('destinations = ["cc"]', 'destinations = ["cc"]\nstop = "50ms"')
+    f = write_text(tmp_path / "stopped.toml", text)
+    args = [str(f), "--workers", "1", "--replications", "2", "--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(capacity_cmd, args)
+    assert r.exit_code == 3, r.output
+    assert "at cameras = 2, class 'video' sent no packet in the measured time of any run" in (
+        r.output
+    )
+    assert "first 100ms of warm-up not measured" in r.output
+
+
+def test_a_curve_says_which_values_measured_nothing(
+    tmp_path: Path, write_text: Callable[[Path, str], Path]
+) -> None:
+    """The cameras stop inside the warm-up: the curve's cells said "nan" with no word of
+    why; now "no value", and a warning naming the class, the values and the runs' length."""
+    text = CAMS.replace('duration = "300ms"', 'duration = "300ms"\nwarmup = "100ms"')
+    text = text.replace('destinations = ["cc"]', 'destinations = ["cc"]\nstop = "50ms"')
+    f = write_text(tmp_path / "stopped.toml", text)
+    args = [str(f), "--vary", "bitrate", "--from", "1", "--to", "2", "--steps", "2"]
+    r = CliRunner().invoke(curve_cmd, [*args, "--workers", "1", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    assert "nan" not in r.output
+    assert "1: no value, 2: no value" in r.output
+    warning = (
+        "class 'video' sent no packet in the measured time of any run at 1, 2 × the nominal "
+        "bitrate (each run simulates 300ms, the first 100ms of warm-up not measured)"
+    )
+    assert f"warning: {warning}" in r.output
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))
+    assert any(w.startswith(warning) for w in manifest["warnings"])
 
 
 def test_curve_with_failing_runs_is_partial_exit_4(

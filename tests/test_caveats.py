@@ -15,6 +15,7 @@ from vidnet_sim.reference.packets import DELIVERED, FAILED
 from vidnet_sim.results.caveats import (
     camera_egress_caveats,
     epoch_utilisation_caveats,
+    measured_caveats,
     ring_caveats,
 )
 from vidnet_sim.results.packets import packets_table
@@ -298,3 +299,38 @@ def test_epochs_count_each_packet_where_it_was_delivered_or_lost(tmp_path: Path)
             assert int(in_flight) == flight >= 0
             before = flight
         assert before == int(core.packets_in_flight[plan.group_names.index(str(name))])
+
+
+def test_a_run_that_measures_nothing_does_not_read_all_targets_met(tmp_path: Path) -> None:
+    # The cameras stop at 0.5 s, inside the 1 s warm-up (the source starts at 3 s, the run
+    # ends at 2 s): nothing is measured, and every SLA check would pass on nothing.
+    text = ALARM.replace('destinations = ["nvr"]\n', 'destinations = ["nvr"]\nstop = "0.5s"\n', 1)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        main, ["run", str(write(tmp_path, text)), "--duration", "2s", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    stops = (
+        "camera group 'cams' stops at 500ms, before the warm-up ends (1s): "
+        "none of its packets is measured"
+    )
+    assert f"warning: {stops}" in res.output.splitlines()
+    assert "warning: no packet was measured: nothing sent between the warm-up (1s)" in res.output
+    assert "SLA: all targets met" not in res.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert stops in manifest["sla_caveats"]
+    assert any(w.startswith("no packet was measured") for w in manifest["sla_caveats"])
+
+
+def test_a_run_shorter_than_the_first_frames_says_nothing_was_measured(tmp_path: Path) -> None:
+    result = run(
+        write(tmp_path, ALARM.replace('warmup = "1s"', 'warmup = "0s"')), duration_ps=1, write=False
+    )
+    assert int(result.tables.links["packets"].sum()) == 0
+    assert [w for w in result.sla_caveats if w.startswith("no packet was measured")], (
+        result.warnings
+    )
+    assert measured_caveats(result.scenario, result.tables.links) != []
+    # a run that measures packets has no such warning
+    full = run(write(tmp_path, ALARM), write=False)
+    assert measured_caveats(full.scenario, full.tables.links) == []

@@ -36,6 +36,7 @@ from vidnet_sim.analysis.estimates import (
     estimate,
 )
 from vidnet_sim.analysis.runs import RunCache, RunRecord, mean_ci, run_all
+from vidnet_sim.analysis.steady import relaxation_ps
 from vidnet_sim.analysis.vary import (
     MAX_REPLICATIONS,
     AnalysisInputError,
@@ -228,6 +229,45 @@ def _judge(
     return Verdict(x, not any_fail, not decided, len(good), checks, links), decided
 
 
+def unmeasured_classes(
+    records: Sequence[RunRecord], targets: dict[str, dict[str, float]]
+) -> list[str]:
+    """The classes with targets that are in the runs' summaries but sent no packet in the
+    measured time of any of ``records`` (a class absent from the summaries is not here)."""
+    out = []
+    for cls in targets:
+        rows = [
+            r.summary[(r.summary["level"] == "class") & (r.summary["name"] == cls)]
+            for r in records
+            if r.summary is not None
+        ]
+        rows = [s for s in rows if len(s)]
+        if rows and all(float(s["packets_sent"].iloc[0]) == 0 for s in rows):
+            out.append(cls)
+    return out
+
+
+def unsettled_links(records: Sequence[RunRecord]) -> list[tuple[str, float, float, float]]:
+    """The links whose queue needs longer to settle than the runs of ``records`` measured:
+    ``(link, relaxation time, utilisation, measured)`` (ps), the M/M/1 relaxation time
+    :func:`~vidnet_sim.analysis.steady.relaxation_ps` of each link at its utilisation and
+    mean packet transmission time (a floor: bursty traffic settles more slowly still); the
+    longest of each link over the runs, slowest first."""
+    slow: dict[str, tuple[float, float, float]] = {}
+    for r in records:
+        if r.links is None:
+            continue
+        for row in r.links.to_dict("records"):
+            if row["packets"] <= 0 or row["measured_ps"] <= 0:
+                continue
+            service = 8e12 * row["bytes"] / row["packets"] / row["rate_bps"]
+            relax = relaxation_ps(float(row["utilisation"]), service)
+            name = str(row["link"])
+            if relax > row["measured_ps"] and relax >= slow.get(name, (0.0,))[0]:
+                slow[name] = (relax, float(row["utilisation"]), float(row["measured_ps"]))
+    return sorted(((n, *v) for n, v in slow.items()), key=lambda x: -x[1])
+
+
 def judge_many(
     candidates: Sequence[tuple[RunCache, float]],
     targets: dict[str, dict[str, float]],
@@ -380,6 +420,13 @@ def find_capacity(
     verdicts = sorted(judge.judged.values(), key=lambda v: v.x)
     result = CapacityResult(vary, lo, hi, verdicts, failures, limit=limit)
     result.warnings, result.run_length = cache.warnings(), cache.run_length()
+    result.warnings += [
+        f"at the capacity ({vary.at(vary.label(lo))}), {name} at {u:.1%} utilisation needs "
+        + ("forever" if math.isinf(t) else f"about {t / 1e12:.3g} s")
+        + f" to settle, longer than the {m / 1e12:.3g} s each run measured: its queue was "
+        "still filling, and longer runs (--duration) may change the verdict"
+        for name, t, u, m in unsettled_links([r for r in judge.used if r.x == lo])
+    ]
     result.binding = judge.judged[hi if hi is not None else lo].binding()
     if estimates:
         result.estimates, result.estimate_notes = estimated_capacities(
@@ -544,6 +591,14 @@ class _Judge:
         self.used.extend(recs)
         if verdict.replications == 0:  # nothing to judge it on: not a pass
             raise CapacityRunsFailedError(self.cache.vary, x, recs)
+        silent = unmeasured_classes(recs, self.targets)
+        if silent:  # its targets would pass on no packet at all
+            vary = self.cache.vary
+            raise AnalysisInputError(
+                f"at {vary.what} = {vary.label(x)}, class {silent[0]!r} sent no packet in the "
+                f"measured time of any run ({self.cache.run_length()}): its SLA cannot be "
+                "judged on nothing; run longer, or shorten the warm-up"
+            )
         if len(self.judged) > self.max_values:  # (the range's estimate fell short)
             raise AnalysisInputError(
                 f"the search judged more than {self.max_values} values of "

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vidnet_sim.analysis.capacity import show_value, sla_columns
+from vidnet_sim.analysis.capacity import show_value, sla_columns, unmeasured_classes
 from vidnet_sim.analysis.estimates import (
     METHOD_GAUSSIAN,
     METHOD_NC,
@@ -229,14 +229,15 @@ def run_curve(
     if not 0 < confidence < 1:
         raise AnalysisInputError(f"--confidence: must be in (0, 1), got {confidence}")
     data, base_dir = load_raw(file)
+    scenario = parse_scenario_dict(copy.deepcopy(data), base_dir=base_dir)
+    if not (scenario.cameras or scenario.sources or scenario.services):
+        raise AnalysisInputError(
+            f"{file}: the scenario has no traffic (no [[cameras]], [[sources]] or "
+            "[[services]]): a curve of its latency and loss has nothing to show"
+        )
     targets = {
         c: cols
-        for c, cols in (
-            (c, sla_columns(t))
-            for c, t in sla_targets(
-                parse_scenario_dict(copy.deepcopy(data), base_dir=base_dir)
-            ).items()
-        )
+        for c, cols in ((c, sla_columns(t)) for c, t in sla_targets(scenario).items())
         if cols
     }
     vary = make_vary(data, what)
@@ -264,9 +265,27 @@ def run_curve(
         failures,
         confidence,
         targets,
-        cache.warnings(),
+        cache.warnings() + _unmeasured_warnings(cache, values, targets),
         cache.run_length(),
     )
+
+
+def _unmeasured_warnings(
+    cache: RunCache, values: list[float], targets: dict[str, dict[str, float]]
+) -> list[str]:
+    """A warning per class with targets that sent no packet in the measured time of any
+    run at some values (its figures there are empty, its targets judged on nothing)."""
+    silent: dict[str, list[float]] = {}
+    for x in values:
+        for cls in unmeasured_classes([r for r in cache.records if r.x == x], targets):
+            silent.setdefault(cls, []).append(x)
+    return [
+        f"class {cls!r} sent no packet in the measured time of any run at "
+        f"{cache.vary.at(', '.join(cache.vary.label(x) for x in xs))} "
+        f"({cache.run_length()}): its figures there are empty and its SLA is not judged; "
+        "run longer, or shorten the warm-up"
+        for cls, xs in silent.items()
+    ]
 
 
 def _cell(vary: Vary, x: float, mean: float, high: float, n: int, scale: float) -> str:
@@ -274,7 +293,9 @@ def _cell(vary: Vary, x: float, mean: float, high: float, n: int, scale: float) 
     what the value rests on when its interval has no width (``2: 0 (all 3 runs equal)``)."""
     rests = interval_words(mean, high, n)
     spread = f" ({rests})" if rests else f" ±{(high - mean) / scale:.2g}"
-    return f"{vary.label(x)}: {mean / scale:.4g}" + ("" if math.isnan(mean) else spread)
+    if math.isnan(mean):
+        return f"{vary.label(x)}: no value"
+    return f"{vary.label(x)}: {mean / scale:.4g}" + spread
 
 
 def console_lines(result: CurveResult) -> list[str]:

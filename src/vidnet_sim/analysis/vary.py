@@ -137,6 +137,8 @@ class Vary:
         cameras``, ``links["a"].rate ≥ 1Gbps``."""
         if self.kind in ("bitrate", "cameras"):
             unit = "× the nominal bitrate" if self.kind == "bitrate" else "cameras"
+            if self.kind == "cameras" and value == "1":
+                unit = "camera"
             return f"{'at least ' if at_least else ''}{value} {unit}"
         return f"{self.what} {'≥' if at_least else '='} {value}"
 

@@ -15,7 +15,11 @@ from "all targets met" into a verdict with a reservation. They are:
 - a ring of links none of which is ``blocked``: traffic then takes the shortest way in
   both directions round the ring, not the way a protected ring forwards;
 - a scenario with no traffic at all (no camera group, source or service): the run's tables
-  are empty, with no other sign that nothing was simulated.
+  are empty, with no other sign that nothing was simulated;
+- a camera group or source that stops before the warm-up ends, and a run in which no packet
+  at all was measured (a run shorter than the first frames, every group stopped in the
+  warm-up): an SLA is checked only against packets measured, so its targets would read "met"
+  on nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ __all__ = [
     "Caveat",
     "camera_egress_caveats",
     "epoch_utilisation_caveats",
+    "measured_caveats",
     "override_caveats",
     "ring_caveats",
     "run_caveats",
@@ -202,6 +207,40 @@ def traffic_caveats(scenario: Scenario) -> list[Caveat]:
     ]
 
 
+def measured_caveats(scenario: Scenario, links: pd.DataFrame) -> list[Caveat]:
+    """Traffic the run does not measure: camera groups and sources that stop before the
+    warm-up ends (and no ``start`` event restarts), and a run whose links carried no packet
+    in the measured time at all."""
+    sim = scenario.simulation
+    warmup, end = format_time(sim.warmup), format_time(sim.duration)
+    restarted = {
+        name for ev in scenario.events if ev.kind == "start" for name in event_groups(scenario, ev)
+    }
+    out: list[Caveat] = []
+    for kind, items in (("camera group", scenario.cameras), ("source", scenario.sources)):
+        for item in items:
+            if item.stop is not None and item.stop <= sim.warmup and item.name not in restarted:
+                out.append(
+                    Caveat(
+                        f"{kind} {item.name!r} stops at {format_time(item.stop)}, before the "
+                        f"warm-up ends ({warmup}): none of its packets is measured",
+                        affects_sla=True,
+                    )
+                )
+    has_traffic = bool(scenario.cameras or scenario.sources or scenario.services)
+    if has_traffic and len(links) and int(links["packets"].sum()) == 0:
+        out.append(
+            Caveat(
+                f"no packet was measured: nothing sent between the warm-up ({warmup}) and the "
+                f"end of the run ({end}) crossed a link, so every latency and loss is empty "
+                "and no SLA target was checked against anything; run longer, or shorten the "
+                "warm-up",
+                affects_sla=True,
+            )
+        )
+    return out
+
+
 def ring_caveats(scenario: Scenario) -> list[Caveat]:
     """Rings (cycles of three or more nodes) of links none of which is ``blocked``."""
     parent: dict[str, str] = {}
@@ -271,6 +310,7 @@ def run_caveats(
     out = [Caveat(w) for w in plan_warnings]
     out += traffic_caveats(scenario)
     out += override_caveats(original, scenario)
+    out += measured_caveats(scenario, links)
     out += camera_egress_caveats(scenario, plan, links)
     out += epoch_utilisation_caveats(epoch_links)
     out += ring_caveats(scenario)
