@@ -238,36 +238,26 @@ def _u(i):  # type: ignore[no-untyped-def]
     return nb.uint64(i)
 
 
-def _prefetch_codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-    """The code of ``_prefetch`` and ``_prefetch_at``: ``llvm.prefetch`` of element
-    ``(row, col)`` of a 2-D array (``col`` 0 when not given)."""
-    aryty = signature.args[0]
-    ary = context.make_array(aryty)(context, builder, args[0])
-    idx = [
-        context.cast(builder, a, t, types.intp)
-        for a, t in zip(args[1:], signature.args[1:], strict=True)
-    ]
-    if len(idx) == 1:
-        idx.append(context.get_constant(types.intp, 0))
-    ptr = cgutils.get_item_pointer(context, builder, aryty, ary, idx, wraparound=False)  # type: ignore[no-untyped-call]
-    i8p = ir.IntType(8).as_pointer()
-    i32 = ir.IntType(32)
-    fn = builder.module.declare_intrinsic(  # (named as this llvmlite's LLVM wants)
-        "llvm.prefetch", [i8p], ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-    )
-    # read, high locality, data cache
-    builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
-    return context.get_dummy_value()
-
-
 def _prefetch_typing(typingctx: Any, table: Any, row: Any) -> tuple[Any, Any]:
-    """The typing of ``_prefetch``."""
-    return types.void(table, row), _prefetch_codegen
+    """The typing and code of ``_prefetch``."""
+    sig = types.void(table, row)
 
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        aryty, idxty = signature.args
+        ary = context.make_array(aryty)(context, builder, args[0])
+        idx = context.cast(builder, args[1], idxty, types.intp)
+        zero = context.get_constant(types.intp, 0)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [idx, zero], wraparound=False)  # type: ignore[no-untyped-call]
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = builder.module.declare_intrinsic(  # (named as this llvmlite's LLVM wants)
+            "llvm.prefetch", [i8p], ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        )
+        # read, high locality, data cache
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
 
-def _prefetch_at_typing(typingctx: Any, table: Any, row: Any, col: Any) -> tuple[Any, Any]:
-    """The typing of ``_prefetch_at``."""
-    return types.void(table, row, col), _prefetch_codegen
+    return sig, codegen
 
 
 #: ``_prefetch(table, row)`` asks the CPU to fetch row ``row`` of the 2-D ``table`` into its
@@ -275,10 +265,6 @@ def _prefetch_at_typing(typingctx: Any, table: Any, row: Any, col: Any) -> tuple
 #: the table's end is harmless), so that the rows a loop reads next at random places are
 #: fetched at once instead of one after the other.
 _prefetch: Any = intrinsic(_prefetch_typing)
-
-#: ``_prefetch_at(table, row, col)``: the same for the cache line of element ``(row, col)``
-#: (a histogram's bucket: rows far longer than a cache line).
-_prefetch_at: Any = intrinsic(_prefetch_at_typing)
 
 
 def _element_pointer(context: Any, builder: Any, signature: Any, args: Any) -> Any:
@@ -733,14 +719,12 @@ def _settle_deferred(n, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, 
     in the order it met them.
 
     Settling a packet reads its flow's row, then that row's frame slot: loads from tables
-    too large for the caches, each waiting for the one before, and adds one to a bucket of
-    its group's latency histogram (20 groups of 7 296 buckets in case e of the ns-3
-    comparison: 1.2 MB, mostly outside the first-level cache). Done here for a batch,
-    every flow row is asked for first, then every frame slot and histogram bucket, so
-    that their fetches overlap; then each packet is settled as ``_settle`` always does.
-    The results are the same as settling each packet as it left the link: nothing else
-    reads what settling writes before the loop returns, and the deliveries keep their order
-    (a flow's jitter depends on it; the counters, extremes and frame slots do not)."""
+    too large for the caches, each waiting for the one before. Done here for a batch, every
+    flow row is asked for first, then every frame slot, so that their fetches overlap;
+    then each packet is settled as ``_settle`` always does. The results are the same as
+    settling each packet as it left the link: nothing else reads what settling writes
+    before the loop returns, and the deliveries keep their order (a flow's jitter depends
+    on it; the counters, extremes and frame slots do not)."""
     dflow = scratch[SC_D_FLOW]
     dt = scratch[SC_D_T]
     dorigin = scratch[SC_D_ORIGIN]
@@ -748,11 +732,9 @@ def _settle_deferred(n, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, 
     for j in range(n):
         _prefetch(FLOW, dflow[_u(j)])
     for j in range(n):
-        f = dflow[_u(j)]
         frame = _meta_frame(dmeta[_u(j)])
         if frame >= 0:
-            _prefetch(SLOTS, _frame_slot(FLOW, f, frame))
-        _prefetch_at(PHIST, FLOW[_u(f), F_GROUP], bucket_index(dt[_u(j)] - dorigin[_u(j)]))
+            _prefetch(SLOTS, _frame_slot(FLOW, dflow[_u(j)], frame))
     for j in range(n):
         _deliver(
             FLOW,
