@@ -24,9 +24,8 @@ inbox is read soon after it was written. ``_windows`` never allocates (so Numba 
 references in it); it returns to ``advance`` only when a buffer must grow. A camera's access
 link, fed by its source alone, is computed right after the source from the *staging inbox*
 (the inbox store's last segment, reused by every such link and so always in the cache), or,
-when its source has one tree and it is the root's only fused child, straight from the rows
-the source generated (``_process_direct``, or the general loop told so: no inbox written and
-read back, no merge).
+when the plain loop runs it and its source has one tree, straight from the rows the source
+generated (``_process_direct``: no inbox written and read back, no merge).
 
 Inbox item columns (int64, 32 bytes, so an item never straddles two cache lines): ``t``
 arrival at this link (ps), ``key = tree << 40 | seq``, ``origin`` emission time (ps), and
@@ -1279,8 +1278,6 @@ def _fifo_link(  # type: ignore[no-untyped-def]
 def _process_link(  # type: ignore[no-untyped-def]
     l,
     ib,
-    DI,
-    direct,
     t1,
     L,
     items,
@@ -1316,17 +1313,12 @@ def _process_link(  # type: ignore[no-untyped-def]
     packets in the buffer is full it stops before the next arrival, keeping the unread
     arrivals in the inbox: the caller grows the ring and calls again (the ring stays as
     small as the queue ever was, so it stays in the cache). Returns the new log length
-    and whether it stopped so, and the next row of ``DI`` not served.
-
-    With ``direct`` (a value of the run, not compiled in: one copy of the general loop
-    serves both) the arrivals are a fused link's rows ``DI`` read where its source
-    generated them, as ``_process_direct`` reads them for the plain loop (``ib`` is then
-    the staging inbox, which holds nothing for this link); without it ``DI`` is unused.
+    and whether it stopped so.
     """
-    return _fifo_link(
+    log_n, full, j = _fifo_link(
         False,
-        direct,
-        DI,
+        False,
+        (items, 0, 0, 0, 0),
         l,
         ib,
         t1,
@@ -1355,6 +1347,7 @@ def _process_link(  # type: ignore[no-untyped-def]
         log_n,
         do_log,
     )
+    return log_n, full
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
@@ -2098,12 +2091,13 @@ def _source_step(  # type: ignore[no-untyped-def]
     warmup,
     stage,
     pause_slots,
+    do_log,
 ):
     """Generate source ``s``'s packets of ``[t0, t1)`` and inject them into each of its
     trees, resuming at ``cursor``'s phase; returns ``GROW_NONE`` when done, else the buffer
     to grow first (nothing of the tree being injected is written before its room is there,
-    so the step resumes by checking that tree again). A source of one tree whose root has
-    one child on a fused link (``_direct_child``) leaves that link's packets in
+    so the step resumes by checking that tree again). A source of one tree whose fused
+    link the plain loop may run (``_direct_child``) leaves that link's packets in
     ``gen_buf`` (``CU_DIRECT_*``) for the link's step, next in the work list, to read them
     there. A frame that finds its slot taken in a ring that cannot grow any more
     (``F_SLOT_LIMIT``) is an overflow: the step sets
@@ -2137,8 +2131,8 @@ def _source_step(  # type: ignore[no-untyped-def]
                 cursor[CU_ERR] |= ERR_FRAME_SLOTS
                 return STOP_FRAME_SLOTS
         direct = -1
-        if source_tree_start[s + 1] - source_tree_start[s] == 1:
-            direct = _direct_child(L, POS, root)
+        if source_tree_start[s + 1] - source_tree_start[s] == 1 and not do_log:
+            direct = _direct_child(L, POS, root, EA)
         c = POS[root, P_FIRST]
         while c >= 0:
             m = _inbox_of(L, POS[c, P_LINK], stage)
@@ -2174,16 +2168,20 @@ def _source_step(  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _direct_child(L, POS, root):  # type: ignore[no-untyped-def]
+def _direct_child(L, POS, root, EA):  # type: ignore[no-untyped-def]
     """The child position of ``root`` whose link may read the tree's generated packets
-    where they were generated (``_process_direct``, or the general loop's ``direct``), or
-    -1: the only child on a fused link (the caller checks that the source has one tree, so
-    that the link's inbox would hold this one run)."""
+    where they were generated (``_process_direct``), or -1: the only child on a fused link,
+    which the plain loop runs (one epoch, no failure left on it; the caller checks that
+    there is no packet log and that the source has one tree, so that the link's inbox
+    would hold this one run)."""
+    if EA[0].shape[0] != 1:
+        return -1
     direct = -1
     c = POS[root, P_FIRST]
     while c >= 0:
-        if L[POS[c, P_LINK], L_FUSED]:
-            if direct >= 0:
+        m = POS[c, P_LINK]
+        if L[m, L_FUSED]:
+            if direct >= 0 or L[m, L_FAIL_PTR] < L[m, L_FAIL_END]:
                 return -1
             direct = c
         c = POS[c, P_SIB]
@@ -2271,66 +2269,32 @@ def _link_step(  # type: ignore[no-untyped-def]
             cursor[CU_DIRECT_TREE] << FLOW_SHIFT,
             cursor[CU_DIRECT_POS],
         )
-        if plain and L[l, L_FAIL_PTR] >= L[l, L_FAIL_END]:
-            j, full = _process_direct(
-                l,
-                DI,
-                t1,
-                L,
-                items,
-                runs,
-                ring,
-                FLOW,
-                SLOTS,
-                POS,
-                pos_end,
-                fail_down,
-                fail_up,
-                EA,
-                scratch,
-                GSTAT,
-                PHIST,
-                FHIST,
-                LSTAT,
-                counters,
-                warmup,
-                end,
-                drain,
-                count_in_service,
-            )
-        else:
-            log_n, full, j = _process_link(
-                l,
-                stage,
-                DI,
-                True,
-                t1,
-                L,
-                items,
-                runs,
-                ring,
-                FLOW,
-                SLOTS,
-                POS,
-                pos_end,
-                fail_down,
-                fail_up,
-                EA,
-                scratch,
-                GSTAT,
-                PHIST,
-                FHIST,
-                LSTAT,
-                counters,
-                warmup,
-                end,
-                drain,
-                count_in_service,
-                log,
-                cursor[CU_LOG_N],
-                do_log,
-            )
-            cursor[CU_LOG_N] = log_n
+        j, full = _process_direct(
+            l,
+            DI,
+            t1,
+            L,
+            items,
+            runs,
+            ring,
+            FLOW,
+            SLOTS,
+            POS,
+            pos_end,
+            fail_down,
+            fail_up,
+            EA,
+            scratch,
+            GSTAT,
+            PHIST,
+            FHIST,
+            LSTAT,
+            counters,
+            warmup,
+            end,
+            drain,
+            count_in_service,
+        )
         cursor[CU_DIRECT_J] = j
         if full:
             cursor[CU_ARG] = l
@@ -2370,11 +2334,9 @@ def _link_step(  # type: ignore[no-untyped-def]
                 do_log,
             )
         else:
-            log_n, full, _ = _process_link(
+            log_n, full = _process_link(
                 l,
                 ib,
-                (gen_buf, 0, 0, 0, 0),
-                False,
                 t1,
                 L,
                 items,
@@ -2524,6 +2486,7 @@ def _windows(  # type: ignore[no-untyped-def]
                     warmup,
                     stage,
                     pause_slots,
+                    do_log,
                 )
             else:
                 grow = _link_step(
