@@ -162,3 +162,27 @@ def test_merge_with_a_lead_run(R: int, share: float) -> None:
     lead_times = sorted(int(x) for x in rng.integers(0, t1 + t1 // 10, n_lead))
     run_times.insert(int(rng.integers(0, R)), lead_times)
     _check(run_times, t1, _unique_keys(rng))
+
+
+@numba.njit(cache=False)
+def _before_all(a):
+    """``kernel._before`` of every pair of rows ``(t, k)`` of ``a``, row against row."""
+    n = a.shape[0]
+    out = np.empty((n, n), np.bool_)
+    for i in range(n):
+        for j in range(n):
+            out[i, j] = K._before(a[i, 0], a[i, 1], a[j, 0], a[j, 1])
+    return out
+
+
+def test_the_merge_comparison_is_the_order_of_time_then_key() -> None:
+    """``_before`` (one 128-bit comparison) against Python's order of ``(time, key)``
+    pairs: equal pairs, equal times, keys and times at 0, at the 32- and 63-bit edges and
+    ``INF`` (an empty run's head)."""
+    edges = [0, 1, 2, (1 << 31) - 1, 1 << 32, (1 << 40) + 5, (1 << 62) + 1, K.INF - 1, K.INF]
+    rng = np.random.default_rng(7)
+    values = edges + [int(v) for v in rng.integers(0, 1 << 62, 6)]
+    pairs = np.array([(t, k) for t in values for k in values], dtype=I64)
+    got = _before_all(pairs)
+    want = np.array([[(a, b) < (c, d) for c, d in pairs.tolist()] for a, b in pairs.tolist()])
+    assert np.array_equal(got, want)

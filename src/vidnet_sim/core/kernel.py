@@ -231,6 +231,30 @@ def _pick_typing(typingctx: Any, cond: Any, a: Any, b: Any) -> tuple[Any, Any]:
 _pick: Any = intrinsic(_pick_typing)
 
 
+def _before_typing(typingctx: Any, t: Any, k: Any, t2: Any, k2: Any) -> tuple[Any, Any]:
+    """The typing and code of ``_before``."""
+    sig = types.boolean(t, k, t2, k2)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        i128 = ir.IntType(128)
+        v = [
+            context.cast(builder, a, ty, types.int64)
+            for a, ty in zip(args, signature.args, strict=True)
+        ]
+        a = builder.or_(builder.shl(builder.sext(v[0], i128), i128(64)), builder.zext(v[1], i128))
+        b = builder.or_(builder.shl(builder.sext(v[2], i128), i128(64)), builder.zext(v[3], i128))
+        return builder.icmp_signed("<", a, b)
+
+    return sig, codegen
+
+
+#: ``_before(t, k, t2, k2)`` is ``t < t2 or (t == t2 and k < k2)`` for keys ``k, k2 >= 0``:
+#: one comparison of two 128-bit integers (``t`` the high half, ``k`` the low), which the
+#: x86 back end makes a ``cmp`` and an ``sbb`` (two instructions on the merge's chain of
+#: dependent matches, where the two comparisons and their ``and``/``or`` took five).
+_before: Any = intrinsic(_before_typing)
+
+
 @nb.njit(cache=True, error_model="numpy", inline="always")
 def _u(i):  # type: ignore[no-untyped-def]
     """``i`` (>= 0) as an unsigned index: Numba then skips the negative-index wrap-around
@@ -869,7 +893,7 @@ def _replay(ht, hk, hr, n, t, k, w):  # type: ignore[no-untyped-def]
     tn = ht[_u(n)]
     kn = hk[_u(n)]
     rn = hr[_u(n)]
-    swap = (tn < t) | ((tn == t) & (kn < k))  # the loser kept here wins now
+    swap = _before(tn, kn, t, k)  # the loser kept here wins now
     ht[_u(n)] = _pick(swap, t, tn)
     hk[_u(n)] = _pick(swap, k, kn)
     hr[_u(n)] = _pick(swap, w, rn)
