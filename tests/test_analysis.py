@@ -575,7 +575,7 @@ def test_capacity_of_a_class_measured_on_nothing_exits_3(
     assert "at cameras = 2, class 'video' sent no packet in the measured time of any run" in (
         r.output
     )
-    assert "first 100ms of warm-up not measured" in r.output
+    assert "first 100 ms of warm-up not measured" in r.output
 
 
 def test_a_curve_says_which_values_measured_nothing(
@@ -593,7 +593,7 @@ def test_a_curve_says_which_values_measured_nothing(
     assert "1: no value, 2: no value" in r.output
     warning = (
         "class 'video' sent no packet in the measured time of any run at 1, 2 × the nominal "
-        "bitrate (each run simulates 300ms, the first 100ms of warm-up not measured)"
+        "bitrate (each run simulates 300 ms, the first 100 ms of warm-up not measured)"
     )
     assert f"warning: {warning}" in r.output
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))
