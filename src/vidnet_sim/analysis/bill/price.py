@@ -573,7 +573,11 @@ class YearPricer:
 
     def node_cost(self, node: str, rates: tuple[int, ...]) -> float:
         """The weighted purchase and draw of ``node``'s switches, its links (``ends``) at
-        ``rates`` (infinite: no stack serves it)."""
+        ``rates`` (infinite: no stack serves it). The stacks depend on the node's needs as
+        a multiset (:func:`~vidnet_sim.analysis.bill.switches.stack_shares` deals them in a
+        sorted order): one memo entry for every order of the same rates (a ring node's
+        twenty uplinks at the same rates, whichever of them moved)."""
+        rates = tuple(sorted(rates))
         key = (self.shape[node], rates)
         if key not in self.node_memo:
             owned = self.plan.prev_sw.get(node)
@@ -591,7 +595,9 @@ class YearPricer:
         return self.node_memo[key]
 
     def node_floor(self, node: str, slowest: tuple[int, ...]) -> float:
-        """No rates at least ``slowest`` give ``node`` a cost below this (see the class doc)."""
+        """No rates at least ``slowest`` give ``node`` a cost below this (see the class doc;
+        one memo entry for every order of the same rates, as :meth:`node_cost`)."""
+        slowest = tuple(sorted(slowest))
         key = (self.shape[node], slowest)
         if key not in self.floor_memo:
             owned = self.plan.prev_sw.get(node)
