@@ -31,6 +31,7 @@ from test_bill_sizing import GROW as BILL_GROW
 from test_bill_sizing import assert_size_is_exhaustive
 from test_sizing import RING, SPANS, TWO, WIDE
 from test_sizing_search import Levels, cost, designs, fake_verdict, floors
+from vidnet_sim.analysis import search
 from vidnet_sim.analysis.bill import YearDesign, load_bill_model, plan_npc
 from vidnet_sim.analysis.capacity import Verdict, _judge, sla_columns
 from vidnet_sim.analysis.cost import CostModel, scenario_links
@@ -153,6 +154,62 @@ def test_search_year_equals_brute_force_with_ties_and_prices_in_no_order(
             # capacity (the search's default tie rule; once the first in tier-vector order)
             ties = [d for d in every if ok(y, d) and cost(space, p, d) <= best + tie(best)]
             assert sum(res.levels) == max(sum(d) for d in ties), (res.levels, ties)
+        prev = dict(zip(space.ids, res.levels, strict=True))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(), st.one_of(st.none(), st.integers(1, 6)), st.integers(1, 12))
+def test_search_year_at_its_limit_of_designs_queued_states_a_sound_bound(
+    case: tuple[list[YearSpace], Callable[[int, Levels], bool], bool],
+    budget: int | None,
+    cap: int,
+) -> None:
+    """The search stopped by its limit of designs queued (``MAX_QUEUED``, drawn small): the
+    design returned is feasible and can be built, every design judged once, its lower
+    bound never above the least cost of a feasible design (brute force), optimal only when
+    it costs that least; the budgets that ran out are named in the order they did (the
+    designs queued, then the verdicts), and only those; none found only when a budget ran
+    out or nothing is feasible, and when the verdicts did not run out, every design queued
+    was judged. Below the limit, the same answer as without it."""
+    spaces, ok, _ = case
+    prev: dict[str, int] = {}
+    for y, space in enumerate(spaces):
+        p = [prev.get(x) for x in space.ids]
+        log: list[Levels] = []
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(search, "MAX_QUEUED", cap)
+            res = search_year(space, p, judge_of(ok, y, log), budget or 10**6)
+        assert len(set(log)) == len(log)
+        assert set(res.budgets) <= {search.QUEUED, search.VERDICTS}
+        assert list(res.budgets) == sorted(res.budgets, key=[search.QUEUED, search.VERDICTS].index)
+        assert (search.VERDICTS in res.budgets) <= (budget is not None)
+        if search.QUEUED in res.budgets:
+            event("stopped at the limit of designs queued")
+            assert res.queued >= cap and not res.exhausted
+        else:  # the limit never reached: as without it
+            again = search_year(space, p, judge_of(ok, y, []), budget or 10**6)
+            assert (again.levels, again.cost, again.optimal, again.budgets) == (
+                res.levels,
+                res.cost,
+                res.optimal,
+                res.budgets,
+            )
+        every = designs(space, p)
+        feas = [c for c in (cost(space, p, d) for d in every if ok(y, d)) if math.isfinite(c)]
+        if res.levels is None:
+            assert not res.optimal
+            assert res.budgets or not feas
+            if res.proven and feas:
+                assert res.lower_bound <= min(feas) + 1e-9
+            break
+        assert ok(y, res.levels) and math.isfinite(res.cost)
+        best = min(feas)
+        if res.proven:
+            assert res.lower_bound <= best + 1e-9
+        if res.optimal:
+            assert math.isclose(res.cost, best), (res.levels, res.cost, best)
+        else:
+            assert res.budgets or not res.proven
         prev = dict(zip(space.ids, res.levels, strict=True))
 
 
