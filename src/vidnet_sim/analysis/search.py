@@ -76,7 +76,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,7 +147,11 @@ class YearSpace:
     bill, a node's switches: both end there)? A ``cost`` with it promises that moving two
     links no two of which are coupled changes the cost by the sum of moving each alone
     (the local improvement's moves of two units are then costed only when they may come
-    next); without it, every two links may be coupled (every move is costed)."""
+    next); without it, every two links may be coupled (every move is costed).
+    ``moved(levels, changes)`` and ``bound_moved(levels, changes)``: ``cost`` and ``bound``
+    of ``levels`` with the positions in ``changes`` at those tiers, to the bit, priced from
+    ``levels`` (a search prices many designs one or two units away from one design; default:
+    ``cost`` and ``bound`` of the moved design)."""
 
     year: int
     ids: list[str]
@@ -160,6 +164,8 @@ class YearSpace:
     bound: Callable[[Levels], float] | None = None
     prefer: Callable[[Levels], float] | None = None
     coupled: Callable[[int, int], bool] | None = None
+    moved: Callable[[Levels, Mapping[int, int]], float] | None = None
+    bound_moved: Callable[[Levels, Mapping[int, int]], float] | None = None
 
     def units(self) -> list[list[int]]:
         """The positions that move together: each group, then every other link alone."""
@@ -323,6 +329,32 @@ class _YearSearch:
                 self.costs[levels] = float(sum(prices[i][lv] for i, lv in enumerate(levels)))
         return self.costs[levels]
 
+    def moved(self, levels: Levels, units: Sequence[tuple[list[int], int]]) -> Levels:
+        """``levels`` with each unit of ``units`` at its tier: (positions, tier)."""
+        lv = list(levels)
+        for unit, level in units:
+            for i in unit:
+                lv[i] = level
+        return tuple(lv)
+
+    def cost_moved(self, levels: Levels, units: Sequence[tuple[list[int], int]]) -> float:
+        """:meth:`cost` of ``levels`` with ``units`` moved (:meth:`moved`), priced from
+        ``levels`` when the space can (:attr:`YearSpace.moved`: the same bits)."""
+        d = self.moved(levels, units)
+        if d not in self.costs and self.space.moved is not None:
+            self.costs[d] = float(
+                self.space.moved(levels, {i: lv for unit, lv in units for i in unit})
+            )
+        return self.cost(d)
+
+    def bound_moved(self, levels: Levels, units: Sequence[tuple[list[int], int]]) -> float:
+        """:meth:`bound` of ``levels`` with ``units`` moved, priced from ``levels`` when the
+        space can (:attr:`YearSpace.bound_moved`: the same bits)."""
+        if self.space.bound_moved is not None:
+            changes = {i: lv for unit, lv in units for i in unit}
+            return float(self.space.bound_moved(levels, changes))
+        return self.bound(self.moved(levels, units))
+
     def children(self, levels: Levels) -> list[Levels]:
         out = []
         for k in self.movable:
@@ -404,13 +436,20 @@ class _YearSearch:
 
     def push_children(self, levels: Levels) -> None:
         self.expansions += 1
-        for nxt in self.children(levels):
+        for k in self.movable:
+            unit = self.units[k]
+            if levels[unit[0]] + 1 >= self.space.n_tiers:
+                continue
+            up = [(unit, levels[unit[0]] + 1)]
+            nxt = self.moved(levels, up)
             if nxt in self.seen:
                 continue
             self.seen.add(nxt)
             if nxt not in self.verdicts:
-                heapq.heappush(self.heap, (self.cost(nxt), _JUDGE, -self.hint(nxt), nxt))
-            heapq.heappush(self.heap, (self.bound(nxt), _EXPAND, -self.hint(nxt), nxt))
+                c = self.cost_moved(levels, up)
+                heapq.heappush(self.heap, (c, _JUDGE, -self.hint(nxt), nxt))
+            b = self.bound_moved(levels, up)
+            heapq.heappush(self.heap, (b, _EXPAND, -self.hint(nxt), nxt))
 
     def improve(self, levels: Levels) -> Levels:
         """Local improvement: try every single-unit downgrade, largest saving first, keep
@@ -426,7 +465,7 @@ class _YearSearch:
                 u = self.units[k]
                 for lv in range(self.floor[u[0]], levels[u[0]]):
                     d = _set(levels, u, lv)
-                    cands.append((here - self.cost(d), k, lv, d))
+                    cands.append((here - self.cost_moved(levels, [(u, lv)]), k, lv, d))
             cands = [c for c in cands if c[0] >= 0]  # a downgrade never costs more
             cands.sort(key=lambda t: (-t[0], t[1], t[2]))
             found = next(
@@ -476,7 +515,7 @@ class _YearSearch:
             u = units[k]
             for lv in range(floor[u[0]], n_tiers):
                 if lv != levels[u[0]]:
-                    entries.append((k, lv, here - self.cost(_set(levels, u, lv))))
+                    entries.append((k, lv, here - self.cost_moved(levels, [(u, lv)])))
         unit = np.array([e[0] for e in entries], np.int64)
         alone = np.array([e[2] for e in entries], np.float64)
         rank = {k: r for r, k in enumerate(self.movable)}
@@ -497,8 +536,9 @@ class _YearSearch:
         while True:
             while n < len(top) and (not ready or top[n] + slack >= -ready[0][0]):
                 a, b = entries[int(ia[n])], entries[int(ib[n])]
-                d = _set(_set(levels, units[a[0]], a[1]), units[b[0]], b[1])
-                saving = here - self.cost(d)
+                move = [(units[a[0]], a[1]), (units[b[0]], b[1])]
+                d = self.moved(levels, move)
+                saving = here - self.cost_moved(levels, move)
                 if saving > 0:  # strictly cheaper: no cycle of equal costs
                     heapq.heappush(ready, (-saving, d))
                 n += 1

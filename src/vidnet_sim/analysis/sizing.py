@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,11 +144,14 @@ __all__ = [
 ]
 
 #: A year's pricing with the whole bill (:func:`plan_cost`): a design's cost, its lower
-#: bound at or above it, and whether two links (positions) share a part of it.
+#: bound at or above it, whether two links (positions) share a part of it, and the cost
+#: and bound of a design with some links moved, priced from it.
 _Pricing = tuple[
     Callable[[tuple[int, ...]], float],
     Callable[[tuple[int, ...]], float],
     Callable[[int, int], bool],
+    Callable[[tuple[int, ...], Mapping[int, int]], float],
+    Callable[[tuple[int, ...], Mapping[int, int]], float],
 ]
 
 #: The vendor-tool rule: the sum of the mean rates on a link at most this share of its rate.
@@ -401,8 +404,9 @@ class SizingResult:
         ``statement`` (all of it in words: what is proven and what is not), in
         ``currency``; each year's ``budgets``: which of its search's budgets ran out, in
         that order (``queued``: its limit of designs queued, ``verdicts``: --max-designs;
-        empty: the search ended on its own); a year's cost is what its search minimised
-        (``year_cost``), the plan's is ``plan_cost``."""
+        empty: the search ended on its own) and its ``work``: designs ``judged``,
+        ``expanded`` (their children queued) and ``queued``; a year's cost is what its
+        search minimised (``year_cost``), the plan's is ``plan_cost``."""
         whole = self.bill is not None
         out: dict[str, Any] = {
             "currency": self.currency,
@@ -431,6 +435,7 @@ class SizingResult:
                     "" if y is self.years[0] else " given the years before",
                 )
             entry["budgets"] = list(y.budgets)
+            entry["work"] = {"judged": y.simulated, "expanded": y.expansions, "queued": y.queued}
             out["years"].append({"year": y.year, **entry})
         out["plan"] = self._plan_bound()
         return out
@@ -813,16 +818,31 @@ def plan_cost(ctx: _Context, yr: _Year, bill: BillModel, designs: list[YearDesig
     def cost(levels: tuple[int, ...]) -> float:
         return pricer.npc(_rates(ctx, yr, levels))
 
-    def bound(levels: tuple[int, ...]) -> float:
+    def choices(levels: tuple[int, ...]) -> dict[str, list[int]]:
         # the designs at or above ``levels``: every link may rise
-        return pricer.npc_bound(
-            {lid: ctx.tiers[lv:n] for lid, lv in zip(yr.ids, levels, strict=True)}
-        )
+        return {lid: ctx.tiers[lv:n] for lid, lv in zip(yr.ids, levels, strict=True)}
+
+    def bound(levels: tuple[int, ...]) -> float:
+        return pricer.npc_bound(choices(levels))
 
     def coupled(i: int, j: int) -> bool:
         return pricer.share_a_node(yr.ids[i], yr.ids[j])
 
-    return cost, bound, coupled
+    def moved(levels: tuple[int, ...], changes: Mapping[int, int]) -> float:
+        return pricer.npc_moved(
+            levels,
+            lambda: _rates(ctx, yr, levels),
+            {yr.ids[i]: ctx.tiers[lv] for i, lv in changes.items()},
+        )
+
+    def bound_moved(levels: tuple[int, ...], changes: Mapping[int, int]) -> float:
+        return pricer.npc_bound_moved(
+            levels,
+            lambda: choices(levels),
+            {yr.ids[i]: ctx.tiers[lv:n] for i, lv in changes.items()},
+        )
+
+    return cost, bound, coupled, moved, bound_moved
 
 
 def _price_sizing(result: SizingResult, bill: BillModel) -> None:
@@ -886,6 +906,8 @@ def _space(
         cost=pricing[0] if pricing else None,
         bound=pricing[1] if pricing else None,
         coupled=pricing[2] if pricing else None,
+        moved=pricing[3] if pricing else None,
+        bound_moved=pricing[4] if pricing else None,
     )
 
 
