@@ -331,11 +331,9 @@ class _YearSearch:
 
     def moved(self, levels: Levels, units: Sequence[tuple[list[int], int]]) -> Levels:
         """``levels`` with each unit of ``units`` at its tier: (positions, tier)."""
-        lv = list(levels)
         for unit, level in units:
-            for i in unit:
-                lv[i] = level
-        return tuple(lv)
+            levels = _set(levels, unit, level)
+        return levels
 
     def cost_moved(self, levels: Levels, units: Sequence[tuple[list[int], int]]) -> float:
         """:meth:`cost` of ``levels`` with ``units`` moved (:meth:`moved`), priced from
