@@ -1247,3 +1247,31 @@ def test_n_minus_1_brute_force_threshold_case(tmp_path: Path) -> None:
     )
     plain = size_network(f, model, judge=n1_judge(ok, []), vendor_check=False)
     assert plain.years[0].rates == {"r0-r1": M100, "r1-r2": M100, "r2-r3": M10, "r3-r0": M10}
+
+
+@pytest.mark.parametrize(("optics", "salt"), [([5, 6, 50], 0), ([3, 9, 4], 2), ([3, 9, 4], 5)])
+def test_the_statements_name_the_limit_of_designs_queued_not_max_designs(
+    optics: list[int], salt: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A year whose search stopped at its limit of designs queued (drawn at 2 here) says
+    so in its cost bound's statement and budgets, never that --max-designs ran out; its
+    bound is still at most the brute-force optimum (``assert_cost_bounds``)."""
+    monkeypatch.setattr(search, "MAX_QUEUED", 2)
+    model, ok = drawn_model(optics, 1), salted(salt, 3)
+    res = size_text(GROWING, model, judge=stub(GROWING_IDS, ok), max_designs=40)
+    assert_cost_bounds(res, model, ok, horizon_brute_force(GROWING, model, ok, [1, 2, 3]))
+    years = res.cost_bounds()["years"]
+    stopped = [e for e in years if e["budgets"]]
+    assert stopped, years  # the limit is reached in some year
+    for e in stopped:
+        assert e["budgets"] == ["queued"] and e["work"]["queued"] >= 2
+        if not e["optimal"]:
+            assert (
+                "the search's limit of 2 designs queued (priced and held) ran out"
+                in (e["statement"])
+            )
+            assert "--max-designs" not in e["statement"]
+    assert res.settings["max_queued"] == 2
+    if optics == [3, 9, 4]:  # a gap left open by the limit: the statement says which
+        assert not all(e["optimal"] for e in stopped)
+        assert "the search's limit of 2 designs queued ran out" in res.unproven_why()

@@ -72,6 +72,7 @@ from typing import Any
 
 import pandas as pd
 
+from vidnet_sim.analysis import search as year_search
 from vidnet_sim.analysis.bill import (
     Bill,
     BillModel,
@@ -97,7 +98,6 @@ from vidnet_sim.analysis.explain import (
 from vidnet_sim.analysis.horizon import count_plans, previous_levels, search_plan, year_designs
 from vidnet_sim.analysis.runs import RunRecord, duration_warnings
 from vidnet_sim.analysis.search import (
-    MAX_QUEUED,
     QUEUED,
     VERDICTS,
     Judgement,
@@ -451,7 +451,8 @@ class SizingResult:
             )
         other = [y.year for y in self.years if not y.optimal and QUEUED not in y.budgets]
         return (
-            f"the search's limit of {MAX_QUEUED:,} designs queued ran out in {_years(queued)}"
+            f"the search's limit of {year_search.MAX_QUEUED:,} designs queued ran out in "
+            f"{_years(queued)}"
             + (f", its budget in {_years(other)} (raise --max-designs)" if other else "")
             + " (the design was improved link by link); a cheaper design may exist."
         )
@@ -751,7 +752,7 @@ def budget_words(budgets: tuple[str, ...] | list[str], max_designs: Any) -> str:
     verdicts = f"(--max-designs {max_designs})"
     if QUEUED not in budgets:
         return f"the search budget {verdicts}"
-    queued = f"the search's limit of {MAX_QUEUED:,} designs queued (priced and held)"
+    queued = f"the search's limit of {year_search.MAX_QUEUED:,} designs queued (priced and held)"
     return queued if VERDICTS not in budgets else f"{queued}, then its budget {verdicts},"
 
 
@@ -1662,7 +1663,7 @@ def size_network(
             "warmup_ps": scenario.simulation.warmup,
             "seed": scenario.simulation.seed,
             "max_designs": max_designs,
-            "max_queued": MAX_QUEUED,
+            "max_queued": year_search.MAX_QUEUED,
             "tiers_bps": tiers,
             "survive": ctx.survive,
             "protected": ctx.protected,
