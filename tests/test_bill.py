@@ -28,7 +28,13 @@ from vidnet_sim.analysis.bill import (
     switches,
 )
 from vidnet_sim.analysis.bill.model import SwitchModel, parse_bill_model
-from vidnet_sim.analysis.bill.switches import SwitchChoice, fits, split, stack_shares
+from vidnet_sim.analysis.bill.switches import (
+    SwitchChoice,
+    fits,
+    split,
+    stack_options,
+    stack_shares,
+)
 from vidnet_sim.analysis.vary import AnalysisInputError
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.scenario import parse_scenario_dict
@@ -232,6 +238,27 @@ def test_stack_choice_equals_brute_force(
         return
     assert choice.price == best
     _check_shares(choice, needs)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(_switch, min_size=1, max_size=3),
+    st.lists(_need, min_size=1, max_size=8),
+    st.randoms(use_true_random=False),
+)
+def test_a_nodes_stacks_do_not_depend_on_the_order_of_its_needs(
+    catalogue: list[SwitchModel], needs: list[PortNeed], rng: Any
+) -> None:
+    """The stacks offered to a node (and so its choice, purchase and draw, to the bit) are
+    those of its needs as a multiset: the sizing's pricer keys a node's cost by its links'
+    rates sorted, one entry for every order (a ring node's twenty uplinks)."""
+    catalogue = [m.model_copy(update={"name": f"m{i}"}) for i, m in enumerate(catalogue)]
+    shuffled = rng.sample(needs, len(needs))
+    for limit in (0, 10**9):  # the integer program, the search
+        with mock.patch.object(switches, "SEARCH_LIMIT", limit):
+            assert stack_options("n", shuffled, catalogue, 4) == stack_options(
+                "n", needs, catalogue, 4
+            )
 
 
 def test_a_stack_shares_poe_better_than_dealing_in_turn() -> None:

@@ -570,7 +570,9 @@ def test_the_year_pricer_gives_the_same_bits_whatever_it_priced_before(
     """YearPricer reprices only the links that differ from the design it priced last (and
     their nodes): over a random walk of designs (one link moved, several, links left out
     of the map, a design asked twice), npc and npc_bound equal, bit for bit, those of a
-    pricer that priced nothing before (the search breaks ties between equal costs)."""
+    pricer that priced nothing before (the search breaks ties between equal costs); so do
+    npc_moved and npc_bound_moved, the design priced from another one (random, kept or
+    not among the pricer's bases)."""
     rng = random.Random(8000 + seed)
     text, costs, ids = random_town(rng)
     model = load_bill_model(write(tmp_path / "c.toml", costs))
@@ -578,6 +580,7 @@ def test_the_year_pricer_gives_the_same_bits_whatever_it_priced_before(
     sc = parse_scenario_dict(year_data(tomllib.loads(text), 1))
     pricer = YearPricer([], 1, sc, model)
     d = [rng.randrange(len(tiers)) for _ in ids]
+    base = tuple(d)
     for _ in range(40):
         for _ in range(rng.choice([0, 1, 1, 2, len(ids)])):
             d[rng.randrange(len(ids))] = rng.randrange(len(tiers))
@@ -587,6 +590,28 @@ def test_the_year_pricer_gives_the_same_bits_whatever_it_priced_before(
         fresh = YearPricer([], 1, sc, model)
         assert pricer.npc(rates) == fresh.npc(rates)
         assert pricer.npc_bound(choices) == fresh.npc_bound(choices)
+        # priced from another design (a base kept, or not): the same bits again
+        if rng.random() < 0.5:
+            base = tuple(rng.randrange(len(tiers)) for _ in ids)
+        moved = [k for k in range(len(ids)) if d[k] != base[k] or rng.random() < 0.2]
+        at, up = base_maps(ids, tiers, base)
+        assert pricer.npc_moved(base, at, {ids[k]: tiers[d[k]] for k in moved}) == fresh.npc(
+            {x: tiers[d[k]] for k, x in enumerate(ids)}
+        )
+        assert pricer.npc_bound_moved(
+            base, up, {ids[k]: tiers[d[k] :] for k in moved}
+        ) == fresh.npc_bound({x: tiers[d[k] :] for k, x in enumerate(ids)})
+
+
+def base_maps(
+    ids: list[str], tiers: list[int], base: tuple[int, ...]
+) -> tuple[Callable[[], dict[str, int]], Callable[[], dict[str, list[int]]]]:
+    """The rates of design ``base`` and the rates at or above them, as the pricer's moves
+    ask for them."""
+    return (
+        lambda: {x: tiers[lv] for x, lv in zip(ids, base, strict=True)},
+        lambda: {x: tiers[lv:] for x, lv in zip(ids, base, strict=True)},
+    )
 
 
 @pytest.mark.slow

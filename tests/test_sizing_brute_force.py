@@ -31,6 +31,7 @@ from test_bill_sizing import GROW as BILL_GROW
 from test_bill_sizing import assert_size_is_exhaustive
 from test_sizing import RING, SPANS, TWO, WIDE
 from test_sizing_search import Levels, cost, designs, fake_verdict, floors
+from vidnet_sim.analysis import search
 from vidnet_sim.analysis.bill import YearDesign, load_bill_model, plan_npc
 from vidnet_sim.analysis.capacity import Verdict, _judge, sla_columns
 from vidnet_sim.analysis.cost import CostModel, scenario_links
@@ -153,6 +154,62 @@ def test_search_year_equals_brute_force_with_ties_and_prices_in_no_order(
             # capacity (the search's default tie rule; once the first in tier-vector order)
             ties = [d for d in every if ok(y, d) and cost(space, p, d) <= best + tie(best)]
             assert sum(res.levels) == max(sum(d) for d in ties), (res.levels, ties)
+        prev = dict(zip(space.ids, res.levels, strict=True))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(), st.one_of(st.none(), st.integers(1, 6)), st.integers(1, 12))
+def test_search_year_at_its_limit_of_designs_queued_states_a_sound_bound(
+    case: tuple[list[YearSpace], Callable[[int, Levels], bool], bool],
+    budget: int | None,
+    cap: int,
+) -> None:
+    """The search stopped by its limit of designs queued (``MAX_QUEUED``, drawn small): the
+    design returned is feasible and can be built, every design judged once, its lower
+    bound never above the least cost of a feasible design (brute force), optimal only when
+    it costs that least; the budgets that ran out are named in the order they did (the
+    designs queued, then the verdicts), and only those; none found only when a budget ran
+    out or nothing is feasible, and when the verdicts did not run out, every design queued
+    was judged. Below the limit, the same answer as without it."""
+    spaces, ok, _ = case
+    prev: dict[str, int] = {}
+    for y, space in enumerate(spaces):
+        p = [prev.get(x) for x in space.ids]
+        log: list[Levels] = []
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(search, "MAX_QUEUED", cap)
+            res = search_year(space, p, judge_of(ok, y, log), budget or 10**6)
+        assert len(set(log)) == len(log)
+        assert set(res.budgets) <= {search.QUEUED, search.VERDICTS}
+        assert list(res.budgets) == sorted(res.budgets, key=[search.QUEUED, search.VERDICTS].index)
+        assert (search.VERDICTS in res.budgets) <= (budget is not None)
+        if search.QUEUED in res.budgets:
+            event("stopped at the limit of designs queued")
+            assert res.queued >= cap and not res.exhausted
+        else:  # the limit never reached: as without it
+            again = search_year(space, p, judge_of(ok, y, []), budget or 10**6)
+            assert (again.levels, again.cost, again.optimal, again.budgets) == (
+                res.levels,
+                res.cost,
+                res.optimal,
+                res.budgets,
+            )
+        every = designs(space, p)
+        feas = [c for c in (cost(space, p, d) for d in every if ok(y, d)) if math.isfinite(c)]
+        if res.levels is None:
+            assert not res.optimal
+            assert res.budgets or not feas
+            if res.proven and feas:
+                assert res.lower_bound <= min(feas) + 1e-9
+            break
+        assert ok(y, res.levels) and math.isfinite(res.cost)
+        best = min(feas)
+        if res.proven:
+            assert res.lower_bound <= best + 1e-9
+        if res.optimal:
+            assert math.isclose(res.cost, best), (res.levels, res.cost, best)
+        else:
+            assert res.budgets or not res.proven
         prev = dict(zip(space.ids, res.levels, strict=True))
 
 
@@ -1190,3 +1247,31 @@ def test_n_minus_1_brute_force_threshold_case(tmp_path: Path) -> None:
     )
     plain = size_network(f, model, judge=n1_judge(ok, []), vendor_check=False)
     assert plain.years[0].rates == {"r0-r1": M100, "r1-r2": M100, "r2-r3": M10, "r3-r0": M10}
+
+
+@pytest.mark.parametrize(("optics", "salt"), [([5, 6, 50], 0), ([3, 9, 4], 2), ([3, 9, 4], 5)])
+def test_the_statements_name_the_limit_of_designs_queued_not_max_designs(
+    optics: list[int], salt: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A year whose search stopped at its limit of designs queued (drawn at 2 here) says
+    so in its cost bound's statement and budgets, never that --max-designs ran out; its
+    bound is still at most the brute-force optimum (``assert_cost_bounds``)."""
+    monkeypatch.setattr(search, "MAX_QUEUED", 2)
+    model, ok = drawn_model(optics, 1), salted(salt, 3)
+    res = size_text(GROWING, model, judge=stub(GROWING_IDS, ok), max_designs=40)
+    assert_cost_bounds(res, model, ok, horizon_brute_force(GROWING, model, ok, [1, 2, 3]))
+    years = res.cost_bounds()["years"]
+    stopped = [e for e in years if e["budgets"]]
+    assert stopped, years  # the limit is reached in some year
+    for e in stopped:
+        assert e["budgets"] == ["queued"] and e["work"]["queued"] >= 2
+        if not e["optimal"]:
+            assert (
+                "the search's limit of 2 designs queued (priced and held) ran out"
+                in (e["statement"])
+            )
+            assert "--max-designs" not in e["statement"]
+    assert res.settings["max_queued"] == 2
+    if optics == [3, 9, 4]:  # a gap left open by the limit: the statement says which
+        assert not all(e["optimal"] for e in stopped)
+        assert "the search's limit of 2 designs queued ran out" in res.unproven_why()

@@ -668,3 +668,111 @@ def test_beyond_max_tied_the_order_of_ties_holds_within_each_batch(
         assert sum(out.levels) == most
     else:
         assert sum(out.levels) < most
+
+
+# --------------------------------------------------------------------------- the search's own work
+def loose_space(n: int, n_tiers: int, rng: random.Random) -> tuple[YearSpace, list[list[float]]]:
+    """``n`` links of ``n_tiers`` tiers, prices rising with the tier, and a sound but loose
+    bound: the floor design's cost whatever the design (like the whole bill's on the large
+    city, which never catches up with the costs above it). Every design to expand is keyed
+    below every design to judge: a search without a limit queues every design before it
+    judges the first."""
+    prices = [sorted(rng.uniform(1, 100) for _ in range(n_tiers)) for _ in range(n)]
+    least = sum(p[0] for p in prices)
+    calls = [0]
+
+    def whole(levels: Levels) -> float:
+        calls[0] += 1
+        if calls[0] > 30_000:
+            raise AssertionError("the search queues designs without a limit")
+        return sum(prices[i][lv] for i, lv in enumerate(levels))
+
+    space = YearSpace(1, [f"l{i}" for i in range(n)], n_tiers, [0] * n, lambda *_: 0.0)
+    return dataclasses.replace(space, cost=whole, bound=lambda levels: least), prices
+
+
+def brute_best(
+    prices: list[list[float]], ok: Callable[[Levels], bool], n_tiers: int
+) -> tuple[float, Levels]:
+    """The cheapest feasible design of :func:`loose_space`'s space, by brute force."""
+    return min(
+        (sum(prices[i][lv] for i, lv in enumerate(d)), d)
+        for d in itertools.product(range(n_tiers), repeat=len(prices))
+        if ok(d)
+    )
+
+
+def logged(ok: Callable[[Levels], bool], log: list[Levels]) -> search.Judge:
+    """A verdict function from ``ok`` that logs the designs it judges in ``log``."""
+
+    def judge(levels: Levels) -> Judgement:
+        log.append(levels)
+        return Judgement(ok(levels))
+
+    return judge
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_loose_bound_stops_at_the_limit_of_designs_queued(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """8 links of 4 tiers (65 536 designs) under a bound that never catches up: the search
+    once queued every design before judging one (on the large city: 1.07 M queued after
+    3 504 expansions, and growing). It now stops expanding at ``MAX_QUEUED`` designs, the
+    fastest design (feasible) its incumbent, improves it locally and says which budget ran
+    out: the designs queued, not the verdicts; its lower bound (the least key left) is
+    still at most the cheapest feasible design (brute force)."""
+    monkeypatch.setattr(search, "MAX_QUEUED", 2_000)
+    rng = random.Random(seed)
+    n, n_tiers = 8, 4
+    space, prices = loose_space(n, n_tiers, rng)
+    salt = rng.random()
+
+    def ok(levels: Levels) -> bool:  # enough capacity, and an arbitrary fifth carved out
+        h = hashlib.sha256(repr((salt, levels)).encode()).digest()[0]
+        return levels == (n_tiers - 1,) * n or (sum(levels) >= 12 and h % 5 != 0)
+
+    log: list[Levels] = []
+    out = search_year(space, [None] * n, logged(ok, log), 40)
+    best, _ = brute_best(prices, ok, n_tiers)
+    assert out.budgets == (search.QUEUED,) and out.budget_spent and not out.optimal
+    assert out.queued <= search.MAX_QUEUED + n and out.expansions < search.MAX_QUEUED
+    assert out.levels is not None and ok(out.levels)
+    assert out.lower_bound <= best <= out.cost
+    assert len(set(log)) == len(log) <= 2 + 8 * 3 * 12 + 40  # floor, fastest, improvement
+    assert [t.note for t in out.trials[:2]] == ["lower bound", "fastest tiers"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_at_the_limit_with_nothing_feasible_yet_the_cheapest_queued_are_judged(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above, but the fastest design fails too: when the search can queue no more, no
+    design has passed. It then judges the designs queued, cheapest first (spending
+    verdicts), rather than report none found: the first feasible one is improved locally.
+    With too few verdicts for that, none is found, and both budgets are named, in the order
+    they ran out; the lower bound is never above the brute-force optimum."""
+    monkeypatch.setattr(search, "MAX_QUEUED", 1_500)
+    rng = random.Random(100 + seed)
+    n, n_tiers = 8, 4
+    space, prices = loose_space(n, n_tiers, rng)
+    salt = rng.random()
+
+    def ok(levels: Levels) -> bool:  # not the fastest: nothing passes before the limit
+        h = hashlib.sha256(repr((salt, levels)).encode()).digest()[0]
+        return levels != (n_tiers - 1,) * n and sum(levels) >= 3 and h % 3 == 0
+
+    best, _ = brute_best(prices, ok, n_tiers)
+    out = search_year(space, [None] * n, logged(ok, []), 10**6)
+    assert out.budgets == (search.QUEUED,) and not out.exhausted
+    assert out.levels is not None and ok(out.levels)
+    assert out.lower_bound <= best <= out.cost
+    queued = [t for t in out.trials[2:] if t.note == ""]  # judged from the queue, in order
+    assert queued and all(a.cost <= b.cost for a, b in itertools.pairwise(queued))
+    assert ok(queued[-1].levels) and not any(ok(t.levels) for t in queued[:-1])
+    # verdicts run out before any queued design passes: none found, both budgets named
+    short = len(queued) + 1  # the floor, the fastest and the queued but the last
+    out = search_year(space, [None] * n, lambda lv: Judgement(ok(lv)), short)
+    assert out.levels is None and not out.exhausted and not out.optimal
+    assert out.budgets == (search.QUEUED, search.VERDICTS)
+    assert len(out.trials) == short and out.lower_bound <= best

@@ -895,8 +895,7 @@ def _first_page(result: SizingResult, cut: str) -> tuple[str, list[str], list[st
         risk.append(
             "Best found, not proven optimal in "
             + ", ".join(f"year {y.year}" for y in result.years if not y.optimal)
-            + ": the search budget ran out (the design was improved link by link); a cheaper "
-            "design may exist (raise --max-designs)."
+            + f": {result.unproven_why()}"
         )
     transient = [f"year {y.year}: {t}" for y in result.years for t in y.transient]
     if transient:

@@ -59,13 +59,24 @@ said of the answer.
   reported as *best found* with the gap to the lower bound
   (the cost of the cheapest design not judged); it is *optimal* only when that gap is not
   positive. Nothing is ever reported optimal otherwise, and nothing is upgraded blindly.
+- **The search's own work.** Verdicts are not all it spends: each design queued is costed,
+  bounded and held. When the bound is loose (the whole bill's on a large network: 212
+  links, about 160 children an expansion, none of them judged for thousands of
+  expansions), the queue would grow without end. After :data:`MAX_QUEUED` designs queued,
+  no design is expanded: with a feasible design judged (the floor or the fastest), the
+  year ends as when the verdicts run out (that design improved locally, the least key left
+  as the lower bound); with none, the designs queued are judged, cheapest first, within
+  ``max_designs`` verdicts, and the first feasible one is improved locally. The lower
+  bound is the least key of the queue and of the designs left unexpanded: every design not
+  judged lies at or above one of them. :attr:`YearOutcome.budgets` names the budgets that
+  ran out, in that order.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +101,14 @@ TIE = 1e-12
 #: Queue entries taken at one cost before its designs are judged: a plateau of equal costs
 #: (links whose faster tiers cost nothing more) holds up to ``tiers ** links`` designs.
 MAX_TIED = 4096
+#: Designs a year's search prices and queues at most (its own work and memory: each is
+#: costed, bounded and held until judged or the year ends). Past it, no design is expanded:
+#: the year ends as when ``max_designs`` verdicts are spent (see the module doc).
+MAX_QUEUED = 100_000
+#: The budgets that can end a year's search before it proves its answer, as
+#: :attr:`YearOutcome.budgets` names them: verdicts (``max_designs``), designs queued
+#: (:data:`MAX_QUEUED`).
+VERDICTS, QUEUED = "verdicts", "queued"
 # queue entries: a design to judge, a design whose children to push (at equal keys the
 # designs to judge come first; :meth:`_YearSearch.tied` then queues the rest of that cost)
 _JUDGE, _EXPAND = 0, 1
@@ -128,7 +147,11 @@ class YearSpace:
     bill, a node's switches: both end there)? A ``cost`` with it promises that moving two
     links no two of which are coupled changes the cost by the sum of moving each alone
     (the local improvement's moves of two units are then costed only when they may come
-    next); without it, every two links may be coupled (every move is costed)."""
+    next); without it, every two links may be coupled (every move is costed).
+    ``moved(levels, changes)`` and ``bound_moved(levels, changes)``: ``cost`` and ``bound``
+    of ``levels`` with the positions in ``changes`` at those tiers, to the bit, priced from
+    ``levels`` (a search prices many designs one or two units away from one design; default:
+    ``cost`` and ``bound`` of the moved design)."""
 
     year: int
     ids: list[str]
@@ -141,6 +164,8 @@ class YearSpace:
     bound: Callable[[Levels], float] | None = None
     prefer: Callable[[Levels], float] | None = None
     coupled: Callable[[int, int], bool] | None = None
+    moved: Callable[[Levels, Mapping[int, int]], float] | None = None
+    bound_moved: Callable[[Levels, Mapping[int, int]], float] | None = None
 
     def units(self) -> list[list[int]]:
         """The positions that move together: each group, then every other link alone."""
@@ -178,6 +203,11 @@ class YearOutcome:
     budget_spent: bool = False
     proven: bool = True  # False: the cost order rested on no bound (never optimal then)
     unbuildable: int = 0  # designs of infinite cost met and left unjudged (0: none met)
+    #: the budgets that ran out, in that order (:data:`QUEUED`, :data:`VERDICTS`; empty:
+    #: the search ended on its own)
+    budgets: tuple[str, ...] = ()
+    expansions: int = 0  # designs whose children were queued
+    queued: int = 0  # designs priced and queued (the floor included)
 
     @property
     def gap(self) -> float:
@@ -284,6 +314,11 @@ class _YearSearch:
         self.seen = {self.floor}
         self.unbuilt: set[Levels] = set()  # designs of infinite cost, never judged
         self.budget = 0  # new verdicts the local improvement's moves of two units may make
+        self.expansions = 0
+        # keys of the designs to expand left unexpanded once :data:`MAX_QUEUED` designs
+        # are queued: every design above them is yet to be judged
+        self.frozen: list[float] = []
+        self.budgets: list[str] = []  # the budgets that ran out, in that order
 
     def cost(self, levels: Levels) -> float:
         if levels not in self.costs:
@@ -293,6 +328,30 @@ class _YearSearch:
                 prices = self.prices
                 self.costs[levels] = float(sum(prices[i][lv] for i, lv in enumerate(levels)))
         return self.costs[levels]
+
+    def moved(self, levels: Levels, units: Sequence[tuple[list[int], int]]) -> Levels:
+        """``levels`` with each unit of ``units`` at its tier: (positions, tier)."""
+        for unit, level in units:
+            levels = _set(levels, unit, level)
+        return levels
+
+    def cost_moved(self, levels: Levels, units: Sequence[tuple[list[int], int]]) -> float:
+        """:meth:`cost` of ``levels`` with ``units`` moved (:meth:`moved`), priced from
+        ``levels`` when the space can (:attr:`YearSpace.moved`: the same bits)."""
+        d = self.moved(levels, units)
+        if d not in self.costs and self.space.moved is not None:
+            self.costs[d] = float(
+                self.space.moved(levels, {i: lv for unit, lv in units for i in unit})
+            )
+        return self.cost(d)
+
+    def bound_moved(self, levels: Levels, units: Sequence[tuple[list[int], int]]) -> float:
+        """:meth:`bound` of ``levels`` with ``units`` moved, priced from ``levels`` when the
+        space can (:attr:`YearSpace.bound_moved`: the same bits)."""
+        if self.space.bound_moved is not None:
+            changes = {i: lv for unit, lv in units for i in unit}
+            return float(self.space.bound_moved(levels, changes))
+        return self.bound(self.moved(levels, units))
 
     def children(self, levels: Levels) -> list[Levels]:
         out = []
@@ -350,14 +409,45 @@ class _YearSearch:
     def hint(self, levels: Levels) -> int:
         return sum(levels[i] - self.floor[i] for i in self.hints)
 
+    def full(self) -> bool:
+        """Has the search queued :data:`MAX_QUEUED` designs (no more expansions)?"""
+        return len(self.seen) >= MAX_QUEUED
+
+    def ran_out(self, budget: str) -> None:
+        """Note that ``budget`` (:data:`QUEUED`, :data:`VERDICTS`) ran out."""
+        if budget not in self.budgets:
+            self.budgets.append(budget)
+
+    def expand(self, key: float, levels: Levels) -> None:
+        """Queue the children of ``levels`` (popped with ``key``), or, once the search is
+        :meth:`full`, keep ``key`` among the bounds of what is left unexpanded."""
+        if self.full():
+            self.ran_out(QUEUED)
+            self.frozen.append(key)
+        else:
+            self.push_children(levels)
+
+    def least_left(self) -> float:
+        """The least key of what is left: the queue's and the designs left unexpanded (no
+        design not judged yet costs less; infinite when nothing is left)."""
+        return min(self.heap[0][0] if self.heap else math.inf, min(self.frozen, default=math.inf))
+
     def push_children(self, levels: Levels) -> None:
-        for nxt in self.children(levels):
+        self.expansions += 1
+        for k in self.movable:
+            unit = self.units[k]
+            if levels[unit[0]] + 1 >= self.space.n_tiers:
+                continue
+            up = [(unit, levels[unit[0]] + 1)]
+            nxt = self.moved(levels, up)
             if nxt in self.seen:
                 continue
             self.seen.add(nxt)
             if nxt not in self.verdicts:
-                heapq.heappush(self.heap, (self.cost(nxt), _JUDGE, -self.hint(nxt), nxt))
-            heapq.heappush(self.heap, (self.bound(nxt), _EXPAND, -self.hint(nxt), nxt))
+                c = self.cost_moved(levels, up)
+                heapq.heappush(self.heap, (c, _JUDGE, -self.hint(nxt), nxt))
+            b = self.bound_moved(levels, up)
+            heapq.heappush(self.heap, (b, _EXPAND, -self.hint(nxt), nxt))
 
     def improve(self, levels: Levels) -> Levels:
         """Local improvement: try every single-unit downgrade, largest saving first, keep
@@ -373,7 +463,7 @@ class _YearSearch:
                 u = self.units[k]
                 for lv in range(self.floor[u[0]], levels[u[0]]):
                     d = _set(levels, u, lv)
-                    cands.append((here - self.cost(d), k, lv, d))
+                    cands.append((here - self.cost_moved(levels, [(u, lv)]), k, lv, d))
             cands = [c for c in cands if c[0] >= 0]  # a downgrade never costs more
             cands.sort(key=lambda t: (-t[0], t[1], t[2]))
             found = next(
@@ -423,7 +513,7 @@ class _YearSearch:
             u = units[k]
             for lv in range(floor[u[0]], n_tiers):
                 if lv != levels[u[0]]:
-                    entries.append((k, lv, here - self.cost(_set(levels, u, lv))))
+                    entries.append((k, lv, here - self.cost_moved(levels, [(u, lv)])))
         unit = np.array([e[0] for e in entries], np.int64)
         alone = np.array([e[2] for e in entries], np.float64)
         rank = {k: r for r, k in enumerate(self.movable)}
@@ -444,8 +534,9 @@ class _YearSearch:
         while True:
             while n < len(top) and (not ready or top[n] + slack >= -ready[0][0]):
                 a, b = entries[int(ia[n])], entries[int(ib[n])]
-                d = _set(_set(levels, units[a[0]], a[1]), units[b[0]], b[1])
-                saving = here - self.cost(d)
+                move = [(units[a[0]], a[1]), (units[b[0]], b[1])]
+                d = self.moved(levels, move)
+                saving = here - self.cost_moved(levels, move)
                 if saving > 0:  # strictly cheaper: no cycle of equal costs
                     heapq.heappush(ready, (-saving, d))
                 n += 1
@@ -490,6 +581,9 @@ class _YearSearch:
             budget_spent=not optimal and not exhausted,
             proven=proven,
             unbuildable=len(self.unbuilt),
+            budgets=tuple(self.budgets),
+            expansions=self.expansions,
+            queued=len(self.seen),
         )
 
     def first(self, levels: Levels, note: str) -> bool:
@@ -515,9 +609,9 @@ class _YearSearch:
         taken = 0
         while heap and heap[0][0] <= c + tie(c) and taken < MAX_TIED:
             taken += 1
-            _, kind, _, levels = heapq.heappop(heap)
+            key, kind, _, levels = heapq.heappop(heap)
             if kind == _EXPAND:
-                self.push_children(levels)
+                self.expand(key, levels)
             else:
                 group.append(levels)
         return sorted(group, key=self.rank) if len(group) > 1 else group
@@ -548,45 +642,67 @@ class _YearSearch:
                 return levels, False
         return None, False
 
-    def run(self, max_designs: int) -> YearOutcome:
-        self.budget = max_designs  # new verdicts of the moves of two units (local improvement)
-        floor = self.floor
-        incumbent: Levels | None = None
-        top = floor
+    def incumbent(self) -> Levels | None:
+        """Judge the floor design, then (when it fails) the fastest design, ahead of the
+        queue: the first feasible one (``None``: neither)."""
+        floor, top = self.floor, self.floor
         for k in self.movable:
             top = _set(top, self.units[k], self.space.n_tiers - 1)
         if self.first(floor, "lower bound"):
-            incumbent = floor  # the optimum unless a design above it costs less
-        elif top != floor and self.first(top, "fastest tiers"):
-            incumbent = top
+            return floor  # the optimum unless a design above it costs less
+        if top != floor and self.first(top, "fastest tiers"):
+            return top
+        return None
+
+    def skip(self, c: float, kind: int, levels: Levels) -> None:
+        """Pop the queue's head, a design to expand or one that cannot be built (``c``
+        infinite): expand it (once :meth:`full`, its key kept), or count it unbuilt."""
+        heapq.heappop(self.heap)
+        if kind == _JUDGE:  # the cost model cannot build it: never judged
+            self.unbuilt.add(levels)
+        elif not (math.isinf(c) and self.proven):  # else all above cost inf
+            self.expand(c, levels)  # once full: what is queued is judged, none expanded
+
+    def run(self, max_designs: int) -> YearOutcome:
+        self.budget = max_designs  # new verdicts of the moves of two units (local improvement)
+        incumbent = self.incumbent()
         heap = self.heap
-        heapq.heappush(heap, (self.bound(floor), _EXPAND, 0, floor))
+        heapq.heappush(heap, (self.bound(self.floor), _EXPAND, 0, self.floor))
         while heap:
             c, kind, _, levels = heap[0]
-            if incumbent is not None and c > self.cost(incumbent) + tie(self.cost(incumbent)):
-                return self.outcome(incumbent, True, self.cost(incumbent), False)
+            if incumbent is not None:
+                here = self.cost(incumbent)
+                if min(c, min(self.frozen, default=math.inf)) > here + tie(here):
+                    return self.outcome(incumbent, True, here, False)
+                if self.full():  # no more expansions: the year ends with the incumbent
+                    self.ran_out(QUEUED)
+                    break
             if kind == _JUDGE and len(self.trials) >= max_designs and math.isfinite(c):
+                self.ran_out(VERDICTS)
                 break
             if kind == _EXPAND or math.isinf(c):
-                heapq.heappop(heap)
-                if kind == _JUDGE:  # the cost model cannot build it: never judged
-                    self.unbuilt.add(levels)
-                elif not (math.isinf(c) and self.proven):  # else all above cost inf
-                    self.push_children(levels)
+                self.skip(c, kind, levels)
                 continue
             group = self.tied(c)  # every design of this cost, the preferred first
             if incumbent is not None and group and self.cost(incumbent) <= c + tie(c):
                 group = sorted([*group, incumbent], key=self.rank)
             found, spent = self.judge_tied(group, max_designs)
             if found is not None:
-                return self.outcome(found, True, self.cost(found), False)
+                if not self.frozen:  # nothing left costs less
+                    return self.outcome(found, True, self.cost(found), False)
+                incumbent = found  # designs left unexpanded may cost less
+                break
             if spent:
+                self.ran_out(VERDICTS)
                 break
         else:
-            if incumbent is not None:
+            if self.frozen:  # the queue is empty, the designs above those left unexpanded
+                pass  # not judged: as when a budget runs out
+            elif incumbent is not None:
                 return self.outcome(incumbent, True, self.cost(incumbent), False)
-            return self.outcome(None, False, 0.0, True)
-        lower = heap[0][0]
+            else:
+                return self.outcome(None, False, 0.0, True)
+        lower = self.least_left()
         if incumbent is None:
             return self.outcome(None, False, lower, False)
         best = self.improve(incumbent)

@@ -65,13 +65,14 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from vidnet_sim.analysis import search as year_search
 from vidnet_sim.analysis.bill import (
     Bill,
     BillModel,
@@ -97,6 +98,8 @@ from vidnet_sim.analysis.explain import (
 from vidnet_sim.analysis.horizon import count_plans, previous_levels, search_plan, year_designs
 from vidnet_sim.analysis.runs import RunRecord, duration_warnings
 from vidnet_sim.analysis.search import (
+    QUEUED,
+    VERDICTS,
     Judgement,
     YearOutcome,
     YearSpace,
@@ -141,11 +144,14 @@ __all__ = [
 ]
 
 #: A year's pricing with the whole bill (:func:`plan_cost`): a design's cost, its lower
-#: bound at or above it, and whether two links (positions) share a part of it.
+#: bound at or above it, whether two links (positions) share a part of it, and the cost
+#: and bound of a design with some links moved, priced from it.
 _Pricing = tuple[
     Callable[[tuple[int, ...]], float],
     Callable[[tuple[int, ...]], float],
     Callable[[int, int], bool],
+    Callable[[tuple[int, ...], Mapping[int, int]], float],
+    Callable[[tuple[int, ...], Mapping[int, int]], float],
 ]
 
 #: The vendor-tool rule: the sum of the mean rates on a link at most this share of its rate.
@@ -204,6 +210,11 @@ class YearSizing:
     extended: dict[str, int] = field(default_factory=dict)  # case -> duration factor (> 1)
     scenario: Scenario | None = None  # the year's scenario (for the whole bill)
     nc_notes: list[str] = field(default_factory=list)  # what the nc bound assumes (VBR caps)
+    # the search's budgets that ran out, in that order ("queued": MAX_QUEUED designs,
+    # "verdicts": --max-designs; empty: it ended on its own), its expansions and queue
+    budgets: tuple[str, ...] = ()
+    expansions: int = 0
+    queued: int = 0
 
     @property
     def vendor_note(self) -> str:
@@ -343,10 +354,7 @@ class SizingResult:
                 "in some year)."
             )
         lower, cost = search.get("lower_bound", math.nan), self.plan_cost
-        stopped = (
-            f"the comparison of the {n} plans of the years stopped after "
-            f"{search.get('judged')} designs judged, its budget of --max-designs × years"
-        )
+        stopped = _plans_stopped(search)
         if search.get("wanted") and not search.get("complete") and cost <= lower + tie(lower):
             return (
                 f"The plan has the least {total} among the plans that, every year, {keep}: "
@@ -394,8 +402,11 @@ class SizingResult:
         design, or plan, meeting every SLA costs less: proven; ``None`` when nothing is),
         ``gap`` (``cost − lower_bound``), ``optimal`` (the gap closed) and
         ``statement`` (all of it in words: what is proven and what is not), in
-        ``currency``; a year's cost is what its search minimised (``year_cost``), the plan's
-        is ``plan_cost``."""
+        ``currency``; each year's ``budgets``: which of its search's budgets ran out, in
+        that order (``queued``: its limit of designs queued, ``verdicts``: --max-designs;
+        empty: the search ended on its own) and its ``work``: designs ``judged``,
+        ``expanded`` (their children queued) and ``queued``; a year's cost is what its
+        search minimised (``year_cost``), the plan's is ``plan_cost``."""
         whole = self.bill is not None
         out: dict[str, Any] = {
             "currency": self.currency,
@@ -420,17 +431,37 @@ class SizingResult:
                     f"year {y.year}",
                     "design",
                     entry,
-                    self._year_unproven(),
+                    self._year_unproven(y),
                     "" if y is self.years[0] else " given the years before",
                 )
+            entry["budgets"] = list(y.budgets)
+            entry["work"] = {"judged": y.simulated, "expanded": y.expansions, "queued": y.queued}
             out["years"].append({"year": y.year, **entry})
         out["plan"] = self._plan_bound()
         return out
 
-    def _year_unproven(self) -> str:
+    def unproven_why(self) -> str:
+        """Why the years not proven optimal are not, and what may help: which budget of
+        their searches ran out (a sentence of the report's risks, after the years)."""
+        queued = [y.year for y in self.years if not y.optimal and QUEUED in y.budgets]
+        if not queued:
+            return (
+                "the search budget ran out (the design was improved link by link); a cheaper "
+                "design may exist (raise --max-designs)."
+            )
+        other = [y.year for y in self.years if not y.optimal and QUEUED not in y.budgets]
         return (
-            f"the search budget (--max-designs {self.settings.get('max_designs')}) ran out "
-            "before they were all judged"
+            f"the search's limit of {year_search.MAX_QUEUED:,} designs queued ran out in "
+            f"{_years(queued)}"
+            + (f", its budget in {_years(other)} (raise --max-designs)" if other else "")
+            + " (the design was improved link by link); a cheaper design may exist."
+        )
+
+    def _year_unproven(self, y: YearSizing) -> str:
+        """Why year ``y``'s gap is open: which of its search's budgets ran out."""
+        return (
+            f"{budget_words(y.budgets, self.settings.get('max_designs'))} ran out before "
+            "they were all judged"
         )
 
     def _plan_bound(self) -> dict[str, Any]:
@@ -443,7 +474,7 @@ class SizingResult:
         if len(self.settings.get("years", [])) == 1:
             y = self.years[-1]
             entry = _bound_entry(cost, y.lower_bound, y.optimal)
-            entry["statement"] = self._bound_words("plan", "design", entry, self._year_unproven())
+            entry["statement"] = self._bound_words("plan", "design", entry, self._year_unproven(y))
             return entry
         search = self.plan_search
         if search.get("over_the_years"):
@@ -465,11 +496,7 @@ class SizingResult:
                 + ")"
             )
             return entry
-        why = (
-            f"the comparison of the plans stopped after {search.get('judged')} designs "
-            "judged, its budget of --max-designs × years"
-        )
-        entry["statement"] = self._bound_words("plan", "plan", entry, why)
+        entry["statement"] = self._bound_words("plan", "plan", entry, _plans_stopped(search))
         return entry
 
     def _bound_words(
@@ -709,6 +736,26 @@ class SizingResult:
         return pd.DataFrame(rows)
 
 
+def _plans_stopped(search: dict[str, Any]) -> str:
+    """How the comparison of the plans of the years (:attr:`SizingResult.plan_search`)
+    stopped when its budget ran out: the words of the claim and of the plan's cost bound."""
+    return (
+        f"the comparison of the {search.get('plans')} plans of the years stopped after "
+        f"{search.get('judged')} designs judged, its budget of --max-designs × years"
+    )
+
+
+def budget_words(budgets: tuple[str, ...] | list[str], max_designs: Any) -> str:
+    """Which of a year's search budgets ran out (:attr:`YearSizing.budgets`), in words, the
+    subject of "ran out": its limit of designs queued (:data:`~vidnet_sim.analysis.search.
+    MAX_QUEUED`), then its verdicts (``--max-designs``); the verdicts when none is named."""
+    verdicts = f"(--max-designs {max_designs})"
+    if QUEUED not in budgets:
+        return f"the search budget {verdicts}"
+    queued = f"the search's limit of {year_search.MAX_QUEUED:,} designs queued (priced and held)"
+    return queued if VERDICTS not in budgets else f"{queued}, then its budget {verdicts},"
+
+
 def _bound_entry(cost: float, lower: float, optimal: bool) -> dict[str, Any]:
     """One entry of :meth:`SizingResult.cost_bounds` (no statement yet): ``None`` for an
     unknown value; an optimal entry's bound is its cost."""
@@ -772,16 +819,31 @@ def plan_cost(ctx: _Context, yr: _Year, bill: BillModel, designs: list[YearDesig
     def cost(levels: tuple[int, ...]) -> float:
         return pricer.npc(_rates(ctx, yr, levels))
 
-    def bound(levels: tuple[int, ...]) -> float:
+    def choices(levels: tuple[int, ...]) -> dict[str, list[int]]:
         # the designs at or above ``levels``: every link may rise
-        return pricer.npc_bound(
-            {lid: ctx.tiers[lv:n] for lid, lv in zip(yr.ids, levels, strict=True)}
-        )
+        return {lid: ctx.tiers[lv:n] for lid, lv in zip(yr.ids, levels, strict=True)}
+
+    def bound(levels: tuple[int, ...]) -> float:
+        return pricer.npc_bound(choices(levels))
 
     def coupled(i: int, j: int) -> bool:
         return pricer.share_a_node(yr.ids[i], yr.ids[j])
 
-    return cost, bound, coupled
+    def moved(levels: tuple[int, ...], changes: Mapping[int, int]) -> float:
+        return pricer.npc_moved(
+            levels,
+            lambda: _rates(ctx, yr, levels),
+            {yr.ids[i]: ctx.tiers[lv] for i, lv in changes.items()},
+        )
+
+    def bound_moved(levels: tuple[int, ...], changes: Mapping[int, int]) -> float:
+        return pricer.npc_bound_moved(
+            levels,
+            lambda: choices(levels),
+            {yr.ids[i]: ctx.tiers[lv:n] for i, lv in changes.items()},
+        )
+
+    return cost, bound, coupled, moved, bound_moved
 
 
 def _price_sizing(result: SizingResult, bill: BillModel) -> None:
@@ -845,6 +907,8 @@ def _space(
         cost=pricing[0] if pricing else None,
         bound=pricing[1] if pricing else None,
         coupled=pricing[2] if pricing else None,
+        moved=pricing[3] if pricing else None,
+        bound_moved=pricing[4] if pricing else None,
     )
 
 
@@ -1188,6 +1252,20 @@ def _no_design(
             f"the SLA cannot be met at any tier in year {yr.year}: {cause}, even with every "
             f"link at the fastest tier ({rate}); every one of the {n} designs above the "
             f"mean-load bounds was judged; {fix}"
+        )
+    if QUEUED in outcome.budgets:  # then the cheapest designs queued were judged
+        return (
+            f"no design found in year {yr.year} within the search budget: {cause}, even "
+            f"with every link at the fastest tier ({rate}); none of the {n} designs judged "
+            f"meets every SLA: {budget_words(outcome.budgets, ctx.max_designs)} ran out "
+            "(once no more designs could be queued, "
+            + (
+                "the cheapest queued were judged"
+                if VERDICTS in outcome.budgets
+                else "every design queued was judged"
+            )
+            + "); raise --max-designs, add a faster tier to the cost table, or change the "
+            "network"
         )
     return (
         f"no design found in year {yr.year} within the search budget: {cause}, even with "
@@ -1585,6 +1663,7 @@ def size_network(
             "warmup_ps": scenario.simulation.warmup,
             "seed": scenario.simulation.seed,
             "max_designs": max_designs,
+            "max_queued": year_search.MAX_QUEUED,
             "tiers_bps": tiers,
             "survive": ctx.survive,
             "protected": ctx.protected,
@@ -1700,6 +1779,9 @@ def size_network(
                 counts=_counts(sc),
                 lower_bound=outcome.lower_bound,
                 cost=outcome.cost,
+                budgets=outcome.budgets,
+                expansions=outcome.expansions,
+                queued=outcome.queued,
                 floor_rates=_rates(ctx, yr, outcome.floor),
                 scenario=sc,
             )

@@ -32,7 +32,7 @@ no purchases, the same running costs. Every year's total is discounted to year 1
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -544,6 +544,9 @@ class YearPricer:
                 self.node_at[k].append(j)
         self.last_npc = _Terms()
         self.last_bound = _Terms()
+        self.at = at  # link id -> its position in ``link_ids``
+        # the terms of the designs moves were priced from lately (``npc_moved``), by key
+        self.bases: dict[tuple[str, Hashable], _Terms] = {}
 
     def link_cost(self, lid: str, rate: int) -> float:
         """The weighted optics of link ``lid`` at ``rate`` (infinite: no optics price)."""
@@ -573,7 +576,11 @@ class YearPricer:
 
     def node_cost(self, node: str, rates: tuple[int, ...]) -> float:
         """The weighted purchase and draw of ``node``'s switches, its links (``ends``) at
-        ``rates`` (infinite: no stack serves it)."""
+        ``rates`` (infinite: no stack serves it). The stacks depend on the node's needs as
+        a multiset (:func:`~vidnet_sim.analysis.bill.switches.stack_shares` deals them in a
+        sorted order): one memo entry for every order of the same rates (a ring node's
+        twenty uplinks at the same rates, whichever of them moved)."""
+        rates = tuple(sorted(rates))
         key = (self.shape[node], rates)
         if key not in self.node_memo:
             owned = self.plan.prev_sw.get(node)
@@ -591,7 +598,9 @@ class YearPricer:
         return self.node_memo[key]
 
     def node_floor(self, node: str, slowest: tuple[int, ...]) -> float:
-        """No rates at least ``slowest`` give ``node`` a cost below this (see the class doc)."""
+        """No rates at least ``slowest`` give ``node`` a cost below this (see the class doc;
+        one memo entry for every order of the same rates, as :meth:`node_cost`)."""
+        slowest = tuple(sorted(slowest))
         key = (self.shape[node], slowest)
         if key not in self.floor_memo:
             owned = self.plan.prev_sw.get(node)
@@ -616,24 +625,104 @@ class YearPricer:
         """The plan's net present cost with the last year's links at ``rates`` (link id →
         bit/s; a link not given keeps the scenario's rate); infinite when the model cannot
         equip it."""
-        own = self.own_rate
         return self._total(
             self.last_npc,
-            [rates.get(lid, own[lid]) for lid in self.link_ids],
-            lambda k, r: self.link_cost(self.link_ids[k], int(r)),
-            lambda j, v: self.node_cost(self.nodes[j], tuple(int(v[k]) for k in self.end_at[j])),
+            self._values(rates, own_rate=True),
+            self._link_npc,
+            self._node_npc,
         )
 
     def npc_bound(self, choices: Mapping[str, Collection[int]]) -> float:
         """A lower bound of :meth:`npc` over every rate vector with each link's rate in
         ``choices`` (link id → possible rates; a link not given keeps the scenario's)."""
-        own = self.own_rate
         return self._total(
             self.last_bound,
-            [choices.get(lid) or (own[lid],) for lid in self.link_ids],
-            lambda k, c: min(self.link_cost(self.link_ids[k], r) for r in c),
-            lambda j, v: self.node_floor(self.nodes[j], tuple(min(v[k]) for k in self.end_at[j])),
+            self._values(choices, own_rate=False),
+            self._link_bound,
+            self._node_bound,
         )
+
+    def npc_moved(
+        self, base: Hashable, rates: Callable[[], Mapping[str, int]], changes: Mapping[str, int]
+    ) -> float:
+        """:meth:`npc` of the rates ``rates()`` with the links in ``changes`` at those rates,
+        to the bit, priced from the terms of ``rates()`` (kept under the caller's key
+        ``base`` for the last few bases): only the links moved and the nodes they end at
+        are priced, and no map of every link is built (a search prices many moves of one
+        design: a design's children, the local improvement's moves)."""
+        return self._moved(
+            ("npc", base),
+            lambda: self._values(rates(), own_rate=True),
+            {self.at[lid]: r for lid, r in changes.items()},
+            self._link_npc,
+            self._node_npc,
+        )
+
+    def npc_bound_moved(
+        self,
+        base: Hashable,
+        choices: Callable[[], Mapping[str, Collection[int]]],
+        changes: Mapping[str, Collection[int]],
+    ) -> float:
+        """:meth:`npc_bound` of ``choices()`` with the links in ``changes`` given those
+        choices, to the bit, priced from the terms of ``choices()`` (as :meth:`npc_moved`)."""
+        return self._moved(
+            ("bound", base),
+            lambda: self._values(choices(), own_rate=False),
+            {self.at[lid]: c for lid, c in changes.items()},
+            self._link_bound,
+            self._node_bound,
+        )
+
+    def _link_npc(self, k: int, rate: int) -> float:
+        return self.link_cost(self.link_ids[k], int(rate))
+
+    def _node_npc(self, j: int, values: list[Any]) -> float:
+        return self.node_cost(self.nodes[j], tuple(int(values[k]) for k in self.end_at[j]))
+
+    def _link_bound(self, k: int, rates: Collection[int]) -> float:
+        return min(self.link_cost(self.link_ids[k], r) for r in rates)
+
+    def _node_bound(self, j: int, values: list[Any]) -> float:
+        return self.node_floor(self.nodes[j], tuple(min(values[k]) for k in self.end_at[j]))
+
+    def _values(self, given: Mapping[str, Any], own_rate: bool) -> list[Any]:
+        """Each link's value in ``given`` (a rate, or the rates to choose from), in the
+        order of ``link_ids``; a link not given at the scenario's rate."""
+        own = self.own_rate
+        if own_rate:
+            return [given.get(lid, own[lid]) for lid in self.link_ids]
+        return [given.get(lid) or (own[lid],) for lid in self.link_ids]
+
+    def _moved(
+        self,
+        key: tuple[str, Hashable],
+        base: Callable[[], list[Any]],
+        changes: dict[int, Any],
+        link_term: Callable[[int, Any], float],
+        node_term: Callable[[int, list[Any]], float],
+    ) -> float:
+        """What :meth:`_total` gives for the vector ``base()`` with ``changes`` (position ->
+        value), from the terms of ``base()`` kept under ``key``: the same terms summed in
+        the same order (the same bits)."""
+        terms = self.bases.get(key)
+        if terms is None:
+            terms = _Terms()
+            self._total(terms, base(), link_term, node_term)
+            if len(self.bases) >= _BASES:  # the oldest first
+                del self.bases[next(iter(self.bases))]
+            self.bases[key] = terms
+        assert terms.values is not None
+        values, links, nodes = list(terms.values), list(terms.links), list(terms.nodes)
+        redo: set[int] = set()
+        for k, x in changes.items():
+            if x != values[k]:
+                values[k] = x
+                links[k] = link_term(k, x)
+                redo.update(self.node_at[k])
+        for j in redo:
+            nodes[j] = node_term(j, values)
+        return float(self.constant + sum(links) + sum(nodes))
 
     def _total(
         self,
@@ -662,6 +751,10 @@ class YearPricer:
                 nodes[j] = node_term(j, values)
         last.values, last.links, last.nodes = values, links, nodes
         return float(self.constant + sum(links) + sum(nodes))
+
+
+#: Designs whose terms :meth:`YearPricer.npc_moved` keeps to price moves from.
+_BASES = 8
 
 
 @dataclass
