@@ -32,6 +32,7 @@ from vidnet_sim.results import (
     store,
 )
 from vidnet_sim.results import atomic as atomic_mod
+from vidnet_sim.results import store as store_mod
 from vidnet_sim.results.store import RUN_FILES, run_files, write_run_files
 from vidnet_sim.sweep.store import SweepStore
 
@@ -246,6 +247,32 @@ def test_concurrent_writers_replace_the_folder_one_after_the_other(
     assert reads > 0
     seed_of(out, runs)
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]  # nothing left behind
+
+
+def test_a_reader_waits_for_a_folder_moved_aside_mid_read(
+    runs: list[dict[str, bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer replacing the folder moves it aside for a moment: a reader that found the
+    run and then no folder said "incomplete run folder: missing" every file (seen once in
+    the concurrent-writers test above); it now waits and reads the run moved in."""
+    out = write_run_files(tmp_path / "run", runs[1])
+    aside = tmp_path / ".run.old"
+    out.rename(aside)  # the reader found the run; the writer has just moved it aside
+    waits: list[float] = []
+
+    def moved_in(seconds: float) -> None:  # the writer moves the folder in meanwhile
+        waits.append(seconds)
+        if aside.exists():
+            aside.rename(out)
+
+    monkeypatch.setattr(time, "sleep", moved_in)
+    assert int(store_mod.read_run(out).manifest["seed"]) == 2
+    assert len(waits) == 1
+    # a folder that stays away is refused as not there, not as an interrupted run
+    out.rename(aside)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    with pytest.raises(ResultsNotFoundError, match=r"no such folder .*replacing it"):
+        store_mod.read_run(out)
 
 
 # --------------------------------------------------------------------------- mixed folders

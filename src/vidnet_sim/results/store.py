@@ -39,6 +39,7 @@ import platform
 import re
 import stat
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -410,6 +411,10 @@ def is_run(folder: Path) -> bool:
     return (folder / TABLE_FILES["summary"]).is_file()
 
 
+#: How long a reader waits for a folder a writer moved aside to be moved in again.
+_ASIDE_WAIT_S = 0.01
+
+
 def _incomplete(folder: Path, missing: list[str]) -> ResultsNotFoundError:
     return ResultsNotFoundError(
         f"incomplete run folder {folder}: missing {', '.join(missing)} "
@@ -420,15 +425,23 @@ def _incomplete(folder: Path, missing: list[str]) -> ResultsNotFoundError:
 def read_run(folder: Path) -> Results:
     """Read one run folder, checking its tables against the manifest's hashes.
 
-    A folder replaced while it is read (its manifest changed meanwhile) is read again, up to
-    three times; a folder still being replaced then is refused as such, not as an interrupted
-    run.
+    A folder replaced while it is read (its manifest changed meanwhile, or the folder moved
+    aside by the writer for the moment of the exchange) is read again, up to three times; a
+    folder still being replaced then is refused as such, not as an interrupted run.
     """
     for attempt in range(3):
         before = _manifest_id(folder)
         try:
             return _read_run(folder)
         except (ResultsNotFoundError, FileNotFoundError):
+            if not folder.is_dir():  # moved aside by a writer replacing it: moved in soon
+                if attempt == 2:
+                    raise ResultsNotFoundError(
+                        f"no results at {folder}: no such folder (another process was "
+                        "replacing it while it was read; read it again when that writer is done)"
+                    ) from None
+                time.sleep(_ASIDE_WAIT_S)
+                continue
             if _manifest_id(folder) == before:
                 raise
             if attempt == 2:
