@@ -249,7 +249,8 @@ def curve(
     type=FloatRange(0, 1, min_open=True, max_open=True),
     default=0.01,
     show_default=True,
-    help="Relative precision for non-integer variables.",
+    help="Relative precision: the search stops when the last passing value is within it of "
+    "the first failing one (whole numbers, such as a camera count: or one apart).",
 )
 @click.option("--duration", help="Override simulation.duration of every run.")
 @click.option(
