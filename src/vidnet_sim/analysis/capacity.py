@@ -22,7 +22,7 @@ link (and the one dropping the most packets, if any drops).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -256,18 +256,30 @@ def unsettled_links(records: Sequence[RunRecord]) -> list[tuple[str, float, floa
     mean packet transmission time (a floor: bursty traffic settles more slowly still); the
     longest of each link over the runs, slowest first."""
     slow: dict[str, tuple[float, float, float]] = {}
+    for name, relax, u, measured in unsettled_rows(records):
+        if relax >= slow.get(name, (0.0,))[0]:
+            slow[name] = (relax, u, measured)
+    return sorted(((n, *v) for n, v in slow.items()), key=lambda x: -x[1])
+
+
+def unsettled_rows(
+    records: Sequence[RunRecord], links: Collection[str] | None = None
+) -> Iterator[tuple[str, float, float, float]]:
+    """Each run's link rows (of ``links`` only, when given) measured for less than their
+    queue's M/M/1 relaxation time (:func:`~vidnet_sim.analysis.steady.relaxation_ps` at the
+    link's utilisation and mean packet transmission time): ``(link, relaxation time,
+    utilisation, measured)`` (ps), run by run."""
     for r in records:
         if r.links is None:
             continue
-        for row in r.links.to_dict("records"):
+        rows = r.links if links is None else r.links[r.links["link"].astype(str).isin(links)]
+        for row in rows.to_dict("records"):
             if row["packets"] <= 0 or row["measured_ps"] <= 0:
                 continue
             service = 8e12 * row["bytes"] / row["packets"] / row["rate_bps"]
             relax = relaxation_ps(float(row["utilisation"]), service)
-            name = str(row["link"])
-            if relax > row["measured_ps"] and relax >= slow.get(name, (0.0,))[0]:
-                slow[name] = (relax, float(row["utilisation"]), float(row["measured_ps"]))
-    return sorted(((n, *v) for n, v in slow.items()), key=lambda x: -x[1])
+            if relax > row["measured_ps"]:
+                yield str(row["link"]), relax, float(row["utilisation"]), float(row["measured_ps"])
 
 
 def judge_many(

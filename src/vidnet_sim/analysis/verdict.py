@@ -24,10 +24,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from vidnet_sim.analysis.capacity import Verdict, judge_many
+from vidnet_sim.analysis.capacity import Verdict, judge_many, unsettled_rows
 from vidnet_sim.analysis.cost import CostModel
 from vidnet_sim.analysis.runs import RunCache, RunRecord
-from vidnet_sim.analysis.steady import relaxation_ps, trend
+from vidnet_sim.analysis.steady import trend
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary
 from vidnet_sim.execute import Executor, ProgressTracker, SerialExecutor
 from vidnet_sim.network.plan import build_plan
@@ -226,17 +226,8 @@ def _growing(ctx: _Context, yr: _Year, records: list[RunRecord]) -> list[str]:
     SLA measured for less than their queue's relaxation time."""
     crossed = {d for cls in ctx.targets for d in yr.class_dirs.get(cls, set())}
     slow: dict[str, tuple[float, float]] = {}
-    for r in records:
-        if r.links is None:
-            continue
-        for row in r.links[r.links["link"].astype(str).isin(crossed)].to_dict("records"):
-            if row["packets"] <= 0 or row["measured_ps"] <= 0:
-                continue
-            service = 8e12 * row["bytes"] / row["packets"] / row["rate_bps"]
-            relax = relaxation_ps(float(row["utilisation"]), service)
-            if relax > row["measured_ps"]:
-                name = str(row["link"])
-                slow[name] = max(slow.get(name, (0.0, 0.0)), (relax, float(row["utilisation"])))
+    for name, relax, u, _ in unsettled_rows(records, crossed):
+        slow[name] = max(slow.get(name, (0.0, 0.0)), (relax, u))
     out = [
         f"{name} at {u:.1%} utilisation settles in "
         + ("never" if math.isinf(t) else f"{t / 1e12:.3g} s")
