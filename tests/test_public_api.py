@@ -93,3 +93,20 @@ def test_installed_version_is_the_package_version() -> None:
     from importlib.metadata import version
 
     assert version("vidnet-sim") == vidnet_sim.__version__
+
+
+def test_starting_the_command_loads_no_scipy_module_it_does_not_use() -> None:
+    """``scipy.signal``, ``scipy.stats`` and ``scipy.optimize`` cost a second and 50 MiB of
+    every command's start (and of every benchmark's peak memory): they are imported where they
+    are used, never by ``import vidnet_sim.cli``."""
+    heavy = ("scipy.signal", "scipy.stats", "scipy.optimize")
+    code = f"import sys, vidnet_sim.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(SRC.parent)},
+        timeout=300,
+        check=True,
+    )
+    assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import fftconvolve
+from scipy.fft import irfft, next_fast_len, rfft
 from scipy.special import gammaln, zeta
 
 __all__ = [
@@ -270,7 +270,9 @@ def _convolve(x: F64, y: F64) -> F64:
     """The full convolution of ``x`` and ``y``: direct for short ones, by FFT beyond."""
     if min(len(x), len(y)) < 64:
         return np.asarray(np.convolve(x, y), np.float64)
-    return np.asarray(fftconvolve(x, y), np.float64)
+    n = len(x) + len(y) - 1  # scipy.signal.fftconvolve's own steps (its import costs a second)
+    m = next_fast_len(n, True)
+    return np.asarray(irfft(rfft(x, m) * rfft(y, m), m)[:n], np.float64)
 
 
 def _reciprocal(f: F64) -> F64:
