@@ -74,6 +74,7 @@ said of the answer.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -81,6 +82,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "Judge",
@@ -506,7 +508,7 @@ class _YearSearch:
             return
         here = self.cost(levels)
         slack = _SLACK * max(1.0, abs(here))
-        coupled = self.coupling()
+        both = self.coupled_units
         # every unit moved alone: its saving at each tier other than its own
         entries: list[tuple[int, int, float]] = []  # (unit, level, saving alone)
         for k in self.movable:
@@ -521,8 +523,7 @@ class _YearSearch:
         with np.errstate(invalid="ignore"):  # inf − inf: a move no cheaper, dropped below
             bound = alone[:, None] + alone[None, :]
         pair = order_of[:, None] < order_of[None, :]  # units a before b, each pair once
-        if coupled is not None:
-            both = np.array([[coupled(a, b) for b in self.movable] for a in self.movable], np.bool_)
+        if both is not None:
             bound[pair & both[order_of[:, None], order_of[None, :]]] = math.inf
         elif self.space.cost is not None:  # any two units may share a part of the cost
             bound[:] = math.inf
@@ -544,14 +545,22 @@ class _YearSearch:
                 return
             yield heapq.heappop(ready)[1]
 
-    def coupling(self) -> Callable[[int, int], bool] | None:
-        """Do units ``a`` and ``b`` (indices of :attr:`units`) share a part of the cost
-        (:attr:`YearSpace.coupled` of any two of their links)? ``None``: never (the cost
-        is the sum of ``price``) or unknown (a ``cost`` without ``coupled``)."""
+    @functools.cached_property
+    def coupled_units(self) -> npt.NDArray[np.bool_] | None:
+        """Do the ``a``-th and ``b``-th units of :attr:`movable` share a part of the cost
+        (:attr:`YearSpace.coupled` of any two of their links)? A matrix, built once a year
+        (the large city's 212 links: 45 000 pairs). ``None``: never (the cost is the sum of
+        ``price``) or unknown (a ``cost`` without ``coupled``)."""
         coupled, units = self.space.coupled, self.units
         if self.space.cost is None or coupled is None:
             return None
-        return lambda a, b: any(coupled(i, j) for i in units[a] for j in units[b])
+        return np.array(
+            [
+                [any(coupled(i, j) for i in units[a] for j in units[b]) for b in self.movable]
+                for a in self.movable
+            ],
+            np.bool_,
+        )
 
     def outcome(
         self,
