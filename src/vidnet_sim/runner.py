@@ -355,6 +355,7 @@ def run(
     hops: bool = False,
     explain: bool = False,
     threads: Threads = 1,
+    compiled: CompiledScenario | None = None,
 ) -> RunResult:
     """Simulate a scenario (a loaded :class:`Scenario` or a path to its TOML file).
 
@@ -376,7 +377,8 @@ def run(
     ``latency_parts`` table (where each group's latency comes from:
     :mod:`vidnet_sim.results.latency_parts`, summed window by window), written as
     ``latency_parts.parquet``. ``threads``: the core's threads (1, 2 or ``"auto"``, see
-    :func:`make_engine`; a packet log runs on one).
+    :func:`make_engine`; a packet log runs on one). ``compiled``: ``scenario`` already
+    compiled (its :class:`CompiledScenario`, whose ``scenario`` it is), not compiled again.
 
     Returns a :class:`RunResult`; unless ``write`` is false, also writes the Parquet tables
     and ``manifest.json`` to ``out_dir`` (default ``results/<scenario name>/``, the name made a
@@ -384,8 +386,7 @@ def run(
     :class:`~vidnet_sim.errors.ScenarioError` for an invalid scenario, before anything is
     written.
     """
-    # the core checks its own limits when it is built; the reference has none
-    compiled = compile_scenario(scenario, seed=seed, duration_ps=duration_ps, core_limits=False)
+    compiled = _compiled(scenario, compiled, seed, duration_ps)
     scenario, plan, actions = compiled.scenario, compiled.plan, compiled.actions
     source_path = compiled.source
     sim = scenario.simulation
@@ -469,6 +470,22 @@ def run(
                 target, tables, result.manifest, None, result.latency_parts, staging=staging
             )
         return result
+
+
+def _compiled(
+    scenario: Scenario | str | Path,
+    compiled: CompiledScenario | None,
+    seed: int | None,
+    duration_ps: int | None,
+) -> CompiledScenario:
+    """What :func:`run` simulates: ``compiled`` (``scenario``'s own, without overrides), or
+    ``scenario`` compiled (without the core's limits: the core checks them when it is
+    built; the reference has none)."""
+    if compiled is None:
+        return compile_scenario(scenario, seed=seed, duration_ps=duration_ps, core_limits=False)
+    if scenario is not compiled.scenario or seed is not None or duration_ps is not None:
+        raise ValueError("compiled is the compiled scenario itself, without overrides")
+    return compiled
 
 
 def _result(

@@ -119,20 +119,22 @@ def camera_egress_caveats(
     peaks = dict(zip(links["link"], links["peak_queue_bytes"], strict=True))
     packets = dict(zip(links["link"], links["packets"], strict=True))
     src = plan.sources
+    leaving: dict[str, list[str]] = {}  # node -> the links leaving it
+    for name, s in zip(plan.link_names, plan.link_src, strict=True):
+        leaving.setdefault(plan.node_names[int(s)], []).append(name)
+    origins: dict[str, list[int]] = {}  # node -> its sources
+    for k, node in enumerate(src.origin_nodes):
+        origins.setdefault(node, []).append(k)
     out: list[Caveat] = []
     for cam in scenario.cameras:
         nodes = {camera_name(cam, i) for i in range(cam.count)}
-        mine = [
-            name
-            for name, s in zip(plan.link_names, plan.link_src, strict=True)
-            if plan.node_names[int(s)] in nodes
-        ]
+        mine = [name for node in nodes for name in leaving.get(node, ())]
         lost = sum(int(drops.get(name, 0)) for name in mine)
         if lost == 0:
             continue
         sent = lost + sum(int(packets.get(name, 0)) for name in mine)
         cams = sum(1 for name in mine if int(drops.get(name, 0)) > 0)
-        rows = [k for k, node in enumerate(src.origin_nodes) if node in nodes]
+        rows = [k for node in nodes for k in origins.get(node, ())]
         i_frame = max(
             (float(src.p_mean_bytes[k] * src.ip_ratio[k]) for k in rows), default=math.nan
         )

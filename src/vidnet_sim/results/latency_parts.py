@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from vidnet_sim.core.histogram import N_BUCKETS, bucket_edges
 from vidnet_sim.network.plan import NetworkPlan
-from vidnet_sim.results.packet_log import LogPackets, TreeIndex, log_packets
+from vidnet_sim.results.packet_log import LogPackets, TreeIndex, log_packets, sort_order
 from vidnet_sim.results.schema import conform, empty_table
 from vidnet_sim.results.sla import format_significant
 from vidnet_sim.scenario.units import rate_words
@@ -131,23 +131,31 @@ def _crossings(
 ) -> tuple[I64, ...]:
     """The arrays of :class:`LatencyParts` for the packets of ``lp``, in its order."""
     log, pos, packet = lp.log, lp.pos, lp.packet
-    # each row serves the delivery positions of its subtree
+    # each row serves the delivery positions of its subtree; the pairs (packet, delivery
+    # position) served, in that order: numbered among every pair of the packets' layouts
     row, q = index.below(pos)
-    n_pos = len(index.link)
-    pairs, pair = np.unique(packet[row] * n_pos + q, return_inverse=True)
-    pair_q = pairs % n_pos
-    pair_packet = pairs // n_pos
+    row_packet = packet[row]
+    reach = index.n_deliver[lp.root]
+    slot = (np.cumsum(reach) - reach)[row_packet] + index.rank(lp.root[row_packet], q)
+    served = np.zeros(int(reach.sum()), bool)
+    served[slot] = True
+    pair = (np.cumsum(served) - 1)[slot]
+    n_pairs = int(np.count_nonzero(served))
+    pair_q = np.zeros(n_pairs, np.int64)
+    pair_q[pair] = q
+    pair_packet = np.zeros(n_pairs, np.int64)
+    pair_packet[pair] = row_packet
     dep = log[row, 4]
-    ok = np.bincount(pair, weights=dep >= 0, minlength=len(pairs)).astype(np.int64)
+    ok = np.bincount(pair, weights=dep >= 0, minlength=n_pairs).astype(np.int64)
     link = log[:, 2]
     last = pos[row] == q  # the crossing into the delivery position
-    t_end = np.full(len(pairs), -1, np.int64)
+    t_end = np.full(n_pairs, -1, np.int64)
     t_end[pair[last]] = np.where(dep[last] >= 0, dep[last] + index.prop[link[row[last]]], -1)
     delivered = (ok == index.depth[pair_q]) & (t_end >= 0) & (lp.emit[pair_packet] >= warmup_ps)
     if not drain:
         delivered &= t_end <= end_ps
     keep_pair = np.flatnonzero(delivered)
-    new_index = np.full(len(pairs), -1, np.int64)
+    new_index = np.full(n_pairs, -1, np.int64)
     new_index[keep_pair] = np.arange(len(keep_pair))
     flow_group = np.asarray(plan.sources.group, np.int64)[np.asarray(plan.flow_source)]
     keep = delivered[pair]
@@ -212,13 +220,15 @@ class LatencyPartsSums:
             return
         key = (parts.group[parts.pair] * N_BUCKETS + bucket[parts.pair]) * n_labels
         key += self._label_of[parts.link]
-        vals = np.stack([np.ones(len(key), np.int64), parts.depth, *[parts.part(p) for p in PARTS]])
-        order = np.argsort(key)
-        key, vals = key[order], vals[:, order]
+        order = sort_order(key)
+        key = key[order]
         first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        key, least = key[first], np.minimum.reduceat(vals[1], first)
-        vals = np.add.reduceat(vals, first, axis=1)
-        vals[1] = least
+        vals = np.empty((5, len(first)), np.int64)
+        vals[0] = np.diff(np.r_[first, len(key)])
+        vals[1] = np.minimum.reduceat(parts.depth[order], first)
+        for row, p in enumerate(PARTS, start=2):
+            vals[row] = np.add.reduceat(parts.part(p)[order], first)
+        key = key[first]
         # into the keys so far: added where present, inserted (in order) where not
         at = np.searchsorted(self._keys, key)
         known = at < len(self._keys)
@@ -264,7 +274,7 @@ class LatencyPartsSums:
         n = int(hist.sum())
         b_q = int(np.searchsorted(np.cumsum(hist), max(1, math.ceil(TAIL_Q * n))))
         n_tail = int(hist[b_q])
-        vals = self._vals[:, sel]
+        vals = np.compress(sel, self._vals, axis=1)
         tail = bucket[sel] == b_q
         used, idx = np.unique(label[sel], return_inverse=True)
         m = len(used)

@@ -89,9 +89,9 @@ def packet_hops_chunk(
     rows = np.flatnonzero(listed[lp.packet])
     if not drain:  # what reached a link after the end is not seen
         rows = rows[lp.log[rows, 3] <= end_ps]
-    log, pos, packet = lp.log[rows], lp.pos[rows], lp.packet[rows]
+    log, pos, packet = np.take(lp.log, rows, axis=0), lp.pos[rows], lp.packet[rows]
     order = np.lexsort((log[:, 2], log[:, 3], packet))
-    log, pos, packet = log[order], pos[order], packet[order]
+    log, pos, packet = np.take(log, order, axis=0), pos[order], packet[order]
     link, arrival, dep, start = log[:, 2], log[:, 3], log[:, 4], log[:, 5].copy()
     how = np.where(dep >= 0, _DEPARTED, _LOST)
     t_end = np.where(dep >= 0, dep, arrival)

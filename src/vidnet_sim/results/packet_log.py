@@ -22,9 +22,10 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from vidnet_sim.network.layouts import parent_positions
 from vidnet_sim.network.plan import NetworkPlan
 
-__all__ = ["LOG_COLUMNS", "LogPackets", "TreeIndex", "log_packets"]
+__all__ = ["LOG_COLUMNS", "LogPackets", "TreeIndex", "log_packets", "sort_order"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -37,7 +38,8 @@ class TreeIndex:
     """A plan's tree layouts as arrays, per position: ``link`` (-1 at a root), ``deliver``
     (its delivery flow, -1 if none), ``depth`` (roots 0), ``n_deliver`` (the delivering
     positions of its subtree, itself included) and, as CSR lists (``dq_start``, ``dq``), those
-    positions in increasing order; the layouts in force from each time (``layout_starts``,
+    positions in increasing order, ``deliver_before`` (the delivering positions numbered
+    before it, :meth:`rank`); the layouts in force from each time (``layout_starts``,
     ``layout_roots[k, tree]``); ``prop`` per link; the statistics group of each tree
     (``group_of_tree``) and delivery flow (``group_of_flow``); the names of the groups
     (``group_names``) and of the links (``link_names``, with a trailing ``""`` for "no link")
@@ -50,11 +52,18 @@ class TreeIndex:
         self.n_links = int(plan.n_links)
         self.depth, root_of = _depths(plan)
         end = np.asarray(plan.pos_end, np.int64)
-        lists = [np.flatnonzero(self.deliver[p : end[p]] >= 0) + p for p in range(len(end))]
-        self.n_deliver: I64 = np.array([len(x) for x in lists], np.int64)
-        self.dq_start: I64 = np.zeros(len(lists) + 1, np.int64)
+        n = len(end)
+        # the delivering positions before each position (and after the last)
+        self.deliver_before: I64 = np.zeros(n + 1, np.int64)
+        self.deliver_before[1:] = np.cumsum(self.deliver >= 0)
+        # a subtree's positions are numbered together: its delivering positions are a run
+        # of all of them, in increasing order
+        first = self.deliver_before[:n]
+        self.n_deliver: I64 = self.deliver_before[end] - first
+        self.dq_start: I64 = np.zeros(n + 1, np.int64)
         self.dq_start[1:] = np.cumsum(self.n_deliver)
-        self.dq: I64 = np.concatenate(lists).astype(np.int64) if lists else np.zeros(0, np.int64)
+        run = np.repeat(first - self.dq_start[:n], self.n_deliver)
+        self.dq: I64 = np.flatnonzero(self.deliver >= 0)[run + np.arange(len(run))]
         # (layout root, link) -> position, for every non-root position
         nonroot = np.flatnonzero(self.link >= 0)
         keys = root_of[nonroot] * self.n_links + self.link[nonroot]
@@ -88,6 +97,12 @@ class TreeIndex:
             raise ValueError("a packet log row names a link its tree's layout does not use")
         return np.asarray(self._pos_sorted[i], np.int64)
 
+    def rank(self, root: I64, q: I64) -> I64:
+        """The rank of each delivering position ``q`` among those of its layout, rooted at
+        ``root`` (elementwise): its place in ``below(root)``'s list (a subtree's positions
+        are numbered together, depth first)."""
+        return np.asarray(self.deliver_before[q] - self.deliver_before[root], np.int64)
+
     def below(self, pos: I64) -> tuple[I64, I64]:
         """Every ``(i, q)``: ``q`` a delivering position of the subtree of ``pos[i]``, the
         ``q`` of each ``i`` in increasing order."""
@@ -98,21 +113,16 @@ class TreeIndex:
 
 
 def _depths(plan: NetworkPlan) -> tuple[I64, I64]:
-    """Per position: its depth (roots 0) and its layout's root position."""
-    n = len(plan.pos_link)
-    depth = np.zeros(n, np.int64)
-    root_of = np.zeros(n, np.int64)
-    first = np.asarray(plan.pos_first_child, np.int64)
-    sib = np.asarray(plan.pos_sibling, np.int64)
-    link = np.asarray(plan.pos_link, np.int64)
-    for p in range(n):  # depth first: a parent comes before its children
-        if link[p] < 0:
-            root_of[p] = p
-        c = int(first[p])
-        while c >= 0:
-            depth[c] = depth[p] + 1
-            root_of[c] = root_of[p]
-            c = int(sib[c])
+    """Per position: its depth (roots 0) and its layout's root position (every position
+    climbs to its root together, a level at a time)."""
+    parent = parent_positions(plan.pos_first_child, plan.pos_sibling)
+    depth = np.zeros(len(parent), np.int64)
+    root_of = np.arange(len(parent), dtype=np.int64)
+    up = np.flatnonzero(parent >= 0)
+    while up.size:
+        depth[up] += 1
+        root_of[up] = parent[root_of[up]]
+        up = up[parent[root_of[up]] >= 0]
     return depth, root_of
 
 
@@ -139,7 +149,7 @@ class LogPackets:
         packet = (np.cumsum(keep) - 1)[self.packet[rows]]
         first = np.flatnonzero(np.r_[True, packet[1:] != packet[:-1]]) if len(packet) else packet
         return LogPackets(
-            self.log[rows],
+            np.compress(rows, self.log, axis=0),
             packet,
             self.pos[rows],
             first,
@@ -150,14 +160,40 @@ class LogPackets:
         )
 
 
+def sort_order(key: I64) -> I64:
+    """The indices that sort ``key`` (integers), equal keys in their order (a stable sort):
+    each key and its index packed in one int64 and those sorted as values when they fit
+    (NumPy sorts values several times faster than it sorts indices: 0.07 against 0.34 µs a
+    key for a million), else by ``np.argsort``."""
+    n = len(key)
+    if n < 2:
+        return np.arange(n, dtype=np.int64)
+    lo, hi = int(key.min()), int(key.max())
+    bits = (n - 1).bit_length()
+    if (hi - lo).bit_length() + bits > 63:
+        return np.asarray(np.argsort(key, kind="stable"), np.int64)
+    packed = (np.asarray(key, np.int64) - lo) << bits
+    packed |= np.arange(n, dtype=np.int64)
+    packed.sort()
+    packed &= (1 << bits) - 1
+    return packed
+
+
 def log_packets(index: TreeIndex, log: I64) -> LogPackets:
     """``log``'s rows grouped by packet (sorted by ``(tree, seq)`` alone: what is computed
     from a packet's rows does not depend on their order)."""
     log = np.asarray(log, np.int64).reshape(-1, len(LOG_COLUMNS))
     key = (log[:, _TREE] << 40) | log[:, _SEQ]
     if len(key) > 1 and np.any(key[1:] < key[:-1]):
-        order = np.argsort(key)
-        log, key = log[order], key[order]
+        # sorted by (tree, seq) numbered from the least of each: fewer bits to sort
+        tree, seq = log[:, _TREE], log[:, _SEQ]
+        t0, s0 = int(tree.min()), int(seq.min())
+        span = int(seq.max()) - s0 + 1
+        if (int(tree.max()) - t0 + 1).bit_length() + span.bit_length() <= 62:
+            order = sort_order((tree - t0) * span + (seq - s0))
+        else:
+            order = sort_order(key)
+        log, key = np.take(log, order, axis=0), key[order]  # (rows: 6 times faster than log[order])
     new = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
     first = np.flatnonzero(new)
     packet = np.cumsum(new) - 1

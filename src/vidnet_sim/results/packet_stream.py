@@ -97,7 +97,7 @@ class PacketLogStream:
             settled = done >= ix.n_deliver[lp.root] - (ix.deliver[lp.root] >= 0)
         # a packet emitted before the warm-up is kept until it settles, or its later rows
         # would look like a packet of their own
-        self._pending = lp.log[~settled[lp.packet]]
+        self._pending = np.compress(~settled[lp.packet], lp.log, axis=0)
         self.peak_pending_rows = max(self.peak_pending_rows, len(self._pending))
         out = lp.select(settled & (lp.emit >= self.warmup_ps))
         w, e, d, sample, trees = self.warmup_ps, self.end_ps, self.drain, self.sample, self.trees

@@ -152,8 +152,10 @@ def _outcomes(
     kept = np.flatnonzero(keep)
     i, q = index.below(lp.root[kept])
     packet = kept[i]
-    n_pos = len(index.link)
-    pair_key = packet * n_pos + q
+    # where each kept packet's pairs start: a pair's place is that plus its rank
+    reach = index.n_deliver[lp.root[kept]]
+    first = np.zeros(len(lp.emit), np.int64)
+    first[kept] = np.cumsum(reach) - reach
     how = np.full(len(q), _IN_FLIGHT, np.int64)
     t_end = np.full(len(q), -1, np.int64)
     lost_at = np.full(len(q), -1, np.int64)
@@ -163,13 +165,15 @@ def _outcomes(
     rows = np.flatnonzero(keep[lp.packet])
     dep = lp.log[rows, 4]
     arrived = rows[(dep >= 0) & (index.deliver[lp.pos[rows]] >= 0)]  # delivered there
-    k = np.searchsorted(pair_key, lp.packet[arrived] * n_pos + lp.pos[arrived])
+    at = lp.packet[arrived]
+    k = first[at] + index.rank(lp.root[at], lp.pos[arrived])
     link = lp.log[arrived, 2]
     how[k] = _DELIVERED
     t_end[k] = lp.log[arrived, 4] + index.prop[link]
     lost = rows[dep < 0]  # lost for every delivery below
     j, below = index.below(lp.pos[lost])
-    k = np.searchsorted(pair_key, lp.packet[lost[j]] * n_pos + below)
+    at = lp.packet[lost[j]]
+    k = first[at] + index.rank(lp.root[at], below)
     how[k] = _LOST
     t_end[k] = lp.log[lost[j], 3]
     lost_at[k] = lp.log[lost[j], 2]

@@ -20,7 +20,7 @@ import itertools
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from vidnet_sim.runner import compile_scenario
 from vidnet_sim.scenario import Scenario, parse_scenario_dict
 from vidnet_sim.scenario.toml_file import read_toml, toml_value
 from vidnet_sim.scenario.units import format_time, parse_time
+from vidnet_sim.sweep.compiled import keep as keep_compiled
 from vidnet_sim.sweep.spec import (
     RandomBlock,
     RandomParam,
@@ -59,6 +60,7 @@ __all__ = [
     "Point",
     "Sweep",
     "SweepBase",
+    "design_problems",
     "load_sweep",
     "params_text",
     "sweep_from_dict",
@@ -119,6 +121,9 @@ class SweepBase:
     source: str = ""
     base_dir: str | None = None
     seed_swept: bool = False
+    #: where the up-front check leaves each design's compiled network for the point it was
+    #: compiled for (:mod:`vidnet_sim.sweep.compiled`), or ``None``
+    compiled_dir: str | None = None
 
     def scenario_data(self, point: Point) -> dict[str, Any]:
         """The raw scenario data of ``point``: the base with its parameters and seed set."""
@@ -200,30 +205,44 @@ class Sweep:
             ]
             raise ScenarioError(problems, source=self.base.source)
 
-    def check_networks(self, points: Iterable[Point] | None = None) -> None:
+    def designs(self, points: Iterable[Point] | None = None) -> list[Point]:
+        """The first point of each distinct design among ``points`` (default: all), in order."""
+        designs: dict[str, Point] = {}
+        for point in self.points if points is None else points:
+            designs.setdefault(point.design_id, point)
+        return list(designs.values())
+
+    def check_networks(
+        self,
+        points: Iterable[Point] | None = None,
+        *,
+        found: Mapping[str, Sequence[Problem]] | None = None,
+    ) -> None:
         """Compile the network of each distinct design among ``points`` (default: all) as
         ``run`` does before simulating it: routes, the packet volume and what the core's
-        packed fields hold (:func:`~vidnet_sim.runner.compile_scenario`); call
-        :meth:`check` first.
+        packed fields hold (:func:`design_problems`); call :meth:`check` first. ``found``:
+        the problems of each design (by its id) already found elsewhere (on workers, in
+        parallel: :func:`~vidnet_sim.sweep.execute.check_designs`); a design it lacks is
+        compiled here.
 
         Raises one :class:`ScenarioError` naming, for each problem, the sweep value that
         makes it (``sweep.grid["links[0].rate"][1]: "1bps" makes link 'a->b': ...``) when
         one parameter's values explain it (every design with them has it, no other does),
-        else the designs that have it, by their parameters.
+        else the designs that have it, by their parameters; the designs in the sweep's
+        order, wherever they were compiled.
         """
-        designs: dict[str, Point] = {}
-        for point in self.points if points is None else points:
-            designs.setdefault(point.design_id, point)
-        found: dict[str, tuple[Problem, list[Point]]] = {}
-        for point in designs.values():
-            try:
-                compile_scenario(self.base.scenario(point))
-            except ScenarioError as exc:
-                for problem in exc.problems:
-                    found.setdefault(str(problem), (problem, []))[1].append(point)
-        if found:
-            all_points = list(designs.values())
-            problems = [self._blame(problem, bad, all_points) for problem, bad in found.values()]
+        designs = self.designs(points)
+        by_problem: dict[str, tuple[Problem, list[Point]]] = {}
+        for point in designs:
+            problems = (
+                found[point.design_id]
+                if found is not None and point.design_id in found
+                else design_problems(self.base, point)
+            )
+            for problem in problems:
+                by_problem.setdefault(str(problem), (problem, []))[1].append(point)
+        if by_problem:
+            problems = [self._blame(problem, bad, designs) for problem, bad in by_problem.values()]
             raise ScenarioError(problems, source=self.base.source)
 
     def _blame(self, problem: Problem, bad: list[Point], designs: list[Point]) -> Problem:
@@ -262,6 +281,22 @@ class Sweep:
         if problem.path == "simulation.seed" and not self.base.seed_swept:
             return "", (), Problem("sweep.seed", str(problem.message))
         return "", (), Problem("sweep", f"the scenario: {problem}")
+
+
+def design_problems(base: SweepBase, point: Point) -> list[Problem]:
+    """What ``run`` would refuse ``point``'s scenario for: its network compiled as ``run``
+    compiles it (routes, the packet volume, what the core's packed fields hold:
+    :func:`~vidnet_sim.runner.compile_scenario`); empty when it runs. A module-level
+    function: the task an executor runs to check a design on a worker. With
+    ``base.compiled_dir``, what it compiled is left there for ``point`` to run
+    (:func:`~vidnet_sim.sweep.compiled.keep`)."""
+    try:
+        compiled = compile_scenario(base.scenario(point))
+    except ScenarioError as exc:
+        return list(exc.problems)
+    if base.compiled_dir is not None:
+        keep_compiled(base.compiled_dir, point.point_id, compiled)
+    return []
 
 
 #: Values named in a problem that several values of a parameter make alike; the rest counted.
