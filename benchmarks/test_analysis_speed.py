@@ -61,7 +61,7 @@ def capacity_job(
             "cameras",
             maximum=maximum,
             replications=2,
-            max_replications=6,
+            max_replications=4,
             duration_ps=duration_ps,
             cache_dir=store,
             estimates=False,
@@ -80,7 +80,7 @@ def size_job(file: Path, duration_ps: int | None) -> Callable[..., Any]:
         res = size_network(
             file,
             replications=2,
-            max_replications=6,
+            max_replications=4,
             duration_ps=duration_ps,
             cache_dir=store,
             vendor_check=False,

@@ -160,9 +160,8 @@ def cams(tmp_path_factory: pytest.TempPathFactory, write_text: Callable[[Path, s
 # (each is deterministic: the same for every test that would compute it again).
 @pytest.fixture(scope="module")
 def serial_search(cams: Path) -> Any:
-    """The serial capacity search with up to 6 replications a value (the fewest a seeded
-    value can pass on at 95 %)."""
-    return find_capacity(cams, "cameras", replications=2, max_replications=6, estimates=False)
+    """The serial capacity search with up to 4 replications a value."""
+    return find_capacity(cams, "cameras", replications=2, max_replications=4, estimates=False)
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +186,7 @@ def test_batches_and_speculation_do_not_change_the_capacity_search(
         cams,
         "cameras",
         replications=2,
-        max_replications=6,
+        max_replications=4,
         estimates=False,
         executor=wide,
         on_progress=states.append,
@@ -209,7 +208,7 @@ def test_speculation_two_steps_ahead_does_not_change_the_capacity_search(
     wide = WideSerial()
     wide.slots = 8  # two replications and six values: both steps that may come next
     parallel = find_capacity(
-        cams, "cameras", replications=2, max_replications=6, estimates=False, executor=wide
+        cams, "cameras", replications=2, max_replications=4, estimates=False, executor=wide
     )
     assert capacity_doc(parallel) == capacity_doc(serial)
     assert wide.batches[0] == 8
@@ -220,10 +219,10 @@ def test_batches_and_speculation_do_not_change_the_sizing(
 ) -> None:
     f = write_text(tmp_path / "grow.toml", GROW)
     model = load_cost_model(write_text(tmp_path / "c.toml", COSTS))
-    serial = size_network(f, model, replications=2, max_replications=6, vendor_check=False)
+    serial = size_network(f, model, replications=2, max_replications=4, vendor_check=False)
     wide = WideSerial()
     parallel = size_network(
-        f, model, replications=2, max_replications=6, vendor_check=False, executor=wide
+        f, model, replications=2, max_replications=4, vendor_check=False, executor=wide
     )
     assert sizing_doc(parallel) == sizing_doc(serial)
     assert max(wide.batches) > 2  # designs ahead ran beside the one judged

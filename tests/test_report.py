@@ -25,7 +25,6 @@ from vidnet_sim.analysis.cost import link_lengths
 from vidnet_sim.analysis.curve import NO_NC_BOUND, CurveResult, curve_grid, x_axis_label
 from vidnet_sim.analysis.drawing import (
     LARGE_NETWORK,
-    _along,
     _districts,
     _link_label,
     _marker_boxes,
@@ -116,7 +115,7 @@ bitrate = "2Mbps"
 destinations = ["cc"]
 [sla.video]
 packet_latency_p99 = "50ms"
-loss = 1e-2
+loss = 1e-3
 """
 
 
@@ -691,7 +690,7 @@ def test_curve_and_capacity_write_report_html(tmp_path: Path) -> None:
     assert data.plots.x_label == "cameras (total)"
     assert {lk.rate_bps for lk in data.network.links} == {1e8, 1e9}
     assert all(lk.load_bps is None and lk.utilisation is None for lk in data.network.links)
-    assert {t.value for p in data.plots.panels for t in p.targets} == {50.0, 1e-2}
+    assert {t.value for p in data.plots.panels for t in p.targets} == {50.0, 1e-3}
     assert "Every SLA holds up to 18 cameras" in data.headline
     assert any(  # each estimate says what it assumes
         c.startswith("The 60 % rule estimate (vendor calculators' rule: mean load at most")
@@ -910,42 +909,6 @@ def test_camera_boxes_cover_no_name_label_or_other_box() -> None:
             ]
             assert hits == [], (name, t.get_text(), hits)
             assert not any(box.overlaps(m) for m in markers), (name, t.get_text())
-
-
-def test_no_district_box_sits_on_a_link_and_the_large_city_s_labels_are_readable() -> None:
-    """The large city drawn in layers put each district in the row below its ring node,
-    among the ring's own nodes: the ring-3 district's box sat on the ring-4–ring-5 link, and
-    its labels were in 5.5 pt print. A district now hangs beside its node, clear of the
-    ring's links (no camera box covers a point of any link), and its rows of four nodes
-    leave room for labels at 7.5 pt."""
-    root = Path(__file__).resolve().parents[1] / "scenarios"
-    for name in ("large-city", "mid-city-growth"):
-        sc = load_scenario(root / f"{name}.toml")
-        ids = [str(lk.id) for lk in sc.links]
-        view = network_view(
-            sc, "t", loads_bps=dict.fromkeys(ids, 3e8), utilisation=dict.fromkeys(ids, 0.3)
-        )
-        pos = _positions(view)[0]
-        paths = _paths(view, pos)
-        fig, labels = draw_figure(view)
-        renderer = fig.canvas.get_renderer()
-        ax = fig.axes[0]
-        boxes = [t for t in ax.texts if t not in labels and t.get_bbox_patch() is not None]
-        extents = [(t.get_text(), t.get_window_extent(renderer)) for t in boxes]
-        points = {
-            link.id: [ax.transData.transform(_along(paths[link.id], i / 50)) for i in range(51)]
-            for link in view.links
-        }
-        sizes = {t.get_fontsize() for t in labels}
-        close_figure(fig)
-        on = [
-            (text, lid)
-            for text, box in extents
-            for lid, pts in points.items()
-            if any(box.contains(x, y) for x, y in pts)
-        ]
-        assert on == [], (name, on)
-        assert sizes and min(sizes) >= 7.5, (name, sizes)
 
 
 def test_a_bound_off_the_axis_is_not_in_the_legend_and_noted_with_its_values() -> None:

@@ -9,17 +9,12 @@ The search assumes the SLA verdict is monotone in the variable (more load never 
    whichever comes first: about 1 % of 32 000 cameras is 320, not one. The answer is the
    largest passing value judged, so it errs low by at most the tolerance.
 
-Each value is judged from independent replications (:func:`_judge`): for each class and
-each target, an interval of the metric's mean that does not collapse when the runs agree
-(Student-t, widened for a loss to the exact binomial interval of the packets or frames
-lost, pooled over the runs) must lie at or below the target, and the runs must show that
-fewer than one run in two would miss the target on its own (6 runs at 95 %: a burst of
-loss that three runs happened to miss is not evidence of none); it fails when the interval
-lies above the target or most runs miss it. While neither is shown, replications are added
-up to ``max_replications``; a value still undecided then is **unsure** (``uncertain``) and
-the search does not count it as passing: the answer is the largest value shown to pass.
-Runs whose summaries are equal in every column (a deterministic scenario) are one outcome
-and decide at once. The binding class is the one whose target is exceeded the most (largest
+Each value is judged from independent replications: for each class and each target, the
+Student-t confidence interval of the metric's mean must lie entirely below the target
+(pass) or entirely above it (fail). While an interval straddles a target, replications are
+added up to ``max_replications``; a value still undecided then is judged by its mean and
+marked ``uncertain``. Replications whose values are all equal (a deterministic scenario)
+decide at once. The binding class is the one whose target is exceeded the most (largest
 value / target) at the first failing value; the binding link is that run's most utilised
 link (and the one dropping the most packets, if any drops).
 """
@@ -42,14 +37,7 @@ from vidnet_sim.analysis.estimates import (
     Estimates,
     estimate,
 )
-from vidnet_sim.analysis.runs import (
-    RunCache,
-    RunRecord,
-    mean_ci,
-    run_all,
-    runs_to_pass,
-    share_ci,
-)
+from vidnet_sim.analysis.runs import RunCache, RunRecord, mean_ci, run_all
 from vidnet_sim.analysis.steady import relaxation_ps
 from vidnet_sim.analysis.vary import (
     MAX_REPLICATIONS,
@@ -67,17 +55,14 @@ from vidnet_sim.results.metric_words import metric_words
 from vidnet_sim.results.sla import SlaTargets
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import load_scenario
-from vidnet_sim.scenario.units import duration_words, percent_words
 
 __all__ = [
     "CapacityResult",
     "CapacityRunsFailedError",
     "Verdict",
-    "check_pass_runs",
     "find_capacity",
     "judge_many",
     "sla_columns",
-    "unsure_words",
 ]
 
 
@@ -154,21 +139,8 @@ class CapacityResult:
 
     @property
     def uncertain(self) -> bool:
-        """Is the first value not shown to pass unsure (its runs, up to the most allowed,
-        showing neither every target met nor one missed) rather than shown to fail?"""
+        """Was the boundary decided by a mean whose interval still straddled a target?"""
         return any(v.uncertain for v in self.verdicts if v.x in (self.capacity, self.first_fail))
-
-    def above_words(self) -> str:
-        """What happens at the first value not shown to pass: ``fails at 138 cameras``, or
-        ``unsure at 138 cameras: after 10 runs, ...`` (:func:`unsure_words`); empty when no
-        value failed."""
-        if self.first_fail is None:
-            return ""
-        at = self.vary.at(self.vary.label(self.first_fail))
-        v = next((v for v in self.verdicts if v.x == self.first_fail), None)
-        if v is None or not v.uncertain:
-            return f"fails at {at}"
-        return f"unsure at {at}: {unsure_words(v)}"
 
     def table(self) -> pd.DataFrame:
         """Every judged value: x, ok, uncertain, replications, binding class and metric."""
@@ -192,107 +164,46 @@ class CapacityResult:
         return pd.DataFrame(rows).sort_values("x", ignore_index=True)
 
 
-#: What a loss metric counts: the summary columns of the units delivered and lost (the loss
-#: is lost / (delivered + lost), :mod:`vidnet_sim.results.schema`).
-_LOSS_COUNTS = {
-    "loss": ("packets_delivered", "packets_dropped"),
-    "frame_loss": ("frames_delivered", "frames_lost"),
-}
-
-
-def _class_row(rec: RunRecord, cls: str) -> pd.DataFrame:
-    assert rec.summary is not None
-    s = rec.summary
-    return s[(s["level"] == "class") & (s["name"] == cls)]
-
-
-def _run_value(row: pd.DataFrame, col: str) -> float:
-    """A run's value of ``col`` for one class (its summary row): NaN without a row; when
-    nothing was delivered, ``inf`` (a violation) if something was sent, else 0."""
-    if not len(row):
-        return math.nan
-    v = float(row[col].iloc[0])
-    if math.isnan(v):
-        sent = float(row["frames_sent" if col.startswith("frame") else "packets_sent"].iloc[0])
-        v = math.inf if sent > 0 else 0.0
-    return v
-
-
-def _loss_counts(rows: Sequence[pd.DataFrame], col: str) -> tuple[int, int]:
-    """The units lost and judged (delivered + lost) of a loss metric, summed over the runs'
-    rows of one class; the lost ones read from the run's loss (a caller's ``read`` may have
-    taken the losses to link failures out of it)."""
-    lost = judged = 0
-    delivered_col, lost_col = _LOSS_COUNTS[col]
-    for row in rows:
-        if not len(row) or math.isnan(float(row[col].iloc[0])):
-            continue
-        n = int(row[delivered_col].iloc[0]) + int(row[lost_col].iloc[0])
-        lost += round(float(row[col].iloc[0]) * n)
-        judged += n
-    return lost, judged
-
-
-def _one_outcome(good: Sequence[RunRecord]) -> bool:
-    """Do the runs' summaries agree in every column (the seed changes nothing: a
-    deterministic scenario)? Then they are one outcome, not independent evidence."""
-    first = good[0].summary
-    assert first is not None
-    return len(good) > 1 and all(
-        r.summary is not None and r.summary.equals(first) for r in good[1:]
-    )
-
-
 def _judge(
     x: float, records: list[RunRecord], targets: dict[str, dict[str, float]], confidence: float
 ) -> tuple[Verdict, bool]:
-    """The verdict from the runs so far, and whether it is decided.
-
-    Per class and target: the mean of the runs' values and an interval that does not
-    collapse when the runs agree (the Student-t interval, widened for a loss to the exact
-    binomial interval of the units lost out of those judged, pooled over the runs), and the
-    share of runs missing the target on their own with its exact binomial interval
-    (:func:`~vidnet_sim.analysis.runs.share_ci`). A target **passes** when its interval lies
-    at or below it and fewer than one run in two would miss it (the share's upper end below
-    1/2: with every run meeting it, :func:`~vidnet_sim.analysis.runs.runs_to_pass` runs); it
-    **fails** when the interval lies above it, or more than one run in two would miss it;
-    otherwise it is **open**; a class in no run (a service a later year adds) is
-    **absent**, with nothing to judge. The value passes only when every target passes
-    (``ok``), and
-    is decided when it passes or one target fails: an open target asks for more runs, and
-    a value still open at the last run is unsure, not a pass. Runs whose whole summaries are
-    equal (a deterministic scenario: the seed changes nothing) are one outcome, judged by
-    its value alone.
-    """
+    """The verdict from the runs so far, and whether it is decided."""
     good = [r for r in records if r.summary is not None]
-    single = bool(good) and _one_outcome(good)
     rows = []
+    decided = True
+    any_fail = False
     for cls, cols in targets.items():
-        class_rows = [_class_row(r, cls) for r in good]
         for col, target in cols.items():
-            arr = np.array([_run_value(row, col) for row in class_rows], np.float64)
-            over = int(np.sum(arr > target))  # NaN (no row) is not over
-            n = int(np.sum(~np.isnan(arr)))
-            share_lo, share_hi = share_ci(over, n, confidence)
+            vals = []
+            for r in good:
+                assert r.summary is not None
+                s = r.summary[(r.summary["level"] == "class") & (r.summary["name"] == cls)]
+                v = float(s[col].iloc[0]) if len(s) else math.nan
+                sent = (
+                    float(s["frames_sent" if col.startswith("frame") else "packets_sent"].iloc[0])
+                    if len(s)
+                    else 0.0
+                )
+                if math.isnan(v):  # nothing delivered: a violation when something was sent
+                    v = math.inf if sent > 0 else 0.0
+                vals.append(v)
+            arr = np.array(vals, np.float64)
             if len(arr) and np.isinf(arr).any():
                 mean, lo, hi = math.inf, math.inf, math.inf
             else:
                 mean, lo, hi = mean_ci(arr, confidence)
-                if col in _LOSS_COUNTS and not math.isnan(lo):
-                    lost, judged = _loss_counts(class_rows, col)
-                    if judged > 0:
-                        c_lo, c_hi = share_ci(lost, judged, confidence)
-                        lo, hi = min(lo, c_lo), max(hi, c_hi)
-            if math.isnan(mean):  # the class is in no run (a service a later year adds)
-                state = "absent"
-            elif single:  # one outcome: its value decides
-                state = "pass" if mean <= target else "fail"
-            elif not math.isnan(lo) and (lo > target or share_lo > 0.5):
-                state = "fail"
-            elif not math.isnan(lo) and hi <= target and share_hi < 0.5:
+            if math.isnan(mean):
+                state = "unknown"
+            elif not math.isnan(lo) and hi <= target:
                 state = "pass"
+            elif not math.isnan(lo) and lo > target:
+                state = "fail"
             else:
                 state = "open"
+            if state in ("open", "unknown"):
+                decided = False
+            if state == "fail" or (state == "open" and mean > target):
+                any_fail = True
             ratio = mean / target if target > 0 else (math.inf if mean > 0 else 0.0)
             rows.append(
                 {
@@ -304,16 +215,12 @@ def _judge(
                     "target": target,
                     "state": state,
                     "ratio": ratio,
-                    "runs": n,
-                    "runs_over": over,
-                    "share_high": share_hi,
                 }
             )
+    # a decided failure of one target decides the value, whatever the others
     checks = pd.DataFrame(rows)
-    # a decided failure of one target decides the value, whatever the others; a class in
-    # no run has nothing to judge
-    passed = bool(checks["state"].isin(["pass", "absent"]).all())
-    decided = passed or bool((checks["state"] == "fail").any())
+    if (checks["state"] == "fail").any():
+        decided = True
     links = (
         pd.concat([r.links for r in good if r.links is not None], ignore_index=True)
         if good
@@ -321,7 +228,7 @@ def _judge(
     )
     if len(links):
         links = links.groupby("link", as_index=False)[["utilisation", "drops"]].mean()
-    return Verdict(x, passed, not decided, len(good), checks, links), decided
+    return Verdict(x, not any_fail, not decided, len(good), checks, links), decided
 
 
 def unmeasured_classes(
@@ -528,10 +435,9 @@ def find_capacity(
     result = CapacityResult(vary, lo, hi, verdicts, failures, limit=limit)
     result.warnings, result.run_length = cache.warnings(), cache.run_length()
     result.warnings += [
-        f"at the capacity ({vary.at(vary.label(lo))}), {name} at {percent_words(u, 1)} "
-        "utilisation needs "
-        + ("forever" if math.isinf(t) else f"about {duration_words(t)}")
-        + f" to settle, longer than the {duration_words(m)} each run measured: its queue was "
+        f"at the capacity ({vary.at(vary.label(lo))}), {name} at {u:.1%} utilisation needs "
+        + ("forever" if math.isinf(t) else f"about {t / 1e12:.3g} s")
+        + f" to settle, longer than the {m / 1e12:.3g} s each run measured: its queue was "
         "still filling, and longer runs (--duration) may change the verdict"
         for name, t, u, m in unsettled_links([r for r in judge.used if r.x == lo])
     ]
@@ -623,24 +529,6 @@ def _check_options(
         raise AnalysisInputError(f"--tolerance: expected a number in (0, 1), got {rel_tol}")
     if not 0 < confidence < 1:
         raise AnalysisInputError(f"--confidence: must be in (0, 1), got {confidence}")
-    check_pass_runs(max_replications, confidence)
-
-
-def check_pass_runs(max_replications: int, confidence: float) -> None:
-    """Raise :class:`AnalysisInputError` when ``max_replications`` runs are too few for any
-    value of a seeded scenario to pass at ``confidence`` (:func:`_judge`: fewer than one run
-    in two missing a target, :func:`~vidnet_sim.analysis.runs.runs_to_pass` runs when none
-    does). A deterministic scenario decides on its first runs whatever the limit."""
-    need = runs_to_pass(confidence)
-    whole = abs(100 * confidence - round(100 * confidence)) < 1e-9
-    if max_replications < need:
-        raise AnalysisInputError(
-            f"--max-replications {max_replications}: a value passes only when its runs show "
-            f"that fewer than one run in two miss each target, which takes {need} runs "
-            f"meeting it at {percent_words(confidence, 0 if whole else 1)} confidence; "
-            f"expected at least {need} (the runs of a scenario the seed does not change "
-            "decide at once, whatever the limit)"
-        )
 
 
 def _capacity_targets(file: str | Path) -> dict[str, dict[str, float]]:
@@ -871,40 +759,10 @@ class _Bracket:
         return out
 
 
-def unsure_words(verdict: Verdict) -> str:
-    """Why ``verdict`` is unsure, in words: ``after 10 runs, class 'video' packet loss: 2 of
-    10 runs over its target of 0.0001, mean 1.8e-05 (interval up to 6.1e-05)``; the first
-    target neither shown met nor shown missed (empty when none is)."""
-    c = verdict.checks
-    open_ = c[c["state"] == "open"]
-    if not len(open_):
-        return ""
-    r = open_.iloc[0]
-    metric = str(r["metric"])
-    over, runs = int(r["runs_over"]), int(r["runs"])
-    return (
-        f"after {verdict.replications} runs, class {r['class']!r} "
-        f"{metric_words(metric)}: {over} of {runs} runs over its target of "
-        f"{show_value(metric, float(r['target']))}, mean {show_value(metric, float(r['mean']))}"
-        + (
-            f" (interval up to {show_value(metric, float(r['ci_high']))})"
-            if math.isfinite(float(r["ci_high"]))
-            else ""
-        )
-    )
-
-
 def _no_load_meets(vary: Vary, hi: float, verdict: Verdict) -> AnalysisInputError:
     """The error when even the smallest value judged, ``hi`` (judged ``verdict``), fails the
     SLA."""
     b = verdict.binding()
-    if verdict.uncertain:
-        return AnalysisInputError(
-            f"no {vary.what} value is shown to meet the SLA: even at {vary.what} = "
-            f"{vary.label(hi)} the runs are unsure ({unsure_words(verdict)}); a value passes "
-            "only when its runs show every target met (give more --max-replications, or "
-            "relax the target)"
-        )
     return AnalysisInputError(
         f"no {vary.what} value meets the SLA: even at {vary.what} = "
         f"{vary.label(hi)}, class {b['class']!r} {metric_words(b['metric'])} is "

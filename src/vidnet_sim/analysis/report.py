@@ -155,7 +155,7 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
     for r in m.to_dict("records"):
         metric = str(r["metric"])
         lo = max(float(r["ci_low"]), 0.0)  # every metric is ≥ 0; the t-interval may not be
-        rests = interval_words(float(r["ci_low"]), float(r["ci_high"]), runs.get(r["year"]), metric)
+        rests = interval_words(float(r["ci_low"]), float(r["ci_high"]), runs.get(r["year"]))
         ci = (
             f" ({rests})"
             if rests
@@ -888,7 +888,7 @@ def _first_page(result: SizingResult, cut: str) -> tuple[str, list[str], list[st
             f"Binding target: class **{b['class']}** {metric_words(b['metric'])} "
             f"in year {y.year}: {show_value(b['metric'], b['mean'])} against "
             f"{show_value(b['metric'], b['target'])} — margin **{percent_words(b['margin'])}**"
-            + (" (unsure: its runs did not show every target met)." if y.verdict.uncertain else ".")
+            + (" (decided by the mean: uncertain)." if y.verdict.uncertain else ".")
         )
     risk.append(_cut_risk(result, cut))
     if any(not y.optimal for y in result.years):

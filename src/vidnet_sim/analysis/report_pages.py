@@ -23,7 +23,6 @@ from vidnet_sim.analysis.drawing import network_view
 from vidnet_sim.analysis.estimates import method_meaning, method_words
 from vidnet_sim.analysis.fibre_cut import fibre_cut_text
 from vidnet_sim.analysis.report_data import NetworkView, PanelGrid, ReportData, TableView
-from vidnet_sim.analysis.runs import runs_to_pass
 from vidnet_sim.analysis.vary import AnalysisInputError, Vary, load_raw
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.results.metric_words import glossary_rows, metric_words
@@ -364,10 +363,9 @@ def capacity_report(
         rec.append(
             f"The network as designed meets every SLA target up to "
             f"**{vary.at(vary.label(result.capacity))}**"
+            + (" (decided by the mean: uncertain)" if result.uncertain else "")
             + (
-                f"; it is {result.above_words()}."
-                if result.uncertain
-                else f"; it fails at {vary.at(vary.label(result.first_fail))}."
+                f"; it fails at {vary.at(vary.label(result.first_fail))}."
                 if result.first_fail is not None
                 else "; no value tried failed (raise --max to find the limit)."
                 if result.limit is None
@@ -401,11 +399,7 @@ def capacity_report(
                 + ": a faster tier there is the first upgrade to try."
             )
     if result.first_fail is not None:
-        changes.append(
-            f"The SLA is not shown to hold from {vary.at(vary.label(result.first_fail))} on."
-            if result.uncertain
-            else f"The SLA fails from {vary.at(vary.label(result.first_fail))} on."
-        )
+        changes.append(f"The SLA fails from {vary.at(vary.label(result.first_fail))} on.")
     for method, x in result.estimates.items():
         changes.append(
             f"The {method_words(method)} estimate "
@@ -447,7 +441,7 @@ def capacity_report(
     rows = [
         [
             vary.label(float(r["x"])),
-            "yes" if r["ok"] else "**unsure**" if r["uncertain"] else "**no**",
+            "yes" if r["ok"] else "**no**",
             str(int(r["replications"])),
             f"{r['class']} {metric_words(str(r['metric']))} "
             f"{show_value(str(r['metric']), float(r['mean']))}"
@@ -456,8 +450,6 @@ def capacity_report(
         ]
         for r in t.to_dict("records")
     ]
-    # every metric the report shows: each target's (the panels), the binding ones (the table)
-    shown = [str(m) for v in result.verdicts for m in v.checks["metric"]]
     return ReportData(
         kind="capacity",
         title=f"Capacity: {Path(file).stem}",
@@ -484,15 +476,11 @@ def capacity_report(
                 ],
                 rows,
             ),
-            *([glossary_table(shown)] if shown else []),
+            *([glossary_table(list(map(str, t["metric"])))] if len(t) else []),
         ],
         method=[
             "The largest value for which every SLA target holds, by bracketing and bisection; "
-            "the verdict is assumed monotone in the variable (docs/analysis.md). A value "
-            "passes only when its runs show every target met: each target's interval at or "
-            "below it, and fewer than one run in two missing it (with every run meeting it, "
-            f"{runs_to_pass(confidence)} runs at {percent_words(confidence)} confidence); "
-            "a value whose runs show neither is unsure, and not counted as passing."
+            "the verdict is assumed monotone in the variable (docs/analysis.md)."
             + _run_length(result.run_length)
         ],
         files=["report.json", "capacity.json", "capacity.parquet", "runs/"],

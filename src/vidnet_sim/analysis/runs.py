@@ -52,8 +52,6 @@ __all__ = [
     "duration_warnings",
     "mean_ci",
     "run_all",
-    "runs_to_pass",
-    "share_ci",
     "simulate_run",
 ]
 
@@ -77,32 +75,6 @@ def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float,
 
     h = float(st.t.ppf(0.5 + confidence / 2, len(v) - 1)) * sd / math.sqrt(len(v))
     return m, m - h, m + h
-
-
-def share_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Two-sided Clopper–Pearson (exact binomial) interval of a probability seen ``k`` times
-    in ``n`` independent trials: never of zero width, whatever ``k``. With ``k = 0`` the
-    upper end is ``1 − (α/2)^(1/n)`` (``α = 1 − confidence``), about ``3.7/n`` for large
-    ``n`` (the rule of three at 97.5 % on one side); ``(0, 1)`` with no trial."""
-    if n <= 0:
-        return 0.0, 1.0
-    a = (1.0 - confidence) / 2
-    if k <= 0:
-        return 0.0, 1.0 - a ** (1.0 / n)
-    if k >= n:
-        return a ** (1.0 / n), 1.0
-    from scipy import stats as st  # lazily: scipy.stats costs a second of start-up
-
-    return float(st.beta.ppf(a, k, n - k + 1)), float(st.beta.ppf(1 - a, k + 1, n - k))
-
-
-def runs_to_pass(confidence: float = 0.95) -> int:
-    """How many runs, none of them missing a target, show at ``confidence`` that fewer than
-    one run in two would miss it (:func:`share_ci`'s upper end below 1/2): 6 at 95 %."""
-    n = 1
-    while share_ci(0, n, confidence)[1] >= 0.5:
-        n += 1
-    return n
 
 
 def job_scenarios(

@@ -83,7 +83,7 @@ from vidnet_sim.analysis.bill import (
     plan_npc,
     price_plan,
 )
-from vidnet_sim.analysis.capacity import Verdict, check_pass_runs, show_value, sla_columns
+from vidnet_sim.analysis.capacity import Verdict, show_value, sla_columns
 from vidnet_sim.analysis.cost import CostModel, link_lengths, scenario_links
 from vidnet_sim.analysis.estimates import estimate
 from vidnet_sim.analysis.explain import (
@@ -1510,7 +1510,6 @@ def _check_size_options(
         )
     if not 0 < confidence < 1:
         raise AnalysisInputError(f"--confidence: must be in (0, 1), got {confidence}")
-    check_pass_runs(max_replications, confidence)
     if survive not in (None, "none", "single-link"):
         raise AnalysisInputError(f"--survive: got {survive!r}, expected 'none' or 'single-link'")
     if max_extend < 1:

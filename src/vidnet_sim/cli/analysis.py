@@ -31,7 +31,6 @@ from vidnet_sim.analysis.out_folder import check_out_folder
 from vidnet_sim.analysis.report import sizing_tables, write_sizing, years_label
 from vidnet_sim.analysis.report_data import judged_differently, load_report_data, with_variants
 from vidnet_sim.analysis.report_pages import capacity_report, curve_report
-from vidnet_sim.analysis.runs import runs_to_pass
 from vidnet_sim.analysis.sizing import MAX_PLANS, SizingStoppedError, size_network
 from vidnet_sim.analysis.vary import MAX_REPLICATIONS, MAX_STEPS
 from vidnet_sim.cli.executors import ExecutorOptions, executor_options
@@ -55,16 +54,14 @@ from vidnet_sim.scenario.units import percent_words
 
 __all__ = ["capacity", "curve", "report", "size"]
 
-#: ``--max-replications`` of the searches that add runs while a value is undecided
-#: (capacity, size, whatif).
+#: ``--max-replications`` of the searches that add runs while an interval straddles a
+#: target (capacity, size, whatif).
 max_replications_option = click.option(
     "--max-replications",
     type=IntRange(1, MAX_REPLICATIONS),
     default=10,
     show_default=True,
-    help="Replications a value or design may take while its runs show neither every target "
-    f"met nor one missed (at least {runs_to_pass(0.95)} at 95 % confidence: docs/analysis.md, "
-    "what a pass means).",
+    help="Replications added while a confidence interval straddles a target.",
 )
 
 
@@ -337,7 +334,11 @@ def capacity(
             )
         else:
             b = res.binding
-            click.echo(f"capacity: {v.at(v.label(res.capacity or 0))} ({res.above_words()})")
+            click.echo(
+                f"capacity: {v.at(v.label(res.capacity or 0))} "
+                f"(fails at {v.at(v.label(res.first_fail))})"
+                + (" [uncertain: decided by the mean]" if res.uncertain else "")
+            )
             metric = str(b.get("metric"))
             click.echo(
                 f"binding: class {b.get('class')!r} {metric_words(metric)} "
