@@ -73,10 +73,12 @@ def test_the_library_neither_imports_nor_needs_click_or_rich() -> None:
                 if n.split(".")[0] in ("click", "rich") or n.startswith("vidnet_sim.cli")
             ]
     assert offenders == []
-    code = (
-        "import sys, vidnet_sim, vidnet_sim.sweep, vidnet_sim.analysis; "
-        "print(sorted(m for m in ('click', 'rich') if m in sys.modules))"
-    )
+    assert loaded("vidnet_sim, vidnet_sim.sweep, vidnet_sim.analysis", ("click", "rich")) == []
+
+
+def loaded(imports: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has loaded after ``import <imports>``."""
+    code = f"import sys, {imports}; print(sorted(m for m in {modules!r} if m in sys.modules))"
     proc = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -85,7 +87,7 @@ def test_the_library_neither_imports_nor_needs_click_or_rich() -> None:
         timeout=300,
         check=True,
     )
-    assert proc.stdout.strip() == "[]", proc.stderr
+    return list(ast.literal_eval(proc.stdout.strip()))
 
 
 def test_installed_version_is_the_package_version() -> None:
@@ -99,14 +101,4 @@ def test_starting_the_command_loads_no_scipy_module_it_does_not_use() -> None:
     """``scipy.signal``, ``scipy.stats`` and ``scipy.optimize`` cost a second and 50 MiB of
     every command's start (and of every benchmark's peak memory): they are imported where they
     are used, never by ``import vidnet_sim.cli``."""
-    heavy = ("scipy.signal", "scipy.stats", "scipy.optimize")
-    code = f"import sys, vidnet_sim.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(SRC.parent)},
-        timeout=300,
-        check=True,
-    )
-    assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+    assert loaded("vidnet_sim.cli", ("scipy.signal", "scipy.stats", "scipy.optimize")) == []
