@@ -230,7 +230,7 @@ def run_curve(
         raise AnalysisInputError(f"--confidence: must be in (0, 1), got {confidence}")
     data, base_dir = load_raw(file)
     scenario = parse_scenario_dict(copy.deepcopy(data), base_dir=base_dir)
-    if not (scenario.cameras or scenario.sources or scenario.services):
+    if not scenario.has_traffic:
         raise AnalysisInputError(
             f"{file}: the scenario has no traffic (no [[cameras]], [[sources]] or "
             "[[services]]): a curve of its latency and loss has nothing to show"

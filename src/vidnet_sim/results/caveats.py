@@ -199,7 +199,7 @@ def epoch_utilisation_caveats(epoch_links: pd.DataFrame) -> list[Caveat]:
 
 def traffic_caveats(scenario: Scenario) -> list[Caveat]:
     """A scenario without any traffic: nothing is simulated."""
-    if scenario.cameras or scenario.sources or scenario.services:
+    if scenario.has_traffic:
         return []
     return [
         Caveat(
@@ -229,8 +229,7 @@ def measured_caveats(scenario: Scenario, links: pd.DataFrame) -> list[Caveat]:
                         affects_sla=True,
                     )
                 )
-    has_traffic = bool(scenario.cameras or scenario.sources or scenario.services)
-    if has_traffic and len(links) and int(links["packets"].sum()) == 0:
+    if scenario.has_traffic and len(links) and int(links["packets"].sum()) == 0:
         out.append(
             Caveat(
                 f"no packet was measured: nothing sent between the warm-up ({warmup}) and the "

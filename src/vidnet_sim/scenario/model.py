@@ -784,6 +784,11 @@ class Scenario(_Model):
         """The fibre status of ``link``: its own ``fibre``, else the scenario's."""
         return link.fibre or self.fibre
 
+    @property
+    def has_traffic(self) -> bool:
+        """Does the scenario send anything: a camera group, a source or a service?"""
+        return bool(self.cameras or self.sources or self.services)
+
     _notes: list[str] = PrivateAttr(default_factory=list)
 
     @property

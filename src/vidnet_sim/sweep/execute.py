@@ -180,7 +180,7 @@ def _checked(
         base = dataclasses.replace(base, compiled_dir=str(compiled_folder(root)))
     try:
         sweep.check(todo)
-        ran = {pid.rsplit("-", 1)[0] for pid in done}
+        ran = {p.design_id for p in sweep.points if p.point_id in done}
         designs = [p for p in sweep.designs(todo) if p.design_id not in ran]
         sweep.check_networks(designs, found=check_designs(base, designs, executor))
     except BaseException:
