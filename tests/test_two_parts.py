@@ -386,18 +386,21 @@ def test_the_steps_run_in_one_kernel_call_per_thread_and_stop_where_either_part_
     """On two threads each part runs a call's steps in one kernel call (``K.up_steps``
     beside ``K.down_steps``; each step's hand-off copied by both threads, or by D's alone).
     With every store at its smallest size both parts stop many times (a store to grow, a
-    hand-off that needs room), and each such step is completed as one step at a time would;
-    the statistics equal one thread's."""
+    hand-off that needs room): U grows its own stores on its own thread, beside D, and goes
+    on in the kernel; where that moved what D reads, or D must grow, the step is completed
+    as one step at a time would. The statistics equal one thread's."""
     plan = _deep_plan(multicast=True)
     kw: dict[str, Any] = dict(warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=20 * US)
     expected = _engine(plan, 1, **kw).finish()
-    ups: list[tuple[int, int, int]] = []
+    ups: list[tuple[int, int, int, int]] = []
     downs: list[tuple[int, int, int]] = []
-    real_up, real_down = CoreEngine._up_steps, CoreEngine._down_steps
+    grown_on: list[str] = []
+    real_up, real_down = CoreEngine._up_call, CoreEngine._down_steps
+    real_resume = CoreEngine._up_resume
 
-    def up_steps(self: CoreEngine, sync: Any, ends: Any, filling: int) -> tuple[int, int]:
-        j, code = real_up(self, sync, ends, filling)
-        ups.append((len(ends), j, code))
+    def up_call(self: CoreEngine, sync: Any, ends: Any, j0: int, filling: int) -> tuple[int, int]:
+        j, code = real_up(self, sync, ends, j0, filling)
+        ups.append((len(ends), j0, j, code))
         return j, code
 
     def down_steps(self: CoreEngine, *args: Any) -> tuple[int, int, bool]:
@@ -405,22 +408,29 @@ def test_the_steps_run_in_one_kernel_call_per_thread_and_stop_where_either_part_
         downs.append((len(args[1]), j, code))
         return j, code, up_stopped
 
+    def up_resume(self: CoreEngine, t1: int, b: int) -> int:
+        grown_on.append(threading.current_thread().name)
+        return real_resume(self, t1, b)
+
     with (
         mock.patch.object(E, "split_links", lambda p, w, *, duration_ps: split_links(p, w, 2)),
         mock.patch.object(CoreEngine, "estimate_stores", False),
         mock.patch.object(CoreEngine, "force_step_windows", 1),
         mock.patch.object(CoreEngine, "share_hand_off", share),
-        mock.patch.object(CoreEngine, "_up_steps", up_steps),
+        mock.patch.object(CoreEngine, "_up_call", up_call),
         mock.patch.object(CoreEngine, "_down_steps", down_steps),
+        mock.patch.object(CoreEngine, "_up_resume", up_resume),
     ):
         two = _engine(plan, 2, **kw)
         got = two.finish()
     assert stats_differences(got, expected) == []
-    assert ups and len(ups) == len(downs)
-    assert ups[-1][:2] == (ups[-1][0], ups[-1][0])  # (the last call ran all its steps)
-    assert max(n for n, j, _ in ups if j == n) > 10  # (many steps in one call)
-    assert any(code not in (K.GROW_NONE, K.PARTNER_STOPPED) for _, _, code in ups)  # U stopped
-    assert any(code == K.PARTNER_STOPPED for _, _, code in ups)  # ... and D
+    assert ups and downs
+    assert ups[-1][2] == ups[-1][0]  # (the last call ran all its steps)
+    assert max(j - j0 for n, j0, j, _ in ups if j == n) > 10  # (many steps in one call)
+    assert any(code not in (K.GROW_NONE, K.PARTNER_STOPPED) for *_, code in ups)  # U stopped
+    assert grown_on and set(grown_on) == {"vidnet-upstream"}  # ... grew on its own thread
+    assert any(j0 > 0 for _, j0, _, _ in ups)  # ... and went on in the kernel
+    assert any(code == K.PARTNER_STOPPED for *_, code in ups)  # D stopped
     assert any(code != K.GROW_NONE for _, _, code in downs)
 
 

@@ -537,7 +537,15 @@ class CoreEngine:
         sync = np.zeros((1, K.N_SYNC), np.int64)
         filling = self._filling
         worker = self._thread()
-        worker.submit(lambda: self._up_steps(sync, ends, filling))
+
+        def up() -> tuple[int, int]:
+            try:
+                return self._up_steps(sync, ends, filling)
+            except BaseException:
+                sync[0, K.SY_U_STOP] = 1  # (D must not wait for a step that will not come)
+                raise
+
+        worker.submit(up)
         try:
             j, code, _ = self._down_steps(sync, ends, behind[0], filling)
         except BaseException:
@@ -567,27 +575,68 @@ class CoreEngine:
         return j + 1, False
 
     def _up_steps(self, sync: I64, ends: I64, filling: int) -> tuple[int, int]:
-        """:func:`K.up_steps` on U (run on the worker thread): (step, code)."""
-        up, down = self._parts
-        assert self.split is not None
+        """:func:`K.up_steps` on U (run on the worker thread): (step, code). Where U stops
+        on a store of its own that must grow (an inbox, a ring, the generation buffer...),
+        it is grown here, on this thread, with :func:`K.advance`, which runs the rest of the
+        step's windows while D runs on beside it; then the steps go on in the kernel. Only a
+        frame-slot ring (``GROW_SLOTS``), or a growth that moved a store D reads in the
+        hand-off (U's items or runs, the step's buffer of drops), stops D too
+        (``SY_U_STOP``): the caller completes the step, U's windows of it done
+        (``PARTNER_STOPPED``) or not (``GROW_SLOTS``)."""
+        up = self._parts[0]
+        j = 0
         try:
-            j, code = K.up_steps(
-                sync,
-                ends,
-                filling,
-                self._drops[0],
-                self._drops[1],
-                self.split.cut,
-                down.L,
-                down.items,
-                up.cursor,
-                up.scratch,
-                self.window_ps,
-                *self._tail(up),
-            )
+            while True:
+                j, code = self._up_call(sync, ends, j, filling)
+                if code in (K.GROW_NONE, K.PARTNER_STOPPED):
+                    return j, code
+                if code != K.GROW_SLOTS:
+                    b = (filling + j) % 2  # (the buffer of drops U fills in step j)
+                    shared = (up.items, up.runs, self._drops[b])
+                    code = self._up_resume(int(ends[j]), b)
+                    moved = any(
+                        x is not y
+                        for x, y in zip(shared, (up.items, up.runs, self._drops[b]), strict=True)
+                    )
+                    if code == K.GROW_NONE and not moved:
+                        continue  # (step j's windows done: handed off in the kernel)
+                    if code == K.GROW_NONE:
+                        code = K.PARTNER_STOPPED  # (step j's windows done)
+                sync[0, K.SY_U_STOP] = 1
+                return j, code
         except BaseException:
             sync[0, K.SY_U_STOP] = 1  # (D must not wait for a step that will not come)
             raise
+
+    def _up_resume(self, t1: int, b: int) -> int:
+        """U's windows up to ``t1`` with :func:`K.advance` (which grows what it needs), its
+        drops recorded in buffer ``b``; its code (``GROW_SLOTS``: a frame-slot ring must
+        grow first)."""
+        up = self._parts[0]
+        up.EA = (*up.EA[:4], self._drops[b])
+        grow = self._run(up, t1, False, True)
+        self._drops[b] = up.EA[4]
+        return grow
+
+    def _up_call(self, sync: I64, ends: I64, j0: int, filling: int) -> tuple[int, int]:
+        """One call of :func:`K.up_steps` from step ``j0``: (step, code)."""
+        up, down = self._parts
+        assert self.split is not None
+        j, code = K.up_steps(
+            sync,
+            ends,
+            j0,
+            filling,
+            self._drops[0],
+            self._drops[1],
+            self.split.cut,
+            down.L,
+            down.items,
+            up.cursor,
+            up.scratch,
+            self.window_ps,
+            *self._tail(up),
+        )
         return int(j), int(code)
 
     def _down_steps(

@@ -2940,6 +2940,7 @@ def _wait(sync, k, value, stop_k):  # type: ignore[no-untyped-def]
 def up_steps(  # type: ignore[no-untyped-def]
     sync,
     t_steps,
+    j0,
     filling,
     drops_a,
     drops_b,
@@ -2988,13 +2989,15 @@ def up_steps(  # type: ignore[no-untyped-def]
     ``drops_a`` or ``drops_b``, alternating from ``filling``: 0 is ``drops_a``), then the
     hand-off of their output to the downstream part's stores (``L_down``, ``items_down``;
     the inboxes of the links ``cut``): the second half of the items when the downstream
-    part shares it out (``SY_SHARE``), and wait until it is done (``SY_HANDED``). This part never
+    part shares it out (``SY_SHARE``), and wait until it is done (``SY_HANDED``); from step
+    ``j0`` on (the steps before it handed off: a call again after a stop). This part never
     allocates: at anything that must grow (or a frame-slot ring to grow, ``pause_slots``)
-    it stops, and so does the other part at its next wait; the caller goes on from there as
-    :func:`advance` would. Returns ``(j, code)``: the step it stopped in and the worker's
-    code (``GROW_NONE`` with ``j`` = the number of steps: all done), or
+    it returns, the other part still waiting for its step: its caller grows it (with
+    :func:`advance`) and calls again from that step, or sets ``SY_U_STOP``, which stops
+    the other part at its next wait. Returns ``(j, code)``: the step it stopped in and the
+    worker's code (``GROW_NONE`` with ``j`` = the number of steps: all done), or
     ``PARTNER_STOPPED``: step ``j`` done, the downstream part stopped before taking it."""
-    for j in range(t_steps.shape[0]):
+    for j in range(j0, t_steps.shape[0]):
         drops = drops_a if (filling + j) % 2 == 0 else drops_b
         grow = _windows(
             cursor,
@@ -3037,8 +3040,7 @@ def up_steps(  # type: ignore[no-untyped-def]
             do_log,
             True,
         )
-        if grow != GROW_NONE:
-            _store_release(sync, 0, SY_U_STOP, 1)
+        if grow != GROW_NONE:  # (the caller grows it, or stops the other part)
             return j, grow
         _store_release(sync, 0, SY_UP, j + 1)
         if not _wait(sync, SY_SPLIT, j + 1, SY_D_STOP):
