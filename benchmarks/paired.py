@@ -13,6 +13,8 @@ each version's median wall seconds of a run (``RunStats.wall_seconds``, fresh en
     python benchmarks/paired.py [--base REV] [--pairs N] [--duration SECONDS[,...]]
                                 [--threads 1|2|auto] [--keep DIR] [SCENARIO ...]
 
+A ``SCENARIO`` that is no file names a case of ``benchmarks/peers`` (``e``, ``b``, ...).
+
 With ``--threads 2`` (or ``auto``) the core runs on two threads in both versions: compare
 the wall-time ratio then (the CPU time is the main thread's, not the run's).
 
@@ -75,10 +77,16 @@ def _setup(name: str, scenario: Path, duration_ps: int, threads: Any) -> tuple[A
     runner = importlib.import_module(f"{name}.runner")
     plan_mod = importlib.import_module(f"{name}.network.plan")
     driver = importlib.import_module(f"{name}.timeline.driver")
-    sc = runner.with_overrides(
-        importlib.import_module(f"{name}.scenario").load_scenario(scenario), duration_ps=duration_ps
-    )
-    plan = plan_mod.build_plan(sc, scenario.parent)
+    scenario_mod = importlib.import_module(f"{name}.scenario")
+    if scenario.is_file():
+        loaded, base_dir = scenario_mod.load_scenario(scenario), scenario.parent
+    else:  # a case of benchmarks/peers
+        sys.path.insert(0, str(ROOT / "benchmarks" / "peers"))
+        case = getattr(importlib.import_module("cases"), f"case_{scenario.name}")()
+        base_dir = ROOT / "benchmarks"
+        loaded = scenario_mod.parse_scenario_dict(case.scenario, source=case.key, base_dir=base_dir)
+    sc = runner.with_overrides(loaded, duration_ps=duration_ps)
+    plan = plan_mod.build_plan(sc, base_dir)
     actions = driver.scenario_actions(sc, plan)
     warm = runner.with_overrides(sc, duration_ps=min(duration_ps, S // 10))
     warm_epochs, _ = driver.epoch_bounds(actions, warm.simulation.duration)
@@ -95,7 +103,8 @@ def _compare(scenario: Path, pairs: int, duration: float, base: str, threads: An
     """Alternate ``pairs`` pairs of runs of ``scenario`` (``vs_base`` and ``vs_new`` already
     on the path); the report's line."""
     duration_ps = int(duration * S)
-    setups = {n: _setup(n, scenario.resolve(), duration_ps, threads) for n in ("vs_base", "vs_new")}
+    path = scenario.resolve() if scenario.is_file() else scenario
+    setups = {n: _setup(n, path, duration_ps, threads) for n in ("vs_base", "vs_new")}
     if pairs == 0:
         return f"{scenario.name}: the kernels of both versions loaded, no pairs run"
     ratios: list[float] = []
@@ -134,7 +143,8 @@ def main() -> None:
         nargs="*",
         type=Path,
         default=[ROOT / "scenarios" / "mid-city.toml"],
-        help="one or more scenarios, compared in turn (the kernels compiled once)",
+        help="one or more scenarios (files, or cases of benchmarks/peers: e), compared in turn "
+        "(the kernels compiled once)",
     )
     ap.add_argument("--base", default="HEAD", help="git revision to compare against")
     ap.add_argument("--pairs", type=int, default=10)

@@ -379,6 +379,61 @@ def test_a_starved_camera_grows_its_frame_slots_in_the_upstream_part() -> None:
         assert step == 1 or any(t1 % (step * window) for t1, _ in downs)  # caught up inside
 
 
+@pytest.mark.parametrize("share", [True, False])
+def test_the_steps_run_in_one_kernel_call_per_thread_and_stop_where_either_part_must_grow(
+    share: bool,
+) -> None:
+    """On two threads each part runs a call's steps in one kernel call (``K.up_steps``
+    beside ``K.down_steps``; each step's hand-off copied by both threads, or by D's alone).
+    With every store at its smallest size both parts stop many times (a store to grow, a
+    hand-off that needs room): U grows its own stores on its own thread, beside D, and goes
+    on in the kernel; where that moved what D reads, or D must grow, the step is completed
+    as one step at a time would. The statistics equal one thread's."""
+    plan = _deep_plan(multicast=True)
+    kw: dict[str, Any] = dict(warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=20 * US)
+    expected = _engine(plan, 1, **kw).finish()
+    ups: list[tuple[int, int, int, int]] = []
+    downs: list[tuple[int, int, int]] = []
+    grown_on: list[str] = []
+    real_up, real_down = CoreEngine._up_call, CoreEngine._down_steps
+    real_resume = CoreEngine._up_resume
+
+    def up_call(self: CoreEngine, sync: Any, ends: Any, j0: int, filling: int) -> tuple[int, int]:
+        j, code = real_up(self, sync, ends, j0, filling)
+        ups.append((len(ends), j0, j, code))
+        return j, code
+
+    def down_steps(self: CoreEngine, *args: Any) -> tuple[int, int, bool]:
+        j, code, up_stopped = real_down(self, *args)
+        downs.append((len(args[1]), j, code))
+        return j, code, up_stopped
+
+    def up_resume(self: CoreEngine, t1: int, b: int) -> int:
+        grown_on.append(threading.current_thread().name)
+        return real_resume(self, t1, b)
+
+    with (
+        mock.patch.object(E, "split_links", lambda p, w, *, duration_ps: split_links(p, w, 2)),
+        mock.patch.object(CoreEngine, "estimate_stores", False),
+        mock.patch.object(CoreEngine, "force_step_windows", 1),
+        mock.patch.object(CoreEngine, "share_hand_off", share),
+        mock.patch.object(CoreEngine, "_up_call", up_call),
+        mock.patch.object(CoreEngine, "_down_steps", down_steps),
+        mock.patch.object(CoreEngine, "_up_resume", up_resume),
+    ):
+        two = _engine(plan, 2, **kw)
+        got = two.finish()
+    assert stats_differences(got, expected) == []
+    assert ups and downs
+    assert ups[-1][2] == ups[-1][0]  # (the last call ran all its steps)
+    assert max(j - j0 for n, j0, j, _ in ups if j == n) > 10  # (many steps in one call)
+    assert any(code not in (K.GROW_NONE, K.PARTNER_STOPPED) for *_, code in ups)  # U stopped
+    assert grown_on and set(grown_on) == {"vidnet-upstream"}  # ... grew on its own thread
+    assert any(j0 > 0 for _, j0, _, _ in ups)  # ... and went on in the kernel
+    assert any(code == K.PARTNER_STOPPED for *_, code in ups)  # D stopped
+    assert any(code != K.GROW_NONE for _, _, code in downs)
+
+
 def _spy(method: Any, calls: list[tuple[int, bool]]) -> Any:
     """``method`` recording its ``(t1, final)`` arguments in ``calls``."""
 
@@ -572,23 +627,20 @@ def test_an_engine_whose_upstream_part_raised_is_collected_and_its_thread_ends()
     error is collected and its finalizer ends the thread."""
     plan = _deep_plan(multicast=False)
     engine = _engine(plan, 2, warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=50 * US)
-    real = CoreEngine._up
     calls = []
 
-    def failing(self: CoreEngine, t1: int, final: bool, **kw: bool) -> int:
+    def failing(self: CoreEngine, *args: Any) -> Any:
         calls.append(threading.current_thread().name)
-        if len(calls) == 3:
-            raise ValueError("U failed")
-        return real(self, t1, final, **kw)
+        raise ValueError("U failed")
 
-    with mock.patch.object(CoreEngine, "_up", failing):
+    with mock.patch.object(CoreEngine, "_up_steps", failing):
         try:
             engine.advance(MS)
         except ValueError as e:
             assert str(e) == "U failed"
         else:
             raise AssertionError("U's error was lost")
-    assert calls[2] == "vidnet-upstream"  # (raised on the second thread)
+    assert calls == ["vidnet-upstream"]  # (raised on the second thread)
     assert engine._worker is not None
     thread = engine._worker._thread
     ref = weakref.ref(engine)
@@ -600,8 +652,10 @@ def test_an_engine_whose_upstream_part_raised_is_collected_and_its_thread_ends()
 
 
 @pytest.mark.usefixtures("one_window_steps")
-@pytest.mark.parametrize("side", ["_up", "_down"])
-def test_after_a_memory_error_in_either_part_the_next_engine_is_exact(side: str) -> None:
+@pytest.mark.parametrize(
+    ("side", "nth"), [("_up", 1), ("_down", 1), ("_up_steps", 1), ("_down_steps", 1)]
+)
+def test_after_a_memory_error_in_either_part_the_next_engine_is_exact(side: str, nth: int) -> None:
     """A ``MemoryError`` in U's step (on the second thread) or in D's (on this one) reaches
     the caller, leaves no thread behind, and the next two-thread engine in the process gives
     the one-thread statistics: nothing shared (the worker, the frame-slot table) is left
@@ -616,14 +670,14 @@ def test_after_a_memory_error_in_either_part_the_next_engine_is_exact(side: str)
 
     def failing(self: CoreEngine, *args: Any, **more: Any) -> Any:
         calls.append(threading.current_thread().name)
-        if len(calls) == 3:
+        if len(calls) == nth:
             raise MemoryError("Allocation failed (probably too large).")
         return real(self, *args, **more)
 
     engine = _engine(plan, 2, **kw)
     with mock.patch.object(CoreEngine, side, failing), pytest.raises(MemoryError):
         engine.finish()
-    assert calls[2] == ("vidnet-upstream" if side == "_up" else "MainThread")
+    assert calls[nth - 1] == ("vidnet-upstream" if side == "_up_steps" else "MainThread")
     del engine
     gc.collect()
     assert not any(t.name == "vidnet-upstream" for t in threading.enumerate())

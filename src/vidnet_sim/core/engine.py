@@ -60,6 +60,10 @@ class CoreEngine:
     #: estimates; ``False`` (for tests) starts every segment at the smallest size, and the
     #: kernel's growth does all the work (the results are the same either way).
     estimate_stores = True
+    #: With two threads, whether the upstream part's thread copies about half of each
+    #: step's hand-off while the downstream part's copies the rest (else the downstream
+    #: part's thread copies it all while the other waits); the results are the same.
+    share_hand_off = True
 
     def __init__(
         self,
@@ -308,7 +312,6 @@ class CoreEngine:
 
     def _advance(self, part: _Part, t_to: int, final: bool, pause_slots: bool) -> int:
         """One call of ``K.advance`` for :meth:`_run`; returns its code."""
-        plan = self.plan
         (
             grow,
             part.gen,
@@ -321,12 +324,21 @@ class CoreEngine:
             part.scratch,
             drops,
         ) = K.advance(
-            part.cursor,
-            part.scratch,
-            t_to,
-            self.window_ps,
-            final,
-            pause_slots,
+            part.cursor, part.scratch, t_to, self.window_ps, final, pause_slots, *self._tail(part)
+        )
+        if drops is not part.EA[4]:
+            part.EA = (*part.EA[:4], drops)
+        if slots is not self._slots:  # (grown by the kernel: one part only)
+            self._slots = slots
+        if log is not self._log:
+            self._log = log
+        return int(grow)
+
+    def _tail(self, part: _Part) -> tuple[Any, ...]:
+        """The arguments of the kernel's entry points (:func:`K.advance`, :func:`K.up_steps`,
+        :func:`K.down_steps`) from the source tables on, for ``part``."""
+        plan = self.plan
+        return (
             self._TA,
             self._SA,
             part.gen,
@@ -361,13 +373,6 @@ class CoreEngine:
             self._log,
             self.do_log,
         )
-        if drops is not part.EA[4]:
-            part.EA = (*part.EA[:4], drops)
-        if slots is not self._slots:  # (grown by the kernel: one part only)
-            self._slots = slots
-        if log is not self._log:
-            self._log = log
-        return int(grow)
 
     def _call(self, t_to: int, final: bool) -> None:
         w0 = time.perf_counter()
@@ -415,7 +420,17 @@ class CoreEngine:
         if final:
             steps.append((t_to, True))
         behind = self._behind  # D's step
-        for t1, last in steps:
+        k = 0
+        while k < len(steps):
+            t1, last = steps[k]
+            if behind is not None and not last and self.part_order == "threads":
+                ends = np.array([t for t, f in steps[k:] if not f], np.int64)
+                done, stopped = self._steps_beside(ends, behind)
+                if stopped:  # (a ring full at its limit: _call raises)
+                    return
+                k += done
+                behind = (int(ends[done - 1]), False)
+                continue
             grow = self._up(t1, last) if behind is None else self._together(t1, last, behind)
             while grow == K.GROW_SLOTS:  # (both parts stopped: U may grow the shared table)
                 grow = self._grow_slots(t1, last)
@@ -423,6 +438,7 @@ class CoreEngine:
                 return
             self._hand_off()
             behind = (t1, last)
+            k += 1
         self._behind = behind
         if final:
             self._catch_up()
@@ -492,15 +508,161 @@ class CoreEngine:
         if self.part_order == "down-first":
             self._down(*behind)
             return self._up(t1, final)
-        if self._worker is None:
-            self._worker = _Worker()
-            weakref.finalize(self, self._worker.stop)  # (an engine dropped unfinished)
-        self._worker.submit(lambda: self._up(t1, final))
+        worker = self._thread()
+        worker.submit(lambda: self._up(t1, final))
         try:
             self._down(*behind)
         finally:
-            grow = self._worker.join()
+            grow = int(worker.join())
         return grow
+
+    def _thread(self) -> _Worker:
+        """The second thread (started at its first use)."""
+        if self._worker is None:
+            self._worker = _Worker()
+            weakref.finalize(self, self._worker.stop)  # (an engine dropped unfinished)
+        return self._worker
+
+    def _steps_beside(self, ends: I64, behind: tuple[int, bool]) -> tuple[int, bool]:
+        """U's steps ending at ``ends`` (none final) beside D's, D starting with ``behind``,
+        each part's steps in one kernel call on its own thread (:func:`K.up_steps` on the
+        worker, :func:`K.down_steps` here): no Python and no thread hand-over between the
+        steps; the threads wait for each other by spinning on a shared table, and once
+        both are done with a step they hand its output off together
+        (:attr:`share_hand_off`). Where a part stops (a store or ring to grow, a frame-slot
+        ring that needs D caught up, a hand-off that needs room), the step is completed
+        here as :meth:`_together` would. Returns the steps done and handed off (at least
+        one) and whether the run stopped (a frame-slot ring full at its limit)."""
+        down = self._parts[1]
+        sync = np.zeros((1, K.N_SYNC), np.int64)
+        filling = self._filling
+        worker = self._thread()
+
+        def up() -> tuple[int, int]:
+            try:
+                return self._up_steps(sync, ends, filling)
+            except BaseException:
+                sync[0, K.SY_U_STOP] = 1  # (D must not wait for a step that will not come)
+                raise
+
+        worker.submit(up)
+        try:
+            j, code, _ = self._down_steps(sync, ends, behind[0], filling)
+        except BaseException:
+            sync[0, K.SY_D_STOP] = 1  # (U must not wait for a hand-off that will not come)
+            worker.join()
+            raise
+        up_j, up_code = worker.join()
+        n = len(ends)
+        if j == n:
+            self._filling = (filling + n) % 2
+            return n, False
+        assert up_j == j, (up_j, j)
+        self._filling = (filling + j) % 2  # (the buffer U fills in step j)
+        if code != K.GROW_NONE:  # D's windows of the step before, left to complete
+            self._run(down, behind[0] if j == 0 else int(ends[j - 1]), False, False)
+        t1 = int(ends[j])
+        grow = up_code
+        if grow == K.PARTNER_STOPPED:  # (U's step j is done)
+            grow = K.GROW_NONE
+        elif grow != K.GROW_SLOTS:
+            grow = self._up(t1, False)
+        while grow == K.GROW_SLOTS:
+            grow = self._grow_slots(t1, False)
+        if grow == K.STOP_FRAME_SLOTS:
+            return j, True
+        self._hand_off()
+        return j + 1, False
+
+    def _up_steps(self, sync: I64, ends: I64, filling: int) -> tuple[int, int]:
+        """:func:`K.up_steps` on U (run on the worker thread): (step, code). Where U stops
+        on a store of its own that must grow (an inbox, a ring, the generation buffer...),
+        it is grown here, on this thread, with :func:`K.advance`, which runs the rest of the
+        step's windows while D runs on beside it; then the steps go on in the kernel. Only a
+        frame-slot ring (``GROW_SLOTS``), or a growth that moved a store D reads in the
+        hand-off (U's items or runs, the step's buffer of drops), stops D too
+        (``SY_U_STOP``): the caller completes the step, U's windows of it done
+        (``PARTNER_STOPPED``) or not (``GROW_SLOTS``)."""
+        up = self._parts[0]
+        j = 0
+        try:
+            while True:
+                j, code = self._up_call(sync, ends, j, filling)
+                if code in (K.GROW_NONE, K.PARTNER_STOPPED):
+                    return j, code
+                if code != K.GROW_SLOTS:
+                    b = (filling + j) % 2  # (the buffer of drops U fills in step j)
+                    shared = (up.items, up.runs, self._drops[b])
+                    code = self._up_resume(int(ends[j]), b)
+                    moved = any(
+                        x is not y
+                        for x, y in zip(shared, (up.items, up.runs, self._drops[b]), strict=True)
+                    )
+                    if code == K.GROW_NONE and not moved:
+                        continue  # (step j's windows done: handed off in the kernel)
+                    if code == K.GROW_NONE:
+                        code = K.PARTNER_STOPPED  # (step j's windows done)
+                sync[0, K.SY_U_STOP] = 1
+                return j, code
+        except BaseException:
+            sync[0, K.SY_U_STOP] = 1  # (D must not wait for a step that will not come)
+            raise
+
+    def _up_resume(self, t1: int, b: int) -> int:
+        """U's windows up to ``t1`` with :func:`K.advance` (which grows what it needs), its
+        drops recorded in buffer ``b``; its code (``GROW_SLOTS``: a frame-slot ring must
+        grow first)."""
+        up = self._parts[0]
+        up.EA = (*up.EA[:4], self._drops[b])
+        grow = self._run(up, t1, False, True)
+        self._drops[b] = up.EA[4]
+        return grow
+
+    def _up_call(self, sync: I64, ends: I64, j0: int, filling: int) -> tuple[int, int]:
+        """One call of :func:`K.up_steps` from step ``j0``: (step, code)."""
+        up, down = self._parts
+        assert self.split is not None
+        j, code = K.up_steps(
+            sync,
+            ends,
+            j0,
+            filling,
+            self._drops[0],
+            self._drops[1],
+            self.split.cut,
+            down.L,
+            down.items,
+            up.cursor,
+            up.scratch,
+            self.window_ps,
+            *self._tail(up),
+        )
+        return int(j), int(code)
+
+    def _down_steps(
+        self, sync: I64, ends: I64, t_behind: int, filling: int
+    ) -> tuple[int, int, bool]:
+        """:func:`K.down_steps` on D: (step, code, whether U stopped first)."""
+        up, down = self._parts
+        assert self.split is not None
+        j, code, up_stopped = K.down_steps(
+            sync,
+            ends,
+            t_behind,
+            filling,
+            self.share_hand_off,
+            self._drops[0],
+            self._drops[1],
+            self.split.cut,
+            up.L,
+            up.items,
+            up.runs,
+            down.cursor,
+            down.scratch,
+            self.window_ps,
+            *self._tail(down),
+        )
+        return int(j), int(code), bool(up_stopped)
 
     def _hand_off(self) -> None:
         """Move U's output of the windows it ran to D: the inboxes of the cut links; the
@@ -541,6 +703,9 @@ class CoreEngine:
                 down.runs,
                 down.counters,
             )
+            sync, no_steps = np.zeros((1, K.N_SYNC), np.int64), np.zeros(0, np.int64)
+            self._up_steps(sync, no_steps, self._filling)
+            self._down_steps(sync, no_steps, self.t, self._filling)
         self._wall = wall
 
     def advance(self, t_to: int) -> None:
@@ -674,7 +839,9 @@ class CoreEngine:
             es[0, K.ES_DELIVERED] = g[K.GS_DELIVERED]
             es[0, K.ES_DROPPED] = g[K.GS_DROPPED]
             es[0, K.ES_FAILED] = g[K.GS_FAILED]
-            eph = self._phist[None].copy()  # (a copy already: not the packet histogram's)
+            # (handed over, the packet histogram itself as its one epoch: no copy of it into
+            # fresh pages; nothing writes either again)
+            eph = own(self._phist)[None]
             own = _same
             el = el.copy()
             el[0, K.EL_BYTES] = ls[K.LS_BYTES]
@@ -764,8 +931,8 @@ class _Worker:
     def __init__(self) -> None:
         self._go = threading.Event()
         self._done = threading.Event()
-        self._fn: Callable[[], int] | None = None
-        self._result = 0
+        self._fn: Callable[[], Any] | None = None
+        self._result: Any = 0
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, name="vidnet-upstream", daemon=True)
         self._thread.start()
@@ -784,14 +951,14 @@ class _Worker:
             del fn  # (the thread holds no engine between steps: it can be collected)
             self._done.set()
 
-    def submit(self, fn: Callable[[], int]) -> None:
+    def submit(self, fn: Callable[[], Any]) -> None:
         """Start ``fn`` on the thread."""
         self._fn = fn
         self._error = None
         self._done.clear()
         self._go.set()
 
-    def join(self) -> int:
+    def join(self) -> Any:
         """Wait for the function started last; its result. What it raised is raised here
         and not kept: its traceback holds the function's frames (and the engine)."""
         self._done.wait()

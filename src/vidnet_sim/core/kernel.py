@@ -46,11 +46,14 @@ the upstream part one window ahead: it defers its drops (``_lose``) to the downs
 window (:func:`hand_off`); the frame slots both parts touch are freed and reused through
 release and acquire accesses (``_store_release``, ``_load_acquire``). The upstream part
 grows no frame-slot ring and lets no frame overflow a full one by itself (``pause_slots``):
-it stops, and the caller goes on once the downstream part has caught up.
+it stops, and the caller goes on once the downstream part has caught up. Many steps run in
+one call per thread (:func:`up_steps` beside :func:`down_steps`): the threads wait for each
+other on a shared table (``SY_*``) and copy each step's hand-off together.
 """
 
 from __future__ import annotations
 
+import platform
 from typing import Any
 
 import numba as nb
@@ -325,6 +328,42 @@ def _store_release_typing(
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+def _spin_pause_typing(typingctx: Any) -> tuple[Any, Any]:
+    """The typing and code of ``_spin_pause``."""
+    sig = types.void()
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        if _SPIN_HINT:
+            fnty = ir.FunctionType(ir.VoidType(), [])
+            builder.call(builder.module.declare_intrinsic(_SPIN_HINT, fnty=fnty), [])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _yield_cpu_typing(typingctx: Any) -> tuple[Any, Any]:
+    """The typing and code of ``_yield_cpu``."""
+    sig = types.int32()
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        fnty = ir.FunctionType(ir.IntType(32), [])
+        return builder.call(cgutils.get_or_insert_function(builder.module, fnty, "sched_yield"), [])  # type: ignore[no-untyped-call]
+
+    return sig, codegen
+
+
+#: The LLVM intrinsic of the CPU's hint for a loop that waits on memory another core writes
+#: (x86's ``pause``; none elsewhere: the loop then only spins).
+_SPIN_HINT = {"x86_64": "llvm.x86.sse2.pause", "AMD64": "llvm.x86.sse2.pause"}.get(
+    platform.machine(), ""
+)
+#: ``_spin_pause()``: that hint (it saves power and lets the other hyper-thread run).
+_spin_pause: Any = intrinsic(_spin_pause_typing)
+#: ``_yield_cpu()``: the C library's ``sched_yield()``, for a wait that lasts: another
+#: thread (perhaps the one waited for) gets the core.
+_yield_cpu: Any = intrinsic(_yield_cpu_typing)
 
 
 #: ``_load_acquire(table, row, col)`` reads ``table[row, col]`` (an aligned integer) with
@@ -2793,20 +2832,354 @@ def hand_off(cut, L_from, items_from, runs_from, L_to, items_to, runs_to, counte
             runs_to = _relocate(
                 runs_to, L_to, L_RUN_OFF, L_RUN_CAP, r0, counters_to, TOP_RUNS, m, r0 + R
             )
-        src = L_from[m, L_IN_OFF]
-        dst = L_to[m, L_IN_OFF] + n0
-        for j in range(n):
-            for c in range(N_COLS):
-                items_to[dst + j, c] = items_from[src + j, c]
+    _copy_items(cut, L_from, items_from, L_to, items_to, 0, _cut_items(cut, L_from))
+    _take_runs(cut, L_from, runs_from, L_to, runs_to)
+    return items_to, runs_to
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _cut_items(cut, L):  # type: ignore[no-untyped-def]
+    """The items in the inboxes of the links ``cut`` in link table ``L``."""
+    total = 0
+    for k in range(cut.shape[0]):
+        total += L[cut[k], L_IN_N]
+    return total
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _copy_items(cut, L_from, items_from, L_to, items_to, lo, hi):  # type: ignore[no-untyped-def]
+    """Copy the items ``lo`` to ``hi`` - 1 of the inboxes of the links ``cut`` in
+    ``L_from``'s stores (counted across the inboxes in the order of ``cut``) to where they
+    go in ``L_to``'s: after the same link's inbox, which has room for them. The counts are
+    left as they are (:func:`_take_runs`), so that two threads can copy two ranges of one
+    hand-off at once."""
+    first = 0  # (the first item of link cut[k]'s inbox, counted so)
+    for k in range(cut.shape[0]):
+        m = cut[k]
+        n = L_from[m, L_IN_N]
+        a = max(lo - first, 0)
+        b = min(hi - first, n)
+        if a < b:
+            src = L_from[m, L_IN_OFF]
+            dst = L_to[m, L_IN_OFF] + L_to[m, L_IN_N]
+            for j in range(a, b):
+                for c in range(N_COLS):
+                    items_to[dst + j, c] = items_from[src + j, c]
+        first += n
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _take_runs(cut, L_from, runs_from, L_to, runs_to):  # type: ignore[no-untyped-def]
+    """The rest of a hand-off once its items are copied (:func:`_copy_items`): the runs of
+    each inbox of the links ``cut``, appended to the same link's runs in ``L_to``'s store
+    (which has room for them), the counts there, and the inboxes in ``L_from`` emptied
+    (an empty one is left as it is)."""
+    for k in range(cut.shape[0]):
+        m = cut[k]
+        n = L_from[m, L_IN_N]
+        R = L_from[m, L_RUNS_N]
+        if n == 0:
+            continue
+        n0 = L_to[m, L_IN_N]
+        r0 = L_to[m, L_RUNS_N]
+        src = L_from[m, L_RUN_OFF]
+        dst = L_to[m, L_RUN_OFF] + r0
         for r in range(R):
-            runs_to[L_to[m, L_RUN_OFF] + r0 + r, 0] = n0 + runs_from[L_from[m, L_RUN_OFF] + r, 0]
+            runs_to[dst + r, 0] = n0 + runs_from[src + r, 0]
         L_to[m, L_IN_N] = n0 + n
         L_to[m, L_RUNS_N] = r0 + R
         L_to[m, L_RUN_OWNER] = -1
         L_from[m, L_IN_N] = 0
         L_from[m, L_RUNS_N] = 0
         L_from[m, L_RUN_OWNER] = -1
-    return items_to, runs_to
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _cut_fits(cut, L_from, L_to):  # type: ignore[no-untyped-def]
+    """Whether every inbox of the links ``cut`` in ``L_from``'s stores fits, in place, after
+    the same link's inbox in ``L_to``'s (a hand-off that moves no segment)."""
+    for k in range(cut.shape[0]):
+        m = cut[k]
+        if L_to[m, L_IN_N] + L_from[m, L_IN_N] > L_to[m, L_IN_CAP]:
+            return False
+        if L_to[m, L_RUNS_N] + L_from[m, L_RUNS_N] > L_to[m, L_RUN_CAP]:
+            return False
+    return True
+
+
+# The two parts' steps in one kernel call per thread (``up_steps`` beside ``down_steps``):
+# the entries of their shared ``sync`` table (one row), each written by one thread with
+# release ordering and read by the other with acquire ordering
+SY_UP, SY_HANDED, SY_U_STOP, SY_D_STOP, SY_SPLIT, SY_SHARE, SY_U_HANDED = range(7)
+N_SYNC = 8  # (a cache line)
+#: What ``up_steps`` returns when it finished its step but the downstream part stopped.
+PARTNER_STOPPED = 11
+#: A thread waiting for the other spins this many times (a ``pause`` each, tens of
+#: nanoseconds) before it yields the core at each further look (a machine with more busy
+#: threads than cores).
+SPIN_LIMIT = 20_000
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _wait(sync, k, value, stop_k):  # type: ignore[no-untyped-def]
+    """Wait until ``sync[0, k] >= value`` (True) or ``sync[0, stop_k]`` is set (False,
+    unless the value came first: the other thread may have stored it and then stopped)."""
+    spins = 0
+    while _load_acquire(sync, 0, k) < value:
+        if _load_acquire(sync, 0, stop_k) != 0:
+            return _load_acquire(sync, 0, k) >= value
+        if spins < SPIN_LIMIT:
+            spins += 1
+            _spin_pause()
+        else:
+            _yield_cpu()
+    return True
+
+
+@nb.njit(cache=True, error_model="numpy", nogil=True)
+def up_steps(  # type: ignore[no-untyped-def]
+    sync,
+    t_steps,
+    j0,
+    filling,
+    drops_a,
+    drops_b,
+    cut,
+    L_down,
+    items_down,
+    cursor,
+    scratch,
+    window,
+    TA,
+    SA,
+    gen_buf,
+    source_tree_start,
+    tree_pos0,
+    work,
+    L,
+    counters,
+    items,
+    runs,
+    ring,
+    qdata,
+    SQ,
+    QS,
+    FLOW,
+    SLOTS,
+    POS,
+    pos_end,
+    fail_down,
+    fail_up,
+    EA,
+    succ_start,
+    succ,
+    GSTAT,
+    PHIST,
+    FHIST,
+    LSTAT,
+    warmup,
+    end,
+    drain,
+    count_in_service,
+    log,
+    do_log,
+):
+    """The upstream part's steps ending at ``t_steps`` (none final), run beside
+    :func:`down_steps` on another thread: step ``j``'s windows (the deferred drops into
+    ``drops_a`` or ``drops_b``, alternating from ``filling``: 0 is ``drops_a``), then the
+    hand-off of their output to the downstream part's stores (``L_down``, ``items_down``;
+    the inboxes of the links ``cut``): the second half of the items when the downstream
+    part shares it out (``SY_SHARE``), and wait until it is done (``SY_HANDED``); from step
+    ``j0`` on (the steps before it handed off: a call again after a stop). This part never
+    allocates: at anything that must grow (or a frame-slot ring to grow, ``pause_slots``)
+    it returns, the other part still waiting for its step: its caller grows it (with
+    :func:`advance`) and calls again from that step, or sets ``SY_U_STOP``, which stops
+    the other part at its next wait. Returns ``(j, code)``: the step it stopped in and the
+    worker's code (``GROW_NONE`` with ``j`` = the number of steps: all done), or
+    ``PARTNER_STOPPED``: step ``j`` done, the downstream part stopped before taking it."""
+    for j in range(j0, t_steps.shape[0]):
+        drops = drops_a if (filling + j) % 2 == 0 else drops_b
+        grow = _windows(
+            cursor,
+            t_steps[j],
+            window,
+            False,
+            TA,
+            SA,
+            gen_buf,
+            source_tree_start,
+            tree_pos0,
+            work,
+            L,
+            counters,
+            items,
+            runs,
+            ring,
+            qdata,
+            SQ,
+            QS,
+            FLOW,
+            SLOTS,
+            POS,
+            pos_end,
+            fail_down,
+            fail_up,
+            (EA[0], EA[1], EA[2], EA[3], drops),
+            succ_start,
+            succ,
+            scratch,
+            GSTAT,
+            PHIST,
+            FHIST,
+            LSTAT,
+            warmup,
+            end,
+            drain,
+            count_in_service,
+            log,
+            do_log,
+            True,
+        )
+        if grow != GROW_NONE:  # (the caller grows it, or stops the other part)
+            return j, grow
+        _store_release(sync, 0, SY_UP, j + 1)
+        if not _wait(sync, SY_SPLIT, j + 1, SY_D_STOP):
+            return j, PARTNER_STOPPED
+        if _load_acquire(sync, 0, SY_SHARE) != 0:  # (the second half of the items)
+            total = _cut_items(cut, L)
+            _copy_items(cut, L, items, L_down, items_down, total // 2, total)
+            _store_release(sync, 0, SY_U_HANDED, j + 1)
+        if not _wait(sync, SY_HANDED, j + 1, SY_D_STOP):  # (D stops after SY_SPLIT only
+            return j, PARTNER_STOPPED  # on an error: the caller raises it)
+    return t_steps.shape[0], GROW_NONE
+
+
+@nb.njit(cache=True, error_model="numpy", nogil=True)
+def down_steps(  # type: ignore[no-untyped-def]
+    sync,
+    t_steps,
+    t_behind,
+    filling,
+    share,
+    drops_a,
+    drops_b,
+    cut,
+    L_up,
+    items_up,
+    runs_up,
+    cursor,
+    scratch,
+    window,
+    TA,
+    SA,
+    gen_buf,
+    source_tree_start,
+    tree_pos0,
+    work,
+    L,
+    counters,
+    items,
+    runs,
+    ring,
+    qdata,
+    SQ,
+    QS,
+    FLOW,
+    SLOTS,
+    POS,
+    pos_end,
+    fail_down,
+    fail_up,
+    EA,
+    succ_start,
+    succ,
+    GSTAT,
+    PHIST,
+    FHIST,
+    LSTAT,
+    warmup,
+    end,
+    drain,
+    count_in_service,
+    log,
+    do_log,
+):
+    """The downstream part's steps beside :func:`up_steps`: at step ``j`` it settles the
+    drops the upstream part recorded in its step before, runs the windows up to the end of
+    that step (``t_behind`` for ``j`` = 0, else ``t_steps[j - 1]``), waits for the upstream
+    part's step ``j`` and takes its output into its inboxes of the links ``cut`` in place
+    (with ``share``, the upstream part's thread copies the second half of the items
+    meanwhile, :func:`_copy_items`). It never allocates: it stops at anything its windows must
+    grow (``SY_D_STOP``; the caller completes the step as :func:`advance` would), at a
+    hand-off that needs room (the caller hands off with :func:`hand_off`), or when the
+    upstream part stopped. Returns ``(j, code, upstream_stopped)``: the step it stopped in,
+    its worker's code there (``GROW_NONE``: its windows of step ``j`` done) and whether it
+    stopped because the upstream part did; ``j`` = the number of steps: all done and
+    handed off."""
+    for j in range(t_steps.shape[0]):
+        drops = drops_b if (filling + j) % 2 == 0 else drops_a  # (U's step before)
+        settle_drops(drops, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA)
+        t_to = t_behind if j == 0 else t_steps[j - 1]
+        grow = _windows(
+            cursor,
+            t_to,
+            window,
+            False,
+            TA,
+            SA,
+            gen_buf,
+            source_tree_start,
+            tree_pos0,
+            work,
+            L,
+            counters,
+            items,
+            runs,
+            ring,
+            qdata,
+            SQ,
+            QS,
+            FLOW,
+            SLOTS,
+            POS,
+            pos_end,
+            fail_down,
+            fail_up,
+            EA,
+            succ_start,
+            succ,
+            scratch,
+            GSTAT,
+            PHIST,
+            FHIST,
+            LSTAT,
+            warmup,
+            end,
+            drain,
+            count_in_service,
+            log,
+            do_log,
+            False,
+        )
+        if grow != GROW_NONE:
+            _store_release(sync, 0, SY_D_STOP, 1)
+            return j, grow, False
+        if not _wait(sync, SY_UP, j + 1, SY_U_STOP):
+            return j, GROW_NONE, True
+        if not _cut_fits(cut, L_up, L):  # (a segment must move: the caller hands off)
+            _store_release(sync, 0, SY_D_STOP, 1)
+            return j, GROW_NONE, False
+        shared = 1 if share else 0
+        _store_release(sync, 0, SY_SHARE, shared)
+        _store_release(sync, 0, SY_SPLIT, j + 1)
+        total = _cut_items(cut, L_up)
+        mine = total // 2 if share else total  # (D's items: the first half, or all)
+        _copy_items(cut, L_up, items_up, L, items, 0, mine)
+        if share:
+            _wait(sync, SY_U_HANDED, j + 1, SY_U_STOP)  # (U does not stop after SY_UP)
+        _take_runs(cut, L_up, runs_up, L, runs)
+        _store_release(sync, 0, SY_HANDED, j + 1)
+    return t_steps.shape[0], GROW_NONE, False
 
 
 end_compile_cache()  # (after the last njit decorator)
