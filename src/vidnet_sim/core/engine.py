@@ -200,6 +200,7 @@ class CoreEngine:
             step_windows=self.step_windows,
             item_bytes=K.N_COLS * 8,
             estimate=self.estimate_stores,
+            sort_min_flows=K.SORT_MIN_FLOWS,
         )
         if self.split is None:
             self._parts = [self._part(work, L, np.ones(n_links, np.bool_), self._gstat_k)]
@@ -288,7 +289,11 @@ class CoreEngine:
             EA = (EA[0], np.zeros_like(EA[1]), EA[2], EA[3], EA[4])
         has_sources = bool((work < 0).any())
         gen = np.empty((1024 if has_sources else 1, G_COLS), np.int64)
-        return _Part(work, L, items, runs, ring, qdata, QS, counters, gen, gstat_k, EA)
+        # the scratch holds a window's deliveries of each of the part's links (and at least
+        # DEFER_CAP), so that a link settles them together, read in flow order
+        defer = int(size.deliveries[used].max(initial=0))
+        scratch = np.empty((K.N_SCRATCH, max(K.DEFER_CAP, defer)), np.int64)
+        return _Part(work, L, items, runs, ring, qdata, QS, counters, gen, gstat_k, EA, scratch)
 
     # --- running -----------------------------------------------------------------------
     def _run(self, part: _Part, t_to: int, final: bool, pause_slots: bool) -> int:
@@ -741,6 +746,7 @@ class _Part:
         gen: I64,
         gstat_k: I64,
         EA: tuple[I64, ...],
+        scratch: I64,
     ) -> None:
         self.work = work
         self.L = L
@@ -754,7 +760,7 @@ class _Part:
         self.gstat_k = gstat_k
         self.EA = EA
         self.cursor = np.zeros(K.N_CURSOR, np.int64)
-        self.scratch = np.empty((K.N_SCRATCH, K.DEFER_CAP), np.int64)
+        self.scratch = scratch
 
 
 class _Worker:
