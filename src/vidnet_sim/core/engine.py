@@ -60,6 +60,12 @@ class CoreEngine:
     #: estimates; ``False`` (for tests) starts every segment at the smallest size, and the
     #: kernel's growth does all the work (the results are the same either way).
     estimate_stores = True
+    #: A link delivering to this many flows or more defers a window's deliveries and settles
+    #: them in flow order (the link loops' scratch is sized for them: ``kernel.
+    #: _settle_deferred``); the others settle theirs in batches of ``kernel.DEFER_CAP``. At
+    #: 10 000 flows their rows and frame slots are far larger than the caches; at 1 000 they
+    #: stay in them, and ordering them costs more than it saves (docs/performance.md).
+    sort_min_flows = 4096
 
     def __init__(
         self,
@@ -200,7 +206,7 @@ class CoreEngine:
             step_windows=self.step_windows,
             item_bytes=K.N_COLS * 8,
             estimate=self.estimate_stores,
-            sort_min_flows=K.SORT_MIN_FLOWS,
+            sort_min_flows=self.sort_min_flows,
         )
         if self.split is None:
             self._parts = [self._part(work, L, np.ones(n_links, np.bool_), self._gstat_k)]
@@ -292,6 +298,8 @@ class CoreEngine:
         # the scratch holds a window's deliveries of each of the part's links (and at least
         # DEFER_CAP), so that a link settles them together, read in flow order
         defer = int(size.deliveries[used].max(initial=0))
+        if defer > 0:  # in parts that stay in the cache, each spanning every flow's counter
+            defer = min(defer, max(8192, self.plan.n_flows + 1))
         scratch = np.empty((K.N_SCRATCH, max(K.DEFER_CAP, defer)), np.int64)
         return _Part(work, L, items, runs, ring, qdata, QS, counters, gen, gstat_k, EA, scratch)
 

@@ -166,8 +166,9 @@ N_COUNTERS = 6
 N_SCRATCH = 15
 # a batch of deliveries settled together: its flow rows, then its frame slots prefetched
 DEFER_CAP = 64
-# the deferred deliveries of a link step are ordered by flow before they are settled when
-# there are more than DEFER_CAP of them spread over at least this many flows
+# a link step's deferred deliveries are ordered by flow before they are settled when there
+# are more than DEFER_CAP of them, their flows' numbers spread over at least this many (and
+# the scratch is wide enough: sized by the engine for the links delivering to many flows)
 SORT_MIN_FLOWS = 64
 
 # indices into the per-link statistics matrix LSTAT[k, l]
