@@ -60,12 +60,6 @@ class CoreEngine:
     #: estimates; ``False`` (for tests) starts every segment at the smallest size, and the
     #: kernel's growth does all the work (the results are the same either way).
     estimate_stores = True
-    #: A link delivering to this many flows or more defers a window's deliveries and settles
-    #: them in flow order (the link loops' scratch is sized for them: ``kernel.
-    #: _settle_deferred``); the others settle theirs in batches of ``kernel.DEFER_CAP``. At
-    #: 10 000 flows their rows and frame slots are far larger than the caches; at 1 000 they
-    #: stay in them, and ordering them costs more than it saves (docs/performance.md).
-    sort_min_flows = 4096
 
     def __init__(
         self,
@@ -206,7 +200,6 @@ class CoreEngine:
             step_windows=self.step_windows,
             item_bytes=K.N_COLS * 8,
             estimate=self.estimate_stores,
-            sort_min_flows=self.sort_min_flows,
         )
         if self.split is None:
             self._parts = [self._part(work, L, np.ones(n_links, np.bool_), self._gstat_k)]
@@ -295,13 +288,7 @@ class CoreEngine:
             EA = (EA[0], np.zeros_like(EA[1]), EA[2], EA[3], EA[4])
         has_sources = bool((work < 0).any())
         gen = np.empty((1024 if has_sources else 1, G_COLS), np.int64)
-        # the scratch holds a window's deliveries of each of the part's links (and at least
-        # DEFER_CAP), so that a link settles them together, read in flow order
-        defer = int(size.deliveries[used].max(initial=0))
-        if defer > 0:  # in parts that stay in the cache, each spanning every flow's counter
-            defer = min(defer, max(8192, self.plan.n_flows + 1))
-        scratch = np.empty((K.N_SCRATCH, max(K.DEFER_CAP, defer)), np.int64)
-        return _Part(work, L, items, runs, ring, qdata, QS, counters, gen, gstat_k, EA, scratch)
+        return _Part(work, L, items, runs, ring, qdata, QS, counters, gen, gstat_k, EA)
 
     # --- running -----------------------------------------------------------------------
     def _run(self, part: _Part, t_to: int, final: bool, pause_slots: bool) -> int:
@@ -754,7 +741,6 @@ class _Part:
         gen: I64,
         gstat_k: I64,
         EA: tuple[I64, ...],
-        scratch: I64,
     ) -> None:
         self.work = work
         self.L = L
@@ -768,7 +754,7 @@ class _Part:
         self.gstat_k = gstat_k
         self.EA = EA
         self.cursor = np.zeros(K.N_CURSOR, np.int64)
-        self.scratch = scratch
+        self.scratch = np.empty((K.N_SCRATCH, K.DEFER_CAP), np.int64)
 
 
 class _Worker:

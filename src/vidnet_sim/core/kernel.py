@@ -142,34 +142,11 @@ FLAG_BITS = 2
 TOP_ITEMS, TOP_RUNS, TOP_RING, TOP_QDATA, C_HOPS, TOP_SLOTS = range(6)
 N_COUNTERS = 6
 # rows of the link loops' scratch (at least DEFER_CAP columns, more when a link has more
-# inbox runs or delivers more packets a window): the merge's run cursors and tree (see
-# _merge_start), the FIFO loop's deferred deliveries (delivery flow, time, origin, meta; see
-# _settle_deferred), the tree's winners, the deferred deliveries ordered by flow and the
-# counting sort's counters
-(
-    SC_POS,
-    SC_STOP,
-    SC_HT,
-    SC_HK,
-    SC_HR,
-    SC_D_FLOW,
-    SC_D_T,
-    SC_D_ORIGIN,
-    SC_D_META,
-    SC_WIN,
-    SC_S_FLOW,
-    SC_S_T,
-    SC_S_ORIGIN,
-    SC_S_META,
-    SC_COUNT,
-) = range(15)
-N_SCRATCH = 15
-# a batch of deliveries settled together: its flow rows, then its frame slots prefetched
+# inbox runs): the merge's run cursors and tree (see _merge_start), the FIFO loop's deferred
+# deliveries (delivery flow, time, origin, meta; see _settle_deferred), the tree's winners
+SC_POS, SC_STOP, SC_HT, SC_HK, SC_HR, SC_D_FLOW, SC_D_T, SC_D_ORIGIN, SC_D_META, SC_WIN = range(10)
+N_SCRATCH = 10
 DEFER_CAP = 64
-# a link step's deferred deliveries are ordered by flow before they are settled when there
-# are more than DEFER_CAP of them, their flows' numbers spread over at least this many (and
-# the scratch is wide enough: sized by the engine for the links delivering to many flows)
-SORT_MIN_FLOWS = 64
 
 # indices into the per-link statistics matrix LSTAT[k, l]
 (
@@ -760,24 +737,29 @@ def _forward(  # type: ignore[no-untyped-def]
         _deliver(FLOW, SLOTS, GSTAT, PHIST, FHIST, d, t, origin, meta, warmup, end, drain, EA)
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _settle_batch(  # type: ignore[no-untyped-def]
-    j0, j1, dflow, dt, dorigin, dmeta, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA
-):
-    """Deliver the packets ``j0`` to ``j1`` of the rows ``dflow``, ``dt``, ``dorigin``,
-    ``dmeta``, in that order.
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+def _settle_deferred(n, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA):  # type: ignore[no-untyped-def]
+    """Deliver the ``n`` packets a FIFO link's loop deferred (``scratch`` rows ``SC_D_*``),
+    in the order it met them.
 
     Settling a packet reads its flow's row, then that row's frame slot: loads from tables
     too large for the caches, each waiting for the one before. Done here for a batch, every
     flow row is asked for first, then every frame slot, so that their fetches overlap;
-    then each packet is settled as ``_settle`` always does."""
-    for j in range(j0, j1):
+    then each packet is settled as ``_settle`` always does. The results are the same as
+    settling each packet as it left the link: nothing else reads what settling writes
+    before the loop returns, and the deliveries keep their order (a flow's jitter depends
+    on it; the counters, extremes and frame slots do not)."""
+    dflow = scratch[SC_D_FLOW]
+    dt = scratch[SC_D_T]
+    dorigin = scratch[SC_D_ORIGIN]
+    dmeta = scratch[SC_D_META]
+    for j in range(n):
         _prefetch(FLOW, dflow[_u(j)])
-    for j in range(j0, j1):
+    for j in range(n):
         frame = _meta_frame(dmeta[_u(j)])
         if frame >= 0:
             _prefetch(SLOTS, _frame_slot(FLOW, dflow[_u(j)], frame))
-    for j in range(j0, j1):
+    for j in range(n):
         _deliver(
             FLOW,
             SLOTS,
@@ -788,76 +770,6 @@ def _settle_batch(  # type: ignore[no-untyped-def]
             dt[_u(j)],
             dorigin[_u(j)],
             dmeta[_u(j)],
-            warmup,
-            end,
-            drain,
-            EA,
-        )
-
-
-@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _settle_deferred(n, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA):  # type: ignore[no-untyped-def]
-    """Deliver the ``n`` packets a FIFO link's loop deferred (``scratch`` rows ``SC_D_*``,
-    in the order it met them), in batches of ``DEFER_CAP`` (``_settle_batch``).
-
-    More than ``DEFER_CAP`` of them for at least ``SORT_MIN_FLOWS`` delivery flows are first
-    ordered by flow, by a stable counting sort into the rows ``SC_S_*`` (``SC_COUNT``: a
-    counter per flow between the least and the greatest), so that the flows' rows and
-    frame slots are read in ascending order rather than at random (a link delivering to
-    10 000 camera flows reads 10 000 flow rows and frame slots a window).
-
-    The results are the same as settling each packet as it left the link: nothing else
-    reads what settling writes before the loop returns, and each flow's deliveries keep
-    their order (its jitter depends on it, through ``F_LAST_LAT``; the counters, exact sums,
-    extremes, histograms, epochs and frame slots do not, and a drop settled at once by
-    ``_lose`` meanwhile writes no ``F_LAST_LAT``)."""
-    dflow = scratch[SC_D_FLOW]
-    dt = scratch[SC_D_T]
-    dorigin = scratch[SC_D_ORIGIN]
-    dmeta = scratch[SC_D_META]
-    if n > DEFER_CAP:
-        lo = dflow[0]
-        hi = lo
-        for j in range(1, n):
-            f = dflow[_u(j)]
-            lo = min(lo, f)
-            hi = max(hi, f)
-        span = hi - lo + 1
-        if span >= SORT_MIN_FLOWS and span < scratch.shape[1]:
-            cnt = scratch[SC_COUNT]  # cnt[k + 1]: deliveries of flow lo + k
-            for k in range(span + 1):
-                cnt[_u(k)] = 0
-            for j in range(n):
-                cnt[_u(dflow[_u(j)] - lo + 1)] += 1
-            for k in range(1, span):  # cnt[k]: the first row of flow lo + k
-                cnt[_u(k)] += cnt[_u(k - 1)]
-            sflow = scratch[SC_S_FLOW]
-            st = scratch[SC_S_T]
-            sorigin = scratch[SC_S_ORIGIN]
-            smeta = scratch[SC_S_META]
-            for j in range(n):  # in the order met: a flow's deliveries keep theirs
-                f = dflow[_u(j)]
-                k = _u(f - lo)
-                o = _u(cnt[k])
-                cnt[k] = o + 1
-                sflow[o] = f
-                st[o] = dt[_u(j)]
-                sorigin[o] = dorigin[_u(j)]
-                smeta[o] = dmeta[_u(j)]
-            dflow, dt, dorigin, dmeta = sflow, st, sorigin, smeta
-    for j0 in range(0, n, DEFER_CAP):
-        _settle_batch(
-            j0,
-            min(j0 + DEFER_CAP, n),
-            dflow,
-            dt,
-            dorigin,
-            dmeta,
-            FLOW,
-            SLOTS,
-            GSTAT,
-            PHIST,
-            FHIST,
             warmup,
             end,
             drain,
@@ -1122,7 +1034,6 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     dorigin = scratch[SC_D_ORIGIN]
     dmeta = scratch[SC_D_META]
     nd = 0
-    defer_cap = scratch.shape[1]  # (at least DEFER_CAP)
 
     rate = L[l, L_RATE]
     ppb = L[l, L_PPB]  # ps per byte when 8e12 / rate is whole: S = size * ppb, no division
@@ -1315,13 +1226,13 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                 )
             else:
                 d = _forward_children(p, dep + prop, key, origin, meta, POS, L, items, runs, l)
-                if d >= 0:  # delivered: settled at the end (_settle_deferred)
+                if d >= 0:  # delivered: settled in batches (_settle_deferred)
                     dflow[_u(nd)] = d
                     dt[_u(nd)] = dep + prop
                     dorigin[_u(nd)] = origin
                     dmeta[_u(nd)] = meta
                     nd += 1
-                    if nd == defer_cap:
+                    if nd == DEFER_CAP:
                         _settle_deferred(
                             nd, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA
                         )
@@ -2784,7 +2695,7 @@ def advance(  # type: ignore[no-untyped-def]
             bigger[: cursor[CU_LOG_N]] = log[: cursor[CU_LOG_N]]
             log = bigger
         elif grow == GROW_SCRATCH:
-            scratch = np.empty((N_SCRATCH, max(2 * need, scratch.shape[1])), np.int64)
+            scratch = np.empty((N_SCRATCH, 2 * need), np.int64)
         elif grow == GROW_DROPS:
             drops = np.zeros((2 * need, DR_COLS), np.int64)
             drops[: EA[4][0, DR_N] + 1] = EA[4][: EA[4][0, DR_N] + 1]

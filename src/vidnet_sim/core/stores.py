@@ -7,10 +7,7 @@ packet_rates`) through the trees' first layouts (:func:`~vidnet_sim.core.volume.
 position_rates`) times the window, plus the largest burst a source sends through it
 (:func:`~vidnet_sim.core.volume.burst_packets`: a camera's I-frame); two runs per feeder
 (:func:`~vidnet_sim.core.volume.feeder_runs`); a ring, the largest burst and two packets,
-within what the link's buffer can hold; a link's deliveries deferred to the end of its pass
-(the link loops' scratch, ``kernel._settle_deferred``), what a window delivers there at a
-link delivering to many flows. The
-links a run cut in two hands over
+within what the link's buffer can hold. The links a run cut in two hands over
 (``core.split``) collect a whole pipeline step's windows. The tables (:func:`table`) of
 :data:`HUGE_TABLE_BYTES` or more are allocated on transparent huge pages.
 
@@ -55,10 +52,6 @@ RING_EXTRA = 2
 #: Each store keeps this share of its estimated rows spare at its top, where the kernel moves
 #: a segment that outgrows its estimate without doubling the whole array.
 SPARE_SHARE = 0.125
-#: A link's deferred deliveries have room for this many times a window's mean deliveries
-#: there: a pass that delivers more settles them in parts (the same results, read in flow
-#: order part by part).
-DEFER_MARGIN = 1.5
 #: The smallest segments (the sizes every link had before they were estimated).
 MIN_INBOX, MIN_RUNS, MIN_RING = 16, 4, 16
 #: The most bytes one store's estimated segments take together; larger estimates are scaled
@@ -76,13 +69,11 @@ _MIN_WIRE_BYTES = 64
 @dataclass(frozen=True)
 class StoreSizes:
     """Rows of each segment: ``inbox`` and ``runs`` per link and the staging inbox (last),
-    ``ring`` per link (a power of two), ``deliveries`` per link (its deferred deliveries:
-    0 where it delivers nothing)."""
+    ``ring`` per link (a power of two)."""
 
     inbox: I64
     runs: I64
     ring: I64
-    deliveries: I64
 
 
 def store_sizes(
@@ -98,7 +89,6 @@ def store_sizes(
     item_bytes: int = 32,
     ring_bytes: int = 16,
     estimate: bool = True,
-    sort_min_flows: int = 1,
 ) -> StoreSizes:
     """The segments' first sizes for a run of ``end_ps`` in windows of ``window_ps``.
 
@@ -106,16 +96,12 @@ def store_sizes(
     ``buffer_bytes`` / ``buffer_packets``: each link's FIFO buffer as the kernel runs it (-1
     where the other one counts); ``step_links``: the links whose inboxes collect
     ``step_windows`` windows (a run cut in two: the cut links); ``item_bytes`` and
-    ``ring_bytes``: a row of each store (for :data:`MAX_STORE_BYTES`); ``sort_min_flows``:
-    the deliveries are estimated for the links delivering to this many flows or more (the
-    others settle theirs in small batches). With ``estimate`` false, every segment the
-    smallest size (``MIN_*``)."""
+    ``ring_bytes``: a row of each store (for :data:`MAX_STORE_BYTES`). With ``estimate``
+    false, every segment the smallest size (``MIN_*``)."""
     n = plan.n_links
     per_window, burst, owners = np.zeros(n), np.zeros(n), np.zeros(n)
-    delivered = np.zeros(n)
     if estimate:
         per_window, burst, owners = _link_traffic(plan, window_ps, max(int(end_ps), 1))
-        delivered = _link_deliveries(plan, window_ps, max(int(end_ps), 1), sort_min_flows)
     windows = np.ones(n)
     if step_links is not None:
         windows[step_links] = step_windows
@@ -132,11 +118,7 @@ def store_sizes(
     ring = np.minimum(burst + RING_EXTRA, _buffer_packets(buffer_bytes, buffer_packets))
     ring = _within(_power_of_two(np.maximum(ring, MIN_RING)), ring_bytes, MIN_RING)
     ring = np.asarray(np.exp2(np.floor(np.log2(ring))), np.int64)  # (scaled: a power of two)
-    # (a deferred delivery: 8 bytes in each of 8 rows of the scratch, as met and as sorted)
-    deliveries = np.minimum(np.ceil(DEFER_MARGIN * delivered), MAX_STORE_BYTES // 64)
-    return StoreSizes(
-        inbox=inbox, runs=runs.astype(np.int64), ring=ring, deliveries=deliveries.astype(np.int64)
-    )
+    return StoreSizes(inbox=inbox, runs=runs.astype(np.int64), ring=ring)
 
 
 def table(rows: int, cols: int, dtype: type = np.int64) -> npt.NDArray[Any]:
@@ -189,18 +171,6 @@ def _link_traffic(plan: NetworkPlan, window_ps: int, end_ps: int) -> tuple[F64, 
     burst: F64 = np.zeros(n)
     np.maximum.at(burst, at, burst_packets(plan)[plan.tree_source[tree]])
     return per_window, burst, feeder_runs(plan)
-
-
-def _link_deliveries(plan: NetworkPlan, window_ps: int, end_ps: int, min_flows: int) -> F64:
-    """Per link that delivers to ``min_flows`` delivery flows or more, the packets a window
-    delivers at its far end on average, in the trees' first layouts (0 elsewhere)."""
-    pos, tree, tree_rate = position_rates(plan, packet_rates(plan, end_ps))
-    delivers = plan.pos_deliver[pos] >= 0
-    at = plan.pos_link[pos[delivers]].astype(np.int64)
-    per_window = np.bincount(at, weights=tree_rate[tree[delivers]], minlength=plan.n_links)
-    flows = np.bincount(at, minlength=plan.n_links)  # (a flow is delivered at one position)
-    per_window = np.where(flows >= min_flows, per_window, 0.0)
-    return np.asarray(per_window, np.float64) * (window_ps / 1e12)
 
 
 def _buffer_packets(buffer_bytes: I64, buffer_packets: I64) -> F64:
