@@ -123,10 +123,13 @@ N_LCOLS = 24
 # L_CHAIN: the link every packet leaving this link goes to next, when each of its positions
 # has one child, right after it (``p + 1``), on that link, and delivers nothing; else -1.
 # Forwarding from such a link reads no position row (docs/model.md rule 12)
-# columns of the position table POS[p, c] (docs/model.md rule 12; pos_end apart, it is cold)
+# columns of the position table POS[p, c] (docs/model.md rule 12)
 # (a position's row also holds the links of its first child and of its next sibling, so that
-# forwarding a packet reads its position's row and then the next link's inbox counters)
-P_LINK, P_FIRST, P_SIB, P_DELIVER, P_FIRST_LINK, P_SIB_LINK = range(6)
+# forwarding a packet reads its position's row and then the next link's inbox counters, and
+# where its subtree's delivery flows are listed: ``DFLOWS[POS[p, P_DFIRST] : POS[p, P_DEND]]``,
+# in the order of their positions, so that a source step reads its tree's delivery flows
+# from its root's row and that list, not from every position row of the tree)
+P_LINK, P_FIRST, P_SIB, P_DELIVER, P_FIRST_LINK, P_SIB_LINK, P_DFIRST, P_DEND = range(8)
 N_PCOLS = 8
 # columns of the delivery-flow table FLOW[f, c] and of the frame-slot table SLOTS[s, c]
 # (F_SLOT_LIMIT: how many slots the flow's ring may grow to, ``MAX_FRAME_SLOTS`` but in tests)
@@ -611,7 +614,7 @@ def _lose(  # type: ignore[no-untyped-def]
     frame,
     failed,
     POS,
-    pos_end,
+    dflows,
     FLOW,
     SLOTS,
     GSTAT,
@@ -641,29 +644,27 @@ def _lose(  # type: ignore[no-untyped-def]
         DROPS[n, 5] = failed
         DROPS[0, DR_N] = n
         return
-    for q in range(p, pos_end[p]):
-        d = POS[q, P_DELIVER]
-        if d >= 0:
-            _settle(
-                FLOW,
-                SLOTS,
-                GSTAT,
-                PHIST,
-                FHIST,
-                d,
-                origin,
-                frame,
-                size,
-                t,
-                True,
-                warmup,
-                end,
-                drain,
-                failed,
-                EP,
-                ESTAT,
-                EPHIST,
-            )
+    for k in range(POS[p, P_DFIRST], POS[p, P_DEND]):
+        _settle(
+            FLOW,
+            SLOTS,
+            GSTAT,
+            PHIST,
+            FHIST,
+            dflows[k],
+            origin,
+            frame,
+            size,
+            t,
+            True,
+            warmup,
+            end,
+            drain,
+            failed,
+            EP,
+            ESTAT,
+            EPHIST,
+        )
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -971,7 +972,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    pos_end,
+    dflows,
     fail_down,
     fail_up,
     EA,
@@ -1147,7 +1148,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                     _meta_frame(meta),
                     True,
                     POS,
-                    pos_end,
+                    dflows,
                     FLOW,
                     SLOTS,
                     GSTAT,
@@ -1213,7 +1214,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                     _meta_frame(meta),
                     True,
                     POS,
-                    pos_end,
+                    dflows,
                     FLOW,
                     SLOTS,
                     GSTAT,
@@ -1260,7 +1261,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                 _meta_frame(meta),
                 False,
                 POS,
-                pos_end,
+                dflows,
                 FLOW,
                 SLOTS,
                 GSTAT,
@@ -1317,7 +1318,7 @@ def _process_link(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    pos_end,
+    dflows,
     fail_down,
     fail_up,
     EA,
@@ -1360,7 +1361,7 @@ def _process_link(  # type: ignore[no-untyped-def]
         FLOW,
         SLOTS,
         POS,
-        pos_end,
+        dflows,
         fail_down,
         fail_up,
         EA,
@@ -1393,7 +1394,7 @@ def _process_link_plain(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    pos_end,
+    dflows,
     fail_down,
     fail_up,
     EA,
@@ -1428,7 +1429,7 @@ def _process_link_plain(  # type: ignore[no-untyped-def]
         FLOW,
         SLOTS,
         POS,
-        pos_end,
+        dflows,
         fail_down,
         fail_up,
         EA,
@@ -1461,7 +1462,7 @@ def _process_direct(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    pos_end,
+    dflows,
     fail_down,
     fail_up,
     EA,
@@ -1495,7 +1496,7 @@ def _process_direct(  # type: ignore[no-untyped-def]
         FLOW,
         SLOTS,
         POS,
-        pos_end,
+        dflows,
         fail_down,
         fail_up,
         EA,
@@ -1555,7 +1556,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    pos_end,
+    dflows,
     fail_down,
     fail_up,
     EA,
@@ -1657,7 +1658,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                             _meta_frame(qm),
                             True,
                             POS,
-                            pos_end,
+                            dflows,
                             FLOW,
                             SLOTS,
                             GSTAT,
@@ -1741,7 +1742,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                     _meta_frame(meta),
                     True,
                     POS,
-                    pos_end,
+                    dflows,
                     FLOW,
                     SLOTS,
                     GSTAT,
@@ -1786,7 +1787,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                     _meta_frame(meta),
                     False,
                     POS,
-                    pos_end,
+                    dflows,
                     FLOW,
                     SLOTS,
                     GSTAT,
@@ -1873,7 +1874,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                 _meta_frame(meta),
                 True,
                 POS,
-                pos_end,
+                dflows,
                 FLOW,
                 SLOTS,
                 GSTAT,
@@ -1950,7 +1951,7 @@ def _inject_rows(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    pos_end,
+    dflows,
     GSTAT,
     EA,
     warmup,
@@ -1992,10 +1993,8 @@ def _inject_rows(  # type: ignore[no-untyped-def]
     while j0 < n and gen_buf[j0, G_T] < warmup:
         j0 += 1
     camera = n > 0 and gen_buf[0, G_FRAME] >= 0  # (whole frames only, in order)
-    for q in range(root, pos_end[root]):
-        f = POS[q, P_DELIVER]
-        if f < 0:
-            continue
+    for i in range(POS[root, P_DFIRST], POS[root, P_DEND]):
+        f = dflows[_u(i)]
         g = FLOW[f, F_GROUP]
         GSTAT[GS_SENT, g] += n - j0
         if n_ep > 1 and j0 < n:
@@ -2116,7 +2115,7 @@ def _source_step(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    pos_end,
+    dflows,
     GSTAT,
     EA,
     warmup,
@@ -2151,9 +2150,11 @@ def _source_step(  # type: ignore[no-untyped-def]
     for tr in range(cursor[CU_TREE], source_tree_start[s + 1]):
         cursor[CU_TREE] = tr
         root = tree_pos0[tr]
-        for q in range(root, pos_end[root] if camera else root):
-            f = POS[q, P_DELIVER]  # each frame opens a slot per delivery flow
-            if f >= 0 and not _frames_fit(FLOW, SLOTS, f, gen_buf, n):
+        d0 = POS[root, P_DFIRST]  # the tree's delivery flows: dflows[d0:d1]
+        d1 = POS[root, P_DEND] if camera else d0
+        for i in range(d0, d1):
+            f = dflows[_u(i)]  # each frame opens a slot per delivery flow
+            if not _frames_fit(FLOW, SLOTS, f, gen_buf, n):
                 cursor[CU_ARG] = f
                 if pause_slots or FLOW[f, F_SLOT_MASK] + 1 < FLOW[f, F_SLOT_LIMIT]:
                     return GROW_SLOTS
@@ -2188,7 +2189,7 @@ def _source_step(  # type: ignore[no-untyped-def]
             FLOW,
             SLOTS,
             POS,
-            pos_end,
+            dflows,
             GSTAT,
             EA,
             warmup,
@@ -2235,7 +2236,7 @@ def _link_step(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    pos_end,
+    dflows,
     fail_down,
     fail_up,
     EA,
@@ -2311,7 +2312,7 @@ def _link_step(  # type: ignore[no-untyped-def]
             FLOW,
             SLOTS,
             POS,
-            pos_end,
+            dflows,
             fail_down,
             fail_up,
             EA,
@@ -2346,7 +2347,7 @@ def _link_step(  # type: ignore[no-untyped-def]
                 FLOW,
                 SLOTS,
                 POS,
-                pos_end,
+                dflows,
                 fail_down,
                 fail_up,
                 EA,
@@ -2376,7 +2377,7 @@ def _link_step(  # type: ignore[no-untyped-def]
                 FLOW,
                 SLOTS,
                 POS,
-                pos_end,
+                dflows,
                 fail_down,
                 fail_up,
                 EA,
@@ -2411,7 +2412,7 @@ def _link_step(  # type: ignore[no-untyped-def]
         FLOW,
         SLOTS,
         POS,
-        pos_end,
+        dflows,
         fail_down,
         fail_up,
         EA,
@@ -2459,7 +2460,7 @@ def _windows(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    pos_end,
+    dflows,
     fail_down,
     fail_up,
     EA,
@@ -2511,7 +2512,7 @@ def _windows(  # type: ignore[no-untyped-def]
                     FLOW,
                     SLOTS,
                     POS,
-                    pos_end,
+                    dflows,
                     GSTAT,
                     EA,
                     warmup,
@@ -2535,7 +2536,7 @@ def _windows(  # type: ignore[no-untyped-def]
                     FLOW,
                     SLOTS,
                     POS,
-                    pos_end,
+                    dflows,
                     fail_down,
                     fail_up,
                     EA,
@@ -2589,7 +2590,7 @@ def advance(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    pos_end,
+    dflows,
     fail_down,
     fail_up,
     EA,
@@ -2661,7 +2662,7 @@ def advance(  # type: ignore[no-untyped-def]
             FLOW,
             SLOTS,
             POS,
-            pos_end,
+            dflows,
             fail_down,
             fail_up,
             EA,
@@ -2742,7 +2743,7 @@ def advance(  # type: ignore[no-untyped-def]
 
 @nb.njit(cache=True, error_model="numpy", nogil=True)
 def settle_drops(  # type: ignore[no-untyped-def]
-    DROPS, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA
+    DROPS, POS, dflows, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA
 ):
     """Settle the drops recorded in ``DROPS`` by the upstream part of a run cut in two (see
     ``_lose``), then empty it. ``EA``: this part's epoch arrays (its drop buffer does not
@@ -2759,7 +2760,7 @@ def settle_drops(  # type: ignore[no-untyped-def]
             DROPS[j, 4],
             DROPS[j, 5] != 0,
             POS,
-            pos_end,
+            dflows,
             FLOW,
             SLOTS,
             GSTAT,
