@@ -5,7 +5,6 @@ against the SimPy reference packet for packet."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -36,27 +35,17 @@ from test_core import (
     run_ref,
     sort_log,
 )
-from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core.engine import (
     CoreEngine,
     _chains,
-    _delivery_lists,
     _effective_schedulers,
     _successors,
     _work_order,
 )
 from vidnet_sim.network.plan import NetworkPlan
-from vidnet_sim.network.plan import build_plan as build_scenario_plan
 from vidnet_sim.reference import ReferenceEngine, stats_differences
-from vidnet_sim.scenario import load_scenario
 
 PARENTS = {"a": "m", "b": "m", "c": "m", "m": "r"}
-#: The example scenarios (the sweeps' files name one of them and the values they vary)
-EXAMPLES = [
-    p
-    for p in sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.toml"))
-    if not p.name.startswith("sweep-")
-]
 
 
 def _feeders(plan: NetworkPlan) -> tuple[list[set[int]], list[set[int]]]:
@@ -312,45 +301,3 @@ def test_chain_links_forward_to_one_next_position(multicast: bool) -> None:
     rerouted, _ = with_chain_layout(plan, flow, [a, other])
     assert _chains(rerouted).tolist()[a] == -1
     assert _chains(rerouted).tolist() == _chains_by_definition(rerouted)
-
-
-def _check_delivery_lists(plan: NetworkPlan) -> None:
-    """Every position's subtree lists the flows its position rows deliver, in their order."""
-    flows, first, end = _delivery_lists(plan)
-    for p in range(len(plan.pos_link)):
-        rows = plan.pos_deliver[p : plan.pos_end[p]]
-        assert flows[first[p] : end[p]].tolist() == rows[rows >= 0].tolist(), p
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_each_subtree_lists_its_delivery_flows(seed: int) -> None:
-    """A source step reads its tree's delivery flows (whether each frame finds its slot
-    free, then to open them) from its root's row and one list, not from every position row
-    of the tree, and a drop settles the flows below its position from the same list: for
-    every position of every layout (multicast trees, a reroute's layout), the list holds the
-    flows its subtree's rows deliver, in position order; the engine's position table points
-    into it."""
-    plan = random_tree_plan(seed, multicast=True)
-    flow = int(plan.pos_deliver[np.flatnonzero(plan.pos_deliver >= 0)[0]])
-    a = plan.link_names.index("a->m1")
-    rerouted, _ = with_chain_layout(plan, flow, [a, plan.link_names.index("m2->r")])
-    for p in (plan, rerouted):
-        assert (p.pos_end[p.tree_pos0] - p.tree_pos0 > 2).any()  # (trees of several hops)
-        assert (np.diff(_delivery_lists(p)[1]) >= 0).all()
-        _check_delivery_lists(p)
-    assert len(rerouted.pos_link) > len(plan.pos_link)  # (the reroute's layout added)
-    core = CoreEngine(
-        rerouted, active_state(rerouted), warmup_ps=0, end_ps=MS, drain=True, window_ps=MS
-    )
-    flows, first, end = _delivery_lists(rerouted)
-    assert core._dflows.tolist() == flows.tolist()
-    assert core._pos[:, K.P_DFIRST].tolist() == first.tolist()
-    assert core._pos[:, K.P_DEND].tolist() == end.tolist()
-
-
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_every_example_lists_its_delivery_flows(path: Path) -> None:
-    """The same for every tree of every example scenario."""
-    plan = build_scenario_plan(load_scenario(path), path.parent)
-    assert (plan.pos_deliver >= 0).any()
-    _check_delivery_lists(plan)

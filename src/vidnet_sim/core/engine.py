@@ -158,7 +158,6 @@ class CoreEngine:
         self._pos[:, K.P_SIB_LINK] = np.where(
             plan.pos_sibling >= 0, plan.pos_link[plan.pos_sibling], -1
         )
-        self._dflows, self._pos[:, K.P_DFIRST], self._pos[:, K.P_DEND] = _delivery_lists(plan)
         ep = np.zeros(1, np.int64) if epochs is None else np.asarray(epochs, np.int64)
         if len(ep) == 0 or ep[0] != 0 or np.any(np.diff(ep) <= 0):
             raise ValueError("epochs must start at 0 and increase")
@@ -345,7 +344,7 @@ class CoreEngine:
             self._flow,
             self._slots,
             self._pos,
-            self._dflows,
+            plan.pos_end,
             plan.fail_down,
             plan.fail_up,
             part.EA,
@@ -470,7 +469,7 @@ class CoreEngine:
         K.settle_drops(
             self._drops[1 - self._filling],
             self._pos,
-            self._dflows,
+            self.plan.pos_end,
             self._flow,
             self._slots,
             down.gstat_k,
@@ -874,18 +873,6 @@ def _successors(plan: NetworkPlan) -> tuple[I64, I64]:
     start[1:] = np.cumsum([len(x) for x in nxt])
     flat = np.array([b for x in nxt for b in sorted(x)], np.int64)
     return start, flat
-
-
-def _delivery_lists(plan: NetworkPlan) -> tuple[I64, I64, I64]:
-    """The delivery flows of each position's subtree as one list and, per position, where
-    its subtree's run of it starts and ends (``kernel.P_DFIRST``, ``kernel.P_DEND``): the
-    delivering positions' flows in position order, a subtree's positions ``p`` to
-    ``pos_end[p] - 1`` being contiguous."""
-    delivers = plan.pos_deliver >= 0
-    before = np.zeros(len(delivers) + 1, np.int64)  # delivering positions before each one
-    np.cumsum(delivers, out=before[1:])
-    flows = np.ascontiguousarray(plan.pos_deliver[delivers], np.int64)
-    return flows, before[:-1], before[plan.pos_end]
 
 
 def _chains(plan: NetworkPlan) -> I64:

@@ -123,13 +123,10 @@ N_LCOLS = 24
 # L_CHAIN: the link every packet leaving this link goes to next, when each of its positions
 # has one child, right after it (``p + 1``), on that link, and delivers nothing; else -1.
 # Forwarding from such a link reads no position row (docs/model.md rule 12)
-# columns of the position table POS[p, c] (docs/model.md rule 12)
+# columns of the position table POS[p, c] (docs/model.md rule 12; pos_end apart, it is cold)
 # (a position's row also holds the links of its first child and of its next sibling, so that
-# forwarding a packet reads its position's row and then the next link's inbox counters, and
-# where its subtree's delivery flows are listed: ``DFLOWS[POS[p, P_DFIRST] : POS[p, P_DEND]]``,
-# in the order of their positions, so that a source step reads its tree's delivery flows
-# from its root's row and that list, not from every position row of the tree)
-P_LINK, P_FIRST, P_SIB, P_DELIVER, P_FIRST_LINK, P_SIB_LINK, P_DFIRST, P_DEND = range(8)
+# forwarding a packet reads its position's row and then the next link's inbox counters)
+P_LINK, P_FIRST, P_SIB, P_DELIVER, P_FIRST_LINK, P_SIB_LINK = range(6)
 N_PCOLS = 8
 # columns of the delivery-flow table FLOW[f, c] and of the frame-slot table SLOTS[s, c]
 # (F_SLOT_LIMIT: how many slots the flow's ring may grow to, ``MAX_FRAME_SLOTS`` but in tests)
@@ -614,7 +611,7 @@ def _lose(  # type: ignore[no-untyped-def]
     frame,
     failed,
     POS,
-    dflows,
+    pos_end,
     FLOW,
     SLOTS,
     GSTAT,
@@ -644,27 +641,29 @@ def _lose(  # type: ignore[no-untyped-def]
         DROPS[n, 5] = failed
         DROPS[0, DR_N] = n
         return
-    for k in range(POS[p, P_DFIRST], POS[p, P_DEND]):
-        _settle(
-            FLOW,
-            SLOTS,
-            GSTAT,
-            PHIST,
-            FHIST,
-            dflows[k],
-            origin,
-            frame,
-            size,
-            t,
-            True,
-            warmup,
-            end,
-            drain,
-            failed,
-            EP,
-            ESTAT,
-            EPHIST,
-        )
+    for q in range(p, pos_end[p]):
+        d = POS[q, P_DELIVER]
+        if d >= 0:
+            _settle(
+                FLOW,
+                SLOTS,
+                GSTAT,
+                PHIST,
+                FHIST,
+                d,
+                origin,
+                frame,
+                size,
+                t,
+                True,
+                warmup,
+                end,
+                drain,
+                failed,
+                EP,
+                ESTAT,
+                EPHIST,
+            )
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -972,7 +971,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    dflows,
+    pos_end,
     fail_down,
     fail_up,
     EA,
@@ -1148,7 +1147,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                     _meta_frame(meta),
                     True,
                     POS,
-                    dflows,
+                    pos_end,
                     FLOW,
                     SLOTS,
                     GSTAT,
@@ -1214,7 +1213,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                     _meta_frame(meta),
                     True,
                     POS,
-                    dflows,
+                    pos_end,
                     FLOW,
                     SLOTS,
                     GSTAT,
@@ -1261,7 +1260,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                 _meta_frame(meta),
                 False,
                 POS,
-                dflows,
+                pos_end,
                 FLOW,
                 SLOTS,
                 GSTAT,
@@ -1318,7 +1317,7 @@ def _process_link(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    dflows,
+    pos_end,
     fail_down,
     fail_up,
     EA,
@@ -1361,7 +1360,7 @@ def _process_link(  # type: ignore[no-untyped-def]
         FLOW,
         SLOTS,
         POS,
-        dflows,
+        pos_end,
         fail_down,
         fail_up,
         EA,
@@ -1394,7 +1393,7 @@ def _process_link_plain(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    dflows,
+    pos_end,
     fail_down,
     fail_up,
     EA,
@@ -1429,7 +1428,7 @@ def _process_link_plain(  # type: ignore[no-untyped-def]
         FLOW,
         SLOTS,
         POS,
-        dflows,
+        pos_end,
         fail_down,
         fail_up,
         EA,
@@ -1462,7 +1461,7 @@ def _process_direct(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    dflows,
+    pos_end,
     fail_down,
     fail_up,
     EA,
@@ -1496,7 +1495,7 @@ def _process_direct(  # type: ignore[no-untyped-def]
         FLOW,
         SLOTS,
         POS,
-        dflows,
+        pos_end,
         fail_down,
         fail_up,
         EA,
@@ -1556,7 +1555,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    dflows,
+    pos_end,
     fail_down,
     fail_up,
     EA,
@@ -1658,7 +1657,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                             _meta_frame(qm),
                             True,
                             POS,
-                            dflows,
+                            pos_end,
                             FLOW,
                             SLOTS,
                             GSTAT,
@@ -1742,7 +1741,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                     _meta_frame(meta),
                     True,
                     POS,
-                    dflows,
+                    pos_end,
                     FLOW,
                     SLOTS,
                     GSTAT,
@@ -1787,7 +1786,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                     _meta_frame(meta),
                     False,
                     POS,
-                    dflows,
+                    pos_end,
                     FLOW,
                     SLOTS,
                     GSTAT,
@@ -1874,7 +1873,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                 _meta_frame(meta),
                 True,
                 POS,
-                dflows,
+                pos_end,
                 FLOW,
                 SLOTS,
                 GSTAT,
@@ -1951,7 +1950,7 @@ def _inject_rows(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    dflows,
+    pos_end,
     GSTAT,
     EA,
     warmup,
@@ -1993,8 +1992,10 @@ def _inject_rows(  # type: ignore[no-untyped-def]
     while j0 < n and gen_buf[j0, G_T] < warmup:
         j0 += 1
     camera = n > 0 and gen_buf[0, G_FRAME] >= 0  # (whole frames only, in order)
-    for i in range(POS[root, P_DFIRST], POS[root, P_DEND]):
-        f = dflows[_u(i)]
+    for q in range(root, pos_end[root]):
+        f = POS[q, P_DELIVER]
+        if f < 0:
+            continue
         g = FLOW[f, F_GROUP]
         GSTAT[GS_SENT, g] += n - j0
         if n_ep > 1 and j0 < n:
@@ -2115,7 +2116,7 @@ def _source_step(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    dflows,
+    pos_end,
     GSTAT,
     EA,
     warmup,
@@ -2150,11 +2151,9 @@ def _source_step(  # type: ignore[no-untyped-def]
     for tr in range(cursor[CU_TREE], source_tree_start[s + 1]):
         cursor[CU_TREE] = tr
         root = tree_pos0[tr]
-        d0 = POS[root, P_DFIRST]  # the tree's delivery flows: dflows[d0:d1]
-        d1 = POS[root, P_DEND] if camera else d0
-        for i in range(d0, d1):
-            f = dflows[_u(i)]  # each frame opens a slot per delivery flow
-            if not _frames_fit(FLOW, SLOTS, f, gen_buf, n):
+        for q in range(root, pos_end[root] if camera else root):
+            f = POS[q, P_DELIVER]  # each frame opens a slot per delivery flow
+            if f >= 0 and not _frames_fit(FLOW, SLOTS, f, gen_buf, n):
                 cursor[CU_ARG] = f
                 if pause_slots or FLOW[f, F_SLOT_MASK] + 1 < FLOW[f, F_SLOT_LIMIT]:
                     return GROW_SLOTS
@@ -2189,7 +2188,7 @@ def _source_step(  # type: ignore[no-untyped-def]
             FLOW,
             SLOTS,
             POS,
-            dflows,
+            pos_end,
             GSTAT,
             EA,
             warmup,
@@ -2236,7 +2235,7 @@ def _link_step(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    dflows,
+    pos_end,
     fail_down,
     fail_up,
     EA,
@@ -2312,7 +2311,7 @@ def _link_step(  # type: ignore[no-untyped-def]
             FLOW,
             SLOTS,
             POS,
-            dflows,
+            pos_end,
             fail_down,
             fail_up,
             EA,
@@ -2347,7 +2346,7 @@ def _link_step(  # type: ignore[no-untyped-def]
                 FLOW,
                 SLOTS,
                 POS,
-                dflows,
+                pos_end,
                 fail_down,
                 fail_up,
                 EA,
@@ -2377,7 +2376,7 @@ def _link_step(  # type: ignore[no-untyped-def]
                 FLOW,
                 SLOTS,
                 POS,
-                dflows,
+                pos_end,
                 fail_down,
                 fail_up,
                 EA,
@@ -2412,7 +2411,7 @@ def _link_step(  # type: ignore[no-untyped-def]
         FLOW,
         SLOTS,
         POS,
-        dflows,
+        pos_end,
         fail_down,
         fail_up,
         EA,
@@ -2460,7 +2459,7 @@ def _windows(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    dflows,
+    pos_end,
     fail_down,
     fail_up,
     EA,
@@ -2512,7 +2511,7 @@ def _windows(  # type: ignore[no-untyped-def]
                     FLOW,
                     SLOTS,
                     POS,
-                    dflows,
+                    pos_end,
                     GSTAT,
                     EA,
                     warmup,
@@ -2536,7 +2535,7 @@ def _windows(  # type: ignore[no-untyped-def]
                     FLOW,
                     SLOTS,
                     POS,
-                    dflows,
+                    pos_end,
                     fail_down,
                     fail_up,
                     EA,
@@ -2590,7 +2589,7 @@ def advance(  # type: ignore[no-untyped-def]
     FLOW,
     SLOTS,
     POS,
-    dflows,
+    pos_end,
     fail_down,
     fail_up,
     EA,
@@ -2662,7 +2661,7 @@ def advance(  # type: ignore[no-untyped-def]
             FLOW,
             SLOTS,
             POS,
-            dflows,
+            pos_end,
             fail_down,
             fail_up,
             EA,
@@ -2743,7 +2742,7 @@ def advance(  # type: ignore[no-untyped-def]
 
 @nb.njit(cache=True, error_model="numpy", nogil=True)
 def settle_drops(  # type: ignore[no-untyped-def]
-    DROPS, POS, dflows, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA
+    DROPS, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA
 ):
     """Settle the drops recorded in ``DROPS`` by the upstream part of a run cut in two (see
     ``_lose``), then empty it. ``EA``: this part's epoch arrays (its drop buffer does not
@@ -2760,7 +2759,7 @@ def settle_drops(  # type: ignore[no-untyped-def]
             DROPS[j, 4],
             DROPS[j, 5] != 0,
             POS,
-            dflows,
+            pos_end,
             FLOW,
             SLOTS,
             GSTAT,
