@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from planning import GBPS, MS, camera, poisson, tree_plan
+from planning import GBPS, MS, active_state, camera, poisson, tree_plan
 from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core import stores
 from vidnet_sim.core.engine import CoreEngine
@@ -193,3 +193,34 @@ def test_large_tables_start_on_a_huge_page_and_small_ones_on_a_cache_line() -> N
     assert small.ctypes.data % 64 == 0
     if stores._MADV_HUGEPAGE is not None:
         assert big.ctypes.data % stores.HUGE_PAGE_BYTES == 0
+
+
+def test_a_ring_that_empties_starts_again_at_its_first_row() -> None:
+    """A link's ring of the packets in its buffer starts again at its segment's first row
+    whenever it empties, so that a camera's links, idle between frames, write the same few
+    rows frame after frame instead of a head that moves through the whole segment (the
+    results are the reference's: test_core, test_work_order). Both kinds of loop: the
+    access link reads where its packets were generated, the trunk its inbox."""
+    cams = [  # (their frames 20 ms apart: the trunk empties between them too)
+        camera(25, 6000.0, gop=5, ip_ratio=3.0, max_payload=1400, at=c, anchor_ps=k * 20 * MS)
+        for k, c in enumerate("ab")
+    ]
+    plan = tree_plan({"a": "m", "b": "m", "m": "r"}, GBPS, 2000, sources=cams)
+    core = CoreEngine(
+        plan,
+        active_state(plan),
+        warmup_ps=0,
+        end_ps=400 * MS,
+        drain=True,
+        window_ps=10 * MS,
+    )
+    L = core._parts[0].L
+    fused = np.flatnonzero(L[: plan.n_links, K.L_FUSED])
+    assert len(fused) == 2 and plan.n_links == 3
+    served = np.zeros(plan.n_links, np.int64)
+    for t in range(10, 400, 10):
+        core.advance(t * MS)
+        assert L[: plan.n_links, K.L_RING_HEAD].tolist() == [0, 0, 0], t
+        served = np.maximum(served, L[: plan.n_links, K.L_RING_N])
+    assert (served > 0).all() and (served[fused] > 2).all()  # (the access links: a frame)
+    assert core.finish().packets_delivered.sum() > 0

@@ -1111,7 +1111,14 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     full = False
     while hn > 0:
         t = gen_buf[_u(j), G_T] if direct else ht[0]
-        # transmissions that ended by t leave the buffer first
+        # transmissions that ended by t leave the buffer first: all of them when the last
+        # one did (``ld``, the ring's tail), without reading the ring, which then starts
+        # again at its first row, so that a link that empties between its packets' bursts
+        # (a camera's access link between frames) writes the same few rows each time
+        if ld <= t:
+            rn = 0
+            qb = 0
+            head = 0
         while rn > 0 and ring[_u(rbase + head), 0] <= t:
             qb -= ring[_u(rbase + head), 1]
             head = (head + 1) & (cap - 1)
