@@ -432,16 +432,25 @@ class CoreEngine:
                 behind = (int(ends[done - 1]), False)
                 continue
             grow = self._up(t1, last) if behind is None else self._together(t1, last, behind)
-            while grow == K.GROW_SLOTS:  # (both parts stopped: U may grow the shared table)
-                grow = self._grow_slots(t1, last)
-            if grow == K.STOP_FRAME_SLOTS:  # (a ring full at its limit: _call raises)
+            if not self._end_step(grow, t1, last):  # (a ring full at its limit: _call raises)
                 return
-            self._hand_off()
             behind = (t1, last)
             k += 1
         self._behind = behind
         if final:
             self._catch_up()
+
+    def _end_step(self, grow: int, t1: int, final: bool) -> bool:
+        """The end of a step to ``t1`` whose parts have run, ``grow`` U's code: while U
+        stopped on a frame-slot ring, both parts stopped, the ring grows and U resumes
+        (:meth:`_grow_slots`); then U's output is handed off. False, nothing handed off,
+        when a ring full at its limit stopped the run."""
+        while grow == K.GROW_SLOTS:
+            grow = self._grow_slots(t1, final)
+        if grow == K.STOP_FRAME_SLOTS:
+            return False
+        self._hand_off()
+        return True
 
     def _grow_slots(self, t1: int, final: bool) -> int:
         """U stopped on a frame-slot ring that must grow, D done with its step: D catches
@@ -567,11 +576,8 @@ class CoreEngine:
             grow = K.GROW_NONE
         elif grow != K.GROW_SLOTS:
             grow = self._up(t1, False)
-        while grow == K.GROW_SLOTS:
-            grow = self._grow_slots(t1, False)
-        if grow == K.STOP_FRAME_SLOTS:
+        if not self._end_step(grow, t1, False):
             return j, True
-        self._hand_off()
         return j + 1, False
 
     def _up_steps(self, sync: I64, ends: I64, filling: int) -> tuple[int, int]:
@@ -585,28 +591,24 @@ class CoreEngine:
         (``PARTNER_STOPPED``) or not (``GROW_SLOTS``)."""
         up = self._parts[0]
         j = 0
-        try:
-            while True:
-                j, code = self._up_call(sync, ends, j, filling)
-                if code in (K.GROW_NONE, K.PARTNER_STOPPED):
-                    return j, code
-                if code != K.GROW_SLOTS:
-                    b = (filling + j) % 2  # (the buffer of drops U fills in step j)
-                    shared = (up.items, up.runs, self._drops[b])
-                    code = self._up_resume(int(ends[j]), b)
-                    moved = any(
-                        x is not y
-                        for x, y in zip(shared, (up.items, up.runs, self._drops[b]), strict=True)
-                    )
-                    if code == K.GROW_NONE and not moved:
-                        continue  # (step j's windows done: handed off in the kernel)
-                    if code == K.GROW_NONE:
-                        code = K.PARTNER_STOPPED  # (step j's windows done)
-                sync[0, K.SY_U_STOP] = 1
+        while True:
+            j, code = self._up_call(sync, ends, j, filling)
+            if code in (K.GROW_NONE, K.PARTNER_STOPPED):
                 return j, code
-        except BaseException:
-            sync[0, K.SY_U_STOP] = 1  # (D must not wait for a step that will not come)
-            raise
+            if code != K.GROW_SLOTS:
+                b = (filling + j) % 2  # (the buffer of drops U fills in step j)
+                shared = (up.items, up.runs, self._drops[b])
+                code = self._up_resume(int(ends[j]), b)
+                moved = any(
+                    x is not y
+                    for x, y in zip(shared, (up.items, up.runs, self._drops[b]), strict=True)
+                )
+                if code == K.GROW_NONE and not moved:
+                    continue  # (step j's windows done: handed off in the kernel)
+                if code == K.GROW_NONE:
+                    code = K.PARTNER_STOPPED  # (step j's windows done)
+            sync[0, K.SY_U_STOP] = 1
+            return j, code
 
     def _up_resume(self, t1: int, b: int) -> int:
         """U's windows up to ``t1`` with :func:`K.advance` (which grows what it needs), its
