@@ -64,17 +64,7 @@ from numba.extending import intrinsic
 
 from vidnet_sim._compile_cache import end_compile_cache, use_compile_cache
 from vidnet_sim.core.histogram import bucket_index
-from vidnet_sim.traffic.generate import (
-    G_FRAME,
-    G_NPK,
-    G_SEQ,
-    G_T,
-    G_WIRE,
-    SF_I_SIGMA,
-    SI_MAX_PAYLOAD,
-    gen_source,
-)
-from vidnet_sim.traffic.rows import C_GOP_OVERRIDE
+from vidnet_sim.traffic.generate import G_FRAME, G_NPK, G_SEQ, G_T, G_WIRE, gen_source
 
 use_compile_cache()
 
@@ -83,9 +73,6 @@ FLOW_SHIFT = 40
 SEQ_MASK = (1 << FLOW_SHIFT) - 1
 N_COLS = 4
 PREFETCH_ITEMS = 4  # how far ahead a run's items are asked for (4 items: 128 bytes)
-AHEAD_FIRST = 2  # how many steps of the work list ahead a step's first rows are asked for
-AHEAD_SECOND = 1  # ... and the rows whose places those rows give (``_fetch_second``)
-AHEAD_POS = 16  # a tree's position rows asked for ahead, at most
 SIZE_MASK = (1 << 20) - 1
 POS_SHIFT = 20
 POS_MASK = (1 << 24) - 1
@@ -285,10 +272,9 @@ def _prefetch_typing(typingctx: Any, table: Any, row: Any) -> tuple[Any, Any]:
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         aryty, idxty = signature.args
         ary = context.make_array(aryty)(context, builder, args[0])
-        idx = [context.cast(builder, args[1], idxty, types.intp)]
-        if aryty.ndim == 2:  # (a row's first element)
-            idx.append(context.get_constant(types.intp, 0))
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, idx, wraparound=False)  # type: ignore[no-untyped-call]
+        idx = context.cast(builder, args[1], idxty, types.intp)
+        zero = context.get_constant(types.intp, 0)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [idx, zero], wraparound=False)  # type: ignore[no-untyped-call]
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         fn = builder.module.declare_intrinsic(  # (named as this llvmlite's LLVM wants)
@@ -301,11 +287,10 @@ def _prefetch_typing(typingctx: Any, table: Any, row: Any) -> tuple[Any, Any]:
     return sig, codegen
 
 
-#: ``_prefetch(table, row)`` asks the CPU to fetch row ``row`` of the 2-D ``table`` (the
-#: cache line of its first element; of a 1-D ``table``, element ``row``'s) into its caches
-#: (LLVM's ``llvm.prefetch``: a hint, it loads nothing and never faults, so a row past the
-#: table's end is harmless), so that the rows a loop reads next at random places are fetched
-#: at once instead of one after the other.
+#: ``_prefetch(table, row)`` asks the CPU to fetch row ``row`` of the 2-D ``table`` into its
+#: caches (LLVM's ``llvm.prefetch``: a hint, it loads nothing and never faults, so a row past
+#: the table's end is harmless), so that the rows a loop reads next at random places are
+#: fetched at once instead of one after the other.
 _prefetch: Any = intrinsic(_prefetch_typing)
 
 
@@ -2490,52 +2475,6 @@ def _link_step(  # type: ignore[no-untyped-def]
     return GROW_NONE
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _fetch_first(w, TA, SA, source_tree_start, tree_pos0, POS, pos_end, L, LSTAT):  # type: ignore[no-untyped-def]
-    """Ask for the rows work item ``w`` reads first whose places its number gives (no load
-    that may miss): a source's table rows (the columns a camera's generation reads),
-    state, carry row and its first tree's root row; a link's row of ``L`` and its
-    statistics. Prefetches only: nothing is read or written, the results are unchanged."""
-    if w < 0:
-        s = -1 - w
-        SI, SF = TA[0], TA[1]
-        next_index, next_t, seqs, active, scale, carry = SA
-        _prefetch(SI[_u(s)], 0)
-        _prefetch(SI[_u(s)], SI_MAX_PAYLOAD)
-        _prefetch(SF[_u(s)], 0)
-        _prefetch(SF[_u(s)], SF_I_SIGMA)
-        _prefetch(next_index, s)
-        _prefetch(seqs, s)
-        _prefetch(active, s)
-        _prefetch(scale, s)
-        _prefetch(carry[_u(s)], 0)
-        _prefetch(carry[_u(s)], C_GOP_OVERRIDE)
-        root = tree_pos0[_u(source_tree_start[_u(s)])]
-        _prefetch(POS, root)
-        _prefetch(pos_end, root)
-    else:
-        row = L[_u(w)]
-        for c in range(0, N_LCOLS, 8):  # a row of 192 bytes: four lines at most
-            _prefetch(row, c)
-        _prefetch(row, N_LCOLS - 1)
-        for k in range(N_LSTAT):
-            _prefetch(LSTAT[k], w)
-
-
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _fetch_second(w, source_tree_start, tree_pos0, POS, pos_end, L, ring):  # type: ignore[no-untyped-def]
-    """Ask for the rows work item ``w`` reads first whose places the rows ``_fetch_first``
-    asked for a step before give: a source's tree's position rows after the root; a link's
-    ring row at its head. Prefetches only."""
-    if w < 0:
-        s = -1 - w
-        root = tree_pos0[_u(source_tree_start[_u(s)])]
-        for q in range(root + 1, min(pos_end[_u(root)], root + AHEAD_POS)):
-            _prefetch(POS, q)
-    else:
-        _prefetch(ring, L[_u(w), L_RING_OFF] + L[_u(w), L_RING_HEAD])
-
-
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
 def _windows(  # type: ignore[no-untyped-def]
     cursor,
@@ -2591,24 +2530,6 @@ def _windows(  # type: ignore[no-untyped-def]
         t1 = min(t0 + window, t_to) if t0 < t_to else INF  # the final pass: everything left
         for i in range(cursor[CU_STEP], n_work):
             cursor[CU_STEP] = i
-            # what the next steps read first, fetched while this one runs (their state was
-            # last touched a window ago: beyond the second-level cache in the large city)
-            if i + AHEAD_FIRST < n_work:
-                _fetch_first(
-                    work[i + AHEAD_FIRST],
-                    TA,
-                    SA,
-                    source_tree_start,
-                    tree_pos0,
-                    POS,
-                    pos_end,
-                    L,
-                    LSTAT,
-                )
-            if i + AHEAD_SECOND < n_work:
-                _fetch_second(
-                    work[i + AHEAD_SECOND], source_tree_start, tree_pos0, POS, pos_end, L, ring
-                )
             l = work[i]
             if l < 0:  # generation and injection of source -1 - l
                 if t1 == INF:
