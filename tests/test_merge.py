@@ -38,14 +38,14 @@ def _merge(box, runs, base, R, n_items, t1, scratch):
     while hn > 0:
         heads[n, 0] = ht[0]
         heads[n, 1] = hk[0]
-        r = hr[0]
+        r = hr[0] & K.RUN_MASK
         if lead >= 0 and r == T:  # the lead plays as run T = R - 1, that run in its place
             r = lead
         elif lead >= 0 and r == lead:
             r = R - 1
         heads[n, 2] = r
         i, hn = K._merge_pop(box, t1, pos, stop, ht, hk, hr, hn, T, R)
-        rows[n] = i
+        rows[n] = i >> K.ITEM_SHIFT
         n += 1
     if lead >= 0:
         K._swap_runs(pos, stop, lead, R - 1)
