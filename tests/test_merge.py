@@ -71,7 +71,7 @@ def _check(run_times: list[list[int]], t1: int, keys_from: Any, base: int = 3) -
     R = len(run_times)
     runs = np.zeros((max(R, 1), 1), I64)
     runs[:R, 0] = starts
-    scratch = np.full((K.N_SCRATCH, R + 2), -5, I64)
+    scratch = np.full((K.N_SCRATCH, max(R, 1) + 1), -5, I64)
     got, heads, pos, lead = _merge(box, runs, base, R, n_items, t1, scratch)
     most = max((len(times) for times in run_times), default=0)
     assert (lead >= 0) == (R >= 3 and 2 * most > n_items)

@@ -63,8 +63,6 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from vidnet_sim._compile_cache import end_compile_cache, use_compile_cache
-from numba.cpython.unsafe.numbers import leading_zeros
-
 from vidnet_sim.core.histogram import bucket_index
 from vidnet_sim.traffic.generate import G_FRAME, G_NPK, G_SEQ, G_T, G_WIRE, gen_source
 
@@ -928,8 +926,6 @@ def _merge_start(box, runs, base, ro, R, n_items, t1, pos, stop, ht, hk, hr, win
     instead of the tree's depth; the order of the packets is the same. Otherwise ``T = R``
     and there is no lead.
 
-    Node ``T + 1`` holds ``(INF, INF)``, a match that changes nothing (``_merge_pop``).
-
     Returns the number of runs with a head, ``T``, and the lead's place before the swap
     (-1: no lead)."""
     live = 0
@@ -978,8 +974,6 @@ def _merge_start(box, runs, base, ro, R, n_items, t1, pos, stop, ht, hk, hr, win
         ht[0] = ta
         hk[0] = ka
         hr[0] = _head(pos, w)
-    ht[_u(T + 1)] = INF  # (the match of no effect, see _merge_pop)
-    hk[_u(T + 1)] = INF
     return live, T, lead
 
 
@@ -1014,14 +1008,7 @@ def _merge_pop(box, t1, pos, stop, ht, hk, hr, live, T, R):  # type: ignore[no-u
     random when many runs interleave); with a lead (``T < R``, see ``_merge_start``) the
     lead's items play the last match only, the others their way up the tree and then the
     last match. The slots hold each run's head with its run (``_head``), so that the
-    winner's next item is found by an addition on the chain from one pop to the next.
-
-    Every run's item plays as many matches, the depth of the tree's deepest leaf: a leaf one
-    level higher (when ``T`` is no power of two) plays its last one at node ``T + 1``, whose
-    ``(INF, INF)`` never wins and keeps what it holds. The replay loop then runs the same
-    number of times at every pop, which the CPU predicts; a count that depends on the
-    winner's leaf (4 or 5 levels at 20 runs, as good as random) made its exit a mispredicted
-    branch at a good share of the pops."""
+    winner's next item is found by an addition on the chain from one pop to the next."""
     h = hr[0]
     r = h & RUN_MASK
     e = h >> HEAD_SHIFT  # the item taken
@@ -1037,10 +1024,9 @@ def _merge_pop(box, t1, pos, stop, ht, hk, hr, live, T, R):  # type: ignore[no-u
         k = INF
         live -= 1
     if r < T:  # (not the lead)
-        depth = 63 - leading_zeros(nb.int64(2 * T - 1))  # (loop-invariant: hoisted)
         n = (r + T) >> 1
-        for _ in range(depth):
-            t, k, h = _replay(ht, hk, hr, _pick(n > 0, n, T + 1), t, k, h)
+        while n > 0:
+            t, k, h = _replay(ht, hk, hr, n, t, k, h)
             n >>= 1
     if T < R:  # the last match, against the loser kept in slot T
         t, k, h = _replay(ht, hk, hr, T, t, k, h)
@@ -2401,8 +2387,8 @@ def _link_step(  # type: ignore[no-untyped-def]
         if do_log and cursor[CU_LOG_N] + n_out > log.shape[0]:
             cursor[CU_NEED] = cursor[CU_LOG_N] + n_out
             return GROW_LOG
-        if L[ib, L_RUNS_N] + 2 > scratch.shape[1]:  # (the merge's nodes: runs + 2)
-            cursor[CU_NEED] = L[ib, L_RUNS_N] + 2
+        if L[ib, L_RUNS_N] > scratch.shape[1]:
+            cursor[CU_NEED] = L[ib, L_RUNS_N]
             return GROW_SCRATCH
         DROPS = EA[4]  # each packet of the pass is dropped at most once
         if DROPS[0, DR_DEFER] != 0 and DROPS[0, DR_N] + n_out >= DROPS.shape[0]:
