@@ -1199,8 +1199,6 @@ def _fifo_link(  # type: ignore[no-untyped-def]
         else:
             key = hk[0]
             ei, hn = _merge_pop(box, t1, pos, stop, ht, hk, hr, hn, T, R)
-            if chain < 0 and hn > 0:  # the next packet's position row, fetched meanwhile
-                _prefetch(POS, _meta_pos(_at(box, (hr[0] >> HEAD_SHIFT) + 3)))
             origin = _at(box, ei + 2)
             meta = _at(box, ei + 3)
         n_hops += 1
