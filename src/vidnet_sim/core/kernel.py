@@ -915,8 +915,9 @@ def _merge_start(box, runs, base, ro, R, n_items, t1, pos, stop, ht, hk, hr, win
     T``, children ``2n`` and ``2n + 1``) keeps the loser of the match played there, its
     head's (time, key) in ``(ht, hk)`` and in ``hr`` its run and where its head is
     (``_head``: so that the next item's place follows from the winner's slot by an
-    addition, without reading the run's cursor); slot 0 the winner, the smallest head. A run without a head before ``t1`` plays as ``(INF, INF)`` and never
-    beats a head. ``win`` holds each node's winner while the tree is built.
+    addition, without reading the run's cursor); slot 0 the winner, the smallest head. A
+    run without a head before ``t1`` plays as ``(INF, INF)`` and never beats a head.
+    ``win`` holds each node's winner while the tree is built.
 
     When one of three runs or more holds more than half the inbox's items (a ring link's
     upstream neighbour), it is the *lead*: it swaps places with the last run (``pos`` and
@@ -987,8 +988,8 @@ def _swap_runs(pos, stop, a, b):  # type: ignore[no-untyped-def]
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _replay(ht, hk, hr, n, t, k, w):  # type: ignore[no-untyped-def]
     """The match at node ``n`` between the loser kept there and ``(t, k)`` of the run in
-    slot value ``w`` (``_head``), played again: the node keeps the larger, the smaller goes on (returned). No branch on
-    the outcome: selects."""
+    slot value ``w`` (``_head``), played again: the node keeps the larger, the smaller goes
+    on (returned). No branch on the outcome: selects."""
     tn = ht[_u(n)]
     kn = hk[_u(n)]
     rn = hr[_u(n)]
@@ -1002,10 +1003,11 @@ def _replay(ht, hk, hr, n, t, k, w):  # type: ignore[no-untyped-def]
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _merge_pop(box, t1, pos, stop, ht, hk, hr, live, T, R):  # type: ignore[no-untyped-def]
     """Take the smallest head (slot 0): returns its element in ``box`` (row * ``N_COLS``,
-    read with ``_at``) and the number of runs still with a head. The winner's run moves on to its next item, which replays the matches on the way
-    from its leaf to the root, one comparison per level and no branch on its outcome (the
-    node keeps the larger, the smaller goes on: selects, since which run wins is as good as
-    random when many runs interleave); with a lead (``T < R``, see ``_merge_start``) the
+    read with ``_at``) and the number of runs still with a head. The winner's run moves on
+    to its next item, which replays the matches on the way from its leaf to the root, one
+    comparison per level and no branch on its outcome (the node keeps the larger, the
+    smaller goes on: selects, since which run wins is as good as random when many runs
+    interleave); with a lead (``T < R``, see ``_merge_start``) the
     lead's items play the last match only, the others their way up the tree and then the
     last match. The slots hold each run's head with its run (``_head``), so that the
     winner's next item is found by an addition on the chain from one pop to the next."""
