@@ -301,8 +301,10 @@ def _prefetch_typing(typingctx: Any, table: Any, row: Any) -> tuple[Any, Any]:
 _prefetch: Any = intrinsic(_prefetch_typing)
 
 
-def _at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any]:
-    """The typing and code of ``_at``."""
+def _at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] | None:
+    """The typing and code of ``_at`` (C-contiguous arrays only: it ignores strides)."""
+    if not (isinstance(table, types.Array) and table.layout == "C"):
+        return None
     sig = table.dtype(table, e)
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
@@ -322,8 +324,10 @@ def _at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any]:
 _at: Any = intrinsic(_at_typing)
 
 
-def _prefetch_at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any]:
-    """The typing and code of ``_prefetch_at``."""
+def _prefetch_at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] | None:
+    """The typing and code of ``_prefetch_at`` (C-contiguous arrays only, as ``_at``)."""
+    if not (isinstance(table, types.Array) and table.layout == "C"):
+        return None
     sig = types.void(table, e)
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
