@@ -23,7 +23,8 @@ I64 = np.int64
 def _merge(box, runs, base, R, n_items, t1, scratch):
     """Pop every head as the link loops do; returns the rows, the heads read before each pop
     (time, key, run), the runs' positions afterwards (the lead swapped back as
-    ``_keep_tails`` does) and the lead (-1: none)."""
+    ``_keep_tails`` does), the lead (-1: none) and whether the winner's slot held its run's
+    head at every pop (the element of the run's cursor, whose item has the slot's time)."""
     pos = scratch[K.SC_POS]
     stop = scratch[K.SC_STOP]
     ht = scratch[K.SC_HT]
@@ -35,21 +36,25 @@ def _merge(box, runs, base, R, n_items, t1, scratch):
     rows = np.empty(n_items, I64)
     heads = np.empty((n_items, 3), I64)
     n = 0
+    slots_ok = True
     while hn > 0:
+        e = hr[0] >> K.HEAD_SHIFT
+        c = pos[hr[0] & K.RUN_MASK]
+        slots_ok &= e == c * K.N_COLS and box[c, 0] == ht[0] and box[c, 1] == hk[0]
         heads[n, 0] = ht[0]
         heads[n, 1] = hk[0]
-        r = hr[0]
+        r = hr[0] & K.RUN_MASK
         if lead >= 0 and r == T:  # the lead plays as run T = R - 1, that run in its place
             r = lead
         elif lead >= 0 and r == lead:
             r = R - 1
         heads[n, 2] = r
         i, hn = K._merge_pop(box, t1, pos, stop, ht, hk, hr, hn, T, R)
-        rows[n] = i
+        rows[n] = i >> K.ITEM_SHIFT
         n += 1
     if lead >= 0:
         K._swap_runs(pos, stop, lead, R - 1)
-    return rows[:n], heads[:n], pos[:R].copy(), lead
+    return rows[:n], heads[:n], pos[:R].copy(), lead, slots_ok
 
 
 def _check(run_times: list[list[int]], t1: int, keys_from: Any, base: int = 3) -> None:
@@ -72,7 +77,8 @@ def _check(run_times: list[list[int]], t1: int, keys_from: Any, base: int = 3) -
     runs = np.zeros((max(R, 1), 1), I64)
     runs[:R, 0] = starts
     scratch = np.full((K.N_SCRATCH, max(R, 1) + 1), -5, I64)
-    got, heads, pos, lead = _merge(box, runs, base, R, n_items, t1, scratch)
+    got, heads, pos, lead, slots_ok = _merge(box, runs, base, R, n_items, t1, scratch)
+    assert slots_ok
     most = max((len(times) for times in run_times), default=0)
     assert (lead >= 0) == (R >= 3 and 2 * most > n_items)
 

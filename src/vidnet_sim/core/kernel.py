@@ -71,8 +71,15 @@ use_compile_cache()
 INF = np.iinfo(np.int64).max
 FLOW_SHIFT = 40
 SEQ_MASK = (1 << FLOW_SHIFT) - 1
-N_COLS = 4
+ITEM_SHIFT = 2
+N_COLS = 1 << ITEM_SHIFT  # an inbox item's columns
 PREFETCH_ITEMS = 4  # how far ahead a run's items are asked for (4 items: 128 bytes)
+# the merge tree's run slots (``hr``) hold a run's head as one value: the element of its item
+# in the inbox store (row * N_COLS, read with ``_at``) << HEAD_SHIFT | the run (< MAX_RUNS)
+HEAD_SHIFT = 24
+MAX_RUNS = 1 << HEAD_SHIFT
+RUN_MASK = MAX_RUNS - 1
+HEAD_ITEM = N_COLS << HEAD_SHIFT  # the next item of the same run
 SIZE_MASK = (1 << 20) - 1
 POS_SHIFT = 20
 POS_MASK = (1 << 24) - 1
@@ -292,6 +299,55 @@ def _prefetch_typing(typingctx: Any, table: Any, row: Any) -> tuple[Any, Any]:
 #: the table's end is harmless), so that the rows a loop reads next at random places are
 #: fetched at once instead of one after the other.
 _prefetch: Any = intrinsic(_prefetch_typing)
+
+
+def _at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] | None:
+    """The typing and code of ``_at`` (C-contiguous arrays only: it ignores strides)."""
+    if not (isinstance(table, types.Array) and table.layout == "C"):
+        return None
+    sig = table.dtype(table, e)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        aryty, ety = signature.args
+        ary = context.make_array(aryty)(context, builder, args[0])
+        idx = context.cast(builder, args[1], ety, types.intp)
+        return builder.load(builder.gep(ary.data, [idx], inbounds=True))
+
+    return sig, codegen
+
+
+#: ``_at(table, e)`` is element ``e`` of a C-contiguous ``table`` counted from its start
+#: (``table[e // cols, e % cols]``): the inbox store's item ``i``, column ``c`` is element
+#: ``i * N_COLS + c``. Numba's ``table[i, c]`` multiplies ``i`` by the table's column count,
+#: a value it reads at run time (an ``imul``, 3 cycles); here the merge's chain from one
+#: packet to the next carries the element itself and adds a constant.
+_at: Any = intrinsic(_at_typing)
+
+
+def _prefetch_at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] | None:
+    """The typing and code of ``_prefetch_at`` (C-contiguous arrays only, as ``_at``)."""
+    if not (isinstance(table, types.Array) and table.layout == "C"):
+        return None
+    sig = types.void(table, e)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        aryty, ety = signature.args
+        ary = context.make_array(aryty)(context, builder, args[0])
+        idx = context.cast(builder, args[1], ety, types.intp)
+        ptr = builder.gep(ary.data, [idx], inbounds=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = builder.module.declare_intrinsic(
+            "llvm.prefetch", [i8p], ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        )
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: ``_prefetch_at(table, e)``: ``_prefetch`` of the line holding element ``e`` (as ``_at``).
+_prefetch_at: Any = intrinsic(_prefetch_at_typing)
 
 
 def _element_pointer(context: Any, builder: Any, signature: Any, args: Any) -> Any:
@@ -850,13 +906,22 @@ def _run_head(box, t1, pos, stop, r):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _head(pos, r):  # type: ignore[no-untyped-def]
+    """Run ``r``'s slot value in the merge tree (``hr``): the element of its next item (row
+    ``pos[r]``, see ``_at``) and the run."""
+    return (pos[_u(r)] << (ITEM_SHIFT + HEAD_SHIFT)) | r
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _merge_start(box, runs, base, ro, R, n_items, t1, pos, stop, ht, hk, hr, win):  # type: ignore[no-untyped-def]
     """Open the merge of a link's ``R`` inbox runs: a tournament tree of losers over the
     runs' heads before ``t1``. Leaf ``T + r`` is run ``r``; internal node ``n`` (``1 <= n <
     T``, children ``2n`` and ``2n + 1``) keeps the loser of the match played there, its
-    head's (time, key) in ``(ht, hk)`` and its run in ``hr``; slot 0 the winner, the
-    smallest head. A run without a head before ``t1`` plays as ``(INF, INF)`` and never
-    beats a head. ``win`` holds each node's winner while the tree is built.
+    head's (time, key) in ``(ht, hk)`` and in ``hr`` its run and where its head is
+    (``_head``: so that the next item's place follows from the winner's slot by an
+    addition, without reading the run's cursor); slot 0 the winner, the smallest head. A
+    run without a head before ``t1`` plays as ``(INF, INF)`` and never beats a head.
+    ``win`` holds each node's winner while the tree is built.
 
     When one of three runs or more holds more than half the inbox's items (a ring link's
     upstream neighbour), it is the *lead*: it swaps places with the last run (``pos`` and
@@ -896,7 +961,7 @@ def _merge_start(box, runs, base, ro, R, n_items, t1, pos, stop, ht, hk, hr, win
             tb, kb = ta, ka
         ht[_u(n)] = tb
         hk[_u(n)] = kb
-        hr[_u(n)] = b
+        hr[_u(n)] = _head(pos, b)
         win[_u(n)] = a
         w = a
     if T > 0:
@@ -910,10 +975,10 @@ def _merge_start(box, runs, base, ro, R, n_items, t1, pos, stop, ht, hk, hr, win
                 ka, kb = kb, ka
             ht[_u(T)] = tb
             hk[_u(T)] = kb
-            hr[_u(T)] = b
+            hr[_u(T)] = _head(pos, b)
         ht[0] = ta
         hk[0] = ka
-        hr[0] = w
+        hr[0] = _head(pos, w)
     return live, T, lead
 
 
@@ -926,9 +991,9 @@ def _swap_runs(pos, stop, a, b):  # type: ignore[no-untyped-def]
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _replay(ht, hk, hr, n, t, k, w):  # type: ignore[no-untyped-def]
-    """The match at node ``n`` between the loser kept there and ``(t, k)`` of run ``w``,
-    played again: the node keeps the larger, the smaller goes on (returned). No branch on
-    the outcome: selects."""
+    """The match at node ``n`` between the loser kept there and ``(t, k)`` of the run in
+    slot value ``w`` (``_head``), played again: the node keeps the larger, the smaller goes
+    on (returned). No branch on the outcome: selects."""
     tn = ht[_u(n)]
     kn = hk[_u(n)]
     rn = hr[_u(n)]
@@ -941,35 +1006,40 @@ def _replay(ht, hk, hr, n, t, k, w):  # type: ignore[no-untyped-def]
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _merge_pop(box, t1, pos, stop, ht, hk, hr, live, T, R):  # type: ignore[no-untyped-def]
-    """Take the smallest head (slot 0): returns its row and the number of runs still with a
-    head. The winner's run moves on to its next item, which replays the matches on the way
-    from its leaf to the root, one comparison per level and no branch on its outcome (the
-    node keeps the larger, the smaller goes on: selects, since which run wins is as good as
-    random when many runs interleave); with a lead (``T < R``, see ``_merge_start``) the
+    """Take the smallest head (slot 0): returns its element in ``box`` (row * ``N_COLS``,
+    read with ``_at``) and the number of runs still with a head. The winner's run moves on
+    to its next item, which replays the matches on the way from its leaf to the root, one
+    comparison per level and no branch on its outcome (the node keeps the larger, the
+    smaller goes on: selects, since which run wins is as good as random when many runs
+    interleave); with a lead (``T < R``, see ``_merge_start``) the
     lead's items play the last match only, the others their way up the tree and then the
-    last match."""
-    w = hr[0]
-    i = pos[_u(w)]
-    pos[_u(w)] = i + 1
-    _prefetch(box, i + PREFETCH_ITEMS)  # this run's items two cache lines on
-    if i + 1 < stop[_u(w)] and box[_u(i + 1), 0] < t1:
-        t = box[_u(i + 1), 0]
-        k = box[_u(i + 1), 1]
+    last match. The slots hold each run's head with its run (``_head``), so that the
+    winner's next item is found by an addition on the chain from one pop to the next."""
+    h = hr[0]
+    r = h & RUN_MASK
+    e = h >> HEAD_SHIFT  # the item taken
+    h += HEAD_ITEM  # its run's next item
+    e1 = e + N_COLS
+    pos[_u(r)] = e1 >> ITEM_SHIFT  # (the run's cursor, for _keep_tails)
+    _prefetch_at(box, e + N_COLS * PREFETCH_ITEMS)  # this run's items two cache lines on
+    if e1 < stop[_u(r)] * N_COLS and _at(box, e1) < t1:
+        t = _at(box, e1)
+        k = _at(box, e1 + 1)
     else:
         t = INF
         k = INF
         live -= 1
-    if w < T:  # (not the lead)
-        n = (w + T) >> 1
+    if r < T:  # (not the lead)
+        n = (r + T) >> 1
         while n > 0:
-            t, k, w = _replay(ht, hk, hr, n, t, k, w)
+            t, k, h = _replay(ht, hk, hr, n, t, k, h)
             n >>= 1
     if T < R:  # the last match, against the loser kept in slot T
-        t, k, w = _replay(ht, hk, hr, T, t, k, w)
+        t, k, h = _replay(ht, hk, hr, T, t, k, h)
     ht[0] = t
     hk[0] = k
-    hr[0] = w
-    return i, live
+    hr[0] = h
+    return e, live
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -1134,11 +1204,9 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             hn -= 1
         else:
             key = hk[0]
-            i, hn = _merge_pop(box, t1, pos, stop, ht, hk, hr, hn, T, R)
-            if chain < 0 and hn > 0:  # the next packet's position row, fetched meanwhile
-                _prefetch(POS, _meta_pos(box[_u(pos[_u(hr[0])]), 3]))
-            origin = box[_u(i), 2]
-            meta = box[_u(i), 3]
+            ei, hn = _merge_pop(box, t1, pos, stop, ht, hk, hr, hn, T, R)
+            origin = _at(box, ei + 2)
+            meta = _at(box, ei + 3)
         n_hops += 1
         size = meta & SIZE_MASK
         p = _meta_pos(meta)  # this hop's position in its tree
@@ -1754,9 +1822,9 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
             if qs_n[seg] == qs_cap[seg]:  # no room in its queue's ring: the caller grows
                 full = True  # it and calls again
                 break
-            i, hn = _merge_pop(box, t1, pos, stop, ht, hk, hr, hn, T, R)
-            origin = box[_u(i), 2]
-            meta = box[_u(i), 3]
+            ei, hn = _merge_pop(box, t1, pos, stop, ht, hk, hr, hn, T, R)
+            origin = _at(box, ei + 2)
+            meta = _at(box, ei + 3)
             n_hops += 1
             size = meta & SIZE_MASK
             measured = t >= warmup and t < end
@@ -2741,6 +2809,8 @@ def advance(  # type: ignore[no-untyped-def]
             bigger[: cursor[CU_LOG_N]] = log[: cursor[CU_LOG_N]]
             log = bigger
         elif grow == GROW_SCRATCH:
+            if need >= MAX_RUNS:  # (the merge tree's slots hold a run in HEAD_SHIFT bits)
+                raise ValueError("more inbox runs at one link than the merge can hold")
             scratch = np.empty((N_SCRATCH, 2 * need), np.int64)
         elif grow == GROW_DROPS:
             drops = np.zeros((2 * need, DR_COLS), np.int64)
