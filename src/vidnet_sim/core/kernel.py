@@ -282,16 +282,21 @@ def _prefetch_typing(typingctx: Any, table: Any, row: Any) -> tuple[Any, Any]:
         idx = context.cast(builder, args[1], idxty, types.intp)
         zero = context.get_constant(types.intp, 0)
         ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [idx, zero], wraparound=False)  # type: ignore[no-untyped-call]
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fn = builder.module.declare_intrinsic(  # (named as this llvmlite's LLVM wants)
-            "llvm.prefetch", [i8p], ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        )
-        # read, high locality, data cache
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        _emit_prefetch(builder, ptr)
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+def _emit_prefetch(builder: Any, ptr: Any) -> None:
+    """Emit LLVM's ``llvm.prefetch`` of the line holding ``ptr``: a read, high locality,
+    into the data cache (for ``_prefetch`` and ``_prefetch_at``)."""
+    i8p = ir.IntType(8).as_pointer()
+    i32 = ir.IntType(32)
+    fn = builder.module.declare_intrinsic(  # (named as this llvmlite's LLVM wants)
+        "llvm.prefetch", [i8p], ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+    )
+    builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
 
 
 #: ``_prefetch(table, row)`` asks the CPU to fetch row ``row`` of the 2-D ``table`` into its
@@ -334,13 +339,7 @@ def _prefetch_at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] |
         aryty, ety = signature.args
         ary = context.make_array(aryty)(context, builder, args[0])
         idx = context.cast(builder, args[1], ety, types.intp)
-        ptr = builder.gep(ary.data, [idx], inbounds=False)
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fn = builder.module.declare_intrinsic(
-            "llvm.prefetch", [i8p], ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        )
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        _emit_prefetch(builder, builder.gep(ary.data, [idx], inbounds=False))
         return context.get_dummy_value()
 
     return sig, codegen
