@@ -1104,12 +1104,22 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     c)``, a source's generated packets ``j`` to ``n`` at position ``c`` of its tree, read
     where they were generated instead of from an inbox through the merge). Returns the new
     log length, whether the ring was full (the loop stopped before an arrival) and, with
-    ``direct``, the next row not served."""
+    ``direct``, the next row not served.
+
+    Counts that follow from others are not carried through the loop (fewer live values,
+    fewer spills to the stack): the hops, from the arrivals left unread (each pop takes one
+    item of the inbox, each direct arrival one row); with ``ppb > 0`` the busy time, from
+    the bytes (every admitted packet's ``s`` is ``size * ppb``, so the sum is the bytes
+    times ``ppb``: the loop adds ``s`` only when ``ppb == 0``); in the ``plain`` loop (no
+    failure left: ``fdown`` is ``INF``) the packets started, which are the packets admitted
+    (a transmission starts at ``max(t, ld)``, below ``INF`` since ``t < t1`` and no
+    departure reaches ``INF``)."""
     EP, ESTAT, EPHIST, ELSTAT, DROPS = EA
     n_ep = 1 if plain else EP.shape[0]
     if plain:
         do_log = False
     gen_buf, j, n_rows, key0, c_pos = DI
+    j0 = j
     n_items = L[ib, L_IN_N]
     box = items
     base = L[ib, L_IN_OFF]
@@ -1145,6 +1155,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
 
     rate = L[l, L_RATE]
     ppb = L[l, L_PPB]  # ps per byte when 8e12 / rate is whole: S = size * ppb, no division
+    bppb = ppb if ppb > 0 else 0  # the busy time's part not carried: bytes * bppb
     prop = L[l, L_PROP]
     bufb = L[l, L_BUF_B]
     bufp = L[l, L_BUF_P]
@@ -1165,7 +1176,6 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     e = -1
     eb0 = 0
     ebusy0 = 0
-    n_hops = 0
     st_packets = 0
     st_bytes = 0
     st_drops = 0
@@ -1206,7 +1216,6 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             ei, hn = _merge_pop(box, t1, pos, stop, ht, hk, hr, hn, T, R)
             origin = _at(box, ei + 2)
             meta = _at(box, ei + 3)
-        n_hops += 1
         size = meta & SIZE_MASK
         p = _meta_pos(meta)  # this hop's position in its tree
         measured = t >= warmup and t < end
@@ -1217,7 +1226,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                 ebusy0 = st_busy
             while e + 1 < n_ep and t >= EP[e + 1]:
                 ELSTAT[e, EL_BYTES, l] += st_bytes - eb0
-                ELSTAT[e, EL_BUSY, l] += st_busy - ebusy0
+                ELSTAT[e, EL_BUSY, l] += st_busy - ebusy0 + (st_bytes - eb0) * bppb
                 eb0 = st_bytes
                 ebusy0 = st_busy
                 e += 1
@@ -1278,7 +1287,12 @@ def _fifo_link(  # type: ignore[no-untyped-def]
         else:
             ok = occ_p + 1 <= bufp
         if ok:
-            s = size * ppb if ppb > 0 else _service_ps(size, rate)
+            if ppb > 0:
+                s = size * ppb
+            else:
+                s = _service_ps(size, rate)
+                if measured:
+                    st_busy += s
             start = t if t > ld else ld
             dep = start + s  # Lindley: D_n = max(A_n, D_{n-1}) + S_n
             ld = dep
@@ -1291,16 +1305,16 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             if measured:
                 st_packets += 1
                 st_bytes += size
-                st_busy += s
                 if occ_b + size > st_peak_b:
                     st_peak_b = occ_b + size
                 if occ_p + 1 > st_peak_p:
                     st_peak_p = occ_p + 1
-                if start - t > st_peak_wait and start < fdown:  # (it did start)
+                if start - t > st_peak_wait and (plain or start < fdown):  # (it did start)
                     st_peak_wait = start - t
-                if start < fdown:
+                if plain or start < fdown:
                     st_wait += start - t
-                    st_started += 1
+                    if not plain:
+                        st_started += 1
                 if lost:  # counted in the epoch of its loss, the failure's
                     st_fail += 1
                     if n_ep > 1:
@@ -1387,7 +1401,10 @@ def _fifo_link(  # type: ignore[no-untyped-def]
         L[chain, L_IN_N] = c_n
     if e >= 0:
         ELSTAT[e, EL_BYTES, l] += st_bytes - eb0
-        ELSTAT[e, EL_BUSY, l] += st_busy - ebusy0
+        ELSTAT[e, EL_BUSY, l] += st_busy - ebusy0 + (st_bytes - eb0) * bppb
+    st_busy += st_bytes * bppb
+    if plain:
+        st_started = st_packets
     LSTAT[LS_PACKETS, l] += st_packets
     LSTAT[LS_BYTES, l] += st_bytes
     LSTAT[LS_DROPS, l] += st_drops
@@ -1405,9 +1422,14 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     L[l, L_LAST_DEP] = ld
     L[l, L_FAIL_PTR] = fi
     L[l, L_FAIL_FLUSHED] = flushed
-    counters[C_HOPS] += n_hops
-    if not direct:
+    if direct:
+        counters[C_HOPS] += j - j0
+    else:
+        # the runs lie end to end from row runs[ro, 0] to the inbox's end: the items the
+        # merge took are those minus the unread tails _keep_tails leaves
+        n_in = n_items - runs[_u(L[ib, L_RUN_OFF]), 0] if R > 0 else 0
         _keep_tails(ib, items, runs, L, base, R, pos, stop, lead)
+        counters[C_HOPS] += n_in - L[ib, L_IN_N]
     return log_n, full, j
 
 
