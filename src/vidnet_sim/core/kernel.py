@@ -306,6 +306,15 @@ def _emit_prefetch(builder: Any, ptr: Any) -> None:
 _prefetch: Any = intrinsic(_prefetch_typing)
 
 
+def _flat_pointer(context: Any, builder: Any, signature: Any, args: Any, inbounds: bool) -> Any:
+    """The pointer to element ``e`` of a C-contiguous table counted from its start (the
+    arguments ``table, e`` of ``_at`` and ``_prefetch_at``)."""
+    aryty, ety = signature.args
+    ary = context.make_array(aryty)(context, builder, args[0])
+    idx = context.cast(builder, args[1], ety, types.intp)
+    return builder.gep(ary.data, [idx], inbounds=inbounds)
+
+
 def _at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] | None:
     """The typing and code of ``_at`` (C-contiguous arrays only: it ignores strides)."""
     if not (isinstance(table, types.Array) and table.layout == "C"):
@@ -313,10 +322,7 @@ def _at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] | None:
     sig = table.dtype(table, e)
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        aryty, ety = signature.args
-        ary = context.make_array(aryty)(context, builder, args[0])
-        idx = context.cast(builder, args[1], ety, types.intp)
-        return builder.load(builder.gep(ary.data, [idx], inbounds=True))
+        return builder.load(_flat_pointer(context, builder, signature, args, True))
 
     return sig, codegen
 
@@ -336,10 +342,7 @@ def _prefetch_at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] |
     sig = types.void(table, e)
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        aryty, ety = signature.args
-        ary = context.make_array(aryty)(context, builder, args[0])
-        idx = context.cast(builder, args[1], ety, types.intp)
-        _emit_prefetch(builder, builder.gep(ary.data, [idx], inbounds=False))
+        _emit_prefetch(builder, _flat_pointer(context, builder, signature, args, False))
         return context.get_dummy_value()
 
     return sig, codegen
