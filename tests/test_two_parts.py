@@ -396,7 +396,7 @@ def test_the_steps_run_in_one_kernel_call_per_thread_and_stop_where_either_part_
     downs: list[tuple[int, int, int]] = []
     grown_on: list[str] = []
     real_up, real_down = CoreEngine._up_call, CoreEngine._down_steps
-    real_resume = CoreEngine._up_resume
+    real_up_windows = CoreEngine._up
 
     def up_call(self: CoreEngine, sync: Any, ends: Any, j0: int, filling: int) -> tuple[int, int]:
         j, code = real_up(self, sync, ends, j0, filling)
@@ -408,9 +408,10 @@ def test_the_steps_run_in_one_kernel_call_per_thread_and_stop_where_either_part_
         downs.append((len(args[1]), j, code))
         return j, code, up_stopped
 
-    def up_resume(self: CoreEngine, t1: int, b: int) -> int:
-        grown_on.append(threading.current_thread().name)
-        return real_resume(self, t1, b)
+    def up_windows(self: CoreEngine, t1: int, final: bool, **kw: Any) -> int:
+        if kw.get("buffer") is not None:  # (U resumed after growing a store of its own)
+            grown_on.append(threading.current_thread().name)
+        return real_up_windows(self, t1, final, **kw)
 
     with (
         mock.patch.object(E, "split_links", lambda p, w, *, duration_ps: split_links(p, w, 2)),
@@ -419,7 +420,7 @@ def test_the_steps_run_in_one_kernel_call_per_thread_and_stop_where_either_part_
         mock.patch.object(CoreEngine, "share_hand_off", share),
         mock.patch.object(CoreEngine, "_up_call", up_call),
         mock.patch.object(CoreEngine, "_down_steps", down_steps),
-        mock.patch.object(CoreEngine, "_up_resume", up_resume),
+        mock.patch.object(CoreEngine, "_up", up_windows),
     ):
         two = _engine(plan, 2, **kw)
         got = two.finish()

@@ -477,14 +477,18 @@ class CoreEngine:
                 self._down(*self._behind)
             self._behind = None
 
-    def _up(self, t1: int, final: bool, *, pause_slots: bool = True) -> int:
+    def _up(
+        self, t1: int, final: bool, *, pause_slots: bool = True, buffer: int | None = None
+    ) -> int:
         """U's windows up to ``t1`` (and with ``final`` its final pass), its drops recorded
-        in the buffer it fills; stops with ``GROW_SLOTS`` when a frame-slot ring must grow
+        in the buffer it fills (``buffer``: that of a step run beside D's, see
+        :meth:`_up_steps`); stops with ``GROW_SLOTS`` when a frame-slot ring must grow
         or is full at its limit (unless ``pause_slots`` is false: only with D caught up)."""
+        b = self._filling if buffer is None else buffer
         up = self._parts[0]
-        up.EA = (*up.EA[:4], self._drops[self._filling])
+        up.EA = (*up.EA[:4], self._drops[b])
         grow = self._run(up, t1, final, pause_slots)
-        self._drops[self._filling] = up.EA[4]
+        self._drops[b] = up.EA[4]
         return grow
 
     def _down(self, t1: int, final: bool) -> None:
@@ -598,7 +602,7 @@ class CoreEngine:
             if code != K.GROW_SLOTS:
                 b = (filling + j) % 2  # (the buffer of drops U fills in step j)
                 shared = (up.items, up.runs, self._drops[b])
-                code = self._up_resume(int(ends[j]), b)
+                code = self._up(int(ends[j]), False, buffer=b)  # (K.advance grows it)
                 moved = any(
                     x is not y
                     for x, y in zip(shared, (up.items, up.runs, self._drops[b]), strict=True)
@@ -609,16 +613,6 @@ class CoreEngine:
                     code = K.PARTNER_STOPPED  # (step j's windows done)
             sync[0, K.SY_U_STOP] = 1
             return j, code
-
-    def _up_resume(self, t1: int, b: int) -> int:
-        """U's windows up to ``t1`` with :func:`K.advance` (which grows what it needs), its
-        drops recorded in buffer ``b``; its code (``GROW_SLOTS``: a frame-slot ring must
-        grow first)."""
-        up = self._parts[0]
-        up.EA = (*up.EA[:4], self._drops[b])
-        grow = self._run(up, t1, False, True)
-        self._drops[b] = up.EA[4]
-        return grow
 
     def _up_call(self, sync: I64, ends: I64, j0: int, filling: int) -> tuple[int, int]:
         """One call of :func:`K.up_steps` from step ``j0``: (step, code)."""
