@@ -45,19 +45,20 @@ BOOL = npt.NDArray[np.bool_]
 #: there) costs ``1 + MERGE_COST * log2(k)``: its tournament tree replays ``log2(k)`` matches per
 #: item (fewer where one run leads, ``_matches``). All but HAND_OFF_COST, and UNIT_SECONDS, are one
 #: non-negative least-squares fit to the parts' times alone at every cut depth of peers cases e and
-#: b, the mid-size and the large city (``benchmarks/merge_fit.py``, model "all": relative error rms
-#: 0.092, max 0.20, against 0.121 and 0.33 with the merge price alone; docs/performance.md, "The
-#: cut's prices refitted together"): a delivery costs 2.8 plain hops, a 50-way merged hop 2.9, a
-#: 2-way one 1.34; HAND_OFF_COST keeps its seconds (1.9 ns an item) in the new unit.
-GEN_COST = 1.3
-INJECT_COST = 0.97
-DELIVER_COST = 2.8
-MERGE_COST = 0.34
+#: b, the mid-size and the large city (``benchmarks/merge_fit.py``, model "all", refitted after
+#: the link loop's changes of 2026-12-07: relative error rms 0.15, the mid-size city's parts the
+#: noisiest; docs/performance.md, "The cut's prices refitted again"): a delivery costs 2.3
+#: plain hops, a 50-way merged hop 1.6, a link's pass 22; HAND_OFF_COST keeps its seconds (about
+#: 1.9 ns an item) in the unit.
+GEN_COST = 0.78
+INJECT_COST = 0.58
+DELIVER_COST = 2.3
+MERGE_COST = 0.11
 HAND_OFF_COST = 0.25
-LINK_STEP_COST = 34.0
-#: Wall seconds of one unit of estimated work (the same fit; 12.5 ns with the merge price
-#: alone fitted, 13.5 ns with a flat merge price, before 2026-12-05's refits).
-UNIT_SECONDS = 7.4e-9
+LINK_STEP_COST = 22.0
+#: Wall seconds of one unit of estimated work (the same fit; 7.4 ns at the fit of 2026-12-05,
+#: 12.5 ns with the merge price alone fitted, 13.5 ns with a flat merge price before it).
+UNIT_SECONDS = 7.8e-9
 #: The estimated work a pipeline step should hold: each step pays a fixed hand-over (two
 #: thread wake-ups, two kernel calls, the hand-off and the drops' settling: about 100
 #: microseconds measured), about 2 % of it.
@@ -71,13 +72,14 @@ MAX_STEP_WINDOWS = 64
 MAX_STEP_ITEMS = 8000
 #: Two threads pay (:meth:`Split.pays`) when the estimated speed-up is at least
 #: :data:`MIN_BALANCE`, a step holds at least :data:`MIN_STEP_SECONDS` of estimated work
-#: and the whole run at least :data:`MIN_RUN_SECONDS`. Steps of less than 1 ms lost to one
+#: and the whole run at least :data:`MIN_RUN_SECONDS`. Steps of about 0.3 ms lost to one
 #: thread or tied with it at 117a7fa (a step's hand-over is about 0.1 ms, and the items
 #: crossing the cut arrive from the other core's cache): peers case a (0.24 ms a step by the
-#: estimate) 12 ms on one thread against 16-18 on two, case b (0.32 ms) 23 against 25, the
-#: small town 35 against 33; case e (1.4 ms) 0.128 s against 0.087 (docs/performance.md).
+#: estimate then) 12 ms on one thread against 16-18 on two, case b (0.32 ms) 23 against 25,
+#: the small town 35 against 33; case e (1.4 ms) 0.128 s against 0.087 (docs/performance.md).
+#: By the prices of 2026-12-07 those steps are 0.23-0.25 ms and case e's 1.0 ms.
 MIN_BALANCE = 1.4
-MIN_STEP_SECONDS = 1e-3
+MIN_STEP_SECONDS = 5e-4
 MIN_RUN_SECONDS = 0.01
 #: The simulated time over which mean rates are taken (the estimate is a ratio: any length).
 _ESTIMATE_PS = 10**12
