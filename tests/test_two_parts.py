@@ -62,14 +62,16 @@ from vidnet_sim.scenario.load import parse_scenario_dict
 from vidnet_sim.scenario.model import Scenario
 from vidnet_sim.scenario.toml_file import read_toml
 from vidnet_sim.scenario.units import parse_time
-from vidnet_sim.timeline import driver
 
 ORDERS = ("up-first", "down-first", "threads")
 #: Windows per pipeline step the comparisons force (besides the chosen one): one, and
 #: steps that end inside a run's pieces and across its changes.
 STEPS = (1, 3, 8)
-SCENARIOS_DIR = Path(__file__).parent.parent / "scenarios"
-SCENARIOS = sorted(p for p in SCENARIOS_DIR.glob("*.toml") if not p.name.startswith("sweep-"))
+SCENARIOS = sorted(
+    p
+    for p in (Path(__file__).parent.parent / "scenarios").glob("*.toml")
+    if not p.name.startswith("sweep-")
+)
 
 
 def _engine(plan: NetworkPlan, threads: int, **kw: Any) -> CoreEngine:
@@ -431,49 +433,6 @@ def test_the_steps_run_in_one_kernel_call_per_thread_and_stop_where_either_part_
     assert any(j0 > 0 for _, j0, _, _ in ups)  # ... and went on in the kernel
     assert any(code == K.PARTNER_STOPPED for *_, code in ups)  # D stopped
     assert any(code != K.GROW_NONE for _, _, code in downs)
-
-
-@pytest.mark.usefixtures("one_window_steps")
-def test_the_first_and_last_steps_are_an_eighth_of_a_step() -> None:
-    """U runs a run's first step alone and D its last one (the pipeline's fill and drain):
-    each is ``1 / edge_share`` of a step, so that the other thread idles for less; the
-    steps between are whole. The statistics equal one thread's."""
-    plan = _deep_plan(multicast=False)
-    window, end = 50 * US, 2 * MS
-    kw: dict[str, Any] = dict(warmup_ps=0, end_ps=end, drain=True, window_ps=window)
-    expected = _engine(plan, 1, **kw).finish()
-    ups: list[int] = []
-    downs: list[tuple[int, int, bool]] = []
-    real_up, real_down = CoreEngine._up, CoreEngine._down
-
-    def up(self: CoreEngine, t1: int, final: bool, **more: Any) -> int:
-        ups.append(t1)
-        return real_up(self, t1, final, **more)
-
-    def down(self: CoreEngine, t1: int, final: bool) -> None:
-        downs.append((int(self._parts[1].cursor[K.CU_T0]), t1, final))  # (from, to)
-        real_down(self, t1, final)
-
-    with mock.patch.object(CoreEngine, "_up", up), mock.patch.object(CoreEngine, "_down", down):
-        two = _engine(plan, 2, **kw)
-        got = two.finish()
-    assert stats_differences(got, expected) == []
-    edge = window // 8  # (CoreEngine.edge_share)
-    assert ups[0] == edge  # (U's first step, alone)
-    assert (end - edge, end, False) in downs  # (D's last step, alone)
-
-
-def test_a_city_starts_without_growing_the_buffers_of_drops() -> None:
-    """Before each link's pass the kernel asks for room in U's buffer of drops for every
-    packet in the link's inbox; the buffers start with room for U's busiest inbox, so that
-    no step of the mid-size city's first half second stops both parts to grow one."""
-    compiled = compile_scenario(SCENARIOS_DIR / "mid-city.toml", duration_ps=parse_time("500ms"))
-    plan, scenario = compiled.plan, compiled.scenario
-    engine = make_engine(plan, scenario, threads=2)
-    assert isinstance(engine, CoreEngine) and engine.split is not None
-    first = list(engine._drops)
-    driver.drive(engine, driver.scenario_actions(scenario, plan), scenario.simulation.duration)
-    assert all(now is then for now, then in zip(engine._drops, first, strict=True))
 
 
 def _spy(method: Any, calls: list[tuple[int, bool]]) -> Any:

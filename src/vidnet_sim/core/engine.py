@@ -64,10 +64,6 @@ class CoreEngine:
     #: step's hand-off while the downstream part's copies the rest (else the downstream
     #: part's thread copies it all while the other waits); the results are the same.
     share_hand_off = True
-    #: With two threads, the run's first step and its last are this many times shorter
-    #: than the others (:meth:`_step_ends`); 1 for steps all alike. The results are the
-    #: same either way.
-    edge_share = 8
 
     def __init__(
         self,
@@ -220,8 +216,7 @@ class CoreEngine:
                 self._part(work[in_up], L, used_up, _group_table(n_groups)),
                 self._part(work[~in_up], L, ~up, self._gstat_k),
             ]
-            rows = _drop_rows(self._sizes.inbox, work[in_up], self.estimate_stores)
-            self._drops = [_drop_buffer(rows), _drop_buffer(rows)]
+            self._drops = [_drop_buffer(), _drop_buffer()]
             self._filling = 0  # the buffer the upstream part fills
 
     # --- frame-slot rings ------------------------------------------------------------
@@ -416,7 +411,12 @@ class CoreEngine:
         only U's steps read them (D's work list has links only), so D's last step runs
         beside U's first of the next call. D catches up (``_catch_up``) at the final pass
         and whenever statistics are read."""
-        steps = [(t, False) for t in self._step_ends(t_to)]
+        steps: list[tuple[int, bool]] = []
+        t0 = self.t
+        span = self.window_ps * self.step_windows
+        while t0 < t_to:
+            t0 = min(t0 + span, t_to)
+            steps.append((t0, False))
         if final:
             steps.append((t_to, True))
         behind = self._behind  # D's step
@@ -439,27 +439,6 @@ class CoreEngine:
         self._behind = behind
         if final:
             self._catch_up()
-
-    def _step_ends(self, t_to: int) -> list[int]:
-        """The ends of the steps from ``self.t`` to ``t_to``: ``step_windows`` windows
-        each, but for the run's first step (from 0) and its last (to ``end_ps``), which
-        are ``1 / edge_share`` of that. U runs the first step alone and D the last (the
-        pipeline's fill and drain): short ones leave the other core idle for less. The
-        windows after a short first step start where it ended; the results are the same."""
-        span = self.window_ps * self.step_windows
-        edge = max(span // self.edge_share, 1)
-        ends: list[int] = []
-        t0 = self.t
-        if t0 == 0 and t_to > edge:
-            t0 = edge
-            ends.append(t0)
-        while t0 < t_to:
-            t0 = min(t0 + span, t_to)
-            ends.append(t0)
-        start = ends[-2] if len(ends) > 1 else self.t
-        if ends and t_to == self.end_ps and t_to - start > 2 * edge:
-            ends.insert(-1, t_to - edge)
-        return ends
 
     def _end_step(self, grow: int, t1: int, final: bool) -> bool:
         """The end of a step to ``t1`` whose parts have run, ``grow`` U's code: while U
@@ -1024,32 +1003,11 @@ def _group_table(n_groups: int) -> I64:
     return np.zeros((max(n_groups, 2), K.N_GSTAT), np.int64).T
 
 
-#: The rows of a buffer of drops at least, and at most when sized from the inboxes.
-MIN_DROP_ROWS, MAX_DROP_ROWS = 1024, 1 << 18
-
-
-def _drop_buffer(rows: int = MIN_DROP_ROWS) -> I64:
-    """A buffer of ``rows`` rows the upstream part records its drops in (``kernel._lose``),
-    empty. Its pages are touched only as drops fill it (``np.zeros``: fresh memory)."""
-    drops = np.zeros((rows, K.DR_COLS), np.int64)
+def _drop_buffer() -> I64:
+    """A buffer the upstream part records its drops in (``kernel._lose``), empty."""
+    drops = np.zeros((1024, K.DR_COLS), np.int64)
     drops[0, K.DR_DEFER] = 1
     return drops
-
-
-def _drop_rows(inbox: I64, work: I64, estimate: bool) -> int:
-    """The rows of the upstream part's buffers of drops, whose work list is ``work``,
-    ``inbox`` the estimated inbox segments (the staging inbox last; ``stores.store_sizes``).
-    Before a link's pass the kernel asks for room for every packet in its inbox
-    (``GROW_DROPS``), dropped or not; a buffer too small for U's busiest link stops both
-    parts at the step it grows in (the caller completes the step on one thread). Twice the
-    largest inbox U's links read (as the kernel's own growth would leave it), within
-    ``MIN_DROP_ROWS`` to ``MAX_DROP_ROWS``; with ``estimate`` false the smallest (tests: the
-    kernel grows it)."""
-    if not estimate:
-        return MIN_DROP_ROWS
-    read = np.append(work[work >= 0], len(inbox) - 1)  # (the staging inbox: fused links)
-    need = 2 * (int(inbox[read].max()) + 1)
-    return min(max(need, MIN_DROP_ROWS), MAX_DROP_ROWS)
 
 
 #: Each per-queue statistic of :class:`RunStats`: its name, its row of the kernel's per-queue
