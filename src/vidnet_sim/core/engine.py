@@ -763,8 +763,8 @@ class CoreEngine:
             packet_hist=own(self._phist),
             frame_hist=own(self._fhist),
             link_names=list(plan.link_names),
-            link_src=[names[i] for i in plan.link_src],
-            link_dst=[names[i] for i in plan.link_dst],
+            link_src=[names[i] for i in plan.link_src.tolist()],  # (Python ints: 10x faster)
+            link_dst=[names[i] for i in plan.link_dst.tolist()],
             link_rate_bps=plan.link_rate_bps.copy(),
             link_packets=ls[K.LS_PACKETS].copy(),
             link_bytes=ls[K.LS_BYTES].copy(),
