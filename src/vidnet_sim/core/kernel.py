@@ -152,18 +152,11 @@ FLAG_BITS = 2
 TOP_ITEMS, TOP_RUNS, TOP_RING, TOP_QDATA, C_HOPS, TOP_SLOTS = range(6)
 N_COUNTERS = 6
 # rows of the link loops' scratch (at least DEFER_CAP columns, more when a link has more
-# inbox runs): the FIFO loop's deferred deliveries in its first four rows, read as one block
-# from the scratch's first element (delivery j's flow, time, origin and meta at elements
-# N_DCOLS * j + D_*, see _settle_deferred: no base but the scratch's own), the merge's run
-# cursors and tree (see _merge_start), the tree's winners
-SC_POS, SC_STOP, SC_HT, SC_HK, SC_HR, SC_WIN = range(4, 10)
+# inbox runs): the merge's run cursors and tree (see _merge_start), the FIFO loop's deferred
+# deliveries (delivery flow, time, origin, meta; see _settle_deferred), the tree's winners
+SC_POS, SC_STOP, SC_HT, SC_HK, SC_HR, SC_D_FLOW, SC_D_T, SC_D_ORIGIN, SC_D_META, SC_WIN = range(10)
 N_SCRATCH = 10
 DEFER_CAP = 64
-D_FLOW, D_T, D_ORIGIN, D_META = range(4)
-N_DCOLS = 4
-# a ring row (``ring[i]``: a packet in a FIFO link's buffer): its departure, its wire bytes;
-# row i's first element is ``i << RING_SHIFT`` (read with ``_at``)
-RING_SHIFT = 1
 
 # indices into the per-link statistics matrix LSTAT[k, l]
 (
@@ -315,8 +308,8 @@ _prefetch: Any = intrinsic(_prefetch_typing)
 
 def _flat_pointer(context: Any, builder: Any, signature: Any, args: Any, inbounds: bool) -> Any:
     """The pointer to element ``e`` of a C-contiguous table counted from its start (the
-    first arguments ``table, e`` of ``_at``, ``_set_at`` and ``_prefetch_at``)."""
-    aryty, ety = signature.args[:2]
+    arguments ``table, e`` of ``_at`` and ``_prefetch_at``)."""
+    aryty, ety = signature.args
     ary = context.make_array(aryty)(context, builder, args[0])
     idx = context.cast(builder, args[1], ety, types.intp)
     return builder.gep(ary.data, [idx], inbounds=inbounds)
@@ -340,26 +333,6 @@ def _at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] | None:
 #: a value it reads at run time (an ``imul``, 3 cycles); here the merge's chain from one
 #: packet to the next carries the element itself and adds a constant.
 _at: Any = intrinsic(_at_typing)
-
-
-def _set_at_typing(typingctx: Any, table: Any, e: Any, v: Any) -> tuple[Any, Any] | None:
-    """The typing and code of ``_set_at`` (C-contiguous arrays only, as ``_at``)."""
-    if not (isinstance(table, types.Array) and table.layout == "C"):
-        return None
-    sig = types.void(table, e, v)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        ptr = _flat_pointer(context, builder, signature, args, True)
-        value = context.cast(builder, args[2], signature.args[2], signature.args[0].dtype)
-        builder.store(value, ptr)
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-#: ``_set_at(table, e, v)`` stores ``v`` at element ``e`` of a C-contiguous ``table`` (as
-#: ``_at`` reads it): no multiplication by a column count read at run time.
-_set_at: Any = intrinsic(_set_at_typing)
 
 
 def _prefetch_at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] | None:
@@ -538,12 +511,11 @@ def _open_run(runs, L, m, owner):  # type: ignore[no-untyped-def]
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _put(items, row, t, key, origin, meta):  # type: ignore[no-untyped-def]
-    """Write one inbox item at ``row`` (its elements, see ``_at``)."""
-    e = row * N_COLS
-    _set_at(items, e, t)
-    _set_at(items, e + 1, key)
-    _set_at(items, e + 2, origin)
-    _set_at(items, e + 3, meta)
+    """Write one inbox item at ``row``."""
+    items[_u(row), 0] = t
+    items[_u(row), 1] = key
+    items[_u(row), 2] = origin
+    items[_u(row), 3] = meta
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -823,17 +795,15 @@ def _forward_children(p, t, key, origin, meta, POS, L, items, runs, owner):  # t
     each child position's link. Returns the delivery flow of ``p`` (-1 if none) for the
     caller to settle (a chain link's loop forwards with ``_chain_put`` instead, reading no
     position row)."""
-    e = p * N_PCOLS  # (the rows' elements, see ``_at``)
-    c = _at(POS, e + P_FIRST)
-    m = _at(POS, e + P_FIRST_LINK)
+    c = POS[_u(p), P_FIRST]
+    m = POS[_u(p), P_FIRST_LINK]
     while c >= 0:
         _append(
             items, runs, L, m, owner, t, key, origin, (meta & NOT_POS) | (nb.int64(c) << POS_SHIFT)
         )
-        ec = c * N_PCOLS
-        m = _at(POS, ec + P_SIB_LINK)
-        c = _at(POS, ec + P_SIB)
-    return _at(POS, e + P_DELIVER)
+        m = POS[_u(c), P_SIB_LINK]
+        c = POS[_u(c), P_SIB]
+    return POS[_u(p), P_DELIVER]
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -866,8 +836,8 @@ def _forward(  # type: ignore[no-untyped-def]
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
 def _settle_deferred(n, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA):  # type: ignore[no-untyped-def]
-    """Deliver the ``n`` packets a FIFO link's loop deferred (``scratch``'s first ``N_DCOLS *
-    n`` elements, ``D_*`` of each), in the order it met them.
+    """Deliver the ``n`` packets a FIFO link's loop deferred (``scratch`` rows ``SC_D_*``),
+    in the order it met them.
 
     Settling a packet reads its flow's row, then that row's frame slot: loads from tables
     too large for the caches, each waiting for the one before. Done here for a batch, every
@@ -876,23 +846,27 @@ def _settle_deferred(n, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, 
     settling each packet as it left the link: nothing else reads what settling writes
     before the loop returns, and the deliveries keep their order (a flow's jitter depends
     on it; the counters, extremes and frame slots do not)."""
-    for e in range(0, N_DCOLS * n, N_DCOLS):
-        _prefetch(FLOW, _at(scratch, e + D_FLOW))
-    for e in range(0, N_DCOLS * n, N_DCOLS):
-        frame = _meta_frame(_at(scratch, e + D_META))
+    dflow = scratch[SC_D_FLOW]
+    dt = scratch[SC_D_T]
+    dorigin = scratch[SC_D_ORIGIN]
+    dmeta = scratch[SC_D_META]
+    for j in range(n):
+        _prefetch(FLOW, dflow[_u(j)])
+    for j in range(n):
+        frame = _meta_frame(dmeta[_u(j)])
         if frame >= 0:
-            _prefetch(SLOTS, _frame_slot(FLOW, _at(scratch, e + D_FLOW), frame))
-    for e in range(0, N_DCOLS * n, N_DCOLS):
+            _prefetch(SLOTS, _frame_slot(FLOW, dflow[_u(j)], frame))
+    for j in range(n):
         _deliver(
             FLOW,
             SLOTS,
             GSTAT,
             PHIST,
             FHIST,
-            _at(scratch, e + D_FLOW),
-            _at(scratch, e + D_T),
-            _at(scratch, e + D_ORIGIN),
-            _at(scratch, e + D_META),
+            dflow[_u(j)],
+            dt[_u(j)],
+            dorigin[_u(j)],
+            dmeta[_u(j)],
             warmup,
             end,
             drain,
@@ -1176,7 +1150,11 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             hr,
             scratch[SC_WIN],
         )
-    nd = 0  # deliveries not settled yet, at the scratch's first elements: nd // N_DCOLS
+    dflow = scratch[SC_D_FLOW]  # deliveries not settled yet: nd of them
+    dt = scratch[SC_D_T]
+    dorigin = scratch[SC_D_ORIGIN]
+    dmeta = scratch[SC_D_META]
+    nd = 0
 
     rate = L[l, L_RATE]
     ppb = L[l, L_PPB]  # ps per byte when 8e12 / rate is whole: S = size * ppb, no division
@@ -1223,8 +1201,8 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             rn = 0
             qb = 0
             head = 0
-        while rn > 0 and _at(ring, (rbase + head) << RING_SHIFT) <= t:
-            qb -= _at(ring, ((rbase + head) << RING_SHIFT) + 1)
+        while rn > 0 and ring[_u(rbase + head), 0] <= t:
+            qb -= ring[_u(rbase + head), 1]
             head = (head + 1) & (cap - 1)
             rn -= 1
         if rn == cap:  # no room in the ring: the caller grows it and calls again
@@ -1305,7 +1283,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
         occ_b = qb
         occ_p = rn
         if not count_in_service and rn > 0:  # the head of the ring is being transmitted
-            occ_b -= _at(ring, ((rbase + head) << RING_SHIFT) + 1)
+            occ_b -= ring[_u(rbase + head), 1]
             occ_p -= 1
         if bufb >= 0:
             ok = occ_b + size <= bufb
@@ -1321,9 +1299,9 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             start = t if t > ld else ld
             dep = start + s  # Lindley: D_n = max(A_n, D_{n-1}) + S_n
             ld = dep
-            tail = (rbase + ((head + rn) & (cap - 1))) << RING_SHIFT
-            _set_at(ring, tail, dep)
-            _set_at(ring, tail + 1, size)
+            tail = _u(rbase + ((head + rn) & (cap - 1)))
+            ring[tail, 0] = dep
+            ring[tail, 1] = size
             rn += 1
             qb += size
             lost = not plain and dep + prop > fdown  # in the buffer or on the fibre at a failure
@@ -1379,24 +1357,14 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             else:
                 d = _forward_children(p, dep + prop, key, origin, meta, POS, L, items, runs, l)
                 if d >= 0:  # delivered: settled in batches (_settle_deferred)
-                    _set_at(scratch, nd + D_FLOW, d)
-                    _set_at(scratch, nd + D_T, dep + prop)
-                    _set_at(scratch, nd + D_ORIGIN, origin)
-                    _set_at(scratch, nd + D_META, meta)
-                    nd += N_DCOLS
-                    if nd == N_DCOLS * DEFER_CAP:
+                    dflow[_u(nd)] = d
+                    dt[_u(nd)] = dep + prop
+                    dorigin[_u(nd)] = origin
+                    dmeta[_u(nd)] = meta
+                    nd += 1
+                    if nd == DEFER_CAP:
                         _settle_deferred(
-                            DEFER_CAP,
-                            scratch,
-                            FLOW,
-                            SLOTS,
-                            GSTAT,
-                            PHIST,
-                            FHIST,
-                            warmup,
-                            end,
-                            drain,
-                            EA,
+                            nd, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA
                         )
                         nd = 0
         else:
@@ -1431,9 +1399,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             )
 
     if nd > 0:
-        _settle_deferred(
-            nd // N_DCOLS, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA
-        )
+        _settle_deferred(nd, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA)
     if c_n >= 0:
         L[chain, L_IN_N] = c_n
     if e >= 0:
