@@ -1150,15 +1150,6 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             hr,
             scratch[SC_WIN],
         )
-    # the plain merged loop counts a pass as a whole, with no test per packet: its arrivals
-    # come in time order from ht[0] on and before t1, so when all lie in [warmup, end) it
-    # adds its counts, when none do it drops them; a pass across warmup or end is left to
-    # the general loop (returned at once, j = -1: nothing changed but the scratch)
-    counted = True
-    if plain and not direct and hn > 0:
-        counted = ht[0] >= warmup and t1 <= end
-        if not counted and t1 > warmup and ht[0] < end:
-            return log_n, False, -1
     dflow = scratch[SC_D_FLOW]  # deliveries not settled yet: nd of them
     dt = scratch[SC_D_T]
     dorigin = scratch[SC_D_ORIGIN]
@@ -1230,7 +1221,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             meta = _at(box, ei + 3)
         size = meta & SIZE_MASK
         p = _meta_pos(meta)  # this hop's position in its tree
-        measured = (plain and not direct) or (t >= warmup and t < end)  # (see counted)
+        measured = t >= warmup and t < end
         if measured and n_ep > 1:  # epoch bytes and busy time: flushed when the epoch changes
             if e < 0:
                 e = _epoch_of(EP, t)
@@ -1417,18 +1408,17 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     st_busy += st_bytes * bppb
     if plain:
         st_started = st_packets
-    if counted:
-        LSTAT[LS_PACKETS, l] += st_packets
-        LSTAT[LS_BYTES, l] += st_bytes
-        LSTAT[LS_DROPS, l] += st_drops
-        LSTAT[LS_DROP_BYTES, l] += st_drop_bytes
-        LSTAT[LS_BUSY, l] += st_busy
-        LSTAT[LS_FAIL, l] += st_fail
-        LSTAT[LS_WAIT, l] += st_wait
-        LSTAT[LS_STARTED, l] += st_started
-        LSTAT[LS_PEAK_B, l] = st_peak_b
-        LSTAT[LS_PEAK_P, l] = st_peak_p
-        LSTAT[LS_PEAK_WAIT, l] = st_peak_wait
+    LSTAT[LS_PACKETS, l] += st_packets
+    LSTAT[LS_BYTES, l] += st_bytes
+    LSTAT[LS_DROPS, l] += st_drops
+    LSTAT[LS_DROP_BYTES, l] += st_drop_bytes
+    LSTAT[LS_BUSY, l] += st_busy
+    LSTAT[LS_FAIL, l] += st_fail
+    LSTAT[LS_WAIT, l] += st_wait
+    LSTAT[LS_STARTED, l] += st_started
+    LSTAT[LS_PEAK_B, l] = st_peak_b
+    LSTAT[LS_PEAK_P, l] = st_peak_p
+    LSTAT[LS_PEAK_WAIT, l] = st_peak_wait
     L[l, L_RING_HEAD] = head
     L[l, L_RING_N] = rn
     L[l, L_Q_BYTES] = qb
@@ -1554,9 +1544,7 @@ def _process_link_plain(  # type: ignore[no-untyped-def]
 ):
     """``_process_link`` for the common case, the same loop with its rare branches compiled
     out: one epoch, no packet log, and no failure interval left on link ``l`` (the caller
-    checks; the results are the same as the general loop's, only faster), and no test per
-    packet of whether it is measured: a pass whose arrivals lie across ``warmup`` or ``end``
-    is left undone (the third value returned False) for the general loop."""
+    checks; the results are the same as the general loop's, only faster)."""
     log_n, full, j = _fifo_link(
         True,
         False,
@@ -1589,7 +1577,7 @@ def _process_link_plain(  # type: ignore[no-untyped-def]
         log_n,
         do_log,
     )
-    return log_n, full, j >= 0
+    return log_n, full
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
@@ -2477,9 +2465,8 @@ def _link_step(  # type: ignore[no-untyped-def]
         cursor[CU_DIRECT_J] = 0
         return GROW_NONE
     if sched == 0:
-        log_n, full, done = cursor[CU_LOG_N], False, False
         if plain and L[l, L_FAIL_PTR] >= L[l, L_FAIL_END]:
-            log_n, full, done = _process_link_plain(
+            log_n, full = _process_link_plain(
                 l,
                 ib,
                 t1,
@@ -2508,7 +2495,7 @@ def _link_step(  # type: ignore[no-untyped-def]
                 cursor[CU_LOG_N],
                 do_log,
             )
-        if not done:
+        else:
             log_n, full = _process_link(
                 l,
                 ib,
