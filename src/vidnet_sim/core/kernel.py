@@ -1197,19 +1197,11 @@ def _fifo_link(  # type: ignore[no-untyped-def]
         # one did (``ld``, the ring's tail), without reading the ring, which then starts
         # again at its first row, so that a link that empties between its packets' bursts
         # (a camera's access link between frames) writes the same few rows each time
-        # (at a busy link whether the ring emptied, and whether its head left, are as good
-        # as random: both are selects, not branches; the ring's head row is read even when
-        # it is empty, a row of its segment, and ignored; the loop's one test, a value, is
-        # true only when a second packet left)
-        empty = ld <= t
-        rn = _pick(empty, 0, rn)
-        qb = _pick(empty, 0, qb)
-        head = _pick(empty, 0, head)
-        gone = _pick(rn > 0, ring[_u(rbase + head), 0] <= t, 0)
-        qb -= _pick(gone, ring[_u(rbase + head), 1], 0)
-        head = _pick(gone, (head + 1) & (cap - 1), head)
-        rn -= gone
-        while _pick(rn > 0, ring[_u(rbase + head), 0] <= t, 0):
+        if ld <= t:
+            rn = 0
+            qb = 0
+            head = 0
+        while rn > 0 and ring[_u(rbase + head), 0] <= t:
             qb -= ring[_u(rbase + head), 1]
             head = (head + 1) & (cap - 1)
             rn -= 1
