@@ -1580,7 +1580,7 @@ def _process_link_plain(  # type: ignore[no-untyped-def]
     return log_n, full
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _process_direct(  # type: ignore[no-untyped-def]
     l,
     DI,
@@ -2156,7 +2156,7 @@ def _inject_rows(  # type: ignore[no-untyped-def]
     return err
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _frames_fit(FLOW, SLOTS, f, gen_buf, n):  # type: ignore[no-untyped-def]
     """Whether each camera frame of ``gen_buf[:n]`` (whole frames) finds its slot of delivery
     flow ``f`` free."""

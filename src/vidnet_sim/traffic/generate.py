@@ -289,7 +289,7 @@ def _draw_size(
     return choice_values[j]  # type: ignore[no-any-return]
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload, untyped-decorator]
 def gen_source(
     s: int,
     t0: int,
