@@ -1580,7 +1580,7 @@ def _process_link_plain(  # type: ignore[no-untyped-def]
     return log_n, full
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _process_direct(  # type: ignore[no-untyped-def]
     l,
     DI,
@@ -1610,7 +1610,10 @@ def _process_direct(  # type: ignore[no-untyped-def]
     """``_process_link_plain`` for a fused link whose arrivals are one source's rows
     ``DI = (gen_buf, j, n, key0, c)`` (see ``_fifo_link``), served where they were
     generated: no staging inbox written and read back, no merge. Returns the next row not
-    served (``n`` unless the ring was full) and whether the ring was full."""
+    served (``n`` unless the ring was full) and whether the ring was full. Inlined into the
+    window worker, which runs it once per fused link and window: a call passes each array
+    as its 7 to 11 fields, about 200 stack pushes here (the merged links' loops, a few per
+    window, stay functions of their own)."""
     stage = L.shape[0] - 1
     log_n, full, j = _fifo_link(
         True,
@@ -2156,7 +2159,7 @@ def _inject_rows(  # type: ignore[no-untyped-def]
     return err
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _frames_fit(FLOW, SLOTS, f, gen_buf, n):  # type: ignore[no-untyped-def]
     """Whether each camera frame of ``gen_buf[:n]`` (whole frames) finds its slot of delivery
     flow ``f`` free."""
