@@ -174,6 +174,28 @@ def test_a_value_whose_every_run_failed_is_not_judged_a_pass(
     )
 
 
+def test_a_value_whose_first_runs_all_failed_gets_no_more_runs(
+    made: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A value whose first replications all failed was run again and again up to
+    ``--max-replications`` (ten runs failing alike before the error was said): it is decided
+    on its first runs, and the search stops there."""
+    calls = []
+
+    def crash(_: None, item: Any) -> Any:
+        calls.append(item)
+        raise MemoryError("the worker ran out of memory")
+
+    monkeypatch.setattr(runs_mod, "simulate_run", crash)
+    args = ["capacity", made / "s.toml", "--max", "8", "--workers", "1", "--replications", "2"]
+    code, output = invoke([*args, "--max-replications", "10", "--out", tmp_path / "cap"])
+    assert code == 1, output
+    assert output.startswith("error: every run at cameras = 2 failed (2 of 2), "), output
+    assert len(calls) == 2
+
+
 # --------------------------------------------------------------------------- --out in the way
 CURVE = ["curve", "{f}", "--vary", "bitrate", "--from", "1", "--to", "2", "--steps", "2"]
 CAPACITY = ["capacity", "{f}", "--max", "4"]

@@ -167,7 +167,9 @@ class CapacityResult:
 def _judge(
     x: float, records: list[RunRecord], targets: dict[str, dict[str, float]], confidence: float
 ) -> tuple[Verdict, bool]:
-    """The verdict from the runs so far, and whether it is decided."""
+    """The verdict from the runs so far, and whether it is decided. A value none of whose
+    runs finished is decided on them (its verdict judges no run: ``replications`` 0); a
+    failure that repeats in every replication is the scenario's, not chance's."""
     good = [r for r in records if r.summary is not None]
     rows = []
     decided = True
@@ -220,6 +222,8 @@ def _judge(
     # a decided failure of one target decides the value, whatever the others
     checks = pd.DataFrame(rows)
     if (checks["state"] == "fail").any():
+        decided = True
+    if records and not good:  # every run failed: more would fail alike (the callers stop)
         decided = True
     links = (
         pd.concat([r.links for r in good if r.links is not None], ignore_index=True)
