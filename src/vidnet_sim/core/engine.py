@@ -17,7 +17,13 @@ from vidnet_sim.core.histogram import N_BUCKETS
 from vidnet_sim.core.limits import check_limits, frame_slots_needed
 from vidnet_sim.core.split import Split, split_links
 from vidnet_sim.core.stats import RunStats
-from vidnet_sim.core.stores import HUGE_TABLE_BYTES, segmented_store, store_sizes, table
+from vidnet_sim.core.stores import (
+    HUGE_TABLE_BYTES,
+    empty_pool,
+    segmented_store,
+    store_sizes,
+    table,
+)
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.traffic.generate import G_COLS, state_arrays, table_arrays
 from vidnet_sim.traffic.rows import KIND_POISSON
@@ -218,6 +224,7 @@ class CoreEngine:
             ]
             self._drops = [_drop_buffer(), _drop_buffer()]
             self._filling = 0  # the buffer the upstream part fills
+        empty_pool()  # (what this engine's tables left in the pool: see core.stores)
 
     # --- frame-slot rings ------------------------------------------------------------
     def _frames_in_pipeline(self, needed: list[int]) -> list[int]:
@@ -257,20 +264,21 @@ class CoreEngine:
         L[:] = L0
         inbox = np.append(used, True)
         size = self._sizes
+        # (the stores are read only where written: reused from the pool as they are)
         items, L[:, K.L_IN_OFF], L[:, K.L_IN_CAP] = segmented_store(
-            np.where(inbox, size.inbox, 0), K.N_COLS
+            np.where(inbox, size.inbox, 0), K.N_COLS, zeroed=False
         )
         runs, L[:, K.L_RUN_OFF], L[:, K.L_RUN_CAP] = segmented_store(
-            np.where(inbox, size.runs, 0), 1
+            np.where(inbox, size.runs, 0), 1, zeroed=False
         )
         ring, L[:n_links, K.L_RING_OFF], L[:n_links, K.L_RING_CAP] = segmented_store(
-            np.where(used, size.ring, 0), 2
+            np.where(used, size.ring, 0), 2, zeroed=False
         )
         # per (link, queue) rings of waiting packets: only scheduled links use them
         seg_cap = self._seg_cap
         qs_off = np.zeros(len(seg_cap), np.int64)
         qs_off[1:] = np.cumsum(seg_cap)[:-1]
-        qdata = table(max(1, int(seg_cap.sum())), K.N_COLS)
+        qdata = table(max(1, int(seg_cap.sum())), K.N_COLS, zeroed=False)
         nq = len(seg_cap)
         QS = (
             qs_off,
@@ -880,7 +888,7 @@ def _moved(store: I64, before: I64) -> I64:
     10-15 % slower from there on: docs/performance.md, "Stores doubled onto huge pages")."""
     if store is before or store.nbytes < HUGE_TABLE_BYTES:
         return store
-    moved = table(store.shape[0], store.shape[1])
+    moved = table(store.shape[0], store.shape[1], zeroed=False)
     moved[:] = store
     return moved
 
