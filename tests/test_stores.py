@@ -4,6 +4,7 @@ run's stores where they started, and stay within their memory cap."""
 
 from __future__ import annotations
 
+import concurrent.futures
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -340,3 +341,26 @@ def test_tables_reused_as_the_last_engine_left_them_give_the_same_results(
     monkeypatch.setattr(stores, "_take", _garbage(fill))
     got, _, _ = _run(name, duration, threads, estimate)
     assert stats_differences(got, expected) == []
+
+
+def test_engines_built_and_dropped_on_several_threads_at_once_stay_exact(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Four threads each run engines one after another (as a sweep's threads do), taking
+    tables from the pool and giving them back at once: no table serves two engines alive
+    together (their statistics would mix), so every run gives the one-engine statistics."""
+    _huge_only(monkeypatch, 64 << 10)
+    scenario = with_overrides(
+        load_scenario(SCENARIOS / "small-town.toml"), duration_ps=parse_time("1s")
+    )
+    plan = build_plan(scenario)
+    actions = scenario_actions(scenario, plan)
+
+    def one(threads: int) -> RunStats:
+        return drive(make_engine(plan, scenario, threads=threads), actions, parse_time("1s"))
+
+    expected = one(1)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(one, [1, 2] * 8))
+    assert all(stats_differences(got, expected) == [] for got in runs)
+    assert stores.pooled_bytes() <= stores.POOL_MAX_BYTES

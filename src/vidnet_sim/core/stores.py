@@ -190,10 +190,12 @@ class _Lease:
         weakref.finalize(self, _give_back, mapping).atexit = False
 
 
-#: The mappings no table views, by length (a lock around every change: engines may be built,
-#: and collected, on several threads at once).
-_pool: dict[int, list[_Mapping]] = {}
-_pool_lock = threading.RLock()  # (reentrant: a collection inside may give a mapping back)
+#: The mappings no table views (a lock around every change: engines may be built, and
+#: collected, on several threads at once). A list, changed by appends at its end, pops and
+#: whole copies only: a collection in the middle of a change (a finalizer giving a mapping
+#: back, on the same thread: the lock is reentrant) leaves it consistent.
+_pool: list[_Mapping] = []
+_pool_lock = threading.RLock()
 
 
 def _huge_table(nbytes: int, zeroed: bool) -> npt.NDArray[np.uint8]:
@@ -218,10 +220,12 @@ def _take(length: int) -> _Mapping | None:
     """The pool's shortest mapping of ``length`` to twice ``length`` bytes, taken out of it,
     or None."""
     with _pool_lock:
-        fits = [n for n, free in _pool.items() if free and length <= n <= 2 * length]
-        if not fits:
-            return None
-        return _pool[min(fits)].pop()
+        best = -1
+        for i in range(len(_pool)):
+            n = _pool[i].length
+            if length <= n <= 2 * length and (best < 0 or n < _pool[best].length):
+                best = i
+        return None if best < 0 else _pool.pop(best)
 
 
 def _give_back(mapping: _Mapping) -> None:
@@ -229,7 +233,7 @@ def _give_back(mapping: _Mapping) -> None:
     :data:`POOL_MAX_BYTES`, else unmapped."""
     with _pool_lock:
         if pooled_bytes() + mapping.length <= POOL_MAX_BYTES:
-            _pool.setdefault(mapping.length, []).append(mapping)
+            _pool.append(mapping)
             return
     mapping.mem.close()
 
@@ -237,7 +241,7 @@ def _give_back(mapping: _Mapping) -> None:
 def pooled_bytes() -> int:
     """The bytes of the mappings the pool keeps for the next tables."""
     with _pool_lock:
-        return sum(m.length for free in _pool.values() for m in free)
+        return sum(m.length for m in _pool[:])
 
 
 def empty_pool() -> None:
@@ -245,8 +249,8 @@ def empty_pool() -> None:
     tables are taken (what it left in the pool, it did not need, and the next engine likely
     will not either); a process done with engines may call it too."""
     with _pool_lock:
-        free = [m for ms in _pool.values() for m in ms]
-        _pool.clear()
+        free = _pool[:]
+        del _pool[: len(free)]  # (not what a collection meanwhile gave back)
     for m in free:
         m.mem.close()
 
