@@ -364,3 +364,25 @@ def test_engines_built_and_dropped_on_several_threads_at_once_stay_exact(
         runs = list(pool.map(one, [1, 2] * 8))
     assert all(stats_differences(got, expected) == [] for got in runs)
     assert stores.pooled_bytes() <= stores.POOL_MAX_BYTES
+
+
+def test_a_shorter_table_in_a_longer_mapping_hands_its_pages_past_the_table_back() -> None:
+    """A table takes a free mapping of up to twice its length: it keeps what the last table
+    left in its own pages (``zeroed=False``), and the mapping's pages past it go back to the
+    system (they read as zeros), so that they are not kept resident for nothing."""
+    if stores._MADV_HUGEPAGE is None:
+        pytest.skip("no transparent huge pages on this system")
+    page = stores.HUGE_PAGE_BYTES
+    stores.empty_pool()
+    first = stores.table(3 * page // 8, 1)
+    first[:] = 7
+    start = first.ctypes.data
+    del first
+    (mapping,) = stores._pool
+    second = stores.table(2 * page // 8, 1, zeroed=False)
+    assert second.ctypes.data == start and (second == 7).all()
+    raw = np.frombuffer(mapping.mem, np.int64)
+    past = raw[(mapping.skip + 2 * page) // 8 :][: page // 8]
+    assert not past.any()
+    del raw, past, second
+    stores.empty_pool()

@@ -171,8 +171,17 @@ class _Mapping:
         with contextlib.suppress(OSError):  # (a system without them: ordinary pages)
             self.mem.madvise(_MADV_HUGEPAGE)  # type: ignore[arg-type]
         raw = np.frombuffer(self.mem, np.uint8)
-        self.start = raw.ctypes.data + (-raw.ctypes.data % HUGE_PAGE_BYTES)
+        self.skip = -raw.ctypes.data % HUGE_PAGE_BYTES
+        self.start = raw.ctypes.data + self.skip
         del raw  # (the mapping exported to no array: unmapped by close(), or when collected)
+
+    def release_from(self, offset: int) -> None:
+        """Hand the pages from ``offset`` bytes past ``start`` on back to the system (they
+        read as zeros again), so that a table shorter than the mapping's last one does not
+        keep its pages resident."""
+        begin = self.skip + offset
+        if begin < self.length:
+            self.mem.madvise(mmap.MADV_DONTNEED, begin, self.length - begin)
 
 
 class _Lease:
@@ -210,6 +219,8 @@ def _huge_table(nbytes: int, zeroed: bool) -> npt.NDArray[np.uint8]:
     fresh = mapping is None
     if mapping is None:
         mapping = _Mapping(length)
+    elif mapping.length > length:  # (its pages past the table's back to the system)
+        mapping.release_from(pages * HUGE_PAGE_BYTES)
     out = np.asarray(_Lease(mapping, nbytes))
     if zeroed and not fresh:
         out.fill(0)
