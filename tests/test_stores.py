@@ -4,6 +4,7 @@ run's stores where they started, and stay within their memory cap."""
 
 from __future__ import annotations
 
+import concurrent.futures
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -224,3 +225,164 @@ def test_a_ring_that_empties_starts_again_at_its_first_row() -> None:
         served = np.maximum(served, L[: plan.n_links, K.L_RING_N])
     assert (served > 0).all() and (served[fused] > 2).all()  # (the access links: a frame)
     assert core.finish().packets_delivered.sum() > 0
+
+
+def _huge_only(monkeypatch: pytest.MonkeyPatch, smallest: int) -> None:
+    """Every table of ``smallest`` bytes or more on huge pages (so through the pool)."""
+    if stores._MADV_HUGEPAGE is None:
+        pytest.skip("no transparent huge pages on this system")
+    monkeypatch.setattr(stores, "HUGE_TABLE_BYTES", smallest)
+
+
+def _mappings(engine: CoreEngine, stats: RunStats | None = None) -> set[int]:
+    """Where the huge tables of ``engine`` (and of its statistics) start."""
+    tables = [engine._flow, engine._slots, engine._L, engine._pos, engine._phist, engine._fhist]
+    for part in engine._parts:
+        tables += [part.L, part.items, part.runs, part.ring, part.qdata]
+    if stats is not None:
+        tables += [stats.packet_hist, stats.frame_hist]
+    return {
+        t.ctypes.data
+        for t in tables
+        if t.nbytes >= stores.HUGE_TABLE_BYTES and t.ctypes.data % stores.HUGE_PAGE_BYTES == 0
+    }
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_dropped_engines_tables_serve_the_next_and_engines_alive_share_none(
+    threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The huge tables of an engine and of its statistics, once both are dropped, go to the
+    pool, and the next engine of the same plan takes every one it needs (no fresh mapping)
+    and gives the same statistics; an engine alive meanwhile has tables of its own. Once an
+    engine's tables are taken, the pool is empty (the peak memory of a process is its
+    largest engine's); it never keeps more than ``POOL_MAX_BYTES``."""
+    _huge_only(monkeypatch, 64 << 10)
+    scenario = with_overrides(
+        load_scenario(SCENARIOS / "mid-city-services.toml"), duration_ps=parse_time("300ms")
+    )
+    plan = build_plan(scenario)
+    actions = scenario_actions(scenario, plan)
+
+    def engine() -> CoreEngine:
+        made = make_engine(plan, scenario, threads=threads)
+        assert isinstance(made, CoreEngine)
+        assert stores.pooled_bytes() == 0
+        return made
+
+    stores.empty_pool()
+    first = engine()
+    used = _mappings(first)
+    assert len(used) >= 6
+    beside = engine()  # (alive with the first: tables of its own)
+    assert not used & _mappings(beside)
+    stats = drive(first, actions, scenario.simulation.duration)  # (its items move: doubled)
+    del first, stats
+    assert stores.pooled_bytes() >= len(used) * 2 * stores.HUGE_PAGE_BYTES
+    fresh, real = [], stores._Mapping
+    monkeypatch.setattr(stores, "_Mapping", lambda n: fresh.append(n) or real(n))
+    again = engine()
+    assert fresh == [] and _mappings(again) == used
+    expected = drive(beside, actions, scenario.simulation.duration)
+    got = drive(again, actions, scenario.simulation.duration)
+    assert stats_differences(got, expected) == []
+    assert not _mappings(again, got) & _mappings(beside, expected)
+    monkeypatch.setattr(stores, "POOL_MAX_BYTES", 3 * stores.HUGE_PAGE_BYTES)
+    stores.empty_pool()  # (the stores the runs moved, kept)
+    del again, got, beside, expected
+    assert 0 < stores.pooled_bytes() <= stores.POOL_MAX_BYTES
+    stores.empty_pool()
+    assert stores.pooled_bytes() == 0
+
+
+def _garbage(fill: str) -> Any:
+    """A stand-in for the pool's ``_take``: a fresh mapping whose pages hold ``fill`` (every
+    byte 0xff, so every int64 -1, or random bytes), as if the last engine had left it so."""
+    rng = np.random.default_rng(7)
+
+    def take(length: int) -> stores._Mapping:
+        mapping = stores._Mapping(length)
+        raw = np.frombuffer(mapping.mem, np.uint8)
+        used = raw[mapping.start - raw.ctypes.data :][: length - stores.HUGE_PAGE_BYTES]
+        used[:] = 0xFF if fill == "ones" else rng.integers(0, 256, len(used), np.uint8)
+        del raw, used
+        return mapping
+
+    return take
+
+
+@pytest.mark.parametrize(
+    ("name", "duration", "threads", "estimate", "fill"),
+    [
+        ("small-town", "2s", 1, True, "random"),
+        ("small-town", "2s", 2, True, "ones"),
+        ("small-town-growth", "1s", 2, True, "random"),
+        ("mid-city-services", "700ms", 1, True, "ones"),
+        ("mid-city-services", "700ms", 2, True, "random"),
+        ("mid-city-services", "700ms", 2, False, "random"),
+        ("mid-city", "1s", 2, True, "ones"),
+    ],
+)
+def test_tables_reused_as_the_last_engine_left_them_give_the_same_results(
+    name: str,
+    duration: str,
+    threads: int,
+    estimate: bool,
+    fill: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every table taken from the pool full of garbage, as if left so by an engine before:
+    the stores the kernel only reads where it wrote (``table(..., zeroed=False)``: inbox
+    items, run lists, rings, queue rings, stores moved onto huge pages) keep it, the others
+    are zeroed, and the statistics are those of fresh zeroed tables, bit for bit (with
+    every segment at its smallest size too: the kernel grows and moves them)."""
+    expected, _, _ = _run(name, duration, threads, estimate)
+    _huge_only(monkeypatch, 1)
+    monkeypatch.setattr(stores, "_take", _garbage(fill))
+    got, _, _ = _run(name, duration, threads, estimate)
+    assert stats_differences(got, expected) == []
+
+
+def test_engines_built_and_dropped_on_several_threads_at_once_stay_exact(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Four threads each run engines one after another (as a sweep's threads do), taking
+    tables from the pool and giving them back at once: no table serves two engines alive
+    together (their statistics would mix), so every run gives the one-engine statistics."""
+    _huge_only(monkeypatch, 64 << 10)
+    scenario = with_overrides(
+        load_scenario(SCENARIOS / "small-town.toml"), duration_ps=parse_time("1s")
+    )
+    plan = build_plan(scenario)
+    actions = scenario_actions(scenario, plan)
+
+    def one(threads: int) -> RunStats:
+        return drive(make_engine(plan, scenario, threads=threads), actions, parse_time("1s"))
+
+    expected = one(1)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(one, [1, 2] * 8))
+    assert all(stats_differences(got, expected) == [] for got in runs)
+    assert stores.pooled_bytes() <= stores.POOL_MAX_BYTES
+
+
+def test_a_shorter_table_in_a_longer_mapping_hands_its_pages_past_the_table_back() -> None:
+    """A table takes a free mapping of up to twice its length: it keeps what the last table
+    left in its own pages (``zeroed=False``), and the mapping's pages past it go back to the
+    system (they read as zeros), so that they are not kept resident for nothing."""
+    if stores._MADV_HUGEPAGE is None:
+        pytest.skip("no transparent huge pages on this system")
+    page = stores.HUGE_PAGE_BYTES
+    stores.empty_pool()
+    first = stores.table(3 * page // 8, 1)
+    first[:] = 7
+    start = first.ctypes.data
+    del first
+    (mapping,) = stores._pool
+    second = stores.table(2 * page // 8, 1, zeroed=False)
+    assert second.ctypes.data == start and (second == 7).all()
+    raw = np.frombuffer(mapping.mem, np.int64)
+    past = raw[(mapping.skip + 2 * page) // 8 :][: page // 8]
+    assert not past.any()
+    del raw, past, second
+    stores.empty_pool()

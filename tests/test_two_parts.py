@@ -115,7 +115,7 @@ def compare(
                 split = two.split
                 got = drive(two, two.state, cuts, changes)
             assert stats_differences(got, expected) == [], (order, step)
-            assert two._worker is None  # (stopped by finish)
+            assert two._worker is None  # (given back by finish)
     assert split is not None
     return expected, split
 
@@ -610,22 +610,92 @@ def one_window_steps() -> Iterator[None]:
         yield
 
 
+def _workers() -> list[threading.Thread]:
+    """The threads of two-thread engines: running an engine's upstream part, or idle."""
+    return [t for t in threading.enumerate() if t.name in (E.WORKER_NAME, E.IDLE_NAME)]
+
+
 @pytest.mark.usefixtures("one_window_steps")
-def test_an_engine_dropped_unfinished_stops_its_thread() -> None:
+def test_an_engine_dropped_unfinished_gives_its_thread_back() -> None:
+    """The finalizer of an engine dropped unfinished gives its thread back: idle, kept for
+    the next engine (no thread is left running an engine's part), which takes it."""
     plan = _deep_plan(multicast=False)
     engine = _engine(plan, 2, warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=50 * US)
     engine.advance(MS)
-    assert any(t.name == "vidnet-upstream" for t in threading.enumerate())
+    assert any(t.name == E.WORKER_NAME for t in threading.enumerate())
+    assert engine._worker is not None
+    thread = engine._worker._thread
     del engine
     gc.collect()
-    assert not any(t.name == "vidnet-upstream" for t in threading.enumerate())
+    assert not any(t.name == E.WORKER_NAME for t in threading.enumerate())
+    assert thread.name == E.IDLE_NAME and thread in _workers()
+    again = _engine(plan, 2, warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=50 * US)
+    again.advance(MS)
+    assert again._worker is not None and again._worker._thread is thread
+    assert thread.name == E.WORKER_NAME
+    again.finish()
+
+
+@pytest.mark.usefixtures("one_window_steps")
+@pytest.mark.parametrize("finished", [True, False])
+def test_engines_one_after_another_or_at_once_leave_at_most_the_idle_threads(
+    finished: bool,
+) -> None:
+    """Two-thread engines run one after the other (finished or dropped unfinished) reuse
+    one thread; eight alive at once each have their own, and once they are gone at most
+    ``MAX_IDLE_WORKERS`` threads stay, idle: no thread per engine left behind."""
+    plan = _deep_plan(multicast=False)
+    kw: dict[str, Any] = dict(warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=50 * US)
+    expected = _engine(plan, 1, **kw).finish()
+    E.end_idle_threads()
+    threads = set()
+    for _ in range(6):
+        engine = _engine(plan, 2, **kw)
+        engine.advance(MS)
+        assert engine._worker is not None
+        threads.add(engine._worker._thread)
+        if finished:
+            assert stats_differences(engine.finish(), expected) == []
+        del engine
+        gc.collect()
+        assert len(_workers()) == 1
+    assert len(threads) == 1  # (the same thread each time)
+    engines = [_engine(plan, 2, **kw) for _ in range(8)]
+    for engine in engines:
+        engine.advance(MS)
+    running = {e._worker._thread for e in engines if e._worker is not None}
+    assert len(running) == 8
+    for engine in engines[::2]:
+        assert stats_differences(engine.finish(), expected) == []
+    del engines, engine
+    gc.collect()
+    assert len(_workers()) == E.MAX_IDLE_WORKERS
+    assert all(t.name == E.IDLE_NAME for t in _workers())
+    E.end_idle_threads()
+    assert _workers() == []
+
+
+def test_a_worker_whose_function_was_not_joined_is_not_kept() -> None:
+    """A worker given back while its function may still run (a wait for it interrupted by
+    Ctrl-C) is ended, not kept idle: the next engine's join would see that function's end
+    as its own."""
+    E.end_idle_threads()
+    worker = E._Worker.take()
+    release = threading.Event()
+    worker.submit(release.wait)
+    worker.give_back()  # (not joined: it ends once its function returns)
+    assert E._Worker.idle == []
+    release.set()
+    worker._thread.join(10)
+    assert not worker._thread.is_alive()
 
 
 @pytest.mark.usefixtures("one_window_steps")
 def test_an_engine_whose_upstream_part_raised_is_collected_and_its_thread_ends() -> None:
     """An error in U's step on the second thread reaches the caller; the worker keeps neither
     it nor its traceback (whose frames hold the engine), so the engine dropped after the
-    error is collected and its finalizer ends the thread."""
+    error is collected and its finalizer gives the thread back (idle, or ended when the
+    process keeps enough idle ones)."""
     plan = _deep_plan(multicast=False)
     engine = _engine(plan, 2, warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=50 * US)
     calls = []
@@ -648,6 +718,8 @@ def test_an_engine_whose_upstream_part_raised_is_collected_and_its_thread_ends()
     del engine
     gc.collect()
     assert ref() is None
+    assert thread.name == E.IDLE_NAME and thread in _workers()  # (no engine's any more)
+    E.end_idle_threads()
     thread.join(10)
     assert not thread.is_alive()
 
@@ -681,7 +753,8 @@ def test_after_a_memory_error_in_either_part_the_next_engine_is_exact(side: str,
     assert calls[nth - 1] == ("vidnet-upstream" if side == "_up_steps" else "MainThread")
     del engine
     gc.collect()
-    assert not any(t.name == "vidnet-upstream" for t in threading.enumerate())
+    assert not any(t.name == E.WORKER_NAME for t in threading.enumerate())
+    assert len(_workers()) <= E.MAX_IDLE_WORKERS
     again = _engine(plan, 2, **kw)
     assert stats_differences(again.finish(), expected) == []
     assert again._worker is None
@@ -689,17 +762,19 @@ def test_after_a_memory_error_in_either_part_the_next_engine_is_exact(side: str,
 
 def test_the_worker_stopped_from_its_own_thread_ends() -> None:
     """The engine's finalizer runs where its last reference goes, possibly on the worker's
-    own thread: stopping from there ends the thread without joining itself."""
+    own thread: giving the worker back from there ends the thread (without joining itself;
+    it is not kept idle: its loop has yet to signal the function's end)."""
     worker = E._Worker()
 
     def stop_here() -> int:
-        worker.stop()
+        worker.give_back()
         return 7
 
     worker.submit(stop_here)
     assert worker.join() == 7
     worker._thread.join(10)
     assert not worker._thread.is_alive()
+    assert worker not in E._Worker.idle
 
 
 @pytest.mark.parametrize("threads", [1, 2])

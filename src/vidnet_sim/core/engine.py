@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +18,13 @@ from vidnet_sim.core.histogram import N_BUCKETS
 from vidnet_sim.core.limits import check_limits, frame_slots_needed
 from vidnet_sim.core.split import Split, split_links
 from vidnet_sim.core.stats import RunStats
-from vidnet_sim.core.stores import HUGE_TABLE_BYTES, segmented_store, store_sizes, table
+from vidnet_sim.core.stores import (
+    HUGE_TABLE_BYTES,
+    empty_pool,
+    segmented_store,
+    store_sizes,
+    table,
+)
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.traffic.generate import G_COLS, state_arrays, table_arrays
 from vidnet_sim.traffic.rows import KIND_POISSON
@@ -188,6 +195,7 @@ class CoreEngine:
         self._SA = state_arrays(state)
         self._log = np.empty((1024 if log else 1, K.LOG_COLS), np.int64)
         self._worker: _Worker | None = None
+        self._give_back: Callable[[], Any] | None = None  # (its finalizer, with the worker)
         self._behind: tuple[int, bool] | None = None  # the step D has still to run
         step_links = np.zeros(n_links, np.bool_)
         if self.split is not None:
@@ -218,6 +226,7 @@ class CoreEngine:
             ]
             self._drops = [_drop_buffer(), _drop_buffer()]
             self._filling = 0  # the buffer the upstream part fills
+        empty_pool()  # (what this engine's tables left in the pool: see core.stores)
 
     # --- frame-slot rings ------------------------------------------------------------
     def _frames_in_pipeline(self, needed: list[int]) -> list[int]:
@@ -257,20 +266,21 @@ class CoreEngine:
         L[:] = L0
         inbox = np.append(used, True)
         size = self._sizes
+        # (the stores are read only where written: reused from the pool as they are)
         items, L[:, K.L_IN_OFF], L[:, K.L_IN_CAP] = segmented_store(
-            np.where(inbox, size.inbox, 0), K.N_COLS
+            np.where(inbox, size.inbox, 0), K.N_COLS, zeroed=False
         )
         runs, L[:, K.L_RUN_OFF], L[:, K.L_RUN_CAP] = segmented_store(
-            np.where(inbox, size.runs, 0), 1
+            np.where(inbox, size.runs, 0), 1, zeroed=False
         )
         ring, L[:n_links, K.L_RING_OFF], L[:n_links, K.L_RING_CAP] = segmented_store(
-            np.where(used, size.ring, 0), 2
+            np.where(used, size.ring, 0), 2, zeroed=False
         )
         # per (link, queue) rings of waiting packets: only scheduled links use them
         seg_cap = self._seg_cap
         qs_off = np.zeros(len(seg_cap), np.int64)
         qs_off[1:] = np.cumsum(seg_cap)[:-1]
-        qdata = table(max(1, int(seg_cap.sum())), K.N_COLS)
+        qdata = table(max(1, int(seg_cap.sum())), K.N_COLS, zeroed=False)
         nq = len(seg_cap)
         QS = (
             qs_off,
@@ -530,10 +540,12 @@ class CoreEngine:
         return grow
 
     def _thread(self) -> _Worker:
-        """The second thread (started at its first use)."""
+        """The second thread (at its first use: an idle one of an engine before, or a new
+        one; given back by :meth:`close`, or by the finalizer of an engine dropped
+        unfinished)."""
         if self._worker is None:
-            self._worker = _Worker()
-            weakref.finalize(self, self._worker.stop)  # (an engine dropped unfinished)
+            self._worker = _Worker.take()
+            self._give_back = weakref.finalize(self, self._worker.give_back)
         return self._worker
 
     def _steps_beside(self, ends: I64, behind: tuple[int, bool]) -> tuple[int, bool]:
@@ -673,10 +685,11 @@ class CoreEngine:
         self._filling = 1 - self._filling
 
     def close(self) -> None:
-        """Stop the second thread, if any (done by :meth:`finish`)."""
-        if self._worker is not None:
-            self._worker.stop()
-            self._worker = None
+        """Give the second thread back, if any (done by :meth:`finish`): to the idle
+        workers the next two-thread engine takes (:meth:`_Worker.give_back`), or ended."""
+        if self._give_back is not None:
+            self._give_back()  # (once: the finalizer is spent)
+        self._worker = self._give_back = None
 
     def prepare(self) -> None:
         """Load the Numba kernels from their cache (or compile them, the first time on a
@@ -858,7 +871,7 @@ class CoreEngine:
         }
 
 
-__all__ = ["KIND_POISSON", "CoreEngine", "LogSink"]
+__all__ = ["KIND_POISSON", "CoreEngine", "LogSink", "end_idle_threads"]
 
 
 def _same(a: I64) -> I64:
@@ -880,7 +893,7 @@ def _moved(store: I64, before: I64) -> I64:
     10-15 % slower from there on: docs/performance.md, "Stores doubled onto huge pages")."""
     if store is before or store.nbytes < HUGE_TABLE_BYTES:
         return store
-    moved = table(store.shape[0], store.shape[1])
+    moved = table(store.shape[0], store.shape[1], zeroed=False)
     moved[:] = store
     return moved
 
@@ -920,9 +933,22 @@ class _Part:
         self.scratch = np.empty((K.N_SCRATCH, K.DEFER_CAP), np.int64)
 
 
+#: Idle workers kept for the next two-thread engine of the process (at most this many): a
+#: thread's start costs about 0.24 ms, half a percent of a short run (peers case e).
+MAX_IDLE_WORKERS = 2
+#: The thread's name while it runs an engine's upstream part, and while it waits idle.
+WORKER_NAME, IDLE_NAME = "vidnet-upstream", "vidnet-idle"
+
+
 class _Worker:
     """One persistent thread running a function at a time: ``submit(fn)``, then ``join()``
-    returns its result (or raises what it raised)."""
+    returns its result (or raises what it raised). An engine takes one (:meth:`take`) and
+    gives it back (:meth:`give_back`): kept idle for the next engine, or ended."""
+
+    #: The idle workers (daemon threads waiting for a function, named ``IDLE_NAME``); the lock
+    #: guards the list (engines may be built and dropped on several threads at once).
+    idle: ClassVar[list[_Worker]] = []
+    idle_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self) -> None:
         self._go = threading.Event()
@@ -930,8 +956,35 @@ class _Worker:
         self._fn: Callable[[], Any] | None = None
         self._result: Any = 0
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._loop, name="vidnet-upstream", daemon=True)
+        self._busy = False  # (a function submitted and not yet joined)
+        self._thread = threading.Thread(target=self._loop, name=WORKER_NAME, daemon=True)
         self._thread.start()
+
+    @classmethod
+    def take(cls) -> _Worker:
+        """An idle worker, or a new one."""
+        with cls.idle_lock:
+            while cls.idle:
+                worker = cls.idle.pop()
+                if worker._thread.is_alive():
+                    worker._thread.name = WORKER_NAME
+                    return worker
+        return cls()
+
+    def give_back(self) -> None:
+        """The engine is done with the thread: kept idle for the next engine when it is
+        idle (its last function joined: not after an interrupted wait, whose function may
+        still run) and there is room, else ended (:meth:`stop`). Never kept from its own
+        thread (an engine's finalizer run there: the loop has yet to signal the function's
+        end, which the next engine's join would take for its own)."""
+        if not self._busy and threading.current_thread() is not self._thread:
+            with self.idle_lock:
+                if len(self.idle) < MAX_IDLE_WORKERS and self._thread.is_alive():
+                    self._result = 0
+                    self._thread.name = IDLE_NAME
+                    self.idle.append(self)
+                    return
+        self.stop()
 
     def _loop(self) -> None:
         while True:
@@ -951,6 +1004,7 @@ class _Worker:
         """Start ``fn`` on the thread."""
         self._fn = fn
         self._error = None
+        self._busy = True
         self._done.clear()
         self._go.set()
 
@@ -958,6 +1012,7 @@ class _Worker:
         """Wait for the function started last; its result. What it raised is raised here
         and not kept: its traceback holds the function's frames (and the engine)."""
         self._done.wait()
+        self._busy = False
         if self._error is not None:
             err, self._error = self._error, None
             raise err
@@ -970,6 +1025,24 @@ class _Worker:
         self._go.set()
         if threading.current_thread() is not self._thread:
             self._thread.join()
+
+
+def end_idle_threads() -> None:
+    """End the idle workers the process keeps for its next two-thread engine."""
+    with _Worker.idle_lock:
+        idle, _Worker.idle[:] = list(_Worker.idle), []
+    for worker in idle:
+        worker.stop()
+
+
+def _forget_idle_workers() -> None:
+    """In a forked child: no idle workers (their threads were not forked) and a fresh lock."""
+    _Worker.idle = []
+    _Worker.idle_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_idle_workers)
 
 
 @contextlib.contextmanager
