@@ -280,7 +280,12 @@ def test_a_dropped_engines_tables_serve_the_next_and_engines_alive_share_none(
     del first, stats
     assert stores.pooled_bytes() >= len(used) * 2 * stores.HUGE_PAGE_BYTES
     fresh, real = [], stores._Mapping
-    monkeypatch.setattr(stores, "_Mapping", lambda n: fresh.append(n) or real(n))
+
+    def counted(n: int) -> stores._Mapping:
+        fresh.append(n)
+        return real(n)
+
+    monkeypatch.setattr(stores, "_Mapping", counted)
     again = engine()
     assert fresh == [] and _mappings(again) == used
     expected = drive(beside, actions, scenario.simulation.duration)
