@@ -151,6 +151,29 @@ def test_the_split_of_each_example_is_a_valid_balanced_cut(file: Path) -> None:
     assert 0.35 < split.cost_upstream / (split.cost_upstream + split.cost_downstream) < 0.65
 
 
+def test_what_d_pays_for_the_crossing_items_moves_the_cut_towards_u(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """D's surcharge for the items it reads from U's core (``CROSS_COST``) counts in the
+    pipeline's step, not in either part's work on one thread: the larger it is, the more
+    links the cut gives U, and the cut stays valid."""
+    compiled = compile_scenario(
+        Path(__file__).parent.parent / "scenarios" / "mid-city.toml", duration_ps=parse_time("1s")
+    )
+    window = compiled.scenario.simulation.window
+    counts = []
+    for cross in (0.0, 2.0, 8.0):
+        monkeypatch.setattr(split_mod, "CROSS_COST", cross)
+        split = split_links(compiled.plan, window)
+        assert split is not None
+        _check_split(compiled.plan, split)
+        assert split.cost_cross == pytest.approx(cross * split.crossing)
+        larger = max(split.cost_upstream, split.cost_downstream + split.cost_cross)
+        assert split.step == pytest.approx(larger + split.cost_hand_off)
+        counts.append(int(split.upstream.sum()))
+    assert counts[0] < counts[1] < counts[2], counts
+
+
 def test_every_depth_gives_a_valid_cut() -> None:
     plan = _deep_plan(multicast=True)
     for depth in range(5):

@@ -55,6 +55,13 @@ INJECT_COST = 0.58
 DELIVER_COST = 2.3
 MERGE_COST = 0.11
 HAND_OFF_COST = 0.25
+#: What D pays on two threads, beyond the fit above, for each item crossing the cut: D merges
+#: items U's core wrote (read from the other core's cache, or copied from it in the hand-off),
+#: which the parts timed one after the other on one thread (the fit) do not see. Not fitted
+#: with the others: set from two-thread walls (docs/performance.md, "D's surcharge for the
+#: items it reads from U's core"): case e of the peers ran fastest with 3 of its 20 uplinks
+#: more in U than the fit's balance gives (0.5 gives that cut).
+CROSS_COST = 0.5
 LINK_STEP_COST = 22.0
 #: Wall seconds of one unit of estimated work (the same fit; 7.4 ns at the fit of 2026-12-05,
 #: 12.5 ns with the merge price alone fitted, 13.5 ns with a flat merge price before it).
@@ -90,7 +97,8 @@ class Split:
     """A cut of a plan's links: ``upstream[l]`` is true for U's links; ``cut`` lists D's
     links fed by U (a link of U or a source); the estimated work of each part per
     simulated second (packet-hop units) and the items crossing the cut (per simulated
-    second)."""
+    second); ``cost_cross``: what D pays more on two threads for reading those items
+    (:data:`CROSS_COST`), not part of its work on one."""
 
     upstream: npt.NDArray[np.bool_]
     cut: I64
@@ -98,12 +106,14 @@ class Split:
     cost_downstream: float
     cost_hand_off: float
     crossing: float = 0.0
+    cost_cross: float = 0.0
 
     @property
     def step(self) -> float:
-        """The estimated work of a pipeline step: the larger part plus the hand-off, which
-        runs while neither part does."""
-        return max(self.cost_upstream, self.cost_downstream) + self.cost_hand_off
+        """The estimated work of a pipeline step: the larger part (D with what it pays
+        for the items crossing the cut) plus the hand-off, which runs while neither part
+        does."""
+        return max(self.cost_upstream, self.cost_downstream + self.cost_cross) + self.cost_hand_off
 
     @property
     def balance(self) -> float:
@@ -254,6 +264,7 @@ def split_links(
             cost_downstream=float(cost[~upstream].sum()),
             cost_hand_off=HAND_OFF_COST * float(rate[crossing].sum()),
             crossing=float(rate[crossing].sum()),
+            cost_cross=CROSS_COST * float(rate[crossing].sum()),
         )
 
     if upstream is not None:
@@ -332,7 +343,9 @@ def _fill(start: Split, deeper: I64, cost: F64, evaluate: Callable[[BOOL], Split
     hand-off too). Never every link: D keeps one at least."""
     order = deeper[np.argsort(cost[deeper], kind="stable")]
     moved = np.concatenate(([0.0], np.cumsum(cost[order])))
-    larger = np.maximum(start.cost_upstream + moved, start.cost_downstream - moved)
+    larger = np.maximum(
+        start.cost_upstream + moved, start.cost_downstream + start.cost_cross - moved
+    )
     best = start
     at = int(np.argmin(larger))
     for n in range(max(at - 1, 1), min(at + 1, len(order)) + 1):
