@@ -58,7 +58,7 @@ from typing import Any
 
 import numba as nb
 import numpy as np
-from llvmlite import ir
+from llvmlite import binding, ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
@@ -350,6 +350,37 @@ def _prefetch_at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] |
 
 #: ``_prefetch_at(table, e)``: ``_prefetch`` of the line holding element ``e`` (as ``_at``).
 _prefetch_at: Any = intrinsic(_prefetch_at_typing)
+
+
+def _demote_at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] | None:
+    """The typing and code of ``_demote_at`` (C-contiguous arrays only, as ``_at``)."""
+    if not (isinstance(table, types.Array) and table.layout == "C"):
+        return None
+    sig = types.void(table, e)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        if _DEMOTE:
+            ptr = _flat_pointer(context, builder, signature, args, False)
+            i8p = ir.IntType(8).as_pointer()
+            asm = ir.InlineAsm(ir.FunctionType(ir.VoidType(), [i8p]), _DEMOTE, "r", True)
+            builder.call(asm, [builder.bitcast(ptr, i8p)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: The instruction of ``_demote_at`` (inline assembly, the address in a register), x86 only:
+#: ``cldemote`` is encoded in the hint-NOP space (``0F 1C /0``), so a CPU without it (or
+#: another vendor's) executes it as a NOP; the assembler emits it whatever the target's
+#: features (LLVM's ``llvm.x86.cldemote`` would need the ``cldemote`` feature to compile).
+_DEMOTE = {"x86_64": "cldemote ($0)", "AMD64": "cldemote ($0)"}.get(platform.machine(), "")
+if _DEMOTE:  # (LLVM assembles inline assembly with the target's parser, which Numba
+    binding.initialize_native_asmparser()  # does not load)
+#: ``_demote_at(table, e)`` hints that the line holding element ``e`` (as ``_at``), which
+#: this core wrote, should leave its private caches for the shared last-level cache
+#: (``cldemote``), where another core reads it without snooping this one's. A hint: it
+#: changes no value, and a line not cached is left as it is.
+_demote_at: Any = intrinsic(_demote_at_typing)
 
 
 def _element_pointer(context: Any, builder: Any, signature: Any, args: Any) -> Any:
@@ -2973,6 +3004,30 @@ def _copy_items(cut, L_from, items_from, L_to, items_to, lo, hi):  # type: ignor
 
 
 @nb.njit(cache=True, error_model="numpy")
+def _demote_items(cut, L_from, L_at, items, lo, hi, after):  # type: ignore[no-untyped-def]
+    """Demote (``_demote_at``) the cache lines of the items ``lo`` to ``hi`` - 1 of the
+    inboxes of the links ``cut`` in ``L_from`` (counted as :func:`_copy_items` counts them)
+    where they lie in the item store ``items`` of link table ``L_at``: from the inbox's first
+    row (``after`` False: ``L_from``'s own inboxes), or after its items (True: where
+    :func:`_copy_items` copies them, before :func:`_take_runs` counts them)."""
+    first = 0
+    for k in range(cut.shape[0]):
+        m = cut[k]
+        n = L_from[m, L_IN_N]
+        a = max(lo - first, 0)
+        b = min(hi - first, n)
+        if a < b:
+            row = L_at[m, L_IN_OFF] + (L_at[m, L_IN_N] if after else 0)
+            e = (row + a) * N_COLS
+            e_end = (row + b) * N_COLS
+            while e < e_end:  # (two items a line; the last item's line apart)
+                _demote_at(items, e)
+                e += 2 * N_COLS
+            _demote_at(items, e_end - 1)
+        first += n
+
+
+@nb.njit(cache=True, error_model="numpy")
 def _take_runs(cut, L_from, runs_from, L_to, runs_to):  # type: ignore[no-untyped-def]
     """The rest of a hand-off once its items are copied (:func:`_copy_items`): the runs of
     each inbox of the links ``cut``, appended to the same link's runs in ``L_to``'s store
@@ -3146,6 +3201,9 @@ def up_steps(  # type: ignore[no-untyped-def]
         )
         if grow != GROW_NONE:  # (the caller grows it, or stops the other part)
             return j, grow
+        # the items D copies (the first half) out of U's private caches, for D to read
+        total = _cut_items(cut, L)
+        _demote_items(cut, L, L, items, 0, total // 2, False)
         _store_release(sync, 0, SY_UP, j + 1)
         if not _wait(sync, SY_SPLIT, j + 1, SY_D_STOP):
             return j, PARTNER_STOPPED
