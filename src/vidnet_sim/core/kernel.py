@@ -3201,15 +3201,14 @@ def up_steps(  # type: ignore[no-untyped-def]
         )
         if grow != GROW_NONE:  # (the caller grows it, or stops the other part)
             return j, grow
-        # the items D copies (the first half) out of U's private caches, for D to read
-        total = _cut_items(cut, L)
-        _demote_items(cut, L, L, items, 0, total // 2, False)
         _store_release(sync, 0, SY_UP, j + 1)
         if not _wait(sync, SY_SPLIT, j + 1, SY_D_STOP):
             return j, PARTNER_STOPPED
         if _load_acquire(sync, 0, SY_SHARE) != 0:  # (the second half of the items)
             total = _cut_items(cut, L)
             _copy_items(cut, L, items, L_down, items_down, total // 2, total)
+            # (the lines U wrote in D's store out of U's private caches, for D's merge)
+            _demote_items(cut, L, L_down, items_down, total // 2, total, True)
             _store_release(sync, 0, SY_U_HANDED, j + 1)
         if not _wait(sync, SY_HANDED, j + 1, SY_D_STOP):  # (D stops after SY_SPLIT only
             return j, PARTNER_STOPPED  # on an error: the caller raises it)
