@@ -383,6 +383,43 @@ if _DEMOTE:  # (LLVM assembles inline assembly with the target's parser, which N
 _demote_at: Any = intrinsic(_demote_at_typing)
 
 
+def _store_stream_typing(typingctx: Any, table: Any, e: Any, value: Any) -> tuple[Any, Any] | None:
+    """The typing and code of ``_store_stream`` (C-contiguous arrays only, as ``_at``)."""
+    if not (isinstance(table, types.Array) and table.layout == "C"):
+        return None
+    sig = types.void(table, e, value)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        aryty, ety, vty = signature.args
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = builder.gep(ary.data, [context.cast(builder, args[1], ety, types.intp)], True)
+        v = context.cast(builder, args[2], vty, aryty.dtype)
+        st = builder.store(v, ptr)
+        st.set_metadata("nontemporal", builder.module.add_metadata([ir.IntType(32)(1)]))
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+def _store_fence_typing(typingctx: Any) -> tuple[Any, Any]:
+    """The typing and code of ``_store_fence``."""
+    sig = types.void()
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        builder.fence("seq_cst")
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: ``_store_stream(table, e, value)`` writes element ``e`` (as ``_at``) with a non-temporal
+#: store (LLVM's ``!nontemporal``; x86's ``movnti``): around the caches, to memory.
+_store_stream: Any = intrinsic(_store_stream_typing)
+#: ``_store_fence()``: a full fence (x86's ``mfence``), which orders the non-temporal stores
+#: before it before every store after it (a release store alone does not).
+_store_fence: Any = intrinsic(_store_fence_typing)
+
+
 def _element_pointer(context: Any, builder: Any, signature: Any, args: Any) -> Any:
     """The pointer to element ``(row, col)`` of a 2-D array (the arguments of the atomic
     intrinsics below: table, row, col[, value])."""
@@ -2982,7 +3019,7 @@ def _cut_items(cut, L):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _copy_items(cut, L_from, items_from, L_to, items_to, lo, hi):  # type: ignore[no-untyped-def]
+def _copy_items(cut, L_from, items_from, L_to, items_to, lo, hi, stream=False):  # type: ignore[no-untyped-def]
     """Copy the items ``lo`` to ``hi`` - 1 of the inboxes of the links ``cut`` in
     ``L_from``'s stores (counted across the inboxes in the order of ``cut``) to where they
     go in ``L_to``'s: after the same link's inbox, which has room for them. The counts are
@@ -2997,9 +3034,13 @@ def _copy_items(cut, L_from, items_from, L_to, items_to, lo, hi):  # type: ignor
         if a < b:
             src = L_from[m, L_IN_OFF]
             dst = L_to[m, L_IN_OFF] + L_to[m, L_IN_N]
-            for j in range(a, b):
-                for c in range(N_COLS):
-                    items_to[dst + j, c] = items_from[src + j, c]
+            if stream:
+                for j in range((dst + a) * N_COLS, (dst + b) * N_COLS):
+                    _store_stream(items_to, j, _at(items_from, j + (src - dst) * N_COLS))
+            else:
+                for j in range(a, b):
+                    for c in range(N_COLS):
+                        items_to[dst + j, c] = items_from[src + j, c]
         first += n
 
 
@@ -3206,9 +3247,8 @@ def up_steps(  # type: ignore[no-untyped-def]
             return j, PARTNER_STOPPED
         if _load_acquire(sync, 0, SY_SHARE) != 0:  # (the second half of the items)
             total = _cut_items(cut, L)
-            _copy_items(cut, L, items, L_down, items_down, total // 2, total)
-            # (the lines U wrote in D's store out of U's private caches, for D's merge)
-            _demote_items(cut, L, L_down, items_down, total // 2, total, True)
+            _copy_items(cut, L, items, L_down, items_down, total // 2, total, True)
+            _store_fence()  # (the streamed stores seen before the signal)
             _store_release(sync, 0, SY_U_HANDED, j + 1)
         if not _wait(sync, SY_HANDED, j + 1, SY_D_STOP):  # (D stops after SY_SPLIT only
             return j, PARTNER_STOPPED  # on an error: the caller raises it)
