@@ -3247,7 +3247,7 @@ def up_steps(  # type: ignore[no-untyped-def]
             return j, PARTNER_STOPPED
         if _load_acquire(sync, 0, SY_SHARE) != 0:  # (the second half of the items)
             total = _cut_items(cut, L)
-            _copy_items(cut, L, items, L_down, items_down, total // 2, total, True)
+            _copy_items(cut, L, items, L_down, items_down, total // 3, total, True)
             _store_fence()  # (the streamed stores seen before the signal)
             _store_release(sync, 0, SY_U_HANDED, j + 1)
         if not _wait(sync, SY_HANDED, j + 1, SY_D_STOP):  # (D stops after SY_SPLIT only
@@ -3374,7 +3374,7 @@ def down_steps(  # type: ignore[no-untyped-def]
         _store_release(sync, 0, SY_SHARE, shared)
         _store_release(sync, 0, SY_SPLIT, j + 1)
         total = _cut_items(cut, L_up)
-        mine = total // 2 if share else total  # (D's items: the first half, or all)
+        mine = total // 3 if share else total  # (D's items: the first half, or all)
         _copy_items(cut, L_up, items_up, L, items, 0, mine)
         if share:
             _wait(sync, SY_U_HANDED, j + 1, SY_U_STOP)  # (U does not stop after SY_UP)
