@@ -58,7 +58,7 @@ from typing import Any
 
 import numba as nb
 import numpy as np
-from llvmlite import binding, ir
+from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
@@ -350,74 +350,6 @@ def _prefetch_at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] |
 
 #: ``_prefetch_at(table, e)``: ``_prefetch`` of the line holding element ``e`` (as ``_at``).
 _prefetch_at: Any = intrinsic(_prefetch_at_typing)
-
-
-def _demote_at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] | None:
-    """The typing and code of ``_demote_at`` (C-contiguous arrays only, as ``_at``)."""
-    if not (isinstance(table, types.Array) and table.layout == "C"):
-        return None
-    sig = types.void(table, e)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        if _DEMOTE:
-            ptr = _flat_pointer(context, builder, signature, args, False)
-            i8p = ir.IntType(8).as_pointer()
-            asm = ir.InlineAsm(ir.FunctionType(ir.VoidType(), [i8p]), _DEMOTE, "r", True)
-            builder.call(asm, [builder.bitcast(ptr, i8p)])
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-#: The instruction of ``_demote_at`` (inline assembly, the address in a register), x86 only:
-#: ``cldemote`` is encoded in the hint-NOP space (``0F 1C /0``), so a CPU without it (or
-#: another vendor's) executes it as a NOP; the assembler emits it whatever the target's
-#: features (LLVM's ``llvm.x86.cldemote`` would need the ``cldemote`` feature to compile).
-_DEMOTE = {"x86_64": "cldemote ($0)", "AMD64": "cldemote ($0)"}.get(platform.machine(), "")
-if _DEMOTE:  # (LLVM assembles inline assembly with the target's parser, which Numba
-    binding.initialize_native_asmparser()  # does not load)
-#: ``_demote_at(table, e)`` hints that the line holding element ``e`` (as ``_at``), which
-#: this core wrote, should leave its private caches for the shared last-level cache
-#: (``cldemote``), where another core reads it without snooping this one's. A hint: it
-#: changes no value, and a line not cached is left as it is.
-_demote_at: Any = intrinsic(_demote_at_typing)
-
-
-def _store_stream_typing(typingctx: Any, table: Any, e: Any, value: Any) -> tuple[Any, Any] | None:
-    """The typing and code of ``_store_stream`` (C-contiguous arrays only, as ``_at``)."""
-    if not (isinstance(table, types.Array) and table.layout == "C"):
-        return None
-    sig = types.void(table, e, value)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        aryty, ety, vty = signature.args
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = builder.gep(ary.data, [context.cast(builder, args[1], ety, types.intp)], True)
-        v = context.cast(builder, args[2], vty, aryty.dtype)
-        st = builder.store(v, ptr)
-        st.set_metadata("nontemporal", builder.module.add_metadata([ir.IntType(32)(1)]))
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-def _store_fence_typing(typingctx: Any) -> tuple[Any, Any]:
-    """The typing and code of ``_store_fence``."""
-    sig = types.void()
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        builder.fence("seq_cst")
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-#: ``_store_stream(table, e, value)`` writes element ``e`` (as ``_at``) with a non-temporal
-#: store (LLVM's ``!nontemporal``; x86's ``movnti``): around the caches, to memory.
-_store_stream: Any = intrinsic(_store_stream_typing)
-#: ``_store_fence()``: a full fence (x86's ``mfence``), which orders the non-temporal stores
-#: before it before every store after it (a release store alone does not).
-_store_fence: Any = intrinsic(_store_fence_typing)
 
 
 def _element_pointer(context: Any, builder: Any, signature: Any, args: Any) -> Any:
@@ -3019,7 +2951,7 @@ def _cut_items(cut, L):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _copy_items(cut, L_from, items_from, L_to, items_to, lo, hi, stream=False):  # type: ignore[no-untyped-def]
+def _copy_items(cut, L_from, items_from, L_to, items_to, lo, hi):  # type: ignore[no-untyped-def]
     """Copy the items ``lo`` to ``hi`` - 1 of the inboxes of the links ``cut`` in
     ``L_from``'s stores (counted across the inboxes in the order of ``cut``) to where they
     go in ``L_to``'s: after the same link's inbox, which has room for them. The counts are
@@ -3034,37 +2966,9 @@ def _copy_items(cut, L_from, items_from, L_to, items_to, lo, hi, stream=False): 
         if a < b:
             src = L_from[m, L_IN_OFF]
             dst = L_to[m, L_IN_OFF] + L_to[m, L_IN_N]
-            if stream:
-                for j in range((dst + a) * N_COLS, (dst + b) * N_COLS):
-                    _store_stream(items_to, j, _at(items_from, j + (src - dst) * N_COLS))
-            else:
-                for j in range(a, b):
-                    for c in range(N_COLS):
-                        items_to[dst + j, c] = items_from[src + j, c]
-        first += n
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _demote_items(cut, L_from, L_at, items, lo, hi, after):  # type: ignore[no-untyped-def]
-    """Demote (``_demote_at``) the cache lines of the items ``lo`` to ``hi`` - 1 of the
-    inboxes of the links ``cut`` in ``L_from`` (counted as :func:`_copy_items` counts them)
-    where they lie in the item store ``items`` of link table ``L_at``: from the inbox's first
-    row (``after`` False: ``L_from``'s own inboxes), or after its items (True: where
-    :func:`_copy_items` copies them, before :func:`_take_runs` counts them)."""
-    first = 0
-    for k in range(cut.shape[0]):
-        m = cut[k]
-        n = L_from[m, L_IN_N]
-        a = max(lo - first, 0)
-        b = min(hi - first, n)
-        if a < b:
-            row = L_at[m, L_IN_OFF] + (L_at[m, L_IN_N] if after else 0)
-            e = (row + a) * N_COLS
-            e_end = (row + b) * N_COLS
-            while e < e_end:  # (two items a line; the last item's line apart)
-                _demote_at(items, e)
-                e += 2 * N_COLS
-            _demote_at(items, e_end - 1)
+            for j in range(a, b):
+                for c in range(N_COLS):
+                    items_to[dst + j, c] = items_from[src + j, c]
         first += n
 
 
@@ -3247,8 +3151,7 @@ def up_steps(  # type: ignore[no-untyped-def]
             return j, PARTNER_STOPPED
         if _load_acquire(sync, 0, SY_SHARE) != 0:  # (the second half of the items)
             total = _cut_items(cut, L)
-            _copy_items(cut, L, items, L_down, items_down, total // 3, total, True)
-            _store_fence()  # (the streamed stores seen before the signal)
+            _copy_items(cut, L, items, L_down, items_down, total // 2, total)
             _store_release(sync, 0, SY_U_HANDED, j + 1)
         if not _wait(sync, SY_HANDED, j + 1, SY_D_STOP):  # (D stops after SY_SPLIT only
             return j, PARTNER_STOPPED  # on an error: the caller raises it)
@@ -3374,7 +3277,7 @@ def down_steps(  # type: ignore[no-untyped-def]
         _store_release(sync, 0, SY_SHARE, shared)
         _store_release(sync, 0, SY_SPLIT, j + 1)
         total = _cut_items(cut, L_up)
-        mine = total // 3 if share else total  # (D's items: the first half, or all)
+        mine = total // 2 if share else total  # (D's items: the first half, or all)
         _copy_items(cut, L_up, items_up, L, items, 0, mine)
         if share:
             _wait(sync, SY_U_HANDED, j + 1, SY_U_STOP)  # (U does not stop after SY_UP)
