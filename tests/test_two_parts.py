@@ -43,7 +43,7 @@ from planning import (
     with_failures,
     with_queues,
 )
-from test_core import Change, drive, run_ref
+from test_core import Change, drive
 from test_core_qos import qos_plan
 from vidnet_sim.cli import main
 from vidnet_sim.core import engine as E  # noqa: N812
@@ -379,9 +379,12 @@ def test_a_starved_camera_grows_its_frame_slots_in_the_upstream_part() -> None:
         assert step == 1 or any(t1 % (step * window) for t1, _ in downs)  # caught up inside
 
 
-def test_the_steps_run_in_one_kernel_call_per_thread_and_stop_where_either_part_must_grow() -> None:
+@pytest.mark.parametrize("share", [True, False])
+def test_the_steps_run_in_one_kernel_call_per_thread_and_stop_where_either_part_must_grow(
+    share: bool,
+) -> None:
     """On two threads each part runs a call's steps in one kernel call (``K.up_steps``
-    beside ``K.down_steps``; at each step's hand-off the cut links' inboxes change hands).
+    beside ``K.down_steps``; each step's hand-off copied by both threads, or by D's alone).
     With every store at its smallest size both parts stop many times (a store to grow, a
     hand-off that needs room): U grows its own stores on its own thread, beside D, and goes
     on in the kernel; where that moved what D reads, or D must grow, the step is completed
@@ -414,6 +417,7 @@ def test_the_steps_run_in_one_kernel_call_per_thread_and_stop_where_either_part_
         mock.patch.object(E, "split_links", lambda p, w, *, duration_ps: split_links(p, w, 2)),
         mock.patch.object(CoreEngine, "estimate_stores", False),
         mock.patch.object(CoreEngine, "force_step_windows", 1),
+        mock.patch.object(CoreEngine, "share_hand_off", share),
         mock.patch.object(CoreEngine, "_up_call", up_call),
         mock.patch.object(CoreEngine, "_down_steps", down_steps),
         mock.patch.object(CoreEngine, "_up", up_windows),
@@ -431,85 +435,12 @@ def test_the_steps_run_in_one_kernel_call_per_thread_and_stop_where_either_part_
     assert any(code != K.GROW_NONE for _, _, code in downs)
 
 
-def _long_fibre_plan() -> NetworkPlan:
-    """The deep plan (multicast) with long fibres into the trunk x, the link the cut at depth
-    2 hands over (130 and 45 us): in windows of 40 us most of what reaches x in a window
-    arrives in a later one, so D keeps many tails from step to step."""
-    plan = _deep_plan(multicast=True)
-    prop = plan.link_prop_ps.copy()
-    prop[plan.link_names.index("m1->x")] = 130 * US
-    prop[plan.link_names.index("m2->x")] = 45 * US
-    return replace(plan, link_prop_ps=prop)
-
-
-def test_the_cut_links_inboxes_change_hands_where_u_wrote_them() -> None:
-    """The two parts share one item store: at each hand-off an inbox of a cut link U filled
-    becomes D's where it is, D's kept tails appended to it (unless it has no room for them:
-    then it moves first), and U goes on in the segment D read. With long fibres into the
-    cut D keeps tails across steps, and with every segment at its smallest size the
-    segments move and the shared store doubles mid-run, once on U's thread beside D
-    (``SHARED_FULL``: left to the caller, D stopped first). In every part order and step
-    the statistics are one thread's and the reference's; a step in which U wrote over a
-    segment D still reads, or D lost its tails, would differ."""
-    plan = _long_fibre_plan()
-    kw: dict[str, Any] = dict(warmup_ps=100 * US, end_ps=2 * MS, drain=True, window_ps=40 * US)
-    expected = _engine(plan, 1, **kw).finish()
-    reference, _ = run_ref(plan, warmup=100 * US, end=2 * MS, drain=True)
-    assert stats_differences(expected, reference) == []
-    handed: list[tuple[int, int, int, int, int]] = []  # U's offset, room, items; D's tails, offset
-    codes: list[int] = []
-    real_hand_off, real_run = CoreEngine._hand_off, CoreEngine._run
-
-    def hand_off(self: CoreEngine) -> None:
-        up, down = self._parts
-        assert self.split is not None
-        filled = [int(m) for m in self.split.cut if up.L[m, K.L_IN_N] > 0]
-        before = [
-            [int(x) for x in (*up.L[m, [K.L_IN_OFF, K.L_IN_CAP, K.L_IN_N]], down.L[m, K.L_IN_N])]
-            for m in filled
-        ]
-        real_hand_off(self)
-        for m, (off, room, n, kept) in zip(filled, before, strict=True):
-            handed.append((off, room, n, kept, int(down.L[m, K.L_IN_OFF])))
-
-    def run(self: CoreEngine, part: Any, *args: Any) -> int:
-        code = real_run(self, part, *args)
-        codes.append(code)
-        return code
-
-    def cut(p: NetworkPlan, window_ps: int, *, duration_ps: int) -> Split | None:
-        return split_links(p, window_ps, 2, duration_ps=duration_ps)
-
-    with (
-        mock.patch.object(E, "split_links", cut),
-        mock.patch.object(CoreEngine, "estimate_stores", False),
-        mock.patch.object(CoreEngine, "_hand_off", hand_off),
-        mock.patch.object(CoreEngine, "_run", run),
-    ):
-        for order, step in itertools.product(ORDERS, (None, 1, 3)):
-            with (
-                mock.patch.object(CoreEngine, "part_order", order),
-                mock.patch.object(CoreEngine, "force_step_windows", step),
-            ):
-                two = _engine(plan, 2, **kw)
-                up, down = two._parts
-                first = len(up.items)
-                assert up.items is down.items
-                got = two.finish()
-            assert stats_differences(got, expected) == [], (order, step)
-            assert up.items is down.items and len(up.items) > first  # (doubled mid-run)
-    assert handed
-    assert all(d == u or n + kept > room for u, room, n, kept, d in handed)  # (where U wrote)
-    assert sum(d == u and kept > 0 for u, room, n, kept, d in handed) > 10  # (tails appended)
-    assert K.SHARED_FULL in codes
-
-
 def _spy(method: Any, calls: list[tuple[int, bool]]) -> Any:
     """``method`` recording its ``(t1, final)`` arguments in ``calls``."""
 
-    def spy(self: CoreEngine, t1: int, final: bool) -> Any:
+    def spy(self: CoreEngine, t1: int, final: bool) -> None:
         calls.append((t1, final))
-        return method(self, t1, final)
+        method(self, t1, final)
 
     return spy
 

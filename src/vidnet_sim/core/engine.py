@@ -60,6 +60,10 @@ class CoreEngine:
     #: estimates; ``False`` (for tests) starts every segment at the smallest size, and the
     #: kernel's growth does all the work (the results are the same either way).
     estimate_stores = True
+    #: With two threads, whether the upstream part's thread copies about half of each
+    #: step's hand-off while the downstream part's copies the rest (else the downstream
+    #: part's thread copies it all while the other waits); the results are the same.
+    share_hand_off = True
 
     def __init__(
         self,
@@ -212,7 +216,6 @@ class CoreEngine:
                 self._part(work[in_up], L, used_up, _group_table(n_groups)),
                 self._part(work[~in_up], L, ~up, self._gstat_k),
             ]
-            self._share_items()
             self._drops = [_drop_buffer(), _drop_buffer()]
             self._filling = 0  # the buffer the upstream part fills
 
@@ -291,44 +294,20 @@ class CoreEngine:
         gen = np.empty((1024 if has_sources else 1, G_COLS), np.int64)
         return _Part(work, L, items, runs, ring, qdata, QS, counters, gen, gstat_k, EA)
 
-    def _share_items(self) -> None:
-        """The two parts' item stores made one array, U's rows first, then D's (each part's
-        segments and spare rows as they were, disjoint), so that an inbox of a cut link U
-        filled can become D's without copying its items (:func:`K.hand_off`): each part's
-        spare rows end where the next part's rows begin (``K.LIM_ITEMS``), and the part that
-        outgrows them doubles the array, only while the other part is not running."""
-        up, down = self._parts
-        n_up = len(up.items)
-        items = table(n_up + len(down.items), K.N_COLS)
-        down.L[:, K.L_IN_OFF] += n_up
-        down.counters[K.TOP_ITEMS] += n_up
-        up.counters[K.LIM_ITEMS] = n_up
-        down.counters[K.LIM_ITEMS] = len(items)
-        up.items = down.items = items
-
-    def _set_items(self, items: I64) -> None:
-        """``items`` as every part's item store (one array: shared by both parts)."""
-        for part in self._parts:
-            part.items = items
-
     # --- running -----------------------------------------------------------------------
     def _run(self, part: _Part, t_to: int, final: bool, pause_slots: bool) -> int:
         """One call of the kernel on ``part``: its windows up to ``t_to`` (and with
         ``final`` the final pass), from where its cursor stands. Returns the kernel's
         ``GROW_*`` code (``GROW_SLOTS`` only with ``pause_slots``: then the frame-slot ring
         of flow ``part.cursor[CU_ARG]`` must grow before the part is run again), or
-        ``STOP_FRAME_SLOTS`` when that ring, full at its limit, stopped the run; with
-        ``K.NO_DOUBLE`` set in its counters (run beside the other part), ``K.SHARED_FULL``
-        when the item store both parts share must double: the caller calls again once the
-        other part has stopped, with the flag cleared."""
+        ``STOP_FRAME_SLOTS`` when that ring, full at its limit, stopped the run."""
         while True:
             before = (part.items, part.runs, part.ring, part.qdata)
             grow = self._advance(part, t_to, final, pause_slots)
             if grow != K.MOVED_STORE:
                 return grow
             items, runs, ring, qdata = before  # (a store doubled: moved, then on from there)
-            self._set_items(_moved(part.items, items))
-            part.runs = _moved(part.runs, runs)
+            part.items, part.runs = _moved(part.items, items), _moved(part.runs, runs)
             part.ring, part.qdata = _moved(part.ring, ring), _moved(part.qdata, qdata)
 
     def _advance(self, part: _Part, t_to: int, final: bool, pause_slots: bool) -> int:
@@ -512,9 +491,9 @@ class CoreEngine:
         self._drops[b] = up.EA[4]
         return grow
 
-    def _down(self, t1: int, final: bool) -> int:
+    def _down(self, t1: int, final: bool) -> None:
         """D's windows up to ``t1`` (and with ``final`` its final pass), after settling the
-        drops U handed over; the code of :meth:`_run`."""
+        drops U handed over."""
         down = self._parts[1]
         K.settle_drops(
             self._drops[1 - self._filling],
@@ -530,7 +509,7 @@ class CoreEngine:
             self.drain,
             down.EA,
         )
-        return self._run(down, t1, final, False)
+        self._run(down, t1, final, False)
 
     def _together(self, t1: int, final: bool, behind: tuple[int, bool]) -> int:
         """U's step ending at ``t1`` beside D's step ``behind``: on two threads, or one
@@ -542,19 +521,12 @@ class CoreEngine:
         if self.part_order == "down-first":
             self._down(*behind)
             return self._up(t1, final)
-        up, down = self._parts
         worker = self._thread()
-        up.counters[K.NO_DOUBLE] = down.counters[K.NO_DOUBLE] = 1  # (the parts run at once)
         worker.submit(lambda: self._up(t1, final))
         try:
-            down_code = self._down(*behind)
+            self._down(*behind)
         finally:
             grow = int(worker.join())
-            up.counters[K.NO_DOUBLE] = down.counters[K.NO_DOUBLE] = 0
-        if down_code == K.SHARED_FULL:  # (the shared item store doubles now: U has stopped)
-            self._run(down, behind[0], behind[1], False)
-        if grow == K.SHARED_FULL:
-            grow = self._up(t1, final)
         return grow
 
     def _thread(self) -> _Worker:
@@ -569,8 +541,8 @@ class CoreEngine:
         each part's steps in one kernel call on its own thread (:func:`K.up_steps` on the
         worker, :func:`K.down_steps` here): no Python and no thread hand-over between the
         steps; the threads wait for each other by spinning on a shared table, and once
-        both are done with a step D takes its output (the cut links' inboxes change
-        hands, :func:`K.hand_off`). Where a part stops (a store or ring to grow, a frame-slot
+        both are done with a step they hand its output off together
+        (:attr:`share_hand_off`). Where a part stops (a store or ring to grow, a frame-slot
         ring that needs D caught up, a hand-off that needs room), the step is completed
         here as :meth:`_together` would. Returns the steps done and handed off (at least
         one) and whether the run stopped (a frame-slot ring full at its limit)."""
@@ -617,11 +589,10 @@ class CoreEngine:
         on a store of its own that must grow (an inbox, a ring, the generation buffer...),
         it is grown here, on this thread, with :func:`K.advance`, which runs the rest of the
         step's windows while D runs on beside it; then the steps go on in the kernel. Only a
-        frame-slot ring (``GROW_SLOTS``), an inbox that would double the item store the
-        parts share (``SHARED_FULL``), or a growth that moved a store D reads in the
-        hand-off (U's runs, the step's buffer of drops), stops D too (``SY_U_STOP``): the
-        caller completes the step, U's windows of it done (``PARTNER_STOPPED``) or not
-        (``GROW_SLOTS``, ``SHARED_FULL``)."""
+        frame-slot ring (``GROW_SLOTS``), or a growth that moved a store D reads in the
+        hand-off (U's items or runs, the step's buffer of drops), stops D too
+        (``SY_U_STOP``): the caller completes the step, U's windows of it done
+        (``PARTNER_STOPPED``) or not (``GROW_SLOTS``)."""
         up = self._parts[0]
         j = 0
         while True:
@@ -631,11 +602,7 @@ class CoreEngine:
             if code != K.GROW_SLOTS:
                 b = (filling + j) % 2  # (the buffer of drops U fills in step j)
                 shared = (up.items, up.runs, self._drops[b])
-                up.counters[K.NO_DOUBLE] = 1  # (D runs: the shared item store stays)
-                try:
-                    code = self._up(int(ends[j]), False, buffer=b)  # (K.advance grows it)
-                finally:
-                    up.counters[K.NO_DOUBLE] = 0
+                code = self._up(int(ends[j]), False, buffer=b)  # (K.advance grows it)
                 moved = any(
                     x is not y
                     for x, y in zip(shared, (up.items, up.runs, self._drops[b]), strict=True)
@@ -649,7 +616,8 @@ class CoreEngine:
 
     def _up_call(self, sync: I64, ends: I64, j0: int, filling: int) -> tuple[int, int]:
         """One call of :func:`K.up_steps` from step ``j0``: (step, code)."""
-        up = self._parts[0]
+        up, down = self._parts
+        assert self.split is not None
         j, code = K.up_steps(
             sync,
             ends,
@@ -657,6 +625,9 @@ class CoreEngine:
             filling,
             self._drops[0],
             self._drops[1],
+            self.split.cut,
+            down.L,
+            down.items,
             up.cursor,
             up.scratch,
             self.window_ps,
@@ -675,10 +646,12 @@ class CoreEngine:
             ends,
             t_behind,
             filling,
+            self.share_hand_off,
             self._drops[0],
             self._drops[1],
             self.split.cut,
             up.L,
+            up.items,
             up.runs,
             down.cursor,
             down.scratch,
@@ -688,17 +661,15 @@ class CoreEngine:
         return int(j), int(code), bool(up_stopped)
 
     def _hand_off(self) -> None:
-        """Move U's output of the windows it ran to D: the inboxes of the cut links change
-        hands (:func:`K.hand_off`); the buffer of drops U filled becomes the one D settles
-        next."""
+        """Move U's output of the windows it ran to D: the inboxes of the cut links; the
+        buffer of drops U filled becomes the one D settles next."""
         up, down = self._parts
         assert self.split is not None
         items, runs = down.items, down.runs
-        new_items, new_runs = K.hand_off(
-            self.split.cut, up.L, up.runs, down.L, down.items, down.runs, down.counters
+        down.items, down.runs = K.hand_off(
+            self.split.cut, up.L, up.items, up.runs, down.L, down.items, down.runs, down.counters
         )
-        self._set_items(_moved(new_items, items))
-        down.runs = _moved(new_runs, runs)
+        down.items, down.runs = _moved(down.items, items), _moved(down.runs, runs)
         self._filling = 1 - self._filling
 
     def close(self) -> None:
@@ -719,7 +690,14 @@ class CoreEngine:
             self._run(up, self.t, False, True)
             self._down(self.t, False)
             K.hand_off(
-                self.split.cut[:0], up.L, up.runs, down.L, down.items, down.runs, down.counters
+                self.split.cut[:0],
+                up.L,
+                up.items,
+                up.runs,
+                down.L,
+                down.items,
+                down.runs,
+                down.counters,
             )
             sync, no_steps = np.zeros((1, K.N_SYNC), np.int64), np.zeros(0, np.int64)
             self._up_steps(sync, no_steps, self._filling)

@@ -43,14 +43,12 @@ A run may be cut in two parts (``core.split``, ``CoreEngine(threads=2)``), each 
 :func:`advance` with its own link table, stores, cursor and work list on its own thread,
 the upstream part one window ahead: it defers its drops (``_lose``) to the downstream part
 (:func:`settle_drops`), which gets the upstream part's inboxes of its links after each
-window (:func:`hand_off`: the parts share one item store, disjoint segments each, and an
-inbox U filled changes hands, its items read where U wrote them); the frame slots both
-parts touch are freed and reused through release and acquire accesses (``_store_release``,
-``_load_acquire``). The upstream part
+window (:func:`hand_off`); the frame slots both parts touch are freed and reused through
+release and acquire accesses (``_store_release``, ``_load_acquire``). The upstream part
 grows no frame-slot ring and lets no frame overflow a full one by itself (``pause_slots``):
 it stops, and the caller goes on once the downstream part has caught up. Many steps run in
 one call per thread (:func:`up_steps` beside :func:`down_steps`): the threads wait for each
-other on a shared table (``SY_*``), and D takes each step's hand-off.
+other on a shared table (``SY_*``) and copy each step's hand-off together.
 """
 
 from __future__ import annotations
@@ -150,12 +148,9 @@ N_SCOLS = 4
 # low bits (``& FRAME_MASK``) above them, so that a grown ring can rehouse its open frames
 FLAG_BITS = 2
 # entries of the counters array: store tops (items, runs, rings, queue rings), packet-hops,
-# the frame-slot table's top; a run cut in two shares one item store between its parts (see
-# ``hand_off``): each part's spare rows end at its LIM_ITEMS (0: at the store's end, one
-# part), and with NO_DOUBLE set (the other part may be running) a part that would double the
-# shared store stops instead (``SHARED_FULL``)
-TOP_ITEMS, TOP_RUNS, TOP_RING, TOP_QDATA, C_HOPS, TOP_SLOTS, LIM_ITEMS, NO_DOUBLE = range(8)
-N_COUNTERS = 8
+# the frame-slot table's top
+TOP_ITEMS, TOP_RUNS, TOP_RING, TOP_QDATA, C_HOPS, TOP_SLOTS = range(6)
+N_COUNTERS = 6
 # rows of the link loops' scratch (at least DEFER_CAP columns, more when a link has more
 # inbox runs): the merge's run cursors and tree (see _merge_start), the FIFO loop's deferred
 # deliveries (delivery flow, time, origin, meta; see _settle_deferred), the tree's winners
@@ -479,33 +474,6 @@ def _room_at_top(data, top, need):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _room_in_share(data, tops, need):  # type: ignore[no-untyped-def]
-    """The item store two parts share, with ``need`` rows free in this part's spare rows
-    (``tops[TOP_ITEMS]`` to ``tops[LIM_ITEMS]``): ``data`` itself when they hold them, else
-    a zeroed array twice as long (at least ``need`` rows longer) holding all of ``data``
-    (the other part's rows too), whose new rows become this part's spare rows. Returns the
-    array and the first free row. Only while the other part is not running."""
-    top = tops[TOP_ITEMS]
-    if top + need <= tops[LIM_ITEMS]:
-        return data, top
-    n = data.shape[0]
-    bigger = np.zeros((max(2 * n, n + need), data.shape[1]), np.int64)
-    bigger[:n] = data
-    tops[LIM_ITEMS] = bigger.shape[0]
-    return bigger, n
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _fits_in_share(L, tops, m, n_new):  # type: ignore[no-untyped-def]
-    """Whether link ``m``'s inbox gets room for ``n_new`` more items (``_reserve``) without
-    doubling an item store two parts share."""
-    n = L[m, L_IN_N]
-    if tops[LIM_ITEMS] == 0 or n + n_new <= L[m, L_IN_CAP]:
-        return True
-    return tops[TOP_ITEMS] + max(n + n_new, 2 * L[m, L_IN_CAP], 8) <= tops[LIM_ITEMS]
-
-
-@nb.njit(cache=True, error_model="numpy")
 def _relocate(data, L, c_off, c_cap, used, tops, which, l, need):  # type: ignore[no-untyped-def]
     """Give segment ``l`` of a segmented store room for ``need`` rows.
 
@@ -516,10 +484,7 @@ def _relocate(data, L, c_off, c_cap, used, tops, which, l, need):  # type: ignor
     """
     new_cap = max(need, 2 * L[l, c_cap], 8)
     top = tops[which]
-    if which == TOP_ITEMS and tops[LIM_ITEMS] > 0:  # (an item store two parts share)
-        data, top = _room_in_share(data, tops, new_cap)
-    else:
-        data = _room_at_top(data, top, new_cap)
+    data = _room_at_top(data, top, new_cap)
     o = L[l, c_off]
     for j in range(used):
         for c in range(data.shape[1]):
@@ -2266,10 +2231,6 @@ PH_CHECK, PH_RUN = 0, 1
     STOP_FRAME_SLOTS,  # stopped: delivery flow CU_ARG's frame-slot ring, full at its limit
     MOVED_STORE,  # (advance) a store was reallocated: the caller may move it, then call again
 ) = range(11)
-#: What :func:`advance` returns, with ``NO_DOUBLE`` set, for an inbox whose growth would
-#: double the item store two parts share: nothing grown, the caller calls again once the
-#: other part has stopped (the growth is done then).
-SHARED_FULL = 12
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
@@ -2869,9 +2830,6 @@ def advance(  # type: ignore[no-untyped-def]
         elif grow == GROW_SLOTS:
             SLOTS = _grow_slots(FLOW, SLOTS, counters, arg)
         elif grow == GROW_INBOX:
-            if counters[NO_DOUBLE] != 0 and not _fits_in_share(L, counters, arg, need):
-                grow = SHARED_FULL
-                break
             items, runs = _reserve(items, runs, L, counters, arg, need)
         elif grow == GROW_LOG:
             bigger = np.empty((2 * need, LOG_COLS), np.int64)
@@ -2955,91 +2913,108 @@ def settle_drops(  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", nogil=True)
-def hand_off(cut, L_up, runs_up, L_down, items, runs_down, counters_down):  # type: ignore[no-untyped-def]
-    """Hand the inboxes of the links ``cut`` from the upstream part of a run cut in two
-    (link table ``L_up``) to the downstream part (``L_down``), the two parts sharing one
-    item store ``items``: each inbox U filled becomes D's, with the tails D kept in its
-    own appended (:func:`_swap_inboxes`), after moving it where it has room for them
-    (in D's spare rows: it is D's from now on; D's run list likewise). Returns the
-    (possibly reallocated) item store and D's run store. Only while neither part runs."""
+def hand_off(cut, L_from, items_from, runs_from, L_to, items_to, runs_to, counters_to):  # type: ignore[no-untyped-def]
+    """Move the inboxes of the links ``cut`` from one part of a run cut in two to the other:
+    each inbox's runs are appended, run by run, to the same link's inbox there (after
+    its kept tails), and emptied here. A link merges its runs by ``(time, key)``, a total
+    order (a tree carries one copy of a packet over a link), so where a run sits in the
+    inbox changes nothing. Returns the other part's (possibly reallocated) item and run
+    stores."""
     for k in range(cut.shape[0]):
         m = cut[k]
-        n = L_up[m, L_IN_N]
+        n = L_from[m, L_IN_N]
+        R = L_from[m, L_RUNS_N]
         if n == 0:
             continue
-        kept = L_down[m, L_IN_N]
-        if n + kept > L_up[m, L_IN_CAP]:
-            items = _relocate(
-                items, L_up, L_IN_OFF, L_IN_CAP, n, counters_down, TOP_ITEMS, m, n + kept
+        n0 = L_to[m, L_IN_N]
+        r0 = L_to[m, L_RUNS_N]
+        if n0 + n > L_to[m, L_IN_CAP]:
+            items_to = _relocate(
+                items_to, L_to, L_IN_OFF, L_IN_CAP, n0, counters_to, TOP_ITEMS, m, n0 + n
             )
-        r_kept = L_down[m, L_RUNS_N]
-        need = L_up[m, L_RUNS_N] + r_kept
-        if need > L_down[m, L_RUN_CAP]:
-            runs_down = _relocate(
-                runs_down, L_down, L_RUN_OFF, L_RUN_CAP, r_kept, counters_down, TOP_RUNS, m, need
+        if r0 + R > L_to[m, L_RUN_CAP]:
+            runs_to = _relocate(
+                runs_to, L_to, L_RUN_OFF, L_RUN_CAP, r0, counters_to, TOP_RUNS, m, r0 + R
             )
-    _swap_inboxes(cut, L_up, runs_up, L_down, items, runs_down)
-    return items, runs_down
+    _copy_items(cut, L_from, items_from, L_to, items_to, 0, _cut_items(cut, L_from))
+    _take_runs(cut, L_from, runs_from, L_to, runs_to)
+    return items_to, runs_to
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _swap_fits(cut, L_up, L_down):  # type: ignore[no-untyped-def]
-    """Whether each inbox of the links ``cut`` that U filled has room for the tails D kept
-    in the same link's inbox, and D's run list for both (a hand-off that moves nothing)."""
+def _cut_items(cut, L):  # type: ignore[no-untyped-def]
+    """The items in the inboxes of the links ``cut`` in link table ``L``."""
+    total = 0
+    for k in range(cut.shape[0]):
+        total += L[cut[k], L_IN_N]
+    return total
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _copy_items(cut, L_from, items_from, L_to, items_to, lo, hi):  # type: ignore[no-untyped-def]
+    """Copy the items ``lo`` to ``hi`` - 1 of the inboxes of the links ``cut`` in
+    ``L_from``'s stores (counted across the inboxes in the order of ``cut``) to where they
+    go in ``L_to``'s: after the same link's inbox, which has room for them. The counts are
+    left as they are (:func:`_take_runs`), so that two threads can copy two ranges of one
+    hand-off at once."""
+    first = 0  # (the first item of link cut[k]'s inbox, counted so)
     for k in range(cut.shape[0]):
         m = cut[k]
-        n = L_up[m, L_IN_N]
+        n = L_from[m, L_IN_N]
+        a = max(lo - first, 0)
+        b = min(hi - first, n)
+        if a < b:
+            src = L_from[m, L_IN_OFF]
+            dst = L_to[m, L_IN_OFF] + L_to[m, L_IN_N]
+            for j in range(a, b):
+                for c in range(N_COLS):
+                    items_to[dst + j, c] = items_from[src + j, c]
+        first += n
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _take_runs(cut, L_from, runs_from, L_to, runs_to):  # type: ignore[no-untyped-def]
+    """The rest of a hand-off once its items are copied (:func:`_copy_items`): the runs of
+    each inbox of the links ``cut``, appended to the same link's runs in ``L_to``'s store
+    (which has room for them), the counts there, and the inboxes in ``L_from`` emptied
+    (an empty one is left as it is)."""
+    for k in range(cut.shape[0]):
+        m = cut[k]
+        n = L_from[m, L_IN_N]
+        R = L_from[m, L_RUNS_N]
         if n == 0:
             continue
-        if n + L_down[m, L_IN_N] > L_up[m, L_IN_CAP]:
+        n0 = L_to[m, L_IN_N]
+        r0 = L_to[m, L_RUNS_N]
+        src = L_from[m, L_RUN_OFF]
+        dst = L_to[m, L_RUN_OFF] + r0
+        for r in range(R):
+            runs_to[dst + r, 0] = n0 + runs_from[src + r, 0]
+        L_to[m, L_IN_N] = n0 + n
+        L_to[m, L_RUNS_N] = r0 + R
+        L_to[m, L_RUN_OWNER] = -1
+        L_from[m, L_IN_N] = 0
+        L_from[m, L_RUNS_N] = 0
+        L_from[m, L_RUN_OWNER] = -1
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _cut_fits(cut, L_from, L_to):  # type: ignore[no-untyped-def]
+    """Whether every inbox of the links ``cut`` in ``L_from``'s stores fits, in place, after
+    the same link's inbox in ``L_to``'s (a hand-off that moves no segment)."""
+    for k in range(cut.shape[0]):
+        m = cut[k]
+        if L_to[m, L_IN_N] + L_from[m, L_IN_N] > L_to[m, L_IN_CAP]:
             return False
-        if L_up[m, L_RUNS_N] + L_down[m, L_RUNS_N] > L_down[m, L_RUN_CAP]:
+        if L_to[m, L_RUNS_N] + L_from[m, L_RUNS_N] > L_to[m, L_RUN_CAP]:
             return False
     return True
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _swap_inboxes(cut, L_up, runs_up, L_down, items, runs_down):  # type: ignore[no-untyped-def]
-    """The hand-off without copying U's items (the parts share the item store ``items``):
-    for each link of ``cut`` whose inbox U filled, the tails D kept of its inbox (its
-    arrivals not yet due, few) are copied after U's items, U's runs then D's become D's run
-    list, and the two inboxes' segments change hands: D reads the one U filled, U fills
-    the one D read, emptied. A link merges its runs by ``(time, key)``, a total order, so
-    where a run sits in the inbox changes nothing. Each inbox has room (:func:`_swap_fits`).
-    U's next step writes only the segment it gets here: none that D still reads."""
-    for k in range(cut.shape[0]):
-        m = cut[k]
-        n = L_up[m, L_IN_N]
-        if n == 0:
-            continue
-        kept = L_down[m, L_IN_N]
-        src = L_down[m, L_IN_OFF]
-        dst = L_up[m, L_IN_OFF] + n
-        for j in range(kept):
-            for c in range(N_COLS):
-                items[dst + j, c] = items[src + j, c]
-        R = L_up[m, L_RUNS_N]
-        r_kept = L_down[m, L_RUNS_N]
-        ro = L_down[m, L_RUN_OFF]
-        for r in range(r_kept - 1, -1, -1):  # (D's runs after U's: moved up, from the last)
-            runs_down[ro + R + r, 0] = n + runs_down[ro + r, 0]
-        ru = L_up[m, L_RUN_OFF]
-        for r in range(R):
-            runs_down[ro + r, 0] = runs_up[ru + r, 0]
-        for c in (L_IN_OFF, L_IN_CAP):
-            L_up[m, c], L_down[m, c] = L_down[m, c], L_up[m, c]
-        L_down[m, L_IN_N] = n + kept
-        L_down[m, L_RUNS_N] = R + r_kept
-        L_down[m, L_RUN_OWNER] = -1
-        L_up[m, L_IN_N] = 0
-        L_up[m, L_RUNS_N] = 0
-        L_up[m, L_RUN_OWNER] = -1
 
 
 # The two parts' steps in one kernel call per thread (``up_steps`` beside ``down_steps``):
 # the entries of their shared ``sync`` table (one row), each written by one thread with
 # release ordering and read by the other with acquire ordering
-SY_UP, SY_HANDED, SY_U_STOP, SY_D_STOP, SY_SPLIT = range(5)
+SY_UP, SY_HANDED, SY_U_STOP, SY_D_STOP, SY_SPLIT, SY_SHARE, SY_U_HANDED = range(7)
 N_SYNC = 8  # (a cache line)
 #: What ``up_steps`` returns when it finished its step but the downstream part stopped.
 PARTNER_STOPPED = 11
@@ -3073,6 +3048,9 @@ def up_steps(  # type: ignore[no-untyped-def]
     filling,
     drops_a,
     drops_b,
+    cut,
+    L_down,
+    items_down,
     cursor,
     scratch,
     window,
@@ -3112,10 +3090,11 @@ def up_steps(  # type: ignore[no-untyped-def]
 ):
     """The upstream part's steps ending at ``t_steps`` (none final), run beside
     :func:`down_steps` on another thread: step ``j``'s windows (the deferred drops into
-    ``drops_a`` or ``drops_b``, alternating from ``filling``: 0 is ``drops_a``), then wait
-    until the downstream part has taken their output (``SY_HANDED``: the inboxes of the cut
-    links change hands, :func:`_swap_inboxes`); from step ``j0`` on (the steps before it
-    handed off: a call again after a stop). This part never
+    ``drops_a`` or ``drops_b``, alternating from ``filling``: 0 is ``drops_a``), then the
+    hand-off of their output to the downstream part's stores (``L_down``, ``items_down``;
+    the inboxes of the links ``cut``): the second half of the items when the downstream
+    part shares it out (``SY_SHARE``), and wait until it is done (``SY_HANDED``); from step
+    ``j0`` on (the steps before it handed off: a call again after a stop). This part never
     allocates: at anything that must grow (or a frame-slot ring to grow, ``pause_slots``)
     it returns, the other part still waiting for its step: its caller grows it (with
     :func:`advance`) and calls again from that step, or sets ``SY_U_STOP``, which stops
@@ -3170,6 +3149,10 @@ def up_steps(  # type: ignore[no-untyped-def]
         _store_release(sync, 0, SY_UP, j + 1)
         if not _wait(sync, SY_SPLIT, j + 1, SY_D_STOP):
             return j, PARTNER_STOPPED
+        if _load_acquire(sync, 0, SY_SHARE) != 0:  # (the second half of the items)
+            total = _cut_items(cut, L)
+            _copy_items(cut, L, items, L_down, items_down, total // 2, total)
+            _store_release(sync, 0, SY_U_HANDED, j + 1)
         if not _wait(sync, SY_HANDED, j + 1, SY_D_STOP):  # (D stops after SY_SPLIT only
             return j, PARTNER_STOPPED  # on an error: the caller raises it)
     return t_steps.shape[0], GROW_NONE
@@ -3181,10 +3164,12 @@ def down_steps(  # type: ignore[no-untyped-def]
     t_steps,
     t_behind,
     filling,
+    share,
     drops_a,
     drops_b,
     cut,
     L_up,
+    items_up,
     runs_up,
     cursor,
     scratch,
@@ -3226,9 +3211,9 @@ def down_steps(  # type: ignore[no-untyped-def]
     """The downstream part's steps beside :func:`up_steps`: at step ``j`` it settles the
     drops the upstream part recorded in its step before, runs the windows up to the end of
     that step (``t_behind`` for ``j`` = 0, else ``t_steps[j - 1]``), waits for the upstream
-    part's step ``j`` and takes its output: the inboxes of the links ``cut`` U filled (in
-    the item store the parts share) become its own, its kept tails appended there
-    (:func:`_swap_inboxes`). It never allocates: it stops at anything its windows must
+    part's step ``j`` and takes its output into its inboxes of the links ``cut`` in place
+    (with ``share``, the upstream part's thread copies the second half of the items
+    meanwhile, :func:`_copy_items`). It never allocates: it stops at anything its windows must
     grow (``SY_D_STOP``; the caller completes the step as :func:`advance` would), at a
     hand-off that needs room (the caller hands off with :func:`hand_off`), or when the
     upstream part stopped. Returns ``(j, code, upstream_stopped)``: the step it stopped in,
@@ -3285,11 +3270,18 @@ def down_steps(  # type: ignore[no-untyped-def]
             return j, grow, False
         if not _wait(sync, SY_UP, j + 1, SY_U_STOP):
             return j, GROW_NONE, True
-        if not _swap_fits(cut, L_up, L):  # (a segment must move: the caller hands off)
+        if not _cut_fits(cut, L_up, L):  # (a segment must move: the caller hands off)
             _store_release(sync, 0, SY_D_STOP, 1)
             return j, GROW_NONE, False
+        shared = 1 if share else 0
+        _store_release(sync, 0, SY_SHARE, shared)
         _store_release(sync, 0, SY_SPLIT, j + 1)
-        _swap_inboxes(cut, L_up, runs_up, L, items, runs)
+        total = _cut_items(cut, L_up)
+        mine = total // 2 if share else total  # (D's items: the first half, or all)
+        _copy_items(cut, L_up, items_up, L, items, 0, mine)
+        if share:
+            _wait(sync, SY_U_HANDED, j + 1, SY_U_STOP)  # (U does not stop after SY_UP)
+        _take_runs(cut, L_up, runs_up, L, runs)
         _store_release(sync, 0, SY_HANDED, j + 1)
     return t_steps.shape[0], GROW_NONE, False
 
