@@ -300,6 +300,50 @@ def test_a_dropped_engines_tables_serve_the_next_and_engines_alive_share_none(
     assert stores.pooled_bytes() == 0
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_statistics_kept_keep_no_table_of_their_engine(
+    threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller that keeps each run's statistics (a benchmark's seven runs, a sweep's) kept
+    the engine's histograms, huge tables handed over as they were: every next engine took
+    fresh huge pages for them, which the system zeroes, and compacts memory for, at their
+    first touch (peers case e: 0.062 s a run against 0.049 with the statistics dropped).
+    The statistics hold copies: once the engine is dropped, every one of its huge tables is
+    in the pool, and the next engine takes them all, while the statistics kept are equal
+    to the engine's tables, to the next run's, and to themselves taken mid-run and again."""
+    _huge_only(monkeypatch, 64 << 10)
+    scenario = with_overrides(
+        load_scenario(SCENARIOS / "mid-city-services.toml"), duration_ps=parse_time("300ms")
+    )
+    plan = build_plan(scenario)
+    actions = scenario_actions(scenario, plan)
+    stores.empty_pool()
+    first = make_engine(plan, scenario, threads=threads)
+    assert isinstance(first, CoreEngine)
+    used = _mappings(first)
+    kept = drive(first, actions, scenario.simulation.duration)
+    assert (kept.packet_hist == first._phist).all() and kept.packet_hist.sum() > 0
+    assert (kept.frame_hist == first._fhist).all() and kept.frame_hist.sum() > 0
+    assert (kept.epoch_packet_hist[0] == first._phist).all()
+    assert (first.stats().packet_hist == kept.packet_hist).all()
+    assert not _mappings(first, kept) - _mappings(first)  # (no huge table of their own)
+    tables = _mappings(first)
+    del first
+    assert stores.pooled_bytes() >= len(tables) * 2 * stores.HUGE_PAGE_BYTES
+    fresh, real = [], stores._Mapping
+
+    def counted(n: int) -> stores._Mapping:
+        fresh.append(n)
+        return real(n)
+
+    monkeypatch.setattr(stores, "_Mapping", counted)
+    again = make_engine(plan, scenario, threads=threads)
+    assert fresh == [] and _mappings(again) == used
+    assert stats_differences(drive(again, actions, scenario.simulation.duration), kept) == []
+    del again
+    stores.empty_pool()
+
+
 def _garbage(fill: str) -> Any:
     """A stand-in for the pool's ``_take``: a fresh mapping whose pages hold ``fill`` (every
     byte 0xff, so every int64 -1, or random bytes), as if the last engine had left it so."""

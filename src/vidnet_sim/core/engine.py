@@ -735,20 +735,20 @@ class CoreEngine:
         if self.do_log and self._log_sink is None:  # sorted like the reference's: by packet
             log = self._log[: self._parts[0].cursor[K.CU_LOG_N]]
             self.packet_log = log[np.lexsort((log[:, 2], log[:, 3], log[:, 1], log[:, 0]))]
-        return self._statistics(handed_over=True)
+        return self._statistics()
 
     def stats(self) -> RunStats:
         """The statistics gathered so far."""
-        return self._statistics(handed_over=False)
+        return self._statistics()
 
-    def _statistics(self, handed_over: bool) -> RunStats:
-        """The statistics gathered so far; with ``handed_over`` (the run finished: nothing
-        writes them again) the histograms are the engine's own arrays, not copies. They are
-        the largest (groups x 7 296 buckets each), and a copy of fresh memory costs about
-        1.5 ms per MiB in page faults on this virtual machine: 5 to 7 % of peers case e's run
-        (docs/performance.md, "Statistics handed over")."""
+    def _statistics(self) -> RunStats:
+        """The statistics gathered so far. The histograms, the largest arrays (groups x
+        7 296 buckets each), are copied by :func:`_histogram_copy`: never the engine's own
+        tables, which are on huge pages and go back to the pool for the next engine when
+        this one is dropped, however long the statistics are kept (docs/performance.md,
+        "Statistics that keep no huge page")."""
         self._catch_up()
-        own = _same if handed_over else _copy
+        phist = _histogram_copy(self._phist)
         plan = self.plan
         g, _ = self._group_stats()
         ls = self._lstat
@@ -773,8 +773,8 @@ class CoreEngine:
             latency_max_ps=g[K.GS_LMAX].copy(),
             frame_latency_min_ps=g[K.GS_FLMIN].copy(),
             frame_latency_max_ps=g[K.GS_FLMAX].copy(),
-            packet_hist=own(self._phist),
-            frame_hist=own(self._fhist),
+            packet_hist=phist,
+            frame_hist=_histogram_copy(self._fhist),
             link_names=list(plan.link_names),
             link_src=[names[i] for i in plan.link_src.tolist()],  # (Python ints: 10x faster)
             link_dst=[names[i] for i in plan.link_dst.tolist()],
@@ -794,7 +794,7 @@ class CoreEngine:
             group_class=plan.group_class.copy(),
             packets_failed=g[K.GS_FAILED].copy(),
             link_fail_drops=ls[K.LS_FAIL].copy(),
-            **self._epoch_stats(own),
+            **self._epoch_stats(phist),
             latency_sum_ps=self._sums(K.GS_LSUM),
             frame_latency_sum_ps=self._sums(K.GS_FLSUM),
             link_wait_sum_ps=ls[K.LS_WAIT].copy(),
@@ -836,9 +836,9 @@ class CoreEngine:
         out[:] = [int(c) * K.SUM_UNIT + int(v) for v, c in zip(low, carries, strict=True)]
         return out
 
-    def _epoch_stats(self, own: Callable[[I64], I64]) -> dict[str, Any]:
-        """The per-epoch arrays of :class:`RunStats` (with one epoch: the totals); ``own``
-        gives the epoch histogram the statistics keep (a copy, or the array itself)."""
+    def _epoch_stats(self, phist: I64) -> dict[str, Any]:
+        """The per-epoch arrays of :class:`RunStats` (with one epoch: the totals, its
+        histogram ``phist``, the statistics' copy of the packet histogram)."""
         ep, _, eph, el, _ = self._EA
         g, es = self._group_stats()
         ls = self._lstat
@@ -848,10 +848,7 @@ class CoreEngine:
             es[0, K.ES_DELIVERED] = g[K.GS_DELIVERED]
             es[0, K.ES_DROPPED] = g[K.GS_DROPPED]
             es[0, K.ES_FAILED] = g[K.GS_FAILED]
-            # (handed over, the packet histogram itself as its one epoch: no copy of it into
-            # fresh pages; nothing writes either again)
-            eph = own(self._phist)[None]
-            own = _same
+            eph = phist[None]
             el = el.copy()
             el[0, K.EL_BYTES] = ls[K.LS_BYTES]
             el[0, K.EL_BUSY] = ls[K.LS_BUSY]
@@ -863,7 +860,7 @@ class CoreEngine:
             "epoch_delivered": es[:, K.ES_DELIVERED].copy(),
             "epoch_dropped": es[:, K.ES_DROPPED].copy(),
             "epoch_failed": es[:, K.ES_FAILED].copy(),
-            "epoch_packet_hist": own(eph),
+            "epoch_packet_hist": eph if len(ep) == 1 else _histogram_copy(eph),
             "epoch_link_bytes": el[:, K.EL_BYTES].copy(),
             "epoch_link_busy_ps": el[:, K.EL_BUSY].copy(),
             "epoch_link_drops": el[:, K.EL_DROPS].copy(),
@@ -874,14 +871,19 @@ class CoreEngine:
 __all__ = ["KIND_POISSON", "CoreEngine", "LogSink", "end_idle_threads"]
 
 
-def _same(a: I64) -> I64:
-    """``a`` itself (statistics handed over by a finished run)."""
-    return a
-
-
-def _copy(a: I64) -> I64:
-    """A copy of ``a`` (statistics of a run still going)."""
-    return a.copy()
+def _histogram_copy(a: I64) -> I64:
+    """A copy of histogram ``a`` (its last axis the buckets) in zeroed memory into which only
+    each row's span of nonzero buckets is written: the pages of a fresh allocation are
+    faulted in (about 1.5 ms per MiB on this virtual machine) only where a row has counts,
+    a sixth of a case-e histogram's. Exact: the other buckets are zeros."""
+    out = np.zeros(a.shape, a.dtype)  # (calloc: pages faulted in where written; zeros_like writes)
+    rows, flat = a.reshape(-1, a.shape[-1]), out.reshape(-1, a.shape[-1])
+    counted = rows != 0
+    for i in np.flatnonzero(counted.any(axis=1)).tolist():
+        cols = np.flatnonzero(counted[i])
+        lo, hi = int(cols[0]), int(cols[-1]) + 1
+        flat[i, lo:hi] = rows[i, lo:hi]
+    return out
 
 
 def _moved(store: I64, before: I64) -> I64:
