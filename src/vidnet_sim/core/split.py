@@ -233,7 +233,7 @@ def split_links(
     of ``window_ps``: U takes every eligible link (``_eligible``) up to the depth that
     minimises the pipeline's step, or up to the depth above it, then from the cheapest as
     many eligible links one level deeper as balance the parts (``_fill``: case e of the
-    peers takes 13 of its 20 aggregation uplinks from depth 1, its best full depth being 2),
+    peers takes 17 of its 20 aggregation uplinks from depth 1, its best full depth being 2),
     whichever gives the smallest step. With ``depth``, exactly the eligible links up
     to it (any cut gives the same results: tests try several); with ``upstream``, exactly
     those links in U (``ValueError`` unless they are a valid U: eligible, every link
@@ -257,14 +257,15 @@ def split_links(
         from_u = (feeder < 0) | upstream[np.maximum(feeder, 0)]
         cut = np.unique(link[from_u & ~upstream[link]])
         crossing = ~upstream[at] & ((fed_by < 0) | upstream[np.maximum(fed_by, 0)])
+        items = float(rate[crossing].sum())
         return Split(
             upstream=upstream,
             cut=cut,
             cost_upstream=sources + float(cost[upstream].sum()),
             cost_downstream=float(cost[~upstream].sum()),
-            cost_hand_off=HAND_OFF_COST * float(rate[crossing].sum()),
-            crossing=float(rate[crossing].sum()),
-            cost_cross=CROSS_COST * float(rate[crossing].sum()),
+            cost_hand_off=HAND_OFF_COST * items,
+            crossing=items,
+            cost_cross=CROSS_COST * items,
         )
 
     if upstream is not None:
