@@ -248,6 +248,20 @@ def _mappings(engine: CoreEngine, stats: RunStats | None = None) -> set[int]:
     }
 
 
+def _count_fresh_mappings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The lengths of the fresh mappings the pool's tables are given from now on (a list the
+    caller reads: empty while every table comes from the pool)."""
+    fresh: list[int] = []
+    real = stores._Mapping
+
+    def counted(n: int) -> stores._Mapping:
+        fresh.append(n)
+        return real(n)
+
+    monkeypatch.setattr(stores, "_Mapping", counted)
+    return fresh
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_a_dropped_engines_tables_serve_the_next_and_engines_alive_share_none(
     threads: int, monkeypatch: pytest.MonkeyPatch
@@ -279,13 +293,7 @@ def test_a_dropped_engines_tables_serve_the_next_and_engines_alive_share_none(
     stats = drive(first, actions, scenario.simulation.duration)  # (its items move: doubled)
     del first, stats
     assert stores.pooled_bytes() >= len(used) * 2 * stores.HUGE_PAGE_BYTES
-    fresh, real = [], stores._Mapping
-
-    def counted(n: int) -> stores._Mapping:
-        fresh.append(n)
-        return real(n)
-
-    monkeypatch.setattr(stores, "_Mapping", counted)
+    fresh = _count_fresh_mappings(monkeypatch)
     again = engine()
     assert fresh == [] and _mappings(again) == used
     expected = drive(beside, actions, scenario.simulation.duration)
@@ -330,14 +338,9 @@ def test_statistics_kept_keep_no_table_of_their_engine(
     tables = _mappings(first)
     del first
     assert stores.pooled_bytes() >= len(tables) * 2 * stores.HUGE_PAGE_BYTES
-    fresh, real = [], stores._Mapping
-
-    def counted(n: int) -> stores._Mapping:
-        fresh.append(n)
-        return real(n)
-
-    monkeypatch.setattr(stores, "_Mapping", counted)
+    fresh = _count_fresh_mappings(monkeypatch)
     again = make_engine(plan, scenario, threads=threads)
+    assert isinstance(again, CoreEngine)
     assert fresh == [] and _mappings(again) == used
     assert stats_differences(drive(again, actions, scenario.simulation.duration), kept) == []
     del again
