@@ -872,17 +872,12 @@ __all__ = ["KIND_POISSON", "CoreEngine", "LogSink", "end_idle_threads"]
 
 
 def _histogram_copy(a: I64) -> I64:
-    """A copy of histogram ``a`` (its last axis the buckets) in zeroed memory into which only
-    each row's span of nonzero buckets is written: the pages of a fresh allocation are
-    faulted in (about 1.5 ms per MiB on this virtual machine) only where a row has counts,
-    a sixth of a case-e histogram's. Exact: the other buckets are zeros."""
+    """A copy of histogram ``a`` in zeroed memory into which only its nonzero buckets are
+    written: the pages of a fresh allocation are faulted in (about 1.5 ms per MiB on this
+    virtual machine) only where there are counts, a sixth of a case-e histogram's. Exact:
+    the other buckets are zeros."""
     out = np.zeros(a.shape, a.dtype)  # (calloc: pages faulted in where written; zeros_like writes)
-    rows, flat = a.reshape(-1, a.shape[-1]), out.reshape(-1, a.shape[-1])
-    counted = rows != 0
-    for i in np.flatnonzero(counted.any(axis=1)).tolist():
-        cols = np.flatnonzero(counted[i])
-        lo, hi = int(cols[0]), int(cols[-1]) + 1
-        flat[i, lo:hi] = rows[i, lo:hi]
+    np.copyto(out, a, where=a != 0)
     return out
 
 
