@@ -306,8 +306,36 @@ def check_camera(camera: dict[str, Any], tau_ms: int | None) -> None:
     estimate's mean rate within 5 standard errors of the cameras' mean (0.3 % at least:
     a run holds whole GOPs or not), its variance over ``τ`` within 30 % of the pooled
     windows' (300 to 12 000 of them), and with exact sizes the model's token bucket at least
-    what every window of every camera needs."""
-    sc = scenario([{**camera, "count": 60}], "20s", simulation={"duration": "20s", "seed": 1})
+    what every window of every camera needs.
+
+    A camera whose variance rests on rare frames (motion a few per cent of the time, its
+    frames four times larger, an I-frame twelve times a P-frame) may show only a handful of
+    them in 60 cameras' 20 s, and the pooled variance is then off by more than 30 % by
+    chance alone. A variance outside 30 % is therefore checked again on a sample up to 25
+    times larger (150 cameras for 200 s, another seed; fewer cameras, 60 at least, for one
+    sending many packets), within 15 %: an estimate that is wrong fails there too."""
+    within, packets = _check_camera_sample(camera, tau_ms, 60, 20, 1, 0.3)
+    if not within:  # (the larger sample: at most about 10 M packets)
+        count = max(60, min(150, 60 * 10_000_000 // (10 * max(packets, 1))))
+        _check_camera_sample(camera, tau_ms, count, 200, 2, 0.15, strict=True)
+
+
+def _check_camera_sample(
+    camera: dict[str, Any],
+    tau_ms: int | None,
+    count: int,
+    seconds: int,
+    seed: int,
+    rel: float,
+    strict: bool = False,
+) -> tuple[bool, int]:
+    """:func:`check_camera` on ``count`` cameras for ``seconds`` (seed ``seed``): the mean
+    and the token bucket asserted; returns whether the variance is within ``rel`` (asserted
+    with ``strict``) and the packets the cameras sent."""
+    duration = f"{seconds}s"
+    sc = scenario(
+        [{**camera, "count": count}], duration, simulation={"duration": duration, "seed": seed}
+    )
     plan = build_plan(sc)
     end = sc.simulation.duration
     tau = tau_ms * MS if tau_ms else round(10**12 / camera["fps"])
@@ -317,13 +345,15 @@ def check_camera(camera: dict[str, Any], tau_ms: int | None) -> None:
     means = np.array([r.mean() for r in rates])
     noise = max(5 * means.std(ddof=1) / np.sqrt(len(means)), 3e-3 * means.mean())
     assert abs(mean[0] - means.mean()) <= noise, (mean[0], means.mean(), noise)
-    pooled = np.concatenate(rates).var()
-    assert var[0] == pytest.approx(pooled, rel=0.3, abs=1e-6 * mean[0] ** 2), (var[0], pooled)
     if camera["rate_control"] == "cbr":
         curves = arrival_curves(plan, sc, "model")
         for s, r in enumerate(rows):
             need = _bucket_from_trace(r[:, G_T], r[:, G_WIRE], curves.rate_bps[s])
             assert need <= curves.burst_bytes[s], (s, need, curves.burst_bytes[s])
+    pooled = np.concatenate(rates).var()
+    within = bool(var[0] == pytest.approx(pooled, rel=rel, abs=1e-6 * mean[0] ** 2))
+    assert within or not strict, (var[0], pooled, count, seconds)
+    return within, sum(len(r) for r in rows)
 
 
 #: Found by the property test: GOPs restarted every few frames change the window's sum
@@ -355,8 +385,11 @@ def test_the_estimates_of_any_camera_are_what_it_sends(
 
 
 #: A camera the random draw once found (2026-12-07): slow CBR cameras with small packets and
-#: motion at 4 times the bitrate. The estimated variance over a frame time is 35 % above the
-#: packets' (6.27·10¹¹ against 4.64·10¹¹): a known gap of the estimate, not yet understood.
+#: motion at 4 times the bitrate, 3.2 % of the time. On seed 1's 60 cameras for 20 s the
+#: estimated variance over a frame time was 35 % above the packets' (6.27·10¹¹ against
+#: 4.64·10¹¹), on seeds 2 to 4 within 5 %; over six samples of 300 cameras for 100 s the
+#: estimate is 0.992 ± 0.013 times the packets' variance: seed 1's sample held few of the
+#: large motion frames the variance rests on. Checked again on the larger sample.
 SLOW_CBR_IN_MOTION = {
     "bitrate": "300kbps",
     "fps": 5,
@@ -368,10 +401,10 @@ SLOW_CBR_IN_MOTION = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="the estimate's variance is 35 % high for this camera")
 def test_the_estimate_of_a_slow_cbr_camera_in_motion() -> None:
-    """:func:`check_camera` for :data:`SLOW_CBR_IN_MOTION` (fails: a known gap, kept in view;
-    strict, so that the estimate once mended turns this test red until the mark goes)."""
+    """:func:`check_camera` for :data:`SLOW_CBR_IN_MOTION`: its first sample misses by
+    35 %, the larger one agrees; the larger one alone would catch an estimate 35 % high."""
+    assert not _check_camera_sample(SLOW_CBR_IN_MOTION, None, 60, 20, 1, 0.3)[0]
     check_camera(SLOW_CBR_IN_MOTION, None)
 
 
