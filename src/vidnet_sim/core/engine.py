@@ -49,9 +49,9 @@ class CoreEngine:
     the sink copies what it keeps), ``final`` true for the last call, in :meth:`finish`.
 
     With ``threads=2`` the network is cut in two parts (:mod:`vidnet_sim.core.split`) and
-    the upstream part runs one step (``step_windows`` windows) or two ahead of the
-    downstream part on a second thread; the results are the same, bit for bit. It falls
-    back to one thread with a packet log or when the network cannot be cut.
+    the upstream part runs one step (``step_windows`` windows) ahead of the downstream part
+    on a second thread; the results are the same, bit for bit. It falls back to one thread
+    with a packet log or when the network cannot be cut.
     """
 
     #: How the two parts' steps run: "threads" (at once, on two threads) or, for tests, one
@@ -67,11 +67,10 @@ class CoreEngine:
     #: estimates; ``False`` (for tests) starts every segment at the smallest size, and the
     #: kernel's growth does all the work (the results are the same either way).
     estimate_stores = True
-    #: With two threads, how far the upstream part runs ahead of the downstream part in the
-    #: steps of one kernel call per thread (:func:`K.up_steps`): ``K.LEAD_FREE`` as far as
-    #: its two areas let it; for tests, ``K.LEAD_MOST`` always that far or ``K.LEAD_LEAST``
-    #: never further than the step beside (the results are the same).
-    pipeline_lead = K.LEAD_FREE
+    #: With two threads, whether the upstream part's thread copies about half of each
+    #: step's hand-off while the downstream part's copies the rest (else the downstream
+    #: part's thread copies it all while the other waits); the results are the same.
+    share_hand_off = True
 
     def __init__(
         self,
@@ -221,34 +220,23 @@ class CoreEngine:
             in_up = np.array([w < 0 or up[w] for w in work], np.bool_)
             used_up = up.copy()
             used_up[self.split.cut] = True
-            cut = self.split.cut
             self._parts = [
-                self._part(work[in_up], L, used_up, _group_table(n_groups), second=cut),
+                self._part(work[in_up], L, used_up, _group_table(n_groups)),
                 self._part(work[~in_up], L, ~up, self._gstat_k),
             ]
             self._drops = [_drop_buffer(), _drop_buffer()]
             self._filling = 0  # the buffer the upstream part fills
-            # the two areas U publishes its steps' inboxes of the cut links to (K.up_steps):
-            # the spare one holds each cut link's second segment in U's stores, the other
-            # is where the current inbox (U's link table) goes at the step's end
-            self._areas = [np.zeros((len(cut), K.N_ACOLS), np.int64) for _ in range(2)]
-            self._area_rows = np.arange(len(cut), dtype=np.int64)
-            self._spare = 0  # the area that holds the free segments
-            self._areas[0][:, : K.L_RUN_CAP + 1] = self._parts[0].second
-            self._areas[0][:, K.L_RUN_OWNER] = -1
-            self._areas[1][:, : K.L_RUN_CAP + 1] = self._parts[0].L[cut, : K.L_RUN_CAP + 1]
         empty_pool()  # (what this engine's tables left in the pool: see core.stores)
 
     # --- frame-slot rings ------------------------------------------------------------
     def _frames_in_pipeline(self, needed: list[int]) -> list[int]:
         """``needed`` (frame slots per camera flow, one thread) for a pipeline whose steps
-        hold ``step_windows`` windows: a frame U opens may be settled by D three steps later
-        (U runs up to two steps ahead of D's windows), so the rings start as large as for
-        windows of a step and a half each, which adds three steps to a frame's life (within
-        the ring limit): a ring that grows pauses both parts (the results are the same
-        either way)."""
-        span = self.window_ps * self.step_windows * 3 // 2
-        more = frame_slots_needed(self.plan, span, self.end_ps)
+        hold ``step_windows`` windows: a frame U opens may be settled by D two steps later,
+        so the rings start as large as for windows of a step each (within the ring limit):
+        a ring that grows pauses both parts (the results are the same either way)."""
+        if self.step_windows == 1:
+            return needed
+        more = frame_slots_needed(self.plan, self.window_ps * self.step_windows, self.end_ps)
         return [min(max(a, b), self.max_frame_slots) for a, b in zip(needed, more, strict=True)]
 
     def _frame_slots(self, needed: list[int]) -> tuple[I64, I64, I64, int]:
@@ -269,39 +257,22 @@ class CoreEngine:
         # remaining packets, capture time, last delivery, flags: one slot's fields side by side
         return base, mask, table(max(total, 1), K.N_SCOLS), total
 
-    def _part(
-        self,
-        work: I64,
-        L0: I64,
-        used: npt.NDArray[np.bool_],
-        gstat_k: I64,
-        second: I64 | None = None,
-    ) -> _Part:
+    def _part(self, work: I64, L0: I64, used: npt.NDArray[np.bool_], gstat_k: I64) -> _Part:
         """A part running ``work`` with its own copy of the link table ``L0`` and its own
         stores, with room for the links ``used`` says it reads or writes (and the staging
-        inbox), and ``gstat_k`` as its group statistics; with a second inbox segment for
-        each of the links ``second`` (``_Part.second``: their inbox columns)."""
+        inbox), and ``gstat_k`` as its group statistics."""
         n_links = self.plan.n_links
         L = table(*L0.shape)
         L[:] = L0
         inbox = np.append(used, True)
         size = self._sizes
-        extra = np.zeros(0, np.int64) if second is None else second
         # (the stores are read only where written: reused from the pool as they are)
-        items, in_off, in_cap = segmented_store(
-            np.concatenate((np.where(inbox, size.inbox, 0), size.inbox[extra])),
-            K.N_COLS,
-            zeroed=False,
+        items, L[:, K.L_IN_OFF], L[:, K.L_IN_CAP] = segmented_store(
+            np.where(inbox, size.inbox, 0), K.N_COLS, zeroed=False
         )
-        runs, run_off, run_cap = segmented_store(
-            np.concatenate((np.where(inbox, size.runs, 0), size.runs[extra])), 1, zeroed=False
+        runs, L[:, K.L_RUN_OFF], L[:, K.L_RUN_CAP] = segmented_store(
+            np.where(inbox, size.runs, 0), 1, zeroed=False
         )
-        rows = len(inbox)
-        L[:, K.L_IN_OFF], L[:, K.L_IN_CAP] = in_off[:rows], in_cap[:rows]
-        L[:, K.L_RUN_OFF], L[:, K.L_RUN_CAP] = run_off[:rows], run_cap[:rows]
-        segments = np.zeros((len(extra), K.L_RUN_CAP + 1), np.int64)
-        segments[:, K.L_IN_OFF], segments[:, K.L_IN_CAP] = in_off[rows:], in_cap[rows:]
-        segments[:, K.L_RUN_OFF], segments[:, K.L_RUN_CAP] = run_off[rows:], run_cap[rows:]
         ring, L[:n_links, K.L_RING_OFF], L[:n_links, K.L_RING_CAP] = segmented_store(
             np.where(used, size.ring, 0), 2, zeroed=False
         )
@@ -320,8 +291,8 @@ class CoreEngine:
         # the stores' tops (K.TOP_*: spare rows above them) and the packet-hop count (K.C_HOPS)
         counters = np.zeros(K.N_COUNTERS, np.int64)
         counters[[K.TOP_ITEMS, K.TOP_RUNS, K.TOP_RING, K.TOP_QDATA, K.TOP_SLOTS]] = (
-            in_cap.sum(),
-            run_cap.sum(),
+            L[:, K.L_IN_CAP].sum(),
+            L[:, K.L_RUN_CAP].sum(),
             L[:n_links, K.L_RING_CAP].sum(),
             int(seg_cap.sum()),
             self._slots_used,
@@ -331,9 +302,7 @@ class CoreEngine:
             EA = (EA[0], np.zeros_like(EA[1]), EA[2], EA[3], EA[4])
         has_sources = bool((work < 0).any())
         gen = np.empty((1024 if has_sources else 1, G_COLS), np.int64)
-        part = _Part(work, L, items, runs, ring, qdata, QS, counters, gen, gstat_k, EA)
-        part.second = segments
-        return part
+        return _Part(work, L, items, runs, ring, qdata, QS, counters, gen, gstat_k, EA)
 
     # --- running -----------------------------------------------------------------------
     def _run(self, part: _Part, t_to: int, final: bool, pause_slots: bool) -> int:
@@ -583,76 +552,63 @@ class CoreEngine:
         """U's steps ending at ``ends`` (none final) beside D's, D starting with ``behind``,
         each part's steps in one kernel call on its own thread (:func:`K.up_steps` on the
         worker, :func:`K.down_steps` here): no Python and no thread hand-over between the
-        steps; U publishes each step's output to one of two areas and goes on into the
-        other, D takes it (copies it) at its next step, and they wait for each other by
-        spinning on a shared table only when U would fill an area D has not taken yet, or D
-        needs a step U has not published. Where a part stops (a store or ring to grow, a
-        frame-slot ring that needs D caught up, a take that needs room), the steps U
-        published are handed off here, D runs up to U's step, and that step is completed
-        as :meth:`_together` would. Returns the steps done and handed off (at least one)
-        and whether the run stopped (a frame-slot ring full at its limit)."""
+        steps; the threads wait for each other by spinning on a shared table, and once
+        both are done with a step they hand its output off together
+        (:attr:`share_hand_off`). Where a part stops (a store or ring to grow, a frame-slot
+        ring that needs D caught up, a hand-off that needs room), the step is completed
+        here as :meth:`_together` would. Returns the steps done and handed off (at least
+        one) and whether the run stopped (a frame-slot ring full at its limit)."""
         down = self._parts[1]
         sync = np.zeros((1, K.N_SYNC), np.int64)
-        sync[0, K.SY_LEAD] = self.pipeline_lead
-        filling, spare = self._filling, self._spare
+        filling = self._filling
         worker = self._thread()
 
         def up() -> tuple[int, int]:
             try:
-                return self._up_steps(sync, ends, filling, spare)
+                return self._up_steps(sync, ends, filling)
             except BaseException:
                 sync[0, K.SY_U_STOP] = 1  # (D must not wait for a step that will not come)
                 raise
 
         worker.submit(up)
         try:
-            j, code, _ = self._down_steps(sync, ends, behind[0], filling, spare)
+            j, code, _ = self._down_steps(sync, ends, behind[0], filling)
         except BaseException:
-            sync[0, K.SY_D_STOP] = 1  # (U must not wait for a take that will not come)
+            sync[0, K.SY_D_STOP] = 1  # (U must not wait for a hand-off that will not come)
             worker.join()
             raise
         up_j, up_code = worker.join()
         n = len(ends)
-        published = int(sync[0, K.SY_UP])  # (U's steps 0 .. published - 1; D took j of them)
-        self._spare = (spare + published) % 2
         if j == n:
             self._filling = (filling + n) % 2
             return n, False
-        assert up_j == published >= j, (up_j, published, j)
-        self._filling = (filling + j) % 2  # (the buffer of drops U filled in step j)
+        assert up_j == j, (up_j, j)
+        self._filling = (filling + j) % 2  # (the buffer U fills in step j)
         if code != K.GROW_NONE:  # D's windows of the step before, left to complete
             self._run(down, behind[0] if j == 0 else int(ends[j - 1]), False, False)
-        for s in range(j, published):  # (the steps U published that D did not take)
-            if s > j:
-                self._down(int(ends[s - 1]), False)
-            self._hand_off(self._areas[(spare + 1 + s) % 2])
-        if up_j == n:  # (all published and handed off: D one step behind, as usual)
-            return n, False
-        if published > j:
-            self._down(int(ends[published - 1]), False)
-        t1 = int(ends[up_j])
+        t1 = int(ends[j])
         grow = up_code
-        if grow == K.PARTNER_STOPPED:  # (U's step up_j is done)
+        if grow == K.PARTNER_STOPPED:  # (U's step j is done)
             grow = K.GROW_NONE
-        elif grow != K.GROW_SLOTS:  # (its windows stopped, or not started)
+        elif grow != K.GROW_SLOTS:
             grow = self._up(t1, False)
         if not self._end_step(grow, t1, False):
-            return up_j, True
-        return up_j + 1, False
+            return j, True
+        return j + 1, False
 
-    def _up_steps(self, sync: I64, ends: I64, filling: int, spare: int) -> tuple[int, int]:
+    def _up_steps(self, sync: I64, ends: I64, filling: int) -> tuple[int, int]:
         """:func:`K.up_steps` on U (run on the worker thread): (step, code). Where U stops
         on a store of its own that must grow (an inbox, a ring, the generation buffer...),
         it is grown here, on this thread, with :func:`K.advance`, which runs the rest of the
         step's windows while D runs on beside it; then the steps go on in the kernel. Only a
-        frame-slot ring (``GROW_SLOTS``), or a growth that moved a store D reads (U's items
-        or runs, the step's buffer of drops), stops D too (``SY_U_STOP``), once D has taken
-        what U published: the caller completes the step, U's windows of it done
+        frame-slot ring (``GROW_SLOTS``), or a growth that moved a store D reads in the
+        hand-off (U's items or runs, the step's buffer of drops), stops D too
+        (``SY_U_STOP``): the caller completes the step, U's windows of it done
         (``PARTNER_STOPPED``) or not (``GROW_SLOTS``)."""
         up = self._parts[0]
         j = 0
         while True:
-            j, code = self._up_call(sync, ends, j, filling, spare)
+            j, code = self._up_call(sync, ends, j, filling)
             if code in (K.GROW_NONE, K.PARTNER_STOPPED):
                 return j, code
             if code != K.GROW_SLOTS:
@@ -664,27 +620,26 @@ class CoreEngine:
                     for x, y in zip(shared, (up.items, up.runs, self._drops[b]), strict=True)
                 )
                 if code == K.GROW_NONE and not moved:
-                    continue  # (step j's windows done: published in the kernel)
+                    continue  # (step j's windows done: handed off in the kernel)
                 if code == K.GROW_NONE:
                     code = K.PARTNER_STOPPED  # (step j's windows done)
             sync[0, K.SY_U_STOP] = 1
             return j, code
 
-    def _up_call(self, sync: I64, ends: I64, j0: int, filling: int, spare: int) -> tuple[int, int]:
+    def _up_call(self, sync: I64, ends: I64, j0: int, filling: int) -> tuple[int, int]:
         """One call of :func:`K.up_steps` from step ``j0``: (step, code)."""
-        up = self._parts[0]
+        up, down = self._parts
         assert self.split is not None
         j, code = K.up_steps(
             sync,
             ends,
             j0,
             filling,
-            spare,
             self._drops[0],
             self._drops[1],
             self.split.cut,
-            self._areas[0],
-            self._areas[1],
+            down.L,
+            down.items,
             up.cursor,
             up.scratch,
             self.window_ps,
@@ -693,7 +648,7 @@ class CoreEngine:
         return int(j), int(code)
 
     def _down_steps(
-        self, sync: I64, ends: I64, t_behind: int, filling: int, spare: int
+        self, sync: I64, ends: I64, t_behind: int, filling: int
     ) -> tuple[int, int, bool]:
         """:func:`K.down_steps` on D: (step, code, whether U stopped first)."""
         up, down = self._parts
@@ -703,13 +658,11 @@ class CoreEngine:
             ends,
             t_behind,
             filling,
-            spare,
+            self.share_hand_off,
             self._drops[0],
             self._drops[1],
             self.split.cut,
-            self._area_rows,
-            self._areas[0],
-            self._areas[1],
+            up.L,
             up.items,
             up.runs,
             down.cursor,
@@ -719,17 +672,14 @@ class CoreEngine:
         )
         return int(j), int(code), bool(up_stopped)
 
-    def _hand_off(self, area: I64 | None = None) -> None:
-        """Move U's output of the windows it ran to D: the inboxes of the cut links (in U's
-        link table, or those published to ``area``); the buffer of drops U filled becomes
-        the one D settles next."""
+    def _hand_off(self) -> None:
+        """Move U's output of the windows it ran to D: the inboxes of the cut links; the
+        buffer of drops U filled becomes the one D settles next."""
         up, down = self._parts
         assert self.split is not None
-        cut = self.split.cut
-        rows, L_up = (cut, up.L) if area is None else (self._area_rows, area)
         items, runs = down.items, down.runs
         down.items, down.runs = K.hand_off(
-            cut, rows, L_up, up.items, up.runs, down.L, down.items, down.runs, down.counters
+            self.split.cut, up.L, up.items, up.runs, down.L, down.items, down.runs, down.counters
         )
         down.items, down.runs = _moved(down.items, items), _moved(down.runs, runs)
         self._filling = 1 - self._filling
@@ -754,7 +704,6 @@ class CoreEngine:
             self._down(self.t, False)
             K.hand_off(
                 self.split.cut[:0],
-                self.split.cut[:0],
                 up.L,
                 up.items,
                 up.runs,
@@ -764,8 +713,8 @@ class CoreEngine:
                 down.counters,
             )
             sync, no_steps = np.zeros((1, K.N_SYNC), np.int64), np.zeros(0, np.int64)
-            self._up_steps(sync, no_steps, self._filling, self._spare)
-            self._down_steps(sync, no_steps, self.t, self._filling, self._spare)
+            self._up_steps(sync, no_steps, self._filling)
+            self._down_steps(sync, no_steps, self.t, self._filling)
         self._wall = wall
 
     def advance(self, t_to: int) -> None:
@@ -979,8 +928,6 @@ class _Part:
         self.EA = EA
         self.cursor = np.zeros(K.N_CURSOR, np.int64)
         self.scratch = np.empty((K.N_SCRATCH, K.DEFER_CAP), np.int64)
-        #: the inbox columns of a second segment per cut link (U's, see ``CoreEngine._part``)
-        self.second = np.zeros((0, K.L_RUN_CAP + 1), np.int64)
 
 
 #: Idle workers kept for the next two-thread engine of the process (at most this many): a

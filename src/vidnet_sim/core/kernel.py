@@ -47,10 +47,8 @@ window (:func:`hand_off`); the frame slots both parts touch are freed and reused
 release and acquire accesses (``_store_release``, ``_load_acquire``). The upstream part
 grows no frame-slot ring and lets no frame overflow a full one by itself (``pause_slots``):
 it stops, and the caller goes on once the downstream part has caught up. Many steps run in
-one call per thread (:func:`up_steps` beside :func:`down_steps`): the upstream part
-publishes each step's output to one of two areas and runs on into the other, the downstream
-part takes it (copies it into its inboxes) at its next step; they wait for each other on a
-shared table (``SY_*``) only when one is a step too far ahead.
+one call per thread (:func:`up_steps` beside :func:`down_steps`): the threads wait for each
+other on a shared table (``SY_*``) and copy each step's hand-off together.
 """
 
 from __future__ import annotations
@@ -2915,18 +2913,17 @@ def settle_drops(  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, error_model="numpy", nogil=True)
-def hand_off(cut, rows, L_from, items_from, runs_from, L_to, items_to, runs_to, counters_to):  # type: ignore[no-untyped-def]
+def hand_off(cut, L_from, items_from, runs_from, L_to, items_to, runs_to, counters_to):  # type: ignore[no-untyped-def]
     """Move the inboxes of the links ``cut`` from one part of a run cut in two to the other:
     each inbox's runs are appended, run by run, to the same link's inbox there (after
-    its kept tails), and emptied here. ``rows``: the row of each such inbox in ``L_from``
-    (``cut`` itself for a link table; an area's rows, see :func:`up_steps`). A link merges
-    its runs by ``(time, key)``, a total order (a tree carries one copy of a packet over a
-    link), so where a run sits in the inbox changes nothing. Returns the other part's
-    (possibly reallocated) item and run stores."""
+    its kept tails), and emptied here. A link merges its runs by ``(time, key)``, a total
+    order (a tree carries one copy of a packet over a link), so where a run sits in the
+    inbox changes nothing. Returns the other part's (possibly reallocated) item and run
+    stores."""
     for k in range(cut.shape[0]):
         m = cut[k]
-        n = L_from[rows[k], L_IN_N]
-        R = L_from[rows[k], L_RUNS_N]
+        n = L_from[m, L_IN_N]
+        R = L_from[m, L_RUNS_N]
         if n == 0:
             continue
         n0 = L_to[m, L_IN_N]
@@ -2939,102 +2936,86 @@ def hand_off(cut, rows, L_from, items_from, runs_from, L_to, items_to, runs_to, 
             runs_to = _relocate(
                 runs_to, L_to, L_RUN_OFF, L_RUN_CAP, r0, counters_to, TOP_RUNS, m, r0 + R
             )
-    _copy_items(cut, rows, L_from, items_from, L_to, items_to)
-    _take_runs(cut, rows, L_from, runs_from, L_to, runs_to)
+    _copy_items(cut, L_from, items_from, L_to, items_to, 0, _cut_items(cut, L_from))
+    _take_runs(cut, L_from, runs_from, L_to, runs_to)
     return items_to, runs_to
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _copy_items(cut, rows, L_from, items_from, L_to, items_to):  # type: ignore[no-untyped-def]
-    """Copy the items of the inboxes of the links ``cut`` in ``L_from``'s stores (link
-    ``cut[k]``'s at row ``rows[k]``) to where they go in ``L_to``'s: after the same link's
-    inbox, which has room for them. The counts are left as they are (:func:`_take_runs`)."""
+def _cut_items(cut, L):  # type: ignore[no-untyped-def]
+    """The items in the inboxes of the links ``cut`` in link table ``L``."""
+    total = 0
     for k in range(cut.shape[0]):
-        m = cut[k]
-        src = L_from[rows[k], L_IN_OFF]
-        dst = L_to[m, L_IN_OFF] + L_to[m, L_IN_N]
-        for j in range(L_from[rows[k], L_IN_N]):
-            for c in range(N_COLS):
-                items_to[dst + j, c] = items_from[src + j, c]
+        total += L[cut[k], L_IN_N]
+    return total
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _take_runs(cut, rows, L_from, runs_from, L_to, runs_to):  # type: ignore[no-untyped-def]
-    """The rest of a hand-off once its items are copied (:func:`_copy_items`): the runs of
-    each inbox of the links ``cut`` (at ``rows`` in ``L_from``), appended to the same
-    link's runs in ``L_to``'s store (which has room for them), the counts there, and the
-    inboxes in ``L_from`` emptied (an empty one is left as it is)."""
+def _copy_items(cut, L_from, items_from, L_to, items_to, lo, hi):  # type: ignore[no-untyped-def]
+    """Copy the items ``lo`` to ``hi`` - 1 of the inboxes of the links ``cut`` in
+    ``L_from``'s stores (counted across the inboxes in the order of ``cut``) to where they
+    go in ``L_to``'s: after the same link's inbox, which has room for them. The counts are
+    left as they are (:func:`_take_runs`), so that two threads can copy two ranges of one
+    hand-off at once."""
+    first = 0  # (the first item of link cut[k]'s inbox, counted so)
     for k in range(cut.shape[0]):
         m = cut[k]
-        i = rows[k]
-        n = L_from[i, L_IN_N]
-        R = L_from[i, L_RUNS_N]
+        n = L_from[m, L_IN_N]
+        a = max(lo - first, 0)
+        b = min(hi - first, n)
+        if a < b:
+            src = L_from[m, L_IN_OFF]
+            dst = L_to[m, L_IN_OFF] + L_to[m, L_IN_N]
+            for j in range(a, b):
+                for c in range(N_COLS):
+                    items_to[dst + j, c] = items_from[src + j, c]
+        first += n
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _take_runs(cut, L_from, runs_from, L_to, runs_to):  # type: ignore[no-untyped-def]
+    """The rest of a hand-off once its items are copied (:func:`_copy_items`): the runs of
+    each inbox of the links ``cut``, appended to the same link's runs in ``L_to``'s store
+    (which has room for them), the counts there, and the inboxes in ``L_from`` emptied
+    (an empty one is left as it is)."""
+    for k in range(cut.shape[0]):
+        m = cut[k]
+        n = L_from[m, L_IN_N]
+        R = L_from[m, L_RUNS_N]
         if n == 0:
             continue
         n0 = L_to[m, L_IN_N]
         r0 = L_to[m, L_RUNS_N]
-        src = L_from[i, L_RUN_OFF]
+        src = L_from[m, L_RUN_OFF]
         dst = L_to[m, L_RUN_OFF] + r0
         for r in range(R):
             runs_to[dst + r, 0] = n0 + runs_from[src + r, 0]
         L_to[m, L_IN_N] = n0 + n
         L_to[m, L_RUNS_N] = r0 + R
         L_to[m, L_RUN_OWNER] = -1
-        L_from[i, L_IN_N] = 0
-        L_from[i, L_RUNS_N] = 0
-        L_from[i, L_RUN_OWNER] = -1
+        L_from[m, L_IN_N] = 0
+        L_from[m, L_RUNS_N] = 0
+        L_from[m, L_RUN_OWNER] = -1
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _cut_fits(cut, rows, L_from, L_to):  # type: ignore[no-untyped-def]
-    """Whether every inbox of the links ``cut`` in ``L_from``'s stores (at ``rows``) fits,
-    in place, after the same link's inbox in ``L_to``'s (a hand-off that moves no
-    segment)."""
+def _cut_fits(cut, L_from, L_to):  # type: ignore[no-untyped-def]
+    """Whether every inbox of the links ``cut`` in ``L_from``'s stores fits, in place, after
+    the same link's inbox in ``L_to``'s (a hand-off that moves no segment)."""
     for k in range(cut.shape[0]):
         m = cut[k]
-        if L_to[m, L_IN_N] + L_from[rows[k], L_IN_N] > L_to[m, L_IN_CAP]:
+        if L_to[m, L_IN_N] + L_from[m, L_IN_N] > L_to[m, L_IN_CAP]:
             return False
-        if L_to[m, L_RUNS_N] + L_from[rows[k], L_RUNS_N] > L_to[m, L_RUN_CAP]:
+        if L_to[m, L_RUNS_N] + L_from[m, L_RUNS_N] > L_to[m, L_RUN_CAP]:
             return False
     return True
 
 
-#: An area's columns (:func:`_publish`): those of a link table's inbox, ``L_IN_OFF`` to
-#: ``L_RUN_CAP``, in a row of 64 bytes.
-N_ACOLS = 8
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _publish(cut, L, area, other):  # type: ignore[no-untyped-def]
-    """The end of an upstream step beside :func:`down_steps`: the inboxes of the links
-    ``cut`` (row ``k`` of an area describes link ``cut[k]``'s) go to ``area`` as they are
-    (segment, items, runs), for the downstream part to take, and the segments of ``other``
-    (taken: empty) become the links' inboxes, emptied."""
-    for k in range(cut.shape[0]):
-        m = cut[k]
-        for c in range(L_RUN_CAP + 1):
-            area[k, c] = L[m, c]
-        L[m, L_IN_OFF] = other[k, L_IN_OFF]
-        L[m, L_IN_CAP] = other[k, L_IN_CAP]
-        L[m, L_RUN_OFF] = other[k, L_RUN_OFF]
-        L[m, L_RUN_CAP] = other[k, L_RUN_CAP]
-        L[m, L_IN_N] = 0
-        L[m, L_RUNS_N] = 0
-        L[m, L_RUN_OWNER] = -1
-
-
 # The two parts' steps in one kernel call per thread (``up_steps`` beside ``down_steps``):
 # the entries of their shared ``sync`` table (one row), each written by one thread with
-# release ordering and read by the other with acquire ordering (``SY_LEAD`` by the caller:
-# ``LEAD_*``)
-SY_UP, SY_TAKEN, SY_U_STOP, SY_D_STOP, SY_U_RAN, SY_LEAD = range(6)
+# release ordering and read by the other with acquire ordering
+SY_UP, SY_HANDED, SY_U_STOP, SY_D_STOP, SY_SPLIT, SY_SHARE, SY_U_HANDED = range(7)
 N_SYNC = 8  # (a cache line)
-#: How far the upstream part may run ahead: as far as its two areas let it
-#: (``LEAD_FREE``), or, for tests, always that far (``LEAD_MOST``: the downstream part
-#: takes a step only once the upstream part has run the next) or never beyond the step
-#: the downstream part runs beside it (``LEAD_LEAST``: a step starts once the step before
-#: it is taken).
-LEAD_FREE, LEAD_MOST, LEAD_LEAST = range(3)
 #: What ``up_steps`` returns when it finished its step but the downstream part stopped.
 PARTNER_STOPPED = 11
 #: A thread waiting for the other spins this many times (a ``pause`` each, tens of
@@ -3065,12 +3046,11 @@ def up_steps(  # type: ignore[no-untyped-def]
     t_steps,
     j0,
     filling,
-    spare,
     drops_a,
     drops_b,
     cut,
-    area_a,
-    area_b,
+    L_down,
+    items_down,
     cursor,
     scratch,
     window,
@@ -3109,31 +3089,19 @@ def up_steps(  # type: ignore[no-untyped-def]
     do_log,
 ):
     """The upstream part's steps ending at ``t_steps`` (none final), run beside
-    :func:`down_steps` on another thread, from step ``j0`` on (the steps before it
-    published: a call again after a stop): step ``j``'s windows (the deferred drops into
-    ``drops_a`` or ``drops_b``, alternating from ``filling``: 0 is ``drops_a``), then its
-    output published: the inboxes of the links ``cut`` go to one of two *areas*
-    (``area_a``, ``area_b``: a row per cut link, a link table's inbox columns), which the
-    downstream part takes at its next step, and the other area's segments become the
-    inboxes. The area ``spare`` (0: ``area_a``) holds the free segments at the call's
-    start; step ``j`` publishes to area ``(spare + 1 + j) % 2``. So this part runs on while
-    the downstream part copies a step's items, and waits only before it publishes a step
-    while the downstream part has not taken the step before (``SY_TAKEN``): its segments
-    are the ones the next step fills, and its buffer of drops the one after it fills.
-
-    This part never allocates: at anything that must grow (or a frame-slot ring to grow,
-    ``pause_slots``) it returns, the other part going on with what was published: its
-    caller grows it (with :func:`advance`) and calls again from that step, or sets
-    ``SY_U_STOP``, which stops the other part where it waits for a step not published.
-    Returns ``(j, code)``: the step it stopped in and the worker's code (``GROW_NONE``
-    with ``j`` = the number of steps: all published; ``GROW_NONE`` with fewer: step ``j``
-    not started, the downstream part stopped, ``LEAD_LEAST``), or ``PARTNER_STOPPED``:
-    step ``j``'s windows done, not published, the downstream part stopped before taking
-    the step before."""
-    lead = sync[0, SY_LEAD]
+    :func:`down_steps` on another thread: step ``j``'s windows (the deferred drops into
+    ``drops_a`` or ``drops_b``, alternating from ``filling``: 0 is ``drops_a``), then the
+    hand-off of their output to the downstream part's stores (``L_down``, ``items_down``;
+    the inboxes of the links ``cut``): the second half of the items when the downstream
+    part shares it out (``SY_SHARE``), and wait until it is done (``SY_HANDED``); from step
+    ``j0`` on (the steps before it handed off: a call again after a stop). This part never
+    allocates: at anything that must grow (or a frame-slot ring to grow, ``pause_slots``)
+    it returns, the other part still waiting for its step: its caller grows it (with
+    :func:`advance`) and calls again from that step, or sets ``SY_U_STOP``, which stops
+    the other part at its next wait. Returns ``(j, code)``: the step it stopped in and the
+    worker's code (``GROW_NONE`` with ``j`` = the number of steps: all done), or
+    ``PARTNER_STOPPED``: step ``j`` done, the downstream part stopped before taking it."""
     for j in range(j0, t_steps.shape[0]):
-        if lead == LEAD_LEAST and not _wait(sync, SY_TAKEN, j + 1, SY_D_STOP):
-            return j, GROW_NONE
         drops = drops_a if (filling + j) % 2 == 0 else drops_b
         grow = _windows(
             cursor,
@@ -3178,14 +3146,15 @@ def up_steps(  # type: ignore[no-untyped-def]
         )
         if grow != GROW_NONE:  # (the caller grows it, or stops the other part)
             return j, grow
-        _store_release(sync, 0, SY_U_RAN, j + 1)
-        if not _wait(sync, SY_TAKEN, j + 1, SY_D_STOP):  # (step j - 1 taken: j + 1)
-            return j, PARTNER_STOPPED
-        if (spare + 1 + j) % 2 == 0:
-            _publish(cut, L, area_a, area_b)
-        else:
-            _publish(cut, L, area_b, area_a)
         _store_release(sync, 0, SY_UP, j + 1)
+        if not _wait(sync, SY_SPLIT, j + 1, SY_D_STOP):
+            return j, PARTNER_STOPPED
+        if _load_acquire(sync, 0, SY_SHARE) != 0:  # (the second half of the items)
+            total = _cut_items(cut, L)
+            _copy_items(cut, L, items, L_down, items_down, total // 2, total)
+            _store_release(sync, 0, SY_U_HANDED, j + 1)
+        if not _wait(sync, SY_HANDED, j + 1, SY_D_STOP):  # (D stops after SY_SPLIT only
+            return j, PARTNER_STOPPED  # on an error: the caller raises it)
     return t_steps.shape[0], GROW_NONE
 
 
@@ -3195,13 +3164,11 @@ def down_steps(  # type: ignore[no-untyped-def]
     t_steps,
     t_behind,
     filling,
-    spare,
+    share,
     drops_a,
     drops_b,
     cut,
-    area_rows,
-    area_a,
-    area_b,
+    L_up,
     items_up,
     runs_up,
     cursor,
@@ -3241,30 +3208,21 @@ def down_steps(  # type: ignore[no-untyped-def]
     log,
     do_log,
 ):
-    """The downstream part's steps beside :func:`up_steps`: at step ``j`` it runs the
-    windows up to the end of the upstream part's step before (``t_behind`` for ``j`` = 0,
-    whose drops it settles first, else ``t_steps[j - 1]``), then waits for the upstream
-    part's step ``j`` (``SY_UP``) and takes it: the items and runs of the area it was
-    published to (``area_rows``: ``0 .. len(cut) - 1``; the upstream part's stores
-    ``items_up``, ``runs_up``) copied into its inboxes of the links ``cut``, and the drops
-    it recorded settled; then it tells the upstream part (``SY_TAKEN``: ``j + 2``, 1 once
-    the drops before the call are settled), whose next step may then fill that area. It
-    never allocates: it stops at anything its windows must grow (``SY_D_STOP``; the caller
-    completes the step as :func:`advance` would), at a step's take that needs room (the
-    caller hands off with :func:`hand_off`), or when the upstream part stopped before
-    publishing the step. Returns ``(j, code, upstream_stopped)``: the step it stopped in
-    (the steps before it taken), its worker's code there (``GROW_NONE``: its windows of
-    step ``j`` done) and whether it stopped because the upstream part did; ``j`` = the
-    number of steps: all done and taken."""
-    n = t_steps.shape[0]
-    lead = sync[0, SY_LEAD]
-    for j in range(n):
-        if j == 0:  # (the step before the call, handed off by the caller)
-            before = drops_b if filling % 2 == 0 else drops_a
-            settle_drops(
-                before, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA
-            )
-            _store_release(sync, 0, SY_TAKEN, 1)
+    """The downstream part's steps beside :func:`up_steps`: at step ``j`` it settles the
+    drops the upstream part recorded in its step before, runs the windows up to the end of
+    that step (``t_behind`` for ``j`` = 0, else ``t_steps[j - 1]``), waits for the upstream
+    part's step ``j`` and takes its output into its inboxes of the links ``cut`` in place
+    (with ``share``, the upstream part's thread copies the second half of the items
+    meanwhile, :func:`_copy_items`). It never allocates: it stops at anything its windows must
+    grow (``SY_D_STOP``; the caller completes the step as :func:`advance` would), at a
+    hand-off that needs room (the caller hands off with :func:`hand_off`), or when the
+    upstream part stopped. Returns ``(j, code, upstream_stopped)``: the step it stopped in,
+    its worker's code there (``GROW_NONE``: its windows of step ``j`` done) and whether it
+    stopped because the upstream part did; ``j`` = the number of steps: all done and
+    handed off."""
+    for j in range(t_steps.shape[0]):
+        drops = drops_b if (filling + j) % 2 == 0 else drops_a  # (U's step before)
+        settle_drops(drops, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA)
         t_to = t_behind if j == 0 else t_steps[j - 1]
         grow = _windows(
             cursor,
@@ -3310,20 +3268,22 @@ def down_steps(  # type: ignore[no-untyped-def]
         if grow != GROW_NONE:
             _store_release(sync, 0, SY_D_STOP, 1)
             return j, grow, False
-        if lead == LEAD_MOST:  # (the upstream part's next step run first)
-            _wait(sync, SY_U_RAN, min(j + 2, n), SY_U_STOP)
         if not _wait(sync, SY_UP, j + 1, SY_U_STOP):
             return j, GROW_NONE, True
-        area = area_a if (spare + 1 + j) % 2 == 0 else area_b
-        if not _cut_fits(cut, area_rows, area, L):  # (a segment must move: the caller
-            _store_release(sync, 0, SY_D_STOP, 1)  # hands off)
+        if not _cut_fits(cut, L_up, L):  # (a segment must move: the caller hands off)
+            _store_release(sync, 0, SY_D_STOP, 1)
             return j, GROW_NONE, False
-        _copy_items(cut, area_rows, area, items_up, L, items)
-        _take_runs(cut, area_rows, area, runs_up, L, runs)
-        drops = drops_a if (filling + j) % 2 == 0 else drops_b
-        settle_drops(drops, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA)
-        _store_release(sync, 0, SY_TAKEN, j + 2)
-    return n, GROW_NONE, False
+        shared = 1 if share else 0
+        _store_release(sync, 0, SY_SHARE, shared)
+        _store_release(sync, 0, SY_SPLIT, j + 1)
+        total = _cut_items(cut, L_up)
+        mine = total // 2 if share else total  # (D's items: the first half, or all)
+        _copy_items(cut, L_up, items_up, L, items, 0, mine)
+        if share:
+            _wait(sync, SY_U_HANDED, j + 1, SY_U_STOP)  # (U does not stop after SY_UP)
+        _take_runs(cut, L_up, runs_up, L, runs)
+        _store_release(sync, 0, SY_HANDED, j + 1)
+    return t_steps.shape[0], GROW_NONE, False
 
 
 end_compile_cache()  # (after the last njit decorator)

@@ -54,7 +54,7 @@ GEN_COST = 0.78
 INJECT_COST = 0.58
 DELIVER_COST = 2.3
 MERGE_COST = 0.11
-HAND_OFF_COST = 0.5
+HAND_OFF_COST = 0.25
 #: What D pays on two threads, beyond the fit above, for each item crossing the cut: D merges
 #: items U's core wrote (read from the other core's cache, or copied from it in the hand-off),
 #: which the parts timed one after the other on one thread (the fit) do not see. Not fitted
@@ -110,10 +110,10 @@ class Split:
 
     @property
     def step(self) -> float:
-        """The estimated work of a pipeline step: the larger part, D with what it pays for
-        the items crossing the cut and their hand-off (D copies them out of the area U
-        published them to while U runs its next step: ``kernel.up_steps``)."""
-        return max(self.cost_upstream, self.cost_downstream + self.cost_cross + self.cost_hand_off)
+        """The estimated work of a pipeline step: the larger part (D with what it pays
+        for the items crossing the cut) plus the hand-off, which runs while neither part
+        does."""
+        return max(self.cost_upstream, self.cost_downstream + self.cost_cross) + self.cost_hand_off
 
     @property
     def balance(self) -> float:
@@ -345,8 +345,7 @@ def _fill(start: Split, deeper: I64, cost: F64, evaluate: Callable[[BOOL], Split
     order = deeper[np.argsort(cost[deeper], kind="stable")]
     moved = np.concatenate(([0.0], np.cumsum(cost[order])))
     larger = np.maximum(
-        start.cost_upstream + moved,
-        start.cost_downstream + start.cost_cross + start.cost_hand_off - moved,
+        start.cost_upstream + moved, start.cost_downstream + start.cost_cross - moved
     )
     best = start
     at = int(np.argmin(larger))
