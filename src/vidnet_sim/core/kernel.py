@@ -157,12 +157,6 @@ N_COUNTERS = 6
 SC_POS, SC_STOP, SC_HT, SC_HK, SC_HR, SC_D_FLOW, SC_D_T, SC_D_ORIGIN, SC_D_META, SC_WIN = range(10)
 N_SCRATCH = 10
 DEFER_CAP = 64
-# a FIFO link's pass over this many inbox runs or more, of at most SORT_MAX_PER_RUN items a
-# run on average, sorts its items into one run instead of merging them (``_sort_runs``)
-SORT_MIN_RUNS = 16
-SORT_MAX_PER_RUN = 64
-SORT_MAX_BUCKET = 64
-SORT_BUCKETS_MIN = 64
 
 # indices into the per-link statistics matrix LSTAT[k, l]
 (
@@ -314,8 +308,8 @@ _prefetch: Any = intrinsic(_prefetch_typing)
 
 def _flat_pointer(context: Any, builder: Any, signature: Any, args: Any, inbounds: bool) -> Any:
     """The pointer to element ``e`` of a C-contiguous table counted from its start (the
-    arguments ``table, e`` of ``_at``, ``_set_at`` and ``_prefetch_at``)."""
-    aryty, ety = signature.args[:2]
+    arguments ``table, e`` of ``_at`` and ``_prefetch_at``)."""
+    aryty, ety = signature.args
     ary = context.make_array(aryty)(context, builder, args[0])
     idx = context.cast(builder, args[1], ety, types.intp)
     return builder.gep(ary.data, [idx], inbounds=inbounds)
@@ -339,24 +333,6 @@ def _at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] | None:
 #: a value it reads at run time (an ``imul``, 3 cycles); here the merge's chain from one
 #: packet to the next carries the element itself and adds a constant.
 _at: Any = intrinsic(_at_typing)
-
-
-def _set_at_typing(typingctx: Any, table: Any, e: Any, v: Any) -> tuple[Any, Any] | None:
-    """The typing and code of ``_set_at`` (C-contiguous arrays only, as ``_at``)."""
-    if not (isinstance(table, types.Array) and table.layout == "C"):
-        return None
-    sig = types.void(table, e, v)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        v = context.cast(builder, args[2], signature.args[2], signature.args[0].dtype)
-        builder.store(v, _flat_pointer(context, builder, signature, args, True))
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-#: ``_set_at(table, e, v)`` stores ``v`` at element ``e`` of ``table`` (the store of ``_at``).
-_set_at: Any = intrinsic(_set_at_typing)
 
 
 def _prefetch_at_typing(typingctx: Any, table: Any, e: Any) -> tuple[Any, Any] | None:
@@ -1068,171 +1044,6 @@ def _merge_pop(box, t1, pos, stop, ht, hk, hr, live, T, R):  # type: ignore[no-u
     return e, live
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _sort_runs(box, runs, base, ro, R, n_items, t1, pos, stop, q, top, per_run):  # type: ignore[no-untyped-def]
-    """Sort the items before ``t1`` of a link's ``R`` inbox runs into one run, when they
-    are many short runs (``SORT_MIN_RUNS`` runs or more, at most ``per_run`` items before
-    ``t1`` a run on average: ``SORT_MAX_PER_RUN``): the link's loop then reads that run
-    from its first row on, one item after the other, with no tree of losers
-    (``_merge_start``). The run is written to the store's free rows at its top (``top``,
-    the store's first unused row: nothing else writes there during a link's pass), the
-    sort's counts after it; a pass that does not fit there, or whose ``R + 1`` cursors do
-    not fit in ``pos``, is declined, and so is one whose times crowd more than
-    ``SORT_MAX_BUCKET`` items into a bucket.
-
-    The sort: each item to a bucket by its time, ``(t - t_min) >> s`` with ``s`` the least
-    shift that keeps every time before ``t1`` below ``m`` buckets (``m`` the power of two
-    at least the items, ``SORT_BUCKETS_MIN`` at least), counted, then copied bucket by
-    bucket, run after run (stable), then sorted by insertion within the buckets, by
-    ``(time, key)`` as the tree's match (``_before``; the keys of an inbox are unique: a
-    tree carries one copy of a packet over a link, so the order is total and any sort of
-    it is the tree's): the items below an item before them are found first without a
-    branch, then only those are moved. The runs' cursors ``pos[r]`` / ``stop[r]`` are
-    left at their first item at or after ``t1`` and their end, as the tree leaves them
-    (``_keep_tails``), and the sorted run is run ``R``: ``pos[R]`` its first row,
-    ``stop[R]`` its end. ``q``: a row of scratch (the runs' first items at or after
-    ``t1``). Returns the items sorted, or -1 (declined)."""
-    if R < SORT_MIN_RUNS or pos.shape[0] <= R:
-        return -1
-    t_min = t1
-    S = 0
-    for r in range(R):  # each run's items before t1, found from its ends
-        i = base + runs[_u(ro + r), 0]
-        e = base + (runs[_u(ro + r + 1), 0] if r + 1 < R else n_items)
-        pos[r] = i
-        stop[r] = e
-        if i < e and _at(box, i * N_COLS) < t1:
-            t_min = min(t_min, _at(box, i * N_COLS))
-            while _at(box, (e - 1) * N_COLS) >= t1:
-                e -= 1
-        else:
-            e = i
-        q[r] = e
-        S += e - i
-    if per_run * R < S:
-        return -1
-    m = SORT_BUCKETS_MIN
-    while m < S:
-        m *= 2
-    cnt = (top + S) * N_COLS  # the counts' first element (after the sorted run)
-    if cnt + m + 1 > box.shape[0] * N_COLS:
-        return -1
-    s = 0
-    while (t1 - 1 - t_min) >> s >= m:
-        s += 1
-    for b in range(m + 1):
-        _set_at(box, cnt + b, 0)
-    for r in range(R):  # each bucket's items, counted at b + 1: its start follows by a sum
-        for i in range(pos[r], q[r]):
-            b = cnt + 1 + ((_at(box, i * N_COLS) - t_min) >> s)
-            _set_at(box, b, _at(box, b) + 1)
-    acc = top * N_COLS
-    most = 0
-    for b in range(cnt, cnt + m):  # each bucket's first element
-        c = _at(box, b)
-        most = max(most, c)
-        acc += c * N_COLS
-        _set_at(box, b, acc)
-    if max(most, top + S - acc // N_COLS) > SORT_MAX_BUCKET:  # (the last: the rest)
-        return -1
-    for r in range(R):  # the items to their buckets, run after run
-        for i in range(pos[r] * N_COLS, q[r] * N_COLS, N_COLS):
-            t = _at(box, i)
-            b = cnt + ((t - t_min) >> s)
-            d = _at(box, b)
-            _set_at(box, b, d + N_COLS)
-            _set_at(box, d, t)
-            _set_at(box, d + 1, _at(box, i + 1))
-            _set_at(box, d + 2, _at(box, i + 2))
-            _set_at(box, d + 3, _at(box, i + 3))
-        pos[r] = q[r]
-    # within the buckets, by insertion: first the items below an item before them, found
-    # without a branch (their places listed where the counts were), then only those moved
-    tp = _at(box, top * N_COLS)
-    kp = _at(box, top * N_COLS + 1)
-    nl = 0
-    for i in range((top + 1) * N_COLS, (top + S) * N_COLS, N_COLS):
-        t = _at(box, i)
-        k = _at(box, i + 1)
-        below = _before(t, k, tp, kp)
-        _set_at(box, cnt + nl, i)
-        nl += below
-        tp = _pick(below, tp, t)
-        kp = _pick(below, kp, k)
-    for x in range(cnt, cnt + nl):
-        i = _at(box, x)
-        t = _at(box, i)
-        k = _at(box, i + 1)
-        o = _at(box, i + 2)
-        meta = _at(box, i + 3)
-        j = i
-        while j > top * N_COLS and _before(t, k, _at(box, j - N_COLS), _at(box, j - 3)):
-            for c in range(N_COLS):
-                _set_at(box, j + c, _at(box, j - N_COLS + c))
-            j -= N_COLS
-        _set_at(box, j, t)
-        _set_at(box, j + 1, k)
-        _set_at(box, j + 2, o)
-        _set_at(box, j + 3, meta)
-    pos[R] = top
-    stop[R] = top + S
-    return S
-
-
-@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
-def _unsort_tails(box, runs, base, ro, R, pos, stop):  # type: ignore[no-untyped-def]
-    """After a sorted pass (``_sort_runs``) that stopped early (the ring full), the runs'
-    cursors where the tree would have left them: past the items the loop took, the first
-    ``pos[R] - (stop[R] - S)`` of the sorted run, i.e. (the order being total) the items of
-    each run up to the last one taken. The sorted run is then read (``pos[R] = stop[R]``)."""
-    first = stop[R]  # (the sorted run's first row: pos[r] is run r's first item at t1 or later)
-    for r in range(R):
-        first -= pos[r] - (base + runs[_u(ro + r), 0])
-    taken = pos[R] > first
-    if taken:
-        lt = box[_u(pos[R] - 1), 0]
-        lk = box[_u(pos[R] - 1), 1]
-    else:
-        lt = INF
-        lk = INF
-    for r in range(R):
-        q = pos[r]
-        i = base + runs[_u(ro + r), 0]
-        while taken and i < q and not _before(lt, lk, box[_u(i), 0], box[_u(i), 1]):
-            i += 1
-        pos[r] = i
-    pos[R] = stop[R]
-
-
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _open_pass(box, runs, base, ro, R, n_items, t1, pos, stop, ht, hk, hr, win, top):  # type: ignore[no-untyped-def]
-    """Open a link's pass over its ``R`` inbox runs: many short runs sorted into one
-    (``_sort_runs``, into the store's free rows from ``top`` on), which ``_merge_pop`` then
-    reads in order with no match (the run in slot ``R``, and ``T = R = 0``: the run is
-    neither in the tree nor a lead), or else the tree of losers (``_merge_start``). Returns
-    the runs with a head, ``T``, the lead and the ``R`` to pass to ``_merge_pop`` (0 after a
-    sort; ``_close_pass`` then takes the inbox's own)."""
-    hn = -1
-    if R >= SORT_MIN_RUNS:
-        hn = _sort_runs(box, runs, base, ro, R, n_items, t1, pos, stop, win, top, SORT_MAX_PER_RUN)
-    if hn >= 0:
-        ht[0] = _at(box, pos[R] * N_COLS) if hn > 0 else INF
-        hk[0] = _at(box, pos[R] * N_COLS + 1) if hn > 0 else INF
-        hr[0] = _head(pos, R)
-        return min(hn, 1), 0, -1, 0
-    hn, T, lead = _merge_start(box, runs, base, ro, R, n_items, t1, pos, stop, ht, hk, hr, win)
-    return hn, T, lead, R
-
-
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _close_pass(box, runs, base, ro, R_in, R, pos, stop):  # type: ignore[no-untyped-def]
-    """After a pass over ``R_in`` inbox runs that ``_open_pass`` sorted (``R`` 0) and that
-    stopped early, each run's cursor where the tree would have left it (``_unsort_tails``),
-    for ``_keep_tails``."""
-    if R_in != R and pos[R_in] < stop[R_in]:
-        _unsort_tails(box, runs, base, ro, R_in, pos, stop)
-
-
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _keep_tails(l, items, runs, L, base, R, pos, stop, lead):  # type: ignore[no-untyped-def]
     """Keep the unread tails of the runs (arrivals at or after t1) as runs at the front of the
@@ -1324,7 +1135,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     if direct:
         hn, T, lead = n_rows - j, 0, -1
     else:
-        hn, T, lead, R = _open_pass(
+        hn, T, lead = _merge_start(
             box,
             runs,
             base,
@@ -1338,7 +1149,6 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             hk,
             hr,
             scratch[SC_WIN],
-            counters[TOP_ITEMS],
         )
     dflow = scratch[SC_D_FLOW]  # deliveries not settled yet: nd of them
     dt = scratch[SC_D_T]
@@ -1618,12 +1428,10 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     if direct:
         counters[C_HOPS] += j - j0
     else:
-        R_in = L[ib, L_RUNS_N]  # (R is 0 after a sort)
-        _close_pass(box, runs, base, L[ib, L_RUN_OFF], R_in, R, pos, stop)
         # the runs lie end to end from row runs[ro, 0] to the inbox's end: the items the
         # merge took are those minus the unread tails _keep_tails leaves
-        n_in = n_items - runs[_u(L[ib, L_RUN_OFF]), 0] if R_in > 0 else 0
-        _keep_tails(ib, items, runs, L, base, R_in, pos, stop, lead)
+        n_in = n_items - runs[_u(L[ib, L_RUN_OFF]), 0] if R > 0 else 0
+        _keep_tails(ib, items, runs, L, base, R, pos, stop, lead)
         counters[C_HOPS] += n_in - L[ib, L_IN_N]
     return log_n, full, j
 
