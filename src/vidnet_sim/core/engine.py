@@ -750,7 +750,7 @@ class CoreEngine:
         self._catch_up()
         phist = _histogram_copy(self._phist)
         plan = self.plan
-        g, _ = self._group_stats()
+        g, es = self._group_stats()
         ls = self._lstat
         names = plan.node_names
         return RunStats(
@@ -794,7 +794,7 @@ class CoreEngine:
             group_class=plan.group_class.copy(),
             packets_failed=g[K.GS_FAILED].copy(),
             link_fail_drops=ls[K.LS_FAIL].copy(),
-            **self._epoch_stats(phist),
+            **self._epoch_stats(phist, g, es),
             latency_sum_ps=self._sums(K.GS_LSUM),
             frame_latency_sum_ps=self._sums(K.GS_FLSUM),
             link_wait_sum_ps=ls[K.LS_WAIT].copy(),
@@ -836,11 +836,11 @@ class CoreEngine:
         out[:] = [int(c) * K.SUM_UNIT + int(v) for v, c in zip(low, carries, strict=True)]
         return out
 
-    def _epoch_stats(self, phist: I64) -> dict[str, Any]:
+    def _epoch_stats(self, phist: I64, g: I64, es: I64) -> dict[str, Any]:
         """The per-epoch arrays of :class:`RunStats` (with one epoch: the totals, its
-        histogram ``phist``, the statistics' copy of the packet histogram)."""
+        histogram ``phist``, the statistics' copy of the packet histogram); ``g`` and
+        ``es`` as :meth:`_group_stats` gave them to :meth:`_statistics`."""
         ep, _, eph, el, _ = self._EA
-        g, es = self._group_stats()
         ls = self._lstat
         if len(ep) == 1:
             es = es.copy()
