@@ -452,7 +452,7 @@ def test_the_steps_run_in_one_kernel_call_per_thread_and_stop_where_either_part_
     assert ups[-1][2] == ups[-1][0]  # (the last call ran all its steps)
     assert max(j - j0 for n, j0, j, _ in ups if j == n) > 10  # (many steps in one call)
     assert any(code not in (K.GROW_NONE, K.PARTNER_STOPPED) for *_, code in ups)  # U stopped
-    assert grown_on and set(grown_on) == {"vidnet-upstream"}  # ... grew on its own thread
+    assert grown_on and set(grown_on) == {E.WORKER_NAME}  # ... grew on its own thread
     assert any(j0 > 0 for _, j0, _, _ in ups)  # ... and went on in the kernel
     assert any(code == K.PARTNER_STOPPED for *_, code in ups)  # D stopped
     assert any(code != K.GROW_NONE for _, _, code in downs)
@@ -638,6 +638,11 @@ def _workers() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name in (E.WORKER_NAME, E.IDLE_NAME)]
 
 
+def _running_a_part() -> bool:
+    """Whether a thread runs a two-thread engine's upstream part (not idle)."""
+    return any(t.name == E.WORKER_NAME for t in threading.enumerate())
+
+
 @pytest.mark.usefixtures("one_window_steps")
 def test_an_engine_dropped_unfinished_gives_its_thread_back() -> None:
     """The finalizer of an engine dropped unfinished gives its thread back: idle, kept for
@@ -645,12 +650,12 @@ def test_an_engine_dropped_unfinished_gives_its_thread_back() -> None:
     plan = _deep_plan(multicast=False)
     engine = _engine(plan, 2, warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=50 * US)
     engine.advance(MS)
-    assert any(t.name == E.WORKER_NAME for t in threading.enumerate())
+    assert _running_a_part()
     assert engine._worker is not None
     thread = engine._worker._thread
     del engine
     gc.collect()
-    assert not any(t.name == E.WORKER_NAME for t in threading.enumerate())
+    assert not _running_a_part()
     assert thread.name == E.IDLE_NAME and thread in _workers()
     again = _engine(plan, 2, warmup_ps=0, end_ps=2 * MS, drain=True, window_ps=50 * US)
     again.advance(MS)
@@ -734,7 +739,7 @@ def test_an_engine_whose_upstream_part_raised_is_collected_and_its_thread_ends()
             assert str(e) == "U failed"
         else:
             raise AssertionError("U's error was lost")
-    assert calls == ["vidnet-upstream"]  # (raised on the second thread)
+    assert calls == [E.WORKER_NAME]  # (raised on the second thread)
     assert engine._worker is not None
     thread = engine._worker._thread
     ref = weakref.ref(engine)
@@ -773,10 +778,10 @@ def test_after_a_memory_error_in_either_part_the_next_engine_is_exact(side: str,
     engine = _engine(plan, 2, **kw)
     with mock.patch.object(CoreEngine, side, failing), pytest.raises(MemoryError):
         engine.finish()
-    assert calls[nth - 1] == ("vidnet-upstream" if side == "_up_steps" else "MainThread")
+    assert calls[nth - 1] == (E.WORKER_NAME if side == "_up_steps" else "MainThread")
     del engine
     gc.collect()
-    assert not any(t.name == E.WORKER_NAME for t in threading.enumerate())
+    assert not _running_a_part()
     assert len(_workers()) <= E.MAX_IDLE_WORKERS
     again = _engine(plan, 2, **kw)
     assert stats_differences(again.finish(), expected) == []
