@@ -48,9 +48,10 @@ from test_core_qos import qos_plan
 from vidnet_sim.cli import main
 from vidnet_sim.core import engine as E  # noqa: N812
 from vidnet_sim.core import kernel as K  # noqa: N812
+from vidnet_sim.core import limits as limits_mod
 from vidnet_sim.core import split as split_mod
 from vidnet_sim.core.engine import CoreEngine
-from vidnet_sim.core.limits import frame_slots_needed
+from vidnet_sim.core.limits import check_limits, frame_slots_needed
 from vidnet_sim.core.split import Split, split_links
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.core.volume import position_parents
@@ -390,7 +391,7 @@ def test_a_starved_camera_grows_its_frame_slots_in_the_upstream_part() -> None:
         # catches up with U inside a step before a ring grows)
         with (
             mock.patch.object(CoreEngine, "force_step_windows", step),
-            mock.patch.object(CoreEngine, "_frames_in_pipeline", lambda self, needed: needed),
+            mock.patch.object(CoreEngine, "_frames_in_pipeline", lambda self, need, _: need),
         ):
             two = _engine(plan, 2, **kw)
         assert two._flow[1, K.F_SLOT_MASK] + 1 == 1 << (initial - 1).bit_length()
@@ -466,6 +467,42 @@ def _spy(method: Any, calls: list[tuple[int, bool]]) -> Any:
         method(self, t1, final)
 
     return spy
+
+
+def test_the_pipeline_sizes_its_rings_from_the_delays_computed_once() -> None:
+    """The rings of a pipeline whose steps hold three windows are those of windows three
+    times as long, from the routes' worst-case delays that the engine's check of the limits
+    computed (once: about 70 ms on the large city)."""
+    plan = _starved_camera_plan()
+    end, window = 400 * MS, 10 * MS
+    needs = check_limits(plan, window, end)
+    assert needs(window, end) == frame_slots_needed(plan, window, end)
+    assert needs(3 * window, end) == frame_slots_needed(plan, 3 * window, end)
+    assert needs(3 * window, end)[1] > needs(window, end)[1]  # (longer windows, more frames)
+    calls = []
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return worst_paths(*args)
+
+    worst_paths = limits_mod._worst_paths
+    kw: dict[str, Any] = dict(warmup_ps=0, end_ps=end, drain=True, window_ps=window)
+    with (
+        mock.patch.object(CoreEngine, "force_step_windows", 3),
+        mock.patch.object(limits_mod, "_worst_paths", counted),
+    ):
+        seen: list[list[int]] = []
+        real = CoreEngine._frames_in_pipeline
+
+        def kept(self: CoreEngine, needed: list[int], n: Any) -> list[int]:
+            seen.append(real(self, needed, n))
+            return seen[-1]
+
+        with mock.patch.object(CoreEngine, "_frames_in_pipeline", kept):
+            _engine(plan, 2, **kw)
+    assert len(calls) == 1
+    one, three = needs(window, end), needs(3 * window, end)
+    assert seen == [[max(a, b) for a, b in zip(one, three, strict=True)]]
 
 
 def test_a_full_frame_slot_ring_overflows_as_on_one_thread() -> None:

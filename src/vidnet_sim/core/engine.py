@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core.histogram import N_BUCKETS
-from vidnet_sim.core.limits import check_limits, frame_slots_needed
+from vidnet_sim.core.limits import FrameNeeds, check_limits
 from vidnet_sim.core.split import Split, split_links
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.core.stores import (
@@ -110,7 +110,8 @@ class CoreEngine:
         src = plan.sources
         flow_group = src.group[plan.flow_source].astype(np.int64)
         flow_header = src.header_bytes[plan.flow_source].astype(np.int64)
-        frames_needed = check_limits(plan, self.window_ps, self.end_ps)
+        frame_needs = check_limits(plan, self.window_ps, self.end_ps)
+        frames_needed = frame_needs(self.window_ps, self.end_ps)
         self.split: Split | None = None
         self.step_windows = 1
         if threads == 2 and not log:
@@ -119,7 +120,7 @@ class CoreEngine:
             self.step_windows = self.force_step_windows or self.split.windows_per_step(
                 self.window_ps
             )
-            frames_needed = self._frames_in_pipeline(frames_needed)
+            frames_needed = self._frames_in_pipeline(frames_needed, frame_needs)
         # per delivery flow: group, header bytes, last latency (jitter), frame-slot ring
         self._flow = table(n_flows, K.N_FCOLS)
         self._flow[:, K.F_GROUP] = flow_group
@@ -229,14 +230,14 @@ class CoreEngine:
         empty_pool()  # (what this engine's tables left in the pool: see core.stores)
 
     # --- frame-slot rings ------------------------------------------------------------
-    def _frames_in_pipeline(self, needed: list[int]) -> list[int]:
+    def _frames_in_pipeline(self, needed: list[int], needs: FrameNeeds) -> list[int]:
         """``needed`` (frame slots per camera flow, one thread) for a pipeline whose steps
         hold ``step_windows`` windows: a frame U opens may be settled by D two steps later,
         so the rings start as large as for windows of a step each (within the ring limit):
         a ring that grows pauses both parts (the results are the same either way)."""
         if self.step_windows == 1:
             return needed
-        more = frame_slots_needed(self.plan, self.window_ps * self.step_windows, self.end_ps)
+        more = needs(self.window_ps * self.step_windows, self.end_ps)
         return [min(max(a, b), self.max_frame_slots) for a, b in zip(needed, more, strict=True)]
 
     def _frame_slots(self, needed: list[int]) -> tuple[I64, I64, I64, int]:

@@ -73,9 +73,30 @@ def _frames_open(plan: NetworkPlan, worst_of: list[int], window_ps: int, end_ps:
     return need
 
 
-def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[int]:
+class FrameNeeds:
+    """:func:`frame_slots_needed` for any window, the routes' worst-case delays computed
+    once (:func:`check_limits` returns it: on the large city the delays take about 70 ms,
+    the frames per window a tenth of that)."""
+
+    def __init__(self, plan: NetworkPlan, worst: list[int], window_ps: int, end_ps: int) -> None:
+        self._plan = plan
+        self._worst = worst
+        self._last = (window_ps, end_ps, _frames_open(plan, worst, window_ps, end_ps))
+
+    def __call__(self, window_ps: int, end_ps: int) -> list[int]:
+        """Per delivery flow, how many of its camera frames can be open at once with
+        windows of ``window_ps`` in a run of ``end_ps``."""
+        w, e, needs = self._last
+        if (w, e) != (window_ps, end_ps):
+            needs = _frames_open(self._plan, self._worst, window_ps, end_ps)
+            self._last = (window_ps, end_ps, needs)
+        return needs
+
+
+def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> FrameNeeds:
     """Raise a :class:`ScenarioError` naming everything the core cannot hold (``K.MAX_*``);
-    otherwise return :func:`frame_slots_needed`, which it checked."""
+    otherwise return the frames each flow can have open (:class:`FrameNeeds`), which it
+    checked for ``window_ps``."""
     problems: list[Problem] = []
     groups = plan.group_names
     too_big: dict[str, int] = {}
@@ -101,13 +122,13 @@ def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[int]:
                 f"most {K.MAX_POSITIONS}",
             )
         )
-    needs: list[int] = []
+    needs: FrameNeeds | None = None
     if not too_big:  # (the frame rings and the delays depend on the largest packet)
         worst, slowest, per_link = _worst_paths(plan, max([1, *wires]))
         problems += _time_problems(plan, end_ps, worst, slowest, per_link)
-        needs = _frames_open(plan, worst, window_ps, end_ps)
+        needs = FrameNeeds(plan, worst, window_ps, end_ps)
         most: dict[str, int] = {}
-        for f, need in enumerate(needs):
+        for f, need in enumerate(needs(window_ps, end_ps)):
             if need > K.MAX_FRAME_SLOTS:
                 g = groups[int(plan.sources.group[int(plan.flow_source[f])])]
                 most[g] = max(most.get(g, 0), need)
@@ -121,7 +142,7 @@ def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> list[int]:
                     f"a lower frame rate",
                 )
             )
-    if problems:
+    if problems or needs is None:  # (needs is only None with a packet too big: a problem)
         raise ScenarioError(problems)
     return needs
 
