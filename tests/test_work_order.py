@@ -35,6 +35,7 @@ from test_core import (
     run_ref,
     sort_log,
 )
+from vidnet_sim.core import kernel as K  # noqa: N812
 from vidnet_sim.core.engine import (
     CoreEngine,
     _chains,
@@ -44,6 +45,7 @@ from vidnet_sim.core.engine import (
 )
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.reference import ReferenceEngine, stats_differences
+from vidnet_sim.traffic.generate import G_COLS, G_T, G_WIRE
 
 PARENTS = {"a": "m", "b": "m", "c": "m", "m": "r"}
 
@@ -188,6 +190,115 @@ def test_fused_links_read_where_generated_equal_reference(
     assert stats_differences(core, run_ref(plan, **kw)[0]) == []
     a, c = plan.link_names.index("a->m"), plan.link_names.index("c->m")
     assert core.link_drops[a] > 0 and core.link_drops[c] > 0
+    assert_conserved(core)
+
+
+def test_a_train_is_the_rows_at_one_instant() -> None:
+    """``kernel._train``: the generated rows from ``j`` on emitted at the instant ``t`` (a
+    camera frame's packets), up to row ``n``, and their wire bytes."""
+    buf = np.zeros((7, G_COLS), np.int64)
+    buf[:, G_T] = [5, 5, 5, 7, 7, 9, 9]
+    buf[:, G_WIRE] = [100, 200, 300, 400, 500, 600, 700]
+    assert K._train(buf, 1, 7, 5) == (2, 500)
+    assert K._train(buf, 3, 7, 7) == (2, 900)
+    assert K._train(buf, 3, 4, 7) == (1, 400)  # (not past n)
+    assert K._train(buf, 5, 7, 9) == (2, 1300)
+    assert K._train(buf, 0, 7, 4) == (0, 0)
+    assert K._train(buf, 7, 7, 9) == (0, 0)
+
+
+def _train_plan(count_in_service: bool) -> NetworkPlan:
+    """Three cameras whose access links (fused, chain links: every packet goes on to
+    "m->r") take each frame as a train of packets at one instant: "a" (250 Mbit/s, 12 000
+    bytes of buffer) and "b" (125 Mbit/s, 12 packets) are loaded so that their queues often
+    last from one frame to the next and their I-frames overflow the buffer mid-train; "c"
+    (250 Mbit/s, a buffer of 1 MiB) never drops, and its I-frames (about 32 packets) fill a
+    ring of the smallest size (16 rows) mid-train."""
+    sources = [
+        camera(
+            5_000,
+            3000.0,
+            gop=4,
+            ip_ratio=5.0,
+            max_payload=1000,
+            p_sigma=0.3,
+            i_sigma=0.2,
+            at="a",
+            to=("r",),
+            header=40,
+            seed=3,
+        ),
+        camera(
+            2_500,
+            1500.0,
+            gop=3,
+            ip_ratio=6.0,
+            max_payload=500,
+            p_sigma=0.2,
+            i_sigma=0.3,
+            at="b",
+            to=("r",),
+            header=40,
+            seed=5,
+        ),
+        camera(
+            2_500,
+            4000.0,
+            gop=4,
+            ip_ratio=8.0,
+            max_payload=1000,
+            p_sigma=0.2,
+            i_sigma=0.2,
+            at="c",
+            to=("r",),
+            header=40,
+            seed=7,
+        ),
+    ]
+    return tree_plan(
+        {"a": "m", "b": "m", "c": "m", "m": "r"},
+        {"a": GBPS // 4, "b": GBPS // 8, "c": GBPS // 4, "m": GBPS},
+        {"a": 2000, "m": 1000},
+        {"a": 12_000},
+        sources=sources,
+        buffer_packets={"b": 12},
+        count_in_service=count_in_service,
+    )
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("count_in_service", [False, True])
+@pytest.mark.parametrize(("window", "smallest"), [(30 * US, True), (MS, False)])
+def test_frame_trains_on_fused_links_equal_reference(
+    threads: int, count_in_service: bool, window: int, smallest: bool
+) -> None:
+    """A frame's packets after its first, all emitted at one instant, go through a fused
+    chain link's direct loop in one go when the whole train fits in the buffer and the
+    ring (``kernel._fifo_link``); otherwise packet by packet. The statistics are the
+    reference's: trains that overflow a byte or a packet buffer mid-train, queues lasting
+    from one train to the next, the packet in service counted or not, the warm-up and the
+    end at a train's instant, and, with the smallest stores, rings that fill mid-train (the
+    loop stops there, the ring grows, the train resumes in the middle)."""
+    plan = _train_plan(count_in_service)
+    fused = [plan.link_names[k] for k in np.flatnonzero(_check_order(plan))]
+    assert fused == ["a->m", "b->m", "c->m"]
+    kw: dict[str, Any] = dict(warmup=400 * US, end=1800 * US, drain=False)
+    state = active_state(plan)
+    with mock.patch.object(CoreEngine, "estimate_stores", not smallest):
+        engine = CoreEngine(
+            plan,
+            state,
+            warmup_ps=kw["warmup"],
+            end_ps=kw["end"],
+            drain=kw["drain"],
+            window_ps=window,
+            threads=threads,
+        )
+    core = drive(engine, state, (), ())
+    assert stats_differences(core, run_ref(plan, **kw)[0]) == []
+    a, b, c = (plan.link_names.index(f"{x}->m") for x in "abc")
+    assert core.link_drops[a] > 0 and core.link_drops[b] > 0 and core.link_drops[c] == 0
+    assert core.link_peak_queue_packets[c] > 16
     assert_conserved(core)
 
 

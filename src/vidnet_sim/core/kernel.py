@@ -1068,6 +1068,18 @@ def _keep_tails(l, items, runs, L, base, R, pos, stop, lead):  # type: ignore[no
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
+def _train(gen_buf, j, n, t):  # type: ignore[no-untyped-def]
+    """The generated rows from ``j`` (before ``n``) emitted at ``t``, the rest of a *train*
+    (a camera frame's packets, all emitted at one instant): how many and their wire bytes."""
+    m = 0
+    tb = 0
+    while j + m < n and gen_buf[_u(j + m), G_T] == t:
+        tb += gen_buf[_u(j + m), G_WIRE] & SIZE_MASK
+        m += 1
+    return m, tb
+
+
+@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
 def _fifo_link(  # type: ignore[no-untyped-def]
     plain,
     direct,
@@ -1354,6 +1366,58 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                 c_off, c_n = _chain_put(
                     items, runs, L, chain, l, c_off, c_n, dep + prop, key, origin, meta
                 )
+                if direct and ppb > 0:  # the rest of the train at t, in one go
+                    m, tb = _train(gen_buf, j, n_rows, t)
+                    # this packet went in and nothing leaves before the next departure
+                    # (> t), so each of the m rows finds what this one left: the last one
+                    # sees the most bytes and packets, the ring fuller than any before it
+                    hs = 0  # (the packet in service, when it does not count: rn > 0)
+                    hp = 0
+                    if m > 0 and not count_in_service:
+                        hs = ring[_u(rbase + head), 1]
+                        hp = 1
+                    if (
+                        m > 0
+                        and rn + m <= cap
+                        and (qb - hs + tb <= bufb if bufb >= 0 else rn - hp + m <= bufp)
+                    ):
+                        start = ld
+                        wait = 0
+                        nxt = head + rn
+                        for _ in range(m):
+                            meta = _meta(
+                                gen_buf[_u(j), G_WIRE], nb.int64(c_pos), gen_buf[_u(j), G_FRAME]
+                            )
+                            start = ld
+                            wait += start - t
+                            ld = start + (meta & SIZE_MASK) * ppb
+                            row = _u(rbase + (nxt & (cap - 1)))
+                            ring[row, 0] = ld
+                            ring[row, 1] = meta & SIZE_MASK
+                            nxt += 1
+                            _put(
+                                items,
+                                c_off + c_n,
+                                ld + prop,
+                                key0 | gen_buf[_u(j), G_SEQ],
+                                t,
+                                meta + POS_ONE,
+                            )
+                            c_n += 1
+                            j += 1
+                        hn -= m
+                        rn += m
+                        qb += tb
+                        if measured:
+                            st_packets += m
+                            st_bytes += tb
+                            st_wait += wait
+                            if qb - hs > st_peak_b:
+                                st_peak_b = qb - hs
+                            if rn - hp > st_peak_p:
+                                st_peak_p = rn - hp
+                            if start - t > st_peak_wait:
+                                st_peak_wait = start - t
             else:
                 d = _forward_children(p, dep + prop, key, origin, meta, POS, L, items, runs, l)
                 if d >= 0:  # delivered: settled in batches (_settle_deferred)
