@@ -63,6 +63,20 @@ from vidnet_sim.scenario.load import parse_scenario_dict
 from vidnet_sim.scenario.model import Scenario
 from vidnet_sim.scenario.toml_file import read_toml
 from vidnet_sim.scenario.units import parse_time
+from vidnet_sim.traffic.generate import (
+    AH_K,
+    AH_SRC,
+    AH_T,
+    SI_ANCHOR,
+    SI_KEY,
+    _first_frame,
+    draw_cursors,
+    draw_table,
+    fill_draws,
+    frame_time,
+    table_arrays,
+)
+from vidnet_sim.traffic.rng import STREAM_FRAME_SIZE, standard_normal
 
 ORDERS = ("up-first", "down-first", "threads")
 #: Windows per pipeline step the comparisons force (besides the chosen one): one, and
@@ -624,6 +638,142 @@ def test_tree_plan_two_levels_equals_one_thread() -> None:
         ],
     )
     compare(plan, warmup_ps=0, end_ps=MS, drain=True, window_ps=30 * US)
+
+
+# --------------------------------------------------------------------------- draws ahead
+def _motion_town() -> Scenario:
+    """small-town in 600 ms with motion (a GOP of 5, twice the bitrate) on its first two
+    camera groups, and its alarm with a GOP of 3 from 210 to 380 ms; a window of 23 ms."""
+    file = SCENARIOS[0].parent / "small-town.toml"
+    data = read_toml(file)
+    data["simulation"].update({"duration": "600ms", "warmup": "50ms", "window": "23ms"})
+    (event,) = data["events"]
+    event.update({"at": "210ms", "duration": "170ms", "gop": 3})
+    for group in data["cameras"][:2]:
+        group["motion"] = {
+            "idle_mean": "80ms",
+            "motion_mean": "50ms",
+            "bitrate_scale": 2.0,
+            "gop": 5,
+        }
+    return parse_scenario_dict(data, source=str(file), base_dir=file.parent)
+
+
+def _spy_draws(tables: list[Any], fill: Any = None) -> Any:
+    """``E._draws_ahead`` that keeps each table in ``tables`` (after ``fill(plan, table,
+    cursors)``, if given)."""
+    original = E._draws_ahead
+
+    def spy(plan: NetworkPlan, *args: Any) -> Any:
+        draws, ahead = original(plan, *args)
+        if fill is not None:
+            fill(plan, draws, ahead)
+        tables.append(draws)
+        return draws, ahead
+
+    return spy
+
+
+def test_frame_sizes_drawn_ahead_equal_one_thread_with_motion_and_an_alarm_gop() -> None:
+    """D draws the frame-size normals of U's next step while it waits
+    (``kernel._draw_ahead``): cameras with motion and an alarm's GOP take them from the table
+    and equal one thread in every part order and step length."""
+    for every in (False, True):
+        tables: list[Any] = []
+        with (
+            mock.patch.object(E, "_draws_ahead", _spy_draws(tables)),
+            mock.patch.object(CoreEngine, "draw_ahead_all", every),
+        ):
+            _equals_one_thread(_motion_town())
+        assert len(tables) == 2 * len(ORDERS)
+        for draws in tables:
+            assert draws.shape[0] >= 4  # (two steps' frames: the chosen length, 3 windows)
+        if every:  # (two threads: D drew every camera ahead; the part orders draw none)
+            drawn = [(draws[:, :, 0] >= 0).sum(axis=0) for draws in tables]
+            assert sum(int((n > 0).sum()) for n in drawn) == 2 * 60  # (60 cameras)
+    engine = make_engine(compile_scenario(_motion_town()).plan, _motion_town())
+    assert isinstance(engine, CoreEngine)
+    assert engine._draws.shape[0] == 0  # (one thread: no table, computed where needed)
+
+
+@pytest.mark.parametrize("behaviour", [False, True], ids=["plain", "motion"])
+def test_a_table_filled_wrong_for_one_camera_is_read_only_where_its_tags_match(
+    behaviour: bool,
+) -> None:
+    """Entries of one camera (with motion or without) filled with a wrong normal: under
+    the tags of the frames they hold the table is read (its frames change, the results
+    differ from one thread); under tags of other frames they are never read."""
+    scenario = _motion_town()
+    one = run(scenario, write=False).stats
+
+    def wrong(tags_match: bool) -> Any:
+        def fill(plan: NetworkPlan, draws: Any, ahead: Any) -> None:
+            flags = plan.sources.beh_flags
+            s = next(int(s) for s in ahead[:, AH_SRC] if (flags[s] != 0) == behaviour)
+            for e in range(draws.shape[0]):
+                draws[e, s] = (e if tags_match else e + 1, 2.5)  # (e + 1: another slot's)
+
+        return fill
+
+    for tags_match in (True, False):
+        with (
+            mock.patch.object(E, "_draws_ahead", _spy_draws([], wrong(tags_match))),
+            mock.patch.object(CoreEngine, "part_order", "up-first"),
+        ):
+            two = run(scenario, write=False, threads=2).stats
+        assert (stats_differences(two, one) != []) == tags_match
+
+
+def test_the_table_holds_two_steps_of_each_camera_it_draws_for() -> None:
+    """The table has room for every frame a camera it draws for captures in two steps (U
+    reads one step's while D draws the next's); a camera with more frames than the most
+    slots draws its own; a plan without cameras has no table."""
+    plan = line_plan(
+        [GBPS],
+        sources=[
+            camera(25, 2000, p_sigma=0.3),
+            camera(30_000, 2000, fps_den=1001, p_sigma=0.3),
+            camera(2000, 200, p_sigma=0.3),
+            cbr(10 * US, 100),
+        ],
+    )
+    work = -1 - np.arange(4, dtype=np.int64)
+    span = 100 * MS
+    draws, ahead = E._draws_ahead(plan, work, span, 64)
+    assert ahead[:, AH_SRC].tolist() == [0, 1]  # (2 000 fps: 400 frames in two steps)
+    assert draws.shape == (8, 4, 2)  # (30 000/1001 fps: at most 7 frames in 200 ms)
+    for s in (0, 1):
+        num, den = plan.sources.fps_num[s], plan.sources.fps_den[s]
+        for t0 in range(0, 10 * span, span // 7):
+            times = [frame_time(0, k, num, den) for k in range(400)]
+            assert sum(t0 <= t < t0 + 2 * span for t in times) <= draws.shape[0]
+    assert E._draws_ahead(plan, work, span, 0)[0].shape[0] == 0
+    assert E._draws_ahead(plan, work[3:], span, 64)[1].shape[0] == 0
+
+
+def test_frames_drawn_ahead_are_the_frames_of_the_interval() -> None:
+    """``fill_draws`` writes the normal of each frame captured in ``[t_from, t_to)`` (those
+    before skipped) under its tag, and its cursor stops at the next frame; the first frame
+    at or after a time, for a rate that is not a whole number of frames a second."""
+    plan = line_plan([GBPS], sources=[camera(30_000, 2000, fps_den=1001, anchor_ps=7 * MS)])
+    si = table_arrays(plan.sources)[0]
+    draws = draw_table(1, 16)
+    cursors = draw_cursors(si[:, SI_ANCHOR], np.zeros(1, np.int64))
+    times = [frame_time(7 * MS, k, 30_000, 1001) for k in range(40)]
+    key = si[:, SI_KEY].view(np.uint64)[0]
+    for t_from, t_to in ((0, 0), (100 * MS, 300 * MS), (300 * MS, times[12] + 1)):
+        fill_draws(draws, cursors, 0, si, t_from, t_to)
+        ks = [k for k, t in enumerate(times) if t_from <= t < t_to]
+        for k in ks:
+            assert draws[k % 16, 0, 0] == k
+            assert draws[k % 16, 0, 1] == standard_normal(key, STREAM_FRAME_SIZE, k)
+        if ks:
+            assert cursors[0, AH_K] == ks[-1] + 1 and cursors[0, AH_T] == times[ks[-1] + 1]
+    assert sorted(int(k) for k in draws[:, 0, 0] if k >= 0) == list(range(3, 13))
+    for t in (0, 7 * MS, 7 * MS + 1, times[9], times[9] + 1, 10**15 + 3):
+        k = _first_frame(7 * MS, t, 30_000, 1001)
+        assert frame_time(7 * MS, k, 30_000, 1001) >= t
+        assert k == 0 or frame_time(7 * MS, k - 1, 30_000, 1001) < t
 
 
 # --------------------------------------------------------------------------- command line
