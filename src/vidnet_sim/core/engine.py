@@ -26,16 +26,8 @@ from vidnet_sim.core.stores import (
     table,
 )
 from vidnet_sim.network.plan import NetworkPlan
-from vidnet_sim.traffic.generate import (
-    G_COLS,
-    N_AHEAD,
-    NO_DRAWS,
-    draw_cursors,
-    draw_table,
-    state_arrays,
-    table_arrays,
-)
-from vidnet_sim.traffic.rows import KIND_CAMERA, KIND_POISSON, PS_PER_S
+from vidnet_sim.traffic.generate import G_COLS, state_arrays, table_arrays
+from vidnet_sim.traffic.rows import KIND_POISSON
 from vidnet_sim.traffic.sources import SourceState
 
 I64 = npt.NDArray[np.int64]
@@ -79,13 +71,6 @@ class CoreEngine:
     #: step's hand-off while the downstream part's copies the rest (else the downstream
     #: part's thread copies it all while the other waits); the results are the same.
     share_hand_off = True
-    #: With two threads, at most how many frames per camera the table of frame-size
-    #: normals drawn ahead holds (a power of two); a camera with more frames in two steps
-    #: draws its own. 0 (for tests): none drawn ahead (the results are the same either way).
-    draws_ahead_slots = 64
-    #: With two threads, whether D draws every camera's normals of U's next step ahead
-    #: even when U's step is done first (for tests: else only while it waits).
-    draw_ahead_all = False
 
     def __init__(
         self,
@@ -208,12 +193,7 @@ class CoreEngine:
         self._fhist = table(n_groups, N_BUCKETS)
         self._lstat = np.zeros((K.N_LSTAT, n_links), np.int64)
         self._TA = table_arrays(plan.sources)  # (the parameters, fixed for the run)
-        # frame-size normals D draws ahead for U's next step while it waits (two threads)
-        self._draws, self._ahead = NO_DRAWS, np.zeros((0, N_AHEAD), np.int64)
-        if self.split is not None:
-            span = self.window_ps * self.step_windows
-            self._draws, self._ahead = _draws_ahead(plan, work, span, self.draws_ahead_slots)
-        self._SA = state_arrays(state, self._draws)
+        self._SA = state_arrays(state)
         self._log = np.empty((1024 if log else 1, K.LOG_COLS), np.int64)
         self._worker: _Worker | None = None
         self._give_back: Callable[[], Any] | None = None  # (its finalizer, with the worker)
@@ -407,7 +387,7 @@ class CoreEngine:
 
     def _call(self, t_to: int, final: bool) -> None:
         w0 = time.perf_counter()
-        self._SA = state_arrays(self.state, self._draws)
+        self._SA = state_arrays(self.state)
         with _interrupts():
             if self.split is None:
                 self._run(self._parts[0], t_to, final, False)
@@ -680,8 +660,6 @@ class CoreEngine:
             t_behind,
             filling,
             self.share_hand_off,
-            self._ahead,
-            self.draw_ahead_all,
             self._drops[0],
             self._drops[1],
             self.split.cut,
@@ -1085,26 +1063,6 @@ def _interrupts() -> Iterator[None]:
         if cause is None:
             raise
         raise KeyboardInterrupt from None
-
-
-def _draws_ahead(
-    plan: NetworkPlan, work: I64, span_ps: int, max_slots: int
-) -> tuple[npt.NDArray[np.float64], I64]:
-    """The table of frame-size normals D draws ahead for U's next step (``draw_table``) and
-    its cursors (``draw_cursors``): U's cameras in ``work``'s order, each with room for the
-    frames it captures in two steps of ``span_ps`` (U reads one step's while D draws the
-    next's), in at most ``max_slots`` slots; a camera with more draws its own."""
-    src = plan.sources
-    sources = -1 - work[work < 0]
-    cams = sources[src.kind[sources] == KIND_CAMERA].astype(np.int64)
-    # frames captured in 2 * span_ps: at most floor(2 * span_ps * fps) + 1 (+ 1: rounding)
-    fps = src.fps_num[cams] / src.fps_den[cams]
-    need = np.floor(2 * span_ps / PS_PER_S * fps) + 2
-    fits = cams[need <= max_slots]
-    if len(fits) == 0:
-        return NO_DRAWS, np.zeros((0, N_AHEAD), np.int64)
-    slots = 1 << int(need[need <= max_slots].max() - 1).bit_length()
-    return draw_table(len(src), slots), draw_cursors(src.anchor_ps, fits)
 
 
 def _group_table(n_groups: int) -> I64:

@@ -48,9 +48,7 @@ release and acquire accesses (``_store_release``, ``_load_acquire``). The upstre
 grows no frame-slot ring and lets no frame overflow a full one by itself (``pause_slots``):
 it stops, and the caller goes on once the downstream part has caught up. Many steps run in
 one call per thread (:func:`up_steps` beside :func:`down_steps`): the threads wait for each
-other on a shared table (``SY_*``) and copy each step's hand-off together; while the
-downstream part waits, it draws the frame-size normals of the upstream part's next step
-ahead (:func:`_draw_ahead`).
+other on a shared table (``SY_*``) and copy each step's hand-off together.
 """
 
 from __future__ import annotations
@@ -66,15 +64,7 @@ from numba.extending import intrinsic
 
 from vidnet_sim._compile_cache import end_compile_cache, use_compile_cache
 from vidnet_sim.core.histogram import bucket_index
-from vidnet_sim.traffic.generate import (
-    G_FRAME,
-    G_NPK,
-    G_SEQ,
-    G_T,
-    G_WIRE,
-    fill_draws,
-    gen_source,
-)
+from vidnet_sim.traffic.generate import G_FRAME, G_NPK, G_SEQ, G_T, G_WIRE, gen_source
 
 use_compile_cache()
 
@@ -3050,22 +3040,6 @@ def _wait(sync, k, value, stop_k):  # type: ignore[no-untyped-def]
     return True
 
 
-@nb.njit(cache=True, error_model="numpy")
-def _draw_ahead(sync, value, ahead, SI, draws, t_from, t_to):  # type: ignore[no-untyped-def]
-    """While ``sync[0, SY_UP] < value`` (the upstream part's step not done yet, and it did
-    not stop), draw ahead the frame-size normals of the cameras ``ahead`` (the cursors of
-    :func:`~vidnet_sim.traffic.generate.fill_draws`, in the upstream part's order) for its
-    next step, the frames captured in ``[t_from, t_to)``, camera by camera (a look at
-    ``sync`` each, every two or three frames). Whatever is not drawn here, the upstream part
-    computes itself: the results are the same. The entries written are read only after the
-    hand-off's release and acquire (``SY_SPLIT``, ``SY_HANDED``), and none is an entry the
-    upstream part may read in the step it is running (the table holds two steps' frames)."""
-    for i in range(ahead.shape[0]):
-        if _load_acquire(sync, 0, SY_UP) >= value or _load_acquire(sync, 0, SY_U_STOP) != 0:
-            return
-        fill_draws(draws, ahead, i, SI, t_from, t_to)
-
-
 @nb.njit(cache=True, error_model="numpy", nogil=True)
 def up_steps(  # type: ignore[no-untyped-def]
     sync,
@@ -3191,8 +3165,6 @@ def down_steps(  # type: ignore[no-untyped-def]
     t_behind,
     filling,
     share,
-    ahead,
-    ahead_all,
     drops_a,
     drops_b,
     cut,
@@ -3241,16 +3213,13 @@ def down_steps(  # type: ignore[no-untyped-def]
     that step (``t_behind`` for ``j`` = 0, else ``t_steps[j - 1]``), waits for the upstream
     part's step ``j`` and takes its output into its inboxes of the links ``cut`` in place
     (with ``share``, the upstream part's thread copies the second half of the items
-    meanwhile, :func:`_copy_items`); while it waits, it draws ahead the frame-size normals
-    of the upstream part's next step (``ahead``, :func:`_draw_ahead`; after the last step,
-    of a step as long in the next call; with ``ahead_all``, for tests, every camera's
-    whether it waits or not). It never allocates:
-    it stops at anything its windows must grow (``SY_D_STOP``; the caller completes the
-    step as :func:`advance` would), at a hand-off that needs room (the caller hands off
-    with :func:`hand_off`), or when the upstream part stopped. Returns ``(j, code,
-    upstream_stopped)``: the step it stopped in, its worker's code there (``GROW_NONE``:
-    its windows of step ``j`` done) and whether it stopped because the upstream part did;
-    ``j`` = the number of steps: all done and handed off."""
+    meanwhile, :func:`_copy_items`). It never allocates: it stops at anything its windows must
+    grow (``SY_D_STOP``; the caller completes the step as :func:`advance` would), at a
+    hand-off that needs room (the caller hands off with :func:`hand_off`), or when the
+    upstream part stopped. Returns ``(j, code, upstream_stopped)``: the step it stopped in,
+    its worker's code there (``GROW_NONE``: its windows of step ``j`` done) and whether it
+    stopped because the upstream part did; ``j`` = the number of steps: all done and
+    handed off."""
     for j in range(t_steps.shape[0]):
         drops = drops_b if (filling + j) % 2 == 0 else drops_a  # (U's step before)
         settle_drops(drops, POS, pos_end, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA)
@@ -3299,11 +3268,6 @@ def down_steps(  # type: ignore[no-untyped-def]
         if grow != GROW_NONE:
             _store_release(sync, 0, SY_D_STOP, 1)
             return j, grow, False
-        # U's next step while it runs this one: the next of the call, or as long as this
-        # one, in the next call, which starts where this one ends (U caught up)
-        t_next = t_steps[j + 1] if j + 1 < t_steps.shape[0] else min(2 * t_steps[j] - t_to, end)
-        until = INF if ahead_all else j + 1  # (INF: every camera, even if U is done)
-        _draw_ahead(sync, until, ahead, TA[0], SA[6], t_steps[j], t_next)
         if not _wait(sync, SY_UP, j + 1, SY_U_STOP):
             return j, GROW_NONE, True
         if not _cut_fits(cut, L_up, L):  # (a segment must move: the caller hands off)

@@ -80,7 +80,6 @@ G_NPK = 5  # packets in this packet's frame (cameras), 1 otherwise
 G_COLS = 6
 
 NEVER = np.iinfo(np.int64).max
-I64 = npt.NDArray[np.int64]
 DAY_PS = 86_400 * PS_PER_S
 
 
@@ -188,32 +187,9 @@ def table_arrays(t: SourceTable) -> tuple[npt.NDArray[np.generic], ...]:
     )
 
 
-#: A table of frame-size normals drawn ahead (:func:`draw_table`) that holds none: every
-#: draw computed where it is needed.
-NO_DRAWS = np.full((0, 0, 2), -1.0)
-
-
-def draw_table(n_sources: int, slots: int) -> npt.NDArray[np.float64]:
-    """An empty table of frame-size normals drawn ahead, ``slots`` (a power of two) per
-    source: ``D[k & (slots - 1), s]`` is ``(k, z)``, ``z`` camera ``s``'s normal of frame
-    ``k`` (``standard_normal(key, STREAM_FRAME_SIZE, k)``), or ``(-1, 0)``: the frame index
-    as the entry's tag, a float (exact below 2**53). Slot-major, so that the entries of
-    one slot (frames of the same time) of consecutive sources share cache lines, apart from
-    the other slots'. Filled by :func:`fill_draws`; read by the camera loops."""
-    if slots & (slots - 1) or slots <= 0:
-        raise ValueError(f"slots must be a power of two, got {slots}")
-    table = np.zeros((slots, n_sources, 2), np.float64)
-    table[:, :, 0] = -1.0
-    return table
-
-
-def state_arrays(
-    s: SourceState, draws: npt.NDArray[np.float64] = NO_DRAWS
-) -> tuple[npt.NDArray[np.generic], ...]:
-    """The source state as the tuple the kernels unpack (arrays are updated in place), with
-    ``draws``, a table of frame-size normals drawn ahead (:func:`draw_table`; by default
-    none: results are the same either way)."""
-    return (s.next_index, s.next_t, s.seq, s.active, s.scale, s.carry, draws)
+def state_arrays(s: SourceState) -> tuple[npt.NDArray[np.generic], ...]:
+    """The source state as the tuple the kernels unpack (arrays are updated in place)."""
+    return (s.next_index, s.next_t, s.seq, s.active, s.scale, s.carry)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -270,17 +246,6 @@ def _frame_bytes(mean: float, sig: float, z: float) -> int:
     """A frame's size: lognormal with mean ``mean`` and log-sd ``sig`` (``z`` standard
     normal), at least one byte."""
     return max(1, int(np.round(mean * np.exp(sig * z - 0.5 * sig * sig))))
-
-
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload, untyped-decorator]
-def _frame_z(draws: npt.NDArray[np.float64], s: int, key: np.uint64, k: int) -> float:
-    """Camera ``s``'s frame-size normal of frame ``k``: from ``draws`` (:func:`draw_table`)
-    when its entry holds frame ``k``, else computed (the same value)."""
-    if draws.shape[0] != 0:
-        e = nb.uint64(k & (draws.shape[0] - 1))
-        if draws[e, nb.uint64(s), 0] == k:
-            return draws[e, nb.uint64(s), 1]  # type: ignore[no-any-return]
-    return standard_normal(key, STREAM_FRAME_SIZE, k)
 
 
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
@@ -345,7 +310,7 @@ def gen_source(
     array of ``TA``, ``SA`` and ``out`` as its 7 to 9 fields (about 100 stack pushes).
     """
     SI, SF, choice_values, choice_cum, trace_t, trace_size = TA
-    next_index, next_t, seqs, active, scale, carry, draws = SA
+    next_index, next_t, seqs, active, scale, carry = SA
     si = SI[s]
     sf = SF[s]
     k = next_index[s]
@@ -369,7 +334,7 @@ def gen_source(
             if t >= t1:
                 break
             if on:
-                z = _frame_z(draws, s, key_s, k)
+                z = standard_normal(key_s, STREAM_FRAME_SIZE, k)
                 if (k + gop_offset) % gop == 0:
                     sig = sf[SF_I_SIGMA]
                     mean = sf[SF_P_MEAN] * sf[SF_IP_RATIO] * scale[s]
@@ -447,7 +412,7 @@ def _gen_onoff(
 ) -> tuple[int, int, int, bool]:
     """The ``onoff`` loop of :func:`gen_source` (``si``, ``sf``: the source's rows):
     returns ``(n, k, seq, done)``."""
-    _ni, next_t, _seq, _active, _scale, carry, _draws = SA
+    _ni, next_t, _seq, _active, _scale, carry = SA
     hb = si[SI_HEADER]
     done = True
     # state: in sojourn mod_count (state st, ends at end); next packet at t while on
@@ -496,7 +461,7 @@ def _gen_burst(
 ) -> tuple[int, int, int, bool]:
     """The ``burst`` loop of :func:`gen_source` (``si``, ``sf``: the source's rows):
     returns ``(n, k, seq, done)``."""
-    _ni, next_t, _seq, _active, scale, carry, _draws = SA
+    _ni, next_t, _seq, _active, scale, carry = SA
     key_s = nb.uint64(si[SI_KEY])
     hb = si[SI_HEADER]
     mean_gap = sf[SF_MEAN_GAP]
@@ -553,7 +518,7 @@ def _camera_behaviour(
     source's rows); carries the GOP in force, the next frame's place in it and the motion
     process in ``SA``.
     """
-    _ni, _nt, _seq, _active, scale, carry, draws = SA
+    _ni, _nt, _seq, _active, scale, carry = SA
     key_s = nb.uint64(si[SI_KEY])
     hb = si[SI_HEADER]
     mp = si[SI_MAX_PAYLOAD]
@@ -598,7 +563,7 @@ def _camera_behaviour(
                 mult *= sf[SF_DN_SCALE]
         p = 0 if geff != gc else pos
         if on:
-            z = _frame_z(draws, s, key_s, k)
+            z = standard_normal(key_s, STREAM_FRAME_SIZE, k)
             pm = sf[SF_P_MEAN]
             if geff != g:  # the stream's mean bitrate over a GOP of geff frames
                 pm = pm * (geff * (g - 1 + r)) / (g * (geff - 1 + r))
@@ -619,69 +584,6 @@ def _camera_behaviour(
     carry[s, C_GOP_CUR], carry[s, C_GOP_POS] = gc, pos
     carry[s, C_MOD_STATE], carry[s, C_MOD_END], carry[s, C_MOD_COUNT] = st, end, cnt
     return n, k, seq, done
-
-
-# Columns of a table of cursors drawing ahead (:func:`draw_cursors`), one row per camera:
-# the camera, its next frame to draw, that frame's capture time, the frames it drew
-AH_SRC, AH_K, AH_T, AH_DRAWN = range(4)
-N_AHEAD = 4
-
-
-def draw_cursors(anchor_ps: npt.NDArray[np.int64], cameras: npt.NDArray[np.int64]) -> I64:
-    """The cursors of :func:`fill_draws` for ``cameras`` (source indices, in the order to
-    draw them), each at its first frame (captured at its ``anchor_ps``)."""
-    cur = np.zeros((len(cameras), N_AHEAD), np.int64)
-    cur[:, AH_SRC] = cameras
-    cur[:, AH_T] = anchor_ps[cameras]
-    return cur
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _first_frame(anchor: int, t: int, num: int, den: int) -> int:
-    """The first frame ``k >= 0`` captured at ``t`` or later (:func:`frame_time`)."""
-    if t <= anchor:
-        return 0
-    k = max(int((t - anchor) / (den * PS_PER_S) * num) - 1, 0)  # (an estimate, then exact)
-    while k > 0 and frame_time(anchor, k - 1, num, den) >= t:
-        k -= 1
-    while frame_time(anchor, k, num, den) < t:
-        k += 1
-    return k
-
-
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload, untyped-decorator]
-def fill_draws(
-    draws: npt.NDArray[np.float64],
-    cursors: npt.NDArray[np.int64],
-    i: int,
-    SI: npt.NDArray[np.int64],
-    t_from: int,
-    t_to: int,
-) -> None:
-    """Draw ahead into ``draws`` (:func:`draw_table`) the frame-size normals of the frames
-    camera ``cursors[i]`` captures in ``[t_from, t_to)`` (``SI``: the packed source table),
-    from its cursor on (frames before ``t_from`` are skipped); moves the cursor past them
-    and counts them (``AH_DRAWN``).
-    Each entry's normal is written before its tag. The caller sees to it that no thread
-    reads these entries meanwhile: the table must hold every frame the reader may still
-    read and these (with two parts: the frames of two steps)."""
-    s = cursors[i, AH_SRC]
-    k, t = cursors[i, AH_K], cursors[i, AH_T]
-    anchor, num, den = SI[s, SI_ANCHOR], SI[s, SI_FPS_NUM], SI[s, SI_FPS_DEN]
-    if t < t_from:
-        k = max(k, _first_frame(anchor, t_from, num, den))
-        t = frame_time(anchor, k, num, den)
-    key = nb.uint64(SI[s, SI_KEY])
-    mask = draws.shape[0] - 1
-    k0 = k
-    while t < t_to:
-        e = nb.uint64(k & mask)
-        draws[e, nb.uint64(s), 1] = standard_normal(key, STREAM_FRAME_SIZE, k)
-        draws[e, nb.uint64(s), 0] = k
-        k += 1
-        t = frame_time(anchor, k, num, den)
-    cursors[i, AH_DRAWN] += k - k0
-    cursors[i, AH_K], cursors[i, AH_T] = k, t
 
 
 @nb.njit(cache=True, error_model="numpy")
