@@ -7,10 +7,11 @@ b, the mid-size city for 2 s and the large city for 1 s) and each depth of the c
 (``split_links(..., depth)``), then the cut ``split_links`` chooses, the two parts run one
 after the other and each part's windows are timed alone (best of ``--repeat``, as
 ``part_times.py --parts``). Each part's work is counted by kind (:data:`COLUMNS`): plain
-hops, hops of links that merge several runs (once each, and ``log2(k)`` times, ``k`` the runs
-a window opens at the link, ``volume.feeder_runs``: a tournament tree of ``k`` leaves replays
-``log2(k)`` matches per item), deliveries, links' passes, the sources' packets. Each model
-(:func:`models`) groups them into terms whose prices are fitted together by non-negative
+hops, hops of links that merge several runs (once each, and as many times as an item replays
+matches, as ``split_links`` counts them: a tournament tree of ``k`` leaves, ``k`` the runs a
+window opens at the link, ``volume.feeder_runs``, replays ``log2(k)`` matches per item, fewer
+where one run leads, ``split._matches``), deliveries, links' passes, the sources' packets.
+Each model (:func:`models`) groups them into terms whose prices are fitted together by non-negative
 least squares on relative errors, from the merge price alone (the others at ``core.split``'s
 values) to every price at once; the script prints each model's constants, its errors, the
 cut ``split_links`` would choose under it for each case with its estimate, and every part's
@@ -46,9 +47,10 @@ DEFAULT = ("e", "b", "scenarios/mid-city.toml:2s", "scenarios/large-city.toml:1s
 
 #: Each part's work, per simulated second, in the units of ``core.split``: ``hops`` every
 #: packet-hop once, ``merged`` the hops of links merging several runs (once each: the flat
-#: price), ``log`` those hops ``log2(k)`` times, ``deliveries``, ``steps`` the part's links
-#: times the windows (a link's pass), ``generated`` and ``injected`` the sources' packets
-#: (U's alone).
+#: price), ``log`` those hops times the matches an item replays (``split._matches``, as
+#: ``split_links`` counts them: ``log2(k)``, fewer where one run leads), ``deliveries``,
+#: ``steps`` the part's links times the windows (a link's pass), ``generated`` and
+#: ``injected`` the sources' packets (U's alone).
 COLUMNS = ("hops", "merged", "log", "deliveries", "steps", "generated", "injected")
 
 
@@ -59,12 +61,12 @@ def features(
     packets averaged over a run of ``duration_ps``)."""
     parent = position_parents(plan)
     link, _ = S._feeds(plan, parent)
-    hops, deliveries, generated, injected, *_ = S._traffic(plan, parent, duration_ps)
-    k = feeder_runs(plan)
+    hops, deliveries, generated, injected, at, fed_by, rate = S._traffic(plan, parent, duration_ps)
+    matches = S._matches(at, fed_by, rate, hops, np.maximum(feeder_runs(plan), 1.0))
     per_link = {
         "hops": hops,
         "merged": hops * (np.bincount(link, minlength=plan.n_links) > 1),
-        "log": hops * np.log2(np.maximum(k, 1)),
+        "log": hops * matches,
         "deliveries": deliveries,
         "steps": np.full(plan.n_links, S._ESTIMATE_PS / window_ps),
     }

@@ -43,29 +43,35 @@ BOOL = npt.NDArray[np.bool_]
 #: D's, and of a link's pass in a window whatever its packets (its setup and cache misses). A hop
 #: merged from ``k`` runs (``volume.feeder_runs``: the links feeding it and the trees injected
 #: there) costs ``1 + MERGE_COST * log2(k)``: its tournament tree replays ``log2(k)`` matches per
-#: item (fewer where one run leads, ``_matches``). All but HAND_OFF_COST, and UNIT_SECONDS, are one
-#: non-negative least-squares fit to the parts' times alone at every cut depth of peers cases e and
-#: b, the mid-size and the large city (``benchmarks/merge_fit.py``, model "all", refitted after
-#: the link loop's changes of 2026-12-07: relative error rms 0.15, the mid-size city's parts the
-#: noisiest; docs/performance.md, "The cut's prices refitted again"): a delivery costs 2.3
-#: plain hops, a 50-way merged hop 1.6, a link's pass 22; HAND_OFF_COST keeps its seconds (about
-#: 1.9 ns an item) in the unit.
-GEN_COST = 0.78
-INJECT_COST = 0.58
-DELIVER_COST = 2.3
-MERGE_COST = 0.11
-HAND_OFF_COST = 0.25
+#: item (fewer where one run leads, ``_matches``). All but HAND_OFF_COST and CROSS_COST, and
+#: UNIT_SECONDS, are one non-negative least-squares fit to the parts' times alone at every cut
+#: depth of peers cases e and b, the mid-size and the large city (``benchmarks/merge_fit.py``,
+#: model "all", refitted after a frame's train through its fused access link went in one go,
+#: 2026-12-07: relative error rms 0.13; docs/performance.md, "The cut's prices refitted after
+#: the frame trains"): a delivery costs 1.3 plain hops, a 50-way merged hop 1.9, a link's pass
+#: 20. The sources' packets are priced 0: every source of those networks sits on its own access
+#: link, whose hops and passes the data cannot part from its generation, and the fit puts it
+#: all there (the smallest error; with the sources at 0.6 the fit's error grows to 0.17).
+#: HAND_OFF_COST keeps its seconds (about 1.9 ns an item) in the unit.
+GEN_COST = 0.0
+INJECT_COST = 0.0
+DELIVER_COST = 1.33
+MERGE_COST = 0.159
+HAND_OFF_COST = 0.175
 #: What D pays on two threads, beyond the fit above, for each item crossing the cut: D merges
 #: items U's core wrote (read from the other core's cache, or copied from it in the hand-off),
 #: which the parts timed one after the other on one thread (the fit) do not see. Not fitted
 #: with the others: set from two-thread walls (docs/performance.md, "D's surcharge for the
 #: items it reads from U's core"): case e of the peers ran fastest with 3 of its 20 uplinks
-#: more in U than the fit's balance gives (0.5 gives that cut).
-CROSS_COST = 0.5
-LINK_STEP_COST = 22.0
-#: Wall seconds of one unit of estimated work (the same fit; 7.4 ns at the fit of 2026-12-05,
-#: 12.5 ns with the merge price alone fitted, 13.5 ns with a flat merge price before it).
-UNIT_SECONDS = 7.8e-9
+#: more in U than the fit's balance gave then. About 3.9 ns an item: its seconds kept at the
+#: refit of 2026-12-07 (0.5 units of 7.8 ns then; 0.5 of the new unit gives case e one uplink
+#: more in U, which ran slower on two threads).
+CROSS_COST = 0.35
+LINK_STEP_COST = 19.5
+#: Wall seconds of one unit of estimated work (the same fit; 7.8 ns at the fit before, 7.4 ns
+#: at the fit of 2026-12-05, 12.5 ns with the merge price alone fitted, 13.5 ns with a flat
+#: merge price before it).
+UNIT_SECONDS = 11.15e-9
 #: The estimated work a pipeline step should hold: each step pays a fixed hand-over (two
 #: thread wake-ups, two kernel calls, the hand-off and the drops' settling: about 100
 #: microseconds measured), about 2 % of it.
@@ -84,7 +90,8 @@ MAX_STEP_ITEMS = 8000
 #: crossing the cut arrive from the other core's cache): peers case a (0.24 ms a step by the
 #: estimate then) 12 ms on one thread against 16-18 on two, case b (0.32 ms) 23 against 25,
 #: the small town 35 against 33; case e (1.4 ms) 0.128 s against 0.087 (docs/performance.md).
-#: By the prices of 2026-12-07 those steps are 0.23-0.25 ms and case e's 1.0 ms.
+#: By the prices refitted after the frame trains (2026-12-07) those steps are 0.29-0.31 ms
+#: and case e's 1.15 ms.
 MIN_BALANCE = 1.4
 MIN_STEP_SECONDS = 5e-4
 MIN_RUN_SECONDS = 0.01
