@@ -228,7 +228,7 @@ def available_cpus() -> int:
 def auto_threads(plan: NetworkPlan, sim: Simulation) -> int:
     """The core's threads for ``plan`` run as ``sim`` says: 2 when this process may use two
     CPUs and the network's cut in two pays by its estimate (``Split.pays``: an estimated
-    speed-up of 1.4 or more, at least 1 ms of work per pipeline step, 10 ms in the whole
+    speed-up of 1.4 or more, at least 0.5 ms of work per pipeline step, 10 ms in the whole
     run), else 1."""
     if available_cpus() < 2:
         return 1
