@@ -12,6 +12,8 @@ from vidnet_sim.errors import ScenarioError
 from vidnet_sim.reference import stats_differences
 from vidnet_sim.runner import run
 from vidnet_sim.scenario import Scenario, load_scenario
+from vidnet_sim.traffic.generate import frame_time
+from vidnet_sim.traffic.sources import frame_time_ps
 
 MM1K = """
 name = "mm1k"
@@ -155,3 +157,55 @@ def test_exponential_size_errors_name_the_field(tmp_path: Path) -> None:
     text = str(err.value)
     assert "size_dist.mean: required for kind 'exponential'" in text
     assert "size_dist.min: not for kind 'exponential'" in text
+
+
+@pytest.mark.parametrize(
+    ("num", "den"), [(25, 1), (2997, 100), (30000, 1001), (24123, 1000), (240240, 1001)]
+)
+def test_frame_times_are_exact_for_every_frame_rate(num: int, den: int) -> None:
+    """The kernels' frame times are the exact ``floor(k * den * 1e12 / num)`` of
+    ``frame_time_ps`` (Python integers) for every frame rate a scenario can give, also where
+    ``r * den * 1e12`` does not fit an int64 (30000/1001 from frame 9 215 of each 30 000 on:
+    the times wrapped around before)."""
+    ks = [0, 1, 2, 9214, 9215, 9216, 9500, num - 1, num, num + 1, 2 * num - 1, 10**7 + 7]
+    ks += list(range(0, 3 * num, max(1, num // 997)))
+    for k in ks:
+        assert frame_time(7, k, num, den) == frame_time_ps(7, k, num, den), (k, num, den)
+
+
+NTSC = """
+name = "ntsc"
+[simulation]
+duration = "400s"
+warmup = "1s"
+[[nodes]]
+id = "agg"
+[[nodes]]
+id = "nvr"
+[[links]]
+a = "agg"
+b = "nvr"
+rate = "1Gbps"
+[[cameras]]
+name = "c"
+count = 1
+attach = "agg"
+fps = 29.97002997
+gop = 30
+bitrate = "200kbps"
+destinations = ["nvr"]
+"""
+
+
+def test_an_ntsc_camera_sends_every_frame_of_a_long_run(tmp_path: Path) -> None:
+    """A camera at 30000/1001 frames a second (29.97002997 in the file) sends one frame per
+    period for the whole run: 399 s after the warm-up, 11 958 frames (or one more, by its
+    phase). Its frame times wrapped around an int64 from frame 9 215 on (about 5 minutes)."""
+    path = tmp_path / "ntsc.toml"
+    path.write_text(NTSC, encoding="utf-8")
+    res = run(path, write=False)
+    assert res.plan is not None
+    assert (int(res.plan.sources.fps_num[0]), int(res.plan.sources.fps_den[0])) == (30000, 1001)
+    sent = int(res.stats.frames_sent.sum())
+    assert 11_958 <= sent <= 11_959
+    assert int(res.stats.frames_delivered.sum()) == sent

@@ -192,12 +192,26 @@ def state_arrays(s: SourceState) -> tuple[npt.NDArray[np.generic], ...]:
     return (s.next_index, s.next_t, s.seq, s.active, s.scale, s.carry)
 
 
+#: Below this ``num * den``, ``r * den * 1e12`` (``r < num``) fits in an int64.
+_FRAME_TIME_DIRECT = (2**63 - 1) // PS_PER_S
+
+
 @nb.njit(cache=True, error_model="numpy")
 def frame_time(anchor: int, k: int, num: int, den: int) -> int:
-    """``anchor + floor(k * den * 1e12 / num)`` without overflow or drift."""
+    """``anchor + floor(k * den * 1e12 / num)`` without overflow or drift.
+
+    With ``k = q * num + r``, the whole periods ``q * den * 1e12`` are exact; the rest is
+    ``floor(r * den * 1e12 / num)``, formed directly when ``num * den`` is small (25/1,
+    2997/100) and otherwise as ``r * a + floor(r * b / num)`` with ``den * 1e12 = a * num +
+    b``, so that no product exceeds ``num**2`` (30000/1001 or 24123/1000 frames a second,
+    whose ``r * den * 1e12`` would wrap around an int64)."""
     q = k // num
     r = k - q * num
-    return anchor + q * den * PS_PER_S + (r * den * PS_PER_S) // num
+    if num * den < _FRAME_TIME_DIRECT:
+        return anchor + q * den * PS_PER_S + (r * den * PS_PER_S) // num
+    d = den * PS_PER_S
+    a = d // num
+    return anchor + q * d + r * a + (r * (d - a * num)) // num
 
 
 @nb.njit(cache=True, error_model="numpy")
