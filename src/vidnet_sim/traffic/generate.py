@@ -192,40 +192,12 @@ def state_arrays(s: SourceState) -> tuple[npt.NDArray[np.generic], ...]:
     return (s.next_index, s.next_t, s.seq, s.active, s.scale, s.carry)
 
 
-@nb.njit(cache=True, error_model="numpy", inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def frame_time(anchor: int, k: int, num: int, den: int) -> int:
     """``anchor + floor(k * den * 1e12 / num)`` without overflow or drift."""
     q = k // num
     r = k - q * num
     return anchor + q * den * PS_PER_S + (r * den * PS_PER_S) // num
-
-
-#: The camera loop steps frame times (:func:`_next_frame`) only for rates ``num / den`` with
-#: ``num den`` at most this: :func:`frame_time`'s ``r den 1e12`` (``r < num``) then fits in
-#: 64 bits. Above it (e.g. 30000/1001) that product wraps around for large ``r`` and the loop
-#: calls :func:`frame_time` frame by frame, which keeps its integers as they are.
-STEP_NUM_DEN_MAX = (2**63 - 1) // PS_PER_S
-
-
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload, untyped-decorator]
-def _frame_clock(anchor: int, k: int, num: int, den: int) -> tuple[int, int, int]:
-    """Frame ``k``'s time as ``(base, a, b)``: :func:`frame_time` is ``base + a``, and ``b``
-    the remainder that :func:`_next_frame` carries (``r den 1e12 = num a + b``, ``r = k mod
-    num``, ``0 <= b < num``)."""
-    q = k // num
-    rp = (k - q * num) * den * PS_PER_S
-    a = rp // num
-    return anchor + q * den * PS_PER_S, a, rp - a * num
-
-
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload, untyped-decorator]
-def _next_frame(a: int, b: int, num: int, da: int, db: int) -> tuple[int, int]:
-    """The next frame's ``(a, b)`` of :func:`_frame_clock` (``da``, ``db``: ``den 1e12``'s
-    quotient and remainder by ``num``): one more ``den 1e12`` added to ``num a + b``, exact
-    however long the run (``b + db < 2 num``: one carry at most)."""
-    b += db
-    c = b >= num
-    return a + da + c, b - c * num
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -238,7 +210,7 @@ def _grow(out: npt.NDArray[np.int64], need: int) -> npt.NDArray[np.int64]:
     return new
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload, untyped-decorator]
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
 def _put(
     out: npt.NDArray[np.int64],
     n: int,
@@ -276,14 +248,13 @@ def _frame_bytes(mean: float, sig: float, z: float) -> int:
     return max(1, int(np.round(mean * np.exp(sig * z - 0.5 * sig * sig))))
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload, untyped-decorator]
+@nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload, untyped-decorator]
 def _put_frame(
     out: npt.NDArray[np.int64], n: int, t: int, seq: int, nbytes: int, mp: int, hb: int, k: int
 ) -> tuple[int, int, bool]:
     """Frame ``k`` of ``nbytes`` cut into packets of at most ``mp`` payload bytes (the last
     one shorter), all at ``t``, at row ``n`` if ``out`` has room for the whole frame:
-    ``(n, seq, room)``. Inlined into the camera loops: a call a frame passed ``out`` as its
-    fields besides seven scalars."""
+    ``(n, seq, room)``."""
     npk = (nbytes + mp - 1) // mp
     if n + npk > out.shape[0]:
         return n, seq, False
@@ -358,37 +329,22 @@ def gen_source(
         mp = si[SI_MAX_PAYLOAD]
         fps_num, fps_den = si[SI_FPS_NUM], si[SI_FPS_DEN]
         gop, gop_offset = si[SI_GOP], si[SI_GOP_OFFSET]
-        # frame_time(anchor, k, ...) as base + a, a stepped frame by frame (_next_frame;
-        # frame_time itself where its products wrap around: STEP_NUM_DEN_MAX), and
-        # (k + gop_offset) % gop as i, stepped too: frame_time's two divisions a window,
-        # two more if a frame falls in it (the step's, the GOP's), none a frame
-        base, a, b = _frame_clock(anchor, k, fps_num, fps_den)
-        if base + a < t1:
-            step = fps_num * fps_den <= STEP_NUM_DEN_MAX
-            da = fps_den * PS_PER_S // fps_num
-            db = fps_den * PS_PER_S - da * fps_num
-            i = (k + gop_offset) % gop
-            while True:
-                t = base + a if step else frame_time(anchor, k, fps_num, fps_den)
-                if t >= t1:
+        while True:
+            t = frame_time(anchor, k, fps_num, fps_den)
+            if t >= t1:
+                break
+            if on:
+                z = standard_normal(key_s, STREAM_FRAME_SIZE, k)
+                if (k + gop_offset) % gop == 0:
+                    sig = sf[SF_I_SIGMA]
+                    mean = sf[SF_P_MEAN] * sf[SF_IP_RATIO] * scale[s]
+                else:
+                    sig = sf[SF_P_SIGMA]
+                    mean = sf[SF_P_MEAN] * scale[s]
+                n, seq, done = _put_frame(out, n, t, seq, _frame_bytes(mean, sig, z), mp, hb, k)
+                if not done:
                     break
-                if on:
-                    z = standard_normal(key_s, STREAM_FRAME_SIZE, k)
-                    if i == 0:
-                        sig = sf[SF_I_SIGMA]
-                        mean = sf[SF_P_MEAN] * sf[SF_IP_RATIO] * scale[s]
-                    else:
-                        sig = sf[SF_P_SIGMA]
-                        mean = sf[SF_P_MEAN] * scale[s]
-                    nbytes = _frame_bytes(mean, sig, z)
-                    n, seq, done = _put_frame(out, n, t, seq, nbytes, mp, hb, k)
-                    if not done:
-                        break
-                k += 1
-                a, b = _next_frame(a, b, fps_num, da, db)
-                i += 1
-                if i == gop:
-                    i = 0
+            k += 1
     elif kind == KIND_CBR:
         interval = si[SI_INTERVAL]
         while True:
