@@ -911,7 +911,7 @@ def test_the_cut_averages_a_trace_over_the_run(tmp_path: Path) -> None:
     compiled = compile_scenario(tmp_path / "s.toml")
     plan = compiled.plan
     parent = position_parents(plan)
-    per_s = {d: split_mod._traffic(plan, parent, d * 10**12)[2] for d in (1, 10)}
+    per_s = {d: split_mod._traffic(plan, parent, d * 10**12).generated for d in (1, 10)}
     poisson = 8e6 / ((1000 + 78) * 8)  # (packets per second, 78 B of headers on the wire)
     assert per_s[1] == pytest.approx(1000 + poisson)
     assert per_s[10] == pytest.approx(1000 / 10 + poisson)
