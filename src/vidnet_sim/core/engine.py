@@ -52,6 +52,10 @@ class CoreEngine:
     the upstream part runs one step (``step_windows`` windows) ahead of the downstream part
     on a second thread; the results are the same, bit for bit. It falls back to one thread
     with a packet log or when the network cannot be cut.
+
+    A plan the core cannot hold is refused with a :class:`~vidnet_sim.errors.ScenarioError`
+    (:func:`~vidnet_sim.core.limits.check_limits`), unless ``limits`` is what that check
+    returned for this plan, window and run (a compiled scenario's: not checked again).
     """
 
     #: How the two parts' steps run: "threads" (at once, on two threads) or, for tests, one
@@ -85,6 +89,7 @@ class CoreEngine:
         epochs: I64 | None = None,
         log_sink: LogSink | None = None,
         threads: int = 1,
+        limits: FrameNeeds | None = None,
     ) -> None:
         if window_ps <= 0:
             raise ValueError("window must be positive")
@@ -110,7 +115,9 @@ class CoreEngine:
         src = plan.sources
         flow_group = src.group[plan.flow_source].astype(np.int64)
         flow_header = src.header_bytes[plan.flow_source].astype(np.int64)
-        frame_needs = check_limits(plan, self.window_ps, self.end_ps)
+        frame_needs = limits
+        if frame_needs is None or not frame_needs.is_for(plan, self.window_ps, self.end_ps):
+            frame_needs = check_limits(plan, self.window_ps, self.end_ps)
         frames_needed = frame_needs.checked
         self.split: Split | None = None
         self.step_windows = 1

@@ -77,11 +77,13 @@ class FrameNeeds:
     """:func:`frame_slots_needed` for the run :func:`check_limits` checked (``checked``, for
     its window) and for any other window (:meth:`for_window`), the routes' worst-case delays
     computed once (on the large city the delays take about 70 ms, the frames per window a
-    tenth of that)."""
+    tenth of that); which plan and run it checked (:meth:`is_for`: a compiled scenario's
+    engine does not check them again)."""
 
     def __init__(self, plan: NetworkPlan, worst: list[int], window_ps: int, end_ps: int) -> None:
         self._plan = plan
         self._worst = worst
+        self._window_ps = window_ps
         self._end_ps = end_ps
         #: Per delivery flow, how many of its camera frames can be open at once with
         #: windows of ``window_ps`` (what :func:`check_limits` checked).
@@ -91,6 +93,11 @@ class FrameNeeds:
         """Per delivery flow, how many of its camera frames can be open at once with
         windows of ``window_ps`` in the same run."""
         return _frames_open(self._plan, self._worst, window_ps, self._end_ps)
+
+    def is_for(self, plan: NetworkPlan, window_ps: int, end_ps: int) -> bool:
+        """Whether this is what :func:`check_limits` returned for ``plan`` (the same object)
+        run in windows of ``window_ps`` for ``end_ps``."""
+        return plan is self._plan and (window_ps, end_ps) == (self._window_ps, self._end_ps)
 
 
 def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> FrameNeeds:
