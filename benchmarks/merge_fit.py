@@ -36,7 +36,7 @@ from part_times import _timed, case_scenario
 from vidnet_sim.core import engine as E  # noqa: N812
 from vidnet_sim.core import split as S  # noqa: N812
 from vidnet_sim.core.engine import CoreEngine
-from vidnet_sim.core.volume import feeder_runs, position_parents
+from vidnet_sim.core.volume import position_parents
 from vidnet_sim.network.plan import NetworkPlan, build_plan
 from vidnet_sim.runner import make_engine
 from vidnet_sim.timeline.driver import drive, scenario_actions
@@ -61,20 +61,19 @@ def features(
     packets averaged over a run of ``duration_ps``)."""
     parent = position_parents(plan)
     link, _ = S._feeds(plan, parent)
-    hops, deliveries, generated, injected, at, fed_by, rate = S._traffic(plan, parent, duration_ps)
-    matches = S._matches(at, fed_by, rate, hops, np.maximum(feeder_runs(plan), 1.0))
+    t = S._traffic(plan, parent, duration_ps)
     per_link = {
-        "hops": hops,
-        "merged": hops * (np.bincount(link, minlength=plan.n_links) > 1),
-        "log": hops * matches,
-        "deliveries": deliveries,
+        "hops": t.hops,
+        "merged": t.hops * (np.bincount(link, minlength=plan.n_links) > 1),
+        "log": t.hops * t.matches,
+        "deliveries": t.deliveries,
         "steps": np.full(plan.n_links, S._ESTIMATE_PS / window_ps),
     }
     out: dict[str, dict[str, float]] = {}
     for name, mask in (("U", upstream), ("D", ~upstream)):
         f = {c: float(v[mask].sum()) for c, v in per_link.items()}
-        f["generated"] = generated if name == "U" else 0.0
-        f["injected"] = injected if name == "U" else 0.0
+        f["generated"] = t.generated if name == "U" else 0.0
+        f["injected"] = t.injected if name == "U" else 0.0
         out[name] = f
     return out
 

@@ -24,8 +24,10 @@ from test_cli_hostile2 import (  # noqa: F401 (made, curve_copy: fixtures)
 )
 from test_cli_messages import SCENARIO  # (the same two-camera scenario)
 from vidnet_sim.analysis import runs as runs_mod
+from vidnet_sim.analysis import vary as vary_mod
 from vidnet_sim.errors import Problem
 from vidnet_sim.results import files as files_mod
+from vidnet_sim.runner import compile_scenario
 from vidnet_sim.sweep.plan import _said_once
 
 
@@ -132,9 +134,17 @@ def test_capacity_max_beyond_the_engine_limits_is_refused_up_front(
     """An explicit ``--max`` was checked against the scenario's fields only: at 11 cameras
     a run of 960 h sends more than 10^10 packets, which the engine refuses, and the search
     started its runs (hours of them) before finding that out. Refused up front (exit 3),
-    the limit and the largest value accepted named."""
+    the limit and the largest value accepted named; each value's network compiled once (the
+    one at ``--max`` was compiled again in the search for the largest value accepted)."""
     (tmp_path / "s.toml").write_text(SCENARIO.replace('"200ms"', '"960h"'), encoding="utf-8")
     no_run(monkeypatch)
+    compiled: list[int] = []
+
+    def counted(sc: Any, **kw: Any) -> Any:
+        compiled.append(sc.cameras[0].count)
+        return compile_scenario(sc, **kw)
+
+    monkeypatch.setattr(vary_mod, "compile_scenario", counted)
     args = ["capacity", tmp_path / "s.toml", "--max", "11", "--workers", "1"]
     code, output = invoke([*args, "--out", tmp_path / "cap"])
     assert code == 3, output
@@ -148,6 +158,7 @@ def test_capacity_max_beyond_the_engine_limits_is_refused_up_front(
         "ends there)"
     ), line
     assert not (tmp_path / "cap" / "runs").exists()
+    assert 11 in compiled and len(compiled) == len(set(compiled)), compiled
 
 
 def test_a_value_whose_every_run_failed_is_not_judged_a_pass(

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from vidnet_sim import compile_scenario
+from vidnet_sim import compile_scenario, run
+from vidnet_sim.core import kernel as K  # noqa: N812
+from vidnet_sim.core import limits as limits_mod
 from vidnet_sim.errors import ScenarioError
+from vidnet_sim.network.plan import build_plan
+from vidnet_sim.runner import make_engine, with_overrides
 from vidnet_sim.scenario import load_scenario
 
 TOWN = """\
@@ -87,3 +92,46 @@ def test_an_error_of_the_network_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as err:
         compile_scenario(file)
     assert err.value.render().startswith(f"invalid scenario {file}: ")
+
+
+def test_a_compiled_scenario_run_checks_the_core_limits_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run of a compiled scenario (a sweep's point: compiled by the sweep's check) does
+    not check the core's limits again: the routes' worst-case delays (about 70 ms on the
+    large city) are computed once, by the compilation; a run compiling its own scenario
+    checks them once too, in the engine."""
+    calls: list[int] = []
+    worst_paths = limits_mod._worst_paths
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return worst_paths(*args)
+
+    monkeypatch.setattr(limits_mod, "_worst_paths", counted)
+    compiled = compile_scenario(write(tmp_path, TOWN), duration_ps=200 * 10**9)
+    assert compiled.limits is not None and len(calls) == 1
+    done = run(compiled.scenario, compiled=compiled, write=False)
+    assert len(calls) == 1
+    again = run(compiled.scenario, write=False)
+    assert len(calls) == 2
+    assert done.stats.packet_hops == again.stats.packet_hops > 0
+
+
+def test_an_engine_built_without_the_runner_checks_the_core_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make_engine`` (or ``CoreEngine``) refuses a plan the core cannot hold unless it is
+    given the limits checked for that very plan, window and run: another plan's, or the same
+    plan's for another window, is checked again."""
+    compiled = compile_scenario(write(tmp_path, TOWN))
+    sc, plan = compiled.scenario, compiled.plan
+    monkeypatch.setattr(K, "MAX_FRAME_SLOTS", 2)  # (a camera's ring: 4 slots or more)
+    make_engine(plan, sc, limits=compiled.limits)  # checked when it was compiled
+    with pytest.raises(ScenarioError, match="frames of one camera in flight"):
+        make_engine(plan, sc)
+    with pytest.raises(ScenarioError, match="frames of one camera in flight"):
+        make_engine(build_plan(sc, tmp_path), sc, limits=compiled.limits)
+    longer = with_overrides(sc, window_ps=2 * sc.simulation.window)
+    with pytest.raises(ScenarioError, match="frames of one camera in flight"):
+        make_engine(plan, longer, limits=compiled.limits)

@@ -395,7 +395,7 @@ def test_a_starved_camera_grows_its_frame_slots_in_the_upstream_part() -> None:
         # catches up with U inside a step before a ring grows)
         with (
             mock.patch.object(CoreEngine, "force_step_windows", step),
-            mock.patch.object(CoreEngine, "_frames_in_pipeline", lambda self, need, _: need),
+            mock.patch.object(CoreEngine, "_frames_in_pipeline", lambda self, n: n.checked),
         ):
             two = _engine(plan, 2, **kw)
         assert two._flow[1, K.F_SLOT_MASK] + 1 == 1 << (initial - 1).bit_length()
@@ -480,9 +480,10 @@ def test_the_pipeline_sizes_its_rings_from_the_delays_computed_once() -> None:
     plan = _starved_camera_plan()
     end, window = 400 * MS, 10 * MS
     needs = check_limits(plan, window, end)
-    assert needs(window, end) == frame_slots_needed(plan, window, end)
-    assert needs(3 * window, end) == frame_slots_needed(plan, 3 * window, end)
-    assert needs(3 * window, end)[1] > needs(window, end)[1]  # (longer windows, more frames)
+    one, three = needs.checked, needs.for_window(3 * window)
+    assert one == frame_slots_needed(plan, window, end)
+    assert three == frame_slots_needed(plan, 3 * window, end)
+    assert three[1] > one[1]  # (longer windows, more frames)
     calls = []
 
     def counted(*args: Any) -> Any:
@@ -498,14 +499,13 @@ def test_the_pipeline_sizes_its_rings_from_the_delays_computed_once() -> None:
         seen: list[list[int]] = []
         real = CoreEngine._frames_in_pipeline
 
-        def kept(self: CoreEngine, needed: list[int], n: Any) -> list[int]:
-            seen.append(real(self, needed, n))
+        def kept(self: CoreEngine, n: Any) -> list[int]:
+            seen.append(real(self, n))
             return seen[-1]
 
         with mock.patch.object(CoreEngine, "_frames_in_pipeline", kept):
             _engine(plan, 2, **kw)
     assert len(calls) == 1
-    one, three = needs(window, end), needs(3 * window, end)
     assert seen == [[max(a, b) for a, b in zip(one, three, strict=True)]]
 
 
@@ -911,7 +911,7 @@ def test_the_cut_averages_a_trace_over_the_run(tmp_path: Path) -> None:
     compiled = compile_scenario(tmp_path / "s.toml")
     plan = compiled.plan
     parent = position_parents(plan)
-    per_s = {d: split_mod._traffic(plan, parent, d * 10**12)[2] for d in (1, 10)}
+    per_s = {d: split_mod._traffic(plan, parent, d * 10**12).generated for d in (1, 10)}
     poisson = 8e6 / ((1000 + 78) * 8)  # (packets per second, 78 B of headers on the wire)
     assert per_s[1] == pytest.approx(1000 + poisson)
     assert per_s[10] == pytest.approx(1000 / 10 + poisson)

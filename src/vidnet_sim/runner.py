@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from vidnet_sim.core.engine import CoreEngine, LogSink
 from vidnet_sim.core.histogram import N_BUCKETS
-from vidnet_sim.core.limits import check_limits
+from vidnet_sim.core.limits import FrameNeeds, check_limits
 from vidnet_sim.core.split import split_links
 from vidnet_sim.core.stats import RunStats
 from vidnet_sim.core.volume import check_volume
@@ -140,6 +140,8 @@ class CompiledScenario:
     years: tuple[int, ...]  #: the years of its growth plan (``(1,)`` without one)
     packets: float = 0.0  #: about how many packets a run sends (:func:`check_volume`)
     original: Scenario | None = None  #: before the overrides (``None``: the same)
+    #: what the core's limits check returned (:func:`check_limits`; ``None``: not checked)
+    limits: FrameNeeds | None = None
 
     def caveats(self) -> list[Caveat]:
         """What the overrides left out of the run (events after its end, a shorter
@@ -166,21 +168,21 @@ def compile_scenario(
     source = None if isinstance(scenario, Scenario) else Path(scenario)
     base_dir = source.parent if source is not None else None
 
-    def compile_year(sc: Scenario) -> tuple[NetworkPlan, list[Action], float]:
+    def compile_year(sc: Scenario) -> tuple[NetworkPlan, list[Action], float, FrameNeeds | None]:
+        sim = sc.simulation
         plan = build_plan(sc, base_dir)
         actions = scenario_actions(sc, plan)
         alarms = [(a.t_ps, a.sources, a.scale) for a in actions if a.scale is not None]
-        packets = check_volume(plan, sc.simulation.duration, alarms, sc.simulation.window)
-        if core_limits:
-            check_limits(plan, sc.simulation.window, sc.simulation.duration)
-        return plan, actions, packets
+        packets = check_volume(plan, sim.duration, alarms, sim.window)
+        limits = check_limits(plan, sim.window, sim.duration) if core_limits else None
+        return plan, actions, packets, limits
 
     try:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
         original = scenario
         scenario = with_overrides(scenario, seed=seed, duration_ps=duration_ps)
-        plan, actions, packets = compile_year(scenario)
+        plan, actions, packets, limits = compile_year(scenario)
     except ScenarioError as exc:
         raise exc.with_source(str(source)) if source is not None else exc from None
     years = tuple(plan_years(scenario))
@@ -198,7 +200,7 @@ def compile_scenario(
             ]
     if problems:
         raise ScenarioError(problems, str(source) if source is not None else "")
-    return CompiledScenario(scenario, plan, actions, source, years, packets, original)
+    return CompiledScenario(scenario, plan, actions, source, years, packets, original, limits)
 
 
 def sla_targets(scenario: Scenario) -> dict[str, SlaTargets]:
@@ -245,6 +247,7 @@ def make_engine(
     epochs: npt.NDArray[np.int64] | None = None,
     log_sink: LogSink | None = None,
     threads: Threads = 1,
+    limits: FrameNeeds | None = None,
 ) -> Engine:
     """A fresh engine of the given kind for ``plan`` (all sources off until the timeline).
 
@@ -254,7 +257,8 @@ def make_engine(
     window by window, the reference's whole at the end; see
     :class:`~vidnet_sim.core.engine.CoreEngine`). ``threads``: the core's threads (1 or 2:
     the network cut in two parts, one step apart; the results are the same), or
-    ``"auto"``: :func:`auto_threads`.
+    ``"auto"``: :func:`auto_threads`. ``limits``: what the core's limits check returned for
+    ``plan`` (:attr:`CompiledScenario.limits`), not checked again by the core.
     """
     sim = scenario.simulation
     if threads == "auto":
@@ -283,6 +287,7 @@ def make_engine(
         epochs=epochs,
         log_sink=log_sink,
         threads=threads,
+        limits=limits,
     )
 
 
@@ -419,6 +424,7 @@ def run(
             epochs=epoch_starts,
             log_sink=stream,
             threads=threads,
+            limits=compiled.limits,
         )
     except ScenarioError as exc:
         raise exc.with_source(str(source_path)) if source_path is not None else exc from None

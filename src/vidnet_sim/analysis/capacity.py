@@ -468,31 +468,58 @@ def largest_accepted(
     network (whole values: to one; others: to a millionth). Raises
     :class:`AnalysisInputError` when even ``x0`` is refused."""
 
-    def problems(x: float, whole: bool) -> list[str]:
-        return problems_at(vary, data, base_dir, x, whole=whole, duration_ps=duration_ps)
-
-    def bisect(lo: float, hi: float, why: str, whole: bool) -> tuple[float, str]:
-        for _ in range(200):
-            if hi - lo <= (1.0 if vary.integer else 1e-6 * hi):
-                break
-            mid = float(math.floor((lo + hi) / 2)) if vary.integer else (lo + hi) / 2
-            if mid <= lo or mid >= hi:
-                break
-            found = problems(mid, whole)
-            if found:
-                hi, why = mid, found[0]
-            else:
-                lo = mid
-        return lo, why
-
     limit = None
     top = xmax
-    if found := problems(top, whole=False):
-        top, limit = bisect(x0, top, found[0], whole=False)
-    if found := problems(top, whole=True):
-        check_value(vary, data, base_dir, x0, "--start", whole=True, duration_ps=duration_ps)
-        top, limit = bisect(x0, top, found[0], whole=True)
+    if found := problems_at(vary, data, base_dir, top):
+        top, limit = _bisect(vary, data, base_dir, x0, top, found[0], duration_ps, whole=False)
+    if found := problems_at(vary, data, base_dir, top, whole=True, duration_ps=duration_ps):
+        top, limit = _largest_compiled(vary, data, base_dir, x0, top, found[0], duration_ps)
     return top, limit
+
+
+def _largest_compiled(
+    vary: Vary,
+    data: dict[str, Any],
+    base_dir: Path | None,
+    x0: float,
+    top: float,
+    why: str,
+    duration_ps: int | None,
+) -> tuple[float, str]:
+    """:func:`largest_accepted` on the compiled network, below ``top`` (valid in its fields,
+    its compiled network refused for ``why``). Raises :class:`AnalysisInputError` when even
+    ``x0``'s is refused."""
+    check_value(vary, data, base_dir, x0, "--start", whole=True, duration_ps=duration_ps)
+    return _bisect(vary, data, base_dir, x0, top, why, duration_ps, whole=True)
+
+
+def _bisect(
+    vary: Vary,
+    data: dict[str, Any],
+    base_dir: Path | None,
+    lo: float,
+    hi: float,
+    why: str,
+    duration_ps: int | None,
+    *,
+    whole: bool,
+) -> tuple[float, str]:
+    """The largest value from ``lo`` (accepted) below ``hi`` (refused for ``why``) at which
+    the scenario is accepted (with ``whole``, its compiled network too: :func:`problems_at`)
+    and the first problem above it, by bisection (whole values: to one; others: to a
+    millionth)."""
+    for _ in range(200):
+        if hi - lo <= (1.0 if vary.integer else 1e-6 * hi):
+            break
+        mid = float(math.floor((lo + hi) / 2)) if vary.integer else (lo + hi) / 2
+        if mid <= lo or mid >= hi:
+            break
+        found = problems_at(vary, data, base_dir, mid, whole=whole, duration_ps=duration_ps)
+        if found:
+            hi, why = mid, found[0]
+        else:
+            lo = mid
+    return lo, why
 
 
 def _check_max(
@@ -505,11 +532,12 @@ def _check_max(
 ) -> None:
     """Raise :class:`AnalysisInputError` when a run at ``--max`` would be refused by the
     engine's limits (its compiled network: packets per run or window, the core's fields),
-    naming the limit and the largest value the scenario accepts; before anything runs."""
+    naming the limit and the largest value the scenario accepts; before anything runs.
+    ``xmax`` is valid in its fields (``check_value``)."""
     found = problems_at(vary, data, base_dir, xmax, whole=True, duration_ps=duration_ps)
     if not found:
         return
-    top, _ = largest_accepted(vary, data, base_dir, x0, xmax, duration_ps)
+    top, _ = _largest_compiled(vary, data, base_dir, x0, xmax, found[0], duration_ps)
     raise AnalysisInputError(
         f"--max {vary.label(xmax)}: a run at {vary.what} = {vary.label(xmax)} would be "
         f"refused: {found[0]}; the largest value the scenario accepts is {vary.label(top)} "

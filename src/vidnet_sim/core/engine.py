@@ -52,6 +52,10 @@ class CoreEngine:
     the upstream part runs one step (``step_windows`` windows) ahead of the downstream part
     on a second thread; the results are the same, bit for bit. It falls back to one thread
     with a packet log or when the network cannot be cut.
+
+    A plan the core cannot hold is refused with a :class:`~vidnet_sim.errors.ScenarioError`
+    (:func:`~vidnet_sim.core.limits.check_limits`), unless ``limits`` is what that check
+    returned for this plan, window and run (a compiled scenario's: not checked again).
     """
 
     #: How the two parts' steps run: "threads" (at once, on two threads) or, for tests, one
@@ -85,6 +89,7 @@ class CoreEngine:
         epochs: I64 | None = None,
         log_sink: LogSink | None = None,
         threads: int = 1,
+        limits: FrameNeeds | None = None,
     ) -> None:
         if window_ps <= 0:
             raise ValueError("window must be positive")
@@ -110,8 +115,10 @@ class CoreEngine:
         src = plan.sources
         flow_group = src.group[plan.flow_source].astype(np.int64)
         flow_header = src.header_bytes[plan.flow_source].astype(np.int64)
-        frame_needs = check_limits(plan, self.window_ps, self.end_ps)
-        frames_needed = frame_needs(self.window_ps, self.end_ps)
+        frame_needs = limits
+        if frame_needs is None or not frame_needs.is_for(plan, self.window_ps, self.end_ps):
+            frame_needs = check_limits(plan, self.window_ps, self.end_ps)
+        frames_needed = frame_needs.checked
         self.split: Split | None = None
         self.step_windows = 1
         if threads == 2 and not log:
@@ -120,7 +127,7 @@ class CoreEngine:
             self.step_windows = self.force_step_windows or self.split.windows_per_step(
                 self.window_ps
             )
-            frames_needed = self._frames_in_pipeline(frames_needed, frame_needs)
+            frames_needed = self._frames_in_pipeline(frame_needs)
         # per delivery flow: group, header bytes, last latency (jitter), frame-slot ring
         self._flow = table(n_flows, K.N_FCOLS)
         self._flow[:, K.F_GROUP] = flow_group
@@ -230,15 +237,17 @@ class CoreEngine:
         empty_pool()  # (what this engine's tables left in the pool: see core.stores)
 
     # --- frame-slot rings ------------------------------------------------------------
-    def _frames_in_pipeline(self, needed: list[int], needs: FrameNeeds) -> list[int]:
-        """``needed`` (frame slots per camera flow, one thread) for a pipeline whose steps
+    def _frames_in_pipeline(self, needs: FrameNeeds) -> list[int]:
+        """``needs.checked`` (frame slots per camera flow, one thread) for a pipeline whose steps
         hold ``step_windows`` windows: a frame U opens may be settled by D two steps later,
         so the rings start as large as for windows of a step each (within the ring limit):
         a ring that grows pauses both parts (the results are the same either way)."""
         if self.step_windows == 1:
-            return needed
-        more = needs(self.window_ps * self.step_windows, self.end_ps)
-        return [min(max(a, b), self.max_frame_slots) for a, b in zip(needed, more, strict=True)]
+            return needs.checked
+        more = needs.for_window(self.window_ps * self.step_windows)
+        return [
+            min(max(a, b), self.max_frame_slots) for a, b in zip(needs.checked, more, strict=True)
+        ]
 
     def _frame_slots(self, needed: list[int]) -> tuple[I64, I64, I64, int]:
         """Per camera flow, a ring of frame slots for every frame it can have in flight

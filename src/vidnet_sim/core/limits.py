@@ -74,29 +74,36 @@ def _frames_open(plan: NetworkPlan, worst_of: list[int], window_ps: int, end_ps:
 
 
 class FrameNeeds:
-    """:func:`frame_slots_needed` for any window, the routes' worst-case delays computed
-    once (:func:`check_limits` returns it: on the large city the delays take about 70 ms,
-    the frames per window a tenth of that)."""
+    """:func:`frame_slots_needed` for the run :func:`check_limits` checked (``checked``, for
+    its window) and for any other window (:meth:`for_window`), the routes' worst-case delays
+    computed once (on the large city the delays take about 70 ms, the frames per window a
+    tenth of that); which plan and run it checked (:meth:`is_for`: a compiled scenario's
+    engine does not check them again)."""
 
     def __init__(self, plan: NetworkPlan, worst: list[int], window_ps: int, end_ps: int) -> None:
         self._plan = plan
         self._worst = worst
-        self._last = (window_ps, end_ps, _frames_open(plan, worst, window_ps, end_ps))
+        self._window_ps = window_ps
+        self._end_ps = end_ps
+        #: Per delivery flow, how many of its camera frames can be open at once with
+        #: windows of ``window_ps`` (what :func:`check_limits` checked).
+        self.checked: list[int] = self.for_window(window_ps)
 
-    def __call__(self, window_ps: int, end_ps: int) -> list[int]:
+    def for_window(self, window_ps: int) -> list[int]:
         """Per delivery flow, how many of its camera frames can be open at once with
-        windows of ``window_ps`` in a run of ``end_ps``."""
-        w, e, needs = self._last
-        if (w, e) != (window_ps, end_ps):
-            needs = _frames_open(self._plan, self._worst, window_ps, end_ps)
-            self._last = (window_ps, end_ps, needs)
-        return needs
+        windows of ``window_ps`` in the same run."""
+        return _frames_open(self._plan, self._worst, window_ps, self._end_ps)
+
+    def is_for(self, plan: NetworkPlan, window_ps: int, end_ps: int) -> bool:
+        """Whether this is what :func:`check_limits` returned for ``plan`` (the same object)
+        run in windows of ``window_ps`` for ``end_ps``."""
+        return plan is self._plan and (window_ps, end_ps) == (self._window_ps, self._end_ps)
 
 
 def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> FrameNeeds:
     """Raise a :class:`ScenarioError` naming everything the core cannot hold (``K.MAX_*``);
-    otherwise return the frames each flow can have open (:class:`FrameNeeds`), which it
-    checked for ``window_ps``."""
+    otherwise return the frames each flow can have open (:class:`FrameNeeds`: ``checked``
+    for ``window_ps``)."""
     problems: list[Problem] = []
     groups = plan.group_names
     too_big: dict[str, int] = {}
@@ -128,7 +135,7 @@ def check_limits(plan: NetworkPlan, window_ps: int, end_ps: int) -> FrameNeeds:
         problems += _time_problems(plan, end_ps, worst, slowest, per_link)
         needs = FrameNeeds(plan, worst, window_ps, end_ps)
         most: dict[str, int] = {}
-        for f, need in enumerate(needs(window_ps, end_ps)):
+        for f, need in enumerate(needs.checked):
             if need > K.MAX_FRAME_SLOTS:
                 g = groups[int(plan.sources.group[int(plan.flow_source[f])])]
                 most[g] = max(most.get(g, 0), need)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -203,15 +204,26 @@ def _eligible(plan: NetworkPlan, link: I64, feeder: I64) -> npt.NDArray[np.bool_
         ok[link[bad]] = False
 
 
-def _traffic(
-    plan: NetworkPlan, parent: I64, duration_ps: int
-) -> tuple[F64, F64, float, float, I64, I64, F64]:
+class _Traffic(NamedTuple):
+    """A run's estimated traffic per second (:func:`_traffic`)."""
+
+    hops: F64  #: packets through each link (the trees' first layouts)
+    deliveries: F64  #: packets delivered at each link
+    matches: F64  #: per link, the matches of its merge an item replays (:func:`_matches`)
+    generated: float  #: packets the sources generate
+    injected: float  #: packets injected into trees (a packet once per tree)
+    at: I64  #: by position: its link
+    fed_by: I64  #: by position: the link feeding it (-1: a source)
+    rate: F64  #: by position: its packets
+
+
+def _traffic(plan: NetworkPlan, parent: I64, duration_ps: int) -> _Traffic:
     """Packets per second through each link and delivered at it (the trees' first
-    layouts), the packets per second the sources generate and inject (a packet once per
-    tree it is injected into), and the hops by position: link, the link feeding it (-1: a
-    source), packets per second; each source's packets averaged over a run of
-    ``duration_ps`` (a trace that does not loop sends its rows once, whatever the run's
-    length)."""
+    layouts), the matches an item replays in each link's merge, the packets per second the
+    sources generate and inject (a packet once per tree it is injected into), and the hops
+    by position; each source's packets averaged over a run of ``duration_ps`` (a trace that
+    does not loop sends its rows once, whatever the run's length). What
+    :func:`split_links` prices and ``benchmarks/merge_fit.py`` fits the prices to."""
     duration_ps = max(int(duration_ps), 1)
     # (copies of unicast trees counted)
     per_source = packets_per_source(plan, duration_ps) * (_ESTIMATE_PS / duration_ps)
@@ -223,9 +235,10 @@ def _traffic(
     d = plan.pos_deliver[pos] >= 0
     deliveries = np.bincount(at[d], weights=rate[d], minlength=plan.n_links).astype(np.float64)
     fed_by = plan.pos_link[parent[pos]].astype(np.int64)
+    matches = _matches(at, fed_by, rate, hops, np.maximum(feeder_runs(plan), 1.0))
     source_rate = per_source / np.maximum(n_trees, 1.0)
     generated = float(np.nan_to_num(source_rate, posinf=0.0).sum())
-    return hops, deliveries, generated, float(tree_rate.sum()), at, fed_by, rate
+    return _Traffic(hops, deliveries, matches, generated, float(tree_rate.sum()), at, fed_by, rate)
 
 
 def split_links(
@@ -254,10 +267,10 @@ def split_links(
     link, feeder = _feeds(plan, parent)
     depths = _link_depths(plan, link, feeder)
     eligible = _eligible(plan, link, feeder)
-    hops, deliveries, generated, injected, at, fed_by, rate = _traffic(plan, parent, duration_ps)
-    sources = generated * GEN_COST + injected * INJECT_COST
-    matches = _matches(at, fed_by, rate, hops, np.maximum(feeder_runs(plan), 1.0))
-    cost = hops * (1.0 + MERGE_COST * matches) + DELIVER_COST * deliveries
+    traffic = _traffic(plan, parent, duration_ps)
+    at, fed_by, rate = traffic.at, traffic.fed_by, traffic.rate
+    sources = traffic.generated * GEN_COST + traffic.injected * INJECT_COST
+    cost = traffic.hops * (1.0 + MERGE_COST * traffic.matches) + DELIVER_COST * traffic.deliveries
     cost += LINK_STEP_COST * _ESTIMATE_PS / window_ps
 
     def evaluate(upstream: BOOL) -> Split:
