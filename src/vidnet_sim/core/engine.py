@@ -178,7 +178,7 @@ class CoreEngine:
             ep,
             np.zeros((n_ep, K.N_ESTAT, n_groups), np.int64),
             np.zeros((n_ep if n_ep > 1 else 0, n_groups, N_BUCKETS), np.int64),
-            np.zeros((n_ep, n_links, K.N_ELSTAT), np.int64),  # (link-major, as LSTAT)
+            np.zeros((n_ep, K.N_ELSTAT, n_links), np.int64),
             np.zeros((1, K.DR_COLS), np.int64),  # drops settled at once
         )
         self._succ_start, self._succ = _successors(plan)
@@ -191,9 +191,7 @@ class CoreEngine:
             self._gstat[k] = -1
         self._phist = table(n_groups, N_BUCKETS)  # (on huge pages from 1 MiB: stores.table)
         self._fhist = table(n_groups, N_BUCKETS)
-        # (link-major, [link, statistic]: a link's pass reads and writes one or two cache
-        # lines of it, not one line in each of 11 rows)
-        self._lstat = np.zeros((n_links, K.N_LSTAT), np.int64)
+        self._lstat = np.zeros((K.N_LSTAT, n_links), np.int64)
         self._TA = table_arrays(plan.sources)  # (the parameters, fixed for the run)
         self._SA = state_arrays(state)
         self._log = np.empty((1024 if log else 1, K.LOG_COLS), np.int64)
@@ -754,7 +752,7 @@ class CoreEngine:
         phist = _histogram_copy(self._phist)
         plan = self.plan
         g, es = self._group_stats()
-        ls = self._lstat.T  # ([statistic, link])
+        ls = self._lstat
         names = plan.node_names
         return RunStats(
             group_names=list(plan.group_names),
@@ -815,7 +813,7 @@ class CoreEngine:
         links = np.flatnonzero(self._only_queue >= 0)
         queues = self._only_queue[links]
         for _, k, j in _QUEUE_STATS:
-            qt[k, links, queues] = self._lstat[links, j]
+            qt[k, links, queues] = self._lstat[j, links]
         return {name: qt[k] for name, k, _ in _QUEUE_STATS}
 
     def _group_stats(self) -> tuple[I64, I64]:
@@ -844,8 +842,7 @@ class CoreEngine:
         histogram ``phist``, the statistics' copy of the packet histogram); ``g`` and
         ``es`` as :meth:`_group_stats` gave them to :meth:`_statistics`."""
         ep, _, eph, el, _ = self._EA
-        el = el.transpose(0, 2, 1)  # ([epoch, statistic, link])
-        ls = self._lstat.T
+        ls = self._lstat
         if len(ep) == 1:
             es = es.copy()
             es[0, K.ES_SENT] = g[K.GS_SENT]

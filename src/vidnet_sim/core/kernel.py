@@ -158,8 +158,7 @@ SC_POS, SC_STOP, SC_HT, SC_HK, SC_HR, SC_D_FLOW, SC_D_T, SC_D_ORIGIN, SC_D_META,
 N_SCRATCH = 10
 DEFER_CAP = 64
 
-# indices into the per-link statistics matrix LSTAT[l, k] (link-major: a link's row in one or two
-# cache lines)
+# indices into the per-link statistics matrix LSTAT[k, l]
 (
     LS_PACKETS,
     LS_BYTES,
@@ -213,7 +212,7 @@ N_QTSTAT = 9
 ) = range(21)
 N_GSTAT = 21
 SUM_UNIT = 1 << 62
-# per-epoch statistics: ESTAT[e, k, g] and ELSTAT[e, l, k] (link-major, as LSTAT)
+# per-epoch statistics: ESTAT[e, k, g] and ELSTAT[e, k, l]
 ES_SENT, ES_DELIVERED, ES_DROPPED, ES_FAILED = range(4)
 N_ESTAT = 4
 EL_BYTES, EL_BUSY, EL_DROPS, EL_FAIL = range(4)
@@ -1200,9 +1199,9 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     st_fail = 0
     st_wait = 0
     st_started = 0
-    st_peak_b = LSTAT[l, LS_PEAK_B]
-    st_peak_p = LSTAT[l, LS_PEAK_P]
-    st_peak_wait = LSTAT[l, LS_PEAK_WAIT]
+    st_peak_b = LSTAT[LS_PEAK_B, l]
+    st_peak_p = LSTAT[LS_PEAK_P, l]
+    st_peak_wait = LSTAT[LS_PEAK_WAIT, l]
     full = False
     while hn > 0:
         t = gen_buf[_u(j), G_T] if direct else ht[0]
@@ -1241,8 +1240,8 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                 eb0 = st_bytes
                 ebusy0 = st_busy
             while e + 1 < n_ep and t >= EP[e + 1]:
-                ELSTAT[e, l, EL_BYTES] += st_bytes - eb0
-                ELSTAT[e, l, EL_BUSY] += st_busy - ebusy0 + (st_bytes - eb0) * bppb
+                ELSTAT[e, EL_BYTES, l] += st_bytes - eb0
+                ELSTAT[e, EL_BUSY, l] += st_busy - ebusy0 + (st_bytes - eb0) * bppb
                 eb0 = st_bytes
                 ebusy0 = st_busy
                 e += 1
@@ -1267,7 +1266,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                 if measured:
                     st_fail += 1
                     if n_ep > 1:
-                        ELSTAT[e, l, EL_FAIL] += 1
+                        ELSTAT[e, EL_FAIL, l] += 1
                 if do_log:
                     log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
                 _lose(
@@ -1334,7 +1333,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                 if lost:  # counted in the epoch of its loss, the failure's
                     st_fail += 1
                     if n_ep > 1:
-                        ELSTAT[_epoch_of(EP, fdown), l, EL_FAIL] += 1
+                        ELSTAT[_epoch_of(EP, fdown), EL_FAIL, l] += 1
             if do_log:
                 log_n = _log(
                     log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1 if lost else dep
@@ -1437,7 +1436,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                 st_drops += 1
                 st_drop_bytes += size
                 if n_ep > 1:
-                    ELSTAT[e, l, EL_DROPS] += 1
+                    ELSTAT[e, EL_DROPS, l] += 1
             if do_log:
                 log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
             _lose(
@@ -1468,22 +1467,22 @@ def _fifo_link(  # type: ignore[no-untyped-def]
     if c_n >= 0:
         L[chain, L_IN_N] = c_n
     if e >= 0:
-        ELSTAT[e, l, EL_BYTES] += st_bytes - eb0
-        ELSTAT[e, l, EL_BUSY] += st_busy - ebusy0 + (st_bytes - eb0) * bppb
+        ELSTAT[e, EL_BYTES, l] += st_bytes - eb0
+        ELSTAT[e, EL_BUSY, l] += st_busy - ebusy0 + (st_bytes - eb0) * bppb
     st_busy += st_bytes * bppb
     if plain:
         st_started = st_packets
-    LSTAT[l, LS_PACKETS] += st_packets
-    LSTAT[l, LS_BYTES] += st_bytes
-    LSTAT[l, LS_DROPS] += st_drops
-    LSTAT[l, LS_DROP_BYTES] += st_drop_bytes
-    LSTAT[l, LS_BUSY] += st_busy
-    LSTAT[l, LS_FAIL] += st_fail
-    LSTAT[l, LS_WAIT] += st_wait
-    LSTAT[l, LS_STARTED] += st_started
-    LSTAT[l, LS_PEAK_B] = st_peak_b
-    LSTAT[l, LS_PEAK_P] = st_peak_p
-    LSTAT[l, LS_PEAK_WAIT] = st_peak_wait
+    LSTAT[LS_PACKETS, l] += st_packets
+    LSTAT[LS_BYTES, l] += st_bytes
+    LSTAT[LS_DROPS, l] += st_drops
+    LSTAT[LS_DROP_BYTES, l] += st_drop_bytes
+    LSTAT[LS_BUSY, l] += st_busy
+    LSTAT[LS_FAIL, l] += st_fail
+    LSTAT[LS_WAIT, l] += st_wait
+    LSTAT[LS_STARTED, l] += st_started
+    LSTAT[LS_PEAK_B, l] = st_peak_b
+    LSTAT[LS_PEAK_P, l] = st_peak_p
+    LSTAT[LS_PEAK_WAIT, l] = st_peak_wait
     L[l, L_RING_HEAD] = head
     L[l, L_RING_N] = rn
     L[l, L_Q_BYTES] = qb
@@ -1844,9 +1843,9 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                                 -1,
                             )
                         if tx >= warmup and tx < end:
-                            LSTAT[l, LS_FAIL] += 1
+                            LSTAT[LS_FAIL, l] += 1
                             if n_ep > 1:
-                                ELSTAT[_epoch_of(EP, fdown), l, EL_FAIL] += 1
+                                ELSTAT[_epoch_of(EP, fdown), EL_FAIL, l] += 1
                         qm = qdata[row, 3]
                         _lose(
                             _meta_pos(qm),
@@ -1927,9 +1926,9 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                     e += 1
             if t >= fdown:  # down (after the flush): lost at arrival
                 if measured:
-                    LSTAT[l, LS_FAIL] += 1
+                    LSTAT[LS_FAIL, l] += 1
                     if n_ep > 1:
-                        ELSTAT[e, l, EL_FAIL] += 1
+                        ELSTAT[e, EL_FAIL, l] += 1
                 if do_log:
                     log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
                 _lose(
@@ -1969,12 +1968,12 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                 ok = occ_p + 1 <= qbuf_p[l, q]
             if not ok:
                 if measured:
-                    LSTAT[l, LS_DROPS] += 1
-                    LSTAT[l, LS_DROP_BYTES] += size
+                    LSTAT[LS_DROPS, l] += 1
+                    LSTAT[LS_DROP_BYTES, l] += size
                     QSTAT[QT_DROPS, seg] += 1
                     QSTAT[QT_DROP_BYTES, seg] += size
                     if n_ep > 1:
-                        ELSTAT[e, l, EL_DROPS] += 1
+                        ELSTAT[e, EL_DROPS, l] += 1
                 if do_log:
                     log_n = _log(log, log_n, key >> FLOW_SHIFT, key & SEQ_MASK, l, t, -1)
                 _lose(
@@ -2002,13 +2001,13 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                 continue
             s = size * ppb if ppb > 0 else _service_ps(size, rate)
             if measured:
-                LSTAT[l, LS_PACKETS] += 1
-                LSTAT[l, LS_BYTES] += size
-                LSTAT[l, LS_BUSY] += s
-                if occ_b + size > LSTAT[l, LS_PEAK_B]:
-                    LSTAT[l, LS_PEAK_B] = occ_b + size
-                if occ_p + 1 > LSTAT[l, LS_PEAK_P]:
-                    LSTAT[l, LS_PEAK_P] = occ_p + 1
+                LSTAT[LS_PACKETS, l] += 1
+                LSTAT[LS_BYTES, l] += size
+                LSTAT[LS_BUSY, l] += s
+                if occ_b + size > LSTAT[LS_PEAK_B, l]:
+                    LSTAT[LS_PEAK_B, l] = occ_b + size
+                if occ_p + 1 > LSTAT[LS_PEAK_P, l]:
+                    LSTAT[LS_PEAK_P, l] = occ_p + 1
                 QSTAT[QT_PACKETS, seg] += 1
                 QSTAT[QT_BYTES, seg] += size
                 if occ_b + size > QSTAT[QT_PEAK_B, seg]:
@@ -2016,8 +2015,8 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                 if occ_p + 1 > QSTAT[QT_PEAK_P, seg]:
                     QSTAT[QT_PEAK_P, seg] = occ_p + 1
                 if n_ep > 1:
-                    ELSTAT[e, l, EL_BYTES] += size
-                    ELSTAT[e, l, EL_BUSY] += s
+                    ELSTAT[e, EL_BYTES, l] += size
+                    ELSTAT[e, EL_BUSY, l] += s
             if qtot > 0 or free_at > t:  # wait in its queue
                 if drr and qs_n[seg] == 0:
                     act[sb + (act_head[l] + act_n[l]) % NQ] = q
@@ -2039,11 +2038,11 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
         free_at = dep
         ssize = size
         squeue = q
-        if t >= warmup and t < end and start - t > LSTAT[l, LS_PEAK_WAIT]:
-            LSTAT[l, LS_PEAK_WAIT] = start - t
+        if t >= warmup and t < end and start - t > LSTAT[LS_PEAK_WAIT, l]:
+            LSTAT[LS_PEAK_WAIT, l] = start - t
         if t >= warmup and t < end:
-            LSTAT[l, LS_WAIT] += start - t
-            LSTAT[l, LS_STARTED] += 1
+            LSTAT[LS_WAIT, l] += start - t
+            LSTAT[LS_STARTED, l] += 1
             QSTAT[QT_WAIT, seg] += start - t
             QSTAT[QT_STARTED, seg] += 1
             if start - t > QSTAT[QT_PEAK_WAIT, seg]:
@@ -2061,9 +2060,9 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
             log[log_n - 1, LOG_START] = -1 if dep + prop > fdown else start
         if dep + prop > fdown:  # on the link or the fibre when it fails
             if t >= warmup and t < end:
-                LSTAT[l, LS_FAIL] += 1
+                LSTAT[LS_FAIL, l] += 1
                 if n_ep > 1:
-                    ELSTAT[_epoch_of(EP, fdown), l, EL_FAIL] += 1
+                    ELSTAT[_epoch_of(EP, fdown), EL_FAIL, l] += 1
             _lose(
                 _meta_pos(meta),
                 fdown,
