@@ -841,8 +841,7 @@ def _settle_deferred(n, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, 
 
     Settling a packet reads its flow's row, then that row's frame slot: loads from tables
     too large for the caches, each waiting for the one before. Done here for a batch, every
-    flow row is asked for first, then every frame slot and latency histograms' bucket (the
-    flow's group read from its row), so that their fetches overlap;
+    flow row is asked for first, then every frame slot, so that their fetches overlap;
     then each packet is settled as ``_settle`` always does. The results are the same as
     settling each packet as it left the link: nothing else reads what settling writes
     before the loop returns, and the deliveries keep their order (a flow's jitter depends
@@ -854,16 +853,9 @@ def _settle_deferred(n, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, 
     for j in range(n):
         _prefetch(FLOW, dflow[_u(j)])
     for j in range(n):
-        f = dflow[_u(j)]
-        # (the bucket of its latency in its group's histograms: lines of tables that the
-        # inboxes streaming through a window push out of a 512 KiB second-level cache; the
-        # frame's latency, if this packet completes it, is most often its own)
-        e = FLOW[_u(f), F_GROUP] * PHIST.shape[1] + bucket_index(dt[_u(j)] - dorigin[_u(j)])
-        _prefetch_at(PHIST, e)
         frame = _meta_frame(dmeta[_u(j)])
         if frame >= 0:
-            _prefetch(SLOTS, _frame_slot(FLOW, f, frame))
-            _prefetch_at(FHIST, e)
+            _prefetch(SLOTS, _frame_slot(FLOW, dflow[_u(j)], frame))
     for j in range(n):
         _deliver(
             FLOW,
