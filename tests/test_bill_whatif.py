@@ -81,6 +81,7 @@ def test_bad_variants_files_list_every_problem(tmp_path: Path) -> None:
     ) in text
 
 
+@pytest.mark.long
 def test_whatifs_side_by_side(tmp_path: Path) -> None:
     scenario = write(tmp_path / "grow.toml", GROW)
     bill = load_bill_model(write(tmp_path / "c.toml", COSTS))
@@ -128,6 +129,7 @@ def whatif_args(tmp_path: Path, out: Path) -> list[str]:
     return ["whatif", str(scenario), str(variants), "--costs", str(costs), "--out", str(out)]
 
 
+@pytest.mark.long
 def test_whatif_cli(tmp_path: Path) -> None:
     out = tmp_path / "wi"
     args = whatif_args(tmp_path, out)

@@ -143,6 +143,7 @@ def lines(text: str) -> list[str]:
     return text.splitlines()
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("columns", [None, "40"])
 def test_messages_and_results_are_whole_lines_from_a_long_path(
     deep: Path, columns: str | None

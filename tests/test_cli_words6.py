@@ -239,6 +239,7 @@ def test_explain_says_why_a_class_has_no_line(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- whatif
+@pytest.mark.long
 def test_whatif_warns_of_what_its_duration_leaves_out(tmp_path: Path) -> None:
     """``size --duration`` warned that an alarm after the shortened end does not happen;
     ``whatif --duration``, sizing the same plan per variant, said nothing on the console

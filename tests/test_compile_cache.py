@@ -276,6 +276,7 @@ def _probe(src: Path, cache_dir: Path | None = None) -> dict[str, Any]:
     return result
 
 
+@pytest.mark.long
 def test_an_edit_of_a_called_function_in_another_file_recompiles(tmp_path: Path) -> None:
     src = _copy_package(tmp_path)
     pkg_cache = src / "vidnet_sim" / "__pycache__"

@@ -224,6 +224,7 @@ def run_python_block(block: Block, namespace: dict[str, object]) -> None:
 RUN_FILES = [f for f in DOC_FILES if runnable(f)]
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("file", RUN_FILES)
 def test_examples_run(
     file: str,

@@ -48,6 +48,7 @@ def _failures(cases: Sequence[dict[str, Any]], results: Sequence[dict[str, Any]]
     ]
 
 
+@pytest.mark.long
 def test_fixed_hostile_cases_have_their_outcome(src_env: dict[str, str]) -> None:
     """Every hand-written case ends as it must (``FIXED``), among them the two bugs the fuzz
     found: a camera starved past its frame-slot limit stops with the documented error
@@ -60,6 +61,7 @@ def test_fixed_hostile_cases_have_their_outcome(src_env: dict[str, str]) -> None
     assert wrong == {}
 
 
+@pytest.mark.long
 def test_generated_hostile_cases_run_alike_every_way(src_env: dict[str, str]) -> None:
     """A bounded number of drawn cases (the same every run), in a worker process."""
     cases = hostile_cases(seed=20261205, n=16)

@@ -228,6 +228,7 @@ def test_batches_and_speculation_do_not_change_the_sizing(
     assert max(wide.batches) > 2  # designs ahead ran beside the one judged
 
 
+@pytest.mark.long
 def test_failure_cases_judged_at_once_give_the_serial_sizing(
     tmp_path: Path, write_text: Callable[[Path, str], Path]
 ) -> None:
@@ -270,6 +271,7 @@ def test_a_local_dask_cluster_gives_the_serial_tables(
     assert capacity_doc(cap) == capacity_doc(serial_capacity)
 
 
+@pytest.mark.long
 def test_two_worker_processes_and_a_killed_one_give_the_serial_tables(
     cams: Path, serial_curve: CurveResult
 ) -> None:

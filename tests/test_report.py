@@ -564,6 +564,7 @@ def size_tree(tmp_path: Path, name: str = "size", text: str | None = None) -> Pa
     return out
 
 
+@pytest.mark.long
 def test_size_writes_report_html_and_report_draws_it_again(tmp_path: Path) -> None:
     out = size_tree(tmp_path)
     page = (out / "report.html").read_text()

@@ -329,6 +329,7 @@ def assert_run_of_one_seed(out: Path, refs: dict[int, object]) -> int:
     return seed
 
 
+@pytest.mark.long
 def test_concurrent_cli_runs_into_one_folder_never_mix(
     cli_refs: dict[int, object], tmp_path: Path, src_env: dict[str, str]
 ) -> None:

@@ -438,6 +438,7 @@ def test_upgrades_are_scheduled_monotone_and_costed_per_year(
     assert res.year_table()["vendor_capex"].tolist() == [1220.0, 0.0, 0.0]
 
 
+@pytest.mark.long
 def test_size_cli_writes_the_report_and_reuses_runs(
     tmp_path: Path, write_text: Callable[[Path, str], Path]
 ) -> None:
@@ -737,6 +738,7 @@ def test_a_failure_case_keeps_its_link_failed_to_the_end_of_a_longer_run(
     assert int(around["packets"].iloc[0]) > 0
 
 
+@pytest.mark.long
 def test_n_minus_1_survives_every_single_cut(
     tmp_path: Path, write_text: Callable[[Path, str], Path]
 ) -> None:

@@ -537,6 +537,7 @@ def size_text(text: str, model: CostModel, **kwargs: Any) -> SizingResult:
     st.integers(0, 2**32),
     st.sampled_from([1, 2, 3]),
 )
+@pytest.mark.long
 def test_the_plan_is_cheapest_year_by_year_never_below_the_cheapest_plan_over_the_horizon(
     optics: list[int], port: int, salt: int, share: int
 ) -> None:
@@ -654,6 +655,7 @@ def assert_cost_bounds(
     st.sampled_from([2, 3, 5, 40]),
     st.booleans(),
 )
+@pytest.mark.long
 def test_the_cost_bounds_are_never_above_the_brute_force_optimum(
     optics: list[int], port: int, salt: int, share: int, budget: int, over_the_years: bool
 ) -> None:

@@ -578,6 +578,7 @@ def test_process_pool_survives_a_point_that_kills_its_worker(tmp_path: Path) -> 
 
 
 # --------------------------------------------------------------------------- Dask
+@pytest.mark.long
 def test_dask_local_cluster_gives_the_serial_files(
     tmp_path: Path, reference: tuple[Path, Path]
 ) -> None:
@@ -658,6 +659,7 @@ def assert_resumed(
     assert_same_files(ref_out, out)  # no point lost, a stray table overwritten
 
 
+@pytest.mark.long
 def test_a_killed_sweep_resumes_without_losing_or_redoing_points(
     tmp_path: Path, reference: tuple[Path, Path], src_env: dict[str, str]
 ) -> None:
@@ -678,6 +680,7 @@ def test_a_killed_sweep_resumes_without_losing_or_redoing_points(
     assert read_sweep(out).summary.equals(read_sweep(ref_out).summary)
 
 
+@pytest.mark.long
 def test_ctrl_c_to_the_process_group_ends_a_sweep_cleanly_and_it_resumes(
     tmp_path: Path, reference: tuple[Path, Path], src_env: dict[str, str]
 ) -> None:

@@ -349,6 +349,7 @@ def test_advances_in_pieces_with_state_changes() -> None:
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+@pytest.mark.long
 @given(seed=st.integers(1, 6), window_us=st.sampled_from([7, 50, 333, 2000]), data=st.data())
 def test_random_plans_with_schedulers_multicast_failures(
     seed: int, window_us: int, data: st.DataObject
@@ -556,6 +557,7 @@ def _equals_one_thread(scenario: Path | Scenario, duration_ps: int | None = None
     return one
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("file", SCENARIOS, ids=lambda p: p.stem)
 def test_every_example_scenario_equals_one_thread(file: Path) -> None:
     """The first 1.5 s of each example (300 ms of the large city): its services, trace
