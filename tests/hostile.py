@@ -586,8 +586,8 @@ def _core_changes(case: Case) -> Iterator[None]:
 
             def shrunk(self: Any, *args: Any, **kw: Any) -> None:
                 init(self, *args, **kw)
-                self._phist = np.zeros((self._phist.shape[0], 8), np.int32)
-                self._fhist = np.zeros((self._fhist.shape[0], 8), np.int32)
+                self._phist = np.zeros((self._phist.shape[0], 8), np.int64)
+                self._fhist = np.zeros((self._fhist.shape[0], 8), np.int64)
 
             stack.enter_context(mock.patch.object(core, "__init__", shrunk))
         yield

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vidnet_sim.core import kernel as K  # noqa: N812
-from vidnet_sim.core.histogram import COUNT_DTYPE, N_BUCKETS, counts_of
+from vidnet_sim.core.histogram import N_BUCKETS
 from vidnet_sim.core.limits import FrameNeeds, check_limits
 from vidnet_sim.core.split import Split, split_links
 from vidnet_sim.core.stats import RunStats
@@ -196,10 +196,8 @@ class CoreEngine:
         self._gstat = self._gstat_k[:, :n_groups]
         for k in (K.GS_LMIN, K.GS_LMAX, K.GS_FLMIN, K.GS_FLMAX):
             self._gstat[k] = -1
-        # the latency histograms' counting tables (histogram.count_one: int32 counts, then
-        # carries; on huge pages from 1 MiB: stores.table)
-        self._phist = table(2 * n_groups, N_BUCKETS, COUNT_DTYPE)
-        self._fhist = table(2 * n_groups, N_BUCKETS, COUNT_DTYPE)
+        self._phist = table(n_groups, N_BUCKETS)  # (on huge pages from 1 MiB: stores.table)
+        self._fhist = table(n_groups, N_BUCKETS)
         self._lstat = np.zeros((K.N_LSTAT, n_links), np.int64)
         self._TA = table_arrays(plan.sources)  # (the parameters, fixed for the run)
         self._SA = state_arrays(state)
@@ -755,13 +753,12 @@ class CoreEngine:
 
     def _statistics(self) -> RunStats:
         """The statistics gathered so far. The histograms, the largest arrays (groups x
-        7 296 buckets each), are read out of the engine's counting tables by
-        :func:`~vidnet_sim.core.histogram.counts_of` (the epochs' copied by
-        :func:`_histogram_copy`): never the engine's own tables, which are on huge pages
-        and go back to the pool for the next engine when this one is dropped, however long
-        the statistics are kept (docs/performance.md, "Statistics that keep no huge page")."""
+        7 296 buckets each), are copied by :func:`_histogram_copy`: never the engine's own
+        tables, which are on huge pages and go back to the pool for the next engine when
+        this one is dropped, however long the statistics are kept (docs/performance.md,
+        "Statistics that keep no huge page")."""
         self._catch_up()
-        phist = counts_of(self._phist)
+        phist = _histogram_copy(self._phist)
         plan = self.plan
         g, es = self._group_stats()
         ls = self._lstat
@@ -787,7 +784,7 @@ class CoreEngine:
             frame_latency_min_ps=g[K.GS_FLMIN].copy(),
             frame_latency_max_ps=g[K.GS_FLMAX].copy(),
             packet_hist=phist,
-            frame_hist=counts_of(self._fhist),
+            frame_hist=_histogram_copy(self._fhist),
             link_names=list(plan.link_names),
             link_src=[names[i] for i in plan.link_src.tolist()],  # (Python ints: 10x faster)
             link_dst=[names[i] for i in plan.link_dst.tolist()],

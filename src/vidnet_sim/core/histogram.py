@@ -21,9 +21,6 @@ SUB_BITS = 7
 SUB_COUNT = 1 << SUB_BITS  # 128 sub-buckets per octave
 LINEAR_LIMIT = 2 * SUB_COUNT  # values below 256 have one bucket each
 N_BUCKETS = LINEAR_LIMIT + (63 - (SUB_BITS + 1)) * SUB_COUNT  # 7296: covers all int64 >= 0
-# the core's counting tables: int32 counters, ``2 G`` rows for ``G`` histograms (see count_one)
-COUNT_DTYPE = np.int32
-COUNT_UNIT = 1 << 31
 
 
 @nb.njit(cache=True, error_model="numpy", inline="always")
@@ -36,34 +33,6 @@ def bucket_index(v: int) -> int:
     e = 64 - leading_zeros(nb.int64(v)) - (SUB_BITS + 1)  # type: ignore[call-arg]
     m = v >> e  # in [128, 256)
     return LINEAR_LIMIT + (e - 1) * SUB_COUNT + (m - SUB_COUNT)
-
-
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def count_one(table, g, b):  # type: ignore[no-untyped-def]
-    """Counts one in bucket ``b`` of histogram ``g`` of a counting table of ``2 G`` rows of
-    ``COUNT_DTYPE`` (int32): row ``g`` holds the count modulo ``COUNT_UNIT``, row ``G + g``
-    how many ``COUNT_UNIT``s it carried (never read while counting). The rows a run's
-    counts touch take half the cache lines of int64 counters; exact however many counts
-    (:func:`counts_of` reads a table out)."""
-    c = table[g, b] + 1
-    if c == COUNT_UNIT:
-        table[nb.uint64(table.shape[0] >> 1) + nb.uint64(g), b] += 1
-        c = 0
-    table[g, b] = c
-
-
-def counts_of(table: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]:
-    """The int64 bucket counts (``G`` x ``N_BUCKETS``) of a counting table (see
-    :func:`count_one`): the count modulo ``COUNT_UNIT`` plus the carries. The buckets
-    without a count are not written (a fresh array's pages are faulted in only where
-    written)."""
-    half = table.shape[0] // 2
-    low, carries = table[:half], table[half:]
-    out = np.zeros(low.shape, np.int64)  # (calloc: pages faulted in where written)
-    np.copyto(out, low, where=low != 0)
-    if carries.any():  # (2**31 counts in one bucket: runs of billions of deliveries)
-        out += carries.astype(np.int64) << 31
-    return out
 
 
 def bucket_edges(n: int = N_BUCKETS) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:

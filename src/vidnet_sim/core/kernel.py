@@ -63,7 +63,7 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from vidnet_sim._compile_cache import end_compile_cache, use_compile_cache
-from vidnet_sim.core.histogram import bucket_index, count_one
+from vidnet_sim.core.histogram import bucket_index
 from vidnet_sim.traffic.generate import G_FRAME, G_NPK, G_SEQ, G_T, G_WIRE, gen_source
 
 use_compile_cache()
@@ -609,7 +609,7 @@ def _frame_event(FLOW, SLOTS, GSTAT, FHIST, flow, g, frame, t, outcome, warmup):
         else:
             lat = last - origin
             GSTAT[GS_FDELIVERED, g] += 1
-            count_one(FHIST, g, _u(bucket_index(lat)))
+            FHIST[g, _u(bucket_index(lat))] += 1
             _add_sum(GSTAT, GS_FLSUM, g, lat)
             if GSTAT[GS_FLMIN, g] < 0 or lat < GSTAT[GS_FLMIN, g]:
                 GSTAT[GS_FLMIN, g] = lat
@@ -679,7 +679,7 @@ def _settle(  # type: ignore[no-untyped-def]
             GSTAT[GS_BYTES, g] += wire
             GSTAT[GS_PAYLOAD, g] += wire - FLOW[fu, F_HEADER]
             b = _u(bucket_index(lat))
-            count_one(PHIST, g, b)
+            PHIST[g, b] += 1
             _add_sum(GSTAT, GS_LSUM, g, lat)
             if e >= 0:
                 ESTAT[e, ES_DELIVERED, g] += 1
