@@ -157,8 +157,6 @@ N_COUNTERS = 6
 SC_POS, SC_STOP, SC_HT, SC_HK, SC_HR, SC_D_FLOW, SC_D_T, SC_D_ORIGIN, SC_D_META, SC_WIN = range(10)
 N_SCRATCH = 10
 DEFER_CAP = 64
-# how many deliveries after deferring one its frame slot is asked for (its flow row first)
-SLOT_LAG = 8
 
 # indices into the per-link statistics matrix LSTAT[k, l]
 (
@@ -836,26 +834,15 @@ def _forward(  # type: ignore[no-untyped-def]
         _deliver(FLOW, SLOTS, GSTAT, PHIST, FHIST, d, t, origin, meta, warmup, end, drain, EA)
 
 
-@nb.njit(cache=True, error_model="numpy", _nrt=False, inline="always")  # type: ignore[call-overload]
-def _prefetch_slot(FLOW, SLOTS, scratch, j):  # type: ignore[no-untyped-def]
-    """Asks for the frame slot of deferred delivery ``j`` (none if its packet is not a
-    frame's): its flow's row, asked for when it was deferred, is read."""
-    frame = _meta_frame(scratch[SC_D_META, _u(j)])
-    if frame >= 0:
-        _prefetch(SLOTS, _frame_slot(FLOW, scratch[SC_D_FLOW, _u(j)], frame))
-
-
 @nb.njit(cache=True, error_model="numpy", _nrt=False)  # type: ignore[call-overload]
 def _settle_deferred(n, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA):  # type: ignore[no-untyped-def]
     """Deliver the ``n`` packets a FIFO link's loop deferred (``scratch`` rows ``SC_D_*``),
     in the order it met them.
 
     Settling a packet reads its flow's row, then that row's frame slot: loads from tables
-    too large for the caches, each waiting for the one before. The link's loop asks for
-    each delivery's flow row as it defers it, and for its frame slot ``SLOT_LAG``
-    deliveries later (``_prefetch_slot``), so that the fetches overlap the loop's work;
-    here the last ``SLOT_LAG`` slots are asked for, then each packet is settled as
-    ``_settle`` always does. The results are the same as
+    too large for the caches, each waiting for the one before. Done here for a batch, every
+    flow row is asked for first, then every frame slot, so that their fetches overlap;
+    then each packet is settled as ``_settle`` always does. The results are the same as
     settling each packet as it left the link: nothing else reads what settling writes
     before the loop returns, and the deliveries keep their order (a flow's jitter depends
     on it; the counters, extremes and frame slots do not)."""
@@ -863,8 +850,12 @@ def _settle_deferred(n, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, 
     dt = scratch[SC_D_T]
     dorigin = scratch[SC_D_ORIGIN]
     dmeta = scratch[SC_D_META]
-    for j in range(max(n - SLOT_LAG, 0), n):
-        _prefetch_slot(FLOW, SLOTS, scratch, j)
+    for j in range(n):
+        _prefetch(FLOW, dflow[_u(j)])
+    for j in range(n):
+        frame = _meta_frame(dmeta[_u(j)])
+        if frame >= 0:
+            _prefetch(SLOTS, _frame_slot(FLOW, dflow[_u(j)], frame))
     for j in range(n):
         _deliver(
             FLOW,
@@ -1430,14 +1421,11 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             else:
                 d = _forward_children(p, dep + prop, key, origin, meta, POS, L, items, runs, l)
                 if d >= 0:  # delivered: settled in batches (_settle_deferred)
-                    _prefetch(FLOW, d)
                     dflow[_u(nd)] = d
                     dt[_u(nd)] = dep + prop
                     dorigin[_u(nd)] = origin
                     dmeta[_u(nd)] = meta
                     nd += 1
-                    if nd > SLOT_LAG:
-                        _prefetch_slot(FLOW, SLOTS, scratch, nd - 1 - SLOT_LAG)
                     if nd == DEFER_CAP:
                         _settle_deferred(
                             nd, scratch, FLOW, SLOTS, GSTAT, PHIST, FHIST, warmup, end, drain, EA
