@@ -34,7 +34,7 @@ RUNS: dict[str, dict[str, Any]] = {
 }
 
 
-class Compiles(event.Listener):  # type: ignore[misc]
+class Compiles(event.Listener):
     """Each compile's kernel, argument types and seconds less its nested compiles."""
 
     def __init__(self) -> None:

@@ -390,7 +390,7 @@ def _store_release_typing(
 
 def _value_typing(typingctx: Any, x: Any) -> tuple[Any, Any]:
     """The typing and code of ``_value``."""
-    sig = types.unliteral(x)(x)
+    sig = types.unliteral(x)(x)  # type: ignore[no-untyped-call]
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         return context.cast(builder, args[0], signature.args[0], signature.return_type)
