@@ -64,7 +64,7 @@ from numba.extending import intrinsic
 
 from vidnet_sim._compile_cache import end_compile_cache, use_compile_cache
 from vidnet_sim.core.histogram import bucket_index
-from vidnet_sim.traffic.generate import G_FRAME, G_NPK, G_SEQ, G_T, G_WIRE, gen_source
+from vidnet_sim.traffic.generate import G_FRAME, G_NPK, G_SEQ, G_T, G_WIRE, copy_rows, gen_source
 
 use_compile_cache()
 
@@ -388,6 +388,24 @@ def _store_release_typing(
     return sig, codegen
 
 
+def _value_typing(typingctx: Any, x: Any) -> tuple[Any, Any]:
+    """The typing and code of ``_value``."""
+    sig = types.unliteral(x)(x)  # type: ignore[no-untyped-call]
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return context.cast(builder, args[0], signature.args[0], signature.return_type)
+
+    return sig, codegen
+
+
+#: ``_value(x)``: ``x`` typed as a plain value, not as a literal. Numba compiles a kernel
+#: that is not inlined once per signature, and a constant argument (``_lose(..., True,
+#: ...)``, ``_relocate(..., L_IN_OFF, ...)``) is typed as its literal value: every distinct
+#: constant compiled the kernel once more (``_windows`` three times, ``_lose`` four) and
+#: linked each copy into its callers. Passing ``_value(True)`` shares one signature.
+_value: Any = intrinsic(_value_typing)
+
+
 def _spin_pause_typing(typingctx: Any) -> tuple[Any, Any]:
     """The typing and code of ``_spin_pause``."""
     sig = types.void()
@@ -469,7 +487,7 @@ def _room_at_top(data, top, need):  # type: ignore[no-untyped-def]
     if top + need <= data.shape[0]:
         return data
     bigger = np.zeros((max(2 * data.shape[0], top + need), data.shape[1]), np.int64)
-    bigger[:top] = data[:top]
+    copy_rows(bigger, data, top)
     return bigger
 
 
@@ -544,10 +562,14 @@ def _reserve(items, runs, L, tops, m, n_new):  # type: ignore[no-untyped-def]
     """Make room in link ``m``'s inbox for ``n_new`` more items in one more run."""
     n = L[m, L_IN_N]
     if n + n_new > L[m, L_IN_CAP]:
-        items = _relocate(items, L, L_IN_OFF, L_IN_CAP, n, tops, TOP_ITEMS, m, n + n_new)
+        items = _relocate(
+            items, L, _value(L_IN_OFF), _value(L_IN_CAP), n, tops, _value(TOP_ITEMS), m, n + n_new
+        )
     r = L[m, L_RUNS_N]
     if r + 1 > L[m, L_RUN_CAP]:
-        runs = _relocate(runs, L, L_RUN_OFF, L_RUN_CAP, r, tops, TOP_RUNS, m, r + 1)
+        runs = _relocate(
+            runs, L, _value(L_RUN_OFF), _value(L_RUN_CAP), r, tops, _value(TOP_RUNS), m, r + 1
+        )
     return items, runs
 
 
@@ -1275,7 +1297,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                     origin,
                     size,
                     _meta_frame(meta),
-                    True,
+                    _value(True),
                     POS,
                     pos_end,
                     FLOW,
@@ -1342,11 +1364,11 @@ def _fifo_link(  # type: ignore[no-untyped-def]
             if lost:
                 _lose(
                     p,
-                    fdown,
+                    _value(fdown),
                     origin,
                     size,
                     _meta_frame(meta),
-                    True,
+                    _value(True),
                     POS,
                     pos_end,
                     FLOW,
@@ -1445,7 +1467,7 @@ def _fifo_link(  # type: ignore[no-untyped-def]
                 origin,
                 size,
                 _meta_frame(meta),
-                False,
+                _value(False),
                 POS,
                 pos_end,
                 FLOW,
@@ -1849,11 +1871,11 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                         qm = qdata[row, 3]
                         _lose(
                             _meta_pos(qm),
-                            fdown,
+                            _value(fdown),
                             qdata[row, 2],
                             qm & SIZE_MASK,
                             _meta_frame(qm),
-                            True,
+                            _value(True),
                             POS,
                             pos_end,
                             FLOW,
@@ -1937,7 +1959,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                     origin,
                     size,
                     _meta_frame(meta),
-                    True,
+                    _value(True),
                     POS,
                     pos_end,
                     FLOW,
@@ -1982,7 +2004,7 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                     origin,
                     size,
                     _meta_frame(meta),
-                    False,
+                    _value(False),
                     POS,
                     pos_end,
                     FLOW,
@@ -2065,11 +2087,11 @@ def _process_link_sched(  # type: ignore[no-untyped-def]
                     ELSTAT[_epoch_of(EP, fdown), EL_FAIL, l] += 1
             _lose(
                 _meta_pos(meta),
-                fdown,
+                _value(fdown),
                 origin,
                 size,
                 _meta_frame(meta),
-                True,
+                _value(True),
                 POS,
                 pos_end,
                 FLOW,
@@ -2681,7 +2703,12 @@ def _windows(  # type: ignore[no-untyped-def]
     window's work list from ``cursor``'s step on, until done (returns ``GROW_NONE``) or a
     buffer must grow (returns a ``GROW_*`` code, ``cursor`` saying where it stopped and what
     is needed: the caller grows it and calls again). It never allocates, so it runs without
-    reference counting, and its arguments are passed once per call rather than per step."""
+    reference counting, and its arguments are passed once per call rather than per step.
+
+    Its three callers (:func:`advance`, :func:`up_steps`, :func:`down_steps`) share one
+    compiled signature: a literal flag (``False``) would make Numba compile this worker,
+    the largest kernel, once more for that value; the steps pass ``_value(False)`` and
+    ``_value(True)``, plain booleans as ``advance``'s arguments are."""
     stage = L.shape[0] - 1  # the staging inbox
     n_work = work.shape[0]
     t0 = cursor[CU_T0]
@@ -2889,7 +2916,7 @@ def advance(  # type: ignore[no-untyped-def]
         if grow == GROW_GEN:
             n = cursor[CU_N]
             bigger = np.empty((2 * gen_buf.shape[0], gen_buf.shape[1]), np.int64)
-            bigger[:n] = gen_buf[:n]
+            copy_rows(bigger, gen_buf, n)
             gen_buf = bigger
         elif grow == GROW_SLOTS:
             SLOTS = _grow_slots(FLOW, SLOTS, counters, arg)
@@ -2897,7 +2924,7 @@ def advance(  # type: ignore[no-untyped-def]
             items, runs = _reserve(items, runs, L, counters, arg, need)
         elif grow == GROW_LOG:
             bigger = np.empty((2 * need, LOG_COLS), np.int64)
-            bigger[: cursor[CU_LOG_N]] = log[: cursor[CU_LOG_N]]
+            copy_rows(bigger, log, cursor[CU_LOG_N])
             log = bigger
         elif grow == GROW_SCRATCH:
             if need >= MAX_RUNS:  # (the merge tree's slots hold a run in HEAD_SHIFT bits)
@@ -2905,7 +2932,7 @@ def advance(  # type: ignore[no-untyped-def]
             scratch = np.empty((N_SCRATCH, 2 * need), np.int64)
         elif grow == GROW_DROPS:
             drops = np.zeros((2 * need, DR_COLS), np.int64)
-            drops[: EA[4][0, DR_N] + 1] = EA[4][: EA[4][0, DR_N] + 1]
+            copy_rows(drops, EA[4], EA[4][0, DR_N] + 1)
             EA = (EA[0], EA[1], EA[2], EA[3], drops)
         elif grow == GROW_RING:
             ring = _grow_ring(
@@ -2915,7 +2942,7 @@ def advance(  # type: ignore[no-untyped-def]
                 L[:, L_RING_HEAD],
                 L[arg, L_RING_N],
                 counters,
-                TOP_RING,
+                _value(TOP_RING),
                 arg,
                 2 * L[arg, L_RING_CAP],
             )  # (the kept tails fit the scratch)
@@ -2930,7 +2957,7 @@ def advance(  # type: ignore[no-untyped-def]
                         qs_head,
                         qs_n[seg],
                         counters,
-                        TOP_QDATA,
+                        _value(TOP_QDATA),
                         seg,
                         2 * qs_cap[seg],
                     )
@@ -2994,13 +3021,29 @@ def hand_off(cut, L_from, items_from, runs_from, L_to, items_to, runs_to, counte
         r0 = L_to[m, L_RUNS_N]
         if n0 + n > L_to[m, L_IN_CAP]:
             items_to = _relocate(
-                items_to, L_to, L_IN_OFF, L_IN_CAP, n0, counters_to, TOP_ITEMS, m, n0 + n
+                items_to,
+                L_to,
+                _value(L_IN_OFF),
+                _value(L_IN_CAP),
+                n0,
+                counters_to,
+                _value(TOP_ITEMS),
+                m,
+                n0 + n,
             )
         if r0 + R > L_to[m, L_RUN_CAP]:
             runs_to = _relocate(
-                runs_to, L_to, L_RUN_OFF, L_RUN_CAP, r0, counters_to, TOP_RUNS, m, r0 + R
+                runs_to,
+                L_to,
+                _value(L_RUN_OFF),
+                _value(L_RUN_CAP),
+                r0,
+                counters_to,
+                _value(TOP_RUNS),
+                m,
+                r0 + R,
             )
-    _copy_items(cut, L_from, items_from, L_to, items_to, 0, _cut_items(cut, L_from))
+    _copy_items(cut, L_from, items_from, L_to, items_to, _value(0), _cut_items(cut, L_from))
     _take_runs(cut, L_from, runs_from, L_to, runs_to)
     return items_to, runs_to
 
@@ -3171,7 +3214,7 @@ def up_steps(  # type: ignore[no-untyped-def]
             cursor,
             t_steps[j],
             window,
-            False,
+            _value(False),  # (advance's signature of _windows, see _windows)
             TA,
             SA,
             gen_buf,
@@ -3206,19 +3249,20 @@ def up_steps(  # type: ignore[no-untyped-def]
             count_in_service,
             log,
             do_log,
-            True,
+            _value(True),
         )
         if grow != GROW_NONE:  # (the caller grows it, or stops the other part)
             return j, grow
         _store_release(sync, 0, SY_UP, j + 1)
-        if not _wait(sync, SY_SPLIT, j + 1, SY_D_STOP):
+        if not _wait(sync, _value(SY_SPLIT), j + 1, _value(SY_D_STOP)):
             return j, PARTNER_STOPPED
         if _load_acquire(sync, 0, SY_SHARE) != 0:  # (the second half of the items)
             total = _cut_items(cut, L)
             _copy_items(cut, L, items, L_down, items_down, total // 2, total)
             _store_release(sync, 0, SY_U_HANDED, j + 1)
-        if not _wait(sync, SY_HANDED, j + 1, SY_D_STOP):  # (D stops after SY_SPLIT only
-            return j, PARTNER_STOPPED  # on an error: the caller raises it)
+        # (D stops after SY_SPLIT only on an error: the caller raises it)
+        if not _wait(sync, _value(SY_HANDED), j + 1, _value(SY_D_STOP)):
+            return j, PARTNER_STOPPED
     return t_steps.shape[0], GROW_NONE
 
 
@@ -3292,7 +3336,7 @@ def down_steps(  # type: ignore[no-untyped-def]
             cursor,
             t_to,
             window,
-            False,
+            _value(False),  # (advance's signature of _windows, see _windows)
             TA,
             SA,
             gen_buf,
@@ -3327,12 +3371,12 @@ def down_steps(  # type: ignore[no-untyped-def]
             count_in_service,
             log,
             do_log,
-            False,
+            _value(False),
         )
         if grow != GROW_NONE:
             _store_release(sync, 0, SY_D_STOP, 1)
             return j, grow, False
-        if not _wait(sync, SY_UP, j + 1, SY_U_STOP):
+        if not _wait(sync, _value(SY_UP), j + 1, _value(SY_U_STOP)):
             return j, GROW_NONE, True
         if not _cut_fits(cut, L_up, L):  # (a segment must move: the caller hands off)
             _store_release(sync, 0, SY_D_STOP, 1)
@@ -3342,9 +3386,10 @@ def down_steps(  # type: ignore[no-untyped-def]
         _store_release(sync, 0, SY_SPLIT, j + 1)
         total = _cut_items(cut, L_up)
         mine = total // 2 if share else total  # (D's items: the first half, or all)
-        _copy_items(cut, L_up, items_up, L, items, 0, mine)
+        _copy_items(cut, L_up, items_up, L, items, _value(0), mine)
         if share:
-            _wait(sync, SY_U_HANDED, j + 1, SY_U_STOP)  # (U does not stop after SY_UP)
+            # (U does not stop after SY_UP)
+            _wait(sync, _value(SY_U_HANDED), j + 1, _value(SY_U_STOP))
         _take_runs(cut, L_up, runs_up, L, runs)
         _store_release(sync, 0, SY_HANDED, j + 1)
     return t_steps.shape[0], GROW_NONE, False

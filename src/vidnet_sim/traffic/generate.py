@@ -215,12 +215,22 @@ def frame_time(anchor: int, k: int, num: int, den: int) -> int:
 
 
 @nb.njit(cache=True, error_model="numpy")
+def copy_rows(dst: npt.NDArray[np.int64], src: npt.NDArray[np.int64], n: int) -> None:
+    """``dst[:n] = src[:n]`` for two 2-D arrays of the same width, as loops: a slice
+    assignment compiles NumPy's shape checks and their error messages (numbers formatted
+    as strings) into the kernel, several seconds of a cold start for a rare copy."""
+    for i in range(n):
+        for c in range(src.shape[1]):
+            dst[i, c] = src[i, c]
+
+
+@nb.njit(cache=True, error_model="numpy")
 def _grow(out: npt.NDArray[np.int64], need: int) -> npt.NDArray[np.int64]:
     if need <= out.shape[0]:
         return out
     cap = max(need, 2 * out.shape[0], 64)
     new = np.empty((cap, out.shape[1]), np.int64)
-    new[: out.shape[0]] = out
+    copy_rows(new, out, out.shape[0])
     return new
 
 
@@ -251,7 +261,7 @@ def _put_one(
     """A single-packet row (no frame) at ``n`` if ``out`` has room: ``(n, seq, room)``."""
     if n == out.shape[0]:
         return n, seq, False
-    _put(out, n, t, seq, pl, pl + hb, -1, 1)
+    _put(out, n, t, seq, pl, pl + hb, np.int64(-1), np.int64(1))  # (_put_frame's signature)
     return n + 1, seq + 1, True
 
 
@@ -609,12 +619,17 @@ def gen_source_all(
     SA: tuple,  # type: ignore[type-arg]
     out: npt.NDArray[np.int64],
 ) -> tuple[npt.NDArray[np.int64], int]:
-    """All packets of source ``s`` in ``[t0, t1)``, growing ``out`` as needed."""
-    n, done = gen_source(s, t0, t1, TA, SA, out, 0)
-    while not done:
-        out = _grow(out, 2 * out.shape[0])
+    """All packets of source ``s`` in ``[t0, t1)``, growing ``out`` as needed.
+
+    (One call of the inlined ``gen_source``, its row count a plain ``np.int64``: a second
+    call compiled its body twice, and a literal ``0``, even one entering the loop, compiled
+    the kernels it calls once more each, for that value; see ``core.kernel._value``.)"""
+    n = np.int64(0)
+    while True:
         n, done = gen_source(s, t0, t1, TA, SA, out, n)
-    return out, n
+        if done:
+            return out, n
+        out = _grow(out, 2 * out.shape[0])
 
 
 def generate(
