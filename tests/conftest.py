@@ -7,6 +7,7 @@ would depend on which folder's ``conftest`` was imported first if ``benchmarks/`
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Callable
@@ -64,3 +65,12 @@ def write_text() -> Callable[[Path, str], Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def needs_jobqueue() -> None:
+    """Skip the test when dask-jobqueue is not installed, without importing it: its import
+    replaces the process's Ctrl-C handler (see ``vidnet_sim.execute.cluster.import_jobqueue``),
+    which would change how later tests in the same worker see a Ctrl-C."""
+    if importlib.util.find_spec("dask_jobqueue") is None:
+        pytest.skip("dask-jobqueue is not installed")

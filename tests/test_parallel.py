@@ -553,6 +553,7 @@ def test_a_cluster_starts_when_the_job_starts_the_executor() -> None:
         ("sweep", []),
     ],
 )
+@pytest.mark.usefixtures("needs_jobqueue")
 def test_a_refused_command_starts_no_cluster(
     command: str,
     bad: list[str],
@@ -561,7 +562,6 @@ def test_a_refused_command_starts_no_cluster(
     write_text: Callable[[Path, str], Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pytest.importorskip("dask_jobqueue")
     files = {
         "sweep": lambda: write_text(tmp_path / "sweep.toml", _BAD_SWEEP),
         "size-grown": lambda: write_text(tmp_path / "g.toml", CAMS + _UNREACHABLE_IN_YEAR_2),

@@ -27,6 +27,7 @@ from scipy.stats import t as scipy_t
 from vidnet_sim.cli import sweep as cli_sweep
 from vidnet_sim.cli.sweep import compare, sweep
 from vidnet_sim.errors import ScenarioError
+from vidnet_sim.execute.cluster import import_jobqueue
 from vidnet_sim.results import Results, read_parquet_kwargs, read_results
 from vidnet_sim.results.schema import SCHEMAS
 from vidnet_sim.scenario import parse_scenario_dict
@@ -540,8 +541,33 @@ def test_print_sbatch_writes_a_job_array_script(tmp_path: Path) -> None:
     assert "#SBATCH --array=0-3%4\n" in huge
 
 
+@pytest.mark.usefixtures("needs_jobqueue")
+def test_importing_dask_jobqueue_keeps_the_ctrl_c_handler(src_env: dict[str, str]) -> None:
+    """dask-jobqueue's import sets SIGINT to ``sys.exit``; ``import_jobqueue`` puts back the
+    handler that was there (a fresh process: in this one the module may be imported)."""
+    program = (
+        "import signal\n"
+        "mine = lambda *_: None\n"
+        "signal.signal(signal.SIGINT, mine)\n"
+        "from vidnet_sim.execute.cluster import import_jobqueue\n"
+        "import_jobqueue()\n"
+        "print(signal.getsignal(signal.SIGINT) is mine)\n"
+        "import importlib, sys\n"
+        "sys.modules.pop('dask_jobqueue.runner')\n"
+        "importlib.import_module('dask_jobqueue.runner')\n"
+        "print(signal.getsignal(signal.SIGINT) is mine)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", program], env=src_env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    # kept by import_jobqueue; replaced by a bare import of the module (what it guards against)
+    assert out.stdout.split() == ["True", "False"]
+
+
+@pytest.mark.usefixtures("needs_jobqueue")
 def test_jobqueue_cluster_pins_numba_threads() -> None:
-    pytest.importorskip("dask_jobqueue")
+    import_jobqueue()  # (its import registers its configuration's defaults)
     dask = pytest.importorskip("dask")
     # its local scheduler's dashboard on a free port (the default, 8787, may be taken)
     with dask.config.set({"jobqueue.slurm.scheduler-options": {"dashboard_address": ":0"}}):

@@ -7,14 +7,16 @@ when a cluster is asked for. Sweeps, curves, capacity searches and sizings all r
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vidnet_sim.errors import VidnetError
 
-__all__ = ["JOBQUEUE_CLASSES", "JobOptions", "jobqueue_cluster"]
+__all__ = ["JOBQUEUE_CLASSES", "JobOptions", "import_jobqueue", "jobqueue_cluster"]
 
 #: dask-jobqueue cluster class of each ``--cluster`` choice.
 JOBQUEUE_CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster"}
@@ -32,6 +34,28 @@ class JobOptions:
     directives: list[str] = field(default_factory=list)  # extra "#SBATCH" / "#PBS" lines
 
 
+def import_jobqueue() -> Any:
+    """The ``dask_jobqueue`` module, imported with this process's Ctrl-C handler kept.
+
+    Importing it runs ``signal.signal(SIGINT, lambda *_: sys.exit())`` (its ``runner``
+    module, imported by its SLURM cluster): a Ctrl-C would then end the command with a bare
+    ``SystemExit`` instead of stopping the sweep cleanly, resumable, with its documented exit
+    code. The handler in place before the import is put back. Raises :class:`VidnetError`
+    when dask-jobqueue is not installed."""
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise VidnetError(
+            "--cluster needs dask-jobqueue: pip install 'vidnet-sim[cluster]' "
+            "(or pip install dask-jobqueue)"
+        ) from None
+    finally:
+        if previous is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, previous)
+    return dask_jobqueue
+
+
 def jobqueue_cluster(
     kind: str, jobs: int, options: JobOptions, log_directory: str | Path | None = None
 ) -> Any:
@@ -41,13 +65,7 @@ def jobqueue_cluster(
     ``NUMBA_NUM_THREADS=1`` and this Python interpreter. Raises :class:`VidnetError` when
     dask-jobqueue is not installed.
     """
-    try:
-        import dask_jobqueue
-    except ImportError:
-        raise VidnetError(
-            "--cluster needs dask-jobqueue: pip install 'vidnet-sim[cluster]' "
-            "(or pip install dask-jobqueue)"
-        ) from None
+    dask_jobqueue = import_jobqueue()
     if kind not in JOBQUEUE_CLASSES:
         raise VidnetError(
             f"unknown cluster kind {kind!r}: expected one of {', '.join(JOBQUEUE_CLASSES)}"
