@@ -326,7 +326,7 @@ def _year_target(
 #: A start-up (loading the kernels) longer than this is the first run compiling them: say so.
 STARTUP_NOTICE_SECONDS = 3.0
 #: What the user is told meanwhile.
-COMPILING = "compiling the packet core (first run only, one to two minutes)"
+COMPILING = "compiling the packet core (first run only, one to three minutes)"
 
 
 def startup_notice(progress: Any) -> Callable[[str], None]:
