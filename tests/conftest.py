@@ -19,11 +19,19 @@ import vidnet_sim
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``long`` run first, in their order. With workers (xdist's ``worksteal``),
-    the long tests then start early and the short ones fill the end, so the workers end
-    together: otherwise one long test collected last (the files run in name order) keeps a
-    worker busy for half a minute after the other has run out of work."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    """Tests marked ``kernel_free`` run first (their long ones first), then those marked
+    ``long``, then the rest, each group in its order. With workers (xdist's ``worksteal``),
+    the first worker runs the kernel-free tests while the kernels' precompile runs on the
+    other core (tests/xdist_workers.py: every other test waits for it); the long tests then
+    start early and the short ones fill the end, so the workers end together: otherwise one
+    long test collected last (the files run in name order) keeps a worker busy for half a
+    minute after the other has run out of work."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("kernel_free") is None,
+            item.get_closest_marker("long") is None,
+        )
+    )
 
 
 #: The repository (README.md, docs/, scenarios/).

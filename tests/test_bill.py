@@ -39,6 +39,9 @@ from vidnet_sim.analysis.vary import AnalysisInputError
 from vidnet_sim.errors import ScenarioError
 from vidnet_sim.scenario import parse_scenario_dict
 
+#: No test here calls a compiled kernel (tests/conftest.py runs them during the precompile).
+pytestmark = pytest.mark.kernel_free
+
 G1, G10 = 10**9, 10**10
 
 

@@ -31,6 +31,7 @@ from vidnet_sim.traffic.generate import G_T, G_WIRE
 
 
 # --------------------------------------------------------------------------- windows of τ
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     ("frames", "gop"), [(1.0, 25), (10.0, 25), (25.0, 25), (2.5, 10), (0.4, 3), (37.3, 8)]
 )
@@ -96,6 +97,7 @@ def chain_frames(
     return state[5000:], place[5000:]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     ("frames", "gops", "restart", "leave"),
     [
@@ -242,6 +244,7 @@ def test_one_note_per_caveat_names_how_many_cameras_and_their_groups() -> None:
 
 
 # --------------------------------------------------------------------------- packets of a frame
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     ("mean", "sigma", "mp", "hb"),
     [

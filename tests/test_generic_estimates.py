@@ -32,6 +32,7 @@ from vidnet_sim.traffic.generate import G_T, G_WIRE
 
 
 # --------------------------------------------------------------------------- on/off windows
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("tau", [0.01, 0.3, 3.0])
 def test_the_renewal_equations_give_the_closed_form_of_exponential_periods(tau: float) -> None:
     """Both periods exponential: the grid's variance of the time on in ``τ`` (one both ways
@@ -73,6 +74,7 @@ def stationary_on_times(
     return x
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     ("means", "shapes", "tau", "old"),
     [
@@ -95,6 +97,7 @@ def test_the_on_time_variance_is_that_of_the_process_drawn_period_by_period(
     assert tau * tau * p * (1 - p) / x.var() == pytest.approx(old, rel=0.05)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("mean", "shape", "iv"), [(0.2, 1.4, 0.002), (0.05, 1.4, 0.02)])
 def test_an_on_period_sends_the_ceiling_of_its_length_over_the_interval(
     mean: float, shape: float, iv: float
@@ -299,6 +302,7 @@ def test_a_trace_that_does_not_loop_is_estimated_over_what_the_run_plays(
     assert old / mean[0] == pytest.approx(0.11 if duration == "1s" else 1.0, abs=0.01)
 
 
+@pytest.mark.kernel_free
 def test_a_trace_of_one_packet_is_one_window_s_bytes(tmp_path: Path) -> None:
     """One packet, not looped: the estimate is its bytes over one window of ``τ`` (it sent
     them in 1 ps: 8·10¹⁵ bit/s before)."""

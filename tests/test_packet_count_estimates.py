@@ -59,6 +59,7 @@ def stationary_onoff_counts(
     return count
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     ("on", "off", "tau", "iv", "fluid"),
     [
@@ -101,6 +102,7 @@ def md1_counts(gap: float, n: int, iv: float, tau: float, horizon: float, seed: 
     return np.asarray(np.histogram(times, edges)[0], np.float64)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     ("gap", "n", "iv", "tau", "compound"),
     [
@@ -194,6 +196,7 @@ def burst_variance(gap: float, n: int, iv: float, tau: float) -> float:
     return float(got)
 
 
+@pytest.mark.kernel_free
 def test_the_renewal_equations_as_power_series_are_the_step_by_step_ones(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -210,6 +213,7 @@ def test_the_renewal_equations_as_power_series_are_the_step_by_step_ones(
     assert got[0] == pytest.approx(got[10**9], rel=1e-8)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     "source",
     [TWO_PACKETS, ((0.002, 2.5), (0.002, 2.5), 0.0001), ((0.0002, 1.4), (0.0002, 1.4), 0.0001)],
@@ -224,6 +228,7 @@ def test_no_jump_at_two_thousand_intervals(source: tuple[Any, ...]) -> None:
     assert burst[1] / burst[0] == pytest.approx(2001 / 1999, rel=5e-3)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(
     ("source", "intervals", "processes", "fluid"),
     [
@@ -247,6 +252,7 @@ def test_windows_of_thousands_of_intervals_count_packets_as_the_process_sends_th
     assert old / counts.var() == pytest.approx(fluid, rel=0.15)
 
 
+@pytest.mark.kernel_free
 def test_a_burst_source_s_long_windows_are_the_queue_s() -> None:
     """A window of 4 000 intervals (0.4 s of 10-packet bursts, ``ρ`` = 0.2) against 3 000 s
     of the queue drawn request by request: within 5 % (measured 0.995)."""
@@ -255,6 +261,7 @@ def test_a_burst_source_s_long_windows_are_the_queue_s() -> None:
     assert got == pytest.approx(counts.var(), rel=0.05), (got, counts.var())
 
 
+@pytest.mark.kernel_free
 def test_beyond_the_grid_the_variance_is_extrapolated_on_the_safe_side(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -113,6 +113,7 @@ def check_in_browser(html_text: str, tmp_path: Path, shot: Path) -> dict[str, An
     return seen
 
 
+@pytest.mark.kernel_free
 def test_sample_report_renders_offline_in_chromium(tmp_path: Path) -> None:
     html_text = render_html(sample_report())
     seen = check_in_browser(html_text, tmp_path, tmp_path / "first.png")
@@ -141,6 +142,7 @@ def test_a_sized_network_report_renders_offline_in_chromium(tmp_path: Path) -> N
     assert 0 <= top < bottom <= height
 
 
+@pytest.mark.kernel_free
 def test_the_browser_checks_catch_a_fetch_and_a_broken_image(tmp_path: Path) -> None:
     html_text = render_html(sample_report())
     remote = html_text.replace(

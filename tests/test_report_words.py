@@ -42,6 +42,9 @@ from vidnet_sim.results.metric_words import (
 )
 from vidnet_sim.results.sla import SlaTargets
 
+#: No test here calls a compiled kernel (tests/conftest.py runs them during the precompile).
+pytestmark = pytest.mark.kernel_free
+
 
 def test_every_sla_metric_has_words_and_a_unit() -> None:
     """Each column an SLA target may bound reads in words (no underscore, no ``p99``), with

@@ -108,6 +108,7 @@ def judge_of(ok: Callable[[int, Levels], bool], y: int, log: list[Levels]) -> Ca
     return judge
 
 
+@pytest.mark.kernel_free
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances(), st.one_of(st.none(), st.integers(1, 6)))
 def test_search_year_equals_brute_force_with_ties_and_prices_in_no_order(
@@ -157,6 +158,7 @@ def test_search_year_equals_brute_force_with_ties_and_prices_in_no_order(
         prev = dict(zip(space.ids, res.levels, strict=True))
 
 
+@pytest.mark.kernel_free
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances(), st.one_of(st.none(), st.integers(1, 6)), st.integers(1, 12))
 def test_search_year_at_its_limit_of_designs_queued_states_a_sound_bound(
@@ -213,6 +215,7 @@ def test_search_year_at_its_limit_of_designs_queued_states_a_sound_bound(
         prev = dict(zip(space.ids, res.levels, strict=True))
 
 
+@pytest.mark.kernel_free
 def test_local_improvement_moves_capacity_from_one_link_to_another() -> None:
     """The budget spent after the floor (infeasible) and the fastest design (feasible), the
     local improvement starts from (2, 2), cost 8. Its single downgrades: (0, 2), saving 3,
@@ -314,6 +317,7 @@ def assert_cheapest_year_by_year(
 WIDE_IDS = ["a-b", "b-c", "b-d", "c-e"]
 
 
+@pytest.mark.kernel_free
 def test_a_link_no_sla_class_crosses_is_searched_like_any_other(tmp_path: Path) -> None:
     """c-e carries bulk traffic only (no class with an SLA crosses it), yet its tier can
     decide a verdict: a faster or slower link shifts when its packets reach a queue they
@@ -337,6 +341,7 @@ def test_a_link_no_sla_class_crosses_is_searched_like_any_other(tmp_path: Path) 
 TWO_IDS = ["a-b", "b-c"]
 
 
+@pytest.mark.kernel_free
 def test_a_slower_tier_dearer_than_a_faster_one_is_searched(tmp_path: Path) -> None:
     """10 Mbit/s optics dearer than 100 Mbit/s ones: a slower link still smooths the bursts
     it passes on, so with verdicts feasible only with a-b at 10 Mbit/s the cheapest
@@ -530,6 +535,7 @@ def size_text(text: str, model: CostModel, **kwargs: Any) -> SizingResult:
             return exc.result
 
 
+@pytest.mark.kernel_free
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.integers(0, 20), min_size=3, max_size=3),
@@ -556,6 +562,7 @@ def test_the_plan_is_cheapest_year_by_year_never_below_the_cheapest_plan_over_th
         assert "year by year" in res.claim and "size --over-the-years compares" in res.claim
 
 
+@pytest.mark.kernel_free
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.integers(0, 20), min_size=3, max_size=3),
@@ -646,6 +653,7 @@ def assert_cost_bounds(
         assert plan["lower_bound"] == plan["cost"] and math.isclose(plan["cost"], least)
 
 
+@pytest.mark.kernel_free
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.integers(0, 20), min_size=3, max_size=3),
@@ -674,6 +682,7 @@ def test_the_cost_bounds_are_never_above_the_brute_force_optimum(
     assert_cost_bounds(res, model, ok, horizon_brute_force(GROWING, model, ok, [1, 2, 3]))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize(("salt", "budget"), [(0, 2), (5, 3), (14, 1), (1, 1), (4, 1)])
 def test_over_the_years_out_of_budget_says_what_it_proved(salt: int, budget: int) -> None:
     """The plans' comparison stopped by its budget (--max-designs × years): the plan is the
@@ -706,6 +715,7 @@ def test_over_the_years_out_of_budget_says_what_it_proved(salt: int, budget: int
         assert f"this plan costs {cost:,.2f} USD" in claim
 
 
+@pytest.mark.kernel_free
 def test_a_year_by_year_plan_cornered_after_the_plans_budget_says_to_raise_it() -> None:
     """--over-the-years out of budget (12 verdicts) sizes the years in turn, and year by year
     stops in year 2 with the tiers bought before. The stop once told to run size
@@ -722,6 +732,7 @@ def test_a_year_by_year_plan_cornered_after_the_plans_budget_says_to_raise_it() 
     assert math.isinf(horizon_brute_force(GROWING, model, ok, [1, 2, 3]))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("over_the_years", [False, True])
 def test_each_years_floor_is_computed_once(
     over_the_years: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -763,6 +774,7 @@ def test_each_years_floor_is_computed_once(
     ]
 
 
+@pytest.mark.kernel_free
 def test_buying_a_faster_tier_early_can_cost_less_over_the_plan(tmp_path: Path) -> None:
     """Why the claim says 'year by year': b-c needs 100 Mbit/s in year 3 only. Year by year
     the plan builds it at 10 Mbit/s (2 × 5) and upgrades it in year 3 (2 × 6): 22 for b-c;
@@ -795,6 +807,7 @@ def test_buying_a_faster_tier_early_can_cost_less_over_the_plan(tmp_path: Path) 
 GROWING_AB = GROWING.replace('at = "b"\ndestinations = ["c"]', 'at = "a"\ndestinations = ["b"]')
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("text", [GROWING, GROWING_AB], ids=["b-c later", "a-b later"])
 def test_of_two_designs_of_equal_cost_the_one_the_later_years_reuse_is_chosen(
     text: str, tmp_path: Path
@@ -918,6 +931,7 @@ def total(spaces: list[YearSpace], plan: Plan) -> float:
     return out
 
 
+@pytest.mark.kernel_free
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances(), st.booleans())
 def test_search_plan_equals_brute_force_over_every_plan(
@@ -962,6 +976,7 @@ def test_search_plan_equals_brute_force_over_every_plan(
     assert all(ok(k, d) for k, d in enumerate(res.levels))
 
 
+@pytest.mark.kernel_free
 def test_search_plan_refuses_a_cost_below_zero() -> None:
     """A prefix's cost bounds its plans' only when no year costs less than 0. With a year 2
     whose discount made a design cost -1 (the brute force's generator drew it), the
@@ -983,6 +998,7 @@ def test_search_plan_refuses_a_cost_below_zero() -> None:
         search_plan(spaces, [yes, yes], total, total, math.inf, 100)
 
 
+@pytest.mark.kernel_free
 def test_year_by_year_can_corner_itself_where_a_plan_exists(tmp_path: Path) -> None:
     """Verdicts not monotone: year 1 meets every SLA with b-c at 100 Mbit/s (the cheaper)
     or with a-b at 1 Gbit/s; year 2 only with a-b at 1 Gbit/s and b-c at 10 Mbit/s. Year by

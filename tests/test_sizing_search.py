@@ -196,6 +196,7 @@ def run_plan(
     return out
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("seed", seeds(300))
 def test_search_equals_exhaustive_enumeration(seed: int) -> None:
     rng = random.Random(seed)
@@ -211,6 +212,7 @@ def test_search_equals_exhaustive_enumeration(seed: int) -> None:
             assert math.isclose(lower, c)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("seed", seeds(300))
 def test_search_equals_exhaustive_enumeration_with_a_cost_not_monotone_in_tiers(
     seed: int,
@@ -230,6 +232,7 @@ def test_search_equals_exhaustive_enumeration_with_a_cost_not_monotone_in_tiers(
             assert math.isclose(lower, c)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("seed", seeds(200))
 def test_without_a_bound_a_cost_not_monotone_is_never_called_optimal_wrongly(
     seed: int, monkeypatch: pytest.MonkeyPatch
@@ -259,6 +262,7 @@ def test_without_a_bound_a_cost_not_monotone_is_never_called_optimal_wrongly(
         prev = dict(zip(space.ids, res.levels, strict=True))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("seed", seeds(100))
 def test_a_given_bound_makes_a_cost_not_monotone_exact(seed: int) -> None:
     rng = random.Random(seed)
@@ -286,6 +290,7 @@ def test_a_given_bound_makes_a_cost_not_monotone_exact(seed: int) -> None:
             assert math.isclose(c, w[1]) and optimal
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("seed", seeds(300))
 def test_a_spent_budget_returns_a_local_optimum_never_called_optimal_wrongly(seed: int) -> None:
     rng = random.Random(seed)
@@ -395,6 +400,7 @@ def fake_verdict(ok: bool) -> Verdict:
 COSTS = CostModel(port=0.0, optics={10**7: 1.0, 10**8: 3.5, 10**9: 8.25})
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("seed", range(12))
 def test_size_network_equals_exhaustive_enumeration_on_random_chains(
     seed: int, tmp_path: Path
@@ -518,6 +524,7 @@ def test_real_simulations_on_a_tiny_network_equal_exhaustive_enumeration(
     assert res.years[1].rates["a-b"] > 10**7
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("feasible_from", [0, 2])
 def test_a_plateau_of_free_tiers_is_searched_in_bounded_steps(feasible_from: int) -> None:
     """24 links of 4 tiers whose faster tiers cost nothing more: 4^24 designs of one cost.
@@ -547,6 +554,7 @@ def test_a_plateau_of_free_tiers_is_searched_in_bounded_steps(feasible_from: int
     assert len(log) <= 3  # the floor, the fastest design, the most capacity of those queued
 
 
+@pytest.mark.kernel_free
 def test_local_improvement_runs_once_when_no_bound_is_proven(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -600,6 +608,7 @@ def every_two_unit_move(s: Any, levels: Levels) -> list[Levels]:
     return [d for _, d in sorted(cands)]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("seed", seeds(150))
 def test_moves_of_two_units_come_in_the_order_of_costing_them_all(seed: int) -> None:
     """The local improvement's moves of two units, costed only when they may come next,
@@ -645,6 +654,7 @@ def test_moves_of_two_units_come_in_the_order_of_costing_them_all(seed: int) -> 
                 assert list(s.two_unit_moves(levels)) == every_two_unit_move(s, levels)
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("cap", [search.MAX_TIED, 2 * 4**7])
 def test_beyond_max_tied_the_order_of_ties_holds_within_each_batch(
     cap: int, monkeypatch: pytest.MonkeyPatch
@@ -712,6 +722,7 @@ def logged(ok: Callable[[Levels], bool], log: list[Levels]) -> search.Judge:
     return judge
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("seed", range(6))
 def test_a_loose_bound_stops_at_the_limit_of_designs_queued(
     seed: int, monkeypatch: pytest.MonkeyPatch
@@ -743,6 +754,7 @@ def test_a_loose_bound_stops_at_the_limit_of_designs_queued(
     assert [t.note for t in out.trials[:2]] == ["lower bound", "fastest tiers"]
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("seed", range(6))
 def test_at_the_limit_with_nothing_feasible_yet_the_cheapest_queued_are_judged(
     seed: int, monkeypatch: pytest.MonkeyPatch

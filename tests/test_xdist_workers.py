@@ -164,3 +164,76 @@ def test_a_run_that_ends_first_stops_the_precompile(
     started.stop()
     assert time.monotonic() - t0 < 60 and (tmp_path / "done").exists()
     assert started.procs[0].returncode != 0
+
+
+def test_kernel_free_tests_run_during_the_precompile_and_a_wrong_marker_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a worker, a test marked ``kernel_free`` starts at once; the first other test
+    waits for the precompile. A kernel-free test that loads a kernel (takes Numba's compiler
+    lock) while the precompile runs is handed to the controller, which names it."""
+    import numba
+
+    done = tmp_path / "done"
+    monkeypatch.setenv(xdist_workers.DONE_VARIABLE, str(done))
+    waited: list[Path] = []
+    monkeypatch.setattr(xdist_workers, "wait_for_precompile", lambda d, *a: waited.append(d))
+    config: Any = SimpleNamespace(workerinput={}, workeroutput={}, stash=pytest.Stash())
+
+    def item(nodeid: str, *markers: str) -> Any:
+        return SimpleNamespace(
+            nodeid=nodeid, config=config, get_closest_marker=lambda m: m if m in markers else None
+        )
+
+    def compile_one() -> None:
+        numba.njit(lambda x: x + 1)(1)
+
+    try:
+        xdist_workers.pytest_runtest_setup(item("t.py::free", "kernel_free"))
+        assert waited == []
+        compile_one()  # a wrong marker: loads a kernel while the precompile runs
+        xdist_workers.pytest_runtest_setup(item("t.py::right", "kernel_free", "long"))
+        assert waited == []
+        xdist_workers.pytest_runtest_setup(item("t.py::needs_kernels"))
+        assert waited == [done]
+        compile_one()  # not a kernel-free test
+        done.touch()
+        xdist_workers.pytest_runtest_setup(item("t.py::free_after", "kernel_free"))
+        compile_one()  # the precompile has ended: nothing to compile twice
+    finally:
+        numba.core.event.unregister("numba:compiler_lock", config.stash[xdist_workers._LOADS])
+    xdist_workers.pytest_sessionfinish(SimpleNamespace(config=config))  # type: ignore[arg-type]
+    assert config.workeroutput[xdist_workers.LOADS_OUTPUT] == ["t.py::free"]
+
+    controller: Any = SimpleNamespace(stash=pytest.Stash())
+    node = SimpleNamespace(config=controller, workeroutput=config.workeroutput)
+    xdist_workers.pytest_testnodedown(node, None)
+    log = tmp_path / "log"
+    log.write_text("exit codes [0, 0] after 12.5 s\n", encoding="utf-8")
+    controller.stash[xdist_workers._PRECOMPILE] = SimpleNamespace(done=done, log=log)
+    lines: list[str] = []
+    xdist_workers.pytest_terminal_summary(SimpleNamespace(write_line=lines.append), controller)
+    assert lines == [
+        "kernels precompiled: 12.5 s",
+        "marked kernel_free but loaded a kernel while the precompile ran: t.py::free",
+    ]
+
+
+def test_kernel_free_tests_are_collected_first_then_the_long_ones(
+    request: pytest.FixtureRequest,
+) -> None:
+    """tests/conftest.py orders the collection: the kernel-free tests (their long ones
+    first), the long ones, the rest; each group in its order."""
+
+    def item(name: str, *markers: str) -> Any:
+        return SimpleNamespace(name=name, get_closest_marker=lambda m: m if m in markers else None)
+
+    items = [item("a"), item("b", "long"), item("c", "kernel_free"), item("d"), item("e", "long")]
+    items += [item("f", "kernel_free", "long")]
+    conftest = next(
+        plugin
+        for plugin in request.config.pluginmanager.get_plugins()
+        if Path(getattr(plugin, "__file__", "")) == Path(__file__).parent / "conftest.py"
+    )
+    conftest.pytest_collection_modifyitems(items)
+    assert [i.name for i in items] == ["f", "c", "b", "e", "a", "d"]

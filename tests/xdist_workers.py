@@ -17,16 +17,21 @@ found through ``pythonpath = ["tests"]``), which answers xdist's question of how
 An explicit ``-n N`` (or ``-n0``) is not asked about and wins; so does xdist's own
 ``PYTEST_XDIST_AUTO_NUM_WORKERS``.
 
-With workers, the compiled kernels are made ready once, before any test runs: the controller
-starts :data:`PRECOMPILE` (the kernels a one-thread run, a two-thread run and the reference
-engine use) in two processes beside the workers' start-up, and each worker waits for them
-before its first test (:func:`wait_for_precompile`). Without it, on a machine where nothing
-is compiled yet, both workers compiled the same kernels at once and so did the ``vidnet-sim``
-processes some tests start meanwhile (up to four compiles of the core on two cores). The
-kernels are cached in their usual folder: a warm cache makes each process a load of about
-a second. A precompile that fails is reported at the end of the run and the tests go on (the
-tests that need the kernels then compile them, or fail, themselves); a run that ends first
-(Ctrl-C) stops it, and ``--collect-only`` does not start it.
+With workers, the compiled kernels are made ready once, before any test uses them: the
+controller starts :data:`PRECOMPILE` (the kernels a one-thread run, a two-thread run and the
+reference engine use) in two processes beside the workers' start-up, and a worker waits for
+them before its first test that is not marked ``kernel_free`` (:func:`wait_for_precompile`).
+Without it, on a machine where nothing is compiled yet, both workers compiled the same
+kernels at once and so did the ``vidnet-sim`` processes some tests start meanwhile (up to
+four compiles of the core on two cores). The kernel-free tests, collected first
+(tests/conftest.py), run on the core the precompile leaves free: its first program compiles
+for minutes, its second for seconds. A kernel-free test that loads a kernel while the
+precompile runs is named at the end of the run (its marker is wrong: it compiled the kernel
+a second time). The kernels are cached in their usual folder: a warm cache makes each
+process a load of about a second. A precompile that fails is reported at the end of the run
+and the tests go on (the tests that need the kernels then compile them, or fail,
+themselves); a run that ends first (Ctrl-C) stops it, and ``--collect-only`` does not start
+it.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from numba.core import event
 
 import vidnet_sim
 from vidnet_sim.runner import available_cpus
@@ -173,12 +179,57 @@ def wait_for_precompile(done: Path, timeout_s: float = WAIT_S) -> bool:
     return True
 
 
+class KernelLoads(event.Listener):
+    """In a worker while the precompile runs: the kernel-free tests that load a kernel
+    (Numba takes its compiler lock to load a kernel from the cache as to compile one)."""
+
+    def __init__(self, done: Path) -> None:
+        self.done = done
+        self.test: pytest.Item | None = None
+        self.found: set[str] = set()
+
+    def on_start(self, ev: event.Event) -> None:
+        test = self.test
+        if test is not None and test.get_closest_marker("kernel_free") and not self.done.exists():
+            self.found.add(test.nodeid)
+
+    def on_end(self, ev: event.Event) -> None:
+        pass
+
+
+_LOADS = pytest.StashKey[KernelLoads]()
+_FOUND = pytest.StashKey[list[str]]()
+#: The key of a worker's output listing the kernel-free tests that loaded a kernel.
+LOADS_OUTPUT = "kernel_free_tests_that_loaded_kernels"
+
+
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """A worker waits for the controller's precompile before its first test."""
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A worker waits for the controller's precompile before its first test that is not
+    marked ``kernel_free`` (before the test's fixtures, which may load kernels)."""
     done = os.environ.get(DONE_VARIABLE)
-    if done and hasattr(session.config, "workerinput"):
+    if not done or not hasattr(item.config, "workerinput"):
+        return
+    loads = item.config.stash.get(_LOADS, None)
+    if loads is None:
+        loads = item.config.stash[_LOADS] = KernelLoads(Path(done))
+        event.register("numba:compiler_lock", loads)
+    loads.test = item
+    if item.get_closest_marker("kernel_free") is None:
         wait_for_precompile(Path(done))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A worker hands the controller the kernel-free tests that loaded a kernel."""
+    loads = session.config.stash.get(_LOADS, None)
+    if loads is not None and hasattr(session.config, "workeroutput"):
+        session.config.workeroutput[LOADS_OUTPUT] = sorted(loads.found)
+
+
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """The controller gathers what each worker found (see :class:`KernelLoads`)."""
+    found = getattr(node, "workeroutput", {}).get(LOADS_OUTPUT, [])
+    node.config.stash.setdefault(_FOUND, []).extend(found)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -195,6 +246,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"kernels precompiled: {last.split(' after ')[1]}")
     else:
         terminalreporter.write_line(f"the kernels' precompile failed:\n{text[-3000:]}")
+    found: list[str] = config.stash.get(_FOUND, [])
+    for nodeid in sorted(found):
+        terminalreporter.write_line(
+            f"marked kernel_free but loaded a kernel while the precompile ran: {nodeid}"
+        )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
