@@ -547,6 +547,7 @@ def test_a_sweep_is_counted_before_it_is_expanded() -> None:
 
 
 # --------------------------------------------------------------------------- message floods
+@pytest.mark.kernel_free
 def test_many_problems_are_shown_twenty_and_counted() -> None:
     err = ScenarioError([Problem(f"cameras[{i}].count", f"bad {i}") for i in range(120_000)])
     text = err.render()
@@ -761,6 +762,7 @@ def test_overridden_settings_are_held_to_the_same_bounds() -> None:
         with_overrides(scenario, window_ps=1)
 
 
+@pytest.mark.kernel_free
 def test_checks_across_many_items_take_time_in_proportion() -> None:
     """5000 groups, nodes and alarms (and 2000 alarms of one group) validate in seconds: the
     checks of overlapping events, of camera names against node ids and of event targets do
@@ -796,6 +798,7 @@ def test_an_empty_zip_group_is_a_problem_not_a_crash() -> None:
     assert [str(p) for p in problems] == ["sweep.zip[0]: an empty zip group: give its arrays"]
 
 
+@pytest.mark.kernel_free
 def test_suggestions_for_many_unknown_names_are_bounded() -> None:
     """5000 unknown attach nodes among 20 000 nodes: the first get a 'did you mean', the
     rest none, and the check ends in seconds (each suggestion compares with every node)."""

@@ -537,6 +537,7 @@ def test_size_with_a_catalogue_short_of_fast_ports_equals_exhaustive_enumeration
     assert_size_is_exhaustive(f, text, model, ids, synthetic(rng))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("seed", range(25))
 def test_the_year_pricer_is_plan_npc_and_its_bound_is_sound(seed: int, tmp_path: Path) -> None:
     """YearPricer.npc equals plan_npc on random designs, and npc_bound of a design's
@@ -563,6 +564,7 @@ def test_the_year_pricer_is_plan_npc_and_its_bound_is_sound(seed: int, tmp_path:
         before.append(YearDesign(year, sc, {x: tiers[rng.randrange(len(tiers))] for x in ids}))
 
 
+@pytest.mark.kernel_free
 @pytest.mark.parametrize("seed", range(10))
 def test_the_year_pricer_gives_the_same_bits_whatever_it_priced_before(
     seed: int, tmp_path: Path

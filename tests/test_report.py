@@ -214,6 +214,7 @@ def test_report_data_from_an_older_file_and_refused_ones(tmp_path: Path) -> None
 
 
 # --------------------------------------------------------------------------- HTML
+@pytest.mark.kernel_free
 def test_html_is_self_contained_and_leads_with_the_recommendation() -> None:
     page = render_html(sample_report())
     assert f'content="{CSP}"' in page
@@ -323,6 +324,7 @@ def _curve(vary: Vary, nc: list[float]) -> CurveResult:
     )
 
 
+@pytest.mark.kernel_free
 def test_curve_panels_one_class_each_with_targets_units_and_notes() -> None:
     res = _curve(Vary("bitrate", "bitrate", None, 1.0), [math.inf, math.inf])
     grid = curve_grid(res, targets=res.targets)
@@ -989,6 +991,7 @@ def test_the_legend_hides_no_data_and_marks_at_one_place_are_one_line() -> None:
     assert [len(v) for v in vertical] == [1, 1]
 
 
+@pytest.mark.kernel_free
 def test_the_legend_fits_the_figure_s_width() -> None:
     """The small town's camera curve (two classes: five latency curves, two marks at one
     value, two loss curves, the targets' line) had a legend of four columns wider than the
@@ -1098,6 +1101,7 @@ def test_a_curve_holds_up_to_a_value_only_when_every_smaller_value_holds(tmp_pat
     )
 
 
+@pytest.mark.kernel_free
 def test_cost_axes_have_thousands_separators(monkeypatch: pytest.MonkeyPatch) -> None:
     """The cost chart's bars read 122,659 but its axis 120000: the axis now reads 120,000,
     as does the what-ifs' chart."""
