@@ -3,8 +3,8 @@
 The layers, lowest first; a module may import modules of its own layer's package and of
 lower layers, never of a higher layer nor of another package of its own layer::
 
-    base        errors, version, fingerprint, canonical, _compile_cache, _command_start:
-                importable from anywhere
+    base        errors, version, fingerprint, canonical, _compile_cache, _command_start,
+                _frame_chunks, _compile_gc: importable from anywhere
     scenario    the scenario language (units, models, loader, group naming, trace files)
     traffic     sources and the packet generator
     network     the network plan (routes, links, QoS)
@@ -41,7 +41,16 @@ PACKAGE = "vidnet_sim"
 
 #: Each layer's packages and modules, lowest first (names relative to ``vidnet_sim``).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "version", "fingerprint", "canonical", "_compile_cache", "_command_start"),
+    (
+        "errors",
+        "version",
+        "fingerprint",
+        "canonical",
+        "_compile_cache",
+        "_command_start",
+        "_frame_chunks",
+        "_compile_gc",
+    ),
     ("scenario",),
     ("traffic",),
     ("network",),

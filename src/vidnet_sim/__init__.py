@@ -12,8 +12,12 @@ their helpers are in :mod:`vidnet_sim.sweep` and :mod:`vidnet_sim.analysis`. The
 
 from __future__ import annotations
 
-# First: a Ctrl-C while the command imports the rest ends it as the command's own would.
-from vidnet_sim import _command_start  # noqa: F401
+# First: a Ctrl-C while the command imports the rest ends it as the command's own would;
+# then Python's frame-stack chunks reused, not unmapped at every return (before any compile).
+from vidnet_sim import (
+    _command_start,  # noqa: F401
+    _frame_chunks,  # noqa: F401
+)
 
 # Sweeps and analyses are imported eagerly: they add about 50 ms to the 0.5 s that the run
 # machinery takes.

@@ -9,10 +9,15 @@ package's ``__init__``, ends such an interrupt the same way until the command st
 (:func:`release`) — in the ``vidnet-sim`` command only (its console script, or ``python -m
 vidnet_sim`` / ``vidnet_sim.cli``): a program that imports the library keeps Python's own
 handling.
+
+The command's imports also run without the garbage collector (they make about a million
+objects that stay, and little garbage): :func:`guard` turns it off and :func:`release` on
+again, and the command freezes what the imports left (``vidnet_sim.cli.entry``).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -33,6 +38,8 @@ _previous: list[tuple[_Hook, object]] = []
 #: Whether SIGINT arrived while guarding: an import it stopped in C code (NumPy's) may fail
 #: with another error (``ImportError``), the interrupt's doing all the same.
 _seen: list[bool] = []
+#: Whether :func:`guard` turned the garbage collector off.
+_gc_off: list[bool] = []
 
 
 def is_command() -> bool:
@@ -68,19 +75,26 @@ def _record(signum: int, frame: FrameType | None) -> None:
 
 def guard() -> None:
     """In the ``vidnet-sim`` command (:func:`is_command`), make a Ctrl-C end the process with
-    exit code 130 after the one line ``interrupted`` (instead of a traceback) until
-    :func:`release`; elsewhere, or when SIGINT is not Python's to handle, nothing."""
+    exit code 130 after the one line ``interrupted`` (instead of a traceback), and keep the
+    garbage collector off, until :func:`release`; elsewhere, or when SIGINT is not Python's
+    to handle, nothing."""
     handler = signal.getsignal(signal.SIGINT)
     if _previous or handler is not signal.default_int_handler or not is_command():
         return
     _previous.append((sys.excepthook, handler))
     signal.signal(signal.SIGINT, _record)
     sys.excepthook = _on_uncaught(sys.excepthook)
+    if gc.isenabled():
+        gc.disable()
+        _gc_off.append(True)
 
 
 def release() -> None:
     """Give back the hook and the SIGINT handler :func:`guard` replaced (the command's own
-    handling follows)."""
+    handling follows), and the garbage collector it turned off."""
+    if _gc_off:
+        _gc_off.pop()
+        gc.enable()
     if _previous:
         hook, handler = _previous.pop()
         sys.excepthook = hook

@@ -50,6 +50,7 @@ try:
 except ImportError:  # pragma: no cover (not on POSIX)
     fcntl = None  # type: ignore[assignment]
 
+from vidnet_sim._compile_gc import freeze_during_compiles
 from vidnet_sim.fingerprint import PACKAGE_DIR, kernel_fingerprint
 
 #: A cache folder's name: this prefix and the kernels' fingerprint.
@@ -181,9 +182,11 @@ def use_compile_cache() -> Path:
     follow, and return it. Call it in a kernel module before its first decorator (Numba
     chooses a function's cache folder when it decorates it) and :func:`end_compile_cache`
     after its last, so other code's cached functions stay where Numba puts them. Numba's
-    cache files are locked from then on (:func:`lock_numba_cache_files`)."""
+    cache files are locked from then on (:func:`lock_numba_cache_files`), and the heap from
+    before a compile is frozen while it runs (:func:`freeze_during_compiles`)."""
     folder = compile_cache_dir()
     lock_numba_cache_files()
+    freeze_during_compiles()
     _outer.append(numba_config.CACHE_DIR)  # type: ignore[attr-defined]
     numba_config.CACHE_DIR = str(folder)  # type: ignore[attr-defined]
     return folder
