@@ -25,7 +25,7 @@ from numba.core import config as numba_config
 from numba.core.caching import IndexDataCacheFile
 
 from vidnet_sim import _compile_cache as cc
-from vidnet_sim import fingerprint
+from vidnet_sim import _compile_gc, fingerprint
 from vidnet_sim.fingerprint import KERNEL_SOURCES, PACKAGE_DIR, kernel_fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -238,6 +238,7 @@ def test_a_renamed_copy_of_the_package_does_not_lock_the_cache_files_twice(
     cc.lock_numba_cache_files()
     text = re.sub(r"vidnet_sim", "vs_copy", Path(cc.__file__).read_text(encoding="utf-8"))
     monkeypatch.setitem(sys.modules, "vs_copy.fingerprint", fingerprint)  # (what it imports)
+    monkeypatch.setitem(sys.modules, "vs_copy._compile_gc", _compile_gc)
     copy = types.ModuleType("vs_copy._compile_cache")
     exec(compile(text, "vs_copy/_compile_cache.py", "exec"), copy.__dict__)
     copy.lock_numba_cache_files()
