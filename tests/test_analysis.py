@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import math
@@ -424,6 +425,9 @@ def test_curve_cli_writes_tables_plot_and_reuses_runs(
     nc = est[est["method"] == "network-calculus-bound"]
     assert nc["note"].str.contains("VBR frame sizes capped at their").all()
     assert (out / "curve.png").stat().st_size > 1000
+    # the figure is drawn once: the report embeds curve.png's own bytes
+    png = base64.b64encode((out / "curve.png").read_bytes()).decode("ascii")
+    assert f"data:image/png;base64,{png}" in (out / "report.html").read_text()
     # the metric the class's target is on (its largest latency, not the packet p99), in
     # words with its unit, beside the target; no column name
     assert "video largest packet latency, ms (target 40 ms): 2: " in r.output

@@ -392,6 +392,26 @@ def test_curve_panels_one_class_each_with_targets_units_and_notes() -> None:
     assert x_axis_label(Vary('links["a"].rate', "rate", None, 1.0)) == 'links["a"].rate (bit/s)'
 
 
+def test_a_grid_drawn_again_is_not_drawn_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command writes a figure (curve.png, size.png), then its report embeds it: the
+    same grid gives the same bytes without drawing again; another grid is drawn."""
+    from vidnet_sim.analysis import plots
+
+    res = _curve(Vary("bitrate", "bitrate", None, 1.0), [math.inf, math.inf])
+    drawn: list[str] = []
+
+    def counted(grid: PanelGrid) -> object:
+        drawn.append(grid.title)
+        return panels_figure(grid)
+
+    monkeypatch.setattr(plots, "panels_figure", counted)
+    first = draw_panels(curve_grid(res, targets=res.targets, title="a"))
+    assert draw_panels(curve_grid(res, targets=res.targets, title="a")) == first
+    assert drawn == ["a"]
+    other = draw_panels(curve_grid(res, targets=res.targets, title="b"))
+    assert other != first and drawn == ["a", "b"]
+
+
 # --------------------------------------------------------------------------- drawing
 def test_network_view_gathers_cameras_and_layers_from_the_centre() -> None:
     view = network_view(parse(tree()), "t", binding="core-cc")

@@ -324,8 +324,12 @@ def console_lines(result: CurveResult) -> list[str]:
     return out
 
 
-def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) -> list[Path]:
-    """Write the curve's Parquet tables, manifest and (``plot``) PNG; returns the files."""
+def write_curve(
+    result: CurveResult, out_dir: str | Path, *, plot: bool = True, title: str = ""
+) -> list[Path]:
+    """Write the curve's Parquet tables, manifest and (``plot``) PNG, titled ``title``;
+    returns the files. (``vidnet-sim curve`` gives it its report's title: the report then
+    embeds the same figure, drawn once.)"""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = result.table.copy()
@@ -354,7 +358,7 @@ def write_curve(result: CurveResult, out_dir: str | Path, *, plot: bool = True) 
     }
     write_file(files[3], json_text(manifest))
     if plot and len(result.table):
-        files.append(plot_curve(result, out / "curve.png", targets=result.targets))
+        files.append(plot_curve(result, out / "curve.png", targets=result.targets, title=title))
     return files
 
 

@@ -204,8 +204,9 @@ def curve(
     for w in res.warnings:  # what every run left out (an alarm after --duration)
         note(f"warning: {w}")
     with reported_errors():
-        files = write_curve(res, out, plot=not no_plot)
         page = curve_report(res, file, res.targets)
+        title = page.plots.title if page.plots is not None else ""
+        files = write_curve(res, out, plot=not no_plot, title=title)
         files += write_report(page, out)
     if as_json:
         click.echo(res.table.to_json(orient="records"))
