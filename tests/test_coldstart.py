@@ -73,7 +73,9 @@ def test_a_cold_start_compiles_each_kernel_once(
     reference run: a literal argument (``False``, a column's number) passed to a kernel
     that is not inlined compiles it once more per value (``kernel._value``). ``_grow_ring``
     has two: the offsets of the links' rings are a column of the link table (layout ``A``),
-    the queues' a 1-D array of their own (``C``)."""
+    the queues' a 1-D array of their own (``C``). small-town's links are plain FIFO links
+    without failures, and no run logs packets: the general and the scheduled link loops are
+    not compiled (``kernel._windows``' ``general`` and ``scheduled`` are None)."""
     env = dict(src_env, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
     proc = subprocess.run(
         [sys.executable, "-c", _COUNT_COMPILES, str(repo / "scenarios" / "small-town.toml")],
@@ -86,5 +88,8 @@ def test_a_cold_start_compiles_each_kernel_once(
     compiled = json.loads(proc.stdout.strip().splitlines()[-1])
     ours = {name: n for name, n in compiled.items() if name.startswith("vidnet_sim.")}
     assert "vidnet_sim.core.kernel._windows" in ours
+    assert "vidnet_sim.core.kernel._process_link_plain" in ours
+    assert "vidnet_sim.core.kernel._process_link" not in ours
+    assert "vidnet_sim.core.kernel._process_link_sched" not in ours
     twice = {name: n for name, n in ours.items() if n > 1}
     assert twice == {"vidnet_sim.core.kernel._grow_ring": 2}

@@ -55,18 +55,25 @@ DONE_VARIABLE = "VIDNET_SIM_TEST_PRECOMPILED"
 WAIT_S = 1200.0
 
 #: The precompile's processes, each a Python program run with ``sys.executable``: the
-#: one-thread core (``advance`` and the traffic kernels it calls) then the two-thread
-#: pipeline's kernels (``hand_off``, ``settle_drops``); and, on the other core, the reference
-#: engine's traffic and histogram kernels (``generate``, ``histogram_of``).
+#: one-thread core of plain links (``advance`` and the traffic kernels it calls), the
+#: two-thread pipeline's kernels (``hand_off``, ``settle_drops``) and the core with the
+#: general FIFO loop (a packet log, or epochs); and, on the other core, the reference
+#: engine's traffic and histogram kernels (``generate``, ``histogram_of``) and the cores
+#: with the scheduled links' loop (a run compiles only the loops it reaches:
+#: ``execute.warm.warm_up``).
 PRECOMPILE = (
     "from vidnet_sim.execute.warm import warm_up\n"
     "from vidnet_sim.runner import run\n"
     "from vidnet_sim.scenario.units import parse_time\n"
     "warm_up()\n"
-    "run(SMALL_TOWN, write=False, duration_ps=parse_time('50ms'), threads=2)\n",
+    "run(SMALL_TOWN, write=False, duration_ps=parse_time('50ms'), threads=2)\n"
+    "warm_up(packets=True)\n",
+    "from vidnet_sim.execute.warm import warm_up\n"
     "from vidnet_sim.runner import run\n"
     "from vidnet_sim.scenario.units import parse_time\n"
-    "run(SMALL_TOWN, write=False, duration_ps=parse_time('20ms'), engine='reference')\n",
+    "run(SMALL_TOWN, write=False, duration_ps=parse_time('20ms'), engine='reference')\n"
+    "warm_up(scheduled=True)\n"
+    "warm_up(packets=True, scheduled=True)\n",
 )
 
 #: The example scenario the precompile runs briefly (two levels of links: it splits in two).

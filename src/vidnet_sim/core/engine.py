@@ -189,6 +189,7 @@ class CoreEngine:
             np.zeros((1, K.DR_COLS), np.int64),  # drops settled at once
         )
         self._succ_start, self._succ = _successors(plan)
+        self._loops = link_loops(sched, n_ep, self.do_log, plan.fail_start)
         work, fused = _work_order(plan, sched, self._succ_start, self._succ)
         L[links, K.L_FUSED] = fused
         L[links, K.L_CHAIN] = _chains(plan)
@@ -392,6 +393,7 @@ class CoreEngine:
             plan.count_in_service,
             self._log,
             self.do_log,
+            *self._loops,
         )
 
     def _call(self, t_to: int, final: bool) -> None:
@@ -1235,6 +1237,20 @@ def _post_order(
     for s in range(n_src):
         source(s)
     return work
+
+
+def link_loops(
+    sched: I64, n_epochs: int, log: bool, fail_start: I64
+) -> tuple[bool | None, bool | None, bool | None]:
+    """The kernel's ``plain_loop``, ``general_loop`` and ``sched_loop`` flags for a run
+    (``K._windows``): True where the run may reach the plain FIFO loop (one epoch and no
+    packet log), the general one (more than one epoch, a packet log or a link's failure
+    intervals) or the scheduled links' loop (a link whose scheduler the kernel runs,
+    ``sched``), else None: the loop is then not compiled for the run."""
+    plain = n_epochs == 1 and not log
+    general = not plain or bool(fail_start[-1] > fail_start[0])
+    scheduled = bool((sched != 0).any())
+    return (True if plain else None), (True if general else None), (True if scheduled else None)
 
 
 def _effective_schedulers(plan: NetworkPlan, tree_queue: I64) -> tuple[I64, I64, I64, I64]:

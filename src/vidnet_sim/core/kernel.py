@@ -2459,17 +2459,18 @@ def _link_step(  # type: ignore[no-untyped-def]
     fail_down,
     fail_up,
     EA,
-    succ_start,
-    succ,
+    SUCC,
     scratch,
     GSTAT,
-    PHIST,
-    FHIST,
+    HIST,
     LSTAT,
     RUN,
     log,
     do_log,
     gen_buf,
+    plain_loop,
+    general_loop,
+    sched_loop,
 ):
     """Run link ``l``'s loop for the window ending at ``t1``, resuming at ``cursor``'s
     phase: first the room downstream (for every packet that may leave), in the log and in
@@ -2477,8 +2478,12 @@ def _link_step(  # type: ignore[no-untyped-def]
     full and runs on from there once it has grown. Returns ``GROW_NONE`` when done, else
     the buffer to grow first. ``RUN`` is ``(warmup, end, drain, count_in_service)`` (an
     inlined call takes at most 30 arguments). A fused link whose source left its packets
-    in ``gen_buf`` (``CU_DIRECT_N``, see ``_source_step``) reads them there."""
+    in ``gen_buf`` (``CU_DIRECT_N``, see ``_source_step``) reads them there. ``SUCC`` is
+    ``(succ_start, succ)``, ``HIST`` ``(PHIST, FHIST)``; ``plain_loop``, ``general_loop``
+    and ``sched_loop``: the loops the run reaches (True) or not (None), see ``_windows``."""
     warmup, end, drain, count_in_service = RUN
+    succ_start, succ = SUCC
+    PHIST, FHIST = HIST
     stage = L.shape[0] - 1  # the staging inbox
     plain = EA[0].shape[0] == 1 and not do_log  # FIFO links without failures: the plain loop
     ib = _inbox_of(L, l, stage)
@@ -2512,7 +2517,7 @@ def _link_step(  # type: ignore[no-untyped-def]
             cursor[CU_NEED] = DROPS[0, DR_N] + n_out + 1
             return GROW_DROPS
         cursor[CU_PHASE] = PH_RUN
-    if direct:
+    if plain_loop is not None and direct:  # (pruned when plain_loop is None, see _windows)
         DI = (
             gen_buf,
             cursor[CU_DIRECT_J],
@@ -2554,7 +2559,7 @@ def _link_step(  # type: ignore[no-untyped-def]
         cursor[CU_DIRECT_J] = 0
         return GROW_NONE
     if sched == 0:
-        if plain and L[l, L_FAIL_PTR] >= L[l, L_FAIL_END]:
+        if plain_loop is not None and plain and L[l, L_FAIL_PTR] >= L[l, L_FAIL_END]:
             log_n, full = _process_link_plain(
                 l,
                 ib,
@@ -2584,7 +2589,9 @@ def _link_step(  # type: ignore[no-untyped-def]
                 cursor[CU_LOG_N],
                 do_log,
             )
-        else:
+        elif general_loop is None:  # (pruned, as the call below, when it is True)
+            raise RuntimeError("a link needs the general FIFO loop: general_loop is None")
+        else:  # (compiled only when general_loop is True, see _windows)
             log_n, full = _process_link(
                 l,
                 ib,
@@ -2619,6 +2626,8 @@ def _link_step(  # type: ignore[no-untyped-def]
             cursor[CU_ARG] = l
             return GROW_RING
         return GROW_NONE
+    if sched_loop is None:  # (pruned, as the call below, when it is True)
+        raise RuntimeError("a link has a scheduler: sched_loop is None")
     log_n, full = _process_link_sched(
         l,
         t1,
@@ -2697,6 +2706,9 @@ def _windows(  # type: ignore[no-untyped-def]
     log,
     do_log,
     pause_slots,
+    plain_loop,
+    general_loop,
+    sched_loop,
 ):
     """The allocation-free worker of :func:`advance`: runs the windows from ``cursor``'s
     window start (``CU_T0``) to ``t_to`` (then, with ``final``, the final pass), each
@@ -2706,9 +2718,18 @@ def _windows(  # type: ignore[no-untyped-def]
     reference counting, and its arguments are passed once per call rather than per step.
 
     Its three callers (:func:`advance`, :func:`up_steps`, :func:`down_steps`) share one
-    compiled signature: a literal flag (``False``) would make Numba compile this worker,
-    the largest kernel, once more for that value; the steps pass ``_value(False)`` and
-    ``_value(True)``, plain booleans as ``advance``'s arguments are."""
+    compiled signature per run's loops: a literal flag (``False``) would make Numba compile
+    this worker, the largest kernel, once more for that value; the steps pass
+    ``_value(False)`` and ``_value(True)``, plain booleans as ``advance``'s arguments are.
+
+    ``plain_loop``, ``general_loop`` and ``sched_loop`` say which link loops the run may
+    reach (``core.engine.link_loops``): True, or None when it never does. Numba prunes a
+    branch on whether an argument is None before typing (``dead_branch_prune``), so with
+    None the loop's call in ``_link_step`` is never typed and the loop is not compiled for
+    the run: ``_process_link_plain`` and ``_process_direct`` (one epoch, no packet log),
+    ``_process_link`` (the general FIFO loop: epochs, a log, failures) or
+    ``_process_link_sched``. Each combination is a signature of this worker (and of
+    ``advance`` and the steps); a link reaching a loop left out raises."""
     stage = L.shape[0] - 1  # the staging inbox
     n_work = work.shape[0]
     t0 = cursor[CU_T0]
@@ -2764,17 +2785,18 @@ def _windows(  # type: ignore[no-untyped-def]
                     fail_down,
                     fail_up,
                     EA,
-                    succ_start,
-                    succ,
+                    (succ_start, succ),
                     scratch,
                     GSTAT,
-                    PHIST,
-                    FHIST,
+                    (PHIST, FHIST),
                     LSTAT,
                     (warmup, end, drain, count_in_service),
                     log,
                     do_log,
                     gen_buf,
+                    plain_loop,
+                    general_loop,
+                    sched_loop,
                 )
             if grow != GROW_NONE:
                 return grow
@@ -2830,6 +2852,9 @@ def advance(  # type: ignore[no-untyped-def]
     count_in_service,
     log,
     do_log,
+    plain_loop,
+    general_loop,
+    sched_loop,
 ):
     """Simulate from ``cursor``'s window start (``CU_T0``) to ``t_to``, window by window;
     with ``final``, then everything left.
@@ -2859,7 +2884,8 @@ def advance(  # type: ignore[no-untyped-def]
     growth done: the caller may move the new array to memory of its choice (huge pages:
     NRT's allocation gets ordinary ones) and call again, which resumes where this one
     stopped. Returns that code (else ``GROW_NONE``) and the (possibly reallocated) buffers.
-    Runs without the GIL.
+    ``plain_loop``, ``general_loop`` and ``sched_loop`` (True or None): the link loops the
+    run reaches, a signature each (see :func:`_windows`). Runs without the GIL.
     """
     qs_off, qs_cap, qs_head, qs_n = QS[0], QS[1], QS[2], QS[3]
     NQ = SQ[3].shape[0]
@@ -2904,6 +2930,9 @@ def advance(  # type: ignore[no-untyped-def]
             log,
             do_log,
             pause_slots,
+            plain_loop,
+            general_loop,
+            sched_loop,
         )
         arg, need = cursor[CU_ARG], cursor[CU_NEED]
         if grow == GROW_NONE:
@@ -3194,6 +3223,9 @@ def up_steps(  # type: ignore[no-untyped-def]
     count_in_service,
     log,
     do_log,
+    plain_loop,
+    general_loop,
+    sched_loop,
 ):
     """The upstream part's steps ending at ``t_steps`` (none final), run beside
     :func:`down_steps` on another thread: step ``j``'s windows (the deferred drops into
@@ -3250,6 +3282,9 @@ def up_steps(  # type: ignore[no-untyped-def]
             log,
             do_log,
             _value(True),
+            plain_loop,
+            general_loop,
+            sched_loop,
         )
         if grow != GROW_NONE:  # (the caller grows it, or stops the other part)
             return j, grow
@@ -3315,6 +3350,9 @@ def down_steps(  # type: ignore[no-untyped-def]
     count_in_service,
     log,
     do_log,
+    plain_loop,
+    general_loop,
+    sched_loop,
 ):
     """The downstream part's steps beside :func:`up_steps`: at step ``j`` it settles the
     drops the upstream part recorded in its step before, runs the windows up to the end of
@@ -3372,6 +3410,9 @@ def down_steps(  # type: ignore[no-untyped-def]
             log,
             do_log,
             _value(False),
+            plain_loop,
+            general_loop,
+            sched_loop,
         )
         if grow != GROW_NONE:
             _store_release(sync, 0, SY_D_STOP, 1)

@@ -33,9 +33,30 @@ _TINY: dict[str, Any] = {
 }
 
 
-def warm_up() -> float:
+#: What makes the tiny scenario's link a scheduled one: its two cameras in two classes, each
+#: in its own queue of a strict-priority scheduler.
+_QOS: dict[str, Any] = {
+    "scheduler": "priority",
+    "queues": [
+        {"name": "first", "dscp": ["AF41"], "priority": 0},
+        {"name": "second", "dscp": ["CS3"], "priority": 1},
+    ],
+}
+
+
+def warm_up(*, packets: bool = False, scheduled: bool = False) -> float:
     """Import the engine and load its compiled kernels by simulating a tiny scenario (nothing
-    is written). Returns the seconds it took."""
+    is written). Returns the seconds it took.
+
+    A run compiles only the link loops it reaches (``core.engine.link_loops``): by default
+    the plain FIFO loop; with ``packets`` the run logs its packets, which takes the general
+    FIFO loop instead (as more than one epoch does), and with ``scheduled`` its link has a
+    scheduler, which takes the scheduled links' loop: each combination loads (or compiles)
+    a variant of the core of its own."""
+    tiny = copy.deepcopy(_TINY)
+    if scheduled:
+        tiny["qos"] = copy.deepcopy(_QOS)
+        tiny["cameras"][0]["class"] = "live"
     t0 = time.perf_counter()
-    run(parse_scenario_dict(copy.deepcopy(_TINY), source="warm-up"), write=False)
+    run(parse_scenario_dict(tiny, source="warm-up"), write=False, packets=packets)
     return time.perf_counter() - t0
