@@ -73,9 +73,10 @@ def test_a_cold_start_compiles_each_kernel_once(
     reference run: a literal argument (``False``, a column's number) passed to a kernel
     that is not inlined compiles it once more per value (``kernel._value``). ``_grow_ring``
     has two: the offsets of the links' rings are a column of the link table (layout ``A``),
-    the queues' a 1-D array of their own (``C``). small-town's links are plain FIFO links
-    without failures, and no run logs packets: the general and the scheduled link loops are
-    not compiled (``kernel._windows``' ``general`` and ``scheduled`` are None)."""
+    the queues' a 1-D array of their own (``C``). small-town's links are FIFO links without
+    failures, its 50 ms one epoch (its alarm is at 10 s) and no run logs packets: the
+    general and the scheduled link loops are not compiled (``kernel._windows``'
+    ``general_loop`` and ``sched_loop`` are None)."""
     env = dict(src_env, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
     proc = subprocess.run(
         [sys.executable, "-c", _COUNT_COMPILES, str(repo / "scenarios" / "small-town.toml")],
