@@ -166,6 +166,11 @@ def test_a_run_that_ends_first_stops_the_precompile(
     assert started.procs[0].returncode != 0
 
 
+def fake_item(*markers: str, **fields: Any) -> Any:
+    """The parts of a ``pytest.Item`` the plugins read: its markers (by name) and ``fields``."""
+    return SimpleNamespace(get_closest_marker=lambda m: m if m in markers else None, **fields)
+
+
 def test_kernel_free_tests_run_during_the_precompile_and_a_wrong_marker_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -181,9 +186,7 @@ def test_kernel_free_tests_run_during_the_precompile_and_a_wrong_marker_is_named
     config: Any = SimpleNamespace(workerinput={}, workeroutput={}, stash=pytest.Stash())
 
     def item(nodeid: str, *markers: str) -> Any:
-        return SimpleNamespace(
-            nodeid=nodeid, config=config, get_closest_marker=lambda m: m if m in markers else None
-        )
+        return fake_item(*markers, nodeid=nodeid, config=config)
 
     def compile_one() -> None:
         numba.njit(lambda x: x + 1)(1)
@@ -226,7 +229,7 @@ def test_kernel_free_tests_are_collected_first_then_the_long_ones(
     first), the long ones, the rest; each group in its order."""
 
     def item(name: str, *markers: str) -> Any:
-        return SimpleNamespace(name=name, get_closest_marker=lambda m: m if m in markers else None)
+        return fake_item(*markers, name=name)
 
     items = [item("a"), item("b", "long"), item("c", "kernel_free"), item("d"), item("e", "long")]
     items += [item("f", "kernel_free", "long")]
