@@ -307,8 +307,8 @@ def test_a_capacity_at_a_saturated_link_warns_its_runs_were_too_short(
     res = find_capacity(f, "sources[0].packet_rate", replications=2, rel_tol=0.001)
     [warning] = res.warnings
     assert warning.startswith(
-        "at the capacity (sources[0].packet_rate = 125000), a->b at 100.0% utilisation needs "
-        "forever to settle, longer than the 0.1 s each run measured"
+        "at the capacity (sources[0].packet_rate = 125000), a->b at 100.0 % utilisation needs "
+        "forever to settle, longer than the 100 ms each run measured"
     ), warning
     assert unsettled_links([]) == []
     # two cameras' aligned CBR frames on 100 Mbit/s (14 to 28 % utilised): settled

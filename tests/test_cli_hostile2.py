@@ -246,7 +246,7 @@ def test_the_largest_value_a_run_is_not_refused_at() -> None:
     data = tomllib.loads(SCENARIO.replace('"200ms"', '"960h"'))
     vary = make_vary(data, "cameras")
     top, why = largest_accepted(vary, data, None, 2, 2048)
-    assert top == 10 and why is not None and "packets would be simulated in 960h" in why
+    assert top == 10 and why is not None and "packets would be simulated in 40 days" in why
     compile_scenario(parse_scenario_dict(vary.apply(data, 10)))
     with pytest.raises(ScenarioError, match="packets would be simulated"):
         compile_scenario(parse_scenario_dict(vary.apply(data, 11)))

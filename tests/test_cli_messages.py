@@ -88,8 +88,8 @@ def test_a_long_epoch_label_stays_on_its_row_in_a_pipe(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = [line for line in result.output.splitlines() if f"alarm on {name}" in line]
     assert len(rows) == 2, result.output
-    assert rows[0].split()[:4] == ["1", "50ms", "100ms", "alarm"]
-    assert rows[1].split()[:4] == ["2", "100ms", "200ms", "alarm"]
+    assert rows[0].split()[:6] == ["1", "50", "ms", "100", "ms", "alarm"]
+    assert rows[1].split()[:6] == ["2", "100", "ms", "200", "ms", "alarm"]
     assert f"alarm on {name} ends" in rows[1]
 
 

@@ -91,7 +91,8 @@ def test_compare_says_what_an_interval_of_no_width_rests_on(tmp_path: Path) -> N
         tmp_path,
     )
     assert "± 0 " not in text and "± 0\n" not in text
-    assert "1 ms (all 3 runs equal)" in text
+    # a percentile: three seeds in one histogram bucket, not three equal latencies
+    assert "1 ms (3 runs in one histogram bucket, 0.8 % wide)" in text
     assert "2 ms (one run: no interval)" in text
     assert re.search(r"3\.5 ms ± \d", text)  # an interval of some width is shown as before
 

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -20,6 +21,7 @@ from test_cli_words5 import one_line, write
 from vidnet_sim.analysis.curve import CurveResult, curve_grid
 from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.cli import main
+from vidnet_sim.core.split import Split
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, VidnetError
 from vidnet_sim.scenario.units import count_words, duration_words, percent_words
 
@@ -45,6 +47,7 @@ SLOW = MESSAGES_SCENARIO.split("[sla.video]")[0].replace(
         (1 << 62, "53.4 days"),
         (92_600 * 86_400 * 10**12, "254 years"),
         (10**30, "31,700,000,000 years"),
+        (int(999.6 * 365.25 * 86_400 * 10**12), "1,000 years"),  # not '1e+03 years'
     ],
 )
 def test_a_duration_in_words(ps: int, words: str) -> None:
@@ -60,6 +63,8 @@ def test_counts_and_percentages_in_words() -> None:
         "10¹²",
     ]
     assert [percent_words(0.95), percent_words(0.2414, 1)] == ["95 %", "24.1 %"]
+    # rounded to a million: a power of ten as above it, not '1,000,000'
+    assert [count_words(999_999.4), count_words(999_999.6)] == ["999,999", "10⁶"]
 
 
 def test_the_cores_refusal_says_durations_and_rates_in_words(tmp_path: Path) -> None:
@@ -293,3 +298,9 @@ def test_the_links_table_gives_the_rates_unit(tmp_path: Path) -> None:
     )
     rate = next(line for line in r.stdout.splitlines() if line.lstrip().startswith("edge->nvr"))
     assert " 1000 " in rate, rate
+
+
+def test_a_split_says_its_share_of_the_work_as_a_percentage() -> None:
+    """core/split.py wrote '(57% of the work)'; the product writes '57 %'."""
+    split = Split(np.array([True, True, False]), np.array([2], np.int64), 57.0, 43.0, 0.0)
+    assert "U 2 links + sources (57 % of the work), D 1 links" in split.describe()

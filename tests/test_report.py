@@ -21,10 +21,12 @@ from click.testing import CliRunner
 from matplotlib.pyplot import close as close_figure
 from PIL import Image
 
+from vidnet_sim.analysis.capacity import CapacityResult, Verdict
 from vidnet_sim.analysis.cost import link_lengths
 from vidnet_sim.analysis.curve import NO_NC_BOUND, CurveResult, curve_grid, x_axis_label
 from vidnet_sim.analysis.drawing import (
     LARGE_NETWORK,
+    _along,
     _districts,
     _link_label,
     _marker_boxes,
@@ -53,7 +55,8 @@ from vidnet_sim.analysis.report_data import (
     load_report_data,
     report_from_dict,
 )
-from vidnet_sim.analysis.vary import Vary
+from vidnet_sim.analysis.report_pages import capacity_report
+from vidnet_sim.analysis.vary import Vary, make_vary
 from vidnet_sim.cli import main
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_OK, EXIT_USAGE, ScenarioError
 from vidnet_sim.results import ResultsNotFoundError
@@ -934,6 +937,42 @@ def test_camera_boxes_cover_no_name_label_or_other_box() -> None:
             assert not any(box.overlaps(m) for m in markers), (name, t.get_text())
 
 
+def test_no_district_box_sits_on_a_link_and_the_large_city_s_labels_are_readable() -> None:
+    """The large city drawn in layers put each district in the row below its ring node,
+    among the ring's own nodes: the ring-3 district's box sat on the ring-4–ring-5 link, and
+    its labels were in 5.5 pt print. A district now hangs beside its node, clear of the
+    ring's links (no camera box covers a point of any link), and its rows of four nodes
+    leave room for labels at 7.5 pt."""
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    for name in ("large-city", "mid-city-growth"):
+        sc = load_scenario(root / f"{name}.toml")
+        ids = [str(lk.id) for lk in sc.links]
+        view = network_view(
+            sc, "t", loads_bps=dict.fromkeys(ids, 3e8), utilisation=dict.fromkeys(ids, 0.3)
+        )
+        pos = _positions(view)[0]
+        paths = _paths(view, pos)
+        fig, labels = draw_figure(view)
+        renderer = fig.canvas.get_renderer()
+        ax = fig.axes[0]
+        boxes = [t for t in ax.texts if t not in labels and t.get_bbox_patch() is not None]
+        extents = [(t.get_text(), t.get_window_extent(renderer)) for t in boxes]
+        points = {
+            link.id: [ax.transData.transform(_along(paths[link.id], i / 50)) for i in range(51)]
+            for link in view.links
+        }
+        sizes = {t.get_fontsize() for t in labels}
+        close_figure(fig)
+        on = [
+            (text, lid)
+            for text, box in extents
+            for lid, pts in points.items()
+            if any(box.contains(x, y) for x, y in pts)
+        ]
+        assert on == [], (name, on)
+        assert sizes and min(sizes) >= 7.5, (name, sizes)
+
+
 def test_a_bound_off_the_axis_is_not_in_the_legend_and_noted_with_its_values() -> None:
     """The small town's bitrate curve: the network-calculus bound (212–354 ms) lies wholly
     above the latency axis (to 62 ms), yet its dashed line was in the legend. A bound wholly
@@ -1143,3 +1182,31 @@ def test_cost_axes_have_thousands_separators(monkeypatch: pytest.MonkeyPatch) ->
     assert len(seen) == 2
     for labels in seen:
         assert "100,000" in labels, labels
+
+
+@pytest.mark.kernel_free
+def test_the_capacity_glossary_lists_every_metric_the_report_shows(tmp_path: Path) -> None:
+    """The capacity report's panels show every target's metric and its table the binding
+    one at each value; its glossary listed only the table's (packet loss here), not the
+    99th percentile packet latency its first panel draws."""
+    f = tmp_path / "tree.toml"
+    f.write_text(tree())
+    checks = pd.DataFrame(
+        {
+            "class": ["video", "video"],
+            "metric": ["latency_p99_ps", "loss"],
+            "mean": [2e10, 8e-4],
+            "ci_low": [1.9e10, 7e-4],
+            "ci_high": [2.1e10, 9e-4],
+            "target": [5e10, 1e-3],
+            "ratio": [0.4, 0.8],
+        }
+    )
+    links = pd.DataFrame({"link": ["acc2-core"], "utilisation": [0.5], "drops": [0.0]})
+    vary = make_vary(tomllib.loads(tree()), "cameras")
+    verdicts = [Verdict(x, True, False, 2, checks, links) for x in (9.0, 18.0)]
+    data = capacity_report(CapacityResult(vary, 18.0, None, verdicts), f)
+    glossary = next(t for t in data.tables if t.title == "Glossary")
+    assert [row[1] for row in glossary.rows] == ["`latency_p99_ps`", "`loss`"]
+    judged = next(t for t in data.tables if t.title == "Every value judged")
+    assert all("packet loss" in row[3] for row in judged.rows)  # the table: the binding one

@@ -34,6 +34,7 @@ from vidnet_sim.cli.summary import (
     render_storage,
 )
 from vidnet_sim.results.metric_words import (
+    BUCKET_WIDTH,
     GLOSSARY,
     glossary_rows,
     interval_words,
@@ -78,6 +79,18 @@ def test_every_sla_metric_has_words_and_a_unit() -> None:
 def test_an_interval_without_width_says_what_it_rests_on() -> None:
     assert interval_words(math.nan, math.nan, 1) == "one run: no interval"
     assert interval_words(0.0, 0.0, 3) == "all 3 runs equal"
+    assert interval_words(0.0, 0.0, 3, "loss") == "all 3 runs equal"
+    assert interval_words(0.0, 0.0, 2, "loss") == "both runs equal"  # not "all 2 runs equal"
+    # two seeds reading the same bucket of a latency histogram (at most 1/128 wide) do not
+    # agree to the picosecond: say what the equal figures are
+    p99 = 28 * 10**9
+    assert interval_words(p99, p99, 2, "latency_p99_ps") == (
+        "both runs in one histogram bucket, 0.8 % wide"
+    )
+    assert interval_words(p99, p99, 3, "frame_latency_p999_ps") == (
+        "3 runs in one histogram bucket, 0.8 % wide"
+    )
+    assert BUCKET_WIDTH == 1 / 128
     assert interval_words(1.0, 2.0, 3) == ""
 
 

@@ -970,7 +970,9 @@ def test_console_prints_epochs_only_when_there_are_several(epoch_tables: Tables)
     alarm = next(line for line in text.splitlines() if "alarm on centre" in line)
     assert "a-b" in alarm  # the busiest link of the epoch, with its utilisation
     assert "15.0" in alarm
-    assert "1s" in alarm and "3s" in alarm
+    assert "1 s" in alarm and "3 s" in alarm  # the epoch's times as prose writes them
+    start = next(line for line in text.splitlines() if " start " in line)
+    assert start.split()[:5] == ["0", "0", "s", "1", "s"], start  # '0 s', not '0s'
     assert "Epochs" not in render(build_tables(make_stats()))
 
 

@@ -55,6 +55,7 @@ from vidnet_sim.results.metric_words import metric_words
 from vidnet_sim.results.sla import SlaTargets
 from vidnet_sim.runner import sla_targets
 from vidnet_sim.scenario import load_scenario
+from vidnet_sim.scenario.units import duration_words, percent_words
 
 __all__ = [
     "CapacityResult",
@@ -439,9 +440,10 @@ def find_capacity(
     result = CapacityResult(vary, lo, hi, verdicts, failures, limit=limit)
     result.warnings, result.run_length = cache.warnings(), cache.run_length()
     result.warnings += [
-        f"at the capacity ({vary.at(vary.label(lo))}), {name} at {u:.1%} utilisation needs "
-        + ("forever" if math.isinf(t) else f"about {t / 1e12:.3g} s")
-        + f" to settle, longer than the {m / 1e12:.3g} s each run measured: its queue was "
+        f"at the capacity ({vary.at(vary.label(lo))}), {name} at {percent_words(u, 1)} "
+        "utilisation needs "
+        + ("forever" if math.isinf(t) else f"about {duration_words(t)}")
+        + f" to settle, longer than the {duration_words(m)} each run measured: its queue was "
         "still filling, and longer runs (--duration) may change the verdict"
         for name, t, u, m in unsettled_links([r for r in judge.used if r.x == lo])
     ]

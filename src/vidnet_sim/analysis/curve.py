@@ -288,10 +288,11 @@ def _unmeasured_warnings(
     ]
 
 
-def _cell(vary: Vary, x: float, mean: float, high: float, n: int, scale: float) -> str:
+def _cell(vary: Vary, x: float, mean: float, high: float, n: int, scale: float, metric: str) -> str:
     """One value of a console line: ``2: 12.3 ±0.41`` (the half-width of the interval), or
-    what the value rests on when its interval has no width (``2: 0 (all 3 runs equal)``)."""
-    rests = interval_words(mean, high, n)
+    what the value rests on when its interval has no width (``2: 0 (all 3 runs
+    equal)``, :func:`~vidnet_sim.results.metric_words.interval_words`)."""
+    rests = interval_words(mean, high, n, metric)
     spread = f" ({rests})" if rests else f" ±{(high - mean) / scale:.2g}"
     if math.isnan(mean):
         return f"{vary.label(x)}: no value"
@@ -317,7 +318,7 @@ def console_lines(result: CurveResult) -> list[str]:
                 else "no target"
             )
             cells = ", ".join(
-                _cell(result.vary, x, m, h, int(n), scale)
+                _cell(result.vary, x, m, h, int(n), scale, metric)
                 for x, m, h, n in zip(g["x"], g["mean"], g["ci_high"], g["n"], strict=True)
             )
             out.append(f"{cls} {metric_label(metric)} ({target}): {cells or 'no value'}")

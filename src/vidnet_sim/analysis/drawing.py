@@ -5,7 +5,8 @@ utilisation) into a :class:`~vidnet_sim.analysis.report_data.NetworkView`; :func
 draws it with matplotlib. Nodes are placed at their coordinates when every node has them
 (``x``/``y`` or ``lat``/``lon``, :mod:`vidnet_sim.scenario.coordinates`), otherwise in layers
 by hops from the centre (the control centres, recorders and data centres, or the cameras'
-destinations): centre on top, then core, ring or aggregation, access at the bottom. The
+destinations): centre on top, then core, ring or aggregation, access at the bottom; a
+large network's gathered districts beside their node, in its row. The
 cameras of a switch are one box below it (count and groups), or beside it where below would
 cover another node's name or box; links are coloured and thickened by rate tier and labelled
 with tier, mean load and headroom (1 − utilisation); the binding link is outlined in red. A
@@ -219,13 +220,21 @@ def _positions(view: NetworkView) -> tuple[dict[str, tuple[float, float]], float
         ys = [p[1] for p in pts.values()]
         extent = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
         return pts, 0.09 * extent
-    rows: dict[int, list[str]] = {}
-    for n in view.nodes:
-        rows.setdefault(n.layer, []).append(n.id)
     adj: dict[str, list[str]] = {n.id: [] for n in view.nodes}
     for link in view.links:
         adj[link.a].append(link.b)
         adj[link.b].append(link.a)
+    # a district hangs beside its node (:func:`_beside_parent`), not in the row below: there
+    # it sat among the ring's nodes, its box on a ring link
+    districts = {
+        n.id: adj[n.id][0]
+        for n in view.nodes
+        if n.id.endswith(" district") and len(adj[n.id]) == 1 and adj[n.id][0] in adj
+    }
+    rows: dict[int, list[str]] = {}
+    for n in view.nodes:
+        if n.id not in districts:
+            rows.setdefault(n.layer, []).append(n.id)
     pos: dict[str, tuple[float, float]] = {}
     width = max(len(r) for r in rows.values())
     for layer in sorted(rows):
@@ -240,7 +249,46 @@ def _positions(view: NetworkView) -> tuple[dict[str, tuple[float, float]], float
         k = len(members)
         for j, i in enumerate(members):
             pos[i] = ((j - (k - 1) / 2) * width / max(k, 1) * 1.6, -float(layer))
+    middle = sum(x for x, _ in pos.values()) / len(pos) if pos else 0.0
+    for did, parent in districts.items():
+        px, py = pos[parent]
+        near = [  # its links' other ends, and the nodes about it (districts placed before)
+            xy
+            for j, xy in pos.items()
+            if j in adj[parent] or (j != parent and math.hypot(xy[0] - px, xy[1] - py) < 2.0)
+        ]
+        pos[did] = _beside_parent(pos[parent], near, 1.0, middle)
     return pos, 0.5
+
+
+def _beside_parent(
+    at: tuple[float, float], near: list[tuple[float, float]], reach: float, middle: float
+) -> tuple[float, float]:
+    """Where a district goes beside its node at ``at``: ``reach`` to the right, to the left
+    or below it, whichever direction is furthest in angle from the points ``near`` (the
+    node's links' other ends, the nodes about it; of equal ones, the side away from the
+    drawing's ``middle``, then below). A ring drawn in layers keeps its districts outside
+    it, each clear of the ring's links and in the row of its node."""
+    x, y = at
+    angles = [math.atan2(ny - y, nx - x) for nx, ny in near if (nx, ny) != at]
+    outward = 0.0 if x >= middle else math.pi
+
+    def clearance(d: float) -> float:
+        return min(
+            (abs((d - a + math.pi) % (2 * math.pi) - math.pi) for a in angles), default=math.pi
+        )
+
+    ways = (outward, math.pi - outward, -math.pi / 2)
+    best = max(ways, key=lambda d: round(clearance(d), 6))
+    return x + reach * math.cos(best), y + reach * math.sin(best)
+
+
+def _fullest_row(pos: dict[str, tuple[float, float]]) -> int:
+    """How many nodes the fullest row of the drawing holds."""
+    rows: dict[float, int] = {}
+    for _, y in pos.values():
+        rows[y] = rows.get(y, 0) + 1
+    return max(rows.values(), default=0)
 
 
 def _figure_width(pos: dict[str, tuple[float, float]], large: bool) -> float:
@@ -248,10 +296,7 @@ def _figure_width(pos: dict[str, tuple[float, float]], large: bool) -> float:
     (up to 30)."""
     if not large:
         return 12.0
-    rows: dict[float, int] = {}
-    for _, y in pos.values():
-        rows[y] = rows.get(y, 0) + 1
-    return min(30.0, max(12.0, 0.55 * max(rows.values())))
+    return min(30.0, max(12.0, 0.55 * _fullest_row(pos)))
 
 
 def _link_label(link: NetLink) -> str:
@@ -449,8 +494,11 @@ def _marker_boxes(fig: Any, ax: Any, view: NetworkView, pos: Any, large: bool) -
     return out
 
 
-def _draw_node(ax: Any, n: NetNode, xy: tuple[float, float], large: bool, small: float) -> Any:
-    """A node (centre kinds as yellow squares) with its name; returns the name's text."""
+def _draw_node(
+    ax: Any, n: NetNode, xy: tuple[float, float], large: bool, small: float, crowded: bool
+) -> Any:
+    """A node (centre kinds as yellow squares) with its name (slanted in ``crowded`` rows);
+    returns the name's text."""
     x, y = xy
     centre = n.kind in CENTRE_KINDS
     ax.scatter(
@@ -470,7 +518,7 @@ def _draw_node(ax: Any, n: NetNode, xy: tuple[float, float], large: bool, small:
         ha="center",
         fontsize=small if large else 9,
         fontweight="bold",
-        rotation=30 if large else 0,
+        rotation=30 if crowded else 0,
         zorder=7,
     )
 
@@ -611,10 +659,13 @@ def draw_figure(view: NetworkView) -> tuple[Any, list[Any]]:
     large = len(view.nodes) > LARGE_NETWORK
     width = _figure_width(pos, large)
     fig, ax = plt.subplots(figsize=(width, width * 7 / 12))
-    small = 5.5 if large else 7.5
+    # small print only where a row holds more labels than the figure is wide (an inch
+    # each): the large city, its districts gathered, has rows of two nodes
+    crowded = large and _fullest_row(pos) * 1.0 > width
+    small = 5.5 if crowded else 7.5
     paths = _paths(view, pos)
     labels = _draw_links(ax, view, paths, tiers, colour, large)
-    drawn = [_draw_node(ax, n, pos[n.id], large, small) for n in view.nodes]
+    drawn = [_draw_node(ax, n, pos[n.id], large, small, crowded) for n in view.nodes]
     drawn.append(_draw_legend(ax, view, tiers, colour))
     _set_frame(ax, view, pos, drop, paths)
     ax.set_title(view.title, fontsize=13)

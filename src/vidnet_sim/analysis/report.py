@@ -155,7 +155,7 @@ def sizing_tables(result: SizingResult) -> dict[str, tuple[list[str], list[list[
     for r in m.to_dict("records"):
         metric = str(r["metric"])
         lo = max(float(r["ci_low"]), 0.0)  # every metric is ≥ 0; the t-interval may not be
-        rests = interval_words(float(r["ci_low"]), float(r["ci_high"]), runs.get(r["year"]))
+        rests = interval_words(float(r["ci_low"]), float(r["ci_high"]), runs.get(r["year"]), metric)
         ci = (
             f" ({rests})"
             if rests

@@ -450,6 +450,8 @@ def capacity_report(
         ]
         for r in t.to_dict("records")
     ]
+    # every metric the report shows: each target's (the panels), the binding ones (the table)
+    shown = [str(m) for v in result.verdicts for m in v.checks["metric"]]
     return ReportData(
         kind="capacity",
         title=f"Capacity: {Path(file).stem}",
@@ -476,7 +478,7 @@ def capacity_report(
                 ],
                 rows,
             ),
-            *([glossary_table(list(map(str, t["metric"])))] if len(t) else []),
+            *([glossary_table(shown)] if shown else []),
         ],
         method=[
             "The largest value for which every SLA target holds, by bracketing and bisection; "

@@ -34,6 +34,7 @@ from vidnet_sim.network.plan import build_plan
 from vidnet_sim.results.metric_words import metric_words
 from vidnet_sim.scenario import parse_scenario_dict
 from vidnet_sim.scenario.model import Scenario
+from vidnet_sim.scenario.units import duration_words, percent_words
 from vidnet_sim.timeline.driver import scenario_actions
 
 #: Equal report intervals per run, for the stationarity check (10 MSER-5 batches).
@@ -229,9 +230,9 @@ def _growing(ctx: _Context, yr: _Year, records: list[RunRecord]) -> list[str]:
     for name, relax, u, _ in unsettled_rows(records, crossed):
         slow[name] = max(slow.get(name, (0.0, 0.0)), (relax, u))
     out = [
-        f"{name} at {u:.1%} utilisation settles in "
-        + ("never" if math.isinf(t) else f"{t / 1e12:.3g} s")
-        + f", longer than the {records[0].links['measured_ps'].iloc[0] / 1e12:.3g} s measured"
+        f"{name} at {percent_words(u, 1)} utilisation settles in "
+        + ("never" if math.isinf(t) else duration_words(t))
+        + f", longer than the {duration_words(records[0].links['measured_ps'].iloc[0])} measured"
         if records and records[0].links is not None and len(records[0].links)
         else ""
         for name, (t, u) in sorted(slow.items())

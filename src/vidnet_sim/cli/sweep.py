@@ -530,7 +530,7 @@ def _render_comparison(
             text = format_value(m, mean)
             if mean != mean:
                 return text
-            rests = interval_words(mean - ci, mean + ci, int(rec[f"n_{s}"]))
+            rests = interval_words(mean - ci, mean + ci, int(rec[f"n_{s}"]), m)
             return text + (f" ({rests})" if rests else f" ± {format_value(m, ci)}")
 
         rel, q = rec["rel_diff"], rec["q_value"]

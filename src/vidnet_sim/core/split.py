@@ -32,6 +32,7 @@ from vidnet_sim.core.volume import (
 )
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.network.routing import pair_codes
+from vidnet_sim.scenario.units import percent_words
 
 __all__ = ["Split", "split_links"]
 
@@ -160,7 +161,7 @@ class Split:
         total = self.cost_upstream + self.cost_downstream
         share = self.cost_upstream / total if total > 0 else 0.0
         return (
-            f"U {n_up} links + sources ({share:.0%} of the work), "
+            f"U {n_up} links + sources ({percent_words(share)} of the work), "
             f"D {len(self.upstream) - n_up} links, {len(self.cut)} cut links; "
             f"estimated speed-up {self.balance:.2f}"
         )

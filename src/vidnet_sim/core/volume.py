@@ -22,7 +22,7 @@ from vidnet_sim.errors import Problem, ScenarioError
 from vidnet_sim.network.layouts import parent_positions
 from vidnet_sim.network.plan import NetworkPlan
 from vidnet_sim.scenario.bounds import MAX_PACKETS, MAX_WINDOW_PACKETS, MIN_WINDOW_PS
-from vidnet_sim.scenario.units import format_time
+from vidnet_sim.scenario.units import count_words, duration_words
 from vidnet_sim.traffic.behaviour import motion_frames, motion_share, night_levels
 from vidnet_sim.traffic.modulation import SOJOURN_CAP_PS
 from vidnet_sim.traffic.packets import mean_frame_packets
@@ -357,7 +357,7 @@ def _most(plan: NetworkPlan, per_source: npt.NDArray[np.float64]) -> str:
         name = plan.group_names[int(plan.sources.group[i])]
         by_group[name] = by_group.get(name, 0.0) + float(packets)
     top = sorted(by_group.items(), key=lambda kv: -kv[1])[:3]
-    return ", ".join(f"{name!r} {packets:.3g}" for name, packets in top)
+    return ", ".join(f"{name!r} {count_words(packets)}" for name, packets in top)
 
 
 def window_packets(
@@ -406,9 +406,10 @@ def check_volume(
         raise ScenarioError(
             Problem(
                 "simulation.duration",
-                f"about {total:.3g} packets would be simulated in {format_time(duration_ps)} "
-                f"(most from {_most(plan, per_source)}); expected at most {MAX_PACKETS:.0e} "
-                "packets in a run: a shorter duration, fewer sources or lower rates",
+                f"about {count_words(total)} packets would be simulated in "
+                f"{duration_words(duration_ps)} (most from {_most(plan, per_source)}); expected "
+                f"at most {count_words(MAX_PACKETS)} packets in a run: a shorter duration, "
+                "fewer sources or lower rates",
             )
         )
     if window_ps is None:
@@ -416,19 +417,19 @@ def check_volume(
     in_window = _in_window(plan, sent, duration_ps, window_ps, changes)
     most = float(in_window.sum())
     if most > MAX_WINDOW_PACKETS:
-        window = format_time(min(window_ps, duration_ps))
+        window = duration_words(min(window_ps, duration_ps))
         shortest = _in_window(plan, sent, duration_ps, MIN_WINDOW_PS, changes).sum()
         shorter = (
-            f"a shorter window (at least {format_time(MIN_WINDOW_PS)}), "
+            f"a shorter window (at least {duration_words(MIN_WINDOW_PS)}), "
             if shortest <= MAX_WINDOW_PACKETS
             else ""
         )
         raise ScenarioError(
             Problem(
                 "simulation.window",
-                f"about {most:.3g} packets would be held at once in a window of {window} "
-                f"(most from {_most(plan, in_window)}); expected at most "
-                f"{MAX_WINDOW_PACKETS:.0e} packets in a window (they are all in memory "
+                f"about {count_words(most)} packets would be held at once in a window of "
+                f"{window} (most from {_most(plan, in_window)}); expected at most "
+                f"{count_words(MAX_WINDOW_PACKETS)} packets in a window (they are all in memory "
                 f"together): {shorter}fewer sources, lower rates or larger packets "
                 "(max_payload)",
             )

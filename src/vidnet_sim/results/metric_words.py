@@ -3,17 +3,21 @@ packet latency" in a report, with its unit ("ms") where a table heads it.
 
 The machine names stay what they are in the Parquet tables and the JSON documents;
 :data:`GLOSSARY` lists both, for a report's glossary. :func:`interval_words` says what a
-confidence interval of zero width rests on (one run, or every run equal), which a bare
-``[28 ms – 28 ms]``, or no interval at all, would read as certain.
+confidence interval of zero width rests on (one run, runs reading one histogram bucket, or
+every run equal), which a bare ``[28 ms – 28 ms]``, or no interval at all, would read as
+certain.
 """
 
 from __future__ import annotations
 
 import math
 
+from vidnet_sim.core.histogram import SUB_COUNT
 from vidnet_sim.results.schema import QUANTILES
+from vidnet_sim.scenario.units import percent_words
 
 __all__ = [
+    "BUCKET_WIDTH",
     "GLOSSARY",
     "glossary_rows",
     "interval_words",
@@ -102,12 +106,29 @@ def glossary_rows(metrics: list[str]) -> list[list[str]]:
     return rows
 
 
-def interval_words(low: float, high: float, runs: int | None = None) -> str:
+#: The percentile columns, read from a latency histogram (:mod:`vidnet_sim.core.histogram`):
+#: two runs reading the same value read the same bucket, not the same latency.
+_HISTOGRAM_READ = frozenset(
+    f"{prefix}{name}_ps" for prefix in ("latency_", "frame_latency_") for name, _ in QUANTILES
+)
+
+#: How wide a histogram bucket is at most, relative to its lower edge (1/128: 0.8 %).
+BUCKET_WIDTH = 1 / SUB_COUNT
+
+
+def interval_words(low: float, high: float, runs: int | None = None, metric: str = "") -> str:
     """What a confidence interval of zero width, or none, rests on (``""`` for an interval
-    of some width): ``one run: no interval`` or ``all 3 runs equal``; a mean read alone
-    would look certain."""
+    of some width): ``one run: no interval``; for a percentile (``metric``, read from a
+    latency histogram) ``3 runs in one histogram bucket, 0.8 % wide`` (seeds that land in
+    the same bucket, not runs that agree); else ``all 3 runs equal``; two runs are ``both
+    runs``. A mean read alone would look certain."""
     if math.isnan(low) or math.isnan(high):
         return "one run: no interval" if runs in (None, 1) else "no interval"
     if low != high:
         return ""
-    return f"all {runs} runs equal" if runs is not None and runs > 1 else "all runs equal"
+    if metric in _HISTOGRAM_READ:
+        n = "both runs" if runs == 2 else f"{runs} runs" if runs and runs > 2 else "the runs"
+        return f"{n} in one histogram bucket, {percent_words(BUCKET_WIDTH, 1)} wide"
+    return (
+        "both runs equal" if runs == 2 else f"all {runs} runs equal" if runs else "all runs equal"
+    )

@@ -365,10 +365,12 @@ def rate_words(bps: float, digits: int = 4) -> str:
 
 def _rounded(x: float, digits: int) -> str:
     """``x`` (finite, at least 0) in ``digits`` significant digits without an exponent; a
-    whole part longer than that rounded and grouped in thousands (``254,000``)."""
-    if x >= 10**digits:
+    whole part longer than that rounded and grouped in thousands (``254,000``; 999.6 in
+    three digits ``1,000``, not Python's ``1e+03``)."""
+    shown = f"{x:.{digits}g}"
+    if x >= 10**digits or (x >= 1 and "e" in shown):
         return f"{round(x, digits - 1 - math.floor(math.log10(x))):,.0f}"
-    return f"{x:.{digits}g}"
+    return shown
 
 
 #: The units of a duration written for people, largest first: (singular, plural, ps); a
@@ -412,8 +414,9 @@ def power_words(exponent: int) -> str:
 def count_words(n: float, digits: int = 3) -> str:
     """A count as people write it: whole and grouped in thousands below a million
     (``12,345``), else in ``digits`` significant digits times a power of ten (``2·10¹²``,
-    ``1.1·10¹²``), never Python's ``2e+12``."""
-    if abs(n) < 1e6:
+    ``1.1·10¹²``), never Python's ``2e+12``; a count that rounds to a million is ``10⁶``,
+    not ``1,000,000``."""
+    if round(abs(n)) < 10**6:
         return f"{n:,.0f}"
     exponent = math.floor(math.log10(abs(n)))
     mantissa = f"{n / 10**exponent:.{digits}g}"
