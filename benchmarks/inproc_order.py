@@ -1,11 +1,14 @@
 """One and two threads alternating in one long-lived process, after some other work.
 
 ``python benchmarks/inproc_order.py [--pre none|reference|blas|tests] [--pairs N]
-[--duration 10s] [--scenario PATH]`` loads the kernels (a short run on one and on two
-threads), does the ``--pre`` work, then runs the scenario ``--pairs`` times on one thread
-and on two, alternating, and prints each run's wall (the engine's ``wall_seconds``) with
-the process's state: its threads (``/proc/self/task``), resident and huge-page memory
-(``/proc/self/smaps_rollup``) and the collector's counts.
+[--epochs both|none|two|compare] [--duration 10s] [--scenario PATH]`` loads the kernels (a
+short run on one and on two threads), does the ``--pre`` work, then runs the scenario
+``--pairs`` times on one thread and on two, alternating, and prints each run's wall (the
+engine's ``wall_seconds``) with the process's state: its threads (``/proc/self/task``),
+resident and huge-page memory (``/proc/self/smaps_rollup``) and the collector's counts.
+``--epochs``: whether the engines count the scenario's epochs apart (``epoch_bounds``, as
+``vidnet-sim run``) or as one (as ``part_times.py``); ``compare`` runs both on each thread
+count.
 
 ``--pre``: ``reference``, the SimPy reference engine on 0.3 s of the scenario (as
 ``test_engine_speed.py`` runs it); ``blas``, NumPy/SciPy linear algebra (OpenBLAS's
