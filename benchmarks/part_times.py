@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from collections import defaultdict
@@ -116,7 +117,8 @@ def main() -> None:
     for k, v in walls.items():
         print(
             f"  threads {k:>4}: best {min(v):.4f} s ({hops / min(v) / 1e6:.1f} M/s), "
-            f"range {min(v):.4f}-{max(v):.4f}" + (f" ({chosen})" if k == "auto" else "")
+            f"median {statistics.median(v):.4f}, range {min(v):.4f}-{max(v):.4f}"
+            + (f" ({chosen})" if k == "auto" else "")
         )
     if args.parts:
         _parts(plan, scenario, args.repeat)
