@@ -89,7 +89,8 @@ def main() -> None:
         default="both",
         choices=("both", "none", "two", "compare"),
         help="the runs' epochs: on every run, on none (one epoch), on the two-thread runs "
-        "only (as test_engine_speed.py); compare: each thread count with and without",
+        "only (as test_engine_speed.py did before ccc0e53); compare: each thread count "
+        "with and without",
     )
     ap.add_argument("--scenario", default=str(ROOT / "scenarios" / "mid-city.toml"))
     args = ap.parse_args()

@@ -77,7 +77,7 @@ def test_an_sla_violation_names_the_metric_in_words(tmp_path: Path) -> None:
 def render_comparison(a: object, b: object, tmp_path: Path) -> str:
     df = compare_results(a, b, metrics=["latency_p99_ps"])  # type: ignore[arg-type]
     buf = io.StringIO()
-    with patch.object(cli_sweep, "stdout_console", lambda: Console(file=buf, width=200)):
+    with patch.object(cli_sweep, "stdout_console", lambda: Console(file=buf, width=300)):
         cli_sweep._render_comparison(df, Path("A"), Path("B"), 0.95, 60, tmp_path / "t.csv")
     return buf.getvalue()
 
@@ -92,7 +92,7 @@ def test_compare_says_what_an_interval_of_no_width_rests_on(tmp_path: Path) -> N
     )
     assert "± 0 " not in text and "± 0\n" not in text
     # a percentile: three seeds in one histogram bucket, not three equal latencies
-    assert "1 ms (3 runs in one histogram bucket, 0.8 % wide)" in text
+    assert "1 ms (3 runs in one histogram bucket, at most 0.8 % wide)" in text
     assert "2 ms (one run: no interval)" in text
     assert re.search(r"3\.5 ms ± \d", text)  # an interval of some width is shown as before
 

@@ -1210,3 +1210,30 @@ def test_the_capacity_glossary_lists_every_metric_the_report_shows(tmp_path: Pat
     assert [row[1] for row in glossary.rows] == ["`latency_p99_ps`", "`loss`"]
     judged = next(t for t in data.tables if t.title == "Every value judged")
     assert all("packet loss" in row[3] for row in judged.rows)  # the table: the binding one
+
+
+def test_a_node_named_district_is_placed_like_any_other() -> None:
+    """Only the districts the drawing gathers hang beside their node: a user's switch
+    that happens to be called "north district" keeps its place in its layer's row."""
+    nodes = [
+        NetNode("cc", "control_centre", 0),
+        NetNode("core", "switch", 1),
+        NetNode("north district", "switch", 2, cameras=4),
+        NetNode("south", "switch", 2, cameras=4),
+    ]
+    links = [
+        NetLink("core-cc", "core", "cc", 1e10),
+        NetLink("n-core", "north district", "core", 1e9),
+        NetLink("s-core", "south", "core", 1e9),
+    ]
+    pos = _positions(NetworkView("t", nodes, links))[0]
+    assert pos["north district"][1] == pos["south"][1] == -2.0
+    gathered = [*nodes[:2], NetNode("core district", "switch", 2, cameras=8, district=True)]
+    beside = _positions(
+        NetworkView("t", gathered, [links[0], NetLink("d", "core district", "core", 1e9)])
+    )[0]
+    (dx, dy), (cx, cy) = beside["core district"], beside["core"]
+    # a gathered district hangs one step from its node (here below it: the sides are no
+    # clearer of the link to the centre, straight up)
+    assert math.hypot(dx - cx, dy - cy) == pytest.approx(1.0)
+    assert dy == pytest.approx(cy - 1.0)

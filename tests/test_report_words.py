@@ -85,13 +85,16 @@ def test_an_interval_without_width_says_what_it_rests_on() -> None:
     # agree to the picosecond: say what the equal figures are
     p99 = 28 * 10**9
     assert interval_words(p99, p99, 2, "latency_p99_ps") == (
-        "both runs in one histogram bucket, 0.8 % wide"
+        "both runs in one histogram bucket, at most 0.8 % wide"
     )
     assert interval_words(p99, p99, 3, "frame_latency_p999_ps") == (
-        "3 runs in one histogram bucket, 0.8 % wide"
+        "3 runs in one histogram bucket, at most 0.8 % wide"
     )
     assert BUCKET_WIDTH == 1 / 128
     assert interval_words(1.0, 2.0, 3) == ""
+    # one run of zero width is still one run (not 'all 1 runs equal')
+    assert interval_words(5.0, 5.0, 1, "loss") == "one run: no interval"
+    assert interval_words(p99, p99, 1, "latency_p99_ps") == "one run: no interval"
 
 
 def _curve(targets: dict[str, dict[str, float]], n: int = 3) -> CurveResult:

@@ -6,7 +6,7 @@ draws it with matplotlib. Nodes are placed at their coordinates when every node 
 (``x``/``y`` or ``lat``/``lon``, :mod:`vidnet_sim.scenario.coordinates`), otherwise in layers
 by hops from the centre (the control centres, recorders and data centres, or the cameras'
 destinations): centre on top, then core, ring or aggregation, access at the bottom; a
-large network's gathered districts beside their node, in its row. The
+large network's gathered districts beside their node (in its row, or below it). The
 cameras of a switch are one box below it (count and groups), or beside it where below would
 cover another node's name or box; links are coloured and thickened by rate tier and labelled
 with tier, mean load and headroom (1 − utilisation); the binding link is outlined in red. A
@@ -170,6 +170,7 @@ def _districts(view: NetworkView) -> NetworkView:
                 node[ids[0]].layer,
                 cameras=sum(node[i].cameras for i in ids),
                 groups=[f"{len(ids)} switches"],
+                district=True,
             )
         )
         ups = [degree[i][0] for i in ids]
@@ -229,7 +230,7 @@ def _positions(view: NetworkView) -> tuple[dict[str, tuple[float, float]], float
     districts = {
         n.id: adj[n.id][0]
         for n in view.nodes
-        if n.id.endswith(" district") and len(adj[n.id]) == 1 and adj[n.id][0] in adj
+        if n.district and len(adj[n.id]) == 1 and adj[n.id][0] in adj
     }
     rows: dict[int, list[str]] = {}
     for n in view.nodes:
@@ -268,7 +269,8 @@ def _beside_parent(
     or below it, whichever direction is furthest in angle from the points ``near`` (the
     node's links' other ends, the nodes about it; of equal ones, the side away from the
     drawing's ``middle``, then below). A ring drawn in layers keeps its districts outside
-    it, each clear of the ring's links and in the row of its node."""
+    it, each clear of the ring's links: in its node's row, or in the row below when the
+    sides are no clearer."""
     x, y = at
     angles = [math.atan2(ny - y, nx - x) for nx, ny in near if (nx, ny) != at]
     outward = 0.0 if x >= middle else math.pi
@@ -539,7 +541,7 @@ _CAMERA_PLACES = (
 def _camera_text(n: NetNode, large: bool) -> str:
     """A camera box's text: count and groups (a large network: the count, but for a
     district)."""
-    if large and not n.id.endswith(" district"):
+    if large and not n.district:
         return f"{n.cameras:,}"
     groups = ", ".join(n.groups[:3]) + ("…" if len(n.groups) > 3 else "")
     return f"{n.cameras:,} cameras\n{groups}"
@@ -660,7 +662,7 @@ def draw_figure(view: NetworkView) -> tuple[Any, list[Any]]:
     width = _figure_width(pos, large)
     fig, ax = plt.subplots(figsize=(width, width * 7 / 12))
     # small print only where a row holds more labels than the figure is wide (an inch
-    # each): the large city, its districts gathered, has rows of two nodes
+    # each): the large city, its districts gathered, has rows of at most four nodes
     crowded = large and _fullest_row(pos) * 1.0 > width
     small = 5.5 if crowded else 7.5
     paths = _paths(view, pos)

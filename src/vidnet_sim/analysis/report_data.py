@@ -128,6 +128,7 @@ class NetNode:
     y: float | None = None
     cameras: int = 0
     groups: list[str] = field(default_factory=list)
+    district: bool = False  # camera switches under one node, gathered into one by the drawing
 
 
 @dataclass

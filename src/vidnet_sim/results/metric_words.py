@@ -119,16 +119,22 @@ BUCKET_WIDTH = 1 / SUB_COUNT
 def interval_words(low: float, high: float, runs: int | None = None, metric: str = "") -> str:
     """What a confidence interval of zero width, or none, rests on (``""`` for an interval
     of some width): ``one run: no interval``; for a percentile (``metric``, read from a
-    latency histogram) ``3 runs in one histogram bucket, 0.8 % wide`` (seeds that land in
+    latency histogram) ``3 runs in one histogram bucket, at most 0.8 % wide`` (seeds that land in
     the same bucket, not runs that agree); else ``all 3 runs equal``; two runs are ``both
     runs``. A mean read alone would look certain."""
     if math.isnan(low) or math.isnan(high):
         return "one run: no interval" if runs in (None, 1) else "no interval"
     if low != high:
         return ""
+    if runs == 1:
+        return "one run: no interval"
     if metric in _HISTOGRAM_READ:
         n = "both runs" if runs == 2 else f"{runs} runs" if runs and runs > 2 else "the runs"
-        return f"{n} in one histogram bucket, {percent_words(BUCKET_WIDTH, 1)} wide"
+        return f"{n} in one histogram bucket, at most {percent_words(BUCKET_WIDTH, 1)} wide"
     return (
-        "both runs equal" if runs == 2 else f"all {runs} runs equal" if runs else "all runs equal"
+        "both runs equal"
+        if runs == 2
+        else f"all {runs} runs equal"
+        if runs and runs > 2
+        else "all runs equal"
     )

@@ -434,6 +434,17 @@ def percent_words(fraction: float, decimals: int = 0) -> str:
     return f"{100 * fraction:.{decimals}f} %"
 
 
+def seconds_words(ps: int) -> str:
+    """A time in seconds, exactly and always in seconds, as a table of a run's epochs shows
+    the scenario's own event times: ``0 s``, ``4.05 s``, ``125 s``, ``3600.0005 s`` (where
+    :func:`duration_words` rounds and changes unit, and :func:`format_time` writes
+    ``'2min'``)."""
+    ps = int(ps)
+    if ps < 0:
+        return "-" + seconds_words(-ps)
+    return f"{_decimal(ps, PS_PER_S)} s"
+
+
 def format_time(ps: int) -> str:
     """Format a time in ps exactly: ``40 * 10**9`` → ``'40ms'``, ``4_900_000`` → ``'4.9us'``.
 
