@@ -151,7 +151,7 @@ def test_capacity_max_beyond_the_engine_limits_is_refused_up_front(
     line = last_line(output)
     assert line.startswith(
         "invalid input: --max 11: a run at cameras = 11 would be refused: simulation.duration: "
-        "about 1.07e+10 packets would be simulated in 960h"
+        "about 1.07·10¹⁰ packets would be simulated in 40 days"
     ), line
     assert line.endswith(
         "the largest value the scenario accepts is 10 (or leave out --max: the search then "
