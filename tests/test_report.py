@@ -903,18 +903,22 @@ def test_a_label_with_no_free_place_covers_no_node() -> None:
     assert covered == []
 
 
+def _example_view(name: str) -> NetworkView:
+    """The network view of the example scenario ``name``, every link at 300 Mbit/s and 30 %."""
+    sc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / f"{name}.toml")
+    ids = [str(lk.id) for lk in sc.links]
+    return network_view(
+        sc, "t", loads_bps=dict.fromkeys(ids, 3e8), utilisation=dict.fromkeys(ids, 0.3)
+    )
+
+
 def test_camera_boxes_cover_no_name_label_or_other_box() -> None:
     """The large city's districts hang one below another: each camera box, drawn below its
     node, sat on the name of the district below it. A box now takes the first place (below,
     beside, below to one side) where it covers no node name, marker, link label or other
     box; so does every camera box of the mid-size city."""
-    root = Path(__file__).resolve().parents[1] / "scenarios"
     for name in ("large-city", "mid-city-growth"):
-        sc = load_scenario(root / f"{name}.toml")
-        ids = [str(lk.id) for lk in sc.links]
-        view = network_view(
-            sc, "t", loads_bps=dict.fromkeys(ids, 3e8), utilisation=dict.fromkeys(ids, 0.3)
-        )
+        view = _example_view(name)
         fig, labels = draw_figure(view)
         renderer = fig.canvas.get_renderer()
         ax = fig.axes[0]
@@ -943,13 +947,8 @@ def test_no_district_box_sits_on_a_link_and_the_large_city_s_labels_are_readable
     its labels were in 5.5 pt print. A district now hangs beside its node, clear of the
     ring's links (no camera box covers a point of any link), and its rows of four nodes
     leave room for labels at 7.5 pt."""
-    root = Path(__file__).resolve().parents[1] / "scenarios"
     for name in ("large-city", "mid-city-growth"):
-        sc = load_scenario(root / f"{name}.toml")
-        ids = [str(lk.id) for lk in sc.links]
-        view = network_view(
-            sc, "t", loads_bps=dict.fromkeys(ids, 3e8), utilisation=dict.fromkeys(ids, 0.3)
-        )
+        view = _example_view(name)
         pos = _positions(view)[0]
         paths = _paths(view, pos)
         fig, labels = draw_figure(view)
