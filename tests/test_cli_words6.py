@@ -23,7 +23,7 @@ from vidnet_sim.analysis.vary import Vary
 from vidnet_sim.cli import main
 from vidnet_sim.core.split import Split
 from vidnet_sim.errors import EXIT_INVALID_SCENARIO, EXIT_PARTIAL, VidnetError
-from vidnet_sim.scenario.units import count_words, duration_words, percent_words, seconds_words
+from vidnet_sim.scenario.units import count_words, duration_words, exact_time_words, percent_words
 
 #: The project's example scenarios.
 EXAMPLES = Path(__file__).resolve().parents[1] / "scenarios"
@@ -61,12 +61,15 @@ def test_a_duration_in_words(ps: int, words: str) -> None:
         (4_050_000_000_000, "4.05 s"),
         (125 * 10**12, "125 s"),  # not '2.08 min'
         (3600 * 10**12 + 500_000_000, "3600.0005 s"),  # not rounded to '1 hour'
-        (10**6, "0.000001 s"),
+        (50 * 10**9, "50 ms"),
+        (10**6, "1 us"),
+        (-(10**12), "-1 s"),
     ],
 )
-def test_an_epochs_time_in_seconds_exactly(ps: int, words: str) -> None:
-    """The epochs table's times are the scenario's own event times: exact, in seconds."""
-    assert seconds_words(ps) == words
+def test_an_epochs_time_exactly(ps: int, words: str) -> None:
+    """The epochs table's times are the scenario's own event times: exact, never rounded
+    into minutes, hours or days."""
+    assert exact_time_words(ps) == words
 
 
 def test_counts_and_percentages_in_words() -> None:

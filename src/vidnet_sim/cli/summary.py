@@ -22,7 +22,7 @@ from vidnet_sim.results.metric_words import metric_words
 from vidnet_sim.results.sla import format_significant
 from vidnet_sim.results.summary import TablesLike, is_missing, sla_violations
 from vidnet_sim.results.summary import records as rows_of
-from vidnet_sim.scenario.units import seconds_words
+from vidnet_sim.scenario.units import exact_time_words
 
 #: Links shown in full up to this many; beyond, the most utilised ones.
 MAX_LINKS = 30
@@ -371,8 +371,8 @@ def _epochs_table(epochs: pd.DataFrame, epoch_links: pd.DataFrame) -> Table | No
                 cells.append(str(row["run"]) if first else "")
             cells += [
                 str(row["epoch"]) if first else "",
-                seconds_words(int(row["t_start_ps"])) if first else "",
-                seconds_words(int(row["t_end_ps"])) if first else "",
+                exact_time_words(int(row["t_start_ps"])) if first else "",
+                exact_time_words(int(row["t_end_ps"])) if first else "",
                 Text(str(row["label"]), style="italic") if first else "",
                 str(row["name"]),
                 str(row["packets_sent"]),

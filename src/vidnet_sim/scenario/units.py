@@ -434,15 +434,23 @@ def percent_words(fraction: float, decimals: int = 0) -> str:
     return f"{100 * fraction:.{decimals}f} %"
 
 
-def seconds_words(ps: int) -> str:
-    """A time in seconds, exactly and always in seconds, as a table of a run's epochs shows
-    the scenario's own event times: ``0 s``, ``4.05 s``, ``125 s``, ``3600.0005 s`` (where
-    :func:`duration_words` rounds and changes unit, and :func:`format_time` writes
-    ``'2min'``)."""
-    ps = int(ps)
-    if ps < 0:
-        return "-" + seconds_words(-ps)
-    return f"{_decimal(ps, PS_PER_S)} s"
+#: The units of an exact time for people, largest first: seconds at most (a scenario's
+#: event times, up to days, read in seconds as they are written).
+_EXACT_TIME_UNITS = [
+    (" s", PS_PER_S),
+    (" ms", PS_PER_MS),
+    (" us", PS_PER_US),
+    (" ns", PS_PER_NS),
+    (" ps", 1),
+]
+
+
+def exact_time_words(ps: int) -> str:
+    """A time exactly, in seconds or the largest smaller unit it reaches, as a table of a
+    run's epochs shows the scenario's own event times: ``0 s``, ``50 ms``, ``4.05 s``,
+    ``125 s``, ``3600.0005 s`` (where :func:`duration_words` rounds and goes on to minutes,
+    hours and days, and :func:`format_time` writes ``'2min'``)."""
+    return _format_decimal(int(ps), _EXACT_TIME_UNITS, "0 s")
 
 
 def format_time(ps: int) -> str:
