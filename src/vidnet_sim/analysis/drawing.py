@@ -227,11 +227,7 @@ def _positions(view: NetworkView) -> tuple[dict[str, tuple[float, float]], float
         adj[link.b].append(link.a)
     # a district hangs beside its node (:func:`_beside_parent`), not in the row below: there
     # it sat among the ring's nodes, its box on a ring link
-    districts = {
-        n.id: adj[n.id][0]
-        for n in view.nodes
-        if n.district and len(adj[n.id]) == 1 and adj[n.id][0] in adj
-    }
+    districts = {n.id: adj[n.id][0] for n in view.nodes if n.district and len(adj[n.id]) == 1}
     rows: dict[int, list[str]] = {}
     for n in view.nodes:
         if n.id not in districts:

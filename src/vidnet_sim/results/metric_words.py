@@ -128,13 +128,8 @@ def interval_words(low: float, high: float, runs: int | None = None, metric: str
         return ""
     if runs == 1:
         return "one run: no interval"
+    many = f"{runs} runs" if runs and runs > 2 else ""  # (unknown: "the runs", "all runs")
     if metric in _HISTOGRAM_READ:
-        n = "both runs" if runs == 2 else f"{runs} runs" if runs and runs > 2 else "the runs"
+        n = "both runs" if runs == 2 else many or "the runs"
         return f"{n} in one histogram bucket, at most {percent_words(BUCKET_WIDTH, 1)} wide"
-    return (
-        "both runs equal"
-        if runs == 2
-        else f"all {runs} runs equal"
-        if runs and runs > 2
-        else "all runs equal"
-    )
+    return "both runs equal" if runs == 2 else f"all {many or 'runs'} equal"

@@ -434,15 +434,18 @@ def percent_words(fraction: float, decimals: int = 0) -> str:
     return f"{100 * fraction:.{decimals}f} %"
 
 
-#: The units of an exact time for people, largest first: seconds at most (a scenario's
-#: event times, up to days, read in seconds as they are written).
-_EXACT_TIME_UNITS = [
-    (" s", PS_PER_S),
-    (" ms", PS_PER_MS),
-    (" us", PS_PER_US),
-    (" ns", PS_PER_NS),
-    (" ps", 1),
+#: The units of an exact time, largest first: seconds at most (above, :func:`format_time`
+#: writes whole minutes and hours; a scenario's event times read in seconds as written).
+_SECOND_UNITS = [
+    ("s", PS_PER_S),
+    ("ms", PS_PER_MS),
+    ("us", PS_PER_US),
+    ("ns", PS_PER_NS),
+    ("ps", 1),
 ]
+
+#: The same units after a space, as prose and tables write them (``4.05 s``).
+_SPACED_SECOND_UNITS = [(f" {name}", scale) for name, scale in _SECOND_UNITS]
 
 
 def exact_time_words(ps: int) -> str:
@@ -450,7 +453,7 @@ def exact_time_words(ps: int) -> str:
     run's epochs shows the scenario's own event times: ``0 s``, ``50 ms``, ``4.05 s``,
     ``125 s``, ``3600.0005 s`` (where :func:`duration_words` rounds and goes on to minutes,
     hours and days, and :func:`format_time` writes ``'2min'``)."""
-    return _format_decimal(int(ps), _EXACT_TIME_UNITS, "0 s")
+    return _format_decimal(int(ps), _SPACED_SECOND_UNITS, "0 s")
 
 
 def format_time(ps: int) -> str:
@@ -463,8 +466,7 @@ def format_time(ps: int) -> str:
         return f"{ps // PS_PER_H}h"
     if ps != 0 and ps % PS_PER_MIN == 0:
         return f"{ps // PS_PER_MIN}min"
-    units = [("s", PS_PER_S), ("ms", PS_PER_MS), ("us", PS_PER_US), ("ns", PS_PER_NS), ("ps", 1)]
-    return _format_decimal(ps, units, "0s")
+    return _format_decimal(ps, _SECOND_UNITS, "0s")
 
 
 def format_size(nbytes: int) -> str:
